@@ -1,0 +1,71 @@
+package dev.crucible.tensor;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+
+/**
+ * Fused, multi-threaded AdamW over ranges of one flat parameter buffer (decoupled weight decay as in
+ * PyTorch: p ← p − lr·wd·p − lr·m̂/(√v̂ + eps)), with gradient clipping folded in as a gradient scale,
+ * and the deterministic squared gradient norm that clipping needs.
+ */
+public final class AdamW {
+    /** Fixed chunk size for the norm reduction: results do not depend on the thread count. */
+    static final int NORM_CHUNK = 1 << 16;
+    private final WorkerPool pool;
+    private double[] partial = new double[0];
+
+    public AdamW(WorkerPool pool) {
+        this.pool = pool;
+    }
+
+    /** Σ g² over [start, end), reduced in fixed chunks in order. */
+    public double sumOfSquares(float[] g, int start, int end) {
+        int n = end - start;
+        if (n <= 0) return 0;
+        int chunks = (n + NORM_CHUNK - 1) / NORM_CHUNK;
+        if (partial.length < chunks) partial = new double[chunks];
+        double[] part = partial;
+        pool.run(chunks, (c, wk) -> {
+            int s = start + c * NORM_CHUNK, e = Math.min(end, s + NORM_CHUNK);
+            part[c] = Vec.dot(g, s, g, s, e - s);
+        });
+        double total = 0;
+        for (int c = 0; c < chunks; c++) total += part[c];
+        return total;
+    }
+
+    /**
+     * One AdamW step on p[start, end) at step number {@code step} (1-based, for bias correction);
+     * the gradient is multiplied by gradScale first (clipping).
+     */
+    public void update(float[] p, float[] g, float[] m, float[] v, int start, int end, float lr, float beta1, float beta2,
+                       float eps, float weightDecay, float gradScale, long step) {
+        int n = end - start;
+        if (n <= 0) return;
+        final float bc1 = (float) (1 - Math.pow(beta1, step)), bc2 = (float) (1 - Math.pow(beta2, step));
+        final float decay = 1f - lr * weightDecay, b1c = 1f - beta1, b2c = 1f - beta2;
+        final float stepSize = lr / bc1, invSqrtBc2 = (float) (1 / Math.sqrt(bc2));
+        pool.forRange(n, pool.chunksFor(n, 1 << 15), (s0, e0, ch, wk) -> {
+            int s = start + s0, e = start + e0;
+            int i = s, bound = s + Vec.S.loopBound(e - s);
+            for (; i < bound; i += Vec.L) {
+                FloatVector gv = FloatVector.fromArray(Vec.S, g, i).mul(gradScale);
+                FloatVector mv = FloatVector.fromArray(Vec.S, m, i).mul(beta1).add(gv.mul(b1c));
+                FloatVector vv = FloatVector.fromArray(Vec.S, v, i).mul(beta2).add(gv.mul(gv).mul(b2c));
+                mv.intoArray(m, i);
+                vv.intoArray(v, i);
+                FloatVector denom = vv.lanewise(VectorOperators.SQRT).mul(invSqrtBc2).add(eps);
+                FloatVector pv = FloatVector.fromArray(Vec.S, p, i).mul(decay);
+                pv.sub(mv.div(denom).mul(stepSize)).intoArray(p, i);
+            }
+            for (; i < e; i++) {
+                float gi = g[i] * gradScale;
+                float mi = beta1 * m[i] + b1c * gi, vi = beta2 * v[i] + b2c * gi * gi;
+                m[i] = mi;
+                v[i] = vi;
+                float denom = (float) Math.sqrt(vi) * invSqrtBc2 + eps;
+                p[i] = p[i] * decay - stepSize * (mi / denom);
+            }
+        });
+    }
+}

@@ -1,0 +1,75 @@
+package dev.crucible.tensor;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+
+/**
+ * Softmax cross-entropy fused over the logits buffer (rows x V): forward turns logits into
+ * probabilities in place and returns per-row losses; backward turns probabilities into
+ * logit gradients in place. No second (rows x V) buffer is needed.
+ */
+public final class CrossEntropy {
+    private final WorkerPool pool;
+
+    public CrossEntropy(WorkerPool pool) {
+        this.pool = pool;
+    }
+
+    /** losses[r] = −log softmax(logits[r])[target[r]]; logits become probabilities. */
+    public void forward(float[] losses, int lossOff, float[] logits, int logitsOff, int[] targets, int tgtOff, int rows,
+                        int vocab) {
+        pool.forRange(rows, pool.chunksFor((long) rows * vocab, 1 << 14), (s, e, ch, wk) -> {
+            for (int r = s; r < e; r++) {
+                int row = logitsOff + r * vocab, tgt = targets[tgtOff + r];
+                if (tgt < 0 || tgt >= vocab) {
+                    throw new IllegalArgumentException("target id " + tgt + " at position " + r + " outside vocabulary of " + vocab);
+                }
+                float max = max(logits, row, vocab);
+                float target = logits[row + tgt];
+                FloatVector mv = FloatVector.broadcast(Vec.S, max), acc = FloatVector.zero(Vec.S);
+                int i = 0, bound = Vec.S.loopBound(vocab);
+                for (; i < bound; i += Vec.L) {
+                    FloatVector ex = FloatVector.fromArray(Vec.S, logits, row + i).sub(mv).lanewise(VectorOperators.EXP);
+                    ex.intoArray(logits, row + i);
+                    acc = acc.add(ex);
+                }
+                float sum = acc.reduceLanes(VectorOperators.ADD);
+                for (; i < vocab; i++) {
+                    float ex = (float) Math.exp(logits[row + i] - max);
+                    logits[row + i] = ex;
+                    sum += ex;
+                }
+                losses[lossOff + r] = (float) (Math.log(sum) - (target - max));
+                float inv = 1f / sum;
+                FloatVector iv = FloatVector.broadcast(Vec.S, inv);
+                for (i = 0; i < bound; i += Vec.L) FloatVector.fromArray(Vec.S, logits, row + i).mul(iv).intoArray(logits, row + i);
+                for (; i < vocab; i++) logits[row + i] *= inv;
+            }
+        });
+    }
+
+    /** probs[r] := (probs[r] − onehot(target[r])) · dloss, the gradient of dloss · Σ losses. */
+    public void backward(float[] probs, int off, int[] targets, int tgtOff, int rows, int vocab, float dloss) {
+        pool.forRange(rows, pool.chunksFor((long) rows * vocab, 1 << 14), (s, e, ch, wk) -> {
+            for (int r = s; r < e; r++) {
+                int row = off + r * vocab;
+                int i = 0, bound = Vec.S.loopBound(vocab);
+                for (; i < bound; i += Vec.L) FloatVector.fromArray(Vec.S, probs, row + i).mul(dloss).intoArray(probs, row + i);
+                for (; i < vocab; i++) probs[row + i] *= dloss;
+                probs[row + targets[tgtOff + r]] -= dloss;
+            }
+        });
+    }
+
+    private static float max(float[] x, int off, int n) {
+        float m = Float.NEGATIVE_INFINITY;
+        int i = 0, bound = Vec.S.loopBound(n);
+        if (bound > 0) {
+            FloatVector mv = FloatVector.broadcast(Vec.S, Float.NEGATIVE_INFINITY);
+            for (; i < bound; i += Vec.L) mv = mv.max(FloatVector.fromArray(Vec.S, x, off + i));
+            m = mv.reduceLanes(VectorOperators.MAX);
+        }
+        for (; i < n; i++) m = Math.max(m, x[off + i]);
+        return m;
+    }
+}

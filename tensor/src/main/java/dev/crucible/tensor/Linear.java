@@ -1,0 +1,58 @@
+package dev.crucible.tensor;
+
+import jdk.incubator.vector.FloatVector;
+
+/**
+ * Fully connected layer in the three training forms, weights stored [OC, C] (PyTorch Linear layout).
+ * out[BT,OC] = inp[BT,C] · W[OC,C]ᵀ + bias; backward accumulates into dinp, dW and dbias.
+ */
+public final class Linear {
+    private final Gemm gemm;
+    private final WorkerPool pool;
+
+    public Linear(Gemm gemm) {
+        this.gemm = gemm;
+        this.pool = gemm.pool();
+    }
+
+    /** out[BT,OC] = inp[BT,C] · W[OC,C]ᵀ (+ bias[OC] when bias != null). */
+    public void forward(float[] out, int outOff, float[] inp, int inpOff, float[] w, int wOff, float[] bias, int biasOff,
+                        int bt, int c, int oc) {
+        if (bias != null) {
+            pool.forRange(bt, pool.chunksFor((long) bt * oc, 1 << 14), (s, e, ch, wk) -> {
+                for (int r = s; r < e; r++) System.arraycopy(bias, biasOff, out, outOff + r * oc, oc);
+            });
+        }
+        gemm.multiply(bt, oc, c, inp, inpOff, c, 1, w, wOff, 1, c, out, outOff, oc, bias != null);
+    }
+
+    /**
+     * dinp[BT,C] += dout[BT,OC] · W[OC,C] (skipped when dinp is null); dW[OC,C] += doutᵀ · inp;
+     * dbias[OC] += column sums of dout (when dbias != null).
+     */
+    public void backward(float[] dinp, int dinpOff, float[] dw, int dwOff, float[] dbias, int dbiasOff, float[] dout,
+                         int doutOff, float[] inp, int inpOff, float[] w, int wOff, int bt, int c, int oc) {
+        if (dinp != null) gemm.multiply(bt, c, oc, dout, doutOff, oc, 1, w, wOff, c, 1, dinp, dinpOff, c, true);
+        gemm.multiply(oc, c, bt, dout, doutOff, 1, oc, inp, inpOff, c, 1, dw, dwOff, c, true);
+        if (dbias != null) biasBackward(dbias, dbiasOff, dout, doutOff, bt, oc);
+    }
+
+    /** dbias[j] += sum over rows of dout[r, j]; each column chunk sums its rows in order. */
+    private void biasBackward(float[] dbias, int dbOff, float[] dout, int doutOff, int bt, int oc) {
+        final int L = Vec.L;
+        int colChunks = Math.max(1, Math.min(4 * pool.size(), oc / (4 * L)));
+        pool.forRange(oc, colChunks, (s, e, ch, wk) -> {
+            int j = s;
+            for (; j + L <= e; j += L) {
+                FloatVector acc = FloatVector.zero(Vec.S);
+                for (int r = 0; r < bt; r++) acc = acc.add(FloatVector.fromArray(Vec.S, dout, doutOff + r * oc + j));
+                acc.add(FloatVector.fromArray(Vec.S, dbias, dbOff + j)).intoArray(dbias, dbOff + j);
+            }
+            for (; j < e; j++) {
+                float acc = 0f;
+                for (int r = 0; r < bt; r++) acc += dout[doutOff + r * oc + j];
+                dbias[dbOff + j] += acc;
+            }
+        });
+    }
+}

@@ -1,0 +1,277 @@
+package dev.crucible.tensor;
+
+/**
+ * Plain double-precision twins of every fast kernel: straightforward loops that a reader can check
+ * against the formulas. Tests hold the fast float kernels equal to these, and finite differences
+ * check these backward passes; the reference model composes them.
+ * Shapes as in the fast kernels; gradients accumulate (+=) unless noted.
+ */
+public final class Reference {
+    private Reference() {}
+
+    /** out[BT,OC] = inp[BT,C] · W[OC,C]ᵀ + bias (bias may be null). */
+    public static void linearForward(double[] out, double[] inp, double[] w, double[] bias, int bt, int c, int oc) {
+        for (int r = 0; r < bt; r++) {
+            for (int o = 0; o < oc; o++) {
+                double s = bias == null ? 0 : bias[o];
+                for (int i = 0; i < c; i++) s += inp[r * c + i] * w[o * c + i];
+                out[r * oc + o] = s;
+            }
+        }
+    }
+
+    public static void linearBackward(double[] dinp, double[] dw, double[] dbias, double[] dout, double[] inp, double[] w,
+                                      int bt, int c, int oc) {
+        for (int r = 0; r < bt; r++) {
+            for (int o = 0; o < oc; o++) {
+                double d = dout[r * oc + o];
+                if (dbias != null) dbias[o] += d;
+                for (int i = 0; i < c; i++) {
+                    if (dinp != null) dinp[r * c + i] += d * w[o * c + i];
+                    dw[o * c + i] += d * inp[r * c + i];
+                }
+            }
+        }
+    }
+
+    /** C[M,N] (+)= A[M,K] · B[K,N], all row-major. */
+    public static void matmul(double[] c, double[] a, double[] b, int m, int n, int k, boolean accumulate) {
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < n; j++) {
+                double s = accumulate ? c[i * n + j] : 0;
+                for (int p = 0; p < k; p++) s += a[i * k + p] * b[p * n + j];
+                c[i * n + j] = s;
+            }
+        }
+    }
+
+    public static void layerNormForward(double[] out, double[] mean, double[] rstd, double[] inp, double[] w, double[] b,
+                                        int rows, int c, double eps) {
+        for (int r = 0; r < rows; r++) {
+            double m = 0, v = 0;
+            for (int i = 0; i < c; i++) m += inp[r * c + i];
+            m /= c;
+            for (int i = 0; i < c; i++) v += (inp[r * c + i] - m) * (inp[r * c + i] - m);
+            v /= c;
+            double rs = 1 / Math.sqrt(v + eps);
+            mean[r] = m;
+            rstd[r] = rs;
+            for (int i = 0; i < c; i++) out[r * c + i] = (inp[r * c + i] - m) * rs * w[i] + b[i];
+        }
+    }
+
+    public static void layerNormBackward(double[] dinp, double[] dw, double[] db, double[] dout, double[] inp, double[] w,
+                                         double[] mean, double[] rstd, int rows, int c) {
+        for (int r = 0; r < rows; r++) {
+            double m = mean[r], rs = rstd[r], meanD = 0, meanDN = 0;
+            for (int i = 0; i < c; i++) {
+                double n = (inp[r * c + i] - m) * rs, dn = dout[r * c + i] * w[i];
+                meanD += dn;
+                meanDN += dn * n;
+            }
+            meanD /= c;
+            meanDN /= c;
+            for (int i = 0; i < c; i++) {
+                double n = (inp[r * c + i] - m) * rs, dn = dout[r * c + i] * w[i];
+                dinp[r * c + i] += (dn - meanD - n * meanDN) * rs;
+                dw[i] += dout[r * c + i] * n;
+                db[i] += dout[r * c + i];
+            }
+        }
+    }
+
+    public static void rmsNormForward(double[] out, double[] rstd, double[] inp, double[] w, int rows, int c, double eps) {
+        for (int r = 0; r < rows; r++) {
+            double ms = 0;
+            for (int i = 0; i < c; i++) ms += inp[r * c + i] * inp[r * c + i];
+            double rs = 1 / Math.sqrt(ms / c + eps);
+            rstd[r] = rs;
+            for (int i = 0; i < c; i++) out[r * c + i] = inp[r * c + i] * rs * w[i];
+        }
+    }
+
+    public static void rmsNormBackward(double[] dinp, double[] dw, double[] dout, double[] inp, double[] w, double[] rstd,
+                                       int rows, int c) {
+        for (int r = 0; r < rows; r++) {
+            double rs = rstd[r], meanDN = 0;
+            for (int i = 0; i < c; i++) meanDN += dout[r * c + i] * w[i] * inp[r * c + i] * rs;
+            meanDN /= c;
+            for (int i = 0; i < c; i++) {
+                double n = inp[r * c + i] * rs;
+                dinp[r * c + i] += (dout[r * c + i] * w[i] - n * meanDN) * rs;
+                dw[i] += dout[r * c + i] * n;
+            }
+        }
+    }
+
+    private static final double GELU_S = Math.sqrt(2 / Math.PI), GELU_C = 0.044715;
+
+    public static void geluForward(double[] out, double[] inp, int n) {
+        for (int i = 0; i < n; i++) {
+            double x = inp[i];
+            out[i] = 0.5 * x * (1 + Math.tanh(GELU_S * (x + GELU_C * x * x * x)));
+        }
+    }
+
+    /** dinp = dout · gelu'(inp) (overwrites, as the fast kernel). */
+    public static void geluBackward(double[] dinp, double[] inp, double[] dout, int n) {
+        for (int i = 0; i < n; i++) {
+            double x = inp[i], th = Math.tanh(GELU_S * (x + GELU_C * x * x * x));
+            double grad = 0.5 * (1 + th) + 0.5 * x * (1 - th * th) * GELU_S * (1 + 3 * GELU_C * x * x);
+            dinp[i] = grad * dout[i];
+        }
+    }
+
+    /** inp rows [gate(I), up(I)] → out[r, j] = silu(gate)·up. */
+    public static void swigluForward(double[] out, double[] inp, int rows, int hidden) {
+        for (int r = 0; r < rows; r++) {
+            for (int j = 0; j < hidden; j++) {
+                double g = inp[r * 2 * hidden + j], u = inp[r * 2 * hidden + hidden + j];
+                out[r * hidden + j] = g / (1 + Math.exp(-g)) * u;
+            }
+        }
+    }
+
+    /** dinp (overwritten) = gradient of the SwiGLU rows. */
+    public static void swigluBackward(double[] dinp, double[] inp, double[] dout, int rows, int hidden) {
+        for (int r = 0; r < rows; r++) {
+            for (int j = 0; j < hidden; j++) {
+                int gi = r * 2 * hidden + j, ui = gi + hidden;
+                double g = inp[gi], u = inp[ui], d = dout[r * hidden + j], sig = 1 / (1 + Math.exp(-g));
+                dinp[ui] = d * g * sig;
+                dinp[gi] = d * u * sig * (1 + g * (1 - sig));
+            }
+        }
+    }
+
+    /** Causal attention on fused qkv (B,T,(NH+2NKV)·hs); probs (B,NH,T,T). */
+    public static void attentionForward(double[] out, double[] probs, double[] qkv, int b, int t, int nh, int nkv, int hs) {
+        int w = (nh + 2 * nkv) * hs, oc = nh * hs, group = nh / nkv;
+        double scale = 1 / Math.sqrt(hs);
+        for (int bi = 0; bi < b; bi++) {
+            for (int h = 0; h < nh; h++) {
+                int kvh = h / group;
+                for (int i = 0; i < t; i++) {
+                    int p = ((bi * nh + h) * t + i) * t;
+                    double max = Double.NEGATIVE_INFINITY;
+                    for (int j = 0; j <= i; j++) {
+                        double s = 0;
+                        for (int d = 0; d < hs; d++) {
+                            s += qkv[(bi * t + i) * w + h * hs + d] * qkv[(bi * t + j) * w + (nh + kvh) * hs + d];
+                        }
+                        probs[p + j] = s * scale;
+                        max = Math.max(max, s * scale);
+                    }
+                    double sum = 0;
+                    for (int j = 0; j <= i; j++) sum += probs[p + j] = Math.exp(probs[p + j] - max);
+                    for (int j = 0; j < t; j++) probs[p + j] = j <= i ? probs[p + j] / sum : 0;
+                    for (int d = 0; d < hs; d++) {
+                        double s = 0;
+                        for (int j = 0; j <= i; j++) s += probs[p + j] * qkv[(bi * t + j) * w + (nh + nkv + kvh) * hs + d];
+                        out[(bi * t + i) * oc + h * hs + d] = s;
+                    }
+                }
+            }
+        }
+    }
+
+    /** dqkv (accumulated) from dout (B,T,NH·hs). */
+    public static void attentionBackward(double[] dqkv, double[] dout, double[] qkv, double[] probs, int b, int t, int nh,
+                                         int nkv, int hs) {
+        int w = (nh + 2 * nkv) * hs, oc = nh * hs, group = nh / nkv;
+        double scale = 1 / Math.sqrt(hs);
+        double[] dp = new double[t];
+        for (int bi = 0; bi < b; bi++) {
+            for (int h = 0; h < nh; h++) {
+                int kvh = h / group, q = h * hs, k = (nh + kvh) * hs, v = (nh + nkv + kvh) * hs;
+                for (int i = 0; i < t; i++) {
+                    int p = ((bi * nh + h) * t + i) * t;
+                    double dot = 0;
+                    for (int j = 0; j <= i; j++) {
+                        double s = 0;
+                        for (int d = 0; d < hs; d++) {
+                            double go = dout[(bi * t + i) * oc + h * hs + d];
+                            s += go * qkv[(bi * t + j) * w + v + d];
+                            dqkv[(bi * t + j) * w + v + d] += probs[p + j] * go;
+                        }
+                        dp[j] = s;
+                        dot += probs[p + j] * s;
+                    }
+                    for (int j = 0; j <= i; j++) {
+                        double ds = probs[p + j] * (dp[j] - dot) * scale;
+                        for (int d = 0; d < hs; d++) {
+                            dqkv[(bi * t + i) * w + q + d] += ds * qkv[(bi * t + j) * w + k + d];
+                            dqkv[(bi * t + j) * w + k + d] += ds * qkv[(bi * t + i) * w + q + d];
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** HF rotate_half RoPE in place on the q and k heads; sign −1 applies the inverse (backward). */
+    public static void rope(double[] qkv, int b, int t, int nh, int nkv, int hs, double base, int sign) {
+        int w = (nh + 2 * nkv) * hs, half = hs / 2;
+        for (int r = 0; r < b * t; r++) {
+            int pos = r % t;
+            for (int h = 0; h < nh + nkv; h++) {
+                int x1 = r * w + h * hs, x2 = x1 + half;
+                for (int i = 0; i < half; i++) {
+                    double angle = pos * (1 / Math.pow(base, (double) (2 * i) / hs));
+                    double c = Math.cos(angle), s = sign * Math.sin(angle);
+                    double a = qkv[x1 + i], bb = qkv[x2 + i];
+                    qkv[x1 + i] = a * c - bb * s;
+                    qkv[x2 + i] = bb * c + a * s;
+                }
+            }
+        }
+    }
+
+    public static void embeddingForward(double[] out, int[] tokens, double[] wte, double[] wpe, int b, int t, int c) {
+        for (int r = 0; r < b * t; r++) {
+            for (int i = 0; i < c; i++) {
+                out[r * c + i] = wte[tokens[r] * c + i] + (wpe == null ? 0 : wpe[(r % t) * c + i]);
+            }
+        }
+    }
+
+    public static void embeddingBackward(double[] dwte, double[] dwpe, double[] dout, int[] tokens, int b, int t, int c) {
+        for (int r = 0; r < b * t; r++) {
+            for (int i = 0; i < c; i++) {
+                dwte[tokens[r] * c + i] += dout[r * c + i];
+                if (dwpe != null) dwpe[(r % t) * c + i] += dout[r * c + i];
+            }
+        }
+    }
+
+    /** losses[r] = −log softmax(logits[r])[target]; probs written separately. */
+    public static void crossEntropyForward(double[] losses, double[] probs, double[] logits, int[] targets, int rows,
+                                           int vocab) {
+        for (int r = 0; r < rows; r++) {
+            double max = Double.NEGATIVE_INFINITY, sum = 0;
+            for (int i = 0; i < vocab; i++) max = Math.max(max, logits[r * vocab + i]);
+            for (int i = 0; i < vocab; i++) sum += Math.exp(logits[r * vocab + i] - max);
+            for (int i = 0; i < vocab; i++) probs[r * vocab + i] = Math.exp(logits[r * vocab + i] - max) / sum;
+            losses[r] = Math.log(sum) + max - logits[r * vocab + targets[r]];
+        }
+    }
+
+    /** dlogits (overwritten) = (probs − onehot) · dloss. */
+    public static void crossEntropyBackward(double[] dlogits, double[] probs, int[] targets, int rows, int vocab, double dloss) {
+        for (int r = 0; r < rows; r++) {
+            for (int i = 0; i < vocab; i++) dlogits[r * vocab + i] = (probs[r * vocab + i] - (i == targets[r] ? 1 : 0)) * dloss;
+        }
+    }
+
+    /** PyTorch AdamW semantics, as the fast kernel. */
+    public static void adamW(double[] p, double[] g, double[] m, double[] v, double lr, double beta1, double beta2,
+                             double eps, double weightDecay, double gradScale, long step) {
+        double bc1 = 1 - Math.pow(beta1, step), bc2 = 1 - Math.pow(beta2, step);
+        for (int i = 0; i < p.length; i++) {
+            double gi = g[i] * gradScale;
+            m[i] = beta1 * m[i] + (1 - beta1) * gi;
+            v[i] = beta2 * v[i] + (1 - beta2) * gi * gi;
+            p[i] = p[i] * (1 - lr * weightDecay) - lr * (m[i] / bc1) / (Math.sqrt(v[i] / bc2) + eps);
+        }
+    }
+}

@@ -1,0 +1,162 @@
+package dev.crucible.tensor;
+
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * One persistent pool of worker threads for all kernels. The calling thread takes part as worker 0,
+ * so a pool of size n starts n-1 threads. Idle workers spin for a few microseconds (kernels are
+ * issued back to back) and then park, so they never compete with other work for the cores.
+ *
+ * <p>Tasks are handed out dynamically, which is safe for determinism because every kernel gives
+ * each task its own output region and reduces partial results in a fixed order afterwards.
+ */
+public final class WorkerPool implements AutoCloseable {
+
+    /** A unit of parallel work: task index in [0, count) and the id of the worker running it. */
+    @FunctionalInterface
+    public interface Task {
+        void run(int index, int worker);
+    }
+
+    private static final int SPINS = 4_000;
+
+    private final int size;
+    private final Worker[] workers;
+    private final AtomicInteger next = new AtomicInteger();
+    private final AtomicInteger pending = new AtomicInteger();
+    private final AtomicReference<Throwable> failure = new AtomicReference<>();
+    private volatile int generation;
+    private volatile boolean closed;
+    private Task task;
+    private int count;
+    private Thread caller;
+    private boolean running;
+
+    public WorkerPool(int threads) {
+        if (threads < 1) throw new IllegalArgumentException("threads must be >= 1, got " + threads);
+        this.size = threads;
+        this.workers = new Worker[threads - 1];
+        for (int i = 0; i < workers.length; i++) {
+            workers[i] = new Worker(i + 1);
+            workers[i].start();
+        }
+    }
+
+    /** Number of workers, the calling thread included. */
+    public int size() {
+        return size;
+    }
+
+    /** Runs task(i, worker) for every i in [0, count) and returns when all are done. */
+    public synchronized void run(int count, Task task) {
+        if (count <= 0) return;
+        if (closed) throw new IllegalStateException("worker pool is closed");
+        // Nested use (a task that itself calls run) and tiny jobs run inline on the current worker.
+        if (size == 1 || count == 1 || running || Thread.currentThread() instanceof Worker) {
+            int id = Thread.currentThread() instanceof Worker w ? w.id : 0;
+            for (int i = 0; i < count; i++) task.run(i, id);
+            return;
+        }
+        this.task = task;
+        this.count = count;
+        this.caller = Thread.currentThread();
+        next.set(0);
+        pending.set(workers.length);
+        failure.set(null);
+        running = true;
+        try {
+            generation++; // volatile write publishes the fields above
+            for (Worker w : workers) LockSupport.unpark(w);
+            work(0);
+            int spins = 0;
+            while (pending.get() != 0) {
+                if (spins++ < SPINS) Thread.onSpinWait();
+                else LockSupport.park(this);
+            }
+        } finally {
+            running = false;
+            this.task = null;
+        }
+        Throwable t = failure.get();
+        if (t != null) {
+            if (t instanceof RuntimeException re) throw re;
+            if (t instanceof Error e) throw e;
+            throw new RuntimeException(t);
+        }
+    }
+
+    /**
+     * Splits [0, n) into exactly min(chunks, n) contiguous ranges, the same split whatever the pool
+     * size, and runs body(start, end, chunk, worker) on each. Reductions write one partial per chunk
+     * and sum the partials in chunk order, which keeps them deterministic.
+     */
+    public void forRange(int n, int chunks, RangeTask body) {
+        if (n <= 0) return;
+        int c = Math.max(1, Math.min(chunks, n));
+        run(c, (i, w) -> {
+            int start = (int) ((long) n * i / c), end = (int) ((long) n * (i + 1) / c);
+            if (end > start) body.run(start, end, i, w);
+        });
+    }
+
+    /** A contiguous range [start, end) of work items, the chunk's index and the worker running it. */
+    @FunctionalInterface
+    public interface RangeTask {
+        void run(int start, int end, int chunk, int worker);
+    }
+
+    /** A chunk count for elementwise work (no reductions): several per worker for balance. */
+    public int chunksFor(long work, long minPerChunk) {
+        long byWork = Math.max(1, work / Math.max(1, minPerChunk));
+        return (int) Math.min(byWork, 4L * size);
+    }
+
+    private void work(int id) {
+        final Task t = task;
+        final int n = count;
+        int i;
+        while ((i = next.getAndIncrement()) < n) {
+            try {
+                t.run(i, id);
+            } catch (Throwable e) {
+                failure.compareAndSet(null, e);
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        for (Worker w : workers) LockSupport.unpark(w);
+    }
+
+    private final class Worker extends Thread {
+        final int id;
+
+        Worker(int id) {
+            super("crucible-worker-" + id);
+            this.id = id;
+            setDaemon(true);
+        }
+
+        @Override
+        public void run() {
+            int seen = 0;
+            while (true) {
+                int spins = 0;
+                int g;
+                while ((g = generation) == seen) {
+                    if (closed) return;
+                    if (spins++ < SPINS) Thread.onSpinWait();
+                    else LockSupport.park(WorkerPool.this);
+                }
+                seen = g;
+                if (closed) return;
+                work(id);
+                if (pending.decrementAndGet() == 0) LockSupport.unpark(caller);
+            }
+        }
+    }
+}

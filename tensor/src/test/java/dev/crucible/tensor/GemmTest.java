@@ -1,0 +1,89 @@
+package dev.crucible.tensor;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+
+/** Packed GEMM against a double-precision product, over odd shapes and every stride form. */
+class GemmTest {
+    static final WorkerPool POOL = new WorkerPool(3);
+    static final Gemm GEMM = new Gemm(POOL);
+
+    @AfterAll
+    static void close() {
+        POOL.close();
+    }
+
+    /** Float rounding of a k-term dot product of values in [−1, 1]: well under 1e-5·k. */
+    static double tol(int k) {
+        return 2e-6 * k + 1e-6;
+    }
+
+    @Test
+    void rowMajorProductsOverOddShapes() {
+        SplittableRandom rng = new SplittableRandom(1);
+        int[] sizes = {1, 2, 5, 6, 7, 15, 16, 17, 33, 97, 130, 300};
+        for (int trial = 0; trial < 60; trial++) {
+            int m = sizes[rng.nextInt(sizes.length)], n = sizes[rng.nextInt(sizes.length)], k = sizes[rng.nextInt(sizes.length)];
+            if (trial == 0) { m = 257; n = 513; k = 300; } // spans several KC blocks and tiles
+            float[] a = Check.randomFloats(rng, m * k, 1), b = Check.randomFloats(rng, k * n, 1);
+            boolean acc = rng.nextBoolean();
+            float[] c = Check.randomFloats(rng, m * n, 1);
+            double[] expected = Check.toDouble(c);
+            Reference.matmul(expected, Check.toDouble(a), Check.toDouble(b), m, n, k, acc);
+            GEMM.multiply(m, n, k, a, 0, k, 1, b, 0, n, 1, c, 0, n, acc);
+            Check.close("C[" + m + "x" + n + "] k=" + k + " acc=" + acc, expected, c, tol(k), 0);
+        }
+    }
+
+    @Test
+    void transposedViewsAndOffsets() {
+        SplittableRandom rng = new SplittableRandom(2);
+        for (int trial = 0; trial < 30; trial++) {
+            int m = 1 + rng.nextInt(70), n = 1 + rng.nextInt(70), k = 1 + rng.nextInt(300);
+            int aOff = rng.nextInt(5), bOff = rng.nextInt(5), cOff = rng.nextInt(5), ldc = n + rng.nextInt(3);
+            double[] ad = Check.toDouble(Check.randomFloats(rng, m * k, 1)), bd = Check.toDouble(Check.randomFloats(rng, k * n, 1));
+            // A stored transposed ([k, m]) and B stored transposed ([n, k]).
+            float[] at = new float[aOff + m * k], bt = new float[bOff + k * n];
+            for (int i = 0; i < m; i++) for (int p = 0; p < k; p++) at[aOff + p * m + i] = (float) ad[i * k + p];
+            for (int p = 0; p < k; p++) for (int j = 0; j < n; j++) bt[bOff + j * k + p] = (float) bd[p * n + j];
+            double[] expected = new double[m * n];
+            Reference.matmul(expected, ad, bd, m, n, k, false);
+            float[] c = new float[cOff + m * ldc];
+            GEMM.multiply(m, n, k, at, aOff, 1, m, bt, bOff, 1, k, c, cOff, ldc, false);
+            float[] packed = new float[m * n];
+            for (int i = 0; i < m; i++) System.arraycopy(c, cOff + i * ldc, packed, i * n, n);
+            Check.close("Aᵀ·Bᵀ " + m + "x" + n + "x" + k, expected, packed, tol(k), 0);
+        }
+    }
+
+    @Test
+    void serialLowerTriangleMatchesOnAndBelowTheDiagonal() {
+        SplittableRandom rng = new SplittableRandom(3);
+        for (int t : new int[] {1, 7, 16, 31, 100, 257}) {
+            int k = 24;
+            float[] a = Check.randomFloats(rng, t * k, 1), b = Check.randomFloats(rng, k * t, 1);
+            double[] expected = new double[t * t];
+            Reference.matmul(expected, Check.toDouble(a), Check.toDouble(b), t, t, k, false);
+            float[] c = new float[t * t];
+            java.util.Arrays.fill(c, Float.NaN);
+            GEMM.multiplySerial(0, t, t, k, a, 0, k, 1, b, 0, t, 1, c, 0, t, false, true);
+            for (int i = 0; i < t; i++) Check.close("row " + i + " of " + t, expected, i * t, c, i * t, i + 1, tol(k), 0);
+        }
+    }
+
+    @Test
+    void resultDoesNotDependOnThreadCount() {
+        SplittableRandom rng = new SplittableRandom(4);
+        int m = 203, n = 150, k = 611;
+        float[] a = Check.randomFloats(rng, m * k, 1), b = Check.randomFloats(rng, k * n, 1);
+        float[] c1 = new float[m * n], c4 = new float[m * n];
+        try (WorkerPool one = new WorkerPool(1); WorkerPool four = new WorkerPool(4)) {
+            new Gemm(one).multiply(m, n, k, a, 0, k, 1, b, 0, n, 1, c1, 0, n, false);
+            new Gemm(four).multiply(m, n, k, a, 0, k, 1, b, 0, n, 1, c4, 0, n, false);
+        }
+        assertArrayEquals(c1, c4);
+    }
+}

@@ -1,0 +1,208 @@
+package dev.crucible.tensor;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Every fast kernel against its double-precision reference on random shapes, including sizes that
+ * are not multiples of the vector width. Tolerances: 2e-5 relative + small absolute for pointwise
+ * ops (float rounding of a few operations), larger where long float sums are involved.
+ */
+class LayerKernelsTest {
+    static final WorkerPool POOL = new WorkerPool(3);
+    static final Gemm GEMM = new Gemm(POOL);
+
+    @AfterAll
+    static void close() {
+        POOL.close();
+    }
+
+    static final int[][] SHAPES = {{1, 1, 1}, {2, 3, 5}, {1, 7, 17}, {3, 5, 8}, {2, 9, 33}, {4, 16, 64}, {1, 31, 100}};
+
+    @Test
+    void linearAllThreeForms() {
+        SplittableRandom rng = new SplittableRandom(10);
+        Linear lin = new Linear(GEMM);
+        for (int[] s : SHAPES) {
+            int bt = s[0] * s[1], c = s[2], oc = 1 + rng.nextInt(70);
+            float[] inp = Check.randomFloats(rng, bt * c, 1), w = Check.randomFloats(rng, oc * c, 1), bias = Check.randomFloats(rng, oc, 1);
+            float[] out = new float[bt * oc];
+            lin.forward(out, 0, inp, 0, w, 0, bias, 0, bt, c, oc);
+            double[] eo = new double[bt * oc];
+            Reference.linearForward(eo, Check.toDouble(inp), Check.toDouble(w), Check.toDouble(bias), bt, c, oc);
+            Check.close("linear forward", eo, out, 1e-5 * c, 1e-5);
+
+            float[] dout = Check.randomFloats(rng, bt * oc, 1), dinp = Check.randomFloats(rng, bt * c, 1);
+            float[] dw = Check.randomFloats(rng, oc * c, 1), db = Check.randomFloats(rng, oc, 1);
+            double[] edinp = Check.toDouble(dinp), edw = Check.toDouble(dw), edb = Check.toDouble(db);
+            lin.backward(dinp, 0, dw, 0, db, 0, dout, 0, inp, 0, w, 0, bt, c, oc);
+            Reference.linearBackward(edinp, edw, edb, Check.toDouble(dout), Check.toDouble(inp), Check.toDouble(w), bt, c, oc);
+            Check.close("linear dinp", edinp, dinp, 1e-5 * oc, 1e-5);
+            Check.close("linear dw", edw, dw, 1e-5 * bt, 1e-5);
+            Check.close("linear dbias", edb, db, 1e-5 * bt, 1e-5);
+        }
+    }
+
+    @Test
+    void layerNormAndRmsNorm() {
+        SplittableRandom rng = new SplittableRandom(11);
+        Norms norms = new Norms(POOL);
+        for (int[] s : SHAPES) {
+            int rows = s[0] * s[1], c = s[2] + 1;
+            float[] inp = Check.randomFloats(rng, rows * c, 2), w = Check.randomFloats(rng, c, 1), b = Check.randomFloats(rng, c, 1);
+            float[] out = new float[rows * c], mean = new float[rows], rstd = new float[rows];
+            norms.layerNormForward(out, 0, mean, rstd, 0, inp, 0, w, 0, b, 0, rows, c, 1e-5f);
+            double[] eo = new double[rows * c], em = new double[rows], er = new double[rows];
+            Reference.layerNormForward(eo, em, er, Check.toDouble(inp), Check.toDouble(w), Check.toDouble(b), rows, c, 1e-5);
+            Check.close("layernorm out", eo, out, 1e-5, 1e-4);
+            Check.close("layernorm rstd", er, rstd, 1e-6, 1e-5);
+
+            float[] dout = Check.randomFloats(rng, rows * c, 1), dinp = Check.randomFloats(rng, rows * c, 1);
+            float[] dw = new float[c], db = new float[c];
+            double[] edinp = Check.toDouble(dinp), edw = new double[c], edb = new double[c];
+            norms.layerNormBackward(dinp, 0, dw, 0, db, 0, dout, 0, inp, 0, w, 0, mean, rstd, 0, rows, c);
+            Reference.layerNormBackward(edinp, edw, edb, Check.toDouble(dout), Check.toDouble(inp), Check.toDouble(w), em, er, rows, c);
+            Check.close("layernorm dinp", edinp, dinp, 1e-4, 1e-4);
+            Check.close("layernorm dw", edw, dw, 1e-5 * rows, 1e-4);
+            Check.close("layernorm db", edb, db, 1e-5 * rows, 1e-4);
+
+            norms.rmsNormForward(out, 0, rstd, 0, inp, 0, w, 0, rows, c, 1e-6f);
+            Reference.rmsNormForward(eo, er, Check.toDouble(inp), Check.toDouble(w), rows, c, 1e-6);
+            Check.close("rmsnorm out", eo, out, 1e-5, 1e-4);
+            dinp = Check.randomFloats(rng, rows * c, 1);
+            edinp = Check.toDouble(dinp);
+            dw = new float[c];
+            edw = new double[c];
+            norms.rmsNormBackward(dinp, 0, dw, 0, dout, 0, inp, 0, w, 0, rstd, 0, rows, c);
+            Reference.rmsNormBackward(edinp, edw, Check.toDouble(dout), Check.toDouble(inp), Check.toDouble(w), er, rows, c);
+            Check.close("rmsnorm dinp", edinp, dinp, 1e-4, 1e-4);
+            Check.close("rmsnorm dw", edw, dw, 1e-5 * rows, 1e-4);
+        }
+    }
+
+    @Test
+    void geluAndSwiglu() {
+        SplittableRandom rng = new SplittableRandom(12);
+        Activations act = new Activations(POOL);
+        for (int n : new int[] {1, 7, 8, 9, 63, 1000, 70_001}) {
+            float[] x = Check.randomFloats(rng, n, 5), out = new float[n], dout = Check.randomFloats(rng, n, 1), dx = new float[n];
+            act.geluForward(out, 0, x, 0, n);
+            double[] eo = new double[n], edx = new double[n];
+            Reference.geluForward(eo, Check.toDouble(x), n);
+            Check.close("gelu", eo, out, 1e-6, 1e-5);
+            act.geluBackward(dx, 0, x, 0, dout, 0, n);
+            Reference.geluBackward(edx, Check.toDouble(x), Check.toDouble(dout), n);
+            Check.close("gelu backward", edx, dx, 1e-6, 1e-5);
+        }
+        for (int[] s : SHAPES) {
+            int rows = s[0] * s[1], hidden = s[2];
+            float[] x = Check.randomFloats(rng, rows * 2 * hidden, 5), out = new float[rows * hidden];
+            act.swigluForward(out, 0, x, 0, rows, hidden);
+            double[] eo = new double[rows * hidden];
+            Reference.swigluForward(eo, Check.toDouble(x), rows, hidden);
+            Check.close("swiglu", eo, out, 1e-5, 1e-5);
+            float[] dout = Check.randomFloats(rng, rows * hidden, 1), dx = new float[rows * 2 * hidden];
+            double[] edx = new double[rows * 2 * hidden];
+            act.swigluBackward(dx, 0, x, 0, dout, 0, rows, hidden);
+            Reference.swigluBackward(edx, Check.toDouble(x), Check.toDouble(dout), rows, hidden);
+            Check.close("swiglu backward", edx, dx, 1e-5, 1e-5);
+        }
+    }
+
+    @Test
+    void attentionWithGroupedQueryHeads() {
+        SplittableRandom rng = new SplittableRandom(13);
+        Attention att = new Attention(GEMM);
+        int[][] cases = {{1, 1, 1, 1, 4}, {2, 7, 3, 3, 8}, {1, 17, 4, 2, 6}, {2, 33, 4, 1, 10}, {1, 100, 2, 2, 16}, {2, 64, 6, 6, 64}};
+        for (int[] cs : cases) {
+            int b = cs[0], t = cs[1], nh = cs[2], nkv = cs[3], hs = cs[4], w = Attention.qkvWidth(nh, nkv, hs);
+            float[] qkv = Check.randomFloats(rng, b * t * w, 2), out = new float[b * t * nh * hs], probs = new float[b * nh * t * t];
+            java.util.Arrays.fill(probs, Float.NaN); // uninitialised memory must not leak into results
+            att.forward(out, 0, probs, 0, qkv, 0, b, t, nh, nkv, hs);
+            double[] eo = new double[out.length], ep = new double[probs.length];
+            Reference.attentionForward(eo, ep, Check.toDouble(qkv), b, t, nh, nkv, hs);
+            String what = "attention b" + b + " t" + t + " nh" + nh + " nkv" + nkv + " hs" + hs;
+            Check.close(what + " out", eo, out, 1e-5, 1e-4);
+            Check.close(what + " probs", ep, probs, 1e-6, 1e-4);
+
+            float[] dout = Check.randomFloats(rng, out.length, 1), dqkv = new float[qkv.length];
+            java.util.Arrays.fill(dqkv, Float.NaN); // backward overwrites the whole gradient
+            double[] edqkv = new double[qkv.length];
+            att.backward(dqkv, 0, dout, 0, qkv, 0, probs, 0, b, t, nh, nkv, hs);
+            Reference.attentionBackward(edqkv, Check.toDouble(dout), Check.toDouble(qkv), ep, b, t, nh, nkv, hs);
+            Check.close(what + " dqkv", edqkv, dqkv, 1e-4, 1e-3);
+        }
+    }
+
+    @Test
+    void ropeForwardAndInverse() {
+        SplittableRandom rng = new SplittableRandom(14);
+        int b = 2, t = 19, nh = 4, nkv = 2, hs = 10, w = Attention.qkvWidth(nh, nkv, hs);
+        Rope rope = new Rope(POOL, 32, hs, 10000);
+        float[] x = Check.randomFloats(rng, b * t * w, 1), orig = x.clone();
+        double[] e = Check.toDouble(x);
+        rope.forward(x, 0, b, t, nh, nkv, hs);
+        Reference.rope(e, b, t, nh, nkv, hs, 10000, 1);
+        Check.close("rope", e, x, 1e-5, 1e-5);
+        rope.backward(x, 0, b, t, nh, nkv, hs);
+        Check.close("rope inverse restores input", Check.toDouble(orig), x, 1e-5, 1e-5);
+    }
+
+    @Test
+    void embeddingAndCrossEntropy() {
+        SplittableRandom rng = new SplittableRandom(15);
+        Embedding emb = new Embedding(POOL);
+        CrossEntropy ce = new CrossEntropy(POOL);
+        for (int[] s : SHAPES) {
+            int b = s[0], t = s[1], c = s[2], vocab = 3 + rng.nextInt(200);
+            int[] tok = rng.ints(b * t, 0, vocab).toArray();
+            float[] wte = Check.randomFloats(rng, vocab * c, 1), wpe = Check.randomFloats(rng, t * c, 1), out = new float[b * t * c];
+            emb.forward(out, 0, tok, 0, wte, 0, wpe, 0, b, t, c, vocab);
+            double[] eo = new double[out.length];
+            Reference.embeddingForward(eo, tok, Check.toDouble(wte), Check.toDouble(wpe), b, t, c);
+            Check.close("embedding", eo, out, 0, 1e-6);
+            float[] dout = Check.randomFloats(rng, out.length, 1), dwte = new float[wte.length], dwpe = new float[wpe.length];
+            double[] edwte = new double[wte.length], edwpe = new double[wpe.length];
+            emb.backward(dwte, 0, dwpe, 0, dout, 0, tok, 0, b, t, c);
+            Reference.embeddingBackward(edwte, edwpe, Check.toDouble(dout), tok, b, t, c);
+            Check.close("embedding dwte", edwte, dwte, 1e-5, 1e-5);
+            Check.close("embedding dwpe", edwpe, dwpe, 1e-5, 1e-5);
+
+            int rows = b * t;
+            float[] logits = Check.randomFloats(rng, rows * vocab, 8), losses = new float[rows];
+            double[] el = new double[rows], ep = new double[logits.length], ed = new double[logits.length];
+            Reference.crossEntropyForward(el, ep, Check.toDouble(logits), tok, rows, vocab);
+            ce.forward(losses, 0, logits, 0, tok, 0, rows, vocab);
+            Check.close("cross-entropy loss", el, losses, 1e-5, 1e-5);
+            Check.close("softmax", ep, logits, 1e-7, 1e-5);
+            ce.backward(logits, 0, tok, 0, rows, vocab, 0.25f);
+            Reference.crossEntropyBackward(ed, ep, tok, rows, vocab, 0.25);
+            Check.close("cross-entropy dlogits", ed, logits, 1e-7, 1e-5);
+        }
+    }
+
+    @Test
+    void adamWAndGradientNorm() {
+        SplittableRandom rng = new SplittableRandom(16);
+        AdamW adam = new AdamW(POOL);
+        int n = 200_003;
+        float[] p = Check.randomFloats(rng, n, 1), g = Check.randomFloats(rng, n, 1), m = new float[n], v = new float[n];
+        double[] ep = Check.toDouble(p), eg = Check.toDouble(g), em = new double[n], ev = new double[n];
+        for (int step = 1; step <= 3; step++) {
+            adam.update(p, g, m, v, 0, n, 1e-3f, 0.9f, 0.95f, 1e-8f, 0.1f, 0.5f, step);
+            Reference.adamW(ep, eg, em, ev, 1e-3, 0.9, 0.95, 1e-8, 0.1, 0.5, step);
+        }
+        Check.close("adamw params", ep, p, 1e-6, 1e-5);
+        Check.close("adamw m", em, m, 1e-7, 1e-5);
+        double expected = 0;
+        for (float x : g) expected += (double) x * x;
+        double got = adam.sumOfSquares(g, 0, n);
+        Check.close("sum of squares", new double[] {expected}, new double[] {got}, 0, 1e-5);
+        try (WorkerPool one = new WorkerPool(1)) {
+            assertArrayEquals(new double[] {got}, new double[] {new AdamW(one).sumOfSquares(g, 0, n)});
+        }
+    }
+}
