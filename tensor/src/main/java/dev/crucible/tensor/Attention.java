@@ -91,13 +91,13 @@ public final class Attention {
             FloatVector sc = FloatVector.broadcast(Vec.S, scale), sh = FloatVector.broadcast(Vec.S, shift);
             FloatVector acc = FloatVector.zero(Vec.S);
             for (i = 0; i < bound; i += Vec.L) {
-                FloatVector e = FloatVector.fromArray(Vec.S, s, row + i).mul(sc).sub(sh).lanewise(VectorOperators.EXP);
+                FloatVector e = Vec.exp(FloatVector.fromArray(Vec.S, s, row + i).mul(sc).sub(sh));
                 e.intoArray(s, row + i);
                 acc = acc.add(e);
             }
-            float sum = acc.reduceLanes(VectorOperators.ADD);
+            float sum = Vec.sumLanes(acc);
             for (; i < n; i++) {
-                float e = (float) Math.exp(s[row + i] * scale - shift);
+                float e = Vec.exp(s[row + i] * scale - shift);
                 s[row + i] = e;
                 sum += e;
             }

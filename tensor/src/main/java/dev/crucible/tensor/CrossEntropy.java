@@ -29,13 +29,13 @@ public final class CrossEntropy {
                 FloatVector mv = FloatVector.broadcast(Vec.S, max), acc = FloatVector.zero(Vec.S);
                 int i = 0, bound = Vec.S.loopBound(vocab);
                 for (; i < bound; i += Vec.L) {
-                    FloatVector ex = FloatVector.fromArray(Vec.S, logits, row + i).sub(mv).lanewise(VectorOperators.EXP);
+                    FloatVector ex = Vec.exp(FloatVector.fromArray(Vec.S, logits, row + i).sub(mv));
                     ex.intoArray(logits, row + i);
                     acc = acc.add(ex);
                 }
-                float sum = acc.reduceLanes(VectorOperators.ADD);
+                float sum = Vec.sumLanes(acc);
                 for (; i < vocab; i++) {
-                    float ex = (float) Math.exp(logits[row + i] - max);
+                    float ex = Vec.exp(logits[row + i] - max);
                     logits[row + i] = ex;
                     sum += ex;
                 }

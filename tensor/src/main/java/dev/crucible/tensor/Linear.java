@@ -27,12 +27,13 @@ public final class Linear {
     }
 
     /**
-     * dinp[BT,C] += dout[BT,OC] · W[OC,C] (skipped when dinp is null); dW[OC,C] += doutᵀ · inp;
-     * dbias[OC] += column sums of dout (when dbias != null).
+     * dinp[BT,C] (+)= dout[BT,OC] · W[OC,C] (skipped when dinp is null; overwritten unless
+     * accumulateInput); dW[OC,C] += doutᵀ · inp; dbias[OC] += column sums of dout (when dbias != null).
      */
-    public void backward(float[] dinp, int dinpOff, float[] dw, int dwOff, float[] dbias, int dbiasOff, float[] dout,
-                         int doutOff, float[] inp, int inpOff, float[] w, int wOff, int bt, int c, int oc) {
-        if (dinp != null) gemm.multiply(bt, c, oc, dout, doutOff, oc, 1, w, wOff, c, 1, dinp, dinpOff, c, true);
+    public void backward(float[] dinp, int dinpOff, boolean accumulateInput, float[] dw, int dwOff, float[] dbias,
+                         int dbiasOff, float[] dout, int doutOff, float[] inp, int inpOff, float[] w, int wOff, int bt, int c,
+                         int oc) {
+        if (dinp != null) gemm.multiply(bt, c, oc, dout, doutOff, oc, 1, w, wOff, c, 1, dinp, dinpOff, c, accumulateInput);
         gemm.multiply(oc, c, bt, dout, doutOff, 1, oc, inp, inpOff, c, 1, dw, dwOff, c, true);
         if (dbias != null) biasBackward(dbias, dbiasOff, dout, doutOff, bt, oc);
     }

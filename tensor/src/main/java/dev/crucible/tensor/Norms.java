@@ -69,8 +69,8 @@ public final class Norms {
                     Vec.fma(go, n, FloatVector.fromArray(Vec.S, part, pw + i)).intoArray(part, pw + i);
                     go.add(FloatVector.fromArray(Vec.S, part, pb + i)).intoArray(part, pb + i);
                 }
-                sumD = aD.reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
-                sumDN = aDN.reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
+                sumD = Vec.sumLanes(aD);
+                sumDN = Vec.sumLanes(aDN);
                 for (; i < c; i++) {
                     float n = (inp[x + i] - m) * rs, go = dout[d + i], dn = go * w[wOff + i];
                     sumD += dn;
@@ -134,7 +134,7 @@ public final class Norms {
                     aDN = Vec.fma(go.mul(FloatVector.fromArray(Vec.S, w, wOff + i)), n, aDN);
                     Vec.fma(go, n, FloatVector.fromArray(Vec.S, part, pw + i)).intoArray(part, pw + i);
                 }
-                float sumDN = aDN.reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
+                float sumDN = Vec.sumLanes(aDN);
                 for (; i < c; i++) {
                     float n = inp[x + i] * rs, go = dout[d + i];
                     sumDN += go * w[wOff + i] * n;

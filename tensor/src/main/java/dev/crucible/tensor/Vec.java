@@ -1,10 +1,16 @@
 package dev.crucible.tensor;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
-/** Small vector helpers shared by the kernels (sums and dot products over one row). */
+/**
+ * Vector helpers shared by the kernels. Everything here gives the same bits in interpreted, C1 and
+ * C2 code and in the vector body and scalar tail of a loop: the Vector API's own EXP/TANH and its
+ * float ADD reduction do not (their order and approximation are unspecified and differ between the
+ * Java fallback and the compiled intrinsic), which would break bit-identical runs.
+ */
 final class Vec {
     private Vec() {}
 
@@ -16,11 +22,66 @@ final class Vec {
         return FMA ? a.fma(b, c) : a.mul(b).add(c);
     }
 
+    static float fma(float a, float b, float c) {
+        return FMA ? Math.fma(a, b, c) : a * b + c;
+    }
+
+    /** Lanes summed in index order (reduceLanes(ADD) has an unspecified order). */
+    static float sumLanes(FloatVector v) {
+        float s = 0f;
+        for (int i = 0; i < L; i++) s += v.lane(i);
+        return s;
+    }
+
+    // exp(x) = 2^n · p(r), x = n·ln2 + r, |r| <= ln2/2, p the degree-6 Taylor polynomial (rel. error < 2e-7).
+    private static final float LOG2E = 1.44269504f, LN2_HI = 0.693145752f, LN2_LO = 1.42860677e-6f;
+    private static final float ROUND = 12582912f; // 1.5·2^23: adding it rounds to an integer
+    private static final float EXP_MIN = -87.3f, EXP_MAX = 88.3f;
+    private static final float P6 = 1f / 720, P5 = 1f / 120, P4 = 1f / 24, P3 = 1f / 6, P2 = 0.5f;
+
+    static FloatVector exp(FloatVector x) {
+        x = x.max(EXP_MIN).min(EXP_MAX);
+        FloatVector n = x.mul(LOG2E).add(ROUND).sub(ROUND);
+        FloatVector ln2Hi = FloatVector.broadcast(S, -LN2_HI), ln2Lo = FloatVector.broadcast(S, -LN2_LO);
+        FloatVector r = fma(n, ln2Lo, fma(n, ln2Hi, x));
+        FloatVector p = fma(r, FloatVector.broadcast(S, P6), FloatVector.broadcast(S, P5));
+        p = fma(p, r, FloatVector.broadcast(S, P4));
+        p = fma(p, r, FloatVector.broadcast(S, P3));
+        p = fma(p, r, FloatVector.broadcast(S, P2));
+        p = fma(p, r, FloatVector.broadcast(S, 1f));
+        p = fma(p, r, FloatVector.broadcast(S, 1f));
+        IntVector bits = ((IntVector) n.convert(VectorOperators.F2I, 0)).add(127).lanewise(VectorOperators.LSHL, 23);
+        return p.mul(bits.reinterpretAsFloats());
+    }
+
+    static float exp(float x) {
+        x = Math.min(Math.max(x, EXP_MIN), EXP_MAX);
+        float n = (x * LOG2E + ROUND) - ROUND;
+        float r = fma(n, -LN2_LO, fma(n, -LN2_HI, x));
+        float p = fma(r, P6, P5);
+        p = fma(p, r, P4);
+        p = fma(p, r, P3);
+        p = fma(p, r, P2);
+        p = fma(p, r, 1f);
+        p = fma(p, r, 1f);
+        return p * Float.intBitsToFloat(((int) n + 127) << 23);
+    }
+
+    /** 1 / (1 + exp(−x)) */
+    static FloatVector sigmoid(FloatVector x) {
+        FloatVector one = FloatVector.broadcast(S, 1f);
+        return one.div(exp(x.neg()).add(one));
+    }
+
+    static float sigmoid(float x) {
+        return 1f / (1f + exp(-x));
+    }
+
     static float sum(float[] x, int off, int n) {
         FloatVector acc = FloatVector.zero(S);
         int i = 0, bound = S.loopBound(n);
         for (; i < bound; i += L) acc = acc.add(FloatVector.fromArray(S, x, off + i));
-        float s = acc.reduceLanes(VectorOperators.ADD);
+        float s = sumLanes(acc);
         for (; i < n; i++) s += x[off + i];
         return s;
     }
@@ -29,7 +90,7 @@ final class Vec {
         FloatVector acc = FloatVector.zero(S);
         int i = 0, bound = S.loopBound(n);
         for (; i < bound; i += L) acc = fma(FloatVector.fromArray(S, x, xOff + i), FloatVector.fromArray(S, y, yOff + i), acc);
-        float s = acc.reduceLanes(VectorOperators.ADD);
+        float s = sumLanes(acc);
         for (; i < n; i++) s += x[xOff + i] * y[yOff + i];
         return s;
     }
@@ -42,7 +103,7 @@ final class Vec {
             FloatVector d = FloatVector.fromArray(S, x, off + i).sub(cv);
             acc = fma(d, d, acc);
         }
-        float s = acc.reduceLanes(VectorOperators.ADD);
+        float s = sumLanes(acc);
         for (; i < n; i++) s += (x[off + i] - c) * (x[off + i] - c);
         return s;
     }

@@ -23,6 +23,23 @@ class LayerKernelsTest {
     static final int[][] SHAPES = {{1, 1, 1}, {2, 3, 5}, {1, 7, 17}, {3, 5, 8}, {2, 9, 33}, {4, 16, 64}, {1, 31, 100}};
 
     @Test
+    void expIsAccurateAndTheSameInVectorAndScalarForm() {
+        SplittableRandom rng = new SplittableRandom(9);
+        float[] x = Check.randomFloats(rng, 64 * Vec.L, 30);
+        x[0] = -100f; x[1] = 100f; x[2] = 0f; x[3] = -87f; x[4] = 88f; x[5] = 1e-8f;
+        float[] vec = new float[x.length];
+        for (int i = 0; i < x.length; i += Vec.L) Vec.exp(jdk.incubator.vector.FloatVector.fromArray(Vec.S, x, i)).intoArray(vec, i);
+        for (int i = 0; i < x.length; i++) {
+            float s = Vec.exp(x[i]);
+            org.junit.jupiter.api.Assertions.assertEquals(Float.floatToIntBits(s), Float.floatToIntBits(vec[i]), "exp(" + x[i] + ") vector vs scalar");
+            // Arguments are clamped to [−87.3, 88.3] (float range); kernels only need exp of x ≤ 0 and saturating sigmoids.
+            double e = Math.exp(Math.min(Math.max(x[i], -87.3f), 88.3f));
+            if (x[i] > -87) org.junit.jupiter.api.Assertions.assertEquals(e, s, 3e-7 * e, "exp(" + x[i] + ")");
+            else org.junit.jupiter.api.Assertions.assertTrue(s < 1e-37, "exp(" + x[i] + ") underflows towards 0");
+        }
+    }
+
+    @Test
     void linearAllThreeForms() {
         SplittableRandom rng = new SplittableRandom(10);
         Linear lin = new Linear(GEMM);
@@ -38,7 +55,7 @@ class LayerKernelsTest {
             float[] dout = Check.randomFloats(rng, bt * oc, 1), dinp = Check.randomFloats(rng, bt * c, 1);
             float[] dw = Check.randomFloats(rng, oc * c, 1), db = Check.randomFloats(rng, oc, 1);
             double[] edinp = Check.toDouble(dinp), edw = Check.toDouble(dw), edb = Check.toDouble(db);
-            lin.backward(dinp, 0, dw, 0, db, 0, dout, 0, inp, 0, w, 0, bt, c, oc);
+            lin.backward(dinp, 0, true, dw, 0, db, 0, dout, 0, inp, 0, w, 0, bt, c, oc);
             Reference.linearBackward(edinp, edw, edb, Check.toDouble(dout), Check.toDouble(inp), Check.toDouble(w), bt, c, oc);
             Check.close("linear dinp", edinp, dinp, 1e-5 * oc, 1e-5);
             Check.close("linear dw", edw, dw, 1e-5 * bt, 1e-5);

@@ -1,0 +1,245 @@
+package dev.crucible.model;
+
+import dev.crucible.tensor.Activations;
+import dev.crucible.tensor.Attention;
+import dev.crucible.tensor.CrossEntropy;
+import dev.crucible.tensor.Embedding;
+import dev.crucible.tensor.Gemm;
+import dev.crucible.tensor.Linear;
+import dev.crucible.tensor.Norms;
+import dev.crucible.tensor.Residual;
+import dev.crucible.tensor.Rope;
+import dev.crucible.tensor.WorkerPool;
+import java.util.Arrays;
+
+/**
+ * A decoder-only transformer (pre-norm) with all parameters, gradients and activations in flat
+ * float arrays allocated once for a maximum batch (B, T); forward and backward allocate nothing.
+ *
+ * <pre>
+ * x0 = wte[tokens] (+ wpe[pos])
+ * per layer: h = x + attn_out(attention(rope(qkv(norm1(x)))));  x' = h + mlp_out(act(mlp_in(norm2(h))))
+ * logits = final_norm(x_L) · W_headᵀ (W_head = wte when tied);  loss = mean cross-entropy
+ * </pre>
+ */
+public final class Model {
+    private final ModelConfig cfg;
+    private final ParamLayout layout;
+    private final int maxB, maxT;
+    public final float[] params, grads;
+
+    private final Linear linear;
+    private final Norms norms;
+    private final Activations act;
+    private final Attention attention;
+    private final Rope rope;
+    private final Embedding embedding;
+    private final CrossEntropy crossEntropy;
+    private final Residual residual;
+
+    // Activations kept for backward, one slice per layer (sizes for maxB x maxT).
+    private final float[] x, h, norm1, norm1Mean, norm1Rstd, qkv, probs, attnOut, norm2, norm2Mean, norm2Rstd, mlpIn, mlpAct;
+    private final float[] finalNorm, finalMean, finalRstd, logits, losses;
+    // Gradient scratch reused by every layer.
+    private final float[] dres, dnorm, dqkv, dattn, dmlpIn, dmlpAct, scratch;
+
+    private int[] tokens, targets;
+    private int curB, curT;
+
+    public Model(ModelConfig cfg, int maxB, int maxT, WorkerPool pool) {
+        if (maxT > cfg.contextLength()) {
+            throw new IllegalArgumentException("sequence length " + maxT + " exceeds the model's context length " + cfg.contextLength());
+        }
+        this.cfg = cfg;
+        this.layout = new ParamLayout(cfg);
+        this.maxB = maxB;
+        this.maxT = maxT;
+        Gemm gemm = new Gemm(pool);
+        linear = new Linear(gemm);
+        norms = new Norms(pool);
+        act = new Activations(pool);
+        attention = new Attention(gemm);
+        rope = cfg.llama() ? new Rope(pool, cfg.contextLength(), cfg.headSize(), cfg.ropeTheta()) : null;
+        embedding = new Embedding(pool);
+        crossEntropy = new CrossEntropy(pool);
+        residual = new Residual(pool);
+
+        int layers = cfg.nLayer(), d = cfg.dModel(), bt = maxB * maxT;
+        int w = Attention.qkvWidth(cfg.nHead(), cfg.nKvHead(), cfg.headSize());
+        params = new float[layout.size()];
+        grads = new float[layout.size()];
+        x = alloc("residual stream", (long) (layers + 1) * bt * d);
+        h = alloc("mid residual", (long) layers * bt * d);
+        norm1 = alloc("attention norm", (long) layers * bt * d);
+        norm1Mean = alloc("norm stats", (long) layers * bt);
+        norm1Rstd = alloc("norm stats", (long) layers * bt);
+        qkv = alloc("qkv", (long) layers * bt * w);
+        probs = alloc("attention probabilities (B·heads·T²·layers)", (long) layers * maxB * cfg.nHead() * maxT * maxT);
+        attnOut = alloc("attention output", (long) layers * bt * d);
+        norm2 = alloc("mlp norm", (long) layers * bt * d);
+        norm2Mean = alloc("norm stats", (long) layers * bt);
+        norm2Rstd = alloc("norm stats", (long) layers * bt);
+        mlpIn = alloc("mlp input projection", (long) layers * bt * cfg.mlpInWidth());
+        mlpAct = alloc("mlp activation", (long) layers * bt * cfg.hiddenSize());
+        finalNorm = alloc("final norm", (long) bt * d);
+        finalMean = new float[bt];
+        finalRstd = new float[bt];
+        logits = alloc("logits (B·T·vocab)", (long) bt * cfg.vocabSize());
+        losses = new float[bt];
+        dres = new float[bt * d];
+        dnorm = new float[bt * d];
+        dqkv = alloc("qkv gradient", (long) bt * w);
+        dattn = new float[bt * d];
+        dmlpIn = alloc("mlp gradient", (long) bt * cfg.mlpInWidth());
+        dmlpAct = alloc("mlp gradient", (long) bt * cfg.hiddenSize());
+        scratch = new float[bt * d];
+    }
+
+    private static float[] alloc(String what, long n) {
+        if (n > Integer.MAX_VALUE - 16) {
+            throw new IllegalArgumentException("activation buffer for " + what + " would need " + n
+                    + " floats, more than one Java array holds; lower the batch size or sequence length");
+        }
+        return new float[(int) n];
+    }
+
+    public ModelConfig config() {
+        return cfg;
+    }
+
+    public ParamLayout layout() {
+        return layout;
+    }
+
+    public int maxBatch() {
+        return maxB;
+    }
+
+    public int maxSeqLen() {
+        return maxT;
+    }
+
+    public void initialize(long seed) {
+        layout.initialize(params, seed);
+    }
+
+    /** Activation and gradient memory in bytes (parameters and optimizer state not included). */
+    public long activationBytes() {
+        long n = 0;
+        for (float[] a : new float[][] {x, h, norm1, norm1Mean, norm1Rstd, qkv, probs, attnOut, norm2, norm2Mean, norm2Rstd,
+                mlpIn, mlpAct, finalNorm, finalMean, finalRstd, logits, losses, dres, dnorm, dqkv, dattn, dmlpIn, dmlpAct,
+                scratch}) {
+            n += 4L * a.length;
+        }
+        return n;
+    }
+
+    /**
+     * Forward pass over tokens[B·T] (row-major), targets[B·T] the next tokens. Returns the mean loss;
+     * per-position losses are in {@link #losses()} and next-token probabilities in {@link #probabilities()}.
+     */
+    public float forward(int[] tokens, int[] targets, int b, int t) {
+        if (b > maxB || t > maxT) throw new IllegalArgumentException("batch " + b + "x" + t + " exceeds the allocated " + maxB + "x" + maxT);
+        this.tokens = tokens;
+        this.targets = targets;
+        this.curB = b;
+        this.curT = t;
+        final int d = cfg.dModel(), bt = b * t, nh = cfg.nHead(), nkv = cfg.nKvHead(), hs = cfg.headSize();
+        final int w = Attention.qkvWidth(nh, nkv, hs), in = cfg.mlpInWidth(), hid = cfg.hiddenSize();
+        final float eps = (float) cfg.normEps();
+        final float[] p = params;
+        embedding.forward(x, 0, tokens, 0, p, layout.wte(), cfg.llama() ? null : p, layout.wpe(), b, t, d, cfg.vocabSize());
+        for (int l = 0; l < cfg.nLayer(); l++) {
+            ParamLayout.Block blk = layout.block(l);
+            int xo = l * bt * d, ho = l * bt * d, so = l * bt, qo = l * bt * w, po = l * b * nh * t * t;
+            int mo = l * bt * in, ao = l * bt * hid;
+            norm(norm1, xo, norm1Mean, norm1Rstd, so, x, xo, blk.attnNormW(), blk.attnNormB(), bt, d, eps);
+            linear.forward(qkv, qo, norm1, xo, p, blk.qkvW(), bias(), blk.qkvB(), bt, d, w);
+            if (rope != null) rope.forward(qkv, qo, b, t, nh, nkv, hs);
+            attention.forward(attnOut, xo, probs, po, qkv, qo, b, t, nh, nkv, hs);
+            linear.forward(scratch, 0, attnOut, xo, p, blk.attnOutW(), bias(), blk.attnOutB(), bt, nh * hs, d);
+            residual.forward(h, ho, x, xo, scratch, 0, bt * d);
+            norm(norm2, ho, norm2Mean, norm2Rstd, so, h, ho, blk.mlpNormW(), blk.mlpNormB(), bt, d, eps);
+            linear.forward(mlpIn, mo, norm2, ho, p, blk.mlpInW(), bias(), blk.mlpInB(), bt, d, in);
+            if (cfg.llama()) act.swigluForward(mlpAct, ao, mlpIn, mo, bt, hid);
+            else act.geluForward(mlpAct, ao, mlpIn, mo, bt * hid);
+            linear.forward(scratch, 0, mlpAct, ao, p, blk.mlpOutW(), bias(), blk.mlpOutB(), bt, hid, d);
+            residual.forward(x, (l + 1) * bt * d, h, ho, scratch, 0, bt * d);
+        }
+        int last = cfg.nLayer() * bt * d;
+        norm(finalNorm, 0, finalMean, finalRstd, 0, x, last, layout.finalNormW(), layout.finalNormB(), bt, d, eps);
+        linear.forward(logits, 0, finalNorm, 0, p, layout.lmHead(), null, 0, bt, d, cfg.vocabSize());
+        crossEntropy.forward(losses, 0, logits, 0, targets, 0, bt, cfg.vocabSize());
+        double sum = 0;
+        for (int i = 0; i < bt; i++) sum += losses[i];
+        return (float) (sum / bt);
+    }
+
+    /**
+     * Backward pass of the last forward, accumulating into {@link #grads} the gradient of
+     * lossScale · Σ per-position losses (lossScale = 1/(B·T·micro-steps) gives the mean over a batch).
+     */
+    public void backward(float lossScale) {
+        final int b = curB, t = curT, d = cfg.dModel(), bt = b * t, nh = cfg.nHead(), nkv = cfg.nKvHead(), hs = cfg.headSize();
+        final int w = Attention.qkvWidth(nh, nkv, hs), in = cfg.mlpInWidth(), hid = cfg.hiddenSize(), vocab = cfg.vocabSize();
+        final float[] p = params, g = grads;
+        crossEntropy.backward(logits, 0, targets, 0, bt, vocab, lossScale);
+        linear.backward(dnorm, 0, false, g, layout.lmHead(), null, 0, logits, 0, finalNorm, 0, p, layout.lmHead(), bt, d, vocab);
+        Arrays.fill(dres, 0, bt * d, 0f);
+        int last = cfg.nLayer() * bt * d;
+        normBackward(dres, dnorm, x, last, finalMean, finalRstd, 0, layout.finalNormW(), layout.finalNormB(), bt, d);
+        for (int l = cfg.nLayer() - 1; l >= 0; l--) {
+            ParamLayout.Block blk = layout.block(l);
+            int xo = l * bt * d, ho = l * bt * d, so = l * bt, qo = l * bt * w, po = l * b * nh * t * t;
+            int mo = l * bt * in, ao = l * bt * hid;
+            // MLP: dres is the gradient of this block's output, also of h through the skip connection.
+            linear.backward(dmlpAct, 0, false, g, blk.mlpOutW(), biasGrad(), blk.mlpOutB(), dres, 0, mlpAct, ao, p, blk.mlpOutW(), bt, hid, d);
+            if (cfg.llama()) act.swigluBackward(dmlpIn, 0, mlpIn, mo, dmlpAct, 0, bt, hid);
+            else act.geluBackward(dmlpIn, 0, mlpIn, mo, dmlpAct, 0, bt * hid);
+            linear.backward(dnorm, 0, false, g, blk.mlpInW(), biasGrad(), blk.mlpInB(), dmlpIn, 0, norm2, ho, p, blk.mlpInW(), bt, d, in);
+            normBackward(dres, dnorm, h, ho, norm2Mean, norm2Rstd, so, blk.mlpNormW(), blk.mlpNormB(), bt, d);
+            // Attention: dres is now the gradient of h, also of x through the skip connection.
+            linear.backward(dattn, 0, false, g, blk.attnOutW(), biasGrad(), blk.attnOutB(), dres, 0, attnOut, xo, p, blk.attnOutW(), bt, nh * hs, d);
+            attention.backward(dqkv, 0, dattn, 0, qkv, qo, probs, po, b, t, nh, nkv, hs);
+            if (rope != null) rope.backward(dqkv, 0, b, t, nh, nkv, hs);
+            linear.backward(dnorm, 0, false, g, blk.qkvW(), biasGrad(), blk.qkvB(), dqkv, 0, norm1, xo, p, blk.qkvW(), bt, d, w);
+            normBackward(dres, dnorm, x, xo, norm1Mean, norm1Rstd, so, blk.attnNormW(), blk.attnNormB(), bt, d);
+        }
+        embedding.backward(g, layout.wte(), cfg.llama() ? null : g, layout.wpe(), dres, 0, tokens, 0, b, t, d);
+    }
+
+    public void zeroGrad() {
+        Arrays.fill(grads, 0f);
+    }
+
+    /** Per-position losses of the last forward (B·T). */
+    public float[] losses() {
+        return losses;
+    }
+
+    /** Next-token probabilities of the last forward (B·T·vocab); overwritten by backward. */
+    public float[] probabilities() {
+        return logits;
+    }
+
+    /** Bias parameters (GPT-2 style) live in the flat params; Llama style has none. */
+    private float[] bias() {
+        return cfg.llama() ? null : params;
+    }
+
+    private float[] biasGrad() {
+        return cfg.llama() ? null : grads;
+    }
+
+    private void norm(float[] out, int outOff, float[] mean, float[] rstd, int statOff, float[] inp, int inpOff, int wOff, int bOff,
+                      int rows, int d, float eps) {
+        if (cfg.llama()) norms.rmsNormForward(out, outOff, rstd, statOff, inp, inpOff, params, wOff, rows, d, eps);
+        else norms.layerNormForward(out, outOff, mean, rstd, statOff, inp, inpOff, params, wOff, params, bOff, rows, d, eps);
+    }
+
+    private void normBackward(float[] dinp, float[] dout, float[] inp, int inpOff, float[] mean, float[] rstd, int statOff,
+                              int wOff, int bOff, int rows, int d) {
+        if (cfg.llama()) norms.rmsNormBackward(dinp, 0, grads, wOff, dout, 0, inp, inpOff, params, wOff, rstd, statOff, rows, d);
+        else norms.layerNormBackward(dinp, 0, grads, wOff, grads, bOff, dout, 0, inp, inpOff, params, wOff, mean, rstd, statOff, rows, d);
+    }
+}

@@ -1,0 +1,101 @@
+package dev.crucible.model;
+
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Architecture of a decoder-only transformer. One record covers both families:
+ * GPT-2 style (learned positions, LayerNorm with bias, GELU MLP, biases, tied embeddings) and
+ * Llama style (RoPE, RMSNorm, SwiGLU MLP, no biases, grouped-query attention, optional tying).
+ *
+ * @param hiddenSize MLP inner width (4·d for GPT-2; the SwiGLU width for Llama)
+ */
+public record ModelConfig(Style style, int vocabSize, int contextLength, int nLayer, int nHead, int nKvHead, int dModel,
+                          int hiddenSize, boolean tieEmbeddings, double normEps, double ropeTheta) {
+
+    public enum Style {
+        GPT2, LLAMA;
+
+        public String id() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+
+        public static Style parse(String s) {
+            for (Style st : values()) if (st.id().equals(s.toLowerCase(Locale.ROOT))) return st;
+            throw new IllegalArgumentException("unknown model style '" + s + "' (expected gpt2 or llama)");
+        }
+    }
+
+    public ModelConfig {
+        require(style != null, "style", "must be gpt2 or llama");
+        require(vocabSize > 0, "vocab_size", "must be positive, got " + vocabSize);
+        require(contextLength > 0, "context_length", "must be positive, got " + contextLength);
+        require(nLayer > 0, "n_layer", "must be positive, got " + nLayer);
+        require(nHead > 0, "n_head", "must be positive, got " + nHead);
+        require(nKvHead > 0 && nHead % nKvHead == 0, "n_kv_head",
+                "must divide n_head (" + nHead + "), got " + nKvHead);
+        require(dModel > 0 && dModel % nHead == 0, "d_model", "must be a positive multiple of n_head (" + nHead + "), got " + dModel);
+        require(hiddenSize > 0, "hidden_size", "must be positive, got " + hiddenSize);
+        require(normEps > 0, "norm_eps", "must be positive, got " + normEps);
+        require(style == Style.GPT2 || (dModel / nHead) % 2 == 0, "d_model", "RoPE needs an even head size, got " + dModel / nHead);
+        require(style == Style.LLAMA || nKvHead == nHead, "n_kv_head", "grouped-query attention is a Llama-style option");
+        require(ropeTheta > 0, "rope_theta", "must be positive, got " + ropeTheta);
+    }
+
+    private static void require(boolean ok, String key, String msg) {
+        if (!ok) throw new IllegalArgumentException(key + ": " + msg);
+    }
+
+    public int headSize() {
+        return dModel / nHead;
+    }
+
+    public boolean llama() {
+        return style == Style.LLAMA;
+    }
+
+    /** Width of the first MLP matmul's output: 4d for GELU, [gate; up] = 2·hidden for SwiGLU. */
+    public int mlpInWidth() {
+        return llama() ? 2 * hiddenSize : hiddenSize;
+    }
+
+    public ModelConfig withVocabSize(int v) {
+        return new ModelConfig(style, v, contextLength, nLayer, nHead, nKvHead, dModel, hiddenSize, tieEmbeddings, normEps, ropeTheta);
+    }
+
+    public ModelConfig withContextLength(int t) {
+        return new ModelConfig(style, vocabSize, t, nLayer, nHead, nKvHead, dModel, hiddenSize, tieEmbeddings, normEps, ropeTheta);
+    }
+
+    public static ModelConfig gpt2(int vocab, int ctx, int layers, int heads, int d) {
+        return new ModelConfig(Style.GPT2, vocab, ctx, layers, heads, heads, d, 4 * d, true, 1e-5, 10000);
+    }
+
+    /** Llama style with the SwiGLU width rounded as Llama does: 8d/3 up to a multiple of 256 (of 8 for small d). */
+    public static ModelConfig llama(int vocab, int ctx, int layers, int heads, int kvHeads, int d) {
+        int multiple = d >= 256 ? 256 : 8;
+        int hidden = (8 * d / 3 + multiple - 1) / multiple * multiple;
+        return new ModelConfig(Style.LLAMA, vocab, ctx, layers, heads, kvHeads, d, hidden, true, 1e-6, 10000);
+    }
+
+    /** Named presets; the benchmark peer script uses the same shapes for tiny, tiny-llama and gpt2-small. */
+    public static final Map<String, ModelConfig> PRESETS = presets();
+
+    private static Map<String, ModelConfig> presets() {
+        Map<String, ModelConfig> m = new LinkedHashMap<>();
+        m.put("nano", gpt2(8192, 256, 4, 4, 128));
+        m.put("tiny", gpt2(8192, 256, 6, 6, 384));
+        m.put("tiny-llama", llama(8192, 256, 6, 6, 6, 384));
+        m.put("tiny-llama-gqa", llama(8192, 256, 6, 6, 2, 384));
+        m.put("small", gpt2(16384, 512, 8, 8, 512));
+        m.put("gpt2-small", gpt2(50257, 1024, 12, 12, 768));
+        return m;
+    }
+
+    public static ModelConfig preset(String name) {
+        ModelConfig c = PRESETS.get(name);
+        if (c == null) throw new IllegalArgumentException("unknown model preset '" + name + "'; known: " + String.join(", ", PRESETS.keySet()));
+        return c;
+    }
+}

@@ -1,0 +1,89 @@
+package dev.crucible.model;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.crucible.tensor.Check;
+import dev.crucible.tensor.Rng;
+import dev.crucible.tensor.WorkerPool;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Whole-model correctness: (1) the double-precision reference model's gradient equals central finite
+ * differences of its loss for every parameter tensor; (2) the fast float model gives the same loss,
+ * probabilities and every parameter gradient as the reference, in both styles.
+ */
+class ModelGradientTest {
+    static final WorkerPool POOL = new WorkerPool(2);
+
+    @AfterAll
+    static void close() {
+        POOL.close();
+    }
+
+    static Stream<Arguments> configs() {
+        return Stream.of(
+                Arguments.of("gpt2", ModelConfig.gpt2(13, 9, 2, 2, 8)),
+                Arguments.of("llama", ModelConfig.llama(13, 9, 2, 4, 4, 16)),
+                Arguments.of("llama-gqa-untied", new ModelConfig(ModelConfig.Style.LLAMA, 11, 7, 2, 4, 2, 16, 20, false, 1e-6, 500)));
+    }
+
+    /** Larger-than-default init so that gradients are not vanishingly small in the check. */
+    static float[] initParams(ModelConfig cfg, long seed) {
+        ParamLayout layout = new ParamLayout(cfg);
+        float[] p = new float[layout.size()];
+        Rng rng = new Rng(seed);
+        for (ParamLayout.Tensor t : layout.tensors()) {
+            for (int i = t.offset(); i < t.end(); i++) {
+                double base = t.init() == ParamLayout.Init.ONES ? 1 : 0;
+                p[i] = (float) (base + rng.nextGaussian() * (t.kind() == ParamLayout.Kind.VECTOR ? 0.1 : 0.3));
+            }
+        }
+        return p;
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("configs")
+    void referenceGradientMatchesFiniteDifferences(String name, ModelConfig cfg) {
+        int b = 2, t = cfg.contextLength() - 2;
+        SplittableRandom rng = new SplittableRandom(7);
+        int[] tokens = rng.ints(b * t, 0, cfg.vocabSize()).toArray(), targets = rng.ints(b * t, 0, cfg.vocabSize()).toArray();
+        ReferenceModel ref = new ReferenceModel(cfg, initParams(cfg, 1));
+        ref.run(tokens, targets, b, t, true);
+        for (ParamLayout.Tensor tensor : ref.layout.tensors()) {
+            double[] slice = java.util.Arrays.copyOfRange(ref.params, tensor.offset(), tensor.end());
+            double[] grad = java.util.Arrays.copyOfRange(ref.grads, tensor.offset(), tensor.end());
+            Check.gradient(name + " " + tensor.name(), slice, grad, () -> {
+                System.arraycopy(slice, 0, ref.params, tensor.offset(), slice.length);
+                return ref.run(tokens, targets, b, t, false);
+            }, 12, rng, 1e-5);
+            System.arraycopy(slice, 0, ref.params, tensor.offset(), slice.length);
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("configs")
+    void fastModelMatchesReference(String name, ModelConfig cfg) {
+        int b = 3, t = cfg.contextLength();
+        SplittableRandom rng = new SplittableRandom(8);
+        int[] tokens = rng.ints(b * t, 0, cfg.vocabSize()).toArray(), targets = rng.ints(b * t, 0, cfg.vocabSize()).toArray();
+        float[] p = initParams(cfg, 2);
+        Model model = new Model(cfg, b, t, POOL);
+        System.arraycopy(p, 0, model.params, 0, p.length);
+        ReferenceModel ref = new ReferenceModel(cfg, p);
+        double expected = ref.run(tokens, targets, b, t, true);
+        model.zeroGrad();
+        float loss = model.forward(tokens, targets, b, t);
+        assertEquals(expected, loss, 1e-5 * Math.max(1, expected), name + " loss");
+        Check.close(name + " probabilities", ref.probs, model.probabilities(), 1e-6, 1e-4);
+        model.backward(1f / (b * t));
+        for (ParamLayout.Tensor tensor : model.layout().tensors()) {
+            Check.close(name + " gradient of " + tensor.name(), ref.grads, tensor.offset(), model.grads, tensor.offset(),
+                    tensor.size(), 2e-6, 2e-3);
+        }
+    }
+}
