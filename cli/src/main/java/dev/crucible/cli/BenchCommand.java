@@ -1,0 +1,251 @@
+package dev.crucible.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.crucible.model.AdamWOptimizer;
+import dev.crucible.model.Model;
+import dev.crucible.model.ModelConfig;
+import dev.crucible.tensor.Attention;
+import dev.crucible.tensor.Cpu;
+import dev.crucible.tensor.Gemm;
+import dev.crucible.tensor.PeakFlops;
+import dev.crucible.tensor.Rng;
+import dev.crucible.tensor.WorkerPool;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * Throughput benchmarks. Each prints a human-readable report; with --json its last line is one JSON
+ * object with at least tokens_per_s, gflops, peak_fraction and peak_rss_mb, so scripts can compare runs.
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true, description = "Measure throughput (not a test: figures go to docs/benchmarks.md).",
+        subcommands = {BenchCommand.Train.class, BenchCommand.Matmul.class})
+public final class BenchCommand implements Runnable {
+    @Override
+    public void run() {
+        new picocli.CommandLine(this).usage(System.out);
+    }
+
+    static final class Common {
+        @Option(names = "--model", defaultValue = "tiny", description = "Model preset (${COMPLETION-CANDIDATES}); default ${DEFAULT-VALUE}.",
+                completionCandidates = Presets.class)
+        String preset;
+        @Option(names = "--batch", description = "Sequences per step (default: 8 for most presets, 4 for gpt2-small).")
+        Integer batch;
+        @Option(names = "--seq", description = "Tokens per sequence (default: 256; 64 for gpt2-small).")
+        Integer seq;
+        @Option(names = "--threads", defaultValue = "0", description = "Worker threads (0 = all cores).")
+        int threads;
+        @Option(names = "--json", description = "End with one JSON line of the results.")
+        boolean json;
+
+        ModelConfig config() {
+            return ModelConfig.preset(preset);
+        }
+
+        int batch() {
+            return batch != null ? batch : preset.equals("gpt2-small") ? 4 : 8;
+        }
+
+        int seq() {
+            return seq != null ? seq : preset.equals("gpt2-small") ? 64 : 256;
+        }
+
+        WorkerPool pool() {
+            Cpu.requireSimd();
+            int n = threads > 0 ? threads : Cpu.cores();
+            System.out.println(Cpu.describe(n));
+            return new WorkerPool(n);
+        }
+    }
+
+    static final class Presets extends ArrayList<String> {
+        Presets() {
+            super(ModelConfig.PRESETS.keySet());
+        }
+    }
+
+    @Command(name = "train", mixinStandardHelpOptions = true,
+            description = "Time full training steps (forward, backward, AdamW) on random tokens.")
+    static final class Train implements Runnable {
+        @Mixin
+        Common c;
+        @Option(names = "--steps", defaultValue = "10", description = "Timed steps (default ${DEFAULT-VALUE}).")
+        int steps;
+        @Option(names = "--warmup", defaultValue = "3", description = "Untimed warm-up steps (default ${DEFAULT-VALUE}).")
+        int warmup;
+
+        @Override
+        public void run() {
+            ModelConfig cfg = c.config();
+            int b = c.batch(), t = c.seq();
+            try (WorkerPool pool = c.pool()) {
+                double peak = PeakFlops.measure(pool);
+                Model model = new Model(cfg, b, t, pool);
+                model.initialize(1337);
+                AdamWOptimizer opt = new AdamWOptimizer(model.layout(), new AdamWOptimizer.Settings(0.9, 0.999, 1e-8, 0.1, false, 1.0), pool);
+                Rng rng = new Rng(0);
+                int[] tok = new int[b * t], tgt = new int[b * t];
+                double flopsPerStep = model.layout().flopsPerToken(t) * b * t;
+                System.out.printf(Locale.ROOT, "model %s (%s): %,d parameters, batch %d x %d, %.1f GFLOP per step (6N + 12·L·d·T per token)%n",
+                        c.preset, cfg.style().id(), model.layout().size(), b, t, flopsPerStep / 1e9);
+                System.out.printf(Locale.ROOT, "machine peak (FMA loop, %d threads): %.1f GFLOP/s%n", pool.size(), peak);
+                double[] ms = new double[steps], fwd = new double[steps], bwd = new double[steps], upd = new double[steps];
+                for (int s = 0; s < warmup + steps; s++) {
+                    for (int i = 0; i < b * t; i++) {
+                        tok[i] = rng.nextInt(cfg.vocabSize());
+                        tgt[i] = rng.nextInt(cfg.vocabSize());
+                    }
+                    long t0 = System.nanoTime();
+                    model.zeroGrad();
+                    float loss = model.forward(tok, tgt, b, t);
+                    long t1 = System.nanoTime();
+                    model.backward(1f / (b * t));
+                    long t2 = System.nanoTime();
+                    opt.step(model.params, model.grads, 1e-4);
+                    long t3 = System.nanoTime();
+                    double stepMs = (t3 - t0) / 1e6;
+                    System.out.printf(Locale.ROOT, "step %d%s: loss %.4f %.1f ms (forward %.1f, backward %.1f, adamw %.1f)%n", s,
+                            s < warmup ? " (warmup)" : "", loss, stepMs, (t1 - t0) / 1e6, (t2 - t1) / 1e6, (t3 - t2) / 1e6);
+                    if (s >= warmup) {
+                        int k = s - warmup;
+                        ms[k] = stepMs;
+                        fwd[k] = (t1 - t0) / 1e6;
+                        bwd[k] = (t2 - t1) / 1e6;
+                        upd[k] = (t3 - t2) / 1e6;
+                    }
+                }
+                double med = median(ms);
+                double tps = b * t / (med / 1e3), gflops = flopsPerStep / (med / 1e3) / 1e9;
+                System.out.printf(Locale.ROOT, "median step %.1f ms (forward %.1f, backward %.1f, adamw %.1f): %.0f tokens/s, %.1f GFLOP/s, %.0f%% of peak, peak RSS %d MB%n",
+                        med, median(fwd), median(bwd), median(upd), tps, gflops, 100 * gflops / peak, peakRssMb());
+                Map<String, Object> out = new LinkedHashMap<>();
+                out.put("bench", "train");
+                out.put("model", c.preset);
+                out.put("params", model.layout().size());
+                out.put("batch", b);
+                out.put("seq", t);
+                out.put("threads", pool.size());
+                out.put("step_ms_median", round(med));
+                out.put("step_ms_min", round(Arrays.stream(ms).min().orElse(0)));
+                out.put("forward_ms", round(median(fwd)));
+                out.put("backward_ms", round(median(bwd)));
+                out.put("optimizer_ms", round(median(upd)));
+                out.put("tokens_per_s", round(tps));
+                out.put("gflops", round(gflops));
+                out.put("peak_gflops", round(peak));
+                out.put("peak_fraction", Math.round(gflops / peak * 1000) / 1000.0);
+                out.put("peak_rss_mb", peakRssMb());
+                if (c.json) System.out.println(new ObjectMapper().writeValueAsString(out));
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
+    }
+
+    @Command(name = "matmul", mixinStandardHelpOptions = true,
+            description = "Time the packed GEMM on every matrix shape of one training step of a model (all three forms).")
+    static final class Matmul implements Runnable {
+        @Mixin
+        Common c;
+        @Option(names = "--reps", defaultValue = "5", description = "Repetitions per shape, best taken (default ${DEFAULT-VALUE}).")
+        int reps;
+
+        record Shape(String name, int m, int n, int k, boolean transA, boolean transB) {}
+
+        @Override
+        public void run() {
+            ModelConfig cfg = c.config();
+            int bt = c.batch() * c.seq(), d = cfg.dModel();
+            int w = Attention.qkvWidth(cfg.nHead(), cfg.nKvHead(), cfg.headSize());
+            int[][] layers = {{w, d}, {d, cfg.nHead() * cfg.headSize()}, {cfg.mlpInWidth(), d}, {d, cfg.hiddenSize()}, {cfg.vocabSize(), d}};
+            String[] names = {"qkv", "attn_out", "mlp_in", "mlp_out", "lm_head"};
+            List<Shape> shapes = new ArrayList<>();
+            for (int i = 0; i < layers.length; i++) {
+                int oc = layers[i][0], in = layers[i][1];
+                shapes.add(new Shape(names[i] + " Y=X·Wᵀ", bt, oc, in, false, true));
+                shapes.add(new Shape(names[i] + " dX=dY·W", bt, in, oc, false, false));
+                shapes.add(new Shape(names[i] + " dW=dYᵀ·X", oc, in, bt, true, false));
+            }
+            try (WorkerPool pool = c.pool()) {
+                double peak = PeakFlops.measure(pool);
+                Gemm gemm = new Gemm(pool);
+                System.out.printf(Locale.ROOT, "machine peak (FMA loop, %d threads): %.1f GFLOP/s%n", pool.size(), peak);
+                System.out.printf(Locale.ROOT, "%-22s %6s %6s %6s %9s %8s%n", "shape", "M", "N", "K", "ms", "GFLOP/s");
+                double totalFlops = 0, totalSec = 0, stepSec = 0;
+                Rng rng = new Rng(1);
+                for (Shape s : shapes) {
+                    float[] a = random(rng, (long) s.m() * s.k()), b = random(rng, (long) s.k() * s.n()), out = new float[s.m() * s.n()];
+                    double best = Double.MAX_VALUE;
+                    for (int r = 0; r < reps + 1; r++) {
+                        long t0 = System.nanoTime();
+                        if (s.transA()) gemm.multiply(s.m(), s.n(), s.k(), a, 0, 1, s.m(), b, 0, s.n(), 1, out, 0, s.n(), true);
+                        else if (s.transB()) gemm.multiply(s.m(), s.n(), s.k(), a, 0, s.k(), 1, b, 0, 1, s.k(), out, 0, s.n(), false);
+                        else gemm.multiply(s.m(), s.n(), s.k(), a, 0, s.k(), 1, b, 0, s.n(), 1, out, 0, s.n(), true);
+                        if (r > 0) best = Math.min(best, (System.nanoTime() - t0) / 1e9);
+                    }
+                    double flops = 2.0 * s.m() * s.n() * s.k();
+                    totalFlops += flops;
+                    totalSec += best;
+                    stepSec += best * (s.name().startsWith("lm_head") ? 1 : cfg.nLayer());
+                    System.out.printf(Locale.ROOT, "%-22s %6d %6d %6d %9.2f %8.1f%n", s.name(), s.m(), s.n(), s.k(), best * 1e3, flops / best / 1e9);
+                }
+                double gflops = totalFlops / totalSec / 1e9;
+                double tps = bt / stepSec;
+                System.out.printf(Locale.ROOT, "all shapes: %.1f GFLOP/s, %.0f%% of peak; the matmuls of one training step take %.0f ms (%.0f tokens/s if nothing else ran), peak RSS %d MB%n",
+                        gflops, 100 * gflops / peak, stepSec * 1e3, tps, peakRssMb());
+                Map<String, Object> out = new LinkedHashMap<>();
+                out.put("bench", "matmul");
+                out.put("model", c.preset);
+                out.put("batch", c.batch());
+                out.put("seq", c.seq());
+                out.put("threads", pool.size());
+                out.put("tokens_per_s", round(tps));
+                out.put("gflops", round(gflops));
+                out.put("peak_gflops", round(peak));
+                out.put("peak_fraction", Math.round(gflops / peak * 1000) / 1000.0);
+                out.put("peak_rss_mb", peakRssMb());
+                if (c.json) System.out.println(new ObjectMapper().writeValueAsString(out));
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
+
+        private static float[] random(Rng rng, long n) {
+            float[] a = new float[(int) n];
+            for (int i = 0; i < a.length; i++) a[i] = (float) (rng.nextDouble() - 0.5);
+            return a;
+        }
+    }
+
+    static double median(double[] xs) {
+        double[] s = xs.clone();
+        Arrays.sort(s);
+        return s.length == 0 ? 0 : s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+    }
+
+    static double round(double x) {
+        return Math.round(x * 10) / 10.0;
+    }
+
+    /** High-water mark of resident memory (Linux /proc; -1 elsewhere). */
+    static long peakRssMb() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmHWM:")) return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024;
+            }
+        } catch (IOException | NumberFormatException e) {
+            return -1;
+        }
+        return -1;
+    }
+}

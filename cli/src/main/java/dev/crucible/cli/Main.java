@@ -1,0 +1,39 @@
+package dev.crucible.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** Entry point of the crucible command line. */
+@Command(name = "crucible", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        description = "Pre-train language models on the JVM and watch what they learn.",
+        subcommands = {TrainCommand.class, BenchCommand.class, DemoCommand.class, CommandLine.HelpCommand.class})
+public final class Main implements Runnable {
+
+    public static void main(String[] args) {
+        CommandLine cl = new CommandLine(new Main());
+        cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
+            // User-facing failures (bad config, unreadable file) carry their own message: no stack trace.
+            if (ex instanceof UserError || ex instanceof IllegalArgumentException || ex instanceof java.io.IOException
+                    || ex instanceof java.io.UncheckedIOException) {
+                cmd.getErr().println("crucible: " + ex.getMessage());
+                if (Boolean.getBoolean("crucible.debug")) ex.printStackTrace(cmd.getErr());
+                return 2;
+            }
+            throw ex;
+        });
+        System.exit(cl.execute(args));
+    }
+
+    @Override
+    public void run() {
+        new CommandLine(this).usage(System.out);
+    }
+
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = Main.class.getPackage().getImplementationVersion();
+            return new String[] {"crucible " + (v == null ? "dev" : v), "Java " + Runtime.version()};
+        }
+    }
+}
