@@ -1,0 +1,268 @@
+package dev.crucible.model;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
+
+/**
+ * The safetensors format: an 8-byte little-endian header length, a JSON header mapping tensor
+ * names to dtype, shape and byte offsets (plus optional "__metadata__"), then the raw tensor bytes.
+ * Reading treats the file as untrusted: header size, JSON, dtypes, shapes and offsets are all checked
+ * (offsets must tile the data section exactly, as the format requires), and errors name the file.
+ */
+public final class Safetensors {
+    private Safetensors() {}
+
+    /** Headers above this are refused before anything is allocated for them. */
+    public static final long MAX_HEADER_BYTES = 100L << 20;
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    public enum DType {
+        F32(4), F16(2), BF16(2);
+
+        public final int bytes;
+
+        DType(int bytes) {
+            this.bytes = bytes;
+        }
+    }
+
+    /** One tensor of a file: offsets are relative to the start of the data section. */
+    public record Entry(String name, DType dtype, long[] shape, long begin, long end) {
+        public long elements() {
+            long n = 1;
+            for (long d : shape) n *= d;
+            return n;
+        }
+    }
+
+    /** A tensor to write: its data is produced only when it is written, one tensor at a time. */
+    public record Source(String name, int[] shape, Supplier<float[]> data) {}
+
+    /** Writes F32 tensors (in the given order) through a temporary file, fsync and atomic rename. */
+    public static void write(Path path, List<Source> tensors, Map<String, String> metadata) throws IOException {
+        ObjectNode header = JSON.createObjectNode();
+        if (metadata != null && !metadata.isEmpty()) {
+            ObjectNode meta = header.putObject("__metadata__");
+            metadata.forEach(meta::put);
+        }
+        long offset = 0;
+        for (Source t : tensors) {
+            long n = 1;
+            for (int d : t.shape()) n *= d;
+            ObjectNode e = header.putObject(t.name());
+            e.put("dtype", "F32");
+            var shape = e.putArray("shape");
+            for (int d : t.shape()) shape.add(d);
+            e.putArray("data_offsets").add(offset).add(offset + 4 * n);
+            offset += 4 * n;
+        }
+        byte[] json = JSON.writeValueAsBytes(header);
+        int padded = (json.length + 7) / 8 * 8; // the data section starts 8-byte aligned; pad with spaces
+        Path tmp = path.resolveSibling(path.getFileName() + ".tmp");
+        if (path.getParent() != null) Files.createDirectories(path.getParent());
+        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+            ByteBuffer head = ByteBuffer.allocate(8 + padded).order(ByteOrder.LITTLE_ENDIAN);
+            head.putLong(padded).put(json);
+            while (head.hasRemaining()) head.put((byte) ' ');
+            head.flip();
+            writeFully(ch, head);
+            ByteBuffer buf = ByteBuffer.allocate(1 << 20).order(ByteOrder.LITTLE_ENDIAN);
+            for (Source t : tensors) {
+                float[] data = t.data().get();
+                long n = 1;
+                for (int d : t.shape()) n *= d;
+                if (data.length != n) throw new IllegalStateException("tensor " + t.name() + " has " + data.length + " values, shape says " + n);
+                for (float v : data) {
+                    if (!buf.hasRemaining()) {
+                        buf.flip();
+                        writeFully(ch, buf);
+                        buf.clear();
+                    }
+                    buf.putFloat(v);
+                }
+            }
+            buf.flip();
+            writeFully(ch, buf);
+            ch.force(true);
+        }
+        Files.move(tmp, path, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    private static void writeFully(FileChannel ch, ByteBuffer b) throws IOException {
+        while (b.hasRemaining()) ch.write(b);
+    }
+
+    /** An open, validated safetensors file. */
+    public static final class Reader implements AutoCloseable {
+        private final Path path;
+        private final Arena arena;
+        private final MemorySegment data;
+        private final Map<String, Entry> entries;
+        private final Map<String, String> metadata;
+
+        private Reader(Path path, Arena arena, MemorySegment data, Map<String, Entry> entries, Map<String, String> metadata) {
+            this.path = path;
+            this.arena = arena;
+            this.data = data;
+            this.entries = entries;
+            this.metadata = metadata;
+        }
+
+        public Path path() {
+            return path;
+        }
+
+        public Map<String, Entry> entries() {
+            return entries;
+        }
+
+        public Map<String, String> metadata() {
+            return metadata;
+        }
+
+        public Entry entry(String name) throws IOException {
+            Entry e = entries.get(name);
+            if (e == null) throw new IOException(path + ": tensor '" + name + "' is missing");
+            return e;
+        }
+
+        /** The tensor converted to float32. */
+        public float[] floats(String name) throws IOException {
+            Entry e = entry(name);
+            long n = e.elements();
+            if (n > Integer.MAX_VALUE - 16) throw new IOException(path + ": tensor '" + name + "' has " + n + " elements, too many for one array");
+            float[] out = new float[(int) n];
+            MemorySegment s = data.asSlice(e.begin(), e.end() - e.begin());
+            switch (e.dtype()) {
+                case F32 -> MemorySegment.copy(s, ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 0, out, 0, out.length);
+                case F16 -> {
+                    for (int i = 0; i < out.length; i++) {
+                        out[i] = Float.float16ToFloat(s.get(ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 2L * i));
+                    }
+                }
+                case BF16 -> {
+                    for (int i = 0; i < out.length; i++) {
+                        short b = s.get(ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 2L * i);
+                        out[i] = Float.intBitsToFloat((b & 0xFFFF) << 16);
+                    }
+                }
+            }
+            return out;
+        }
+
+        @Override
+        public void close() {
+            arena.close();
+        }
+    }
+
+    public static Reader open(Path path) throws IOException {
+        long size;
+        try {
+            size = Files.size(path);
+        } catch (IOException e) {
+            throw new IOException(path + ": cannot read (" + e.getMessage() + ")", e);
+        }
+        if (size < 8) throw new IOException(path + ": not a safetensors file: " + size + " bytes, no room for the header length");
+        Arena arena = Arena.ofShared();
+        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
+            MemorySegment file = ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
+            long headerLen = file.get(ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 0);
+            if (headerLen < 2 || headerLen > MAX_HEADER_BYTES || headerLen > size - 8) {
+                throw new IOException(path + ": corrupt safetensors header length " + headerLen + " (file has " + size
+                        + " bytes; at most " + MAX_HEADER_BYTES + " accepted)");
+            }
+            byte[] json = file.asSlice(8, headerLen).toArray(ValueLayout.JAVA_BYTE);
+            JsonNode root;
+            try {
+                root = JSON.readTree(new String(json, StandardCharsets.UTF_8));
+            } catch (JsonProcessingException e) {
+                throw new IOException(path + ": safetensors header is not valid JSON: " + e.getOriginalMessage(), e);
+            }
+            if (root == null || !root.isObject()) throw new IOException(path + ": safetensors header is not a JSON object");
+            long dataSize = size - 8 - headerLen;
+            Map<String, Entry> entries = new LinkedHashMap<>();
+            Map<String, String> metadata = new LinkedHashMap<>();
+            for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
+                Map.Entry<String, JsonNode> f = it.next();
+                if (f.getKey().equals("__metadata__")) {
+                    if (!f.getValue().isObject()) throw new IOException(path + ": __metadata__ is not an object");
+                    f.getValue().fields().forEachRemaining(m -> metadata.put(m.getKey(), m.getValue().asText()));
+                    continue;
+                }
+                entries.put(f.getKey(), parseEntry(path, f.getKey(), f.getValue()));
+            }
+            List<Entry> sorted = new ArrayList<>(entries.values());
+            sorted.sort(Comparator.comparingLong(Entry::begin));
+            long expect = 0;
+            for (Entry e : sorted) {
+                if (e.begin() != expect) {
+                    throw new IOException(path + ": tensor '" + e.name() + "' starts at byte " + e.begin() + " of the data section, expected "
+                            + expect + " (offsets must be contiguous, without holes or overlaps)");
+                }
+                expect = e.end();
+            }
+            if (expect != dataSize) {
+                throw new IOException(path + ": tensors cover " + expect + " bytes but the data section has " + dataSize
+                        + (dataSize < expect ? " (truncated file?)" : " (trailing bytes)"));
+            }
+            return new Reader(path, arena, file.asSlice(8 + headerLen), Collections.unmodifiableMap(entries), metadata);
+        } catch (IOException | RuntimeException e) {
+            arena.close();
+            throw e;
+        }
+    }
+
+    private static Entry parseEntry(Path path, String name, JsonNode n) throws IOException {
+        String where = path + ": tensor '" + name + "'";
+        if (!n.isObject()) throw new IOException(where + ": entry is not an object");
+        JsonNode dt = n.get("dtype"), sh = n.get("shape"), off = n.get("data_offsets");
+        if (dt == null || !dt.isTextual()) throw new IOException(where + ": missing dtype");
+        DType dtype;
+        try {
+            dtype = DType.valueOf(dt.asText());
+        } catch (IllegalArgumentException e) {
+            throw new IOException(where + ": unsupported dtype " + dt.asText() + " (F32, F16 and BF16 are read)");
+        }
+        if (sh == null || !sh.isArray()) throw new IOException(where + ": missing shape");
+        long[] shape = new long[sh.size()];
+        long elements = 1;
+        for (int i = 0; i < shape.length; i++) {
+            if (!sh.get(i).canConvertToLong() || sh.get(i).asLong() < 0) throw new IOException(where + ": bad shape " + sh);
+            shape[i] = sh.get(i).asLong();
+            elements = Math.multiplyExact(elements, shape[i]);
+        }
+        if (off == null || !off.isArray() || off.size() != 2 || !off.get(0).canConvertToLong() || !off.get(1).canConvertToLong()) {
+            throw new IOException(where + ": data_offsets must be [begin, end]");
+        }
+        long begin = off.get(0).asLong(), end = off.get(1).asLong();
+        if (begin < 0 || end < begin) throw new IOException(where + ": bad data_offsets [" + begin + ", " + end + "]");
+        if (end - begin != elements * dtype.bytes) {
+            throw new IOException(where + ": " + (end - begin) + " bytes for shape " + sh + " of " + dtype + " (expected "
+                    + elements * dtype.bytes + ")");
+        }
+        return new Entry(name, dtype, shape, begin, end);
+    }
+}

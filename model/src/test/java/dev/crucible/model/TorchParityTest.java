@@ -1,0 +1,98 @@
+package dev.crucible.model;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.crucible.tensor.Check;
+import dev.crucible.tensor.WorkerPool;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Layer 2 of correctness: an independent PyTorch implementation (torch_reference.py, plain torch
+ * ops on the HF-named tensors we export) computes the same probabilities, loss and every weight
+ * gradient. Runs when /usr/bin/python3 has torch (.ci/run installs Debian's python3-torch).
+ * Tolerances: probabilities 1e-6 + 1e-4 relative, loss 1e-5 relative, gradients 1e-6 + 2e-3
+ * relative (float32 against float32, different summation orders).
+ */
+class TorchParityTest {
+    static final String PYTHON = System.getProperty("crucible.python", "/usr/bin/python3");
+
+    static boolean torchAvailable() {
+        try {
+            Process p = new ProcessBuilder(PYTHON, "-c", "import torch").redirectErrorStream(true).start();
+            return p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0;
+        } catch (IOException | InterruptedException e) {
+            return false;
+        }
+    }
+
+    static Stream<Arguments> configs() {
+        return Stream.of(
+                Arguments.of("gpt2", ModelConfig.gpt2(50, 24, 2, 4, 32)),
+                Arguments.of("llama-gqa", new ModelConfig(ModelConfig.Style.LLAMA, 50, 24, 2, 4, 2, 32, 48, true, 1e-6, 10000)),
+                Arguments.of("llama-untied", new ModelConfig(ModelConfig.Style.LLAMA, 40, 16, 2, 2, 2, 16, 40, false, 1e-5, 500)));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("configs")
+    void torchAgrees(String name, ModelConfig cfg, @TempDir Path dir) throws Exception {
+        assumeTrue(torchAvailable(), PYTHON + " with torch not found: install Debian's python3-torch to run this check");
+        int b = 3, t = cfg.contextLength() - 3;
+        SplittableRandom rng = new SplittableRandom(11);
+        int[] tok = rng.ints(b * t, 0, cfg.vocabSize()).toArray(), tgt = rng.ints(b * t, 0, cfg.vocabSize()).toArray();
+        try (WorkerPool pool = new WorkerPool(2)) {
+            Model model = new Model(cfg, b, t, pool);
+            float[] p = ModelGradientTest.initParams(cfg, 5);
+            System.arraycopy(p, 0, model.params, 0, p.length);
+            model.zeroGrad();
+            float loss = model.forward(tok, tgt, b, t);
+            float[] probs = java.util.Arrays.copyOf(model.probabilities(), b * t * cfg.vocabSize());
+            model.backward(1f / (b * t));
+
+            Safetensors.write(dir.resolve("model.safetensors"), HfFormat.sources(model.layout(), model.params), Map.of("format", "pt"));
+            float[] tokF = new float[tok.length], tgtF = new float[tgt.length];
+            for (int i = 0; i < tok.length; i++) {
+                tokF[i] = tok[i];
+                tgtF[i] = tgt[i];
+            }
+            Safetensors.write(dir.resolve("batch.safetensors"), List.of(
+                    new Safetensors.Source("tokens", new int[] {b, t}, () -> tokF),
+                    new Safetensors.Source("targets", new int[] {b, t}, () -> tgtF)), Map.of());
+            new ObjectMapper().writeValue(dir.resolve("config.json").toFile(), HfFormat.configJson(cfg, null, null));
+            Path script = dir.resolve("torch_reference.py");
+            try (InputStream in = TorchParityTest.class.getResourceAsStream("torch_reference.py")) {
+                Files.copy(in, script);
+            }
+            Process proc = new ProcessBuilder(PYTHON, script.toString(), dir.toString()).redirectErrorStream(true).start();
+            String output = new String(proc.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertEquals(0, proc.waitFor(), "torch_reference.py failed:\n" + output);
+
+            try (Safetensors.Reader out = Safetensors.open(dir.resolve("torch_out.safetensors"))) {
+                assertEquals(out.floats("loss")[0], loss, 1e-5 * loss, name + " loss (torch said: " + output.trim() + ")");
+                Check.close(name + " probabilities", toDouble(out.floats("probs")), probs, 1e-6, 1e-4);
+                for (HfFormat.HfTensor h : HfFormat.tensors(model.layout())) {
+                    float[] ours = HfFormat.extract(h, model.grads);
+                    Check.close(name + " gradient of " + h.hfName(), toDouble(out.floats("grad." + h.hfName())), ours, 1e-6, 2e-3);
+                }
+            }
+        }
+    }
+
+    private static double[] toDouble(float[] a) {
+        return Check.toDouble(a);
+    }
+}

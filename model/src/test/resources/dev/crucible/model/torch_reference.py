@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""Independent check of Crucible's model: the same transformer written in plain PyTorch from the
+Hugging Face-named weights that Crucible exported.
+
+  torch_reference.py <dir>
+
+reads <dir>/config.json (transformers' GPT2LMHeadModel or LlamaForCausalLM fields),
+<dir>/model.safetensors and <dir>/batch.safetensors (tokens, targets as float32), computes the
+next-token probabilities, the mean cross-entropy and its gradient with respect to every weight,
+and writes them to <dir>/torch_out.safetensors (probs, loss, grad.<name>). Needs only torch
+(Debian's python3-torch); safetensors files are parsed here by hand.
+"""
+import json, math, struct, sys
+import torch
+import torch.nn.functional as F
+
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        data = f.read()
+    out = {}
+    for name, e in header.items():
+        if name == "__metadata__":
+            continue
+        assert e["dtype"] == "F32", (name, e["dtype"])
+        b, end = e["data_offsets"]
+        t = torch.frombuffer(bytearray(data[b:end]), dtype=torch.float32).reshape(e["shape"])
+        out[name] = t.clone()
+    return out
+
+
+def write_safetensors(path, tensors):
+    header, blobs, off = {}, [], 0
+    for name, t in tensors.items():
+        raw = t.detach().contiguous().to(torch.float32).numpy().tobytes()
+        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [off, off + len(raw)]}
+        blobs.append(raw)
+        off += len(raw)
+    h = json.dumps(header).encode()
+    h += b" " * ((8 - len(h) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)))
+        f.write(h)
+        for b in blobs:
+            f.write(b)
+
+
+def attention(q, k, v):  # (B, H, T, hs)
+    T = q.shape[2]
+    att = (q @ k.transpose(-2, -1)) / math.sqrt(q.shape[-1])
+    mask = torch.tril(torch.ones(T, T, dtype=torch.bool))
+    att = att.masked_fill(~mask, float("-inf")).softmax(dim=-1)
+    return att @ v
+
+
+def gpt2(w, c, idx):
+    B, T = idx.shape
+    d, nh = c["n_embd"], c["n_head"]
+    eps = c["layer_norm_epsilon"]
+    x = w["transformer.wte.weight"][idx] + w["transformer.wpe.weight"][:T]
+    for l in range(c["n_layer"]):
+        p = f"transformer.h.{l}."
+        h = F.layer_norm(x, (d,), w[p + "ln_1.weight"], w[p + "ln_1.bias"], eps)
+        qkv = h @ w[p + "attn.c_attn.weight"] + w[p + "attn.c_attn.bias"]  # Conv1D: x @ W[in, out] + b
+        q, k, v = (t.view(B, T, nh, d // nh).transpose(1, 2) for t in qkv.split(d, dim=2))
+        y = attention(q, k, v).transpose(1, 2).reshape(B, T, d)
+        x = x + y @ w[p + "attn.c_proj.weight"] + w[p + "attn.c_proj.bias"]
+        h = F.layer_norm(x, (d,), w[p + "ln_2.weight"], w[p + "ln_2.bias"], eps)
+        h = F.gelu(h @ w[p + "mlp.c_fc.weight"] + w[p + "mlp.c_fc.bias"], approximate="tanh")
+        x = x + h @ w[p + "mlp.c_proj.weight"] + w[p + "mlp.c_proj.bias"]
+    x = F.layer_norm(x, (d,), w["transformer.ln_f.weight"], w["transformer.ln_f.bias"], eps)
+    head = w["lm_head.weight"] if "lm_head.weight" in w else w["transformer.wte.weight"]
+    return x @ head.t()
+
+
+def rms_norm(x, weight, eps):
+    return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * weight
+
+
+def rotate_half(x):
+    x1, x2 = x[..., : x.shape[-1] // 2], x[..., x.shape[-1] // 2:]
+    return torch.cat((-x2, x1), dim=-1)
+
+
+def llama(w, c, idx):
+    B, T = idx.shape
+    d, nh, nkv = c["hidden_size"], c["num_attention_heads"], c["num_key_value_heads"]
+    hs, eps = d // nh, c["rms_norm_eps"]
+    inv = 1.0 / (c["rope_theta"] ** (torch.arange(0, hs, 2, dtype=torch.int64).float() / hs))
+    freqs = torch.outer(torch.arange(T).float(), inv)
+    emb = torch.cat((freqs, freqs), dim=-1)
+    cos, sin = emb.cos(), emb.sin()
+    x = w["model.embed_tokens.weight"][idx]
+    for l in range(c["num_hidden_layers"]):
+        p = f"model.layers.{l}."
+        h = rms_norm(x, w[p + "input_layernorm.weight"], eps)
+        q = (h @ w[p + "self_attn.q_proj.weight"].t()).view(B, T, nh, hs).transpose(1, 2)
+        k = (h @ w[p + "self_attn.k_proj.weight"].t()).view(B, T, nkv, hs).transpose(1, 2)
+        v = (h @ w[p + "self_attn.v_proj.weight"].t()).view(B, T, nkv, hs).transpose(1, 2)
+        q, k = q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin
+        k, v = k.repeat_interleave(nh // nkv, dim=1), v.repeat_interleave(nh // nkv, dim=1)
+        y = attention(q, k, v).transpose(1, 2).reshape(B, T, d)
+        x = x + y @ w[p + "self_attn.o_proj.weight"].t()
+        h = rms_norm(x, w[p + "post_attention_layernorm.weight"], eps)
+        g = F.silu(h @ w[p + "mlp.gate_proj.weight"].t()) * (h @ w[p + "mlp.up_proj.weight"].t())
+        x = x + g @ w[p + "mlp.down_proj.weight"].t()
+    x = rms_norm(x, w["model.norm.weight"], eps)
+    head = w["lm_head.weight"] if "lm_head.weight" in w else w["model.embed_tokens.weight"]
+    return x @ head.t()
+
+
+def main():
+    d = sys.argv[1]
+    cfg = json.load(open(f"{d}/config.json"))
+    w = read_safetensors(f"{d}/model.safetensors")
+    for t in w.values():
+        t.requires_grad_(True)
+    batch = read_safetensors(f"{d}/batch.safetensors")
+    idx, tgt = batch["tokens"].long(), batch["targets"].long()
+    logits = (llama if cfg["model_type"] == "llama" else gpt2)(w, cfg, idx)
+    loss = F.cross_entropy(logits.view(-1, logits.shape[-1]), tgt.view(-1))
+    loss.backward()
+    out = {"probs": logits.detach().softmax(-1).view(-1, logits.shape[-1]), "loss": loss.detach().view(1)}
+    for name, t in w.items():
+        out["grad." + name] = t.grad
+    write_safetensors(f"{d}/torch_out.safetensors", out)
+    print(f"torch {torch.__version__}: loss {loss.item():.6f}")
+
+
+if __name__ == "__main__":
+    main()
