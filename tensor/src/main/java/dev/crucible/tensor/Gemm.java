@@ -8,9 +8,10 @@ import jdk.incubator.vector.VectorSpecies;
  * are strided views of flat arrays, so one micro-kernel serves all three training forms
  * ({@code Y = X·Wᵀ}, {@code dX = dY·W}, {@code dW = dYᵀ·X}) and the per-head products of attention.
  *
- * <p>Layout follows Goto/BLIS: C is cut into tiles that are independent tasks on the worker pool; a
- * task walks K in blocks of {@link #KC}, packs its A block into MR-row panels and its B block into
- * NR-column panels (zero padded, so edges need no special kernel), and runs a 4 x (2 vectors)
+ * <p>Layout follows Goto/BLIS: for each block of NC columns and KC depth, the B block is packed once
+ * into NR-column panels (in parallel, into a buffer shared by all workers), then tiles of MC rows
+ * are independent tasks that pack their A block into MR-row panels and run, for each B panel and
+ * each A panel, a 4 x (2 vectors)
  * micro-kernel with 8 accumulators. The textbook AVX2 tile is 6 x 16 (12 accumulators), but C2 then
  * spills accumulators to the stack and runs at half speed; 4 x 16 reaches ~92 GFLOP/s on one Zen 3
  * core (bench matmul). Each C element is reduced over K in the same order whatever the thread
@@ -22,16 +23,19 @@ public final class Gemm {
     static final boolean FMA = Cpu.HAS_FMA;
     /** Micro-tile: MR rows of C by NR columns (two vectors). */
     public static final int MR = 4, NR = 2 * L;
-    static final int KC = 256, MC = 24 * MR, NC = 256;
+    static final int KC = 256, MC = 24 * MR, NC = 4096, NC_SERIAL = 256;
+    /** Packing either operand costs about as much per element as a few FMAs: keep tasks' blocks large. */
+    private static final int MIN_TASK_PANELS = 4;
 
     private final WorkerPool pool;
     private final float[][] packA, packB, edge;
+    private final float[] sharedB = new float[KC * roundUp(NC, NR)];
 
     public Gemm(WorkerPool pool) {
         this.pool = pool;
         int n = pool.size();
         packA = new float[n][MC * KC];
-        packB = new float[n][roundUp(NC, NR) * KC];
+        packB = new float[n][roundUp(NC_SERIAL, NR) * KC];
         edge = new float[n][MR * NR];
     }
 
@@ -51,18 +55,29 @@ public final class Gemm {
             return;
         }
         int threads = pool.size();
-        int nTiles = ceilDiv(n, NC);
-        int mc = MC;
-        while (ceilDiv(m, mc) * nTiles < 4 * threads && mc > 2 * MR) mc -= MR;
-        int mTiles = ceilDiv(m, mc);
-        // Even tiles: split m and n into equal parts rounded to the micro-tile.
-        int mStep = roundUp(ceilDiv(m, mTiles), MR), nStep = roundUp(ceilDiv(n, nTiles), NR);
-        int mT = ceilDiv(m, mStep), nT = ceilDiv(n, nStep);
-        pool.run(mT * nT, (t, w) -> {
-            int i0 = (t / nT) * mStep, j0 = (t % nT) * nStep;
-            block(w, i0, Math.min(m, i0 + mStep), j0, Math.min(n, j0 + nStep), k, a, aOff, aRow, aCol, b, bOff, bRow,
-                    bCol, c, cOff, ldc, accumulate, false);
-        });
+        for (int j0 = 0; j0 < n; j0 += NC) {
+            final int jb = j0, nb = Math.min(NC, n - j0), panels = ceilDiv(nb, NR);
+            // Tasks: row tiles of at most MC rows, times column groups of B panels when there are too few row tiles.
+            int mTiles = ceilDiv(m, MC);
+            int nGroups = Math.max(1, Math.min(ceilDiv(panels, MIN_TASK_PANELS), ceilDiv(4 * threads, mTiles)));
+            if (mTiles * nGroups < 2 * threads) mTiles = Math.min(ceilDiv(m, MR), ceilDiv(2 * threads, nGroups));
+            final int mStep = roundUp(ceilDiv(m, mTiles), MR), mT = ceilDiv(m, mStep);
+            final int gStep = ceilDiv(panels, nGroups), gT = ceilDiv(panels, gStep);
+            for (int p0 = 0; p0 < k; p0 += KC) {
+                final int pk = p0, kc = Math.min(KC, k - p0);
+                final boolean acc = accumulate || p0 > 0;
+                pool.forRange(panels, Math.min(panels, 4 * threads), (s, e, ch, w) -> {
+                    for (int q = s; q < e; q++) packBPanel(sharedB, q * kc * NR, b, bOff, bRow, bCol, pk, kc, jb + q * NR, Math.min(NR, nb - q * NR));
+                });
+                pool.run(mT * gT, (t, w) -> {
+                    int i0 = (t / gT) * mStep, q0 = (t % gT) * gStep;
+                    int mb = Math.min(m - i0, mStep), q1 = Math.min(panels, q0 + gStep);
+                    float[] pa = packA[w];
+                    packA(pa, a, aOff, aRow, aCol, i0, mb, pk, kc);
+                    panels(pa, sharedB, w, i0, mb, kc, jb, nb, q0, q1, c, cOff, ldc, acc, false);
+                });
+            }
+        }
     }
 
     /**
@@ -76,9 +91,9 @@ public final class Gemm {
         if (m <= 0 || n <= 0) return;
         for (int i0 = 0; i0 < m; i0 += MC) {
             int i1 = Math.min(m, i0 + MC);
-            for (int j0 = 0; j0 < n; j0 += NC) {
+            for (int j0 = 0; j0 < n; j0 += NC_SERIAL) {
                 if (lowerTriangle && j0 > i1 - 1) continue;
-                block(worker, i0, i1, j0, Math.min(n, j0 + NC), k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, c, cOff, ldc,
+                block(worker, i0, i1, j0, Math.min(n, j0 + NC_SERIAL), k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, c, cOff, ldc,
                         accumulate, lowerTriangle);
             }
         }
@@ -87,80 +102,87 @@ public final class Gemm {
     private void block(int w, int i0, int i1, int j0, int j1, int k, float[] a, int aOff, int aRow, int aCol,
                        float[] b, int bOff, int bRow, int bCol, float[] c, int cOff, int ldc, boolean accumulate,
                        boolean lowerTriangle) {
-        float[] pa = packA[w], pb = packB[w], tmp = edge[w];
-        int mb = i1 - i0, nb = j1 - j0;
-        if (k <= 0) return;
+        float[] pa = packA[w], pb = packB[w];
+        int mb = i1 - i0, nb = j1 - j0, panels = ceilDiv(nb, NR);
         for (int p0 = 0; p0 < k; p0 += KC) {
             int kc = Math.min(KC, k - p0);
-            boolean acc = accumulate || p0 > 0;
-            packB(pb, b, bOff, bRow, bCol, p0, kc, j0, nb);
+            for (int q = 0; q < panels; q++) packBPanel(pb, q * kc * NR, b, bOff, bRow, bCol, p0, kc, j0 + q * NR, Math.min(NR, nb - q * NR));
             packA(pa, a, aOff, aRow, aCol, i0, mb, p0, kc);
-            for (int jr = 0; jr < nb; jr += NR) {
-                int nr = Math.min(NR, nb - jr);
-                int pbOff = (jr / NR) * kc * NR;
-                for (int ir = 0; ir < mb; ir += MR) {
-                    int mr = Math.min(MR, mb - ir);
-                    int row = i0 + ir, col = j0 + jr;
-                    if (lowerTriangle && col > row + mr - 1) continue;
-                    int paOff = (ir / MR) * kc * MR;
-                    if (mr == MR && nr == NR) {
-                        kernel(pa, paOff, pb, pbOff, kc, c, cOff + row * ldc + col, ldc, acc);
-                    } else {
-                        kernel(pa, paOff, pb, pbOff, kc, tmp, 0, NR, false);
-                        for (int r = 0; r < mr; r++) {
-                            int co = cOff + (row + r) * ldc + col;
-                            for (int j = 0; j < nr; j++) c[co + j] = acc ? c[co + j] + tmp[r * NR + j] : tmp[r * NR + j];
-                        }
+            panels(pa, pb, w, i0, mb, kc, j0, nb, 0, panels, c, cOff, ldc, accumulate || p0 > 0, lowerTriangle);
+        }
+    }
+
+    /** Micro-kernels over B panels [q0, q1) (outer: a B panel stays in L1) and all A panels of the packed block. */
+    private void panels(float[] pa, float[] pb, int w, int i0, int mb, int kc, int j0, int nb, int q0, int q1, float[] c, int cOff,
+                        int ldc, boolean acc, boolean lowerTriangle) {
+        float[] tmp = edge[w];
+        for (int q = q0; q < q1; q++) {
+            int jr = q * NR, nr = Math.min(NR, nb - jr), pbOff = q * kc * NR;
+            for (int ir = 0; ir < mb; ir += MR) {
+                int mr = Math.min(MR, mb - ir);
+                int row = i0 + ir, col = j0 + jr;
+                if (lowerTriangle && col > row + mr - 1) continue;
+                int paOff = ir * kc;
+                if (mr == MR && nr == NR) {
+                    kernel(pa, paOff, pb, pbOff, kc, c, cOff + row * ldc + col, ldc, acc);
+                } else {
+                    kernel(pa, paOff, pb, pbOff, kc, tmp, 0, NR, false);
+                    for (int r = 0; r < mr; r++) {
+                        int co = cOff + (row + r) * ldc + col;
+                        for (int j = 0; j < nr; j++) c[co + j] = acc ? c[co + j] + tmp[r * NR + j] : tmp[r * NR + j];
                     }
                 }
             }
         }
     }
 
-    /** A block rows [i0, i0+mb) x k [p0, p0+kc) into MR-row panels: panel q, element (k, r) at q*kc*MR + k*MR + r. */
+    /**
+     * A block rows [i0, i0+mb) x k [p0, p0+kc) into MR-row panels: panel q, element (k, r) at
+     * q*kc*MR + k*MR + r. Loops run along whichever direction A is contiguous in.
+     */
     private static void packA(float[] pa, float[] a, int aOff, int aRow, int aCol, int i0, int mb, int p0, int kc) {
         for (int ir = 0; ir < mb; ir += MR) {
-            int mr = Math.min(MR, mb - ir);
-            int base = (ir / MR) * kc * MR;
-            for (int r = 0; r < MR; r++) {
-                if (r < mr) {
-                    int src = aOff + (i0 + ir + r) * aRow + p0 * aCol;
-                    if (aCol == 1) {
-                        for (int kk = 0; kk < kc; kk++) pa[base + kk * MR + r] = a[src + kk];
-                    } else {
-                        for (int kk = 0; kk < kc; kk++) pa[base + kk * MR + r] = a[src + kk * aCol];
-                    }
-                } else {
-                    for (int kk = 0; kk < kc; kk++) pa[base + kk * MR + r] = 0f;
+            int mr = Math.min(MR, mb - ir), d = ir * kc;
+            int src = aOff + (i0 + ir) * aRow + p0 * aCol;
+            if (mr == MR && aRow == 1) { // A stored k-major (a transposed view): MR contiguous values per k
+                for (int kk = 0; kk < kc; kk++, d += MR, src += aCol) {
+                    pa[d] = a[src];
+                    pa[d + 1] = a[src + 1];
+                    pa[d + 2] = a[src + 2];
+                    pa[d + 3] = a[src + 3];
+                }
+            } else if (mr == MR) { // four row streams, written contiguously
+                int s1 = src + aRow, s2 = src + 2 * aRow, s3 = src + 3 * aRow;
+                for (int kk = 0, o = 0; kk < kc; kk++, d += MR, o += aCol) {
+                    pa[d] = a[src + o];
+                    pa[d + 1] = a[s1 + o];
+                    pa[d + 2] = a[s2 + o];
+                    pa[d + 3] = a[s3 + o];
+                }
+            } else {
+                for (int kk = 0; kk < kc; kk++, d += MR) {
+                    for (int r = 0; r < MR; r++) pa[d + r] = r < mr ? a[src + r * aRow + kk * aCol] : 0f;
                 }
             }
         }
     }
 
-    /** B block k [p0, p0+kc) x cols [j0, j0+nb) into NR-column panels: panel p, element (k, j) at p*kc*NR + k*NR + j. */
-    private static void packB(float[] pb, float[] b, int bOff, int bRow, int bCol, int p0, int kc, int j0, int nb) {
-        for (int jr = 0; jr < nb; jr += NR) {
-            int nr = Math.min(NR, nb - jr);
-            int base = (jr / NR) * kc * NR;
-            if (bCol == 1 && nr == NR) {
-                for (int kk = 0; kk < kc; kk++) {
-                    int src = bOff + (p0 + kk) * bRow + j0 + jr, dst = base + kk * NR;
-                    FloatVector.fromArray(S, b, src).intoArray(pb, dst);
-                    FloatVector.fromArray(S, b, src + L).intoArray(pb, dst + L);
-                }
+    /** One NR-column panel of B: columns [j, j+nr) x k [p0, p0+kc) at dst, element (k, jj) at dst + k*NR + jj. */
+    private static void packBPanel(float[] pb, int dst, float[] b, int bOff, int bRow, int bCol, int p0, int kc, int j, int nr) {
+        if (bCol == 1 && nr == NR) {
+            for (int kk = 0; kk < kc; kk++) {
+                int src = bOff + (p0 + kk) * bRow + j, d = dst + kk * NR;
+                FloatVector.fromArray(S, b, src).intoArray(pb, d);
+                FloatVector.fromArray(S, b, src + L).intoArray(pb, d + L);
+            }
+            return;
+        }
+        for (int jj = 0; jj < NR; jj++) {
+            if (jj < nr) {
+                int src = bOff + p0 * bRow + (j + jj) * bCol;
+                for (int kk = 0; kk < kc; kk++) pb[dst + kk * NR + jj] = b[src + kk * bRow];
             } else {
-                for (int j = 0; j < NR; j++) {
-                    if (j < nr) {
-                        int src = bOff + p0 * bRow + (j0 + jr + j) * bCol;
-                        if (bRow == 1) {
-                            for (int kk = 0; kk < kc; kk++) pb[base + kk * NR + j] = b[src + kk];
-                        } else {
-                            for (int kk = 0; kk < kc; kk++) pb[base + kk * NR + j] = b[src + kk * bRow];
-                        }
-                    } else {
-                        for (int kk = 0; kk < kc; kk++) pb[base + kk * NR + j] = 0f;
-                    }
-                }
+                for (int kk = 0; kk < kc; kk++) pb[dst + kk * NR + jj] = 0f;
             }
         }
     }
