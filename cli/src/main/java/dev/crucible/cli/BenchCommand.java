@@ -83,6 +83,8 @@ public final class BenchCommand implements Runnable {
         int steps;
         @Option(names = "--warmup", defaultValue = "3", description = "Untimed warm-up steps (default ${DEFAULT-VALUE}).")
         int warmup;
+        @Option(names = "--profile", description = "Also report time per kind of operation (forward and backward), averaged over the timed steps.")
+        boolean profile;
 
         @Override
         public void run() {
@@ -101,6 +103,10 @@ public final class BenchCommand implements Runnable {
                 System.out.printf(Locale.ROOT, "machine peak (FMA loop, %d threads): %.1f GFLOP/s%n", pool.size(), peak);
                 double[] ms = new double[steps], fwd = new double[steps], bwd = new double[steps], upd = new double[steps];
                 for (int s = 0; s < warmup + steps; s++) {
+                    if (s == warmup) {
+                        model.profile().reset();
+                        model.profile().enable(profile);
+                    }
                     for (int i = 0; i < b * t; i++) {
                         tok[i] = rng.nextInt(cfg.vocabSize());
                         tgt[i] = rng.nextInt(cfg.vocabSize());
@@ -128,6 +134,11 @@ public final class BenchCommand implements Runnable {
                 double tps = b * t / (med / 1e3), gflops = flopsPerStep / (med / 1e3) / 1e9;
                 System.out.printf(Locale.ROOT, "median step %.1f ms (forward %.1f, backward %.1f, adamw %.1f): %.0f tokens/s, %.1f GFLOP/s, %.0f%% of peak, peak RSS %d MB%n",
                         med, median(fwd), median(bwd), median(upd), tps, gflops, 100 * gflops / peak, peakRssMb());
+                Map<String, Double> prof = model.profile().millis();
+                if (profile) {
+                    System.out.println("profile (ms per step):");
+                    prof.forEach((k, v) -> System.out.printf(Locale.ROOT, "  %-22s %8.1f%n", k, v / steps));
+                }
                 Map<String, Object> out = new LinkedHashMap<>();
                 out.put("bench", "train");
                 out.put("model", c.preset);
@@ -145,6 +156,11 @@ public final class BenchCommand implements Runnable {
                 out.put("peak_gflops", round(peak));
                 out.put("peak_fraction", Math.round(gflops / peak * 1000) / 1000.0);
                 out.put("peak_rss_mb", peakRssMb());
+                if (profile) {
+                    Map<String, Double> perStep = new LinkedHashMap<>();
+                    prof.forEach((k, v) -> perStep.put(k, round(v / steps)));
+                    out.put("profile_ms", perStep);
+                }
                 if (c.json) System.out.println(new ObjectMapper().writeValueAsString(out));
             } catch (IOException e) {
                 throw new java.io.UncheckedIOException(e);

@@ -45,6 +45,7 @@ public final class Model {
 
     private int[] tokens, targets;
     private int curB, curT;
+    private final Profile profile = new Profile();
 
     public Model(ModelConfig cfg, int maxB, int maxT, WorkerPool pool) {
         if (maxT > cfg.contextLength()) {
@@ -119,6 +120,11 @@ public final class Model {
         return maxT;
     }
 
+    /** Per-op timing of forward and backward (off by default). */
+    public Profile profile() {
+        return profile;
+    }
+
     public void initialize(long seed) {
         layout.initialize(params, seed);
     }
@@ -148,28 +154,44 @@ public final class Model {
         final int w = Attention.qkvWidth(nh, nkv, hs), in = cfg.mlpInWidth(), hid = cfg.hiddenSize();
         final float eps = (float) cfg.normEps();
         final float[] p = params;
+        profile.start();
         embedding.forward(x, 0, tokens, 0, p, layout.wte(), cfg.llama() ? null : p, layout.wpe(), b, t, d, cfg.vocabSize());
+        profile.stop(Profile.Op.EMBEDDING, false);
         for (int l = 0; l < cfg.nLayer(); l++) {
             ParamLayout.Block blk = layout.block(l);
             int xo = l * bt * d, ho = l * bt * d, so = l * bt, qo = l * bt * w, po = l * b * nh * t * t;
             int mo = l * bt * in, ao = l * bt * hid;
             norm(norm1, xo, norm1Mean, norm1Rstd, so, x, xo, blk.attnNormW(), blk.attnNormB(), bt, d, eps);
+            profile.stop(Profile.Op.NORM, false);
             linear.forward(qkv, qo, norm1, xo, p, blk.qkvW(), bias(), blk.qkvB(), bt, d, w);
+            profile.stop(Profile.Op.MATMUL, false);
             if (rope != null) rope.forward(qkv, qo, b, t, nh, nkv, hs);
+            profile.stop(Profile.Op.ROPE, false);
             attention.forward(attnOut, xo, probs, po, qkv, qo, b, t, nh, nkv, hs);
+            profile.stop(Profile.Op.ATTENTION, false);
             linear.forward(scratch, 0, attnOut, xo, p, blk.attnOutW(), bias(), blk.attnOutB(), bt, nh * hs, d);
+            profile.stop(Profile.Op.MATMUL, false);
             residual.forward(h, ho, x, xo, scratch, 0, bt * d);
+            profile.stop(Profile.Op.RESIDUAL, false);
             norm(norm2, ho, norm2Mean, norm2Rstd, so, h, ho, blk.mlpNormW(), blk.mlpNormB(), bt, d, eps);
+            profile.stop(Profile.Op.NORM, false);
             linear.forward(mlpIn, mo, norm2, ho, p, blk.mlpInW(), bias(), blk.mlpInB(), bt, d, in);
+            profile.stop(Profile.Op.MATMUL, false);
             if (cfg.llama()) act.swigluForward(mlpAct, ao, mlpIn, mo, bt, hid);
             else act.geluForward(mlpAct, ao, mlpIn, mo, bt * hid);
+            profile.stop(Profile.Op.ACTIVATION, false);
             linear.forward(scratch, 0, mlpAct, ao, p, blk.mlpOutW(), bias(), blk.mlpOutB(), bt, hid, d);
+            profile.stop(Profile.Op.MATMUL, false);
             residual.forward(x, (l + 1) * bt * d, h, ho, scratch, 0, bt * d);
+            profile.stop(Profile.Op.RESIDUAL, false);
         }
         int last = cfg.nLayer() * bt * d;
         norm(finalNorm, 0, finalMean, finalRstd, 0, x, last, layout.finalNormW(), layout.finalNormB(), bt, d, eps);
+        profile.stop(Profile.Op.NORM, false);
         linear.forward(logits, 0, finalNorm, 0, p, layout.lmHead(), null, 0, bt, d, cfg.vocabSize());
+        profile.stop(Profile.Op.LM_HEAD, false);
         crossEntropy.forward(losses, 0, logits, 0, targets, 0, bt, cfg.vocabSize());
+        profile.stop(Profile.Op.LOSS, false);
         double sum = 0;
         for (int i = 0; i < bt; i++) sum += losses[i];
         return (float) (sum / bt);
@@ -183,29 +205,43 @@ public final class Model {
         final int b = curB, t = curT, d = cfg.dModel(), bt = b * t, nh = cfg.nHead(), nkv = cfg.nKvHead(), hs = cfg.headSize();
         final int w = Attention.qkvWidth(nh, nkv, hs), in = cfg.mlpInWidth(), hid = cfg.hiddenSize(), vocab = cfg.vocabSize();
         final float[] p = params, g = grads;
+        profile.start();
         crossEntropy.backward(logits, 0, targets, 0, bt, vocab, lossScale);
+        profile.stop(Profile.Op.LOSS, true);
         linear.backward(dnorm, 0, false, g, layout.lmHead(), null, 0, logits, 0, finalNorm, 0, p, layout.lmHead(), bt, d, vocab);
+        profile.stop(Profile.Op.LM_HEAD, true);
         Arrays.fill(dres, 0, bt * d, 0f);
         int last = cfg.nLayer() * bt * d;
         normBackward(dres, dnorm, x, last, finalMean, finalRstd, 0, layout.finalNormW(), layout.finalNormB(), bt, d);
+        profile.stop(Profile.Op.NORM, true);
         for (int l = cfg.nLayer() - 1; l >= 0; l--) {
             ParamLayout.Block blk = layout.block(l);
             int xo = l * bt * d, ho = l * bt * d, so = l * bt, qo = l * bt * w, po = l * b * nh * t * t;
             int mo = l * bt * in, ao = l * bt * hid;
             // MLP: dres is the gradient of this block's output, also of h through the skip connection.
             linear.backward(dmlpAct, 0, false, g, blk.mlpOutW(), biasGrad(), blk.mlpOutB(), dres, 0, mlpAct, ao, p, blk.mlpOutW(), bt, hid, d);
+            profile.stop(Profile.Op.MATMUL, true);
             if (cfg.llama()) act.swigluBackward(dmlpIn, 0, mlpIn, mo, dmlpAct, 0, bt, hid);
             else act.geluBackward(dmlpIn, 0, mlpIn, mo, dmlpAct, 0, bt * hid);
+            profile.stop(Profile.Op.ACTIVATION, true);
             linear.backward(dnorm, 0, false, g, blk.mlpInW(), biasGrad(), blk.mlpInB(), dmlpIn, 0, norm2, ho, p, blk.mlpInW(), bt, d, in);
+            profile.stop(Profile.Op.MATMUL, true);
             normBackward(dres, dnorm, h, ho, norm2Mean, norm2Rstd, so, blk.mlpNormW(), blk.mlpNormB(), bt, d);
+            profile.stop(Profile.Op.NORM, true);
             // Attention: dres is now the gradient of h, also of x through the skip connection.
             linear.backward(dattn, 0, false, g, blk.attnOutW(), biasGrad(), blk.attnOutB(), dres, 0, attnOut, xo, p, blk.attnOutW(), bt, nh * hs, d);
+            profile.stop(Profile.Op.MATMUL, true);
             attention.backward(dqkv, 0, dattn, 0, qkv, qo, probs, po, b, t, nh, nkv, hs);
+            profile.stop(Profile.Op.ATTENTION, true);
             if (rope != null) rope.backward(dqkv, 0, b, t, nh, nkv, hs);
+            profile.stop(Profile.Op.ROPE, true);
             linear.backward(dnorm, 0, false, g, blk.qkvW(), biasGrad(), blk.qkvB(), dqkv, 0, norm1, xo, p, blk.qkvW(), bt, d, w);
+            profile.stop(Profile.Op.MATMUL, true);
             normBackward(dres, dnorm, x, xo, norm1Mean, norm1Rstd, so, blk.attnNormW(), blk.attnNormB(), bt, d);
+            profile.stop(Profile.Op.NORM, true);
         }
         embedding.backward(g, layout.wte(), cfg.llama() ? null : g, layout.wpe(), dres, 0, tokens, 0, b, t, d);
+        profile.stop(Profile.Op.EMBEDDING, true);
     }
 
     public void zeroGrad() {
