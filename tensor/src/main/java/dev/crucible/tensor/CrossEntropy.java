@@ -4,8 +4,8 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 
 /**
- * Softmax cross-entropy fused over the logits buffer (rows x V): forward turns logits into
- * probabilities in place and returns per-row losses; backward turns probabilities into
+ * Softmax cross-entropy fused over the logits buffer (rows x V, rows ld floats apart): forward turns
+ * logits into probabilities in place and returns per-row losses; backward turns probabilities into
  * logit gradients in place. No second (rows x V) buffer is needed.
  */
 public final class CrossEntropy {
@@ -16,11 +16,11 @@ public final class CrossEntropy {
     }
 
     /** losses[r] = −log softmax(logits[r])[target[r]]; logits become probabilities. */
-    public void forward(float[] losses, int lossOff, float[] logits, int logitsOff, int[] targets, int tgtOff, int rows,
+    public void forward(float[] losses, int lossOff, float[] logits, int logitsOff, int ld, int[] targets, int tgtOff, int rows,
                         int vocab) {
         pool.forRange(rows, pool.chunksFor((long) rows * vocab, 1 << 14), (s, e, ch, wk) -> {
             for (int r = s; r < e; r++) {
-                int row = logitsOff + r * vocab, tgt = targets[tgtOff + r];
+                int row = logitsOff + r * ld, tgt = targets[tgtOff + r];
                 if (tgt < 0 || tgt >= vocab) {
                     throw new IllegalArgumentException("target id " + tgt + " at position " + r + " outside vocabulary of " + vocab);
                 }
@@ -49,10 +49,10 @@ public final class CrossEntropy {
     }
 
     /** probs[r] := (probs[r] − onehot(target[r])) · dloss, the gradient of dloss · Σ losses. */
-    public void backward(float[] probs, int off, int[] targets, int tgtOff, int rows, int vocab, float dloss) {
+    public void backward(float[] probs, int off, int ld, int[] targets, int tgtOff, int rows, int vocab, float dloss) {
         pool.forRange(rows, pool.chunksFor((long) rows * vocab, 1 << 14), (s, e, ch, wk) -> {
             for (int r = s; r < e; r++) {
-                int row = off + r * vocab;
+                int row = off + r * ld;
                 int i = 0, bound = Vec.S.loopBound(vocab);
                 for (; i < bound; i += Vec.L) FloatVector.fromArray(Vec.S, probs, row + i).mul(dloss).intoArray(probs, row + i);
                 for (; i < vocab; i++) probs[row + i] *= dloss;

@@ -57,20 +57,22 @@ public final class Gemm {
         int threads = pool.size();
         for (int j0 = 0; j0 < n; j0 += NC) {
             final int jb = j0, nb = Math.min(NC, n - j0), panels = ceilDiv(nb, NR);
-            // Tasks: row tiles of at most MC rows, times column groups of B panels when there are too few row tiles.
+            // Tasks: row tiles of at most MC rows, times column groups of B panels when there are too few
+            // row tiles; the count is kept a multiple of the workers so that no core idles in the last round.
             int mTiles = ceilDiv(m, MC);
-            int nGroups = Math.max(1, Math.min(ceilDiv(panels, MIN_TASK_PANELS), ceilDiv(4 * threads, mTiles)));
-            if (mTiles * nGroups < 2 * threads) mTiles = Math.min(ceilDiv(m, MR), ceilDiv(2 * threads, nGroups));
+            if (mTiles < 2 * threads) mTiles = Math.min(ceilDiv(m, MR), 2 * threads);
             final int mStep = roundUp(ceilDiv(m, mTiles), MR), mT = ceilDiv(m, mStep);
-            final int gStep = ceilDiv(panels, nGroups), gT = ceilDiv(panels, gStep);
+            int gT = 1;
+            while (gT < panels && (mT * gT < 4 * threads || (mT * gT) % threads != 0) && ceilDiv(panels, gT + 1) >= MIN_TASK_PANELS) gT++;
+            final int gStep = ceilDiv(panels, gT), gTasks = ceilDiv(panels, gStep);
             for (int p0 = 0; p0 < k; p0 += KC) {
                 final int pk = p0, kc = Math.min(KC, k - p0);
                 final boolean acc = accumulate || p0 > 0;
                 pool.forRange(panels, Math.min(panels, 4 * threads), (s, e, ch, w) -> {
                     for (int q = s; q < e; q++) packBPanel(sharedB, q * kc * NR, b, bOff, bRow, bCol, pk, kc, jb + q * NR, Math.min(NR, nb - q * NR));
                 });
-                pool.run(mT * gT, (t, w) -> {
-                    int i0 = (t / gT) * mStep, q0 = (t % gT) * gStep;
+                pool.run(mT * gTasks, (t, w) -> {
+                    int i0 = (t / gTasks) * mStep, q0 = (t % gTasks) * gStep;
                     int mb = Math.min(m - i0, mStep), q1 = Math.min(panels, q0 + gStep);
                     float[] pa = packA[w];
                     packA(pa, a, aOff, aRow, aCol, i0, mb, pk, kc);
@@ -174,6 +176,13 @@ public final class Gemm {
                 int src = bOff + (p0 + kk) * bRow + j, d = dst + kk * NR;
                 FloatVector.fromArray(S, b, src).intoArray(pb, d);
                 FloatVector.fromArray(S, b, src + L).intoArray(pb, d + L);
+            }
+            return;
+        }
+        if (bRow == 1 && nr == NR) { // B = Wᵀ: NR rows of W read as NR sequential streams, each packed k-row written whole
+            int src = bOff + p0 + j * bCol;
+            for (int kk = 0, d = dst; kk < kc; kk++, d += NR) {
+                for (int jj = 0, o = src + kk; jj < NR; jj++, o += bCol) pb[d + jj] = b[o];
             }
             return;
         }

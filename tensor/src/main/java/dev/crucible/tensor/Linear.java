@@ -18,12 +18,18 @@ public final class Linear {
     /** out[BT,OC] = inp[BT,C] · W[OC,C]ᵀ (+ bias[OC] when bias != null). */
     public void forward(float[] out, int outOff, float[] inp, int inpOff, float[] w, int wOff, float[] bias, int biasOff,
                         int bt, int c, int oc) {
+        forward(out, outOff, oc, inp, inpOff, w, wOff, bias, biasOff, bt, c, oc);
+    }
+
+    /** As {@link #forward}, with output rows ldOut floats apart (ldOut ≥ OC; a multiple of 16 keeps rows cache-line aligned). */
+    public void forward(float[] out, int outOff, int ldOut, float[] inp, int inpOff, float[] w, int wOff, float[] bias, int biasOff,
+                        int bt, int c, int oc) {
         if (bias != null) {
             pool.forRange(bt, pool.chunksFor((long) bt * oc, 1 << 14), (s, e, ch, wk) -> {
-                for (int r = s; r < e; r++) System.arraycopy(bias, biasOff, out, outOff + r * oc, oc);
+                for (int r = s; r < e; r++) System.arraycopy(bias, biasOff, out, outOff + r * ldOut, oc);
             });
         }
-        gemm.multiply(bt, oc, c, inp, inpOff, c, 1, w, wOff, 1, c, out, outOff, oc, bias != null);
+        gemm.multiply(bt, oc, c, inp, inpOff, c, 1, w, wOff, 1, c, out, outOff, ldOut, bias != null);
     }
 
     /**
@@ -33,25 +39,32 @@ public final class Linear {
     public void backward(float[] dinp, int dinpOff, boolean accumulateInput, float[] dw, int dwOff, float[] dbias,
                          int dbiasOff, float[] dout, int doutOff, float[] inp, int inpOff, float[] w, int wOff, int bt, int c,
                          int oc) {
-        if (dinp != null) gemm.multiply(bt, c, oc, dout, doutOff, oc, 1, w, wOff, c, 1, dinp, dinpOff, c, accumulateInput);
-        gemm.multiply(oc, c, bt, dout, doutOff, 1, oc, inp, inpOff, c, 1, dw, dwOff, c, true);
-        if (dbias != null) biasBackward(dbias, dbiasOff, dout, doutOff, bt, oc);
+        backward(dinp, dinpOff, accumulateInput, dw, dwOff, dbias, dbiasOff, dout, doutOff, oc, inp, inpOff, w, wOff, bt, c, oc);
+    }
+
+    /** As {@link #backward}, with dout rows ldDout floats apart. */
+    public void backward(float[] dinp, int dinpOff, boolean accumulateInput, float[] dw, int dwOff, float[] dbias,
+                         int dbiasOff, float[] dout, int doutOff, int ldDout, float[] inp, int inpOff, float[] w, int wOff, int bt,
+                         int c, int oc) {
+        if (dinp != null) gemm.multiply(bt, c, oc, dout, doutOff, ldDout, 1, w, wOff, c, 1, dinp, dinpOff, c, accumulateInput);
+        gemm.multiply(oc, c, bt, dout, doutOff, 1, ldDout, inp, inpOff, c, 1, dw, dwOff, c, true);
+        if (dbias != null) biasBackward(dbias, dbiasOff, dout, doutOff, ldDout, bt, oc);
     }
 
     /** dbias[j] += sum over rows of dout[r, j]; each column chunk sums its rows in order. */
-    private void biasBackward(float[] dbias, int dbOff, float[] dout, int doutOff, int bt, int oc) {
+    private void biasBackward(float[] dbias, int dbOff, float[] dout, int doutOff, int ld, int bt, int oc) {
         final int L = Vec.L;
         int colChunks = Math.max(1, Math.min(4 * pool.size(), oc / (4 * L)));
         pool.forRange(oc, colChunks, (s, e, ch, wk) -> {
             int j = s;
             for (; j + L <= e; j += L) {
                 FloatVector acc = FloatVector.zero(Vec.S);
-                for (int r = 0; r < bt; r++) acc = acc.add(FloatVector.fromArray(Vec.S, dout, doutOff + r * oc + j));
+                for (int r = 0; r < bt; r++) acc = acc.add(FloatVector.fromArray(Vec.S, dout, doutOff + r * ld + j));
                 acc.add(FloatVector.fromArray(Vec.S, dbias, dbOff + j)).intoArray(dbias, dbOff + j);
             }
             for (; j < e; j++) {
                 float acc = 0f;
-                for (int r = 0; r < bt; r++) acc += dout[doutOff + r * oc + j];
+                for (int r = 0; r < bt; r++) acc += dout[doutOff + r * ld + j];
                 dbias[dbOff + j] += acc;
             }
         });

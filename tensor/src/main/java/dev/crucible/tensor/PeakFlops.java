@@ -12,11 +12,14 @@ public final class PeakFlops {
 
     private static final int CHAINS = 10;
 
-    /** GFLOP/s over all workers of the pool, best of a few repetitions. */
+    /**
+     * GFLOP/s over all workers of the pool: the best of many short windows (~40 ms each), because on a
+     * shared host a neighbour can take a core for a while and one long window would undercount.
+     */
     public static double measure(WorkerPool pool) {
-        int iters = 40_000_000 / Cpu.SPECIES.length();
+        int iters = 12_000_000 / Cpu.SPECIES.length();
         double best = 0;
-        for (int rep = 0; rep < 4; rep++) {
+        for (int rep = 0; rep < 12; rep++) {
             float[] sink = new float[pool.size()];
             long t0 = System.nanoTime();
             pool.run(pool.size(), (i, w) -> sink[i] = chains(iters));

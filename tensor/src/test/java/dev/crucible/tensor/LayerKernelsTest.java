@@ -192,10 +192,10 @@ class LayerKernelsTest {
             float[] logits = Check.randomFloats(rng, rows * vocab, 8), losses = new float[rows];
             double[] el = new double[rows], ep = new double[logits.length], ed = new double[logits.length];
             Reference.crossEntropyForward(el, ep, Check.toDouble(logits), tok, rows, vocab);
-            ce.forward(losses, 0, logits, 0, tok, 0, rows, vocab);
+            ce.forward(losses, 0, logits, 0, vocab, tok, 0, rows, vocab);
             Check.close("cross-entropy loss", el, losses, 1e-5, 1e-5);
             Check.close("softmax", ep, logits, 1e-7, 1e-5);
-            ce.backward(logits, 0, tok, 0, rows, vocab, 0.25f);
+            ce.backward(logits, 0, vocab, tok, 0, rows, vocab, 0.25f);
             Reference.crossEntropyBackward(ed, ep, tok, rows, vocab, 0.25);
             Check.close("cross-entropy dlogits", ed, logits, 1e-7, 1e-5);
         }

@@ -83,6 +83,16 @@ public final class Trainer {
             long tokens = 0;
             double firstLoss = Double.NaN, lastLoss = Double.NaN;
             Double firstVal = null, lastVal = null;
+            if (val != null) { // the untrained model: the first point of every validation curve
+                firstVal = lastVal = validate(model, val, b, t, cfg.eval().batches(), inputs, targets);
+                Map<String, Object> row = new LinkedHashMap<>();
+                row.put("step", 0);
+                row.put("tokens", 0);
+                row.put("val_loss", round(firstVal, 5));
+                metrics.write(JSON.writeValueAsString(row));
+                metrics.newLine();
+                console.printf(Locale.ROOT, "step 0/%d | val %.4f%n", tr.steps(), firstVal);
+            }
             long start = System.nanoTime(), windowStart = start;
             long windowTokens = 0;
             double recentStepSec = 0;
@@ -117,7 +127,6 @@ public final class Trainer {
                 long pauseStart = System.nanoTime();
                 if (evalNow) {
                     valLoss = validate(model, val, b, t, cfg.eval().batches(), inputs, targets);
-                    if (firstVal == null) firstVal = valLoss;
                     lastVal = valLoss;
                 }
                 windowStart += System.nanoTime() - pauseStart; // throughput counts training time only
