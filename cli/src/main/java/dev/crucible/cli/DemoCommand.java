@@ -24,7 +24,7 @@ import picocli.CommandLine.Option;
 public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--out", defaultValue = "runs/demo", description = "Output directory (default ${DEFAULT-VALUE}).")
     Path out;
-    @Option(names = "--steps", defaultValue = "300", description = "Optimizer steps (default ${DEFAULT-VALUE}; about 3 minutes on 2 cores).")
+    @Option(names = "--steps", defaultValue = "500", description = "Optimizer steps (default ${DEFAULT-VALUE}; about 3 minutes on 2 cores).")
     int steps;
     @Option(names = "--megabytes", defaultValue = "8", description = "Source text to use, in MB (default ${DEFAULT-VALUE}).")
     int megabytes;
@@ -51,9 +51,9 @@ public final class DemoCommand implements Callable<Integer> {
                 model: {style: gpt2, vocab_size: 256, context_length: 256, n_layer: 4, n_head: 4, d_model: 192}
                 data: {train: data/train.bin, val: data/val.bin}
                 training: {seq_len: 256, micro_batch: 8, steps: %d, seed: 1337, threads: %d}
-                optimizer: {lr: 2.0e-3, weight_decay: 0.1, grad_clip: 1.0}
-                schedule: {kind: cosine, warmup_steps: 30, min_lr_ratio: 0.1}
-                eval: {every: 50, batches: 16}
+                optimizer: {lr: 3.0e-3, weight_decay: 0.1, grad_clip: 1.0}
+                schedule: {kind: cosine, warmup_steps: 50, min_lr_ratio: 0.1}
+                eval: {every: 100, batches: 16}
                 checkpoint: {every: 100}
                 log: {every: 10}
                 """, config, steps, threads));
