@@ -58,7 +58,7 @@ public final class DemoCommand implements Callable<Integer> {
                 log: {every: 10}
                 """, config, steps, threads));
         RunConfig cfg = ConfigLoader.load(config, RunConfig.class);
-        Trainer.Summary s = new Trainer(cfg, out.toAbsolutePath(), System.out).run();
+        Trainer.Summary s = Trainer.start(cfg, out.toAbsolutePath(), System.out);
         System.out.printf(Locale.ROOT, "%nvalidation loss %.3f -> %.3f nats/byte (%.2f -> %.2f bits/byte; uniform guessing is 8)%n",
                 s.firstVal(), s.lastVal(), s.firstVal() / Math.log(2), s.lastVal() / Math.log(2));
         System.out.println("open " + s.runDir().resolve("metrics.jsonl") + " for the curve, " + s.runDir().resolve("checkpoints") + " for the weights");

@@ -106,10 +106,15 @@ public final class HfFormat {
         }
     }
 
-    /** Safetensors sources for a flat buffer (weights, or gradients under the same names). */
+    /**
+     * Safetensors sources for a flat buffer (weights, or gradients under the same names), sorted by
+     * name as the safetensors library orders tensors of one dtype, so that our files are laid out
+     * byte for byte as transformers would write them.
+     */
     public static List<Safetensors.Source> sources(ParamLayout layout, float[] flat) {
         List<Safetensors.Source> out = new ArrayList<>();
         for (HfTensor h : tensors(layout)) out.add(new Safetensors.Source(h.hfName(), h.shape(), () -> extract(h, flat)));
+        out.sort(java.util.Comparator.comparing(Safetensors.Source::name));
         return out;
     }
 

@@ -1,53 +1,181 @@
 package dev.crucible.train;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.crucible.model.AdamWOptimizer;
 import dev.crucible.model.HfFormat;
 import dev.crucible.model.Model;
 import dev.crucible.model.Safetensors;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 
 /**
- * Checkpoint directories under run/checkpoints/step-NNNNNNN: model.safetensors with Hugging Face
- * tensor names and transformers' config.json. A checkpoint is assembled in a temporary directory
- * and renamed into place, so an interrupted write never leaves a partial checkpoint behind.
+ * Checkpoint directories run/checkpoints/step-NNNNNNN, each a Hugging Face model directory as it is
+ * (config.json, model.safetensors with HF names, generation_config.json) plus what an exact resume
+ * needs: optimizer.safetensors (AdamW moments) and trainer_state.json (step, tokens, data cursor,
+ * seed, config hash, and the size and SHA-256 of every file). A checkpoint is assembled in a
+ * temporary directory, fsynced, and renamed into place: a kill at any moment leaves either the
+ * complete checkpoint or none, and never damages an earlier one.
  */
 public final class Checkpoints {
     private Checkpoints() {}
 
     static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    static final String MODEL = "model.safetensors", OPTIMIZER = "optimizer.safetensors", STATE = "trainer_state.json";
+
+    /** What a resume restores besides weights and moments. */
+    public record State(int step, long tokens, long dataEpoch, int dataPosition, long seed, long optimizerStep, String configSha256) {}
 
     public static Path dirFor(Path run, long step) {
         return run.resolve("checkpoints").resolve(String.format("step-%07d", step));
     }
 
-    public static Path write(Path run, long step, long tokens, Model model) throws IOException {
-        Path dir = dirFor(run, step);
+    public static Path write(Path run, State state, Model model, AdamWOptimizer opt) throws IOException {
+        Path dir = dirFor(run, state.step());
         Path tmp = dir.resolveSibling(dir.getFileName() + ".tmp");
         deleteRecursively(tmp);
         Files.createDirectories(tmp);
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put("format", "pt");
-        meta.put("crucible.step", Long.toString(step));
-        meta.put("crucible.tokens", Long.toString(tokens));
-        Safetensors.write(tmp.resolve("model.safetensors"), HfFormat.sources(model.layout(), model.params), meta);
+        Safetensors.write(tmp.resolve(MODEL), HfFormat.sources(model.layout(), model.params), meta);
         JSON.writeValue(tmp.resolve("config.json").toFile(), HfFormat.configJson(model.config(), null, null));
+        JSON.writeValue(tmp.resolve("generation_config.json").toFile(), Map.of("_from_model_config", true));
+        int n = model.params.length;
+        Safetensors.write(tmp.resolve(OPTIMIZER), List.of(
+                new Safetensors.Source("adamw.exp_avg", new int[] {n}, () -> opt.m),
+                new Safetensors.Source("adamw.exp_avg_sq", new int[] {n}, () -> opt.v)),
+                Map.of("optimizer_step", Long.toString(opt.stepCount())));
+        Map<String, Object> s = new LinkedHashMap<>();
+        s.put("step", state.step());
+        s.put("tokens", state.tokens());
+        s.put("data", Map.of("epoch", state.dataEpoch(), "position", state.dataPosition()));
+        s.put("seed", state.seed());
+        s.put("rng", "data order is a function of (seed, epoch); no other random state");
+        s.put("optimizer_step", state.optimizerStep());
+        s.put("config_sha256", state.configSha256());
+        Map<String, Object> files = new LinkedHashMap<>();
+        for (String f : new String[] {MODEL, OPTIMIZER, "config.json", "generation_config.json"}) {
+            files.put(f, Map.of("bytes", Files.size(tmp.resolve(f)), "sha256", sha256(tmp.resolve(f))));
+        }
+        s.put("files", files);
+        JSON.writeValue(tmp.resolve(STATE).toFile(), s);
+        try (var ch = java.nio.channels.FileChannel.open(tmp.resolve(STATE), java.nio.file.StandardOpenOption.WRITE)) {
+            ch.force(true);
+        }
         deleteRecursively(dir);
         Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
         return dir;
     }
 
+    /** Deletes optimizer.safetensors from every checkpoint older than keep (they stay loadable HF model directories). */
+    public static void pruneOptimizerState(Path run, Path keep) throws IOException {
+        for (Path ck : list(run)) {
+            if (!ck.equals(keep)) Files.deleteIfExists(ck.resolve(OPTIMIZER));
+        }
+    }
+
+    /** Complete checkpoint directories of a run, oldest first (temporary directories of interrupted writes excluded). */
+    public static List<Path> list(Path run) throws IOException {
+        Path dir = run.resolve("checkpoints");
+        if (!Files.isDirectory(dir)) return List.of();
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.filter(p -> p.getFileName().toString().matches("step-\\d{7}") && Files.isDirectory(p)).sorted().toList();
+        }
+    }
+
+    /** Removes leftovers of interrupted checkpoint writes. */
+    public static void removeIncomplete(Path run) throws IOException {
+        Path dir = run.resolve("checkpoints");
+        if (!Files.isDirectory(dir)) return;
+        try (Stream<Path> s = Files.list(dir)) {
+            for (Path p : s.filter(p -> p.getFileName().toString().endsWith(".tmp")).toList()) deleteRecursively(p);
+        }
+    }
+
+    /** The trainer state of a checkpoint after checking every file it lists against its size and SHA-256. */
+    public static State verify(Path ck) throws IOException {
+        Path statePath = ck.resolve(STATE);
+        if (!Files.isRegularFile(statePath)) throw new IOException(ck + ": no " + STATE + " (not a resumable checkpoint)");
+        JsonNode s;
+        try {
+            s = JSON.readTree(statePath.toFile());
+        } catch (IOException e) {
+            throw new IOException(statePath + ": unreadable (" + e.getMessage() + ")", e);
+        }
+        for (String key : new String[] {"step", "tokens", "data", "seed", "optimizer_step", "config_sha256", "files"}) {
+            if (s == null || !s.has(key)) throw new IOException(statePath + ": missing '" + key + "'");
+        }
+        var files = s.get("files").fields();
+        while (files.hasNext()) {
+            var f = files.next();
+            Path p = ck.resolve(f.getKey());
+            if (!Files.isRegularFile(p)) throw new IOException(p + ": missing (listed in " + STATE + ")");
+            long size = Files.size(p);
+            if (size != f.getValue().path("bytes").asLong()) {
+                throw new IOException(p + ": " + size + " bytes, " + STATE + " says " + f.getValue().path("bytes").asLong() + " (truncated or replaced)");
+            }
+            if (!sha256(p).equals(f.getValue().path("sha256").asText())) throw new IOException(p + ": SHA-256 differs from " + STATE + " (corrupt)");
+        }
+        return new State(s.get("step").asInt(), s.get("tokens").asLong(), s.get("data").path("epoch").asLong(),
+                s.get("data").path("position").asInt(), s.get("seed").asLong(), s.get("optimizer_step").asLong(),
+                s.get("config_sha256").asText());
+    }
+
+    /** Loads weights and optimizer moments of a verified checkpoint into model and opt. */
+    public static void load(Path ck, Model model, AdamWOptimizer opt, State state) throws IOException {
+        try (Safetensors.Reader r = Safetensors.open(ck.resolve(MODEL))) {
+            HfFormat.load(r, model.layout(), model.params);
+        }
+        try (Safetensors.Reader r = Safetensors.open(ck.resolve(OPTIMIZER))) {
+            float[] m = r.floats("adamw.exp_avg"), v = r.floats("adamw.exp_avg_sq");
+            if (m.length != opt.m.length || v.length != opt.v.length) {
+                throw new IOException(ck.resolve(OPTIMIZER) + ": optimizer state for " + m.length + " parameters, the model has " + opt.m.length);
+            }
+            System.arraycopy(m, 0, opt.m, 0, m.length);
+            System.arraycopy(v, 0, opt.v, 0, v.length);
+        }
+        opt.setStepCount(state.optimizerStep());
+    }
+
+    static String sha256(Path p) throws IOException {
+        try (InputStream in = Files.newInputStream(p)) {
+            MessageDigest md = MessageDigest.getInstance("SHA-256");
+            byte[] buf = new byte[1 << 20];
+            int n;
+            while ((n = in.read(buf)) > 0) md.update(buf, 0, n);
+            return HexFormat.of().formatHex(md.digest());
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    public static String sha256(byte[] bytes) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     static void deleteRecursively(Path p) throws IOException {
         if (!Files.exists(p)) return;
         try (Stream<Path> s = Files.walk(p)) {
-            for (Path q : s.sorted(Comparator.reverseOrder()).toList()) Files.delete(q);
+            List<Path> all = new ArrayList<>(s.toList());
+            all.sort(Comparator.reverseOrder());
+            for (Path q : all) Files.delete(q);
         }
     }
 }

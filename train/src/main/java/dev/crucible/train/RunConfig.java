@@ -22,7 +22,7 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
         if (optimizer == null) optimizer = new Optimizer(null, null, null, null, null, null, null);
         if (schedule == null) schedule = new Schedule(null, null, null, null);
         if (eval == null) eval = new Eval(null, null);
-        if (checkpoint == null) checkpoint = new Checkpoint(null);
+        if (checkpoint == null) checkpoint = new Checkpoint(null, null, null, null);
         if (log == null) log = new Log(null);
         ModelConfig mc;
         try {
@@ -167,11 +167,28 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
         }
     }
 
-    /** A checkpoint every N steps (0 = only at the end). */
-    public record Checkpoint(Integer every) {
+    /**
+     * When to write checkpoints, made for studying a run: at steps 1, 2, 4, ... up to log_spaced_until
+     * (early training changes fastest), then every N steps and/or every N tokens, and always at the
+     * end. prune_optimizer keeps optimizer state only in the newest checkpoint (resuming needs no
+     * more; it is two thirds of a checkpoint's size).
+     */
+    public record Checkpoint(Integer every, Long everyTokens, Integer logSpacedUntil, Boolean pruneOptimizer) {
         public Checkpoint {
             if (every == null) every = 0;
+            if (everyTokens == null) everyTokens = 0L;
+            if (logSpacedUntil == null) logSpacedUntil = 0;
+            if (pruneOptimizer == null) pruneOptimizer = false;
             if (every < 0) throw new IllegalArgumentException("every: must be >= 0, got " + every);
+            if (everyTokens < 0) throw new IllegalArgumentException("every_tokens: must be >= 0, got " + everyTokens);
+            if (logSpacedUntil < 0) throw new IllegalArgumentException("log_spaced_until: must be >= 0, got " + logSpacedUntil);
+        }
+
+        /** Whether the step that took the run from tokensBefore to tokensAfter ends with a checkpoint. */
+        public boolean due(int step, long tokensBefore, long tokensAfter) {
+            if (step <= logSpacedUntil && Integer.bitCount(step) == 1) return true;
+            if (every > 0 && step % every == 0) return true;
+            return everyTokens > 0 && tokensAfter / everyTokens > tokensBefore / everyTokens;
         }
     }
 

@@ -15,56 +15,123 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * The training loop: gradient accumulation to batch_tokens, AdamW with clipping, the learning-rate
- * schedule, periodic validation loss, metrics.jsonl, checkpoints and a progress line with ETA.
+ * schedule, periodic validation loss, metrics.jsonl, checkpoints on the configured schedule and a
+ * progress line with ETA. A run either starts fresh ({@link #start}) or continues from its newest
+ * complete checkpoint ({@link #resume}); both go through the same loop, so a resumed run computes
+ * exactly what the uninterrupted run would have.
  */
 public final class Trainer {
     private static final ObjectMapper JSON = new ObjectMapper();
-
-    private final RunConfig cfg;
-    private final Path base;
-    private final PrintStream console;
-
-    /** base: the directory that relative paths in the config are resolved against (the config file's). */
-    public Trainer(RunConfig cfg, Path base, PrintStream console) {
-        this.cfg = cfg;
-        this.base = base;
-        this.console = console;
-    }
 
     /** Result of a run, for callers and tests. */
     public record Summary(Path runDir, int steps, long tokens, double firstLoss, double lastLoss, Double firstVal, Double lastVal,
                           double tokensPerSecond) {}
 
-    public Summary run() throws IOException {
-        RunConfig.Training tr = cfg.training();
-        ModelConfig mc = cfg.model().resolve();
-        Path run = base.resolve(cfg.out()).normalize();
+    private Trainer() {}
+
+    /**
+     * A fresh run of cfg. base: the directory that relative paths in the config are resolved against
+     * (the config file's). The run directory receives the resolved config with absolute paths.
+     */
+    public static Summary start(RunConfig cfg, Path base, PrintStream console) throws IOException {
+        RunConfig resolved = resolve(cfg, base);
+        Path run = Path.of(resolved.out());
         if (Files.exists(run.resolve("metrics.jsonl"))) {
-            throw new IOException(run + " already holds a run (metrics.jsonl); choose another 'out' or remove it");
+            throw new IOException(run + " already holds a run (metrics.jsonl); continue it with --resume " + run
+                    + ", or choose another 'out'");
         }
         Files.createDirectories(run);
-        ConfigLoader.write(run.resolve("config.yaml"), resolved(mc));
+        ConfigLoader.write(run.resolve("config.yaml"), resolved);
+        return loop(resolved, run, null, console);
+    }
 
+    /**
+     * Continues the run in runDir from its newest checkpoint that verifies. With a new config, its
+     * differences from the run's config are refused unless allowChange (then the new config wins).
+     */
+    public static Summary resume(Path runDir, RunConfig newCfg, Path newBase, boolean allowChange, PrintStream console) throws IOException {
+        Path run = runDir.toAbsolutePath().normalize();
+        Path cfgFile = run.resolve("config.yaml");
+        if (!Files.isRegularFile(cfgFile)) throw new IOException(run + " is not a run directory (no config.yaml)");
+        RunConfig saved = ConfigLoader.load(cfgFile, RunConfig.class);
+        RunConfig cfg = saved;
+        if (newCfg != null) {
+            RunConfig proposed = resolve(newCfg, newBase);
+            proposed = new RunConfig(saved.out(), proposed.model(), proposed.data(), proposed.training(), proposed.optimizer(),
+                    proposed.schedule(), proposed.eval(), proposed.checkpoint(), proposed.log());
+            List<String> diff = differences(saved, proposed);
+            if (!diff.isEmpty()) {
+                if (!allowChange) {
+                    throw new IllegalArgumentException("the config differs from the run's (" + cfgFile + ") in: " + String.join("; ", diff)
+                            + ". Resume with the run's own config (omit --config), or pass --allow-config-change to continue under the new one");
+                }
+                console.println("config changed on resume (allowed): " + String.join("; ", diff));
+                ConfigLoader.write(cfgFile, proposed);
+            }
+            cfg = proposed;
+        }
+        Checkpoints.removeIncomplete(run);
+        List<Path> cks = new ArrayList<>(Checkpoints.list(run));
+        if (cks.isEmpty()) { // interrupted before its first checkpoint: starting over computes the same run
+            console.println("no checkpoint yet in " + run + ": starting the run over from step 0");
+            truncateMetrics(run.resolve("metrics.jsonl"), -1);
+            return loop(cfg, run, null, console);
+        }
+        IOException lastError = null;
+        for (int i = cks.size() - 1; i >= 0; i--) {
+            try {
+                Checkpoints.State st = Checkpoints.verify(cks.get(i));
+                return loop(cfg, run, new Resume(cks.get(i), st), console);
+            } catch (IOException e) {
+                if (!Files.exists(cks.get(i).resolve(Checkpoints.OPTIMIZER)) && !Files.exists(cks.get(i).resolve(Checkpoints.STATE))) continue;
+                console.println("warning: skipping checkpoint " + cks.get(i) + ": " + e.getMessage());
+                lastError = e;
+            }
+        }
+        throw new IOException(run + ": no complete checkpoint with optimizer state to resume from"
+                + (lastError != null ? " (last problem: " + lastError.getMessage() + ")" : ""));
+    }
+
+    private record Resume(Path dir, Checkpoints.State state) {}
+
+    private static Summary loop(RunConfig cfg, Path run, Resume from, PrintStream console) throws IOException {
+        RunConfig.Training tr = cfg.training();
+        ModelConfig mc = cfg.model().resolve();
+        String configHash = Checkpoints.sha256(ConfigLoader.YAML.writeValueAsBytes(cfg));
         int threads = tr.threads() > 0 ? tr.threads() : Cpu.cores();
         Cpu.requireSimd();
+        Path base = run; // data paths in a resolved config are absolute
         try (ShardSet train = ShardSet.open(base, cfg.data().train());
              ShardSet val = cfg.data().val() == null ? null : ShardSet.open(base, cfg.data().val());
-             WorkerPool pool = new WorkerPool(threads);
-             BufferedWriter metrics = Files.newBufferedWriter(run.resolve("metrics.jsonl"), StandardCharsets.UTF_8,
-                     StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+             WorkerPool pool = new WorkerPool(threads)) {
             train.requireVocabulary(mc.vocabSize());
             if (val != null) val.requireVocabulary(mc.vocabSize());
             int b = tr.microBatch(), t = tr.seqLen(), accum = tr.accumulation();
             Model model = new Model(mc, b, t, pool);
-            model.initialize(tr.seed());
             AdamWOptimizer opt = new AdamWOptimizer(model.layout(), cfg.optimizer().settings(), pool);
             DataLoader loader = new DataLoader(train, b, t, tr.seed(), true);
+            int startStep = 0;
+            long tokens = 0;
+            if (from == null) {
+                model.initialize(tr.seed());
+            } else {
+                Checkpoints.State st = from.state();
+                if (st.step() > tr.steps()) throw new IllegalArgumentException("the checkpoint is at step " + st.step() + ", beyond training.steps " + tr.steps());
+                Checkpoints.load(from.dir(), model, opt, st);
+                loader.seek(st.dataEpoch(), st.dataPosition());
+                startStep = st.step();
+                tokens = st.tokens();
+                truncateMetrics(run.resolve("metrics.jsonl"), startStep);
+            }
             LrSchedule schedule = LrSchedule.of(cfg);
             double peak = PeakFlops.measure(pool);
             double flopsPerToken = model.layout().flopsPerToken(t);
@@ -77,95 +144,123 @@ public final class Trainer {
             console.printf(Locale.ROOT, "batch: %d x %d tokens x %d accumulation = %,d tokens/step, %d steps = %,d tokens (%.2f epochs)%n",
                     b, t, accum, tr.batchTokens(), tr.steps(), (long) tr.batchTokens() * tr.steps(),
                     (double) tr.batchTokens() * tr.steps() / loader.tokensPerEpoch());
-            console.printf(Locale.ROOT, "run directory: %s%n", run);
+            console.printf(Locale.ROOT, "run directory: %s%s%n", run, from != null ? " (resuming at step " + startStep + " from " + from.dir() + ")" : "");
 
             int[] inputs = new int[b * t], targets = new int[b * t];
-            long tokens = 0;
             double firstLoss = Double.NaN, lastLoss = Double.NaN;
             Double firstVal = null, lastVal = null;
-            if (val != null) { // the untrained model: the first point of every validation curve
-                firstVal = lastVal = validate(model, val, b, t, cfg.eval().batches(), inputs, targets);
-                Map<String, Object> row = new LinkedHashMap<>();
-                row.put("step", 0);
-                row.put("tokens", 0);
-                row.put("val_loss", round(firstVal, 5));
-                metrics.write(JSON.writeValueAsString(row));
-                metrics.newLine();
-                console.printf(Locale.ROOT, "step 0/%d | val %.4f%n", tr.steps(), firstVal);
-            }
-            long start = System.nanoTime(), windowStart = start;
-            long windowTokens = 0;
-            double recentStepSec = 0;
-            double tokensPerSec = 0;
-            for (int step = 0; step < tr.steps(); step++) {
-                long stepStart = System.nanoTime();
-                model.zeroGrad();
-                double loss = 0;
-                for (int micro = 0; micro < accum; micro++) {
-                    loader.next(inputs, targets);
-                    loss += model.forward(inputs, targets, b, t);
-                    model.backward(1f / (b * t * accum));
-                }
-                loss /= accum;
-                if (!Double.isFinite(loss)) {
-                    throw new IllegalStateException("loss became " + loss + " at step " + step + "; lower the learning rate (optimizer.lr = "
-                            + cfg.optimizer().lr() + ") or check the data");
-                }
-                double lr = schedule.at(step);
-                double gradNorm = opt.step(model.params, model.grads, lr);
-                tokens += tr.batchTokens();
-                windowTokens += tr.batchTokens();
-                if (step == 0) firstLoss = loss;
-                lastLoss = loss;
-                double stepSec = (System.nanoTime() - stepStart) / 1e9;
-                recentStepSec = step == 0 ? stepSec : 0.9 * recentStepSec + 0.1 * stepSec;
-
-                int done = step + 1;
-                boolean last = done == tr.steps();
-                boolean evalNow = val != null && (last || cfg.eval().every() > 0 && done % cfg.eval().every() == 0);
-                Double valLoss = null;
-                long pauseStart = System.nanoTime();
-                if (evalNow) {
-                    valLoss = validate(model, val, b, t, cfg.eval().batches(), inputs, targets);
-                    lastVal = valLoss;
-                }
-                windowStart += System.nanoTime() - pauseStart; // throughput counts training time only
-                if (last || evalNow || done % cfg.log().every() == 0 || step == 0) {
-                    long now = System.nanoTime();
-                    tokensPerSec = windowTokens / ((now - windowStart) / 1e9);
-                    windowStart = now;
-                    windowTokens = 0;
-                    double mfu = tokensPerSec * flopsPerToken / (peak * 1e9);
+            try (BufferedWriter metrics = Files.newBufferedWriter(run.resolve("metrics.jsonl"), StandardCharsets.UTF_8,
+                    StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
+                if (val != null && from == null) { // the untrained model: the first point of every validation curve
+                    firstVal = lastVal = validate(model, val, b, t, cfg.eval().batches(), inputs, targets);
                     Map<String, Object> row = new LinkedHashMap<>();
-                    row.put("step", done);
-                    row.put("tokens", tokens);
-                    row.put("train_loss", round(loss, 5));
-                    if (valLoss != null) row.put("val_loss", round(valLoss, 5));
-                    row.put("lr", lr);
-                    row.put("grad_norm", round(gradNorm, 5));
-                    row.put("tokens_per_s", round(tokensPerSec, 1));
-                    row.put("mfu", round(mfu, 4));
-                    row.put("elapsed_s", round((now - start) / 1e9, 2));
-                    metrics.write(JSON.writeValueAsString(row));
-                    metrics.newLine();
-                    metrics.flush();
-                    double eta = recentStepSec * (tr.steps() - done);
-                    console.printf(Locale.ROOT, "step %d/%d | loss %.4f%s | lr %.2e | grad %.3f | %,.0f tok/s | MFU %.0f%% | ETA %s%n",
-                            done, tr.steps(), loss, valLoss != null ? String.format(Locale.ROOT, " | val %.4f", valLoss) : "", lr, gradNorm,
-                            tokensPerSec, 100 * mfu, duration(eta));
+                    row.put("step", 0);
+                    row.put("tokens", 0);
+                    row.put("val_loss", round(firstVal, 5));
+                    writeRow(metrics, row);
+                    console.printf(Locale.ROOT, "step 0/%d | val %.4f%n", tr.steps(), firstVal);
                 }
-                if (last || cfg.checkpoint().every() > 0 && done % cfg.checkpoint().every() == 0) {
-                    long ckptStart = System.nanoTime();
-                    Path dir = Checkpoints.write(run, done, tokens, model);
-                    console.println((last ? "final checkpoint: " : "checkpoint: ") + dir);
-                    windowStart += System.nanoTime() - ckptStart;
+                long start = System.nanoTime(), windowStart = start;
+                long windowTokens = 0, startTokens = tokens;
+                double recentStepSec = 0, tokensPerSec = 0;
+                for (int step = startStep; step < tr.steps(); step++) {
+                    long stepStart = System.nanoTime();
+                    model.zeroGrad();
+                    double loss = 0;
+                    for (int micro = 0; micro < accum; micro++) {
+                        loader.next(inputs, targets);
+                        loss += model.forward(inputs, targets, b, t);
+                        model.backward(1f / (b * t * accum));
+                    }
+                    loss /= accum;
+                    if (!Double.isFinite(loss)) {
+                        throw new IllegalStateException("loss became " + loss + " at step " + step + "; lower the learning rate (optimizer.lr = "
+                                + cfg.optimizer().lr() + ") or check the data");
+                    }
+                    double lr = schedule.at(step);
+                    double gradNorm = opt.step(model.params, model.grads, lr);
+                    long tokensBefore = tokens;
+                    tokens += tr.batchTokens();
+                    windowTokens += tr.batchTokens();
+                    if (Double.isNaN(firstLoss)) firstLoss = loss;
+                    lastLoss = loss;
+                    double stepSec = (System.nanoTime() - stepStart) / 1e9;
+                    recentStepSec = step == startStep ? stepSec : 0.9 * recentStepSec + 0.1 * stepSec;
+
+                    int done = step + 1;
+                    boolean last = done == tr.steps();
+                    boolean evalNow = val != null && (last || cfg.eval().every() > 0 && done % cfg.eval().every() == 0);
+                    Double valLoss = null;
+                    long pauseStart = System.nanoTime();
+                    if (evalNow) {
+                        valLoss = validate(model, val, b, t, cfg.eval().batches(), inputs, targets);
+                        if (firstVal == null) firstVal = valLoss;
+                        lastVal = valLoss;
+                    }
+                    windowStart += System.nanoTime() - pauseStart; // throughput counts training time only
+                    if (last || evalNow || done % cfg.log().every() == 0 || step == startStep) {
+                        long now = System.nanoTime();
+                        tokensPerSec = windowTokens / ((now - windowStart) / 1e9);
+                        windowStart = now;
+                        windowTokens = 0;
+                        double mfu = tokensPerSec * flopsPerToken / (peak * 1e9);
+                        Map<String, Object> row = new LinkedHashMap<>();
+                        row.put("step", done);
+                        row.put("tokens", tokens);
+                        row.put("train_loss", round(loss, 5));
+                        if (valLoss != null) row.put("val_loss", round(valLoss, 5));
+                        row.put("lr", lr);
+                        row.put("grad_norm", round(gradNorm, 5));
+                        row.put("tokens_per_s", round(tokensPerSec, 1));
+                        row.put("mfu", round(mfu, 4));
+                        row.put("elapsed_s", round((now - start) / 1e9, 2));
+                        writeRow(metrics, row);
+                        double eta = recentStepSec * (tr.steps() - done);
+                        console.printf(Locale.ROOT, "step %d/%d | loss %.4f%s | lr %.2e | grad %.3f | %,.0f tok/s | MFU %.0f%% | ETA %s%n",
+                                done, tr.steps(), loss, valLoss != null ? String.format(Locale.ROOT, " | val %.4f", valLoss) : "", lr, gradNorm,
+                                tokensPerSec, 100 * mfu, duration(eta));
+                    }
+                    if (last || cfg.checkpoint().due(done, tokensBefore, tokens)) {
+                        long ckptStart = System.nanoTime();
+                        console.println("checkpoint: writing step " + done);
+                        Checkpoints.State st = new Checkpoints.State(done, tokens, loader.epoch(), loader.position(), tr.seed(),
+                                opt.stepCount(), configHash);
+                        Path dir = Checkpoints.write(run, st, model, opt);
+                        if (cfg.checkpoint().pruneOptimizer()) Checkpoints.pruneOptimizerState(run, dir);
+                        console.println("checkpoint: " + dir);
+                        windowStart += System.nanoTime() - ckptStart;
+                    }
                 }
+                double total = (System.nanoTime() - start) / 1e9;
+                long trained = tokens - startTokens;
+                console.printf(Locale.ROOT, "done: %d steps, %,d tokens in %s (%,.0f tokens/s); metrics in %s%n", tr.steps() - startStep, trained,
+                        duration(total), trained / Math.max(total, 1e-9), run.resolve("metrics.jsonl"));
+                return new Summary(run, tr.steps(), tokens, firstLoss, lastLoss, firstVal, lastVal, trained / Math.max(total, 1e-9));
             }
-            double total = (System.nanoTime() - start) / 1e9;
-            console.printf(Locale.ROOT, "done: %d steps, %,d tokens in %s (%,.0f tokens/s); metrics in %s%n", tr.steps(), tokens,
-                    duration(total), tokens / total, run.resolve("metrics.jsonl"));
-            return new Summary(run, tr.steps(), tokens, firstLoss, lastLoss, firstVal, lastVal, tokens / total);
         }
+    }
+
+    private static void writeRow(BufferedWriter metrics, Map<String, Object> row) throws IOException {
+        metrics.write(JSON.writeValueAsString(row));
+        metrics.newLine();
+        metrics.flush();
+    }
+
+    /** Keeps the metrics rows of steps up to the resume point: later ones came from the interrupted process. */
+    static void truncateMetrics(Path metrics, int step) throws IOException {
+        if (!Files.exists(metrics)) return;
+        List<String> keep = new ArrayList<>();
+        for (String line : Files.readAllLines(metrics, StandardCharsets.UTF_8)) {
+            if (line.isBlank()) continue;
+            try {
+                if (JSON.readTree(line).path("step").asInt(Integer.MAX_VALUE) <= step) keep.add(line);
+            } catch (IOException e) {
+                break; // a row cut short by the kill: everything after it is gone too
+            }
+        }
+        Path tmp = metrics.resolveSibling(metrics.getFileName() + ".tmp");
+        Files.write(tmp, keep, StandardCharsets.UTF_8);
+        Files.move(tmp, metrics, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
     }
 
     /** Mean loss over the first `batches` batches of the validation shards (the same windows every time). */
@@ -180,9 +275,35 @@ public final class Trainer {
         return sum / n;
     }
 
-    private RunConfig resolved(ModelConfig mc) {
-        return new RunConfig(cfg.out(), RunConfig.ModelSpec.of(mc, cfg.model().preset()), cfg.data(), cfg.training(), cfg.optimizer(),
-                cfg.schedule(), cfg.eval(), cfg.checkpoint(), cfg.log());
+    /** The config with the model spelled out and every path absolute (out, data), as stored in the run directory. */
+    static RunConfig resolve(RunConfig cfg, Path base) {
+        ModelConfig mc = cfg.model().resolve();
+        String train = base.resolve(cfg.data().train()).normalize().toString();
+        String val = cfg.data().val() == null ? null : base.resolve(cfg.data().val()).normalize().toString();
+        return new RunConfig(base.resolve(cfg.out()).toAbsolutePath().normalize().toString(), RunConfig.ModelSpec.of(mc, cfg.model().preset()),
+                new RunConfig.Data(train, val), cfg.training(), cfg.optimizer(), cfg.schedule(), cfg.eval(), cfg.checkpoint(), cfg.log());
+    }
+
+    /** "key: old -> new" for every dotted key whose value differs. */
+    static List<String> differences(RunConfig a, RunConfig b) {
+        Map<String, Object> fa = flatten(ConfigLoader.YAML.convertValue(a, Map.class)), fb = flatten(ConfigLoader.YAML.convertValue(b, Map.class));
+        List<String> out = new ArrayList<>();
+        TreeMap<String, Object> keys = new TreeMap<>(fa);
+        keys.putAll(fb);
+        for (String k : keys.keySet()) {
+            Object x = fa.get(k), y = fb.get(k);
+            if (x == null ? y != null : !x.equals(y)) out.add(k + ": " + x + " -> " + y);
+        }
+        return out;
+    }
+
+    private static Map<String, Object> flatten(Map<?, ?> m) {
+        Map<String, Object> out = new TreeMap<>();
+        m.forEach((k, v) -> {
+            if (v instanceof Map<?, ?> sub) flatten(sub).forEach((k2, v2) -> out.put(k + "." + k2, v2));
+            else if (v != null) out.put(k.toString(), v);
+        });
+        return out;
     }
 
     private static double round(double x, int digits) {
