@@ -124,17 +124,47 @@ public final class HfFormat {
                 || name.endsWith("rotary_emb.inv_freq");
     }
 
+    /** Where HF-named tensors come from: one safetensors file, or the shards of a checkpoint. */
+    public interface TensorSource {
+        Map<String, Safetensors.Entry> entries();
+
+        float[] floats(String name) throws IOException;
+
+        /** The file or directory, for messages. */
+        String where();
+    }
+
     /** Reads every parameter from an HF-named safetensors file into flat, checking names, shapes and completeness. */
     public static void load(Safetensors.Reader file, ParamLayout layout, float[] flat) throws IOException {
+        load(new TensorSource() {
+            @Override
+            public Map<String, Safetensors.Entry> entries() {
+                return file.entries();
+            }
+
+            @Override
+            public float[] floats(String name) throws IOException {
+                return file.floats(name);
+            }
+
+            @Override
+            public String where() {
+                return file.path().toString();
+            }
+        }, layout, flat);
+    }
+
+    public static void load(TensorSource file, ParamLayout layout, float[] flat) throws IOException {
         Set<String> expected = new HashSet<>();
         for (HfTensor h : tensors(layout)) {
             expected.add(h.hfName());
-            Safetensors.Entry e = file.entry(h.hfName());
+            Safetensors.Entry e = file.entries().get(h.hfName());
+            if (e == null) throw new IOException(file.where() + ": tensor '" + h.hfName() + "' is missing");
             int[] shape = h.shape();
             boolean ok = e.shape().length == shape.length;
             for (int i = 0; ok && i < shape.length; i++) ok = e.shape()[i] == shape[i];
             if (!ok) {
-                throw new IOException(file.path() + ": tensor '" + h.hfName() + "' has shape " + java.util.Arrays.toString(e.shape())
+                throw new IOException(file.where() + ": tensor '" + h.hfName() + "' has shape " + java.util.Arrays.toString(e.shape())
                         + ", the model config needs " + java.util.Arrays.toString(shape));
             }
             insert(h, file.floats(h.hfName()), flat);
@@ -142,7 +172,7 @@ public final class HfFormat {
         for (String name : file.entries().keySet()) {
             boolean tiedHead = name.equals("lm_head.weight") && layout.config().tieEmbeddings();
             if (!expected.contains(name) && !ignorable(name) && !tiedHead) {
-                throw new IOException(file.path() + ": unexpected tensor '" + name + "' for a " + layout.config().style().id()
+                throw new IOException(file.where() + ": unexpected tensor '" + name + "' for a " + layout.config().style().id()
                         + " model of this config");
             }
         }

@@ -3,7 +3,6 @@ package dev.crucible.model;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.crucible.tensor.Check;
 import dev.crucible.tensor.WorkerPool;
 import java.io.IOException;
@@ -63,7 +62,7 @@ class TorchParityTest {
             float[] probs = model.probabilitiesDense();
             model.backward(1f / (b * t));
 
-            Safetensors.write(dir.resolve("model.safetensors"), HfFormat.sources(model.layout(), model.params), Map.of("format", "pt"));
+            HfCheckpoint.write(dir, cfg, model.params, null); // an exported model directory, read through its config.json
             float[] tokF = new float[tok.length], tgtF = new float[tgt.length];
             for (int i = 0; i < tok.length; i++) {
                 tokF[i] = tok[i];
@@ -72,7 +71,6 @@ class TorchParityTest {
             Safetensors.write(dir.resolve("batch.safetensors"), List.of(
                     new Safetensors.Source("tokens", new int[] {b, t}, () -> tokF),
                     new Safetensors.Source("targets", new int[] {b, t}, () -> tgtF)), Map.of());
-            new ObjectMapper().writeValue(dir.resolve("config.json").toFile(), HfFormat.configJson(cfg, null, null));
             Path script = dir.resolve("torch_reference.py");
             try (InputStream in = TorchParityTest.class.getResourceAsStream("torch_reference.py")) {
                 Files.copy(in, script);

@@ -16,22 +16,25 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
 
     public RunConfig {
         if (out == null || out.isBlank()) out = "runs/run";
-        if (model == null) model = new ModelSpec("nano", null, null, null, null, null, null, null, null, null, null, null);
         if (data == null) throw new IllegalArgumentException("data: missing; give at least data.train (token shards)");
-        if (training == null) training = new Training(null, null, null, null, null, null);
+        if (training == null) training = new Training(null, null, null, null, null, null, null);
+        // With training.init_from the model comes from that directory's config.json (checked when the run starts).
+        if (model == null && training.initFrom() == null) model = new ModelSpec("nano", null, null, null, null, null, null, null, null, null, null, null);
         if (optimizer == null) optimizer = new Optimizer(null, null, null, null, null, null, null);
         if (schedule == null) schedule = new Schedule(null, null, null, null);
         if (eval == null) eval = new Eval(null, null);
         if (checkpoint == null) checkpoint = new Checkpoint(null, null, null, null);
         if (log == null) log = new Log(null);
-        ModelConfig mc;
-        try {
-            mc = model.resolve();
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("model." + e.getMessage(), e);
-        }
-        if (training.seqLen() > mc.contextLength()) {
-            throw new IllegalArgumentException("training.seq_len: " + training.seqLen() + " exceeds the model's context_length " + mc.contextLength());
+        if (model != null) {
+            ModelConfig mc;
+            try {
+                mc = model.resolve();
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("model." + e.getMessage(), e);
+            }
+            if (training.seqLen() > mc.contextLength()) {
+                throw new IllegalArgumentException("training.seq_len: " + training.seqLen() + " exceeds the model's context_length " + mc.contextLength());
+            }
         }
     }
 
@@ -100,7 +103,9 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
         }
     }
 
-    public record Training(Integer seqLen, Integer microBatch, Integer batchTokens, Integer steps, Long seed, Integer threads) {
+    /** init_from: a Hugging Face model directory (e.g. from `crucible import hf`) to continue pre-training instead of a fresh initialisation. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record Training(Integer seqLen, Integer microBatch, Integer batchTokens, Integer steps, Long seed, Integer threads, String initFrom) {
         public Training {
             if (seqLen == null) seqLen = 256;
             if (microBatch == null) microBatch = 8;

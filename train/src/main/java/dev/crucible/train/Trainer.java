@@ -3,6 +3,7 @@ package dev.crucible.train;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.crucible.data.ShardSet;
 import dev.crucible.model.AdamWOptimizer;
+import dev.crucible.model.HfCheckpoint;
 import dev.crucible.model.Model;
 import dev.crucible.model.ModelConfig;
 import dev.crucible.tensor.Cpu;
@@ -121,7 +122,12 @@ public final class Trainer {
             DataLoader loader = new DataLoader(train, b, t, tr.seed(), true);
             int startStep = 0;
             long tokens = 0;
-            if (from == null) {
+            if (from == null && tr.initFrom() != null) {
+                try (HfCheckpoint init = HfCheckpoint.open(Path.of(tr.initFrom()))) {
+                    init.load(model.layout(), model.params);
+                }
+                console.println("initialised from " + tr.initFrom());
+            } else if (from == null) {
                 model.initialize(tr.seed());
             } else {
                 Checkpoints.State st = from.state();
@@ -275,13 +281,35 @@ public final class Trainer {
         return sum / n;
     }
 
-    /** The config with the model spelled out and every path absolute (out, data), as stored in the run directory. */
-    static RunConfig resolve(RunConfig cfg, Path base) {
-        ModelConfig mc = cfg.model().resolve();
+    /**
+     * The config with the model spelled out and every path absolute (out, data, init_from), as stored
+     * in the run directory. With init_from, the model is that directory's, and a model section, if
+     * given, must agree with it.
+     */
+    static RunConfig resolve(RunConfig cfg, Path base) throws IOException {
+        RunConfig.Training tr = cfg.training();
+        ModelConfig mc;
+        String preset = cfg.model() == null ? null : cfg.model().preset();
+        if (tr.initFrom() != null) {
+            Path init = base.resolve(tr.initFrom()).toAbsolutePath().normalize();
+            try (HfCheckpoint ck = HfCheckpoint.open(init)) {
+                mc = ck.config();
+            }
+            if (cfg.model() != null && !cfg.model().resolve().equals(mc)) {
+                throw new IllegalArgumentException("model: differs from the model in training.init_from (" + init + "/config.json): "
+                        + cfg.model().resolve() + " vs " + mc + "; omit the model section to use the checkpoint's");
+            }
+            if (tr.seqLen() > mc.contextLength()) {
+                throw new IllegalArgumentException("training.seq_len: " + tr.seqLen() + " exceeds the context length " + mc.contextLength() + " of " + init);
+            }
+            tr = new RunConfig.Training(tr.seqLen(), tr.microBatch(), tr.batchTokens(), tr.steps(), tr.seed(), tr.threads(), init.toString());
+        } else {
+            mc = cfg.model().resolve();
+        }
         String train = base.resolve(cfg.data().train()).normalize().toString();
         String val = cfg.data().val() == null ? null : base.resolve(cfg.data().val()).normalize().toString();
-        return new RunConfig(base.resolve(cfg.out()).toAbsolutePath().normalize().toString(), RunConfig.ModelSpec.of(mc, cfg.model().preset()),
-                new RunConfig.Data(train, val), cfg.training(), cfg.optimizer(), cfg.schedule(), cfg.eval(), cfg.checkpoint(), cfg.log());
+        return new RunConfig(base.resolve(cfg.out()).toAbsolutePath().normalize().toString(), RunConfig.ModelSpec.of(mc, preset),
+                new RunConfig.Data(train, val), tr, cfg.optimizer(), cfg.schedule(), cfg.eval(), cfg.checkpoint(), cfg.log());
     }
 
     /** "key: old -> new" for every dotted key whose value differs. */

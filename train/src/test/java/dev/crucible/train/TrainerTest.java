@@ -134,6 +134,26 @@ class TrainerTest {
         assertTrue(s.lastLoss() < s.firstLoss() - 0.5, "loss decreases: " + s.firstLoss() + " -> " + s.lastLoss());
     }
 
+    @Test
+    void initFromAnExportedModelContinuesExactlyFromIt() throws IOException {
+        byteShards(syntheticText(), dir.resolve("train.bin"), dir.resolve("val.bin"));
+        Trainer.Summary first = train(config(SMALL.formatted("llama", "cosine", "first")));
+        Path exported = dir.resolve("exported");
+        try (dev.crucible.model.HfCheckpoint ck = dev.crucible.model.HfCheckpoint.open(Checkpoints.dirFor(first.runDir(), 12))) {
+            ParamLayout layout = new ParamLayout(ck.config());
+            float[] p = new float[layout.size()];
+            ck.load(layout, p);
+            dev.crucible.model.HfCheckpoint.write(exported, ck.config(), p, null);
+        }
+        String cont = SMALL.formatted("llama", "cosine", "second").replaceFirst("model: .*\n", "")
+                .replace("threads: 2}", "threads: 2, init_from: exported}");
+        Trainer.Summary second = train(config(cont));
+        assertEquals(first.lastVal(), second.firstVal(), "the continued run starts from the exported weights");
+        String bad = SMALL.formatted("gpt2", "cosine", "third").replace("threads: 2}", "threads: 2, init_from: exported}");
+        String msg = assertThrows(IllegalArgumentException.class, () -> train(config(bad))).getMessage();
+        assertTrue(msg.contains("differs from the model in training.init_from"), msg);
+    }
+
     /** Byte-level GPT-2 style model on tiny Shakespeare: validation loss falls clearly within 300 steps. */
     @Test
     void learnsRealText() throws IOException {

@@ -1,0 +1,89 @@
+package dev.crucible.cli;
+
+import dev.crucible.model.HfCheckpoint;
+import dev.crucible.model.ModelConfig;
+import dev.crucible.model.ParamLayout;
+import dev.crucible.model.Safetensors;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** Moving models between Crucible and the Hugging Face ecosystem. */
+final class HfCommands {
+    private HfCommands() {}
+
+    @Command(name = "import", mixinStandardHelpOptions = true, description = "Bring a model in from another format.", subcommands = ImportHf.class)
+    static final class Import implements Runnable {
+        @Override
+        public void run() {
+            new picocli.CommandLine(this).usage(System.out);
+        }
+    }
+
+    @Command(name = "export", mixinStandardHelpOptions = true, description = "Write a model out in another format.", subcommands = ExportHf.class)
+    static final class Export implements Runnable {
+        @Override
+        public void run() {
+            new picocli.CommandLine(this).usage(System.out);
+        }
+    }
+
+    @Command(name = "hf", mixinStandardHelpOptions = true,
+            description = {"Import a Hugging Face GPT-2 or Llama model directory (config.json + model.safetensors, or shards with "
+                    + "model.safetensors.index.json; F32, F16 or BF16) as a float32 model directory Crucible trains and evaluates.",
+                    "Continue pre-training from it with training.init_from: <out> in a run config."})
+    static final class ImportHf implements Callable<Integer> {
+        @Parameters(index = "0", paramLabel = "DIR", description = "The Hugging Face model directory.")
+        Path source;
+        @Option(names = "--out", description = "Where to write it (default runs/imported/<name of DIR>).")
+        Path out;
+
+        @Override
+        public Integer call() throws Exception {
+            Path dest = out != null ? out : Path.of("runs", "imported", source.toAbsolutePath().normalize().getFileName().toString());
+            if (Files.exists(dest.resolve("model.safetensors"))) throw new UserError(dest + " already holds a model; pass another --out");
+            try (HfCheckpoint ck = HfCheckpoint.open(source)) {
+                ModelConfig c = ck.config();
+                ParamLayout layout = new ParamLayout(c);
+                float[] params = new float[layout.size()];
+                ck.load(layout, params);
+                HfCheckpoint.write(dest, c, params, source);
+                Map<Safetensors.DType, Integer> dtypes = new TreeMap<>();
+                ck.dtypes().values().forEach(d -> dtypes.merge(d, 1, Integer::sum));
+                System.out.printf(Locale.ROOT, "imported %s: %s style, %,d parameters, %d layers, d %d, vocab %d, context %d (stored as %s)%n",
+                        source, c.style().id(), layout.size(), c.nLayer(), c.dModel(), c.vocabSize(), c.contextLength(), dtypes);
+                System.out.println("wrote " + dest.toAbsolutePath() + " (float32); train from it with 'training: {init_from: " + dest + "}'");
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "hf", mixinStandardHelpOptions = true,
+            description = "Export a checkpoint as a Hugging Face model directory (config.json, model.safetensors, generation_config.json, "
+                    + "tokenizer files when present), without the optimizer and trainer state.")
+    static final class ExportHf implements Callable<Integer> {
+        @Parameters(index = "0", paramLabel = "CHECKPOINT", description = "A checkpoint directory (runs/<run>/checkpoints/step-NNNNNNN).")
+        Path checkpoint;
+        @Parameters(index = "1", paramLabel = "OUT", description = "The directory to write.")
+        Path out;
+
+        @Override
+        public Integer call() throws Exception {
+            if (Files.exists(out.resolve("model.safetensors"))) throw new UserError(out + " already holds a model; choose another directory");
+            try (HfCheckpoint ck = HfCheckpoint.open(checkpoint)) {
+                ParamLayout layout = new ParamLayout(ck.config());
+                float[] params = new float[layout.size()];
+                ck.load(layout, params);
+                HfCheckpoint.write(out, ck.config(), params, checkpoint);
+            }
+            System.out.println("wrote " + out.toAbsolutePath() + ": load it with transformers' AutoModelForCausalLM.from_pretrained");
+            return 0;
+        }
+    }
+}

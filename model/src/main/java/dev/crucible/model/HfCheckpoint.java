@@ -1,0 +1,190 @@
+package dev.crucible.model;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A Hugging Face model directory: config.json plus model.safetensors, or shards listed in
+ * model.safetensors.index.json; F32, F16 and BF16 weights are read as float32. Only files
+ * are read: nothing in a checkpoint can execute code.
+ */
+public final class HfCheckpoint implements AutoCloseable {
+    static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    /** Files that travel with a model directory when it is copied. */
+    public static final List<String> COMPANIONS = List.of("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json");
+
+    private final Path dir;
+    private final ModelConfig config;
+    private final JsonNode configJson;
+    private final Map<String, Safetensors.Reader> byTensor = new LinkedHashMap<>();
+    private final List<Safetensors.Reader> files = new ArrayList<>();
+
+    private HfCheckpoint(Path dir, ModelConfig config, JsonNode configJson) {
+        this.dir = dir;
+        this.config = config;
+        this.configJson = configJson;
+    }
+
+    public static HfCheckpoint open(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) throw new IOException(dir + ": not a directory");
+        Path cfgPath = dir.resolve("config.json");
+        if (!Files.isRegularFile(cfgPath)) throw new IOException(dir + ": no config.json (not a Hugging Face model directory)");
+        JsonNode cfg;
+        try {
+            cfg = JSON.readTree(cfgPath.toFile());
+        } catch (IOException e) {
+            throw new IOException(cfgPath + ": not valid JSON (" + e.getMessage() + ")", e);
+        }
+        HfCheckpoint ck = new HfCheckpoint(dir, parseConfig(cfg, cfgPath), cfg);
+        try {
+            Path single = dir.resolve("model.safetensors"), index = dir.resolve("model.safetensors.index.json");
+            if (Files.isRegularFile(single)) {
+                ck.add(Safetensors.open(single));
+            } else if (Files.isRegularFile(index)) {
+                JsonNode map = JSON.readTree(index.toFile()).get("weight_map");
+                if (map == null || !map.isObject()) throw new IOException(index + ": no weight_map");
+                Map<String, Safetensors.Reader> shards = new LinkedHashMap<>();
+                for (var it = map.fields(); it.hasNext(); ) {
+                    var e = it.next();
+                    String file = e.getValue().asText();
+                    if (file.contains("/") || file.contains("\\") || file.startsWith(".")) throw new IOException(index + ": shard name '" + file + "' is not a plain file name");
+                    Safetensors.Reader r = shards.get(file);
+                    if (r == null) {
+                        r = Safetensors.open(dir.resolve(file));
+                        shards.put(file, r);
+                        ck.files.add(r);
+                    }
+                    if (!r.entries().containsKey(e.getKey())) throw new IOException(dir.resolve(file) + ": tensor '" + e.getKey() + "' listed in the index is missing");
+                    ck.byTensor.put(e.getKey(), r);
+                }
+            } else if (Files.exists(dir.resolve("pytorch_model.bin"))) {
+                throw new IOException(dir + ": only pytorch_model.bin (a pickle, which can execute code) is there; convert it to safetensors first");
+            } else {
+                throw new IOException(dir + ": no model.safetensors or model.safetensors.index.json");
+            }
+            return ck;
+        } catch (IOException | RuntimeException e) {
+            ck.close();
+            throw e;
+        }
+    }
+
+    private void add(Safetensors.Reader r) {
+        files.add(r);
+        for (String name : r.entries().keySet()) byTensor.put(name, r);
+    }
+
+    public Path dir() {
+        return dir;
+    }
+
+    public ModelConfig config() {
+        return config;
+    }
+
+    public JsonNode configJson() {
+        return configJson;
+    }
+
+    /** Tensor names and the dtypes they are stored in. */
+    public Map<String, Safetensors.DType> dtypes() {
+        Map<String, Safetensors.DType> m = new LinkedHashMap<>();
+        byTensor.forEach((n, r) -> m.put(n, r.entries().get(n).dtype()));
+        return m;
+    }
+
+    /** Every parameter into a flat buffer laid out by layout, with names, shapes and completeness checked. */
+    public void load(ParamLayout layout, float[] flat) throws IOException {
+        HfFormat.load(new HfFormat.TensorSource() {
+            @Override
+            public Map<String, Safetensors.Entry> entries() {
+                Map<String, Safetensors.Entry> m = new LinkedHashMap<>();
+                byTensor.forEach((n, r) -> m.put(n, r.entries().get(n)));
+                return m;
+            }
+
+            @Override
+            public float[] floats(String name) throws IOException {
+                Safetensors.Reader r = byTensor.get(name);
+                if (r == null) throw new IOException(dir + ": tensor '" + name + "' is missing");
+                return r.floats(name);
+            }
+
+            @Override
+            public String where() {
+                return dir.toString();
+            }
+        }, layout, flat);
+    }
+
+    /** Writes a model directory (config.json, model.safetensors in float32, companions of source copied when present). */
+    public static void write(Path out, ModelConfig c, float[] params, Path companionsFrom) throws IOException {
+        Files.createDirectories(out);
+        ParamLayout layout = new ParamLayout(c);
+        Safetensors.write(out.resolve("model.safetensors"), HfFormat.sources(layout, params), Map.of("format", "pt"));
+        JSON.writeValue(out.resolve("config.json").toFile(), HfFormat.configJson(c, null, null));
+        for (String f : COMPANIONS) {
+            Path src = companionsFrom == null ? null : companionsFrom.resolve(f);
+            if (src != null && Files.isRegularFile(src)) Files.copy(src, out.resolve(f), StandardCopyOption.REPLACE_EXISTING);
+        }
+        if (!Files.exists(out.resolve("generation_config.json"))) JSON.writeValue(out.resolve("generation_config.json").toFile(), Map.of("_from_model_config", true));
+    }
+
+    /** transformers' config.json (GPT2LMHeadModel or LlamaForCausalLM) to our config; anything we do not implement is refused by name. */
+    public static ModelConfig parseConfig(JsonNode c, Path file) throws IOException {
+        String type = c.path("model_type").asText("");
+        try {
+            switch (type) {
+                case "gpt2" -> {
+                    String act = c.path("activation_function").asText("gelu_new");
+                    if (!act.equals("gelu_new") && !act.equals("gelu_pytorch_tanh")) {
+                        throw new IOException(file + ": activation_function '" + act + "' is not supported (the tanh GELU, gelu_new, is)");
+                    }
+                    int d = req(c, "n_embd", file);
+                    int inner = c.hasNonNull("n_inner") ? c.get("n_inner").asInt() : 4 * d;
+                    int heads = req(c, "n_head", file);
+                    return new ModelConfig(ModelConfig.Style.GPT2, req(c, "vocab_size", file), req(c, "n_positions", file), req(c, "n_layer", file),
+                            heads, heads, d, inner, c.path("tie_word_embeddings").asBoolean(true), c.path("layer_norm_epsilon").asDouble(1e-5), 10000);
+                }
+                case "llama" -> {
+                    if (c.hasNonNull("rope_scaling")) throw new IOException(file + ": rope_scaling is not supported");
+                    String act = c.path("hidden_act").asText("silu");
+                    if (!act.equals("silu")) throw new IOException(file + ": hidden_act '" + act + "' is not supported (silu is)");
+                    if (c.path("attention_bias").asBoolean(false) || c.path("mlp_bias").asBoolean(false)) {
+                        throw new IOException(file + ": attention_bias / mlp_bias are not supported");
+                    }
+                    int d = req(c, "hidden_size", file), heads = req(c, "num_attention_heads", file);
+                    if (c.hasNonNull("head_dim") && c.get("head_dim").asInt() != d / heads) {
+                        throw new IOException(file + ": head_dim " + c.get("head_dim").asInt() + " differs from hidden_size / num_attention_heads = " + d / heads);
+                    }
+                    return new ModelConfig(ModelConfig.Style.LLAMA, req(c, "vocab_size", file), req(c, "max_position_embeddings", file),
+                            req(c, "num_hidden_layers", file), heads, c.path("num_key_value_heads").asInt(heads), d, req(c, "intermediate_size", file),
+                            c.path("tie_word_embeddings").asBoolean(false), c.path("rms_norm_eps").asDouble(1e-6), c.path("rope_theta").asDouble(10000));
+                }
+                default -> throw new IOException(file + ": model_type '" + type + "' is not supported (gpt2 and llama are)");
+            }
+        } catch (IllegalArgumentException e) {
+            throw new IOException(file + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static int req(JsonNode c, String key, Path file) throws IOException {
+        JsonNode v = c.get(key);
+        if (v == null || !v.canConvertToInt()) throw new IOException(file + ": missing or non-integer '" + key + "'");
+        return v.asInt();
+    }
+
+    @Override
+    public void close() {
+        for (Safetensors.Reader r : files) r.close();
+    }
+}

@@ -1,0 +1,123 @@
+package dev.crucible.model;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class HfCheckpointTest {
+    @TempDir
+    Path dir;
+
+    static final ModelConfig[] CONFIGS = {ModelConfig.gpt2(37, 16, 2, 2, 16), ModelConfig.llama(37, 16, 2, 4, 2, 16),
+            new ModelConfig(ModelConfig.Style.LLAMA, 30, 8, 1, 2, 1, 8, 24, false, 1e-5, 500000)};
+
+    private float[] params(ModelConfig c) {
+        ParamLayout l = new ParamLayout(c);
+        float[] p = new float[l.size()];
+        l.initialize(p, 7);
+        for (int i = 0; i < p.length; i++) p[i] += 0.001f * (i % 13); // norms and biases non-trivial too
+        return p;
+    }
+
+    @Test
+    void importThenExportIsByteIdenticalForFloat32() throws IOException {
+        for (ModelConfig c : CONFIGS) {
+            Path src = dir.resolve("src-" + c.style().id() + c.vocabSize()), back = dir.resolve("back-" + c.style().id() + c.vocabSize());
+            float[] p = params(c);
+            HfCheckpoint.write(src, c, p, null);
+            Files.writeString(src.resolve("tokenizer.json"), "{\"model\": {}}");
+            try (HfCheckpoint ck = HfCheckpoint.open(src)) {
+                assertEquals(c, ck.config(), "config.json round trip");
+                float[] q = new float[p.length];
+                ck.load(new ParamLayout(ck.config()), q);
+                assertArrayEquals(p, q);
+                HfCheckpoint.write(back, ck.config(), q, src);
+            }
+            assertArrayEquals(Files.readAllBytes(src.resolve("model.safetensors")), Files.readAllBytes(back.resolve("model.safetensors")));
+            assertEquals(Files.readString(src.resolve("config.json")), Files.readString(back.resolve("config.json")));
+            assertTrue(Files.exists(back.resolve("tokenizer.json")), "tokenizer travels with the model");
+        }
+    }
+
+    @Test
+    void shardedHalfPrecisionCheckpointsImport() throws IOException {
+        ModelConfig c = CONFIGS[1];
+        ParamLayout layout = new ParamLayout(c);
+        float[] p = params(c);
+        Path src = dir.resolve("sharded");
+        Files.createDirectories(src);
+        new ObjectMapper().writeValue(src.resolve("config.json").toFile(), HfFormat.configJson(c, null, null));
+        // Two shards, the first BF16 and the second F16, as transformers' save_pretrained(max_shard_size=...) splits them.
+        List<HfFormat.HfTensor> all = HfFormat.tensors(layout);
+        Map<String, String> weightMap = new LinkedHashMap<>();
+        float[] expected = new float[p.length];
+        for (int s = 0; s < 2; s++) {
+            List<HfFormat.HfTensor> part = s == 0 ? all.subList(0, all.size() / 2) : all.subList(all.size() / 2, all.size());
+            String file = "model-0000" + (s + 1) + "-of-00002.safetensors";
+            StringBuilder header = new StringBuilder("{");
+            ByteBuffer data = ByteBuffer.allocate(2 * p.length).order(ByteOrder.LITTLE_ENDIAN);
+            for (HfFormat.HfTensor h : part) {
+                float[] v = HfFormat.extract(h, p), rounded = new float[v.length];
+                int begin = data.position();
+                for (int i = 0; i < v.length; i++) {
+                    short half = s == 0 ? (short) (Float.floatToIntBits(v[i]) >>> 16) : Float.floatToFloat16(v[i]);
+                    data.putShort(half);
+                    rounded[i] = s == 0 ? Float.intBitsToFloat((half & 0xFFFF) << 16) : Float.float16ToFloat(half);
+                }
+                HfFormat.insert(h, rounded, expected);
+                header.append(header.length() > 1 ? "," : "").append('"').append(h.hfName()).append("\":{\"dtype\":\"").append(s == 0 ? "BF16" : "F16")
+                        .append("\",\"shape\":").append(java.util.Arrays.toString(h.shape()).replace(" ", "")).append(",\"data_offsets\":[")
+                        .append(begin).append(',').append(data.position()).append("]}");
+                weightMap.put(h.hfName(), file);
+            }
+            byte[] json = header.append('}').toString().getBytes(StandardCharsets.UTF_8);
+            ByteBuffer out = ByteBuffer.allocate(8 + json.length + data.position()).order(ByteOrder.LITTLE_ENDIAN);
+            out.putLong(json.length).put(json).put(data.array(), 0, data.position());
+            Files.write(src.resolve(file), out.array());
+        }
+        new ObjectMapper().writeValue(src.resolve("model.safetensors.index.json").toFile(), Map.of("metadata", Map.of(), "weight_map", weightMap));
+        try (HfCheckpoint ck = HfCheckpoint.open(src)) {
+            float[] q = new float[p.length];
+            ck.load(layout, q);
+            assertArrayEquals(expected, q);
+            assertTrue(ck.dtypes().containsValue(Safetensors.DType.BF16) && ck.dtypes().containsValue(Safetensors.DType.F16));
+        }
+    }
+
+    private String refused(String configJson) throws IOException {
+        Path d = Files.createTempDirectory(dir, "bad");
+        Files.writeString(d.resolve("config.json"), configJson);
+        return assertThrows(IOException.class, () -> HfCheckpoint.open(d).close()).getMessage();
+    }
+
+    @Test
+    void unsupportedOrBrokenDirectoriesAreRefusedByName() throws IOException {
+        assertTrue(refused("{\"model_type\": \"mistral\"}").contains("model_type 'mistral' is not supported"));
+        assertTrue(refused("{\"model_type\": \"llama\", \"rope_scaling\": {\"type\": \"linear\"}}").contains("rope_scaling is not supported"));
+        assertTrue(refused("{\"model_type\": \"gpt2\", \"n_embd\": 8}").contains("missing or non-integer 'n_head'"));
+        assertTrue(refused("{\"model_type\": \"gpt2\", \"activation_function\": \"relu\"}").contains("activation_function 'relu'"));
+        assertTrue(refused("{not json").contains("config.json: not valid JSON"));
+        String noWeights = refused(new String(new ObjectMapper().writeValueAsBytes(HfFormat.configJson(CONFIGS[0], null, null)), StandardCharsets.UTF_8));
+        assertTrue(noWeights.contains("no model.safetensors"), noWeights);
+        Path pickle = dir.resolve("pickle");
+        HfCheckpoint.write(pickle, CONFIGS[0], params(CONFIGS[0]), null);
+        Files.delete(pickle.resolve("model.safetensors"));
+        Files.write(pickle.resolve("pytorch_model.bin"), new byte[10]);
+        String msg = assertThrows(IOException.class, () -> HfCheckpoint.open(pickle).close()).getMessage();
+        assertTrue(msg.contains("pickle, which can execute code"), msg);
+    }
+}
