@@ -28,7 +28,7 @@ import picocli.CommandLine.Option;
  * object with at least tokens_per_s, gflops, peak_fraction and peak_rss_mb, so scripts can compare runs.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Measure throughput (not a test: figures go to docs/benchmarks.md).",
-        subcommands = {BenchCommand.Train.class, BenchCommand.Matmul.class})
+        subcommands = {BenchCommand.Train.class, BenchCommand.Matmul.class, BenchCommand.Generate.class})
 public final class BenchCommand implements Runnable {
     @Override
     public void run() {
@@ -240,6 +240,57 @@ public final class BenchCommand implements Runnable {
             float[] a = new float[(int) n];
             for (int i = 0; i < a.length; i++) a[i] = (float) (rng.nextDouble() - 0.5);
             return a;
+        }
+    }
+
+    @Command(name = "generate", mixinStandardHelpOptions = true,
+            description = "Time incremental decoding with the key/value cache (one sequence, random weights): tokens/s over a full context.")
+    static final class Generate implements Runnable {
+        @Mixin
+        Common c;
+        @Option(names = "--tokens", description = "Tokens per sequence (default: the model's context, at most 512).")
+        Integer tokens;
+        @Option(names = "--reps", defaultValue = "3", description = "Timed sequences after one warm-up sequence (default ${DEFAULT-VALUE}).")
+        int reps;
+
+        @Override
+        public void run() {
+            ModelConfig cfg = c.config();
+            int n = tokens != null ? tokens : Math.min(cfg.contextLength(), 512);
+            try (WorkerPool pool = c.pool()) {
+                double peak = PeakFlops.measure(pool);
+                dev.crucible.model.ParamLayout layout = new dev.crucible.model.ParamLayout(cfg);
+                float[] params = new float[layout.size()];
+                layout.initialize(params, 1);
+                dev.crucible.model.Generator g = new dev.crucible.model.Generator(cfg, params, n, pool);
+                dev.crucible.model.Sampler sampler = new dev.crucible.model.Sampler(cfg.vocabSize(), 1.0, 0, 1.0, 1);
+                double best = Double.MAX_VALUE;
+                for (int r = 0; r <= reps; r++) {
+                    g.reset();
+                    long t0 = System.nanoTime();
+                    int tok = 0;
+                    for (int i = 0; i < n; i++) tok = sampler.sample(g.next(tok));
+                    double sec = (System.nanoTime() - t0) / 1e9;
+                    System.out.printf(Locale.ROOT, "sequence %d%s: %d tokens in %.2f s (%.0f tokens/s)%n", r, r == 0 ? " (warmup)" : "", n, sec, n / sec);
+                    if (r > 0) best = Math.min(best, sec);
+                }
+                double tps = n / best, gflops = 2.0 * layout.nonEmbeddingPositionParams() * tps / 1e9;
+                System.out.printf(Locale.ROOT, "%s: %.0f tokens/s generating %d tokens (2N FLOP per token: %.1f GFLOP/s, %.0f%% of peak; decoding is memory-bound), peak RSS %d MB%n",
+                        c.preset, tps, n, gflops, 100 * gflops / peak, peakRssMb());
+                Map<String, Object> out = new LinkedHashMap<>();
+                out.put("bench", "generate");
+                out.put("model", c.preset);
+                out.put("tokens", n);
+                out.put("threads", pool.size());
+                out.put("tokens_per_s", round(tps));
+                out.put("gflops", round(gflops));
+                out.put("peak_gflops", round(peak));
+                out.put("peak_fraction", Math.round(gflops / peak * 1000) / 1000.0);
+                out.put("peak_rss_mb", peakRssMb());
+                if (c.json) System.out.println(new ObjectMapper().writeValueAsString(out));
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
         }
     }
 

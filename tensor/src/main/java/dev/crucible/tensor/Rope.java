@@ -37,6 +37,21 @@ public final class Rope {
         apply(dqkv, off, b, t, nh, nkv, hs, -1f);
     }
 
+    /** Rotates `heads` consecutive heads of one row at off, all at position pos (incremental decoding). */
+    public void rotateRow(float[] x, int off, int pos, int heads, int hs) {
+        if (pos >= maxT) throw new IllegalArgumentException("position " + pos + " exceeds RoPE table size " + maxT);
+        int tab = pos * half;
+        for (int h = 0; h < heads; h++) {
+            int x1 = off + h * hs, x2 = x1 + half;
+            for (int i = 0; i < half; i++) {
+                float c = cos[tab + i], sn = sin[tab + i];
+                float a = x[x1 + i], bb = x[x2 + i];
+                x[x1 + i] = a * c - bb * sn;
+                x[x2 + i] = bb * c + a * sn;
+            }
+        }
+    }
+
     private void apply(float[] x, int off, int b, int t, int nh, int nkv, int hs, float sign) {
         if (t > maxT) throw new IllegalArgumentException("sequence length " + t + " exceeds RoPE table size " + maxT);
         final int w = Attention.qkvWidth(nh, nkv, hs), heads = nh + nkv;

@@ -1,0 +1,124 @@
+package dev.crucible.model;
+
+import dev.crucible.tensor.Activations;
+import dev.crucible.tensor.Attention;
+import dev.crucible.tensor.MatVec;
+import dev.crucible.tensor.Norms;
+import dev.crucible.tensor.Rope;
+import dev.crucible.tensor.WorkerPool;
+
+/**
+ * Incremental decoding with a key/value cache: each call to {@link #next} runs one token through the
+ * model, appends its keys and values to the cache, and returns the next-token logits. The same
+ * weights and kernels as training (norms, activations, RoPE tables); a test holds its logits equal
+ * to the full-sequence forward pass at every position.
+ */
+public final class Generator {
+    private final ModelConfig cfg;
+    private final ParamLayout layout;
+    private final float[] p;
+    private final MatVec mv;
+    private final Norms norms;
+    private final Activations act;
+    private final Rope rope;
+    private final int maxT, w, kvw;
+    private final float[] kCache, vCache; // [layer][maxT][nkv·hs]
+    private final float[] x, xn, qkv, att, scores, tmp, mlpIn, mlpAct, logits, stat1, stat2;
+    private int pos;
+
+    public Generator(ModelConfig cfg, float[] params, int maxT, WorkerPool pool) {
+        if (maxT > cfg.contextLength()) throw new IllegalArgumentException("maximum length " + maxT + " exceeds the context length " + cfg.contextLength());
+        this.cfg = cfg;
+        this.layout = new ParamLayout(cfg);
+        if (params.length != layout.size()) throw new IllegalArgumentException("parameter buffer has " + params.length + " values, the config needs " + layout.size());
+        this.p = params;
+        this.mv = new MatVec(pool);
+        this.norms = new Norms(pool);
+        this.act = new Activations(pool);
+        this.rope = cfg.llama() ? new Rope(pool, cfg.contextLength(), cfg.headSize(), cfg.ropeTheta()) : null;
+        this.maxT = maxT;
+        int d = cfg.dModel(), hs = cfg.headSize();
+        w = Attention.qkvWidth(cfg.nHead(), cfg.nKvHead(), hs);
+        kvw = cfg.nKvHead() * hs;
+        kCache = new float[cfg.nLayer() * maxT * kvw];
+        vCache = new float[cfg.nLayer() * maxT * kvw];
+        x = new float[d];
+        xn = new float[d];
+        qkv = new float[w];
+        att = new float[cfg.nHead() * hs];
+        scores = new float[maxT];
+        tmp = new float[d];
+        mlpIn = new float[cfg.mlpInWidth()];
+        mlpAct = new float[cfg.hiddenSize()];
+        logits = new float[cfg.vocabSize()];
+        stat1 = new float[1];
+        stat2 = new float[1];
+    }
+
+    /** Forgets the cached sequence. */
+    public void reset() {
+        pos = 0;
+    }
+
+    public int position() {
+        return pos;
+    }
+
+    /** Feeds one token at the next position; returns the logits of the token after it (a buffer reused by the next call). */
+    public float[] next(int token) {
+        if (pos >= maxT) throw new IllegalStateException("sequence is full (" + maxT + " tokens)");
+        if (token < 0 || token >= cfg.vocabSize()) throw new IllegalArgumentException("token " + token + " outside vocabulary of " + cfg.vocabSize());
+        int d = cfg.dModel(), nh = cfg.nHead(), nkv = cfg.nKvHead(), hs = cfg.headSize(), group = nh / nkv;
+        float eps = (float) cfg.normEps();
+        System.arraycopy(p, layout.wte() + token * d, x, 0, d);
+        if (!cfg.llama()) for (int i = 0; i < d; i++) x[i] += p[layout.wpe() + pos * d + i];
+        float scale = (float) (1.0 / Math.sqrt(hs));
+        for (int l = 0; l < cfg.nLayer(); l++) {
+            ParamLayout.Block b = layout.block(l);
+            norm(xn, x, b.attnNormW(), b.attnNormB(), eps);
+            mv.forward(qkv, 0, p, b.qkvW(), xn, 0, bias(), b.qkvB(), d, w);
+            if (rope != null) rope.rotateRow(qkv, 0, pos, nh + nkv, hs);
+            int cache = (l * maxT) * kvw;
+            System.arraycopy(qkv, nh * hs, kCache, cache + pos * kvw, kvw);
+            System.arraycopy(qkv, (nh + nkv) * hs, vCache, cache + pos * kvw, kvw);
+            for (int h = 0; h < nh; h++) {
+                int kv = (h / group) * hs;
+                float max = Float.NEGATIVE_INFINITY;
+                for (int t = 0; t <= pos; t++) {
+                    float s = 0;
+                    for (int i = 0; i < hs; i++) s += qkv[h * hs + i] * kCache[cache + t * kvw + kv + i];
+                    scores[t] = s * scale;
+                    max = Math.max(max, scores[t]);
+                }
+                float sum = 0;
+                for (int t = 0; t <= pos; t++) sum += scores[t] = (float) Math.exp(scores[t] - max);
+                java.util.Arrays.fill(att, h * hs, (h + 1) * hs, 0f);
+                for (int t = 0; t <= pos; t++) {
+                    float pr = scores[t] / sum;
+                    for (int i = 0; i < hs; i++) att[h * hs + i] += pr * vCache[cache + t * kvw + kv + i];
+                }
+            }
+            mv.forward(tmp, 0, p, b.attnOutW(), att, 0, bias(), b.attnOutB(), nh * hs, d);
+            for (int i = 0; i < d; i++) x[i] += tmp[i];
+            norm(xn, x, b.mlpNormW(), b.mlpNormB(), eps);
+            mv.forward(mlpIn, 0, p, b.mlpInW(), xn, 0, bias(), b.mlpInB(), d, cfg.mlpInWidth());
+            if (cfg.llama()) act.swigluForward(mlpAct, 0, mlpIn, 0, 1, cfg.hiddenSize());
+            else act.geluForward(mlpAct, 0, mlpIn, 0, cfg.hiddenSize());
+            mv.forward(tmp, 0, p, b.mlpOutW(), mlpAct, 0, bias(), b.mlpOutB(), cfg.hiddenSize(), d);
+            for (int i = 0; i < d; i++) x[i] += tmp[i];
+        }
+        norm(xn, x, layout.finalNormW(), layout.finalNormB(), eps);
+        mv.forward(logits, 0, p, layout.lmHead(), xn, 0, null, 0, d, cfg.vocabSize());
+        pos++;
+        return logits;
+    }
+
+    private float[] bias() {
+        return cfg.llama() ? null : p;
+    }
+
+    private void norm(float[] out, float[] in, int wOff, int bOff, float eps) {
+        if (cfg.llama()) norms.rmsNormForward(out, 0, stat1, 0, in, 0, p, wOff, 1, cfg.dModel(), eps);
+        else norms.layerNormForward(out, 0, stat1, stat2, 0, in, 0, p, wOff, p, bOff, 1, cfg.dModel(), eps);
+    }
+}

@@ -1,0 +1,62 @@
+package dev.crucible.model;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.crucible.tensor.Check;
+import dev.crucible.tensor.WorkerPool;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+class GeneratorTest {
+
+    /** The KV-cache path gives the same next-token distribution as the full forward pass at every position. */
+    @Test
+    void cachedDecodingMatchesTheFullForward() {
+        ModelConfig[] configs = {ModelConfig.gpt2(29, 20, 2, 2, 16), ModelConfig.llama(29, 20, 2, 4, 2, 16),
+                new ModelConfig(ModelConfig.Style.LLAMA, 31, 20, 3, 4, 1, 32, 40, false, 1e-5, 1000)};
+        for (ModelConfig cfg : configs) {
+            int t = 17;
+            int[] tok = new SplittableRandom(3).ints(t, 0, cfg.vocabSize()).toArray();
+            try (WorkerPool pool = new WorkerPool(2)) {
+                Model model = new Model(cfg, 1, t, pool);
+                float[] p = ModelGradientTest.initParams(cfg, 4);
+                System.arraycopy(p, 0, model.params, 0, p.length);
+                model.forward(tok, tok, 1, t);
+                float[] full = model.probabilitiesDense();
+                Generator g = new Generator(cfg, model.params, t, pool);
+                for (int i = 0; i < t; i++) {
+                    float[] logits = g.next(tok[i]);
+                    double max = Double.NEGATIVE_INFINITY, sum = 0;
+                    for (float l : logits) max = Math.max(max, l);
+                    double[] probs = new double[logits.length];
+                    for (int v = 0; v < logits.length; v++) sum += probs[v] = Math.exp(logits[v] - max);
+                    for (int v = 0; v < logits.length; v++) probs[v] /= sum;
+                    Check.close(cfg.style() + " position " + i, probs, 0, full, i * cfg.vocabSize(), cfg.vocabSize(), 1e-6, 1e-4);
+                }
+                assertEquals(t, g.position());
+            }
+        }
+    }
+
+    @Test
+    void samplerHonoursTemperatureTopKTopPAndSeed() {
+        float[] logits = {0f, (float) Math.log(3), (float) Math.log(5), (float) Math.log(2)}; // probabilities .1 .3 .5 .2 (of 1.1)
+        assertEquals(2, new Sampler(4, 0, 0, 1, 1).sample(logits), "greedy");
+        assertEquals(2, new Sampler(4, 1.0, 1, 1, 1).sample(logits), "top-k 1 is greedy");
+        Sampler nucleus = new Sampler(4, 1.0, 0, 0.6, 7);
+        for (int i = 0; i < 500; i++) {
+            int s = nucleus.sample(logits);
+            assertTrue(s == 2 || s == 1, "top-p 0.6 keeps the two likeliest tokens, got " + s);
+        }
+        Sampler a = new Sampler(4, 1.0, 0, 1, 99), b = new Sampler(4, 1.0, 0, 1, 99);
+        int[] counts = new int[4];
+        for (int i = 0; i < 20_000; i++) {
+            int s = a.sample(logits);
+            assertEquals(s, b.sample(logits), "same seed, same tokens");
+            counts[s]++;
+        }
+        double[] expected = {1 / 11.0, 3 / 11.0, 5 / 11.0, 2 / 11.0};
+        for (int v = 0; v < 4; v++) assertEquals(expected[v], counts[v] / 20_000.0, 0.015, "frequency of token " + v);
+    }
+}
