@@ -1,0 +1,307 @@
+package dev.crucible.data.tokenizer;
+
+import java.io.BufferedReader;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Byte-level BPE as GPT-2, tiktoken and Llama 3 use it: text is split by a regex into pieces, each
+ * piece's UTF-8 bytes start as one token per byte, and the adjacent pair with the best merge rank
+ * is merged until no pair has a rank. Special tokens (e.g. <|endoftext|>) are matched before
+ * splitting when allowed. decode(encode(x)) gives back x's bytes exactly, for any input.
+ *
+ * <p>Token byte strings are keyed as ISO-8859-1 strings (one char per byte) so that lookups of
+ * byte ranges are plain string hash lookups.
+ */
+public final class BpeTokenizer {
+    /** GPT-2's split pattern (r50k/p50k); \s must be Unicode-aware, hence UNICODE_CHARACTER_CLASS. */
+    public static final String GPT2_PATTERN = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
+    /** cl100k_base's split pattern (GPT-3.5/4), as tiktoken writes it with possessive quantifiers. */
+    public static final String CL100K_PATTERN =
+            "'(?i:[sdmt]|ll|ve|re)|[^\\r\\n\\p{L}\\p{N}]?+\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]++[\\r\\n]*|\\s*[\\r\\n]|\\s+(?!\\S)|\\s+";
+    /** Llama 3's split pattern. */
+    public static final String LLAMA3_PATTERN =
+            "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+
+    private final String pattern;
+    private final Pattern split;
+    private final byte[][] tokenBytes;          // id -> bytes
+    private final Map<String, Integer> ids;     // bytes (latin-1 key) -> id
+    private final Map<String, Integer> ranks;   // merged bytes (latin-1 key) -> merge rank
+    private final Map<String, Integer> specials;
+    private final Pattern specialSplit;
+    private final boolean addPrefixSpace;
+    private final Map<String, int[]> cache = new HashMap<>();
+
+    BpeTokenizer(String pattern, byte[][] tokenBytes, Map<String, Integer> ranks, Map<String, Integer> specials, boolean addPrefixSpace) {
+        this.pattern = pattern;
+        this.split = Pattern.compile(pattern, Pattern.UNICODE_CHARACTER_CLASS);
+        this.tokenBytes = tokenBytes;
+        this.ids = new HashMap<>(tokenBytes.length * 2);
+        for (int i = 0; i < tokenBytes.length; i++) {
+            if (tokenBytes[i] != null && !specials.containsValue(i)) ids.put(key(tokenBytes[i]), i);
+        }
+        for (int b = 0; b < 256; b++) {
+            if (!ids.containsKey(key(new byte[] {(byte) b}))) throw new IllegalArgumentException("vocabulary lacks the single byte " + b + ": not a byte-level BPE");
+        }
+        this.ranks = ranks;
+        this.specials = specials;
+        this.addPrefixSpace = addPrefixSpace;
+        if (specials.isEmpty()) {
+            specialSplit = null;
+        } else {
+            StringBuilder sb = new StringBuilder();
+            specials.keySet().stream().sorted((a, b) -> b.length() - a.length()).forEach(s -> sb.append(sb.length() > 0 ? "|" : "").append(Pattern.quote(s)));
+            specialSplit = Pattern.compile(sb.toString());
+        }
+    }
+
+    static String key(byte[] b) {
+        return new String(b, StandardCharsets.ISO_8859_1);
+    }
+
+    /**
+     * tiktoken's format (as jtokkit and OpenAI ship it): one "base64(token bytes) rank" per line; the
+     * rank is the token id and the merge priority.
+     */
+    public static BpeTokenizer fromTiktoken(InputStream in, String pattern, Map<String, Integer> specials) throws IOException {
+        List<byte[]> tokens = new ArrayList<>();
+        Map<String, Integer> ranks = new HashMap<>();
+        try (BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.US_ASCII))) {
+            String line;
+            int lineNo = 0;
+            while ((line = r.readLine()) != null) {
+                lineNo++;
+                if (line.isBlank()) continue;
+                int sp = line.indexOf(' ');
+                if (sp < 0) throw new IOException("tiktoken ranks, line " + lineNo + ": expected 'base64 rank'");
+                byte[] bytes = Base64.getDecoder().decode(line.substring(0, sp));
+                int rank = Integer.parseInt(line.substring(sp + 1).trim());
+                while (tokens.size() <= rank) tokens.add(null);
+                tokens.set(rank, bytes);
+                ranks.put(key(bytes), rank);
+            }
+        }
+        int n = tokens.size();
+        for (int id : specials.values()) n = Math.max(n, id + 1);
+        byte[][] tb = new byte[n][];
+        for (int i = 0; i < tokens.size(); i++) tb[i] = tokens.get(i);
+        specials.forEach((s, id) -> tb[id] = s.getBytes(StandardCharsets.UTF_8));
+        return new BpeTokenizer(pattern, tb, ranks, specials, false);
+    }
+
+    public int vocabSize() {
+        return tokenBytes.length;
+    }
+
+    public String pattern() {
+        return pattern;
+    }
+
+    public boolean addPrefixSpace() {
+        return addPrefixSpace;
+    }
+
+    public Map<String, Integer> specials() {
+        return specials;
+    }
+
+    /** The id of a special token, or null. */
+    public Integer special(String content) {
+        return specials.get(content);
+    }
+
+    /** The bytes of a token (a special token's UTF-8 text). */
+    public byte[] bytes(int id) {
+        if (id < 0 || id >= tokenBytes.length || tokenBytes[id] == null) throw new IllegalArgumentException("token id " + id + " is not in the vocabulary of " + tokenBytes.length);
+        return tokenBytes[id];
+    }
+
+    /** Merge rank of the token with these bytes (lower merges first), or null for bytes and specials. */
+    Integer rank(byte[] token) {
+        return ranks.get(key(token));
+    }
+
+    /** Encodes text; special token strings in it are ordinary text unless allowSpecial. */
+    public int[] encode(String text, boolean allowSpecial) {
+        IntList out = new IntList();
+        if (addPrefixSpace && !text.isEmpty() && !text.startsWith(" ")) text = " " + text;
+        if (allowSpecial && specialSplit != null) {
+            Matcher m = specialSplit.matcher(text);
+            int last = 0;
+            while (m.find()) {
+                encodeOrdinary(text.substring(last, m.start()), out);
+                out.add(specials.get(m.group()));
+                last = m.end();
+            }
+            encodeOrdinary(text.substring(last), out);
+        } else {
+            encodeOrdinary(text, out);
+        }
+        return out.toArray();
+    }
+
+    /**
+     * Encodes arbitrary bytes: maximal runs of valid UTF-8 are encoded as text (no special tokens),
+     * and each byte of an invalid sequence becomes its single-byte token, so decodeBytes gives the
+     * input back exactly.
+     */
+    public int[] encodeBytes(byte[] data) {
+        IntList out = new IntList();
+        int runStart = 0, i = 0;
+        while (i < data.length) {
+            int len = validSequenceLength(data, i);
+            if (len > 0) {
+                i += len;
+                continue;
+            }
+            if (i > runStart) encodeOrdinary(new String(data, runStart, i - runStart, StandardCharsets.UTF_8), out);
+            out.add(ids.get(key(new byte[] {data[i]})));
+            runStart = ++i;
+        }
+        if (i > runStart) encodeOrdinary(new String(data, runStart, i - runStart, StandardCharsets.UTF_8), out);
+        return out.toArray();
+    }
+
+    /** Length of the well-formed UTF-8 sequence at i (RFC 3629: no overlongs, no surrogates, at most U+10FFFF), or 0. */
+    static int validSequenceLength(byte[] b, int i) {
+        int c = b[i] & 0xFF;
+        if (c < 0x80) return 1;
+        int n, min;
+        if (c >= 0xC2 && c <= 0xDF) { n = 2; min = 0x80; }
+        else if (c >= 0xE0 && c <= 0xEF) { n = 3; min = 0x800; }
+        else if (c >= 0xF0 && c <= 0xF4) { n = 4; min = 0x10000; }
+        else return 0;
+        if (i + n > b.length) return 0;
+        int cp = c & (0xFF >> (n + 1));
+        for (int k = 1; k < n; k++) {
+            int cc = b[i + k] & 0xFF;
+            if ((cc & 0xC0) != 0x80) return 0;
+            cp = (cp << 6) | (cc & 0x3F);
+        }
+        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+        return n;
+    }
+
+    private void encodeOrdinary(String text, IntList out) {
+        Matcher m = split.matcher(text);
+        while (m.find()) {
+            String piece = m.group();
+            int[] cached = cache.get(piece);
+            if (cached == null) {
+                cached = encodePiece(piece.getBytes(StandardCharsets.UTF_8));
+                if (cache.size() < 1 << 16) cache.put(piece, cached);
+            }
+            out.addAll(cached);
+        }
+    }
+
+    /** BPE on one piece: repeatedly merge the adjacent pair whose concatenation has the lowest rank. */
+    int[] encodePiece(byte[] b) {
+        String s = key(b);
+        Integer whole = ids.get(s);
+        if (whole != null && (b.length == 1 || ranks.containsKey(s))) return new int[] {whole};
+        int n = b.length;
+        int[] start = new int[n + 1];
+        for (int i = 0; i <= n; i++) start[i] = i;
+        int parts = n;
+        while (parts > 1) {
+            int best = -1, bestRank = Integer.MAX_VALUE;
+            for (int i = 0; i + 1 < parts; i++) {
+                Integer r = ranks.get(s.substring(start[i], start[i + 2]));
+                if (r != null && r < bestRank) {
+                    bestRank = r;
+                    best = i;
+                }
+            }
+            if (best < 0) break;
+            System.arraycopy(start, best + 2, start, best + 1, parts - best - 1);
+            parts--;
+        }
+        int[] out = new int[parts];
+        for (int i = 0; i < parts; i++) {
+            Integer id = ids.get(s.substring(start[i], start[i + 1]));
+            if (id == null) throw new IllegalStateException("BPE produced a part with no token id; the merges and vocabulary disagree");
+            out[i] = id;
+        }
+        return out;
+    }
+
+    /**
+     * The two tokens BPE joins last to build this token: BPE on its bytes using only merges ranked
+     * below the token's own stops at exactly two parts when the vocabulary is consistent.
+     */
+    byte[][] mergePair(byte[] token) {
+        String s = key(token);
+        int limit = ranks.get(s);
+        int n = token.length, parts = n;
+        int[] start = new int[n + 1];
+        for (int i = 0; i <= n; i++) start[i] = i;
+        while (parts > 2) {
+            int best = -1, bestRank = Integer.MAX_VALUE;
+            for (int i = 0; i + 1 < parts; i++) {
+                Integer r = ranks.get(s.substring(start[i], start[i + 2]));
+                if (r != null && r < limit && r < bestRank) {
+                    bestRank = r;
+                    best = i;
+                }
+            }
+            if (best < 0) break;
+            System.arraycopy(start, best + 2, start, best + 1, parts - best - 1);
+            parts--;
+        }
+        if (parts != 2) throw new IllegalStateException("token " + s + " cannot be built from two lower-ranked tokens");
+        return new byte[][] {java.util.Arrays.copyOfRange(token, 0, start[1]), java.util.Arrays.copyOfRange(token, start[1], n)};
+    }
+
+    /** The bytes the ids stand for (any UTF-8 validity; tokens may split characters). */
+    public byte[] decodeBytes(int[] idsToDecode) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        for (int id : idsToDecode) out.writeBytes(bytes(id));
+        return out.toByteArray();
+    }
+
+    /** decodeBytes as text; invalid UTF-8 becomes U+FFFD. */
+    public String decode(int[] idsToDecode) {
+        return new String(decodeBytes(idsToDecode), StandardCharsets.UTF_8);
+    }
+
+    /** Ordinary tokens in id order with their merge ranks, for writing tokenizer.json. */
+    Map<Integer, byte[]> ordinary() {
+        Map<Integer, byte[]> m = new LinkedHashMap<>();
+        for (int i = 0; i < tokenBytes.length; i++) if (tokenBytes[i] != null && !specials.containsValue(i)) m.put(i, tokenBytes[i]);
+        return m;
+    }
+
+    /** A growable int array (no boxing on the encode path). */
+    static final class IntList {
+        private int[] a = new int[64];
+        private int n;
+
+        void add(int v) {
+            if (n == a.length) a = java.util.Arrays.copyOf(a, n * 2);
+            a[n++] = v;
+        }
+
+        void addAll(int[] vs) {
+            if (n + vs.length > a.length) a = java.util.Arrays.copyOf(a, Math.max(a.length * 2, n + vs.length));
+            System.arraycopy(vs, 0, a, n, vs.length);
+            n += vs.length;
+        }
+
+        int[] toArray() {
+            return java.util.Arrays.copyOf(a, n);
+        }
+    }
+}
