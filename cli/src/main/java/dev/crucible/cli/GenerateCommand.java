@@ -1,5 +1,7 @@
 package dev.crucible.cli;
 
+import dev.crucible.data.tokenizer.BpeTokenizer;
+import dev.crucible.data.tokenizer.TokenizerJson;
 import dev.crucible.model.Generator;
 import dev.crucible.model.HfCheckpoint;
 import dev.crucible.model.ModelConfig;
@@ -17,7 +19,8 @@ import picocli.CommandLine.Option;
 
 @Command(name = "generate", mixinStandardHelpOptions = true,
         description = {"Sample text from a model directory (a checkpoint, or an imported Hugging Face model), with a key/value cache.",
-                "Byte-level models (vocabulary 256, as the demo trains) read and write raw UTF-8 bytes."})
+                "Text is tokenized with the directory's tokenizer.json (byte-level BPE); models with a 256-token vocabulary and no "
+                        + "tokenizer (as the demo trains) read and write raw UTF-8 bytes."})
 public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--checkpoint", required = true, description = "Model directory (config.json + model.safetensors).")
     Path checkpoint;
@@ -36,35 +39,66 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--threads", defaultValue = "0", description = "Worker threads (0 = all cores).")
     int threads;
 
+    /** How text becomes tokens for this model: its tokenizer.json, or raw bytes for a 256-token vocabulary. */
+    record Codec(BpeTokenizer bpe) {
+        int[] encode(String text) {
+            if (bpe != null) return bpe.encode(text, true);
+            byte[] b = text.getBytes(StandardCharsets.UTF_8);
+            int[] out = new int[b.length];
+            for (int i = 0; i < b.length; i++) out[i] = b[i] & 0xFF;
+            return out;
+        }
+
+        byte[] bytes(int id) {
+            return bpe != null ? bpe.bytes(id) : new byte[] {(byte) id};
+        }
+
+        /** The token that separates documents: what an empty prompt starts from. */
+        int documentStart() {
+            Integer eot = bpe == null ? null : bpe.special("<|endoftext|>");
+            if (eot == null && bpe != null) eot = bpe.special("<|begin_of_text|>");
+            return eot != null ? eot : 0;
+        }
+    }
+
     @Override
     public Integer call() throws Exception {
         if (maxTokens < 1) throw new UserError("--max-tokens must be at least 1");
-        if (Files.exists(checkpoint.resolve("tokenizer.json"))) {
-            throw new UserError(checkpoint + " has a tokenizer.json: BPE tokenizers are not supported by generate yet (byte-level models are)");
-        }
         try (HfCheckpoint ck = HfCheckpoint.open(checkpoint); WorkerPool pool = new WorkerPool(threads > 0 ? threads : Cpu.cores())) {
             ModelConfig c = ck.config();
-            if (c.vocabSize() != 256) {
-                throw new UserError(checkpoint + ": vocabulary of " + c.vocabSize() + " tokens and no tokenizer.json; generate reads byte-level (256) models");
+            Path tokFile = checkpoint.resolve("tokenizer.json");
+            Codec codec;
+            if (Files.isRegularFile(tokFile)) {
+                BpeTokenizer bpe = TokenizerJson.read(tokFile);
+                if (bpe.vocabSize() > c.vocabSize()) {
+                    throw new UserError(tokFile + ": " + bpe.vocabSize() + " tokens, more than the model's vocabulary of " + c.vocabSize());
+                }
+                codec = new Codec(bpe);
+            } else if (c.vocabSize() == 256) {
+                codec = new Codec(null);
+            } else {
+                throw new UserError(checkpoint + ": no tokenizer.json, and a vocabulary of " + c.vocabSize() + " is not byte-level (256)");
             }
-            float[] params = new float[new ParamLayout(c).size()];
-            ck.load(new ParamLayout(c), params);
-            byte[] in = prompt.getBytes(StandardCharsets.UTF_8);
-            int total = Math.min(c.contextLength(), in.length + maxTokens);
+            ParamLayout layout = new ParamLayout(c);
+            float[] params = new float[layout.size()];
+            ck.load(layout, params);
+            int[] in = codec.encode(prompt);
+            if (in.length == 0) in = new int[] {codec.documentStart()};
             if (in.length >= c.contextLength()) throw new UserError("the prompt has " + in.length + " tokens; the model's context is " + c.contextLength());
+            int total = Math.min(c.contextLength(), in.length + maxTokens);
             Generator g = new Generator(c, params, total, pool);
             Sampler sampler = new Sampler(c.vocabSize(), temperature, topK, topP, seed);
             Integer eos = ck.configJson().hasNonNull("eos_token_id") ? ck.configJson().get("eos_token_id").asInt() : null;
             long t0 = System.nanoTime();
-            float[] logits = g.next(0 < in.length ? in[0] & 0xFF : 0);
-            for (int i = 1; i < in.length; i++) logits = g.next(in[i] & 0xFF);
+            float[] logits = null;
+            for (int tok : in) logits = g.next(tok);
             long t1 = System.nanoTime();
-            System.out.write(in);
+            System.out.write(prompt.getBytes(StandardCharsets.UTF_8));
             int produced = 0;
-            while (g.position() < total) {
+            while (true) {
                 int next = sampler.sample(logits);
                 if (eos != null && next == eos) break;
-                System.out.write(next);
+                System.out.write(codec.bytes(next));
                 System.out.flush();
                 produced++;
                 if (g.position() == total) break;

@@ -6,11 +6,17 @@ import picocli.CommandLine.Command;
 /** Entry point of the crucible command line. */
 @Command(name = "crucible", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Pre-train language models on the JVM and watch what they learn.",
-        subcommands = {DemoCommand.class, TrainCommand.class, GenerateCommand.class, HfCommands.Import.class, HfCommands.Export.class, BenchCommand.class,
+        subcommands = {DemoCommand.class, TrainCommand.class, GenerateCommand.class, TokenizerCommand.class, HfCommands.Import.class,
+                HfCommands.Export.class, BenchCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
     public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    /** Runs one command line and returns its exit code (0 ok, 2 user error, 1 otherwise). */
+    public static int run(String... args) {
         CommandLine cl = new CommandLine(new Main());
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
             // User-facing failures (bad config, unreadable file) carry their own message: no stack trace.
@@ -22,7 +28,7 @@ public final class Main implements Runnable {
             }
             throw ex;
         });
-        System.exit(cl.execute(args));
+        return cl.execute(args);
     }
 
     @Override

@@ -1,0 +1,101 @@
+package dev.crucible.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.crucible.data.tokenizer.BpeTokenizer;
+import dev.crucible.data.tokenizer.TokenizerJson;
+import dev.crucible.model.HfCheckpoint;
+import dev.crucible.model.ModelConfig;
+import dev.crucible.model.ParamLayout;
+import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The commands as a user runs them: exit codes, outputs, files. */
+class CommandsTest {
+    @TempDir
+    Path dir;
+
+    record Result(int code, String out, String err) {}
+
+    static synchronized Result run(String... args) {
+        PrintStream oldOut = System.out, oldErr = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
+        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+        try {
+            int code = Main.run(args);
+            return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+    }
+
+    private Path gpt2Model() throws Exception {
+        Path model = dir.resolve("model");
+        ModelConfig c = ModelConfig.gpt2(50257, 32, 1, 2, 16);
+        float[] p = new float[new ParamLayout(c).size()];
+        new ParamLayout(c).initialize(p, 3);
+        HfCheckpoint.write(model, c, p, null);
+        try (InputStream in = com.knuddels.jtokkit.api.Encoding.class.getResourceAsStream("/com/knuddels/jtokkit/r50k_base.tiktoken")) {
+            TokenizerJson.write(BpeTokenizer.fromTiktoken(in, BpeTokenizer.GPT2_PATTERN, Map.of("<|endoftext|>", 50256)), model.resolve("tokenizer.json"));
+        }
+        return model;
+    }
+
+    @Test
+    void exportImportAndGenerateWithATokenizer() throws Exception {
+        Path model = gpt2Model();
+        Result exp = run("export", "hf", model.toString(), dir.resolve("exported").toString());
+        assertEquals(0, exp.code(), exp.err());
+        assertTrue(Files.exists(dir.resolve("exported/tokenizer.json")), "the tokenizer travels with the model");
+        Result imp = run("import", "hf", dir.resolve("exported").toString(), "--out", dir.resolve("imported").toString());
+        assertEquals(0, imp.code(), imp.err());
+        assertTrue(imp.out().contains("gpt2 style"), imp.out());
+        assertArrayEquals(Files.readAllBytes(dir.resolve("exported/model.safetensors")), Files.readAllBytes(dir.resolve("imported/model.safetensors")));
+
+        String[] gen = {"generate", "--checkpoint", dir.resolve("imported").toString(), "--prompt", "Once upon a time", "--max-tokens", "12", "--seed", "5"};
+        Result a = run(gen), b = run(gen);
+        assertEquals(0, a.code(), a.err());
+        assertTrue(a.out().startsWith("Once upon a time") && a.out().length() > "Once upon a time".length(), a.out());
+        assertEquals(a.out(), b.out(), "the same seed gives the same text");
+        assertTrue(a.err().contains("tokens/s"), a.err());
+    }
+
+    @Test
+    void tokenizerCommands() throws Exception {
+        Path tok = gpt2Model().resolve("tokenizer.json");
+        Result enc = run("tokenizer", "encode", "--tokenizer", tok.toString(), "Hello world");
+        assertEquals("15496 995", enc.out().trim());
+        Result dec = run("tokenizer", "decode", "--tokenizer", tok.toString(), "15496", "995", "50256");
+        assertEquals("Hello world<|endoftext|>", dec.out().trim());
+        Result bad = run("tokenizer", "decode", "--tokenizer", tok.toString(), "12x");
+        assertEquals(2, bad.code());
+        assertTrue(bad.err().contains("'12x' is not a token id"), bad.err());
+    }
+
+    @Test
+    void userErrorsExitWithTwoAndOneLine() {
+        Result r = run("import", "hf", dir.resolve("missing").toString());
+        assertEquals(2, r.code());
+        assertEquals("crucible: " + dir.resolve("missing") + ": not a directory", r.err().trim());
+        Result t = run("train");
+        assertEquals(2, t.code());
+        assertTrue(t.err().contains("give --config"), t.err());
+        Result cfg = run("train", "--config", dir.resolve("nope.yaml").toString());
+        assertEquals(2, cfg.code());
+        assertTrue(cfg.err().contains("nope.yaml: no such file"), cfg.err());
+        Result help = run("train", "--help");
+        assertEquals(0, help.code());
+        assertTrue(help.out().contains("--resume"), help.out());
+    }
+}
