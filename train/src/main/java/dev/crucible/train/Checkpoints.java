@@ -3,6 +3,7 @@ package dev.crucible.train;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.crucible.data.tokenizer.TokenizerJson;
 import dev.crucible.model.AdamWOptimizer;
 import dev.crucible.model.HfFormat;
 import dev.crucible.model.Model;
@@ -43,7 +44,8 @@ public final class Checkpoints {
         return run.resolve("checkpoints").resolve(String.format("step-%07d", step));
     }
 
-    public static Path write(Path run, State state, Model model, AdamWOptimizer opt) throws IOException {
+    /** tokenizer: the run's tokenizer.json, copied in (its end-of-text token becomes config.json's bos/eos), or null. */
+    public static Path write(Path run, State state, Model model, AdamWOptimizer opt, Path tokenizer) throws IOException {
         Path dir = dirFor(run, state.step());
         Path tmp = dir.resolveSibling(dir.getFileName() + ".tmp");
         deleteRecursively(tmp);
@@ -51,8 +53,19 @@ public final class Checkpoints {
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put("format", "pt");
         Safetensors.write(tmp.resolve(MODEL), HfFormat.sources(model.layout(), model.params), meta);
-        JSON.writeValue(tmp.resolve("config.json").toFile(), HfFormat.configJson(model.config(), null, null));
-        JSON.writeValue(tmp.resolve("generation_config.json").toFile(), Map.of("_from_model_config", true));
+        Integer eot = null;
+        if (tokenizer != null) {
+            Files.copy(tokenizer, tmp.resolve("tokenizer.json"));
+            eot = TokenizerJson.read(tokenizer).special("<|endoftext|>");
+        }
+        JSON.writeValue(tmp.resolve("config.json").toFile(), HfFormat.configJson(model.config(), eot, eot));
+        Map<String, Object> gen = new LinkedHashMap<>();
+        gen.put("_from_model_config", true);
+        if (eot != null) {
+            gen.put("bos_token_id", eot);
+            gen.put("eos_token_id", eot);
+        }
+        JSON.writeValue(tmp.resolve("generation_config.json").toFile(), gen);
         int n = model.params.length;
         Safetensors.write(tmp.resolve(OPTIMIZER), List.of(
                 new Safetensors.Source("adamw.exp_avg", new int[] {n}, () -> opt.m),
@@ -67,8 +80,8 @@ public final class Checkpoints {
         s.put("optimizer_step", state.optimizerStep());
         s.put("config_sha256", state.configSha256());
         Map<String, Object> files = new LinkedHashMap<>();
-        for (String f : new String[] {MODEL, OPTIMIZER, "config.json", "generation_config.json"}) {
-            files.put(f, Map.of("bytes", Files.size(tmp.resolve(f)), "sha256", sha256(tmp.resolve(f))));
+        for (String f : new String[] {MODEL, OPTIMIZER, "config.json", "generation_config.json", "tokenizer.json"}) {
+            if (Files.exists(tmp.resolve(f))) files.put(f, Map.of("bytes", Files.size(tmp.resolve(f)), "sha256", sha256(tmp.resolve(f))));
         }
         s.put("files", files);
         JSON.writeValue(tmp.resolve(STATE).toFile(), s);

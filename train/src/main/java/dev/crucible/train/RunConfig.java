@@ -95,9 +95,12 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
         }
     }
 
-    /** Token shards: a file, a directory of *.bin, or a glob, relative to the config file. */
+    /**
+     * Token shards: a file, a directory of *.bin, or a glob, relative to the config file; tokenizer:
+     * the tokenizer.json the shards were made with, copied into every checkpoint.
+     */
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public record Data(String train, String val) {
+    public record Data(String train, String val, String tokenizer) {
         public Data {
             if (train == null || train.isBlank()) throw new IllegalArgumentException("train: missing (token shards to train on)");
         }

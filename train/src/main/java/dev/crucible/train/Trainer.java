@@ -2,6 +2,8 @@ package dev.crucible.train;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.crucible.data.ShardSet;
+import dev.crucible.data.tokenizer.BpeTokenizer;
+import dev.crucible.data.tokenizer.TokenizerJson;
 import dev.crucible.model.AdamWOptimizer;
 import dev.crucible.model.HfCheckpoint;
 import dev.crucible.model.Model;
@@ -138,6 +140,7 @@ public final class Trainer {
                 tokens = st.tokens();
                 truncateMetrics(run.resolve("metrics.jsonl"), startStep);
             }
+            Path tokenizer = cfg.data().tokenizer() == null ? null : Path.of(cfg.data().tokenizer());
             LrSchedule schedule = LrSchedule.of(cfg);
             double peak = PeakFlops.measure(pool);
             double flopsPerToken = model.layout().flopsPerToken(t);
@@ -231,7 +234,7 @@ public final class Trainer {
                         console.println("checkpoint: writing step " + done);
                         Checkpoints.State st = new Checkpoints.State(done, tokens, loader.epoch(), loader.position(), tr.seed(),
                                 opt.stepCount(), configHash);
-                        Path dir = Checkpoints.write(run, st, model, opt);
+                        Path dir = Checkpoints.write(run, st, model, opt, tokenizer);
                         if (cfg.checkpoint().pruneOptimizer()) Checkpoints.pruneOptimizerState(run, dir);
                         console.println("checkpoint: " + dir);
                         windowStart += System.nanoTime() - ckptStart;
@@ -308,8 +311,17 @@ public final class Trainer {
         }
         String train = base.resolve(cfg.data().train()).normalize().toString();
         String val = cfg.data().val() == null ? null : base.resolve(cfg.data().val()).normalize().toString();
+        String tok = null;
+        if (cfg.data().tokenizer() != null) {
+            Path tp = base.resolve(cfg.data().tokenizer()).toAbsolutePath().normalize();
+            BpeTokenizer t = TokenizerJson.read(tp);
+            if (t.vocabSize() > mc.vocabSize()) {
+                throw new IllegalArgumentException("data.tokenizer: " + tp + " has " + t.vocabSize() + " tokens, more than the model's vocab_size " + mc.vocabSize());
+            }
+            tok = tp.toString();
+        }
         return new RunConfig(base.resolve(cfg.out()).toAbsolutePath().normalize().toString(), RunConfig.ModelSpec.of(mc, preset),
-                new RunConfig.Data(train, val), tr, cfg.optimizer(), cfg.schedule(), cfg.eval(), cfg.checkpoint(), cfg.log());
+                new RunConfig.Data(train, val, tok), tr, cfg.optimizer(), cfg.schedule(), cfg.eval(), cfg.checkpoint(), cfg.log());
     }
 
     /** "key: old -> new" for every dotted key whose value differs. */

@@ -154,6 +154,31 @@ class TrainerTest {
         assertTrue(msg.contains("differs from the model in training.init_from"), msg);
     }
 
+    @Test
+    void runTokenizerTravelsWithEveryCheckpoint() throws IOException {
+        byteShards(syntheticText(), dir.resolve("train.bin"), dir.resolve("val.bin"));
+        // A byte-level tokenizer: the 256 bytes, no merges, <|endoftext|> as token 256.
+        StringBuilder ranks = new StringBuilder();
+        for (int b = 0; b < 256; b++) ranks.append(java.util.Base64.getEncoder().encodeToString(new byte[] {(byte) b})).append(' ').append(b).append('\n');
+        dev.crucible.data.tokenizer.BpeTokenizer bytes = dev.crucible.data.tokenizer.BpeTokenizer.fromTiktoken(
+                new java.io.ByteArrayInputStream(ranks.toString().getBytes(StandardCharsets.US_ASCII)),
+                dev.crucible.data.tokenizer.BpeTokenizer.GPT2_PATTERN, java.util.Map.of("<|endoftext|>", 256));
+        dev.crucible.data.tokenizer.TokenizerJson.write(bytes, dir.resolve("tokenizer.json"));
+        String cfg = SMALL.formatted("gpt2", "cosine", "tok").replace("vocab_size: 256", "vocab_size: 257")
+                .replace("data: {train: train.bin, val: val.bin}", "data: {train: train.bin, val: val.bin, tokenizer: tokenizer.json}");
+        Trainer.Summary s = train(config(cfg));
+        Path ck = Checkpoints.dirFor(s.runDir(), 6);
+        assertArrayEquals(Files.readAllBytes(dir.resolve("tokenizer.json")), Files.readAllBytes(ck.resolve("tokenizer.json")));
+        assertEquals(256, new ObjectMapper().readTree(ck.resolve("config.json").toFile()).get("eos_token_id").asInt());
+        Files.writeString(ck.resolve("tokenizer.json"), "{}");
+        String msg = assertThrows(IOException.class, () -> Checkpoints.verify(ck)).getMessage();
+        assertTrue(msg.contains("tokenizer.json"), "the tokenizer is covered by the checksums: " + msg);
+        String tooBig = SMALL.formatted("gpt2", "cosine", "tok2").replace("data: {train: train.bin, val: val.bin}",
+                "data: {train: train.bin, val: val.bin, tokenizer: tokenizer.json}");
+        String err = assertThrows(IllegalArgumentException.class, () -> train(config(tooBig))).getMessage();
+        assertTrue(err.contains("257 tokens, more than the model's vocab_size 256"), err);
+    }
+
     /** Byte-level GPT-2 style model on tiny Shakespeare: validation loss falls clearly within 300 steps. */
     @Test
     void learnsRealText() throws IOException {
