@@ -13,11 +13,57 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "tokenizer", mixinStandardHelpOptions = true, description = "Byte-level BPE tokenizers in Hugging Face tokenizer.json format.",
-        subcommands = {TokenizerCommand.Encode.class, TokenizerCommand.Decode.class})
+        subcommands = {TokenizerCommand.Train.class, TokenizerCommand.Encode.class, TokenizerCommand.Decode.class})
 public final class TokenizerCommand implements Runnable {
     @Override
     public void run() {
         new picocli.CommandLine(this).usage(System.out);
+    }
+
+    @Command(name = "train", mixinStandardHelpOptions = true,
+            description = {"Train a byte-level BPE tokenizer on documents and write it as a Hugging Face tokenizer.json.",
+                    "Inputs: .txt (one document per file), .jsonl / .jsonl.gz (the \"text\" field of each line), .zip (each entry), directories."})
+    static final class Train implements Callable<Integer> {
+        @Option(names = "--input", required = true, arity = "1..*", description = "Files or directories of documents.")
+        java.util.List<Path> inputs;
+        @Option(names = "--vocab-size", required = true, description = "Tokens in the vocabulary, special tokens included.")
+        int vocabSize;
+        @Option(names = "--out", required = true, description = "The tokenizer.json to write.")
+        Path out;
+        @Option(names = "--pattern", defaultValue = "gpt2", description = "Pre-tokenizer split: gpt2 or llama3 (default ${DEFAULT-VALUE}).")
+        String pattern;
+        @Option(names = "--special", defaultValue = "<|endoftext|>", split = ",", description = "Special tokens, comma-separated (default ${DEFAULT-VALUE}).")
+        java.util.List<String> specials;
+        @Option(names = "--max-mb", defaultValue = "200", description = "Train on at most this many MB of text (default ${DEFAULT-VALUE}).")
+        long maxMb;
+
+        @Override
+        public Integer call() throws Exception {
+            String re = switch (pattern) {
+                case "gpt2" -> BpeTokenizer.GPT2_PATTERN;
+                case "llama3" -> BpeTokenizer.LLAMA3_PATTERN;
+                default -> throw new UserError("--pattern must be gpt2 or llama3, got '" + pattern + "'");
+            };
+            dev.crucible.data.tokenizer.BpeTrainer trainer = new dev.crucible.data.tokenizer.BpeTrainer(re);
+            long[] bytes = {0};
+            int[] docs = {0};
+            long limit = maxMb << 20, t0 = System.nanoTime();
+            for (Path in : inputs) {
+                dev.crucible.data.Documents.read(in, (name, text) -> {
+                    if (bytes[0] >= limit) return;
+                    trainer.add(text);
+                    bytes[0] += text.length();
+                    docs[0]++;
+                });
+            }
+            long t1 = System.nanoTime();
+            BpeTokenizer tok = trainer.train(vocabSize, specials);
+            TokenizerJson.write(tok, out);
+            System.out.printf(java.util.Locale.ROOT, "%d documents, %,d characters, %,d distinct pieces counted in %.1f s; %d merges in %.1f s; wrote %s (%d tokens)%n",
+                    docs[0], bytes[0], trainer.distinctPieces(), (t1 - t0) / 1e9, tok.vocabSize() - 256 - specials.size(), (System.nanoTime() - t1) / 1e9, out,
+                    tok.vocabSize());
+            return 0;
+        }
     }
 
     @Command(name = "encode", mixinStandardHelpOptions = true, description = "Print the token ids of a text (or of a file's bytes) as a line of numbers.")

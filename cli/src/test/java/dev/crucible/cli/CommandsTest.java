@@ -84,6 +84,43 @@ class CommandsTest {
     }
 
     @Test
+    void textToTokenizerToShardsToModelToText() throws Exception {
+        StringBuilder jsonl = new StringBuilder();
+        String[] words = {"the", "cat", "sat", "on", "a", "mat", "and", "dog", "ran", "to", "big", "red", "house"};
+        java.util.SplittableRandom rng = new java.util.SplittableRandom(2);
+        for (int d = 0; d < 300; d++) {
+            StringBuilder doc = new StringBuilder();
+            for (int w = 0; w < 40; w++) doc.append(w == 0 ? "" : " ").append(words[rng.nextInt(words.length)]);
+            jsonl.append("{\"text\": \"").append(doc).append(".\"}\n");
+        }
+        Files.writeString(dir.resolve("docs.jsonl"), jsonl);
+        Path tok = dir.resolve("tokenizer.json");
+        Result t = run("tokenizer", "train", "--input", dir.resolve("docs.jsonl").toString(), "--vocab-size", "300", "--out", tok.toString());
+        assertEquals(0, t.code(), t.err());
+        Result d = run("data", "tokenize", "--tokenizer", tok.toString(), "--input", dir.resolve("docs.jsonl").toString(), "--out", dir.resolve("shards").toString());
+        assertEquals(0, d.code(), d.err());
+        assertTrue(d.out().contains("train: ") && Files.exists(dir.resolve("shards/val_000000.bin")), d.out());
+        Files.writeString(dir.resolve("run.yaml"), """
+                model: {style: llama, vocab_size: 300, context_length: 64, n_layer: 1, n_head: 2, d_model: 32}
+                data: {train: shards/train_*.bin, val: shards/val_*.bin, tokenizer: shards/tokenizer.json}
+                training: {seq_len: 64, micro_batch: 4, steps: 30, threads: 2}
+                optimizer: {lr: 1.0e-2}
+                schedule: {warmup_steps: 5}
+                eval: {every: 10, batches: 2}
+                out: run
+                """);
+        Result tr = run("train", "--config", dir.resolve("run.yaml").toString());
+        assertEquals(0, tr.code(), tr.err() + tr.out());
+        Path ck = dir.resolve("run/checkpoints/step-0000030");
+        assertTrue(Files.exists(ck.resolve("tokenizer.json")), "the run's tokenizer is in its checkpoints");
+        Result g = run("generate", "--checkpoint", ck.toString(), "--prompt", "the cat", "--max-tokens", "20", "--temperature", "0");
+        assertEquals(0, g.code(), g.err());
+        assertTrue(g.out().startsWith("the cat "), g.out());
+        long known = java.util.Arrays.stream(g.out().trim().split("[ .]+")).filter(w -> java.util.Arrays.asList(words).contains(w)).count();
+        assertTrue(known >= 10, "after 30 steps the model writes the corpus's words: " + g.out());
+    }
+
+    @Test
     void userErrorsExitWithTwoAndOneLine() {
         Result r = run("import", "hf", dir.resolve("missing").toString());
         assertEquals(2, r.code());

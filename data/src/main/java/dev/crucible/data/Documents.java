@@ -1,0 +1,68 @@
+package dev.crucible.data;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.function.BiConsumer;
+import java.util.stream.Stream;
+import java.util.zip.GZIPInputStream;
+
+/**
+ * Documents from files, by extension: .jsonl and .jsonl.gz (one JSON object per line, its "text"
+ * field), .zip (every file entry, e.g. source code), any other file (the whole file is one
+ * document), and directories (their files, recursively, in name order). A malformed JSONL line
+ * stops reading with its file and line number.
+ */
+public final class Documents {
+    private Documents() {}
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** Calls sink(name, text) for every document under input, in a stable order. */
+    public static void read(Path input, BiConsumer<String, String> sink) throws IOException {
+        if (Files.isDirectory(input)) {
+            List<Path> files;
+            try (Stream<Path> s = Files.walk(input)) {
+                files = s.filter(Files::isRegularFile).sorted().toList();
+            }
+            for (Path f : files) read(f, sink);
+            return;
+        }
+        if (!Files.isRegularFile(input)) throw new IOException(input + ": no such file or directory");
+        String name = input.getFileName().toString();
+        if (name.endsWith(".jsonl") || name.endsWith(".jsonl.gz")) {
+            try (InputStream raw = Files.newInputStream(input);
+                 InputStream in = name.endsWith(".gz") ? new GZIPInputStream(raw, 1 << 16) : raw;
+                 BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
+                String line;
+                int lineNo = 0;
+                while ((line = r.readLine()) != null) {
+                    lineNo++;
+                    if (line.isBlank()) continue;
+                    JsonNode node;
+                    try {
+                        node = JSON.readTree(line);
+                    } catch (IOException e) {
+                        throw new IOException(input + ":" + lineNo + ": not a JSON object (" + e.getMessage().lines().findFirst().orElse("") + ")", e);
+                    }
+                    JsonNode text = node == null ? null : node.get("text");
+                    if (text == null || !text.isTextual()) throw new IOException(input + ":" + lineNo + ": no \"text\" string field");
+                    sink.accept(input + ":" + lineNo, text.asText());
+                }
+            }
+        } else if (name.endsWith(".zip")) {
+            for (ZipDocuments.Document d : ZipDocuments.read(input, n -> true, Long.MAX_VALUE)) {
+                sink.accept(input + "!" + d.name(), new String(d.bytes(), StandardCharsets.UTF_8));
+            }
+        } else {
+            sink.accept(input.toString(), Files.readString(input, StandardCharsets.UTF_8));
+        }
+    }
+}
