@@ -102,10 +102,13 @@ public final class BenchCommand implements Runnable {
                         c.preset, cfg.style().id(), model.layout().size(), b, t, flopsPerStep / 1e9);
                 System.out.printf(Locale.ROOT, "machine peak (FMA loop, %d threads): %.1f GFLOP/s%n", pool.size(), peak);
                 double[] ms = new double[steps], fwd = new double[steps], bwd = new double[steps], upd = new double[steps];
+                var threadBean = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+                long allocStart = 0;
                 for (int s = 0; s < warmup + steps; s++) {
                     if (s == warmup) {
                         model.profile().reset();
                         model.profile().enable(profile);
+                        allocStart = threadBean.getCurrentThreadAllocatedBytes();
                     }
                     for (int i = 0; i < b * t; i++) {
                         tok[i] = rng.nextInt(cfg.vocabSize());
@@ -130,10 +133,12 @@ public final class BenchCommand implements Runnable {
                         upd[k] = (t3 - t2) / 1e6;
                     }
                 }
+                // Only the driving thread allocates (kernels hand small closures to the pool; workers allocate nothing).
+                double allocKbPerStep = (threadBean.getCurrentThreadAllocatedBytes() - allocStart) / 1024.0 / steps;
                 double med = median(ms);
                 double tps = b * t / (med / 1e3), gflops = flopsPerStep / (med / 1e3) / 1e9;
-                System.out.printf(Locale.ROOT, "median step %.1f ms (forward %.1f, backward %.1f, adamw %.1f): %.0f tokens/s, %.1f GFLOP/s, %.0f%% of peak, peak RSS %d MB%n",
-                        med, median(fwd), median(bwd), median(upd), tps, gflops, 100 * gflops / peak, peakRssMb());
+                System.out.printf(Locale.ROOT, "median step %.1f ms (forward %.1f, backward %.1f, adamw %.1f): %.0f tokens/s, %.1f GFLOP/s, %.0f%% of peak, peak RSS %d MB, %.1f KB allocated per step%n",
+                        med, median(fwd), median(bwd), median(upd), tps, gflops, 100 * gflops / peak, peakRssMb(), allocKbPerStep);
                 Map<String, Double> prof = model.profile().millis();
                 if (profile) {
                     System.out.println("profile (ms per step):");
@@ -151,17 +156,14 @@ public final class BenchCommand implements Runnable {
                 out.put("forward_ms", round(median(fwd)));
                 out.put("backward_ms", round(median(bwd)));
                 out.put("optimizer_ms", round(median(upd)));
-                out.put("tokens_per_s", round(tps));
-                out.put("gflops", round(gflops));
-                out.put("peak_gflops", round(peak));
-                out.put("peak_fraction", Math.round(gflops / peak * 1000) / 1000.0);
-                out.put("peak_rss_mb", peakRssMb());
+                out.put("alloc_kb_per_step", round(allocKbPerStep));
+                standardFields(out, tps, gflops, peak);
                 if (profile) {
                     Map<String, Double> perStep = new LinkedHashMap<>();
                     prof.forEach((k, v) -> perStep.put(k, round(v / steps)));
                     out.put("profile_ms", perStep);
                 }
-                if (c.json) System.out.println(new ObjectMapper().writeValueAsString(out));
+                if (c.json) printJson(out);
             } catch (IOException e) {
                 throw new java.io.UncheckedIOException(e);
             }
@@ -225,12 +227,8 @@ public final class BenchCommand implements Runnable {
                 out.put("batch", c.batch());
                 out.put("seq", c.seq());
                 out.put("threads", pool.size());
-                out.put("tokens_per_s", round(tps));
-                out.put("gflops", round(gflops));
-                out.put("peak_gflops", round(peak));
-                out.put("peak_fraction", Math.round(gflops / peak * 1000) / 1000.0);
-                out.put("peak_rss_mb", peakRssMb());
-                if (c.json) System.out.println(new ObjectMapper().writeValueAsString(out));
+                standardFields(out, tps, gflops, peak);
+                if (c.json) printJson(out);
             } catch (IOException e) {
                 throw new java.io.UncheckedIOException(e);
             }
@@ -282,16 +280,25 @@ public final class BenchCommand implements Runnable {
                 out.put("model", c.preset);
                 out.put("tokens", n);
                 out.put("threads", pool.size());
-                out.put("tokens_per_s", round(tps));
-                out.put("gflops", round(gflops));
-                out.put("peak_gflops", round(peak));
-                out.put("peak_fraction", Math.round(gflops / peak * 1000) / 1000.0);
-                out.put("peak_rss_mb", peakRssMb());
-                if (c.json) System.out.println(new ObjectMapper().writeValueAsString(out));
+                standardFields(out, tps, gflops, peak);
+                if (c.json) printJson(out);
             } catch (IOException e) {
                 throw new java.io.UncheckedIOException(e);
             }
         }
+    }
+
+    /** The fields every bench result carries, so scripts can compare runs of any bench command. */
+    static void standardFields(Map<String, Object> out, double tokensPerSecond, double gflops, double peak) {
+        out.put("tokens_per_s", round(tokensPerSecond));
+        out.put("gflops", round(gflops));
+        out.put("peak_gflops", round(peak));
+        out.put("peak_fraction", Math.round(gflops / peak * 1000) / 1000.0);
+        out.put("peak_rss_mb", peakRssMb());
+    }
+
+    static void printJson(Map<String, Object> out) throws IOException {
+        System.out.println(new ObjectMapper().writeValueAsString(out));
     }
 
     static double median(double[] xs) {
