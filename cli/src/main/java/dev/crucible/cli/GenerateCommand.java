@@ -1,7 +1,6 @@
 package dev.crucible.cli;
 
-import dev.crucible.data.tokenizer.BpeTokenizer;
-import dev.crucible.data.tokenizer.TokenizerJson;
+import dev.crucible.data.tokenizer.TextEncoding;
 import dev.crucible.model.Generator;
 import dev.crucible.model.HfCheckpoint;
 import dev.crucible.model.ModelConfig;
@@ -10,7 +9,6 @@ import dev.crucible.model.Sampler;
 import dev.crucible.tensor.Cpu;
 import dev.crucible.tensor.WorkerPool;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -39,46 +37,12 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--threads", defaultValue = "0", description = "Worker threads (0 = all cores).")
     int threads;
 
-    /** How text becomes tokens for this model: its tokenizer.json, or raw bytes for a 256-token vocabulary. */
-    record Codec(BpeTokenizer bpe) {
-        int[] encode(String text) {
-            if (bpe != null) return bpe.encode(text, true);
-            byte[] b = text.getBytes(StandardCharsets.UTF_8);
-            int[] out = new int[b.length];
-            for (int i = 0; i < b.length; i++) out[i] = b[i] & 0xFF;
-            return out;
-        }
-
-        byte[] bytes(int id) {
-            return bpe != null ? bpe.bytes(id) : new byte[] {(byte) id};
-        }
-
-        /** The token that separates documents: what an empty prompt starts from. */
-        int documentStart() {
-            Integer eot = bpe == null ? null : bpe.special("<|endoftext|>");
-            if (eot == null && bpe != null) eot = bpe.special("<|begin_of_text|>");
-            return eot != null ? eot : 0;
-        }
-    }
-
     @Override
     public Integer call() throws Exception {
         if (maxTokens < 1) throw new UserError("--max-tokens must be at least 1");
         try (HfCheckpoint ck = HfCheckpoint.open(checkpoint); WorkerPool pool = new WorkerPool(threads > 0 ? threads : Cpu.cores())) {
             ModelConfig c = ck.config();
-            Path tokFile = checkpoint.resolve("tokenizer.json");
-            Codec codec;
-            if (Files.isRegularFile(tokFile)) {
-                BpeTokenizer bpe = TokenizerJson.read(tokFile);
-                if (bpe.vocabSize() > c.vocabSize()) {
-                    throw new UserError(tokFile + ": " + bpe.vocabSize() + " tokens, more than the model's vocabulary of " + c.vocabSize());
-                }
-                codec = new Codec(bpe);
-            } else if (c.vocabSize() == 256) {
-                codec = new Codec(null);
-            } else {
-                throw new UserError(checkpoint + ": no tokenizer.json, and a vocabulary of " + c.vocabSize() + " is not byte-level (256)");
-            }
+            TextEncoding codec = TextEncoding.forModel(checkpoint, c.vocabSize());
             ParamLayout layout = new ParamLayout(c);
             float[] params = new float[layout.size()];
             ck.load(layout, params);

@@ -15,6 +15,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -118,6 +119,24 @@ class CommandsTest {
         assertTrue(g.out().startsWith("the cat "), g.out());
         long known = java.util.Arrays.stream(g.out().trim().split("[ .]+")).filter(w -> java.util.Arrays.asList(words).contains(w)).count();
         assertTrue(known >= 10, "after 30 steps the model writes the corpus's words: " + g.out());
+
+        // Evaluate every checkpoint of the run on small fixture tasks; a second call has nothing left to do.
+        Path data = dir.resolve("taskdata");
+        Files.createDirectories(data.resolve("blimp"));
+        Files.createDirectories(data.resolve("lambada_openai"));
+        Files.writeString(data.resolve("blimp/fixture.jsonl"), """
+                {"sentence_good": "the cat sat on a mat.", "sentence_bad": "mat a on sat cat the.", "UID": "fixture", "field": "syntax"}
+                {"sentence_good": "the dog ran to the house.", "sentence_bad": "house the to ran dog the.", "UID": "fixture", "field": "syntax"}
+                """);
+        Files.writeString(data.resolve("lambada_openai/lambada_test.jsonl"), "{\"text\": \"the big red house\"}\n");
+        Result e1 = run("eval", "--run", dir.resolve("run").toString(), "--data", data.toString(), "--tasks", "blimp,lambada");
+        assertEquals(0, e1.code(), e1.err() + e1.out());
+        assertTrue(Files.exists(dir.resolve("run/eval/step-0000030.json")), e1.out());
+        List<String> rows = Files.readAllLines(dir.resolve("run/eval/results.jsonl"));
+        assertEquals(3, rows.size(), "blimp acc, lambada acc and perplexity for the one checkpoint: " + rows);
+        assertTrue(rows.get(0).contains("\"step\":30") && rows.get(0).contains("\"tokens\":"), rows.get(0));
+        Result e2 = run("eval", "--run", dir.resolve("run").toString(), "--data", data.toString(), "--tasks", "blimp,lambada");
+        assertTrue(e2.out().contains("is evaluated"), e2.out());
     }
 
     @Test

@@ -1,0 +1,160 @@
+package dev.crucible.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.crucible.eval.Evaluator;
+import dev.crucible.eval.Metric;
+import dev.crucible.eval.Task;
+import dev.crucible.eval.Tasks;
+import dev.crucible.tensor.Cpu;
+import dev.crucible.tensor.WorkerPool;
+import dev.crucible.train.Checkpoints;
+import java.io.BufferedWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "eval", mixinStandardHelpOptions = true,
+        description = {"Evaluate a checkpoint, or every checkpoint of a run, on downstream tasks (lm-evaluation-harness semantics).",
+                "Tasks: blimp (67 minimal-pair paradigms; or blimp_<paradigm>), lambada_openai (last-word accuracy and perplexity).",
+                "With --run, writes <run>/eval/step-NNNNNNN.json per checkpoint (lm-evaluation-harness results shape) and appends to "
+                        + "<run>/eval/results.jsonl (run, step, tokens, task, group, metric, value, stderr); checkpoints already evaluated are skipped."})
+public final class EvalCommand implements Callable<Integer> {
+    @Option(names = "--checkpoint", description = "A model directory to evaluate.")
+    Path checkpoint;
+    @Option(names = "--run", description = "A run directory: evaluate each of its checkpoints not evaluated yet.")
+    Path run;
+    @Option(names = "--tasks", defaultValue = "blimp,lambada_openai", split = ",", description = "Tasks (default ${DEFAULT-VALUE}).")
+    List<String> tasks;
+    @Option(names = "--data", required = true, description = "Directory with the task data (laid out as ../shared/data: blimp/, lambada_openai/).")
+    Path data;
+    @Option(names = "--limit", defaultValue = "0", description = "Examples per task (0 = all).")
+    int limit;
+    @Option(names = "--batch", defaultValue = "8", description = "Sequences per forward pass (scores do not depend on it).")
+    int batch;
+    @Option(names = "--threads", defaultValue = "0", description = "Worker threads (0 = all cores).")
+    int threads;
+    @Option(names = "--out", description = "With --checkpoint: where to write the results JSON (default: print a table only).")
+    Path out;
+
+    @Override
+    public Integer call() throws Exception {
+        if ((checkpoint == null) == (run == null)) throw new UserError("give either --checkpoint DIR or --run RUN");
+        List<Task> ts = Tasks.load(data, tasks);
+        try (WorkerPool pool = new WorkerPool(threads > 0 ? threads : Cpu.cores())) {
+            if (checkpoint != null) {
+                List<Evaluator.TaskResult> r = Evaluator.evaluate(checkpoint, ts, limit, batch, pool);
+                print(r);
+                if (out != null) Evaluator.write(out, Evaluator.resultsJson(checkpoint, r, Map.of()));
+                return 0;
+            }
+            List<Path> todo = new ArrayList<>();
+            for (Path ck : Checkpoints.list(run)) if (!Files.exists(resultFile(ck))) todo.add(ck);
+            if (todo.isEmpty()) {
+                System.out.println("every checkpoint of " + run + " is evaluated (" + run.resolve("eval") + ")");
+                return 0;
+            }
+            long t0 = System.nanoTime();
+            for (int i = 0; i < todo.size(); i++) {
+                Path ck = todo.get(i);
+                Map<String, Object> meta = stepAndTokens(ck);
+                List<Evaluator.TaskResult> r = Evaluator.evaluate(ck, ts, limit, batch, pool);
+                Map<String, Object> extra = new LinkedHashMap<>();
+                extra.put("crucible", meta);
+                appendRows(run.resolve("eval").resolve("results.jsonl"), run, meta, r);
+                Evaluator.write(resultFile(ck), Evaluator.resultsJson(ck, r, extra)); // last: its presence marks the checkpoint done
+                double elapsed = (System.nanoTime() - t0) / 1e9;
+                System.out.printf(Locale.ROOT, "%s (%d/%d) %s | ETA %.0fs%n", ck.getFileName(), i + 1, todo.size(), summary(r),
+                        elapsed / (i + 1) * (todo.size() - i - 1));
+            }
+        }
+        return 0;
+    }
+
+    private Path resultFile(Path ck) {
+        return run.resolve("eval").resolve(ck.getFileName() + ".json");
+    }
+
+    private static Map<String, Object> stepAndTokens(Path ck) throws java.io.IOException {
+        Map<String, Object> m = new LinkedHashMap<>();
+        Path state = ck.resolve("trainer_state.json");
+        if (Files.exists(state)) {
+            JsonNode s = new ObjectMapper().readTree(state.toFile());
+            m.put("step", s.path("step").asLong());
+            m.put("tokens", s.path("tokens").asLong());
+        } else {
+            m.put("step", Long.parseLong(ck.getFileName().toString().replaceAll("\\D", "")));
+        }
+        return m;
+    }
+
+    /** The flat table: one row per (checkpoint, task, metric); rows of a checkpoint written again after a crash are replaced. */
+    private static void appendRows(Path file, Path run, Map<String, Object> meta, List<Evaluator.TaskResult> results) throws java.io.IOException {
+        Files.createDirectories(file.getParent());
+        ObjectMapper json = new ObjectMapper();
+        List<String> keep = new ArrayList<>();
+        if (Files.exists(file)) {
+            for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+                try {
+                    if (!line.isBlank() && !json.readTree(line).path("step").asText().equals(String.valueOf(meta.get("step")))) keep.add(line);
+                } catch (java.io.IOException e) {
+                    // a row cut short by an interruption: dropped
+                }
+            }
+        }
+        for (Evaluator.TaskResult r : results) {
+            for (Metric m : r.metrics()) {
+                Map<String, Object> row = new LinkedHashMap<>();
+                row.put("run", run.toAbsolutePath().normalize().getFileName().toString());
+                row.putAll(meta);
+                row.put("task", r.task().name());
+                row.put("group", r.task().group());
+                row.put("metric", m.name());
+                row.put("value", m.value());
+                row.put("stderr", Double.isNaN(m.stderr()) ? null : m.stderr());
+                row.put("n", m.n());
+                keep.add(json.writeValueAsString(row));
+            }
+        }
+        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+        try (BufferedWriter w = Files.newBufferedWriter(tmp, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING)) {
+            for (String l : keep) {
+                w.write(l);
+                w.newLine();
+            }
+        }
+        Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    private static String summary(List<Evaluator.TaskResult> results) {
+        double blimp = results.stream().filter(r -> r.task().name().startsWith("blimp_")).mapToDouble(r -> r.metrics().get(0).value()).average().orElse(Double.NaN);
+        StringBuilder sb = new StringBuilder();
+        if (!Double.isNaN(blimp)) sb.append(String.format(Locale.ROOT, "blimp acc %.3f", blimp));
+        for (Evaluator.TaskResult r : results) {
+            if (r.task().name().startsWith("blimp_")) continue;
+            for (Metric m : r.metrics()) sb.append(String.format(Locale.ROOT, "%s%s %s %.4g", sb.isEmpty() ? "" : " | ", r.task().name(), m.name(), m.value()));
+        }
+        return sb.toString();
+    }
+
+    private static void print(List<Evaluator.TaskResult> results) {
+        System.out.printf(Locale.ROOT, "%-48s %-12s %10s %10s %6s%n", "task", "metric", "value", "stderr", "n");
+        for (Evaluator.TaskResult r : results) {
+            for (Metric m : r.metrics()) {
+                System.out.printf(Locale.ROOT, "%-48s %-12s %10.4f %10.4f %6d%n", r.task().name(), m.name(), m.value(), m.stderr(), m.n());
+            }
+        }
+        double[] blimp = results.stream().filter(r -> r.task().name().startsWith("blimp_")).mapToDouble(r -> r.metrics().get(0).value()).toArray();
+        if (blimp.length > 1) System.out.printf(Locale.ROOT, "blimp (mean of %d paradigms): acc %.4f%n", blimp.length, Arrays.stream(blimp).average().orElse(0));
+    }
+}

@@ -1,0 +1,73 @@
+package dev.crucible.eval;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.crucible.data.tokenizer.TextEncoding;
+import dev.crucible.model.HfCheckpoint;
+import dev.crucible.model.Model;
+import dev.crucible.model.ModelConfig;
+import dev.crucible.tensor.WorkerPool;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** Evaluates one model directory on tasks and writes lm-evaluation-harness-shaped results. */
+public final class Evaluator {
+    private Evaluator() {}
+
+    static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    public record TaskResult(Task task, List<Metric> metrics, double seconds) {}
+
+    public static List<TaskResult> evaluate(Path modelDir, List<Task> tasks, int limit, int batch, WorkerPool pool) throws IOException {
+        try (HfCheckpoint ck = HfCheckpoint.open(modelDir)) {
+            ModelConfig c = ck.config();
+            Model model = new Model(c, batch, c.contextLength(), pool);
+            ck.load(model.layout(), model.params);
+            TextEncoding enc = TextEncoding.forModel(modelDir, c.vocabSize());
+            LogLikelihood scorer = new LogLikelihood(model);
+            List<TaskResult> out = new java.util.ArrayList<>();
+            for (Task t : tasks) {
+                long t0 = System.nanoTime();
+                List<Metric> m = t.evaluate(scorer, enc, limit);
+                out.add(new TaskResult(t, m, (System.nanoTime() - t0) / 1e9));
+            }
+            return out;
+        }
+    }
+
+    /** results.json as lm-evaluation-harness writes it ("results" → task → "metric,none" and "metric_stderr,none"). */
+    public static Map<String, Object> resultsJson(Path modelDir, List<TaskResult> results, Map<String, Object> extra) {
+        Map<String, Object> res = new LinkedHashMap<>(), samples = new LinkedHashMap<>(), groups = new LinkedHashMap<>();
+        for (TaskResult r : results) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("alias", r.task().name());
+            for (Metric x : r.metrics()) {
+                m.put(x.name() + ",none", x.value());
+                m.put(x.name() + "_stderr,none", Double.isNaN(x.stderr()) ? "N/A" : x.stderr());
+            }
+            res.put(r.task().name(), m);
+            int n = r.metrics().isEmpty() ? 0 : r.metrics().get(0).n();
+            samples.put(r.task().name(), Map.of("original", r.task().size(), "effective", n));
+            groups.put(r.task().name(), r.task().group());
+        }
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("results", res);
+        out.put("n-samples", samples);
+        out.put("groups", groups);
+        out.put("config", Map.of("model", "crucible", "model_args", modelDir.toAbsolutePath().toString()));
+        out.putAll(extra);
+        return out;
+    }
+
+    public static void write(Path file, Map<String, Object> json) throws IOException {
+        Files.createDirectories(file.toAbsolutePath().getParent());
+        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+        JSON.writeValue(tmp.toFile(), json);
+        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    }
+}

@@ -1,0 +1,90 @@
+package dev.crucible.eval;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.crucible.data.tokenizer.TextEncoding;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * LAMBADA (OpenAI's detokenised test set): predict a passage's last word. As lm-evaluation-harness's
+ * lambada_openai, the context is the text before the last space and the continuation is " " plus
+ * the last word; acc counts passages whose every continuation token is the model's argmax, and
+ * perplexity is exp(−mean log-likelihood of the continuation).
+ */
+public final class Lambada implements Task {
+    record Passage(String context, String target) {}
+
+    private final List<Passage> passages;
+
+    private Lambada(List<Passage> passages) {
+        this.passages = passages;
+    }
+
+    /** JSON lines with a "text" field. */
+    public static Lambada load(Path file) throws IOException {
+        ObjectMapper json = new ObjectMapper();
+        List<Passage> out = new ArrayList<>();
+        int lineNo = 0;
+        for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+            lineNo++;
+            if (line.isBlank()) continue;
+            JsonNode text;
+            try {
+                text = json.readTree(line).get("text");
+            } catch (IOException e) {
+                throw new IOException(file + ":" + lineNo + ": not a JSON object", e);
+            }
+            if (text == null || !text.isTextual()) throw new IOException(file + ":" + lineNo + ": needs a string field text");
+            String t = text.asText();
+            int sp = t.lastIndexOf(' ');
+            if (sp <= 0) throw new IOException(file + ":" + lineNo + ": text has no last word to predict");
+            out.add(new Passage(t.substring(0, sp), t.substring(sp)));
+        }
+        if (out.isEmpty()) throw new IOException(file + ": no passages");
+        return new Lambada(out);
+    }
+
+    @Override
+    public String name() {
+        return "lambada_openai";
+    }
+
+    @Override
+    public String group() {
+        return "lambada";
+    }
+
+    @Override
+    public int size() {
+        return passages.size();
+    }
+
+    @Override
+    public double chance(String metric) {
+        return 0;
+    }
+
+    @Override
+    public List<Metric> evaluate(LogLikelihood scorer, TextEncoding enc, int limit) {
+        int n = limit > 0 ? Math.min(limit, passages.size()) : passages.size();
+        List<LogLikelihood.Request> reqs = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            Passage p = passages.get(i);
+            int[] ctx = enc.encode(p.context());
+            if (ctx.length == 0) ctx = new int[] {enc.documentStart()};
+            reqs.add(new LogLikelihood.Request(ctx, enc.encode(p.target())));
+        }
+        LogLikelihood.Score[] s = scorer.score(reqs);
+        double[] acc = new double[n], ll = new double[n];
+        for (int i = 0; i < n; i++) {
+            acc[i] = s[i].greedy() ? 1 : 0;
+            ll[i] = s[i].logProb();
+        }
+        return List.of(Metric.mean("acc", acc), Metric.perplexity("perplexity", ll));
+    }
+}

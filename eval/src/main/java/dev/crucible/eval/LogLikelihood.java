@@ -1,0 +1,80 @@
+package dev.crucible.eval;
+
+import dev.crucible.model.Model;
+import java.util.List;
+
+/**
+ * Log-likelihood of continuations given contexts, as lm-evaluation-harness defines it: the tokens
+ * (context + continuation), left-truncated to the model's window plus one, are run through the
+ * model once; the score is the sum of the continuation tokens' log-probabilities, and "greedy" says
+ * whether each of them is the model's argmax. Requests are batched into rows padded at the end;
+ * causal attention and row-independent kernels make every score independent of the batch it is in
+ * and of the padding (a test holds batch 1 and batch many equal).
+ */
+public final class LogLikelihood {
+    public record Request(int[] context, int[] continuation) {
+        public Request {
+            if (continuation.length == 0) throw new IllegalArgumentException("empty continuation");
+            if (context.length == 0) throw new IllegalArgumentException("empty context: give at least the document-start token");
+        }
+    }
+
+    public record Score(double logProb, boolean greedy, int tokens) {}
+
+    private final Model model;
+    private final int[] inputs, targets;
+
+    /** model: allocated for (batch rows, window) — its maxBatch and maxSeqLen. */
+    public LogLikelihood(Model model) {
+        this.model = model;
+        int n = model.maxBatch() * model.maxSeqLen();
+        inputs = new int[n];
+        targets = new int[n];
+    }
+
+    public Score[] score(List<Request> requests) {
+        Score[] out = new Score[requests.size()];
+        int b = model.maxBatch(), window = model.maxSeqLen(), vocab = model.config().vocabSize();
+        for (int start = 0; start < requests.size(); start += b) {
+            int rows = Math.min(b, requests.size() - start);
+            int t = 1;
+            for (int r = 0; r < rows; r++) t = Math.max(t, Math.min(window, length(requests.get(start + r)) - 1));
+            int[] firstTarget = new int[rows];
+            for (int r = 0; r < rows; r++) {
+                Request q = requests.get(start + r);
+                int n = length(q), keep = Math.min(n, window + 1), skip = n - keep;
+                // row r: inputs = seq[skip .. n-2], targets = seq[skip+1 .. n-1], padded to t with token 0 (ignored)
+                for (int i = 0; i < t; i++) {
+                    boolean real = i < keep - 1;
+                    inputs[r * t + i] = real ? at(q, skip + i) : 0;
+                    targets[r * t + i] = real ? at(q, skip + i + 1) : 0;
+                }
+                firstTarget[r] = keep - 1 - q.continuation().length; // position of the first continuation target
+            }
+            model.forward(inputs, targets, rows, t);
+            float[] losses = model.losses(), probs = model.probabilities();
+            int ld = model.probabilityStride();
+            for (int r = 0; r < rows; r++) {
+                Request q = requests.get(start + r);
+                double lp = 0;
+                boolean greedy = true;
+                for (int i = Math.max(0, firstTarget[r]); i < firstTarget[r] + q.continuation().length; i++) {
+                    lp -= losses[r * t + i];
+                    int row = (r * t + i) * ld, tgt = targets[r * t + i];
+                    float p = probs[row + tgt];
+                    for (int v = 0; v < vocab && greedy; v++) if (probs[row + v] > p) greedy = false;
+                }
+                out[start + r] = new Score(lp, greedy, q.continuation().length);
+            }
+        }
+        return out;
+    }
+
+    private static int length(Request q) {
+        return q.context().length + q.continuation().length;
+    }
+
+    private static int at(Request q, int i) {
+        return i < q.context().length ? q.context()[i] : q.continuation()[i - q.context().length];
+    }
+}

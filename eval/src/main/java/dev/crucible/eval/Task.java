@@ -1,0 +1,21 @@
+package dev.crucible.eval;
+
+import dev.crucible.data.tokenizer.TextEncoding;
+import java.util.List;
+
+/** A downstream task: examples scored by log-likelihood into metrics with standard errors. */
+public interface Task {
+    String name();
+
+    /** The capability group the task belongs to (e.g. a BLiMP field, "lambada"). */
+    String group();
+
+    /** Examples available (before any limit). */
+    int size();
+
+    /** Metrics over the first `limit` examples (all when limit <= 0). */
+    List<Metric> evaluate(LogLikelihood scorer, TextEncoding encoding, int limit);
+
+    /** The score of a model that guesses (for normalised scores): 0.5 for minimal pairs, 0 for exact match. */
+    double chance(String metric);
+}

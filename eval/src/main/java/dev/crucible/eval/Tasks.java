@@ -1,0 +1,42 @@
+package dev.crucible.eval;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+
+/** The built-in tasks, found under a data directory laid out as ../shared/data is. */
+public final class Tasks {
+    private Tasks() {}
+
+    public static final List<String> NAMES = List.of("blimp", "blimp_<paradigm>", "lambada_openai");
+
+    /** Resolves task names: "blimp" (all 67 paradigms), "blimp_<UID>" (one), "lambada" / "lambada_openai". */
+    public static List<Task> load(Path dataDir, List<String> names) throws IOException {
+        List<Task> out = new ArrayList<>();
+        for (String name : names) {
+            switch (name) {
+                case "blimp" -> {
+                    Path dir = dataDir.resolve("blimp");
+                    if (!Files.isDirectory(dir)) throw new IOException(dir + ": BLiMP directory not found (blimp/*.jsonl)");
+                    try (Stream<Path> s = Files.list(dir)) {
+                        for (Path f : s.filter(p -> p.toString().endsWith(".jsonl")).sorted().toList()) out.add(Blimp.load(f));
+                    }
+                }
+                case "lambada", "lambada_openai" -> out.add(Lambada.load(require(dataDir.resolve("lambada_openai/lambada_test.jsonl"))));
+                default -> {
+                    if (name.startsWith("blimp_")) out.add(Blimp.load(require(dataDir.resolve("blimp/" + name.substring(6) + ".jsonl"))));
+                    else throw new IOException("unknown task '" + name + "'; known: " + String.join(", ", NAMES));
+                }
+            }
+        }
+        return out;
+    }
+
+    private static Path require(Path p) throws IOException {
+        if (!Files.isRegularFile(p)) throw new IOException(p + ": task data not found");
+        return p;
+    }
+}

@@ -1,0 +1,123 @@
+package dev.crucible.eval;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.crucible.model.HfCheckpoint;
+import dev.crucible.model.ModelConfig;
+import dev.crucible.model.ParamLayout;
+import dev.crucible.tensor.WorkerPool;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class TasksTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void metricsAndStandardErrors() {
+        Metric acc = Metric.mean("acc", new double[] {1, 0, 1, 1});
+        assertEquals(0.75, acc.value(), 1e-12);
+        assertEquals(0.25, acc.stderr(), 1e-12); // sample variance 0.25, / n = 4
+        Metric ppl = Metric.perplexity("perplexity", new double[] {-1, -3});
+        assertEquals(Math.exp(2), ppl.value(), 1e-12);
+        assertEquals(Math.exp(2) * 1.0, ppl.stderr(), 1e-12);
+    }
+
+    /** A byte-level model directory with random weights. */
+    private Path byteModel() throws IOException {
+        Path m = dir.resolve("model");
+        ModelConfig c = ModelConfig.gpt2(256, 128, 2, 2, 32);
+        ParamLayout l = new ParamLayout(c);
+        float[] p = new float[l.size()];
+        l.initialize(p, 9);
+        for (int i = 0; i < p.length; i++) p[i] *= 10;
+        HfCheckpoint.write(m, c, p, null);
+        return m;
+    }
+
+    @Test
+    void blimpScoresFullSentencesAndLambadaTheLastWord() throws IOException {
+        Path blimp = dir.resolve("blimp_fixture.jsonl");
+        Files.writeString(blimp, """
+                {"sentence_good": "The cats sleep.", "sentence_bad": "The cats sleeps.", "UID": "fixture", "field": "morphology"}
+                {"sentence_good": "Who left?", "sentence_bad": "Who left him?", "UID": "fixture", "field": "morphology"}
+                {"sentence_good": "A b.", "sentence_bad": "B a.", "UID": "fixture", "field": "morphology"}
+                """);
+        Path lambada = dir.resolve("lambada.jsonl");
+        Files.writeString(lambada, "{\"text\": \"she opened the door and saw her friend\"}\n{\"text\": \"one two three\"}\n");
+        Path model = byteModel();
+        Blimp task = Blimp.load(blimp);
+        assertEquals("blimp_fixture", task.name());
+        assertEquals("blimp_morphology", task.group());
+        try (WorkerPool pool = new WorkerPool(2)) {
+            List<Evaluator.TaskResult> r = Evaluator.evaluate(model, List.of(task, Lambada.load(lambada)), 0, 3, pool);
+            // BLiMP's definition: a pair is right when log p(good) > log p(bad), each the sum over its bytes after byte 0.
+            Evaluator.TaskResult b = r.get(0);
+            double expected = 0;
+            var enc = dev.crucible.data.tokenizer.TextEncoding.forModel(model, 256);
+            try (HfCheckpoint ck = HfCheckpoint.open(model)) {
+                dev.crucible.model.Model m = new dev.crucible.model.Model(ck.config(), 1, 128, pool);
+                ck.load(m.layout(), m.params);
+                LogLikelihood one = new LogLikelihood(m);
+                String[][] pairs = {{"The cats sleep.", "The cats sleeps."}, {"Who left?", "Who left him?"}, {"A b.", "B a."}};
+                for (String[] pair : pairs) {
+                    double g = one.score(List.of(new LogLikelihood.Request(new int[] {0}, enc.encode(pair[0]))))[0].logProb();
+                    double bd = one.score(List.of(new LogLikelihood.Request(new int[] {0}, enc.encode(pair[1]))))[0].logProb();
+                    expected += g > bd ? 1 : 0;
+                }
+            }
+            assertEquals(expected / 3, b.metrics().get(0).value(), 1e-12);
+            Evaluator.TaskResult l = r.get(1);
+            assertEquals("acc", l.metrics().get(0).name());
+            assertTrue(l.metrics().get(1).value() > 1, "perplexity of the last word: " + l.metrics().get(1).value());
+            Map<String, Object> json = Evaluator.resultsJson(model, r, Map.of());
+            @SuppressWarnings("unchecked")
+            Map<String, Object> lam = (Map<String, Object>) ((Map<String, Object>) json.get("results")).get("lambada_openai");
+            assertTrue(lam.containsKey("acc,none") && lam.containsKey("acc_stderr,none") && lam.containsKey("perplexity,none"), lam.toString());
+        }
+    }
+
+    @Test
+    void lambadaSplitsAtTheLastSpace() throws IOException {
+        Path f = dir.resolve("l.jsonl");
+        Files.writeString(f, "{\"text\": \"a b  c\"}\n");
+        Lambada l = Lambada.load(f);
+        assertEquals(1, l.size());
+        Files.writeString(f, "{\"text\": \"single\"}\n");
+        assertTrue(assertThrows(IOException.class, () -> Lambada.load(f)).getMessage().contains("l.jsonl:1: text has no last word"));
+    }
+
+    @Test
+    void badTaskFilesNameTheirLine() throws IOException {
+        Path f = dir.resolve("bad.jsonl");
+        Files.writeString(f, "{\"sentence_good\": \"x\", \"sentence_bad\": \"y\"}\n{\"sentence_good\": \"x\"}\n", StandardCharsets.UTF_8);
+        String msg = assertThrows(IOException.class, () -> Blimp.load(f)).getMessage();
+        assertEquals(f + ":2: needs string fields sentence_good and sentence_bad", msg);
+        assertTrue(assertThrows(IOException.class, () -> Tasks.load(dir, List.of("hellaswag"))).getMessage().contains("unknown task 'hellaswag'"));
+    }
+
+    @Test
+    void realBlimpAndLambadaLoadCompletely() throws IOException {
+        String data = System.getProperty("crucible.data", "");
+        assumeTrue(!data.isEmpty() && Files.isDirectory(Path.of(data, "blimp")), "needs ../shared/data (-Dcrucible.data=...)");
+        List<Task> tasks = Tasks.load(Path.of(data), List.of("blimp", "lambada"));
+        assertEquals(68, tasks.size(), "67 BLiMP paradigms and LAMBADA");
+        long pairs = tasks.stream().filter(t -> t instanceof Blimp).mapToLong(Task::size).sum();
+        assertEquals(67_000, pairs);
+        assertEquals(5153, tasks.get(67).size());
+        try (WorkerPool pool = new WorkerPool(2)) {
+            List<Evaluator.TaskResult> r = Evaluator.evaluate(byteModel(), List.of(tasks.get(0), tasks.get(67)), 40, 8, pool);
+            double acc = r.get(0).metrics().get(0).value();
+            assertTrue(acc >= 0 && acc <= 1 && r.get(0).metrics().get(0).n() == 40, "acc " + acc);
+        }
+    }
+}
