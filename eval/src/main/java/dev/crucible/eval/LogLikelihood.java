@@ -32,6 +32,11 @@ public final class LogLikelihood {
         targets = new int[n];
     }
 
+    /** Tokens the model sees at once: a request keeps its last window + 1 tokens. */
+    public int window() {
+        return model.maxSeqLen();
+    }
+
     public Score[] score(List<Request> requests) {
         Score[] out = new Score[requests.size()];
         int b = model.maxBatch(), window = model.maxSeqLen(), vocab = model.config().vocabSize();

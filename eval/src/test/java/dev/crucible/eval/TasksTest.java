@@ -86,6 +86,33 @@ class TasksTest {
         }
     }
 
+    /** Bits per byte equals −Σ log p over every byte (each predicted once, windows of the model's length) / (bytes · ln 2). */
+    @Test
+    void rollingPerplexityPredictsEveryTokenOnce() throws IOException {
+        Path model = byteModel();
+        String doc = "x".repeat(50) + " a longer document than one window of 128 bytes, so it needs two windows " + "y".repeat(60);
+        RollingPerplexity task = new RollingPerplexity("docs", List.of(doc, "short one"));
+        try (WorkerPool pool = new WorkerPool(2); HfCheckpoint ck = HfCheckpoint.open(model)) {
+            dev.crucible.model.Model m = new dev.crucible.model.Model(ck.config(), 2, 128, pool);
+            ck.load(m.layout(), m.params);
+            LogLikelihood scorer = new LogLikelihood(m);
+            var enc = dev.crucible.data.tokenizer.TextEncoding.forModel(model, 256);
+            List<Metric> r = task.evaluate(scorer, enc, 0);
+            // The same total, request by request: window 1 after byte 0, window 2 after the last byte of window 1.
+            int[] t = enc.encode(doc), s = enc.encode("short one");
+            double ll = 0;
+            LogLikelihood.Score[] parts = scorer.score(List.of(new LogLikelihood.Request(new int[] {0}, java.util.Arrays.copyOfRange(t, 0, 128)),
+                    new LogLikelihood.Request(new int[] {t[127]}, java.util.Arrays.copyOfRange(t, 128, t.length)),
+                    new LogLikelihood.Request(new int[] {0}, s)));
+            for (LogLikelihood.Score p : parts) ll += p.logProb();
+            double bytes = t.length + s.length;
+            assertTrue(t.length > 128, "the document spans two windows");
+            assertEquals(-ll / (bytes * Math.log(2)), r.get(0).value(), 1e-9);
+            assertEquals(Math.pow(2, r.get(0).value()), r.get(1).value(), 1e-9);
+            assertEquals(Math.exp(-ll / (doc.trim().split("\\s+").length + 2)), r.get(2).value(), 1e-6 * r.get(2).value());
+        }
+    }
+
     @Test
     void lambadaSplitsAtTheLastSpace() throws IOException {
         Path f = dir.resolve("l.jsonl");
@@ -109,8 +136,8 @@ class TasksTest {
     void realBlimpAndLambadaLoadCompletely() throws IOException {
         String data = System.getProperty("crucible.data", "");
         assumeTrue(!data.isEmpty() && Files.isDirectory(Path.of(data, "blimp")), "needs ../shared/data (-Dcrucible.data=...)");
-        List<Task> tasks = Tasks.load(Path.of(data), List.of("blimp", "lambada"));
-        assertEquals(68, tasks.size(), "67 BLiMP paradigms and LAMBADA");
+        List<Task> tasks = Tasks.load(Path.of(data), List.of("blimp", "lambada", "wikitext"));
+        assertEquals(69, tasks.size(), "67 BLiMP paradigms, LAMBADA, WikiText");
         long pairs = tasks.stream().filter(t -> t instanceof Blimp).mapToLong(Task::size).sum();
         assertEquals(67_000, pairs);
         assertEquals(5153, tasks.get(67).size());
