@@ -42,7 +42,8 @@ public final class Evaluator {
 
     /** results.json as lm-evaluation-harness writes it ("results" → task → "metric,none" and "metric_stderr,none"). */
     public static Map<String, Object> resultsJson(Path modelDir, List<TaskResult> results, Map<String, Object> extra) {
-        Map<String, Object> res = new LinkedHashMap<>(), samples = new LinkedHashMap<>(), groups = new LinkedHashMap<>();
+        Map<String, Object> res = new LinkedHashMap<>(), samples = new LinkedHashMap<>(), groups = new LinkedHashMap<>(),
+                chance = new LinkedHashMap<>();
         for (TaskResult r : results) {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("alias", r.task().name());
@@ -54,11 +55,15 @@ public final class Evaluator {
             int n = r.metrics().isEmpty() ? 0 : r.metrics().get(0).n();
             samples.put(r.task().name(), Map.of("original", r.task().size(), "effective", n));
             groups.put(r.task().name(), r.task().group());
+            Map<String, Object> c = new LinkedHashMap<>();
+            for (Metric x : r.metrics()) if (!Double.isNaN(r.task().chance(x.name()))) c.put(x.name(), r.task().chance(x.name()));
+            chance.put(r.task().name(), c);
         }
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("results", res);
         out.put("n-samples", samples);
         out.put("groups", groups);
+        out.put("chance", chance); // the score of guessing, for normalised scores (score − chance) / (max − chance)
         out.put("config", Map.of("model", "crucible", "model_args", modelDir.toAbsolutePath().toString()));
         out.putAll(extra);
         return out;

@@ -16,6 +16,6 @@ public interface Task {
     /** Metrics over the first `limit` examples (all when limit <= 0). */
     List<Metric> evaluate(LogLikelihood scorer, TextEncoding encoding, int limit);
 
-    /** The score of a model that guesses (for normalised scores): 0.5 for minimal pairs, 0 for exact match. */
+    /** The score of a model that guesses (for normalised scores): 0.5 for minimal pairs, 0 for exact match; NaN when there is none. */
     double chance(String metric);
 }

@@ -83,6 +83,7 @@ class TasksTest {
             @SuppressWarnings("unchecked")
             Map<String, Object> lam = (Map<String, Object>) ((Map<String, Object>) json.get("results")).get("lambada_openai");
             assertTrue(lam.containsKey("acc,none") && lam.containsKey("acc_stderr,none") && lam.containsKey("perplexity,none"), lam.toString());
+            assertEquals(Map.of("blimp_fixture", Map.of("acc", 0.5), "lambada_openai", Map.of("acc", 0.0)), json.get("chance"));
         }
     }
 

@@ -132,17 +132,6 @@ public final class Model {
         layout.initialize(params, seed);
     }
 
-    /** Activation and gradient memory in bytes (parameters and optimizer state not included). */
-    public long activationBytes() {
-        long n = 0;
-        for (float[] a : new float[][] {x, h, norm1, norm1Mean, norm1Rstd, qkv, probs, attnOut, norm2, norm2Mean, norm2Rstd,
-                mlpIn, mlpAct, finalNorm, finalMean, finalRstd, logits, losses, dres, dnorm, dqkv, dattn, dmlpIn, dmlpAct,
-                scratch}) {
-            n += 4L * a.length;
-        }
-        return n;
-    }
-
     /**
      * Forward pass over tokens[B·T] (row-major), targets[B·T] the next tokens. Returns the mean loss;
      * per-position losses are in {@link #losses()} and next-token probabilities in {@link #probabilities()}.

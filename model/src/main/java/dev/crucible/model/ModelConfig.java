@@ -64,10 +64,6 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
         return new ModelConfig(style, v, contextLength, nLayer, nHead, nKvHead, dModel, hiddenSize, tieEmbeddings, normEps, ropeTheta);
     }
 
-    public ModelConfig withContextLength(int t) {
-        return new ModelConfig(style, vocabSize, t, nLayer, nHead, nKvHead, dModel, hiddenSize, tieEmbeddings, normEps, ropeTheta);
-    }
-
     public static ModelConfig gpt2(int vocab, int ctx, int layers, int heads, int d) {
         return new ModelConfig(Style.GPT2, vocab, ctx, layers, heads, heads, d, 4 * d, true, 1e-5, 10000);
     }

@@ -27,10 +27,6 @@ public final class TextEncoding {
         throw new IOException(modelDir + ": no tokenizer.json, and a vocabulary of " + vocabSize + " is not byte-level (256)");
     }
 
-    public boolean byteLevel() {
-        return bpe == null;
-    }
-
     /** Text to tokens; special token strings are recognised. */
     public int[] encode(String text) {
         if (bpe != null) return bpe.encode(text, true);
