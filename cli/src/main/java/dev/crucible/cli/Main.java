@@ -6,7 +6,8 @@ import picocli.CommandLine.Command;
 /** Entry point of the crucible command line. */
 @Command(name = "crucible", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Pre-train language models on the JVM and watch what they learn.",
-        subcommands = {DemoCommand.class, DataCommand.class, TokenizerCommand.class, TrainCommand.class, EvalCommand.class, GenerateCommand.class,
+        subcommands = {DemoCommand.class, DataCommand.class, TokenizerCommand.class, TrainCommand.class, EvalCommand.class, AnalyzeCommand.class,
+                GenerateCommand.class,
                 HfCommands.Import.class,
                 HfCommands.Export.class, BenchCommand.class,
                 CommandLine.HelpCommand.class})

@@ -140,6 +140,22 @@ class CommandsTest {
     }
 
     @Test
+    void analyzeReadsLmEvalResultFiles() throws Exception {
+        Path evals = dir.resolve("evals");
+        Files.createDirectories(evals);
+        double[] acc = {0.0, 0.0, 0.10, 0.30, 0.20};
+        long[] steps = {0, 100, 1000, 5000, 9000};
+        for (int i = 0; i < acc.length; i++) {
+            Files.writeString(evals.resolve("m_step" + steps[i] + ".json"), "{\"results\": {\"lambada_openai\": {\"acc\": " + acc[i]
+                    + ", \"acc_stderr\": 0.01, \"ppl\": 50.0}, \"piqa\": {\"acc\": 0.52, \"acc_stderr\": 0.01}}}");
+        }
+        Result r = run("analyze", "--lm-eval", evals.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("rises above its starting level from step 1000, peaks at step 5000 (0.300), then falls to 0.200"), r.out());
+        assertTrue(r.out().contains("piqa") && r.out().contains("stays at its starting level"), r.out());
+    }
+
+    @Test
     void userErrorsExitWithTwoAndOneLine() {
         Result r = run("import", "hf", dir.resolve("missing").toString());
         assertEquals(2, r.code());

@@ -1,0 +1,22 @@
+package dev.crucible.eval.analysis;
+
+import java.util.List;
+
+/** One metric of one task over the checkpoints of one run, in step order. */
+public record Series(String run, String task, String metric, List<Point> points) {
+
+    /** A checkpoint's score; stderr is NaN when unknown. */
+    public record Point(long step, long tokens, double value, double stderr) {}
+
+    public double[] values() {
+        return points.stream().mapToDouble(Point::value).toArray();
+    }
+
+    public Point first() {
+        return points.getFirst();
+    }
+
+    public Point last() {
+        return points.getLast();
+    }
+}

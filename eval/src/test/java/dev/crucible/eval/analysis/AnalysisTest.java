@@ -1,0 +1,97 @@
+package dev.crucible.eval.analysis;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class AnalysisTest {
+
+    static Series series(double[] values, double se) {
+        List<Series.Point> pts = new ArrayList<>();
+        for (int i = 0; i < values.length; i++) pts.add(new Series.Point(i * 100L, i * 100L * 1000, values[i], se));
+        return new Series("r", "t", "acc", pts);
+    }
+
+    @Test
+    void spearmanByHand() {
+        assertEquals(1.0, Analysis.spearman(new double[] {1, 2, 3}, new double[] {10, 20, 30}), 1e-12);
+        assertEquals(-1.0, Analysis.spearman(new double[] {1, 2, 3}, new double[] {3, 2, 1}), 1e-12);
+        // ranks a = [1, 2.5, 2.5, 4], b = [1, 2, 3, 4]: co-deviations 2.25 + 0 + 0 + 2.25 = 4.5, over sqrt(4.5 · 5)
+        assertEquals(4.5 / Math.sqrt(4.5 * 5), Analysis.spearman(new double[] {1, 5, 5, 9}, new double[] {1, 2, 3, 4}), 1e-12);
+        assertTrue(Double.isNaN(Analysis.spearman(new double[] {1, 1}, new double[] {1, 2})));
+        assertThrows(IllegalArgumentException.class, () -> Analysis.spearman(new double[] {1}, new double[] {1, 2}));
+    }
+
+    @Test
+    void emergenceNeedsTwoSignificantCheckpointsAboveTheStart() {
+        // stderr 0.01: a real rise needs > 0.02 above the baseline, twice in a row.
+        assertEquals(200, Analysis.emergence(series(new double[] {0.25, 0.26, 0.30, 0.31, 0.33}, 0.01), 0.25));
+        assertEquals(400, Analysis.emergence(series(new double[] {0.25, 0.26, 0.30, 0.25, 0.33, 0.34}, 0.01), 0.25), "a lone spike is not emergence");
+        assertEquals(-1, Analysis.emergence(series(new double[] {0.52, 0.53, 0.52, 0.53}, 0.01), 0.5), "above nominal chance from the start is not progress");
+        assertEquals(Analysis.normalised(0.625, 0.25, 1.0), 0.5, 1e-12);
+    }
+
+    @Test
+    void peakAndSignificantDecline() {
+        Analysis.Peak p = Analysis.peak(series(new double[] {0.0, 0.2, 0.25, 0.22, 0.18}, 0.01));
+        assertEquals(200, p.step());
+        assertEquals((0.25 - 0.18) / Math.sqrt(2e-4), p.declineZ(), 1e-9);
+        assertTrue(p.significantDecline());
+        assertFalse(Analysis.peak(series(new double[] {0.0, 0.2, 0.25, 0.24}, 0.01)).significantDecline());
+    }
+
+    @Test
+    void badResultFilesAreNamed(@TempDir Path dir) throws IOException {
+        Files.writeString(dir.resolve("model_step10.json"), "{\"config\": {}}");
+        String msg = assertThrows(IOException.class, () -> Trajectories.fromLmEval(dir, "r", 1)).getMessage();
+        assertTrue(msg.contains("model_step10.json: no \"results\" object"), msg);
+        Files.writeString(dir.resolve("model_step10.json"), "{\"results\": {}}");
+        Files.writeString(dir.resolve("nostep.json"), "{\"results\": {}}");
+        assertTrue(assertThrows(IOException.class, () -> Trajectories.fromLmEval(dir, "r", 1)).getMessage().contains("nostep.json: cannot tell the checkpoint's step"));
+    }
+
+    /** Pythia's published record: the analysis must find what is visible there. */
+    @Test
+    void pythiaTrajectories() throws IOException {
+        String data = System.getProperty("crucible.data", "");
+        Path dir = data.isEmpty() ? null : Path.of(data, "pythia_eval_trajectories", "pythia-70m");
+        assumeTrue(dir != null && Files.isDirectory(dir), "needs ../shared/data (-Dcrucible.data=...)");
+        List<Series> all = Trajectories.fromLmEval(dir, "pythia-70m", 2_097_152);
+        Series lambada = find(all, "lambada_openai", "acc");
+        assertEquals(27, lambada.points().size());
+        assertEquals(0, lambada.first().step());
+        assertEquals(143_000L * 2_097_152, lambada.last().tokens());
+        // LAMBADA accuracy rises, peaks mid-training and then falls, significantly.
+        Analysis.Peak p = Analysis.peak(lambada);
+        assertTrue(p.step() > 13_000 && p.step() < 143_000, "peak at step " + p.step());
+        assertTrue(p.significantDecline(), "decline of " + p.declineZ() + " standard errors");
+        assertEquals(1000, Analysis.emergence(lambada, 0.0));
+        String verdict = Analysis.verdict(lambada, 0.0);
+        assertTrue(verdict.contains("peaks at step " + p.step()) && verdict.contains("then falls"), verdict);
+        // Multiple-choice tasks stay near chance for the first thousand steps.
+        for (String task : new String[] {"piqa", "arc_easy", "winogrande", "sciq", "arc_challenge", "logiqa"}) {
+            Series s = find(all, task, "acc");
+            double chance = Analysis.chance(task, "acc");
+            for (Series.Point pt : s.points()) {
+                if (pt.step() < 1000) assertTrue(Analysis.normalised(pt.value(), chance, 1) < 0.1, task + " at step " + pt.step() + ": " + pt.value());
+            }
+            assertTrue(Analysis.emergence(s, chance) < 0 || Analysis.emergence(s, chance) >= 512, task + " emerges at " + Analysis.emergence(s, chance));
+        }
+        assertTrue(Analysis.spearman(lambada.values(), find(all, "sciq", "acc").values()) > 0.7, "LAMBADA and SciQ move together");
+        assertTrue(find(all, "lambada_openai", "ppl").first().value() > 1e6, "perplexity imported too");
+    }
+
+    static Series find(List<Series> all, String task, String metric) {
+        return all.stream().filter(s -> s.task().equals(task) && s.metric().equals(metric)).findFirst().orElseThrow(() -> new AssertionError(task + "/" + metric));
+    }
+}
