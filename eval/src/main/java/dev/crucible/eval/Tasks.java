@@ -11,9 +11,9 @@ import java.util.stream.Stream;
 public final class Tasks {
     private Tasks() {}
 
-    public static final List<String> NAMES = List.of("blimp", "blimp_<paradigm>", "lambada_openai", "wikitext");
+    public static final List<String> NAMES = List.of("blimp", "blimp_<paradigm>", "lambada_openai", "piqa", "wikitext");
 
-    /** Resolves task names: "blimp" (all 67 paradigms), "blimp_<UID>" (one), "lambada" / "lambada_openai", "wikitext" (bits per byte). */
+    /** Resolves task names: "blimp" (all 67 paradigms), "blimp_<UID>" (one), "lambada" / "lambada_openai", "piqa", "wikitext" (bits per byte). */
     public static List<Task> load(Path dataDir, List<String> names) throws IOException {
         List<Task> out = new ArrayList<>();
         for (String name : names) {
@@ -26,6 +26,7 @@ public final class Tasks {
                     }
                 }
                 case "lambada", "lambada_openai" -> out.add(Lambada.load(require(dataDir.resolve("lambada_openai/lambada_test.jsonl"))));
+                case "piqa" -> out.add(MultipleChoice.piqa(require(dataDir.resolve("piqa/valid.jsonl")), require(dataDir.resolve("piqa/valid-labels.lst"))));
                 case "wikitext" -> out.add(RollingPerplexity.loadLines("wikitext", require(dataDir.resolve("llm360_wikitext/wikitext.txt"))));
                 default -> {
                     if (name.startsWith("blimp_")) out.add(Blimp.load(require(dataDir.resolve("blimp/" + name.substring(6) + ".jsonl"))));

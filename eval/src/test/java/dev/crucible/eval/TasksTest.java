@@ -114,6 +114,30 @@ class TasksTest {
         }
     }
 
+    /** acc picks the highest log-likelihood, acc_norm the highest per character; gold log-prob and Brier from the softmax over choices. */
+    @Test
+    void multipleChoiceMetricsByHand() throws IOException {
+        Path model = byteModel();
+        var q = new MultipleChoice.Question("Question: x\nAnswer:", List.of("aaaa", "b"), 0);
+        MultipleChoice task = new MultipleChoice("mc", "test", List.of(q));
+        try (WorkerPool pool = new WorkerPool(2); HfCheckpoint ck = HfCheckpoint.open(model)) {
+            dev.crucible.model.Model m = new dev.crucible.model.Model(ck.config(), 2, 128, pool);
+            ck.load(m.layout(), m.params);
+            LogLikelihood scorer = new LogLikelihood(m);
+            var enc = dev.crucible.data.tokenizer.TextEncoding.forModel(model, 256);
+            int[] ctx = enc.encode(q.prompt());
+            LogLikelihood.Score[] s = scorer.score(List.of(new LogLikelihood.Request(ctx, enc.encode(" aaaa")), new LogLikelihood.Request(ctx, enc.encode(" b"))));
+            double a = s[0].logProb(), b = s[1].logProb();
+            List<Metric> r = task.evaluate(scorer, enc, 0);
+            assertEquals(a > b ? 1 : 0, r.get(0).value(), 0, "acc");
+            assertEquals(a / 5 > b / 2 ? 1 : 0, r.get(1).value(), 0, "acc_norm divides by the characters of ' aaaa' and ' b'");
+            double pa = Math.exp(a) / (Math.exp(a) + Math.exp(b));
+            assertEquals(Math.log(pa), r.get(3).value(), 1e-9, "gold log-probability among the choices");
+            assertEquals((pa - 1) * (pa - 1) + (1 - pa) * (1 - pa), r.get(4).value(), 1e-9, "Brier score");
+            assertEquals(0.5, task.chance("acc"), 0);
+        }
+    }
+
     @Test
     void lambadaSplitsAtTheLastSpace() throws IOException {
         Path f = dir.resolve("l.jsonl");
@@ -137,8 +161,9 @@ class TasksTest {
     void realBlimpAndLambadaLoadCompletely() throws IOException {
         String data = System.getProperty("crucible.data", "");
         assumeTrue(!data.isEmpty() && Files.isDirectory(Path.of(data, "blimp")), "needs ../shared/data (-Dcrucible.data=...)");
-        List<Task> tasks = Tasks.load(Path.of(data), List.of("blimp", "lambada", "wikitext"));
-        assertEquals(69, tasks.size(), "67 BLiMP paradigms, LAMBADA, WikiText");
+        List<Task> tasks = Tasks.load(Path.of(data), List.of("blimp", "lambada", "wikitext", "piqa"));
+        assertEquals(70, tasks.size(), "67 BLiMP paradigms, LAMBADA, WikiText, PIQA");
+        assertEquals(1838, tasks.get(69).size(), "PIQA validation questions");
         long pairs = tasks.stream().filter(t -> t instanceof Blimp).mapToLong(Task::size).sum();
         assertEquals(67_000, pairs);
         assertEquals(5153, tasks.get(67).size());

@@ -1,0 +1,127 @@
+package dev.crucible.eval;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.crucible.data.tokenizer.TextEncoding;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Multiple choice by log-likelihood, as lm-evaluation-harness scores it: each choice is a
+ * continuation of the question's prompt, and the model picks the choice with the highest
+ * log-likelihood (acc), or the highest per character (acc_norm) or per byte (acc_bytes). Because
+ * accuracy hides smooth progress in small models, two continuous metrics come with it: the
+ * log-probability of the gold choice among the choices (softmax over their log-likelihoods) and the
+ * Brier score of that distribution (lower is better).
+ */
+public final class MultipleChoice implements Task {
+    /** One question: a prompt, its choices (each scored as " " + choice) and the index of the right one. */
+    public record Question(String prompt, List<String> choices, int gold) {}
+
+    private final String name, group;
+    private final List<Question> questions;
+
+    public MultipleChoice(String name, String group, List<Question> questions) {
+        if (questions.isEmpty()) throw new IllegalArgumentException(name + ": no questions");
+        this.name = name;
+        this.group = group;
+        this.questions = questions;
+    }
+
+    /** PIQA: valid.jsonl (goal, sol1, sol2) with one label per line in valid-labels.lst; prompt "Question: {goal}\nAnswer:". */
+    public static MultipleChoice piqa(Path jsonl, Path labels) throws IOException {
+        List<String> lab = Files.readAllLines(labels, StandardCharsets.UTF_8).stream().filter(l -> !l.isBlank()).toList();
+        List<String> lines = Files.readAllLines(jsonl, StandardCharsets.UTF_8).stream().filter(l -> !l.isBlank()).toList();
+        if (lab.size() != lines.size()) throw new IOException(labels + ": " + lab.size() + " labels for " + lines.size() + " questions in " + jsonl);
+        ObjectMapper json = new ObjectMapper();
+        List<Question> qs = new ArrayList<>();
+        for (int i = 0; i < lines.size(); i++) {
+            JsonNode n;
+            try {
+                n = json.readTree(lines.get(i));
+            } catch (IOException e) {
+                throw new IOException(jsonl + ":" + (i + 1) + ": not a JSON object", e);
+            }
+            for (String k : new String[] {"goal", "sol1", "sol2"}) {
+                if (!n.path(k).isTextual()) throw new IOException(jsonl + ":" + (i + 1) + ": needs a string field " + k);
+            }
+            int gold;
+            try {
+                gold = Integer.parseInt(lab.get(i).trim());
+            } catch (NumberFormatException e) {
+                throw new IOException(labels + ":" + (i + 1) + ": label '" + lab.get(i) + "' is not 0 or 1");
+            }
+            if (gold != 0 && gold != 1) throw new IOException(labels + ":" + (i + 1) + ": label " + gold + " is not 0 or 1");
+            qs.add(new Question("Question: " + n.get("goal").asText() + "\nAnswer:", List.of(n.get("sol1").asText(), n.get("sol2").asText()), gold));
+        }
+        return new MultipleChoice("piqa", "physical_commonsense", qs);
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public String group() {
+        return group;
+    }
+
+    @Override
+    public int size() {
+        return questions.size();
+    }
+
+    @Override
+    public double chance(String metric) {
+        if (!metric.startsWith("acc")) return Double.NaN;
+        double c = 0;
+        for (Question q : questions) c += 1.0 / q.choices().size();
+        return c / questions.size();
+    }
+
+    @Override
+    public List<Metric> evaluate(LogLikelihood scorer, TextEncoding enc, int limit) {
+        int n = limit > 0 ? Math.min(limit, questions.size()) : questions.size();
+        List<LogLikelihood.Request> reqs = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            Question q = questions.get(i);
+            int[] ctx = enc.encode(q.prompt());
+            for (String c : q.choices()) reqs.add(new LogLikelihood.Request(ctx, enc.encode(" " + c)));
+        }
+        LogLikelihood.Score[] s = scorer.score(reqs);
+        double[] acc = new double[n], accNorm = new double[n], accBytes = new double[n], goldLogProb = new double[n], brier = new double[n];
+        int k = 0;
+        for (int i = 0; i < n; i++) {
+            Question q = questions.get(i);
+            int m = q.choices().size();
+            double[] ll = new double[m];
+            for (int j = 0; j < m; j++) ll[j] = s[k++].logProb();
+            acc[i] = argmax(ll, j -> 1) == q.gold() ? 1 : 0;
+            accNorm[i] = argmax(ll, j -> (" " + q.choices().get(j)).length()) == q.gold() ? 1 : 0;
+            accBytes[i] = argmax(ll, j -> (" " + q.choices().get(j)).getBytes(StandardCharsets.UTF_8).length) == q.gold() ? 1 : 0;
+            double max = Double.NEGATIVE_INFINITY, sum = 0;
+            for (double x : ll) max = Math.max(max, x);
+            for (double x : ll) sum += Math.exp(x - max);
+            double b = 0;
+            for (int j = 0; j < m; j++) {
+                double p = Math.exp(ll[j] - max) / sum;
+                b += (p - (j == q.gold() ? 1 : 0)) * (p - (j == q.gold() ? 1 : 0));
+            }
+            goldLogProb[i] = ll[q.gold()] - max - Math.log(sum);
+            brier[i] = b;
+        }
+        return List.of(Metric.mean("acc", acc), Metric.mean("acc_norm", accNorm), Metric.mean("acc_bytes", accBytes),
+                Metric.mean("gold_logprob", goldLogProb), Metric.mean("brier", brier));
+    }
+
+    private static int argmax(double[] ll, java.util.function.IntToDoubleFunction length) {
+        int best = 0;
+        for (int j = 1; j < ll.length; j++) if (ll[j] / length.applyAsDouble(j) > ll[best] / length.applyAsDouble(best)) best = j;
+        return best;
+    }
+}
