@@ -2,7 +2,9 @@ package dev.crucible.cli;
 
 import dev.crucible.eval.analysis.Analysis;
 import dev.crucible.eval.analysis.Series;
+import dev.crucible.eval.analysis.Stability;
 import dev.crucible.eval.analysis.Trajectories;
+import dev.crucible.train.Checkpoints;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -14,7 +16,8 @@ import picocli.CommandLine.Option;
 @Command(name = "analyze", mixinStandardHelpOptions = true,
         description = {"Read a checkpoint series' downstream scores and say what they show: for each task and accuracy metric, its chance level, "
                 + "first, best and final score, the step it rises significantly above its start (emergence), and whether it declines after its peak.",
-                "Sources: a directory of lm-evaluation-harness result files (one per checkpoint, e.g. Pythia's published evals), or a run evaluated by 'crucible eval --run'."})
+                "Sources: a directory of lm-evaluation-harness result files (one per checkpoint, e.g. Pythia's published evals), or a run evaluated by 'crucible eval --run'.",
+                "For a run, also a verdict per checkpoint on training health from metrics.jsonl: loss and gradient-norm spikes, validation trend."})
 public final class AnalyzeCommand implements Callable<Integer> {
     @Option(names = "--lm-eval", description = "Directory of lm-evaluation-harness result JSON files (step in the file name or model_args).")
     Path lmEval;
@@ -32,6 +35,13 @@ public final class AnalyzeCommand implements Callable<Integer> {
         if (lmEval != null) {
             all = Trajectories.fromLmEval(lmEval, lmEval.getFileName().toString(), tokensPerStep);
         } else {
+            Path metrics = run.resolve("metrics.jsonl");
+            if (Files.exists(metrics)) {
+                long[] steps = Checkpoints.list(run).stream().mapToLong(p -> Long.parseLong(p.getFileName().toString().substring(5))).toArray();
+                System.out.println("training health (loss and gradient-norm spikes by robust z-score > " + Stability.SPIKE_Z + ", validation trend):");
+                for (String v : Stability.verdicts(Stability.read(metrics), steps)) System.out.println("  " + v);
+                System.out.println();
+            }
             Path table = run.resolve("eval").resolve("results.jsonl");
             if (!Files.exists(table)) throw new UserError(table + " not found: evaluate the run first (crucible eval --run " + run + " --data ...)");
             all = Trajectories.fromResultsJsonl(table);

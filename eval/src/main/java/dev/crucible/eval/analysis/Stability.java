@@ -1,0 +1,123 @@
+package dev.crucible.eval.analysis;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Optimisation health from a run's metrics.jsonl: spikes in training loss and gradient norm, each
+ * judged by a robust z-score against the preceding window (median and MAD, so one earlier spike does
+ * not hide the next), and whether validation loss still improves. Summed up per checkpoint in words.
+ */
+public final class Stability {
+    private Stability() {}
+
+    /** Robust z-score above which a value is a spike. */
+    public static final double SPIKE_Z = 6.0;
+    /** Logged rows in the window a value is compared against. */
+    public static final int WINDOW = 20;
+
+    public record Row(long step, double trainLoss, double gradNorm, double valLoss) {}
+
+    public record Spike(long step, String metric, double value, double z) {}
+
+    public static List<Row> read(Path metrics) throws IOException {
+        ObjectMapper json = new ObjectMapper();
+        List<Row> rows = new ArrayList<>();
+        int lineNo = 0;
+        for (String line : Files.readAllLines(metrics, StandardCharsets.UTF_8)) {
+            lineNo++;
+            if (line.isBlank()) continue;
+            JsonNode r;
+            try {
+                r = json.readTree(line);
+            } catch (IOException e) {
+                throw new IOException(metrics + ":" + lineNo + ": not a JSON object", e);
+            }
+            rows.add(new Row(r.path("step").asLong(), num(r, "train_loss"), num(r, "grad_norm"), num(r, "val_loss")));
+        }
+        return rows;
+    }
+
+    private static double num(JsonNode r, String k) {
+        return r.path(k).isNumber() ? r.get(k).asDouble() : Double.NaN;
+    }
+
+    /** Robust z-score of x against values: (x − median) / (1.4826 · MAD); 0 when the window has no spread. */
+    public static double robustZ(double x, double[] values) {
+        double med = median(values);
+        double[] dev = Arrays.stream(values).map(v -> Math.abs(v - med)).toArray();
+        double mad = 1.4826 * median(dev);
+        return mad > 0 ? (x - med) / mad : 0;
+    }
+
+    static double median(double[] v) {
+        double[] s = v.clone();
+        Arrays.sort(s);
+        int n = s.length;
+        return n == 0 ? Double.NaN : n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+    }
+
+    /** Steps where training loss or gradient norm jumps above its recent window (the first WINDOW/2 rows have no judgement). */
+    public static List<Spike> spikes(List<Row> rows) {
+        List<Spike> out = new ArrayList<>();
+        for (String metric : new String[] {"train_loss", "grad_norm"}) {
+            List<double[]> vals = new ArrayList<>();
+            for (Row r : rows) {
+                double v = metric.equals("train_loss") ? r.trainLoss() : r.gradNorm();
+                if (Double.isNaN(v)) continue;
+                if (vals.size() >= WINDOW / 2) {
+                    double[] window = vals.subList(Math.max(0, vals.size() - WINDOW), vals.size()).stream().mapToDouble(a -> a[1]).toArray();
+                    double z = robustZ(v, window);
+                    if (z > SPIKE_Z) out.add(new Spike(r.step(), metric, v, z));
+                }
+                vals.add(new double[] {r.step(), v});
+            }
+        }
+        out.sort((a, b) -> Long.compare(a.step(), b.step()));
+        return out;
+    }
+
+    /** A sentence per checkpoint step: spikes since the previous one, and the validation trend. */
+    public static List<String> verdicts(List<Row> rows, long[] checkpointSteps) {
+        List<Spike> spikes = spikes(rows);
+        List<String> out = new ArrayList<>();
+        long prev = 0;
+        double prevVal = Double.NaN;
+        for (long ck : checkpointSteps) {
+            long from = prev;
+            List<Spike> here = spikes.stream().filter(s -> s.step() > from && s.step() <= ck).toList();
+            double val = Double.NaN;
+            for (Row r : rows) if (r.step() <= ck && !Double.isNaN(r.valLoss())) val = r.valLoss();
+            StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "step %d: ", ck));
+            if (here.isEmpty()) sb.append("no loss or gradient spikes");
+            else {
+                sb.append(here.size()).append(here.size() == 1 ? " spike (" : " spikes (");
+                for (int i = 0; i < Math.min(3, here.size()); i++) {
+                    Spike s = here.get(i);
+                    sb.append(i > 0 ? ", " : "").append(String.format(Locale.ROOT, "%s %.3g at step %d, z %.0f", s.metric().replace('_', ' '), s.value(), s.step(), s.z()));
+                }
+                sb.append(here.size() > 3 ? ", ...)" : ")");
+            }
+            if (!Double.isNaN(val) && !Double.isNaN(prevVal)) {
+                double change = (val - prevVal) / prevVal;
+                sb.append(String.format(Locale.ROOT, "; validation loss %.4f, %s", val,
+                        change < -0.005 ? String.format(Locale.ROOT, "improving (%.1f%%)", 100 * change)
+                                : change > 0.005 ? String.format(Locale.ROOT, "WORSE (+%.1f%%)", 100 * change) : "flat (plateau?)"));
+            } else if (!Double.isNaN(val)) {
+                sb.append(String.format(Locale.ROOT, "; validation loss %.4f", val));
+            }
+            out.add(sb.toString());
+            prev = ck;
+            if (!Double.isNaN(val)) prevVal = val;
+        }
+        return out;
+    }
+}
