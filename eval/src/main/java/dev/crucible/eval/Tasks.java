@@ -11,7 +11,7 @@ import java.util.stream.Stream;
 public final class Tasks {
     private Tasks() {}
 
-    public static final List<String> NAMES = List.of("blimp", "blimp_<paradigm>", "lambada_openai", "piqa", "wikitext");
+    public static final List<String> NAMES = List.of("blimp", "blimp_<paradigm>", "lambada_openai", "piqa", "wikitext", "induction");
 
     /** Resolves task names: "blimp" (all 67 paradigms), "blimp_<UID>" (one), "lambada" / "lambada_openai", "piqa", "wikitext" (bits per byte). */
     public static List<Task> load(Path dataDir, List<String> names) throws IOException {
@@ -26,6 +26,7 @@ public final class Tasks {
                     }
                 }
                 case "lambada", "lambada_openai" -> out.add(Lambada.load(require(dataDir.resolve("lambada_openai/lambada_test.jsonl"))));
+                case "induction" -> out.add(new InductionProbe(50, 1234)); // built in: needs no data
                 case "piqa" -> out.add(MultipleChoice.piqa(require(dataDir.resolve("piqa/valid.jsonl")), require(dataDir.resolve("piqa/valid-labels.lst"))));
                 case "wikitext" -> out.add(RollingPerplexity.loadLines("wikitext", require(dataDir.resolve("llm360_wikitext/wikitext.txt"))));
                 default -> {

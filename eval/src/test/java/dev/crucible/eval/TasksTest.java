@@ -138,6 +138,31 @@ class TasksTest {
         }
     }
 
+    /** induction_gain = (log p(second copy | start, first copy) − log p(first copy | start)) / length, averaged over sequences. */
+    @Test
+    void inductionProbeByHand() throws IOException {
+        Path random = byteModel();
+        try (WorkerPool pool = new WorkerPool(2); HfCheckpoint ck = HfCheckpoint.open(random)) {
+            dev.crucible.model.Model m = new dev.crucible.model.Model(ck.config(), 4, 128, pool);
+            ck.load(m.layout(), m.params);
+            LogLikelihood scorer = new LogLikelihood(m);
+            var enc = dev.crucible.data.tokenizer.TextEncoding.forModel(random, 256);
+            List<Metric> r = new InductionProbe(6, 5).evaluate(scorer, enc, 0);
+            int len = 63; // min(100, window / 2 - 1) at window 128
+            dev.crucible.tensor.Rng rng = new dev.crucible.tensor.Rng(5);
+            double[] gains = new double[6];
+            for (int i = 0; i < 6; i++) {
+                int[] seq = new int[len], both = new int[len + 1];
+                for (int j = 0; j < len; j++) seq[j] = rng.nextInt(256);
+                System.arraycopy(seq, 0, both, 1, len);
+                LogLikelihood.Score[] sc = scorer.score(List.of(new LogLikelihood.Request(new int[] {0}, seq), new LogLikelihood.Request(both, seq)));
+                gains[i] = (sc[1].logProb() - sc[0].logProb()) / len;
+            }
+            assertEquals(Metric.mean("induction_gain", gains).value(), r.get(0).value(), 1e-12);
+            assertEquals(Metric.mean("induction_gain", gains).stderr(), r.get(0).stderr(), 1e-12);
+        }
+    }
+
     @Test
     void lambadaSplitsAtTheLastSpace() throws IOException {
         Path f = dir.resolve("l.jsonl");
