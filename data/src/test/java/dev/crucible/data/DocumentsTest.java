@@ -1,0 +1,51 @@
+package dev.crucible.data;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.zip.GZIPOutputStream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class DocumentsTest {
+    @TempDir
+    Path dir;
+
+    private List<String[]> read(Path p) throws IOException {
+        List<String[]> out = new ArrayList<>();
+        Documents.read(p, (n, t) -> out.add(new String[] {n, t}));
+        return out;
+    }
+
+    @Test
+    void builtInEuroparlCorpus() throws IOException {
+        List<String[]> docs = read(Path.of("builtin:europarl"));
+        assertEquals(17_597, docs.size(), "Lucene's Europarl sample");
+        assertTrue(docs.stream().allMatch(d -> !d[1].isBlank()), "every document has a body");
+        long bytes = docs.stream().mapToLong(d -> d[1].getBytes(StandardCharsets.UTF_8).length).sum();
+        assertTrue(bytes > 19_000_000, "19.3 MB of document bodies (21 MB with titles and dates): " + bytes);
+        assertTrue(assertThrows(IOException.class, () -> read(Path.of("builtin:wikipedia"))).getMessage().contains("unknown built-in corpus"));
+    }
+
+    @Test
+    void filesByExtensionAndLocatedErrors() throws IOException {
+        Files.writeString(dir.resolve("a.txt"), "plain text");
+        try (OutputStream o = new GZIPOutputStream(Files.newOutputStream(dir.resolve("b.jsonl.gz")))) {
+            o.write("{\"text\": \"one\"}\n\n{\"text\": \"two\"}\n".getBytes(StandardCharsets.UTF_8));
+        }
+        List<String[]> docs = read(dir);
+        assertEquals(List.of("plain text", "one", "two"), docs.stream().map(d -> d[1]).toList());
+        Files.writeString(dir.resolve("c.jsonl"), "{\"text\": \"ok\"}\n{\"txt\": \"no\"}\n");
+        String msg = assertThrows(IOException.class, () -> read(dir.resolve("c.jsonl"))).getMessage();
+        assertEquals(dir.resolve("c.jsonl") + ":2: no \"text\" string field", msg);
+        assertTrue(assertThrows(IOException.class, () -> read(dir.resolve("missing"))).getMessage().contains("no such file or directory"));
+    }
+}
