@@ -28,7 +28,7 @@ import picocli.CommandLine.Option;
  * object with at least tokens_per_s, gflops, peak_fraction and peak_rss_mb, so scripts can compare runs.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Measure throughput (not a test: figures go to docs/benchmarks.md).",
-        subcommands = {BenchCommand.Train.class, BenchCommand.Matmul.class, BenchCommand.Generate.class})
+        subcommands = {BenchCommand.Train.class, BenchCommand.Matmul.class, BenchCommand.Generate.class, BenchCommand.Eval.class})
 public final class BenchCommand implements Runnable {
     @Override
     public void run() {
@@ -281,6 +281,73 @@ public final class BenchCommand implements Runnable {
                 out.put("tokens", n);
                 out.put("threads", pool.size());
                 standardFields(out, tps, gflops, peak);
+                if (c.json) printJson(out);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
+    }
+
+    @Command(name = "eval", mixinStandardHelpOptions = true,
+            description = "Time log-likelihood scoring on BLiMP-sized requests (1 context token, 8-16 continuation tokens, random weights) "
+                    + "against the plain forward pass on full training batches of the same model.")
+    static final class Eval implements Runnable {
+        @Mixin
+        Common c;
+        @Option(names = "--requests", defaultValue = "2000", description = "Scored requests per repetition (default ${DEFAULT-VALUE}).")
+        int requests;
+        @Option(names = "--eval-batch", defaultValue = "32", description = "Requests per forward pass (default ${DEFAULT-VALUE}).")
+        int evalBatch;
+
+        @Override
+        public void run() {
+            ModelConfig cfg = c.config();
+            try (WorkerPool pool = c.pool()) {
+                double peak = PeakFlops.measure(pool);
+                Rng rng = new Rng(2);
+                java.util.List<dev.crucible.eval.LogLikelihood.Request> reqs = new java.util.ArrayList<>();
+                long scoredTokens = 0;
+                for (int i = 0; i < requests; i++) {
+                    int[] cont = new int[8 + rng.nextInt(9)];
+                    for (int j = 0; j < cont.length; j++) cont[j] = rng.nextInt(cfg.vocabSize());
+                    reqs.add(new dev.crucible.eval.LogLikelihood.Request(new int[] {0}, cont));
+                    scoredTokens += cont.length;
+                }
+                Model scoringModel = new Model(cfg, evalBatch, 32, pool);
+                scoringModel.initialize(1);
+                dev.crucible.eval.LogLikelihood scorer = new dev.crucible.eval.LogLikelihood(scoringModel);
+                double best = Double.MAX_VALUE;
+                for (int r = 0; r < 3; r++) {
+                    long t0 = System.nanoTime();
+                    scorer.score(reqs);
+                    if (r > 0) best = Math.min(best, (System.nanoTime() - t0) / 1e9);
+                }
+                double evalTps = scoredTokens / best;
+                // The reference: forward passes alone on full training batches.
+                int b = c.batch(), t = c.seq();
+                Model train = new Model(cfg, b, t, pool);
+                train.initialize(1);
+                int[] tok = new int[b * t];
+                for (int i = 0; i < tok.length; i++) tok[i] = rng.nextInt(cfg.vocabSize());
+                double fwd = Double.MAX_VALUE;
+                for (int r = 0; r < 3; r++) {
+                    long t0 = System.nanoTime();
+                    train.forward(tok, tok, b, t);
+                    if (r > 0) fwd = Math.min(fwd, (System.nanoTime() - t0) / 1e9);
+                }
+                double fwdTps = b * t / fwd;
+                double blimpSeconds = 134_000.0 * (scoredTokens / (double) requests) / evalTps;
+                double gflops = 2.0 * train.layout().nonEmbeddingPositionParams() * evalTps / 1e9;
+                System.out.printf(Locale.ROOT, "%s: scoring %,.0f tokens/s (%d requests of 8-16 tokens, %d per pass); training forward %,.0f tokens/s (%d x %d); "
+                        + "all of BLiMP (67,000 pairs) would take about %.0f s, peak RSS %d MB%n", c.preset, evalTps, requests, evalBatch, fwdTps, b, t,
+                        blimpSeconds, peakRssMb());
+                Map<String, Object> out = new LinkedHashMap<>();
+                out.put("bench", "eval");
+                out.put("model", c.preset);
+                out.put("threads", pool.size());
+                out.put("forward_tokens_per_s", round(fwdTps));
+                out.put("blimp_seconds", round(blimpSeconds));
+                standardFields(out, evalTps, gflops, peak);
                 if (c.json) printJson(out);
             } catch (IOException e) {
                 throw new java.io.UncheckedIOException(e);
