@@ -44,8 +44,15 @@ public final class Checkpoints {
         return run.resolve("checkpoints").resolve(String.format("step-%07d", step));
     }
 
-    /** tokenizer: the run's tokenizer.json, copied in (its end-of-text token becomes config.json's bos/eos), or null. */
-    public static Path write(Path run, State state, Model model, AdamWOptimizer opt, Path tokenizer) throws IOException {
+    /** A run's tokenizer.json and its end-of-text id (config.json's bos/eos), read once per run, not per checkpoint. */
+    public record RunTokenizer(Path file, Integer endOfText) {
+        public static RunTokenizer read(Path file) throws IOException {
+            return new RunTokenizer(file, TokenizerJson.read(file).special("<|endoftext|>"));
+        }
+    }
+
+    /** tokenizer: the run's tokenizer, copied in, or null. */
+    public static Path write(Path run, State state, Model model, AdamWOptimizer opt, RunTokenizer tokenizer) throws IOException {
         Path dir = dirFor(run, state.step());
         Path tmp = dir.resolveSibling(dir.getFileName() + ".tmp");
         deleteRecursively(tmp);
@@ -53,11 +60,8 @@ public final class Checkpoints {
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put("format", "pt");
         Safetensors.write(tmp.resolve(MODEL), HfFormat.sources(model.layout(), model.params), meta);
-        Integer eot = null;
-        if (tokenizer != null) {
-            Files.copy(tokenizer, tmp.resolve("tokenizer.json"));
-            eot = TokenizerJson.read(tokenizer).special("<|endoftext|>");
-        }
+        Integer eot = tokenizer == null ? null : tokenizer.endOfText();
+        if (tokenizer != null) Files.copy(tokenizer.file(), tmp.resolve("tokenizer.json"));
         JSON.writeValue(tmp.resolve("config.json").toFile(), HfFormat.configJson(model.config(), eot, eot));
         Map<String, Object> gen = new LinkedHashMap<>();
         gen.put("_from_model_config", true);

@@ -140,7 +140,7 @@ public final class Trainer {
                 tokens = st.tokens();
                 truncateMetrics(run.resolve("metrics.jsonl"), startStep);
             }
-            Path tokenizer = cfg.data().tokenizer() == null ? null : Path.of(cfg.data().tokenizer());
+            Checkpoints.RunTokenizer tokenizer = cfg.data().tokenizer() == null ? null : Checkpoints.RunTokenizer.read(Path.of(cfg.data().tokenizer()));
             LrSchedule schedule = LrSchedule.of(cfg);
             double peak = PeakFlops.measure(pool);
             double flopsPerToken = model.layout().flopsPerToken(t);
