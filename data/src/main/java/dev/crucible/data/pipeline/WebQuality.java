@@ -1,0 +1,119 @@
+package dev.crucible.data.pipeline;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The line-level web-text heuristics of C4 (Raffel et al., as datatrove implements them) and of
+ * FineWeb (Penedo et al.), with the defaults those recipes publish.
+ */
+public final class WebQuality {
+    private WebQuality() {}
+
+    /** Sentence enders across scripts (a subset of datatrove's TERMINAL_PUNCTUATION). */
+    static final String TERMINAL = ".!?…。！？؟।।॥።፧᙮‼⁇⁈⁉︒﹒﹖﹗．？｡";
+
+    static boolean endsWithTerminal(String line) {
+        if (line.isEmpty()) return false;
+        int cp = line.codePointBefore(line.length());
+        return TERMINAL.indexOf(cp) >= 0;
+    }
+
+    private static final Pattern CITATION = Pattern.compile("\\[\\d*]|\\[edit]|\\[citation needed]");
+    private static final Pattern SENTENCE_END = Pattern.compile("[.!?]+(?=\\s|$)");
+    static final List<String> POLICY = List.of("terms of use", "privacy policy", "cookie policy", "uses cookies", "use of cookies", "use cookies");
+
+    /**
+     * C4: lines are kept only if they end in terminal punctuation (. ? ! " ') but not an ellipsis,
+     * have at least min_words_per_line words, no word longer than max_word_length, and mention
+     * neither javascript nor a cookie/privacy policy; citation marks are removed. A document with
+     * "lorem ipsum" or a curly bracket, or fewer than min_num_sentences sentences left, is removed.
+     * The kept lines become the text.
+     */
+    static Operator c4(Params p) {
+        int minSentences = p.integer("min_num_sentences", 5), minWords = p.integer("min_words_per_line", 3);
+        int maxWordLength = p.integer("max_word_length", 1000);
+        boolean citations = p.bool("remove_citations", true), terminal = p.bool("filter_no_terminal_punct", true);
+        boolean lorem = p.bool("filter_lorem_ipsum", true), js = p.bool("filter_javascript", true);
+        boolean curly = p.bool("filter_curly_bracket", true), policy = p.bool("filter_policy", true);
+        return new Operator() {
+            @Override
+            public String name() {
+                return "c4_quality_filter";
+            }
+
+            @Override
+            public Outcome apply(Doc doc) {
+                List<String> kept = new ArrayList<>();
+                int sentences = 0;
+                for (String raw : doc.text().lines().toList()) {
+                    String line = raw.strip();
+                    List<String> words = TextStats.tokens(line);
+                    if (maxWordLength >= 0 && words.stream().anyMatch(w -> TextStats.length(w) > maxWordLength)) continue;
+                    if (citations) line = CITATION.matcher(line).replaceAll("");
+                    if (terminal && (!(line.endsWith(".") || line.endsWith("?") || line.endsWith("!") || line.endsWith("\"") || line.endsWith("'"))
+                            || line.endsWith("..."))) continue;
+                    if (words.size() < minWords) continue;
+                    String lower = line.toLowerCase(Locale.ROOT);
+                    if (lorem && lower.contains("lorem ipsum")) return Outcome.remove("lorem_ipsum", "a line contains 'lorem ipsum'");
+                    if (js && lower.contains("javascript")) continue;
+                    if (curly && line.indexOf('{') >= 0) return Outcome.remove("curly_bracket", "a kept line contains '{'");
+                    if (policy && POLICY.stream().anyMatch(lower::contains)) continue;
+                    Matcher m = SENTENCE_END.matcher(line);
+                    int s = 0;
+                    while (m.find()) s++;
+                    sentences += Math.max(1, s);
+                    kept.add(line);
+                }
+                if (sentences < minSentences) return Outcome.remove("too_few_sentences", sentences + " sentences in kept lines < min_num_sentences " + minSentences);
+                String text = String.join("\n", kept).strip();
+                if (text.equals(doc.text())) return Outcome.keep(doc);
+                return Outcome.changed(doc.withText(text), "lines_removed", (doc.text().lines().count() - kept.size()) + " of " + doc.text().lines().count() + " lines removed");
+            }
+        };
+    }
+
+    /**
+     * FineWeb's own filters: too few lines ending in terminal punctuation, too many short lines,
+     * too many characters in duplicated lines, too many newlines per word (lists).
+     */
+    static Operator fineweb(Params p) {
+        double punctThr = p.number("line_punct_thr", 0.12), shortThr = p.number("short_line_thr", 0.67);
+        boolean excludeZero = p.bool("line_punct_exclude_zero", false);
+        int shortLen = p.integer("short_line_length", 30);
+        double dupThr = p.number("char_duplicates_ratio", 0.01), newlineThr = p.number("new_line_ratio", 0.3);
+        return new Operator() {
+            @Override
+            public String name() {
+                return "fineweb_quality_filter";
+            }
+
+            @Override
+            public Outcome apply(Doc doc) {
+                String text = doc.text();
+                List<String> lines = new ArrayList<>();
+                for (String l : text.split("\n", -1)) if (!l.isBlank()) lines.add(l);
+                if (lines.isEmpty()) return Outcome.remove("empty", "no non-blank line");
+                int punct = 0, shortLines = 0;
+                for (String l : lines) {
+                    if (endsWithTerminal(l)) punct++;
+                    if (TextStats.length(l) <= shortLen) shortLines++;
+                }
+                double r = (double) punct / lines.size();
+                if (r < punctThr && !(r == 0 && excludeZero)) return Outcome.remove("line_punct_ratio", Gopher.fmt("lines ending in punctuation %.3g < %.3g", r, punctThr));
+                r = (double) shortLines / lines.size();
+                if (r > shortThr) return Outcome.remove("short_line_ratio", Gopher.fmt("short lines %.3g > %.3g", r, shortThr));
+                long dupChars = Gopher.duplicates(lines.toArray(String[]::new))[1];
+                r = (double) dupChars / Math.max(1, text.length() - Gopher.count(text, "\n"));
+                if (r > dupThr) return Outcome.remove("char_dup_ratio", Gopher.fmt("chars in duplicated lines %.3g > %.3g", r, dupThr));
+                int words = TextStats.words(text).size();
+                r = (double) Gopher.count(text, "\n") / Math.max(1, words);
+                if (r > newlineThr) return Outcome.remove("list_ratio", Gopher.fmt("newlines per word %.3g > %.3g", r, newlineThr));
+                return Outcome.keep(doc);
+            }
+        };
+    }
+}

@@ -1,0 +1,190 @@
+package dev.crucible.data.pipeline;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.crucible.data.Documents;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.zip.GZIPInputStream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class PipelineTest {
+    @TempDir
+    Path tmp;
+
+    static List<Doc> europarl(int n) throws IOException {
+        List<Doc> docs = new ArrayList<>();
+        Documents.read(Path.of("builtin:europarl"), (name, text) -> {
+            if (docs.size() < n) docs.add(new Doc(name, text));
+        });
+        return docs;
+    }
+
+    List<Doc> run(List<Operators.Step> steps, List<Doc> in, int threads, Pipeline[] keep) throws IOException {
+        List<Doc> out = new ArrayList<>();
+        Pipeline p = new Pipeline(steps, threads, 5, tmp.resolve("spill"));
+        try (p) {
+            Pipeline.Feeder f = p.start(out::add);
+            for (Doc d : in) f.accept(d);
+            f.finish();
+        }
+        if (keep != null) keep[0] = p;
+        return out;
+    }
+
+    static List<Operators.Step> steps(Object... nameParams) {
+        List<Operators.Step> s = new ArrayList<>();
+        for (int i = 0; i < nameParams.length; i += 2) {
+            @SuppressWarnings("unchecked") Map<String, Object> params = (Map<String, Object>) nameParams[i + 1];
+            s.add(Operators.create((String) nameParams[i], params));
+        }
+        return s;
+    }
+
+    @Test
+    void nothingIsLostAndThreadsDoNotChangeTheResult() throws IOException {
+        List<Doc> in = new ArrayList<>(europarl(3000));
+        for (int i = 0; i < 20; i++) {
+            Doc d = in.get(i * 7);
+            in.add(new Doc(d.id() + "-copy", d.text()));
+            in.add(new Doc(d.id() + "-near", d.text().replaceFirst(" ", " near ")));
+        }
+        List<Operators.Step> steps = steps("whitespace_normalization_mapper", Map.of(), "language_id_score_filter", Map.of("min_score", 0.7),
+                "gopher_quality_filter", Map.of("where", Map.of("lang", "en")), "exact_dedup", Map.of(), "text_length_filter", Map.of("min_len", 200),
+                "minhash_dedup", Map.of(), "fineweb_quality_filter", Map.of("where", Map.of("lang", "de")));
+        Pipeline[] p = new Pipeline[1];
+        List<Doc> one = run(steps, in, 1, p);
+        List<StepStats> stats = p[0].stats();
+        long flowing = in.size();
+        for (StepStats s : stats) {
+            assertEquals(flowing, s.docsIn, s.label);
+            assertEquals(s.docsIn, s.docsOut + s.removed, s.label);
+            assertEquals(s.removed + s.changed, s.rules.values().stream().mapToLong(Long::longValue).sum(), s.label);
+            flowing = s.docsOut;
+        }
+        assertEquals(flowing, one.size());
+        assertTrue(one.size() > 1000 && one.size() < in.size(), "kept " + one.size());
+        for (StepStats s : stats) assertTrue(s.removed + s.changed > 0, s.label + " did nothing");
+        for (StepStats s : stats) {
+            long traced = p[0].trace().stream().filter(t -> t.step().equals(s.label)).count();
+            assertEquals(Math.min(5, s.removed + s.changed), traced, s.label);
+        }
+        List<Doc> four = run(steps, in, 4, p);
+        assertEquals(one, four);
+    }
+
+    @Test
+    void minhashFindsPlantedNearDuplicatesInARealCorpusAndNothingElse() throws IOException {
+        List<Doc> base = europarl(2000).stream().filter(d -> TextStats.words(d.text()).size() >= 150).limit(600).toList();
+        java.util.Random rnd = new java.util.Random(7);
+        List<Doc> in = new ArrayList<>(base);
+        Set<String> planted = new HashSet<>();
+        for (int i = 0; i < 100; i++) {
+            Doc src = base.get(rnd.nextInt(base.size()));
+            List<String> words = new ArrayList<>(TextStats.tokens(src.text()));
+            for (int e = 0; e < 3; e++) words.set(rnd.nextInt(words.size()), "edited" + e); // a few edited words
+            String id = "planted-" + i;
+            planted.add(id);
+            in.add(rnd.nextInt(in.size() - base.size() + 1) + base.size(), new Doc(id, String.join(" ", words)));
+        }
+        Pipeline[] p = new Pipeline[1];
+        List<Doc> out = run(steps("minhash_dedup", Map.of()), in, 2, p);
+        Set<String> kept = new HashSet<>();
+        out.forEach(d -> kept.add(d.id()));
+        for (Doc d : base) assertTrue(kept.contains(d.id()), "removed an original: " + d.id());
+        long found = planted.stream().filter(id -> !kept.contains(id)).count();
+        assertTrue(found >= 95, "recall " + found + "/100");
+    }
+
+    @Test
+    void exactDedupKeepsTheFirstCopy() throws IOException {
+        List<Doc> in = List.of(new Doc("a", "same"), new Doc("b", "other"), new Doc("c", "same"), new Doc("d", "Same"));
+        Pipeline[] p = new Pipeline[1];
+        List<Doc> out = run(steps("exact_dedup", Map.of()), in, 2, p);
+        assertEquals(List.of("a", "b", "d"), out.stream().map(Doc::id).toList());
+        assertEquals("duplicate of a", p[0].trace().getFirst().detail());
+    }
+
+    @Test
+    void recipeRunWritesShardsSummaryAndTrace() throws IOException {
+        Path jsonl = tmp.resolve("in.jsonl");
+        Files.writeString(jsonl, """
+                {"text": "The committee has voted on the report, and it was not what we expected of them."}
+                not json
+                {"text": "Der Ausschuss hat über den Bericht abgestimmt, und es war nicht das, was wir erwartet haben."}
+                {"title": "no text field"}
+                {"text": "short"}
+                """);
+        Path recipeFile = tmp.resolve("r.yaml");
+        Files.writeString(recipeFile, """
+                inputs:
+                  - {path: %s, meta: {domain: prose}}
+                output: {dir: %s, partition_by: lang}
+                on_malformed: skip
+                ops:
+                  - text_length_filter: {min_len: 20}
+                  - language_id_score_filter: {min_score: 0.5}
+                """.formatted(jsonl, tmp.resolve("out")));
+        RecipeRun.Summary s = RecipeRun.run(Recipe.load(recipeFile), null);
+        assertEquals(2, s.inputs().getFirst().malformed());
+        assertEquals(jsonl + ":2: not a JSON object (Unrecognized token 'not': was expecting (JSON String, Number, Array, Object or token 'null', 'true' or 'false'))",
+                s.inputs().getFirst().malformedExamples().getFirst());
+        assertEquals(2, s.docsOut());
+        Path out = tmp.resolve("out");
+        assertFalse(Files.exists(tmp.resolve("out.partial")));
+        JsonNode en = firstLine(out.resolve("en/part-00000.jsonl.gz"));
+        assertEquals("prose", en.get("domain").asText());
+        assertEquals("en", en.get("lang").asText());
+        assertTrue(Files.exists(out.resolve("de/part-00000.jsonl.gz")));
+        JsonNode summary = new ObjectMapper().readTree(out.resolve("summary.json").toFile());
+        assertEquals(1, summary.get("steps").get(0).get("removed").asLong());
+        assertTrue(Files.readString(out.resolve("trace.jsonl")).contains("\"detail\":\"length 5.000 < min_len 20.00\""));
+        // a rerun replaces its own earlier output
+        RecipeRun.run(Recipe.load(recipeFile), null);
+        // but not a directory that is not a recipe's output
+        Path foreign = tmp.resolve("foreign");
+        Files.createDirectories(foreign);
+        Files.writeString(foreign.resolve("precious.txt"), "x");
+        assertThrows(IOException.class, () -> RecipeRun.run(Recipe.load(recipeFile).withOutputDir(foreign), null));
+        assertTrue(Files.exists(foreign.resolve("precious.txt")));
+    }
+
+    static JsonNode firstLine(Path gz) throws IOException {
+        try (BufferedReader r = new BufferedReader(new InputStreamReader(new GZIPInputStream(Files.newInputStream(gz)), StandardCharsets.UTF_8))) {
+            return new ObjectMapper().readTree(r.readLine());
+        }
+    }
+
+    @Test
+    void recipeErrorsNameTheFileAndLine() {
+        String ok = "inputs: [a.txt]\noutput: {dir: out}\nops:\n  - text_length_filter: {min_len: 10}\n";
+        assertEquals(1, Recipe.parse("r.yaml", ok).steps().size());
+        Recipe.RecipeException e = assertThrows(Recipe.RecipeException.class, () -> Recipe.parse("r.yaml",
+                "inputs: [a.txt]\noutput: {dir: out}\nops:\n  - text_length_filter: {min_len: 10}\n  - text_length_filter: {min_lenn: 10}\n"));
+        assertEquals("r.yaml:5: text_length_filter: unknown parameter 'min_lenn' (allowed: max_len, min_len, where)", e.getMessage());
+        e = assertThrows(Recipe.RecipeException.class, () -> Recipe.parse("r.yaml", "inputs: [a.txt]\noutput: {dir: out}\nopz: []\n"));
+        assertEquals("r.yaml:3: unknown key 'opz' (allowed: inputs, on_malformed, ops, output, threads, trace_samples)", e.getMessage());
+        e = assertThrows(Recipe.RecipeException.class, () -> Recipe.parse("r.yaml", "inputs: [a.txt]\noutput: {dir: out}\nops:\n  - fancy_filter: {}\n"));
+        assertTrue(e.getMessage().startsWith("r.yaml:4: fancy_filter: unknown operator 'fancy_filter'"), e.getMessage());
+        e = assertThrows(Recipe.RecipeException.class, () -> Recipe.parse("r.yaml", "inputs: [a.txt\n"));
+        assertTrue(e.getMessage().startsWith("r.yaml:1: not valid YAML"), e.getMessage());
+        // the same operator twice gets distinct labels
+        Recipe r = Recipe.parse("r.yaml", "inputs: [a.txt]\noutput: {dir: out}\nops:\n  - exact_dedup: {}\n  - exact_dedup: {}\n");
+        assertEquals(List.of("exact_dedup", "exact_dedup#2"), r.steps().stream().map(Operators.Step::label).toList());
+    }
+}
