@@ -1,23 +1,23 @@
 package dev.crucible.cli;
 
-import dev.crucible.data.Documents;
-import dev.crucible.data.TokenShard;
+import dev.crucible.data.CorpusTokenizer;
 import dev.crucible.data.pipeline.Recipe;
 import dev.crucible.data.pipeline.RecipeRun;
 import dev.crucible.data.tokenizer.BpeTokenizer;
 import dev.crucible.data.tokenizer.TokenizerJson;
 import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-@Command(name = "data", mixinStandardHelpOptions = true, description = "Prepare training data.", subcommands = {DataCommand.Run.class, DataCommand.Tokenize.class})
+@Command(name = "data", mixinStandardHelpOptions = true, description = "Prepare training data.", subcommands = {DataCommand.Run.class, DataCommand.Tokenize.class, DataCommand.PrepareDefault.class})
 public final class DataCommand implements Runnable {
     @Override
     public void run() {
@@ -51,15 +51,46 @@ public final class DataCommand implements Runnable {
         }
     }
 
+    @Command(name = "prepare-default", mixinStandardHelpOptions = true,
+            description = {"Prepare the built-in default corpus with no download: Lucene's Europarl sample (21 languages) and the JDK's java.base "
+                    + "sources, cleaned by the shipped recipe (<out>/clean, partitioned by language), a byte-level BPE tokenizer trained on it "
+                    + "(<out>/tokenizer.json), and token shards with prose and code in equal shares (<out>/shards). Stages already done are reused."})
+    static final class PrepareDefault implements Callable<Integer> {
+        @Option(names = "--out", defaultValue = "data/default", description = "Output directory (default ${DEFAULT-VALUE}).")
+        Path out;
+        @Option(names = "--vocab-size", defaultValue = "8192", description = "Tokenizer vocabulary (default ${DEFAULT-VALUE}).")
+        int vocabSize;
+        @Option(names = "--print-recipe", description = "Print the shipped recipe and exit.")
+        boolean printRecipe;
+
+        @Override
+        public Integer call() throws Exception {
+            if (printRecipe) {
+                System.out.print(DefaultCorpus.recipeText());
+                return 0;
+            }
+            DefaultCorpus.Prepared p = DefaultCorpus.prepare(out, vocabSize, System.out);
+            System.out.println("ready: " + p.shards() + " (train_*.bin, val_<domain>_*.bin, heldout/, tokenizer.json, domains.json)");
+            return 0;
+        }
+    }
+
     @Command(name = "tokenize", mixinStandardHelpOptions = true,
-            description = {"Tokenize documents into llm.c token shards: <out>/train_NNNNNN.bin and <out>/val_NNNNNN.bin, each document preceded "
-                    + "by the end-of-text token, split into train and validation by a hash of the document's name (stable across runs).",
-                    "Copies the tokenizer to <out>/tokenizer.json; point data.train, data.val and data.tokenizer of a run config at them."})
+            description = {"Tokenize documents into llm.c token shards: <out>/train_NNNNNN.bin (all domains interleaved, in the mixture asked for) "
+                    + "and <out>/val_<domain>_NNNNNN.bin, each document preceded by the end-of-text token, split into train and validation by a "
+                    + "hash of the document's name (stable across runs).",
+                    "Also writes <out>/heldout/<domain>.jsonl (a text sample of validation documents, for probes), <out>/domains.json (documents, "
+                    + "tokens, share and epochs per domain) and a copy of the tokenizer. Point data.train, data.val and data.tokenizer of a run "
+                    + "config at them."})
     static final class Tokenize implements Callable<Integer> {
         @Option(names = "--tokenizer", required = true, description = "tokenizer.json")
         Path tokenizer;
-        @Option(names = "--input", required = true, arity = "1..*", description = "Files or directories of documents (as tokenizer train reads them).")
-        List<Path> inputs;
+        @Option(names = "--input", arity = "1..*", description = "Files or directories of documents; DOMAIN=PATH puts them in a domain (default domain: all).")
+        List<String> inputs = new ArrayList<>();
+        @Option(names = "--domains-from", description = "A directory whose sub-directories are domains (e.g. the output of data run with partition_by).")
+        Path domainsFrom;
+        @Option(names = "--mix", split = ",", description = "Mixture weights of the training stream, DOMAIN=WEIGHT,... (default: natural proportions).")
+        Map<String, Double> mix = new LinkedHashMap<>();
         @Option(names = "--out", required = true, description = "Directory for the shards.")
         Path out;
         @Option(names = "--val-percent", defaultValue = "5", description = "Share of documents for validation, in percent (default ${DEFAULT-VALUE}).")
@@ -70,65 +101,53 @@ public final class DataCommand implements Runnable {
         @Override
         public Integer call() throws Exception {
             if (valPercent < 0 || valPercent > 50) throw new UserError("--val-percent must be in [0, 50]");
+            List<CorpusTokenizer.Domain> domains = domains(inputs, domainsFrom);
             BpeTokenizer tok = TokenizerJson.read(tokenizer);
-            Integer eot = tok.special("<|endoftext|>");
-            if (eot == null) throw new UserError(tokenizer + " has no <|endoftext|> token to separate documents");
             Files.createDirectories(out);
-            Writer train = new Writer(out, "train", shardTokens, tok.vocabSize()), val = new Writer(out, "val", shardTokens, tok.vocabSize());
             long t0 = System.nanoTime();
-            long[] bytes = {0};
-            for (Path in : inputs) {
-                Documents.read(in, (name, text) -> {
-                    boolean isVal = Math.floorMod(name.hashCode() * 0x9E3779B9, 100) < valPercent;
-                    Writer w = isVal ? val : train;
-                    w.add(eot);
-                    for (int id : tok.encode(text, false)) w.add(id);
-                    w.docs++;
-                    bytes[0] += text.getBytes(StandardCharsets.UTF_8).length;
-                });
+            List<CorpusTokenizer.DomainCounts> counts;
+            try {
+                counts = CorpusTokenizer.run(tok, domains, mix, valPercent, shardTokens, out, System.out);
+            } catch (IllegalArgumentException e) {
+                throw new UserError(e.getMessage());
             }
-            train.flush();
-            val.flush();
             Files.copy(tokenizer, out.resolve("tokenizer.json"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            System.out.print(table(counts));
+            long bytes = counts.stream().mapToLong(c -> c.trainBytes() + c.valBytes()).sum(), tokens = counts.stream().mapToLong(c -> c.trainTokens() + c.valTokens()).sum();
             double sec = (System.nanoTime() - t0) / 1e9;
-            System.out.printf(Locale.ROOT, "train: %,d documents, %,d tokens in %d shard(s); val: %,d documents, %,d tokens in %d shard(s)%n",
-                    train.docs, train.total, train.shard, val.docs, val.total, val.shard);
-            System.out.printf(Locale.ROOT, "%,d bytes -> %,d tokens (%.2f bytes/token) in %.1f s (%.1f MB/s); wrote %s%n", bytes[0], train.total + val.total,
-                    (double) bytes[0] / Math.max(1, train.total + val.total), sec, bytes[0] / 1e6 / sec, out);
+            System.out.printf(Locale.ROOT, "%,d bytes -> %,d tokens (%.2f bytes/token) in %.1f s (%.1f MB/s); wrote %s%n", bytes, tokens,
+                    (double) bytes / Math.max(1, tokens), sec, bytes / 1e6 / sec, out);
             return 0;
         }
 
-        /** Accumulates tokens and writes a shard whenever one is full. */
-        static final class Writer {
-            final Path dir;
-            final String prefix;
-            final int[] buf;
-            final int vocab;
-            int n, shard, docs;
-            long total;
-
-            Writer(Path dir, String prefix, int size, int vocab) {
-                this.dir = dir;
-                this.prefix = prefix;
-                this.buf = new int[size];
-                this.vocab = vocab;
+        static List<CorpusTokenizer.Domain> domains(List<String> inputs, Path domainsFrom) throws IOException {
+            Map<String, List<Path>> byDomain = new LinkedHashMap<>();
+            for (String in : inputs) {
+                int eq = in.indexOf('=');
+                String domain = eq > 0 && !in.startsWith("builtin:") ? in.substring(0, eq) : "all";
+                byDomain.computeIfAbsent(domain, k -> new ArrayList<>()).add(Path.of(eq > 0 && !in.startsWith("builtin:") ? in.substring(eq + 1) : in));
             }
-
-            void add(int id) {
-                buf[n++] = id;
-                total++;
-                if (n == buf.length) flush();
-            }
-
-            void flush() {
-                if (n == 0) return;
-                try {
-                    TokenShard.write(dir.resolve(String.format("%s_%06d.bin", prefix, shard++)), buf, n, vocab);
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
+            if (domainsFrom != null) {
+                if (!Files.isDirectory(domainsFrom)) throw new UserError(domainsFrom + ": not a directory");
+                try (var s = Files.list(domainsFrom)) {
+                    for (Path d : s.filter(Files::isDirectory).sorted().toList()) {
+                        byDomain.computeIfAbsent(d.getFileName().toString(), k -> new ArrayList<>()).add(d);
+                    }
                 }
-                n = 0;
             }
+            if (byDomain.isEmpty()) throw new UserError("give --input and/or --domains-from");
+            List<CorpusTokenizer.Domain> out = new ArrayList<>();
+            byDomain.forEach((k, v) -> out.add(new CorpusTokenizer.Domain(k, v)));
+            return out;
+        }
+
+        static String table(List<CorpusTokenizer.DomainCounts> counts) {
+            StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "%-10s %9s %13s %8s %10s %8s %8s%n", "domain", "docs", "tokens", "share", "mixed", "epochs", "val tok"));
+            for (CorpusTokenizer.DomainCounts c : counts) {
+                sb.append(String.format(Locale.ROOT, "%-10s %,9d %,13d %7.1f%% %,10d %8.2f %,8d%n", c.domain(), c.trainDocs(), c.trainTokens(), 100 * c.weight(),
+                        c.mixedTokens(), c.epochs(), c.valTokens()));
+            }
+            return sb.toString();
         }
     }
 }
