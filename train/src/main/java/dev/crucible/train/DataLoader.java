@@ -71,7 +71,8 @@ public final class DataLoader {
         }
     }
 
-    private void read(int w, int row, int[] inputs, int[] targets) {
+    /** Fills row `row` of inputs and targets with window w (0 <= w < windows()). */
+    public void read(int w, int row, int[] inputs, int[] targets) {
         int shard = 0;
         while (windowStart[shard + 1] <= w) shard++;
         TokenShard s = set.shards().get(shard);

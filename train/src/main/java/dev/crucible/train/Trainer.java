@@ -198,7 +198,9 @@ public final class Trainer {
 
                     int done = step + 1;
                     boolean last = done == tr.steps();
-                    boolean evalNow = val != null && (last || cfg.eval().every() > 0 && done % cfg.eval().every() == 0);
+                    boolean checkpointNow = last || cfg.checkpoint().due(done, tokensBefore, tokens);
+                    // validation also at every checkpoint, so each checkpoint's downstream scores have a loss beside them
+                    boolean evalNow = val != null && (checkpointNow || cfg.eval().every() > 0 && done % cfg.eval().every() == 0);
                     Double valLoss = null;
                     long pauseStart = System.nanoTime();
                     if (evalNow) {
@@ -229,7 +231,7 @@ public final class Trainer {
                                 done, tr.steps(), loss, valLoss != null ? String.format(Locale.ROOT, " | val %.4f", valLoss) : "", lr, gradNorm,
                                 tokensPerSec, 100 * mfu, duration(eta));
                     }
-                    if (last || cfg.checkpoint().due(done, tokensBefore, tokens)) {
+                    if (checkpointNow) {
                         long ckptStart = System.nanoTime();
                         console.println("checkpoint: writing step " + done);
                         Checkpoints.State st = new Checkpoints.State(done, tokens, loader.epoch(), loader.position(), tr.seed(),
@@ -272,13 +274,21 @@ public final class Trainer {
         Files.move(tmp, metrics, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
     }
 
-    /** Mean loss over the first `batches` batches of the validation shards (the same windows every time). */
+    /**
+     * Mean loss over `batches` batches of windows spread evenly over all the validation shards (the
+     * same windows every time). Spread, not the first ones: validation shards of several domains
+     * come one after the other, and the first batches would measure only the first domain.
+     */
     static double validate(Model model, ShardSet val, int b, int t, int batches, int[] inputs, int[] targets) {
         DataLoader loader = new DataLoader(val, b, t, 0, false);
         int n = Math.min(batches, Math.max(1, loader.windows() / b));
+        long total = (long) n * b;
         double sum = 0;
         for (int i = 0; i < n; i++) {
-            loader.next(inputs, targets);
+            for (int r = 0; r < b; r++) {
+                long k = (long) i * b + r;
+                loader.read((int) ((2 * k + 1) * loader.windows() / (2 * total)) % loader.windows(), r, inputs, targets);
+            }
             sum += model.forward(inputs, targets, b, t);
         }
         return sum / n;
