@@ -35,7 +35,7 @@ public final class CorpusTokenizer {
 
     public static final String DOMAINS = "domains.json";
     static final int HELDOUT_DOCS = 200;
-    static final long HELDOUT_BYTES = 400_000;
+    static final long HELDOUT_BYTES = 256_000;
 
     /**
      * @param mix weights per domain name (normalised over the domains given); empty: each domain

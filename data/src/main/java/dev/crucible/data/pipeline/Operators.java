@@ -47,6 +47,7 @@ public final class Operators {
         OPS.put("fineweb_quality_filter", WebQuality::fineweb);
         OPS.put("language_id_score_filter", LanguageFilter::of);
         OPS.put("java_syntax_filter", JavaSyntaxFilter::of);
+        OPS.put("sample_filter", SampleFilter::of);
         DEDUPS.put("exact_dedup", ExactDedup::of);
         DEDUPS.put("minhash_dedup", MinHashDedup::of);
     }
