@@ -19,10 +19,18 @@ import java.util.List;
 public final class Lambada implements Task {
     record Passage(String context, String target) {}
 
+    private final String name;
     private final List<Passage> passages;
 
-    private Lambada(List<Passage> passages) {
+    private Lambada(String name, List<Passage> passages) {
+        this.name = name;
         this.passages = passages;
+    }
+
+    /** A cloze task of the same kind from (context, target) pairs; the target includes its leading space. */
+    public static Lambada cloze(String name, List<String[]> contextAndTarget) {
+        if (contextAndTarget.isEmpty()) throw new IllegalArgumentException(name + ": no passages");
+        return new Lambada(name, contextAndTarget.stream().map(p -> new Passage(p[0], p[1])).toList());
     }
 
     /** JSON lines with a "text" field. */
@@ -46,17 +54,17 @@ public final class Lambada implements Task {
             out.add(new Passage(t.substring(0, sp), t.substring(sp)));
         }
         if (out.isEmpty()) throw new IOException(file + ": no passages");
-        return new Lambada(out);
+        return new Lambada("lambada_openai", out);
     }
 
     @Override
     public String name() {
-        return "lambada_openai";
+        return name;
     }
 
     @Override
     public String group() {
-        return "lambada";
+        return name.equals("lambada_openai") ? "lambada" : "cloze";
     }
 
     @Override
@@ -85,6 +93,7 @@ public final class Lambada implements Task {
             acc[i] = s[i].greedy() ? 1 : 0;
             ll[i] = s[i].logProb();
         }
-        return List.of(Metric.mean("acc", acc), Metric.perplexity("perplexity", ll));
+        // the target's log-likelihood moves long before greedy matches appear in small models
+        return List.of(Metric.mean("acc", acc), Metric.perplexity("perplexity", ll), Metric.mean("target_logprob", ll));
     }
 }

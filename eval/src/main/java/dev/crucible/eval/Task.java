@@ -18,4 +18,30 @@ public interface Task {
 
     /** The score of a model that guesses (for normalised scores): 0.5 for minimal pairs, 0 for exact match; NaN when there is none. */
     double chance(String metric);
+
+    /** This task on at most its first n examples, whatever limit the caller gives. */
+    default Task limitedTo(int n) {
+        Task inner = this;
+        return new Task() {
+            public String name() {
+                return inner.name();
+            }
+
+            public String group() {
+                return inner.group();
+            }
+
+            public int size() {
+                return Math.min(n, inner.size());
+            }
+
+            public List<Metric> evaluate(LogLikelihood scorer, TextEncoding encoding, int limit) {
+                return inner.evaluate(scorer, encoding, limit > 0 ? Math.min(limit, n) : n);
+            }
+
+            public double chance(String metric) {
+                return inner.chance(metric);
+            }
+        };
+    }
 }

@@ -24,7 +24,7 @@ public final class Stability {
     /** Logged rows in the window a value is compared against. */
     public static final int WINDOW = 20;
 
-    public record Row(long step, double trainLoss, double gradNorm, double valLoss) {}
+    public record Row(long step, long tokens, double trainLoss, double gradNorm, double valLoss) {}
 
     public record Spike(long step, String metric, double value, double z) {}
 
@@ -41,7 +41,7 @@ public final class Stability {
             } catch (IOException e) {
                 throw new IOException(metrics + ":" + lineNo + ": not a JSON object", e);
             }
-            rows.add(new Row(r.path("step").asLong(), num(r, "train_loss"), num(r, "grad_norm"), num(r, "val_loss")));
+            rows.add(new Row(r.path("step").asLong(), r.path("tokens").asLong(-1), num(r, "train_loss"), num(r, "grad_norm"), num(r, "val_loss")));
         }
         return rows;
     }

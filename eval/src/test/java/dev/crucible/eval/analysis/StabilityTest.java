@@ -24,7 +24,7 @@ class StabilityTest {
             if (s == 37) loss += 2.0; // a loss spike
             if (s == 45) grad = 9.0;  // a gradient spike
             double val = s % 20 == 0 ? (s == 60 ? 4.5 : 5.0 - 0.02 * s) : Double.NaN; // worse at the last checkpoint
-            rows.add(new Stability.Row(s, loss, grad, val));
+            rows.add(new Stability.Row(s, s * 1024L, loss, grad, val));
         }
         List<Stability.Spike> spikes = Stability.spikes(rows);
         assertEquals(List.of(37L, 45L), spikes.stream().map(Stability.Spike::step).toList(), spikes.toString());

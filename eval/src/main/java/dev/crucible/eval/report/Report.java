@@ -1,0 +1,369 @@
+package dev.crucible.eval.report;
+
+import static dev.crucible.eval.report.Html.esc;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.crucible.eval.analysis.Analysis;
+import dev.crucible.eval.analysis.Series;
+import dev.crucible.eval.analysis.Stability;
+import dev.crucible.eval.analysis.Trajectories;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.stream.Stream;
+
+/**
+ * The capability report of one or more runs: a self-contained HTML file (charts embedded as PNG
+ * data, no scripts, no external resources; every text from data escaped) plus the charts as PNG
+ * files. It shows the training curves, each capability's trajectory over tokens with ±1 standard
+ * error, when each emerges and whether it declines, how each moves with validation loss, a health
+ * verdict per checkpoint, and sampled generations.
+ */
+public final class Report {
+    private Report() {}
+
+    /** One run's data: training metrics, evaluation series, checkpoints, and optional sampled generations. */
+    public record Run(String name, Path dir, List<Stability.Row> metrics, List<Series> series, long[] checkpointSteps,
+                      Map<Long, Double> flopsAtStep, Map<Long, List<Generation>> generations, String description) {}
+
+    public record Generation(String prompt, String text) {}
+
+    public static final String HTML = "report.html";
+
+    /** Reads a run directory: metrics.jsonl, eval/results.jsonl, checkpoints/, config.yaml. */
+    public static Run read(Path dir, Map<Long, List<Generation>> generations) throws IOException {
+        Path metrics = dir.resolve("metrics.jsonl"), results = dir.resolve("eval").resolve("results.jsonl");
+        if (!Files.exists(metrics) && !Files.exists(results)) throw new IOException(dir + ": neither metrics.jsonl nor eval/results.jsonl: not a run directory");
+        List<Stability.Row> rows = Files.exists(metrics) ? Stability.read(metrics) : List.of();
+        List<Series> series = Files.exists(results) ? Trajectories.fromResultsJsonl(results) : List.of();
+        Map<Long, Double> flops = new TreeMap<>();
+        if (Files.exists(results)) {
+            ObjectMapper json = new ObjectMapper();
+            for (String line : Files.readAllLines(results, StandardCharsets.UTF_8)) {
+                if (line.isBlank()) continue;
+                JsonNode r = json.readTree(line);
+                if (r.path("flops").isNumber()) flops.put(r.get("step").asLong(), r.get("flops").asDouble());
+            }
+        }
+        long[] steps;
+        Path cks = dir.resolve("checkpoints");
+        if (Files.isDirectory(cks)) {
+            try (Stream<Path> s = Files.list(cks)) {
+                steps = s.map(p -> p.getFileName().toString()).filter(n -> n.matches("step-\\d+")).mapToLong(n -> Long.parseLong(n.substring(5))).sorted().toArray();
+            }
+        } else {
+            steps = series.stream().flatMap(x -> x.points().stream()).mapToLong(Series.Point::step).distinct().sorted().toArray();
+        }
+        String description = "";
+        Path cfg = dir.resolve("config.yaml");
+        if (Files.exists(cfg)) {
+            JsonNode c = new ObjectMapper(new com.fasterxml.jackson.dataformat.yaml.YAMLFactory()).readTree(cfg.toFile());
+            JsonNode m = c.path("model");
+            description = String.format(Locale.ROOT, "%s-style, %d layers, d_model %d, %d heads, vocabulary %d, context %d; %d steps of %d sequences x %d tokens, lr %s (%s)",
+                    m.path("style").asText(m.path("preset").asText("?")), m.path("n_layer").asInt(), m.path("d_model").asInt(), m.path("n_head").asInt(),
+                    m.path("vocab_size").asInt(), m.path("context_length").asInt(), c.path("training").path("steps").asInt(),
+                    c.path("training").path("micro_batch").asInt(), c.path("training").path("seq_len").asInt(), c.path("optimizer").path("lr").asText(),
+                    c.path("schedule").path("kind").asText());
+        }
+        String name = dir.toAbsolutePath().normalize().getFileName().toString();
+        if (name.equals("run") && dir.toAbsolutePath().normalize().getParent() != null) name = dir.toAbsolutePath().normalize().getParent().getFileName().toString();
+        return new Run(name, dir, rows, series, steps, flops, generations == null ? Map.of() : generations, description);
+    }
+
+    // ---- series helpers ----
+
+    static Series find(Run r, String task, String metric) {
+        for (Series s : r.series()) if (s.task().equals(task) && s.metric().equals(metric)) return s;
+        return null;
+    }
+
+    static double[] xs(Series s) {
+        return s.points().stream().mapToDouble(p -> Math.max(1, p.tokens())).toArray();
+    }
+
+    static double[] errs(Series s) {
+        return s.points().stream().mapToDouble(Series.Point::stderr).toArray();
+    }
+
+    /** Mean over the BLiMP paradigms per step, with the standard error of the mean. */
+    static Series blimpMean(Run r) {
+        Map<Long, double[]> acc = new TreeMap<>(); // step -> {sum, sumSe2, n, tokens}
+        for (Series s : r.series()) {
+            if (!s.task().startsWith("blimp_") || !s.metric().equals("acc")) continue;
+            for (Series.Point p : s.points()) {
+                double[] a = acc.computeIfAbsent(p.step(), k -> new double[4]);
+                a[0] += p.value();
+                a[1] += Double.isNaN(p.stderr()) ? 0 : p.stderr() * p.stderr();
+                a[2]++;
+                a[3] = p.tokens();
+            }
+        }
+        if (acc.isEmpty()) return null;
+        List<Series.Point> pts = new ArrayList<>();
+        acc.forEach((step, a) -> pts.add(new Series.Point(step, (long) a[3], a[0] / a[2], Math.sqrt(a[1]) / a[2])));
+        return new Series(r.name(), "blimp", "acc", pts);
+    }
+
+    /** Validation loss at the last logged step at or before each point of s. */
+    static double[] valLossAt(Run r, Series s) {
+        double[] out = new double[s.points().size()];
+        for (int i = 0; i < out.length; i++) {
+            long step = s.points().get(i).step();
+            double v = Double.NaN;
+            for (Stability.Row row : r.metrics()) if (row.step() <= step && !Double.isNaN(row.valLoss())) v = row.valLoss();
+            out[i] = v;
+        }
+        return out;
+    }
+
+    static boolean lowerIsBetter(String metric) {
+        return metric.contains("perplexity") || metric.contains("bits_per_byte") || metric.contains("loss");
+    }
+
+    // ---- charts ----
+
+    record Figure(String file, String caption, Chart chart) {}
+
+    static List<Figure> figures(List<Run> runs) {
+        List<Figure> out = new ArrayList<>();
+        boolean multi = runs.size() > 1;
+        Chart loss = new Chart("Training and validation loss", "tokens", "loss (nats/token)", true);
+        for (Run r : runs) {
+            List<Stability.Row> train = r.metrics().stream().filter(x -> !Double.isNaN(x.trainLoss()) && x.tokens() > 0).toList();
+            List<Stability.Row> val = r.metrics().stream().filter(x -> !Double.isNaN(x.valLoss()) && x.tokens() > 0).toList();
+            if (!multi) {
+                // the untrained model (step 0) has no place on a log axis of tokens: a reference line instead
+                r.metrics().stream().filter(x -> x.step() == 0 && !Double.isNaN(x.valLoss())).findFirst()
+                        .ifPresent(x -> loss.reference(x.valLoss(), String.format(Locale.ROOT, "untrained: %.2f", x.valLoss())));
+            }
+            if (!train.isEmpty() && !multi) loss.line("train", train.stream().mapToDouble(Stability.Row::tokens).toArray(), train.stream().mapToDouble(Stability.Row::trainLoss).toArray(), null);
+            if (!val.isEmpty()) loss.line(multi ? r.name() + " val" : "validation", val.stream().mapToDouble(x -> Math.max(1, x.tokens())).toArray(),
+                    val.stream().mapToDouble(Stability.Row::valLoss).toArray(), null);
+        }
+        if (!loss.isEmpty()) out.add(new Figure("loss.png", "Loss over training tokens; the dashed line is the untrained model's validation loss.", loss));
+        // bits per byte per domain: one run -> one line per domain; several -> the mean over domains per run
+        Chart bpb = new Chart(multi ? "Held-out bits per byte (mean over domains)" : "Held-out bits per byte by domain", "tokens", "bits per byte", true);
+        for (Run r : runs) {
+            List<Series> doms = r.series().stream().filter(s -> s.task().startsWith("bpb_") && s.metric().equals("bits_per_byte")).toList();
+            if (doms.isEmpty()) continue;
+            if (multi) {
+                Series first = doms.getFirst();
+                double[] mean = new double[first.points().size()];
+                for (Series s : doms) for (int i = 0; i < mean.length && i < s.points().size(); i++) mean[i] += s.points().get(i).value() / doms.size();
+                bpb.line(r.name(), xs(first), mean, null);
+            } else {
+                for (Series s : doms) bpb.line(s.task().substring(4), xs(s), s.values(), errs(s));
+            }
+        }
+        if (!bpb.isEmpty()) out.add(new Figure("bpb.png", "Bits per byte on held-out documents of each domain (language or code); lower is better. "
+                + "Bytes, not tokens, so domains and tokenizers compare.", bpb));
+        String[][] probes = {{"cloze", "target_logprob", "Cloze: last word of held-out passages", "log-likelihood of the word (nats)", ""},
+                {"icl_score", "loss_late_minus_early", "In-context learning score", "loss late minus loss at token 50", ""},
+                {"induction", "induction_gain", "Induction: gain on a repeated random sequence", "nats/token gained", "0"},
+                {"lambada_openai", "acc", "LAMBADA (OpenAI)", "accuracy", "0"},
+                {"piqa", "acc_norm", "PIQA", "accuracy (length-normalised)", "0.5"},
+                {"wikitext", "bits_per_byte", "WikiText", "bits per byte", ""}};
+        for (String[] p : probes) {
+            Chart c = new Chart(p[2], "tokens", p[3], true);
+            for (Run r : runs) {
+                Series s = find(r, p[0], p[1]);
+                if (s != null) c.line(multi ? r.name() : p[1], xs(s), s.values(), errs(s));
+            }
+            if (!p[4].isEmpty()) c.reference(Double.parseDouble(p[4]), p[0].equals("induction") ? "no gain" : "chance");
+            if (!c.isEmpty()) out.add(new Figure(p[0] + ".png", p[2] + ", with ±1 standard error.", c));
+        }
+        Chart blimp = new Chart("BLiMP: grammatical minimal pairs (mean of paradigms)", "tokens", "accuracy", true).reference(0.5, "chance");
+        boolean anyBlimp = false;
+        for (Run r : runs) {
+            Series s = blimpMean(r);
+            if (s == null) continue;
+            anyBlimp = true;
+            blimp.line(multi ? r.name() : "acc", xs(s), s.values(), errs(s));
+        }
+        if (anyBlimp) out.add(new Figure("blimp.png", "BLiMP accuracy: the model prefers the grammatical sentence of a pair; chance is 0.5.", blimp));
+        return out;
+    }
+
+    // ---- the document ----
+
+    public static Path write(List<Run> runs, Path outDir, String title) throws IOException {
+        Files.createDirectories(outDir.resolve("charts"));
+        List<Figure> figs = figures(runs);
+        StringBuilder h = new StringBuilder();
+        h.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>").append(esc(title)).append("</title>\n<style>")
+                .append("body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}")
+                .append("table{border-collapse:collapse;margin:1em 0;font-size:13px}td,th{border:1px solid #ccc;padding:3px 7px;text-align:right}")
+                .append("th{background:#f3f3f3}td.l,th.l{text-align:left}figure{margin:1.5em 0}figcaption{color:#555;font-size:13px}")
+                .append("pre{white-space:pre-wrap;background:#f7f7f7;padding:.5em;font-size:12px;border-left:3px solid #ccc}")
+                .append(".bad{color:#b00020;font-weight:bold}.good{color:#1b5e20}</style></head><body>\n");
+        h.append("<h1>").append(esc(title)).append("</h1>\n<p>Written ").append(esc(ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME)))
+                .append(" by Crucible from ").append(runs.size()).append(runs.size() == 1 ? " run" : " runs").append(".</p>\n<ul>");
+        for (Run r : runs) {
+            h.append("<li><b>").append(esc(r.name())).append("</b> (").append(esc(r.dir().toString())).append("): ").append(esc(r.description()))
+                    .append("; ").append(r.checkpointSteps().length).append(" checkpoints</li>");
+        }
+        h.append("</ul>\n<h2>In short</h2>\n<ul>");
+        for (Run r : runs) for (String s : summary(r)) h.append("<li>").append(runs.size() > 1 ? "<b>" + esc(r.name()) + "</b>: " : "").append(esc(s)).append("</li>");
+        h.append("</ul>\n<h2>Curves</h2>\n");
+        for (Figure f : figs) {
+            byte[] png = f.chart().png(900, 420);
+            Files.write(outDir.resolve("charts").resolve(f.file()), png);
+            h.append("<figure><img alt=\"").append(esc(f.chart().title())).append("\" width=\"900\" height=\"420\" src=\"data:image/png;base64,")
+                    .append(Base64.getEncoder().encodeToString(png)).append("\"><figcaption>").append(esc(f.caption())).append("</figcaption></figure>\n");
+        }
+        for (Run r : runs) {
+            h.append("<h2>Capabilities").append(runs.size() > 1 ? ": " + esc(r.name()) : "").append("</h2>\n");
+            capabilityTable(h, r);
+            checkpointTable(h, r);
+            healthTable(h, r);
+            generations(h, r);
+        }
+        h.append("<p style=\"color:#777;font-size:12px\">Emergence: the first checkpoint whose score exceeds its starting level (or chance, if higher) by ")
+                .append(Analysis.Z).append(" standard errors, and still does at the next checkpoint. ρ: Spearman rank correlation with validation loss over ")
+                .append("checkpoints (−1: improves exactly as loss falls). Spikes: robust z-score above ").append(Stability.SPIKE_Z)
+                .append(" against the preceding ").append(Stability.WINDOW).append(" logged steps.</p>\n</body></html>\n");
+        Path file = outDir.resolve(HTML);
+        Path tmp = outDir.resolve(HTML + ".tmp");
+        Files.writeString(tmp, h.toString(), StandardCharsets.UTF_8);
+        Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        return file;
+    }
+
+    /** Plain sentences: loss, each probe's verdict, health. */
+    static List<String> summary(Run r) {
+        List<String> out = new ArrayList<>();
+        List<Stability.Row> val = r.metrics().stream().filter(x -> !Double.isNaN(x.valLoss())).toList();
+        if (val.size() >= 2) {
+            out.add(String.format(Locale.ROOT, "Validation loss fell from %.3f (untrained) to %.3f after %s tokens (step %d).", val.getFirst().valLoss(),
+                    val.getLast().valLoss(), Chart.si(val.getLast().tokens()), val.getLast().step()));
+        }
+        for (Series s : r.series()) {
+            if (s.task().startsWith("blimp_") || s.points().size() < 2) continue;
+            if (!s.metric().equals("acc") && !s.metric().equals("induction_gain") && !s.metric().equals("acc_norm")) continue;
+            double chance = chanceOf(s);
+            out.add(s.task() + " " + s.metric() + " " + Analysis.verdict(s, Double.isNaN(chance) ? s.first().value() : chance) + ".");
+        }
+        Series blimp = blimpMean(r);
+        if (blimp != null && blimp.points().size() >= 2) out.add("BLiMP (mean of paradigms) " + Analysis.verdict(blimp, 0.5) + ".");
+        List<Series> bpb = r.series().stream().filter(s -> s.task().startsWith("bpb_") && s.metric().equals("bits_per_byte") && s.points().size() >= 2).toList();
+        if (!bpb.isEmpty()) {
+            Series best = bpb.stream().min((a, b) -> Double.compare(a.last().value(), b.last().value())).get();
+            Series worst = bpb.stream().max((a, b) -> Double.compare(a.last().value(), b.last().value())).get();
+            out.add(String.format(Locale.ROOT, "Held-out bits per byte ends lowest on %s (%.2f) and highest on %s (%.2f), over %d domains.", best.task().substring(4),
+                    best.last().value(), worst.task().substring(4), worst.last().value(), bpb.size()));
+        }
+        if (!r.metrics().isEmpty() && r.checkpointSteps().length > 0) {
+            List<Stability.Spike> spikes = Stability.spikes(r.metrics());
+            out.add(spikes.isEmpty() ? "No loss or gradient-norm spikes." : spikes.size() + " loss or gradient-norm spike(s); see the health table.");
+        }
+        return out;
+    }
+
+    static double chanceOf(Series s) {
+        if (s.task().equals("cloze") && s.metric().equals("acc")) return 0;
+        if (s.task().equals("induction")) return 0;
+        return Analysis.chance(s.task(), s.metric());
+    }
+
+    static void capabilityTable(StringBuilder h, Run r) {
+        List<Series> rows = new ArrayList<>();
+        Series blimp = blimpMean(r);
+        if (blimp != null) rows.add(blimp);
+        for (Series s : r.series()) if (!s.task().startsWith("blimp_") && !s.metric().equals("byte_perplexity") && !s.metric().equals("word_perplexity")) rows.add(s);
+        if (rows.isEmpty()) return;
+        h.append("<table><tr><th class=l>task</th><th class=l>metric</th><th>chance</th><th>first</th><th>best</th><th>at step</th><th>final</th>")
+                .append("<th>emerges at step</th><th>ρ with val loss</th><th class=l>verdict</th></tr>\n");
+        for (Series s : rows) {
+            boolean lower = lowerIsBetter(s.metric());
+            double chance = chanceOf(s);
+            Series.Point best = s.first();
+            for (Series.Point p : s.points()) if (lower ? p.value() < best.value() : p.value() > best.value()) best = p;
+            double rho = Analysis.spearman(s.values(), valLossAt(r, s));
+            String verdict;
+            long emerges = -1;
+            if (lower) {
+                verdict = String.format(Locale.ROOT, "%s from %.4g to %.4g", s.last().value() < s.first().value() ? "improves" : "does not improve", s.first().value(), s.last().value());
+            } else {
+                double base = Double.isNaN(chance) ? s.first().value() : chance;
+                emerges = Analysis.emergence(s, base);
+                verdict = Analysis.verdict(s, base);
+            }
+            boolean decline = !lower && Analysis.peak(s).significantDecline();
+            h.append("<tr><td class=l>").append(esc(s.task())).append("</td><td class=l>").append(esc(s.metric())).append("</td><td>")
+                    .append(Double.isNaN(chance) ? "" : fmt(chance)).append("</td><td>").append(fmt(s.first().value())).append("</td><td>").append(fmt(best.value()))
+                    .append("</td><td>").append(best.step()).append("</td><td>").append(fmt(s.last().value())).append("</td><td>")
+                    .append(lower ? "" : emerges < 0 ? "–" : Long.toString(emerges)).append("</td><td>").append(Double.isNaN(rho) ? "" : String.format(Locale.ROOT, "%.2f", rho))
+                    .append("</td><td class=l").append(decline ? " style=\"color:#b00020\"" : "").append(">").append(esc(verdict)).append("</td></tr>\n");
+        }
+        h.append("</table>\n");
+    }
+
+    static void checkpointTable(StringBuilder h, Run r) {
+        if (r.checkpointSteps().length == 0) return;
+        List<Series> main = new ArrayList<>();
+        Series blimp = blimpMean(r);
+        if (blimp != null) main.add(blimp);
+        for (String[] k : new String[][] {{"cloze", "target_logprob"}, {"icl_score", "loss_late_minus_early"}, {"induction", "induction_gain"}, {"lambada_openai", "acc"}}) {
+            Series s = find(r, k[0], k[1]);
+            if (s != null) main.add(s);
+        }
+        h.append("<h3>Checkpoints</h3><table><tr><th>step</th><th>tokens</th><th>FLOPs</th><th>val loss</th>");
+        for (Series s : main) h.append("<th>").append(esc(s.task())).append("</th>");
+        h.append("</tr>\n");
+        for (long step : r.checkpointSteps()) {
+            long tokens = -1;
+            double val = Double.NaN;
+            for (Stability.Row row : r.metrics()) {
+                if (row.step() == step) tokens = row.tokens();
+                if (row.step() <= step && !Double.isNaN(row.valLoss())) val = row.valLoss();
+            }
+            for (Series s : main) for (Series.Point p : s.points()) if (p.step() == step && tokens < 0) tokens = p.tokens();
+            Double flops = r.flopsAtStep().get(step);
+            h.append("<tr><td>").append(step).append("</td><td>").append(tokens < 0 ? "" : Chart.si(tokens)).append("</td><td>")
+                    .append(flops == null ? "" : String.format(Locale.ROOT, "%.2e", flops)).append("</td><td>").append(Double.isNaN(val) ? "" : fmt(val)).append("</td>");
+            for (Series s : main) {
+                Series.Point p = s.points().stream().filter(x -> x.step() == step).findFirst().orElse(null);
+                h.append("<td>").append(p == null ? "" : fmt(p.value()) + (Double.isNaN(p.stderr()) ? "" : " ± " + fmt(p.stderr()))).append("</td>");
+            }
+            h.append("</tr>\n");
+        }
+        h.append("</table>\n");
+    }
+
+    static void healthTable(StringBuilder h, Run r) {
+        if (r.metrics().isEmpty() || r.checkpointSteps().length == 0) return;
+        h.append("<h3>Training health per checkpoint</h3><ul>");
+        for (String v : Stability.verdicts(r.metrics(), r.checkpointSteps())) {
+            boolean bad = v.contains("WORSE") || v.contains("spike");
+            h.append("<li").append(bad ? " class=bad" : "").append(">").append(esc(v)).append("</li>");
+        }
+        h.append("</ul>\n");
+    }
+
+    static void generations(StringBuilder h, Run r) {
+        if (r.generations().isEmpty()) return;
+        h.append("<h3>Samples</h3>\n");
+        for (Map.Entry<Long, List<Generation>> e : new TreeMap<>(r.generations()).entrySet()) {
+            h.append("<h4>step ").append(e.getKey()).append("</h4>\n");
+            for (Generation g : e.getValue()) {
+                h.append("<pre><b>").append(esc(g.prompt())).append("</b>").append(esc(g.text())).append("</pre>\n");
+            }
+        }
+    }
+
+    static String fmt(double v) {
+        if (Double.isNaN(v)) return "";
+        double a = Math.abs(v);
+        return String.format(Locale.ROOT, a != 0 && (a < 1e-3 || a >= 1e5) ? "%.3e" : "%.4f", v);
+    }
+}

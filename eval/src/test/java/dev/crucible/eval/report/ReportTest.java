@@ -1,0 +1,92 @@
+package dev.crucible.eval.report;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ReportTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void escapesEverythingFromData() {
+        assertEquals("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;&#xFFFD;", Html.esc("<script>alert(\"x\")</script> & '\u0001"));
+    }
+
+    @Test
+    void chartDrawsAPngOfTheAskedSize() throws IOException {
+        Chart c = new Chart("t", "tokens", "acc", true).line("a", new double[] {1e3, 1e4, 1e5}, new double[] {0.5, 0.6, Double.NaN}, new double[] {0.01, 0.02, 0.03})
+                .reference(0.5, "chance");
+        BufferedImage img = ImageIO.read(new ByteArrayInputStream(c.png(640, 300)));
+        assertEquals(640, img.getWidth());
+        assertEquals(300, img.getHeight());
+        // something other than white was drawn inside the plot area
+        boolean ink = false;
+        for (int x = 100; x < 500 && !ink; x++) for (int y = 60; y < 240; y++) if ((img.getRGB(x, y) & 0xFFFFFF) != 0xFFFFFF) ink = true;
+        assertTrue(ink);
+        assertEquals(List.of(0.0, 0.2, 0.4, 0.6, 0.8, 1.0), Chart.ticks(0, 1, 5));
+        assertEquals("1.5k", Chart.si(1500));
+        assertEquals("2M", Chart.si(2e6));
+    }
+
+    /** A run directory as the trainer and `eval --run` leave it, written by hand. */
+    static Path fakeRun(Path dir, String hostileTask) throws IOException {
+        Files.createDirectories(dir.resolve("eval"));
+        StringBuilder m = new StringBuilder("{\"step\":0,\"tokens\":0,\"val_loss\":8.3}\n");
+        for (int s = 1; s <= 64; s++) {
+            m.append(String.format(java.util.Locale.ROOT, "{\"step\":%d,\"tokens\":%d,\"train_loss\":%.3f,\"grad_norm\":1.0%s}%n", s, s * 2048L, 8 - Math.log(s),
+                    s % 16 == 0 ? String.format(java.util.Locale.ROOT, ",\"val_loss\":%.3f", 8.1 - Math.log(s)) : ""));
+        }
+        Files.writeString(dir.resolve("metrics.jsonl"), m);
+        StringBuilder r = new StringBuilder();
+        int i = 0;
+        for (long step : new long[] {1, 2, 4, 8, 16, 32, 64}) {
+            Files.createDirectories(dir.resolve("checkpoints").resolve(String.format("step-%07d", step)));
+            double acc = 0.02 + 0.05 * i++;
+            r.append(String.format(java.util.Locale.ROOT, "{\"run\":\"x\",\"step\":%d,\"tokens\":%d,\"flops\":%.3e,\"task\":\"cloze\",\"metric\":\"acc\",\"value\":%.3f,\"stderr\":0.01}%n",
+                    step, step * 2048, step * 2048 * 1e7, acc));
+            r.append(String.format(java.util.Locale.ROOT, "{\"run\":\"x\",\"step\":%d,\"tokens\":%d,\"task\":\"cloze\",\"metric\":\"target_logprob\",\"value\":%.3f,\"stderr\":0.1}%n",
+                    step, step * 2048, -9.0 + i));
+            r.append(String.format(java.util.Locale.ROOT, "{\"run\":\"x\",\"step\":%d,\"tokens\":%d,\"task\":\"bpb_en\",\"metric\":\"bits_per_byte\",\"value\":%.3f,\"stderr\":0.02}%n",
+                    step, step * 2048, 6 - i * 0.3));
+            r.append(String.format(java.util.Locale.ROOT, "{\"run\":\"x\",\"step\":%d,\"tokens\":%d,\"task\":\"%s\",\"metric\":\"acc\",\"value\":0.5,\"stderr\":0.05}%n",
+                    step, step * 2048, hostileTask.replace("\"", "\\\"")));
+        }
+        Files.writeString(dir.resolve("eval").resolve("results.jsonl"), r);
+        return dir;
+    }
+
+    @Test
+    void reportIsSelfContainedEscapedAndListsEveryCheckpoint() throws IOException {
+        Path run = fakeRun(tmp.resolve("runA"), "<img src=x onerror=alert(1)>");
+        Report.Run data = Report.read(run, Map.of(64L, List.of(new Report.Generation("The ", "<b>bold</b> & more"))));
+        Path html = Report.write(List.of(data), tmp.resolve("out"), "Report <of> runA");
+        String s = Files.readString(html);
+        assertFalse(s.contains("<img src=x"), "unescaped task name");
+        assertTrue(s.contains("&lt;img src=x onerror=alert(1)&gt;"));
+        assertTrue(s.contains("&lt;b&gt;bold&lt;/b&gt; &amp; more"));
+        assertTrue(s.contains("<title>Report &lt;of&gt; runA</title>"));
+        assertFalse(s.contains("<script"), "the report runs no script");
+        assertFalse(s.contains("http://") || s.contains("https://"), "the report loads nothing from outside");
+        for (long step : new long[] {1, 2, 4, 8, 16, 32, 64}) assertTrue(s.contains("<tr><td>" + step + "</td>"), "checkpoint " + step + " missing");
+        assertTrue(s.contains("cloze acc rises above its starting level from step"), "verdict missing");
+        assertTrue(Files.size(tmp.resolve("out/charts/loss.png")) > 1000);
+        assertTrue(Files.exists(tmp.resolve("out/charts/bpb.png")));
+        assertTrue(Files.exists(tmp.resolve("out/charts/cloze.png")));
+        // two runs compare in one report
+        Path runB = fakeRun(tmp.resolve("runB"), "piqa");
+        String both = Files.readString(Report.write(List.of(data, Report.read(runB, null)), tmp.resolve("cmp"), "cmp"));
+        assertTrue(both.contains("Capabilities: runA") && both.contains("Capabilities: runB"));
+    }
+}
