@@ -40,15 +40,28 @@ final class DefaultCorpus {
     }
 
     static Prepared prepare(Path dir, int vocabSize, PrintStream log) throws IOException {
+        return prepare(dir, vocabSize, 100, log);
+    }
+
+    /** The shipped recipe, keeping only percent% of the documents when percent < 100. */
+    static String recipeText(double percent) throws IOException {
+        String text = recipeText();
+        if (percent >= 100) return text;
+        return text.replace("ops:\n", String.format(Locale.ROOT, "ops:%n  - sample_filter: {fraction: %s}   # --corpus-percent %s%n", percent / 100, percent));
+    }
+
+    static Prepared prepare(Path dir, int vocabSize, double percent, PrintStream log) throws IOException {
+        if (!(percent > 0 && percent <= 100)) throw new UserError("the corpus percentage must be in (0, 100]");
         Path clean = dir.resolve("clean"), tokenizer = dir.resolve("tokenizer.json"), shards = dir.resolve("shards");
         if (Files.exists(clean.resolve(RecipeRun.SUMMARY))) {
             log.println("clean: reusing " + clean);
         } else {
             log.println("clean: running the default recipe (Europarl by language + java.base sources) ...");
-            Recipe r = Recipe.parse("default-corpus.yaml", recipeText()).withOutputDir(clean);
+            String text = recipeText(percent);
+            Recipe r = Recipe.parse("default-corpus.yaml", text).withOutputDir(clean);
             RecipeRun.Summary s = RecipeRun.run(r, log);
             log.print(RecipeRun.table(s));
-            Files.writeString(clean.resolve("recipe.yaml"), recipeText());
+            Files.writeString(clean.resolve("recipe.yaml"), text);
         }
         List<Path> domains = domainDirs(clean);
         if (Files.exists(tokenizer)) {

@@ -36,7 +36,7 @@ public final class EvalCommand implements Callable<Integer> {
     Path run;
     @Option(names = "--tasks", defaultValue = "blimp,lambada_openai", split = ",", description = "Tasks (default ${DEFAULT-VALUE}).")
     List<String> tasks;
-    @Option(names = "--data", required = true, description = "Directory with the task data (laid out as ../shared/data: blimp/, lambada_openai/).")
+    @Option(names = "--data", description = "Directory with the task data (laid out as ../shared/data: blimp/, lambada_openai/); not needed for induction and probes:DIR.")
     Path data;
     @Option(names = "--limit", defaultValue = "0", description = "Examples per task (0 = all).")
     int limit;
@@ -58,30 +58,39 @@ public final class EvalCommand implements Callable<Integer> {
                 if (out != null) Evaluator.write(out, Evaluator.resultsJson(checkpoint, r, Map.of()));
                 return 0;
             }
-            List<Path> todo = new ArrayList<>();
-            for (Path ck : Checkpoints.list(run)) if (!Files.exists(resultFile(ck))) todo.add(ck);
-            if (todo.isEmpty()) {
-                System.out.println("every checkpoint of " + run + " is evaluated (" + run.resolve("eval") + ")");
-                return 0;
-            }
-            long t0 = System.nanoTime();
-            for (int i = 0; i < todo.size(); i++) {
-                Path ck = todo.get(i);
-                Map<String, Object> meta = stepAndTokens(ck);
-                List<Evaluator.TaskResult> r = Evaluator.evaluate(ck, ts, limit, batch, pool);
-                Map<String, Object> extra = new LinkedHashMap<>();
-                extra.put("crucible", meta);
-                appendRows(run.resolve("eval").resolve("results.jsonl"), run, meta, r);
-                Evaluator.write(resultFile(ck), Evaluator.resultsJson(ck, r, extra)); // last: its presence marks the checkpoint done
-                double elapsed = (System.nanoTime() - t0) / 1e9;
-                System.out.printf(Locale.ROOT, "%s (%d/%d) %s | ETA %.0fs%n", ck.getFileName(), i + 1, todo.size(), summary(r),
-                        elapsed / (i + 1) * (todo.size() - i - 1));
-            }
+            evaluateRun(run, ts, limit, batch, pool, System.out);
         }
         return 0;
     }
 
-    private Path resultFile(Path ck) {
+    /**
+     * Evaluates every checkpoint of the run that has no results yet, oldest first: lm-eval-shaped
+     * JSON per checkpoint (written last: its presence marks the checkpoint done) and rows of the
+     * flat table eval/results.jsonl. Returns the number of checkpoints evaluated.
+     */
+    static int evaluateRun(Path run, List<Task> ts, int limit, int batch, WorkerPool pool, java.io.PrintStream log) throws java.io.IOException {
+        List<Path> todo = new ArrayList<>();
+        for (Path ck : Checkpoints.list(run)) if (!Files.exists(resultFile(run, ck))) todo.add(ck);
+        if (todo.isEmpty()) {
+            log.println("every checkpoint of " + run + " is evaluated (" + run.resolve("eval") + ")");
+            return 0;
+        }
+        long t0 = System.nanoTime();
+        for (int i = 0; i < todo.size(); i++) {
+            Path ck = todo.get(i);
+            Map<String, Object> meta = stepAndTokens(ck);
+            List<Evaluator.TaskResult> r = Evaluator.evaluate(ck, ts, limit, batch, pool);
+            Map<String, Object> extra = new LinkedHashMap<>();
+            extra.put("crucible", meta);
+            appendRows(run.resolve("eval").resolve("results.jsonl"), run, meta, r);
+            Evaluator.write(resultFile(run, ck), Evaluator.resultsJson(ck, r, extra));
+            double elapsed = (System.nanoTime() - t0) / 1e9;
+            log.printf(Locale.ROOT, "%s (%d/%d) %s | ETA %.0fs%n", ck.getFileName(), i + 1, todo.size(), summary(r), elapsed / (i + 1) * (todo.size() - i - 1));
+        }
+        return todo.size();
+    }
+
+    private static Path resultFile(Path run, Path ck) {
         return run.resolve("eval").resolve(ck.getFileName() + ".json");
     }
 
@@ -92,6 +101,11 @@ public final class EvalCommand implements Callable<Integer> {
             JsonNode s = new ObjectMapper().readTree(state.toFile());
             m.put("step", s.path("step").asLong());
             m.put("tokens", s.path("tokens").asLong());
+            // training FLOPs so far: the forward+backward cost per token at the model's context, times tokens
+            try (dev.crucible.model.HfCheckpoint hf = dev.crucible.model.HfCheckpoint.open(ck)) {
+                dev.crucible.model.ModelConfig c = hf.config();
+                m.put("flops", new dev.crucible.model.ParamLayout(c).flopsPerToken(c.contextLength()) * s.path("tokens").asLong());
+            }
         } else {
             m.put("step", Long.parseLong(ck.getFileName().toString().replaceAll("\\D", "")));
         }
@@ -136,13 +150,19 @@ public final class EvalCommand implements Callable<Integer> {
         Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
     }
 
-    private static String summary(List<Evaluator.TaskResult> results) {
-        double blimp = results.stream().filter(r -> r.task().name().startsWith("blimp_")).mapToDouble(r -> r.metrics().get(0).value()).average().orElse(Double.NaN);
+    /** One line per checkpoint: BLiMP and held-out bits per byte as means, the other tasks' first metric. */
+    static String summary(List<Evaluator.TaskResult> results) {
         StringBuilder sb = new StringBuilder();
+        double blimp = results.stream().filter(r -> r.task().name().startsWith("blimp_")).mapToDouble(r -> r.metrics().get(0).value()).average().orElse(Double.NaN);
         if (!Double.isNaN(blimp)) sb.append(String.format(Locale.ROOT, "blimp acc %.3f", blimp));
+        double[] bpb = results.stream().filter(r -> r.task().name().startsWith("bpb_")).mapToDouble(r -> r.metrics().get(0).value()).toArray();
+        if (bpb.length > 0) {
+            sb.append(String.format(Locale.ROOT, "%sbits/byte %.3f (mean of %d domains)", sb.isEmpty() ? "" : " | ", Arrays.stream(bpb).average().orElse(0), bpb.length));
+        }
         for (Evaluator.TaskResult r : results) {
-            if (r.task().name().startsWith("blimp_")) continue;
-            for (Metric m : r.metrics()) sb.append(String.format(Locale.ROOT, "%s%s %s %.4g", sb.isEmpty() ? "" : " | ", r.task().name(), m.name(), m.value()));
+            if (r.task().name().startsWith("blimp_") || r.task().name().startsWith("bpb_")) continue;
+            Metric m = r.metrics().get(0);
+            sb.append(String.format(Locale.ROOT, "%s%s %s %.4g", sb.isEmpty() ? "" : " | ", r.task().name(), m.name(), m.value()));
         }
         return sb.toString();
     }

@@ -37,6 +37,35 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--threads", defaultValue = "0", description = "Worker threads (0 = all cores).")
     int threads;
 
+    /** Samples maxTokens tokens after the prompt (stops early at the end-of-sequence token); the text without the prompt. */
+    static String sample(Path checkpoint, String prompt, int maxTokens, double temperature, long seed, WorkerPool pool) throws java.io.IOException {
+        try (HfCheckpoint ck = HfCheckpoint.open(checkpoint)) {
+            ModelConfig c = ck.config();
+            TextEncoding codec = TextEncoding.forModel(checkpoint, c.vocabSize());
+            ParamLayout layout = new ParamLayout(c);
+            float[] params = new float[layout.size()];
+            ck.load(layout, params);
+            int[] in = codec.encode(prompt);
+            if (in.length == 0) in = new int[] {codec.documentStart()};
+            int total = Math.min(c.contextLength(), in.length + maxTokens);
+            if (in.length >= total) return "";
+            Generator g = new Generator(c, params, total, pool);
+            Sampler sampler = new Sampler(c.vocabSize(), temperature, 0, 0.95, seed);
+            Integer eos = ck.configJson().hasNonNull("eos_token_id") ? ck.configJson().get("eos_token_id").asInt() : null;
+            float[] logits = null;
+            for (int tok : in) logits = g.next(tok);
+            java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+            while (true) {
+                int next = sampler.sample(logits);
+                if (eos != null && next == eos) break;
+                out.writeBytes(codec.bytes(next));
+                if (g.position() == total) break;
+                logits = g.next(next);
+            }
+            return out.toString(StandardCharsets.UTF_8);
+        }
+    }
+
     @Override
     public Integer call() throws Exception {
         if (maxTokens < 1) throw new UserError("--max-tokens must be at least 1");

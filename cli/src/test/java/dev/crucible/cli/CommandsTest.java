@@ -100,7 +100,7 @@ class CommandsTest {
         assertEquals(0, t.code(), t.err());
         Result d = run("data", "tokenize", "--tokenizer", tok.toString(), "--input", dir.resolve("docs.jsonl").toString(), "--out", dir.resolve("shards").toString());
         assertEquals(0, d.code(), d.err());
-        assertTrue(d.out().contains("train: ") && Files.exists(dir.resolve("shards/val_000000.bin")), d.out());
+        assertTrue(d.out().contains("domain") && Files.exists(dir.resolve("shards/val_all_000000.bin")) && Files.exists(dir.resolve("shards/heldout/all.jsonl")), d.out());
         Files.writeString(dir.resolve("run.yaml"), """
                 model: {style: llama, vocab_size: 300, context_length: 64, n_layer: 1, n_head: 2, d_model: 32}
                 data: {train: shards/train_*.bin, val: shards/val_*.bin, tokenizer: shards/tokenizer.json}
@@ -133,8 +133,8 @@ class CommandsTest {
         assertEquals(0, e1.code(), e1.err() + e1.out());
         assertTrue(Files.exists(dir.resolve("run/eval/step-0000030.json")), e1.out());
         List<String> rows = Files.readAllLines(dir.resolve("run/eval/results.jsonl"));
-        assertEquals(3, rows.size(), "blimp acc, lambada acc and perplexity for the one checkpoint: " + rows);
-        assertTrue(rows.get(0).contains("\"step\":30") && rows.get(0).contains("\"tokens\":"), rows.get(0));
+        assertEquals(4, rows.size(), "blimp acc, lambada acc, perplexity and target log-probability for the one checkpoint: " + rows);
+        assertTrue(rows.get(0).contains("\"step\":30") && rows.get(0).contains("\"tokens\":") && rows.get(0).contains("\"flops\":"), rows.get(0));
         Result e2 = run("eval", "--run", dir.resolve("run").toString(), "--data", data.toString(), "--tasks", "blimp,lambada");
         assertTrue(e2.out().contains("is evaluated"), e2.out());
     }

@@ -1,0 +1,99 @@
+package dev.crucible.cli;
+
+import dev.crucible.eval.report.Report;
+import dev.crucible.tensor.Cpu;
+import dev.crucible.tensor.WorkerPool;
+import dev.crucible.train.Checkpoints;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "report", mixinStandardHelpOptions = true,
+        description = {"Write the capability report of one or more runs: one self-contained HTML file (works offline, no scripts) with the loss "
+                + "curves, every evaluated capability over tokens with error bands, emergence and decline, correlation with validation loss, "
+                + "a health verdict per checkpoint and sampled generations; and the charts as PNG files.",
+                "Evaluate the runs first (crucible eval --run RUN ...) for the capability part."})
+public final class ReportCommand implements Callable<Integer> {
+    @Parameters(arity = "1..*", paramLabel = "RUN", description = "Run directories (with metrics.jsonl, checkpoints/, eval/results.jsonl).")
+    List<Path> runs;
+    @Option(names = "--out", description = "Where to write report.html and charts/ (default: <run>/report for one run, ./report for several).")
+    Path out;
+    @Option(names = "--prompt", description = "Prompts to sample from each checkpoint (repeatable; default: \"The \" and \"public static \").")
+    List<String> prompts;
+    @Option(names = "--samples-tokens", defaultValue = "48", description = "Tokens per sample; 0: no samples (default ${DEFAULT-VALUE}).")
+    int sampleTokens;
+    @Option(names = "--title", description = "The report's title.")
+    String title;
+    @Option(names = "--threads", defaultValue = "0", description = "Worker threads (0 = all cores).")
+    int threads;
+
+    @Override
+    public Integer call() throws Exception {
+        Path dir = out != null ? out : runs.size() == 1 ? runs.getFirst().resolve("report") : Path.of("report");
+        Path file = write(runs, dir, title, prompts == null ? List.of("The ", "public static ") : prompts, sampleTokens, threads, System.out);
+        System.out.println("open " + file.toAbsolutePath().normalize() + " (charts as PNG in " + dir.resolve("charts") + ")");
+        return 0;
+    }
+
+    static Path write(List<Path> runs, Path dir, String title, List<String> prompts, int sampleTokens, int threads, PrintStream log) throws IOException {
+        List<Report.Run> data = new ArrayList<>();
+        try (WorkerPool pool = new WorkerPool(threads > 0 ? threads : Cpu.cores())) {
+            for (Path r : runs) {
+                if (!Files.isDirectory(r)) throw new UserError(r + ": no such run directory");
+                Map<Long, List<Report.Generation>> gens = new LinkedHashMap<>();
+                if (sampleTokens > 0 && Files.isDirectory(r.resolve("checkpoints"))) {
+                    List<Path> cks = Checkpoints.list(r);
+                    for (Path ck : evenly(cks, 8)) {
+                        long step = Long.parseLong(ck.getFileName().toString().substring(5));
+                        List<Report.Generation> g = new ArrayList<>();
+                        for (String p : prompts) g.add(new Report.Generation(p, GenerateCommand.sample(ck, p, sampleTokens, 0.8, 1, pool)));
+                        gens.put(step, g);
+                    }
+                }
+                try {
+                    data.add(Report.read(r, gens));
+                } catch (IOException e) {
+                    throw new UserError(e.getMessage());
+                }
+            }
+        }
+        String t = title != null ? title : runs.size() == 1 ? "Crucible report: " + data.getFirst().name()
+                : "Crucible comparison: " + String.join(" vs ", data.stream().map(Report.Run::name).toList());
+        return Report.write(data, dir, t);
+    }
+
+    /** At most n items, spread evenly, always with the first and the last. */
+    static <T> List<T> evenly(List<T> items, int n) {
+        if (items.size() <= n) return items;
+        List<T> out = new ArrayList<>();
+        for (int i = 0; i < n; i++) out.add(items.get((int) Math.round(i * (items.size() - 1) / (double) (n - 1))));
+        return out;
+    }
+
+    @Command(name = "compare", mixinStandardHelpOptions = true,
+            description = "Show runs side by side (e.g. two recipes on the same data): one report with each run's curves overlaid, then each run's tables.")
+    public static final class Compare implements Callable<Integer> {
+        @Parameters(arity = "2..*", paramLabel = "RUN", description = "Run directories.")
+        List<Path> runs;
+        @Option(names = "--out", defaultValue = "compare", description = "Where to write report.html (default ${DEFAULT-VALUE}).")
+        Path out;
+        @Option(names = "--samples-tokens", defaultValue = "0", description = "Tokens per sample per checkpoint (default ${DEFAULT-VALUE}: none).")
+        int sampleTokens;
+
+        @Override
+        public Integer call() throws Exception {
+            Path file = write(runs, out, null, List.of("The "), sampleTokens, 0, System.out);
+            System.out.println("open " + file.toAbsolutePath().normalize());
+            return 0;
+        }
+    }
+}
