@@ -28,7 +28,8 @@ import picocli.CommandLine.Option;
  * object with at least tokens_per_s, gflops, peak_fraction and peak_rss_mb, so scripts can compare runs.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Measure throughput (not a test: figures go to docs/benchmarks.md).",
-        subcommands = {BenchCommand.Train.class, BenchCommand.Matmul.class, BenchCommand.Generate.class, BenchCommand.Eval.class})
+        subcommands = {BenchCommand.Train.class, BenchCommand.Matmul.class, BenchCommand.Generate.class, BenchCommand.Eval.class,
+                BenchData.Tokenizer.class, BenchData.Bpe.class, BenchData.Data.class})
 public final class BenchCommand implements Runnable {
     @Override
     public void run() {

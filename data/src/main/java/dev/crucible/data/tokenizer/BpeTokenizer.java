@@ -42,11 +42,16 @@ public final class BpeTokenizer {
     private final Map<String, Integer> specials;
     private final Pattern specialSplit;
     private final boolean addPrefixSpace;
-    private final Map<String, int[]> cache = new HashMap<>();
+    // shared by threads encoding at once; bounded so a long tail of rare pieces cannot fill memory
+    private final Map<String, int[]> cache = new java.util.concurrent.ConcurrentHashMap<>();
+    private final boolean gpt2Split;
+    private final int[] byteIds = new int[256];
+    private final PairMerges merges;
 
     BpeTokenizer(String pattern, byte[][] tokenBytes, Map<String, Integer> ranks, Map<String, Integer> specials, boolean addPrefixSpace) {
         this.pattern = pattern;
         this.split = Pattern.compile(pattern, Pattern.UNICODE_CHARACTER_CLASS);
+        this.gpt2Split = pattern.equals(GPT2_PATTERN);
         this.tokenBytes = tokenBytes;
         this.ids = new HashMap<>(tokenBytes.length * 2);
         for (int i = 0; i < tokenBytes.length; i++) {
@@ -58,6 +63,8 @@ public final class BpeTokenizer {
         this.ranks = ranks;
         this.specials = specials;
         this.addPrefixSpace = addPrefixSpace;
+        for (int b = 0; b < 256; b++) byteIds[b] = ids.get(key(new byte[] {(byte) b}));
+        this.merges = PairMerges.build(tokenBytes, ids, ranks);
         if (specials.isEmpty()) {
             specialSplit = null;
         } else {
@@ -195,47 +202,65 @@ public final class BpeTokenizer {
     }
 
     private void encodeOrdinary(String text, IntList out) {
-        Matcher m = split.matcher(text);
-        while (m.find()) {
-            String piece = m.group();
-            int[] cached = cache.get(piece);
-            if (cached == null) {
-                cached = encodePiece(piece.getBytes(StandardCharsets.UTF_8));
-                if (cache.size() < 1 << 16) cache.put(piece, cached);
-            }
-            out.addAll(cached);
+        if (gpt2Split) {
+            Gpt2Splitter.split(text, (start, end) -> encodePiece(text.substring(start, end), out));
+            return;
         }
+        Matcher m = split.matcher(text);
+        while (m.find()) encodePiece(m.group(), out);
     }
 
-    /** BPE on one piece: repeatedly merge the adjacent pair whose concatenation has the lowest rank. */
+    private void encodePiece(String piece, IntList out) {
+        int[] cached = cache.get(piece);
+        if (cached == null) {
+            cached = encodePiece(piece.getBytes(StandardCharsets.UTF_8));
+            if (cache.size() < 1 << 18) cache.put(piece, cached);
+        }
+        out.addAll(cached);
+    }
+
+    /** The pieces the split pattern cuts text into (for tests that hold the fast splitter to the regex). */
+    java.util.List<String> pieces(String text, boolean viaRegex) {
+        java.util.List<String> out = new ArrayList<>();
+        if (gpt2Split && !viaRegex) {
+            Gpt2Splitter.split(text, (start, end) -> out.add(text.substring(start, end)));
+        } else {
+            Matcher m = split.matcher(text);
+            while (m.find()) out.add(m.group());
+        }
+        return out;
+    }
+
+    /** BPE on one piece: repeatedly merge the adjacent pair whose concatenation has the lowest rank (the leftmost on a tie). */
     int[] encodePiece(byte[] b) {
         String s = key(b);
         Integer whole = ids.get(s);
         if (whole != null && (b.length == 1 || ranks.containsKey(s))) return new int[] {whole};
         int n = b.length;
-        int[] start = new int[n + 1];
-        for (int i = 0; i <= n; i++) start[i] = i;
-        int parts = n;
-        while (parts > 1) {
-            int best = -1, bestRank = Integer.MAX_VALUE;
-            for (int i = 0; i + 1 < parts; i++) {
-                Integer r = ranks.get(s.substring(start[i], start[i + 2]));
-                if (r != null && r < bestRank) {
-                    bestRank = r;
+        int[] parts = new int[n];
+        for (int i = 0; i < n; i++) parts[i] = byteIds[b[i] & 0xFF];
+        long[] pair = new long[Math.max(1, n - 1)]; // pair[i]: merge of parts i and i+1 (rank << 32 | id), or -1
+        for (int i = 0; i + 1 < n; i++) pair[i] = merges.get(parts[i], parts[i + 1]);
+        int len = n;
+        while (len > 1) {
+            int best = -1;
+            long bestRank = Long.MAX_VALUE;
+            for (int i = 0; i + 1 < len; i++) {
+                long p = pair[i];
+                if (p >= 0 && (p >>> 32) < bestRank) {
+                    bestRank = p >>> 32;
                     best = i;
                 }
             }
             if (best < 0) break;
-            System.arraycopy(start, best + 2, start, best + 1, parts - best - 1);
-            parts--;
+            parts[best] = (int) pair[best];
+            System.arraycopy(parts, best + 2, parts, best + 1, len - best - 2);
+            if (best + 3 < len) System.arraycopy(pair, best + 2, pair, best + 1, len - best - 3);
+            len--;
+            if (best + 1 < len) pair[best] = merges.get(parts[best], parts[best + 1]);
+            if (best > 0) pair[best - 1] = merges.get(parts[best - 1], parts[best]);
         }
-        int[] out = new int[parts];
-        for (int i = 0; i < parts; i++) {
-            Integer id = ids.get(s.substring(start[i], start[i + 1]));
-            if (id == null) throw new IllegalStateException("BPE produced a part with no token id; the merges and vocabulary disagree");
-            out[i] = id;
-        }
-        return out;
+        return java.util.Arrays.copyOf(parts, len);
     }
 
     /**
