@@ -1,6 +1,8 @@
 package dev.crucible.cli;
 
 import dev.crucible.data.CorpusTokenizer;
+import dev.crucible.data.Documents;
+import dev.crucible.data.pipeline.CorpusStats;
 import dev.crucible.data.pipeline.Recipe;
 import dev.crucible.data.pipeline.RecipeRun;
 import dev.crucible.data.tokenizer.BpeTokenizer;
@@ -17,7 +19,7 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-@Command(name = "data", mixinStandardHelpOptions = true, description = "Prepare training data.", subcommands = {DataCommand.Run.class, DataCommand.Tokenize.class, DataCommand.PrepareDefault.class})
+@Command(name = "data", mixinStandardHelpOptions = true, description = "Prepare training data.", subcommands = {DataCommand.Run.class, DataCommand.Analyze.class, DataCommand.Tokenize.class, DataCommand.PrepareDefault.class})
 public final class DataCommand implements Runnable {
     @Override
     public void run() {
@@ -26,7 +28,7 @@ public final class DataCommand implements Runnable {
 
     @Command(name = "run", mixinStandardHelpOptions = true,
             description = {"Clean, filter and de-duplicate documents with a recipe: inputs, output and a list of operators (Data-Juicer style).",
-                    "Writes JSONL shards, summary.json (documents and bytes in and out per step, the rules that fired) and trace.jsonl "
+                    "Writes JSONL shards, _summary.json (documents and bytes in and out per step, the rules that fired) and _trace.jsonl "
                     + "(sampled documents each step removed or changed, and why). Operators: see docs/data.md."})
     static final class Run implements Callable<Integer> {
         @picocli.CommandLine.Parameters(index = "0", description = "The recipe (YAML).")
@@ -47,6 +49,50 @@ public final class DataCommand implements Runnable {
             RecipeRun.Summary s = RecipeRun.run(r, System.out);
             System.out.print(RecipeRun.table(s));
             System.out.println("wrote " + r.output().dir() + " (JSONL shards, " + RecipeRun.SUMMARY + ", " + RecipeRun.TRACE + ")");
+            return 0;
+        }
+    }
+
+    @Command(name = "analyze", mixinStandardHelpOptions = true,
+            description = {"Per-document statistics of a corpus, computed exactly as the filters compute them (length, words, alphanumeric and "
+                    + "special-character ratios, character and word repetition, stop-word and flagged-word ratios, line lengths, language "
+                    + "score): a quantile table, stats.json, and a PNG histogram per statistic with the filter's default threshold in red."})
+    static final class Analyze implements Callable<Integer> {
+        @picocli.CommandLine.Parameters(arity = "1..*", paramLabel = "INPUT", description = "Documents (files, directories, builtin:...).")
+        List<Path> inputs;
+        @Option(names = "--out", defaultValue = "analysis", description = "Where to write stats.json and the histograms (default ${DEFAULT-VALUE}).")
+        Path out;
+        @Option(names = "--max-docs", defaultValue = "100000", description = "Analyse at most this many documents, the first ones (default ${DEFAULT-VALUE}).")
+        int maxDocs;
+
+        /** Data-Juicer's (and our) default thresholds, drawn on the histograms. */
+        static final Map<String, double[]> DEFAULTS = Map.of("length", new double[] {10}, "words", new double[] {10}, "alnum_ratio", new double[] {0.25},
+                "special_char_ratio", new double[] {0.25}, "char_rep_ratio", new double[] {0.5}, "word_rep_ratio", new double[] {0.5},
+                "stopword_ratio", new double[] {0.3}, "flagged_word_ratio", new double[] {0.045}, "avg_line_length", new double[] {10},
+                "lang_score", new double[] {0.6});
+
+        @Override
+        public Integer call() throws Exception {
+            List<String> docs = new ArrayList<>();
+            for (Path in : inputs) {
+                Documents.read(in, (name, text) -> {
+                    if (docs.size() < maxDocs) docs.add(text);
+                });
+            }
+            if (docs.isEmpty()) throw new UserError("no documents in " + inputs);
+            long t0 = System.nanoTime();
+            CorpusStats.Table t = CorpusStats.compute(docs);
+            System.out.printf(Locale.ROOT, "%,d documents analysed in %.1f s%n", t.size(), (System.nanoTime() - t0) / 1e9);
+            System.out.print(CorpusStats.quantileTable(t));
+            Files.createDirectories(out);
+            new com.fasterxml.jackson.databind.ObjectMapper().enable(com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT)
+                    .writeValue(out.resolve("stats.json").toFile(), CorpusStats.json(t));
+            for (int k = 0; k < CorpusStats.STATS.size(); k++) {
+                CorpusStats.Stat st = CorpusStats.STATS.get(k);
+                Files.write(out.resolve(st.name() + ".png"), dev.crucible.eval.report.Histogram.png(st.name() + " (" + st.filter() + ")", st.name(),
+                        t.values()[k], 60, DEFAULTS.get(st.name()), 800, 320));
+            }
+            System.out.println("wrote " + out.resolve("stats.json") + " and " + CorpusStats.STATS.size() + " histograms (PNG) in " + out);
             return 0;
         }
     }

@@ -107,7 +107,7 @@ public final class QuickstartCommand implements Callable<Integer> {
             compare = ReportCommand.write(List.of(out.resolve("run"), run), out.resolve("compare"), "Crucible quickstart: default vs " + name, List.of(), 0, threads, log);
         }
         log.printf(Locale.ROOT, "%ndone in %.1f minutes. Everything is in %s:%n", (System.nanoTime() - t0) / 60e9, out);
-        log.println("  data/clean/       cleaned JSONL by language and code, summary.json (per-operator counts), trace.jsonl (what was removed and why)");
+        log.println("  data/clean/       cleaned JSONL by language and code, _summary.json (per-operator counts), _trace.jsonl (what was removed and why)");
         log.println("  data/shards/      tokenizer.json, token shards (train_*, val_<domain>_*), domains.json, heldout/");
         log.println("  " + out.relativize(run) + "/" + " ".repeat(Math.max(1, 17 - out.relativize(run).toString().length() - 1))
                 + "metrics.jsonl, checkpoints/step-*/ (Hugging Face directories), eval/results.jsonl");

@@ -54,6 +54,25 @@ class CommandsTest {
     }
 
     @Test
+    void dataRunThenAnalyze() throws Exception {
+        Path jsonl = dir.resolve("in.jsonl");
+        Files.writeString(jsonl, "{\"text\": \"The committee has voted on the report, and it was not what we expected of them.\"}\n{\"text\": \"x\"}\n");
+        Path recipe = dir.resolve("r.yaml");
+        Files.writeString(recipe, "inputs: [" + jsonl + "]\noutput: {dir: " + dir.resolve("clean") + "}\nops:\n  - text_length_filter: {min_len: 5}\n");
+        Result r = run("data", "run", recipe.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("text_length_filter") && r.out().contains("{min_len=1}"), r.out());
+        Result bad = run("data", "run", dir.resolve("missing.yaml").toString());
+        assertEquals(2, bad.code());
+        assertTrue(bad.err().contains("missing.yaml: no such file"), bad.err());
+        Result a = run("data", "analyze", dir.resolve("clean").toString(), "--out", dir.resolve("analysis").toString());
+        assertEquals(0, a.code(), a.err());
+        assertTrue(a.out().contains("1 documents analysed"), a.out()); // the recipe's _summary.json and _trace.jsonl are not documents
+        assertTrue(Files.size(dir.resolve("analysis/stopword_ratio.png")) > 1000);
+        assertTrue(Files.readString(dir.resolve("analysis/stats.json")).contains("\"lang_score\""));
+    }
+
+    @Test
     void exportImportAndGenerateWithATokenizer() throws Exception {
         Path model = gpt2Model();
         Result exp = run("export", "hf", model.toString(), dir.resolve("exported").toString());

@@ -80,7 +80,7 @@ class QuickstartTest {
 
         Path qs = dir.resolve("qs"), run = qs.resolve("tiny");
         // data: cleaned, tokenized, per-domain validation and held-out text
-        JsonNode summary = new ObjectMapper().readTree(qs.resolve("data/clean/summary.json").toFile());
+        JsonNode summary = new ObjectMapper().readTree(qs.resolve("data/clean/_summary.json").toFile());
         long in = summary.get("inputs").get(0).get("docs").asLong() + summary.get("inputs").get(1).get("docs").asLong();
         assertEquals(in, summary.get("steps").get(0).get("docs_in").asLong());
         assertTrue(Files.exists(qs.resolve("data/shards/train_000000.bin")));

@@ -15,9 +15,10 @@ import java.util.stream.Stream;
 import java.util.zip.GZIPInputStream;
 
 /**
- * Documents from files, by extension: .jsonl and .jsonl.gz (one JSON object per line, its "text"
+ * Documents from files, by extension: .jsonl, .jsonl.gz and .jsonl.zst (one JSON object per line, its "text"
  * field), .zip (every file entry, e.g. source code), any other file (the whole file is one
- * document), and directories (their files, recursively, in name order). A malformed JSONL line
+ * document), and directories (their files, recursively, in name order, skipping names that start
+ * with '_' or '.'). A malformed JSONL line
  * stops reading with its file and line number. Two corpora are built in, needing no download:
  * "builtin:europarl" (Lucene's Europarl sample, one document per line: title, date, body) and
  * "builtin:jdk-src" (the running JDK's Java sources; "builtin:jdk-src:java.base,java.sql" for some modules).
@@ -66,6 +67,11 @@ public final class Documents {
         for (ZipDocuments.Document d : docs) sink.accept("jdk-src!" + d.name(), new String(d.bytes(), StandardCharsets.UTF_8));
     }
 
+    static boolean hidden(Path relative) {
+        for (Path part : relative) if (part.toString().startsWith("_") || part.toString().startsWith(".")) return true;
+        return false;
+    }
+
     /** Calls sink(name, text) for every document under input, in a stable order. */
     public static void read(Path input, BiConsumer<String, String> sink) throws IOException {
         read(input, sink, Malformed.FAIL);
@@ -92,16 +98,18 @@ public final class Documents {
         if (Files.isDirectory(input)) {
             List<Path> files;
             try (Stream<Path> s = Files.walk(input)) {
-                files = s.filter(Files::isRegularFile).sorted().toList();
+                // as Hadoop and Spark do, names starting with '_' or '.' are metadata (a recipe's _summary.json), not data
+                files = s.filter(Files::isRegularFile).filter(f -> !hidden(input.relativize(f))).sorted().toList();
             }
             for (Path f : files) read(f, sink, malformed);
             return;
         }
         if (!Files.isRegularFile(input)) throw new IOException(input + ": no such file or directory");
         String name = input.getFileName().toString();
-        if (name.endsWith(".jsonl") || name.endsWith(".jsonl.gz")) {
-            try (InputStream raw = Files.newInputStream(input);
-                 InputStream in = name.endsWith(".gz") ? new GZIPInputStream(raw, 1 << 16) : raw;
+        if (name.endsWith(".jsonl") || name.endsWith(".jsonl.gz") || name.endsWith(".jsonl.zst")) {
+            try (InputStream raw = new java.io.BufferedInputStream(Files.newInputStream(input), 1 << 16);
+                 InputStream in = name.endsWith(".gz") ? new GZIPInputStream(raw, 1 << 16)
+                         : name.endsWith(".zst") ? new io.airlift.compress.v3.zstd.ZstdJavaInputStream(raw) : raw;
                  BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
                 String line;
                 int lineNo = 0;

@@ -13,14 +13,14 @@ import java.util.zip.GZIPOutputStream;
 
 /**
  * Writes documents as JSONL shards ({"id", "text", then the metadata fields}):
- * {@code dir/[partition/]part-NNNNN.jsonl[.gz]}, a new shard every shardDocs documents. With a
+ * {@code dir/[partition/]part-NNNNN.jsonl[.gz|.zst]}, a new shard every shardDocs documents. With a
  * partition key, each value of that metadata field gets its own directory ("none" if absent).
  */
 final class JsonlShardWriter implements Pipeline.Sink, AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final Path dir;
-    private final boolean gzip;
+    private final String compression;
     private final int shardDocs;
     private final String partitionBy;
     private final Map<String, Part> parts = new TreeMap<>();
@@ -35,9 +35,10 @@ final class JsonlShardWriter implements Pipeline.Sink, AutoCloseable {
         int shards, inShard;
     }
 
-    JsonlShardWriter(Path dir, boolean gzip, int shardDocs, String partitionBy) {
+    /** compression: gzip, zstd or none. */
+    JsonlShardWriter(Path dir, String compression, int shardDocs, String partitionBy) {
         this.dir = dir;
-        this.gzip = gzip;
+        this.compression = compression;
         this.shardDocs = shardDocs;
         this.partitionBy = partitionBy;
     }
@@ -50,8 +51,17 @@ final class JsonlShardWriter implements Pipeline.Sink, AutoCloseable {
             closePart(p);
             Path d = key.isEmpty() ? dir : dir.resolve(key);
             Files.createDirectories(d);
-            OutputStream raw = new BufferedOutputStream(Files.newOutputStream(d.resolve(String.format("part-%05d.jsonl%s", p.shards++, gzip ? ".gz" : ""))), 1 << 16);
-            p.out = gzip ? new GZIPOutputStream(raw, 1 << 16) : raw;
+            String ext = switch (compression) {
+                case "gzip" -> ".gz";
+                case "zstd" -> ".zst";
+                default -> "";
+            };
+            OutputStream raw = new BufferedOutputStream(Files.newOutputStream(d.resolve(String.format("part-%05d.jsonl%s", p.shards++, ext))), 1 << 16);
+            p.out = switch (compression) {
+                case "gzip" -> new GZIPOutputStream(raw, 1 << 16);
+                case "zstd" -> new BufferedOutputStream(new io.airlift.compress.v3.zstd.ZstdJavaOutputStream(raw), 1 << 16);
+                default -> raw;
+            };
             p.gen = JSON.getFactory().createGenerator(p.out);
             p.gen.configure(JsonGenerator.Feature.AUTO_CLOSE_TARGET, false);
             p.inShard = 0;

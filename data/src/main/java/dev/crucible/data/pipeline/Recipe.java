@@ -34,7 +34,7 @@ public record Recipe(String source, List<Input> inputs, Output output, boolean s
 
     public record Input(String path, Map<String, String> meta) {}
 
-    /** compression: gzip or none; partition_by: a metadata key whose value names a sub-directory. */
+    /** compression: gzip, zstd or none; partition_by: a metadata key whose value names a sub-directory. */
     public record Output(Path dir, String compression, int shardDocs, String partitionBy) {}
 
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
@@ -91,7 +91,9 @@ public record Recipe(String source, List<Input> inputs, Output output, boolean s
         if (out == null || !(out.get("dir") instanceof String dir)) throw new RecipeException(source + ": 'output' must be a mapping with at least 'dir'");
         for (String k : out.keySet()) if (!OUTPUT.contains(k)) throw new RecipeException(at(source, text, k + ":") + ": unknown key 'output." + k + "' (allowed: " + String.join(", ", new java.util.TreeSet<>(OUTPUT)) + ")");
         String compression = String.valueOf(out.getOrDefault("compression", "gzip"));
-        if (!compression.equals("gzip") && !compression.equals("none")) throw new RecipeException(at(source, text, "compression:") + ": output.compression must be gzip or none, got '" + compression + "'");
+        if (!List.of("gzip", "zstd", "none").contains(compression)) {
+            throw new RecipeException(at(source, text, "compression:") + ": output.compression must be gzip, zstd or none, got '" + compression + "'");
+        }
         int shardDocs = out.get("shard_docs") instanceof Integer i ? i : out.containsKey("shard_docs") ? -1 : 100_000;
         if (shardDocs < 1) throw new RecipeException(at(source, text, "shard_docs:") + ": output.shard_docs must be a positive integer");
         Object partition = out.get("partition_by");

@@ -21,8 +21,8 @@ import java.util.stream.Stream;
 
 /**
  * Runs a recipe end to end: reads the inputs, runs the steps, writes the JSONL shards, then
- * {@code summary.json} (per input and per step: documents and bytes in and out, time, the rules
- * that fired) and {@code trace.jsonl} (sampled removals and changes). Everything is written to
+ * {@code _summary.json} (per input and per step: documents and bytes in and out, time, the rules
+ * that fired) and {@code _trace.jsonl} (sampled removals and changes). Everything is written to
  * {@code <dir>.partial} and moved into place at the end, so an interrupted run leaves no
  * half-written output that looks finished.
  */
@@ -30,7 +30,7 @@ public final class RecipeRun {
     private RecipeRun() {}
 
     static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-    public static final String SUMMARY = "summary.json", TRACE = "trace.jsonl";
+    public static final String SUMMARY = "_summary.json", TRACE = "_trace.jsonl";
 
     public record InputCounts(String path, long docs, long bytes, long malformed, List<String> malformedExamples) {}
 
@@ -56,7 +56,7 @@ public final class RecipeRun {
         int threads = recipe.threads() > 0 ? recipe.threads() : Runtime.getRuntime().availableProcessors();
         long t0 = System.nanoTime();
         List<InputCounts> inputCounts = new ArrayList<>();
-        JsonlShardWriter writer = new JsonlShardWriter(partial, recipe.output().compression().equals("gzip"), recipe.output().shardDocs(), recipe.output().partitionBy());
+        JsonlShardWriter writer = new JsonlShardWriter(partial, recipe.output().compression(), recipe.output().shardDocs(), recipe.output().partitionBy());
         Pipeline pipeline = new Pipeline(recipe.steps(), threads, recipe.traceSamples(), partial.resolve("tmp"));
         try (pipeline; writer) {
             Pipeline.Feeder feeder = pipeline.start(writer);

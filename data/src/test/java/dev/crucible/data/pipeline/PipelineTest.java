@@ -151,9 +151,9 @@ class PipelineTest {
         assertEquals("prose", en.get("domain").asText());
         assertEquals("en", en.get("lang").asText());
         assertTrue(Files.exists(out.resolve("de/part-00000.jsonl.gz")));
-        JsonNode summary = new ObjectMapper().readTree(out.resolve("summary.json").toFile());
+        JsonNode summary = new ObjectMapper().readTree(out.resolve("_summary.json").toFile());
         assertEquals(1, summary.get("steps").get(0).get("removed").asLong());
-        assertTrue(Files.readString(out.resolve("trace.jsonl")).contains("\"detail\":\"length 5.000 < min_len 20.00\""));
+        assertTrue(Files.readString(out.resolve("_trace.jsonl")).contains("\"detail\":\"length 5.000 < min_len 20.00\""));
         // a rerun replaces its own earlier output
         RecipeRun.run(Recipe.load(recipeFile), null);
         // but not a directory that is not a recipe's output
@@ -162,6 +162,23 @@ class PipelineTest {
         Files.writeString(foreign.resolve("precious.txt"), "x");
         assertThrows(IOException.class, () -> RecipeRun.run(Recipe.load(recipeFile).withOutputDir(foreign), null));
         assertTrue(Files.exists(foreign.resolve("precious.txt")));
+    }
+
+    @Test
+    void zstdOutputReadsBackAsInput() throws IOException {
+        List<Doc> docs = europarl(300);
+        Path recipeFile = tmp.resolve("z.yaml");
+        Files.writeString(recipeFile, "inputs: [builtin:europarl]\noutput: {dir: %s, compression: zstd, shard_docs: 100}\nops:\n  - sample_filter: {fraction: 0.02}\n"
+                .formatted(tmp.resolve("z")));
+        RecipeRun.Summary s = RecipeRun.run(Recipe.load(recipeFile), null);
+        List<String> back = new ArrayList<>();
+        Documents.read(tmp.resolve("z"), (name, text) -> back.add(text)); // _summary.json and _trace.jsonl are not documents
+        assertEquals(s.docsOut(), back.size());
+        assertTrue(back.size() > 200 && back.size() < 500, "about 2% of 17,597: " + back.size());
+        Set<String> texts = new HashSet<>();
+        Documents.read(Path.of("builtin:europarl"), (name, text) -> texts.add(text));
+        assertTrue(texts.containsAll(back));
+        assertTrue(docs.size() == 300);
     }
 
     static JsonNode firstLine(Path gz) throws IOException {
