@@ -249,7 +249,7 @@ public final class Report {
         }
         for (Series s : r.series()) {
             if (s.task().startsWith("blimp_") || s.points().size() < 2) continue;
-            if (!s.metric().equals("acc") && !s.metric().equals("induction_gain") && !s.metric().equals("acc_norm")) continue;
+            if (!List.of("acc", "acc_norm", "induction_gain", "target_logprob").contains(s.metric())) continue;
             double chance = chanceOf(s);
             out.add(s.task() + " " + s.metric() + " " + Analysis.verdict(s, Double.isNaN(chance) ? s.first().value() : chance) + ".");
         }

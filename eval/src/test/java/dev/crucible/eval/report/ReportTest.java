@@ -89,4 +89,46 @@ class ReportTest {
         String both = Files.readString(Report.write(List.of(data, Report.read(runB, null)), tmp.resolve("cmp"), "cmp"));
         assertTrue(both.contains("Capabilities: runA") && both.contains("Capabilities: runB"));
     }
+
+    /** Debian's chromium, when installed (.ci/run installs it). */
+    static String chromium() {
+        for (String c : List.of("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")) if (Files.isExecutable(Path.of(c))) return c;
+        return null;
+    }
+
+    @Test
+    void rendersInHeadlessChromiumWithoutErrors() throws Exception {
+        String chromium = chromium();
+        org.junit.jupiter.api.Assumptions.assumeTrue(chromium != null, "chromium not installed");
+        Path run = fakeRun(tmp.resolve("runC"), "<script>alert('x')</script>");
+        Path html = Report.write(List.of(Report.read(run, Map.of(4L, List.of(new Report.Generation("x", "\u0000<img src=y onerror=alert(2)>"))))),
+                tmp.resolve("outC"), "render test");
+        Path shot = tmp.resolve("shot.png");
+        List<String> common = List.of(chromium, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--user-data-dir=" + tmp.resolve("profile"),
+                "--enable-logging=stderr", "--v=0");
+        List<String> dump = new java.util.ArrayList<>(common);
+        dump.addAll(List.of("--dump-dom", html.toUri().toString()));
+        Process p = new ProcessBuilder(dump).redirectError(tmp.resolve("dom.err").toFile()).start();
+        String dom = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS) && p.exitValue() == 0, Files.readString(tmp.resolve("dom.err")));
+        String err = Files.readString(tmp.resolve("dom.err"));
+        assertFalse(err.contains("Uncaught") || err.contains(":CONSOLE"), "script errors:\n" + err);
+        assertTrue(dom.contains("Capabilities") && dom.contains("<table"), "the DOM holds the report");
+        assertFalse(dom.contains("<script"), "no script element, even from data");
+        assertEquals(Files.readString(html).split("<img", -1).length, dom.split("<img", -1).length, "every chart is in the DOM");
+        List<String> screenshot = new java.util.ArrayList<>(common);
+        screenshot.addAll(List.of("--window-size=1000,1400", "--screenshot=" + shot, html.toUri().toString()));
+        Process s = new ProcessBuilder(screenshot).redirectErrorStream(true).redirectOutput(tmp.resolve("shot.log").toFile()).start();
+        assertTrue(s.waitFor(60, java.util.concurrent.TimeUnit.SECONDS) && s.exitValue() == 0, Files.readString(tmp.resolve("shot.log")));
+        BufferedImage img = ImageIO.read(shot.toFile());
+        long coloured = 0;
+        for (int y = 0; y < img.getHeight(); y += 4) {
+            for (int x = 0; x < img.getWidth(); x += 4) {
+                int rgb = img.getRGB(x, y) & 0xFFFFFF;
+                int r = rgb >> 16, g = (rgb >> 8) & 0xFF, b = rgb & 0xFF;
+                if (Math.max(r, Math.max(g, b)) - Math.min(r, Math.min(g, b)) > 60) coloured++; // chart lines, not text
+            }
+        }
+        assertTrue(coloured > 100, "the charts were painted (" + coloured + " coloured samples)");
+    }
 }
