@@ -91,6 +91,29 @@ public final class Report {
         return s.points().stream().mapToDouble(p -> Math.max(1, p.tokens())).toArray();
     }
 
+    /** Training FLOPs per token of a run (from its results table), or NaN when unknown. */
+    static double flopsPerToken(Run r) {
+        for (Series s : r.series()) {
+            for (Series.Point p : s.points()) {
+                Double f = r.flopsAtStep().get(p.step());
+                if (f != null && p.tokens() > 0) return f / p.tokens();
+            }
+        }
+        return Double.NaN;
+    }
+
+    /** The x axis: tokens for one run; for several, training FLOPs when every run knows them, so runs of different sizes align on compute. */
+    record Axis(String label, java.util.function.ToDoubleBiFunction<Run, Long> x) {
+        double[] of(Run r, Series s) {
+            return s.points().stream().mapToDouble(p -> x.applyAsDouble(r, Math.max(1, p.tokens()))).toArray();
+        }
+    }
+
+    static Axis axis(List<Run> runs) {
+        boolean compute = runs.size() > 1 && runs.stream().allMatch(r -> !Double.isNaN(flopsPerToken(r)));
+        return compute ? new Axis("training FLOPs", (r, tokens) -> tokens * flopsPerToken(r)) : new Axis("tokens", (r, tokens) -> tokens);
+    }
+
     static double[] errs(Series s) {
         return s.points().stream().mapToDouble(Series.Point::stderr).toArray();
     }
@@ -137,7 +160,8 @@ public final class Report {
     static List<Figure> figures(List<Run> runs) {
         List<Figure> out = new ArrayList<>();
         boolean multi = runs.size() > 1;
-        Chart loss = new Chart("Training and validation loss", "tokens", "loss (nats/token)", true);
+        Axis ax = axis(runs);
+        Chart loss = new Chart("Training and validation loss", ax.label(), "loss (nats/token)", true);
         for (Run r : runs) {
             List<Stability.Row> train = r.metrics().stream().filter(x -> !Double.isNaN(x.trainLoss()) && x.tokens() > 0).toList();
             List<Stability.Row> val = r.metrics().stream().filter(x -> !Double.isNaN(x.valLoss()) && x.tokens() > 0).toList();
@@ -147,12 +171,12 @@ public final class Report {
                         .ifPresent(x -> loss.reference(x.valLoss(), String.format(Locale.ROOT, "untrained: %.2f", x.valLoss())));
             }
             if (!train.isEmpty() && !multi) loss.line("train", train.stream().mapToDouble(Stability.Row::tokens).toArray(), train.stream().mapToDouble(Stability.Row::trainLoss).toArray(), null);
-            if (!val.isEmpty()) loss.line(multi ? r.name() + " val" : "validation", val.stream().mapToDouble(x -> Math.max(1, x.tokens())).toArray(),
+            if (!val.isEmpty()) loss.line(multi ? r.name() + " val" : "validation", val.stream().mapToDouble(x -> ax.x().applyAsDouble(r, Math.max(1, x.tokens()))).toArray(),
                     val.stream().mapToDouble(Stability.Row::valLoss).toArray(), null);
         }
         if (!loss.isEmpty()) out.add(new Figure("loss.png", "Loss over training tokens; the dashed line is the untrained model's validation loss.", loss));
         // bits per byte per domain: one run -> one line per domain; several -> the mean over domains per run
-        Chart bpb = new Chart(multi ? "Held-out bits per byte (mean over domains)" : "Held-out bits per byte by domain", "tokens", "bits per byte", true);
+        Chart bpb = new Chart(multi ? "Held-out bits per byte (mean over domains)" : "Held-out bits per byte by domain", ax.label(), "bits per byte", true);
         for (Run r : runs) {
             List<Series> doms = r.series().stream().filter(s -> s.task().startsWith("bpb_") && s.metric().equals("bits_per_byte")).toList();
             if (doms.isEmpty()) continue;
@@ -160,7 +184,7 @@ public final class Report {
                 Series first = doms.getFirst();
                 double[] mean = new double[first.points().size()];
                 for (Series s : doms) for (int i = 0; i < mean.length && i < s.points().size(); i++) mean[i] += s.points().get(i).value() / doms.size();
-                bpb.line(r.name(), xs(first), mean, null);
+                bpb.line(r.name(), ax.of(r, first), mean, null);
             } else {
                 for (Series s : doms) bpb.line(s.task().substring(4), xs(s), s.values(), errs(s));
             }
@@ -174,21 +198,21 @@ public final class Report {
                 {"piqa", "acc_norm", "PIQA", "accuracy (length-normalised)", "0.5"},
                 {"wikitext", "bits_per_byte", "WikiText", "bits per byte", ""}};
         for (String[] p : probes) {
-            Chart c = new Chart(p[2], "tokens", p[3], true);
+            Chart c = new Chart(p[2], ax.label(), p[3], true);
             for (Run r : runs) {
                 Series s = find(r, p[0], p[1]);
-                if (s != null) c.line(multi ? r.name() : p[1], xs(s), s.values(), errs(s));
+                if (s != null) c.line(multi ? r.name() : p[1], ax.of(r, s), s.values(), errs(s));
             }
             if (!p[4].isEmpty()) c.reference(Double.parseDouble(p[4]), p[0].equals("induction") ? "no gain" : "chance");
             if (!c.isEmpty()) out.add(new Figure(p[0] + ".png", p[2] + ", with ±1 standard error.", c));
         }
-        Chart blimp = new Chart("BLiMP: grammatical minimal pairs (mean of paradigms)", "tokens", "accuracy", true).reference(0.5, "chance");
+        Chart blimp = new Chart("BLiMP: grammatical minimal pairs (mean of paradigms)", ax.label(), "accuracy", true).reference(0.5, "chance");
         boolean anyBlimp = false;
         for (Run r : runs) {
             Series s = blimpMean(r);
             if (s == null) continue;
             anyBlimp = true;
-            blimp.line(multi ? r.name() : "acc", xs(s), s.values(), errs(s));
+            blimp.line(multi ? r.name() : "acc", ax.of(r, s), s.values(), errs(s));
         }
         if (anyBlimp) out.add(new Figure("blimp.png", "BLiMP accuracy: the model prefers the grammatical sentence of a pair; chance is 0.5.", blimp));
         return out;
@@ -224,10 +248,12 @@ public final class Report {
         for (Run r : runs) {
             h.append("<h2>Capabilities").append(runs.size() > 1 ? ": " + esc(r.name()) : "").append("</h2>\n");
             capabilityTable(h, r);
+            groupsTable(h, r);
             checkpointTable(h, r);
             healthTable(h, r);
             generations(h, r);
         }
+        if (runs.size() >= 3) earlyIndicators(h, runs);
         h.append("<p style=\"color:#777;font-size:12px\">Emergence: the first checkpoint whose score exceeds its starting level (or chance, if higher) by ")
                 .append(Analysis.Z).append(" standard errors, and still does at the next checkpoint. ρ: Spearman rank correlation with validation loss over ")
                 .append("checkpoints (−1: improves exactly as loss falls). Spikes: robust z-score above ").append(Stability.SPIKE_Z)
@@ -308,6 +334,55 @@ public final class Report {
         h.append("</table>\n");
     }
 
+    /** Metrics that move together over the checkpoints (ρ >= 0.8, complete linkage), and the held-out forecast. */
+    static void groupsTable(StringBuilder h, Run r) {
+        List<Series> candidates = new ArrayList<>();
+        Series blimp = blimpMean(r);
+        if (blimp != null) candidates.add(blimp);
+        for (Series s : r.series()) {
+            if (s.task().startsWith("blimp_") || s.metric().equals("byte_perplexity") || s.metric().equals("word_perplexity") || s.metric().equals("perplexity")) continue;
+            candidates.add(s);
+        }
+        if (candidates.size() < 3 || r.checkpointSteps().length < 4) return;
+        List<dev.crucible.eval.analysis.Groups.Group> groups = dev.crucible.eval.analysis.Groups.find(candidates, 0.8);
+        h.append("<h3>Metrics that move together</h3>");
+        if (groups.isEmpty()) {
+            h.append("<p>No two metrics correlate at ρ ≥ 0.8 over the checkpoints.</p>\n");
+            return;
+        }
+        h.append("<table><tr><th class=l>group (every pair ρ ≥ 0.8)</th><th>weakest ρ</th><th class=l>held-out forecast: members the others predict better than their last value</th></tr>\n");
+        for (dev.crucible.eval.analysis.Groups.Group g : groups) {
+            String forecast = g.forecasts().isEmpty() ? "(needs three members)" : g.forecasts().stream().filter(dev.crucible.eval.analysis.Groups.Forecast::beatsNaive)
+                    .count() + " of " + g.forecasts().size();
+            h.append("<tr><td class=l>").append(esc(String.join(", ", g.members()))).append("</td><td>").append(String.format(Locale.ROOT, "%.2f", g.minRho()))
+                    .append("</td><td class=l>").append(esc(forecast)).append("</td></tr>\n");
+        }
+        h.append("</table>\n");
+    }
+
+    /** Across three or more runs: which metric, early, ranks the runs as their final score does. */
+    static void earlyIndicators(StringBuilder h, List<Run> runs) {
+        String target = null;
+        for (String t : List.of("lambada_openai/acc", "cloze/target_logprob", "induction/induction_gain")) {
+            String tt = t;
+            if (runs.stream().allMatch(r -> r.series().stream().anyMatch(s -> (s.task() + "/" + s.metric()).equals(tt)))) {
+                target = t;
+                break;
+            }
+        }
+        if (target == null) return;
+        Map<String, List<Series>> byRun = new java.util.LinkedHashMap<>();
+        for (Run r : runs) byRun.put(r.name(), r.series());
+        List<dev.crucible.eval.analysis.EarlyIndicators.Indicator> ind = dev.crucible.eval.analysis.EarlyIndicators.rank(byRun, target, 0.1);
+        if (ind.isEmpty()) return;
+        h.append("<h2>Early indicators</h2><p>Which metric, read at 10% of each run's tokens, ranks the runs as their final ")
+                .append(esc(target)).append(" does (Spearman ρ across ").append(runs.size()).append(" runs):</p><table><tr><th class=l>metric</th><th>ρ</th></tr>\n");
+        for (var i : ind.subList(0, Math.min(10, ind.size()))) {
+            h.append("<tr><td class=l>").append(esc(i.metric())).append("</td><td>").append(String.format(Locale.ROOT, "%.2f", i.rho())).append("</td></tr>\n");
+        }
+        h.append("</table>\n");
+    }
+
     static void checkpointTable(StringBuilder h, Run r) {
         if (r.checkpointSteps().length == 0) return;
         List<Series> main = new ArrayList<>();
@@ -340,11 +415,57 @@ public final class Report {
         h.append("</table>\n");
     }
 
+    static final List<String> HIGHER_IS_BETTER = List.of("acc", "acc_norm", "target_logprob", "induction_gain");
+
+    /**
+     * Per checkpoint: downstream metrics that fell significantly (by more than Analysis.Z standard
+     * errors of the difference) since the previous checkpoint while validation loss moved by less
+     * than half a percent - a capability lost that the loss curve does not show.
+     */
+    static Map<Long, List<String>> fallingWhileLossFlat(Run r) {
+        Map<Long, Double> val = new TreeMap<>();
+        for (Stability.Row row : r.metrics()) if (!Double.isNaN(row.valLoss())) val.put(row.step(), row.valLoss());
+        List<Series> watched = new ArrayList<>();
+        Series blimp = blimpMean(r);
+        if (blimp != null) watched.add(blimp);
+        for (Series s : r.series()) if (!s.task().startsWith("blimp_") && HIGHER_IS_BETTER.contains(s.metric())) watched.add(s);
+        Map<Long, List<String>> out = new TreeMap<>();
+        long[] cks = r.checkpointSteps();
+        for (int i = 1; i < cks.length; i++) {
+            Double a = val.get(cks[i - 1]), b = val.get(cks[i]);
+            if (a == null || b == null || Math.abs(b - a) / a >= 0.005) continue;
+            for (Series s : watched) {
+                Series.Point p = at(s, cks[i - 1]), c = at(s, cks[i]);
+                if (p == null || c == null) continue;
+                double se = Math.sqrt(sq(p.stderr()) + sq(c.stderr()));
+                if (se > 0 && p.value() - c.value() > Analysis.Z * se) {
+                    out.computeIfAbsent(cks[i], k -> new ArrayList<>()).add(String.format(Locale.ROOT,
+                            "%s %s fell from %.4g to %.4g (%.1f standard errors) while validation loss was flat (%.4f -> %.4f)",
+                            s.task(), s.metric(), p.value(), c.value(), (p.value() - c.value()) / se, a, b));
+                }
+            }
+        }
+        return out;
+    }
+
+    static Series.Point at(Series s, long step) {
+        for (Series.Point p : s.points()) if (p.step() == step) return p;
+        return null;
+    }
+
+    static double sq(double x) {
+        return Double.isNaN(x) ? 0 : x * x;
+    }
+
     static void healthTable(StringBuilder h, Run r) {
         if (r.metrics().isEmpty() || r.checkpointSteps().length == 0) return;
+        Map<Long, List<String>> falling = fallingWhileLossFlat(r);
         h.append("<h3>Training health per checkpoint</h3><ul>");
-        for (String v : Stability.verdicts(r.metrics(), r.checkpointSteps())) {
-            boolean bad = v.contains("WORSE") || v.contains("spike");
+        List<String> verdicts = Stability.verdicts(r.metrics(), r.checkpointSteps());
+        for (int i = 0; i < verdicts.size(); i++) {
+            String v = verdicts.get(i);
+            for (String f : falling.getOrDefault(r.checkpointSteps()[i], List.of())) v += "; " + f;
+            boolean bad = v.contains("WORSE") || v.contains("spike") || v.contains("while validation loss was flat");
             h.append("<li").append(bad ? " class=bad" : "").append(">").append(esc(v)).append("</li>");
         }
         h.append("</ul>\n");

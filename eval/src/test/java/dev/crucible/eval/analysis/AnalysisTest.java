@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -89,6 +90,39 @@ class AnalysisTest {
         }
         assertTrue(Analysis.spearman(lambada.values(), find(all, "sciq", "acc").values()) > 0.7, "LAMBADA and SciQ move together");
         assertTrue(find(all, "lambada_openai", "ppl").first().value() > 1e6, "perplexity imported too");
+    }
+
+    /** Which of Pythia-70M's metrics move together, and whether a group forecasts its members. */
+    @Test
+    void pythiaGroupsAndEarlyIndicators() throws IOException {
+        String data = System.getProperty("crucible.data", "");
+        Path root = data.isEmpty() ? null : Path.of(data, "pythia_eval_trajectories");
+        assumeTrue(root != null && Files.isDirectory(root), "needs ../shared/data (-Dcrucible.data=...)");
+        List<Series> all = Trajectories.fromLmEval(root.resolve("pythia-70m"), "pythia-70m", 2_097_152).stream()
+                .filter(s -> s.metric().equals("acc") || s.metric().equals("ppl")).toList();
+        List<Groups.Group> groups = Groups.find(all, 0.8);
+        Groups.Group withLambada = groups.stream().filter(g -> g.members().contains("lambada_openai/acc")).findFirst().orElseThrow();
+        assertTrue(withLambada.members().contains("lambada_openai/ppl"), "LAMBADA accuracy and (negated) perplexity move together: " + groups);
+        assertTrue(withLambada.minRho() >= 0.8);
+        for (Groups.Group g : groups) assertEquals(g.members().size() >= 3 ? g.members().size() : 0, g.forecasts().size());
+        // hand check of the forecast on a made-up group: b tracks a exactly, so a's mean predicts it with no error
+        Map<String, double[]> v = new java.util.LinkedHashMap<>();
+        v.put("a", new double[] {1, 2, 3, 4, 5, 6});
+        v.put("b", new double[] {2, 4, 6, 8, 10, 12});
+        v.put("c", new double[] {1, 2, 3, 4, 5, 6});
+        Groups.Forecast f = Groups.forecast("b", List.of("a", "b", "c"), v);
+        assertEquals(0, f.error(), 1e-9);
+        assertEquals((2 + 4 + 6) / 3.0, f.naiveError(), 1e-9); // last known value 6 against 8, 10, 12
+
+        // across runs of different size and data: an early reading of LAMBADA accuracy ranks the runs' final LAMBADA accuracy
+        Map<String, List<Series>> byRun = new java.util.LinkedHashMap<>();
+        for (String run : List.of("pythia-70m", "pythia-70m-deduped", "pythia-160m")) {
+            byRun.put(run, Trajectories.fromLmEval(root.resolve(run), run, 2_097_152));
+        }
+        List<EarlyIndicators.Indicator> ind = EarlyIndicators.rank(byRun, "lambada_openai/acc", 0.1);
+        assertTrue(ind.size() > 5, ind.toString());
+        for (EarlyIndicators.Indicator i : ind) assertEquals(3, i.runs());
+        assertTrue(ind.getFirst().rho() >= ind.getLast().rho());
     }
 
     static Series find(List<Series> all, String task, String metric) {

@@ -90,6 +90,19 @@ class ReportTest {
         assertTrue(both.contains("Capabilities: runA") && both.contains("Capabilities: runB"));
     }
 
+    @Test
+    void flagsADownstreamDropWhileLossIsFlat() {
+        List<dev.crucible.eval.analysis.Stability.Row> rows = List.of(new dev.crucible.eval.analysis.Stability.Row(10, 100, 3.0, 1, 3.000),
+                new dev.crucible.eval.analysis.Stability.Row(20, 200, 3.0, 1, 2.999), new dev.crucible.eval.analysis.Stability.Row(30, 300, 2.9, 1, 2.5));
+        var acc = new dev.crucible.eval.analysis.Series("r", "cloze", "acc", List.of(new dev.crucible.eval.analysis.Series.Point(10, 100, 0.40, 0.01),
+                new dev.crucible.eval.analysis.Series.Point(20, 200, 0.30, 0.01), new dev.crucible.eval.analysis.Series.Point(30, 300, 0.20, 0.01)));
+        Report.Run r = new Report.Run("r", tmp, rows, List.of(acc), new long[] {10, 20, 30}, Map.of(), Map.of(), "");
+        Map<Long, List<String>> f = Report.fallingWhileLossFlat(r);
+        // 10 -> 20: loss flat, accuracy down 7 standard errors; 20 -> 30: down again, but loss fell 17%: not this signal
+        assertEquals(List.of(20L), List.copyOf(f.keySet()));
+        assertTrue(f.get(20L).getFirst().startsWith("cloze acc fell from 0.4000 to 0.3000 (7.1 standard errors) while validation loss was flat"), f.toString());
+    }
+
     /** Debian's chromium, when installed (.ci/run installs it). */
     static String chromium() {
         for (String c : List.of("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")) if (Files.isExecutable(Path.of(c))) return c;
