@@ -16,11 +16,20 @@ import picocli.CommandLine.Option;
 @Command(name = "analyze", mixinStandardHelpOptions = true,
         description = {"Read a checkpoint series' downstream scores and say what they show: for each task and accuracy metric, its chance level, "
                 + "first, best and final score, the step it rises significantly above its start (emergence), and whether it declines after its peak.",
+                "Also: groups of metrics that move together, with a held-out forecast of each member from the others; with several "
+                + "--lm-eval runs, which early metric best predicts the final one.",
                 "Sources: a directory of lm-evaluation-harness result files (one per checkpoint, e.g. Pythia's published evals), or a run evaluated by 'crucible eval --run'.",
                 "For a run, also a verdict per checkpoint on training health from metrics.jsonl: loss and gradient-norm spikes, validation trend."})
 public final class AnalyzeCommand implements Callable<Integer> {
-    @Option(names = "--lm-eval", description = "Directory of lm-evaluation-harness result JSON files (step in the file name or model_args).")
-    Path lmEval;
+    @Option(names = "--lm-eval", description = "Directory of lm-evaluation-harness result JSON files (step in the file name or model_args); "
+            + "repeat it for several runs (then also: early indicators).")
+    List<Path> lmEvals;
+    @Option(names = "--early-target", defaultValue = "lambada_openai/acc", description = "With several --lm-eval runs: the final metric that early "
+            + "readings should predict (default ${DEFAULT-VALUE}).")
+    String earlyTarget;
+    @Option(names = "--early-at", defaultValue = "0.1", description = "With several runs: where the early reading is taken, as a fraction of each "
+            + "run's tokens (default ${DEFAULT-VALUE}).")
+    double earlyAt;
     @Option(names = "--tokens-per-step", defaultValue = "2097152", description = "For --lm-eval: tokens per optimizer step (default ${DEFAULT-VALUE}, Pythia's).")
     long tokensPerStep;
     @Option(names = "--run", description = "A run directory with eval/results.jsonl.")
@@ -30,8 +39,19 @@ public final class AnalyzeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if ((lmEval == null) == (run == null)) throw new UserError("give either --lm-eval DIR or --run RUN");
+        if ((lmEvals == null) == (run == null)) throw new UserError("give either --lm-eval DIR (one or more) or --run RUN");
         List<Series> all;
+        Path lmEval = lmEvals == null ? null : lmEvals.getFirst();
+        if (lmEvals != null && lmEvals.size() > 1) {
+            java.util.Map<String, List<Series>> byRun = new java.util.LinkedHashMap<>();
+            for (Path p : lmEvals) byRun.put(p.getFileName().toString(), Trajectories.fromLmEval(p, p.getFileName().toString(), tokensPerStep));
+            var ind = dev.crucible.eval.analysis.EarlyIndicators.rank(byRun, earlyTarget, earlyAt);
+            System.out.printf(Locale.ROOT, "early indicators: which metric at %.0f%% of each run's tokens ranks the %d runs as their final %s does (Spearman)%n",
+                    100 * earlyAt, byRun.size(), earlyTarget);
+            if (ind.isEmpty()) System.out.println("  none: needs at least 3 runs that all have " + earlyTarget);
+            for (var i : ind.subList(0, Math.min(15, ind.size()))) System.out.printf(Locale.ROOT, "  %-50s %6.2f%n", i.metric(), i.rho());
+            System.out.println();
+        }
         if (lmEval != null) {
             all = Trajectories.fromLmEval(lmEval, lmEval.getFileName().toString(), tokensPerStep);
         } else {
@@ -59,6 +79,17 @@ public final class AnalyzeCommand implements Callable<Integer> {
             shown++;
         }
         if (shown == 0) System.out.println("no accuracy metric with a known chance level in " + (lmEval != null ? lmEval : run));
+        List<Series> forGroups = all.stream().filter(s -> !s.task().startsWith("blimp_") && !s.metric().endsWith("_stderr")
+                && !s.metric().equals("byte_perplexity") && !s.metric().equals("word_perplexity")).toList();
+        var groups = dev.crucible.eval.analysis.Groups.find(forGroups, 0.8);
+        System.out.println();
+        System.out.println("metrics that move together (every pair Spearman >= 0.8 over the checkpoints; lower-is-better metrics negated):");
+        if (groups.isEmpty()) System.out.println("  none");
+        for (var g : groups) {
+            long ok = g.forecasts().stream().filter(dev.crucible.eval.analysis.Groups.Forecast::beatsNaive).count();
+            System.out.printf(Locale.ROOT, "  [weakest %.2f%s] %s%n", g.minRho(), g.forecasts().isEmpty() ? ""
+                    : String.format(Locale.ROOT, "; held-out forecast beats the last value for %d of %d", ok, g.forecasts().size()), String.join(", ", g.members()));
+        }
         return 0;
     }
 }
