@@ -46,6 +46,10 @@ public final class EvalCommand implements Callable<Integer> {
     int threads;
     @Option(names = "--out", description = "With --checkpoint: where to write the results JSON (default: print a table only).")
     Path out;
+    @Option(names = "--follow", description = "With --run: keep evaluating new checkpoints as a run in progress writes them, until its last step is evaluated.")
+    boolean follow;
+    @Option(names = "--poll-seconds", defaultValue = "30", description = "With --follow: how often to look for new checkpoints (default ${DEFAULT-VALUE}).")
+    int pollSeconds;
 
     @Override
     public Integer call() throws Exception {
@@ -59,6 +63,14 @@ public final class EvalCommand implements Callable<Integer> {
                 return 0;
             }
             evaluateRun(run, ts, limit, batch, pool, System.out);
+            if (follow) {
+                long last = finalStep(run);
+                while (!Files.exists(resultFile(run, Checkpoints.dirFor(run, last)))) {
+                    Thread.sleep(pollSeconds * 1000L); // a run in progress: wait for its next checkpoint
+                    evaluateRun(run, ts, limit, batch, pool, System.out);
+                }
+                System.out.println("followed " + run + " to its last step (" + last + ")");
+            }
         }
         return 0;
     }
@@ -88,6 +100,13 @@ public final class EvalCommand implements Callable<Integer> {
             log.printf(Locale.ROOT, "%s (%d/%d) %s | ETA %.0fs%n", ck.getFileName(), i + 1, todo.size(), summary(r), elapsed / (i + 1) * (todo.size() - i - 1));
         }
         return todo.size();
+    }
+
+    /** The step a run ends at, from its config.yaml. */
+    static long finalStep(Path run) throws java.io.IOException {
+        Path cfg = run.resolve("config.yaml");
+        if (!Files.exists(cfg)) throw new UserError(run + ": no config.yaml: --follow needs a run directory the trainer writes");
+        return new ObjectMapper(new com.fasterxml.jackson.dataformat.yaml.YAMLFactory()).readTree(cfg.toFile()).path("training").path("steps").asLong();
     }
 
     private static Path resultFile(Path run, Path ck) {

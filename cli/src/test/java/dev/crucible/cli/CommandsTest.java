@@ -156,6 +156,10 @@ class CommandsTest {
         assertTrue(rows.get(0).contains("\"step\":30") && rows.get(0).contains("\"tokens\":") && rows.get(0).contains("\"flops\":"), rows.get(0));
         Result e2 = run("eval", "--run", dir.resolve("run").toString(), "--data", data.toString(), "--tasks", "blimp,lambada");
         assertTrue(e2.out().contains("is evaluated"), e2.out());
+        // --follow on a run whose last checkpoint is evaluated ends at once
+        Result e3 = run("eval", "--run", dir.resolve("run").toString(), "--data", data.toString(), "--tasks", "blimp,lambada", "--follow");
+        assertEquals(0, e3.code(), e3.err());
+        assertTrue(e3.out().contains("followed") && e3.out().contains("(30)"), e3.out());
     }
 
     @Test

@@ -15,7 +15,7 @@ import java.util.stream.Stream;
 import java.util.zip.GZIPInputStream;
 
 /**
- * Documents from files, by extension: .jsonl, .jsonl.gz and .jsonl.zst (one JSON object per line, its "text"
+ * Documents from files, by extension: .parquet (its "text" column), .jsonl, .jsonl.gz and .jsonl.zst (one JSON object per line, its "text"
  * field), .zip (every file entry, e.g. source code), any other file (the whole file is one
  * document), and directories (their files, recursively, in name order, skipping names that start
  * with '_' or '.'). A malformed JSONL line
@@ -79,6 +79,11 @@ public final class Documents {
 
     /** As {@link #read(Path, BiConsumer)}, handing malformed records to the given policy. */
     public static void read(Path input, BiConsumer<String, String> sink, Malformed malformed) throws IOException {
+        read(input, sink, malformed, "text");
+    }
+
+    /** As above, with the JSON field / Parquet column that holds the text. */
+    public static void read(Path input, BiConsumer<String, String> sink, Malformed malformed, String textField) throws IOException {
         switch (input.toString()) {
             case "builtin:europarl" -> {
                 readEuroparl(sink, malformed);
@@ -101,7 +106,7 @@ public final class Documents {
                 // as Hadoop and Spark do, names starting with '_' or '.' are metadata (a recipe's _summary.json), not data
                 files = s.filter(Files::isRegularFile).filter(f -> !hidden(input.relativize(f))).sorted().toList();
             }
-            for (Path f : files) read(f, sink, malformed);
+            for (Path f : files) read(f, sink, malformed, textField);
             return;
         }
         if (!Files.isRegularFile(input)) throw new IOException(input + ": no such file or directory");
@@ -123,14 +128,17 @@ public final class Documents {
                         malformed.report(input + ":" + lineNo, "not a JSON object (" + e.getMessage().lines().findFirst().orElse("") + ")");
                         continue;
                     }
-                    JsonNode text = node == null ? null : node.get("text");
+                    JsonNode text = node == null ? null : node.get(textField);
                     if (text == null || !text.isTextual()) {
-                        malformed.report(input + ":" + lineNo, "no \"text\" string field");
+                        malformed.report(input + ":" + lineNo, "no \"" + textField + "\" string field");
                         continue;
                     }
                     sink.accept(input + ":" + lineNo, text.asText());
                 }
             }
+        } else if (name.endsWith(".parquet")) {
+            // rows where the column is null are not documents
+            dev.crucible.data.parquet.ParquetText.read(input, textField, (row, text) -> sink.accept(input + ":" + row, text));
         } else if (name.endsWith(".zip")) {
             for (ZipDocuments.Document d : ZipDocuments.read(input, n -> true, Long.MAX_VALUE)) {
                 sink.accept(input + "!" + d.name(), new String(d.bytes(), StandardCharsets.UTF_8));

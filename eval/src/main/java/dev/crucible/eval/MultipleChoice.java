@@ -61,6 +61,104 @@ public final class MultipleChoice implements Task {
         return new MultipleChoice("piqa", "physical_commonsense", qs);
     }
 
+    /** JSON objects, one per non-blank line, with their line numbers, for the loaders below. */
+    private static List<java.util.Map.Entry<Integer, JsonNode>> jsonLines(Path file) throws IOException {
+        ObjectMapper json = new ObjectMapper();
+        List<java.util.Map.Entry<Integer, JsonNode>> out = new ArrayList<>();
+        int lineNo = 0;
+        for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+            lineNo++;
+            if (line.isBlank()) continue;
+            try {
+                out.add(java.util.Map.entry(lineNo, json.readTree(line)));
+            } catch (IOException e) {
+                throw new IOException(file + ":" + lineNo + ": not a JSON object", e);
+            }
+        }
+        if (out.isEmpty()) throw new IOException(file + ": no questions");
+        return out;
+    }
+
+    /** lm-evaluation-harness's HellaSwag preprocessing: strip, " [title]" to ". ", drop [bracketed] tags, collapse double spaces. */
+    static String hellaswagPreprocess(String text) {
+        String t = text.strip().replace(" [title]", ". ");
+        t = t.replaceAll("\\[.*?\\]", "");
+        return t.replace("  ", " ");
+    }
+
+    /** Python's str.capitalize: first character upper case, the rest lower case. */
+    static String capitalize(String s) {
+        if (s.isEmpty()) return s;
+        int first = s.codePointAt(0);
+        return new String(Character.toChars(Character.toUpperCase(first))) + s.substring(Character.charCount(first)).toLowerCase(java.util.Locale.ROOT);
+    }
+
+    /**
+     * HellaSwag as lm-evaluation-harness scores it: query = preprocess(activity_label + ": " + ctx_a + " "
+     * + capitalize(ctx_b)), choices = preprocess(each of endings), gold = label (JSON lines as the
+     * Hugging Face dataset "Rowan/hellaswag" writes them).
+     */
+    public static MultipleChoice hellaswag(Path jsonl) throws IOException {
+        List<Question> qs = new ArrayList<>();
+        for (var e : jsonLines(jsonl)) {
+            JsonNode n = e.getValue();
+            String where = jsonl + ":" + e.getKey();
+            for (String k : new String[] {"activity_label", "ctx_a", "ctx_b"}) if (!n.path(k).isTextual()) throw new IOException(where + ": needs a string field " + k);
+            if (!n.path("endings").isArray() || n.get("endings").isEmpty()) throw new IOException(where + ": needs a list field endings");
+            List<String> endings = new ArrayList<>();
+            for (JsonNode x : n.get("endings")) endings.add(hellaswagPreprocess(x.asText()));
+            int gold;
+            try {
+                gold = Integer.parseInt(n.path("label").asText());
+            } catch (NumberFormatException ex) {
+                throw new IOException(where + ": label '" + n.path("label").asText() + "' is not an index of endings");
+            }
+            if (gold < 0 || gold >= endings.size()) throw new IOException(where + ": label " + gold + " is not an index of the " + endings.size() + " endings");
+            String ctx = n.get("ctx_a").asText() + " " + capitalize(n.get("ctx_b").asText());
+            qs.add(new Question(hellaswagPreprocess(n.get("activity_label").asText() + ": " + ctx), endings, gold));
+        }
+        return new MultipleChoice("hellaswag", "commonsense", qs);
+    }
+
+    /**
+     * ARC (easy or challenge) as lm-evaluation-harness scores it: "Question: {question}\nAnswer:", the
+     * choices' texts, gold = the index of answerKey among the choices' labels. Reads the Hugging Face
+     * layout ({"question", "choices": {"text", "label"}, "answerKey"}) and AI2's original one
+     * ({"question": {"stem", "choices": [{"text", "label"}]}, "answerKey"}).
+     */
+    public static MultipleChoice arc(String name, Path jsonl) throws IOException {
+        List<Question> qs = new ArrayList<>();
+        for (var e : jsonLines(jsonl)) {
+            JsonNode n = e.getValue();
+            String where = jsonl + ":" + e.getKey();
+            String question;
+            List<String> texts = new ArrayList<>(), labels = new ArrayList<>();
+            if (n.path("question").isTextual() && n.path("choices").isObject()) {
+                question = n.get("question").asText();
+                for (JsonNode t : n.get("choices").path("text")) texts.add(t.asText());
+                for (JsonNode l : n.get("choices").path("label")) labels.add(l.asText());
+            } else if (n.path("question").isObject()) {
+                question = n.get("question").path("stem").asText();
+                for (JsonNode c : n.get("question").path("choices")) {
+                    texts.add(c.path("text").asText());
+                    labels.add(c.path("label").asText());
+                }
+            } else {
+                throw new IOException(where + ": needs question and choices (Hugging Face or AI2 ARC layout)");
+            }
+            if (texts.isEmpty() || texts.size() != labels.size()) throw new IOException(where + ": choices need as many labels as texts");
+            int gold = labels.indexOf(n.path("answerKey").asText());
+            if (gold < 0) throw new IOException(where + ": answerKey '" + n.path("answerKey").asText() + "' is not one of the labels " + labels);
+            qs.add(new Question("Question: " + question + "\nAnswer:", texts, gold));
+        }
+        return new MultipleChoice(name, "science_qa", qs);
+    }
+
+    /** The questions, for tests. */
+    List<Question> questions() {
+        return questions;
+    }
+
     @Override
     public String name() {
         return name;

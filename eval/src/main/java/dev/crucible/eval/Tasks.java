@@ -11,10 +11,12 @@ import java.util.stream.Stream;
 public final class Tasks {
     private Tasks() {}
 
-    public static final List<String> NAMES = List.of("blimp", "blimp_<paradigm>", "lambada_openai", "piqa", "wikitext", "induction", "probes:<heldout-dir>");
+    public static final List<String> NAMES = List.of("blimp", "blimp_<paradigm>", "lambada_openai", "piqa", "hellaswag", "arc_easy", "arc_challenge",
+            "wikitext", "induction", "probes:<heldout-dir>");
 
     /**
-     * Resolves task names: "blimp" (all 67 paradigms), "blimp_<UID>" (one), "lambada" / "lambada_openai", "piqa", "wikitext" (bits
+     * Resolves task names: "blimp" (all 67 paradigms), "blimp_<UID>" (one), "lambada" / "lambada_openai", "piqa",
+     * "hellaswag" (hellaswag/validation.jsonl), "arc_easy" / "arc_challenge" (arc_easy/test.jsonl, arc_challenge/test.jsonl), "wikitext" (bits
      * per byte), "induction" (built in), "probes:DIR" (held-out probes, {@link HeldoutProbes}; DIR is not under dataDir).
      */
     public static List<Task> load(Path dataDir, List<String> names) throws IOException {
@@ -31,6 +33,9 @@ public final class Tasks {
                 case "lambada", "lambada_openai" -> out.add(Lambada.load(require(needData(dataDir, name).resolve("lambada_openai/lambada_test.jsonl"))));
                 case "induction" -> out.add(new InductionProbe(50, 1234)); // built in: needs no data
                 case "piqa" -> out.add(MultipleChoice.piqa(require(needData(dataDir, name).resolve("piqa/valid.jsonl")), require(needData(dataDir, name).resolve("piqa/valid-labels.lst"))));
+                case "hellaswag" -> out.add(MultipleChoice.hellaswag(require(needData(dataDir, name).resolve("hellaswag/validation.jsonl"))));
+                case "arc_easy" -> out.add(MultipleChoice.arc("arc_easy", require(needData(dataDir, name).resolve("arc_easy/test.jsonl"))));
+                case "arc_challenge" -> out.add(MultipleChoice.arc("arc_challenge", require(needData(dataDir, name).resolve("arc_challenge/test.jsonl"))));
                 case "wikitext" -> out.add(RollingPerplexity.loadLines("wikitext", require(needData(dataDir, name).resolve("llm360_wikitext/wikitext.txt"))));
                 default -> {
                     if (name.startsWith("probes:")) out.addAll(HeldoutProbes.load(Path.of(name.substring(7))));

@@ -179,7 +179,8 @@ class TasksTest {
         Files.writeString(f, "{\"sentence_good\": \"x\", \"sentence_bad\": \"y\"}\n{\"sentence_good\": \"x\"}\n", StandardCharsets.UTF_8);
         String msg = assertThrows(IOException.class, () -> Blimp.load(f)).getMessage();
         assertEquals(f + ":2: needs string fields sentence_good and sentence_bad", msg);
-        assertTrue(assertThrows(IOException.class, () -> Tasks.load(dir, List.of("hellaswag"))).getMessage().contains("unknown task 'hellaswag'"));
+        assertTrue(assertThrows(IOException.class, () -> Tasks.load(dir, List.of("winogrande"))).getMessage().contains("unknown task 'winogrande'"));
+        assertTrue(assertThrows(IOException.class, () -> Tasks.load(dir, List.of("hellaswag"))).getMessage().endsWith("hellaswag/validation.jsonl: task data not found"));
     }
 
     @Test

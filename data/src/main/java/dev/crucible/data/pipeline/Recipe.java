@@ -20,6 +20,7 @@ import java.util.Set;
  * inputs:
  *   - builtin:europarl
  *   - {path: corpus/code.zip, meta: {domain: code}}
+ *   - {path: web.parquet, text_field: content}
  * output: {dir: clean/, compression: gzip, shard_docs: 50000, partition_by: lang}
  * on_malformed: skip        # or fail (default)
  * threads: 0                # 0: all cores
@@ -32,7 +33,8 @@ import java.util.Set;
 public record Recipe(String source, List<Input> inputs, Output output, boolean skipMalformed, int threads, int traceSamples,
                      List<Operators.Step> steps) {
 
-    public record Input(String path, Map<String, String> meta) {}
+    /** textField: the JSON field or Parquet column holding the text ("text"). */
+    public record Input(String path, Map<String, String> meta, String textField) {}
 
     /** compression: gzip, zstd or none; partition_by: a metadata key whose value names a sub-directory. */
     public record Output(Path dir, String compression, int shardDocs, String partitionBy) {}
@@ -75,14 +77,18 @@ public record Recipe(String source, List<Input> inputs, Output output, boolean s
         if (!(top.get("inputs") instanceof List<?> ins) || ins.isEmpty()) throw new RecipeException(source + ": 'inputs' must be a non-empty list");
         for (Object in : ins) {
             if (in instanceof String s) {
-                inputs.add(new Input(s, Map.of()));
+                inputs.add(new Input(s, Map.of(), "text"));
             } else if (in instanceof Map<?, ?> m && m.get("path") instanceof String p) {
                 Object meta = m.get("meta");
-                for (Object k : m.keySet()) if (!k.equals("path") && !k.equals("meta")) throw new RecipeException(at(source, text, k + ":") + ": unknown key '" + k + "' in an input (allowed: path, meta)");
+                for (Object k : m.keySet()) {
+                    if (!k.equals("path") && !k.equals("meta") && !k.equals("text_field")) {
+                        throw new RecipeException(at(source, text, k + ":") + ": unknown key '" + k + "' in an input (allowed: meta, path, text_field)");
+                    }
+                }
                 if (meta != null && !(meta instanceof Map)) throw new RecipeException(at(source, text, p) + ": 'meta' of input " + p + " must be a mapping");
                 Map<String, String> mm = new LinkedHashMap<>();
                 if (meta != null) ((Map<Object, Object>) meta).forEach((k, v) -> mm.put(String.valueOf(k), String.valueOf(v)));
-                inputs.add(new Input(p, mm));
+                inputs.add(new Input(p, mm, m.get("text_field") == null ? "text" : String.valueOf(m.get("text_field"))));
             } else {
                 throw new RecipeException(source + ": each input is a path or {path: ..., meta: {...}}, got " + in);
             }

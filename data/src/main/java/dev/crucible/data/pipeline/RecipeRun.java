@@ -82,7 +82,7 @@ public final class RecipeRun {
                         double sec = (now - t0) / 1e9;
                         log.printf(Locale.ROOT, "  read %,d documents, %.1f MB (%.1f MB/s) ...%n", pipeline.docsIn(), pipeline.bytesIn() / 1e6, pipeline.bytesIn() / 1e6 / sec);
                     }
-                }, malformed);
+                }, malformed, in.textField());
                 inputCounts.add(new InputCounts(in.path(), n[0], n[1], n[2], examples));
                 if (log != null && n[2] > 0) log.printf(Locale.ROOT, "  %s: skipped %,d malformed record(s), e.g. %s%n", in.path(), n[2], examples.getFirst());
             }
