@@ -62,9 +62,30 @@ public final class Documents {
         Path zip = Path.of(System.getProperty("java.home"), "lib", "src.zip");
         if (!Files.isRegularFile(zip)) throw new IOException(zip + " not found: this JDK ships without its sources (builtin:jdk-src needs them)");
         List<String> prefixes = modules.isEmpty() ? List.of("") : java.util.Arrays.stream(modules.substring(1).split(",")).map(m -> m.strip() + "/").toList();
-        List<ZipDocuments.Document> docs = ZipDocuments.read(zip, n -> n.endsWith(".java") && prefixes.stream().anyMatch(n::startsWith), Long.MAX_VALUE);
-        if (docs.isEmpty()) throw new IOException("builtin:jdk-src" + modules + ": no Java sources for module(s) " + modules.substring(1) + " in " + zip);
-        for (ZipDocuments.Document d : docs) sink.accept("jdk-src!" + d.name(), new String(d.bytes(), StandardCharsets.UTF_8));
+        long[] n = {0};
+        ZipDocuments.forEach(zip, name -> name.endsWith(".java") && prefixes.stream().anyMatch(name::startsWith), d -> {
+            sink.accept("jdk-src!" + d.name(), new String(d.bytes(), StandardCharsets.UTF_8));
+            n[0]++;
+            return true;
+        });
+        if (n[0] == 0) throw new IOException("builtin:jdk-src" + modules + ": no Java sources for module(s) " + modules.substring(1) + " in " + zip);
+    }
+
+    private static final java.util.Map<String, String> SOURCE_LANGUAGES = java.util.Map.ofEntries(
+            java.util.Map.entry("java", "java"), java.util.Map.entry("kt", "kotlin"), java.util.Map.entry("scala", "scala"),
+            java.util.Map.entry("py", "python"), java.util.Map.entry("js", "javascript"), java.util.Map.entry("mjs", "javascript"),
+            java.util.Map.entry("ts", "typescript"), java.util.Map.entry("c", "c"), java.util.Map.entry("h", "c"), java.util.Map.entry("cc", "cpp"),
+            java.util.Map.entry("cpp", "cpp"), java.util.Map.entry("hpp", "cpp"), java.util.Map.entry("cs", "csharp"), java.util.Map.entry("go", "go"),
+            java.util.Map.entry("rs", "rust"), java.util.Map.entry("rb", "ruby"), java.util.Map.entry("php", "php"), java.util.Map.entry("swift", "swift"),
+            java.util.Map.entry("sh", "shell"), java.util.Map.entry("sql", "sql"), java.util.Map.entry("html", "html"), java.util.Map.entry("css", "css"));
+
+    /** The programming language of a source file, from the extension of a document name (e.g. "...!java/util/List.java"), or null. */
+    public static String sourceLanguage(String documentName) {
+        int slash = Math.max(documentName.lastIndexOf('/'), documentName.lastIndexOf('!'));
+        String file = documentName.substring(slash + 1);
+        int dot = file.lastIndexOf('.');
+        if (dot < 0 || file.contains(":")) return null; // jsonl/parquet rows are named file:line
+        return SOURCE_LANGUAGES.get(file.substring(dot + 1).toLowerCase(java.util.Locale.ROOT));
     }
 
     static boolean hidden(Path relative) {
@@ -140,9 +161,10 @@ public final class Documents {
             // rows where the column is null are not documents
             dev.crucible.data.parquet.ParquetText.read(input, textField, (row, text) -> sink.accept(input + ":" + row, text));
         } else if (name.endsWith(".zip")) {
-            for (ZipDocuments.Document d : ZipDocuments.read(input, n -> true, Long.MAX_VALUE)) {
+            ZipDocuments.forEach(input, n -> true, d -> {
                 sink.accept(input + "!" + d.name(), new String(d.bytes(), StandardCharsets.UTF_8));
-            }
+                return true;
+            });
         } else {
             sink.accept(input.toString(), Files.readString(input, StandardCharsets.UTF_8));
         }

@@ -26,6 +26,16 @@ class DocumentsTest {
     }
 
     @Test
+    void sourceLanguageFromTheExtension() {
+        assertEquals("java", Documents.sourceLanguage("jdk-src!java.base/java/util/List.java"));
+        assertEquals("python", Documents.sourceLanguage("/data/code.zip!pkg/mod.PY"));
+        assertEquals("cpp", Documents.sourceLanguage("src/a.hpp"));
+        assertEquals(null, Documents.sourceLanguage("/data/web.jsonl:12"));
+        assertEquals(null, Documents.sourceLanguage("notes.txt"));
+        assertEquals(null, Documents.sourceLanguage("europarl:7"));
+    }
+
+    @Test
     void builtInEuroparlCorpus() throws IOException {
         List<String[]> docs = read(Path.of("builtin:europarl"));
         assertEquals(17_597, docs.size(), "Lucene's Europarl sample");

@@ -72,7 +72,10 @@ public final class RecipeRun {
                     n[0]++;
                     n[1] += TextStats.utf8Length(text);
                     try {
-                        feeder.accept(new Doc(name, text, in.meta()));
+                        // source files get their programming language from the extension, unless the input says otherwise
+                        String code = in.meta().containsKey("lang") ? null : Documents.sourceLanguage(name);
+                        Doc doc = new Doc(name, text, in.meta());
+                        feeder.accept(code == null ? doc : doc.withMeta("lang", code));
                     } catch (IOException e) {
                         throw new UncheckedIOException(e);
                     }
