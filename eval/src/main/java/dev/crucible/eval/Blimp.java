@@ -29,6 +29,12 @@ public final class Blimp implements Task {
     }
 
     /** A paradigm file: JSON lines with sentence_good, sentence_bad (and UID, field). */
+    /** Minimal pairs from (good, bad) sentences under any name and group, scored as BLiMP is. */
+    public static Blimp pairs(String name, String group, List<String[]> goodBad) {
+        if (goodBad.isEmpty()) throw new IllegalArgumentException(name + ": no pairs");
+        return new Blimp(name, group, goodBad.stream().map(p -> new Pair(p[0], p[1])).toList());
+    }
+
     public static Blimp load(Path file) throws IOException {
         ObjectMapper json = new ObjectMapper();
         List<Pair> pairs = new ArrayList<>();

@@ -12,12 +12,13 @@ public final class Tasks {
     private Tasks() {}
 
     public static final List<String> NAMES = List.of("blimp", "blimp_<paradigm>", "lambada_openai", "piqa", "hellaswag", "arc_easy", "arc_challenge",
-            "wikitext", "induction", "probes:<heldout-dir>");
+            "wikitext", "induction", "probes:<heldout-dir>", "<tasks.yaml>");
 
     /**
      * Resolves task names: "blimp" (all 67 paradigms), "blimp_<UID>" (one), "lambada" / "lambada_openai", "piqa",
      * "hellaswag" (hellaswag/validation.jsonl), "arc_easy" / "arc_challenge" (arc_easy/test.jsonl, arc_challenge/test.jsonl), "wikitext" (bits
-     * per byte), "induction" (built in), "probes:DIR" (held-out probes, {@link HeldoutProbes}; DIR is not under dataDir).
+     * per byte), "induction" (built in), "probes:DIR" (held-out probes, {@link HeldoutProbes}; DIR is not under dataDir),
+     * and FILE.yaml (tasks declared in YAML, {@link TaskFile}).
      */
     public static List<Task> load(Path dataDir, List<String> names) throws IOException {
         List<Task> out = new ArrayList<>();
@@ -39,6 +40,7 @@ public final class Tasks {
                 case "wikitext" -> out.add(RollingPerplexity.loadLines("wikitext", require(needData(dataDir, name).resolve("llm360_wikitext/wikitext.txt"))));
                 default -> {
                     if (name.startsWith("probes:")) out.addAll(HeldoutProbes.load(Path.of(name.substring(7))));
+                    else if (name.endsWith(".yaml") || name.endsWith(".yml")) out.addAll(TaskFile.load(Path.of(name)));
                     else if (name.startsWith("blimp_")) out.add(Blimp.load(require(needData(dataDir, name).resolve("blimp/" + name.substring(6) + ".jsonl"))));
                     else throw new IOException("unknown task '" + name + "'; known: " + String.join(", ", NAMES));
                 }
