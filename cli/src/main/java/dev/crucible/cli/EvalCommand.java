@@ -24,7 +24,7 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-@Command(name = "eval", mixinStandardHelpOptions = true,
+@Command(name = "eval", mixinStandardHelpOptions = true, subcommands = EvalCommand.Download.class,
         description = {"Evaluate a checkpoint, or every checkpoint of a run, on downstream tasks (lm-evaluation-harness semantics).",
                 "Tasks: blimp (67 minimal-pair paradigms; or blimp_<paradigm>), lambada_openai (last-word accuracy and perplexity).",
                 "With --run, writes <run>/eval/step-NNNNNNN.json per checkpoint (lm-evaluation-harness results shape) and appends to "
@@ -195,5 +195,32 @@ public final class EvalCommand implements Callable<Integer> {
         }
         double[] blimp = results.stream().filter(r -> r.task().name().startsWith("blimp_")).mapToDouble(r -> r.metrics().get(0).value()).toArray();
         if (blimp.length > 1) System.out.printf(Locale.ROOT, "blimp (mean of %d paradigms): acc %.4f%n", blimp.length, Arrays.stream(blimp).average().orElse(0));
+    }
+
+    @Command(name = "download", mixinStandardHelpOptions = true,
+            description = {"Fetch a public task's data from its usual source into a task data directory (the layout --data reads): "
+                    + "blimp, lambada_openai, piqa, hellaswag, arc_easy, arc_challenge. The only command that uses the network; files "
+                    + "already present are kept."})
+    static final class Download implements java.util.concurrent.Callable<Integer> {
+        @picocli.CommandLine.Parameters(arity = "1..*", paramLabel = "TASK", description = "Tasks to fetch.")
+        List<String> tasks;
+        @Option(names = "--data", defaultValue = "task-data", description = "Task data directory (default ${DEFAULT-VALUE}).")
+        Path data;
+        @Option(names = "--mirror", description = "Fetch from MIRROR/<host>/<path> instead of the original hosts (e.g. a local copy).")
+        String mirror;
+
+        @Override
+        public Integer call() throws Exception {
+            for (String t : tasks) {
+                System.out.println(t + ":");
+                try {
+                    dev.crucible.eval.TaskDownload.download(t, data, mirror, System.out);
+                } catch (IllegalArgumentException e) {
+                    throw new UserError(e.getMessage());
+                }
+            }
+            System.out.println("task data in " + data + " (crucible eval --data " + data + " --tasks " + String.join(",", tasks) + ")");
+            return 0;
+        }
     }
 }
