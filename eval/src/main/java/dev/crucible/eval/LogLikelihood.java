@@ -75,6 +75,63 @@ public final class LogLikelihood {
         return out;
     }
 
+    /**
+     * Greedy continuations (argmax, the lowest id on a tie) of each context, up to maxTokens or until
+     * stop says a generated prefix is complete. Each step runs the whole row again (no cache):
+     * simple, and like scoring independent of the batch a context is in; contexts keep their last
+     * window tokens.
+     */
+    public int[][] greedy(List<int[]> contexts, int maxTokens, java.util.function.Predicate<int[]> stop) {
+        int[][] out = new int[contexts.size()][];
+        int b = model.maxBatch(), window = model.maxSeqLen(), vocab = model.config().vocabSize();
+        for (int start = 0; start < contexts.size(); start += b) {
+            int rows = Math.min(b, contexts.size() - start);
+            java.util.List<java.util.List<Integer>> seq = new java.util.ArrayList<>();
+            int[] generated = new int[rows];
+            boolean[] done = new boolean[rows];
+            for (int r = 0; r < rows; r++) {
+                java.util.List<Integer> l = new java.util.ArrayList<>();
+                for (int x : contexts.get(start + r)) l.add(x);
+                seq.add(l);
+            }
+            for (int step = 0; step < maxTokens; step++) {
+                int t = 1;
+                for (int r = 0; r < rows; r++) t = Math.max(t, Math.min(window, seq.get(r).size()));
+                for (int r = 0; r < rows; r++) {
+                    java.util.List<Integer> l = seq.get(r);
+                    int n = Math.min(window, l.size()), skip = l.size() - n;
+                    for (int i = 0; i < t; i++) {
+                        inputs[r * t + i] = i < n ? l.get(skip + i) : 0;
+                        targets[r * t + i] = 0;
+                    }
+                }
+                model.forward(inputs, targets, rows, t);
+                float[] probs = model.probabilities();
+                int ld = model.probabilityStride();
+                boolean any = false;
+                for (int r = 0; r < rows; r++) {
+                    if (done[r]) continue;
+                    int row = (r * t + Math.min(window, seq.get(r).size()) - 1) * ld, best = 0;
+                    for (int v = 1; v < vocab; v++) if (probs[row + v] > probs[row + best]) best = v;
+                    seq.get(r).add(best);
+                    generated[r]++;
+                    int[] gen = tail(seq.get(r), generated[r]);
+                    if (stop.test(gen)) done[r] = true;
+                    any |= !done[r];
+                }
+                if (!any) break;
+            }
+            for (int r = 0; r < rows; r++) out[start + r] = tail(seq.get(r), generated[r]);
+        }
+        return out;
+    }
+
+    private static int[] tail(java.util.List<Integer> l, int n) {
+        int[] out = new int[n];
+        for (int i = 0; i < n; i++) out[i] = l.get(l.size() - n + i);
+        return out;
+    }
+
     private static int length(Request q) {
         return q.context().length + q.continuation().length;
     }

@@ -30,6 +30,7 @@ import java.util.regex.Pattern;
  *   - {name: my_pairs, kind: minimal_pairs, data: pairs.jsonl, good: "{good}", bad: "{bad}"}
  *   - {name: my_cloze, kind: cloze, data: passages.jsonl, text: "{text}"}      # the last word is the target
  *   - {name: my_ppl, kind: perplexity, data: docs.jsonl, text: "{text}"}       # bits per byte
+ *   - {name: my_qa, kind: generation, data: qa.jsonl, prompt: "Q: {q}\nA:", target: "{a}", until: ["\n"], max_tokens: 16}
  * </pre>
  *
  * Templates replace {field} (dots reach into objects) with the record's value. Every problem names
@@ -41,7 +42,8 @@ public final class TaskFile {
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Pattern FIELD = Pattern.compile("\\{([A-Za-z0-9_.]+)}");
-    private static final Set<String> KEYS = Set.of("name", "kind", "data", "prompt", "choices", "gold", "labels", "group", "good", "bad", "text");
+    private static final Set<String> KEYS = Set.of("name", "kind", "data", "prompt", "choices", "gold", "labels", "group", "good", "bad", "text", "target",
+            "until", "max_tokens");
 
     public static List<Task> load(Path file) throws IOException {
         JsonNode root;
@@ -88,7 +90,14 @@ public final class TaskFile {
                     for (Record r : records(data)) docs.add(fill(require(t, "text", where), r));
                     yield new RollingPerplexity(name, docs);
                 }
-                default -> throw new IOException(where + ": unknown kind '" + kind + "' (multiple_choice, minimal_pairs, cloze, perplexity)");
+                case "generation" -> {
+                    List<ExactMatch.Example> ex = new ArrayList<>();
+                    for (Record r : records(data)) ex.add(new ExactMatch.Example(fill(require(t, "prompt", where), r), fill(require(t, "target", where), r)));
+                    List<String> until = new ArrayList<>();
+                    for (JsonNode u : t.path("until")) until.add(u.asText());
+                    yield new ExactMatch(name, group, ex, until, t.path("max_tokens").asInt(32));
+                }
+                default -> throw new IOException(where + ": unknown kind '" + kind + "' (multiple_choice, minimal_pairs, cloze, perplexity, generation)");
             });
         }
         return out;

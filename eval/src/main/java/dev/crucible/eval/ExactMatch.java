@@ -1,0 +1,85 @@
+package dev.crucible.eval;
+
+import dev.crucible.data.tokenizer.TextEncoding;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Generation with exact match, as lm-evaluation-harness's generate_until tasks score it: greedy
+ * decoding from the prompt until one of the stop strings (default: a newline) or max_tokens, the
+ * text cut at the first stop string, and exact_match = 1 when it equals the target, both stripped
+ * of surrounding whitespace.
+ */
+public final class ExactMatch implements Task {
+    public record Example(String prompt, String target) {}
+
+    private final String name, group;
+    private final List<Example> examples;
+    private final List<String> until;
+    private final int maxTokens;
+
+    public ExactMatch(String name, String group, List<Example> examples, List<String> until, int maxTokens) {
+        if (examples.isEmpty()) throw new IllegalArgumentException(name + ": no examples");
+        if (maxTokens < 1) throw new IllegalArgumentException(name + ": max_tokens must be at least 1");
+        this.name = name;
+        this.group = group;
+        this.examples = examples;
+        this.until = until.isEmpty() ? List.of("\n") : until;
+        this.maxTokens = maxTokens;
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public String group() {
+        return group;
+    }
+
+    @Override
+    public int size() {
+        return examples.size();
+    }
+
+    @Override
+    public double chance(String metric) {
+        return metric.equals("exact_match") ? 0 : Double.NaN;
+    }
+
+    static String decode(TextEncoding enc, int[] ids) {
+        ByteArrayOutputStream b = new ByteArrayOutputStream();
+        for (int id : ids) b.writeBytes(enc.bytes(id));
+        return b.toString(StandardCharsets.UTF_8);
+    }
+
+    /** The text before the first stop string, or null when none has appeared yet. */
+    String cut(String text) {
+        int at = -1;
+        for (String u : until) {
+            int i = text.indexOf(u);
+            if (i >= 0 && (at < 0 || i < at)) at = i;
+        }
+        return at < 0 ? null : text.substring(0, at);
+    }
+
+    @Override
+    public List<Metric> evaluate(LogLikelihood scorer, TextEncoding enc, int limit) {
+        int n = limit > 0 ? Math.min(limit, examples.size()) : examples.size();
+        List<int[]> ctx = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            int[] c = enc.encode(examples.get(i).prompt());
+            ctx.add(c.length == 0 ? new int[] {enc.documentStart()} : c);
+        }
+        int[][] gen = scorer.greedy(ctx, maxTokens, ids -> cut(decode(enc, ids)) != null);
+        double[] em = new double[n];
+        for (int i = 0; i < n; i++) {
+            String text = decode(enc, gen[i]), c = cut(text);
+            em[i] = (c != null ? c : text).strip().equals(examples.get(i).target().strip()) ? 1 : 0;
+        }
+        return List.of(Metric.mean("exact_match", em));
+    }
+}

@@ -1,0 +1,83 @@
+package dev.crucible.eval;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.crucible.data.tokenizer.TextEncoding;
+import dev.crucible.model.HfCheckpoint;
+import dev.crucible.model.Model;
+import dev.crucible.model.ModelConfig;
+import dev.crucible.model.ParamLayout;
+import dev.crucible.tensor.WorkerPool;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ExactMatchTest {
+    @TempDir
+    Path dir;
+
+    Model model(WorkerPool pool, int batch) throws IOException {
+        ModelConfig c = ModelConfig.gpt2(256, 32, 2, 2, 32);
+        ParamLayout l = new ParamLayout(c);
+        float[] p = new float[l.size()];
+        l.initialize(p, 5);
+        for (int i = 0; i < p.length; i++) p[i] *= 10; // sharp, varied predictions
+        Path m = dir.resolve("m");
+        HfCheckpoint.write(m, c, p, null);
+        Model model = new Model(c, batch, c.contextLength(), pool);
+        try (HfCheckpoint ck = HfCheckpoint.open(m)) {
+            ck.load(model.layout(), model.params);
+        }
+        return model;
+    }
+
+    /** The argmax of the last position after running the whole sequence, done by hand. */
+    static int argmaxNext(Model m, int[] seq) {
+        int n = Math.min(seq.length, m.maxSeqLen());
+        int[] in = java.util.Arrays.copyOfRange(seq, seq.length - n, seq.length), tgt = new int[n];
+        m.forward(in, tgt, 1, n);
+        float[] probs = m.probabilities();
+        int ld = m.probabilityStride(), row = (n - 1) * ld, best = 0;
+        for (int v = 1; v < m.config().vocabSize(); v++) if (probs[row + v] > probs[row + best]) best = v;
+        return best;
+    }
+
+    @Test
+    void greedyDecodingIsTheArgmaxChainAndBatchIndependent() throws IOException {
+        try (WorkerPool pool = new WorkerPool(2)) {
+            Model batched = model(pool, 4), single = model(pool, 1);
+            List<int[]> contexts = List.of(new int[] {1, 2, 3}, new int[] {200}, new int[] {7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 9});
+            int[][] got = new LogLikelihood(batched).greedy(contexts, 6, ids -> false);
+            for (int c = 0; c < contexts.size(); c++) {
+                int[] seq = contexts.get(c).clone(), expect = new int[6];
+                for (int k = 0; k < 6; k++) {
+                    expect[k] = argmaxNext(single, seq);
+                    seq = java.util.Arrays.copyOf(seq, seq.length + 1);
+                    seq[seq.length - 1] = expect[k];
+                }
+                assertArrayEquals(expect, got[c], "context " + c); // the third context slides past the 32-token window
+            }
+            // stop as soon as the predicate holds
+            assertEquals(1, new LogLikelihood(batched).greedy(contexts, 6, ids -> true)[0].length);
+        }
+    }
+
+    @Test
+    void exactMatchComparesTheTextBeforeTheStopString() throws IOException {
+        try (WorkerPool pool = new WorkerPool(2)) {
+            Model m = model(pool, 2);
+            TextEncoding bytes = TextEncoding.forModel(dir.resolve("m"), 256);
+            LogLikelihood scorer = new LogLikelihood(m);
+            String own = ExactMatch.decode(bytes, scorer.greedy(List.of(bytes.encode("Q:")), 4, ids -> false)[0]);
+            ExactMatch task = new ExactMatch("qa", "qa", List.of(new ExactMatch.Example("Q:", " " + own + " "), new ExactMatch.Example("Q:", own + "x")),
+                    List.of("\u0000never"), 4);
+            Metric em = task.evaluate(scorer, bytes, 0).getFirst();
+            assertEquals("exact_match", em.name());
+            assertEquals(0.5, em.value(), 1e-12); // the model's own continuation matches (whitespace aside); the other does not
+            assertEquals("ab", new ExactMatch("x", "x", List.of(new ExactMatch.Example("p", "t")), List.of("\n", "."), 4).cut("ab.c\nd"));
+        }
+    }
+}
