@@ -7,10 +7,15 @@ import java.nio.file.Path;
 
 /**
  * How a model directory turns text into tokens: its tokenizer.json (byte-level BPE), or raw UTF-8
- * bytes for a 256-token vocabulary without one (as `crucible demo` trains).
+ * bytes for a 256-token vocabulary without one (as `crucible demo` trains). Encodings are cached
+ * per tokenizer (identified by the SHA-256 of its file): the checkpoints of a run share one, so an
+ * evaluation tokenizes each task text once for the whole series.
  */
 public final class TextEncoding {
     private final BpeTokenizer bpe;
+    private final java.util.Map<String, int[]> cache = new java.util.concurrent.ConcurrentHashMap<>();
+    static final int CACHE_ENTRIES = 1 << 21;
+    private static final java.util.Map<String, TextEncoding> BY_TOKENIZER = new java.util.concurrent.ConcurrentHashMap<>();
 
     private TextEncoding(BpeTokenizer bpe) {
         this.bpe = bpe;
@@ -19,17 +24,37 @@ public final class TextEncoding {
     public static TextEncoding forModel(Path modelDir, int vocabSize) throws IOException {
         Path tok = modelDir.resolve("tokenizer.json");
         if (Files.isRegularFile(tok)) {
-            BpeTokenizer t = TokenizerJson.read(tok);
+            byte[] file = Files.readAllBytes(tok);
+            String key = java.util.HexFormat.of().formatHex(sha256(file));
+            TextEncoding known = BY_TOKENIZER.get(key);
+            BpeTokenizer t = known != null ? known.bpe : TokenizerJson.read(tok);
             if (t.vocabSize() > vocabSize) throw new IOException(tok + ": " + t.vocabSize() + " tokens, more than the model's vocabulary of " + vocabSize);
-            return new TextEncoding(t);
+            if (known != null) return known;
+            if (BY_TOKENIZER.size() > 16) BY_TOKENIZER.clear(); // a long-lived process comparing many tokenizers
+            return BY_TOKENIZER.computeIfAbsent(key, k -> new TextEncoding(t));
         }
         if (vocabSize == 256) return new TextEncoding(null);
         throw new IOException(modelDir + ": no tokenizer.json, and a vocabulary of " + vocabSize + " is not byte-level (256)");
     }
 
-    /** Text to tokens; special token strings are recognised. */
+    private static byte[] sha256(byte[] b) {
+        try {
+            return java.security.MessageDigest.getInstance("SHA-256").digest(b);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Text to tokens; special token strings are recognised. The returned array is shared: do not change it. */
     public int[] encode(String text) {
-        if (bpe != null) return bpe.encode(text, true);
+        if (bpe != null) {
+            int[] ids = cache.get(text);
+            if (ids == null) {
+                ids = bpe.encode(text, true);
+                if (cache.size() < CACHE_ENTRIES) cache.put(text, ids);
+            }
+            return ids;
+        }
         byte[] b = text.getBytes(StandardCharsets.UTF_8);
         int[] out = new int[b.length];
         for (int i = 0; i < b.length; i++) out[i] = b[i] & 0xFF;
