@@ -23,8 +23,13 @@ import picocli.CommandLine.Parameters;
                 + "a health verdict per checkpoint and sampled generations; and the charts as PNG files.",
                 "Evaluate the runs first (crucible eval --run RUN ...) for the capability part."})
 public final class ReportCommand implements Callable<Integer> {
-    @Parameters(arity = "1..*", paramLabel = "RUN", description = "Run directories (with metrics.jsonl, checkpoints/, eval/results.jsonl).")
-    List<Path> runs;
+    @Parameters(arity = "0..*", paramLabel = "RUN", description = "Run directories (with metrics.jsonl, checkpoints/, eval/results.jsonl).")
+    List<Path> runs = new ArrayList<>();
+    @Option(names = "--lm-eval", description = "Also a run known from lm-evaluation-harness result files: DIR or DIR=PARAMETERS (repeatable); "
+            + "with parameter counts, runs are compared on training FLOPs (6 x parameters x tokens).")
+    List<String> lmEval = new ArrayList<>();
+    @Option(names = "--tokens-per-step", defaultValue = "2097152", description = "For --lm-eval: tokens per optimizer step (default ${DEFAULT-VALUE}, Pythia's).")
+    long tokensPerStep;
     @Option(names = "--out", description = "Where to write report.html and charts/ (default: <run>/report for one run, ./report for several).")
     Path out;
     @Option(names = "--prompt", description = "Prompts to sample from each checkpoint (repeatable; default: \"The \" and \"public static \").")
@@ -38,13 +43,35 @@ public final class ReportCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Path dir = out != null ? out : runs.size() == 1 ? runs.getFirst().resolve("report") : Path.of("report");
-        Path file = write(runs, dir, title, prompts == null ? List.of("The ", "public static ") : prompts, sampleTokens, threads, System.out);
+        if (runs.isEmpty() && lmEval.isEmpty()) throw new UserError("give run directories and/or --lm-eval DIR[=PARAMETERS]");
+        List<Report.Run> imported = new ArrayList<>();
+        for (String spec : lmEval) {
+            int eq = spec.lastIndexOf('=');
+            Path d = Path.of(eq > 0 ? spec.substring(0, eq) : spec);
+            long params;
+            try {
+                params = eq > 0 ? Long.parseLong(spec.substring(eq + 1).replace("_", "")) : 0;
+            } catch (NumberFormatException e) {
+                throw new UserError("--lm-eval " + spec + ": the parameter count after '=' is not a number");
+            }
+            try {
+                imported.add(Report.fromLmEval(d, d.getFileName().toString(), tokensPerStep, params));
+            } catch (java.io.IOException e) {
+                throw new UserError(e.getMessage());
+            }
+        }
+        Path dir = out != null ? out : runs.size() == 1 && imported.isEmpty() ? runs.getFirst().resolve("report") : Path.of("report");
+        Path file = write(runs, imported, dir, title, prompts == null ? List.of("The ", "public static ") : prompts, sampleTokens, threads, System.out);
         System.out.println("open " + file.toAbsolutePath().normalize() + " (charts as PNG in " + dir.resolve("charts") + ")");
         return 0;
     }
 
     static Path write(List<Path> runs, Path dir, String title, List<String> prompts, int sampleTokens, int threads, PrintStream log) throws IOException {
+        return write(runs, List.of(), dir, title, prompts, sampleTokens, threads, log);
+    }
+
+    static Path write(List<Path> runs, List<Report.Run> imported, Path dir, String title, List<String> prompts, int sampleTokens, int threads,
+                      PrintStream log) throws IOException {
         List<Report.Run> data = new ArrayList<>();
         try (WorkerPool pool = new WorkerPool(threads > 0 ? threads : Cpu.cores())) {
             for (Path r : runs) {
@@ -66,7 +93,8 @@ public final class ReportCommand implements Callable<Integer> {
                 }
             }
         }
-        String t = title != null ? title : runs.size() == 1 ? "Crucible report: " + data.getFirst().name()
+        data.addAll(imported);
+        String t = title != null ? title : data.size() == 1 ? "Crucible report: " + data.getFirst().name()
                 : "Crucible comparison: " + String.join(" vs ", data.stream().map(Report.Run::name).toList());
         return Report.write(data, dir, t);
     }

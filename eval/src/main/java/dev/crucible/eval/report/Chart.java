@@ -253,10 +253,10 @@ public final class Chart {
         return String.format(Locale.ROOT, a >= 100 ? "%.0f" : a >= 1 ? "%.2f" : "%.3f", v).replaceAll("(\\.\\d*?)0+$", "$1").replaceAll("\\.$", "");
     }
 
-    /** 1500 -> 1.5k, 2e6 -> 2M. */
+    /** 1500 -> 1.5k, 2e6 -> 2M, 3e18 -> 3E (FLOPs reach exa). */
     public static String si(double v) {
         double a = Math.abs(v);
-        String[] units = {"", "k", "M", "B", "T"};
+        String[] units = {"", "k", "M", "B", "T", "P", "E", "Z", "Y"};
         int u = 0;
         while (a >= 1000 && u < units.length - 1) {
             a /= 1000;

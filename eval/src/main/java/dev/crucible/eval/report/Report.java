@@ -80,6 +80,19 @@ public final class Report {
         return new Run(name, dir, rows, series, steps, flops, generations == null ? Map.of() : generations, description);
     }
 
+    /**
+     * A run known only from lm-evaluation-harness result files (e.g. Pythia's): its series, and, with a
+     * parameter count, training FLOPs as 6 x parameters x tokens, so runs of different sizes align on compute.
+     */
+    public static Run fromLmEval(Path dir, String name, long tokensPerStep, long params) throws IOException {
+        List<Series> series = Trajectories.fromLmEval(dir, name, tokensPerStep);
+        long[] steps = series.stream().flatMap(x -> x.points().stream()).mapToLong(Series.Point::step).distinct().sorted().toArray();
+        Map<Long, Double> flops = new TreeMap<>();
+        if (params > 0) for (long st : steps) flops.put(st, 6.0 * params * st * tokensPerStep);
+        return new Run(name, dir, List.of(), series, steps, flops, Map.of(),
+                "lm-evaluation-harness results" + (params > 0 ? String.format(Locale.ROOT, ", %,d parameters", params) : ""));
+    }
+
     // ---- series helpers ----
 
     static Series find(Run r, String task, String metric) {
@@ -88,7 +101,7 @@ public final class Report {
     }
 
     static double[] xs(Series s) {
-        return s.points().stream().mapToDouble(p -> Math.max(1, p.tokens())).toArray();
+        return s.points().stream().mapToDouble(p -> p.tokens() <= 0 ? Double.NaN : p.tokens()).toArray();
     }
 
     /** Training FLOPs per token of a run (from its results table), or NaN when unknown. */
@@ -104,8 +117,9 @@ public final class Report {
 
     /** The x axis: tokens for one run; for several, training FLOPs when every run knows them, so runs of different sizes align on compute. */
     record Axis(String label, java.util.function.ToDoubleBiFunction<Run, Long> x) {
+        /** x of each point; the untrained model (0 tokens) has no place on a log axis: NaN, skipped by the chart. */
         double[] of(Run r, Series s) {
-            return s.points().stream().mapToDouble(p -> x.applyAsDouble(r, Math.max(1, p.tokens()))).toArray();
+            return s.points().stream().mapToDouble(p -> p.tokens() <= 0 ? Double.NaN : x.applyAsDouble(r, p.tokens())).toArray();
         }
     }
 

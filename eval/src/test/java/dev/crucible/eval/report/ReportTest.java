@@ -103,6 +103,22 @@ class ReportTest {
         assertTrue(f.get(20L).getFirst().startsWith("cloze acc fell from 0.4000 to 0.3000 (7.1 standard errors) while validation loss was flat"), f.toString());
     }
 
+    /** Pythia's 70M and 160M published evaluations, compared on training compute. */
+    @Test
+    void importedRunsOfDifferentSizesAlignOnCompute() throws IOException {
+        String data = System.getProperty("crucible.data", "");
+        Path root = data.isEmpty() ? null : Path.of(data, "pythia_eval_trajectories");
+        org.junit.jupiter.api.Assumptions.assumeTrue(root != null && Files.isDirectory(root), "needs ../shared/data");
+        Report.Run small = Report.fromLmEval(root.resolve("pythia-70m"), "pythia-70m", 2_097_152, 70_426_624);
+        Report.Run large = Report.fromLmEval(root.resolve("pythia-160m"), "pythia-160m", 2_097_152, 162_322_944);
+        assertEquals("training FLOPs", Report.axis(List.of(small, large)).label());
+        assertEquals(6.0 * 70_426_624 * 2_097_152, Report.flopsPerToken(small) * 2_097_152, 1e6);
+        assertEquals("tokens", Report.axis(List.of(small, Report.fromLmEval(root.resolve("pythia-160m"), "x", 2_097_152, 0))).label());
+        String html = Files.readString(Report.write(List.of(small, large), tmp.resolve("pythia"), "Pythia 70M vs 160M"));
+        assertTrue(html.contains("Capabilities: pythia-160m"));
+        assertTrue(Files.exists(tmp.resolve("pythia/charts/lambada_openai.png")));
+    }
+
     /** Debian's chromium, when installed (.ci/run installs it). */
     static String chromium() {
         for (String c : List.of("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")) if (Files.isExecutable(Path.of(c))) return c;
