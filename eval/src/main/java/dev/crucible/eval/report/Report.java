@@ -322,7 +322,7 @@ public final class Report {
         for (Series s : r.series()) if (!s.task().startsWith("blimp_") && !s.metric().equals("byte_perplexity") && !s.metric().equals("word_perplexity")) rows.add(s);
         if (rows.isEmpty()) return;
         h.append("<table><tr><th class=l>task</th><th class=l>metric</th><th>chance</th><th>first</th><th>best</th><th>at step</th><th>final</th>")
-                .append("<th>emerges at step</th><th>ρ with val loss</th><th class=l>verdict</th></tr>\n");
+                .append("<th>final, normalised</th><th>emerges at step</th><th>ρ with val loss</th><th class=l>verdict</th></tr>\n");
         for (Series s : rows) {
             boolean lower = lowerIsBetter(s.metric());
             double chance = chanceOf(s);
@@ -342,7 +342,9 @@ public final class Report {
             h.append("<tr><td class=l>").append(esc(s.task())).append("</td><td class=l>").append(esc(s.metric())).append("</td><td>")
                     .append(Double.isNaN(chance) ? "" : fmt(chance)).append("</td><td>").append(fmt(s.first().value())).append("</td><td>").append(fmt(best.value()))
                     .append("</td><td>").append(best.step()).append("</td><td>").append(fmt(s.last().value())).append("</td><td>")
-                    .append(lower ? "" : emerges < 0 ? "–" : Long.toString(emerges)).append("</td><td>").append(Double.isNaN(rho) ? "" : String.format(Locale.ROOT, "%.2f", rho))
+                    // (score − chance) / (max − chance): 0 at chance, 1 perfect; for accuracies, whose maximum is 1
+                    .append(!Double.isNaN(chance) && s.metric().startsWith("acc") ? String.format(Locale.ROOT, "%.3f", Analysis.normalised(s.last().value(), chance, 1)) : "")
+                    .append("</td><td>").append(lower ? "" : emerges < 0 ? "–" : Long.toString(emerges)).append("</td><td>").append(Double.isNaN(rho) ? "" : String.format(Locale.ROOT, "%.2f", rho))
                     .append("</td><td class=l").append(decline ? " style=\"color:#b00020\"" : "").append(">").append(esc(verdict)).append("</td></tr>\n");
         }
         h.append("</table>\n");
