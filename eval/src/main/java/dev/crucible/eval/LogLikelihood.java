@@ -7,7 +7,7 @@ import java.util.List;
  * Log-likelihood of continuations given contexts, as lm-evaluation-harness defines it: the tokens
  * (context + continuation), left-truncated to the model's window plus one, are run through the
  * model once; the score is the sum of the continuation tokens' log-probabilities, and "greedy" says
- * whether each of them is the model's argmax. Requests are batched into rows padded at the end;
+ * whether each of them is the model's argmax. Requests are batched, shortest first, into rows padded at the end;
  * causal attention and row-independent kernels make every score independent of the batch it is in
  * and of the padding (a test holds batch 1 and batch many equal).
  */
@@ -38,6 +38,19 @@ public final class LogLikelihood {
     }
 
     public Score[] score(List<Request> requests) {
+        // Requests run in order of length, so the rows of a pass are padded little; a score does not
+        // depend on the pass it is in, and comes back in the caller's order.
+        Integer[] byLength = new Integer[requests.size()];
+        for (int i = 0; i < byLength.length; i++) byLength[i] = i;
+        java.util.Arrays.sort(byLength, java.util.Comparator.comparingInt(i -> length(requests.get(i))));
+        List<Request> sorted = new java.util.ArrayList<>(requests.size());
+        for (int i : byLength) sorted.add(requests.get(i));
+        Score[] inOrder = scoreInOrder(sorted), out = new Score[requests.size()];
+        for (int k = 0; k < byLength.length; k++) out[byLength[k]] = inOrder[k];
+        return out;
+    }
+
+    private Score[] scoreInOrder(List<Request> requests) {
         Score[] out = new Score[requests.size()];
         int b = model.maxBatch(), window = model.maxSeqLen(), vocab = model.config().vocabSize();
         for (int start = 0; start < requests.size(); start += b) {
