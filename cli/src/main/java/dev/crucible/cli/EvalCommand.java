@@ -65,9 +65,19 @@ public final class EvalCommand implements Callable<Integer> {
             evaluateRun(run, ts, limit, batch, pool, System.out);
             if (follow) {
                 long last = finalStep(run);
-                while (!Files.exists(resultFile(run, Checkpoints.dirFor(run, last)))) {
-                    Thread.sleep(pollSeconds * 1000L); // a run in progress: wait for its next checkpoint
-                    evaluateRun(run, ts, limit, batch, pool, System.out);
+                Path cks = run.resolve("checkpoints");
+                Files.createDirectories(cks);
+                try (java.nio.file.WatchService watch = cks.getFileSystem().newWatchService()) {
+                    cks.register(watch, java.nio.file.StandardWatchEventKinds.ENTRY_CREATE);
+                    while (!Files.exists(resultFile(run, Checkpoints.dirFor(run, last)))) {
+                        // a run in progress: wake when the trainer renames a finished checkpoint into place (or at the poll interval)
+                        java.nio.file.WatchKey key = watch.poll(pollSeconds, java.util.concurrent.TimeUnit.SECONDS);
+                        if (key != null) {
+                            key.pollEvents();
+                            key.reset();
+                        }
+                        evaluateRun(run, ts, limit, batch, pool, System.out);
+                    }
                 }
                 System.out.println("followed " + run + " to its last step (" + last + ")");
             }

@@ -160,6 +160,34 @@ class CommandsTest {
         Result e3 = run("eval", "--run", dir.resolve("run").toString(), "--data", data.toString(), "--tasks", "blimp,lambada", "--follow");
         assertEquals(0, e3.code(), e3.err());
         assertTrue(e3.out().contains("followed") && e3.out().contains("(30)"), e3.out());
+
+        // --follow on a run still training: it evaluates checkpoints as they appear and ends at the last one
+        Files.writeString(dir.resolve("run2.yaml"), Files.readString(dir.resolve("run.yaml")).replace("out: run", "out: run2")
+                .replace("steps: 30", "steps: 40") + "checkpoint: {every: 10}\n");
+        dev.crucible.train.RunConfig cfg2 = dev.crucible.train.ConfigLoader.load(dir.resolve("run2.yaml"), dev.crucible.train.RunConfig.class);
+        java.util.concurrent.CountDownLatch started = new java.util.concurrent.CountDownLatch(1);
+        ByteArrayOutputStream trainerLog = new ByteArrayOutputStream() {
+            @Override
+            public synchronized void write(byte[] b, int off, int len) {
+                super.write(b, off, len);
+                if (toString(StandardCharsets.UTF_8).contains("run directory:")) started.countDown(); // config.yaml is written by then
+            }
+        };
+        java.util.concurrent.CompletableFuture<Void> training = java.util.concurrent.CompletableFuture.runAsync(() -> {
+            try {
+                dev.crucible.train.Trainer.start(cfg2, dir, new PrintStream(trainerLog, true, StandardCharsets.UTF_8));
+            } catch (java.io.IOException ex) {
+                throw new java.io.UncheckedIOException(ex);
+            } finally {
+                started.countDown();
+            }
+        });
+        assertTrue(started.await(120, java.util.concurrent.TimeUnit.SECONDS), "the trainer did not start");
+        Result f = run("eval", "--run", dir.resolve("run2").toString(), "--data", data.toString(), "--tasks", "blimp", "--follow", "--poll-seconds", "1");
+        training.join();
+        assertEquals(0, f.code(), f.err());
+        assertTrue(f.out().contains("followed") && f.out().contains("(40)"), f.out());
+        for (int step : new int[] {10, 20, 30, 40}) assertTrue(Files.exists(dir.resolve("run2/eval/step-00000" + step + ".json")), "step " + step + ": " + f.out());
     }
 
     @Test
