@@ -318,12 +318,15 @@ public final class BenchCommand implements Runnable {
                 scoringModel.initialize(1);
                 dev.crucible.eval.LogLikelihood scorer = new dev.crucible.eval.LogLikelihood(scoringModel);
                 double best = Double.MAX_VALUE;
+                long allocated = 0;
                 for (int r = 0; r < 3; r++) {
-                    long t0 = System.nanoTime();
+                    long a0 = allocatedBytesAllThreads(), t0 = System.nanoTime();
                     scorer.score(reqs);
                     if (r > 0) best = Math.min(best, (System.nanoTime() - t0) / 1e9);
+                    allocated = allocatedBytesAllThreads() - a0; // the last repetition's: warm, compiled
                 }
                 double evalTps = scoredTokens / best;
+                double bytesPerRequest = (double) allocated / requests;
                 // The reference: forward passes alone on full training batches.
                 int b = c.batch(), t = c.seq();
                 Model train = new Model(cfg, b, t, pool);
@@ -340,14 +343,15 @@ public final class BenchCommand implements Runnable {
                 double blimpSeconds = 134_000.0 * (scoredTokens / (double) requests) / evalTps;
                 double gflops = 2.0 * train.layout().nonEmbeddingPositionParams() * evalTps / 1e9;
                 System.out.printf(Locale.ROOT, "%s: scoring %,.0f tokens/s (%d requests of 8-16 tokens, %d per pass); training forward %,.0f tokens/s (%d x %d); "
-                        + "all of BLiMP (67,000 pairs) would take about %.0f s, peak RSS %d MB%n", c.preset, evalTps, requests, evalBatch, fwdTps, b, t,
-                        blimpSeconds, peakRssMb());
+                        + "all of BLiMP (67,000 pairs) would take about %.0f s, peak RSS %d MB; %.0f bytes allocated per scored request (all threads)%n",
+                        c.preset, evalTps, requests, evalBatch, fwdTps, b, t, blimpSeconds, peakRssMb(), bytesPerRequest);
                 Map<String, Object> out = new LinkedHashMap<>();
                 out.put("bench", "eval");
                 out.put("model", c.preset);
                 out.put("threads", pool.size());
                 out.put("forward_tokens_per_s", round(fwdTps));
                 out.put("blimp_seconds", round(blimpSeconds));
+                out.put("alloc_bytes_per_request", round(bytesPerRequest));
                 standardFields(out, evalTps, gflops, peak);
                 if (c.json) printJson(out);
             } catch (IOException e) {
@@ -357,6 +361,14 @@ public final class BenchCommand implements Runnable {
     }
 
     /** The fields every bench result carries, so scripts can compare runs of any bench command. */
+    /** Bytes allocated so far by every live thread (HotSpot's per-thread counters). */
+    static long allocatedBytesAllThreads() {
+        var bean = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        long total = 0;
+        for (long b : bean.getThreadAllocatedBytes(bean.getAllThreadIds())) if (b > 0) total += b;
+        return total;
+    }
+
     static void standardFields(Map<String, Object> out, double tokensPerSecond, double gflops, double peak) {
         out.put("tokens_per_s", round(tokensPerSecond));
         out.put("gflops", round(gflops));

@@ -40,13 +40,13 @@ public final class LogLikelihood {
     public Score[] score(List<Request> requests) {
         // Requests run in order of length, so the rows of a pass are padded little; a score does not
         // depend on the pass it is in, and comes back in the caller's order.
-        Integer[] byLength = new Integer[requests.size()];
-        for (int i = 0; i < byLength.length; i++) byLength[i] = i;
-        java.util.Arrays.sort(byLength, java.util.Comparator.comparingInt(i -> length(requests.get(i))));
+        long[] byLength = new long[requests.size()]; // length << 32 | index: a primitive sort, stable by index
+        for (int i = 0; i < byLength.length; i++) byLength[i] = (long) length(requests.get(i)) << 32 | i;
+        java.util.Arrays.sort(byLength);
         List<Request> sorted = new java.util.ArrayList<>(requests.size());
-        for (int i : byLength) sorted.add(requests.get(i));
+        for (long k : byLength) sorted.add(requests.get((int) k));
         Score[] inOrder = scoreInOrder(sorted), out = new Score[requests.size()];
-        for (int k = 0; k < byLength.length; k++) out[byLength[k]] = inOrder[k];
+        for (int k = 0; k < byLength.length; k++) out[(int) byLength[k]] = inOrder[k];
         return out;
     }
 
