@@ -223,7 +223,8 @@ public final class Chart {
         return encode(img, g);
     }
 
-    private static byte[] encode(BufferedImage img, Graphics2D g) {
+    /** The image as PNG bytes (disposes the graphics). */
+    static byte[] encode(BufferedImage img, Graphics2D g) {
         g.dispose();
         try {
             ByteArrayOutputStream out = new ByteArrayOutputStream();

@@ -6,11 +6,7 @@ import java.awt.FontMetrics;
 import java.awt.Graphics2D;
 import java.awt.RenderingHints;
 import java.awt.image.BufferedImage;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.util.Arrays;
-import javax.imageio.ImageIO;
 
 /**
  * A histogram drawn with Java2D into a PNG: equal-width bins between the 0.5th and 99.5th
@@ -38,7 +34,7 @@ public final class Histogram {
         int left = 60, right = width - 16, top = 34, bottom = height - 46;
         if (s.length == 0) {
             g.drawString("no documents", (left + right) / 2 - 30, (top + bottom) / 2);
-            return encode(img, g);
+            return Chart.encode(img, g);
         }
         double lo = s[(int) Math.floor(0.005 * (s.length - 1))], hi = s[(int) Math.ceil(0.995 * (s.length - 1))];
         if (hi <= lo) hi = lo + Math.max(1e-9, Math.abs(lo) * 0.01 + 1e-9);
@@ -71,17 +67,6 @@ public final class Histogram {
                 g.drawLine(x, top, x, bottom);
             }
         }
-        return encode(img, g);
-    }
-
-    private static byte[] encode(BufferedImage img, Graphics2D g) {
-        g.dispose();
-        try {
-            ByteArrayOutputStream out = new ByteArrayOutputStream();
-            ImageIO.write(img, "png", out);
-            return out.toByteArray();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return Chart.encode(img, g);
     }
 }
