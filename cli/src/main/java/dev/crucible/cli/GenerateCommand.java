@@ -37,8 +37,16 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--threads", defaultValue = "0", description = "Worker threads (0 = all cores).")
     int threads;
 
-    /** Samples maxTokens tokens after the prompt (stops early at the end-of-sequence token); the text without the prompt. */
-    static String sample(Path checkpoint, String prompt, int maxTokens, double temperature, long seed, WorkerPool pool) throws java.io.IOException {
+    /** What a generation did: tokens produced, prompt tokens, and the prefill and decode times. */
+    record Stats(int produced, int promptTokens, double prefillSeconds, double decodeSeconds) {}
+
+    /**
+     * Samples up to maxTokens tokens after the prompt (stopping at the end-of-sequence token or the
+     * model's context) and writes their bytes to out as they come. A prompt that fills the context is
+     * refused (strict) or generates nothing.
+     */
+    static Stats generate(Path checkpoint, String prompt, int maxTokens, double temperature, int topK, double topP, long seed, WorkerPool pool,
+                          java.io.OutputStream out, boolean strict) throws java.io.IOException {
         try (HfCheckpoint ck = HfCheckpoint.open(checkpoint)) {
             ModelConfig c = ck.config();
             TextEncoding codec = TextEncoding.forModel(checkpoint, c.vocabSize());
@@ -47,37 +55,10 @@ public final class GenerateCommand implements Callable<Integer> {
             ck.load(layout, params);
             int[] in = codec.encode(prompt);
             if (in.length == 0) in = new int[] {codec.documentStart()};
-            int total = Math.min(c.contextLength(), in.length + maxTokens);
-            if (in.length >= total) return "";
-            Generator g = new Generator(c, params, total, pool);
-            Sampler sampler = new Sampler(c.vocabSize(), temperature, 0, 0.95, seed);
-            Integer eos = ck.configJson().hasNonNull("eos_token_id") ? ck.configJson().get("eos_token_id").asInt() : null;
-            float[] logits = null;
-            for (int tok : in) logits = g.next(tok);
-            java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
-            while (true) {
-                int next = sampler.sample(logits);
-                if (eos != null && next == eos) break;
-                out.writeBytes(codec.bytes(next));
-                if (g.position() == total) break;
-                logits = g.next(next);
+            if (in.length >= c.contextLength()) {
+                if (strict) throw new UserError("the prompt has " + in.length + " tokens; the model's context is " + c.contextLength());
+                return new Stats(0, in.length, 0, 0);
             }
-            return out.toString(StandardCharsets.UTF_8);
-        }
-    }
-
-    @Override
-    public Integer call() throws Exception {
-        if (maxTokens < 1) throw new UserError("--max-tokens must be at least 1");
-        try (HfCheckpoint ck = HfCheckpoint.open(checkpoint); WorkerPool pool = new WorkerPool(threads > 0 ? threads : Cpu.cores())) {
-            ModelConfig c = ck.config();
-            TextEncoding codec = TextEncoding.forModel(checkpoint, c.vocabSize());
-            ParamLayout layout = new ParamLayout(c);
-            float[] params = new float[layout.size()];
-            ck.load(layout, params);
-            int[] in = codec.encode(prompt);
-            if (in.length == 0) in = new int[] {codec.documentStart()};
-            if (in.length >= c.contextLength()) throw new UserError("the prompt has " + in.length + " tokens; the model's context is " + c.contextLength());
             int total = Math.min(c.contextLength(), in.length + maxTokens);
             Generator g = new Generator(c, params, total, pool);
             Sampler sampler = new Sampler(c.vocabSize(), temperature, topK, topP, seed);
@@ -86,21 +67,36 @@ public final class GenerateCommand implements Callable<Integer> {
             float[] logits = null;
             for (int tok : in) logits = g.next(tok);
             long t1 = System.nanoTime();
-            System.out.write(prompt.getBytes(StandardCharsets.UTF_8));
             int produced = 0;
             while (true) {
                 int next = sampler.sample(logits);
                 if (eos != null && next == eos) break;
-                System.out.write(codec.bytes(next));
-                System.out.flush();
+                out.write(codec.bytes(next));
+                out.flush();
                 produced++;
                 if (g.position() == total) break;
                 logits = g.next(next);
             }
-            long t2 = System.nanoTime();
+            return new Stats(produced, in.length, (t1 - t0) / 1e9, (System.nanoTime() - t1) / 1e9);
+        }
+    }
+
+    /** The text sampled after the prompt (nucleus 0.95), for reports. */
+    static String sample(Path checkpoint, String prompt, int maxTokens, double temperature, long seed, WorkerPool pool) throws java.io.IOException {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        generate(checkpoint, prompt, maxTokens, temperature, 0, 0.95, seed, pool, out, false);
+        return out.toString(StandardCharsets.UTF_8);
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        if (maxTokens < 1) throw new UserError("--max-tokens must be at least 1");
+        try (WorkerPool pool = new WorkerPool(threads > 0 ? threads : Cpu.cores())) {
+            System.out.write(prompt.getBytes(StandardCharsets.UTF_8));
+            Stats st = generate(checkpoint, prompt, maxTokens, temperature, topK, topP, seed, pool, System.out, true);
             System.out.println();
-            System.err.printf(Locale.ROOT, "%d tokens in %.2f s (%.0f tokens/s); prompt %d tokens in %.2f s%n", produced, (t2 - t1) / 1e9,
-                    produced / Math.max((t2 - t1) / 1e9, 1e-9), in.length, (t1 - t0) / 1e9);
+            System.err.printf(Locale.ROOT, "%d tokens in %.2f s (%.0f tokens/s); prompt %d tokens in %.2f s%n", st.produced(), st.decodeSeconds(),
+                    st.produced() / Math.max(st.decodeSeconds(), 1e-9), st.promptTokens(), st.prefillSeconds());
         }
         return 0;
     }
