@@ -74,7 +74,7 @@ public final class GenerateCommand implements Callable<Integer> {
                 out.write(codec.bytes(next));
                 out.flush();
                 produced++;
-                if (g.position() == total) break;
+                if (g.position() + 1 == total) break; // the sequence, with this token, is full: maxTokens written
                 logits = g.next(next);
             }
             return new Stats(produced, in.length, (t1 - t0) / 1e9, (System.nanoTime() - t1) / 1e9);

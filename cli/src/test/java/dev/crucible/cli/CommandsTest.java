@@ -136,6 +136,7 @@ class CommandsTest {
         Result g = run("generate", "--checkpoint", ck.toString(), "--prompt", "the cat", "--max-tokens", "20", "--temperature", "0");
         assertEquals(0, g.code(), g.err());
         assertTrue(g.out().startsWith("the cat "), g.out());
+        assertTrue(g.err().startsWith("20 tokens in "), "exactly --max-tokens tokens: " + g.err());
         long known = java.util.Arrays.stream(g.out().trim().split("[ .]+")).filter(w -> java.util.Arrays.asList(words).contains(w)).count();
         assertTrue(known >= 10, "after 30 steps the model writes the corpus's words: " + g.out());
 
