@@ -259,7 +259,7 @@ final class BenchData {
                         out.put(r[0] + "_mb_s_" + (t == 1 ? "1_thread" : "all_threads"), BenchCommand.round(mbs));
                     }
                 }
-                DefaultCorpus.deleteTree(tmp);
+                RecipeRun.deleteTree(tmp);
                 if (json) BenchCommand.printJson(out);
             } catch (IOException e) {
                 throw new UncheckedIOException(e);

@@ -82,14 +82,14 @@ final class DefaultCorpus {
         } else {
             log.println("shards: tokenizing, prose and code in equal shares ...");
             Path partial = dir.resolve("shards.partial");
-            deleteTree(partial);
+            RecipeRun.deleteTree(partial);
             List<CorpusTokenizer.Domain> ds = new ArrayList<>();
             for (Path d : domains) ds.add(new CorpusTokenizer.Domain(d.getFileName().toString(), List.of(d)));
             Map<String, Double> mix = mixture(ds);
             List<CorpusTokenizer.DomainCounts> counts = CorpusTokenizer.run(TokenizerJson.read(tokenizer), ds, mix, 5, 100_000_000, partial, log);
             Files.copy(tokenizer, partial.resolve("tokenizer.json"));
             log.print(DataCommand.Tokenize.table(counts));
-            deleteTree(shards);
+            RecipeRun.deleteTree(shards);
             Files.move(partial, shards, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
         }
         return new Prepared(clean, tokenizer, shards);
@@ -115,13 +115,6 @@ final class DefaultCorpus {
     static List<Path> domainDirs(Path clean) throws IOException {
         try (var s = Files.list(clean)) {
             return s.filter(Files::isDirectory).sorted().toList();
-        }
-    }
-
-    static void deleteTree(Path p) throws IOException {
-        if (!Files.exists(p)) return;
-        try (var s = Files.walk(p)) {
-            for (Path f : s.sorted(java.util.Comparator.reverseOrder()).toList()) Files.delete(f);
         }
     }
 }

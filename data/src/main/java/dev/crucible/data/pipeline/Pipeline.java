@@ -172,10 +172,10 @@ public final class Pipeline implements AutoCloseable {
             int[] traced = new int[stats.length];
             for (Doc doc : docs) {
                 Doc cur = doc;
+                long bytes = TextStats.utf8Length(cur.text()); // measured again only when a step changes the text
                 for (int i = from; i < to && cur != null; i++) {
                     Operator op = ((Operators.PerDoc) steps.get(i)).op();
                     StepStats s = local[i];
-                    long bytes = TextStats.utf8Length(cur.text());
                     s.docsIn++;
                     s.bytesIn += bytes;
                     long t0 = System.nanoTime();
@@ -200,8 +200,9 @@ public final class Pipeline implements AutoCloseable {
                             if (traced[i]++ < traceSamples) tr.add(TraceEntry.changed(s.label, cur, o.doc(), o.rule(), o.detail()));
                         }
                         cur = o.doc();
+                        if (textChanged) bytes = TextStats.utf8Length(cur.text());
                         s.docsOut++;
-                        s.bytesOut += textChanged ? TextStats.utf8Length(cur.text()) : bytes;
+                        s.bytesOut += bytes;
                     }
                 }
                 if (cur == null) continue;

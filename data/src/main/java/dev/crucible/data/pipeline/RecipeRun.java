@@ -177,7 +177,8 @@ public final class RecipeRun {
         return sb.toString();
     }
 
-    static void deleteTree(Path p) throws IOException {
+    /** Deletes a file or a directory with everything under it; nothing when it does not exist. */
+    public static void deleteTree(Path p) throws IOException {
         if (!Files.exists(p)) return;
         try (Stream<Path> s = Files.walk(p)) {
             for (Path f : s.sorted(Comparator.reverseOrder()).toList()) Files.delete(f);

@@ -27,7 +27,8 @@ public final class Groups {
 
     public record Group(List<String> members, double minRho, List<Forecast> forecasts) {}
 
-    static boolean lowerIsBetter(String metric) {
+    /** Perplexities, bits per byte and losses: smaller is better. */
+    public static boolean lowerIsBetter(String metric) {
         return metric.contains("perplexity") || metric.equals("ppl") || metric.contains("bits_per_byte") || metric.contains("loss");
     }
 

@@ -163,10 +163,6 @@ public final class Report {
         return out;
     }
 
-    static boolean lowerIsBetter(String metric) {
-        return metric.contains("perplexity") || metric.contains("bits_per_byte") || metric.contains("loss");
-    }
-
     // ---- charts ----
 
     record Figure(String file, String caption, Chart chart) {}
@@ -324,7 +320,7 @@ public final class Report {
         h.append("<table><tr><th class=l>task</th><th class=l>metric</th><th>chance</th><th>first</th><th>best</th><th>at step</th><th>final</th>")
                 .append("<th>final, normalised</th><th>emerges at step</th><th>ρ with val loss</th><th class=l>verdict</th></tr>\n");
         for (Series s : rows) {
-            boolean lower = lowerIsBetter(s.metric());
+            boolean lower = dev.crucible.eval.analysis.Groups.lowerIsBetter(s.metric());
             double chance = chanceOf(s);
             Series.Point best = s.first();
             for (Series.Point p : s.points()) if (lower ? p.value() < best.value() : p.value() > best.value()) best = p;
