@@ -18,8 +18,8 @@ import java.util.zip.GZIPInputStream;
  * Documents from files, by extension: .parquet (its "text" column), .jsonl, .jsonl.gz and .jsonl.zst (one JSON object per line, its "text"
  * field), .zip (every file entry, e.g. source code), any other file (the whole file is one
  * document), and directories (their files, recursively, in name order, skipping names that start
- * with '_' or '.'). A malformed JSONL line
- * stops reading with its file and line number. Two corpora are built in, needing no download:
+ * with '_' or '.'). Text must be UTF-8. A malformed JSONL line or a document that is not valid UTF-8
+ * goes to the {@link Malformed} policy with its file and line or byte offset. Two corpora are built in, needing no download:
  * "builtin:europarl" (Lucene's Europarl sample, one document per line: title, date, body) and
  * "builtin:jdk-src" (the running JDK's Java sources; "builtin:jdk-src:java.base,java.sql" for some modules).
  */
@@ -58,13 +58,13 @@ public final class Documents {
     }
 
     /** The JDK's Java sources; after "builtin:jdk-src:", a comma-separated list of modules (e.g. java.base). */
-    static void readJdkSources(String modules, BiConsumer<String, String> sink) throws IOException {
+    static void readJdkSources(String modules, BiConsumer<String, String> sink, Malformed malformed) throws IOException {
         Path zip = Path.of(System.getProperty("java.home"), "lib", "src.zip");
         if (!Files.isRegularFile(zip)) throw new IOException(zip + " not found: this JDK ships without its sources (builtin:jdk-src needs them)");
         List<String> prefixes = modules.isEmpty() ? List.of("") : java.util.Arrays.stream(modules.substring(1).split(",")).map(m -> m.strip() + "/").toList();
         long[] n = {0};
         ZipDocuments.forEach(zip, name -> name.endsWith(".java") && prefixes.stream().anyMatch(name::startsWith), d -> {
-            sink.accept("jdk-src!" + d.name(), new String(d.bytes(), StandardCharsets.UTF_8));
+            accept("jdk-src!" + d.name(), d.bytes(), sink, malformed);
             n[0]++;
             return true;
         });
@@ -113,7 +113,7 @@ public final class Documents {
             default -> {
                 String name = input.toString();
                 if (name.equals("builtin:jdk-src") || name.startsWith("builtin:jdk-src:")) {
-                    readJdkSources(name.substring("builtin:jdk-src".length()), sink);
+                    readJdkSources(name.substring("builtin:jdk-src".length()), sink, malformed);
                     return;
                 }
                 if (name.startsWith("builtin:")) {
@@ -135,12 +135,18 @@ public final class Documents {
         if (name.endsWith(".jsonl") || name.endsWith(".jsonl.gz") || name.endsWith(".jsonl.zst")) {
             try (InputStream raw = new java.io.BufferedInputStream(Files.newInputStream(input), 1 << 16);
                  InputStream in = name.endsWith(".gz") ? new GZIPInputStream(raw, 1 << 16)
-                         : name.endsWith(".zst") ? new io.airlift.compress.v3.zstd.ZstdJavaInputStream(raw) : raw;
-                 BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
-                String line;
+                         : name.endsWith(".zst") ? new io.airlift.compress.v3.zstd.ZstdJavaInputStream(raw) : raw) {
+                StrictUtf8.LineReader r = new StrictUtf8.LineReader(in);
                 int lineNo = 0;
-                while ((line = r.readLine()) != null) {
+                while (r.next()) {
                     lineNo++;
+                    String line;
+                    try {
+                        line = StrictUtf8.decode(r.bytes(), r.length());
+                    } catch (StrictUtf8.Invalid e) {
+                        malformed.report(input + ":" + lineNo, "not valid UTF-8 at byte " + (r.start() + e.offset) + " of the file");
+                        continue;
+                    }
                     if (line.isBlank()) continue;
                     JsonNode node;
                     try {
@@ -162,11 +168,19 @@ public final class Documents {
             dev.crucible.data.parquet.ParquetText.read(input, textField, (row, text) -> sink.accept(input + ":" + row, text));
         } else if (name.endsWith(".zip")) {
             ZipDocuments.forEach(input, n -> true, d -> {
-                sink.accept(input + "!" + d.name(), new String(d.bytes(), StandardCharsets.UTF_8));
+                accept(input + "!" + d.name(), d.bytes(), sink, malformed);
                 return true;
             });
         } else {
-            sink.accept(input.toString(), Files.readString(input, StandardCharsets.UTF_8));
+            accept(input.toString(), Files.readAllBytes(input), sink, malformed);
+        }
+    }
+
+    private static void accept(String name, byte[] bytes, BiConsumer<String, String> sink, Malformed malformed) throws IOException {
+        try {
+            sink.accept(name, StrictUtf8.decode(bytes));
+        } catch (StrictUtf8.Invalid e) {
+            malformed.report(name, e.getMessage());
         }
     }
 }

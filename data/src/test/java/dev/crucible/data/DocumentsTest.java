@@ -46,6 +46,28 @@ class DocumentsTest {
     }
 
     @Test
+    void textThatIsNotUtf8IsReportedWithItsPlaceNotReplaced() throws IOException {
+        Files.writeString(dir.resolve("a.txt"), "caf\u00e9 ok");
+        Files.write(dir.resolve("b.txt"), "caf\u00e9 latin-1".getBytes(StandardCharsets.ISO_8859_1));
+        Files.write(dir.resolve("c.jsonl"), concat("{\"text\": \"one\"}\n{\"text\": \"".getBytes(StandardCharsets.UTF_8),
+                new byte[] {'x', (byte) 0xC3, '"', '}', '\n'}, "{\"text\": \"\u00fcber\"}\n".getBytes(StandardCharsets.UTF_8)));
+        String msg = assertThrows(IOException.class, () -> read(dir.resolve("b.txt"))).getMessage();
+        assertEquals(dir.resolve("b.txt") + ": not valid UTF-8 at byte 3", msg);
+        List<String> problems = new ArrayList<>();
+        List<String> texts = new ArrayList<>();
+        Documents.read(dir, (n, t) -> texts.add(t), (where, problem) -> problems.add(where + ": " + problem));
+        assertEquals(List.of("caf\u00e9 ok", "one", "\u00fcber"), texts, "valid documents are read, the invalid ones skipped");
+        assertEquals(List.of(dir.resolve("b.txt") + ": not valid UTF-8 at byte 3",
+                dir.resolve("c.jsonl") + ":2: not valid UTF-8 at byte 27 of the file"), problems);
+    }
+
+    private static byte[] concat(byte[]... parts) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        for (byte[] p : parts) out.writeBytes(p);
+        return out.toByteArray();
+    }
+
+    @Test
     void filesByExtensionAndLocatedErrors() throws IOException {
         Files.writeString(dir.resolve("a.txt"), "plain text");
         try (OutputStream o = new GZIPOutputStream(Files.newOutputStream(dir.resolve("b.jsonl.gz")))) {
