@@ -54,32 +54,72 @@ public final class Gemm {
             if (!accumulate) for (int i = 0; i < m; i++) java.util.Arrays.fill(c, cOff + i * ldc, cOff + i * ldc + n, 0f);
             return;
         }
+        if (pool.insideTask()) throw new IllegalStateException("Gemm.multiply runs on the whole pool; inside a task use multiplySerial");
         int threads = pool.size();
-        for (int j0 = 0; j0 < n; j0 += NC) {
-            final int jb = j0, nb = Math.min(NC, n - j0), panels = ceilDiv(nb, NR);
-            // Tasks: row tiles of at most MC rows, times column groups of B panels when there are too few
-            // row tiles; the count is kept a multiple of the workers so that no core idles in the last round.
-            int mTiles = ceilDiv(m, MC);
-            if (mTiles < 2 * threads) mTiles = Math.min(ceilDiv(m, MR), 2 * threads);
-            final int mStep = roundUp(ceilDiv(m, mTiles), MR), mT = ceilDiv(m, mStep);
-            int gT = 1;
-            while (gT < panels && (mT * gT < 4 * threads || (mT * gT) % threads != 0) && ceilDiv(panels, gT + 1) >= MIN_TASK_PANELS) gT++;
-            final int gStep = ceilDiv(panels, gT), gTasks = ceilDiv(panels, gStep);
-            for (int p0 = 0; p0 < k; p0 += KC) {
-                final int pk = p0, kc = Math.min(KC, k - p0);
-                final boolean acc = accumulate || p0 > 0;
-                pool.forRange(panels, Math.min(panels, 4 * threads), (s, e, ch, w) -> {
-                    for (int q = s; q < e; q++) packBPanel(sharedB, q * kc * NR, b, bOff, bRow, bCol, pk, kc, jb + q * NR, Math.min(NR, nb - q * NR));
-                });
-                pool.run(mT * gTasks, (t, w) -> {
-                    int i0 = (t / gTasks) * mStep, q0 = (t % gTasks) * gStep;
-                    int mb = Math.min(m - i0, mStep), q1 = Math.min(panels, q0 + gStep);
-                    float[] pa = packA[w];
-                    packA(pa, a, aOff, aRow, aCol, i0, mb, pk, kc);
-                    panels(pa, sharedB, w, i0, mb, kc, jb, nb, q0, q1, c, cOff, ldc, acc, false);
-                });
+        jobM = m;
+        jobA = a;
+        jobAOff = aOff;
+        jobARow = aRow;
+        jobACol = aCol;
+        jobB = b;
+        jobBOff = bOff;
+        jobBRow = bRow;
+        jobBCol = bCol;
+        jobC = c;
+        jobCOff = cOff;
+        jobLdc = ldc;
+        try {
+            for (int j0 = 0; j0 < n; j0 += NC) {
+                int nb = Math.min(NC, n - j0), panels = ceilDiv(nb, NR);
+                // Tasks: row tiles of at most MC rows, times column groups of B panels when there are too few
+                // row tiles; the count is kept a multiple of the workers so that no core idles in the last round.
+                int mTiles = ceilDiv(m, MC);
+                if (mTiles < 2 * threads) mTiles = Math.min(ceilDiv(m, MR), 2 * threads);
+                int mStep = roundUp(ceilDiv(m, mTiles), MR), mT = ceilDiv(m, mStep);
+                int gT = 1;
+                while (gT < panels && (mT * gT < 4 * threads || (mT * gT) % threads != 0) && ceilDiv(panels, gT + 1) >= MIN_TASK_PANELS) gT++;
+                int gStep = ceilDiv(panels, gT);
+                jobJ0 = j0;
+                jobNb = nb;
+                jobPanels = panels;
+                jobMStep = mStep;
+                jobGStep = gStep;
+                jobGTasks = ceilDiv(panels, gStep);
+                for (int p0 = 0; p0 < k; p0 += KC) {
+                    jobP0 = p0;
+                    jobKc = Math.min(KC, k - p0);
+                    jobAcc = accumulate || p0 > 0;
+                    pool.forRange(panels, Math.min(panels, 4 * threads), packSharedB);
+                    pool.run(mT * jobGTasks, multiplyTile);
+                }
             }
+        } finally {
+            jobA = jobB = jobC = null; // do not keep the caller's arrays reachable
         }
+    }
+
+    // The product multiply() is working on. The two tasks below read it, so that a call allocates no
+    // closures; the pool's volatile hand-off publishes these fields to the workers.
+    private int jobM, jobAOff, jobARow, jobACol, jobBOff, jobBRow, jobBCol, jobCOff, jobLdc;
+    private int jobJ0, jobNb, jobPanels, jobMStep, jobGStep, jobGTasks, jobP0, jobKc;
+    private float[] jobA, jobB, jobC;
+    private boolean jobAcc;
+
+    private final WorkerPool.RangeTask packSharedB = this::packSharedB;
+    private final WorkerPool.Task multiplyTile = this::multiplyTile;
+
+    private void packSharedB(int s, int e, int chunk, int w) {
+        for (int q = s; q < e; q++) {
+            packBPanel(sharedB, q * jobKc * NR, jobB, jobBOff, jobBRow, jobBCol, jobP0, jobKc, jobJ0 + q * NR, Math.min(NR, jobNb - q * NR));
+        }
+    }
+
+    private void multiplyTile(int t, int w) {
+        int i0 = (t / jobGTasks) * jobMStep, q0 = (t % jobGTasks) * jobGStep;
+        int mb = Math.min(jobM - i0, jobMStep), q1 = Math.min(jobPanels, q0 + jobGStep);
+        float[] pa = packA[w];
+        packA(pa, jobA, jobAOff, jobARow, jobACol, i0, mb, jobP0, jobKc);
+        panels(pa, sharedB, w, i0, mb, jobKc, jobJ0, jobNb, q0, q1, jobC, jobCOff, jobLdc, jobAcc, false);
     }
 
     /**

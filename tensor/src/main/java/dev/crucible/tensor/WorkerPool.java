@@ -50,13 +50,28 @@ public final class WorkerPool implements AutoCloseable {
     }
 
     /** Runs task(i, worker) for every i in [0, count) and returns when all are done. */
-    public synchronized void run(int count, Task task) {
+    public void run(int count, Task task) {
         if (count <= 0) return;
+        // Nested use (a task that itself calls run) runs inline on the current worker; a worker must not
+        // wait for the pool's lock, which the thread that started the job holds.
+        if (Thread.currentThread() instanceof Worker w) {
+            for (int i = 0; i < count; i++) task.run(i, w.id);
+            return;
+        }
+        synchronized (this) {
+            runOnPool(count, task);
+        }
+    }
+
+    /** Whether the calling thread is inside a task of this pool (where run and forRange execute inline). */
+    public boolean insideTask() {
+        return Thread.currentThread() instanceof Worker || (running && caller == Thread.currentThread());
+    }
+
+    private void runOnPool(int count, Task task) {
         if (closed) throw new IllegalStateException("worker pool is closed");
-        // Nested use (a task that itself calls run) and tiny jobs run inline on the current worker.
-        if (size == 1 || count == 1 || running || Thread.currentThread() instanceof Worker) {
-            int id = Thread.currentThread() instanceof Worker w ? w.id : 0;
-            for (int i = 0; i < count; i++) task.run(i, id);
+        if (size == 1 || count == 1 || running) {
+            for (int i = 0; i < count; i++) task.run(i, 0);
             return;
         }
         this.task = task;
@@ -95,10 +110,34 @@ public final class WorkerPool implements AutoCloseable {
     public void forRange(int n, int chunks, RangeTask body) {
         if (n <= 0) return;
         int c = Math.max(1, Math.min(chunks, n));
-        run(c, (i, w) -> {
-            int start = (int) ((long) n * i / c), end = (int) ((long) n * (i + 1) / c);
-            if (end > start) body.run(start, end, i, w);
-        });
+        if (Thread.currentThread() instanceof Worker w) {
+            for (int i = 0; i < c; i++) runChunk(body, n, c, i, w.id);
+            return;
+        }
+        synchronized (this) {
+            if (running) { // nested inside a task on the calling thread: inline, leaving the outer job's fields alone
+                for (int i = 0; i < c; i++) runChunk(body, n, c, i, 0);
+                return;
+            }
+            rangeBody = body;
+            rangeN = n;
+            rangeChunks = c;
+            try {
+                runOnPool(c, rangeTask);
+            } finally {
+                rangeBody = null;
+            }
+        }
+    }
+
+    // forRange's job, read by one task made once, so that a call allocates no closure
+    private RangeTask rangeBody;
+    private int rangeN, rangeChunks;
+    private final Task rangeTask = (i, w) -> runChunk(rangeBody, rangeN, rangeChunks, i, w);
+
+    private static void runChunk(RangeTask body, int n, int c, int i, int worker) {
+        int start = (int) ((long) n * i / c), end = (int) ((long) n * (i + 1) / c);
+        if (end > start) body.run(start, end, i, worker);
     }
 
     /** A contiguous range [start, end) of work items, the chunk's index and the worker running it. */
