@@ -85,6 +85,8 @@ public final class AnalyzeCommand implements Callable<Integer> {
         System.out.println();
         System.out.println("metrics that move together (every pair Spearman >= 0.8 over the checkpoints; lower-is-better metrics negated):");
         if (groups.isEmpty()) System.out.println("  none");
+        List<String> unoriented = dev.crucible.eval.analysis.Groups.unoriented(forGroups);
+        if (!unoriented.isEmpty()) System.out.println("  left out, direction unknown: " + String.join(", ", unoriented));
         for (var g : groups) {
             long ok = g.forecasts().stream().filter(dev.crucible.eval.analysis.Groups.Forecast::beatsNaive).count();
             System.out.printf(Locale.ROOT, "  [weakest %.2f%s] %s%n", g.minRho(), g.forecasts().isEmpty() ? ""

@@ -8,7 +8,8 @@ import java.util.Map;
 /**
  * Across several runs: which metric, read at an early point of training, best predicts the runs'
  * final quality. Each metric's value at the first checkpoint at or after a fraction of each run's
- * tokens is rank-correlated (Spearman) across runs with a target: a final metric (higher is better).
+ * tokens is rank-correlated (Spearman) across runs with a target's final value, both oriented so that
+ * up is better; metrics of unknown direction are left out.
  */
 public final class EarlyIndicators {
     private EarlyIndicators() {}
@@ -24,7 +25,7 @@ public final class EarlyIndicators {
             finals[r] = t == null ? Double.NaN : oriented(t, t.last().value());
         }
         java.util.Set<String> metrics = new java.util.TreeSet<>();
-        for (List<Series> l : byRun.values()) for (Series s : l) metrics.add(Groups.key(s));
+        for (List<Series> l : byRun.values()) for (Series s : l) if (MetricDirection.known(s.metric())) metrics.add(Groups.key(s));
         List<Indicator> out = new ArrayList<>();
         for (String m : metrics) {
             List<double[]> pairs = new ArrayList<>();
@@ -44,7 +45,7 @@ public final class EarlyIndicators {
     }
 
     static double oriented(Series s, double v) {
-        return Groups.lowerIsBetter(s.metric()) ? -v : v;
+        return MetricDirection.lowerIsBetter(s.metric()) ? -v : v;
     }
 
     static Series find(List<Series> l, String key) {

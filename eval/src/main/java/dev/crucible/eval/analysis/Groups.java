@@ -9,8 +9,8 @@ import java.util.TreeSet;
 
 /**
  * Which metrics move together over a checkpoint series, and whether a group's members predict an
- * unseen one. Trajectories are oriented so that up is better (perplexities, bits per byte and losses
- * are negated), compared on the checkpoints they share by Spearman's ρ, and grouped by complete
+ * unseen one. Trajectories are oriented so that up is better (by {@link MetricDirection}; metrics of
+ * unknown direction are left out), compared on the checkpoints they share by Spearman's ρ, and grouped by complete
  * linkage: every pair inside a group correlates at least at the threshold. The held-out test is a
  * forecast: fit a member on the first half of the checkpoints as a linear function of the mean of
  * the other members (z-scored), predict the second half, and compare the error with carrying the
@@ -26,11 +26,6 @@ public final class Groups {
     }
 
     public record Group(List<String> members, double minRho, List<Forecast> forecasts) {}
-
-    /** Perplexities, bits per byte and losses: smaller is better. */
-    public static boolean lowerIsBetter(String metric) {
-        return metric.contains("perplexity") || metric.equals("ppl") || metric.contains("bits_per_byte") || metric.contains("loss");
-    }
 
     static String key(Series s) {
         return s.task() + "/" + s.metric();
@@ -50,14 +45,15 @@ public final class Groups {
             int i = 0;
             Map<Long, Double> byStep = new java.util.HashMap<>();
             for (Series.Point p : s.points()) byStep.put(p.step(), p.value());
-            for (long st : steps) v[i++] = (lowerIsBetter(s.metric()) ? -1 : 1) * byStep.get(st);
+            for (long st : steps) v[i++] = (MetricDirection.lowerIsBetter(s.metric()) ? -1 : 1) * byStep.get(st);
             out.put(key(s), v);
         }
         return out;
     }
 
+    /** Groups among the series whose metric direction is known; the others are left out (see {@link #unoriented}). */
     public static List<Group> find(List<Series> series, double threshold) {
-        Map<String, double[]> v = aligned(series);
+        Map<String, double[]> v = aligned(series.stream().filter(s -> MetricDirection.known(s.metric())).toList());
         List<String> names = new ArrayList<>(v.keySet());
         int n = names.size();
         double[][] rho = new double[n][n];
@@ -93,6 +89,11 @@ public final class Groups {
         }
         out.sort(Comparator.comparingInt((Group g) -> -g.members().size()));
         return out;
+    }
+
+    /** The task/metric names the analysis cannot orient, so leaves out of groups and early indicators. */
+    public static List<String> unoriented(List<Series> series) {
+        return series.stream().filter(s -> !MetricDirection.known(s.metric())).map(Groups::key).distinct().toList();
     }
 
     static double[] z(double[] x) {

@@ -320,14 +320,18 @@ public final class Report {
         h.append("<table><tr><th class=l>task</th><th class=l>metric</th><th>chance</th><th>first</th><th>best</th><th>at step</th><th>final</th>")
                 .append("<th>final, normalised</th><th>emerges at step</th><th>ρ with val loss</th><th class=l>verdict</th></tr>\n");
         for (Series s : rows) {
-            boolean lower = dev.crucible.eval.analysis.Groups.lowerIsBetter(s.metric());
+            var direction = dev.crucible.eval.analysis.MetricDirection.of(s.metric());
+            boolean lower = direction != dev.crucible.eval.analysis.MetricDirection.HIGHER_IS_BETTER;
             double chance = chanceOf(s);
             Series.Point best = s.first();
             for (Series.Point p : s.points()) if (lower ? p.value() < best.value() : p.value() > best.value()) best = p;
             double rho = Analysis.spearman(s.values(), valLossAt(r, s));
             String verdict;
             long emerges = -1;
-            if (lower) {
+            if (direction == dev.crucible.eval.analysis.MetricDirection.UNKNOWN) {
+                verdict = String.format(Locale.ROOT, "direction unknown (not a metric Crucible or lm-evaluation-harness is known to report): from %.4g to %.4g",
+                        s.first().value(), s.last().value());
+            } else if (lower) {
                 verdict = String.format(Locale.ROOT, "%s from %.4g to %.4g", s.last().value() < s.first().value() ? "improves" : "does not improve", s.first().value(), s.last().value());
             } else {
                 double base = Double.isNaN(chance) ? s.first().value() : chance;
@@ -337,7 +341,7 @@ public final class Report {
             boolean decline = !lower && Analysis.peak(s).significantDecline();
             h.append("<tr><td class=l>").append(esc(s.task())).append("</td><td class=l>").append(esc(s.metric())).append("</td><td>")
                     .append(Double.isNaN(chance) ? "" : fmt(chance)).append("</td><td>").append(fmt(s.first().value())).append("</td><td>").append(fmt(best.value()))
-                    .append("</td><td>").append(best.step()).append("</td><td>").append(fmt(s.last().value())).append("</td><td>")
+                    .append("</td><td>").append(direction == dev.crucible.eval.analysis.MetricDirection.UNKNOWN ? "" : Long.toString(best.step())).append("</td><td>").append(fmt(s.last().value())).append("</td><td>")
                     // (score − chance) / (max − chance): 0 at chance, 1 perfect; for accuracies, whose maximum is 1
                     .append(!Double.isNaN(chance) && s.metric().startsWith("acc") ? String.format(Locale.ROOT, "%.3f", Analysis.normalised(s.last().value(), chance, 1)) : "")
                     .append("</td><td>").append(lower ? "" : emerges < 0 ? "–" : Long.toString(emerges)).append("</td><td>").append(Double.isNaN(rho) ? "" : String.format(Locale.ROOT, "%.2f", rho))
@@ -358,6 +362,8 @@ public final class Report {
         if (candidates.size() < 3 || r.checkpointSteps().length < 4) return;
         List<dev.crucible.eval.analysis.Groups.Group> groups = dev.crucible.eval.analysis.Groups.find(candidates, 0.8);
         h.append("<h3>Metrics that move together</h3>");
+        List<String> unoriented = dev.crucible.eval.analysis.Groups.unoriented(candidates);
+        if (!unoriented.isEmpty()) h.append("<p>Left out, as their direction (is higher better?) is unknown: ").append(esc(String.join(", ", unoriented))).append(".</p>\n");
         if (groups.isEmpty()) {
             h.append("<p>No two metrics correlate at ρ ≥ 0.8 over the checkpoints.</p>\n");
             return;

@@ -125,6 +125,30 @@ class AnalysisTest {
         assertTrue(ind.getFirst().rho() >= ind.getLast().rho());
     }
 
+    @Test
+    void metricDirectionsAndMetricsOfUnknownDirectionLeftOut() {
+        for (String m : List.of("acc", "acc,none", "acc_norm", "exact_match", "target_logprob", "induction_gain", "pass@1")) {
+            assertEquals(MetricDirection.HIGHER_IS_BETTER, MetricDirection.of(m), m);
+        }
+        for (String m : List.of("brier", "bits_per_byte", "word_perplexity", "ppl", "perplexity,none", "loss_late_minus_early")) {
+            assertEquals(MetricDirection.LOWER_IS_BETTER, MetricDirection.of(m), m);
+        }
+        for (String m : List.of("score", "my_metric")) assertEquals(MetricDirection.UNKNOWN, MetricDirection.of(m), m);
+        // a Brier score that falls while accuracy rises moves with it; a metric of unknown direction is not guessed at
+        List<Series> series = List.of(series("t1", "acc", 0.3, 0.4, 0.5, 0.6, 0.7), series("t1", "brier", 0.9, 0.8, 0.7, 0.6, 0.5),
+                series("t2", "acc", 0.31, 0.42, 0.49, 0.62, 0.71), series("t3", "score", 0.3, 0.4, 0.5, 0.6, 0.7));
+        List<Groups.Group> groups = Groups.find(series, 0.8);
+        assertEquals(1, groups.size(), groups.toString());
+        assertEquals(List.of("t1/acc", "t1/brier", "t2/acc"), groups.getFirst().members().stream().sorted().toList());
+        assertEquals(List.of("t3/score"), Groups.unoriented(series));
+    }
+
+    static Series series(String task, String metric, double... values) {
+        List<Series.Point> points = new java.util.ArrayList<>();
+        for (int i = 0; i < values.length; i++) points.add(new Series.Point(1L << i, 1000L << i, values[i], 0.01));
+        return new Series("run", task, metric, points);
+    }
+
     static Series find(List<Series> all, String task, String metric) {
         return all.stream().filter(s -> s.task().equals(task) && s.metric().equals(metric)).findFirst().orElseThrow(() -> new AssertionError(task + "/" + metric));
     }
