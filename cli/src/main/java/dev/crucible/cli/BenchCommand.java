@@ -134,7 +134,7 @@ public final class BenchCommand implements Runnable {
                         upd[k] = (t3 - t2) / 1e6;
                     }
                 }
-                // Only the driving thread allocates (kernels hand small closures to the pool; workers allocate nothing).
+                // Only the driving thread allocates (some kernels hand small closures to the pool; workers allocate nothing).
                 double allocKbPerStep = (threadBean.getCurrentThreadAllocatedBytes() - allocStart) / 1024.0 / steps;
                 double med = median(ms);
                 double tps = b * t / (med / 1e3), gflops = flopsPerStep / (med / 1e3) / 1e9;
