@@ -26,7 +26,9 @@ import picocli.CommandLine.Option;
 
 @Command(name = "eval", mixinStandardHelpOptions = true, subcommands = EvalCommand.Download.class,
         description = {"Evaluate a checkpoint, or every checkpoint of a run, on downstream tasks (lm-evaluation-harness semantics).",
-                "Tasks: blimp (67 minimal-pair paradigms; or blimp_<paradigm>), lambada_openai (last-word accuracy and perplexity).",
+                "Tasks: blimp (67 minimal-pair paradigms; or blimp_<paradigm>), lambada_openai (last-word accuracy and perplexity), piqa, "
+                        + "hellaswag, arc_easy, arc_challenge (multiple choice), wikitext (bits per byte), induction (built in), "
+                        + "probes:DIR (held-out probes of a tokenized corpus: per-domain bits per byte, cloze, in-context learning), FILE.yaml (tasks declared in YAML).",
                 "With --run, writes <run>/eval/step-NNNNNNN.json per checkpoint (lm-evaluation-harness results shape) and appends to "
                         + "<run>/eval/results.jsonl (run, step, tokens, task, group, metric, value, stderr); checkpoints already evaluated are skipped."})
 public final class EvalCommand implements Callable<Integer> {

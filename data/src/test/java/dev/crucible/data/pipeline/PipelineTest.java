@@ -57,6 +57,15 @@ class PipelineTest {
     }
 
     @Test
+    void metadataIterateInKeyOrderSoOutputFieldsDoNotDependOnTheJvm() {
+        Map<String, String> meta = new java.util.HashMap<>();
+        for (String k : List.of("source", "lang", "lang_score", "domain", "a", "zeta", "m1", "m0", "quality", "b")) meta.put(k, k.toUpperCase());
+        Doc doc = new Doc("id", "text", Map.copyOf(meta)).withMeta("c", "C");
+        assertEquals(List.of("a", "b", "c", "domain", "lang", "lang_score", "m0", "m1", "quality", "source", "zeta"), List.copyOf(doc.meta().keySet()));
+        assertThrows(UnsupportedOperationException.class, () -> doc.meta().put("x", "y"));
+    }
+
+    @Test
     void nothingIsLostAndThreadsDoNotChangeTheResult() throws IOException {
         List<Doc> in = new ArrayList<>(europarl(3000));
         for (int i = 0; i < 20; i++) {
