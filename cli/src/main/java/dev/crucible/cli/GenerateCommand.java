@@ -42,11 +42,11 @@ public final class GenerateCommand implements Callable<Integer> {
 
     /**
      * Samples up to maxTokens tokens after the prompt (stopping at the end-of-sequence token or the
-     * model's context) and writes their bytes to out as they come. A prompt that fills the context is
-     * refused (strict) or generates nothing.
+     * model's context) and writes their bytes to out as they come, after the prompt when echoPrompt. A
+     * prompt that fills the context is refused (strict), before anything is written, or generates nothing.
      */
     static Stats generate(Path checkpoint, String prompt, int maxTokens, double temperature, int topK, double topP, long seed, WorkerPool pool,
-                          java.io.OutputStream out, boolean strict) throws java.io.IOException {
+                          java.io.OutputStream out, boolean strict, boolean echoPrompt) throws java.io.IOException {
         try (HfCheckpoint ck = HfCheckpoint.open(checkpoint)) {
             ModelConfig c = ck.config();
             TextEncoding codec = TextEncoding.forModel(checkpoint, c.vocabSize());
@@ -59,6 +59,7 @@ public final class GenerateCommand implements Callable<Integer> {
                 if (strict) throw new UserError("the prompt has " + in.length + " tokens; the model's context is " + c.contextLength());
                 return new Stats(0, in.length, 0, 0);
             }
+            if (echoPrompt) out.write(prompt.getBytes(StandardCharsets.UTF_8));
             int total = Math.min(c.contextLength(), in.length + maxTokens);
             Generator g = new Generator(c, params, total, pool);
             Sampler sampler = new Sampler(c.vocabSize(), temperature, topK, topP, seed);
@@ -84,7 +85,7 @@ public final class GenerateCommand implements Callable<Integer> {
     /** The text sampled after the prompt (nucleus 0.95), for reports. */
     static String sample(Path checkpoint, String prompt, int maxTokens, double temperature, long seed, WorkerPool pool) throws java.io.IOException {
         java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
-        generate(checkpoint, prompt, maxTokens, temperature, 0, 0.95, seed, pool, out, false);
+        generate(checkpoint, prompt, maxTokens, temperature, 0, 0.95, seed, pool, out, false, false);
         return out.toString(StandardCharsets.UTF_8);
     }
 
@@ -92,8 +93,7 @@ public final class GenerateCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (maxTokens < 1) throw new UserError("--max-tokens must be at least 1");
         try (WorkerPool pool = new WorkerPool(threads > 0 ? threads : Cpu.cores())) {
-            System.out.write(prompt.getBytes(StandardCharsets.UTF_8));
-            Stats st = generate(checkpoint, prompt, maxTokens, temperature, topK, topP, seed, pool, System.out, true);
+            Stats st = generate(checkpoint, prompt, maxTokens, temperature, topK, topP, seed, pool, System.out, true, true);
             System.out.println();
             System.err.printf(Locale.ROOT, "%d tokens in %.2f s (%.0f tokens/s); prompt %d tokens in %.2f s%n", st.produced(), st.decodeSeconds(),
                     st.produced() / Math.max(st.decodeSeconds(), 1e-9), st.promptTokens(), st.prefillSeconds());

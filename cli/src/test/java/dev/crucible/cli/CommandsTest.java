@@ -139,6 +139,10 @@ class CommandsTest {
         assertTrue(g.err().startsWith("20 tokens in "), "exactly --max-tokens tokens: " + g.err());
         long known = java.util.Arrays.stream(g.out().trim().split("[ .]+")).filter(w -> java.util.Arrays.asList(words).contains(w)).count();
         assertTrue(known >= 10, "after 30 steps the model writes the corpus's words: " + g.out());
+        Result tooLong = run("generate", "--checkpoint", ck.toString(), "--prompt", "the cat sat on the mat. ".repeat(40), "--max-tokens", "5");
+        assertEquals(2, tooLong.code(), tooLong.err());
+        assertTrue(tooLong.err().contains("the model's context is 64"), tooLong.err());
+        assertEquals("", tooLong.out(), "nothing is written before the prompt is refused");
 
         // Evaluate every checkpoint of the run on small fixture tasks; a second call has nothing left to do.
         Path data = dir.resolve("taskdata");
