@@ -299,6 +299,10 @@ public final class BenchCommand implements Runnable {
         int requests;
         @Option(names = "--eval-batch", defaultValue = "32", description = "Requests per forward pass (default ${DEFAULT-VALUE}).")
         int evalBatch;
+        @Option(names = "--context-tokens", defaultValue = "1", description = "Context tokens per request (default ${DEFAULT-VALUE}, as BLiMP; about 80 for LAMBADA).")
+        int contextTokens;
+        @Option(names = "--continuation-tokens", defaultValue = "8-16", description = "Scored tokens per request, MIN-MAX (default ${DEFAULT-VALUE}, as BLiMP; 1-3 for LAMBADA).")
+        String continuationTokens;
 
         @Override
         public void run() {
@@ -308,13 +312,20 @@ public final class BenchCommand implements Runnable {
                 Rng rng = new Rng(2);
                 java.util.List<dev.crucible.eval.LogLikelihood.Request> reqs = new java.util.ArrayList<>();
                 long scoredTokens = 0;
+                String[] range = continuationTokens.split("-");
+                int minCont = Integer.parseInt(range[0].strip()), maxCont = Integer.parseInt(range[range.length - 1].strip());
+                if (contextTokens < 1 || minCont < 1 || maxCont < minCont || contextTokens + maxCont - 1 > cfg.contextLength()) {
+                    throw new UserError("--context-tokens " + contextTokens + " and --continuation-tokens " + continuationTokens
+                            + " must be at least 1, MIN <= MAX, and fit the model's context of " + cfg.contextLength());
+                }
                 for (int i = 0; i < requests; i++) {
-                    int[] cont = new int[8 + rng.nextInt(9)];
+                    int[] ctx = new int[contextTokens], cont = new int[minCont + rng.nextInt(maxCont - minCont + 1)];
+                    for (int j = 0; j < ctx.length; j++) ctx[j] = rng.nextInt(cfg.vocabSize());
                     for (int j = 0; j < cont.length; j++) cont[j] = rng.nextInt(cfg.vocabSize());
-                    reqs.add(new dev.crucible.eval.LogLikelihood.Request(new int[] {0}, cont));
+                    reqs.add(new dev.crucible.eval.LogLikelihood.Request(ctx, cont));
                     scoredTokens += cont.length;
                 }
-                Model scoringModel = new Model(cfg, evalBatch, 32, pool);
+                Model scoringModel = new Model(cfg, evalBatch, contextTokens + maxCont - 1, pool);
                 scoringModel.initialize(1);
                 dev.crucible.eval.LogLikelihood scorer = new dev.crucible.eval.LogLikelihood(scoringModel);
                 double best = Double.MAX_VALUE;
@@ -340,17 +351,25 @@ public final class BenchCommand implements Runnable {
                     if (r > 0) fwd = Math.min(fwd, (System.nanoTime() - t0) / 1e9);
                 }
                 double fwdTps = b * t / fwd;
+                // BLiMP's requests: the document-start token, then a sentence of 8-16 tokens
+                boolean blimpShaped = contextTokens == 1 && minCont == 8 && maxCont == 16;
                 double blimpSeconds = 134_000.0 * (scoredTokens / (double) requests) / evalTps;
                 double gflops = 2.0 * train.layout().nonEmbeddingPositionParams() * evalTps / 1e9;
-                System.out.printf(Locale.ROOT, "%s: scoring %,.0f tokens/s (%d requests of 8-16 tokens, %d per pass); training forward %,.0f tokens/s (%d x %d); "
-                        + "all of BLiMP (67,000 pairs) would take about %.0f s, peak RSS %d MB; %.0f bytes allocated per scored request (all threads)%n",
-                        c.preset, evalTps, requests, evalBatch, fwdTps, b, t, blimpSeconds, peakRssMb(), bytesPerRequest);
+                double requestsPerSecond = requests / best;
+                System.out.printf(Locale.ROOT, "%s: scoring %,.0f tokens/s, %,.0f requests/s (%d requests of %d context and %s scored tokens, %d per pass); "
+                        + "training forward %,.0f tokens/s (%d x %d); %speak RSS %d MB; %.0f bytes allocated per scored request (all threads)%n",
+                        c.preset, evalTps, requestsPerSecond, requests, contextTokens, continuationTokens, evalBatch, fwdTps, b, t,
+                        blimpShaped ? String.format(Locale.ROOT, "all of BLiMP (67,000 pairs) would take about %.0f s, ", blimpSeconds) : "",
+                        peakRssMb(), bytesPerRequest);
                 Map<String, Object> out = new LinkedHashMap<>();
                 out.put("bench", "eval");
                 out.put("model", c.preset);
                 out.put("threads", pool.size());
                 out.put("forward_tokens_per_s", round(fwdTps));
-                out.put("blimp_seconds", round(blimpSeconds));
+                out.put("context_tokens", contextTokens);
+                out.put("continuation_tokens", continuationTokens);
+                out.put("requests_per_s", round(requestsPerSecond));
+                if (blimpShaped) out.put("blimp_seconds", round(blimpSeconds));
                 out.put("alloc_bytes_per_request", round(bytesPerRequest));
                 standardFields(out, evalTps, gflops, peak);
                 if (c.json) printJson(out);

@@ -7,7 +7,7 @@ import java.util.List;
  * Log-likelihood of continuations given contexts, as lm-evaluation-harness defines it: the tokens
  * (context + continuation), left-truncated to the model's window plus one, are run through the
  * model once; the score is the sum of the continuation tokens' log-probabilities, and "greedy" says
- * whether each of them is the model's argmax. Requests are batched, shortest first, into rows padded at the end;
+ * whether each of them is the model's argmax. The LM head runs only on the continuation's positions. Requests are batched, shortest first, into rows padded at the end;
  * causal attention and row-independent kernels make every score independent of the batch it is in
  * and of the padding (a test holds batch 1 and batch many equal).
  */
@@ -22,7 +22,7 @@ public final class LogLikelihood {
     public record Score(double logProb, boolean greedy, int tokens) {}
 
     private final Model model;
-    private final int[] inputs, targets;
+    private final int[] inputs, targets, positions;
 
     /** model: allocated for (batch rows, window) — its maxBatch and maxSeqLen. */
     public LogLikelihood(Model model) {
@@ -30,6 +30,7 @@ public final class LogLikelihood {
         int n = model.maxBatch() * model.maxSeqLen();
         inputs = new int[n];
         targets = new int[n];
+        positions = new int[n];
     }
 
     /** Tokens the model sees at once: a request keeps its last window + 1 tokens. */
@@ -57,29 +58,33 @@ public final class LogLikelihood {
             int rows = Math.min(b, requests.size() - start);
             int t = 1;
             for (int r = 0; r < rows; r++) t = Math.max(t, Math.min(window, length(requests.get(start + r)) - 1));
-            int[] firstTarget = new int[rows];
+            int n = 0;
             for (int r = 0; r < rows; r++) {
                 Request q = requests.get(start + r);
-                int n = length(q), keep = Math.min(n, window + 1), skip = n - keep;
-                // row r: inputs = seq[skip .. n-2], targets = seq[skip+1 .. n-1], padded to t with token 0 (ignored)
+                int len = length(q), keep = Math.min(len, window + 1), skip = len - keep;
+                // row r: inputs = seq[skip .. len-2], targets = seq[skip+1 .. len-1], padded to t with token 0 (ignored)
                 for (int i = 0; i < t; i++) {
                     boolean real = i < keep - 1;
                     inputs[r * t + i] = real ? at(q, skip + i) : 0;
                     targets[r * t + i] = real ? at(q, skip + i + 1) : 0;
                 }
-                firstTarget[r] = keep - 1 - q.continuation().length; // position of the first continuation target
+                // only the continuation's targets are scored (those left of the window are cut off with the context)
+                int first = keep - 1 - q.continuation().length;
+                for (int i = Math.max(0, first); i < keep - 1; i++) positions[n++] = r * t + i;
             }
-            model.forward(inputs, targets, rows, t);
+            model.forwardPositions(inputs, targets, rows, t, positions, n);
             float[] losses = model.losses(), probs = model.probabilities();
             int ld = model.probabilityStride();
+            int k = 0;
             for (int r = 0; r < rows; r++) {
                 Request q = requests.get(start + r);
+                int keep = Math.min(length(q), window + 1), scored = Math.min(q.continuation().length, keep - 1);
                 double lp = 0;
                 boolean greedy = true;
-                for (int i = Math.max(0, firstTarget[r]); i < firstTarget[r] + q.continuation().length; i++) {
-                    lp -= losses[r * t + i];
-                    int row = (r * t + i) * ld, tgt = targets[r * t + i];
-                    float p = probs[row + tgt];
+                for (int j = 0; j < scored; j++, k++) {
+                    lp -= losses[k];
+                    int row = k * ld;
+                    float p = probs[row + targets[positions[k]]];
                     for (int v = 0; v < vocab && greedy; v++) if (probs[row + v] > p) greedy = false;
                 }
                 out[start + r] = new Score(lp, greedy, q.continuation().length);
@@ -118,13 +123,14 @@ public final class LogLikelihood {
                         targets[r * t + i] = 0;
                     }
                 }
-                model.forward(inputs, targets, rows, t);
+                for (int r = 0; r < rows; r++) positions[r] = r * t + Math.min(window, seq.get(r).size()) - 1;
+                model.forwardPositions(inputs, targets, rows, t, positions, rows);
                 float[] probs = model.probabilities();
                 int ld = model.probabilityStride();
                 boolean any = false;
                 for (int r = 0; r < rows; r++) {
                     if (done[r]) continue;
-                    int row = (r * t + Math.min(window, seq.get(r).size()) - 1) * ld, best = 0;
+                    int row = r * ld, best = 0;
                     for (int v = 1; v < vocab; v++) if (probs[row + v] > probs[row + best]) best = v;
                     seq.get(r).add(best);
                     generated[r]++;

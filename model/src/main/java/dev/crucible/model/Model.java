@@ -40,11 +40,14 @@ public final class Model {
     // Activations kept for backward, one slice per layer (sizes for maxB x maxT).
     private final float[] x, h, norm1, norm1Mean, norm1Rstd, qkv, probs, attnOut, norm2, norm2Mean, norm2Rstd, mlpIn, mlpAct;
     private final float[] finalNorm, finalMean, finalRstd, logits, losses;
+    private final int[] positionTargets;
     // Gradient scratch reused by every layer.
     private final float[] dres, dnorm, dqkv, dattn, dmlpIn, dmlpAct, scratch;
 
     private int[] tokens, targets;
     private int curB, curT;
+    /** Rows the last LM head ran on: -1 after a full forward, n after forwardPositions. */
+    private int headRows = -1;
     /** Row stride of the logits: the vocabulary rounded up to 16 floats, so rows start on cache lines (16% faster LM head at V = 50257). */
     private final int ldLogits;
     private final Profile profile = new Profile();
@@ -90,6 +93,7 @@ public final class Model {
         ldLogits = (cfg.vocabSize() + 15) / 16 * 16;
         logits = alloc("logits (B·T·vocab)", (long) bt * ldLogits);
         losses = new float[bt];
+        positionTargets = new int[bt];
         dres = new float[bt * d];
         dnorm = new float[bt * d];
         dqkv = alloc("qkv gradient", (long) bt * w);
@@ -137,6 +141,50 @@ public final class Model {
      * per-position losses are in {@link #losses()} and next-token probabilities in {@link #probabilities()}.
      */
     public float forward(int[] tokens, int[] targets, int b, int t) {
+        trunk(tokens, targets, b, t);
+        final int d = cfg.dModel(), bt = b * t;
+        int last = cfg.nLayer() * bt * d;
+        norm(finalNorm, 0, finalMean, finalRstd, 0, x, last, layout.finalNormW(), layout.finalNormB(), bt, d, (float) cfg.normEps());
+        profile.stop(Profile.Op.NORM, false);
+        linear.forward(logits, 0, ldLogits, finalNorm, 0, params, layout.lmHead(), null, 0, bt, d, cfg.vocabSize());
+        profile.stop(Profile.Op.LM_HEAD, false);
+        crossEntropy.forward(losses, 0, logits, 0, ldLogits, targets, 0, bt, cfg.vocabSize());
+        profile.stop(Profile.Op.LOSS, false);
+        headRows = -1;
+        double sum = 0;
+        for (int i = 0; i < bt; i++) sum += losses[i];
+        return (float) (sum / bt);
+    }
+
+    /**
+     * The forward pass for scoring: the transformer runs on all B·T positions, but the final norm, the
+     * LM head and the loss only on the n listed positions (indices r·T + i). Each position's values
+     * are those {@link #forward} gives it, bit for bit. Afterwards, {@link #losses()} and
+     * {@link #probabilities()} hold one row per listed position, in list order. The LM head is a
+     * quarter or more of a small model's forward, and most scoring requests need a few positions of
+     * a long context. A backward pass cannot follow this.
+     */
+    public void forwardPositions(int[] tokens, int[] targets, int b, int t, int[] positions, int n) {
+        trunk(tokens, targets, b, t);
+        final int d = cfg.dModel(), bt = b * t, last = cfg.nLayer() * bt * d;
+        if (n > bt) throw new IllegalArgumentException(n + " positions of " + bt);
+        for (int k = 0; k < n; k++) {
+            int pos = positions[k];
+            if (pos < 0 || pos >= bt) throw new IllegalArgumentException("position " + pos + " outside the " + b + "x" + t + " batch");
+            System.arraycopy(x, last + pos * d, scratch, k * d, d);
+            positionTargets[k] = targets[pos];
+        }
+        norm(finalNorm, 0, finalMean, finalRstd, 0, scratch, 0, layout.finalNormW(), layout.finalNormB(), n, d, (float) cfg.normEps());
+        profile.stop(Profile.Op.NORM, false);
+        linear.forward(logits, 0, ldLogits, finalNorm, 0, params, layout.lmHead(), null, 0, n, d, cfg.vocabSize());
+        profile.stop(Profile.Op.LM_HEAD, false);
+        crossEntropy.forward(losses, 0, logits, 0, ldLogits, positionTargets, 0, n, cfg.vocabSize());
+        profile.stop(Profile.Op.LOSS, false);
+        headRows = n;
+    }
+
+    /** Embedding and transformer blocks: x holds every layer's residual stream. */
+    private void trunk(int[] tokens, int[] targets, int b, int t) {
         if (b > maxB || t > maxT) throw new IllegalArgumentException("batch " + b + "x" + t + " exceeds the allocated " + maxB + "x" + maxT);
         this.tokens = tokens;
         this.targets = targets;
@@ -177,16 +225,6 @@ public final class Model {
             residual.forward(x, (l + 1) * bt * d, h, ho, scratch, 0, bt * d);
             profile.stop(Profile.Op.RESIDUAL, false);
         }
-        int last = cfg.nLayer() * bt * d;
-        norm(finalNorm, 0, finalMean, finalRstd, 0, x, last, layout.finalNormW(), layout.finalNormB(), bt, d, eps);
-        profile.stop(Profile.Op.NORM, false);
-        linear.forward(logits, 0, ldLogits, finalNorm, 0, p, layout.lmHead(), null, 0, bt, d, cfg.vocabSize());
-        profile.stop(Profile.Op.LM_HEAD, false);
-        crossEntropy.forward(losses, 0, logits, 0, ldLogits, targets, 0, bt, cfg.vocabSize());
-        profile.stop(Profile.Op.LOSS, false);
-        double sum = 0;
-        for (int i = 0; i < bt; i++) sum += losses[i];
-        return (float) (sum / bt);
     }
 
     /**
@@ -194,6 +232,7 @@ public final class Model {
      * lossScale · Σ per-position losses (lossScale = 1/(B·T·micro-steps) gives the mean over a batch).
      */
     public void backward(float lossScale) {
+        if (headRows >= 0) throw new IllegalStateException("backward needs a full forward pass, not forwardPositions");
         final int b = curB, t = curT, d = cfg.dModel(), bt = b * t, nh = cfg.nHead(), nkv = cfg.nKvHead(), hs = cfg.headSize();
         final int w = Attention.qkvWidth(nh, nkv, hs), in = cfg.mlpInWidth(), hid = cfg.hiddenSize(), vocab = cfg.vocabSize();
         final float[] p = params, g = grads;
@@ -240,12 +279,15 @@ public final class Model {
         Arrays.fill(grads, 0f);
     }
 
-    /** Per-position losses of the last forward (B·T). */
+    /** Per-position losses of the last forward (B·T; after forwardPositions, one per listed position). */
     public float[] losses() {
         return losses;
     }
 
-    /** Next-token probabilities of the last forward, rows {@link #probabilityStride()} apart; overwritten by backward. */
+    /**
+     * Next-token probabilities of the last forward, rows {@link #probabilityStride()} apart (one per
+     * listed position after forwardPositions); overwritten by backward.
+     */
     public float[] probabilities() {
         return logits;
     }
@@ -256,7 +298,7 @@ public final class Model {
 
     /** The probabilities of the last forward as a dense (B·T, vocab) copy (for tests and tools, allocates). */
     public float[] probabilitiesDense() {
-        int v = cfg.vocabSize(), rows = curB * curT;
+        int v = cfg.vocabSize(), rows = headRows >= 0 ? headRows : curB * curT;
         float[] out = new float[rows * v];
         for (int r = 0; r < rows; r++) System.arraycopy(logits, r * ldLogits, out, r * v, v);
         return out;

@@ -1,0 +1,45 @@
+package dev.crucible.model;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import dev.crucible.tensor.WorkerPool;
+import java.util.Arrays;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+class ForwardPositionsTest {
+
+    /** The LM head on a few positions gives those positions exactly what the full forward gives them. */
+    @Test
+    void listedPositionsGetTheFullForwardsValuesBitForBit() {
+        ModelConfig[] configs = {ModelConfig.gpt2(61, 24, 2, 2, 16), ModelConfig.llama(61, 24, 2, 4, 2, 16)};
+        for (ModelConfig cfg : configs) {
+            int b = 3, t = 19, v = cfg.vocabSize();
+            SplittableRandom rng = new SplittableRandom(7);
+            int[] tok = rng.ints(b * t, 0, v).toArray(), tgt = rng.ints(b * t, 0, v).toArray();
+            int[] positions = {0, 5, 18, 19, 37, 40, 56};
+            try (WorkerPool pool = new WorkerPool(2)) {
+                Model model = new Model(cfg, b, t, pool);
+                float[] p = ModelGradientTest.initParams(cfg, 4);
+                System.arraycopy(p, 0, model.params, 0, p.length);
+                model.forward(tok, tgt, b, t);
+                float[] fullLosses = model.losses().clone(), fullProbs = model.probabilitiesDense();
+                model.forwardPositions(tok, tgt, b, t, positions, positions.length);
+                float[] probs = model.probabilitiesDense();
+                assertEquals(positions.length * v, probs.length);
+                for (int k = 0; k < positions.length; k++) {
+                    int pos = positions[k];
+                    assertEquals(fullLosses[pos], model.losses()[k], 0f, cfg.style() + " loss at position " + pos);
+                    assertArrayEquals(Arrays.copyOfRange(fullProbs, pos * v, pos * v + v), Arrays.copyOfRange(probs, k * v, k * v + v),
+                            cfg.style() + " probabilities at position " + pos);
+                }
+                assertThrows(IllegalStateException.class, () -> model.backward(1f), "no backward after a partial head");
+                assertThrows(IllegalArgumentException.class, () -> model.forwardPositions(tok, tgt, b, t, new int[] {b * t}, 1));
+                model.forward(tok, tgt, b, t);
+                model.backward(1f); // a full forward makes backward possible again
+            }
+        }
+    }
+}
