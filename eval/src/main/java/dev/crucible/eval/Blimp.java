@@ -3,42 +3,73 @@ package dev.crucible.eval;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.crucible.data.tokenizer.TextEncoding;
+import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * One BLiMP paradigm: minimal pairs of a grammatical and an ungrammatical sentence. As in the BLiMP
  * paper and lm-evaluation-harness, each sentence is scored by its full log-probability (the sum over
  * its tokens, after the document-start token) and a pair counts as right when the grammatical
- * sentence scores higher. Chance is 0.5.
+ * sentence scores higher. Chance is 0.5. A paradigm's group is its phenomenon, one of the paper's
+ * twelve (its linguistics_term; the two paradigms marked s-selection are filed, as the paper files
+ * them, under argument structure).
  */
 public final class Blimp implements Task {
     record Pair(String good, String bad) {}
 
-    private final String name, field;
+    private final String name, phenomenon;
     private final List<Pair> pairs;
 
-    private Blimp(String name, String field, List<Pair> pairs) {
+    private Blimp(String name, String phenomenon, List<Pair> pairs) {
         this.name = name;
-        this.field = field;
+        this.phenomenon = phenomenon;
         this.pairs = pairs;
     }
 
-    /** A paradigm file: JSON lines with sentence_good, sentence_bad (and UID, field). */
+    /** The 67 paradigms (UIDs) in BLiMP's order, each with its phenomenon. */
+    public static final Map<String, String> PHENOMENON_OF_PARADIGM = paradigms();
+
+    private static Map<String, String> paradigms() {
+        Map<String, String> m = new LinkedHashMap<>();
+        try (InputStream in = Blimp.class.getResourceAsStream("blimp-paradigms.txt");
+             BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
+            for (String line; (line = r.readLine()) != null; ) {
+                if (line.isBlank()) continue;
+                String[] f = line.split("\t");
+                m.put(f[0], f[1]);
+            }
+        } catch (IOException | NullPointerException | ArrayIndexOutOfBoundsException e) {
+            throw new IllegalStateException("blimp-paradigms.txt missing from the eval module or malformed", e);
+        }
+        return Collections.unmodifiableMap(m);
+    }
+
+    /** The phenomenon of a paradigm (its UID, with or without the "blimp_" prefix), or null for a paradigm BLiMP does not have. */
+    public static String phenomenon(String paradigm) {
+        return PHENOMENON_OF_PARADIGM.get(paradigm.startsWith("blimp_") ? paradigm.substring(6) : paradigm);
+    }
+
     /** Minimal pairs from (good, bad) sentences under any name and group, scored as BLiMP is. */
     public static Blimp pairs(String name, String group, List<String[]> goodBad) {
         if (goodBad.isEmpty()) throw new IllegalArgumentException(name + ": no pairs");
         return new Blimp(name, group, goodBad.stream().map(p -> new Pair(p[0], p[1])).toList());
     }
 
+    /** A paradigm file: JSON lines with sentence_good, sentence_bad (and UID, linguistics_term). */
     public static Blimp load(Path file) throws IOException {
         ObjectMapper json = new ObjectMapper();
         List<Pair> pairs = new ArrayList<>();
-        String uid = null, field = null;
+        String uid = null, term = null;
         int lineNo = 0;
         for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
             lineNo++;
@@ -55,11 +86,13 @@ public final class Blimp implements Task {
             }
             pairs.add(new Pair(good.asText(), bad.asText()));
             if (uid == null) uid = n.path("UID").asText(null);
-            if (field == null) field = n.path("field").asText("syntax").replace('/', '_');
+            if (term == null) term = n.path("linguistics_term").asText(null);
         }
         if (pairs.isEmpty()) throw new IOException(file + ": no minimal pairs");
-        String base = file.getFileName().toString().replaceFirst("\\.jsonl$", "");
-        return new Blimp("blimp_" + (uid != null ? uid : base), field, pairs);
+        String base = file.getFileName().toString().replaceFirst("\\.jsonl$", ""), paradigm = uid != null ? uid : base;
+        String phenomenon = "s-selection".equals(term) ? "argument_structure" : term;
+        if (phenomenon == null) phenomenon = phenomenon(paradigm);
+        return new Blimp("blimp_" + paradigm, phenomenon == null ? "other" : phenomenon, pairs);
     }
 
     @Override
@@ -69,7 +102,7 @@ public final class Blimp implements Task {
 
     @Override
     public String group() {
-        return "blimp_" + field;
+        return "blimp_" + phenomenon;
     }
 
     @Override

@@ -2,8 +2,6 @@ package dev.crucible.eval;
 
 import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -44,13 +42,8 @@ public final class TaskDownload {
         m.put("arc_easy", List.of(new Source(arc, "arc_easy/test.jsonl", "ARC-Easy/ARC-Easy-Test.jsonl")));
         m.put("arc_challenge", List.of(new Source(arc, "arc_challenge/test.jsonl", "ARC-Challenge/ARC-Challenge-Test.jsonl")));
         List<Source> blimp = new ArrayList<>();
-        try (InputStream in = TaskDownload.class.getResourceAsStream("blimp-paradigms.txt");
-             BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
-            for (String uid; (uid = r.readLine()) != null; ) {
-                if (!uid.isBlank()) blimp.add(new Source("https://raw.githubusercontent.com/alexwarstadt/blimp/master/data/" + uid + ".jsonl", "blimp/" + uid + ".jsonl", null));
-            }
-        } catch (IOException | NullPointerException e) {
-            throw new IllegalStateException("blimp-paradigms.txt missing from the eval module", e);
+        for (String uid : Blimp.PHENOMENON_OF_PARADIGM.keySet()) {
+            blimp.add(new Source("https://raw.githubusercontent.com/alexwarstadt/blimp/master/data/" + uid + ".jsonl", "blimp/" + uid + ".jsonl", null));
         }
         m.put("blimp", blimp);
         return java.util.Collections.unmodifiableMap(m);

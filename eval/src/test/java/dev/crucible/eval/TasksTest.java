@@ -48,7 +48,7 @@ class TasksTest {
     void blimpScoresFullSentencesAndLambadaTheLastWord() throws IOException {
         Path blimp = dir.resolve("blimp_fixture.jsonl");
         Files.writeString(blimp, """
-                {"sentence_good": "The cats sleep.", "sentence_bad": "The cats sleeps.", "UID": "fixture", "field": "morphology"}
+                {"sentence_good": "The cats sleep.", "sentence_bad": "The cats sleeps.", "UID": "fixture", "field": "morphology", "linguistics_term": "subject_verb_agreement"}
                 {"sentence_good": "Who left?", "sentence_bad": "Who left him?", "UID": "fixture", "field": "morphology"}
                 {"sentence_good": "A b.", "sentence_bad": "B a.", "UID": "fixture", "field": "morphology"}
                 """);
@@ -57,7 +57,7 @@ class TasksTest {
         Path model = byteModel();
         Blimp task = Blimp.load(blimp);
         assertEquals("blimp_fixture", task.name());
-        assertEquals("blimp_morphology", task.group());
+        assertEquals("blimp_subject_verb_agreement", task.group(), "a paradigm's group is its phenomenon");
         try (WorkerPool pool = new WorkerPool(2)) {
             List<Evaluator.TaskResult> r = Evaluator.evaluate(model, List.of(task, Lambada.load(lambada)), 0, 3, pool);
             // BLiMP's definition: a pair is right when log p(good) > log p(bad), each the sum over its bytes after byte 0.
@@ -192,6 +192,14 @@ class TasksTest {
         assertEquals(1838, tasks.get(69).size(), "PIQA validation questions");
         long pairs = tasks.stream().filter(t -> t instanceof Blimp).mapToLong(Task::size).sum();
         assertEquals(67_000, pairs);
+        // the paper's twelve phenomena, with its paradigm counts; the files' own linguistics_term agrees with the built-in table
+        Map<String, Long> perPhenomenon = tasks.stream().filter(t -> t instanceof Blimp)
+                .collect(java.util.stream.Collectors.groupingBy(Task::group, java.util.TreeMap::new, java.util.stream.Collectors.counting()));
+        assertEquals(Map.ofEntries(Map.entry("blimp_anaphor_agreement", 2L), Map.entry("blimp_argument_structure", 9L), Map.entry("blimp_binding", 7L),
+                Map.entry("blimp_control_raising", 5L), Map.entry("blimp_determiner_noun_agreement", 8L), Map.entry("blimp_ellipsis", 2L),
+                Map.entry("blimp_filler_gap_dependency", 7L), Map.entry("blimp_irregular_forms", 2L), Map.entry("blimp_island_effects", 8L),
+                Map.entry("blimp_npi_licensing", 7L), Map.entry("blimp_quantifiers", 4L), Map.entry("blimp_subject_verb_agreement", 6L)), perPhenomenon);
+        for (Task t : tasks) if (t instanceof Blimp) assertEquals(t.group(), "blimp_" + Blimp.phenomenon(t.name()), t.name());
         assertEquals(5153, tasks.get(67).size());
         try (WorkerPool pool = new WorkerPool(2)) {
             List<Evaluator.TaskResult> r = Evaluator.evaluate(byteModel(), List.of(tasks.get(0), tasks.get(67)), 40, 8, pool);

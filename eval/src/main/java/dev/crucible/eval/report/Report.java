@@ -134,9 +134,19 @@ public final class Report {
 
     /** Mean over the BLiMP paradigms per step, with the standard error of the mean. */
     static Series blimpMean(Run r) {
+        return blimpMean(r, null);
+    }
+
+    /**
+     * The mean accuracy of a run's BLiMP paradigms per checkpoint, of all of them (phenomenon null,
+     * task "blimp") or of one phenomenon's (task "blimp:PHENOMENON"), with the standard error of the mean
+     * of independent paradigm scores. Paradigms BLiMP does not have count only towards the overall mean.
+     */
+    static Series blimpMean(Run r, String phenomenon) {
         Map<Long, double[]> acc = new TreeMap<>(); // step -> {sum, sumSe2, n, tokens}
         for (Series s : r.series()) {
             if (!s.task().startsWith("blimp_") || !s.metric().equals("acc")) continue;
+            if (phenomenon != null && !phenomenon.equals(dev.crucible.eval.Blimp.phenomenon(s.task()))) continue;
             for (Series.Point p : s.points()) {
                 double[] a = acc.computeIfAbsent(p.step(), k -> new double[4]);
                 a[0] += p.value();
@@ -148,7 +158,17 @@ public final class Report {
         if (acc.isEmpty()) return null;
         List<Series.Point> pts = new ArrayList<>();
         acc.forEach((step, a) -> pts.add(new Series.Point(step, (long) a[3], a[0] / a[2], Math.sqrt(a[1]) / a[2])));
-        return new Series(r.name(), "blimp", "acc", pts);
+        return new Series(r.name(), phenomenon == null ? "blimp" : "blimp:" + phenomenon, "acc", pts);
+    }
+
+    /** BLiMP by phenomenon: one mean series per phenomenon the run was evaluated on, in alphabetical order. */
+    static List<Series> blimpPhenomena(Run r) {
+        List<Series> out = new ArrayList<>();
+        for (String ph : new java.util.TreeSet<>(dev.crucible.eval.Blimp.PHENOMENON_OF_PARADIGM.values())) {
+            Series s = blimpMean(r, ph);
+            if (s != null) out.add(s);
+        }
+        return out;
     }
 
     /** Validation loss at the last logged step at or before each point of s. */
@@ -225,6 +245,14 @@ public final class Report {
             blimp.line(multi ? r.name() : "acc", ax.of(r, s), s.values(), errs(s));
         }
         if (anyBlimp) out.add(new Figure("blimp.png", "BLiMP accuracy: the model prefers the grammatical sentence of a pair; chance is 0.5.", blimp));
+        if (!multi) {
+            Chart byPhenomenon = new Chart("BLiMP by phenomenon (mean of its paradigms)", ax.label(), "accuracy", true).reference(0.5, "chance");
+            for (Series s : blimpPhenomena(runs.getFirst())) byPhenomenon.line(s.task().substring(6), ax.of(runs.getFirst(), s), s.values(), null);
+            if (!byPhenomenon.isEmpty()) {
+                out.add(new Figure("blimp-phenomena.png", "BLiMP's twelve phenomena: which grammar the model gets right, and from when. "
+                        + "Each line is the mean over the phenomenon's paradigms (2 to 9); the table below gives their standard errors.", byPhenomenon));
+            }
+        }
         return out;
     }
 
@@ -290,7 +318,22 @@ public final class Report {
             out.add(s.task() + " " + s.metric() + " " + Analysis.verdict(s, Double.isNaN(chance) ? s.first().value() : chance) + ".");
         }
         Series blimp = blimpMean(r);
-        if (blimp != null && blimp.points().size() >= 2) out.add("BLiMP (mean of paradigms) " + Analysis.verdict(blimp, 0.5) + ".");
+        if (blimp != null && blimp.points().size() >= 2) {
+            out.add("BLiMP (mean of paradigms) " + Analysis.verdict(blimp, 0.5) + ".");
+            List<String> above = new ArrayList<>(), not = new ArrayList<>();
+            for (Series ph : blimpPhenomena(r)) {
+                Series.Point last = ph.last();
+                String name = ph.task().substring(6).replace('_', ' ');
+                if (last.value() - 0.5 > Analysis.Z * last.stderr()) {
+                    long at = Analysis.emergence(ph, 0.5);
+                    above.add(name + String.format(Locale.ROOT, " (%.2f ± %.2f%s)", last.value(), last.stderr(), at >= 0 ? ", rising from step " + at : ""));
+                } else {
+                    not.add(name);
+                }
+            }
+            if (!above.isEmpty()) out.add("BLiMP phenomena significantly above chance at the last checkpoint: " + String.join("; ", above) + ".");
+            if (!not.isEmpty()) out.add("BLiMP phenomena not significantly above chance at the last checkpoint: " + String.join(", ", not) + ".");
+        }
         List<Series> bpb = r.series().stream().filter(s -> s.task().startsWith("bpb_") && s.metric().equals("bits_per_byte") && s.points().size() >= 2).toList();
         if (!bpb.isEmpty()) {
             Series best = bpb.stream().min((a, b) -> Double.compare(a.last().value(), b.last().value())).get();
@@ -315,6 +358,7 @@ public final class Report {
         List<Series> rows = new ArrayList<>();
         Series blimp = blimpMean(r);
         if (blimp != null) rows.add(blimp);
+        rows.addAll(blimpPhenomena(r));
         for (Series s : r.series()) if (!s.task().startsWith("blimp_") && !s.metric().equals("byte_perplexity") && !s.metric().equals("word_perplexity")) rows.add(s);
         if (rows.isEmpty()) return;
         h.append("<table><tr><th class=l>task</th><th class=l>metric</th><th>chance</th><th>first</th><th>best</th><th>at step</th><th>final</th>")
@@ -355,6 +399,7 @@ public final class Report {
         List<Series> candidates = new ArrayList<>();
         Series blimp = blimpMean(r);
         if (blimp != null) candidates.add(blimp);
+        candidates.addAll(blimpPhenomena(r));
         for (Series s : r.series()) {
             if (s.task().startsWith("blimp_") || s.metric().equals("byte_perplexity") || s.metric().equals("word_perplexity") || s.metric().equals("perplexity")) continue;
             candidates.add(s);

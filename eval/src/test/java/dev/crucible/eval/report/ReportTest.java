@@ -62,6 +62,12 @@ class ReportTest {
                     step, step * 2048, 6 - i * 0.3));
             r.append(String.format(java.util.Locale.ROOT, "{\"run\":\"x\",\"step\":%d,\"tokens\":%d,\"task\":\"%s\",\"metric\":\"acc\",\"value\":0.5,\"stderr\":0.05}%n",
                     step, step * 2048, hostileTask.replace("\"", "\\\"")));
+            // BLiMP: two determiner-noun paradigms learnt from step 8, an island paradigm that stays at chance
+            for (String paradigm : List.of("determiner_noun_agreement_1", "determiner_noun_agreement_2", "adjunct_island")) {
+                double v = paradigm.startsWith("determiner") && step >= 8 ? 0.5 + 0.06 * (i - 3) : 0.5;
+                r.append(String.format(java.util.Locale.ROOT, "{\"run\":\"x\",\"step\":%d,\"tokens\":%d,\"task\":\"blimp_%s\",\"metric\":\"acc\",\"value\":%.3f,\"stderr\":0.015}%n",
+                        step, step * 2048, paradigm, v));
+            }
         }
         Files.writeString(dir.resolve("eval").resolve("results.jsonl"), r);
         return dir;
@@ -84,6 +90,11 @@ class ReportTest {
         assertTrue(Files.size(tmp.resolve("out/charts/loss.png")) > 1000);
         assertTrue(Files.exists(tmp.resolve("out/charts/bpb.png")));
         assertTrue(Files.exists(tmp.resolve("out/charts/cloze.png")));
+        assertTrue(Files.exists(tmp.resolve("out/charts/blimp-phenomena.png")), "BLiMP by phenomenon");
+        assertTrue(s.contains("<td class=l>blimp:determiner_noun_agreement</td>") && s.contains("<td class=l>blimp:island_effects</td>"), "a row per phenomenon");
+        assertTrue(s.contains("BLiMP phenomena significantly above chance at the last checkpoint: determiner noun agreement (0.74 ± 0.01, rising from step 8)."),
+                "phenomena in the summary");
+        assertTrue(s.contains("BLiMP phenomena not significantly above chance at the last checkpoint: island effects."));
         // two runs compare in one report
         Path runB = fakeRun(tmp.resolve("runB"), "piqa");
         String both = Files.readString(Report.write(List.of(data, Report.read(runB, null)), tmp.resolve("cmp"), "cmp"));
