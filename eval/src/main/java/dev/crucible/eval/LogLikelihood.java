@@ -7,7 +7,8 @@ import java.util.List;
  * Log-likelihood of continuations given contexts, as lm-evaluation-harness defines it: the tokens
  * (context + continuation), left-truncated to the model's window plus one, are run through the
  * model once; the score is the sum of the continuation tokens' log-probabilities, and "greedy" says
- * whether each of them is the model's argmax. The LM head runs only on the continuation's positions. Requests are batched, shortest first, into rows padded at the end;
+ * whether each of them is the model's argmax. The LM head runs only on the continuation's positions.
+ * Requests are batched, shortest first, into rows padded at the end;
  * causal attention and row-independent kernels make every score independent of the batch it is in
  * and of the padding (a test holds batch 1 and batch many equal).
  */

@@ -165,12 +165,15 @@ public final class Model {
      * a long context. A backward pass cannot follow this.
      */
     public void forwardPositions(int[] tokens, int[] targets, int b, int t, int[] positions, int n) {
-        trunk(tokens, targets, b, t);
         final int d = cfg.dModel(), bt = b * t, last = cfg.nLayer() * bt * d;
         if (n > bt) throw new IllegalArgumentException(n + " positions of " + bt);
         for (int k = 0; k < n; k++) {
+            if (positions[k] < 0 || positions[k] >= bt) throw new IllegalArgumentException("position " + positions[k] + " outside the " + b + "x" + t + " batch");
+        }
+        headRows = n; // set first: whatever happens below, no backward follows
+        trunk(tokens, targets, b, t);
+        for (int k = 0; k < n; k++) {
             int pos = positions[k];
-            if (pos < 0 || pos >= bt) throw new IllegalArgumentException("position " + pos + " outside the " + b + "x" + t + " batch");
             System.arraycopy(x, last + pos * d, scratch, k * d, d);
             positionTargets[k] = targets[pos];
         }
@@ -180,7 +183,6 @@ public final class Model {
         profile.stop(Profile.Op.LM_HEAD, false);
         crossEntropy.forward(losses, 0, logits, 0, ldLogits, positionTargets, 0, n, cfg.vocabSize());
         profile.stop(Profile.Op.LOSS, false);
-        headRows = n;
     }
 
     /** Embedding and transformer blocks: x holds every layer's residual stream. */
