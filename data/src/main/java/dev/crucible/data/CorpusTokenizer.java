@@ -17,8 +17,8 @@ import java.util.Map;
 
 /**
  * Documents of one or more domains to llm.c token shards. Each document is preceded by the
- * end-of-text token and goes to validation or training by a hash of its name below its input
- * (stable across runs, and when the corpus is moved).
+ * end-of-text token and goes to validation or training by a hash of its name from its input's own
+ * file or directory name on (stable across runs, and when the corpus is moved).
  * Validation stays per domain ({@code val_<domain>_NNNNNN.bin}), so loss can be read per domain;
  * a sample of validation documents is kept as text ({@code heldout/<domain>.jsonl}) for probes that
  * need text (bits per byte, cloze). Training documents of all domains are interleaved into one
@@ -63,12 +63,12 @@ public final class CorpusTokenizer {
             ObjectMapper json = new ObjectMapper();
             try (BufferedWriter heldout = Files.newBufferedWriter(out.resolve("heldout").resolve(d.name() + ".jsonl"), StandardCharsets.UTF_8)) {
                 for (Path in : d.inputs()) {
-                    String root = in.toString();
+                    String prefix = Files.isDirectory(in) || Files.isRegularFile(in) ? in.toString() : null;
                     Documents.read(in, (name, text) -> {
                         int[] ids = tok.encode(text, false);
                         long bytes = text.getBytes(StandardCharsets.UTF_8).length;
-                        // the name below the input, so the split does not change when the corpus is moved or copied
-                        String key = name.startsWith(root) ? name.substring(root.length()) : name;
+                        // the input's file name and what follows it, so the split does not change when the corpus is moved
+                        String key = prefix != null && name.startsWith(prefix) ? String.valueOf(in.getFileName()) + name.substring(prefix.length()) : name;
                         if (Math.floorMod(key.hashCode() * 0x9E3779B9, 100) < valPercent) {
                             val.add(eot);
                             for (int id : ids) val.add(id);

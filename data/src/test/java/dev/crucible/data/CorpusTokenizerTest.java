@@ -38,6 +38,29 @@ class CorpusTokenizerTest {
         return n;
     }
 
+    /** The validation split is a function of the documents' names within their input, not of where the corpus lies. */
+    @Test
+    void splitDoesNotDependOnWhereTheCorpusLies() throws IOException {
+        BpeTokenizer tok = tokenizer();
+        Path here = docs("prose", 200, "the cat sat on the mat");
+        Path there = Files.createDirectories(tmp.resolve("elsewhere/deeper/prose"));
+        try (var s = Files.list(here)) {
+            for (Path f : s.toList()) Files.copy(f, there.resolve(f.getFileName()));
+        }
+        CorpusTokenizer.run(tok, List.of(new CorpusTokenizer.Domain("prose", List.of(here))), Map.of(), 10, 1_000_000, tmp.resolve("a"), null);
+        CorpusTokenizer.run(tok, List.of(new CorpusTokenizer.Domain("prose", List.of(there))), Map.of(), 10, 1_000_000, tmp.resolve("b"), null);
+        assertTrue(Files.size(tmp.resolve("a/val_prose_000000.bin")) > 0);
+        assertEquals(-1, Files.mismatch(tmp.resolve("a/val_prose_000000.bin"), tmp.resolve("b/val_prose_000000.bin")));
+        assertEquals(-1, Files.mismatch(tmp.resolve("a/train_000000.bin"), tmp.resolve("b/train_000000.bin")));
+        // inputs that are single files are split by their names too, not all one way
+        List<Path> files;
+        try (var s = Files.list(here)) {
+            files = s.sorted().toList();
+        }
+        List<CorpusTokenizer.DomainCounts> c = CorpusTokenizer.run(tok, List.of(new CorpusTokenizer.Domain("prose", files)), Map.of(), 10, 1_000_000, tmp.resolve("c"), null);
+        assertTrue(c.getFirst().valDocs() > 5 && c.getFirst().valDocs() < 50, "about 10% of 200 single-file inputs: " + c.getFirst().valDocs());
+    }
+
     @Test
     void mixtureRepeatsTheSmallDomainAndKeepsValidationPerDomain() throws IOException {
         BpeTokenizer tok = tokenizer();
