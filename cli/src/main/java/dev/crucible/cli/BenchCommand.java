@@ -1,7 +1,9 @@
 package dev.crucible.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.crucible.model.AdamWOptimizer;
+import dev.crucible.model.TrainStep;
+import dev.crucible.train.ConfigLoader;
+import dev.crucible.train.RunConfig;
 import dev.crucible.model.Model;
 import dev.crucible.model.ModelConfig;
 import dev.crucible.tensor.Attention;
@@ -63,7 +65,7 @@ public final class BenchCommand implements Runnable {
 
         WorkerPool pool() {
             Cpu.requireSimd();
-            int n = threads > 0 ? threads : Cpu.cores();
+            int n = WorkerPool.threadsFor(threads);
             System.out.println(Cpu.describe(n));
             return new WorkerPool(n);
         }
@@ -93,11 +95,19 @@ public final class BenchCommand implements Runnable {
             int b = c.batch(), t = c.seq();
             try (WorkerPool pool = c.pool()) {
                 double peak = PeakFlops.measure(pool);
-                Model model = new Model(cfg, b, t, pool);
+                Model model = Model.forTraining(cfg, b, t, pool);
                 model.initialize(1337);
-                AdamWOptimizer opt = new AdamWOptimizer(model.layout(), new AdamWOptimizer.Settings(0.9, 0.999, 1e-8, 0.1, false, 1.0), pool);
+                // the optimizer and clipping a run.yaml gets by default
+                RunConfig.Optimizer defaults = ConfigLoader.defaults(RunConfig.Optimizer.class);
+                TrainStep trainStep = TrainStep.crossEntropy(model, defaults.create(model.layout(), pool), defaults.gradClip(), pool);
                 Rng rng = new Rng(0);
-                int[] tok = new int[b * t], tgt = new int[b * t];
+                TrainStep.BatchSource random = batch -> {
+                    for (int i = 0; i < batch.tokens(); i++) {
+                        batch.inputs()[i] = rng.nextInt(cfg.vocabSize());
+                        batch.targets()[i] = rng.nextInt(cfg.vocabSize());
+                    }
+                };
+                long inferenceBytes = Model.memoryBytes(cfg, b, t, false, pool);
                 double flopsPerStep = model.layout().flopsPerToken(t) * b * t;
                 System.out.printf(Locale.ROOT, "model %s (%s): %,d parameters, batch %d x %d, %.1f GFLOP per step (6N + 12·L·d·T per token)%n",
                         c.preset, cfg.style().id(), model.layout().size(), b, t, flopsPerStep / 1e9);
@@ -111,35 +121,28 @@ public final class BenchCommand implements Runnable {
                         model.profile().enable(profile);
                         allocStart = threadBean.getCurrentThreadAllocatedBytes();
                     }
-                    for (int i = 0; i < b * t; i++) {
-                        tok[i] = rng.nextInt(cfg.vocabSize());
-                        tgt[i] = rng.nextInt(cfg.vocabSize());
-                    }
                     long t0 = System.nanoTime();
-                    model.zeroGrad();
-                    float loss = model.forward(tok, tgt, b, t);
-                    long t1 = System.nanoTime();
-                    model.backward(1f / (b * t));
-                    long t2 = System.nanoTime();
-                    opt.step(model.params, model.grads, 1e-4);
-                    long t3 = System.nanoTime();
-                    double stepMs = (t3 - t0) / 1e6;
-                    System.out.printf(Locale.ROOT, "step %d%s: loss %.4f %.1f ms (forward %.1f, backward %.1f, adamw %.1f)%n", s,
-                            s < warmup ? " (warmup)" : "", loss, stepMs, (t1 - t0) / 1e6, (t2 - t1) / 1e6, (t3 - t2) / 1e6);
+                    TrainStep.Result r = trainStep.run(random, 1, 1e-4);
+                    double stepMs = (System.nanoTime() - t0) / 1e6;
+                    System.out.printf(Locale.ROOT, "step %d%s: loss %.4f %.1f ms (forward %.1f, backward %.1f, optimizer %.1f)%n", s,
+                            s < warmup ? " (warmup)" : "", r.loss(), stepMs, r.forwardNanos() / 1e6, r.backwardNanos() / 1e6,
+                            r.optimizerNanos() / 1e6);
                     if (s >= warmup) {
                         int k = s - warmup;
                         ms[k] = stepMs;
-                        fwd[k] = (t1 - t0) / 1e6;
-                        bwd[k] = (t2 - t1) / 1e6;
-                        upd[k] = (t3 - t2) / 1e6;
+                        fwd[k] = r.forwardNanos() / 1e6;
+                        bwd[k] = r.backwardNanos() / 1e6;
+                        upd[k] = r.optimizerNanos() / 1e6;
                     }
                 }
                 // Only the driving thread allocates (some kernels hand small closures to the pool; workers allocate nothing).
                 double allocKbPerStep = (threadBean.getCurrentThreadAllocatedBytes() - allocStart) / 1024.0 / steps;
                 double med = median(ms);
                 double tps = b * t / (med / 1e3), gflops = flopsPerStep / (med / 1e3) / 1e9;
-                System.out.printf(Locale.ROOT, "median step %.1f ms (forward %.1f, backward %.1f, adamw %.1f): %.0f tokens/s, %.1f GFLOP/s, %.0f%% of peak, peak RSS %d MB, %.1f KB allocated per step%n",
+                System.out.printf(Locale.ROOT, "median step %.1f ms (forward %.1f, backward %.1f, optimizer %.1f): %.0f tokens/s, %.1f GFLOP/s, %.0f%% of peak, peak RSS %d MB, %.1f KB allocated per step%n",
                         med, median(fwd), median(bwd), median(upd), tps, gflops, 100 * gflops / peak, peakRssMb(), allocKbPerStep);
+                System.out.printf(Locale.ROOT, "model buffers at %d x %d: %.1f MB to train (parameters, gradients, every layer's activations), %.1f MB for inference%n",
+                        b, t, model.memoryBytes() / 1e6, inferenceBytes / 1e6);
                 Map<String, Double> prof = model.profile().millis();
                 if (profile) {
                     System.out.println("profile (ms per step):");
@@ -158,6 +161,8 @@ public final class BenchCommand implements Runnable {
                 out.put("backward_ms", round(median(bwd)));
                 out.put("optimizer_ms", round(median(upd)));
                 out.put("alloc_kb_per_step", round(allocKbPerStep));
+                out.put("training_model_mb", round(model.memoryBytes() / 1e6));
+                out.put("inference_model_mb", round(inferenceBytes / 1e6));
                 standardFields(out, tps, gflops, peak);
                 if (profile) {
                     Map<String, Double> perStep = new LinkedHashMap<>();
@@ -186,7 +191,7 @@ public final class BenchCommand implements Runnable {
             ModelConfig cfg = c.config();
             int bt = c.batch() * c.seq(), d = cfg.dModel();
             int w = Attention.qkvWidth(cfg.nHead(), cfg.nKvHead(), cfg.headSize());
-            int[][] layers = {{w, d}, {d, cfg.nHead() * cfg.headSize()}, {cfg.mlpInWidth(), d}, {d, cfg.hiddenSize()}, {cfg.vocabSize(), d}};
+            int[][] layers = {{w, d}, {d, cfg.nHead() * cfg.headSize()}, {cfg.plan().layer(0).mlp().inWidth(cfg.intermediateSize()), d}, {d, cfg.intermediateSize()}, {cfg.vocabSize(), d}};
             String[] names = {"qkv", "attn_out", "mlp_in", "mlp_out", "lm_head"};
             List<Shape> shapes = new ArrayList<>();
             for (int i = 0; i < layers.length; i++) {
@@ -325,7 +330,7 @@ public final class BenchCommand implements Runnable {
                     reqs.add(new dev.crucible.eval.LogLikelihood.Request(ctx, cont));
                     scoredTokens += cont.length;
                 }
-                Model scoringModel = new Model(cfg, evalBatch, contextTokens + maxCont - 1, pool);
+                Model scoringModel = Model.forInference(cfg, evalBatch, contextTokens + maxCont - 1, pool);
                 scoringModel.initialize(1);
                 dev.crucible.eval.LogLikelihood scorer = new dev.crucible.eval.LogLikelihood(scoringModel);
                 double best = Double.MAX_VALUE;
@@ -340,7 +345,7 @@ public final class BenchCommand implements Runnable {
                 double bytesPerRequest = (double) allocated / requests;
                 // The reference: forward passes alone on full training batches.
                 int b = c.batch(), t = c.seq();
-                Model train = new Model(cfg, b, t, pool);
+                Model train = Model.forTraining(cfg, b, t, pool);
                 train.initialize(1);
                 int[] tok = new int[b * t];
                 for (int i = 0; i < tok.length; i++) tok[i] = rng.nextInt(cfg.vocabSize());

@@ -8,7 +8,7 @@ import dev.crucible.data.pipeline.Recipe;
 import dev.crucible.data.pipeline.RecipeRun;
 import dev.crucible.data.tokenizer.BpeTokenizer;
 import dev.crucible.data.tokenizer.BpeTrainer;
-import dev.crucible.tensor.Cpu;
+import dev.crucible.tensor.WorkerPool;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -80,7 +80,7 @@ final class BenchData {
                 long bytes = utf8(docs);
                 BpeTokenizer ours = r50k();
                 Encoding jt = Encodings.newDefaultEncodingRegistry().getEncoding(EncodingType.R50K_BASE);
-                int n = threads > 0 ? threads : Cpu.cores();
+                int n = WorkerPool.threadsFor(threads);
                 System.out.printf(Locale.ROOT, "%,d documents, %.1f MB of UTF-8; GPT-2 r50k_base; threads 1 and %d%n", docs.size(), bytes / 1e6, n);
                 int mismatches = 0;
                 long tokens = 0;
@@ -241,7 +241,7 @@ final class BenchData {
 
         @Override
         public void run() {
-            int n = threads > 0 ? threads : Cpu.cores();
+            int n = WorkerPool.threadsFor(threads);
             Map<String, Object> out = new LinkedHashMap<>();
             out.put("bench", "data");
             out.put("threads", n);

@@ -6,7 +6,6 @@ import dev.crucible.eval.Evaluator;
 import dev.crucible.eval.Metric;
 import dev.crucible.eval.Task;
 import dev.crucible.eval.Tasks;
-import dev.crucible.tensor.Cpu;
 import dev.crucible.tensor.WorkerPool;
 import dev.crucible.train.Checkpoints;
 import java.io.BufferedWriter;
@@ -57,7 +56,7 @@ public final class EvalCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if ((checkpoint == null) == (run == null)) throw new UserError("give either --checkpoint DIR or --run RUN");
         List<Task> ts = Tasks.load(data, tasks);
-        try (WorkerPool pool = new WorkerPool(threads > 0 ? threads : Cpu.cores())) {
+        try (WorkerPool pool = new WorkerPool(WorkerPool.threadsFor(threads))) {
             if (checkpoint != null) {
                 List<Evaluator.TaskResult> r = Evaluator.evaluate(checkpoint, ts, limit, batch, pool);
                 print(r);
@@ -132,10 +131,13 @@ public final class EvalCommand implements Callable<Integer> {
             JsonNode s = new ObjectMapper().readTree(state.toFile());
             m.put("step", s.path("step").asLong());
             m.put("tokens", s.path("tokens").asLong());
-            // training FLOPs so far: the forward+backward cost per token at the model's context, times tokens
-            try (dev.crucible.model.HfCheckpoint hf = dev.crucible.model.HfCheckpoint.open(ck)) {
-                dev.crucible.model.ModelConfig c = hf.config();
-                m.put("flops", new dev.crucible.model.ParamLayout(c).flopsPerToken(c.contextLength()) * s.path("tokens").asLong());
+            if (s.path("flops").isNumber()) {
+                m.put("flops", s.get("flops").asDouble()); // what the trainer counted (ParamLayout.flopsPerToken at its sequence length)
+            } else { // a checkpoint from before the trainer recorded FLOPs: assume it trained at the full context
+                try (dev.crucible.model.HfCheckpoint hf = dev.crucible.model.HfCheckpoint.open(ck)) {
+                    dev.crucible.model.ModelConfig c = hf.config();
+                    m.put("flops", new dev.crucible.model.ParamLayout(c).flopsPerToken(c.contextLength()) * s.path("tokens").asLong());
+                }
             }
         } else {
             m.put("step", Long.parseLong(ck.getFileName().toString().replaceAll("\\D", "")));

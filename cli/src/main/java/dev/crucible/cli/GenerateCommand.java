@@ -6,7 +6,6 @@ import dev.crucible.model.HfCheckpoint;
 import dev.crucible.model.ModelConfig;
 import dev.crucible.model.ParamLayout;
 import dev.crucible.model.Sampler;
-import dev.crucible.tensor.Cpu;
 import dev.crucible.tensor.WorkerPool;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -92,7 +91,7 @@ public final class GenerateCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (maxTokens < 1) throw new UserError("--max-tokens must be at least 1");
-        try (WorkerPool pool = new WorkerPool(threads > 0 ? threads : Cpu.cores())) {
+        try (WorkerPool pool = new WorkerPool(WorkerPool.threadsFor(threads))) {
             Stats st = generate(checkpoint, prompt, maxTokens, temperature, topK, topP, seed, pool, System.out, true, true);
             System.out.println();
             System.err.printf(Locale.ROOT, "%d tokens in %.2f s (%.0f tokens/s); prompt %d tokens in %.2f s%n", st.produced(), st.decodeSeconds(),

@@ -5,10 +5,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.crucible.eval.HeldoutProbes;
 import dev.crucible.eval.Task;
 import dev.crucible.eval.Tasks;
-import dev.crucible.model.AdamWOptimizer;
+import dev.crucible.model.TrainStep;
 import dev.crucible.model.Model;
 import dev.crucible.model.ModelConfig;
-import dev.crucible.tensor.Cpu;
 import dev.crucible.tensor.Rng;
 import dev.crucible.tensor.WorkerPool;
 import dev.crucible.train.Checkpoints;
@@ -96,7 +95,7 @@ public final class QuickstartCommand implements Callable<Integer> {
             int pairs = (int) Math.max(5, Math.round(BLIMP_PAIRS * scale));
             for (Task t : Tasks.load(tasksDir, List.of("blimp"))) tasks.add(t.limitedTo(pairs));
         }
-        try (WorkerPool pool = new WorkerPool(threads > 0 ? threads : Cpu.cores())) {
+        try (WorkerPool pool = new WorkerPool(WorkerPool.threadsFor(threads))) {
             EvalCommand.evaluateRun(run, tasks, 0, 8, pool, log);
         }
         stage(log, 5, "report", t0);
@@ -191,28 +190,25 @@ public final class QuickstartCommand implements Callable<Integer> {
     double measureStep(RunConfig cfg) {
         ModelConfig mc = cfg.model().resolve();
         int b = cfg.training().microBatch(), t = cfg.training().seqLen();
-        int accumulation = Math.max(1, cfg.training().batchTokens() == null ? 1 : cfg.training().batchTokens() / (b * t));
-        try (WorkerPool pool = new WorkerPool(threads > 0 ? threads : Cpu.cores())) {
-            Model model = new Model(mc, b, t, pool);
+        try (WorkerPool pool = new WorkerPool(WorkerPool.threadsFor(threads))) {
+            Model model = Model.forTraining(mc, b, t, pool);
             model.initialize(1);
-            AdamWOptimizer opt = new AdamWOptimizer(model.layout(), new AdamWOptimizer.Settings(0.9, 0.95, 1e-8, 0.1, false, 1.0), pool);
+            TrainStep step = TrainStep.crossEntropy(model, cfg.optimizer().create(model.layout(), pool), cfg.optimizer().gradClip(), pool);
             Rng rng = new Rng(0);
-            int[] tok = new int[b * t], tgt = new int[b * t];
-            for (int i = 0; i < b * t; i++) {
-                tok[i] = rng.nextInt(mc.vocabSize());
-                tgt[i] = rng.nextInt(mc.vocabSize());
-            }
+            TrainStep.BatchSource random = batch -> {
+                for (int i = 0; i < batch.tokens(); i++) {
+                    batch.inputs()[i] = rng.nextInt(mc.vocabSize());
+                    batch.targets()[i] = rng.nextInt(mc.vocabSize());
+                }
+            };
             double best = Double.POSITIVE_INFINITY;
             for (int s = 0; s < 4; s++) {
                 long t0 = System.nanoTime();
-                model.zeroGrad();
-                model.forward(tok, tgt, b, t);
-                model.backward(1f / (b * t));
-                opt.step(model.params, model.grads, 1e-4);
+                step.run(random, 1, 1e-4);
                 if (s > 0) best = Math.min(best, (System.nanoTime() - t0) / 1e9);
             }
-            // validation and checkpoints add about a tenth
-            return best * accumulation * 1.1;
+            // a step is `accumulation` of these; validation and checkpoints add about a tenth
+            return best * cfg.training().accumulation() * 1.1;
         }
     }
 }

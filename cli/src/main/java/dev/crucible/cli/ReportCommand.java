@@ -1,7 +1,6 @@
 package dev.crucible.cli;
 
 import dev.crucible.eval.report.Report;
-import dev.crucible.tensor.Cpu;
 import dev.crucible.tensor.WorkerPool;
 import dev.crucible.train.Checkpoints;
 import java.io.IOException;
@@ -73,7 +72,7 @@ public final class ReportCommand implements Callable<Integer> {
     static Path write(List<Path> runs, List<Report.Run> imported, Path dir, String title, List<String> prompts, int sampleTokens, int threads,
                       PrintStream log) throws IOException {
         List<Report.Run> data = new ArrayList<>();
-        try (WorkerPool pool = new WorkerPool(threads > 0 ? threads : Cpu.cores())) {
+        try (WorkerPool pool = new WorkerPool(WorkerPool.threadsFor(threads))) {
             for (Path r : runs) {
                 if (!Files.isDirectory(r)) throw new UserError(r + ": no such run directory");
                 Map<Long, List<Report.Generation>> gens = new LinkedHashMap<>();

@@ -43,8 +43,11 @@ class QuickstartTest {
         return a;
     }
 
+    /** What one quickstart process printed, and whether it was killed (false: it finished by itself). */
+    record Outcome(String out, boolean killed) {}
+
     /** Runs the quickstart in its own JVM and kills it right after a line containing `killAt` (null: let it finish). */
-    String runAndKill(String killAt) throws Exception {
+    Outcome runAndKill(String killAt) throws Exception {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--add-modules", "jdk.incubator.vector", "-Djava.awt.headless=true", "-cp", System.getProperty("java.class.path"), Main.class.getName()));
         cmd.addAll(args());
@@ -57,22 +60,29 @@ class QuickstartTest {
                 if (killAt != null && line.contains(killAt)) {
                     p.destroyForcibly(); // SIGKILL: no shutdown hooks, nothing flushed
                     p.waitFor();
-                    return out.toString();
+                    return new Outcome(out.toString(), true);
                 }
             }
         }
         assertEquals(0, p.waitFor(), out.toString());
-        return out.toString();
+        return new Outcome(out.toString(), false);
+    }
+
+    /** Kills the quickstart at killAt and checks that the kill landed: the process was still running when the line came. */
+    String killAt(String killAt) throws Exception {
+        Outcome o = runAndKill(killAt);
+        assertTrue(o.killed(), "the quickstart finished before printing '" + killAt + "', so it was never killed there:\n" + o.out());
+        return o.out();
     }
 
     @Test
     void interruptedAnywhereItFinishesConsistentlyAndAReRunReusesEverything() throws Exception {
         Files.writeString(dir.resolve("tiny.yaml"), TINY);
-        String first = runAndKill("tokenizer: training");
+        String first = killAt("tokenizer: training");
         assertTrue(first.contains("[1/5]"), first);
-        String second = runAndKill("checkpoint: writing step 8");
+        String second = killAt("checkpoint: writing step 8");
         assertTrue(second.contains("tokenizer: reusing") || second.contains("tokenizer: training"), second);
-        String third = runAndKill("(2/");
+        String third = killAt("(2/");
         assertTrue(third.contains("[4/5]"), third);
         CommandsTest.Result fin = CommandsTest.run(args().toArray(String[]::new));
         assertEquals(0, fin.code(), fin.out() + fin.err());

@@ -26,7 +26,7 @@ public final class Evaluator {
     public static List<TaskResult> evaluate(Path modelDir, List<Task> tasks, int limit, int batch, WorkerPool pool) throws IOException {
         try (HfCheckpoint ck = HfCheckpoint.open(modelDir)) {
             ModelConfig c = ck.config();
-            Model model = new Model(c, batch, c.contextLength(), pool);
+            Model model = Model.forInference(c, batch, c.contextLength(), pool);
             ck.load(model.layout(), model.params);
             TextEncoding enc = TextEncoding.forModel(modelDir, c.vocabSize());
             LogLikelihood scorer = new LogLikelihood(model);

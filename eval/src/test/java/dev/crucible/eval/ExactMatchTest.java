@@ -27,7 +27,7 @@ class ExactMatchTest {
         for (int i = 0; i < p.length; i++) p[i] *= 10; // sharp, varied predictions
         Path m = dir.resolve("m");
         HfCheckpoint.write(m, c, p, null);
-        Model model = new Model(c, batch, c.contextLength(), pool);
+        Model model = Model.forInference(c, batch, c.contextLength(), pool);
         try (HfCheckpoint ck = HfCheckpoint.open(m)) {
             ck.load(model.layout(), model.params);
         }

@@ -23,7 +23,7 @@ class LogLikelihoodTest {
     }
 
     static Model model(int batch) {
-        Model m = new Model(CFG, batch, CFG.contextLength(), POOL);
+        Model m = Model.forInference(CFG, batch, CFG.contextLength(), POOL);
         m.initialize(5);
         for (int i = 0; i < m.params.length; i++) m.params[i] *= 20; // a peaked, non-uniform model
         return m;

@@ -65,7 +65,7 @@ class TasksTest {
             double expected = 0;
             var enc = dev.crucible.data.tokenizer.TextEncoding.forModel(model, 256);
             try (HfCheckpoint ck = HfCheckpoint.open(model)) {
-                dev.crucible.model.Model m = new dev.crucible.model.Model(ck.config(), 1, 128, pool);
+                dev.crucible.model.Model m = dev.crucible.model.Model.forInference(ck.config(), 1, 128, pool);
                 ck.load(m.layout(), m.params);
                 LogLikelihood one = new LogLikelihood(m);
                 String[][] pairs = {{"The cats sleep.", "The cats sleeps."}, {"Who left?", "Who left him?"}, {"A b.", "B a."}};
@@ -94,7 +94,7 @@ class TasksTest {
         String doc = "x".repeat(50) + " a longer document than one window of 128 bytes, so it needs two windows " + "y".repeat(60);
         RollingPerplexity task = new RollingPerplexity("docs", List.of(doc, "short one"));
         try (WorkerPool pool = new WorkerPool(2); HfCheckpoint ck = HfCheckpoint.open(model)) {
-            dev.crucible.model.Model m = new dev.crucible.model.Model(ck.config(), 2, 128, pool);
+            dev.crucible.model.Model m = dev.crucible.model.Model.forInference(ck.config(), 2, 128, pool);
             ck.load(m.layout(), m.params);
             LogLikelihood scorer = new LogLikelihood(m);
             var enc = dev.crucible.data.tokenizer.TextEncoding.forModel(model, 256);
@@ -121,7 +121,7 @@ class TasksTest {
         var q = new MultipleChoice.Question("Question: x\nAnswer:", List.of("aaaa", "b"), 0);
         MultipleChoice task = new MultipleChoice("mc", "test", List.of(q));
         try (WorkerPool pool = new WorkerPool(2); HfCheckpoint ck = HfCheckpoint.open(model)) {
-            dev.crucible.model.Model m = new dev.crucible.model.Model(ck.config(), 2, 128, pool);
+            dev.crucible.model.Model m = dev.crucible.model.Model.forInference(ck.config(), 2, 128, pool);
             ck.load(m.layout(), m.params);
             LogLikelihood scorer = new LogLikelihood(m);
             var enc = dev.crucible.data.tokenizer.TextEncoding.forModel(model, 256);
@@ -143,7 +143,7 @@ class TasksTest {
     void inductionProbeByHand() throws IOException {
         Path random = byteModel();
         try (WorkerPool pool = new WorkerPool(2); HfCheckpoint ck = HfCheckpoint.open(random)) {
-            dev.crucible.model.Model m = new dev.crucible.model.Model(ck.config(), 4, 128, pool);
+            dev.crucible.model.Model m = dev.crucible.model.Model.forInference(ck.config(), 4, 128, pool);
             ck.load(m.layout(), m.params);
             LogLikelihood scorer = new LogLikelihood(m);
             var enc = dev.crucible.data.tokenizer.TextEncoding.forModel(random, 256);

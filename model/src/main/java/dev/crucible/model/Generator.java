@@ -6,24 +6,27 @@ import dev.crucible.tensor.MatVec;
 import dev.crucible.tensor.Norms;
 import dev.crucible.tensor.Rope;
 import dev.crucible.tensor.WorkerPool;
+import java.util.Arrays;
 
 /**
  * Incremental decoding with a key/value cache: each call to {@link #next} runs one token through the
- * model, appends its keys and values to the cache, and returns the next-token logits. The same
- * weights and kernels as training (norms, activations, RoPE tables); a test holds its logits equal
- * to the full-sequence forward pass at every position.
+ * model, appends its keys and values to the cache, and returns the next-token logits. It walks the
+ * same {@link BlockPlan} with the same norm and activation kernels and RoPE tables as training; a
+ * test holds its logits equal to the full-sequence forward pass at every position.
  */
 public final class Generator {
     private final ModelConfig cfg;
     private final ParamLayout layout;
+    private final BlockPlan plan;
     private final float[] p;
     private final MatVec mv;
-    private final Norms norms;
-    private final Activations act;
+    private final NormOp[] attnNorm, mlpNorm;
+    private final NormOp finalNorm;
+    private final MlpActivation[] mlpAct;
     private final Rope rope;
     private final int maxT, w, kvw;
     private final float[] kCache, vCache; // [layer][maxT][nkv·hs]
-    private final float[] x, xn, qkv, att, scores, tmp, mlpIn, mlpAct, logits, stat1, stat2;
+    private final float[] x, xn, qkv, att, scores, tmp, mlpIn, mlpOut, logits, stat1, stat2;
     private int pos;
 
     public Generator(ModelConfig cfg, float[] params, int maxT, WorkerPool pool) {
@@ -31,11 +34,23 @@ public final class Generator {
         this.cfg = cfg;
         this.layout = new ParamLayout(cfg);
         if (params.length != layout.size()) throw new IllegalArgumentException("parameter buffer has " + params.length + " values, the config needs " + layout.size());
+        this.plan = layout.plan();
         this.p = params;
         this.mv = new MatVec(pool);
-        this.norms = new Norms(pool);
-        this.act = new Activations(pool);
-        this.rope = cfg.llama() ? new Rope(pool, cfg.contextLength(), cfg.headSize(), cfg.ropeTheta()) : null;
+        Norms norms = new Norms(pool);
+        Activations act = new Activations(pool);
+        attnNorm = new NormOp[cfg.nLayer()];
+        mlpNorm = new NormOp[cfg.nLayer()];
+        mlpAct = new MlpActivation[cfg.nLayer()];
+        int maxIn = 0;
+        for (BlockPlan.Layer lp : plan.layers()) {
+            attnNorm[lp.index()] = new NormOp(lp.norm(), norms, cfg.normEps());
+            mlpNorm[lp.index()] = new NormOp(lp.norm(), norms, cfg.normEps());
+            mlpAct[lp.index()] = new MlpActivation(lp.mlp(), act);
+            maxIn = Math.max(maxIn, lp.mlp().inWidth(cfg.intermediateSize()));
+        }
+        finalNorm = new NormOp(plan.finalNorm(), norms, cfg.normEps());
+        this.rope = plan.positions() == BlockPlan.Positions.ROPE ? new Rope(pool, cfg.contextLength(), cfg.headSize(), cfg.ropeTheta()) : null;
         this.maxT = maxT;
         int d = cfg.dModel(), hs = cfg.headSize();
         w = Attention.qkvWidth(cfg.nHead(), cfg.nKvHead(), hs);
@@ -48,8 +63,8 @@ public final class Generator {
         att = new float[cfg.nHead() * hs];
         scores = new float[maxT];
         tmp = new float[d];
-        mlpIn = new float[cfg.mlpInWidth()];
-        mlpAct = new float[cfg.hiddenSize()];
+        mlpIn = new float[maxIn];
+        mlpOut = new float[cfg.intermediateSize()];
         logits = new float[cfg.vocabSize()];
         stat1 = new float[1];
         stat2 = new float[1];
@@ -68,57 +83,58 @@ public final class Generator {
     public float[] next(int token) {
         if (pos >= maxT) throw new IllegalStateException("sequence is full (" + maxT + " tokens)");
         if (token < 0 || token >= cfg.vocabSize()) throw new IllegalArgumentException("token " + token + " outside vocabulary of " + cfg.vocabSize());
-        int d = cfg.dModel(), nh = cfg.nHead(), nkv = cfg.nKvHead(), hs = cfg.headSize(), group = nh / nkv;
-        float eps = (float) cfg.normEps();
+        int d = cfg.dModel(), nh = cfg.nHead(), nkv = cfg.nKvHead(), hs = cfg.headSize(), hid = cfg.intermediateSize();
         System.arraycopy(p, layout.wte() + token * d, x, 0, d);
-        if (!cfg.llama()) for (int i = 0; i < d; i++) x[i] += p[layout.wpe() + pos * d + i];
-        float scale = (float) (1.0 / Math.sqrt(hs));
-        for (int l = 0; l < cfg.nLayer(); l++) {
+        if (plan.positions() == BlockPlan.Positions.LEARNED) for (int i = 0; i < d; i++) x[i] += p[layout.wpe() + pos * d + i];
+        for (BlockPlan.Layer lp : plan.layers()) {
+            int l = lp.index(), in = lp.mlp().inWidth(hid);
             ParamLayout.Block b = layout.block(l);
-            norm(xn, x, b.attnNormW(), b.attnNormB(), eps);
-            mv.forward(qkv, 0, p, b.qkvW(), xn, 0, bias(), b.qkvB(), d, w);
-            if (rope != null) rope.rotateRow(qkv, 0, pos, nh + nkv, hs);
-            int cache = (l * maxT) * kvw;
-            System.arraycopy(qkv, nh * hs, kCache, cache + pos * kvw, kvw);
-            System.arraycopy(qkv, (nh + nkv) * hs, vCache, cache + pos * kvw, kvw);
-            for (int h = 0; h < nh; h++) {
-                int kv = (h / group) * hs;
-                float max = Float.NEGATIVE_INFINITY;
-                for (int t = 0; t <= pos; t++) {
-                    float s = 0;
-                    for (int i = 0; i < hs; i++) s += qkv[h * hs + i] * kCache[cache + t * kvw + kv + i];
-                    scores[t] = s * scale;
-                    max = Math.max(max, scores[t]);
-                }
-                float sum = 0;
-                for (int t = 0; t <= pos; t++) sum += scores[t] = (float) Math.exp(scores[t] - max);
-                java.util.Arrays.fill(att, h * hs, (h + 1) * hs, 0f);
-                for (int t = 0; t <= pos; t++) {
-                    float pr = scores[t] / sum;
-                    for (int i = 0; i < hs; i++) att[h * hs + i] += pr * vCache[cache + t * kvw + kv + i];
+            float[] bias = lp.linearBias() ? p : null;
+            switch (lp.placement()) {
+                case PRE -> {
+                    attnNorm[l].forward(xn, 0, stat1, stat2, 0, x, 0, p, b.attnNormW(), b.attnNormB(), 1, d);
+                    attend(l, b, bias);
+                    for (int i = 0; i < d; i++) x[i] += tmp[i];
+                    mlpNorm[l].forward(xn, 0, stat1, stat2, 0, x, 0, p, b.mlpNormW(), b.mlpNormB(), 1, d);
+                    mv.forward(mlpIn, 0, p, b.mlpInW(), xn, 0, bias, b.mlpInB(), d, in);
+                    mlpAct[l].forward(mlpOut, 0, mlpIn, 0, 1, hid);
+                    mv.forward(tmp, 0, p, b.mlpOutW(), mlpOut, 0, bias, b.mlpOutB(), hid, d);
+                    for (int i = 0; i < d; i++) x[i] += tmp[i];
                 }
             }
-            mv.forward(tmp, 0, p, b.attnOutW(), att, 0, bias(), b.attnOutB(), nh * hs, d);
-            for (int i = 0; i < d; i++) x[i] += tmp[i];
-            norm(xn, x, b.mlpNormW(), b.mlpNormB(), eps);
-            mv.forward(mlpIn, 0, p, b.mlpInW(), xn, 0, bias(), b.mlpInB(), d, cfg.mlpInWidth());
-            if (cfg.llama()) act.swigluForward(mlpAct, 0, mlpIn, 0, 1, cfg.hiddenSize());
-            else act.geluForward(mlpAct, 0, mlpIn, 0, cfg.hiddenSize());
-            mv.forward(tmp, 0, p, b.mlpOutW(), mlpAct, 0, bias(), b.mlpOutB(), cfg.hiddenSize(), d);
-            for (int i = 0; i < d; i++) x[i] += tmp[i];
         }
-        norm(xn, x, layout.finalNormW(), layout.finalNormB(), eps);
+        finalNorm.forward(xn, 0, stat1, stat2, 0, x, 0, p, layout.finalNormW(), layout.finalNormB(), 1, d);
         mv.forward(logits, 0, p, layout.lmHead(), xn, 0, null, 0, d, cfg.vocabSize());
         pos++;
         return logits;
     }
 
-    private float[] bias() {
-        return cfg.llama() ? null : p;
-    }
-
-    private void norm(float[] out, float[] in, int wOff, int bOff, float eps) {
-        if (cfg.llama()) norms.rmsNormForward(out, 0, stat1, 0, in, 0, p, wOff, 1, cfg.dModel(), eps);
-        else norms.layerNormForward(out, 0, stat1, stat2, 0, in, 0, p, wOff, p, bOff, 1, cfg.dModel(), eps);
+    /** tmp = attn_out(attention of the normed row xn over the cache, with this position's keys and values appended). */
+    private void attend(int l, ParamLayout.Block b, float[] bias) {
+        int d = cfg.dModel(), nh = cfg.nHead(), nkv = cfg.nKvHead(), hs = cfg.headSize(), group = nh / nkv;
+        float scale = (float) (1.0 / Math.sqrt(hs));
+        mv.forward(qkv, 0, p, b.qkvW(), xn, 0, bias, b.qkvB(), d, w);
+        if (rope != null) rope.rotateRow(qkv, 0, pos, nh + nkv, hs);
+        int cache = (l * maxT) * kvw;
+        System.arraycopy(qkv, nh * hs, kCache, cache + pos * kvw, kvw);
+        System.arraycopy(qkv, (nh + nkv) * hs, vCache, cache + pos * kvw, kvw);
+        for (int h = 0; h < nh; h++) {
+            int kv = (h / group) * hs;
+            float max = Float.NEGATIVE_INFINITY;
+            for (int t = 0; t <= pos; t++) {
+                float s = 0;
+                for (int i = 0; i < hs; i++) s += qkv[h * hs + i] * kCache[cache + t * kvw + kv + i];
+                scores[t] = s * scale;
+                max = Math.max(max, scores[t]);
+            }
+            float sum = 0;
+            for (int t = 0; t <= pos; t++) sum += scores[t] = (float) Math.exp(scores[t] - max);
+            Arrays.fill(att, h * hs, (h + 1) * hs, 0f);
+            for (int t = 0; t <= pos; t++) {
+                float pr = scores[t] / sum;
+                for (int i = 0; i < hs; i++) att[h * hs + i] += pr * vCache[cache + t * kvw + kv + i];
+            }
+        }
+        mv.forward(tmp, 0, p, b.attnOutW(), att, 0, bias, b.attnOutB(), nh * hs, d);
     }
 }

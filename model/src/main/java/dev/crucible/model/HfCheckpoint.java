@@ -104,7 +104,7 @@ public final class HfCheckpoint implements AutoCloseable {
 
     /** Every parameter into a flat buffer laid out by layout, with names, shapes and completeness checked. */
     public void load(ParamLayout layout, float[] flat) throws IOException {
-        HfFormat.load(new HfFormat.TensorSource() {
+        HfFormat.load(new Safetensors.TensorSource() {
             @Override
             public Map<String, Safetensors.Entry> entries() {
                 Map<String, Safetensors.Entry> m = new LinkedHashMap<>();
@@ -152,8 +152,9 @@ public final class HfCheckpoint implements AutoCloseable {
                     int d = req(c, "n_embd", file);
                     int inner = c.hasNonNull("n_inner") ? c.get("n_inner").asInt() : 4 * d;
                     int heads = req(c, "n_head", file);
-                    return new ModelConfig(ModelConfig.Style.GPT2, req(c, "vocab_size", file), req(c, "n_positions", file), req(c, "n_layer", file),
-                            heads, heads, d, inner, c.path("tie_word_embeddings").asBoolean(true), c.path("layer_norm_epsilon").asDouble(1e-5), 10000);
+                    return ModelConfig.gpt2Builder(req(c, "vocab_size", file), req(c, "n_positions", file), req(c, "n_layer", file), heads, d)
+                            .intermediateSize(inner).tieEmbeddings(c.path("tie_word_embeddings").asBoolean(true))
+                            .normEps(c.path("layer_norm_epsilon").asDouble(1e-5)).build();
                 }
                 case "llama" -> {
                     if (c.hasNonNull("rope_scaling")) throw new IOException(file + ": rope_scaling is not supported");
@@ -166,9 +167,10 @@ public final class HfCheckpoint implements AutoCloseable {
                     if (c.hasNonNull("head_dim") && c.get("head_dim").asInt() != d / heads) {
                         throw new IOException(file + ": head_dim " + c.get("head_dim").asInt() + " differs from hidden_size / num_attention_heads = " + d / heads);
                     }
-                    return new ModelConfig(ModelConfig.Style.LLAMA, req(c, "vocab_size", file), req(c, "max_position_embeddings", file),
-                            req(c, "num_hidden_layers", file), heads, c.path("num_key_value_heads").asInt(heads), d, req(c, "intermediate_size", file),
-                            c.path("tie_word_embeddings").asBoolean(false), c.path("rms_norm_eps").asDouble(1e-6), c.path("rope_theta").asDouble(10000));
+                    return ModelConfig.llamaBuilder(req(c, "vocab_size", file), req(c, "max_position_embeddings", file),
+                                    req(c, "num_hidden_layers", file), heads, c.path("num_key_value_heads").asInt(heads), d)
+                            .intermediateSize(req(c, "intermediate_size", file)).tieEmbeddings(c.path("tie_word_embeddings").asBoolean(false))
+                            .normEps(c.path("rms_norm_eps").asDouble(1e-6)).ropeTheta(c.path("rope_theta").asDouble(10000)).build();
                 }
                 default -> throw new IOException(file + ": model_type '" + type + "' is not supported (gpt2 and llama are)");
             }

@@ -2,7 +2,6 @@ package dev.crucible.model;
 
 import dev.crucible.tensor.Activations;
 import dev.crucible.tensor.Attention;
-import dev.crucible.tensor.CrossEntropy;
 import dev.crucible.tensor.Embedding;
 import dev.crucible.tensor.Gemm;
 import dev.crucible.tensor.Linear;
@@ -13,38 +12,55 @@ import dev.crucible.tensor.WorkerPool;
 import java.util.Arrays;
 
 /**
- * A decoder-only transformer (pre-norm) with all parameters, gradients and activations in flat
- * float arrays allocated once for a maximum batch (B, T); forward and backward allocate nothing.
+ * A decoder-only transformer that walks its {@link BlockPlan}, with parameters, activations and (for
+ * training) gradients in flat float arrays allocated once for a maximum batch (B, T); forward and
+ * backward allocate nothing.
  *
  * <pre>
- * x0 = wte[tokens] (+ wpe[pos])
- * per layer: h = x + attn_out(attention(rope(qkv(norm1(x)))));  x' = h + mlp_out(act(mlp_in(norm2(h))))
- * logits = final_norm(x_L) · W_headᵀ (W_head = wte when tied);  loss = mean cross-entropy
+ * x0 = wte[tokens] (+ wpe[pos] with learned positions)
+ * per layer (pre-norm): h = x + attn_out(attention(rope?(qkv(norm1(x)))));  x' = h + mlp_out(act(mlp_in(norm2(h))))
+ * logits = final_norm(x_L) · W_headᵀ (W_head = wte when tied)
  * </pre>
+ *
+ * A model built {@link #forTraining} keeps every layer's activations and has gradient buffers; one
+ * built {@link #forInference} (evaluation, generation, a teacher) keeps one layer's activations and
+ * no gradients, and computes the same forward bit for bit. The loss is a {@link Loss} applied to
+ * {@link #logits()}; {@link #forward(int[], int[], int, int)} is the common case of hard-target
+ * cross-entropy.
  */
 public final class Model {
     private final ModelConfig cfg;
+    private final BlockPlan plan;
     private final ParamLayout layout;
     private final int maxB, maxT;
-    public final float[] params, grads;
+    private final boolean training;
+    public final float[] params;
+    /** Gradients, laid out as params; null for an inference model. */
+    public final float[] grads;
 
     private final Linear linear;
-    private final Norms norms;
-    private final Activations act;
     private final Attention attention;
     private final Rope rope;
     private final Embedding embedding;
-    private final CrossEntropy crossEntropy;
     private final Residual residual;
+    private final NormOp[] attnNorm, mlpNorm;
+    private final NormOp finalNormOp;
+    private final MlpActivation[] mlpAct;
+    private final CrossEntropyLoss crossEntropy;
 
-    // Activations kept for backward, one slice per layer (sizes for maxB x maxT).
-    private final float[] x, h, norm1, norm1Mean, norm1Rstd, qkv, probs, attnOut, norm2, norm2Mean, norm2Rstd, mlpIn, mlpAct;
-    private final float[] finalNorm, finalMean, finalRstd, logits, losses;
+    // Activations, one slice per layer when training (sizes for maxB x maxT); one slice reused by every layer otherwise.
+    private final float[] x, h, norm1, norm1Mean, norm1Rstd, qkv, probs, attnOut, norm2, norm2Mean, norm2Rstd, mlpIn, mlpActOut;
+    private final float[] finalNorm, finalMean, finalRstd, logits;
     private final int[] positionTargets;
-    // Gradient scratch reused by every layer.
-    private final float[] dres, dnorm, dqkv, dattn, dmlpIn, dmlpAct, scratch;
+    // Gradient scratch reused by every layer (training only).
+    private final float[] dres, dnorm, dqkv, dattn, dmlpIn, dmlpAct;
+    private final float[] scratch;
+    private long allocatedFloats;
+    private final boolean allocate;
 
-    private int[] tokens, targets;
+    private int[] tokens;
+    /** Targets of the last forward(tokens, targets, ...), for backward(lossScale); null after any other forward. */
+    private int[] targets;
     private int curB, curT;
     /** Rows the last LM head ran on: -1 after a full forward, n after forwardPositions. */
     private int headRows = -1;
@@ -52,63 +68,95 @@ public final class Model {
     private final int ldLogits;
     private final Profile profile = new Profile();
 
-    public Model(ModelConfig cfg, int maxB, int maxT, WorkerPool pool) {
+    /** A model that can be trained: every layer's activations are kept for backward. */
+    public static Model forTraining(ModelConfig cfg, int maxB, int maxT, WorkerPool pool) {
+        return new Model(cfg, maxB, maxT, pool, true, true);
+    }
+
+    /** A forward-only model (scoring, generation, teachers): no gradients, one layer's activations. */
+    public static Model forInference(ModelConfig cfg, int maxB, int maxT, WorkerPool pool) {
+        return new Model(cfg, maxB, maxT, pool, false, true);
+    }
+
+    /** What {@link #memoryBytes()} of such a model would be, without allocating it. */
+    public static long memoryBytes(ModelConfig cfg, int maxB, int maxT, boolean training, WorkerPool pool) {
+        return new Model(cfg, maxB, maxT, pool, training, false).memoryBytes();
+    }
+
+    /** allocate = false only counts the buffers (every one is then null). */
+    private Model(ModelConfig cfg, int maxB, int maxT, WorkerPool pool, boolean training, boolean allocate) {
         if (maxT > cfg.contextLength()) {
             throw new IllegalArgumentException("sequence length " + maxT + " exceeds the model's context length " + cfg.contextLength());
         }
         this.cfg = cfg;
         this.layout = new ParamLayout(cfg);
+        this.plan = layout.plan();
         this.maxB = maxB;
         this.maxT = maxT;
+        this.training = training;
         Gemm gemm = new Gemm(pool);
+        Norms norms = new Norms(pool);
+        Activations act = new Activations(pool);
         linear = new Linear(gemm);
-        norms = new Norms(pool);
-        act = new Activations(pool);
         attention = new Attention(gemm);
-        rope = cfg.llama() ? new Rope(pool, cfg.contextLength(), cfg.headSize(), cfg.ropeTheta()) : null;
+        rope = plan.positions() == BlockPlan.Positions.ROPE ? new Rope(pool, cfg.contextLength(), cfg.headSize(), cfg.ropeTheta()) : null;
         embedding = new Embedding(pool);
-        crossEntropy = new CrossEntropy(pool);
         residual = new Residual(pool);
-
         int layers = cfg.nLayer(), d = cfg.dModel(), bt = maxB * maxT;
-        int w = Attention.qkvWidth(cfg.nHead(), cfg.nKvHead(), cfg.headSize());
-        params = new float[layout.size()];
-        grads = new float[layout.size()];
-        x = alloc("residual stream", (long) (layers + 1) * bt * d);
-        h = alloc("mid residual", (long) layers * bt * d);
-        norm1 = alloc("attention norm", (long) layers * bt * d);
-        norm1Mean = alloc("norm stats", (long) layers * bt);
-        norm1Rstd = alloc("norm stats", (long) layers * bt);
-        qkv = alloc("qkv", (long) layers * bt * w);
-        probs = alloc("attention probabilities (B·heads·T²·layers)", (long) layers * maxB * cfg.nHead() * maxT * maxT);
-        attnOut = alloc("attention output", (long) layers * bt * d);
-        norm2 = alloc("mlp norm", (long) layers * bt * d);
-        norm2Mean = alloc("norm stats", (long) layers * bt);
-        norm2Rstd = alloc("norm stats", (long) layers * bt);
-        mlpIn = alloc("mlp input projection", (long) layers * bt * cfg.mlpInWidth());
-        mlpAct = alloc("mlp activation", (long) layers * bt * cfg.hiddenSize());
+        attnNorm = new NormOp[layers];
+        mlpNorm = new NormOp[layers];
+        mlpAct = new MlpActivation[layers];
+        int maxIn = 0;
+        for (BlockPlan.Layer lp : plan.layers()) {
+            attnNorm[lp.index()] = new NormOp(lp.norm(), norms, cfg.normEps());
+            mlpNorm[lp.index()] = new NormOp(lp.norm(), norms, cfg.normEps());
+            mlpAct[lp.index()] = new MlpActivation(lp.mlp(), act);
+            maxIn = Math.max(maxIn, lp.mlp().inWidth(cfg.intermediateSize()));
+        }
+        finalNormOp = new NormOp(plan.finalNorm(), norms, cfg.normEps());
+        this.allocate = allocate;
+        crossEntropy = allocate ? new CrossEntropyLoss(pool, bt) : null;
+
+        int slices = training ? layers : 1, w = Attention.qkvWidth(cfg.nHead(), cfg.nKvHead(), cfg.headSize());
+        int hid = cfg.intermediateSize();
+        params = alloc("parameters", layout.size());
+        grads = training ? alloc("gradients", layout.size()) : null;
+        x = alloc("residual stream", (long) (training ? layers + 1 : 1) * bt * d);
+        h = alloc("mid residual", (long) slices * bt * d);
+        norm1 = alloc("attention norm", (long) slices * bt * d);
+        norm1Mean = alloc("norm stats", (long) slices * bt);
+        norm1Rstd = alloc("norm stats", (long) slices * bt);
+        qkv = alloc("qkv", (long) slices * bt * w);
+        probs = alloc("attention probabilities (B·heads·T²·layers)", (long) slices * maxB * cfg.nHead() * maxT * maxT);
+        attnOut = alloc("attention output", (long) slices * bt * d);
+        norm2 = alloc("mlp norm", (long) slices * bt * d);
+        norm2Mean = alloc("norm stats", (long) slices * bt);
+        norm2Rstd = alloc("norm stats", (long) slices * bt);
+        mlpIn = alloc("mlp input projection", (long) slices * bt * maxIn);
+        mlpActOut = alloc("mlp activation", (long) slices * bt * hid);
         finalNorm = alloc("final norm", (long) bt * d);
-        finalMean = new float[bt];
-        finalRstd = new float[bt];
+        finalMean = alloc("norm stats", bt);
+        finalRstd = alloc("norm stats", bt);
         ldLogits = (cfg.vocabSize() + 15) / 16 * 16;
         logits = alloc("logits (B·T·vocab)", (long) bt * ldLogits);
-        losses = new float[bt];
-        positionTargets = new int[bt];
-        dres = new float[bt * d];
-        dnorm = new float[bt * d];
-        dqkv = alloc("qkv gradient", (long) bt * w);
-        dattn = new float[bt * d];
-        dmlpIn = alloc("mlp gradient", (long) bt * cfg.mlpInWidth());
-        dmlpAct = alloc("mlp gradient", (long) bt * cfg.hiddenSize());
-        scratch = new float[bt * d];
+        positionTargets = allocate ? new int[bt] : null;
+        scratch = alloc("scratch", (long) bt * d);
+        dres = training ? alloc("residual gradient", (long) bt * d) : null;
+        dnorm = training ? alloc("norm gradient", (long) bt * d) : null;
+        dqkv = training ? alloc("qkv gradient", (long) bt * w) : null;
+        dattn = training ? alloc("attention gradient", (long) bt * d) : null;
+        dmlpIn = training ? alloc("mlp gradient", (long) bt * maxIn) : null;
+        dmlpAct = training ? alloc("mlp gradient", (long) bt * hid) : null;
+        allocatedFloats += 2L * bt; // the per-row losses and the listed positions' targets
     }
 
-    private static float[] alloc(String what, long n) {
+    private float[] alloc(String what, long n) {
         if (n > Integer.MAX_VALUE - 16) {
-            throw new IllegalArgumentException("activation buffer for " + what + " would need " + n
+            throw new IllegalArgumentException("buffer for " + what + " would need " + n
                     + " floats, more than one Java array holds; lower the batch size or sequence length");
         }
-        return new float[(int) n];
+        allocatedFloats += n;
+        return allocate ? new float[(int) n] : null;
     }
 
     public ModelConfig config() {
@@ -119,12 +167,25 @@ public final class Model {
         return layout;
     }
 
+    public BlockPlan plan() {
+        return plan;
+    }
+
     public int maxBatch() {
         return maxB;
     }
 
     public int maxSeqLen() {
         return maxT;
+    }
+
+    public boolean trainable() {
+        return training;
+    }
+
+    /** Bytes of every float buffer this model allocated: parameters, gradients, activations. */
+    public long memoryBytes() {
+        return 4 * allocatedFloats;
     }
 
     /** Per-op timing of forward and backward (off by default). */
@@ -136,24 +197,43 @@ public final class Model {
         layout.initialize(params, seed);
     }
 
+    /** Offset of layer l's slice in a per-layer activation buffer whose slices hold `size` floats. */
+    private int slice(int l, int size) {
+        return training ? l * size : 0;
+    }
+
     /**
-     * Forward pass over tokens[B·T] (row-major), targets[B·T] the next tokens. Returns the mean loss;
-     * per-position losses are in {@link #losses()} and next-token probabilities in {@link #probabilities()}.
+     * Forward pass over tokens[B·T] (row-major) to the logits of every position ({@link #logits()});
+     * a {@link Loss} takes it from there.
      */
-    public float forward(int[] tokens, int[] targets, int b, int t) {
-        trunk(tokens, targets, b, t);
+    public Logits forwardLogits(int[] tokens, int b, int t) {
+        trunk(tokens, b, t);
         final int d = cfg.dModel(), bt = b * t;
-        int last = cfg.nLayer() * bt * d;
-        norm(finalNorm, 0, finalMean, finalRstd, 0, x, last, layout.finalNormW(), layout.finalNormB(), bt, d, (float) cfg.normEps());
+        finalNormOp.forward(finalNorm, 0, finalMean, finalRstd, 0, x, slice(cfg.nLayer(), bt * d), params, layout.finalNormW(),
+                layout.finalNormB(), bt, d);
         profile.stop(Profile.Op.NORM, false);
         linear.forward(logits, 0, ldLogits, finalNorm, 0, params, layout.lmHead(), null, 0, bt, d, cfg.vocabSize());
         profile.stop(Profile.Op.LM_HEAD, false);
-        crossEntropy.forward(losses, 0, logits, 0, ldLogits, targets, 0, bt, cfg.vocabSize());
-        profile.stop(Profile.Op.LOSS, false);
         headRows = -1;
-        double sum = 0;
-        for (int i = 0; i < bt; i++) sum += losses[i];
-        return (float) (sum / bt);
+        return logits();
+    }
+
+    /**
+     * Forward pass with the hard-target cross-entropy against targets[B·T] (the next tokens). Returns
+     * the mean loss; per-position losses are in {@link #losses()} and next-token probabilities in
+     * {@link #probabilities()}.
+     */
+    public float forward(int[] tokens, int[] targets, int b, int t) {
+        Logits lg = forwardLogits(tokens, b, t);
+        float loss = crossEntropy.forward(lg, targets);
+        this.targets = targets;
+        profile.stop(Profile.Op.LOSS, false);
+        return loss;
+    }
+
+    /** The logits of the last forward (all B·T positions, or the listed ones after forwardPositions). */
+    public Logits logits() {
+        return new Logits(logits, ldLogits, headRows >= 0 ? headRows : curB * curT, cfg.vocabSize());
     }
 
     /**
@@ -165,115 +245,156 @@ public final class Model {
      * a long context. A backward pass cannot follow this.
      */
     public void forwardPositions(int[] tokens, int[] targets, int b, int t, int[] positions, int n) {
-        final int d = cfg.dModel(), bt = b * t, last = cfg.nLayer() * bt * d;
+        final int d = cfg.dModel(), bt = b * t, last = slice(cfg.nLayer(), bt * d);
         if (n > bt) throw new IllegalArgumentException(n + " positions of " + bt);
         for (int k = 0; k < n; k++) {
             if (positions[k] < 0 || positions[k] >= bt) throw new IllegalArgumentException("position " + positions[k] + " outside the " + b + "x" + t + " batch");
         }
         headRows = n; // set first: whatever happens below, no backward follows
-        trunk(tokens, targets, b, t);
+        trunk(tokens, b, t);
         for (int k = 0; k < n; k++) {
             int pos = positions[k];
             System.arraycopy(x, last + pos * d, scratch, k * d, d);
             positionTargets[k] = targets[pos];
         }
-        norm(finalNorm, 0, finalMean, finalRstd, 0, scratch, 0, layout.finalNormW(), layout.finalNormB(), n, d, (float) cfg.normEps());
+        finalNormOp.forward(finalNorm, 0, finalMean, finalRstd, 0, scratch, 0, params, layout.finalNormW(), layout.finalNormB(), n, d);
         profile.stop(Profile.Op.NORM, false);
         linear.forward(logits, 0, ldLogits, finalNorm, 0, params, layout.lmHead(), null, 0, n, d, cfg.vocabSize());
         profile.stop(Profile.Op.LM_HEAD, false);
-        crossEntropy.forward(losses, 0, logits, 0, ldLogits, positionTargets, 0, n, cfg.vocabSize());
+        crossEntropy.forward(logits(), positionTargets);
         profile.stop(Profile.Op.LOSS, false);
     }
 
-    /** Embedding and transformer blocks: x holds every layer's residual stream. */
-    private void trunk(int[] tokens, int[] targets, int b, int t) {
+    /** Embedding and transformer blocks: x holds the residual stream (every layer's, when training). */
+    private void trunk(int[] tokens, int b, int t) {
         if (b > maxB || t > maxT) throw new IllegalArgumentException("batch " + b + "x" + t + " exceeds the allocated " + maxB + "x" + maxT);
         this.tokens = tokens;
-        this.targets = targets;
+        this.targets = null;
         this.curB = b;
         this.curT = t;
         final int d = cfg.dModel(), bt = b * t, nh = cfg.nHead(), nkv = cfg.nKvHead(), hs = cfg.headSize();
-        final int w = Attention.qkvWidth(nh, nkv, hs), in = cfg.mlpInWidth(), hid = cfg.hiddenSize();
-        final float eps = (float) cfg.normEps();
+        final int w = Attention.qkvWidth(nh, nkv, hs), hid = cfg.intermediateSize();
         final float[] p = params;
         profile.start();
-        embedding.forward(x, 0, tokens, 0, p, layout.wte(), cfg.llama() ? null : p, layout.wpe(), b, t, d, cfg.vocabSize());
+        boolean learned = plan.positions() == BlockPlan.Positions.LEARNED;
+        embedding.forward(x, 0, tokens, 0, p, layout.wte(), learned ? p : null, layout.wpe(), b, t, d, cfg.vocabSize());
         profile.stop(Profile.Op.EMBEDDING, false);
-        for (int l = 0; l < cfg.nLayer(); l++) {
+        for (BlockPlan.Layer lp : plan.layers()) {
+            int l = lp.index(), in = lp.mlp().inWidth(hid);
             ParamLayout.Block blk = layout.block(l);
-            int xo = l * bt * d, ho = l * bt * d, so = l * bt, qo = l * bt * w, po = l * b * nh * t * t;
-            int mo = l * bt * in, ao = l * bt * hid;
-            norm(norm1, xo, norm1Mean, norm1Rstd, so, x, xo, blk.attnNormW(), blk.attnNormB(), bt, d, eps);
-            profile.stop(Profile.Op.NORM, false);
-            linear.forward(qkv, qo, norm1, xo, p, blk.qkvW(), bias(), blk.qkvB(), bt, d, w);
-            profile.stop(Profile.Op.MATMUL, false);
-            if (rope != null) rope.forward(qkv, qo, b, t, nh, nkv, hs);
-            profile.stop(Profile.Op.ROPE, false);
-            attention.forward(attnOut, xo, probs, po, qkv, qo, b, t, nh, nkv, hs);
-            profile.stop(Profile.Op.ATTENTION, false);
-            linear.forward(scratch, 0, attnOut, xo, p, blk.attnOutW(), bias(), blk.attnOutB(), bt, nh * hs, d);
-            profile.stop(Profile.Op.MATMUL, false);
-            residual.forward(h, ho, x, xo, scratch, 0, bt * d);
-            profile.stop(Profile.Op.RESIDUAL, false);
-            norm(norm2, ho, norm2Mean, norm2Rstd, so, h, ho, blk.mlpNormW(), blk.mlpNormB(), bt, d, eps);
-            profile.stop(Profile.Op.NORM, false);
-            linear.forward(mlpIn, mo, norm2, ho, p, blk.mlpInW(), bias(), blk.mlpInB(), bt, d, in);
-            profile.stop(Profile.Op.MATMUL, false);
-            if (cfg.llama()) act.swigluForward(mlpAct, ao, mlpIn, mo, bt, hid);
-            else act.geluForward(mlpAct, ao, mlpIn, mo, bt * hid);
-            profile.stop(Profile.Op.ACTIVATION, false);
-            linear.forward(scratch, 0, mlpAct, ao, p, blk.mlpOutW(), bias(), blk.mlpOutB(), bt, hid, d);
-            profile.stop(Profile.Op.MATMUL, false);
-            residual.forward(x, (l + 1) * bt * d, h, ho, scratch, 0, bt * d);
-            profile.stop(Profile.Op.RESIDUAL, false);
+            float[] bias = lp.linearBias() ? p : null;
+            int xo = slice(l, bt * d), xNext = training ? xo + bt * d : 0, so = slice(l, bt), qo = slice(l, bt * w);
+            int po = slice(l, b * nh * t * t), mo = slice(l, bt * in), ao = slice(l, bt * hid);
+            switch (lp.placement()) {
+                case PRE -> {
+                    // attention sub-layer: h = x + attn(norm1(x))
+                    attnNorm[l].forward(norm1, xo, norm1Mean, norm1Rstd, so, x, xo, p, blk.attnNormW(), blk.attnNormB(), bt, d);
+                    profile.stop(Profile.Op.NORM, false);
+                    attentionForward(blk, bias, norm1, xo, qo, po, xo, b, t);
+                    residual.forward(h, xo, x, xo, scratch, 0, bt * d);
+                    profile.stop(Profile.Op.RESIDUAL, false);
+                    // MLP sub-layer: x' = h + mlp(norm2(h))
+                    mlpNorm[l].forward(norm2, xo, norm2Mean, norm2Rstd, so, h, xo, p, blk.mlpNormW(), blk.mlpNormB(), bt, d);
+                    profile.stop(Profile.Op.NORM, false);
+                    mlpForward(l, blk, bias, norm2, xo, mo, ao, in, bt);
+                    residual.forward(x, xNext, h, xo, scratch, 0, bt * d);
+                    profile.stop(Profile.Op.RESIDUAL, false);
+                }
+            }
         }
     }
 
+    /** scratch = attn_out(attention(rope?(qkv(inp)))), keeping qkv, probabilities and the attention output at their slices. */
+    private void attentionForward(ParamLayout.Block blk, float[] bias, float[] inp, int inpOff, int qo, int po, int ato, int b, int t) {
+        final int d = cfg.dModel(), bt = b * t, nh = cfg.nHead(), nkv = cfg.nKvHead(), hs = cfg.headSize();
+        final int w = Attention.qkvWidth(nh, nkv, hs);
+        linear.forward(qkv, qo, inp, inpOff, params, blk.qkvW(), bias, blk.qkvB(), bt, d, w);
+        profile.stop(Profile.Op.MATMUL, false);
+        if (rope != null) rope.forward(qkv, qo, b, t, nh, nkv, hs);
+        profile.stop(Profile.Op.ROPE, false);
+        attention.forward(attnOut, ato, probs, po, qkv, qo, b, t, nh, nkv, hs);
+        profile.stop(Profile.Op.ATTENTION, false);
+        linear.forward(scratch, 0, attnOut, ato, params, blk.attnOutW(), bias, blk.attnOutB(), bt, nh * hs, d);
+        profile.stop(Profile.Op.MATMUL, false);
+    }
+
+    /** scratch = mlp_out(act(mlp_in(inp))), keeping the projection and the activation at their slices. */
+    private void mlpForward(int l, ParamLayout.Block blk, float[] bias, float[] inp, int inpOff, int mo, int ao, int in, int bt) {
+        final int d = cfg.dModel(), hid = cfg.intermediateSize();
+        linear.forward(mlpIn, mo, inp, inpOff, params, blk.mlpInW(), bias, blk.mlpInB(), bt, d, in);
+        profile.stop(Profile.Op.MATMUL, false);
+        mlpAct[l].forward(mlpActOut, ao, mlpIn, mo, bt, hid);
+        profile.stop(Profile.Op.ACTIVATION, false);
+        linear.forward(scratch, 0, mlpActOut, ao, params, blk.mlpOutW(), bias, blk.mlpOutB(), bt, hid, d);
+        profile.stop(Profile.Op.MATMUL, false);
+    }
+
     /**
-     * Backward pass of the last forward, accumulating into {@link #grads} the gradient of
-     * lossScale · Σ per-position losses (lossScale = 1/(B·T·micro-steps) gives the mean over a batch).
+     * Backward pass of the last forward and its cross-entropy, accumulating into {@link #grads} the
+     * gradient of lossScale · Σ per-position losses (lossScale = 1/(B·T·micro-steps) gives the mean over a batch).
      */
     public void backward(float lossScale) {
+        requireBackward();
+        if (targets == null) throw new IllegalStateException("backward(lossScale) follows forward(tokens, targets, ...); after forwardLogits, use a Loss and backwardFromLogits");
+        crossEntropy.backward(logits(), targets, lossScale);
+        profile.stop(Profile.Op.LOSS, true);
+        backwardFromLogits();
+    }
+
+    private void requireBackward() {
+        if (!training) throw new IllegalStateException("this model was built for inference; build it with Model.forTraining to train it");
         if (headRows >= 0) throw new IllegalStateException("backward needs a full forward pass, not forwardPositions");
+    }
+
+    /**
+     * Backward pass of the last forward, from the logit gradient a {@link Loss} left in {@link #logits()};
+     * accumulates into {@link #grads}.
+     */
+    public void backwardFromLogits() {
+        requireBackward();
         final int b = curB, t = curT, d = cfg.dModel(), bt = b * t, nh = cfg.nHead(), nkv = cfg.nKvHead(), hs = cfg.headSize();
-        final int w = Attention.qkvWidth(nh, nkv, hs), in = cfg.mlpInWidth(), hid = cfg.hiddenSize(), vocab = cfg.vocabSize();
+        final int w = Attention.qkvWidth(nh, nkv, hs), hid = cfg.intermediateSize(), vocab = cfg.vocabSize();
         final float[] p = params, g = grads;
         profile.start();
-        crossEntropy.backward(logits, 0, ldLogits, targets, 0, bt, vocab, lossScale);
-        profile.stop(Profile.Op.LOSS, true);
         linear.backward(dnorm, 0, false, g, layout.lmHead(), null, 0, logits, 0, ldLogits, finalNorm, 0, p, layout.lmHead(), bt, d, vocab);
         profile.stop(Profile.Op.LM_HEAD, true);
         Arrays.fill(dres, 0, bt * d, 0f);
-        int last = cfg.nLayer() * bt * d;
-        normBackward(dres, dnorm, x, last, finalMean, finalRstd, 0, layout.finalNormW(), layout.finalNormB(), bt, d);
+        finalNormOp.backward(dres, g, layout.finalNormW(), layout.finalNormB(), dnorm, x, cfg.nLayer() * bt * d, p, finalMean, finalRstd, 0, bt, d);
         profile.stop(Profile.Op.NORM, true);
         for (int l = cfg.nLayer() - 1; l >= 0; l--) {
+            BlockPlan.Layer lp = plan.layer(l);
             ParamLayout.Block blk = layout.block(l);
-            int xo = l * bt * d, ho = l * bt * d, so = l * bt, qo = l * bt * w, po = l * b * nh * t * t;
-            int mo = l * bt * in, ao = l * bt * hid;
-            // MLP: dres is the gradient of this block's output, also of h through the skip connection.
-            linear.backward(dmlpAct, 0, false, g, blk.mlpOutW(), biasGrad(), blk.mlpOutB(), dres, 0, mlpAct, ao, p, blk.mlpOutW(), bt, hid, d);
-            profile.stop(Profile.Op.MATMUL, true);
-            if (cfg.llama()) act.swigluBackward(dmlpIn, 0, mlpIn, mo, dmlpAct, 0, bt, hid);
-            else act.geluBackward(dmlpIn, 0, mlpIn, mo, dmlpAct, 0, bt * hid);
-            profile.stop(Profile.Op.ACTIVATION, true);
-            linear.backward(dnorm, 0, false, g, blk.mlpInW(), biasGrad(), blk.mlpInB(), dmlpIn, 0, norm2, ho, p, blk.mlpInW(), bt, d, in);
-            profile.stop(Profile.Op.MATMUL, true);
-            normBackward(dres, dnorm, h, ho, norm2Mean, norm2Rstd, so, blk.mlpNormW(), blk.mlpNormB(), bt, d);
-            profile.stop(Profile.Op.NORM, true);
-            // Attention: dres is now the gradient of h, also of x through the skip connection.
-            linear.backward(dattn, 0, false, g, blk.attnOutW(), biasGrad(), blk.attnOutB(), dres, 0, attnOut, xo, p, blk.attnOutW(), bt, nh * hs, d);
-            profile.stop(Profile.Op.MATMUL, true);
-            attention.backward(dqkv, 0, dattn, 0, qkv, qo, probs, po, b, t, nh, nkv, hs);
-            profile.stop(Profile.Op.ATTENTION, true);
-            if (rope != null) rope.backward(dqkv, 0, b, t, nh, nkv, hs);
-            profile.stop(Profile.Op.ROPE, true);
-            linear.backward(dnorm, 0, false, g, blk.qkvW(), biasGrad(), blk.qkvB(), dqkv, 0, norm1, xo, p, blk.qkvW(), bt, d, w);
-            profile.stop(Profile.Op.MATMUL, true);
-            normBackward(dres, dnorm, x, xo, norm1Mean, norm1Rstd, so, blk.attnNormW(), blk.attnNormB(), bt, d);
-            profile.stop(Profile.Op.NORM, true);
+            float[] gb = lp.linearBias() ? g : null;
+            int in = lp.mlp().inWidth(hid);
+            int xo = l * bt * d, so = l * bt, qo = l * bt * w, po = l * b * nh * t * t, mo = l * bt * in, ao = l * bt * hid;
+            switch (lp.placement()) {
+                case PRE -> {
+                    // MLP sub-layer x' = h + mlp(norm2(h)); dres = d(x'). The residual's backward: d(h) = d(x') through the
+                    // skip, plus the branch's input gradient, which the norm's backward adds into dres.
+                    linear.backward(dmlpAct, 0, false, g, blk.mlpOutW(), gb, blk.mlpOutB(), dres, 0, mlpActOut, ao, p, blk.mlpOutW(), bt, hid, d);
+                    profile.stop(Profile.Op.MATMUL, true);
+                    mlpAct[l].backward(dmlpIn, 0, mlpIn, mo, dmlpAct, 0, bt, hid);
+                    profile.stop(Profile.Op.ACTIVATION, true);
+                    linear.backward(dnorm, 0, false, g, blk.mlpInW(), gb, blk.mlpInB(), dmlpIn, 0, norm2, xo, p, blk.mlpInW(), bt, d, in);
+                    profile.stop(Profile.Op.MATMUL, true);
+                    mlpNorm[l].backward(dres, g, blk.mlpNormW(), blk.mlpNormB(), dnorm, h, xo, p, norm2Mean, norm2Rstd, so, bt, d);
+                    profile.stop(Profile.Op.NORM, true);
+                    // attention sub-layer h = x + attn(norm1(x)); dres = d(h), and likewise d(x) = d(h) + the branch's.
+                    linear.backward(dattn, 0, false, g, blk.attnOutW(), gb, blk.attnOutB(), dres, 0, attnOut, xo, p, blk.attnOutW(), bt, nh * hs, d);
+                    profile.stop(Profile.Op.MATMUL, true);
+                    attention.backward(dqkv, 0, dattn, 0, qkv, qo, probs, po, b, t, nh, nkv, hs);
+                    profile.stop(Profile.Op.ATTENTION, true);
+                    if (rope != null) rope.backward(dqkv, 0, b, t, nh, nkv, hs);
+                    profile.stop(Profile.Op.ROPE, true);
+                    linear.backward(dnorm, 0, false, g, blk.qkvW(), gb, blk.qkvB(), dqkv, 0, norm1, xo, p, blk.qkvW(), bt, d, w);
+                    profile.stop(Profile.Op.MATMUL, true);
+                    attnNorm[l].backward(dres, g, blk.attnNormW(), blk.attnNormB(), dnorm, x, xo, p, norm1Mean, norm1Rstd, so, bt, d);
+                    profile.stop(Profile.Op.NORM, true);
+                }
+            }
         }
-        embedding.backward(g, layout.wte(), cfg.llama() ? null : g, layout.wpe(), dres, 0, tokens, 0, b, t, d);
+        boolean learned = plan.positions() == BlockPlan.Positions.LEARNED;
+        embedding.backward(g, layout.wte(), learned ? g : null, layout.wpe(), dres, 0, tokens, 0, b, t, d);
         profile.stop(Profile.Op.EMBEDDING, true);
     }
 
@@ -281,14 +402,14 @@ public final class Model {
         Arrays.fill(grads, 0f);
     }
 
-    /** Per-position losses of the last forward (B·T; after forwardPositions, one per listed position). */
+    /** Per-position losses of the last cross-entropy forward (B·T; after forwardPositions, one per listed position). */
     public float[] losses() {
-        return losses;
+        return crossEntropy.losses();
     }
 
     /**
-     * Next-token probabilities of the last forward, rows {@link #probabilityStride()} apart (one per
-     * listed position after forwardPositions); overwritten by backward.
+     * Next-token probabilities of the last cross-entropy forward, rows {@link #probabilityStride()}
+     * apart (one per listed position after forwardPositions); overwritten by backward.
      */
     public float[] probabilities() {
         return logits;
@@ -304,26 +425,5 @@ public final class Model {
         float[] out = new float[rows * v];
         for (int r = 0; r < rows; r++) System.arraycopy(logits, r * ldLogits, out, r * v, v);
         return out;
-    }
-
-    /** Bias parameters (GPT-2 style) live in the flat params; Llama style has none. */
-    private float[] bias() {
-        return cfg.llama() ? null : params;
-    }
-
-    private float[] biasGrad() {
-        return cfg.llama() ? null : grads;
-    }
-
-    private void norm(float[] out, int outOff, float[] mean, float[] rstd, int statOff, float[] inp, int inpOff, int wOff, int bOff,
-                      int rows, int d, float eps) {
-        if (cfg.llama()) norms.rmsNormForward(out, outOff, rstd, statOff, inp, inpOff, params, wOff, rows, d, eps);
-        else norms.layerNormForward(out, outOff, mean, rstd, statOff, inp, inpOff, params, wOff, params, bOff, rows, d, eps);
-    }
-
-    private void normBackward(float[] dinp, float[] dout, float[] inp, int inpOff, float[] mean, float[] rstd, int statOff,
-                              int wOff, int bOff, int rows, int d) {
-        if (cfg.llama()) norms.rmsNormBackward(dinp, 0, grads, wOff, dout, 0, inp, inpOff, params, wOff, rstd, statOff, rows, d);
-        else norms.layerNormBackward(dinp, 0, grads, wOff, grads, bOff, dout, 0, inp, inpOff, params, wOff, mean, rstd, statOff, rows, d);
     }
 }

@@ -5,14 +5,17 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * Architecture of a decoder-only transformer. One record covers both families:
- * GPT-2 style (learned positions, LayerNorm with bias, GELU MLP, biases, tied embeddings) and
- * Llama style (RoPE, RMSNorm, SwiGLU MLP, no biases, grouped-query attention, optional tying).
+ * Architecture of a decoder-only transformer, in Hugging Face's terms. One record covers both
+ * families: GPT-2 style (learned positions, LayerNorm with bias, GELU MLP, biases, tied embeddings)
+ * and Llama style (RoPE, RMSNorm, SwiGLU MLP, no biases, grouped-query attention, optional tying).
+ * What each style means per layer is decided once, in {@link BlockPlan}; nothing else asks for the
+ * style. Build variations with {@link #toBuilder()}: a new option is a field here, in the builder and
+ * in the plan, and no caller changes.
  *
- * @param hiddenSize MLP inner width (4·d for GPT-2; the SwiGLU width for Llama)
+ * @param intermediateSize MLP inner width (4·d for GPT-2; the SwiGLU width for Llama), HF's intermediate_size
  */
 public record ModelConfig(Style style, int vocabSize, int contextLength, int nLayer, int nHead, int nKvHead, int dModel,
-                          int hiddenSize, boolean tieEmbeddings, double normEps, double ropeTheta) {
+                          int intermediateSize, boolean tieEmbeddings, double normEps, double ropeTheta) {
 
     public enum Style {
         GPT2, LLAMA;
@@ -36,7 +39,7 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
         require(nKvHead > 0 && nHead % nKvHead == 0, "n_kv_head",
                 "must divide n_head (" + nHead + "), got " + nKvHead);
         require(dModel > 0 && dModel % nHead == 0, "d_model", "must be a positive multiple of n_head (" + nHead + "), got " + dModel);
-        require(hiddenSize > 0, "hidden_size", "must be positive, got " + hiddenSize);
+        require(intermediateSize > 0, "intermediate_size", "must be positive, got " + intermediateSize);
         require(normEps > 0, "norm_eps", "must be positive, got " + normEps);
         require(style == Style.GPT2 || (dModel / nHead) % 2 == 0, "d_model", "RoPE needs an even head size, got " + dModel / nHead);
         require(style == Style.LLAMA || nKvHead == nHead, "n_kv_head", "grouped-query attention is a Llama-style option");
@@ -51,28 +54,117 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
         return dModel / nHead;
     }
 
-    public boolean llama() {
-        return style == Style.LLAMA;
-    }
-
-    /** Width of the first MLP matmul's output: 4d for GELU, [gate; up] = 2·hidden for SwiGLU. */
-    public int mlpInWidth() {
-        return llama() ? 2 * hiddenSize : hiddenSize;
+    /** The per-layer plan this config resolves to. */
+    public BlockPlan plan() {
+        return BlockPlan.of(this);
     }
 
     public ModelConfig withVocabSize(int v) {
-        return new ModelConfig(style, v, contextLength, nLayer, nHead, nKvHead, dModel, hiddenSize, tieEmbeddings, normEps, ropeTheta);
+        return toBuilder().vocabSize(v).build();
+    }
+
+    public Builder toBuilder() {
+        return new Builder(this);
+    }
+
+    /** GPT-2 defaults: MLP width 4d, tied embeddings, LayerNorm eps 1e-5. */
+    public static Builder gpt2Builder(int vocab, int ctx, int layers, int heads, int d) {
+        return new Builder(new ModelConfig(Style.GPT2, vocab, ctx, layers, heads, heads, d, 4 * d, true, 1e-5, 10000));
+    }
+
+    /** Llama defaults: the SwiGLU width rounded as Llama does (8d/3 up to a multiple of 256, of 8 for small d), RMSNorm eps 1e-6. */
+    public static Builder llamaBuilder(int vocab, int ctx, int layers, int heads, int kvHeads, int d) {
+        return new Builder(new ModelConfig(Style.LLAMA, vocab, ctx, layers, heads, kvHeads, d, llamaIntermediateSize(d), true, 1e-6, 10000));
+    }
+
+    public static int llamaIntermediateSize(int d) {
+        int multiple = d >= 256 ? 256 : 8;
+        return (8 * d / 3 + multiple - 1) / multiple * multiple;
     }
 
     public static ModelConfig gpt2(int vocab, int ctx, int layers, int heads, int d) {
-        return new ModelConfig(Style.GPT2, vocab, ctx, layers, heads, heads, d, 4 * d, true, 1e-5, 10000);
+        return gpt2Builder(vocab, ctx, layers, heads, d).build();
     }
 
-    /** Llama style with the SwiGLU width rounded as Llama does: 8d/3 up to a multiple of 256 (of 8 for small d). */
     public static ModelConfig llama(int vocab, int ctx, int layers, int heads, int kvHeads, int d) {
-        int multiple = d >= 256 ? 256 : 8;
-        int hidden = (8 * d / 3 + multiple - 1) / multiple * multiple;
-        return new ModelConfig(Style.LLAMA, vocab, ctx, layers, heads, kvHeads, d, hidden, true, 1e-6, 10000);
+        return llamaBuilder(vocab, ctx, layers, heads, kvHeads, d).build();
+    }
+
+    /** Changes some fields of a config; {@link #build()} validates the whole. */
+    public static final class Builder {
+        private Style style;
+        private int vocabSize, contextLength, nLayer, nHead, nKvHead, dModel, intermediateSize;
+        private boolean tieEmbeddings;
+        private double normEps, ropeTheta;
+
+        private Builder(ModelConfig c) {
+            style = c.style;
+            vocabSize = c.vocabSize;
+            contextLength = c.contextLength;
+            nLayer = c.nLayer;
+            nHead = c.nHead;
+            nKvHead = c.nKvHead;
+            dModel = c.dModel;
+            intermediateSize = c.intermediateSize;
+            tieEmbeddings = c.tieEmbeddings;
+            normEps = c.normEps;
+            ropeTheta = c.ropeTheta;
+        }
+
+        public Builder vocabSize(int v) {
+            vocabSize = v;
+            return this;
+        }
+
+        public Builder contextLength(int v) {
+            contextLength = v;
+            return this;
+        }
+
+        public Builder nLayer(int v) {
+            nLayer = v;
+            return this;
+        }
+
+        public Builder nHead(int v) {
+            nHead = v;
+            return this;
+        }
+
+        public Builder nKvHead(int v) {
+            nKvHead = v;
+            return this;
+        }
+
+        public Builder dModel(int v) {
+            dModel = v;
+            return this;
+        }
+
+        public Builder intermediateSize(int v) {
+            intermediateSize = v;
+            return this;
+        }
+
+        public Builder tieEmbeddings(boolean v) {
+            tieEmbeddings = v;
+            return this;
+        }
+
+        public Builder normEps(double v) {
+            normEps = v;
+            return this;
+        }
+
+        public Builder ropeTheta(double v) {
+            ropeTheta = v;
+            return this;
+        }
+
+        public ModelConfig build() {
+            return new ModelConfig(style, vocabSize, contextLength, nLayer, nHead, nKvHead, dModel, intermediateSize, tieEmbeddings,
+                    normEps, ropeTheta);
+        }
     }
 
     /** Named presets; the benchmark peer script uses the same shapes for tiny, tiny-llama and gpt2-small. */

@@ -1,24 +1,59 @@
 package dev.crucible.model;
 
+import dev.crucible.tensor.Rng;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
- * Where every parameter tensor lives in the one flat parameter buffer. Matrices come first, then
- * embeddings, then vectors (norm weights and biases), so that "decay matrices only" and "decay
- * matrices and embeddings" are each one contiguous range for the fused optimizer.
+ * Every parameter tensor of a model, by its Hugging Face name, with its role and its place in the
+ * one flat parameter buffer. Fused projections (q/k/v; gate/up) expose their row blocks as
+ * {@link View}s that an optimizer can treat as matrices of their own. Hidden matrices come first,
+ * then the head, the embeddings and the vectors, so that tensors sharing optimizer settings form
+ * contiguous ranges (the optimizer then runs one fused update per range), and the order, hence
+ * every fixed-order reduction over the buffer, stays what it has always been.
  */
 public final class ParamLayout {
 
-    public enum Kind { MATRIX, EMBEDDING, VECTOR }
+    /** What a tensor is for; optimizers group parameters by role. */
+    public enum Role {
+        HIDDEN_MATRIX, EMBEDDING, HEAD, NORM, BIAS;
 
-    public enum Init { NORMAL, ONES, ZEROS }
+        public String id() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
 
-    /** A [rows, cols] tensor (vectors have rows = 1) at offset in the flat buffer. */
-    public record Tensor(String name, int rows, int cols, int offset, Kind kind, Init init, double std) {
+        public boolean isMatrix() {
+            return this == HIDDEN_MATRIX || this == EMBEDDING || this == HEAD;
+        }
+    }
+
+    /**
+     * How a tensor starts: ones, zeros, or N(0, std²) drawn from a random stream of its own, derived
+     * from the run's seed and a key that names the tensor's place in the model independently of the
+     * style (so that the same seed gives the same draws whatever the tensors are called).
+     */
+    public record Init(Kind kind, double std, String stream) {
+        public enum Kind { NORMAL, ONES, ZEROS }
+
+        static final Init ONES = new Init(Kind.ONES, 0, null), ZEROS = new Init(Kind.ZEROS, 0, null);
+
+        static Init normal(double std, String stream) {
+            return new Init(Kind.NORMAL, std, stream);
+        }
+    }
+
+    /** How a tensor leaves in Hugging Face's format: as it is, transposed ([in, out] Conv1D), or as its views. */
+    public enum Export { WHOLE, TRANSPOSED, VIEWS }
+
+    /** Rows [rowStart, rowStart + rows) of a matrix, with a name of its own. */
+    public record View(String name, int rowStart, int rows) {}
+
+    /** A [rows, cols] tensor at offset in the flat buffer (vectors have rows = 1). */
+    public record Tensor(String name, int rows, int cols, int offset, Role role, Init init, Export export, List<View> views) {
         public int size() {
             return rows * cols;
         }
@@ -28,57 +63,77 @@ public final class ParamLayout {
         }
 
         public int[] shape() {
-            return kind == Kind.VECTOR ? new int[] {cols} : new int[] {rows, cols};
+            return role.isMatrix() ? new int[] {rows, cols} : new int[] {cols};
+        }
+
+        Tensor at(int off) {
+            return new Tensor(name, rows, cols, off, role, init, export, views);
         }
     }
 
-    /** Offsets of one block's tensors; bias offsets are -1 for Llama style. */
+    /** Offsets of one block's tensors; -1 where the plan has no such tensor (biases of Llama style). */
     public record Block(int attnNormW, int attnNormB, int qkvW, int qkvB, int attnOutW, int attnOutB, int mlpNormW,
                         int mlpNormB, int mlpInW, int mlpInB, int mlpOutW, int mlpOutB) {}
 
     private final ModelConfig config;
+    private final BlockPlan plan;
     private final List<Tensor> tensors;
     private final Map<String, Tensor> byName = new LinkedHashMap<>();
     private final Block[] blocks;
-    private final int wte, wpe, lmHead, finalNormW, finalNormB, size, matrixEnd, embeddingEnd;
+    private final int wte, wpe, lmHead, finalNormW, finalNormB, size;
 
     public ParamLayout(ModelConfig c) {
         this.config = c;
-        int d = c.dModel(), hs = c.headSize(), qkvRows = (c.nHead() + 2 * c.nKvHead()) * hs;
+        this.plan = c.plan();
+        HfNames hf = HfNames.of(c.style());
+        int d = c.dModel(), hs = c.headSize(), q = c.nHead() * hs, kv = c.nKvHead() * hs, qkvRows = q + 2 * kv;
         double std = 0.02, residualStd = 0.02 / Math.sqrt(2.0 * c.nLayer());
-        boolean bias = !c.llama();
-        List<Tensor> mats = new ArrayList<>(), embs = new ArrayList<>(), vecs = new ArrayList<>();
-        for (int l = 0; l < c.nLayer(); l++) {
-            String p = "layers." + l + ".";
-            mats.add(new Tensor(p + "attn.qkv.weight", qkvRows, d, 0, Kind.MATRIX, Init.NORMAL, std));
-            mats.add(new Tensor(p + "attn.out.weight", d, c.nHead() * hs, 0, Kind.MATRIX, Init.NORMAL, residualStd));
-            mats.add(new Tensor(p + "mlp.in.weight", c.mlpInWidth(), d, 0, Kind.MATRIX, Init.NORMAL, std));
-            mats.add(new Tensor(p + "mlp.out.weight", d, c.hiddenSize(), 0, Kind.MATRIX, Init.NORMAL, residualStd));
-            vecs.add(new Tensor(p + "attn_norm.weight", 1, d, 0, Kind.VECTOR, Init.ONES, 0));
-            vecs.add(new Tensor(p + "mlp_norm.weight", 1, d, 0, Kind.VECTOR, Init.ONES, 0));
-            if (bias) {
-                vecs.add(new Tensor(p + "attn_norm.bias", 1, d, 0, Kind.VECTOR, Init.ZEROS, 0));
-                vecs.add(new Tensor(p + "attn.qkv.bias", 1, qkvRows, 0, Kind.VECTOR, Init.ZEROS, 0));
-                vecs.add(new Tensor(p + "attn.out.bias", 1, d, 0, Kind.VECTOR, Init.ZEROS, 0));
-                vecs.add(new Tensor(p + "mlp_norm.bias", 1, d, 0, Kind.VECTOR, Init.ZEROS, 0));
-                vecs.add(new Tensor(p + "mlp.in.bias", 1, c.mlpInWidth(), 0, Kind.VECTOR, Init.ZEROS, 0));
-                vecs.add(new Tensor(p + "mlp.out.bias", 1, d, 0, Kind.VECTOR, Init.ZEROS, 0));
+        Export linear = hf.transposeLinears() ? Export.TRANSPOSED : Export.WHOLE;
+        Export fused = hf.exportFusedParts() ? Export.VIEWS : linear;
+        List<Tensor> mats = new ArrayList<>(), head = new ArrayList<>(), embs = new ArrayList<>(), vecs = new ArrayList<>();
+        for (BlockPlan.Layer lp : plan.layers()) {
+            int l = lp.index(), inWidth = lp.mlp().inWidth(c.intermediateSize());
+            List<View> qkvViews = List.of(new View(hf.part(l, hf.qkv(), "self_attn.q_proj", "q"), 0, q),
+                    new View(hf.part(l, hf.qkv(), "self_attn.k_proj", "k"), q, kv),
+                    new View(hf.part(l, hf.qkv(), "self_attn.v_proj", "v"), q + kv, kv));
+            List<View> inViews = lp.mlp() == BlockPlan.Mlp.SWIGLU
+                    ? List.of(new View(hf.part(l, hf.mlpIn(), "mlp.gate_proj", "gate"), 0, c.intermediateSize()),
+                            new View(hf.part(l, hf.mlpIn(), "mlp.up_proj", "up"), c.intermediateSize(), c.intermediateSize()))
+                    : List.of();
+            String key = "layers." + l + ".";
+            mats.add(matrix(hf.layer(l, hf.qkv()), qkvRows, d, Init.normal(std, key + "attn.qkv.weight"), fused, qkvViews));
+            mats.add(matrix(hf.layer(l, hf.attnOut()), d, q, Init.normal(residualStd, key + "attn.out.weight"), linear, List.of()));
+            mats.add(matrix(hf.layer(l, hf.mlpIn()), inWidth, d, Init.normal(std, key + "mlp.in.weight"), inViews.isEmpty() ? linear : fused, inViews));
+            mats.add(matrix(hf.layer(l, hf.mlpOut()), d, c.intermediateSize(), Init.normal(residualStd, key + "mlp.out.weight"), linear, List.of()));
+            vecs.add(vector(hf.layer(l, hf.attnNorm()) + ".weight", d, Role.NORM, Init.ONES));
+            vecs.add(vector(hf.layer(l, hf.mlpNorm()) + ".weight", d, Role.NORM, Init.ONES));
+            if (lp.norm().hasBias()) vecs.add(vector(hf.layer(l, hf.attnNorm()) + ".bias", d, Role.BIAS, Init.ZEROS));
+            if (lp.linearBias()) {
+                vecs.add(vector(hf.layer(l, hf.qkv()) + ".bias", qkvRows, Role.BIAS, Init.ZEROS));
+                vecs.add(vector(hf.layer(l, hf.attnOut()) + ".bias", d, Role.BIAS, Init.ZEROS));
+            }
+            if (lp.norm().hasBias()) vecs.add(vector(hf.layer(l, hf.mlpNorm()) + ".bias", d, Role.BIAS, Init.ZEROS));
+            if (lp.linearBias()) {
+                vecs.add(vector(hf.layer(l, hf.mlpIn()) + ".bias", inWidth, Role.BIAS, Init.ZEROS));
+                vecs.add(vector(hf.layer(l, hf.mlpOut()) + ".bias", d, Role.BIAS, Init.ZEROS));
             }
         }
-        if (!c.tieEmbeddings()) mats.add(new Tensor("lm_head.weight", c.vocabSize(), d, 0, Kind.MATRIX, Init.NORMAL, std));
-        embs.add(new Tensor("wte.weight", c.vocabSize(), d, 0, Kind.EMBEDDING, Init.NORMAL, std));
-        if (!c.llama()) embs.add(new Tensor("wpe.weight", c.contextLength(), d, 0, Kind.EMBEDDING, Init.NORMAL, std));
-        vecs.add(new Tensor("final_norm.weight", 1, d, 0, Kind.VECTOR, Init.ONES, 0));
-        if (bias) vecs.add(new Tensor("final_norm.bias", 1, d, 0, Kind.VECTOR, Init.ZEROS, 0));
+        if (!c.tieEmbeddings()) {
+            head.add(new Tensor(HfNames.HEAD + ".weight", c.vocabSize(), d, 0, Role.HEAD, Init.normal(std, "lm_head.weight"), Export.WHOLE, List.of()));
+        }
+        embs.add(new Tensor(hf.embed() + ".weight", c.vocabSize(), d, 0, Role.EMBEDDING, Init.normal(std, "wte.weight"), Export.WHOLE, List.of()));
+        if (plan.positions() == BlockPlan.Positions.LEARNED) {
+            embs.add(new Tensor(hf.positions() + ".weight", c.contextLength(), d, 0, Role.EMBEDDING, Init.normal(std, "wpe.weight"),
+                    Export.WHOLE, List.of()));
+        }
+        vecs.add(vector(hf.finalNorm() + ".weight", d, Role.NORM, Init.ONES));
+        if (plan.finalNorm().hasBias()) vecs.add(vector(hf.finalNorm() + ".bias", d, Role.BIAS, Init.ZEROS));
 
         List<Tensor> all = new ArrayList<>();
         long off = 0;
-        int[] ends = new int[3];
-        List<List<Tensor>> groups = List.of(mats, embs, vecs);
-        for (int g = 0; g < groups.size(); g++) {
-            List<Tensor> group = groups.get(g);
+        for (List<Tensor> group : List.of(mats, head, embs, vecs)) {
             for (Tensor t : group) {
-                Tensor placed = new Tensor(t.name(), t.rows(), t.cols(), (int) off, t.kind(), t.init(), t.std());
+                Tensor placed = t.at((int) off);
                 all.add(placed);
                 byName.put(placed.name(), placed);
                 off += placed.size();
@@ -86,35 +141,51 @@ public final class ParamLayout {
                     throw new IllegalArgumentException("model has more than 2^31 parameters; not supported by the flat float buffer");
                 }
             }
-            ends[g] = (int) off;
         }
-        this.matrixEnd = ends[0];
-        this.embeddingEnd = ends[1];
         this.tensors = Collections.unmodifiableList(all);
         this.size = (int) off;
-        this.wte = at("wte.weight");
-        this.wpe = c.llama() ? -1 : at("wpe.weight");
-        this.lmHead = c.tieEmbeddings() ? wte : at("lm_head.weight");
-        this.finalNormW = at("final_norm.weight");
-        this.finalNormB = bias ? at("final_norm.bias") : -1;
+        this.wte = at(hf.embed() + ".weight");
+        this.wpe = hf.positions() != null && byName.containsKey(hf.positions() + ".weight") ? at(hf.positions() + ".weight") : -1;
+        this.lmHead = c.tieEmbeddings() ? wte : at(HfNames.HEAD + ".weight");
+        this.finalNormW = at(hf.finalNorm() + ".weight");
+        this.finalNormB = plan.finalNorm().hasBias() ? at(hf.finalNorm() + ".bias") : -1;
         this.blocks = new Block[c.nLayer()];
         for (int l = 0; l < c.nLayer(); l++) {
-            String p = "layers." + l + ".";
-            blocks[l] = new Block(at(p + "attn_norm.weight"), bias ? at(p + "attn_norm.bias") : -1, at(p + "attn.qkv.weight"),
-                    bias ? at(p + "attn.qkv.bias") : -1, at(p + "attn.out.weight"), bias ? at(p + "attn.out.bias") : -1,
-                    at(p + "mlp_norm.weight"), bias ? at(p + "mlp_norm.bias") : -1, at(p + "mlp.in.weight"),
-                    bias ? at(p + "mlp.in.bias") : -1, at(p + "mlp.out.weight"), bias ? at(p + "mlp.out.bias") : -1);
+            blocks[l] = new Block(at(hf.layer(l, hf.attnNorm()) + ".weight"), opt(hf.layer(l, hf.attnNorm()) + ".bias"),
+                    at(hf.layer(l, hf.qkv()) + ".weight"), opt(hf.layer(l, hf.qkv()) + ".bias"),
+                    at(hf.layer(l, hf.attnOut()) + ".weight"), opt(hf.layer(l, hf.attnOut()) + ".bias"),
+                    at(hf.layer(l, hf.mlpNorm()) + ".weight"), opt(hf.layer(l, hf.mlpNorm()) + ".bias"),
+                    at(hf.layer(l, hf.mlpIn()) + ".weight"), opt(hf.layer(l, hf.mlpIn()) + ".bias"),
+                    at(hf.layer(l, hf.mlpOut()) + ".weight"), opt(hf.layer(l, hf.mlpOut()) + ".bias"));
         }
     }
 
+    private static Tensor matrix(String module, int rows, int cols, Init init, Export export, List<View> views) {
+        return new Tensor(module + ".weight", rows, cols, 0, Role.HIDDEN_MATRIX, init, export, views);
+    }
+
+    private static Tensor vector(String name, int n, Role role, Init init) {
+        return new Tensor(name, 1, n, 0, role, init, Export.WHOLE, List.of());
+    }
+
     private int at(String name) {
-        return byName.get(name).offset();
+        return tensor(name).offset();
+    }
+
+    private int opt(String name) {
+        Tensor t = byName.get(name);
+        return t == null ? -1 : t.offset();
     }
 
     public ModelConfig config() {
         return config;
     }
 
+    public BlockPlan plan() {
+        return plan;
+    }
+
+    /** Every tensor, in buffer order. */
     public List<Tensor> tensors() {
         return tensors;
     }
@@ -129,16 +200,6 @@ public final class ParamLayout {
         return size;
     }
 
-    /** End of the matrices: [0, matrixEnd) is every weight matrix. */
-    public int matrixEnd() {
-        return matrixEnd;
-    }
-
-    /** End of the embeddings: [matrixEnd, embeddingEnd) are the token (and position) embeddings. */
-    public int embeddingEnd() {
-        return embeddingEnd;
-    }
-
     public Block block(int l) {
         return blocks[l];
     }
@@ -147,6 +208,7 @@ public final class ParamLayout {
         return wte;
     }
 
+    /** Offset of the learned position embedding, -1 when positions are rotary. */
     public int wpe() {
         return wpe;
     }
@@ -168,20 +230,24 @@ public final class ParamLayout {
         return size - (wpe >= 0 ? (long) config.contextLength() * config.dModel() : 0);
     }
 
-    /** Training FLOPs per token: 6·N + 12·L·d·T (PaLM appendix B; the peer benchmark uses the same). */
+    /**
+     * Training FLOPs per token at training sequence length seqLen: 6·N + 12·L·d·T (PaLM appendix B; the
+     * peer benchmark uses the same). The one definition behind the MFU, the cumulative "flops" in
+     * trainer_state.json and metrics.jsonl, and the compute axis of reports.
+     */
     public double flopsPerToken(int seqLen) {
         return 6.0 * nonEmbeddingPositionParams() + 12.0 * config.nLayer() * config.dModel() * seqLen;
     }
 
-    /** Fills params with the GPT-2 initialisation; each tensor draws from its own stream derived from seed and name. */
+    /** Fills params with the GPT-2 initialisation. */
     public void initialize(float[] params, long seed) {
         for (Tensor t : tensors) {
-            switch (t.init()) {
-                case ONES -> java.util.Arrays.fill(params, t.offset(), t.end(), 1f);
-                case ZEROS -> java.util.Arrays.fill(params, t.offset(), t.end(), 0f);
+            switch (t.init().kind()) {
+                case ONES -> Arrays.fill(params, t.offset(), t.end(), 1f);
+                case ZEROS -> Arrays.fill(params, t.offset(), t.end(), 0f);
                 case NORMAL -> {
-                    dev.crucible.tensor.Rng rng = dev.crucible.tensor.Rng.derive(seed, t.name());
-                    for (int i = t.offset(); i < t.end(); i++) params[i] = (float) (rng.nextGaussian() * t.std());
+                    Rng rng = Rng.derive(seed, t.init().stream());
+                    for (int i = t.offset(); i < t.end(); i++) params[i] = (float) (rng.nextGaussian() * t.init().std());
                 }
             }
         }

@@ -114,8 +114,18 @@ public final class Safetensors {
         while (b.hasRemaining()) ch.write(b);
     }
 
+    /** Where named tensors come from: one safetensors file, or the shards of a checkpoint. */
+    public interface TensorSource {
+        Map<String, Entry> entries();
+
+        float[] floats(String name) throws IOException;
+
+        /** The file or directory, for messages. */
+        String where();
+    }
+
     /** An open, validated safetensors file. */
-    public static final class Reader implements AutoCloseable {
+    public static final class Reader implements AutoCloseable, TensorSource {
         private final Path path;
         private final Arena arena;
         private final MemorySegment data;
@@ -134,8 +144,14 @@ public final class Safetensors {
             return path;
         }
 
+        @Override
         public Map<String, Entry> entries() {
             return entries;
+        }
+
+        @Override
+        public String where() {
+            return path.toString();
         }
 
         public Map<String, String> metadata() {
@@ -149,6 +165,7 @@ public final class Safetensors {
         }
 
         /** The tensor converted to float32. */
+        @Override
         public float[] floats(String name) throws IOException {
             Entry e = entry(name);
             long n = e.elements();

@@ -3,6 +3,7 @@ package dev.crucible.model;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.crucible.tensor.WorkerPool;
 import java.util.Arrays;
@@ -21,7 +22,7 @@ class ForwardPositionsTest {
             int[] tok = rng.ints(b * t, 0, v).toArray(), tgt = rng.ints(b * t, 0, v).toArray();
             int[] positions = {0, 5, 18, 19, 37, 40, 56};
             try (WorkerPool pool = new WorkerPool(2)) {
-                Model model = new Model(cfg, b, t, pool);
+                Model model = Model.forTraining(cfg, b, t, pool);
                 float[] p = ModelGradientTest.initParams(cfg, 4);
                 System.arraycopy(p, 0, model.params, 0, p.length);
                 model.forward(tok, tgt, b, t);
@@ -39,6 +40,18 @@ class ForwardPositionsTest {
                 assertThrows(IllegalArgumentException.class, () -> model.forwardPositions(tok, tgt, b, t, new int[] {b * t}, 1));
                 model.forward(tok, tgt, b, t);
                 model.backward(1f); // a full forward makes backward possible again
+
+                // The inference model (one layer's activations, no gradients) computes the same bits and refuses backward.
+                Model inference = Model.forInference(cfg, b, t, pool);
+                System.arraycopy(p, 0, inference.params, 0, p.length);
+                inference.forward(tok, tgt, b, t);
+                assertArrayEquals(fullLosses, Arrays.copyOf(inference.losses(), b * t), cfg.style() + " inference losses");
+                assertArrayEquals(fullProbs, inference.probabilitiesDense(), cfg.style() + " inference probabilities");
+                inference.forwardPositions(tok, tgt, b, t, positions, positions.length);
+                assertArrayEquals(probs, inference.probabilitiesDense(), cfg.style() + " inference, listed positions");
+                assertThrows(IllegalStateException.class, () -> inference.backward(1f), "an inference model has no backward");
+                assertEquals(null, inference.grads);
+                assertTrue(inference.memoryBytes() < model.memoryBytes() / 2, "inference " + inference.memoryBytes() + " vs training " + model.memoryBytes());
             }
         }
     }

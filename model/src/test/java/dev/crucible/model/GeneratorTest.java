@@ -14,12 +14,12 @@ class GeneratorTest {
     @Test
     void cachedDecodingMatchesTheFullForward() {
         ModelConfig[] configs = {ModelConfig.gpt2(29, 20, 2, 2, 16), ModelConfig.llama(29, 20, 2, 4, 2, 16),
-                new ModelConfig(ModelConfig.Style.LLAMA, 31, 20, 3, 4, 1, 32, 40, false, 1e-5, 1000)};
+                ModelConfig.llamaBuilder(31, 20, 3, 4, 1, 32).intermediateSize(40).tieEmbeddings(false).normEps(1e-5).ropeTheta(1000).build()};
         for (ModelConfig cfg : configs) {
             int t = 17;
             int[] tok = new SplittableRandom(3).ints(t, 0, cfg.vocabSize()).toArray();
             try (WorkerPool pool = new WorkerPool(2)) {
-                Model model = new Model(cfg, 1, t, pool);
+                Model model = Model.forInference(cfg, 1, t, pool);
                 float[] p = ModelGradientTest.initParams(cfg, 4);
                 System.arraycopy(p, 0, model.params, 0, p.length);
                 model.forward(tok, tok, 1, t);

@@ -39,8 +39,7 @@ class GoldenTrainingTest {
         Map<String, ModelConfig> m = new LinkedHashMap<>();
         m.put("gpt2", ModelConfig.gpt2(101, 32, 2, 4, 72));
         ModelConfig llama = ModelConfig.llama(101, 32, 2, 4, 2, 72);
-        m.put("llama-gqa-untied", new ModelConfig(llama.style(), llama.vocabSize(), llama.contextLength(), llama.nLayer(), llama.nHead(),
-                llama.nKvHead(), llama.dModel(), llama.hiddenSize(), false, llama.normEps(), llama.ropeTheta()));
+        m.put("llama-gqa-untied", llama.toBuilder().tieEmbeddings(false).build());
         return m;
     }
 
@@ -80,25 +79,23 @@ class GoldenTrainingTest {
         int b = 2, t = 24, accum = 2, steps = 4;
         SplittableRandom rng = new SplittableRandom(42);
         try (WorkerPool pool = new WorkerPool(2)) {
-            Model model = new Model(cfg, b, t, pool);
+            Model model = Model.forTraining(cfg, b, t, pool);
             model.initialize(7);
-            AdamWOptimizer opt = new AdamWOptimizer(model.layout(), new AdamWOptimizer.Settings(0.9, 0.95, 1e-8, 0.1, false, 0.5), pool);
-            int[] tok = new int[b * t], tgt = new int[b * t];
+            AdamWOptimizer opt = new AdamWOptimizer(model.layout(),
+                    AdamWOptimizer.defaultGroups(new AdamWOptimizer.Settings(3e-3, 0.9, 0.95, 1e-8, 0.1)), 3e-3, pool);
+            TrainStep step = TrainStep.crossEntropy(model, opt, 0.5, pool);
+            int[] tok = new int[8]; // the generator reads the first tokens of the last micro-batch
             for (int s = 0; s < steps; s++) {
-                model.zeroGrad();
-                double loss = 0;
-                for (int micro = 0; micro < accum; micro++) {
-                    for (int i = 0; i < b * t; i++) {
-                        tok[i] = rng.nextInt(cfg.vocabSize());
-                        tgt[i] = rng.nextInt(cfg.vocabSize());
+                TrainStep.Result r = step.run(batch -> {
+                    for (int i = 0; i < batch.tokens(); i++) {
+                        batch.inputs()[i] = rng.nextInt(cfg.vocabSize());
+                        batch.targets()[i] = rng.nextInt(cfg.vocabSize());
                     }
-                    loss += model.forward(tok, tgt, b, t);
-                    model.backward(1f / (b * t * accum));
-                }
-                out.put(name + ".step" + s + ".loss", Long.toHexString(Double.doubleToLongBits(loss / accum)));
+                    System.arraycopy(batch.inputs(), 0, tok, 0, tok.length);
+                }, accum, 3e-3);
+                out.put(name + ".step" + s + ".loss", Long.toHexString(Double.doubleToLongBits(r.loss())));
                 if (s == 0) tensors(name + ".grad0.", model.layout(), model.grads, out);
-                double norm = opt.step(model.params, model.grads, 3e-3);
-                out.put(name + ".step" + s + ".grad_norm", Long.toHexString(Double.doubleToLongBits(norm)));
+                out.put(name + ".step" + s + ".grad_norm", Long.toHexString(Double.doubleToLongBits(r.gradNorm())));
             }
             tensors(name + ".weights.", model.layout(), model.params, out);
             Generator gen = new Generator(cfg, model.params, 8, pool);

@@ -23,7 +23,7 @@ class HfCheckpointTest {
     Path dir;
 
     static final ModelConfig[] CONFIGS = {ModelConfig.gpt2(37, 16, 2, 2, 16), ModelConfig.llama(37, 16, 2, 4, 2, 16),
-            new ModelConfig(ModelConfig.Style.LLAMA, 30, 8, 1, 2, 1, 8, 24, false, 1e-5, 500000)};
+            ModelConfig.llamaBuilder(30, 8, 1, 2, 1, 8).intermediateSize(24).tieEmbeddings(false).normEps(1e-5).ropeTheta(500000).build()};
 
     private float[] params(ModelConfig c) {
         ParamLayout l = new ParamLayout(c);

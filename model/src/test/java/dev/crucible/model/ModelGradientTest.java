@@ -29,7 +29,7 @@ class ModelGradientTest {
         return Stream.of(
                 Arguments.of("gpt2", ModelConfig.gpt2(13, 9, 2, 2, 8)),
                 Arguments.of("llama", ModelConfig.llama(13, 9, 2, 4, 4, 16)),
-                Arguments.of("llama-gqa-untied", new ModelConfig(ModelConfig.Style.LLAMA, 11, 7, 2, 4, 2, 16, 20, false, 1e-6, 500)));
+                Arguments.of("llama-gqa-untied", ModelConfig.llamaBuilder(11, 7, 2, 4, 2, 16).intermediateSize(20).tieEmbeddings(false).normEps(1e-6).ropeTheta(500).build()));
     }
 
     /** Larger-than-default init so that gradients are not vanishingly small in the check. */
@@ -39,8 +39,8 @@ class ModelGradientTest {
         Rng rng = new Rng(seed);
         for (ParamLayout.Tensor t : layout.tensors()) {
             for (int i = t.offset(); i < t.end(); i++) {
-                double base = t.init() == ParamLayout.Init.ONES ? 1 : 0;
-                p[i] = (float) (base + rng.nextGaussian() * (t.kind() == ParamLayout.Kind.VECTOR ? 0.1 : 0.3));
+                double base = t.init().kind() == ParamLayout.Init.Kind.ONES ? 1 : 0;
+                p[i] = (float) (base + rng.nextGaussian() * (t.role().isMatrix() ? 0.3 : 0.1));
             }
         }
         return p;
@@ -72,7 +72,7 @@ class ModelGradientTest {
         SplittableRandom rng = new SplittableRandom(8);
         int[] tokens = rng.ints(b * t, 0, cfg.vocabSize()).toArray(), targets = rng.ints(b * t, 0, cfg.vocabSize()).toArray();
         float[] p = initParams(cfg, 2);
-        Model model = new Model(cfg, b, t, POOL);
+        Model model = Model.forTraining(cfg, b, t, POOL);
         System.arraycopy(p, 0, model.params, 0, p.length);
         ReferenceModel ref = new ReferenceModel(cfg, p);
         double expected = ref.run(tokens, targets, b, t, true);

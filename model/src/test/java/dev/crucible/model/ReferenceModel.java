@@ -27,21 +27,44 @@ final class ReferenceModel {
         return Arrays.copyOfRange(params, off, off + n);
     }
 
+    /** The layout's name for a tensor named by its place in the block ("layers.0.attn.qkv.weight"). */
+    private String hfName(String generic) {
+        HfNames hf = HfNames.of(cfg.style());
+        String[] parts = generic.split("\\.");
+        String leaf = parts[parts.length - 1];
+        if (generic.startsWith("wte.")) return hf.embed() + "." + leaf;
+        if (generic.startsWith("wpe.")) return hf.positions() + "." + leaf;
+        if (generic.startsWith("final_norm.")) return hf.finalNorm() + "." + leaf;
+        if (!generic.startsWith("layers.")) return generic;
+        int l = Integer.parseInt(parts[1]);
+        String module = String.join(".", java.util.Arrays.copyOfRange(parts, 2, parts.length - 1));
+        String hfModule = switch (module) {
+            case "attn_norm" -> hf.attnNorm();
+            case "attn.qkv" -> hf.qkv();
+            case "attn.out" -> hf.attnOut();
+            case "mlp_norm" -> hf.mlpNorm();
+            case "mlp.in" -> hf.mlpIn();
+            case "mlp.out" -> hf.mlpOut();
+            default -> throw new IllegalArgumentException(generic);
+        };
+        return hf.layer(l, hfModule) + "." + leaf;
+    }
+
     private double[] get(String name) {
-        ParamLayout.Tensor t = layout.tensor(name);
+        ParamLayout.Tensor t = layout.tensor(hfName(name));
         return get(t.offset(), t.size());
     }
 
     private void addGrad(String name, double[] g) {
-        int off = layout.tensor(name).offset();
+        int off = layout.tensor(hfName(name)).offset();
         for (int i = 0; i < g.length; i++) grads[off + i] += g[i];
     }
 
     /** Mean cross-entropy; when backward is true also accumulates grads of the mean loss. */
     double run(int[] tokens, int[] targets, int b, int t, boolean backward) {
         int d = cfg.dModel(), bt = b * t, nh = cfg.nHead(), nkv = cfg.nKvHead(), hs = cfg.headSize(), vocab = cfg.vocabSize();
-        int w = Attention.qkvWidth(nh, nkv, hs), in = cfg.mlpInWidth(), hid = cfg.hiddenSize();
-        boolean llama = cfg.llama();
+        boolean llama = cfg.style() == ModelConfig.Style.LLAMA;
+        int w = Attention.qkvWidth(nh, nkv, hs), hid = cfg.intermediateSize(), in = llama ? 2 * hid : hid;
         int layers = cfg.nLayer();
         double eps = cfg.normEps();
         double[][] xs = new double[layers + 1][], hsAct = new double[layers][], n1 = new double[layers][], n1m = new double[layers][],
@@ -140,13 +163,13 @@ final class ReferenceModel {
     }
 
     private void norm(double[] out, double[] mean, double[] rstd, double[] inp, String name, int rows, int d, double eps) {
-        if (cfg.llama()) Reference.rmsNormForward(out, rstd, inp, get(name + ".weight"), rows, d, eps);
+        if (cfg.style() == ModelConfig.Style.LLAMA) Reference.rmsNormForward(out, rstd, inp, get(name + ".weight"), rows, d, eps);
         else Reference.layerNormForward(out, mean, rstd, inp, get(name + ".weight"), get(name + ".bias"), rows, d, eps);
     }
 
     private void normBackward(double[] dinp, double[] dout, double[] inp, double[] mean, double[] rstd, String name, int rows, int d) {
         double[] dw = new double[d];
-        if (cfg.llama()) {
+        if (cfg.style() == ModelConfig.Style.LLAMA) {
             Reference.rmsNormBackward(dinp, dw, dout, inp, get(name + ".weight"), rstd, rows, d);
         } else {
             double[] db = new double[d];

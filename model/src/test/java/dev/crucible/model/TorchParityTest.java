@@ -42,8 +42,8 @@ class TorchParityTest {
     static Stream<Arguments> configs() {
         return Stream.of(
                 Arguments.of("gpt2", ModelConfig.gpt2(50, 24, 2, 4, 32)),
-                Arguments.of("llama-gqa", new ModelConfig(ModelConfig.Style.LLAMA, 50, 24, 2, 4, 2, 32, 48, true, 1e-6, 10000)),
-                Arguments.of("llama-untied", new ModelConfig(ModelConfig.Style.LLAMA, 40, 16, 2, 2, 2, 16, 40, false, 1e-5, 500)));
+                Arguments.of("llama-gqa", ModelConfig.llamaBuilder(50, 24, 2, 4, 2, 32).intermediateSize(48).tieEmbeddings(true).normEps(1e-6).ropeTheta(10000).build()),
+                Arguments.of("llama-untied", ModelConfig.llamaBuilder(40, 16, 2, 2, 2, 16).intermediateSize(40).tieEmbeddings(false).normEps(1e-5).ropeTheta(500).build()));
     }
 
     @ParameterizedTest(name = "{0}")
@@ -54,7 +54,7 @@ class TorchParityTest {
         SplittableRandom rng = new SplittableRandom(11);
         int[] tok = rng.ints(b * t, 0, cfg.vocabSize()).toArray(), tgt = rng.ints(b * t, 0, cfg.vocabSize()).toArray();
         try (WorkerPool pool = new WorkerPool(2)) {
-            Model model = new Model(cfg, b, t, pool);
+            Model model = Model.forTraining(cfg, b, t, pool);
             float[] p = ModelGradientTest.initParams(cfg, 5);
             System.arraycopy(p, 0, model.params, 0, p.length);
             model.zeroGrad();

@@ -21,8 +21,7 @@ class TrainingBehaviourTest {
     void initialLossIsLogVocab() {
         for (String preset : new String[] {"tiny", "tiny-llama"}) {
             ModelConfig tied = ModelConfig.preset(preset);
-            ModelConfig untied = new ModelConfig(tied.style(), tied.vocabSize(), tied.contextLength(), tied.nLayer(), tied.nHead(),
-                    tied.nKvHead(), tied.dModel(), tied.hiddenSize(), false, tied.normEps(), tied.ropeTheta());
+            ModelConfig untied = tied.toBuilder().tieEmbeddings(false).build();
             assertInitialLoss(preset + " untied", untied, 0.1);
             assertInitialLoss(preset, tied, 0.2);
         }
@@ -32,7 +31,7 @@ class TrainingBehaviourTest {
         {
             int b = 8, t = 128;
             try (WorkerPool pool = new WorkerPool(2)) {
-                Model model = new Model(cfg, b, t, pool);
+                Model model = Model.forTraining(cfg, b, t, pool);
                 model.initialize(1337);
                 SplittableRandom rng = new SplittableRandom(1);
                 int[] tok = rng.ints(b * t, 0, cfg.vocabSize()).toArray(), tgt = rng.ints(b * t, 0, cfg.vocabSize()).toArray();
@@ -53,14 +52,16 @@ class TrainingBehaviourTest {
         }
         float[] losses = new float[steps];
         try (WorkerPool pool = new WorkerPool(threads)) {
-            Model model = new Model(cfg, b, t, pool);
+            Model model = Model.forTraining(cfg, b, t, pool);
             model.initialize(seed);
-            AdamWOptimizer opt = new AdamWOptimizer(model.layout(), new AdamWOptimizer.Settings(0.9, 0.95, 1e-8, 0.0, false, 1.0), pool);
+            AdamWOptimizer opt = new AdamWOptimizer(model.layout(),
+                    AdamWOptimizer.defaultGroups(new AdamWOptimizer.Settings(3e-3, 0.9, 0.95, 1e-8, 0.0)), 3e-3, pool);
+            TrainStep step = TrainStep.crossEntropy(model, opt, 1.0, pool);
             for (int s = 0; s < steps; s++) {
-                model.zeroGrad();
-                losses[s] = model.forward(tok, tgt, b, t);
-                model.backward(1f / (b * t));
-                opt.step(model.params, model.grads, 3e-3);
+                losses[s] = (float) step.run(batch -> {
+                    System.arraycopy(tok, 0, batch.inputs(), 0, tok.length);
+                    System.arraycopy(tgt, 0, batch.targets(), 0, tgt.length);
+                }, 1, 3e-3).loss();
             }
         }
         return losses;

@@ -5,33 +5,13 @@ import jdk.incubator.vector.VectorOperators;
 
 /**
  * Fused, multi-threaded AdamW over ranges of one flat parameter buffer (decoupled weight decay as in
- * PyTorch: p ← p − lr·wd·p − lr·m̂/(√v̂ + eps)), with gradient clipping folded in as a gradient scale,
- * and the deterministic squared gradient norm that clipping needs.
+ * PyTorch: p ← p − lr·wd·p − lr·m̂/(√v̂ + eps)), with gradient clipping folded in as a gradient scale.
  */
 public final class AdamW {
-    /** Fixed chunk size for the norm reduction: results do not depend on the thread count. */
-    static final int NORM_CHUNK = 1 << 16;
     private final WorkerPool pool;
-    private double[] partial = new double[0];
 
     public AdamW(WorkerPool pool) {
         this.pool = pool;
-    }
-
-    /** Σ g² over [start, end), reduced in fixed chunks in order. */
-    public double sumOfSquares(float[] g, int start, int end) {
-        int n = end - start;
-        if (n <= 0) return 0;
-        int chunks = (n + NORM_CHUNK - 1) / NORM_CHUNK;
-        if (partial.length < chunks) partial = new double[chunks];
-        double[] part = partial;
-        pool.run(chunks, (c, wk) -> {
-            int s = start + c * NORM_CHUNK, e = Math.min(end, s + NORM_CHUNK);
-            part[c] = Vec.dot(g, s, g, s, e - s);
-        });
-        double total = 0;
-        for (int c = 0; c < chunks; c++) total += part[c];
-        return total;
     }
 
     /**

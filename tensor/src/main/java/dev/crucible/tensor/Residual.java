@@ -2,7 +2,7 @@ package dev.crucible.tensor;
 
 import jdk.incubator.vector.FloatVector;
 
-/** Residual connection: out = a + b; its backward is a gradient accumulation dst += src. */
+/** Residual connection: out = a + b (its backward, the gradient reaching both inputs, is the model's: see Model.backwardFromLogits). */
 public final class Residual {
     private final WorkerPool pool;
 
@@ -18,10 +18,5 @@ public final class Residual {
             }
             for (; i < e; i++) out[outOff + i] = a[aOff + i] + b[bOff + i];
         });
-    }
-
-    /** dst += src */
-    public void accumulate(float[] dst, int dstOff, float[] src, int srcOff, int n) {
-        pool.forRange(n, pool.chunksFor(n, 1 << 15), (s, e, ch, wk) -> Vec.addInto(dst, dstOff + s, src, srcOff + s, e - s));
     }
 }

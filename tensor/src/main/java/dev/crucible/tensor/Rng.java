@@ -72,16 +72,4 @@ public final class Rng {
             a[j] = t;
         }
     }
-
-    public long[] state() {
-        return new long[] {s0, s1, s2, s3};
-    }
-
-    public void setState(long[] s) {
-        if (s.length != 4) throw new IllegalArgumentException("RNG state needs 4 words, got " + s.length);
-        s0 = s[0];
-        s1 = s[1];
-        s2 = s[2];
-        s3 = s[3];
-    }
 }

@@ -34,6 +34,11 @@ public final class WorkerPool implements AutoCloseable {
     private Thread caller;
     private boolean running;
 
+    /** The thread count a user's setting asks for: 0 (or less) means one per core. */
+    public static int threadsFor(int requested) {
+        return requested > 0 ? requested : Cpu.cores();
+    }
+
     public WorkerPool(int threads) {
         if (threads < 1) throw new IllegalArgumentException("threads must be >= 1, got " + threads);
         this.size = threads;

@@ -1,6 +1,8 @@
 package dev.crucible.tensor;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.AfterAll;
@@ -59,18 +61,32 @@ class GemmTest {
         }
     }
 
+    /**
+     * multiplySerial with lowerTriangle (causal attention scores): every element on or below the
+     * diagonal is the product, and every micro-tile (MR rows x NR columns) strictly above it is left
+     * as it was, as the method promises.
+     */
     @Test
-    void serialLowerTriangleMatchesOnAndBelowTheDiagonal() {
+    void serialLowerTriangleMatchesOnAndBelowTheDiagonalAndLeavesTilesAboveIt() {
         SplittableRandom rng = new SplittableRandom(3);
-        for (int t : new int[] {1, 7, 16, 31, 100, 257}) {
+        for (int t : new int[] {1, 5, 7, 16, 31, 100, 257, 300}) {
             int k = 24;
             float[] a = Check.randomFloats(rng, t * k, 1), b = Check.randomFloats(rng, k * t, 1);
             double[] expected = new double[t * t];
             Reference.matmul(expected, Check.toDouble(a), Check.toDouble(b), t, t, k, false);
             float[] c = new float[t * t];
-            java.util.Arrays.fill(c, Float.NaN);
+            java.util.Arrays.fill(c, 12345f);
             GEMM.multiplySerial(0, t, t, k, a, 0, k, 1, b, 0, t, 1, c, 0, t, false, true);
             for (int i = 0; i < t; i++) Check.close("row " + i + " of " + t, expected, i * t, c, i * t, i + 1, tol(k), 0);
+            int untouched = 0;
+            for (int i = 0; i < t; i++) {
+                for (int j = i + 1; j < t; j++) {
+                    if (j / Gemm.NR * Gemm.NR <= i / Gemm.MR * Gemm.MR + Gemm.MR - 1) continue; // a tile the diagonal crosses
+                    assertEquals(12345f, c[i * t + j], 0f, "C[" + i + "," + j + "] of " + t + "x" + t + " lies in a tile above the diagonal");
+                    untouched++;
+                }
+            }
+            if (t >= 100) assertTrue(untouched > t * t / 4, "most of the upper triangle is skipped: " + untouched);
         }
     }
 

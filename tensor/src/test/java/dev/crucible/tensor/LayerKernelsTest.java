@@ -216,10 +216,10 @@ class LayerKernelsTest {
         Check.close("adamw m", em, m, 1e-7, 1e-5);
         double expected = 0;
         for (float x : g) expected += (double) x * x;
-        double got = adam.sumOfSquares(g, 0, n);
+        double got = new SquaredNorm(POOL).of(g, 0, n);
         Check.close("sum of squares", new double[] {expected}, new double[] {got}, 0, 1e-5);
         try (WorkerPool one = new WorkerPool(1)) {
-            assertArrayEquals(new double[] {got}, new double[] {new AdamW(one).sumOfSquares(g, 0, n)});
+            assertArrayEquals(new double[] {got}, new double[] {new SquaredNorm(one).of(g, 0, n)});
         }
     }
 }

@@ -7,6 +7,7 @@ import dev.crucible.data.tokenizer.TokenizerJson;
 import dev.crucible.model.AdamWOptimizer;
 import dev.crucible.model.HfFormat;
 import dev.crucible.model.Model;
+import dev.crucible.model.Optimizer;
 import dev.crucible.model.Safetensors;
 import java.io.IOException;
 import java.io.InputStream;
@@ -26,8 +27,10 @@ import java.util.stream.Stream;
 /**
  * Checkpoint directories run/checkpoints/step-NNNNNNN, each a Hugging Face model directory as it is
  * (config.json, model.safetensors with HF names, generation_config.json) plus what an exact resume
- * needs: optimizer.safetensors (AdamW moments) and trainer_state.json (step, tokens, data cursor,
- * seed, config hash, and the size and SHA-256 of every file). A checkpoint is assembled in a
+ * needs: optimizer.safetensors (the optimizer's state per tensor and state name, e.g.
+ * model.layers.0.mlp.down_proj.weight.exp_avg, shaped as the tensor is in model.safetensors) and
+ * trainer_state.json (step, tokens, data cursor, seed, config hash, and the size and SHA-256 of
+ * every file). A checkpoint is assembled in a
  * temporary directory, fsynced, and renamed into place: a kill at any moment leaves either the
  * complete checkpoint or none, and never damages an earlier one.
  */
@@ -37,8 +40,13 @@ public final class Checkpoints {
     static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     static final String MODEL = "model.safetensors", OPTIMIZER = "optimizer.safetensors", STATE = "trainer_state.json";
 
-    /** What a resume restores besides weights and moments. */
-    public record State(int step, long tokens, long dataEpoch, int dataPosition, long seed, long optimizerStep, String configSha256) {}
+    /**
+     * What a resume restores besides weights and optimizer state. flops: training FLOPs so far
+     * ({@link dev.crucible.model.ParamLayout#flopsPerToken} at the run's sequence length, summed over
+     * steps); NaN in checkpoints written before it was recorded.
+     */
+    public record State(int step, long tokens, double flops, long dataEpoch, int dataPosition, long seed, long optimizerStep,
+                        String configSha256) {}
 
     public static Path dirFor(Path run, long step) {
         return run.resolve("checkpoints").resolve(String.format("step-%07d", step));
@@ -52,7 +60,7 @@ public final class Checkpoints {
     }
 
     /** tokenizer: the run's tokenizer, copied in, or null. */
-    public static Path write(Path run, State state, Model model, AdamWOptimizer opt, RunTokenizer tokenizer) throws IOException {
+    public static Path write(Path run, State state, Model model, Optimizer opt, RunTokenizer tokenizer) throws IOException {
         Path dir = dirFor(run, state.step());
         Path tmp = dir.resolveSibling(dir.getFileName() + ".tmp");
         deleteRecursively(tmp);
@@ -70,14 +78,14 @@ public final class Checkpoints {
             gen.put("eos_token_id", eot);
         }
         JSON.writeValue(tmp.resolve("generation_config.json").toFile(), gen);
-        int n = model.params.length;
-        Safetensors.write(tmp.resolve(OPTIMIZER), List.of(
-                new Safetensors.Source("adamw.exp_avg", new int[] {n}, () -> opt.m),
-                new Safetensors.Source("adamw.exp_avg_sq", new int[] {n}, () -> opt.v)),
-                Map.of("optimizer_step", Long.toString(opt.stepCount())));
+        Map<String, String> optMeta = new LinkedHashMap<>();
+        optMeta.put("optimizer", opt.name());
+        optMeta.put("optimizer_step", Long.toString(opt.stepCount()));
+        Safetensors.write(tmp.resolve(OPTIMIZER), opt.state(), optMeta);
         Map<String, Object> s = new LinkedHashMap<>();
         s.put("step", state.step());
         s.put("tokens", state.tokens());
+        s.put("flops", state.flops());
         s.put("data", Map.of("epoch", state.dataEpoch(), "position", state.dataPosition()));
         s.put("seed", state.seed());
         s.put("rng", "data order is a function of (seed, epoch); no other random state");
@@ -146,25 +154,39 @@ public final class Checkpoints {
             }
             if (!sha256(p).equals(f.getValue().path("sha256").asText())) throw new IOException(p + ": SHA-256 differs from " + STATE + " (corrupt)");
         }
-        return new State(s.get("step").asInt(), s.get("tokens").asLong(), s.get("data").path("epoch").asLong(),
+        return new State(s.get("step").asInt(), s.get("tokens").asLong(), s.path("flops").asDouble(Double.NaN), s.get("data").path("epoch").asLong(),
                 s.get("data").path("position").asInt(), s.get("seed").asLong(), s.get("optimizer_step").asLong(),
                 s.get("config_sha256").asText());
     }
 
-    /** Loads weights and optimizer moments of a verified checkpoint into model and opt. */
-    public static void load(Path ck, Model model, AdamWOptimizer opt, State state) throws IOException {
+    /** Names of the flat AdamW moments in checkpoints written before optimizer state was kept per tensor. */
+    private static final String LEGACY_EXP_AVG = "adamw.exp_avg", LEGACY_EXP_AVG_SQ = "adamw.exp_avg_sq";
+
+    /**
+     * Loads weights and optimizer state of a verified checkpoint into model and opt. State written by
+     * another optimizer is refused with what to do; the flat AdamW moments of older checkpoints still load.
+     */
+    public static void load(Path ck, Model model, Optimizer opt, State state) throws IOException {
         try (Safetensors.Reader r = Safetensors.open(ck.resolve(MODEL))) {
             HfFormat.load(r, model.layout(), model.params);
         }
-        try (Safetensors.Reader r = Safetensors.open(ck.resolve(OPTIMIZER))) {
-            float[] m = r.floats("adamw.exp_avg"), v = r.floats("adamw.exp_avg_sq");
-            if (m.length != opt.m.length || v.length != opt.v.length) {
-                throw new IOException(ck.resolve(OPTIMIZER) + ": optimizer state for " + m.length + " parameters, the model has " + opt.m.length);
+        Path file = ck.resolve(OPTIMIZER);
+        try (Safetensors.Reader r = Safetensors.open(file)) {
+            if (r.entries().containsKey(LEGACY_EXP_AVG) && opt instanceof AdamWOptimizer adamw) {
+                try {
+                    adamw.loadFlat(r.floats(LEGACY_EXP_AVG), r.floats(LEGACY_EXP_AVG_SQ), state.optimizerStep());
+                } catch (IllegalArgumentException e) {
+                    throw new IOException(file + ": " + e.getMessage(), e);
+                }
+                return;
             }
-            System.arraycopy(m, 0, opt.m, 0, m.length);
-            System.arraycopy(v, 0, opt.v, 0, v.length);
+            String saved = r.metadata().getOrDefault("optimizer", r.entries().containsKey(LEGACY_EXP_AVG) ? AdamWOptimizer.NAME : "?");
+            if (!saved.equals(opt.name())) {
+                throw new IOException(file + ": state of optimizer '" + saved + "', but the run's config says '" + opt.name()
+                        + "'; resume with optimizer.name: " + saved + ", or start a new run from this checkpoint's weights (training.init_from: " + ck + ")");
+            }
+            opt.load(r, state.optimizerStep());
         }
-        opt.setStepCount(state.optimizerStep());
     }
 
     static String sha256(Path p) throws IOException {

@@ -42,6 +42,24 @@ public final class ConfigLoader {
         }
     }
 
+    /** A config section with every key at its default (its record's constructor sets them from nulls). */
+    public static <T> T defaults(Class<T> type) {
+        return defaults(type, java.util.Map.of());
+    }
+
+    /** A config section with the given keys (snake_case) and every other key at its default. */
+    public static <T> T defaults(Class<T> type, java.util.Map<String, ?> given) {
+        return YAML.convertValue(given, type);
+    }
+
+    /**
+     * Keys of run configs that were renamed: a config that still uses one is refused with the new
+     * name, instead of "unknown key".
+     */
+    static final java.util.Map<String, String> RENAMED = java.util.Map.of(
+            "model.hidden_size", "model.intermediate_size (Hugging Face's name for the MLP width; HF's hidden_size is d_model)",
+            "optimizer.decay_embeddings", "optimizer.groups.embedding.weight_decay (e.g. groups: {embedding: {weight_decay: 0.1}})");
+
     public static <T> T load(Path file, Class<T> type) {
         String text;
         try {
@@ -84,6 +102,9 @@ public final class ConfigLoader {
         }
         if (e instanceof UnrecognizedPropertyException u) {
             String path = path(u.getPath());
+            if (RENAMED.containsKey(path)) {
+                return new ConfigException(where + ": '" + path + "' was renamed: write " + RENAMED.get(path), e);
+            }
             List<String> known = u.getKnownPropertyIds() == null ? List.of()
                     : u.getKnownPropertyIds().stream().map(Object::toString).sorted().collect(Collectors.toList());
             return new ConfigException(where + ": unknown key '" + path + "'" + (known.isEmpty() ? "" : " (allowed here: " + String.join(", ", known) + ")"), e);

@@ -4,11 +4,16 @@ import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import dev.crucible.model.AdamWOptimizer;
 import dev.crucible.model.ModelConfig;
+import dev.crucible.model.ParamLayout;
+import dev.crucible.tensor.WorkerPool;
+import java.util.EnumMap;
+import java.util.Map;
 
 /**
  * A training run, as written in run.yaml (keys in snake_case). Every section and key except
- * data.train has a default; unknown keys and bad values are refused with the key's name (see
- * {@link ConfigLoader}).
+ * data.train has a default, set in the section's own record (a missing key arrives as null); unknown
+ * keys and bad values are refused with the key's name (see {@link ConfigLoader}). A new option is a
+ * field of the section that owns it, its default and check there, and its line in docs/training.md.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record RunConfig(String out, ModelSpec model, Data data, Training training, Optimizer optimizer, Schedule schedule,
@@ -17,14 +22,14 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
     public RunConfig {
         if (out == null || out.isBlank()) out = "runs/run";
         if (data == null) throw new IllegalArgumentException("data: missing; give at least data.train (token shards)");
-        if (training == null) training = new Training(null, null, null, null, null, null, null);
+        if (training == null) training = ConfigLoader.defaults(Training.class);
         // With training.init_from the model comes from that directory's config.json (checked when the run starts).
-        if (model == null && training.initFrom() == null) model = new ModelSpec("nano", null, null, null, null, null, null, null, null, null, null, null);
-        if (optimizer == null) optimizer = new Optimizer(null, null, null, null, null, null, null);
-        if (schedule == null) schedule = new Schedule(null, null, null, null);
-        if (eval == null) eval = new Eval(null, null);
-        if (checkpoint == null) checkpoint = new Checkpoint(null, null, null, null);
-        if (log == null) log = new Log(null);
+        if (model == null && training.initFrom() == null) model = ModelSpec.ofPreset("nano");
+        if (optimizer == null) optimizer = ConfigLoader.defaults(Optimizer.class);
+        if (schedule == null) schedule = ConfigLoader.defaults(Schedule.class);
+        if (eval == null) eval = ConfigLoader.defaults(Eval.class);
+        if (checkpoint == null) checkpoint = ConfigLoader.defaults(Checkpoint.class);
+        if (log == null) log = ConfigLoader.defaults(Log.class);
         if (model != null) {
             ModelConfig mc;
             try {
@@ -38,15 +43,34 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
         }
     }
 
-    /** The model: a preset, optionally with some fields overridden, or every field given. */
+    public RunConfig withOut(String v) {
+        return new RunConfig(v, model, data, training, optimizer, schedule, eval, checkpoint, log);
+    }
+
+    public RunConfig withModel(ModelSpec v) {
+        return new RunConfig(out, v, data, training, optimizer, schedule, eval, checkpoint, log);
+    }
+
+    public RunConfig withData(Data v) {
+        return new RunConfig(out, model, v, training, optimizer, schedule, eval, checkpoint, log);
+    }
+
+    public RunConfig withTraining(Training v) {
+        return new RunConfig(out, model, data, v, optimizer, schedule, eval, checkpoint, log);
+    }
+
+    /**
+     * The model: a preset, optionally with some fields overridden, or every field given. Field names
+     * are Hugging Face's where it has one (intermediate_size is the MLP width; HF's hidden_size is d_model).
+     */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record ModelSpec(String preset, String style, Integer vocabSize, Integer contextLength, Integer nLayer, Integer nHead,
-                            Integer nKvHead, Integer dModel, Integer hiddenSize, Boolean tieEmbeddings, Double normEps,
+                            Integer nKvHead, Integer dModel, Integer intermediateSize, Boolean tieEmbeddings, Double normEps,
                             Double ropeTheta) {
         /** model: tiny is short for model: {preset: tiny}. */
         @JsonCreator(mode = JsonCreator.Mode.DELEGATING)
         public static ModelSpec ofPreset(String preset) {
-            return new ModelSpec(preset, null, null, null, null, null, null, null, null, null, null, null);
+            return ConfigLoader.defaults(ModelSpec.class, Map.of("preset", preset));
         }
 
         public ModelSpec {
@@ -62,36 +86,38 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
 
         public ModelConfig resolve() {
             ModelConfig.Style st = style != null ? ModelConfig.Style.parse(style) : ModelConfig.preset(preset).style();
-            ModelConfig base;
-            if (preset != null) {
-                base = ModelConfig.preset(preset);
-                if (base.style() != st) {
-                    int heads = nHead != null ? nHead : base.nHead();
-                    base = st == ModelConfig.Style.LLAMA
-                            ? ModelConfig.llama(base.vocabSize(), base.contextLength(), base.nLayer(), heads, heads, base.dModel())
-                            : ModelConfig.gpt2(base.vocabSize(), base.contextLength(), base.nLayer(), heads, base.dModel());
-                }
-            } else {
-                base = st == ModelConfig.Style.LLAMA
-                        ? ModelConfig.llama(vocabSize, contextLength, nLayer, nHead, nKvHead != null ? nKvHead : nHead, dModel)
-                        : ModelConfig.gpt2(vocabSize, contextLength, nLayer, nHead, dModel);
+            ModelConfig.Builder m;
+            if (preset != null && ModelConfig.preset(preset).style() == st) {
+                m = ModelConfig.preset(preset).toBuilder();
+            } else { // a preset's shape in the other style, or a model given field by field
+                ModelConfig base = preset != null ? ModelConfig.preset(preset) : null;
+                int v = base != null ? base.vocabSize() : vocabSize, ctx = base != null ? base.contextLength() : contextLength;
+                int layers = base != null ? base.nLayer() : nLayer, d = base != null ? base.dModel() : dModel;
+                int heads = nHead != null ? nHead : base.nHead();
+                m = st == ModelConfig.Style.LLAMA ? ModelConfig.llamaBuilder(v, ctx, layers, heads, nKvHead != null ? nKvHead : heads, d)
+                        : ModelConfig.gpt2Builder(v, ctx, layers, heads, d);
             }
-            int d = dModel != null ? dModel : base.dModel();
-            int heads = nHead != null ? nHead : base.nHead();
-            int hidden = hiddenSize != null ? hiddenSize
-                    : dModel == null ? base.hiddenSize()
-                    : st == ModelConfig.Style.LLAMA ? ModelConfig.llama(1, 1, 1, heads, heads, d).hiddenSize() : 4 * d;
-            return new ModelConfig(st, vocabSize != null ? vocabSize : base.vocabSize(),
-                    contextLength != null ? contextLength : base.contextLength(), nLayer != null ? nLayer : base.nLayer(), heads,
-                    nKvHead != null ? nKvHead : (nHead != null ? heads : base.nKvHead()), d, hidden,
-                    tieEmbeddings != null ? tieEmbeddings : base.tieEmbeddings(), normEps != null ? normEps : base.normEps(),
-                    ropeTheta != null ? ropeTheta : base.ropeTheta());
+            if (nHead != null && nKvHead == null) m.nKvHead(nHead);
+            if (dModel != null && intermediateSize == null) {
+                m.intermediateSize(st == ModelConfig.Style.LLAMA ? ModelConfig.llamaIntermediateSize(dModel) : 4 * dModel);
+            }
+            if (vocabSize != null) m.vocabSize(vocabSize);
+            if (contextLength != null) m.contextLength(contextLength);
+            if (nLayer != null) m.nLayer(nLayer);
+            if (nHead != null) m.nHead(nHead);
+            if (nKvHead != null) m.nKvHead(nKvHead);
+            if (dModel != null) m.dModel(dModel);
+            if (intermediateSize != null) m.intermediateSize(intermediateSize);
+            if (tieEmbeddings != null) m.tieEmbeddings(tieEmbeddings);
+            if (normEps != null) m.normEps(normEps);
+            if (ropeTheta != null) m.ropeTheta(ropeTheta);
+            return m.build();
         }
 
         /** Every field spelled out, for the resolved config written into the run directory. */
         public static ModelSpec of(ModelConfig c, String preset) {
             return new ModelSpec(preset, c.style().id(), c.vocabSize(), c.contextLength(), c.nLayer(), c.nHead(), c.nKvHead(),
-                    c.dModel(), c.hiddenSize(), c.tieEmbeddings(), c.normEps(), c.ropeTheta());
+                    c.dModel(), c.intermediateSize(), c.tieEmbeddings(), c.normEps(), c.ropeTheta());
         }
     }
 
@@ -130,26 +156,74 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
         public int accumulation() {
             return batchTokens / (microBatch * seqLen);
         }
+
+        public Training withInitFrom(String v) {
+            return new Training(seqLen, microBatch, batchTokens, steps, seed, threads, v);
+        }
     }
 
-    public record Optimizer(Double lr, Double beta1, Double beta2, Double eps, Double weightDecay, Boolean decayEmbeddings,
-                            Double gradClip) {
+    /**
+     * The optimizer, by name, with its settings for every parameter; groups: settings that differ for
+     * the parameters of one role (hidden_matrix, embedding, head, norm, bias), e.g.
+     * {@code groups: {embedding: {lr: 3.0e-3}}}. Weight decay applies to hidden matrices and the head
+     * unless a group says otherwise. grad_clip: the largest global gradient norm (0 = off), applied
+     * by the training step before any optimizer.
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record Optimizer(String name, Double lr, Double beta1, Double beta2, Double eps, Double weightDecay, Double gradClip,
+                            Map<String, Group> groups) {
         public Optimizer {
+            if (name == null) name = AdamWOptimizer.NAME;
             if (lr == null) lr = 6e-4;
             if (beta1 == null) beta1 = 0.9;
             if (beta2 == null) beta2 = 0.95;
             if (eps == null) eps = 1e-8;
             if (weightDecay == null) weightDecay = 0.1;
-            if (decayEmbeddings == null) decayEmbeddings = false;
             if (gradClip == null) gradClip = 1.0;
-            if (!(lr > 0)) throw new IllegalArgumentException("lr: must be positive, got " + lr);
-            new AdamWOptimizer.Settings(beta1, beta2, eps, weightDecay, decayEmbeddings, gradClip); // validates
+            if (groups == null) groups = Map.of();
+            groups = new java.util.TreeMap<>(groups);
+            if (!name.equals(AdamWOptimizer.NAME)) throw new IllegalArgumentException("name: unknown optimizer '" + name + "' (known: adamw)");
+            if (!(gradClip >= 0)) throw new IllegalArgumentException("grad_clip: must be >= 0 (0 = off), got " + gradClip);
+            settings(lr, beta1, beta2, eps, weightDecay, groups); // validates every group
         }
 
-        public AdamWOptimizer.Settings settings() {
-            return new AdamWOptimizer.Settings(beta1, beta2, eps, weightDecay, decayEmbeddings, gradClip);
+        private static ParamLayout.Role role(String id) {
+            for (ParamLayout.Role r : ParamLayout.Role.values()) if (r.id().equals(id)) return r;
+            throw new IllegalArgumentException("groups." + id + ": unknown parameter role (roles: hidden_matrix, embedding, head, norm, bias)");
+        }
+
+        /** AdamW settings for every role: the section's, with weight decay only on hidden matrices and the head, then each group's changes. */
+        public Map<ParamLayout.Role, AdamWOptimizer.Settings> settings() {
+            return settings(lr, beta1, beta2, eps, weightDecay, groups);
+        }
+
+        private static Map<ParamLayout.Role, AdamWOptimizer.Settings> settings(double lr, double beta1, double beta2, double eps,
+                                                                              double weightDecay, Map<String, Group> groups) {
+            Map<ParamLayout.Role, AdamWOptimizer.Settings> m = new EnumMap<>(
+                    AdamWOptimizer.defaultGroups(new AdamWOptimizer.Settings(lr, beta1, beta2, eps, weightDecay)));
+            groups.forEach((id, g) -> {
+                ParamLayout.Role r = role(id);
+                AdamWOptimizer.Settings d = m.get(r);
+                try {
+                    m.put(r, new AdamWOptimizer.Settings(g.lr() != null ? g.lr() : d.lr(), g.beta1() != null ? g.beta1() : d.beta1(),
+                            g.beta2() != null ? g.beta2() : d.beta2(), g.eps() != null ? g.eps() : d.eps(),
+                            g.weightDecay() != null ? g.weightDecay() : d.weightDecay()));
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException("groups." + id + "." + e.getMessage(), e);
+                }
+            });
+            return m;
+        }
+
+        /** The optimizer this section describes, over a model's parameters. */
+        public dev.crucible.model.Optimizer create(ParamLayout layout, WorkerPool pool) {
+            return new AdamWOptimizer(layout, settings(), lr, pool);
         }
     }
+
+    /** Settings for the parameters of one role; a missing key keeps the optimizer section's value. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record Group(Double lr, Double beta1, Double beta2, Double eps, Double weightDecay) {}
 
     /** kind: cosine (warmup, cosine to min), wsd (warmup, stable, decay over the last decay_fraction), constant. */
     public record Schedule(String kind, Integer warmupSteps, Double minLrRatio, Double decayFraction) {

@@ -87,11 +87,37 @@ class ConfigLoaderTest {
 
     @Test
     void resolvedConfigRoundTrips() throws IOException {
-        RunConfig c = load("model: {preset: tiny, vocab_size: 300}\ndata: {train: a, val: b}\noptimizer: {lr: 0.001}\n");
+        RunConfig c = load("model: {preset: tiny, vocab_size: 300}\ndata: {train: a, val: b}\n"
+                + "optimizer: {lr: 0.001, groups: {embedding: {lr: 0.003}, norm: {weight_decay: 0.01}}}\n");
         Path out = dir.resolve("resolved.yaml");
-        RunConfig resolved = new RunConfig(c.out(), RunConfig.ModelSpec.of(c.model().resolve(), "tiny"), c.data(), c.training(),
-                c.optimizer(), c.schedule(), c.eval(), c.checkpoint(), c.log());
+        RunConfig resolved = c.withModel(RunConfig.ModelSpec.of(c.model().resolve(), "tiny"));
         ConfigLoader.write(out, resolved);
         assertEquals(resolved, ConfigLoader.load(out, RunConfig.class));
+    }
+
+    /** hidden_size was the MLP width, but Hugging Face's hidden_size is d_model: the old key is refused with the new name. */
+    @Test
+    void renamedKeysAreRefusedWithTheirNewName() {
+        String msg = error("model: {preset: tiny, hidden_size: 1536}\ndata: {train: x}\n");
+        assertTrue(msg.startsWith(dir.resolve("run.yaml") + ":1:"), msg);
+        assertContains(msg, "'model.hidden_size' was renamed: write model.intermediate_size");
+        assertContains(error("data: {train: x}\noptimizer: {decay_embeddings: true}\n"), "optimizer.groups.embedding.weight_decay");
+    }
+
+    @Test
+    void intermediateSizeAndOptimizerGroups() throws IOException {
+        RunConfig c = load("model: {preset: tiny, intermediate_size: 1000}\ndata: {train: x}\n"
+                + "optimizer: {lr: 0.001, weight_decay: 0.2, groups: {embedding: {lr: 0.003, weight_decay: 0.1}, norm: {beta2: 0.99}}}\n");
+        assertEquals(1000, c.model().resolve().intermediateSize());
+        var s = c.optimizer().settings();
+        assertEquals(new dev.crucible.model.AdamWOptimizer.Settings(0.001, 0.9, 0.95, 1e-8, 0.2), s.get(dev.crucible.model.ParamLayout.Role.HIDDEN_MATRIX));
+        assertEquals(new dev.crucible.model.AdamWOptimizer.Settings(0.001, 0.9, 0.95, 1e-8, 0.2), s.get(dev.crucible.model.ParamLayout.Role.HEAD));
+        assertEquals(new dev.crucible.model.AdamWOptimizer.Settings(0.003, 0.9, 0.95, 1e-8, 0.1), s.get(dev.crucible.model.ParamLayout.Role.EMBEDDING));
+        assertEquals(new dev.crucible.model.AdamWOptimizer.Settings(0.001, 0.9, 0.99, 1e-8, 0), s.get(dev.crucible.model.ParamLayout.Role.NORM));
+        assertEquals(new dev.crucible.model.AdamWOptimizer.Settings(0.001, 0.9, 0.95, 1e-8, 0), s.get(dev.crucible.model.ParamLayout.Role.BIAS));
+        assertContains(error("data: {train: x}\noptimizer: {groups: {embeddings: {lr: 0.1}}}\n"),
+                "optimizer.groups.embeddings: unknown parameter role (roles: hidden_matrix, embedding, head, norm, bias)");
+        assertContains(error("data: {train: x}\noptimizer: {groups: {head: {beta1: 1.5}}}\n"), "optimizer.groups.head.beta1: must be in [0, 1)");
+        assertContains(error("data: {train: x}\noptimizer: {name: lion}\n"), "optimizer.name: unknown optimizer 'lion'");
     }
 }

@@ -152,4 +152,111 @@ class ResumeTest {
         assertTrue(out.contains("skipping checkpoint") && out.contains("resuming at step 5"), out);
         Checkpoints.verify(last); // rewritten by the resumed run
     }
+
+    /**
+     * An I/O error while training from a good checkpoint (here: the shards moved away) stops with that
+     * error; it used to be taken for a bad checkpoint, so older ones were tried and metrics.jsonl cut
+     * back each time, ending in "no complete checkpoint".
+     */
+    @Test
+    void ioErrorWhileTrainingIsNotTakenForABadCheckpoint() throws Exception {
+        Path cfg = setup("moved");
+        Files.writeString(cfg, Files.readString(cfg).replace("steps: 30", "steps: 10"));
+        PrintStream quiet = new PrintStream(new ByteArrayOutputStream());
+        Trainer.start(ConfigLoader.load(cfg, RunConfig.class), dir, quiet);
+        Path run = dir.resolve("moved");
+        long rows = Files.readAllLines(run.resolve("metrics.jsonl")).size();
+        Path longer = dir.resolve("moved-longer.yaml");
+        Files.writeString(longer, Files.readString(cfg).replace("steps: 10", "steps: 12"));
+        RunConfig changed = ConfigLoader.load(longer, RunConfig.class);
+        Files.move(dir.resolve("train.bin"), dir.resolve("train.bin.away"));
+        try {
+            IOException e = assertThrows(IOException.class, () -> Trainer.resume(run, changed, dir, true, quiet));
+            assertTrue(e.getMessage().contains("train.bin") && !e.getMessage().contains("no complete checkpoint"), e.getMessage());
+        } finally {
+            Files.move(dir.resolve("train.bin.away"), dir.resolve("train.bin"));
+        }
+        assertEquals(rows, Files.readAllLines(run.resolve("metrics.jsonl")).size(), "metrics.jsonl is left as it was");
+    }
+
+    /** A second trainer on a run directory that a trainer holds is refused, naming the holder. */
+    @Test
+    void aRunHeldByAnotherTrainerIsRefused() throws Exception {
+        Path cfg = setup("held");
+        Files.writeString(cfg, Files.readString(cfg).replace("steps: 30", "steps: 2"));
+        PrintStream quiet = new PrintStream(new ByteArrayOutputStream());
+        Trainer.start(ConfigLoader.load(cfg, RunConfig.class), dir, quiet);
+        Path run = dir.resolve("held");
+        long rows = Files.readAllLines(run.resolve("metrics.jsonl")).size();
+        try (RunLock held = RunLock.acquire(run)) {
+            String msg = assertThrows(IOException.class, () -> Trainer.resume(run, null, null, false, quiet)).getMessage();
+            assertTrue(msg.contains("in use by another trainer (process " + ProcessHandle.current().pid() + ")"), msg);
+        }
+        assertEquals(rows, Files.readAllLines(run.resolve("metrics.jsonl")).size(), "the refused trainer wrote nothing");
+        Trainer.resume(run, null, null, false, quiet); // free again
+    }
+
+    /** config.yaml edited by hand after a checkpoint: its hash no longer matches the checkpoint's, and resuming says so. */
+    @Test
+    void editedRunConfigIsNoticedByItsHash() throws Exception {
+        Path cfg = setup("edited");
+        Files.writeString(cfg, Files.readString(cfg).replace("steps: 30", "steps: 5"));
+        PrintStream quiet = new PrintStream(new ByteArrayOutputStream());
+        Trainer.start(ConfigLoader.load(cfg, RunConfig.class), dir, quiet);
+        Path run = dir.resolve("edited");
+        Path saved = run.resolve("config.yaml");
+        Files.writeString(saved, Files.readString(saved).replace("lr: 0.003", "lr: 0.001"));
+        String msg = assertThrows(IllegalArgumentException.class, () -> Trainer.resume(run, null, null, false, quiet)).getMessage();
+        assertTrue(msg.contains("config_sha256 differs") && msg.contains("--allow-config-change"), msg);
+        Trainer.resume(run, null, null, true, quiet);
+    }
+
+    /**
+     * Optimizer state is stored per tensor and state name, shaped as model.safetensors stores the
+     * tensor; a checkpoint of the earlier format (two flat AdamW buffers) still resumes, to the same
+     * result as the checkpoint in today's format.
+     */
+    @Test
+    void optimizerStateIsNamedPerTensorAndTheFlatFormatStillResumes() throws Exception {
+        Path cfg = setup("named");
+        Files.writeString(cfg, Files.readString(cfg).replace("steps: 30", "steps: 6"));
+        PrintStream quiet = new PrintStream(new ByteArrayOutputStream());
+        Trainer.start(ConfigLoader.load(cfg, RunConfig.class), dir, quiet);
+        Path run = dir.resolve("named");
+        Path ck = Checkpoints.dirFor(run, 5);
+        dev.crucible.model.ModelConfig mc = ConfigLoader.load(run.resolve("config.yaml"), RunConfig.class).model().resolve();
+        dev.crucible.model.ParamLayout layout = new dev.crucible.model.ParamLayout(mc);
+        float[] m = new float[layout.size()], v = new float[layout.size()];
+        try (dev.crucible.model.Safetensors.Reader r = dev.crucible.model.Safetensors.open(ck.resolve("optimizer.safetensors"))) {
+            assertEquals("adamw", r.metadata().get("optimizer"));
+            dev.crucible.model.Safetensors.Entry down = r.entry("model.layers.0.mlp.down_proj.weight.exp_avg");
+            assertEquals(List.of(48L, (long) mc.intermediateSize()), java.util.Arrays.stream(down.shape()).boxed().toList());
+            assertTrue(r.entries().containsKey("model.layers.1.self_attn.k_proj.weight.exp_avg_sq"), r.entries().keySet().toString());
+            dev.crucible.model.HfFormat.loadSuffixed(r, layout, m, ".exp_avg");
+            dev.crucible.model.HfFormat.loadSuffixed(r, layout, v, ".exp_avg_sq");
+        }
+        // The same checkpoint as the earlier format wrote it: flat moments in the parameter layout.
+        Path legacyRun = dir.resolve("legacy");
+        Files.createDirectories(legacyRun.resolve("checkpoints"));
+        Files.copy(run.resolve("config.yaml"), legacyRun.resolve("config.yaml"));
+        Path legacy = Checkpoints.dirFor(legacyRun, 5);
+        Files.createDirectories(legacy);
+        try (var files = Files.list(ck)) {
+            for (Path f : files.toList()) Files.copy(f, legacy.resolve(f.getFileName()));
+        }
+        dev.crucible.model.Safetensors.write(legacy.resolve("optimizer.safetensors"), List.of(
+                new dev.crucible.model.Safetensors.Source("adamw.exp_avg", new int[] {m.length}, () -> m),
+                new dev.crucible.model.Safetensors.Source("adamw.exp_avg_sq", new int[] {v.length}, () -> v)), java.util.Map.of());
+        JsonNode state = new ObjectMapper().readTree(legacy.resolve("trainer_state.json").toFile());
+        ((com.fasterxml.jackson.databind.node.ObjectNode) state.get("files").get("optimizer.safetensors"))
+                .put("bytes", Files.size(legacy.resolve("optimizer.safetensors")))
+                .put("sha256", Checkpoints.sha256(legacy.resolve("optimizer.safetensors")));
+        new ObjectMapper().writeValue(legacy.resolve("trainer_state.json").toFile(), state);
+        Files.delete(Checkpoints.dirFor(run, 6).resolve("trainer_state.json")); // resume both from step 5
+        Files.writeString(legacyRun.resolve("config.yaml"), Files.readString(legacyRun.resolve("config.yaml")).replace(run.toString(), legacyRun.toString()));
+        Trainer.resume(run, null, null, true, quiet);
+        Trainer.resume(legacyRun, null, null, true, quiet);
+        assertEquals(Checkpoints.sha256(Checkpoints.dirFor(run, 6).resolve("model.safetensors")),
+                Checkpoints.sha256(Checkpoints.dirFor(legacyRun, 6).resolve("model.safetensors")), "same weights after the resumed step");
+    }
 }

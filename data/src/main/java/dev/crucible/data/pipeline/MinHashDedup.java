@@ -79,21 +79,4 @@ record MinHashDedup(int ngram, int bands, int rows, long[] seeds) implements Ded
         }
         return keys;
     }
-
-    /** Jaccard similarity of two texts' shingle sets, for tests and traces. */
-    static double jaccard(String a, String b, int n) {
-        java.util.Set<String> sa = shingles(simplify(a), n), sb = shingles(simplify(b), n);
-        java.util.Set<String> inter = new java.util.HashSet<>(sa);
-        inter.retainAll(sb);
-        java.util.Set<String> union = new java.util.HashSet<>(sa);
-        union.addAll(sb);
-        return union.isEmpty() ? 0 : (double) inter.size() / union.size();
-    }
-
-    private static java.util.Set<String> shingles(String s, int n) {
-        List<String> w = new ArrayList<>(List.of(s.split(" ")));
-        java.util.Set<String> out = new java.util.HashSet<>();
-        for (int i = 0; i < Math.max(1, w.size() - n + 1); i++) out.add(String.join(" ", w.subList(i, Math.min(w.size(), i + n))));
-        return out;
-    }
 }

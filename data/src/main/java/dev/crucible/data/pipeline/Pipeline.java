@@ -41,7 +41,6 @@ public final class Pipeline implements AutoCloseable {
     private final ExecutorService pool;
     private final StepStats[] stats;
     private final Map<String, List<TraceEntry>> trace = new TreeMap<>();
-    private final List<TraceEntry> traceInOrder = new ArrayList<>();
     private long docsIn, bytesIn;
 
     public Pipeline(List<Operators.Step> steps, int threads, int traceSamples, Path tmpDir) {

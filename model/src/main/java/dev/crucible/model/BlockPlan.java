@@ -1,0 +1,63 @@
+package dev.crucible.model;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * What the model is, layer by layer, resolved once from a {@link ModelConfig}: the parameter
+ * layout, the forward and backward passes and the KV-cache generator all walk this plan instead of
+ * asking for the model style. A new block form (another norm placement, a per-layer norm scale, a
+ * different MLP) is a new value here and its kernels, written once.
+ *
+ * @param positions how positions enter: learned embeddings added to the tokens, or RoPE inside attention
+ * @param finalNorm the norm before the LM head
+ */
+public record BlockPlan(Positions positions, NormKind finalNorm, List<Layer> layers) {
+
+    public enum Positions { LEARNED, ROPE }
+
+    /** LayerNorm has a gain and a bias, RMSNorm a gain only. */
+    public enum NormKind {
+        LAYER_NORM, RMS_NORM;
+
+        public boolean hasBias() {
+            return this == LAYER_NORM;
+        }
+    }
+
+    /** Where a sub-layer's norm sits: pre-norm is x + f(norm(x)). */
+    public enum Placement { PRE }
+
+    /** The MLP's activation: GELU (tanh form) on one projection, or SwiGLU on a fused [gate; up] projection. */
+    public enum Mlp {
+        GELU, SWIGLU;
+
+        /** Rows of the MLP's input projection for a given intermediate size. */
+        public int inWidth(int intermediate) {
+            return this == SWIGLU ? 2 * intermediate : intermediate;
+        }
+    }
+
+    /**
+     * One transformer block: an attention sub-layer and an MLP sub-layer, each with its norm.
+     *
+     * @param linearBias whether the four projections carry biases
+     */
+    public record Layer(int index, NormKind norm, Placement placement, Mlp mlp, boolean linearBias) {}
+
+    public BlockPlan {
+        layers = List.copyOf(layers);
+    }
+
+    public Layer layer(int l) {
+        return layers.get(l);
+    }
+
+    public static BlockPlan of(ModelConfig c) {
+        boolean gpt2 = c.style() == ModelConfig.Style.GPT2;
+        NormKind norm = gpt2 ? NormKind.LAYER_NORM : NormKind.RMS_NORM;
+        List<Layer> layers = new ArrayList<>();
+        for (int l = 0; l < c.nLayer(); l++) layers.add(new Layer(l, norm, Placement.PRE, gpt2 ? Mlp.GELU : Mlp.SWIGLU, gpt2));
+        return new BlockPlan(gpt2 ? Positions.LEARNED : Positions.ROPE, norm, layers);
+    }
+}

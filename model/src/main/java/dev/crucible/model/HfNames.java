@@ -1,0 +1,36 @@
+package dev.crucible.model;
+
+/**
+ * Hugging Face's names for a model's tensors, so that parameters, gradients and optimizer state all
+ * speak the names transformers uses. GPT-2 stores its projections as Conv1D [in, out] (transposed
+ * from ours) and fuses q, k and v itself; Llama stores Linear [out, in] with separate q/k/v and
+ * gate/up projections, which are row blocks of our fused tensors (named as vLLM names the fused
+ * ones: qkv_proj, gate_up_proj) and are exported one by one.
+ */
+record HfNames(String embed, String positions, String layerPrefix, String attnNorm, String qkv, String attnOut, String mlpNorm,
+               String mlpIn, String mlpOut, String finalNorm, boolean transposeLinears, boolean exportFusedParts) {
+
+    static final HfNames GPT2 = new HfNames("transformer.wte", "transformer.wpe", "transformer.h.", "ln_1", "attn.c_attn", "attn.c_proj",
+            "ln_2", "mlp.c_fc", "mlp.c_proj", "transformer.ln_f", true, false);
+
+    static final HfNames LLAMA = new HfNames("model.embed_tokens", null, "model.layers.", "input_layernorm", "self_attn.qkv_proj",
+            "self_attn.o_proj", "post_attention_layernorm", "mlp.gate_up_proj", "mlp.down_proj", "model.norm", false, true);
+
+    static final String HEAD = "lm_head";
+
+    static HfNames of(ModelConfig.Style style) {
+        return switch (style) {
+            case GPT2 -> GPT2;
+            case LLAMA -> LLAMA;
+        };
+    }
+
+    String layer(int l, String module) {
+        return layerPrefix + l + "." + module;
+    }
+
+    /** Name of a row block of a fused projection: Llama's own name (q_proj, gate_proj) or "c_attn.weight[q]" for GPT-2. */
+    String part(int l, String fused, String llamaModule, String tag) {
+        return exportFusedParts ? layer(l, llamaModule) + ".weight" : layer(l, fused) + ".weight[" + tag + "]";
+    }
+}

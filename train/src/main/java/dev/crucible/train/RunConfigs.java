@@ -1,0 +1,79 @@
+package dev.crucible.train;
+
+import dev.crucible.data.tokenizer.BpeTokenizer;
+import dev.crucible.data.tokenizer.TokenizerJson;
+import dev.crucible.model.HfCheckpoint;
+import dev.crucible.model.ModelConfig;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/** What happens to a {@link RunConfig} before a run uses it: resolution against files, and the differences between two. */
+public final class RunConfigs {
+    private RunConfigs() {}
+
+    /**
+     * The config with the model spelled out and every path absolute (out, data, init_from), as stored
+     * in the run directory. With init_from, the model is that directory's, and a model section, if
+     * given, must agree with it.
+     */
+    public static RunConfig resolve(RunConfig cfg, Path base) throws IOException {
+        RunConfig.Training tr = cfg.training();
+        ModelConfig mc;
+        String preset = cfg.model() == null ? null : cfg.model().preset();
+        if (tr.initFrom() != null) {
+            Path init = base.resolve(tr.initFrom()).toAbsolutePath().normalize();
+            try (HfCheckpoint ck = HfCheckpoint.open(init)) {
+                mc = ck.config();
+            }
+            if (cfg.model() != null && !cfg.model().resolve().equals(mc)) {
+                throw new IllegalArgumentException("model: differs from the model in training.init_from (" + init + "/config.json): "
+                        + cfg.model().resolve() + " vs " + mc + "; omit the model section to use the checkpoint's");
+            }
+            if (tr.seqLen() > mc.contextLength()) {
+                throw new IllegalArgumentException("training.seq_len: " + tr.seqLen() + " exceeds the context length " + mc.contextLength() + " of " + init);
+            }
+            tr = tr.withInitFrom(init.toString());
+        } else {
+            mc = cfg.model().resolve();
+        }
+        String train = base.resolve(cfg.data().train()).normalize().toString();
+        String val = cfg.data().val() == null ? null : base.resolve(cfg.data().val()).normalize().toString();
+        String tok = null;
+        if (cfg.data().tokenizer() != null) {
+            Path tp = base.resolve(cfg.data().tokenizer()).toAbsolutePath().normalize();
+            BpeTokenizer t = TokenizerJson.read(tp);
+            if (t.vocabSize() > mc.vocabSize()) {
+                throw new IllegalArgumentException("data.tokenizer: " + tp + " has " + t.vocabSize() + " tokens, more than the model's vocab_size " + mc.vocabSize());
+            }
+            tok = tp.toString();
+        }
+        return cfg.withOut(base.resolve(cfg.out()).toAbsolutePath().normalize().toString()).withModel(RunConfig.ModelSpec.of(mc, preset))
+                .withData(new RunConfig.Data(train, val, tok)).withTraining(tr);
+    }
+
+    /** "key: old -> new" for every dotted key whose value differs. */
+    public static List<String> differences(RunConfig a, RunConfig b) {
+        Map<String, Object> fa = flatten(ConfigLoader.YAML.convertValue(a, Map.class)), fb = flatten(ConfigLoader.YAML.convertValue(b, Map.class));
+        List<String> out = new ArrayList<>();
+        TreeMap<String, Object> keys = new TreeMap<>(fa);
+        keys.putAll(fb);
+        for (String k : keys.keySet()) {
+            Object x = fa.get(k), y = fb.get(k);
+            if (x == null ? y != null : !x.equals(y)) out.add(k + ": " + x + " -> " + y);
+        }
+        return out;
+    }
+
+    private static Map<String, Object> flatten(Map<?, ?> m) {
+        Map<String, Object> out = new TreeMap<>();
+        m.forEach((k, v) -> {
+            if (v instanceof Map<?, ?> sub) flatten(sub).forEach((k2, v2) -> out.put(k + "." + k2, v2));
+            else if (v != null) out.put(k.toString(), v);
+        });
+        return out;
+    }
+}
