@@ -72,9 +72,7 @@ final class DefaultCorpus {
             BpeTrainer trainer = new BpeTrainer(BpeTokenizer.GPT2_PATTERN);
             for (Path d : domains) Documents.read(d, (name, text) -> trainer.add(text));
             BpeTokenizer tok = trainer.train(vocabSize, List.of("<|endoftext|>"));
-            Path tmp = dir.resolve("tokenizer.json.tmp");
-            TokenizerJson.write(tok, tmp);
-            Files.move(tmp, tokenizer, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            TokenizerJson.write(tok, tokenizer); // atomic: a kill leaves no tokenizer.json, and this stage runs again
             log.printf(Locale.ROOT, "tokenizer: %d tokens in %.1f s -> %s%n", tok.vocabSize(), (System.nanoTime() - t0) / 1e9, tokenizer);
         }
         if (Files.exists(shards.resolve(CorpusTokenizer.DOMAINS))) {

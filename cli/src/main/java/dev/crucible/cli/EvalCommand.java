@@ -2,17 +2,16 @@ package dev.crucible.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.crucible.data.JsonlTable;
 import dev.crucible.eval.Evaluator;
 import dev.crucible.eval.Metric;
 import dev.crucible.eval.Task;
 import dev.crucible.eval.Tasks;
+import dev.crucible.io.AtomicWrite;
 import dev.crucible.tensor.WorkerPool;
 import dev.crucible.train.Checkpoints;
-import java.io.BufferedWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -151,12 +150,8 @@ public final class EvalCommand implements Callable<Integer> {
         ObjectMapper json = new ObjectMapper();
         List<String> keep = new ArrayList<>();
         if (Files.exists(file)) {
-            for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
-                try {
-                    if (!line.isBlank() && !json.readTree(line).path("step").asText().equals(String.valueOf(meta.get("step")))) keep.add(line);
-                } catch (java.io.IOException e) {
-                    // a row cut short by an interruption: dropped
-                }
+            for (JsonlTable.Row r : JsonlTable.read(file)) {
+                if (!r.value().path("step").asText().equals(String.valueOf(meta.get("step")))) keep.add(r.text());
             }
         }
         for (Evaluator.TaskResult r : results) {
@@ -167,20 +162,15 @@ public final class EvalCommand implements Callable<Integer> {
                 row.put("task", r.task().name());
                 row.put("group", r.task().group());
                 row.put("metric", m.name());
+                double chance = r.task().chance(m.name());
+                if (!Double.isNaN(chance)) row.put("chance", chance);
                 row.put("value", m.value());
                 row.put("stderr", Double.isNaN(m.stderr()) ? null : m.stderr());
                 row.put("n", m.n());
                 keep.add(json.writeValueAsString(row));
             }
         }
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-        try (BufferedWriter w = Files.newBufferedWriter(tmp, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING)) {
-            for (String l : keep) {
-                w.write(l);
-                w.newLine();
-            }
-        }
-        Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        AtomicWrite.writeLines(file, keep);
     }
 
     /** One line per checkpoint: BLiMP and held-out bits per byte as means, the other tasks' first metric. */

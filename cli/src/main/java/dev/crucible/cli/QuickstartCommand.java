@@ -5,9 +5,10 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.crucible.eval.HeldoutProbes;
 import dev.crucible.eval.Task;
 import dev.crucible.eval.Tasks;
-import dev.crucible.model.TrainStep;
+import dev.crucible.io.AtomicWrite;
 import dev.crucible.model.Model;
 import dev.crucible.model.ModelConfig;
+import dev.crucible.model.TrainStep;
 import dev.crucible.tensor.Rng;
 import dev.crucible.tensor.WorkerPool;
 import dev.crucible.train.Checkpoints;
@@ -159,7 +160,7 @@ public final class QuickstartCommand implements Callable<Integer> {
             merge(tree, o);
             ((ObjectNode) tree).put("out", file.getFileName().toString().replaceFirst("\\.ya?ml$", ""));
         }
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+        Path tmp = AtomicWrite.temporary(file);
         Files.writeString(tmp, ConfigLoader.YAML.writeValueAsString(tree));
         RunConfig cfg = ConfigLoader.load(tmp, RunConfig.class); // validates the recipe's keys with file:line errors
         double stepSeconds = measureStep(cfg);
@@ -171,11 +172,13 @@ public final class QuickstartCommand implements Callable<Integer> {
         ((ObjectNode) tree.with("schedule")).put("warmup_steps", Math.max(1, steps / 10));
         ((ObjectNode) tree.with("eval")).put("every", Math.max(1, steps / 10));
         ((ObjectNode) tree.with("checkpoint")).put("log_spaced_until", steps);
-        Files.writeString(tmp, "# Written by `crucible quickstart` (steps fitted to --minutes " + minutes + " on this machine).\n"
+        String text = "# Written by `crucible quickstart` (steps fitted to --minutes " + minutes + " on this machine).\n"
                 + (recipeFile != null ? "# The default quickstart run, changed by " + recipeFile + ".\n" : "")
-                + ConfigLoader.YAML.writeValueAsString(tree));
-        ConfigLoader.load(tmp, RunConfig.class);
-        Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                + ConfigLoader.YAML.writeValueAsString(tree);
+        AtomicWrite.write(file, t -> {
+            Files.writeString(t, text);
+            ConfigLoader.load(t, RunConfig.class);
+        });
     }
 
     static void merge(ObjectNode into, ObjectNode changes) {

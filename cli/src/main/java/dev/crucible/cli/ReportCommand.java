@@ -1,6 +1,7 @@
 package dev.crucible.cli;
 
 import dev.crucible.eval.report.Report;
+import dev.crucible.eval.report.Run;
 import dev.crucible.tensor.WorkerPool;
 import dev.crucible.train.Checkpoints;
 import java.io.IOException;
@@ -43,7 +44,7 @@ public final class ReportCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (runs.isEmpty() && lmEval.isEmpty()) throw new UserError("give run directories and/or --lm-eval DIR[=PARAMETERS]");
-        List<Report.Run> imported = new ArrayList<>();
+        List<Run> imported = new ArrayList<>();
         for (String spec : lmEval) {
             int eq = spec.lastIndexOf('=');
             Path d = Path.of(eq > 0 ? spec.substring(0, eq) : spec);
@@ -54,7 +55,7 @@ public final class ReportCommand implements Callable<Integer> {
                 throw new UserError("--lm-eval " + spec + ": the parameter count after '=' is not a number");
             }
             try {
-                imported.add(Report.fromLmEval(d, d.getFileName().toString(), tokensPerStep, params));
+                imported.add(Run.fromLmEval(d, d.getFileName().toString(), tokensPerStep, params));
             } catch (java.io.IOException e) {
                 throw new UserError(e.getMessage());
             }
@@ -69,24 +70,24 @@ public final class ReportCommand implements Callable<Integer> {
         return write(runs, List.of(), dir, title, prompts, sampleTokens, threads, log);
     }
 
-    static Path write(List<Path> runs, List<Report.Run> imported, Path dir, String title, List<String> prompts, int sampleTokens, int threads,
+    static Path write(List<Path> runs, List<Run> imported, Path dir, String title, List<String> prompts, int sampleTokens, int threads,
                       PrintStream log) throws IOException {
-        List<Report.Run> data = new ArrayList<>();
+        List<Run> data = new ArrayList<>();
         try (WorkerPool pool = new WorkerPool(WorkerPool.threadsFor(threads))) {
             for (Path r : runs) {
                 if (!Files.isDirectory(r)) throw new UserError(r + ": no such run directory");
-                Map<Long, List<Report.Generation>> gens = new LinkedHashMap<>();
+                Map<Long, List<Run.Generation>> gens = new LinkedHashMap<>();
                 if (sampleTokens > 0 && Files.isDirectory(r.resolve("checkpoints"))) {
                     List<Path> cks = Checkpoints.list(r);
                     for (Path ck : evenly(cks, 8)) {
                         long step = Long.parseLong(ck.getFileName().toString().substring(5));
-                        List<Report.Generation> g = new ArrayList<>();
-                        for (String p : prompts) g.add(new Report.Generation(p, GenerateCommand.sample(ck, p, sampleTokens, 0.8, 1, pool)));
+                        List<Run.Generation> g = new ArrayList<>();
+                        for (String p : prompts) g.add(new Run.Generation(p, GenerateCommand.sample(ck, p, sampleTokens, 0.8, 1, pool)));
                         gens.put(step, g);
                     }
                 }
                 try {
-                    data.add(Report.read(r, gens));
+                    data.add(Run.read(r, gens));
                 } catch (IOException e) {
                     throw new UserError(e.getMessage());
                 }
@@ -94,7 +95,7 @@ public final class ReportCommand implements Callable<Integer> {
         }
         data.addAll(imported);
         String t = title != null ? title : data.size() == 1 ? "Crucible report: " + data.getFirst().name()
-                : "Crucible comparison: " + String.join(" vs ", data.stream().map(Report.Run::name).toList());
+                : "Crucible comparison: " + String.join(" vs ", data.stream().map(Run::name).toList());
         return Report.write(data, dir, t);
     }
 

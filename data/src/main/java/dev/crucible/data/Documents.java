@@ -2,6 +2,7 @@ package dev.crucible.data;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
@@ -93,6 +94,16 @@ public final class Documents {
         return false;
     }
 
+    /**
+     * Receives documents with what their record holds besides the text: for JSON lines, every other
+     * field of the object (its own "id" among them); null for sources without fields. name is the
+     * document's place (file:line, archive!entry), whatever the record calls itself.
+     */
+    @FunctionalInterface
+    public interface RecordSink {
+        void accept(String name, String text, ObjectNode fields) throws IOException;
+    }
+
     /** Calls sink(name, text) for every document under input, in a stable order. */
     public static void read(Path input, BiConsumer<String, String> sink) throws IOException {
         read(input, sink, Malformed.FAIL);
@@ -105,6 +116,27 @@ public final class Documents {
 
     /** As above, with the JSON field / Parquet column that holds the text. */
     public static void read(Path input, BiConsumer<String, String> sink, Malformed malformed, String textField) throws IOException {
+        readRecords(input, (name, text, fields) -> sink.accept(name, text), malformed, textField);
+    }
+
+    /** Every document under input with its record's other fields, in a stable order. */
+    public static void readRecords(Path input, RecordSink records, Malformed malformed, String textField) throws IOException {
+        BiConsumer<String, String> sink = (name, text) -> {
+            try {
+                records.accept(name, text, null);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        };
+        try {
+            readAll(input, sink, records, malformed, textField);
+        } catch (java.io.UncheckedIOException e) {
+            throw e.getCause();
+        }
+    }
+
+    private static void readAll(Path input, BiConsumer<String, String> sink, RecordSink records, Malformed malformed, String textField)
+            throws IOException {
         switch (input.toString()) {
             case "builtin:europarl" -> {
                 readEuroparl(sink, malformed);
@@ -127,7 +159,7 @@ public final class Documents {
                 // as Hadoop and Spark do, names starting with '_' or '.' are metadata (a recipe's _summary.json), not data
                 files = s.filter(Files::isRegularFile).filter(f -> !hidden(input.relativize(f))).sorted().toList();
             }
-            for (Path f : files) read(f, sink, malformed, textField);
+            for (Path f : files) readAll(f, sink, records, malformed, textField);
             return;
         }
         if (!Files.isRegularFile(input)) throw new IOException(input + ": no such file or directory");
@@ -155,12 +187,14 @@ public final class Documents {
                         malformed.report(input + ":" + lineNo, "not a JSON object (" + e.getMessage().lines().findFirst().orElse("") + ")");
                         continue;
                     }
-                    JsonNode text = node == null ? null : node.get(textField);
+                    JsonNode text = node instanceof ObjectNode ? node.get(textField) : null;
                     if (text == null || !text.isTextual()) {
-                        malformed.report(input + ":" + lineNo, "no \"" + textField + "\" string field");
+                        malformed.report(input + ":" + lineNo, node instanceof ObjectNode ? "no \"" + textField + "\" string field" : "not a JSON object");
                         continue;
                     }
-                    sink.accept(input + ":" + lineNo, text.asText());
+                    ObjectNode fields = (ObjectNode) node;
+                    fields.remove(textField);
+                    records.accept(input + ":" + lineNo, text.asText(), fields);
                 }
             }
         } else if (name.endsWith(".parquet")) {

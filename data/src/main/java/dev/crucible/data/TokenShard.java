@@ -1,5 +1,6 @@
 package dev.crucible.data;
 
+import dev.crucible.io.AtomicWrite;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -9,7 +10,6 @@ import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 
 /**
@@ -109,26 +109,26 @@ public final class TokenShard implements AutoCloseable {
         boolean wide = vocabSize > 65536;
         ByteBuffer header = ByteBuffer.allocate(HEADER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
         header.putInt(wide ? MAGIC_U32 : MAGIC_U16).putInt(wide ? VERSION_U32 : VERSION_U16).putInt(n).position(HEADER_BYTES).flip();
-        Path tmp = path.resolveSibling(path.getFileName() + ".tmp");
         if (path.getParent() != null) Files.createDirectories(path.getParent());
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-            while (header.hasRemaining()) ch.write(header);
-            ByteBuffer buf = ByteBuffer.allocate(1 << 16).order(ByteOrder.LITTLE_ENDIAN);
-            for (int i = 0; i < n; i++) {
-                int t = tokens[i];
-                if (t < 0 || t >= vocabSize) throw new IllegalArgumentException("token " + t + " at index " + i + " outside vocabulary of " + vocabSize);
-                if (buf.remaining() < 4) {
-                    buf.flip();
-                    while (buf.hasRemaining()) ch.write(buf);
-                    buf.clear();
+        AtomicWrite.write(path, tmp -> {
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+                while (header.hasRemaining()) ch.write(header);
+                ByteBuffer buf = ByteBuffer.allocate(1 << 16).order(ByteOrder.LITTLE_ENDIAN);
+                for (int i = 0; i < n; i++) {
+                    int t = tokens[i];
+                    if (t < 0 || t >= vocabSize) throw new IllegalArgumentException("token " + t + " at index " + i + " outside vocabulary of " + vocabSize);
+                    if (buf.remaining() < 4) {
+                        buf.flip();
+                        while (buf.hasRemaining()) ch.write(buf);
+                        buf.clear();
+                    }
+                    if (wide) buf.putInt(t);
+                    else buf.putShort((short) t);
                 }
-                if (wide) buf.putInt(t);
-                else buf.putShort((short) t);
+                buf.flip();
+                while (buf.hasRemaining()) ch.write(buf);
+                ch.force(true);
             }
-            buf.flip();
-            while (buf.hasRemaining()) ch.write(buf);
-            ch.force(true);
-        }
-        Files.move(tmp, path, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        });
     }
 }

@@ -3,6 +3,7 @@ package dev.crucible.eval;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.crucible.data.tokenizer.TextEncoding;
+import dev.crucible.io.AtomicWrite;
 import dev.crucible.model.HfCheckpoint;
 import dev.crucible.model.Model;
 import dev.crucible.model.ModelConfig;
@@ -10,7 +11,6 @@ import dev.crucible.tensor.WorkerPool;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -71,8 +71,6 @@ public final class Evaluator {
 
     public static void write(Path file, Map<String, Object> json) throws IOException {
         Files.createDirectories(file.toAbsolutePath().getParent());
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-        JSON.writeValue(tmp.toFile(), json);
-        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        AtomicWrite.write(file, tmp -> JSON.writeValue(tmp.toFile(), json));
     }
 }

@@ -1,5 +1,6 @@
 package dev.crucible.eval;
 
+import dev.crucible.io.AtomicWrite;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -86,14 +87,12 @@ public final class TaskDownload {
                     fetched.put(uri, body);
                 }
                 Files.createDirectories(target.getParent());
-                Path tmp = target.resolveSibling(target.getFileName() + ".part");
-                if (s.zipMember() == null) {
-                    Files.copy(body, tmp, StandardCopyOption.REPLACE_EXISTING);
-                } else {
-                    extract(body, s.zipMember(), tmp, uri);
-                }
-                check(tmp, target);
-                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+                Path from = body;
+                AtomicWrite.write(target, tmp -> {
+                    if (s.zipMember() == null) Files.copy(from, tmp, StandardCopyOption.REPLACE_EXISTING);
+                    else extract(from, s.zipMember(), tmp, uri);
+                    check(tmp, target);
+                });
                 written.add(target);
                 if (log != null) log.println("  wrote " + target + " (" + Files.size(target) + " bytes)");
             }

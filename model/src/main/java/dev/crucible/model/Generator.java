@@ -1,9 +1,7 @@
 package dev.crucible.model;
 
-import dev.crucible.tensor.Activations;
 import dev.crucible.tensor.Attention;
 import dev.crucible.tensor.MatVec;
-import dev.crucible.tensor.Norms;
 import dev.crucible.tensor.Rope;
 import dev.crucible.tensor.WorkerPool;
 import java.util.Arrays;
@@ -37,20 +35,13 @@ public final class Generator {
         this.plan = layout.plan();
         this.p = params;
         this.mv = new MatVec(pool);
-        Norms norms = new Norms(pool);
-        Activations act = new Activations(pool);
-        attnNorm = new NormOp[cfg.nLayer()];
-        mlpNorm = new NormOp[cfg.nLayer()];
-        mlpAct = new MlpActivation[cfg.nLayer()];
-        int maxIn = 0;
-        for (BlockPlan.Layer lp : plan.layers()) {
-            attnNorm[lp.index()] = new NormOp(lp.norm(), norms, cfg.normEps());
-            mlpNorm[lp.index()] = new NormOp(lp.norm(), norms, cfg.normEps());
-            mlpAct[lp.index()] = new MlpActivation(lp.mlp(), act);
-            maxIn = Math.max(maxIn, lp.mlp().inWidth(cfg.intermediateSize()));
-        }
-        finalNorm = new NormOp(plan.finalNorm(), norms, cfg.normEps());
-        this.rope = plan.positions() == BlockPlan.Positions.ROPE ? new Rope(pool, cfg.contextLength(), cfg.headSize(), cfg.ropeTheta()) : null;
+        PlanKernels k = PlanKernels.of(plan, cfg, pool);
+        attnNorm = k.attnNorm();
+        mlpNorm = k.mlpNorm();
+        mlpAct = k.mlp();
+        finalNorm = k.finalNorm();
+        rope = k.rope();
+        int maxIn = k.maxInWidth();
         this.maxT = maxT;
         int d = cfg.dModel(), hs = cfg.headSize();
         w = Attention.qkvWidth(cfg.nHead(), cfg.nKvHead(), hs);

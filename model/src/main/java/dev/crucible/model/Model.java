@@ -1,11 +1,9 @@
 package dev.crucible.model;
 
-import dev.crucible.tensor.Activations;
 import dev.crucible.tensor.Attention;
 import dev.crucible.tensor.Embedding;
 import dev.crucible.tensor.Gemm;
 import dev.crucible.tensor.Linear;
-import dev.crucible.tensor.Norms;
 import dev.crucible.tensor.Residual;
 import dev.crucible.tensor.Rope;
 import dev.crucible.tensor.WorkerPool;
@@ -95,25 +93,18 @@ public final class Model {
         this.maxT = maxT;
         this.training = training;
         Gemm gemm = new Gemm(pool);
-        Norms norms = new Norms(pool);
-        Activations act = new Activations(pool);
         linear = new Linear(gemm);
         attention = new Attention(gemm);
-        rope = plan.positions() == BlockPlan.Positions.ROPE ? new Rope(pool, cfg.contextLength(), cfg.headSize(), cfg.ropeTheta()) : null;
         embedding = new Embedding(pool);
         residual = new Residual(pool);
         int layers = cfg.nLayer(), d = cfg.dModel(), bt = maxB * maxT;
-        attnNorm = new NormOp[layers];
-        mlpNorm = new NormOp[layers];
-        mlpAct = new MlpActivation[layers];
-        int maxIn = 0;
-        for (BlockPlan.Layer lp : plan.layers()) {
-            attnNorm[lp.index()] = new NormOp(lp.norm(), norms, cfg.normEps());
-            mlpNorm[lp.index()] = new NormOp(lp.norm(), norms, cfg.normEps());
-            mlpAct[lp.index()] = new MlpActivation(lp.mlp(), act);
-            maxIn = Math.max(maxIn, lp.mlp().inWidth(cfg.intermediateSize()));
-        }
-        finalNormOp = new NormOp(plan.finalNorm(), norms, cfg.normEps());
+        PlanKernels k = PlanKernels.of(plan, cfg, pool);
+        attnNorm = k.attnNorm();
+        mlpNorm = k.mlpNorm();
+        mlpAct = k.mlp();
+        finalNormOp = k.finalNorm();
+        rope = k.rope();
+        int maxIn = k.maxInWidth();
         this.allocate = allocate;
         crossEntropy = allocate ? new CrossEntropyLoss(pool, bt) : null;
 

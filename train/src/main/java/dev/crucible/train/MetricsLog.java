@@ -1,6 +1,8 @@
 package dev.crucible.train;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.crucible.data.JsonlTable;
+import dev.crucible.io.AtomicWrite;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -33,30 +35,16 @@ final class MetricsLog implements AutoCloseable {
     }
 
     /**
-     * Keeps the rows of steps up to the resume point: later ones came from the interrupted process.
-     * Only the last row may be cut short (a kill mid-write) and is dropped; a malformed row before it
-     * means the file was damaged otherwise and stops the resume with its line number.
+     * Keeps the rows of steps up to the resume point: later ones came from the interrupted process
+     * (read as {@link JsonlTable} reads: a last row cut short by the kill is dropped).
      */
     static void truncate(Path run, int step) throws IOException {
         Path metrics = run.resolve(FILE);
         if (!Files.exists(metrics)) return;
-        List<String> lines = Files.readAllLines(metrics, StandardCharsets.UTF_8);
         List<String> keep = new ArrayList<>();
-        for (int i = 0; i < lines.size(); i++) {
-            String line = lines.get(i);
-            if (line.isBlank()) continue;
-            int rowStep;
-            try {
-                rowStep = JSON.readTree(line).path("step").asInt(Integer.MAX_VALUE);
-            } catch (IOException e) {
-                if (i == lines.size() - 1) break; // cut short by the kill
-                throw new IOException(metrics + ":" + (i + 1) + ": not a JSON row (" + e.getMessage().lines().findFirst().orElse("")
-                        + "); fix or remove that line before resuming", e);
-            }
-            if (rowStep <= step) keep.add(line);
+        for (JsonlTable.Row r : JsonlTable.read(metrics)) {
+            if (r.value().path("step").asInt(Integer.MAX_VALUE) <= step) keep.add(r.text());
         }
-        Path tmp = metrics.resolveSibling(FILE + ".tmp");
-        Files.write(tmp, keep, StandardCharsets.UTF_8);
-        Files.move(tmp, metrics, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        AtomicWrite.writeLines(metrics, keep);
     }
 }

@@ -13,7 +13,8 @@ import java.util.Map;
  * A training run, as written in run.yaml (keys in snake_case). Every section and key except
  * data.train has a default, set in the section's own record (a missing key arrives as null); unknown
  * keys and bad values are refused with the key's name (see {@link ConfigLoader}). A new option is a
- * field of the section that owns it, its default and check there, and its line in docs/training.md.
+ * field of the section that owns it, its default and check there, and its line in examples/demo-llama.yaml
+ * (which documents every key).
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record RunConfig(String out, ModelSpec model, Data data, Training training, Optimizer optimizer, Schedule schedule,

@@ -70,6 +70,14 @@ final class JsonlShardWriter implements Pipeline.Sink, AutoCloseable {
         g.writeStartObject();
         g.writeStringField("id", doc.id());
         g.writeStringField("text", doc.text());
+        if (doc.fields() != null) {
+            for (var f = doc.fields().fields(); f.hasNext(); ) {
+                var e = f.next();
+                if (e.getKey().equals("id") || e.getKey().equals("text") || doc.meta().containsKey(e.getKey())) continue;
+                g.writeFieldName(e.getKey());
+                g.writeTree(e.getValue());
+            }
+        }
         for (Map.Entry<String, String> e : doc.meta().entrySet()) {
             if (!e.getKey().equals("id") && !e.getKey().equals("text")) g.writeStringField(e.getKey(), e.getValue());
         }

@@ -333,6 +333,8 @@ public final class Pipeline implements AutoCloseable {
         }
     }
 
+    private static final com.fasterxml.jackson.databind.ObjectMapper SPILL_JSON = new com.fasterxml.jackson.databind.ObjectMapper();
+
     static void writeDoc(DataOutputStream out, Doc doc) throws IOException {
         writeString(out, doc.id());
         writeString(out, doc.text());
@@ -341,6 +343,7 @@ public final class Pipeline implements AutoCloseable {
             writeString(out, e.getKey());
             writeString(out, e.getValue());
         }
+        writeString(out, doc.fields() == null ? "" : doc.fields().toString());
     }
 
     static Doc readDoc(DataInputStream in) throws IOException {
@@ -348,7 +351,8 @@ public final class Pipeline implements AutoCloseable {
         int m = in.readInt();
         Map<String, String> meta = new TreeMap<>();
         for (int i = 0; i < m; i++) meta.put(readString(in), readString(in));
-        return new Doc(id, text, meta);
+        String fields = readString(in);
+        return new Doc(id, text, meta, fields.isEmpty() ? null : (com.fasterxml.jackson.databind.node.ObjectNode) SPILL_JSON.readTree(fields));
     }
 
     private static void writeString(DataOutputStream out, String s) throws IOException {

@@ -68,17 +68,16 @@ public final class RecipeRun {
                     n[2]++;
                     if (examples.size() < 5) examples.add(where + ": " + problem);
                 } : Documents.Malformed.FAIL;
-                Documents.read(Path.of(in.path()), (name, text) -> {
+                Documents.readRecords(Path.of(in.path()), (name, text, fields) -> {
                     n[0]++;
                     n[1] += TextStats.utf8Length(text);
-                    try {
-                        // source files get their programming language from the extension, unless the input says otherwise
-                        String code = in.meta().containsKey("lang") ? null : Documents.sourceLanguage(name);
-                        Doc doc = new Doc(name, text, in.meta());
-                        feeder.accept(code == null ? doc : doc.withMeta("lang", code));
-                    } catch (IOException e) {
-                        throw new UncheckedIOException(e);
-                    }
+                    // source files get their programming language from the extension, unless the input says otherwise
+                    String code = in.meta().containsKey("lang") ? null : Documents.sourceLanguage(name);
+                    // the record's own id when it has one (a number is written as its text); its place otherwise
+                    com.fasterxml.jackson.databind.JsonNode ownId = fields == null ? null : fields.get("id");
+                    String id = ownId != null && (ownId.isTextual() || ownId.isNumber()) ? ownId.asText() : name;
+                    Doc doc = new Doc(id, text, in.meta(), fields);
+                    feeder.accept(code == null ? doc : doc.withMeta("lang", code));
                     long now = System.nanoTime();
                     if (log != null && now - lastLog[0] > 5e9) {
                         lastLog[0] = now;
@@ -114,6 +113,7 @@ public final class RecipeRun {
                 m.put("detail", t.detail());
                 m.put(t.after() == null ? "text" : "before", t.before());
                 if (t.after() != null) m.put("after", t.after());
+                if (t.fields() != null) m.put("fields", t.fields()); // the input record's other fields, as they came
                 w.write(line.writeValueAsString(m));
                 w.write('\n');
             }

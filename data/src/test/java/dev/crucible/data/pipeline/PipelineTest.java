@@ -173,6 +173,47 @@ class PipelineTest {
         assertTrue(Files.exists(foreign.resolve("precious.txt")));
     }
 
+    /**
+     * A JSON-lines record keeps its own id and every other field (url, nested metadata) through every
+     * operator, including a de-duplication that spills documents to disk, in the output and in the
+     * trace; a record without an id is named by its place.
+     */
+    @Test
+    void recordIdsAndFieldsSurviveEveryOperator() throws IOException {
+        Path jsonl = tmp.resolve("records.jsonl");
+        Files.writeString(jsonl, """
+                {"id": "doc-7", "text": "Contact   me at someone@example.org about the report on the committee vote.", "url": "https://a.example/7", "meta": {"source": "cc", "n": [1, 2]}}
+                {"id": 8, "text": "short", "url": "https://a.example/8"}
+                {"text": "The committee has voted on the report, and it was not what we expected of them.", "score": 0.5}
+                {"id": "doc-9", "text": "The committee has voted on the report, and it was not what we expected of them.", "url": "https://a.example/9"}
+                """);
+        Path recipeFile = tmp.resolve("fields.yaml");
+        Files.writeString(recipeFile, """
+                inputs: [%s]
+                output: {dir: %s, compression: none}
+                ops:
+                  - whitespace_normalization_mapper: {}
+                  - remove_email_mapper: {}
+                  - text_length_filter: {min_len: 20}
+                  - exact_dedup: {}
+                """.formatted(jsonl, tmp.resolve("fields")));
+        RecipeRun.run(Recipe.load(recipeFile), null);
+        List<JsonNode> out = new ArrayList<>();
+        ObjectMapper json = new ObjectMapper();
+        for (String line : Files.readAllLines(tmp.resolve("fields/part-00000.jsonl"))) out.add(json.readTree(line));
+        assertEquals(2, out.size(), out.toString());
+        JsonNode first = out.get(0);
+        assertEquals("doc-7", first.get("id").asText());
+        assertEquals("https://a.example/7", first.get("url").asText());
+        assertEquals("{\"source\":\"cc\",\"n\":[1,2]}", first.get("meta").toString());
+        assertFalse(first.get("text").asText().contains("@"), "the operators did run: " + first);
+        assertEquals(jsonl + ":3", out.get(1).get("id").asText(), "no id of its own: named by its place");
+        assertEquals(0.5, out.get(1).get("score").asDouble());
+        String trace = Files.readString(tmp.resolve("fields/_trace.jsonl"));
+        assertTrue(trace.contains("\"doc\":\"8\"") && trace.contains("\"fields\":{\"id\":8,\"url\":\"https://a.example/8\"}"), trace);
+        assertTrue(trace.contains("\"doc\":\"doc-9\"") && trace.contains("duplicate of " + jsonl + ":3"), trace);
+    }
+
     @Test
     void zstdOutputReadsBackAsInput() throws IOException {
         List<Doc> docs = europarl(300);

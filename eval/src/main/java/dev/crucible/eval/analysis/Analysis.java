@@ -108,7 +108,11 @@ public final class Analysis {
         return sb.toString();
     }
 
-    /** Chance levels of lm-evaluation-harness tasks by name (accuracy metrics); NaN when unknown. */
+    /**
+     * Chance levels of lm-evaluation-harness tasks by name (accuracy metrics); NaN when unknown. Only
+     * for result files that do not carry the level: published lm-evaluation-harness results, and
+     * results.jsonl tables written before their rows did.
+     */
     public static double chance(String task, String metric) {
         if (!metric.startsWith("acc")) return Double.NaN;
         if (task.startsWith("blimp")) return 0.5;

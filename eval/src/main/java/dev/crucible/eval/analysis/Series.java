@@ -2,8 +2,12 @@ package dev.crucible.eval.analysis;
 
 import java.util.List;
 
-/** One metric of one task over the checkpoints of one run, in step order. */
-public record Series(String run, String task, String metric, List<Point> points) {
+/**
+ * One metric of one task over the checkpoints of one run, in step order. chance: the score of
+ * guessing, as the task declares it (results.jsonl carries it); NaN where there is none (losses,
+ * perplexities) or it is not known.
+ */
+public record Series(String run, String task, String metric, double chance, List<Point> points) {
 
     /** A checkpoint's score; stderr is NaN when unknown. */
     public record Point(long step, long tokens, double value, double stderr) {}

@@ -1,15 +1,15 @@
 package dev.crucible.eval.analysis;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.crucible.data.JsonlTable;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * Optimisation health from a run's metrics.jsonl: spikes in training loss and gradient norm, each
@@ -29,18 +29,9 @@ public final class Stability {
     public record Spike(long step, String metric, double value, double z) {}
 
     public static List<Row> read(Path metrics) throws IOException {
-        ObjectMapper json = new ObjectMapper();
         List<Row> rows = new ArrayList<>();
-        int lineNo = 0;
-        for (String line : Files.readAllLines(metrics, StandardCharsets.UTF_8)) {
-            lineNo++;
-            if (line.isBlank()) continue;
-            JsonNode r;
-            try {
-                r = json.readTree(line);
-            } catch (IOException e) {
-                throw new IOException(metrics + ":" + lineNo + ": not a JSON object", e);
-            }
+        for (JsonlTable.Row row : JsonlTable.read(metrics)) {
+            JsonNode r = row.value();
             rows.add(new Row(r.path("step").asLong(), r.path("tokens").asLong(-1), num(r, "train_loss"), num(r, "grad_norm"), num(r, "val_loss")));
         }
         return rows;
@@ -119,5 +110,56 @@ public final class Stability {
             if (!Double.isNaN(val)) prevVal = val;
         }
         return out;
+    }
+
+    /** Validation loss at the last logged step at or before each point of s (NaN before the first). */
+    public static double[] valLossAt(List<Row> rows, Series s) {
+        double[] out = new double[s.points().size()];
+        for (int i = 0; i < out.length; i++) {
+            long step = s.points().get(i).step();
+            double v = Double.NaN;
+            for (Row row : rows) if (row.step() <= step && !Double.isNaN(row.valLoss())) v = row.valLoss();
+            out[i] = v;
+        }
+        return out;
+    }
+
+    /**
+     * Per checkpoint: metrics that got significantly worse (by more than Analysis.Z standard errors of
+     * the difference; a fall where higher is better, a rise where lower is) since the previous
+     * checkpoint while validation loss moved by less than half a percent: a capability lost that the
+     * loss curve does not show. Metrics of unknown direction are not watched.
+     */
+    public static Map<Long, List<String>> worseWhileLossFlat(List<Row> rows, List<Series> watched, long[] checkpoints) {
+        Map<Long, Double> val = new TreeMap<>();
+        for (Row row : rows) if (!Double.isNaN(row.valLoss())) val.put(row.step(), row.valLoss());
+        Map<Long, List<String>> out = new TreeMap<>();
+        for (int i = 1; i < checkpoints.length; i++) {
+            Double a = val.get(checkpoints[i - 1]), b = val.get(checkpoints[i]);
+            if (a == null || b == null || Math.abs(b - a) / a >= 0.005) continue;
+            for (Series s : watched) {
+                MetricDirection dir = MetricDirection.of(s.metric());
+                if (dir == MetricDirection.UNKNOWN) continue;
+                Series.Point p = at(s, checkpoints[i - 1]), c = at(s, checkpoints[i]);
+                if (p == null || c == null) continue;
+                double se = Math.sqrt(sq(p.stderr()) + sq(c.stderr()));
+                double worse = dir == MetricDirection.HIGHER_IS_BETTER ? p.value() - c.value() : c.value() - p.value();
+                if (se > 0 && worse > Analysis.Z * se) {
+                    out.computeIfAbsent(checkpoints[i], k -> new ArrayList<>()).add(String.format(Locale.ROOT,
+                            "%s %s %s from %.4g to %.4g (%.1f standard errors worse) while validation loss was flat (%.4f -> %.4f)",
+                            s.task(), s.metric(), c.value() < p.value() ? "fell" : "rose", p.value(), c.value(), worse / se, a, b));
+                }
+            }
+        }
+        return out;
+    }
+
+    private static Series.Point at(Series s, long step) {
+        for (Series.Point p : s.points()) if (p.step() == step) return p;
+        return null;
+    }
+
+    private static double sq(double x) {
+        return Double.isNaN(x) ? 0 : x * x;
     }
 }

@@ -2,8 +2,8 @@ package dev.crucible.eval.analysis;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.crucible.data.JsonlTable;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -62,7 +62,7 @@ public final class Trajectories {
         byKey.forEach((k, pts) -> {
             pts.sort(Comparator.comparingLong(Series.Point::step));
             String[] tm = k.split("\u0000");
-            out.add(new Series(run, tm[0], tm[1], List.copyOf(pts)));
+            out.add(new Series(run, tm[0], tm[1], Analysis.chance(tm[0], tm[1]), List.copyOf(pts)));
         });
         return out;
     }
@@ -75,23 +75,19 @@ public final class Trajectories {
         throw new IOException(f + ": cannot tell the checkpoint's step (no 'stepN' in the file name or in config.model_args)");
     }
 
-    /** Crucible's flat table (eval/results.jsonl): run, step, tokens, task, metric, value, stderr. */
+    /** Crucible's flat table (eval/results.jsonl): run, step, tokens, task, metric, value, stderr, chance. */
     public static List<Series> fromResultsJsonl(Path file) throws IOException {
         Map<String, List<Series.Point>> byKey = new TreeMap<>();
-        int lineNo = 0;
-        for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
-            lineNo++;
-            if (line.isBlank()) continue;
-            JsonNode r;
-            try {
-                r = JSON.readTree(line);
-            } catch (IOException e) {
-                throw new IOException(file + ":" + lineNo + ": not a JSON object", e);
-            }
+        Map<String, Double> chance = new TreeMap<>();
+        for (JsonlTable.Row row : JsonlTable.read(file)) {
+            JsonNode r = row.value();
             for (String k : new String[] {"run", "step", "task", "metric", "value"}) {
-                if (!r.has(k)) throw new IOException(file + ":" + lineNo + ": missing '" + k + "'");
+                if (!r.has(k)) throw new IOException(file + ":" + row.line() + ": missing '" + k + "'");
             }
             double se = r.path("stderr").isNumber() ? r.get("stderr").asDouble() : Double.NaN;
+            String key = r.get("run").asText() + "\u0000" + r.get("task").asText() + "\u0000" + r.get("metric").asText();
+            // tables written before rows carried it: the chance levels of lm-evaluation-harness's tasks by name
+            chance.put(key, r.path("chance").isNumber() ? r.get("chance").asDouble() : Analysis.chance(r.get("task").asText(), r.get("metric").asText()));
             byKey.computeIfAbsent(r.get("run").asText() + "\u0000" + r.get("task").asText() + "\u0000" + r.get("metric").asText(), x -> new ArrayList<>())
                     .add(new Series.Point(r.get("step").asLong(), r.path("tokens").asLong(-1), r.get("value").asDouble(), se));
         }
@@ -99,7 +95,7 @@ public final class Trajectories {
         byKey.forEach((k, pts) -> {
             pts.sort(Comparator.comparingLong(Series.Point::step));
             String[] p = k.split("\u0000");
-            out.add(new Series(p[0], p[1], p[2], List.copyOf(pts)));
+            out.add(new Series(p[0], p[1], p[2], chance.get(k), List.copyOf(pts)));
         });
         return out;
     }

@@ -1,5 +1,7 @@
 package dev.crucible.eval.report;
 
+import java.util.Locale;
+
 /** Minimal HTML building with escaping: every piece of text from data goes through {@link #esc}. */
 final class Html {
     private Html() {}
@@ -23,5 +25,12 @@ final class Html {
             }
         }
         return sb.toString();
+    }
+
+    /** A number for a table cell: 4 decimals, or scientific notation for the very small and very large; empty for NaN. */
+    static String fmt(double v) {
+        if (Double.isNaN(v)) return "";
+        double a = Math.abs(v);
+        return String.format(Locale.ROOT, a != 0 && (a < 1e-3 || a >= 1e5) ? "%.3e" : "%.4f", v);
     }
 }

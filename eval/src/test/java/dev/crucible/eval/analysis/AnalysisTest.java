@@ -20,7 +20,7 @@ class AnalysisTest {
     static Series series(double[] values, double se) {
         List<Series.Point> pts = new ArrayList<>();
         for (int i = 0; i < values.length; i++) pts.add(new Series.Point(i * 100L, i * 100L * 1000, values[i], se));
-        return new Series("r", "t", "acc", pts);
+        return new Series("r", "t", "acc", Double.NaN, pts);
     }
 
     @Test
@@ -146,7 +146,7 @@ class AnalysisTest {
     static Series series(String task, String metric, double... values) {
         List<Series.Point> points = new java.util.ArrayList<>();
         for (int i = 0; i < values.length; i++) points.add(new Series.Point(1L << i, 1000L << i, values[i], 0.01));
-        return new Series("run", task, metric, points);
+        return new Series("run", task, metric, Double.NaN, points);
     }
 
     static Series find(List<Series> all, String task, String metric) {

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class StabilityTest {
@@ -33,5 +34,29 @@ class StabilityTest {
         assertTrue(v.get(0).startsWith("step 20: no loss or gradient spikes; validation loss 4.6000"), v.get(0));
         assertTrue(v.get(1).contains("1 spike (train loss") && v.get(1).contains("at step 37") && v.get(1).contains("improving"), v.get(1));
         assertTrue(v.get(2).contains("grad norm 9.00 at step 45") && v.get(2).contains("WORSE"), v.get(2));
+    }
+
+    /**
+     * A capability that gets worse while validation loss is flat is flagged, in the metric's own
+     * direction: a fall for accuracy, a rise for bits per byte (which the signal used to ignore).
+     */
+    @Test
+    void flagsACapabilityGettingWorseWhileLossIsFlat() {
+        List<Stability.Row> rows = List.of(new Stability.Row(10, 100, 3.0, 1, 3.000), new Stability.Row(20, 200, 3.0, 1, 2.999),
+                new Stability.Row(30, 300, 2.9, 1, 2.5));
+        Series acc = new Series("r", "cloze", "acc", 0, List.of(new Series.Point(10, 100, 0.40, 0.01), new Series.Point(20, 200, 0.30, 0.01),
+                new Series.Point(30, 300, 0.20, 0.01)));
+        Series bpb = new Series("r", "bpb_en", "bits_per_byte", Double.NaN, List.of(new Series.Point(10, 100, 2.0, 0.01),
+                new Series.Point(20, 200, 2.2, 0.01), new Series.Point(30, 300, 2.0, 0.01)));
+        Series better = new Series("r", "bpb_de", "bits_per_byte", Double.NaN, List.of(new Series.Point(10, 100, 2.2, 0.01),
+                new Series.Point(20, 200, 2.0, 0.01), new Series.Point(30, 300, 1.9, 0.01)));
+        Series unknown = new Series("r", "x", "mystery", Double.NaN, List.of(new Series.Point(10, 100, 5, 0.01),
+                new Series.Point(20, 200, 1, 0.01), new Series.Point(30, 300, 1, 0.01)));
+        Map<Long, List<String>> f = Stability.worseWhileLossFlat(rows, List.of(acc, bpb, better, unknown), new long[] {10, 20, 30});
+        // 10 -> 20: loss flat, accuracy down and bits per byte up; 20 -> 30: worse again, but loss fell 17%: not this signal
+        assertEquals(List.of(20L), List.copyOf(f.keySet()));
+        assertEquals(2, f.get(20L).size(), f.toString());
+        assertTrue(f.get(20L).get(0).startsWith("cloze acc fell from 0.4000 to 0.3000 (7.1 standard errors worse) while validation loss was flat"), f.toString());
+        assertTrue(f.get(20L).get(1).startsWith("bpb_en bits_per_byte rose from 2.000 to 2.200 (14.1 standard errors worse)"), f.toString());
     }
 }

@@ -76,7 +76,7 @@ class ReportTest {
     @Test
     void reportIsSelfContainedEscapedAndListsEveryCheckpoint() throws IOException {
         Path run = fakeRun(tmp.resolve("runA"), "<img src=x onerror=alert(1)>");
-        Report.Run data = Report.read(run, Map.of(64L, List.of(new Report.Generation("The ", "<b>bold</b> & more"))));
+        Run data = Run.read(run, Map.of(64L, List.of(new Run.Generation("The ", "<b>bold</b> & more"))));
         Path html = Report.write(List.of(data), tmp.resolve("out"), "Report <of> runA");
         String s = Files.readString(html);
         assertFalse(s.contains("<img src=x"), "unescaped task name");
@@ -97,21 +97,26 @@ class ReportTest {
         assertTrue(s.contains("BLiMP phenomena not significantly above chance at the last checkpoint: island effects."));
         // two runs compare in one report
         Path runB = fakeRun(tmp.resolve("runB"), "piqa");
-        String both = Files.readString(Report.write(List.of(data, Report.read(runB, null)), tmp.resolve("cmp"), "cmp"));
+        String both = Files.readString(Report.write(List.of(data, Run.read(runB, null)), tmp.resolve("cmp"), "cmp"));
         assertTrue(both.contains("Capabilities: runA") && both.contains("Capabilities: runB"));
     }
 
+    /** A task declared in YAML has no name the report could know: its chance level comes with its rows in results.jsonl. */
     @Test
-    void flagsADownstreamDropWhileLossIsFlat() {
-        List<dev.crucible.eval.analysis.Stability.Row> rows = List.of(new dev.crucible.eval.analysis.Stability.Row(10, 100, 3.0, 1, 3.000),
-                new dev.crucible.eval.analysis.Stability.Row(20, 200, 3.0, 1, 2.999), new dev.crucible.eval.analysis.Stability.Row(30, 300, 2.9, 1, 2.5));
-        var acc = new dev.crucible.eval.analysis.Series("r", "cloze", "acc", List.of(new dev.crucible.eval.analysis.Series.Point(10, 100, 0.40, 0.01),
-                new dev.crucible.eval.analysis.Series.Point(20, 200, 0.30, 0.01), new dev.crucible.eval.analysis.Series.Point(30, 300, 0.20, 0.01)));
-        Report.Run r = new Report.Run("r", tmp, rows, List.of(acc), new long[] {10, 20, 30}, Map.of(), Map.of(), "");
-        Map<Long, List<String>> f = Report.fallingWhileLossFlat(r);
-        // 10 -> 20: loss flat, accuracy down 7 standard errors; 20 -> 30: down again, but loss fell 17%: not this signal
-        assertEquals(List.of(20L), List.copyOf(f.keySet()));
-        assertTrue(f.get(20L).getFirst().startsWith("cloze acc fell from 0.4000 to 0.3000 (7.1 standard errors) while validation loss was flat"), f.toString());
+    void chanceLevelComesFromTheResultsTable() throws IOException {
+        Path run = tmp.resolve("quiz");
+        Files.createDirectories(run.resolve("eval"));
+        StringBuilder r = new StringBuilder();
+        double[] acc = {0.25, 0.40, 0.70};
+        for (int i = 0; i < 3; i++) {
+            r.append(String.format(java.util.Locale.ROOT, "{\"run\":\"quiz\",\"step\":%d,\"tokens\":%d,\"task\":\"my_quiz\",\"metric\":\"acc\",\"chance\":0.25,\"value\":%.2f,\"stderr\":0.01}%n",
+                    i + 1, (i + 1) * 1000, acc[i]));
+        }
+        Files.writeString(run.resolve("eval/results.jsonl"), r);
+        String html = Files.readString(Report.write(List.of(Run.read(run, null)), tmp.resolve("quiz-report"), "quiz"));
+        // chance 0.25, final 0.70: normalised (0.70 - 0.25) / (1 - 0.25) = 0.600
+        assertTrue(html.contains("<tr><td class=l>my_quiz</td><td class=l>acc</td><td>0.2500</td>"), "chance column");
+        assertTrue(html.contains("<td>0.600</td>"), "normalised final score");
     }
 
     /** Pythia's 70M and 160M published evaluations, compared on training compute. */
@@ -120,11 +125,11 @@ class ReportTest {
         String data = System.getProperty("crucible.data", "");
         Path root = data.isEmpty() ? null : Path.of(data, "pythia_eval_trajectories");
         org.junit.jupiter.api.Assumptions.assumeTrue(root != null && Files.isDirectory(root), "needs ../shared/data");
-        Report.Run small = Report.fromLmEval(root.resolve("pythia-70m"), "pythia-70m", 2_097_152, 70_426_624);
-        Report.Run large = Report.fromLmEval(root.resolve("pythia-160m"), "pythia-160m", 2_097_152, 162_322_944);
-        assertEquals("training FLOPs", Report.axis(List.of(small, large)).label());
-        assertEquals(6.0 * 70_426_624 * 2_097_152, Report.flopsPerToken(small) * 2_097_152, 1e6);
-        assertEquals("tokens", Report.axis(List.of(small, Report.fromLmEval(root.resolve("pythia-160m"), "x", 2_097_152, 0))).label());
+        Run small = Run.fromLmEval(root.resolve("pythia-70m"), "pythia-70m", 2_097_152, 70_426_624);
+        Run large = Run.fromLmEval(root.resolve("pythia-160m"), "pythia-160m", 2_097_152, 162_322_944);
+        assertEquals("training FLOPs", Figures.axis(List.of(small, large)).label());
+        assertEquals(6.0 * 70_426_624 * 2_097_152, small.flopsPerToken() * 2_097_152, 1e6);
+        assertEquals("tokens", Figures.axis(List.of(small, Run.fromLmEval(root.resolve("pythia-160m"), "x", 2_097_152, 0))).label());
         String html = Files.readString(Report.write(List.of(small, large), tmp.resolve("pythia"), "Pythia 70M vs 160M"));
         assertTrue(html.contains("Capabilities: pythia-160m"));
         assertTrue(Files.exists(tmp.resolve("pythia/charts/lambada_openai.png")));
@@ -141,7 +146,7 @@ class ReportTest {
         String chromium = chromium();
         org.junit.jupiter.api.Assumptions.assumeTrue(chromium != null, "chromium not installed");
         Path run = fakeRun(tmp.resolve("runC"), "<script>alert('x')</script>");
-        Path html = Report.write(List.of(Report.read(run, Map.of(4L, List.of(new Report.Generation("x", "\u0000<img src=y onerror=alert(2)>"))))),
+        Path html = Report.write(List.of(Run.read(run, Map.of(4L, List.of(new Run.Generation("x", "\u0000<img src=y onerror=alert(2)>"))))),
                 tmp.resolve("outC"), "render test");
         Path shot = tmp.resolve("shot.png");
         List<String> common = List.of(chromium, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--user-data-dir=" + tmp.resolve("profile"),

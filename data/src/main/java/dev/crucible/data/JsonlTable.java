@@ -1,0 +1,48 @@
+package dev.crucible.data;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Reads the JSON-lines tables Crucible writes (metrics.jsonl, eval/results.jsonl), with one policy
+ * for every reader: blank lines are skipped; the last line, if it is not a JSON object, is left out
+ * (a process killed while appending it cut it short); any other line that is not a JSON object stops
+ * the read with the file and line number, since the file was damaged in some other way.
+ */
+public final class JsonlTable {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private JsonlTable() {}
+
+    /** A row: its 1-based line number, its text and its parsed object. */
+    public record Row(int line, String text, JsonNode value) {}
+
+    public static List<Row> read(Path file) throws IOException {
+        List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+        int last = lines.size();
+        while (last > 0 && lines.get(last - 1).isBlank()) last--;
+        List<Row> rows = new ArrayList<>();
+        for (int i = 0; i < last; i++) {
+            String line = lines.get(i);
+            if (line.isBlank()) continue;
+            JsonNode v;
+            try {
+                v = JSON.readTree(line);
+            } catch (IOException e) {
+                v = null;
+            }
+            if (v == null || !v.isObject()) {
+                if (i == last - 1) break; // cut short by a kill
+                throw new IOException(file + ":" + (i + 1) + ": not a JSON object (the file is damaged; fix or remove that line)");
+            }
+            rows.add(new Row(i + 1, line, v));
+        }
+        return rows;
+    }
+}

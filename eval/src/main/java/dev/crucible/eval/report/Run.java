@@ -1,0 +1,122 @@
+package dev.crucible.eval.report;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.crucible.data.JsonlTable;
+import dev.crucible.eval.analysis.BlimpMeans;
+import dev.crucible.eval.analysis.Series;
+import dev.crucible.eval.analysis.Stability;
+import dev.crucible.eval.analysis.Trajectories;
+import dev.crucible.model.ModelConfig;
+import dev.crucible.train.ConfigLoader;
+import dev.crucible.train.RunConfig;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.stream.Stream;
+
+/**
+ * What a report knows of one run: its training metrics, its evaluation series, its checkpoints, the
+ * training FLOPs at each, sampled generations, and a line describing it. Read from a run directory
+ * ({@link #read}) or from published lm-evaluation-harness results ({@link #fromLmEval}).
+ */
+public record Run(String name, Path dir, List<Stability.Row> metrics, List<Series> series, long[] checkpointSteps,
+                  Map<Long, Double> flopsAtStep, Map<Long, List<Generation>> generations, String description) {
+
+    public record Generation(String prompt, String text) {}
+
+    /** Reads a run directory: metrics.jsonl, eval/results.jsonl, checkpoints/, config.yaml. */
+    public static Run read(Path dir, Map<Long, List<Generation>> generations) throws IOException {
+        Path metrics = dir.resolve("metrics.jsonl"), results = dir.resolve("eval").resolve("results.jsonl");
+        if (!Files.exists(metrics) && !Files.exists(results)) throw new IOException(dir + ": neither metrics.jsonl nor eval/results.jsonl: not a run directory");
+        List<Stability.Row> rows = Files.exists(metrics) ? Stability.read(metrics) : List.of();
+        List<Series> series = Files.exists(results) ? Trajectories.fromResultsJsonl(results) : List.of();
+        Map<Long, Double> flops = new TreeMap<>();
+        if (Files.exists(results)) {
+            for (JsonlTable.Row row : JsonlTable.read(results)) {
+                JsonNode r = row.value();
+                if (r.path("flops").isNumber()) flops.put(r.get("step").asLong(), r.get("flops").asDouble());
+            }
+        }
+        long[] steps;
+        Path cks = dir.resolve("checkpoints");
+        if (Files.isDirectory(cks)) {
+            try (Stream<Path> s = Files.list(cks)) {
+                steps = s.map(p -> p.getFileName().toString()).filter(n -> n.matches("step-\\d+")).mapToLong(n -> Long.parseLong(n.substring(5))).sorted().toArray();
+            }
+        } else {
+            steps = series.stream().flatMap(x -> x.points().stream()).mapToLong(Series.Point::step).distinct().sorted().toArray();
+        }
+        String name = dir.toAbsolutePath().normalize().getFileName().toString();
+        if (name.equals("run") && dir.toAbsolutePath().normalize().getParent() != null) name = dir.toAbsolutePath().normalize().getParent().getFileName().toString();
+        return new Run(name, dir, rows, series, steps, flops, generations == null ? Map.of() : generations, describe(dir.resolve("config.yaml")));
+    }
+
+    /** The model and the training in one line, from the run's resolved config. */
+    private static String describe(Path cfgFile) {
+        if (!Files.exists(cfgFile)) return "";
+        RunConfig c;
+        ModelConfig m;
+        try {
+            c = ConfigLoader.load(cfgFile, RunConfig.class);
+            m = c.model().resolve();
+        } catch (IllegalArgumentException e) {
+            return "config.yaml not readable by this version: " + e.getMessage();
+        }
+        return String.format(Locale.ROOT, "%s-style, %d layers, d_model %d, %d heads, vocabulary %d, context %d; %d steps of %d sequences x %d tokens, %s lr %s (%s)",
+                m.style().id(), m.nLayer(), m.dModel(), m.nHead(), m.vocabSize(), m.contextLength(), c.training().steps(), c.training().microBatch(),
+                c.training().seqLen(), c.optimizer().name(), c.optimizer().lr(), c.schedule().kind());
+    }
+
+    /**
+     * A run known only from lm-evaluation-harness result files (e.g. Pythia's): its series, and, with a
+     * parameter count, training FLOPs as 6 x parameters x tokens, so runs of different sizes align on compute.
+     */
+    public static Run fromLmEval(Path dir, String name, long tokensPerStep, long params) throws IOException {
+        List<Series> series = Trajectories.fromLmEval(dir, name, tokensPerStep);
+        long[] steps = series.stream().flatMap(x -> x.points().stream()).mapToLong(Series.Point::step).distinct().sorted().toArray();
+        Map<Long, Double> flops = new TreeMap<>();
+        if (params > 0) for (long st : steps) flops.put(st, 6.0 * params * st * tokensPerStep);
+        return new Run(name, dir, List.of(), series, steps, flops, Map.of(),
+                "lm-evaluation-harness results" + (params > 0 ? String.format(Locale.ROOT, ", %,d parameters", params) : ""));
+    }
+
+    /** The series of one task and metric, or null. */
+    public Series find(String task, String metric) {
+        for (Series s : series) if (s.task().equals(task) && s.metric().equals(metric)) return s;
+        return null;
+    }
+
+    /** Mean BLiMP accuracy over paradigms, or null when the run has none. */
+    public Series blimp() {
+        return BlimpMeans.overall(name, series);
+    }
+
+    public List<Series> blimpPhenomena() {
+        return BlimpMeans.phenomena(name, series);
+    }
+
+    /** The series a report shows one by one: BLiMP as its means (not 67 paradigms), then every other series. */
+    public List<Series> summarisedSeries() {
+        List<Series> out = new java.util.ArrayList<>();
+        Series b = blimp();
+        if (b != null) out.add(b);
+        out.addAll(blimpPhenomena());
+        for (Series s : series) if (!BlimpMeans.isParadigm(s)) out.add(s);
+        return out;
+    }
+
+    /** Training FLOPs per token (from the results table), or NaN when unknown. */
+    public double flopsPerToken() {
+        for (Series s : series) {
+            for (Series.Point p : s.points()) {
+                Double f = flopsAtStep.get(p.step());
+                if (f != null && p.tokens() > 0) return f / p.tokens();
+            }
+        }
+        return Double.NaN;
+    }
+}
