@@ -69,7 +69,7 @@ public final class AnalyzeCommand implements Callable<Integer> {
         int shown = 0;
         System.out.printf(Locale.ROOT, "%-40s %-8s %6s %7s %7s %9s %7s %9s  %s%n", "task", "metric", "chance", "first", "best", "at step", "final", "emerges", "verdict");
         for (Series s : all) {
-            double chance = Analysis.chance(s.task(), s.metric());
+            double chance = s.chance();
             if (Double.isNaN(chance) || !s.metric().equals("acc") && !s.metric().equals("acc_norm")) continue;
             if (tasks != null && !tasks.contains(s.task())) continue;
             Analysis.Peak p = Analysis.peak(s);

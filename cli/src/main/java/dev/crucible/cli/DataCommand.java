@@ -7,14 +7,15 @@ import dev.crucible.data.pipeline.Recipe;
 import dev.crucible.data.pipeline.RecipeRun;
 import dev.crucible.data.tokenizer.BpeTokenizer;
 import dev.crucible.data.tokenizer.TokenizerJson;
+import dev.crucible.io.AtomicWrite;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -85,11 +86,11 @@ public final class DataCommand implements Runnable {
             System.out.printf(Locale.ROOT, "%,d documents analysed in %.1f s%n", t.size(), (System.nanoTime() - t0) / 1e9);
             System.out.print(CorpusStats.quantileTable(t));
             Files.createDirectories(out);
-            new com.fasterxml.jackson.databind.ObjectMapper().enable(com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT)
-                    .writeValue(out.resolve("stats.json").toFile(), CorpusStats.json(t));
+            AtomicWrite.write(out.resolve("stats.json"), tmp -> new com.fasterxml.jackson.databind.ObjectMapper()
+                    .enable(com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT).writeValue(tmp.toFile(), CorpusStats.json(t)));
             for (int k = 0; k < CorpusStats.STATS.size(); k++) {
                 CorpusStats.Stat st = CorpusStats.STATS.get(k);
-                Files.write(out.resolve(st.name() + ".png"), dev.crucible.eval.report.Histogram.png(st.name() + " (" + st.filter() + ")", st.name(),
+                AtomicWrite.writeBytes(out.resolve(st.name() + ".png"), dev.crucible.eval.report.Histogram.png(st.name() + " (" + st.filter() + ")", st.name(),
                         t.values()[k], 60, DEFAULTS.get(st.name()), 800, 320));
             }
             System.out.println("wrote " + out.resolve("stats.json") + " and " + CorpusStats.STATS.size() + " histograms (PNG) in " + out);

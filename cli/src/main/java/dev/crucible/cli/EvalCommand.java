@@ -28,7 +28,7 @@ import picocli.CommandLine.Option;
                         + "hellaswag, arc_easy, arc_challenge (multiple choice), wikitext (bits per byte), induction (built in), "
                         + "probes:DIR (held-out probes of a tokenized corpus: per-domain bits per byte, cloze, in-context learning), FILE.yaml (tasks declared in YAML).",
                 "With --run, writes <run>/eval/step-NNNNNNN.json per checkpoint (lm-evaluation-harness results shape) and appends to "
-                        + "<run>/eval/results.jsonl (run, step, tokens, task, group, metric, value, stderr); checkpoints already evaluated are skipped."})
+                        + "<run>/eval/results.jsonl (run, step, tokens, flops, task, group, metric, chance, value, stderr, n); checkpoints already evaluated are skipped."})
 public final class EvalCommand implements Callable<Integer> {
     @Option(names = "--checkpoint", description = "A model directory to evaluate.")
     Path checkpoint;

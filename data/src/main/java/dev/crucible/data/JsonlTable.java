@@ -24,7 +24,8 @@ public final class JsonlTable {
     public record Row(int line, String text, JsonNode value) {}
 
     public static List<Row> read(Path file) throws IOException {
-        List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+        // decoded leniently: a kill can cut the last line inside a multi-byte character
+        List<String> lines = new String(Files.readAllBytes(file), StandardCharsets.UTF_8).lines().toList();
         int last = lines.size();
         while (last > 0 && lines.get(last - 1).isBlank()) last--;
         List<Row> rows = new ArrayList<>();
@@ -32,14 +33,17 @@ public final class JsonlTable {
             String line = lines.get(i);
             if (line.isBlank()) continue;
             JsonNode v;
+            String problem = null;
             try {
                 v = JSON.readTree(line);
             } catch (IOException e) {
                 v = null;
+                problem = e.getMessage().lines().findFirst().orElse("");
             }
             if (v == null || !v.isObject()) {
                 if (i == last - 1) break; // cut short by a kill
-                throw new IOException(file + ":" + (i + 1) + ": not a JSON object (the file is damaged; fix or remove that line)");
+                throw new IOException(file + ":" + (i + 1) + ": not a JSON object" + (problem != null ? " (" + problem + ")" : "")
+                        + "; the file is damaged: fix or remove that line");
             }
             rows.add(new Row(i + 1, line, v));
         }

@@ -92,6 +92,7 @@ public final class Generator {
                     mv.forward(tmp, 0, p, b.mlpOutW(), mlpOut, 0, bias, b.mlpOutB(), hid, d);
                     for (int i = 0; i < d; i++) x[i] += tmp[i];
                 }
+                default -> throw new UnsupportedOperationException("norm placement " + lp.placement() + " has no incremental decoding");
             }
         }
         finalNorm.forward(xn, 0, stat1, stat2, 0, x, 0, p, layout.finalNormW(), layout.finalNormB(), 1, d);

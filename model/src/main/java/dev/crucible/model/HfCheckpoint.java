@@ -3,6 +3,7 @@ package dev.crucible.model;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.crucible.io.AtomicWrite;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -131,12 +132,14 @@ public final class HfCheckpoint implements AutoCloseable {
         Files.createDirectories(out);
         ParamLayout layout = new ParamLayout(c);
         Safetensors.write(out.resolve("model.safetensors"), HfFormat.sources(layout, params), Map.of("format", "pt"));
-        JSON.writeValue(out.resolve("config.json").toFile(), HfFormat.configJson(c, null, null));
+        AtomicWrite.write(out.resolve("config.json"), tmp -> JSON.writeValue(tmp.toFile(), HfFormat.configJson(c, null, null)));
         for (String f : COMPANIONS) {
             Path src = companionsFrom == null ? null : companionsFrom.resolve(f);
             if (src != null && Files.isRegularFile(src)) Files.copy(src, out.resolve(f), StandardCopyOption.REPLACE_EXISTING);
         }
-        if (!Files.exists(out.resolve("generation_config.json"))) JSON.writeValue(out.resolve("generation_config.json").toFile(), Map.of("_from_model_config", true));
+        if (!Files.exists(out.resolve("generation_config.json"))) {
+            AtomicWrite.write(out.resolve("generation_config.json"), tmp -> JSON.writeValue(tmp.toFile(), Map.of("_from_model_config", true)));
+        }
     }
 
     /** transformers' config.json (GPT2LMHeadModel or LlamaForCausalLM) to our config; anything we do not implement is refused by name. */

@@ -16,6 +16,7 @@ final class MlpActivation {
         switch (kind) {
             case GELU -> act.geluForward(out, outOff, inp, inpOff, rows * hidden);
             case SWIGLU -> act.swigluForward(out, outOff, inp, inpOff, rows, hidden);
+            default -> throw new UnsupportedOperationException("no forward for MLP " + kind);
         }
     }
 
@@ -24,6 +25,7 @@ final class MlpActivation {
         switch (kind) {
             case GELU -> act.geluBackward(dinp, dinpOff, inp, inpOff, dout, doutOff, rows * hidden);
             case SWIGLU -> act.swigluBackward(dinp, dinpOff, inp, inpOff, dout, doutOff, rows, hidden);
+            default -> throw new UnsupportedOperationException("no backward for MLP " + kind);
         }
     }
 }

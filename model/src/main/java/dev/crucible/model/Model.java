@@ -64,6 +64,8 @@ public final class Model {
     private int headRows = -1;
     /** Row stride of the logits: the vocabulary rounded up to 16 floats, so rows start on cache lines (16% faster LM head at V = 50257). */
     private final int ldLogits;
+    /** The view {@link #logits()} hands out, made again only when the number of rows changes (so a step allocates nothing). */
+    private Logits logitsView;
     private final Profile profile = new Profile();
 
     /** A model that can be trained: every layer's activations are kept for backward. */
@@ -224,7 +226,14 @@ public final class Model {
 
     /** The logits of the last forward (all B·T positions, or the listed ones after forwardPositions). */
     public Logits logits() {
-        return new Logits(logits, ldLogits, headRows >= 0 ? headRows : curB * curT, cfg.vocabSize());
+        int rows = headRows >= 0 ? headRows : curB * curT;
+        if (logitsView == null || logitsView.rows() != rows) logitsView = new Logits(logits, ldLogits, rows, cfg.vocabSize());
+        return logitsView;
+    }
+
+    /** The model's own hard-target cross-entropy, whose per-position losses {@link #losses()} returns. */
+    public CrossEntropyLoss crossEntropy() {
+        return crossEntropy;
     }
 
     /**
@@ -291,6 +300,7 @@ public final class Model {
                     residual.forward(x, xNext, h, xo, scratch, 0, bt * d);
                     profile.stop(Profile.Op.RESIDUAL, false);
                 }
+                default -> throw new UnsupportedOperationException("norm placement " + lp.placement() + " has no forward pass");
             }
         }
     }
@@ -349,8 +359,7 @@ public final class Model {
         profile.start();
         linear.backward(dnorm, 0, false, g, layout.lmHead(), null, 0, logits, 0, ldLogits, finalNorm, 0, p, layout.lmHead(), bt, d, vocab);
         profile.stop(Profile.Op.LM_HEAD, true);
-        Arrays.fill(dres, 0, bt * d, 0f);
-        finalNormOp.backward(dres, g, layout.finalNormW(), layout.finalNormB(), dnorm, x, cfg.nLayer() * bt * d, p, finalMean, finalRstd, 0, bt, d);
+        finalNormOp.backward(dres, NormOp.Input.WRITE, g, layout.finalNormW(), layout.finalNormB(), dnorm, x, cfg.nLayer() * bt * d, p, finalMean, finalRstd, 0, bt, d);
         profile.stop(Profile.Op.NORM, true);
         for (int l = cfg.nLayer() - 1; l >= 0; l--) {
             BlockPlan.Layer lp = plan.layer(l);
@@ -360,17 +369,17 @@ public final class Model {
             int xo = l * bt * d, so = l * bt, qo = l * bt * w, po = l * b * nh * t * t, mo = l * bt * in, ao = l * bt * hid;
             switch (lp.placement()) {
                 case PRE -> {
-                    // MLP sub-layer x' = h + mlp(norm2(h)); dres = d(x'). The residual's backward: d(h) = d(x') through the
-                    // skip, plus the branch's input gradient, which the norm's backward adds into dres.
+                    // MLP sub-layer x' = h + mlp(norm2(h)); dres = d(x'). The residual passes d(x') to h twice: unchanged
+                    // through the skip (dres keeps it) and through the branch, whose input gradient the norm adds (Input.ADD).
                     linear.backward(dmlpAct, 0, false, g, blk.mlpOutW(), gb, blk.mlpOutB(), dres, 0, mlpActOut, ao, p, blk.mlpOutW(), bt, hid, d);
                     profile.stop(Profile.Op.MATMUL, true);
                     mlpAct[l].backward(dmlpIn, 0, mlpIn, mo, dmlpAct, 0, bt, hid);
                     profile.stop(Profile.Op.ACTIVATION, true);
                     linear.backward(dnorm, 0, false, g, blk.mlpInW(), gb, blk.mlpInB(), dmlpIn, 0, norm2, xo, p, blk.mlpInW(), bt, d, in);
                     profile.stop(Profile.Op.MATMUL, true);
-                    mlpNorm[l].backward(dres, g, blk.mlpNormW(), blk.mlpNormB(), dnorm, h, xo, p, norm2Mean, norm2Rstd, so, bt, d);
+                    mlpNorm[l].backward(dres, NormOp.Input.ADD, g, blk.mlpNormW(), blk.mlpNormB(), dnorm, h, xo, p, norm2Mean, norm2Rstd, so, bt, d);
                     profile.stop(Profile.Op.NORM, true);
-                    // attention sub-layer h = x + attn(norm1(x)); dres = d(h), and likewise d(x) = d(h) + the branch's.
+                    // attention sub-layer h = x + attn(norm1(x)); dres = d(h); likewise d(x) = d(h) + the branch's share.
                     linear.backward(dattn, 0, false, g, blk.attnOutW(), gb, blk.attnOutB(), dres, 0, attnOut, xo, p, blk.attnOutW(), bt, nh * hs, d);
                     profile.stop(Profile.Op.MATMUL, true);
                     attention.backward(dqkv, 0, dattn, 0, qkv, qo, probs, po, b, t, nh, nkv, hs);
@@ -379,9 +388,10 @@ public final class Model {
                     profile.stop(Profile.Op.ROPE, true);
                     linear.backward(dnorm, 0, false, g, blk.qkvW(), gb, blk.qkvB(), dqkv, 0, norm1, xo, p, blk.qkvW(), bt, d, w);
                     profile.stop(Profile.Op.MATMUL, true);
-                    attnNorm[l].backward(dres, g, blk.attnNormW(), blk.attnNormB(), dnorm, x, xo, p, norm1Mean, norm1Rstd, so, bt, d);
+                    attnNorm[l].backward(dres, NormOp.Input.ADD, g, blk.attnNormW(), blk.attnNormB(), dnorm, x, xo, p, norm1Mean, norm1Rstd, so, bt, d);
                     profile.stop(Profile.Op.NORM, true);
                 }
+                default -> throw new UnsupportedOperationException("norm placement " + lp.placement() + " has no backward pass");
             }
         }
         boolean learned = plan.positions() == BlockPlan.Positions.LEARNED;

@@ -5,10 +5,13 @@ import dev.crucible.tensor.Norms;
 /**
  * A norm of the {@link BlockPlan} bound to its kernel, over (rows, C) rows of a buffer, with the gain
  * (and for LayerNorm the bias) read from the flat parameters. Forward saves its row statistics;
- * backward adds the input gradient into dinp (a pre-norm block's skip gradient is already there)
- * and the gain and bias gradients into the flat gradient buffer.
+ * backward writes or adds the input gradient into dinp ({@link Input}) and adds the gain and bias
+ * gradients into the flat gradient buffer.
  */
 final class NormOp {
+    /** What backward does with dinp: overwrite it, or add to it (a residual's other path already left its gradient there). */
+    enum Input { WRITE, ADD }
+
     private final BlockPlan.NormKind kind;
     private final Norms norms;
     private final float eps;
@@ -25,14 +28,17 @@ final class NormOp {
         switch (kind) {
             case LAYER_NORM -> norms.layerNormForward(out, outOff, mean, rstd, statOff, inp, inpOff, p, wOff, p, bOff, rows, c, eps);
             case RMS_NORM -> norms.rmsNormForward(out, outOff, rstd, statOff, inp, inpOff, p, wOff, rows, c, eps);
+            default -> throw new UnsupportedOperationException("no forward for norm " + kind);
         }
     }
 
-    void backward(float[] dinp, float[] grads, int wOff, int bOff, float[] dout, float[] inp, int inpOff, float[] p, float[] mean,
+    void backward(float[] dinp, Input mode, float[] grads, int wOff, int bOff, float[] dout, float[] inp, int inpOff, float[] p, float[] mean,
                   float[] rstd, int statOff, int rows, int c) {
+        boolean add = mode == Input.ADD;
         switch (kind) {
-            case LAYER_NORM -> norms.layerNormBackward(dinp, 0, grads, wOff, grads, bOff, dout, 0, inp, inpOff, p, wOff, mean, rstd, statOff, rows, c);
-            case RMS_NORM -> norms.rmsNormBackward(dinp, 0, grads, wOff, dout, 0, inp, inpOff, p, wOff, rstd, statOff, rows, c);
+            case LAYER_NORM -> norms.layerNormBackward(dinp, 0, add, grads, wOff, grads, bOff, dout, 0, inp, inpOff, p, wOff, mean, rstd, statOff, rows, c);
+            case RMS_NORM -> norms.rmsNormBackward(dinp, 0, add, grads, wOff, dout, 0, inp, inpOff, p, wOff, rstd, statOff, rows, c);
+            default -> throw new UnsupportedOperationException("no backward for norm " + kind);
         }
     }
 }

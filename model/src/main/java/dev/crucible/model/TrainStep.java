@@ -26,8 +26,9 @@ public final class TrainStep {
 
     /**
      * Mean loss over the step's micro-batches, the gradient norm before clipping, whether the optimizer
-     * updated, and where the time went (forward with the loss; backward with the loss gradient, the
-     * hook and the norm; the optimizer), in nanoseconds.
+     * updated, and where the time went, in nanoseconds: forward (to logits and the loss), backward (the
+     * loss gradient and the backward pass), optimizer (the gradient hook, the norm, clipping and the
+     * update). Zeroing the gradients and loading the batches count in none of them.
      */
     public record Result(double loss, double gradNorm, boolean updated, long forwardNanos, long backwardNanos, long optimizerNanos) {}
 
@@ -51,9 +52,9 @@ public final class TrainStep {
         this.batch = Batch.allocate(model.maxBatch(), model.maxSeqLen());
     }
 
-    /** Hard-target cross-entropy, the usual pre-training loss. */
+    /** Hard-target cross-entropy, the usual pre-training loss (the model's own, so {@link Model#losses()} shows the step's). */
     public static TrainStep crossEntropy(Model model, Optimizer optimizer, double gradClip, WorkerPool pool) {
-        return new TrainStep(model, new CrossEntropyLoss(pool, model.maxBatch() * model.maxSeqLen()), optimizer, gradClip, pool);
+        return new TrainStep(model, model.crossEntropy(), optimizer, gradClip, pool);
     }
 
     public TrainStep gradientHook(GradientHook h) {
@@ -72,26 +73,27 @@ public final class TrainStep {
     /** One step over `accumulation` micro-batches of the model's full (B, T) at learning rate lr. */
     public Result run(BatchSource data, int accumulation, double lr) {
         int tokens = batch.tokens();
-        long forward = 0, t0 = System.nanoTime();
+        long forward = 0, backward = 0;
         model.zeroGrad();
         double sum = 0;
         for (int micro = 0; micro < accumulation; micro++) {
             data.next(batch);
-            long f0 = System.nanoTime();
+            long t0 = System.nanoTime();
             Logits logits = model.forwardLogits(batch.inputs(), batch.b(), batch.t());
             sum += loss.forward(logits, batch);
-            forward += System.nanoTime() - f0;
+            long t1 = System.nanoTime();
             loss.backward(logits, batch, 1f / (tokens * accumulation));
             model.backwardFromLogits();
+            forward += t1 - t0;
+            backward += System.nanoTime() - t1;
         }
         double mean = sum / accumulation;
-        if (!Double.isFinite(mean)) return new Result(mean, Double.NaN, false, forward, System.nanoTime() - t0 - forward, 0);
+        if (!Double.isFinite(mean)) return new Result(mean, Double.NaN, false, forward, backward, 0);
+        long o0 = System.nanoTime();
         hook.accumulated(model.grads);
         double norm = Math.sqrt(squaredNorm.of(model.grads, 0, model.grads.length));
         float scale = gradClip > 0 && norm > gradClip ? (float) (gradClip / norm) : 1f;
-        long o0 = System.nanoTime();
         optimizer.step(model.params, model.grads, scale, lr);
-        long end = System.nanoTime();
-        return new Result(mean, norm, true, forward, o0 - t0 - forward, end - o0);
+        return new Result(mean, norm, true, forward, backward, System.nanoTime() - o0);
     }
 }

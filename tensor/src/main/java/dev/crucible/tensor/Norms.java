@@ -42,9 +42,10 @@ public final class Norms {
     }
 
     /**
-     * dinp += LayerNorm input gradient; dw += sum_rows dout * norm; db += sum_rows dout.
+     * dinp += LayerNorm input gradient (dinp = when not accumulateInput); dw += sum_rows dout * norm;
+     * db += sum_rows dout.
      */
-    public void layerNormBackward(float[] dinp, int dinpOff, float[] dw, int dwOff, float[] db, int dbOff, float[] dout,
+    public void layerNormBackward(float[] dinp, int dinpOff, boolean accumulateInput, float[] dw, int dwOff, float[] db, int dbOff, float[] dout,
                                   int doutOff, float[] inp, int inpOff, float[] w, int wOff, float[] mean, float[] rstd,
                                   int statOff, int rows, int c) {
         int chunks = Math.min(CHUNKS, rows);
@@ -84,11 +85,12 @@ public final class Norms {
                     FloatVector n = FloatVector.fromArray(Vec.S, inp, x + i).sub(mv).mul(rv);
                     FloatVector dn = FloatVector.fromArray(Vec.S, dout, d + i).mul(FloatVector.fromArray(Vec.S, w, wOff + i));
                     FloatVector g = dn.sub(mD).sub(n.mul(mDN)).mul(rv);
-                    g.add(FloatVector.fromArray(Vec.S, dinp, di + i)).intoArray(dinp, di + i);
+                    (accumulateInput ? g.add(FloatVector.fromArray(Vec.S, dinp, di + i)) : g).intoArray(dinp, di + i);
                 }
                 for (; i < c; i++) {
                     float n = (inp[x + i] - m) * rs, dn = dout[d + i] * w[wOff + i];
-                    dinp[di + i] += (dn - meanD - n * meanDN) * rs;
+                    float g = (dn - meanD - n * meanDN) * rs;
+                    dinp[di + i] = accumulateInput ? dinp[di + i] + g : g;
                 }
             }
         });
@@ -115,8 +117,8 @@ public final class Norms {
         });
     }
 
-    /** dinp += RMSNorm input gradient; dw += sum_rows dout * x * rstd. */
-    public void rmsNormBackward(float[] dinp, int dinpOff, float[] dw, int dwOff, float[] dout, int doutOff, float[] inp,
+    /** dinp += RMSNorm input gradient (dinp = when not accumulateInput); dw += sum_rows dout * x * rstd. */
+    public void rmsNormBackward(float[] dinp, int dinpOff, boolean accumulateInput, float[] dw, int dwOff, float[] dout, int doutOff, float[] inp,
                                 int inpOff, float[] w, int wOff, float[] rstd, int statOff, int rows, int c) {
         int chunks = Math.min(CHUNKS, rows);
         float[] part = partials(chunks * c);
@@ -145,11 +147,13 @@ public final class Norms {
                 for (i = 0; i < bound; i += Vec.L) {
                     FloatVector n = FloatVector.fromArray(Vec.S, inp, x + i).mul(rv);
                     FloatVector dn = FloatVector.fromArray(Vec.S, dout, d + i).mul(FloatVector.fromArray(Vec.S, w, wOff + i));
-                    dn.sub(n.mul(mDN)).mul(rv).add(FloatVector.fromArray(Vec.S, dinp, di + i)).intoArray(dinp, di + i);
+                    FloatVector g = dn.sub(n.mul(mDN)).mul(rv);
+                    (accumulateInput ? g.add(FloatVector.fromArray(Vec.S, dinp, di + i)) : g).intoArray(dinp, di + i);
                 }
                 for (; i < c; i++) {
                     float n = inp[x + i] * rs, dn = dout[d + i] * w[wOff + i];
-                    dinp[di + i] += (dn - n * meanDN) * rs;
+                    float g = (dn - n * meanDN) * rs;
+                    dinp[di + i] = accumulateInput ? dinp[di + i] + g : g;
                 }
             }
         });

@@ -80,11 +80,17 @@ class LayerKernelsTest {
             float[] dout = Check.randomFloats(rng, rows * c, 1), dinp = Check.randomFloats(rng, rows * c, 1);
             float[] dw = new float[c], db = new float[c];
             double[] edinp = Check.toDouble(dinp), edw = new double[c], edb = new double[c];
-            norms.layerNormBackward(dinp, 0, dw, 0, db, 0, dout, 0, inp, 0, w, 0, mean, rstd, 0, rows, c);
+            norms.layerNormBackward(dinp, 0, true, dw, 0, db, 0, dout, 0, inp, 0, w, 0, mean, rstd, 0, rows, c);
             Reference.layerNormBackward(edinp, edw, edb, Check.toDouble(dout), Check.toDouble(inp), Check.toDouble(w), em, er, rows, c);
             Check.close("layernorm dinp", edinp, dinp, 1e-4, 1e-4);
             Check.close("layernorm dw", edw, dw, 1e-5 * rows, 1e-4);
             Check.close("layernorm db", edb, db, 1e-5 * rows, 1e-4);
+            // overwriting: the input gradient alone, whatever dinp held
+            float[] over = Check.randomFloats(rng, rows * c, 1);
+            double[] eover = new double[rows * c];
+            norms.layerNormBackward(over, 0, false, new float[c], 0, new float[c], 0, dout, 0, inp, 0, w, 0, mean, rstd, 0, rows, c);
+            Reference.layerNormBackward(eover, new double[c], new double[c], Check.toDouble(dout), Check.toDouble(inp), Check.toDouble(w), em, er, rows, c);
+            Check.close("layernorm dinp, overwritten", eover, over, 1e-4, 1e-4);
 
             norms.rmsNormForward(out, 0, rstd, 0, inp, 0, w, 0, rows, c, 1e-6f);
             Reference.rmsNormForward(eo, er, Check.toDouble(inp), Check.toDouble(w), rows, c, 1e-6);
@@ -93,10 +99,15 @@ class LayerKernelsTest {
             edinp = Check.toDouble(dinp);
             dw = new float[c];
             edw = new double[c];
-            norms.rmsNormBackward(dinp, 0, dw, 0, dout, 0, inp, 0, w, 0, rstd, 0, rows, c);
+            norms.rmsNormBackward(dinp, 0, true, dw, 0, dout, 0, inp, 0, w, 0, rstd, 0, rows, c);
             Reference.rmsNormBackward(edinp, edw, Check.toDouble(dout), Check.toDouble(inp), Check.toDouble(w), er, rows, c);
             Check.close("rmsnorm dinp", edinp, dinp, 1e-4, 1e-4);
             Check.close("rmsnorm dw", edw, dw, 1e-5 * rows, 1e-4);
+            float[] overRms = Check.randomFloats(rng, rows * c, 1);
+            double[] eoverRms = new double[rows * c];
+            norms.rmsNormBackward(overRms, 0, false, new float[c], 0, dout, 0, inp, 0, w, 0, rstd, 0, rows, c);
+            Reference.rmsNormBackward(eoverRms, new double[c], Check.toDouble(dout), Check.toDouble(inp), Check.toDouble(w), er, rows, c);
+            Check.close("rmsnorm dinp, overwritten", eoverRms, overRms, 1e-4, 1e-4);
         }
     }
 

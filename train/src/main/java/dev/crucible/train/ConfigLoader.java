@@ -54,14 +54,23 @@ public final class ConfigLoader {
     }
 
     /**
-     * Keys of run configs that were renamed: a config that still uses one is refused with the new
-     * name, instead of "unknown key".
+     * Keys of run configs that were renamed: a config a user wrote that still uses one is refused
+     * with the new name, instead of "unknown key" (a run directory's own config.yaml is migrated
+     * instead: {@link RunConfigs#readSaved}).
      */
     static final java.util.Map<String, String> RENAMED = java.util.Map.of(
             "model.hidden_size", "model.intermediate_size (Hugging Face's name for the MLP width; HF's hidden_size is d_model)",
             "optimizer.decay_embeddings", "optimizer.groups.embedding.weight_decay (e.g. groups: {embedding: {weight_decay: 0.1}})");
 
     public static <T> T load(Path file, Class<T> type) {
+        return load(file, type, null);
+    }
+
+    /**
+     * As {@link #load(Path, Class)}, with the parsed document first handed to migrate (which may
+     * rewrite it: keys an older version wrote under another name).
+     */
+    public static <T> T load(Path file, Class<T> type, java.util.function.Consumer<com.fasterxml.jackson.databind.node.ObjectNode> migrate) {
         String text;
         try {
             text = Files.readString(file);
@@ -71,7 +80,14 @@ public final class ConfigLoader {
             throw new ConfigException(file + ": cannot read (" + e.getMessage() + ")", e);
         }
         try {
-            T value = YAML.readValue(text, type);
+            T value;
+            if (migrate == null) {
+                value = YAML.readValue(text, type);
+            } else {
+                com.fasterxml.jackson.databind.JsonNode tree = YAML.readTree(text);
+                if (tree instanceof com.fasterxml.jackson.databind.node.ObjectNode o) migrate.accept(o);
+                value = tree == null || tree.isMissingNode() ? null : YAML.treeToValue(tree, type);
+            }
             if (value == null) throw new ConfigException(file + ": empty config", null);
             return value;
         } catch (JsonProcessingException e) {

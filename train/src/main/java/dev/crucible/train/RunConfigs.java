@@ -55,6 +55,32 @@ public final class RunConfigs {
                 .withData(new RunConfig.Data(train, val, tok)).withTraining(tr);
     }
 
+    /**
+     * A run directory's own config.yaml, as any version of Crucible wrote it. Keys since renamed are
+     * read under their new names (model.hidden_size is intermediate_size; optimizer.decay_embeddings
+     * is a weight decay for the embedding group), so every run resumes and reports; the file itself is
+     * left as it is (its SHA-256 is what checkpoints record).
+     */
+    public static RunConfig readSaved(Path configYaml) {
+        return ConfigLoader.load(configYaml, RunConfig.class, RunConfigs::migrate);
+    }
+
+    static void migrate(com.fasterxml.jackson.databind.node.ObjectNode root) {
+        if (root.get("model") instanceof com.fasterxml.jackson.databind.node.ObjectNode m && m.has("hidden_size")) {
+            com.fasterxml.jackson.databind.JsonNode v = m.remove("hidden_size");
+            if (!m.has("intermediate_size")) m.set("intermediate_size", v);
+        }
+        if (root.get("optimizer") instanceof com.fasterxml.jackson.databind.node.ObjectNode o && o.has("decay_embeddings")) {
+            boolean decay = o.remove("decay_embeddings").asBoolean(false);
+            if (decay) {
+                // the weight decay the embeddings had: the optimizer's own (0.1 when not written)
+                com.fasterxml.jackson.databind.JsonNode wd = o.has("weight_decay") ? o.get("weight_decay")
+                        : com.fasterxml.jackson.databind.node.DoubleNode.valueOf(ConfigLoader.defaults(RunConfig.Optimizer.class).weightDecay());
+                o.withObjectProperty("groups").withObjectProperty("embedding").set("weight_decay", wd);
+            }
+        }
+    }
+
     /** "key: old -> new" for every dotted key whose value differs. */
     public static List<String> differences(RunConfig a, RunConfig b) {
         Map<String, Object> fa = flatten(ConfigLoader.YAML.convertValue(a, Map.class)), fb = flatten(ConfigLoader.YAML.convertValue(b, Map.class));

@@ -42,13 +42,13 @@ public final class Trainer {
     public static Summary start(RunConfig cfg, Path base, PrintStream console) throws IOException {
         RunConfig resolved = RunConfigs.resolve(cfg, base);
         Path run = Path.of(resolved.out());
-        if (Files.exists(run.resolve(MetricsLog.FILE))) {
-            throw new IOException(run + " already holds a run (metrics.jsonl); continue it with --resume " + run
-                    + ", or choose another 'out'");
-        }
         try (RunLock lock = RunLock.acquire(run)) {
-            ConfigLoader.write(run.resolve("config.yaml"), resolved);
-            return new Loop(resolved, run, null, console).run();
+            if (Files.exists(run.resolve(MetricsLog.FILE))) {
+                throw new IOException(run + " already holds a run (metrics.jsonl); continue it with --resume " + run
+                        + ", or choose another 'out'");
+            }
+            String hash = RunConfigFile.write(run, resolved);
+            return new Loop(resolved, hash, run, null, console).run();
         }
     }
 
@@ -58,10 +58,10 @@ public final class Trainer {
      */
     public static Summary resume(Path runDir, RunConfig newCfg, Path newBase, boolean allowChange, PrintStream console) throws IOException {
         Path run = runDir.toAbsolutePath().normalize();
-        Path cfgFile = run.resolve("config.yaml");
+        Path cfgFile = run.resolve(RunConfigFile.FILE);
         if (!Files.isRegularFile(cfgFile)) throw new IOException(run + " is not a run directory (no config.yaml)");
         try (RunLock lock = RunLock.acquire(run)) {
-            RunConfig saved = ConfigLoader.load(cfgFile, RunConfig.class);
+            RunConfig saved = RunConfigs.readSaved(cfgFile);
             RunConfig cfg = saved;
             if (newCfg != null) {
                 RunConfig proposed = RunConfigs.resolve(newCfg, newBase).withOut(saved.out());
@@ -72,23 +72,24 @@ public final class Trainer {
                                 + ". Resume with the run's own config (omit --config), or pass --allow-config-change to continue under the new one");
                     }
                     console.println("config changed on resume (allowed): " + String.join("; ", diff));
-                    ConfigLoader.write(cfgFile, proposed);
+                    RunConfigFile.write(run, proposed);
                 }
                 cfg = proposed;
             }
+            String hash = RunConfigFile.hash(run);
             Checkpoints.removeIncomplete(run);
             List<Path> cks = new ArrayList<>(Checkpoints.list(run));
             if (cks.isEmpty()) { // interrupted before its first checkpoint: starting over computes the same run
                 console.println("no checkpoint yet in " + run + ": starting the run over from step 0");
                 MetricsLog.truncate(run, -1);
-                return new Loop(cfg, run, null, console).run();
+                return new Loop(cfg, hash, run, null, console).run();
             }
             Resume from = newestVerified(cks, console);
-            if (!from.state().configSha256().equals(configHash(cfg)) && !allowChange) {
-                throw new IllegalArgumentException(cfgFile + " is not the config " + from.dir() + " was trained with (config_sha256 differs: "
-                        + "it was edited since); put it back, or pass --allow-config-change to continue under it");
+            if (!from.state().configSha256().equals(hash) && !RunConfigFile.writtenByTrainer(run, hash) && !allowChange) {
+                throw new IllegalArgumentException(cfgFile + " is not the config " + from.dir() + " was trained with, nor one the trainer wrote "
+                        + "(its SHA-256 differs: it was edited by hand); put it back, or pass --allow-config-change to continue under it");
             }
-            return new Loop(cfg, run, from, console).run();
+            return new Loop(cfg, hash, run, from, console).run();
         }
     }
 
@@ -111,17 +112,11 @@ public final class Trainer {
 
     private record Resume(Path dir, Checkpoints.State state) {}
 
-    static String configHash(RunConfig cfg) {
-        try {
-            return Checkpoints.sha256(ConfigLoader.YAML.writeValueAsBytes(cfg));
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
     /** One pass of the training loop over a run directory the caller holds. */
     private static final class Loop {
         private final RunConfig cfg;
+        /** SHA-256 of the config.yaml the run trains under, recorded in every checkpoint. */
+        private final String configHash;
         private final RunConfig.Training tr;
         private final Path run;
         private final Resume from;
@@ -129,8 +124,9 @@ public final class Trainer {
         private double firstLoss = Double.NaN, lastLoss = Double.NaN;
         private Double firstVal, lastVal;
 
-        Loop(RunConfig cfg, Path run, Resume from, PrintStream console) {
+        Loop(RunConfig cfg, String configHash, Path run, Resume from, PrintStream console) {
             this.cfg = cfg;
+            this.configHash = configHash;
             this.tr = cfg.training();
             this.run = run;
             this.from = from;
@@ -199,7 +195,6 @@ public final class Trainer {
             LrSchedule schedule = LrSchedule.of(cfg);
             double peak = PeakFlops.measure(pool);
             double flopsPerToken = model.layout().flopsPerToken(tr.seqLen());
-            String configHash = configHash(cfg);
             if (validation != null && from == null) { // the untrained model: the first point of every validation curve
                 firstVal = lastVal = validation.loss(model);
                 Map<String, Object> row = new LinkedHashMap<>();

@@ -131,6 +131,11 @@ class ResumeTest {
         Trainer.Summary s = Trainer.resume(dir.resolve("short"), changed, dir, true, quiet);
         assertEquals(8, s.steps());
         assertTrue(Files.isDirectory(Checkpoints.dirFor(dir.resolve("short"), 8)));
+        // killed after the allowed change but before its first checkpoint: a plain resume continues under the
+        // config.yaml the trainer wrote, from a checkpoint trained under the one before
+        Checkpoints.deleteRecursively(Checkpoints.dirFor(dir.resolve("short"), 8));
+        Trainer.Summary again = Trainer.resume(dir.resolve("short"), null, null, false, quiet);
+        assertEquals(8, again.steps());
     }
 
     @Test
@@ -179,21 +184,40 @@ class ResumeTest {
         assertEquals(rows, Files.readAllLines(run.resolve("metrics.jsonl")).size(), "metrics.jsonl is left as it was");
     }
 
-    /** A second trainer on a run directory that a trainer holds is refused, naming the holder. */
+    /**
+     * A second trainer on a run directory that a trainer holds is refused, naming the holder: a
+     * trainer in another process (the OS file lock), and one in this JVM (which must not open the
+     * file, or it would drop the holder's lock).
+     */
     @Test
     void aRunHeldByAnotherTrainerIsRefused() throws Exception {
         Path cfg = setup("held");
-        Files.writeString(cfg, Files.readString(cfg).replace("steps: 30", "steps: 2"));
-        PrintStream quiet = new PrintStream(new ByteArrayOutputStream());
-        Trainer.start(ConfigLoader.load(cfg, RunConfig.class), dir, quiet);
+        Files.writeString(cfg, Files.readString(cfg).replace("steps: 30", "steps: 400"));
         Path run = dir.resolve("held");
-        long rows = Files.readAllLines(run.resolve("metrics.jsonl")).size();
+        PrintStream quiet = new PrintStream(new ByteArrayOutputStream());
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--add-modules", "jdk.incubator.vector", "-cp", System.getProperty("java.class.path"), TrainProcess.class.getName(), "start", cfg.toString()));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+            String line;
+            while ((line = r.readLine()) != null && !line.startsWith("step 1/")) { /* until it trains */ }
+            assertTrue(line != null, "the other trainer did not start");
+            long rows = Files.readAllLines(run.resolve("metrics.jsonl")).size();
+            String msg = assertThrows(IOException.class, () -> Trainer.resume(run, null, null, false, quiet)).getMessage();
+            assertTrue(msg.contains("in use by another trainer (process " + p.pid() + ")"), msg);
+            assertTrue(Files.readAllLines(run.resolve("metrics.jsonl")).size() >= rows, "the refused trainer truncated nothing");
+        } finally {
+            p.destroyForcibly();
+            p.waitFor();
+        }
         try (RunLock held = RunLock.acquire(run)) {
             String msg = assertThrows(IOException.class, () -> Trainer.resume(run, null, null, false, quiet)).getMessage();
             assertTrue(msg.contains("in use by another trainer (process " + ProcessHandle.current().pid() + ")"), msg);
+            String again = assertThrows(IOException.class, () -> RunLock.acquire(run)).getMessage();
+            assertTrue(again.contains("in use"), again);
         }
-        assertEquals(rows, Files.readAllLines(run.resolve("metrics.jsonl")).size(), "the refused trainer wrote nothing");
-        Trainer.resume(run, null, null, false, quiet); // free again
+        Files.writeString(cfg, Files.readString(cfg).replace("steps: 400", "steps: 2"));
+        Trainer.resume(run, ConfigLoader.load(cfg, RunConfig.class), dir, true, quiet); // free again: the killed holder left no stale lock
     }
 
     /** config.yaml edited by hand after a checkpoint: its hash no longer matches the checkpoint's, and resuming says so. */
@@ -207,17 +231,18 @@ class ResumeTest {
         Path saved = run.resolve("config.yaml");
         Files.writeString(saved, Files.readString(saved).replace("lr: 0.003", "lr: 0.001"));
         String msg = assertThrows(IllegalArgumentException.class, () -> Trainer.resume(run, null, null, false, quiet)).getMessage();
-        assertTrue(msg.contains("config_sha256 differs") && msg.contains("--allow-config-change"), msg);
+        assertTrue(msg.contains("edited by hand") && msg.contains("--allow-config-change"), msg);
         Trainer.resume(run, null, null, true, quiet);
     }
 
     /**
      * Optimizer state is stored per tensor and state name, shaped as model.safetensors stores the
-     * tensor; a checkpoint of the earlier format (two flat AdamW buffers) still resumes, to the same
-     * result as the checkpoint in today's format.
+     * tensor; a run directory as the earlier version left it (config.yaml with hidden_size and
+     * decay_embeddings, two flat AdamW buffers, the config hash of that file) resumes without any flag,
+     * to the same weights as the run in today's format.
      */
     @Test
-    void optimizerStateIsNamedPerTensorAndTheFlatFormatStillResumes() throws Exception {
+    void optimizerStateIsNamedPerTensorAndARunOfTheEarlierFormatStillResumes() throws Exception {
         Path cfg = setup("named");
         Files.writeString(cfg, Files.readString(cfg).replace("steps: 30", "steps: 6"));
         PrintStream quiet = new PrintStream(new ByteArrayOutputStream());
@@ -235,28 +260,37 @@ class ResumeTest {
             dev.crucible.model.HfFormat.loadSuffixed(r, layout, m, ".exp_avg");
             dev.crucible.model.HfFormat.loadSuffixed(r, layout, v, ".exp_avg_sq");
         }
-        // The same checkpoint as the earlier format wrote it: flat moments in the parameter layout.
-        Path legacyRun = dir.resolve("legacy");
-        Files.createDirectories(legacyRun.resolve("checkpoints"));
-        Files.copy(run.resolve("config.yaml"), legacyRun.resolve("config.yaml"));
-        Path legacy = Checkpoints.dirFor(legacyRun, 5);
-        Files.createDirectories(legacy);
+        // The same run at step 5 as the earlier version wrote it.
+        Path old = dir.resolve("old");
+        Path oldCk = Checkpoints.dirFor(old, 5);
+        Files.createDirectories(oldCk);
         try (var files = Files.list(ck)) {
-            for (Path f : files.toList()) Files.copy(f, legacy.resolve(f.getFileName()));
+            for (Path f : files.toList()) Files.copy(f, oldCk.resolve(f.getFileName()));
         }
-        dev.crucible.model.Safetensors.write(legacy.resolve("optimizer.safetensors"), List.of(
+        String oldConfig = Files.readString(run.resolve("config.yaml")).replace(run.toString(), old.toString())
+                .replace("intermediate_size:", "hidden_size:").replace("  name: adamw\n", "").replace("  groups: {}\n", "")
+                .replace("  weight_decay: 0.1\n", "  weight_decay: 0.1\n  decay_embeddings: false\n");
+        assertTrue(oldConfig.contains("hidden_size:") && oldConfig.contains("decay_embeddings: false") && !oldConfig.contains("groups"), oldConfig);
+        Files.writeString(old.resolve("config.yaml"), oldConfig);
+        Files.copy(run.resolve("metrics.jsonl"), old.resolve("metrics.jsonl"));
+        dev.crucible.model.Safetensors.write(oldCk.resolve("optimizer.safetensors"), List.of(
                 new dev.crucible.model.Safetensors.Source("adamw.exp_avg", new int[] {m.length}, () -> m),
-                new dev.crucible.model.Safetensors.Source("adamw.exp_avg_sq", new int[] {v.length}, () -> v)), java.util.Map.of());
-        JsonNode state = new ObjectMapper().readTree(legacy.resolve("trainer_state.json").toFile());
+                new dev.crucible.model.Safetensors.Source("adamw.exp_avg_sq", new int[] {v.length}, () -> v)),
+                java.util.Map.of("optimizer_step", "5"));
+        com.fasterxml.jackson.databind.node.ObjectNode state = (com.fasterxml.jackson.databind.node.ObjectNode) new ObjectMapper().readTree(
+                oldCk.resolve("trainer_state.json").toFile());
+        state.remove("flops"); // not recorded then
+        state.put("config_sha256", Checkpoints.sha256(old.resolve("config.yaml"))); // what the earlier trainer stored: the file's hash
         ((com.fasterxml.jackson.databind.node.ObjectNode) state.get("files").get("optimizer.safetensors"))
-                .put("bytes", Files.size(legacy.resolve("optimizer.safetensors")))
-                .put("sha256", Checkpoints.sha256(legacy.resolve("optimizer.safetensors")));
-        new ObjectMapper().writeValue(legacy.resolve("trainer_state.json").toFile(), state);
+                .put("bytes", Files.size(oldCk.resolve("optimizer.safetensors")))
+                .put("sha256", Checkpoints.sha256(oldCk.resolve("optimizer.safetensors")));
+        new ObjectMapper().writeValue(oldCk.resolve("trainer_state.json").toFile(), state);
+
         Files.delete(Checkpoints.dirFor(run, 6).resolve("trainer_state.json")); // resume both from step 5
-        Files.writeString(legacyRun.resolve("config.yaml"), Files.readString(legacyRun.resolve("config.yaml")).replace(run.toString(), legacyRun.toString()));
-        Trainer.resume(run, null, null, true, quiet);
-        Trainer.resume(legacyRun, null, null, true, quiet);
+        Trainer.resume(run, null, null, false, quiet);
+        Trainer.resume(old, null, null, false, quiet);
+        assertEquals(oldConfig, Files.readString(old.resolve("config.yaml")), "the old config.yaml is left as it was");
         assertEquals(Checkpoints.sha256(Checkpoints.dirFor(run, 6).resolve("model.safetensors")),
-                Checkpoints.sha256(Checkpoints.dirFor(legacyRun, 6).resolve("model.safetensors")), "same weights after the resumed step");
+                Checkpoints.sha256(Checkpoints.dirFor(old, 6).resolve("model.safetensors")), "same weights after the resumed step");
     }
 }

@@ -12,7 +12,7 @@ import java.util.TreeMap;
 import java.util.zip.GZIPOutputStream;
 
 /**
- * Writes documents as JSONL shards ({"id", "text", then the metadata fields}):
+ * Writes documents as JSONL shards ({"id", "text", the input record's other fields, then the metadata}):
  * {@code dir/[partition/]part-NNNNN.jsonl[.gz|.zst]}, a new shard every shardDocs documents. With a
  * partition key, each value of that metadata field gets its own directory ("none" if absent).
  */
@@ -68,15 +68,15 @@ final class JsonlShardWriter implements Pipeline.Sink, AutoCloseable {
         }
         JsonGenerator g = p.gen;
         g.writeStartObject();
-        g.writeStringField("id", doc.id());
+        String ownId = doc.fields().get("id");
+        g.writeFieldName("id");
+        if (ownId != null) g.writeRawValue(ownId); // as the input wrote it (a number stays a number)
+        else g.writeString(doc.id());
         g.writeStringField("text", doc.text());
-        if (doc.fields() != null) {
-            for (var f = doc.fields().fields(); f.hasNext(); ) {
-                var e = f.next();
-                if (e.getKey().equals("id") || e.getKey().equals("text") || doc.meta().containsKey(e.getKey())) continue;
-                g.writeFieldName(e.getKey());
-                g.writeTree(e.getValue());
-            }
+        for (Map.Entry<String, String> e : doc.fields().entrySet()) {
+            if (e.getKey().equals("id") || e.getKey().equals("text") || doc.meta().containsKey(e.getKey())) continue;
+            g.writeFieldName(e.getKey());
+            g.writeRawValue(e.getValue());
         }
         for (Map.Entry<String, String> e : doc.meta().entrySet()) {
             if (!e.getKey().equals("id") && !e.getKey().equals("text")) g.writeStringField(e.getKey(), e.getValue());

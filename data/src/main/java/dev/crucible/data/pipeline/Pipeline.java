@@ -333,8 +333,6 @@ public final class Pipeline implements AutoCloseable {
         }
     }
 
-    private static final com.fasterxml.jackson.databind.ObjectMapper SPILL_JSON = new com.fasterxml.jackson.databind.ObjectMapper();
-
     static void writeDoc(DataOutputStream out, Doc doc) throws IOException {
         writeString(out, doc.id());
         writeString(out, doc.text());
@@ -343,7 +341,11 @@ public final class Pipeline implements AutoCloseable {
             writeString(out, e.getKey());
             writeString(out, e.getValue());
         }
-        writeString(out, doc.fields() == null ? "" : doc.fields().toString());
+        out.writeInt(doc.fields().size());
+        for (Map.Entry<String, String> e : doc.fields().entrySet()) {
+            writeString(out, e.getKey());
+            writeString(out, e.getValue());
+        }
     }
 
     static Doc readDoc(DataInputStream in) throws IOException {
@@ -351,8 +353,10 @@ public final class Pipeline implements AutoCloseable {
         int m = in.readInt();
         Map<String, String> meta = new TreeMap<>();
         for (int i = 0; i < m; i++) meta.put(readString(in), readString(in));
-        String fields = readString(in);
-        return new Doc(id, text, meta, fields.isEmpty() ? null : (com.fasterxml.jackson.databind.node.ObjectNode) SPILL_JSON.readTree(fields));
+        int f = in.readInt();
+        Map<String, String> fields = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < f; i++) fields.put(readString(in), readString(in));
+        return new Doc(id, text, meta, fields);
     }
 
     private static void writeString(DataOutputStream out, String s) throws IOException {

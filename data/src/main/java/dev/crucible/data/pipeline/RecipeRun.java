@@ -73,10 +73,10 @@ public final class RecipeRun {
                     n[1] += TextStats.utf8Length(text);
                     // source files get their programming language from the extension, unless the input says otherwise
                     String code = in.meta().containsKey("lang") ? null : Documents.sourceLanguage(name);
-                    // the record's own id when it has one (a number is written as its text); its place otherwise
+                    // the record's own id when it is a string or a number; its place otherwise
                     com.fasterxml.jackson.databind.JsonNode ownId = fields == null ? null : fields.get("id");
                     String id = ownId != null && (ownId.isTextual() || ownId.isNumber()) ? ownId.asText() : name;
-                    Doc doc = new Doc(id, text, in.meta(), fields);
+                    Doc doc = new Doc(id, text, in.meta(), fields == null ? Map.of() : Doc.fieldsOf(fields));
                     feeder.accept(code == null ? doc : doc.withMeta("lang", code));
                     long now = System.nanoTime();
                     if (log != null && now - lastLog[0] > 5e9) {
@@ -113,7 +113,11 @@ public final class RecipeRun {
                 m.put("detail", t.detail());
                 m.put(t.after() == null ? "text" : "before", t.before());
                 if (t.after() != null) m.put("after", t.after());
-                if (t.fields() != null) m.put("fields", t.fields()); // the input record's other fields, as they came
+                if (!t.fields().isEmpty()) { // the input record's other fields, as they came
+                    Map<String, Object> f = new LinkedHashMap<>();
+                    t.fields().forEach((k, v) -> f.put(k, new com.fasterxml.jackson.databind.util.RawValue(v)));
+                    m.put("fields", f);
+                }
                 w.write(line.writeValueAsString(m));
                 w.write('\n');
             }

@@ -5,7 +5,7 @@ package dev.crucible.data.pipeline;
  * (for a change, the region around the first difference, before and after).
  */
 public record TraceEntry(String step, String doc, String action, String rule, String detail, String before, String after,
-                         com.fasterxml.jackson.databind.node.ObjectNode fields) {
+                         java.util.Map<String, String> fields) {
     static final int EXCERPT = 600;
 
     static TraceEntry removed(String step, Doc doc, String rule, String detail) {

@@ -182,7 +182,7 @@ class PipelineTest {
     void recordIdsAndFieldsSurviveEveryOperator() throws IOException {
         Path jsonl = tmp.resolve("records.jsonl");
         Files.writeString(jsonl, """
-                {"id": "doc-7", "text": "Contact   me at someone@example.org about the report on the committee vote.", "url": "https://a.example/7", "meta": {"source": "cc", "n": [1, 2]}}
+                {"id": "doc-7", "text": "Contact   me at someone@example.org about the report on the committee vote.", "url": "https://a.example/7", "meta": {"source": "cc", "n": [1, 2], "w": 1.10}}
                 {"id": 8, "text": "short", "url": "https://a.example/8"}
                 {"text": "The committee has voted on the report, and it was not what we expected of them.", "score": 0.5}
                 {"id": "doc-9", "text": "The committee has voted on the report, and it was not what we expected of them.", "url": "https://a.example/9"}
@@ -205,11 +205,13 @@ class PipelineTest {
         JsonNode first = out.get(0);
         assertEquals("doc-7", first.get("id").asText());
         assertEquals("https://a.example/7", first.get("url").asText());
-        assertEquals("{\"source\":\"cc\",\"n\":[1,2]}", first.get("meta").toString());
+        String line = Files.readAllLines(tmp.resolve("fields/part-00000.jsonl")).getFirst();
+        assertTrue(line.contains("\"meta\":{\"source\":\"cc\",\"n\":[1,2],\"w\":1.10}"), "nested fields and their digits as they came: " + line);
         assertFalse(first.get("text").asText().contains("@"), "the operators did run: " + first);
         assertEquals(jsonl + ":3", out.get(1).get("id").asText(), "no id of its own: named by its place");
         assertEquals(0.5, out.get(1).get("score").asDouble());
         String trace = Files.readString(tmp.resolve("fields/_trace.jsonl"));
+        assertTrue(Files.readAllLines(tmp.resolve("fields/part-00000.jsonl")).stream().noneMatch(l -> l.contains("\"id\":\"8\"")));
         assertTrue(trace.contains("\"doc\":\"8\"") && trace.contains("\"fields\":{\"id\":8,\"url\":\"https://a.example/8\"}"), trace);
         assertTrue(trace.contains("\"doc\":\"doc-9\"") && trace.contains("duplicate of " + jsonl + ":3"), trace);
     }

@@ -2,6 +2,7 @@ package dev.crucible.eval.report;
 
 import static dev.crucible.eval.report.Html.esc;
 
+import dev.crucible.io.AtomicWrite;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,7 +19,7 @@ final class CurvesSection implements Section.Whole {
         h.append("<h2>Curves</h2>\n");
         for (Figures.Figure f : Figures.figures(runs)) {
             byte[] png = f.chart().png(WIDTH, HEIGHT);
-            Files.write(outDir.resolve("charts").resolve(f.file()), png);
+            AtomicWrite.writeBytes(outDir.resolve("charts").resolve(f.file()), png);
             h.append("<figure><img alt=\"").append(esc(f.chart().title())).append("\" width=\"").append(WIDTH).append("\" height=\"").append(HEIGHT)
                     .append("\" src=\"data:image/png;base64,").append(Base64.getEncoder().encodeToString(png)).append("\"><figcaption>")
                     .append(esc(f.caption())).append("</figcaption></figure>\n");

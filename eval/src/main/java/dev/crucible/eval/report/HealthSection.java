@@ -14,7 +14,7 @@ final class HealthSection implements Section.PerRun {
     @Override
     public void write(StringBuilder h, Run r) {
         if (r.metrics().isEmpty() || r.checkpointSteps().length == 0) return;
-        Map<Long, List<String>> falling = Stability.worseWhileLossFlat(r.metrics(), r.summarisedSeries(), r.checkpointSteps());
+        Map<Long, List<String>> falling = Stability.worseWhileLossFlat(r.metrics(), watched(r), r.checkpointSteps());
         h.append("<h3>Training health per checkpoint</h3><ul>");
         List<String> verdicts = Stability.verdicts(r.metrics(), r.checkpointSteps());
         for (int i = 0; i < verdicts.size(); i++) {
@@ -24,5 +24,20 @@ final class HealthSection implements Section.PerRun {
             h.append("<li").append(bad ? " class=bad" : "").append(">").append(esc(v)).append("</li>");
         }
         h.append("</ul>\n");
+    }
+
+    /**
+     * The capabilities whose fall while loss is flat is reported: BLiMP's overall mean (its phenomena
+     * and paradigms are too many to test one by one at 2 standard errors) and every other metric, but
+     * the perplexities that restate bits per byte.
+     */
+    static List<dev.crucible.eval.analysis.Series> watched(Run r) {
+        List<dev.crucible.eval.analysis.Series> out = new java.util.ArrayList<>();
+        if (r.blimp() != null) out.add(r.blimp());
+        for (var s : r.series()) {
+            if (dev.crucible.eval.analysis.BlimpMeans.isParadigm(s) || s.metric().equals("byte_perplexity") || s.metric().equals("word_perplexity")) continue;
+            out.add(s);
+        }
+        return out;
     }
 }

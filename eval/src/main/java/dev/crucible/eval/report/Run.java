@@ -7,7 +7,7 @@ import dev.crucible.eval.analysis.Series;
 import dev.crucible.eval.analysis.Stability;
 import dev.crucible.eval.analysis.Trajectories;
 import dev.crucible.model.ModelConfig;
-import dev.crucible.train.ConfigLoader;
+import dev.crucible.train.RunConfigs;
 import dev.crucible.train.RunConfig;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -61,7 +61,7 @@ public record Run(String name, Path dir, List<Stability.Row> metrics, List<Serie
         RunConfig c;
         ModelConfig m;
         try {
-            c = ConfigLoader.load(cfgFile, RunConfig.class);
+            c = RunConfigs.readSaved(cfgFile);
             m = c.model().resolve();
         } catch (IllegalArgumentException e) {
             return "config.yaml not readable by this version: " + e.getMessage();
