@@ -28,6 +28,15 @@ public record BlockPlan(Positions positions, NormKind finalNorm, List<Layer> lay
     /** Where a sub-layer's norm sits: pre-norm is x + f(norm(x)). */
     public enum Placement { PRE }
 
+    /** What a residual sub-layer computes: self-attention or the MLP. */
+    public enum Branch { ATTENTION, MLP }
+
+    /**
+     * A residual sub-layer: its branch and the norm around it. Forward, backward and decoding each
+     * implement a placement once, for both branches.
+     */
+    public record Sublayer(Branch branch, NormKind norm, Placement placement) {}
+
     /** The MLP's activation: GELU (tanh form) on one projection, or SwiGLU on a fused [gate; up] projection. */
     public enum Mlp {
         GELU, SWIGLU;
@@ -39,11 +48,17 @@ public record BlockPlan(Positions positions, NormKind finalNorm, List<Layer> lay
     }
 
     /**
-     * One transformer block: an attention sub-layer and an MLP sub-layer, each with its norm.
+     * One transformer block: an attention sub-layer, then an MLP sub-layer.
      *
+     * @param mlp the MLP's activation
      * @param linearBias whether the four projections carry biases
      */
-    public record Layer(int index, NormKind norm, Placement placement, Mlp mlp, boolean linearBias) {}
+    public record Layer(int index, Sublayer attention, Sublayer mlpSublayer, Mlp mlp, boolean linearBias) {
+        /** The sub-layers in the order the residual stream passes them. */
+        public List<Sublayer> sublayers() {
+            return List.of(attention, mlpSublayer);
+        }
+    }
 
     public BlockPlan {
         layers = List.copyOf(layers);
@@ -57,7 +72,10 @@ public record BlockPlan(Positions positions, NormKind finalNorm, List<Layer> lay
         boolean gpt2 = c.style() == ModelConfig.Style.GPT2;
         NormKind norm = gpt2 ? NormKind.LAYER_NORM : NormKind.RMS_NORM;
         List<Layer> layers = new ArrayList<>();
-        for (int l = 0; l < c.nLayer(); l++) layers.add(new Layer(l, norm, Placement.PRE, gpt2 ? Mlp.GELU : Mlp.SWIGLU, gpt2));
+        for (int l = 0; l < c.nLayer(); l++) {
+            layers.add(new Layer(l, new Sublayer(Branch.ATTENTION, norm, Placement.PRE), new Sublayer(Branch.MLP, norm, Placement.PRE),
+                    gpt2 ? Mlp.GELU : Mlp.SWIGLU, gpt2));
+        }
         return new BlockPlan(gpt2 ? Positions.LEARNED : Positions.ROPE, norm, layers);
     }
 }

@@ -74,31 +74,47 @@ public final class Generator {
     public float[] next(int token) {
         if (pos >= maxT) throw new IllegalStateException("sequence is full (" + maxT + " tokens)");
         if (token < 0 || token >= cfg.vocabSize()) throw new IllegalArgumentException("token " + token + " outside vocabulary of " + cfg.vocabSize());
-        int d = cfg.dModel(), nh = cfg.nHead(), nkv = cfg.nKvHead(), hs = cfg.headSize(), hid = cfg.intermediateSize();
+        int d = cfg.dModel();
         System.arraycopy(p, layout.wte() + token * d, x, 0, d);
         if (plan.positions() == BlockPlan.Positions.LEARNED) for (int i = 0; i < d; i++) x[i] += p[layout.wpe() + pos * d + i];
         for (BlockPlan.Layer lp : plan.layers()) {
-            int l = lp.index(), in = lp.mlp().inWidth(hid);
-            ParamLayout.Block b = layout.block(l);
-            float[] bias = lp.linearBias() ? p : null;
-            switch (lp.placement()) {
-                case PRE -> {
-                    attnNorm[l].forward(xn, 0, stat1, stat2, 0, x, 0, p, b.attnNormW(), b.attnNormB(), 1, d);
-                    attend(l, b, bias);
-                    for (int i = 0; i < d; i++) x[i] += tmp[i];
-                    mlpNorm[l].forward(xn, 0, stat1, stat2, 0, x, 0, p, b.mlpNormW(), b.mlpNormB(), 1, d);
-                    mv.forward(mlpIn, 0, p, b.mlpInW(), xn, 0, bias, b.mlpInB(), d, in);
-                    mlpAct[l].forward(mlpOut, 0, mlpIn, 0, 1, hid);
-                    mv.forward(tmp, 0, p, b.mlpOutW(), mlpOut, 0, bias, b.mlpOutB(), hid, d);
-                    for (int i = 0; i < d; i++) x[i] += tmp[i];
-                }
-                default -> throw new UnsupportedOperationException("norm placement " + lp.placement() + " has no incremental decoding");
-            }
+            ParamLayout.Block b = layout.block(lp.index());
+            sublayer(lp, lp.attention(), attnNorm[lp.index()], b.attnNormW(), b.attnNormB());
+            sublayer(lp, lp.mlpSublayer(), mlpNorm[lp.index()], b.mlpNormW(), b.mlpNormB());
         }
         finalNorm.forward(xn, 0, stat1, stat2, 0, x, 0, p, layout.finalNormW(), layout.finalNormB(), 1, d);
         mv.forward(logits, 0, p, layout.lmHead(), xn, 0, null, 0, d, cfg.vocabSize());
         pos++;
         return logits;
+    }
+
+    /** One residual sub-layer on the row x (pre-norm: x += branch(norm(x))). */
+    private void sublayer(BlockPlan.Layer lp, BlockPlan.Sublayer s, NormOp norm, int wOff, int bOff) {
+        int d = cfg.dModel();
+        switch (s.placement()) {
+            case PRE -> {
+                norm.forward(xn, 0, stat1, stat2, 0, x, 0, p, wOff, bOff, 1, d);
+                branch(lp, s.branch());
+                for (int i = 0; i < d; i++) x[i] += tmp[i];
+            }
+            default -> throw new UnsupportedOperationException("norm placement " + s.placement() + " has no incremental decoding");
+        }
+    }
+
+    /** tmp = the branch applied to the normed row xn. */
+    private void branch(BlockPlan.Layer lp, BlockPlan.Branch branch) {
+        ParamLayout.Block b = layout.block(lp.index());
+        float[] bias = lp.linearBias() ? p : null;
+        switch (branch) {
+            case ATTENTION -> attend(lp.index(), b, bias);
+            case MLP -> {
+                int d = cfg.dModel(), hid = cfg.intermediateSize();
+                mv.forward(mlpIn, 0, p, b.mlpInW(), xn, 0, bias, b.mlpInB(), d, lp.mlp().inWidth(hid));
+                mlpAct[lp.index()].forward(mlpOut, 0, mlpIn, 0, 1, hid);
+                mv.forward(tmp, 0, p, b.mlpOutW(), mlpOut, 0, bias, b.mlpOutB(), hid, d);
+            }
+            default -> throw new UnsupportedOperationException("branch " + branch);
+        }
     }
 
     /** tmp = attn_out(attention of the normed row xn over the cache, with this position's keys and values appended). */

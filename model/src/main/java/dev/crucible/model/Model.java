@@ -12,7 +12,8 @@ import java.util.Arrays;
 /**
  * A decoder-only transformer that walks its {@link BlockPlan}, with parameters, activations and (for
  * training) gradients in flat float arrays allocated once for a maximum batch (B, T); forward and
- * backward allocate nothing.
+ * backward allocate nothing. Each layer is two residual sub-layers (attention, then MLP); a norm
+ * placement is written once in {@code sublayerForward} and once in {@code sublayerBackward}, for both.
  *
  * <pre>
  * x0 = wte[tokens] (+ wpe[pos] with learned positions)
@@ -67,6 +68,7 @@ public final class Model {
     /** The view {@link #logits()} hands out, made again only when the number of rows changes (so a step allocates nothing). */
     private Logits logitsView;
     private final Profile profile = new Profile();
+    private final Slices at = new Slices();
 
     /** A model that can be trained: every layer's activations are kept for backward. */
     public static Model forTraining(ModelConfig cfg, int maxB, int maxT, WorkerPool pool) {
@@ -272,62 +274,150 @@ public final class Model {
         this.targets = null;
         this.curB = b;
         this.curT = t;
-        final int d = cfg.dModel(), bt = b * t, nh = cfg.nHead(), nkv = cfg.nKvHead(), hs = cfg.headSize();
-        final int w = Attention.qkvWidth(nh, nkv, hs), hid = cfg.intermediateSize();
-        final float[] p = params;
+        final int d = cfg.dModel();
         profile.start();
         boolean learned = plan.positions() == BlockPlan.Positions.LEARNED;
-        embedding.forward(x, 0, tokens, 0, p, layout.wte(), learned ? p : null, layout.wpe(), b, t, d, cfg.vocabSize());
+        embedding.forward(x, 0, tokens, 0, params, layout.wte(), learned ? params : null, layout.wpe(), b, t, d, cfg.vocabSize());
         profile.stop(Profile.Op.EMBEDDING, false);
         for (BlockPlan.Layer lp : plan.layers()) {
-            int l = lp.index(), in = lp.mlp().inWidth(hid);
-            ParamLayout.Block blk = layout.block(l);
-            float[] bias = lp.linearBias() ? p : null;
-            int xo = slice(l, bt * d), xNext = training ? xo + bt * d : 0, so = slice(l, bt), qo = slice(l, bt * w);
-            int po = slice(l, b * nh * t * t), mo = slice(l, bt * in), ao = slice(l, bt * hid);
-            switch (lp.placement()) {
-                case PRE -> {
-                    // attention sub-layer: h = x + attn(norm1(x))
-                    attnNorm[l].forward(norm1, xo, norm1Mean, norm1Rstd, so, x, xo, p, blk.attnNormW(), blk.attnNormB(), bt, d);
-                    profile.stop(Profile.Op.NORM, false);
-                    attentionForward(blk, bias, norm1, xo, qo, po, xo, b, t);
-                    residual.forward(h, xo, x, xo, scratch, 0, bt * d);
-                    profile.stop(Profile.Op.RESIDUAL, false);
-                    // MLP sub-layer: x' = h + mlp(norm2(h))
-                    mlpNorm[l].forward(norm2, xo, norm2Mean, norm2Rstd, so, h, xo, p, blk.mlpNormW(), blk.mlpNormB(), bt, d);
-                    profile.stop(Profile.Op.NORM, false);
-                    mlpForward(l, blk, bias, norm2, xo, mo, ao, in, bt);
-                    residual.forward(x, xNext, h, xo, scratch, 0, bt * d);
-                    profile.stop(Profile.Op.RESIDUAL, false);
-                }
-                default -> throw new UnsupportedOperationException("norm placement " + lp.placement() + " has no forward pass");
+            at.layer(lp, b, t);
+            ParamLayout.Block blk = layout.block(lp.index());
+            // attention sub-layer: x -> h; MLP sub-layer: h -> x'
+            sublayerForward(lp.attention(), attnNorm[lp.index()], blk.attnNormW(), blk.attnNormB(), x, at.xo, h, at.xo, norm1, norm1Mean, norm1Rstd);
+            sublayerForward(lp.mlpSublayer(), mlpNorm[lp.index()], blk.mlpNormW(), blk.mlpNormB(), h, at.xo, x, at.xNext, norm2, norm2Mean, norm2Rstd);
+        }
+    }
+
+    /** Offsets of the current layer's slices in the activation buffers (one object, updated per layer: nothing is allocated). */
+    private final class Slices {
+        int l, b, t, bt, in, xo, xNext, so, qo, po, mo, ao;
+        BlockPlan.Layer lp;
+        float[] bias, biasGrad;
+
+        void layer(BlockPlan.Layer layer, int b, int t) {
+            int d = cfg.dModel(), w = Attention.qkvWidth(cfg.nHead(), cfg.nKvHead(), cfg.headSize()), hid = cfg.intermediateSize();
+            this.lp = layer;
+            this.l = layer.index();
+            this.b = b;
+            this.t = t;
+            this.bt = b * t;
+            this.in = layer.mlp().inWidth(hid);
+            this.xo = slice(l, bt * d);
+            this.xNext = training ? xo + bt * d : 0;
+            this.so = slice(l, bt);
+            this.qo = slice(l, bt * w);
+            this.po = slice(l, b * cfg.nHead() * t * t);
+            this.mo = slice(l, bt * in);
+            this.ao = slice(l, bt * hid);
+            this.bias = layer.linearBias() ? params : null;
+            this.biasGrad = layer.linearBias() ? grads : null;
+        }
+    }
+
+    /**
+     * One residual sub-layer, out = in + branch(norm(in)) for pre-norm: the norm's output (and its
+     * statistics) go to normed at the layer's slice, the branch's output to scratch.
+     */
+    private void sublayerForward(BlockPlan.Sublayer s, NormOp norm, int wOff, int bOff, float[] in, int inOff, float[] out, int outOff,
+                                 float[] normed, float[] mean, float[] rstd) {
+        final int d = cfg.dModel();
+        switch (s.placement()) {
+            case PRE -> {
+                norm.forward(normed, at.xo, mean, rstd, at.so, in, inOff, params, wOff, bOff, at.bt, d);
+                profile.stop(Profile.Op.NORM, false);
+                branchForward(s.branch(), normed, at.xo);
+                residual.forward(out, outOff, in, inOff, scratch, 0, at.bt * d);
+                profile.stop(Profile.Op.RESIDUAL, false);
             }
+            default -> throw new UnsupportedOperationException("norm placement " + s.placement() + " has no forward pass");
+        }
+    }
+
+    /**
+     * One residual sub-layer's backward, with dres holding d(out) and left holding d(in). Pre-norm:
+     * the residual passes d(out) to in twice, unchanged through the skip (dres keeps it) and through
+     * the branch, whose input gradient the norm adds (Input.ADD).
+     */
+    private void sublayerBackward(BlockPlan.Sublayer s, NormOp norm, int wOff, int bOff, float[] in, int inOff, float[] normed, float[] mean,
+                                  float[] rstd) {
+        switch (s.placement()) {
+            case PRE -> {
+                branchBackward(s.branch(), normed, at.xo);
+                norm.backward(dres, NormOp.Input.ADD, grads, wOff, bOff, dnorm, in, inOff, params, mean, rstd, at.so, at.bt, cfg.dModel());
+                profile.stop(Profile.Op.NORM, true);
+            }
+            default -> throw new UnsupportedOperationException("norm placement " + s.placement() + " has no backward pass");
+        }
+    }
+
+    /** scratch = the branch applied to inp (rows at inpOff), keeping what its backward needs at the layer's slices. */
+    private void branchForward(BlockPlan.Branch branch, float[] inp, int inpOff) {
+        switch (branch) {
+            case ATTENTION -> attentionForward(inp, inpOff);
+            case MLP -> mlpForward(inp, inpOff);
+            default -> throw new UnsupportedOperationException("branch " + branch);
+        }
+    }
+
+    /** dnorm = the gradient of the branch's input, from dres as the gradient of its output; parameter gradients accumulated. */
+    private void branchBackward(BlockPlan.Branch branch, float[] inp, int inpOff) {
+        switch (branch) {
+            case ATTENTION -> attentionBackward(inp, inpOff);
+            case MLP -> mlpBackward(inp, inpOff);
+            default -> throw new UnsupportedOperationException("branch " + branch);
         }
     }
 
     /** scratch = attn_out(attention(rope?(qkv(inp)))), keeping qkv, probabilities and the attention output at their slices. */
-    private void attentionForward(ParamLayout.Block blk, float[] bias, float[] inp, int inpOff, int qo, int po, int ato, int b, int t) {
-        final int d = cfg.dModel(), bt = b * t, nh = cfg.nHead(), nkv = cfg.nKvHead(), hs = cfg.headSize();
-        final int w = Attention.qkvWidth(nh, nkv, hs);
-        linear.forward(qkv, qo, inp, inpOff, params, blk.qkvW(), bias, blk.qkvB(), bt, d, w);
+    private void attentionForward(float[] inp, int inpOff) {
+        final int d = cfg.dModel(), nh = cfg.nHead(), nkv = cfg.nKvHead(), hs = cfg.headSize(), w = Attention.qkvWidth(nh, nkv, hs);
+        ParamLayout.Block blk = layout.block(at.l);
+        linear.forward(qkv, at.qo, inp, inpOff, params, blk.qkvW(), at.bias, blk.qkvB(), at.bt, d, w);
         profile.stop(Profile.Op.MATMUL, false);
-        if (rope != null) rope.forward(qkv, qo, b, t, nh, nkv, hs);
+        if (rope != null) rope.forward(qkv, at.qo, at.b, at.t, nh, nkv, hs);
         profile.stop(Profile.Op.ROPE, false);
-        attention.forward(attnOut, ato, probs, po, qkv, qo, b, t, nh, nkv, hs);
+        attention.forward(attnOut, at.xo, probs, at.po, qkv, at.qo, at.b, at.t, nh, nkv, hs);
         profile.stop(Profile.Op.ATTENTION, false);
-        linear.forward(scratch, 0, attnOut, ato, params, blk.attnOutW(), bias, blk.attnOutB(), bt, nh * hs, d);
+        linear.forward(scratch, 0, attnOut, at.xo, params, blk.attnOutW(), at.bias, blk.attnOutB(), at.bt, nh * hs, d);
         profile.stop(Profile.Op.MATMUL, false);
     }
 
+    private void attentionBackward(float[] inp, int inpOff) {
+        final int d = cfg.dModel(), nh = cfg.nHead(), nkv = cfg.nKvHead(), hs = cfg.headSize(), w = Attention.qkvWidth(nh, nkv, hs);
+        final float[] p = params, g = grads;
+        ParamLayout.Block blk = layout.block(at.l);
+        linear.backward(dattn, 0, false, g, blk.attnOutW(), at.biasGrad, blk.attnOutB(), dres, 0, attnOut, at.xo, p, blk.attnOutW(), at.bt, nh * hs, d);
+        profile.stop(Profile.Op.MATMUL, true);
+        attention.backward(dqkv, 0, dattn, 0, qkv, at.qo, probs, at.po, at.b, at.t, nh, nkv, hs);
+        profile.stop(Profile.Op.ATTENTION, true);
+        if (rope != null) rope.backward(dqkv, 0, at.b, at.t, nh, nkv, hs);
+        profile.stop(Profile.Op.ROPE, true);
+        linear.backward(dnorm, 0, false, g, blk.qkvW(), at.biasGrad, blk.qkvB(), dqkv, 0, inp, inpOff, p, blk.qkvW(), at.bt, d, w);
+        profile.stop(Profile.Op.MATMUL, true);
+    }
+
     /** scratch = mlp_out(act(mlp_in(inp))), keeping the projection and the activation at their slices. */
-    private void mlpForward(int l, ParamLayout.Block blk, float[] bias, float[] inp, int inpOff, int mo, int ao, int in, int bt) {
+    private void mlpForward(float[] inp, int inpOff) {
         final int d = cfg.dModel(), hid = cfg.intermediateSize();
-        linear.forward(mlpIn, mo, inp, inpOff, params, blk.mlpInW(), bias, blk.mlpInB(), bt, d, in);
+        ParamLayout.Block blk = layout.block(at.l);
+        linear.forward(mlpIn, at.mo, inp, inpOff, params, blk.mlpInW(), at.bias, blk.mlpInB(), at.bt, d, at.in);
         profile.stop(Profile.Op.MATMUL, false);
-        mlpAct[l].forward(mlpActOut, ao, mlpIn, mo, bt, hid);
+        mlpAct[at.l].forward(mlpActOut, at.ao, mlpIn, at.mo, at.bt, hid);
         profile.stop(Profile.Op.ACTIVATION, false);
-        linear.forward(scratch, 0, mlpActOut, ao, params, blk.mlpOutW(), bias, blk.mlpOutB(), bt, hid, d);
+        linear.forward(scratch, 0, mlpActOut, at.ao, params, blk.mlpOutW(), at.bias, blk.mlpOutB(), at.bt, hid, d);
         profile.stop(Profile.Op.MATMUL, false);
+    }
+
+    private void mlpBackward(float[] inp, int inpOff) {
+        final int d = cfg.dModel(), hid = cfg.intermediateSize();
+        final float[] p = params, g = grads;
+        ParamLayout.Block blk = layout.block(at.l);
+        linear.backward(dmlpAct, 0, false, g, blk.mlpOutW(), at.biasGrad, blk.mlpOutB(), dres, 0, mlpActOut, at.ao, p, blk.mlpOutW(), at.bt, hid, d);
+        profile.stop(Profile.Op.MATMUL, true);
+        mlpAct[at.l].backward(dmlpIn, 0, mlpIn, at.mo, dmlpAct, 0, at.bt, hid);
+        profile.stop(Profile.Op.ACTIVATION, true);
+        linear.backward(dnorm, 0, false, g, blk.mlpInW(), at.biasGrad, blk.mlpInB(), dmlpIn, 0, inp, inpOff, p, blk.mlpInW(), at.bt, d, at.in);
+        profile.stop(Profile.Op.MATMUL, true);
     }
 
     /**
@@ -353,8 +443,7 @@ public final class Model {
      */
     public void backwardFromLogits() {
         requireBackward();
-        final int b = curB, t = curT, d = cfg.dModel(), bt = b * t, nh = cfg.nHead(), nkv = cfg.nKvHead(), hs = cfg.headSize();
-        final int w = Attention.qkvWidth(nh, nkv, hs), hid = cfg.intermediateSize(), vocab = cfg.vocabSize();
+        final int b = curB, t = curT, d = cfg.dModel(), bt = b * t, vocab = cfg.vocabSize();
         final float[] p = params, g = grads;
         profile.start();
         linear.backward(dnorm, 0, false, g, layout.lmHead(), null, 0, logits, 0, ldLogits, finalNorm, 0, p, layout.lmHead(), bt, d, vocab);
@@ -363,36 +452,11 @@ public final class Model {
         profile.stop(Profile.Op.NORM, true);
         for (int l = cfg.nLayer() - 1; l >= 0; l--) {
             BlockPlan.Layer lp = plan.layer(l);
+            at.layer(lp, b, t);
             ParamLayout.Block blk = layout.block(l);
-            float[] gb = lp.linearBias() ? g : null;
-            int in = lp.mlp().inWidth(hid);
-            int xo = l * bt * d, so = l * bt, qo = l * bt * w, po = l * b * nh * t * t, mo = l * bt * in, ao = l * bt * hid;
-            switch (lp.placement()) {
-                case PRE -> {
-                    // MLP sub-layer x' = h + mlp(norm2(h)); dres = d(x'). The residual passes d(x') to h twice: unchanged
-                    // through the skip (dres keeps it) and through the branch, whose input gradient the norm adds (Input.ADD).
-                    linear.backward(dmlpAct, 0, false, g, blk.mlpOutW(), gb, blk.mlpOutB(), dres, 0, mlpActOut, ao, p, blk.mlpOutW(), bt, hid, d);
-                    profile.stop(Profile.Op.MATMUL, true);
-                    mlpAct[l].backward(dmlpIn, 0, mlpIn, mo, dmlpAct, 0, bt, hid);
-                    profile.stop(Profile.Op.ACTIVATION, true);
-                    linear.backward(dnorm, 0, false, g, blk.mlpInW(), gb, blk.mlpInB(), dmlpIn, 0, norm2, xo, p, blk.mlpInW(), bt, d, in);
-                    profile.stop(Profile.Op.MATMUL, true);
-                    mlpNorm[l].backward(dres, NormOp.Input.ADD, g, blk.mlpNormW(), blk.mlpNormB(), dnorm, h, xo, p, norm2Mean, norm2Rstd, so, bt, d);
-                    profile.stop(Profile.Op.NORM, true);
-                    // attention sub-layer h = x + attn(norm1(x)); dres = d(h); likewise d(x) = d(h) + the branch's share.
-                    linear.backward(dattn, 0, false, g, blk.attnOutW(), gb, blk.attnOutB(), dres, 0, attnOut, xo, p, blk.attnOutW(), bt, nh * hs, d);
-                    profile.stop(Profile.Op.MATMUL, true);
-                    attention.backward(dqkv, 0, dattn, 0, qkv, qo, probs, po, b, t, nh, nkv, hs);
-                    profile.stop(Profile.Op.ATTENTION, true);
-                    if (rope != null) rope.backward(dqkv, 0, b, t, nh, nkv, hs);
-                    profile.stop(Profile.Op.ROPE, true);
-                    linear.backward(dnorm, 0, false, g, blk.qkvW(), gb, blk.qkvB(), dqkv, 0, norm1, xo, p, blk.qkvW(), bt, d, w);
-                    profile.stop(Profile.Op.MATMUL, true);
-                    attnNorm[l].backward(dres, NormOp.Input.ADD, g, blk.attnNormW(), blk.attnNormB(), dnorm, x, xo, p, norm1Mean, norm1Rstd, so, bt, d);
-                    profile.stop(Profile.Op.NORM, true);
-                }
-                default -> throw new UnsupportedOperationException("norm placement " + lp.placement() + " has no backward pass");
-            }
+            // in reverse: the MLP sub-layer h -> x', then the attention sub-layer x -> h
+            sublayerBackward(lp.mlpSublayer(), mlpNorm[l], blk.mlpNormW(), blk.mlpNormB(), h, at.xo, norm2, norm2Mean, norm2Rstd);
+            sublayerBackward(lp.attention(), attnNorm[l], blk.attnNormW(), blk.attnNormB(), x, at.xo, norm1, norm1Mean, norm1Rstd);
         }
         boolean learned = plan.positions() == BlockPlan.Positions.LEARNED;
         embedding.backward(g, layout.wte(), learned ? g : null, layout.wpe(), dres, 0, tokens, 0, b, t, d);

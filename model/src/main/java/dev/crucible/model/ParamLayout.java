@@ -107,12 +107,12 @@ public final class ParamLayout {
             mats.add(matrix(hf.layer(l, hf.mlpOut()), d, c.intermediateSize(), Init.normal(residualStd, key + "mlp.out.weight"), linear, List.of()));
             vecs.add(vector(hf.layer(l, hf.attnNorm()) + ".weight", d, Role.NORM, Init.ONES));
             vecs.add(vector(hf.layer(l, hf.mlpNorm()) + ".weight", d, Role.NORM, Init.ONES));
-            if (lp.norm().hasBias()) vecs.add(vector(hf.layer(l, hf.attnNorm()) + ".bias", d, Role.BIAS, Init.ZEROS));
+            if (lp.attention().norm().hasBias()) vecs.add(vector(hf.layer(l, hf.attnNorm()) + ".bias", d, Role.BIAS, Init.ZEROS));
             if (lp.linearBias()) {
                 vecs.add(vector(hf.layer(l, hf.qkv()) + ".bias", qkvRows, Role.BIAS, Init.ZEROS));
                 vecs.add(vector(hf.layer(l, hf.attnOut()) + ".bias", d, Role.BIAS, Init.ZEROS));
             }
-            if (lp.norm().hasBias()) vecs.add(vector(hf.layer(l, hf.mlpNorm()) + ".bias", d, Role.BIAS, Init.ZEROS));
+            if (lp.mlpSublayer().norm().hasBias()) vecs.add(vector(hf.layer(l, hf.mlpNorm()) + ".bias", d, Role.BIAS, Init.ZEROS));
             if (lp.linearBias()) {
                 vecs.add(vector(hf.layer(l, hf.mlpIn()) + ".bias", inWidth, Role.BIAS, Init.ZEROS));
                 vecs.add(vector(hf.layer(l, hf.mlpOut()) + ".bias", d, Role.BIAS, Init.ZEROS));

@@ -20,8 +20,8 @@ record PlanKernels(NormOp[] attnNorm, NormOp[] mlpNorm, MlpActivation[] mlp, Nor
         NormOp[] attnNorm = new NormOp[n], mlpNorm = new NormOp[n];
         MlpActivation[] mlp = new MlpActivation[n];
         for (BlockPlan.Layer lp : plan.layers()) {
-            attnNorm[lp.index()] = new NormOp(lp.norm(), norms, cfg.normEps());
-            mlpNorm[lp.index()] = new NormOp(lp.norm(), norms, cfg.normEps());
+            attnNorm[lp.index()] = new NormOp(lp.attention().norm(), norms, cfg.normEps());
+            mlpNorm[lp.index()] = new NormOp(lp.mlpSublayer().norm(), norms, cfg.normEps());
             mlp[lp.index()] = new MlpActivation(lp.mlp(), act);
             maxIn = Math.max(maxIn, lp.mlp().inWidth(cfg.intermediateSize()));
         }
