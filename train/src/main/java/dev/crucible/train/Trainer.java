@@ -193,8 +193,7 @@ public final class Trainer {
                               Checkpoints.RunTokenizer tokenizer, WorkerPool pool, int startStep, long tokens, double flops)
                 throws IOException {
             LrSchedule schedule = LrSchedule.of(cfg);
-            double peak = PeakFlops.measure(pool);
-            double flopsPerToken = model.layout().flopsPerToken(tr.seqLen());
+            Progress progress = new Progress(PeakFlops.measure(pool), model.layout().flopsPerToken(tr.seqLen()), tokens, flops);
             if (validation != null && from == null) { // the untrained model: the first point of every validation curve
                 firstVal = lastVal = validation.loss(model);
                 Map<String, Object> row = new LinkedHashMap<>();
@@ -205,78 +204,112 @@ public final class Trainer {
                 console.printf(Locale.ROOT, "step 0/%d | val %.4f%n", tr.steps(), firstVal);
             }
             TrainStep.BatchSource data = batch -> loader.next(batch.inputs(), batch.targets());
-            long start = System.nanoTime(), windowStart = start;
-            long windowTokens = 0, startTokens = tokens;
-            double recentStepSec = 0;
             for (int s = startStep; s < tr.steps(); s++) {
-                long stepStart = System.nanoTime();
                 double lr = schedule.at(s);
                 TrainStep.Result r = step.run(data, tr.accumulation(), lr);
                 if (!r.updated()) {
                     throw new IllegalStateException("loss became " + r.loss() + " at step " + s + "; lower the learning rate (optimizer.lr = "
                             + cfg.optimizer().lr() + ") or check the data");
                 }
-                long tokensBefore = tokens;
-                tokens += tr.batchTokens();
-                flops += flopsPerToken * tr.batchTokens();
-                windowTokens += tr.batchTokens();
+                long tokensBefore = progress.tokens;
+                progress.stepDone(tr.batchTokens(), s == startStep);
                 if (Double.isNaN(firstLoss)) firstLoss = r.loss();
                 lastLoss = r.loss();
-                double stepSec = (System.nanoTime() - stepStart) / 1e9;
-                recentStepSec = s == startStep ? stepSec : 0.9 * recentStepSec + 0.1 * stepSec;
-
                 int done = s + 1;
                 boolean last = done == tr.steps();
-                boolean checkpointNow = last || cfg.checkpoint().due(done, tokensBefore, tokens);
+                boolean checkpointNow = last || cfg.checkpoint().due(done, tokensBefore, progress.tokens);
                 // validation also at every checkpoint, so each checkpoint's downstream scores have a loss beside them
                 boolean evalNow = validation != null && (checkpointNow || cfg.eval().every() > 0 && done % cfg.eval().every() == 0);
                 Double valLoss = null;
-                long pauseStart = System.nanoTime();
                 if (evalNow) {
+                    long pause = System.nanoTime();
                     valLoss = validation.loss(model);
                     if (firstVal == null) firstVal = valLoss;
                     lastVal = valLoss;
+                    progress.paused(pause);
                 }
-                windowStart += System.nanoTime() - pauseStart; // throughput counts training time only
-                if (last || evalNow || done % cfg.log().every() == 0 || s == startStep) {
-                    long now = System.nanoTime();
-                    double tokensPerSec = windowTokens / ((now - windowStart) / 1e9);
-                    windowStart = now;
-                    windowTokens = 0;
-                    double mfu = tokensPerSec * flopsPerToken / (peak * 1e9);
-                    Map<String, Object> row = new LinkedHashMap<>();
-                    row.put("step", done);
-                    row.put("tokens", tokens);
-                    row.put("flops", flops);
-                    row.put("train_loss", round(r.loss(), 5));
-                    if (valLoss != null) row.put("val_loss", round(valLoss, 5));
-                    row.put("lr", lr);
-                    row.put("grad_norm", round(r.gradNorm(), 5));
-                    row.put("tokens_per_s", round(tokensPerSec, 1));
-                    row.put("mfu", round(mfu, 4));
-                    row.put("elapsed_s", round((now - start) / 1e9, 2));
-                    metrics.write(row);
-                    double eta = recentStepSec * (tr.steps() - done);
-                    console.printf(Locale.ROOT, "step %d/%d | loss %.4f%s | lr %.2e | grad %.3f | %,.0f tok/s | MFU %.0f%% | ETA %s%n",
-                            done, tr.steps(), r.loss(), valLoss != null ? String.format(Locale.ROOT, " | val %.4f", valLoss) : "", lr, r.gradNorm(),
-                            tokensPerSec, 100 * mfu, duration(eta));
-                }
+                if (last || evalNow || done % cfg.log().every() == 0 || s == startStep) log(metrics, progress, done, r, lr, valLoss);
                 if (checkpointNow) {
-                    long ckptStart = System.nanoTime();
+                    long pause = System.nanoTime();
                     console.println("checkpoint: writing step " + done);
-                    Checkpoints.State st = new Checkpoints.State(done, tokens, flops, loader.epoch(), loader.position(), tr.seed(),
+                    Checkpoints.State st = new Checkpoints.State(done, progress.tokens, progress.flops, loader.epoch(), loader.position(), tr.seed(),
                             step.optimizer().stepCount(), configHash);
                     Path dir = Checkpoints.write(run, st, model, step.optimizer(), tokenizer);
                     if (cfg.checkpoint().pruneOptimizer()) Checkpoints.pruneOptimizerState(run, dir);
                     console.println("checkpoint: " + dir);
-                    windowStart += System.nanoTime() - ckptStart;
+                    progress.paused(pause);
                 }
             }
-            double total = (System.nanoTime() - start) / 1e9;
-            long trained = tokens - startTokens;
+            double total = (System.nanoTime() - progress.start) / 1e9;
+            long trained = progress.tokens - tokens;
             console.printf(Locale.ROOT, "done: %d steps, %,d tokens in %s (%,.0f tokens/s); metrics in %s%n", tr.steps() - startStep, trained,
                     duration(total), trained / Math.max(total, 1e-9), run.resolve(MetricsLog.FILE));
-            return new Summary(run, tr.steps(), tokens, firstLoss, lastLoss, firstVal, lastVal, trained / Math.max(total, 1e-9));
+            return new Summary(run, tr.steps(), progress.tokens, firstLoss, lastLoss, firstVal, lastVal, trained / Math.max(total, 1e-9));
+        }
+
+        /** A metrics row and the progress line. */
+        private void log(MetricsLog metrics, Progress progress, int done, TrainStep.Result r, double lr, Double valLoss) throws IOException {
+            double tokensPerSec = progress.tokensPerSecondSinceLastLog();
+            double mfu = tokensPerSec * progress.flopsPerToken / (progress.peakGflops * 1e9);
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("step", done);
+            row.put("tokens", progress.tokens);
+            row.put("flops", progress.flops);
+            row.put("train_loss", round(r.loss(), 5));
+            if (valLoss != null) row.put("val_loss", round(valLoss, 5));
+            row.put("lr", lr);
+            row.put("grad_norm", round(r.gradNorm(), 5));
+            row.put("tokens_per_s", round(tokensPerSec, 1));
+            row.put("mfu", round(mfu, 4));
+            row.put("elapsed_s", round((System.nanoTime() - progress.start) / 1e9, 2));
+            metrics.write(row);
+            double eta = progress.recentStepSeconds * (tr.steps() - done);
+            console.printf(Locale.ROOT, "step %d/%d | loss %.4f%s | lr %.2e | grad %.3f | %,.0f tok/s | MFU %.0f%% | ETA %s%n",
+                    done, tr.steps(), r.loss(), valLoss != null ? String.format(Locale.ROOT, " | val %.4f", valLoss) : "", lr, r.gradNorm(),
+                    tokensPerSec, 100 * mfu, duration(eta));
+        }
+    }
+
+    /**
+     * Tokens and FLOPs trained so far, and throughput over the training time only: validation and
+     * checkpoint writes are paused out of it.
+     */
+    private static final class Progress {
+        final double peakGflops, flopsPerToken;
+        final long start = System.nanoTime();
+        long tokens, windowTokens, windowStart = start, stepStart = start;
+        double flops, recentStepSeconds;
+
+        Progress(double peakGflops, double flopsPerToken, long tokens, double flops) {
+            this.peakGflops = peakGflops;
+            this.flopsPerToken = flopsPerToken;
+            this.tokens = tokens;
+            this.flops = flops;
+        }
+
+        void stepDone(int batchTokens, boolean first) {
+            long now = System.nanoTime();
+            tokens += batchTokens;
+            flops += flopsPerToken * batchTokens;
+            windowTokens += batchTokens;
+            double sec = (now - stepStart) / 1e9;
+            recentStepSeconds = first ? sec : 0.9 * recentStepSeconds + 0.1 * sec;
+            stepStart = now;
+        }
+
+        /** Time since pauseStart was not training. */
+        void paused(long pauseStart) {
+            long d = System.nanoTime() - pauseStart;
+            windowStart += d;
+            stepStart += d;
+        }
+
+        double tokensPerSecondSinceLastLog() {
+            long now = System.nanoTime();
+            double tps = windowTokens / ((now - windowStart) / 1e9);
+            windowStart = now;
+            windowTokens = 0;
+            return tps;
         }
     }
 
