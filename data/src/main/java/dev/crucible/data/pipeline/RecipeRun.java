@@ -53,7 +53,7 @@ public final class RecipeRun {
         Path partial = out.resolveSibling(out.getFileName() + ".partial");
         deleteTree(partial);
         Files.createDirectories(partial);
-        int threads = recipe.threads() > 0 ? recipe.threads() : Runtime.getRuntime().availableProcessors();
+        int threads = dev.crucible.tensor.WorkerPool.threadsFor(recipe.threads());
         long t0 = System.nanoTime();
         List<InputCounts> inputCounts = new ArrayList<>();
         JsonlShardWriter writer = new JsonlShardWriter(partial, recipe.output().compression(), recipe.output().shardDocs(), recipe.output().partitionBy());
