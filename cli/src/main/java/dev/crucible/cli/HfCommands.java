@@ -1,6 +1,7 @@
 package dev.crucible.cli;
 
 import dev.crucible.model.HfCheckpoint;
+import dev.crucible.model.HfFormat;
 import dev.crucible.model.ModelConfig;
 import dev.crucible.model.ParamLayout;
 import dev.crucible.model.Safetensors;
@@ -80,7 +81,13 @@ final class HfCommands {
                 ParamLayout layout = new ParamLayout(ck.config());
                 float[] params = new float[layout.size()];
                 ck.load(layout, params);
-                HfCheckpoint.write(out, ck.config(), params, checkpoint);
+                HfFormat.ForTransformers hf;
+                try {
+                    hf = HfFormat.forTransformers(ck.config(), params);
+                } catch (IllegalArgumentException e) {
+                    throw new UserError(checkpoint + ": " + e.getMessage());
+                }
+                HfCheckpoint.write(out, hf.config(), hf.params(), checkpoint);
             }
             System.out.println("wrote " + out.toAbsolutePath() + ": load it with transformers' AutoModelForCausalLM.from_pretrained");
             return 0;

@@ -25,17 +25,18 @@ public record BlockPlan(Positions positions, NormKind finalNorm, List<Layer> lay
         }
     }
 
-    /** Where a sub-layer's norm sits: pre-norm is x + f(norm(x)). */
-    public enum Placement { PRE }
+    /** Where a sub-layer's norm sits: pre-norm is x + f(norm(x)), post-norm norm(x + f(x)). */
+    public enum Placement { PRE, POST }
 
     /** What a residual sub-layer computes: self-attention or the MLP. */
     public enum Branch { ATTENTION, MLP }
 
     /**
-     * A residual sub-layer: its branch and the norm around it. Forward, backward and decoding each
-     * implement a placement once, for both branches.
+     * A residual sub-layer: its branch and the norm around it, whose output is multiplied by scale
+     * (1 but with LayerNorm Scaling). Forward, backward and decoding each implement a placement once,
+     * for both branches.
      */
-    public record Sublayer(Branch branch, NormKind norm, Placement placement) {}
+    public record Sublayer(Branch branch, NormKind norm, Placement placement, float scale) {}
 
     /** The MLP's activation: GELU (tanh form) on one projection, or SwiGLU on a fused [gate; up] projection. */
     public enum Mlp {
@@ -68,12 +69,21 @@ public record BlockPlan(Positions positions, NormKind finalNorm, List<Layer> lay
         return layers.get(l);
     }
 
+    /**
+     * The plan of a config. Mix-LN (Li et al. 2024; the reference code's NORM_TYPE=post_pre): layers
+     * ℓ &lt; ⌊α·L⌋, 0-based, i.e. the shallowest, are Post-LN, h = Norm(x + Attn(x)), y = Norm(h + FFN(h)),
+     * the rest Pre-LN; the final norm stays. LayerNorm Scaling (Sun et al. 2025, eq. 4; the reference
+     * code's NORM_TYPE=LNS): both norm outputs of layer ℓ (1-based) times 1/√ℓ, the final norm not.
+     */
     public static BlockPlan of(ModelConfig c) {
         boolean gpt2 = c.style() == ModelConfig.Style.GPT2;
         NormKind norm = gpt2 ? NormKind.LAYER_NORM : NormKind.RMS_NORM;
+        int postLayers = c.postLnLayers();
         List<Layer> layers = new ArrayList<>();
         for (int l = 0; l < c.nLayer(); l++) {
-            layers.add(new Layer(l, new Sublayer(Branch.ATTENTION, norm, Placement.PRE), new Sublayer(Branch.MLP, norm, Placement.PRE),
+            Placement placement = l < postLayers ? Placement.POST : Placement.PRE;
+            float scale = c.normScaling() == ModelConfig.NormScaling.LAYER_INDEX ? (float) (1 / Math.sqrt(l + 1)) : 1f;
+            layers.add(new Layer(l, new Sublayer(Branch.ATTENTION, norm, placement, scale), new Sublayer(Branch.MLP, norm, placement, scale),
                     gpt2 ? Mlp.GELU : Mlp.SWIGLU, gpt2));
         }
         return new BlockPlan(gpt2 ? Positions.LEARNED : Positions.ROPE, norm, layers);

@@ -88,7 +88,7 @@ public final class Generator {
         return logits;
     }
 
-    /** One residual sub-layer on the row x (pre-norm: x += branch(norm(x))). */
+    /** One residual sub-layer on the row x (pre-norm: x += branch(norm(x)); post-norm: x = norm(x + branch(x))). */
     private void sublayer(BlockPlan.Layer lp, BlockPlan.Sublayer s, NormOp norm, int wOff, int bOff) {
         int d = cfg.dModel();
         switch (s.placement()) {
@@ -96,6 +96,13 @@ public final class Generator {
                 norm.forward(xn, 0, stat1, stat2, 0, x, 0, p, wOff, bOff, 1, d);
                 branch(lp, s.branch());
                 for (int i = 0; i < d; i++) x[i] += tmp[i];
+            }
+            case POST -> {
+                System.arraycopy(x, 0, xn, 0, d); // the branch reads xn
+                branch(lp, s.branch());
+                for (int i = 0; i < d; i++) x[i] += tmp[i];
+                norm.forward(xn, 0, stat1, stat2, 0, x, 0, p, wOff, bOff, 1, d);
+                System.arraycopy(xn, 0, x, 0, d);
             }
             default -> throw new UnsupportedOperationException("norm placement " + s.placement() + " has no incremental decoding");
         }

@@ -145,6 +145,18 @@ public final class HfCheckpoint implements AutoCloseable {
     /** transformers' config.json (GPT2LMHeadModel or LlamaForCausalLM) to our config; anything we do not implement is refused by name. */
     public static ModelConfig parseConfig(JsonNode c, Path file) throws IOException {
         String type = c.path("model_type").asText("");
+        if (type.startsWith(HfFormat.CRUCIBLE_PREFIX)) { // a model only Crucible computes as stored: the base fields, then its own
+            ModelConfig base = parseConfig(((com.fasterxml.jackson.databind.node.ObjectNode) c.deepCopy()).put("model_type",
+                    type.substring(HfFormat.CRUCIBLE_PREFIX.length())), file);
+            JsonNode ext = c.path(HfFormat.CRUCIBLE_KEY);
+            try {
+                return base.toBuilder().normPlacement(ModelConfig.NormPlacement.parse(ext.path("norm_placement").asText("pre")))
+                        .mixLnFraction(ext.path("mix_ln_fraction").asDouble(0.25))
+                        .normScaling(ModelConfig.NormScaling.parse(ext.path("norm_scaling").asText("none"))).build();
+            } catch (IllegalArgumentException e) {
+                throw new IOException(file + ": " + HfFormat.CRUCIBLE_KEY + "." + e.getMessage(), e);
+            }
+        }
         try {
             switch (type) {
                 case "gpt2" -> {

@@ -168,6 +168,51 @@ public final class HfFormat {
         if (bosId != null) m.put("bos_token_id", bosId);
         if (eosId != null) m.put("eos_token_id", eosId);
         m.put("torch_dtype", "float32");
+        if (!c.hfAsStored()) {
+            // transformers would load these tensors into a model that computes something else (no Post-LN, no
+            // norm scaling); an unknown model_type makes it refuse instead. `crucible export hf` writes what it can load.
+            m.put("model_type", CRUCIBLE_PREFIX + m.get("model_type"));
+            m.put("architectures", List.of("Crucible" + ((List<?>) m.get("architectures")).getFirst()));
+            Map<String, Object> ext = new LinkedHashMap<>();
+            ext.put("norm_placement", c.normPlacement().id());
+            ext.put("mix_ln_fraction", c.mixLnFraction());
+            ext.put("norm_scaling", c.normScaling().id());
+            m.put(CRUCIBLE_KEY, ext);
+        }
         return m;
+    }
+
+    /** model_type prefix and config.json key of models only Crucible computes as stored. */
+    static final String CRUCIBLE_PREFIX = "crucible_", CRUCIBLE_KEY = "crucible";
+
+    /** A model as transformers' GPT2LMHeadModel / LlamaForCausalLM computes it. */
+    public record ForTransformers(ModelConfig config, float[] params) {}
+
+    /**
+     * The model in a form transformers computes: LayerNorm Scaling folded into the norm gains (and
+     * LayerNorm biases), Norm(x)·w·s = Norm(x)·(w·s), equal up to float rounding. Post-LN layers
+     * (norm_placement post, or mix with any) have no such form, and are refused with what to do.
+     */
+    public static ForTransformers forTransformers(ModelConfig c, float[] params) {
+        if (!c.hfExportable()) {
+            throw new IllegalArgumentException("this model has " + c.postLnLayers() + " Post-LN layer(s) (norm_placement: " + c.normPlacement().id()
+                    + "), which transformers' GPT2LMHeadModel and LlamaForCausalLM cannot compute; Crucible evaluates, generates from and "
+                    + "resumes it as it is (crucible eval, generate, train --resume); to export, train with norm_placement: pre");
+        }
+        if (c.hfAsStored()) return new ForTransformers(c, params);
+        ParamLayout layout = new ParamLayout(c);
+        BlockPlan plan = layout.plan();
+        float[] folded = params.clone();
+        for (BlockPlan.Layer lp : plan.layers()) {
+            ParamLayout.Block b = layout.block(lp.index());
+            scale(folded, b.attnNormW(), b.attnNormB(), c.dModel(), lp.attention().scale());
+            scale(folded, b.mlpNormW(), b.mlpNormB(), c.dModel(), lp.mlpSublayer().scale());
+        }
+        return new ForTransformers(c.toBuilder().normScaling(ModelConfig.NormScaling.NONE).build(), folded);
+    }
+
+    private static void scale(float[] p, int wOff, int bOff, int n, float s) {
+        for (int i = 0; i < n; i++) p[wOff + i] *= s;
+        if (bOff >= 0) for (int i = 0; i < n; i++) p[bOff + i] *= s;
     }
 }

@@ -13,7 +13,7 @@ import java.util.Arrays;
  * A decoder-only transformer that walks its {@link BlockPlan}, with parameters, activations and (for
  * training) gradients in flat float arrays allocated once for a maximum batch (B, T); forward and
  * backward allocate nothing. Each layer is two residual sub-layers (attention, then MLP); a norm
- * placement is written once in {@code sublayerForward} and once in {@code sublayerBackward}, for both.
+ * placement (pre, post) is written once in {@code sublayerForward} and once in {@code sublayerBackward}, for both.
  *
  * <pre>
  * x0 = wte[tokens] (+ wpe[pos] with learned positions)
@@ -315,8 +315,9 @@ public final class Model {
     }
 
     /**
-     * One residual sub-layer, out = in + branch(norm(in)) for pre-norm: the norm's output (and its
-     * statistics) go to normed at the layer's slice, the branch's output to scratch.
+     * One residual sub-layer. Pre-norm, out = in + branch(norm(in)): the norm's output goes to normed
+     * at the layer's slice. Post-norm, out = norm(in + branch(in)): normed keeps the sum, the norm's
+     * input. The branch's output goes to scratch.
      */
     private void sublayerForward(BlockPlan.Sublayer s, NormOp norm, int wOff, int bOff, float[] in, int inOff, float[] out, int outOff,
                                  float[] normed, float[] mean, float[] rstd) {
@@ -329,6 +330,13 @@ public final class Model {
                 residual.forward(out, outOff, in, inOff, scratch, 0, at.bt * d);
                 profile.stop(Profile.Op.RESIDUAL, false);
             }
+            case POST -> {
+                branchForward(s.branch(), in, inOff);
+                residual.forward(normed, at.xo, in, inOff, scratch, 0, at.bt * d);
+                profile.stop(Profile.Op.RESIDUAL, false);
+                norm.forward(out, outOff, mean, rstd, at.so, normed, at.xo, params, wOff, bOff, at.bt, d);
+                profile.stop(Profile.Op.NORM, false);
+            }
             default -> throw new UnsupportedOperationException("norm placement " + s.placement() + " has no forward pass");
         }
     }
@@ -336,15 +344,22 @@ public final class Model {
     /**
      * One residual sub-layer's backward, with dres holding d(out) and left holding d(in). Pre-norm:
      * the residual passes d(out) to in twice, unchanged through the skip (dres keeps it) and through
-     * the branch, whose input gradient the norm adds (Input.ADD).
+     * the branch, whose input gradient the norm adds (Input.ADD). Post-norm: the norm turns d(out)
+     * into d(sum) in place; the residual passes d(sum) to in through the skip (dres keeps it) and
+     * through the branch, whose input gradient is added into dres.
      */
     private void sublayerBackward(BlockPlan.Sublayer s, NormOp norm, int wOff, int bOff, float[] in, int inOff, float[] normed, float[] mean,
                                   float[] rstd) {
         switch (s.placement()) {
             case PRE -> {
-                branchBackward(s.branch(), normed, at.xo);
+                branchBackward(s.branch(), normed, at.xo, dnorm, false);
                 norm.backward(dres, NormOp.Input.ADD, grads, wOff, bOff, dnorm, in, inOff, params, mean, rstd, at.so, at.bt, cfg.dModel());
                 profile.stop(Profile.Op.NORM, true);
+            }
+            case POST -> {
+                norm.backward(dres, NormOp.Input.WRITE, grads, wOff, bOff, dres, normed, at.xo, params, mean, rstd, at.so, at.bt, cfg.dModel());
+                profile.stop(Profile.Op.NORM, true);
+                branchBackward(s.branch(), in, inOff, dres, true);
             }
             default -> throw new UnsupportedOperationException("norm placement " + s.placement() + " has no backward pass");
         }
@@ -359,11 +374,14 @@ public final class Model {
         }
     }
 
-    /** dnorm = the gradient of the branch's input, from dres as the gradient of its output; parameter gradients accumulated. */
-    private void branchBackward(BlockPlan.Branch branch, float[] inp, int inpOff) {
+    /**
+     * The branch's backward from dres as the gradient of its output: the gradient of its input goes to
+     * dIn (added when accumulate), parameter gradients are accumulated.
+     */
+    private void branchBackward(BlockPlan.Branch branch, float[] inp, int inpOff, float[] dIn, boolean accumulate) {
         switch (branch) {
-            case ATTENTION -> attentionBackward(inp, inpOff);
-            case MLP -> mlpBackward(inp, inpOff);
+            case ATTENTION -> attentionBackward(inp, inpOff, dIn, accumulate);
+            case MLP -> mlpBackward(inp, inpOff, dIn, accumulate);
             default -> throw new UnsupportedOperationException("branch " + branch);
         }
     }
@@ -382,7 +400,7 @@ public final class Model {
         profile.stop(Profile.Op.MATMUL, false);
     }
 
-    private void attentionBackward(float[] inp, int inpOff) {
+    private void attentionBackward(float[] inp, int inpOff, float[] dIn, boolean accumulate) {
         final int d = cfg.dModel(), nh = cfg.nHead(), nkv = cfg.nKvHead(), hs = cfg.headSize(), w = Attention.qkvWidth(nh, nkv, hs);
         final float[] p = params, g = grads;
         ParamLayout.Block blk = layout.block(at.l);
@@ -392,7 +410,7 @@ public final class Model {
         profile.stop(Profile.Op.ATTENTION, true);
         if (rope != null) rope.backward(dqkv, 0, at.b, at.t, nh, nkv, hs);
         profile.stop(Profile.Op.ROPE, true);
-        linear.backward(dnorm, 0, false, g, blk.qkvW(), at.biasGrad, blk.qkvB(), dqkv, 0, inp, inpOff, p, blk.qkvW(), at.bt, d, w);
+        linear.backward(dIn, 0, accumulate, g, blk.qkvW(), at.biasGrad, blk.qkvB(), dqkv, 0, inp, inpOff, p, blk.qkvW(), at.bt, d, w);
         profile.stop(Profile.Op.MATMUL, true);
     }
 
@@ -408,7 +426,7 @@ public final class Model {
         profile.stop(Profile.Op.MATMUL, false);
     }
 
-    private void mlpBackward(float[] inp, int inpOff) {
+    private void mlpBackward(float[] inp, int inpOff, float[] dIn, boolean accumulate) {
         final int d = cfg.dModel(), hid = cfg.intermediateSize();
         final float[] p = params, g = grads;
         ParamLayout.Block blk = layout.block(at.l);
@@ -416,7 +434,7 @@ public final class Model {
         profile.stop(Profile.Op.MATMUL, true);
         mlpAct[at.l].backward(dmlpIn, 0, mlpIn, at.mo, dmlpAct, 0, at.bt, hid);
         profile.stop(Profile.Op.ACTIVATION, true);
-        linear.backward(dnorm, 0, false, g, blk.mlpInW(), at.biasGrad, blk.mlpInB(), dmlpIn, 0, inp, inpOff, p, blk.mlpInW(), at.bt, d, at.in);
+        linear.backward(dIn, 0, accumulate, g, blk.mlpInW(), at.biasGrad, blk.mlpInB(), dmlpIn, 0, inp, inpOff, p, blk.mlpInW(), at.bt, d, at.in);
         profile.stop(Profile.Op.MATMUL, true);
     }
 
@@ -461,6 +479,24 @@ public final class Model {
         boolean learned = plan.positions() == BlockPlan.Positions.LEARNED;
         embedding.backward(g, layout.wte(), learned ? g : null, layout.wpe(), dres, 0, tokens, 0, b, t, d);
         profile.stop(Profile.Op.EMBEDDING, true);
+    }
+
+    /**
+     * The residual stream entering layer l after the last full forward (l = nLayer: what the final norm
+     * reads), B·T rows of d_model, copied. Needs a training model, which keeps every layer's.
+     */
+    public float[] hiddenStates(int l) {
+        if (!training) throw new IllegalStateException("an inference model keeps one layer's activations; use Model.forTraining");
+        if (l < 0 || l > cfg.nLayer()) throw new IllegalArgumentException("layer " + l + " of " + cfg.nLayer());
+        int n = curB * curT * cfg.dModel();
+        return Arrays.copyOfRange(x, l * n, (l + 1) * n);
+    }
+
+    /** What layer l's attention branch read in the last full forward (its norm's output, for a Pre-LN layer), copied; for tests. */
+    float[] attentionInput(int l) {
+        int n = curB * curT * cfg.dModel();
+        return plan.layer(l).attention().placement() == BlockPlan.Placement.PRE ? Arrays.copyOfRange(norm1, l * n, (l + 1) * n)
+                : hiddenStates(l);
     }
 
     public void zeroGrad() {

@@ -13,9 +13,42 @@ import java.util.Map;
  * in the plan, and no caller changes.
  *
  * @param intermediateSize MLP inner width (4·d for GPT-2; the SwiGLU width for Llama), HF's intermediate_size
+ * @param normPlacement where each sub-layer's norm sits: PRE (x + f(norm(x))), POST (norm(x + f(x))), or MIX
+ *     (Mix-LN: Post-LN in the first ⌊mixLnFraction·L⌋ layers, Pre-LN after)
+ * @param mixLnFraction Mix-LN's α, the share of (shallowest) layers that are Post-LN
+ * @param normScaling LAYER_INDEX: LayerNorm Scaling, both norm outputs of layer ℓ (1-based) scaled by 1/√ℓ
  */
 public record ModelConfig(Style style, int vocabSize, int contextLength, int nLayer, int nHead, int nKvHead, int dModel,
-                          int intermediateSize, boolean tieEmbeddings, double normEps, double ropeTheta) {
+                          int intermediateSize, boolean tieEmbeddings, double normEps, double ropeTheta, NormPlacement normPlacement,
+                          double mixLnFraction, NormScaling normScaling) {
+
+    /** Normaliser placement ("Mix-LN: Unleashing the Power of Deeper Layers by Combining Pre-LN and Post-LN"). */
+    public enum NormPlacement {
+        PRE, POST, MIX;
+
+        public String id() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+
+        public static NormPlacement parse(String s) {
+            for (NormPlacement p : values()) if (p.id().equals(s.toLowerCase(Locale.ROOT))) return p;
+            throw new IllegalArgumentException("unknown norm placement '" + s + "' (expected pre, post or mix)");
+        }
+    }
+
+    /** Scaling of the norm outputs ("The Curse of Depth in Large Language Models": LayerNorm Scaling). */
+    public enum NormScaling {
+        NONE, LAYER_INDEX;
+
+        public String id() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+
+        public static NormScaling parse(String s) {
+            for (NormScaling p : values()) if (p.id().equals(s.toLowerCase(Locale.ROOT))) return p;
+            throw new IllegalArgumentException("unknown norm scaling '" + s + "' (expected none or layer_index)");
+        }
+    }
 
     public enum Style {
         GPT2, LLAMA;
@@ -44,6 +77,33 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
         require(style == Style.GPT2 || (dModel / nHead) % 2 == 0, "d_model", "RoPE needs an even head size, got " + dModel / nHead);
         require(style == Style.LLAMA || nKvHead == nHead, "n_kv_head", "grouped-query attention is a Llama-style option");
         require(ropeTheta > 0, "rope_theta", "must be positive, got " + ropeTheta);
+        require(normPlacement != null, "norm_placement", "must be pre, post or mix");
+        require(normScaling != null, "norm_scaling", "must be none or layer_index");
+        require(mixLnFraction >= 0 && mixLnFraction <= 1, "mix_ln_fraction", "must be in [0, 1], got " + mixLnFraction);
+        require(normScaling == NormScaling.NONE || normPlacement == NormPlacement.PRE, "norm_scaling",
+                "layer_index scaling is defined for Pre-LN layers (The Curse of Depth); norm_placement is " + normPlacement.id());
+    }
+
+    /** Layers that are Post-LN: all with POST, the first ⌊α·L⌋ with MIX (Mix-LN), none with PRE. */
+    public int postLnLayers() {
+        return switch (normPlacement) {
+            case PRE -> 0;
+            case POST -> nLayer;
+            case MIX -> (int) Math.floor(mixLnFraction * nLayer);
+        };
+    }
+
+    /**
+     * Whether Hugging Face's GPT2LMHeadModel / LlamaForCausalLM can compute this model: not with Post-LN
+     * layers; LayerNorm Scaling they can once it is folded into the norm gains ({@link HfFormat}).
+     */
+    public boolean hfExportable() {
+        return postLnLayers() == 0;
+    }
+
+    /** Whether transformers computes this model from its tensors as Crucible stores them (no folding needed). */
+    public boolean hfAsStored() {
+        return hfExportable() && normScaling == NormScaling.NONE;
     }
 
     private static void require(boolean ok, String key, String msg) {
@@ -69,12 +129,14 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
 
     /** GPT-2 defaults: MLP width 4d, tied embeddings, LayerNorm eps 1e-5. */
     public static Builder gpt2Builder(int vocab, int ctx, int layers, int heads, int d) {
-        return new Builder(new ModelConfig(Style.GPT2, vocab, ctx, layers, heads, heads, d, 4 * d, true, 1e-5, 10000));
+        return new Builder(new ModelConfig(Style.GPT2, vocab, ctx, layers, heads, heads, d, 4 * d, true, 1e-5, 10000, NormPlacement.PRE, 0.25,
+                NormScaling.NONE));
     }
 
     /** Llama defaults: the SwiGLU width rounded as Llama does (8d/3 up to a multiple of 256, of 8 for small d), RMSNorm eps 1e-6. */
     public static Builder llamaBuilder(int vocab, int ctx, int layers, int heads, int kvHeads, int d) {
-        return new Builder(new ModelConfig(Style.LLAMA, vocab, ctx, layers, heads, kvHeads, d, llamaIntermediateSize(d), true, 1e-6, 10000));
+        return new Builder(new ModelConfig(Style.LLAMA, vocab, ctx, layers, heads, kvHeads, d, llamaIntermediateSize(d), true, 1e-6, 10000,
+                NormPlacement.PRE, 0.25, NormScaling.NONE));
     }
 
     public static int llamaIntermediateSize(int d) {
@@ -95,7 +157,9 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
         private Style style;
         private int vocabSize, contextLength, nLayer, nHead, nKvHead, dModel, intermediateSize;
         private boolean tieEmbeddings;
-        private double normEps, ropeTheta;
+        private double normEps, ropeTheta, mixLnFraction;
+        private NormPlacement normPlacement;
+        private NormScaling normScaling;
 
         private Builder(ModelConfig c) {
             style = c.style;
@@ -109,6 +173,9 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
             tieEmbeddings = c.tieEmbeddings;
             normEps = c.normEps;
             ropeTheta = c.ropeTheta;
+            normPlacement = c.normPlacement;
+            mixLnFraction = c.mixLnFraction;
+            normScaling = c.normScaling;
         }
 
         public Builder vocabSize(int v) {
@@ -161,9 +228,24 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
             return this;
         }
 
+        public Builder normPlacement(NormPlacement v) {
+            normPlacement = v;
+            return this;
+        }
+
+        public Builder mixLnFraction(double v) {
+            mixLnFraction = v;
+            return this;
+        }
+
+        public Builder normScaling(NormScaling v) {
+            normScaling = v;
+            return this;
+        }
+
         public ModelConfig build() {
             return new ModelConfig(style, vocabSize, contextLength, nLayer, nHead, nKvHead, dModel, intermediateSize, tieEmbeddings,
-                    normEps, ropeTheta);
+                    normEps, ropeTheta, normPlacement, mixLnFraction, normScaling);
         }
     }
 

@@ -1,12 +1,14 @@
 package dev.crucible.model;
 
+import dev.crucible.tensor.Elementwise;
 import dev.crucible.tensor.Norms;
 
 /**
  * A norm of the {@link BlockPlan} bound to its kernel, over (rows, C) rows of a buffer, with the gain
  * (and for LayerNorm the bias) read from the flat parameters. Forward saves its row statistics;
  * backward writes or adds the input gradient into dinp ({@link Input}) and adds the gain and bias
- * gradients into the flat gradient buffer.
+ * gradients into the flat gradient buffer. With a scale other than 1 (LayerNorm Scaling) the output
+ * is multiplied by it, and backward first multiplies dout by it, in place.
  */
 final class NormOp {
     /** What backward does with dinp: overwrite it, or add to it (a residual's other path already left its gradient there). */
@@ -14,12 +16,15 @@ final class NormOp {
 
     private final BlockPlan.NormKind kind;
     private final Norms norms;
-    private final float eps;
+    private final Elementwise elementwise;
+    private final float eps, scale;
 
-    NormOp(BlockPlan.NormKind kind, Norms norms, double eps) {
+    NormOp(BlockPlan.NormKind kind, Norms norms, Elementwise elementwise, double eps, float scale) {
         this.kind = kind;
         this.norms = norms;
+        this.elementwise = elementwise;
         this.eps = (float) eps;
+        this.scale = scale;
     }
 
     /** mean is unused by RMSNorm. */
@@ -30,11 +35,13 @@ final class NormOp {
             case RMS_NORM -> norms.rmsNormForward(out, outOff, rstd, statOff, inp, inpOff, p, wOff, rows, c, eps);
             default -> throw new UnsupportedOperationException("no forward for norm " + kind);
         }
+        if (scale != 1f) elementwise.scale(out, outOff, rows * c, scale);
     }
 
     void backward(float[] dinp, Input mode, float[] grads, int wOff, int bOff, float[] dout, float[] inp, int inpOff, float[] p, float[] mean,
                   float[] rstd, int statOff, int rows, int c) {
         boolean add = mode == Input.ADD;
+        if (scale != 1f) elementwise.scale(dout, 0, rows * c, scale);
         switch (kind) {
             case LAYER_NORM -> norms.layerNormBackward(dinp, 0, add, grads, wOff, grads, bOff, dout, 0, inp, inpOff, p, wOff, mean, rstd, statOff, rows, c);
             case RMS_NORM -> norms.rmsNormBackward(dinp, 0, add, grads, wOff, dout, 0, inp, inpOff, p, wOff, rstd, statOff, rows, c);

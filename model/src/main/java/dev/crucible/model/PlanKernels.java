@@ -1,6 +1,7 @@
 package dev.crucible.model;
 
 import dev.crucible.tensor.Activations;
+import dev.crucible.tensor.Elementwise;
 import dev.crucible.tensor.Norms;
 import dev.crucible.tensor.Rope;
 import dev.crucible.tensor.WorkerPool;
@@ -15,17 +16,18 @@ record PlanKernels(NormOp[] attnNorm, NormOp[] mlpNorm, MlpActivation[] mlp, Nor
 
     static PlanKernels of(BlockPlan plan, ModelConfig cfg, WorkerPool pool) {
         Norms norms = new Norms(pool);
+        Elementwise elementwise = new Elementwise(pool);
         Activations act = new Activations(pool);
         int n = plan.layers().size(), maxIn = 0;
         NormOp[] attnNorm = new NormOp[n], mlpNorm = new NormOp[n];
         MlpActivation[] mlp = new MlpActivation[n];
         for (BlockPlan.Layer lp : plan.layers()) {
-            attnNorm[lp.index()] = new NormOp(lp.attention().norm(), norms, cfg.normEps());
-            mlpNorm[lp.index()] = new NormOp(lp.mlpSublayer().norm(), norms, cfg.normEps());
+            attnNorm[lp.index()] = new NormOp(lp.attention().norm(), norms, elementwise, cfg.normEps(), lp.attention().scale());
+            mlpNorm[lp.index()] = new NormOp(lp.mlpSublayer().norm(), norms, elementwise, cfg.normEps(), lp.mlpSublayer().scale());
             mlp[lp.index()] = new MlpActivation(lp.mlp(), act);
             maxIn = Math.max(maxIn, lp.mlp().inWidth(cfg.intermediateSize()));
         }
         Rope rope = plan.positions() == BlockPlan.Positions.ROPE ? new Rope(pool, cfg.contextLength(), cfg.headSize(), cfg.ropeTheta()) : null;
-        return new PlanKernels(attnNorm, mlpNorm, mlp, new NormOp(plan.finalNorm(), norms, cfg.normEps()), rope, maxIn);
+        return new PlanKernels(attnNorm, mlpNorm, mlp, new NormOp(plan.finalNorm(), norms, elementwise, cfg.normEps(), 1f), rope, maxIn);
     }
 }

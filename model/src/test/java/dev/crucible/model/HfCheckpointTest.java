@@ -120,4 +120,41 @@ class HfCheckpointTest {
         String msg = assertThrows(IOException.class, () -> HfCheckpoint.open(pickle).close()).getMessage();
         assertTrue(msg.contains("pickle, which can execute code"), msg);
     }
+
+    /**
+     * A model transformers cannot compute as stored keeps its own fields in config.json under a
+     * model_type transformers refuses, and reads back as the same config. For transformers, LayerNorm
+     * Scaling folds into the gains (the same function, up to float rounding); Post-LN is refused.
+     */
+    @Test
+    void crucibleOnlyModelsAreMarkedFoldedForExportOrRefused() throws IOException {
+        ModelConfig lns = ModelConfig.gpt2Builder(37, 16, 3, 2, 16).normScaling(ModelConfig.NormScaling.LAYER_INDEX).build();
+        ModelConfig mix = ModelConfig.llamaBuilder(37, 16, 4, 2, 2, 16).normPlacement(ModelConfig.NormPlacement.MIX).mixLnFraction(0.5).build();
+        for (ModelConfig c : new ModelConfig[] {lns, mix}) {
+            Path out = dir.resolve("own-" + c.style().id());
+            HfCheckpoint.write(out, c, params(c), null);
+            var json = new ObjectMapper().readTree(out.resolve("config.json").toFile());
+            assertEquals("crucible_" + c.style().id(), json.get("model_type").asText());
+            try (HfCheckpoint ck = HfCheckpoint.open(out)) {
+                assertEquals(c, ck.config());
+            }
+        }
+        String refused = assertThrows(IllegalArgumentException.class, () -> HfFormat.forTransformers(mix, params(mix))).getMessage();
+        assertTrue(refused.contains("2 Post-LN layer(s)") && refused.contains("norm_placement: pre"), refused);
+
+        float[] p = params(lns);
+        HfFormat.ForTransformers hf = HfFormat.forTransformers(lns, p);
+        assertTrue(hf.config().hfAsStored());
+        assertEquals(ModelConfig.gpt2(37, 16, 3, 2, 16), hf.config());
+        int b = 2, t = 10;
+        int[] tok = new java.util.SplittableRandom(1).ints(b * t, 0, 37).toArray(), tgt = new java.util.SplittableRandom(2).ints(b * t, 0, 37).toArray();
+        try (dev.crucible.tensor.WorkerPool pool = new dev.crucible.tensor.WorkerPool(2)) {
+            Model scaled = Model.forInference(lns, b, t, pool), folded = Model.forInference(hf.config(), b, t, pool);
+            System.arraycopy(p, 0, scaled.params, 0, p.length);
+            System.arraycopy(hf.params(), 0, folded.params, 0, p.length);
+            float a = scaled.forward(tok, tgt, b, t), f = folded.forward(tok, tgt, b, t);
+            assertEquals(a, f, 1e-5 * a, "the folded model computes the same loss");
+            dev.crucible.tensor.Check.close("probabilities", dev.crucible.tensor.Check.toDouble(scaled.probabilitiesDense()), folded.probabilitiesDense(), 1e-6, 1e-4);
+        }
+    }
 }

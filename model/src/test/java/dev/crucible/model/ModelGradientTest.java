@@ -29,7 +29,11 @@ class ModelGradientTest {
         return Stream.of(
                 Arguments.of("gpt2", ModelConfig.gpt2(13, 9, 2, 2, 8)),
                 Arguments.of("llama", ModelConfig.llama(13, 9, 2, 4, 4, 16)),
-                Arguments.of("llama-gqa-untied", ModelConfig.llamaBuilder(11, 7, 2, 4, 2, 16).intermediateSize(20).tieEmbeddings(false).normEps(1e-6).ropeTheta(500).build()));
+                Arguments.of("llama-gqa-untied", ModelConfig.llamaBuilder(11, 7, 2, 4, 2, 16).intermediateSize(20).tieEmbeddings(false).normEps(1e-6).ropeTheta(500).build()),
+                Arguments.of("gpt2-post", ModelConfig.gpt2Builder(13, 9, 2, 2, 8).normPlacement(ModelConfig.NormPlacement.POST).build()),
+                Arguments.of("llama-mix", ModelConfig.llamaBuilder(13, 9, 4, 2, 1, 8).normPlacement(ModelConfig.NormPlacement.MIX).build()),
+                Arguments.of("gpt2-lns", ModelConfig.gpt2Builder(13, 9, 3, 2, 8).normScaling(ModelConfig.NormScaling.LAYER_INDEX).build()),
+                Arguments.of("llama-lns", ModelConfig.llamaBuilder(13, 9, 3, 2, 2, 8).normScaling(ModelConfig.NormScaling.LAYER_INDEX).build()));
     }
 
     /** Larger-than-default init so that gradients are not vanishingly small in the check. */

@@ -60,58 +60,50 @@ final class ReferenceModel {
         for (int i = 0; i < g.length; i++) grads[off + i] += g[i];
     }
 
+    /** Whether layer l is Post-LN (Mix-LN: the first ⌊α·L⌋ layers; all with post; none with pre). */
+    private boolean post(int l) {
+        return switch (cfg.normPlacement()) {
+            case PRE -> false;
+            case POST -> true;
+            case MIX -> l < Math.floor(cfg.mixLnFraction() * cfg.nLayer());
+        };
+    }
+
+    /** LayerNorm Scaling: 1/√ℓ for layer ℓ = l + 1 (1-based). */
+    private double scale(int l) {
+        return cfg.normScaling() == ModelConfig.NormScaling.LAYER_INDEX ? 1 / Math.sqrt(l + 1) : 1;
+    }
+
+    /** What a sub-layer's backward needs from its forward. */
+    private static final class Sub {
+        double[] in, normIn, normOut, mean, rstd, branchIn;
+        double[][] branch; // the branch's own activations
+    }
+
     /** Mean cross-entropy; when backward is true also accumulates grads of the mean loss. */
     double run(int[] tokens, int[] targets, int b, int t, boolean backward) {
-        int d = cfg.dModel(), bt = b * t, nh = cfg.nHead(), nkv = cfg.nKvHead(), hs = cfg.headSize(), vocab = cfg.vocabSize();
+        int d = cfg.dModel(), bt = b * t, vocab = cfg.vocabSize();
         boolean llama = cfg.style() == ModelConfig.Style.LLAMA;
-        int w = Attention.qkvWidth(nh, nkv, hs), hid = cfg.intermediateSize(), in = llama ? 2 * hid : hid;
         int layers = cfg.nLayer();
-        double eps = cfg.normEps();
-        double[][] xs = new double[layers + 1][], hsAct = new double[layers][], n1 = new double[layers][], n1m = new double[layers][],
-                n1r = new double[layers][], q = new double[layers][], pr = new double[layers][], ao = new double[layers][],
-                n2 = new double[layers][], n2m = new double[layers][], n2r = new double[layers][], mi = new double[layers][],
-                ma = new double[layers][];
-        xs[0] = new double[bt * d];
-        Reference.embeddingForward(xs[0], tokens, get("wte.weight"), llama ? null : get("wpe.weight"), b, t, d);
+        double[] x = new double[bt * d];
+        Reference.embeddingForward(x, tokens, get("wte.weight"), llama ? null : get("wpe.weight"), b, t, d);
+        Sub[][] subs = new Sub[layers][2];
         for (int l = 0; l < layers; l++) {
-            String p = "layers." + l + ".";
-            n1[l] = new double[bt * d];
-            n1m[l] = new double[bt];
-            n1r[l] = new double[bt];
-            norm(n1[l], n1m[l], n1r[l], xs[l], p + "attn_norm", bt, d, eps);
-            q[l] = new double[bt * w];
-            Reference.linearForward(q[l], n1[l], get(p + "attn.qkv.weight"), llama ? null : get(p + "attn.qkv.bias"), bt, d, w);
-            if (llama) Reference.rope(q[l], b, t, nh, nkv, hs, cfg.ropeTheta(), 1);
-            ao[l] = new double[bt * nh * hs];
-            pr[l] = new double[b * nh * t * t];
-            Reference.attentionForward(ao[l], pr[l], q[l], b, t, nh, nkv, hs);
-            double[] proj = new double[bt * d];
-            Reference.linearForward(proj, ao[l], get(p + "attn.out.weight"), llama ? null : get(p + "attn.out.bias"), bt, nh * hs, d);
-            hsAct[l] = new double[bt * d];
-            for (int i = 0; i < bt * d; i++) hsAct[l][i] = xs[l][i] + proj[i];
-            n2[l] = new double[bt * d];
-            n2m[l] = new double[bt];
-            n2r[l] = new double[bt];
-            norm(n2[l], n2m[l], n2r[l], hsAct[l], p + "mlp_norm", bt, d, eps);
-            mi[l] = new double[bt * in];
-            Reference.linearForward(mi[l], n2[l], get(p + "mlp.in.weight"), llama ? null : get(p + "mlp.in.bias"), bt, d, in);
-            ma[l] = new double[bt * hid];
-            if (llama) Reference.swigluForward(ma[l], mi[l], bt, hid);
-            else Reference.geluForward(ma[l], mi[l], bt * hid);
-            double[] proj2 = new double[bt * d];
-            Reference.linearForward(proj2, ma[l], get(p + "mlp.out.weight"), llama ? null : get(p + "mlp.out.bias"), bt, hid, d);
-            xs[l + 1] = new double[bt * d];
-            for (int i = 0; i < bt * d; i++) xs[l + 1][i] = hsAct[l][i] + proj2[i];
+            for (int k = 0; k < 2; k++) {
+                Sub s = new Sub();
+                x = sublayer(s, l, k == 0 ? "attn_norm" : "mlp_norm", k == 0, x, b, t);
+                subs[l][k] = s;
+            }
         }
         double[] fn = new double[bt * d], fm = new double[bt], fr = new double[bt];
-        norm(fn, fm, fr, xs[layers], "final_norm", bt, d, eps);
+        norm(fn, fm, fr, x, "final_norm", bt, d, cfg.normEps());
         String head = cfg.tieEmbeddings() ? "wte.weight" : "lm_head.weight";
         double[] logits = new double[bt * vocab], losses = new double[bt];
         probs = new double[bt * vocab];
         Reference.linearForward(logits, fn, get(head), null, bt, d, vocab);
         Reference.crossEntropyForward(losses, probs, logits, targets, bt, vocab);
         double loss = 0;
-        for (double x : losses) loss += x;
+        for (double v : losses) loss += v;
         loss /= bt;
         if (!backward) return loss;
 
@@ -121,45 +113,133 @@ final class ReferenceModel {
         Reference.linearBackward(dfn, dhead, null, dlogits, fn, get(head), bt, d, vocab);
         addGrad(head, dhead);
         double[] dx = new double[bt * d];
-        normBackward(dx, dfn, xs[layers], fm, fr, "final_norm", bt, d);
+        normBackward(dx, dfn, x, fm, fr, "final_norm", bt, d);
         for (int l = layers - 1; l >= 0; l--) {
-            String p = "layers." + l + ".";
-            double[] dma = new double[bt * hid], dw = new double[d * hid], db = new double[d];
-            Reference.linearBackward(dma, dw, db, dx, ma[l], get(p + "mlp.out.weight"), bt, hid, d);
-            addGrad(p + "mlp.out.weight", dw);
-            if (!llama) addGrad(p + "mlp.out.bias", db);
-            double[] dmi = new double[bt * in];
-            if (llama) Reference.swigluBackward(dmi, mi[l], dma, bt, hid);
-            else Reference.geluBackward(dmi, mi[l], dma, bt * hid);
-            double[] dn2 = new double[bt * d];
-            dw = new double[in * d];
-            db = new double[in];
-            Reference.linearBackward(dn2, dw, db, dmi, n2[l], get(p + "mlp.in.weight"), bt, d, in);
-            addGrad(p + "mlp.in.weight", dw);
-            if (!llama) addGrad(p + "mlp.in.bias", db);
-            normBackward(dx, dn2, hsAct[l], n2m[l], n2r[l], p + "mlp_norm", bt, d);
-            double[] dao = new double[bt * nh * hs];
-            dw = new double[d * nh * hs];
-            db = new double[d];
-            Reference.linearBackward(dao, dw, db, dx, ao[l], get(p + "attn.out.weight"), bt, nh * hs, d);
-            addGrad(p + "attn.out.weight", dw);
-            if (!llama) addGrad(p + "attn.out.bias", db);
-            double[] dq = new double[bt * w];
-            Reference.attentionBackward(dq, dao, q[l], pr[l], b, t, nh, nkv, hs);
-            if (llama) Reference.rope(dq, b, t, nh, nkv, hs, cfg.ropeTheta(), -1);
-            double[] dn1 = new double[bt * d];
-            dw = new double[w * d];
-            db = new double[w];
-            Reference.linearBackward(dn1, dw, db, dq, n1[l], get(p + "attn.qkv.weight"), bt, d, w);
-            addGrad(p + "attn.qkv.weight", dw);
-            if (!llama) addGrad(p + "attn.qkv.bias", db);
-            normBackward(dx, dn1, xs[l], n1m[l], n1r[l], p + "attn_norm", bt, d);
+            for (int k = 1; k >= 0; k--) dx = sublayerBackward(subs[l][k], l, k == 0 ? "attn_norm" : "mlp_norm", k == 0, dx, b, t);
         }
         double[] dwte = new double[cfg.vocabSize() * d], dwpe = llama ? null : new double[cfg.contextLength() * d];
         Reference.embeddingBackward(dwte, dwpe, dx, tokens, b, t, d);
         addGrad("wte.weight", dwte);
         if (!llama) addGrad("wpe.weight", dwpe);
         return loss;
+    }
+
+    /** Pre-LN: in + f(Norm(in)·scale); Post-LN: Norm(in + f(in)). Returns the sub-layer's output. */
+    private double[] sublayer(Sub s, int l, String normName, boolean attention, double[] in, int b, int t) {
+        int n = in.length, bt = b * t, d = cfg.dModel();
+        String p = "layers." + l + ".";
+        s.in = in;
+        s.mean = new double[bt];
+        s.rstd = new double[bt];
+        if (post(l)) {
+            s.branchIn = in;
+            double[] y = attention ? attention(s, p, in, b, t) : mlp(s, p, in, bt);
+            s.normIn = new double[n];
+            for (int i = 0; i < n; i++) s.normIn[i] = in[i] + y[i];
+            s.normOut = new double[n];
+            norm(s.normOut, s.mean, s.rstd, s.normIn, p + normName, bt, d, cfg.normEps());
+            return s.normOut;
+        }
+        s.normIn = in;
+        s.normOut = new double[n];
+        norm(s.normOut, s.mean, s.rstd, in, p + normName, bt, d, cfg.normEps());
+        double sc = scale(l);
+        for (int i = 0; i < n; i++) s.normOut[i] *= sc;
+        s.branchIn = s.normOut;
+        double[] y = attention ? attention(s, p, s.normOut, b, t) : mlp(s, p, s.normOut, bt);
+        double[] out = new double[n];
+        for (int i = 0; i < n; i++) out[i] = in[i] + y[i];
+        return out;
+    }
+
+    /** From d(out) to d(in), accumulating parameter gradients. */
+    private double[] sublayerBackward(Sub s, int l, String normName, boolean attention, double[] dout, int b, int t) {
+        int n = dout.length, bt = b * t, d = cfg.dModel();
+        String p = "layers." + l + ".";
+        if (post(l)) {
+            double[] dsum = new double[n];
+            normBackward(dsum, dout, s.normIn, s.mean, s.rstd, p + normName, bt, d);
+            double[] dbranchIn = attention ? attentionBackward(s, p, dsum, b, t) : mlpBackward(s, p, dsum, bt);
+            double[] din = dsum.clone();
+            for (int i = 0; i < n; i++) din[i] += dbranchIn[i];
+            return din;
+        }
+        double[] dnormOut = attention ? attentionBackward(s, p, dout, b, t) : mlpBackward(s, p, dout, bt);
+        double sc = scale(l);
+        for (int i = 0; i < n; i++) dnormOut[i] *= sc;
+        double[] din = dout.clone();
+        normBackward(din, dnormOut, s.in, s.mean, s.rstd, p + normName, bt, d);
+        return din;
+    }
+
+    private double[] attention(Sub s, String p, double[] in, int b, int t) {
+        int d = cfg.dModel(), bt = b * t, nh = cfg.nHead(), nkv = cfg.nKvHead(), hs = cfg.headSize(), w = Attention.qkvWidth(nh, nkv, hs);
+        boolean llama = cfg.style() == ModelConfig.Style.LLAMA;
+        double[] q = new double[bt * w];
+        Reference.linearForward(q, in, get(p + "attn.qkv.weight"), llama ? null : get(p + "attn.qkv.bias"), bt, d, w);
+        if (llama) Reference.rope(q, b, t, nh, nkv, hs, cfg.ropeTheta(), 1);
+        double[] ao = new double[bt * nh * hs], pr = new double[b * nh * t * t];
+        Reference.attentionForward(ao, pr, q, b, t, nh, nkv, hs);
+        double[] proj = new double[bt * d];
+        Reference.linearForward(proj, ao, get(p + "attn.out.weight"), llama ? null : get(p + "attn.out.bias"), bt, nh * hs, d);
+        s.branch = new double[][] {q, ao, pr};
+        return proj;
+    }
+
+    private double[] attentionBackward(Sub s, String p, double[] dy, int b, int t) {
+        int d = cfg.dModel(), bt = b * t, nh = cfg.nHead(), nkv = cfg.nKvHead(), hs = cfg.headSize(), w = Attention.qkvWidth(nh, nkv, hs);
+        boolean llama = cfg.style() == ModelConfig.Style.LLAMA;
+        double[] q = s.branch[0], ao = s.branch[1], pr = s.branch[2];
+        double[] dao = new double[bt * nh * hs], dw = new double[d * nh * hs], db = new double[d];
+        Reference.linearBackward(dao, dw, db, dy, ao, get(p + "attn.out.weight"), bt, nh * hs, d);
+        addGrad(p + "attn.out.weight", dw);
+        if (!llama) addGrad(p + "attn.out.bias", db);
+        double[] dq = new double[bt * w];
+        Reference.attentionBackward(dq, dao, q, pr, b, t, nh, nkv, hs);
+        if (llama) Reference.rope(dq, b, t, nh, nkv, hs, cfg.ropeTheta(), -1);
+        double[] din = new double[bt * d];
+        dw = new double[w * d];
+        db = new double[w];
+        Reference.linearBackward(din, dw, db, dq, s.branchIn, get(p + "attn.qkv.weight"), bt, d, w);
+        addGrad(p + "attn.qkv.weight", dw);
+        if (!llama) addGrad(p + "attn.qkv.bias", db);
+        return din;
+    }
+
+    private double[] mlp(Sub s, String p, double[] in, int bt) {
+        int d = cfg.dModel(), hid = cfg.intermediateSize();
+        boolean llama = cfg.style() == ModelConfig.Style.LLAMA;
+        int inW = llama ? 2 * hid : hid;
+        double[] mi = new double[bt * inW];
+        Reference.linearForward(mi, in, get(p + "mlp.in.weight"), llama ? null : get(p + "mlp.in.bias"), bt, d, inW);
+        double[] ma = new double[bt * hid];
+        if (llama) Reference.swigluForward(ma, mi, bt, hid);
+        else Reference.geluForward(ma, mi, bt * hid);
+        double[] proj = new double[bt * d];
+        Reference.linearForward(proj, ma, get(p + "mlp.out.weight"), llama ? null : get(p + "mlp.out.bias"), bt, hid, d);
+        s.branch = new double[][] {mi, ma};
+        return proj;
+    }
+
+    private double[] mlpBackward(Sub s, String p, double[] dy, int bt) {
+        int d = cfg.dModel(), hid = cfg.intermediateSize();
+        boolean llama = cfg.style() == ModelConfig.Style.LLAMA;
+        int inW = llama ? 2 * hid : hid;
+        double[] mi = s.branch[0], ma = s.branch[1];
+        double[] dma = new double[bt * hid], dw = new double[d * hid], db = new double[d];
+        Reference.linearBackward(dma, dw, db, dy, ma, get(p + "mlp.out.weight"), bt, hid, d);
+        addGrad(p + "mlp.out.weight", dw);
+        if (!llama) addGrad(p + "mlp.out.bias", db);
+        double[] dmi = new double[bt * inW];
+        if (llama) Reference.swigluBackward(dmi, mi, dma, bt, hid);
+        else Reference.geluBackward(dmi, mi, dma, bt * hid);
+        double[] din = new double[bt * d];
+        dw = new double[inW * d];
+        db = new double[inW];
+        Reference.linearBackward(din, dw, db, dmi, s.branchIn, get(p + "mlp.in.weight"), bt, d, inW);
+        addGrad(p + "mlp.in.weight", dw);
+        if (!llama) addGrad(p + "mlp.in.bias", db);
+        return din;
     }
 
     private void norm(double[] out, double[] mean, double[] rstd, double[] inp, String name, int rows, int d, double eps) {

@@ -43,7 +43,11 @@ class TorchParityTest {
         return Stream.of(
                 Arguments.of("gpt2", ModelConfig.gpt2(50, 24, 2, 4, 32)),
                 Arguments.of("llama-gqa", ModelConfig.llamaBuilder(50, 24, 2, 4, 2, 32).intermediateSize(48).tieEmbeddings(true).normEps(1e-6).ropeTheta(10000).build()),
-                Arguments.of("llama-untied", ModelConfig.llamaBuilder(40, 16, 2, 2, 2, 16).intermediateSize(40).tieEmbeddings(false).normEps(1e-5).ropeTheta(500).build()));
+                Arguments.of("llama-untied", ModelConfig.llamaBuilder(40, 16, 2, 2, 2, 16).intermediateSize(40).tieEmbeddings(false).normEps(1e-5).ropeTheta(500).build()),
+                Arguments.of("gpt2-post", ModelConfig.gpt2Builder(50, 24, 2, 4, 32).normPlacement(ModelConfig.NormPlacement.POST).build()),
+                Arguments.of("llama-mix", ModelConfig.llamaBuilder(50, 24, 4, 4, 2, 32).normPlacement(ModelConfig.NormPlacement.MIX).build()),
+                Arguments.of("gpt2-lns", ModelConfig.gpt2Builder(50, 24, 3, 4, 32).normScaling(ModelConfig.NormScaling.LAYER_INDEX).build()),
+                Arguments.of("llama-lns", ModelConfig.llamaBuilder(50, 24, 3, 4, 2, 32).normScaling(ModelConfig.NormScaling.LAYER_INDEX).build()));
     }
 
     @ParameterizedTest(name = "{0}")

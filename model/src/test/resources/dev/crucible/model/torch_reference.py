@@ -4,7 +4,8 @@ Hugging Face-named weights that Crucible exported.
 
   torch_reference.py <dir>
 
-reads <dir>/config.json (transformers' GPT2LMHeadModel or LlamaForCausalLM fields),
+reads <dir>/config.json (transformers' GPT2LMHeadModel or LlamaForCausalLM fields, and for
+models only Crucible computes as stored the "crucible" fields: Post-LN / Mix-LN, LayerNorm Scaling),
 <dir>/model.safetensors and <dir>/batch.safetensors (tokens, targets as float32), computes the
 next-token probabilities, the mean cross-entropy and its gradient with respect to every weight,
 and writes them to <dir>/torch_out.safetensors (probs, loss, grad.<name>). Needs only torch
@@ -55,21 +56,40 @@ def attention(q, k, v):  # (B, H, T, hs)
     return att @ v
 
 
+def layer_plan(c, n_layer):
+    """Per layer: (Post-LN?, scale of the norm outputs), from config.json's "crucible" fields (Mix-LN, LayerNorm Scaling)."""
+    ext = c.get("crucible", {})
+    placement = ext.get("norm_placement", "pre")
+    post = {"pre": 0, "post": n_layer, "mix": math.floor(ext.get("mix_ln_fraction", 0.25) * n_layer)}[placement]
+    lns = ext.get("norm_scaling", "none") == "layer_index"
+    return [(l < post, 1.0 / math.sqrt(l + 1) if lns else 1.0) for l in range(n_layer)]
+
+
+def sublayer(x, norm, branch, post, scale):
+    """Pre-LN: x + branch(norm(x) * scale); Post-LN: norm(x + branch(x))."""
+    return norm(x + branch(x)) if post else x + branch(norm(x) * scale)
+
+
 def gpt2(w, c, idx):
     B, T = idx.shape
     d, nh = c["n_embd"], c["n_head"]
     eps = c["layer_norm_epsilon"]
     x = w["transformer.wte.weight"][idx] + w["transformer.wpe.weight"][:T]
-    for l in range(c["n_layer"]):
+    for l, (post, scale) in enumerate(layer_plan(c, c["n_layer"])):
         p = f"transformer.h.{l}."
-        h = F.layer_norm(x, (d,), w[p + "ln_1.weight"], w[p + "ln_1.bias"], eps)
-        qkv = h @ w[p + "attn.c_attn.weight"] + w[p + "attn.c_attn.bias"]  # Conv1D: x @ W[in, out] + b
-        q, k, v = (t.view(B, T, nh, d // nh).transpose(1, 2) for t in qkv.split(d, dim=2))
-        y = attention(q, k, v).transpose(1, 2).reshape(B, T, d)
-        x = x + y @ w[p + "attn.c_proj.weight"] + w[p + "attn.c_proj.bias"]
-        h = F.layer_norm(x, (d,), w[p + "ln_2.weight"], w[p + "ln_2.bias"], eps)
-        h = F.gelu(h @ w[p + "mlp.c_fc.weight"] + w[p + "mlp.c_fc.bias"], approximate="tanh")
-        x = x + h @ w[p + "mlp.c_proj.weight"] + w[p + "mlp.c_proj.bias"]
+
+        def attn(h):
+            qkv = h @ w[p + "attn.c_attn.weight"] + w[p + "attn.c_attn.bias"]  # Conv1D: x @ W[in, out] + b
+            q, k, v = (t.view(B, T, nh, d // nh).transpose(1, 2) for t in qkv.split(d, dim=2))
+            y = attention(q, k, v).transpose(1, 2).reshape(B, T, d)
+            return y @ w[p + "attn.c_proj.weight"] + w[p + "attn.c_proj.bias"]
+
+        def mlp(h):
+            h = F.gelu(h @ w[p + "mlp.c_fc.weight"] + w[p + "mlp.c_fc.bias"], approximate="tanh")
+            return h @ w[p + "mlp.c_proj.weight"] + w[p + "mlp.c_proj.bias"]
+
+        x = sublayer(x, lambda h: F.layer_norm(h, (d,), w[p + "ln_1.weight"], w[p + "ln_1.bias"], eps), attn, post, scale)
+        x = sublayer(x, lambda h: F.layer_norm(h, (d,), w[p + "ln_2.weight"], w[p + "ln_2.bias"], eps), mlp, post, scale)
     x = F.layer_norm(x, (d,), w["transformer.ln_f.weight"], w["transformer.ln_f.bias"], eps)
     head = w["lm_head.weight"] if "lm_head.weight" in w else w["transformer.wte.weight"]
     return x @ head.t()
@@ -93,19 +113,24 @@ def llama(w, c, idx):
     emb = torch.cat((freqs, freqs), dim=-1)
     cos, sin = emb.cos(), emb.sin()
     x = w["model.embed_tokens.weight"][idx]
-    for l in range(c["num_hidden_layers"]):
+    for l, (post, scale) in enumerate(layer_plan(c, c["num_hidden_layers"])):
         p = f"model.layers.{l}."
-        h = rms_norm(x, w[p + "input_layernorm.weight"], eps)
-        q = (h @ w[p + "self_attn.q_proj.weight"].t()).view(B, T, nh, hs).transpose(1, 2)
-        k = (h @ w[p + "self_attn.k_proj.weight"].t()).view(B, T, nkv, hs).transpose(1, 2)
-        v = (h @ w[p + "self_attn.v_proj.weight"].t()).view(B, T, nkv, hs).transpose(1, 2)
-        q, k = q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin
-        k, v = k.repeat_interleave(nh // nkv, dim=1), v.repeat_interleave(nh // nkv, dim=1)
-        y = attention(q, k, v).transpose(1, 2).reshape(B, T, d)
-        x = x + y @ w[p + "self_attn.o_proj.weight"].t()
-        h = rms_norm(x, w[p + "post_attention_layernorm.weight"], eps)
-        g = F.silu(h @ w[p + "mlp.gate_proj.weight"].t()) * (h @ w[p + "mlp.up_proj.weight"].t())
-        x = x + g @ w[p + "mlp.down_proj.weight"].t()
+
+        def attn(h):
+            q = (h @ w[p + "self_attn.q_proj.weight"].t()).view(B, T, nh, hs).transpose(1, 2)
+            k = (h @ w[p + "self_attn.k_proj.weight"].t()).view(B, T, nkv, hs).transpose(1, 2)
+            v = (h @ w[p + "self_attn.v_proj.weight"].t()).view(B, T, nkv, hs).transpose(1, 2)
+            q, k = q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin
+            k, v = k.repeat_interleave(nh // nkv, dim=1), v.repeat_interleave(nh // nkv, dim=1)
+            y = attention(q, k, v).transpose(1, 2).reshape(B, T, d)
+            return y @ w[p + "self_attn.o_proj.weight"].t()
+
+        def mlp(h):
+            g = F.silu(h @ w[p + "mlp.gate_proj.weight"].t()) * (h @ w[p + "mlp.up_proj.weight"].t())
+            return g @ w[p + "mlp.down_proj.weight"].t()
+
+        x = sublayer(x, lambda h: rms_norm(h, w[p + "input_layernorm.weight"], eps), attn, post, scale)
+        x = sublayer(x, lambda h: rms_norm(h, w[p + "post_attention_layernorm.weight"], eps), mlp, post, scale)
     x = rms_norm(x, w["model.norm.weight"], eps)
     head = w["lm_head.weight"] if "lm_head.weight" in w else w["model.embed_tokens.weight"]
     return x @ head.t()
@@ -119,7 +144,8 @@ def main():
         t.requires_grad_(True)
     batch = read_safetensors(f"{d}/batch.safetensors")
     idx, tgt = batch["tokens"].long(), batch["targets"].long()
-    logits = (llama if cfg["model_type"] == "llama" else gpt2)(w, cfg, idx)
+    base = cfg["model_type"].removeprefix("crucible_")  # Crucible's own model types: the base fields plus "crucible"
+    logits = (llama if base == "llama" else gpt2)(w, cfg, idx)
     loss = F.cross_entropy(logits.view(-1, logits.shape[-1]), tgt.view(-1))
     loss.backward()
     out = {"probs": logits.detach().softmax(-1).view(-1, logits.shape[-1]), "loss": loss.detach().view(1)}

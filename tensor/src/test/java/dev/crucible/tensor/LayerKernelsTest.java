@@ -91,6 +91,10 @@ class LayerKernelsTest {
             norms.layerNormBackward(over, 0, false, new float[c], 0, new float[c], 0, dout, 0, inp, 0, w, 0, mean, rstd, 0, rows, c);
             Reference.layerNormBackward(eover, new double[c], new double[c], Check.toDouble(dout), Check.toDouble(inp), Check.toDouble(w), em, er, rows, c);
             Check.close("layernorm dinp, overwritten", eover, over, 1e-4, 1e-4);
+            // in place, dinp the same buffer as dout (a post-norm sub-layer's backward)
+            float[] inPlace = dout.clone();
+            norms.layerNormBackward(inPlace, 0, false, new float[c], 0, new float[c], 0, inPlace, 0, inp, 0, w, 0, mean, rstd, 0, rows, c);
+            assertArrayEquals(over, inPlace, "in place = into another buffer");
 
             norms.rmsNormForward(out, 0, rstd, 0, inp, 0, w, 0, rows, c, 1e-6f);
             Reference.rmsNormForward(eo, er, Check.toDouble(inp), Check.toDouble(w), rows, c, 1e-6);
@@ -108,6 +112,9 @@ class LayerKernelsTest {
             norms.rmsNormBackward(overRms, 0, false, new float[c], 0, dout, 0, inp, 0, w, 0, rstd, 0, rows, c);
             Reference.rmsNormBackward(eoverRms, new double[c], Check.toDouble(dout), Check.toDouble(inp), Check.toDouble(w), er, rows, c);
             Check.close("rmsnorm dinp, overwritten", eoverRms, overRms, 1e-4, 1e-4);
+            float[] inPlaceRms = dout.clone();
+            norms.rmsNormBackward(inPlaceRms, 0, false, new float[c], 0, inPlaceRms, 0, inp, 0, w, 0, rstd, 0, rows, c);
+            assertArrayEquals(overRms, inPlaceRms, "in place = into another buffer");
         }
     }
 

@@ -120,4 +120,17 @@ class ConfigLoaderTest {
         assertContains(error("data: {train: x}\noptimizer: {groups: {head: {beta1: 1.5}}}\n"), "optimizer.groups.head.beta1: must be in [0, 1)");
         assertContains(error("data: {train: x}\noptimizer: {name: lion}\n"), "optimizer.name: unknown optimizer 'lion'");
     }
+
+    @Test
+    void normPlacementAndScalingKeys() throws IOException {
+        ModelConfig m = load("model: {preset: tiny-llama, norm_placement: mix, mix_ln_fraction: 0.5}\ndata: {train: x}\n").model().resolve();
+        assertEquals(ModelConfig.NormPlacement.MIX, m.normPlacement());
+        assertEquals(3, m.postLnLayers());
+        assertEquals(ModelConfig.NormScaling.LAYER_INDEX,
+                load("model: {preset: tiny, norm_scaling: layer_index}\ndata: {train: x}\n").model().resolve().normScaling());
+        assertContains(error("model: {preset: tiny, norm_placement: sandwich}\ndata: {train: x}\n"), "unknown norm placement 'sandwich'");
+        assertContains(error("model: {preset: tiny, norm_placement: post, norm_scaling: layer_index}\ndata: {train: x}\n"),
+                "norm_scaling: layer_index scaling is defined for Pre-LN layers");
+        assertContains(error("model: {preset: tiny, mix_ln_fraction: 1.5}\ndata: {train: x}\n"), "mix_ln_fraction: must be in [0, 1]");
+    }
 }
