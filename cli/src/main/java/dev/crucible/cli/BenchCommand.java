@@ -1,17 +1,17 @@
 package dev.crucible.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.crucible.model.TrainStep;
-import dev.crucible.train.ConfigLoader;
-import dev.crucible.train.RunConfig;
 import dev.crucible.model.Model;
 import dev.crucible.model.ModelConfig;
+import dev.crucible.model.TrainStep;
 import dev.crucible.tensor.Attention;
 import dev.crucible.tensor.Cpu;
 import dev.crucible.tensor.Gemm;
 import dev.crucible.tensor.PeakFlops;
 import dev.crucible.tensor.Rng;
 import dev.crucible.tensor.WorkerPool;
+import dev.crucible.train.ConfigLoader;
+import dev.crucible.train.RunConfig;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -50,9 +50,33 @@ public final class BenchCommand implements Runnable {
         int threads;
         @Option(names = "--json", description = "End with one JSON line of the results.")
         boolean json;
+        @Option(names = "--set", paramLabel = "KEY=VALUE", description = "A model key as run.yaml writes it, on top of the preset "
+                + "(e.g. --set norm_placement=post --set norm_scaling=layer_index); repeatable.")
+        List<String> set = new ArrayList<>();
 
         ModelConfig config() {
-            return ModelConfig.preset(preset);
+            if (set.isEmpty()) return ModelConfig.preset(preset);
+            Map<String, Object> keys = new LinkedHashMap<>();
+            keys.put("preset", preset);
+            for (String kv : set) {
+                int eq = kv.indexOf('=');
+                if (eq <= 0) throw new UserError("--set " + kv + ": expected KEY=VALUE (a key of run.yaml's model section)");
+                try {
+                    keys.put(kv.substring(0, eq), ConfigLoader.YAML.readValue(kv.substring(eq + 1), Object.class));
+                } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                    throw new UserError("--set " + kv + ": not a YAML value");
+                }
+            }
+            try {
+                return ConfigLoader.defaults(RunConfig.ModelSpec.class, keys).resolve();
+            } catch (IllegalArgumentException e) {
+                throw new UserError("--set: " + e.getMessage().lines().findFirst().orElse(""));
+            }
+        }
+
+        /** The preset and its changes, for reports. */
+        String describe() {
+            return set.isEmpty() ? preset : preset + " " + String.join(" ", set);
         }
 
         int batch() {
@@ -110,7 +134,7 @@ public final class BenchCommand implements Runnable {
                 long inferenceBytes = Model.memoryBytes(cfg, b, t, false, pool);
                 double flopsPerStep = model.layout().flopsPerToken(t) * b * t;
                 System.out.printf(Locale.ROOT, "model %s (%s): %,d parameters, batch %d x %d, %.1f GFLOP per step (6N + 12·L·d·T per token)%n",
-                        c.preset, cfg.style().id(), model.layout().size(), b, t, flopsPerStep / 1e9);
+                        c.describe(), cfg.style().id(), model.layout().size(), b, t, flopsPerStep / 1e9);
                 System.out.printf(Locale.ROOT, "machine peak (FMA loop, %d threads): %.1f GFLOP/s%n", pool.size(), peak);
                 double[] ms = new double[steps], fwd = new double[steps], bwd = new double[steps], upd = new double[steps];
                 var threadBean = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
@@ -150,7 +174,7 @@ public final class BenchCommand implements Runnable {
                 }
                 Map<String, Object> out = new LinkedHashMap<>();
                 out.put("bench", "train");
-                out.put("model", c.preset);
+                out.put("model", c.describe());
                 out.put("params", model.layout().size());
                 out.put("batch", b);
                 out.put("seq", t);
@@ -229,7 +253,7 @@ public final class BenchCommand implements Runnable {
                         gflops, 100 * gflops / peak, stepSec * 1e3, tps, peakRssMb());
                 Map<String, Object> out = new LinkedHashMap<>();
                 out.put("bench", "matmul");
-                out.put("model", c.preset);
+                out.put("model", c.describe());
                 out.put("batch", c.batch());
                 out.put("seq", c.seq());
                 out.put("threads", pool.size());
@@ -283,7 +307,7 @@ public final class BenchCommand implements Runnable {
                         c.preset, tps, n, gflops, 100 * gflops / peak, peakRssMb());
                 Map<String, Object> out = new LinkedHashMap<>();
                 out.put("bench", "generate");
-                out.put("model", c.preset);
+                out.put("model", c.describe());
                 out.put("tokens", n);
                 out.put("threads", pool.size());
                 standardFields(out, tps, gflops, peak);
@@ -368,7 +392,7 @@ public final class BenchCommand implements Runnable {
                         peakRssMb(), bytesPerRequest);
                 Map<String, Object> out = new LinkedHashMap<>();
                 out.put("bench", "eval");
-                out.put("model", c.preset);
+                out.put("model", c.describe());
                 out.put("threads", pool.size());
                 out.put("forward_tokens_per_s", round(fwdTps));
                 out.put("context_tokens", contextTokens);
