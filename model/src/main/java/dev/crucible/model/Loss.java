@@ -15,4 +15,12 @@ public interface Loss {
 
     /** The per-row losses of the last forward. */
     float[] losses();
+
+    /**
+     * The mean of an auxiliary term of the last forward that the gradient includes but the value
+     * forward returns does not (z-loss), so that losses of recipes stay comparable; 0 when none.
+     */
+    default double auxiliary() {
+        return 0;
+    }
 }

@@ -30,7 +30,8 @@ public final class TrainStep {
      * loss gradient and the backward pass), optimizer (the gradient hook, the norm, clipping and the
      * update). Zeroing the gradients and loading the batches count in none of them.
      */
-    public record Result(double loss, double gradNorm, boolean updated, long forwardNanos, long backwardNanos, long optimizerNanos) {}
+    public record Result(double loss, double gradNorm, boolean updated, long forwardNanos, long backwardNanos, long optimizerNanos,
+                         double auxiliaryLoss) {}
 
     private final Model model;
     private final Loss loss;
@@ -57,6 +58,12 @@ public final class TrainStep {
         return new TrainStep(model, model.crossEntropy(), optimizer, gradClip, pool);
     }
 
+    /** Cross-entropy with PaLM's z-loss of the given weight (0: {@link #crossEntropy(Model, Optimizer, double, WorkerPool)}). */
+    public static TrainStep crossEntropy(Model model, Optimizer optimizer, double gradClip, double zLoss, WorkerPool pool) {
+        if (zLoss == 0) return crossEntropy(model, optimizer, gradClip, pool);
+        return new TrainStep(model, new CrossEntropyLoss(pool, model.maxBatch() * model.maxSeqLen(), zLoss), optimizer, gradClip, pool);
+    }
+
     public TrainStep gradientHook(GradientHook h) {
         this.hook = h;
         return this;
@@ -75,12 +82,13 @@ public final class TrainStep {
         int tokens = batch.tokens();
         long forward = 0, backward = 0;
         model.zeroGrad();
-        double sum = 0;
+        double sum = 0, aux = 0;
         for (int micro = 0; micro < accumulation; micro++) {
             data.next(batch);
             long t0 = System.nanoTime();
             Logits logits = model.forwardLogits(batch.inputs(), batch.b(), batch.t());
             sum += loss.forward(logits, batch);
+            aux += loss.auxiliary();
             long t1 = System.nanoTime();
             loss.backward(logits, batch, 1f / (tokens * accumulation));
             model.backwardFromLogits();
@@ -88,12 +96,12 @@ public final class TrainStep {
             backward += System.nanoTime() - t1;
         }
         double mean = sum / accumulation;
-        if (!Double.isFinite(mean)) return new Result(mean, Double.NaN, false, forward, backward, 0);
+        if (!Double.isFinite(mean)) return new Result(mean, Double.NaN, false, forward, backward, 0, aux / accumulation);
         long o0 = System.nanoTime();
         hook.accumulated(model.grads);
         double norm = Math.sqrt(squaredNorm.of(model.grads, 0, model.grads.length));
         float scale = gradClip > 0 && norm > gradClip ? (float) (gradClip / norm) : 1f;
         optimizer.step(model.params, model.grads, scale, lr);
-        return new Result(mean, norm, true, forward, backward, System.nanoTime() - o0);
+        return new Result(mean, norm, true, forward, backward, System.nanoTime() - o0, aux / accumulation);
     }
 }

@@ -42,6 +42,7 @@ class TorchParityTest {
     static Stream<Arguments> configs() {
         return Stream.of(
                 Arguments.of("gpt2", ModelConfig.gpt2(50, 24, 2, 4, 32)),
+                Arguments.of("llama-z_loss", ModelConfig.llama(50, 24, 2, 4, 2, 32)),
                 Arguments.of("llama-gqa", ModelConfig.llamaBuilder(50, 24, 2, 4, 2, 32).intermediateSize(48).tieEmbeddings(true).normEps(1e-6).ropeTheta(10000).build()),
                 Arguments.of("llama-untied", ModelConfig.llamaBuilder(40, 16, 2, 2, 2, 16).intermediateSize(40).tieEmbeddings(false).normEps(1e-5).ropeTheta(500).build()),
                 Arguments.of("gpt2-post", ModelConfig.gpt2Builder(50, 24, 2, 4, 32).normPlacement(ModelConfig.NormPlacement.POST).build()),
@@ -62,9 +63,13 @@ class TorchParityTest {
             float[] p = ModelGradientTest.initParams(cfg, 5);
             System.arraycopy(p, 0, model.params, 0, p.length);
             model.zeroGrad();
-            float loss = model.forward(tok, tgt, b, t);
+            double zLoss = name.endsWith("z_loss") ? 0.01 : 0;
+            CrossEntropyLoss ce = new CrossEntropyLoss(pool, b * t, zLoss);
+            Batch batch = new Batch(tok, tgt, b, t);
+            float loss = ce.forward(model.forwardLogits(tok, b, t), batch);
             float[] probs = model.probabilitiesDense();
-            model.backward(1f / (b * t));
+            ce.backward(model.logits(), batch, 1f / (b * t));
+            model.backwardFromLogits();
 
             HfCheckpoint.write(dir, cfg, model.params, null); // an exported model directory, read through its config.json
             float[] tokF = new float[tok.length], tgtF = new float[tgt.length];
@@ -72,9 +77,11 @@ class TorchParityTest {
                 tokF[i] = tok[i];
                 tgtF[i] = tgt[i];
             }
-            Safetensors.write(dir.resolve("batch.safetensors"), List.of(
+            List<Safetensors.Source> batchTensors = new java.util.ArrayList<>(List.of(
                     new Safetensors.Source("tokens", new int[] {b, t}, () -> tokF),
-                    new Safetensors.Source("targets", new int[] {b, t}, () -> tgtF)), Map.of());
+                    new Safetensors.Source("targets", new int[] {b, t}, () -> tgtF)));
+            if (zLoss > 0) batchTensors.add(new Safetensors.Source("z_loss", new int[] {1}, () -> new float[] {(float) zLoss}));
+            Safetensors.write(dir.resolve("batch.safetensors"), batchTensors, Map.of());
             Path script = dir.resolve("torch_reference.py");
             try (InputStream in = TorchParityTest.class.getResourceAsStream("torch_reference.py")) {
                 Files.copy(in, script);

@@ -146,8 +146,12 @@ def main():
     idx, tgt = batch["tokens"].long(), batch["targets"].long()
     base = cfg["model_type"].removeprefix("crucible_")  # Crucible's own model types: the base fields plus "crucible"
     logits = (llama if base == "llama" else gpt2)(w, cfg, idx)
-    loss = F.cross_entropy(logits.view(-1, logits.shape[-1]), tgt.view(-1))
-    loss.backward()
+    flat = logits.view(-1, logits.shape[-1])
+    loss = F.cross_entropy(flat, tgt.view(-1))
+    objective = loss
+    if "z_loss" in batch:  # PaLM's z-loss: weight * log^2 Z per token, in the gradient; "loss" stays the cross-entropy
+        objective = loss + batch["z_loss"].item() * torch.logsumexp(flat, dim=-1).pow(2).mean()
+    objective.backward()
     out = {"probs": logits.detach().softmax(-1).view(-1, logits.shape[-1]), "loss": loss.detach().view(1)}
     for name, t in w.items():
         out["grad." + name] = t.grad

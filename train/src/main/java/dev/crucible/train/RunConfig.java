@@ -139,9 +139,13 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
         }
     }
 
-    /** init_from: a Hugging Face model directory (e.g. from `crucible import hf`) to continue pre-training instead of a fresh initialisation. */
+    /**
+     * init_from: a Hugging Face model directory (e.g. from `crucible import hf`) to continue pre-training
+     * instead of a fresh initialisation. z_loss: PaLM's auxiliary loss weight (1e-4 in PaLM; 0 = off).
+     */
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public record Training(Integer seqLen, Integer microBatch, Integer batchTokens, Integer steps, Long seed, Integer threads, String initFrom) {
+    public record Training(Integer seqLen, Integer microBatch, Integer batchTokens, Integer steps, Long seed, Integer threads, String initFrom,
+                           Double zLoss) {
         public Training {
             if (seqLen == null) seqLen = 256;
             if (microBatch == null) microBatch = 8;
@@ -149,6 +153,8 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
             if (steps == null) steps = 1000;
             if (seed == null) seed = 1337L;
             if (threads == null) threads = 0;
+            if (zLoss == null) zLoss = 0.0;
+            if (!(zLoss >= 0)) throw new IllegalArgumentException("z_loss: must be >= 0 (0 = off), got " + zLoss);
             positive("seq_len", seqLen);
             positive("micro_batch", microBatch);
             positive("steps", steps);
@@ -165,7 +171,7 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
         }
 
         public Training withInitFrom(String v) {
-            return new Training(seqLen, microBatch, batchTokens, steps, seed, threads, v);
+            return new Training(seqLen, microBatch, batchTokens, steps, seed, threads, v, zLoss);
         }
     }
 

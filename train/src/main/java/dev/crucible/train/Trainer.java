@@ -145,7 +145,7 @@ public final class Trainer {
                 int b = tr.microBatch(), t = tr.seqLen();
                 Model model = Model.forTraining(mc, b, t, pool);
                 Optimizer opt = cfg.optimizer().create(model.layout(), pool);
-                TrainStep step = TrainStep.crossEntropy(model, opt, cfg.optimizer().gradClip(), pool);
+                TrainStep step = TrainStep.crossEntropy(model, opt, cfg.optimizer().gradClip(), tr.zLoss(), pool);
                 DataLoader loader = new DataLoader(train, b, t, tr.seed(), true);
                 Validation validation = val == null ? null : new Validation(val, b, t, cfg.eval().batches());
                 int startStep = 0;
@@ -256,6 +256,7 @@ public final class Trainer {
             row.put("tokens", progress.tokens);
             row.put("flops", progress.flops);
             row.put("train_loss", round(r.loss(), 5));
+            if (tr.zLoss() > 0) row.put("z_loss", round(r.auxiliaryLoss(), 6)); // in the gradient, not in train_loss
             if (valLoss != null) row.put("val_loss", round(valLoss, 5));
             row.put("lr", lr);
             row.put("grad_norm", round(r.gradNorm(), 5));

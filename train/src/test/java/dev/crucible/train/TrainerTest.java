@@ -11,7 +11,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.crucible.data.TokenShard;
 import dev.crucible.model.HfFormat;
-import dev.crucible.model.Model;
 import dev.crucible.model.ParamLayout;
 import dev.crucible.model.Safetensors;
 import java.io.ByteArrayOutputStream;
@@ -128,10 +127,13 @@ class TrainerTest {
     }
 
     @Test
-    void llamaStyleWithAccumulationAndWsd() throws IOException {
+    void llamaStyleWithAccumulationWsdAndZLoss() throws IOException {
         byteShards(syntheticText(), dir.resolve("train.bin"), dir.resolve("val.bin"));
-        Trainer.Summary s = train(config(SMALL.formatted("llama", "wsd", "llama").replace("micro_batch: 4, batch_tokens: 256", "micro_batch: 2, batch_tokens: 256")));
+        Trainer.Summary s = train(config(SMALL.formatted("llama", "wsd", "llama").replace("micro_batch: 4, batch_tokens: 256", "micro_batch: 2, batch_tokens: 256")
+                .replace("threads: 2}", "threads: 2, z_loss: 1.0e-4}")));
         assertTrue(s.lastLoss() < s.firstLoss() - 0.5, "loss decreases: " + s.firstLoss() + " -> " + s.lastLoss());
+        JsonNode row = new ObjectMapper().readTree(Files.readAllLines(s.runDir().resolve("metrics.jsonl")).getLast());
+        assertTrue(row.get("z_loss").asDouble() > 0 && row.get("z_loss").asDouble() < 0.1, "z_loss logged beside train_loss: " + row);
     }
 
     @Test
