@@ -178,6 +178,11 @@ public final class Model {
         return training;
     }
 
+    /** Rows (B·T) of the last forward. */
+    public int lastRows() {
+        return curB * curT;
+    }
+
     /** Bytes of every float buffer this model allocated: parameters, gradients, activations. */
     public long memoryBytes() {
         return 4 * allocatedFloats;

@@ -80,6 +80,7 @@ public final class ParamLayout {
     private final List<Tensor> tensors;
     private final Map<String, Tensor> byName = new LinkedHashMap<>();
     private final Block[] blocks;
+    private final List<List<Tensor>> byLayer = new ArrayList<>();
     private final int wte, wpe, lmHead, finalNormW, finalNormB, size;
 
     public ParamLayout(ModelConfig c) {
@@ -144,6 +145,12 @@ public final class ParamLayout {
         }
         this.tensors = Collections.unmodifiableList(all);
         this.size = (int) off;
+        for (int l = 0; l < c.nLayer(); l++) byLayer.add(new ArrayList<>());
+        for (Tensor t : all) {
+            if (!t.name().startsWith(hf.layerPrefix())) continue;
+            String rest = t.name().substring(hf.layerPrefix().length());
+            byLayer.get(Integer.parseInt(rest.substring(0, rest.indexOf('.')))).add(t);
+        }
         this.wte = at(hf.embed() + ".weight");
         this.wpe = hf.positions() != null && byName.containsKey(hf.positions() + ".weight") ? at(hf.positions() + ".weight") : -1;
         this.lmHead = c.tieEmbeddings() ? wte : at(HfNames.HEAD + ".weight");
@@ -202,6 +209,11 @@ public final class ParamLayout {
 
     public Block block(int l) {
         return blocks[l];
+    }
+
+    /** The tensors of transformer layer l (norms, projections, biases). */
+    public List<Tensor> layerTensors(int l) {
+        return Collections.unmodifiableList(byLayer.get(l));
     }
 
     public int wte() {

@@ -40,6 +40,8 @@ public final class TrainStep {
     private final SquaredNorm squaredNorm;
     private final Batch batch;
     private GradientHook hook = g -> {};
+    private boolean captureUpdate;
+    private float[] before;
 
     /** gradClip: the largest global gradient norm, 0 for none. */
     public TrainStep(Model model, Loss loss, Optimizer optimizer, double gradClip, WorkerPool pool) {
@@ -73,6 +75,17 @@ public final class TrainStep {
         return model;
     }
 
+    /** Whether the next steps keep the parameters as they were before the update (diagnostics measure the update). */
+    public void captureUpdate(boolean on) {
+        captureUpdate = on;
+        if (on && before == null) before = new float[model.params.length];
+    }
+
+    /** The parameters before the last update of a step that captured it (see {@link #captureUpdate}). */
+    public float[] paramsBeforeLastUpdate() {
+        return before;
+    }
+
     public Optimizer optimizer() {
         return optimizer;
     }
@@ -101,6 +114,7 @@ public final class TrainStep {
         hook.accumulated(model.grads);
         double norm = Math.sqrt(squaredNorm.of(model.grads, 0, model.grads.length));
         float scale = gradClip > 0 && norm > gradClip ? (float) (gradClip / norm) : 1f;
+        if (captureUpdate) System.arraycopy(model.params, 0, before, 0, before.length);
         optimizer.step(model.params, model.grads, scale, lr);
         return new Result(mean, norm, true, forward, backward, System.nanoTime() - o0, aux / accumulation);
     }

@@ -18,7 +18,7 @@ import java.util.Map;
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record RunConfig(String out, ModelSpec model, Data data, Training training, Optimizer optimizer, Schedule schedule,
-                        Eval eval, Checkpoint checkpoint, Log log) {
+                        Eval eval, Checkpoint checkpoint, Log log, Diagnostics diagnostics) {
 
     public RunConfig {
         if (out == null || out.isBlank()) out = "runs/run";
@@ -31,6 +31,7 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
         if (eval == null) eval = ConfigLoader.defaults(Eval.class);
         if (checkpoint == null) checkpoint = ConfigLoader.defaults(Checkpoint.class);
         if (log == null) log = ConfigLoader.defaults(Log.class);
+        if (diagnostics == null) diagnostics = ConfigLoader.defaults(Diagnostics.class);
         if (model != null) {
             ModelConfig mc;
             try {
@@ -45,19 +46,19 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
     }
 
     public RunConfig withOut(String v) {
-        return new RunConfig(v, model, data, training, optimizer, schedule, eval, checkpoint, log);
+        return new RunConfig(v, model, data, training, optimizer, schedule, eval, checkpoint, log, diagnostics);
     }
 
     public RunConfig withModel(ModelSpec v) {
-        return new RunConfig(out, v, data, training, optimizer, schedule, eval, checkpoint, log);
+        return new RunConfig(out, v, data, training, optimizer, schedule, eval, checkpoint, log, diagnostics);
     }
 
     public RunConfig withData(Data v) {
-        return new RunConfig(out, model, v, training, optimizer, schedule, eval, checkpoint, log);
+        return new RunConfig(out, model, v, training, optimizer, schedule, eval, checkpoint, log, diagnostics);
     }
 
     public RunConfig withTraining(Training v) {
-        return new RunConfig(out, model, data, v, optimizer, schedule, eval, checkpoint, log);
+        return new RunConfig(out, model, data, v, optimizer, schedule, eval, checkpoint, log, diagnostics);
     }
 
     /**
@@ -284,6 +285,24 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
             if (step <= logSpacedUntil && Integer.bitCount(step) == 1) return true;
             if (every > 0 && step % every == 0) return true;
             return everyTokens > 0 && tokensAfter / everyTokens > tokensBefore / everyTokens;
+        }
+    }
+
+    /**
+     * Per-layer diagnostics in diagnostics.jsonl (gradient norm, update-to-weight ratio, angular
+     * distance between a layer's input and output, excess kurtosis of its output): at every checkpoint
+     * unless at_checkpoints is false, and every N steps (every, 0 = only at checkpoints).
+     */
+    public record Diagnostics(Boolean atCheckpoints, Integer every) {
+        public Diagnostics {
+            if (atCheckpoints == null) atCheckpoints = true;
+            if (every == null) every = 0;
+            if (every < 0) throw new IllegalArgumentException("every: must be >= 0, got " + every);
+        }
+
+        /** Whether the step that ends at `step` is diagnosed (checkpoint: whether it ends with one). */
+        public boolean due(int step, boolean checkpoint) {
+            return checkpoint && atCheckpoints || every > 0 && step % every == 0;
         }
     }
 

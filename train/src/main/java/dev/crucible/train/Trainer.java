@@ -82,6 +82,7 @@ public final class Trainer {
             if (cks.isEmpty()) { // interrupted before its first checkpoint: starting over computes the same run
                 console.println("no checkpoint yet in " + run + ": starting the run over from step 0");
                 MetricsLog.truncate(run, -1);
+                Diagnostics.truncate(run, -1);
                 return new Loop(cfg, hash, run, null, console).run();
             }
             Resume from = newestVerified(cks, console);
@@ -160,6 +161,7 @@ public final class Trainer {
                     tokens = st.tokens();
                     flops = Double.isNaN(st.flops()) ? tokens * model.layout().flopsPerToken(t) : st.flops();
                     MetricsLog.truncate(run, startStep);
+                    Diagnostics.truncate(run, startStep);
                 } else if (tr.initFrom() != null) {
                     try (HfCheckpoint init = HfCheckpoint.open(Path.of(tr.initFrom()))) {
                         init.load(model.layout(), model.params);
@@ -170,8 +172,8 @@ public final class Trainer {
                 }
                 Checkpoints.RunTokenizer tokenizer = cfg.data().tokenizer() == null ? null : Checkpoints.RunTokenizer.read(Path.of(cfg.data().tokenizer()));
                 describe(mc, model, train, val, loader, threads, startStep);
-                try (MetricsLog metrics = new MetricsLog(run)) {
-                    return train(model, step, loader, validation, metrics, tokenizer, pool, startStep, tokens, flops);
+                try (MetricsLog metrics = new MetricsLog(run); Diagnostics diagnostics = new Diagnostics(run)) {
+                    return train(model, step, loader, validation, metrics, diagnostics, tokenizer, pool, startStep, tokens, flops);
                 }
             }
         }
@@ -190,7 +192,7 @@ public final class Trainer {
         }
 
         private Summary train(Model model, TrainStep step, DataLoader loader, Validation validation, MetricsLog metrics,
-                              Checkpoints.RunTokenizer tokenizer, WorkerPool pool, int startStep, long tokens, double flops)
+                              Diagnostics diagnostics, Checkpoints.RunTokenizer tokenizer, WorkerPool pool, int startStep, long tokens, double flops)
                 throws IOException {
             LrSchedule schedule = LrSchedule.of(cfg);
             Progress progress = new Progress(PeakFlops.measure(pool), model.layout().flopsPerToken(tr.seqLen()), tokens, flops);
@@ -205,19 +207,20 @@ public final class Trainer {
             }
             TrainStep.BatchSource data = batch -> loader.next(batch.inputs(), batch.targets());
             for (int s = startStep; s < tr.steps(); s++) {
+                int done = s + 1;
+                boolean checkpointNow = done == tr.steps() || cfg.checkpoint().due(done, progress.tokens, progress.tokens + tr.batchTokens());
+                boolean diagnose = cfg.diagnostics().due(done, checkpointNow);
+                step.captureUpdate(diagnose);
                 double lr = schedule.at(s);
                 TrainStep.Result r = step.run(data, tr.accumulation(), lr);
                 if (!r.updated()) {
                     throw new IllegalStateException("loss became " + r.loss() + " at step " + s + "; lower the learning rate (optimizer.lr = "
                             + cfg.optimizer().lr() + ") or check the data");
                 }
-                long tokensBefore = progress.tokens;
                 progress.stepDone(tr.batchTokens(), s == startStep);
                 if (Double.isNaN(firstLoss)) firstLoss = r.loss();
                 lastLoss = r.loss();
-                int done = s + 1;
                 boolean last = done == tr.steps();
-                boolean checkpointNow = last || cfg.checkpoint().due(done, tokensBefore, progress.tokens);
                 // validation also at every checkpoint, so each checkpoint's downstream scores have a loss beside them
                 boolean evalNow = validation != null && (checkpointNow || cfg.eval().every() > 0 && done % cfg.eval().every() == 0);
                 Double valLoss = null;
@@ -226,6 +229,11 @@ public final class Trainer {
                     valLoss = validation.loss(model);
                     if (firstVal == null) firstVal = valLoss;
                     lastVal = valLoss;
+                    progress.paused(pause);
+                }
+                if (diagnose) {
+                    long pause = System.nanoTime();
+                    diagnostics.write(done, progress.tokens, model, step.paramsBeforeLastUpdate());
                     progress.paused(pause);
                 }
                 if (last || evalNow || done % cfg.log().every() == 0 || s == startStep) log(metrics, progress, done, r, lr, valLoss);
@@ -244,6 +252,10 @@ public final class Trainer {
             long trained = progress.tokens - tokens;
             console.printf(Locale.ROOT, "done: %d steps, %,d tokens in %s (%,.0f tokens/s); metrics in %s%n", tr.steps() - startStep, trained,
                     duration(total), trained / Math.max(total, 1e-9), run.resolve(MetricsLog.FILE));
+            if (diagnostics.seconds() > 0) {
+                console.printf(Locale.ROOT, "diagnostics: %.2f s, %.2f%% of the run's time (%s)%n", diagnostics.seconds(), 100 * diagnostics.seconds() / total,
+                        run.resolve(Diagnostics.FILE));
+            }
             return new Summary(run, tr.steps(), progress.tokens, firstLoss, lastLoss, firstVal, lastVal, trained / Math.max(total, 1e-9));
         }
 

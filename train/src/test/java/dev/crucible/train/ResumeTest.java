@@ -107,6 +107,8 @@ class ResumeTest {
                 assertEquals(ra.get(k), rb.get(k), k + " in row " + i + ": " + a.get(i) + " vs " + b.get(i));
             }
         }
+        assertEquals(Files.readAllLines(ref.runDir().resolve("diagnostics.jsonl")), Files.readAllLines(run.resolve("diagnostics.jsonl")),
+                "per-layer diagnostics, bit for bit");
         List<Path> refCks = Checkpoints.list(ref.runDir()), cks = Checkpoints.list(run);
         assertEquals(refCks.stream().map(Path::getFileName).toList(), cks.stream().map(Path::getFileName).toList(),
                 "checkpoints at 1, 2, 4, 5, 10, ..., 30");

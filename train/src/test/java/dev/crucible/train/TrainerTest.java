@@ -114,6 +114,18 @@ class TrainerTest {
         }
         assertArrayEquals(wa, wb, "same seed, same final weights");
         assertTrue(Files.exists(a.runDir().resolve("config.yaml")));
+        // per-layer diagnostics at both checkpoints, 2 layers each
+        List<String> diag = Files.readAllLines(a.runDir().resolve("diagnostics.jsonl"));
+        assertEquals(4, diag.size(), diag.toString());
+        for (String line : diag) {
+            JsonNode r = json.readTree(line);
+            assertTrue(r.get("step").asInt() == 6 || r.get("step").asInt() == 12, line);
+            assertTrue(r.get("grad_norm").asDouble() > 0 && r.get("update_ratio").asDouble() > 0 && r.get("update_ratio").asDouble() < 1, line);
+            double ang = r.get("angular_distance").asDouble();
+            assertTrue(ang > 0 && ang < 1, line);
+            assertTrue(r.get("kurtosis").asDouble() >= 0, line);
+        }
+        assertEquals(Files.readAllLines(b.runDir().resolve("diagnostics.jsonl")), diag, "same seed, same diagnostics");
         assertEquals(List.of(), listTmp(a.runDir().resolve("checkpoints")), "no temporary files left behind");
 
         String again = assertThrows(IOException.class, () -> train(config(SMALL.formatted("gpt2", "cosine", "a")))).getMessage();

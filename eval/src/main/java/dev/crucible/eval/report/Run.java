@@ -7,8 +7,8 @@ import dev.crucible.eval.analysis.Series;
 import dev.crucible.eval.analysis.Stability;
 import dev.crucible.eval.analysis.Trajectories;
 import dev.crucible.model.ModelConfig;
-import dev.crucible.train.RunConfigs;
 import dev.crucible.train.RunConfig;
+import dev.crucible.train.RunConfigs;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,9 +24,12 @@ import java.util.stream.Stream;
  * ({@link #read}) or from published lm-evaluation-harness results ({@link #fromLmEval}).
  */
 public record Run(String name, Path dir, List<Stability.Row> metrics, List<Series> series, long[] checkpointSteps,
-                  Map<Long, Double> flopsAtStep, Map<Long, List<Generation>> generations, String description) {
+                  Map<Long, Double> flopsAtStep, Map<Long, List<Generation>> generations, String description, List<LayerRow> layers) {
 
     public record Generation(String prompt, String text) {}
+
+    /** One row of diagnostics.jsonl: a layer at a diagnosed step. */
+    public record LayerRow(long step, long tokens, int layer, double gradNorm, double updateRatio, double angularDistance, double kurtosis) {}
 
     /** Reads a run directory: metrics.jsonl, eval/results.jsonl, checkpoints/, config.yaml. */
     public static Run read(Path dir, Map<Long, List<Generation>> generations) throws IOException {
@@ -52,7 +55,17 @@ public record Run(String name, Path dir, List<Stability.Row> metrics, List<Serie
         }
         String name = dir.toAbsolutePath().normalize().getFileName().toString();
         if (name.equals("run") && dir.toAbsolutePath().normalize().getParent() != null) name = dir.toAbsolutePath().normalize().getParent().getFileName().toString();
-        return new Run(name, dir, rows, series, steps, flops, generations == null ? Map.of() : generations, describe(dir.resolve("config.yaml")));
+        List<LayerRow> layers = new java.util.ArrayList<>();
+        Path diagnostics = dir.resolve("diagnostics.jsonl");
+        if (Files.exists(diagnostics)) {
+            for (JsonlTable.Row row : JsonlTable.read(diagnostics)) {
+                JsonNode r = row.value();
+                layers.add(new LayerRow(r.path("step").asLong(), r.path("tokens").asLong(), r.path("layer").asInt(), r.path("grad_norm").asDouble(Double.NaN),
+                        r.path("update_ratio").asDouble(Double.NaN), r.path("angular_distance").asDouble(Double.NaN), r.path("kurtosis").asDouble(Double.NaN)));
+            }
+        }
+        return new Run(name, dir, rows, series, steps, flops, generations == null ? Map.of() : generations, describe(dir.resolve("config.yaml")),
+                List.copyOf(layers));
     }
 
     /** The model and the training in one line, from the run's resolved config. */
@@ -81,7 +94,7 @@ public record Run(String name, Path dir, List<Stability.Row> metrics, List<Serie
         Map<Long, Double> flops = new TreeMap<>();
         if (params > 0) for (long st : steps) flops.put(st, 6.0 * params * st * tokensPerStep);
         return new Run(name, dir, List.of(), series, steps, flops, Map.of(),
-                "lm-evaluation-harness results" + (params > 0 ? String.format(Locale.ROOT, ", %,d parameters", params) : ""));
+                "lm-evaluation-harness results" + (params > 0 ? String.format(Locale.ROOT, ", %,d parameters", params) : ""), List.of());
     }
 
     /** The series of one task and metric, or null. */

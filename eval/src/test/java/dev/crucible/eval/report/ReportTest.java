@@ -70,6 +70,16 @@ class ReportTest {
             }
         }
         Files.writeString(dir.resolve("eval").resolve("results.jsonl"), r);
+        // per-layer diagnostics at two checkpoints: the deepest layer contributes little, the middle one has outliers
+        StringBuilder diag = new StringBuilder();
+        for (long step : new long[] {16, 64}) {
+            double[] ang = {0.30, 0.20, 0.02}, kurt = {1.5, 14.0, 2.0};
+            for (int l = 0; l < 3; l++) {
+                diag.append(String.format(java.util.Locale.ROOT, "{\"step\":%d,\"tokens\":%d,\"layer\":%d,\"grad_norm\":0.5,\"update_ratio\":0.001,"
+                        + "\"angular_distance\":%.3f,\"kurtosis\":%.2f}%n", step, step * 2048, l, ang[l], kurt[l]));
+            }
+        }
+        Files.writeString(dir.resolve("diagnostics.jsonl"), diag);
         return dir;
     }
 
@@ -95,6 +105,9 @@ class ReportTest {
         assertTrue(s.contains("BLiMP phenomena significantly above chance at the last checkpoint: determiner noun agreement (0.74 ± 0.01, rising from step 8)."),
                 "phenomena in the summary");
         assertTrue(s.contains("BLiMP phenomena not significantly above chance at the last checkpoint: island effects."));
+        assertTrue(s.contains("<h3>Layers</h3>"), "the layers section");
+        assertTrue(s.contains("At step 64, layer 0 changes the residual stream most (angular distance 0.300) and layer 2 least (0.020)"), "layers sentence");
+        assertTrue(s.contains("The output of layer 1 is the most heavy-tailed (excess kurtosis 14.00), a sign of outlier features"), "kurtosis sentence");
         // two runs compare in one report
         Path runB = fakeRun(tmp.resolve("runB"), "piqa");
         String both = Files.readString(Report.write(List.of(data, Run.read(runB, null)), tmp.resolve("cmp"), "cmp"));
