@@ -65,15 +65,16 @@ final class LayersSection implements Section.PerRun {
             if (ang[l] < ang[least]) least = l;
             if (kurt[l] > kurt[peak]) peak = l;
         }
-        double shallow = 0, deep = 0;
+        String a = String.format(Locale.ROOT, "At step %d, layer %d changes the residual stream most (angular distance %.3f) and layer %d least (%.3f).",
+                last, most, ang[most], least, ang[least]);
         int half = layers / 2;
-        for (int l = 0; l < layers; l++) {
-            if (l < half) shallow += ang[l] / half;
-            else if (layers - half > 0) deep += ang[l] / (layers - half);
+        if (half >= 2) { // layer 0, which turns embeddings into a residual stream, always moves most: compare the rest
+            double shallow = 0, deep = 0;
+            for (int l = 1; l < half; l++) shallow += ang[l] / (half - 1);
+            for (int l = half; l < layers; l++) deep += ang[l] / (layers - half);
+            a += String.format(Locale.ROOT, " The deeper half averages %.3f against %.3f for the shallower half without layer 0%s", deep, shallow,
+                    deep < 0.5 * shallow ? ": the deep layers contribute little (the curse of depth)." : ".");
         }
-        String a = String.format(Locale.ROOT, "At step %d, layer %d changes the residual stream most (angular distance %.3f) and layer %d least (%.3f); "
-                + "the deeper half averages %.3f against the shallower half's %.3f%s.", last, most, ang[most], least, ang[least], deep, shallow,
-                layers >= 2 && deep < 0.5 * shallow ? ": the deep layers contribute little (the curse of depth)" : "");
         String k = String.format(Locale.ROOT, "The output of layer %d is the most heavy-tailed (excess kurtosis %.2f)%s.", peak, kurt[peak],
                 kurt[peak] > 10 ? ", a sign of outlier features that make 4-bit quantisation hard" : "");
         return List.of(a, k);

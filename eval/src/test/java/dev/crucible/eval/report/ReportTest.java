@@ -106,12 +106,27 @@ class ReportTest {
                 "phenomena in the summary");
         assertTrue(s.contains("BLiMP phenomena not significantly above chance at the last checkpoint: island effects."));
         assertTrue(s.contains("<h3>Layers</h3>"), "the layers section");
-        assertTrue(s.contains("At step 64, layer 0 changes the residual stream most (angular distance 0.300) and layer 2 least (0.020)"), "layers sentence");
+        assertTrue(s.contains("At step 64, layer 0 changes the residual stream most (angular distance 0.300) and layer 2 least (0.020)."), "layers sentence");
         assertTrue(s.contains("The output of layer 1 is the most heavy-tailed (excess kurtosis 14.00), a sign of outlier features"), "kurtosis sentence");
         // two runs compare in one report
         Path runB = fakeRun(tmp.resolve("runB"), "piqa");
         String both = Files.readString(Report.write(List.of(data, Run.read(runB, null)), tmp.resolve("cmp"), "cmp"));
         assertTrue(both.contains("Capabilities: runA") && both.contains("Capabilities: runB"));
+    }
+
+    /** The layers sentences compare the deeper half with the shallower half, leaving out layer 0. */
+    @Test
+    void layersSentencesNameTheCurseOfDepthOnlyWhenTheDeepHalfFadesAway() {
+        double[] fading = {0.5, 0.2, 0.18, 0.05, 0.04, 0.03}, healthy = {0.5, 0.2, 0.18, 0.15, 0.16, 0.2};
+        for (double[] ang : new double[][] {fading, healthy}) {
+            List<Run.LayerRow> rows = new java.util.ArrayList<>();
+            for (int l = 0; l < ang.length; l++) rows.add(new Run.LayerRow(100, 1000, l, 1, 0.01, ang[l], 0.5));
+            Run r = new Run("r", tmp, List.of(), List.of(), new long[] {100}, Map.of(), Map.of(), "", rows);
+            String s = LayersSection.sentences(r, 100, ang.length).getFirst();
+            assertTrue(s.contains(String.format(java.util.Locale.ROOT, "The deeper half averages %.3f against %.3f for the shallower half without layer 0",
+                    (ang[3] + ang[4] + ang[5]) / 3, (ang[1] + ang[2]) / 2)), s);
+            assertEquals(ang == fading, s.contains("the curse of depth"), s);
+        }
     }
 
     /** A task declared in YAML has no name the report could know: its chance level comes with its rows in results.jsonl. */
