@@ -53,8 +53,9 @@ public record BlockPlan(Positions positions, NormKind finalNorm, List<Layer> lay
      *
      * @param mlp the MLP's activation
      * @param linearBias whether the four projections carry biases
+     * @param qkNorm whether each query and key head is RMS-normalised (with a gain of head size) before RoPE
      */
-    public record Layer(int index, Sublayer attention, Sublayer mlpSublayer, Mlp mlp, boolean linearBias) {
+    public record Layer(int index, Sublayer attention, Sublayer mlpSublayer, Mlp mlp, boolean linearBias, boolean qkNorm) {
         /** The sub-layers in the order the residual stream passes them. */
         public List<Sublayer> sublayers() {
             return List.of(attention, mlpSublayer);
@@ -84,7 +85,7 @@ public record BlockPlan(Positions positions, NormKind finalNorm, List<Layer> lay
             Placement placement = l < postLayers ? Placement.POST : Placement.PRE;
             float scale = c.normScaling() == ModelConfig.NormScaling.LAYER_INDEX ? (float) (1 / Math.sqrt(l + 1)) : 1f;
             layers.add(new Layer(l, new Sublayer(Branch.ATTENTION, norm, placement, scale), new Sublayer(Branch.MLP, norm, placement, scale),
-                    gpt2 ? Mlp.GELU : Mlp.SWIGLU, gpt2));
+                    gpt2 ? Mlp.GELU : Mlp.SWIGLU, gpt2, c.qkNorm()));
         }
         return new BlockPlan(gpt2 ? Positions.LEARNED : Positions.ROPE, norm, layers);
     }

@@ -22,6 +22,8 @@ public final class Generator {
     private final NormOp finalNorm;
     private final MlpActivation[] mlpAct;
     private final Rope rope;
+    private final QkNorm qkNorm;
+    private final float[] qkStat;
     private final int maxT, w, kvw;
     private final float[] kCache, vCache; // [layer][maxT][nkv·hs]
     private final float[] x, xn, qkv, att, scores, tmp, mlpIn, mlpOut, logits, stat1, stat2;
@@ -41,6 +43,8 @@ public final class Generator {
         mlpAct = k.mlp();
         finalNorm = k.finalNorm();
         rope = k.rope();
+        qkNorm = cfg.qkNorm() ? new QkNorm(new dev.crucible.tensor.Norms(pool), cfg.nHead(), cfg.nKvHead(), cfg.headSize(), cfg.normEps()) : null;
+        qkStat = new float[cfg.nHead() + cfg.nKvHead()];
         int maxIn = k.maxInWidth();
         this.maxT = maxT;
         int d = cfg.dModel(), hs = cfg.headSize();
@@ -129,6 +133,7 @@ public final class Generator {
         int d = cfg.dModel(), nh = cfg.nHead(), nkv = cfg.nKvHead(), hs = cfg.headSize(), group = nh / nkv;
         float scale = (float) (1.0 / Math.sqrt(hs));
         mv.forward(qkv, 0, p, b.qkvW(), xn, 0, bias, b.qkvB(), d, w);
+        if (qkNorm != null && plan.layer(l).qkNorm()) qkNorm.forwardRow(qkv, 0, qkStat, p, b.qNormW(), b.kNormW());
         if (rope != null) rope.rotateRow(qkv, 0, pos, nh + nkv, hs);
         int cache = (l * maxT) * kvw;
         System.arraycopy(qkv, nh * hs, kCache, cache + pos * kvw, kvw);

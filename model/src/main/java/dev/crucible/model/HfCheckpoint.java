@@ -145,6 +145,11 @@ public final class HfCheckpoint implements AutoCloseable {
     /** transformers' config.json (GPT2LMHeadModel or LlamaForCausalLM) to our config; anything we do not implement is refused by name. */
     public static ModelConfig parseConfig(JsonNode c, Path file) throws IOException {
         String type = c.path("model_type").asText("");
+        if (type.equals("qwen3")) { // Llama with per-head QK-norm
+            if (c.path("use_sliding_window").asBoolean(false)) throw new IOException(file + ": use_sliding_window is not supported");
+            return parseConfig(((com.fasterxml.jackson.databind.node.ObjectNode) c.deepCopy()).put("model_type", "llama"), file).toBuilder()
+                    .qkNorm(true).build();
+        }
         if (type.startsWith(HfFormat.CRUCIBLE_PREFIX)) { // a model only Crucible computes as stored: the base fields, then its own
             ModelConfig base = parseConfig(((com.fasterxml.jackson.databind.node.ObjectNode) c.deepCopy()).put("model_type",
                     type.substring(HfFormat.CRUCIBLE_PREFIX.length())), file);
@@ -152,7 +157,8 @@ public final class HfCheckpoint implements AutoCloseable {
             try {
                 return base.toBuilder().normPlacement(ModelConfig.NormPlacement.parse(ext.path("norm_placement").asText("pre")))
                         .mixLnFraction(ext.path("mix_ln_fraction").asDouble(0.25))
-                        .normScaling(ModelConfig.NormScaling.parse(ext.path("norm_scaling").asText("none"))).build();
+                        .normScaling(ModelConfig.NormScaling.parse(ext.path("norm_scaling").asText("none")))
+                        .qkNorm(ext.path("qk_norm").asBoolean(base.qkNorm())).build();
             } catch (IllegalArgumentException e) {
                 throw new IOException(file + ": " + HfFormat.CRUCIBLE_KEY + "." + e.getMessage(), e);
             }

@@ -133,8 +133,9 @@ public final class HfFormat {
     public static Map<String, Object> configJson(ModelConfig c, Integer bosId, Integer eosId) {
         Map<String, Object> m = new LinkedHashMap<>();
         if (c.style() == ModelConfig.Style.LLAMA) {
-            m.put("architectures", List.of("LlamaForCausalLM"));
-            m.put("model_type", "llama");
+            // with QK-norm, Qwen3's architecture: Llama with per-head q_norm and k_norm before RoPE
+            m.put("architectures", List.of(c.qkNorm() ? "Qwen3ForCausalLM" : "LlamaForCausalLM"));
+            m.put("model_type", c.qkNorm() ? "qwen3" : "llama");
             m.put("vocab_size", c.vocabSize());
             m.put("hidden_size", c.dModel());
             m.put("intermediate_size", c.intermediateSize());
@@ -177,6 +178,7 @@ public final class HfFormat {
             ext.put("norm_placement", c.normPlacement().id());
             ext.put("mix_ln_fraction", c.mixLnFraction());
             ext.put("norm_scaling", c.normScaling().id());
+            ext.put("qk_norm", c.qkNorm());
             m.put(CRUCIBLE_KEY, ext);
         }
         return m;
@@ -194,10 +196,14 @@ public final class HfFormat {
      * (norm_placement post, or mix with any) have no such form, and are refused with what to do.
      */
     public static ForTransformers forTransformers(ModelConfig c, float[] params) {
-        if (!c.hfExportable()) {
+        if (c.postLnLayers() > 0) {
             throw new IllegalArgumentException("this model has " + c.postLnLayers() + " Post-LN layer(s) (norm_placement: " + c.normPlacement().id()
                     + "), which transformers' GPT2LMHeadModel and LlamaForCausalLM cannot compute; Crucible evaluates, generates from and "
                     + "resumes it as it is (crucible eval, generate, train --resume); to export, train with norm_placement: pre");
+        }
+        if (!c.hfExportable()) {
+            throw new IllegalArgumentException("GPT-2 with qk_norm has no architecture in transformers (Llama style with qk_norm exports as "
+                    + "Qwen3ForCausalLM); Crucible evaluates, generates from and resumes it as it is");
         }
         if (c.hfAsStored()) return new ForTransformers(c, params);
         ParamLayout layout = new ParamLayout(c);

@@ -8,13 +8,15 @@ package dev.crucible.model;
  * ones: qkv_proj, gate_up_proj) and are exported one by one.
  */
 record HfNames(String embed, String positions, String layerPrefix, String attnNorm, String qkv, String attnOut, String mlpNorm,
-               String mlpIn, String mlpOut, String finalNorm, boolean transposeLinears, boolean exportFusedParts) {
+               String mlpIn, String mlpOut, String finalNorm, boolean transposeLinears, boolean exportFusedParts, String qNorm, String kNorm) {
 
     static final HfNames GPT2 = new HfNames("transformer.wte", "transformer.wpe", "transformer.h.", "ln_1", "attn.c_attn", "attn.c_proj",
-            "ln_2", "mlp.c_fc", "mlp.c_proj", "transformer.ln_f", true, false);
+            "ln_2", "mlp.c_fc", "mlp.c_proj", "transformer.ln_f", true, false, "attn.q_norm", "attn.k_norm");
 
+    /** Llama's names; QK-norm's are Qwen3's (Llama with per-head q_norm and k_norm), as which such a model exports. */
     static final HfNames LLAMA = new HfNames("model.embed_tokens", null, "model.layers.", "input_layernorm", "self_attn.qkv_proj",
-            "self_attn.o_proj", "post_attention_layernorm", "mlp.gate_up_proj", "mlp.down_proj", "model.norm", false, true);
+            "self_attn.o_proj", "post_attention_layernorm", "mlp.gate_up_proj", "mlp.down_proj", "model.norm", false, true,
+            "self_attn.q_norm", "self_attn.k_norm");
 
     static final String HEAD = "lm_head";
 

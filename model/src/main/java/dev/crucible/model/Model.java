@@ -53,6 +53,9 @@ public final class Model {
     private final int[] positionTargets;
     // Gradient scratch reused by every layer (training only).
     private final float[] dres, dnorm, dqkv, dattn, dmlpIn, dmlpAct;
+    // QK-norm (null without it): the raw query and key heads and their statistics, per layer; scratch for both passes.
+    private final QkNorm qkNormOp;
+    private final float[] qkRaw, qkRstd, qkScratch;
     private final float[] scratch;
     private long allocatedFloats;
     private final boolean allocate;
@@ -142,6 +145,10 @@ public final class Model {
         dattn = training ? alloc("attention gradient", (long) bt * d) : null;
         dmlpIn = training ? alloc("mlp gradient", (long) bt * maxIn) : null;
         dmlpAct = training ? alloc("mlp gradient", (long) bt * hid) : null;
+        qkNormOp = cfg.qkNorm() ? new QkNorm(new dev.crucible.tensor.Norms(pool), cfg.nHead(), cfg.nKvHead(), cfg.headSize(), cfg.normEps()) : null;
+        qkRaw = qkNormOp == null ? null : alloc("QK-norm heads", (long) slices * qkNormOp.rawSize(bt));
+        qkRstd = qkNormOp == null ? null : alloc("QK-norm stats", (long) slices * qkNormOp.statSize(bt));
+        qkScratch = qkNormOp == null ? null : alloc("QK-norm scratch", qkNormOp.rawSize(bt));
         allocatedFloats += 2L * bt; // the per-row losses and the listed positions' targets
     }
 
@@ -295,7 +302,7 @@ public final class Model {
 
     /** Offsets of the current layer's slices in the activation buffers (one object, updated per layer: nothing is allocated). */
     private final class Slices {
-        int l, b, t, bt, in, xo, xNext, so, qo, po, mo, ao;
+        int l, b, t, bt, in, xo, xNext, so, qo, po, mo, ao, ko, ks;
         BlockPlan.Layer lp;
         float[] bias, biasGrad;
 
@@ -314,6 +321,8 @@ public final class Model {
             this.po = slice(l, b * cfg.nHead() * t * t);
             this.mo = slice(l, bt * in);
             this.ao = slice(l, bt * hid);
+            this.ko = qkNormOp == null ? 0 : slice(l, qkNormOp.rawSize(bt));
+            this.ks = qkNormOp == null ? 0 : slice(l, qkNormOp.statSize(bt));
             this.bias = layer.linearBias() ? params : null;
             this.biasGrad = layer.linearBias() ? grads : null;
         }
@@ -397,6 +406,8 @@ public final class Model {
         ParamLayout.Block blk = layout.block(at.l);
         linear.forward(qkv, at.qo, inp, inpOff, params, blk.qkvW(), at.bias, blk.qkvB(), at.bt, d, w);
         profile.stop(Profile.Op.MATMUL, false);
+        if (at.lp.qkNorm()) qkNormOp.forward(qkv, at.qo, at.bt, qkRaw, at.ko, qkRstd, at.ks, qkScratch, params, blk.qNormW(), blk.kNormW());
+        profile.stop(Profile.Op.NORM, false);
         if (rope != null) rope.forward(qkv, at.qo, at.b, at.t, nh, nkv, hs);
         profile.stop(Profile.Op.ROPE, false);
         attention.forward(attnOut, at.xo, probs, at.po, qkv, at.qo, at.b, at.t, nh, nkv, hs);
@@ -415,6 +426,8 @@ public final class Model {
         profile.stop(Profile.Op.ATTENTION, true);
         if (rope != null) rope.backward(dqkv, 0, at.b, at.t, nh, nkv, hs);
         profile.stop(Profile.Op.ROPE, true);
+        if (at.lp.qkNorm()) qkNormOp.backward(dqkv, 0, at.bt, qkRaw, at.ko, qkRstd, at.ks, qkScratch, p, g, blk.qNormW(), blk.kNormW());
+        profile.stop(Profile.Op.NORM, true);
         linear.backward(dIn, 0, accumulate, g, blk.qkvW(), at.biasGrad, blk.qkvB(), dqkv, 0, inp, inpOff, p, blk.qkvW(), at.bt, d, w);
         profile.stop(Profile.Op.MATMUL, true);
     }

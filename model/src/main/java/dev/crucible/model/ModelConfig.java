@@ -17,10 +17,12 @@ import java.util.Map;
  *     (Mix-LN: Post-LN in the first ⌊mixLnFraction·L⌋ layers, Pre-LN after)
  * @param mixLnFraction Mix-LN's α, the share of (shallowest) layers that are Post-LN
  * @param normScaling LAYER_INDEX: LayerNorm Scaling, both norm outputs of layer ℓ (1-based) scaled by 1/√ℓ
+ * @param qkNorm RMSNorm (with a gain of head size, shared by the heads) on each query and key head before RoPE,
+ *     as Qwen3, OLMo 2 and modded-nanogpt do
  */
 public record ModelConfig(Style style, int vocabSize, int contextLength, int nLayer, int nHead, int nKvHead, int dModel,
                           int intermediateSize, boolean tieEmbeddings, double normEps, double ropeTheta, NormPlacement normPlacement,
-                          double mixLnFraction, NormScaling normScaling) {
+                          double mixLnFraction, NormScaling normScaling, boolean qkNorm) {
 
     /** Normaliser placement ("Mix-LN: Unleashing the Power of Deeper Layers by Combining Pre-LN and Post-LN"). */
     public enum NormPlacement {
@@ -98,12 +100,15 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
      * layers; LayerNorm Scaling they can once it is folded into the norm gains ({@link HfFormat}).
      */
     public boolean hfExportable() {
-        return postLnLayers() == 0;
+        return postLnLayers() == 0 && (!qkNorm || style == Style.LLAMA);
     }
 
-    /** Whether transformers computes this model from its tensors as Crucible stores them (no folding needed). */
+    /**
+     * Whether transformers computes this model from its tensors as Crucible stores them (no folding
+     * needed): QK-norm it has only for Llama style (as Qwen3ForCausalLM).
+     */
     public boolean hfAsStored() {
-        return hfExportable() && normScaling == NormScaling.NONE;
+        return hfExportable() && normScaling == NormScaling.NONE && (!qkNorm || style == Style.LLAMA);
     }
 
     private static void require(boolean ok, String key, String msg) {
@@ -130,13 +135,13 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
     /** GPT-2 defaults: MLP width 4d, tied embeddings, LayerNorm eps 1e-5. */
     public static Builder gpt2Builder(int vocab, int ctx, int layers, int heads, int d) {
         return new Builder(new ModelConfig(Style.GPT2, vocab, ctx, layers, heads, heads, d, 4 * d, true, 1e-5, 10000, NormPlacement.PRE, 0.25,
-                NormScaling.NONE));
+                NormScaling.NONE, false));
     }
 
     /** Llama defaults: the SwiGLU width rounded as Llama does (8d/3 up to a multiple of 256, of 8 for small d), RMSNorm eps 1e-6. */
     public static Builder llamaBuilder(int vocab, int ctx, int layers, int heads, int kvHeads, int d) {
         return new Builder(new ModelConfig(Style.LLAMA, vocab, ctx, layers, heads, kvHeads, d, llamaIntermediateSize(d), true, 1e-6, 10000,
-                NormPlacement.PRE, 0.25, NormScaling.NONE));
+                NormPlacement.PRE, 0.25, NormScaling.NONE, false));
     }
 
     public static int llamaIntermediateSize(int d) {
@@ -160,6 +165,7 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
         private double normEps, ropeTheta, mixLnFraction;
         private NormPlacement normPlacement;
         private NormScaling normScaling;
+        private boolean qkNorm;
 
         private Builder(ModelConfig c) {
             style = c.style;
@@ -176,6 +182,7 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
             normPlacement = c.normPlacement;
             mixLnFraction = c.mixLnFraction;
             normScaling = c.normScaling;
+            qkNorm = c.qkNorm;
         }
 
         public Builder vocabSize(int v) {
@@ -243,9 +250,14 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
             return this;
         }
 
+        public Builder qkNorm(boolean v) {
+            qkNorm = v;
+            return this;
+        }
+
         public ModelConfig build() {
             return new ModelConfig(style, vocabSize, contextLength, nLayer, nHead, nKvHead, dModel, intermediateSize, tieEmbeddings,
-                    normEps, ropeTheta, normPlacement, mixLnFraction, normScaling);
+                    normEps, ropeTheta, normPlacement, mixLnFraction, normScaling, qkNorm);
         }
     }
 

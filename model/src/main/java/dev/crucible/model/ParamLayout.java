@@ -71,9 +71,9 @@ public final class ParamLayout {
         }
     }
 
-    /** Offsets of one block's tensors; -1 where the plan has no such tensor (biases of Llama style). */
+    /** Offsets of one block's tensors; -1 where the plan has no such tensor (biases of Llama style, QK-norm gains without it). */
     public record Block(int attnNormW, int attnNormB, int qkvW, int qkvB, int attnOutW, int attnOutB, int mlpNormW,
-                        int mlpNormB, int mlpInW, int mlpInB, int mlpOutW, int mlpOutB) {}
+                        int mlpNormB, int mlpInW, int mlpInB, int mlpOutW, int mlpOutB, int qNormW, int kNormW) {}
 
     private final ModelConfig config;
     private final BlockPlan plan;
@@ -117,6 +117,10 @@ public final class ParamLayout {
             if (lp.linearBias()) {
                 vecs.add(vector(hf.layer(l, hf.mlpIn()) + ".bias", inWidth, Role.BIAS, Init.ZEROS));
                 vecs.add(vector(hf.layer(l, hf.mlpOut()) + ".bias", d, Role.BIAS, Init.ZEROS));
+            }
+            if (lp.qkNorm()) {
+                vecs.add(vector(hf.layer(l, hf.qNorm()) + ".weight", hs, Role.NORM, Init.ONES));
+                vecs.add(vector(hf.layer(l, hf.kNorm()) + ".weight", hs, Role.NORM, Init.ONES));
             }
         }
         if (!c.tieEmbeddings()) {
@@ -163,7 +167,8 @@ public final class ParamLayout {
                     at(hf.layer(l, hf.attnOut()) + ".weight"), opt(hf.layer(l, hf.attnOut()) + ".bias"),
                     at(hf.layer(l, hf.mlpNorm()) + ".weight"), opt(hf.layer(l, hf.mlpNorm()) + ".bias"),
                     at(hf.layer(l, hf.mlpIn()) + ".weight"), opt(hf.layer(l, hf.mlpIn()) + ".bias"),
-                    at(hf.layer(l, hf.mlpOut()) + ".weight"), opt(hf.layer(l, hf.mlpOut()) + ".bias"));
+                    at(hf.layer(l, hf.mlpOut()) + ".weight"), opt(hf.layer(l, hf.mlpOut()) + ".bias"),
+                    opt(hf.layer(l, hf.qNorm()) + ".weight"), opt(hf.layer(l, hf.kNorm()) + ".weight"));
         }
     }
 

@@ -139,6 +139,20 @@ class HfCheckpointTest {
                 assertEquals(c, ck.config());
             }
         }
+        // Llama with QK-norm is Qwen3's architecture; GPT-2 with QK-norm has none
+        ModelConfig qwen = ModelConfig.llamaBuilder(37, 16, 2, 2, 2, 16).qkNorm(true).build();
+        Path q = dir.resolve("qwen3");
+        HfCheckpoint.write(q, qwen, params(qwen), null);
+        var qjson = new ObjectMapper().readTree(q.resolve("config.json").toFile());
+        assertEquals("qwen3", qjson.get("model_type").asText());
+        assertEquals("Qwen3ForCausalLM", qjson.get("architectures").get(0).asText());
+        try (HfCheckpoint ck = HfCheckpoint.open(q)) {
+            assertEquals(qwen, ck.config());
+            assertTrue(ck.dtypes().containsKey("model.layers.1.self_attn.k_norm.weight"));
+        }
+        ModelConfig gptQk = ModelConfig.gpt2Builder(37, 16, 2, 2, 16).qkNorm(true).build();
+        String noArch = assertThrows(IllegalArgumentException.class, () -> HfFormat.forTransformers(gptQk, params(gptQk))).getMessage();
+        assertTrue(noArch.contains("Qwen3ForCausalLM"), noArch);
         String refused = assertThrows(IllegalArgumentException.class, () -> HfFormat.forTransformers(mix, params(mix))).getMessage();
         assertTrue(refused.contains("2 Post-LN layer(s)") && refused.contains("norm_placement: pre"), refused);
 

@@ -45,6 +45,8 @@ final class ReferenceModel {
             case "mlp_norm" -> hf.mlpNorm();
             case "mlp.in" -> hf.mlpIn();
             case "mlp.out" -> hf.mlpOut();
+            case "attn.q_norm" -> hf.qNorm();
+            case "attn.k_norm" -> hf.kNorm();
             default -> throw new IllegalArgumentException(generic);
         };
         return hf.layer(l, hfModule) + "." + leaf;
@@ -177,12 +179,14 @@ final class ReferenceModel {
         boolean llama = cfg.style() == ModelConfig.Style.LLAMA;
         double[] q = new double[bt * w];
         Reference.linearForward(q, in, get(p + "attn.qkv.weight"), llama ? null : get(p + "attn.qkv.bias"), bt, d, w);
+        double[] raw = q.clone(), rstd = new double[bt * (nh + nkv)];
+        if (cfg.qkNorm()) qkNorm(q, rstd, p, bt);
         if (llama) Reference.rope(q, b, t, nh, nkv, hs, cfg.ropeTheta(), 1);
         double[] ao = new double[bt * nh * hs], pr = new double[b * nh * t * t];
         Reference.attentionForward(ao, pr, q, b, t, nh, nkv, hs);
         double[] proj = new double[bt * d];
         Reference.linearForward(proj, ao, get(p + "attn.out.weight"), llama ? null : get(p + "attn.out.bias"), bt, nh * hs, d);
-        s.branch = new double[][] {q, ao, pr};
+        s.branch = new double[][] {q, ao, pr, raw, rstd};
         return proj;
     }
 
@@ -197,6 +201,7 @@ final class ReferenceModel {
         double[] dq = new double[bt * w];
         Reference.attentionBackward(dq, dao, q, pr, b, t, nh, nkv, hs);
         if (llama) Reference.rope(dq, b, t, nh, nkv, hs, cfg.ropeTheta(), -1);
+        if (cfg.qkNorm()) qkNormBackward(dq, s.branch[3], s.branch[4], p, bt);
         double[] din = new double[bt * d];
         dw = new double[w * d];
         db = new double[w];
@@ -204,6 +209,35 @@ final class ReferenceModel {
         addGrad(p + "attn.qkv.weight", dw);
         if (!llama) addGrad(p + "attn.qkv.bias", db);
         return din;
+    }
+
+    /** QK-norm: each query head (gain q_norm) and key head (gain k_norm) of every token, RMS-normalised in place. */
+    private void qkNorm(double[] q, double[] rstd, String p, int bt) {
+        int nh = cfg.nHead(), nkv = cfg.nKvHead(), hs = cfg.headSize(), w = Attention.qkvWidth(nh, nkv, hs);
+        for (int r = 0; r < bt; r++) {
+            for (int h = 0; h < nh + nkv; h++) {
+                double[] head = Arrays.copyOfRange(q, r * w + h * hs, r * w + (h + 1) * hs), out = new double[hs], rs = new double[1];
+                Reference.rmsNormForward(out, rs, head, get(p + (h < nh ? "attn.q_norm" : "attn.k_norm") + ".weight"), 1, hs, cfg.normEps());
+                System.arraycopy(out, 0, q, r * w + h * hs, hs);
+                rstd[r * (nh + nkv) + h] = rs[0];
+            }
+        }
+    }
+
+    private void qkNormBackward(double[] dq, double[] raw, double[] rstd, String p, int bt) {
+        int nh = cfg.nHead(), nkv = cfg.nKvHead(), hs = cfg.headSize(), w = Attention.qkvWidth(nh, nkv, hs);
+        double[] dwq = new double[hs], dwk = new double[hs];
+        for (int r = 0; r < bt; r++) {
+            for (int h = 0; h < nh + nkv; h++) {
+                int off = r * w + h * hs;
+                double[] dout = Arrays.copyOfRange(dq, off, off + hs), din = new double[hs];
+                Reference.rmsNormBackward(din, h < nh ? dwq : dwk, dout, Arrays.copyOfRange(raw, off, off + hs),
+                        get(p + (h < nh ? "attn.q_norm" : "attn.k_norm") + ".weight"), new double[] {rstd[r * (nh + nkv) + h]}, 1, hs);
+                System.arraycopy(din, 0, dq, off, hs);
+            }
+        }
+        addGrad(p + "attn.q_norm.weight", dwq);
+        addGrad(p + "attn.k_norm.weight", dwk);
     }
 
     private double[] mlp(Sub s, String p, double[] in, int bt) {

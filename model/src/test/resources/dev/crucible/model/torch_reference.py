@@ -75,12 +75,15 @@ def gpt2(w, c, idx):
     d, nh = c["n_embd"], c["n_head"]
     eps = c["layer_norm_epsilon"]
     x = w["transformer.wte.weight"][idx] + w["transformer.wpe.weight"][:T]
+    qk_norm = c.get("crucible", {}).get("qk_norm", False)
     for l, (post, scale) in enumerate(layer_plan(c, c["n_layer"])):
         p = f"transformer.h.{l}."
 
         def attn(h):
             qkv = h @ w[p + "attn.c_attn.weight"] + w[p + "attn.c_attn.bias"]  # Conv1D: x @ W[in, out] + b
             q, k, v = (t.view(B, T, nh, d // nh).transpose(1, 2) for t in qkv.split(d, dim=2))
+            if qk_norm:  # per-head RMSNorm of queries and keys (Crucible's "qk_norm")
+                q, k = rms_norm(q, w[p + "attn.q_norm.weight"], eps), rms_norm(k, w[p + "attn.k_norm.weight"], eps)
             y = attention(q, k, v).transpose(1, 2).reshape(B, T, d)
             return y @ w[p + "attn.c_proj.weight"] + w[p + "attn.c_proj.bias"]
 
@@ -120,6 +123,8 @@ def llama(w, c, idx):
             q = (h @ w[p + "self_attn.q_proj.weight"].t()).view(B, T, nh, hs).transpose(1, 2)
             k = (h @ w[p + "self_attn.k_proj.weight"].t()).view(B, T, nkv, hs).transpose(1, 2)
             v = (h @ w[p + "self_attn.v_proj.weight"].t()).view(B, T, nkv, hs).transpose(1, 2)
+            if p + "self_attn.q_norm.weight" in w:  # Qwen3: per-head RMSNorm of queries and keys before RoPE
+                q, k = rms_norm(q, w[p + "self_attn.q_norm.weight"], eps), rms_norm(k, w[p + "self_attn.k_norm.weight"], eps)
             q, k = q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin
             k, v = k.repeat_interleave(nh // nkv, dim=1), v.repeat_interleave(nh // nkv, dim=1)
             y = attention(q, k, v).transpose(1, 2).reshape(B, T, d)
@@ -145,7 +150,7 @@ def main():
     batch = read_safetensors(f"{d}/batch.safetensors")
     idx, tgt = batch["tokens"].long(), batch["targets"].long()
     base = cfg["model_type"].removeprefix("crucible_")  # Crucible's own model types: the base fields plus "crucible"
-    logits = (llama if base == "llama" else gpt2)(w, cfg, idx)
+    logits = (llama if base in ("llama", "qwen3") else gpt2)(w, cfg, idx)
     flat = logits.view(-1, logits.shape[-1])
     loss = F.cross_entropy(flat, tgt.view(-1))
     objective = loss

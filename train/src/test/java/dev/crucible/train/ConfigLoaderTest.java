@@ -132,5 +132,6 @@ class ConfigLoaderTest {
         assertContains(error("model: {preset: tiny, norm_placement: post, norm_scaling: layer_index}\ndata: {train: x}\n"),
                 "norm_scaling: layer_index scaling is defined for Pre-LN layers");
         assertContains(error("model: {preset: tiny, mix_ln_fraction: 1.5}\ndata: {train: x}\n"), "mix_ln_fraction: must be in [0, 1]");
+        assertTrue(load("model: {preset: tiny-llama, qk_norm: true}\ndata: {train: x}\n").model().resolve().qkNorm());
     }
 }
