@@ -16,12 +16,17 @@ public record BlockPlan(Positions positions, NormKind finalNorm, List<Layer> lay
 
     public enum Positions { LEARNED, ROPE }
 
-    /** LayerNorm has a gain and a bias, RMSNorm a gain only. */
+    /** LayerNorm has a gain and a bias, RMSNorm a gain only, Single-Scale RMSNorm one scalar gain. */
     public enum NormKind {
-        LAYER_NORM, RMS_NORM;
+        LAYER_NORM, RMS_NORM, SINGLE_SCALE_RMS_NORM;
 
         public boolean hasBias() {
             return this == LAYER_NORM;
+        }
+
+        /** Floats in the gain of a norm over vectors of c. */
+        public int gainSize(int c) {
+            return this == SINGLE_SCALE_RMS_NORM ? 1 : c;
         }
     }
 
@@ -78,7 +83,11 @@ public record BlockPlan(Positions positions, NormKind finalNorm, List<Layer> lay
      */
     public static BlockPlan of(ModelConfig c) {
         boolean gpt2 = c.style() == ModelConfig.Style.GPT2;
-        NormKind norm = gpt2 ? NormKind.LAYER_NORM : NormKind.RMS_NORM;
+        NormKind norm = switch (c.norm()) {
+            case LAYERNORM -> NormKind.LAYER_NORM;
+            case RMSNORM -> NormKind.RMS_NORM;
+            case SINGLE_SCALE_RMSNORM -> NormKind.SINGLE_SCALE_RMS_NORM;
+        };
         int postLayers = c.postLnLayers();
         List<Layer> layers = new ArrayList<>();
         for (int l = 0; l < c.nLayer(); l++) {

@@ -179,6 +179,7 @@ public final class HfFormat {
             ext.put("mix_ln_fraction", c.mixLnFraction());
             ext.put("norm_scaling", c.normScaling().id());
             ext.put("qk_norm", c.qkNorm());
+            ext.put("norm", c.norm().id());
             m.put(CRUCIBLE_KEY, ext);
         }
         return m;
@@ -191,9 +192,10 @@ public final class HfFormat {
     public record ForTransformers(ModelConfig config, float[] params) {}
 
     /**
-     * The model in a form transformers computes: LayerNorm Scaling folded into the norm gains (and
-     * LayerNorm biases), Norm(x)·w·s = Norm(x)·(w·s), equal up to float rounding. Post-LN layers
-     * (norm_placement post, or mix with any) have no such form, and are refused with what to do.
+     * The model in a form transformers computes: a single-scale norm's gain spread into a full gain
+     * vector, LayerNorm Scaling folded into the norm gains (and LayerNorm biases), Norm(x)·w·s =
+     * Norm(x)·(w·s), equal up to float rounding. Post-LN layers (norm_placement post, or mix with any)
+     * and norms the architecture lacks have no such form, and are refused with what to do.
      */
     public static ForTransformers forTransformers(ModelConfig c, float[] params) {
         if (c.postLnLayers() > 0) {
@@ -202,19 +204,27 @@ public final class HfFormat {
                     + "resumes it as it is (crucible eval, generate, train --resume); to export, train with norm_placement: pre");
         }
         if (!c.hfExportable()) {
-            throw new IllegalArgumentException("GPT-2 with qk_norm has no architecture in transformers (Llama style with qk_norm exports as "
-                    + "Qwen3ForCausalLM); Crucible evaluates, generates from and resumes it as it is");
+            throw new IllegalArgumentException("transformers has no architecture for this model (GPT-2 style with qk_norm or an RMSNorm, or "
+                    + "Llama style with LayerNorm; Llama style with qk_norm exports as Qwen3ForCausalLM); Crucible evaluates, generates from and "
+                    + "resumes it as it is");
         }
         if (c.hfAsStored()) return new ForTransformers(c, params);
-        ParamLayout layout = new ParamLayout(c);
-        BlockPlan plan = layout.plan();
-        float[] folded = params.clone();
-        for (BlockPlan.Layer lp : plan.layers()) {
-            ParamLayout.Block b = layout.block(lp.index());
-            scale(folded, b.attnNormW(), b.attnNormB(), c.dModel(), lp.attention().scale());
-            scale(folded, b.mlpNormW(), b.mlpNormB(), c.dModel(), lp.mlpSublayer().scale());
+        ModelConfig target = c.toBuilder().normScaling(ModelConfig.NormScaling.NONE).norm(c.styleNorm()).build();
+        ParamLayout from = new ParamLayout(c), to = new ParamLayout(target);
+        float[] out = new float[to.size()];
+        for (ParamLayout.Tensor t : to.tensors()) {
+            ParamLayout.Tensor s = from.tensor(t.name());
+            if (s.size() == t.size()) System.arraycopy(params, s.offset(), out, t.offset(), t.size());
+            else if (s.size() == 1) java.util.Arrays.fill(out, t.offset(), t.end(), params[s.offset()]); // a single scale, spread
+            else throw new IllegalStateException(t.name() + ": " + s.size() + " values, the export needs " + t.size());
         }
-        return new ForTransformers(c.toBuilder().normScaling(ModelConfig.NormScaling.NONE).build(), folded);
+        BlockPlan plan = from.plan();
+        for (BlockPlan.Layer lp : plan.layers()) {
+            ParamLayout.Block b = to.block(lp.index());
+            scale(out, b.attnNormW(), b.attnNormB(), c.dModel(), lp.attention().scale());
+            scale(out, b.mlpNormW(), b.mlpNormB(), c.dModel(), lp.mlpSublayer().scale());
+        }
+        return new ForTransformers(target, out);
     }
 
     private static void scale(float[] p, int wOff, int bOff, int n, float s) {

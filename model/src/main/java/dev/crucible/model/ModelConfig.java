@@ -19,10 +19,26 @@ import java.util.Map;
  * @param normScaling LAYER_INDEX: LayerNorm Scaling, both norm outputs of layer ℓ (1-based) scaled by 1/√ℓ
  * @param qkNorm RMSNorm (with a gain of head size, shared by the heads) on each query and key head before RoPE,
  *     as Qwen3, OLMo 2 and modded-nanogpt do
+ * @param norm the block and final norms: LayerNorm (GPT-2's), RMSNorm (Llama's), or Single-Scale RMSNorm (one
+ *     scalar gain per norm: "Outlier-Safe Pre-Training for Robust 4-Bit Quantization of Large Language Models")
  */
 public record ModelConfig(Style style, int vocabSize, int contextLength, int nLayer, int nHead, int nKvHead, int dModel,
                           int intermediateSize, boolean tieEmbeddings, double normEps, double ropeTheta, NormPlacement normPlacement,
-                          double mixLnFraction, NormScaling normScaling, boolean qkNorm) {
+                          double mixLnFraction, NormScaling normScaling, boolean qkNorm, Norm norm) {
+
+    /** The norm of the blocks and the final norm. */
+    public enum Norm {
+        LAYERNORM, RMSNORM, SINGLE_SCALE_RMSNORM;
+
+        public String id() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+
+        public static Norm parse(String s) {
+            for (Norm n : values()) if (n.id().equals(s.toLowerCase(Locale.ROOT))) return n;
+            throw new IllegalArgumentException("unknown norm '" + s + "' (expected layernorm, rmsnorm or single_scale_rmsnorm)");
+        }
+    }
 
     /** Normaliser placement ("Mix-LN: Unleashing the Power of Deeper Layers by Combining Pre-LN and Post-LN"). */
     public enum NormPlacement {
@@ -80,6 +96,7 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
         require(style == Style.LLAMA || nKvHead == nHead, "n_kv_head", "grouped-query attention is a Llama-style option");
         require(ropeTheta > 0, "rope_theta", "must be positive, got " + ropeTheta);
         require(normPlacement != null, "norm_placement", "must be pre, post or mix");
+        require(norm != null, "norm", "must be layernorm, rmsnorm or single_scale_rmsnorm");
         require(normScaling != null, "norm_scaling", "must be none or layer_index");
         require(mixLnFraction >= 0 && mixLnFraction <= 1, "mix_ln_fraction", "must be in [0, 1], got " + mixLnFraction);
         require(normScaling == NormScaling.NONE || normPlacement == NormPlacement.PRE, "norm_scaling",
@@ -100,7 +117,14 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
      * layers; LayerNorm Scaling they can once it is folded into the norm gains ({@link HfFormat}).
      */
     public boolean hfExportable() {
-        return postLnLayers() == 0 && (!qkNorm || style == Style.LLAMA);
+        // GPT-2 has LayerNorm only; Llama has RMSNorm, into whose gain vector a single scale folds
+        boolean normFits = style == Style.GPT2 ? norm == Norm.LAYERNORM : norm != Norm.LAYERNORM;
+        return postLnLayers() == 0 && (!qkNorm || style == Style.LLAMA) && normFits;
+    }
+
+    /** The norm transformers' architecture of this style has: LayerNorm for GPT-2, RMSNorm for Llama. */
+    public Norm styleNorm() {
+        return style == Style.GPT2 ? Norm.LAYERNORM : Norm.RMSNORM;
     }
 
     /**
@@ -108,7 +132,7 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
      * needed): QK-norm it has only for Llama style (as Qwen3ForCausalLM).
      */
     public boolean hfAsStored() {
-        return hfExportable() && normScaling == NormScaling.NONE && (!qkNorm || style == Style.LLAMA);
+        return hfExportable() && normScaling == NormScaling.NONE && (!qkNorm || style == Style.LLAMA) && norm == styleNorm();
     }
 
     private static void require(boolean ok, String key, String msg) {
@@ -135,13 +159,13 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
     /** GPT-2 defaults: MLP width 4d, tied embeddings, LayerNorm eps 1e-5. */
     public static Builder gpt2Builder(int vocab, int ctx, int layers, int heads, int d) {
         return new Builder(new ModelConfig(Style.GPT2, vocab, ctx, layers, heads, heads, d, 4 * d, true, 1e-5, 10000, NormPlacement.PRE, 0.25,
-                NormScaling.NONE, false));
+                NormScaling.NONE, false, Norm.LAYERNORM));
     }
 
     /** Llama defaults: the SwiGLU width rounded as Llama does (8d/3 up to a multiple of 256, of 8 for small d), RMSNorm eps 1e-6. */
     public static Builder llamaBuilder(int vocab, int ctx, int layers, int heads, int kvHeads, int d) {
         return new Builder(new ModelConfig(Style.LLAMA, vocab, ctx, layers, heads, kvHeads, d, llamaIntermediateSize(d), true, 1e-6, 10000,
-                NormPlacement.PRE, 0.25, NormScaling.NONE, false));
+                NormPlacement.PRE, 0.25, NormScaling.NONE, false, Norm.RMSNORM));
     }
 
     public static int llamaIntermediateSize(int d) {
@@ -166,6 +190,7 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
         private NormPlacement normPlacement;
         private NormScaling normScaling;
         private boolean qkNorm;
+        private Norm norm;
 
         private Builder(ModelConfig c) {
             style = c.style;
@@ -183,6 +208,7 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
             mixLnFraction = c.mixLnFraction;
             normScaling = c.normScaling;
             qkNorm = c.qkNorm;
+            norm = c.norm;
         }
 
         public Builder vocabSize(int v) {
@@ -255,9 +281,14 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
             return this;
         }
 
+        public Builder norm(Norm v) {
+            norm = v;
+            return this;
+        }
+
         public ModelConfig build() {
             return new ModelConfig(style, vocabSize, contextLength, nLayer, nHead, nKvHead, dModel, intermediateSize, tieEmbeddings,
-                    normEps, ropeTheta, normPlacement, mixLnFraction, normScaling, qkNorm);
+                    normEps, ropeTheta, normPlacement, mixLnFraction, normScaling, qkNorm, norm);
         }
     }
 

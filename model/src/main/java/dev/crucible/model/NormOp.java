@@ -18,6 +18,8 @@ final class NormOp {
     private final Norms norms;
     private final Elementwise elementwise;
     private final float eps, scale;
+    /** Single-Scale RMSNorm: the scalar gain spread over a vector for the kernel, and the kernel's gain gradient before it is summed. */
+    private float[] gainVector = new float[0], gainGrad = new float[0];
 
     NormOp(BlockPlan.NormKind kind, Norms norms, Elementwise elementwise, double eps, float scale) {
         this.kind = kind;
@@ -27,12 +29,19 @@ final class NormOp {
         this.scale = scale;
     }
 
+    private float[] spread(float gain, int c) {
+        if (gainVector.length < c) gainVector = new float[c];
+        java.util.Arrays.fill(gainVector, 0, c, gain);
+        return gainVector;
+    }
+
     /** mean is unused by RMSNorm. */
     void forward(float[] out, int outOff, float[] mean, float[] rstd, int statOff, float[] inp, int inpOff, float[] p, int wOff, int bOff,
                  int rows, int c) {
         switch (kind) {
             case LAYER_NORM -> norms.layerNormForward(out, outOff, mean, rstd, statOff, inp, inpOff, p, wOff, p, bOff, rows, c, eps);
             case RMS_NORM -> norms.rmsNormForward(out, outOff, rstd, statOff, inp, inpOff, p, wOff, rows, c, eps);
+            case SINGLE_SCALE_RMS_NORM -> norms.rmsNormForward(out, outOff, rstd, statOff, inp, inpOff, spread(p[wOff], c), 0, rows, c, eps);
             default -> throw new UnsupportedOperationException("no forward for norm " + kind);
         }
         if (scale != 1f) elementwise.scale(out, outOff, rows * c, scale);
@@ -45,6 +54,14 @@ final class NormOp {
         switch (kind) {
             case LAYER_NORM -> norms.layerNormBackward(dinp, 0, add, grads, wOff, grads, bOff, dout, 0, inp, inpOff, p, wOff, mean, rstd, statOff, rows, c);
             case RMS_NORM -> norms.rmsNormBackward(dinp, 0, add, grads, wOff, dout, 0, inp, inpOff, p, wOff, rstd, statOff, rows, c);
+            case SINGLE_SCALE_RMS_NORM -> {
+                if (gainGrad.length < c) gainGrad = new float[c];
+                java.util.Arrays.fill(gainGrad, 0, c, 0f);
+                norms.rmsNormBackward(dinp, 0, add, gainGrad, 0, dout, 0, inp, inpOff, spread(p[wOff], c), 0, rstd, statOff, rows, c);
+                double sum = 0; // d(scalar gain) = Σ over the vector of the per-element gain gradients, in a fixed order
+                for (int i = 0; i < c; i++) sum += gainGrad[i];
+                grads[wOff] += (float) sum;
+            }
             default -> throw new UnsupportedOperationException("no backward for norm " + kind);
         }
     }

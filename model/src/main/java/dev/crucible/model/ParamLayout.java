@@ -106,8 +106,8 @@ public final class ParamLayout {
             mats.add(matrix(hf.layer(l, hf.attnOut()), d, q, Init.normal(residualStd, key + "attn.out.weight"), linear, List.of()));
             mats.add(matrix(hf.layer(l, hf.mlpIn()), inWidth, d, Init.normal(std, key + "mlp.in.weight"), inViews.isEmpty() ? linear : fused, inViews));
             mats.add(matrix(hf.layer(l, hf.mlpOut()), d, c.intermediateSize(), Init.normal(residualStd, key + "mlp.out.weight"), linear, List.of()));
-            vecs.add(vector(hf.layer(l, hf.attnNorm()) + ".weight", d, Role.NORM, Init.ONES));
-            vecs.add(vector(hf.layer(l, hf.mlpNorm()) + ".weight", d, Role.NORM, Init.ONES));
+            vecs.add(vector(hf.layer(l, hf.attnNorm()) + ".weight", lp.attention().norm().gainSize(d), Role.NORM, Init.ONES));
+            vecs.add(vector(hf.layer(l, hf.mlpNorm()) + ".weight", lp.mlpSublayer().norm().gainSize(d), Role.NORM, Init.ONES));
             if (lp.attention().norm().hasBias()) vecs.add(vector(hf.layer(l, hf.attnNorm()) + ".bias", d, Role.BIAS, Init.ZEROS));
             if (lp.linearBias()) {
                 vecs.add(vector(hf.layer(l, hf.qkv()) + ".bias", qkvRows, Role.BIAS, Init.ZEROS));
@@ -131,7 +131,7 @@ public final class ParamLayout {
             embs.add(new Tensor(hf.positions() + ".weight", c.contextLength(), d, 0, Role.EMBEDDING, Init.normal(std, "wpe.weight"),
                     Export.WHOLE, List.of()));
         }
-        vecs.add(vector(hf.finalNorm() + ".weight", d, Role.NORM, Init.ONES));
+        vecs.add(vector(hf.finalNorm() + ".weight", plan.finalNorm().gainSize(d), Role.NORM, Init.ONES));
         if (plan.finalNorm().hasBias()) vecs.add(vector(hf.finalNorm() + ".bias", d, Role.BIAS, Init.ZEROS));
 
         List<Tensor> all = new ArrayList<>();

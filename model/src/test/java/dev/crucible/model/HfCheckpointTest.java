@@ -153,6 +153,19 @@ class HfCheckpointTest {
         ModelConfig gptQk = ModelConfig.gpt2Builder(37, 16, 2, 2, 16).qkNorm(true).build();
         String noArch = assertThrows(IllegalArgumentException.class, () -> HfFormat.forTransformers(gptQk, params(gptQk))).getMessage();
         assertTrue(noArch.contains("Qwen3ForCausalLM"), noArch);
+        // a single scale spreads into Llama's gain vector: the exported model computes the same
+        ModelConfig osp = ModelConfig.llamaBuilder(37, 16, 2, 2, 2, 16).norm(ModelConfig.Norm.SINGLE_SCALE_RMSNORM).build();
+        float[] ospParams = params(osp);
+        HfFormat.ForTransformers spread = HfFormat.forTransformers(osp, ospParams);
+        assertEquals(ModelConfig.llama(37, 16, 2, 2, 2, 16), spread.config());
+        int tb = 2, tt = 10;
+        int[] tk = new java.util.SplittableRandom(3).ints(tb * tt, 0, 37).toArray();
+        try (dev.crucible.tensor.WorkerPool pool = new dev.crucible.tensor.WorkerPool(2)) {
+            Model a = Model.forInference(osp, tb, tt, pool), e = Model.forInference(spread.config(), tb, tt, pool);
+            System.arraycopy(ospParams, 0, a.params, 0, ospParams.length);
+            System.arraycopy(spread.params(), 0, e.params, 0, spread.params().length);
+            assertEquals(a.forward(tk, tk, tb, tt), e.forward(tk, tk, tb, tt), 0f, "spreading a scalar gain changes nothing");
+        }
         String refused = assertThrows(IllegalArgumentException.class, () -> HfFormat.forTransformers(mix, params(mix))).getMessage();
         assertTrue(refused.contains("2 Post-LN layer(s)") && refused.contains("norm_placement: pre"), refused);
 

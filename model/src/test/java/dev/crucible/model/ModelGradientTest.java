@@ -35,7 +35,9 @@ class ModelGradientTest {
                 Arguments.of("gpt2-lns", ModelConfig.gpt2Builder(13, 9, 3, 2, 8).normScaling(ModelConfig.NormScaling.LAYER_INDEX).build()),
                 Arguments.of("llama-lns", ModelConfig.llamaBuilder(13, 9, 3, 2, 2, 8).normScaling(ModelConfig.NormScaling.LAYER_INDEX).build()),
                 Arguments.of("gpt2-qk_norm", ModelConfig.gpt2Builder(13, 9, 2, 2, 8).qkNorm(true).build()),
-                Arguments.of("llama-gqa-qk_norm", ModelConfig.llamaBuilder(13, 9, 2, 4, 2, 16).qkNorm(true).build()));
+                Arguments.of("llama-gqa-qk_norm", ModelConfig.llamaBuilder(13, 9, 2, 4, 2, 16).qkNorm(true).build()),
+                Arguments.of("llama-single_scale", ModelConfig.llamaBuilder(13, 9, 2, 2, 2, 8).norm(ModelConfig.Norm.SINGLE_SCALE_RMSNORM).build()),
+                Arguments.of("gpt2-rmsnorm", ModelConfig.gpt2Builder(13, 9, 2, 2, 8).norm(ModelConfig.Norm.RMSNORM).build()));
     }
 
     /** Larger-than-default init so that gradients are not vanishingly small in the check. */

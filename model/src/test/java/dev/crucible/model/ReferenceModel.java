@@ -276,20 +276,30 @@ final class ReferenceModel {
         return din;
     }
 
+    /** The norm's gain as a vector of d: Single-Scale RMSNorm's one scalar repeated. */
+    private double[] gain(String name, int d) {
+        double[] w = get(name + ".weight");
+        if (w.length == d) return w;
+        double[] full = new double[d];
+        Arrays.fill(full, w[0]);
+        return full;
+    }
+
     private void norm(double[] out, double[] mean, double[] rstd, double[] inp, String name, int rows, int d, double eps) {
-        if (cfg.style() == ModelConfig.Style.LLAMA) Reference.rmsNormForward(out, rstd, inp, get(name + ".weight"), rows, d, eps);
-        else Reference.layerNormForward(out, mean, rstd, inp, get(name + ".weight"), get(name + ".bias"), rows, d, eps);
+        if (cfg.norm() == ModelConfig.Norm.LAYERNORM) Reference.layerNormForward(out, mean, rstd, inp, gain(name, d), get(name + ".bias"), rows, d, eps);
+        else Reference.rmsNormForward(out, rstd, inp, gain(name, d), rows, d, eps);
     }
 
     private void normBackward(double[] dinp, double[] dout, double[] inp, double[] mean, double[] rstd, String name, int rows, int d) {
         double[] dw = new double[d];
-        if (cfg.style() == ModelConfig.Style.LLAMA) {
-            Reference.rmsNormBackward(dinp, dw, dout, inp, get(name + ".weight"), rstd, rows, d);
-        } else {
+        if (cfg.norm() == ModelConfig.Norm.LAYERNORM) {
             double[] db = new double[d];
-            Reference.layerNormBackward(dinp, dw, db, dout, inp, get(name + ".weight"), mean, rstd, rows, d);
+            Reference.layerNormBackward(dinp, dw, db, dout, inp, gain(name, d), mean, rstd, rows, d);
             addGrad(name + ".bias", db);
+        } else {
+            Reference.rmsNormBackward(dinp, dw, dout, inp, gain(name, d), rstd, rows, d);
         }
+        if (cfg.norm() == ModelConfig.Norm.SINGLE_SCALE_RMSNORM) dw = new double[] {Arrays.stream(dw).sum()};
         addGrad(name + ".weight", dw);
     }
 }

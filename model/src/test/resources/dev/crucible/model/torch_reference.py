@@ -76,6 +76,10 @@ def gpt2(w, c, idx):
     eps = c["layer_norm_epsilon"]
     x = w["transformer.wte.weight"][idx] + w["transformer.wpe.weight"][:T]
     qk_norm = c.get("crucible", {}).get("qk_norm", False)
+    rms = c.get("crucible", {}).get("norm", "layernorm") != "layernorm"  # an RMSNorm (full or single-scale gain) instead
+
+    def norm(h, name):
+        return rms_norm(h, w[name + ".weight"], eps) if rms else F.layer_norm(h, (d,), w[name + ".weight"], w[name + ".bias"], eps)
     for l, (post, scale) in enumerate(layer_plan(c, c["n_layer"])):
         p = f"transformer.h.{l}."
 
@@ -91,9 +95,9 @@ def gpt2(w, c, idx):
             h = F.gelu(h @ w[p + "mlp.c_fc.weight"] + w[p + "mlp.c_fc.bias"], approximate="tanh")
             return h @ w[p + "mlp.c_proj.weight"] + w[p + "mlp.c_proj.bias"]
 
-        x = sublayer(x, lambda h: F.layer_norm(h, (d,), w[p + "ln_1.weight"], w[p + "ln_1.bias"], eps), attn, post, scale)
-        x = sublayer(x, lambda h: F.layer_norm(h, (d,), w[p + "ln_2.weight"], w[p + "ln_2.bias"], eps), mlp, post, scale)
-    x = F.layer_norm(x, (d,), w["transformer.ln_f.weight"], w["transformer.ln_f.bias"], eps)
+        x = sublayer(x, lambda h: norm(h, p + "ln_1"), attn, post, scale)
+        x = sublayer(x, lambda h: norm(h, p + "ln_2"), mlp, post, scale)
+    x = norm(x, "transformer.ln_f")
     head = w["lm_head.weight"] if "lm_head.weight" in w else w["transformer.wte.weight"]
     return x @ head.t()
 

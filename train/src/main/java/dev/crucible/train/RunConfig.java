@@ -65,12 +65,13 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
      * The model: a preset, optionally with some fields overridden, or every field given. Field names
      * are Hugging Face's where it has one (intermediate_size is the MLP width; HF's hidden_size is d_model).
      * norm_placement: pre | post | mix (Mix-LN, with mix_ln_fraction of the layers Post-LN, default 0.25);
-     * norm_scaling: none | layer_index (LayerNorm Scaling); qk_norm: RMSNorm on each query and key head.
+     * norm_scaling: none | layer_index (LayerNorm Scaling); qk_norm: RMSNorm on each query and key head;
+     * norm: layernorm | rmsnorm | single_scale_rmsnorm (default: the style's).
      */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record ModelSpec(String preset, String style, Integer vocabSize, Integer contextLength, Integer nLayer, Integer nHead,
                             Integer nKvHead, Integer dModel, Integer intermediateSize, Boolean tieEmbeddings, Double normEps,
-                            Double ropeTheta, String normPlacement, Double mixLnFraction, String normScaling, Boolean qkNorm) {
+                            Double ropeTheta, String normPlacement, Double mixLnFraction, String normScaling, Boolean qkNorm, String norm) {
         /** model: tiny is short for model: {preset: tiny}. */
         @JsonCreator(mode = JsonCreator.Mode.DELEGATING)
         public static ModelSpec ofPreset(String preset) {
@@ -119,6 +120,7 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
             if (mixLnFraction != null) m.mixLnFraction(mixLnFraction);
             if (normScaling != null) m.normScaling(ModelConfig.NormScaling.parse(normScaling));
             if (qkNorm != null) m.qkNorm(qkNorm);
+            if (norm != null) m.norm(ModelConfig.Norm.parse(norm));
             return m.build();
         }
 
@@ -126,7 +128,7 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
         public static ModelSpec of(ModelConfig c, String preset) {
             return new ModelSpec(preset, c.style().id(), c.vocabSize(), c.contextLength(), c.nLayer(), c.nHead(), c.nKvHead(),
                     c.dModel(), c.intermediateSize(), c.tieEmbeddings(), c.normEps(), c.ropeTheta(), c.normPlacement().id(), c.mixLnFraction(),
-                    c.normScaling().id(), c.qkNorm());
+                    c.normScaling().id(), c.qkNorm(), c.norm().id());
         }
     }
 

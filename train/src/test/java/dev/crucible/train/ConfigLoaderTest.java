@@ -133,5 +133,9 @@ class ConfigLoaderTest {
                 "norm_scaling: layer_index scaling is defined for Pre-LN layers");
         assertContains(error("model: {preset: tiny, mix_ln_fraction: 1.5}\ndata: {train: x}\n"), "mix_ln_fraction: must be in [0, 1]");
         assertTrue(load("model: {preset: tiny-llama, qk_norm: true}\ndata: {train: x}\n").model().resolve().qkNorm());
+        assertEquals(ModelConfig.Norm.SINGLE_SCALE_RMSNORM,
+                load("model: {preset: tiny-llama, norm: single_scale_rmsnorm}\ndata: {train: x}\n").model().resolve().norm());
+        assertEquals(ModelConfig.Norm.RMSNORM, load("model: {preset: tiny, style: llama}\ndata: {train: x}\n").model().resolve().norm(),
+                "a preset in the other style takes that style's norm");
     }
 }
