@@ -28,7 +28,7 @@ import picocli.CommandLine.Option;
                         + "hellaswag, arc_easy, arc_challenge (multiple choice), wikitext (bits per byte), induction (built in), "
                         + "probes:DIR (held-out probes of a tokenized corpus: per-domain bits per byte, cloze, in-context learning), FILE.yaml (tasks declared in YAML).",
                 "With --run, writes <run>/eval/step-NNNNNNN.json per checkpoint (lm-evaluation-harness results shape) and appends to "
-                        + "<run>/eval/results.jsonl (run, step, tokens, flops, task, group, metric, chance, value, stderr, n); checkpoints already evaluated are skipped."})
+                        + "<run>/eval/results.jsonl (run, step, tokens, flops, [variant,] task, group, metric, chance, value, stderr, n); checkpoints already evaluated are skipped."})
 public final class EvalCommand implements Callable<Integer> {
     @Option(names = "--checkpoint", description = "A model directory to evaluate.")
     Path checkpoint;
@@ -50,33 +50,39 @@ public final class EvalCommand implements Callable<Integer> {
     boolean follow;
     @Option(names = "--poll-seconds", defaultValue = "30", description = "With --follow: how often to look for new checkpoints (default ${DEFAULT-VALUE}).")
     int pollSeconds;
+    @Option(names = "--quantize", paramLabel = "w4", description = "Evaluate the checkpoints with their hidden matrices quantised to 4 bits (round to nearest, "
+            + "symmetric per output channel, clip search; embeddings and LM head in full precision, as the Outlier-Safe Pre-Training paper "
+            + "evaluates): rows of results.jsonl carry variant w4 beside the full-precision ones.")
+    String quantize;
 
     @Override
     public Integer call() throws Exception {
         if ((checkpoint == null) == (run == null)) throw new UserError("give either --checkpoint DIR or --run RUN");
+        if (quantize != null && !quantize.equals("w4")) throw new UserError("--quantize " + quantize + ": only w4 (4-bit weights) is supported");
+        dev.crucible.model.WeightQuantizer quantizer = quantize == null ? null : new dev.crucible.model.WeightQuantizer(4, true);
         List<Task> ts = Tasks.load(data, tasks);
         try (WorkerPool pool = new WorkerPool(WorkerPool.threadsFor(threads))) {
             if (checkpoint != null) {
-                List<Evaluator.TaskResult> r = Evaluator.evaluate(checkpoint, ts, limit, batch, pool);
+                List<Evaluator.TaskResult> r = Evaluator.evaluate(checkpoint, ts, limit, batch, pool, quantizer);
                 print(r);
                 if (out != null) Evaluator.write(out, Evaluator.resultsJson(checkpoint, r, Map.of()));
                 return 0;
             }
-            evaluateRun(run, ts, limit, batch, pool, System.out);
+            evaluateRun(run, ts, limit, batch, pool, System.out, quantize, quantizer);
             if (follow) {
                 long last = finalStep(run);
                 Path cks = run.resolve("checkpoints");
                 Files.createDirectories(cks);
                 try (java.nio.file.WatchService watch = cks.getFileSystem().newWatchService()) {
                     cks.register(watch, java.nio.file.StandardWatchEventKinds.ENTRY_CREATE);
-                    while (!Files.exists(resultFile(run, Checkpoints.dirFor(run, last)))) {
+                    while (!Files.exists(resultFile(run, Checkpoints.dirFor(run, last), quantize))) {
                         // a run in progress: wake when the trainer renames a finished checkpoint into place (or at the poll interval)
                         java.nio.file.WatchKey key = watch.poll(pollSeconds, java.util.concurrent.TimeUnit.SECONDS);
                         if (key != null) {
                             key.pollEvents();
                             key.reset();
                         }
-                        evaluateRun(run, ts, limit, batch, pool, System.out);
+                        evaluateRun(run, ts, limit, batch, pool, System.out, quantize, quantizer);
                     }
                 }
                 System.out.println("followed " + run + " to its last step (" + last + ")");
@@ -91,8 +97,14 @@ public final class EvalCommand implements Callable<Integer> {
      * flat table eval/results.jsonl. Returns the number of checkpoints evaluated.
      */
     static int evaluateRun(Path run, List<Task> ts, int limit, int batch, WorkerPool pool, java.io.PrintStream log) throws java.io.IOException {
+        return evaluateRun(run, ts, limit, batch, pool, log, null, null);
+    }
+
+    /** As above for a variant of the checkpoints (variant "w4" with its quantizer; null: as trained). */
+    static int evaluateRun(Path run, List<Task> ts, int limit, int batch, WorkerPool pool, java.io.PrintStream log, String variant,
+                           dev.crucible.model.WeightQuantizer quantizer) throws java.io.IOException {
         List<Path> todo = new ArrayList<>();
-        for (Path ck : Checkpoints.list(run)) if (!Files.exists(resultFile(run, ck))) todo.add(ck);
+        for (Path ck : Checkpoints.list(run)) if (!Files.exists(resultFile(run, ck, variant))) todo.add(ck);
         if (todo.isEmpty()) {
             log.println("every checkpoint of " + run + " is evaluated (" + run.resolve("eval") + ")");
             return 0;
@@ -101,11 +113,12 @@ public final class EvalCommand implements Callable<Integer> {
         for (int i = 0; i < todo.size(); i++) {
             Path ck = todo.get(i);
             Map<String, Object> meta = stepAndTokens(ck);
-            List<Evaluator.TaskResult> r = Evaluator.evaluate(ck, ts, limit, batch, pool);
+            if (variant != null) meta.put("variant", variant);
+            List<Evaluator.TaskResult> r = Evaluator.evaluate(ck, ts, limit, batch, pool, quantizer);
             Map<String, Object> extra = new LinkedHashMap<>();
             extra.put("crucible", meta);
             appendRows(run.resolve("eval").resolve("results.jsonl"), run, meta, r);
-            Evaluator.write(resultFile(run, ck), Evaluator.resultsJson(ck, r, extra));
+            Evaluator.write(resultFile(run, ck, variant), Evaluator.resultsJson(ck, r, extra));
             double elapsed = (System.nanoTime() - t0) / 1e9;
             log.printf(Locale.ROOT, "%s (%d/%d) %s | ETA %.0fs%n", ck.getFileName(), i + 1, todo.size(), summary(r), elapsed / (i + 1) * (todo.size() - i - 1));
         }
@@ -119,8 +132,8 @@ public final class EvalCommand implements Callable<Integer> {
         return new ObjectMapper(new com.fasterxml.jackson.dataformat.yaml.YAMLFactory()).readTree(cfg.toFile()).path("training").path("steps").asLong();
     }
 
-    private static Path resultFile(Path run, Path ck) {
-        return run.resolve("eval").resolve(ck.getFileName() + ".json");
+    private static Path resultFile(Path run, Path ck, String variant) {
+        return run.resolve("eval").resolve(ck.getFileName() + (variant == null ? "" : "." + variant) + ".json");
     }
 
     private static Map<String, Object> stepAndTokens(Path ck) throws java.io.IOException {
@@ -150,8 +163,11 @@ public final class EvalCommand implements Callable<Integer> {
         ObjectMapper json = new ObjectMapper();
         List<String> keep = new ArrayList<>();
         if (Files.exists(file)) {
+            String variant = (String) meta.get("variant");
             for (JsonlTable.Row r : JsonlTable.read(file)) {
-                if (!r.value().path("step").asText().equals(String.valueOf(meta.get("step")))) keep.add(r.text());
+                boolean same = r.value().path("step").asText().equals(String.valueOf(meta.get("step")))
+                        && java.util.Objects.equals(r.value().path("variant").textValue(), variant);
+                if (!same) keep.add(r.text());
             }
         }
         for (Evaluator.TaskResult r : results) {

@@ -170,6 +170,13 @@ class CommandsTest {
         assertEquals(trained, json.readTree(rows.get(0)).get("flops").asDouble(), 0);
         String lastMetrics = Files.readAllLines(dir.resolve("run/metrics.jsonl")).getLast();
         assertEquals(trained, json.readTree(lastMetrics).get("flops").asDouble(), 0, lastMetrics);
+        // the same checkpoint with 4-bit weights: its own rows (variant w4) beside the full-precision ones, which stay
+        Result q = run("eval", "--run", dir.resolve("run").toString(), "--data", data.toString(), "--tasks", "blimp,lambada", "--quantize", "w4");
+        assertEquals(0, q.code(), q.err() + q.out());
+        List<String> withW4 = Files.readAllLines(dir.resolve("run/eval/results.jsonl"));
+        assertEquals(8, withW4.size(), withW4.toString());
+        assertEquals(4, withW4.stream().filter(l -> l.contains("\"variant\":\"w4\"")).count());
+        assertTrue(Files.exists(dir.resolve("run/eval/step-0000030.w4.json")));
         Result e2 = run("eval", "--run", dir.resolve("run").toString(), "--data", data.toString(), "--tasks", "blimp,lambada");
         assertTrue(e2.out().contains("is evaluated"), e2.out());
         // --follow on a run whose last checkpoint is evaluated ends at once

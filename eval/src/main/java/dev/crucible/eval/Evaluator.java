@@ -24,10 +24,17 @@ public final class Evaluator {
     public record TaskResult(Task task, List<Metric> metrics, double seconds) {}
 
     public static List<TaskResult> evaluate(Path modelDir, List<Task> tasks, int limit, int batch, WorkerPool pool) throws IOException {
+        return evaluate(modelDir, tasks, limit, batch, pool, null);
+    }
+
+    /** As above, with the weights first quantised when quantizer is not null (a "w4" variant of the checkpoint). */
+    public static List<TaskResult> evaluate(Path modelDir, List<Task> tasks, int limit, int batch, WorkerPool pool,
+                                            dev.crucible.model.WeightQuantizer quantizer) throws IOException {
         try (HfCheckpoint ck = HfCheckpoint.open(modelDir)) {
             ModelConfig c = ck.config();
             Model model = Model.forInference(c, batch, c.contextLength(), pool);
             ck.load(model.layout(), model.params);
+            if (quantizer != null) System.arraycopy(quantizer.apply(model.layout(), model.params), 0, model.params, 0, model.params.length);
             TextEncoding enc = TextEncoding.forModel(modelDir, c.vocabSize());
             LogLikelihood scorer = new LogLikelihood(model);
             List<TaskResult> out = new java.util.ArrayList<>();

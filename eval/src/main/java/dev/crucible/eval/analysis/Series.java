@@ -23,4 +23,10 @@ public record Series(String run, String task, String metric, double chance, List
     public Point last() {
         return points.getLast();
     }
+
+    /** The point at a step, or null. */
+    public Point at(long step) {
+        for (Point p : points) if (p.step() == step) return p;
+        return null;
+    }
 }

@@ -140,7 +140,7 @@ public final class Stability {
             for (Series s : watched) {
                 MetricDirection dir = MetricDirection.of(s.metric());
                 if (dir == MetricDirection.UNKNOWN) continue;
-                Series.Point p = at(s, checkpoints[i - 1]), c = at(s, checkpoints[i]);
+                Series.Point p = s.at(checkpoints[i - 1]), c = s.at(checkpoints[i]);
                 if (p == null || c == null) continue;
                 double se = Math.sqrt(sq(p.stderr()) + sq(c.stderr()));
                 double worse = dir == MetricDirection.HIGHER_IS_BETTER ? p.value() - c.value() : c.value() - p.value();
@@ -152,11 +152,6 @@ public final class Stability {
             }
         }
         return out;
-    }
-
-    private static Series.Point at(Series s, long step) {
-        for (Series.Point p : s.points()) if (p.step() == step) return p;
-        return null;
     }
 
     private static double sq(double x) {

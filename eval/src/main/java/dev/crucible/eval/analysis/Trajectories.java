@@ -85,10 +85,12 @@ public final class Trajectories {
                 if (!r.has(k)) throw new IOException(file + ":" + row.line() + ": missing '" + k + "'");
             }
             double se = r.path("stderr").isNumber() ? r.get("stderr").asDouble() : Double.NaN;
-            String key = r.get("run").asText() + "\u0000" + r.get("task").asText() + "\u0000" + r.get("metric").asText();
+            // a variant of the checkpoints (w4: quantised weights) is its own series, task@variant
+            String task = r.get("task").asText() + (r.path("variant").isTextual() ? "@" + r.get("variant").asText() : "");
+            String key = r.get("run").asText() + "\u0000" + task + "\u0000" + r.get("metric").asText();
             // tables written before rows carried it: the chance levels of lm-evaluation-harness's tasks by name
             chance.put(key, r.path("chance").isNumber() ? r.get("chance").asDouble() : Analysis.chance(r.get("task").asText(), r.get("metric").asText()));
-            byKey.computeIfAbsent(r.get("run").asText() + "\u0000" + r.get("task").asText() + "\u0000" + r.get("metric").asText(), x -> new ArrayList<>())
+            byKey.computeIfAbsent(key, x -> new ArrayList<>())
                     .add(new Series.Point(r.get("step").asLong(), r.path("tokens").asLong(-1), r.get("value").asDouble(), se));
         }
         List<Series> out = new ArrayList<>();

@@ -35,7 +35,7 @@ final class CheckpointTable implements Section.PerRun {
             h.append("<tr><td>").append(step).append("</td><td>").append(tokens < 0 ? "" : Chart.si(tokens)).append("</td><td>")
                     .append(flops == null ? "" : String.format(Locale.ROOT, "%.2e", flops)).append("</td><td>").append(Double.isNaN(val) ? "" : Html.fmt(val)).append("</td>");
             for (Series s : main) {
-                Series.Point p = s.points().stream().filter(x -> x.step() == step).findFirst().orElse(null);
+                Series.Point p = s.at(step);
                 h.append("<td>").append(p == null ? "" : Html.fmt(p.value()) + (Double.isNaN(p.stderr()) ? "" : " ± " + Html.fmt(p.stderr()))).append("</td>");
             }
             h.append("</tr>\n");

@@ -114,6 +114,29 @@ class ReportTest {
         assertTrue(both.contains("Capabilities: runA") && both.contains("Capabilities: runB"));
     }
 
+    /** Rows of a w4 variant become task@w4 series, and the report shows the gap to full precision in the metric's direction. */
+    @Test
+    void quantisationGapOverCheckpoints() throws IOException {
+        Path run = tmp.resolve("quant");
+        Files.createDirectories(run.resolve("eval"));
+        StringBuilder r = new StringBuilder();
+        double[] full = {4.0, 3.0, 2.5}, w4 = {4.05, 3.2, 2.9};
+        for (int i = 0; i < 3; i++) {
+            r.append(String.format(java.util.Locale.ROOT, "{\"run\":\"quant\",\"step\":%d,\"tokens\":%d,\"task\":\"bpb_en\",\"metric\":\"bits_per_byte\",\"value\":%.2f}%n",
+                    10 * (i + 1), 1000 * (i + 1), full[i]));
+            r.append(String.format(java.util.Locale.ROOT, "{\"run\":\"quant\",\"step\":%d,\"tokens\":%d,\"variant\":\"w4\",\"task\":\"bpb_en\",\"metric\":\"bits_per_byte\",\"value\":%.2f}%n",
+                    10 * (i + 1), 1000 * (i + 1), w4[i]));
+        }
+        Files.writeString(run.resolve("eval/results.jsonl"), r);
+        Run data = Run.read(run, null);
+        assertTrue(data.find("bpb_en@w4", "bits_per_byte") != null && data.find("bpb_en", "bits_per_byte").points().size() == 3);
+        String html = Files.readString(Report.write(List.of(data), tmp.resolve("quant-report"), "quant"));
+        assertTrue(html.contains("<h3>4-bit weights</h3>"), "the section");
+        // first step 10: 4.05 - 4.00; last step 30: 2.9 vs 2.5
+        assertTrue(html.contains("<tr><td class=l>bpb_en</td><td class=l>bits_per_byte</td><td>10</td><td>0.0500</td><td>30</td><td>2.5000</td><td>2.9000</td><td>0.4000</td></tr>"),
+                html.substring(html.indexOf("4-bit weights")));
+    }
+
     /** The layers sentences compare the deeper half with the shallower half, leaving out layer 0. */
     @Test
     void layersSentencesNameTheCurseOfDepthOnlyWhenTheDeepHalfFadesAway() {
