@@ -65,7 +65,7 @@ public final class EvalCommand implements Callable<Integer> {
             if (checkpoint != null) {
                 List<Evaluator.TaskResult> r = Evaluator.evaluate(checkpoint, ts, limit, batch, pool, quantizer);
                 print(r);
-                if (out != null) Evaluator.write(out, Evaluator.resultsJson(checkpoint, r, Map.of()));
+                if (out != null) Evaluator.write(out, Evaluator.resultsJson(checkpoint, r, quantize == null ? Map.of() : Map.of("crucible", Map.of("variant", quantize))));
                 return 0;
             }
             evaluateRun(run, ts, limit, batch, pool, System.out, quantize, quantizer);

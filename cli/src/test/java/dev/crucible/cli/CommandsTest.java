@@ -177,6 +177,12 @@ class CommandsTest {
         assertEquals(8, withW4.size(), withW4.toString());
         assertEquals(4, withW4.stream().filter(l -> l.contains("\"variant\":\"w4\"")).count());
         assertTrue(Files.exists(dir.resolve("run/eval/step-0000030.w4.json")));
+        java.util.Set<String> values = new java.util.HashSet<>();
+        for (String l : withW4) {
+            com.fasterxml.jackson.databind.JsonNode row = new com.fasterxml.jackson.databind.ObjectMapper().readTree(l);
+            if (row.get("metric").asText().equals("perplexity")) values.add(row.get("value").asText());
+        }
+        assertEquals(2, values.size(), "4-bit weights score differently from full precision: " + values);
         Result e2 = run("eval", "--run", dir.resolve("run").toString(), "--data", data.toString(), "--tasks", "blimp,lambada");
         assertTrue(e2.out().contains("is evaluated"), e2.out());
         // --follow on a run whose last checkpoint is evaluated ends at once

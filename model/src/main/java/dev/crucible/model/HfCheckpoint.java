@@ -147,12 +147,10 @@ public final class HfCheckpoint implements AutoCloseable {
         String type = c.path("model_type").asText("");
         if (type.equals("qwen3")) { // Llama with per-head QK-norm
             if (c.path("use_sliding_window").asBoolean(false)) throw new IOException(file + ": use_sliding_window is not supported");
-            return parseConfig(((com.fasterxml.jackson.databind.node.ObjectNode) c.deepCopy()).put("model_type", "llama"), file).toBuilder()
-                    .qkNorm(true).build();
+            return parseConfig(asType(c, "llama"), file).toBuilder().qkNorm(true).build();
         }
         if (type.startsWith(HfFormat.CRUCIBLE_PREFIX)) { // a model only Crucible computes as stored: the base fields, then its own
-            ModelConfig base = parseConfig(((com.fasterxml.jackson.databind.node.ObjectNode) c.deepCopy()).put("model_type",
-                    type.substring(HfFormat.CRUCIBLE_PREFIX.length())), file);
+            ModelConfig base = parseConfig(asType(c, type.substring(HfFormat.CRUCIBLE_PREFIX.length())), file);
             JsonNode ext = c.path(HfFormat.CRUCIBLE_KEY);
             try {
                 return base.toBuilder().normPlacement(ModelConfig.NormPlacement.parse(ext.path("norm_placement").asText("pre")))
@@ -194,11 +192,16 @@ public final class HfCheckpoint implements AutoCloseable {
                             .intermediateSize(req(c, "intermediate_size", file)).tieEmbeddings(c.path("tie_word_embeddings").asBoolean(false))
                             .normEps(c.path("rms_norm_eps").asDouble(1e-6)).ropeTheta(c.path("rope_theta").asDouble(10000)).build();
                 }
-                default -> throw new IOException(file + ": model_type '" + type + "' is not supported (gpt2 and llama are)");
+                default -> throw new IOException(file + ": model_type '" + type + "' is not supported (gpt2, llama and qwen3 are; crucible_* for models only Crucible computes)");
             }
         } catch (IllegalArgumentException e) {
             throw new IOException(file + ": " + e.getMessage(), e);
         }
+    }
+
+    /** The same config.json read as another model_type (the base architecture of Qwen3 and of Crucible's own types). */
+    private static JsonNode asType(JsonNode c, String modelType) {
+        return ((com.fasterxml.jackson.databind.node.ObjectNode) c.deepCopy()).put("model_type", modelType);
     }
 
     private static int req(JsonNode c, String key, Path file) throws IOException {

@@ -11,7 +11,8 @@ public final class LayerStats {
 
     /**
      * Mean over rows of arccos(cos(a_r, b_r)) / π: 0 when a layer leaves each token's vector's
-     * direction as it was, 1 when it reverses it. Rows where either vector is zero count as 0.
+     * direction as it was, 1 when it reverses it. Rows where either vector is zero count as 0. Every
+     * token counts (the papers, after Gromov et al., read the last token of each sequence only).
      */
     public static double angularDistance(float[] a, float[] b, int rows, int d) {
         double total = 0;

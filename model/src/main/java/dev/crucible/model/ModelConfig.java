@@ -18,7 +18,7 @@ import java.util.Map;
  * @param mixLnFraction Mix-LN's α, the share of (shallowest) layers that are Post-LN
  * @param normScaling LAYER_INDEX: LayerNorm Scaling, both norm outputs of layer ℓ (1-based) scaled by 1/√ℓ
  * @param qkNorm RMSNorm (with a gain of head size, shared by the heads) on each query and key head before RoPE,
- *     as Qwen3, OLMo 2 and modded-nanogpt do
+ *     as Qwen3 does
  * @param norm the block and final norms: LayerNorm (GPT-2's), RMSNorm (Llama's), or Single-Scale RMSNorm (one
  *     scalar gain per norm: "Outlier-Safe Pre-Training for Robust 4-Bit Quantization of Large Language Models")
  */
@@ -35,8 +35,7 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
         }
 
         public static Norm parse(String s) {
-            for (Norm n : values()) if (n.id().equals(s.toLowerCase(Locale.ROOT))) return n;
-            throw new IllegalArgumentException("unknown norm '" + s + "' (expected layernorm, rmsnorm or single_scale_rmsnorm)");
+            return parseId(values(), s, "norm", "layernorm, rmsnorm or single_scale_rmsnorm");
         }
     }
 
@@ -49,8 +48,7 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
         }
 
         public static NormPlacement parse(String s) {
-            for (NormPlacement p : values()) if (p.id().equals(s.toLowerCase(Locale.ROOT))) return p;
-            throw new IllegalArgumentException("unknown norm placement '" + s + "' (expected pre, post or mix)");
+            return parseId(values(), s, "norm placement", "pre, post or mix");
         }
     }
 
@@ -63,8 +61,7 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
         }
 
         public static NormScaling parse(String s) {
-            for (NormScaling p : values()) if (p.id().equals(s.toLowerCase(Locale.ROOT))) return p;
-            throw new IllegalArgumentException("unknown norm scaling '" + s + "' (expected none or layer_index)");
+            return parseId(values(), s, "norm scaling", "none or layer_index");
         }
     }
 
@@ -132,7 +129,13 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
      * needed): QK-norm it has only for Llama style (as Qwen3ForCausalLM).
      */
     public boolean hfAsStored() {
-        return hfExportable() && normScaling == NormScaling.NONE && (!qkNorm || style == Style.LLAMA) && norm == styleNorm();
+        return hfExportable() && normScaling == NormScaling.NONE && norm == styleNorm();
+    }
+
+    /** The value whose lower-case name is s, or an error naming what was expected. */
+    private static <E extends Enum<E>> E parseId(E[] values, String s, String what, String expected) {
+        for (E v : values) if (v.name().toLowerCase(Locale.ROOT).equals(s.toLowerCase(Locale.ROOT))) return v;
+        throw new IllegalArgumentException("unknown " + what + " '" + s + "' (expected " + expected + ")");
     }
 
     private static void require(boolean ok, String key, String msg) {

@@ -5,7 +5,8 @@ import dev.crucible.tensor.Norms;
 /**
  * QK-norm: RMSNorm over each query head and each key head of the fused qkv activation, before RoPE,
  * with a gain of head size shared by the query heads and one shared by the key heads (Qwen3's
- * q_norm and k_norm; OLMo 2 and modded-nanogpt normalise queries and keys the same way). The heads
+ * q_norm and k_norm; modded-nanogpt normalises each head too, without a gain; OLMo 2 normalises the
+ * whole query and key projections instead). The heads
  * are gathered into contiguous rows (all query rows, then all key rows), normalised there, and
  * scattered back; the gathered raw heads and their statistics stay for backward.
  */

@@ -2,7 +2,7 @@ package dev.crucible.model;
 
 /**
  * Round-to-nearest weight quantisation as the Outlier-Safe Pre-Training paper evaluates it (its
- * utils/quant_utils.py, after GPTQ's quantizer): symmetric, per output channel (a row of our [out, in]
+ * utils/quant_utils.py, QuaRot's symmetric form, not GPTQ's zero-point one): symmetric, per output channel (a row of our [out, in]
  * matrices), integers in [−2^(b−1), 2^(b−1) − 1], scale = p·max|w| / (2^(b−1) − 1) with the clip p
  * searched from 1.00 down to 0.21 in steps of 0.01 for the least Σ|q·scale − w|^2.4, and ties rounded
  * to even (as torch.round does: Math.rint, not Math.round). The hidden matrices are quantised; the

@@ -22,7 +22,7 @@ class NormPlacementTest {
         return m;
     }
 
-    /** Mix-LN with α = 0 has no Post-LN layer: the same model as Pre-LN, bit for bit; so does LayerNorm Scaling forced to 1. */
+    /** Mix-LN with α = 0 has no Post-LN layer: the same model as Pre-LN, bit for bit. */
     @Test
     void mixLnWithAlphaZeroIsPreLnBitForBit() {
         ModelConfig pre = ModelConfig.llama(37, 16, 4, 2, 2, 16);

@@ -21,7 +21,7 @@ public final class CrossEntropy {
         forward(losses, lossOff, null, logits, logitsOff, ld, targets, tgtOff, rows, vocab);
     }
 
-    /** As above, also writing each row's log partition function log Z = log Σ exp(logits) to logZ[lossOff + r] (when not null). */
+    /** As above, also writing each row's log partition function log Z = log Σ exp(logits) to logZ[r] (when not null). */
     public void forward(float[] losses, int lossOff, float[] logZ, float[] logits, int logitsOff, int ld, int[] targets, int tgtOff, int rows,
                         int vocab) {
         pool.forRange(rows, pool.chunksFor((long) rows * vocab, 1 << 14), (s, e, ch, wk) -> {
@@ -47,7 +47,7 @@ public final class CrossEntropy {
                 }
                 double logSum = Math.log(sum);
                 losses[lossOff + r] = (float) (logSum - (target - max));
-                if (logZ != null) logZ[lossOff + r] = (float) (logSum + max);
+                if (logZ != null) logZ[r] = (float) (logSum + max);
                 float inv = 1f / sum;
                 FloatVector iv = FloatVector.broadcast(Vec.S, inv);
                 for (i = 0; i < bound; i += Vec.L) FloatVector.fromArray(Vec.S, logits, row + i).mul(iv).intoArray(logits, row + i);

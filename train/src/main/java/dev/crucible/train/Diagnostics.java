@@ -22,7 +22,9 @@ import java.util.Map;
  * update's size relative to the weights, the angular distance between the layer's input and output
  * hidden states (how much the layer still changes the residual stream) and the excess kurtosis of
  * its output (outlier features). The hidden-state measures read the model's last forward: the last
- * validation batch when the run validates at that step, else the step's last micro-batch.
+ * validation batch when the run validates at that step (it does at every checkpoint), else the step's
+ * last micro-batch. The last layer's output is taken before the final norm (the OSP script's last
+ * hidden state is after it), and the embedding output is not recorded.
  */
 final class Diagnostics implements AutoCloseable {
     static final String FILE = "diagnostics.jsonl";

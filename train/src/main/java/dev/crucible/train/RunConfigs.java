@@ -81,9 +81,13 @@ public final class RunConfigs {
         }
     }
 
-    /** "key: old -> new" for every dotted key whose value differs. */
+    /**
+     * "key: old -> new" for every dotted key whose value differs, the models compared as resolved (so
+     * a key a config written by an earlier version lacks counts as its default, not as a change).
+     */
     public static List<String> differences(RunConfig a, RunConfig b) {
-        Map<String, Object> fa = flatten(ConfigLoader.YAML.convertValue(a, Map.class)), fb = flatten(ConfigLoader.YAML.convertValue(b, Map.class));
+        Map<String, Object> fa = flatten(ConfigLoader.YAML.convertValue(spelledOut(a), Map.class));
+        Map<String, Object> fb = flatten(ConfigLoader.YAML.convertValue(spelledOut(b), Map.class));
         List<String> out = new ArrayList<>();
         TreeMap<String, Object> keys = new TreeMap<>(fa);
         keys.putAll(fb);
@@ -92,6 +96,10 @@ public final class RunConfigs {
             if (x == null ? y != null : !x.equals(y)) out.add(k + ": " + x + " -> " + y);
         }
         return out;
+    }
+
+    private static RunConfig spelledOut(RunConfig c) {
+        return c.model() == null ? c : c.withModel(RunConfig.ModelSpec.of(c.model().resolve(), c.model().preset()));
     }
 
     private static Map<String, Object> flatten(Map<?, ?> m) {

@@ -195,7 +195,7 @@ public final class Trainer {
                               Diagnostics diagnostics, Checkpoints.RunTokenizer tokenizer, WorkerPool pool, int startStep, long tokens, double flops)
                 throws IOException {
             LrSchedule schedule = LrSchedule.of(cfg);
-            Progress progress = new Progress(PeakFlops.measure(pool), model.layout().flopsPerToken(tr.seqLen()), tokens, flops);
+            double peak = PeakFlops.measure(pool);
             if (validation != null && from == null) { // the untrained model: the first point of every validation curve
                 firstVal = lastVal = validation.loss(model);
                 Map<String, Object> row = new LinkedHashMap<>();
@@ -206,6 +206,7 @@ public final class Trainer {
                 console.printf(Locale.ROOT, "step 0/%d | val %.4f%n", tr.steps(), firstVal);
             }
             TrainStep.BatchSource data = batch -> loader.next(batch.inputs(), batch.targets());
+            Progress progress = new Progress(peak, model.layout().flopsPerToken(tr.seqLen()), tokens, flops); // clocks start with training
             for (int s = startStep; s < tr.steps(); s++) {
                 int done = s + 1;
                 boolean checkpointNow = done == tr.steps() || cfg.checkpoint().due(done, progress.tokens, progress.tokens + tr.batchTokens());

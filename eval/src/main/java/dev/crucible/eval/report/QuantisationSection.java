@@ -2,24 +2,32 @@ package dev.crucible.eval.report;
 
 import static dev.crucible.eval.report.Html.esc;
 
+import dev.crucible.eval.analysis.BlimpMeans;
 import dev.crucible.eval.analysis.MetricDirection;
 import dev.crucible.eval.analysis.Series;
 
 /**
- * The quantisation gap: each metric of the checkpoints with 4-bit weights (`eval --quantize w4`, task
- * "name@w4") beside the same metric in full precision, at the first and the last checkpoint both
- * were evaluated at, and whether the gap grows over training (outlier features do grow with it).
+ * The quantisation gap: each metric of the checkpoints with 4-bit weights (`eval --quantize w4`)
+ * beside the same metric in full precision, at the first and the last checkpoint both were evaluated
+ * at (outlier features, which make rounding costly, tend to grow over training). BLiMP appears as
+ * the mean over its paradigms, as everywhere else; metrics of unknown direction are left out.
  */
 final class QuantisationSection implements Section.PerRun {
-    static final String SUFFIX = "@w4";
 
     @Override
     public void write(StringBuilder h, Run r) {
+        if (r.quantised().isEmpty()) return;
+        java.util.List<Series[]> pairs = new java.util.ArrayList<>();
+        Series blimpFull = r.blimp(), blimpQ = BlimpMeans.overall(r.name(), r.quantised());
+        if (blimpFull != null && blimpQ != null) pairs.add(new Series[] {blimpFull, blimpQ});
+        for (Series q : r.quantised()) {
+            if (BlimpMeans.isParadigm(q) || MetricDirection.of(q.metric()) == MetricDirection.UNKNOWN) continue;
+            Series full = r.find(q.task(), q.metric());
+            if (full != null) pairs.add(new Series[] {full, q});
+        }
         StringBuilder rows = new StringBuilder();
-        for (Series q : r.series()) {
-            if (!q.task().endsWith(SUFFIX)) continue;
-            Series full = r.find(q.task().substring(0, q.task().length() - SUFFIX.length()), q.metric());
-            if (full == null) continue;
+        for (Series[] pair : pairs) {
+            Series full = pair[0], q = pair[1];
             Series.Point firstQ = null, firstF = null, lastQ = null, lastF = null;
             for (Series.Point p : q.points()) {
                 Series.Point f = full.at(p.step());

@@ -24,7 +24,11 @@ import java.util.stream.Stream;
  * ({@link #read}) or from published lm-evaluation-harness results ({@link #fromLmEval}).
  */
 public record Run(String name, Path dir, List<Stability.Row> metrics, List<Series> series, long[] checkpointSteps,
-                  Map<Long, Double> flopsAtStep, Map<Long, List<Generation>> generations, String description, List<LayerRow> layers) {
+                  Map<Long, Double> flopsAtStep, Map<Long, List<Generation>> generations, String description, List<LayerRow> layers,
+                  List<Series> quantised) {
+
+    /** The suffix results tables give the tasks of the checkpoints' 4-bit variant (eval --quantize w4). */
+    public static final String W4 = "@w4";
 
     public record Generation(String prompt, String text) {}
 
@@ -36,7 +40,13 @@ public record Run(String name, Path dir, List<Stability.Row> metrics, List<Serie
         Path metrics = dir.resolve("metrics.jsonl"), results = dir.resolve("eval").resolve("results.jsonl");
         if (!Files.exists(metrics) && !Files.exists(results)) throw new IOException(dir + ": neither metrics.jsonl nor eval/results.jsonl: not a run directory");
         List<Stability.Row> rows = Files.exists(metrics) ? Stability.read(metrics) : List.of();
-        List<Series> series = Files.exists(results) ? Trajectories.fromResultsJsonl(results) : List.of();
+        List<Series> all = Files.exists(results) ? Trajectories.fromResultsJsonl(results) : List.of();
+        // the 4-bit variant's series stand apart (under their tasks' own names), so no mean or chart mixes them in
+        List<Series> series = new java.util.ArrayList<>(), quantised = new java.util.ArrayList<>();
+        for (Series s : all) {
+            if (!s.task().endsWith(W4)) series.add(s);
+            else quantised.add(new Series(s.run(), s.task().substring(0, s.task().length() - W4.length()), s.metric(), s.chance(), s.points()));
+        }
         Map<Long, Double> flops = new TreeMap<>();
         if (Files.exists(results)) {
             for (JsonlTable.Row row : JsonlTable.read(results)) {
@@ -64,8 +74,8 @@ public record Run(String name, Path dir, List<Stability.Row> metrics, List<Serie
                         r.path("update_ratio").asDouble(Double.NaN), r.path("angular_distance").asDouble(Double.NaN), r.path("kurtosis").asDouble(Double.NaN)));
             }
         }
-        return new Run(name, dir, rows, series, steps, flops, generations == null ? Map.of() : generations, describe(dir.resolve("config.yaml")),
-                List.copyOf(layers));
+        return new Run(name, dir, rows, List.copyOf(series), steps, flops, generations == null ? Map.of() : generations,
+                describe(dir.resolve("config.yaml")), List.copyOf(layers), List.copyOf(quantised));
     }
 
     /** The model and the training in one line, from the run's resolved config. */
@@ -94,7 +104,7 @@ public record Run(String name, Path dir, List<Stability.Row> metrics, List<Serie
         Map<Long, Double> flops = new TreeMap<>();
         if (params > 0) for (long st : steps) flops.put(st, 6.0 * params * st * tokensPerStep);
         return new Run(name, dir, List.of(), series, steps, flops, Map.of(),
-                "lm-evaluation-harness results" + (params > 0 ? String.format(Locale.ROOT, ", %,d parameters", params) : ""), List.of());
+                "lm-evaluation-harness results" + (params > 0 ? String.format(Locale.ROOT, ", %,d parameters", params) : ""), List.of(), List.of());
     }
 
     /** The series of one task and metric, or null. */

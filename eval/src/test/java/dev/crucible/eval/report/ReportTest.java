@@ -129,7 +129,8 @@ class ReportTest {
         }
         Files.writeString(run.resolve("eval/results.jsonl"), r);
         Run data = Run.read(run, null);
-        assertTrue(data.find("bpb_en@w4", "bits_per_byte") != null && data.find("bpb_en", "bits_per_byte").points().size() == 3);
+        assertEquals(1, data.series().size(), "the 4-bit series stand apart");
+        assertEquals("bpb_en", data.quantised().getFirst().task());
         String html = Files.readString(Report.write(List.of(data), tmp.resolve("quant-report"), "quant"));
         assertTrue(html.contains("<h3>4-bit weights</h3>"), "the section");
         // first step 10: 4.05 - 4.00; last step 30: 2.9 vs 2.5
@@ -144,7 +145,7 @@ class ReportTest {
         for (double[] ang : new double[][] {fading, healthy}) {
             List<Run.LayerRow> rows = new java.util.ArrayList<>();
             for (int l = 0; l < ang.length; l++) rows.add(new Run.LayerRow(100, 1000, l, 1, 0.01, ang[l], 0.5));
-            Run r = new Run("r", tmp, List.of(), List.of(), new long[] {100}, Map.of(), Map.of(), "", rows);
+            Run r = new Run("r", tmp, List.of(), List.of(), new long[] {100}, Map.of(), Map.of(), "", rows, List.of());
             String s = LayersSection.sentences(r, 100, ang.length).getFirst();
             assertTrue(s.contains(String.format(java.util.Locale.ROOT, "The deeper half averages %.3f against %.3f for the shallower half without layer 0",
                     (ang[3] + ang[4] + ang[5]) / 3, (ang[1] + ang[2]) / 2)), s);
