@@ -72,6 +72,13 @@ public final class Model {
     private Logits logitsView;
     private final Profile profile = new Profile();
     private final Slices at = new Slices();
+    private final dev.crucible.tensor.Dropout dropoutOp;
+    /** Dropout sites: each sub-layer's branch output (attention, MLP) and the MLP's hidden activation. */
+    static final int SITE_ATTENTION_OUT = 0, SITE_MLP_OUT = 1, SITE_MLP_HIDDEN = 2;
+    /** Armed for the next training forward and its backward (seed, step, micro-batch), or off. */
+    private boolean dropoutArmed;
+    private long dropoutSeed, dropoutStep;
+    private int dropoutMicro;
 
     /** A model that can be trained: every layer's activations are kept for backward. */
     public static Model forTraining(ModelConfig cfg, int maxB, int maxT, WorkerPool pool) {
@@ -104,6 +111,7 @@ public final class Model {
         attention = new Attention(gemm);
         embedding = new Embedding(pool);
         residual = new Residual(pool);
+        dropoutOp = new dev.crucible.tensor.Dropout(pool);
         int layers = cfg.nLayer(), d = cfg.dModel(), bt = maxB * maxT;
         PlanKernels k = PlanKernels.of(plan, cfg, pool);
         attnNorm = k.attnNorm();
@@ -300,6 +308,32 @@ public final class Model {
         }
     }
 
+    /**
+     * Drops out (at the config's rate) in the next forward and its backward, with masks of (seed, step,
+     * micro-batch, layer, site); every other forward (validation, scoring) drops nothing.
+     */
+    public void armDropout(long seed, long step, int micro) {
+        if (!training) throw new IllegalStateException("dropout is for training; this model was built for inference");
+        dropoutArmed = cfg.dropout() > 0;
+        dropoutSeed = seed;
+        dropoutStep = step;
+        dropoutMicro = micro;
+    }
+
+    public void disarmDropout() {
+        dropoutArmed = false;
+    }
+
+    /** Applies the armed dropout mask of (layer, site) to x[off, off + n), or nothing when disarmed. */
+    private void drop(float[] x, int off, int n, int site) {
+        if (!dropoutArmed) return;
+        dropoutOp.apply(x, off, n, dev.crucible.tensor.Dropout.key(dropoutSeed, dropoutStep, dropoutMicro, at.l, site), (float) cfg.dropout());
+    }
+
+    private static int outSite(BlockPlan.Branch b) {
+        return b == BlockPlan.Branch.ATTENTION ? SITE_ATTENTION_OUT : SITE_MLP_OUT;
+    }
+
     /** Offsets of the current layer's slices in the activation buffers (one object, updated per layer: nothing is allocated). */
     private final class Slices {
         int l, b, t, bt, in, xo, xNext, so, qo, po, mo, ao, ko, ks;
@@ -341,11 +375,13 @@ public final class Model {
                 norm.forward(normed, at.xo, mean, rstd, at.so, in, inOff, params, wOff, bOff, at.bt, d);
                 profile.stop(Profile.Op.NORM, false);
                 branchForward(s.branch(), normed, at.xo);
+                drop(scratch, 0, at.bt * d, outSite(s.branch()));
                 residual.forward(out, outOff, in, inOff, scratch, 0, at.bt * d);
                 profile.stop(Profile.Op.RESIDUAL, false);
             }
             case POST -> {
                 branchForward(s.branch(), in, inOff);
+                drop(scratch, 0, at.bt * d, outSite(s.branch()));
                 residual.forward(normed, at.xo, in, inOff, scratch, 0, at.bt * d);
                 profile.stop(Profile.Op.RESIDUAL, false);
                 norm.forward(out, outOff, mean, rstd, at.so, normed, at.xo, params, wOff, bOff, at.bt, d);
@@ -366,14 +402,14 @@ public final class Model {
                                   float[] rstd) {
         switch (s.placement()) {
             case PRE -> {
-                branchBackward(s.branch(), normed, at.xo, dnorm, false);
+                branchBackward(s.branch(), branchGradient(s.branch()), normed, at.xo, dnorm, false);
                 norm.backward(dres, NormOp.Input.ADD, grads, wOff, bOff, dnorm, in, inOff, params, mean, rstd, at.so, at.bt, cfg.dModel());
                 profile.stop(Profile.Op.NORM, true);
             }
             case POST -> {
                 norm.backward(dres, NormOp.Input.WRITE, grads, wOff, bOff, dres, normed, at.xo, params, mean, rstd, at.so, at.bt, cfg.dModel());
                 profile.stop(Profile.Op.NORM, true);
-                branchBackward(s.branch(), in, inOff, dres, true);
+                branchBackward(s.branch(), branchGradient(s.branch()), in, inOff, dres, true);
             }
             default -> throw new UnsupportedOperationException("norm placement " + s.placement() + " has no backward pass");
         }
@@ -389,13 +425,25 @@ public final class Model {
     }
 
     /**
-     * The branch's backward from dres as the gradient of its output: the gradient of its input goes to
+     * The gradient of the branch's output: dres (the sub-layer's residual gradient) itself, or, when the
+     * branch output was dropped out, a masked copy in scratch (dres keeps the skip path's).
+     */
+    private float[] branchGradient(BlockPlan.Branch branch) {
+        if (!dropoutArmed) return dres;
+        int n = at.bt * cfg.dModel();
+        System.arraycopy(dres, 0, scratch, 0, n);
+        drop(scratch, 0, n, outSite(branch));
+        return scratch;
+    }
+
+    /**
+     * The branch's backward from dOut as the gradient of its output: the gradient of its input goes to
      * dIn (added when accumulate), parameter gradients are accumulated.
      */
-    private void branchBackward(BlockPlan.Branch branch, float[] inp, int inpOff, float[] dIn, boolean accumulate) {
+    private void branchBackward(BlockPlan.Branch branch, float[] dOut, float[] inp, int inpOff, float[] dIn, boolean accumulate) {
         switch (branch) {
-            case ATTENTION -> attentionBackward(inp, inpOff, dIn, accumulate);
-            case MLP -> mlpBackward(inp, inpOff, dIn, accumulate);
+            case ATTENTION -> attentionBackward(dOut, inp, inpOff, dIn, accumulate);
+            case MLP -> mlpBackward(dOut, inp, inpOff, dIn, accumulate);
             default -> throw new UnsupportedOperationException("branch " + branch);
         }
     }
@@ -416,11 +464,11 @@ public final class Model {
         profile.stop(Profile.Op.MATMUL, false);
     }
 
-    private void attentionBackward(float[] inp, int inpOff, float[] dIn, boolean accumulate) {
+    private void attentionBackward(float[] dOut, float[] inp, int inpOff, float[] dIn, boolean accumulate) {
         final int d = cfg.dModel(), nh = cfg.nHead(), nkv = cfg.nKvHead(), hs = cfg.headSize(), w = Attention.qkvWidth(nh, nkv, hs);
         final float[] p = params, g = grads;
         ParamLayout.Block blk = layout.block(at.l);
-        linear.backward(dattn, 0, false, g, blk.attnOutW(), at.biasGrad, blk.attnOutB(), dres, 0, attnOut, at.xo, p, blk.attnOutW(), at.bt, nh * hs, d);
+        linear.backward(dattn, 0, false, g, blk.attnOutW(), at.biasGrad, blk.attnOutB(), dOut, 0, attnOut, at.xo, p, blk.attnOutW(), at.bt, nh * hs, d);
         profile.stop(Profile.Op.MATMUL, true);
         attention.backward(dqkv, 0, dattn, 0, qkv, at.qo, probs, at.po, at.b, at.t, nh, nkv, hs);
         profile.stop(Profile.Op.ATTENTION, true);
@@ -439,17 +487,19 @@ public final class Model {
         linear.forward(mlpIn, at.mo, inp, inpOff, params, blk.mlpInW(), at.bias, blk.mlpInB(), at.bt, d, at.in);
         profile.stop(Profile.Op.MATMUL, false);
         mlpAct[at.l].forward(mlpActOut, at.ao, mlpIn, at.mo, at.bt, hid);
+        drop(mlpActOut, at.ao, at.bt * hid, SITE_MLP_HIDDEN);
         profile.stop(Profile.Op.ACTIVATION, false);
         linear.forward(scratch, 0, mlpActOut, at.ao, params, blk.mlpOutW(), at.bias, blk.mlpOutB(), at.bt, hid, d);
         profile.stop(Profile.Op.MATMUL, false);
     }
 
-    private void mlpBackward(float[] inp, int inpOff, float[] dIn, boolean accumulate) {
+    private void mlpBackward(float[] dOut, float[] inp, int inpOff, float[] dIn, boolean accumulate) {
         final int d = cfg.dModel(), hid = cfg.intermediateSize();
         final float[] p = params, g = grads;
         ParamLayout.Block blk = layout.block(at.l);
-        linear.backward(dmlpAct, 0, false, g, blk.mlpOutW(), at.biasGrad, blk.mlpOutB(), dres, 0, mlpActOut, at.ao, p, blk.mlpOutW(), at.bt, hid, d);
+        linear.backward(dmlpAct, 0, false, g, blk.mlpOutW(), at.biasGrad, blk.mlpOutB(), dOut, 0, mlpActOut, at.ao, p, blk.mlpOutW(), at.bt, hid, d);
         profile.stop(Profile.Op.MATMUL, true);
+        drop(dmlpAct, 0, at.bt * hid, SITE_MLP_HIDDEN);
         mlpAct[at.l].backward(dmlpIn, 0, mlpIn, at.mo, dmlpAct, 0, at.bt, hid);
         profile.stop(Profile.Op.ACTIVATION, true);
         linear.backward(dIn, 0, accumulate, g, blk.mlpInW(), at.biasGrad, blk.mlpInB(), dmlpIn, 0, inp, inpOff, p, blk.mlpInW(), at.bt, d, at.in);

@@ -19,12 +19,14 @@ import java.util.Map;
  * @param normScaling LAYER_INDEX: LayerNorm Scaling, both norm outputs of layer ℓ (1-based) scaled by 1/√ℓ
  * @param qkNorm RMSNorm (with a gain of head size, shared by the heads) on each query and key head before RoPE,
  *     as Qwen3 does
+ * @param dropout drop probability (training only) at each sub-layer's output before the residual add and at the
+ *     MLP's hidden activation ("To Repeat or Not To Repeat": dropout against overfitting on repeated data)
  * @param norm the block and final norms: LayerNorm (GPT-2's), RMSNorm (Llama's), or Single-Scale RMSNorm (one
  *     scalar gain per norm: "Outlier-Safe Pre-Training for Robust 4-Bit Quantization of Large Language Models")
  */
 public record ModelConfig(Style style, int vocabSize, int contextLength, int nLayer, int nHead, int nKvHead, int dModel,
                           int intermediateSize, boolean tieEmbeddings, double normEps, double ropeTheta, NormPlacement normPlacement,
-                          double mixLnFraction, NormScaling normScaling, boolean qkNorm, Norm norm) {
+                          double mixLnFraction, NormScaling normScaling, boolean qkNorm, Norm norm, double dropout) {
 
     /** The norm of the blocks and the final norm. */
     public enum Norm {
@@ -94,6 +96,7 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
         require(ropeTheta > 0, "rope_theta", "must be positive, got " + ropeTheta);
         require(normPlacement != null, "norm_placement", "must be pre, post or mix");
         require(norm != null, "norm", "must be layernorm, rmsnorm or single_scale_rmsnorm");
+        require(dropout >= 0 && dropout < 1, "dropout", "must be in [0, 1), got " + dropout);
         require(normScaling != null, "norm_scaling", "must be none or layer_index");
         require(mixLnFraction >= 0 && mixLnFraction <= 1, "mix_ln_fraction", "must be in [0, 1], got " + mixLnFraction);
         require(normScaling == NormScaling.NONE || normPlacement == NormPlacement.PRE, "norm_scaling",
@@ -162,13 +165,13 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
     /** GPT-2 defaults: MLP width 4d, tied embeddings, LayerNorm eps 1e-5. */
     public static Builder gpt2Builder(int vocab, int ctx, int layers, int heads, int d) {
         return new Builder(new ModelConfig(Style.GPT2, vocab, ctx, layers, heads, heads, d, 4 * d, true, 1e-5, 10000, NormPlacement.PRE, 0.25,
-                NormScaling.NONE, false, Norm.LAYERNORM));
+                NormScaling.NONE, false, Norm.LAYERNORM, 0));
     }
 
     /** Llama defaults: the SwiGLU width rounded as Llama does (8d/3 up to a multiple of 256, of 8 for small d), RMSNorm eps 1e-6. */
     public static Builder llamaBuilder(int vocab, int ctx, int layers, int heads, int kvHeads, int d) {
         return new Builder(new ModelConfig(Style.LLAMA, vocab, ctx, layers, heads, kvHeads, d, llamaIntermediateSize(d), true, 1e-6, 10000,
-                NormPlacement.PRE, 0.25, NormScaling.NONE, false, Norm.RMSNORM));
+                NormPlacement.PRE, 0.25, NormScaling.NONE, false, Norm.RMSNORM, 0));
     }
 
     public static int llamaIntermediateSize(int d) {
@@ -194,6 +197,7 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
         private NormScaling normScaling;
         private boolean qkNorm;
         private Norm norm;
+        private double dropout;
 
         private Builder(ModelConfig c) {
             style = c.style;
@@ -212,6 +216,7 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
             normScaling = c.normScaling;
             qkNorm = c.qkNorm;
             norm = c.norm;
+            dropout = c.dropout;
         }
 
         public Builder vocabSize(int v) {
@@ -289,9 +294,14 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
             return this;
         }
 
+        public Builder dropout(double v) {
+            dropout = v;
+            return this;
+        }
+
         public ModelConfig build() {
             return new ModelConfig(style, vocabSize, contextLength, nLayer, nHead, nKvHead, dModel, intermediateSize, tieEmbeddings,
-                    normEps, ropeTheta, normPlacement, mixLnFraction, normScaling, qkNorm, norm);
+                    normEps, ropeTheta, normPlacement, mixLnFraction, normScaling, qkNorm, norm, dropout);
         }
     }
 

@@ -42,6 +42,8 @@ public final class TrainStep {
     private GradientHook hook = g -> {};
     private boolean captureUpdate;
     private float[] before;
+    private boolean dropout;
+    private long dropoutSeed, dropoutStep;
 
     /** gradClip: the largest global gradient norm, 0 for none. */
     public TrainStep(Model model, Loss loss, Optimizer optimizer, double gradClip, WorkerPool pool) {
@@ -75,6 +77,16 @@ public final class TrainStep {
         return model;
     }
 
+    /**
+     * Whether the next step drops out (at the model config's rate), with masks of (seed, step): the
+     * trainer says so per step (dropout may start at a later step), so a resumed run draws the same masks.
+     */
+    public void dropout(boolean on, long seed, long step) {
+        dropout = on;
+        dropoutSeed = seed;
+        dropoutStep = step;
+    }
+
     /** Whether the next steps keep the parameters as they were before the update (diagnostics measure the update). */
     public void captureUpdate(boolean on) {
         captureUpdate = on;
@@ -99,12 +111,14 @@ public final class TrainStep {
         for (int micro = 0; micro < accumulation; micro++) {
             data.next(batch);
             long t0 = System.nanoTime();
+            if (dropout) model.armDropout(dropoutSeed, dropoutStep, micro);
             Logits logits = model.forwardLogits(batch.inputs(), batch.b(), batch.t());
             sum += loss.forward(logits, batch);
             aux += loss.auxiliary();
             long t1 = System.nanoTime();
             loss.backward(logits, batch, 1f / (tokens * accumulation));
             model.backwardFromLogits();
+            model.disarmDropout();
             forward += t1 - t0;
             backward += System.nanoTime() - t1;
         }

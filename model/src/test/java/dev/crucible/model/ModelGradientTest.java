@@ -37,7 +37,9 @@ class ModelGradientTest {
                 Arguments.of("gpt2-qk_norm", ModelConfig.gpt2Builder(13, 9, 2, 2, 8).qkNorm(true).build()),
                 Arguments.of("llama-gqa-qk_norm", ModelConfig.llamaBuilder(13, 9, 2, 4, 2, 16).qkNorm(true).build()),
                 Arguments.of("llama-single_scale", ModelConfig.llamaBuilder(13, 9, 2, 2, 2, 8).norm(ModelConfig.Norm.SINGLE_SCALE_RMSNORM).build()),
-                Arguments.of("gpt2-rmsnorm", ModelConfig.gpt2Builder(13, 9, 2, 2, 8).norm(ModelConfig.Norm.RMSNORM).build()));
+                Arguments.of("gpt2-rmsnorm", ModelConfig.gpt2Builder(13, 9, 2, 2, 8).norm(ModelConfig.Norm.RMSNORM).build()),
+                Arguments.of("gpt2-dropout", ModelConfig.gpt2Builder(13, 9, 2, 2, 8).dropout(0.3).build()),
+                Arguments.of("llama-mix-dropout", ModelConfig.llamaBuilder(13, 9, 4, 2, 1, 8).normPlacement(ModelConfig.NormPlacement.MIX).dropout(0.3).build()));
     }
 
     /** Larger-than-default init so that gradients are not vanishingly small in the check. */
@@ -61,6 +63,7 @@ class ModelGradientTest {
         SplittableRandom rng = new SplittableRandom(7);
         int[] tokens = rng.ints(b * t, 0, cfg.vocabSize()).toArray(), targets = rng.ints(b * t, 0, cfg.vocabSize()).toArray();
         ReferenceModel ref = new ReferenceModel(cfg, initParams(cfg, 1));
+        ref.dropout(5, 3, 1); // masks of (seed 5, step 3, micro-batch 1); nothing without model.dropout
         ref.run(tokens, targets, b, t, true);
         for (ParamLayout.Tensor tensor : ref.layout.tensors()) {
             double[] slice = java.util.Arrays.copyOfRange(ref.params, tensor.offset(), tensor.end());
@@ -83,8 +86,10 @@ class ModelGradientTest {
         Model model = Model.forTraining(cfg, b, t, POOL);
         System.arraycopy(p, 0, model.params, 0, p.length);
         ReferenceModel ref = new ReferenceModel(cfg, p);
+        ref.dropout(5, 3, 1);
         double expected = ref.run(tokens, targets, b, t, true);
         model.zeroGrad();
+        model.armDropout(5, 3, 1);
         float loss = model.forward(tokens, targets, b, t);
         assertEquals(expected, loss, 1e-5 * Math.max(1, expected), name + " loss");
         Check.close(name + " probabilities", ref.probs, model.probabilitiesDense(), 1e-6, 1e-4);

@@ -14,6 +14,21 @@ final class ReferenceModel {
     final ParamLayout layout;
     final double[] params, grads;
     double[] probs; // next-token probabilities of the last forward
+    /** Dropout masks of (seed, step, micro-batch), or none (null). */
+    private long[] dropout;
+
+    /** Drops out as the trainer's model does in the micro-batch (seed, step, micro). */
+    void dropout(long seed, long step, int micro) {
+        dropout = new long[] {seed, step, micro};
+    }
+
+    /** x times the dropout mask of (layer, site) scaled by 1/(1 − p), in place; nothing without dropout. */
+    private void drop(double[] x, int l, int site) {
+        if (dropout == null || cfg.dropout() == 0) return;
+        float p = (float) cfg.dropout();
+        long key = dev.crucible.tensor.Dropout.key(dropout[0], dropout[1], (int) dropout[2], l, site);
+        for (int i = 0; i < x.length; i++) x[i] = dev.crucible.tensor.Dropout.keep(key, i, p) ? x[i] / (1 - p) : 0;
+    }
 
     ReferenceModel(ModelConfig cfg, float[] params) {
         this.cfg = cfg;
@@ -60,6 +75,10 @@ final class ReferenceModel {
     private void addGrad(String name, double[] g) {
         int off = layout.tensor(hfName(name)).offset();
         for (int i = 0; i < g.length; i++) grads[off + i] += g[i];
+    }
+
+    private static int layerOf(String prefix) {
+        return Integer.parseInt(prefix.substring("layers.".length(), prefix.length() - 1));
     }
 
     /** Whether layer l is Post-LN (Mix-LN: the first ⌊α·L⌋ layers; all with post; none with pre). */
@@ -136,6 +155,7 @@ final class ReferenceModel {
         if (post(l)) {
             s.branchIn = in;
             double[] y = attention ? attention(s, p, in, b, t) : mlp(s, p, in, bt);
+            drop(y, l, attention ? 0 : 1);
             s.normIn = new double[n];
             for (int i = 0; i < n; i++) s.normIn[i] = in[i] + y[i];
             s.normOut = new double[n];
@@ -149,6 +169,7 @@ final class ReferenceModel {
         for (int i = 0; i < n; i++) s.normOut[i] *= sc;
         s.branchIn = s.normOut;
         double[] y = attention ? attention(s, p, s.normOut, b, t) : mlp(s, p, s.normOut, bt);
+        drop(y, l, attention ? 0 : 1);
         double[] out = new double[n];
         for (int i = 0; i < n; i++) out[i] = in[i] + y[i];
         return out;
@@ -161,12 +182,16 @@ final class ReferenceModel {
         if (post(l)) {
             double[] dsum = new double[n];
             normBackward(dsum, dout, s.normIn, s.mean, s.rstd, p + normName, bt, d);
-            double[] dbranchIn = attention ? attentionBackward(s, p, dsum, b, t) : mlpBackward(s, p, dsum, bt);
+            double[] dy = dsum.clone();
+            drop(dy, l, attention ? 0 : 1);
+            double[] dbranchIn = attention ? attentionBackward(s, p, dy, b, t) : mlpBackward(s, p, dy, bt);
             double[] din = dsum.clone();
             for (int i = 0; i < n; i++) din[i] += dbranchIn[i];
             return din;
         }
-        double[] dnormOut = attention ? attentionBackward(s, p, dout, b, t) : mlpBackward(s, p, dout, bt);
+        double[] dy = dout.clone();
+        drop(dy, l, attention ? 0 : 1);
+        double[] dnormOut = attention ? attentionBackward(s, p, dy, b, t) : mlpBackward(s, p, dy, bt);
         double sc = scale(l);
         for (int i = 0; i < n; i++) dnormOut[i] *= sc;
         double[] din = dout.clone();
@@ -249,6 +274,7 @@ final class ReferenceModel {
         double[] ma = new double[bt * hid];
         if (llama) Reference.swigluForward(ma, mi, bt, hid);
         else Reference.geluForward(ma, mi, bt * hid);
+        drop(ma, layerOf(p), 2);
         double[] proj = new double[bt * d];
         Reference.linearForward(proj, ma, get(p + "mlp.out.weight"), llama ? null : get(p + "mlp.out.bias"), bt, hid, d);
         s.branch = new double[][] {mi, ma};
@@ -264,6 +290,7 @@ final class ReferenceModel {
         Reference.linearBackward(dma, dw, db, dy, ma, get(p + "mlp.out.weight"), bt, hid, d);
         addGrad(p + "mlp.out.weight", dw);
         if (!llama) addGrad(p + "mlp.out.bias", db);
+        drop(dma, layerOf(p), 2);
         double[] dmi = new double[bt * inW];
         if (llama) Reference.swigluBackward(dmi, mi, dma, bt, hid);
         else Reference.geluBackward(dmi, mi, dma, bt * hid);

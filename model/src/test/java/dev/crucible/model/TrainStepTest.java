@@ -3,6 +3,7 @@ package dev.crucible.model;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.crucible.tensor.WorkerPool;
@@ -106,6 +107,28 @@ class TrainStepTest {
             assertTrue(Double.isNaN(r.loss()));
             assertEquals(0, opt.stepCount());
             assertArrayEquals(before, m.params);
+        }
+    }
+
+    /** Dropout acts only in an armed training step: a model with dropout computes, unarmed, what the same model without it does. */
+    @Test
+    void dropoutOnlyInTrainingSteps() {
+        ModelConfig plain = ModelConfig.gpt2(31, 8, 2, 2, 16), dropping = plain.toBuilder().dropout(0.5).build();
+        int t = 8;
+        SplittableRandom rng = new SplittableRandom(4);
+        int[] tok = rng.ints(2 * t, 0, 31).toArray(), tgt = rng.ints(2 * t, 0, 31).toArray();
+        try (WorkerPool pool = new WorkerPool(2)) {
+            Model a = Model.forTraining(plain, 2, t, pool), b = Model.forTraining(dropping, 2, t, pool);
+            a.initialize(3);
+            b.initialize(3);
+            TrainStep step = TrainStep.crossEntropy(b, adamw(b, pool), 1.0, pool);
+            step.dropout(true, 7, 0);
+            TrainStep.Result dropped = step.run(rowsOf(tok, tgt, t), 1, 0); // lr 0: the weights stay
+            assertArrayEquals(a.params, b.params);
+            float clean = a.forward(tok, tgt, 2, t);
+            assertTrue(Math.abs(dropped.loss() - clean) > 1e-3, "the training step dropped: " + dropped.loss() + " vs " + clean);
+            assertEquals(clean, b.forward(tok, tgt, 2, t), 0f, "after the step, forward drops nothing");
+            assertThrows(IllegalStateException.class, () -> Model.forInference(dropping, 1, t, pool).armDropout(1, 1, 0));
         }
     }
 }

@@ -66,12 +66,14 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
      * are Hugging Face's where it has one (intermediate_size is the MLP width; HF's hidden_size is d_model).
      * norm_placement: pre | post | mix (Mix-LN, with mix_ln_fraction of the layers Post-LN, default 0.25);
      * norm_scaling: none | layer_index (LayerNorm Scaling); qk_norm: RMSNorm on each query and key head;
-     * norm: layernorm | rmsnorm | single_scale_rmsnorm (default: the style's).
+     * norm: layernorm | rmsnorm | single_scale_rmsnorm (default: the style's); dropout: the drop
+     * probability in training at each sub-layer's output and the MLP's hidden activation.
      */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record ModelSpec(String preset, String style, Integer vocabSize, Integer contextLength, Integer nLayer, Integer nHead,
                             Integer nKvHead, Integer dModel, Integer intermediateSize, Boolean tieEmbeddings, Double normEps,
-                            Double ropeTheta, String normPlacement, Double mixLnFraction, String normScaling, Boolean qkNorm, String norm) {
+                            Double ropeTheta, String normPlacement, Double mixLnFraction, String normScaling, Boolean qkNorm, String norm,
+                            Double dropout) {
         /** model: tiny is short for model: {preset: tiny}. */
         @JsonCreator(mode = JsonCreator.Mode.DELEGATING)
         public static ModelSpec ofPreset(String preset) {
@@ -121,6 +123,7 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
             if (normScaling != null) m.normScaling(ModelConfig.NormScaling.parse(normScaling));
             if (qkNorm != null) m.qkNorm(qkNorm);
             if (norm != null) m.norm(ModelConfig.Norm.parse(norm));
+            if (dropout != null) m.dropout(dropout);
             return m.build();
         }
 
@@ -128,7 +131,7 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
         public static ModelSpec of(ModelConfig c, String preset) {
             return new ModelSpec(preset, c.style().id(), c.vocabSize(), c.contextLength(), c.nLayer(), c.nHead(), c.nKvHead(),
                     c.dModel(), c.intermediateSize(), c.tieEmbeddings(), c.normEps(), c.ropeTheta(), c.normPlacement().id(), c.mixLnFraction(),
-                    c.normScaling().id(), c.qkNorm(), c.norm().id());
+                    c.normScaling().id(), c.qkNorm(), c.norm().id(), c.dropout());
         }
     }
 
@@ -146,10 +149,11 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
     /**
      * init_from: a Hugging Face model directory (e.g. from `crucible import hf`) to continue pre-training
      * instead of a fresh initialisation. z_loss: PaLM's auxiliary loss weight (1e-4 in PaLM; 0 = off).
+     * dropout_from_step: the first step (0-based) at which model.dropout applies.
      */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record Training(Integer seqLen, Integer microBatch, Integer batchTokens, Integer steps, Long seed, Integer threads, String initFrom,
-                           Double zLoss) {
+                           Double zLoss, Integer dropoutFromStep) {
         public Training {
             if (seqLen == null) seqLen = 256;
             if (microBatch == null) microBatch = 8;
@@ -158,6 +162,8 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
             if (seed == null) seed = 1337L;
             if (threads == null) threads = 0;
             if (zLoss == null) zLoss = 0.0;
+            if (dropoutFromStep == null) dropoutFromStep = 0;
+            if (dropoutFromStep < 0) throw new IllegalArgumentException("dropout_from_step: must be >= 0, got " + dropoutFromStep);
             if (!(zLoss >= 0)) throw new IllegalArgumentException("z_loss: must be >= 0 (0 = off), got " + zLoss);
             positive("seq_len", seqLen);
             positive("micro_batch", microBatch);
@@ -175,7 +181,7 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
         }
 
         public Training withInitFrom(String v) {
-            return new Training(seqLen, microBatch, batchTokens, steps, seed, threads, v, zLoss);
+            return new Training(seqLen, microBatch, batchTokens, steps, seed, threads, v, zLoss, dropoutFromStep);
         }
     }
 

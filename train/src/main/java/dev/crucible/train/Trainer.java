@@ -212,6 +212,7 @@ public final class Trainer {
                 boolean checkpointNow = done == tr.steps() || cfg.checkpoint().due(done, progress.tokens, progress.tokens + tr.batchTokens());
                 boolean diagnose = cfg.diagnostics().due(done, checkpointNow);
                 step.captureUpdate(diagnose);
+                step.dropout(model.config().dropout() > 0 && s >= tr.dropoutFromStep(), tr.seed(), s);
                 double lr = schedule.at(s);
                 TrainStep.Result r = step.run(data, tr.accumulation(), lr);
                 if (!r.updated()) {

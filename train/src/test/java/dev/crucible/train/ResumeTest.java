@@ -23,16 +23,17 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Runs survive: a real training process killed with SIGKILL at random moments (some right as a
  * checkpoint write begins) and resumed, again and again, ends with the same metrics, weights and
- * optimizer state, bit for bit, as a run that was never interrupted.
+ * optimizer state, bit for bit, as a run that was never interrupted (with dropout on from step 3:
+ * its masks are a function of seed and step, so no random state is saved).
  */
 class ResumeTest {
     @TempDir
     Path dir;
 
     static final String CONFIG = """
-            model: {style: llama, vocab_size: 256, context_length: 32, n_layer: 2, n_head: 4, n_kv_head: 2, d_model: 48}
+            model: {style: llama, vocab_size: 256, context_length: 32, n_layer: 2, n_head: 4, n_kv_head: 2, d_model: 48, dropout: 0.1}
             data: {train: train.bin, val: val.bin}
-            training: {seq_len: 32, micro_batch: 4, batch_tokens: 256, steps: 30, seed: 9, threads: 2}
+            training: {seq_len: 32, micro_batch: 4, batch_tokens: 256, steps: 30, seed: 9, threads: 2, dropout_from_step: 3}
             optimizer: {lr: 3.0e-3}
             schedule: {kind: cosine, warmup_steps: 3}
             eval: {every: 7, batches: 2}
