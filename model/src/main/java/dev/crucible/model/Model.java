@@ -73,8 +73,8 @@ public final class Model {
     private final Profile profile = new Profile();
     private final Slices at = new Slices();
     private final dev.crucible.tensor.Dropout dropoutOp;
-    /** Dropout sites: each sub-layer's branch output (attention, MLP) and the MLP's hidden activation. */
-    static final int SITE_ATTENTION_OUT = 0, SITE_MLP_OUT = 1, SITE_MLP_HIDDEN = 2;
+    /** Dropout sites: each sub-layer's branch output (attention, MLP), the MLP's hidden activation and the attention probabilities. */
+    static final int SITE_ATTENTION_OUT = 0, SITE_MLP_OUT = 1, SITE_MLP_HIDDEN = 2, SITE_ATTENTION_PROBS = 3;
     /** Armed for the next training forward and its backward (seed, step, micro-batch), or off. */
     private boolean dropoutArmed;
     private long dropoutSeed, dropoutStep;
@@ -330,6 +330,14 @@ public final class Model {
         dropoutOp.apply(x, off, n, dev.crucible.tensor.Dropout.key(dropoutSeed, dropoutStep, dropoutMicro, at.l, site), (float) cfg.dropout());
     }
 
+    private float probsDrop() {
+        return dropoutArmed ? (float) cfg.dropout() : 0f;
+    }
+
+    private long probsKey() {
+        return dropoutArmed ? dev.crucible.tensor.Dropout.key(dropoutSeed, dropoutStep, dropoutMicro, at.l, SITE_ATTENTION_PROBS) : 0;
+    }
+
     private static int outSite(BlockPlan.Branch b) {
         return b == BlockPlan.Branch.ATTENTION ? SITE_ATTENTION_OUT : SITE_MLP_OUT;
     }
@@ -458,7 +466,7 @@ public final class Model {
         profile.stop(Profile.Op.NORM, false);
         if (rope != null) rope.forward(qkv, at.qo, at.b, at.t, nh, nkv, hs);
         profile.stop(Profile.Op.ROPE, false);
-        attention.forward(attnOut, at.xo, probs, at.po, qkv, at.qo, at.b, at.t, nh, nkv, hs);
+        attention.forward(attnOut, at.xo, probs, at.po, qkv, at.qo, at.b, at.t, nh, nkv, hs, probsKey(), probsDrop());
         profile.stop(Profile.Op.ATTENTION, false);
         linear.forward(scratch, 0, attnOut, at.xo, params, blk.attnOutW(), at.bias, blk.attnOutB(), at.bt, nh * hs, d);
         profile.stop(Profile.Op.MATMUL, false);
@@ -470,7 +478,7 @@ public final class Model {
         ParamLayout.Block blk = layout.block(at.l);
         linear.backward(dattn, 0, false, g, blk.attnOutW(), at.biasGrad, blk.attnOutB(), dOut, 0, attnOut, at.xo, p, blk.attnOutW(), at.bt, nh * hs, d);
         profile.stop(Profile.Op.MATMUL, true);
-        attention.backward(dqkv, 0, dattn, 0, qkv, at.qo, probs, at.po, at.b, at.t, nh, nkv, hs);
+        attention.backward(dqkv, 0, dattn, 0, qkv, at.qo, probs, at.po, at.b, at.t, nh, nkv, hs, probsKey(), probsDrop());
         profile.stop(Profile.Op.ATTENTION, true);
         if (rope != null) rope.backward(dqkv, 0, at.b, at.t, nh, nkv, hs);
         profile.stop(Profile.Op.ROPE, true);

@@ -19,8 +19,8 @@ import java.util.Map;
  * @param normScaling LAYER_INDEX: LayerNorm Scaling, both norm outputs of layer ℓ (1-based) scaled by 1/√ℓ
  * @param qkNorm RMSNorm (with a gain of head size, shared by the heads) on each query and key head before RoPE,
  *     as Qwen3 does
- * @param dropout drop probability (training only) at each sub-layer's output before the residual add and at the
- *     MLP's hidden activation ("To Repeat or Not To Repeat": dropout against overfitting on repeated data)
+ * @param dropout drop probability (training only) on the attention probabilities, each sub-layer's output before
+ *     the residual add and the MLP's hidden activation ("To Repeat or Not To Repeat": dropout against overfitting on repeated data)
  * @param norm the block and final norms: LayerNorm (GPT-2's), RMSNorm (Llama's), or Single-Scale RMSNorm (one
  *     scalar gain per norm: "Outlier-Safe Pre-Training for Robust 4-Bit Quantization of Large Language Models")
  */

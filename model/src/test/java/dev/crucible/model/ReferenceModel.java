@@ -77,6 +77,16 @@ final class ReferenceModel {
         for (int i = 0; i < g.length; i++) grads[off + i] += g[i];
     }
 
+    /** The attention probabilities' dropout mask of layer l (0 or 1/(1 − p) per probability), or null without dropout. */
+    private double[] probsMask(int l, int n) {
+        if (dropout == null || cfg.dropout() == 0) return null;
+        float p = (float) cfg.dropout();
+        long key = dev.crucible.tensor.Dropout.key(dropout[0], dropout[1], (int) dropout[2], l, 3);
+        double[] m = new double[n];
+        for (int i = 0; i < n; i++) m[i] = dev.crucible.tensor.Dropout.keep(key, i, p) ? 1 / (1 - p) : 0;
+        return m;
+    }
+
     private static int layerOf(String prefix) {
         return Integer.parseInt(prefix.substring("layers.".length(), prefix.length() - 1));
     }
@@ -208,7 +218,7 @@ final class ReferenceModel {
         if (cfg.qkNorm()) qkNorm(q, rstd, p, bt);
         if (llama) Reference.rope(q, b, t, nh, nkv, hs, cfg.ropeTheta(), 1);
         double[] ao = new double[bt * nh * hs], pr = new double[b * nh * t * t];
-        Reference.attentionForward(ao, pr, q, b, t, nh, nkv, hs);
+        Reference.attentionForward(ao, pr, q, b, t, nh, nkv, hs, probsMask(layerOf(p), pr.length));
         double[] proj = new double[bt * d];
         Reference.linearForward(proj, ao, get(p + "attn.out.weight"), llama ? null : get(p + "attn.out.bias"), bt, nh * hs, d);
         s.branch = new double[][] {q, ao, pr, raw, rstd};
@@ -224,7 +234,7 @@ final class ReferenceModel {
         addGrad(p + "attn.out.weight", dw);
         if (!llama) addGrad(p + "attn.out.bias", db);
         double[] dq = new double[bt * w];
-        Reference.attentionBackward(dq, dao, q, pr, b, t, nh, nkv, hs);
+        Reference.attentionBackward(dq, dao, q, pr, b, t, nh, nkv, hs, probsMask(layerOf(p), pr.length));
         if (llama) Reference.rope(dq, b, t, nh, nkv, hs, cfg.ropeTheta(), -1);
         if (cfg.qkNorm()) qkNormBackward(dq, s.branch[3], s.branch[4], p, bt);
         double[] din = new double[bt * d];

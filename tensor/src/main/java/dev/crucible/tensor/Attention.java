@@ -13,12 +13,13 @@ import jdk.incubator.vector.VectorOperators;
 public final class Attention {
     private final Gemm gemm;
     private final WorkerPool pool;
-    private final float[][] dprobs;
+    private final float[][] dprobs, dropped;
 
     public Attention(Gemm gemm) {
         this.gemm = gemm;
         this.pool = gemm.pool();
         this.dprobs = new float[pool.size()][];
+        this.dropped = new float[pool.size()][];
     }
 
     /** Width of the fused qkv row. */
@@ -29,6 +30,16 @@ public final class Attention {
     /** out (B,T,NH·hs) = softmax(causal(Q·Kᵀ / sqrt(hs))) · V; probs (B,NH,T,T) saved. */
     public void forward(float[] out, int outOff, float[] probs, int probsOff, float[] qkv, int qkvOff, int b, int t, int nh,
                         int nkv, int hs) {
+        forward(out, outOff, probs, probsOff, qkv, qkvOff, b, t, nh, nkv, hs, 0, 0f);
+    }
+
+    /**
+     * As above with dropout at rate dropP on the probabilities (the mask of dropKey, probability
+     * (bi, h, i, j) being element ((bi·NH + h)·T + i)·T + j): out = (P ∘ mask / (1 − p)) · V, probs
+     * keep P itself for backward.
+     */
+    public void forward(float[] out, int outOff, float[] probs, int probsOff, float[] qkv, int qkvOff, int b, int t, int nh,
+                        int nkv, int hs, long dropKey, float dropP) {
         final int w = qkvWidth(nh, nkv, hs), oc = nh * hs, group = nh / nkv;
         final float scale = (float) (1.0 / Math.sqrt(hs));
         pool.run(b * nh, (task, wk) -> {
@@ -38,7 +49,13 @@ public final class Attention {
             int p = probsOff + (bi * nh + h) * t * t;
             gemm.multiplySerial(wk, t, t, hs, qkv, q, w, 1, qkv, k, 1, w, probs, p, t, false, true);
             softmaxCausal(probs, p, t, scale);
-            gemm.multiplySerial(wk, t, hs, t, probs, p, t, 1, qkv, v, w, 1, out, outOff + bi * t * oc + h * hs, oc, false,
+            float[] src = probs;
+            int srcOff = p;
+            if (dropP > 0) {
+                src = drop(wk, probs, p, t, (long) (bi * nh + h) * t * t, dropKey, dropP);
+                srcOff = 0;
+            }
+            gemm.multiplySerial(wk, t, hs, t, src, srcOff, t, 1, qkv, v, w, 1, out, outOff + bi * t * oc + h * hs, oc, false,
                     false);
         });
     }
@@ -50,6 +67,12 @@ public final class Attention {
      */
     public void backward(float[] dqkv, int dqkvOff, float[] dout, int doutOff, float[] qkv, int qkvOff, float[] probs,
                          int probsOff, int b, int t, int nh, int nkv, int hs) {
+        backward(dqkv, dqkvOff, dout, doutOff, qkv, qkvOff, probs, probsOff, b, t, nh, nkv, hs, 0, 0f);
+    }
+
+    /** As above after a forward with dropout (the same dropKey and dropP). */
+    public void backward(float[] dqkv, int dqkvOff, float[] dout, int doutOff, float[] qkv, int qkvOff, float[] probs,
+                         int probsOff, int b, int t, int nh, int nkv, int hs, long dropKey, float dropP) {
         final int w = qkvWidth(nh, nkv, hs), oc = nh * hs, group = nh / nkv;
         final float scale = (float) (1.0 / Math.sqrt(hs));
         pool.run(b * nkv, (task, wk) -> {
@@ -64,15 +87,42 @@ public final class Attention {
                 int q = base + h * hs, dq = dbase + h * hs, dO = doutOff + bi * t * oc + h * hs;
                 int p = probsOff + (bi * nh + h) * t * t;
                 boolean acc = g > 0;
-                // dP = dO · Vᵀ (lower triangle), dV (+)= Pᵀ · dO
+                // dP = dO · Vᵀ (lower triangle), dV (+)= Pᵀ · dO; with dropout P is the dropped P', and dP the gradient of P' times the mask
                 gemm.multiplySerial(wk, t, t, hs, dout, dO, oc, 1, qkv, v, 1, w, dp, 0, t, false, true);
-                gemm.multiplySerial(wk, t, hs, t, probs, p, 1, t, dout, dO, oc, 1, dqkv, dv, w, acc, false);
+                if (dropP > 0) {
+                    long first = (long) (bi * nh + h) * t * t;
+                    float[] pd = drop(wk, probs, p, t, first, dropKey, dropP);
+                    gemm.multiplySerial(wk, t, hs, t, pd, 0, 1, t, dout, dO, oc, 1, dqkv, dv, w, acc, false);
+                    maskLowerTriangle(dp, t, first, dropKey, dropP);
+                } else {
+                    gemm.multiplySerial(wk, t, hs, t, probs, p, 1, t, dout, dO, oc, 1, dqkv, dv, w, acc, false);
+                }
                 softmaxBackward(dp, probs, p, t, scale);
                 // dQ = dS · K, dK (+)= dSᵀ · Q
                 gemm.multiplySerial(wk, t, hs, t, dp, 0, t, 1, qkv, k, w, 1, dqkv, dq, w, false, false);
                 gemm.multiplySerial(wk, t, hs, t, dp, 0, 1, t, qkv, q, w, 1, dqkv, dk, w, acc, false);
             }
         });
+    }
+
+    /** The worker's copy of a head's probabilities with the dropout mask applied (zeros above the diagonal). */
+    private float[] drop(int wk, float[] probs, int p, int t, long first, long key, float dropP) {
+        float[] pd = dropped[wk];
+        if (pd == null || pd.length < t * t) pd = dropped[wk] = new float[t * t];
+        float s = 1f / (1f - dropP);
+        for (int i = 0; i < t; i++) {
+            for (int j = 0; j <= i; j++) pd[i * t + j] = Dropout.keep(key, first + (long) i * t + j, dropP) ? probs[p + i * t + j] * s : 0f;
+            java.util.Arrays.fill(pd, i * t + i + 1, (i + 1) * t, 0f);
+        }
+        return pd;
+    }
+
+    /** dp := dp ∘ mask / (1 − p) on the lower triangle. */
+    private static void maskLowerTriangle(float[] dp, int t, long first, long key, float dropP) {
+        float s = 1f / (1f - dropP);
+        for (int i = 0; i < t; i++) {
+            for (int j = 0; j <= i; j++) dp[i * t + j] = Dropout.keep(key, first + (long) i * t + j, dropP) ? dp[i * t + j] * s : 0f;
+        }
     }
 
     /** Row r of s (T x T): softmax over columns 0..r of scale·s, zeros above the diagonal. */

@@ -146,6 +146,11 @@ public final class Reference {
 
     /** Causal attention on fused qkv (B,T,(NH+2NKV)·hs); probs (B,NH,T,T). */
     public static void attentionForward(double[] out, double[] probs, double[] qkv, int b, int t, int nh, int nkv, int hs) {
+        attentionForward(out, probs, qkv, b, t, nh, nkv, hs, null);
+    }
+
+    /** As above with dropout on the probabilities: out uses probs · mask (mask: 0 or 1/(1 − p) per probability; null: none). */
+    public static void attentionForward(double[] out, double[] probs, double[] qkv, int b, int t, int nh, int nkv, int hs, double[] mask) {
         int w = (nh + 2 * nkv) * hs, oc = nh * hs, group = nh / nkv;
         double scale = 1 / Math.sqrt(hs);
         for (int bi = 0; bi < b; bi++) {
@@ -167,7 +172,7 @@ public final class Reference {
                     for (int j = 0; j < t; j++) probs[p + j] = j <= i ? probs[p + j] / sum : 0;
                     for (int d = 0; d < hs; d++) {
                         double s = 0;
-                        for (int j = 0; j <= i; j++) s += probs[p + j] * qkv[(bi * t + j) * w + (nh + nkv + kvh) * hs + d];
+                        for (int j = 0; j <= i; j++) s += probs[p + j] * (mask == null ? 1 : mask[p + j]) * qkv[(bi * t + j) * w + (nh + nkv + kvh) * hs + d];
                         out[(bi * t + i) * oc + h * hs + d] = s;
                     }
                 }
@@ -178,6 +183,12 @@ public final class Reference {
     /** dqkv (accumulated) from dout (B,T,NH·hs). */
     public static void attentionBackward(double[] dqkv, double[] dout, double[] qkv, double[] probs, int b, int t, int nh,
                                          int nkv, int hs) {
+        attentionBackward(dqkv, dout, qkv, probs, b, t, nh, nkv, hs, null);
+    }
+
+    /** As above for dropout on the probabilities with the forward's mask (null: none). */
+    public static void attentionBackward(double[] dqkv, double[] dout, double[] qkv, double[] probs, int b, int t, int nh,
+                                         int nkv, int hs, double[] mask) {
         int w = (nh + 2 * nkv) * hs, oc = nh * hs, group = nh / nkv;
         double scale = 1 / Math.sqrt(hs);
         double[] dp = new double[t];
@@ -188,14 +199,14 @@ public final class Reference {
                     int p = ((bi * nh + h) * t + i) * t;
                     double dot = 0;
                     for (int j = 0; j <= i; j++) {
-                        double s = 0;
+                        double s = 0, m = mask == null ? 1 : mask[p + j];
                         for (int d = 0; d < hs; d++) {
                             double go = dout[(bi * t + i) * oc + h * hs + d];
                             s += go * qkv[(bi * t + j) * w + v + d];
-                            dqkv[(bi * t + j) * w + v + d] += probs[p + j] * go;
+                            dqkv[(bi * t + j) * w + v + d] += probs[p + j] * m * go;
                         }
-                        dp[j] = s;
-                        dot += probs[p + j] * s;
+                        dp[j] = s * m;
+                        dot += probs[p + j] * dp[j];
                     }
                     for (int j = 0; j <= i; j++) {
                         double ds = probs[p + j] * (dp[j] - dot) * scale;

@@ -67,7 +67,8 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
      * norm_placement: pre | post | mix (Mix-LN, with mix_ln_fraction of the layers Post-LN, default 0.25);
      * norm_scaling: none | layer_index (LayerNorm Scaling); qk_norm: RMSNorm on each query and key head;
      * norm: layernorm | rmsnorm | single_scale_rmsnorm (default: the style's); dropout: the drop
-     * probability in training at each sub-layer's output and the MLP's hidden activation.
+     * probability in training on the attention probabilities, each sub-layer's output and the MLP's
+     * hidden activation.
      */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record ModelSpec(String preset, String style, Integer vocabSize, Integer contextLength, Integer nLayer, Integer nHead,
