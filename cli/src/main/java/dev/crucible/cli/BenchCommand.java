@@ -146,6 +146,7 @@ public final class BenchCommand implements Runnable {
                         allocStart = threadBean.getCurrentThreadAllocatedBytes();
                     }
                     long t0 = System.nanoTime();
+                    trainStep.dropout(cfg.dropout() > 0, 1337, s); // as the trainer does from dropout_from_step on
                     TrainStep.Result r = trainStep.run(random, 1, 1e-4);
                     double stepMs = (System.nanoTime() - t0) / 1e6;
                     System.out.printf(Locale.ROOT, "step %d%s: loss %.4f %.1f ms (forward %.1f, backward %.1f, optimizer %.1f)%n", s,
