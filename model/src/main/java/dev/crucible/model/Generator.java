@@ -81,13 +81,22 @@ public final class Generator {
         int d = cfg.dModel();
         System.arraycopy(p, layout.wte() + token * d, x, 0, d);
         if (plan.positions() == BlockPlan.Positions.LEARNED) for (int i = 0; i < d; i++) x[i] += p[layout.wpe() + pos * d + i];
+        if (cfg.embeddingProjection()) { // x0 = R1 · embedding
+            System.arraycopy(x, 0, tmp, 0, d);
+            mv.forward(x, 0, p, layout.embedProj(), tmp, 0, null, 0, d, d);
+        }
         for (BlockPlan.Layer lp : plan.layers()) {
             ParamLayout.Block b = layout.block(lp.index());
             sublayer(lp, lp.attention(), attnNorm[lp.index()], b.attnNormW(), b.attnNormB());
             sublayer(lp, lp.mlpSublayer(), mlpNorm[lp.index()], b.mlpNormW(), b.mlpNormB());
         }
         finalNorm.forward(xn, 0, stat1, stat2, 0, x, 0, p, layout.finalNormW(), layout.finalNormB(), 1, d);
-        mv.forward(logits, 0, p, layout.lmHead(), xn, 0, null, 0, d, cfg.vocabSize());
+        float[] headIn = xn;
+        if (cfg.embeddingProjection()) {
+            mv.forward(tmp, 0, p, layout.headProj(), xn, 0, null, 0, d, d);
+            headIn = tmp;
+        }
+        mv.forward(logits, 0, p, layout.lmHead(), headIn, 0, null, 0, d, cfg.vocabSize());
         pos++;
         return logits;
     }

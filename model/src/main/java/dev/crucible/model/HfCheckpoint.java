@@ -157,7 +157,8 @@ public final class HfCheckpoint implements AutoCloseable {
                         .mixLnFraction(ext.path("mix_ln_fraction").asDouble(0.25))
                         .normScaling(ModelConfig.NormScaling.parse(ext.path("norm_scaling").asText("none")))
                         .qkNorm(ext.path("qk_norm").asBoolean(base.qkNorm()))
-                        .norm(ModelConfig.Norm.parse(ext.path("norm").asText(base.norm().id()))).build();
+                        .norm(ModelConfig.Norm.parse(ext.path("norm").asText(base.norm().id())))
+                        .embeddingProjection(ext.path("embedding_projection").asBoolean(false)).build();
             } catch (IllegalArgumentException e) {
                 throw new IOException(file + ": " + HfFormat.CRUCIBLE_KEY + "." + e.getMessage(), e);
             }

@@ -171,7 +171,7 @@ public final class HfFormat {
         m.put("torch_dtype", "float32");
         if (!c.hfAsStored()) {
             // transformers would load these tensors into a model that computes something else (no Post-LN, no
-            // norm scaling); an unknown model_type makes it refuse instead. `crucible export hf` writes what it can load.
+            // norm scaling, no embedding projections); an unknown model_type makes it refuse instead. `crucible export hf` writes what it can load.
             m.put("model_type", CRUCIBLE_PREFIX + m.get("model_type"));
             m.put("architectures", List.of("Crucible" + ((List<?>) m.get("architectures")).getFirst()));
             Map<String, Object> ext = new LinkedHashMap<>();
@@ -180,6 +180,7 @@ public final class HfFormat {
             ext.put("norm_scaling", c.normScaling().id());
             ext.put("qk_norm", c.qkNorm());
             ext.put("norm", c.norm().id());
+            ext.put("embedding_projection", c.embeddingProjection());
             m.put(CRUCIBLE_KEY, ext);
         }
         return m;
@@ -194,7 +195,8 @@ public final class HfFormat {
     /**
      * The model in a form transformers computes: a single-scale norm's gain spread into a full gain
      * vector, LayerNorm Scaling folded into the norm gains (and LayerNorm biases), Norm(x)·w·s =
-     * Norm(x)·(w·s), equal up to float rounding. Post-LN layers (norm_placement post, or mix with any)
+     * Norm(x)·(w·s), and embedding projections folded into the embeddings and the head (untied):
+     * wte' = wte·R1ᵀ, wpe' = wpe·R1ᵀ, head' = head·R2; equal up to float rounding. Post-LN layers (norm_placement post, or mix with any)
      * and norms the architecture lacks have no such form, and are refused with what to do.
      */
     public static ForTransformers forTransformers(ModelConfig c, float[] params) {
@@ -209,22 +211,52 @@ public final class HfFormat {
                     + "resumes it as it is");
         }
         if (c.hfAsStored()) return new ForTransformers(c, params);
-        ModelConfig target = c.toBuilder().normScaling(ModelConfig.NormScaling.NONE).norm(c.styleNorm()).build();
+        ModelConfig target = c.toBuilder().normScaling(ModelConfig.NormScaling.NONE).norm(c.styleNorm()).embeddingProjection(false)
+                .tieEmbeddings(c.tieEmbeddings() && !c.embeddingProjection()).build();
         ParamLayout from = new ParamLayout(c), to = new ParamLayout(target);
         float[] out = new float[to.size()];
         for (ParamLayout.Tensor t : to.tensors()) {
-            ParamLayout.Tensor s = from.tensor(t.name());
-            if (s.size() == t.size()) System.arraycopy(params, s.offset(), out, t.offset(), t.size());
-            else if (s.size() == 1) java.util.Arrays.fill(out, t.offset(), t.end(), params[s.offset()]); // a single scale, spread
-            else throw new IllegalStateException(t.name() + ": " + s.size() + " values, the export needs " + t.size());
+            // an untied export of a tied model starts its head from the shared embedding
+            int src = t.offset() == to.lmHead() ? from.lmHead() : from.tensor(t.name()).offset();
+            int srcSize = t.offset() == to.lmHead() ? t.size() : from.tensor(t.name()).size();
+            if (srcSize == t.size()) System.arraycopy(params, src, out, t.offset(), t.size());
+            else if (srcSize == 1) java.util.Arrays.fill(out, t.offset(), t.end(), params[src]); // a single scale, spread
+            else throw new IllegalStateException(t.name() + ": " + srcSize + " values, the export needs " + t.size());
         }
         BlockPlan plan = from.plan();
+        if (c.embeddingProjection()) {
+            int d = c.dModel();
+            float[] r1t = transpose(params, from.embedProj(), d);
+            multiplyRows(out, to.wte(), c.vocabSize(), r1t, d); // row e becomes R1·e
+            if (plan.positions() == BlockPlan.Positions.LEARNED) multiplyRows(out, to.wpe(), c.contextLength(), r1t, d);
+            multiplyRows(out, to.lmHead(), c.vocabSize(), java.util.Arrays.copyOfRange(params, from.headProj(), from.headProj() + d * d), d);
+        }
         for (BlockPlan.Layer lp : plan.layers()) {
             ParamLayout.Block b = to.block(lp.index());
             scale(out, b.attnNormW(), b.attnNormB(), c.dModel(), lp.attention().scale());
             scale(out, b.mlpNormW(), b.mlpNormB(), c.dModel(), lp.mlpSublayer().scale());
         }
         return new ForTransformers(target, out);
+    }
+
+    private static float[] transpose(float[] p, int off, int d) {
+        float[] t = new float[d * d];
+        for (int i = 0; i < d; i++) for (int j = 0; j < d; j++) t[j * d + i] = p[off + i * d + j];
+        return t;
+    }
+
+    /** Each of the n rows r at off becomes r·m (m is d×d, row-major), accumulated in double. */
+    private static void multiplyRows(float[] p, int off, int n, float[] m, int d) {
+        double[] row = new double[d];
+        for (int r = 0; r < n; r++) {
+            java.util.Arrays.fill(row, 0);
+            int base = off + r * d;
+            for (int k = 0; k < d; k++) {
+                double v = p[base + k];
+                for (int j = 0; j < d; j++) row[j] += v * m[k * d + j];
+            }
+            for (int j = 0; j < d; j++) p[base + j] = (float) row[j];
+        }
     }
 
     private static void scale(float[] p, int wOff, int bOff, int n, float s) {

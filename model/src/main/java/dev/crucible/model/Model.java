@@ -16,9 +16,9 @@ import java.util.Arrays;
  * placement (pre, post) is written once in {@code sublayerForward} and once in {@code sublayerBackward}, for both.
  *
  * <pre>
- * x0 = wte[tokens] (+ wpe[pos] with learned positions)
+ * x0 = wte[tokens] (+ wpe[pos] with learned positions)   (then · R1ᵀ with embedding projections)
  * per layer (pre-norm): h = x + attn_out(attention(rope?(qkv(norm1(x)))));  x' = h + mlp_out(act(mlp_in(norm2(h))))
- * logits = final_norm(x_L) · W_headᵀ (W_head = wte when tied)
+ * logits = final_norm(x_L) (· R2ᵀ with embedding projections) · W_headᵀ (W_head = wte when tied)
  * </pre>
  *
  * A model built {@link #forTraining} keeps every layer's activations and has gradient buffers; one
@@ -50,6 +50,8 @@ public final class Model {
     // Activations, one slice per layer when training (sizes for maxB x maxT); one slice reused by every layer otherwise.
     private final float[] x, h, norm1, norm1Mean, norm1Rstd, qkv, probs, attnOut, norm2, norm2Mean, norm2Rstd, mlpIn, mlpActOut;
     private final float[] finalNorm, finalMean, finalRstd, logits;
+    /** With embedding projections: the embedding before R1, and the final norm's output after R2 (the head's input). */
+    private final float[] embRaw, headIn;
     private final int[] positionTargets;
     // Gradient scratch reused by every layer (training only).
     private final float[] dres, dnorm, dqkv, dattn, dmlpIn, dmlpAct;
@@ -143,6 +145,8 @@ public final class Model {
         finalNorm = alloc("final norm", (long) bt * d);
         finalMean = alloc("norm stats", bt);
         finalRstd = alloc("norm stats", bt);
+        embRaw = cfg.embeddingProjection() ? alloc("embedding before its projection", (long) bt * d) : null;
+        headIn = cfg.embeddingProjection() ? alloc("final norm after the head projection", (long) bt * d) : finalNorm;
         ldLogits = (cfg.vocabSize() + 15) / 16 * 16;
         logits = alloc("logits (B·T·vocab)", (long) bt * ldLogits);
         positionTargets = allocate ? new int[bt] : null;
@@ -227,8 +231,7 @@ public final class Model {
         finalNormOp.forward(finalNorm, 0, finalMean, finalRstd, 0, x, slice(cfg.nLayer(), bt * d), params, layout.finalNormW(),
                 layout.finalNormB(), bt, d);
         profile.stop(Profile.Op.NORM, false);
-        linear.forward(logits, 0, ldLogits, finalNorm, 0, params, layout.lmHead(), null, 0, bt, d, cfg.vocabSize());
-        profile.stop(Profile.Op.LM_HEAD, false);
+        head(bt);
         headRows = -1;
         return logits();
     }
@@ -281,10 +284,17 @@ public final class Model {
         }
         finalNormOp.forward(finalNorm, 0, finalMean, finalRstd, 0, scratch, 0, params, layout.finalNormW(), layout.finalNormB(), n, d);
         profile.stop(Profile.Op.NORM, false);
-        linear.forward(logits, 0, ldLogits, finalNorm, 0, params, layout.lmHead(), null, 0, n, d, cfg.vocabSize());
-        profile.stop(Profile.Op.LM_HEAD, false);
+        head(n);
         crossEntropy.forward(logits(), positionTargets);
         profile.stop(Profile.Op.LOSS, false);
+    }
+
+    /** The LM head on the final norm's first `rows` rows (through the head projection R2 first, when there is one). */
+    private void head(int rows) {
+        final int d = cfg.dModel();
+        if (headIn != finalNorm) linear.forward(headIn, 0, finalNorm, 0, params, layout.headProj(), null, 0, rows, d, d);
+        linear.forward(logits, 0, ldLogits, headIn, 0, params, layout.lmHead(), null, 0, rows, d, cfg.vocabSize());
+        profile.stop(Profile.Op.LM_HEAD, false);
     }
 
     /** Embedding and transformer blocks: x holds the residual stream (every layer's, when training). */
@@ -297,7 +307,12 @@ public final class Model {
         final int d = cfg.dModel();
         profile.start();
         boolean learned = plan.positions() == BlockPlan.Positions.LEARNED;
-        embedding.forward(x, 0, tokens, 0, params, layout.wte(), learned ? params : null, layout.wpe(), b, t, d, cfg.vocabSize());
+        if (embRaw == null) {
+            embedding.forward(x, 0, tokens, 0, params, layout.wte(), learned ? params : null, layout.wpe(), b, t, d, cfg.vocabSize());
+        } else { // x0 = R1 · (wte[token] + wpe[pos])
+            embedding.forward(embRaw, 0, tokens, 0, params, layout.wte(), learned ? params : null, layout.wpe(), b, t, d, cfg.vocabSize());
+            linear.forward(x, 0, embRaw, 0, params, layout.embedProj(), null, 0, b * t, d, d);
+        }
         profile.stop(Profile.Op.EMBEDDING, false);
         for (BlockPlan.Layer lp : plan.layers()) {
             at.layer(lp, b, t);
@@ -540,9 +555,14 @@ public final class Model {
         final int b = curB, t = curT, d = cfg.dModel(), bt = b * t, vocab = cfg.vocabSize();
         final float[] p = params, g = grads;
         profile.start();
-        linear.backward(dnorm, 0, false, g, layout.lmHead(), null, 0, logits, 0, ldLogits, finalNorm, 0, p, layout.lmHead(), bt, d, vocab);
+        linear.backward(dnorm, 0, false, g, layout.lmHead(), null, 0, logits, 0, ldLogits, headIn, 0, p, layout.lmHead(), bt, d, vocab);
+        float[] dFinal = dnorm;
+        if (headIn != finalNorm) { // dattn is free until the last layer's backward
+            linear.backward(dattn, 0, false, g, layout.headProj(), null, 0, dnorm, 0, finalNorm, 0, p, layout.headProj(), bt, d, d);
+            dFinal = dattn;
+        }
         profile.stop(Profile.Op.LM_HEAD, true);
-        finalNormOp.backward(dres, NormOp.Input.WRITE, g, layout.finalNormW(), layout.finalNormB(), dnorm, x, cfg.nLayer() * bt * d, p, finalMean, finalRstd, 0, bt, d);
+        finalNormOp.backward(dres, NormOp.Input.WRITE, g, layout.finalNormW(), layout.finalNormB(), dFinal, x, cfg.nLayer() * bt * d, p, finalMean, finalRstd, 0, bt, d);
         profile.stop(Profile.Op.NORM, true);
         for (int l = cfg.nLayer() - 1; l >= 0; l--) {
             BlockPlan.Layer lp = plan.layer(l);
@@ -553,7 +573,12 @@ public final class Model {
             sublayerBackward(lp.attention(), attnNorm[l], blk.attnNormW(), blk.attnNormB(), x, at.xo, norm1, norm1Mean, norm1Rstd);
         }
         boolean learned = plan.positions() == BlockPlan.Positions.LEARNED;
-        embedding.backward(g, layout.wte(), learned ? g : null, layout.wpe(), dres, 0, tokens, 0, b, t, d);
+        float[] dEmb = dres;
+        if (embRaw != null) { // through R1 to the embedding's gradient
+            linear.backward(dnorm, 0, false, g, layout.embedProj(), null, 0, dres, 0, embRaw, 0, p, layout.embedProj(), bt, d, d);
+            dEmb = dnorm;
+        }
+        embedding.backward(g, layout.wte(), learned ? g : null, layout.wpe(), dEmb, 0, tokens, 0, b, t, d);
         profile.stop(Profile.Op.EMBEDDING, true);
     }
 

@@ -21,12 +21,15 @@ import java.util.Map;
  *     as Qwen3 does
  * @param dropout drop probability (training only) on the attention probabilities, each sub-layer's output before
  *     the residual add and the MLP's hidden activation ("To Repeat or Not To Repeat": dropout against overfitting on repeated data)
+ * @param embeddingProjection learnable d×d projections after the embedding and before the LM head, orthogonally
+ *     initialised, no bias (Outlier-Safe Pre-Training's EmbProj), folded into the embedding and the head on export
  * @param norm the block and final norms: LayerNorm (GPT-2's), RMSNorm (Llama's), or Single-Scale RMSNorm (one
  *     scalar gain per norm: "Outlier-Safe Pre-Training for Robust 4-Bit Quantization of Large Language Models")
  */
 public record ModelConfig(Style style, int vocabSize, int contextLength, int nLayer, int nHead, int nKvHead, int dModel,
                           int intermediateSize, boolean tieEmbeddings, double normEps, double ropeTheta, NormPlacement normPlacement,
-                          double mixLnFraction, NormScaling normScaling, boolean qkNorm, Norm norm, double dropout) {
+                          double mixLnFraction, NormScaling normScaling, boolean qkNorm, Norm norm, double dropout,
+                          boolean embeddingProjection) {
 
     /** The norm of the blocks and the final norm. */
     public enum Norm {
@@ -132,7 +135,7 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
      * needed): QK-norm it has only for Llama style (as Qwen3ForCausalLM).
      */
     public boolean hfAsStored() {
-        return hfExportable() && normScaling == NormScaling.NONE && norm == styleNorm();
+        return hfExportable() && normScaling == NormScaling.NONE && norm == styleNorm() && !embeddingProjection;
     }
 
     /** The value whose lower-case name is s, or an error naming what was expected. */
@@ -165,13 +168,13 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
     /** GPT-2 defaults: MLP width 4d, tied embeddings, LayerNorm eps 1e-5. */
     public static Builder gpt2Builder(int vocab, int ctx, int layers, int heads, int d) {
         return new Builder(new ModelConfig(Style.GPT2, vocab, ctx, layers, heads, heads, d, 4 * d, true, 1e-5, 10000, NormPlacement.PRE, 0.25,
-                NormScaling.NONE, false, Norm.LAYERNORM, 0));
+                NormScaling.NONE, false, Norm.LAYERNORM, 0, false));
     }
 
     /** Llama defaults: the SwiGLU width rounded as Llama does (8d/3 up to a multiple of 256, of 8 for small d), RMSNorm eps 1e-6. */
     public static Builder llamaBuilder(int vocab, int ctx, int layers, int heads, int kvHeads, int d) {
         return new Builder(new ModelConfig(Style.LLAMA, vocab, ctx, layers, heads, kvHeads, d, llamaIntermediateSize(d), true, 1e-6, 10000,
-                NormPlacement.PRE, 0.25, NormScaling.NONE, false, Norm.RMSNORM, 0));
+                NormPlacement.PRE, 0.25, NormScaling.NONE, false, Norm.RMSNORM, 0, false));
     }
 
     public static int llamaIntermediateSize(int d) {
@@ -198,6 +201,7 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
         private boolean qkNorm;
         private Norm norm;
         private double dropout;
+        private boolean embeddingProjection;
 
         private Builder(ModelConfig c) {
             style = c.style;
@@ -217,6 +221,7 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
             qkNorm = c.qkNorm;
             norm = c.norm;
             dropout = c.dropout;
+            embeddingProjection = c.embeddingProjection;
         }
 
         public Builder vocabSize(int v) {
@@ -299,9 +304,14 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
             return this;
         }
 
+        public Builder embeddingProjection(boolean v) {
+            embeddingProjection = v;
+            return this;
+        }
+
         public ModelConfig build() {
             return new ModelConfig(style, vocabSize, contextLength, nLayer, nHead, nKvHead, dModel, intermediateSize, tieEmbeddings,
-                    normEps, ropeTheta, normPlacement, mixLnFraction, normScaling, qkNorm, norm, dropout);
+                    normEps, ropeTheta, normPlacement, mixLnFraction, normScaling, qkNorm, norm, dropout, embeddingProjection);
         }
     }
 

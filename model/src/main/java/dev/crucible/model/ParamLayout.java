@@ -37,12 +37,16 @@ public final class ParamLayout {
      * style (so that the same seed gives the same draws whatever the tensors are called).
      */
     public record Init(Kind kind, double std, String stream) {
-        public enum Kind { NORMAL, ONES, ZEROS }
+        public enum Kind { NORMAL, ONES, ZEROS, ORTHOGONAL }
 
         static final Init ONES = new Init(Kind.ONES, 0, null), ZEROS = new Init(Kind.ZEROS, 0, null);
 
         static Init normal(double std, String stream) {
             return new Init(Kind.NORMAL, std, stream);
+        }
+
+        static Init orthogonal(String stream) {
+            return new Init(Kind.ORTHOGONAL, 0, stream);
         }
     }
 
@@ -75,13 +79,16 @@ public final class ParamLayout {
     public record Block(int attnNormW, int attnNormB, int qkvW, int qkvB, int attnOutW, int attnOutB, int mlpNormW,
                         int mlpNormB, int mlpInW, int mlpInB, int mlpOutW, int mlpOutB, int qNormW, int kNormW) {}
 
+    /** The embedding projections' names (not Hugging Face's: no architecture there has them; export folds them away). */
+    public static final String EMBED_PROJ = "crucible.embed_proj.weight", HEAD_PROJ = "crucible.head_proj.weight";
+
     private final ModelConfig config;
     private final BlockPlan plan;
     private final List<Tensor> tensors;
     private final Map<String, Tensor> byName = new LinkedHashMap<>();
     private final Block[] blocks;
     private final List<List<Tensor>> byLayer = new ArrayList<>();
-    private final int wte, wpe, lmHead, finalNormW, finalNormB, size;
+    private final int wte, wpe, lmHead, finalNormW, finalNormB, size, embedProj, headProj;
 
     public ParamLayout(ModelConfig c) {
         this.config = c;
@@ -123,6 +130,10 @@ public final class ParamLayout {
                 vecs.add(vector(hf.layer(l, hf.kNorm()) + ".weight", hs, Role.NORM, Init.ONES));
             }
         }
+        if (c.embeddingProjection()) { // OSP's EmbProj: R1 after the embedding, R2 before the head (names of Crucible's own)
+            mats.add(new Tensor(EMBED_PROJ, d, d, 0, Role.HIDDEN_MATRIX, Init.orthogonal("embed_proj.weight"), Export.WHOLE, List.of()));
+            mats.add(new Tensor(HEAD_PROJ, d, d, 0, Role.HIDDEN_MATRIX, Init.orthogonal("head_proj.weight"), Export.WHOLE, List.of()));
+        }
         if (!c.tieEmbeddings()) {
             head.add(new Tensor(HfNames.HEAD + ".weight", c.vocabSize(), d, 0, Role.HEAD, Init.normal(std, "lm_head.weight"), Export.WHOLE, List.of()));
         }
@@ -160,6 +171,8 @@ public final class ParamLayout {
         this.lmHead = c.tieEmbeddings() ? wte : at(HfNames.HEAD + ".weight");
         this.finalNormW = at(hf.finalNorm() + ".weight");
         this.finalNormB = plan.finalNorm().hasBias() ? at(hf.finalNorm() + ".bias") : -1;
+        this.embedProj = opt(EMBED_PROJ);
+        this.headProj = opt(HEAD_PROJ);
         this.blocks = new Block[c.nLayer()];
         for (int l = 0; l < c.nLayer(); l++) {
             blocks[l] = new Block(at(hf.layer(l, hf.attnNorm()) + ".weight"), opt(hf.layer(l, hf.attnNorm()) + ".bias"),
@@ -234,6 +247,21 @@ public final class ParamLayout {
         return lmHead;
     }
 
+    /** Offset of the projection after the embedding ([d, d], out × in), -1 without embedding projections. */
+    public int embedProj() {
+        return embedProj;
+    }
+
+    /** Offset of the projection before the head, -1 without embedding projections. */
+    public int headProj() {
+        return headProj;
+    }
+
+    /** Whether t is an embedding projection: export folds it into the embedding or the head, so it is deployed as they are. */
+    public boolean isEmbeddingProjection(Tensor t) {
+        return t.offset() == embedProj || t.offset() == headProj;
+    }
+
     public int finalNormW() {
         return finalNormW;
     }
@@ -266,7 +294,26 @@ public final class ParamLayout {
                     Rng rng = Rng.derive(seed, t.init().stream());
                     for (int i = t.offset(); i < t.end(); i++) params[i] = (float) (rng.nextGaussian() * t.init().std());
                 }
+                case ORTHOGONAL -> orthogonal(params, t, Rng.derive(seed, t.init().stream()));
             }
+        }
+    }
+
+    /** A random orthogonal matrix: Gaussian rows made orthonormal by modified Gram-Schmidt, in double. */
+    private static void orthogonal(float[] params, Tensor t, Rng rng) {
+        int n = t.rows(), m = t.cols();
+        double[][] a = new double[n][m];
+        for (double[] row : a) for (int j = 0; j < m; j++) row[j] = rng.nextGaussian();
+        for (int i = 0; i < n; i++) {
+            for (int k = 0; k < i; k++) {
+                double dot = 0;
+                for (int j = 0; j < m; j++) dot += a[i][j] * a[k][j];
+                for (int j = 0; j < m; j++) a[i][j] -= dot * a[k][j];
+            }
+            double norm = 0;
+            for (int j = 0; j < m; j++) norm += a[i][j] * a[i][j];
+            norm = Math.sqrt(norm);
+            for (int j = 0; j < m; j++) params[t.offset() + i * m + j] = (float) (a[i][j] /= norm);
         }
     }
 }

@@ -6,7 +6,8 @@ package dev.crucible.model;
  * matrices), integers in [−2^(b−1), 2^(b−1) − 1], scale = p·max|w| / (2^(b−1) − 1) with the clip p
  * searched from 1.00 down to 0.21 in steps of 0.01 for the least Σ|q·scale − w|^2.4, and ties rounded
  * to even (as torch.round does: Math.rint, not Math.round). The hidden matrices are quantised; the
- * embeddings, the LM head, norms and biases stay in full precision.
+ * embeddings, the LM head, norms and biases stay in full precision, and so do the embedding
+ * projections, which a deployed model has folded into the embedding and the head.
  */
 public final class WeightQuantizer {
     static final double ERROR_NORM = 2.4, MAX_SHRINK = 0.8;
@@ -25,7 +26,7 @@ public final class WeightQuantizer {
     public float[] apply(ParamLayout layout, float[] params) {
         float[] out = params.clone();
         for (ParamLayout.Tensor t : layout.tensors()) {
-            if (t.role() != ParamLayout.Role.HIDDEN_MATRIX) continue;
+            if (t.role() != ParamLayout.Role.HIDDEN_MATRIX || layout.isEmbeddingProjection(t)) continue;
             for (int r = 0; r < t.rows(); r++) quantizeRow(out, t.offset() + r * t.cols(), t.cols());
         }
         return out;

@@ -184,4 +184,39 @@ class HfCheckpointTest {
             dev.crucible.tensor.Check.close("probabilities", dev.crucible.tensor.Check.toDouble(scaled.probabilitiesDense()), folded.probabilitiesDense(), 1e-6, 1e-4);
         }
     }
+
+    /**
+     * Embedding projections are stored as Crucible's own tensors under a Crucible model_type and read
+     * back as they were; for transformers they fold into the embeddings (wte·R1ᵀ, wpe·R1ᵀ) and an
+     * untied head (head·R2), which compute the same model up to float rounding.
+     */
+    @Test
+    void embeddingProjectionsRoundTripAndFoldForTransformers() throws IOException {
+        for (ModelConfig c : new ModelConfig[] {ModelConfig.gpt2Builder(37, 16, 2, 2, 16).embeddingProjection(true).build(),
+                ModelConfig.llamaBuilder(37, 16, 2, 2, 2, 16).tieEmbeddings(false).embeddingProjection(true).build()}) {
+            float[] p = params(c);
+            Path out = dir.resolve("embproj-" + c.style().id());
+            HfCheckpoint.write(out, c, p, null);
+            var json = new ObjectMapper().readTree(out.resolve("config.json").toFile());
+            assertEquals("crucible_" + c.style().id(), json.get("model_type").asText());
+            assertTrue(json.get("crucible").get("embedding_projection").asBoolean());
+            try (HfCheckpoint ck = HfCheckpoint.open(out)) {
+                assertEquals(c, ck.config());
+                assertTrue(ck.dtypes().containsKey(ParamLayout.EMBED_PROJ) && ck.dtypes().containsKey(ParamLayout.HEAD_PROJ));
+            }
+            HfFormat.ForTransformers hf = HfFormat.forTransformers(c, p);
+            assertTrue(hf.config().hfAsStored() && !hf.config().tieEmbeddings() && !hf.config().embeddingProjection(), hf.config().toString());
+            int b = 2, t = 10;
+            int[] tok = new java.util.SplittableRandom(4).ints(b * t, 0, 37).toArray(), tgt = new java.util.SplittableRandom(5).ints(b * t, 0, 37).toArray();
+            try (dev.crucible.tensor.WorkerPool pool = new dev.crucible.tensor.WorkerPool(2)) {
+                Model projected = Model.forInference(c, b, t, pool), folded = Model.forInference(hf.config(), b, t, pool);
+                System.arraycopy(p, 0, projected.params, 0, p.length);
+                System.arraycopy(hf.params(), 0, folded.params, 0, hf.params().length);
+                float a = projected.forward(tok, tgt, b, t), f = folded.forward(tok, tgt, b, t);
+                assertEquals(a, f, 1e-5 * a, c.style() + ": the folded model computes the same loss");
+                dev.crucible.tensor.Check.close("probabilities", dev.crucible.tensor.Check.toDouble(projected.probabilitiesDense()),
+                        folded.probabilitiesDense(), 1e-6, 1e-4);
+            }
+        }
+    }
 }

@@ -39,6 +39,9 @@ class ModelGradientTest {
                 Arguments.of("llama-single_scale", ModelConfig.llamaBuilder(13, 9, 2, 2, 2, 8).norm(ModelConfig.Norm.SINGLE_SCALE_RMSNORM).build()),
                 Arguments.of("gpt2-rmsnorm", ModelConfig.gpt2Builder(13, 9, 2, 2, 8).norm(ModelConfig.Norm.RMSNORM).build()),
                 Arguments.of("gpt2-dropout", ModelConfig.gpt2Builder(13, 9, 2, 2, 8).dropout(0.3).build()),
+                Arguments.of("gpt2-embedding_projection", ModelConfig.gpt2Builder(13, 9, 2, 2, 8).embeddingProjection(true).build()),
+                Arguments.of("llama-untied-embedding_projection", ModelConfig.llamaBuilder(13, 9, 2, 2, 2, 8).tieEmbeddings(false)
+                        .embeddingProjection(true).build()),
                 Arguments.of("llama-mix-dropout", ModelConfig.llamaBuilder(13, 9, 4, 2, 1, 8).normPlacement(ModelConfig.NormPlacement.MIX).dropout(0.3).build()));
     }
 

@@ -118,6 +118,11 @@ final class ReferenceModel {
         int layers = cfg.nLayer();
         double[] x = new double[bt * d];
         Reference.embeddingForward(x, tokens, get("wte.weight"), llama ? null : get("wpe.weight"), b, t, d);
+        double[] emb = x;
+        if (cfg.embeddingProjection()) {
+            x = new double[bt * d];
+            Reference.linearForward(x, emb, get(ParamLayout.EMBED_PROJ), null, bt, d, d);
+        }
         Sub[][] subs = new Sub[layers][2];
         for (int l = 0; l < layers; l++) {
             for (int k = 0; k < 2; k++) {
@@ -131,7 +136,12 @@ final class ReferenceModel {
         String head = cfg.tieEmbeddings() ? "wte.weight" : "lm_head.weight";
         double[] logits = new double[bt * vocab], losses = new double[bt];
         probs = new double[bt * vocab];
-        Reference.linearForward(logits, fn, get(head), null, bt, d, vocab);
+        double[] hin = fn;
+        if (cfg.embeddingProjection()) {
+            hin = new double[bt * d];
+            Reference.linearForward(hin, fn, get(ParamLayout.HEAD_PROJ), null, bt, d, d);
+        }
+        Reference.linearForward(logits, hin, get(head), null, bt, d, vocab);
         Reference.crossEntropyForward(losses, probs, logits, targets, bt, vocab);
         double loss = 0;
         for (double v : losses) loss += v;
@@ -141,12 +151,24 @@ final class ReferenceModel {
         double[] dlogits = new double[bt * vocab];
         Reference.crossEntropyBackward(dlogits, probs, targets, bt, vocab, 1.0 / bt);
         double[] dfn = new double[bt * d], dhead = new double[vocab * d];
-        Reference.linearBackward(dfn, dhead, null, dlogits, fn, get(head), bt, d, vocab);
+        Reference.linearBackward(dfn, dhead, null, dlogits, hin, get(head), bt, d, vocab);
         addGrad(head, dhead);
+        if (cfg.embeddingProjection()) {
+            double[] dhin = dfn, dr2 = new double[d * d];
+            dfn = new double[bt * d];
+            Reference.linearBackward(dfn, dr2, null, dhin, fn, get(ParamLayout.HEAD_PROJ), bt, d, d);
+            addGrad(ParamLayout.HEAD_PROJ, dr2);
+        }
         double[] dx = new double[bt * d];
         normBackward(dx, dfn, x, fm, fr, "final_norm", bt, d);
         for (int l = layers - 1; l >= 0; l--) {
             for (int k = 1; k >= 0; k--) dx = sublayerBackward(subs[l][k], l, k == 0 ? "attn_norm" : "mlp_norm", k == 0, dx, b, t);
+        }
+        if (cfg.embeddingProjection()) {
+            double[] dx0 = dx, dr1 = new double[d * d];
+            dx = new double[bt * d];
+            Reference.linearBackward(dx, dr1, null, dx0, emb, get(ParamLayout.EMBED_PROJ), bt, d, d);
+            addGrad(ParamLayout.EMBED_PROJ, dr1);
         }
         double[] dwte = new double[cfg.vocabSize() * d], dwpe = llama ? null : new double[cfg.contextLength() * d];
         Reference.embeddingBackward(dwte, dwpe, dx, tokens, b, t, d);

@@ -52,7 +52,9 @@ class TorchParityTest {
                 Arguments.of("gpt2-qk_norm", ModelConfig.gpt2Builder(50, 24, 2, 4, 32).qkNorm(true).build()),
                 Arguments.of("llama-qk_norm", ModelConfig.llamaBuilder(50, 24, 2, 4, 2, 32).qkNorm(true).build()),
                 Arguments.of("llama-single_scale", ModelConfig.llamaBuilder(50, 24, 2, 4, 2, 32).norm(ModelConfig.Norm.SINGLE_SCALE_RMSNORM).build()),
-                Arguments.of("gpt2-single_scale", ModelConfig.gpt2Builder(50, 24, 2, 4, 32).norm(ModelConfig.Norm.SINGLE_SCALE_RMSNORM).build()));
+                Arguments.of("gpt2-single_scale", ModelConfig.gpt2Builder(50, 24, 2, 4, 32).norm(ModelConfig.Norm.SINGLE_SCALE_RMSNORM).build()),
+                Arguments.of("gpt2-embedding_projection", ModelConfig.gpt2Builder(50, 24, 2, 4, 32).embeddingProjection(true).build()),
+                Arguments.of("llama-embedding_projection", ModelConfig.llamaBuilder(50, 24, 2, 4, 2, 32).embeddingProjection(true).build()));
     }
 
     @ParameterizedTest(name = "{0}")

@@ -5,7 +5,8 @@ Hugging Face-named weights that Crucible exported.
   torch_reference.py <dir>
 
 reads <dir>/config.json (transformers' GPT2LMHeadModel or LlamaForCausalLM fields, and for
-models only Crucible computes as stored the "crucible" fields: Post-LN / Mix-LN, LayerNorm Scaling),
+models only Crucible computes as stored the "crucible" fields: Post-LN / Mix-LN, LayerNorm Scaling, and the
+embedding projections' own tensors),
 <dir>/model.safetensors and <dir>/batch.safetensors (tokens, targets as float32), computes the
 next-token probabilities, the mean cross-entropy and its gradient with respect to every weight,
 and writes them to <dir>/torch_out.safetensors (probs, loss, grad.<name>). Needs only torch
@@ -74,7 +75,7 @@ def gpt2(w, c, idx):
     B, T = idx.shape
     d, nh = c["n_embd"], c["n_head"]
     eps = c["layer_norm_epsilon"]
-    x = w["transformer.wte.weight"][idx] + w["transformer.wpe.weight"][:T]
+    x = embed_proj(w, w["transformer.wte.weight"][idx] + w["transformer.wpe.weight"][:T])
     qk_norm = c.get("crucible", {}).get("qk_norm", False)
     rms = c.get("crucible", {}).get("norm", "layernorm") != "layernorm"  # an RMSNorm (full or single-scale gain) instead
 
@@ -99,7 +100,15 @@ def gpt2(w, c, idx):
         x = sublayer(x, lambda h: norm(h, p + "ln_2"), mlp, post, scale)
     x = norm(x, "transformer.ln_f")
     head = w["lm_head.weight"] if "lm_head.weight" in w else w["transformer.wte.weight"]
-    return x @ head.t()
+    return head_proj(w, x) @ head.t()
+
+
+def embed_proj(w, x):  # Crucible's "embedding_projection" (OSP's EmbProj): R1 after the embedding
+    return x @ w["crucible.embed_proj.weight"].t() if "crucible.embed_proj.weight" in w else x
+
+
+def head_proj(w, x):  # ... and R2 before the LM head
+    return x @ w["crucible.head_proj.weight"].t() if "crucible.head_proj.weight" in w else x
 
 
 def rms_norm(x, weight, eps):
@@ -119,7 +128,7 @@ def llama(w, c, idx):
     freqs = torch.outer(torch.arange(T).float(), inv)
     emb = torch.cat((freqs, freqs), dim=-1)
     cos, sin = emb.cos(), emb.sin()
-    x = w["model.embed_tokens.weight"][idx]
+    x = embed_proj(w, w["model.embed_tokens.weight"][idx])
     for l, (post, scale) in enumerate(layer_plan(c, c["num_hidden_layers"])):
         p = f"model.layers.{l}."
 
@@ -142,7 +151,7 @@ def llama(w, c, idx):
         x = sublayer(x, lambda h: rms_norm(h, w[p + "post_attention_layernorm.weight"], eps), mlp, post, scale)
     x = rms_norm(x, w["model.norm.weight"], eps)
     head = w["lm_head.weight"] if "lm_head.weight" in w else w["model.embed_tokens.weight"]
-    return x @ head.t()
+    return head_proj(w, x) @ head.t()
 
 
 def main():

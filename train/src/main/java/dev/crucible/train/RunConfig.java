@@ -68,13 +68,14 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
      * norm_scaling: none | layer_index (LayerNorm Scaling); qk_norm: RMSNorm on each query and key head;
      * norm: layernorm | rmsnorm | single_scale_rmsnorm (default: the style's); dropout: the drop
      * probability in training on the attention probabilities, each sub-layer's output and the MLP's
-     * hidden activation.
+     * hidden activation; embedding_projection: learnable orthogonally initialised d×d projections after the
+     * embedding and before the LM head (Outlier-Safe Pre-Training's EmbProj), folded away on export.
      */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record ModelSpec(String preset, String style, Integer vocabSize, Integer contextLength, Integer nLayer, Integer nHead,
                             Integer nKvHead, Integer dModel, Integer intermediateSize, Boolean tieEmbeddings, Double normEps,
                             Double ropeTheta, String normPlacement, Double mixLnFraction, String normScaling, Boolean qkNorm, String norm,
-                            Double dropout) {
+                            Double dropout, Boolean embeddingProjection) {
         /** model: tiny is short for model: {preset: tiny}. */
         @JsonCreator(mode = JsonCreator.Mode.DELEGATING)
         public static ModelSpec ofPreset(String preset) {
@@ -125,6 +126,7 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
             if (qkNorm != null) m.qkNorm(qkNorm);
             if (norm != null) m.norm(ModelConfig.Norm.parse(norm));
             if (dropout != null) m.dropout(dropout);
+            if (embeddingProjection != null) m.embeddingProjection(embeddingProjection);
             return m.build();
         }
 
@@ -132,7 +134,7 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
         public static ModelSpec of(ModelConfig c, String preset) {
             return new ModelSpec(preset, c.style().id(), c.vocabSize(), c.contextLength(), c.nLayer(), c.nHead(), c.nKvHead(),
                     c.dModel(), c.intermediateSize(), c.tieEmbeddings(), c.normEps(), c.ropeTheta(), c.normPlacement().id(), c.mixLnFraction(),
-                    c.normScaling().id(), c.qkNorm(), c.norm().id(), c.dropout());
+                    c.normScaling().id(), c.qkNorm(), c.norm().id(), c.dropout(), c.embeddingProjection());
         }
     }
 
