@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The architecture options of the norms side by side on the built-in data (docs/recipes.md): the same 8-layer
 # GPT-2-style model, data order, seed and steps, once per option -- Pre-LN (the baseline), Post-LN, Mix-LN,
-# LayerNorm Scaling, QK-norm -- then one comparison report (loss curves, per-layer contribution and kurtosis).
+# LayerNorm Scaling, QK-norm, OSP's single-scale RMSNorm and embedding projections -- then one comparison report (loss curves, per-layer contribution and kurtosis).
 #   bench/ablation_norms.sh OUT_DIR [STEPS]
 set -euo pipefail
 out=${1:?usage: bench/ablation_norms.sh OUT_DIR [STEPS]}
@@ -12,11 +12,13 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 cru="$here/crucible"
 "$cru" data prepare-default --out "$out/data" --vocab-size 4096
 runs=()
-for variant in pre post mix layer_index qk_norm; do
+for variant in pre post mix layer_index qk_norm single_scale embedding_projection; do
   case $variant in
     pre|post|mix) extra="norm_placement: $variant" ;;
     layer_index) extra="norm_scaling: layer_index" ;;
     qk_norm) extra="qk_norm: true" ;;
+    single_scale) extra="norm: single_scale_rmsnorm" ;;
+    embedding_projection) extra="embedding_projection: true" ;;
   esac
   cat > "$out/$variant.yaml" <<YAML
 out: $variant

@@ -112,6 +112,10 @@ class ReportTest {
         Path runB = fakeRun(tmp.resolve("runB"), "piqa");
         String both = Files.readString(Report.write(List.of(data, Run.read(runB, null)), tmp.resolve("cmp"), "cmp"));
         assertTrue(both.contains("Capabilities: runA") && both.contains("Capabilities: runB"));
+        assertFalse(s.contains("Layers, run by run"), "one run has nothing to compare its layers with");
+        assertTrue(both.contains("<h2>Layers, run by run</h2>"), "two runs' layers side by side");
+        assertTrue(both.contains("<tr><td class=l>runA</td><td>64</td><td>0.300</td><td>0.200</td><td>0.020</td></tr>"), "a row per run at its last step");
+        assertTrue(both.contains("<tr><td class=l>runB</td><td>64</td><td>1.50</td><td>14.00</td><td>2.00</td></tr>"), "kurtosis per layer");
     }
 
     /** Rows of a w4 variant become task@w4 series, and the report shows the gap to full precision in the metric's direction. */
@@ -151,6 +155,15 @@ class ReportTest {
                     (ang[3] + ang[4] + ang[5]) / 3, (ang[1] + ang[2]) / 2)), s);
             assertEquals(ang == fading, s.contains("the curse of depth"), s);
         }
+        // side by side: the run whose deep half still works, and the one with the outliers, by name
+        List<Run> runs = new java.util.ArrayList<>();
+        for (double[] ang : new double[][] {fading, healthy}) {
+            List<Run.LayerRow> rows = new java.util.ArrayList<>();
+            for (int l = 0; l < ang.length; l++) rows.add(new Run.LayerRow(100, 1000, l, 1, 0.01, ang[l], ang == fading ? 12.5 : 0.5));
+            runs.add(new Run(ang == fading ? "fading" : "healthy", tmp, List.of(), List.of(), new long[] {100}, Map.of(), Map.of(), "", rows, List.of()));
+        }
+        assertEquals("healthy keeps its deeper half contributing most (mean angular distance 0.170); fading has the most heavy-tailed layer output "
+                + "(excess kurtosis 12.50).", LayersComparisonSection.sentence(runs));
     }
 
     /** A task declared in YAML has no name the report could know: its chance level comes with its rows in results.jsonl. */
