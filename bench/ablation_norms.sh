@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The architecture options of the norms side by side on the built-in data (docs/recipes.md): the same 8-layer
 # GPT-2-style model, data order, seed and steps, once per option -- Pre-LN (the baseline), Post-LN, Mix-LN,
-# LayerNorm Scaling, QK-norm, OSP's single-scale RMSNorm and embedding projections -- then one comparison report (loss curves, per-layer contribution and kurtosis).
+# LayerNorm Scaling, QK-norm, z-loss, OSP's single-scale RMSNorm and embedding projections -- then one
+# comparison report (loss curves, per-layer contribution and kurtosis).
 #   bench/ablation_norms.sh OUT_DIR [STEPS]
 set -euo pipefail
 out=${1:?usage: bench/ablation_norms.sh OUT_DIR [STEPS]}
@@ -12,11 +13,13 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 cru="$here/crucible"
 "$cru" data prepare-default --out "$out/data" --vocab-size 4096
 runs=()
-for variant in pre post mix layer_index qk_norm single_scale embedding_projection; do
+for variant in pre post mix layer_index qk_norm z_loss single_scale embedding_projection; do
+  train_extra=
   case $variant in
     pre|post|mix) extra="norm_placement: $variant" ;;
     layer_index) extra="norm_scaling: layer_index" ;;
     qk_norm) extra="qk_norm: true" ;;
+    z_loss) extra="norm_placement: pre"; train_extra=", z_loss: 1.0e-4" ;;
     single_scale) extra="norm: single_scale_rmsnorm" ;;
     embedding_projection) extra="embedding_projection: true" ;;
   esac
@@ -24,7 +27,7 @@ for variant in pre post mix layer_index qk_norm single_scale embedding_projectio
 out: $variant
 model: {style: gpt2, vocab_size: 4096, context_length: 256, n_layer: 8, n_head: 4, d_model: 192, $extra}
 data: {train: data/shards/train_*.bin, val: data/shards/val_*.bin, tokenizer: data/shards/tokenizer.json}
-training: {seq_len: 256, micro_batch: 8, batch_tokens: 4096, steps: $steps, seed: 1337}
+training: {seq_len: 256, micro_batch: 8, batch_tokens: 4096, steps: $steps, seed: 1337$train_extra}
 optimizer: {lr: 2.0e-3, weight_decay: 0.1, grad_clip: 1.0}
 schedule: {kind: cosine, warmup_steps: 15, min_lr_ratio: 0.1}
 eval: {every: 25, batches: 8}

@@ -66,8 +66,11 @@ final class HfCommands {
     }
 
     @Command(name = "hf", mixinStandardHelpOptions = true,
-            description = "Export a checkpoint as a Hugging Face model directory (config.json, model.safetensors, generation_config.json, "
-                    + "tokenizer files when present), without the optimizer and trainer state.")
+            description = {"Export a checkpoint as a Hugging Face model directory (config.json, model.safetensors, generation_config.json, "
+                    + "tokenizer files when present), without the optimizer and trainer state.",
+                    "Recipe options transformers has no field for are folded into an equal model (LayerNorm Scaling and a "
+                    + "single-scale norm into the norm gains, embedding projections into the embeddings and an untied head); "
+                    + "Post-LN layers cannot be, and are refused."})
     static final class ExportHf implements Callable<Integer> {
         @Parameters(index = "0", paramLabel = "CHECKPOINT", description = "A checkpoint directory (runs/<run>/checkpoints/step-NNNNNNN).")
         Path checkpoint;
