@@ -68,9 +68,10 @@ final class HfCommands {
     @Command(name = "hf", mixinStandardHelpOptions = true,
             description = {"Export a checkpoint as a Hugging Face model directory (config.json, model.safetensors, generation_config.json, "
                     + "tokenizer files when present), without the optimizer and trainer state.",
-                    "Recipe options transformers has no field for are folded into an equal model (LayerNorm Scaling and a "
-                    + "single-scale norm into the norm gains, embedding projections into the embeddings and an untied head); "
-                    + "Post-LN layers cannot be, and are refused."})
+                    "Recipe options transformers has no field for are folded into an equal model (LayerNorm Scaling into the "
+                    + "norm gains, a Llama-style single-scale norm into a gain vector, embedding projections into the embeddings "
+                    + "and an untied head); a Llama-style model with QK-norm exports as Qwen3. Post-LN layers, and GPT-2-style models "
+                    + "with an RMSNorm or QK-norm, have no transformers architecture and are refused."})
     static final class ExportHf implements Callable<Integer> {
         @Parameters(index = "0", paramLabel = "CHECKPOINT", description = "A checkpoint directory (runs/<run>/checkpoints/step-NNNNNNN).")
         Path checkpoint;

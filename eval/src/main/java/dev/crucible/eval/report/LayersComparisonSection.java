@@ -41,29 +41,38 @@ final class LayersComparisonSection implements Section.Whole {
         return last;
     }
 
-    /** Which run keeps its deeper half contributing most, and which has the most heavy-tailed layer. */
+    /**
+     * Which run keeps its deeper half contributing most, and which has the most heavy-tailed layer
+     * (named only above excess kurtosis 1; ReLU makes light tails all 0). Non-finite values (a
+     * diverged run) are left out.
+     */
     static String sentence(List<Run> runs) {
         Run deepest = null, tailed = null;
-        double bestDeep = -1, bestKurt = -1;
+        double bestDeep = Double.NEGATIVE_INFINITY, bestKurt = Double.NEGATIVE_INFINITY;
         for (Run r : runs) {
             int layers = 0;
             for (Run.LayerRow row : r.layers()) layers = Math.max(layers, row.layer() + 1);
             double[] ang = lastStep(r, layers, Run.LayerRow::angularDistance), kurt = lastStep(r, layers, Run.LayerRow::kurtosis);
-            double deep = 0;
-            for (int l = layers / 2; l < layers; l++) deep += ang[l] / (layers - layers / 2);
-            double peak = java.util.Arrays.stream(kurt).max().orElse(0);
-            if (deep > bestDeep) {
-                bestDeep = deep;
+            java.util.OptionalDouble deep = java.util.Arrays.stream(ang, layers / 2, layers).filter(Double::isFinite).average();
+            java.util.OptionalDouble peak = java.util.Arrays.stream(kurt).filter(Double::isFinite).max();
+            if (deep.isPresent() && deep.getAsDouble() > bestDeep) {
+                bestDeep = deep.getAsDouble();
                 deepest = r;
             }
-            if (peak > bestKurt) {
-                bestKurt = peak;
+            if (peak.isPresent() && peak.getAsDouble() > bestKurt) {
+                bestKurt = peak.getAsDouble();
                 tailed = r;
             }
         }
-        return String.format(Locale.ROOT, "%s keeps its deeper half contributing most (mean angular distance %.3f); %s has the most heavy-tailed layer output (excess kurtosis %.2f).",
-                deepest.name(), bestDeep, tailed.name(), bestKurt);
+        String a = deepest == null ? "No run has finite layer contributions."
+                : String.format(Locale.ROOT, "%s keeps its deeper half contributing most (mean angular distance %.3f).", deepest.name(), bestDeep);
+        String k = tailed != null && bestKurt > HEAVY_TAIL
+                ? String.format(Locale.ROOT, " %s has the most heavy-tailed layer output (excess kurtosis %.2f).", tailed.name(), bestKurt)
+                : String.format(Locale.ROOT, " No run has a layer output with excess kurtosis above %.0f.", HEAVY_TAIL);
+        return a + k;
     }
+
+    static final double HEAVY_TAIL = 1;
 
     private static void table(StringBuilder h, List<Run> runs, int layers, String title, ToDoubleFunction<Run.LayerRow> metric, String format) {
         h.append("<table><caption>").append(esc(title)).append("</caption><tr><th class=l>run</th><th>step</th>");

@@ -162,8 +162,15 @@ class ReportTest {
             for (int l = 0; l < ang.length; l++) rows.add(new Run.LayerRow(100, 1000, l, 1, 0.01, ang[l], ang == fading ? 12.5 : 0.5));
             runs.add(new Run(ang == fading ? "fading" : "healthy", tmp, List.of(), List.of(), new long[] {100}, Map.of(), Map.of(), "", rows, List.of()));
         }
-        assertEquals("healthy keeps its deeper half contributing most (mean angular distance 0.170); fading has the most heavy-tailed layer output "
+        assertEquals("healthy keeps its deeper half contributing most (mean angular distance 0.170). fading has the most heavy-tailed layer output "
                 + "(excess kurtosis 12.50).", LayersComparisonSection.sentence(runs));
+        // a diverged run (NaN) drops out instead of breaking the sentence; light tails name no run
+        List<Run.LayerRow> nan = new java.util.ArrayList<>();
+        for (int l = 0; l < 6; l++) nan.add(new Run.LayerRow(100, 1000, l, 1, 0.01, Double.NaN, Double.NaN));
+        Run diverged = new Run("diverged", tmp, List.of(), List.of(), new long[] {100}, Map.of(), Map.of(), "", nan, List.of());
+        assertEquals("No run has finite layer contributions. No run has a layer output with excess kurtosis above 1.",
+                LayersComparisonSection.sentence(List.of(diverged, diverged)));
+        assertTrue(LayersComparisonSection.sentence(List.of(diverged, runs.get(1))).startsWith("healthy keeps its deeper half"));
     }
 
     /** A task declared in YAML has no name the report could know: its chance level comes with its rows in results.jsonl. */
