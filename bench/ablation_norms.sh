@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The architecture options of the norms side by side on the built-in data (docs/recipes.md): the same 8-layer
 # GPT-2-style model, data order, seed and steps, once per option -- Pre-LN (the baseline), Post-LN, Mix-LN,
-# LayerNorm Scaling, QK-norm, z-loss, OSP's single-scale RMSNorm and embedding projections -- then one
+# LayerNorm Scaling, QK-norm, z-loss, RMSNorm, OSP's single-scale RMSNorm and embedding projections -- then one
 # comparison report (loss curves, per-layer contribution and kurtosis).
 #   bench/ablation_norms.sh OUT_DIR [STEPS]
 set -euo pipefail
@@ -13,13 +13,14 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 cru="$here/crucible"
 "$cru" data prepare-default --out "$out/data" --vocab-size 4096
 runs=()
-for variant in pre post mix layer_index qk_norm z_loss single_scale embedding_projection; do
+for variant in pre post mix layer_index qk_norm z_loss rmsnorm single_scale embedding_projection; do
   train_extra=
   case $variant in
     pre|post|mix) extra="norm_placement: $variant" ;;
     layer_index) extra="norm_scaling: layer_index" ;;
     qk_norm) extra="qk_norm: true" ;;
     z_loss) extra="norm_placement: pre"; train_extra=", z_loss: 1.0e-4" ;;
+    rmsnorm) extra="norm: rmsnorm" ;;
     single_scale) extra="norm: single_scale_rmsnorm" ;;
     embedding_projection) extra="embedding_projection: true" ;;
   esac
