@@ -77,6 +77,13 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
             return name().toLowerCase(Locale.ROOT);
         }
 
+        /** The MLP width the style's models have at width d: GPT-2's 4d; Llama's SwiGLU 8d/3 rounded up to a multiple of 256 (of 8 for small d). */
+        public int defaultIntermediateSize(int d) {
+            if (this == GPT2) return 4 * d;
+            int multiple = d >= 256 ? 256 : 8;
+            return (8 * d / 3 + multiple - 1) / multiple * multiple;
+        }
+
         public static Style parse(String s) {
             for (Style st : values()) if (st.id().equals(s.toLowerCase(Locale.ROOT))) return st;
             throw new IllegalArgumentException("unknown model style '" + s + "' (expected gpt2 or llama)");
@@ -167,19 +174,14 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
 
     /** GPT-2 defaults: MLP width 4d, tied embeddings, LayerNorm eps 1e-5. */
     public static Builder gpt2Builder(int vocab, int ctx, int layers, int heads, int d) {
-        return new Builder(new ModelConfig(Style.GPT2, vocab, ctx, layers, heads, heads, d, 4 * d, true, 1e-5, 10000, NormPlacement.PRE, 0.25,
+        return new Builder(new ModelConfig(Style.GPT2, vocab, ctx, layers, heads, heads, d, Style.GPT2.defaultIntermediateSize(d), true, 1e-5, 10000, NormPlacement.PRE, 0.25,
                 NormScaling.NONE, false, Norm.LAYERNORM, 0, false));
     }
 
-    /** Llama defaults: the SwiGLU width rounded as Llama does (8d/3 up to a multiple of 256, of 8 for small d), RMSNorm eps 1e-6. */
+    /** Llama defaults: the SwiGLU width rounded as Llama does, RMSNorm eps 1e-6. */
     public static Builder llamaBuilder(int vocab, int ctx, int layers, int heads, int kvHeads, int d) {
-        return new Builder(new ModelConfig(Style.LLAMA, vocab, ctx, layers, heads, kvHeads, d, llamaIntermediateSize(d), true, 1e-6, 10000,
+        return new Builder(new ModelConfig(Style.LLAMA, vocab, ctx, layers, heads, kvHeads, d, Style.LLAMA.defaultIntermediateSize(d), true, 1e-6, 10000,
                 NormPlacement.PRE, 0.25, NormScaling.NONE, false, Norm.RMSNORM, 0, false));
-    }
-
-    public static int llamaIntermediateSize(int d) {
-        int multiple = d >= 256 ? 256 : 8;
-        return (8 * d / 3 + multiple - 1) / multiple * multiple;
     }
 
     public static ModelConfig gpt2(int vocab, int ctx, int layers, int heads, int d) {

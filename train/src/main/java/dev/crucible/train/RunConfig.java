@@ -108,7 +108,7 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
             }
             if (nHead != null && nKvHead == null) m.nKvHead(nHead);
             if (dModel != null && intermediateSize == null) {
-                m.intermediateSize(st == ModelConfig.Style.LLAMA ? ModelConfig.llamaIntermediateSize(dModel) : 4 * dModel);
+                m.intermediateSize(st.defaultIntermediateSize(dModel));
             }
             if (vocabSize != null) m.vocabSize(vocabSize);
             if (contextLength != null) m.contextLength(contextLength);
