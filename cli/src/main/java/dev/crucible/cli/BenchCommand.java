@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.crucible.model.Model;
 import dev.crucible.model.ModelConfig;
 import dev.crucible.model.TrainStep;
+import dev.crucible.model.optim.GroupedOptimizer;
 import dev.crucible.tensor.Attention;
 import dev.crucible.tensor.Cpu;
 import dev.crucible.tensor.Gemm;
@@ -102,10 +103,13 @@ public final class BenchCommand implements Runnable {
     }
 
     @Command(name = "train", mixinStandardHelpOptions = true,
-            description = "Time full training steps (forward, backward, AdamW) on random tokens.")
+            description = "Time full training steps (forward, backward, optimizer) on random tokens.")
     static final class Train implements Runnable {
         @Mixin
         Common c;
+        @Option(names = "--optimizer", defaultValue = "adamw", paramLabel = "NAME",
+                description = "The optimizer at run.yaml's defaults for it: adamw, spam, galore, swan, sinkgd, muon (default ${DEFAULT-VALUE}).")
+        String optimizer;
         @Option(names = "--steps", defaultValue = "10", description = "Timed steps (default ${DEFAULT-VALUE}).")
         int steps;
         @Option(names = "--warmup", defaultValue = "3", description = "Untimed warm-up steps (default ${DEFAULT-VALUE}).")
@@ -121,9 +125,15 @@ public final class BenchCommand implements Runnable {
                 double peak = PeakFlops.measure(pool);
                 Model model = Model.forTraining(cfg, b, t, pool);
                 model.initialize(1337);
-                // the optimizer and clipping a run.yaml gets by default
-                RunConfig.Optimizer defaults = ConfigLoader.defaults(RunConfig.Optimizer.class);
-                TrainStep trainStep = TrainStep.crossEntropy(model, defaults.create(model.layout(), pool), defaults.gradClip(), pool);
+                // the optimizer and clipping a run.yaml gets by default for this optimizer's name
+                RunConfig.Optimizer section;
+                try {
+                    section = ConfigLoader.defaults(RunConfig.Optimizer.class, Map.of("name", optimizer));
+                } catch (IllegalArgumentException e) {
+                    throw new UserError("--optimizer: " + e.getMessage().lines().findFirst().orElse(""));
+                }
+                GroupedOptimizer opt = section.create(model.layout(), pool);
+                TrainStep trainStep = TrainStep.crossEntropy(model, opt, section.gradClip(), pool);
                 Rng rng = new Rng(0);
                 TrainStep.BatchSource random = batch -> {
                     for (int i = 0; i < batch.tokens(); i++) {
@@ -168,6 +178,9 @@ public final class BenchCommand implements Runnable {
                         med, median(fwd), median(bwd), median(upd), tps, gflops, 100 * gflops / peak, peakRssMb(), allocKbPerStep);
                 System.out.printf(Locale.ROOT, "model buffers at %d x %d: %.1f MB to train (parameters, gradients, every layer's activations), %.1f MB for inference%n",
                         b, t, model.memoryBytes() / 1e6, inferenceBytes / 1e6);
+                long weightBytes = 4L * model.layout().size(), stateBytes = opt.stateBytes();
+                System.out.printf(Locale.ROOT, "optimizer %s: %.1f MB of state (%.2f x the weights' %.1f MB); its step %.1f ms, %.1f%% of the step%n",
+                        opt.name(), stateBytes / 1e6, (double) stateBytes / weightBytes, weightBytes / 1e6, median(upd), 100 * median(upd) / med);
                 Map<String, Double> prof = model.profile().millis();
                 if (profile) {
                     System.out.println("profile (ms per step):");
@@ -184,7 +197,10 @@ public final class BenchCommand implements Runnable {
                 out.put("step_ms_min", round(Arrays.stream(ms).min().orElse(0)));
                 out.put("forward_ms", round(median(fwd)));
                 out.put("backward_ms", round(median(bwd)));
+                out.put("optimizer", opt.name());
                 out.put("optimizer_ms", round(median(upd)));
+                out.put("optimizer_state_mb", round(stateBytes / 1e6));
+                out.put("weights_mb", round(weightBytes / 1e6));
                 out.put("alloc_kb_per_step", round(allocKbPerStep));
                 out.put("training_model_mb", round(model.memoryBytes() / 1e6));
                 out.put("inference_model_mb", round(inferenceBytes / 1e6));

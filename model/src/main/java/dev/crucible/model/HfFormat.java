@@ -45,26 +45,36 @@ public final class HfFormat {
 
     /** The values of one HF tensor taken from a flat buffer laid out as our parameters (weights or gradients). */
     public static float[] extract(HfTensor h, float[] flat) {
-        int cols = h.source().cols(), base = h.source().offset() + h.rowStart() * cols;
+        return extract(h, flat, h.source().offset());
+    }
+
+    /** As {@link #extract(HfTensor, float[])} from a buffer that holds the source tensor from index at (optimizer state). */
+    public static float[] extract(HfTensor h, float[] buf, int at) {
+        int cols = h.source().cols(), base = at + h.rowStart() * cols;
         float[] out = new float[h.size()];
         if (!h.transpose()) {
-            System.arraycopy(flat, base, out, 0, out.length);
+            System.arraycopy(buf, base, out, 0, out.length);
         } else {
             for (int r = 0; r < h.rows(); r++) {
-                for (int c = 0; c < cols; c++) out[c * h.rows() + r] = flat[base + r * cols + c];
+                for (int c = 0; c < cols; c++) out[c * h.rows() + r] = buf[base + r * cols + c];
             }
         }
         return out;
     }
 
-    /** Inverse of {@link #extract}. */
+    /** Inverse of {@link #extract(HfTensor, float[])}. */
     public static void insert(HfTensor h, float[] values, float[] flat) {
-        int cols = h.source().cols(), base = h.source().offset() + h.rowStart() * cols;
+        insert(h, values, flat, h.source().offset());
+    }
+
+    /** Inverse of {@link #extract(HfTensor, float[], int)}. */
+    public static void insert(HfTensor h, float[] values, float[] buf, int at) {
+        int cols = h.source().cols(), base = at + h.rowStart() * cols;
         if (!h.transpose()) {
-            System.arraycopy(values, 0, flat, base, h.size());
+            System.arraycopy(values, 0, buf, base, h.size());
         } else {
             for (int r = 0; r < h.rows(); r++) {
-                for (int c = 0; c < cols; c++) flat[base + r * cols + c] = values[c * h.rows() + r];
+                for (int c = 0; c < cols; c++) buf[base + r * cols + c] = values[c * h.rows() + r];
             }
         }
     }
@@ -75,13 +85,8 @@ public final class HfFormat {
      * byte for byte as transformers would write them.
      */
     public static List<Safetensors.Source> sources(ParamLayout layout, float[] flat) {
-        return sources(layout, flat, "");
-    }
-
-    /** As {@link #sources(ParamLayout, float[])}, each name followed by suffix (optimizer state: ".exp_avg"). */
-    public static List<Safetensors.Source> sources(ParamLayout layout, float[] flat, String suffix) {
         List<Safetensors.Source> out = new ArrayList<>();
-        for (HfTensor h : tensors(layout)) out.add(new Safetensors.Source(h.hfName() + suffix, h.shape(), () -> extract(h, flat)));
+        for (HfTensor h : tensors(layout)) out.add(new Safetensors.Source(h.hfName(), h.shape(), () -> extract(h, flat)));
         out.sort(java.util.Comparator.comparing(Safetensors.Source::name));
         return out;
     }
@@ -108,25 +113,21 @@ public final class HfFormat {
         }
     }
 
-    /**
-     * Reads the tensors named like the layout's HF tensors plus suffix into flat (optimizer state),
-     * checking presence and shapes; other tensors in the file are left to the caller.
-     */
-    public static void loadSuffixed(Safetensors.TensorSource file, ParamLayout layout, float[] flat, String suffix) throws IOException {
-        for (HfTensor h : tensors(layout)) loadOne(file, h, h.hfName() + suffix, flat);
+    private static void loadOne(Safetensors.TensorSource file, HfTensor h, String name, float[] flat) throws IOException {
+        insert(h, read(file, name, h.shape()), flat);
     }
 
-    private static void loadOne(Safetensors.TensorSource file, HfTensor h, String name, float[] flat) throws IOException {
+    /** The values of tensor name in file, which must be there with this shape (what the model config, or an optimizer's state, needs). */
+    public static float[] read(Safetensors.TensorSource file, String name, int[] shape) throws IOException {
         Safetensors.Entry e = file.entries().get(name);
         if (e == null) throw new IOException(file.where() + ": tensor '" + name + "' is missing");
-        int[] shape = h.shape();
         boolean ok = e.shape().length == shape.length;
         for (int i = 0; ok && i < shape.length; i++) ok = e.shape()[i] == shape[i];
         if (!ok) {
             throw new IOException(file.where() + ": tensor '" + name + "' has shape " + java.util.Arrays.toString(e.shape())
                     + ", the model config needs " + java.util.Arrays.toString(shape));
         }
-        insert(h, file.floats(name), flat);
+        return file.floats(name);
     }
 
     /** transformers' config.json for this model (GPT2LMHeadModel or LlamaForCausalLM). */

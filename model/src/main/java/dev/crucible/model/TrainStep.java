@@ -1,5 +1,6 @@
 package dev.crucible.model;
 
+import dev.crucible.model.optim.Optimizer;
 import dev.crucible.tensor.SquaredNorm;
 import dev.crucible.tensor.WorkerPool;
 

@@ -3,6 +3,8 @@ package dev.crucible.model;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.crucible.model.optim.Optimizer;
+import dev.crucible.model.optim.OptimizerRecipe;
 import dev.crucible.tensor.Cpu;
 import dev.crucible.tensor.WorkerPool;
 import java.io.IOException;
@@ -81,8 +83,7 @@ class GoldenTrainingTest {
         try (WorkerPool pool = new WorkerPool(2)) {
             Model model = Model.forTraining(cfg, b, t, pool);
             model.initialize(7);
-            AdamWOptimizer opt = new AdamWOptimizer(model.layout(),
-                    AdamWOptimizer.defaultGroups(new AdamWOptimizer.Settings(3e-3, 0.9, 0.95, 1e-8, 0.1)), 3e-3, pool);
+            Optimizer opt = OptimizerRecipe.adamW(3e-3, 0.9, 0.95, 1e-8, 0.1).create(model.layout(), pool);
             TrainStep step = TrainStep.crossEntropy(model, opt, 0.5, pool);
             int[] tok = new int[8]; // the generator reads the first tokens of the last micro-batch
             for (int s = 0; s < steps; s++) {

@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.crucible.model.optim.GroupedOptimizer;
+import dev.crucible.model.optim.OptimizerRecipe;
 import dev.crucible.tensor.WorkerPool;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
@@ -13,8 +15,8 @@ import org.junit.jupiter.api.Test;
 /** The one training step: gradient accumulation, the gradient hook, clipping, and a step whose loss is not finite. */
 class TrainStepTest {
 
-    private static AdamWOptimizer adamw(Model m, WorkerPool pool) {
-        return new AdamWOptimizer(m.layout(), AdamWOptimizer.defaultGroups(new AdamWOptimizer.Settings(1e-3, 0.9, 0.95, 1e-8, 0.1)), 1e-3, pool);
+    private static GroupedOptimizer adamw(Model m, WorkerPool pool) {
+        return OptimizerRecipe.adamW(1e-3, 0.9, 0.95, 1e-8, 0.1).create(m.layout(), pool);
     }
 
     /** Fills micro-batches with consecutive rows of one fixed batch of `rows` sequences. */
@@ -82,7 +84,7 @@ class TrainStepTest {
             assertEquals(r.gradNorm(), u.gradNorm(), 0, "the norm is measured before clipping");
             Model c = Model.forTraining(cfg, 1, t, pool);
             c.initialize(5);
-            AdamWOptimizer manual = adamw(c, pool);
+            GroupedOptimizer manual = adamw(c, pool);
             float[] scaled = b.grads.clone();
             manual.step(c.params, scaled, (float) (1e-3 / r.gradNorm()), 1e-3);
             assertArrayEquals(c.params, a.params, "clipped step = AdamW with the gradient scaled by clip / norm");
@@ -98,7 +100,7 @@ class TrainStepTest {
             m.params[m.layout().wte()] = Float.NaN;
             m.params[m.layout().wte() + 16] = Float.NaN; // every token's embedding row begins NaN for tokens 0 and 1
             float[] before = m.params.clone();
-            AdamWOptimizer opt = adamw(m, pool);
+            GroupedOptimizer opt = adamw(m, pool);
             TrainStep.Result r = TrainStep.crossEntropy(m, opt, 1.0, pool).run(batch -> {
                 java.util.Arrays.fill(batch.inputs(), 0);
                 java.util.Arrays.fill(batch.targets(), 1);

@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.crucible.model.optim.Optimizer;
+import dev.crucible.model.optim.OptimizerRecipe;
 import dev.crucible.tensor.WorkerPool;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
@@ -54,8 +56,7 @@ class TrainingBehaviourTest {
         try (WorkerPool pool = new WorkerPool(threads)) {
             Model model = Model.forTraining(cfg, b, t, pool);
             model.initialize(seed);
-            AdamWOptimizer opt = new AdamWOptimizer(model.layout(),
-                    AdamWOptimizer.defaultGroups(new AdamWOptimizer.Settings(3e-3, 0.9, 0.95, 1e-8, 0.0)), 3e-3, pool);
+            Optimizer opt = OptimizerRecipe.adamW(3e-3, 0.9, 0.95, 1e-8, 0.0).create(model.layout(), pool);
             TrainStep step = TrainStep.crossEntropy(model, opt, 1.0, pool);
             for (int s = 0; s < steps; s++) {
                 losses[s] = (float) step.run(batch -> {

@@ -285,4 +285,68 @@ public final class Reference {
             p[i] = p[i] * (1 - lr * weightDecay) - lr * (m[i] / bc1) / (Math.sqrt(v[i] / bc2) + eps);
         }
     }
+
+    /** SPAM's element-wise step as its reference code writes it (spike clipping against v before the update, then Adam scaled by warmup, then decay). */
+    public static void spam(double[] p, double[] g, double[] m, double[] v, double lr, double warmup, double beta1, double beta2,
+                            double eps, double weightDecay, double theta, double gradScale, long t) {
+        double stepSize = lr * warmup * Math.sqrt(1 - Math.pow(beta2, t)) / (1 - Math.pow(beta1, t));
+        for (int i = 0; i < p.length; i++) {
+            double gi = g[i] * gradScale;
+            if (theta > 0 && gi * gi > theta * v[i]) gi = Math.signum(gi) * Math.sqrt(theta * v[i]);
+            m[i] = beta1 * m[i] + (1 - beta1) * gi;
+            v[i] = beta2 * v[i] + (1 - beta2) * gi * gi;
+            p[i] = (p[i] - stepSize * m[i] / (Math.sqrt(v[i]) + eps)) * (1 - lr * weightDecay);
+        }
+    }
+
+    /** c[m,n] = a[m,k] · b[k,n]. */
+    public static double[] matmul(double[] a, double[] b, int m, int k, int n) {
+        double[] c = new double[m * n];
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < n; j++) {
+                double s = 0;
+                for (int q = 0; q < k; q++) s += a[i * k + q] * b[q * n + j];
+                c[i * n + j] = s;
+            }
+        }
+        return c;
+    }
+
+    public static double[] transpose(double[] a, int rows, int cols) {
+        double[] t = new double[a.length];
+        for (int r = 0; r < rows; r++) for (int c = 0; c < cols; c++) t[c * rows + r] = a[r * cols + c];
+        return t;
+    }
+
+    /** Muon's NS5 as muon.py writes it: transpose if tall, divide by (Frobenius norm + 1e-7), steps of X ← aX + (bA + cA²)X, A = XXᵀ. */
+    public static double[] newtonSchulz5(double[] g, int rows, int cols, int steps) {
+        boolean tall = rows > cols;
+        int p = Math.min(rows, cols), q = Math.max(rows, cols);
+        double[] x = tall ? transpose(g, rows, cols) : g.clone();
+        double norm = 0;
+        for (double e : x) norm += e * e;
+        norm = Math.sqrt(norm) + 1e-7;
+        for (int i = 0; i < x.length; i++) x[i] /= norm;
+        for (int s = 0; s < steps; s++) {
+            double[] a = matmul(x, transpose(x, p, q), p, q, p), a2 = matmul(a, a, p, p, p), b = new double[p * p];
+            for (int i = 0; i < b.length; i++) b[i] = NewtonSchulz.B * a[i] + NewtonSchulz.C * a2[i];
+            double[] bx = matmul(b, x, p, p, q);
+            for (int i = 0; i < x.length; i++) x[i] = NewtonSchulz.A * x[i] + bx[i];
+        }
+        return tall ? transpose(x, p, q) : x;
+    }
+
+    /** The polar factor U·Vᵀ of a (rows ≤ cols, full row rank): (a·aᵀ)^(-1/2)·a, the inverse square root from an eigen-decomposition. */
+    public static double[] polar(double[] a, int rows, int cols) {
+        SymmetricEigen.Result e = SymmetricEigen.of(matmul(a, transpose(a, rows, cols), rows, cols, rows), rows);
+        double[] w = new double[rows * rows];
+        for (int i = 0; i < rows; i++) {
+            for (int j = 0; j < rows; j++) {
+                double s = 0;
+                for (int k = 0; k < rows; k++) s += e.vectors()[i * rows + k] * e.vectors()[j * rows + k] / Math.sqrt(e.values()[k]);
+                w[i * rows + j] = s;
+            }
+        }
+        return matmul(w, a, rows, rows, cols);
+    }
 }

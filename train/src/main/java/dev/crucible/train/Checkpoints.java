@@ -4,11 +4,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.crucible.data.tokenizer.TokenizerJson;
-import dev.crucible.model.AdamWOptimizer;
 import dev.crucible.model.HfFormat;
 import dev.crucible.model.Model;
-import dev.crucible.model.Optimizer;
 import dev.crucible.model.Safetensors;
+import dev.crucible.model.optim.Algorithm;
+import dev.crucible.model.optim.GroupedOptimizer;
+import dev.crucible.model.optim.Optimizer;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -172,15 +173,15 @@ public final class Checkpoints {
         }
         Path file = ck.resolve(OPTIMIZER);
         try (Safetensors.Reader r = Safetensors.open(file)) {
-            if (r.entries().containsKey(LEGACY_EXP_AVG) && opt instanceof AdamWOptimizer adamw) {
+            if (r.entries().containsKey(LEGACY_EXP_AVG) && opt instanceof GroupedOptimizer grouped) {
                 try {
-                    adamw.loadFlat(r.floats(LEGACY_EXP_AVG), r.floats(LEGACY_EXP_AVG_SQ), state.optimizerStep());
+                    grouped.loadFlat(r.floats(LEGACY_EXP_AVG), r.floats(LEGACY_EXP_AVG_SQ), state.optimizerStep());
                 } catch (IllegalArgumentException e) {
                     throw new IOException(file + ": " + e.getMessage(), e);
                 }
                 return;
             }
-            String saved = r.metadata().getOrDefault("optimizer", r.entries().containsKey(LEGACY_EXP_AVG) ? AdamWOptimizer.NAME : "?");
+            String saved = r.metadata().getOrDefault("optimizer", r.entries().containsKey(LEGACY_EXP_AVG) ? Algorithm.ADAMW.id() : "?");
             if (!saved.equals(opt.name())) {
                 throw new IOException(file + ": state of optimizer '" + saved + "', but the run's config says '" + opt.name()
                         + "'; resume with optimizer.name: " + saved + ", or start a new run from this checkpoint's weights (training.init_from: " + ck + ")");

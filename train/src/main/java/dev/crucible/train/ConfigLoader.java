@@ -112,7 +112,7 @@ public final class ConfigLoader {
             if (e instanceof ValueInstantiationException && e.getCause() != null && e.getCause().getMessage() != null) {
                 String msg = e.getCause().getMessage();
                 int colon = msg.indexOf(':');
-                if (colon > 0 && msg.substring(0, colon).matches("[a-z_.]+")) key = key.isEmpty() ? msg.substring(0, colon) : key + "." + msg.substring(0, colon);
+                if (colon > 0 && msg.substring(0, colon).matches("[a-z0-9_.]+")) key = key.isEmpty() ? msg.substring(0, colon) : key + "." + msg.substring(0, colon);
             }
             int[] at = locate(text, key);
             if (at != null) where = file + ":" + at[0] + ":" + at[1];

@@ -2,11 +2,13 @@ package dev.crucible.train;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonInclude;
-import dev.crucible.model.AdamWOptimizer;
 import dev.crucible.model.ModelConfig;
 import dev.crucible.model.ParamLayout;
+import dev.crucible.model.optim.Algorithm;
+import dev.crucible.model.optim.GroupedOptimizer;
+import dev.crucible.model.optim.Hyperparameters;
+import dev.crucible.model.optim.OptimizerRecipe;
 import dev.crucible.tensor.WorkerPool;
-import java.util.EnumMap;
 import java.util.Map;
 
 /**
@@ -41,6 +43,11 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
             }
             if (training.seqLen() > mc.contextLength()) {
                 throw new IllegalArgumentException("training.seq_len: " + training.seqLen() + " exceeds the model's context_length " + mc.contextLength());
+            }
+            try {
+                optimizer.recipe().checkAgainst(new ParamLayout(mc));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("optimizer." + e.getMessage(), e);
             }
         }
     }
@@ -189,67 +196,65 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
     }
 
     /**
-     * The optimizer, by name, with its settings for every parameter; groups: settings that differ for
-     * the parameters of one role (hidden_matrix, embedding, head, norm, bias), e.g.
-     * {@code groups: {embedding: {lr: 3.0e-3}}}. Weight decay applies to hidden matrices and the head
-     * unless a group says otherwise. grad_clip: the largest global gradient norm (0 = off), applied
-     * by the training step before any optimizer.
+     * The optimizer, by name (adamw, spam, galore, swan, sinkgd, muon), with its keys (see
+     * {@link Hyperparameters}; a key the optimizer does not read is refused), each unset key at the
+     * optimizer's default; groups: per parameter role (hidden_matrix, embedding, head, norm, bias)
+     * another optimizer and/or other keys, e.g. {@code groups: {embedding: {name: adamw, lr: 3.0e-3}}}.
+     * Matrix optimizers (galore, swan, sinkgd, muon) take the hidden matrices and leave the other roles
+     * to AdamW at its defaults. Weight decay applies to hidden matrices and the head unless a group
+     * says otherwise. grad_clip: the largest global gradient norm (0 = off), applied by the training
+     * step before any optimizer.
      */
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public record Optimizer(String name, Double lr, Double beta1, Double beta2, Double eps, Double weightDecay, Double gradClip,
-                            Map<String, Group> groups) {
+    public record Optimizer(String name, Double lr, Double beta1, Double beta2, Double eps, Double weightDecay, Double momentum,
+                            Integer nsSteps, String shapeScale, Integer rank, Integer updateGap, Double scale, Double theta,
+                            Integer resetInterval, Integer resetWarmup, Integer clipDelay, Integer iterations, Double gradClip,
+                            Map<String, Hyperparameters> groups) {
         public Optimizer {
-            if (name == null) name = AdamWOptimizer.NAME;
-            if (lr == null) lr = 6e-4;
-            if (beta1 == null) beta1 = 0.9;
-            if (beta2 == null) beta2 = 0.95;
-            if (eps == null) eps = 1e-8;
-            if (weightDecay == null) weightDecay = 0.1;
-            if (gradClip == null) gradClip = 1.0;
+            if (name == null) name = Algorithm.ADAMW.id();
+            Algorithm alg;
+            try {
+                alg = Algorithm.of(name);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("name: " + e.getMessage(), e);
+            }
+            Hyperparameters d = new Hyperparameters(name, lr, beta1, beta2, eps, weightDecay, momentum, nsSteps, shapeScale, rank,
+                    updateGap, scale, theta, resetInterval, resetWarmup, clipDelay, iterations);
             if (groups == null) groups = Map.of();
             groups = new java.util.TreeMap<>(groups);
-            if (!name.equals(AdamWOptimizer.NAME)) throw new IllegalArgumentException("name: unknown optimizer '" + name + "' (known: adamw)");
+            OptimizerRecipe.of(d, groups); // checks every key of the section and of the groups
+            d = alg.defaults().overlay(d); // the written config shows every setting the run used
+            lr = d.lr();
+            beta1 = d.beta1();
+            beta2 = d.beta2();
+            eps = d.eps();
+            weightDecay = d.weightDecay();
+            momentum = d.momentum();
+            nsSteps = d.nsSteps();
+            shapeScale = d.shapeScale();
+            rank = d.rank();
+            updateGap = d.updateGap();
+            scale = d.scale();
+            theta = d.theta();
+            resetInterval = d.resetInterval();
+            resetWarmup = d.resetWarmup();
+            clipDelay = d.clipDelay();
+            iterations = d.iterations();
+            if (gradClip == null) gradClip = 1.0;
             if (!(gradClip >= 0)) throw new IllegalArgumentException("grad_clip: must be >= 0 (0 = off), got " + gradClip);
-            settings(lr, beta1, beta2, eps, weightDecay, groups); // validates every group
         }
 
-        private static ParamLayout.Role role(String id) {
-            for (ParamLayout.Role r : ParamLayout.Role.values()) if (r.id().equals(id)) return r;
-            throw new IllegalArgumentException("groups." + id + ": unknown parameter role (roles: hidden_matrix, embedding, head, norm, bias)");
-        }
-
-        /** AdamW settings for every role: the section's, with weight decay only on hidden matrices and the head, then each group's changes. */
-        public Map<ParamLayout.Role, AdamWOptimizer.Settings> settings() {
-            return settings(lr, beta1, beta2, eps, weightDecay, groups);
-        }
-
-        private static Map<ParamLayout.Role, AdamWOptimizer.Settings> settings(double lr, double beta1, double beta2, double eps,
-                                                                              double weightDecay, Map<String, Group> groups) {
-            Map<ParamLayout.Role, AdamWOptimizer.Settings> m = new EnumMap<>(
-                    AdamWOptimizer.defaultGroups(new AdamWOptimizer.Settings(lr, beta1, beta2, eps, weightDecay)));
-            groups.forEach((id, g) -> {
-                ParamLayout.Role r = role(id);
-                AdamWOptimizer.Settings d = m.get(r);
-                try {
-                    m.put(r, new AdamWOptimizer.Settings(g.lr() != null ? g.lr() : d.lr(), g.beta1() != null ? g.beta1() : d.beta1(),
-                            g.beta2() != null ? g.beta2() : d.beta2(), g.eps() != null ? g.eps() : d.eps(),
-                            g.weightDecay() != null ? g.weightDecay() : d.weightDecay()));
-                } catch (IllegalArgumentException e) {
-                    throw new IllegalArgumentException("groups." + id + "." + e.getMessage(), e);
-                }
-            });
-            return m;
+        /** Which optimizer updates which role, with which settings. */
+        public OptimizerRecipe recipe() {
+            return OptimizerRecipe.of(new Hyperparameters(name, lr, beta1, beta2, eps, weightDecay, momentum, nsSteps, shapeScale, rank,
+                    updateGap, scale, theta, resetInterval, resetWarmup, clipDelay, iterations), groups);
         }
 
         /** The optimizer this section describes, over a model's parameters. */
-        public dev.crucible.model.Optimizer create(ParamLayout layout, WorkerPool pool) {
-            return new AdamWOptimizer(layout, settings(), lr, pool);
+        public GroupedOptimizer create(ParamLayout layout, WorkerPool pool) {
+            return recipe().create(layout, pool);
         }
     }
-
-    /** Settings for the parameters of one role; a missing key keeps the optimizer section's value. */
-    @JsonInclude(JsonInclude.Include.NON_NULL)
-    public record Group(Double lr, Double beta1, Double beta2, Double eps, Double weightDecay) {}
 
     /** kind: cosine (warmup, cosine to min), wsd (warmup, stable, decay over the last decay_fraction), constant. */
     public record Schedule(String kind, Integer warmupSteps, Double minLrRatio, Double decayFraction) {

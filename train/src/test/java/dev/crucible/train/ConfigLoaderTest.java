@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.crucible.model.ModelConfig;
+import dev.crucible.model.ParamLayout;
+import dev.crucible.model.optim.Hyperparameters;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -109,16 +111,68 @@ class ConfigLoaderTest {
         RunConfig c = load("model: {preset: tiny, intermediate_size: 1000}\ndata: {train: x}\n"
                 + "optimizer: {lr: 0.001, weight_decay: 0.2, groups: {embedding: {lr: 0.003, weight_decay: 0.1}, norm: {beta2: 0.99}}}\n");
         assertEquals(1000, c.model().resolve().intermediateSize());
-        var s = c.optimizer().settings();
-        assertEquals(new dev.crucible.model.AdamWOptimizer.Settings(0.001, 0.9, 0.95, 1e-8, 0.2), s.get(dev.crucible.model.ParamLayout.Role.HIDDEN_MATRIX));
-        assertEquals(new dev.crucible.model.AdamWOptimizer.Settings(0.001, 0.9, 0.95, 1e-8, 0.2), s.get(dev.crucible.model.ParamLayout.Role.HEAD));
-        assertEquals(new dev.crucible.model.AdamWOptimizer.Settings(0.003, 0.9, 0.95, 1e-8, 0.1), s.get(dev.crucible.model.ParamLayout.Role.EMBEDDING));
-        assertEquals(new dev.crucible.model.AdamWOptimizer.Settings(0.001, 0.9, 0.99, 1e-8, 0), s.get(dev.crucible.model.ParamLayout.Role.NORM));
-        assertEquals(new dev.crucible.model.AdamWOptimizer.Settings(0.001, 0.9, 0.95, 1e-8, 0), s.get(dev.crucible.model.ParamLayout.Role.BIAS));
+        var s = c.optimizer().recipe().byRole();
+        assertEquals(Hyperparameters.adamW(0.001, 0.9, 0.95, 1e-8, 0.2), s.get(ParamLayout.Role.HIDDEN_MATRIX));
+        assertEquals(Hyperparameters.adamW(0.001, 0.9, 0.95, 1e-8, 0.2), s.get(ParamLayout.Role.HEAD));
+        assertEquals(Hyperparameters.adamW(0.003, 0.9, 0.95, 1e-8, 0.1), s.get(ParamLayout.Role.EMBEDDING));
+        assertEquals(Hyperparameters.adamW(0.001, 0.9, 0.99, 1e-8, 0), s.get(ParamLayout.Role.NORM));
+        assertEquals(Hyperparameters.adamW(0.001, 0.9, 0.95, 1e-8, 0), s.get(ParamLayout.Role.BIAS));
         assertContains(error("data: {train: x}\noptimizer: {groups: {embeddings: {lr: 0.1}}}\n"),
                 "optimizer.groups.embeddings: unknown parameter role (roles: hidden_matrix, embedding, head, norm, bias)");
         assertContains(error("data: {train: x}\noptimizer: {groups: {head: {beta1: 1.5}}}\n"), "optimizer.groups.head.beta1: must be in [0, 1)");
         assertContains(error("data: {train: x}\noptimizer: {name: lion}\n"), "optimizer.name: unknown optimizer 'lion'");
+    }
+
+    /** The example: Muon on the hidden matrices, AdamW with its own rates on embedding and head, AdamW's defaults elsewhere. */
+    @Test
+    void optimizerByNameWithGroupsPerRole() throws IOException {
+        RunConfig c = load("model: tiny\ndata: {train: x}\noptimizer:\n  name: muon\n  lr: 0.02\n  momentum: 0.95\n  groups:\n"
+                + "    embedding: {name: adamw, lr: 3.0e-3}\n    head: {name: adamw, lr: 3.0e-3}\n");
+        var s = c.optimizer().recipe().byRole();
+        assertEquals("muon", s.get(ParamLayout.Role.HIDDEN_MATRIX).name());
+        assertEquals(0.02, s.get(ParamLayout.Role.HIDDEN_MATRIX).lr());
+        assertEquals(5, s.get(ParamLayout.Role.HIDDEN_MATRIX).nsSteps());
+        assertEquals("keller", s.get(ParamLayout.Role.HIDDEN_MATRIX).shapeScale());
+        assertEquals(Hyperparameters.adamW(3e-3, 0.9, 0.95, 1e-8, 0), s.get(ParamLayout.Role.EMBEDDING));
+        assertEquals(Hyperparameters.adamW(3e-3, 0.9, 0.95, 1e-8, 0.1), s.get(ParamLayout.Role.HEAD));
+        assertEquals(Hyperparameters.adamW(6e-4, 0.9, 0.95, 1e-8, 0), s.get(ParamLayout.Role.NORM));
+        assertEquals(0.02, c.optimizer().recipe().baseLr());
+        // the written config spells out the defaults the run used, and reads back the same
+        Path out = dir.resolve("muon.yaml");
+        ConfigLoader.write(out, c);
+        String text = Files.readString(out);
+        assertTrue(text.contains("ns_steps: 5") && text.contains("shape_scale: keller") && !text.contains("beta1"), text);
+        assertEquals(c, ConfigLoader.load(out, RunConfig.class));
+
+        var g = load("model: tiny\ndata: {train: x}\noptimizer: {name: galore, rank: 64}\n").optimizer().recipe().byRole();
+        assertEquals(64, g.get(ParamLayout.Role.HIDDEN_MATRIX).rank());
+        assertEquals(200, g.get(ParamLayout.Role.HIDDEN_MATRIX).updateGap());
+        assertEquals("adamw", g.get(ParamLayout.Role.EMBEDDING).name());
+        var spam = load("data: {train: x}\noptimizer: {name: spam}\n").optimizer().recipe().byRole();
+        for (ParamLayout.Role r : ParamLayout.Role.values()) assertEquals("spam", spam.get(r).name(), r.id());
+        assertEquals(5000.0, spam.get(ParamLayout.Role.NORM).theta());
+    }
+
+    /** Wrong keys and values out of range are refused before training, with the file, line and key. */
+    @Test
+    void optimizerKeysAreCheckedWithFileLineAndKey() {
+        String rankAbove = error("model: tiny\ndata: {train: x}\noptimizer:\n  name: galore\n  rank: 512\n");
+        assertTrue(rankAbove.startsWith(dir.resolve("run.yaml") + ":5:"), rankAbove);
+        assertContains(rankAbove, "optimizer.rank: 512 is above the smaller side of transformer.h.0.attn.c_attn.weight (1152x384)");
+        String negative = error("data: {train: x}\noptimizer:\n  name: galore\n  rank: -2\n");
+        assertTrue(negative.startsWith(dir.resolve("run.yaml") + ":4:"), negative);
+        assertContains(negative, "optimizer.rank: must be >= 1, got -2");
+        String wrongKey = error("data: {train: x}\noptimizer:\n  name: muon\n  beta1: 0.9\n");
+        assertTrue(wrongKey.startsWith(dir.resolve("run.yaml") + ":4:"), wrongKey);
+        assertContains(wrongKey, "optimizer.beta1: not a setting of muon (its keys: lr, momentum, ns_steps, shape_scale, weight_decay)");
+        assertContains(error("data: {train: x}\noptimizer:\n  name: muon\n  groups:\n    head: {rank: 4}\n"),
+                "optimizer.groups.head.rank: not a setting of adamw");
+        assertContains(error("data: {train: x}\noptimizer: {groups: {norm: {name: muon}}}\n"),
+                "optimizer.groups.norm.name: muon updates whole matrices; norm parameters are vectors (use adamw or spam)");
+        assertContains(error("data: {train: x}\noptimizer: {groups: {head: {name: lion}}}\n"), "optimizer.groups.head.name: unknown optimizer 'lion'");
+        assertContains(error("data: {train: x}\noptimizer: {name: muon, shape_scale: square}\n"), "optimizer.shape_scale: must be keller");
+        assertContains(error("data: {train: x}\noptimizer: {name: spam, reset_interval: 0}\n"), "optimizer.reset_interval: must be >= 1");
+        assertContains(error("data: {train: x}\noptimizer: {name: adamw, rnak: 3}\n"), "unknown key 'optimizer.rnak'");
     }
 
     @Test

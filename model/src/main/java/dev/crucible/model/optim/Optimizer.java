@@ -1,5 +1,7 @@
-package dev.crucible.model;
+package dev.crucible.model.optim;
 
+import dev.crucible.model.ParamLayout;
+import dev.crucible.model.Safetensors;
 import java.io.IOException;
 import java.util.List;
 

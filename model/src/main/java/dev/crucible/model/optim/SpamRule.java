@@ -1,0 +1,76 @@
+package dev.crucible.model.optim;
+
+import dev.crucible.model.ParamLayout;
+import dev.crucible.model.Safetensors;
+import dev.crucible.tensor.Spam;
+import dev.crucible.tensor.WorkerPool;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * SPAM (Huang et al., ICLR 2025, as TianjinYellow/SPAM-Optimizer's SPAM.py does it): Adam whose
+ * moments are zeroed every reset_interval (ΔT) steps (the step count t of the bias corrections is
+ * not), whose update is scaled by a cosine warm-up over the reset_warmup (N) steps after each reset,
+ * and whose gradients are clipped element-wise where g² &gt; θ·v, except in the clip_delay (A) steps
+ * after a reset and at the start, when v is still about zero. State exp_avg and exp_avg_sq.
+ */
+final class SpamRule implements UpdateRule {
+    private final Hyperparameters h;
+    private final ElementState layout;
+    private final Spam kernel;
+    final float[] m, v;
+
+    SpamRule(ParamLayout params, List<ParamLayout.Tensor> tensors, Hyperparameters h, WorkerPool pool) {
+        this.h = h;
+        this.layout = new ElementState(params, tensors);
+        this.kernel = new Spam(pool);
+        this.m = new float[layout.size()];
+        this.v = new float[layout.size()];
+    }
+
+    /** The warm-up factor at step t (1-based): s(j) = 1 − 0.99·(1 + cos(π·j/(N+1)))/2 for j &lt; N steps since the last reset, else 1. */
+    static double warmup(long t, int resetInterval, int resetWarmup) {
+        long j = t < resetInterval ? resetWarmup + 1 : t % resetInterval; // no reset yet: no warm-up
+        return j < resetWarmup ? 1 - 0.99 * (1 + Math.cos(Math.PI * j / (resetWarmup + 1))) / 2 : 1;
+    }
+
+    /** Whether step t zeroes the moments first. */
+    static boolean resets(long t, int resetInterval) {
+        return t % resetInterval == 0;
+    }
+
+    /** Whether step t clips spikes: θ &gt; 0, and at least clip_delay steps since the start and since the last reset. */
+    static boolean clips(long t, double theta, int resetInterval, int clipDelay) {
+        return theta > 0 && t >= clipDelay && t % resetInterval >= clipDelay;
+    }
+
+    @Override
+    public void step(float[] params, float[] grads, float gradScale, double lr, double baseLr, long t) {
+        int interval = h.resetInterval(), delay = h.clipDelay();
+        if (resets(t, interval)) {
+            Arrays.fill(m, 0f);
+            Arrays.fill(v, 0f);
+        }
+        float rate = (float) UpdateRule.rate(h.lr(), lr, baseLr), scale = (float) warmup(t, interval, h.resetWarmup());
+        float theta = clips(t, h.theta(), interval, delay) ? h.theta().floatValue() : 0f;
+        for (ElementState.Range r : layout.ranges()) {
+            kernel.update(params, grads, m, v, r.start(), r.end(), r.stateStart(), rate, scale, h.beta1().floatValue(),
+                    h.beta2().floatValue(), h.eps().floatValue(), h.weightDecay().floatValue(), theta, gradScale, t);
+        }
+    }
+
+    @Override
+    public List<Safetensors.Source> state() {
+        List<Safetensors.Source> out = new ArrayList<>(layout.sources(m, ".exp_avg"));
+        out.addAll(layout.sources(v, ".exp_avg_sq"));
+        return out;
+    }
+
+    @Override
+    public void load(Safetensors.TensorSource file) throws IOException {
+        layout.load(file, m, ".exp_avg");
+        layout.load(file, v, ".exp_avg_sq");
+    }
+}

@@ -1,0 +1,92 @@
+package dev.crucible.tensor;
+
+/**
+ * Orthogonalisation by Newton–Schulz iterations, every product on the packed {@link Gemm}: the
+ * quintic iteration of Muon (Keller Jordan's coefficients, which push every singular value of the
+ * normalised input to about 0.7–1.2 in five steps rather than converge), and the coupled iteration
+ * for the inverse square root of a symmetric positive definite matrix (SWAN's whitening). The work
+ * runs on the smaller side of a matrix, so a product of p×p by p×q matrices with p = min(rows, cols)
+ * costs the bulk. Not thread-safe (scratch buffers are reused); results are bit-identical across runs.
+ */
+public final class NewtonSchulz {
+    /** Muon's quintic coefficients: X ← a·X + (b·A + c·A²)·X with A = X·Xᵀ. */
+    public static final float A = 3.4445f, B = -4.7750f, C = 2.0315f;
+    /** Added to the Frobenius norm before dividing by it (Keller Jordan's muon.py). */
+    public static final float NORM_EPS = 1e-7f;
+
+    private final Gemm gemm;
+    private float[] x = new float[0], gram = new float[0], poly = new float[0], prod = new float[0];
+
+    public NewtonSchulz(Gemm gemm) {
+        this.gemm = gemm;
+    }
+
+    /**
+     * out = NS5(g) for g of rows×cols at gOff (row-major, out at outOff likewise): g is transposed
+     * when it has more rows than columns, divided by its Frobenius norm + {@link #NORM_EPS}, then
+     * steps iterations of X ← a·X + (b·X·Xᵀ + c·(X·Xᵀ)²)·X run, and the result transposed back.
+     */
+    public void quintic(float[] g, int gOff, int rows, int cols, int steps, float[] out, int outOff) {
+        boolean transpose = rows > cols;
+        int p = Math.min(rows, cols), q = Math.max(rows, cols);
+        x = grow(x, p * q);
+        gram = grow(gram, p * p);
+        poly = grow(poly, p * p);
+        prod = grow(prod, p * q);
+        double ss = 0;
+        for (int i = 0; i < rows * cols; i++) ss += (double) g[gOff + i] * g[gOff + i];
+        float inv = (float) (1 / (Math.sqrt(ss) + NORM_EPS));
+        if (transpose) {
+            for (int r = 0; r < rows; r++) for (int c = 0; c < cols; c++) x[c * q + r] = g[gOff + r * cols + c] * inv;
+        } else {
+            for (int i = 0; i < p * q; i++) x[i] = g[gOff + i] * inv;
+        }
+        for (int s = 0; s < steps; s++) {
+            gemm.multiply(p, p, q, x, 0, q, 1, x, 0, 1, q, gram, 0, p, false); // A = X·Xᵀ
+            gemm.multiply(p, p, p, gram, 0, p, 1, gram, 0, p, 1, poly, 0, p, false); // A²
+            for (int i = 0; i < p * p; i++) poly[i] = B * gram[i] + C * poly[i];
+            gemm.multiply(p, q, p, poly, 0, p, 1, x, 0, q, 1, prod, 0, q, false); // (bA + cA²)·X
+            for (int i = 0; i < p * q; i++) x[i] = A * x[i] + prod[i];
+        }
+        if (transpose) {
+            for (int r = 0; r < rows; r++) for (int c = 0; c < cols; c++) out[outOff + r * cols + c] = x[c * q + r];
+        } else {
+            System.arraycopy(x, 0, out, outOff, p * q);
+        }
+    }
+
+    /**
+     * z = (a / ‖a‖_F)^(-1/2) for a symmetric positive (semi)definite n×n matrix, by steps iterations of
+     * the coupled Newton–Schulz iteration Y₀ = a/‖a‖_F, Z₀ = I, T = (3I − Z·Y)/2, Y ← Y·T, Z ← T·Z
+     * (Higham's, which converges for every eigenvalue in (0, 1]; small ones take more steps). Returns
+     * ‖a‖_F, so that a^(-1/2) = z / sqrt(returned).
+     */
+    public double inverseSqrt(float[] a, int n, int steps, float[] z) {
+        double ss = 0;
+        for (int i = 0; i < n * n; i++) ss += (double) a[i] * a[i];
+        double norm = Math.sqrt(ss);
+        x = grow(x, n * n);
+        gram = grow(gram, n * n);
+        poly = grow(poly, n * n);
+        prod = grow(prod, n * n);
+        float[] y = x, t = gram;
+        float inv = norm > 0 ? (float) (1 / norm) : 0f;
+        for (int i = 0; i < n * n; i++) y[i] = a[i] * inv;
+        java.util.Arrays.fill(z, 0, n * n, 0f);
+        for (int i = 0; i < n; i++) z[i * n + i] = 1f;
+        for (int s = 0; s < steps; s++) {
+            gemm.multiply(n, n, n, z, 0, n, 1, y, 0, n, 1, t, 0, n, false); // Z·Y
+            for (int i = 0; i < n * n; i++) t[i] = -0.5f * t[i];
+            for (int i = 0; i < n; i++) t[i * n + i] += 1.5f;
+            gemm.multiply(n, n, n, y, 0, n, 1, t, 0, n, 1, poly, 0, n, false); // Y·T
+            gemm.multiply(n, n, n, t, 0, n, 1, z, 0, n, 1, prod, 0, n, false); // T·Z
+            System.arraycopy(poly, 0, y, 0, n * n);
+            System.arraycopy(prod, 0, z, 0, n * n);
+        }
+        return norm;
+    }
+
+    static float[] grow(float[] a, int n) {
+        return a.length >= n ? a : new float[n];
+    }
+}

@@ -1,0 +1,89 @@
+package dev.crucible.tensor;
+
+/**
+ * The leading singular vectors of a matrix by the randomised range finder with power iterations
+ * (Halko, Martinsson and Tropp, 2011, Algorithms 4.4 and 5.1): Y = G·Ω for a Gaussian Ω with
+ * r + oversampling columns, q rounds of Y ← G·(Gᵀ·Y) with re-orthonormalisation in between, Q an
+ * orthonormal basis of Y, and the exact SVD of the small B = Qᵀ·G (through the eigenvectors of B·Bᵀ,
+ * in double). The error of the r-th vector shrinks as (σ_{l+1}/σ_r)^(2q+1), l = r + oversampling, so
+ * for the gradients of language models (fast-decaying spectra) two power iterations give the
+ * subspace that a full SVD gives, to float precision where the spectrum has a gap; the tests hold it
+ * to a reference SVD. Products run on the packed {@link Gemm}; Ω comes from the given seed, so the
+ * result is reproducible.
+ */
+public final class RandomizedSvd {
+    public static final int OVERSAMPLING = 10, POWER_ITERATIONS = 2;
+
+    private final Gemm gemm;
+
+    public RandomizedSvd(Gemm gemm) {
+        this.gemm = gemm;
+    }
+
+    /** u: m×r (left singular vectors as columns), s: r values, largest first, vt: r×n (right singular vectors as rows). */
+    public record Result(int m, int n, int r, float[] u, double[] s, float[] vt) {}
+
+    /** The top r singular triplets of g (m×n at gOff, row-major). */
+    public Result top(float[] g, int gOff, int m, int n, int r, long seed) {
+        if (r < 1 || r > Math.min(m, n)) throw new IllegalArgumentException("rank " + r + " for a " + m + "x" + n + " matrix");
+        int l = Math.min(r + OVERSAMPLING, Math.min(m, n));
+        float[] omega = new float[n * l], y = new float[m * l], z = new float[n * l];
+        Rng rng = new Rng(seed);
+        for (int i = 0; i < omega.length; i++) omega[i] = (float) rng.nextGaussian();
+        gemm.multiply(m, l, n, g, gOff, n, 1, omega, 0, l, 1, y, 0, l, false); // Y = G·Ω
+        orthonormalizeColumns(y, m, l);
+        for (int it = 0; it < POWER_ITERATIONS; it++) {
+            gemm.multiply(n, l, m, g, gOff, 1, n, y, 0, l, 1, z, 0, l, false); // Z = Gᵀ·Q
+            orthonormalizeColumns(z, n, l);
+            gemm.multiply(m, l, n, g, gOff, n, 1, z, 0, l, 1, y, 0, l, false); // Y = G·Z
+            orthonormalizeColumns(y, m, l);
+        }
+        float[] b = new float[l * n];
+        gemm.multiply(l, n, m, y, 0, 1, l, g, gOff, n, 1, b, 0, n, false); // B = Qᵀ·G
+        double[] bbt = new double[l * l];
+        for (int i = 0; i < l; i++) {
+            for (int j = 0; j <= i; j++) {
+                double acc = 0;
+                for (int k = 0; k < n; k++) acc += (double) b[i * n + k] * b[j * n + k];
+                bbt[i * l + j] = bbt[j * l + i] = acc;
+            }
+        }
+        SymmetricEigen.Result e = SymmetricEigen.of(bbt, l);
+        double[] s = new double[r];
+        float[] u = new float[m * r], vt = new float[r * n];
+        for (int c = 0; c < r; c++) {
+            s[c] = Math.sqrt(Math.max(0, e.values()[c]));
+            for (int i = 0; i < m; i++) {
+                double acc = 0;
+                for (int k = 0; k < l; k++) acc += y[i * l + k] * e.vectors()[k * l + c];
+                u[i * r + c] = (float) acc;
+            }
+            if (s[c] == 0) continue; // a zero singular value: its right vector is undetermined; left as zeros
+            for (int j = 0; j < n; j++) {
+                double acc = 0;
+                for (int k = 0; k < l; k++) acc += e.vectors()[k * l + c] * b[k * n + j];
+                vt[c * n + j] = (float) (acc / s[c]);
+            }
+        }
+        return new Result(m, n, r, u, s, vt);
+    }
+
+    /** Modified Gram–Schmidt, twice ("twice is enough"), on the l columns of a rows×l matrix, in double. */
+    static void orthonormalizeColumns(float[] a, int rows, int l) {
+        double[] col = new double[rows];
+        for (int c = 0; c < l; c++) {
+            for (int i = 0; i < rows; i++) col[i] = a[i * l + c];
+            for (int pass = 0; pass < 2; pass++) {
+                for (int p = 0; p < c; p++) {
+                    double dot = 0;
+                    for (int i = 0; i < rows; i++) dot += col[i] * a[i * l + p];
+                    for (int i = 0; i < rows; i++) col[i] -= dot * a[i * l + p];
+                }
+            }
+            double norm = 0;
+            for (int i = 0; i < rows; i++) norm += col[i] * col[i];
+            norm = Math.sqrt(norm);
+            for (int i = 0; i < rows; i++) a[i * l + c] = norm > 0 ? (float) (col[i] / norm) : 0f;
+        }
+    }
+}

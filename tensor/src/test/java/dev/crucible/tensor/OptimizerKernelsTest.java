@@ -1,0 +1,155 @@
+package dev.crucible.tensor;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+
+/** The optimizers' kernels against their double-precision references and the seed spec's numbers. */
+class OptimizerKernelsTest {
+    static final WorkerPool POOL = new WorkerPool(3);
+    static final Gemm GEMM = new Gemm(POOL);
+
+    @AfterAll
+    static void close() {
+        POOL.close();
+    }
+
+    /** A random orthogonal n×n matrix (Gram–Schmidt of a Gaussian one), in double. */
+    static double[] orthogonal(SplittableRandom rng, int n) {
+        double[] q = new double[n * n];
+        for (int c = 0; c < n; c++) {
+            double[] v = new double[n];
+            for (int i = 0; i < n; i++) v[i] = rng.nextGaussian();
+            for (int pass = 0; pass < 2; pass++) {
+                for (int p = 0; p < c; p++) {
+                    double d = 0;
+                    for (int i = 0; i < n; i++) d += v[i] * q[i * n + p];
+                    for (int i = 0; i < n; i++) v[i] -= d * q[i * n + p];
+                }
+            }
+            double norm = 0;
+            for (double x : v) norm += x * x;
+            for (int i = 0; i < n; i++) q[i * n + c] = v[i] / Math.sqrt(norm);
+        }
+        return q;
+    }
+
+    /** U·diag(s)·Vᵀ for the first s.length columns of orthogonal U (m×m) and V (n×n). */
+    static double[] withSingularValues(double[] u, double[] v, double[] s, int m, int n) {
+        double[] g = new double[m * n];
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < n; j++) {
+                double acc = 0;
+                for (int k = 0; k < s.length; k++) acc += u[i * m + k] * s[k] * v[j * n + k];
+                g[i * n + j] = acc;
+            }
+        }
+        return g;
+    }
+
+    /** The spec's test: NS5 maps singular values {1, 0.25} of a 2×3 matrix to {0.737355, 0.742865}, singular vectors kept. */
+    @Test
+    void quinticNewtonSchulzActsOnEachSingularValue() {
+        SplittableRandom rng = new SplittableRandom(5);
+        double[] u = orthogonal(rng, 2), v = orthogonal(rng, 3);
+        for (boolean tall : new boolean[] {false, true}) {
+            double[] g = withSingularValues(u, v, new double[] {1, 0.25}, 2, 3);
+            double[] expected = withSingularValues(u, v, new double[] {0.737355, 0.742865}, 2, 3);
+            int rows = tall ? 3 : 2, cols = tall ? 2 : 3;
+            if (tall) {
+                g = Reference.transpose(g, 2, 3);
+                expected = Reference.transpose(expected, 2, 3);
+            }
+            float[] out = new float[6];
+            new NewtonSchulz(GEMM).quintic(Check.toFloat(g), 0, rows, cols, 5, out, 0);
+            Check.close("NS5 " + rows + "x" + cols, expected, out, 1e-5, 0);
+            Check.close("NS5 reference", expected, Reference.newtonSchulz5(g, rows, cols, 5), 1e-5, 0);
+        }
+        // and on matrices the size of a model's, against the double reference
+        for (int[] shape : new int[][] {{96, 40}, {33, 130}}) {
+            float[] g = Check.randomFloats(rng, shape[0] * shape[1], 0.02), out = new float[g.length];
+            new NewtonSchulz(GEMM).quintic(g, 0, shape[0], shape[1], 5, out, 0);
+            Check.close("NS5 " + shape[0] + "x" + shape[1], Reference.newtonSchulz5(Check.toDouble(g), shape[0], shape[1], 5), out, 2e-5, 1e-4);
+        }
+    }
+
+    @Test
+    void coupledNewtonSchulzGivesTheInverseSquareRoot() {
+        SplittableRandom rng = new SplittableRandom(6);
+        int rows = 3, cols = 5;
+        double[] a = Check.toDouble(Check.randomFloats(rng, rows * cols, 1));
+        double[] gram = Reference.matmul(a, Reference.transpose(a, rows, cols), rows, cols, rows);
+        float[] z = new float[rows * rows];
+        double norm = new NewtonSchulz(GEMM).inverseSqrt(Check.toFloat(gram), rows, 30, z);
+        double[] polar = Reference.matmul(Check.toDouble(z), a, rows, rows, cols);
+        for (int i = 0; i < polar.length; i++) polar[i] /= Math.sqrt(norm);
+        Check.close("(A·Aᵀ)^(-1/2)·A", Reference.polar(a, rows, cols), polar, 1e-5, 0);
+    }
+
+    /**
+     * The randomised SVD against an exact one (eigenvectors of GᵀG in double) on matrices with a
+     * decaying spectrum, like gradients': singular values to 1e-5 relative, and the same top-r
+     * subspace (the projectors P·Pᵀ agree to 1e-4).
+     */
+    @Test
+    void randomizedSvdMatchesAnExactSvd() {
+        SplittableRandom rng = new SplittableRandom(7);
+        RandomizedSvd svd = new RandomizedSvd(GEMM);
+        for (int[] shape : new int[][] {{60, 24}, {20, 75}}) {
+            int m = shape[0], n = shape[1], k = Math.min(m, n), r = 6;
+            double[] s = new double[k];
+            for (int i = 0; i < k; i++) s[i] = Math.pow(0.7, i);
+            double[] g = withSingularValues(orthogonal(rng, m), orthogonal(rng, n), s, m, n);
+            RandomizedSvd.Result got = svd.top(Check.toFloat(g), 0, m, n, r, 11);
+            SymmetricEigen.Result exact = SymmetricEigen.of(Reference.matmul(Reference.transpose(g, m, n), g, n, m, n), n);
+            for (int i = 0; i < r; i++) assertEquals(Math.sqrt(exact.values()[i]), got.s()[i], 1e-5 * got.s()[0], "sigma " + i);
+            double[] pExact = new double[n * n], pGot = new double[n * n];
+            for (int a = 0; a < n; a++) {
+                for (int b = 0; b < n; b++) {
+                    for (int i = 0; i < r; i++) {
+                        pExact[a * n + b] += exact.vectors()[a * n + i] * exact.vectors()[b * n + i];
+                        pGot[a * n + b] += (double) got.vt()[i * n + a] * got.vt()[i * n + b];
+                    }
+                }
+            }
+            Check.close("right projector " + m + "x" + n, pExact, pGot, 1e-4, 0);
+            // left vectors: G·v_i = σ_i·u_i
+            for (int i = 0; i < r; i++) {
+                for (int row = 0; row < m; row++) {
+                    double gv = 0;
+                    for (int c = 0; c < n; c++) gv += g[row * n + c] * got.vt()[i * n + c];
+                    assertEquals(gv, got.s()[i] * got.u()[row * r + i], 1e-5, "u " + i);
+                }
+            }
+        }
+    }
+
+    /** The spec's SPAM numbers: with v = 1e-4 and θ = 5000, g = −3 clips to −0.707107 and g = 0.5 stays; the kernel against the reference. */
+    @Test
+    void spamClipsSpikesAgainstTheSecondMoment() {
+        Spam spam = new Spam(POOL);
+        float[] p = new float[2], g = {-3f, 0.5f}, m = new float[2], v = {1e-4f, 1e-4f};
+        spam.update(p, g, m, v, 0, 2, 0, 1e-3f, 1f, 0.9f, 0.999f, 1e-6f, 0f, 5000f, 1f, 30);
+        assertEquals(-0.707107, m[0] / 0.1, 1e-5);
+        assertEquals(0.5, m[1] / 0.1, 1e-6);
+
+        SplittableRandom rng = new SplittableRandom(8);
+        int n = 70_001;
+        float[] fp = Check.randomFloats(rng, n, 1), fg = new float[n], fm = new float[n], fv = new float[n];
+        double[] dp = Check.toDouble(fp), dm = new double[n], dv = new double[n];
+        for (int t = 1; t <= 4; t++) {
+            for (int i = 0; i < n; i++) fg[i] = (float) (rng.nextGaussian() * (rng.nextInt(50) == 0 ? 100 : 1)); // some spikes
+            float theta = t >= 2 ? 50f : 0f, warm = 0.25f * t;
+            spam.update(fp, fg, fm, fv, 0, n, 0, 1e-2f, warm, 0.9f, 0.999f, 1e-6f, 0.1f, theta, 0.5f, t);
+            Reference.spam(dp, Check.toDouble(fg), dm, dv, 1e-2, warm, 0.9, 0.999, 1e-6, 0.1, theta, 0.5, t);
+        }
+        Check.close("spam params", dp, fp, 1e-6, 1e-4);
+        Check.close("spam m", dm, fm, 1e-6, 1e-4);
+        boolean clipped = false;
+        for (int i = 0; i < n && !clipped; i++) clipped = Math.abs(fg[i]) * 0.5 > Math.sqrt(50 * dv[i]);
+        assertTrue(clipped, "the test has spikes that clip");
+    }
+}
