@@ -110,6 +110,9 @@ public final class BenchCommand implements Runnable {
         @Option(names = "--optimizer", defaultValue = "adamw", paramLabel = "NAME",
                 description = "The optimizer at run.yaml's defaults for it: adamw, spam, galore, swan, sinkgd, muon (default ${DEFAULT-VALUE}).")
         String optimizer;
+        @Option(names = "--accumulation", defaultValue = "1", paramLabel = "N",
+                description = "Micro-batches per step (gradient accumulation; the optimizer's share of a step shrinks with it), default ${DEFAULT-VALUE}.")
+        int accumulation;
         @Option(names = "--steps", defaultValue = "10", description = "Timed steps (default ${DEFAULT-VALUE}).")
         int steps;
         @Option(names = "--warmup", defaultValue = "3", description = "Untimed warm-up steps (default ${DEFAULT-VALUE}).")
@@ -142,9 +145,10 @@ public final class BenchCommand implements Runnable {
                     }
                 };
                 long inferenceBytes = Model.memoryBytes(cfg, b, t, false, pool);
-                double flopsPerStep = model.layout().flopsPerToken(t) * b * t;
-                System.out.printf(Locale.ROOT, "model %s (%s): %,d parameters, batch %d x %d, %.1f GFLOP per step (6N + 12·L·d·T per token)%n",
-                        c.describe(), cfg.style().id(), model.layout().size(), b, t, flopsPerStep / 1e9);
+                if (accumulation < 1) throw new UserError("--accumulation: must be >= 1, got " + accumulation);
+                double flopsPerStep = model.layout().flopsPerToken(t) * b * t * accumulation;
+                System.out.printf(Locale.ROOT, "model %s (%s): %,d parameters, batch %d x %d x %d micro-batches, %.1f GFLOP per step (6N + 12·L·d·T per token)%n",
+                        c.describe(), cfg.style().id(), model.layout().size(), b, t, accumulation, flopsPerStep / 1e9);
                 System.out.printf(Locale.ROOT, "machine peak (FMA loop, %d threads): %.1f GFLOP/s%n", pool.size(), peak);
                 double[] ms = new double[steps], fwd = new double[steps], bwd = new double[steps], upd = new double[steps];
                 var threadBean = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
@@ -157,7 +161,7 @@ public final class BenchCommand implements Runnable {
                     }
                     long t0 = System.nanoTime();
                     trainStep.dropout(cfg.dropout() > 0, 1337, s); // as the trainer does from dropout_from_step on
-                    TrainStep.Result r = trainStep.run(random, 1, 1e-4);
+                    TrainStep.Result r = trainStep.run(random, accumulation, 1e-4);
                     double stepMs = (System.nanoTime() - t0) / 1e6;
                     System.out.printf(Locale.ROOT, "step %d%s: loss %.4f %.1f ms (forward %.1f, backward %.1f, optimizer %.1f)%n", s,
                             s < warmup ? " (warmup)" : "", r.loss(), stepMs, r.forwardNanos() / 1e6, r.backwardNanos() / 1e6,
@@ -173,7 +177,7 @@ public final class BenchCommand implements Runnable {
                 // Only the driving thread allocates (some kernels hand small closures to the pool; workers allocate nothing).
                 double allocKbPerStep = (threadBean.getCurrentThreadAllocatedBytes() - allocStart) / 1024.0 / steps;
                 double med = median(ms);
-                double tps = b * t / (med / 1e3), gflops = flopsPerStep / (med / 1e3) / 1e9;
+                double tps = (double) b * t * accumulation / (med / 1e3), gflops = flopsPerStep / (med / 1e3) / 1e9;
                 System.out.printf(Locale.ROOT, "median step %.1f ms (forward %.1f, backward %.1f, optimizer %.1f): %.0f tokens/s, %.1f GFLOP/s, %.0f%% of peak, peak RSS %d MB, %.1f KB allocated per step%n",
                         med, median(fwd), median(bwd), median(upd), tps, gflops, 100 * gflops / peak, peakRssMb(), allocKbPerStep);
                 System.out.printf(Locale.ROOT, "model buffers at %d x %d: %.1f MB to train (parameters, gradients, every layer's activations), %.1f MB for inference%n",
@@ -192,6 +196,7 @@ public final class BenchCommand implements Runnable {
                 out.put("params", model.layout().size());
                 out.put("batch", b);
                 out.put("seq", t);
+                out.put("accumulation", accumulation);
                 out.put("threads", pool.size());
                 out.put("step_ms_median", round(med));
                 out.put("step_ms_min", round(Arrays.stream(ms).min().orElse(0)));

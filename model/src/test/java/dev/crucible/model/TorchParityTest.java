@@ -27,10 +27,10 @@ import org.junit.jupiter.params.provider.MethodSource;
  * Tolerances: probabilities 1e-6 + 1e-4 relative, loss 1e-5 relative, gradients 1e-6 + 2e-3
  * relative (float32 against float32, different summation orders).
  */
-class TorchParityTest {
-    static final String PYTHON = System.getProperty("crucible.python", "/usr/bin/python3");
+public class TorchParityTest {
+    public static final String PYTHON = System.getProperty("crucible.python", "/usr/bin/python3");
 
-    static boolean torchAvailable() {
+    public static boolean torchAvailable() {
         try {
             Process p = new ProcessBuilder(PYTHON, "-c", "import torch").redirectErrorStream(true).start();
             return p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0;

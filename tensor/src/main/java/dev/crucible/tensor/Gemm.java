@@ -49,6 +49,24 @@ public final class Gemm {
      */
     public void multiply(int m, int n, int k, float[] a, int aOff, int aRow, int aCol, float[] b, int bOff, int bRow,
                          int bCol, float[] c, int cOff, int ldc, boolean accumulate) {
+        multiply(m, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, c, cOff, ldc, accumulate, false);
+    }
+
+    /**
+     * C[n,n] = A·B for a product known to be symmetric (X·Xᵀ, or a power of a symmetric matrix): the
+     * micro-tiles on and below the diagonal are computed, the upper triangle is their mirror, so the
+     * result is exactly symmetric at a little over half the cost.
+     */
+    public void multiplySymmetric(int n, int k, float[] a, int aOff, int aRow, int aCol, float[] b, int bOff, int bRow, int bCol,
+                                  float[] c, int cOff, int ldc) {
+        multiply(n, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, c, cOff, ldc, false, true);
+        for (int i = 0; i < n; i++) {
+            for (int j = i + 1; j < n; j++) c[cOff + i * ldc + j] = c[cOff + j * ldc + i];
+        }
+    }
+
+    private void multiply(int m, int n, int k, float[] a, int aOff, int aRow, int aCol, float[] b, int bOff, int bRow,
+                          int bCol, float[] c, int cOff, int ldc, boolean accumulate, boolean lowerTriangle) {
         if (m <= 0 || n <= 0) return;
         if (k <= 0) {
             if (!accumulate) for (int i = 0; i < m; i++) java.util.Arrays.fill(c, cOff + i * ldc, cOff + i * ldc + n, 0f);
@@ -68,6 +86,7 @@ public final class Gemm {
         jobC = c;
         jobCOff = cOff;
         jobLdc = ldc;
+        jobLower = lowerTriangle;
         try {
             for (int j0 = 0; j0 < n; j0 += NC) {
                 int nb = Math.min(NC, n - j0), panels = ceilDiv(nb, NR);
@@ -103,7 +122,7 @@ public final class Gemm {
     private int jobM, jobAOff, jobARow, jobACol, jobBOff, jobBRow, jobBCol, jobCOff, jobLdc;
     private int jobJ0, jobNb, jobPanels, jobMStep, jobGStep, jobGTasks, jobP0, jobKc;
     private float[] jobA, jobB, jobC;
-    private boolean jobAcc;
+    private boolean jobAcc, jobLower;
 
     private final WorkerPool.RangeTask packSharedB = this::packSharedB;
     private final WorkerPool.Task multiplyTile = this::multiplyTile;
@@ -117,9 +136,14 @@ public final class Gemm {
     private void multiplyTile(int t, int w) {
         int i0 = (t / jobGTasks) * jobMStep, q0 = (t % jobGTasks) * jobGStep;
         int mb = Math.min(jobM - i0, jobMStep), q1 = Math.min(jobPanels, q0 + jobGStep);
+        if (jobLower) { // panels that start right of this tile's last row lie above the diagonal
+            int last = i0 + mb - 1 - jobJ0;
+            q1 = last < 0 ? 0 : Math.min(q1, last / NR + 1);
+            if (q1 <= q0) return;
+        }
         float[] pa = packA[w];
         packA(pa, jobA, jobAOff, jobARow, jobACol, i0, mb, jobP0, jobKc);
-        panels(pa, sharedB, w, i0, mb, jobKc, jobJ0, jobNb, q0, q1, jobC, jobCOff, jobLdc, jobAcc, false);
+        panels(pa, sharedB, w, i0, mb, jobKc, jobJ0, jobNb, q0, q1, jobC, jobCOff, jobLdc, jobAcc, jobLower);
     }
 
     /**

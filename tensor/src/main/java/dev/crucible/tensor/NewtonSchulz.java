@@ -42,8 +42,8 @@ public final class NewtonSchulz {
             for (int i = 0; i < p * q; i++) x[i] = g[gOff + i] * inv;
         }
         for (int s = 0; s < steps; s++) {
-            gemm.multiply(p, p, q, x, 0, q, 1, x, 0, 1, q, gram, 0, p, false); // A = X·Xᵀ
-            gemm.multiply(p, p, p, gram, 0, p, 1, gram, 0, p, 1, poly, 0, p, false); // A²
+            gemm.multiplySymmetric(p, q, x, 0, q, 1, x, 0, 1, q, gram, 0, p); // A = X·Xᵀ
+            gemm.multiplySymmetric(p, p, gram, 0, p, 1, gram, 0, p, 1, poly, 0, p); // A²
             for (int i = 0; i < p * p; i++) poly[i] = B * gram[i] + C * poly[i];
             gemm.multiply(p, q, p, poly, 0, p, 1, x, 0, q, 1, prod, 0, q, false); // (bA + cA²)·X
             for (int i = 0; i < p * q; i++) x[i] = A * x[i] + prod[i];

@@ -9,7 +9,9 @@ package dev.crucible.tensor;
  * for the gradients of language models (fast-decaying spectra) two power iterations give the
  * subspace that a full SVD gives, to float precision where the spectrum has a gap; the tests hold it
  * to a reference SVD. Products run on the packed {@link Gemm}; Ω comes from the given seed, so the
- * result is reproducible.
+ * result is reproducible. Signs follow one convention (each right singular vector's largest entry is
+ * positive; its left vector flips with it), because an optimizer that carries state across
+ * projections (GaLore) depends on them.
  */
 public final class RandomizedSvd {
     public static final int OVERSAMPLING = 10, POWER_ITERATIONS = 2;
@@ -59,10 +61,16 @@ public final class RandomizedSvd {
                 u[i * r + c] = (float) acc;
             }
             if (s[c] == 0) continue; // a zero singular value: its right vector is undetermined; left as zeros
+            int big = 0;
             for (int j = 0; j < n; j++) {
                 double acc = 0;
                 for (int k = 0; k < l; k++) acc += e.vectors()[k * l + c] * b[k * n + j];
                 vt[c * n + j] = (float) (acc / s[c]);
+                if (Math.abs(vt[c * n + j]) > Math.abs(vt[c * n + big])) big = j;
+            }
+            if (vt[c * n + big] < 0) { // the sign convention: each right vector's largest entry is positive
+                for (int j = 0; j < n; j++) vt[c * n + j] = -vt[c * n + j];
+                for (int i = 0; i < m; i++) u[i * r + c] = -u[i * r + c];
             }
         }
         return new Result(m, n, r, u, s, vt);

@@ -299,16 +299,10 @@ public final class Reference {
         }
     }
 
-    /** c[m,n] = a[m,k] · b[k,n]. */
-    public static double[] matmul(double[] a, double[] b, int m, int k, int n) {
+    /** a[m,k] · b[k,n] as a new array. */
+    public static double[] product(double[] a, double[] b, int m, int k, int n) {
         double[] c = new double[m * n];
-        for (int i = 0; i < m; i++) {
-            for (int j = 0; j < n; j++) {
-                double s = 0;
-                for (int q = 0; q < k; q++) s += a[i * k + q] * b[q * n + j];
-                c[i * n + j] = s;
-            }
-        }
+        matmul(c, a, b, m, n, k, false);
         return c;
     }
 
@@ -328,9 +322,9 @@ public final class Reference {
         norm = Math.sqrt(norm) + 1e-7;
         for (int i = 0; i < x.length; i++) x[i] /= norm;
         for (int s = 0; s < steps; s++) {
-            double[] a = matmul(x, transpose(x, p, q), p, q, p), a2 = matmul(a, a, p, p, p), b = new double[p * p];
+            double[] a = product(x, transpose(x, p, q), p, q, p), a2 = product(a, a, p, p, p), b = new double[p * p];
             for (int i = 0; i < b.length; i++) b[i] = NewtonSchulz.B * a[i] + NewtonSchulz.C * a2[i];
-            double[] bx = matmul(b, x, p, p, q);
+            double[] bx = product(b, x, p, p, q);
             for (int i = 0; i < x.length; i++) x[i] = NewtonSchulz.A * x[i] + bx[i];
         }
         return tall ? transpose(x, p, q) : x;
@@ -338,7 +332,7 @@ public final class Reference {
 
     /** The polar factor U·Vᵀ of a (rows ≤ cols, full row rank): (a·aᵀ)^(-1/2)·a, the inverse square root from an eigen-decomposition. */
     public static double[] polar(double[] a, int rows, int cols) {
-        SymmetricEigen.Result e = SymmetricEigen.of(matmul(a, transpose(a, rows, cols), rows, cols, rows), rows);
+        SymmetricEigen.Result e = SymmetricEigen.of(product(a, transpose(a, rows, cols), rows, cols, rows), rows);
         double[] w = new double[rows * rows];
         for (int i = 0; i < rows; i++) {
             for (int j = 0; j < rows; j++) {
@@ -347,6 +341,6 @@ public final class Reference {
                 w[i * rows + j] = s;
             }
         }
-        return matmul(w, a, rows, rows, cols);
+        return product(w, a, rows, rows, cols);
     }
 }

@@ -40,6 +40,21 @@ class GemmTest {
         }
     }
 
+    /** A product known to be symmetric (X·Xᵀ, A·A) from its lower triangle: equal to the full product, exactly symmetric. */
+    @Test
+    void symmetricProductsFromTheLowerTriangle() {
+        SplittableRandom rng = new SplittableRandom(5);
+        for (int[] nk : new int[][] {{1, 3}, {7, 5}, {33, 17}, {130, 300}, {385, 97}}) {
+            int n = nk[0], k = nk[1];
+            float[] x = Check.randomFloats(rng, n * k, 1), c = Check.randomFloats(rng, n * n, 1);
+            double[] expected = new double[n * n];
+            Reference.matmul(expected, Check.toDouble(x), Reference.transpose(Check.toDouble(x), n, k), n, n, k, false);
+            GEMM.multiplySymmetric(n, k, x, 0, k, 1, x, 0, 1, k, c, 0, n);
+            Check.close("X·Xᵀ [" + n + "x" + k + "]", expected, c, tol(k), 0);
+            for (int i = 0; i < n; i++) for (int j = 0; j < i; j++) assertEquals(c[i * n + j], c[j * n + i], "symmetric");
+        }
+    }
+
     @Test
     void transposedViewsAndOffsets() {
         SplittableRandom rng = new SplittableRandom(2);

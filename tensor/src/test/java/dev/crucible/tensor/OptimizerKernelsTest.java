@@ -81,10 +81,10 @@ class OptimizerKernelsTest {
         SplittableRandom rng = new SplittableRandom(6);
         int rows = 3, cols = 5;
         double[] a = Check.toDouble(Check.randomFloats(rng, rows * cols, 1));
-        double[] gram = Reference.matmul(a, Reference.transpose(a, rows, cols), rows, cols, rows);
+        double[] gram = Reference.product(a, Reference.transpose(a, rows, cols), rows, cols, rows);
         float[] z = new float[rows * rows];
         double norm = new NewtonSchulz(GEMM).inverseSqrt(Check.toFloat(gram), rows, 30, z);
-        double[] polar = Reference.matmul(Check.toDouble(z), a, rows, rows, cols);
+        double[] polar = Reference.product(Check.toDouble(z), a, rows, rows, cols);
         for (int i = 0; i < polar.length; i++) polar[i] /= Math.sqrt(norm);
         Check.close("(A·Aᵀ)^(-1/2)·A", Reference.polar(a, rows, cols), polar, 1e-5, 0);
     }
@@ -104,7 +104,7 @@ class OptimizerKernelsTest {
             for (int i = 0; i < k; i++) s[i] = Math.pow(0.7, i);
             double[] g = withSingularValues(orthogonal(rng, m), orthogonal(rng, n), s, m, n);
             RandomizedSvd.Result got = svd.top(Check.toFloat(g), 0, m, n, r, 11);
-            SymmetricEigen.Result exact = SymmetricEigen.of(Reference.matmul(Reference.transpose(g, m, n), g, n, m, n), n);
+            SymmetricEigen.Result exact = SymmetricEigen.of(Reference.product(Reference.transpose(g, m, n), g, n, m, n), n);
             for (int i = 0; i < r; i++) assertEquals(Math.sqrt(exact.values()[i]), got.s()[i], 1e-5 * got.s()[0], "sigma " + i);
             double[] pExact = new double[n * n], pGot = new double[n * n];
             for (int a = 0; a < n; a++) {

@@ -112,9 +112,9 @@ class OptimizerRulesTest {
         float[] w = Check.randomFloats(rng, 12, 1), w0 = w.clone(), g = Check.randomFloats(rng, 12, 1);
         rule.step(w, g, 1f, 0.1, 0.1, 1);
         double[] pr = Check.toDouble(rule.projector[0]); // 2 x 3: out 4 >= in 3, projected from the right
-        double[] r = Reference.matmul(Check.toDouble(g), Reference.transpose(pr, 2, 3), 4, 3, 2);
+        double[] r = Reference.product(Check.toDouble(g), Reference.transpose(pr, 2, 3), 4, 3, 2);
         for (int i = 0; i < r.length; i++) r[i] = Math.signum(r[i]);
-        double[] step = Reference.matmul(r, pr, 4, 2, 3);
+        double[] step = Reference.product(r, pr, 4, 2, 3);
         double[] expected = new double[12];
         for (int i = 0; i < 12; i++) expected[i] = w0[i] - 0.1 * 0.25 * step[i];
         Check.close("W1", expected, w, 1e-6, 0);
@@ -123,8 +123,8 @@ class OptimizerRulesTest {
     }
 
     static void assertProjectorIsTopSubspace(double[] g, int m, int n, double[] p, int r) {
-        SymmetricEigen.Result e = SymmetricEigen.of(Reference.matmul(Reference.transpose(g, m, n), g, n, m, n), n);
-        double[] exact = new double[n * n], got = Reference.matmul(Reference.transpose(p, r, n), p, n, r, n);
+        SymmetricEigen.Result e = SymmetricEigen.of(Reference.product(Reference.transpose(g, m, n), g, n, m, n), n);
+        double[] exact = new double[n * n], got = Reference.product(Reference.transpose(p, r, n), p, n, r, n);
         for (int a = 0; a < n; a++) for (int b = 0; b < n; b++) for (int i = 0; i < r; i++) exact[a * n + b] += e.vectors()[a * n + i] * e.vectors()[b * n + i];
         Check.close("projector P·Pᵀ", exact, got, 1e-4, 0);
     }
@@ -147,8 +147,8 @@ class OptimizerRulesTest {
             assertFalse(java.util.Arrays.equals(p3, p4), "the projector is recomputed at t_before = T");
             boolean right = rows >= cols;
             double[] pd = Check.toDouble(p4), gd = Check.toDouble(g);
-            double[] r = right ? Reference.matmul(gd, Reference.transpose(pd, 3, cols), rows, cols, 3)
-                    : Reference.matmul(Reference.transpose(pd, rows, 3), gd, 3, rows, cols);
+            double[] r = right ? Reference.product(gd, Reference.transpose(pd, 3, cols), rows, cols, 3)
+                    : Reference.product(Reference.transpose(pd, rows, 3), gd, 3, rows, cols);
             double[] em = new double[r.length], ev = new double[r.length];
             for (int i = 0; i < r.length; i++) {
                 em[i] = 0.9 * m3[i] + 0.1 * r[i];
@@ -262,8 +262,8 @@ class OptimizerRulesTest {
             float[] o = new float[rows * cols];
             rule.whiten(g, rows, cols, o);
             int p = Math.min(rows, cols);
-            double[] od = Check.toDouble(o), gram = rows <= cols ? Reference.matmul(od, Reference.transpose(od, rows, cols), rows, cols, rows)
-                    : Reference.matmul(Reference.transpose(od, rows, cols), od, cols, rows, cols);
+            double[] od = Check.toDouble(o), gram = rows <= cols ? Reference.product(od, Reference.transpose(od, rows, cols), rows, cols, rows)
+                    : Reference.product(Reference.transpose(od, rows, cols), od, cols, rows, cols);
             if (rows <= cols) {
                 for (int i = 0; i < p; i++) for (int j = 0; j < p; j++) assertEquals(i == j ? 1 : 0, gram[i * p + j], 1e-5, "O·Oᵀ");
                 Check.close("U·Vᵀ", Reference.polar(Check.toDouble(g), rows, cols), o, 1e-5, 0);
