@@ -74,12 +74,13 @@ public final class NewtonSchulz {
         for (int i = 0; i < n * n; i++) y[i] = a[i] * inv;
         java.util.Arrays.fill(z, 0, n * n, 0f);
         for (int i = 0; i < n; i++) z[i * n + i] = 1f;
+        // Y, Z and T are polynomials in a, so they commute and every product below is symmetric
         for (int s = 0; s < steps; s++) {
-            gemm.multiply(n, n, n, z, 0, n, 1, y, 0, n, 1, t, 0, n, false); // Z·Y
+            gemm.multiplySymmetric(n, n, z, 0, n, 1, y, 0, n, 1, t, 0, n); // Z·Y
             for (int i = 0; i < n * n; i++) t[i] = -0.5f * t[i];
             for (int i = 0; i < n; i++) t[i * n + i] += 1.5f;
-            gemm.multiply(n, n, n, y, 0, n, 1, t, 0, n, 1, poly, 0, n, false); // Y·T
-            gemm.multiply(n, n, n, t, 0, n, 1, z, 0, n, 1, prod, 0, n, false); // T·Z
+            gemm.multiplySymmetric(n, n, y, 0, n, 1, t, 0, n, 1, poly, 0, n); // Y·T
+            gemm.multiplySymmetric(n, n, t, 0, n, 1, z, 0, n, 1, prod, 0, n); // T·Z
             System.arraycopy(poly, 0, y, 0, n * n);
             System.arraycopy(prod, 0, z, 0, n * n);
         }

@@ -40,7 +40,12 @@ final class SwanRule implements UpdateRule {
         }
     }
 
-    /** o = the polar factor U·Vᵀ of the rows×cols matrix a, by the coupled Newton–Schulz iteration on the smaller Gram matrix. */
+    /**
+     * o = the polar factor U·Vᵀ of the rows×cols GradNorm output a, by the coupled Newton–Schulz
+     * iteration on the smaller Gram matrix. A tall a has centred rows, so a·1 = 0 and aᵀ·a is singular
+     * along 1; its Gram matrix gains (trace/cols)·11ᵀ/cols, which gives that direction an average
+     * eigenvalue (the iteration would otherwise grow it 1.5× per step) and leaves a·(aᵀa)^(-1/2) as it is.
+     */
     void whiten(float[] a, int rows, int cols, float[] out) {
         int p = Math.min(rows, cols);
         if (gram.length < p * p) {
@@ -48,9 +53,13 @@ final class SwanRule implements UpdateRule {
             z = new float[p * p];
         }
         if (rows <= cols) {
-            gemm.multiply(p, p, cols, a, 0, cols, 1, a, 0, 1, cols, gram, 0, p, false); // A·Aᵀ
+            gemm.multiplySymmetric(p, cols, a, 0, cols, 1, a, 0, 1, cols, gram, 0, p); // A·Aᵀ
         } else {
-            gemm.multiply(p, p, rows, a, 0, 1, cols, a, 0, cols, 1, gram, 0, p, false); // Aᵀ·A
+            gemm.multiplySymmetric(p, rows, a, 0, 1, cols, a, 0, cols, 1, gram, 0, p); // Aᵀ·A
+            double trace = 0;
+            for (int i = 0; i < p; i++) trace += gram[i * p + i];
+            float fill = (float) (trace / p / p);
+            for (int i = 0; i < p * p; i++) gram[i] += fill;
         }
         double norm = ns.inverseSqrt(gram, p, h.nsSteps(), z);
         if (rows <= cols) {
