@@ -343,4 +343,20 @@ public final class Reference {
         }
         return product(w, a, rows, rows, cols);
     }
+
+    /** SinkGD's normalisation as the paper writes it: iterations rounds of rows to norm sqrt(cols), then columns to norm sqrt(rows). */
+    public static void sinkhorn(double[] a, int rows, int cols, int iterations) {
+        for (int it = 0; it < iterations; it++) {
+            for (int r = 0; r < rows; r++) {
+                double sq = 0;
+                for (int c = 0; c < cols; c++) sq += a[r * cols + c] * a[r * cols + c];
+                for (int c = 0; c < cols && sq > 0; c++) a[r * cols + c] *= Math.sqrt(cols / sq);
+            }
+            for (int c = 0; c < cols; c++) {
+                double sq = 0;
+                for (int r = 0; r < rows; r++) sq += a[r * cols + c] * a[r * cols + c];
+                for (int r = 0; r < rows && sq > 0; r++) a[r * cols + c] *= Math.sqrt(rows / sq);
+            }
+        }
+    }
 }

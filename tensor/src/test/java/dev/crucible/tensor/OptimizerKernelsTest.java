@@ -127,6 +127,19 @@ class OptimizerKernelsTest {
         }
     }
 
+    @Test
+    void sinkhornMatchesItsReference() {
+        SplittableRandom rng = new SplittableRandom(9);
+        for (int[] shape : new int[][] {{7, 11}, {40, 33}, {3, 70}}) {
+            int rows = shape[0], cols = shape[1];
+            float[] a = Check.randomFloats(rng, rows * cols + 5, 1);
+            double[] expected = java.util.Arrays.copyOfRange(Check.toDouble(a), 5, 5 + rows * cols);
+            Reference.sinkhorn(expected, rows, cols, 5);
+            Sinkhorn.normalize(a, 5, rows, cols, 5, new float[cols]);
+            Check.close("SinkGD " + rows + "x" + cols, expected, 0, a, 5, rows * cols, 1e-6, 1e-5);
+        }
+    }
+
     /** The spec's SPAM numbers: with v = 1e-4 and θ = 5000, g = −3 clips to −0.707107 and g = 0.5 stays; the kernel against the reference. */
     @Test
     void spamClipsSpikesAgainstTheSecondMoment() {

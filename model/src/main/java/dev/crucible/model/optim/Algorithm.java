@@ -87,7 +87,7 @@ public enum Algorithm {
             case SPAM -> new SpamRule(layout, tensors, h, k.pool());
             case GALORE -> new GaLoreRule(MatrixUnit.of(layout, tensors), h, layout.config().dModel(), k.gemm());
             case SWAN -> new SwanRule(MatrixUnit.of(layout, tensors), h, k.gemm(), k.ns());
-            case SINKGD -> new SinkGdRule(MatrixUnit.of(layout, tensors), h);
+            case SINKGD -> new SinkGdRule(MatrixUnit.of(layout, tensors), h, k.pool());
             case MUON -> new MuonRule(MatrixUnit.of(layout, tensors), h, k.ns());
         };
     }

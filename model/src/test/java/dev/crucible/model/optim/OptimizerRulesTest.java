@@ -11,6 +11,7 @@ import dev.crucible.tensor.Check;
 import dev.crucible.tensor.Gemm;
 import dev.crucible.tensor.NewtonSchulz;
 import dev.crucible.tensor.Reference;
+import dev.crucible.tensor.Sinkhorn;
 import dev.crucible.tensor.SymmetricEigen;
 import dev.crucible.tensor.WorkerPool;
 import java.util.ArrayList;
@@ -219,7 +220,7 @@ class OptimizerRulesTest {
     @Test
     void sinkGdIsTheSpecsExample() {
         float[] g = {3, 4, 0, 5};
-        SinkGdRule.normalize(g, 2, 2, 1, new double[2]);
+        Sinkhorn.normalize(g, 0, 2, 2, 1, new float[2]);
         Check.close("SinkGD L=1", new double[] {1.414214, 0.883452, 0, 1.104315}, g, 1e-6, 0);
         SplittableRandom rng = new SplittableRandom(8);
         float[] a = Check.randomFloats(rng, 7 * 11, 1), big = a.clone(), small = a.clone();
@@ -229,16 +230,16 @@ class OptimizerRulesTest {
         }
         for (int l = 1; l <= 5; l++) {
             float[] x = a.clone();
-            SinkGdRule.normalize(x, 7, 11, l, new double[11]);
+            Sinkhorn.normalize(x, 0, 7, 11, l, new float[11]);
             for (int c = 0; c < 11; c++) {
                 double sq = 0;
                 for (int r = 0; r < 7; r++) sq += x[r * 11 + c] * x[r * 11 + c];
                 assertEquals(Math.sqrt(7), Math.sqrt(sq), 1e-5, "column " + c + " after " + l + " iterations");
             }
         }
-        SinkGdRule.normalize(a, 7, 11, 5, new double[11]);
-        SinkGdRule.normalize(big, 7, 11, 5, new double[11]);
-        SinkGdRule.normalize(small, 7, 11, 5, new double[11]);
+        Sinkhorn.normalize(a, 0, 7, 11, 5, new float[11]);
+        Sinkhorn.normalize(big, 0, 7, 11, 5, new float[11]);
+        Sinkhorn.normalize(small, 0, 7, 11, 5, new float[11]);
         Check.close("invariant to scale (x1000)", Check.toDouble(a), big, 1e-6, 1e-5);
         Check.close("invariant to scale (x0.001)", Check.toDouble(a), small, 1e-6, 1e-5);
     }

@@ -72,7 +72,7 @@ class TorchOptimizerParityTest {
                     case SPAM -> new SpamRule(layout, layout.tensors(), h, pool);
                     case GALORE -> new GaLoreRule(units, h, 64, gemm);
                     case SWAN -> new SwanRule(units, h, gemm, new NewtonSchulz(gemm));
-                    case SINKGD -> new SinkGdRule(units, h);
+                    case SINKGD -> new SinkGdRule(units, h, pool);
                     case MUON -> new MuonRule(units, h, new NewtonSchulz(gemm));
                 };
                 float[] w = Check.randomFloats(rng, size, 0.5);
