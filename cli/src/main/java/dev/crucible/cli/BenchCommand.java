@@ -59,15 +59,7 @@ public final class BenchCommand implements Runnable {
             if (set.isEmpty()) return ModelConfig.preset(preset);
             Map<String, Object> keys = new LinkedHashMap<>();
             keys.put("preset", preset);
-            for (String kv : set) {
-                int eq = kv.indexOf('=');
-                if (eq <= 0) throw new UserError("--set " + kv + ": expected KEY=VALUE (a key of run.yaml's model section)");
-                try {
-                    keys.put(kv.substring(0, eq), ConfigLoader.YAML.readValue(kv.substring(eq + 1), Object.class));
-                } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-                    throw new UserError("--set " + kv + ": not a YAML value");
-                }
-            }
+            keys.putAll(keyValues("--set", set, "model"));
             try {
                 return ConfigLoader.defaults(RunConfig.ModelSpec.class, keys).resolve();
             } catch (IllegalArgumentException e) {
@@ -96,6 +88,21 @@ public final class BenchCommand implements Runnable {
         }
     }
 
+    /** KEY=VALUE options as a run.yaml section's keys, each value read as YAML. */
+    static Map<String, Object> keyValues(String flag, List<String> kvs, String section) {
+        Map<String, Object> keys = new LinkedHashMap<>();
+        for (String kv : kvs) {
+            int eq = kv.indexOf('=');
+            if (eq <= 0) throw new UserError(flag + " " + kv + ": expected KEY=VALUE (a key of run.yaml's " + section + " section)");
+            try {
+                keys.put(kv.substring(0, eq), ConfigLoader.YAML.readValue(kv.substring(eq + 1), Object.class));
+            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                throw new UserError(flag + " " + kv + ": not a YAML value");
+            }
+        }
+        return keys;
+    }
+
     static final class Presets extends ArrayList<String> {
         Presets() {
             super(ModelConfig.PRESETS.keySet());
@@ -113,6 +120,9 @@ public final class BenchCommand implements Runnable {
         @Option(names = "--accumulation", defaultValue = "1", paramLabel = "N",
                 description = "Micro-batches per step (gradient accumulation; the optimizer's share of a step shrinks with it), default ${DEFAULT-VALUE}.")
         int accumulation;
+        @Option(names = "--opt", paramLabel = "KEY=VALUE", description = "An optimizer key as run.yaml writes it, on top of the optimizer's "
+                + "defaults (e.g. --opt shape_scale=moonlight --opt update_gap=1); repeatable.")
+        List<String> optKeys = new ArrayList<>();
         @Option(names = "--steps", defaultValue = "10", description = "Timed steps (default ${DEFAULT-VALUE}).")
         int steps;
         @Option(names = "--warmup", defaultValue = "3", description = "Untimed warm-up steps (default ${DEFAULT-VALUE}).")
@@ -130,12 +140,17 @@ public final class BenchCommand implements Runnable {
                 model.initialize(1337);
                 // the optimizer and clipping a run.yaml gets by default for this optimizer's name
                 RunConfig.Optimizer section;
+                GroupedOptimizer opt;
                 try {
-                    section = ConfigLoader.defaults(RunConfig.Optimizer.class, Map.of("name", optimizer));
+                    Map<String, Object> keys = new LinkedHashMap<>(keyValues("--opt", optKeys, "optimizer"));
+                    keys.put("name", optimizer);
+                    section = ConfigLoader.defaults(RunConfig.Optimizer.class, keys);
+                    opt = section.create(model.layout(), pool);
                 } catch (IllegalArgumentException e) {
-                    throw new UserError("--optimizer: " + e.getMessage().lines().findFirst().orElse(""));
+                    Throwable root = e;
+                    while (root.getCause() != null) root = root.getCause(); // the record's own message, not Jackson's wrapping
+                    throw new UserError("--optimizer/--opt: " + root.getMessage().lines().findFirst().orElse(""));
                 }
-                GroupedOptimizer opt = section.create(model.layout(), pool);
                 TrainStep trainStep = TrainStep.crossEntropy(model, opt, section.gradClip(), pool);
                 Rng rng = new Rng(0);
                 TrainStep.BatchSource random = batch -> {
@@ -202,7 +217,7 @@ public final class BenchCommand implements Runnable {
                 out.put("step_ms_min", round(Arrays.stream(ms).min().orElse(0)));
                 out.put("forward_ms", round(median(fwd)));
                 out.put("backward_ms", round(median(bwd)));
-                out.put("optimizer", opt.name());
+                out.put("optimizer", opt.name() + (optKeys.isEmpty() ? "" : " " + String.join(" ", optKeys)));
                 out.put("optimizer_ms", round(median(upd)));
                 out.put("optimizer_state_mb", round(stateBytes / 1e6));
                 out.put("weights_mb", round(weightBytes / 1e6));
