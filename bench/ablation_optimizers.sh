@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Each optimizer against AdamW on the built-in data (docs/recipes.md): the 8-layer GPT-2-style model of
-# bench/ablation_norms.sh, same data order, seed, steps and schedule; each optimizer at three learning
-# rates (its best is the one reported). Matrix optimizers (galore, swan, sinkgd, muon) update the hidden
-# matrices and leave embeddings, norms and biases to AdamW at the baseline's lr 2e-3, so only the
-# optimizer of the hidden matrices differs. GaLore refreshes its projector every 50 steps (its default,
-# 200, would never refresh in 150 steps); SPAM keeps its defaults (first momentum reset at step 500, so
-# here it is Adam with spike clipping from step 20).
+# Each optimizer against AdamW on the built-in data (docs/recipes.md, "Optimizers"): the 8-layer GPT-2-style
+# model of bench/ablation_norms.sh, same data order, seed, steps and schedule; each optimizer at three
+# learning rates (its best is the one reported), its other keys at their defaults except as said here.
+# Matrix optimizers (galore, swan, sinkgd, muon) update the hidden matrices and leave embeddings, norms and
+# biases to AdamW at the baseline's lr 2e-3 (with their default weight decay, 0 on the hidden matrices,
+# where the AdamW and SPAM runs decay by 0.1). GaLore refreshes its projector every 50 steps (with its
+# default, 200, the projector from step 1 would be the only one); SPAM keeps its defaults (first momentum
+# reset at step 500, so here it is Adam with spike clipping from step 20).
 #   bench/ablation_optimizers.sh OUT_DIR [STEPS]
 set -euo pipefail
 out=${1:?usage: bench/ablation_optimizers.sh OUT_DIR [STEPS]}

@@ -125,7 +125,7 @@ public final class HfFormat {
         for (int i = 0; ok && i < shape.length; i++) ok = e.shape()[i] == shape[i];
         if (!ok) {
             throw new IOException(file.where() + ": tensor '" + name + "' has shape " + java.util.Arrays.toString(e.shape())
-                    + ", the model config needs " + java.util.Arrays.toString(shape));
+                    + ", expected " + java.util.Arrays.toString(shape) + " (the model config's, or the optimizer settings')");
         }
         return file.floats(name);
     }

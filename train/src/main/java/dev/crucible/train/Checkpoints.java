@@ -173,18 +173,19 @@ public final class Checkpoints {
         }
         Path file = ck.resolve(OPTIMIZER);
         try (Safetensors.Reader r = Safetensors.open(file)) {
-            if (r.entries().containsKey(LEGACY_EXP_AVG) && opt instanceof GroupedOptimizer grouped) {
+            boolean legacy = r.entries().containsKey(LEGACY_EXP_AVG);
+            String saved = r.metadata().getOrDefault("optimizer", legacy ? Algorithm.ADAMW.id() : "?");
+            if (!saved.equals(opt.name())) {
+                throw new IOException(file + ": state of optimizer '" + saved + "', but the run's config says '" + opt.name()
+                        + "'; resume with optimizer.name: " + saved + ", or start a new run from this checkpoint's weights (training.init_from: " + ck + ")");
+            }
+            if (legacy && opt instanceof GroupedOptimizer grouped) {
                 try {
                     grouped.loadFlat(r.floats(LEGACY_EXP_AVG), r.floats(LEGACY_EXP_AVG_SQ), state.optimizerStep());
                 } catch (IllegalArgumentException e) {
                     throw new IOException(file + ": " + e.getMessage(), e);
                 }
                 return;
-            }
-            String saved = r.metadata().getOrDefault("optimizer", r.entries().containsKey(LEGACY_EXP_AVG) ? Algorithm.ADAMW.id() : "?");
-            if (!saved.equals(opt.name())) {
-                throw new IOException(file + ": state of optimizer '" + saved + "', but the run's config says '" + opt.name()
-                        + "'; resume with optimizer.name: " + saved + ", or start a new run from this checkpoint's weights (training.init_from: " + ck + ")");
             }
             opt.load(r, state.optimizerStep());
         }

@@ -223,7 +223,7 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
             if (groups == null) groups = Map.of();
             groups = new java.util.TreeMap<>(groups);
             OptimizerRecipe.of(d, groups); // checks every key of the section and of the groups
-            d = alg.defaults().overlay(d); // the written config shows every setting the run used
+            d = alg.defaults(d).overlay(d); // the written config shows every setting the run used
             lr = d.lr();
             beta1 = d.beta1();
             beta2 = d.beta2();

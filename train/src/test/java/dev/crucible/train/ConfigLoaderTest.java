@@ -144,6 +144,10 @@ class ConfigLoaderTest {
         assertTrue(text.contains("ns_steps: 5") && text.contains("shape_scale: keller") && !text.contains("beta1"), text);
         assertEquals(c, ConfigLoader.load(out, RunConfig.class));
 
+        // Moonlight's form has its own defaults: AdamW's lr and weight decay 0.1
+        var moon = load("data: {train: x}\noptimizer: {name: muon, shape_scale: moonlight}\n").optimizer();
+        assertEquals(1e-3, moon.lr());
+        assertEquals(0.1, moon.weightDecay());
         var g = load("model: tiny\ndata: {train: x}\noptimizer: {name: galore, rank: 64}\n").optimizer().recipe().byRole();
         assertEquals(64, g.get(ParamLayout.Role.HIDDEN_MATRIX).rank());
         assertEquals(200, g.get(ParamLayout.Role.HIDDEN_MATRIX).updateGap());
@@ -155,10 +159,19 @@ class ConfigLoaderTest {
 
     /** Wrong keys and values out of range are refused before training, with the file, line and key. */
     @Test
-    void optimizerKeysAreCheckedWithFileLineAndKey() {
+    void optimizerKeysAreCheckedWithFileLineAndKey() throws IOException {
         String rankAbove = error("model: tiny\ndata: {train: x}\noptimizer:\n  name: galore\n  rank: 512\n");
         assertTrue(rankAbove.startsWith(dir.resolve("run.yaml") + ":5:"), rankAbove);
-        assertContains(rankAbove, "optimizer.rank: 512 is above the smaller side of transformer.h.0.attn.c_attn.weight (1152x384)");
+        assertContains(rankAbove, "optimizer.rank: 512 is above the smaller side of every matrix it would project (the largest: "
+                + "transformer.h.0.attn.c_attn.weight, 1152x384)");
+        // with grouped-query attention k_proj and v_proj are narrower: a rank above them is capped there, as the reference's SVD slicing does
+        load("model: tiny-llama-gqa\ndata: {train: x}\noptimizer: {name: galore, rank: 256}\n");
+        assertContains(error("data: {train: x}\noptimizer:\n  name: spam\n  clip_delay: 1\n"),
+                "optimizer.clip_delay: must be >= 2 with theta > 0, got 1");
+        assertContains(error("data: {train: x}\noptimizer:\n  name: adamw\n  groups:\n    norm: {name: spam, reset_warmup: 500}\n"),
+                "optimizer.groups.norm.reset_warmup: must be below reset_interval (500), got 500");
+        assertContains(error("data: {train: x}\noptimizer: {name: muon, momentum: 0.9, groups: {hidden_matrix: {name: adamw}}}\n"),
+                "optimizer.name: muon would update no parameters");
         String negative = error("data: {train: x}\noptimizer:\n  name: galore\n  rank: -2\n");
         assertTrue(negative.startsWith(dir.resolve("run.yaml") + ":4:"), negative);
         assertContains(negative, "optimizer.rank: must be >= 1, got -2");

@@ -316,7 +316,7 @@ class ResumeTest {
         String llama = "{style: llama, vocab_size: 256, context_length: 32, n_layer: 2, n_head: 4, n_kv_head: 2, d_model: 48}";
         String gpt2 = "{style: gpt2, vocab_size: 256, context_length: 32, n_layer: 2, n_head: 4, d_model: 48}";
         String[][] cases = {
-                {llama, "{name: spam, lr: 3.0e-3, reset_interval: 3, reset_warmup: 2, clip_delay: 1, theta: 5}"},
+                {llama, "{name: spam, lr: 3.0e-3, reset_interval: 3, reset_warmup: 2, clip_delay: 2, theta: 5}"},
                 {llama, "{name: galore, rank: 8, update_gap: 3}"},
                 {gpt2, "{name: muon}"},
                 {llama, "{name: muon, shape_scale: moonlight, lr: 3.0e-3, weight_decay: 0.1, groups: {embedding: {name: spam, lr: 3.0e-3}}}"},

@@ -5,7 +5,6 @@ import dev.crucible.model.Safetensors;
 import dev.crucible.tensor.AdamW;
 import dev.crucible.tensor.WorkerPool;
 import java.io.IOException;
-import java.util.ArrayList;
 import java.util.List;
 
 /** AdamW (decoupled weight decay, as PyTorch's): state exp_avg and exp_avg_sq per tensor, one fused pass per range. */
@@ -34,15 +33,12 @@ final class AdamWRule implements UpdateRule {
 
     @Override
     public List<Safetensors.Source> state() {
-        List<Safetensors.Source> out = new ArrayList<>(layout.sources(m, ".exp_avg"));
-        out.addAll(layout.sources(v, ".exp_avg_sq"));
-        return out;
+        return layout.moments(m, v);
     }
 
     @Override
     public void load(Safetensors.TensorSource file) throws IOException {
-        layout.load(file, m, ".exp_avg");
-        layout.load(file, v, ".exp_avg_sq");
+        layout.loadMoments(file, m, v);
     }
 
     /** Moments from two buffers laid out as all the parameters (checkpoints from before state was kept per tensor). */

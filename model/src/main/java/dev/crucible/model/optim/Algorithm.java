@@ -28,7 +28,10 @@ public enum Algorithm {
     /** SinkGD: stateless; L = 5 rounds; lr from AdamW's, like SWAN. */
     SINKGD(true, Set.of("lr", "weight_decay", "iterations"),
             new Hyperparameters(null, 1e-3, null, null, null, 0.0, null, null, null, null, null, null, null, null, null, null, 5)),
-    /** Keller Jordan's muon.py: lr 0.02, momentum 0.95, 5 Newton–Schulz steps, no decay, his shape scale. */
+    /**
+     * Keller Jordan's muon.py: lr 0.02, momentum 0.95, 5 Newton–Schulz steps, no decay, his shape scale;
+     * with shape_scale moonlight, Moonlight's lr 1e-3 and weight decay 0.1 (its scale matches AdamW's update RMS).
+     */
     MUON(true, Set.of("lr", "momentum", "weight_decay", "ns_steps", "shape_scale"),
             new Hyperparameters(null, 0.02, null, null, null, 0.0, 0.95, 5, Hyperparameters.KELLER, null, null, null, null, null, null,
                     null, null));
@@ -66,6 +69,28 @@ public enum Algorithm {
         return defaults;
     }
 
+    /** The defaults for settings that choose among variants (Muon's Moonlight form has its own lr and weight decay). */
+    public Hyperparameters defaults(Hyperparameters given) {
+        if (this == MUON && Hyperparameters.MOONLIGHT.equals(given.shapeScale())) {
+            return defaults.overlay(new Hyperparameters(null, 1e-3, null, null, null, 0.1, null, null, null, null, null, null, null, null,
+                    null, null, null));
+        }
+        return defaults;
+    }
+
+    /** Refuses complete settings whose keys contradict each other (the message starts "key: "). */
+    void checkSettings(Hyperparameters h) {
+        if (this != SPAM) return;
+        if (h.theta() > 0 && h.clipDelay() < 2) {
+            throw new IllegalArgumentException("clip_delay: must be >= 2 with theta > 0, got " + h.clipDelay()
+                    + ": step 1 would clip every gradient to sqrt(theta·v) with v = 0, and training would not start");
+        }
+        if (h.resetWarmup() >= h.resetInterval()) {
+            throw new IllegalArgumentException("reset_warmup: must be below reset_interval (" + h.resetInterval() + "), got " + h.resetWarmup()
+                    + ": the update would never return to its full scale between resets");
+        }
+    }
+
     /** Whether, named as a recipe's optimizer, it takes parameters of this role when no group says otherwise. */
     boolean takesByDefault(ParamLayout.Role role) {
         return !matrices || role == ParamLayout.Role.HIDDEN_MATRIX;
@@ -78,8 +103,30 @@ public enum Algorithm {
         }
     }
 
-    /** Shared scratch and kernels of the rules of one optimizer. */
-    record Kernels(WorkerPool pool, Gemm gemm, NewtonSchulz ns) {}
+    /** Kernels the rules of one optimizer share, made when a rule first needs them (AdamW alone needs no GEMM's buffers). */
+    static final class Kernels {
+        private final WorkerPool pool;
+        private Gemm gemm;
+        private NewtonSchulz ns;
+
+        Kernels(WorkerPool pool) {
+            this.pool = pool;
+        }
+
+        WorkerPool pool() {
+            return pool;
+        }
+
+        Gemm gemm() {
+            if (gemm == null) gemm = new Gemm(pool);
+            return gemm;
+        }
+
+        NewtonSchulz ns() {
+            if (ns == null) ns = new NewtonSchulz(gemm());
+            return ns;
+        }
+    }
 
     UpdateRule rule(ParamLayout layout, List<ParamLayout.Tensor> tensors, Hyperparameters h, Kernels k) {
         return switch (this) {

@@ -52,7 +52,19 @@ final class ElementState {
         return out;
     }
 
-    List<Safetensors.Source> sources(float[] buf, String suffix) {
+    /** Adam's two moments as state tensors: exp_avg and exp_avg_sq. */
+    List<Safetensors.Source> moments(float[] m, float[] v) {
+        List<Safetensors.Source> out = new ArrayList<>(sources(m, ".exp_avg"));
+        out.addAll(sources(v, ".exp_avg_sq"));
+        return out;
+    }
+
+    void loadMoments(Safetensors.TensorSource file, float[] m, float[] v) throws IOException {
+        load(file, m, ".exp_avg");
+        load(file, v, ".exp_avg_sq");
+    }
+
+    private List<Safetensors.Source> sources(float[] buf, String suffix) {
         List<Safetensors.Source> out = new ArrayList<>();
         for (HfFormat.HfTensor h : hfTensors()) {
             int base = at.get(h.source());
@@ -61,7 +73,7 @@ final class ElementState {
         return out;
     }
 
-    void load(Safetensors.TensorSource file, float[] buf, String suffix) throws IOException {
+    private void load(Safetensors.TensorSource file, float[] buf, String suffix) throws IOException {
         for (HfFormat.HfTensor h : hfTensors()) HfFormat.insert(h, HfFormat.read(file, h.hfName() + suffix, h.shape()), buf, at.get(h.source()));
     }
 

@@ -17,7 +17,8 @@ import java.util.List;
  * ΔW = scale·(N·P or P·N), N = m/(sqrt(v)+eps), leaves at lr·sqrt(1−β2^t)/(1−β1^t), then
  * W ← W·(1 − lr·wd). P is recomputed from the current gradient every update_gap steps (the steps
  * before t are a multiple of it), by a randomised SVD; the moments carry over unchanged. State per
- * matrix: projector, exp_avg and exp_avg_sq, all in the [out, in] orientation.
+ * matrix: projector, exp_avg and exp_avg_sq, all in the [out, in] orientation (for GPT-2's Conv1D
+ * tensors, which HF stores [in, out], that is the transpose of the parameter's file layout).
  */
 final class GaLoreRule implements UpdateRule {
     private final Hyperparameters h;
@@ -28,9 +29,13 @@ final class GaLoreRule implements UpdateRule {
     final float[][] projector, m, v;
     private float[] g = new float[0], r = new float[0], delta = new float[0];
 
-    /** The rank of a matrix: the configured one, or d_model/4 (the paper's ratio from 60M to 1B parameters) capped by its smaller side. */
+    /**
+     * The rank of a matrix: the configured one, else d_model/4 (the paper's ratio at 60M, 350M and 1B
+     * parameters; its 130M model used d/3), capped by the matrix's smaller side as the reference's
+     * slicing of the SVD caps it.
+     */
     static int rank(Hyperparameters h, int dModel, int rows, int cols) {
-        return h.rank() != null ? h.rank() : Math.max(1, Math.min(dModel / 4, Math.min(rows, cols)));
+        return Math.max(1, Math.min(h.rank() != null ? h.rank() : dModel / 4, Math.min(rows, cols)));
     }
 
     GaLoreRule(List<MatrixUnit> units, Hyperparameters h, int dModel, Gemm gemm) {
@@ -46,10 +51,6 @@ final class GaLoreRule implements UpdateRule {
         for (int i = 0; i < n; i++) {
             MatrixUnit u = units.get(i);
             ranks[i] = rank(h, dModel, u.rows(), u.cols());
-            if (ranks[i] > Math.min(u.rows(), u.cols())) {
-                throw new IllegalArgumentException("rank: " + ranks[i] + " is above the smaller side of " + u.name() + " (" + u.rows() + "x"
-                        + u.cols() + ")");
-            }
             projector[i] = new float[right(u) ? ranks[i] * u.cols() : u.rows() * ranks[i]];
             m[i] = new float[projectedSize(i)];
             v[i] = new float[projectedSize(i)];

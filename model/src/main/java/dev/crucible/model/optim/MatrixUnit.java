@@ -22,7 +22,7 @@ record MatrixUnit(HfFormat.HfTensor hf, int offset, int rows, int cols) {
         return rows * cols;
     }
 
-    /** A state tensor of this matrix's shape, held [out, in], as HF holds the parameter (transposed for GPT-2's Conv1D). */
+    /** A state tensor of this matrix's shape, held [out, in], in HF's orientation of the parameter ([in, out] for GPT-2's Conv1D). */
     float[] toHf(float[] own) {
         return HfFormat.extract(hf, own, -hf.rowStart() * cols);
     }

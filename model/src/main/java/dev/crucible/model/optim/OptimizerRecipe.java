@@ -1,8 +1,6 @@
 package dev.crucible.model.optim;
 
 import dev.crucible.model.ParamLayout;
-import dev.crucible.tensor.Gemm;
-import dev.crucible.tensor.NewtonSchulz;
 import dev.crucible.tensor.WorkerPool;
 import java.util.ArrayList;
 import java.util.EnumMap;
@@ -35,7 +33,7 @@ public final class OptimizerRecipe {
     public static OptimizerRecipe of(Hyperparameters section, Map<String, Hyperparameters> groups) {
         Algorithm alg = Algorithm.of(section.name() != null ? section.name() : Algorithm.ADAMW.id());
         alg.checkKeys(section);
-        Hyperparameters full = alg.defaults().overlay(section).withName(alg.id());
+        Hyperparameters full = alg.defaults(section).overlay(section).withName(alg.id());
         OptimizerRecipe r = new OptimizerRecipe(alg, full.lr());
         Map<String, Hyperparameters> given = new TreeMap<>(groups);
         for (String id : given.keySet()) role(id);
@@ -57,10 +55,20 @@ public final class OptimizerRecipe {
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException(prefix + e.getMessage(), e);
             }
-            Hyperparameters base = a == alg ? full : a.defaults();
+            Hyperparameters base = a == alg ? full : a.defaults(g);
             if (role != ParamLayout.Role.HIDDEN_MATRIX && role != ParamLayout.Role.HEAD) base = base.withWeightDecay(0);
-            r.byRole.put(role, base.overlay(g).withName(a.id()));
+            Hyperparameters settings = base.overlay(g).withName(a.id());
+            try {
+                a.checkSettings(settings);
+            } catch (IllegalArgumentException e) { // name the key where it was written: the group's, else the section's
+                String key = e.getMessage().substring(0, e.getMessage().indexOf(':'));
+                throw new IllegalArgumentException((g.given().containsKey(key) ? prefix : "") + e.getMessage(), e);
+            }
+            r.byRole.put(role, settings);
             r.rankKey.put(role, g.rank() != null ? prefix + "rank" : "rank");
+        }
+        if (r.byRole.values().stream().noneMatch(h -> h.name().equals(alg.id()))) {
+            throw new IllegalArgumentException("name: " + alg.id() + " would update no parameters: every role's group names another optimizer");
         }
         return r;
     }
@@ -90,16 +98,25 @@ public final class OptimizerRecipe {
         return java.util.Collections.unmodifiableMap(byRole);
     }
 
-    /** Refuses settings this model cannot take (a GaLore rank above a matrix's smaller side), naming the key. */
+    /**
+     * Refuses settings this model cannot take, naming the key: a GaLore rank above the smaller side of
+     * every matrix it would project (above some of them, it is capped there, as the reference's
+     * slicing of the SVD caps it; with grouped-query attention k_proj and v_proj are narrower).
+     */
     public void checkAgainst(ParamLayout layout) {
-        for (ParamLayout.Tensor t : layout.tensors()) {
-            Hyperparameters h = byRole.get(t.role());
+        for (ParamLayout.Role role : ParamLayout.Role.values()) {
+            Hyperparameters h = byRole.get(role);
             if (Algorithm.of(h.name()) != Algorithm.GALORE || h.rank() == null) continue;
-            for (MatrixUnit u : MatrixUnit.of(layout, List.of(t))) {
-                if (h.rank() > Math.min(u.rows(), u.cols())) {
-                    throw new IllegalArgumentException(rankKey.get(t.role()) + ": " + h.rank() + " is above the smaller side of " + u.name()
-                            + " (" + u.rows() + "x" + u.cols() + "); GaLore's rank must be at most min(out, in)");
+            MatrixUnit widest = null;
+            for (ParamLayout.Tensor t : layout.tensors()) {
+                if (t.role() != role) continue;
+                for (MatrixUnit u : MatrixUnit.of(layout, List.of(t))) {
+                    if (widest == null || Math.min(u.rows(), u.cols()) > Math.min(widest.rows(), widest.cols())) widest = u;
                 }
+            }
+            if (widest != null && h.rank() > Math.min(widest.rows(), widest.cols())) {
+                throw new IllegalArgumentException(rankKey.get(role) + ": " + h.rank() + " is above the smaller side of every matrix it would project (the "
+                        + "largest: " + widest.name() + ", " + widest.rows() + "x" + widest.cols() + "); GaLore's rank is at most min(out, in)");
             }
         }
     }
@@ -110,8 +127,7 @@ public final class OptimizerRecipe {
      */
     public GroupedOptimizer create(ParamLayout layout, WorkerPool pool) {
         checkAgainst(layout);
-        Gemm gemm = new Gemm(pool);
-        Algorithm.Kernels k = new Algorithm.Kernels(pool, gemm, new NewtonSchulz(gemm));
+        Algorithm.Kernels k = new Algorithm.Kernels(pool);
         Map<Hyperparameters, List<ParamLayout.Tensor>> shared = new LinkedHashMap<>();
         for (ParamLayout.Tensor t : layout.tensors()) shared.computeIfAbsent(byRole.get(t.role()), h -> new ArrayList<>()).add(t);
         List<UpdateRule> rules = new ArrayList<>();

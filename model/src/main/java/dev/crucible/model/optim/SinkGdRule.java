@@ -16,6 +16,7 @@ final class SinkGdRule implements UpdateRule {
     private final List<MatrixUnit> units;
     private final WorkerPool pool;
     private final float[][] x, colScale;
+    private final int size, cols;
 
     SinkGdRule(List<MatrixUnit> units, Hyperparameters h, WorkerPool pool) {
         this.h = h;
@@ -26,8 +27,10 @@ final class SinkGdRule implements UpdateRule {
             size = Math.max(size, u.size());
             cols = Math.max(cols, u.cols());
         }
-        x = new float[pool.size()][size];
-        colScale = new float[pool.size()][cols];
+        this.size = size;
+        this.cols = cols;
+        x = new float[pool.size()][]; // scratch of the workers that take a matrix, made on first use
+        colScale = new float[pool.size()][];
     }
 
     @Override
@@ -36,6 +39,10 @@ final class SinkGdRule implements UpdateRule {
         float decay = (float) (1 - rate * h.weightDecay()), step = (float) rate;
         pool.run(units.size(), (k, w) -> { // matrices are independent: one per worker
             MatrixUnit u = units.get(k);
+            if (x[w] == null) {
+                x[w] = new float[size];
+                colScale[w] = new float[cols];
+            }
             float[] buf = x[w];
             int n = u.size();
             for (int i = 0; i < n; i++) buf[i] = grads[u.offset() + i] * gradScale;

@@ -5,7 +5,6 @@ import dev.crucible.model.Safetensors;
 import dev.crucible.tensor.Spam;
 import dev.crucible.tensor.WorkerPool;
 import java.io.IOException;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
@@ -63,14 +62,11 @@ final class SpamRule implements UpdateRule {
 
     @Override
     public List<Safetensors.Source> state() {
-        List<Safetensors.Source> out = new ArrayList<>(layout.sources(m, ".exp_avg"));
-        out.addAll(layout.sources(v, ".exp_avg_sq"));
-        return out;
+        return layout.moments(m, v);
     }
 
     @Override
     public void load(Safetensors.TensorSource file) throws IOException {
-        layout.load(file, m, ".exp_avg");
-        layout.load(file, v, ".exp_avg_sq");
+        layout.loadMoments(file, m, v);
     }
 }

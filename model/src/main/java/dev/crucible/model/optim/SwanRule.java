@@ -42,9 +42,10 @@ final class SwanRule implements UpdateRule {
 
     /**
      * o = the polar factor U·Vᵀ of the rows×cols GradNorm output a, by the coupled Newton–Schulz
-     * iteration on the smaller Gram matrix. A tall a has centred rows, so a·1 = 0 and aᵀ·a is singular
-     * along 1; its Gram matrix gains (trace/cols)·11ᵀ/cols, which gives that direction an average
-     * eigenvalue (the iteration would otherwise grow it 1.5× per step) and leaves a·(aᵀa)^(-1/2) as it is.
+     * iteration on the smaller Gram matrix. The rows of a are centred, so a·1 = 0: a square or tall a is
+     * singular along 1, and so is aᵀ·a. Then aᵀ·a gains (trace/cols)·11ᵀ/cols, which gives that
+     * direction an average eigenvalue (the iteration would otherwise grow it 1.5× per step) and leaves
+     * a·(aᵀa)^(-1/2) as it is. A wide a has full row rank, and a·aᵀ is used as it is.
      */
     void whiten(float[] a, int rows, int cols, float[] out) {
         int p = Math.min(rows, cols);
@@ -52,7 +53,7 @@ final class SwanRule implements UpdateRule {
             gram = new float[p * p];
             z = new float[p * p];
         }
-        if (rows <= cols) {
+        if (rows < cols) {
             gemm.multiplySymmetric(p, cols, a, 0, cols, 1, a, 0, 1, cols, gram, 0, p); // A·Aᵀ
         } else {
             gemm.multiplySymmetric(p, rows, a, 0, 1, cols, a, 0, cols, 1, gram, 0, p); // Aᵀ·A
@@ -62,7 +63,7 @@ final class SwanRule implements UpdateRule {
             for (int i = 0; i < p * p; i++) gram[i] += fill;
         }
         double norm = ns.inverseSqrt(gram, p, h.nsSteps(), z);
-        if (rows <= cols) {
+        if (rows < cols) {
             gemm.multiply(rows, cols, rows, z, 0, p, 1, a, 0, cols, 1, out, 0, cols, false); // Z·A
         } else {
             gemm.multiply(rows, cols, cols, a, 0, cols, 1, z, 0, p, 1, out, 0, cols, false); // A·Z
