@@ -18,6 +18,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -43,13 +45,17 @@ class ResumeTest {
             """;
 
     private Path setup(String out) throws IOException {
+        return setup(out, "{lr: 3.0e-3}");
+    }
+
+    private Path setup(String out, String optimizer) throws IOException {
         if (!Files.exists(dir.resolve("train.bin"))) {
             StringBuilder sb = new StringBuilder();
             for (int i = 0; sb.length() < 30_000; i++) sb.append("resume ").append(i % 13).append(" exactly where it stopped. ");
             TrainerTest.byteShards(sb.toString().getBytes(StandardCharsets.UTF_8), dir.resolve("train.bin"), dir.resolve("val.bin"));
         }
         Path cfg = dir.resolve(out + ".yaml");
-        Files.writeString(cfg, CONFIG.formatted(out));
+        Files.writeString(cfg, CONFIG.replace("optimizer: {lr: 3.0e-3}", "optimizer: " + optimizer).formatted(out));
         return cfg;
     }
 
@@ -79,12 +85,19 @@ class ResumeTest {
         return true;
     }
 
-    @Test
-    void killedAndResumedRunIsBitIdenticalToAnUninterruptedOne() throws Exception {
-        Path refCfg = setup("reference");
+    /**
+     * With AdamW (the default), and with a recipe that holds every other kind of optimizer state at once:
+     * GaLore's projector and projected moments on the hidden matrices, Muon's momentum on the embedding,
+     * SPAM's moments (with resets and clipping) on the norm gains.
+     */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"{lr: 3.0e-3}", "{name: galore, lr: 3.0e-3, rank: 8, update_gap: 4, groups: {embedding: {name: muon, lr: 0.01}, "
+            + "norm: {name: spam, lr: 3.0e-3, reset_interval: 7, reset_warmup: 3, clip_delay: 2, theta: 5}}}"})
+    void killedAndResumedRunIsBitIdenticalToAnUninterruptedOne(String optimizer) throws Exception {
+        Path refCfg = setup("reference", optimizer);
         Trainer.Summary ref = Trainer.start(ConfigLoader.load(refCfg, RunConfig.class), dir, new PrintStream(new ByteArrayOutputStream()));
 
-        Path cfg = setup("killed");
+        Path cfg = setup("killed", optimizer);
         Path run = dir.resolve("killed");
         Random rng = new Random(42);
         boolean finished = runAndKill(List.of("start", cfg.toString()), 1 + rng.nextInt(8));
