@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Each optimizer against AdamW on the built-in data (docs/recipes.md, "Optimizers"): the 8-layer GPT-2-style
 # model of bench/ablation_norms.sh, same data order, seed, steps and schedule; each optimizer at three
-# learning rates (its best is the one reported), its other keys at their defaults except as said here.
+# to four learning rates (the grid widened where the best was at its edge; the best is the one reported),
+# its other keys at their defaults except as said here.
 # Matrix optimizers (galore, swan, sinkgd, muon) update the hidden matrices and leave embeddings, norms and
 # biases to AdamW at the baseline's lr 2e-3 (with their default weight decay, 0 on the hidden matrices,
 # where the AdamW and SPAM runs decay by 0.1). GaLore refreshes its projector every 50 steps (with its
@@ -20,8 +21,8 @@ cru="$here/crucible"
 aux="groups: {embedding: {lr: 2.0e-3}, head: {lr: 2.0e-3}, norm: {lr: 2.0e-3}, bias: {lr: 2.0e-3}}"
 runs=()
 for spec in adamw:1.0e-3 adamw:2.0e-3 adamw:4.0e-3 adamw:5.0e-4 adamw_hidden:5.0e-4 spam:1.0e-3 spam:2.0e-3 spam:4.0e-3 \
-            muon:1.0e-2 muon:2.0e-2 muon:4.0e-2 galore:5.0e-3 galore:1.0e-2 galore:2.0e-2 \
-            swan:1.0e-3 swan:3.0e-3 swan:1.0e-2 sinkgd:1.0e-3 sinkgd:3.0e-3 sinkgd:1.0e-2; do
+            muon:5.0e-3 muon:1.0e-2 muon:2.0e-2 muon:4.0e-2 galore:2.5e-3 galore:5.0e-3 galore:1.0e-2 galore:2.0e-2 \
+            swan:1.0e-3 swan:3.0e-3 swan:1.0e-2 swan:3.0e-2 sinkgd:1.0e-3 sinkgd:3.0e-3 sinkgd:1.0e-2 sinkgd:3.0e-2; do
   name=${spec%%:*}
   lr=${spec#*:}
   case $name in
