@@ -114,18 +114,22 @@ public final class HfFormat {
     }
 
     private static void loadOne(Safetensors.TensorSource file, HfTensor h, String name, float[] flat) throws IOException {
-        insert(h, read(file, name, h.shape()), flat);
+        insert(h, read(file, name, h.shape(), "the model config needs"), flat);
     }
 
-    /** The values of tensor name in file, which must be there with this shape (what the model config, or an optimizer's state, needs). */
+    /** The values of optimizer state tensor name in file, which must be there with this shape. */
     public static float[] read(Safetensors.TensorSource file, String name, int[] shape) throws IOException {
+        return read(file, name, shape, "the optimizer's settings need");
+    }
+
+    private static float[] read(Safetensors.TensorSource file, String name, int[] shape, String needs) throws IOException {
         Safetensors.Entry e = file.entries().get(name);
         if (e == null) throw new IOException(file.where() + ": tensor '" + name + "' is missing");
         boolean ok = e.shape().length == shape.length;
         for (int i = 0; ok && i < shape.length; i++) ok = e.shape()[i] == shape[i];
         if (!ok) {
             throw new IOException(file.where() + ": tensor '" + name + "' has shape " + java.util.Arrays.toString(e.shape())
-                    + ", expected " + java.util.Arrays.toString(shape) + " (the model config's, or the optimizer settings')");
+                    + ", " + needs + " " + java.util.Arrays.toString(shape));
         }
         return file.floats(name);
     }
