@@ -5,7 +5,7 @@ package dev.crucible.tensor;
  * (Halko, Martinsson and Tropp, 2011, Algorithms 4.4 and 5.1): Y = G·Ω for a Gaussian Ω with
  * r + oversampling columns, q rounds of Y ← G·(Gᵀ·Y) with re-orthonormalisation in between, Q an
  * orthonormal basis of Y, and the exact SVD of the small B = Qᵀ·G (through the eigenvectors of B·Bᵀ,
- * in double). The error of the r-th vector shrinks as (σ_{l+1}/σ_r)^(2q+1), l = r + oversampling, so
+ * in double; the orthonormalisations by Gram–Schmidt twice, in float). The error of the r-th vector shrinks as (σ_{l+1}/σ_r)^(2q+1), l = r + oversampling, so
  * for the gradients of language models (fast-decaying spectra) two power iterations give the
  * subspace that a full SVD gives, to float precision where the spectrum has a gap; the tests hold it
  * to a reference SVD. Products run on the packed {@link Gemm}; Ω comes from the given seed, so the
@@ -52,22 +52,20 @@ public final class RandomizedSvd {
         }
         SymmetricEigen.Result e = SymmetricEigen.of(bbt, l);
         double[] s = new double[r];
-        float[] u = new float[m * r], vt = new float[r * n];
+        float[] w = new float[l * r], wt = new float[r * l];
         for (int c = 0; c < r; c++) {
             s[c] = Math.sqrt(Math.max(0, e.values()[c]));
-            for (int i = 0; i < m; i++) {
-                double acc = 0;
-                for (int k = 0; k < l; k++) acc += y[i * l + k] * e.vectors()[k * l + c];
-                u[i * r + c] = (float) acc;
+            for (int k = 0; k < l; k++) {
+                w[k * r + c] = (float) e.vectors()[k * l + c];
+                wt[c * l + k] = s[c] == 0 ? 0f : (float) (e.vectors()[k * l + c] / s[c]); // a zero singular value: its right vector left zero
             }
-            if (s[c] == 0) continue; // a zero singular value: its right vector is undetermined; left as zeros
+        }
+        float[] u = new float[m * r], vt = new float[r * n];
+        gemm.multiply(m, r, l, y, 0, l, 1, w, 0, r, 1, u, 0, r, false); // U = Q·W
+        gemm.multiply(r, n, l, wt, 0, l, 1, b, 0, n, 1, vt, 0, n, false); // Vᵀ = Σ⁻¹·Wᵀ·B
+        for (int c = 0; c < r; c++) {
             int big = 0;
-            for (int j = 0; j < n; j++) {
-                double acc = 0;
-                for (int k = 0; k < l; k++) acc += e.vectors()[k * l + c] * b[k * n + j];
-                vt[c * n + j] = (float) (acc / s[c]);
-                if (Math.abs(vt[c * n + j]) > Math.abs(vt[c * n + big])) big = j;
-            }
+            for (int j = 0; j < n; j++) if (Math.abs(vt[c * n + j]) > Math.abs(vt[c * n + big])) big = j;
             if (vt[c * n + big] < 0) { // the sign convention: each right vector's largest entry is positive
                 for (int j = 0; j < n; j++) vt[c * n + j] = -vt[c * n + j];
                 for (int i = 0; i < m; i++) u[i * r + c] = -u[i * r + c];
@@ -76,22 +74,34 @@ public final class RandomizedSvd {
         return new Result(m, n, r, u, s, vt);
     }
 
-    /** Modified Gram–Schmidt, twice ("twice is enough"), on the l columns of a rows×l matrix, in double. */
+    /**
+     * Modified Gram–Schmidt, twice ("twice is enough": orthogonal to float rounding), on the l columns
+     * of a rows×l matrix, each column held contiguous so that the dot products and updates run on
+     * vectors.
+     */
     static void orthonormalizeColumns(float[] a, int rows, int l) {
-        double[] col = new double[rows];
+        float[][] q = new float[l][rows];
+        for (int i = 0; i < rows; i++) for (int c = 0; c < l; c++) q[c][i] = a[i * l + c];
         for (int c = 0; c < l; c++) {
-            for (int i = 0; i < rows; i++) col[i] = a[i * l + c];
+            float[] col = q[c];
             for (int pass = 0; pass < 2; pass++) {
-                for (int p = 0; p < c; p++) {
-                    double dot = 0;
-                    for (int i = 0; i < rows; i++) dot += col[i] * a[i * l + p];
-                    for (int i = 0; i < rows; i++) col[i] -= dot * a[i * l + p];
-                }
+                for (int p = 0; p < c; p++) axpy(-Vec.dot(col, 0, q[p], 0, rows), q[p], col, rows);
             }
-            double norm = 0;
-            for (int i = 0; i < rows; i++) norm += col[i] * col[i];
-            norm = Math.sqrt(norm);
-            for (int i = 0; i < rows; i++) a[i * l + c] = norm > 0 ? (float) (col[i] / norm) : 0f;
+            double norm = Math.sqrt(Vec.dot(col, 0, col, 0, rows));
+            float inv = norm > 0 ? (float) (1 / norm) : 0f;
+            for (int i = 0; i < rows; i++) col[i] *= inv;
         }
+        for (int i = 0; i < rows; i++) for (int c = 0; c < l; c++) a[i * l + c] = q[c][i];
+    }
+
+    /** y += alpha·x over n entries. */
+    private static void axpy(float alpha, float[] x, float[] y, int n) {
+        int i = 0, bound = Vec.S.loopBound(n);
+        jdk.incubator.vector.FloatVector av = jdk.incubator.vector.FloatVector.broadcast(Vec.S, alpha);
+        for (; i < bound; i += Vec.L) {
+            Vec.fma(av, jdk.incubator.vector.FloatVector.fromArray(Vec.S, x, i), jdk.incubator.vector.FloatVector.fromArray(Vec.S, y, i))
+                    .intoArray(y, i);
+        }
+        for (; i < n; i++) y[i] = Vec.fma(alpha, x[i], y[i]);
     }
 }

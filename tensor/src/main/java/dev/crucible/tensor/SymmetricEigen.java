@@ -12,7 +12,7 @@ public final class SymmetricEigen {
     public record Result(double[] values, double[] vectors) {}
 
     public static Result of(double[] a, int n) {
-        double[] s = a.clone(), v = new double[n * n];
+        double[] s = a.clone(), v = new double[n * n]; // v holds the eigenvectors as rows, so that rotations run along rows
         for (int i = 0; i < n; i++) v[i * n + i] = 1;
         for (int sweep = 0; sweep < 100; sweep++) {
             double off = 0, diag = 0;
@@ -40,9 +40,9 @@ public final class SymmetricEigen {
                         s[q * n + k] = sn * spk + c * sqk;
                     }
                     for (int k = 0; k < n; k++) {
-                        double vkp = v[k * n + p], vkq = v[k * n + q];
-                        v[k * n + p] = c * vkp - sn * vkq;
-                        v[k * n + q] = sn * vkp + c * vkq;
+                        double vpk = v[p * n + k], vqk = v[q * n + k];
+                        v[p * n + k] = c * vpk - sn * vqk;
+                        v[q * n + k] = sn * vpk + c * vqk;
                     }
                 }
             }
@@ -55,7 +55,7 @@ public final class SymmetricEigen {
         for (int c = 0; c < n; c++) {
             int src = order[c];
             values[c] = s[src * n + src];
-            for (int r = 0; r < n; r++) vectors[r * n + c] = v[r * n + src];
+            for (int r = 0; r < n; r++) vectors[r * n + c] = v[src * n + r];
         }
         return new Result(values, vectors);
     }
