@@ -3,15 +3,15 @@ package dev.crucible.tensor;
 /**
  * The leading singular vectors of a matrix by the randomised range finder with power iterations
  * (Halko, Martinsson and Tropp, 2011, Algorithms 4.4 and 5.1): Y = G·Ω for a Gaussian Ω with
- * r + oversampling columns, q rounds of Y ← G·(Gᵀ·Y) with re-orthonormalisation in between, Q an
- * orthonormal basis of Y, and the exact SVD of the small B = Qᵀ·G (through the eigenvectors of B·Bᵀ,
- * in double; the orthonormalisations by Gram–Schmidt twice, in float). The error of the r-th vector shrinks as (σ_{l+1}/σ_r)^(2q+1), l = r + oversampling, so
- * for the gradients of language models (fast-decaying spectra) two power iterations give the
- * subspace that a full SVD gives, to float precision where the spectrum has a gap; the tests hold it
- * to a reference SVD. Products run on the packed {@link Gemm}; Ω comes from the given seed, so the
- * result is reproducible. Signs follow one convention (each right singular vector's largest entry is
- * positive; its left vector flips with it), because an optimizer that carries state across
- * projections (GaLore) depends on them.
+ * r + oversampling columns, q rounds of Y ← G·(Gᵀ·Y) with re-orthonormalisation in between
+ * (Gram–Schmidt twice, in float), Q an orthonormal basis of Y, and the exact SVD of the small
+ * B = Qᵀ·G (through the eigenvectors of B·Bᵀ, in double). The error of the r-th vector shrinks as
+ * (σ_{l+1}/σ_r)^(2q+1), l = r + oversampling, so for the gradients of language models (fast-decaying
+ * spectra) two power iterations give the subspace that a full SVD gives, to float precision where
+ * the spectrum has a gap; the tests hold it to a reference SVD. Products run on the packed
+ * {@link Gemm}; Ω comes from the given seed, so the result is reproducible. Signs follow one
+ * convention (each right singular vector's largest entry is positive; its left vector flips with
+ * it), because an optimizer that carries state across projections (GaLore) depends on them.
  */
 public final class RandomizedSvd {
     public static final int OVERSAMPLING = 10, POWER_ITERATIONS = 2;

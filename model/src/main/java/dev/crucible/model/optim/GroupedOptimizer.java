@@ -78,12 +78,12 @@ public final class GroupedOptimizer implements Optimizer {
         int total = 0;
         for (UpdateRule r : rules) {
             if (!(r instanceof AdamWRule a)) throw new IllegalArgumentException("flat optimizer state is AdamW's; this optimizer is " + name);
-            total += a.m.length;
+            total += a.moments.m.length;
         }
         if (expAvg.length != total || expAvgSq.length != total) {
             throw new IllegalArgumentException("optimizer state for " + expAvg.length + " parameters, the model has " + total);
         }
-        for (UpdateRule r : rules) ((AdamWRule) r).loadFlat(expAvg, expAvgSq);
+        for (UpdateRule r : rules) ((AdamWRule) r).moments.loadFlat(expAvg, expAvgSq);
         this.step = stepCount;
     }
 }

@@ -32,6 +32,11 @@ record MatrixUnit(HfFormat.HfTensor hf, int offset, int rows, int cols) {
         HfFormat.insert(hf, values, own, -hf.rowStart() * cols);
     }
 
+    /** The decoupled step of the matrix optimizers: W ← W·decay − step·update, update held [out, in] from index 0. */
+    void descend(float[] params, float[] update, float decay, float step) {
+        for (int i = 0, q = offset; i < size(); i++, q++) params[q] = params[q] * decay - step * update[i];
+    }
+
     static List<MatrixUnit> of(ParamLayout layout, List<ParamLayout.Tensor> tensors) {
         Set<ParamLayout.Tensor> mine = new HashSet<>(tensors);
         List<MatrixUnit> out = new ArrayList<>();

@@ -58,7 +58,7 @@ final class MuonRule implements UpdateRule {
             }
             ns.quintic(u, 0, mu.rows(), mu.cols(), h.nsSteps(), o, 0);
             float step = (float) (rate * shapeScale(keller, mu.rows(), mu.cols()));
-            for (int i = 0, p = mu.offset(); i < n; i++, p++) params[p] = params[p] * decay - step * o[i];
+            mu.descend(params, o, decay, step);
         }
     }
 

@@ -108,11 +108,8 @@ public final class OptimizerRecipe {
             Hyperparameters h = byRole.get(role);
             if (Algorithm.of(h.name()) != Algorithm.GALORE || h.rank() == null) continue;
             MatrixUnit widest = null;
-            for (ParamLayout.Tensor t : layout.tensors()) {
-                if (t.role() != role) continue;
-                for (MatrixUnit u : MatrixUnit.of(layout, List.of(t))) {
-                    if (widest == null || Math.min(u.rows(), u.cols()) > Math.min(widest.rows(), widest.cols())) widest = u;
-                }
+            for (MatrixUnit u : MatrixUnit.of(layout, layout.tensors().stream().filter(t -> t.role() == role).toList())) {
+                if (widest == null || Math.min(u.rows(), u.cols()) > Math.min(widest.rows(), widest.cols())) widest = u;
             }
             if (widest != null && h.rank() > Math.min(widest.rows(), widest.cols())) {
                 throw new IllegalArgumentException(rankKey.get(role) + ": " + h.rank() + " is above the smaller side of every matrix it would project (the "

@@ -47,7 +47,7 @@ final class SinkGdRule implements UpdateRule {
             int n = u.size();
             for (int i = 0; i < n; i++) buf[i] = grads[u.offset() + i] * gradScale;
             Sinkhorn.normalize(buf, 0, u.rows(), u.cols(), h.iterations(), colScale[w]);
-            for (int i = 0, q = u.offset(); i < n; i++, q++) params[q] = params[q] * decay - step * buf[i];
+            u.descend(params, buf, decay, step);
         });
     }
 

@@ -5,7 +5,6 @@ import dev.crucible.model.Safetensors;
 import dev.crucible.tensor.Spam;
 import dev.crucible.tensor.WorkerPool;
 import java.io.IOException;
-import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -17,16 +16,13 @@ import java.util.List;
  */
 final class SpamRule implements UpdateRule {
     private final Hyperparameters h;
-    private final ElementState layout;
     private final Spam kernel;
-    final float[] m, v;
+    private final Moments moments;
 
     SpamRule(ParamLayout params, List<ParamLayout.Tensor> tensors, Hyperparameters h, WorkerPool pool) {
         this.h = h;
-        this.layout = new ElementState(params, tensors);
         this.kernel = new Spam(pool);
-        this.m = new float[layout.size()];
-        this.v = new float[layout.size()];
+        this.moments = new Moments(params, tensors);
     }
 
     /** The warm-up factor at step t (1-based): s(j) = 1 − 0.99·(1 + cos(π·j/(N+1)))/2 for j &lt; N steps since the last reset, else 1. */
@@ -48,25 +44,22 @@ final class SpamRule implements UpdateRule {
     @Override
     public void step(float[] params, float[] grads, float gradScale, double lr, double baseLr, long t) {
         int interval = h.resetInterval(), delay = h.clipDelay();
-        if (resets(t, interval)) {
-            Arrays.fill(m, 0f);
-            Arrays.fill(v, 0f);
-        }
+        if (resets(t, interval)) moments.reset();
         float rate = (float) UpdateRule.rate(h.lr(), lr, baseLr), scale = (float) warmup(t, interval, h.resetWarmup());
         float theta = clips(t, h.theta(), interval, delay) ? h.theta().floatValue() : 0f;
-        for (ElementState.Range r : layout.ranges()) {
-            kernel.update(params, grads, m, v, r.start(), r.end(), r.stateStart(), rate, scale, h.beta1().floatValue(),
+        for (Moments.Range r : moments.ranges()) {
+            kernel.update(params, grads, moments.m, moments.v, r.start(), r.end(), r.stateStart(), rate, scale, h.beta1().floatValue(),
                     h.beta2().floatValue(), h.eps().floatValue(), h.weightDecay().floatValue(), theta, gradScale, t);
         }
     }
 
     @Override
     public List<Safetensors.Source> state() {
-        return layout.moments(m, v);
+        return moments.state();
     }
 
     @Override
     public void load(Safetensors.TensorSource file) throws IOException {
-        layout.loadMoments(file, m, v);
+        moments.load(file);
     }
 }

@@ -85,7 +85,7 @@ final class SwanRule implements UpdateRule {
             for (int i = 0; i < n; i++) g[i] = grads[u.offset() + i] * gradScale;
             gradNorm(g, u.rows(), u.cols());
             whiten(g, u.rows(), u.cols(), o);
-            for (int i = 0, q = u.offset(); i < n; i++, q++) params[q] = params[q] * decay - step * o[i];
+            u.descend(params, o, decay, step);
         }
     }
 

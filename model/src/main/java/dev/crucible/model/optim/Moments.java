@@ -10,21 +10,21 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Where the per-element state of some parameter tensors lives: one compact buffer index per
+ * Adam's two moments (exp_avg m, exp_avg_sq v) for some parameter tensors: one compact index per
  * parameter, tensors in buffer order, so that tensors next to each other in the parameters form one
- * range that a fused kernel updates in one pass. State tensors leave shaped and named as the HF
- * tensors of model.safetensors, with a suffix.
+ * range that a fused kernel updates in one pass. The moments leave shaped and named as the HF
+ * tensors of model.safetensors, with the suffixes .exp_avg and .exp_avg_sq.
  */
-final class ElementState {
+final class Moments {
     /** Parameters [start, end) whose state begins at stateStart. */
     record Range(int start, int end, int stateStart) {}
 
     private final ParamLayout layout;
     private final List<Range> ranges = new ArrayList<>();
     private final Map<ParamLayout.Tensor, Integer> at = new HashMap<>();
-    private final int size;
+    final float[] m, v;
 
-    ElementState(ParamLayout layout, List<ParamLayout.Tensor> tensors) {
+    Moments(ParamLayout layout, List<ParamLayout.Tensor> tensors) {
         this.layout = layout;
         int n = 0;
         for (ParamLayout.Tensor t : tensors) {
@@ -34,11 +34,8 @@ final class ElementState {
             else ranges.add(new Range(t.offset(), t.end(), n));
             n += t.size();
         }
-        this.size = n;
-    }
-
-    int size() {
-        return size;
+        this.m = new float[n];
+        this.v = new float[n];
     }
 
     List<Range> ranges() {
@@ -52,14 +49,19 @@ final class ElementState {
         return out;
     }
 
-    /** Adam's two moments as state tensors: exp_avg and exp_avg_sq. */
-    List<Safetensors.Source> moments(float[] m, float[] v) {
+    /** Zeroes both moments (SPAM's reset). */
+    void reset() {
+        java.util.Arrays.fill(m, 0f);
+        java.util.Arrays.fill(v, 0f);
+    }
+
+    List<Safetensors.Source> state() {
         List<Safetensors.Source> out = new ArrayList<>(sources(m, ".exp_avg"));
         out.addAll(sources(v, ".exp_avg_sq"));
         return out;
     }
 
-    void loadMoments(Safetensors.TensorSource file, float[] m, float[] v) throws IOException {
+    void load(Safetensors.TensorSource file) throws IOException {
         load(file, m, ".exp_avg");
         load(file, v, ".exp_avg_sq");
     }
@@ -77,8 +79,11 @@ final class ElementState {
         for (HfFormat.HfTensor h : hfTensors()) HfFormat.insert(h, HfFormat.read(file, h.hfName() + suffix, h.shape()), buf, at.get(h.source()));
     }
 
-    /** Copies the state of these parameters out of a buffer laid out as all the parameters are. */
-    void gather(float[] flat, float[] buf) {
-        for (Range r : ranges) System.arraycopy(flat, r.start(), buf, r.stateStart(), r.end() - r.start());
+    /** Moments from two buffers laid out as all the parameters are (checkpoints from before state was kept per tensor). */
+    void loadFlat(float[] expAvg, float[] expAvgSq) {
+        for (Range r : ranges) {
+            System.arraycopy(expAvg, r.start(), m, r.stateStart(), r.end() - r.start());
+            System.arraycopy(expAvgSq, r.start(), v, r.stateStart(), r.end() - r.start());
+        }
     }
 }
