@@ -22,7 +22,7 @@ aux="groups: {embedding: {lr: 2.0e-3}, head: {lr: 2.0e-3}, norm: {lr: 2.0e-3}, b
 runs=()
 for spec in adamw:1.0e-3 adamw:2.0e-3 adamw:4.0e-3 adamw:5.0e-4 adamw_hidden:5.0e-4 spam:1.0e-3 spam:2.0e-3 spam:4.0e-3 \
             muon:5.0e-3 muon:1.0e-2 muon:2.0e-2 muon:4.0e-2 galore:2.5e-3 galore:5.0e-3 galore:1.0e-2 galore:2.0e-2 \
-            swan:1.0e-3 swan:3.0e-3 swan:1.0e-2 swan:3.0e-2 sinkgd:3.0e-4 sinkgd:1.0e-3 sinkgd:3.0e-3 sinkgd:1.0e-2; do
+            swan:1.0e-3 swan:3.0e-3 swan:1.0e-2 swan:3.0e-2 swan:1.0e-1 sinkgd:3.0e-5 sinkgd:1.0e-4 sinkgd:3.0e-4 sinkgd:1.0e-3 sinkgd:3.0e-3 sinkgd:1.0e-2; do
   name=${spec%%:*}
   lr=${spec#*:}
   case $name in
