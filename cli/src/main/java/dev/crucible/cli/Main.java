@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
         subcommands = {QuickstartCommand.class, DemoCommand.class, DataCommand.class, TokenizerCommand.class, TrainCommand.class, EvalCommand.class, AnalyzeCommand.class,
                 GenerateCommand.class, ReportCommand.class, ReportCommand.Compare.class,
                 HfCommands.Import.class,
-                HfCommands.Export.class, BenchCommand.class,
+                HfCommands.Export.class, GrowCommand.class, BenchCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 

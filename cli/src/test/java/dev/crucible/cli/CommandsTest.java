@@ -89,6 +89,17 @@ class CommandsTest {
         assertTrue(a.out().startsWith("Once upon a time") && a.out().length() > "Once upon a time".length(), a.out());
         assertEquals(a.out(), b.out(), "the same seed gives the same text");
         assertTrue(a.err().contains("tokens/s"), a.err());
+
+        Result grow = run("grow", dir.resolve("imported").toString(), "--factor", "3", "--out", dir.resolve("grown").toString());
+        assertEquals(0, grow.code(), grow.err());
+        assertTrue(grow.out().contains("1 layers x3 = 3 layers (computes what the stacked copies computed)"), grow.out());
+        try (HfCheckpoint g = HfCheckpoint.open(dir.resolve("grown"))) {
+            assertEquals(3, g.config().nLayer());
+        }
+        assertTrue(Files.exists(dir.resolve("grown/tokenizer.json")), "the tokenizer travels with the grown model");
+        Result again = run("grow", dir.resolve("imported").toString(), "--out", dir.resolve("grown").toString());
+        assertEquals(2, again.code());
+        assertTrue(again.err().contains("already holds a model"), again.err());
     }
 
     @Test

@@ -65,6 +65,12 @@ public record BlockPlan(Positions positions, NormKind finalNorm, List<Layer> lay
         public List<Sublayer> sublayers() {
             return List.of(attention, mlpSublayer);
         }
+
+        /** Whether this layer computes what o computes from the same weights (all but the index agree). */
+        public boolean sameComputation(Layer o) {
+            return attention.equals(o.attention) && mlpSublayer.equals(o.mlpSublayer) && mlp == o.mlp && linearBias == o.linearBias
+                    && qkNorm == o.qkNorm;
+        }
     }
 
     public BlockPlan {

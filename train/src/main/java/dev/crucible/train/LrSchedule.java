@@ -2,15 +2,24 @@ package dev.crucible.train;
 
 import java.util.Locale;
 
-/** Learning rate per optimizer step (0-based): linear warmup, then cosine, warmup-stable-decay or constant. */
-public record LrSchedule(Kind kind, double peak, int warmup, double minRatio, double decayFraction, int steps) {
+/**
+ * Learning rate per optimizer step (0-based): linear warmup, then cosine, warmup-stable-decay,
+ * constant, or one of the two continual-pre-training schedules of Ibrahim et al. 2024 ("Simple and
+ * Scalable Strategies to Continually Pre-train Large Language Models"): {@code rewarm} (linear
+ * re-warming to the peak, cosine re-decay reaching min_lr_ratio · peak exactly at the last step) and
+ * {@code infinite} (warm-up, cosine cool-down to const_lr_ratio · peak over cooldown_fraction of the
+ * steps, a constant phase that can be extended, and an exponential anneal to min_lr_ratio · peak over
+ * the last decay_fraction).
+ */
+public record LrSchedule(Kind kind, double peak, int warmup, double minRatio, double decayFraction, double constRatio,
+                         double cooldownFraction, int steps) {
 
     public enum Kind {
-        COSINE, WSD, CONSTANT;
+        COSINE, WSD, CONSTANT, REWARM, INFINITE;
 
         public static Kind parse(String s) {
             for (Kind k : values()) if (k.name().equalsIgnoreCase(s)) return k;
-            throw new IllegalArgumentException("kind: unknown schedule '" + s + "' (cosine, wsd or constant)");
+            throw new IllegalArgumentException("kind: unknown schedule '" + s + "' (cosine, wsd, constant, rewarm or infinite)");
         }
 
         public String id() {
@@ -19,8 +28,21 @@ public record LrSchedule(Kind kind, double peak, int warmup, double minRatio, do
     }
 
     public static LrSchedule of(RunConfig c) {
-        return new LrSchedule(Kind.parse(c.schedule().kind()), c.optimizer().lr(), c.schedule().warmupSteps(),
-                c.schedule().minLrRatio(), c.schedule().decayFraction(), c.training().steps());
+        return of(c.schedule(), c.optimizer().lr(), c.training().steps());
+    }
+
+    static LrSchedule of(RunConfig.Schedule s, double peak, int steps) {
+        return new LrSchedule(Kind.parse(s.kind()), peak, s.warmupSteps(), s.minLrRatio(), s.decayFraction(), s.constLrRatio(),
+                s.cooldownFraction(), steps);
+    }
+
+    /** Steps of the infinite schedule's phases after the warm-up: cool-down and final anneal. */
+    int cooldownSteps() {
+        return (int) Math.round(cooldownFraction * steps);
+    }
+
+    int decaySteps() {
+        return Math.max(1, (int) Math.round(decayFraction * steps));
     }
 
     public double at(int step) {
@@ -31,15 +53,40 @@ public record LrSchedule(Kind kind, double peak, int warmup, double minRatio, do
             case COSINE -> {
                 double span = Math.max(1, steps - warmup);
                 double progress = Math.min(1, (step - warmup) / span);
-                yield min + 0.5 * (1 + Math.cos(Math.PI * progress)) * (peak - min);
+                yield cosine(peak, min, progress);
             }
             case WSD -> {
-                int decaySteps = Math.max(1, (int) Math.round(decayFraction * steps));
-                int decayStart = Math.max(warmup, steps - decaySteps);
+                int decayStart = Math.max(warmup, steps - decaySteps());
                 if (step < decayStart) yield peak;
                 double progress = Math.min(1, (double) (step - decayStart + 1) / (steps - decayStart));
                 yield peak - (peak - min) * progress;
             }
+            // counted as the paper counts updates (1-based): the k-th update has k = step + 1, warm-up ends at k = W with the peak, the last update has min
+            case REWARM -> cosine(peak, min, Math.min(1, (double) (step + 1 - warmup) / Math.max(1, steps - warmup)));
+            case INFINITE -> {
+                int k = step + 1, cooldownEnd = warmup + cooldownSteps(), annealStart = steps - decaySteps();
+                double constant = peak * constRatio;
+                if (k <= cooldownEnd) yield cosine(peak, constant, (double) (k - warmup) / cooldownSteps());
+                if (k <= annealStart) yield constant;
+                yield constant * Math.pow(minRatio / constRatio, Math.min(1, (double) (k - annealStart) / (steps - annealStart)));
+            }
         };
+    }
+
+    /** From hi at progress 0 to lo at progress 1 along half a cosine. */
+    private static double cosine(double hi, double lo, double progress) {
+        return lo + 0.5 * (1 + Math.cos(Math.PI * progress)) * (hi - lo);
+    }
+
+    /** Whether the phases fit in the steps; a message naming the keys otherwise, else null. */
+    String misfit() {
+        if (kind != Kind.INFINITE) return null;
+        if (warmup + cooldownSteps() > steps - decaySteps()) {
+            return String.format(Locale.ROOT, "warmup_steps %d + cool-down %d (cooldown_fraction %s) + anneal %d (decay_fraction %s) exceed training.steps %d",
+                    warmup, cooldownSteps(), cooldownFraction, decaySteps(), decayFraction, steps);
+        }
+        if (!(minRatio > 0)) return "min_lr_ratio: the infinite schedule anneals exponentially, so it must be > 0, got " + minRatio;
+        if (minRatio > constRatio) return "min_lr_ratio " + minRatio + " is above const_lr_ratio " + constRatio + ": the final anneal would raise the rate";
+        return null;
     }
 }

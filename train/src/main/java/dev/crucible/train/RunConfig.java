@@ -26,14 +26,16 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
         if (out == null || out.isBlank()) out = "runs/run";
         if (data == null) throw new IllegalArgumentException("data: missing; give at least data.train (token shards)");
         if (training == null) training = ConfigLoader.defaults(Training.class);
-        // With training.init_from the model comes from that directory's config.json (checked when the run starts).
-        if (model == null && training.initFrom() == null) model = ModelSpec.ofPreset("nano");
+        // With training.init_from or grow_from the model comes from that directory's config.json (checked when the run starts).
+        if (model == null && training.startsFrom() == null) model = ModelSpec.ofPreset("nano");
         if (optimizer == null) optimizer = ConfigLoader.defaults(Optimizer.class);
         if (schedule == null) schedule = ConfigLoader.defaults(Schedule.class);
         if (eval == null) eval = ConfigLoader.defaults(Eval.class);
         if (checkpoint == null) checkpoint = ConfigLoader.defaults(Checkpoint.class);
         if (log == null) log = ConfigLoader.defaults(Log.class);
         if (diagnostics == null) diagnostics = ConfigLoader.defaults(Diagnostics.class);
+        String misfit = LrSchedule.of(schedule, optimizer.lr(), training.steps()).misfit();
+        if (misfit != null) throw new IllegalArgumentException("schedule." + misfit);
         if (model != null) {
             ModelConfig mc;
             try {
@@ -157,13 +159,15 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
     }
 
     /**
-     * init_from: a Hugging Face model directory (e.g. from `crucible import hf`) to continue pre-training
-     * instead of a fresh initialisation. z_loss: PaLM's auxiliary loss weight (1e-4 in PaLM; 0 = off).
-     * dropout_from_step: the first step (0-based) at which model.dropout applies.
+     * init_from: a Hugging Face model directory (ours or imported with `crucible import hf`) to continue
+     * pre-training instead of a fresh initialisation; grow_from: a model directory whose layer stack
+     * is repeated (G_stack, {@link GrowFrom}); at most one of the two. z_loss: PaLM's auxiliary loss
+     * weight (1e-4 in PaLM; 0 = off). dropout_from_step: the first step (0-based) at which
+     * model.dropout applies.
      */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record Training(Integer seqLen, Integer microBatch, Integer batchTokens, Integer steps, Long seed, Integer threads, String initFrom,
-                           Double zLoss, Integer dropoutFromStep) {
+                           GrowFrom growFrom, Double zLoss, Integer dropoutFromStep) {
         public Training {
             if (seqLen == null) seqLen = 256;
             if (microBatch == null) microBatch = 8;
@@ -184,14 +188,43 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
                 throw new IllegalArgumentException("batch_tokens: must be a positive multiple of micro_batch x seq_len = " + micro
                         + " (gradient accumulation), got " + batchTokens);
             }
+            if (initFrom != null && growFrom != null) {
+                throw new IllegalArgumentException("grow_from: a run starts from init_from or grows from grow_from, not both");
+            }
         }
 
         public int accumulation() {
             return batchTokens / (microBatch * seqLen);
         }
 
-        public Training withInitFrom(String v) {
-            return new Training(seqLen, microBatch, batchTokens, steps, seed, threads, v, zLoss, dropoutFromStep);
+        /** The model directory the run's weights come from (init_from or grow_from's checkpoint), or null for a fresh initialisation. */
+        public String startsFrom() {
+            return initFrom != null ? initFrom : growFrom != null ? growFrom.checkpoint() : null;
+        }
+
+        public Training withStartsFrom(String v) {
+            return new Training(seqLen, microBatch, batchTokens, steps, seed, threads, initFrom != null ? v : null,
+                    growFrom != null ? growFrom.withCheckpoint(v) : null, zLoss, dropoutFromStep);
+        }
+    }
+
+    /**
+     * G_stack growth (Du et al. 2024): the model in checkpoint (ours or an imported Hugging Face
+     * directory) with its whole layer stack repeated factor times, embeddings, final norm and head
+     * copied; a fresh optimizer and schedule. continue_data: when the checkpoint is one of this data's
+     * runs (same seed, seq_len and data.train), training continues the data order where the small
+     * model stopped, as the paper's loader skips the batches the small model consumed.
+     */
+    public record GrowFrom(String checkpoint, Integer factor, Boolean continueData) {
+        public GrowFrom {
+            if (checkpoint == null || checkpoint.isBlank()) throw new IllegalArgumentException("checkpoint: missing (the model directory to grow)");
+            if (factor == null) factor = 4;
+            if (continueData == null) continueData = false;
+            if (factor < 2) throw new IllegalArgumentException("factor: must be >= 2 (copies of the layer stack), got " + factor);
+        }
+
+        GrowFrom withCheckpoint(String v) {
+            return new GrowFrom(v, factor, continueData);
         }
     }
 
@@ -256,17 +289,27 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
         }
     }
 
-    /** kind: cosine (warmup, cosine to min), wsd (warmup, stable, decay over the last decay_fraction), constant. */
-    public record Schedule(String kind, Integer warmupSteps, Double minLrRatio, Double decayFraction) {
+    /**
+     * kind: cosine (warmup, cosine to min), wsd (warmup, stable, decay over the last decay_fraction),
+     * constant, rewarm (continual pre-training: linear re-warming over warmup_steps, cosine re-decay to
+     * min_lr_ratio at the last step) or infinite (warmup, cosine cool-down over cooldown_fraction of the
+     * steps to const_lr_ratio, constant, exponential anneal to min_lr_ratio over the last decay_fraction);
+     * see {@link LrSchedule}.
+     */
+    public record Schedule(String kind, Integer warmupSteps, Double minLrRatio, Double decayFraction, Double constLrRatio, Double cooldownFraction) {
         public Schedule {
             if (kind == null) kind = "cosine";
             if (warmupSteps == null) warmupSteps = 100;
             if (minLrRatio == null) minLrRatio = 0.1;
             if (decayFraction == null) decayFraction = 0.2;
+            if (constLrRatio == null) constLrRatio = 0.5;
+            if (cooldownFraction == null) cooldownFraction = 0.1;
             LrSchedule.Kind.parse(kind);
             if (warmupSteps < 0) throw new IllegalArgumentException("warmup_steps: must be >= 0, got " + warmupSteps);
             if (!(minLrRatio >= 0 && minLrRatio <= 1)) throw new IllegalArgumentException("min_lr_ratio: must be in [0, 1], got " + minLrRatio);
             if (!(decayFraction > 0 && decayFraction <= 1)) throw new IllegalArgumentException("decay_fraction: must be in (0, 1], got " + decayFraction);
+            if (!(constLrRatio > 0 && constLrRatio <= 1)) throw new IllegalArgumentException("const_lr_ratio: must be in (0, 1], got " + constLrRatio);
+            if (!(cooldownFraction >= 0 && cooldownFraction < 1)) throw new IllegalArgumentException("cooldown_fraction: must be in [0, 1), got " + cooldownFraction);
         }
     }
 

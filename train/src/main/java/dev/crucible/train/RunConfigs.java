@@ -2,6 +2,7 @@ package dev.crucible.train;
 
 import dev.crucible.data.tokenizer.BpeTokenizer;
 import dev.crucible.data.tokenizer.TokenizerJson;
+import dev.crucible.model.Growth;
 import dev.crucible.model.HfCheckpoint;
 import dev.crucible.model.ModelConfig;
 import java.io.IOException;
@@ -16,7 +17,7 @@ public final class RunConfigs {
     private RunConfigs() {}
 
     /**
-     * The config with the model spelled out and every path absolute (out, data, init_from), as stored
+     * The config with the model spelled out and every path absolute (out, data, init_from, grow_from), as stored
      * in the run directory. With init_from, the model is that directory's, and a model section, if
      * given, must agree with it.
      */
@@ -24,19 +25,21 @@ public final class RunConfigs {
         RunConfig.Training tr = cfg.training();
         ModelConfig mc;
         String preset = cfg.model() == null ? null : cfg.model().preset();
-        if (tr.initFrom() != null) {
-            Path init = base.resolve(tr.initFrom()).toAbsolutePath().normalize();
+        if (tr.startsFrom() != null) {
+            Path init = base.resolve(tr.startsFrom()).toAbsolutePath().normalize();
+            String key = tr.initFrom() != null ? "training.init_from" : "training.grow_from.checkpoint";
             try (HfCheckpoint ck = HfCheckpoint.open(init)) {
-                mc = ck.config();
+                mc = tr.growFrom() != null ? Growth.config(ck.config(), tr.growFrom().factor()) : ck.config();
             }
             if (cfg.model() != null && !cfg.model().resolve().equals(mc)) {
-                throw new IllegalArgumentException("model: differs from the model in training.init_from (" + init + "/config.json): "
-                        + cfg.model().resolve() + " vs " + mc + "; omit the model section to use the checkpoint's");
+                throw new IllegalArgumentException("model: differs from the model in " + key + " (" + init + "/config.json"
+                        + (tr.growFrom() != null ? ", grown x" + tr.growFrom().factor() : "") + "): " + cfg.model().resolve() + " vs " + mc
+                        + "; omit the model section to use it");
             }
             if (tr.seqLen() > mc.contextLength()) {
                 throw new IllegalArgumentException("training.seq_len: " + tr.seqLen() + " exceeds the context length " + mc.contextLength() + " of " + init);
             }
-            tr = tr.withInitFrom(init.toString());
+            tr = tr.withStartsFrom(init.toString());
         } else {
             mc = cfg.model().resolve();
         }

@@ -1,6 +1,7 @@
 package dev.crucible.train;
 
 import dev.crucible.data.ShardSet;
+import dev.crucible.model.Growth;
 import dev.crucible.model.HfCheckpoint;
 import dev.crucible.model.Model;
 import dev.crucible.model.ModelConfig;
@@ -167,6 +168,8 @@ public final class Trainer {
                         init.load(model.layout(), model.params);
                     }
                     console.println("initialised from " + tr.initFrom());
+                } else if (tr.growFrom() != null) {
+                    grow(model, loader);
                 } else {
                     model.initialize(tr.seed());
                 }
@@ -175,6 +178,41 @@ public final class Trainer {
                 try (MetricsLog metrics = new MetricsLog(run); Diagnostics diagnostics = new Diagnostics(run)) {
                     return train(model, step, loader, validation, metrics, diagnostics, tokenizer, pool, startStep, tokens, flops);
                 }
+            }
+        }
+
+        /** G_stack: the model's weights from grow_from's checkpoint, stacked; the data order continued from it if asked. */
+        private void grow(Model model, DataLoader loader) throws IOException {
+            RunConfig.GrowFrom g = tr.growFrom();
+            Path dir = Path.of(g.checkpoint());
+            float[] grown = Growth.stack(dir, g.factor());
+            System.arraycopy(grown, 0, model.params, 0, grown.length);
+            int layers = model.config().nLayer() / g.factor();
+            console.printf(Locale.ROOT, "grown from %s: its %d layers stacked x%d (0-%d repeated) into %d; fresh optimizer and schedule%n", dir, layers,
+                    g.factor(), layers - 1, model.config().nLayer());
+            if (!Growth.preservesFunction(model.config().toBuilder().nLayer(layers).build(), g.factor())) {
+                console.println("note: the model's layers compute per their index (Mix-LN placement or LayerNorm Scaling), so the grown model does not "
+                        + "compute exactly what its stacked copies did at their old indices");
+            }
+            if (g.continueData()) {
+                Path smallConfig = dir.getParent() == null || dir.getParent().getParent() == null ? dir.resolve(RunConfigFile.FILE)
+                        : dir.getParent().getParent().resolve(RunConfigFile.FILE);
+                if (!Files.isRegularFile(dir.resolve(Checkpoints.STATE)) || !Files.isRegularFile(smallConfig)) {
+                    throw new IllegalArgumentException("training.grow_from.continue_data: " + dir + " is not a checkpoint of a Crucible run (it needs its "
+                            + Checkpoints.STATE + " and the run's " + smallConfig + "); set continue_data: false");
+                }
+                Checkpoints.State st = Checkpoints.verify(dir);
+                RunConfig small = RunConfigs.readSaved(smallConfig);
+                List<String> differ = new ArrayList<>();
+                if (st.seed() != tr.seed()) differ.add("seed " + st.seed() + " vs " + tr.seed());
+                if (small.training().seqLen() != tr.seqLen()) differ.add("seq_len " + small.training().seqLen() + " vs " + tr.seqLen());
+                if (!small.data().train().equals(cfg.data().train())) differ.add("data.train " + small.data().train() + " vs " + cfg.data().train());
+                if (!differ.isEmpty()) {
+                    throw new IllegalArgumentException("training.grow_from.continue_data: " + dir + " was trained on another data order ("
+                            + String.join(", ", differ) + "); set continue_data: false or match them");
+                }
+                loader.seek(st.dataEpoch(), st.dataPosition());
+                console.printf(Locale.ROOT, "data: continuing where %s stopped (epoch %d, window %,d)%n", dir, st.dataEpoch(), st.dataPosition());
             }
         }
 

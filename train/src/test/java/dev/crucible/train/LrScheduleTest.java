@@ -1,13 +1,15 @@
 package dev.crucible.train;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
 
 class LrScheduleTest {
     @Test
     void warmupThenCosineToMinimum() {
-        LrSchedule s = new LrSchedule(LrSchedule.Kind.COSINE, 1.0, 10, 0.1, 0.2, 110);
+        LrSchedule s = new LrSchedule(LrSchedule.Kind.COSINE, 1.0, 10, 0.1, 0.2, 0.5, 0.1, 110);
         assertEquals(0.1, s.at(0), 1e-12);
         assertEquals(1.0, s.at(9), 1e-12);
         assertEquals(1.0, s.at(10), 1e-12);
@@ -17,7 +19,7 @@ class LrScheduleTest {
 
     @Test
     void warmupStableDecay() {
-        LrSchedule s = new LrSchedule(LrSchedule.Kind.WSD, 1.0, 10, 0.0, 0.2, 100);
+        LrSchedule s = new LrSchedule(LrSchedule.Kind.WSD, 1.0, 10, 0.0, 0.2, 0.5, 0.1, 100);
         assertEquals(1.0, s.at(50), 1e-12);
         assertEquals(1.0, s.at(79), 1e-12);
         assertEquals(1 - 1.0 / 20, s.at(80), 1e-12);
@@ -27,8 +29,40 @@ class LrScheduleTest {
 
     @Test
     void constantAfterWarmup() {
-        LrSchedule s = new LrSchedule(LrSchedule.Kind.CONSTANT, 3e-4, 0, 0.1, 0.2, 10);
+        LrSchedule s = new LrSchedule(LrSchedule.Kind.CONSTANT, 3e-4, 0, 0.1, 0.2, 0.5, 0.1, 10);
         assertEquals(3e-4, s.at(0), 0);
         assertEquals(3e-4, s.at(9), 0);
+    }
+
+    /** The spec's test (seed-techniques.md section 8), in the paper's 1-based update count: eta(10) = 1e-3, eta(1000) = 1e-4. */
+    @Test
+    void rewarmReachesThePeakAfterWarmupAndTheMinimumAtTheLastStep() {
+        LrSchedule s = new LrSchedule(LrSchedule.Kind.REWARM, 1e-3, 10, 0.1, 0.2, 0.5, 0.1, 1000);
+        assertEquals(1e-4, s.at(0), 1e-15);        // update 1 of the linear re-warming
+        assertEquals(1e-3, s.at(9), 1e-15);        // update 10
+        assertEquals(5.5e-4, s.at(10 + 494), 1e-15); // half way through the re-decay: (1e-3 + 1e-4) / 2
+        assertEquals(1e-4, s.at(999), 1e-15);      // update 1000
+        for (int k = 10; k < 999; k++) assertTrue(s.at(k + 1) < s.at(k), "re-decay is monotone at " + k);
+    }
+
+    @Test
+    void infiniteWarmsUpCoolsDownStaysConstantAndAnnealsExponentially() {
+        // 1000 steps: warm-up 10, cool-down 100 (0.1), constant to 800, anneal over the last 200 (0.2) from 0.5 to 0.05
+        LrSchedule s = new LrSchedule(LrSchedule.Kind.INFINITE, 1.0, 10, 0.05, 0.2, 0.5, 0.1, 1000);
+        assertEquals(1.0, s.at(9), 1e-15);
+        assertEquals(0.75, s.at(59), 1e-12);       // half way down the cosine cool-down from 1 to 0.5
+        assertEquals(0.5, s.at(109), 1e-15);       // end of the cool-down
+        assertEquals(0.5, s.at(110), 0);
+        assertEquals(0.5, s.at(799), 0);           // the constant phase, as long as the run wants
+        assertEquals(0.5 * Math.sqrt(0.1), s.at(899), 1e-12); // geometric half way: 0.5 * (0.05 / 0.5)^(1/2)
+        assertEquals(0.05, s.at(999), 1e-15);
+        assertNull(s.misfit());
+    }
+
+    @Test
+    void infiniteRefusesPhasesThatDoNotFitOrAnAnnealToZero() {
+        assertTrue(new LrSchedule(LrSchedule.Kind.INFINITE, 1.0, 50, 0.1, 0.5, 0.5, 0.6, 100).misfit().contains("exceed training.steps 100"));
+        assertTrue(new LrSchedule(LrSchedule.Kind.INFINITE, 1.0, 10, 0.0, 0.2, 0.5, 0.1, 100).misfit().contains("must be > 0"));
+        assertNull(new LrSchedule(LrSchedule.Kind.COSINE, 1.0, 50, 0.0, 0.5, 0.5, 0.6, 100).misfit());
     }
 }

@@ -168,6 +168,38 @@ class TrainerTest {
         assertTrue(msg.contains("differs from the model in training.init_from"), msg);
     }
 
+    /**
+     * G_stack from a run's checkpoint: the model is the checkpoint's with its layers repeated (no model
+     * section needed), the optimizer starts fresh, and continue_data picks up the data order where the
+     * small run stopped; a run on another data order is refused for it.
+     */
+    @Test
+    void growFromAStackedCheckpointWithAFreshOptimizerAndTheDataOrderContinued() throws IOException {
+        byteShards(syntheticText(), dir.resolve("train.bin"), dir.resolve("val.bin"));
+        Trainer.Summary small = train(config(SMALL.formatted("llama", "cosine", "small")));
+        Path ck = Checkpoints.dirFor(small.runDir(), 12);
+        String grow = SMALL.formatted("llama", "cosine", "grown").replaceFirst("model: .*\n", "")
+                .replace("threads: 2}", "threads: 2, grow_from: {checkpoint: " + ck + ", factor: 2, continue_data: true}}");
+        ByteArrayOutputStream console = new ByteArrayOutputStream();
+        Trainer.Summary grown = Trainer.start(ConfigLoader.load(config(grow), RunConfig.class), dir, new PrintStream(console, true, StandardCharsets.UTF_8));
+        String log = console.toString(StandardCharsets.UTF_8);
+        assertTrue(log.contains("its 2 layers stacked x2 (0-1 repeated) into 4"), log);
+        assertTrue(log.contains("continuing where " + ck + " stopped (epoch 0, window 96)"), log); // 12 steps x 8 windows
+        RunConfig saved = RunConfigs.readSaved(grown.runDir().resolve(RunConfigFile.FILE));
+        assertEquals(4, saved.model().nLayer());
+        Checkpoints.State end = Checkpoints.verify(Checkpoints.dirFor(grown.runDir(), 12));
+        assertEquals(12, end.optimizerStep(), "a fresh optimizer: 12 steps of its own, not 24");
+        assertEquals(96 + 96, end.dataPosition(), "the grown run's windows follow the small run's");
+        assertTrue(grown.firstVal() > small.lastVal(), "the grown model is not the small one: its second copy moves the stream again");
+
+        String otherSeed = grow.replace("seed: 3", "seed: 4").replace("out: grown", "out: grown2");
+        String msg = assertThrows(IllegalArgumentException.class, () -> train(config(otherSeed))).getMessage();
+        assertTrue(msg.contains("continue_data") && msg.contains("seed 3 vs 4"), msg);
+        String both = grow.replace("grow_from:", "init_from: " + ck + ", grow_from:");
+        msg = assertThrows(IllegalArgumentException.class, () -> train(config(both))).getMessage();
+        assertTrue(msg.contains("not both"), msg);
+    }
+
     @Test
     void runTokenizerTravelsWithEveryCheckpoint() throws IOException {
         byteShards(syntheticText(), dir.resolve("train.bin"), dir.resolve("val.bin"));

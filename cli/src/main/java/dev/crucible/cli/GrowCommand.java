@@ -1,0 +1,43 @@
+package dev.crucible.cli;
+
+import dev.crucible.model.Growth;
+import dev.crucible.model.HfCheckpoint;
+import dev.crucible.model.ModelConfig;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** `crucible grow`: a model directory with its layer stack repeated (G_stack), to train from or to inspect. */
+@Command(name = "grow", mixinStandardHelpOptions = true,
+        description = {"Grow a model by depth (G_stack, Du et al. 2024): layer i of the result is a copy of layer i mod L of DIR, so the whole "
+                + "stack repeats --factor times (6 layers x4: 0-5, 0-5, 0-5, 0-5); embeddings, final norm and head are copied. Writes a model "
+                + "directory (config.json, model.safetensors, the tokenizer files of DIR).",
+                "Train it with training.init_from: <out>, or let a run grow at its start with training.grow_from: {checkpoint: DIR, factor: N}."})
+final class GrowCommand implements Callable<Integer> {
+    @Parameters(index = "0", paramLabel = "DIR", description = "The model directory to grow (a checkpoint, or an imported Hugging Face model).")
+    Path source;
+    @Option(names = "--factor", defaultValue = "4", description = "Copies of the layer stack (default ${DEFAULT-VALUE}).")
+    int factor;
+    @Option(names = "--out", required = true, description = "Directory for the grown model.")
+    Path out;
+
+    @Override
+    public Integer call() throws Exception {
+        if (Files.exists(out.resolve("model.safetensors"))) throw new UserError(out + " already holds a model; pass another --out");
+        ModelConfig small;
+        try (HfCheckpoint ck = HfCheckpoint.open(source)) {
+            small = ck.config();
+        }
+        ModelConfig grown = Growth.config(small, factor);
+        HfCheckpoint.write(out, grown, Growth.stack(source, factor), source);
+        System.out.printf(Locale.ROOT, "grew %s: %d layers x%d = %d layers (%s)%n", source, small.nLayer(), factor, grown.nLayer(),
+                Growth.preservesFunction(small, factor) ? "computes what the stacked copies computed"
+                        : "its layers compute per their index (Mix-LN or LayerNorm Scaling), so the copies at new indices compute differently");
+        System.out.println("wrote " + out.toAbsolutePath() + "; train from it with 'training: {init_from: " + out + "}'");
+        return 0;
+    }
+}
