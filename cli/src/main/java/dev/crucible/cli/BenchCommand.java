@@ -1,6 +1,8 @@
 package dev.crucible.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.crucible.model.DistillationLoss;
+import dev.crucible.model.HfCheckpoint;
 import dev.crucible.model.Model;
 import dev.crucible.model.ModelConfig;
 import dev.crucible.model.TrainStep;
@@ -129,6 +131,28 @@ public final class BenchCommand implements Runnable {
         int warmup;
         @Option(names = "--profile", description = "Also report time per kind of operation (forward and backward), averaged over the timed steps.")
         boolean profile;
+        @Option(names = "--teacher", paramLabel = "PRESET|DIR", description = "Distil from this teacher (a preset, randomly initialised, or a model "
+                + "directory; same vocabulary): time SALT's step, the teacher's forward included and reported apart.")
+        String teacherSpec;
+
+        /** The teacher's loss for --teacher, or null. */
+        private DistillationLoss teacher(ModelConfig student, int b, int t, WorkerPool pool) throws IOException {
+            if (teacherSpec == null) return null;
+            Model teacher;
+            if (ModelConfig.PRESETS.containsKey(teacherSpec)) {
+                teacher = Model.forInference(ModelConfig.preset(teacherSpec), b, t, pool);
+                teacher.initialize(7);
+            } else {
+                try (HfCheckpoint ck = HfCheckpoint.open(Path.of(teacherSpec))) {
+                    teacher = Model.forInference(ck.config(), b, t, pool);
+                    ck.load(teacher.layout(), teacher.params);
+                }
+            }
+            if (teacher.config().vocabSize() != student.vocabSize()) {
+                throw new UserError("--teacher: its vocabulary (" + teacher.config().vocabSize() + ") is not the model's (" + student.vocabSize() + ")");
+            }
+            return new DistillationLoss(teacher, 0.5, 1.0, pool);
+        }
 
         @Override
         public void run() {
@@ -152,6 +176,8 @@ public final class BenchCommand implements Runnable {
                     throw new UserError("--optimizer/--opt: " + root.getMessage().lines().findFirst().orElse(""));
                 }
                 TrainStep trainStep = TrainStep.crossEntropy(model, opt, section.gradClip(), pool);
+                DistillationLoss kd = teacher(cfg, b, t, pool);
+                if (kd != null) trainStep.loss(kd);
                 Rng rng = new Rng(0);
                 TrainStep.BatchSource random = batch -> {
                     for (int i = 0; i < batch.tokens(); i++) {
@@ -165,7 +191,11 @@ public final class BenchCommand implements Runnable {
                 System.out.printf(Locale.ROOT, "model %s (%s): %,d parameters, batch %d x %d x %d micro-batches, %.1f GFLOP per step (6N + 12·L·d·T per token)%n",
                         c.describe(), cfg.style().id(), model.layout().size(), b, t, accumulation, flopsPerStep / 1e9);
                 System.out.printf(Locale.ROOT, "machine peak (FMA loop, %d threads): %.1f GFLOP/s%n", pool.size(), peak);
-                double[] ms = new double[steps], fwd = new double[steps], bwd = new double[steps], upd = new double[steps];
+                if (kd != null) {
+                    System.out.printf(Locale.ROOT, "distilling from %s: %,d parameters (about %.1f GFLOP per step forward)%n", teacherSpec, kd.teacher().layout().size(),
+                            kd.teacher().layout().flopsPerToken(t) / 3 * b * t * accumulation / 1e9);
+                }
+                double[] ms = new double[steps], fwd = new double[steps], bwd = new double[steps], upd = new double[steps], tch = new double[steps];
                 var threadBean = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
                 long allocStart = 0;
                 for (int s = 0; s < warmup + steps; s++) {
@@ -174,7 +204,7 @@ public final class BenchCommand implements Runnable {
                         model.profile().enable(profile);
                         allocStart = threadBean.getCurrentThreadAllocatedBytes();
                     }
-                    long t0 = System.nanoTime();
+                    long t0 = System.nanoTime(), teacher0 = kd == null ? 0 : kd.teacherNanos();
                     trainStep.dropout(cfg.dropout() > 0, 1337, s); // as the trainer does from dropout_from_step on
                     TrainStep.Result r = trainStep.run(random, accumulation, 1e-4);
                     double stepMs = (System.nanoTime() - t0) / 1e6;
@@ -187,6 +217,7 @@ public final class BenchCommand implements Runnable {
                         fwd[k] = r.forwardNanos() / 1e6;
                         bwd[k] = r.backwardNanos() / 1e6;
                         upd[k] = r.optimizerNanos() / 1e6;
+                        tch[k] = kd == null ? 0 : (kd.teacherNanos() - teacher0) / 1e6;
                     }
                 }
                 // Only the driving thread allocates (some kernels hand small closures to the pool; workers allocate nothing).
@@ -200,6 +231,10 @@ public final class BenchCommand implements Runnable {
                 long weightBytes = 4L * model.layout().size(), stateBytes = opt.stateBytes();
                 System.out.printf(Locale.ROOT, "optimizer %s: %.1f MB of state (%.2f x the weights' %.1f MB); its step %.1f ms, %.1f%% of the step%n",
                         opt.name(), stateBytes / 1e6, (double) stateBytes / weightBytes, weightBytes / 1e6, median(upd), 100 * median(upd) / med);
+                if (kd != null) {
+                    System.out.printf(Locale.ROOT, "teacher %s: its forward %.1f ms per step (inside forward above), %.1f%% of the step%n", teacherSpec,
+                            median(tch), 100 * median(tch) / med);
+                }
                 Map<String, Double> prof = model.profile().millis();
                 if (profile) {
                     System.out.println("profile (ms per step):");
@@ -220,6 +255,10 @@ public final class BenchCommand implements Runnable {
                 out.put("optimizer", opt.name() + (optKeys.isEmpty() ? "" : " " + String.join(" ", optKeys)));
                 out.put("optimizer_ms", round(median(upd)));
                 out.put("optimizer_state_mb", round(stateBytes / 1e6));
+                if (kd != null) {
+                    out.put("teacher", teacherSpec);
+                    out.put("teacher_ms", round(median(tch)));
+                }
                 out.put("weights_mb", round(weightBytes / 1e6));
                 out.put("alloc_kb_per_step", round(allocKbPerStep));
                 out.put("training_model_mb", round(model.memoryBytes() / 1e6));

@@ -35,7 +35,7 @@ public final class TrainStep {
                          double auxiliaryLoss) {}
 
     private final Model model;
-    private final Loss loss;
+    private Loss loss;
     private final Optimizer optimizer;
     private final double gradClip;
     private final SquaredNorm squaredNorm;
@@ -67,6 +67,15 @@ public final class TrainStep {
     public static TrainStep crossEntropy(Model model, Optimizer optimizer, double gradClip, double zLoss, WorkerPool pool) {
         if (zLoss == 0) return crossEntropy(model, optimizer, gradClip, pool);
         return new TrainStep(model, new CrossEntropyLoss(pool, model.maxBatch() * model.maxSeqLen(), zLoss), optimizer, gradClip, pool);
+    }
+
+    /** The loss of the next steps (a run that distils first switches to plain cross-entropy after its distillation phase). */
+    public void loss(Loss l) {
+        this.loss = l;
+    }
+
+    public Loss loss() {
+        return loss;
     }
 
     public TrainStep gradientHook(GradientHook h) {

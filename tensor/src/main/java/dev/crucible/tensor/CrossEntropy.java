@@ -1,7 +1,6 @@
 package dev.crucible.tensor;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 
 /**
  * Softmax cross-entropy fused over the logits buffer (rows x V, rows ld floats apart): forward turns
@@ -30,7 +29,7 @@ public final class CrossEntropy {
                 if (tgt < 0 || tgt >= vocab) {
                     throw new IllegalArgumentException("target id " + tgt + " at position " + r + " outside vocabulary of " + vocab);
                 }
-                float max = max(logits, row, vocab);
+                float max = Vec.max(logits, row, vocab);
                 float target = logits[row + tgt];
                 FloatVector mv = FloatVector.broadcast(Vec.S, max), acc = FloatVector.zero(Vec.S);
                 int i = 0, bound = Vec.S.loopBound(vocab);
@@ -76,17 +75,5 @@ public final class CrossEntropy {
                 probs[row + targets[tgtOff + r]] -= dloss;
             }
         });
-    }
-
-    private static float max(float[] x, int off, int n) {
-        float m = Float.NEGATIVE_INFINITY;
-        int i = 0, bound = Vec.S.loopBound(n);
-        if (bound > 0) {
-            FloatVector mv = FloatVector.broadcast(Vec.S, Float.NEGATIVE_INFINITY);
-            for (; i < bound; i += Vec.L) mv = mv.max(FloatVector.fromArray(Vec.S, x, off + i));
-            m = mv.reduceLanes(VectorOperators.MAX);
-        }
-        for (; i < n; i++) m = Math.max(m, x[off + i]);
-        return m;
     }
 }

@@ -274,6 +274,35 @@ public final class Reference {
         }
     }
 
+    /**
+     * SALT's distillation loss per row, as its formula reads: (1 − ω)·(−log p_S[y]) + ω·(−Σ p_T log p_S),
+     * p_T = softmax(z_T / τ); probsS and probsT receive p_S and p_T.
+     */
+    public static void distillationForward(double[] losses, double[] probsS, double[] probsT, double[] student, double[] teacher, int[] targets,
+                                           int rows, int vocab, double weight, double temperature) {
+        double[] scaled = new double[teacher.length];
+        for (int i = 0; i < teacher.length; i++) scaled[i] = teacher[i] / temperature;
+        double[] unused = new double[rows];
+        crossEntropyForward(unused, probsT, scaled, targets, rows, vocab);
+        crossEntropyForward(losses, probsS, student, targets, rows, vocab);
+        for (int r = 0; r < rows; r++) {
+            double soft = 0;
+            for (int i = 0; i < vocab; i++) soft -= probsT[r * vocab + i] * Math.log(probsS[r * vocab + i]);
+            losses[r] = (1 - weight) * losses[r] + weight * soft;
+        }
+    }
+
+    /** dlogits (overwritten) = (p_S − (1 − ω)·onehot − ω·p_T) · dloss. */
+    public static void distillationBackward(double[] dlogits, double[] probsS, double[] probsT, int[] targets, int rows, int vocab, double weight,
+                                            double dloss) {
+        for (int r = 0; r < rows; r++) {
+            for (int i = 0; i < vocab; i++) {
+                int k = r * vocab + i;
+                dlogits[k] = (probsS[k] - (1 - weight) * (i == targets[r] ? 1 : 0) - weight * probsT[k]) * dloss;
+            }
+        }
+    }
+
     /** PyTorch AdamW semantics, as the fast kernel. */
     public static void adamW(double[] p, double[] g, double[] m, double[] v, double lr, double beta1, double beta2,
                              double eps, double weightDecay, double gradScale, long step) {

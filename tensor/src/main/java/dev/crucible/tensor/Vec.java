@@ -95,6 +95,18 @@ final class Vec {
         return s;
     }
 
+    static float max(float[] x, int off, int n) {
+        float m = Float.NEGATIVE_INFINITY;
+        int i = 0, bound = S.loopBound(n);
+        if (bound > 0) {
+            FloatVector mv = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+            for (; i < bound; i += L) mv = mv.max(FloatVector.fromArray(S, x, off + i));
+            m = mv.reduceLanes(VectorOperators.MAX);
+        }
+        for (; i < n; i++) m = Math.max(m, x[off + i]);
+        return m;
+    }
+
     /** sum of (x - c)^2 */
     static float sumSquaredDeviation(float[] x, int off, int n, float c) {
         FloatVector acc = FloatVector.zero(S), cv = FloatVector.broadcast(S, c);

@@ -1,6 +1,7 @@
 package dev.crucible.tensor;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.AfterAll;
@@ -216,6 +217,41 @@ class LayerKernelsTest {
             ce.backward(logits, 0, vocab, tok, 0, rows, vocab, 0.25f);
             Reference.crossEntropyBackward(ed, ep, tok, rows, vocab, 0.25);
             Check.close("cross-entropy dlogits", ed, logits, 1e-7, 1e-5);
+        }
+    }
+
+    /** The fused distillation kernel against its reference, rows ld apart as the model's logits are, for ω at both ends and between. */
+    @Test
+    void distillationMatchesItsReference() {
+        SplittableRandom rng = new SplittableRandom(17);
+        Distillation kd = new Distillation(POOL);
+        for (double[] wt : new double[][] {{0.5, 1}, {0.3, 2}, {0, 1}, {1, 0.5}}) {
+            int rows = 1 + rng.nextInt(40), vocab = 3 + rng.nextInt(300), ld = vocab + rng.nextInt(9);
+            int[] tok = rng.ints(rows, 0, vocab).toArray();
+            double[] zs = new double[rows * vocab], zt = new double[rows * vocab];
+            float[] s = new float[rows * ld], t = new float[rows * ld];
+            for (int r = 0; r < rows; r++) {
+                for (int i = 0; i < vocab; i++) {
+                    s[r * ld + i] = (float) (rng.nextGaussian() * 4);
+                    t[r * ld + i] = (float) (rng.nextGaussian() * 4);
+                    zs[r * vocab + i] = s[r * ld + i];
+                    zt[r * vocab + i] = t[r * ld + i];
+                }
+            }
+            float weight = (float) wt[0], temperature = (float) wt[1];
+            double[] el = new double[rows], ps = new double[zs.length], pt = new double[zs.length], ed = new double[zs.length];
+            Reference.distillationForward(el, ps, pt, zs, zt, tok, rows, vocab, weight, temperature);
+            float[] losses = new float[rows], hard = new float[rows], soft = new float[rows];
+            kd.forward(losses, hard, soft, s, 0, ld, t, 0, ld, tok, 0, rows, vocab, weight, temperature);
+            Check.close("distillation loss " + weight + "/" + temperature, el, losses, 1e-5, 1e-5);
+            for (int r = 0; r < rows; r++) {
+                Check.close("p_S row " + r, ps, r * vocab, s, r * ld, vocab, 1e-7, 1e-5);
+                Check.close("p_T row " + r, pt, r * vocab, t, r * ld, vocab, 1e-7, 1e-5);
+                assertEquals(el[r], (1 - weight) * hard[r] + weight * soft[r], 1e-4, "the parts make the loss");
+            }
+            kd.backward(s, 0, ld, t, 0, ld, tok, 0, rows, vocab, weight, 0.25f);
+            Reference.distillationBackward(ed, ps, pt, tok, rows, vocab, weight, 0.25);
+            for (int r = 0; r < rows; r++) Check.close("distillation dlogits row " + r, ed, r * vocab, s, r * ld, vocab, 1e-7, 1e-5);
         }
     }
 

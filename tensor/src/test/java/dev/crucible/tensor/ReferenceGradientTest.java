@@ -83,6 +83,32 @@ class ReferenceGradientTest {
         }, 80, rng, TOL);
     }
 
+    /**
+     * SALT's distillation loss (seed-techniques.md section 7): the gradient with respect to the student's
+     * logits is softmax(z_S) − [(1 − ω)·onehot(y) + ω·p_T], by finite differences, at τ = 1 and with a
+     * softened teacher.
+     */
+    @Test
+    void distillationGradientIsStudentMinusTheMixedTarget() {
+        SplittableRandom rng = new SplittableRandom(25);
+        int rows = 5, vocab = 7;
+        int[] tok = rng.ints(rows, 0, vocab).toArray();
+        double[] student = rnd(rng, rows * vocab), teacher = rnd(rng, rows * vocab), losses = new double[rows];
+        for (double temperature : new double[] {1, 2.5}) {
+            double weight = 0.3;
+            double[] ps = new double[student.length], pt = new double[student.length], d = new double[student.length];
+            Reference.distillationForward(losses, ps, pt, student, teacher, tok, rows, vocab, weight, temperature);
+            Reference.distillationBackward(d, ps, pt, tok, rows, vocab, weight, 0.5);
+            Check.gradient("distillation, τ " + temperature, student, d, () -> {
+                Reference.distillationForward(losses, new double[student.length], new double[student.length], student, teacher, tok, rows, vocab,
+                        weight, temperature);
+                double s = 0;
+                for (double l : losses) s += 0.5 * l;
+                return s;
+            }, 100, rng, TOL);
+        }
+    }
+
     @Test
     void embeddingAndCrossEntropy() {
         SplittableRandom rng = new SplittableRandom(24);

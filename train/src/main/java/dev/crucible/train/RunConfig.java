@@ -167,7 +167,7 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
      */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record Training(Integer seqLen, Integer microBatch, Integer batchTokens, Integer steps, Long seed, Integer threads, String initFrom,
-                           GrowFrom growFrom, Double zLoss, Integer dropoutFromStep) {
+                           GrowFrom growFrom, Distill distill, Double zLoss, Integer dropoutFromStep) {
         public Training {
             if (seqLen == null) seqLen = 256;
             if (microBatch == null) microBatch = 8;
@@ -191,6 +191,13 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
             if (initFrom != null && growFrom != null) {
                 throw new IllegalArgumentException("grow_from: a run starts from init_from or grows from grow_from, not both");
             }
+            if (distill != null) {
+                if (distill.untilStep() == null) distill = distill.withUntilStep(Math.max(1, steps / 5));
+                if (distill.untilStep() > steps) {
+                    throw new IllegalArgumentException("distill.until_step: " + distill.untilStep() + " is beyond training.steps " + steps);
+                }
+                if (zLoss > 0) throw new IllegalArgumentException("z_loss: not combined with distill (the distillation loss has no z-term); set one of them");
+            }
         }
 
         public int accumulation() {
@@ -204,7 +211,37 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
 
         public Training withStartsFrom(String v) {
             return new Training(seqLen, microBatch, batchTokens, steps, seed, threads, initFrom != null ? v : null,
-                    growFrom != null ? growFrom.withCheckpoint(v) : null, zLoss, dropoutFromStep);
+                    growFrom != null ? growFrom.withCheckpoint(v) : null, distill, zLoss, dropoutFromStep);
+        }
+
+        public Training withDistill(Distill v) {
+            return new Training(seqLen, microBatch, batchTokens, steps, seed, threads, initFrom, growFrom, v, zLoss, dropoutFromStep);
+        }
+    }
+
+    /**
+     * Distillation from a small model, SALT (Rawat et al. 2024): for the first until_step steps (default:
+     * a fifth of training.steps; the paper's 15-20%) the loss is (1 − weight)·CE(labels) +
+     * weight·CE(softmax(teacher logits / temperature), student), after it plain cross-entropy. teacher: a
+     * model directory (ours or imported) with the run's vocabulary and tokenizer, run inference-only in
+     * the same process.
+     */
+    public record Distill(String teacher, Double weight, Double temperature, Integer untilStep) {
+        public Distill {
+            if (teacher == null || teacher.isBlank()) throw new IllegalArgumentException("teacher: missing (the model directory to distil from)");
+            if (weight == null) weight = 0.5;
+            if (temperature == null) temperature = 1.0;
+            if (!(weight > 0 && weight <= 1)) throw new IllegalArgumentException("weight: must be in (0, 1], got " + weight);
+            if (!(temperature > 0)) throw new IllegalArgumentException("temperature: must be > 0, got " + temperature);
+            if (untilStep != null && untilStep < 0) throw new IllegalArgumentException("until_step: must be >= 0, got " + untilStep);
+        }
+
+        Distill withUntilStep(int v) {
+            return new Distill(teacher, weight, temperature, v);
+        }
+
+        Distill withTeacher(String v) {
+            return new Distill(v, weight, temperature, untilStep);
         }
     }
 

@@ -6,6 +6,7 @@ import dev.crucible.model.Growth;
 import dev.crucible.model.HfCheckpoint;
 import dev.crucible.model.ModelConfig;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -54,8 +55,41 @@ public final class RunConfigs {
             }
             tok = tp.toString();
         }
+        if (tr.distill() != null) tr = tr.withDistill(checkTeacher(tr.distill().withTeacher(base.resolve(tr.distill().teacher()).toAbsolutePath()
+                .normalize().toString()), mc, tr.seqLen(), tok));
         return cfg.withOut(base.resolve(cfg.out()).toAbsolutePath().normalize().toString()).withModel(RunConfig.ModelSpec.of(mc, preset))
                 .withData(new RunConfig.Data(train, val, tok)).withTraining(tr);
+    }
+
+    /**
+     * The teacher must score the run's tokens: the same vocabulary size (its logits are compared
+     * position by position), the same tokenizer where both have one, a context of at least seq_len.
+     * Refused before training, naming both files.
+     */
+    private static RunConfig.Distill checkTeacher(RunConfig.Distill d, ModelConfig student, int seqLen, String runTokenizer) throws IOException {
+        Path dir = Path.of(d.teacher());
+        ModelConfig teacher;
+        try (HfCheckpoint ck = HfCheckpoint.open(dir)) {
+            teacher = ck.config();
+        }
+        Path teacherTok = dir.resolve("tokenizer.json");
+        String studentSide = runTokenizer != null ? runTokenizer : "the run's model (vocab_size " + student.vocabSize() + ")";
+        if (teacher.vocabSize() != student.vocabSize()) {
+            throw new IllegalArgumentException("training.distill.teacher: " + dir.resolve("config.json") + " has a vocabulary of " + teacher.vocabSize()
+                    + " tokens, " + studentSide + " " + student.vocabSize() + "; a teacher must share the student's tokenizer");
+        }
+        if (runTokenizer != null && Files.isRegularFile(teacherTok)) {
+            String diff = TokenizerJson.read(teacherTok).differenceFrom(TokenizerJson.read(Path.of(runTokenizer)));
+            if (diff != null) {
+                throw new IllegalArgumentException("training.distill.teacher: " + teacherTok + " is not the run's tokenizer " + runTokenizer + " (" + diff
+                        + "); a teacher must share the student's tokenizer");
+            }
+        }
+        if (teacher.contextLength() < seqLen) {
+            throw new IllegalArgumentException("training.distill.teacher: " + dir.resolve("config.json") + " has a context of " + teacher.contextLength()
+                    + ", shorter than training.seq_len " + seqLen);
+        }
+        return d;
     }
 
     /**

@@ -1,8 +1,10 @@
 package dev.crucible.train;
 
 import dev.crucible.data.ShardSet;
+import dev.crucible.model.DistillationLoss;
 import dev.crucible.model.Growth;
 import dev.crucible.model.HfCheckpoint;
+import dev.crucible.model.Loss;
 import dev.crucible.model.Model;
 import dev.crucible.model.ModelConfig;
 import dev.crucible.model.TrainStep;
@@ -148,6 +150,7 @@ public final class Trainer {
                 Model model = Model.forTraining(mc, b, t, pool);
                 Optimizer opt = cfg.optimizer().create(model.layout(), pool);
                 TrainStep step = TrainStep.crossEntropy(model, opt, cfg.optimizer().gradClip(), tr.zLoss(), pool);
+                DistillationLoss kd = tr.distill() == null ? null : teacher(b, t, pool);
                 DataLoader loader = new DataLoader(train, b, t, tr.seed(), true);
                 Validation validation = val == null ? null : new Validation(val, b, t, cfg.eval().batches());
                 int startStep = 0;
@@ -176,8 +179,20 @@ public final class Trainer {
                 Checkpoints.RunTokenizer tokenizer = cfg.data().tokenizer() == null ? null : Checkpoints.RunTokenizer.read(Path.of(cfg.data().tokenizer()));
                 describe(mc, model, train, val, loader, threads, startStep);
                 try (MetricsLog metrics = new MetricsLog(run); Diagnostics diagnostics = new Diagnostics(run)) {
-                    return train(model, step, loader, validation, metrics, diagnostics, tokenizer, pool, startStep, tokens, flops);
+                    return train(model, step, kd, loader, validation, metrics, diagnostics, tokenizer, pool, startStep, tokens, flops);
                 }
+            }
+        }
+
+        /** The distillation teacher, inference-only, with room for the run's micro-batch. */
+        private DistillationLoss teacher(int b, int t, WorkerPool pool) throws IOException {
+            RunConfig.Distill d = tr.distill();
+            try (HfCheckpoint ck = HfCheckpoint.open(Path.of(d.teacher()))) {
+                Model teacher = Model.forInference(ck.config(), b, t, pool);
+                ck.load(teacher.layout(), teacher.params);
+                console.printf(Locale.ROOT, "distillation: teacher %s (%,d parameters), weight %s, temperature %s, for steps 1-%d%n", d.teacher(),
+                        teacher.layout().size(), d.weight(), d.temperature(), d.untilStep());
+                return new DistillationLoss(teacher, d.weight(), d.temperature(), pool);
             }
         }
 
@@ -229,7 +244,7 @@ public final class Trainer {
             console.printf(Locale.ROOT, "run directory: %s%s%n", run, from != null ? " (resuming at step " + startStep + " from " + from.dir() + ")" : "");
         }
 
-        private Summary train(Model model, TrainStep step, DataLoader loader, Validation validation, MetricsLog metrics,
+        private Summary train(Model model, TrainStep step, DistillationLoss kd, DataLoader loader, Validation validation, MetricsLog metrics,
                               Diagnostics diagnostics, Checkpoints.RunTokenizer tokenizer, WorkerPool pool, int startStep, long tokens, double flops)
                 throws IOException {
             LrSchedule schedule = LrSchedule.of(cfg);
@@ -245,7 +260,10 @@ public final class Trainer {
             }
             TrainStep.BatchSource data = batch -> loader.next(batch.inputs(), batch.targets());
             Progress progress = new Progress(peak, model.layout().flopsPerToken(tr.seqLen()), tokens, flops); // clocks start with training
+            Loss plain = step.loss();
             for (int s = startStep; s < tr.steps(); s++) {
+                boolean distilling = kd != null && s < tr.distill().untilStep();
+                step.loss(distilling ? kd : plain);
                 int done = s + 1;
                 boolean checkpointNow = done == tr.steps() || cfg.checkpoint().due(done, progress.tokens, progress.tokens + tr.batchTokens());
                 boolean diagnose = cfg.diagnostics().due(done, checkpointNow);
@@ -276,7 +294,7 @@ public final class Trainer {
                     diagnostics.write(done, progress.tokens, model, step.paramsBeforeLastUpdate());
                     progress.paused(pause);
                 }
-                if (last || evalNow || done % cfg.log().every() == 0 || s == startStep) log(metrics, progress, done, r, lr, valLoss);
+                if (last || evalNow || done % cfg.log().every() == 0 || s == startStep) log(metrics, progress, done, r, lr, valLoss, distilling);
                 if (checkpointNow) {
                     long pause = System.nanoTime();
                     console.println("checkpoint: writing step " + done);
@@ -292,6 +310,11 @@ public final class Trainer {
             long trained = progress.tokens - tokens;
             console.printf(Locale.ROOT, "done: %d steps, %,d tokens in %s (%,.0f tokens/s); metrics in %s%n", tr.steps() - startStep, trained,
                     duration(total), trained / Math.max(total, 1e-9), run.resolve(MetricsLog.FILE));
+            if (kd != null && kd.teacherNanos() > 0) {
+                double teacher = kd.teacherNanos() / 1e9;
+                console.printf(Locale.ROOT, "teacher: %.2f s of forward passes over the %d distillation steps run here, %.1f%% of the run's time%n", teacher,
+                        Math.max(0, Math.min(tr.steps(), tr.distill().untilStep()) - startStep), 100 * teacher / total);
+            }
             if (diagnostics.seconds() > 0) {
                 console.printf(Locale.ROOT, "diagnostics: %.2f s, %.2f%% of the run's time (%s)%n", diagnostics.seconds(), 100 * diagnostics.seconds() / total,
                         run.resolve(Diagnostics.FILE));
@@ -300,7 +323,8 @@ public final class Trainer {
         }
 
         /** A metrics row and the progress line. */
-        private void log(MetricsLog metrics, Progress progress, int done, TrainStep.Result r, double lr, Double valLoss) throws IOException {
+        private void log(MetricsLog metrics, Progress progress, int done, TrainStep.Result r, double lr, Double valLoss, boolean distilling)
+                throws IOException {
             double tokensPerSec = progress.tokensPerSecondSinceLastLog();
             double mfu = tokensPerSec * progress.flopsPerToken / (progress.peakGflops * 1e9);
             Map<String, Object> row = new LinkedHashMap<>();
@@ -309,6 +333,7 @@ public final class Trainer {
             row.put("flops", progress.flops);
             row.put("train_loss", round(r.loss(), 5));
             if (tr.zLoss() > 0) row.put("z_loss", round(r.auxiliaryLoss(), 6)); // in the gradient, not in train_loss
+            if (distilling) row.put("kd_loss", round(r.auxiliaryLoss(), 5)); // CE(teacher, student); train_loss stays CE(labels)
             if (valLoss != null) row.put("val_loss", round(valLoss, 5));
             row.put("lr", lr);
             row.put("grad_norm", round(r.gradNorm(), 5));

@@ -200,6 +200,51 @@ class TrainerTest {
         assertTrue(msg.contains("not both"), msg);
     }
 
+    /**
+     * SALT: a small trained model teaches a larger student for the first until_step steps (kd_loss in those
+     * rows only), after which the loss is the plain cross-entropy's code path itself: with until_step 0 the
+     * run equals the run without a teacher bit for bit. A teacher of another vocabulary or tokenizer is
+     * refused before training, naming both files.
+     */
+    @Test
+    void distillFromASmallTeacherThenPlainCrossEntropy() throws IOException {
+        byteShards(syntheticText(), dir.resolve("train.bin"), dir.resolve("val.bin"));
+        Trainer.Summary teacher = train(config(SMALL.formatted("llama", "cosine", "teacher")));
+        Path ck = Checkpoints.dirFor(teacher.runDir(), 12);
+        String student = SMALL.formatted("gpt2", "cosine", "%s").replace("n_layer: 2", "n_layer: 3");
+        ByteArrayOutputStream console = new ByteArrayOutputStream();
+        Trainer.Summary kd = Trainer.start(ConfigLoader.load(config(student.formatted("kd").replace("threads: 2}",
+                "threads: 2, distill: {teacher: " + ck + ", weight: 0.5, temperature: 2.0, until_step: 4}}")), RunConfig.class), dir,
+                new PrintStream(console, true, StandardCharsets.UTF_8));
+        assertTrue(console.toString(StandardCharsets.UTF_8).contains("teacher: "), console.toString(StandardCharsets.UTF_8));
+        ObjectMapper json = new ObjectMapper();
+        for (String line : Files.readAllLines(kd.runDir().resolve("metrics.jsonl"))) {
+            JsonNode row = json.readTree(line);
+            int step = row.get("step").asInt();
+            if (!row.has("train_loss")) continue;
+            assertEquals(step <= 4, row.has("kd_loss"), "kd_loss only in the distillation phase: " + line);
+            if (row.has("kd_loss")) assertTrue(row.get("kd_loss").asDouble() > 0, line);
+        }
+        assertTrue(kd.lastLoss() < kd.firstLoss() - 0.5, "the student learns: " + kd.firstLoss() + " -> " + kd.lastLoss());
+
+        Trainer.Summary plain = train(config(student.formatted("plain")));
+        Trainer.Summary zero = train(config(student.formatted("zero").replace("threads: 2}", "threads: 2, distill: {teacher: " + ck + ", until_step: 0}}")));
+        assertEquals(metricsWithout(plain.runDir()), metricsWithout(zero.runDir()), "after the distillation phase the loss is plain cross-entropy");
+
+        Path wide = dir.resolve("wide");
+        dev.crucible.model.ModelConfig wc = dev.crucible.model.ModelConfig.gpt2(300, 32, 1, 2, 16);
+        dev.crucible.model.HfCheckpoint.write(wide, wc, new float[new ParamLayout(wc).size()], null);
+        String msg = assertThrows(IllegalArgumentException.class, () -> train(config(student.formatted("bad").replace("threads: 2}",
+                "threads: 2, distill: {teacher: wide}}")))).getMessage();
+        assertTrue(msg.contains(wide.resolve("config.json").toString()) && msg.contains("300") && msg.contains("256"), msg);
+    }
+
+    /** metrics.jsonl without the timing columns, which differ between any two runs. */
+    private static List<String> metricsWithout(Path run) throws IOException {
+        return Files.readAllLines(run.resolve("metrics.jsonl")).stream()
+                .map(l -> l.replaceAll(",\"(tokens_per_s|mfu|elapsed_s)\":[0-9.eE-]+", "")).toList();
+    }
+
     @Test
     void runTokenizerTravelsWithEveryCheckpoint() throws IOException {
         byteShards(syntheticText(), dir.resolve("train.bin"), dir.resolve("val.bin"));
@@ -223,6 +268,17 @@ class TrainerTest {
                 "data: {train: train.bin, val: val.bin, tokenizer: tokenizer.json}");
         String err = assertThrows(IllegalArgumentException.class, () -> train(config(tooBig))).getMessage();
         assertTrue(err.contains("257 tokens, more than the model's vocab_size 256"), err);
+
+        // a teacher of the same vocabulary size whose tokenizer gives token 256 another meaning is refused, both files named
+        Path teacher = Checkpoints.dirFor(s.runDir(), 12);
+        dev.crucible.data.tokenizer.TokenizerJson.write(dev.crucible.data.tokenizer.BpeTokenizer.fromTiktoken(
+                new java.io.ByteArrayInputStream(ranks.toString().getBytes(StandardCharsets.US_ASCII)),
+                dev.crucible.data.tokenizer.BpeTokenizer.GPT2_PATTERN, java.util.Map.of("<|pad|>", 256)), dir.resolve("other-tokenizer.json"));
+        Files.copy(dir.resolve("other-tokenizer.json"), teacher.resolve("tokenizer.json"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        String kd = cfg.replace("out: tok", "out: kd").replace("threads: 2}", "threads: 2, distill: {teacher: " + teacher + "}}");
+        err = assertThrows(IllegalArgumentException.class, () -> train(config(kd))).getMessage();
+        assertTrue(err.contains(teacher.resolve("tokenizer.json").toString()) && err.contains(dir.resolve("tokenizer.json").toString())
+                && err.contains("special tokens"), err);
     }
 
     /** Byte-level GPT-2 style model on tiny Shakespeare: validation loss falls clearly within 300 steps. */

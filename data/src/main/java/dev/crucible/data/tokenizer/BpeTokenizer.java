@@ -135,6 +135,21 @@ public final class BpeTokenizer {
         return tokenBytes[id];
     }
 
+    /**
+     * Where this tokenizer and o turn text into different ids (vocabulary size, a token's bytes, the
+     * special tokens, the pre-tokenizer), in words; null when they agree on all of it.
+     */
+    public String differenceFrom(BpeTokenizer o) {
+        if (vocabSize() != o.vocabSize()) return "vocabulary of " + vocabSize() + " vs " + o.vocabSize() + " tokens";
+        if (!specials.equals(o.specials)) return "special tokens " + specials + " vs " + o.specials;
+        if (!pattern.equals(o.pattern) || addPrefixSpace != o.addPrefixSpace) return "pre-tokenizer differs";
+        for (int id = 0; id < tokenBytes.length; id++) {
+            if (!java.util.Arrays.equals(tokenBytes[id], o.tokenBytes[id])) return "token " + id + " differs";
+            if (tokenBytes[id] != null && !java.util.Objects.equals(rank(tokenBytes[id]), o.rank(o.tokenBytes[id]))) return "the merge rank of token " + id + " differs";
+        }
+        return null;
+    }
+
     /** Merge rank of the token with these bytes (lower merges first), or null for bytes and specials. */
     Integer rank(byte[] token) {
         return ranks.get(key(token));
