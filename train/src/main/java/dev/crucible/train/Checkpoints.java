@@ -30,7 +30,7 @@ import java.util.stream.Stream;
  * (config.json, model.safetensors with HF names, generation_config.json) plus what an exact resume
  * needs: optimizer.safetensors (the optimizer's state per tensor and state name, e.g.
  * model.layers.0.mlp.down_proj.weight.exp_avg, shaped as the tensor is in model.safetensors) and
- * trainer_state.json (step, tokens, data cursor, seed, config hash, and the size and SHA-256 of
+ * trainer_state.json (step, tokens, each data source's cursor, seed, config hash, and the size and SHA-256 of
  * every file). A checkpoint is assembled in a
  * temporary directory, fsynced, and renamed into place: a kill at any moment leaves either the
  * complete checkpoint or none, and never damages an earlier one.
@@ -46,7 +46,7 @@ public final class Checkpoints {
      * ({@link dev.crucible.model.ParamLayout#flopsPerToken} at the run's sequence length, summed over
      * steps); NaN in checkpoints written before it was recorded.
      */
-    public record State(int step, long tokens, double flops, long dataEpoch, int dataPosition, long seed, long optimizerStep,
+    public record State(int step, long tokens, double flops, DataMixture.State data, long seed, long optimizerStep,
                         String configSha256) {}
 
     public static Path dirFor(Path run, long step) {
@@ -87,7 +87,9 @@ public final class Checkpoints {
         s.put("step", state.step());
         s.put("tokens", state.tokens());
         s.put("flops", state.flops());
-        s.put("data", Map.of("epoch", state.dataEpoch(), "position", state.dataPosition()));
+        Map<String, Object> sources = new LinkedHashMap<>();
+        state.data().sources().forEach((name, c) -> sources.put(name, Map.of("epoch", c.epoch(), "position", c.position())));
+        s.put("data", Map.of("rows", state.data().rows(), "sources", sources));
         s.put("seed", state.seed());
         s.put("rng", "data order is a function of (seed, epoch); no other random state");
         s.put("optimizer_step", state.optimizerStep());
@@ -155,9 +157,20 @@ public final class Checkpoints {
             }
             if (!sha256(p).equals(f.getValue().path("sha256").asText())) throw new IOException(p + ": SHA-256 differs from " + STATE + " (corrupt)");
         }
-        return new State(s.get("step").asInt(), s.get("tokens").asLong(), s.path("flops").asDouble(Double.NaN), s.get("data").path("epoch").asLong(),
-                s.get("data").path("position").asInt(), s.get("seed").asLong(), s.get("optimizer_step").asLong(),
-                s.get("config_sha256").asText());
+        return new State(s.get("step").asInt(), s.get("tokens").asLong(), s.path("flops").asDouble(Double.NaN), dataState(s.get("data")),
+                s.get("seed").asLong(), s.get("optimizer_step").asLong(), s.get("config_sha256").asText());
+    }
+
+    /** data: {rows, sources: {name: {epoch, position}}}, or the one cursor {epoch, position} of checkpoints from before mixtures. */
+    private static DataMixture.State dataState(JsonNode d) {
+        Map<String, DataMixture.Cursor> m = new LinkedHashMap<>();
+        if (!d.has("sources")) {
+            m.put("train", new DataMixture.Cursor(d.path("epoch").asLong(), d.path("position").asInt()));
+            return new DataMixture.State(0, m);
+        }
+        d.get("sources").fields().forEachRemaining(e -> m.put(e.getKey(), new DataMixture.Cursor(e.getValue().path("epoch").asLong(),
+                e.getValue().path("position").asInt())));
+        return new DataMixture.State(d.path("rows").asLong(), m);
     }
 
     /** Names of the flat AdamW moments in checkpoints written before optimizer state was kept per tensor. */

@@ -5,10 +5,12 @@ import dev.crucible.data.TokenShard;
 import dev.crucible.tensor.Rng;
 
 /**
- * Batches of (input, next-token target) windows from a shard set. The token stream of each shard is
- * cut into non-overlapping windows of T+1 tokens (stride T); training visits them in a random order
- * that is reshuffled every epoch from the seed, so the sequence of batches is a function of the seed
- * alone and its position (epoch, index) is all there is to save for resuming.
+ * Windows of (input, next-token target) from a shard set. The token stream of each shard is cut into
+ * non-overlapping windows of T+1 tokens (stride T); training visits them in a random order that is
+ * reshuffled every epoch from the seed, so the sequence of windows is a function of the seed alone
+ * and its position (epoch, index) is all there is to save for resuming. With a limit on unique tokens
+ * (a token crisis, "To Repeat or Not To Repeat"; several epochs over a subset, the stability-gap
+ * paper's remedy) only a seeded random subset of the windows is ever visited, epoch after epoch.
  */
 public final class DataLoader {
     private final ShardSet set;
@@ -17,12 +19,18 @@ public final class DataLoader {
     private final int windows;
     private final long seed;
     private final boolean shuffle;
+    private final int[] subset; // the windows visited, or null for all
     private final int[] order;
     private final int[] window;
     private long epoch;
     private int position;
 
     public DataLoader(ShardSet set, int b, int t, long seed, boolean shuffle) {
+        this(set, b, t, seed, shuffle, 0);
+    }
+
+    /** maxUniqueTokens: visit only floor(maxUniqueTokens / T) windows, a seeded random subset (0 = all). */
+    public DataLoader(ShardSet set, int b, int t, long seed, boolean shuffle, long maxUniqueTokens) {
         this.set = set;
         this.b = b;
         this.t = t;
@@ -39,12 +47,26 @@ public final class DataLoader {
                     + " tokens: not one window of seq_len + 1 = " + (t + 1) + " tokens in any shard");
         }
         if (total > Integer.MAX_VALUE - 16) throw new IllegalArgumentException("too many windows (" + total + "); use a longer seq_len");
-        windows = (int) total;
+        if (maxUniqueTokens < 0) throw new IllegalArgumentException("max_unique_tokens: must be >= 0 (0 = all), got " + maxUniqueTokens);
+        if (maxUniqueTokens > 0 && maxUniqueTokens / t < 1) {
+            throw new IllegalArgumentException("max_unique_tokens: " + maxUniqueTokens + " is less than one window of seq_len " + t + " tokens");
+        }
+        if (maxUniqueTokens > 0 && maxUniqueTokens / t < total) {
+            int[] all = new int[(int) total];
+            for (int i = 0; i < all.length; i++) all[i] = i;
+            Rng.derive(seed, "data-unique-subset").shuffle(all, all.length);
+            subset = java.util.Arrays.copyOf(all, (int) (maxUniqueTokens / t));
+            java.util.Arrays.sort(subset);
+        } else {
+            subset = null;
+        }
+        windows = subset != null ? subset.length : (int) total;
         order = new int[windows];
         window = new int[t + 1];
         reorder();
     }
 
+    /** Windows per epoch (the subset's, with a limit on unique tokens). */
     public int windows() {
         return windows;
     }
@@ -55,23 +77,26 @@ public final class DataLoader {
     }
 
     private void reorder() {
-        for (int i = 0; i < windows; i++) order[i] = i;
+        for (int i = 0; i < windows; i++) order[i] = subset != null ? subset[i] : i;
         if (shuffle) Rng.derive(seed, "data-order-epoch-" + epoch).shuffle(order, windows);
     }
 
     /** Fills inputs and targets (B·T each) with the next B windows. */
     public void next(int[] inputs, int[] targets) {
-        for (int row = 0; row < b; row++) {
-            if (position == windows) {
-                epoch++;
-                position = 0;
-                reorder();
-            }
-            read(order[position++], row, inputs, targets);
-        }
+        for (int row = 0; row < b; row++) next(row, inputs, targets);
     }
 
-    /** Fills row `row` of inputs and targets with window w (0 <= w < windows()). */
+    /** Fills row `row` of inputs and targets with the next window. */
+    public void next(int row, int[] inputs, int[] targets) {
+        if (position == windows) {
+            epoch++;
+            position = 0;
+            reorder();
+        }
+        read(order[position++], row, inputs, targets);
+    }
+
+    /** Fills row `row` of inputs and targets with window w of the shard set (0 <= w < all windows, the subset's or not). */
     public void read(int w, int row, int[] inputs, int[] targets) {
         int shard = 0;
         while (windowStart[shard + 1] <= w) shard++;
@@ -87,6 +112,11 @@ public final class DataLoader {
 
     public int position() {
         return position;
+    }
+
+    /** Passes over the (visited) windows so far, fractional. */
+    public double epochs() {
+        return epoch + (double) position / windows;
     }
 
     /** Restores a saved position (same shards, seed and shapes). */

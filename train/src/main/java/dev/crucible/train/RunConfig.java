@@ -149,12 +149,66 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
 
     /**
      * Token shards: a file, a directory of *.bin, or a glob, relative to the config file; tokenizer:
-     * the tokenizer.json the shards were made with, copied into every checkpoint.
+     * the tokenizer.json the shards were made with, copied into every checkpoint. Either train (with
+     * val, and max_unique_tokens to visit only a seeded subset of that many tokens' windows, epoch after
+     * epoch) or sources: a mixture of token-shard sets (continual pre-training's new data and replay),
+     * each with a name, train, val, weight and max_unique_tokens of its own; each row of a batch comes
+     * from a source drawn by weight from the seed. val beside sources is an extra validation set;
+     * without it, val_loss is the sources' validation losses weighted as the mixture.
      */
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public record Data(String train, String val, String tokenizer) {
+    public record Data(String train, String val, String tokenizer, Long maxUniqueTokens, java.util.List<Source> sources) {
         public Data {
-            if (train == null || train.isBlank()) throw new IllegalArgumentException("train: missing (token shards to train on)");
+            if (sources != null && sources.isEmpty()) sources = null;
+            if (sources == null) {
+                if (train == null || train.isBlank()) throw new IllegalArgumentException("train: missing (token shards to train on, or sources: a mixture)");
+                if (maxUniqueTokens != null && maxUniqueTokens < 0) {
+                    throw new IllegalArgumentException("max_unique_tokens: must be >= 0 (0 = all), got " + maxUniqueTokens);
+                }
+            } else {
+                if (train != null) throw new IllegalArgumentException("sources: give train or sources, not both (sources each have their own train)");
+                if (maxUniqueTokens != null) throw new IllegalArgumentException("max_unique_tokens: with sources, set it per source");
+                sources = java.util.List.copyOf(sources);
+                java.util.Set<String> names = new java.util.HashSet<>();
+                for (Source src : sources) {
+                    if (src == null) throw new IllegalArgumentException("sources: an empty entry");
+                    if (!names.add(src.name())) throw new IllegalArgumentException("sources: the name '" + src.name() + "' appears twice");
+                }
+            }
+        }
+
+        /** The training stream's sources: the mixture, or data.train alone as one source named "train". */
+        public java.util.List<Source> streams() {
+            return sources != null ? sources : java.util.List.of(new Source("train", train, null, 1.0, maxUniqueTokens));
+        }
+
+        /** The same data with every path resolved by f. */
+        Data withPaths(java.util.function.UnaryOperator<String> f) {
+            return new Data(train == null ? null : f.apply(train), val == null ? null : f.apply(val), tokenizer, maxUniqueTokens,
+                    sources == null ? null : sources.stream().map(x -> x.withPaths(f)).toList());
+        }
+
+        Data withTokenizer(String v) {
+            return new Data(train, val, v, maxUniqueTokens, sources);
+        }
+    }
+
+    /** One source of a data mixture: its token shards (train, and val for its own validation loss), weight and unique-token limit. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record Source(String name, String train, String val, Double weight, Long maxUniqueTokens) {
+        public Source {
+            if (name == null || !name.matches("[A-Za-z0-9][A-Za-z0-9_.-]*")) {
+                throw new IllegalArgumentException("name: each source needs a name of letters, digits, '_', '.' or '-', got " + name);
+            }
+            if (train == null || train.isBlank()) throw new IllegalArgumentException("train: missing for source '" + name + "'");
+            if (weight == null) weight = 1.0;
+            if (!(weight > 0) || weight.isInfinite()) throw new IllegalArgumentException("weight: must be > 0 (source '" + name + "'), got " + weight);
+            if (maxUniqueTokens == null) maxUniqueTokens = 0L;
+            if (maxUniqueTokens < 0) throw new IllegalArgumentException("max_unique_tokens: must be >= 0 (0 = all; source '" + name + "'), got " + maxUniqueTokens);
+        }
+
+        Source withPaths(java.util.function.UnaryOperator<String> f) {
+            return new Source(name, f.apply(train), val == null ? null : f.apply(val), weight, maxUniqueTokens);
         }
     }
 

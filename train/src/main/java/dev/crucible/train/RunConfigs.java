@@ -44,8 +44,6 @@ public final class RunConfigs {
         } else {
             mc = cfg.model().resolve();
         }
-        String train = base.resolve(cfg.data().train()).normalize().toString();
-        String val = cfg.data().val() == null ? null : base.resolve(cfg.data().val()).normalize().toString();
         String tok = null;
         if (cfg.data().tokenizer() != null) {
             Path tp = base.resolve(cfg.data().tokenizer()).toAbsolutePath().normalize();
@@ -58,7 +56,7 @@ public final class RunConfigs {
         if (tr.distill() != null) tr = tr.withDistill(checkTeacher(tr.distill().withTeacher(base.resolve(tr.distill().teacher()).toAbsolutePath()
                 .normalize().toString()), mc, tr.seqLen(), tok));
         return cfg.withOut(base.resolve(cfg.out()).toAbsolutePath().normalize().toString()).withModel(RunConfig.ModelSpec.of(mc, preset))
-                .withData(new RunConfig.Data(train, val, tok)).withTraining(tr);
+                .withData(cfg.data().withPaths(p -> base.resolve(p).normalize().toString()).withTokenizer(tok)).withTraining(tr);
     }
 
     /**

@@ -1,6 +1,6 @@
 package dev.crucible.train;
 
-import dev.crucible.data.ShardSet;
+import dev.crucible.data.tokenizer.TokenizerJson;
 import dev.crucible.model.DistillationLoss;
 import dev.crucible.model.Growth;
 import dev.crucible.model.HfCheckpoint;
@@ -141,18 +141,15 @@ public final class Trainer {
             ModelConfig mc = cfg.model().resolve();
             int threads = WorkerPool.threadsFor(tr.threads());
             Cpu.requireSimd();
-            try (ShardSet train = ShardSet.open(run, cfg.data().train());
-                 ShardSet val = cfg.data().val() == null ? null : ShardSet.open(run, cfg.data().val());
+            int b = tr.microBatch(), t = tr.seqLen();
+            Checkpoints.RunTokenizer tokenizer = cfg.data().tokenizer() == null ? null : Checkpoints.RunTokenizer.read(Path.of(cfg.data().tokenizer()));
+            try (RunData data = new RunData(run, cfg.data(), mc.vocabSize(), b, t, tr.seed(), cfg.eval().batches(),
+                    tokenizer == null ? null : TokenizerJson.read(tokenizer.file()));
                  WorkerPool pool = new WorkerPool(threads)) {
-                train.requireVocabulary(mc.vocabSize());
-                if (val != null) val.requireVocabulary(mc.vocabSize());
-                int b = tr.microBatch(), t = tr.seqLen();
                 Model model = Model.forTraining(mc, b, t, pool);
                 Optimizer opt = cfg.optimizer().create(model.layout(), pool);
                 TrainStep step = TrainStep.crossEntropy(model, opt, cfg.optimizer().gradClip(), tr.zLoss(), pool);
                 DistillationLoss kd = tr.distill() == null ? null : teacher(b, t, pool);
-                DataLoader loader = new DataLoader(train, b, t, tr.seed(), true);
-                Validation validation = val == null ? null : new Validation(val, b, t, cfg.eval().batches());
                 int startStep = 0;
                 long tokens = 0;
                 double flops = 0;
@@ -160,7 +157,7 @@ public final class Trainer {
                     Checkpoints.State st = from.state();
                     if (st.step() > tr.steps()) throw new IllegalArgumentException("the checkpoint is at step " + st.step() + ", beyond training.steps " + tr.steps());
                     Checkpoints.load(from.dir(), model, opt, st);
-                    loader.seek(st.dataEpoch(), st.dataPosition());
+                    data.mixture().seek(st.data());
                     startStep = st.step();
                     tokens = st.tokens();
                     flops = Double.isNaN(st.flops()) ? tokens * model.layout().flopsPerToken(t) : st.flops();
@@ -172,14 +169,13 @@ public final class Trainer {
                     }
                     console.println("initialised from " + tr.initFrom());
                 } else if (tr.growFrom() != null) {
-                    grow(model, loader);
+                    grow(model, data.mixture());
                 } else {
                     model.initialize(tr.seed());
                 }
-                Checkpoints.RunTokenizer tokenizer = cfg.data().tokenizer() == null ? null : Checkpoints.RunTokenizer.read(Path.of(cfg.data().tokenizer()));
-                describe(mc, model, train, val, loader, threads, startStep);
+                describe(mc, model, data, threads, startStep);
                 try (MetricsLog metrics = new MetricsLog(run); Diagnostics diagnostics = new Diagnostics(run)) {
-                    return train(model, step, kd, loader, validation, metrics, diagnostics, tokenizer, pool, startStep, tokens, flops);
+                    return train(model, step, kd, data, metrics, diagnostics, tokenizer, pool, startStep, tokens, flops);
                 }
             }
         }
@@ -197,7 +193,7 @@ public final class Trainer {
         }
 
         /** G_stack: the model's weights from grow_from's checkpoint, stacked; the data order continued from it if asked. */
-        private void grow(Model model, DataLoader loader) throws IOException {
+        private void grow(Model model, DataMixture mixture) throws IOException {
             RunConfig.GrowFrom g = tr.growFrom();
             Path dir = Path.of(g.checkpoint());
             float[] grown = Growth.stack(dir, g.factor());
@@ -220,45 +216,46 @@ public final class Trainer {
                 RunConfig small = RunConfigs.readSaved(smallConfig);
                 List<String> differ = new ArrayList<>();
                 if (st.seed() != tr.seed()) differ.add("seed " + st.seed() + " vs " + tr.seed());
-                if (small.training().seqLen() != tr.seqLen()) differ.add("seq_len " + small.training().seqLen() + " vs " + tr.seqLen());
-                if (!small.data().train().equals(cfg.data().train())) differ.add("data.train " + small.data().train() + " vs " + cfg.data().train());
+                if (small.training().seqLen().intValue() != tr.seqLen()) differ.add("seq_len " + small.training().seqLen() + " vs " + tr.seqLen());
+                if (!small.data().streams().equals(cfg.data().streams())) differ.add("data " + small.data().streams() + " vs " + cfg.data().streams());
                 if (!differ.isEmpty()) {
                     throw new IllegalArgumentException("training.grow_from.continue_data: " + dir + " was trained on another data order ("
                             + String.join(", ", differ) + "); set continue_data: false or match them");
                 }
-                loader.seek(st.dataEpoch(), st.dataPosition());
-                console.printf(Locale.ROOT, "data: continuing where %s stopped (epoch %d, window %,d)%n", dir, st.dataEpoch(), st.dataPosition());
+                mixture.seek(st.data());
+                console.printf(Locale.ROOT, "data: continuing where %s stopped (%s)%n", dir, st.data().sources().entrySet().stream()
+                        .map(e -> String.format(Locale.ROOT, "%sepoch %d, window %,d", st.data().sources().size() > 1 ? e.getKey() + " " : "",
+                                e.getValue().epoch(), e.getValue().position())).collect(java.util.stream.Collectors.joining("; ")));
             }
         }
 
-        private void describe(ModelConfig mc, Model model, ShardSet train, ShardSet val, DataLoader loader, int threads, int startStep) {
+        private void describe(ModelConfig mc, Model model, RunData data, int threads, int startStep) {
             int b = tr.microBatch(), t = tr.seqLen();
             console.println(Cpu.describe(threads));
             console.printf(Locale.ROOT, "model: %s, %,d parameters (%s), context %d%n", mc.style().id(), model.layout().size(),
                     human(model.layout().size()), mc.contextLength());
-            console.printf(Locale.ROOT, "data: %s: %,d tokens in %d shard(s), %,d windows of %d%s%n", train.spec(), train.totalTokens(),
-                    train.shards().size(), loader.windows(), t, val != null ? String.format(Locale.ROOT, "; val %,d tokens", val.totalTokens()) : "");
-            console.printf(Locale.ROOT, "batch: %d x %d tokens x %d accumulation = %,d tokens/step, %d steps = %,d tokens (%.2f epochs)%n",
-                    b, t, tr.accumulation(), tr.batchTokens(), tr.steps(), (long) tr.batchTokens() * tr.steps(),
-                    (double) tr.batchTokens() * tr.steps() / loader.tokensPerEpoch());
+            data.describe(console, t, tr.batchTokens(), tr.steps());
+            console.printf(Locale.ROOT, "batch: %d x %d tokens x %d accumulation = %,d tokens/step, %d steps = %,d tokens%n",
+                    b, t, tr.accumulation(), tr.batchTokens(), tr.steps(), (long) tr.batchTokens() * tr.steps());
             console.printf(Locale.ROOT, "run directory: %s%s%n", run, from != null ? " (resuming at step " + startStep + " from " + from.dir() + ")" : "");
         }
 
-        private Summary train(Model model, TrainStep step, DistillationLoss kd, DataLoader loader, Validation validation, MetricsLog metrics,
+        private Summary train(Model model, TrainStep step, DistillationLoss kd, RunData data, MetricsLog metrics,
                               Diagnostics diagnostics, Checkpoints.RunTokenizer tokenizer, WorkerPool pool, int startStep, long tokens, double flops)
                 throws IOException {
             LrSchedule schedule = LrSchedule.of(cfg);
             double peak = PeakFlops.measure(pool);
-            if (validation != null && from == null) { // the untrained model: the first point of every validation curve
-                firstVal = lastVal = validation.loss(model);
+            if (data.validates() && from == null) { // the untrained model: the first point of every validation curve
+                Map<String, Double> vals = data.validate(model);
+                firstVal = lastVal = vals.get("val_loss");
                 Map<String, Object> row = new LinkedHashMap<>();
                 row.put("step", 0);
                 row.put("tokens", 0);
-                row.put("val_loss", round(firstVal, 5));
+                vals.forEach((k, v) -> row.put(k, round(v, 5)));
                 metrics.write(row);
                 console.printf(Locale.ROOT, "step 0/%d | val %.4f%n", tr.steps(), firstVal);
             }
-            TrainStep.BatchSource data = batch -> loader.next(batch.inputs(), batch.targets());
+            TrainStep.BatchSource batches = batch -> data.mixture().next(batch.inputs(), batch.targets());
             Progress progress = new Progress(peak, model.layout().flopsPerToken(tr.seqLen()), tokens, flops); // clocks start with training
             Loss plain = step.loss();
             for (int s = startStep; s < tr.steps(); s++) {
@@ -270,7 +267,7 @@ public final class Trainer {
                 step.captureUpdate(diagnose);
                 step.dropout(model.config().dropout() > 0 && s >= tr.dropoutFromStep(), tr.seed(), s);
                 double lr = schedule.at(s);
-                TrainStep.Result r = step.run(data, tr.accumulation(), lr);
+                TrainStep.Result r = step.run(batches, tr.accumulation(), lr);
                 if (!r.updated()) {
                     throw new IllegalStateException("loss became " + r.loss() + " at step " + s + "; lower the learning rate (optimizer.lr = "
                             + cfg.optimizer().lr() + ") or check the data");
@@ -280,13 +277,13 @@ public final class Trainer {
                 lastLoss = r.loss();
                 boolean last = done == tr.steps();
                 // validation also at every checkpoint, so each checkpoint's downstream scores have a loss beside them
-                boolean evalNow = validation != null && (checkpointNow || cfg.eval().every() > 0 && done % cfg.eval().every() == 0);
-                Double valLoss = null;
+                boolean evalNow = data.validates() && (checkpointNow || cfg.eval().every() > 0 && done % cfg.eval().every() == 0);
+                Map<String, Double> vals = null;
                 if (evalNow) {
                     long pause = System.nanoTime();
-                    valLoss = validation.loss(model);
-                    if (firstVal == null) firstVal = valLoss;
-                    lastVal = valLoss;
+                    vals = data.validate(model);
+                    if (firstVal == null) firstVal = vals.get("val_loss");
+                    lastVal = vals.get("val_loss");
                     progress.paused(pause);
                 }
                 if (diagnose) {
@@ -294,11 +291,11 @@ public final class Trainer {
                     diagnostics.write(done, progress.tokens, model, step.paramsBeforeLastUpdate());
                     progress.paused(pause);
                 }
-                if (last || evalNow || done % cfg.log().every() == 0 || s == startStep) log(metrics, progress, done, r, lr, valLoss, distilling);
+                if (last || evalNow || done % cfg.log().every() == 0 || s == startStep) log(metrics, progress, done, r, lr, vals, data.epochs(), distilling);
                 if (checkpointNow) {
                     long pause = System.nanoTime();
                     console.println("checkpoint: writing step " + done);
-                    Checkpoints.State st = new Checkpoints.State(done, progress.tokens, progress.flops, loader.epoch(), loader.position(), tr.seed(),
+                    Checkpoints.State st = new Checkpoints.State(done, progress.tokens, progress.flops, data.mixture().state(), tr.seed(),
                             step.optimizer().stepCount(), configHash);
                     Path dir = Checkpoints.write(run, st, model, step.optimizer(), tokenizer);
                     if (cfg.checkpoint().pruneOptimizer()) Checkpoints.pruneOptimizerState(run, dir);
@@ -323,8 +320,9 @@ public final class Trainer {
         }
 
         /** A metrics row and the progress line. */
-        private void log(MetricsLog metrics, Progress progress, int done, TrainStep.Result r, double lr, Double valLoss, boolean distilling)
-                throws IOException {
+        private void log(MetricsLog metrics, Progress progress, int done, TrainStep.Result r, double lr, Map<String, Double> vals,
+                         Map<String, Double> epochs, boolean distilling) throws IOException {
+            Double valLoss = vals == null ? null : vals.get("val_loss");
             double tokensPerSec = progress.tokensPerSecondSinceLastLog();
             double mfu = tokensPerSec * progress.flopsPerToken / (progress.peakGflops * 1e9);
             Map<String, Object> row = new LinkedHashMap<>();
@@ -334,7 +332,8 @@ public final class Trainer {
             row.put("train_loss", round(r.loss(), 5));
             if (tr.zLoss() > 0) row.put("z_loss", round(r.auxiliaryLoss(), 6)); // in the gradient, not in train_loss
             if (distilling) row.put("kd_loss", round(r.auxiliaryLoss(), 5)); // CE(teacher, student); train_loss stays CE(labels)
-            if (valLoss != null) row.put("val_loss", round(valLoss, 5));
+            if (vals != null) vals.forEach((k, v) -> row.put(k, round(v, 5)));
+            epochs.forEach((k, v) -> row.put(k, round(v, 4)));
             row.put("lr", lr);
             row.put("grad_norm", round(r.gradNorm(), 5));
             row.put("tokens_per_s", round(tokensPerSec, 1));

@@ -32,6 +32,27 @@ class ConfigLoaderTest {
         assertTrue(message.contains(expected), "expected '" + expected + "' in: " + message);
     }
 
+    /** examples/demo-llama.yaml documents every key: it loads, and with its commented alternatives switched on, so do they. */
+    @Test
+    void theDocumentedExampleAndItsRegimesLoad() throws IOException {
+        Path example = Path.of("..", "examples", "demo-llama.yaml");
+        RunConfig c = ConfigLoader.load(example, RunConfig.class);
+        assertEquals("wsd", c.schedule().kind());
+        String regimes = Files.readString(example).replaceFirst("  train: .*\n  val: .*\n  max_unique_tokens: 0 .*\n", "")
+                .replace("  # sources:", "  sources:").replace("  #   - {name: new", "    - {name: new").replace("  #   - {name: old", "    - {name: old")
+                .replace("  # distill:", "  distill:").replace("  #   teacher: DIR", "    teacher: DIR").replace("  #   weight:", "    weight:")
+                .replace("  #   temperature:", "    temperature:").replace("  #   until_step:", "    until_step:");
+        RunConfig r = load(regimes);
+        assertEquals(java.util.List.of("new", "old"), r.data().streams().stream().map(RunConfig.Source::name).toList());
+        assertEquals(0.05, r.data().streams().get(1).weight());
+        assertEquals(60, r.training().distill().untilStep());
+        assertContains(error("data: {train: a.bin}\ntraining: {steps: 10, distill: {teacher: t, until_step: 11}}\n"), "training.distill.until_step: 11 is beyond");
+        assertContains(error("data: {train: a.bin, sources: [{name: x, train: b.bin}]}\n"), "data.sources: give train or sources, not both");
+        assertContains(error("data: {sources: [{name: x, train: a.bin}, {name: x, train: b.bin}]}\n"), "the name 'x' appears twice");
+        assertContains(error("data: {train: a.bin}\ntraining: {steps: 100}\nschedule: {kind: infinite, warmup_steps: 80}\n"), "exceed training.steps 100");
+        assertEquals(20, load("data: {train: a.bin}\ntraining: {steps: 100, distill: {teacher: t}}\n").training().distill().untilStep(), "a fifth");
+    }
+
     @Test
     void minimalConfigGetsDefaults() throws IOException {
         RunConfig c = load("data: {train: shards/}\n");

@@ -18,9 +18,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Runs survive: a real training process killed with SIGKILL at random moments (some right as a
@@ -94,10 +94,43 @@ class ResumeTest {
     @ValueSource(strings = {"{lr: 3.0e-3}", "{name: galore, lr: 3.0e-3, rank: 8, update_gap: 4, groups: {embedding: {name: muon, lr: 0.01}, "
             + "norm: {name: spam, lr: 3.0e-3, reset_interval: 7, reset_warmup: 3, clip_delay: 2, theta: 5}}}"})
     void killedAndResumedRunIsBitIdenticalToAnUninterruptedOne(String optimizer) throws Exception {
-        Path refCfg = setup("reference", optimizer);
-        Trainer.Summary ref = Trainer.start(ConfigLoader.load(refCfg, RunConfig.class), dir, new PrintStream(new ByteArrayOutputStream()));
+        killAndCompare(setup("reference", optimizer), setup("killed", optimizer));
+    }
 
-        Path cfg = setup("killed", optimizer);
+    /**
+     * The training regimes at once: a model grown x2 from a small run's checkpoint, distilling from that
+     * small model for the first 12 steps, on a mixture of two sources (one limited to a subset of its
+     * tokens, so it repeats) with validation per source.
+     */
+    @Test
+    void killedAndResumedGrowingDistillingMixingRunIsBitIdentical() throws Exception {
+        setup("unused");
+        Files.write(dir.resolve("old.bin"), Files.readAllBytes(dir.resolve("val.bin")));
+        Path smallCfg = dir.resolve("small.yaml");
+        Files.writeString(smallCfg, CONFIG.formatted("small").replace("n_layer: 2", "n_layer: 1").replace("steps: 30", "steps: 6")
+                .replace("dropout: 0.1", "dropout: 0.0"));
+        Trainer.Summary small = Trainer.start(ConfigLoader.load(smallCfg, RunConfig.class), dir, new PrintStream(new ByteArrayOutputStream()));
+        Path ck = Checkpoints.dirFor(small.runDir(), 6);
+        java.util.function.Function<String, Path> regimes = out -> {
+            Path f = dir.resolve(out + ".yaml");
+            try {
+                Files.writeString(f, CONFIG.formatted(out).replaceFirst("model: .*\n", "")
+                        .replace("data: {train: train.bin, val: val.bin}", "data: {sources: [{name: new, train: train.bin, val: val.bin, weight: 0.8}, "
+                                + "{name: old, train: old.bin, val: val.bin, weight: 0.2, max_unique_tokens: 640}]}")
+                        .replace(", dropout_from_step: 3}", ", grow_from: {checkpoint: " + ck + ", factor: 2}, distill: {teacher: " + ck
+                                + ", weight: 0.5, temperature: 2.0, until_step: 12}}"));
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+            return f;
+        };
+        killAndCompare(regimes.apply("reference"), regimes.apply("killed"));
+        JsonNode last = new ObjectMapper().readTree(Files.readAllLines(dir.resolve("killed").resolve("metrics.jsonl")).getLast());
+        assertTrue(last.has("val_loss/new") && last.has("val_loss/old") && last.get("epochs/old").asDouble() > 1, last.toString());
+    }
+
+    private void killAndCompare(Path refCfg, Path cfg) throws Exception {
+        Trainer.Summary ref = Trainer.start(ConfigLoader.load(refCfg, RunConfig.class), dir, new PrintStream(new ByteArrayOutputStream()));
         Path run = dir.resolve("killed");
         Random rng = new Random(42);
         boolean finished = runAndKill(List.of("start", cfg.toString()), 1 + rng.nextInt(8));
@@ -117,7 +150,7 @@ class ResumeTest {
         assertEquals(a.size(), b.size(), "metrics rows");
         for (int i = 0; i < a.size(); i++) {
             JsonNode ra = json.readTree(a.get(i)), rb = json.readTree(b.get(i));
-            for (String k : new String[] {"step", "tokens", "train_loss", "val_loss", "lr", "grad_norm"}) {
+            for (String k : new String[] {"step", "tokens", "train_loss", "val_loss", "lr", "grad_norm", "kd_loss", "val_loss/old", "epochs/old", "epochs"}) {
                 assertEquals(ra.get(k), rb.get(k), k + " in row " + i + ": " + a.get(i) + " vs " + b.get(i));
             }
         }

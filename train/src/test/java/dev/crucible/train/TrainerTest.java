@@ -189,7 +189,7 @@ class TrainerTest {
         assertEquals(4, saved.model().nLayer());
         Checkpoints.State end = Checkpoints.verify(Checkpoints.dirFor(grown.runDir(), 12));
         assertEquals(12, end.optimizerStep(), "a fresh optimizer: 12 steps of its own, not 24");
-        assertEquals(96 + 96, end.dataPosition(), "the grown run's windows follow the small run's");
+        assertEquals(96 + 96, end.data().sources().get("train").position(), "the grown run's windows follow the small run's");
         assertTrue(grown.firstVal() > small.lastVal(), "the grown model is not the small one: its second copy moves the stream again");
 
         String otherSeed = grow.replace("seed: 3", "seed: 4").replace("out: grown", "out: grown2");
@@ -268,6 +268,15 @@ class TrainerTest {
                 "data: {train: train.bin, val: val.bin, tokenizer: tokenizer.json}");
         String err = assertThrows(IllegalArgumentException.class, () -> train(config(tooBig))).getMessage();
         assertTrue(err.contains("257 tokens, more than the model's vocab_size 256"), err);
+
+        // a mixture with validation per source: bits per byte from the tokenizer (one byte per token here: loss / ln 2)
+        String mix = cfg.replace("out: tok", "out: mix").replace("data: {train: train.bin, val: val.bin, tokenizer: tokenizer.json}",
+                "data: {tokenizer: tokenizer.json, sources: [{name: a, train: train.bin, val: val.bin, weight: 3}, {name: b, train: val.bin, val: val.bin}]}");
+        Trainer.Summary m = train(config(mix));
+        JsonNode row = new ObjectMapper().readTree(Files.readAllLines(m.runDir().resolve("metrics.jsonl")).getLast());
+        assertEquals(row.get("val_loss/a").asDouble() / Math.log(2), row.get("val_bpb/a").asDouble(), 1e-4, row.toString());
+        assertEquals(row.get("val_loss/a").asDouble(), row.get("val_loss").asDouble(), 1e-4, "both sources validate on val.bin: " + row);
+        assertTrue(row.get("epochs/b").asDouble() > row.get("epochs/a").asDouble(), "the small source repeats sooner: " + row);
 
         // a teacher of the same vocabulary size whose tokenizer gives token 256 another meaning is refused, both files named
         Path teacher = Checkpoints.dirFor(s.runDir(), 12);

@@ -1,0 +1,94 @@
+package dev.crucible.train;
+
+import dev.crucible.tensor.Rng;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The training stream as a mixture of sources (new data and replay of the old, in continual
+ * pre-training): each row of every batch comes from a source drawn with probability proportional to
+ * its weight, the draw a function of the seed and the row's index alone, and each source has its
+ * own window order, epoch and position ({@link DataLoader}). What a resume needs is the number of
+ * rows drawn and each source's cursor. A single source is drawn without any random number, so a run
+ * with data.train alone is what it always was.
+ */
+public final class DataMixture {
+
+    /** One source of the training stream. */
+    public record Source(String name, double weight, DataLoader loader) {}
+
+    /** Where a source's loader stands. */
+    public record Cursor(long epoch, int position) {}
+
+    /** Rows drawn so far and each source's cursor, by name. */
+    public record State(long rows, Map<String, Cursor> sources) {}
+
+    private final List<Source> sources;
+    private final double[] cumulative;
+    private final long base;
+    private final int b;
+    private long rows;
+
+    public DataMixture(List<Source> sources, int b, long seed) {
+        if (sources.isEmpty()) throw new IllegalArgumentException("no data source");
+        this.sources = List.copyOf(sources);
+        this.b = b;
+        double total = sources.stream().mapToDouble(Source::weight).sum();
+        cumulative = new double[sources.size()];
+        double c = 0;
+        for (int i = 0; i < sources.size(); i++) {
+            if (!(sources.get(i).weight() > 0)) throw new IllegalArgumentException(sources.get(i).name() + ": weight must be > 0");
+            c += sources.get(i).weight() / total;
+            cumulative[i] = c;
+        }
+        cumulative[sources.size() - 1] = 1; // no row may fall past the last source by rounding
+        base = Rng.derive(seed, "data-mixture").nextLong();
+    }
+
+    public List<Source> sources() {
+        return sources;
+    }
+
+    /** The source row k of the stream comes from. */
+    int sourceOf(long k) {
+        if (sources.size() == 1) return 0;
+        double u = (Rng.splitMix(base + k * 0x9E3779B97F4A7C15L) >>> 11) * 0x1.0p-53;
+        int i = 0;
+        while (u >= cumulative[i]) i++;
+        return i;
+    }
+
+    /** Fills inputs and targets (B·T each) with the next B rows of the stream. */
+    public void next(int[] inputs, int[] targets) {
+        for (int row = 0; row < b; row++) sources.get(sourceOf(rows++)).loader().next(row, inputs, targets);
+    }
+
+    public State state() {
+        Map<String, Cursor> m = new LinkedHashMap<>();
+        for (Source s : sources) m.put(s.name(), new Cursor(s.loader().epoch(), s.loader().position()));
+        return new State(rows, m);
+    }
+
+    /** Restores a saved state: the same sources by name (a single source's cursor is taken whatever it was called). */
+    public void seek(State st) {
+        if (sources.size() == 1 && st.sources().size() == 1) {
+            Cursor c = st.sources().values().iterator().next();
+            sources.getFirst().loader().seek(c.epoch(), c.position());
+        } else {
+            if (!st.sources().keySet().equals(state().sources().keySet())) {
+                throw new IllegalArgumentException("the saved data state is for sources " + st.sources().keySet() + ", the run has " + state().sources().keySet());
+            }
+            for (Source s : sources) {
+                Cursor c = st.sources().get(s.name());
+                s.loader().seek(c.epoch(), c.position());
+            }
+        }
+        rows = st.rows();
+    }
+
+    /** Rows drawn so far. */
+    public long rows() {
+        return rows;
+    }
+}
