@@ -10,8 +10,9 @@ import java.util.Map;
  * pre-training): each row of every batch comes from a source drawn with probability proportional to
  * its weight, the draw a function of the seed and the row's index alone, and each source has its
  * own window order, epoch and position ({@link DataLoader}). What a resume needs is the number of
- * rows drawn and each source's cursor. A single source is drawn without any random number, so a run
- * with data.train alone is what it always was.
+ * rows drawn and each source's cursor. A source of weight 0 is never drawn (it is there for its
+ * validation: the old domain of a continuation without replay). A single source is drawn without
+ * any random number, so a run with data.train alone is what it always was.
  */
 public final class DataMixture {
 
@@ -35,14 +36,17 @@ public final class DataMixture {
         this.sources = List.copyOf(sources);
         this.b = b;
         double total = sources.stream().mapToDouble(Source::weight).sum();
+        if (!(total > 0)) throw new IllegalArgumentException("sources: at least one needs a weight > 0");
         cumulative = new double[sources.size()];
         double c = 0;
+        int last = 0;
         for (int i = 0; i < sources.size(); i++) {
-            if (!(sources.get(i).weight() > 0)) throw new IllegalArgumentException(sources.get(i).name() + ": weight must be > 0");
+            if (!(sources.get(i).weight() >= 0)) throw new IllegalArgumentException(sources.get(i).name() + ": weight must be >= 0");
             c += sources.get(i).weight() / total;
             cumulative[i] = c;
+            if (sources.get(i).weight() > 0) last = i;
         }
-        cumulative[sources.size() - 1] = 1; // no row may fall past the last source by rounding
+        for (int i = last; i < cumulative.length; i++) cumulative[i] = 1; // no row may fall past the last drawn source by rounding
         base = Rng.derive(seed, "data-mixture").nextLong();
     }
 

@@ -153,7 +153,7 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
      * val, and max_unique_tokens to visit only a seeded subset of that many tokens' windows, epoch after
      * epoch) or sources: a mixture of token-shard sets (continual pre-training's new data and replay),
      * each with a name, train, val, weight and max_unique_tokens of its own; each row of a batch comes
-     * from a source drawn by weight from the seed. val beside sources is an extra validation set;
+     * from a source drawn by weight from the seed (weight 0: validated, never trained on). val beside sources is an extra validation set;
      * without it, val_loss is the sources' validation losses weighted as the mixture.
      */
     @JsonInclude(JsonInclude.Include.NON_NULL)
@@ -169,6 +169,7 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
                 if (train != null) throw new IllegalArgumentException("sources: give train or sources, not both (sources each have their own train)");
                 if (maxUniqueTokens != null) throw new IllegalArgumentException("max_unique_tokens: with sources, set it per source");
                 sources = java.util.List.copyOf(sources);
+                if (sources.stream().noneMatch(x -> x != null && x.weight() > 0)) throw new IllegalArgumentException("sources: at least one needs a weight > 0");
                 java.util.Set<String> names = new java.util.HashSet<>();
                 for (Source src : sources) {
                     if (src == null) throw new IllegalArgumentException("sources: an empty entry");
@@ -202,7 +203,9 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
             }
             if (train == null || train.isBlank()) throw new IllegalArgumentException("train: missing for source '" + name + "'");
             if (weight == null) weight = 1.0;
-            if (!(weight > 0) || weight.isInfinite()) throw new IllegalArgumentException("weight: must be > 0 (source '" + name + "'), got " + weight);
+            if (!(weight >= 0) || weight.isInfinite()) {
+                throw new IllegalArgumentException("weight: must be >= 0 (source '" + name + "'; 0 = validation only), got " + weight);
+            }
             if (maxUniqueTokens == null) maxUniqueTokens = 0L;
             if (maxUniqueTokens < 0) throw new IllegalArgumentException("max_unique_tokens: must be >= 0 (0 = all; source '" + name + "'), got " + maxUniqueTokens);
         }

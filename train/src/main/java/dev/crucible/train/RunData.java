@@ -16,7 +16,7 @@ import java.util.Map;
  * A run's data: the training stream ({@link DataMixture} over data.train or data.sources) and its
  * validation sets (data.val, and each source's val), opened and checked against the vocabulary
  * before training, every shard closed with it. Metric names: val_loss (data.val, or else the sources'
- * validation losses weighted as the mixture), val_loss/NAME and val_bpb/NAME per source, epochs (or
+ * validation losses weighted as the mixture, or their mean when no drawn source has a val), val_loss/NAME and val_bpb/NAME per source, epochs (or
  * epochs/NAME) for the passes over each source's (visited) windows.
  */
 final class RunData implements AutoCloseable {
@@ -82,7 +82,7 @@ final class RunData implements AutoCloseable {
         if (!validates()) return null;
         Map<String, Double> out = new LinkedHashMap<>();
         out.put("val_loss", null);
-        double weighted = 0, weights = 0;
+        double weighted = 0, weights = 0, plain = 0;
         for (SourceVal v : perSource) {
             double loss = v.validation().loss(model);
             out.put("val_loss/" + v.name(), loss);
@@ -90,8 +90,10 @@ final class RunData implements AutoCloseable {
             if (!Double.isNaN(bpb)) out.put("val_bpb/" + v.name(), bpb);
             weighted += v.weight() * loss;
             weights += v.weight();
+            plain += loss / perSource.size();
         }
-        out.put("val_loss", overall != null ? overall.loss(model) : weighted / weights);
+        // the training mixture's loss; the plain mean when only sources that are never drawn validate
+        out.put("val_loss", overall != null ? overall.loss(model) : weights > 0 ? weighted / weights : plain);
         if (overall != null && !Double.isNaN(overall.bitsPerByte(out.get("val_loss")))) out.put("val_bpb", overall.bitsPerByte(out.get("val_loss")));
         return out;
     }

@@ -81,6 +81,23 @@ class DataMixtureTest {
         }
     }
 
+    /** A source of weight 0 is there for its validation only: never drawn, wherever it stands in the list. */
+    @Test
+    void aSourceOfWeightZeroIsNeverDrawn() throws IOException {
+        try (ShardSet news = shard("new", 0, 3001); ShardSet old = shard("old", 30000, 801)) {
+            int b = 4, t = 10;
+            for (double[] w : new double[][] {{1, 0}, {0, 1}}) {
+                DataMixture m = new DataMixture(List.of(new DataMixture.Source("new", w[0], new DataLoader(news, b, t, 2, true)),
+                        new DataMixture.Source("old", w[1], new DataLoader(old, b, t, 2, true))), b, 2);
+                int[] x = new int[b * t], y = new int[b * t];
+                for (int i = 0; i < 2000; i++) {
+                    m.next(x, y);
+                    for (int r = 0; r < b; r++) assertEquals(w[0] > 0 ? 0 : 1, sourceOf(x[r * t]));
+                }
+            }
+        }
+    }
+
     /** One source draws no random numbers: the stream is the loader's own, row for row (runs from before mixtures compute what they did). */
     @Test
     void aSingleSourceIsTheLoaderItself() throws IOException {
