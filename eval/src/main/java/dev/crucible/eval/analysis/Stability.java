@@ -24,7 +24,12 @@ public final class Stability {
     /** Logged rows in the window a value is compared against. */
     public static final int WINDOW = 20;
 
-    public record Row(long step, long tokens, double trainLoss, double gradNorm, double valLoss) {}
+    /** bySource: the validation metrics of each data source of a mixture (val_loss/NAME, val_bpb/NAME), by key. */
+    public record Row(long step, long tokens, double trainLoss, double gradNorm, double valLoss, Map<String, Double> bySource) {
+        public Row(long step, long tokens, double trainLoss, double gradNorm, double valLoss) {
+            this(step, tokens, trainLoss, gradNorm, valLoss, Map.of());
+        }
+    }
 
     public record Spike(long step, String metric, double value, double z) {}
 
@@ -32,7 +37,12 @@ public final class Stability {
         List<Row> rows = new ArrayList<>();
         for (JsonlTable.Row row : JsonlTable.read(metrics)) {
             JsonNode r = row.value();
-            rows.add(new Row(r.path("step").asLong(), r.path("tokens").asLong(-1), num(r, "train_loss"), num(r, "grad_norm"), num(r, "val_loss")));
+            Map<String, Double> bySource = new TreeMap<>();
+            r.fields().forEachRemaining(e -> {
+                if (e.getKey().startsWith("val_") && e.getKey().contains("/") && e.getValue().isNumber()) bySource.put(e.getKey(), e.getValue().asDouble());
+            });
+            rows.add(new Row(r.path("step").asLong(), r.path("tokens").asLong(-1), num(r, "train_loss"), num(r, "grad_norm"), num(r, "val_loss"),
+                    bySource));
         }
         return rows;
     }

@@ -51,6 +51,27 @@ final class Figures {
                     val.stream().mapToDouble(Stability.Row::valLoss).toArray(), null);
         }
         if (!loss.isEmpty()) out.add(new Figure("loss.png", "Loss over training tokens; the dashed line is the untrained model's validation loss.", loss));
+        // a data mixture's sources (continual pre-training: the old and the new domain), validated at every evaluation
+        Chart sources = null;
+        for (Run r : runs) {
+            java.util.Set<String> keys = new java.util.TreeSet<>();
+            r.metrics().forEach(x -> keys.addAll(x.bySource().keySet()));
+            String kind = keys.stream().anyMatch(k -> k.startsWith("val_bpb/")) ? "val_bpb/" : "val_loss/";
+            for (String key : keys) {
+                if (!key.startsWith(kind)) continue;
+                if (sources == null) {
+                    sources = new Chart("Validation by data source", ax.label(), kind.equals("val_bpb/") ? "bits per byte" : "loss (nats/token)", true);
+                }
+                List<Stability.Row> pts = r.metrics().stream().filter(x -> x.bySource().containsKey(key) && x.tokens() > 0).toList();
+                String source = key.substring(kind.length());
+                sources.line(multi ? r.name() + " " + source : source, pts.stream().mapToDouble(x -> ax.x().applyAsDouble(r, x.tokens())).toArray(),
+                        pts.stream().mapToDouble(x -> x.bySource().get(key)).toArray(), null);
+            }
+        }
+        if (sources != null && !sources.isEmpty()) {
+            out.add(new Figure("sources.png", "Validation on each source of the data mixture (data.sources), e.g. the old and the new domain of a "
+                    + "continued pre-training: forgetting, the stability gap and the new domain's learning, side by side.", sources));
+        }
         // bits per byte per domain: one run -> one line per domain; several -> the mean over domains per run
         Chart bpb = new Chart(multi ? "Held-out bits per byte (mean over domains)" : "Held-out bits per byte by domain", ax.label(), "bits per byte", true);
         for (Run r : runs) {

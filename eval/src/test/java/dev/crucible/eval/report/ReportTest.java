@@ -118,6 +118,23 @@ class ReportTest {
         assertTrue(both.contains("<tr><td class=l>runB</td><td>64</td><td>1.50</td><td>14.00</td><td>2.00</td></tr>"), "kurtosis per layer");
     }
 
+    /** A data mixture's per-source validation (val_bpb/NAME preferred to val_loss/NAME) gets a chart: old and new domain side by side. */
+    @Test
+    void dataSourcesAreChartedSideBySide() throws IOException {
+        Path run = Files.createDirectories(tmp.resolve("cpt"));
+        StringBuilder m = new StringBuilder();
+        for (int s = 0; s <= 40; s += 10) {
+            m.append(String.format(java.util.Locale.ROOT, "{\"step\":%d,\"tokens\":%d,\"val_loss\":%.3f,\"val_loss/prose\":%.3f,\"val_bpb/prose\":%.3f,"
+                    + "\"val_loss/java\":%.3f,\"val_bpb/java\":%.3f,\"epochs/java\":0.1}%n", s, s * 4096L, 5.0, 6.0 - s / 20.0, 2.5 - s / 50.0, 2.0 + s / 100.0, 0.8 + s / 200.0));
+        }
+        Files.writeString(run.resolve("metrics.jsonl"), m);
+        Run data = Run.read(run, null);
+        assertEquals(java.util.Set.of("val_loss/prose", "val_bpb/prose", "val_loss/java", "val_bpb/java"), data.metrics().getLast().bySource().keySet());
+        String html = Files.readString(Report.write(List.of(data), tmp.resolve("cpt-out"), "cpt"));
+        assertTrue(Files.size(tmp.resolve("cpt-out/charts/sources.png")) > 1000);
+        assertTrue(html.contains("Validation on each source of the data mixture"), "the sources chart's caption");
+    }
+
     /** Rows of a w4 variant become task@w4 series, and the report shows the gap to full precision in the metric's direction. */
     @Test
     void quantisationGapOverCheckpoints() throws IOException {
