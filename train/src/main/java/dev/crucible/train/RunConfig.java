@@ -281,9 +281,9 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
      * a fifth of training.steps; the paper's 15-20%) the loss is (1 − weight)·CE(labels) +
      * weight·CE(softmax(teacher logits / temperature), student), after it plain cross-entropy. teacher: a
      * model directory (ours or imported) with the run's vocabulary and tokenizer, run inference-only in
-     * the same process.
+     * the same process. select: SALT_DS's data selection by the teacher's loss ({@link Select}).
      */
-    public record Distill(String teacher, Double weight, Double temperature, Integer untilStep) {
+    public record Distill(String teacher, Double weight, Double temperature, Integer untilStep, Select select) {
         public Distill {
             if (teacher == null || teacher.isBlank()) throw new IllegalArgumentException("teacher: missing (the model directory to distil from)");
             if (weight == null) weight = 0.5;
@@ -294,11 +294,26 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
         }
 
         Distill withUntilStep(int v) {
-            return new Distill(teacher, weight, temperature, v);
+            return new Distill(teacher, weight, temperature, v, select);
         }
 
         Distill withTeacher(String v) {
-            return new Distill(v, weight, temperature, untilStep);
+            return new Distill(v, weight, temperature, untilStep, select);
+        }
+    }
+
+    /**
+     * SALT_DS: while distilling, train only on rows whose mean token loss under the teacher lies between
+     * its low and high quantiles (the paper keeps "challenging yet learnable" sequences; 0.5-0.9 is the
+     * spec's starting point), estimated from sample rows of the stream drawn with a seed of their own.
+     */
+    public record Select(Double low, Double high, Integer sample) {
+        public Select {
+            if (low == null) low = 0.5;
+            if (high == null) high = 0.9;
+            if (sample == null) sample = 512;
+            if (!(low >= 0 && low < high && high <= 1)) throw new IllegalArgumentException("low, high: quantiles with 0 <= low < high <= 1, got " + low + ", " + high);
+            if (sample < 16) throw new IllegalArgumentException("sample: at least 16 rows to estimate the quantiles, got " + sample);
         }
     }
 

@@ -27,13 +27,18 @@ final class RunData implements AutoCloseable {
     private final DataMixture mixture;
     private final Validation overall;
     private final List<SourceVal> perSource = new ArrayList<>();
+    private final List<ShardSet> trainSets = new ArrayList<>();
+    private final int b, t;
 
     RunData(Path base, RunConfig.Data data, int vocabSize, int b, int t, long seed, int evalBatches, BpeTokenizer tokenizer) throws IOException {
         this.spec = data;
+        this.b = b;
+        this.t = t;
         try {
             List<DataMixture.Source> sources = new ArrayList<>();
             for (RunConfig.Source s : data.streams()) {
                 ShardSet train = open(base, s.train(), s.name(), vocabSize);
+                trainSets.add(train);
                 DataLoader loader;
                 try {
                     loader = new DataLoader(train, b, t, seed, true, s.maxUniqueTokens());
@@ -71,6 +76,16 @@ final class RunData implements AutoCloseable {
 
     DataMixture mixture() {
         return mixture;
+    }
+
+    /** Another stream over the same sources and weights, ordered by another seed (a sample that training does not follow). */
+    DataMixture another(long seed) {
+        List<DataMixture.Source> sources = new ArrayList<>();
+        for (int i = 0; i < trainSets.size(); i++) {
+            RunConfig.Source s = spec.streams().get(i);
+            sources.add(new DataMixture.Source(s.name(), s.weight(), new DataLoader(trainSets.get(i), b, t, seed, true, s.maxUniqueTokens())));
+        }
+        return new DataMixture(sources, b, seed);
     }
 
     boolean validates() {

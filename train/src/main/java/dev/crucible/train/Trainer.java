@@ -11,6 +11,7 @@ import dev.crucible.model.TrainStep;
 import dev.crucible.model.optim.Optimizer;
 import dev.crucible.tensor.Cpu;
 import dev.crucible.tensor.PeakFlops;
+import dev.crucible.tensor.Rng;
 import dev.crucible.tensor.WorkerPool;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -192,6 +193,17 @@ public final class Trainer {
             }
         }
 
+        /** SALT_DS's selection: the teacher's loss band from a sample of the stream drawn with a seed of its own. */
+        private TeacherSelection selection(DistillationLoss kd, RunData data) {
+            RunConfig.Select sel = tr.distill().select();
+            long t0 = System.nanoTime();
+            TeacherSelection s = new TeacherSelection(kd.teacher(), data.mixture(), data.another(Rng.derive(tr.seed(), "salt-ds-sample").nextLong()),
+                    tr.microBatch(), tr.seqLen(), sel.low(), sel.high(), sel.sample());
+            console.printf(Locale.ROOT, "SALT_DS: distilling on rows whose teacher loss lies in [%.3f, %.3f] nats (its %s-%s quantiles over %d sampled rows, %.1f s)%n",
+                    s.low(), s.high(), sel.low(), sel.high(), sel.sample(), (System.nanoTime() - t0) / 1e9);
+            return s;
+        }
+
         /** G_stack: the model's weights from grow_from's checkpoint, stacked; the data order continued from it if asked. */
         private void grow(Model model, DataMixture mixture) throws IOException {
             RunConfig.GrowFrom g = tr.growFrom();
@@ -256,6 +268,7 @@ public final class Trainer {
                 console.printf(Locale.ROOT, "step 0/%d | val %.4f%n", tr.steps(), firstVal);
             }
             TrainStep.BatchSource batches = batch -> data.mixture().next(batch.inputs(), batch.targets());
+            TeacherSelection selection = kd == null || tr.distill().select() == null || startStep >= tr.distill().untilStep() ? null : selection(kd, data);
             Progress progress = new Progress(peak, model.layout().flopsPerToken(tr.seqLen()), tokens, flops); // clocks start with training
             Loss plain = step.loss();
             for (int s = startStep; s < tr.steps(); s++) {
@@ -267,7 +280,7 @@ public final class Trainer {
                 step.captureUpdate(diagnose);
                 step.dropout(model.config().dropout() > 0 && s >= tr.dropoutFromStep(), tr.seed(), s);
                 double lr = schedule.at(s);
-                TrainStep.Result r = step.run(batches, tr.accumulation(), lr);
+                TrainStep.Result r = step.run(distilling && selection != null ? selection : batches, tr.accumulation(), lr);
                 if (!r.updated()) {
                     throw new IllegalStateException("loss became " + r.loss() + " at step " + s + "; lower the learning rate (optimizer.lr = "
                             + cfg.optimizer().lr() + ") or check the data");
@@ -307,6 +320,10 @@ public final class Trainer {
             long trained = progress.tokens - tokens;
             console.printf(Locale.ROOT, "done: %d steps, %,d tokens in %s (%,.0f tokens/s); metrics in %s%n", tr.steps() - startStep, trained,
                     duration(total), trained / Math.max(total, 1e-9), run.resolve(MetricsLog.FILE));
+            if (selection != null) {
+                long[] c = selection.counts();
+                console.printf(Locale.ROOT, "SALT_DS: kept %,d of the %,d rows drawn while distilling (%.0f%%)%n", c[1], c[0], 100.0 * c[1] / Math.max(1, c[0]));
+            }
             if (kd != null && kd.teacherNanos() > 0) {
                 double teacher = kd.teacherNanos() / 1e9;
                 console.printf(Locale.ROOT, "teacher: %.2f s of forward passes over the %d distillation steps run here, %.1f%% of the run's time%n", teacher,

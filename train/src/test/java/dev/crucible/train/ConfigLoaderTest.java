@@ -41,11 +41,12 @@ class ConfigLoaderTest {
         String regimes = Files.readString(example).replaceFirst("  train: .*\n  val: .*\n  max_unique_tokens: 0 .*\n", "")
                 .replace("  # sources:", "  sources:").replace("  #   - {name: new", "    - {name: new").replace("  #   - {name: old", "    - {name: old")
                 .replace("  # distill:", "  distill:").replace("  #   teacher: DIR", "    teacher: DIR").replace("  #   weight:", "    weight:")
-                .replace("  #   temperature:", "    temperature:").replace("  #   until_step:", "    until_step:");
+                .replace("  #   temperature:", "    temperature:").replace("  #   until_step:", "    until_step:").replace("  #   select:", "    select:");
         RunConfig r = load(regimes);
         assertEquals(java.util.List.of("new", "old"), r.data().streams().stream().map(RunConfig.Source::name).toList());
         assertEquals(0.05, r.data().streams().get(1).weight());
         assertEquals(60, r.training().distill().untilStep());
+        assertEquals(0.9, r.training().distill().select().high());
         assertContains(error("data: {train: a.bin}\ntraining: {steps: 10, distill: {teacher: t, until_step: 11}}\n"), "training.distill.until_step: 11 is beyond");
         assertContains(error("data: {train: a.bin, sources: [{name: x, train: b.bin}]}\n"), "data.sources: give train or sources, not both");
         assertContains(error("data: {sources: [{name: x, train: a.bin}, {name: x, train: b.bin}]}\n"), "the name 'x' appears twice");

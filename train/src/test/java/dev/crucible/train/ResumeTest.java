@@ -99,7 +99,7 @@ class ResumeTest {
 
     /**
      * The training regimes at once: a model grown x2 from a small run's checkpoint, distilling from that
-     * small model for the first 12 steps, on a mixture of two sources (one limited to a subset of its
+     * small model for the first 12 steps on the rows it selects (SALT_DS), on a mixture of two sources (one limited to a subset of its
      * tokens, so it repeats) with validation per source.
      */
     @Test
@@ -118,7 +118,7 @@ class ResumeTest {
                         .replace("data: {train: train.bin, val: val.bin}", "data: {sources: [{name: new, train: train.bin, val: val.bin, weight: 0.8}, "
                                 + "{name: old, train: old.bin, val: val.bin, weight: 0.2, max_unique_tokens: 640}]}")
                         .replace(", dropout_from_step: 3}", ", grow_from: {checkpoint: " + ck + ", factor: 2}, distill: {teacher: " + ck
-                                + ", weight: 0.5, temperature: 2.0, until_step: 12}}"));
+                                + ", weight: 0.5, temperature: 2.0, until_step: 12, select: {low: 0.1, high: 0.9, sample: 32}}}"));
             } catch (IOException e) {
                 throw new java.io.UncheckedIOException(e);
             }

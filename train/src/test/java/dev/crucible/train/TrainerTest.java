@@ -227,6 +227,16 @@ class TrainerTest {
         }
         assertTrue(kd.lastLoss() < kd.firstLoss() - 0.5, "the student learns: " + kd.firstLoss() + " -> " + kd.lastLoss());
 
+        // SALT_DS: the teacher's loss band from a sample, rows outside it passed over while distilling
+        ByteArrayOutputStream ds = new ByteArrayOutputStream();
+        Trainer.start(ConfigLoader.load(config(student.formatted("ds").replace("threads: 2}", "threads: 2, distill: {teacher: " + ck
+                + ", until_step: 4, select: {low: 0.25, high: 0.75, sample: 64}}}")), RunConfig.class), dir, new PrintStream(ds, true, StandardCharsets.UTF_8));
+        java.util.regex.Matcher kept = java.util.regex.Pattern.compile("SALT_DS: kept (\\d+) of the (\\d+) rows").matcher(ds.toString(StandardCharsets.UTF_8));
+        assertTrue(kept.find(), ds.toString(StandardCharsets.UTF_8));
+        double share = Double.parseDouble(kept.group(1)) / Double.parseDouble(kept.group(2));
+        assertEquals(32, Integer.parseInt(kept.group(1)), "4 steps x 2 micro-batches x 4 rows kept");
+        assertTrue(share > 0.2 && share < 0.9, "about half the rows lie between the quartiles: " + share);
+
         Trainer.Summary plain = train(config(student.formatted("plain")));
         Trainer.Summary zero = train(config(student.formatted("zero").replace("threads: 2}", "threads: 2, distill: {teacher: " + ck + ", until_step: 0}}")));
         assertEquals(metricsWithout(plain.runDir()), metricsWithout(zero.runDir()), "after the distillation phase the loss is plain cross-entropy");
