@@ -7,12 +7,13 @@ import java.util.Locale;
  * constant, or one of the two continual-pre-training schedules of Ibrahim et al. 2024 ("Simple and
  * Scalable Strategies to Continually Pre-train Large Language Models"): {@code rewarm} (linear
  * re-warming to the peak, cosine re-decay reaching min_lr_ratio · peak exactly at the last step) and
- * {@code infinite} (warm-up, cosine cool-down to const_lr_ratio · peak over cooldown_fraction of the
- * steps, a constant phase that can be extended, and an exponential anneal to min_lr_ratio · peak over
- * the last decay_fraction).
+ * {@code infinite} (warm-up, cosine cool-down to const_lr_ratio · peak over cooldown steps, a constant
+ * phase, and an exponential anneal to min_lr_ratio · peak over the last anneal steps: both phases in
+ * steps, so a run extended by raising its steps only lengthens the constant phase). rewarm is the
+ * cosine schedule counted as the paper counts updates (1-based), so its last step reaches the minimum.
  */
 public record LrSchedule(Kind kind, double peak, int warmup, double minRatio, double decayFraction, double constRatio,
-                         double cooldownFraction, int steps) {
+                         int cooldown, int anneal, int steps) {
 
     public enum Kind {
         COSINE, WSD, CONSTANT, REWARM, INFINITE;
@@ -33,12 +34,7 @@ public record LrSchedule(Kind kind, double peak, int warmup, double minRatio, do
 
     static LrSchedule of(RunConfig.Schedule s, double peak, int steps) {
         return new LrSchedule(Kind.parse(s.kind()), peak, s.warmupSteps(), s.minLrRatio(), s.decayFraction(), s.constLrRatio(),
-                s.cooldownFraction(), steps);
-    }
-
-    /** Steps of the infinite schedule's phases after the warm-up: cool-down and final anneal. */
-    int cooldownSteps() {
-        return (int) Math.round(cooldownFraction * steps);
+                s.cooldownSteps() == null ? 0 : s.cooldownSteps(), s.annealSteps() == null ? 0 : s.annealSteps(), steps);
     }
 
     int decaySteps() {
@@ -64,9 +60,9 @@ public record LrSchedule(Kind kind, double peak, int warmup, double minRatio, do
             // counted as the paper counts updates (1-based): the k-th update has k = step + 1, warm-up ends at k = W with the peak, the last update has min
             case REWARM -> cosine(peak, min, Math.min(1, (double) (step + 1 - warmup) / Math.max(1, steps - warmup)));
             case INFINITE -> {
-                int k = step + 1, cooldownEnd = warmup + cooldownSteps(), annealStart = steps - decaySteps();
+                int k = step + 1, cooldownEnd = warmup + cooldown, annealStart = steps - anneal;
                 double constant = peak * constRatio;
-                if (k <= cooldownEnd) yield cosine(peak, constant, (double) (k - warmup) / cooldownSteps());
+                if (k <= cooldownEnd) yield cosine(peak, constant, (double) (k - warmup) / cooldown);
                 if (k <= annealStart) yield constant;
                 yield constant * Math.pow(minRatio / constRatio, Math.min(1, (double) (k - annealStart) / (steps - annealStart)));
             }
@@ -81,9 +77,9 @@ public record LrSchedule(Kind kind, double peak, int warmup, double minRatio, do
     /** Whether the phases fit in the steps; a message naming the keys otherwise, else null. */
     String misfit() {
         if (kind != Kind.INFINITE) return null;
-        if (warmup + cooldownSteps() > steps - decaySteps()) {
-            return String.format(Locale.ROOT, "warmup_steps %d + cool-down %d (cooldown_fraction %s) + anneal %d (decay_fraction %s) exceed training.steps %d",
-                    warmup, cooldownSteps(), cooldownFraction, decaySteps(), decayFraction, steps);
+        if (anneal < 1) return "anneal_steps: the infinite schedule needs at least 1, got " + anneal;
+        if (warmup + cooldown > steps - anneal) {
+            return String.format(Locale.ROOT, "warmup_steps %d + cooldown_steps %d + anneal_steps %d exceed training.steps %d", warmup, cooldown, anneal, steps);
         }
         if (!(minRatio > 0)) return "min_lr_ratio: the infinite schedule anneals exponentially, so it must be > 0, got " + minRatio;
         if (minRatio > constRatio) return "min_lr_ratio " + minRatio + " is above const_lr_ratio " + constRatio + ": the final anneal would raise the rate";

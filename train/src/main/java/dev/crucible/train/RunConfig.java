@@ -34,6 +34,7 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
         if (checkpoint == null) checkpoint = ConfigLoader.defaults(Checkpoint.class);
         if (log == null) log = ConfigLoader.defaults(Log.class);
         if (diagnostics == null) diagnostics = ConfigLoader.defaults(Diagnostics.class);
+        schedule = schedule.phasesFor(training.steps());
         String misfit = LrSchedule.of(schedule, optimizer.lr(), training.steps()).misfit();
         if (misfit != null) throw new IllegalArgumentException("schedule." + misfit);
         if (model != null) {
@@ -401,24 +402,37 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
     /**
      * kind: cosine (warmup, cosine to min), wsd (warmup, stable, decay over the last decay_fraction),
      * constant, rewarm (continual pre-training: linear re-warming over warmup_steps, cosine re-decay to
-     * min_lr_ratio at the last step) or infinite (warmup, cosine cool-down over cooldown_fraction of the
-     * steps to const_lr_ratio, constant, exponential anneal to min_lr_ratio over the last decay_fraction);
-     * see {@link LrSchedule}.
+     * min_lr_ratio at the last step) or infinite (warmup, cosine cool-down over cooldown_steps to
+     * const_lr_ratio, constant, exponential anneal to min_lr_ratio over the last anneal_steps; by
+     * default a tenth and a fifth of training.steps, written out in the run's config so that raising
+     * the steps on resume lengthens only the constant phase); see {@link LrSchedule}.
      */
-    public record Schedule(String kind, Integer warmupSteps, Double minLrRatio, Double decayFraction, Double constLrRatio, Double cooldownFraction) {
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record Schedule(String kind, Integer warmupSteps, Double minLrRatio, Double decayFraction, Double constLrRatio, Integer cooldownSteps,
+                           Integer annealSteps) {
         public Schedule {
             if (kind == null) kind = "cosine";
             if (warmupSteps == null) warmupSteps = 100;
             if (minLrRatio == null) minLrRatio = 0.1;
             if (decayFraction == null) decayFraction = 0.2;
             if (constLrRatio == null) constLrRatio = 0.5;
-            if (cooldownFraction == null) cooldownFraction = 0.1;
-            LrSchedule.Kind.parse(kind);
+            LrSchedule.Kind k = LrSchedule.Kind.parse(kind);
             if (warmupSteps < 0) throw new IllegalArgumentException("warmup_steps: must be >= 0, got " + warmupSteps);
             if (!(minLrRatio >= 0 && minLrRatio <= 1)) throw new IllegalArgumentException("min_lr_ratio: must be in [0, 1], got " + minLrRatio);
             if (!(decayFraction > 0 && decayFraction <= 1)) throw new IllegalArgumentException("decay_fraction: must be in (0, 1], got " + decayFraction);
             if (!(constLrRatio > 0 && constLrRatio <= 1)) throw new IllegalArgumentException("const_lr_ratio: must be in (0, 1], got " + constLrRatio);
-            if (!(cooldownFraction >= 0 && cooldownFraction < 1)) throw new IllegalArgumentException("cooldown_fraction: must be in [0, 1), got " + cooldownFraction);
+            if (cooldownSteps != null && cooldownSteps < 0) throw new IllegalArgumentException("cooldown_steps: must be >= 0, got " + cooldownSteps);
+            if (annealSteps != null && annealSteps < 1) throw new IllegalArgumentException("anneal_steps: must be >= 1, got " + annealSteps);
+            if (k != LrSchedule.Kind.INFINITE && (cooldownSteps != null || annealSteps != null)) {
+                throw new IllegalArgumentException((cooldownSteps != null ? "cooldown_steps" : "anneal_steps") + ": a setting of the infinite schedule, not of " + kind);
+            }
+        }
+
+        /** The infinite schedule's phases in steps, defaults from the run's steps. */
+        Schedule phasesFor(int steps) {
+            if (LrSchedule.Kind.parse(kind) != LrSchedule.Kind.INFINITE) return this;
+            return new Schedule(kind, warmupSteps, minLrRatio, decayFraction, constLrRatio,
+                    cooldownSteps != null ? cooldownSteps : (int) Math.round(0.1 * steps), annealSteps != null ? annealSteps : Math.max(1, (int) Math.round(0.2 * steps)));
         }
     }
 

@@ -51,6 +51,10 @@ class ConfigLoaderTest {
         assertContains(error("data: {train: a.bin, sources: [{name: x, train: b.bin}]}\n"), "data.sources: give train or sources, not both");
         assertContains(error("data: {sources: [{name: x, train: a.bin}, {name: x, train: b.bin}]}\n"), "the name 'x' appears twice");
         assertContains(error("data: {train: a.bin}\ntraining: {steps: 100}\nschedule: {kind: infinite, warmup_steps: 80}\n"), "exceed training.steps 100");
+        RunConfig.Schedule inf = load("data: {train: a.bin}\ntraining: {steps: 100}\nschedule: {kind: infinite, warmup_steps: 5}\n").schedule();
+        assertEquals(10, inf.cooldownSteps(), "a tenth of the steps, written out");
+        assertEquals(20, inf.annealSteps(), "a fifth");
+        assertContains(error("data: {train: a.bin}\nschedule: {kind: cosine, anneal_steps: 5}\n"), "schedule.anneal_steps: a setting of the infinite schedule");
         assertEquals(20, load("data: {train: a.bin}\ntraining: {steps: 100, distill: {teacher: t}}\n").training().distill().untilStep(), "a fifth");
     }
 

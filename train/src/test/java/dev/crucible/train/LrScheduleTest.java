@@ -9,7 +9,7 @@ import org.junit.jupiter.api.Test;
 class LrScheduleTest {
     @Test
     void warmupThenCosineToMinimum() {
-        LrSchedule s = new LrSchedule(LrSchedule.Kind.COSINE, 1.0, 10, 0.1, 0.2, 0.5, 0.1, 110);
+        LrSchedule s = new LrSchedule(LrSchedule.Kind.COSINE, 1.0, 10, 0.1, 0.2, 0.5, 0, 0, 110);
         assertEquals(0.1, s.at(0), 1e-12);
         assertEquals(1.0, s.at(9), 1e-12);
         assertEquals(1.0, s.at(10), 1e-12);
@@ -19,7 +19,7 @@ class LrScheduleTest {
 
     @Test
     void warmupStableDecay() {
-        LrSchedule s = new LrSchedule(LrSchedule.Kind.WSD, 1.0, 10, 0.0, 0.2, 0.5, 0.1, 100);
+        LrSchedule s = new LrSchedule(LrSchedule.Kind.WSD, 1.0, 10, 0.0, 0.2, 0.5, 0, 0, 100);
         assertEquals(1.0, s.at(50), 1e-12);
         assertEquals(1.0, s.at(79), 1e-12);
         assertEquals(1 - 1.0 / 20, s.at(80), 1e-12);
@@ -29,7 +29,7 @@ class LrScheduleTest {
 
     @Test
     void constantAfterWarmup() {
-        LrSchedule s = new LrSchedule(LrSchedule.Kind.CONSTANT, 3e-4, 0, 0.1, 0.2, 0.5, 0.1, 10);
+        LrSchedule s = new LrSchedule(LrSchedule.Kind.CONSTANT, 3e-4, 0, 0.1, 0.2, 0.5, 0, 0, 10);
         assertEquals(3e-4, s.at(0), 0);
         assertEquals(3e-4, s.at(9), 0);
     }
@@ -37,7 +37,7 @@ class LrScheduleTest {
     /** The spec's test (seed-techniques.md section 8), in the paper's 1-based update count: eta(10) = 1e-3, eta(1000) = 1e-4. */
     @Test
     void rewarmReachesThePeakAfterWarmupAndTheMinimumAtTheLastStep() {
-        LrSchedule s = new LrSchedule(LrSchedule.Kind.REWARM, 1e-3, 10, 0.1, 0.2, 0.5, 0.1, 1000);
+        LrSchedule s = new LrSchedule(LrSchedule.Kind.REWARM, 1e-3, 10, 0.1, 0.2, 0.5, 0, 0, 1000);
         assertEquals(1e-4, s.at(0), 1e-15);        // update 1 of the linear re-warming
         assertEquals(1e-3, s.at(9), 1e-15);        // update 10
         assertEquals(5.5e-4, s.at(10 + 494), 1e-15); // half way through the re-decay: (1e-3 + 1e-4) / 2
@@ -47,8 +47,8 @@ class LrScheduleTest {
 
     @Test
     void infiniteWarmsUpCoolsDownStaysConstantAndAnnealsExponentially() {
-        // 1000 steps: warm-up 10, cool-down 100 (0.1), constant to 800, anneal over the last 200 (0.2) from 0.5 to 0.05
-        LrSchedule s = new LrSchedule(LrSchedule.Kind.INFINITE, 1.0, 10, 0.05, 0.2, 0.5, 0.1, 1000);
+        // 1000 steps: warm-up 10, cool-down 100, constant to 800, anneal over the last 200 from 0.5 to 0.05
+        LrSchedule s = new LrSchedule(LrSchedule.Kind.INFINITE, 1.0, 10, 0.05, 0.2, 0.5, 100, 200, 1000);
         assertEquals(1.0, s.at(9), 1e-15);
         assertEquals(0.75, s.at(59), 1e-12);       // half way down the cosine cool-down from 1 to 0.5
         assertEquals(0.5, s.at(109), 1e-15);       // end of the cool-down
@@ -57,12 +57,17 @@ class LrScheduleTest {
         assertEquals(0.5 * Math.sqrt(0.1), s.at(899), 1e-12); // geometric half way: 0.5 * (0.05 / 0.5)^(1/2)
         assertEquals(0.05, s.at(999), 1e-15);
         assertNull(s.misfit());
+        // extended to 10,000 steps (raised on resume): the same rates up to the old anneal, the anneal at the new end
+        LrSchedule longer = new LrSchedule(LrSchedule.Kind.INFINITE, 1.0, 10, 0.05, 0.2, 0.5, 100, 200, 10_000);
+        for (int k = 0; k < 800; k++) assertEquals(s.at(k), longer.at(k), 0, "step " + k);
+        assertEquals(0.5, longer.at(999), 0);
+        assertEquals(0.05, longer.at(9999), 1e-15);
     }
 
     @Test
     void infiniteRefusesPhasesThatDoNotFitOrAnAnnealToZero() {
-        assertTrue(new LrSchedule(LrSchedule.Kind.INFINITE, 1.0, 50, 0.1, 0.5, 0.5, 0.6, 100).misfit().contains("exceed training.steps 100"));
-        assertTrue(new LrSchedule(LrSchedule.Kind.INFINITE, 1.0, 10, 0.0, 0.2, 0.5, 0.1, 100).misfit().contains("must be > 0"));
-        assertNull(new LrSchedule(LrSchedule.Kind.COSINE, 1.0, 50, 0.0, 0.5, 0.5, 0.6, 100).misfit());
+        assertTrue(new LrSchedule(LrSchedule.Kind.INFINITE, 1.0, 50, 0.1, 0.5, 0.5, 30, 30, 100).misfit().contains("exceed training.steps 100"));
+        assertTrue(new LrSchedule(LrSchedule.Kind.INFINITE, 1.0, 10, 0.0, 0.2, 0.5, 10, 20, 100).misfit().contains("must be > 0"));
+        assertNull(new LrSchedule(LrSchedule.Kind.COSINE, 1.0, 50, 0.0, 0.5, 0.5, 0, 0, 100).misfit());
     }
 }
