@@ -2,7 +2,6 @@ package dev.crucible.cli;
 
 import dev.crucible.model.Growth;
 import dev.crucible.model.HfCheckpoint;
-import dev.crucible.model.ModelConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
@@ -24,19 +23,25 @@ final class GrowCommand implements Callable<Integer> {
     int factor;
     @Option(names = "--out", required = true, description = "Directory for the grown model.")
     Path out;
+    @Option(names = "--target-tokens", paramLabel = "D", description = "Also print when the paper's formula would grow, for the grown model trained on D tokens "
+            + "(fitted on 410M-7B models; it extrapolates badly below).")
+    Double targetTokens;
 
     @Override
     public Integer call() throws Exception {
         if (Files.exists(out.resolve("model.safetensors"))) throw new UserError(out + " already holds a model; pass another --out");
-        ModelConfig small;
-        try (HfCheckpoint ck = HfCheckpoint.open(source)) {
-            small = ck.config();
-        }
-        ModelConfig grown = Growth.config(small, factor);
-        HfCheckpoint.write(out, grown, Growth.stack(source, factor), source);
-        System.out.printf(Locale.ROOT, "grew %s: %d layers x%d = %d layers (%s)%n", source, small.nLayer(), factor, grown.nLayer(),
-                Growth.preservesFunction(small, factor) ? "computes what the stacked copies computed"
+        Growth.Grown g = Growth.stack(source, factor);
+        HfCheckpoint.write(out, g.config(), g.params(), source);
+        System.out.printf(Locale.ROOT, "grew %s: %d layers x%d = %d layers (%s)%n", source, g.source().nLayer(), factor, g.config().nLayer(),
+                Growth.preservesFunction(g.source(), factor) ? "computes what the stacked copies computed"
                         : "its layers compute per their index (Mix-LN or LayerNorm Scaling), so the copies at new indices compute differently");
+        if (targetTokens != null) {
+            long params = new dev.crucible.model.ParamLayout(g.config()).size();
+            double d = Growth.paperGrowthTokens(params, targetTokens);
+            System.out.printf(Locale.ROOT, "the paper's timing for %,d parameters on %.3g tokens: train the small model for %.3g tokens (%.1f%% of the budget)%s%n",
+                    params, targetTokens, d, 100 * d / targetTokens, params < 410e6 || params > 7e9 ? "; outside the 410M-7B the formula was fitted on: "
+                            + "grow at a stated fraction of the budget (10-25%) instead" : "");
+        }
         System.out.println("wrote " + out.toAbsolutePath() + "; train from it with 'training: {init_from: " + out + "}'");
         return 0;
     }

@@ -16,6 +16,17 @@ import java.util.Set;
 public final class Growth {
     private Growth() {}
 
+    /**
+     * The paper's growth timing (prts README): the tokens d to train the small model for, from the target's
+     * parameters N and training FLOPs C = 6·N·D: log10(d) = 0.88·log10(N) + 163.27/log10(C) − 5.74, fitted
+     * on 410M–7B models. Outside that range it extrapolates badly (20M parameters on 400M tokens gives
+     * d ≈ 29.7B ≫ D), so laptop-scale runs grow at a stated fraction of their budget instead.
+     */
+    public static double paperGrowthTokens(double targetParams, double targetTokens) {
+        double c = 6 * targetParams * targetTokens;
+        return Math.pow(10, 0.88 * Math.log10(targetParams) + 163.27 / Math.log10(c) - 5.74);
+    }
+
     /** The grown model: the source's with factor times the layers. */
     public static ModelConfig config(ModelConfig source, int factor) {
         if (factor < 2) throw new IllegalArgumentException("factor: must be >= 2 (the number of copies of the layer stack), got " + factor);
@@ -37,8 +48,8 @@ public final class Growth {
 
     /** Fills grown (laid out as config(source, factor)) from the source's parameters. */
     public static void stack(ParamLayout source, float[] sourceParams, ParamLayout grown, float[] grownParams) {
-        int layers = source.config().nLayer();
-        if (!grown.config().equals(config(source.config(), grown.config().nLayer() / layers)) || grown.config().nLayer() % layers != 0) {
+        int layers = source.config().nLayer(), factor = grown.config().nLayer() / layers;
+        if (factor < 2 || grown.config().nLayer() % layers != 0 || !grown.config().equals(config(source.config(), factor))) {
             throw new IllegalArgumentException("the grown model " + grown.config() + " is not " + source.config() + " with its layers repeated");
         }
         Set<String> inLayers = new HashSet<>();
@@ -58,8 +69,11 @@ public final class Growth {
         }
     }
 
-    /** The grown parameters of a model directory (ours or an imported Hugging Face one). */
-    public static float[] stack(Path modelDir, int factor) throws IOException {
+    /** A grown model: the source's config, the grown config and its parameters. */
+    public record Grown(ModelConfig source, ModelConfig config, float[] params) {}
+
+    /** The grown model of a model directory (ours or an imported Hugging Face one). */
+    public static Grown stack(Path modelDir, int factor) throws IOException {
         try (HfCheckpoint ck = HfCheckpoint.open(modelDir)) {
             ParamLayout source = new ParamLayout(ck.config());
             float[] params = new float[source.size()];
@@ -67,7 +81,7 @@ public final class Growth {
             ParamLayout grown = new ParamLayout(config(ck.config(), factor));
             float[] out = new float[grown.size()];
             stack(source, params, grown, out);
-            return out;
+            return new Grown(ck.config(), grown.config(), out);
         }
     }
 }

@@ -9,7 +9,7 @@ import dev.crucible.tensor.WorkerPool;
  * gradients; for each micro-batch, forward to logits, the loss and its gradient, backward
  * (accumulating, each micro-batch's loss weighted 1/(tokens · micro-batches) so the sum is the batch
  * mean); the gradient hook (where data-parallel training all-reduces); the global gradient norm and
- * clipping; the optimizer's update. A step whose loss is not finite updates nothing.
+ * clipping; the optimizer's update. A step whose loss or gradient norm is not finite updates nothing.
  */
 public final class TrainStep {
 
@@ -137,6 +137,8 @@ public final class TrainStep {
         long o0 = System.nanoTime();
         hook.accumulated(model.grads);
         double norm = Math.sqrt(squaredNorm.of(model.grads, 0, model.grads.length));
+        // a finite loss can still come with a non-finite gradient (a distillation teacher's overflow): no update either
+        if (!Double.isFinite(norm)) return new Result(mean, norm, false, forward, backward, System.nanoTime() - o0, aux / accumulation);
         float scale = gradClip > 0 && norm > gradClip ? (float) (gradClip / norm) : 1f;
         if (captureUpdate) System.arraycopy(model.params, 0, before, 0, before.length);
         optimizer.step(model.params, model.grads, scale, lr);

@@ -14,9 +14,9 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.api.Test;
 
 /** The test of seed-techniques.md section 6: G_stack grows the whole stack, computes what the copies did, and starts a fresh optimizer. */
 class GrowthTest {
@@ -98,6 +98,13 @@ class GrowthTest {
             assertFalse(java.util.Arrays.equals(java.util.Arrays.copyOfRange(g.params, a.offset(), a.end()),
                     java.util.Arrays.copyOfRange(g.params, c.offset(), c.end())), "layer 0 and its copy, layer 2, got different updates");
         }
+    }
+
+    /** The spec's numbers: Llama2-7B on 2T tokens grows after 11.1B tokens (the README's table); 20M on 400M tokens after 29.7B, past its budget. */
+    @Test
+    void thePapersGrowthTimingAndWhereItExtrapolatesBadly() {
+        assertEquals(11.1e9, Growth.paperGrowthTokens(7e9, 2e12), 0.05e9);
+        assertEquals(29.7e9, Growth.paperGrowthTokens(20e6, 400e6), 0.05e9);
     }
 
     @Test

@@ -31,26 +31,11 @@ public final class CrossEntropy {
                 }
                 float max = Vec.max(logits, row, vocab);
                 float target = logits[row + tgt];
-                FloatVector mv = FloatVector.broadcast(Vec.S, max), acc = FloatVector.zero(Vec.S);
-                int i = 0, bound = Vec.S.loopBound(vocab);
-                for (; i < bound; i += Vec.L) {
-                    FloatVector ex = Vec.exp(FloatVector.fromArray(Vec.S, logits, row + i).sub(mv));
-                    ex.intoArray(logits, row + i);
-                    acc = acc.add(ex);
-                }
-                float sum = Vec.sumLanes(acc);
-                for (; i < vocab; i++) {
-                    float ex = Vec.exp(logits[row + i] - max);
-                    logits[row + i] = ex;
-                    sum += ex;
-                }
+                float sum = Vec.expInPlace(logits, row, vocab, 1f, max);
                 double logSum = Math.log(sum);
                 losses[lossOff + r] = (float) (logSum - (target - max));
                 if (logZ != null) logZ[r] = (float) (logSum + max);
-                float inv = 1f / sum;
-                FloatVector iv = FloatVector.broadcast(Vec.S, inv);
-                for (i = 0; i < bound; i += Vec.L) FloatVector.fromArray(Vec.S, logits, row + i).mul(iv).intoArray(logits, row + i);
-                for (; i < vocab; i++) logits[row + i] *= inv;
+                Vec.scale(logits, row, vocab, 1f / sum);
             }
         });
     }

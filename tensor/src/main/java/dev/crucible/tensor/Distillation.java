@@ -31,12 +31,12 @@ public final class Distillation {
                     throw new IllegalArgumentException("target id " + tgt + " at position " + r + " outside vocabulary of " + vocab);
                 }
                 float tmax = Vec.max(teacher, trow, vocab);
-                float tsum = expInPlace(teacher, trow, vocab, tmax * invTemp, invTemp);
-                scale(teacher, trow, vocab, 1f / tsum);
+                float tsum = Vec.expInPlace(teacher, trow, vocab, invTemp, tmax * invTemp);
+                Vec.scale(teacher, trow, vocab, 1f / tsum);
                 float dot = Vec.dot(teacher, trow, student, srow, vocab);
                 float smax = Vec.max(student, srow, vocab), target = student[srow + tgt];
-                float ssum = expInPlace(student, srow, vocab, smax, 1f);
-                scale(student, srow, vocab, 1f / ssum);
+                float ssum = Vec.expInPlace(student, srow, vocab, 1f, smax);
+                Vec.scale(student, srow, vocab, 1f / ssum);
                 double lse = Math.log(ssum) + smax;
                 float h = (float) (lse - target), k = (float) (lse - dot);
                 hard[r] = h;
@@ -63,30 +63,5 @@ public final class Distillation {
                 probs[srow + targets[tgtOff + r]] -= (1 - weight) * dloss;
             }
         });
-    }
-
-    /** x := exp(x·a − b) over the row; returns the sum. */
-    private static float expInPlace(float[] x, int off, int n, float b, float a) {
-        FloatVector av = FloatVector.broadcast(Vec.S, a), bv = FloatVector.broadcast(Vec.S, b), acc = FloatVector.zero(Vec.S);
-        int i = 0, bound = Vec.S.loopBound(n);
-        for (; i < bound; i += Vec.L) {
-            FloatVector ex = Vec.exp(FloatVector.fromArray(Vec.S, x, off + i).mul(av).sub(bv));
-            ex.intoArray(x, off + i);
-            acc = acc.add(ex);
-        }
-        float sum = Vec.sumLanes(acc);
-        for (; i < n; i++) {
-            float ex = Vec.exp(x[off + i] * a - b);
-            x[off + i] = ex;
-            sum += ex;
-        }
-        return sum;
-    }
-
-    private static void scale(float[] x, int off, int n, float f) {
-        FloatVector fv = FloatVector.broadcast(Vec.S, f);
-        int i = 0, bound = Vec.S.loopBound(n);
-        for (; i < bound; i += Vec.L) FloatVector.fromArray(Vec.S, x, off + i).mul(fv).intoArray(x, off + i);
-        for (; i < n; i++) x[off + i] *= f;
     }
 }

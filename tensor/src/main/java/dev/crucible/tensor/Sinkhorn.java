@@ -17,7 +17,7 @@ public final class Sinkhorn {
             for (int r = 0; r < rows; r++) {
                 int row = off + r * cols;
                 float sq = Vec.dot(a, row, a, row, cols);
-                if (sq > 0) scale(a, row, cols, (float) (rowTarget / Math.sqrt(sq)));
+                if (sq > 0) Vec.scale(a, row, cols, (float) (rowTarget / Math.sqrt(sq)));
             }
             java.util.Arrays.fill(colScale, 0, cols, 0f);
             for (int r = 0; r < rows; r++) {
@@ -37,11 +37,5 @@ public final class Sinkhorn {
                 for (; c < cols; c++) a[row + c] *= colScale[c];
             }
         }
-    }
-
-    private static void scale(float[] a, int off, int n, float f) {
-        int i = 0, bound = Vec.S.loopBound(n);
-        for (; i < bound; i += Vec.L) FloatVector.fromArray(Vec.S, a, off + i).mul(f).intoArray(a, off + i);
-        for (; i < n; i++) a[off + i] *= f;
     }
 }

@@ -95,6 +95,31 @@ final class Vec {
         return s;
     }
 
+    /** x[off, off+n) *= f. */
+    static void scale(float[] x, int off, int n, float f) {
+        int i = 0, bound = S.loopBound(n);
+        for (; i < bound; i += L) FloatVector.fromArray(S, x, off + i).mul(f).intoArray(x, off + i);
+        for (; i < n; i++) x[off + i] *= f;
+    }
+
+    /** x := exp(x·a − b) over x[off, off+n); returns the sum (a softmax's denominator, with a = 1/τ and b = max/τ). */
+    static float expInPlace(float[] x, int off, int n, float a, float b) {
+        FloatVector av = FloatVector.broadcast(S, a), bv = FloatVector.broadcast(S, b), acc = FloatVector.zero(S);
+        int i = 0, bound = S.loopBound(n);
+        for (; i < bound; i += L) {
+            FloatVector ex = exp(FloatVector.fromArray(S, x, off + i).mul(av).sub(bv));
+            ex.intoArray(x, off + i);
+            acc = acc.add(ex);
+        }
+        float sum = sumLanes(acc);
+        for (; i < n; i++) {
+            float ex = exp(x[off + i] * a - b);
+            x[off + i] = ex;
+            sum += ex;
+        }
+        return sum;
+    }
+
     static float max(float[] x, int off, int n) {
         float m = Float.NEGATIVE_INFINITY;
         int i = 0, bound = S.loopBound(n);

@@ -3,6 +3,7 @@ package dev.crucible.train;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.crucible.data.tokenizer.BpeTokenizer;
 import dev.crucible.data.tokenizer.TokenizerJson;
 import dev.crucible.model.HfFormat;
 import dev.crucible.model.Model;
@@ -53,10 +54,11 @@ public final class Checkpoints {
         return run.resolve("checkpoints").resolve(String.format("step-%07d", step));
     }
 
-    /** A run's tokenizer.json and its end-of-text id (config.json's bos/eos), read once per run, not per checkpoint. */
-    public record RunTokenizer(Path file, Integer endOfText) {
+    /** A run's tokenizer.json, the tokenizer, and its end-of-text id (config.json's bos/eos), read once per run, not per checkpoint. */
+    public record RunTokenizer(Path file, BpeTokenizer tokenizer, Integer endOfText) {
         public static RunTokenizer read(Path file) throws IOException {
-            return new RunTokenizer(file, TokenizerJson.read(file).special("<|endoftext|>"));
+            BpeTokenizer t = TokenizerJson.read(file);
+            return new RunTokenizer(file, t, t.special("<|endoftext|>"));
         }
     }
 
@@ -91,7 +93,7 @@ public final class Checkpoints {
         state.data().sources().forEach((name, c) -> sources.put(name, Map.of("epoch", c.epoch(), "position", c.position())));
         s.put("data", Map.of("rows", state.data().rows(), "sources", sources));
         s.put("seed", state.seed());
-        s.put("rng", "data order is a function of (seed, epoch); no other random state");
+        s.put("rng", "each source's window order is a function of (seed, epoch), the source of each row of (seed, row); no other random state");
         s.put("optimizer_step", state.optimizerStep());
         s.put("config_sha256", state.configSha256());
         Map<String, Object> files = new LinkedHashMap<>();
@@ -135,17 +137,7 @@ public final class Checkpoints {
 
     /** The trainer state of a checkpoint after checking every file it lists against its size and SHA-256. */
     public static State verify(Path ck) throws IOException {
-        Path statePath = ck.resolve(STATE);
-        if (!Files.isRegularFile(statePath)) throw new IOException(ck + ": no " + STATE + " (not a resumable checkpoint)");
-        JsonNode s;
-        try {
-            s = JSON.readTree(statePath.toFile());
-        } catch (IOException e) {
-            throw new IOException(statePath + ": unreadable (" + e.getMessage() + ")", e);
-        }
-        for (String key : new String[] {"step", "tokens", "data", "seed", "optimizer_step", "config_sha256", "files"}) {
-            if (s == null || !s.has(key)) throw new IOException(statePath + ": missing '" + key + "'");
-        }
+        JsonNode s = stateJson(ck);
         var files = s.get("files").fields();
         while (files.hasNext()) {
             var f = files.next();
@@ -157,6 +149,30 @@ public final class Checkpoints {
             }
             if (!sha256(p).equals(f.getValue().path("sha256").asText())) throw new IOException(p + ": SHA-256 differs from " + STATE + " (corrupt)");
         }
+        return state(s);
+    }
+
+    /** The trainer state of a checkpoint as written, its files not checked (a pruned checkpoint lacks optimizer.safetensors). */
+    public static State state(Path ck) throws IOException {
+        return state(stateJson(ck));
+    }
+
+    private static JsonNode stateJson(Path ck) throws IOException {
+        Path statePath = ck.resolve(STATE);
+        if (!Files.isRegularFile(statePath)) throw new IOException(ck + ": no " + STATE + " (not a resumable checkpoint)");
+        JsonNode s;
+        try {
+            s = JSON.readTree(statePath.toFile());
+        } catch (IOException e) {
+            throw new IOException(statePath + ": unreadable (" + e.getMessage() + ")", e);
+        }
+        for (String key : new String[] {"step", "tokens", "data", "seed", "optimizer_step", "config_sha256", "files"}) {
+            if (s == null || !s.has(key)) throw new IOException(statePath + ": missing '" + key + "'");
+        }
+        return s;
+    }
+
+    private static State state(JsonNode s) {
         return new State(s.get("step").asInt(), s.get("tokens").asLong(), s.path("flops").asDouble(Double.NaN), dataState(s.get("data")),
                 s.get("seed").asLong(), s.get("optimizer_step").asLong(), s.get("config_sha256").asText());
     }

@@ -31,6 +31,11 @@ public final class DataLoader {
 
     /** maxUniqueTokens: visit only floor(maxUniqueTokens / T) windows, a seeded random subset (0 = all). */
     public DataLoader(ShardSet set, int b, int t, long seed, boolean shuffle, long maxUniqueTokens) {
+        this(set, b, t, seed, seed, shuffle, maxUniqueTokens);
+    }
+
+    /** As above, the subset drawn with subsetSeed and the order with seed (another order over the same subset). */
+    public DataLoader(ShardSet set, int b, int t, long seed, long subsetSeed, boolean shuffle, long maxUniqueTokens) {
         this.set = set;
         this.b = b;
         this.t = t;
@@ -54,7 +59,7 @@ public final class DataLoader {
         if (maxUniqueTokens > 0 && maxUniqueTokens / t < total) {
             int[] all = new int[(int) total];
             for (int i = 0; i < all.length; i++) all[i] = i;
-            Rng.derive(seed, "data-unique-subset").shuffle(all, all.length);
+            Rng.derive(subsetSeed, "data-unique-subset").shuffle(all, all.length);
             subset = java.util.Arrays.copyOf(all, (int) (maxUniqueTokens / t));
             java.util.Arrays.sort(subset);
         } else {
@@ -64,6 +69,11 @@ public final class DataLoader {
         order = new int[windows];
         window = new int[t + 1];
         reorder();
+    }
+
+    /** Whether only a subset of the windows is visited (a limit on unique tokens below the shards' own). */
+    public boolean limited() {
+        return subset != null;
     }
 
     /** Windows per epoch (the subset's, with a limit on unique tokens). */

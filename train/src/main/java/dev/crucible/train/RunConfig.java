@@ -168,13 +168,17 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
                 }
             } else {
                 if (train != null) throw new IllegalArgumentException("sources: give train or sources, not both (sources each have their own train)");
-                if (maxUniqueTokens != null) throw new IllegalArgumentException("max_unique_tokens: with sources, set it per source");
+                if (maxUniqueTokens != null && maxUniqueTokens != 0) throw new IllegalArgumentException("max_unique_tokens: with sources, set it per source");
+                maxUniqueTokens = null;
+                if (sources.stream().anyMatch(java.util.Objects::isNull)) throw new IllegalArgumentException("sources: an empty entry");
                 sources = java.util.List.copyOf(sources);
-                if (sources.stream().noneMatch(x -> x != null && x.weight() > 0)) throw new IllegalArgumentException("sources: at least one needs a weight > 0");
+                if (sources.stream().noneMatch(x -> x.weight() > 0)) throw new IllegalArgumentException("sources: at least one needs a weight > 0");
                 java.util.Set<String> names = new java.util.HashSet<>();
                 for (Source src : sources) {
-                    if (src == null) throw new IllegalArgumentException("sources: an empty entry");
                     if (!names.add(src.name())) throw new IllegalArgumentException("sources: the name '" + src.name() + "' appears twice");
+                    if (src.weight() == 0 && src.val() == null) {
+                        throw new IllegalArgumentException("sources: '" + src.name() + "' has weight 0 and no val: it would neither train nor validate");
+                    }
                 }
             }
         }

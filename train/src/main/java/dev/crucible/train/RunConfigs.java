@@ -29,9 +29,8 @@ public final class RunConfigs {
         if (tr.startsFrom() != null) {
             Path init = base.resolve(tr.startsFrom()).toAbsolutePath().normalize();
             String key = tr.initFrom() != null ? "training.init_from" : "training.grow_from.checkpoint";
-            try (HfCheckpoint ck = HfCheckpoint.open(init)) {
-                mc = tr.growFrom() != null ? Growth.config(ck.config(), tr.growFrom().factor()) : ck.config();
-            }
+            mc = configOf(init, key);
+            if (tr.growFrom() != null) mc = Growth.config(mc, tr.growFrom().factor());
             if (cfg.model() != null && !cfg.model().resolve().equals(mc)) {
                 throw new IllegalArgumentException("model: differs from the model in " + key + " (" + init + "/config.json"
                         + (tr.growFrom() != null ? ", grown x" + tr.growFrom().factor() : "") + "): " + cfg.model().resolve() + " vs " + mc
@@ -59,6 +58,15 @@ public final class RunConfigs {
                 .withData(cfg.data().withPaths(p -> base.resolve(p).normalize().toString()).withTokenizer(tok)).withTraining(tr);
     }
 
+    /** The model of a directory a config key names, its errors prefixed with the key. */
+    private static ModelConfig configOf(Path dir, String key) throws IOException {
+        try (HfCheckpoint ck = HfCheckpoint.open(dir)) {
+            return ck.config();
+        } catch (IOException e) {
+            throw new IOException(key + ": " + e.getMessage(), e);
+        }
+    }
+
     /**
      * The teacher must score the run's tokens: the same vocabulary size (its logits are compared
      * position by position), the same tokenizer where both have one, a context of at least seq_len.
@@ -66,15 +74,12 @@ public final class RunConfigs {
      */
     private static RunConfig.Distill checkTeacher(RunConfig.Distill d, ModelConfig student, int seqLen, String runTokenizer) throws IOException {
         Path dir = Path.of(d.teacher());
-        ModelConfig teacher;
-        try (HfCheckpoint ck = HfCheckpoint.open(dir)) {
-            teacher = ck.config();
-        }
+        ModelConfig teacher = configOf(dir, "training.distill.teacher");
         Path teacherTok = dir.resolve("tokenizer.json");
-        String studentSide = runTokenizer != null ? runTokenizer : "the run's model (vocab_size " + student.vocabSize() + ")";
         if (teacher.vocabSize() != student.vocabSize()) {
             throw new IllegalArgumentException("training.distill.teacher: " + dir.resolve("config.json") + " has a vocabulary of " + teacher.vocabSize()
-                    + " tokens, " + studentSide + " " + student.vocabSize() + "; a teacher must share the student's tokenizer");
+                    + " tokens, the run's model " + student.vocabSize() + (runTokenizer != null ? " (its tokenizer: " + runTokenizer + ")" : "")
+                    + "; a teacher must share the student's tokenizer");
         }
         if (runTokenizer != null && Files.isRegularFile(teacherTok)) {
             String diff = TokenizerJson.read(teacherTok).differenceFrom(TokenizerJson.read(Path.of(runTokenizer)));

@@ -29,11 +29,13 @@ final class RunData implements AutoCloseable {
     private final List<SourceVal> perSource = new ArrayList<>();
     private final List<ShardSet> trainSets = new ArrayList<>();
     private final int b, t;
+    private final long runSeed;
 
     RunData(Path base, RunConfig.Data data, int vocabSize, int b, int t, long seed, int evalBatches, BpeTokenizer tokenizer) throws IOException {
         this.spec = data;
         this.b = b;
         this.t = t;
+        this.runSeed = seed;
         try {
             List<DataMixture.Source> sources = new ArrayList<>();
             for (RunConfig.Source s : data.streams()) {
@@ -46,10 +48,10 @@ final class RunData implements AutoCloseable {
                     throw new IllegalArgumentException(where(s.name()) + e.getMessage(), e);
                 }
                 sources.add(new DataMixture.Source(s.name(), s.weight(), loader));
-                if (s.val() != null) perSource.add(new SourceVal(s.name(), s.weight(), new Validation(open(base, s.val(), s.name(), vocabSize), b, t, evalBatches, tokenizer)));
+                if (s.val() != null) perSource.add(new SourceVal(s.name(), s.weight(), validation(base, s.val(), s.name(), vocabSize, evalBatches, tokenizer)));
             }
             mixture = new DataMixture(sources, b, seed);
-            overall = data.val() == null ? null : new Validation(open(base, data.val(), null, vocabSize), b, t, evalBatches, tokenizer);
+            overall = data.val() == null ? null : validation(base, data.val(), null, vocabSize, evalBatches, tokenizer);
         } catch (IOException | RuntimeException e) {
             close();
             throw e;
@@ -58,6 +60,15 @@ final class RunData implements AutoCloseable {
 
     private static String where(String source) {
         return source == null || source.equals("train") ? "data: " : "data.sources '" + source + "': ";
+    }
+
+    private Validation validation(Path base, String spec, String source, int vocabSize, int evalBatches, BpeTokenizer tokenizer) throws IOException {
+        ShardSet set = open(base, spec, source, vocabSize);
+        try {
+            return new Validation(set, b, t, evalBatches, tokenizer);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(where(source) + "val: " + e.getMessage(), e);
+        }
     }
 
     /** A shard set, refused when missing, empty, or holding tokens outside the vocabulary, with the source named. */
@@ -78,12 +89,15 @@ final class RunData implements AutoCloseable {
         return mixture;
     }
 
-    /** Another stream over the same sources and weights, ordered by another seed (a sample that training does not follow). */
+    /**
+     * Another stream over the same sources, weights and unique-token subsets (drawn with the run's seed),
+     * ordered by another seed: a sample of what training sees that training does not follow.
+     */
     DataMixture another(long seed) {
         List<DataMixture.Source> sources = new ArrayList<>();
         for (int i = 0; i < trainSets.size(); i++) {
             RunConfig.Source s = spec.streams().get(i);
-            sources.add(new DataMixture.Source(s.name(), s.weight(), new DataLoader(trainSets.get(i), b, t, seed, true, s.maxUniqueTokens())));
+            sources.add(new DataMixture.Source(s.name(), s.weight(), new DataLoader(trainSets.get(i), b, t, seed, runSeed, true, s.maxUniqueTokens())));
         }
         return new DataMixture(sources, b, seed);
     }
@@ -130,7 +144,7 @@ final class RunData implements AutoCloseable {
             double share = s.weight() / total;
             console.printf(Locale.ROOT, "data%s: %s: %,d windows of %d (%,d tokens)%s, %.2f epochs over the run%n",
                     mixture.sources().size() > 1 ? String.format(Locale.ROOT, " %s (%.1f%%)", s.name(), 100 * share) : "", cfg.train(),
-                    s.loader().windows(), t, s.loader().tokensPerEpoch(), cfg.maxUniqueTokens() > 0 ? " (max_unique_tokens)" : "",
+                    s.loader().windows(), t, s.loader().tokensPerEpoch(), s.loader().limited() ? " (a subset: max_unique_tokens)" : "",
                     share * batchTokens * steps / s.loader().tokensPerEpoch());
         }
         if (overall != null) console.println("val: " + spec.val());

@@ -66,7 +66,11 @@ final class TeacherSelection implements TrainStep.BatchSource {
     @Override
     public void next(Batch batch) {
         int filled = 0;
-        while (filled < b) {
+        for (int candidates = 0; filled < b; candidates++) {
+            if (candidates == 1000) {
+                throw new IllegalStateException("training.distill.select: 1,000 candidate batches drawn and " + filled + " of " + b
+                        + " rows kept: the teacher's loss band [" + low + ", " + high + "] no longer matches the stream; widen low/high");
+            }
             stream.next(inputs, targets);
             double[] s = score();
             for (int r = 0; r < b && filled < b; r++) {

@@ -1,6 +1,5 @@
 package dev.crucible.train;
 
-import dev.crucible.data.tokenizer.TokenizerJson;
 import dev.crucible.model.DistillationLoss;
 import dev.crucible.model.Growth;
 import dev.crucible.model.HfCheckpoint;
@@ -145,12 +144,11 @@ public final class Trainer {
             int b = tr.microBatch(), t = tr.seqLen();
             Checkpoints.RunTokenizer tokenizer = cfg.data().tokenizer() == null ? null : Checkpoints.RunTokenizer.read(Path.of(cfg.data().tokenizer()));
             try (RunData data = new RunData(run, cfg.data(), mc.vocabSize(), b, t, tr.seed(), cfg.eval().batches(),
-                    tokenizer == null ? null : TokenizerJson.read(tokenizer.file()));
+                    tokenizer == null ? null : tokenizer.tokenizer());
                  WorkerPool pool = new WorkerPool(threads)) {
                 Model model = Model.forTraining(mc, b, t, pool);
                 Optimizer opt = cfg.optimizer().create(model.layout(), pool);
                 TrainStep step = TrainStep.crossEntropy(model, opt, cfg.optimizer().gradClip(), tr.zLoss(), pool);
-                DistillationLoss kd = tr.distill() == null ? null : teacher(b, t, pool);
                 int startStep = 0;
                 long tokens = 0;
                 double flops = 0;
@@ -174,6 +172,8 @@ public final class Trainer {
                 } else {
                     model.initialize(tr.seed());
                 }
+                // the teacher only while it teaches: a run resumed after the distillation phase needs no teacher
+                DistillationLoss kd = tr.distill() == null || startStep >= tr.distill().untilStep() ? null : teacher(b, t, pool);
                 describe(mc, model, data, threads, startStep);
                 try (MetricsLog metrics = new MetricsLog(run); Diagnostics diagnostics = new Diagnostics(run)) {
                     return train(model, step, kd, data, metrics, diagnostics, tokenizer, pool, startStep, tokens, flops);
@@ -204,16 +204,21 @@ public final class Trainer {
             return s;
         }
 
+        /** What orders a training stream: each source's name, shards, weight and unique-token limit (not its validation). */
+        private static List<String> ordering(RunConfig.Data d) {
+            return d.streams().stream().map(x -> x.name() + " " + x.train() + " weight " + x.weight() + " max_unique_tokens " + x.maxUniqueTokens()).toList();
+        }
+
         /** G_stack: the model's weights from grow_from's checkpoint, stacked; the data order continued from it if asked. */
         private void grow(Model model, DataMixture mixture) throws IOException {
             RunConfig.GrowFrom g = tr.growFrom();
             Path dir = Path.of(g.checkpoint());
-            float[] grown = Growth.stack(dir, g.factor());
-            System.arraycopy(grown, 0, model.params, 0, grown.length);
-            int layers = model.config().nLayer() / g.factor();
+            Growth.Grown grown = Growth.stack(dir, g.factor());
+            System.arraycopy(grown.params(), 0, model.params, 0, grown.params().length);
+            int layers = grown.source().nLayer();
             console.printf(Locale.ROOT, "grown from %s: its %d layers stacked x%d (0-%d repeated) into %d; fresh optimizer and schedule%n", dir, layers,
                     g.factor(), layers - 1, model.config().nLayer());
-            if (!Growth.preservesFunction(model.config().toBuilder().nLayer(layers).build(), g.factor())) {
+            if (!Growth.preservesFunction(grown.source(), g.factor())) {
                 console.println("note: the model's layers compute per their index (Mix-LN placement or LayerNorm Scaling), so the grown model does not "
                         + "compute exactly what its stacked copies did at their old indices");
             }
@@ -224,12 +229,12 @@ public final class Trainer {
                     throw new IllegalArgumentException("training.grow_from.continue_data: " + dir + " is not a checkpoint of a Crucible run (it needs its "
                             + Checkpoints.STATE + " and the run's " + smallConfig + "); set continue_data: false");
                 }
-                Checkpoints.State st = Checkpoints.verify(dir);
+                Checkpoints.State st = Checkpoints.state(dir);
                 RunConfig small = RunConfigs.readSaved(smallConfig);
                 List<String> differ = new ArrayList<>();
                 if (st.seed() != tr.seed()) differ.add("seed " + st.seed() + " vs " + tr.seed());
                 if (small.training().seqLen().intValue() != tr.seqLen()) differ.add("seq_len " + small.training().seqLen() + " vs " + tr.seqLen());
-                if (!small.data().streams().equals(cfg.data().streams())) differ.add("data " + small.data().streams() + " vs " + cfg.data().streams());
+                if (!ordering(small.data()).equals(ordering(cfg.data()))) differ.add("data " + ordering(small.data()) + " vs " + ordering(cfg.data()));
                 if (!differ.isEmpty()) {
                     throw new IllegalArgumentException("training.grow_from.continue_data: " + dir + " was trained on another data order ("
                             + String.join(", ", differ) + "); set continue_data: false or match them");
@@ -268,7 +273,7 @@ public final class Trainer {
                 console.printf(Locale.ROOT, "step 0/%d | val %.4f%n", tr.steps(), firstVal);
             }
             TrainStep.BatchSource batches = batch -> data.mixture().next(batch.inputs(), batch.targets());
-            TeacherSelection selection = kd == null || tr.distill().select() == null || startStep >= tr.distill().untilStep() ? null : selection(kd, data);
+            TeacherSelection selection = kd == null || tr.distill().select() == null ? null : selection(kd, data);
             Progress progress = new Progress(peak, model.layout().flopsPerToken(tr.seqLen()), tokens, flops); // clocks start with training
             Loss plain = step.loss();
             for (int s = startStep; s < tr.steps(); s++) {
@@ -282,8 +287,9 @@ public final class Trainer {
                 double lr = schedule.at(s);
                 TrainStep.Result r = step.run(distilling && selection != null ? selection : batches, tr.accumulation(), lr);
                 if (!r.updated()) {
-                    throw new IllegalStateException("loss became " + r.loss() + " at step " + s + "; lower the learning rate (optimizer.lr = "
-                            + cfg.optimizer().lr() + ") or check the data");
+                    throw new IllegalStateException("loss became " + r.loss() + (Double.isFinite(r.loss()) ? " with gradient norm " + r.gradNorm() : "")
+                            + " at step " + s + "; lower the learning rate (optimizer.lr = " + cfg.optimizer().lr() + ") or check the data"
+                            + (kd != null && s < tr.distill().untilStep() ? " and the teacher" : ""));
                 }
                 progress.stepDone(tr.batchTokens(), s == startStep);
                 if (Double.isNaN(firstLoss)) firstLoss = r.loss();

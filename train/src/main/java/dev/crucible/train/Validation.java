@@ -9,7 +9,8 @@ import dev.crucible.model.Model;
  * shards (the same windows every time). Spread, not the first ones: validation shards of several
  * domains come one after the other, and the first batches would measure only the first domain.
  * With the run's tokenizer, also bits per byte (nats summed over the windows' target tokens, over
- * their bytes, in bits), which compares across domains and tokenizers.
+ * the bytes of text they stand for, in bits; special tokens such as the document separator count no
+ * bytes), which compares across domains and tokenizers.
  */
 final class Validation {
     private final int b, t, batches;
@@ -31,12 +32,22 @@ final class Validation {
         for (int k = 0; k < total; k++) windows[k] = (int) ((2L * k + 1) * loader.windows() / (2 * total)) % loader.windows();
         long n = 0;
         if (tokenizer != null) {
+            java.util.Set<Integer> specials = new java.util.HashSet<>(tokenizer.specials().values());
             for (int i = 0; i < this.batches; i++) {
                 fill(i);
-                for (int id : targets) n += id < tokenizer.vocabSize() ? tokenizer.bytes(id).length : 0;
+                for (int id : targets) n += specials.contains(id) ? 0 : textBytes(tokenizer, id);
             }
         }
         bytes = n;
+    }
+
+    /** The bytes of text a token stands for; 0 for ids the tokenizer has no bytes for. */
+    private static int textBytes(BpeTokenizer tokenizer, int id) {
+        try {
+            return tokenizer.bytes(id).length;
+        } catch (IllegalArgumentException e) {
+            return 0;
+        }
     }
 
     private void fill(int batch) {

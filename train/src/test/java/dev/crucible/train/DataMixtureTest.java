@@ -98,6 +98,35 @@ class DataMixtureTest {
         }
     }
 
+    /** The draw of each row is pinned: a change to the mixture's sampling (which would change every run's data) fails here. */
+    @Test
+    void theDrawOfEachRowIsPinned() throws IOException {
+        try (ShardSet news = shard("new", 0, 3001); ShardSet old = shard("old", 30000, 801)) {
+            DataMixture m = mixture(news, old, 4, 10, 1337);
+            StringBuilder draws = new StringBuilder();
+            for (int k = 0; k < 48; k++) draws.append(m.sourceOf(k));
+            assertEquals("000000000110000000011010000000011010000000000100", draws.toString()); // weights 0.75 / 0.25, seed 1337
+        }
+    }
+
+    /** Bits per byte count the text a token stands for: a special token (the document separator) has none. */
+    @Test
+    void bitsPerByteCountTheTextOfTokensNotSpecials() throws IOException {
+        StringBuilder ranks = new StringBuilder();
+        for (int b = 0; b < 256; b++) ranks.append(java.util.Base64.getEncoder().encodeToString(new byte[] {(byte) b})).append(' ').append(b).append('\n');
+        dev.crucible.data.tokenizer.BpeTokenizer bytes = dev.crucible.data.tokenizer.BpeTokenizer.fromTiktoken(
+                new java.io.ByteArrayInputStream(ranks.toString().getBytes(java.nio.charset.StandardCharsets.US_ASCII)),
+                dev.crucible.data.tokenizer.BpeTokenizer.GPT2_PATTERN, java.util.Map.of("<|endoftext|>", 256));
+        int[] tok = new int[41];
+        for (int i = 0; i < tok.length; i++) tok[i] = i % 10 == 0 ? 256 : 'a' + i % 26; // a separator every 10 tokens
+        TokenShard.write(dir.resolve("val.bin"), tok, tok.length, 257);
+        try (ShardSet val = ShardSet.open(dir, "val.bin")) {
+            Validation v = new Validation(val, 1, 10, 4, bytes); // 4 windows of 10 targets: tokens 1-40, 4 of them separators
+            assertEquals(40.0 / 36 / Math.log(2), v.bitsPerByte(1.0), 1e-12);
+            assertTrue(Double.isNaN(new Validation(val, 1, 10, 4, null).bitsPerByte(1.0)), "no tokenizer, no bytes");
+        }
+    }
+
     /** One source draws no random numbers: the stream is the loader's own, row for row (runs from before mixtures compute what they did). */
     @Test
     void aSingleSourceIsTheLoaderItself() throws IOException {

@@ -53,10 +53,13 @@ final class Figures {
         if (!loss.isEmpty()) out.add(new Figure("loss.png", "Loss over training tokens; the dashed line is the untrained model's validation loss.", loss));
         // a data mixture's sources (continual pre-training: the old and the new domain), validated at every evaluation
         Chart sources = null;
+        // one unit for every run: bits per byte when each run with sources has them, else nats per token
+        boolean sourcesInBits = runs.stream().map(r -> r.metrics().stream().flatMap(x -> x.bySource().keySet().stream()).toList()).filter(k -> !k.isEmpty())
+                .allMatch(k -> k.stream().anyMatch(x -> x.startsWith("val_bpb/")));
+        String kind = sourcesInBits ? "val_bpb/" : "val_loss/";
         for (Run r : runs) {
             java.util.Set<String> keys = new java.util.TreeSet<>();
             r.metrics().forEach(x -> keys.addAll(x.bySource().keySet()));
-            String kind = keys.stream().anyMatch(k -> k.startsWith("val_bpb/")) ? "val_bpb/" : "val_loss/";
             for (String key : keys) {
                 if (!key.startsWith(kind)) continue;
                 if (sources == null) {
