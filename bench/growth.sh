@@ -5,6 +5,7 @@
 # the rest of the FLOPs, continues the small run's data order (continue_data) and starts a fresh optimizer
 # and schedule. FLOPs are the trainer's own count (metrics.jsonl "flops": ParamLayout.flopsPerToken per
 # token, attention included), so the comparison is at equal total training FLOPs, the small model's included.
+# A control: the 2-layer model alone for the whole budget.
 #   bench/growth.sh OUT_DIR [STEPS] [FRACTIONS]     e.g. bench/growth.sh /tmp/growth 300 "0.1 0.25"
 set -euo pipefail
 out=${1:?usage: bench/growth.sh OUT_DIR [STEPS] [FRACTIONS]}
@@ -62,6 +63,20 @@ $common"
   echo "fraction $f: small 2-layer $small_steps steps ($used FLOPs), grown 8-layer $grown_steps steps; scratch $steps steps ($budget FLOPs)"
   runs+=("$out/grown_f$f")
 done
+# a control: the small model alone for the whole budget (does growing beat not growing at all?)
+train probe 1 "model: {style: gpt2, vocab_size: 4096, context_length: 256, n_layer: 2, n_head: 4, d_model: 192}
+training: {seq_len: 256, micro_batch: 8, batch_tokens: 4096, steps: 1, seed: 1337}
+optimizer: {name: adamw, lr: 2.0e-3, weight_decay: 0.1}
+checkpoint: {every: 1}
+$common"
+small_all=$(awk -v b="$budget" -v p="$(last_flops "$out/probe")" 'BEGIN { printf "%d", b / p + 0.5 }')
+train small_all "$small_all" "model: {style: gpt2, vocab_size: 4096, context_length: 256, n_layer: 2, n_head: 4, d_model: 192}
+training: {seq_len: 256, micro_batch: 8, batch_tokens: 4096, steps: $small_all, seed: 1337}
+optimizer: {name: adamw, lr: 2.0e-3, weight_decay: 0.1}
+checkpoint: {every: 100, prune_optimizer: true}
+$common"
+runs+=("$out/small_all")
+echo "control: the 2-layer model alone, $small_all steps (the whole budget)"
 # validation loss against total training FLOPs (the small model's added to its grown run's)
 for f in $fractions; do
   used=$(last_flops "$out/small_f$f")
@@ -69,6 +84,8 @@ for f in $fractions; do
   grep val_loss "$out/grown_f$f/metrics.jsonl" | sed 's/.*"flops":\([0-9.eE+-]*\).*"val_loss":\([0-9.]*\).*/\1 \2/;s/.*"step":0,"tokens":0,"val_loss":\([0-9.]*\).*/0 \1/' \
     | awk -v u="$used" '{ printf "  %.4e %s\n", $1 + u, $2 }'
 done
-echo "scratch: total FLOPs, val_loss"
-grep val_loss "$out/scratch/metrics.jsonl" | sed 's/.*"flops":\([0-9.eE+-]*\).*"val_loss":\([0-9.]*\).*/\1 \2/;s/.*"step":0,"tokens":0,"val_loss":\([0-9.]*\).*/0 \1/' | awk '{ printf "  %.4e %s\n", $1, $2 }'
+for r in scratch small_all; do
+echo "$r: total FLOPs, val_loss"
+grep val_loss "$out/$r/metrics.jsonl" | sed 's/.*"flops":\([0-9.eE+-]*\).*"val_loss":\([0-9.]*\).*/\1 \2/;s/.*"step":0,"tokens":0,"val_loss":\([0-9.]*\).*/0 \1/' | awk '{ printf "  %.4e %s\n", $1, $2 }'
+done
 "$cru" compare "${runs[@]}" --out "$out/compare"
