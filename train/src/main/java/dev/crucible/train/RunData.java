@@ -16,8 +16,9 @@ import java.util.Map;
  * A run's data: the training stream ({@link DataMixture} over data.train or data.sources) and its
  * validation sets (data.val, and each source's val), opened and checked against the vocabulary
  * before training, every shard closed with it. Metric names: val_loss (data.val, or else the sources'
- * validation losses weighted as the mixture, or their mean when no drawn source has a val), val_loss/NAME and val_bpb/NAME per source, epochs (or
- * epochs/NAME) for the passes over each source's (visited) windows.
+ * validation losses weighted as the mixture, or their mean when no drawn source has a val),
+ * val_loss/NAME and val_bpb/NAME per source, epochs (or epochs/NAME) for the passes over each
+ * source's (visited) windows.
  */
 final class RunData implements AutoCloseable {
     private record SourceVal(String name, double weight, Validation validation) {}
