@@ -21,7 +21,7 @@ final class TeacherSelection implements TrainStep.BatchSource {
     private final double low, high;
     private final int[] inputs, targets;
     private final int[] keptIn, keptTg;
-    private long drawn, kept;
+    private long drawn, kept, scoringNanos;
 
     /** lowQ, highQ: the band's quantiles; sample: rows of the sampling stream (a mixture like the training one, another seed). */
     TeacherSelection(Model teacher, DataMixture stream, DataMixture sampling, int b, int t, double lowQ, double highQ, int sample) {
@@ -52,7 +52,9 @@ final class TeacherSelection implements TrainStep.BatchSource {
 
     /** The teacher's mean token loss of each row of inputs/targets. */
     private double[] score() {
+        long t0 = System.nanoTime();
         teacher.forward(inputs, targets, b, t);
+        scoringNanos += System.nanoTime() - t0;
         float[] losses = teacher.losses();
         double[] out = new double[b];
         for (int r = 0; r < b; r++) {
@@ -92,6 +94,11 @@ final class TeacherSelection implements TrainStep.BatchSource {
 
     double high() {
         return high;
+    }
+
+    /** Time the teacher spent scoring candidates (the sample included). */
+    long scoringNanos() {
+        return scoringNanos;
     }
 
     /** Rows drawn from the stream and rows kept, since this selection was made (this process). */

@@ -331,9 +331,10 @@ public final class Trainer {
                 console.printf(Locale.ROOT, "SALT_DS: kept %,d of the %,d rows drawn while distilling (%.0f%%)%n", c[1], c[0], 100.0 * c[1] / Math.max(1, c[0]));
             }
             if (kd != null && kd.teacherNanos() > 0) {
-                double teacher = kd.teacherNanos() / 1e9;
-                console.printf(Locale.ROOT, "teacher: %.2f s of forward passes over the %d distillation steps run here, %.1f%% of the run's time%n", teacher,
-                        Math.max(0, Math.min(tr.steps(), tr.distill().untilStep()) - startStep), 100 * teacher / total);
+                double scoring = selection == null ? 0 : selection.scoringNanos() / 1e9, teacher = kd.teacherNanos() / 1e9 + scoring;
+                console.printf(Locale.ROOT, "teacher: %.2f s of forward passes over the %d distillation steps run here%s, %.1f%% of the run's time%n", teacher,
+                        Math.max(0, Math.min(tr.steps(), tr.distill().untilStep()) - startStep),
+                        selection == null ? "" : String.format(Locale.ROOT, " (%.2f s of them scoring rows for SALT_DS)", scoring), 100 * teacher / total);
             }
             if (diagnostics.seconds() > 0) {
                 console.printf(Locale.ROOT, "diagnostics: %.2f s, %.2f%% of the run's time (%s)%n", diagnostics.seconds(), 100 * diagnostics.seconds() / total,
