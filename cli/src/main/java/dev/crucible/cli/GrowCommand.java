@@ -33,7 +33,7 @@ final class GrowCommand implements Callable<Integer> {
         Growth.Grown g = Growth.stack(source, factor);
         HfCheckpoint.write(out, g.config(), g.params(), source);
         System.out.printf(Locale.ROOT, "grew %s: %d layers x%d = %d layers (%s)%n", source, g.source().nLayer(), factor, g.config().nLayer(),
-                Growth.preservesFunction(g.source(), factor) ? "computes what the stacked copies computed"
+                Growth.copiesActAsSources(g.source(), factor) ? "each copy computes what its source layer does"
                         : "its layers compute per their index (Mix-LN or LayerNorm Scaling), so the copies at new indices compute differently");
         if (targetTokens != null) {
             long params = new dev.crucible.model.ParamLayout(g.config()).size();

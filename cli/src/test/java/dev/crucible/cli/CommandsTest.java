@@ -93,7 +93,7 @@ class CommandsTest {
         Result grow = run("grow", dir.resolve("imported").toString(), "--factor", "3", "--out", dir.resolve("grown").toString(), "--target-tokens", "4e8");
         assertEquals(0, grow.code(), grow.err());
         assertTrue(grow.out().contains("outside the 410M-7B the formula was fitted on"), grow.out());
-        assertTrue(grow.out().contains("1 layers x3 = 3 layers (computes what the stacked copies computed)"), grow.out());
+        assertTrue(grow.out().contains("1 layers x3 = 3 layers (each copy computes what its source layer does)"), grow.out());
         try (HfCheckpoint g = HfCheckpoint.open(dir.resolve("grown"))) {
             assertEquals(3, g.config().nLayer());
         }

@@ -34,11 +34,12 @@ public final class Growth {
     }
 
     /**
-     * Whether the grown model computes exactly what the source's layers applied as 0..L-1 repeated do:
-     * not when a layer's computation depends on its index (Mix-LN's placement, LayerNorm Scaling's
-     * 1/sqrt(l+1)), since the copies sit at other indices.
+     * Whether each copy computes, from its input, what its source layer computes, so that the grown
+     * model is the source's layers applied as 0..L-1 repeated (not the source model's function: the
+     * stack runs twice). Not when a layer's computation depends on its index (Mix-LN's placement,
+     * LayerNorm Scaling's 1/sqrt(l+1)), since the copies sit at other indices.
      */
-    public static boolean preservesFunction(ModelConfig source, int factor) {
+    public static boolean copiesActAsSources(ModelConfig source, int factor) {
         BlockPlan small = source.plan(), big = config(source, factor).plan();
         for (int l = 0; l < big.layers().size(); l++) {
             if (!big.layers().get(l).sameComputation(small.layers().get(l % source.nLayer()))) return false;

@@ -108,11 +108,11 @@ class GrowthTest {
     }
 
     @Test
-    void plansThatDependOnTheLayerIndexAreSaidNotToPreserveTheFunction() {
+    void copiesOfLayersThatDependOnTheirIndexAreSaidToActOtherwise() {
         ModelConfig plain = ModelConfig.llama(41, 16, 2, 2, 1, 16);
-        assertTrue(Growth.preservesFunction(plain, 4));
-        assertFalse(Growth.preservesFunction(plain.toBuilder().normScaling(ModelConfig.NormScaling.LAYER_INDEX).build(), 2));
-        assertFalse(Growth.preservesFunction(ModelConfig.llamaBuilder(41, 16, 4, 2, 1, 16).normPlacement(ModelConfig.NormPlacement.MIX).build(), 2));
+        assertTrue(Growth.copiesActAsSources(plain, 4));
+        assertFalse(Growth.copiesActAsSources(plain.toBuilder().normScaling(ModelConfig.NormScaling.LAYER_INDEX).build(), 2));
+        assertFalse(Growth.copiesActAsSources(ModelConfig.llamaBuilder(41, 16, 4, 2, 1, 16).normPlacement(ModelConfig.NormPlacement.MIX).build(), 2));
         assertThrows(IllegalArgumentException.class, () -> Growth.config(plain, 1));
     }
 

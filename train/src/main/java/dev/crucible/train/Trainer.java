@@ -218,7 +218,7 @@ public final class Trainer {
             int layers = grown.source().nLayer();
             console.printf(Locale.ROOT, "grown from %s: its %d layers stacked x%d (0-%d repeated) into %d; fresh optimizer and schedule%n", dir, layers,
                     g.factor(), layers - 1, model.config().nLayer());
-            if (!Growth.preservesFunction(grown.source(), g.factor())) {
+            if (!Growth.copiesActAsSources(grown.source(), g.factor())) {
                 console.println("note: the model's layers compute per their index (Mix-LN placement or LayerNorm Scaling), so the grown model does not "
                         + "compute exactly what its stacked copies did at their old indices");
             }
