@@ -108,9 +108,11 @@ public final class ReportCommand implements Callable<Integer> {
     }
 
     @Command(name = "compare", mixinStandardHelpOptions = true,
-            description = "Show runs side by side (e.g. two recipes on the same data): one report with each run's curves overlaid, then each run's tables.")
+            description = {"Show runs side by side (e.g. two recipes on the same data): one report with each run's curves overlaid, then each run's tables.",
+                    "Given a sweep directory (crucible sweep): its variants against the baseline over seeds (mean and 95% interval, the difference "
+                            + "paired over seeds with a t-test) in <sweep>/comparison.md and comparison.json, and the report of all its runs."})
     public static final class Compare implements Callable<Integer> {
-        @Parameters(arity = "2..*", paramLabel = "RUN", description = "Run directories.")
+        @Parameters(arity = "1..*", paramLabel = "RUN", description = "Run directories, or one sweep directory.")
         List<Path> runs;
         @Option(names = "--out", defaultValue = "compare", description = "Where to write report.html (default ${DEFAULT-VALUE}).")
         Path out;
@@ -119,6 +121,13 @@ public final class ReportCommand implements Callable<Integer> {
 
         @Override
         public Integer call() throws Exception {
+            if (runs.size() == 1 && Files.isRegularFile(runs.getFirst().resolve(dev.crucible.train.sweep.Sweep.MANIFEST))) {
+                dev.crucible.train.sweep.Sweep.Manifest m = dev.crucible.train.sweep.Sweep.Manifest.read(runs.getFirst());
+                SweepCommand.writeComparison(m, System.out);
+                runs = m.runs().stream().map(dev.crucible.train.sweep.Sweep.Manifest.ManifestRun::dir).filter(d -> Files.exists(d.resolve("metrics.jsonl"))).toList();
+                if (out.toString().equals("compare")) out = m.dir().resolve("compare");
+            }
+            if (runs.size() < 2) throw new UserError("compare: give two or more run directories, or a sweep directory");
             Path file = write(runs, out, null, List.of("The "), sampleTokens, 0, System.out);
             System.out.println("open " + file.toAbsolutePath().normalize());
             return 0;

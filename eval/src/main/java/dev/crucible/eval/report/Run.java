@@ -64,7 +64,9 @@ public record Run(String name, Path dir, List<Stability.Row> metrics, List<Serie
             steps = series.stream().flatMap(x -> x.points().stream()).mapToLong(Series.Point::step).distinct().sorted().toArray();
         }
         String name = dir.toAbsolutePath().normalize().getFileName().toString();
-        if (name.equals("run") && dir.toAbsolutePath().normalize().getParent() != null) name = dir.toAbsolutePath().normalize().getParent().getFileName().toString();
+        Path parent = dir.toAbsolutePath().normalize().getParent();
+        if (name.equals("run") && parent != null) name = parent.getFileName().toString();
+        else if (name.matches("seed-\\d+") && parent != null) name = parent.getFileName() + "/" + name; // a sweep's variant/seed-N
         List<LayerRow> layers = new java.util.ArrayList<>();
         Path diagnostics = dir.resolve("diagnostics.jsonl");
         if (Files.exists(diagnostics)) {

@@ -1,0 +1,171 @@
+package dev.crucible.eval.analysis;
+
+import dev.crucible.train.sweep.Sweep;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * A sweep's variants compared with its baseline over seeds, at each run's end: final validation loss
+ * and each evaluated capability's score at the last checkpoint (the 4-bit variant's rows aside), as
+ * a mean over seeds with its 95% interval, and the difference from the baseline with its interval and
+ * a paired t-test over the seeds both ran ({@link SeedStatistics}). A run not finished yet counts
+ * with what it has so far and is marked.
+ */
+public final class SweepComparison {
+    public static final double CONFIDENCE = 0.95, ALPHA = 0.05;
+
+    /** One metric of one variant. */
+    public record Row(String metric, String variant, SeedStatistics.Estimate value, SeedStatistics.Difference difference, boolean lowerIsBetter) {}
+
+    private final Sweep.Manifest manifest;
+    private final List<Row> rows = new ArrayList<>();
+    private final List<String> unfinished = new ArrayList<>();
+
+    private SweepComparison(Sweep.Manifest manifest) {
+        this.manifest = manifest;
+    }
+
+    public static SweepComparison of(Sweep.Manifest m) throws IOException {
+        SweepComparison c = new SweepComparison(m);
+        // metric -> variant -> seed -> value
+        Map<String, Map<String, Map<Long, Double>>> values = new TreeMap<>((a, b) -> a.equals("val_loss") ? -1 : b.equals("val_loss") ? 1 : a.compareTo(b));
+        for (Sweep.Manifest.ManifestRun r : m.runs()) {
+            Path metrics = r.dir().resolve("metrics.jsonl");
+            if (!finishedRun(r.dir())) c.unfinished.add(r.variant() + "/seed-" + r.seed());
+            if (!Files.exists(metrics)) continue;
+            List<Stability.Row> rows = Stability.read(metrics);
+            Stability.Row lastVal = null;
+            for (Stability.Row row : rows) if (!Double.isNaN(row.valLoss())) lastVal = row;
+            if (lastVal != null) values.computeIfAbsent("val_loss", k -> new LinkedHashMap<>()).computeIfAbsent(r.variant(), k -> new TreeMap<>())
+                    .put(r.seed(), lastVal.valLoss());
+            Path results = r.dir().resolve("eval").resolve("results.jsonl");
+            if (Files.exists(results)) {
+                for (Series s : Trajectories.fromResultsJsonl(results)) {
+                    if (s.task().endsWith("@w4") || s.points().isEmpty()) continue;
+                    values.computeIfAbsent(s.task() + ":" + s.metric(), k -> new LinkedHashMap<>()).computeIfAbsent(r.variant(), k -> new TreeMap<>())
+                            .put(r.seed(), s.points().getLast().value());
+                }
+            }
+        }
+        for (Map.Entry<String, Map<String, Map<Long, Double>>> metric : values.entrySet()) {
+            Map<Long, Double> base = metric.getValue().getOrDefault(m.baseline(), Map.of());
+            String name = metric.getKey();
+            boolean lower = MetricDirection.lowerIsBetter(name.contains(":") ? name.substring(name.indexOf(':') + 1) : name);
+            for (String v : m.variants()) {
+                Map<Long, Double> vals = metric.getValue().get(v);
+                if (vals == null) continue;
+                SeedStatistics.Estimate e = SeedStatistics.estimate(new ArrayList<>(vals.values()), CONFIDENCE);
+                SeedStatistics.Difference d = v.equals(m.baseline()) ? null : SeedStatistics.paired(vals, base, CONFIDENCE);
+                c.rows.add(new Row(name, v, e, d, lower));
+            }
+        }
+        return c;
+    }
+
+    /** Whether a run's config.yaml steps were all trained (its last checkpoint exists). */
+    private static boolean finishedRun(Path run) throws IOException {
+        Path cfg = run.resolve("config.yaml");
+        if (!Files.exists(cfg)) return false;
+        int steps = dev.crucible.train.RunConfigs.readSaved(cfg).training().steps();
+        return Files.isRegularFile(dev.crucible.train.Checkpoints.dirFor(run, steps).resolve("trainer_state.json"));
+    }
+
+    public List<Row> rows() {
+        return rows;
+    }
+
+    public List<String> unfinished() {
+        return unfinished;
+    }
+
+    /** The comparison as a Markdown table: a row per metric and variant. */
+    public String table() {
+        StringBuilder sb = new StringBuilder();
+        sb.append(String.format(Locale.ROOT, "Sweep %s: baseline %s; mean over seeds ± the half-width of its %.0f%% interval; the difference from the "
+                + "baseline paired over seeds (paired t-test, two-sided; * where p < %.2f)%n%n", manifest.dir(), manifest.baseline(), 100 * CONFIDENCE, ALPHA));
+        sb.append("| metric | variant | seeds | mean | difference from baseline | p |\n|---|---|---|---|---|---|\n");
+        for (Row r : rows) {
+            sb.append("| ").append(r.metric()).append(" | ").append(r.variant()).append(" | ").append(r.value().n()).append(" | ")
+                    .append(pm(r.value().mean(), r.value().halfWidth())).append(" | ");
+            if (r.difference() == null) sb.append("(baseline) | |\n");
+            else {
+                sb.append(signed(r.difference().mean(), r.difference().halfWidth())).append(" | ")
+                        .append(Double.isNaN(r.difference().p()) ? "n/a" : String.format(Locale.ROOT, "%.3g%s", r.difference().p(),
+                                r.difference().significant(ALPHA) ? " *" : "")).append(" |\n");
+            }
+        }
+        if (!unfinished.isEmpty()) sb.append("\nNot finished yet (counted with what they have): ").append(String.join(", ", unfinished)).append('\n');
+        return sb.toString();
+    }
+
+    /** A sentence per variant in plain words: what it did to validation loss and to each capability, against the baseline. */
+    public List<String> summaries() {
+        List<String> out = new ArrayList<>();
+        for (String v : manifest.variants()) {
+            if (v.equals(manifest.baseline())) continue;
+            List<String> parts = new ArrayList<>(), unchanged = new ArrayList<>();
+            for (Row r : rows) {
+                if (!r.variant().equals(v) || r.difference() == null) continue;
+                SeedStatistics.Difference d = r.difference();
+                if (Double.isNaN(d.p())) {
+                    parts.add(String.format(Locale.ROOT, "%s %s by %.3g (%d seed%s: no test)", r.metric(), d.mean() < 0 ? "lower" : "higher",
+                            Math.abs(d.mean()), d.n(), d.n() == 1 ? "" : "s"));
+                } else if (d.significant(ALPHA)) {
+                    boolean better = r.lowerIsBetter() ? d.mean() < 0 : d.mean() > 0;
+                    parts.add(String.format(Locale.ROOT, "%s %s by %.3g ± %.2g over %d seeds (p = %.2g, %s)", r.metric(), d.mean() < 0 ? "lowered" : "raised",
+                            Math.abs(d.mean()), d.halfWidth(), d.n(), d.p(), MetricDirection.known(metricName(r.metric())) ? (better ? "better" : "worse") : "direction unknown"));
+                } else {
+                    unchanged.add(r.metric());
+                }
+            }
+            String diffs = String.join(", ", manifest.differences().getOrDefault(v, List.of()));
+            String s = v + " (" + (diffs.isEmpty() ? "same config as the baseline" : diffs) + "): " + (parts.isEmpty() ? "no significant difference" : String.join("; ", parts))
+                    + (unchanged.isEmpty() ? "" : (parts.isEmpty() ? " in " : "; unchanged within noise: ") + String.join(", ", unchanged)) + ".";
+            out.add(s);
+        }
+        return out;
+    }
+
+    private static String metricName(String metric) {
+        return metric.contains(":") ? metric.substring(metric.indexOf(':') + 1) : metric;
+    }
+
+    private static String pm(double mean, double half) {
+        return Double.isNaN(half) ? String.format(Locale.ROOT, "%.4f", mean) : String.format(Locale.ROOT, "%.4f ± %.4f", mean, half);
+    }
+
+    private static String signed(double mean, double half) {
+        return Double.isNaN(half) ? String.format(Locale.ROOT, "%+.4f", mean) : String.format(Locale.ROOT, "%+.4f ± %.4f", mean, half);
+    }
+
+    /** The rows as JSON-ready maps (comparison.json). */
+    public List<Map<String, Object>> json() {
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (Row r : rows) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("metric", r.metric());
+            m.put("variant", r.variant());
+            m.put("seeds", r.value().n());
+            m.put("mean", r.value().mean());
+            if (!Double.isNaN(r.value().halfWidth())) m.put("ci95_half_width", r.value().halfWidth());
+            if (r.difference() != null) {
+                m.put("difference", r.difference().mean());
+                if (!Double.isNaN(r.difference().halfWidth())) m.put("difference_ci95_half_width", r.difference().halfWidth());
+                if (!Double.isNaN(r.difference().p())) {
+                    m.put("paired_t", r.difference().t());
+                    m.put("p", r.difference().p());
+                    m.put("significant", r.difference().significant(ALPHA));
+                }
+            }
+            out.add(m);
+        }
+        return out;
+    }
+}

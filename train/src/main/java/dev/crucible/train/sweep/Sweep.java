@@ -1,0 +1,302 @@
+package dev.crucible.train.sweep;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.node.TextNode;
+import dev.crucible.io.AtomicWrite;
+import dev.crucible.train.Checkpoints;
+import dev.crucible.train.ConfigLoader;
+import dev.crucible.train.RunConfig;
+import dev.crucible.train.RunConfigs;
+import dev.crucible.train.Trainer;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.lang.reflect.ParameterizedType;
+import java.lang.reflect.RecordComponent;
+import java.lang.reflect.Type;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * A sweep: the base run config with each variant's keys set, run once per seed, every run in
+ * out/VARIANT/seed-SEED. The seed sets training.seed, which fixes the initialisation and the data
+ * order, so every variant of a seed sees the same batches. Runs go seed by seed (all variants of the
+ * first seed, then the next), so a sweep stopped early still compares its variants; each run is
+ * started, resumed from its newest checkpoint, or skipped when finished, so a killed sweep continues
+ * with the run it was in and computes what it would have. Everything is checked before the first run:
+ * a key that names no run-config key, a value the config refuses.
+ */
+public final class Sweep {
+    /** A variant: its name and the run-config keys it sets (dotted, snake_case). */
+    public record Variant(String name, Map<String, Object> overrides) {}
+
+    /** One run of the sweep. */
+    public record Run(String variant, long seed, Path dir, RunConfig config) {}
+
+    public static final String MANIFEST = "sweep.json";
+    static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    private final Path file, baseDir, dir;
+    private final SweepConfig cfg;
+    private final List<Variant> variants;
+    private final String baseline;
+    private final List<Run> runs = new ArrayList<>();
+
+    private Sweep(Path file, SweepConfig cfg, Path baseDir, List<Variant> variants, String baseline) {
+        this.file = file;
+        this.cfg = cfg;
+        this.baseDir = baseDir;
+        this.dir = file.toAbsolutePath().getParent().resolve(cfg.out()).normalize();
+        this.variants = variants;
+        this.baseline = baseline;
+    }
+
+    /** Reads and checks a sweep file and builds every run's config; mistakes are refused with the file, line and key. */
+    public static Sweep load(Path file) throws IOException {
+        SweepConfig cfg = ConfigLoader.load(file, SweepConfig.class);
+        String text = Files.readString(file);
+        Path baseFile = file.toAbsolutePath().getParent().resolve(cfg.base()).normalize();
+        if (!Files.isRegularFile(baseFile)) throw new ConfigLoader.ConfigException(where(file, text, "base") + ": base: " + baseFile + " does not exist", null);
+        ConfigLoader.load(baseFile, RunConfig.class); // the base alone must be a valid run config
+        String baseText = Files.readString(baseFile);
+        List<Variant> variants = new ArrayList<>();
+        if (cfg.grid() != null) {
+            for (String key : cfg.grid().keySet()) requireKey(file, text, "grid", key);
+            List<Map<String, Object>> combos = new ArrayList<>(List.of(new LinkedHashMap<>()));
+            for (Map.Entry<String, List<Object>> axis : cfg.grid().entrySet()) {
+                List<Map<String, Object>> next = new ArrayList<>();
+                for (Map<String, Object> c : combos) {
+                    for (Object v : axis.getValue()) {
+                        Map<String, Object> m = new LinkedHashMap<>(c);
+                        m.put(axis.getKey(), v);
+                        next.add(m);
+                    }
+                }
+                combos = next;
+            }
+            for (Map<String, Object> c : combos) variants.add(new Variant(gridName(c), c));
+            if (variants.stream().map(Variant::name).distinct().count() != variants.size()) {
+                variants.clear();
+                for (Map<String, Object> c : combos) variants.add(new Variant(gridName(c).replace('~', '.'), c));
+            }
+        } else if (cfg.variants() != null) {
+            for (Map.Entry<String, Map<String, Object>> v : cfg.variants().entrySet()) {
+                if (!v.getKey().matches("[A-Za-z0-9][A-Za-z0-9_.=+-]*")) {
+                    throw new ConfigLoader.ConfigException(where(file, text, "variants") + ": variants: '" + v.getKey()
+                            + "' is not a name of letters, digits and _ . = + -", null);
+                }
+                Map<String, Object> o = v.getValue() == null ? Map.of() : v.getValue();
+                for (String key : o.keySet()) requireKey(file, text, "variants", key);
+                variants.add(new Variant(v.getKey(), new LinkedHashMap<>(o)));
+            }
+        } else {
+            variants.add(new Variant("base", Map.of()));
+        }
+        String baseline = cfg.baseline() != null ? cfg.baseline() : variants.getFirst().name();
+        if (variants.stream().noneMatch(v -> v.name().equals(baseline))) {
+            throw new ConfigLoader.ConfigException(where(file, text, "baseline") + ": baseline: no variant is named '" + baseline + "' (variants: "
+                    + variants.stream().map(Variant::name).toList() + ")", null);
+        }
+        Sweep s = new Sweep(file, cfg, baseFile.getParent(), variants, baseline);
+        for (long seed : cfg.seeds()) {
+            for (Variant v : variants) {
+                Path runDir = s.dir.resolve(v.name()).resolve("seed-" + seed);
+                s.runs.add(new Run(v.name(), seed, runDir, s.config(baseText, v, seed, runDir, text)));
+            }
+        }
+        return s;
+    }
+
+    /** The base config with the variant's keys, the seed and the run directory set. */
+    private RunConfig config(String baseText, Variant v, long seed, Path runDir, String sweepText) {
+        try {
+            ObjectNode tree = (ObjectNode) ConfigLoader.YAML.readTree(baseText);
+            for (Map.Entry<String, Object> o : v.overrides().entrySet()) set(tree, o.getKey(), ConfigLoader.YAML.valueToTree(o.getValue()));
+            set(tree, "training.seed", ConfigLoader.YAML.valueToTree(seed));
+            set(tree, "out", TextNode.valueOf(runDir.toString()));
+            return ConfigLoader.YAML.treeToValue(tree, RunConfig.class);
+        } catch (JsonProcessingException | IllegalArgumentException e) {
+            Throwable root = e;
+            while (root.getCause() != null && root.getCause() != root) root = root.getCause();
+            String key = v.overrides().keySet().stream().findFirst().orElse("base");
+            throw new ConfigLoader.ConfigException(where(file, sweepText, key) + ": variant '" + v.name() + "' " + v.overrides() + " (seed " + seed
+                    + "): " + (root.getMessage() == null ? root : root.getMessage().lines().findFirst().orElse("")), e);
+        }
+    }
+
+    /** Sets a dotted key in a config tree, making the sections on the way (model: tiny becomes {preset: tiny}). */
+    private static void set(ObjectNode tree, String dotted, JsonNode value) {
+        String[] parts = dotted.split("\\.");
+        ObjectNode node = tree;
+        for (int i = 0; i < parts.length - 1; i++) {
+            JsonNode child = node.get(parts[i]);
+            if (child instanceof TextNode t && parts[i].equals("model")) {
+                ObjectNode m = node.putObject("model");
+                m.put("preset", t.asText());
+                child = m;
+            }
+            node = child instanceof ObjectNode o ? o : node.putObject(parts[i]);
+        }
+        node.set(parts[parts.length - 1], value);
+    }
+
+    /** Refuses a key that names no run-config key, with where it is in the sweep file. */
+    private static void requireKey(Path file, String text, String section, String dotted) {
+        String problem = keyProblem(RunConfig.class, dotted.split("\\."), 0);
+        if (problem != null) throw new ConfigLoader.ConfigException(where(file, text, dotted) + ": " + section + ": '" + dotted + "' " + problem, null);
+    }
+
+    /** Why a dotted key names no key of the record type, or null when it does. */
+    static String keyProblem(Class<?> type, String[] parts, int at) {
+        if (at == parts.length) return null;
+        if (!type.isRecord()) return "goes below '" + String.join(".", java.util.Arrays.copyOf(parts, at)) + "', which is a value";
+        for (RecordComponent c : type.getRecordComponents()) {
+            if (!snake(c.getName()).equals(parts[at])) continue;
+            if (at == parts.length - 1) return null;
+            if (Map.class.isAssignableFrom(c.getType())) return null; // per-name entries (optimizer.groups.embedding.lr): checked by the config
+            Type g = c.getGenericType();
+            return g instanceof ParameterizedType ? "goes into a list, which a sweep sets as a whole" : keyProblem(c.getType(), parts, at + 1);
+        }
+        List<String> names = java.util.Arrays.stream(type.getRecordComponents()).map(c -> snake(c.getName())).sorted().toList();
+        return "names no config key" + (at == 0 ? "" : " under '" + String.join(".", java.util.Arrays.copyOf(parts, at)) + "'") + " (there: "
+                + String.join(", ", names) + ")";
+    }
+
+    private static String snake(String camel) {
+        return camel.replaceAll("([a-z0-9])([A-Z])", "$1_$2").toLowerCase(Locale.ROOT);
+    }
+
+    /** file:line:column of a key written as it is (a dotted grid key is one YAML key), or the file alone. */
+    private static String where(Path file, String text, String key) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?m)(^|[\\s{,])(" + java.util.regex.Pattern.quote(key) + ")\\s*:").matcher(text);
+        if (!m.find()) return file.toString();
+        int line = 1, col = 1;
+        for (int i = 0; i < m.start(2); i++) {
+            if (text.charAt(i) == '\n') {
+                line++;
+                col = 1;
+            } else {
+                col++;
+            }
+        }
+        return file + ":" + line + ":" + col;
+    }
+
+    /** A grid variant's name: each key's last part = its value, joined by '+' (full keys, '~' for '.', when last parts collide). */
+    private static String gridName(Map<String, Object> combo) {
+        List<String> parts = new ArrayList<>();
+        List<String> last = combo.keySet().stream().map(k -> k.substring(k.lastIndexOf('.') + 1)).toList();
+        boolean full = last.stream().distinct().count() != last.size();
+        for (Map.Entry<String, Object> e : combo.entrySet()) {
+            String k = full ? e.getKey().replace('.', '~') : e.getKey().substring(e.getKey().lastIndexOf('.') + 1);
+            parts.add(k + "=" + String.valueOf(e.getValue()).replaceAll("[^A-Za-z0-9._-]", "_"));
+        }
+        return String.join("+", parts);
+    }
+
+    public Path dir() {
+        return dir;
+    }
+
+    public List<Variant> variants() {
+        return variants;
+    }
+
+    public String baseline() {
+        return baseline;
+    }
+
+    public List<Long> seeds() {
+        return cfg.seeds();
+    }
+
+    public List<Run> runs() {
+        return runs;
+    }
+
+    public SweepConfig config() {
+        return cfg;
+    }
+
+    /** Where relative paths of the base config resolve: the base config's directory. */
+    public Path baseDir() {
+        return baseDir;
+    }
+
+    /** Each variant's differences from the baseline by key ("key: old -> new"), as `train --resume` lists config changes. */
+    public Map<String, List<String>> differences() {
+        long seed = cfg.seeds().getFirst();
+        RunConfig base = runs.stream().filter(r -> r.seed() == seed && r.variant().equals(baseline)).findFirst().orElseThrow().config().withOut("");
+        Map<String, List<String>> out = new LinkedHashMap<>();
+        for (Run r : runs) if (r.seed() == seed) out.put(r.variant(), RunConfigs.differences(base, r.config().withOut("")));
+        return out;
+    }
+
+    /** Whether a run has written its last checkpoint. */
+    public static boolean finished(Run r) {
+        return Files.isRegularFile(Checkpoints.dirFor(r.dir(), r.config().training().steps()).resolve("trainer_state.json"));
+    }
+
+    /** Trains a run: from the start, or on from its newest checkpoint; nothing when it is finished. */
+    public void train(Run r, PrintStream console) throws IOException {
+        if (finished(r)) return;
+        if (Files.exists(r.dir().resolve("metrics.jsonl")) || Files.exists(r.dir().resolve("config.yaml"))) Trainer.resume(r.dir(), null, null, false, console);
+        else Trainer.start(r.config(), baseDir, console);
+    }
+
+    /** sweep.json: what the sweep is (variants, their keys and differences, seeds, baseline) and where each run is. */
+    public void writeManifest() throws IOException {
+        Files.createDirectories(dir);
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("file", file.toAbsolutePath().normalize().toString());
+        m.put("base", cfg.base());
+        m.put("seeds", cfg.seeds());
+        m.put("baseline", baseline);
+        Map<String, List<String>> diffs = differences();
+        List<Map<String, Object>> vs = new ArrayList<>();
+        for (Variant v : variants) {
+            Map<String, Object> e = new LinkedHashMap<>();
+            e.put("name", v.name());
+            e.put("keys", v.overrides());
+            e.put("differences", diffs.get(v.name()));
+            vs.add(e);
+        }
+        m.put("variants", vs);
+        List<Map<String, Object>> rs = new ArrayList<>();
+        for (Run r : runs) rs.add(Map.of("variant", r.variant(), "seed", r.seed(), "dir", dir.relativize(r.dir()).toString()));
+        m.put("runs", rs);
+        AtomicWrite.write(dir.resolve(MANIFEST), tmp -> JSON.writeValue(tmp.toFile(), m));
+    }
+
+    /** A sweep directory's runs as its sweep.json lists them: variant, seed, run directory; and its baseline. */
+    public record Manifest(Path dir, String baseline, List<String> variants, List<Long> seeds, List<ManifestRun> runs, Map<String, List<String>> differences) {
+        public record ManifestRun(String variant, long seed, Path dir) {}
+
+        public static Manifest read(Path dir) throws IOException {
+            Path f = dir.resolve(MANIFEST);
+            if (!Files.isRegularFile(f)) throw new IOException(dir + ": no " + MANIFEST + " (not a sweep directory)");
+            JsonNode m = JSON.readTree(f.toFile());
+            List<String> variants = new ArrayList<>();
+            Map<String, List<String>> diffs = new LinkedHashMap<>();
+            for (JsonNode v : m.path("variants")) {
+                variants.add(v.path("name").asText());
+                List<String> d = new ArrayList<>();
+                v.path("differences").forEach(x -> d.add(x.asText()));
+                diffs.put(v.path("name").asText(), d);
+            }
+            List<Long> seeds = new ArrayList<>();
+            m.path("seeds").forEach(x -> seeds.add(x.asLong()));
+            List<ManifestRun> runs = new ArrayList<>();
+            for (JsonNode r : m.path("runs")) runs.add(new ManifestRun(r.path("variant").asText(), r.path("seed").asLong(), dir.resolve(r.path("dir").asText())));
+            return new Manifest(dir, m.path("baseline").asText(), variants, seeds, runs, diffs);
+        }
+    }
+}
