@@ -35,7 +35,8 @@ public final class SweepComparison {
     public static SweepComparison of(Sweep.Manifest m) throws IOException {
         SweepComparison c = new SweepComparison(m);
         // metric -> variant -> seed -> value
-        Map<String, Map<String, Map<Long, Double>>> values = new TreeMap<>((a, b) -> a.equals("val_loss") ? -1 : b.equals("val_loss") ? 1 : a.compareTo(b));
+        Map<String, Map<String, Map<Long, Double>>> values = new TreeMap<>(java.util.Comparator.comparing((String k) -> !k.equals("val_loss"))
+                .thenComparing(java.util.Comparator.naturalOrder())); // val_loss first, then the capabilities by name
         for (Sweep.Manifest.ManifestRun r : m.runs()) {
             Path metrics = r.dir().resolve("metrics.jsonl");
             if (!finishedRun(r.dir())) c.unfinished.add(r.variant() + "/seed-" + r.seed());

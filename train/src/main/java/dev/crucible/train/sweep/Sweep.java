@@ -26,7 +26,7 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * A sweep: the base run config with each variant's keys set, run once per seed, every run in
+ * A sweep: the base run config with the sweep's common keys and each variant's keys set, run once per seed, every run in
  * out/VARIANT/seed-SEED. The seed sets training.seed, which fixes the initialisation and the data
  * order, so every variant of a seed sees the same batches. Runs go seed by seed (all variants of the
  * first seed, then the next), so a sweep stopped early still compares its variants; each run is
@@ -67,6 +67,7 @@ public final class Sweep {
         if (!Files.isRegularFile(baseFile)) throw new ConfigLoader.ConfigException(where(file, text, "base") + ": base: " + baseFile + " does not exist", null);
         ConfigLoader.load(baseFile, RunConfig.class); // the base alone must be a valid run config
         String baseText = Files.readString(baseFile);
+        for (String key : cfg.set().keySet()) requireKey(file, text, "set", key);
         List<Variant> variants = new ArrayList<>();
         if (cfg.grid() != null) {
             for (String key : cfg.grid().keySet()) requireKey(file, text, "grid", key);
@@ -119,6 +120,7 @@ public final class Sweep {
     private RunConfig config(String baseText, Variant v, long seed, Path runDir, String sweepText) {
         try {
             ObjectNode tree = (ObjectNode) ConfigLoader.YAML.readTree(baseText);
+            for (Map.Entry<String, Object> o : cfg.set().entrySet()) set(tree, o.getKey(), ConfigLoader.YAML.valueToTree(o.getValue()));
             for (Map.Entry<String, Object> o : v.overrides().entrySet()) set(tree, o.getKey(), ConfigLoader.YAML.valueToTree(o.getValue()));
             set(tree, "training.seed", ConfigLoader.YAML.valueToTree(seed));
             set(tree, "out", TextNode.valueOf(runDir.toString()));

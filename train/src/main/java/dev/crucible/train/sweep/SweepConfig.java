@@ -5,17 +5,19 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A sweep, as written in sweep.yaml: a base run config (base, relative to the sweep file), the seeds
- * every variant runs with, and the variants: a grid (dotted run-config key → the values it takes;
+ * A sweep, as written in sweep.yaml: a base run config (base, relative to the sweep file), keys set
+ * for every run (set: dotted key → value, e.g. a shorter training.steps), the seeds every variant
+ * runs with, and the variants: a grid (dotted run-config key → the values it takes;
  * every combination is a variant) or a list of named variants (name → dotted key → value). baseline:
  * the variant the others are compared with (default: the first). out: the sweep directory.
  * eval: the tasks to evaluate every checkpoint of every run on, as `crucible eval --run` does.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
-public record SweepConfig(String base, List<Long> seeds, Map<String, List<Object>> grid, Map<String, Map<String, Object>> variants, String baseline,
+public record SweepConfig(String base, Map<String, Object> set, List<Long> seeds, Map<String, List<Object>> grid, Map<String, Map<String, Object>> variants, String baseline,
                           String out, Eval eval) {
     public SweepConfig {
         if (base == null || base.isBlank()) throw new IllegalArgumentException("base: missing (the run config every variant starts from)");
+        if (set == null) set = Map.of();
         if (seeds == null) seeds = List.of(1337L);
         if (seeds.isEmpty()) throw new IllegalArgumentException("seeds: give at least one");
         if (seeds.stream().distinct().count() != seeds.size()) throw new IllegalArgumentException("seeds: a seed appears twice: " + seeds);

@@ -62,6 +62,7 @@ class SweepTest {
     void namedVariantsWithABaseline() throws IOException {
         Sweep s = Sweep.load(sweep("""
                 base: base.yaml
+                set: {training.steps: 4, eval.every: 2}
                 seeds: [3]
                 variants:
                   adamw: {}
@@ -71,9 +72,20 @@ class SweepTest {
                 """));
         assertEquals(List.of("adamw", "muon", "deeper"), s.variants().stream().map(Sweep.Variant::name).toList());
         assertEquals("muon", s.runs().get(1).config().optimizer().name());
+        assertEquals(4, s.runs().get(2).config().training().steps(), "set applies to every run");
         assertEquals(8, s.runs().get(2).config().model().resolve().nLayer());
         assertTrue(s.differences().get("muon").contains("optimizer.name: adamw -> muon"), s.differences().toString());
         assertEquals(dir.resolve("runs/sweep/deeper/seed-3"), s.runs().get(2).dir(), "out defaults to runs/sweep");
+    }
+
+    /** The documented example loads: 3 variants x 3 seeds over examples/demo-llama.yaml. */
+    @Test
+    void theExampleSweepLoads() throws IOException {
+        Sweep s = Sweep.load(Path.of("..", "examples", "sweep-norms.yaml"));
+        assertEquals(9, s.runs().size());
+        assertEquals("pre_ln", s.baseline());
+        assertEquals(List.of("model.norm_placement: pre -> mix"), s.differences().get("mix_ln"));
+        assertEquals(150, s.runs().getFirst().config().training().steps());
     }
 
     @Test
@@ -92,6 +104,8 @@ class SweepTest {
         assertTrue(m.contains(":4:1: baseline: no variant is named 'b'"), m);
         m = error("base: nowhere.yaml\n");
         assertTrue(m.contains(":1:1: base:") && m.contains("does not exist"), m);
+        m = error("base: base.yaml\nset: {training.stepz: 4}\n");
+        assertTrue(m.contains(":2:7: set: 'training.stepz' names no config key"), m);
         m = error("base: base.yaml\nseeds: [1, 1]\n");
         assertTrue(m.contains("seeds: a seed appears twice"), m);
         m = error("base: base.yaml\nunknown: 1\n");

@@ -1,0 +1,107 @@
+package dev.crucible.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.crucible.data.TokenShard;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** A small sweep end to end: 2 variants x 2 seeds, killed mid-way with SIGKILL, resumed, evaluated and compared. */
+class SweepCommandTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void aKilledSweepResumesToWhatAnUninterruptedOneComputesAndComparesItsVariants() throws Exception {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; sb.length() < 20_000; i++) sb.append("sweep ").append(i % 11).append(" over seeds and variants. ");
+        byte[] text = sb.toString().getBytes(StandardCharsets.UTF_8);
+        int[] tok = new int[text.length];
+        for (int i = 0; i < text.length; i++) tok[i] = text[i] & 0xFF;
+        int split = tok.length * 9 / 10;
+        TokenShard.write(dir.resolve("train.bin"), tok, split, 256);
+        TokenShard.write(dir.resolve("val.bin"), java.util.Arrays.copyOfRange(tok, split, tok.length), tok.length - split, 256);
+        Files.writeString(dir.resolve("base.yaml"), """
+                model: {style: gpt2, vocab_size: 256, context_length: 32, n_layer: 1, n_head: 2, d_model: 16}
+                data: {train: train.bin, val: val.bin}
+                training: {seq_len: 32, micro_batch: 4, steps: 8, threads: 1}
+                optimizer: {lr: 3.0e-3}
+                schedule: {warmup_steps: 2}
+                eval: {every: 4, batches: 2}
+                checkpoint: {every: 4}
+                log: {every: 1}
+                """);
+        String sweep = """
+                base: base.yaml
+                seeds: [1, 2]
+                variants:
+                  base: {}
+                  fast: {optimizer.lr: 1.0e-2}
+                eval: {tasks: [induction], limit: 4}
+                out: %s
+                """;
+        Files.writeString(dir.resolve("ref.yaml"), sweep.formatted("ref"));
+        Files.writeString(dir.resolve("killed.yaml"), sweep.formatted("killed"));
+        CommandsTest.Result ref = CommandsTest.run("sweep", dir.resolve("ref.yaml").toString());
+        assertEquals(0, ref.code(), ref.err());
+
+        // killed in the third run, then run again to the end
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "--add-modules", "jdk.incubator.vector",
+                "-cp", System.getProperty("java.class.path"), Main.class.getName(), "sweep", dir.resolve("killed.yaml").toString()));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        boolean killed = false;
+        try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+            int runs = 0, steps = 0;
+            for (String line; (line = r.readLine()) != null; ) {
+                if (line.startsWith("=== run")) runs++;
+                if (runs == 3 && line.startsWith("step 5/")) {
+                    p.destroyForcibly();
+                    p.waitFor();
+                    killed = true;
+                    break;
+                }
+            }
+        }
+        assertTrue(killed, "the sweep was killed in its third run");
+        CommandsTest.Result resumed = CommandsTest.run("sweep", dir.resolve("killed.yaml").toString());
+        assertEquals(0, resumed.code(), resumed.err());
+        assertTrue(resumed.out().contains("=== run 1/4: base, seed 1") && resumed.out().contains(": finished"), resumed.out());
+
+        for (String run : new String[] {"base/seed-1", "fast/seed-1", "base/seed-2", "fast/seed-2"}) {
+            assertEquals(metrics(dir.resolve("ref").resolve(run)), metrics(dir.resolve("killed").resolve(run)), run + ": bit-identical to the uninterrupted sweep");
+            assertEquals(Files.readAllLines(dir.resolve("ref").resolve(run).resolve("eval/results.jsonl")).size(),
+                    Files.readAllLines(dir.resolve("killed").resolve(run).resolve("eval/results.jsonl")).size(), run + ": every checkpoint evaluated once");
+        }
+        JsonNode c = new ObjectMapper().readTree(dir.resolve("killed/comparison.json").toFile());
+        assertEquals("base", c.get("baseline").asText());
+        List<String> rows = new ArrayList<>();
+        for (JsonNode row : c.get("rows")) rows.add(row.get("metric").asText() + " " + row.get("variant").asText());
+        assertTrue(rows.containsAll(List.of("val_loss base", "val_loss fast", "induction:induction_gain base", "induction:induction_gain fast")), rows.toString());
+        JsonNode fast = c.get("rows").get(1), base = c.get("rows").get(0);
+        assertEquals("val_loss fast", fast.get("metric").asText() + " " + fast.get("variant").asText());
+        assertEquals(2, fast.get("seeds").asInt());
+        assertTrue(fast.get("ci95_half_width").asDouble() > 0 && fast.has("difference_ci95_half_width") && fast.has("p"), fast.toString());
+        assertFalse(base.has("difference"), "the baseline has no difference from itself");
+        assertTrue(Files.readString(dir.resolve("killed/comparison.md")).contains("| val_loss | fast | 2 |"), "the table");
+        CommandsTest.Result cmp = CommandsTest.run("compare", dir.resolve("killed").toString());
+        assertEquals(0, cmp.code(), cmp.err());
+        assertTrue(cmp.out().contains("fast (optimizer.lr: 0.003 -> 0.01): "), cmp.out());
+        assertTrue(Files.exists(dir.resolve("killed/compare/report.html")));
+    }
+
+    /** metrics.jsonl without the timing columns. */
+    private static List<String> metrics(Path run) throws java.io.IOException {
+        return Files.readAllLines(run.resolve("metrics.jsonl")).stream().map(l -> l.replaceAll(",\"(tokens_per_s|mfu|elapsed_s)\":[0-9.eE-]+", "")).toList();
+    }
+}

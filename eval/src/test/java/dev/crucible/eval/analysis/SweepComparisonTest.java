@@ -1,0 +1,52 @@
+package dev.crucible.eval.analysis;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.crucible.train.sweep.Sweep;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** A sweep's comparison on synthetic runs with known answers: the paired test's numbers in the table and in words. */
+class SweepComparisonTest {
+    @TempDir
+    Path dir;
+
+    private void run(String variant, long seed, double finalVal, double acc) throws IOException {
+        Path r = dir.resolve(variant).resolve("seed-" + seed);
+        Files.createDirectories(r.resolve("eval"));
+        Files.writeString(r.resolve("metrics.jsonl"), String.format(Locale.ROOT, "{\"step\":0,\"tokens\":0,\"val_loss\":8.0}%n"
+                + "{\"step\":10,\"tokens\":100,\"train_loss\":5.0,\"val_loss\":%.4f}%n", finalVal));
+        Files.writeString(r.resolve("eval/results.jsonl"), String.format(Locale.ROOT,
+                "{\"run\":\"x\",\"step\":10,\"tokens\":100,\"task\":\"piqa\",\"metric\":\"acc\",\"value\":%.4f,\"stderr\":0.01}%n", acc));
+    }
+
+    @Test
+    void theTableAndTheSentencesCarryThePairedTest() throws IOException {
+        double[] base = {5.00, 5.10, 4.90, 5.20}, variant = {4.97, 5.08, 4.86, 5.17}, accBase = {0.60, 0.62, 0.58, 0.61}, accVar = {0.61, 0.60, 0.59, 0.62};
+        StringBuilder runs = new StringBuilder();
+        for (int s = 1; s <= 4; s++) {
+            run("base", s, base[s - 1], accBase[s - 1]);
+            run("mix", s, variant[s - 1], accVar[s - 1]);
+            runs.append(String.format(Locale.ROOT, "%s{\"variant\":\"base\",\"seed\":%d,\"dir\":\"base/seed-%d\"},{\"variant\":\"mix\",\"seed\":%d,\"dir\":\"mix/seed-%d\"}",
+                    s == 1 ? "" : ",", s, s, s, s));
+        }
+        Files.writeString(dir.resolve(Sweep.MANIFEST), "{\"baseline\":\"base\",\"seeds\":[1,2,3,4],\"variants\":[{\"name\":\"base\",\"differences\":[]},"
+                + "{\"name\":\"mix\",\"differences\":[\"model.norm_placement: pre -> mix\"]}],\"runs\":[" + runs + "]}");
+        SweepComparison c = SweepComparison.of(Sweep.Manifest.read(dir));
+        List<SweepComparison.Row> rows = c.rows();
+        assertEquals(List.of("val_loss base", "val_loss mix", "piqa:acc base", "piqa:acc mix"), rows.stream().map(r -> r.metric() + " " + r.variant()).toList());
+        SweepComparison.Row mix = rows.get(1);
+        assertEquals(-0.03, mix.difference().mean(), 1e-9);
+        assertEquals(0.00522, mix.difference().p(), 5e-5);
+        assertTrue(c.table().contains("| val_loss | mix | 4 | 5.0200 ± 0.2139 | -0.0300 ± 0.0130 | 0.00521 * |"), c.table());
+        assertEquals(List.of("mix (model.norm_placement: pre -> mix): val_loss lowered by 0.0300 ± 0.013 over 4 seeds (p = 0.0052, better); "
+                + "unchanged within noise: piqa:acc."), c.summaries());
+        assertTrue(c.unfinished().size() == 8, "no config.yaml: not known to be finished, and said so");
+    }
+}
