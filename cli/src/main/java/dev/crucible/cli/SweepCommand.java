@@ -34,6 +34,9 @@ final class SweepCommand implements Callable<Integer> {
     boolean dryRun;
     @Option(names = "--threads", defaultValue = "0", description = "Worker threads for evaluation (0 = all cores); training uses each run's training.threads.")
     int threads;
+    @Option(names = "--parallel", defaultValue = "1", paramLabel = "N", description = "Runs at once (default ${DEFAULT-VALUE}): the cores divided among "
+            + "them (each run started with training.threads = cores / N, evaluated with as many), each run's output in its directory's sweep.log.")
+    int parallel;
 
     @Override
     public Integer call() throws Exception {
@@ -46,20 +49,58 @@ final class SweepCommand implements Callable<Integer> {
         sweep.writeManifest();
         SweepConfig.Eval ev = sweep.config().eval();
         List<Task> tasks = ev == null ? List.of() : Tasks.load(ev.data() == null ? null : file.toAbsolutePath().getParent().resolve(ev.data()), ev.tasks());
-        int i = 0;
-        for (Sweep.Run r : sweep.runs()) {
-            i++;
-            out.printf(Locale.ROOT, "=== run %d/%d: %s, seed %d (%s)%s%n", i, sweep.runs().size(), r.variant(), r.seed(), r.dir(),
-                    Sweep.finished(r) ? ": finished" : "");
-            sweep.train(r, out);
-            if (!tasks.isEmpty()) {
-                try (WorkerPool pool = new WorkerPool(WorkerPool.threadsFor(threads))) {
-                    EvalCommand.evaluateRun(r.dir(), tasks, ev.limit(), 8, pool, out);
+        if (parallel < 1) throw new UserError("--parallel: must be >= 1, got " + parallel);
+        int n = sweep.runs().size();
+        if (parallel == 1) {
+            for (int i = 0; i < n; i++) runOne(sweep, sweep.runs().get(i), i, 0, WorkerPool.threadsFor(threads), tasks, out);
+        } else {
+            int each = Math.max(1, WorkerPool.threadsFor(threads) / parallel);
+            java.util.concurrent.ExecutorService exec = java.util.concurrent.Executors.newFixedThreadPool(parallel);
+            try {
+                List<java.util.concurrent.Future<?>> done = new java.util.ArrayList<>();
+                for (int i = 0; i < n; i++) {
+                    Sweep.Run r = sweep.runs().get(i);
+                    int k = i;
+                    done.add(exec.submit(() -> {
+                        java.nio.file.Files.createDirectories(r.dir());
+                        try (PrintStream log = new PrintStream(java.nio.file.Files.newOutputStream(r.dir().resolve("sweep.log"),
+                                java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND), true, java.nio.charset.StandardCharsets.UTF_8)) {
+                            synchronized (out) {
+                                out.printf(Locale.ROOT, "=== run %d/%d: %s, seed %d started (%s/sweep.log)%n", k + 1, n, r.variant(), r.seed(), r.dir());
+                            }
+                            runOne(sweep, r, k, each, each, tasks, log);
+                        }
+                        synchronized (out) {
+                            out.printf(Locale.ROOT, "=== run %d/%d: %s, seed %d done%n", k + 1, n, r.variant(), r.seed());
+                        }
+                        return null;
+                    }));
                 }
+                for (java.util.concurrent.Future<?> f : done) {
+                    try {
+                        f.get();
+                    } catch (java.util.concurrent.ExecutionException e) {
+                        throw e.getCause() instanceof Exception x ? x : e;
+                    }
+                }
+            } finally {
+                exec.shutdownNow();
             }
         }
         writeComparison(Sweep.Manifest.read(sweep.dir()), out);
         return 0;
+    }
+
+    /** One run: trained (started with trainThreads, 0 = its config's), then its checkpoints evaluated with evalThreads. */
+    private void runOne(Sweep sweep, Sweep.Run r, int i, int trainThreads, int evalThreads, List<Task> tasks, PrintStream out) throws IOException {
+        out.printf(Locale.ROOT, "=== run %d/%d: %s, seed %d (%s)%s%n", i + 1, sweep.runs().size(), r.variant(), r.seed(), r.dir(),
+                Sweep.finished(r) ? ": finished" : "");
+        sweep.train(r, trainThreads, out);
+        if (!tasks.isEmpty()) {
+            try (WorkerPool pool = new WorkerPool(evalThreads)) {
+                EvalCommand.evaluateRun(r.dir(), tasks, sweep.config().eval().limit(), 8, pool, out);
+            }
+        }
     }
 
     /** The comparison of a sweep's variants: printed, and written as comparison.md and comparison.json in the sweep directory. */

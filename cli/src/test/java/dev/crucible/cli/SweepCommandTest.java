@@ -17,7 +17,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** A small sweep end to end: 2 variants x 2 seeds, killed mid-way with SIGKILL, resumed, evaluated and compared. */
+/** A small sweep end to end: 2 variants x 2 seeds, two at a time, and again one at a time killed mid-way with SIGKILL, resumed, evaluated and compared. */
 class SweepCommandTest {
     @TempDir
     Path dir;
@@ -53,8 +53,10 @@ class SweepCommandTest {
                 """;
         Files.writeString(dir.resolve("ref.yaml"), sweep.formatted("ref"));
         Files.writeString(dir.resolve("killed.yaml"), sweep.formatted("killed"));
-        CommandsTest.Result ref = CommandsTest.run("sweep", dir.resolve("ref.yaml").toString());
+        // the reference two runs at a time: what it computes must not depend on that either
+        CommandsTest.Result ref = CommandsTest.run("sweep", dir.resolve("ref.yaml").toString(), "--parallel", "2");
         assertEquals(0, ref.code(), ref.err());
+        assertTrue(Files.readString(dir.resolve("ref/fast/seed-2/sweep.log")).contains("done: 8 steps"), "each parallel run's output in its sweep.log");
 
         // killed in the third run, then run again to the end
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "--add-modules", "jdk.incubator.vector",

@@ -279,6 +279,10 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
         public Training withDistill(Distill v) {
             return new Training(seqLen, microBatch, batchTokens, steps, seed, threads, initFrom, growFrom, v, zLoss, dropoutFromStep);
         }
+
+        public Training withThreads(int v) {
+            return new Training(seqLen, microBatch, batchTokens, steps, seed, v, initFrom, growFrom, distill, zLoss, dropoutFromStep);
+        }
     }
 
     /**

@@ -247,11 +247,15 @@ public final class Sweep {
         return Files.isRegularFile(Checkpoints.dirFor(r.dir(), r.config().training().steps()).resolve("trainer_state.json"));
     }
 
-    /** Trains a run: from the start, or on from its newest checkpoint; nothing when it is finished. */
-    public void train(Run r, PrintStream console) throws IOException {
+    /**
+     * Trains a run: from the start, or on from its newest checkpoint; nothing when it is finished.
+     * threads: the worker threads a run started here gets (0: its config's); a run resumed keeps what
+     * it started with (thread counts do not change what a run computes).
+     */
+    public void train(Run r, int threads, PrintStream console) throws IOException {
         if (finished(r)) return;
         if (Files.exists(r.dir().resolve("metrics.jsonl")) || Files.exists(r.dir().resolve("config.yaml"))) Trainer.resume(r.dir(), null, null, false, console);
-        else Trainer.start(r.config(), baseDir, console);
+        else Trainer.start(threads > 0 ? r.config().withTraining(r.config().training().withThreads(threads)) : r.config(), baseDir, console);
     }
 
     /** sweep.json: what the sweep is (variants, their keys and differences, seeds, baseline) and where each run is. */
