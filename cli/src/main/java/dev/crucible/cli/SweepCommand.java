@@ -108,6 +108,8 @@ final class SweepCommand implements Callable<Integer> {
         SweepComparison c = SweepComparison.of(m);
         StringBuilder md = new StringBuilder(c.table()).append('\n');
         for (String s : c.summaries()) md.append("- ").append(s).append('\n');
+        String scaling = c.scaling();
+        if (scaling != null) md.append('\n').append(scaling);
         AtomicWrite.write(m.dir().resolve("comparison.md"), tmp -> java.nio.file.Files.writeString(tmp, md));
         ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         AtomicWrite.write(m.dir().resolve("comparison.json"), tmp -> json.writeValue(tmp.toFile(), Map.of("baseline", m.baseline(), "rows", c.json(),

@@ -70,6 +70,49 @@ public final class SweepComparison {
         return c;
     }
 
+    /**
+     * The scaling law of the sweep's variants when they span model sizes and token budgets (the
+     * Fine Line's cross-size view): each variant's mean final validation loss against its
+     * non-embedding parameters (all but the token and position embeddings) and the tokens trained,
+     * fitted to L(N, D) = E + A/N^α + B/D^β ({@link ScalingFit}); null when the sweep has fewer than
+     * 5 variants, or one size or one budget.
+     */
+    public String scaling() throws IOException {
+        List<ScalingFit.Point> pts = new ArrayList<>();
+        List<String> names = new ArrayList<>();
+        for (String v : manifest.variants()) {
+            double loss = rows.stream().filter(r -> r.metric().equals("val_loss") && r.variant().equals(v)).mapToDouble(r -> r.value().mean()).findFirst()
+                    .orElse(Double.NaN);
+            Sweep.Manifest.ManifestRun run = manifest.runs().stream().filter(r -> r.variant().equals(v) && Files.exists(r.dir().resolve("config.yaml")))
+                    .findFirst().orElse(null);
+            if (run == null || Double.isNaN(loss)) continue;
+            dev.crucible.model.ModelConfig mc = dev.crucible.train.RunConfigs.readSaved(run.dir().resolve("config.yaml")).model().resolve();
+            long n = new dev.crucible.model.ParamLayout(mc).size() - (long) mc.vocabSize() * mc.dModel()
+                    - (mc.style() == dev.crucible.model.ModelConfig.Style.GPT2 ? (long) mc.contextLength() * mc.dModel() : 0);
+            long tokens = -1;
+            for (Stability.Row row : Stability.read(run.dir().resolve("metrics.jsonl"))) if (!Double.isNaN(row.valLoss())) tokens = row.tokens();
+            if (tokens <= 0) continue;
+            pts.add(new ScalingFit.Point(n, tokens, loss));
+            names.add(v);
+        }
+        ScalingFit.Law law;
+        try {
+            law = ScalingFit.fit(pts);
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
+        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "Scaling fit over %d variants (mean final validation loss; N non-embedding "
+                + "parameters, D training tokens): L(N, D) = %.4g + %.4g/N^%.3f + %.4g/D^%.3f, rms residual %.4f%n%n", pts.size(), law.e(), law.a(),
+                law.alpha(), law.b(), law.beta(), law.rmse()));
+        sb.append("| variant | N | D | loss | fitted | residual |\n|---|---|---|---|---|---|\n");
+        for (int i = 0; i < pts.size(); i++) {
+            ScalingFit.Point p = pts.get(i);
+            sb.append(String.format(Locale.ROOT, "| %s | %,.0f | %,.0f | %.4f | %.4f | %+.4f |%n", names.get(i), p.n(), p.d(), p.loss(), law.predict(p.n(), p.d()),
+                    law.residuals()[i]));
+        }
+        return sb.toString();
+    }
+
     /** Whether a run's config.yaml steps were all trained (its last checkpoint exists). */
     private static boolean finishedRun(Path run) throws IOException {
         Path cfg = run.resolve("config.yaml");

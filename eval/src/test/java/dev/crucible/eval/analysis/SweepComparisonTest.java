@@ -48,5 +48,29 @@ class SweepComparisonTest {
         assertEquals(List.of("mix (model.norm_placement: pre -> mix): val_loss lowered by 0.0300 ± 0.013 over 4 seeds (p = 0.0052, better); "
                 + "unchanged within noise: piqa:acc."), c.summaries());
         assertTrue(c.unfinished().size() == 8, "no config.yaml: not known to be finished, and said so");
+        assertEquals(null, c.scaling(), "one size, one budget: no scaling fit");
+    }
+
+    /** Variants of 3 sizes x 2 budgets whose losses follow a known law: the comparison fits it. */
+    @Test
+    void variantsAcrossSizesAndBudgetsGetAScalingFit() throws IOException {
+        StringBuilder runs = new StringBuilder(), variants = new StringBuilder();
+        for (int layers : new int[] {1, 2, 4}) {
+            for (long tokens : new long[] {10_000, 40_000}) {
+                String v = "L" + layers + "_D" + tokens;
+                Path r = Files.createDirectories(dir.resolve(v).resolve("seed-1"));
+                Files.writeString(r.resolve("config.yaml"), "model: {style: llama, vocab_size: 256, context_length: 32, n_layer: " + layers
+                        + ", n_head: 2, d_model: 16}\ndata: {train: x.bin}\ntraining: {seq_len: 32}\n");
+                long n = new dev.crucible.model.ParamLayout(dev.crucible.model.ModelConfig.llama(256, 32, layers, 2, 2, 16)).size() - 256L * 16;
+                double loss = 1.5 + 40 / Math.pow(n, 0.3) + 60 / Math.pow(tokens, 0.25);
+                Files.writeString(r.resolve("metrics.jsonl"), String.format(Locale.ROOT, "{\"step\":10,\"tokens\":%d,\"val_loss\":%.6f}%n", tokens, loss));
+                runs.append(runs.isEmpty() ? "" : ",").append("{\"variant\":\"").append(v).append("\",\"seed\":1,\"dir\":\"").append(v).append("/seed-1\"}");
+                variants.append(variants.isEmpty() ? "" : ",").append("{\"name\":\"").append(v).append("\",\"differences\":[]}");
+            }
+        }
+        Files.writeString(dir.resolve(Sweep.MANIFEST), "{\"baseline\":\"L1_D10000\",\"seeds\":[1],\"variants\":[" + variants + "],\"runs\":[" + runs + "]}");
+        String fit = SweepComparison.of(Sweep.Manifest.read(dir)).scaling();
+        assertTrue(fit != null && fit.startsWith("Scaling fit over 6 variants"), String.valueOf(fit));
+        assertTrue(fit.contains("| L4_D40000 |"), fit);
     }
 }
