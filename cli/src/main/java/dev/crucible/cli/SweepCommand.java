@@ -46,6 +46,7 @@ final class SweepCommand implements Callable<Integer> {
                 sweep.runs().size(), sweep.dir(), sweep.baseline());
         sweep.differences().forEach((v, d) -> out.println("  " + v + ": " + (d.isEmpty() ? "(the base config)" : String.join("; ", d))));
         if (dryRun) return 0;
+        sweep.checkStarted();
         sweep.writeManifest();
         SweepConfig.Eval ev = sweep.config().eval();
         List<Task> tasks = ev == null ? List.of() : Tasks.load(ev.data() == null ? null : file.toAbsolutePath().getParent().resolve(ev.data()), ev.tasks());

@@ -96,6 +96,11 @@ class SweepCommandTest {
         assertTrue(fast.get("ci95_half_width").asDouble() > 0 && fast.has("difference_ci95_half_width") && fast.has("p"), fast.toString());
         assertFalse(base.has("difference"), "the baseline has no difference from itself");
         assertTrue(Files.readString(dir.resolve("killed/comparison.md")).contains("| val_loss | fast | 2 |"), "the table");
+        // the sweep edited after its runs started: refused, naming the run and the key, nothing trained
+        Files.writeString(dir.resolve("killed.yaml"), sweep.formatted("killed").replace("1.0e-2", "2.0e-2"));
+        CommandsTest.Result edited = CommandsTest.run("sweep", dir.resolve("killed.yaml").toString());
+        assertEquals(2, edited.code());
+        assertTrue(edited.err().contains("fast/seed-1 was started under another config") && edited.err().contains("optimizer.lr: 0.01 -> 0.02"), edited.err());
         CommandsTest.Result cmp = CommandsTest.run("compare", dir.resolve("killed").toString());
         assertEquals(0, cmp.code(), cmp.err());
         assertTrue(cmp.out().contains("fast (optimizer.lr: 0.003 -> 0.01): "), cmp.out());

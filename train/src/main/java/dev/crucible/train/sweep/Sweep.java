@@ -128,8 +128,11 @@ public final class Sweep {
         } catch (JsonProcessingException | IllegalArgumentException e) {
             Throwable root = e;
             while (root.getCause() != null && root.getCause() != root) root = root.getCause();
-            String key = v.overrides().keySet().stream().findFirst().orElse("base");
-            throw new ConfigLoader.ConfigException(where(file, sweepText, key) + ": variant '" + v.name() + "' " + v.overrides() + " (seed " + seed
+            // point at the variant's first key (in its own entry, for named variants)
+            String first = v.overrides().keySet().stream().findFirst().orElse(null);
+            String at = first == null ? where(file, sweepText, v.name(), 0)
+                    : where(file, sweepText, first, cfg.variants() != null ? offsetOf(sweepText, v.name()) : 0);
+            throw new ConfigLoader.ConfigException(at + ": variant '" + v.name() + "' " + v.overrides() + " (seed " + seed
                     + "): " + (root.getMessage() == null ? root : root.getMessage().lines().findFirst().orElse("")), e);
         }
     }
@@ -178,8 +181,13 @@ public final class Sweep {
 
     /** file:line:column of a key written as it is (a dotted grid key is one YAML key), or the file alone. */
     private static String where(Path file, String text, String key) {
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?m)(^|[\\s{,])(" + java.util.regex.Pattern.quote(key) + ")\\s*:").matcher(text);
-        if (!m.find()) return file.toString();
+        return where(file, text, key, 0);
+    }
+
+    /** As above, the first occurrence at or after offset from. */
+    private static String where(Path file, String text, String key, int from) {
+        java.util.regex.Matcher m = keyPattern(key).matcher(text);
+        if (!m.find(from)) return file.toString();
         int line = 1, col = 1;
         for (int i = 0; i < m.start(2); i++) {
             if (text.charAt(i) == '\n') {
@@ -190,6 +198,15 @@ public final class Sweep {
             }
         }
         return file + ":" + line + ":" + col;
+    }
+
+    private static java.util.regex.Pattern keyPattern(String key) {
+        return java.util.regex.Pattern.compile("(?m)(^|[\\s{,])(" + java.util.regex.Pattern.quote(key) + ")\\s*:");
+    }
+
+    private static int offsetOf(String text, String key) {
+        java.util.regex.Matcher m = keyPattern(key).matcher(text);
+        return m.find() ? m.end() : 0;
     }
 
     /** A grid variant's name: each key's last part = its value, joined by '+' (full keys, '~' for '.', when last parts collide). */
@@ -240,6 +257,26 @@ public final class Sweep {
         Map<String, List<String>> out = new LinkedHashMap<>();
         for (Run r : runs) if (r.seed() == seed) out.put(r.variant(), RunConfigs.differences(base, r.config().withOut("")));
         return out;
+    }
+
+    /**
+     * Refuses runs already started under another config than the sweep now gives them (the sweep file
+     * or the base was edited): resuming them would silently mix two recipes in one variant. Thread
+     * counts are not a difference (they do not change what a run computes).
+     */
+    public void checkStarted() throws IOException {
+        for (Run r : runs) {
+            Path saved = r.dir().resolve("config.yaml");
+            if (!Files.isRegularFile(saved)) continue;
+            RunConfig was = RunConfigs.readSaved(saved);
+            RunConfig now = RunConfigs.resolve(r.config(), baseDir).withOut(was.out());
+            now = now.withTraining(now.training().withThreads(was.training().threads()));
+            List<String> diff = RunConfigs.differences(was, now);
+            if (!diff.isEmpty()) {
+                throw new IllegalArgumentException(r.dir() + " was started under another config than " + file + " now gives it (" + String.join("; ", diff)
+                        + "); restore the sweep, or delete that run to start it again");
+            }
+        }
     }
 
     /** Whether a run has written its last checkpoint. */
