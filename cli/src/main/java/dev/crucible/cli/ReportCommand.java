@@ -72,6 +72,11 @@ public final class ReportCommand implements Callable<Integer> {
 
     static Path write(List<Path> runs, List<Run> imported, Path dir, String title, List<String> prompts, int sampleTokens, int threads,
                       PrintStream log) throws IOException {
+        return write(runs, imported, dir, title, prompts, sampleTokens, threads, log, null);
+    }
+
+    static Path write(List<Path> runs, List<Run> imported, Path dir, String title, List<String> prompts, int sampleTokens, int threads,
+                      PrintStream log, Report.SweepSummary sweep) throws IOException {
         List<Run> data = new ArrayList<>();
         try (WorkerPool pool = new WorkerPool(WorkerPool.threadsFor(threads))) {
             for (Path r : runs) {
@@ -96,7 +101,7 @@ public final class ReportCommand implements Callable<Integer> {
         data.addAll(imported);
         String t = title != null ? title : data.size() == 1 ? "Crucible report: " + data.getFirst().name()
                 : "Crucible comparison: " + String.join(" vs ", data.stream().map(Run::name).toList());
-        return Report.write(data, dir, t);
+        return Report.write(data, dir, t, sweep);
     }
 
     /** At most n items, spread evenly, always with the first and the last. */
@@ -121,14 +126,17 @@ public final class ReportCommand implements Callable<Integer> {
 
         @Override
         public Integer call() throws Exception {
+            Report.SweepSummary sweep = null;
+            String title = null;
             if (runs.size() == 1 && Files.isRegularFile(runs.getFirst().resolve(dev.crucible.train.sweep.Sweep.MANIFEST))) {
                 dev.crucible.train.sweep.Sweep.Manifest m = dev.crucible.train.sweep.Sweep.Manifest.read(runs.getFirst());
-                SweepCommand.writeComparison(m, System.out);
+                sweep = SweepCommand.writeComparison(m, System.out);
                 runs = m.runs().stream().map(dev.crucible.train.sweep.Sweep.Manifest.ManifestRun::dir).filter(d -> Files.exists(d.resolve("metrics.jsonl"))).toList();
                 if (out.toString().equals("compare")) out = m.dir().resolve("compare");
+                title = "Crucible sweep: " + m.dir().getFileName();
             }
             if (runs.size() < 2) throw new UserError("compare: give two or more run directories, or a sweep directory");
-            Path file = write(runs, out, null, List.of("The "), sampleTokens, 0, System.out);
+            Path file = write(runs, List.of(), out, title, List.of("The "), sampleTokens, 0, System.out, sweep);
             System.out.println("open " + file.toAbsolutePath().normalize());
             return 0;
         }

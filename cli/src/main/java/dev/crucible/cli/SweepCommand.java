@@ -105,7 +105,7 @@ final class SweepCommand implements Callable<Integer> {
     }
 
     /** The comparison of a sweep's variants: printed, and written as comparison.md and comparison.json in the sweep directory. */
-    static void writeComparison(Sweep.Manifest m, PrintStream out) throws IOException {
+    static dev.crucible.eval.report.Report.SweepSummary writeComparison(Sweep.Manifest m, PrintStream out) throws IOException {
         SweepComparison c = SweepComparison.of(m);
         StringBuilder md = new StringBuilder(c.table()).append('\n');
         for (String s : c.summaries()) md.append("- ").append(s).append('\n');
@@ -117,5 +117,6 @@ final class SweepCommand implements Callable<Integer> {
                 "summaries", c.summaries(), "unfinished", c.unfinished())));
         out.print(md);
         out.println("wrote " + m.dir().resolve("comparison.md") + " and comparison.json");
+        return new dev.crucible.eval.report.Report.SweepSummary(c.table() + (scaling == null ? "" : "\n" + scaling), c.summaries());
     }
 }

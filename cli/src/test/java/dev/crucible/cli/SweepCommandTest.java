@@ -104,7 +104,9 @@ class SweepCommandTest {
         CommandsTest.Result cmp = CommandsTest.run("compare", dir.resolve("killed").toString());
         assertEquals(0, cmp.code(), cmp.err());
         assertTrue(cmp.out().contains("fast (optimizer.lr: 0.003 -> 0.01): "), cmp.out());
-        assertTrue(Files.exists(dir.resolve("killed/compare/report.html")));
+        String html = Files.readString(dir.resolve("killed/compare/report.html"));
+        assertTrue(html.contains("<h2>Variants against the baseline, over seeds</h2>") && html.contains("<p>fast (optimizer.lr: 0.003 -&gt; 0.01): "),
+                "the sentences per variant in the report");
     }
 
     /** metrics.jsonl without the timing columns. */

@@ -34,6 +34,14 @@ public final class Report {
     private static final List<Section.Whole> CLOSING = List.of(new EarlyIndicatorsSection());
 
     public static Path write(List<Run> runs, Path outDir, String title) throws IOException {
+        return write(runs, outDir, title, null);
+    }
+
+    /** A sweep's comparison with its baseline: the table over seeds and a sentence per variant, first in the report. */
+    public record SweepSummary(String table, List<String> sentences) {}
+
+    /** As above, with a sweep's comparison (or null) before the curves. */
+    public static Path write(List<Run> runs, Path outDir, String title, SweepSummary sweep) throws IOException {
         Files.createDirectories(outDir);
         StringBuilder h = new StringBuilder();
         h.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>").append(esc(title)).append("</title>\n<style>")
@@ -49,6 +57,11 @@ public final class Report {
                     .append("; ").append(r.checkpointSteps().length).append(" checkpoints</li>");
         }
         h.append("</ul>\n");
+        if (sweep != null) {
+            h.append("<h2>Variants against the baseline, over seeds</h2>\n");
+            for (String s : sweep.sentences()) h.append("<p>").append(esc(s)).append("</p>\n");
+            h.append("<pre>").append(esc(sweep.table())).append("</pre>\n");
+        }
         for (Section.Whole s : OPENING) s.write(h, runs, outDir);
         for (Run r : runs) {
             h.append("<h2>Capabilities").append(runs.size() > 1 ? ": " + esc(r.name()) : "").append("</h2>\n");
