@@ -107,6 +107,7 @@ class SweepCommandTest {
         String html = Files.readString(dir.resolve("killed/compare/report.html"));
         assertTrue(html.contains("<h2>Variants against the baseline, over seeds</h2>") && html.contains("<p>fast (optimizer.lr: 0.003 -&gt; 0.01): "),
                 "the sentences per variant in the report");
+        assertTrue(Files.size(dir.resolve("killed/compare/charts/loss-over-seeds.png")) > 1000, "the loss of each variant with its band over seeds");
     }
 
     /** metrics.jsonl without the timing columns. */

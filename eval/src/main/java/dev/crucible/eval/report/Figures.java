@@ -33,6 +33,40 @@ final class Figures {
 
     record Figure(String file, String caption, Chart chart) {}
 
+    /** A sweep's validation loss per variant, mean over seeds with a 95% band; null unless some variant has two seeds or more. */
+    static Chart seedBands(List<Run> runs, Axis ax) {
+        java.util.Map<String, List<Run>> byVariant = new java.util.LinkedHashMap<>();
+        for (Run r : runs) {
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("(.+)/seed-\\d+").matcher(r.name());
+            if (m.matches()) byVariant.computeIfAbsent(m.group(1), k -> new ArrayList<>()).add(r);
+        }
+        if (byVariant.values().stream().noneMatch(l -> l.size() >= 2)) return null;
+        Chart c = new Chart("Validation loss over seeds (mean ± 95% interval)", ax.label(), "loss (nats/token)", true);
+        for (java.util.Map.Entry<String, List<Run>> v : byVariant.entrySet()) {
+            java.util.Map<Long, List<Double>> byStep = new java.util.TreeMap<>();
+            java.util.Map<Long, Long> tokens = new java.util.HashMap<>();
+            for (Run r : v.getValue()) {
+                for (Stability.Row x : r.metrics()) {
+                    if (Double.isNaN(x.valLoss()) || x.tokens() <= 0) continue;
+                    byStep.computeIfAbsent(x.step(), k -> new ArrayList<>()).add(x.valLoss());
+                    tokens.put(x.step(), x.tokens());
+                }
+            }
+            Run first = v.getValue().getFirst();
+            List<double[]> pts = new ArrayList<>();
+            byStep.forEach((step, vals) -> {
+                if (vals.size() < v.getValue().size()) return;
+                dev.crucible.eval.analysis.SeedStatistics.Estimate e = dev.crucible.eval.analysis.SeedStatistics.estimate(vals, 0.95);
+                pts.add(new double[] {ax.x().applyAsDouble(first, tokens.get(step)), e.mean(), Double.isNaN(e.halfWidth()) ? 0 : e.halfWidth()});
+            });
+            if (!pts.isEmpty()) {
+                c.line(v.getKey() + " (" + v.getValue().size() + " seeds)", pts.stream().mapToDouble(p -> p[0]).toArray(), pts.stream().mapToDouble(p -> p[1]).toArray(),
+                        pts.stream().mapToDouble(p -> p[2]).toArray());
+            }
+        }
+        return c.isEmpty() ? null : c;
+    }
+
     static List<Figure> figures(List<Run> runs) {
         List<Figure> out = new ArrayList<>();
         boolean multi = runs.size() > 1;
@@ -51,6 +85,11 @@ final class Figures {
                     val.stream().mapToDouble(Stability.Row::valLoss).toArray(), null);
         }
         if (!loss.isEmpty()) out.add(new Figure("loss.png", "Loss over training tokens; the dashed line is the untrained model's validation loss.", loss));
+        Chart bands = seedBands(runs, ax);
+        if (bands != null) {
+            out.add(new Figure("loss-over-seeds.png", "Validation loss of each variant of a sweep: the mean over its seeds (runs named VARIANT/seed-N) "
+                    + "with the band of its 95% interval (Student's t), at the steps every seed logged.", bands));
+        }
         // a data mixture's sources (continual pre-training: the old and the new domain), validated at every evaluation
         Chart sources = null;
         // one unit for every run: bits per byte when each run with sources has them, else nats per token
