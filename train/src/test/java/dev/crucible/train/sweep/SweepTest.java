@@ -88,6 +88,15 @@ class SweepTest {
         assertEquals(150, s.runs().getFirst().config().training().steps());
     }
 
+    /** The scaling study's preset: 3 depths x 2 budgets, its baseline among them. */
+    @Test
+    void theScalingStudyLoads() throws IOException {
+        Sweep s = Sweep.load(Path.of("..", "examples", "scaling", "sweep.yaml"));
+        assertEquals(6, s.runs().size());
+        assertEquals("n_layer=4+steps=450", s.baseline());
+        assertEquals(List.of("model.n_layer: 4 -> 8", "training.steps: 450 -> 150"), s.differences().get("n_layer=8+steps=150"));
+    }
+
     @Test
     void mistakesAreRefusedWithTheFileLineAndKey() throws IOException {
         String m = error("base: base.yaml\ngrid:\n  model.norm_placment: [pre, mix]\n");
