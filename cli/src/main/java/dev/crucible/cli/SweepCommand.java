@@ -49,7 +49,11 @@ final class SweepCommand implements Callable<Integer> {
         sweep.checkStarted();
         sweep.writeManifest();
         SweepConfig.Eval ev = sweep.config().eval();
-        List<Task> tasks = ev == null ? List.of() : Tasks.load(ev.data() == null ? null : file.toAbsolutePath().getParent().resolve(ev.data()), ev.tasks());
+        Path here = file.toAbsolutePath().getParent();
+        // paths in task names (probes:DIR, tasks.yaml) are relative to the sweep file, as every path in it is
+        List<String> names = ev == null ? List.of() : ev.tasks().stream().map(t -> t.startsWith("probes:") ? "probes:" + here.resolve(t.substring(7)).normalize()
+                : t.endsWith(".yaml") || t.endsWith(".yml") ? here.resolve(t).normalize().toString() : t).toList();
+        List<Task> tasks = ev == null ? List.of() : Tasks.load(ev.data() == null ? null : here.resolve(ev.data()), names);
         if (parallel < 1) throw new UserError("--parallel: must be >= 1, got " + parallel);
         int n = sweep.runs().size();
         if (parallel == 1) {

@@ -10,7 +10,8 @@ import java.util.Map;
  * runs with, and the variants: a grid (dotted run-config key → the values it takes;
  * every combination is a variant) or a list of named variants (name → dotted key → value). baseline:
  * the variant the others are compared with (default: the first). out: the sweep directory.
- * eval: the tasks to evaluate every checkpoint of every run on, as `crucible eval --run` does.
+ * eval: the tasks to evaluate every checkpoint of every run on, as `crucible eval --run` does (paths
+ * in them, probes:DIR and task files, relative to the sweep file).
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record SweepConfig(String base, Map<String, Object> set, List<Long> seeds, Map<String, List<Object>> grid, Map<String, Map<String, Object>> variants, String baseline,
