@@ -11,11 +11,19 @@ import dev.crucible.train.sweep.Sweep;
 import dev.crucible.train.sweep.SweepConfig;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -40,6 +48,7 @@ final class SweepCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (parallel < 1) throw new UserError("--parallel: must be >= 1, got " + parallel);
         Sweep sweep = Sweep.load(file);
         PrintStream out = System.out;
         out.printf(Locale.ROOT, "sweep %s: %d variant(s) x %d seed(s) = %d runs in %s; baseline %s%n", file, sweep.variants().size(), sweep.seeds().size(),
@@ -54,22 +63,21 @@ final class SweepCommand implements Callable<Integer> {
         List<String> names = ev == null ? List.of() : ev.tasks().stream().map(t -> t.startsWith("probes:") ? "probes:" + here.resolve(t.substring(7)).normalize()
                 : t.endsWith(".yaml") || t.endsWith(".yml") ? here.resolve(t).normalize().toString() : t).toList();
         List<Task> tasks = ev == null ? List.of() : Tasks.load(ev.data() == null ? null : here.resolve(ev.data()), names);
-        if (parallel < 1) throw new UserError("--parallel: must be >= 1, got " + parallel);
         int n = sweep.runs().size();
         if (parallel == 1) {
             for (int i = 0; i < n; i++) runOne(sweep, sweep.runs().get(i), i, 0, WorkerPool.threadsFor(threads), tasks, out);
         } else {
             int each = Math.max(1, WorkerPool.threadsFor(threads) / parallel);
-            java.util.concurrent.ExecutorService exec = java.util.concurrent.Executors.newFixedThreadPool(parallel);
+            ExecutorService exec = Executors.newFixedThreadPool(parallel);
             try {
-                List<java.util.concurrent.Future<?>> done = new java.util.ArrayList<>();
+                List<Future<?>> done = new ArrayList<>();
                 for (int i = 0; i < n; i++) {
                     Sweep.Run r = sweep.runs().get(i);
                     int k = i;
                     done.add(exec.submit(() -> {
-                        java.nio.file.Files.createDirectories(r.dir());
-                        try (PrintStream log = new PrintStream(java.nio.file.Files.newOutputStream(r.dir().resolve("sweep.log"),
-                                java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND), true, java.nio.charset.StandardCharsets.UTF_8)) {
+                        Files.createDirectories(r.dir());
+                        try (PrintStream log = new PrintStream(Files.newOutputStream(r.dir().resolve("sweep.log"),
+                                StandardOpenOption.CREATE, StandardOpenOption.APPEND), true, StandardCharsets.UTF_8)) {
                             synchronized (out) {
                                 out.printf(Locale.ROOT, "=== run %d/%d: %s, seed %d started (%s/sweep.log)%n", k + 1, n, r.variant(), r.seed(), r.dir());
                             }
@@ -81,10 +89,10 @@ final class SweepCommand implements Callable<Integer> {
                         return null;
                     }));
                 }
-                for (java.util.concurrent.Future<?> f : done) {
+                for (Future<?> f : done) {
                     try {
                         f.get();
-                    } catch (java.util.concurrent.ExecutionException e) {
+                    } catch (ExecutionException e) {
                         throw e.getCause() instanceof Exception x ? x : e;
                     }
                 }
@@ -115,7 +123,7 @@ final class SweepCommand implements Callable<Integer> {
         for (String s : c.summaries()) md.append("- ").append(s).append('\n');
         String scaling = c.scaling();
         if (scaling != null) md.append('\n').append(scaling);
-        AtomicWrite.write(m.dir().resolve("comparison.md"), tmp -> java.nio.file.Files.writeString(tmp, md));
+        AtomicWrite.write(m.dir().resolve("comparison.md"), tmp -> Files.writeString(tmp, md));
         ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         AtomicWrite.write(m.dir().resolve("comparison.json"), tmp -> json.writeValue(tmp.toFile(), Map.of("baseline", m.baseline(), "rows", c.json(),
                 "summaries", c.summaries(), "unfinished", c.unfinished())));
