@@ -15,15 +15,15 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletionService;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorCompletionService;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -54,6 +54,7 @@ final class SweepCommand implements Callable<Integer> {
         out.printf(Locale.ROOT, "sweep %s: %d variant(s) x %d seed(s) = %d runs in %s; baseline %s%n", file, sweep.variants().size(), sweep.seeds().size(),
                 sweep.runs().size(), sweep.dir(), sweep.baseline());
         sweep.differences().forEach((v, d) -> out.println("  " + v + ": " + (d.isEmpty() ? "(the base config)" : String.join("; ", d))));
+        sweep.checkAll();
         if (dryRun) return 0;
         sweep.checkStarted();
         sweep.writeManifest();
@@ -69,12 +70,12 @@ final class SweepCommand implements Callable<Integer> {
         } else {
             int each = Math.max(1, WorkerPool.threadsFor(threads) / parallel);
             ExecutorService exec = Executors.newFixedThreadPool(parallel);
+            CompletionService<Object> done = new ExecutorCompletionService<>(exec);
             try {
-                List<Future<?>> done = new ArrayList<>();
                 for (int i = 0; i < n; i++) {
                     Sweep.Run r = sweep.runs().get(i);
                     int k = i;
-                    done.add(exec.submit(() -> {
+                    done.submit(() -> {
                         Files.createDirectories(r.dir());
                         try (PrintStream log = new PrintStream(Files.newOutputStream(r.dir().resolve("sweep.log"),
                                 StandardOpenOption.CREATE, StandardOpenOption.APPEND), true, StandardCharsets.UTF_8)) {
@@ -87,11 +88,11 @@ final class SweepCommand implements Callable<Integer> {
                             out.printf(Locale.ROOT, "=== run %d/%d: %s, seed %d done%n", k + 1, n, r.variant(), r.seed());
                         }
                         return null;
-                    }));
+                    });
                 }
-                for (Future<?> f : done) {
+                for (int i = 0; i < n; i++) { // the first failure, whichever run it is, stops the sweep (queued runs do not start)
                     try {
-                        f.get();
+                        done.take().get();
                     } catch (ExecutionException e) {
                         throw e.getCause() instanceof Exception x ? x : e;
                     }

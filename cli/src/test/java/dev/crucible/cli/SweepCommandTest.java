@@ -101,6 +101,16 @@ class SweepCommandTest {
         CommandsTest.Result edited = CommandsTest.run("sweep", dir.resolve("killed.yaml").toString());
         assertEquals(2, edited.code());
         assertTrue(edited.err().contains("fast/seed-1 was started under another config") && edited.err().contains("optimizer.lr: 0.01 -> 0.02"), edited.err());
+        // another evaluation than the runs so far had: refused; a variant whose data is missing: refused before any run starts
+        Files.writeString(dir.resolve("ref.yaml"), sweep.formatted("ref").replace("limit: 4", "limit: 2"));
+        CommandsTest.Result evalChanged = CommandsTest.run("sweep", dir.resolve("ref.yaml").toString());
+        assertEquals(2, evalChanged.code());
+        assertTrue(evalChanged.err().contains("eval differs from what"), evalChanged.err());
+        Files.writeString(dir.resolve("missing.yaml"), sweep.formatted("missing").replace("fast: {optimizer.lr: 1.0e-2}", "fast: {data.train: nowhere.bin}"));
+        CommandsTest.Result missing = CommandsTest.run("sweep", dir.resolve("missing.yaml").toString());
+        assertEquals(2, missing.code());
+        assertTrue(missing.err().contains("variant 'fast': data: no token shards match") && !Files.exists(dir.resolve("missing/base/seed-1/metrics.jsonl")),
+                missing.err());
         CommandsTest.Result cmp = CommandsTest.run("compare", dir.resolve("killed").toString());
         assertEquals(0, cmp.code(), cmp.err());
         assertTrue(cmp.out().contains("fast (optimizer.lr: 0.003 -> 0.01): "), cmp.out());

@@ -7,7 +7,8 @@ import java.util.List;
  * form), by least squares on the losses. For fixed exponents the model is linear in E, A and B, so
  * those are solved exactly and only (α, β) are searched: a grid over (0, 2]², then a shrinking
  * local search around the best point. Deterministic; with as many points as parameters the fit
- * passes through them (five points at least: six or more leave residuals that mean something).
+ * passes through them (five points at least; the residuals mean something only with several more).
+ * E, A and B are not constrained: a negative one says the runs do not follow the law (or too few do).
  */
 public final class ScalingFit {
     /** One run: non-embedding parameters, training tokens, final loss. */
@@ -27,8 +28,9 @@ public final class ScalingFit {
         long sizes = points.stream().mapToDouble(Point::n).distinct().count(), budgets = points.stream().mapToDouble(Point::d).distinct().count();
         if (sizes < 2 || budgets < 2) throw new IllegalArgumentException("the runs need at least 2 model sizes and 2 token budgets, got " + sizes + " and " + budgets);
         double bestA = 0, bestB = 0, bestErr = Double.POSITIVE_INFINITY;
-        for (double al = 0.02; al <= 2.0; al += 0.02) {
-            for (double be = 0.02; be <= 2.0; be += 0.02) {
+        for (int i = 1; i <= 100; i++) {
+            for (int j = 1; j <= 100; j++) {
+                double al = 0.02 * i, be = 0.02 * j;
                 double err = error(points, al, be);
                 if (err < bestErr) {
                     bestErr = err;

@@ -24,7 +24,9 @@ public final class SeedStatistics {
         }
     }
 
+    /** NaN values (a run without the metric yet) are left out. */
     public static Estimate estimate(List<Double> values, double confidence) {
+        values = values.stream().filter(v -> !Double.isNaN(v)).toList();
         int n = values.size();
         double mean = values.stream().mapToDouble(Double::doubleValue).average().orElse(Double.NaN);
         if (n < 2) return new Estimate(n, mean, Double.NaN, Double.NaN);

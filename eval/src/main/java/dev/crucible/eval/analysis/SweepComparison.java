@@ -158,6 +158,7 @@ public final class SweepComparison {
             for (Row r : rows) {
                 if (!r.variant().equals(v) || r.difference() == null) continue;
                 SeedStatistics.Difference d = r.difference();
+                if (d.n() == 0) continue; // no seed both ran yet
                 if (Double.isNaN(d.p())) {
                     parts.add(String.format(Locale.ROOT, "%s %s by %.3g (%d seed%s: no test)", r.metric(), d.mean() < 0 ? "lower" : "higher",
                             Math.abs(d.mean()), d.n(), d.n() == 1 ? "" : "s"));

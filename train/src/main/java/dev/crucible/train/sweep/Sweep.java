@@ -31,8 +31,9 @@ import java.util.Map;
  * order, so every variant of a seed sees the same batches. Runs go seed by seed (all variants of the
  * first seed, then the next), so a sweep stopped early still compares its variants; each run is
  * started, resumed from its newest checkpoint, or skipped when finished, so a killed sweep continues
- * with the run it was in and computes what it would have. Everything is checked before the first run:
- * a key that names no run-config key, a value the config refuses.
+ * with the run it was in and computes what it would have. Keys are checked when the file is read (a key
+ * that names no run-config key, a value the config refuses) and every run's files by {@link #checkAll}
+ * before the first run. Paths in keys, like every path of the base, resolve against the base's directory.
  */
 public final class Sweep {
     /** A variant: its name and the run-config keys it sets (dotted, snake_case). */
@@ -83,10 +84,13 @@ public final class Sweep {
                 }
                 combos = next;
             }
-            for (Map<String, Object> c : combos) variants.add(new Variant(gridName(c), c));
-            if (variants.stream().map(Variant::name).distinct().count() != variants.size()) {
-                variants.clear();
-                for (Map<String, Object> c : combos) variants.add(new Variant(gridName(c).replace('~', '.'), c));
+            for (Map<String, Object> c : combos) {
+                Variant v = new Variant(gridName(c), c);
+                if (variants.stream().anyMatch(x -> x.name().equals(v.name()))) {
+                    throw new ConfigLoader.ConfigException(where(file, text, "grid") + ": grid: two combinations are both named '" + v.name()
+                            + "' (a value repeated, or values that differ only in characters a directory name cannot hold); they would share a run directory", null);
+                }
+                variants.add(v);
             }
         } else if (cfg.variants() != null) {
             for (Map.Entry<String, Map<String, Object>> v : cfg.variants().entrySet()) {
@@ -120,8 +124,8 @@ public final class Sweep {
     private RunConfig config(String baseText, Variant v, long seed, Path runDir, String sweepText) {
         try {
             ObjectNode tree = (ObjectNode) ConfigLoader.YAML.readTree(baseText);
-            for (Map.Entry<String, Object> o : cfg.set().entrySet()) set(tree, o.getKey(), ConfigLoader.YAML.valueToTree(o.getValue()));
-            for (Map.Entry<String, Object> o : v.overrides().entrySet()) set(tree, o.getKey(), ConfigLoader.YAML.valueToTree(o.getValue()));
+            for (Map.Entry<String, Object> o : cfg.set().entrySet()) set(tree, o.getKey(), value(o.getKey(), o.getValue()));
+            for (Map.Entry<String, Object> o : v.overrides().entrySet()) set(tree, o.getKey(), value(o.getKey(), o.getValue()));
             set(tree, "training.seed", ConfigLoader.YAML.valueToTree(seed));
             set(tree, "out", TextNode.valueOf(runDir.toString()));
             return ConfigLoader.YAML.treeToValue(tree, RunConfig.class);
@@ -135,6 +139,11 @@ public final class Sweep {
             throw new ConfigLoader.ConfigException(at + ": variant '" + v.name() + "' " + v.overrides() + " (seed " + seed
                     + "): " + (root.getMessage() == null ? root : root.getMessage().lines().findFirst().orElse("")), e);
         }
+    }
+
+    private static JsonNode value(String key, Object v) {
+        if (v == null) throw new IllegalArgumentException(key + ": no value (write one, or leave the key out for the base's)");
+        return ConfigLoader.YAML.valueToTree(v);
     }
 
     /** Sets a dotted key in a config tree, making the sections on the way (model: tiny becomes {preset: tiny}). */
@@ -153,9 +162,10 @@ public final class Sweep {
         node.set(parts[parts.length - 1], value);
     }
 
-    /** Refuses a key that names no run-config key, with where it is in the sweep file. */
+    /** Refuses a key that names no run-config key (or one the sweep sets itself), with where it is in the sweep file. */
     private static void requireKey(Path file, String text, String section, String dotted) {
-        String problem = keyProblem(RunConfig.class, dotted.split("\\."), 0);
+        String problem = dotted.equals("training.seed") ? "is set by the sweep's seeds" : dotted.equals("out") ? "is set by the sweep (out/VARIANT/seed-S)"
+                : keyProblem(RunConfig.class, dotted.split("\\."), 0);
         if (problem != null) throw new ConfigLoader.ConfigException(where(file, text, dotted) + ": " + section + ": '" + dotted + "' " + problem, null);
     }
 
@@ -165,7 +175,10 @@ public final class Sweep {
         if (!type.isRecord()) return "goes below '" + String.join(".", java.util.Arrays.copyOf(parts, at)) + "', which is a value";
         for (RecordComponent c : type.getRecordComponents()) {
             if (!snake(c.getName()).equals(parts[at])) continue;
-            if (at == parts.length - 1) return null;
+            if (at == parts.length - 1) {
+                return c.getType().isRecord() ? "names a section, which would replace every key of it; set its keys one by one (e.g. "
+                        + String.join(".", parts) + "." + snake(c.getType().getRecordComponents()[0].getName()) + ")" : null;
+            }
             if (Map.class.isAssignableFrom(c.getType())) return null; // per-name entries (optimizer.groups.embedding.lr): checked by the config
             Type g = c.getGenericType();
             return g instanceof ParameterizedType ? "goes into a list, which a sweep sets as a whole" : keyProblem(c.getType(), parts, at + 1);
@@ -260,6 +273,38 @@ public final class Sweep {
     }
 
     /**
+     * What a run will check when it starts, checked for every run now, so that a bad variant fails
+     * before the first run rather than hours into the sweep: the config resolved against its files
+     * (tokenizer, init_from, grow_from, the teacher) and every shard set it names present.
+     */
+    public void checkAll() throws IOException {
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        for (Run r : runs) {
+            if (r.seed() != cfg.seeds().getFirst()) continue; // the seed changes nothing the check reads
+            RunConfig resolved;
+            try {
+                resolved = RunConfigs.resolve(r.config(), baseDir);
+            } catch (IOException | IllegalArgumentException e) {
+                throw new IllegalArgumentException(file + ": variant '" + r.variant() + "': " + e.getMessage(), e);
+            }
+            List<String> specs = new ArrayList<>();
+            for (RunConfig.Source src : resolved.data().streams()) {
+                specs.add(src.train());
+                if (src.val() != null) specs.add(src.val());
+            }
+            if (resolved.data().val() != null) specs.add(resolved.data().val());
+            for (String spec : specs) {
+                if (!seen.add(spec)) continue;
+                try (dev.crucible.data.ShardSet set = dev.crucible.data.ShardSet.open(Path.of("/"), spec)) {
+                    if (set.totalTokens() == 0) throw new IOException("the shards '" + spec + "' hold no tokens");
+                } catch (IOException e) {
+                    throw new IllegalArgumentException(file + ": variant '" + r.variant() + "': data: " + e.getMessage(), e);
+                }
+            }
+        }
+    }
+
+    /**
      * Refuses runs already started under another config than the sweep now gives them (the sweep file
      * or the base was edited): resuming them would silently mix two recipes in one variant. Thread
      * counts are not a difference (they do not change what a run computes).
@@ -295,14 +340,28 @@ public final class Sweep {
         else Trainer.start(threads > 0 ? r.config().withTraining(r.config().training().withThreads(threads)) : r.config(), baseDir, console);
     }
 
-    /** sweep.json: what the sweep is (variants, their keys and differences, seeds, baseline) and where each run is. */
+    /**
+     * sweep.json: what the sweep is (variants, their keys and differences, seeds, baseline, the
+     * evaluation) and where each run is. A sweep whose evaluation changed since sweep.json was written
+     * is refused: its runs' scores would come from different tasks or examples.
+     */
     public void writeManifest() throws IOException {
         Files.createDirectories(dir);
+        Path existing = dir.resolve(MANIFEST);
+        JsonNode eval = JSON.valueToTree(cfg.eval());
+        if (Files.isRegularFile(existing)) {
+            JsonNode before = JSON.readTree(existing.toFile()).path("eval");
+            if (!before.isMissingNode() && !before.equals(eval)) {
+                throw new IllegalArgumentException(file + ": eval differs from what " + existing + " records (" + before + " vs " + eval
+                        + "): the runs evaluated so far would not compare with the rest; restore it, or use another out");
+            }
+        }
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("file", file.toAbsolutePath().normalize().toString());
         m.put("base", cfg.base());
         m.put("seeds", cfg.seeds());
         m.put("baseline", baseline);
+        m.put("eval", eval);
         Map<String, List<String>> diffs = differences();
         List<Map<String, Object>> vs = new ArrayList<>();
         for (Variant v : variants) {

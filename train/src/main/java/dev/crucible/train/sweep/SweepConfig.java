@@ -21,6 +21,7 @@ public record SweepConfig(String base, Map<String, Object> set, List<Long> seeds
         if (set == null) set = Map.of();
         if (seeds == null) seeds = List.of(1337L);
         if (seeds.isEmpty()) throw new IllegalArgumentException("seeds: give at least one");
+        if (seeds.stream().anyMatch(java.util.Objects::isNull)) throw new IllegalArgumentException("seeds: an empty entry");
         if (seeds.stream().distinct().count() != seeds.size()) throw new IllegalArgumentException("seeds: a seed appears twice: " + seeds);
         if (grid != null && variants != null) throw new IllegalArgumentException("variants: give a grid or named variants, not both");
         if (grid != null) {
