@@ -55,15 +55,15 @@ final class SweepCommand implements Callable<Integer> {
                 sweep.runs().size(), sweep.dir(), sweep.baseline());
         sweep.differences().forEach((v, d) -> out.println("  " + v + ": " + (d.isEmpty() ? "(the base config)" : String.join("; ", d))));
         sweep.checkAll();
-        if (dryRun) return 0;
-        sweep.checkStarted();
-        sweep.writeManifest();
         SweepConfig.Eval ev = sweep.config().eval();
         Path here = file.toAbsolutePath().getParent();
         // paths in task names (probes:DIR, tasks.yaml) are relative to the sweep file, as every path in it is
         List<String> names = ev == null ? List.of() : ev.tasks().stream().map(t -> t.startsWith("probes:") ? "probes:" + here.resolve(t.substring(7)).normalize()
                 : t.endsWith(".yaml") || t.endsWith(".yml") ? here.resolve(t).normalize().toString() : t).toList();
         List<Task> tasks = ev == null ? List.of() : Tasks.load(ev.data() == null ? null : here.resolve(ev.data()), names);
+        if (dryRun) return 0;
+        sweep.checkStarted();
+        sweep.writeManifest();
         int n = sweep.runs().size();
         if (parallel == 1) {
             for (int i = 0; i < n; i++) runOne(sweep, sweep.runs().get(i), i, 0, WorkerPool.threadsFor(threads), tasks, out);

@@ -68,7 +68,9 @@ public final class HeldoutProbes {
             }
             if (!docs.isEmpty()) byDomain.put(f.getFileName().toString().replaceFirst("\\.jsonl$", ""), docs);
         }
-        if (byDomain.isEmpty()) throw new IOException(dir + ": no held-out documents");
+        if (byDomain.isEmpty()) {
+            throw new IOException(dir + ": no held-out documents (*.jsonl)" + (Files.isDirectory(dir.resolve("heldout")) ? "; did you mean " + dir.resolve("heldout") + "?" : ""));
+        }
         List<Task> tasks = new ArrayList<>();
         byDomain.forEach((d, docs) -> {
             // the first documents up to the byte budget (at least one)
