@@ -104,6 +104,10 @@ public final class SweepComparison {
         StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "Scaling fit over %d variants (mean final validation loss; N non-embedding "
                 + "parameters, D training tokens): L(N, D) = %.4g + %.4g/N^%.3f + %.4g/D^%.3f, rms residual %.4f%n%n", pts.size(), law.e(), law.a(),
                 law.alpha(), law.b(), law.beta(), law.rmse()));
+        if (law.e() < 0 || law.a() < 0 || law.b() < 0 || law.alpha() < 0.01 || law.beta() < 0.01) {
+            sb.append("The law does not describe these runs: a negative term or an exponent near 0 (at this budget loss does not fall with N and D as "
+                    + "the law needs; more tokens per parameter, or more runs, are what it takes).\n\n");
+        }
         sb.append("| variant | N | D | loss | fitted | residual |\n|---|---|---|---|---|---|\n");
         for (int i = 0; i < pts.size(); i++) {
             ScalingFit.Point p = pts.get(i);
