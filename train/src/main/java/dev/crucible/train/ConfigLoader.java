@@ -150,18 +150,28 @@ public final class ConfigLoader {
     /** 1-based line and column of a dotted key path in YAML text (each segment searched after the previous), or null. */
     static int[] locate(String text, String dotted) {
         if (dotted == null || dotted.isEmpty()) return null;
-        int pos = 0;
-        int found = -1;
+        int[] at = {0, 0};
         for (String seg : dotted.split("\\.")) {
             if (seg.startsWith("[")) continue;
-            java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?m)(^|[\\s{,])(" + java.util.regex.Pattern.quote(seg) + ")\\s*:")
-                    .matcher(text);
-            if (!m.find(pos)) return null;
-            found = m.start(2);
-            pos = m.end();
+            at = findKey(text, seg, at[1]);
+            if (at == null) return null;
         }
+        return lineColumn(text, at[0]);
+    }
+
+    /**
+     * Where `key:` first appears at or after offset from, the key written as it is (a dotted sweep key
+     * is one YAML key): its start and the end of the match; or null.
+     */
+    public static int[] findKey(String text, String key, int from) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?m)(^|[\\s{,])(" + java.util.regex.Pattern.quote(key) + ")\\s*:").matcher(text);
+        return m.find(from) ? new int[] {m.start(2), m.end()} : null;
+    }
+
+    /** 1-based line and column of an offset in text. */
+    public static int[] lineColumn(String text, int offset) {
         int line = 1, col = 1;
-        for (int i = 0; i < found; i++) {
+        for (int i = 0; i < offset; i++) {
             if (text.charAt(i) == '\n') {
                 line++;
                 col = 1;

@@ -199,27 +199,15 @@ public final class Sweep {
 
     /** As above, the first occurrence at or after offset from. */
     private static String where(Path file, String text, String key, int from) {
-        java.util.regex.Matcher m = keyPattern(key).matcher(text);
-        if (!m.find(from)) return file.toString();
-        int line = 1, col = 1;
-        for (int i = 0; i < m.start(2); i++) {
-            if (text.charAt(i) == '\n') {
-                line++;
-                col = 1;
-            } else {
-                col++;
-            }
-        }
-        return file + ":" + line + ":" + col;
-    }
-
-    private static java.util.regex.Pattern keyPattern(String key) {
-        return java.util.regex.Pattern.compile("(?m)(^|[\\s{,])(" + java.util.regex.Pattern.quote(key) + ")\\s*:");
+        int[] at = ConfigLoader.findKey(text, key, from);
+        if (at == null) return file.toString();
+        int[] lc = ConfigLoader.lineColumn(text, at[0]);
+        return file + ":" + lc[0] + ":" + lc[1];
     }
 
     private static int offsetOf(String text, String key) {
-        java.util.regex.Matcher m = keyPattern(key).matcher(text);
-        return m.find() ? m.end() : 0;
+        int[] at = ConfigLoader.findKey(text, key, 0);
+        return at == null ? 0 : at[1];
     }
 
     /** A grid variant's name: each key's last part = its value, joined by '+' (full keys, '~' for '.', when last parts collide). */
