@@ -27,13 +27,7 @@ if [ ! -f "$out/prose/domains.json" ]; then
   "$cru" data tokenize --tokenizer "$tok" --input "${inputs[@]}" --out "$out/prose"
 fi
 model="model: {style: gpt2, vocab_size: 4096, context_length: 256, n_layer: 4, n_head: 4, d_model: 192}"
-train() { # run-name steps yaml-body
-  local run=$1 steps=$2
-  printf 'out: %s\n%s\n' "$run" "$3" > "$out/$run.yaml"
-  if [ ! -f "$out/$run/checkpoints/step-$(printf %07d "$steps")/trainer_state.json" ]; then
-    if [ -f "$out/$run/metrics.jsonl" ]; then "$cru" train --resume "$out/$run"; else "$cru" train --config "$out/$run.yaml"; fi
-  fi
-}
+. "$here/bench/lib.sh"
 train pretrain "$pre" "$model
 data: {tokenizer: $tok, sources: [{name: java, train: java/train_*.bin, val: java/val_*.bin, weight: 1},
   {name: prose, train: prose/train_*.bin, val: prose/val_*.bin, weight: 0}]}

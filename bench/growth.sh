@@ -21,13 +21,7 @@ common="data: {train: data/shards/train_*.bin, val: data/shards/val_*.bin, token
 schedule: {kind: cosine, warmup_steps: 15, min_lr_ratio: 0.1}
 eval: {every: 25, batches: 8}
 log: {every: 10}"
-train() { # run-name yaml-body
-  local run=$1 steps=$2
-  printf 'out: %s\n%s\n' "$run" "$3" > "$out/$run.yaml"
-  if [ ! -f "$out/$run/checkpoints/step-$(printf %07d "$steps")/trainer_state.json" ]; then
-    if [ -f "$out/$run/metrics.jsonl" ]; then "$cru" train --resume "$out/$run"; else "$cru" train --config "$out/$run.yaml"; fi
-  fi
-}
+. "$here/bench/lib.sh"
 last_flops() { grep '"flops"' "$1/metrics.jsonl" | tail -1 | sed 's/.*"flops":\([0-9.eE+-]*\).*/\1/'; }
 
 train scratch "$steps" "model: {style: gpt2, vocab_size: 4096, context_length: 256, n_layer: 8, n_head: 4, d_model: 192}
