@@ -31,15 +31,15 @@ checkpoint: {every: 25, prune_optimizer: true}
 $common"
 budget=$(last_flops "$out/scratch")
 per_step=$(awk -v b="$budget" -v s="$steps" 'BEGIN { printf "%.6e", b / s }')
-runs=("$out/scratch")
-for f in $fractions; do
-  # the small model's steps: as many as fit in f of the budget at its own FLOPs per step (measured by a 1-step probe run)
-  train "probe" 1 "model: {style: gpt2, vocab_size: 4096, context_length: 256, n_layer: 2, n_head: 4, d_model: 192}
+# the small model's FLOPs per step, from a 1-step probe run: its steps are as many as fit in a fraction of the budget
+train probe 1 "model: {style: gpt2, vocab_size: 4096, context_length: 256, n_layer: 2, n_head: 4, d_model: 192}
 training: {seq_len: 256, micro_batch: 8, batch_tokens: 4096, steps: 1, seed: 1337}
 optimizer: {name: adamw, lr: 2.0e-3, weight_decay: 0.1}
 checkpoint: {every: 1}
 $common"
-  small_per_step=$(last_flops "$out/probe")
+small_per_step=$(last_flops "$out/probe")
+runs=("$out/scratch")
+for f in $fractions; do
   small_steps=$(awk -v b="$budget" -v f="$f" -v p="$small_per_step" 'BEGIN { printf "%d", f * b / p + 0.5 }')
   train "small_f$f" "$small_steps" "model: {style: gpt2, vocab_size: 4096, context_length: 256, n_layer: 2, n_head: 4, d_model: 192}
 training: {seq_len: 256, micro_batch: 8, batch_tokens: 4096, steps: $small_steps, seed: 1337}
@@ -58,12 +58,7 @@ $common"
   runs+=("$out/grown_f$f")
 done
 # a control: the small model alone for the whole budget (does growing beat not growing at all?)
-train probe 1 "model: {style: gpt2, vocab_size: 4096, context_length: 256, n_layer: 2, n_head: 4, d_model: 192}
-training: {seq_len: 256, micro_batch: 8, batch_tokens: 4096, steps: 1, seed: 1337}
-optimizer: {name: adamw, lr: 2.0e-3, weight_decay: 0.1}
-checkpoint: {every: 1}
-$common"
-small_all=$(awk -v b="$budget" -v p="$(last_flops "$out/probe")" 'BEGIN { printf "%d", b / p + 0.5 }')
+small_all=$(awk -v b="$budget" -v p="$small_per_step" 'BEGIN { printf "%d", b / p + 0.5 }')
 train small_all "$small_all" "model: {style: gpt2, vocab_size: 4096, context_length: 256, n_layer: 2, n_head: 4, d_model: 192}
 training: {seq_len: 256, micro_batch: 8, batch_tokens: 4096, steps: $small_all, seed: 1337}
 optimizer: {name: adamw, lr: 2.0e-3, weight_decay: 0.1}
