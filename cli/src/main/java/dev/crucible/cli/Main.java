@@ -22,8 +22,7 @@ public final class Main implements Runnable {
         CommandLine cl = new CommandLine(new Main());
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
             // User-facing failures (bad config, unreadable file) carry their own message: no stack trace.
-            if (ex instanceof UserError || ex instanceof IllegalArgumentException || ex instanceof java.io.IOException
-                    || ex instanceof java.io.UncheckedIOException) {
+            if (isUserError(ex)) {
                 cmd.getErr().println("crucible: " + ex.getMessage());
                 if (Boolean.getBoolean("crucible.debug")) ex.printStackTrace(cmd.getErr());
                 return 2;
@@ -31,6 +30,12 @@ public final class Main implements Runnable {
             throw ex;
         });
         return cl.execute(args);
+    }
+
+    /** A failure that carries its own message for the user (bad config, unreadable file): printed without a stack trace. */
+    static boolean isUserError(Throwable ex) {
+        return ex instanceof UserError || ex instanceof IllegalArgumentException || ex instanceof java.io.IOException
+                || ex instanceof java.io.UncheckedIOException;
     }
 
     @Override

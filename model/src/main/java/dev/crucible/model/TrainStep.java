@@ -10,6 +10,8 @@ import dev.crucible.tensor.WorkerPool;
  * (accumulating, each micro-batch's loss weighted 1/(tokens · micro-batches) so the sum is the batch
  * mean); the gradient hook (where data-parallel training all-reduces); the global gradient norm and
  * clipping; the optimizer's update. A step whose loss or gradient norm is not finite updates nothing.
+ * Data-parallel, each of R replicas runs its own micro-batches of the global batch, weighted as a
+ * part of the R·accumulation micro-batches, and the hook sums gradients and losses over replicas.
  */
 public final class TrainStep {
 
@@ -19,10 +21,14 @@ public final class TrainStep {
         void next(Batch batch);
     }
 
-    /** Runs on the accumulated gradients of a step before they are measured and applied (data parallelism: the all-reduce). */
+    /**
+     * Runs once per step on the accumulated gradients and the step's sums of micro-batch losses
+     * ({main, auxiliary}) before they are measured and applied: data parallelism sums both over the
+     * replicas, in place, with the same result on every replica.
+     */
     @FunctionalInterface
     public interface GradientHook {
-        void accumulated(float[] grads);
+        void accumulated(float[] grads, double[] lossSums);
     }
 
     /**
@@ -40,7 +46,8 @@ public final class TrainStep {
     private final double gradClip;
     private final SquaredNorm squaredNorm;
     private final Batch batch;
-    private GradientHook hook = g -> {};
+    private GradientHook hook = (g, l) -> {};
+    private int replicas = 1, rank;
     private boolean captureUpdate;
     private float[] before;
     private boolean dropout;
@@ -78,8 +85,17 @@ public final class TrainStep {
         return loss;
     }
 
-    public TrainStep gradientHook(GradientHook h) {
-        this.hook = h;
+    /**
+     * Data parallelism over `replicas` processes: the one of this `rank` runs micro-batches
+     * rank·accumulation to (rank+1)·accumulation - 1 of the step's replicas·accumulation (their
+     * dropout masks are theirs in the single-process step), and allReduce sums what the replicas
+     * accumulated. One replica with a hook that changes nothing is the plain step.
+     */
+    public TrainStep dataParallel(GradientHook allReduce, int replicas, int rank) {
+        if (replicas < 1 || rank < 0 || rank >= replicas) throw new IllegalArgumentException("rank " + rank + " of " + replicas + " replicas");
+        this.hook = allReduce;
+        this.replicas = replicas;
+        this.rank = rank;
         return this;
     }
 
@@ -112,7 +128,7 @@ public final class TrainStep {
         return optimizer;
     }
 
-    /** One step over `accumulation` micro-batches of the model's full (B, T) at learning rate lr. */
+    /** One step over `accumulation` micro-batches (this replica's) of the model's full (B, T) at learning rate lr. */
     public Result run(BatchSource data, int accumulation, double lr) {
         int tokens = batch.tokens();
         long forward = 0, backward = 0;
@@ -121,27 +137,29 @@ public final class TrainStep {
         for (int micro = 0; micro < accumulation; micro++) {
             data.next(batch);
             long t0 = System.nanoTime();
-            if (dropout) model.armDropout(dropoutSeed, dropoutStep, micro);
+            if (dropout) model.armDropout(dropoutSeed, dropoutStep, rank * accumulation + micro);
             Logits logits = model.forwardLogits(batch.inputs(), batch.b(), batch.t());
             sum += loss.forward(logits, batch);
             aux += loss.auxiliary();
             long t1 = System.nanoTime();
-            loss.backward(logits, batch, 1f / (tokens * accumulation));
+            loss.backward(logits, batch, 1f / (tokens * accumulation * replicas));
             model.backwardFromLogits();
             model.disarmDropout();
             forward += t1 - t0;
             backward += System.nanoTime() - t1;
         }
-        double mean = sum / accumulation;
-        if (!Double.isFinite(mean)) return new Result(mean, Double.NaN, false, forward, backward, 0, aux / accumulation);
         long o0 = System.nanoTime();
-        hook.accumulated(model.grads);
+        double[] sums = {sum, aux};
+        hook.accumulated(model.grads, sums); // before any early return: every replica must take part
+        double mean = sums[0] / (accumulation * replicas);
+        double auxMean = sums[1] / (accumulation * replicas);
+        if (!Double.isFinite(mean)) return new Result(mean, Double.NaN, false, forward, backward, System.nanoTime() - o0, auxMean);
         double norm = Math.sqrt(squaredNorm.of(model.grads, 0, model.grads.length));
         // a finite loss can still come with a non-finite gradient (a distillation teacher's overflow): no update either
-        if (!Double.isFinite(norm)) return new Result(mean, norm, false, forward, backward, System.nanoTime() - o0, aux / accumulation);
+        if (!Double.isFinite(norm)) return new Result(mean, norm, false, forward, backward, System.nanoTime() - o0, auxMean);
         float scale = gradClip > 0 && norm > gradClip ? (float) (gradClip / norm) : 1f;
         if (captureUpdate) System.arraycopy(model.params, 0, before, 0, before.length);
         optimizer.step(model.params, model.grads, scale, lr);
-        return new Result(mean, norm, true, forward, backward, System.nanoTime() - o0, aux / accumulation);
+        return new Result(mean, norm, true, forward, backward, System.nanoTime() - o0, auxMean);
     }
 }

@@ -71,10 +71,10 @@ class TrainStepTest {
             b.initialize(5);
             int[] calls = {0};
             float[][] seen = new float[1][];
-            TrainStep clipped = TrainStep.crossEntropy(a, adamw(a, pool), 1e-3, pool).gradientHook(g -> {
+            TrainStep clipped = TrainStep.crossEntropy(a, adamw(a, pool), 1e-3, pool).dataParallel((g, l) -> {
                 calls[0]++;
                 seen[0] = g.clone();
-            });
+            }, 1, 0);
             TrainStep.Result r = clipped.run(rowsOf(tok, tgt, t), 2, 1e-3);
             assertEquals(1, calls[0], "the hook runs once per step, after accumulation");
             assertArrayEquals(a.grads, seen[0], "the hook sees the accumulated gradient");

@@ -98,12 +98,22 @@ public final class DataLoader {
 
     /** Fills row `row` of inputs and targets with the next window. */
     public void next(int row, int[] inputs, int[] targets) {
+        read(advance(), row, inputs, targets);
+    }
+
+    /** Passes over the next window without reading it. */
+    public void skip() {
+        advance();
+    }
+
+    /** The next window's index, a new epoch's order drawn when the last one is spent. */
+    private int advance() {
         if (position == windows) {
             epoch++;
             position = 0;
             reorder();
         }
-        read(order[position++], row, inputs, targets);
+        return order[position++];
     }
 
     /** Fills row `row` of inputs and targets with window w of the shard set (0 <= w < all windows, the subset's or not). */

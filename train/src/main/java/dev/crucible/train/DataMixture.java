@@ -68,6 +68,11 @@ public final class DataMixture {
         for (int row = 0; row < b; row++) sources.get(sourceOf(rows++)).loader().next(row, inputs, targets);
     }
 
+    /** Passes over the next n rows of the stream without reading them (another replica's share of a step). */
+    public void skip(long n) {
+        for (long i = 0; i < n; i++) sources.get(sourceOf(rows++)).loader().skip();
+    }
+
     public State state() {
         Map<String, Cursor> m = new LinkedHashMap<>();
         for (Source s : sources) m.put(s.name(), new Cursor(s.loader().epoch(), s.loader().position()));

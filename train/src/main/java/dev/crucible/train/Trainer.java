@@ -12,6 +12,7 @@ import dev.crucible.tensor.Cpu;
 import dev.crucible.tensor.PeakFlops;
 import dev.crucible.tensor.Rng;
 import dev.crucible.tensor.WorkerPool;
+import dev.crucible.train.parallel.Replicas;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -43,15 +44,28 @@ public final class Trainer {
      * (the config file's). The run directory receives the resolved config with absolute paths.
      */
     public static Summary start(RunConfig cfg, Path base, PrintStream console) throws IOException {
+        return start(cfg, base, console, Replicas.single());
+    }
+
+    /**
+     * A fresh run, data-parallel over the replicas: each trains on its share of every global batch and
+     * rank 0 alone holds the run directory, writes to it and prints (console is ignored elsewhere).
+     */
+    public static Summary start(RunConfig cfg, Path base, PrintStream console, Replicas replicas) throws IOException {
         RunConfig resolved = RunConfigs.resolve(cfg, base);
         Path run = Path.of(resolved.out());
-        try (RunLock lock = RunLock.acquire(run)) {
-            if (Files.exists(run.resolve(MetricsLog.FILE))) {
-                throw new IOException(run + " already holds a run (metrics.jsonl); continue it with --resume " + run
-                        + ", or choose another 'out'");
+        PrintStream out = replicas.writes() ? console : SILENT;
+        try (RunLock lock = replicas.writes() ? RunLock.acquire(run) : null) {
+            String hash = null;
+            if (replicas.writes()) {
+                if (Files.exists(run.resolve(MetricsLog.FILE))) {
+                    throw new IOException(run + " already holds a run (metrics.jsonl); continue it with --resume " + run
+                            + ", or choose another 'out'");
+                }
+                hash = RunConfigFile.write(run, resolved);
             }
-            String hash = RunConfigFile.write(run, resolved);
-            return new Loop(resolved, hash, run, null, console).run();
+            replicas.barrier(); // the others start once rank 0 holds the run
+            return new Loop(resolved, hash, run, null, out, replicas).run();
         }
     }
 
@@ -60,10 +74,21 @@ public final class Trainer {
      * differences from the run's config are refused unless allowChange (then the new config wins).
      */
     public static Summary resume(Path runDir, RunConfig newCfg, Path newBase, boolean allowChange, PrintStream console) throws IOException {
+        return resume(runDir, newCfg, newBase, allowChange, console, Replicas.single());
+    }
+
+    /**
+     * Continues a run data-parallel over the replicas (as many as it started with, or not: the global
+     * batch and the data order do not depend on them). Rank 0 chooses the checkpoint, the others load it.
+     */
+    public static Summary resume(Path runDir, RunConfig newCfg, Path newBase, boolean allowChange, PrintStream console, Replicas replicas)
+            throws IOException {
         Path run = runDir.toAbsolutePath().normalize();
         Path cfgFile = run.resolve(RunConfigFile.FILE);
+        boolean writes = replicas.writes();
+        PrintStream out = writes ? console : SILENT;
         if (!Files.isRegularFile(cfgFile)) throw new IOException(run + " is not a run directory (no config.yaml)");
-        try (RunLock lock = RunLock.acquire(run)) {
+        try (RunLock lock = writes ? RunLock.acquire(run) : null) {
             RunConfig saved = RunConfigs.readSaved(cfgFile);
             RunConfig cfg = saved;
             if (newCfg != null) {
@@ -74,28 +99,38 @@ public final class Trainer {
                         throw new IllegalArgumentException("the config differs from the run's (" + cfgFile + ") in: " + String.join("; ", diff)
                                 + ". Resume with the run's own config (omit --config), or pass --allow-config-change to continue under the new one");
                     }
-                    console.println("config changed on resume (allowed): " + String.join("; ", diff));
-                    RunConfigFile.write(run, proposed);
+                    out.println("config changed on resume (allowed): " + String.join("; ", diff));
+                    if (writes) RunConfigFile.write(run, proposed);
                 }
                 cfg = proposed;
+            }
+            if (!writes) { // rank 0 has chosen the checkpoint (the step, or -1 for none) once it has read and checked the files
+                int step = replicas.broadcast(0);
+                Path ck = step < 0 ? null : Checkpoints.dirFor(run, step);
+                if (ck != null && !Files.isDirectory(ck)) throw new IOException(ck + ": rank 0 resumes from it, but this rank cannot see it (a shared file system?)");
+                return new Loop(cfg, null, run, ck == null ? null : new Resume(ck, Checkpoints.state(ck)), out, replicas).run();
             }
             String hash = RunConfigFile.hash(run);
             Checkpoints.removeIncomplete(run);
             List<Path> cks = new ArrayList<>(Checkpoints.list(run));
             if (cks.isEmpty()) { // interrupted before its first checkpoint: starting over computes the same run
-                console.println("no checkpoint yet in " + run + ": starting the run over from step 0");
+                out.println("no checkpoint yet in " + run + ": starting the run over from step 0");
                 MetricsLog.truncate(run, -1);
                 Diagnostics.truncate(run, -1);
-                return new Loop(cfg, hash, run, null, console).run();
+                replicas.broadcast(-1);
+                return new Loop(cfg, hash, run, null, out, replicas).run();
             }
-            Resume from = newestVerified(cks, console);
+            Resume from = newestVerified(cks, out);
             if (!from.state().configSha256().equals(hash) && !RunConfigFile.writtenByTrainer(run, hash) && !allowChange) {
                 throw new IllegalArgumentException(cfgFile + " is not the config " + from.dir() + " was trained with, nor one the trainer wrote "
                         + "(its SHA-256 differs: it was edited by hand); put it back, or pass --allow-config-change to continue under it");
             }
-            return new Loop(cfg, hash, run, from, console).run();
+            replicas.broadcast(from.state().step());
+            return new Loop(cfg, hash, run, from, out, replicas).run();
         }
     }
+
+    private static final PrintStream SILENT = new PrintStream(java.io.OutputStream.nullOutputStream());
 
     /** Only verification is tried here: an error while training from a good checkpoint is that error, not a reason to try an older one. */
     private static Resume newestVerified(List<Path> cks, PrintStream console) throws IOException {
@@ -125,21 +160,37 @@ public final class Trainer {
         private final Path run;
         private final Resume from;
         private final PrintStream console;
+        private final Replicas replicas;
+        /** Rank 0: validates, writes metrics, diagnostics and checkpoints. */
+        private final boolean writes;
         private double firstLoss = Double.NaN, lastLoss = Double.NaN;
         private Double firstVal, lastVal;
 
-        Loop(RunConfig cfg, String configHash, Path run, Resume from, PrintStream console) {
+        Loop(RunConfig cfg, String configHash, Path run, Resume from, PrintStream console, Replicas replicas) {
             this.cfg = cfg;
             this.configHash = configHash;
             this.tr = cfg.training();
             this.run = run;
             this.from = from;
             this.console = console;
+            this.replicas = replicas;
+            this.writes = replicas.writes();
         }
 
         Summary run() throws IOException {
             ModelConfig mc = cfg.model().resolve();
-            int threads = WorkerPool.threadsFor(tr.threads());
+            int n = replicas.size();
+            if (tr.accumulation() % n != 0) {
+                throw new IllegalArgumentException(String.format(Locale.ROOT, "training: a step of batch_tokens %d is %d micro-batches of %d x %d tokens, "
+                        + "which %d replicas cannot share equally; choose micro_batch so that batch_tokens / (micro_batch x seq_len) is a multiple of %d",
+                        tr.batchTokens(), tr.accumulation(), tr.microBatch(), tr.seqLen(), n, n));
+            }
+            if (n > 1 && tr.distill() != null && tr.distill().select() != null) {
+                throw new IllegalArgumentException("training.distill.select (SALT_DS) chooses rows by the teacher's loss, which data parallelism cannot "
+                        + "share among replicas yet; run it in one process, or distil without select");
+            }
+            // each replica on this machine gets its share of the cores unless training.threads says otherwise
+            int threads = tr.threads() > 0 ? tr.threads() : Math.max(1, Cpu.cores() / replicas.localSize());
             Cpu.requireSimd();
             int b = tr.microBatch(), t = tr.seqLen();
             Checkpoints.RunTokenizer tokenizer = cfg.data().tokenizer() == null ? null : Checkpoints.RunTokenizer.read(Path.of(cfg.data().tokenizer()));
@@ -160,8 +211,10 @@ public final class Trainer {
                     startStep = st.step();
                     tokens = st.tokens();
                     flops = Double.isNaN(st.flops()) ? tokens * model.layout().flopsPerToken(t) : st.flops();
-                    MetricsLog.truncate(run, startStep);
-                    Diagnostics.truncate(run, startStep);
+                    if (writes) {
+                        MetricsLog.truncate(run, startStep);
+                        Diagnostics.truncate(run, startStep);
+                    }
                 } else if (tr.initFrom() != null) {
                     try (HfCheckpoint init = HfCheckpoint.open(Path.of(tr.initFrom()))) {
                         init.load(model.layout(), model.params);
@@ -172,10 +225,15 @@ public final class Trainer {
                 } else {
                     model.initialize(tr.seed());
                 }
+                replicas.broadcast(model.params); // every replica starts from rank 0's weights, whatever each one read or drew
+                if (n > 1) step.dataParallel((grads, losses) -> {
+                    replicas.sum(grads);
+                    replicas.sum(losses);
+                }, n, replicas.rank());
                 // the teacher only while it teaches: a run resumed after the distillation phase needs no teacher
                 DistillationLoss kd = tr.distill() == null || startStep >= tr.distill().untilStep() ? null : teacher(b, t, pool);
                 describe(mc, model, data, threads, startStep);
-                try (MetricsLog metrics = new MetricsLog(run); Diagnostics diagnostics = new Diagnostics(run)) {
+                try (MetricsLog metrics = writes ? new MetricsLog(run) : null; Diagnostics diagnostics = writes ? new Diagnostics(run) : null) {
                     return train(model, step, kd, data, metrics, diagnostics, tokenizer, pool, startStep, tokens, flops);
                 }
             }
@@ -254,6 +312,10 @@ public final class Trainer {
             data.describe(console, t, tr.batchTokens(), tr.steps());
             console.printf(Locale.ROOT, "batch: %d x %d tokens x %d accumulation = %,d tokens/step, %d steps = %,d tokens%n",
                     b, t, tr.accumulation(), tr.batchTokens(), tr.steps(), (long) tr.batchTokens() * tr.steps());
+            if (replicas.size() > 1) {
+                console.printf(Locale.ROOT, "data-parallel: %d replicas (%s), each %d of a step's %d micro-batches, %d threads each; rank 0 writes%n",
+                        replicas.size(), replicas, tr.accumulation() / replicas.size(), tr.accumulation(), threads);
+            }
             console.printf(Locale.ROOT, "run directory: %s%s%n", run, from != null ? " (resuming at step " + startStep + " from " + from.dir() + ")" : "");
         }
 
@@ -261,8 +323,8 @@ public final class Trainer {
                               Diagnostics diagnostics, Checkpoints.RunTokenizer tokenizer, WorkerPool pool, int startStep, long tokens, double flops)
                 throws IOException {
             LrSchedule schedule = LrSchedule.of(cfg);
-            double peak = PeakFlops.measure(pool);
-            if (data.validates() && from == null) { // the untrained model: the first point of every validation curve
+            double peak = PeakFlops.measure(pool) * replicas.size(); // MFU of the whole job, each replica as fast as rank 0
+            if (writes && data.validates() && from == null) { // the untrained model: the first point of every validation curve
                 Map<String, Double> vals = data.validate(model);
                 firstVal = lastVal = vals.get("val_loss");
                 Map<String, Object> row = new LinkedHashMap<>();
@@ -272,7 +334,9 @@ public final class Trainer {
                 metrics.write(row);
                 console.printf(Locale.ROOT, "step 0/%d | val %.4f%n", tr.steps(), firstVal);
             }
-            TrainStep.BatchSource batches = batch -> data.mixture().next(batch.inputs(), batch.targets());
+            int accumulation = tr.accumulation() / replicas.size();
+            TrainStep.BatchSource batches = replicas.size() == 1 ? batch -> data.mixture().next(batch.inputs(), batch.targets())
+                    : new ReplicaShare(data.mixture(), replicas.rank(), replicas.size(), accumulation, tr.microBatch());
             TeacherSelection selection = kd == null || tr.distill().select() == null ? null : selection(kd, data);
             Progress progress = new Progress(peak, model.layout().flopsPerToken(tr.seqLen()), tokens, flops); // clocks start with training
             Loss plain = step.loss();
@@ -281,11 +345,11 @@ public final class Trainer {
                 step.loss(distilling ? kd : plain);
                 int done = s + 1;
                 boolean checkpointNow = done == tr.steps() || cfg.checkpoint().due(done, progress.tokens, progress.tokens + tr.batchTokens());
-                boolean diagnose = cfg.diagnostics().due(done, checkpointNow);
+                boolean diagnose = writes && cfg.diagnostics().due(done, checkpointNow);
                 step.captureUpdate(diagnose);
                 step.dropout(model.config().dropout() > 0 && s >= tr.dropoutFromStep(), tr.seed(), s);
                 double lr = schedule.at(s);
-                TrainStep.Result r = step.run(distilling && selection != null ? selection : batches, tr.accumulation(), lr);
+                TrainStep.Result r = step.run(distilling && selection != null ? selection : batches, accumulation, lr);
                 if (!r.updated()) {
                     throw new IllegalStateException("loss became " + r.loss() + (Double.isFinite(r.loss()) ? " with gradient norm " + r.gradNorm() : "")
                             + " at step " + s + "; lower the learning rate (optimizer.lr = " + cfg.optimizer().lr() + ") or check the data"
@@ -296,7 +360,7 @@ public final class Trainer {
                 lastLoss = r.loss();
                 boolean last = done == tr.steps();
                 // validation also at every checkpoint, so each checkpoint's downstream scores have a loss beside them
-                boolean evalNow = data.validates() && (checkpointNow || cfg.eval().every() > 0 && done % cfg.eval().every() == 0);
+                boolean evalNow = writes && data.validates() && (checkpointNow || cfg.eval().every() > 0 && done % cfg.eval().every() == 0);
                 Map<String, Double> vals = null;
                 if (evalNow) {
                     long pause = System.nanoTime();
@@ -310,8 +374,8 @@ public final class Trainer {
                     diagnostics.write(done, progress.tokens, model, step.paramsBeforeLastUpdate());
                     progress.paused(pause);
                 }
-                if (last || evalNow || done % cfg.log().every() == 0 || s == startStep) log(metrics, progress, done, r, lr, vals, data.epochs(), distilling);
-                if (checkpointNow) {
+                if (writes && (last || evalNow || done % cfg.log().every() == 0 || s == startStep)) log(metrics, progress, done, r, lr, vals, data.epochs(), distilling);
+                if (writes && checkpointNow) {
                     long pause = System.nanoTime();
                     console.println("checkpoint: writing step " + done);
                     Checkpoints.State st = new Checkpoints.State(done, progress.tokens, progress.flops, data.mixture().state(), tr.seed(),
@@ -336,7 +400,7 @@ public final class Trainer {
                         Math.max(0, Math.min(tr.steps(), tr.distill().untilStep()) - startStep),
                         selection == null ? "" : String.format(Locale.ROOT, " (%.2f s of them scoring rows for SALT_DS)", scoring), 100 * teacher / total);
             }
-            if (diagnostics.seconds() > 0) {
+            if (diagnostics != null && diagnostics.seconds() > 0) {
                 console.printf(Locale.ROOT, "diagnostics: %.2f s, %.2f%% of the run's time (%s)%n", diagnostics.seconds(), 100 * diagnostics.seconds() / total,
                         run.resolve(Diagnostics.FILE));
             }

@@ -32,6 +32,50 @@ class DataMixtureTest {
         return token >= 30000 ? 1 : 0;
     }
 
+    /**
+     * Data parallelism: each replica's share of every step, read in rank order, is the single process's
+     * step row for row, and after the step every replica's stream stands where the single one does
+     * (over epoch boundaries: the subset of 40 windows is passed about 4 times).
+     */
+    @Test
+    void theReplicasSharesOfAStepAreTheSingleProcessesStep() throws IOException {
+        try (ShardSet news = shard("new", 0, 20001); ShardSet old = shard("old", 30000, 5001)) {
+            int b = 2, t = 16, accumulation = 6, steps = 30;
+            java.util.function.Supplier<DataMixture> mixture = () -> new DataMixture(List.of(
+                    new DataMixture.Source("new", 0.7, new DataLoader(news, b, t, 5, 5, true, 40 * t)),
+                    new DataMixture.Source("old", 0.3, new DataLoader(old, b, t, 5, true))), b, 5);
+            DataMixture single = mixture.get();
+            for (int replicas : new int[] {2, 3}) {
+                DataMixture[] ranks = new DataMixture[replicas];
+                ReplicaShare[] shares = new ReplicaShare[replicas];
+                for (int r = 0; r < replicas; r++) {
+                    ranks[r] = mixture.get();
+                    shares[r] = new ReplicaShare(ranks[r], r, replicas, accumulation / replicas, b);
+                }
+                DataMixture reference = mixture.get();
+                dev.crucible.model.Batch one = new dev.crucible.model.Batch(new int[b * t], new int[b * t], b, t);
+                dev.crucible.model.Batch mine = new dev.crucible.model.Batch(new int[b * t], new int[b * t], b, t);
+                for (int step = 0; step < steps; step++) {
+                    for (int r = 0; r < replicas; r++) {
+                        for (int micro = 0; micro < accumulation / replicas; micro++) {
+                            reference.next(one.inputs(), one.targets());
+                            shares[r].next(mine);
+                            assertArrayEquals(one.inputs(), mine.inputs(), replicas + " replicas, step " + step + ", rank " + r + ", micro-batch " + micro);
+                            assertArrayEquals(one.targets(), mine.targets());
+                        }
+                    }
+                    for (DataMixture m : ranks) assertEquals(reference.state(), m.state(), "after step " + step);
+                }
+            }
+            // skipping rows moves the stream as reading them does
+            DataMixture skipped = mixture.get();
+            int[] in = new int[b * t], tg = new int[b * t];
+            for (int i = 0; i < 37; i++) single.next(in, tg);
+            skipped.skip(37L * b);
+            assertEquals(single.state(), skipped.state());
+        }
+    }
+
     /** The spec's test (seed-techniques.md section 8): over 10,000 seeded batches the replay share is 5% ± 0.5%, the same on every run. */
     @Test
     void eachSourcesShareIsItsWeightAndTheSameOnEveryRun() throws IOException {
