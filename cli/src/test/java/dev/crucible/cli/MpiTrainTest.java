@@ -34,13 +34,26 @@ import org.junit.jupiter.api.io.TempDir;
  * place), a killed rank takes the job down without a hang, the run resumed on 2 ranks ends bit-identical
  * to the uninterrupted 2-rank run, and a failure on the ranks ends the job through MPI_Abort with the
  * reason. Skipped, with the reason printed, where mpirun is absent, unless CRUCIBLE_REQUIRE_MPI is set
- * (.ci/run sets it after installing Open MPI).
+ * (.ci/run sets it after installing Open MPI). Where MPICH is installed beside it (mpirun.mpich), its
+ * 2-rank run is also checked against Open MPI's, bit for bit (the other ABI of the binding).
  */
 class MpiTrainTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     @TempDir
     static Path dir;
-    private static String mpirun;
+    /** An mpirun and whether it is Open MPI's (else MPICH's Hydra): their options differ. */
+    private record Launcher(String path, boolean openMpi) {
+        static Launcher find(String name) throws Exception {
+            String path = onPath(name);
+            if (path == null) return null;
+            Process p = new ProcessBuilder(path, "--version").redirectErrorStream(true).start();
+            String v = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            p.waitFor(30, TimeUnit.SECONDS);
+            return new Launcher(path, v.contains("Open MPI"));
+        }
+    }
+
+    private static Launcher mpirun;
 
     static final String CONFIG = """
             model: {style: llama, vocab_size: 256, context_length: 32, n_layer: 2, n_head: 4, n_kv_head: 2, d_model: 48, dropout: 0.1}
@@ -56,7 +69,7 @@ class MpiTrainTest {
 
     @BeforeAll
     static void setUp() throws Exception {
-        mpirun = onPath("mpirun");
+        mpirun = Launcher.find("mpirun");
         if (mpirun == null) {
             if (System.getenv("CRUCIBLE_REQUIRE_MPI") != null) throw new AssertionError("CRUCIBLE_REQUIRE_MPI is set but mpirun is not on the PATH");
             System.out.println("MpiTrainTest skipped: no mpirun on the PATH (Debian/Ubuntu: apt-get install openmpi-bin)");
@@ -71,7 +84,7 @@ class MpiTrainTest {
         TokenShard.write(dir.resolve("train.bin"), tok, split, 256);
         TokenShard.write(dir.resolve("val.bin"), java.util.Arrays.copyOfRange(tok, split, tok.length), tok.length - split, 256);
         // the uninterrupted 2-rank run both tests compare with
-        Ran two = mpirun(2, "train", "--config", config("two", 48).toString());
+        Ran two = mpirun(mpirun, 2, "train", "--config", config("two", 48).toString());
         assertEquals(0, two.code(), two.out());
     }
 
@@ -107,7 +120,7 @@ class MpiTrainTest {
     @Test
     void aKilledRankTakesTheJobDownAndTheRunResumedOnTwoRanksEndsBitIdentical() throws Exception {
         Path cfg = config("killed", 48);
-        Process p = start(2, "train", "--config", cfg.toString());
+        Process p = start(mpirun, 2, "train", "--config", cfg.toString());
         StringBuilder out = new StringBuilder();
         boolean killed = false;
         try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
@@ -127,7 +140,7 @@ class MpiTrainTest {
         assertFalse(Files.exists(dir.resolve("killed/checkpoints/step-0000048")), "the kill came after the run had finished:\n" + out);
         assertTrue(p.descendants().noneMatch(ProcessHandle::isAlive), "a rank outlived the job");
 
-        Ran resumed = mpirun(2, "train", "--resume", dir.resolve("killed").toString());
+        Ran resumed = mpirun(mpirun, 2, "train", "--resume", dir.resolve("killed").toString());
         assertEquals(0, resumed.code(), resumed.out());
         assertTrue(resumed.out().contains("resuming at step"), resumed.out());
         for (String f : List.of("model.safetensors", "optimizer.safetensors")) {
@@ -137,11 +150,25 @@ class MpiTrainTest {
     }
 
     @Test
+    void mpichComputesWhatOpenMpiComputes() throws Exception {
+        Launcher mpich = Launcher.find("mpirun.mpich");
+        if (mpich == null || mpich.openMpi() || !mpirun.openMpi()) {
+            System.out.println("MpiTrainTest: the MPICH check skipped (it needs mpirun.mpich beside Open MPI's mpirun; apt-get install mpich)");
+            Assumptions.abort("no MPICH beside Open MPI");
+        }
+        Ran r = mpirun(mpich, 2, "train", "--config", config("mpich", 48).toString());
+        assertEquals(0, r.code(), r.out());
+        assertTrue(r.out().contains("MPICH"), r.out());
+        assertArrayEquals(Files.readAllBytes(last("two").resolve("model.safetensors")), Files.readAllBytes(last("mpich").resolve("model.safetensors")));
+        assertEquals(withoutTiming(metrics("two")), withoutTiming(metrics("mpich")));
+    }
+
+    @Test
     void aFailureOnTheRanksEndsTheJobWithItsReason() throws Exception {
         // 3 micro-batches per step cannot be shared by 2 ranks: every rank refuses, and MPI_Abort ends the job
         Path cfg = config("uneven", 4);
         Files.writeString(cfg, Files.readString(cfg).replace("batch_tokens: 256", "batch_tokens: 384"));
-        Ran r = mpirun(2, "train", "--config", cfg.toString());
+        Ran r = mpirun(mpirun, 2, "train", "--config", cfg.toString());
         assertNotEquals(0, r.code(), r.out());
         assertTrue(r.out().contains("replicas cannot share equally"), r.out());
         assertTrue(r.out().matches("(?s).*crucible \\(rank [01] of 2\\).*"), r.out());
@@ -157,9 +184,10 @@ class MpiTrainTest {
         return f;
     }
 
-    private static Process start(int np, String... args) throws IOException {
-        List<String> cmd = new ArrayList<>(List.of(mpirun, "--oversubscribe", "--bind-to", "none", "--mca", "btl", "self,tcp",
-                "--mca", "btl_tcp_if_include", "lo", "-np", Integer.toString(np),
+    private static Process start(Launcher launcher, int np, String... args) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of(launcher.path()));
+        if (launcher.openMpi()) cmd.addAll(List.of("--oversubscribe", "--bind-to", "none", "--mca", "btl", "self,tcp", "--mca", "btl_tcp_if_include", "lo"));
+        cmd.addAll(List.of("-np", Integer.toString(np),
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(), "--add-modules", "jdk.incubator.vector",
                 "--enable-native-access=ALL-UNNAMED", "-Xmx512m", "-cp", System.getProperty("java.class.path"), Main.class.getName()));
         cmd.addAll(List.of(args));
@@ -169,8 +197,8 @@ class MpiTrainTest {
         return pb.start();
     }
 
-    private static Ran mpirun(int np, String... args) throws Exception {
-        Process p = start(np, args);
+    private static Ran mpirun(Launcher launcher, int np, String... args) throws Exception {
+        Process p = start(launcher, np, args);
         byte[] out = p.getInputStream().readAllBytes();
         if (!p.waitFor(180, TimeUnit.SECONDS)) {
             p.descendants().forEach(ProcessHandle::destroyForcibly);

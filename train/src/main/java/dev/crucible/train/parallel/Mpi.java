@@ -19,15 +19,19 @@ import java.util.Map;
 
 /**
  * MPI_COMM_WORLD as {@link Replicas}, through the MPI library's C interface called with the JDK's
- * foreign-function API (no JNI, no Java MPI binding). The library is the first of
- * CRUCIBLE_MPI_LIBRARY (a file or a name), libmpi.so.40 (Open MPI 3-5), libmpi.so.12 and
- * libmpich.so.12 (MPICH and its ABI: Intel MPI, MVAPICH), libmpi.so that loads. The two ABIs differ
- * only in how handles are passed ({@link Abi}). Sums go through one native buffer, reused, with
+ * foreign-function API (no JNI, no Java MPI binding). The library is CRUCIBLE_MPI_LIBRARY (a file or
+ * a name), else the first that loads of libmpi.so.40 (Open MPI 3-5), libmpich.so.12 and libmpi.so.12
+ * (MPICH and its ABI: Intel MPI, MVAPICH) and libmpi.so, Open MPI's first when Open MPI's mpirun
+ * started the process and MPICH's first otherwise; a library that sees another job size than the
+ * launcher's (a singleton of the wrong MPI) is refused. The two ABIs differ only in how handles are
+ * passed ({@link Abi}). Sums go through one native buffer, reused, with
  * MPI_IN_PLACE; every call's return code is checked, though the default error handler
  * (MPI_ERRORS_ARE_FATAL) ends the job first.
  */
 final class Mpi implements Replicas {
-    static final List<String> LIBRARIES = List.of("libmpi.so.40", "libmpi.so.12", "libmpich.so.12", "libmpi.so");
+    /** The libraries tried, in order, by the launcher that started this process. */
+    private static final List<String> OPEN_MPI_FIRST = List.of("libmpi.so.40", "libmpi.so.12", "libmpich.so.12", "libmpi.so");
+    private static final List<String> MPICH_FIRST = List.of("libmpich.so.12", "libmpi.so.12", "libmpi.so", "libmpi.so.40");
     private static final Linker LINKER = Linker.nativeLinker();
 
     /**
@@ -92,10 +96,12 @@ final class Mpi implements Replicas {
     }
 
     /** Joins the MPI job this process was started in; launched: what said it was (for messages). */
-    static Mpi init(Map<String, String> env, String launched) {
+    static Mpi init(Map<String, String> env, String launched, int expectedSize) {
         List<String> tried = new ArrayList<>();
         String configured = env.get("CRUCIBLE_MPI_LIBRARY");
-        List<String> candidates = configured != null && !configured.isBlank() ? List.of(configured) : LIBRARIES;
+        List<String> candidates = configured != null && !configured.isBlank() ? List.of(configured)
+                : env.containsKey("OMPI_COMM_WORLD_SIZE") ? OPEN_MPI_FIRST : MPICH_FIRST;
+        keepTheJvmsSignalHandlers(env);
         for (String name : candidates) {
             SymbolLookup lib;
             try {
@@ -104,17 +110,46 @@ final class Mpi implements Replicas {
                 tried.add(name);
                 continue;
             }
+            Mpi mpi;
             try {
-                return new Mpi(lib, name, env);
+                mpi = new Mpi(lib, name, env);
             } catch (RuntimeException | Error e) {
                 throw e;
             } catch (Throwable e) {
                 throw new IllegalStateException("MPI (" + name + "): " + e, e);
             }
+            if (mpi.size != expectedSize) {
+                throw new IllegalStateException("the MPI library " + name + " (" + mpi.abi.name() + ") sees a job of " + mpi.size + " process(es), but mpirun "
+                        + "started " + expectedSize + " (" + launched + "): it is not the MPI of this mpirun; set CRUCIBLE_MPI_LIBRARY to that one's libmpi");
+            }
+            return mpi;
         }
         throw new IllegalStateException("this process runs under mpirun (" + launched + ") but no MPI library could be loaded (tried "
                 + String.join(", ", tried) + (configured != null && !configured.isBlank() ? ", from CRUCIBLE_MPI_LIBRARY" : "; set CRUCIBLE_MPI_LIBRARY to its path")
                 + "). Install Open MPI (Debian/Ubuntu: apt-get install openmpi-bin) or MPICH, the one whose mpirun started this");
+    }
+
+    /**
+     * The JVM catches SIGSEGV on purpose (null checks in compiled code, safepoints); UCX, the transport
+     * under MPICH and some Open MPI builds, replaces the handlers of ILL, SEGV, BUS and FPE with its
+     * crash reporter when its library loads and so kills the JVM at its first null check.
+     * UCX_ERROR_SIGNALS empty keeps the JVM's (set here, before the MPI library loads, unless the user
+     * set it). The launcher also preloads the JDK's libjsig under mpirun, which chains any library's
+     * handlers behind the JVM's.
+     */
+    private static void keepTheJvmsSignalHandlers(Map<String, String> env) {
+        if (env.containsKey("UCX_ERROR_SIGNALS")) return;
+        try (Arena a = Arena.ofConfined()) {
+            MethodHandle setenv = LINKER.downcallHandle(LINKER.defaultLookup().find("setenv").orElseThrow(),
+                    FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
+            if ((int) setenv.invokeExact(a.allocateFrom("UCX_ERROR_SIGNALS"), a.allocateFrom(""), 1) != 0) {
+                throw new IllegalStateException("setenv(UCX_ERROR_SIGNALS) failed");
+            }
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     private static MethodHandle function(SymbolLookup lib, String name, FunctionDescriptor d) {

@@ -62,7 +62,7 @@ public interface Replicas extends AutoCloseable {
             throw new IllegalStateException(var + "=" + env.get(var) + " is not a process count", e);
         }
         if (size <= 1) return single();
-        return Mpi.init(env, var + "=" + size);
+        return Mpi.init(env, var + "=" + size, size);
     }
 
     /** The one process of a run that is not data-parallel: sums and broadcasts leave values as they are. */
