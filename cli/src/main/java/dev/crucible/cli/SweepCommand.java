@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.crucible.eval.Task;
 import dev.crucible.eval.Tasks;
 import dev.crucible.eval.analysis.SweepComparison;
+import dev.crucible.model.WeightQuantizer;
 import dev.crucible.io.AtomicWrite;
 import dev.crucible.tensor.WorkerPool;
 import dev.crucible.train.sweep.Sweep;
@@ -112,7 +113,9 @@ final class SweepCommand implements Callable<Integer> {
         sweep.train(r, trainThreads, out);
         if (!tasks.isEmpty()) {
             try (WorkerPool pool = new WorkerPool(evalThreads)) {
-                EvalCommand.evaluateRun(r.dir(), tasks, sweep.config().eval().limit(), 8, pool, out);
+                SweepConfig.Eval ev = sweep.config().eval();
+                EvalCommand.evaluateRun(r.dir(), tasks, ev.limit(), 8, pool, out);
+                if (ev.quantize() != null) EvalCommand.evaluateRun(r.dir(), tasks, ev.limit(), 8, pool, out, ev.quantize(), new WeightQuantizer(4, true));
             }
         }
     }

@@ -48,7 +48,7 @@ class SweepCommandTest {
                 variants:
                   base: {}
                   fast: {optimizer.lr: 1.0e-2}
-                eval: {tasks: [induction], limit: 4}
+                eval: {tasks: [induction], limit: 4, quantize: w4}
                 out: %s
                 """;
         Files.writeString(dir.resolve("ref.yaml"), sweep.formatted("ref"));
@@ -118,6 +118,9 @@ class SweepCommandTest {
         assertTrue(html.contains("<h2>Variants against the baseline, over seeds</h2>") && html.contains("<p>fast (optimizer.lr: 0.003 -&gt; 0.01): "),
                 "the sentences per variant in the report");
         assertTrue(Files.size(dir.resolve("killed/compare/charts/loss-over-seeds.png")) > 1000, "the loss of each variant with its band over seeds");
+        assertTrue(Files.size(dir.resolve("killed/compare/charts/induction-induction_gain-over-seeds.png")) > 1000, "the capability with its band");
+        assertTrue(html.contains("<h2>Variants side by side, over seeds</h2>") && html.contains("<th>4-bit gap, induction induction_gain</th>"),
+                "emergence, health, layers and the 4-bit gap per variant (eval.quantize: w4)");
     }
 
     /** metrics.jsonl without the timing columns. */

@@ -30,6 +30,16 @@ public final class BlimpMeans {
         return out;
     }
 
+    /** What a summary shows one by one: BLiMP as its overall mean and its phenomena's (not 67 paradigms), then every other series. */
+    public static List<Series> summarised(String run, List<Series> series) {
+        List<Series> out = new ArrayList<>();
+        Series b = overall(run, series);
+        if (b != null) out.add(b);
+        out.addAll(phenomena(run, series));
+        for (Series s : series) if (!isParadigm(s)) out.add(s);
+        return out;
+    }
+
     public static boolean isParadigm(Series s) {
         return s.task().startsWith("blimp_");
     }

@@ -13,16 +13,19 @@ import java.util.TreeMap;
 
 /**
  * A sweep's variants compared with its baseline over seeds, at each run's end: final validation loss
- * and each evaluated capability's score at the last checkpoint (the 4-bit variant's rows aside), as
- * a mean over seeds with its 95% interval, and the difference from the baseline with its interval and
- * a paired t-test over the seeds both ran ({@link SeedStatistics}). A run not finished yet counts
- * with what it has so far and is marked.
+ * and each evaluated capability's score at the last checkpoint (the 4-bit variant's rows aside; BLiMP
+ * also as its overall and per-phenomenon means), as a mean over seeds with its 95% interval, and the
+ * difference from the baseline with its interval and a paired t-test over the seeds both ran
+ * ({@link SeedStatistics}). The table and the sentences lead with validation loss and each task's
+ * {@link Headline} metric; the JSON has every row. A run not finished yet counts with what it has so
+ * far and is marked.
  */
 public final class SweepComparison {
     public static final double CONFIDENCE = 0.95, ALPHA = 0.05;
 
     /** One metric of one variant. */
-    public record Row(String metric, String variant, SeedStatistics.Estimate value, SeedStatistics.Difference difference, boolean lowerIsBetter) {}
+    public record Row(String metric, String variant, SeedStatistics.Estimate value, SeedStatistics.Difference difference, boolean lowerIsBetter,
+                      boolean headline) {}
 
     private final Sweep.Manifest manifest;
     private final List<Row> rows = new ArrayList<>();
@@ -37,6 +40,7 @@ public final class SweepComparison {
         // metric -> variant -> seed -> value
         Map<String, Map<String, Map<Long, Double>>> values = new TreeMap<>(java.util.Comparator.comparing((String k) -> !k.equals("val_loss"))
                 .thenComparing(java.util.Comparator.naturalOrder())); // val_loss first, then the capabilities by name
+        java.util.Set<String> headlines = new java.util.HashSet<>(List.of("val_loss"));
         for (Sweep.Manifest.ManifestRun r : m.runs()) {
             Path metrics = r.dir().resolve("metrics.jsonl");
             if (!finishedRun(r.dir())) c.unfinished.add(r.variant() + "/seed-" + r.seed());
@@ -48,8 +52,13 @@ public final class SweepComparison {
                     .put(r.seed(), lastVal.valLoss());
             Path results = r.dir().resolve("eval").resolve("results.jsonl");
             if (Files.exists(results)) {
-                for (Series s : Trajectories.fromResultsJsonl(results)) {
-                    if (s.task().endsWith("@w4") || s.points().isEmpty()) continue;
+                List<Series> all = new ArrayList<>();
+                for (Series s : Trajectories.fromResultsJsonl(results)) if (!s.task().endsWith("@w4")) all.add(s);
+                for (Series s : Headline.of(BlimpMeans.summarised(r.variant(), all))) headlines.add(s.task() + ":" + s.metric());
+                List<Series> withMeans = new ArrayList<>(BlimpMeans.summarised(r.variant(), all));
+                for (Series s : all) if (BlimpMeans.isParadigm(s)) withMeans.add(s);
+                for (Series s : withMeans) {
+                    if (s.points().isEmpty()) continue;
                     values.computeIfAbsent(s.task() + ":" + s.metric(), k -> new LinkedHashMap<>()).computeIfAbsent(r.variant(), k -> new TreeMap<>())
                             .put(r.seed(), s.points().getLast().value());
                 }
@@ -64,7 +73,7 @@ public final class SweepComparison {
                 if (vals == null) continue;
                 SeedStatistics.Estimate e = SeedStatistics.estimate(new ArrayList<>(vals.values()), CONFIDENCE);
                 SeedStatistics.Difference d = v.equals(m.baseline()) ? null : SeedStatistics.paired(vals, base, CONFIDENCE);
-                c.rows.add(new Row(name, v, e, d, lower));
+                c.rows.add(new Row(name, v, e, d, lower, headlines.contains(name)));
             }
         }
         return c;
@@ -133,13 +142,14 @@ public final class SweepComparison {
         return unfinished;
     }
 
-    /** The comparison as a Markdown table: a row per metric and variant. */
+    /** The comparison as a Markdown table: a row per variant for validation loss and each task's headline metric (comparison.json has all). */
     public String table() {
         StringBuilder sb = new StringBuilder();
         sb.append(String.format(Locale.ROOT, "Sweep %s: baseline %s; mean over seeds ± the half-width of its %.0f%% interval; the difference from the "
                 + "baseline paired over seeds (paired t-test, two-sided; * where p < %.2f)%n%n", manifest.dir(), manifest.baseline(), 100 * CONFIDENCE, ALPHA));
         sb.append("| metric | variant | seeds | mean | difference from baseline | p |\n|---|---|---|---|---|---|\n");
         for (Row r : rows) {
+            if (!r.headline()) continue;
             sb.append("| ").append(r.metric()).append(" | ").append(r.variant()).append(" | ").append(r.value().n()).append(" | ")
                     .append(pm(r.value().mean(), r.value().halfWidth())).append(" | ");
             if (r.difference() == null) sb.append("(baseline) | |\n");
@@ -149,6 +159,9 @@ public final class SweepComparison {
                                 r.difference().significant(ALPHA) ? " *" : "")).append(" |\n");
             }
         }
+        long others = rows.stream().filter(r -> !r.headline()).map(Row::metric).distinct().count();
+        if (others > 0) sb.append(String.format(Locale.ROOT, "%nEach task's headline metric; %d more metrics (other metrics of the tasks, BLiMP's "
+                + "phenomena and paradigms) are in comparison.json.%n", others));
         if (!unfinished.isEmpty()) sb.append("\nNot finished yet (counted with what they have): ").append(String.join(", ", unfinished)).append('\n');
         return sb.toString();
     }
@@ -160,7 +173,7 @@ public final class SweepComparison {
             if (v.equals(manifest.baseline())) continue;
             List<String> parts = new ArrayList<>(), unchanged = new ArrayList<>();
             for (Row r : rows) {
-                if (!r.variant().equals(v) || r.difference() == null) continue;
+                if (!r.variant().equals(v) || r.difference() == null || !r.headline()) continue;
                 SeedStatistics.Difference d = r.difference();
                 if (d.n() == 0) continue; // no seed both ran yet
                 if (Double.isNaN(d.p())) {
@@ -201,6 +214,7 @@ public final class SweepComparison {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("metric", r.metric());
             m.put("variant", r.variant());
+            m.put("headline", r.headline());
             m.put("seeds", r.value().n());
             m.put("mean", r.value().mean());
             if (!Double.isNaN(r.value().halfWidth())) m.put("ci95_half_width", r.value().halfWidth());

@@ -33,24 +33,22 @@ final class Figures {
 
     record Figure(String file, String caption, Chart chart) {}
 
-    /** A sweep's validation loss per variant, mean over seeds with a 95% band; null unless some variant has two seeds or more. */
-    static Chart seedBands(List<Run> runs, Axis ax) {
-        java.util.Map<String, List<Run>> byVariant = new java.util.LinkedHashMap<>();
-        for (Run r : runs) {
-            java.util.regex.Matcher m = java.util.regex.Pattern.compile("(.+)/seed-\\d+").matcher(r.name());
-            if (m.matches()) byVariant.computeIfAbsent(m.group(1), k -> new ArrayList<>()).add(r);
-        }
-        if (byVariant.values().stream().noneMatch(l -> l.size() >= 2)) return null;
-        Chart c = new Chart("Validation loss over seeds (mean ± 95% interval)", ax.label(), "loss (nats/token)", true);
-        for (java.util.Map.Entry<String, List<Run>> v : byVariant.entrySet()) {
+    /**
+     * One line per variant of a sweep: the mean over its seeds of what `values` gives each run (step ->
+     * {tokens, value}) with the band of its 95% interval (Student's t), at the steps every seed has.
+     */
+    static Chart seedBands(Variants variants, Axis ax, String title, String yLabel,
+                           java.util.function.Function<Run, java.util.Map<Long, double[]>> values) {
+        Chart c = new Chart(title, ax.label(), yLabel, true);
+        for (java.util.Map.Entry<String, List<Run>> v : variants.byVariant().entrySet()) {
             java.util.Map<Long, List<Double>> byStep = new java.util.TreeMap<>();
             java.util.Map<Long, Long> tokens = new java.util.HashMap<>();
             for (Run r : v.getValue()) {
-                for (Stability.Row x : r.metrics()) {
-                    if (Double.isNaN(x.valLoss()) || x.tokens() <= 0) continue;
-                    byStep.computeIfAbsent(x.step(), k -> new ArrayList<>()).add(x.valLoss());
-                    tokens.put(x.step(), x.tokens());
-                }
+                values.apply(r).forEach((step, tv) -> {
+                    if (tv[0] <= 0 || Double.isNaN(tv[1])) return;
+                    byStep.computeIfAbsent(step, k -> new ArrayList<>()).add(tv[1]);
+                    tokens.put(step, (long) tv[0]);
+                });
             }
             Run first = v.getValue().getFirst();
             List<double[]> pts = new ArrayList<>();
@@ -67,10 +65,47 @@ final class Figures {
         return c.isEmpty() ? null : c;
     }
 
+    /** A run's validation loss by step, as {tokens, loss}. */
+    private static java.util.Map<Long, double[]> valLoss(Run r) {
+        java.util.Map<Long, double[]> m = new java.util.TreeMap<>();
+        for (Stability.Row x : r.metrics()) if (!Double.isNaN(x.valLoss())) m.put(x.step(), new double[] {x.tokens(), x.valLoss()});
+        return m;
+    }
+
+    /**
+     * A sweep's charts: validation loss and each task's headline capability per variant, the mean over
+     * seeds with its 95% band (twenty runs' lines, one per seed, would hide what the seeds agree on).
+     */
+    private static List<Figure> sweepFigures(Variants variants, Axis ax) {
+        List<Figure> out = new ArrayList<>();
+        Chart loss = seedBands(variants, ax, "Validation loss over seeds (mean ± 95% interval)", "loss (nats/token)", Figures::valLoss);
+        if (loss != null) {
+            out.add(new Figure("loss-over-seeds.png", "Validation loss of each variant of a sweep: the mean over its seeds (runs named VARIANT/seed-N) "
+                    + "with the band of its 95% interval (Student's t), at the steps every seed logged.", loss));
+        }
+        for (List<String> tm : variants.headlines()) {
+            String task = tm.get(0), metric = tm.get(1);
+            Chart c = seedBands(variants, ax, task + ": " + metric + " over seeds (mean ± 95% interval)", metric, r -> {
+                java.util.Map<Long, double[]> m = new java.util.TreeMap<>();
+                Series s = Variants.find(r, task, metric);
+                if (s != null) for (Series.Point p : s.points()) m.put(p.step(), new double[] {p.tokens(), p.value()});
+                return m;
+            });
+            if (c == null) continue;
+            double chance = dev.crucible.eval.analysis.Analysis.chance(task, metric);
+            if (!Double.isNaN(chance)) c.reference(chance, "chance");
+            out.add(new Figure(task.replaceAll("[^A-Za-z0-9_.-]", "_") + "-" + metric + "-over-seeds.png", task + " (" + metric
+                    + ") of each variant, the mean over its seeds with the band of its 95% interval, at the checkpoints every seed was evaluated at.", c));
+        }
+        return out;
+    }
+
     static List<Figure> figures(List<Run> runs) {
+        Axis ax = axis(runs);
+        Variants variants = Variants.of(runs);
+        if (!variants.isEmpty()) return sweepFigures(variants, ax);
         List<Figure> out = new ArrayList<>();
         boolean multi = runs.size() > 1;
-        Axis ax = axis(runs);
         Chart loss = new Chart("Training and validation loss", ax.label(), "loss (nats/token)", true);
         for (Run r : runs) {
             List<Stability.Row> train = r.metrics().stream().filter(x -> !Double.isNaN(x.trainLoss()) && x.tokens() > 0).toList();
@@ -85,11 +120,6 @@ final class Figures {
                     val.stream().mapToDouble(Stability.Row::valLoss).toArray(), null);
         }
         if (!loss.isEmpty()) out.add(new Figure("loss.png", "Loss over training tokens; the dashed line is the untrained model's validation loss.", loss));
-        Chart bands = seedBands(runs, ax);
-        if (bands != null) {
-            out.add(new Figure("loss-over-seeds.png", "Validation loss of each variant of a sweep: the mean over its seeds (runs named VARIANT/seed-N) "
-                    + "with the band of its 95% interval (Student's t), at the steps every seed logged.", bands));
-        }
         // a data mixture's sources (continual pre-training: the old and the new domain), validated at every evaluation
         Chart sources = null;
         // one unit for every run: bits per byte when each run with sources has them, else nats per token

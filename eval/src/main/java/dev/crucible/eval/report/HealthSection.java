@@ -14,16 +14,26 @@ final class HealthSection implements Section.PerRun {
     @Override
     public void write(StringBuilder h, Run r) {
         if (r.metrics().isEmpty() || r.checkpointSteps().length == 0) return;
-        Map<Long, List<String>> falling = Stability.worseWhileLossFlat(r.metrics(), watched(r), r.checkpointSteps());
         h.append("<h3>Training health per checkpoint</h3><ul>");
-        List<String> verdicts = Stability.verdicts(r.metrics(), r.checkpointSteps());
-        for (int i = 0; i < verdicts.size(); i++) {
-            String v = verdicts.get(i);
-            for (String f : falling.getOrDefault(r.checkpointSteps()[i], List.of())) v += "; " + f;
-            boolean bad = v.contains("WORSE") || v.contains("spike") || v.contains("while validation loss was flat");
-            h.append("<li").append(bad ? " class=bad" : "").append(">").append(esc(v)).append("</li>");
-        }
+        for (String v : verdicts(r)) h.append("<li").append(flagged(v) ? " class=bad" : "").append(">").append(esc(v)).append("</li>");
         h.append("</ul>\n");
+    }
+
+    /** The verdict of each checkpoint, with the capabilities that fell while validation loss was flat. */
+    static List<String> verdicts(Run r) {
+        if (r.metrics().isEmpty() || r.checkpointSteps().length == 0) return List.of();
+        Map<Long, List<String>> falling = Stability.worseWhileLossFlat(r.metrics(), watched(r), r.checkpointSteps());
+        List<String> verdicts = new java.util.ArrayList<>(Stability.verdicts(r.metrics(), r.checkpointSteps()));
+        for (int i = 0; i < verdicts.size(); i++) {
+            for (String f : falling.getOrDefault(r.checkpointSteps()[i], List.of())) verdicts.set(i, verdicts.get(i) + "; " + f);
+        }
+        return verdicts;
+    }
+
+    /** Whether a verdict flags the checkpoint (a spike, validation loss worse, a capability falling while loss is flat). */
+    static boolean flagged(String verdict) {
+        // "no loss or gradient spikes" is the one verdict without a spike: the word alone flagged every checkpoint
+        return verdict.contains("WORSE") || !verdict.contains("no loss or gradient spikes") || verdict.contains("while validation loss was flat");
     }
 
     /**

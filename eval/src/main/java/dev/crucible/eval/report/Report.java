@@ -26,7 +26,7 @@ public final class Report {
     public static final String HTML = "report.html";
 
     /** Before the runs' own sections. */
-    private static final List<Section.Whole> OPENING = List.of(new SummarySection(), new CurvesSection(), new LayersComparisonSection());
+    private static final List<Section.Whole> OPENING = List.of(new SummarySection(), new CurvesSection(), new VariantsSection(), new LayersComparisonSection());
     /** Under each run's heading, in order. */
     private static final List<Section.PerRun> PER_RUN = List.of(new CapabilityTable(), new MetricGroupsSection(), new CheckpointTable(),
             new HealthSection(), new LayersSection(), new QuantisationSection(), new SamplesSection());

@@ -126,12 +126,7 @@ public record Run(String name, Path dir, List<Stability.Row> metrics, List<Serie
 
     /** The series a report shows one by one: BLiMP as its means (not 67 paradigms), then every other series. */
     public List<Series> summarisedSeries() {
-        List<Series> out = new java.util.ArrayList<>();
-        Series b = blimp();
-        if (b != null) out.add(b);
-        out.addAll(blimpPhenomena());
-        for (Series s : series) if (!BlimpMeans.isParadigm(s)) out.add(s);
-        return out;
+        return BlimpMeans.summarised(name, series);
     }
 
     /** Training FLOPs per token (from the results table), or NaN when unknown. */

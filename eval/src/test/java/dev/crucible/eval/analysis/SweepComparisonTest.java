@@ -51,6 +51,37 @@ class SweepComparisonTest {
         assertEquals(null, c.scaling(), "one size, one budget: no scaling fit");
     }
 
+    /** The table leads with each task's headline metric (PIQA's acc_norm, BLiMP's mean over paradigms); the JSON keeps every metric. */
+    @Test
+    void theTableShowsEachTasksHeadlineMetricAndTheJsonEveryMetric() throws IOException {
+        StringBuilder runs = new StringBuilder();
+        for (String v : List.of("base", "other")) {
+            for (int s = 1; s <= 2; s++) {
+                Path r = dir.resolve(v).resolve("seed-" + s);
+                Files.createDirectories(r.resolve("eval"));
+                Files.writeString(r.resolve("metrics.jsonl"), "{\"step\":10,\"tokens\":100,\"val_loss\":5.0}\n");
+                StringBuilder res = new StringBuilder();
+                for (String[] m : new String[][] {{"piqa", "acc", "0.6"}, {"piqa", "acc_norm", "0.62"}, {"blimp_anaphor_gender_agreement", "acc", "0.7"},
+                        {"blimp_adjunct_island", "acc", "0.5"}, {"induction", "induction_gain", "0.1"}}) {
+                    res.append(String.format(Locale.ROOT, "{\"run\":\"x\",\"step\":10,\"tokens\":100,\"task\":\"%s\",\"metric\":\"%s\",\"value\":%s,\"stderr\":0.01}%n",
+                            m[0], m[1], m[2]));
+                }
+                Files.writeString(r.resolve("eval/results.jsonl"), res);
+                runs.append(runs.isEmpty() ? "" : ",").append(String.format(Locale.ROOT, "{\"variant\":\"%s\",\"seed\":%d,\"dir\":\"%s/seed-%d\"}", v, s, v, s));
+            }
+        }
+        Files.writeString(dir.resolve(Sweep.MANIFEST), "{\"baseline\":\"base\",\"seeds\":[1,2],\"variants\":[{\"name\":\"base\",\"differences\":[]},"
+                + "{\"name\":\"other\",\"differences\":[]}],\"runs\":[" + runs + "]}");
+        SweepComparison c = SweepComparison.of(Sweep.Manifest.read(dir));
+        List<String> table = c.table().lines().filter(l -> l.startsWith("| ") && !l.startsWith("| metric")).map(l -> l.split(" \\| ")[0].substring(2)).distinct().toList();
+        assertEquals(List.of("val_loss", "blimp:acc", "induction:induction_gain", "piqa:acc_norm"), table, c.table());
+        assertEquals(0.6, c.rows().stream().filter(r -> r.metric().equals("blimp:acc")).findFirst().orElseThrow().value().mean(), 1e-9, "BLiMP's mean over paradigms");
+        java.util.Set<String> json = new java.util.TreeSet<>();
+        for (var m : c.json()) json.add((String) m.get("metric"));
+        assertTrue(json.containsAll(List.of("piqa:acc", "blimp:island_effects:acc", "blimp_adjunct_island:acc", "blimp:anaphor_agreement:acc")), json.toString());
+        assertTrue(c.table().contains("more metrics"), c.table());
+    }
+
     /** Variants of 3 sizes x 3 budgets whose losses follow a known law: the comparison recovers it. */
     @Test
     void variantsAcrossSizesAndBudgetsGetAScalingFit() throws IOException {

@@ -118,6 +118,42 @@ class ReportTest {
         assertTrue(both.contains("<tr><td class=l>runB</td><td>64</td><td>1.50</td><td>14.00</td><td>2.00</td></tr>"), "kurtosis per layer");
     }
 
+    /**
+     * A sweep's runs (VARIANT/seed-N): curves as the mean over seeds with a band instead of a line per
+     * run, and the variants side by side: emergence per seed, checkpoints flagged, layers and the 4-bit gap.
+     */
+    @Test
+    void aSweepsVariantsAreShownOverTheirSeeds() throws IOException {
+        List<Run> runs = new java.util.ArrayList<>();
+        for (String v : List.of("base", "fast")) {
+            for (int seed = 1; seed <= 2; seed++) {
+                Path dir = fakeRun(tmp.resolve("sweep").resolve(v).resolve("seed-" + seed), "induction");
+                // a 4-bit evaluation of the last checkpoint: cloze accuracy 0.02 (base) or 0.05 (fast) lower than in full precision
+                Files.writeString(dir.resolve("eval/results.jsonl"), Files.readString(dir.resolve("eval/results.jsonl")) + String.format(java.util.Locale.ROOT,
+                        "{\"run\":\"x\",\"step\":64,\"tokens\":131072,\"variant\":\"w4\",\"task\":\"cloze\",\"metric\":\"acc\",\"value\":%.3f}%n",
+                        0.32 - (v.equals("base") ? 0.02 : 0.05)));
+                Run r = Run.read(dir, null);
+                runs.add(new Run(v + "/seed-" + seed, r.dir(), r.metrics(), r.series(), r.checkpointSteps(), r.flopsAtStep(), r.generations(),
+                        r.description(), r.layers(), r.quantised()));
+            }
+        }
+        String html = Files.readString(Report.write(runs, tmp.resolve("sweep-out"), "sweep"));
+        assertTrue(Files.size(tmp.resolve("sweep-out/charts/loss-over-seeds.png")) > 1000, "validation loss with bands");
+        assertTrue(Files.exists(tmp.resolve("sweep-out/charts/cloze-acc-over-seeds.png")), "the cloze's headline metric with bands");
+        assertTrue(Files.exists(tmp.resolve("sweep-out/charts/blimp-acc-over-seeds.png")), "BLiMP's mean with bands");
+        assertFalse(Files.exists(tmp.resolve("sweep-out/charts/loss.png")), "no line per run");
+        assertTrue(html.contains("<h2>Variants side by side, over seeds</h2>"), "the section");
+        String section = html.substring(html.indexOf("Variants side by side"));
+        assertTrue(section.contains("<th>cloze emerges at step</th>") && section.contains("<th>4-bit gap, cloze acc</th>"), section);
+        // BLiMP's mean rises from step 8, cloze accuracy (0.02, 0.07, ... with stderr 0.01) 2 SE above its start from step 2, induction
+        // (0.5 throughout) never; the validation loss is flat from step 2 to 8 but never worse: no checkpoint flagged of the 2 x 7;
+        // the deeper half (layers 1-2) contributes 0.11, layer 1's kurtosis is 14, and the 4-bit gap is what each variant's w4 row says
+        assertTrue(section.contains("<tr><td class=l>base</td><td>2</td><td>8, 8</td><td>2, 2</td><td>–, –</td><td>0 of 14</td><td>0.110 ± 0.000</td>"
+                + "<td>14.00 ± 0.00</td><td>0.0200 ± 0.0000</td></tr>"), section);
+        assertTrue(section.contains("<td>0.0500 ± 0.0000</td></tr>"), "fast's 4-bit gap: " + section);
+        assertFalse(html.contains("<li class=bad>"), "a checkpoint without spikes is not flagged");
+    }
+
     /** A data mixture's per-source validation (val_bpb/NAME preferred to val_loss/NAME) gets a chart: old and new domain side by side. */
     @Test
     void dataSourcesAreChartedSideBySide() throws IOException {

@@ -333,12 +333,24 @@ public final class Sweep {
      * evaluation) and where each run is. A sweep whose evaluation changed since sweep.json was written
      * is refused: its runs' scores would come from different tasks or examples.
      */
+    /** An object without its null fields: a key added later (eval.quantize) reads as absent in a sweep.json written before it. */
+    private static JsonNode withoutNulls(JsonNode n) {
+        if (!n.isObject()) return n;
+        com.fasterxml.jackson.databind.node.ObjectNode o = ((com.fasterxml.jackson.databind.node.ObjectNode) n).deepCopy();
+        List<String> nulls = new ArrayList<>();
+        o.fieldNames().forEachRemaining(k -> {
+            if (o.get(k).isNull()) nulls.add(k);
+        });
+        o.remove(nulls);
+        return o;
+    }
+
     public void writeManifest() throws IOException {
         Files.createDirectories(dir);
         Path existing = dir.resolve(MANIFEST);
-        JsonNode eval = JSON.valueToTree(cfg.eval());
+        JsonNode eval = withoutNulls(JSON.valueToTree(cfg.eval()));
         if (Files.isRegularFile(existing)) {
-            JsonNode before = JSON.readTree(existing.toFile()).path("eval");
+            JsonNode before = withoutNulls(JSON.readTree(existing.toFile()).path("eval"));
             if (!before.isMissingNode() && !before.equals(eval)) {
                 throw new IllegalArgumentException(file + ": eval differs from what " + existing + " records (" + before + " vs " + eval
                         + "): the runs evaluated so far would not compare with the rest; restore it, or use another out");

@@ -34,12 +34,17 @@ public record SweepConfig(String base, Map<String, Object> set, List<Long> seeds
         if (out == null) out = "runs/sweep";
     }
 
-    /** Evaluation of every checkpoint: tasks as `crucible eval --tasks` names them, their data directory, examples per task (0 = all). */
-    public record Eval(List<String> tasks, String data, Integer limit) {
+    /**
+     * Evaluation of every checkpoint: tasks as `crucible eval --tasks` names them, their data directory,
+     * examples per task (0 = all), and quantize: w4 to evaluate each checkpoint again with 4-bit weights
+     * (the comparison's 4-bit gap).
+     */
+    public record Eval(List<String> tasks, String data, Integer limit, String quantize) {
         public Eval {
             if (tasks == null || tasks.isEmpty()) throw new IllegalArgumentException("tasks: give at least one (e.g. [induction])");
             if (limit == null) limit = 0;
             if (limit < 0) throw new IllegalArgumentException("limit: must be >= 0 (0 = all), got " + limit);
+            if (quantize != null && !quantize.equals("w4")) throw new IllegalArgumentException("quantize: only w4 (4-bit weights) is supported, got " + quantize);
         }
     }
 }
