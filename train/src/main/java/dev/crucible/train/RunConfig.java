@@ -444,13 +444,17 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
         }
     }
 
-    /** Validation loss every N steps over a fixed set of batches (0 = never). */
-    public record Eval(Integer every, Integer batches) {
+    /**
+     * Validation loss every N steps over a fixed set of batches (0 = never); stop_below ends the run at
+     * the first validation whose loss is at or below it (a speedrun's finish line), with a checkpoint there.
+     */
+    public record Eval(Integer every, Integer batches, Double stopBelow) {
         public Eval {
             if (every == null) every = 100;
             if (batches == null) batches = 20;
             if (every < 0) throw new IllegalArgumentException("every: must be >= 0, got " + every);
             positive("batches", batches);
+            if (stopBelow != null && !(stopBelow > 0)) throw new IllegalArgumentException("stop_below: a validation loss > 0 (nats per token), got " + stopBelow);
         }
     }
 

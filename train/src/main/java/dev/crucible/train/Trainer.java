@@ -34,8 +34,13 @@ import java.util.Map;
 public final class Trainer {
 
     /** Result of a run, for callers and tests. */
+    /**
+     * Result of a run, for callers and tests. steps: the last step trained (before training.steps when
+     * eval.stop_below ended it); trainingSeconds: the wall-clock time of the steps this process ran,
+     * validation, diagnostics and checkpoint writes excluded.
+     */
     public record Summary(Path runDir, int steps, long tokens, double firstLoss, double lastLoss, Double firstVal, Double lastVal,
-                          double tokensPerSecond) {}
+                          double tokensPerSecond, double trainingSeconds) {}
 
     private Trainer() {}
 
@@ -189,6 +194,11 @@ public final class Trainer {
                 throw new IllegalArgumentException("training.distill.select (SALT_DS) chooses rows by the teacher's loss, which data parallelism cannot "
                         + "share among replicas yet; run it in one process, or distil without select");
             }
+            if (from != null && cfg.eval().stopBelow() != null && validatedAtOrBelow(from.state().step(), cfg.eval().stopBelow())) {
+                console.printf(Locale.ROOT, "the run ended at step %d, where validation loss reached eval.stop_below %.4f: nothing to train%n",
+                        from.state().step(), cfg.eval().stopBelow());
+                return new Summary(run, from.state().step(), from.state().tokens(), Double.NaN, Double.NaN, null, null, 0, 0);
+            }
             // each replica on this machine gets its share of the cores unless training.threads says otherwise
             int threads = tr.threads() > 0 ? tr.threads() : Math.max(1, Cpu.cores() / replicas.localSize());
             Cpu.requireSimd();
@@ -237,6 +247,16 @@ public final class Trainer {
                     return train(model, step, kd, data, metrics, diagnostics, tokenizer, pool, startStep, tokens, flops);
                 }
             }
+        }
+
+        /** Whether metrics.jsonl records a validation loss at or below limit at this step (a run that eval.stop_below ended there). */
+        private boolean validatedAtOrBelow(int step, double limit) throws IOException {
+            Path metrics = run.resolve(MetricsLog.FILE);
+            if (!Files.exists(metrics)) return false;
+            for (dev.crucible.data.JsonlTable.Row r : dev.crucible.data.JsonlTable.read(metrics)) {
+                if (r.value().path("step").asInt(-1) == step && r.value().has("val_loss") && r.value().get("val_loss").asDouble() <= limit) return true;
+            }
+            return false;
         }
 
         /** The distillation teacher, inference-only, with room for the run's micro-batch. */
@@ -340,11 +360,15 @@ public final class Trainer {
             TeacherSelection selection = kd == null || tr.distill().select() == null ? null : selection(kd, data);
             Progress progress = new Progress(peak, model.layout().flopsPerToken(tr.seqLen()), tokens, flops); // clocks start with training
             Loss plain = step.loss();
+            int lastStep = tr.steps();
+            Double stopBelow = cfg.eval().stopBelow();
             for (int s = startStep; s < tr.steps(); s++) {
                 boolean distilling = kd != null && s < tr.distill().untilStep();
                 step.loss(distilling ? kd : plain);
                 int done = s + 1;
                 boolean checkpointNow = done == tr.steps() || cfg.checkpoint().due(done, progress.tokens, progress.tokens + tr.batchTokens());
+                // validation also at every checkpoint, so each checkpoint's downstream scores have a loss beside them (rank 0 validates)
+                boolean evalStep = data.validates() && (checkpointNow || cfg.eval().every() > 0 && done % cfg.eval().every() == 0);
                 boolean diagnose = writes && cfg.diagnostics().due(done, checkpointNow);
                 step.captureUpdate(diagnose);
                 step.dropout(model.config().dropout() > 0 && s >= tr.dropoutFromStep(), tr.seed(), s);
@@ -358,9 +382,7 @@ public final class Trainer {
                 progress.stepDone(tr.batchTokens(), s == startStep);
                 if (Double.isNaN(firstLoss)) firstLoss = r.loss();
                 lastLoss = r.loss();
-                boolean last = done == tr.steps();
-                // validation also at every checkpoint, so each checkpoint's downstream scores have a loss beside them
-                boolean evalNow = writes && data.validates() && (checkpointNow || cfg.eval().every() > 0 && done % cfg.eval().every() == 0);
+                boolean evalNow = writes && evalStep;
                 Map<String, Double> vals = null;
                 if (evalNow) {
                     long pause = System.nanoTime();
@@ -369,6 +391,10 @@ public final class Trainer {
                     lastVal = vals.get("val_loss");
                     progress.paused(pause);
                 }
+                // the finish line (as metrics.jsonl rounds it, so a resume reads the same decision): rank 0 validated, every replica learns it
+                boolean reached = stopBelow != null && evalStep && replicas.broadcast(evalNow && round(vals.get("val_loss"), 5) <= stopBelow ? 1 : 0) == 1;
+                if (reached) checkpointNow = true;
+                boolean last = done == tr.steps() || reached;
                 if (diagnose) {
                     long pause = System.nanoTime();
                     diagnostics.write(done, progress.tokens, model, step.paramsBeforeLastUpdate());
@@ -385,11 +411,18 @@ public final class Trainer {
                     console.println("checkpoint: " + dir);
                     progress.paused(pause);
                 }
+                if (reached) {
+                    console.printf(Locale.ROOT, "reached eval.stop_below %.4f at step %d (validation loss %.4f): the run ends here%n", stopBelow, done,
+                            lastVal == null ? Double.NaN : lastVal);
+                    lastStep = done;
+                    break;
+                }
             }
             double total = (System.nanoTime() - progress.start) / 1e9;
             long trained = progress.tokens - tokens;
-            console.printf(Locale.ROOT, "done: %d steps, %,d tokens in %s (%,.0f tokens/s); metrics in %s%n", tr.steps() - startStep, trained,
-                    duration(total), trained / Math.max(total, 1e-9), run.resolve(MetricsLog.FILE));
+            double training = progress.trainingSeconds();
+            console.printf(Locale.ROOT, "done: %d steps, %,d tokens in %s (%,.0f tokens/s; %s of it training, the rest validation and checkpoints); "
+                    + "metrics in %s%n", lastStep - startStep, trained, duration(total), trained / Math.max(total, 1e-9), duration(training), run.resolve(MetricsLog.FILE));
             if (selection != null) {
                 long[] c = selection.counts();
                 console.printf(Locale.ROOT, "SALT_DS: kept %,d of the %,d rows drawn while distilling (%.0f%%)%n", c[1], c[0], 100.0 * c[1] / Math.max(1, c[0]));
@@ -404,7 +437,7 @@ public final class Trainer {
                 console.printf(Locale.ROOT, "diagnostics: %.2f s, %.2f%% of the run's time (%s)%n", diagnostics.seconds(), 100 * diagnostics.seconds() / total,
                         run.resolve(Diagnostics.FILE));
             }
-            return new Summary(run, tr.steps(), progress.tokens, firstLoss, lastLoss, firstVal, lastVal, trained / Math.max(total, 1e-9));
+            return new Summary(run, lastStep, progress.tokens, firstLoss, lastLoss, firstVal, lastVal, trained / Math.max(total, 1e-9), training);
         }
 
         /** A metrics row and the progress line. */
@@ -442,7 +475,7 @@ public final class Trainer {
     private static final class Progress {
         final double peakGflops, flopsPerToken;
         final long start = System.nanoTime();
-        long tokens, windowTokens, windowStart = start, stepStart = start;
+        long tokens, windowTokens, windowStart = start, stepStart = start, pausedNanos;
         double flops, recentStepSeconds;
 
         Progress(double peakGflops, double flopsPerToken, long tokens, double flops) {
@@ -465,8 +498,14 @@ public final class Trainer {
         /** Time since pauseStart was not training. */
         void paused(long pauseStart) {
             long d = System.nanoTime() - pauseStart;
+            pausedNanos += d;
             windowStart += d;
             stepStart += d;
+        }
+
+        /** Time since training started, pauses excluded. */
+        double trainingSeconds() {
+            return (System.nanoTime() - start - pausedNanos) / 1e9;
         }
 
         double tokensPerSecondSinceLastLog() {

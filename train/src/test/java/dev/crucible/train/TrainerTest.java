@@ -2,6 +2,7 @@ package dev.crucible.train;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -19,6 +20,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -39,6 +41,8 @@ class TrainerTest {
         int[] v = java.util.Arrays.copyOfRange(tok, split, tok.length);
         TokenShard.write(val, v, v.length, 256);
     }
+
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     private Path config(String body) throws IOException {
         Path f = dir.resolve("run-" + System.nanoTime() + ".yaml");
@@ -67,6 +71,34 @@ class TrainerTest {
             log: {every: 3}
             out: %s
             """;
+
+    /** eval.stop_below: the run ends at the first validation at or below it, with a checkpoint there; resuming it trains nothing. */
+    @Test
+    void aRunEndsAtTheFirstValidationBelowItsFinishLine() throws IOException {
+        byteShards(syntheticText(), dir.resolve("train.bin"), dir.resolve("val.bin"));
+        Trainer.Summary full = train(config(SMALL.formatted("gpt2", "constant", "full").replace("steps: 12", "steps: 40").replace("every: 5,", "every: 2,")));
+        List<JsonNode> rows = new ArrayList<>();
+        for (String l : Files.readAllLines(full.runDir().resolve("metrics.jsonl"))) rows.add(JSON.readTree(l));
+        // the finish line: the validation loss at step 20, so the run must stop there, at the first validation that low
+        double line = rows.stream().filter(r -> r.path("step").asInt() == 20).findFirst().orElseThrow().get("val_loss").asDouble();
+        int first = rows.stream().filter(r -> r.has("val_loss") && r.get("val_loss").asDouble() <= line).mapToInt(r -> r.get("step").asInt()).min().orElseThrow();
+        Path cfg = config(SMALL.formatted("gpt2", "constant", "stopped").replace("steps: 12", "steps: 40")
+                .replace("every: 5,", "every: 2,").replace("batches: 2}", "batches: 2, stop_below: " + line + "}"));
+        Trainer.Summary stopped = train(cfg);
+        assertEquals(first, stopped.steps(), "ends at the first validation at or below " + line);
+        assertTrue(stopped.trainingSeconds() > 0 && stopped.trainingSeconds() < 60, "training time, pauses excluded: " + stopped.trainingSeconds());
+        assertTrue(Files.isRegularFile(Checkpoints.dirFor(stopped.runDir(), first).resolve("trainer_state.json")), "a checkpoint where it ended");
+        assertFalse(Files.exists(Checkpoints.dirFor(stopped.runDir(), 40)));
+        Trainer.Summary again = Trainer.resume(stopped.runDir(), null, null, false, QUIET);
+        assertEquals(first, again.steps(), "resuming a run that reached its finish line trains nothing");
+        assertEquals(first, Files.readAllLines(stopped.runDir().resolve("metrics.jsonl")).stream().mapToInt(l -> {
+            try {
+                return JSON.readTree(l).get("step").asInt();
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }).max().orElseThrow());
+    }
 
     @Test
     void writesMetricsAndLoadableCheckpointsAndIsDeterministic() throws IOException {
