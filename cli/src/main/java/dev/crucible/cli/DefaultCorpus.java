@@ -51,18 +51,7 @@ final class DefaultCorpus {
     }
 
     static Prepared prepare(Path dir, int vocabSize, double percent, PrintStream log) throws IOException {
-        if (!(percent > 0 && percent <= 100)) throw new UserError("the corpus percentage must be in (0, 100]");
-        Path clean = dir.resolve("clean"), tokenizer = dir.resolve("tokenizer.json"), shards = dir.resolve("shards");
-        if (Files.exists(clean.resolve(RecipeRun.SUMMARY))) {
-            log.println("clean: reusing " + clean);
-        } else {
-            log.println("clean: running the default recipe (Europarl by language + java.base sources) ...");
-            String text = recipeText(percent);
-            Recipe r = Recipe.parse("default-corpus.yaml", text).withOutputDir(clean);
-            RecipeRun.Summary s = RecipeRun.run(r, log);
-            log.print(RecipeRun.table(s));
-            Files.writeString(clean.resolve("recipe.yaml"), text);
-        }
+        Path clean = clean(dir, percent, log), tokenizer = dir.resolve("tokenizer.json"), shards = dir.resolve("shards");
         List<Path> domains = domainDirs(clean);
         if (Files.exists(tokenizer)) {
             log.println("tokenizer: reusing " + tokenizer);
@@ -91,6 +80,23 @@ final class DefaultCorpus {
             Files.move(partial, shards, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
         }
         return new Prepared(clean, tokenizer, shards);
+    }
+
+    /** The cleaned corpus in dir/clean, one directory per domain (a language, or java): the shipped recipe run once, reused after. */
+    static Path clean(Path dir, double percent, PrintStream log) throws IOException {
+        if (!(percent > 0 && percent <= 100)) throw new UserError("the corpus percentage must be in (0, 100]");
+        Path clean = dir.resolve("clean");
+        if (Files.exists(clean.resolve(RecipeRun.SUMMARY))) {
+            log.println("clean: reusing " + clean);
+        } else {
+            log.println("clean: running the default recipe (Europarl by language + java.base sources) ...");
+            String text = recipeText(percent);
+            Recipe r = Recipe.parse("default-corpus.yaml", text).withOutputDir(clean);
+            RecipeRun.Summary s = RecipeRun.run(r, log);
+            log.print(RecipeRun.table(s));
+            Files.writeString(clean.resolve("recipe.yaml"), text);
+        }
+        return clean;
     }
 
     /** Code (java) gets CODE_SHARE; the languages share the rest in proportion to their size. */
