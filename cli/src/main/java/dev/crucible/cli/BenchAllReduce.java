@@ -40,6 +40,7 @@ final class BenchAllReduce implements Runnable {
             throw new UserError(e.getMessage());
         }
         try (Replicas r = joined) {
+            if (reps < 1) throw new UserError("--reps: must be >= 1, got " + reps);
             if (r.size() < 2) throw new UserError("bench allreduce: run it under mpirun with 2 or more processes (mpirun -np 2 ./crucible bench allreduce)");
             int n = r.size();
             if (r.writes()) System.out.printf(Locale.ROOT, "%s%n%-12s %12s %10s %10s %12s %12s%n", r, "model", "gradient", "median ms", "copy ms",

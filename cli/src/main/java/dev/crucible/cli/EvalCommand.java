@@ -58,8 +58,12 @@ public final class EvalCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if ((checkpoint == null) == (run == null)) throw new UserError("give either --checkpoint DIR or --run RUN");
-        if (quantize != null && !quantize.equals("w4")) throw new UserError("--quantize " + quantize + ": only w4 (4-bit weights) is supported");
-        dev.crucible.model.WeightQuantizer quantizer = quantize == null ? null : new dev.crucible.model.WeightQuantizer(4, true);
+        dev.crucible.model.WeightQuantizer quantizer;
+        try {
+            quantizer = quantize == null ? null : dev.crucible.model.WeightQuantizer.named(quantize);
+        } catch (IllegalArgumentException e) {
+            throw new UserError("--" + e.getMessage());
+        }
         List<Task> ts = Tasks.load(data, tasks);
         try (WorkerPool pool = new WorkerPool(WorkerPool.threadsFor(threads))) {
             if (checkpoint != null) {
@@ -70,12 +74,13 @@ public final class EvalCommand implements Callable<Integer> {
             }
             evaluateRun(run, ts, limit, batch, pool, System.out, quantize, quantizer);
             if (follow) {
-                long last = finalStep(run);
+                if (!Files.exists(run.resolve("config.yaml"))) throw new UserError(run + ": no config.yaml: --follow needs a run directory the trainer writes");
                 Path cks = run.resolve("checkpoints");
                 Files.createDirectories(cks);
                 try (java.nio.file.WatchService watch = cks.getFileSystem().newWatchService()) {
                     cks.register(watch, java.nio.file.StandardWatchEventKinds.ENTRY_CREATE);
-                    while (!Files.exists(resultFile(run, Checkpoints.dirFor(run, last), quantize))) {
+                    // until the run is over (its last step, or eval.stop_below) and its newest checkpoint is evaluated
+                    while (!(dev.crucible.train.Trainer.finished(run) && Files.exists(resultFile(run, Checkpoints.list(run).getLast(), quantize)))) {
                         // a run in progress: wake when the trainer renames a finished checkpoint into place (or at the poll interval)
                         java.nio.file.WatchKey key = watch.poll(pollSeconds, java.util.concurrent.TimeUnit.SECONDS);
                         if (key != null) {
@@ -85,7 +90,7 @@ public final class EvalCommand implements Callable<Integer> {
                         evaluateRun(run, ts, limit, batch, pool, System.out, quantize, quantizer);
                     }
                 }
-                System.out.println("followed " + run + " to its last step (" + last + ")");
+                System.out.println("followed " + run + " to its last checkpoint (" + Checkpoints.state(Checkpoints.list(run).getLast()).step() + ")");
             }
         }
         return 0;
@@ -126,12 +131,6 @@ public final class EvalCommand implements Callable<Integer> {
     }
 
     /** The step a run ends at, from its config.yaml. */
-    static long finalStep(Path run) throws java.io.IOException {
-        Path cfg = run.resolve("config.yaml");
-        if (!Files.exists(cfg)) throw new UserError(run + ": no config.yaml: --follow needs a run directory the trainer writes");
-        return new ObjectMapper(new com.fasterxml.jackson.dataformat.yaml.YAMLFactory()).readTree(cfg.toFile()).path("training").path("steps").asLong();
-    }
-
     private static Path resultFile(Path run, Path ck, String variant) {
         return run.resolve("eval").resolve(ck.getFileName() + (variant == null ? "" : "." + variant) + ".json");
     }

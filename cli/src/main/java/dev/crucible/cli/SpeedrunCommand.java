@@ -65,6 +65,9 @@ public final class SpeedrunCommand implements Callable<Integer> {
             System.out.print(recipeText());
             return 0;
         }
+        if (System.getenv("OMPI_COMM_WORLD_SIZE") != null || System.getenv("PMI_SIZE") != null) {
+            throw new UserError("speedrun: run it without mpirun (a record is one machine's time; under mpirun every rank would race on its own)");
+        }
         double bpb = target != null ? target : TARGET_BPB;
         if (!(bpb > 0)) throw new UserError("--target: bits per byte must be > 0, got " + bpb);
         Path dir = out.toAbsolutePath().normalize();
@@ -76,7 +79,7 @@ public final class SpeedrunCommand implements Callable<Integer> {
         System.out.printf(Locale.ROOT, "speedrun: %s to %.3f held-out bits per byte (validation loss %.4f nats per byte) on %s%n",
                 recipe == null ? "the record recipe" : recipe, bpb, bpb * Math.log(2), data.train());
         Trainer.Summary s = Trainer.start(cfg, config.getParent(), System.out);
-        boolean reached = s.lastVal() != null && Math.round(s.lastVal() * 1e5) / 1e5 <= cfg.eval().stopBelow(); // as the trainer decides it
+        boolean reached = s.stopped();
         Map<String, Object> row = new LinkedHashMap<>();
         row.put("date", ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME));
         row.put("recipe", recipe == null ? "record" : recipe.toAbsolutePath().normalize().toString());
@@ -190,7 +193,7 @@ public final class SpeedrunCommand implements Callable<Integer> {
         d.put("val", data.val().toString());
         o.put("out", attempt.toString());
         eval.put("batches", VAL_WINDOWS / micro);
-        eval.put("stop_below", Math.round(bpb * Math.log(2) * 1e5) / 1e5);
+        eval.put("stop_below", Math.floor(bpb * Math.log(2) * 1e5) / 1e5); // rounded down: never more lenient than the target
         if (!eval.has("every")) eval.put("every", 10);
         Files.createDirectories(file.getParent());
         AtomicWrite.writeString(file, "# crucible speedrun: the recipe as raced, with the speedrun's data, out and finish line\n"

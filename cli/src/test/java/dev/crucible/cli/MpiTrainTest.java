@@ -11,10 +11,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.crucible.data.TokenShard;
 import dev.crucible.model.Safetensors;
-import java.io.BufferedReader;
 import java.io.File;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -119,26 +117,32 @@ class MpiTrainTest {
 
     @Test
     void aKilledRankTakesTheJobDownAndTheRunResumedOnTwoRanksEndsBitIdentical() throws Exception {
-        Path cfg = config("killed", 48);
-        Process p = start(mpirun, 2, "train", "--config", cfg.toString());
-        StringBuilder out = new StringBuilder();
-        boolean killed = false;
-        try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-            String line;
-            while ((line = r.readLine()) != null) {
-                out.append(line).append('\n');
-                if (!killed && line.startsWith("checkpoint: ") && line.endsWith("step-0000008")) {
-                    ProcessHandle rank = rank(p, 1).orElseThrow(() -> new AssertionError("no rank-1 process under mpirun:\n" + out));
-                    rank.destroyForcibly(); // SIGKILL to the rank that does not write
-                    killed = true;
-                }
-            }
+        Path cfg = config("killed", 48), log = dir.resolve("killed.log");
+        Process p = start(mpirun, 2, log, "train", "--config", cfg.toString());
+        List<ProcessHandle> ranks = new ArrayList<>();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        // once the step-8 checkpoint is in place, SIGKILL to the rank that does not write
+        while (!Files.isRegularFile(dir.resolve("killed/checkpoints/step-0000008/trainer_state.json"))) {
+            if (!p.isAlive() || System.nanoTime() > deadline) throw new AssertionError("never saw the step-8 checkpoint:\n" + Files.readString(log));
+            Thread.sleep(20);
         }
-        assertTrue(p.waitFor(120, TimeUnit.SECONDS), "the job did not end after a rank died:\n" + out);
-        assertTrue(killed, "never saw the step-8 checkpoint:\n" + out);
-        assertNotEquals(0, p.exitValue(), out.toString());
+        p.descendants().filter(h -> h.info().command().orElse("").endsWith("java")).forEach(ranks::add);
+        ProcessHandle rank1 = rank(p, 1).orElse(null);
+        if (rank1 == null) throw new AssertionError("no rank-1 process under mpirun:\n" + Files.readString(log));
+        rank1.destroyForcibly();
+        boolean ended = p.waitFor(120, TimeUnit.SECONDS);
+        String out = Files.readString(log);
+        if (!ended) {
+            p.descendants().forEach(ProcessHandle::destroyForcibly);
+            p.destroyForcibly();
+        }
+        assertTrue(ended, "the job did not end after a rank died:\n" + out);
+        assertNotEquals(0, p.exitValue(), out);
         assertFalse(Files.exists(dir.resolve("killed/checkpoints/step-0000048")), "the kill came after the run had finished:\n" + out);
-        assertTrue(p.descendants().noneMatch(ProcessHandle::isAlive), "a rank outlived the job");
+        assertEquals(2, ranks.size(), "two ranks under mpirun");
+        for (ProcessHandle h : ranks) {
+            assertTrue(h.onExit().completeOnTimeout(h, 30, TimeUnit.SECONDS).thenApply(x -> !x.isAlive()).join(), "rank " + h.pid() + " outlived the job");
+        }
 
         Ran resumed = mpirun(mpirun, 2, "train", "--resume", dir.resolve("killed").toString());
         assertEquals(0, resumed.code(), resumed.out());
@@ -184,28 +188,29 @@ class MpiTrainTest {
         return f;
     }
 
-    private static Process start(Launcher launcher, int np, String... args) throws IOException {
+    /** mpirun with its output (both streams) in log, so that a job that hangs is caught by a timeout instead of a blocking read. */
+    private static Process start(Launcher launcher, int np, Path log, String... args) throws IOException {
         List<String> cmd = new ArrayList<>(List.of(launcher.path()));
         if (launcher.openMpi()) cmd.addAll(List.of("--oversubscribe", "--bind-to", "none", "--mca", "btl", "self,tcp", "--mca", "btl_tcp_if_include", "lo"));
         cmd.addAll(List.of("-np", Integer.toString(np),
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(), "--add-modules", "jdk.incubator.vector",
                 "--enable-native-access=ALL-UNNAMED", "-Xmx512m", "-cp", System.getProperty("java.class.path"), Main.class.getName()));
         cmd.addAll(List.of(args));
-        ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true);
+        ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true).redirectOutput(log.toFile());
         pb.environment().put("OMPI_ALLOW_RUN_AS_ROOT", "1"); // CI containers run as root
         pb.environment().put("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
         return pb.start();
     }
 
     private static Ran mpirun(Launcher launcher, int np, String... args) throws Exception {
-        Process p = start(launcher, np, args);
-        byte[] out = p.getInputStream().readAllBytes();
+        Path log = Files.createTempFile(dir, "mpirun", ".log");
+        Process p = start(launcher, np, log, args);
         if (!p.waitFor(180, TimeUnit.SECONDS)) {
             p.descendants().forEach(ProcessHandle::destroyForcibly);
             p.destroyForcibly();
-            throw new AssertionError("mpirun did not end:\n" + new String(out, StandardCharsets.UTF_8));
+            throw new AssertionError("mpirun did not end:\n" + Files.readString(log));
         }
-        return new Ran(p.exitValue(), new String(out, StandardCharsets.UTF_8));
+        return new Ran(p.exitValue(), Files.readString(log));
     }
 
     /** The process of the given rank under mpirun (Open MPI's or MPICH's rank variable in its environment). */

@@ -56,7 +56,7 @@ class SpeedrunCommandTest {
         assertTrue(row.get("final_val_bpb").asDouble() <= 5.0 && row.get("training_seconds").asDouble() > 0, row.toString());
         Path attempt = Path.of(row.get("run").asText());
         String raced = Files.readString(Path.of(attempt + ".yaml"));
-        assertTrue(raced.contains("stop_below: 3.46574") && raced.contains("batches: 32"), raced);
+        assertTrue(raced.contains("stop_below: 3.46573") && raced.contains("batches: 32"), raced);
         // a second attempt reuses the data and appends its own row
         CommandsTest.Result again = CommandsTest.run("speedrun", "--out", dir.resolve("sr").toString(), "--recipe", recipe.toString(), "--target", "5.0");
         assertEquals(0, again.code(), again.err());

@@ -22,6 +22,12 @@ public final class WeightQuantizer {
         this.clipSearch = clipSearch;
     }
 
+    /** The quantised variant an evaluation names (eval --quantize, a sweep's eval.quantize): w4, 4-bit weights with the clip search. */
+    public static WeightQuantizer named(String variant) {
+        if (!"w4".equals(variant)) throw new IllegalArgumentException("quantize: only w4 (4-bit weights) is supported, got " + variant);
+        return new WeightQuantizer(4, true);
+    }
+
     /** The parameters with every hidden matrix quantised and dequantised (a copy). */
     public float[] apply(ParamLayout layout, float[] params) {
         float[] out = params.clone();

@@ -19,8 +19,23 @@ public final class Cpu {
      */
     public static final boolean HAS_FMA = detectFma();
 
+    /** The cores this process may run on (its CPU affinity, which a launcher such as mpirun may have narrowed). */
     public static int cores() {
         return Runtime.getRuntime().availableProcessors();
+    }
+
+    /** The machine's online CPUs, whatever this process's affinity (Linux's /sys list; elsewhere {@link #cores()}). */
+    public static int machineCores() {
+        try {
+            int n = 0;
+            for (String range : Files.readString(Path.of("/sys/devices/system/cpu/online")).trim().split(",")) {
+                String[] ab = range.split("-");
+                n += ab.length == 1 ? 1 : Integer.parseInt(ab[1]) - Integer.parseInt(ab[0]) + 1;
+            }
+            return Math.max(n, cores());
+        } catch (IOException | RuntimeException e) {
+            return cores();
+        }
     }
 
     private static boolean detectFma() {

@@ -33,14 +33,42 @@ import java.util.Map;
  */
 public final class Trainer {
 
-    /** Result of a run, for callers and tests. */
     /**
      * Result of a run, for callers and tests. steps: the last step trained (before training.steps when
      * eval.stop_below ended it); trainingSeconds: the wall-clock time of the steps this process ran,
-     * validation, diagnostics and checkpoint writes excluded.
+     * validation, diagnostics and checkpoint writes excluded; stopped: whether eval.stop_below ended it.
      */
     public record Summary(Path runDir, int steps, long tokens, double firstLoss, double lastLoss, Double firstVal, Double lastVal,
-                          double tokensPerSecond, double trainingSeconds) {}
+                          double tokensPerSecond, double trainingSeconds, boolean stopped) {}
+
+    /**
+     * Whether the run in this directory is over: its checkpoint at training.steps is written, or
+     * eval.stop_below ended it at its newest checkpoint (what sweeps and `eval --follow` wait for).
+     */
+    public static boolean finished(Path run) throws IOException {
+        Path cfgFile = run.resolve(RunConfigFile.FILE);
+        if (!Files.isRegularFile(cfgFile)) return false;
+        RunConfig cfg = RunConfigs.readSaved(cfgFile);
+        if (Files.isRegularFile(Checkpoints.dirFor(run, cfg.training().steps()).resolve(Checkpoints.STATE))) return true;
+        if (cfg.eval().stopBelow() == null) return false;
+        List<Path> cks = Checkpoints.list(run);
+        if (cks.isEmpty()) return false;
+        Path newest = cks.getLast();
+        return Files.isRegularFile(newest.resolve(Checkpoints.STATE))
+                && validatedAtOrBelow(run, Checkpoints.state(newest).step(), cfg.eval().stopBelow());
+    }
+
+    /** Whether metrics.jsonl records a finite validation loss at or below limit at this step (a run that eval.stop_below ended there). */
+    private static boolean validatedAtOrBelow(Path run, int step, double limit) throws IOException {
+        Path metrics = run.resolve(MetricsLog.FILE);
+        if (!Files.exists(metrics)) return false;
+        for (dev.crucible.data.JsonlTable.Row r : dev.crucible.data.JsonlTable.read(metrics)) {
+            if (r.value().path("step").asInt(-1) != step || !r.value().has("val_loss")) continue;
+            double v = r.value().get("val_loss").asDouble(Double.NaN);
+            if (Double.isFinite(v) && v <= limit) return true;
+        }
+        return false;
+    }
 
     private Trainer() {}
 
@@ -194,19 +222,23 @@ public final class Trainer {
                 throw new IllegalArgumentException("training.distill.select (SALT_DS) chooses rows by the teacher's loss, which data parallelism cannot "
                         + "share among replicas yet; run it in one process, or distil without select");
             }
-            if (from != null && cfg.eval().stopBelow() != null && validatedAtOrBelow(from.state().step(), cfg.eval().stopBelow())) {
+            // a run eval.stop_below ended trains no further (rank 0 reads its metrics; every replica learns the answer)
+            if (from != null && cfg.eval().stopBelow() != null
+                    && replicas.broadcast(writes && validatedAtOrBelow(run, from.state().step(), cfg.eval().stopBelow()) ? 1 : 0) == 1) {
                 console.printf(Locale.ROOT, "the run ended at step %d, where validation loss reached eval.stop_below %.4f: nothing to train%n",
                         from.state().step(), cfg.eval().stopBelow());
-                return new Summary(run, from.state().step(), from.state().tokens(), Double.NaN, Double.NaN, null, null, 0, 0);
+                return new Summary(run, from.state().step(), from.state().tokens(), Double.NaN, Double.NaN, null, null, 0, 0, true);
             }
-            // each replica on this machine gets its share of the cores unless training.threads says otherwise
-            int threads = tr.threads() > 0 ? tr.threads() : Math.max(1, Cpu.cores() / replicas.localSize());
+            int threads = tr.threads() > 0 ? tr.threads() : threadsPerReplica(replicas, console);
             Cpu.requireSimd();
             int b = tr.microBatch(), t = tr.seqLen();
             Checkpoints.RunTokenizer tokenizer = cfg.data().tokenizer() == null ? null : Checkpoints.RunTokenizer.read(Path.of(cfg.data().tokenizer()));
             try (RunData data = new RunData(run, cfg.data(), mc.vocabSize(), b, t, tr.seed(), cfg.eval().batches(),
                     tokenizer == null ? null : tokenizer.tokenizer());
                  WorkerPool pool = new WorkerPool(threads)) {
+                if (cfg.eval().stopBelow() != null && !data.validates()) {
+                    throw new IllegalArgumentException("eval.stop_below: the run has no validation data to compare with it (give data.val, or a val to a data source)");
+                }
                 Model model = Model.forTraining(mc, b, t, pool);
                 Optimizer opt = cfg.optimizer().create(model.layout(), pool);
                 TrainStep step = TrainStep.crossEntropy(model, opt, cfg.optimizer().gradClip(), tr.zLoss(), pool);
@@ -249,14 +281,18 @@ public final class Trainer {
             }
         }
 
-        /** Whether metrics.jsonl records a validation loss at or below limit at this step (a run that eval.stop_below ended there). */
-        private boolean validatedAtOrBelow(int step, double limit) throws IOException {
-            Path metrics = run.resolve(MetricsLog.FILE);
-            if (!Files.exists(metrics)) return false;
-            for (dev.crucible.data.JsonlTable.Row r : dev.crucible.data.JsonlTable.read(metrics)) {
-                if (r.value().path("step").asInt(-1) == step && r.value().has("val_loss") && r.value().get("val_loss").asDouble() <= limit) return true;
+        /**
+         * Without training.threads: each replica on a machine gets an equal share of its cores, and no
+         * more than its CPU affinity allows (mpirun binds each of 2 ranks to one core by default).
+         */
+        private static int threadsPerReplica(Replicas replicas, PrintStream console) {
+            if (replicas.size() == 1) return WorkerPool.threadsFor(0);
+            int share = Math.max(1, Cpu.machineCores() / replicas.localSize()), allowed = Cpu.cores();
+            if (allowed < share) {
+                console.printf(Locale.ROOT, "note: mpirun bound each rank to %d core(s) of the %d its share would be; pass --bind-to none to give each "
+                        + "rank %d threads%n", allowed, share, share);
             }
-            return false;
+            return Math.min(share, allowed);
         }
 
         /** The distillation teacher, inference-only, with room for the run's micro-batch. */
@@ -361,6 +397,7 @@ public final class Trainer {
             Progress progress = new Progress(peak, model.layout().flopsPerToken(tr.seqLen()), tokens, flops); // clocks start with training
             Loss plain = step.loss();
             int lastStep = tr.steps();
+            boolean stopped = false;
             Double stopBelow = cfg.eval().stopBelow();
             for (int s = startStep; s < tr.steps(); s++) {
                 boolean distilling = kd != null && s < tr.distill().untilStep();
@@ -392,7 +429,8 @@ public final class Trainer {
                     progress.paused(pause);
                 }
                 // the finish line (as metrics.jsonl rounds it, so a resume reads the same decision): rank 0 validated, every replica learns it
-                boolean reached = stopBelow != null && evalStep && replicas.broadcast(evalNow && round(vals.get("val_loss"), 5) <= stopBelow ? 1 : 0) == 1;
+                boolean reached = stopBelow != null && evalStep && replicas.broadcast(evalNow && Double.isFinite(vals.get("val_loss"))
+                        && round(vals.get("val_loss"), 5) <= stopBelow ? 1 : 0) == 1;
                 if (reached) checkpointNow = true;
                 boolean last = done == tr.steps() || reached;
                 if (diagnose) {
@@ -415,6 +453,7 @@ public final class Trainer {
                     console.printf(Locale.ROOT, "reached eval.stop_below %.4f at step %d (validation loss %.4f): the run ends here%n", stopBelow, done,
                             lastVal == null ? Double.NaN : lastVal);
                     lastStep = done;
+                    stopped = true;
                     break;
                 }
             }
@@ -437,7 +476,8 @@ public final class Trainer {
                 console.printf(Locale.ROOT, "diagnostics: %.2f s, %.2f%% of the run's time (%s)%n", diagnostics.seconds(), 100 * diagnostics.seconds() / total,
                         run.resolve(Diagnostics.FILE));
             }
-            return new Summary(run, lastStep, progress.tokens, firstLoss, lastLoss, firstVal, lastVal, trained / Math.max(total, 1e-9), training);
+            return new Summary(run, lastStep, progress.tokens, firstLoss, lastLoss, firstVal, lastVal, trained / Math.max(total, 1e-9), training,
+                    stopped);
         }
 
         /** A metrics row and the progress line. */

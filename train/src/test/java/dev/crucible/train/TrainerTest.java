@@ -89,6 +89,8 @@ class TrainerTest {
         assertTrue(stopped.trainingSeconds() > 0 && stopped.trainingSeconds() < 60, "training time, pauses excluded: " + stopped.trainingSeconds());
         assertTrue(Files.isRegularFile(Checkpoints.dirFor(stopped.runDir(), first).resolve("trainer_state.json")), "a checkpoint where it ended");
         assertFalse(Files.exists(Checkpoints.dirFor(stopped.runDir(), 40)));
+        assertTrue(stopped.stopped() && Trainer.finished(stopped.runDir()), "a run its finish line ended is finished (sweeps and eval --follow stop there)");
+        assertFalse(full.stopped());
         Trainer.Summary again = Trainer.resume(stopped.runDir(), null, null, false, QUIET);
         assertEquals(first, again.steps(), "resuming a run that reached its finish line trains nothing");
         assertEquals(first, Files.readAllLines(stopped.runDir().resolve("metrics.jsonl")).stream().mapToInt(l -> {

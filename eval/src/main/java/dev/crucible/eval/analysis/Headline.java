@@ -35,9 +35,4 @@ public final class Headline {
         }
         return out;
     }
-
-    /** Whether task:metric is a task's headline among the summarised series. */
-    public static boolean is(List<Series> series, String task, String metric) {
-        return of(series).stream().anyMatch(s -> s.task().equals(task) && s.metric().equals(metric));
-    }
 }

@@ -43,7 +43,7 @@ public final class SweepComparison {
         java.util.Set<String> headlines = new java.util.HashSet<>(List.of("val_loss"));
         for (Sweep.Manifest.ManifestRun r : m.runs()) {
             Path metrics = r.dir().resolve("metrics.jsonl");
-            if (!finishedRun(r.dir())) c.unfinished.add(r.variant() + "/seed-" + r.seed());
+            if (!dev.crucible.train.Trainer.finished(r.dir())) c.unfinished.add(r.variant() + "/seed-" + r.seed());
             if (!Files.exists(metrics)) continue;
             List<Stability.Row> rows = Stability.read(metrics);
             Stability.Row lastVal = null;
@@ -54,8 +54,8 @@ public final class SweepComparison {
             if (Files.exists(results)) {
                 List<Series> all = new ArrayList<>();
                 for (Series s : Trajectories.fromResultsJsonl(results)) if (!s.task().endsWith("@w4")) all.add(s);
-                for (Series s : Headline.of(BlimpMeans.summarised(r.variant(), all))) headlines.add(s.task() + ":" + s.metric());
                 List<Series> withMeans = new ArrayList<>(BlimpMeans.summarised(r.variant(), all));
+                for (Series s : Headline.of(withMeans)) headlines.add(s.task() + ":" + s.metric());
                 for (Series s : all) if (BlimpMeans.isParadigm(s)) withMeans.add(s);
                 for (Series s : withMeans) {
                     if (s.points().isEmpty()) continue;
@@ -124,14 +124,6 @@ public final class SweepComparison {
                     law.residuals()[i]));
         }
         return sb.toString();
-    }
-
-    /** Whether a run's config.yaml steps were all trained (its last checkpoint exists). */
-    private static boolean finishedRun(Path run) throws IOException {
-        Path cfg = run.resolve("config.yaml");
-        if (!Files.exists(cfg)) return false;
-        int steps = dev.crucible.train.RunConfigs.readSaved(cfg).training().steps();
-        return Files.isRegularFile(dev.crucible.train.Checkpoints.dirFor(run, steps).resolve("trainer_state.json"));
     }
 
     public List<Row> rows() {

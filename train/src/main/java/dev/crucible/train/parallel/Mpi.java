@@ -26,7 +26,8 @@ import java.util.Map;
  * launcher's (a singleton of the wrong MPI) is refused. The two ABIs differ only in how handles are
  * passed ({@link Abi}). Sums go through one native buffer, reused, with
  * MPI_IN_PLACE; every call's return code is checked, though the default error handler
- * (MPI_ERRORS_ARE_FATAL) ends the job first.
+ * (MPI_ERRORS_ARE_FATAL) ends the job first. MPI_Init gives MPI_THREAD_SINGLE: the trainer calls
+ * MPI from its one training thread (the methods are synchronized only as a guard).
  */
 final class Mpi implements Replicas {
     /** The libraries tried, in order, by the launcher that started this process. */
@@ -43,8 +44,8 @@ final class Mpi implements Replicas {
                        MemorySegment inPlace) {
         static Abi of(SymbolLookup lib, String file) {
             if (lib.find("ompi_mpi_comm_world").isPresent()) {
-                return new Abi("Open MPI", ADDRESS, symbol(lib, "ompi_mpi_comm_world"), symbol(lib, "ompi_mpi_float"), symbol(lib, "ompi_mpi_double"),
-                        symbol(lib, "ompi_mpi_int"), symbol(lib, "ompi_mpi_op_sum"), MemorySegment.ofAddress(1));
+                return new Abi("Open MPI", ADDRESS, symbol(lib, file, "ompi_mpi_comm_world"), symbol(lib, file, "ompi_mpi_float"),
+                        symbol(lib, file, "ompi_mpi_double"), symbol(lib, file, "ompi_mpi_int"), symbol(lib, file, "ompi_mpi_op_sum"), MemorySegment.ofAddress(1));
             }
             if (lib.find("MPIR_Process").isPresent() || lib.find("MPIR_Err_return_comm").isPresent()) {
                 return new Abi("MPICH", JAVA_INT, 0x44000000, 0x4c00040a, 0x4c00080b, 0x4c000405, 0x58000003, MemorySegment.ofAddress(-1L));
@@ -52,8 +53,8 @@ final class Mpi implements Replicas {
             throw new IllegalStateException(file + " is an MPI library of neither Open MPI's ABI nor MPICH's; set CRUCIBLE_MPI_LIBRARY to one that is");
         }
 
-        private static MemorySegment symbol(SymbolLookup lib, String name) {
-            return lib.find(name).orElseThrow(() -> new IllegalStateException("the MPI library has no symbol " + name));
+        private static MemorySegment symbol(SymbolLookup lib, String file, String name) {
+            return lib.find(name).orElseThrow(() -> new IllegalStateException("the MPI library " + file + " has no symbol " + name));
         }
     }
 
@@ -63,21 +64,22 @@ final class Mpi implements Replicas {
     private final MethodHandle allreduce, bcast, barrier, abort, finalize;
     private final int rank, size, localSize;
     private MemorySegment buffer = MemorySegment.NULL;
+    private Arena bufferArena;
     private boolean closed;
 
     private Mpi(SymbolLookup lib, String library, Map<String, String> env) throws Throwable {
         this.library = library;
         this.abi = Abi.of(lib, library);
         MemoryLayout h = abi.handle();
-        MethodHandle init = function(lib, "MPI_Init", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
-        MethodHandle initialized = function(lib, "MPI_Initialized", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-        MethodHandle commRank = function(lib, "MPI_Comm_rank", FunctionDescriptor.of(JAVA_INT, h, ADDRESS));
-        MethodHandle commSize = function(lib, "MPI_Comm_size", FunctionDescriptor.of(JAVA_INT, h, ADDRESS));
-        allreduce = function(lib, "MPI_Allreduce", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, h, h, h));
-        bcast = function(lib, "MPI_Bcast", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, h, JAVA_INT, h));
-        barrier = function(lib, "MPI_Barrier", FunctionDescriptor.of(JAVA_INT, h));
-        abort = function(lib, "MPI_Abort", FunctionDescriptor.of(JAVA_INT, h, JAVA_INT));
-        finalize = function(lib, "MPI_Finalize", FunctionDescriptor.of(JAVA_INT));
+        MethodHandle init = function(lib, library, "MPI_Init", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+        MethodHandle initialized = function(lib, library, "MPI_Initialized", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        MethodHandle commRank = function(lib, library, "MPI_Comm_rank", FunctionDescriptor.of(JAVA_INT, h, ADDRESS));
+        MethodHandle commSize = function(lib, library, "MPI_Comm_size", FunctionDescriptor.of(JAVA_INT, h, ADDRESS));
+        allreduce = function(lib, library, "MPI_Allreduce", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, h, h, h));
+        bcast = function(lib, library, "MPI_Bcast", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, h, JAVA_INT, h));
+        barrier = function(lib, library, "MPI_Barrier", FunctionDescriptor.of(JAVA_INT, h));
+        abort = function(lib, library, "MPI_Abort", FunctionDescriptor.of(JAVA_INT, h, JAVA_INT));
+        finalize = function(lib, library, "MPI_Finalize", FunctionDescriptor.of(JAVA_INT));
         MemorySegment out = arena.allocate(JAVA_INT);
         check("MPI_Initialized", (int) initialized.invokeWithArguments(out));
         if (out.get(JAVA_INT, 0) == 0) check("MPI_Init", (int) init.invokeWithArguments(MemorySegment.NULL, MemorySegment.NULL));
@@ -107,7 +109,7 @@ final class Mpi implements Replicas {
             try {
                 lib = name.contains("/") ? SymbolLookup.libraryLookup(Path.of(name), Arena.global()) : SymbolLookup.libraryLookup(name, Arena.global());
             } catch (IllegalArgumentException e) {
-                tried.add(name);
+                tried.add(name + (name.contains("/") || configured != null ? " (" + e.getMessage() + ")" : ""));
                 continue;
             }
             Mpi mpi;
@@ -152,17 +154,21 @@ final class Mpi implements Replicas {
         }
     }
 
-    private static MethodHandle function(SymbolLookup lib, String name, FunctionDescriptor d) {
-        return LINKER.downcallHandle(lib.find(name).orElseThrow(() -> new IllegalStateException("the MPI library has no function " + name)), d);
+    private static MethodHandle function(SymbolLookup lib, String file, String name, FunctionDescriptor d) {
+        return LINKER.downcallHandle(lib.find(name).orElseThrow(() -> new IllegalStateException("the MPI library " + file + " has no function " + name)), d);
     }
 
     private void check(String what, int code) {
         if (code != 0) throw new IllegalStateException(what + " failed with MPI error " + code + " (rank " + rank + ", " + abi.name() + ", " + library + ")");
     }
 
-    /** The native buffer of at least `bytes`, grown as needed. */
+    /** The native buffer of at least `bytes`, grown as needed (the outgrown one freed). */
     private MemorySegment buffer(long bytes) {
-        if (buffer.byteSize() < bytes) buffer = arena.allocate(bytes, 64);
+        if (buffer.byteSize() < bytes) {
+            if (bufferArena != null) bufferArena.close();
+            bufferArena = Arena.ofShared();
+            buffer = bufferArena.allocate(bytes, 64);
+        }
         return buffer;
     }
 
@@ -228,8 +234,13 @@ final class Mpi implements Replicas {
     public void abort(int code) {
         System.out.flush();
         System.err.flush();
-        call("MPI_Abort", abort, abi.world(), code);
-        Runtime.getRuntime().halt(code); // MPI_Abort does not return; should a library return, end this process all the same
+        try {
+            abort.invokeWithArguments(abi.world(), code);
+        } catch (Throwable e) {
+            System.err.println("MPI_Abort: " + e);
+        } finally {
+            Runtime.getRuntime().halt(code); // MPI_Abort does not return; should a library return or fail, this process ends all the same
+        }
     }
 
     @Override
@@ -238,6 +249,7 @@ final class Mpi implements Replicas {
         closed = true;
         call("MPI_Finalize", finalize);
         arena.close();
+        if (bufferArena != null) bufferArena.close();
     }
 
     private void call(String name, MethodHandle h, Object... args) {

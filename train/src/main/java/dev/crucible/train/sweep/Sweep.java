@@ -312,9 +312,9 @@ public final class Sweep {
         }
     }
 
-    /** Whether a run has written its last checkpoint. */
-    public static boolean finished(Run r) {
-        return Files.isRegularFile(Checkpoints.dirFor(r.dir(), r.config().training().steps()).resolve("trainer_state.json"));
+    /** Whether a run is over ({@link Trainer#finished}). */
+    public static boolean finished(Run r) throws IOException {
+        return Trainer.finished(r.dir());
     }
 
     /**
@@ -328,11 +328,6 @@ public final class Sweep {
         else Trainer.start(threads > 0 ? r.config().withTraining(r.config().training().withThreads(threads)) : r.config(), baseDir, console);
     }
 
-    /**
-     * sweep.json: what the sweep is (variants, their keys and differences, seeds, baseline, the
-     * evaluation) and where each run is. A sweep whose evaluation changed since sweep.json was written
-     * is refused: its runs' scores would come from different tasks or examples.
-     */
     /** An object without its null fields: a key added later (eval.quantize) reads as absent in a sweep.json written before it. */
     private static JsonNode withoutNulls(JsonNode n) {
         if (!n.isObject()) return n;
@@ -345,6 +340,11 @@ public final class Sweep {
         return o;
     }
 
+    /**
+     * sweep.json: what the sweep is (variants, their keys and differences, seeds, baseline, the
+     * evaluation) and where each run is. A sweep whose evaluation changed since sweep.json was written
+     * is refused: its runs' scores would come from different tasks or examples.
+     */
     public void writeManifest() throws IOException {
         Files.createDirectories(dir);
         Path existing = dir.resolve(MANIFEST);

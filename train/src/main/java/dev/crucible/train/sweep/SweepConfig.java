@@ -44,7 +44,7 @@ public record SweepConfig(String base, Map<String, Object> set, List<Long> seeds
             if (tasks == null || tasks.isEmpty()) throw new IllegalArgumentException("tasks: give at least one (e.g. [induction])");
             if (limit == null) limit = 0;
             if (limit < 0) throw new IllegalArgumentException("limit: must be >= 0 (0 = all), got " + limit);
-            if (quantize != null && !quantize.equals("w4")) throw new IllegalArgumentException("quantize: only w4 (4-bit weights) is supported, got " + quantize);
+            if (quantize != null) dev.crucible.model.WeightQuantizer.named(quantize); // refused here, before any run, when it names no variant
         }
     }
 }
