@@ -48,8 +48,14 @@ public final class SweepComparison {
             List<Stability.Row> rows = Stability.read(metrics);
             Stability.Row lastVal = null;
             for (Stability.Row row : rows) if (!Double.isNaN(row.valLoss())) lastVal = row;
-            if (lastVal != null) values.computeIfAbsent("val_loss", k -> new LinkedHashMap<>()).computeIfAbsent(r.variant(), k -> new TreeMap<>())
-                    .put(r.seed(), lastVal.valLoss());
+            if (lastVal != null) {
+                values.computeIfAbsent("val_loss", k -> new LinkedHashMap<>()).computeIfAbsent(r.variant(), k -> new TreeMap<>()).put(r.seed(), lastVal.valLoss());
+                // each data source's own (a mixture's val_loss weighs them as that variant's mixture does, so variants compare source by source)
+                for (Map.Entry<String, Double> e : lastVal.bySource().entrySet()) {
+                    values.computeIfAbsent(e.getKey(), k -> new LinkedHashMap<>()).computeIfAbsent(r.variant(), k -> new TreeMap<>()).put(r.seed(), e.getValue());
+                    headlines.add(e.getKey());
+                }
+            }
             Path results = r.dir().resolve("eval").resolve("results.jsonl");
             if (Files.exists(results)) {
                 List<Series> all = new ArrayList<>();
@@ -67,7 +73,7 @@ public final class SweepComparison {
         for (Map.Entry<String, Map<String, Map<Long, Double>>> metric : values.entrySet()) {
             Map<Long, Double> base = metric.getValue().getOrDefault(m.baseline(), Map.of());
             String name = metric.getKey();
-            boolean lower = MetricDirection.lowerIsBetter(name.contains(":") ? name.substring(name.indexOf(':') + 1) : name);
+            boolean lower = MetricDirection.lowerIsBetter(metricName(name));
             for (String v : m.variants()) {
                 Map<Long, Double> vals = metric.getValue().get(v);
                 if (vals == null) continue;
@@ -187,7 +193,9 @@ public final class SweepComparison {
         return out;
     }
 
+    /** The metric of a row's name: a task's after its colon, a data source's validation (val_loss/NAME) as val_loss's. */
     private static String metricName(String metric) {
+        if (metric.contains("/") && !metric.contains(":")) return metric.substring(0, metric.indexOf('/'));
         return metric.contains(":") ? metric.substring(metric.indexOf(':') + 1) : metric;
     }
 

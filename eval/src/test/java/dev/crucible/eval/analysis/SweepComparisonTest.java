@@ -82,6 +82,30 @@ class SweepComparisonTest {
         assertTrue(c.table().contains("more metrics"), c.table());
     }
 
+    /** A mixture's sources compare one by one (its val_loss weighs them as each variant's mixture does): lower is better, as for val_loss. */
+    @Test
+    void eachDataSourcesValidationLossIsCompared() throws IOException {
+        StringBuilder runs = new StringBuilder();
+        double[][] old = {{3.3, 3.2, 3.4}, {2.2, 2.1, 2.3}};
+        for (int v = 0; v < 2; v++) {
+            for (int s = 1; s <= 3; s++) {
+                String name = v == 0 ? "no_replay" : "replay";
+                Path r = Files.createDirectories(dir.resolve(name).resolve("seed-" + s));
+                Files.writeString(r.resolve("metrics.jsonl"), String.format(Locale.ROOT,
+                        "{\"step\":150,\"tokens\":614400,\"val_loss\":1.5,\"val_loss/prose\":%.3f,\"val_loss/java\":%.3f}%n", 1.46 + 0.02 * v, old[v][s - 1]));
+                runs.append(runs.isEmpty() ? "" : ",").append(String.format(Locale.ROOT, "{\"variant\":\"%s\",\"seed\":%d,\"dir\":\"%s/seed-%d\"}", name, s, name, s));
+            }
+        }
+        Files.writeString(dir.resolve(Sweep.MANIFEST), "{\"baseline\":\"no_replay\",\"seeds\":[1,2,3],\"variants\":[{\"name\":\"no_replay\",\"differences\":[]},"
+                + "{\"name\":\"replay\",\"differences\":[]}],\"runs\":[" + runs + "]}");
+        SweepComparison c = SweepComparison.of(Sweep.Manifest.read(dir));
+        SweepComparison.Row java = c.rows().stream().filter(r -> r.metric().equals("val_loss/java") && r.variant().equals("replay")).findFirst().orElseThrow();
+        assertTrue(java.lowerIsBetter() && java.headline(), java.toString());
+        assertEquals(-1.1, java.difference().mean(), 1e-9);
+        assertTrue(c.table().contains("| val_loss/prose | replay | 3 |"), c.table());
+        assertTrue(c.summaries().getFirst().contains("val_loss/java lowered by 1.10") && c.summaries().getFirst().contains("better"), c.summaries().toString());
+    }
+
     /** Variants of 3 sizes x 3 budgets whose losses follow a known law: the comparison recovers it. */
     @Test
     void variantsAcrossSizesAndBudgetsGetAScalingFit() throws IOException {
