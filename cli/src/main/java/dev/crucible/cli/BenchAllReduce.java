@@ -33,13 +33,7 @@ final class BenchAllReduce implements Runnable {
 
     @Override
     public void run() {
-        Replicas joined;
-        try {
-            joined = Replicas.fromEnvironment(System.getenv());
-        } catch (IllegalStateException e) {
-            throw new UserError(e.getMessage());
-        }
-        try (Replicas r = joined) {
+        try (Replicas r = TrainCommand.joinJob()) {
             if (reps < 1) throw new UserError("--reps: must be >= 1, got " + reps);
             if (r.size() < 2) throw new UserError("bench allreduce: run it under mpirun with 2 or more processes (mpirun -np 2 ./crucible bench allreduce)");
             int n = r.size();

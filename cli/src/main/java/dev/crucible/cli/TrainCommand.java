@@ -25,16 +25,19 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--allow-config-change", description = "With --resume and --config: accept a config that differs from the run's.")
     boolean allowChange;
 
-    @Override
-    public Integer call() throws Exception {
-        if (resume == null && config == null) throw new UserError("train: give --config <run.yaml>, or --resume <run-dir>");
-        Replicas joined;
+    /** The replicas of the MPI job this process was started in (one process alone otherwise); an unusable MPI is the user's to fix. */
+    static Replicas joinJob() {
         try {
-            joined = Replicas.fromEnvironment(System.getenv());
+            return Replicas.fromEnvironment(System.getenv());
         } catch (IllegalStateException e) {
             throw new UserError(e.getMessage());
         }
-        try (Replicas replicas = joined) {
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        if (resume == null && config == null) throw new UserError("train: give --config <run.yaml>, or --resume <run-dir>");
+        try (Replicas replicas = joinJob()) {
             try {
                 RunConfig cfg = config == null ? null : ConfigLoader.load(config, RunConfig.class);
                 Path base = config == null ? null : config.toAbsolutePath().getParent();

@@ -27,6 +27,18 @@ class CommandsTest {
 
     record Result(int code, String out, String err) {}
 
+    /** A phrase repeated to at least `bytes` bytes of text, as byte-level shards: train.bin (the first 90%) and val.bin in dir. */
+    static void byteShards(Path dir, String phrase, int bytes) throws java.io.IOException {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; sb.length() < bytes; i++) sb.append(phrase.formatted(i % 17));
+        byte[] text = sb.toString().getBytes(StandardCharsets.UTF_8);
+        int[] tok = new int[text.length];
+        for (int i = 0; i < text.length; i++) tok[i] = text[i] & 0xFF;
+        int split = tok.length * 9 / 10;
+        dev.crucible.data.TokenShard.write(dir.resolve("train.bin"), tok, split, 256);
+        dev.crucible.data.TokenShard.write(dir.resolve("val.bin"), java.util.Arrays.copyOfRange(tok, split, tok.length), tok.length - split, 256);
+    }
+
     static synchronized Result run(String... args) {
         PrintStream oldOut = System.out, oldErr = System.err;
         ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();

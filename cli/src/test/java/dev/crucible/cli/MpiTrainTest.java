@@ -9,7 +9,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.crucible.data.TokenShard;
 import dev.crucible.model.Safetensors;
 import java.io.File;
 import java.io.IOException;
@@ -73,14 +72,7 @@ class MpiTrainTest {
             System.out.println("MpiTrainTest skipped: no mpirun on the PATH (Debian/Ubuntu: apt-get install openmpi-bin)");
             Assumptions.abort("no mpirun on the PATH");
         }
-        StringBuilder sb = new StringBuilder();
-        for (int i = 0; sb.length() < 40_000; i++) sb.append("replicas ").append(i % 17).append(" sum their gradients. ");
-        byte[] text = sb.toString().getBytes(StandardCharsets.UTF_8);
-        int[] tok = new int[text.length];
-        for (int i = 0; i < text.length; i++) tok[i] = text[i] & 0xFF;
-        int split = tok.length * 9 / 10;
-        TokenShard.write(dir.resolve("train.bin"), tok, split, 256);
-        TokenShard.write(dir.resolve("val.bin"), java.util.Arrays.copyOfRange(tok, split, tok.length), tok.length - split, 256);
+        CommandsTest.byteShards(dir, "replicas %d sum their gradients. ", 40_000);
         // the uninterrupted 2-rank run both tests compare with
         Ran two = mpirun(mpirun, 2, "train", "--config", config("two", 48).toString());
         assertEquals(0, two.code(), two.out());

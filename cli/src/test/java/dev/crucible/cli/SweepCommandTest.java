@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.crucible.data.TokenShard;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
@@ -24,14 +23,7 @@ class SweepCommandTest {
 
     @Test
     void aKilledSweepResumesToWhatAnUninterruptedOneComputesAndComparesItsVariants() throws Exception {
-        StringBuilder sb = new StringBuilder();
-        for (int i = 0; sb.length() < 20_000; i++) sb.append("sweep ").append(i % 11).append(" over seeds and variants. ");
-        byte[] text = sb.toString().getBytes(StandardCharsets.UTF_8);
-        int[] tok = new int[text.length];
-        for (int i = 0; i < text.length; i++) tok[i] = text[i] & 0xFF;
-        int split = tok.length * 9 / 10;
-        TokenShard.write(dir.resolve("train.bin"), tok, split, 256);
-        TokenShard.write(dir.resolve("val.bin"), java.util.Arrays.copyOfRange(tok, split, tok.length), tok.length - split, 256);
+        CommandsTest.byteShards(dir, "sweep %d over seeds and variants. ", 20_000);
         Files.writeString(dir.resolve("base.yaml"), """
                 model: {style: gpt2, vocab_size: 256, context_length: 32, n_layer: 1, n_head: 2, d_model: 16}
                 data: {train: train.bin, val: val.bin}
