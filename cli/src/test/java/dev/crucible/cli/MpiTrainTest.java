@@ -112,11 +112,19 @@ class MpiTrainTest {
         Path cfg = config("killed", 48), log = dir.resolve("killed.log");
         Process p = start(mpirun, 2, log, "train", "--config", cfg.toString());
         List<ProcessHandle> ranks = new ArrayList<>();
+        // once the trainer renames the step-8 checkpoint into place, SIGKILL to the rank that does not write
+        Path cks = Files.createDirectories(dir.resolve("killed/checkpoints")), step8 = cks.resolve("step-0000008");
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-        // once the step-8 checkpoint is in place, SIGKILL to the rank that does not write
-        while (!Files.isRegularFile(dir.resolve("killed/checkpoints/step-0000008/trainer_state.json"))) {
-            if (!p.isAlive() || System.nanoTime() > deadline) throw new AssertionError("never saw the step-8 checkpoint:\n" + Files.readString(log));
-            Thread.sleep(20);
+        try (java.nio.file.WatchService watch = cks.getFileSystem().newWatchService()) {
+            cks.register(watch, java.nio.file.StandardWatchEventKinds.ENTRY_CREATE);
+            while (!Files.isDirectory(step8)) {
+                if (!p.isAlive() || System.nanoTime() > deadline) throw new AssertionError("never saw the step-8 checkpoint:\n" + Files.readString(log));
+                java.nio.file.WatchKey key = watch.poll(1, TimeUnit.SECONDS); // woken by the rename; the timeout only re-checks the job
+                if (key != null) {
+                    key.pollEvents();
+                    key.reset();
+                }
+            }
         }
         p.descendants().filter(h -> h.info().command().orElse("").endsWith("java")).forEach(ranks::add);
         ProcessHandle rank1 = rank(p, 1).orElse(null);

@@ -26,8 +26,9 @@ final class VariantsSection implements Section.Whole {
     public void write(StringBuilder h, List<Run> runs, Path outDir) {
         Variants variants = Variants.of(runs);
         if (variants.isEmpty()) return;
-        List<List<String>> emerging = variants.headlines().stream().filter(tm -> MetricDirection.of(tm.get(1)) == MetricDirection.HIGHER_IS_BETTER).toList();
-        List<List<String>> quantised = variants.headlines().stream().filter(tm -> variants.byVariant().values().stream().flatMap(List::stream)
+        java.util.Set<List<String>> headlines = variants.headlines();
+        List<List<String>> emerging = headlines.stream().filter(tm -> MetricDirection.of(tm.get(1)) == MetricDirection.HIGHER_IS_BETTER).toList();
+        List<List<String>> quantised = headlines.stream().filter(tm -> variants.byVariant().values().stream().flatMap(List::stream)
                 .anyMatch(r -> Variants.findQuantised(r, tm.get(0), tm.get(1)) != null)).toList();
         h.append("<h2>Variants side by side, over seeds</h2>\n<p>Emergence: the step at which each seed's score first exceeds its start (or chance) by ")
                 .append(Analysis.Z).append(" standard errors and still does at the next checkpoint (– where it never does). Health: checkpoints with a ")
