@@ -46,7 +46,11 @@ public final class TrainCommand implements Callable<Integer> {
             } catch (Exception | Error e) {
                 if (replicas.size() == 1) throw e;
                 // the other replicas wait in a collective for this one: end them all, with this replica's reason first
-                System.err.printf("crucible (rank %d of %d): %s%n", replicas.rank(), replicas.size(), Main.isUserError(e) ? e.getMessage() : e);
+                // one write for the whole line: the ranks' stderr meet in mpirun's, and pieces of two lines would interleave
+                byte[] line = String.format("crucible (rank %d of %d): %s%n", replicas.rank(), replicas.size(), Main.isUserError(e) ? e.getMessage() : e)
+                        .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                System.err.write(line, 0, line.length);
+                System.err.flush();
                 if (!Main.isUserError(e) || Boolean.getBoolean("crucible.debug")) e.printStackTrace();
                 replicas.abort(Main.isUserError(e) ? 2 : 1);
             }
