@@ -72,7 +72,10 @@ public final class SpeedrunCommand implements Callable<Integer> {
         if (!(bpb > 0)) throw new UserError("--target: bits per byte must be > 0, got " + bpb);
         Path dir = out.toAbsolutePath().normalize();
         Data data = prepare(dir.resolve("data"), System.out);
-        String stamp = ZonedDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
+        String second = ZonedDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")), stamp = second;
+        for (int n = 2; Files.exists(dir.resolve("attempt-" + stamp)) || Files.exists(dir.resolve("attempt-" + stamp + ".yaml")); n++) {
+            stamp = second + "-" + n; // two attempts in one second: the later gets a suffix, nothing is overwritten
+        }
         Path attempt = dir.resolve("attempt-" + stamp);
         Path config = dir.resolve("attempt-" + stamp + ".yaml");
         RunConfig cfg = config(recipe == null ? recipeText() : read(recipe), data, attempt, bpb, config);

@@ -61,7 +61,9 @@ class SpeedrunCommandTest {
         CommandsTest.Result again = CommandsTest.run("speedrun", "--out", dir.resolve("sr").toString(), "--recipe", recipe.toString(), "--target", "5.0");
         assertEquals(0, again.code(), again.err());
         assertTrue(again.out().contains("data: reusing"), again.out());
-        assertEquals(2, Files.readAllLines(dir.resolve("sr/results.jsonl")).size());
+        List<String> both = Files.readAllLines(dir.resolve("sr/results.jsonl"));
+        assertEquals(2, both.size());
+        assertTrue(!new ObjectMapper().readTree(both.get(0)).get("run").equals(new ObjectMapper().readTree(both.get(1)).get("run")), "each attempt its own directory");
         // windows of another length, or a micro-batch that does not divide the held-out windows: refused
         Files.writeString(recipe, Files.readString(recipe).replace("seq_len: 256", "seq_len: 128"));
         CommandsTest.Result shorter = CommandsTest.run("speedrun", "--out", dir.resolve("sr").toString(), "--recipe", recipe.toString());
