@@ -7,6 +7,17 @@ package dev.crucible.tensor;
  * for the inverse square root of a symmetric positive definite matrix (SWAN's whitening). The work
  * runs on the smaller side of a matrix, so a product of p×p by p×q matrices with p = min(rows, cols)
  * costs the bulk. Not thread-safe (scratch buffers are reused); results are bit-identical across runs.
+ *
+ * <p>For a rectangular matrix the quintic iteration runs in its Gram form (Dao, Amsel, Chen and Chen,
+ * "Gram Newton–Schulz", 2026): every iterate is X_k = M_k·X₀ with M_k a polynomial in R₀ = X₀·X₀ᵀ, so
+ * the steps act on p×p matrices only (R_{k+1} = Z_k²·R_k, M_{k+1} = Z_k·M_k with
+ * Z_k = a·I + b·R_k + c·R_k²) and X₀ is touched twice, for R₀ and for M·X₀. Five steps cost
+ * 3·p²·q + 17·p³ flops (symmetric products at half price) against 15·p²·q + 5·p³, less whenever
+ * q > p (about half for q = 4p). The square case keeps the standard form, where the two cost the
+ * same. In float32, against the iteration in double: relative Frobenius error about 2e-6 on a
+ * Gaussian matrix in both forms, and 1e-4 to 3e-4 for the Gram form (4e-6 standard) on
+ * ill-conditioned ones (decaying spectra, low rank); far below the rounding of the bfloat16 that the
+ * reference code iterates in (2^-8), so the restarts the paper needs in half precision are not taken.
  */
 public final class NewtonSchulz {
     /** Muon's quintic coefficients: X ← a·X + (b·A + c·A²)·X with A = X·Xᵀ. */
@@ -15,27 +26,32 @@ public final class NewtonSchulz {
     public static final float NORM_EPS = 1e-7f;
 
     private final Gemm gemm;
-    private float[] x = new float[0], gram = new float[0], poly = new float[0], prod = new float[0];
+    private float[] x = new float[0], gram = new float[0], poly = new float[0], prod = new float[0], z = new float[0], m = new float[0],
+            scratch = new float[0];
 
     public NewtonSchulz(Gemm gemm) {
         this.gemm = gemm;
     }
 
     /**
-     * out = NS5(g) for g of rows×cols at gOff (row-major, out at outOff likewise): g is transposed
-     * when it has more rows than columns, divided by its Frobenius norm + {@link #NORM_EPS}, then
-     * steps iterations of X ← a·X + (b·X·Xᵀ + c·(X·Xᵀ)²)·X run, and the result transposed back.
+     * out = NS5(g) for g of rows×cols at gOff (row-major, out at outOff likewise, not overlapping g):
+     * g divided by its Frobenius norm + {@link #NORM_EPS}, then steps iterations of
+     * X ← a·X + (b·X·Xᵀ + c·(X·Xᵀ)²)·X on the wide orientation of g (X = gᵀ when g is tall).
      */
     public void quintic(float[] g, int gOff, int rows, int cols, int steps, float[] out, int outOff) {
-        boolean transpose = rows > cols;
         int p = Math.min(rows, cols), q = Math.max(rows, cols);
-        x = grow(x, p * q);
         gram = grow(gram, p * p);
         poly = grow(poly, p * p);
-        prod = grow(prod, p * q);
         double ss = 0;
         for (int i = 0; i < rows * cols; i++) ss += (double) g[gOff + i] * g[gOff + i];
         float inv = (float) (1 / (Math.sqrt(ss) + NORM_EPS));
+        if (q > p && steps > 1) {
+            gramForm(g, gOff, rows > cols, p, q, inv, steps, out, outOff);
+            return;
+        }
+        boolean transpose = rows > cols;
+        x = grow(x, p * q);
+        prod = grow(prod, p * q);
         if (transpose) {
             for (int r = 0; r < rows; r++) for (int c = 0; c < cols; c++) x[c * q + r] = g[gOff + r * cols + c] * inv;
         } else {
@@ -52,6 +68,50 @@ public final class NewtonSchulz {
             for (int r = 0; r < rows; r++) for (int c = 0; c < cols; c++) out[outOff + r * cols + c] = x[c * q + r];
         } else {
             System.arraycopy(x, 0, out, outOff, p * q);
+        }
+    }
+
+    /**
+     * The quintic iteration in the Gram form, read from and written to g's own layout (a tall g is
+     * used as Xᵀ through the product's strides, never transposed): R₀ = X₀·X₀ᵀ, then per step
+     * Z = a·I + b·R + c·R², M ← Z·M, R ← Z²·R, and out = M·X₀. R, Z and M are polynomials in R₀, so
+     * they commute and every p×p product is symmetric (its lower triangle computed).
+     */
+    private void gramForm(float[] g, int gOff, boolean tall, int p, int q, float inv, int steps, float[] out, int outOff) {
+        int pp = p * p;
+        z = grow(z, pp);
+        m = grow(m, pp);
+        scratch = grow(scratch, pp);
+        float[] r = gram;
+        if (tall) { // g is q×p: R = gᵀ·g
+            gemm.multiplySymmetric(p, q, g, gOff, 1, p, g, gOff, p, 1, r, 0, p);
+        } else { // g is p×q: R = g·gᵀ
+            gemm.multiplySymmetric(p, q, g, gOff, q, 1, g, gOff, 1, q, r, 0, p);
+        }
+        float inv2 = inv * inv;
+        for (int i = 0; i < pp; i++) r[i] *= inv2;
+        for (int s = 0; s < steps; s++) {
+            gemm.multiplySymmetric(p, p, r, 0, p, 1, r, 0, p, 1, poly, 0, p); // R²
+            for (int i = 0; i < pp; i++) z[i] = B * r[i] + C * poly[i];
+            for (int i = 0; i < p; i++) z[i * p + i] += A;
+            if (s == 0) {
+                System.arraycopy(z, 0, m, 0, pp);
+            } else {
+                gemm.multiplySymmetric(p, p, z, 0, p, 1, m, 0, p, 1, scratch, 0, p); // Z·M
+                float[] swap = m;
+                m = scratch;
+                scratch = swap;
+            }
+            if (s < steps - 1) {
+                gemm.multiplySymmetric(p, p, z, 0, p, 1, r, 0, p, 1, scratch, 0, p); // Z·R
+                gemm.multiplySymmetric(p, p, z, 0, p, 1, scratch, 0, p, 1, r, 0, p); // Z²·R
+            }
+        }
+        for (int i = 0; i < pp; i++) m[i] *= inv; // M·X₀ = (M/‖g‖)·g
+        if (tall) { // out (q×p) = g·M
+            gemm.multiply(q, p, p, g, gOff, p, 1, m, 0, p, 1, out, outOff, p, false);
+        } else { // out (p×q) = M·g
+            gemm.multiply(p, q, p, m, 0, p, 1, g, gOff, q, 1, out, outOff, q, false);
         }
     }
 
