@@ -36,6 +36,12 @@ public final class DataCommand implements Runnable {
         Path recipe;
         @Option(names = "--out", description = "Output directory (overrides the recipe's output.dir).")
         Path out;
+        @Option(names = "--engine", defaultValue = "local", description = "local (this process, all cores) or spark (Apache Spark: the same "
+                + "output; the launcher adds the spark module), default ${DEFAULT-VALUE}.")
+        String engine;
+        @Option(names = "--master", description = "With --engine spark: where to run (local[*], local[N], spark://HOST:PORT, yarn, k8s://...); "
+                + "default local[*].")
+        String master;
 
         @Override
         public Integer call() throws Exception {
@@ -46,12 +52,26 @@ public final class DataCommand implements Runnable {
                 throw new UserError(e.getMessage());
             }
             if (out != null) r = r.withOutputDir(out);
+            if (master != null && engine.equals("local")) throw new UserError("--master is for --engine spark");
             System.out.printf(Locale.ROOT, "%s: %d input(s), %d step(s) -> %s%n", recipe, r.inputs().size(), r.steps().size(), r.output().dir());
-            RecipeRun.Summary s = RecipeRun.run(r, System.out);
+            RecipeRun.Summary s = engine.equals("local") ? RecipeRun.run(r, System.out)
+                    : engine(engine).run(r, java.nio.file.Files.readString(recipe), master, System.out);
             System.out.print(RecipeRun.table(s));
             System.out.println("wrote " + r.output().dir() + " (JSONL shards, " + RecipeRun.SUMMARY + ", " + RecipeRun.TRACE + ")");
             return 0;
         }
+    }
+
+    /** Another engine, found on the class path (the launcher puts the spark module there for --engine spark). */
+    static dev.crucible.data.pipeline.DataEngine engine(String name) {
+        List<String> found = new java.util.ArrayList<>();
+        for (dev.crucible.data.pipeline.DataEngine e : java.util.ServiceLoader.load(dev.crucible.data.pipeline.DataEngine.class)) {
+            if (e.name().equals(name)) return e;
+            found.add(e.name());
+        }
+        if (!name.equals("spark")) throw new UserError("--engine: unknown engine '" + name + "' (local, spark)");
+        throw new UserError("--engine spark: the spark module is not on the class path (found: " + (found.isEmpty() ? "none" : String.join(", ", found))
+                + "); run through ./crucible, which builds it and adds it, or put spark/target/crucible-spark.jar and spark/target/lib/* on it");
     }
 
     @Command(name = "analyze", mixinStandardHelpOptions = true,

@@ -77,6 +77,14 @@ class CommandsTest {
         Result bad = run("data", "run", dir.resolve("missing.yaml").toString());
         assertEquals(2, bad.code());
         assertTrue(bad.err().contains("missing.yaml: no such file"), bad.err());
+        // the CLI's own class path has no Spark (the launcher adds it for --engine spark; the spark module's tests run the engine)
+        Result noSpark = run("data", "run", recipe.toString(), "--engine", "spark");
+        assertEquals(2, noSpark.code());
+        assertTrue(noSpark.err().contains("--engine spark: the spark module is not on the class path"), noSpark.err());
+        Result unknown = run("data", "run", recipe.toString(), "--engine", "ray");
+        assertTrue(unknown.code() == 2 && unknown.err().contains("unknown engine 'ray' (local, spark)"), unknown.err());
+        Result masterAlone = run("data", "run", recipe.toString(), "--master", "local[2]");
+        assertTrue(masterAlone.code() == 2 && masterAlone.err().contains("--master is for --engine spark"), masterAlone.err());
         Result a = run("data", "analyze", dir.resolve("clean").toString(), "--out", dir.resolve("analysis").toString());
         assertEquals(0, a.code(), a.err());
         assertTrue(a.out().contains("1 documents analysed"), a.out()); // the recipe's _summary.json and _trace.jsonl are not documents

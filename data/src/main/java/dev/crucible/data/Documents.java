@@ -91,6 +91,18 @@ public final class Documents {
         return SOURCE_LANGUAGES.get(file.substring(dot + 1).toLowerCase(java.util.Locale.ROOT));
     }
 
+    /**
+     * The files that reading input reads, in its order: a directory's regular files (recursively,
+     * sorted by path, hidden ones left out), else input itself (a file, or a builtin: corpus).
+     */
+    public static List<Path> files(Path input) throws IOException {
+        if (!Files.isDirectory(input)) return List.of(input);
+        try (Stream<Path> s = Files.walk(input)) {
+            // as Hadoop and Spark do, names starting with '_' or '.' are metadata (a recipe's _summary.json), not data
+            return s.filter(Files::isRegularFile).filter(f -> !hidden(input.relativize(f))).sorted().toList();
+        }
+    }
+
     static boolean hidden(Path relative) {
         for (Path part : relative) if (part.toString().startsWith("_") || part.toString().startsWith(".")) return true;
         return false;
@@ -156,20 +168,39 @@ public final class Documents {
             }
         }
         if (Files.isDirectory(input)) {
-            List<Path> files;
-            try (Stream<Path> s = Files.walk(input)) {
-                // as Hadoop and Spark do, names starting with '_' or '.' are metadata (a recipe's _summary.json), not data
-                files = s.filter(Files::isRegularFile).filter(f -> !hidden(input.relativize(f))).sorted().toList();
-            }
-            for (Path f : files) readAll(f, sink, records, malformed, textField);
+            for (Path f : files(input)) readAll(f, sink, records, malformed, textField);
             return;
         }
-        if (!Files.isRegularFile(input)) throw new IOException(input + ": no such file or directory");
-        String name = input.getFileName().toString();
-        if (name.endsWith(".jsonl") || name.endsWith(".jsonl.gz") || name.endsWith(".jsonl.zst")) {
+        readFile(input, input.toString(), sink, records, malformed, textField);
+    }
+
+    /**
+     * The documents of one file, named as if the file were at name (file:line, name!entry): how an
+     * engine reads a local copy of a file from elsewhere (an object store) under its own address.
+     */
+    public static void readFile(Path input, String name, RecordSink records, Malformed malformed, String textField) throws IOException {
+        BiConsumer<String, String> sink = (n, text) -> {
+            try {
+                records.accept(n, text, null);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        };
+        try {
+            readFile(input, name, sink, records, malformed, textField);
+        } catch (java.io.UncheckedIOException e) {
+            throw e.getCause();
+        }
+    }
+
+    private static void readFile(Path input, String name, BiConsumer<String, String> sink, RecordSink records, Malformed malformed, String textField)
+            throws IOException {
+        if (!Files.isRegularFile(input)) throw new IOException(name + ": no such file or directory");
+        String fileName = input.getFileName().toString();
+        if (fileName.endsWith(".jsonl") || fileName.endsWith(".jsonl.gz") || fileName.endsWith(".jsonl.zst")) {
             try (InputStream raw = new java.io.BufferedInputStream(Files.newInputStream(input), 1 << 16);
-                 InputStream in = name.endsWith(".gz") ? new GZIPInputStream(raw, 1 << 16)
-                         : name.endsWith(".zst") ? new io.airlift.compress.v3.zstd.ZstdJavaInputStream(raw) : raw) {
+                 InputStream in = fileName.endsWith(".gz") ? new GZIPInputStream(raw, 1 << 16)
+                         : fileName.endsWith(".zst") ? new io.airlift.compress.v3.zstd.ZstdJavaInputStream(raw) : raw) {
                 StrictUtf8.LineReader r = new StrictUtf8.LineReader(in);
                 int lineNo = 0;
                 while (r.next()) {
@@ -178,7 +209,7 @@ public final class Documents {
                     try {
                         line = StrictUtf8.decode(r.bytes(), r.length());
                     } catch (StrictUtf8.Invalid e) {
-                        malformed.report(input + ":" + lineNo, "not valid UTF-8 at byte " + (r.start() + e.offset) + " of the file");
+                        malformed.report(name + ":" + lineNo, "not valid UTF-8 at byte " + (r.start() + e.offset) + " of the file");
                         continue;
                     }
                     if (line.isBlank()) continue;
@@ -186,29 +217,29 @@ public final class Documents {
                     try {
                         node = JSON.readTree(line);
                     } catch (IOException e) {
-                        malformed.report(input + ":" + lineNo, "not a JSON object (" + e.getMessage().lines().findFirst().orElse("") + ")");
+                        malformed.report(name + ":" + lineNo, "not a JSON object (" + e.getMessage().lines().findFirst().orElse("") + ")");
                         continue;
                     }
                     JsonNode text = node instanceof ObjectNode ? node.get(textField) : null;
                     if (text == null || !text.isTextual()) {
-                        malformed.report(input + ":" + lineNo, node instanceof ObjectNode ? "no \"" + textField + "\" string field" : "not a JSON object");
+                        malformed.report(name + ":" + lineNo, node instanceof ObjectNode ? "no \"" + textField + "\" string field" : "not a JSON object");
                         continue;
                     }
                     ObjectNode fields = (ObjectNode) node;
                     fields.remove(textField);
-                    records.accept(input + ":" + lineNo, text.asText(), fields);
+                    records.accept(name + ":" + lineNo, text.asText(), fields);
                 }
             }
-        } else if (name.endsWith(".parquet")) {
+        } else if (fileName.endsWith(".parquet")) {
             // rows where the column is null are not documents
-            dev.crucible.data.parquet.ParquetText.read(input, textField, (row, text) -> sink.accept(input + ":" + row, text));
-        } else if (name.endsWith(".zip")) {
+            dev.crucible.data.parquet.ParquetText.read(input, textField, (row, text) -> sink.accept(name + ":" + row, text));
+        } else if (fileName.endsWith(".zip")) {
             ZipDocuments.forEach(input, n -> true, d -> {
-                accept(input + "!" + d.name(), d.bytes(), sink, malformed);
+                accept(name + "!" + d.name(), d.bytes(), sink, malformed);
                 return true;
             });
         } else {
-            accept(input.toString(), Files.readAllBytes(input), sink, malformed);
+            accept(name, Files.readAllBytes(input), sink, malformed);
         }
     }
 

@@ -16,7 +16,7 @@ import java.util.TreeMap;
  * JVM to the next, and it decides the order of the fields in the output, which must be the same on
  * every run.
  */
-public record Doc(String id, String text, Map<String, String> meta, Map<String, String> fields) {
+public record Doc(String id, String text, Map<String, String> meta, Map<String, String> fields) implements java.io.Serializable {
     public Doc {
         meta = meta.isEmpty() ? Map.of() : Collections.unmodifiableSortedMap(new TreeMap<>(meta));
         fields = fields == null || fields.isEmpty() ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(fields));

@@ -16,7 +16,7 @@ import java.util.zip.GZIPOutputStream;
  * {@code dir/[partition/]part-NNNNN.jsonl[.gz|.zst]}, a new shard every shardDocs documents. With a
  * partition key, each value of that metadata field gets its own directory ("none" if absent).
  */
-final class JsonlShardWriter implements Pipeline.Sink, AutoCloseable {
+public final class JsonlShardWriter implements Pipeline.Sink, AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final Path dir;
@@ -26,7 +26,7 @@ final class JsonlShardWriter implements Pipeline.Sink, AutoCloseable {
     private final Map<String, Part> parts = new TreeMap<>();
 
     /** Per partition: documents, UTF-8 text bytes and shard files written. */
-    record Counts(long docs, long bytes, int shards) {}
+    public record Counts(long docs, long bytes, int shards) {}
 
     private static final class Part {
         OutputStream out;
@@ -45,28 +45,56 @@ final class JsonlShardWriter implements Pipeline.Sink, AutoCloseable {
 
     @Override
     public void accept(Doc doc) throws IOException {
-        String key = partitionBy == null ? "" : safe(doc.meta().getOrDefault(partitionBy, "none"));
+        String key = partition(doc, partitionBy);
         Part p = parts.computeIfAbsent(key, k -> new Part());
         if (p.gen == null || p.inShard == shardDocs) {
             closePart(p);
             Path d = key.isEmpty() ? dir : dir.resolve(key);
             Files.createDirectories(d);
-            String ext = switch (compression) {
-                case "gzip" -> ".gz";
-                case "zstd" -> ".zst";
-                default -> "";
-            };
-            OutputStream raw = new BufferedOutputStream(Files.newOutputStream(d.resolve(String.format("part-%05d.jsonl%s", p.shards++, ext))), 1 << 16);
-            p.out = switch (compression) {
-                case "gzip" -> new GZIPOutputStream(raw, 1 << 16);
-                case "zstd" -> new BufferedOutputStream(new io.airlift.compress.v3.zstd.ZstdJavaOutputStream(raw), 1 << 16);
-                default -> raw;
-            };
-            p.gen = JSON.getFactory().createGenerator(p.out);
-            p.gen.configure(JsonGenerator.Feature.AUTO_CLOSE_TARGET, false);
+            p.out = compressed(Files.newOutputStream(d.resolve(shardName(p.shards++, compression))), compression);
+            p.gen = generator(p.out);
             p.inShard = 0;
         }
-        JsonGenerator g = p.gen;
+        write(p.gen, doc);
+        p.inShard++;
+        p.docs++;
+        p.bytes += TextStats.utf8Length(doc.text());
+    }
+
+    /** The partition directory (relative to the output; "" without partition_by) a document goes to. */
+    public static String partition(Doc doc, String partitionBy) {
+        return partitionBy == null ? "" : safe(doc.meta().getOrDefault(partitionBy, "none"));
+    }
+
+    /** The file name of a partition's index-th shard. */
+    public static String shardName(int index, String compression) {
+        String ext = switch (compression) {
+            case "gzip" -> ".gz";
+            case "zstd" -> ".zst";
+            default -> "";
+        };
+        return String.format("part-%05d.jsonl%s", index, ext);
+    }
+
+    /** raw, buffered and compressed as the output's compression says. */
+    public static OutputStream compressed(OutputStream raw, String compression) throws IOException {
+        OutputStream buffered = new BufferedOutputStream(raw, 1 << 16);
+        return switch (compression) {
+            case "gzip" -> new GZIPOutputStream(buffered, 1 << 16);
+            case "zstd" -> new BufferedOutputStream(new io.airlift.compress.v3.zstd.ZstdJavaOutputStream(buffered), 1 << 16);
+            default -> buffered;
+        };
+    }
+
+    /** A JSON generator on out that leaves out open when closed. */
+    public static JsonGenerator generator(OutputStream out) throws IOException {
+        JsonGenerator g = JSON.getFactory().createGenerator(out);
+        g.configure(JsonGenerator.Feature.AUTO_CLOSE_TARGET, false);
+        return g;
+    }
+
+    /** One output line: {"id", "text", the input record's other fields, then the metadata}. */
+    public static void write(JsonGenerator g, Doc doc) throws IOException {
         g.writeStartObject();
         String ownId = doc.fields().get("id");
         g.writeFieldName("id");
@@ -83,9 +111,6 @@ final class JsonlShardWriter implements Pipeline.Sink, AutoCloseable {
         }
         g.writeEndObject();
         g.writeRaw('\n');
-        p.inShard++;
-        p.docs++;
-        p.bytes += TextStats.utf8Length(doc.text());
     }
 
     /** A metadata value as a directory name: letters, digits, '-', '_' and '.' only. */

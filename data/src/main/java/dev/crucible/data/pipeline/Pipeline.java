@@ -129,20 +129,18 @@ public final class Pipeline implements AutoCloseable {
         }
     }
 
-    private record Result(List<Doc> docs, List<long[]> keys, StepStats[] stats, List<TraceEntry> trace, RuntimeException error) {}
+    private record Result(SegmentRun.Result batch, RuntimeException error) {}
 
     /** Steps [from, to) of per-document operators, then (if dedupAt >= 0) the keys of that dedup step. */
     private final class Segment implements Downstream {
-        final int from, to, dedupAt;
+        final SegmentRun run;
         final Downstream out;
         final ArrayDeque<Future<Result>> inFlight = new ArrayDeque<>();
         List<Doc> batch = new ArrayList<>();
         long batchChars;
 
         Segment(int from, int to, int dedupAt, Downstream out) {
-            this.from = from;
-            this.to = to;
-            this.dedupAt = dedupAt;
+            this.run = new SegmentRun(steps, from, to, dedupAt, traceSamples);
             this.out = out;
         }
 
@@ -158,64 +156,14 @@ public final class Pipeline implements AutoCloseable {
             List<Doc> b = batch;
             batch = new ArrayList<>();
             batchChars = 0;
-            inFlight.add(pool.submit(() -> process(b)));
+            inFlight.add(pool.submit(() -> {
+                try {
+                    return new Result(run.apply(b), null);
+                } catch (IllegalStateException e) {
+                    return new Result(null, e);
+                }
+            }));
             while (inFlight.size() > 2 * threads) emit(inFlight.poll());
-        }
-
-        Result process(List<Doc> docs) {
-            StepStats[] local = new StepStats[stats.length];
-            for (int i = 0; i < local.length; i++) local[i] = new StepStats(stats[i].label);
-            List<Doc> outDocs = new ArrayList<>(docs.size());
-            List<long[]> keys = new ArrayList<>(docs.size());
-            List<TraceEntry> tr = new ArrayList<>();
-            int[] traced = new int[stats.length];
-            for (Doc doc : docs) {
-                Doc cur = doc;
-                long bytes = TextStats.utf8Length(cur.text()); // measured again only when a step changes the text
-                for (int i = from; i < to && cur != null; i++) {
-                    Operator op = ((Operators.PerDoc) steps.get(i)).op();
-                    StepStats s = local[i];
-                    s.docsIn++;
-                    s.bytesIn += bytes;
-                    long t0 = System.nanoTime();
-                    Operator.Outcome o;
-                    try {
-                        o = op.apply(cur);
-                    } catch (RuntimeException e) {
-                        return new Result(null, null, null, null, new IllegalStateException(
-                                "step " + stats[i].label + " failed on document " + cur.id() + ": " + e, e));
-                    }
-                    s.nanos += System.nanoTime() - t0;
-                    if (o.removed()) {
-                        s.removed++;
-                        s.rules.merge(o.rule(), 1L, Long::sum);
-                        if (traced[i]++ < traceSamples) tr.add(TraceEntry.removed(s.label, cur, o.rule(), o.detail()));
-                        cur = null;
-                    } else {
-                        boolean textChanged = o.doc() != cur && !o.doc().text().equals(cur.text());
-                        if (textChanged) {
-                            s.changed++;
-                            s.rules.merge(o.rule(), 1L, Long::sum);
-                            if (traced[i]++ < traceSamples) tr.add(TraceEntry.changed(s.label, cur, o.doc(), o.rule(), o.detail()));
-                        }
-                        cur = o.doc();
-                        if (textChanged) bytes = TextStats.utf8Length(cur.text());
-                        s.docsOut++;
-                        s.bytesOut += bytes;
-                    }
-                }
-                if (cur == null) continue;
-                outDocs.add(cur);
-                if (dedupAt >= 0) {
-                    Operators.Dedupe d = (Operators.Dedupe) steps.get(dedupAt);
-                    long t0 = System.nanoTime();
-                    keys.add(Operators.matches(cur, d.where()) ? d.dedup().keys(cur) : null);
-                    local[dedupAt].nanos += System.nanoTime() - t0;
-                } else {
-                    keys.add(null);
-                }
-            }
-            return new Result(outDocs, keys, local, tr, null);
         }
 
         void emit(Future<Result> f) throws IOException {
@@ -229,12 +177,13 @@ public final class Pipeline implements AutoCloseable {
                 throw e.getCause() instanceof RuntimeException re ? re : new IllegalStateException(e.getCause());
             }
             if (r.error != null) throw r.error;
-            for (int i = 0; i < stats.length; i++) stats[i].add(r.stats[i]);
-            for (TraceEntry t : r.trace) {
+            SegmentRun.Result b = r.batch;
+            for (int i = 0; i < stats.length; i++) stats[i].add(b.stats()[i]);
+            for (TraceEntry t : b.trace()) {
                 List<TraceEntry> l = trace.computeIfAbsent(t.step(), k -> new ArrayList<>());
                 if (l.size() < traceSamples) l.add(t);
             }
-            for (int i = 0; i < r.docs.size(); i++) out.accept(r.docs.get(i), r.keys.get(i));
+            for (int i = 0; i < b.docs().size(); i++) out.accept(b.docs().get(i), b.keys().get(i));
         }
 
         @Override

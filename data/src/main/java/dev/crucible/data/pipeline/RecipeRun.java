@@ -71,13 +71,7 @@ public final class RecipeRun {
                 Documents.readRecords(Path.of(in.path()), (name, text, fields) -> {
                     n[0]++;
                     n[1] += TextStats.utf8Length(text);
-                    // source files get their programming language from the extension, unless the input says otherwise
-                    String code = in.meta().containsKey("lang") ? null : Documents.sourceLanguage(name);
-                    // the record's own id when it is a string or a number; its place otherwise
-                    com.fasterxml.jackson.databind.JsonNode ownId = fields == null ? null : fields.get("id");
-                    String id = ownId != null && (ownId.isTextual() || ownId.isNumber()) ? ownId.asText() : name;
-                    Doc doc = new Doc(id, text, in.meta(), fields == null ? Map.of() : Doc.fieldsOf(fields));
-                    feeder.accept(code == null ? doc : doc.withMeta("lang", code));
+                    feeder.accept(document(in, name, text, fields));
                     long now = System.nanoTime();
                     if (log != null && now - lastLog[0] > 5e9) {
                         lastLog[0] = now;
@@ -94,11 +88,27 @@ public final class RecipeRun {
         }
         deleteTree(partial.resolve("tmp"));
         Summary summary = new Summary(recipe, inputCounts, pipeline.stats(), writer.counts(), (System.nanoTime() - t0) / 1e9, threads);
-        writeTrace(partial.resolve(TRACE), pipeline.trace());
-        JSON.writeValue(partial.resolve(SUMMARY).toFile(), toJson(summary));
+        writeReport(partial, summary, pipeline.trace());
         deleteTree(out);
         Files.move(partial, out, StandardCopyOption.ATOMIC_MOVE);
         return summary;
+    }
+
+    /** The document an input's record becomes (the same in every engine). */
+    public static Doc document(Recipe.Input in, String name, String text, com.fasterxml.jackson.databind.node.ObjectNode fields) {
+        // source files get their programming language from the extension, unless the input says otherwise
+        String code = in.meta().containsKey("lang") ? null : Documents.sourceLanguage(name);
+        // the record's own id when it is a string or a number; its place otherwise
+        com.fasterxml.jackson.databind.JsonNode ownId = fields == null ? null : fields.get("id");
+        String id = ownId != null && (ownId.isTextual() || ownId.isNumber()) ? ownId.asText() : name;
+        Doc doc = new Doc(id, text, in.meta(), fields == null ? Map.of() : Doc.fieldsOf(fields));
+        return code == null ? doc : doc.withMeta("lang", code);
+    }
+
+    /** _trace.jsonl and _summary.json into dir (every engine's last step before moving dir into place). */
+    public static void writeReport(Path dir, Summary summary, List<TraceEntry> trace) throws IOException {
+        writeTrace(dir.resolve(TRACE), trace);
+        JSON.writeValue(dir.resolve(SUMMARY).toFile(), toJson(summary));
     }
 
     static void writeTrace(Path file, List<TraceEntry> trace) throws IOException {

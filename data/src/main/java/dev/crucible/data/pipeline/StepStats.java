@@ -4,16 +4,16 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /** What one recipe step did, over the whole run: documents and bytes in and out, time, rules that fired. */
-public final class StepStats {
+public final class StepStats implements java.io.Serializable {
     public final String label;
     public long docsIn, docsOut, bytesIn, bytesOut, changed, removed, nanos;
     public final Map<String, Long> rules = new TreeMap<>();
 
-    StepStats(String label) {
+    public StepStats(String label) {
         this.label = label;
     }
 
-    void add(StepStats o) {
+    public void add(StepStats o) {
         docsIn += o.docsIn;
         docsOut += o.docsOut;
         bytesIn += o.bytesIn;

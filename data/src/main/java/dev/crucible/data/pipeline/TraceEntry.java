@@ -5,10 +5,10 @@ package dev.crucible.data.pipeline;
  * (for a change, the region around the first difference, before and after).
  */
 public record TraceEntry(String step, String doc, String action, String rule, String detail, String before, String after,
-                         java.util.Map<String, String> fields) {
+                         java.util.Map<String, String> fields) implements java.io.Serializable {
     static final int EXCERPT = 600;
 
-    static TraceEntry removed(String step, Doc doc, String rule, String detail) {
+    public static TraceEntry removed(String step, Doc doc, String rule, String detail) {
         return new TraceEntry(step, doc.id(), "removed", rule, detail, excerpt(doc.text(), 0), null, doc.fields());
     }
 

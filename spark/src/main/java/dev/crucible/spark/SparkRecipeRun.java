@@ -1,0 +1,405 @@
+package dev.crucible.spark;
+
+import dev.crucible.data.Documents;
+import dev.crucible.data.pipeline.Doc;
+import dev.crucible.data.pipeline.JsonlShardWriter;
+import dev.crucible.data.pipeline.Operators;
+import dev.crucible.data.pipeline.Recipe;
+import dev.crucible.data.pipeline.RecipeRun;
+import dev.crucible.data.pipeline.SegmentRun;
+import dev.crucible.data.pipeline.StepStats;
+import dev.crucible.data.pipeline.TextStats;
+import dev.crucible.data.pipeline.TraceEntry;
+import com.fasterxml.jackson.core.JsonGenerator;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.io.Serializable;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import org.apache.spark.Partitioner;
+import org.apache.spark.api.java.JavaPairRDD;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.api.java.Optional;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.storage.StorageLevel;
+import scala.Tuple2;
+
+/**
+ * A recipe as a Spark job, with the local engine's output: the same kept documents in the same
+ * shards, the same per-step counts in {@code _summary.json} and the same {@code _trace.jsonl}.
+ *
+ * <p>Every document carries its place in input order (file ordinal · 2³² + record), which decides
+ * everything the local engine decides by arrival: the first document of a duplicate group is kept,
+ * shards hold documents in input order, and the trace keeps each step's first removals. Input files
+ * are read one task each; per-document steps run in {@code mapPartitions} through
+ * {@link SegmentRun}, the local pipeline's own unit; a de-duplication step groups documents by each
+ * key (exact: the text's hash; MinHash: each band's), links each to its key's first document, and
+ * finds connected components ({@link ConnectedComponents}); the output is counted per partition
+ * first, so that each document's shard is known, then shuffled so that one task writes one shard.
+ * Executors re-read the recipe from its text rather than receiving operator objects.
+ */
+public final class SparkRecipeRun {
+    private SparkRecipeRun() {}
+
+    /** One input file: the recipe input it belongs to, its place among all files in input order, its path (a Hadoop address or not). */
+    record Source(int input, int ordinal, String path, boolean hadoop) implements Serializable {}
+
+    /** A document, its place in input order, and its keys when a de-duplication step comes next. */
+    record Item(long order, Doc doc, long[] keys) implements Serializable {}
+
+    /** What one partition's documents did in a segment: counts per step, the first trace entries of each step. */
+    record Report(int partition, StepStats[] stats, List<TraceEntry> trace) implements Serializable {}
+
+    /** What one input file held. */
+    record FileCounts(int input, int ordinal, long docs, long bytes, long malformed, List<String> examples) implements Serializable {}
+
+    /** An element of a stage's output: a document, a partition's report or a file's counts (one of them set). */
+    record Out(Item item, Report report, FileCounts file) implements Serializable {}
+
+    /** A document on its way to its shard; within a shard, documents sort by their place. */
+    record ShardKey(int shard, long order) implements Serializable {}
+
+    private static final int BATCH = 256;
+
+    /** Executors parse each recipe once per JVM. */
+    private static final Map<String, Recipe> PARSED = new ConcurrentHashMap<>();
+
+    static Recipe recipe(String[] sourceAndText) {
+        return PARSED.computeIfAbsent(sourceAndText[0] + "\u0000" + sourceAndText[1], k -> Recipe.parse(sourceAndText[0], sourceAndText[1]));
+    }
+
+    public static RecipeRun.Summary run(Recipe recipe, String recipeText, JavaSparkContext sc, PrintStream log) throws IOException {
+        Path out = recipe.output().dir().toAbsolutePath().normalize();
+        if (Files.isDirectory(out) && !Files.exists(out.resolve(RecipeRun.SUMMARY)) && Files.list(out).findAny().isPresent()) {
+            throw new IOException(out + " exists and is not the output of a recipe (no " + RecipeRun.SUMMARY + "); refusing to replace it");
+        }
+        Path partial = out.resolveSibling(out.getFileName() + ".partial");
+        RecipeRun.deleteTree(partial);
+        Files.createDirectories(partial);
+        long t0 = System.nanoTime();
+        Broadcast<String[]> src = sc.broadcast(new String[] {recipe.source(), recipeText});
+        List<Operators.Step> steps = recipe.steps();
+        int traceSamples = recipe.traceSamples();
+        HashMap<String, String> hadoop = HadoopFiles.settings(sc.hadoopConfiguration());
+        List<Source> sources = new ArrayList<>();
+        for (int i = 0; i < recipe.inputs().size(); i++) {
+            String path = recipe.inputs().get(i).path();
+            if (HadoopFiles.isAddress(path)) {
+                for (String f : HadoopFiles.list(path, sc.hadoopConfiguration())) sources.add(new Source(i, sources.size(), f, true));
+            } else {
+                for (Path f : Documents.files(Path.of(path))) sources.add(new Source(i, sources.size(), f.toString(), false));
+            }
+        }
+        List<JavaRDD<?>> cached = new ArrayList<>();
+        try {
+            JavaRDD<Out> read = sc.parallelize(sources, Math.max(1, sources.size())).mapPartitions(it -> readFiles(it, src.value(), hadoop));
+            read.persist(StorageLevel.MEMORY_AND_DISK());
+            cached.add(read);
+            List<FileCounts> files = new ArrayList<>(read.filter(o -> o.file() != null).map(Out::file).collect());
+            files.sort(Comparator.comparingInt(FileCounts::ordinal));
+            List<RecipeRun.InputCounts> inputCounts = inputCounts(recipe, files, log);
+            JavaRDD<Item> items = read.filter(o -> o.item() != null).map(Out::item);
+
+            StepStats[] stats = new StepStats[steps.size()];
+            for (int i = 0; i < stats.length; i++) stats[i] = new StepStats(steps.get(i).label());
+            Map<String, List<TraceEntry>> trace = new HashMap<>();
+            int from = 0;
+            while (true) {
+                int dedupAt = from;
+                while (dedupAt < steps.size() && !(steps.get(dedupAt) instanceof Operators.Dedupe)) dedupAt++;
+                int to = dedupAt, dedup = dedupAt < steps.size() ? dedupAt : -1;
+                if (to > from || dedup >= 0) {
+                    JavaRDD<Out> seg = segment(items, src, from, to, dedup, traceSamples);
+                    seg.persist(StorageLevel.MEMORY_AND_DISK());
+                    cached.add(seg);
+                    List<Report> reports = new ArrayList<>(seg.filter(o -> o.report() != null).map(Out::report).collect());
+                    reports.sort(Comparator.comparingInt(Report::partition));
+                    for (Report r : reports) {
+                        for (int i = 0; i < stats.length; i++) stats[i].add(r.stats()[i]);
+                        for (TraceEntry t : r.trace()) addTrace(trace, t, traceSamples);
+                    }
+                    items = seg.filter(o -> o.item() != null).map(Out::item);
+                }
+                if (dedup < 0) break;
+                items = dedup(items, steps.get(dedup).label(), stats[dedup], trace, traceSamples, cached);
+                from = dedup + 1;
+            }
+            items.persist(StorageLevel.MEMORY_AND_DISK());
+            cached.add(items);
+            Map<String, JsonlShardWriter.Counts> counts = write(items, recipe.output(), partial);
+            RecipeRun.deleteTree(partial.resolve("tmp"));
+            List<TraceEntry> orderedTrace = new ArrayList<>();
+            for (Operators.Step s : steps) orderedTrace.addAll(trace.getOrDefault(s.label(), List.of()));
+            RecipeRun.Summary summary = new RecipeRun.Summary(recipe, inputCounts, List.of(stats), counts, (System.nanoTime() - t0) / 1e9,
+                    sc.defaultParallelism());
+            RecipeRun.writeReport(partial, summary, orderedTrace);
+            RecipeRun.deleteTree(out);
+            Files.move(partial, out, StandardCopyOption.ATOMIC_MOVE);
+            return summary;
+        } catch (IOException e) {
+            throw e;
+        } catch (Exception e) { // Spark throws its (checked) SparkException from Scala, undeclared
+            throw unwrap(e);
+        } finally {
+            for (JavaRDD<?> r : cached) r.unpersist(false);
+            src.destroy();
+        }
+    }
+
+    /** A task's failure as the local engine reports it: the message of what failed (file and line for bad input), not Spark's wrapping. */
+    static IOException unwrap(Exception e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getClass().getName().startsWith("org.apache.spark")) t = t.getCause();
+        if (t instanceof java.io.UncheckedIOException u) t = u.getCause();
+        if (t == e && e instanceof RuntimeException re) throw re; // not a task's failure
+        return t instanceof IOException io ? io : new IOException(t.getMessage(), t);
+    }
+
+    private static void addTrace(Map<String, List<TraceEntry>> trace, TraceEntry t, int traceSamples) {
+        List<TraceEntry> l = trace.computeIfAbsent(t.step(), k -> new ArrayList<>());
+        if (l.size() < traceSamples) l.add(t);
+    }
+
+    private static java.util.Iterator<Out> readFiles(java.util.Iterator<Source> it, String[] src, Map<String, String> hadoop) throws IOException {
+        Recipe r = recipe(src);
+        org.apache.hadoop.conf.Configuration conf = null;
+        List<Out> out = new ArrayList<>();
+        while (it.hasNext()) {
+            Source s = it.next();
+            Recipe.Input in = r.inputs().get(s.input());
+            long[] n = new long[3];
+            List<String> examples = new ArrayList<>();
+            Documents.Malformed malformed = r.skipMalformed() ? (where, problem) -> {
+                n[2]++;
+                if (examples.size() < 5) examples.add(where + ": " + problem);
+            } : Documents.Malformed.FAIL;
+            long base = (long) s.ordinal() << 32;
+            Documents.RecordSink sink = (name, text, fields) -> {
+                out.add(new Out(new Item(base | n[0], RecipeRun.document(in, name, text, fields), null), null, null));
+                n[0]++;
+                n[1] += TextStats.utf8Length(text);
+            };
+            if (s.hadoop()) {
+                if (conf == null) conf = HadoopFiles.configuration(hadoop);
+                HadoopFiles.read(s.path(), conf, sink, malformed, in.textField());
+            } else {
+                Documents.readRecords(Path.of(s.path()), sink, malformed, in.textField());
+            }
+            out.add(new Out(null, null, new FileCounts(s.input(), s.ordinal(), n[0], n[1], n[2], examples)));
+        }
+        return out.iterator();
+    }
+
+    /** Per recipe input, as the local engine counts it: its files' documents, bytes and malformed records, the first five examples. */
+    private static List<RecipeRun.InputCounts> inputCounts(Recipe recipe, List<FileCounts> files, PrintStream log) {
+        List<RecipeRun.InputCounts> out = new ArrayList<>();
+        for (int i = 0; i < recipe.inputs().size(); i++) {
+            long docs = 0, bytes = 0, malformed = 0;
+            List<String> examples = new ArrayList<>();
+            for (FileCounts f : files) {
+                if (f.input() != i) continue;
+                docs += f.docs();
+                bytes += f.bytes();
+                malformed += f.malformed();
+                for (String e : f.examples()) if (examples.size() < 5) examples.add(e);
+            }
+            String path = recipe.inputs().get(i).path();
+            out.add(new RecipeRun.InputCounts(path, docs, bytes, malformed, examples));
+            if (log != null && malformed > 0) log.printf(Locale.ROOT, "  %s: skipped %,d malformed record(s), e.g. %s%n", path, malformed, examples.getFirst());
+        }
+        return out;
+    }
+
+    /** Steps [from, to) on each partition in batches, then the keys of step dedupAt (or -1); one report per partition. */
+    private static JavaRDD<Out> segment(JavaRDD<Item> items, Broadcast<String[]> src, int from, int to, int dedupAt, int traceSamples) {
+        return items.mapPartitionsWithIndex((partition, it) -> {
+            List<Operators.Step> steps = recipe(src.value()).steps();
+            SegmentRun run = new SegmentRun(steps, from, to, dedupAt, traceSamples);
+            StepStats[] stats = new StepStats[steps.size()];
+            for (int i = 0; i < stats.length; i++) stats[i] = new StepStats(steps.get(i).label());
+            Map<String, List<TraceEntry>> trace = new LinkedHashMap<>();
+            List<Out> out = new ArrayList<>();
+            List<Item> batch = new ArrayList<>(BATCH);
+            while (true) {
+                boolean more = it.hasNext();
+                if (more) batch.add(it.next());
+                if (batch.size() == BATCH || !more && !batch.isEmpty()) {
+                    List<Doc> docs = new ArrayList<>(batch.size());
+                    for (Item i : batch) docs.add(i.doc());
+                    SegmentRun.Result r = run.apply(docs);
+                    for (int i = 0; i < stats.length; i++) stats[i].add(r.stats()[i]);
+                    for (TraceEntry t : r.trace()) addTrace(trace, t, traceSamples);
+                    for (int k = 0; k < r.docs().size(); k++) out.add(new Out(new Item(batch.get(r.source()[k]).order(), r.docs().get(k), r.keys().get(k)), null, null));
+                    batch.clear();
+                }
+                if (!more) break;
+            }
+            List<TraceEntry> tr = new ArrayList<>();
+            trace.values().forEach(tr::addAll);
+            out.add(new Out(null, new Report(partition, stats, tr), null));
+            return out.iterator();
+        }, true);
+    }
+
+    /**
+     * Removes every document that shares a key, directly or through others, with an earlier one; the
+     * step's counts and trace as the local engine's. The survivors come back sorted by their place.
+     */
+    private static JavaRDD<Item> dedup(JavaRDD<Item> items, String label, StepStats s, Map<String, List<TraceEntry>> trace, int traceSamples,
+                                       List<JavaRDD<?>> cached) {
+        JavaPairRDD<Long, Long> keyed = items.filter(i -> i.keys() != null).flatMapToPair(i -> {
+            List<Tuple2<Long, Long>> out = new ArrayList<>(i.keys().length);
+            for (long k : i.keys()) out.add(new Tuple2<>(k, i.order()));
+            return out.iterator();
+        });
+        JavaPairRDD<Long, Long> edges = keyed.join(keyed.reduceByKey(Math::min)).mapToPair(Tuple2::_2); // (document, its key's first)
+        JavaPairRDD<Long, Long> roots = ConnectedComponents.roots(edges);
+        JavaPairRDD<Long, Tuple2<Item, Optional<Long>>> joined = items.mapToPair(i -> new Tuple2<>(i.order(), i)).leftOuterJoin(roots);
+        JavaRDD<Tuple2<Long, Tuple2<Item, Optional<Long>>>> all = joined.rdd().toJavaRDD();
+        all.persist(StorageLevel.MEMORY_AND_DISK());
+        cached.add(all);
+        long[] sums = all.map(t -> {
+            long b = TextStats.utf8Length(t._2()._1().doc().text());
+            boolean removed = t._2()._2().isPresent();
+            return new long[] {1, b, removed ? 0 : 1, removed ? 0 : b, removed ? 1 : 0};
+        }).fold(new long[5], (a, b) -> new long[] {a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3], a[4] + b[4]});
+        s.docsIn += sums[0];
+        s.bytesIn += sums[1];
+        s.docsOut += sums[2];
+        s.bytesOut += sums[3];
+        s.removed += sums[4];
+        if (sums[4] > 0) s.rules.merge("duplicate", sums[4], Long::sum);
+        if (traceSamples > 0 && sums[4] > 0) {
+            List<Tuple2<Long, Tuple2<Item, Optional<Long>>>> first = all.filter(t -> t._2()._2().isPresent()).takeOrdered(traceSamples, new ByPlace());
+            HashSet<Long> rootPlaces = new HashSet<>();
+            for (var t : first) rootPlaces.add(t._2()._2().get());
+            Map<Long, String> rootIds = new HashMap<>();
+            for (Item i : items.filter(i -> rootPlaces.contains(i.order())).collect()) rootIds.put(i.order(), i.doc().id());
+            for (var t : first) {
+                addTrace(trace, TraceEntry.removed(label, t._2()._1().doc(), "duplicate", "duplicate of " + rootIds.get(t._2()._2().get())), traceSamples);
+            }
+        }
+        int partitions = Math.max(1, items.getNumPartitions());
+        return all.filter(t -> !t._2()._2().isPresent()).mapToPair(t -> new Tuple2<>(t._1(), new Item(t._1(), t._2()._1().doc(), null)))
+                .sortByKey(true, partitions).values();
+    }
+
+    /** Tuples by their first element, a document's place. */
+    static final class ByPlace implements Comparator<Tuple2<Long, Tuple2<Item, Optional<Long>>>>, Serializable {
+        @Override
+        public int compare(Tuple2<Long, Tuple2<Item, Optional<Long>>> a, Tuple2<Long, Tuple2<Item, Optional<Long>>> b) {
+            return Long.compare(a._1(), b._1());
+        }
+    }
+
+    static final class ByOrder implements Comparator<ShardKey>, Serializable {
+        @Override
+        public int compare(ShardKey a, ShardKey b) {
+            return Long.compare(a.order(), b.order());
+        }
+    }
+
+    /** Spark partition i holds shard i. */
+    static final class ShardPartitioner extends Partitioner {
+        private final int shards;
+
+        ShardPartitioner(int shards) {
+            this.shards = shards;
+        }
+
+        @Override
+        public int numPartitions() {
+            return shards;
+        }
+
+        @Override
+        public int getPartition(Object key) {
+            return ((ShardKey) key).shard();
+        }
+    }
+
+    /**
+     * The JSONL shards as the local writer lays them out: per output partition, shard k holds that
+     * partition's documents k·shard_docs.. in input order. Counts per Spark partition first give
+     * each document its rank; then each shard is one task's file.
+     */
+    private static Map<String, JsonlShardWriter.Counts> write(JavaRDD<Item> items, Recipe.Output output, Path dir) throws IOException {
+        String partitionBy = output.partitionBy(), compression = output.compression();
+        int shardDocs = output.shardDocs();
+        List<Tuple2<Integer, TreeMap<String, long[]>>> perPartition = new ArrayList<>(items.mapPartitionsWithIndex((idx, it) -> {
+            TreeMap<String, long[]> c = new TreeMap<>();
+            while (it.hasNext()) {
+                Doc d = it.next().doc();
+                long[] n = c.computeIfAbsent(JsonlShardWriter.partition(d, partitionBy), k -> new long[2]);
+                n[0]++;
+                n[1] += TextStats.utf8Length(d.text());
+            }
+            return List.of(new Tuple2<>(idx, c)).iterator();
+        }, true).collect());
+        perPartition.sort(Comparator.comparingInt(Tuple2::_1));
+        TreeMap<String, long[]> totals = new TreeMap<>();
+        HashMap<String, Long> start = new HashMap<>(); // "sparkPartition/outputPartition" -> rank of its first document there
+        for (Tuple2<Integer, TreeMap<String, long[]>> p : perPartition) {
+            p._2().forEach((key, n) -> {
+                long[] t = totals.computeIfAbsent(key, k -> new long[2]);
+                start.put(p._1() + "/" + key, t[0]);
+                t[0] += n[0];
+                t[1] += n[1];
+            });
+        }
+        Map<String, JsonlShardWriter.Counts> counts = new TreeMap<>();
+        HashMap<String, Integer> firstShard = new HashMap<>();
+        List<String> shardPartition = new ArrayList<>();
+        List<Integer> shardIndex = new ArrayList<>();
+        for (Map.Entry<String, long[]> e : totals.entrySet()) {
+            int shards = (int) ((e.getValue()[0] + shardDocs - 1) / shardDocs);
+            firstShard.put(e.getKey(), shardPartition.size());
+            for (int k = 0; k < shards; k++) {
+                shardPartition.add(e.getKey());
+                shardIndex.add(k);
+            }
+            counts.put(e.getKey(), new JsonlShardWriter.Counts(e.getValue()[0], e.getValue()[1], shards));
+        }
+        if (shardPartition.isEmpty()) return counts;
+        String target = dir.toString();
+        JavaPairRDD<ShardKey, Doc> byShard = items.mapPartitionsWithIndex((idx, it) -> {
+            Map<String, Long> next = new HashMap<>();
+            List<Tuple2<ShardKey, Doc>> out = new ArrayList<>();
+            while (it.hasNext()) {
+                Item i = it.next();
+                String key = JsonlShardWriter.partition(i.doc(), partitionBy);
+                long rank = next.computeIfAbsent(key, k -> start.get(idx + "/" + k));
+                next.put(key, rank + 1);
+                out.add(new Tuple2<>(new ShardKey(firstShard.get(key) + (int) (rank / shardDocs), i.order()), i.doc()));
+            }
+            return out.iterator();
+        }, true).mapToPair(t -> t);
+        byShard.repartitionAndSortWithinPartitions(new ShardPartitioner(shardPartition.size()), new ByOrder()).foreachPartition(it -> {
+            if (!it.hasNext()) return;
+            Tuple2<ShardKey, Doc> first = it.next();
+            int shard = first._1().shard();
+            String key = shardPartition.get(shard);
+            Path d = key.isEmpty() ? Path.of(target) : Path.of(target, key);
+            Files.createDirectories(d);
+            try (OutputStream os = JsonlShardWriter.compressed(Files.newOutputStream(d.resolve(JsonlShardWriter.shardName(shardIndex.get(shard), compression))), compression);
+                 JsonGenerator g = JsonlShardWriter.generator(os)) {
+                JsonlShardWriter.write(g, first._2());
+                while (it.hasNext()) JsonlShardWriter.write(g, it.next()._2());
+            }
+        });
+        return counts;
+    }
+}
