@@ -34,8 +34,8 @@ public final class DataCommand implements Runnable {
     static final class Run implements Callable<Integer> {
         @picocli.CommandLine.Parameters(index = "0", description = "The recipe (YAML).")
         Path recipe;
-        @Option(names = "--out", description = "Output directory (overrides the recipe's output.dir).")
-        Path out;
+        @Option(names = "--out", description = "Output directory (overrides the recipe's output.dir); with --engine spark also an address (s3a://...).")
+        String out;
         @Option(names = "--engine", defaultValue = "local", description = "local (this process, all cores) or spark (Apache Spark: the same "
                 + "output; the launcher adds the spark module), default ${DEFAULT-VALUE}.")
         String engine;
@@ -51,13 +51,13 @@ public final class DataCommand implements Runnable {
             } catch (Recipe.RecipeException e) {
                 throw new UserError(e.getMessage());
             }
-            if (out != null) r = r.withOutputDir(out);
+            if (out != null) r = r.withOutput(out);
             if (master != null && engine.equals("local")) throw new UserError("--master is for --engine spark");
-            System.out.printf(Locale.ROOT, "%s: %d input(s), %d step(s) -> %s%n", recipe, r.inputs().size(), r.steps().size(), r.output().dir());
+            System.out.printf(Locale.ROOT, "%s: %d input(s), %d step(s) -> %s%n", recipe, r.inputs().size(), r.steps().size(), r.output().location());
             RecipeRun.Summary s = engine.equals("local") ? RecipeRun.run(r, System.out)
                     : engine(engine).run(r, java.nio.file.Files.readString(recipe), master, System.out);
             System.out.print(RecipeRun.table(s));
-            System.out.println("wrote " + r.output().dir() + " (JSONL shards, " + RecipeRun.SUMMARY + ", " + RecipeRun.TRACE + ")");
+            System.out.println("wrote " + r.output().location() + " (JSONL shards, " + RecipeRun.SUMMARY + ", " + RecipeRun.TRACE + ")");
             return 0;
         }
     }

@@ -11,7 +11,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Pattern;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
@@ -28,11 +27,17 @@ import org.apache.hadoop.fs.RemoteIterator;
 final class HadoopFiles {
     private HadoopFiles() {}
 
-    private static final Pattern ADDRESS = Pattern.compile("^[A-Za-z][A-Za-z0-9+.-]*:(//)?.*");
+    /** An output location as a Hadoop path: an address as it is, a plain path as the local file it names (not the default file system). */
+    static org.apache.hadoop.fs.Path qualify(String location) {
+        return dev.crucible.data.pipeline.Recipe.isAddress(location) ? new org.apache.hadoop.fs.Path(location)
+                : new org.apache.hadoop.fs.Path(Path.of(location).toAbsolutePath().normalize().toUri());
+    }
 
-    /** Whether a recipe input names a Hadoop file system rather than a local path or a builtin: corpus. */
-    static boolean isAddress(String path) {
-        return !path.startsWith("builtin:") && ADDRESS.matcher(path).matches();
+    /** The file system of p, writing no checksum files beside the data (Hadoop's local file system would add .crc files). */
+    static FileSystem fileSystem(org.apache.hadoop.fs.Path p, Configuration conf) throws IOException {
+        FileSystem fs = p.getFileSystem(conf);
+        fs.setWriteChecksum(false);
+        return fs;
     }
 
     /** The Hadoop configuration's entries, to rebuild it on the executors (Configuration is not serializable). */

@@ -17,7 +17,6 @@ import java.io.PrintStream;
 import java.io.Serializable;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -28,6 +27,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import org.apache.hadoop.fs.FileSystem;
 import org.apache.spark.Partitioner;
 import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
@@ -82,14 +82,15 @@ public final class SparkRecipeRun {
     }
 
     public static RecipeRun.Summary run(Recipe recipe, String recipeText, JavaSparkContext sc, PrintStream log) throws IOException {
-        Path out = recipe.output().dir().toAbsolutePath().normalize();
-        if (Files.isDirectory(out) && !Files.exists(out.resolve(RecipeRun.SUMMARY)) && Files.list(out).findAny().isPresent()) {
+        long t0 = System.nanoTime();
+        org.apache.hadoop.fs.Path out = HadoopFiles.qualify(recipe.output().location());
+        FileSystem fs = HadoopFiles.fileSystem(out, sc.hadoopConfiguration());
+        if (fs.isDirectory(out) && !fs.exists(new org.apache.hadoop.fs.Path(out, RecipeRun.SUMMARY)) && fs.listStatus(out).length > 0) {
             throw new IOException(out + " exists and is not the output of a recipe (no " + RecipeRun.SUMMARY + "); refusing to replace it");
         }
-        Path partial = out.resolveSibling(out.getFileName() + ".partial");
-        RecipeRun.deleteTree(partial);
-        Files.createDirectories(partial);
-        long t0 = System.nanoTime();
+        org.apache.hadoop.fs.Path partial = new org.apache.hadoop.fs.Path(out.getParent(), out.getName() + ".partial");
+        fs.delete(partial, true);
+        fs.mkdirs(partial);
         Broadcast<String[]> src = sc.broadcast(new String[] {recipe.source(), recipeText});
         List<Operators.Step> steps = recipe.steps();
         int traceSamples = recipe.traceSamples();
@@ -97,7 +98,7 @@ public final class SparkRecipeRun {
         List<Source> sources = new ArrayList<>();
         for (int i = 0; i < recipe.inputs().size(); i++) {
             String path = recipe.inputs().get(i).path();
-            if (HadoopFiles.isAddress(path)) {
+            if (Recipe.isAddress(path)) {
                 for (String f : HadoopFiles.list(path, sc.hadoopConfiguration())) sources.add(new Source(i, sources.size(), f, true));
             } else {
                 for (Path f : Documents.files(Path.of(path))) sources.add(new Source(i, sources.size(), f.toString(), false));
@@ -139,15 +140,22 @@ public final class SparkRecipeRun {
             }
             items.persist(StorageLevel.MEMORY_AND_DISK());
             cached.add(items);
-            Map<String, JsonlShardWriter.Counts> counts = write(items, recipe.output(), partial);
-            RecipeRun.deleteTree(partial.resolve("tmp"));
+            Map<String, JsonlShardWriter.Counts> counts = write(items, recipe.output(), partial.toString(), hadoop);
             List<TraceEntry> orderedTrace = new ArrayList<>();
             for (Operators.Step s : steps) orderedTrace.addAll(trace.getOrDefault(s.label(), List.of()));
             RecipeRun.Summary summary = new RecipeRun.Summary(recipe, inputCounts, List.of(stats), counts, (System.nanoTime() - t0) / 1e9,
                     sc.defaultParallelism());
-            RecipeRun.writeReport(partial, summary, orderedTrace);
-            RecipeRun.deleteTree(out);
-            Files.move(partial, out, StandardCopyOption.ATOMIC_MOVE);
+            Path report = Files.createTempDirectory("crucible-report-");
+            try {
+                RecipeRun.writeReport(report, summary, orderedTrace);
+                for (String f : List.of(RecipeRun.SUMMARY, RecipeRun.TRACE)) {
+                    fs.copyFromLocalFile(false, true, new org.apache.hadoop.fs.Path(report.resolve(f).toUri()), new org.apache.hadoop.fs.Path(partial, f));
+                }
+            } finally {
+                RecipeRun.deleteTree(report);
+            }
+            fs.delete(out, true);
+            if (!fs.rename(partial, out)) throw new IOException("could not move " + partial + " to " + out);
             return summary;
         } catch (IOException e) {
             throw e;
@@ -336,7 +344,7 @@ public final class SparkRecipeRun {
      * partition's documents k·shard_docs.. in input order. Counts per Spark partition first give
      * each document its rank; then each shard is one task's file.
      */
-    private static Map<String, JsonlShardWriter.Counts> write(JavaRDD<Item> items, Recipe.Output output, Path dir) throws IOException {
+    private static Map<String, JsonlShardWriter.Counts> write(JavaRDD<Item> items, Recipe.Output output, String dir, Map<String, String> hadoop) {
         String partitionBy = output.partitionBy(), compression = output.compression();
         int shardDocs = output.shardDocs();
         List<Tuple2<Integer, TreeMap<String, long[]>>> perPartition = new ArrayList<>(items.mapPartitionsWithIndex((idx, it) -> {
@@ -374,7 +382,6 @@ public final class SparkRecipeRun {
             counts.put(e.getKey(), new JsonlShardWriter.Counts(e.getValue()[0], e.getValue()[1], shards));
         }
         if (shardPartition.isEmpty()) return counts;
-        String target = dir.toString();
         JavaPairRDD<ShardKey, Doc> byShard = items.mapPartitionsWithIndex((idx, it) -> {
             Map<String, Long> next = new HashMap<>();
             List<Tuple2<ShardKey, Doc>> out = new ArrayList<>();
@@ -392,9 +399,9 @@ public final class SparkRecipeRun {
             Tuple2<ShardKey, Doc> first = it.next();
             int shard = first._1().shard();
             String key = shardPartition.get(shard);
-            Path d = key.isEmpty() ? Path.of(target) : Path.of(target, key);
-            Files.createDirectories(d);
-            try (OutputStream os = JsonlShardWriter.compressed(Files.newOutputStream(d.resolve(JsonlShardWriter.shardName(shardIndex.get(shard), compression))), compression);
+            org.apache.hadoop.fs.Path file = new org.apache.hadoop.fs.Path(key.isEmpty() ? dir : dir + "/" + key, JsonlShardWriter.shardName(shardIndex.get(shard), compression));
+            FileSystem fs = HadoopFiles.fileSystem(file, HadoopFiles.configuration(hadoop));
+            try (OutputStream os = JsonlShardWriter.compressed(fs.create(file, true), compression);
                  JsonGenerator g = JsonlShardWriter.generator(os)) {
                 JsonlShardWriter.write(g, first._2());
                 while (it.hasNext()) JsonlShardWriter.write(g, it.next()._2());

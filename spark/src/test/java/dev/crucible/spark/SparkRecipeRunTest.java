@@ -122,16 +122,22 @@ class SparkRecipeRunTest {
         assertEquals(1, spark.inputs().getFirst().malformed());
     }
 
-    /** Inputs named by Hadoop addresses (file:// here; hdfs://, s3a://... on a cluster) give what the same files give locally. */
+    /** Inputs and output named by Hadoop addresses (file:// here; hdfs://, s3a://... on a cluster) give what the same local files give. */
     @Test
-    void inputsAtHadoopAddressesReadAsTheirLocalFilesDo() throws IOException {
+    void hadoopAddressesReadAndWriteAsLocalFilesDo() throws IOException {
         Path corpus = dir.resolve("corpus");
         plantedCorpus(corpus);
         String plain = recipe(corpus, dir.resolve("unused"), "skip"), address = recipe(corpus.toUri().toString().replaceAll("/$", ""), dir.resolve("unused"), "skip");
         assertTrue(address.contains("file:///"), address);
         RecipeRun.run(Recipe.parse("r.yaml", plain).withOutputDir(dir.resolve("local")), null);
-        RecipeRun.Summary s = SparkRecipeRun.run(Recipe.parse("r.yaml", address).withOutputDir(dir.resolve("spark")), address, sc, null);
+        String output = dir.resolve("spark").toUri().toString(); // written through Hadoop's file system too
+        RecipeRun.Summary s = SparkRecipeRun.run(Recipe.parse("r.yaml", address).withOutput(output), address, sc, null);
         assertEquals(shards(dir.resolve("local")), shards(dir.resolve("spark")));
+        try (Stream<Path> files = Files.walk(dir.resolve("spark"))) {
+            assertEquals(List.of(), files.filter(f -> f.getFileName().toString().endsWith(".crc")).toList(), "no checksum files beside the shards");
+        }
+        IOException local = assertThrows(IOException.class, () -> RecipeRun.run(Recipe.parse("r.yaml", address).withOutputDir(dir.resolve("l2")), null));
+        assertTrue(local.getMessage().startsWith("input file:///") && local.getMessage().contains("run with --engine spark"), local.getMessage());
         assertEquals(withoutTimings(dir.resolve("local")).get("steps"), withoutTimings(dir.resolve("spark")).get("steps"));
         assertEquals(1, s.inputs().getFirst().malformed());
         assertTrue(s.inputs().getFirst().malformedExamples().getFirst().startsWith("file:" + corpus.resolve("ab/part-1.jsonl") + ":3: "),

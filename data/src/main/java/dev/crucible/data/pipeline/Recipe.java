@@ -36,8 +36,23 @@ public record Recipe(String source, List<Input> inputs, Output output, boolean s
     /** textField: the JSON field or Parquet column holding the text ("text"). */
     public record Input(String path, Map<String, String> meta, String textField) {}
 
-    /** compression: gzip, zstd or none; partition_by: a metadata key whose value names a sub-directory. */
-    public record Output(Path dir, String compression, int shardDocs, String partitionBy) {}
+    /**
+     * location: a directory, or for the Spark engine also a Hadoop file-system address (s3a://...);
+     * compression: gzip, zstd or none; partition_by: a metadata key whose value names a sub-directory.
+     */
+    public record Output(String location, String compression, int shardDocs, String partitionBy) {
+        /** The location as a local path (the local engine's only kind). */
+        public Path dir() {
+            return Path.of(location);
+        }
+    }
+
+    private static final java.util.regex.Pattern ADDRESS = java.util.regex.Pattern.compile("^[A-Za-z][A-Za-z0-9+.-]+:.*");
+
+    /** Whether an input or output names a file system by its scheme (hdfs://, s3a://, file:...) rather than a local path or a builtin: corpus. */
+    public static boolean isAddress(String path) {
+        return !path.startsWith("builtin:") && ADDRESS.matcher(path).matches();
+    }
 
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
     private static final Set<String> TOP = Set.of("inputs", "output", "on_malformed", "threads", "trace_samples", "ops");
@@ -103,7 +118,7 @@ public record Recipe(String source, List<Input> inputs, Output output, boolean s
         int shardDocs = out.get("shard_docs") instanceof Integer i ? i : out.containsKey("shard_docs") ? -1 : 100_000;
         if (shardDocs < 1) throw new RecipeException(at(source, text, "shard_docs:") + ": output.shard_docs must be a positive integer");
         Object partition = out.get("partition_by");
-        Output output = new Output(Path.of(dir), compression, shardDocs, partition == null ? null : String.valueOf(partition));
+        Output output = new Output(dir, compression, shardDocs, partition == null ? null : String.valueOf(partition));
         Object mal = top.get("on_malformed") == null ? "fail" : top.get("on_malformed");
         if (!mal.equals("skip") && !mal.equals("fail")) throw new RecipeException(at(source, text, "on_malformed:") + ": on_malformed must be skip or fail, got '" + mal + "'");
         int threads = intOr(top.get("threads"), 0, source, text, "threads");
@@ -152,7 +167,12 @@ public record Recipe(String source, List<Input> inputs, Output output, boolean s
     }
 
     public Recipe withOutputDir(Path dir) {
-        return new Recipe(source, inputs, new Output(dir, output.compression(), output.shardDocs(), output.partitionBy()), skipMalformed, threads, traceSamples, steps);
+        return withOutput(dir.toString());
+    }
+
+    public Recipe withOutput(String location) {
+        return new Recipe(source, inputs, new Output(location, output.compression(), output.shardDocs(), output.partitionBy()), skipMalformed, threads,
+                traceSamples, steps);
     }
 
     private static int intOr(Object v, int dflt, String source, String text, String key) {

@@ -46,6 +46,8 @@ public final class RecipeRun {
     }
 
     public static Summary run(Recipe recipe, PrintStream log) throws IOException {
+        for (Recipe.Input in : recipe.inputs()) refuseAddress("input", in.path());
+        refuseAddress("output", recipe.output().location());
         Path out = recipe.output().dir().toAbsolutePath().normalize();
         if (Files.isDirectory(out) && !Files.exists(out.resolve(SUMMARY)) && Files.list(out).findAny().isPresent()) {
             throw new IOException(out + " exists and is not the output of a recipe (no " + SUMMARY + "); refusing to replace it");
@@ -92,6 +94,12 @@ public final class RecipeRun {
         deleteTree(out);
         Files.move(partial, out, StandardCopyOption.ATOMIC_MOVE);
         return summary;
+    }
+
+    private static void refuseAddress(String what, String path) throws IOException {
+        if (Recipe.isAddress(path)) {
+            throw new IOException(what + " " + path + ": a file-system address; the local engine reads and writes local paths (run with --engine spark)");
+        }
     }
 
     /** The document an input's record becomes (the same in every engine). */
@@ -166,7 +174,7 @@ public final class RecipeRun {
         }
         m.put("steps", steps);
         Map<String, Object> o = new LinkedHashMap<>();
-        o.put("dir", s.recipe().output().dir().toString());
+        o.put("dir", s.recipe().output().location());
         o.put("docs", s.docsOut());
         o.put("bytes", s.bytesOut());
         Map<String, Object> parts = new LinkedHashMap<>();
