@@ -30,7 +30,7 @@ final class HadoopFiles {
     /** An output location as a Hadoop path: an address as it is, a plain path as the local file it names (not the default file system). */
     static org.apache.hadoop.fs.Path qualify(String location) {
         return dev.crucible.data.pipeline.Recipe.isAddress(location) ? new org.apache.hadoop.fs.Path(location)
-                : new org.apache.hadoop.fs.Path(Path.of(location).toAbsolutePath().normalize().toUri());
+                : new org.apache.hadoop.fs.Path("file", null, Path.of(location).toAbsolutePath().normalize().toString()); // toUri() ends an existing directory with '/'
     }
 
     /** The file system of p, writing no checksum files beside the data (Hadoop's local file system would add .crc files). */

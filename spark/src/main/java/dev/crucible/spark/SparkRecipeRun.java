@@ -32,7 +32,6 @@ import org.apache.spark.Partitioner;
 import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.api.java.Optional;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.storage.StorageLevel;
 import scala.Tuple2;
@@ -105,7 +104,9 @@ public final class SparkRecipeRun {
             }
         }
         List<JavaRDD<?>> cached = new ArrayList<>();
+        PhaseMeter meter = new PhaseMeter(sc);
         try {
+            meter.phase("read " + sources.size() + " file(s)");
             JavaRDD<Out> read = sc.parallelize(sources, Math.max(1, sources.size())).mapPartitions(it -> readFiles(it, src.value(), hadoop));
             read.persist(StorageLevel.MEMORY_AND_DISK());
             cached.add(read);
@@ -123,6 +124,8 @@ public final class SparkRecipeRun {
                 while (dedupAt < steps.size() && !(steps.get(dedupAt) instanceof Operators.Dedupe)) dedupAt++;
                 int to = dedupAt, dedup = dedupAt < steps.size() ? dedupAt : -1;
                 if (to > from || dedup >= 0) {
+                    String range = to - from > 1 ? "steps " + (from + 1) + "-" + to : to > from ? "step " + to : "";
+                    meter.phase(range + (dedup < 0 ? "" : (range.isEmpty() ? "" : ", ") + "keys of step " + (dedup + 1)));
                     JavaRDD<Out> seg = segment(items, src, from, to, dedup, traceSamples);
                     seg.persist(StorageLevel.MEMORY_AND_DISK());
                     cached.add(seg);
@@ -135,11 +138,13 @@ public final class SparkRecipeRun {
                     items = seg.filter(o -> o.item() != null).map(Out::item);
                 }
                 if (dedup < 0) break;
+                meter.phase("step " + (dedup + 1) + ": " + steps.get(dedup).label());
                 items = dedup(items, steps.get(dedup).label(), stats[dedup], trace, traceSamples, cached);
                 from = dedup + 1;
             }
             items.persist(StorageLevel.MEMORY_AND_DISK());
             cached.add(items);
+            meter.phase("write");
             Map<String, JsonlShardWriter.Counts> counts = write(items, recipe.output(), partial.toString(), hadoop);
             List<TraceEntry> orderedTrace = new ArrayList<>();
             for (Operators.Step s : steps) orderedTrace.addAll(trace.getOrDefault(s.label(), List.of()));
@@ -156,12 +161,15 @@ public final class SparkRecipeRun {
             }
             fs.delete(out, true);
             if (!fs.rename(partial, out)) throw new IOException("could not move " + partial + " to " + out);
+            List<PhaseMeter.Phase> phases = meter.finish();
+            if (log != null) log.print(PhaseMeter.table(phases, inputCounts.stream().mapToLong(RecipeRun.InputCounts::bytes).sum()));
             return summary;
         } catch (IOException e) {
             throw e;
         } catch (Exception e) { // Spark throws its (checked) SparkException from Scala, undeclared
             throw unwrap(e);
         } finally {
+            meter.finish();
             for (JavaRDD<?> r : cached) r.unpersist(false);
             src.destroy();
         }
@@ -264,7 +272,9 @@ public final class SparkRecipeRun {
 
     /**
      * Removes every document that shares a key, directly or through others, with an earlier one; the
-     * step's counts and trace as the local engine's. The survivors come back sorted by their place.
+     * step's counts and trace as the local engine's. Only keys and the removed documents' places move
+     * between machines: partition p holds input file p's documents from reading to writing, so the
+     * removals are partitioned by file and zipped with the documents where they lie.
      */
     private static JavaRDD<Item> dedup(JavaRDD<Item> items, String label, StepStats s, Map<String, List<TraceEntry>> trace, int traceSamples,
                                        List<JavaRDD<?>> cached) {
@@ -273,43 +283,82 @@ public final class SparkRecipeRun {
             for (long k : i.keys()) out.add(new Tuple2<>(k, i.order()));
             return out.iterator();
         });
-        JavaPairRDD<Long, Long> edges = keyed.join(keyed.reduceByKey(Math::min)).mapToPair(Tuple2::_2); // (document, its key's first)
-        JavaPairRDD<Long, Long> roots = ConnectedComponents.roots(edges);
-        JavaPairRDD<Long, Tuple2<Item, Optional<Long>>> joined = items.mapToPair(i -> new Tuple2<>(i.order(), i)).leftOuterJoin(roots);
-        JavaRDD<Tuple2<Long, Tuple2<Item, Optional<Long>>>> all = joined.rdd().toJavaRDD();
-        all.persist(StorageLevel.MEMORY_AND_DISK());
-        cached.add(all);
-        long[] sums = all.map(t -> {
-            long b = TextStats.utf8Length(t._2()._1().doc().text());
-            boolean removed = t._2()._2().isPresent();
-            return new long[] {1, b, removed ? 0 : 1, removed ? 0 : b, removed ? 1 : 0};
-        }).fold(new long[5], (a, b) -> new long[] {a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3], a[4] + b[4]});
-        s.docsIn += sums[0];
-        s.bytesIn += sums[1];
-        s.docsOut += sums[2];
-        s.bytesOut += sums[3];
-        s.removed += sums[4];
-        if (sums[4] > 0) s.rules.merge("duplicate", sums[4], Long::sum);
-        if (traceSamples > 0 && sums[4] > 0) {
-            List<Tuple2<Long, Tuple2<Item, Optional<Long>>>> first = all.filter(t -> t._2()._2().isPresent()).takeOrdered(traceSamples, new ByPlace());
+        JavaPairRDD<Long, Long> edges = keyed.groupByKey().flatMapToPair(g -> { // (document, the first document with its key)
+            long first = Long.MAX_VALUE;
+            for (long o : g._2()) first = Math.min(first, o);
+            List<Tuple2<Long, Long>> out = new ArrayList<>();
+            for (long o : g._2()) if (o != first) out.add(new Tuple2<>(o, first));
+            return out.iterator();
+        });
+        JavaPairRDD<Long, Long> removed = ConnectedComponents.roots(edges).partitionBy(new ByFile(items.getNumPartitions()));
+        JavaRDD<Out> kept = items.zipPartitions(removed, (docs, gone) -> {
+            HashMap<Long, Long> root = new HashMap<>();
+            while (gone.hasNext()) {
+                Tuple2<Long, Long> t = gone.next();
+                root.put(t._1(), t._2());
+            }
+            StepStats local = new StepStats(label);
+            List<TraceEntry> firstRemoved = new ArrayList<>(); // detail: the kept document's place; its id is looked up below
+            List<Out> out = new ArrayList<>();
+            int partition = -1;
+            while (docs.hasNext()) {
+                Item i = docs.next();
+                partition = (int) (i.order() >>> 32);
+                long b = TextStats.utf8Length(i.doc().text());
+                local.docsIn++;
+                local.bytesIn += b;
+                Long r = root.get(i.order());
+                if (r == null) {
+                    local.docsOut++;
+                    local.bytesOut += b;
+                    out.add(new Out(new Item(i.order(), i.doc(), null), null, null));
+                } else {
+                    local.removed++;
+                    local.rules.merge("duplicate", 1L, Long::sum);
+                    if (firstRemoved.size() < traceSamples) firstRemoved.add(TraceEntry.removed(label, i.doc(), "duplicate", Long.toString(r)));
+                }
+            }
+            out.add(new Out(null, new Report(partition, new StepStats[] {local}, firstRemoved), null));
+            return out.iterator();
+        });
+        kept.persist(StorageLevel.MEMORY_AND_DISK());
+        cached.add(kept);
+        List<Report> reports = new ArrayList<>(kept.filter(o -> o.report() != null).map(Out::report).collect());
+        reports.sort(Comparator.comparingInt(Report::partition));
+        List<TraceEntry> candidates = new ArrayList<>();
+        for (Report r : reports) {
+            s.add(r.stats()[0]);
+            for (TraceEntry t : r.trace()) if (candidates.size() < traceSamples) candidates.add(t);
+        }
+        if (!candidates.isEmpty()) { // "duplicate of" the kept document's id
             HashSet<Long> rootPlaces = new HashSet<>();
-            for (var t : first) rootPlaces.add(t._2()._2().get());
+            for (TraceEntry t : candidates) rootPlaces.add(Long.parseLong(t.detail()));
             Map<Long, String> rootIds = new HashMap<>();
             for (Item i : items.filter(i -> rootPlaces.contains(i.order())).collect()) rootIds.put(i.order(), i.doc().id());
-            for (var t : first) {
-                addTrace(trace, TraceEntry.removed(label, t._2()._1().doc(), "duplicate", "duplicate of " + rootIds.get(t._2()._2().get())), traceSamples);
+            for (TraceEntry t : candidates) {
+                addTrace(trace, new TraceEntry(t.step(), t.doc(), t.action(), t.rule(), "duplicate of " + rootIds.get(Long.parseLong(t.detail())),
+                        t.before(), t.after(), t.fields()), traceSamples);
             }
         }
-        int partitions = Math.max(1, items.getNumPartitions());
-        return all.filter(t -> !t._2()._2().isPresent()).mapToPair(t -> new Tuple2<>(t._1(), new Item(t._1(), t._2()._1().doc(), null)))
-                .sortByKey(true, partitions).values();
+        return kept.filter(o -> o.item() != null).map(Out::item);
     }
 
-    /** Tuples by their first element, a document's place. */
-    static final class ByPlace implements Comparator<Tuple2<Long, Tuple2<Item, Optional<Long>>>>, Serializable {
+    /** Partition p: the documents of input file p (a place's upper 32 bits). */
+    static final class ByFile extends Partitioner {
+        private final int files;
+
+        ByFile(int files) {
+            this.files = files;
+        }
+
         @Override
-        public int compare(Tuple2<Long, Tuple2<Item, Optional<Long>>> a, Tuple2<Long, Tuple2<Item, Optional<Long>>> b) {
-            return Long.compare(a._1(), b._1());
+        public int numPartitions() {
+            return files;
+        }
+
+        @Override
+        public int getPartition(Object key) {
+            return (int) ((Long) key >>> 32);
         }
     }
 

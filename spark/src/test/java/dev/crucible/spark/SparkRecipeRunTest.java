@@ -111,7 +111,17 @@ class SparkRecipeRunTest {
         plantedCorpus(corpus);
         String text = recipe(corpus, dir.resolve("unused"), "skip");
         RecipeRun.Summary local = RecipeRun.run(Recipe.parse("planted.yaml", text).withOutputDir(dir.resolve("local")), null);
-        RecipeRun.Summary spark = SparkRecipeRun.run(Recipe.parse("planted.yaml", text).withOutputDir(dir.resolve("spark")), text, sc, null);
+        java.io.ByteArrayOutputStream log = new java.io.ByteArrayOutputStream();
+        RecipeRun.Summary spark = SparkRecipeRun.run(Recipe.parse("planted.yaml", text).withOutputDir(dir.resolve("spark")), text, sc,
+                new java.io.PrintStream(log, true, StandardCharsets.UTF_8));
+        // the phase table: each de-duplication's shuffle (its keys), and the write's (every kept document once)
+        String table = log.toString(StandardCharsets.UTF_8);
+        for (String phase : new String[] {"step 4: minhash_dedup", "write"}) {
+            String row = table.lines().filter(l -> l.startsWith(phase + " ")).findFirst().orElseThrow(() -> new AssertionError(table));
+            String[] cols = row.substring(44).trim().split("\\s+");
+            assertTrue(Double.parseDouble(cols[2]) > 0 && Double.parseDouble(cols[2]) == Double.parseDouble(cols[3]), row);
+        }
+        assertTrue(table.contains("GB per GB of input text"), table);
         assertSameOutput(dir.resolve("local"), dir.resolve("spark"));
         assertEquals(local.docsOut(), spark.docsOut());
         // the planted duplicates were found: exact and near copies and the chains' later links
