@@ -7,7 +7,7 @@ import java.nio.file.Path;
 
 /**
  * The entry point for spark-submit: {@code spark-submit --class dev.crucible.spark.SparkMain
- * crucible-spark-all.jar RECIPE [OUTPUT_DIR]}; the master and resources are spark-submit's.
+ * crucible-spark-all.jar RECIPE [OUTPUT]} (OUTPUT: a directory or an address such as s3a://...); the master and resources are spark-submit's.
  */
 public final class SparkMain {
     private SparkMain() {}
@@ -26,7 +26,7 @@ public final class SparkMain {
             System.exit(2);
             return;
         }
-        if (args.length == 2) recipe = recipe.withOutputDir(Path.of(args[1]));
+        if (args.length == 2) recipe = recipe.withOutput(args[1]);
         RecipeRun.Summary s = new SparkEngine().run(recipe, Files.readString(file), null, System.out);
         System.out.print(RecipeRun.table(s));
     }

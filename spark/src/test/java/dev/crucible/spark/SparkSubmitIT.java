@@ -1,6 +1,7 @@
 package dev.crucible.spark;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.crucible.data.pipeline.Recipe;
@@ -31,8 +32,9 @@ class SparkSubmitIT {
         Path corpus = dir.resolve("corpus");
         SparkRecipeRunTest.plantedCorpus(corpus);
         Path recipe = dir.resolve("recipe.yaml");
-        Files.writeString(recipe, SparkRecipeRunTest.recipe(corpus, dir.resolve("submitted"), "skip"));
+        Files.writeString(recipe, SparkRecipeRunTest.recipe(corpus, dir.resolve("unused"), "skip"));
         RecipeRun.run(Recipe.load(recipe).withOutputDir(dir.resolve("local")), null);
+        assertFalse(Files.exists(dir.resolve("unused")));
 
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
@@ -40,7 +42,7 @@ class SparkSubmitIT {
         // only Spark's jars and the shaded one: what a cluster's installation and spark-submit give the driver
         cmd.addAll(List.of("-cp", sparkJars + File.separator + "*", "org.apache.spark.deploy.SparkSubmit",
                 "--class", "dev.crucible.spark.SparkMain", "--master", "local[2]", "--conf", "spark.ui.enabled=false",
-                jar.toString(), recipe.toString()));
+                jar.toString(), recipe.toString(), dir.resolve("submitted").toUri().toString())); // the output as an address
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve("log").toFile()).start();
         assertTrue(p.waitFor(5, TimeUnit.MINUTES), "spark-submit did not finish");
         String log = Files.readString(dir.resolve("log"), StandardCharsets.UTF_8);
