@@ -135,6 +135,15 @@ public final class Documents {
 
     /** Every document under input with its record's other fields, in a stable order. */
     public static void readRecords(Path input, RecordSink records, Malformed malformed, String textField) throws IOException {
+        withTextSink(records, sink -> readAll(input, sink, records, malformed, textField));
+    }
+
+    private interface Reading {
+        void run(BiConsumer<String, String> sink) throws IOException;
+    }
+
+    /** Runs reading with records also behind a text-only sink (for sources without fields), records' IOExceptions passed through. */
+    private static void withTextSink(RecordSink records, Reading reading) throws IOException {
         BiConsumer<String, String> sink = (name, text) -> {
             try {
                 records.accept(name, text, null);
@@ -143,7 +152,7 @@ public final class Documents {
             }
         };
         try {
-            readAll(input, sink, records, malformed, textField);
+            reading.run(sink);
         } catch (java.io.UncheckedIOException e) {
             throw e.getCause();
         }
@@ -179,18 +188,7 @@ public final class Documents {
      * engine reads a local copy of a file from elsewhere (an object store) under its own address.
      */
     public static void readFile(Path input, String name, RecordSink records, Malformed malformed, String textField) throws IOException {
-        BiConsumer<String, String> sink = (n, text) -> {
-            try {
-                records.accept(n, text, null);
-            } catch (IOException e) {
-                throw new java.io.UncheckedIOException(e);
-            }
-        };
-        try {
-            readFile(input, name, sink, records, malformed, textField);
-        } catch (java.io.UncheckedIOException e) {
-            throw e.getCause();
-        }
+        withTextSink(records, sink -> readFile(input, name, sink, records, malformed, textField));
     }
 
     private static void readFile(Path input, String name, BiConsumer<String, String> sink, RecordSink records, Malformed malformed, String textField)

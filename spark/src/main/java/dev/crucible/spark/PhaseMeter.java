@@ -73,7 +73,7 @@ final class PhaseMeter extends SparkListener {
             Set<Integer> jobs = new HashSet<>();
             for (String p : phases.keySet()) for (int id : sc.statusTracker().getJobIdsForGroup(prefix + p)) jobs.add(id);
             long deadline = System.nanoTime() + 10_000_000_000L;
-            while (!endedJobs.containsAll(jobs) && System.nanoTime() < deadline) Thread.onSpinWait();
+            while (!endedJobs.containsAll(jobs) && System.nanoTime() < deadline) java.util.concurrent.locks.LockSupport.parkNanos(1_000_000);
             sc.sc().removeSparkListener(this);
         }
         synchronized (this) {

@@ -290,7 +290,8 @@ public final class SparkRecipeRun {
             for (long o : g._2()) if (o != first) out.add(new Tuple2<>(o, first));
             return out.iterator();
         });
-        JavaPairRDD<Long, Long> removed = ConnectedComponents.roots(edges).partitionBy(new ByFile(items.getNumPartitions()));
+        JavaPairRDD<Long, Long> removed = ConnectedComponents.roots(edges)
+                .partitionBy(new Partitions(items.getNumPartitions(), k -> (int) ((Long) k >>> 32))); // partition p: file p's documents
         JavaRDD<Out> kept = items.zipPartitions(removed, (docs, gone) -> {
             HashMap<Long, Long> root = new HashMap<>();
             while (gone.hasNext()) {
@@ -343,25 +344,6 @@ public final class SparkRecipeRun {
         return kept.filter(o -> o.item() != null).map(Out::item);
     }
 
-    /** Partition p: the documents of input file p (a place's upper 32 bits). */
-    static final class ByFile extends Partitioner {
-        private final int files;
-
-        ByFile(int files) {
-            this.files = files;
-        }
-
-        @Override
-        public int numPartitions() {
-            return files;
-        }
-
-        @Override
-        public int getPartition(Object key) {
-            return (int) ((Long) key >>> 32);
-        }
-    }
-
     static final class ByOrder implements Comparator<ShardKey>, Serializable {
         @Override
         public int compare(ShardKey a, ShardKey b) {
@@ -369,22 +351,29 @@ public final class SparkRecipeRun {
         }
     }
 
-    /** Spark partition i holds shard i. */
-    static final class ShardPartitioner extends Partitioner {
-        private final int shards;
+    /** Which partition a key goes to. */
+    interface PartitionOf extends Serializable {
+        int of(Object key);
+    }
 
-        ShardPartitioner(int shards) {
-            this.shards = shards;
+    /** n partitions, each key's computed from the key (a file's documents, a shard's). */
+    static final class Partitions extends Partitioner {
+        private final int n;
+        private final PartitionOf of;
+
+        Partitions(int n, PartitionOf of) {
+            this.n = n;
+            this.of = of;
         }
 
         @Override
         public int numPartitions() {
-            return shards;
+            return n;
         }
 
         @Override
         public int getPartition(Object key) {
-            return ((ShardKey) key).shard();
+            return of.of(key);
         }
     }
 
@@ -443,7 +432,7 @@ public final class SparkRecipeRun {
             }
             return out.iterator();
         }, true).mapToPair(t -> t);
-        byShard.repartitionAndSortWithinPartitions(new ShardPartitioner(shardPartition.size()), new ByOrder()).foreachPartition(it -> {
+        byShard.repartitionAndSortWithinPartitions(new Partitions(shardPartition.size(), k -> ((ShardKey) k).shard()), new ByOrder()).foreachPartition(it -> {
             if (!it.hasNext()) return;
             Tuple2<ShardKey, Doc> first = it.next();
             int shard = first._1().shard();

@@ -1,5 +1,6 @@
 package dev.crucible.train;
 
+import dev.crucible.train.tensorboard.EventFile;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.crucible.data.JsonlTable;
 import dev.crucible.io.AtomicWrite;
@@ -32,8 +33,12 @@ final class Diagnostics implements AutoCloseable {
     private final BufferedWriter out;
     private long nanos;
 
-    Diagnostics(Path run) throws IOException {
+    private final EventFile events;
+
+    /** Rows also go to TensorBoard, as scalars diagnostics/MEASURE/layer_NN. */
+    Diagnostics(Path run, EventFile events) throws IOException {
         out = Files.newBufferedWriter(run.resolve(FILE), StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+        this.events = events;
     }
 
     /** One row per layer for this step; before: the parameters before the step's update. */
@@ -56,6 +61,9 @@ final class Diagnostics implements AutoCloseable {
             row.put("kurtosis", LayerStats.excessKurtosis(outStates, rows, d));
             out.write(JSON.writeValueAsString(row));
             out.newLine();
+            for (String k : List.of("grad_norm", "update_ratio", "angular_distance", "kurtosis")) {
+                events.scalar(String.format(java.util.Locale.ROOT, "diagnostics/%s/layer_%02d", k, l), step, ((Number) row.get(k)).doubleValue());
+            }
             in = outStates;
         }
         out.flush();

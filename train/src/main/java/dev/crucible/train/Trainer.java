@@ -6,6 +6,7 @@ import dev.crucible.model.HfCheckpoint;
 import dev.crucible.model.Loss;
 import dev.crucible.model.Model;
 import dev.crucible.model.ModelConfig;
+import dev.crucible.model.ParamLayout;
 import dev.crucible.model.TrainStep;
 import dev.crucible.model.optim.Optimizer;
 import dev.crucible.tensor.Cpu;
@@ -13,6 +14,7 @@ import dev.crucible.tensor.PeakFlops;
 import dev.crucible.tensor.Rng;
 import dev.crucible.tensor.WorkerPool;
 import dev.crucible.train.parallel.Replicas;
+import dev.crucible.train.tensorboard.EventFile;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -275,8 +277,11 @@ public final class Trainer {
                 // the teacher only while it teaches: a run resumed after the distillation phase needs no teacher
                 DistillationLoss kd = tr.distill() == null || startStep >= tr.distill().untilStep() ? null : teacher(b, t, pool);
                 describe(mc, model, data, threads, startStep);
-                try (MetricsLog metrics = writes ? new MetricsLog(run) : null; Diagnostics diagnostics = writes ? new Diagnostics(run) : null) {
-                    return train(model, step, kd, data, metrics, diagnostics, tokenizer, pool, startStep, tokens, flops);
+                try (EventFile events = writes ? new EventFile(run, "train") : null;
+                     MetricsLog metrics = writes ? new MetricsLog(run, events) : null; Diagnostics diagnostics = writes ? new Diagnostics(run, events) : null) {
+                    // TensorBoard drops what the interrupted process logged after the checkpoint, as metrics.jsonl was truncated
+                    if (writes && startStep > 0) events.restartAt(startStep + 1);
+                    return train(model, step, kd, data, metrics, diagnostics, events, tokenizer, pool, startStep, tokens, flops);
                 }
             }
         }
@@ -375,8 +380,8 @@ public final class Trainer {
             console.printf(Locale.ROOT, "run directory: %s%s%n", run, from != null ? " (resuming at step " + startStep + " from " + from.dir() + ")" : "");
         }
 
-        private Summary train(Model model, TrainStep step, DistillationLoss kd, RunData data, MetricsLog metrics,
-                              Diagnostics diagnostics, Checkpoints.RunTokenizer tokenizer, WorkerPool pool, int startStep, long tokens, double flops)
+        private Summary train(Model model, TrainStep step, DistillationLoss kd, RunData data, MetricsLog metrics, Diagnostics diagnostics,
+                              EventFile events, Checkpoints.RunTokenizer tokenizer, WorkerPool pool, int startStep, long tokens, double flops)
                 throws IOException {
             LrSchedule schedule = LrSchedule.of(cfg);
             double peak = PeakFlops.measure(pool) * replicas.size(); // MFU of the whole job, each replica as fast as rank 0
@@ -446,6 +451,10 @@ public final class Trainer {
                             step.optimizer().stepCount(), configHash);
                     Path dir = Checkpoints.write(run, st, model, step.optimizer(), tokenizer);
                     if (cfg.checkpoint().pruneOptimizer()) Checkpoints.pruneOptimizerState(run, dir);
+                    for (ParamLayout.Tensor ten : model.layout().tensors()) { // TensorBoard's distributions: every tensor's weights and last gradients
+                        events.histogram("weights/" + ten.name(), done, model.params, ten.offset(), ten.rows() * ten.cols());
+                        events.histogram("gradients/" + ten.name(), done, model.grads, ten.offset(), ten.rows() * ten.cols());
+                    }
                     console.println("checkpoint: " + dir);
                     progress.paused(pause);
                 }

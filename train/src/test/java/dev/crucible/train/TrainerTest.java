@@ -26,14 +26,14 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The trainer end to end: metrics, checkpoints, determinism, and learning on real text. */
-class TrainerTest {
+public class TrainerTest {
     @TempDir
     Path dir;
 
     static final PrintStream QUIET = new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8);
 
     /** Byte-level shards of a text: 90% train, the last 10% validation. */
-    static void byteShards(byte[] text, Path train, Path val) throws IOException {
+    public static void byteShards(byte[] text, Path train, Path val) throws IOException {
         int split = text.length * 9 / 10;
         int[] tok = new int[text.length];
         for (int i = 0; i < text.length; i++) tok[i] = text[i] & 0xFF;
