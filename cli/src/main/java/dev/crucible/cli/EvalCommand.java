@@ -10,6 +10,7 @@ import dev.crucible.eval.Tasks;
 import dev.crucible.io.AtomicWrite;
 import dev.crucible.tensor.WorkerPool;
 import dev.crucible.train.Checkpoints;
+import dev.crucible.train.tensorboard.EventFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -115,17 +116,24 @@ public final class EvalCommand implements Callable<Integer> {
             return 0;
         }
         long t0 = System.nanoTime();
-        for (int i = 0; i < todo.size(); i++) {
-            Path ck = todo.get(i);
-            Map<String, Object> meta = stepAndTokens(ck);
-            if (variant != null) meta.put("variant", variant);
-            List<Evaluator.TaskResult> r = Evaluator.evaluate(ck, ts, limit, batch, pool, quantizer);
-            Map<String, Object> extra = new LinkedHashMap<>();
-            extra.put("crucible", meta);
-            appendRows(run.resolve("eval").resolve("results.jsonl"), run, meta, r);
-            Evaluator.write(resultFile(run, ck, variant), Evaluator.resultsJson(ck, r, extra));
-            double elapsed = (System.nanoTime() - t0) / 1e9;
-            log.printf(Locale.ROOT, "%s (%d/%d) %s | ETA %.0fs%n", ck.getFileName(), i + 1, todo.size(), summary(r), elapsed / (i + 1) * (todo.size() - i - 1));
+        // TensorBoard beside the trainer's events: eval/TASK/METRIC (eval_w4/... for a variant) at the checkpoint's step
+        try (EventFile events = new EventFile(run, variant == null ? "eval" : "eval_" + variant)) {
+            for (int i = 0; i < todo.size(); i++) {
+                Path ck = todo.get(i);
+                Map<String, Object> meta = stepAndTokens(ck);
+                if (variant != null) meta.put("variant", variant);
+                List<Evaluator.TaskResult> r = Evaluator.evaluate(ck, ts, limit, batch, pool, quantizer);
+                Map<String, Object> extra = new LinkedHashMap<>();
+                extra.put("crucible", meta);
+                appendRows(run.resolve("eval").resolve("results.jsonl"), run, meta, r);
+                Evaluator.write(resultFile(run, ck, variant), Evaluator.resultsJson(ck, r, extra));
+                long step = ((Number) meta.get("step")).longValue();
+                for (Evaluator.TaskResult tr : r) {
+                    for (Metric m : tr.metrics()) events.scalar((variant == null ? "eval/" : "eval_" + variant + "/") + tr.task().name() + "/" + m.name(), step, m.value());
+                }
+                double elapsed = (System.nanoTime() - t0) / 1e9;
+                log.printf(Locale.ROOT, "%s (%d/%d) %s | ETA %.0fs%n", ck.getFileName(), i + 1, todo.size(), summary(r), elapsed / (i + 1) * (todo.size() - i - 1));
+            }
         }
         return todo.size();
     }

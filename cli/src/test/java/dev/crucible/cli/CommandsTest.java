@@ -191,6 +191,13 @@ class CommandsTest {
         List<String> rows = Files.readAllLines(dir.resolve("run/eval/results.jsonl"));
         assertEquals(4, rows.size(), "blimp acc, lambada acc, perplexity and target log-probability for the one checkpoint: " + rows);
         assertTrue(rows.get(0).contains("\"step\":30") && rows.get(0).contains("\"tokens\":") && rows.get(0).contains("\"flops\":"), rows.get(0));
+        // and for TensorBoard (the event format itself is read back in the train module's EventFileTest)
+        try (java.util.stream.Stream<Path> files = Files.list(dir.resolve("run"))) {
+            List<Path> ev = files.filter(f -> f.getFileName().toString().matches("events\\.out\\.tfevents\\..*\\.eval")).toList();
+            assertEquals(1, ev.size(), "one eval events file");
+            String bytes = new String(Files.readAllBytes(ev.getFirst()), java.nio.charset.StandardCharsets.ISO_8859_1);
+            assertTrue(bytes.contains("eval/lambada_openai/acc") && bytes.contains("eval/blimp_fixture/acc"), bytes);
+        }
         // one definition of training FLOPs: the trainer's count at its sequence length (64, not the context of 128), as eval reports it
         com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
         dev.crucible.model.ParamLayout layout;
