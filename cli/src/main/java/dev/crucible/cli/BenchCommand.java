@@ -34,7 +34,7 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Measure throughput (not a test: figures go to docs/benchmarks.md).",
         subcommands = {BenchCommand.Train.class, BenchCommand.Matmul.class, BenchCommand.Generate.class, BenchCommand.Eval.class,
-                BenchData.Tokenizer.class, BenchData.Bpe.class, BenchData.Data.class, BenchAllReduce.class})
+                BenchData.Tokenizer.class, BenchData.Bpe.class, BenchData.Data.class, BenchAllReduce.class, BenchServe.class})
 public final class BenchCommand implements Runnable {
     @Override
     public void run() {

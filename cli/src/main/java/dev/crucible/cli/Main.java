@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** Entry point of the crucible command line. */
 @Command(name = "crucible", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Pre-train language models on the JVM and watch what they learn.",
-        subcommands = {QuickstartCommand.class, DemoCommand.class, DataCommand.class, TokenizerCommand.class, TrainCommand.class, SweepCommand.class, SpeedrunCommand.class, EvalCommand.class, AnalyzeCommand.class,
+        subcommands = {QuickstartCommand.class, DemoCommand.class, DataCommand.class, TokenizerCommand.class, TrainCommand.class, SweepCommand.class, SpeedrunCommand.class, EvalCommand.class, ServeCommand.class, AnalyzeCommand.class,
                 GenerateCommand.class, ReportCommand.class, ReportCommand.Compare.class,
                 HfCommands.Import.class,
                 HfCommands.Export.class, GrowCommand.class, BenchCommand.class,

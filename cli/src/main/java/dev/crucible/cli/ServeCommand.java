@@ -1,0 +1,65 @@
+package dev.crucible.cli;
+
+import dev.crucible.eval.serve.CompletionServer;
+import dev.crucible.tensor.WorkerPool;
+import dev.crucible.train.Checkpoints;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "serve", mixinStandardHelpOptions = true,
+        description = {"Serve a checkpoint over OpenAI's HTTP API: GET /v1/models, POST /v1/completions (prompt as text or token ids, max_tokens, "
+                + "temperature, top_p, stop, seed, n, logprobs with echo, stream). lm-evaluation-harness scores through it with "
+                + "--model local-completions --model_args base_url=http://HOST:PORT/v1/completions,tokenized_requests=True,... (see docs/serving.md)."})
+public final class ServeCommand implements Callable<Integer> {
+    static final class Source {
+        @Option(names = "--checkpoint", description = "Model directory (a checkpoint, or an imported Hugging Face model).")
+        Path checkpoint;
+        @Option(names = "--run", description = "A run directory: its newest checkpoint.")
+        Path run;
+    }
+
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    Source source;
+    @Option(names = "--host", defaultValue = "127.0.0.1", description = "Address to bind (default ${DEFAULT-VALUE}: this machine only; 0.0.0.0 for every interface).")
+    String host;
+    @Option(names = "--port", defaultValue = "8000", description = "Port (default ${DEFAULT-VALUE}; 0: any free one).")
+    int port;
+    @Option(names = "--queue", defaultValue = "16", description = "Requests that may wait for the model; more are answered 429 (default ${DEFAULT-VALUE}).")
+    int queue;
+    @Option(names = "--batch", defaultValue = "8", description = "Prompts scored in one forward pass (default ${DEFAULT-VALUE}).")
+    int batch;
+    @Option(names = "--name", description = "The model's name in the API (default: the checkpoint directory's name, with the run's for --run).")
+    String name;
+    @Option(names = "--threads", defaultValue = "0", description = "Worker threads (0 = all cores).")
+    int threads;
+
+    @Override
+    public Integer call() throws Exception {
+        if (queue < 1 || batch < 1) throw new UserError("--queue and --batch must be at least 1");
+        Path ck = source.checkpoint;
+        String dflt;
+        if (ck == null) {
+            List<Path> cks = Checkpoints.list(source.run);
+            if (cks.isEmpty()) throw new UserError(source.run + ": no checkpoints");
+            ck = cks.getLast();
+            dflt = source.run.toAbsolutePath().normalize().getFileName() + "/" + ck.getFileName();
+        } else {
+            if (!Files.isRegularFile(ck.resolve("config.json"))) throw new UserError(ck + ": not a model directory (no config.json)");
+            dflt = ck.toAbsolutePath().normalize().getFileName().toString();
+        }
+        WorkerPool pool = new WorkerPool(WorkerPool.threadsFor(threads));
+        CompletionServer server = new CompletionServer(ck, name != null ? name : dflt, host, port, queue, batch, pool);
+        System.out.printf("serving %s (%s) on http://%s:%d/v1 (Ctrl-C to stop)%n", server.modelName(), ck, host, server.port());
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            server.close();
+            pool.close();
+        }));
+        Thread.currentThread().join(); // until the process is stopped
+        return 0;
+    }
+}

@@ -1,0 +1,222 @@
+package dev.crucible.eval.serve;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import dev.crucible.tensor.WorkerPool;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * An OpenAI-compatible HTTP server for one checkpoint (the JDK's own HTTP server; no dependency):
+ * {@code GET /v1/models}, {@code POST /v1/completions} (with server-sent events when
+ * {@code stream} is true). Requests wait in a bounded queue for the model, which serves one at a
+ * time (the prompts of one request are scored together in batches); a full queue answers 429.
+ * Errors are JSON in OpenAI's shape, 400 for a bad request, never a stack trace. Binds to the
+ * address it is given (the command's default is loopback).
+ */
+public final class CompletionServer implements AutoCloseable {
+    private final ServedModel model;
+    private final HttpServer http;
+    private final ThreadPoolExecutor modelThread;
+    private final ExecutorService connections;
+    private final AtomicLong ids = new AtomicLong();
+    private static final int MAX_BODY = 16 << 20;
+
+    /** queue: requests that may wait for the model; batch: prompts scored in one forward pass. */
+    public CompletionServer(Path checkpoint, String name, String host, int port, int queue, int batch, WorkerPool pool) throws IOException {
+        model = new ServedModel(checkpoint, name, batch, pool);
+        modelThread = new ThreadPoolExecutor(1, 1, 0, TimeUnit.SECONDS, new ArrayBlockingQueue<>(queue), r -> {
+            Thread t = new Thread(r, "crucible-serve-model");
+            t.setDaemon(true);
+            return t;
+        });
+        connections = Executors.newFixedThreadPool(Math.max(4, queue + 1), r -> {
+            Thread t = new Thread(r, "crucible-serve-http");
+            t.setDaemon(true);
+            return t;
+        });
+        http = HttpServer.create(new InetSocketAddress(host, port), 64);
+        http.setExecutor(connections);
+        http.createContext("/", this::handle);
+        http.start();
+    }
+
+    /** Holds the model thread until released (tests: a busy model, deterministically). */
+    Future<?> occupy(java.util.concurrent.CountDownLatch release) {
+        return modelThread.submit(() -> {
+            release.await();
+            return null;
+        });
+    }
+
+    /** Requests waiting for the model. */
+    int queued() {
+        return modelThread.getQueue().size();
+    }
+
+    public int port() {
+        return http.getAddress().getPort();
+    }
+
+    public String modelName() {
+        return model.name;
+    }
+
+    private void handle(HttpExchange ex) throws IOException {
+        try (ex) {
+            String path = ex.getRequestURI().getPath();
+            switch (path) {
+                case "/v1/models" -> {
+                    if (!ex.getRequestMethod().equals("GET")) {
+                        error(ex, 405, "use GET for " + path, null);
+                        return;
+                    }
+                    ObjectNode out = Completions.JSON.createObjectNode();
+                    out.put("object", "list");
+                    ObjectNode m = out.putArray("data").addObject();
+                    m.put("id", model.name);
+                    m.put("object", "model");
+                    m.put("created", 0);
+                    m.put("owned_by", "crucible");
+                    m.put("context_length", model.config.contextLength());
+                    send(ex, 200, out);
+                }
+                case "/v1/completions" -> completions(ex);
+                case "/v1/chat/completions" -> error(ex, 400, "this model has no chat template: use /v1/completions", "messages");
+                default -> error(ex, 404, "no such endpoint: " + path + " (/v1/models, /v1/completions)", null);
+            }
+        } catch (IOException e) {
+            // the client went away; nothing to answer
+        }
+    }
+
+    private void completions(HttpExchange ex) throws IOException {
+        if (!ex.getRequestMethod().equals("POST")) {
+            error(ex, 405, "use POST for /v1/completions", null);
+            return;
+        }
+        byte[] bytes;
+        try (InputStream in = ex.getRequestBody()) {
+            bytes = in.readNBytes(MAX_BODY + 1);
+        }
+        if (bytes.length > MAX_BODY) {
+            error(ex, 413, "the request body is over " + (MAX_BODY >> 20) + " MB", null);
+            return;
+        }
+        JsonNode body;
+        try {
+            body = Completions.JSON.readTree(bytes);
+        } catch (IOException e) {
+            String why = e instanceof com.fasterxml.jackson.core.JsonProcessingException j ? j.getOriginalMessage() : e.getMessage();
+            error(ex, 400, "the request body is not JSON: " + why, null);
+            return;
+        }
+        String id = "cmpl-" + ids.incrementAndGet();
+        Future<?> f;
+        try {
+            f = modelThread.submit(() -> {
+                Completions.Request q;
+                try {
+                    q = Completions.parse(body, model);
+                } catch (Completions.BadRequest e) {
+                    error(ex, 400, e.getMessage(), e.param);
+                    return null;
+                }
+                if (q.stream()) stream(ex, q, id);
+                else send(ex, 200, Completions.run(q, model, id, null));
+                return null;
+            });
+        } catch (RejectedExecutionException e) {
+            error(ex, 429, "the server is busy (" + modelThread.getQueue().size() + " requests waiting); retry later", null);
+            return;
+        }
+        try {
+            f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException e) {
+            Throwable c = e.getCause();
+            if (!(c instanceof IOException || c instanceof java.io.UncheckedIOException)) error(ex, 500, "the model failed on this request: " + c, null);
+        }
+    }
+
+    /** Server-sent events: one chunk per token, a last one with the finish reason, then [DONE]. */
+    private void stream(HttpExchange ex, Completions.Request q, String id) throws IOException {
+        ex.getResponseHeaders().set("Content-Type", "text/event-stream; charset=utf-8");
+        ex.getResponseHeaders().set("Cache-Control", "no-cache");
+        ex.sendResponseHeaders(200, 0);
+        OutputStream out = ex.getResponseBody();
+        ObjectNode last = Completions.run(q, model, id, piece -> {
+            try {
+                event(out, chunk(id, piece, null));
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+        event(out, chunk(id, "", last.get("choices").get(0).get("finish_reason").asText()));
+        out.write("data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8));
+        out.flush();
+    }
+
+    private ObjectNode chunk(String id, String text, String finish) {
+        ObjectNode c = Completions.JSON.createObjectNode();
+        c.put("id", id);
+        c.put("object", "text_completion");
+        c.put("created", System.currentTimeMillis() / 1000);
+        c.put("model", model.name);
+        ObjectNode ch = c.putArray("choices").addObject();
+        ch.put("text", text);
+        ch.put("index", 0);
+        ch.putNull("logprobs");
+        if (finish == null) ch.putNull("finish_reason");
+        else ch.put("finish_reason", finish);
+        return c;
+    }
+
+    private static void event(OutputStream out, ObjectNode data) throws IOException {
+        out.write(("data: " + Completions.JSON.writeValueAsString(data) + "\n\n").getBytes(StandardCharsets.UTF_8));
+        out.flush();
+    }
+
+    private static void error(HttpExchange ex, int status, String message, String param) throws IOException {
+        ObjectNode out = Completions.JSON.createObjectNode();
+        ObjectNode e = out.putObject("error");
+        e.put("message", message);
+        e.put("type", status == 429 ? "rate_limit_error" : status >= 500 ? "server_error" : "invalid_request_error");
+        if (param == null) e.putNull("param");
+        else e.put("param", param);
+        e.putNull("code");
+        send(ex, status, out);
+    }
+
+    private static void send(HttpExchange ex, int status, ObjectNode json) throws IOException {
+        byte[] b = Completions.JSON.writeValueAsBytes(json);
+        ex.getResponseHeaders().set("Content-Type", "application/json");
+        ex.sendResponseHeaders(status, b.length);
+        try (OutputStream out = ex.getResponseBody()) {
+            out.write(b);
+        }
+    }
+
+    @Override
+    public void close() {
+        http.stop(0);
+        modelThread.shutdownNow();
+        connections.shutdownNow();
+    }
+}

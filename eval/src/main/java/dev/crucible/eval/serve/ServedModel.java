@@ -1,0 +1,180 @@
+package dev.crucible.eval.serve;
+
+import dev.crucible.data.tokenizer.TextEncoding;
+import dev.crucible.model.Generator;
+import dev.crucible.model.HfCheckpoint;
+import dev.crucible.model.Model;
+import dev.crucible.model.ModelConfig;
+import dev.crucible.model.Sampler;
+import dev.crucible.tensor.WorkerPool;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A checkpoint loaded for serving: prompts scored in batches on the training forward pass (every
+ * position's log-probability and its top alternatives, as lm-evaluation-harness's completions models
+ * ask for with echo and logprobs), and text sampled with the KV-cache generator. Not thread-safe:
+ * the server runs one request at a time on it.
+ */
+final class ServedModel {
+    final String name;
+    final ModelConfig config;
+    final TextEncoding encoding;
+    final Integer eos;
+    private final Model model;
+    private final WorkerPool pool;
+    private final int[] inputs, targets, positions;
+
+    ServedModel(Path checkpoint, String name, int batch, WorkerPool pool) throws IOException {
+        this.name = name;
+        this.pool = pool;
+        try (HfCheckpoint ck = HfCheckpoint.open(checkpoint)) {
+            config = ck.config();
+            model = Model.forInference(config, batch, config.contextLength(), pool);
+            ck.load(model.layout(), model.params);
+            eos = ck.configJson().hasNonNull("eos_token_id") ? ck.configJson().get("eos_token_id").asInt() : null;
+        }
+        // a model without a tokenizer (and not byte-level) is served on token ids only
+        encoding = java.nio.file.Files.isRegularFile(checkpoint.resolve("tokenizer.json")) || config.vocabSize() == 256
+                ? TextEncoding.forModel(checkpoint, config.vocabSize()) : null;
+        int n = batch * config.contextLength();
+        inputs = new int[n];
+        targets = new int[n];
+        positions = new int[n];
+    }
+
+    /**
+     * A token's text as the API shows it (a piece that is not whole UTF-8 shows its replacement
+     * characters; without a tokenizer, "<id>").
+     */
+    String piece(int token) {
+        return encoding == null ? "<" + token + ">" : new String(encoding.bytes(token), StandardCharsets.UTF_8);
+    }
+
+    String text(List<Integer> tokens) {
+        if (encoding == null) {
+            StringBuilder sb = new StringBuilder();
+            for (int t : tokens) sb.append(piece(t));
+            return sb.toString();
+        }
+        ByteArrayOutputStream b = new ByteArrayOutputStream();
+        for (int t : tokens) b.writeBytes(encoding.bytes(t));
+        return b.toString(StandardCharsets.UTF_8);
+    }
+
+    /**
+     * For each prompt: the log-probability of each token after the first given the ones before it
+     * (index 0 is NaN), the top alternatives at each of those positions, and the log-probabilities of
+     * the token after the prompt (the last position's distribution).
+     */
+    record Scored(double[] logprobs, int[][] topTokens, double[][] topLogprobs, double[] next) {}
+
+    List<Scored> score(List<int[]> prompts, int top) {
+        List<Scored> out = new ArrayList<>();
+        int b = model.maxBatch(), vocab = config.vocabSize();
+        for (int start = 0; start < prompts.size(); start += b) {
+            int rows = Math.min(b, prompts.size() - start), t = 1;
+            for (int r = 0; r < rows; r++) t = Math.max(t, prompts.get(start + r).length);
+            int n = 0;
+            for (int r = 0; r < rows; r++) {
+                int[] p = prompts.get(start + r);
+                for (int i = 0; i < t; i++) {
+                    inputs[r * t + i] = i < p.length ? p[i] : 0;
+                    targets[r * t + i] = i + 1 < p.length ? p[i + 1] : 0;
+                }
+                for (int i = 0; i < p.length; i++) positions[n++] = r * t + i; // the last: the next token's distribution
+            }
+            model.forwardPositions(inputs, targets, rows, t, positions, n);
+            float[] probs = model.probabilities();
+            int ld = model.probabilityStride(), k = 0;
+            for (int r = 0; r < rows; r++) {
+                int[] p = prompts.get(start + r);
+                double[] lp = new double[p.length];
+                int[][] tt = new int[p.length][];
+                double[][] tl = new double[p.length][];
+                lp[0] = Double.NaN;
+                double[] next = new double[vocab];
+                for (int i = 0; i < p.length; i++, k++) {
+                    int row = k * ld;
+                    if (i + 1 < p.length) {
+                        lp[i + 1] = Math.log(probs[row + p[i + 1]]);
+                        tt[i + 1] = topK(probs, row, vocab, top);
+                        tl[i + 1] = new double[tt[i + 1].length];
+                        for (int j = 0; j < tt[i + 1].length; j++) tl[i + 1][j] = Math.log(probs[row + tt[i + 1][j]]);
+                    } else {
+                        for (int v = 0; v < vocab; v++) next[v] = Math.log(probs[row + v]);
+                    }
+                }
+                out.add(new Scored(lp, tt, tl, next));
+            }
+        }
+        return out;
+    }
+
+    /** The top ids of a probability row, most likely first (the lower id on a tie). */
+    static int[] topK(float[] probs, int row, int vocab, int k) {
+        k = Math.min(k, vocab);
+        int[] best = new int[k];
+        int have = 0;
+        for (int v = 0; v < vocab; v++) {
+            float p = probs[row + v];
+            if (have == k && p <= probs[row + best[k - 1]]) continue;
+            int at = have < k ? have++ : k - 1;
+            while (at > 0 && probs[row + best[at - 1]] < p) {
+                best[at] = best[at - 1];
+                at--;
+            }
+            best[at] = v;
+        }
+        return best;
+    }
+
+    /** Receives each sampled token with its log-probability; returns false to stop. */
+    interface TokenSink {
+        boolean accept(int token, double logprob, double[] logprobs);
+    }
+
+    /**
+     * Samples up to maxTokens tokens after the prompt, stopping at the end-of-sequence token, the
+     * context's end, or when the sink says so. Returns why it stopped: "length" or "stop". next: the
+     * log-probabilities after the prompt when already scored (null: computed here when needed).
+     */
+    String generate(int[] prompt, int maxTokens, double temperature, double topP, long seed, double[] next, TokenSink sink) {
+        if (maxTokens == 1) { // one token: the last position of the batched forward pass, no token-by-token prefill
+            double[] lp = next != null ? next : score(List.of(prompt), 1).getFirst().next();
+            float[] logits = new float[lp.length];
+            for (int i = 0; i < lp.length; i++) logits[i] = (float) lp[i];
+            int token = new Sampler(config.vocabSize(), temperature, 0, topP, seed).sample(logits);
+            if (eos != null && token == eos) return "stop";
+            return sink.accept(token, lp[token], lp) ? "length" : "stop";
+        }
+        int total = Math.min(config.contextLength(), prompt.length + maxTokens);
+        Generator g = new Generator(config, model.params, total, pool);
+        Sampler sampler = new Sampler(config.vocabSize(), temperature, 0, topP, seed);
+        float[] logits = null;
+        for (int tok : prompt) logits = g.next(tok);
+        for (int produced = 0; produced < maxTokens; produced++) {
+            double[] lp = logSoftmax(logits);
+            int token = sampler.sample(logits);
+            if (eos != null && token == eos) return "stop";
+            if (!sink.accept(token, lp[token], lp)) return "stop";
+            if (produced + 1 == maxTokens || g.position() == total) return "length"; // asked for no more, or the context is full
+            logits = g.next(token);
+        }
+        return "length";
+    }
+
+    static double[] logSoftmax(float[] logits) {
+        double max = Double.NEGATIVE_INFINITY, sum = 0;
+        for (float l : logits) max = Math.max(max, l);
+        for (float l : logits) sum += Math.exp(l - max);
+        double log = max + Math.log(sum);
+        double[] out = new double[logits.length];
+        for (int i = 0; i < logits.length; i++) out[i] = logits[i] - log;
+        return out;
+    }
+}

@@ -1,0 +1,244 @@
+package dev.crucible.eval.serve;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.crucible.eval.LogLikelihood;
+import dev.crucible.model.HfCheckpoint;
+import dev.crucible.model.Model;
+import dev.crucible.model.ModelConfig;
+import dev.crucible.model.ParamLayout;
+import dev.crucible.tensor.WorkerPool;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The server through a real HTTP client: every endpoint, every error path, concurrent clients, and log-probabilities equal to the scorer's. */
+class CompletionServerTest {
+    @TempDir
+    static Path dir;
+    static WorkerPool pool;
+    static CompletionServer server;
+    static Model model;
+    static final HttpClient CLIENT = HttpClient.newHttpClient();
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    @BeforeAll
+    static void start() throws Exception {
+        pool = new WorkerPool(2);
+        ModelConfig c = ModelConfig.gpt2(256, 32, 2, 2, 32); // byte-level: no tokenizer.json
+        ParamLayout l = new ParamLayout(c);
+        float[] p = new float[l.size()];
+        l.initialize(p, 5);
+        for (int i = 0; i < p.length; i++) p[i] *= 10; // sharp, varied predictions
+        Path m = dir.resolve("m");
+        HfCheckpoint.write(m, c, p, null);
+        server = new CompletionServer(m, "tiny-test", "127.0.0.1", 0, 2, 4, pool);
+        model = Model.forInference(c, 4, c.contextLength(), pool);
+        try (HfCheckpoint ck = HfCheckpoint.open(m)) {
+            ck.load(model.layout(), model.params);
+        }
+    }
+
+    @AfterAll
+    static void stop() {
+        server.close();
+        pool.close();
+    }
+
+    record Reply(int status, JsonNode json, String body) {}
+
+    static Reply post(String path, String body) throws Exception {
+        HttpResponse<String> r = CLIENT.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + path))
+                .POST(HttpRequest.BodyPublishers.ofString(body)).header("Content-Type", "application/json").build(), HttpResponse.BodyHandlers.ofString());
+        JsonNode j = r.headers().firstValue("Content-Type").orElse("").startsWith("application/json") ? JSON.readTree(r.body()) : null;
+        return new Reply(r.statusCode(), j, r.body());
+    }
+
+    static Reply get(String path) throws Exception {
+        HttpResponse<String> r = CLIENT.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + path)).GET().build(),
+                HttpResponse.BodyHandlers.ofString());
+        return new Reply(r.statusCode(), JSON.readTree(r.body()), r.body());
+    }
+
+    @Test
+    void listsItsModel() throws Exception {
+        Reply r = get("/v1/models");
+        assertEquals(200, r.status());
+        assertEquals("list", r.json().get("object").asText());
+        assertEquals("tiny-test", r.json().get("data").get(0).get("id").asText());
+        assertEquals(32, r.json().get("data").get(0).get("context_length").asInt());
+    }
+
+    /** lm-evaluation-harness's local-completions request for log-likelihoods: token ids, echo, logprobs, max_tokens 1. */
+    @Test
+    void echoedLogprobsAreTheScorersLogLikelihoods() throws Exception {
+        int[][] prompts = {{72, 101, 108, 108, 111, 32, 119}, {10, 84, 104, 101}, {97, 98}};
+        Reply r = post("/v1/completions", "{\"model\": \"tiny-test\", \"prompt\": " + JSON.writeValueAsString(prompts)
+                + ", \"max_tokens\": 1, \"temperature\": 0, \"logprobs\": 1, \"echo\": true, \"seed\": 1234}");
+        assertEquals(200, r.status(), r.body());
+        LogLikelihood scorer = new LogLikelihood(model);
+        for (int i = 0; i < prompts.length; i++) {
+            JsonNode choice = r.json().get("choices").get(i);
+            assertEquals(i, choice.get("index").asInt());
+            JsonNode lp = choice.get("logprobs");
+            assertEquals(prompts[i].length + 1, lp.get("tokens").size(), "the prompt echoed and one token more");
+            assertTrue(lp.get("token_logprobs").get(0).isNull() && lp.get("top_logprobs").get(0).isNull(), "nothing before the first token");
+            for (int split = 1; split < prompts[i].length; split++) { // every context/continuation split, as the harness slices them
+                double sum = 0;
+                for (int t = split; t < prompts[i].length; t++) sum += lp.get("token_logprobs").get(t).asDouble();
+                LogLikelihood.Score s = scorer.score(List.of(new LogLikelihood.Request(java.util.Arrays.copyOf(prompts[i], split),
+                        java.util.Arrays.copyOfRange(prompts[i], split, prompts[i].length))))[0];
+                assertEquals(s.logProb(), sum, 1e-4, "prompt " + i + " split at " + split);
+                boolean greedy = true;
+                for (int t = split; t < prompts[i].length; t++) {
+                    var top = lp.get("top_logprobs").get(t).fields().next();
+                    greedy &= top.getKey().equals(lp.get("tokens").get(t).asText());
+                }
+                assertEquals(s.greedy(), greedy, "prompt " + i + " split at " + split);
+            }
+            // the offsets locate each token's text in the echoed text
+            String text = choice.get("text").asText();
+            for (int t = 0; t < prompts[i].length; t++) {
+                int at = lp.get("text_offset").get(t).asInt();
+                assertEquals(lp.get("tokens").get(t).asText(), text.substring(at, at + lp.get("tokens").get(t).asText().length()));
+            }
+        }
+        assertEquals(7 + 4 + 2, r.json().get("usage").get("prompt_tokens").asInt());
+        assertEquals(3, r.json().get("usage").get("completion_tokens").asInt());
+    }
+
+    @Test
+    void greedyCompletionsStopsSeedsAndStreaming() throws Exception {
+        Reply greedy = post("/v1/completions", "{\"prompt\": \"The \", \"max_tokens\": 12, \"temperature\": 0}");
+        assertEquals(200, greedy.status(), greedy.body());
+        String text = greedy.json().get("choices").get(0).get("text").asText();
+        assertEquals(12, greedy.json().get("usage").get("completion_tokens").asInt());
+        assertEquals("length", greedy.json().get("choices").get(0).get("finish_reason").asText());
+        // the same text as the generator's argmax, token by token (a byte model: one character per token for ASCII)
+        dev.crucible.model.Generator g = new dev.crucible.model.Generator(model.config(), model.params, 32, pool);
+        float[] logits = null;
+        for (byte b : "The ".getBytes()) logits = g.next(b & 0xFF);
+        StringBuilder expected = new StringBuilder();
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        for (int k = 0; k < 12; k++) {
+            int best = 0;
+            for (int v = 1; v < logits.length; v++) if (logits[v] > logits[best]) best = v;
+            bytes.write(best);
+            logits = g.next(best);
+        }
+        expected.append(bytes.toString(java.nio.charset.StandardCharsets.UTF_8));
+        assertEquals(expected.toString(), text);
+
+        // a stop sequence ends the text before it
+        String stopAt = text.substring(3, 5);
+        Reply stopped = post("/v1/completions", "{\"prompt\": \"The \", \"max_tokens\": 12, \"temperature\": 0, \"stop\": [" + JSON.writeValueAsString(stopAt) + "]}");
+        String cut = stopped.json().get("choices").get(0).get("text").asText();
+        assertEquals(text.substring(0, text.indexOf(stopAt)), cut);
+        assertEquals("stop", stopped.json().get("choices").get(0).get("finish_reason").asText());
+
+        // sampling: the same seed gives the same text; n choices each their own
+        String body = "{\"prompt\": \"a\", \"max_tokens\": 10, \"temperature\": 1.0, \"seed\": 7, \"n\": 3}";
+        Reply s1 = post("/v1/completions", body), s2 = post("/v1/completions", body);
+        assertEquals(s1.json().get("choices"), s2.json().get("choices"));
+        assertEquals(3, s1.json().get("choices").size());
+
+        // streaming: server-sent events whose texts join up to the same completion
+        Reply stream = post("/v1/completions", "{\"prompt\": \"The \", \"max_tokens\": 12, \"temperature\": 0, \"stream\": true}");
+        assertEquals(200, stream.status());
+        StringBuilder joined = new StringBuilder();
+        List<String> events = stream.body().lines().filter(l -> l.startsWith("data: ")).map(l -> l.substring(6)).toList();
+        assertEquals("[DONE]", events.getLast());
+        for (String e : events.subList(0, events.size() - 1)) joined.append(JSON.readTree(e).get("choices").get(0).get("text").asText());
+        assertEquals(text, joined.toString());
+        assertEquals("length", JSON.readTree(events.get(events.size() - 2)).get("choices").get(0).get("finish_reason").asText());
+    }
+
+    @Test
+    void badRequestsAreJsonErrorsNamingTheParameter() throws Exception {
+        Object[][] cases = {
+                {"{\"prompt\": \"a\", \"max_tokens\": \"5\"}", 400, "max_tokens"},
+                {"{\"prompt\": \"a\", \"temperature\": 3}", 400, "temperature"},
+                {"{\"prompt\": \"a\", \"logprobs\": 6}", 400, "logprobs"},
+                {"{\"prompt\": \"a\", \"echo\": \"yes\"}", 400, "echo"},
+                {"{\"prompt\": \"a\", \"stop\": [\"x\", 3]}", 400, "stop"},
+                {"{\"prompt\": [1, 2, 300]}", 400, "prompt"},
+                {"{\"prompt\": {\"text\": \"a\"}}", 400, "prompt"},
+                {"{\"max_tokens\": 3}", 400, "prompt"},
+                {"{\"prompt\": \"" + "x".repeat(40) + "\"}", 400, "prompt"},
+                {"{\"prompt\": \"a\", \"stream\": true, \"n\": 2}", 400, "stream"},
+                {"not json", 400, null},
+                {"[1, 2]", 400, null},
+        };
+        for (Object[] c : cases) {
+            Reply r = post("/v1/completions", (String) c[0]);
+            assertEquals(c[1], r.status(), c[0] + " -> " + r.body());
+            JsonNode e = r.json().get("error");
+            assertEquals("invalid_request_error", e.get("type").asText(), r.body());
+            assertEquals(c[2] == null ? "null" : c[2], e.get("param").isNull() ? "null" : e.get("param").asText(), c[0] + " -> " + r.body());
+            assertTrue(!e.get("message").asText().isBlank() && !r.body().contains("\tat "), r.body());
+        }
+        Reply ok = post("/v1/completions", "{\"prompt\": \"a\", \"max_tokens\": 2, \"frequency_penalty\": 0.5, \"user\": \"u\"}");
+        assertEquals(200, ok.status(), "unknown fields are ignored, as OpenAI does: " + ok.body());
+        assertEquals(405, get("/v1/completions").status());
+        assertEquals(404, get("/v1/embeddings").status());
+        assertEquals(400, post("/v1/chat/completions", "{\"messages\": []}").status());
+    }
+
+    @Test
+    void aFullQueueAnswers429AndConcurrentClientsGetTheirOwnAnswers() throws Exception {
+        CountDownLatch release = new CountDownLatch(1);
+        Future<?> busy = server.occupy(release); // the model is busy; the queue holds 2
+        ExecutorService clients = Executors.newFixedThreadPool(8);
+        try {
+            List<Future<Reply>> replies = new ArrayList<>();
+            String body = "{\"prompt\": \"q\", \"max_tokens\": 4, \"temperature\": 0}";
+            for (int i = 0; i < 2; i++) replies.add(clients.submit(() -> post("/v1/completions", body)));
+            while (server.queued() < 2) Thread.onSpinWait();
+            Reply rejected = post("/v1/completions", body);
+            assertEquals(429, rejected.status(), rejected.body());
+            assertEquals("rate_limit_error", rejected.json().get("error").get("type").asText());
+            release.countDown();
+            busy.get();
+            for (Future<Reply> f : replies) assertEquals(200, f.get().status());
+
+            // clients at once, each a different prompt: each gets its own greedy text
+            List<Future<Reply>> many = new ArrayList<>();
+            List<String> alone = new ArrayList<>();
+            for (int i = 0; i < 6; i++) alone.add(post("/v1/completions", "{\"prompt\": \"p" + i + "\", \"max_tokens\": 5, \"temperature\": 0}").json()
+                    .get("choices").get(0).get("text").asText());
+            for (int i = 0; i < 6; i++) {
+                String b = "{\"prompt\": \"p" + i + "\", \"max_tokens\": 5, \"temperature\": 0}";
+                many.add(clients.submit(() -> {
+                    for (int attempt = 0; ; attempt++) { // a client retries a 429, as OpenAI's clients do
+                        Reply r = post("/v1/completions", b);
+                        if (r.status() != 429 || attempt == 50) return r;
+                        Thread.sleep(20);
+                    }
+                }));
+            }
+            for (int i = 0; i < 6; i++) {
+                Reply r = many.get(i).get();
+                assertEquals(200, r.status(), r.body());
+                assertEquals(alone.get(i), r.json().get("choices").get(0).get("text").asText());
+            }
+        } finally {
+            release.countDown();
+            clients.shutdownNow();
+        }
+    }
+}
