@@ -55,6 +55,10 @@ public final class EvalCommand implements Callable<Integer> {
             + "symmetric per output channel, clip search; embeddings and LM head in full precision, as the Outlier-Safe Pre-Training paper "
             + "evaluates): rows of results.jsonl carry variant w4 beside the full-precision ones.")
     String quantize;
+    @Option(names = "--log-samples", description = "Also write each example's record (lm-evaluation-harness's samples_TASK_DATE.jsonl: doc, "
+            + "arguments, responses with log-likelihoods, per-example metrics): with --run under <run>/eval/samples/step-NNNNNNN/, with "
+            + "--checkpoint beside --out.")
+    boolean logSamples;
 
     @Override
     public Integer call() throws Exception {
@@ -68,12 +72,14 @@ public final class EvalCommand implements Callable<Integer> {
         List<Task> ts = Tasks.load(data, tasks);
         try (WorkerPool pool = new WorkerPool(WorkerPool.threadsFor(threads))) {
             if (checkpoint != null) {
-                List<Evaluator.TaskResult> r = Evaluator.evaluate(checkpoint, ts, limit, batch, pool, quantizer);
+                if (logSamples && out == null) throw new UserError("--log-samples with --checkpoint writes beside --out: give --out FILE");
+                Path samples = logSamples ? out.toAbsolutePath().getParent() : null;
+                List<Evaluator.TaskResult> r = Evaluator.evaluate(checkpoint, ts, limit, batch, pool, quantizer, samples);
                 print(r);
                 if (out != null) Evaluator.write(out, Evaluator.resultsJson(checkpoint, r, quantize == null ? Map.of() : Map.of("crucible", Map.of("variant", quantize))));
                 return 0;
             }
-            evaluateRun(run, ts, limit, batch, pool, System.out, quantize, quantizer);
+            evaluateRun(run, ts, limit, batch, pool, System.out, quantize, quantizer, logSamples);
             if (follow) {
                 if (!Files.exists(run.resolve("config.yaml"))) throw new UserError(run + ": no config.yaml: --follow needs a run directory the trainer writes");
                 Path cks = run.resolve("checkpoints");
@@ -88,7 +94,7 @@ public final class EvalCommand implements Callable<Integer> {
                             key.pollEvents();
                             key.reset();
                         }
-                        evaluateRun(run, ts, limit, batch, pool, System.out, quantize, quantizer);
+                        evaluateRun(run, ts, limit, batch, pool, System.out, quantize, quantizer, logSamples);
                     }
                 }
                 System.out.println("followed " + run + " to its last checkpoint (" + Checkpoints.state(Checkpoints.list(run).getLast()).step() + ")");
@@ -103,12 +109,12 @@ public final class EvalCommand implements Callable<Integer> {
      * flat table eval/results.jsonl. Returns the number of checkpoints evaluated.
      */
     static int evaluateRun(Path run, List<Task> ts, int limit, int batch, WorkerPool pool, java.io.PrintStream log) throws java.io.IOException {
-        return evaluateRun(run, ts, limit, batch, pool, log, null, null);
+        return evaluateRun(run, ts, limit, batch, pool, log, null, null, false);
     }
 
     /** As above for a variant of the checkpoints (variant "w4" with its quantizer; null: as trained). */
     static int evaluateRun(Path run, List<Task> ts, int limit, int batch, WorkerPool pool, java.io.PrintStream log, String variant,
-                           dev.crucible.model.WeightQuantizer quantizer) throws java.io.IOException {
+                           dev.crucible.model.WeightQuantizer quantizer, boolean logSamples) throws java.io.IOException {
         List<Path> todo = new ArrayList<>();
         for (Path ck : Checkpoints.list(run)) if (!Files.exists(resultFile(run, ck, variant))) todo.add(ck);
         if (todo.isEmpty()) {
@@ -122,7 +128,8 @@ public final class EvalCommand implements Callable<Integer> {
                 Path ck = todo.get(i);
                 Map<String, Object> meta = stepAndTokens(ck);
                 if (variant != null) meta.put("variant", variant);
-                List<Evaluator.TaskResult> r = Evaluator.evaluate(ck, ts, limit, batch, pool, quantizer);
+                Path samples = logSamples ? run.resolve("eval").resolve("samples").resolve(ck.getFileName() + (variant == null ? "" : "." + variant)) : null;
+                List<Evaluator.TaskResult> r = Evaluator.evaluate(ck, ts, limit, batch, pool, quantizer, samples);
                 Map<String, Object> extra = new LinkedHashMap<>();
                 extra.put("crucible", meta);
                 appendRows(run.resolve("eval").resolve("results.jsonl"), run, meta, r);

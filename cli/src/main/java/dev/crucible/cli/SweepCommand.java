@@ -115,7 +115,7 @@ final class SweepCommand implements Callable<Integer> {
             try (WorkerPool pool = new WorkerPool(evalThreads)) {
                 SweepConfig.Eval ev = sweep.config().eval();
                 EvalCommand.evaluateRun(r.dir(), tasks, ev.limit(), 8, pool, out);
-                if (ev.quantize() != null) EvalCommand.evaluateRun(r.dir(), tasks, ev.limit(), 8, pool, out, ev.quantize(), WeightQuantizer.named(ev.quantize()));
+                if (ev.quantize() != null) EvalCommand.evaluateRun(r.dir(), tasks, ev.limit(), 8, pool, out, ev.quantize(), WeightQuantizer.named(ev.quantize()), false);
             }
         }
     }

@@ -185,12 +185,35 @@ class CommandsTest {
                 {"sentence_good": "the dog ran to the house.", "sentence_bad": "house the to ran dog the.", "UID": "fixture", "field": "syntax"}
                 """);
         Files.writeString(data.resolve("lambada_openai/lambada_test.jsonl"), "{\"text\": \"the big red house\"}\n");
-        Result e1 = run("eval", "--run", dir.resolve("run").toString(), "--data", data.toString(), "--tasks", "blimp,lambada");
+        Result e1 = run("eval", "--run", dir.resolve("run").toString(), "--data", data.toString(), "--tasks", "blimp,lambada", "--log-samples");
         assertEquals(0, e1.code(), e1.err() + e1.out());
         assertTrue(Files.exists(dir.resolve("run/eval/step-0000030.json")), e1.out());
         List<String> rows = Files.readAllLines(dir.resolve("run/eval/results.jsonl"));
         assertEquals(4, rows.size(), "blimp acc, lambada acc, perplexity and target log-probability for the one checkpoint: " + rows);
         assertTrue(rows.get(0).contains("\"step\":30") && rows.get(0).contains("\"tokens\":") && rows.get(0).contains("\"flops\":"), rows.get(0));
+        // per-example records, lm-evaluation-harness's samples files: each example's metric, averaging to the task's
+        try (java.util.stream.Stream<Path> files = Files.list(dir.resolve("run/eval/samples/step-0000030"))) {
+            List<Path> samples = files.sorted().toList();
+            assertEquals(2, samples.size(), samples.toString());
+            Path blimp = samples.stream().filter(f -> f.getFileName().toString().startsWith("samples_blimp_fixture_")).findFirst().orElseThrow();
+            assertTrue(blimp.getFileName().toString().matches("samples_blimp_fixture_\\d{4}-\\d\\d-\\d\\dT\\d\\d-\\d\\d.*\\.jsonl"), blimp.toString());
+            List<String> recs = Files.readAllLines(blimp);
+            assertEquals(2, recs.size());
+            com.fasterxml.jackson.databind.ObjectMapper om = new com.fasterxml.jackson.databind.ObjectMapper();
+            double sum = 0;
+            for (int i = 0; i < 2; i++) {
+                var rec = om.readTree(recs.get(i));
+                assertEquals(i, rec.get("doc_id").asInt());
+                assertTrue(rec.get("doc").get("sentence_good").asText().startsWith("the "), rec.toString());
+                var resps = rec.get("filtered_resps");
+                assertEquals(rec.get("acc").asDouble(), resps.get(0).get(0).asDouble() > resps.get(1).get(0).asDouble() ? 1.0 : 0.0, rec.toString());
+                assertEquals(rec.get("doc").get("sentence_bad").asText(), rec.get("arguments").get("gen_args_1").get("arg_1").asText(), rec.toString());
+                assertEquals("", rec.get("arguments").get("gen_args_0").get("arg_0").asText(), "scored from the document start, as the harness's empty context");
+                sum += rec.get("acc").asDouble();
+            }
+            double acc = om.readTree(rows.get(0)).get("value").asDouble();
+            assertEquals(acc, sum / 2, 1e-12, "the samples' mean is the task's accuracy");
+        }
         // and for TensorBoard (the event format itself is read back in the train module's EventFileTest)
         try (java.util.stream.Stream<Path> files = Files.list(dir.resolve("run"))) {
             List<Path> ev = files.filter(f -> f.getFileName().toString().matches("events\\.out\\.tfevents\\..*\\.eval")).toList();

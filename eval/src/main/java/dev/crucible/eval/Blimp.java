@@ -116,7 +116,7 @@ public final class Blimp implements Task {
     }
 
     @Override
-    public List<Metric> evaluate(LogLikelihood scorer, TextEncoding enc, int limit) {
+    public List<Metric> evaluate(LogLikelihood scorer, TextEncoding enc, int limit, Samples.Sink samples) {
         int n = limit > 0 ? Math.min(limit, pairs.size()) : pairs.size();
         int[] start = {enc.documentStart()};
         List<LogLikelihood.Request> reqs = new ArrayList<>(2 * n);
@@ -126,7 +126,14 @@ public final class Blimp implements Task {
         }
         LogLikelihood.Score[] s = scorer.score(reqs);
         double[] acc = new double[n];
-        for (int i = 0; i < n; i++) acc[i] = s[2 * i].logProb() > s[2 * i + 1].logProb() ? 1 : 0;
+        for (int i = 0; i < n; i++) {
+            acc[i] = s[2 * i].logProb() > s[2 * i + 1].logProb() ? 1 : 0;
+            if (samples != null) {
+                Pair p = pairs.get(i);
+                samples.add(Samples.loglikelihood(i, Samples.doc("sentence_good", p.good(), "sentence_bad", p.bad()), 0,
+                        List.of(new Samples.Args("", p.good()), new Samples.Args("", p.bad())), List.of(s[2 * i], s[2 * i + 1]), Samples.metrics("acc", acc[i])));
+            }
+        }
         return List.of(Metric.mean("acc", acc));
     }
 }

@@ -30,6 +30,12 @@ public final class Evaluator {
     /** As above, with the weights first quantised when quantizer is not null (a "w4" variant of the checkpoint). */
     public static List<TaskResult> evaluate(Path modelDir, List<Task> tasks, int limit, int batch, WorkerPool pool,
                                             dev.crucible.model.WeightQuantizer quantizer) throws IOException {
+        return evaluate(modelDir, tasks, limit, batch, pool, quantizer, null);
+    }
+
+    /** As above, writing each task's per-example records to samplesDir/samples_TASK_DATE.jsonl when samplesDir is not null. */
+    public static List<TaskResult> evaluate(Path modelDir, List<Task> tasks, int limit, int batch, WorkerPool pool,
+                                            dev.crucible.model.WeightQuantizer quantizer, Path samplesDir) throws IOException {
         try (HfCheckpoint ck = HfCheckpoint.open(modelDir)) {
             ModelConfig c = ck.config();
             Model model = Model.forInference(c, batch, c.contextLength(), pool);
@@ -40,8 +46,10 @@ public final class Evaluator {
             List<TaskResult> out = new java.util.ArrayList<>();
             for (Task t : tasks) {
                 long t0 = System.nanoTime();
-                List<Metric> m = t.evaluate(scorer, enc, limit);
+                List<java.util.Map<String, Object>> records = samplesDir == null ? null : new java.util.ArrayList<>();
+                List<Metric> m = t.evaluate(scorer, enc, limit, records == null ? null : records::add);
                 out.add(new TaskResult(t, m, (System.nanoTime() - t0) / 1e9));
+                if (records != null) Samples.write(samplesDir.resolve(Samples.fileName(t.name(), java.time.LocalDateTime.now())), records);
             }
             return out;
         }

@@ -67,7 +67,7 @@ public final class ExactMatch implements Task {
     }
 
     @Override
-    public List<Metric> evaluate(LogLikelihood scorer, TextEncoding enc, int limit) {
+    public List<Metric> evaluate(LogLikelihood scorer, TextEncoding enc, int limit, Samples.Sink samples) {
         int n = limit > 0 ? Math.min(limit, examples.size()) : examples.size();
         List<int[]> ctx = new ArrayList<>();
         for (int i = 0; i < n; i++) {
@@ -79,6 +79,11 @@ public final class ExactMatch implements Task {
         for (int i = 0; i < n; i++) {
             String text = decode(enc, gen[i]), c = cut(text);
             em[i] = (c != null ? c : text).strip().equals(examples.get(i).target().strip()) ? 1 : 0;
+            if (samples != null) {
+                var ex = examples.get(i);
+                samples.add(Samples.generation(i, Samples.doc("prompt", ex.prompt(), "target", ex.target()), ex.target(), ex.prompt(), until, maxTokens,
+                        c != null ? c : text, Samples.metrics("exact_match", em[i])));
+            }
         }
         return List.of(Metric.mean("exact_match", em));
     }

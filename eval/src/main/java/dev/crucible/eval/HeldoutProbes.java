@@ -134,7 +134,7 @@ public final class HeldoutProbes {
         }
 
         @Override
-        public List<Metric> evaluate(LogLikelihood scorer, TextEncoding enc, int limit) {
+        public List<Metric> evaluate(LogLikelihood scorer, TextEncoding enc, int limit, Samples.Sink samples) {
             int late = Math.min(500, scorer.window());
             List<LogLikelihood.Request> reqs = new ArrayList<>();
             for (String d : docs) {
@@ -148,7 +148,14 @@ public final class HeldoutProbes {
             if (n == 0) return List.of(new Metric("loss_late_minus_early", Double.NaN, Double.NaN, 0));
             LogLikelihood.Score[] s = scorer.score(reqs);
             double[] diff = new double[n];
-            for (int i = 0; i < n; i++) diff[i] = -s[2 * i + 1].logProb() / 20 + s[2 * i].logProb() / 20;
+            for (int i = 0; i < n; i++) {
+                diff[i] = -s[2 * i + 1].logProb() / 20 + s[2 * i].logProb() / 20;
+                if (samples != null) { // tokens 40-59 after 40 tokens, and the 20 tokens before `late` after the rest
+                    samples.add(Samples.loglikelihood(i, Samples.doc("early_tokens", "40-59", "late_tokens", (late - 20) + "-" + (late - 1)), null,
+                            List.of(new Samples.Args("tokens 0-39", "tokens 40-59"), new Samples.Args("tokens 0-" + (late - 21), "tokens " + (late - 20) + "-" + (late - 1))),
+                            List.of(s[2 * i], s[2 * i + 1]), Samples.metrics("loss_late_minus_early", diff[i])));
+                }
+            }
             return List.of(Metric.mean("loss_late_minus_early", diff));
         }
     }

@@ -42,7 +42,7 @@ public final class InductionProbe implements Task {
     }
 
     @Override
-    public List<Metric> evaluate(LogLikelihood scorer, TextEncoding enc, int limit) {
+    public List<Metric> evaluate(LogLikelihood scorer, TextEncoding enc, int limit, Samples.Sink samples) {
         int n = limit > 0 ? Math.min(limit, sequences) : sequences;
         int len = Math.max(2, Math.min(100, scorer.window() / 2 - 1));
         Rng rng = new Rng(seed);
@@ -59,7 +59,14 @@ public final class InductionProbe implements Task {
         }
         LogLikelihood.Score[] s = scorer.score(reqs);
         double[] gain = new double[n];
-        for (int i = 0; i < n; i++) gain[i] = (s[2 * i + 1].logProb() - s[2 * i].logProb()) / len;
+        for (int i = 0; i < n; i++) {
+            gain[i] = (s[2 * i + 1].logProb() - s[2 * i].logProb()) / len;
+            if (samples != null) { // the sequence is random token ids, logged by its length rather than as text
+                samples.add(Samples.loglikelihood(i, Samples.doc("sequence_tokens", len, "seed", seed, "index", i), null,
+                        List.of(new Samples.Args("<doc start>", "sequence"), new Samples.Args("<doc start> sequence", "sequence")), List.of(s[2 * i], s[2 * i + 1]),
+                        Samples.metrics("induction_gain", gain[i])));
+            }
+        }
         return List.of(Metric.mean("induction_gain", gain));
     }
 }

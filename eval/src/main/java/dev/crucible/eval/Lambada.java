@@ -78,7 +78,7 @@ public final class Lambada implements Task {
     }
 
     @Override
-    public List<Metric> evaluate(LogLikelihood scorer, TextEncoding enc, int limit) {
+    public List<Metric> evaluate(LogLikelihood scorer, TextEncoding enc, int limit, Samples.Sink samples) {
         int n = limit > 0 ? Math.min(limit, passages.size()) : passages.size();
         List<LogLikelihood.Request> reqs = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
@@ -92,6 +92,11 @@ public final class Lambada implements Task {
         for (int i = 0; i < n; i++) {
             acc[i] = s[i].greedy() ? 1 : 0;
             ll[i] = s[i].logProb();
+            if (samples != null) {
+                Passage p = passages.get(i);
+                samples.add(Samples.loglikelihood(i, Samples.doc("text", p.context() + p.target()), p.target(), List.of(new Samples.Args(p.context(), p.target())),
+                        List.of(s[i]), Samples.metrics("acc", acc[i], "target_logprob", ll[i])));
+            }
         }
         // the target's log-likelihood moves long before greedy matches appear in small models
         return List.of(Metric.mean("acc", acc), Metric.perplexity("perplexity", ll), Metric.mean("target_logprob", ll));

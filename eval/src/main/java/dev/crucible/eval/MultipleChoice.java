@@ -183,7 +183,7 @@ public final class MultipleChoice implements Task {
     }
 
     @Override
-    public List<Metric> evaluate(LogLikelihood scorer, TextEncoding enc, int limit) {
+    public List<Metric> evaluate(LogLikelihood scorer, TextEncoding enc, int limit, Samples.Sink samples) {
         int n = limit > 0 ? Math.min(limit, questions.size()) : questions.size();
         List<LogLikelihood.Request> reqs = new ArrayList<>();
         for (int i = 0; i < n; i++) {
@@ -212,6 +212,13 @@ public final class MultipleChoice implements Task {
             }
             goldLogProb[i] = ll[q.gold()] - max - Math.log(sum);
             brier[i] = b;
+            if (samples != null) {
+                List<Samples.Args> args = new ArrayList<>();
+                for (String c : q.choices()) args.add(new Samples.Args(q.prompt(), " " + c));
+                samples.add(Samples.loglikelihood(i, Samples.doc("query", q.prompt(), "choices", q.choices(), "gold", q.gold()), q.gold(), args,
+                        java.util.Arrays.asList(s).subList(k - m, k), Samples.metrics("acc", acc[i], "acc_norm", accNorm[i], "acc_bytes", accBytes[i],
+                                "gold_logprob", goldLogProb[i], "brier", brier[i])));
+            }
         }
         return List.of(Metric.mean("acc", acc), Metric.mean("acc_norm", accNorm), Metric.mean("acc_bytes", accBytes),
                 Metric.mean("gold_logprob", goldLogProb), Metric.mean("brier", brier));

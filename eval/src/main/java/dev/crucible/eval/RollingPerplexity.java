@@ -54,7 +54,7 @@ public final class RollingPerplexity implements Task {
     }
 
     @Override
-    public List<Metric> evaluate(LogLikelihood scorer, TextEncoding enc, int limit) {
+    public List<Metric> evaluate(LogLikelihood scorer, TextEncoding enc, int limit, Samples.Sink samples) {
         int n = limit > 0 ? Math.min(limit, documents.size()) : documents.size();
         int window = scorer.window();
         List<LogLikelihood.Request> reqs = new ArrayList<>();
@@ -81,6 +81,10 @@ public final class RollingPerplexity implements Task {
             bytes += b;
             words += doc.trim().split("\\s+").length;
             bpbPerDoc[d] = -ll[d] / (b * Math.log(2));
+            if (samples != null) { // one request per document as the harness logs a rolling log-likelihood: the whole text, its summed log-likelihood
+                samples.add(Samples.loglikelihood(d, Samples.doc("page", doc), doc, List.of(new Samples.Args("", doc)),
+                        List.of(new LogLikelihood.Score(ll[d], false, 0)), Samples.metrics("bits_per_byte", bpbPerDoc[d], "log_likelihood", ll[d], "bytes", b)));
+            }
         }
         // Corpus-level values (total log-likelihood over total bytes/words), stderr from the spread of per-document bits per byte.
         Metric perDoc = Metric.mean("bits_per_byte", bpbPerDoc);

@@ -14,7 +14,12 @@ public interface Task {
     int size();
 
     /** Metrics over the first `limit` examples (all when limit <= 0). */
-    List<Metric> evaluate(LogLikelihood scorer, TextEncoding encoding, int limit);
+    default List<Metric> evaluate(LogLikelihood scorer, TextEncoding encoding, int limit) {
+        return evaluate(scorer, encoding, limit, null);
+    }
+
+    /** As above, handing each example's record to samples ({@link Samples}'s shape) when it is not null. */
+    List<Metric> evaluate(LogLikelihood scorer, TextEncoding encoding, int limit, Samples.Sink samples);
 
     /** The score of a model that guesses (for normalised scores): 0.5 for minimal pairs, 0 for exact match; NaN when there is none. */
     double chance(String metric);
@@ -35,8 +40,8 @@ public interface Task {
                 return Math.min(n, inner.size());
             }
 
-            public List<Metric> evaluate(LogLikelihood scorer, TextEncoding encoding, int limit) {
-                return inner.evaluate(scorer, encoding, limit > 0 ? Math.min(limit, n) : n);
+            public List<Metric> evaluate(LogLikelihood scorer, TextEncoding encoding, int limit, Samples.Sink samples) {
+                return inner.evaluate(scorer, encoding, limit > 0 ? Math.min(limit, n) : n, samples);
             }
 
             public double chance(String metric) {
