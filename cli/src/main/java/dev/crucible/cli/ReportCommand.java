@@ -40,10 +40,17 @@ public final class ReportCommand implements Callable<Integer> {
     String title;
     @Option(names = "--threads", defaultValue = "0", description = "Worker threads (0 = all cores).")
     int threads;
+    @Option(names = "--follow", description = "Keep the report of one run in progress current: rewritten as the run trains (and `eval --follow` "
+            + "evaluates), with its step, ETA, latest checkpoint and health verdict first; the page reloads itself; ends when the run is over "
+            + "and its last checkpoint is evaluated (when the run is being evaluated), with the samples then.")
+    boolean follow;
+    @Option(names = "--refresh-seconds", defaultValue = "10", description = "With --follow: how often the report is rewritten and the page reloads (default ${DEFAULT-VALUE}).")
+    int refreshSeconds;
 
     @Override
     public Integer call() throws Exception {
         if (runs.isEmpty() && lmEval.isEmpty()) throw new UserError("give run directories and/or --lm-eval DIR[=PARAMETERS]");
+        if (follow) return follow();
         List<Run> imported = new ArrayList<>();
         for (String spec : lmEval) {
             int eq = spec.lastIndexOf('=');
@@ -77,6 +84,56 @@ public final class ReportCommand implements Callable<Integer> {
 
     static Path write(List<Path> runs, List<Run> imported, Path dir, String title, List<String> prompts, int sampleTokens, int threads,
                       PrintStream log, Report.SweepSummary sweep) throws IOException {
+        return write(runs, imported, dir, title, prompts, sampleTokens, threads, log, sweep, null);
+    }
+
+    /** The report of a run in progress, rewritten every refreshSeconds until the run is over and evaluated (when it is being evaluated). */
+    private int follow() throws Exception {
+        if (runs.size() != 1 || !lmEval.isEmpty()) throw new UserError("--follow takes one run directory");
+        if (refreshSeconds < 1) throw new UserError("--refresh-seconds must be at least 1");
+        Path run = runs.getFirst(), cfgFile = run.resolve("config.yaml");
+        if (!Files.isRegularFile(cfgFile)) throw new UserError(run + ": no config.yaml: --follow needs a run directory the trainer writes");
+        dev.crucible.train.RunConfig cfg = dev.crucible.train.RunConfigs.readSaved(cfgFile);
+        Path dir = out != null ? out : run.resolve("report");
+        List<String> ps = prompts == null ? List.of("The ", "public static ") : prompts;
+        while (true) {
+            boolean over = dev.crucible.train.Trainer.finished(run) && lastEvaluated(run);
+            Report.Live live = live(run, cfg, over, refreshSeconds);
+            // samples (generations from eight checkpoints) once, at the end: too slow to redo every refresh
+            Path file = write(runs, List.of(), dir, title, ps, over ? sampleTokens : 0, threads, System.out, null, live);
+            System.out.printf(java.util.Locale.ROOT, "%s: step %d of %d%s -> %s%n", over ? "finished" : "live", live.step(), live.totalSteps(),
+                    live.etaSeconds() == null || over ? "" : String.format(java.util.Locale.ROOT, ", ETA %.0f s", live.etaSeconds()), file.toAbsolutePath().normalize());
+            if (over) return 0;
+            Thread.sleep(refreshSeconds * 1000L);
+        }
+    }
+
+    /** Whether nobody evaluates the run, or its newest checkpoint has its results. */
+    private static boolean lastEvaluated(Path run) throws IOException {
+        if (!Files.isDirectory(run.resolve("eval"))) return true;
+        List<Path> cks = Checkpoints.list(run);
+        return cks.isEmpty() || Files.exists(run.resolve("eval").resolve(cks.getLast().getFileName() + ".json"));
+    }
+
+    /** Step, total and ETA from the newest row of metrics.jsonl: the steps left at the last logged speed. */
+    static Report.Live live(Path run, dev.crucible.train.RunConfig cfg, boolean over, int refreshSeconds) throws IOException {
+        long step = 0;
+        Double eta = null;
+        Path metrics = run.resolve("metrics.jsonl");
+        if (Files.exists(metrics)) {
+            List<dev.crucible.data.JsonlTable.Row> rows = dev.crucible.data.JsonlTable.read(metrics);
+            if (!rows.isEmpty()) {
+                var last = rows.getLast().value();
+                step = last.path("step").asLong();
+                double speed = last.path("tokens_per_s").asDouble(0);
+                if (speed > 0) eta = (cfg.training().steps() - step) * (double) cfg.training().batchTokens() / speed;
+            }
+        }
+        return new Report.Live(step, cfg.training().steps(), eta, over, refreshSeconds);
+    }
+
+    static Path write(List<Path> runs, List<Run> imported, Path dir, String title, List<String> prompts, int sampleTokens, int threads,
+                      PrintStream log, Report.SweepSummary sweep, Report.Live live) throws IOException {
         List<Run> data = new ArrayList<>();
         try (WorkerPool pool = new WorkerPool(WorkerPool.threadsFor(threads))) {
             for (Path r : runs) {
@@ -101,7 +158,7 @@ public final class ReportCommand implements Callable<Integer> {
         data.addAll(imported);
         String t = title != null ? title : data.size() == 1 ? "Crucible report: " + data.getFirst().name()
                 : "Crucible comparison: " + String.join(" vs ", data.stream().map(Run::name).toList());
-        return Report.write(data, dir, t, sweep);
+        return Report.write(data, dir, t, sweep, live);
     }
 
     /** At most n items, spread evenly, always with the first and the last. */

@@ -40,11 +40,42 @@ public final class Report {
     /** A sweep's comparison with its baseline: the table over seeds and a sentence per variant, first in the report. */
     public record SweepSummary(String table, List<String> sentences) {}
 
+    private static void liveStatus(StringBuilder h, Run r, Live live) {
+        long[] cks = r.checkpointSteps();
+        List<String> verdicts = cks.length == 0 ? List.of() : HealthSection.verdicts(r);
+        String verdict = verdicts.isEmpty() ? "no checkpoint yet" : verdicts.getLast();
+        h.append("<p id=\"live\" style=\"background:#eef5ff;padding:.6em;border-left:4px solid #3367d6\"><b>")
+                .append(live.finished() ? "Finished" : "Live").append(":</b> step ").append(live.step()).append(" of ").append(live.totalSteps())
+                .append(String.format(java.util.Locale.ROOT, " (%.0f%%)", 100.0 * live.step() / Math.max(1, live.totalSteps())));
+        if (!live.finished() && live.etaSeconds() != null) {
+            long s = Math.round(live.etaSeconds());
+            h.append(String.format(java.util.Locale.ROOT, ", ETA %d:%02d:%02d", s / 3600, s / 60 % 60, s % 60));
+        }
+        h.append("; latest checkpoint: ").append(cks.length == 0 ? "none yet" : "step " + cks[cks.length - 1])
+                .append("; health: <span").append(HealthSection.flagged(verdict) ? " class=bad" : " class=good").append(">").append(esc(verdict)).append("</span>");
+        if (!live.finished()) h.append("<br><span style=\"color:#555;font-size:13px\">This page reloads itself every ").append(live.refreshSeconds())
+                .append(" s while the run trains.</span>");
+        h.append("</p>\n");
+    }
+
+    /**
+     * A run in progress as the page shows it: its step of the total, the trainer's ETA (null before it
+     * has a speed), whether it is over, and how often the page reloads itself while it is not.
+     */
+    public record Live(long step, long totalSteps, Double etaSeconds, boolean finished, int refreshSeconds) {}
+
     /** As above, with a sweep's comparison (or null) before the curves. */
     public static Path write(List<Run> runs, Path outDir, String title, SweepSummary sweep) throws IOException {
+        return write(runs, outDir, title, sweep, null);
+    }
+
+    /** As above; live (one run in progress, or null): a status line first, and a page that reloads itself until the run is over. */
+    public static Path write(List<Run> runs, Path outDir, String title, SweepSummary sweep, Live live) throws IOException {
         Files.createDirectories(outDir);
         StringBuilder h = new StringBuilder();
-        h.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>").append(esc(title)).append("</title>\n<style>")
+        h.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");
+        if (live != null && !live.finished()) h.append("<meta http-equiv=\"refresh\" content=\"").append(live.refreshSeconds()).append("\">");
+        h.append("<title>").append(esc(title)).append("</title>\n<style>")
                 .append("body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}")
                 .append("table{border-collapse:collapse;margin:1em 0;font-size:13px}td,th{border:1px solid #ccc;padding:3px 7px;text-align:right}")
                 .append("th{background:#f3f3f3}td.l,th.l{text-align:left}figure{margin:1.5em 0}figcaption{color:#555;font-size:13px}")
@@ -57,6 +88,7 @@ public final class Report {
                     .append("; ").append(r.checkpointSteps().length).append(" checkpoints</li>");
         }
         h.append("</ul>\n");
+        if (live != null) liveStatus(h, runs.getFirst(), live);
         if (sweep != null) {
             h.append("<h2>Variants against the baseline, over seeds</h2>\n");
             for (String s : sweep.sentences()) h.append("<p>").append(esc(s)).append("</p>\n");
