@@ -5,7 +5,6 @@ import dev.crucible.tensor.WorkerPool;
 import dev.crucible.train.Checkpoints;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -41,20 +40,28 @@ public final class ServeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (queue < 1 || batch < 1) throw new UserError("--queue and --batch must be at least 1");
-        Path ck = source.checkpoint;
-        String dflt;
-        if (ck == null) {
-            List<Path> cks = Checkpoints.list(source.run);
-            if (cks.isEmpty()) throw new UserError(source.run + ": no checkpoints");
-            ck = cks.getLast();
-            dflt = source.run.toAbsolutePath().normalize().getFileName() + "/" + ck.getFileName();
-        } else {
-            if (!Files.isRegularFile(ck.resolve("config.json"))) throw new UserError(ck + ": not a model directory (no config.json)");
-            dflt = ck.toAbsolutePath().normalize().getFileName().toString();
-        }
         WorkerPool pool = new WorkerPool(WorkerPool.threadsFor(threads));
-        CompletionServer server = new CompletionServer(ck, name != null ? name : dflt, host, port, queue, batch, pool);
-        System.out.printf("serving %s (%s) on http://%s:%d/v1 (Ctrl-C to stop)%n", server.modelName(), ck, host, server.port());
+        CompletionServer server;
+        if (source.run != null) { // the run's newest checkpoint, and a newer one as soon as the trainer writes it
+            Path run = source.run;
+            if (Checkpoints.list(run).isEmpty()) throw new UserError(run + ": no checkpoints");
+            String runName = run.toAbsolutePath().normalize().getFileName().toString();
+            server = new CompletionServer(new CompletionServer.Source() {
+                public Path checkpoint() throws java.io.IOException {
+                    return Checkpoints.list(run).getLast();
+                }
+
+                public String name(Path ck) {
+                    return name != null ? name : runName + "/" + ck.getFileName();
+                }
+            }, host, port, queue, batch, pool);
+        } else {
+            Path ck = source.checkpoint;
+            if (!Files.isRegularFile(ck.resolve("config.json"))) throw new UserError(ck + ": not a model directory (no config.json)");
+            server = new CompletionServer(ck, name != null ? name : ck.toAbsolutePath().normalize().getFileName().toString(), host, port, queue, batch, pool);
+        }
+        System.out.printf("serving %s on http://%s:%d/v1%s (Ctrl-C to stop)%n", server.modelName(), host, server.port(),
+                source.run != null ? ", the run's newest checkpoint at each request" : "");
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             server.close();
             pool.close();

@@ -30,7 +30,18 @@ import java.util.concurrent.atomic.AtomicLong;
  * address it is given (the command's default is loopback).
  */
 public final class CompletionServer implements AutoCloseable {
-    private final ServedModel model;
+    /** The checkpoint to serve now (a run's newest), and the model's name for it. */
+    public interface Source {
+        Path checkpoint() throws IOException;
+
+        String name(Path checkpoint);
+    }
+
+    private final Source source;
+    private final int batch;
+    private final WorkerPool pool;
+    private volatile ServedModel model;
+    private Path loaded;
     private final HttpServer http;
     private final ThreadPoolExecutor modelThread;
     private final ExecutorService connections;
@@ -39,7 +50,23 @@ public final class CompletionServer implements AutoCloseable {
 
     /** queue: requests that may wait for the model; batch: prompts scored in one forward pass. */
     public CompletionServer(Path checkpoint, String name, String host, int port, int queue, int batch, WorkerPool pool) throws IOException {
-        model = new ServedModel(checkpoint, name, batch, pool);
+        this(new Source() {
+            public Path checkpoint() {
+                return checkpoint;
+            }
+
+            public String name(Path ck) {
+                return name;
+            }
+        }, host, port, queue, batch, pool);
+    }
+
+    /** Serves what source names: before each request, a checkpoint newer than the one loaded is loaded (a run in progress). */
+    public CompletionServer(Source source, String host, int port, int queue, int batch, WorkerPool pool) throws IOException {
+        this.source = source;
+        this.batch = batch;
+        this.pool = pool;
+        refresh();
         modelThread = new ThreadPoolExecutor(1, 1, 0, TimeUnit.SECONDS, new ArrayBlockingQueue<>(queue), r -> {
             Thread t = new Thread(r, "crucible-serve-model");
             t.setDaemon(true);
@@ -54,6 +81,14 @@ public final class CompletionServer implements AutoCloseable {
         http.setExecutor(connections);
         http.createContext("/", this::handle);
         http.start();
+    }
+
+    /** Loads the source's checkpoint when it is not the one loaded (on the model thread, between requests). */
+    private void refresh() throws IOException {
+        Path ck = source.checkpoint();
+        if (ck.equals(loaded)) return;
+        model = new ServedModel(ck, source.name(ck), batch, pool);
+        loaded = ck;
     }
 
     /** Holds the model thread until released (tests: a busy model, deterministically). */
@@ -86,14 +121,15 @@ public final class CompletionServer implements AutoCloseable {
                         error(ex, 405, "use GET for " + path, null);
                         return;
                     }
+                    ServedModel now = model;
                     ObjectNode out = Completions.JSON.createObjectNode();
                     out.put("object", "list");
                     ObjectNode m = out.putArray("data").addObject();
-                    m.put("id", model.name);
+                    m.put("id", now.name);
                     m.put("object", "model");
                     m.put("created", 0);
                     m.put("owned_by", "crucible");
-                    m.put("context_length", model.config.contextLength());
+                    m.put("context_length", now.config.contextLength());
                     send(ex, 200, out);
                 }
                 case "/v1/completions" -> completions(ex);
@@ -130,6 +166,8 @@ public final class CompletionServer implements AutoCloseable {
         Future<?> f;
         try {
             f = modelThread.submit(() -> {
+                refresh();
+                ServedModel model = this.model;
                 Completions.Request q;
                 try {
                     q = Completions.parse(body, model);
@@ -137,7 +175,7 @@ public final class CompletionServer implements AutoCloseable {
                     error(ex, 400, e.getMessage(), e.param);
                     return null;
                 }
-                if (q.stream()) stream(ex, q, id);
+                if (q.stream()) stream(ex, q, id, model);
                 else send(ex, 200, Completions.run(q, model, id, null));
                 return null;
             });
@@ -156,24 +194,24 @@ public final class CompletionServer implements AutoCloseable {
     }
 
     /** Server-sent events: one chunk per token, a last one with the finish reason, then [DONE]. */
-    private void stream(HttpExchange ex, Completions.Request q, String id) throws IOException {
+    private static void stream(HttpExchange ex, Completions.Request q, String id, ServedModel model) throws IOException {
         ex.getResponseHeaders().set("Content-Type", "text/event-stream; charset=utf-8");
         ex.getResponseHeaders().set("Cache-Control", "no-cache");
         ex.sendResponseHeaders(200, 0);
         OutputStream out = ex.getResponseBody();
         ObjectNode last = Completions.run(q, model, id, piece -> {
             try {
-                event(out, chunk(id, piece, null));
+                event(out, chunk(id, piece, null, model));
             } catch (IOException e) {
                 throw new java.io.UncheckedIOException(e);
             }
         });
-        event(out, chunk(id, "", last.get("choices").get(0).get("finish_reason").asText()));
+        event(out, chunk(id, "", last.get("choices").get(0).get("finish_reason").asText(), model));
         out.write("data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8));
         out.flush();
     }
 
-    private ObjectNode chunk(String id, String text, String finish) {
+    private static ObjectNode chunk(String id, String text, String finish, ServedModel model) {
         ObjectNode c = Completions.JSON.createObjectNode();
         c.put("id", id);
         c.put("object", "text_completion");

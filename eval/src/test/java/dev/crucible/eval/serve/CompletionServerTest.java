@@ -199,6 +199,41 @@ class CompletionServerTest {
         assertEquals(400, post("/v1/chat/completions", "{\"messages\": []}").status());
     }
 
+    /** A run in progress: the newest checkpoint is loaded before the next request, and named so. */
+    @Test
+    void aNewerCheckpointIsServedFromTheNextRequest() throws Exception {
+        ModelConfig c = ModelConfig.gpt2(256, 32, 2, 2, 32);
+        ParamLayout l = new ParamLayout(c);
+        for (int seed : new int[] {1, 2}) {
+            float[] p = new float[l.size()];
+            l.initialize(p, seed);
+            for (int i = 0; i < p.length; i++) p[i] *= 10;
+            HfCheckpoint.write(dir.resolve("run/checkpoints/step-000000" + seed), c, p, null);
+        }
+        java.util.concurrent.atomic.AtomicReference<Path> newest = new java.util.concurrent.atomic.AtomicReference<>(dir.resolve("run/checkpoints/step-0000001"));
+        CompletionServer.Source source = new CompletionServer.Source() {
+            public Path checkpoint() {
+                return newest.get();
+            }
+
+            public String name(Path ck) {
+                return "run/" + ck.getFileName();
+            }
+        };
+        try (CompletionServer s = new CompletionServer(source, "127.0.0.1", 0, 2, 4, pool)) {
+            String url = "http://127.0.0.1:" + s.port() + "/v1/completions", body = "{\"prompt\": \"The \", \"max_tokens\": 8, \"temperature\": 0}";
+            JsonNode first = JSON.readTree(CLIENT.send(HttpRequest.newBuilder(URI.create(url)).POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+                    HttpResponse.BodyHandlers.ofString()).body());
+            assertEquals("run/step-0000001", first.get("model").asText());
+            newest.set(dir.resolve("run/checkpoints/step-0000002")); // the trainer wrote a newer checkpoint
+            JsonNode second = JSON.readTree(CLIENT.send(HttpRequest.newBuilder(URI.create(url)).POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+                    HttpResponse.BodyHandlers.ofString()).body());
+            assertEquals("run/step-0000002", second.get("model").asText());
+            assertTrue(!first.get("choices").get(0).get("text").asText().equals(second.get("choices").get(0).get("text").asText()),
+                    "other weights, another greedy text");
+        }
+    }
+
     @Test
     void aFullQueueAnswers429AndConcurrentClientsGetTheirOwnAnswers() throws Exception {
         CountDownLatch release = new CountDownLatch(1);
