@@ -11,21 +11,21 @@ import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * An OpenAI-compatible HTTP server for one checkpoint (the JDK's own HTTP server; no dependency):
  * {@code GET /v1/models}, {@code POST /v1/completions} (with server-sent events when
- * {@code stream} is true). Requests wait in a bounded queue for the model, which serves one at a
- * time (the prompts of one request are scored together in batches); a full queue answers 429.
+ * {@code stream} is true). Requests wait in a bounded queue for the model; scoring requests queued
+ * together are scored together, a generation is served alone; a full queue answers 429.
  * Errors are JSON in OpenAI's shape, 400 for a bad request, never a stack trace. Binds to the
  * address it is given (the command's default is loopback).
  */
@@ -43,7 +43,10 @@ public final class CompletionServer implements AutoCloseable {
     private volatile ServedModel model;
     private Path loaded;
     private final HttpServer http;
-    private final ThreadPoolExecutor modelThread;
+    /** Requests waiting for the model, taken by one worker thread. */
+    private final ArrayBlockingQueue<Job> jobs;
+    private final Thread worker;
+    private volatile boolean closed;
     private final ExecutorService connections;
     private final AtomicLong ids = new AtomicLong();
     private static final int MAX_BODY = 16 << 20;
@@ -67,11 +70,10 @@ public final class CompletionServer implements AutoCloseable {
         this.batch = batch;
         this.pool = pool;
         refresh();
-        modelThread = new ThreadPoolExecutor(1, 1, 0, TimeUnit.SECONDS, new ArrayBlockingQueue<>(queue), r -> {
-            Thread t = new Thread(r, "crucible-serve-model");
-            t.setDaemon(true);
-            return t;
-        });
+        jobs = new ArrayBlockingQueue<>(queue);
+        worker = new Thread(this::work, "crucible-serve-model");
+        worker.setDaemon(true);
+        worker.start();
         connections = Executors.newFixedThreadPool(Math.max(4, queue + 1), r -> {
             Thread t = new Thread(r, "crucible-serve-http");
             t.setDaemon(true);
@@ -91,17 +93,131 @@ public final class CompletionServer implements AutoCloseable {
         loaded = ck;
     }
 
+    /**
+     * A completion request waiting for the model (or, with hold set, a pause of the model: tests make
+     * it busy deterministically). parsed and bad are filled on the model thread.
+     */
+    private static final class Job {
+        final HttpExchange ex;
+        final JsonNode body;
+        final String id;
+        final java.util.concurrent.CountDownLatch hold;
+        final CompletableFuture<Void> done = new CompletableFuture<>();
+        Completions.Request parsed;
+        Completions.BadRequest bad;
+
+        Job(HttpExchange ex, JsonNode body, String id, java.util.concurrent.CountDownLatch hold) {
+            this.ex = ex;
+            this.body = body;
+            this.id = id;
+            this.hold = hold;
+        }
+
+        /** Scored on the forward pass alone (no generator): what requests from several clients share a batch for. */
+        boolean scoringOnly() {
+            return parsed != null && parsed.maxTokens() <= 1 && !parsed.stream();
+        }
+    }
+
+    /**
+     * The model thread: takes the next request; when it only scores (lm-evaluation-harness's
+     * log-likelihood requests, one token or none generated), the scoring requests queued behind it join
+     * it, up to `batch` prompts, and all their prompts go through the model in the same passes.
+     */
+    private void work() {
+        while (!closed) {
+            Job first;
+            try {
+                first = jobs.take();
+            } catch (InterruptedException e) {
+                return;
+            }
+            if (first.hold != null) {
+                try {
+                    first.hold.await();
+                } catch (InterruptedException e) {
+                    return;
+                }
+                first.done.complete(null);
+                continue;
+            }
+            List<Job> group = new ArrayList<>(List.of(first));
+            try {
+                refresh();
+                ServedModel m = model;
+                parse(first, m);
+                if (first.scoringOnly()) {
+                    int prompts = first.parsed.prompts().size();
+                    for (Job next; prompts < batch && (next = jobs.peek()) != null && next.hold == null; ) {
+                        parse(next, m);
+                        if (!next.scoringOnly() && next.bad == null) break; // a generation: it waits for its own turn
+                        jobs.poll();
+                        group.add(next);
+                        if (next.parsed != null) prompts += next.parsed.prompts().size();
+                    }
+                }
+                largestGroup = Math.max(largestGroup, group.size());
+                serve(group, m);
+            } catch (Throwable t) {
+                for (Job j : group) if (!j.done.isDone()) j.done.completeExceptionally(t);
+            }
+        }
+    }
+
+    private static void parse(Job j, ServedModel m) {
+        if (j.parsed != null || j.bad != null) return;
+        try {
+            j.parsed = Completions.parse(j.body, m);
+        } catch (Completions.BadRequest e) {
+            j.bad = e;
+        }
+    }
+
+    /** Answers a group: bad ones with 400, the scoring ones from one batched scoring of all their prompts, a generation alone. */
+    private static void serve(List<Job> group, ServedModel m) {
+        List<int[]> prompts = new ArrayList<>();
+        int top = 1;
+        for (Job j : group) {
+            if (j.parsed != null && j.scoringOnly()) {
+                prompts.addAll(j.parsed.prompts());
+                if (j.parsed.logprobs() != null) top = Math.max(top, j.parsed.logprobs());
+            }
+        }
+        List<ServedModel.Scored> scored = prompts.isEmpty() ? List.of() : m.score(prompts, top);
+        int at = 0;
+        for (Job j : group) {
+            try {
+                if (j.bad != null) {
+                    error(j.ex, 400, j.bad.getMessage(), j.bad.param);
+                } else if (j.parsed.stream()) {
+                    stream(j.ex, j.parsed, j.id, m);
+                } else if (j.scoringOnly()) {
+                    int n = j.parsed.prompts().size();
+                    send(j.ex, 200, Completions.run(j.parsed, m, j.id, null, scored.subList(at, at + n)));
+                    at += n;
+                } else {
+                    send(j.ex, 200, Completions.run(j.parsed, m, j.id, null, null));
+                }
+                j.done.complete(null);
+            } catch (Throwable t) {
+                j.done.completeExceptionally(t);
+            }
+        }
+    }
+
     /** Holds the model thread until released (tests: a busy model, deterministically). */
     Future<?> occupy(java.util.concurrent.CountDownLatch release) {
-        return modelThread.submit(() -> {
-            release.await();
-            return null;
-        });
+        Job hold = new Job(null, null, null, release);
+        if (!jobs.offer(hold)) throw new IllegalStateException("queue full");
+        return hold.done;
     }
+
+    /** The most requests served by one batched scoring so far. */
+    volatile int largestGroup;
 
     /** Requests waiting for the model. */
     int queued() {
-        return modelThread.getQueue().size();
+        return jobs.size();
     }
 
     public int port() {
@@ -162,29 +278,13 @@ public final class CompletionServer implements AutoCloseable {
             error(ex, 400, "the request body is not JSON: " + why, null);
             return;
         }
-        String id = "cmpl-" + ids.incrementAndGet();
-        Future<?> f;
-        try {
-            f = modelThread.submit(() -> {
-                refresh();
-                ServedModel model = this.model;
-                Completions.Request q;
-                try {
-                    q = Completions.parse(body, model);
-                } catch (Completions.BadRequest e) {
-                    error(ex, 400, e.getMessage(), e.param);
-                    return null;
-                }
-                if (q.stream()) stream(ex, q, id, model);
-                else send(ex, 200, Completions.run(q, model, id, null));
-                return null;
-            });
-        } catch (RejectedExecutionException e) {
-            error(ex, 429, "the server is busy (" + modelThread.getQueue().size() + " requests waiting); retry later", null);
+        Job job = new Job(ex, body, "cmpl-" + ids.incrementAndGet(), null);
+        if (!jobs.offer(job)) {
+            error(ex, 429, "the server is busy (" + jobs.size() + " requests waiting); retry later", null);
             return;
         }
         try {
-            f.get();
+            job.done.get();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (ExecutionException e) {
@@ -205,7 +305,7 @@ public final class CompletionServer implements AutoCloseable {
             } catch (IOException e) {
                 throw new java.io.UncheckedIOException(e);
             }
-        });
+        }, null);
         event(out, chunk(id, "", last.get("choices").get(0).get("finish_reason").asText(), model));
         out.write("data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8));
         out.flush();
@@ -253,8 +353,9 @@ public final class CompletionServer implements AutoCloseable {
 
     @Override
     public void close() {
+        closed = true;
         http.stop(0);
-        modelThread.shutdownNow();
+        worker.interrupt();
         connections.shutdownNow();
     }
 }

@@ -163,13 +163,18 @@ final class Completions {
         return top(m, ids, lp);
     }
 
-    /** Serves a parsed request; sink receives each generated token's text (streaming), or null. */
-    static ObjectNode run(Request q, ServedModel m, String id, java.util.function.Consumer<String> sink) {
+    /**
+     * Serves a parsed request; sink receives each generated token's text (streaming), or null;
+     * prescored: its prompts already scored with at least logprobs alternatives (a batch shared with
+     * other requests), or null.
+     */
+    static ObjectNode run(Request q, ServedModel m, String id, java.util.function.Consumer<String> sink, List<ServedModel.Scored> prescored) {
         boolean wantLp = q.logprobs() != null;
         int k = wantLp ? q.logprobs() : 0;
         // scored in batches when the prompts' log-probabilities are asked for, or when one token is all
         // that is generated (the last position gives it without the generator's token-by-token prefill)
-        List<ServedModel.Scored> scored = q.echo() && wantLp || q.maxTokens() == 1 ? m.score(q.prompts(), Math.max(1, k)) : null;
+        List<ServedModel.Scored> scored = prescored != null ? prescored
+                : q.echo() && wantLp || q.maxTokens() == 1 ? m.score(q.prompts(), Math.max(1, k)) : null;
         ArrayNode choices = F.arrayNode();
         int promptTokens = 0, completionTokens = 0;
         for (int pi = 0; pi < q.prompts().size(); pi++) {

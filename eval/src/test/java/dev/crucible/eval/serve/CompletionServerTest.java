@@ -199,6 +199,31 @@ class CompletionServerTest {
         assertEquals(400, post("/v1/chat/completions", "{\"messages\": []}").status());
     }
 
+    /** Scoring requests from several clients waiting together are scored in the same passes, each answer as it would be alone. */
+    @Test
+    void queuedScoringRequestsShareABatch() throws Exception {
+        String a = "{\"prompt\": [[5, 6, 7, 8, 9]], \"max_tokens\": 1, \"temperature\": 0, \"logprobs\": 1, \"echo\": true}";
+        String b = "{\"prompt\": [[40, 41, 42], [50, 51]], \"max_tokens\": 1, \"temperature\": 0, \"logprobs\": 2, \"echo\": true}";
+        JsonNode aloneA = post("/v1/completions", a).json(), aloneB = post("/v1/completions", b).json();
+        CountDownLatch release = new CountDownLatch(1);
+        Future<?> busy = server.occupy(release);
+        ExecutorService clients = Executors.newFixedThreadPool(2);
+        try {
+            Future<Reply> ra = clients.submit(() -> post("/v1/completions", a));
+            while (server.queued() < 1) Thread.onSpinWait(); // a first, then b: the order the model takes them in
+            Future<Reply> rb = clients.submit(() -> post("/v1/completions", b));
+            while (server.queued() < 2) Thread.onSpinWait();
+            release.countDown();
+            busy.get();
+            assertEquals(aloneA.get("choices"), ra.get().json().get("choices"));
+            assertEquals(aloneB.get("choices"), rb.get().json().get("choices"));
+            assertEquals(2, server.largestGroup, "the two requests went through the model together");
+        } finally {
+            release.countDown();
+            clients.shutdownNow();
+        }
+    }
+
     /** A run in progress: the newest checkpoint is loaded before the next request, and named so. */
     @Test
     void aNewerCheckpointIsServedFromTheNextRequest() throws Exception {
