@@ -122,8 +122,9 @@ public final class EvalCommand implements Callable<Integer> {
             return 0;
         }
         long t0 = System.nanoTime();
-        // TensorBoard beside the trainer's events: eval/TASK/METRIC (eval_w4/... for a variant) at the checkpoint's step
-        try (EventFile events = new EventFile(run, variant == null ? "eval" : "eval_" + variant)) {
+        // TensorBoard: eval/TASK/METRIC (eval_w4/... for a variant) at the checkpoint's step, in <run>/eval (a run of its own for
+        // TensorBoard: its loader follows one growing file per directory, and the trainer may be writing its own at the same time)
+        try (EventFile events = new EventFile(run.resolve("eval"), variant == null ? "eval" : "eval_" + variant)) {
             for (int i = 0; i < todo.size(); i++) {
                 Path ck = todo.get(i);
                 Map<String, Object> meta = stepAndTokens(ck);

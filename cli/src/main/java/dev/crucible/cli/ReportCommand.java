@@ -147,11 +147,14 @@ public final class ReportCommand implements Callable<Integer> {
                         for (String p : prompts) g.add(new Run.Generation(p, GenerateCommand.sample(ck, p, sampleTokens, 0.8, 1, pool)));
                         gens.put(step, g);
                     }
-                    // and to TensorBoard's text tab, beside the run's curves: samples/PROMPT at each sampled checkpoint
-                    try (dev.crucible.train.tensorboard.EventFile events = new dev.crucible.train.tensorboard.EventFile(r, "report")) {
+                    // and to TensorBoard's text tab: samples/PROMPT at each sampled checkpoint, in <run>/report (a directory of its own,
+                    // as TensorBoard follows one growing file per directory); a run directory that cannot be written to only loses that
+                    try (dev.crucible.train.tensorboard.EventFile events = new dev.crucible.train.tensorboard.EventFile(r.resolve("report"), "report")) {
                         for (Map.Entry<Long, List<Run.Generation>> e : gens.entrySet()) {
                             for (Run.Generation g : e.getValue()) events.text("samples/" + g.prompt().strip(), e.getKey(), "**" + g.prompt() + "**" + g.text());
                         }
+                    } catch (IOException e) {
+                        log.println("report: no TensorBoard samples for " + r + " (" + e.getMessage() + ")");
                     }
                 }
                 try {

@@ -215,7 +215,7 @@ class CommandsTest {
             assertEquals(acc, sum / 2, 1e-12, "the samples' mean is the task's accuracy");
         }
         // and for TensorBoard (the event format itself is read back in the train module's EventFileTest)
-        try (java.util.stream.Stream<Path> files = Files.list(dir.resolve("run"))) {
+        try (java.util.stream.Stream<Path> files = Files.list(dir.resolve("run/eval"))) {
             List<Path> ev = files.filter(f -> f.getFileName().toString().matches("events\\.out\\.tfevents\\..*\\.eval")).toList();
             assertEquals(1, ev.size(), "one eval events file");
             String bytes = new String(Files.readAllBytes(ev.getFirst()), java.nio.charset.StandardCharsets.ISO_8859_1);

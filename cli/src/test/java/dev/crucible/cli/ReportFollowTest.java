@@ -70,7 +70,7 @@ class ReportFollowTest {
         assertTrue(done.contains("<b>Finished:</b> step 40 of 40 (100%)") && done.contains("latest checkpoint: step 40"), done);
         assertTrue(done.contains("<h3>Samples</h3>"), "the samples come with the finished report");
         // and go to TensorBoard's text tab (the event format is read back in the train module's EventFileTest)
-        try (java.util.stream.Stream<Path> files = Files.list(run)) {
+        try (java.util.stream.Stream<Path> files = Files.list(run.resolve("report"))) {
             Path events = files.filter(f -> f.getFileName().toString().matches("events\\.out\\.tfevents\\..*\\.report")).findFirst().orElseThrow();
             assertTrue(new String(Files.readAllBytes(events), StandardCharsets.ISO_8859_1).contains("samples/f"), "a text summary per prompt");
         }

@@ -81,9 +81,8 @@ public final class RollingPerplexity implements Task {
             bytes += b;
             words += doc.trim().split("\\s+").length;
             bpbPerDoc[d] = -ll[d] / (b * Math.log(2));
-            if (samples != null) { // one request per document as the harness logs a rolling log-likelihood: the whole text, its summed log-likelihood
-                samples.add(Samples.loglikelihood(d, Samples.doc("page", doc), doc, List.of(new Samples.Args("", doc)),
-                        List.of(new LogLikelihood.Score(ll[d], false, 0)), Samples.metrics("bits_per_byte", bpbPerDoc[d], "log_likelihood", ll[d], "bytes", b)));
+            if (samples != null) {
+                samples.add(Samples.rolling(d, Samples.doc("page", doc), doc, ll[d], Samples.metrics("bits_per_byte", bpbPerDoc[d], "log_likelihood", ll[d], "bytes", b)));
             }
         }
         // Corpus-level values (total log-likelihood over total bytes/words), stderr from the spread of per-document bits per byte.

@@ -46,6 +46,15 @@ public final class Samples {
         return record(docId, doc, target, arguments, resps, filtered, metrics);
     }
 
+    /** A record for a rolling log-likelihood (a whole text): the response is the summed log-likelihood alone, as the harness writes it. */
+    public static Map<String, Object> rolling(int docId, Map<String, Object> doc, String text, double logLikelihood, Map<String, Double> metrics) {
+        Map<String, Object> a = new LinkedHashMap<>();
+        a.put("arg_0", text);
+        Map<String, Object> arguments = new LinkedHashMap<>();
+        arguments.put("gen_args_0", a);
+        return record(docId, doc, text, arguments, List.of(List.of(logLikelihood)), List.of(logLikelihood), metrics);
+    }
+
     /** A record for a generation: the context, the stop sequences and token limit, and the text produced. */
     public static Map<String, Object> generation(int docId, Map<String, Object> doc, Object target, String context, List<String> until, int maxTokens,
                                                 String response, Map<String, Double> metrics) {

@@ -51,7 +51,7 @@ final class PhaseMeter extends SparkListener {
     }
 
     /** Starts a phase: the jobs that run until the next call belong to it. */
-    void phase(String name) {
+    synchronized void phase(String name) { // the listener thread reads the phases
         stop();
         current = name;
         phases.computeIfAbsent(name, Phase::new);

@@ -290,7 +290,9 @@ public final class SparkRecipeRun {
             for (long o : g._2()) if (o != first) out.add(new Tuple2<>(o, first));
             return out.iterator();
         });
-        JavaPairRDD<Long, Long> removed = ConnectedComponents.roots(edges)
+        JavaPairRDD<Long, Long> roots = ConnectedComponents.roots(edges); // persisted by it
+        cached.add(roots.rdd().toJavaRDD());
+        JavaPairRDD<Long, Long> removed = roots
                 .partitionBy(new Partitions(items.getNumPartitions(), k -> (int) ((Long) k >>> 32))); // partition p: file p's documents
         JavaRDD<Out> kept = items.zipPartitions(removed, (docs, gone) -> {
             HashMap<Long, Long> root = new HashMap<>();

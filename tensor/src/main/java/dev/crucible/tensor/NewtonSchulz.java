@@ -72,8 +72,8 @@ public final class NewtonSchulz {
     }
 
     /**
-     * The quintic iteration in the Gram form, read from and written to g's own layout (a tall g is
-     * used as Xᵀ through the product's strides, never transposed): R₀ = X₀·X₀ᵀ, then per step
+     * The quintic iteration in the Gram form, in g's own layout (a tall g is used as Xᵀ through the
+     * products' strides, never transposed): R₀ = X₀·X₀ᵀ, then per step
      * Z = a·I + b·R + c·R², M ← Z·M, R ← Z²·R, and out = M·X₀. R, Z and M are polynomials in R₀, so
      * they commute and every p×p product is symmetric (its lower triangle computed).
      */
@@ -83,13 +83,14 @@ public final class NewtonSchulz {
         m = grow(m, pp);
         scratch = grow(scratch, pp);
         float[] r = gram;
-        if (tall) { // g is q×p: R = gᵀ·g
-            gemm.multiplySymmetric(p, q, g, gOff, 1, p, g, gOff, p, 1, r, 0, p);
-        } else { // g is p×q: R = g·gᵀ
-            gemm.multiplySymmetric(p, q, g, gOff, q, 1, g, gOff, 1, q, r, 0, p);
+        // X₀ = g/‖g‖ in g's own layout: normalised before any product, so that tiny or huge gradients neither underflow nor overflow in R
+        x = grow(x, p * q);
+        for (int i = 0; i < p * q; i++) x[i] = g[gOff + i] * inv;
+        if (tall) { // X₀ is q×p: R = X₀ᵀ·X₀
+            gemm.multiplySymmetric(p, q, x, 0, 1, p, x, 0, p, 1, r, 0, p);
+        } else { // X₀ is p×q: R = X₀·X₀ᵀ
+            gemm.multiplySymmetric(p, q, x, 0, q, 1, x, 0, 1, q, r, 0, p);
         }
-        float inv2 = inv * inv;
-        for (int i = 0; i < pp; i++) r[i] *= inv2;
         for (int s = 0; s < steps; s++) {
             gemm.multiplySymmetric(p, p, r, 0, p, 1, r, 0, p, 1, poly, 0, p); // R²
             for (int i = 0; i < pp; i++) z[i] = B * r[i] + C * poly[i];
@@ -107,11 +108,10 @@ public final class NewtonSchulz {
                 gemm.multiplySymmetric(p, p, z, 0, p, 1, scratch, 0, p, 1, r, 0, p); // Z²·R
             }
         }
-        for (int i = 0; i < pp; i++) m[i] *= inv; // M·X₀ = (M/‖g‖)·g
-        if (tall) { // out (q×p) = g·M
-            gemm.multiply(q, p, p, g, gOff, p, 1, m, 0, p, 1, out, outOff, p, false);
-        } else { // out (p×q) = M·g
-            gemm.multiply(p, q, p, m, 0, p, 1, g, gOff, q, 1, out, outOff, q, false);
+        if (tall) { // out (q×p) = X₀·M
+            gemm.multiply(q, p, p, x, 0, p, 1, m, 0, p, 1, out, outOff, p, false);
+        } else { // out (p×q) = M·X₀
+            gemm.multiply(p, q, p, m, 0, p, 1, x, 0, q, 1, out, outOff, q, false);
         }
     }
 

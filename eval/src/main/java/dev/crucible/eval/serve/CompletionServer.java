@@ -41,7 +41,7 @@ public final class CompletionServer implements AutoCloseable {
     private final int batch;
     private final WorkerPool pool;
     private volatile ServedModel model;
-    private Path loaded;
+    private Path loaded, failed;
     private final HttpServer http;
     /** Requests waiting for the model, taken by one worker thread. */
     private final ArrayBlockingQueue<Job> jobs;
@@ -74,7 +74,8 @@ public final class CompletionServer implements AutoCloseable {
         worker = new Thread(this::work, "crucible-serve-model");
         worker.setDaemon(true);
         worker.start();
-        connections = Executors.newFixedThreadPool(Math.max(4, queue + 1), r -> {
+        // a waiting or served request holds its connection's thread: queue + a batch of them, and spare threads to answer 429 and /v1/models
+        connections = Executors.newFixedThreadPool(queue + batch + 4, r -> {
             Thread t = new Thread(r, "crucible-serve-http");
             t.setDaemon(true);
             return t;
@@ -85,12 +86,22 @@ public final class CompletionServer implements AutoCloseable {
         http.start();
     }
 
-    /** Loads the source's checkpoint when it is not the one loaded (on the model thread, between requests). */
+    /**
+     * Loads the source's checkpoint when it is not the one loaded (on the model thread, between
+     * requests). One that fails to load (still being written, or damaged) leaves the loaded model in
+     * service and is not tried again.
+     */
     private void refresh() throws IOException {
         Path ck = source.checkpoint();
-        if (ck.equals(loaded)) return;
-        model = new ServedModel(ck, source.name(ck), batch, pool);
-        loaded = ck;
+        if (ck.equals(loaded) || ck.equals(failed)) return;
+        try {
+            model = new ServedModel(ck, source.name(ck), batch, pool);
+            loaded = ck;
+        } catch (IOException | RuntimeException e) {
+            if (model == null) throw e instanceof IOException io ? io : new IOException(ck + ": " + e.getMessage(), e);
+            failed = ck;
+            System.err.println("crucible serve: " + ck + " does not load (" + e.getMessage() + "); still serving " + loaded);
+        }
     }
 
     /**

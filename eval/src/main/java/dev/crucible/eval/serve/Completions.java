@@ -133,7 +133,7 @@ final class Completions {
         final List<Integer> tokens = new ArrayList<>();
         final ArrayNode lpTokens = F.arrayNode(), lpValues = F.arrayNode(), lpTop = F.arrayNode(), offsets = F.arrayNode();
         String finish = "length";
-        int completionTokens, echoed, stopAt = -1;
+        int completionTokens, echoed, stopAt = -1, sent;
 
         void add(ServedModel m, int token, double logprob, ObjectNode top) {
             offsets.add(text.length());
@@ -146,6 +146,25 @@ final class Completions {
             if (top == null) lpTop.addNull();
             else lpTop.add(top);
         }
+    }
+
+    /**
+     * How much of a growing text can be sent: all of it, except a last replacement character (a
+     * character whose bytes have not all come) and a tail that could begin a stop sequence.
+     */
+    static int settled(String text, List<String> stops) {
+        int end = text.length();
+        if (end > 0 && text.charAt(end - 1) == '\uFFFD') end--;
+        int safe = end;
+        for (String s : stops) {
+            for (int l = Math.min(s.length() - 1, end); l > 0; l--) {
+                if (text.regionMatches(end - l, s, 0, l)) {
+                    safe = Math.min(safe, end - l);
+                    break;
+                }
+            }
+        }
+        return safe;
     }
 
     static ObjectNode top(ServedModel m, int[] ids, double[] logprobs) {
@@ -205,10 +224,18 @@ final class Completions {
                             int at = generated.indexOf(stop);
                             if (at >= 0 && (c.stopAt < 0 || at < c.stopAt)) c.stopAt = at;
                         }
-                        if (c.stopAt >= 0) return false; // the text ends before the stop sequence
-                        if (sink != null) sink.accept(m.piece(token));
-                        return true;
+                        if (sink != null) { // stream what is final: not a possible start of a stop sequence, no half of a character
+                            int end = c.stopAt >= 0 ? c.stopAt : settled(generated, q.stop());
+                            if (end > c.sent) sink.accept(generated.substring(c.sent, end));
+                            c.sent = Math.max(c.sent, end);
+                        }
+                        return c.stopAt < 0; // the text ends before a stop sequence
                     });
+                    if (sink != null) { // what was held back, now that the text is complete
+                        String generated = m.text(c.tokens.subList(c.echoed, c.tokens.size()));
+                        String text = c.stopAt >= 0 ? generated.substring(0, c.stopAt) : generated;
+                        if (text.length() > c.sent) sink.accept(text.substring(c.sent));
+                    }
                 }
                 completionTokens += c.completionTokens;
                 ObjectNode ch = F.objectNode();

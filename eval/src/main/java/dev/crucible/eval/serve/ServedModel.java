@@ -89,7 +89,7 @@ final class ServedModel {
                 for (int i = 0; i < p.length; i++) positions[n++] = r * t + i; // the last: the next token's distribution
             }
             model.forwardPositions(inputs, targets, rows, t, positions, n);
-            float[] probs = model.probabilities();
+            float[] probs = model.probabilities(), losses = model.losses();
             int ld = model.probabilityStride(), k = 0;
             for (int r = 0; r < rows; r++) {
                 int[] p = prompts.get(start + r);
@@ -101,12 +101,15 @@ final class ServedModel {
                 for (int i = 0; i < p.length; i++, k++) {
                     int row = k * ld;
                     if (i + 1 < p.length) {
-                        lp[i + 1] = Math.log(probs[row + p[i + 1]]);
+                        lp[i + 1] = -losses[k]; // the loss's log-sum-exp: finite where the probability underflows, and the scorer's own value
                         tt[i + 1] = topK(probs, row, vocab, top);
                         tl[i + 1] = new double[tt[i + 1].length];
-                        for (int j = 0; j < tt[i + 1].length; j++) tl[i + 1][j] = Math.log(probs[row + tt[i + 1][j]]);
+                        for (int j = 0; j < tt[i + 1].length; j++) {
+                            // the token itself among its alternatives carries the same value (the harness's greedy test compares them)
+                            tl[i + 1][j] = tt[i + 1][j] == p[i + 1] ? lp[i + 1] : Math.log(Math.max(probs[row + tt[i + 1][j]], Float.MIN_VALUE));
+                        }
                     } else {
-                        for (int v = 0; v < vocab; v++) next[v] = Math.log(probs[row + v]);
+                        for (int v = 0; v < vocab; v++) next[v] = Math.log(Math.max(probs[row + v], Float.MIN_VALUE)); // finite: JSON has no -Infinity
                     }
                 }
                 out.add(new Scored(lp, tt, tl, next));
@@ -118,6 +121,7 @@ final class ServedModel {
     /** The top ids of a probability row, most likely first (the lower id on a tie). */
     static int[] topK(float[] probs, int row, int vocab, int k) {
         k = Math.min(k, vocab);
+        if (k <= 0) return new int[0];
         int[] best = new int[k];
         int have = 0;
         for (int v = 0; v < vocab; v++) {

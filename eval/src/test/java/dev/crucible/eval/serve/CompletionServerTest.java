@@ -166,6 +166,20 @@ class CompletionServerTest {
         for (String e : events.subList(0, events.size() - 1)) joined.append(JSON.readTree(e).get("choices").get(0).get("text").asText());
         assertEquals(text, joined.toString());
         assertEquals("length", JSON.readTree(events.get(events.size() - 2)).get("choices").get(0).get("finish_reason").asText());
+        // streamed with a stop sequence: the same text as without streaming, nothing of the stop sequence sent
+        Reply streamStop = post("/v1/completions", "{\"prompt\": \"The \", \"max_tokens\": 12, \"temperature\": 0, \"stream\": true, \"stop\": "
+                + JSON.writeValueAsString(stopAt) + "}");
+        StringBuilder joinedStop = new StringBuilder();
+        for (String e : streamStop.body().lines().filter(l -> l.startsWith("data: {")).map(l -> l.substring(6)).toList()) {
+            joinedStop.append(JSON.readTree(e).get("choices").get(0).get("text").asText());
+        }
+        assertEquals(cut, joinedStop.toString());
+        assertEquals(0, Completions.settled("ab" + stopAt.charAt(0), List.of(stopAt)) - 2, "a tail that may begin the stop sequence waits");
+
+        // logprobs 0: each token's own log-probability, no alternatives
+        Reply zero = post("/v1/completions", "{\"prompt\": \"The \", \"max_tokens\": 3, \"temperature\": 0, \"logprobs\": 0}");
+        assertEquals(200, zero.status(), zero.body());
+        assertEquals(3, zero.json().get("choices").get(0).get("logprobs").get("token_logprobs").size());
     }
 
     @Test

@@ -17,8 +17,8 @@ import java.util.zip.CRC32C;
  * killed run loses at most the record being written (the reader drops a record cut short).
  */
 public final class EventFile implements AutoCloseable {
-    /** Event: wall_time 1, step 2, file_version 3, summary 5, session_log 6. */
-    private static final int WALL_TIME = 1, STEP = 2, FILE_VERSION = 3, SUMMARY = 5, SESSION_LOG = 6;
+    /** Event: wall_time 1, step 2, file_version 3, summary 5, session_log 7 (6 is the deprecated log_message). */
+    private static final int WALL_TIME = 1, STEP = 2, FILE_VERSION = 3, SUMMARY = 5, SESSION_LOG = 7;
     /** Summary.value 1; Value: tag 1, simple_value 2, histo 5, tensor 8, metadata 9. */
     private static final int VALUE = 1, TAG = 1, SIMPLE_VALUE = 2, HISTO = 5, TENSOR = 8, METADATA = 9;
     private static final int MASK_DELTA = 0xa282ead8;

@@ -174,7 +174,8 @@ class EventFileTest {
         assertEquals("text", text.message(9).message(1).string(1));
 
         assertEquals(6L, ev.get(4).one(2));
-        assertEquals(1L, ev.get(4).message(6).one(1), "SessionLog START");
+        assertEquals(null, ev.get(4).one(6), "not the deprecated log_message");
+        assertEquals(1L, ev.get(4).message(7).one(1), "Event.session_log (7): SessionLog.status START (1)");
     }
 
     /** A run's scalars are its metrics.jsonl rows; checkpoints add every tensor's histograms; a resume restarts TensorBoard at its first step. */
@@ -212,7 +213,7 @@ class EventFileTest {
         List<Long> restarts = new ArrayList<>();
         for (Path f : files) {
             for (Message e : events(f)) {
-                if (e.one(6) != null) restarts.add((Long) e.one(2));
+                if (e.one(7) != null) restarts.add((Long) e.one(2)); // Event.session_log
                 Message v = value(e);
                 if (v == null) continue;
                 String tag = v.string(1) + "@" + e.one(2);
