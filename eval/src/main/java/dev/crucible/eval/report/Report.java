@@ -29,7 +29,7 @@ public final class Report {
     private static final List<Section.Whole> OPENING = List.of(new SummarySection(), new CurvesSection(), new VariantsSection(), new LayersComparisonSection());
     /** Under each run's heading, in order. */
     private static final List<Section.PerRun> PER_RUN = List.of(new CapabilityTable(), new MetricGroupsSection(), new CheckpointTable(),
-            new HealthSection(), new LayersSection(), new QuantisationSection(), new SamplesSection());
+            new HealthSection(), new LayersSection(), new QuantisationSection(), new SamplesSection(), new FlipsSection());
     /** After them. */
     private static final List<Section.Whole> CLOSING = List.of(new EarlyIndicatorsSection());
 
