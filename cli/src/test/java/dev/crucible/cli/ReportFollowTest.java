@@ -48,10 +48,20 @@ class ReportFollowTest {
         Files.writeString(run.resolve("config.yaml"), saved.replace("\n  steps: 20\n", "\n  steps: 40\n"));
 
         Path html = run.resolve("report/report.html");
-        CompletableFuture<CommandsTest.Result> follower = CompletableFuture.supplyAsync(() ->
-                CommandsTest.run("report", run.toString(), "--follow", "--refresh-seconds", "1", "--samples-tokens", "4", "--prompt", "f"));
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-        while (!Files.exists(html) && System.nanoTime() < deadline && !follower.isDone()) Thread.onSpinWait();
+        Files.createDirectories(html.getParent());
+        CompletableFuture<CommandsTest.Result> follower;
+        try (java.nio.file.WatchService watch = html.getFileSystem().newWatchService()) {
+            html.getParent().register(watch, java.nio.file.StandardWatchEventKinds.ENTRY_CREATE); // the report is renamed into place
+            follower = CompletableFuture.supplyAsync(() ->
+                    CommandsTest.run("report", run.toString(), "--follow", "--refresh-seconds", "1", "--samples-tokens", "4", "--prompt", "f"));
+            while (!Files.exists(html) && !follower.isDone()) {
+                java.nio.file.WatchKey key = watch.poll(1, TimeUnit.SECONDS); // the follower ending without a report ends the wait too
+                if (key != null) {
+                    key.pollEvents();
+                    key.reset();
+                }
+            }
+        }
         assertTrue(Files.exists(html), "the live report is written: " + (follower.isDone() ? follower.get() : ""));
         String live = Files.readString(html);
         assertTrue(live.contains("<meta http-equiv=\"refresh\" content=\"1\">"), "the page reloads itself");

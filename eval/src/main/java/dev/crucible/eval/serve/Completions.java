@@ -219,6 +219,7 @@ final class Completions {
                     c.finish = m.generate(prompt, q.maxTokens(), q.temperature(), q.topP(), seed, scored == null ? null : scored.get(pi).next(), (token, lp, all) -> {
                         c.add(m, token, wantLp ? lp : Double.NaN, wantLp ? top(m, all, k) : null);
                         c.completionTokens++;
+                        if (q.stop().isEmpty() && sink == null) return true; // nothing looks at the text before the end
                         String generated = m.text(c.tokens.subList(c.echoed, c.tokens.size()));
                         for (String stop : q.stop()) {
                             int at = generated.indexOf(stop);

@@ -40,18 +40,24 @@ class CompletionServerTest {
     @BeforeAll
     static void start() throws Exception {
         pool = new WorkerPool(2);
-        ModelConfig c = ModelConfig.gpt2(256, 32, 2, 2, 32); // byte-level: no tokenizer.json
-        ParamLayout l = new ParamLayout(c);
-        float[] p = new float[l.size()];
-        l.initialize(p, 5);
-        for (int i = 0; i < p.length; i++) p[i] *= 10; // sharp, varied predictions
-        Path m = dir.resolve("m");
-        HfCheckpoint.write(m, c, p, null);
+        Path m = checkpoint(dir.resolve("m"), 5);
         server = new CompletionServer(m, "tiny-test", "127.0.0.1", 0, 2, 4, pool);
-        model = Model.forInference(c, 4, c.contextLength(), pool);
+        model = Model.forInference(CONFIG, 4, CONFIG.contextLength(), pool);
         try (HfCheckpoint ck = HfCheckpoint.open(m)) {
             ck.load(model.layout(), model.params);
         }
+    }
+
+    static final ModelConfig CONFIG = ModelConfig.gpt2(256, 32, 2, 2, 32); // byte-level: no tokenizer.json
+
+    /** A checkpoint of random weights drawn with seed, scaled up for sharp, varied predictions. */
+    static Path checkpoint(Path dir, int seed) throws java.io.IOException {
+        ParamLayout l = new ParamLayout(CONFIG);
+        float[] p = new float[l.size()];
+        l.initialize(p, seed);
+        for (int i = 0; i < p.length; i++) p[i] *= 10;
+        HfCheckpoint.write(dir, CONFIG, p, null);
+        return dir;
     }
 
     @AfterAll
@@ -67,6 +73,14 @@ class CompletionServerTest {
                 .POST(HttpRequest.BodyPublishers.ofString(body)).header("Content-Type", "application/json").build(), HttpResponse.BodyHandlers.ofString());
         JsonNode j = r.headers().firstValue("Content-Type").orElse("").startsWith("application/json") ? JSON.readTree(r.body()) : null;
         return new Reply(r.statusCode(), j, r.body());
+    }
+
+    /** A completion's body from another server; anything but 200 fails. */
+    static String postTo(String url, String body) throws Exception {
+        HttpResponse<String> r = CLIENT.send(HttpRequest.newBuilder(URI.create(url)).POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, r.statusCode(), r.body());
+        return r.body();
     }
 
     static Reply get(String path) throws Exception {
@@ -241,14 +255,7 @@ class CompletionServerTest {
     /** A run in progress: the newest checkpoint is loaded before the next request, and named so. */
     @Test
     void aNewerCheckpointIsServedFromTheNextRequest() throws Exception {
-        ModelConfig c = ModelConfig.gpt2(256, 32, 2, 2, 32);
-        ParamLayout l = new ParamLayout(c);
-        for (int seed : new int[] {1, 2}) {
-            float[] p = new float[l.size()];
-            l.initialize(p, seed);
-            for (int i = 0; i < p.length; i++) p[i] *= 10;
-            HfCheckpoint.write(dir.resolve("run/checkpoints/step-000000" + seed), c, p, null);
-        }
+        for (int seed : new int[] {1, 2}) checkpoint(dir.resolve("run/checkpoints/step-000000" + seed), seed);
         java.util.concurrent.atomic.AtomicReference<Path> newest = new java.util.concurrent.atomic.AtomicReference<>(dir.resolve("run/checkpoints/step-0000001"));
         CompletionServer.Source source = new CompletionServer.Source() {
             public Path checkpoint() {
@@ -290,25 +297,15 @@ class CompletionServerTest {
             busy.get();
             for (Future<Reply> f : replies) assertEquals(200, f.get().status());
 
-            // clients at once, each a different prompt: each gets its own greedy text
-            List<Future<Reply>> many = new ArrayList<>();
-            List<String> alone = new ArrayList<>();
-            for (int i = 0; i < 6; i++) alone.add(post("/v1/completions", "{\"prompt\": \"p" + i + "\", \"max_tokens\": 5, \"temperature\": 0}").json()
-                    .get("choices").get(0).get("text").asText());
-            for (int i = 0; i < 6; i++) {
-                String b = "{\"prompt\": \"p" + i + "\", \"max_tokens\": 5, \"temperature\": 0}";
-                many.add(clients.submit(() -> {
-                    for (int attempt = 0; ; attempt++) { // a client retries a 429, as OpenAI's clients do
-                        Reply r = post("/v1/completions", b);
-                        if (r.status() != 429 || attempt == 50) return r;
-                        Thread.sleep(20);
-                    }
-                }));
-            }
-            for (int i = 0; i < 6; i++) {
-                Reply r = many.get(i).get();
-                assertEquals(200, r.status(), r.body());
-                assertEquals(alone.get(i), r.json().get("choices").get(0).get("text").asText());
+            // clients at once, each a different prompt, on a server whose queue holds them all: each gets its own greedy text
+            try (CompletionServer roomy = new CompletionServer(dir.resolve("m"), "tiny-test", "127.0.0.1", 0, 8, 4, pool)) {
+                String url = "http://127.0.0.1:" + roomy.port() + "/v1/completions";
+                List<String> bodies = new ArrayList<>(), alone = new ArrayList<>();
+                for (int i = 0; i < 6; i++) bodies.add("{\"prompt\": \"p" + i + "\", \"max_tokens\": 5, \"temperature\": 0}");
+                for (String b : bodies) alone.add(JSON.readTree(postTo(url, b)).get("choices").get(0).get("text").asText());
+                List<Future<String>> many = new ArrayList<>();
+                for (String b : bodies) many.add(clients.submit(() -> postTo(url, b)));
+                for (int i = 0; i < 6; i++) assertEquals(alone.get(i), JSON.readTree(many.get(i).get()).get("choices").get(0).get("text").asText());
             }
         } finally {
             release.countDown();

@@ -12,8 +12,8 @@ import java.util.zip.CRC32C;
 /**
  * A TensorBoard event file ({@code events.out.tfevents.<seconds>.<host>.<pid>.<purpose>}): TFRecord
  * framing (length, masked CRC-32C of the length, the record, masked CRC-32C of the record) around
- * {@code tensorflow.Event} messages with scalar, histogram and text summaries, as TensorBoard, W&B
- * and Aim read them. Every record is flushed as it is written, so a live TensorBoard sees it and a
+ * {@code tensorflow.Event} messages with scalar, histogram and text summaries (the format
+ * TensorBoard reads, and W&B and Aim import). Every record is flushed as it is written, so a live TensorBoard sees it and a
  * killed run loses at most the record being written (the reader drops a record cut short).
  */
 public final class EventFile implements AutoCloseable {
