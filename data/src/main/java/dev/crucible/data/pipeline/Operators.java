@@ -48,6 +48,11 @@ public final class Operators {
         OPS.put("language_id_score_filter", LanguageFilter::of);
         OPS.put("java_syntax_filter", JavaSyntaxFilter::of);
         OPS.put("sample_filter", SampleFilter::of);
+        for (OperatorProvider provider : java.util.ServiceLoader.load(OperatorProvider.class, Operators.class.getClassLoader())) {
+            provider.operators().forEach((name, factory) -> {
+                if (OPS.putIfAbsent(name, factory) != null) throw new IllegalStateException("two operators named " + name + " (" + provider.getClass().getName() + ")");
+            });
+        }
         DEDUPS.put("exact_dedup", ExactDedup::of);
         DEDUPS.put("minhash_dedup", MinHashDedup::of);
     }

@@ -54,6 +54,8 @@ public record SegmentRun(List<Operators.Step> steps, int from, int to, int dedup
                         s.changed++;
                         s.rules.merge(o.rule(), 1L, Long::sum);
                         if (traced[i]++ < traceSamples) tr.add(TraceEntry.changed(s.label, cur, o.doc(), o.rule(), o.detail()));
+                    } else if (o.rule() != null) {
+                        s.rules.merge(o.rule(), 1L, Long::sum); // kept as it was, for a reason worth counting (e.g. a program ignored)
                     }
                     cur = o.doc();
                     if (textChanged) bytes = TextStats.utf8Length(cur.text());
