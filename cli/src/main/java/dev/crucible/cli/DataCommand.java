@@ -20,7 +20,8 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-@Command(name = "data", mixinStandardHelpOptions = true, description = "Prepare training data.", subcommands = {DataCommand.Run.class, DataCommand.Analyze.class, DataCommand.Tokenize.class, DataCommand.PrepareDefault.class})
+@Command(name = "data", mixinStandardHelpOptions = true, description = "Prepare training data.", subcommands = {DataCommand.Run.class, DataCommand.Analyze.class, DataCommand.Tokenize.class, DataCommand.PrepareDefault.class,
+        ClassifierCommand.class})
 public final class DataCommand implements Runnable {
     @Override
     public void run() {

@@ -66,6 +66,26 @@ class CommandsTest {
     }
 
     @Test
+    void classifierTrainThenTestThenFilter() throws Exception {
+        StringBuilder pos = new StringBuilder(), neg = new StringBuilder();
+        for (int i = 0; i < 60; i++) {
+            pos.append("{\"text\": \"the report was clear and the vote was held on day ").append(i).append("\"}\n");
+            neg.append("{\"text\": \"buy cheap pills now click here win ").append(i).append("\"}\n");
+        }
+        Path p = Files.writeString(dir.resolve("pos.jsonl"), pos), n = Files.writeString(dir.resolve("neg.jsonl"), neg), model = dir.resolve("q.bin");
+        Result r = run("data", "classifier", "train", "--positive", p.toString(), "--negative", n.toString(), "--out", model.toString(), "--dim", "8",
+                "--buckets", "1000", "--epochs", "10", "--lr", "0.5");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("held out: 6 positives, 6 negatives: AUC 1.0000"), r.out());
+        Result t = run("data", "classifier", "test", "--model", model.toString(), "--positive", p.toString(), "--negative", n.toString());
+        assertEquals(0, t.code(), t.err());
+        assertTrue(t.out().startsWith("60 positives, 60 negatives: AUC 1.0000"), t.out());
+        Result bad = run("data", "classifier", "test", "--model", model.toString(), "--label", "__label__x", "--positive", p.toString(), "--negative", n.toString());
+        assertEquals(2, bad.code());
+        assertTrue(bad.err().contains("has no label '__label__x'"), bad.err());
+    }
+
+    @Test
     void dataRunThenAnalyze() throws Exception {
         Path jsonl = dir.resolve("in.jsonl");
         Files.writeString(jsonl, "{\"text\": \"The committee has voted on the report, and it was not what we expected of them.\"}\n{\"text\": \"x\"}\n");
