@@ -53,25 +53,34 @@ public final class RollingPerplexity implements Task {
         return Double.NaN; // no guessing baseline for perplexities
     }
 
-    @Override
-    public List<Metric> evaluate(LogLikelihood scorer, TextEncoding enc, int limit, Samples.Sink samples) {
-        int n = limit > 0 ? Math.min(limit, documents.size()) : documents.size();
+    /**
+     * Each document's log-likelihood (natural log): its tokens predicted exactly once, in windows of
+     * the model's length, the first after the document-start token, each later one after the last
+     * token of the window before.
+     */
+    public static double[] logLikelihoods(LogLikelihood scorer, int documentStart, List<int[]> documents) {
         int window = scorer.window();
         List<LogLikelihood.Request> reqs = new ArrayList<>();
         List<Integer> owners = new ArrayList<>(); // which document each window belongs to
-        for (int d = 0; d < n; d++) {
-            int[] t = enc.encode(documents.get(d));
+        for (int d = 0; d < documents.size(); d++) {
+            int[] t = documents.get(d);
             for (int start = 0; start < t.length; start += window) {
                 int end = Math.min(t.length, start + window);
-                int[] ctx = {start == 0 ? enc.documentStart() : t[start - 1]};
+                int[] ctx = {start == 0 ? documentStart : t[start - 1]};
                 reqs.add(new LogLikelihood.Request(ctx, java.util.Arrays.copyOfRange(t, start, end)));
                 owners.add(d);
             }
         }
-        int[] owner = owners.stream().mapToInt(Integer::intValue).toArray();
         LogLikelihood.Score[] s = scorer.score(reqs);
-        double[] ll = new double[n];
-        for (int i = 0; i < s.length; i++) ll[owner[i]] += s[i].logProb();
+        double[] ll = new double[documents.size()];
+        for (int i = 0; i < s.length; i++) ll[owners.get(i)] += s[i].logProb();
+        return ll;
+    }
+
+    @Override
+    public List<Metric> evaluate(LogLikelihood scorer, TextEncoding enc, int limit, Samples.Sink samples) {
+        int n = limit > 0 ? Math.min(limit, documents.size()) : documents.size();
+        double[] ll = logLikelihoods(scorer, enc.documentStart(), documents.subList(0, n).stream().map(enc::encode).toList());
         double totalLl = 0, bytes = 0, words = 0;
         double[] bpbPerDoc = new double[n];
         for (int d = 0; d < n; d++) {

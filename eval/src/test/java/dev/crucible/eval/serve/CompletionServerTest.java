@@ -48,16 +48,10 @@ class CompletionServerTest {
         }
     }
 
-    static final ModelConfig CONFIG = ModelConfig.gpt2(256, 32, 2, 2, 32); // byte-level: no tokenizer.json
+    static final ModelConfig CONFIG = dev.crucible.eval.TestCheckpoints.BYTE_LEVEL;
 
-    /** A checkpoint of random weights drawn with seed, scaled up for sharp, varied predictions. */
     static Path checkpoint(Path dir, int seed) throws java.io.IOException {
-        ParamLayout l = new ParamLayout(CONFIG);
-        float[] p = new float[l.size()];
-        l.initialize(p, seed);
-        for (int i = 0; i < p.length; i++) p[i] *= 10;
-        HfCheckpoint.write(dir, CONFIG, p, null);
-        return dir;
+        return dev.crucible.eval.TestCheckpoints.byteLevel(dir, seed);
     }
 
     @AfterAll

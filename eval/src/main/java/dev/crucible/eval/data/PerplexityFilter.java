@@ -1,0 +1,106 @@
+package dev.crucible.eval.data;
+
+import dev.crucible.data.pipeline.Doc;
+import dev.crucible.data.pipeline.Operator;
+import dev.crucible.data.pipeline.Params;
+import dev.crucible.data.tokenizer.TextEncoding;
+import dev.crucible.eval.LogLikelihood;
+import dev.crucible.eval.RollingPerplexity;
+import dev.crucible.model.HfCheckpoint;
+import dev.crucible.model.Model;
+import dev.crucible.model.ModelConfig;
+import dev.crucible.tensor.WorkerPool;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * perplexity_filter: scores each document with a language model (a Crucible checkpoint or any
+ * imported HF model directory: GPT-2 or Llama style, with its tokenizer.json) and keeps those whose
+ * value lies in [min, max], CCNet-style. The value is bits per byte (default; it compares across
+ * tokenizers) or the token perplexity, computed as lm-evaluation-harness's rolling log-likelihood
+ * (every token predicted once, in windows of the model's context); {@code max_tokens} scores only a
+ * document's first tokens. It goes into the metadata ({@code score_key}, the metric's name) and the
+ * trace. The model is inference-only and runs on all cores, one document at a time (the pipeline's
+ * threads take turns), so the scores do not depend on the thread count.
+ *
+ * <pre>
+ * - perplexity_filter: {model: runs/ref/checkpoints/step-02000, max: 2.0}              # bits per byte
+ * - perplexity_filter: {model: gpt2-import, metric: perplexity, min: 5, max: 500, max_tokens: 512}
+ * </pre>
+ */
+public final class PerplexityFilter implements Operator {
+    private final Model model;
+    private final LogLikelihood scorer;
+    private final TextEncoding enc;
+    private final boolean bitsPerByte;
+    private final double min, max;
+    private final int maxTokens;
+    private final String key, source;
+
+    private PerplexityFilter(Path dir, int batch, boolean bitsPerByte, double min, double max, int maxTokens, String key) throws IOException {
+        try (HfCheckpoint ck = HfCheckpoint.open(dir)) {
+            ModelConfig c = ck.config();
+            model = Model.forInference(c, batch, c.contextLength(), new WorkerPool(Runtime.getRuntime().availableProcessors()));
+            ck.load(model.layout(), model.params);
+            enc = TextEncoding.forModel(dir, c.vocabSize());
+        }
+        scorer = new LogLikelihood(model);
+        this.bitsPerByte = bitsPerByte;
+        this.min = min;
+        this.max = max;
+        this.maxTokens = maxTokens;
+        this.key = key;
+        this.source = dir.toString();
+    }
+
+    static PerplexityFilter of(Params p) {
+        String dir = p.string("model", null);
+        if (dir == null) throw new IllegalArgumentException("'model' is required: a checkpoint or HF model directory");
+        String metric = p.string("metric", "bits_per_byte");
+        if (!metric.equals("bits_per_byte") && !metric.equals("perplexity")) throw new IllegalArgumentException("parameter 'metric' must be bits_per_byte or perplexity, got '" + metric + "'");
+        double min = p.number("min", 0), max = p.number("max", Double.POSITIVE_INFINITY);
+        if (!(min >= 0) || !(max >= min)) throw new IllegalArgumentException("need 0 <= min <= max, got min " + min + ", max " + max);
+        int maxTokens = p.integer("max_tokens", 0), batch = p.integer("batch", 4);
+        if (maxTokens < 0 || batch < 1) throw new IllegalArgumentException("max_tokens must be >= 0 and batch >= 1");
+        String key = p.string("score_key", metric);
+        try {
+            return new PerplexityFilter(Path.of(dir), batch, metric.equals("bits_per_byte"), min, max, maxTokens, key);
+        } catch (IOException e) {
+            throw new IllegalArgumentException(dir + ": cannot load the model (" + e.getMessage() + ")");
+        }
+    }
+
+    @Override
+    public String name() {
+        return "perplexity_filter";
+    }
+
+    /** Bits per byte or token perplexity of a text (NaN when it has no tokens). */
+    public synchronized double measure(String text) {
+        int[] tokens = enc.encode(text);
+        if (maxTokens > 0 && tokens.length > maxTokens) tokens = java.util.Arrays.copyOf(tokens, maxTokens);
+        if (tokens.length == 0) return Double.NaN;
+        long bytes = 0;
+        for (int t : tokens) bytes += enc.bytes(t).length;
+        double ll = RollingPerplexity.logLikelihoods(scorer, enc.documentStart(), List.of(tokens))[0];
+        return bitsPerByte ? -ll / (bytes * Math.log(2)) : Math.exp(-ll / tokens.length);
+    }
+
+    @Override
+    public Outcome apply(Doc doc) {
+        double v = measure(doc.text());
+        if (Double.isNaN(v)) return Outcome.remove("no_tokens", "nothing to score");
+        String s = String.format(Locale.ROOT, "%.4f", v);
+        if (v > max) return Outcome.remove("too_high", String.format(Locale.ROOT, "%s %s > max %.4f", key, s, max));
+        if (v < min) return Outcome.remove("too_low", String.format(Locale.ROOT, "%s %s < min %.4f", key, s, min));
+        return Outcome.keep(doc.withMeta(key, s));
+    }
+
+    @Override
+    public String toString() {
+        return "perplexity_filter(" + source + ")";
+    }
+}

@@ -1,0 +1,73 @@
+package dev.crucible.eval.data;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.crucible.data.pipeline.Operators;
+import dev.crucible.data.pipeline.Params;
+import dev.crucible.data.pipeline.Recipe;
+import dev.crucible.data.pipeline.RecipeRun;
+import dev.crucible.eval.Evaluator;
+import dev.crucible.eval.Metric;
+import dev.crucible.eval.RollingPerplexity;
+import dev.crucible.eval.TestCheckpoints;
+import dev.crucible.tensor.WorkerPool;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class PerplexityFilterTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    @TempDir
+    Path tmp;
+
+    @Test
+    void scoresAreTheRollingPerplexityTasksAndARecipeKeepsTheBand() throws Exception {
+        Path model = TestCheckpoints.byteLevel(tmp.resolve("m"), 3);
+        List<String> docs = new ArrayList<>();
+        for (int i = 0; i < 24; i++) docs.add(("document " + i + ": ").repeat(1 + i % 5) + "the end"); // 20 to 90 bytes: one to three windows of 32
+        var filter = (PerplexityFilter) ((Operators.PerDoc) Operators.create("perplexity_filter", Params.of("model", model.toString()).asMap())).op();
+        double[] bpb = new double[docs.size()];
+        try (WorkerPool pool = new WorkerPool(2)) {
+            for (int i = 0; i < docs.size(); i++) {
+                bpb[i] = filter.measure(docs.get(i));
+                var r = Evaluator.evaluate(model, List.of(new RollingPerplexity("doc", List.of(docs.get(i)))), 0, 1, pool);
+                Metric m = r.getFirst().metrics().getFirst();
+                assertEquals("bits_per_byte", m.name());
+                assertEquals(m.value(), bpb[i], 1e-9, "the eval task's bits per byte for document " + i);
+            }
+        }
+        double[] sorted = bpb.clone();
+        java.util.Arrays.sort(sorted);
+        double cut = (sorted[11] + sorted[12]) / 2;
+        Path in = tmp.resolve("in.jsonl");
+        List<String> lines = new ArrayList<>();
+        for (String d : docs) lines.add(JSON.writeValueAsString(java.util.Map.of("text", d)));
+        lines.add("{\"text\": \"\"}");
+        Files.write(in, lines);
+        byte[] first = null;
+        for (int threads : new int[] {1, 2}) {
+            Path recipe = tmp.resolve("r" + threads + ".yaml"), out = tmp.resolve("o" + threads);
+            Files.writeString(recipe, "inputs: [" + in + "]\noutput: {dir: " + out + ", compression: none}\nthreads: " + threads
+                    + "\nops:\n  - perplexity_filter: {model: " + model + ", max: " + cut + "}\n");
+            RecipeRun.Summary s = RecipeRun.run(Recipe.load(recipe), null);
+            assertEquals(12, s.docsOut());
+            assertEquals("{\"no_tokens\":1,\"too_high\":12}", JSON.readTree(out.resolve(RecipeRun.SUMMARY).toFile()).get("steps").get(0).get("rules").toString());
+            byte[] bytes = Files.readAllBytes(out.resolve("part-00000.jsonl"));
+            if (first == null) first = bytes;
+            else assertEquals(-1, java.util.Arrays.mismatch(first, bytes), "threads change nothing");
+            for (String l : Files.readAllLines(out.resolve("part-00000.jsonl"))) assertTrue(JSON.readTree(l).get("bits_per_byte").asDouble() <= cut);
+        }
+        // token perplexity of a prefix
+        var ppl = (PerplexityFilter) ((Operators.PerDoc) Operators.create("perplexity_filter",
+                Params.of("model", model.toString(), "metric", "perplexity", "max_tokens", 8).asMap())).op();
+        assertEquals(ppl.measure(docs.get(3).substring(0, 8)), ppl.measure(docs.get(3)), 1e-9, "only the first 8 (byte) tokens count");
+        var e = assertThrows(IllegalArgumentException.class, () -> Operators.create("perplexity_filter", Params.of("model", tmp.resolve("none").toString()).asMap()));
+        assertTrue(e.getMessage().contains("none: cannot load the model"), e.getMessage());
+    }
+}
