@@ -20,6 +20,10 @@ import java.util.function.Function;
  * program comes from rules ({@link RulePrograms}, the default), from a field of the input record
  * ({@code field: prox_program}: a string, as a refining model's output was stored), or from a side
  * file of JSON lines {@code {"id": ..., "program": ...}} keyed by document id ({@code file: PATH}).
+ * {@code from: endpoint} asks an OpenAI-compatible completion endpoint for each chunk's program (the
+ * document's lines numbered as ProX numbers them, in chunks of at most {@code chunk_chars}; the
+ * endpoint keys of {@link dev.crucible.data.llm.EndpointParams}; a failed request keeps the document
+ * as it is, counted "endpoint_failed").
  * {@code level: doc} reads document-level programs (drop_doc/keep_doc) instead. Every applied
  * program is kept for audit: in the trace's detail and, with {@code record: true} (the default), in
  * the output record's metadata "refine_program" with "refine_errors".
@@ -28,6 +32,7 @@ import java.util.function.Function;
  * - refine_programs: {}                                   # rule-made programs, ProX's safety rules
  * - refine_programs: {from: field, field: chunk_program, threshold_2: 0.9}
  * - refine_programs: {from: file, file: programs.jsonl, level: doc}
+ * - refine_programs: {from: endpoint, endpoint: http://localhost:8000/v1, model: refiner}
  * </pre>
  */
 public record RefinePrograms(Function<Doc, String> programs, boolean docLevel, ProgramExecutor executor, boolean record, String source)
@@ -64,7 +69,24 @@ public record RefinePrograms(Function<Doc, String> programs, boolean docLevel, P
                 programs = doc -> byId.get(doc.id());
                 source = "file " + file;
             }
-            default -> throw new IllegalArgumentException("parameter 'from' must be rules, field or file, got '" + from + "'");
+            case "endpoint" -> {
+                if (level.equals("doc")) throw new IllegalArgumentException("from: endpoint writes chunk-level programs");
+                var client = dev.crucible.data.llm.EndpointParams.client(p, "refine-cache", 256);
+                String template = dev.crucible.data.llm.EndpointParams.template(p, DEFAULT_PROMPT);
+                int chunkChars = p.integer("chunk_chars", 6000);
+                if (chunkChars < 1) throw new IllegalArgumentException("chunk_chars must be positive");
+                programs = doc -> {
+                    StringBuilder all = new StringBuilder();
+                    for (String chunk : numberedChunks(doc.text(), chunkChars)) {
+                        var a = client.complete(template.replace("{text}", chunk));
+                        if (a instanceof dev.crucible.data.llm.CompletionClient.Failure f) throw new Unavailable(f.why() + " (" + f.attempts() + " attempts)");
+                        all.append(((dev.crucible.data.llm.CompletionClient.Text) a).text().strip()).append('\n');
+                    }
+                    return all.toString();
+                };
+                source = "endpoint " + client.settings().base() + " model " + client.settings().model();
+            }
+            default -> throw new IllegalArgumentException("parameter 'from' must be rules, field, file or endpoint, got '" + from + "'");
         }
         return new RefinePrograms(programs, level.equals("doc"), executor, record, source);
     }
@@ -74,9 +96,57 @@ public record RefinePrograms(Function<Doc, String> programs, boolean docLevel, P
         return "refine_programs";
     }
 
+    /** ProX's chunk prompt, with the language spelled out for a general model (ProX's own models were fine-tuned on "[doc]...[/doc]"). */
+    public static final String DEFAULT_PROMPT = """
+            Below is part of a web document, each line prefixed with its number in the whole document. Write a program that \
+            cleans it, one operation per line, using only:
+            remove_lines(line_start=N, line_end=M)   # remove lines N to M inclusive (navigation, ads, boilerplate, noise)
+            normalize(source_str="...", target_str="...")   # replace a string everywhere
+            keep_doc()   # nothing to change
+            Answer with the program only.
+
+            [doc]
+            {text}
+            [/doc]
+            """;
+
+    /** A program that could not be had (the endpoint failed after its retries): the document stays as it is. */
+    static final class Unavailable extends RuntimeException {
+        Unavailable(String why) {
+            super(why, null, false, false);
+        }
+    }
+
+    /**
+     * The document's lines prefixed "[NNN]" with their 0-based number in the whole document (ProX's
+     * format), cut between lines into chunks of at most maxChars characters (a longer line is a chunk
+     * of its own).
+     */
+    public static java.util.List<String> numberedChunks(String text, int maxChars) {
+        java.util.List<String> out = new java.util.ArrayList<>();
+        StringBuilder cur = new StringBuilder();
+        String[] lines = text.split("\n", -1);
+        for (int i = 0; i < lines.length; i++) {
+            String l = String.format(java.util.Locale.ROOT, "[%03d]", i) + lines[i];
+            if (!cur.isEmpty() && cur.length() + 1 + l.length() > maxChars) {
+                out.add(cur.toString());
+                cur.setLength(0);
+            }
+            if (!cur.isEmpty()) cur.append('\n');
+            cur.append(l);
+        }
+        if (!cur.isEmpty()) out.add(cur.toString());
+        return out;
+    }
+
     @Override
     public Outcome apply(Doc doc) {
-        String text = programs.apply(doc);
+        String text;
+        try {
+            text = programs.apply(doc);
+        } catch (Unavailable e) {
+            return new Outcome(record ? doc.withMeta("refine_error", e.getMessage()) : doc, "endpoint_failed", e.getMessage());
+        }
         if (text == null) return new Outcome(doc, "no_program", "no program for " + doc.id());
         if (docLevel) {
             if (ProgramExecutor.dropsDocument(text)) return Outcome.remove("dropped_by_program", text.strip());

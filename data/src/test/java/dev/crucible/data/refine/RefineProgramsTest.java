@@ -88,7 +88,7 @@ class RefineProgramsTest {
         Files.writeString(programs, "{\"id\": \"a\", \"program\": \"keep_doc()\"}\n{\"id\": \"b\"}\n");
         Path recipe = tmp.resolve("r.yaml");
         for (var c : List.of(List.of("{from: file, file: " + programs + "}", programs + ":2: each line needs \"id\" and a string \"program\""),
-                List.of("{from: model}", "parameter 'from' must be rules, field or file"), List.of("{threshold_2: 2}", "must be in [0, 1]"),
+                List.of("{from: model}", "parameter 'from' must be rules, field, file or endpoint"), List.of("{threshold_2: 2}", "must be in [0, 1]"),
                 List.of("{from: file, file: " + tmp.resolve("none.jsonl") + "}", "none.jsonl: no such file"), List.of("{bogus: 1}", "unknown parameter 'bogus'"))) {
             Files.writeString(recipe, "inputs: [" + in + "]\noutput: {dir: " + tmp.resolve("o") + "}\nops:\n  - refine_programs: " + c.get(0) + "\n");
             var e = org.junit.jupiter.api.Assertions.assertThrows(Recipe.RecipeException.class, () -> Recipe.load(recipe));
