@@ -21,7 +21,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(name = "data", mixinStandardHelpOptions = true, description = "Prepare training data.", subcommands = {DataCommand.Run.class, DataCommand.Analyze.class, DataCommand.Tokenize.class, DataCommand.PrepareDefault.class,
-        ClassifierCommand.class})
+        ClassifierCommand.class, VerifyCommand.class})
 public final class DataCommand implements Runnable {
     @Override
     public void run() {

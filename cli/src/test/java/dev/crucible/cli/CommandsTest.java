@@ -66,6 +66,34 @@ class CommandsTest {
     }
 
     @Test
+    void dataVerifyAnnealsWithAndWithoutTheCandidateAndDecides() throws Exception {
+        Path model = dir.resolve("base-model");
+        ModelConfig c = ModelConfig.gpt2(256, 32, 1, 2, 16);
+        float[] p = new float[new ParamLayout(c).size()];
+        new ParamLayout(c).initialize(p, 3);
+        HfCheckpoint.write(model, c, p, null);
+        Path ref = Files.createDirectories(dir.resolve("ref")), cand = Files.createDirectories(dir.resolve("cand"));
+        byteShards(ref, "the committee voted on report %d today. ", 20_000);
+        byteShards(cand, "for (int i = 0; i < %d; i++) { sum += i; } ", 20_000);
+        List<String> args = List.of("data", "verify", "--base", model.toString(), "--reference", ref.toString(), "--candidate", cand.toString(), "--share", "0.5",
+                "--steps", "8", "--warmup", "1", "--lr", "1e-2", "--seq-len", "32", "--micro-batch", "4", "--val-batches", "2", "--out", dir.resolve("verify").toString());
+        Result r = run(args.toArray(String[]::new));
+        assertEquals(0, r.code(), r.err() + r.out());
+        assertTrue(r.out().contains("verdict (val_loss/reference, with the candidate minus without, 2 seeds, paired t-test, p = "), r.out());
+        assertTrue(Files.readString(dir.resolve("verify/base.yaml")).contains("kind: wsd"));
+        assertTrue(Files.exists(dir.resolve("verify/with_candidate/seed-2/checkpoints/step-0000008/model.safetensors")));
+        // again, deciding by the candidate's own held-out loss: nothing is trained twice, and training on it helps there
+        List<String> again = new java.util.ArrayList<>(args);
+        again.addAll(List.of("--decide-by", "val_loss/candidate"));
+        Result r2 = run(again.toArray(String[]::new));
+        assertEquals(0, r2.code(), r2.err());
+        assertTrue(r2.out().contains(": finished") && r2.out().contains("the candidate HELPS"), r2.out());
+        Result bad = run("data", "verify", "--base", model.toString(), "--reference", ref.toString(), "--candidate", dir.resolve("none").toString());
+        assertEquals(2, bad.code());
+        assertTrue(bad.err().contains("none: not a directory of token shards"), bad.err());
+    }
+
+    @Test
     void classifierTrainThenTestThenFilter() throws Exception {
         StringBuilder pos = new StringBuilder(), neg = new StringBuilder();
         for (int i = 0; i < 60; i++) {
