@@ -17,8 +17,9 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * perplexity_filter: scores each document with a language model (a Crucible checkpoint or any
- * imported HF model directory: GPT-2 or Llama style, with its tokenizer.json) and keeps those whose
+ * perplexity_filter: scores each document with a language model (a Crucible checkpoint, a run
+ * directory (its latest checkpoint), or any imported HF model directory: GPT-2 or Llama style, with
+ * its tokenizer.json) and keeps those whose
  * value lies in [min, max], CCNet-style. The value is bits per byte (default; it compares across
  * tokenizers) or the token perplexity, computed as lm-evaluation-harness's rolling log-likelihood
  * (every token predicted once, in windows of the model's context); {@code max_tokens} scores only a
@@ -67,10 +68,18 @@ public final class PerplexityFilter implements Operator {
         if (maxTokens < 0 || batch < 1) throw new IllegalArgumentException("max_tokens must be >= 0 and batch >= 1");
         String key = p.string("score_key", metric);
         try {
-            return new PerplexityFilter(Path.of(dir), batch, metric.equals("bits_per_byte"), min, max, maxTokens, key);
+            return new PerplexityFilter(checkpoint(Path.of(dir)), batch, metric.equals("bits_per_byte"), min, max, maxTokens, key);
         } catch (IOException e) {
             throw new IllegalArgumentException(dir + ": cannot load the model (" + e.getMessage() + ")");
         }
+    }
+
+    /** A model directory as it is, or a run directory's latest checkpoint. */
+    static Path checkpoint(Path dir) throws IOException {
+        if (java.nio.file.Files.isRegularFile(dir.resolve("config.json")) || !java.nio.file.Files.isDirectory(dir.resolve("checkpoints"))) return dir;
+        List<Path> all = dev.crucible.train.Checkpoints.list(dir);
+        if (all.isEmpty()) throw new IOException(dir + " is a run without checkpoints");
+        return all.getLast();
     }
 
     @Override

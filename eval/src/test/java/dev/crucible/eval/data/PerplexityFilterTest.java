@@ -67,6 +67,11 @@ class PerplexityFilterTest {
         var ppl = (PerplexityFilter) ((Operators.PerDoc) Operators.create("perplexity_filter",
                 Params.of("model", model.toString(), "metric", "perplexity", "max_tokens", 8).asMap())).op();
         assertEquals(ppl.measure(docs.get(3).substring(0, 8)), ppl.measure(docs.get(3)), 1e-9, "only the first 8 (byte) tokens count");
+        // a run directory stands for its latest checkpoint
+        TestCheckpoints.byteLevel(tmp.resolve("run/checkpoints/step-0000001"), 9);
+        TestCheckpoints.byteLevel(tmp.resolve("run/checkpoints/step-0000002"), 3);
+        var latest = (PerplexityFilter) ((Operators.PerDoc) Operators.create("perplexity_filter", Params.of("model", tmp.resolve("run").toString()).asMap())).op();
+        assertEquals(bpb[5], latest.measure(docs.get(5)), 1e-12, "step 2 has the seed-3 weights");
         var e = assertThrows(IllegalArgumentException.class, () -> Operators.create("perplexity_filter", Params.of("model", tmp.resolve("none").toString()).asMap()));
         assertTrue(e.getMessage().contains("none: cannot load the model"), e.getMessage());
     }
