@@ -51,7 +51,7 @@ public record RefinePrograms(Function<Doc, String> programs, boolean docLevel, P
             case "rules" -> {
                 RulePrograms d = RulePrograms.DEFAULT;
                 RulePrograms rules = new RulePrograms(p.integer("nav_run", d.navRun()), p.integer("short_line_words", d.shortWords()),
-                        p.number("symbol_ratio", d.symbolRatio()), p.bool("urls", d.urls()), p.bool("emails", d.emails()),
+                        p.number("symbol_ratio", d.symbolRatio()), p.integer("boilerplate_words", d.boilerplateWords()), p.bool("urls", d.urls()), p.bool("emails", d.emails()),
                         p.bool("punctuation_runs", d.punctuationRuns()));
                 if (level.equals("doc")) throw new IllegalArgumentException("rules write chunk-level programs; level doc needs from: field or file");
                 programs = doc -> rules.write(doc.text()).render();

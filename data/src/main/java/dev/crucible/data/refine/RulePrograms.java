@@ -13,17 +13,17 @@ import java.util.regex.Pattern;
 /**
  * Writes a refining program for a document by rules, in ProX's language, so that rule-made and
  * model-made programs go through the same executor and audit trail. Lines removed: boilerplate
- * (cookie and consent notices, "click here", "all rights reserved", share and subscribe prompts,
+ * (lines of at most {@code boilerplateWords} words with a cookie or consent notice, "click here", "all rights reserved", share and subscribe prompts,
  * login prompts), navigation (a run of at least {@code navRun} short lines without sentence
  * punctuation), lines made mostly of symbols and digits, and repeats of an earlier line. Strings
  * normalised: URLs and e-mail addresses removed, runs of repeated punctuation shortened.
  */
-public record RulePrograms(int navRun, int shortWords, double symbolRatio, boolean urls, boolean emails, boolean punctuationRuns) {
-    public static final RulePrograms DEFAULT = new RulePrograms(3, 3, 0.5, true, true, true);
+public record RulePrograms(int navRun, int shortWords, double symbolRatio, int boilerplateWords, boolean urls, boolean emails, boolean punctuationRuns) {
+    public static final RulePrograms DEFAULT = new RulePrograms(3, 3, 0.5, 20, true, true, true);
 
     public RulePrograms {
-        if (navRun < 1 || shortWords < 0 || !(symbolRatio > 0 && symbolRatio <= 1)) {
-            throw new IllegalArgumentException("nav_run must be at least 1, short_line_words at least 0, symbol_ratio in (0, 1]");
+        if (navRun < 1 || shortWords < 0 || !(symbolRatio > 0 && symbolRatio <= 1) || boilerplateWords < 1) {
+            throw new IllegalArgumentException("nav_run must be at least 1, short_line_words at least 0, symbol_ratio in (0, 1], boilerplate_words at least 1");
         }
     }
 
@@ -46,7 +46,9 @@ public record RulePrograms(int navRun, int shortWords, double symbolRatio, boole
         for (int i = 0; i < lines.length; i++) {
             String l = lines[i].strip();
             if (l.isEmpty()) continue;
-            if (BOILERPLATE.matcher(l).find() || symbolHeavy(l) || !seen.add(l)) remove[i] = true;
+            // a boilerplate phrase condemns a short line only: prose says "we subscribe to this view" too
+            boolean boilerplate = TextStats.tokens(l).size() <= boilerplateWords && BOILERPLATE.matcher(l).find();
+            if (boilerplate || symbolHeavy(l) || !seen.add(l)) remove[i] = true;
         }
         // navigation: runs of short lines without sentence punctuation (blank lines do not break a run)
         for (int i = 0; i < lines.length; ) {
