@@ -15,7 +15,7 @@ import java.util.regex.Pattern;
  * model-made programs go through the same executor and audit trail. Lines removed: boilerplate
  * (lines of at most {@code boilerplateWords} words with a cookie or consent notice, "click here", "all rights reserved", share and subscribe prompts,
  * login prompts), navigation (a run of at least {@code navRun} short lines without sentence
- * punctuation), lines made mostly of symbols and digits, and repeats of an earlier line. Strings
+ * punctuation), lines made mostly of symbols and digits, and repeats of an earlier line (lines with a letter). Strings
  * normalised: URLs and e-mail addresses removed, runs of repeated punctuation shortened.
  */
 public record RulePrograms(int navRun, int shortWords, double symbolRatio, int boilerplateWords, boolean urls, boolean emails, boolean punctuationRuns) {
@@ -48,7 +48,9 @@ public record RulePrograms(int navRun, int shortWords, double symbolRatio, int b
             if (l.isEmpty()) continue;
             // a boilerplate phrase condemns a short line only: prose says "we subscribe to this view" too
             boolean boilerplate = TextStats.tokens(l).size() <= boilerplateWords && BOILERPLATE.matcher(l).find();
-            if (boilerplate || symbolHeavy(l) || !seen.add(l)) remove[i] = true;
+            // a repeat counts only for lines with a letter: "}" and " *" repeat in every source file
+            boolean repeat = l.codePoints().anyMatch(Character::isLetter) && !seen.add(l);
+            if (boilerplate || symbolHeavy(l) || repeat) remove[i] = true;
         }
         // navigation: runs of short lines without sentence punctuation (blank lines do not break a run)
         for (int i = 0; i < lines.length; ) {

@@ -44,6 +44,8 @@ class RefineProgramsTest {
                 Farmers in the valley have learned to plant late, after the water has gone down again.
                 Contact the editor at  or see  for more.""", r.text());
         assertEquals("keep_doc()", RulePrograms.DEFAULT.write("A plain sentence that needs nothing done.").render());
+        // closing braces repeat in code without being boilerplate
+        assertEquals("keep_doc()", RulePrograms.DEFAULT.write("class A {\n  void compute() {\n    return;\n  }\n}\n").render());
         // a boilerplate phrase in a long line of prose (a Europarl speech) is not boilerplate
         assertEquals("keep_doc()", RulePrograms.DEFAULT.write("In the case of other dossiers concerning the financial interests of the Union, "
                 + "we subscribe to the view that the fight against VAT fraud must continue, and the taxpayers who sent us here expect it.").render());
