@@ -48,7 +48,7 @@ public final class Model {
     private final CrossEntropyLoss crossEntropy;
 
     // Activations, one slice per layer when training (sizes for maxB x maxT); one slice reused by every layer otherwise.
-    private final float[] x, h, norm1, norm1Mean, norm1Rstd, qkv, probs, attnOut, norm2, norm2Mean, norm2Rstd, mlpIn, mlpActOut;
+    private final float[] x, h, norm1, norm1Mean, norm1Rstd, qkv, lse, attnOut, norm2, norm2Mean, norm2Rstd, mlpIn, mlpActOut;
     private final float[] finalNorm, finalMean, finalRstd, logits;
     /** With embedding projections: the embedding before R1, and the final norm's output after R2 (the head's input). */
     private final float[] embRaw, headIn;
@@ -135,7 +135,7 @@ public final class Model {
         norm1Mean = alloc("norm stats", (long) slices * bt);
         norm1Rstd = alloc("norm stats", (long) slices * bt);
         qkv = alloc("qkv", (long) slices * bt * w);
-        probs = alloc("attention probabilities (B·heads·T²·layers)", (long) slices * maxB * cfg.nHead() * maxT * maxT);
+        lse = alloc("attention log-sum-exp (B·heads·T·layers)", (long) slices * maxB * cfg.nHead() * maxT);
         attnOut = alloc("attention output", (long) slices * bt * d);
         norm2 = alloc("mlp norm", (long) slices * bt * d);
         norm2Mean = alloc("norm stats", (long) slices * bt);
@@ -375,7 +375,7 @@ public final class Model {
             this.xNext = training ? xo + bt * d : 0;
             this.so = slice(l, bt);
             this.qo = slice(l, bt * w);
-            this.po = slice(l, b * cfg.nHead() * t * t);
+            this.po = slice(l, b * cfg.nHead() * t);
             this.mo = slice(l, bt * in);
             this.ao = slice(l, bt * hid);
             this.ko = qkNormOp == null ? 0 : slice(l, qkNormOp.rawSize(bt));
@@ -471,7 +471,7 @@ public final class Model {
         }
     }
 
-    /** scratch = attn_out(attention(rope?(qkv(inp)))), keeping qkv, probabilities and the attention output at their slices. */
+    /** scratch = attn_out(attention(rope?(qkv(inp)))), keeping qkv, the attention's log-sum-exp and its output at their slices. */
     private void attentionForward(float[] inp, int inpOff) {
         final int d = cfg.dModel(), nh = cfg.nHead(), nkv = cfg.nKvHead(), hs = cfg.headSize(), w = Attention.qkvWidth(nh, nkv, hs);
         ParamLayout.Block blk = layout.block(at.l);
@@ -481,7 +481,7 @@ public final class Model {
         profile.stop(Profile.Op.NORM, false);
         if (rope != null) rope.forward(qkv, at.qo, at.b, at.t, nh, nkv, hs);
         profile.stop(Profile.Op.ROPE, false);
-        attention.forward(attnOut, at.xo, probs, at.po, qkv, at.qo, at.b, at.t, nh, nkv, hs, probsKey(), probsDrop());
+        attention.forward(attnOut, at.xo, lse, at.po, qkv, at.qo, at.b, at.t, nh, nkv, hs, probsKey(), probsDrop());
         profile.stop(Profile.Op.ATTENTION, false);
         linear.forward(scratch, 0, attnOut, at.xo, params, blk.attnOutW(), at.bias, blk.attnOutB(), at.bt, nh * hs, d);
         profile.stop(Profile.Op.MATMUL, false);
@@ -493,7 +493,7 @@ public final class Model {
         ParamLayout.Block blk = layout.block(at.l);
         linear.backward(dattn, 0, false, g, blk.attnOutW(), at.biasGrad, blk.attnOutB(), dOut, 0, attnOut, at.xo, p, blk.attnOutW(), at.bt, nh * hs, d);
         profile.stop(Profile.Op.MATMUL, true);
-        attention.backward(dqkv, 0, dattn, 0, qkv, at.qo, probs, at.po, at.b, at.t, nh, nkv, hs, probsKey(), probsDrop());
+        attention.backward(dqkv, 0, dattn, 0, attnOut, at.xo, qkv, at.qo, lse, at.po, at.b, at.t, nh, nkv, hs, probsKey(), probsDrop());
         profile.stop(Profile.Op.ATTENTION, true);
         if (rope != null) rope.backward(dqkv, 0, at.b, at.t, nh, nkv, hs);
         profile.stop(Profile.Op.ROPE, true);

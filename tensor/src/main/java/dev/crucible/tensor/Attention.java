@@ -1,25 +1,38 @@
 package dev.crucible.tensor;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 
 /**
- * Causal multi-head self-attention with grouped-query heads, on a fused qkv activation of shape
- * (B, T, (NH + 2·NKV)·hs): query heads first, then key heads, then value heads. Query head h reads
- * key/value head h / (NH / NKV). Scores, weighted sums and all backward products go through the
- * packed GEMM on strided views, one (batch, key/value head) group per task; the softmax
- * probabilities (B, NH, T, T) are kept for backward.
+ * Causal multi-head self-attention with grouped-query heads on a fused qkv activation of shape
+ * (B, T, (NH + 2·NKV)·hs): query heads first, then key heads, then value heads; query head h reads
+ * key/value head h / (NH / NKV). It never holds a T x T matrix: queries go in tiles of {@link #BQ} rows against key tiles of
+ * {@link #BK} columns up to the diagonal, with the online softmax (a running row maximum and sum,
+ * the partial output rescaled as the maximum grows; Dao et al., FlashAttention). Forward keeps only
+ * each row's log-sum-exp (B, NH, T); backward recomputes each tile's probabilities from it and
+ * takes D = rowsum(dO ∘ O), so memory is O(B·NH·T) instead of O(B·NH·T²). Dropout on the
+ * probabilities keeps probability (b, h, i, j) where {@link Dropout#keep} says so for element
+ * ((b·NH + h)·T + i)·T + j of dropKey, scaled by 1/(1 − p). One task per (batch, head) forward and
+ * per (batch, key/value head) backward, tiles in a fixed order: results do not depend on the
+ * number of threads.
  */
 public final class Attention {
+    /** Query rows and key columns per tile: a 64 x 64 score tile (16 KB) and its partial output stay in L2. */
+    public static final int BQ = 64, BK = 64;
+
     private final Gemm gemm;
     private final WorkerPool pool;
-    private final float[][] dprobs, dropped;
+    private final float[][] scores, acc, rowMax, rowSum, dscores, rowD;
 
     public Attention(Gemm gemm) {
         this.gemm = gemm;
         this.pool = gemm.pool();
-        this.dprobs = new float[pool.size()][];
-        this.dropped = new float[pool.size()][];
+        int n = pool.size();
+        scores = new float[n][];
+        acc = new float[n][];
+        rowMax = new float[n][];
+        rowSum = new float[n][];
+        dscores = new float[n][];
+        rowD = new float[n][];
     }
 
     /** Width of the fused qkv row. */
@@ -27,151 +40,138 @@ public final class Attention {
         return (nh + 2 * nkv) * hs;
     }
 
-    /** out (B,T,NH·hs) = softmax(causal(Q·Kᵀ / sqrt(hs))) · V; probs (B,NH,T,T) saved. */
-    public void forward(float[] out, int outOff, float[] probs, int probsOff, float[] qkv, int qkvOff, int b, int t, int nh,
-                        int nkv, int hs) {
-        forward(out, outOff, probs, probsOff, qkv, qkvOff, b, t, nh, nkv, hs, 0, 0f);
+    private static float[] sized(float[][] slot, int wk, int n) {
+        float[] a = slot[wk];
+        if (a == null || a.length < n) a = slot[wk] = new float[n];
+        return a;
     }
 
-    /**
-     * As above with dropout at rate dropP on the probabilities (the mask of dropKey, probability
-     * (bi, h, i, j) being element ((bi·NH + h)·T + i)·T + j): out = (P ∘ mask / (1 − p)) · V, probs
-     * keep P itself for backward.
-     */
-    public void forward(float[] out, int outOff, float[] probs, int probsOff, float[] qkv, int qkvOff, int b, int t, int nh,
-                        int nkv, int hs, long dropKey, float dropP) {
+    /** out (B,T,NH·hs) = softmax(causal(Q·Kᵀ / sqrt(hs))) · V; lse (B,NH,T) = each row's log-sum-exp of the scaled scores. */
+    public void forward(float[] out, int outOff, float[] lse, int lseOff, float[] qkv, int qkvOff, int b, int t, int nh, int nkv, int hs) {
+        forward(out, outOff, lse, lseOff, qkv, qkvOff, b, t, nh, nkv, hs, 0, 0f);
+    }
+
+    /** As above with dropout at rate dropP on the probabilities: out = (P ∘ mask / (1 − p)) · V, lse that of P itself. */
+    public void forward(float[] out, int outOff, float[] lse, int lseOff, float[] qkv, int qkvOff, int b, int t, int nh, int nkv, int hs,
+                        long dropKey, float dropP) {
         final int w = qkvWidth(nh, nkv, hs), oc = nh * hs, group = nh / nkv;
         final float scale = (float) (1.0 / Math.sqrt(hs));
         pool.run(b * nh, (task, wk) -> {
             int bi = task / nh, h = task % nh, kvh = h / group;
             int base = qkvOff + bi * t * w;
             int q = base + h * hs, k = base + (nh + kvh) * hs, v = base + (nh + nkv + kvh) * hs;
-            int p = probsOff + (bi * nh + h) * t * t;
-            gemm.multiplySerial(wk, t, t, hs, qkv, q, w, 1, qkv, k, 1, w, probs, p, t, false, true);
-            softmaxCausal(probs, p, t, scale);
-            float[] src = probs;
-            int srcOff = p;
-            if (dropP > 0) {
-                src = drop(wk, probs, p, t, (long) (bi * nh + h) * t * t, dropKey, dropP);
-                srcOff = 0;
+            float[] s = sized(scores, wk, BQ * BK), o = sized(acc, wk, BQ * hs), m = sized(rowMax, wk, BQ), l = sized(rowSum, wk, BQ);
+            long first = (long) (bi * nh + h) * t * t;
+            for (int qs = 0; qs < t; qs += BQ) {
+                int rows = Math.min(BQ, t - qs), keys = qs + rows;
+                java.util.Arrays.fill(m, 0, rows, Float.NEGATIVE_INFINITY);
+                java.util.Arrays.fill(l, 0, rows, 0f);
+                java.util.Arrays.fill(o, 0, rows * hs, 0f);
+                for (int ks = 0; ks < keys; ks += BK) {
+                    int cols = Math.min(BK, keys - ks);
+                    gemm.multiplySerial(wk, rows, cols, hs, qkv, q + qs * w, w, 1, qkv, k + ks * w, 1, w, s, 0, BK, false, false);
+                    for (int i = 0; i < rows; i++) {
+                        int row = i * BK, n = Math.min(cols, qs + i - ks + 1); // keys j <= query i
+                        if (n <= 0) { // the whole row of this tile lies above the diagonal
+                            java.util.Arrays.fill(s, row, row + cols, 0f);
+                            continue;
+                        }
+                        float mx = m[i];
+                        for (int j = 0; j < n; j++) mx = Math.max(mx, s[row + j] * scale);
+                        float corr = m[i] == Float.NEGATIVE_INFINITY ? 0f : Vec.exp(m[i] - mx);
+                        float sum = 0f;
+                        for (int j = 0; j < n; j++) {
+                            float e = Vec.exp(s[row + j] * scale - mx);
+                            sum += e;
+                            s[row + j] = dropP > 0 ? (Dropout.keep(dropKey, first + (long) (qs + i) * t + ks + j, dropP) ? e / (1f - dropP) : 0f) : e;
+                        }
+                        java.util.Arrays.fill(s, row + n, row + cols, 0f);
+                        l[i] = l[i] * corr + sum;
+                        m[i] = mx;
+                        if (corr != 1f) scaleRow(o, i * hs, hs, corr);
+                    }
+                    gemm.multiplySerial(wk, rows, hs, cols, s, 0, BK, 1, qkv, v + ks * w, w, 1, o, 0, hs, true, false);
+                }
+                for (int i = 0; i < rows; i++) {
+                    float inv = 1f / l[i];
+                    int dst = outOff + (bi * t + qs + i) * oc + h * hs;
+                    for (int d = 0; d < hs; d++) out[dst + d] = o[i * hs + d] * inv;
+                    lse[lseOff + (bi * nh + h) * t + qs + i] = m[i] + (float) Math.log(l[i]);
+                }
             }
-            gemm.multiplySerial(wk, t, hs, t, src, srcOff, t, 1, qkv, v, w, 1, out, outOff + bi * t * oc + h * hs, oc, false,
-                    false);
         });
     }
 
     /**
-     * dqkv (B,T,(NH+2NKV)·hs) = gradient of the attention output dout (B,T,NH·hs) with respect to
-     * qkv (overwritten). Tasks own one (batch, key/value head) group, so dK and dV of shared heads
-     * are summed over their query heads in a fixed order.
+     * dqkv (B,T,(NH+2NKV)·hs) = gradient of the attention output with respect to qkv (overwritten),
+     * from dout, the forward's output and its log-sum-exp. Tasks own one (batch, key/value head)
+     * group: dK and dV of a shared head are summed over its query heads and tiles in a fixed order.
      */
-    public void backward(float[] dqkv, int dqkvOff, float[] dout, int doutOff, float[] qkv, int qkvOff, float[] probs,
-                         int probsOff, int b, int t, int nh, int nkv, int hs) {
-        backward(dqkv, dqkvOff, dout, doutOff, qkv, qkvOff, probs, probsOff, b, t, nh, nkv, hs, 0, 0f);
+    public void backward(float[] dqkv, int dqkvOff, float[] dout, int doutOff, float[] out, int outOff, float[] qkv, int qkvOff, float[] lse,
+                         int lseOff, int b, int t, int nh, int nkv, int hs) {
+        backward(dqkv, dqkvOff, dout, doutOff, out, outOff, qkv, qkvOff, lse, lseOff, b, t, nh, nkv, hs, 0, 0f);
     }
 
     /** As above after a forward with dropout (the same dropKey and dropP). */
-    public void backward(float[] dqkv, int dqkvOff, float[] dout, int doutOff, float[] qkv, int qkvOff, float[] probs,
-                         int probsOff, int b, int t, int nh, int nkv, int hs, long dropKey, float dropP) {
+    public void backward(float[] dqkv, int dqkvOff, float[] dout, int doutOff, float[] out, int outOff, float[] qkv, int qkvOff, float[] lse,
+                         int lseOff, int b, int t, int nh, int nkv, int hs, long dropKey, float dropP) {
         final int w = qkvWidth(nh, nkv, hs), oc = nh * hs, group = nh / nkv;
-        final float scale = (float) (1.0 / Math.sqrt(hs));
+        final float scale = (float) (1.0 / Math.sqrt(hs)), keepScale = dropP > 0 ? 1f / (1f - dropP) : 1f;
         pool.run(b * nkv, (task, wk) -> {
             int bi = task / nkv, kvh = task % nkv;
-            float[] dp = dprobs[wk];
-            if (dp == null || dp.length < t * t) dp = dprobs[wk] = new float[t * t];
             int base = qkvOff + bi * t * w, dbase = dqkvOff + bi * t * w;
             int k = base + (nh + kvh) * hs, v = base + (nh + nkv + kvh) * hs;
             int dk = dbase + (nh + kvh) * hs, dv = dbase + (nh + nkv + kvh) * hs;
+            float[] p = sized(scores, wk, BQ * BK), dp = sized(dscores, wk, BQ * BK), dd = sized(rowD, wk, BQ);
+            for (int r = 0; r < t; r++) {
+                java.util.Arrays.fill(dqkv, dk + r * w, dk + r * w + hs, 0f);
+                java.util.Arrays.fill(dqkv, dv + r * w, dv + r * w + hs, 0f);
+            }
             for (int g = 0; g < group; g++) {
                 int h = kvh * group + g;
-                int q = base + h * hs, dq = dbase + h * hs, dO = doutOff + bi * t * oc + h * hs;
-                int p = probsOff + (bi * nh + h) * t * t;
-                boolean acc = g > 0;
-                // dP = dO · Vᵀ (lower triangle), dV (+)= Pᵀ · dO; with dropout P is the dropped P', and dP the gradient of P' times the mask
-                gemm.multiplySerial(wk, t, t, hs, dout, dO, oc, 1, qkv, v, 1, w, dp, 0, t, false, true);
-                if (dropP > 0) {
-                    long first = (long) (bi * nh + h) * t * t;
-                    float[] pd = drop(wk, probs, p, t, first, dropKey, dropP);
-                    gemm.multiplySerial(wk, t, hs, t, pd, 0, 1, t, dout, dO, oc, 1, dqkv, dv, w, acc, false);
-                    maskLowerTriangle(dp, t, first, dropKey, dropP);
-                } else {
-                    gemm.multiplySerial(wk, t, hs, t, probs, p, 1, t, dout, dO, oc, 1, dqkv, dv, w, acc, false);
+                int q = base + h * hs, dq = dbase + h * hs, dO = doutOff + bi * t * oc + h * hs, o = outOff + bi * t * oc + h * hs;
+                int lrow = lseOff + (bi * nh + h) * t;
+                long first = (long) (bi * nh + h) * t * t;
+                for (int r = 0; r < t; r++) java.util.Arrays.fill(dqkv, dq + r * w, dq + r * w + hs, 0f);
+                for (int qs = 0; qs < t; qs += BQ) {
+                    int rows = Math.min(BQ, t - qs), keys = qs + rows;
+                    for (int i = 0; i < rows; i++) dd[i] = Vec.dot(dout, dO + (qs + i) * oc, out, o + (qs + i) * oc, hs);
+                    for (int ks = 0; ks < keys; ks += BK) {
+                        int cols = Math.min(BK, keys - ks);
+                        // P = exp(scale·Q·Kᵀ − lse) on and below the diagonal; dP = dO·Vᵀ
+                        gemm.multiplySerial(wk, rows, cols, hs, qkv, q + qs * w, w, 1, qkv, k + ks * w, 1, w, p, 0, BK, false, false);
+                        gemm.multiplySerial(wk, rows, cols, hs, dout, dO + qs * oc, oc, 1, qkv, v + ks * w, 1, w, dp, 0, BK, false, false);
+                        for (int i = 0; i < rows; i++) {
+                            int row = i * BK, n = Math.max(0, Math.min(cols, qs + i - ks + 1));
+                            float li = lse[lrow + qs + i];
+                            for (int j = 0; j < n; j++) {
+                                float pij = Vec.exp(p[row + j] * scale - li), dpij = dp[row + j];
+                                float pd = pij;
+                                if (dropP > 0) {
+                                    boolean kept = Dropout.keep(dropKey, first + (long) (qs + i) * t + ks + j, dropP);
+                                    pd = kept ? pij * keepScale : 0f;
+                                    dpij = kept ? dpij * keepScale : 0f;
+                                }
+                                dp[row + j] = pij * (dpij - dd[i]) * scale; // dS
+                                p[row + j] = pd; // the probabilities the forward multiplied V by
+                            }
+                            java.util.Arrays.fill(p, row + n, row + cols, 0f);
+                            java.util.Arrays.fill(dp, row + n, row + cols, 0f);
+                        }
+                        // dV += P'ᵀ·dO, dQ += dS·K, dK += dSᵀ·Q
+                        gemm.multiplySerial(wk, cols, hs, rows, p, 0, 1, BK, dout, dO + qs * oc, oc, 1, dqkv, dv + ks * w, w, true, false);
+                        gemm.multiplySerial(wk, rows, hs, cols, dp, 0, BK, 1, qkv, k + ks * w, w, 1, dqkv, dq + qs * w, w, true, false);
+                        gemm.multiplySerial(wk, cols, hs, rows, dp, 0, 1, BK, qkv, q + qs * w, w, 1, dqkv, dk + ks * w, w, true, false);
+                    }
                 }
-                softmaxBackward(dp, probs, p, t, scale);
-                // dQ = dS · K, dK (+)= dSᵀ · Q
-                gemm.multiplySerial(wk, t, hs, t, dp, 0, t, 1, qkv, k, w, 1, dqkv, dq, w, false, false);
-                gemm.multiplySerial(wk, t, hs, t, dp, 0, 1, t, qkv, q, w, 1, dqkv, dk, w, acc, false);
             }
         });
     }
 
-    /** The worker's copy of a head's probabilities with the dropout mask applied (zeros above the diagonal). */
-    private float[] drop(int wk, float[] probs, int p, int t, long first, long key, float dropP) {
-        float[] pd = dropped[wk];
-        if (pd == null || pd.length < t * t) pd = dropped[wk] = new float[t * t];
-        float s = 1f / (1f - dropP);
-        for (int i = 0; i < t; i++) {
-            for (int j = 0; j <= i; j++) pd[i * t + j] = Dropout.keep(key, first + (long) i * t + j, dropP) ? probs[p + i * t + j] * s : 0f;
-            java.util.Arrays.fill(pd, i * t + i + 1, (i + 1) * t, 0f);
-        }
-        return pd;
-    }
-
-    /** dp := dp ∘ mask / (1 − p) on the lower triangle. */
-    private static void maskLowerTriangle(float[] dp, int t, long first, long key, float dropP) {
-        float s = 1f / (1f - dropP);
-        for (int i = 0; i < t; i++) {
-            for (int j = 0; j <= i; j++) dp[i * t + j] = Dropout.keep(key, first + (long) i * t + j, dropP) ? dp[i * t + j] * s : 0f;
-        }
-    }
-
-    /** Row r of s (T x T): softmax over columns 0..r of scale·s, zeros above the diagonal. */
-    private static void softmaxCausal(float[] s, int off, int t, float scale) {
-        for (int r = 0; r < t; r++) {
-            int row = off + r * t, n = r + 1;
-            float max = Float.NEGATIVE_INFINITY;
-            int i = 0, bound = Vec.S.loopBound(n);
-            if (bound > 0) {
-                FloatVector mv = FloatVector.broadcast(Vec.S, Float.NEGATIVE_INFINITY);
-                for (; i < bound; i += Vec.L) mv = mv.max(FloatVector.fromArray(Vec.S, s, row + i));
-                max = mv.reduceLanes(VectorOperators.MAX);
-            }
-            for (; i < n; i++) max = Math.max(max, s[row + i]);
-            float shift = max * scale;
-            FloatVector sc = FloatVector.broadcast(Vec.S, scale), sh = FloatVector.broadcast(Vec.S, shift);
-            FloatVector acc = FloatVector.zero(Vec.S);
-            for (i = 0; i < bound; i += Vec.L) {
-                FloatVector e = Vec.exp(FloatVector.fromArray(Vec.S, s, row + i).mul(sc).sub(sh));
-                e.intoArray(s, row + i);
-                acc = acc.add(e);
-            }
-            float sum = Vec.sumLanes(acc);
-            for (; i < n; i++) {
-                float e = Vec.exp(s[row + i] * scale - shift);
-                s[row + i] = e;
-                sum += e;
-            }
-            float inv = 1f / sum;
-            FloatVector iv = FloatVector.broadcast(Vec.S, inv);
-            for (i = 0; i < bound; i += Vec.L) FloatVector.fromArray(Vec.S, s, row + i).mul(iv).intoArray(s, row + i);
-            for (; i < n; i++) s[row + i] *= inv;
-            java.util.Arrays.fill(s, row + n, row + t, 0f);
-        }
-    }
-
-    /** dp := scale · P ∘ (dP − rowsum(P ∘ dP)) on the lower triangle, zeros above it. */
-    private static void softmaxBackward(float[] dp, float[] probs, int p, int t, float scale) {
-        for (int r = 0; r < t; r++) {
-            int row = r * t, prow = p + r * t, n = r + 1;
-            float dot = Vec.dot(probs, prow, dp, row, n);
-            FloatVector dv = FloatVector.broadcast(Vec.S, dot);
-            int i = 0, bound = Vec.S.loopBound(n);
-            for (; i < bound; i += Vec.L) {
-                FloatVector pv = FloatVector.fromArray(Vec.S, probs, prow + i);
-                FloatVector.fromArray(Vec.S, dp, row + i).sub(dv).mul(pv).mul(scale).intoArray(dp, row + i);
-            }
-            for (; i < n; i++) dp[row + i] = probs[prow + i] * (dp[row + i] - dot) * scale;
-            java.util.Arrays.fill(dp, row + n, row + t, 0f);
-        }
+    private static void scaleRow(float[] x, int off, int n, float s) {
+        int i = 0, bound = Vec.S.loopBound(n);
+        FloatVector sv = FloatVector.broadcast(Vec.S, s);
+        for (; i < bound; i += Vec.L) FloatVector.fromArray(Vec.S, x, off + i).mul(sv).intoArray(x, off + i);
+        for (; i < n; i++) x[off + i] *= s;
     }
 }

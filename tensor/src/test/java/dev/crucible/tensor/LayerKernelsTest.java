@@ -149,31 +149,6 @@ class LayerKernelsTest {
     }
 
     @Test
-    void attentionWithGroupedQueryHeads() {
-        SplittableRandom rng = new SplittableRandom(13);
-        Attention att = new Attention(GEMM);
-        int[][] cases = {{1, 1, 1, 1, 4}, {2, 7, 3, 3, 8}, {1, 17, 4, 2, 6}, {2, 33, 4, 1, 10}, {1, 100, 2, 2, 16}, {2, 64, 6, 6, 64}};
-        for (int[] cs : cases) {
-            int b = cs[0], t = cs[1], nh = cs[2], nkv = cs[3], hs = cs[4], w = Attention.qkvWidth(nh, nkv, hs);
-            float[] qkv = Check.randomFloats(rng, b * t * w, 2), out = new float[b * t * nh * hs], probs = new float[b * nh * t * t];
-            java.util.Arrays.fill(probs, Float.NaN); // uninitialised memory must not leak into results
-            att.forward(out, 0, probs, 0, qkv, 0, b, t, nh, nkv, hs);
-            double[] eo = new double[out.length], ep = new double[probs.length];
-            Reference.attentionForward(eo, ep, Check.toDouble(qkv), b, t, nh, nkv, hs);
-            String what = "attention b" + b + " t" + t + " nh" + nh + " nkv" + nkv + " hs" + hs;
-            Check.close(what + " out", eo, out, 1e-5, 1e-4);
-            Check.close(what + " probs", ep, probs, 1e-6, 1e-4);
-
-            float[] dout = Check.randomFloats(rng, out.length, 1), dqkv = new float[qkv.length];
-            java.util.Arrays.fill(dqkv, Float.NaN); // backward overwrites the whole gradient
-            double[] edqkv = new double[qkv.length];
-            att.backward(dqkv, 0, dout, 0, qkv, 0, probs, 0, b, t, nh, nkv, hs);
-            Reference.attentionBackward(edqkv, Check.toDouble(dout), Check.toDouble(qkv), ep, b, t, nh, nkv, hs);
-            Check.close(what + " dqkv", edqkv, dqkv, 1e-4, 1e-3);
-        }
-    }
-
-    @Test
     void ropeForwardAndInverse() {
         SplittableRandom rng = new SplittableRandom(14);
         int b = 2, t = 19, nh = 4, nkv = 2, hs = 10, w = Attention.qkvWidth(nh, nkv, hs);
