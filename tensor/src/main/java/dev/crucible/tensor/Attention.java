@@ -1,6 +1,7 @@
 package dev.crucible.tensor;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 
 /**
  * Causal multi-head self-attention with grouped-query heads on a fused qkv activation of shape
@@ -76,14 +77,12 @@ public final class Attention {
                             java.util.Arrays.fill(s, row, row + cols, 0f);
                             continue;
                         }
-                        float mx = m[i];
-                        for (int j = 0; j < n; j++) mx = Math.max(mx, s[row + j] * scale);
+                        float mx = Math.max(m[i], scale * max(s, row, n));
                         float corr = m[i] == Float.NEGATIVE_INFINITY ? 0f : Vec.exp(m[i] - mx);
-                        float sum = 0f;
-                        for (int j = 0; j < n; j++) {
-                            float e = Vec.exp(s[row + j] * scale - mx);
-                            sum += e;
-                            s[row + j] = dropP > 0 ? (Dropout.keep(dropKey, first + (long) (qs + i) * t + ks + j, dropP) ? e / (1f - dropP) : 0f) : e;
+                        float sum = expShifted(s, row, n, scale, mx);
+                        if (dropP > 0) {
+                            long at = first + (long) (qs + i) * t + ks;
+                            for (int j = 0; j < n; j++) s[row + j] = Dropout.keep(dropKey, at + j, dropP) ? s[row + j] / (1f - dropP) : 0f;
                         }
                         java.util.Arrays.fill(s, row + n, row + cols, 0f);
                         l[i] = l[i] * corr + sum;
@@ -144,16 +143,17 @@ public final class Attention {
                         for (int i = 0; i < rows; i++) {
                             int row = i * BK, n = Math.max(0, Math.min(cols, qs + i - ks + 1));
                             float li = lse[lrow + qs + i];
-                            for (int j = 0; j < n; j++) {
-                                float pij = Vec.exp(p[row + j] * scale - li), dpij = dp[row + j];
-                                float pd = pij;
-                                if (dropP > 0) {
-                                    boolean kept = Dropout.keep(dropKey, first + (long) (qs + i) * t + ks + j, dropP);
-                                    pd = kept ? pij * keepScale : 0f;
-                                    dpij = kept ? dpij * keepScale : 0f;
+                            if (dropP > 0) {
+                                long at = first + (long) (qs + i) * t + ks;
+                                for (int j = 0; j < n; j++) {
+                                    float pij = Vec.exp(p[row + j] * scale - li);
+                                    boolean kept = Dropout.keep(dropKey, at + j, dropP);
+                                    dp[row + j] = pij * ((kept ? dp[row + j] * keepScale : 0f) - dd[i]) * scale; // dS
+                                    p[row + j] = kept ? pij * keepScale : 0f; // the probabilities the forward multiplied V by
                                 }
-                                dp[row + j] = pij * (dpij - dd[i]) * scale; // dS
-                                p[row + j] = pd; // the probabilities the forward multiplied V by
+                            } else {
+                                expShifted(p, row, n, scale, li);
+                                softmaxGradient(dp, p, row, n, dd[i], scale);
                             }
                             java.util.Arrays.fill(p, row + n, row + cols, 0f);
                             java.util.Arrays.fill(dp, row + n, row + cols, 0f);
@@ -166,6 +166,43 @@ public final class Attention {
                 }
             }
         });
+    }
+
+    /** The largest of x[off, off + n). */
+    private static float max(float[] x, int off, int n) {
+        float mx = Float.NEGATIVE_INFINITY;
+        int i = 0, bound = Vec.S.loopBound(n);
+        if (bound > 0) {
+            FloatVector mv = FloatVector.broadcast(Vec.S, Float.NEGATIVE_INFINITY);
+            for (; i < bound; i += Vec.L) mv = mv.max(FloatVector.fromArray(Vec.S, x, off + i));
+            mx = mv.reduceLanes(VectorOperators.MAX);
+        }
+        for (; i < n; i++) mx = Math.max(mx, x[off + i]);
+        return mx;
+    }
+
+    /** x[off, off + n) := exp(scale·x − shift); returns their sum (lanes added in a fixed order). */
+    private static float expShifted(float[] x, int off, int n, float scale, float shift) {
+        FloatVector sc = FloatVector.broadcast(Vec.S, scale), sh = FloatVector.broadcast(Vec.S, shift), acc = FloatVector.zero(Vec.S);
+        int i = 0, bound = Vec.S.loopBound(n);
+        for (; i < bound; i += Vec.L) {
+            FloatVector e = Vec.exp(FloatVector.fromArray(Vec.S, x, off + i).mul(sc).sub(sh));
+            e.intoArray(x, off + i);
+            acc = acc.add(e);
+        }
+        float sum = Vec.sumLanes(acc);
+        for (; i < n; i++) sum += x[off + i] = Vec.exp(x[off + i] * scale - shift);
+        return sum;
+    }
+
+    /** dS: dp[off, off + n) := p · (dp − d) · scale. */
+    private static void softmaxGradient(float[] dp, float[] p, int off, int n, float d, float scale) {
+        FloatVector dv = FloatVector.broadcast(Vec.S, d), sc = FloatVector.broadcast(Vec.S, scale);
+        int i = 0, bound = Vec.S.loopBound(n);
+        for (; i < bound; i += Vec.L) {
+            FloatVector.fromArray(Vec.S, dp, off + i).sub(dv).mul(FloatVector.fromArray(Vec.S, p, off + i)).mul(sc).intoArray(dp, off + i);
+        }
+        for (; i < n; i++) dp[off + i] = p[off + i] * (dp[off + i] - d) * scale;
     }
 
     private static void scaleRow(float[] x, int off, int n, float s) {
