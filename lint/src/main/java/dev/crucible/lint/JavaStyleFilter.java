@@ -147,10 +147,11 @@ public final class JavaStyleFilter implements Operator {
             } catch (IOException | CheckstyleException e) {
                 failure = e.getMessage();
             } finally {
-                try {
+                try { // the file and the package directories made for it, so the thread's directory stays empty
                     Files.deleteIfExists(file);
+                    for (Path d = folder; !d.equals(dir); d = d.getParent()) Files.deleteIfExists(d);
                 } catch (IOException ignored) {
-                    // a temporary file; the directory goes at exit
+                    // a leftover in a temporary directory
                 }
             }
             int lines = 0;

@@ -31,6 +31,9 @@ public final class ClassifierTraining {
         FastTextModel model = FastTextTrainer.train(train, options);
         long t2 = System.nanoTime();
         int label = model.dictionary().labelIndex("__label__" + positiveLabel);
+        if (label < 0 || model.dictionary().labelIndex("__label__" + negativeLabel) < 0) {
+            throw new IllegalArgumentException("the held-out share left a class without training documents; lower the held-out share or give more documents");
+        }
         double[] ps = score(model, label, posTest), ns = score(model, label, negTest);
         long t3 = System.nanoTime();
         BinaryMetrics m = posTest.isEmpty() || negTest.isEmpty() ? null : BinaryMetrics.of(ps, ns, 0.5);

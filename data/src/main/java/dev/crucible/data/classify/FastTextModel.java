@@ -202,7 +202,9 @@ public final class FastTextModel {
         if (!(input instanceof FastTextMatrix.Dense in) || !(output instanceof FastTextMatrix.Dense out)) {
             throw new IOException("a quantised model is not written back");
         }
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+        Path parent = file.toAbsolutePath().getParent();
+        Files.createDirectories(parent);
+        Path tmp = Files.createTempFile(parent, file.getFileName().toString(), ".tmp");
         try (OutputStream os = new BufferedOutputStream(Files.newOutputStream(tmp), 1 << 16)) {
             Writer w = new Writer(os);
             w.i32(MAGIC).i32(VERSION);
@@ -220,6 +222,9 @@ public final class FastTextModel {
             w.dense(in);
             os.write(0);
             w.dense(out);
+        } catch (IOException | RuntimeException e) {
+            Files.deleteIfExists(tmp);
+            throw e;
         }
         Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
     }

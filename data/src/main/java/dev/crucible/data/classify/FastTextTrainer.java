@@ -51,8 +51,9 @@ public final class FastTextTrainer {
                 ntokens++;
             }
             for (String t : FastTextDictionary.tokens(e.line())) {
-                counts.computeIfAbsent(t, k -> new long[1])[0]++;
                 ntokens++;
+                // a "__label__..." token in the text is not a label of the example (fastText reads it as one: label noise)
+                if (!t.startsWith(FastTextDictionary.LABEL_PREFIX)) counts.computeIfAbsent(t, k -> new long[1])[0]++;
             }
             counts.computeIfAbsent(FastTextDictionary.EOS, k -> new long[1])[0]++;
             ntokens++;
@@ -80,10 +81,9 @@ public final class FastTextTrainer {
         int[][] labels = new int[order.size()][];
         int[] lineTokens = new int[order.size()];
         for (int i = 0; i < order.size(); i++) {
-            List<Integer> ls = new ArrayList<>();
             Example e = order.get(i);
-            features[i] = dict.features(String.join(" ", e.labels()) + " " + e.line(), ls);
-            labels[i] = ls.stream().mapToInt(Integer::intValue).toArray();
+            features[i] = dict.features(e.line(), null);
+            labels[i] = e.labels().stream().mapToInt(dict::labelIndex).filter(l -> l >= 0).distinct().toArray();
             lineTokens[i] = e.labels().size() + FastTextDictionary.tokens(e.line()).size() + 1;
         }
         long total = (long) o.epoch() * ntokens, tokenCount = 0, local = 0;

@@ -3,7 +3,6 @@ package dev.crucible.data.llm;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.crucible.io.AtomicWrite;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -24,7 +23,8 @@ import java.util.concurrent.Semaphore;
  * A client of an OpenAI-compatible endpoint ({@code /v1/completions} or {@code /v1/chat/completions};
  * {@code crucible serve} is one) for data operators: at most {@code concurrency} requests in flight,
  * retries with exponential backoff on connection errors, timeouts, 429 and 5xx and on answers that are
- * not a completion (Retry-After honoured), no retry on other 4xx, and a cache on disk keyed by the
+ * not a completion (Retry-After honoured), no retry on other 4xx, an answer cut off at max_tokens
+ * (finish_reason "length") refused, and a cache on disk keyed by the
  * request's bytes (one file per answer, written atomically), so a rerun, or a run resumed after a
  * kill, pays only for what it has not asked yet. Only successful answers are cached. Thread-safe.
  */
@@ -97,6 +97,10 @@ public final class CompletionClient {
                 int code = r.statusCode();
                 if (code == 200) {
                     String text = text(r.body());
+                    if (text != null && truncated(r.body())) {
+                        // a cut-off answer would replace a document with part of a rewrite: not used, not cached
+                        return new Failure("the answer reached max_tokens " + s.maxTokens() + " (finish_reason length)", attempt);
+                    }
                     if (text != null) {
                         if (cached != null) store(cached, text);
                         return new Text(text, false, attempt);
@@ -113,19 +117,31 @@ public final class CompletionClient {
             } catch (IOException e) {
                 why = "connection failed: " + e;
             } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return new Failure("interrupted", attempt);
+                throw interrupted();
             }
             if (attempt <= s.retries()) {
                 try {
                     Thread.sleep(Math.min(30_000, Math.max(wait, s.backoffMs() << Math.min(attempt - 1, 20))));
                 } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    return new Failure("interrupted", attempt);
+                    throw interrupted();
                 }
             }
         }
         return new Failure(why, s.retries() + 1);
+    }
+
+    /** A cancelled run stops the step (it must not write documents as "failed" that were never asked about). */
+    private static IllegalStateException interrupted() {
+        Thread.currentThread().interrupt();
+        return new IllegalStateException("interrupted while waiting for the endpoint");
+    }
+
+    private static boolean truncated(String body) {
+        try {
+            return "length".equals(JSON.readTree(body).path("choices").path(0).path("finish_reason").asText(null));
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     String requestBody(String prompt) {
@@ -163,12 +179,17 @@ public final class CompletionClient {
         }
     }
 
+    /** Written to a temporary file of its own, then renamed: two threads asking the same prompt cannot mix their bytes. */
     private static void store(Path file, String text) {
+        Path tmp = null;
         try {
             Files.createDirectories(file.getParent());
-            AtomicWrite.writeString(file, JSON.createObjectNode().put("text", text).toString());
+            tmp = Files.createTempFile(file.getParent(), file.getFileName().toString(), ".tmp");
+            Files.writeString(tmp, JSON.createObjectNode().put("text", text).toString(), StandardCharsets.UTF_8);
+            Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
             // the answer is still used; only a rerun pays for it again
+            if (tmp != null) tmp.toFile().delete();
         }
     }
 

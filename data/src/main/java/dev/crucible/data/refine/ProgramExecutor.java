@@ -1,6 +1,5 @@
 package dev.crucible.data.refine;
 
-import dev.crucible.data.pipeline.TextStats;
 import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.List;
@@ -10,13 +9,14 @@ import java.util.List;
  * ({@code utils/chunk_utils.py: execute_meta_operations}), so a program means the same here as in
  * the paper's pipeline:
  * <ol>
- * <li>every normalize, in program order, as a global replace on the whole document (an empty or
- * single-space source is ignored); line numbers are not corrected when a replacement changes the
- * line count;</li>
+ * <li>every normalize, in program order, as a global replace on the whole document (the
+ * two-argument form ignores an empty or single-space source; the one-argument form deletes even a
+ * space, as ProX's code does); line numbers are not corrected when a replacement changes the line
+ * count;</li>
  * <li>the text split at '\n' and the removed lines (numbered across the whole document, 0-based)
  * dropped; a range that starts beyond the last line is an error, one that ends beyond it is an error
  * and is cut at the last line;</li>
- * <li>the safety rules, by whitespace-separated words: if the kept words are at most
+ * <li>the safety rules, by words as Python's str.split() counts them: if the kept words are at most
  * (1 - threshold2) of the original's and there are fewer than errorOp errors, the document is dropped;
  * else if at most 10 words are kept, it is dropped; else if the kept share is at least threshold1 and
  * there are fewer than errorOp errors, the refined text is the output; else the original text is.</li>
@@ -55,25 +55,32 @@ public record ProgramExecutor(double threshold1, double threshold2, int errorOp)
     /** Runs a chunk-level program (the programs of all chunks joined) on a document. */
     public Result execute(String text, RefiningProgram program) {
         int errors = program.errors().size();
-        String[] original = text.split("\n", -1);
-        BitSet remove = new BitSet();
+        int originalLines = text.split("\n", -1).length;
         List<RefiningProgram.RemoveLines> ranges = new ArrayList<>();
         String out = text;
-        boolean all = false;
         for (RefiningProgram.Op op : program.ops()) {
-            switch (op) {
-                case RefiningProgram.Normalize n -> {
-                    if (!n.source().isEmpty() && !n.source().equals(" ")) out = out.replace(n.source(), n.target());
-                }
-                case RefiningProgram.RemoveLines r -> ranges.add(r);
-                case RefiningProgram.RemoveAll a -> all = true;
-                case RefiningProgram.KeepDoc k -> {}
-                case RefiningProgram.DropDoc d -> {}
+            if (op instanceof RefiningProgram.Normalize n) {
+                // ProX skips an empty or one-space source in the two-argument form only; the one-argument form deletes it anyway
+                if (n.oneArgument() || !n.source().isEmpty() && !n.source().equals(" ")) out = out.replace(n.source(), n.target());
             }
         }
         String[] lines = out.split("\n", -1);
-        if (all) remove.set(0, original.length); // ProX marks the lines of the text before normalisation
-        for (RefiningProgram.RemoveLines r : ranges) remove.set(r.start(), r.end() + 1);
+        // lines beyond both texts cannot be removed: ranges are cut there (a model may write line_end=2147483647)
+        int limit = Math.max(lines.length, originalLines);
+        BitSet remove = new BitSet();
+        for (RefiningProgram.Op op : program.ops()) {
+            switch (op) {
+                case RefiningProgram.RemoveLines r -> {
+                    ranges.add(r);
+                    if (r.start() < limit) remove.set(r.start(), Math.min(r.end(), limit - 1) + 1);
+                }
+                case RefiningProgram.RemoveAll a -> { // ProX replaces the set with the lines of the text before normalisation
+                    remove.clear();
+                    remove.set(0, originalLines);
+                }
+                default -> {}
+            }
+        }
         errors += outOfRange(ranges, lines.length);
         StringBuilder kept = new StringBuilder(out.length());
         int removed = 0;
@@ -88,12 +95,25 @@ public record ProgramExecutor(double threshold1, double threshold2, int errorOp)
             first = false;
         }
         String refined = kept.toString();
-        int before = TextStats.tokens(text).size(), after = TextStats.tokens(refined).size();
+        int before = words(text), after = words(refined);
         double share = before == 0 ? 0 : (double) after / before;
         if (share <= 1 - threshold2 && errors < errorOp) return new Result(null, Verdict.DROPPED_LITTLE_LEFT, errors, removed, before, after);
         if (after <= 10) return new Result(null, Verdict.DROPPED_TOO_SHORT, errors, removed, before, after);
         if (share >= threshold1 && errors < errorOp) return new Result(refined, Verdict.REFINED, errors, removed, before, after);
         return new Result(text, Verdict.IGNORED, errors, removed, before, after);
+    }
+
+    /** Words as Python's str.split() counts them: runs between whitespace, Unicode spaces (no-break ones too) included. */
+    static int words(String s) {
+        int n = 0;
+        boolean in = false;
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            boolean space = Character.isWhitespace(c) || Character.isSpaceChar(c) || c == '\u0085';
+            if (!space && !in) n++;
+            in = !space;
+        }
+        return n;
     }
 
     /** Ranges that reach beyond the last line, counted after merging overlapping and adjacent ones (as ProX does). */

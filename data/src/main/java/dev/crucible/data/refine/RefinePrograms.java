@@ -80,7 +80,7 @@ public record RefinePrograms(Function<Doc, String> programs, boolean docLevel, P
                     for (String chunk : numberedChunks(doc.text(), chunkChars)) {
                         var a = client.complete(template.replace("{text}", chunk));
                         if (a instanceof dev.crucible.data.llm.CompletionClient.Failure f) throw new Unavailable(f.why() + " (" + f.attempts() + " attempts)");
-                        all.append(((dev.crucible.data.llm.CompletionClient.Text) a).text().strip()).append('\n');
+                        all.append(withoutFences(((dev.crucible.data.llm.CompletionClient.Text) a).text()).strip()).append('\n');
                     }
                     return all.toString();
                 };
@@ -109,6 +109,13 @@ public record RefinePrograms(Function<Doc, String> programs, boolean docLevel, P
             {text}
             [/doc]
             """;
+
+    /** A chat model's answer without the Markdown code fences it often puts around a program (``` or ```python lines). */
+    static String withoutFences(String answer) {
+        StringBuilder sb = new StringBuilder();
+        for (String line : answer.split("\n", -1)) if (!line.strip().startsWith("```")) sb.append(line).append('\n');
+        return sb.toString();
+    }
 
     /** A program that could not be had (the endpoint failed after its retries): the document stays as it is. */
     static final class Unavailable extends RuntimeException {

@@ -52,11 +52,18 @@ public record RefiningProgram(List<Op> ops, List<String> errors) {
         }
     }
 
-    /** Every occurrence of source in the document becomes target. */
-    public record Normalize(String source, String target) implements Op {
+    /**
+     * Every occurrence of source in the document becomes target. oneArgument: written without
+     * target_str (a deletion), which ProX's executor applies even to a single space.
+     */
+    public record Normalize(String source, String target, boolean oneArgument) implements Op {
+        public Normalize(String source, String target) {
+            this(source, target, false);
+        }
+
         @Override
         public String render() {
-            return "normalize(source_str=" + quote(source) + ", target_str=" + quote(target) + ")";
+            return "normalize(source_str=" + quote(source) + (oneArgument ? "" : ", target_str=" + quote(target)) + ")";
         }
     }
 
@@ -119,7 +126,8 @@ public record RefiningProgram(List<Op> ops, List<String> errors) {
             }
             case "normalize" -> {
                 expectKeys(args, List.of("source_str"), List.of("target_str"));
-                yield new Normalize(string(args, "source_str"), args.containsKey("target_str") ? string(args, "target_str") : "");
+                boolean one = !args.containsKey("target_str");
+                yield new Normalize(string(args, "source_str"), one ? "" : string(args, "target_str"), one);
             }
             case "keep_doc" -> {
                 expectKeys(args, List.of(), List.of());

@@ -55,6 +55,10 @@ class FastTextTest {
         // and it reads back to the same predictions
         FastTextModel back = FastTextModel.load(a);
         for (var e : examples.subList(0, 20)) assertArrayEquals(m.predict(e.line()), back.predict(e.line()), 0);
+        // a label-like token in a document's text is not a label
+        List<FastTextTrainer.Example> noisy = new ArrayList<>(examples);
+        noisy.add(new FastTextTrainer.Example(List.of("__label__pos"), "sun day __label__spam"));
+        assertEquals(List.of("__label__pos", "__label__neg"), FastTextTrainer.train(noisy, options).labels().stream().sorted(java.util.Comparator.reverseOrder()).toList());
         // one-vs-all learns it too
         FastTextModel ova = FastTextTrainer.train(examples, new FastTextTrainer.Options(16, 0.5, 5, 1, 2, 10_000, 0, 0, true, 3));
         for (var e : examples.subList(0, 50)) {

@@ -59,17 +59,18 @@ class EndpointOperatorsTest {
         bodies.add(req);
         boolean chat = ex.getRequestURI().getPath().endsWith("/chat/completions");
         String prompt = chat ? req.path("messages").path(0).path("content").asText() : req.path("prompt").asText();
-        String kind = prompt.replaceAll("(?s).*\\b(OK|FLAKY|RATE|SLOW|GARBAGE|BAD|EMPTY|MENU)\\b.*", "$1");
+        String kind = prompt.replaceAll("(?s).*\\b(OK|FLAKY|RATE|SLOW|GARBAGE|BAD|EMPTY|MENU|TRUNC)\\b.*", "$1");
         int n = requests.computeIfAbsent(kind, k -> new AtomicInteger()).incrementAndGet();
         String text = switch (kind) {
-            case "MENU" -> "remove_lines(line_start=0, line_end=0)\nnormalize(source_str=\"spring\", target_str=\"summer\")";
+            case "MENU" -> "```python\nremove_lines(line_start=0, line_end=0)\nnormalize(source_str=\"spring\", target_str=\"summer\")\n```"; // fenced, as chat models write
             case "EMPTY" -> "   ";
             default -> "Rewritten: " + kind.toLowerCase() + " text, clear and well formed.";
         };
         int status = 200;
         String body = chat ? JSON.createObjectNode().set("choices", JSON.createArrayNode().add(JSON.createObjectNode().set("message",
                 JSON.createObjectNode().put("role", "assistant").put("content", text)))).toString()
-                : JSON.createObjectNode().set("choices", JSON.createArrayNode().add(JSON.createObjectNode().put("text", text))).toString();
+                : JSON.createObjectNode().set("choices", JSON.createArrayNode().add(JSON.createObjectNode().put("text", text)
+                        .put("finish_reason", kind.equals("TRUNC") ? "length" : "stop"))).toString();
         switch (kind) {
             case "FLAKY" -> status = n == 1 ? 500 : 200;
             case "RATE" -> {
@@ -122,12 +123,12 @@ class EndpointOperatorsTest {
 
     @Test
     void rewriteCountsEveryOutcomeLosesNothingAndARerunAsksOnlyForWhatFailed() throws IOException {
-        List<String> texts = List.of("OK one", "FLAKY two", "RATE three", "SLOW four", "GARBAGE five", "BAD six", "EMPTY seven");
+        List<String> texts = List.of("OK one", "FLAKY two", "RATE three", "SLOW four", "GARBAGE five", "BAD six", "EMPTY seven", "TRUNC eight");
         Path prompt = Files.writeString(tmp.resolve("prompt.txt"), "Please rephrase: {text}\n");
         String op = "rewrite: {endpoint: " + endpoint() + ", model: m1, prompt: " + prompt + ", retries: 1, timeout_s: 0.5, backoff_ms: 1, cache: "
                 + tmp.resolve("cache") + "}";
         JsonNode r = run("rw", op, texts);
-        assertEquals("{\"empty_answer\":1,\"failed\":3,\"rewritten\":3}", r.get("rules").toString());
+        assertEquals("{\"empty_answer\":1,\"failed\":4,\"rewritten\":3}", r.get("rules").toString());
         assertEquals(texts.size(), r.get("docs").size(), "nothing lost");
         Map<String, JsonNode> byId = new java.util.HashMap<>();
         r.get("docs").forEach(d -> byId.put(d.get("id").asText(), d));
@@ -139,6 +140,8 @@ class EndpointOperatorsTest {
         assertTrue(byId.get("d4").get("rewrite_error").asText().startsWith("not a completion: <html>"), byId.get("d4").toString());
         assertTrue(byId.get("d5").get("rewrite_error").asText().startsWith("HTTP 400"), byId.get("d5").toString());
         assertEquals("EMPTY seven", byId.get("d6").get("text").asText());
+        assertEquals("TRUNC eight", byId.get("d7").get("text").asText());
+        assertTrue(byId.get("d7").get("rewrite_error").asText().startsWith("the answer reached max_tokens 512"), byId.get("d7").toString());
         assertEquals(2, requests.get("FLAKY").get());
         assertEquals(2, requests.get("RATE").get());
         assertEquals(2, requests.get("SLOW").get(), "one retry");
@@ -146,7 +149,8 @@ class EndpointOperatorsTest {
         assertEquals("Please rephrase: OK one\n", bodies.stream().filter(b -> b.path("prompt").asText().contains("OK")).findFirst().orElseThrow().get("prompt").asText());
         // the rerun: answers come from the cache, only the failures are asked again
         JsonNode again = run("rw2", op, texts);
-        assertEquals("{\"empty_answer\":1,\"failed\":3,\"rewritten_cached\":3}", again.get("rules").toString());
+        assertEquals("{\"empty_answer\":1,\"failed\":4,\"rewritten_cached\":3}", again.get("rules").toString());
+        assertEquals(2, requests.get("TRUNC").get(), "a cut-off answer is not cached");
         assertEquals(2, requests.get("FLAKY").get());
         assertEquals(1, requests.get("OK").get());
         assertEquals(2, requests.get("BAD").get());

@@ -81,13 +81,30 @@ class ProgramExecutorTest {
     }
 
     @Test
+    void hugeLineNumbersAreErrorsNotCrashesAndTheOneArgumentFormDeletesEvenASpace() {
+        String doc = twelveWords("a") + "\n" + twelveWords("b");
+        var r = ProgramExecutor.PROX.execute(doc, RefiningProgram.parse("remove_lines(line_start=1, line_end=2147483647)"));
+        assertEquals(1, r.errors());
+        assertEquals(twelveWords("a"), r.text());
+        assertEquals(ProgramExecutor.Verdict.IGNORED, ProgramExecutor.PROX.execute(doc,
+                RefiningProgram.parse("remove_lines(line_start=2000000000, line_end=2147483647)\nremove_lines(line_start=5, line_end=6)")).verdict());
+        // ProX's one-argument normalize has no guard against a space
+        // (every space gone, two "words" are left and the document goes), where the two-argument form is skipped
+        assertEquals(ProgramExecutor.Verdict.DROPPED_TOO_SHORT, ProgramExecutor.PROX.execute(doc, RefiningProgram.parse("normalize(source_str=\" \")")).verdict());
+        assertEquals(doc, ProgramExecutor.PROX.execute(doc, RefiningProgram.parse("normalize(source_str=\" \", target_str=\"\")")).text());
+        assertEquals("normalize(source_str=\" \")", RefiningProgram.parse("normalize(source_str=' ')").render());
+        // words as Python splits them: a no-break space separates words
+        assertEquals(3, ProgramExecutor.words("a\u00a0b\u202fc"));
+    }
+
+    @Test
     void hostileStringsParse() {
         String program = "normalize(source_str=\"a, b=c) \\\"q\\\" \\\\ \\u00e9\\n\", target_str='it\\'s, (fine)')\n"
                 + "  normalize( source_str = \"Ωmega 😀\" , )  \n\n"
                 + "remove_lines(line_start=1, line_end=2,)";
         RefiningProgram p = RefiningProgram.parse(program);
         assertEquals(List.of(), p.errors());
-        assertEquals(List.of(new RefiningProgram.Normalize("a, b=c) \"q\" \\ é\n", "it's, (fine)"), new RefiningProgram.Normalize("Ωmega 😀", ""),
+        assertEquals(List.of(new RefiningProgram.Normalize("a, b=c) \"q\" \\ é\n", "it's, (fine)"), new RefiningProgram.Normalize("Ωmega 😀", "", true),
                 new RefiningProgram.RemoveLines(1, 2)), p.ops());
         // rendering parses back to the same program
         assertEquals(p.ops(), RefiningProgram.parse(p.render()).ops());

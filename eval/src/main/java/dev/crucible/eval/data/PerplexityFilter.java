@@ -90,10 +90,13 @@ public final class PerplexityFilter implements Operator {
     /** Bits per byte or token perplexity of a text (NaN when it has no tokens). */
     public synchronized double measure(String text) {
         int[] tokens = enc.encode(text);
-        if (maxTokens > 0 && tokens.length > maxTokens) tokens = java.util.Arrays.copyOf(tokens, maxTokens);
+        boolean cut = maxTokens > 0 && tokens.length > maxTokens;
+        if (cut) tokens = java.util.Arrays.copyOf(tokens, maxTokens);
         if (tokens.length == 0) return Double.NaN;
+        // the text's own bytes, as the eval task counts them; a prefix's, by its tokens' bytes
         long bytes = 0;
-        for (int t : tokens) bytes += enc.bytes(t).length;
+        if (cut) for (int t : tokens) bytes += enc.bytes(t).length;
+        else bytes = text.getBytes(StandardCharsets.UTF_8).length;
         double ll = RollingPerplexity.logLikelihoods(scorer, enc.documentStart(), List.of(tokens))[0];
         return bitsPerByte ? -ll / (bytes * Math.log(2)) : Math.exp(-ll / tokens.length);
     }
