@@ -72,7 +72,7 @@ public final class Operators {
         Step step;
         if (op != null) {
             Operator o = op.apply(p);
-            step = new PerDoc(where.isEmpty() ? o : new Where(o, where), label);
+            step = new PerDoc(where.isEmpty() ? o : o instanceof BatchOperator b ? new WhereBatch(b, where) : new Where(o, where), label);
         } else if (DEDUPS.containsKey(name)) {
             step = new Dedupe(DEDUPS.get(name).apply(p), where, label);
         } else {
@@ -85,6 +85,24 @@ public final class Operators {
     static boolean matches(Doc doc, Map<String, String> where) {
         for (Map.Entry<String, String> e : where.entrySet()) if (!e.getValue().equals(doc.meta(e.getKey()))) return false;
         return true;
+    }
+
+    /** A batch operator's where: the matching documents go to it together, the others pass. */
+    record WhereBatch(BatchOperator inner, Map<String, String> where) implements BatchOperator {
+        @Override
+        public String name() {
+            return inner.name();
+        }
+
+        @Override
+        public java.util.List<Outcome> applyAll(java.util.List<Doc> docs) {
+            java.util.List<Doc> match = new java.util.ArrayList<>();
+            for (Doc d : docs) if (matches(d, where)) match.add(d);
+            java.util.Iterator<Outcome> got = (match.isEmpty() ? java.util.List.<Outcome>of() : inner.applyAll(match)).iterator();
+            java.util.List<Outcome> out = new java.util.ArrayList<>(docs.size());
+            for (Doc d : docs) out.add(matches(d, where) ? got.next() : Outcome.keep(d));
+            return out;
+        }
     }
 
     record Where(Operator inner, Map<String, String> where) implements Operator {

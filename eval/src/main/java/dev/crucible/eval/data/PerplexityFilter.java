@@ -1,7 +1,7 @@
 package dev.crucible.eval.data;
 
 import dev.crucible.data.pipeline.Doc;
-import dev.crucible.data.pipeline.Operator;
+
 import dev.crucible.data.pipeline.Params;
 import dev.crucible.data.tokenizer.TextEncoding;
 import dev.crucible.eval.LogLikelihood;
@@ -24,15 +24,16 @@ import java.util.Locale;
  * tokenizers) or the token perplexity, computed as lm-evaluation-harness's rolling log-likelihood
  * (every token predicted once, in windows of the model's context); {@code max_tokens} scores only a
  * document's first tokens. It goes into the metadata ({@code score_key}, the metric's name) and the
- * trace. The model is inference-only and runs on all cores, one document at a time (the pipeline's
- * threads take turns), so the scores do not depend on the thread count.
+ * trace. The model is inference-only and runs on all cores; the pipeline hands it a batch of
+ * documents at a time (its threads take turns), whose windows are scored together in rows of
+ * {@code batch}; a document's score does not depend on the batch it came in, nor on the thread count.
  *
  * <pre>
  * - perplexity_filter: {model: runs/ref/checkpoints/step-02000, max: 2.0}              # bits per byte
  * - perplexity_filter: {model: gpt2-import, metric: perplexity, min: 5, max: 500, max_tokens: 512}
  * </pre>
  */
-public final class PerplexityFilter implements Operator {
+public final class PerplexityFilter implements dev.crucible.data.pipeline.BatchOperator {
     private final Model model;
     private final LogLikelihood scorer;
     private final TextEncoding enc;
@@ -64,7 +65,7 @@ public final class PerplexityFilter implements Operator {
         if (!metric.equals("bits_per_byte") && !metric.equals("perplexity")) throw new IllegalArgumentException("parameter 'metric' must be bits_per_byte or perplexity, got '" + metric + "'");
         double min = p.number("min", 0), max = p.number("max", Double.POSITIVE_INFINITY);
         if (!(min >= 0) || !(max >= min)) throw new IllegalArgumentException("need 0 <= min <= max, got min " + min + ", max " + max);
-        int maxTokens = p.integer("max_tokens", 0), batch = p.integer("batch", 4);
+        int maxTokens = p.integer("max_tokens", 0), batch = p.integer("batch", 8);
         if (maxTokens < 0 || batch < 1) throw new IllegalArgumentException("max_tokens must be >= 0 and batch >= 1");
         String key = p.string("score_key", metric);
         try {
@@ -88,22 +89,53 @@ public final class PerplexityFilter implements Operator {
     }
 
     /** Bits per byte or token perplexity of a text (NaN when it has no tokens). */
-    public synchronized double measure(String text) {
-        int[] tokens = enc.encode(text);
-        boolean cut = maxTokens > 0 && tokens.length > maxTokens;
-        if (cut) tokens = java.util.Arrays.copyOf(tokens, maxTokens);
-        if (tokens.length == 0) return Double.NaN;
-        // the text's own bytes, as the eval task counts them; a prefix's, by its tokens' bytes
-        long bytes = 0;
-        if (cut) for (int t : tokens) bytes += enc.bytes(t).length;
-        else bytes = text.getBytes(StandardCharsets.UTF_8).length;
-        double ll = RollingPerplexity.logLikelihoods(scorer, enc.documentStart(), List.of(tokens))[0];
-        return bitsPerByte ? -ll / (bytes * Math.log(2)) : Math.exp(-ll / tokens.length);
+    public double measure(String text) {
+        return measureAll(List.of(text))[0];
+    }
+
+    /**
+     * The values of many texts, their windows scored together in batches of the model's rows (a
+     * text's value does not depend on the others: every row is scored on its own).
+     */
+    public synchronized double[] measureAll(List<String> texts) {
+        int n = texts.size();
+        List<int[]> tokens = new java.util.ArrayList<>(n);
+        List<int[]> nonEmpty = new java.util.ArrayList<>(n);
+        long[] bytes = new long[n];
+        for (int d = 0; d < n; d++) {
+            String text = texts.get(d);
+            int[] t = enc.encode(text);
+            boolean cut = maxTokens > 0 && t.length > maxTokens;
+            if (cut) t = java.util.Arrays.copyOf(t, maxTokens);
+            // the text's own bytes, as the eval task counts them; a prefix's, by its tokens' bytes
+            if (cut) for (int id : t) bytes[d] += enc.bytes(id).length;
+            else bytes[d] = text.getBytes(StandardCharsets.UTF_8).length;
+            tokens.add(t);
+            if (t.length > 0) nonEmpty.add(t);
+        }
+        double[] ll = nonEmpty.isEmpty() ? new double[0] : RollingPerplexity.logLikelihoods(scorer, enc.documentStart(), nonEmpty);
+        double[] out = new double[n];
+        for (int d = 0, j = 0; d < n; d++) {
+            int[] t = tokens.get(d);
+            if (t.length == 0) {
+                out[d] = Double.NaN;
+                continue;
+            }
+            double l = ll[j++];
+            out[d] = bitsPerByte ? -l / (bytes[d] * Math.log(2)) : Math.exp(-l / t.length);
+        }
+        return out;
     }
 
     @Override
-    public Outcome apply(Doc doc) {
-        double v = measure(doc.text());
+    public List<Outcome> applyAll(List<Doc> docs) {
+        double[] v = measureAll(docs.stream().map(Doc::text).toList());
+        List<Outcome> out = new java.util.ArrayList<>(docs.size());
+        for (int d = 0; d < docs.size(); d++) out.add(outcome(docs.get(d), v[d]));
+        return out;
+    }
+
+    private Outcome outcome(Doc doc, double v) {
         if (Double.isNaN(v)) return Outcome.remove("no_tokens", "nothing to score");
         String s = String.format(Locale.ROOT, "%.4f", v);
         if (v > max) return Outcome.remove("too_high", String.format(Locale.ROOT, "%s %s > max %.4f", key, s, max));

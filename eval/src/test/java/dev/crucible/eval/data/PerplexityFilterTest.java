@@ -42,6 +42,8 @@ class PerplexityFilterTest {
                 assertEquals(m.value(), bpb[i], 1e-9, "the eval task's bits per byte for document " + i);
             }
         }
+        // scored together, each document gets what it gets alone (rows are scored independently)
+        assertEquals(java.util.Arrays.toString(bpb), java.util.Arrays.toString(filter.measureAll(docs)));
         double[] sorted = bpb.clone();
         java.util.Arrays.sort(sorted);
         double cut = (sorted[11] + sorted[12]) / 2;
