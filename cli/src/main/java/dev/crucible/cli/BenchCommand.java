@@ -226,8 +226,9 @@ public final class BenchCommand implements Runnable {
                 double tps = (double) b * t * accumulation / (med / 1e3), gflops = flopsPerStep / (med / 1e3) / 1e9;
                 System.out.printf(Locale.ROOT, "median step %.1f ms (forward %.1f, backward %.1f, optimizer %.1f): %.0f tokens/s, %.1f GFLOP/s, %.0f%% of peak, peak RSS %d MB, %.1f KB allocated per step%n",
                         med, median(fwd), median(bwd), median(upd), tps, gflops, 100 * gflops / peak, peakRssMb(), allocKbPerStep);
-                System.out.printf(Locale.ROOT, "model buffers at %d x %d: %.1f MB to train (parameters, gradients, every layer's activations), %.1f MB for inference%n",
-                        b, t, model.memoryBytes() / 1e6, inferenceBytes / 1e6);
+                double activationKbPerToken = (model.memoryBytes() - 8.0 * model.layout().size()) / 1024.0 / ((long) b * t);
+                System.out.printf(Locale.ROOT, "model buffers at %d x %d: %.1f MB to train (parameters, gradients, every layer's activations: %.1f KB "
+                                + "per token of the micro-batch), %.1f MB for inference%n", b, t, model.memoryBytes() / 1e6, activationKbPerToken, inferenceBytes / 1e6);
                 long weightBytes = 4L * model.layout().size(), stateBytes = opt.stateBytes();
                 System.out.printf(Locale.ROOT, "optimizer %s: %.1f MB of state (%.2f x the weights' %.1f MB); its step %.1f ms, %.1f%% of the step%n",
                         opt.name(), stateBytes / 1e6, (double) stateBytes / weightBytes, weightBytes / 1e6, median(upd), 100 * median(upd) / med);
@@ -262,6 +263,7 @@ public final class BenchCommand implements Runnable {
                 out.put("weights_mb", round(weightBytes / 1e6));
                 out.put("alloc_kb_per_step", round(allocKbPerStep));
                 out.put("training_model_mb", round(model.memoryBytes() / 1e6));
+                out.put("activation_kb_per_token", round(activationKbPerToken));
                 out.put("inference_model_mb", round(inferenceBytes / 1e6));
                 standardFields(out, tps, gflops, peak);
                 if (profile) {
