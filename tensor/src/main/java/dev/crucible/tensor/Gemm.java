@@ -1,5 +1,9 @@
 package dev.crucible.tensor;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -8,35 +12,65 @@ import jdk.incubator.vector.VectorSpecies;
  * are strided views of flat arrays, so one micro-kernel serves all three training forms
  * ({@code Y = X·Wᵀ}, {@code dX = dY·W}, {@code dW = dYᵀ·X}) and the per-head products of attention.
  *
- * <p>Layout follows Goto/BLIS: for each block of NC columns and KC depth, the B block is packed once
- * into NR-column panels (in parallel, into a buffer shared by all workers), then tiles of MC rows
- * are independent tasks that pack their A block into MR-row panels and run, for each B panel and
- * each A panel, a 4 x (2 vectors)
- * micro-kernel with 8 accumulators. The textbook AVX2 tile is 6 x 16 (12 accumulators), but C2 then
- * spills accumulators to the stack and runs at half speed; 4 x 16 reaches ~92 GFLOP/s on one Zen 3
- * core (bench matmul). Each C element is reduced over K in the same order whatever the thread
- * count, so results are bit-identical across runs and thread counts.
+ * <p>Layout follows Goto/BLIS: for each block of NC columns, B is packed once into NR-column panels of
+ * KC depth (in parallel, into an aligned buffer shared by all workers, as many KC blocks as it holds),
+ * then tiles of MC rows are independent tasks that, block by block, pack their A rows into MR-row
+ * panels and run an MR x (2 vectors) micro-kernel (see {@link #MR}) for each A panel and B panel. The textbook AVX2 tile is 6 x 16
+ * (12 accumulators), but C2 then spills accumulators to the stack and runs at half speed; 4 x 16
+ * reaches ~92 GFLOP/s on one Zen 3 core (bench matmul). Each C element is reduced over K in the same
+ * order whatever the thread count and the tile, so results are bit-identical across runs, thread
+ * counts and vector widths' tiles.
  */
 public final class Gemm {
     static final VectorSpecies<Float> S = Cpu.SPECIES;
     static final int L = S.length();
     static final boolean FMA = Cpu.HAS_FMA;
-    /** Micro-tile: MR rows of C by NR columns (two vectors). */
-    public static final int MR = 4, NR = 2 * L;
+    /**
+     * Micro-tile: MR rows of C by NR columns (two vectors). With 16 vector registers (AVX2) 4 x 16 is the
+     * most C2 keeps in registers; with 32 (AVX-512) a 12 x 32 tile holds 24 accumulators and loads two B
+     * vectors per 24 FMAs instead of per 8 (8 x 32 measured ~15% slower on one Ice Lake core).
+     * {@code -Dcrucible.gemm.rows=4|12} overrides the choice (for measuring one against the other).
+     */
+    public static final int MR = tileRows(), NR = 2 * L;
     static final int KC = 256, MC = 24 * MR, NC = 4096, NC_SERIAL = 256;
+    /** The packed B panels that one pass over an A block's rows reuses: well inside L2 (1-2 MB per core). */
+    private static final int B_CHUNK_BYTES = 384 * 1024;
+    /** Packed B shared by the workers: 8 MB, two KC blocks of the widest column block, all of K = 2,048 for N = 1,024. */
+    private static final int B_PACK_FLOATS = 2 * KC * NC;
     /** Packing either operand costs about as much per element as a few FMAs: keep tasks' blocks large. */
     private static final int MIN_TASK_PANELS = 4;
 
     private final WorkerPool pool;
-    private final float[][] packA, packB, edge;
-    private final float[] sharedB = new float[KC * roundUp(NC, NR)];
+    private final float[][] packA, edge;
+    /** Copies MR values of A at once: the narrowest vector that holds them. */
+    private static final VectorSpecies<Float> PACK = MR <= 4 ? FloatVector.SPECIES_128 : S;
+    /**
+     * Packed B lives off the heap, 64-byte aligned: a Java array's data starts 16 bytes past an address
+     * the program cannot choose, so most 64-byte vector loads from it straddle two cache lines, which cost
+     * one AVX-512 core a quarter of its speed (146 vs 118 GFLOP/s, the same kernel on aligned and
+     * misaligned panels, interleaved on an Ice Lake core). A's values are broadcast one by one and need no alignment.
+     */
+    private MemorySegment sharedB; // grown to the largest product's need, at most B_PACK_FLOATS
+    private final MemorySegment[] packB;
+    private final Arena arena = Arena.ofAuto(); // the packing buffers are freed with this Gemm
+    private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT;
+    private static final ByteOrder ORDER = ByteOrder.nativeOrder();
 
     public Gemm(WorkerPool pool) {
         this.pool = pool;
         int n = pool.size();
-        packA = new float[n][MC * KC];
-        packB = new float[n][roundUp(NC_SERIAL, NR) * KC];
+        packA = new float[n][MC * KC + PACK.length()];
+        packB = new MemorySegment[n];
+        for (int i = 0; i < n; i++) packB[i] = arena.allocate(4L * roundUp(NC_SERIAL, NR) * KC, 64);
         edge = new float[n][MR * NR];
+    }
+
+    private static int tileRows() {
+        int rows = Integer.getInteger("crucible.gemm.rows", L >= 16 && FMA ? 12 : 4);
+        if (rows != 4 && !(rows == 12 && FMA && L >= 16)) {
+            throw new IllegalArgumentException("crucible.gemm.rows must be 4, or 12 on a CPU with FMA and 512-bit vectors; got " + rows);
+        }
+        return rows;
     }
 
     public WorkerPool pool() {
@@ -104,11 +138,17 @@ public final class Gemm {
                 jobMStep = mStep;
                 jobGStep = gStep;
                 jobGTasks = ceilDiv(panels, gStep);
-                for (int p0 = 0; p0 < k; p0 += KC) {
+                // B is packed for as many KC blocks as the buffer holds, and each task runs them all on its C
+                // tile in turn, so the tile stays in cache from one block to the next instead of being read
+                // back from memory per block (the weight gradients, K = B·T, add up many blocks).
+                int blockFloats = KC * panels * NR, span = Math.max(1, Math.min(ceilDiv(k, KC), B_PACK_FLOATS / blockFloats));
+                ensureSharedB((long) span * blockFloats);
+                for (int p0 = 0; p0 < k; p0 += span * KC) {
                     jobP0 = p0;
-                    jobKc = Math.min(KC, k - p0);
-                    jobAcc = accumulate || p0 > 0;
-                    pool.forRange(panels, Math.min(panels, 4 * threads), packSharedB);
+                    jobBlocks = Math.min(span, ceilDiv(k - p0, KC));
+                    jobK = k;
+                    jobAcc = accumulate;
+                    pool.forRange(jobBlocks * panels, Math.min(jobBlocks * panels, 4 * threads), packSharedB);
                     pool.run(mT * jobGTasks, multiplyTile);
                 }
             }
@@ -120,7 +160,7 @@ public final class Gemm {
     // The product multiply() is working on. The two tasks below read it, so that a call allocates no
     // closures; the pool's volatile hand-off publishes these fields to the workers.
     private int jobM, jobAOff, jobARow, jobACol, jobBOff, jobBRow, jobBCol, jobCOff, jobLdc;
-    private int jobJ0, jobNb, jobPanels, jobMStep, jobGStep, jobGTasks, jobP0, jobKc;
+    private int jobJ0, jobNb, jobPanels, jobMStep, jobGStep, jobGTasks, jobP0, jobBlocks, jobK;
     private float[] jobA, jobB, jobC;
     private boolean jobAcc, jobLower;
 
@@ -128,8 +168,10 @@ public final class Gemm {
     private final WorkerPool.Task multiplyTile = this::multiplyTile;
 
     private void packSharedB(int s, int e, int chunk, int w) {
-        for (int q = s; q < e; q++) {
-            packBPanel(sharedB, q * jobKc * NR, jobB, jobBOff, jobBRow, jobBCol, jobP0, jobKc, jobJ0 + q * NR, Math.min(NR, jobNb - q * NR));
+        for (int i = s; i < e; i++) {
+            int blk = i / jobPanels, q = i % jobPanels, p0 = jobP0 + blk * KC, kc = Math.min(KC, jobK - p0);
+            packBPanel(sharedB, blk * KC * jobPanels * NR + q * kc * NR, jobB, jobBOff, jobBRow, jobBCol, p0, kc, jobJ0 + q * NR,
+                    Math.min(NR, jobNb - q * NR));
         }
     }
 
@@ -142,8 +184,15 @@ public final class Gemm {
             if (q1 <= q0) return;
         }
         float[] pa = packA[w];
-        packA(pa, jobA, jobAOff, jobARow, jobACol, i0, mb, jobP0, jobKc);
-        panels(pa, sharedB, w, i0, mb, jobKc, jobJ0, jobNb, q0, q1, jobC, jobCOff, jobLdc, jobAcc, jobLower);
+        for (int blk = 0; blk < jobBlocks; blk++) {
+            int p0 = jobP0 + blk * KC, kc = Math.min(KC, jobK - p0);
+            packA(pa, jobA, jobAOff, jobARow, jobACol, i0, mb, p0, kc);
+            panels(pa, sharedB, blk * KC * jobPanels * NR, w, i0, mb, kc, jobJ0, jobNb, q0, q1, jobC, jobCOff, jobLdc, jobAcc || p0 > 0, jobLower);
+        }
+    }
+
+    private void ensureSharedB(long floats) {
+        if (sharedB == null || sharedB.byteSize() < 4 * floats) sharedB = arena.allocate(4 * floats, 64);
     }
 
     /**
@@ -168,36 +217,50 @@ public final class Gemm {
     private void block(int w, int i0, int i1, int j0, int j1, int k, float[] a, int aOff, int aRow, int aCol,
                        float[] b, int bOff, int bRow, int bCol, float[] c, int cOff, int ldc, boolean accumulate,
                        boolean lowerTriangle) {
-        float[] pa = packA[w], pb = packB[w];
+        float[] pa = packA[w];
+        MemorySegment pb = packB[w];
         int mb = i1 - i0, nb = j1 - j0, panels = ceilDiv(nb, NR);
         for (int p0 = 0; p0 < k; p0 += KC) {
             int kc = Math.min(KC, k - p0);
             for (int q = 0; q < panels; q++) packBPanel(pb, q * kc * NR, b, bOff, bRow, bCol, p0, kc, j0 + q * NR, Math.min(NR, nb - q * NR));
             packA(pa, a, aOff, aRow, aCol, i0, mb, p0, kc);
-            panels(pa, pb, w, i0, mb, kc, j0, nb, 0, panels, c, cOff, ldc, accumulate || p0 > 0, lowerTriangle);
+            panels(pa, pb, 0, w, i0, mb, kc, j0, nb, 0, panels, c, cOff, ldc, accumulate || p0 > 0, lowerTriangle);
         }
     }
 
-    /** Micro-kernels over B panels [q0, q1) (outer: a B panel stays in L1) and all A panels of the packed block. */
-    private void panels(float[] pa, float[] pb, int w, int i0, int mb, int kc, int j0, int nb, int q0, int q1, float[] c, int cOff,
+    /**
+     * Micro-kernels over B panels [q0, q1) and all A panels of the packed block. The B panels are taken in
+     * chunks that stay in L2; within a chunk each A panel (in L1) meets every B panel, so the kernels write
+     * C along its rows, a few sequential streams the hardware prefetcher follows. (B panel outer, A panels
+     * inner keeps B in L1 instead, but writes C down a column of tiles, a line per row that misses the
+     * cache: 10-20% slower on the forward shapes of `tiny` on an Ice Lake core.)
+     */
+    private void panels(float[] pa, MemorySegment pb, int pbBase, int w, int i0, int mb, int kc, int j0, int nb, int q0, int q1, float[] c, int cOff,
                         int ldc, boolean acc, boolean lowerTriangle) {
         float[] tmp = edge[w];
-        for (int q = q0; q < q1; q++) {
-            int jr = q * NR, nr = Math.min(NR, nb - jr), pbOff = q * kc * NR;
+        int chunk = Math.max(1, B_CHUNK_BYTES / (4 * kc * NR));
+        for (int qc = q0; qc < q1; qc += chunk) {
+            int qe = Math.min(q1, qc + chunk);
             for (int ir = 0; ir < mb; ir += MR) {
-                int mr = Math.min(MR, mb - ir);
-                int row = i0 + ir, col = j0 + jr;
-                if (lowerTriangle && col > row + mr - 1) continue;
-                int paOff = ir * kc;
-                if (mr == MR && nr == NR) {
-                    kernel(pa, paOff, pb, pbOff, kc, c, cOff + row * ldc + col, ldc, acc);
-                } else {
-                    kernel(pa, paOff, pb, pbOff, kc, tmp, 0, NR, false);
-                    for (int r = 0; r < mr; r++) {
-                        int co = cOff + (row + r) * ldc + col;
-                        for (int j = 0; j < nr; j++) c[co + j] = acc ? c[co + j] + tmp[r * NR + j] : tmp[r * NR + j];
-                    }
+                int mr = Math.min(MR, mb - ir), row = i0 + ir, paOff = ir * kc;
+                for (int q = qc; q < qe; q++) {
+                    int jr = q * NR, col = j0 + jr;
+                    if (lowerTriangle && col > row + mr - 1) break; // every later panel of this chunk lies further right
+                    tile(pa, paOff, pb, pbBase + q * kc * NR, kc, c, cOff, ldc, acc, tmp, row, col, mr, Math.min(NR, nb - jr));
                 }
+            }
+        }
+    }
+
+    private static void tile(float[] pa, int paOff, MemorySegment pb, int pbOff, int kc, float[] c, int cOff, int ldc, boolean acc, float[] tmp,
+                             int row, int col, int mr, int nr) {
+        if (mr == MR && nr == NR) {
+            kernel(pa, paOff, pb, pbOff, kc, c, cOff + row * ldc + col, ldc, acc);
+        } else {
+            kernel(pa, paOff, pb, pbOff, kc, tmp, 0, NR, false);
+            for (int r = 0; r < mr; r++) {
+                int co = cOff + (row + r) * ldc + col;
+                for (int j = 0; j < nr; j++) c[co + j] = acc ? c[co + j] + tmp[r * NR + j] : tmp[r * NR + j];
             }
         }
     }
@@ -210,21 +273,14 @@ public final class Gemm {
         for (int ir = 0; ir < mb; ir += MR) {
             int mr = Math.min(MR, mb - ir), d = ir * kc;
             int src = aOff + (i0 + ir) * aRow + p0 * aCol;
-            if (mr == MR && aRow == 1) { // A stored k-major (a transposed view): MR contiguous values per k
-                for (int kk = 0; kk < kc; kk++, d += MR, src += aCol) {
-                    pa[d] = a[src];
-                    pa[d + 1] = a[src + 1];
-                    pa[d + 2] = a[src + 2];
-                    pa[d + 3] = a[src + 3];
-                }
-            } else if (mr == MR) { // four row streams, written contiguously
-                int s1 = src + aRow, s2 = src + 2 * aRow, s3 = src + 3 * aRow;
-                for (int kk = 0, o = 0; kk < kc; kk++, d += MR, o += aCol) {
-                    pa[d] = a[src + o];
-                    pa[d + 1] = a[s1 + o];
-                    pa[d + 2] = a[s2 + o];
-                    pa[d + 3] = a[s3 + o];
-                }
+            if (mr == MR && aRow == 1 && src + (kc - 1) * aCol + PACK.length() <= a.length) {
+                // A stored k-major (a transposed view): MR contiguous values per k, copied as one vector; a
+                // wider vector's extra lanes land on the next k's slot, written over next (pa has room at the end)
+                for (int kk = 0; kk < kc; kk++, d += MR, src += aCol) FloatVector.fromArray(PACK, a, src).intoArray(pa, d);
+            } else if (mr == MR && MR == 12) { // MR row streams, written contiguously
+                packRows12(pa, d, a, src, aRow, aCol, kc);
+            } else if (mr == MR && MR == 4) {
+                packRows4(pa, d, a, src, aRow, aCol, kc);
             } else {
                 for (int kk = 0; kk < kc; kk++, d += MR) {
                     for (int r = 0; r < MR; r++) pa[d + r] = r < mr ? a[src + r * aRow + kk * aCol] : 0f;
@@ -233,64 +289,164 @@ public final class Gemm {
         }
     }
 
+    /** MR row streams written k by k, one statement per row so that each stream's bounds check leaves the loop. */
+    private static void packRows12(float[] pa, int d, float[] a, int src, int aRow, int aCol, int kc) {
+        int s0 = src, s1 = src + aRow, s2 = src + 2 * aRow, s3 = src + 3 * aRow, s4 = src + 4 * aRow, s5 = src + 5 * aRow, s6 = src + 6 * aRow, s7 = src + 7 * aRow, s8 = src + 8 * aRow, s9 = src + 9 * aRow, s10 = src + 10 * aRow, s11 = src + 11 * aRow;
+        for (int kk = 0, o = 0; kk < kc; kk++, d += 12, o += aCol) {
+            pa[d + 0] = a[s0 + o];
+            pa[d + 1] = a[s1 + o];
+            pa[d + 2] = a[s2 + o];
+            pa[d + 3] = a[s3 + o];
+            pa[d + 4] = a[s4 + o];
+            pa[d + 5] = a[s5 + o];
+            pa[d + 6] = a[s6 + o];
+            pa[d + 7] = a[s7 + o];
+            pa[d + 8] = a[s8 + o];
+            pa[d + 9] = a[s9 + o];
+            pa[d + 10] = a[s10 + o];
+            pa[d + 11] = a[s11 + o];
+        }
+    }
+
+    private static void packRows4(float[] pa, int d, float[] a, int src, int aRow, int aCol, int kc) {
+        int s0 = src, s1 = src + aRow, s2 = src + 2 * aRow, s3 = src + 3 * aRow;
+        for (int kk = 0, o = 0; kk < kc; kk++, d += 4, o += aCol) {
+            pa[d + 0] = a[s0 + o];
+            pa[d + 1] = a[s1 + o];
+            pa[d + 2] = a[s2 + o];
+            pa[d + 3] = a[s3 + o];
+        }
+    }
+
     /** One NR-column panel of B: columns [j, j+nr) x k [p0, p0+kc) at dst, element (k, jj) at dst + k*NR + jj. */
-    private static void packBPanel(float[] pb, int dst, float[] b, int bOff, int bRow, int bCol, int p0, int kc, int j, int nr) {
+    private static void packBPanel(MemorySegment pb, int dst, float[] b, int bOff, int bRow, int bCol, int p0, int kc, int j, int nr) {
         if (bCol == 1 && nr == NR) {
             for (int kk = 0; kk < kc; kk++) {
                 int src = bOff + (p0 + kk) * bRow + j, d = dst + kk * NR;
-                FloatVector.fromArray(S, b, src).intoArray(pb, d);
-                FloatVector.fromArray(S, b, src + L).intoArray(pb, d + L);
+                FloatVector.fromArray(S, b, src).intoMemorySegment(pb, 4L * d, ORDER);
+                FloatVector.fromArray(S, b, src + L).intoMemorySegment(pb, 4L * (d + L), ORDER);
             }
             return;
         }
         if (bRow == 1 && nr == NR) { // B = Wᵀ: NR rows of W read as NR sequential streams, each packed k-row written whole
             int src = bOff + p0 + j * bCol;
             for (int kk = 0, d = dst; kk < kc; kk++, d += NR) {
-                for (int jj = 0, o = src + kk; jj < NR; jj++, o += bCol) pb[d + jj] = b[o];
+                for (int jj = 0, o = src + kk; jj < NR; jj++, o += bCol) pb.setAtIndex(FLOAT, d + jj, b[o]);
             }
             return;
         }
         for (int jj = 0; jj < NR; jj++) {
             if (jj < nr) {
                 int src = bOff + p0 * bRow + (j + jj) * bCol;
-                for (int kk = 0; kk < kc; kk++) pb[dst + kk * NR + jj] = b[src + kk * bRow];
+                for (int kk = 0; kk < kc; kk++) pb.setAtIndex(FLOAT, dst + kk * NR + jj, b[src + kk * bRow]);
             } else {
-                for (int kk = 0; kk < kc; kk++) pb[dst + kk * NR + jj] = 0f;
+                for (int kk = 0; kk < kc; kk++) pb.setAtIndex(FLOAT, dst + kk * NR + jj, 0f);
             }
         }
     }
 
-    /** 4 x 2L micro-kernel: C[4, 2L] (+)= Apanel[4, kc] · Bpanel[kc, 2L], 8 vector accumulators. */
-    private static void kernel(float[] pa, int ai, float[] pb, int bi, int kc, float[] c, int ci, int ldc, boolean acc) {
+    private static void kernel(float[] pa, int ai, MemorySegment pb, int bi, int kc, float[] c, int ci, int ldc, boolean acc) {
+        if (MR == 12) kernel12(pa, ai, pb, bi, kc, c, ci, ldc, acc);
+        else if (FMA) kernel4(pa, ai, pb, bi, kc, c, ci, ldc, acc);
+        else kernel4MulAdd(pa, ai, pb, bi, kc, c, ci, ldc, acc);
+    }
+
+    // The kernels are written out register by register: C2 keeps Vector API values in registers only
+    // when every use is inlined in one method (a helper taking vectors, even a small store, made the
+    // 8-row kernel box its accumulators and run 5x slower). Each sums over k from zero and adds C at the
+    // end, so every element's rounding is the same whichever kernel the machine runs.
+
+    /** 4 x 2L: 8 accumulators (16 vector registers, AVX2). */
+    private static void kernel4(float[] pa, int ai, MemorySegment pb, int bi, int kc, float[] c, int ci, int ldc, boolean acc) {
         FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
-        for (int kk = 0; kk < kc; kk++, ai += MR, bi += NR) {
-            FloatVector b0 = FloatVector.fromArray(S, pb, bi), b1 = FloatVector.fromArray(S, pb, bi + L);
+        for (int kk = 0; kk < kc; kk++, ai += 4, bi += NR) {
+            FloatVector b0 = FloatVector.fromMemorySegment(S, pb, 4L * bi, ORDER), b1 = FloatVector.fromMemorySegment(S, pb, 4L * (bi + L), ORDER);
             FloatVector a;
-            if (FMA) {
-                a = FloatVector.broadcast(S, pa[ai]);     c00 = a.fma(b0, c00); c01 = a.fma(b1, c01);
-                a = FloatVector.broadcast(S, pa[ai + 1]); c10 = a.fma(b0, c10); c11 = a.fma(b1, c11);
-                a = FloatVector.broadcast(S, pa[ai + 2]); c20 = a.fma(b0, c20); c21 = a.fma(b1, c21);
-                a = FloatVector.broadcast(S, pa[ai + 3]); c30 = a.fma(b0, c30); c31 = a.fma(b1, c31);
-            } else {
-                a = FloatVector.broadcast(S, pa[ai]);     c00 = a.mul(b0).add(c00); c01 = a.mul(b1).add(c01);
-                a = FloatVector.broadcast(S, pa[ai + 1]); c10 = a.mul(b0).add(c10); c11 = a.mul(b1).add(c11);
-                a = FloatVector.broadcast(S, pa[ai + 2]); c20 = a.mul(b0).add(c20); c21 = a.mul(b1).add(c21);
-                a = FloatVector.broadcast(S, pa[ai + 3]); c30 = a.mul(b0).add(c30); c31 = a.mul(b1).add(c31);
-            }
+            a = FloatVector.broadcast(S, pa[ai]);      c00 = a.fma(b0, c00); c01 = a.fma(b1, c01);
+            a = FloatVector.broadcast(S, pa[ai + 1]);  c10 = a.fma(b0, c10); c11 = a.fma(b1, c11);
+            a = FloatVector.broadcast(S, pa[ai + 2]);  c20 = a.fma(b0, c20); c21 = a.fma(b1, c21);
+            a = FloatVector.broadcast(S, pa[ai + 3]);  c30 = a.fma(b0, c30); c31 = a.fma(b1, c31);
         }
-        store(c, ci, c00, c01, acc);
-        store(c, ci + ldc, c10, c11, acc);
-        store(c, ci + 2 * ldc, c20, c21, acc);
-        store(c, ci + 3 * ldc, c30, c31, acc);
+        if (acc) {
+            c00 = c00.add(FloatVector.fromArray(S, c, ci)); c01 = c01.add(FloatVector.fromArray(S, c, ci + L));
+            c10 = c10.add(FloatVector.fromArray(S, c, ci + ldc)); c11 = c11.add(FloatVector.fromArray(S, c, ci + ldc + L));
+            c20 = c20.add(FloatVector.fromArray(S, c, ci + 2 * ldc)); c21 = c21.add(FloatVector.fromArray(S, c, ci + 2 * ldc + L));
+            c30 = c30.add(FloatVector.fromArray(S, c, ci + 3 * ldc)); c31 = c31.add(FloatVector.fromArray(S, c, ci + 3 * ldc + L));
+        }
+        c00.intoArray(c, ci); c01.intoArray(c, ci + L);
+        c10.intoArray(c, ci + ldc); c11.intoArray(c, ci + ldc + L);
+        c20.intoArray(c, ci + 2 * ldc); c21.intoArray(c, ci + 2 * ldc + L);
+        c30.intoArray(c, ci + 3 * ldc); c31.intoArray(c, ci + 3 * ldc + L);
     }
 
-    private static void store(float[] c, int i, FloatVector v0, FloatVector v1, boolean acc) {
-        if (acc) {
-            v0 = v0.add(FloatVector.fromArray(S, c, i));
-            v1 = v1.add(FloatVector.fromArray(S, c, i + L));
+    /** The 4 x 2L kernel without FMA hardware (Vector API fma would fall back to a slow software path). */
+    private static void kernel4MulAdd(float[] pa, int ai, MemorySegment pb, int bi, int kc, float[] c, int ci, int ldc, boolean acc) {
+        FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+        for (int kk = 0; kk < kc; kk++, ai += 4, bi += NR) {
+            FloatVector b0 = FloatVector.fromMemorySegment(S, pb, 4L * bi, ORDER), b1 = FloatVector.fromMemorySegment(S, pb, 4L * (bi + L), ORDER);
+            FloatVector a;
+            a = FloatVector.broadcast(S, pa[ai]);      c00 = a.mul(b0).add(c00); c01 = a.mul(b1).add(c01);
+            a = FloatVector.broadcast(S, pa[ai + 1]);  c10 = a.mul(b0).add(c10); c11 = a.mul(b1).add(c11);
+            a = FloatVector.broadcast(S, pa[ai + 2]);  c20 = a.mul(b0).add(c20); c21 = a.mul(b1).add(c21);
+            a = FloatVector.broadcast(S, pa[ai + 3]);  c30 = a.mul(b0).add(c30); c31 = a.mul(b1).add(c31);
         }
-        v0.intoArray(c, i);
-        v1.intoArray(c, i + L);
+        if (acc) {
+            c00 = c00.add(FloatVector.fromArray(S, c, ci)); c01 = c01.add(FloatVector.fromArray(S, c, ci + L));
+            c10 = c10.add(FloatVector.fromArray(S, c, ci + ldc)); c11 = c11.add(FloatVector.fromArray(S, c, ci + ldc + L));
+            c20 = c20.add(FloatVector.fromArray(S, c, ci + 2 * ldc)); c21 = c21.add(FloatVector.fromArray(S, c, ci + 2 * ldc + L));
+            c30 = c30.add(FloatVector.fromArray(S, c, ci + 3 * ldc)); c31 = c31.add(FloatVector.fromArray(S, c, ci + 3 * ldc + L));
+        }
+        c00.intoArray(c, ci); c01.intoArray(c, ci + L);
+        c10.intoArray(c, ci + ldc); c11.intoArray(c, ci + ldc + L);
+        c20.intoArray(c, ci + 2 * ldc); c21.intoArray(c, ci + 2 * ldc + L);
+        c30.intoArray(c, ci + 3 * ldc); c31.intoArray(c, ci + 3 * ldc + L);
+    }
+
+    /** 12 x 2L: 24 accumulators (32 vector registers, AVX-512). */
+    private static void kernel12(float[] pa, int ai, MemorySegment pb, int bi, int kc, float[] c, int ci, int ldc, boolean acc) {
+        FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00, c80 = c00, c81 = c00, c90 = c00, c91 = c00, c100 = c00, c101 = c00, c110 = c00, c111 = c00;
+        for (int kk = 0; kk < kc; kk++, ai += 12, bi += NR) {
+            FloatVector b0 = FloatVector.fromMemorySegment(S, pb, 4L * bi, ORDER), b1 = FloatVector.fromMemorySegment(S, pb, 4L * (bi + L), ORDER);
+            FloatVector a;
+            a = FloatVector.broadcast(S, pa[ai]);      c00 = a.fma(b0, c00); c01 = a.fma(b1, c01);
+            a = FloatVector.broadcast(S, pa[ai + 1]);  c10 = a.fma(b0, c10); c11 = a.fma(b1, c11);
+            a = FloatVector.broadcast(S, pa[ai + 2]);  c20 = a.fma(b0, c20); c21 = a.fma(b1, c21);
+            a = FloatVector.broadcast(S, pa[ai + 3]);  c30 = a.fma(b0, c30); c31 = a.fma(b1, c31);
+            a = FloatVector.broadcast(S, pa[ai + 4]);  c40 = a.fma(b0, c40); c41 = a.fma(b1, c41);
+            a = FloatVector.broadcast(S, pa[ai + 5]);  c50 = a.fma(b0, c50); c51 = a.fma(b1, c51);
+            a = FloatVector.broadcast(S, pa[ai + 6]);  c60 = a.fma(b0, c60); c61 = a.fma(b1, c61);
+            a = FloatVector.broadcast(S, pa[ai + 7]);  c70 = a.fma(b0, c70); c71 = a.fma(b1, c71);
+            a = FloatVector.broadcast(S, pa[ai + 8]);  c80 = a.fma(b0, c80); c81 = a.fma(b1, c81);
+            a = FloatVector.broadcast(S, pa[ai + 9]);  c90 = a.fma(b0, c90); c91 = a.fma(b1, c91);
+            a = FloatVector.broadcast(S, pa[ai + 10]); c100 = a.fma(b0, c100); c101 = a.fma(b1, c101);
+            a = FloatVector.broadcast(S, pa[ai + 11]); c110 = a.fma(b0, c110); c111 = a.fma(b1, c111);
+        }
+        if (acc) {
+            c00 = c00.add(FloatVector.fromArray(S, c, ci)); c01 = c01.add(FloatVector.fromArray(S, c, ci + L));
+            c10 = c10.add(FloatVector.fromArray(S, c, ci + ldc)); c11 = c11.add(FloatVector.fromArray(S, c, ci + ldc + L));
+            c20 = c20.add(FloatVector.fromArray(S, c, ci + 2 * ldc)); c21 = c21.add(FloatVector.fromArray(S, c, ci + 2 * ldc + L));
+            c30 = c30.add(FloatVector.fromArray(S, c, ci + 3 * ldc)); c31 = c31.add(FloatVector.fromArray(S, c, ci + 3 * ldc + L));
+            c40 = c40.add(FloatVector.fromArray(S, c, ci + 4 * ldc)); c41 = c41.add(FloatVector.fromArray(S, c, ci + 4 * ldc + L));
+            c50 = c50.add(FloatVector.fromArray(S, c, ci + 5 * ldc)); c51 = c51.add(FloatVector.fromArray(S, c, ci + 5 * ldc + L));
+            c60 = c60.add(FloatVector.fromArray(S, c, ci + 6 * ldc)); c61 = c61.add(FloatVector.fromArray(S, c, ci + 6 * ldc + L));
+            c70 = c70.add(FloatVector.fromArray(S, c, ci + 7 * ldc)); c71 = c71.add(FloatVector.fromArray(S, c, ci + 7 * ldc + L));
+            c80 = c80.add(FloatVector.fromArray(S, c, ci + 8 * ldc)); c81 = c81.add(FloatVector.fromArray(S, c, ci + 8 * ldc + L));
+            c90 = c90.add(FloatVector.fromArray(S, c, ci + 9 * ldc)); c91 = c91.add(FloatVector.fromArray(S, c, ci + 9 * ldc + L));
+            c100 = c100.add(FloatVector.fromArray(S, c, ci + 10 * ldc)); c101 = c101.add(FloatVector.fromArray(S, c, ci + 10 * ldc + L));
+            c110 = c110.add(FloatVector.fromArray(S, c, ci + 11 * ldc)); c111 = c111.add(FloatVector.fromArray(S, c, ci + 11 * ldc + L));
+        }
+        c00.intoArray(c, ci); c01.intoArray(c, ci + L);
+        c10.intoArray(c, ci + ldc); c11.intoArray(c, ci + ldc + L);
+        c20.intoArray(c, ci + 2 * ldc); c21.intoArray(c, ci + 2 * ldc + L);
+        c30.intoArray(c, ci + 3 * ldc); c31.intoArray(c, ci + 3 * ldc + L);
+        c40.intoArray(c, ci + 4 * ldc); c41.intoArray(c, ci + 4 * ldc + L);
+        c50.intoArray(c, ci + 5 * ldc); c51.intoArray(c, ci + 5 * ldc + L);
+        c60.intoArray(c, ci + 6 * ldc); c61.intoArray(c, ci + 6 * ldc + L);
+        c70.intoArray(c, ci + 7 * ldc); c71.intoArray(c, ci + 7 * ldc + L);
+        c80.intoArray(c, ci + 8 * ldc); c81.intoArray(c, ci + 8 * ldc + L);
+        c90.intoArray(c, ci + 9 * ldc); c91.intoArray(c, ci + 9 * ldc + L);
+        c100.intoArray(c, ci + 10 * ldc); c101.intoArray(c, ci + 10 * ldc + L);
+        c110.intoArray(c, ci + 11 * ldc); c111.intoArray(c, ci + 11 * ldc + L);
     }
 
     static int ceilDiv(int a, int b) {

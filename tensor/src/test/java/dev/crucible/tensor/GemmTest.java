@@ -105,6 +105,45 @@ class GemmTest {
         }
     }
 
+    /**
+     * Every element is the float sum over k of fused products, from zero within each KC block, added to C
+     * block by block: bit for bit, in every stride form. The 4-row (AVX2) and 12-row (AVX-512) tiles both
+     * meet this one definition, so a model trains to the same bits on either machine.
+     */
+    @Test
+    void everyElementIsTheKOrderedFusedSumBitForBit() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Cpu.HAS_FMA, "defined for FMA hardware");
+        SplittableRandom rng = new SplittableRandom(6);
+        for (int trial = 0; trial < 12; trial++) {
+            int m = 1 + rng.nextInt(40), n = 1 + rng.nextInt(70), k = 1 + rng.nextInt(2 * Gemm.KC + 40);
+            if (trial == 0) { m = 29; n = 65; k = 2 * Gemm.KC + 7; }
+            float[] a = Check.randomFloats(rng, m * k, 1), b = Check.randomFloats(rng, k * n, 1), c0 = Check.randomFloats(rng, m * n, 1);
+            boolean acc = rng.nextBoolean();
+            float[] expected = c0.clone();
+            for (int i = 0; i < m; i++) {
+                for (int j = 0; j < n; j++) {
+                    for (int p0 = 0; p0 < k; p0 += Gemm.KC) {
+                        float s = 0f;
+                        for (int p = p0; p < Math.min(k, p0 + Gemm.KC); p++) s = Math.fma(a[i * k + p], b[p * n + j], s);
+                        expected[i * n + j] = acc || p0 > 0 ? expected[i * n + j] + s : s;
+                    }
+                }
+            }
+            float[] at = new float[m * k], bt = new float[k * n];
+            for (int i = 0; i < m; i++) for (int p = 0; p < k; p++) at[p * m + i] = a[i * k + p];
+            for (int p = 0; p < k; p++) for (int j = 0; j < n; j++) bt[j * k + p] = b[p * n + j];
+            float[] c = c0.clone();
+            GEMM.multiply(m, n, k, a, 0, k, 1, b, 0, n, 1, c, 0, n, acc);
+            assertArrayEquals(expected, c, "A·B " + m + "x" + n + "x" + k);
+            c = c0.clone();
+            GEMM.multiply(m, n, k, at, 0, 1, m, b, 0, n, 1, c, 0, n, acc);
+            assertArrayEquals(expected, c, "(Aᵀ)ᵀ·B " + m + "x" + n + "x" + k);
+            c = c0.clone();
+            GEMM.multiply(m, n, k, a, 0, k, 1, bt, 0, 1, k, c, 0, n, acc);
+            assertArrayEquals(expected, c, "A·(Bᵀ)ᵀ " + m + "x" + n + "x" + k);
+        }
+    }
+
     @Test
     void resultDoesNotDependOnThreadCount() {
         SplittableRandom rng = new SplittableRandom(4);
