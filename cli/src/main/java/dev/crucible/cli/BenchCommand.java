@@ -10,6 +10,7 @@ import dev.crucible.model.optim.GroupedOptimizer;
 import dev.crucible.tensor.Attention;
 import dev.crucible.tensor.Cpu;
 import dev.crucible.tensor.Gemm;
+import dev.crucible.tensor.MemoryBandwidth;
 import dev.crucible.tensor.PeakFlops;
 import dev.crucible.tensor.Rng;
 import dev.crucible.tensor.WorkerPool;
@@ -381,14 +382,23 @@ public final class BenchCommand implements Runnable {
                     if (r > 0) best = Math.min(best, sec);
                 }
                 double tps = n / best, gflops = 2.0 * layout.nonEmbeddingPositionParams() * tps / 1e9;
-                System.out.printf(Locale.ROOT, "%s: %.0f tokens/s generating %d tokens (2N FLOP per token: %.1f GFLOP/s, %.0f%% of peak; decoding is memory-bound), peak RSS %d MB%n",
+                // Every weight is read once per token, and the KV cache up to the position (n/2 on average).
+                double kvFloats = 2.0 * cfg.nLayer() * cfg.nKvHead() * cfg.headSize() * (n - 1) / 2.0;
+                double bytesPerToken = 4.0 * (layout.nonEmbeddingPositionParams() + kvFloats), gbs = bytesPerToken * tps / 1e9;
+                double bandwidth = MemoryBandwidth.measure(pool);
+                System.out.printf(Locale.ROOT, "%s: %.0f tokens/s generating %d tokens (2N FLOP per token: %.1f GFLOP/s, %.0f%% of peak), peak RSS %d MB%n",
                         c.preset, tps, n, gflops, 100 * gflops / peak, peakRssMb());
+                System.out.printf(Locale.ROOT, "memory: %.1f MB read per token (weights and KV cache) = %.1f GB/s, %.0f%% of the %.1f GB/s the read probe measures (%d threads)%n",
+                        bytesPerToken / 1e6, gbs, 100 * gbs / bandwidth, bandwidth, pool.size());
                 Map<String, Object> out = new LinkedHashMap<>();
                 out.put("bench", "generate");
                 out.put("model", c.describe());
                 out.put("tokens", n);
                 out.put("threads", pool.size());
                 standardFields(out, tps, gflops, peak);
+                out.put("gb_per_s", Math.round(gbs * 10) / 10.0);
+                out.put("bandwidth_gb_per_s", Math.round(bandwidth * 10) / 10.0);
+                out.put("bandwidth_fraction", Math.round(gbs / bandwidth * 1000) / 1000.0);
                 if (c.json) printJson(out);
             } catch (IOException e) {
                 throw new java.io.UncheckedIOException(e);

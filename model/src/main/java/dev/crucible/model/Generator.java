@@ -1,10 +1,10 @@
 package dev.crucible.model;
 
 import dev.crucible.tensor.Attention;
+import dev.crucible.tensor.DecodeAttention;
 import dev.crucible.tensor.MatVec;
 import dev.crucible.tensor.Rope;
 import dev.crucible.tensor.WorkerPool;
-import java.util.Arrays;
 
 /**
  * Incremental decoding with a key/value cache: each call to {@link #next} runs one token through the
@@ -18,6 +18,7 @@ public final class Generator {
     private final BlockPlan plan;
     private final float[] p;
     private final MatVec mv;
+    private final DecodeAttention decode;
     private final NormOp[] attnNorm, mlpNorm;
     private final NormOp finalNorm;
     private final MlpActivation[] mlpAct;
@@ -26,7 +27,7 @@ public final class Generator {
     private final float[] qkStat;
     private final int maxT, w, kvw;
     private final float[] kCache, vCache; // [layer][maxT][nkv·hs]
-    private final float[] x, xn, qkv, att, scores, tmp, mlpIn, mlpOut, logits, stat1, stat2;
+    private final float[] x, xn, qkv, att, tmp, mlpIn, mlpOut, logits, stat1, stat2;
     private int pos;
 
     public Generator(ModelConfig cfg, float[] params, int maxT, WorkerPool pool) {
@@ -37,6 +38,7 @@ public final class Generator {
         this.plan = layout.plan();
         this.p = params;
         this.mv = new MatVec(pool);
+        this.decode = new DecodeAttention(pool, maxT);
         PlanKernels k = PlanKernels.of(plan, cfg, pool);
         attnNorm = k.attnNorm();
         mlpNorm = k.mlpNorm();
@@ -56,7 +58,6 @@ public final class Generator {
         xn = new float[d];
         qkv = new float[w];
         att = new float[cfg.nHead() * hs];
-        scores = new float[maxT];
         tmp = new float[d];
         mlpIn = new float[maxIn];
         mlpOut = new float[cfg.intermediateSize()];
@@ -139,31 +140,14 @@ public final class Generator {
 
     /** tmp = attn_out(attention of the normed row xn over the cache, with this position's keys and values appended). */
     private void attend(int l, ParamLayout.Block b, float[] bias) {
-        int d = cfg.dModel(), nh = cfg.nHead(), nkv = cfg.nKvHead(), hs = cfg.headSize(), group = nh / nkv;
-        float scale = (float) (1.0 / Math.sqrt(hs));
+        int d = cfg.dModel(), nh = cfg.nHead(), nkv = cfg.nKvHead(), hs = cfg.headSize();
         mv.forward(qkv, 0, p, b.qkvW(), xn, 0, bias, b.qkvB(), d, w);
         if (qkNorm != null && plan.layer(l).qkNorm()) qkNorm.forwardRow(qkv, 0, qkStat, p, b.qNormW(), b.kNormW());
         if (rope != null) rope.rotateRow(qkv, 0, pos, nh + nkv, hs);
         int cache = (l * maxT) * kvw;
         System.arraycopy(qkv, nh * hs, kCache, cache + pos * kvw, kvw);
         System.arraycopy(qkv, (nh + nkv) * hs, vCache, cache + pos * kvw, kvw);
-        for (int h = 0; h < nh; h++) {
-            int kv = (h / group) * hs;
-            float max = Float.NEGATIVE_INFINITY;
-            for (int t = 0; t <= pos; t++) {
-                float s = 0;
-                for (int i = 0; i < hs; i++) s += qkv[h * hs + i] * kCache[cache + t * kvw + kv + i];
-                scores[t] = s * scale;
-                max = Math.max(max, scores[t]);
-            }
-            float sum = 0;
-            for (int t = 0; t <= pos; t++) sum += scores[t] = (float) Math.exp(scores[t] - max);
-            Arrays.fill(att, h * hs, (h + 1) * hs, 0f);
-            for (int t = 0; t <= pos; t++) {
-                float pr = scores[t] / sum;
-                for (int i = 0; i < hs; i++) att[h * hs + i] += pr * vCache[cache + t * kvw + kv + i];
-            }
-        }
+        decode.forward(qkv, 0, kCache, vCache, cache, kvw, pos, nh, nkv, hs, att, 0);
         mv.forward(tmp, 0, p, b.attnOutW(), att, 0, bias, b.attnOutB(), nh * hs, d);
     }
 }
