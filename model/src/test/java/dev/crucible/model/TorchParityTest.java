@@ -23,7 +23,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * Layer 2 of correctness: an independent PyTorch implementation (torch_reference.py, plain torch
  * ops on the HF-named tensors we export) computes the same probabilities, loss and every weight
- * gradient. Runs when /usr/bin/python3 has torch (.ci/run installs Debian's python3-torch).
+ * gradient, at 29 tokens (inside one attention tile) and at 200 (across four). Runs when /usr/bin/python3 has torch (.ci/run installs Debian's python3-torch).
  * Tolerances: probabilities 1e-6 + 1e-4 relative, loss 1e-5 relative, gradients 1e-6 + 2e-3
  * relative (float32 against float32, different summation orders).
  */
@@ -54,7 +54,10 @@ public class TorchParityTest {
                 Arguments.of("llama-single_scale", ModelConfig.llamaBuilder(50, 24, 2, 4, 2, 32).norm(ModelConfig.Norm.SINGLE_SCALE_RMSNORM).build()),
                 Arguments.of("gpt2-single_scale", ModelConfig.gpt2Builder(50, 24, 2, 4, 32).norm(ModelConfig.Norm.SINGLE_SCALE_RMSNORM).build()),
                 Arguments.of("gpt2-embedding_projection", ModelConfig.gpt2Builder(50, 24, 2, 4, 32).embeddingProjection(true).build()),
-                Arguments.of("llama-embedding_projection", ModelConfig.llamaBuilder(50, 24, 2, 4, 2, 32).embeddingProjection(true).build()));
+                Arguments.of("llama-embedding_projection", ModelConfig.llamaBuilder(50, 24, 2, 4, 2, 32).embeddingProjection(true).build()),
+                // 200 tokens: three full attention tiles and a partial one, queries against keys of earlier tiles
+                Arguments.of("gpt2-long", ModelConfig.gpt2(50, 203, 2, 4, 32)),
+                Arguments.of("llama-gqa-long", ModelConfig.llamaBuilder(50, 203, 2, 6, 2, 48).intermediateSize(64).build()));
     }
 
     @ParameterizedTest(name = "{0}")
