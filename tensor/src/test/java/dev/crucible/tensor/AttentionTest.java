@@ -15,9 +15,9 @@ class AttentionTest {
         POOL.close();
     }
 
-    /** Shapes around the tile size (64): T = 1, T not a multiple of the tile, several tiles, GQA ratios 1, 2, 4 and 8 (multi-query). */
+    /** Shapes around the tile size (128, once 64): T = 1, T not a multiple of the tile, several tiles, GQA ratios 1, 2, 4 and 8 (multi-query). */
     private static final int[][] CASES = {{1, 1, 1, 1, 4}, {2, 7, 3, 3, 8}, {1, 63, 4, 2, 6}, {1, 64, 2, 2, 16}, {2, 65, 4, 1, 10},
-            {1, 130, 8, 2, 16}, {1, 200, 8, 1, 12}, {2, 129, 2, 2, 64}};
+            {1, 130, 8, 2, 16}, {1, 200, 8, 1, 12}, {2, 129, 2, 2, 64}, {1, 300, 4, 2, 8}};
 
     @Test
     void equalsTheReferenceForwardAndBackward() {
