@@ -94,8 +94,32 @@ public final class Gemm {
     public void multiplySymmetric(int n, int k, float[] a, int aOff, int aRow, int aCol, float[] b, int bOff, int bRow, int bCol,
                                   float[] c, int cOff, int ldc) {
         multiply(n, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, c, cOff, ldc, false, true);
-        for (int i = 0; i < n; i++) {
-            for (int j = i + 1; j < n; j++) c[cOff + i * ldc + j] = c[cOff + j * ldc + i];
+        mirrorN = n;
+        mirrorC = c;
+        mirrorOff = cOff;
+        mirrorLd = ldc;
+        try {
+            pool.run(ceilDiv(n, MIRROR_BLOCK), mirrorBand);
+        } finally {
+            mirrorC = null;
+        }
+    }
+
+    /** Mirrored in square blocks, so that the column reads of the lower triangle stay in L1. */
+    private static final int MIRROR_BLOCK = 32;
+    private int mirrorN, mirrorOff, mirrorLd;
+    private float[] mirrorC;
+    private final WorkerPool.Task mirrorBand = this::mirrorBand;
+
+    /** Upper-triangle rows [i0, i0 + MIRROR_BLOCK) from the lower triangle, block column by block column. */
+    private void mirrorBand(int band, int w) {
+        float[] c = mirrorC;
+        int n = mirrorN, off = mirrorOff, ld = mirrorLd, i0 = band * MIRROR_BLOCK, i1 = Math.min(n, i0 + MIRROR_BLOCK);
+        for (int j0 = i0; j0 < n; j0 += MIRROR_BLOCK) {
+            int j1 = Math.min(n, j0 + MIRROR_BLOCK);
+            for (int i = i0; i < i1; i++) {
+                for (int j = Math.max(j0, i + 1); j < j1; j++) c[off + i * ld + j] = c[off + j * ld + i];
+            }
         }
     }
 
@@ -128,9 +152,12 @@ public final class Gemm {
                 // row tiles; the count is kept a multiple of the workers so that no core idles in the last round.
                 int mTiles = ceilDiv(m, MC);
                 if (mTiles < 2 * threads) mTiles = Math.min(ceilDiv(m, MR), 2 * threads);
+                // A lower triangle's row tiles grow with the row: many of them, taken largest first, even out the workers
+                if (lowerTriangle) mTiles = Math.max(mTiles, Math.min(ceilDiv(m, MR), 8 * threads));
                 int mStep = roundUp(ceilDiv(m, mTiles), MR), mT = ceilDiv(m, mStep);
                 int gT = 1;
-                while (gT < panels && (mT * gT < 4 * threads || (mT * gT) % threads != 0) && ceilDiv(panels, gT + 1) >= MIN_TASK_PANELS) gT++;
+                while (!lowerTriangle && gT < panels && (mT * gT < 4 * threads || (mT * gT) % threads != 0)
+                        && ceilDiv(panels, gT + 1) >= MIN_TASK_PANELS) gT++;
                 int gStep = ceilDiv(panels, gT);
                 jobJ0 = j0;
                 jobNb = nb;
@@ -176,7 +203,9 @@ public final class Gemm {
     }
 
     private void multiplyTile(int t, int w) {
-        int i0 = (t / jobGTasks) * jobMStep, q0 = (t % jobGTasks) * jobGStep;
+        int rowTile = t / jobGTasks;
+        if (jobLower) rowTile = ceilDiv(jobM, jobMStep) - 1 - rowTile; // the bottom rows, the most work, first
+        int i0 = rowTile * jobMStep, q0 = (t % jobGTasks) * jobGStep;
         int mb = Math.min(jobM - i0, jobMStep), q1 = Math.min(jobPanels, q0 + jobGStep);
         if (jobLower) { // panels that start right of this tile's last row lie above the diagonal
             int last = i0 + mb - 1 - jobJ0;
