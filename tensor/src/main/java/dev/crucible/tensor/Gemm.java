@@ -152,11 +152,12 @@ public final class Gemm {
                 // row tiles; the count is kept a multiple of the workers so that no core idles in the last round.
                 int mTiles = ceilDiv(m, MC);
                 if (mTiles < 2 * threads) mTiles = Math.min(ceilDiv(m, MR), 2 * threads);
+                else mTiles = roundUp(mTiles, threads); // whole rounds of row tiles, no column split (which packs A again)
                 // A lower triangle's row tiles grow with the row: many of them, taken largest first, even out the workers
                 if (lowerTriangle) mTiles = Math.max(mTiles, Math.min(ceilDiv(m, MR), 8 * threads));
                 int mStep = roundUp(ceilDiv(m, mTiles), MR), mT = ceilDiv(m, mStep);
                 int gT = 1;
-                while (!lowerTriangle && gT < panels && (mT * gT < 4 * threads || (mT * gT) % threads != 0)
+                while (!lowerTriangle && gT < panels && (mT * gT < 2 * threads || (mT * gT) % threads != 0)
                         && ceilDiv(panels, gT + 1) >= MIN_TASK_PANELS) gT++;
                 int gStep = ceilDiv(panels, gT);
                 jobJ0 = j0;
