@@ -285,9 +285,9 @@ public final class Gemm {
     private static void tile(float[] pa, int paOff, MemorySegment pb, int pbOff, int kc, float[] c, int cOff, int ldc, boolean acc, float[] tmp,
                              int row, int col, int mr, int nr) {
         if (mr == MR && nr == NR) {
-            kernel(pa, paOff, pb, pbOff, kc, c, cOff + row * ldc + col, ldc, acc);
+            kernel(pa, paOff, pb, 4L * pbOff, kc, c, cOff + row * ldc + col, ldc, acc);
         } else {
-            kernel(pa, paOff, pb, pbOff, kc, tmp, 0, NR, false);
+            kernel(pa, paOff, pb, 4L * pbOff, kc, tmp, 0, NR, false);
             for (int r = 0; r < mr; r++) {
                 int co = cOff + (row + r) * ldc + col;
                 for (int j = 0; j < nr; j++) c[co + j] = acc ? c[co + j] + tmp[r * NR + j] : tmp[r * NR + j];
@@ -375,10 +375,10 @@ public final class Gemm {
         }
     }
 
-    private static void kernel(float[] pa, int ai, MemorySegment pb, int bi, int kc, float[] c, int ci, int ldc, boolean acc) {
-        if (MR == 12) kernel12(pa, ai, pb, bi, kc, c, ci, ldc, acc);
-        else if (FMA) kernel4(pa, ai, pb, bi, kc, c, ci, ldc, acc);
-        else kernel4MulAdd(pa, ai, pb, bi, kc, c, ci, ldc, acc);
+    private static void kernel(float[] pa, int ai, MemorySegment pb, long bo, int kc, float[] c, int ci, int ldc, boolean acc) {
+        if (MR == 12) kernel12(pa, ai, pb, bo, kc, c, ci, ldc, acc);
+        else if (FMA) kernel4(pa, ai, pb, bo, kc, c, ci, ldc, acc);
+        else kernel4MulAdd(pa, ai, pb, bo, kc, c, ci, ldc, acc);
     }
 
     // The kernels are written out register by register: C2 keeps Vector API values in registers only
@@ -387,10 +387,10 @@ public final class Gemm {
     // end, so every element's rounding is the same whichever kernel the machine runs.
 
     /** 4 x 2L: 8 accumulators (16 vector registers, AVX2). */
-    private static void kernel4(float[] pa, int ai, MemorySegment pb, int bi, int kc, float[] c, int ci, int ldc, boolean acc) {
+    private static void kernel4(float[] pa, int ai, MemorySegment pb, long bo, int kc, float[] c, int ci, int ldc, boolean acc) {
         FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
-        for (int kk = 0; kk < kc; kk++, ai += 4, bi += NR) {
-            FloatVector b0 = FloatVector.fromMemorySegment(S, pb, 4L * bi, ORDER), b1 = FloatVector.fromMemorySegment(S, pb, 4L * (bi + L), ORDER);
+        for (int kk = 0; kk < kc; kk++, ai += 4, bo += 4 * NR) {
+            FloatVector b0 = FloatVector.fromMemorySegment(S, pb, bo, ORDER), b1 = FloatVector.fromMemorySegment(S, pb, bo + 4 * L, ORDER);
             FloatVector a;
             a = FloatVector.broadcast(S, pa[ai]);      c00 = a.fma(b0, c00); c01 = a.fma(b1, c01);
             a = FloatVector.broadcast(S, pa[ai + 1]);  c10 = a.fma(b0, c10); c11 = a.fma(b1, c11);
@@ -410,10 +410,10 @@ public final class Gemm {
     }
 
     /** The 4 x 2L kernel without FMA hardware (Vector API fma would fall back to a slow software path). */
-    private static void kernel4MulAdd(float[] pa, int ai, MemorySegment pb, int bi, int kc, float[] c, int ci, int ldc, boolean acc) {
+    private static void kernel4MulAdd(float[] pa, int ai, MemorySegment pb, long bo, int kc, float[] c, int ci, int ldc, boolean acc) {
         FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
-        for (int kk = 0; kk < kc; kk++, ai += 4, bi += NR) {
-            FloatVector b0 = FloatVector.fromMemorySegment(S, pb, 4L * bi, ORDER), b1 = FloatVector.fromMemorySegment(S, pb, 4L * (bi + L), ORDER);
+        for (int kk = 0; kk < kc; kk++, ai += 4, bo += 4 * NR) {
+            FloatVector b0 = FloatVector.fromMemorySegment(S, pb, bo, ORDER), b1 = FloatVector.fromMemorySegment(S, pb, bo + 4 * L, ORDER);
             FloatVector a;
             a = FloatVector.broadcast(S, pa[ai]);      c00 = a.mul(b0).add(c00); c01 = a.mul(b1).add(c01);
             a = FloatVector.broadcast(S, pa[ai + 1]);  c10 = a.mul(b0).add(c10); c11 = a.mul(b1).add(c11);
@@ -433,10 +433,10 @@ public final class Gemm {
     }
 
     /** 12 x 2L: 24 accumulators (32 vector registers, AVX-512). */
-    private static void kernel12(float[] pa, int ai, MemorySegment pb, int bi, int kc, float[] c, int ci, int ldc, boolean acc) {
+    private static void kernel12(float[] pa, int ai, MemorySegment pb, long bo, int kc, float[] c, int ci, int ldc, boolean acc) {
         FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00, c80 = c00, c81 = c00, c90 = c00, c91 = c00, c100 = c00, c101 = c00, c110 = c00, c111 = c00;
-        for (int kk = 0; kk < kc; kk++, ai += 12, bi += NR) {
-            FloatVector b0 = FloatVector.fromMemorySegment(S, pb, 4L * bi, ORDER), b1 = FloatVector.fromMemorySegment(S, pb, 4L * (bi + L), ORDER);
+        for (int kk = 0; kk < kc; kk++, ai += 12, bo += 4 * NR) {
+            FloatVector b0 = FloatVector.fromMemorySegment(S, pb, bo, ORDER), b1 = FloatVector.fromMemorySegment(S, pb, bo + 4 * L, ORDER);
             FloatVector a;
             a = FloatVector.broadcast(S, pa[ai]);      c00 = a.fma(b0, c00); c01 = a.fma(b1, c01);
             a = FloatVector.broadcast(S, pa[ai + 1]);  c10 = a.fma(b0, c10); c11 = a.fma(b1, c11);
