@@ -366,6 +366,7 @@ public final class BenchCommand implements Runnable {
             int n = tokens != null ? tokens : Math.min(cfg.contextLength(), 512);
             try (WorkerPool pool = c.pool()) {
                 double peak = PeakFlops.measure(pool);
+                double bandwidth = MemoryBandwidth.measure(pool); // before the model, whose heap it would otherwise share
                 dev.crucible.model.ParamLayout layout = new dev.crucible.model.ParamLayout(cfg);
                 float[] params = new float[layout.size()];
                 layout.initialize(params, 1);
@@ -382,10 +383,11 @@ public final class BenchCommand implements Runnable {
                     if (r > 0) best = Math.min(best, sec);
                 }
                 double tps = n / best, gflops = 2.0 * layout.nonEmbeddingPositionParams() * tps / 1e9;
-                // Every weight is read once per token, and the KV cache up to the position (n/2 on average).
-                double kvFloats = 2.0 * cfg.nLayer() * cfg.nKvHead() * cfg.headSize() * (n - 1) / 2.0;
-                double bytesPerToken = 4.0 * (layout.nonEmbeddingPositionParams() + kvFloats), gbs = bytesPerToken * tps / 1e9;
-                double bandwidth = MemoryBandwidth.measure(pool);
+                // Every weight is read once per token (an untied input embedding only by its row), and the KV
+                // cache up to the position: position p reads p + 1 rows, (n + 1) / 2 on average.
+                double kvFloats = 2.0 * cfg.nLayer() * cfg.nKvHead() * cfg.headSize() * (n + 1) / 2.0;
+                double weights = layout.nonEmbeddingPositionParams() - (cfg.tieEmbeddings() ? 0 : (double) cfg.vocabSize() * cfg.dModel());
+                double bytesPerToken = 4.0 * (weights + kvFloats), gbs = bytesPerToken * tps / 1e9;
                 System.out.printf(Locale.ROOT, "%s: %.0f tokens/s generating %d tokens (2N FLOP per token: %.1f GFLOP/s, %.0f%% of peak), peak RSS %d MB%n",
                         c.preset, tps, n, gflops, 100 * gflops / peak, peakRssMb());
                 System.out.printf(Locale.ROOT, "memory: %.1f MB read per token (weights and KV cache) = %.1f GB/s, %.0f%% of the %.1f GB/s the read probe measures (%d threads)%n",

@@ -52,7 +52,7 @@ public final class Gemm {
      */
     private MemorySegment sharedB; // grown to the largest product's need, at most B_PACK_FLOATS
     private final MemorySegment[] packB;
-    private final Arena arena = Arena.ofAuto(); // the packing buffers are freed with this Gemm
+    private final Arena arena = Arena.ofAuto(); // the per-worker buffers are freed with this Gemm
     private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT;
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
 
@@ -222,7 +222,8 @@ public final class Gemm {
     }
 
     private void ensureSharedB(long floats) {
-        if (sharedB == null || sharedB.byteSize() < 4 * floats) sharedB = arena.allocate(4 * floats, 64);
+        // its own arena, so that the smaller buffer it replaces is freed once unreachable
+        if (sharedB == null || sharedB.byteSize() < 4 * floats) sharedB = Arena.ofAuto().allocate(4 * floats, 64);
     }
 
     /**
@@ -384,7 +385,7 @@ public final class Gemm {
     // The kernels are written out register by register: C2 keeps Vector API values in registers only
     // when every use is inlined in one method (a helper taking vectors, even a small store, made the
     // 8-row kernel box its accumulators and run 5x slower). Each sums over k from zero and adds C at the
-    // end, so every element's rounding is the same whichever kernel the machine runs.
+    // end, so every element's rounding is the same whichever FMA kernel the machine runs.
 
     /** 4 x 2L: 8 accumulators (16 vector registers, AVX2). */
     private static void kernel4(float[] pa, int ai, MemorySegment pb, long bo, int kc, float[] c, int ci, int ldc, boolean acc) {

@@ -18,7 +18,7 @@ public final class MemoryBandwidth {
         float[] data = new float[FLOATS];
         int n = pool.size(), share = FLOATS / n / Cpu.SPECIES.length() * Cpu.SPECIES.length();
         float[] sink = new float[n];
-        pool.run(n, (i, w) -> java.util.Arrays.fill(data, i * share, (i + 1) * share, 1f)); // each worker touches its own pages
+        pool.run(n, (i, w) -> java.util.Arrays.fill(data, i * share, (i + 1) * share, 1f));
         double best = 0;
         for (int rep = 0; rep < 8; rep++) {
             long t0 = System.nanoTime();

@@ -85,23 +85,12 @@ public final class RandomizedSvd {
         for (int c = 0; c < l; c++) {
             float[] col = q[c];
             for (int pass = 0; pass < 2; pass++) {
-                for (int p = 0; p < c; p++) axpy(-Vec.dot(col, 0, q[p], 0, rows), q[p], col, rows);
+                for (int p = 0; p < c; p++) Vec.axpy(-Vec.dot(col, 0, q[p], 0, rows), q[p], 0, col, 0, rows);
             }
             double norm = Math.sqrt(Vec.dot(col, 0, col, 0, rows));
             float inv = norm > 0 ? (float) (1 / norm) : 0f;
             for (int i = 0; i < rows; i++) col[i] *= inv;
         }
         for (int i = 0; i < rows; i++) for (int c = 0; c < l; c++) a[i * l + c] = q[c][i];
-    }
-
-    /** y += alpha·x over n entries. */
-    private static void axpy(float alpha, float[] x, float[] y, int n) {
-        int i = 0, bound = Vec.S.loopBound(n);
-        jdk.incubator.vector.FloatVector av = jdk.incubator.vector.FloatVector.broadcast(Vec.S, alpha);
-        for (; i < bound; i += Vec.L) {
-            Vec.fma(av, jdk.incubator.vector.FloatVector.fromArray(Vec.S, x, i), jdk.incubator.vector.FloatVector.fromArray(Vec.S, y, i))
-                    .intoArray(y, i);
-        }
-        for (; i < n; i++) y[i] = Vec.fma(alpha, x[i], y[i]);
     }
 }

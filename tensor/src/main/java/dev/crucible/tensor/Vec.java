@@ -145,6 +145,14 @@ final class Vec {
         return s;
     }
 
+    /** y[yOff, yOff+n) += a · x[xOff, xOff+n) */
+    static void axpy(float a, float[] x, int xOff, float[] y, int yOff, int n) {
+        FloatVector av = FloatVector.broadcast(S, a);
+        int i = 0, bound = S.loopBound(n);
+        for (; i < bound; i += L) fma(av, FloatVector.fromArray(S, x, xOff + i), FloatVector.fromArray(S, y, yOff + i)).intoArray(y, yOff + i);
+        for (; i < n; i++) y[yOff + i] = fma(a, x[xOff + i], y[yOff + i]);
+    }
+
     /** dst[i] += src[i] */
     static void addInto(float[] dst, int dOff, float[] src, int sOff, int n) {
         int i = 0, bound = S.loopBound(n);
