@@ -378,8 +378,7 @@ public final class Gemm {
 
     private static void kernel(float[] pa, int ai, MemorySegment pb, long bo, int kc, float[] c, int ci, int ldc, boolean acc) {
         if (MR == 12) kernel12(pa, ai, pb, bo, kc, c, ci, ldc, acc);
-        else if (FMA) kernel4(pa, ai, pb, bo, kc, c, ci, ldc, acc);
-        else kernel4MulAdd(pa, ai, pb, bo, kc, c, ci, ldc, acc);
+        else kernel4(pa, ai, pb, bo, kc, c, ci, ldc, acc);
     }
 
     // The kernels are written out register by register: C2 keeps Vector API values in registers only
@@ -387,39 +386,23 @@ public final class Gemm {
     // 8-row kernel box its accumulators and run 5x slower). Each sums over k from zero and adds C at the
     // end, so every element's rounding is the same whichever FMA kernel the machine runs.
 
-    /** 4 x 2L: 8 accumulators (16 vector registers, AVX2). */
+    /** 4 x 2L: 8 accumulators (16 vector registers, AVX2; also the kernel where there is no FMA). */
     private static void kernel4(float[] pa, int ai, MemorySegment pb, long bo, int kc, float[] c, int ci, int ldc, boolean acc) {
         FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
         for (int kk = 0; kk < kc; kk++, ai += 4, bo += 4 * NR) {
             FloatVector b0 = FloatVector.fromMemorySegment(S, pb, bo, ORDER), b1 = FloatVector.fromMemorySegment(S, pb, bo + 4 * L, ORDER);
             FloatVector a;
-            a = FloatVector.broadcast(S, pa[ai]);      c00 = a.fma(b0, c00); c01 = a.fma(b1, c01);
-            a = FloatVector.broadcast(S, pa[ai + 1]);  c10 = a.fma(b0, c10); c11 = a.fma(b1, c11);
-            a = FloatVector.broadcast(S, pa[ai + 2]);  c20 = a.fma(b0, c20); c21 = a.fma(b1, c21);
-            a = FloatVector.broadcast(S, pa[ai + 3]);  c30 = a.fma(b0, c30); c31 = a.fma(b1, c31);
-        }
-        if (acc) {
-            c00 = c00.add(FloatVector.fromArray(S, c, ci)); c01 = c01.add(FloatVector.fromArray(S, c, ci + L));
-            c10 = c10.add(FloatVector.fromArray(S, c, ci + ldc)); c11 = c11.add(FloatVector.fromArray(S, c, ci + ldc + L));
-            c20 = c20.add(FloatVector.fromArray(S, c, ci + 2 * ldc)); c21 = c21.add(FloatVector.fromArray(S, c, ci + 2 * ldc + L));
-            c30 = c30.add(FloatVector.fromArray(S, c, ci + 3 * ldc)); c31 = c31.add(FloatVector.fromArray(S, c, ci + 3 * ldc + L));
-        }
-        c00.intoArray(c, ci); c01.intoArray(c, ci + L);
-        c10.intoArray(c, ci + ldc); c11.intoArray(c, ci + ldc + L);
-        c20.intoArray(c, ci + 2 * ldc); c21.intoArray(c, ci + 2 * ldc + L);
-        c30.intoArray(c, ci + 3 * ldc); c31.intoArray(c, ci + 3 * ldc + L);
-    }
-
-    /** The 4 x 2L kernel without FMA hardware (Vector API fma would fall back to a slow software path). */
-    private static void kernel4MulAdd(float[] pa, int ai, MemorySegment pb, long bo, int kc, float[] c, int ci, int ldc, boolean acc) {
-        FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
-        for (int kk = 0; kk < kc; kk++, ai += 4, bo += 4 * NR) {
-            FloatVector b0 = FloatVector.fromMemorySegment(S, pb, bo, ORDER), b1 = FloatVector.fromMemorySegment(S, pb, bo + 4 * L, ORDER);
-            FloatVector a;
-            a = FloatVector.broadcast(S, pa[ai]);      c00 = a.mul(b0).add(c00); c01 = a.mul(b1).add(c01);
-            a = FloatVector.broadcast(S, pa[ai + 1]);  c10 = a.mul(b0).add(c10); c11 = a.mul(b1).add(c11);
-            a = FloatVector.broadcast(S, pa[ai + 2]);  c20 = a.mul(b0).add(c20); c21 = a.mul(b1).add(c21);
-            a = FloatVector.broadcast(S, pa[ai + 3]);  c30 = a.mul(b0).add(c30); c31 = a.mul(b1).add(c31);
+            if (FMA) { // a constant: C2 keeps one branch
+                a = FloatVector.broadcast(S, pa[ai]);      c00 = a.fma(b0, c00); c01 = a.fma(b1, c01);
+                a = FloatVector.broadcast(S, pa[ai + 1]);  c10 = a.fma(b0, c10); c11 = a.fma(b1, c11);
+                a = FloatVector.broadcast(S, pa[ai + 2]);  c20 = a.fma(b0, c20); c21 = a.fma(b1, c21);
+                a = FloatVector.broadcast(S, pa[ai + 3]);  c30 = a.fma(b0, c30); c31 = a.fma(b1, c31);
+            } else { // without FMA hardware the Vector API's fma falls back to a slow software path
+                a = FloatVector.broadcast(S, pa[ai]);      c00 = a.mul(b0).add(c00); c01 = a.mul(b1).add(c01);
+                a = FloatVector.broadcast(S, pa[ai + 1]);  c10 = a.mul(b0).add(c10); c11 = a.mul(b1).add(c11);
+                a = FloatVector.broadcast(S, pa[ai + 2]);  c20 = a.mul(b0).add(c20); c21 = a.mul(b1).add(c21);
+                a = FloatVector.broadcast(S, pa[ai + 3]);  c30 = a.mul(b0).add(c30); c31 = a.mul(b1).add(c31);
+            }
         }
         if (acc) {
             c00 = c00.add(FloatVector.fromArray(S, c, ci)); c01 = c01.add(FloatVector.fromArray(S, c, ci + L));
