@@ -42,6 +42,7 @@ public final class Gemm {
 
     private final WorkerPool pool;
     private final float[][] packA, edge;
+    private final int[][] gatherMaps;
     /** Copies MR values of A at once: the narrowest vector that holds them. */
     private static final VectorSpecies<Float> PACK = MR <= 4 ? FloatVector.SPECIES_128 : S;
     /**
@@ -63,6 +64,7 @@ public final class Gemm {
         packB = new MemorySegment[n];
         for (int i = 0; i < n; i++) packB[i] = arena.allocate(4L * roundUp(NC_SERIAL, NR) * KC, 64);
         edge = new float[n][MR * NR];
+        gatherMaps = new int[n][NR];
     }
 
     private static int tileRows() {
@@ -198,7 +200,7 @@ public final class Gemm {
     private void packSharedB(int s, int e, int chunk, int w) {
         for (int i = s; i < e; i++) {
             int blk = i / jobPanels, q = i % jobPanels, p0 = jobP0 + blk * KC, kc = Math.min(KC, jobK - p0);
-            packBPanel(sharedB, blk * KC * jobPanels * NR + q * kc * NR, jobB, jobBOff, jobBRow, jobBCol, p0, kc, jobJ0 + q * NR,
+            packBPanel(gatherMaps[w], sharedB, blk * KC * jobPanels * NR + q * kc * NR, jobB, jobBOff, jobBRow, jobBCol, p0, kc, jobJ0 + q * NR,
                     Math.min(NR, jobNb - q * NR));
         }
     }
@@ -253,7 +255,7 @@ public final class Gemm {
         int mb = i1 - i0, nb = j1 - j0, panels = ceilDiv(nb, NR);
         for (int p0 = 0; p0 < k; p0 += KC) {
             int kc = Math.min(KC, k - p0);
-            for (int q = 0; q < panels; q++) packBPanel(pb, q * kc * NR, b, bOff, bRow, bCol, p0, kc, j0 + q * NR, Math.min(NR, nb - q * NR));
+            for (int q = 0; q < panels; q++) packBPanel(gatherMaps[w], pb, q * kc * NR, b, bOff, bRow, bCol, p0, kc, j0 + q * NR, Math.min(NR, nb - q * NR));
             packA(pa, a, aOff, aRow, aCol, i0, mb, p0, kc);
             panels(pa, pb, 0, w, i0, mb, kc, j0, nb, 0, panels, c, cOff, ldc, accumulate || p0 > 0, lowerTriangle);
         }
@@ -350,12 +352,24 @@ public final class Gemm {
     }
 
     /** One NR-column panel of B: columns [j, j+nr) x k [p0, p0+kc) at dst, element (k, jj) at dst + k*NR + jj. */
-    private static void packBPanel(MemorySegment pb, int dst, float[] b, int bOff, int bRow, int bCol, int p0, int kc, int j, int nr) {
+    private static void packBPanel(int[] map, MemorySegment pb, int dst, float[] b, int bOff, int bRow, int bCol, int p0, int kc, int j, int nr) {
         if (bCol == 1 && nr == NR) {
             for (int kk = 0; kk < kc; kk++) {
                 int src = bOff + (p0 + kk) * bRow + j, d = dst + kk * NR;
                 FloatVector.fromArray(S, b, src).intoMemorySegment(pb, 4L * d, ORDER);
                 FloatVector.fromArray(S, b, src + L).intoMemorySegment(pb, 4L * (d + L), ORDER);
+            }
+            return;
+        }
+        if (L >= 16 && bRow == 1 && nr == NR && bOff + p0 + kc - 1 + (j + NR - 1) * bCol < b.length) {
+            // B = Wᵀ on AVX-512: one gather of L rows of W per k and vector (two per k-row of the panel). Scoring's
+            // few hundred rows per weight made this packing 10% of its time; the gathers pack ~20% faster. With
+            // AVX2's gathers (-XX:UseAVX=2) it was slower than the scalar loop below, so that path keeps the loop.
+            for (int jj = 0; jj < NR; jj++) map[jj] = jj * bCol;
+            int src = bOff + p0 + j * bCol;
+            for (int kk = 0, d = dst; kk < kc; kk++, d += NR) {
+                FloatVector.fromArray(S, b, src + kk, map, 0).intoMemorySegment(pb, 4L * d, ORDER);
+                FloatVector.fromArray(S, b, src + kk, map, L).intoMemorySegment(pb, 4L * (d + L), ORDER);
             }
             return;
         }
