@@ -15,9 +15,9 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>Layout follows Goto/BLIS: for each block of NC columns, B is packed once into NR-column panels of
  * KC depth (in parallel, into an aligned buffer shared by all workers, as many KC blocks as it holds),
  * then tiles of MC rows are independent tasks that, block by block, pack their A rows into MR-row
- * panels and run an MR x (2 vectors) micro-kernel (see {@link #MR}) for each A panel and B panel. The textbook AVX2 tile is 6 x 16
- * (12 accumulators), but C2 then spills accumulators to the stack and runs at half speed; 4 x 16
- * reaches ~92 GFLOP/s on one Zen 3 core (bench matmul). Each C element is reduced over K in the same
+ * panels and run an MR x (2 vectors) micro-kernel (see {@link #MR}) for each A panel and B panel. The
+ * textbook AVX2 tile is 6 x 16 (12 accumulators), but C2 then spills accumulators to the stack and runs
+ * at half speed; 4 x 16 reaches ~92 GFLOP/s on one Zen 3 core (bench matmul). Each C element is reduced over K in the same
  * order whatever the thread count and the tile, so results are bit-identical across runs, thread
  * counts and vector widths' tiles.
  */
@@ -173,11 +173,11 @@ public final class Gemm {
                 // back from memory per block (the weight gradients, K = B·T, add up many blocks).
                 int blockFloats = KC * panels * NR, span = Math.max(1, Math.min(ceilDiv(k, KC), B_PACK_FLOATS / blockFloats));
                 ensureSharedB((long) span * blockFloats);
+                jobK = k;
+                jobAcc = accumulate;
                 for (int p0 = 0; p0 < k; p0 += span * KC) {
                     jobP0 = p0;
                     jobBlocks = Math.min(span, ceilDiv(k - p0, KC));
-                    jobK = k;
-                    jobAcc = accumulate;
                     pool.forRange(jobBlocks * panels, Math.min(jobBlocks * panels, 4 * threads), packSharedB);
                     pool.run(mT * jobGTasks, multiplyTile);
                 }
@@ -432,7 +432,9 @@ public final class Gemm {
 
     /** 12 x 2L: 24 accumulators (32 vector registers, AVX-512). */
     private static void kernel12(float[] pa, int ai, MemorySegment pb, long bo, int kc, float[] c, int ci, int ldc, boolean acc) {
-        FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00, c80 = c00, c81 = c00, c90 = c00, c91 = c00, c100 = c00, c101 = c00, c110 = c00, c111 = c00;
+        FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+        FloatVector c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
+        FloatVector c80 = c00, c81 = c00, c90 = c00, c91 = c00, c100 = c00, c101 = c00, c110 = c00, c111 = c00;
         for (int kk = 0; kk < kc; kk++, ai += 12, bo += 4 * NR) {
             FloatVector b0 = FloatVector.fromMemorySegment(S, pb, bo, ORDER), b1 = FloatVector.fromMemorySegment(S, pb, bo + 4 * L, ORDER);
             FloatVector a;
