@@ -28,7 +28,8 @@ import picocli.CommandLine.Option;
 /** bench serve: the HTTP server under 1, 4 and 16 concurrent clients, generating and scoring. */
 @Command(name = "serve", mixinStandardHelpOptions = true,
         description = "Requests/s and tokens/s of `crucible serve` (random weights, token-id prompts) with 1, 4 and 16 concurrent clients: "
-                + "greedy generation (32-token prompts, 64 tokens each) and lm-evaluation-harness-style scoring (echo, logprobs, 128-token prompts).")
+                + "greedy generation (32-token prompts, 64 tokens each) and lm-evaluation-harness-style scoring (echo, logprobs, 128-token prompts); "
+                + "--batch is the server's (prompts scored in one pass, sequences decoded together; default 8).")
 final class BenchServe implements Runnable {
     @Mixin
     BenchCommand.Common c;
@@ -45,7 +46,7 @@ final class BenchServe implements Runnable {
             layout.initialize(params, 1);
             HfCheckpoint.write(dir.resolve("model"), cfg, params, null);
             List<Map<String, Object>> rows = new ArrayList<>();
-            try (CompletionServer server = new CompletionServer(dir.resolve("model"), c.preset, "127.0.0.1", 0, 64, 8, pool)) {
+            try (CompletionServer server = new CompletionServer(dir.resolve("model"), c.preset, "127.0.0.1", 0, 64, c.batch != null ? c.batch : 8, pool)) {
                 HttpClient http = HttpClient.newHttpClient();
                 String url = "http://127.0.0.1:" + server.port() + "/v1/completions";
                 SplittableRandom rng = new SplittableRandom(1);

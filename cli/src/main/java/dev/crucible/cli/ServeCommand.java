@@ -30,7 +30,7 @@ public final class ServeCommand implements Callable<Integer> {
     int port;
     @Option(names = "--queue", defaultValue = "16", description = "Requests that may wait for the model; more are answered 429 (default ${DEFAULT-VALUE}).")
     int queue;
-    @Option(names = "--batch", defaultValue = "8", description = "Prompts scored in one forward pass (default ${DEFAULT-VALUE}).")
+    @Option(names = "--batch", defaultValue = "8", description = "Prompts scored in one forward pass, and sequences generated together (default ${DEFAULT-VALUE}).")
     int batch;
     @Option(names = "--name", description = "The model's name in the API (default: the checkpoint directory's name, with the run's for --run).")
     String name;

@@ -7,10 +7,15 @@ import dev.crucible.tensor.Rope;
 import dev.crucible.tensor.WorkerPool;
 
 /**
- * Incremental decoding with a key/value cache: each call to {@link #next} runs one token through the
- * model, appends its keys and values to the cache, and returns the next-token logits. It walks the
- * same {@link BlockPlan} with the same norm and activation kernels and RoPE tables as training; a
- * test holds its logits equal to the full-sequence forward pass at every position.
+ * Incremental decoding with a key/value cache: each step runs one token through the model, appends
+ * its keys and values to the cache, and returns the next-token logits. It walks the same
+ * {@link BlockPlan} with the same norm and activation kernels and RoPE tables as training; a test
+ * holds its logits equal to the full-sequence forward pass at every position.
+ *
+ * <p>It holds several sequences ("slots"), each with its own cache and position: {@link #step}
+ * advances any of them by one token together, so the weights are read once per step for all of
+ * them (decoding is bound by reading the weights). A sequence's logits are the same bits whether it
+ * is stepped alone or with others. A slot's cache is allocated when the slot is first used.
  */
 public final class Generator {
     private final ModelConfig cfg;
@@ -25,13 +30,24 @@ public final class Generator {
     private final Rope rope;
     private final QkNorm qkNorm;
     private final float[] qkStat;
-    private final int maxT, w, kvw;
-    private final float[] kCache, vCache; // [layer][maxT][nkv·hs]
+    private final int maxT, slots, w, kvw, maxIn;
+    private final float[][] kCache, vCache; // per slot: [layer][maxT][nkv·hs]
+    private final int[] pos;
     private final float[] x, xn, qkv, att, tmp, mlpIn, mlpOut, logits, stat1, stat2;
-    private int pos;
+    // the step in progress: its rows' caches and positions
+    private final float[][] rowK, rowV;
+    private final int[] rowPos, rowSlot;
+    private final int[] one = new int[1], slot0 = new int[1];
 
+    /** One sequence of up to maxT tokens. */
     public Generator(ModelConfig cfg, float[] params, int maxT, WorkerPool pool) {
+        this(cfg, params, maxT, 1, pool);
+    }
+
+    /** slots sequences of up to maxT tokens each. */
+    public Generator(ModelConfig cfg, float[] params, int maxT, int slots, WorkerPool pool) {
         if (maxT > cfg.contextLength()) throw new IllegalArgumentException("maximum length " + maxT + " exceeds the context length " + cfg.contextLength());
+        if (slots < 1) throw new IllegalArgumentException("slots must be at least 1, got " + slots);
         this.cfg = cfg;
         this.layout = new ParamLayout(cfg);
         if (params.length != layout.size()) throw new IllegalArgumentException("parameter buffer has " + params.length + " values, the config needs " + layout.size());
@@ -47,107 +63,158 @@ public final class Generator {
         rope = k.rope();
         qkNorm = cfg.qkNorm() ? new QkNorm(new dev.crucible.tensor.Norms(pool), cfg.nHead(), cfg.nKvHead(), cfg.headSize(), cfg.normEps()) : null;
         qkStat = new float[cfg.nHead() + cfg.nKvHead()];
-        int maxIn = k.maxInWidth();
+        maxIn = k.maxInWidth();
         this.maxT = maxT;
+        this.slots = slots;
         int d = cfg.dModel(), hs = cfg.headSize();
         w = Attention.qkvWidth(cfg.nHead(), cfg.nKvHead(), hs);
         kvw = cfg.nKvHead() * hs;
-        kCache = new float[cfg.nLayer() * maxT * kvw];
-        vCache = new float[cfg.nLayer() * maxT * kvw];
-        x = new float[d];
-        xn = new float[d];
-        qkv = new float[w];
-        att = new float[cfg.nHead() * hs];
-        tmp = new float[d];
-        mlpIn = new float[maxIn];
-        mlpOut = new float[cfg.intermediateSize()];
-        logits = new float[cfg.vocabSize()];
-        stat1 = new float[1];
-        stat2 = new float[1];
+        kCache = new float[slots][];
+        vCache = new float[slots][];
+        pos = new int[slots];
+        x = new float[slots * d];
+        xn = new float[slots * d];
+        qkv = new float[slots * w];
+        att = new float[slots * cfg.nHead() * hs];
+        tmp = new float[slots * d];
+        mlpIn = new float[slots * maxIn];
+        mlpOut = new float[slots * cfg.intermediateSize()];
+        logits = new float[slots * cfg.vocabSize()];
+        stat1 = new float[slots];
+        stat2 = new float[slots];
+        rowK = new float[slots][];
+        rowV = new float[slots][];
+        rowPos = new int[slots];
+        rowSlot = new int[slots];
     }
 
-    /** Forgets the cached sequence. */
+    public int slots() {
+        return slots;
+    }
+
+    /** Forgets every slot's sequence. */
     public void reset() {
-        pos = 0;
+        java.util.Arrays.fill(pos, 0);
     }
 
+    /** Forgets one slot's sequence (its cache is kept for the next one). */
+    public void reset(int slot) {
+        pos[slot] = 0;
+    }
+
+    /** Tokens in slot 0's sequence. */
     public int position() {
-        return pos;
+        return pos[0];
     }
 
-    /** Feeds one token at the next position; returns the logits of the token after it (a buffer reused by the next call). */
+    /** Tokens in a slot's sequence. */
+    public int position(int slot) {
+        return pos[slot];
+    }
+
+    /** Feeds one token at slot 0's next position; returns the logits of the token after it (a buffer reused by the next call). */
     public float[] next(int token) {
-        if (pos >= maxT) throw new IllegalStateException("sequence is full (" + maxT + " tokens)");
-        if (token < 0 || token >= cfg.vocabSize()) throw new IllegalArgumentException("token " + token + " outside vocabulary of " + cfg.vocabSize());
+        one[0] = token;
+        float[] out = step(slot0, one, 1);
+        return slots == 1 ? out : java.util.Arrays.copyOf(out, cfg.vocabSize());
+    }
+
+    /**
+     * Feeds tokens[r] at the next position of slot slotOf[r], for r < n (n distinct slots); returns
+     * the n rows of next-token logits, row r at r·vocab (a buffer reused by the next call).
+     */
+    public float[] step(int[] slotOf, int[] tokens, int n) {
+        if (n < 1 || n > slots) throw new IllegalArgumentException("a step feeds 1 to " + slots + " sequences, got " + n);
         int d = cfg.dModel();
-        System.arraycopy(p, layout.wte() + token * d, x, 0, d);
-        if (plan.positions() == BlockPlan.Positions.LEARNED) for (int i = 0; i < d; i++) x[i] += p[layout.wpe() + pos * d + i];
+        for (int r = 0; r < n; r++) {
+            int s = slotOf[r], token = tokens[r];
+            if (s < 0 || s >= slots) throw new IllegalArgumentException("slot " + s + " outside [0, " + slots + ")");
+            for (int q = 0; q < r; q++) if (slotOf[q] == s) throw new IllegalArgumentException("slot " + s + " fed twice in one step");
+            if (pos[s] >= maxT) throw new IllegalStateException("sequence in slot " + s + " is full (" + maxT + " tokens)");
+            if (token < 0 || token >= cfg.vocabSize()) throw new IllegalArgumentException("token " + token + " outside vocabulary of " + cfg.vocabSize());
+            if (kCache[s] == null) {
+                kCache[s] = new float[cfg.nLayer() * maxT * kvw];
+                vCache[s] = new float[cfg.nLayer() * maxT * kvw];
+            }
+            rowSlot[r] = s;
+            rowK[r] = kCache[s];
+            rowV[r] = vCache[s];
+            rowPos[r] = pos[s];
+            System.arraycopy(p, layout.wte() + token * d, x, r * d, d);
+            if (plan.positions() == BlockPlan.Positions.LEARNED) for (int i = 0; i < d; i++) x[r * d + i] += p[layout.wpe() + pos[s] * d + i];
+        }
         if (cfg.embeddingProjection()) { // x0 = R1 · embedding
-            System.arraycopy(x, 0, tmp, 0, d);
-            mv.forward(x, 0, p, layout.embedProj(), tmp, 0, null, 0, d, d);
+            System.arraycopy(x, 0, tmp, 0, n * d);
+            mv.forward(x, 0, d, p, layout.embedProj(), tmp, 0, d, null, 0, n, d, d);
         }
         for (BlockPlan.Layer lp : plan.layers()) {
             ParamLayout.Block b = layout.block(lp.index());
-            sublayer(lp, lp.attention(), attnNorm[lp.index()], b.attnNormW(), b.attnNormB());
-            sublayer(lp, lp.mlpSublayer(), mlpNorm[lp.index()], b.mlpNormW(), b.mlpNormB());
+            sublayer(lp, lp.attention(), attnNorm[lp.index()], b.attnNormW(), b.attnNormB(), n);
+            sublayer(lp, lp.mlpSublayer(), mlpNorm[lp.index()], b.mlpNormW(), b.mlpNormB(), n);
         }
-        finalNorm.forward(xn, 0, stat1, stat2, 0, x, 0, p, layout.finalNormW(), layout.finalNormB(), 1, d);
+        finalNorm.forward(xn, 0, stat1, stat2, 0, x, 0, p, layout.finalNormW(), layout.finalNormB(), n, d);
         float[] headIn = xn;
         if (cfg.embeddingProjection()) {
-            mv.forward(tmp, 0, p, layout.headProj(), xn, 0, null, 0, d, d);
+            mv.forward(tmp, 0, d, p, layout.headProj(), xn, 0, d, null, 0, n, d, d);
             headIn = tmp;
         }
-        mv.forward(logits, 0, p, layout.lmHead(), headIn, 0, null, 0, d, cfg.vocabSize());
-        pos++;
+        mv.forward(logits, 0, cfg.vocabSize(), p, layout.lmHead(), headIn, 0, d, null, 0, n, d, cfg.vocabSize());
+        for (int r = 0; r < n; r++) pos[rowSlot[r]]++;
+        java.util.Arrays.fill(rowK, null);
+        java.util.Arrays.fill(rowV, null);
         return logits;
     }
 
-    /** One residual sub-layer on the row x (pre-norm: x += branch(norm(x)); post-norm: x = norm(x + branch(x))). */
-    private void sublayer(BlockPlan.Layer lp, BlockPlan.Sublayer s, NormOp norm, int wOff, int bOff) {
+    /** One residual sub-layer on the n rows of x (pre-norm: x += branch(norm(x)); post-norm: x = norm(x + branch(x))). */
+    private void sublayer(BlockPlan.Layer lp, BlockPlan.Sublayer s, NormOp norm, int wOff, int bOff, int n) {
         int d = cfg.dModel();
         switch (s.placement()) {
             case PRE -> {
-                norm.forward(xn, 0, stat1, stat2, 0, x, 0, p, wOff, bOff, 1, d);
-                branch(lp, s.branch());
-                for (int i = 0; i < d; i++) x[i] += tmp[i];
+                norm.forward(xn, 0, stat1, stat2, 0, x, 0, p, wOff, bOff, n, d);
+                branch(lp, s.branch(), n);
+                for (int i = 0; i < n * d; i++) x[i] += tmp[i];
             }
             case POST -> {
-                System.arraycopy(x, 0, xn, 0, d); // the branch reads xn
-                branch(lp, s.branch());
-                for (int i = 0; i < d; i++) x[i] += tmp[i];
-                norm.forward(xn, 0, stat1, stat2, 0, x, 0, p, wOff, bOff, 1, d);
-                System.arraycopy(xn, 0, x, 0, d);
+                System.arraycopy(x, 0, xn, 0, n * d); // the branch reads xn
+                branch(lp, s.branch(), n);
+                for (int i = 0; i < n * d; i++) x[i] += tmp[i];
+                norm.forward(xn, 0, stat1, stat2, 0, x, 0, p, wOff, bOff, n, d);
+                System.arraycopy(xn, 0, x, 0, n * d);
             }
             default -> throw new UnsupportedOperationException("norm placement " + s.placement() + " has no incremental decoding");
         }
     }
 
-    /** tmp = the branch applied to the normed row xn. */
-    private void branch(BlockPlan.Layer lp, BlockPlan.Branch branch) {
+    /** tmp = the branch applied to the normed rows xn. */
+    private void branch(BlockPlan.Layer lp, BlockPlan.Branch branch, int n) {
         ParamLayout.Block b = layout.block(lp.index());
         float[] bias = lp.linearBias() ? p : null;
+        int d = cfg.dModel();
         switch (branch) {
-            case ATTENTION -> attend(lp.index(), b, bias);
+            case ATTENTION -> attend(lp.index(), b, bias, n);
             case MLP -> {
-                int d = cfg.dModel(), hid = cfg.intermediateSize();
-                mv.forward(mlpIn, 0, p, b.mlpInW(), xn, 0, bias, b.mlpInB(), d, lp.mlp().inWidth(hid));
-                mlpAct[lp.index()].forward(mlpOut, 0, mlpIn, 0, 1, hid);
-                mv.forward(tmp, 0, p, b.mlpOutW(), mlpOut, 0, bias, b.mlpOutB(), hid, d);
+                int hid = cfg.intermediateSize(), in = lp.mlp().inWidth(hid);
+                mv.forward(mlpIn, 0, in, p, b.mlpInW(), xn, 0, d, bias, b.mlpInB(), n, d, in);
+                for (int r = 0; r < n; r++) mlpAct[lp.index()].forward(mlpOut, r * hid, mlpIn, r * in, 1, hid);
+                mv.forward(tmp, 0, d, p, b.mlpOutW(), mlpOut, 0, hid, bias, b.mlpOutB(), n, hid, d);
             }
             default -> throw new UnsupportedOperationException("branch " + branch);
         }
     }
 
-    /** tmp = attn_out(attention of the normed row xn over the cache, with this position's keys and values appended). */
-    private void attend(int l, ParamLayout.Block b, float[] bias) {
-        int d = cfg.dModel(), nh = cfg.nHead(), nkv = cfg.nKvHead(), hs = cfg.headSize();
-        mv.forward(qkv, 0, p, b.qkvW(), xn, 0, bias, b.qkvB(), d, w);
-        if (qkNorm != null && plan.layer(l).qkNorm()) qkNorm.forwardRow(qkv, 0, qkStat, p, b.qNormW(), b.kNormW());
-        if (rope != null) rope.rotateRow(qkv, 0, pos, nh + nkv, hs);
-        int cache = (l * maxT) * kvw;
-        System.arraycopy(qkv, nh * hs, kCache, cache + pos * kvw, kvw);
-        System.arraycopy(qkv, (nh + nkv) * hs, vCache, cache + pos * kvw, kvw);
-        decode.forward(qkv, 0, kCache, vCache, cache, kvw, pos, nh, nkv, hs, att, 0);
-        mv.forward(tmp, 0, p, b.attnOutW(), att, 0, bias, b.attnOutB(), nh * hs, d);
+    /** tmp = attn_out(attention of each normed row of xn over its slot's cache, with this position's keys and values appended). */
+    private void attend(int l, ParamLayout.Block b, float[] bias, int n) {
+        int d = cfg.dModel(), nh = cfg.nHead(), nkv = cfg.nKvHead(), hs = cfg.headSize(), aw = nh * hs;
+        mv.forward(qkv, 0, w, p, b.qkvW(), xn, 0, d, bias, b.qkvB(), n, d, w);
+        int cache = l * maxT * kvw;
+        for (int r = 0; r < n; r++) {
+            int row = r * w;
+            if (qkNorm != null && plan.layer(l).qkNorm()) qkNorm.forwardRow(qkv, row, qkStat, p, b.qNormW(), b.kNormW());
+            if (rope != null) rope.rotateRow(qkv, row, rowPos[r], nh + nkv, hs);
+            System.arraycopy(qkv, row + nh * hs, rowK[r], cache + rowPos[r] * kvw, kvw);
+            System.arraycopy(qkv, row + (nh + nkv) * hs, rowV[r], cache + rowPos[r] * kvw, kvw);
+        }
+        decode.forward(n, qkv, 0, w, rowK, rowV, cache, kvw, rowPos, nh, nkv, hs, att, 0, aw);
+        mv.forward(tmp, 0, d, p, b.attnOutW(), att, 0, aw, bias, b.attnOutB(), n, aw, d);
     }
 }

@@ -1,5 +1,6 @@
 package dev.crucible.model;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -9,11 +10,7 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 class GeneratorTest {
-
-    /** The KV-cache path gives the same next-token distribution as the full forward pass at every position. */
-    @Test
-    void cachedDecodingMatchesTheFullForward() {
-        ModelConfig[] configs = {ModelConfig.gpt2(29, 20, 2, 2, 16), ModelConfig.llama(29, 20, 2, 4, 2, 16),
+    static final ModelConfig[] CONFIGS = {ModelConfig.gpt2(29, 20, 2, 2, 16), ModelConfig.llama(29, 20, 2, 4, 2, 16),
                 ModelConfig.llamaBuilder(31, 20, 3, 4, 1, 32).intermediateSize(40).tieEmbeddings(false).normEps(1e-5).ropeTheta(1000).build(),
                 ModelConfig.gpt2Builder(29, 20, 2, 2, 16).normPlacement(ModelConfig.NormPlacement.POST).build(),
                 ModelConfig.llamaBuilder(29, 20, 4, 4, 2, 16).normPlacement(ModelConfig.NormPlacement.MIX).mixLnFraction(0.5).build(),
@@ -21,7 +18,11 @@ class GeneratorTest {
                 ModelConfig.llamaBuilder(29, 20, 2, 4, 2, 16).qkNorm(true).build(),
                 ModelConfig.gpt2Builder(29, 20, 2, 2, 16).norm(ModelConfig.Norm.SINGLE_SCALE_RMSNORM).build(),
                 ModelConfig.llamaBuilder(29, 20, 2, 4, 2, 16).embeddingProjection(true).build()};
-        for (ModelConfig cfg : configs) {
+
+    /** The KV-cache path gives the same next-token distribution as the full forward pass at every position. */
+    @Test
+    void cachedDecodingMatchesTheFullForward() {
+        for (ModelConfig cfg : CONFIGS) {
             int t = 17;
             int[] tok = new SplittableRandom(3).ints(t, 0, cfg.vocabSize()).toArray();
             try (WorkerPool pool = new WorkerPool(2)) {
@@ -41,6 +42,65 @@ class GeneratorTest {
                     Check.close(cfg.style() + " position " + i, probs, 0, full, i * cfg.vocabSize(), cfg.vocabSize(), 1e-6, 1e-4);
                 }
                 assertEquals(t, g.position());
+            }
+        }
+    }
+
+    /**
+     * Sequences stepped together, joining and leaving at different times (a slot reset and reused,
+     * rows in changing order, 1 to 5 at once: the 4-row kernel and its remainder), get the same logits,
+     * bit for bit, as each sequence decoded alone.
+     */
+    @Test
+    void sequencesSteppedTogetherDecodeAsTheyDoAlone() {
+        for (ModelConfig cfg : CONFIGS) {
+            int slots = 5, t = 12, v = cfg.vocabSize();
+            SplittableRandom rng = new SplittableRandom(11);
+            int[][] seqs = new int[8][];
+            for (int i = 0; i < seqs.length; i++) seqs[i] = rng.ints(3 + rng.nextInt(t - 2), 0, v).toArray();
+            try (WorkerPool pool = new WorkerPool(2)) {
+                Model model = Model.forInference(cfg, 1, t, pool);
+                float[] p = ModelGradientTest.initParams(cfg, 4);
+                System.arraycopy(p, 0, model.params, 0, p.length);
+                float[][][] alone = new float[seqs.length][][];
+                Generator single = new Generator(cfg, model.params, t, pool);
+                for (int i = 0; i < seqs.length; i++) {
+                    single.reset();
+                    alone[i] = new float[seqs[i].length][];
+                    for (int j = 0; j < seqs[i].length; j++) alone[i][j] = single.next(seqs[i][j]).clone();
+                }
+                Generator g = new Generator(cfg, model.params, t, slots, pool);
+                int[] seqIn = new int[slots], fed = new int[seqs.length];
+                java.util.Arrays.fill(seqIn, -1);
+                int started = 0, done = 0;
+                while (done < seqs.length) {
+                    for (int s = 0; s < slots && started < seqs.length; s++) {
+                        if (seqIn[s] < 0 && rng.nextInt(3) > 0) { // sequences join at random steps
+                            seqIn[s] = started++;
+                            g.reset(s);
+                        }
+                    }
+                    int[] order = rng.ints(0, slots).distinct().limit(slots).toArray();
+                    int[] slotOf = new int[slots], tokens = new int[slots];
+                    int n = 0;
+                    for (int s : order) {
+                        if (seqIn[s] < 0) continue;
+                        slotOf[n] = s;
+                        tokens[n++] = seqs[seqIn[s]][fed[seqIn[s]]];
+                    }
+                    if (n == 0) continue;
+                    float[] logits = g.step(slotOf, tokens, n);
+                    for (int r = 0; r < n; r++) {
+                        int s = slotOf[r], i = seqIn[s], j = fed[i]++;
+                        assertArrayEquals(alone[i][j], java.util.Arrays.copyOfRange(logits, r * v, (r + 1) * v),
+                                cfg.style() + ": sequence " + i + " position " + j + " decoded with " + n + " rows");
+                        assertEquals(j + 1, g.position(s));
+                        if (fed[i] == seqs[i].length) {
+                            seqIn[s] = -1;
+                            done++;
+                        }
+                    }
+                }
             }
         }
     }

@@ -1,10 +1,11 @@
 package dev.crucible.tensor;
 
 /**
- * One query row against a key/value cache, for decoding a token at a time: for each head h,
- * out_h = softmax(q_h · K[0..pos]ᵀ / √hs) · V[0..pos], with query head h reading key/value head
- * h / (nh / nkv) (GQA). Heads run in parallel, each with vector dot products and a vector
- * multiply-add over the value rows; no T x T buffer, only one row of pos+1 scores per worker.
+ * Query rows against their key/value caches, for decoding a token at a time (one row per sequence
+ * being decoded): for each row and head h, out_h = softmax(q_h · K[0..pos]ᵀ / √hs) · V[0..pos], with
+ * query head h reading key/value head h / (nh / nkv) (GQA). The (row, head) pairs run in parallel,
+ * each with vector dot products and a vector multiply-add over the value rows; no T x T buffer, only
+ * one row of pos+1 scores per worker. A row's result does not depend on the other rows.
  */
 public final class DecodeAttention {
     private final WorkerPool pool;
@@ -16,46 +17,58 @@ public final class DecodeAttention {
     }
 
     /**
-     * q holds the nh query heads at qOff (hs values each); the cache holds rows of kvw = nkv·hs values,
-     * row t at cacheOff + t·kvw; out receives nh·hs values at outOff.
+     * Row r's nh query heads are at qOff + r·qStride (hs values each); its cache holds rows of
+     * kvw = nkv·hs values in kCaches[r] and vCaches[r], position t at cacheOff + t·kvw, up to pos[r];
+     * its nh·hs outputs go to outOff + r·outStride.
      */
-    public void forward(float[] q, int qOff, float[] kCache, float[] vCache, int cacheOff, int kvw, int pos, int nh, int nkv, int hs,
-                        float[] out, int outOff) {
+    public void forward(int rows, float[] q, int qOff, int qStride, float[][] kCaches, float[][] vCaches, int cacheOff, int kvw, int[] pos,
+                        int nh, int nkv, int hs, float[] out, int outOff, int outStride) {
         jq = q;
-        jk = kCache;
-        jv = vCache;
+        jk = kCaches;
+        jv = vCaches;
         jout = out;
+        jPos = pos;
         jqOff = qOff;
+        jqStride = qStride;
         jCacheOff = cacheOff;
         jKvw = kvw;
-        jPos = pos;
+        jNh = nh;
         jGroup = nh / nkv;
         jHs = hs;
         jOutOff = outOff;
+        jOutStride = outStride;
+        long work = 0;
+        for (int r = 0; r < rows; r++) work += (long) nh * (pos[r] + 1) * hs * 2;
         try {
-            // one task per head once the cache is long enough to pay for waking a worker
-            pool.forRange(nh, pool.chunksFor((long) nh * (pos + 1) * hs * 2, 1 << 15), heads);
+            // one task per (row, head) once the caches are long enough to pay for waking a worker
+            pool.forRange(rows * nh, pool.chunksFor(work, 1 << 15), heads);
         } finally {
-            jq = jk = jv = jout = null;
+            jq = jout = null;
+            jk = jv = null;
+            jPos = null;
         }
     }
 
     // The call forward() is working on, read by the task below, so that a token allocates no closure.
-    private float[] jq, jk, jv, jout;
-    private int jqOff, jCacheOff, jKvw, jPos, jGroup, jHs, jOutOff;
+    private float[] jq, jout;
+    private float[][] jk, jv;
+    private int[] jPos;
+    private int jqOff, jqStride, jCacheOff, jKvw, jNh, jGroup, jHs, jOutOff, jOutStride;
     private final WorkerPool.RangeTask heads = this::heads;
 
     private void heads(int s, int e, int chunk, int w) {
         float[] sc = scores[w];
-        int hs = jHs, pos = jPos, kvw = jKvw;
+        int hs = jHs, kvw = jKvw;
         float scale = (float) (1.0 / Math.sqrt(hs));
-        for (int h = s; h < e; h++) {
-            int kv = jCacheOff + (h / jGroup) * hs, qh = jqOff + h * hs, oh = jOutOff + h * hs;
-            for (int t = 0; t <= pos; t++) sc[t] = Vec.dot(jq, qh, jk, kv + t * kvw, hs) * scale;
+        for (int i = s; i < e; i++) {
+            int r = i / jNh, h = i % jNh, pos = jPos[r];
+            float[] k = jk[r], v = jv[r];
+            int kv = jCacheOff + (h / jGroup) * hs, qh = jqOff + r * jqStride + h * hs, oh = jOutOff + r * jOutStride + h * hs;
+            for (int t = 0; t <= pos; t++) sc[t] = Vec.dot(jq, qh, k, kv + t * kvw, hs) * scale;
             float max = Vec.max(sc, 0, pos + 1);
             float inv = 1f / Vec.expInPlace(sc, 0, pos + 1, 1f, max);
             java.util.Arrays.fill(jout, oh, oh + hs, 0f);
-            for (int t = 0; t <= pos; t++) Vec.axpy(sc[t] * inv, jv, kv + t * kvw, jout, oh, hs);
+            for (int t = 0; t <= pos; t++) Vec.axpy(sc[t] * inv, v, kv + t * kvw, jout, oh, hs);
         }
     }
 }

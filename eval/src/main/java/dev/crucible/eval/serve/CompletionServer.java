@@ -25,7 +25,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * An OpenAI-compatible HTTP server for one checkpoint (the JDK's own HTTP server; no dependency):
  * {@code GET /v1/models}, {@code POST /v1/completions} (with server-sent events when
  * {@code stream} is true). Requests wait in a bounded queue for the model; scoring requests queued
- * together are scored together, a generation is served alone; a full queue answers 429.
+ * together are scored together, and generations from several clients are decoded together, a token
+ * of each per pass over the weights; a full queue answers 429.
  * Errors are JSON in OpenAI's shape, 400 for a bad request, never a stack trace. Binds to the
  * address it is given (the command's default is loopback).
  */
@@ -51,7 +52,7 @@ public final class CompletionServer implements AutoCloseable {
     private final AtomicLong ids = new AtomicLong();
     private static final int MAX_BODY = 16 << 20;
 
-    /** queue: requests that may wait for the model; batch: prompts scored in one forward pass. */
+    /** queue: requests that may wait for the model; batch: prompts scored in one forward pass, and sequences decoded together. */
     public CompletionServer(Path checkpoint, String name, String host, int port, int queue, int batch, WorkerPool pool) throws IOException {
         this(new Source() {
             public Path checkpoint() {
@@ -106,7 +107,8 @@ public final class CompletionServer implements AutoCloseable {
 
     /**
      * A completion request waiting for the model (or, with hold set, a pause of the model: tests make
-     * it busy deterministically). parsed and bad are filled on the model thread.
+     * it busy deterministically). parsed and bad are filled on the model thread, generation once it
+     * is started there.
      */
     private static final class Job {
         final HttpExchange ex;
@@ -114,8 +116,10 @@ public final class CompletionServer implements AutoCloseable {
         final String id;
         final java.util.concurrent.CountDownLatch hold;
         final CompletableFuture<Void> done = new CompletableFuture<>();
+        ServedModel parsedFor;
         Completions.Request parsed;
         Completions.BadRequest bad;
+        Completions.Generation generation;
 
         Job(HttpExchange ex, JsonNode body, String id, java.util.concurrent.CountDownLatch hold) {
             this.ex = ex;
@@ -124,26 +128,30 @@ public final class CompletionServer implements AutoCloseable {
             this.hold = hold;
         }
 
-        /** Scored on the forward pass alone (no generator): what requests from several clients share a batch for. */
+        /** Scored on the forward pass alone (no decoder): what requests from several clients share a batch for. */
         boolean scoringOnly() {
             return parsed != null && parsed.maxTokens() <= 1 && !parsed.stream();
         }
     }
 
     /**
-     * The model thread: takes the next request; when it only scores (lm-evaluation-harness's
-     * log-likelihood requests, one token or none generated), the scoring requests queued behind it join
-     * it, up to `batch` prompts, and all their prompts go through the model in the same passes.
+     * The model thread. Generations share the decoder: every step advances each running sequence by a
+     * token in one pass over the weights, and a new request's sequences join at the next step when
+     * slots are free (continuous batching). A request that only scores (lm-evaluation-harness's
+     * log-likelihood requests, one token or none generated) is served between steps, with the scoring
+     * requests queued behind it, up to `batch` prompts in the same forward passes. A generation is
+     * taken from the queue only when a slot is free for it, so the queue's bound (429) holds.
      */
     private void work() {
+        List<Job> active = new ArrayList<>(); // generations on the decoder or waiting for slots, oldest first
         while (!closed) {
             Job first;
             try {
-                first = jobs.take();
+                first = active.isEmpty() ? jobs.take() : ready(active);
             } catch (InterruptedException e) {
                 return;
             }
-            if (first.hold != null) {
+            if (first != null && first.hold != null) {
                 try {
                     first.hold.await();
                 } catch (InterruptedException e) {
@@ -152,31 +160,82 @@ public final class CompletionServer implements AutoCloseable {
                 first.done.complete(null);
                 continue;
             }
-            List<Job> group = new ArrayList<>(List.of(first));
+            ServedModel m = model;
+            if (first != null) {
+                List<Job> group = new ArrayList<>(List.of(first));
+                try {
+                    if (active.isEmpty()) { // between generations: a newer checkpoint of a run goes into service
+                        refresh();
+                        m = model;
+                    }
+                    parse(first, m);
+                    if (first.scoringOnly()) {
+                        int prompts = first.parsed.prompts().size();
+                        for (Job next; prompts < batch && (next = jobs.peek()) != null && next.hold == null; ) {
+                            parse(next, m);
+                            if (!next.scoringOnly() && next.bad == null) break; // a generation: it waits for its own turn
+                            jobs.poll();
+                            group.add(next);
+                            if (next.parsed != null) prompts += next.parsed.prompts().size();
+                        }
+                        largestGroup = Math.max(largestGroup, group.size());
+                        score(group, m);
+                    } else if (first.bad != null) {
+                        score(group, m);
+                    } else {
+                        if (first.parsed.stream()) startStream(first.ex);
+                        first.generation = Completions.start(first.parsed, m, first.id, first.parsed.stream() ? sse(first, m) : null, null);
+                        active.add(first);
+                    }
+                } catch (Throwable t) {
+                    for (Job j : group) if (!j.done.isDone()) j.done.completeExceptionally(t);
+                    active.remove(first);
+                }
+            }
+            if (active.isEmpty()) continue;
             try {
-                refresh();
-                ServedModel m = model;
-                parse(first, m);
-                if (first.scoringOnly()) {
-                    int prompts = first.parsed.prompts().size();
-                    for (Job next; prompts < batch && (next = jobs.peek()) != null && next.hold == null; ) {
-                        parse(next, m);
-                        if (!next.scoringOnly() && next.bad == null) break; // a generation: it waits for its own turn
-                        jobs.poll();
-                        group.add(next);
-                        if (next.parsed != null) prompts += next.parsed.prompts().size();
+                for (Job j : active) if (!j.generation.admit()) break; // oldest first: a request's sequences keep their order
+                largestDecode = Math.max(largestDecode, m.running());
+                m.step();
+                for (java.util.Iterator<Job> it = active.iterator(); it.hasNext(); ) {
+                    Job j = it.next();
+                    if (j.generation.done()) {
+                        it.remove();
+                        finish(j, m);
                     }
                 }
-                largestGroup = Math.max(largestGroup, group.size());
-                serve(group, m);
             } catch (Throwable t) {
-                for (Job j : group) if (!j.done.isDone()) j.done.completeExceptionally(t);
+                for (Job j : active) j.done.completeExceptionally(t);
+                active.clear();
             }
         }
     }
 
+    /**
+     * While generations run: the next request to take, if it can go now (a scoring request always; a
+     * generation when every request in flight has its sequences on the decoder and a slot is free), else null.
+     */
+    private Job ready(List<Job> active) {
+        Job next = jobs.peek();
+        if (next == null) return null;
+        if (next.hold == null) {
+            parse(next, model);
+            if (!next.scoringOnly() && next.bad == null && !roomFor(active)) return null;
+        }
+        return jobs.poll();
+    }
+
+    /** Admits the sequences that wait for slots; true when none waits and a slot is still free. */
+    private boolean roomFor(List<Job> active) {
+        for (Job j : active) if (!j.generation.admit()) return false;
+        return model.running() < model.slots();
+    }
+
     private static void parse(Job j, ServedModel m) {
-        if (j.parsed != null || j.bad != null) return;
+        if (j.parsedFor == m) return;
+        j.parsedFor = m;
+        j.parsed = null;
+        j.bad = null;
         try {
             j.parsed = Completions.parse(j.body, m);
         } catch (Completions.BadRequest e) {
@@ -184,8 +243,8 @@ public final class CompletionServer implements AutoCloseable {
         }
     }
 
-    /** Answers a group: bad ones with 400, the scoring ones from one batched scoring of all their prompts, a generation alone. */
-    private static void serve(List<Job> group, ServedModel m) {
+    /** Answers a group of requests that need no decoder: bad ones with 400, the scoring ones from one batched scoring of all their prompts. */
+    private static void score(List<Job> group, ServedModel m) {
         List<int[]> prompts = new ArrayList<>();
         int top = 1;
         for (Job j : group) {
@@ -200,19 +259,37 @@ public final class CompletionServer implements AutoCloseable {
             try {
                 if (j.bad != null) {
                     error(j.ex, 400, j.bad.getMessage(), j.bad.param);
-                } else if (j.parsed.stream()) {
-                    stream(j.ex, j.parsed, j.id, m);
-                } else if (j.scoringOnly()) {
-                    int n = j.parsed.prompts().size();
-                    send(j.ex, 200, Completions.run(j.parsed, m, j.id, null, scored.subList(at, at + n)));
-                    at += n;
                 } else {
-                    send(j.ex, 200, Completions.run(j.parsed, m, j.id, null, null));
+                    int n = j.parsed.prompts().size();
+                    Completions.Generation g = Completions.start(j.parsed, m, j.id, null, scored.subList(at, at + n));
+                    at += n;
+                    if (!g.admit() || !g.done()) throw new IllegalStateException("a scoring request left a sequence to decode");
+                    send(j.ex, 200, g.finish());
                 }
                 j.done.complete(null);
             } catch (Throwable t) {
                 j.done.completeExceptionally(t);
             }
+        }
+    }
+
+    /** Answers a generation that is done: its response, or the rest of its stream; a client that went away gets nothing. */
+    private static void finish(Job j, ServedModel m) {
+        try {
+            RuntimeException failure = j.generation.failure();
+            if (failure != null) throw failure;
+            ObjectNode response = j.generation.finish();
+            if (j.parsed.stream()) {
+                OutputStream out = j.ex.getResponseBody();
+                event(out, chunk(j.id, "", response.get("choices").get(0).get("finish_reason").asText(), m));
+                out.write("data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8));
+                out.flush();
+            } else {
+                send(j.ex, 200, response);
+            }
+            j.done.complete(null);
+        } catch (Throwable t) {
+            j.done.completeExceptionally(t);
         }
     }
 
@@ -223,8 +300,8 @@ public final class CompletionServer implements AutoCloseable {
         return hold.done;
     }
 
-    /** The most requests served by one batched scoring so far. */
-    volatile int largestGroup;
+    /** The most requests served by one batched scoring so far, and the most sequences decoded in one step. */
+    volatile int largestGroup, largestDecode;
 
     /** Requests waiting for the model. */
     int queued() {
@@ -304,22 +381,22 @@ public final class CompletionServer implements AutoCloseable {
         }
     }
 
-    /** Server-sent events: one chunk per token, a last one with the finish reason, then [DONE]. */
-    private static void stream(HttpExchange ex, Completions.Request q, String id, ServedModel model) throws IOException {
+    /** Server-sent events: one chunk per piece of final text, a last one with the finish reason, then [DONE]. */
+    private static void startStream(HttpExchange ex) throws IOException {
         ex.getResponseHeaders().set("Content-Type", "text/event-stream; charset=utf-8");
         ex.getResponseHeaders().set("Cache-Control", "no-cache");
         ex.sendResponseHeaders(200, 0);
-        OutputStream out = ex.getResponseBody();
-        ObjectNode last = Completions.run(q, model, id, piece -> {
+    }
+
+    private static java.util.function.Consumer<String> sse(Job j, ServedModel m) {
+        OutputStream out = j.ex.getResponseBody();
+        return piece -> {
             try {
-                event(out, chunk(id, piece, null, model));
+                event(out, chunk(j.id, piece, null, m));
             } catch (IOException e) {
                 throw new java.io.UncheckedIOException(e);
             }
-        }, null);
-        event(out, chunk(id, "", last.get("choices").get(0).get("finish_reason").asText(), model));
-        out.write("data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8));
-        out.flush();
+        };
     }
 
     private static ObjectNode chunk(String id, String text, String finish, ServedModel model) {

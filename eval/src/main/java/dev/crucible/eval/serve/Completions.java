@@ -183,22 +183,104 @@ final class Completions {
     }
 
     /**
-     * Serves a parsed request; sink receives each generated token's text (streaming), or null;
-     * prescored: its prompts already scored with at least logprobs alternatives (a batch shared with
-     * other requests), or null.
+     * A request being served: its choices (one per prompt and n), each with its sequence on the
+     * model's decoder; when {@link #done}, {@link #finish} gives the response.
      */
-    static ObjectNode run(Request q, ServedModel m, String id, java.util.function.Consumer<String> sink, List<ServedModel.Scored> prescored) {
+    static final class Generation {
+        private final Request q;
+        private final ServedModel m;
+        private final String id;
+        private final java.util.function.Consumer<String> sink;
+        private final List<Choice> choices = new ArrayList<>();
+        private final List<ServedModel.Sequence> sequences = new ArrayList<>();
+        private int admitted;
+
+        private Generation(Request q, ServedModel m, String id, java.util.function.Consumer<String> sink) {
+            this.q = q;
+            this.m = m;
+            this.id = id;
+            this.sink = sink;
+        }
+
+        /** Puts as many of its waiting sequences on the decoder as there are free slots; true when none waits any more. */
+        boolean admit() {
+            while (admitted < sequences.size()) {
+                ServedModel.Sequence s = sequences.get(admitted);
+                if (s.finish() == null && !m.admit(s)) return false;
+                admitted++;
+            }
+            return true;
+        }
+
+        boolean done() {
+            return admitted == sequences.size() && sequences.stream().allMatch(s -> s.finish() != null);
+        }
+
+        /** What ended a sequence by throwing (a streamed client that went away), or null. */
+        RuntimeException failure() {
+            for (ServedModel.Sequence s : sequences) if (s.failure() != null) return s.failure();
+            return null;
+        }
+
+        /** Once done: streams what was held back (the text is complete now) and returns the response. */
+        ObjectNode finish() {
+            ArrayNode out = F.arrayNode();
+            int promptTokens = 0, completionTokens = 0;
+            for (int pi = 0; pi < q.prompts().size(); pi++) promptTokens += q.prompts().get(pi).length;
+            for (int ci = 0; ci < choices.size(); ci++) {
+                Choice c = choices.get(ci);
+                c.finish = sequences.get(ci).finish();
+                // decoded as a whole, so that pieces splitting a character join up again
+                String generated = m.text(c.tokens.subList(c.echoed, c.tokens.size()));
+                String text = c.stopAt >= 0 ? generated.substring(0, c.stopAt) : generated;
+                if (sink != null && text.length() > c.sent) sink.accept(text.substring(c.sent));
+                completionTokens += c.completionTokens;
+                ObjectNode ch = F.objectNode();
+                ch.put("text", m.text(c.tokens.subList(0, c.echoed)) + text);
+                ch.put("index", ci);
+                if (q.logprobs() != null) {
+                    ObjectNode lp = ch.putObject("logprobs");
+                    lp.set("tokens", c.lpTokens);
+                    lp.set("token_logprobs", c.lpValues);
+                    lp.set("top_logprobs", c.lpTop);
+                    lp.set("text_offset", c.offsets);
+                } else {
+                    ch.putNull("logprobs");
+                }
+                ch.put("finish_reason", c.finish);
+                out.add(ch);
+            }
+            ObjectNode response = F.objectNode();
+            response.put("id", id);
+            response.put("object", "text_completion");
+            response.put("created", System.currentTimeMillis() / 1000);
+            response.put("model", m.name);
+            response.set("choices", out);
+            ObjectNode usage = response.putObject("usage");
+            usage.put("prompt_tokens", promptTokens);
+            usage.put("completion_tokens", completionTokens);
+            usage.put("total_tokens", promptTokens + completionTokens);
+            return response;
+        }
+    }
+
+    /**
+     * Starts serving a parsed request: echoes and scores its prompts as asked, and makes a sequence
+     * per choice for the model's decoder (a one-token completion is finished here, from the scoring
+     * pass). sink receives each choice's text as it becomes final (streaming), or null; prescored:
+     * its prompts already scored with at least logprobs alternatives (a batch shared with other
+     * requests), or null.
+     */
+    static Generation start(Request q, ServedModel m, String id, java.util.function.Consumer<String> sink, List<ServedModel.Scored> prescored) {
+        Generation g = new Generation(q, m, id, sink);
         boolean wantLp = q.logprobs() != null;
         int k = wantLp ? q.logprobs() : 0;
         // scored in batches when the prompts' log-probabilities are asked for, or when one token is all
-        // that is generated (the last position gives it without the generator's token-by-token prefill)
+        // that is generated (the last position gives it without the decoder's token-by-token prefill)
         List<ServedModel.Scored> scored = prescored != null ? prescored
                 : q.echo() && wantLp || q.maxTokens() == 1 ? m.score(q.prompts(), Math.max(1, k)) : null;
-        ArrayNode choices = F.arrayNode();
-        int promptTokens = 0, completionTokens = 0;
         for (int pi = 0; pi < q.prompts().size(); pi++) {
             int[] prompt = q.prompts().get(pi);
-            promptTokens += prompt.length;
             for (int j = 0; j < q.n(); j++) {
                 Choice c = new Choice();
                 if (q.echo()) {
@@ -214,60 +296,28 @@ final class Completions {
                     }
                 }
                 c.echoed = c.tokens.size();
-                if (q.maxTokens() > 0) {
-                    long seed = q.seed() != null ? q.seed() + j : System.nanoTime() + j;
-                    c.finish = m.generate(prompt, q.maxTokens(), q.temperature(), q.topP(), seed, scored == null ? null : scored.get(pi).next(), (token, lp, all) -> {
-                        c.add(m, token, wantLp ? lp : Double.NaN, wantLp ? top(m, all, k) : null);
-                        c.completionTokens++;
-                        if (q.stop().isEmpty() && sink == null) return true; // nothing looks at the text before the end
-                        String generated = m.text(c.tokens.subList(c.echoed, c.tokens.size()));
-                        for (String stop : q.stop()) {
-                            int at = generated.indexOf(stop);
-                            if (at >= 0 && (c.stopAt < 0 || at < c.stopAt)) c.stopAt = at;
-                        }
-                        if (sink != null) { // stream what is final: not a possible start of a stop sequence, no half of a character
-                            int end = c.stopAt >= 0 ? c.stopAt : settled(generated, q.stop());
-                            if (end > c.sent) sink.accept(generated.substring(c.sent, end));
-                            c.sent = Math.max(c.sent, end);
-                        }
-                        return c.stopAt < 0; // the text ends before a stop sequence
-                    });
-                    if (sink != null) { // what was held back, now that the text is complete
-                        String generated = m.text(c.tokens.subList(c.echoed, c.tokens.size()));
-                        String text = c.stopAt >= 0 ? generated.substring(0, c.stopAt) : generated;
-                        if (text.length() > c.sent) sink.accept(text.substring(c.sent));
-                    }
-                }
-                completionTokens += c.completionTokens;
-                ObjectNode ch = F.objectNode();
-                // decoded as a whole, so that pieces splitting a character join up again
-                String generated = m.text(c.tokens.subList(c.echoed, c.tokens.size()));
-                ch.put("text", m.text(c.tokens.subList(0, c.echoed)) + (c.stopAt >= 0 ? generated.substring(0, c.stopAt) : generated));
-                ch.put("index", pi * q.n() + j);
-                if (wantLp) {
-                    ObjectNode lp = ch.putObject("logprobs");
-                    lp.set("tokens", c.lpTokens);
-                    lp.set("token_logprobs", c.lpValues);
-                    lp.set("top_logprobs", c.lpTop);
-                    lp.set("text_offset", c.offsets);
-                } else {
-                    ch.putNull("logprobs");
-                }
-                ch.put("finish_reason", c.finish);
-                choices.add(ch);
+                long seed = q.seed() != null ? q.seed() + j : System.nanoTime() + j;
+                g.choices.add(c);
+                g.sequences.add(m.sequence(prompt, q.maxTokens(), q.temperature(), q.topP(), seed, scored == null ? null : scored.get(pi).next(),
+                        (token, lp, all) -> {
+                            c.add(m, token, wantLp ? lp : Double.NaN, wantLp ? top(m, all, k) : null);
+                            c.completionTokens++;
+                            if (q.stop().isEmpty() && sink == null) return true; // nothing looks at the text before the end
+                            String generated = m.text(c.tokens.subList(c.echoed, c.tokens.size()));
+                            for (String stop : q.stop()) {
+                                int at = generated.indexOf(stop);
+                                if (at >= 0 && (c.stopAt < 0 || at < c.stopAt)) c.stopAt = at;
+                            }
+                            if (sink != null) { // stream what is final: not a possible start of a stop sequence, no half of a character
+                                int end = c.stopAt >= 0 ? c.stopAt : settled(generated, q.stop());
+                                if (end > c.sent) sink.accept(generated.substring(c.sent, end));
+                                c.sent = Math.max(c.sent, end);
+                            }
+                            return c.stopAt < 0; // the text ends before a stop sequence
+                        }));
             }
         }
-        ObjectNode out = F.objectNode();
-        out.put("id", id);
-        out.put("object", "text_completion");
-        out.put("created", System.currentTimeMillis() / 1000);
-        out.put("model", m.name);
-        out.set("choices", choices);
-        ObjectNode usage = out.putObject("usage");
-        usage.put("prompt_tokens", promptTokens);
-        usage.put("completion_tokens", completionTokens);
-        usage.put("total_tokens", promptTokens + completionTokens);
-        return out;
+        return g;
     }
 
     static final ObjectMapper JSON = new ObjectMapper();

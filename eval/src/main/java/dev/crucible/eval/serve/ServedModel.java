@@ -17,8 +17,9 @@ import java.util.List;
 /**
  * A checkpoint loaded for serving: prompts scored in batches on the training forward pass (every
  * position's log-probability and its top alternatives, as lm-evaluation-harness's completions models
- * ask for with echo and logprobs), and text sampled with the KV-cache generator. Not thread-safe:
- * the server runs one request at a time on it.
+ * ask for with echo and logprobs), and text sampled by a shared KV-cache decoder that steps every
+ * running sequence together (batch of them: several clients' generations share each pass over the
+ * weights). Not thread-safe: the server drives it from one thread.
  */
 final class ServedModel {
     final String name;
@@ -27,11 +28,13 @@ final class ServedModel {
     final Integer eos;
     private final Model model;
     private final WorkerPool pool;
+    private final int batch;
     private final int[] inputs, targets, positions;
 
     ServedModel(Path checkpoint, String name, int batch, WorkerPool pool) throws IOException {
         this.name = name;
         this.pool = pool;
+        this.batch = batch;
         try (HfCheckpoint ck = HfCheckpoint.open(checkpoint)) {
             config = ck.config();
             model = Model.forInference(config, batch, config.contextLength(), pool);
@@ -143,33 +146,140 @@ final class ServedModel {
     }
 
     /**
-     * Samples up to maxTokens tokens after the prompt, stopping at the end-of-sequence token, the
-     * context's end, or when the sink says so. Returns why it stopped: "length" or "stop". next: the
-     * log-probabilities after the prompt when already scored (null: computed here when needed).
+     * A sequence to generate: up to maxTokens tokens after the prompt, stopping at the end-of-sequence
+     * token, the context's end, or when the sink says so. It runs on a slot of the shared decoder
+     * from {@link #admit} until it finishes; {@link #finish} says why it stopped ("length" or
+     * "stop"), null while it runs; a sink that threw ends it with {@link #failure} set.
      */
-    String generate(int[] prompt, int maxTokens, double temperature, double topP, long seed, double[] next, TokenSink sink) {
-        if (maxTokens == 1) { // one token: the last position of the batched forward pass, no token-by-token prefill
+    final class Sequence {
+        private final int[] prompt;
+        private final int maxTokens, total;
+        private final Sampler sampler;
+        private final TokenSink sink;
+        private int slot = -1, fed, produced, last;
+        private String finish;
+        private RuntimeException failure;
+
+        private Sequence(int[] prompt, int maxTokens, Sampler sampler, TokenSink sink) {
+            this.prompt = prompt;
+            this.maxTokens = maxTokens;
+            this.total = Math.min(config.contextLength(), prompt.length + maxTokens);
+            this.sampler = sampler;
+            this.sink = sink;
+        }
+
+        String finish() {
+            return finish;
+        }
+
+        RuntimeException failure() {
+            return failure;
+        }
+
+        /** The token this sequence feeds at the next step: the prompt's next, then the last one sampled. */
+        private int input() {
+            return fed < prompt.length ? prompt[fed] : last;
+        }
+
+        /** Takes the logits after its input: samples when the prompt is in, tells the sink, ends when it is done. */
+        private void after(float[] logits, int at) {
+            fed++;
+            if (fed < prompt.length) return;
+            float[] row = java.util.Arrays.copyOfRange(logits, at, at + config.vocabSize());
+            double[] lp = logSoftmax(row);
+            int token = sampler.sample(row);
+            if (eos != null && token == eos) {
+                end("stop");
+            } else if (!accept(token, lp)) {
+                end(failure != null ? "error" : "stop");
+            } else if (++produced == maxTokens || fed == total) {
+                end("length"); // asked for no more, or the context is full
+            } else {
+                last = token;
+            }
+        }
+
+        private boolean accept(int token, double[] lp) {
+            try {
+                return sink.accept(token, lp[token], lp);
+            } catch (RuntimeException e) { // the client went away, say: this sequence ends, the others go on
+                failure = e;
+                return false;
+            }
+        }
+
+        private void end(String why) {
+            finish = why;
+            if (slot >= 0) {
+                running.remove(this);
+                slot = -1;
+            }
+        }
+    }
+
+    /**
+     * A sequence for the shared decoder, to {@link #admit} and {@link #step}. Sampling is seeded per
+     * sequence, so its tokens do not depend on which others share its steps. One token (lm-evaluation-
+     * harness's greedy-continuation check, say) is sampled here from the prompt's next-token
+     * log-probabilities (next, or scored now when null), without the decoder's token-by-token prefill:
+     * the sequence comes back finished.
+     */
+    Sequence sequence(int[] prompt, int maxTokens, double temperature, double topP, long seed, double[] next, TokenSink sink) {
+        Sequence s = new Sequence(prompt, maxTokens, new Sampler(config.vocabSize(), temperature, 0, topP, seed), sink);
+        if (maxTokens == 1) {
             double[] lp = next != null ? next : score(List.of(prompt), 1).getFirst().next();
             float[] logits = new float[lp.length];
             for (int i = 0; i < lp.length; i++) logits[i] = (float) lp[i];
-            int token = new Sampler(config.vocabSize(), temperature, 0, topP, seed).sample(logits);
-            if (eos != null && token == eos) return "stop";
-            return sink.accept(token, lp[token], lp) ? "length" : "stop";
+            int token = s.sampler.sample(logits);
+            if (eos != null && token == eos) s.finish = "stop";
+            else s.finish = !s.accept(token, lp) ? (s.failure != null ? "error" : "stop") : "length";
+        } else if (maxTokens < 1) {
+            s.finish = "length";
         }
-        int total = Math.min(config.contextLength(), prompt.length + maxTokens);
-        Generator g = new Generator(config, model.params, total, pool);
-        Sampler sampler = new Sampler(config.vocabSize(), temperature, 0, topP, seed);
-        float[] logits = null;
-        for (int tok : prompt) logits = g.next(tok);
-        for (int produced = 0; produced < maxTokens; produced++) {
-            double[] lp = logSoftmax(logits);
-            int token = sampler.sample(logits);
-            if (eos != null && token == eos) return "stop";
-            if (!sink.accept(token, lp[token], lp)) return "stop";
-            if (produced + 1 == maxTokens || g.position() == total) return "length"; // asked for no more, or the context is full
-            logits = g.next(token);
+        return s;
+    }
+
+    /** The decoder's sequences, in the order they were admitted. */
+    private final List<Sequence> running = new ArrayList<>();
+    private Generator decoder;
+
+    /** Sequences the decoder can hold at once. */
+    int slots() {
+        return batch;
+    }
+
+    /** Sequences on the decoder now. */
+    int running() {
+        return running.size();
+    }
+
+    /** Puts a sequence on a free slot of the decoder; false when every slot is taken. */
+    boolean admit(Sequence s) {
+        if (s.finish != null || s.slot >= 0) throw new IllegalStateException("the sequence is finished or already running");
+        if (running.size() == batch) return false;
+        if (decoder == null) decoder = new Generator(config, model.params, config.contextLength(), batch, pool);
+        boolean[] taken = new boolean[batch];
+        for (Sequence r : running) taken[r.slot] = true;
+        int slot = 0;
+        while (taken[slot]) slot++;
+        s.slot = slot;
+        decoder.reset(slot);
+        running.add(s);
+        return true;
+    }
+
+    /** One token for every running sequence, in one pass over the weights; those that finish leave their slots. */
+    void step() {
+        int n = running.size();
+        if (n == 0) return;
+        int[] slotOf = new int[n], tokens = new int[n];
+        Sequence[] rows = running.toArray(new Sequence[0]);
+        for (int r = 0; r < n; r++) {
+            slotOf[r] = rows[r].slot;
+            tokens[r] = rows[r].input();
         }
-        return "length";
+        float[] logits = decoder.step(slotOf, tokens, n);
+        for (int r = 0; r < n; r++) rows[r].after(logits, r * config.vocabSize());
     }
 
     static double[] logSoftmax(float[] logits) {

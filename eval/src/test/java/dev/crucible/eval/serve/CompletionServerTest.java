@@ -246,6 +246,65 @@ class CompletionServerTest {
         }
     }
 
+    /**
+     * Generations from several clients share the decoder's steps (continuous batching: a request
+     * joins when a slot is free, one with more choices than slots waits for them), and each answer is
+     * what it is alone: greedy, seeded sampling with n choices, a stop sequence, a stream.
+     */
+    @Test
+    void generationsFromSeveralClientsAreDecodedTogether() throws Exception {
+        try (CompletionServer roomy = new CompletionServer(dir.resolve("m"), "tiny-test", "127.0.0.1", 0, 8, 4, pool)) {
+            String url = "http://127.0.0.1:" + roomy.port() + "/v1/completions";
+            List<String> bodies = List.of(
+                    "{\"prompt\": \"The \", \"max_tokens\": 12, \"temperature\": 0}",
+                    "{\"prompt\": \"a\", \"max_tokens\": 9, \"temperature\": 1.0, \"seed\": 7, \"n\": 3, \"logprobs\": 2}",
+                    "{\"prompt\": \"qu\", \"max_tokens\": 15, \"temperature\": 0.8, \"top_p\": 0.9, \"seed\": 3, \"stop\": [\"e\", \"  \"]}",
+                    "{\"prompt\": \"The \", \"max_tokens\": 12, \"temperature\": 0, \"stream\": true}",
+                    "{\"prompt\": [[72, 101], [10, 84, 104]], \"max_tokens\": 6, \"temperature\": 1.0, \"seed\": 11, \"n\": 3}");
+            List<String> alone = new ArrayList<>();
+            for (String b : bodies) alone.add(postTo(url, b));
+            assertTrue(roomy.largestDecode <= 4, "one request at a time fills the slots at most");
+            CountDownLatch release = new CountDownLatch(1);
+            Future<?> busy = roomy.occupy(release);
+            ExecutorService clients = Executors.newFixedThreadPool(bodies.size());
+            try {
+                List<Future<String>> together = new ArrayList<>();
+                for (int i = 0; i < bodies.size(); i++) {
+                    String b = bodies.get(i);
+                    together.add(clients.submit(() -> postTo(url, b)));
+                    while (roomy.queued() < i + 1) Thread.onSpinWait(); // queued in order while the model is paused
+                }
+                release.countDown();
+                busy.get();
+                for (int i = 0; i < bodies.size(); i++) {
+                    String got = together.get(i).get(), want = alone.get(i);
+                    if (bodies.get(i).contains("stream")) {
+                        assertEquals(streamed(want), streamed(got), bodies.get(i));
+                    } else {
+                        assertEquals(JSON.readTree(want).get("choices"), JSON.readTree(got).get("choices"), bodies.get(i));
+                        assertEquals(JSON.readTree(want).get("usage"), JSON.readTree(got).get("usage"), bodies.get(i));
+                    }
+                }
+                assertEquals(4, roomy.largestDecode, "every slot decoded in one step");
+            } finally {
+                release.countDown();
+                clients.shutdownNow();
+            }
+        }
+    }
+
+    /** The text and finish reason a stream of server-sent events adds up to. */
+    static String streamed(String body) throws Exception {
+        StringBuilder text = new StringBuilder();
+        String finish = null;
+        for (String e : body.lines().filter(l -> l.startsWith("data: {")).map(l -> l.substring(6)).toList()) {
+            JsonNode c = JSON.readTree(e).get("choices").get(0);
+            text.append(c.get("text").asText());
+            if (!c.get("finish_reason").isNull()) finish = c.get("finish_reason").asText();
+        }
+        return text + " / " + finish;
+    }
+
     /** A run in progress: the newest checkpoint is loaded before the next request, and named so. */
     @Test
     void aNewerCheckpointIsServedFromTheNextRequest() throws Exception {
