@@ -46,7 +46,7 @@ final class BenchServe implements Runnable {
             layout.initialize(params, 1);
             HfCheckpoint.write(dir.resolve("model"), cfg, params, null);
             List<Map<String, Object>> rows = new ArrayList<>();
-            try (CompletionServer server = new CompletionServer(dir.resolve("model"), c.preset, "127.0.0.1", 0, 64, c.batch != null ? c.batch : 8, pool)) {
+            try (CompletionServer server = new CompletionServer(dir.resolve("model"), c.preset, new CompletionServer.Settings("127.0.0.1", 0, 64, c.batch != null ? c.batch : 8, null), pool)) {
                 HttpClient http = HttpClient.newHttpClient();
                 String url = "http://127.0.0.1:" + server.port() + "/v1/completions";
                 SplittableRandom rng = new SplittableRandom(1);

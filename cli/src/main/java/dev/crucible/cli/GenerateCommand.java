@@ -62,7 +62,7 @@ public final class GenerateCommand implements Callable<Integer> {
             int total = Math.min(c.contextLength(), in.length + maxTokens);
             Generator g = new Generator(c, params, total, pool);
             Sampler sampler = new Sampler(c.vocabSize(), temperature, topK, topP, seed);
-            Integer eos = ck.configJson().hasNonNull("eos_token_id") ? ck.configJson().get("eos_token_id").asInt() : null;
+            java.util.Set<Integer> eos = ck.endOfSequence();
             long t0 = System.nanoTime();
             float[] logits = null;
             for (int tok : in) logits = g.next(tok);
@@ -70,7 +70,7 @@ public final class GenerateCommand implements Callable<Integer> {
             int produced = 0;
             while (true) {
                 int next = sampler.sample(logits);
-                if (eos != null && next == eos) break;
+                if (eos.contains(next)) break;
                 out.write(codec.bytes(next));
                 out.flush();
                 produced++;

@@ -12,7 +12,7 @@ import picocli.CommandLine.Option;
 
 @Command(name = "serve", mixinStandardHelpOptions = true,
         description = {"Serve a checkpoint over OpenAI's HTTP API: GET /v1/models, POST /v1/completions (prompt as text or token ids, max_tokens, "
-                + "temperature, top_p, stop, seed, n, logprobs with echo, stream). lm-evaluation-harness scores through it with "
+                + "temperature, top_p, stop, seed, n, logprobs with echo, stream) and POST /v1/chat/completions (messages through the model's chat template). lm-evaluation-harness scores through it with "
                 + "--model local-completions --model_args base_url=http://HOST:PORT/v1/completions,tokenized_requests=True,... (see docs/serving.md)."})
 public final class ServeCommand implements Callable<Integer> {
     static final class Source {
@@ -34,13 +34,18 @@ public final class ServeCommand implements Callable<Integer> {
     int batch;
     @Option(names = "--name", description = "The model's name in the API (default: the checkpoint directory's name, with the run's for --run).")
     String name;
+    @Option(names = "--chat-template", description = "A Jinja chat template file for /v1/chat/completions (default: the checkpoint's own, "
+            + "chat_template.jinja or tokenizer_config.json's chat_template).")
+    Path chatTemplate;
     @Option(names = "--threads", defaultValue = "0", description = "Worker threads (0 = all cores).")
     int threads;
 
     @Override
     public Integer call() throws Exception {
         if (queue < 1 || batch < 1) throw new UserError("--queue and --batch must be at least 1");
+        if (chatTemplate != null && !Files.isRegularFile(chatTemplate)) throw new UserError(chatTemplate + ": no such chat template file");
         WorkerPool pool = new WorkerPool(WorkerPool.threadsFor(threads));
+        CompletionServer.Settings settings = new CompletionServer.Settings(host, port, queue, batch, chatTemplate);
         CompletionServer server;
         if (source.run != null) { // the run's newest checkpoint, and a newer one as soon as the trainer writes it
             Path run = source.run;
@@ -54,11 +59,11 @@ public final class ServeCommand implements Callable<Integer> {
                 public String name(Path ck) {
                     return name != null ? name : runName + "/" + ck.getFileName();
                 }
-            }, host, port, queue, batch, pool);
+            }, settings, pool);
         } else {
             Path ck = source.checkpoint;
             if (!Files.isRegularFile(ck.resolve("config.json"))) throw new UserError(ck + ": not a model directory (no config.json)");
-            server = new CompletionServer(ck, name != null ? name : ck.toAbsolutePath().normalize().getFileName().toString(), host, port, queue, batch, pool);
+            server = new CompletionServer(ck, name != null ? name : ck.toAbsolutePath().normalize().getFileName().toString(), settings, pool);
         }
         System.out.printf("serving %s on http://%s:%d/v1%s (Ctrl-C to stop)%n", server.modelName(), host, server.port(),
                 source.run != null ? ", the run's newest checkpoint at each request" : "");

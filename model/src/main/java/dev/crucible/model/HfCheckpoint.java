@@ -21,7 +21,8 @@ import java.util.Map;
 public final class HfCheckpoint implements AutoCloseable {
     static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     /** Files that travel with a model directory when it is copied. */
-    public static final List<String> COMPANIONS = List.of("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json");
+    public static final List<String> COMPANIONS = List.of("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json",
+            "chat_template.jinja");
 
     private final Path dir;
     private final ModelConfig config;
@@ -33,6 +34,35 @@ public final class HfCheckpoint implements AutoCloseable {
         this.dir = dir;
         this.config = config;
         this.configJson = configJson;
+    }
+
+    /**
+     * The tokens that end a generation: config.json's eos_token_id and generation_config.json's
+     * (each a number or a list, as Hugging Face writes them; instruct models list their end-of-turn
+     * tokens there).
+     */
+    public java.util.Set<Integer> endOfSequence() throws IOException {
+        java.util.Set<Integer> out = new java.util.LinkedHashSet<>();
+        addIds(configJson.get("eos_token_id"), out, dir.resolve("config.json"));
+        Path gen = dir.resolve("generation_config.json");
+        if (Files.isRegularFile(gen)) {
+            try {
+                addIds(JSON.readTree(gen.toFile()).get("eos_token_id"), out, gen);
+            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                throw new IOException(gen + ": not valid JSON (" + e.getOriginalMessage() + ")", e);
+            }
+        }
+        return out;
+    }
+
+    private void addIds(JsonNode ids, java.util.Set<Integer> out, Path file) throws IOException {
+        if (ids == null || ids.isNull()) return;
+        for (JsonNode id : ids.isArray() ? ids : List.of(ids)) {
+            if (!id.isIntegralNumber() || id.asLong() < 0 || id.asLong() >= config.vocabSize()) {
+                throw new IOException(file + ": eos_token_id must be token ids below the vocabulary size " + config.vocabSize() + ", got " + id);
+            }
+            out.add(id.asInt());
+        }
     }
 
     public static HfCheckpoint open(Path dir) throws IOException {

@@ -23,7 +23,8 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * An OpenAI-compatible HTTP server for one checkpoint (the JDK's own HTTP server; no dependency):
- * {@code GET /v1/models}, {@code POST /v1/completions} (with server-sent events when
+ * {@code GET /v1/models}, {@code POST /v1/completions} and {@code POST /v1/chat/completions}
+ * (the conversation through the model's chat template; both with server-sent events when
  * {@code stream} is true). Requests wait in a bounded queue for the model; scoring requests queued
  * together are scored together, and generations from several clients are decoded together, a token
  * of each per pass over the weights; a full queue answers 429.
@@ -40,6 +41,7 @@ public final class CompletionServer implements AutoCloseable {
 
     private final Source source;
     private final int batch;
+    private final Path chatTemplate;
     private final WorkerPool pool;
     private volatile ServedModel model;
     private Path loaded, failed;
@@ -52,8 +54,15 @@ public final class CompletionServer implements AutoCloseable {
     private final AtomicLong ids = new AtomicLong();
     private static final int MAX_BODY = 16 << 20;
 
-    /** queue: requests that may wait for the model; batch: prompts scored in one forward pass, and sequences decoded together. */
-    public CompletionServer(Path checkpoint, String name, String host, int port, int queue, int batch, WorkerPool pool) throws IOException {
+    /**
+     * How the server listens and batches: host and port; queue: requests that may wait for the model;
+     * batch: prompts scored in one forward pass, and sequences decoded together; chatTemplate: a
+     * template file for /v1/chat/completions, or null for the checkpoint's own.
+     */
+    public record Settings(String host, int port, int queue, int batch, Path chatTemplate) {}
+
+    /** Serves one checkpoint under a name. */
+    public CompletionServer(Path checkpoint, String name, Settings settings, WorkerPool pool) throws IOException {
         this(new Source() {
             public Path checkpoint() {
                 return checkpoint;
@@ -62,26 +71,27 @@ public final class CompletionServer implements AutoCloseable {
             public String name(Path ck) {
                 return name;
             }
-        }, host, port, queue, batch, pool);
+        }, settings, pool);
     }
 
-    /** Serves what source names: before each request, a checkpoint newer than the one loaded is loaded (a run in progress). */
-    public CompletionServer(Source source, String host, int port, int queue, int batch, WorkerPool pool) throws IOException {
+    /** Serves what source names: a checkpoint newer than the one loaded is loaded when no generation is running (a run in progress). */
+    public CompletionServer(Source source, Settings settings, WorkerPool pool) throws IOException {
         this.source = source;
-        this.batch = batch;
+        this.batch = settings.batch();
+        this.chatTemplate = settings.chatTemplate();
         this.pool = pool;
         refresh();
-        jobs = new ArrayBlockingQueue<>(queue);
+        jobs = new ArrayBlockingQueue<>(settings.queue());
         worker = new Thread(this::work, "crucible-serve-model");
         worker.setDaemon(true);
         worker.start();
         // a waiting or served request holds its connection's thread: queue + a batch of them, and spare threads to answer 429 and /v1/models
-        connections = Executors.newFixedThreadPool(queue + batch + 4, r -> {
+        connections = Executors.newFixedThreadPool(settings.queue() + batch + 4, r -> {
             Thread t = new Thread(r, "crucible-serve-http");
             t.setDaemon(true);
             return t;
         });
-        http = HttpServer.create(new InetSocketAddress(host, port), 64);
+        http = HttpServer.create(new InetSocketAddress(settings.host(), settings.port()), 64);
         http.setExecutor(connections);
         http.createContext("/", this::handle);
         http.start();
@@ -96,7 +106,7 @@ public final class CompletionServer implements AutoCloseable {
         Path ck = source.checkpoint();
         if (ck.equals(loaded) || ck.equals(failed)) return;
         try {
-            model = new ServedModel(ck, source.name(ck), batch, pool);
+            model = new ServedModel(ck, source.name(ck), batch, pool, chatTemplate);
             loaded = ck;
         } catch (IOException | RuntimeException e) {
             if (model == null) throw e instanceof IOException io ? io : new IOException(ck + ": " + e.getMessage(), e);
@@ -115,14 +125,16 @@ public final class CompletionServer implements AutoCloseable {
         final JsonNode body;
         final String id;
         final java.util.concurrent.CountDownLatch hold;
+        final boolean chat;
         final CompletableFuture<Void> done = new CompletableFuture<>();
         ServedModel parsedFor;
         Completions.Request parsed;
         Completions.BadRequest bad;
         Completions.Generation generation;
 
-        Job(HttpExchange ex, JsonNode body, String id, java.util.concurrent.CountDownLatch hold) {
+        Job(HttpExchange ex, JsonNode body, String id, java.util.concurrent.CountDownLatch hold, boolean chat) {
             this.ex = ex;
+            this.chat = chat;
             this.body = body;
             this.id = id;
             this.hold = hold;
@@ -183,7 +195,7 @@ public final class CompletionServer implements AutoCloseable {
                     } else if (first.bad != null) {
                         score(group, m);
                     } else {
-                        if (first.parsed.stream()) startStream(first.ex);
+                        if (first.parsed.stream()) startStream(first, m);
                         first.generation = Completions.start(first.parsed, m, first.id, first.parsed.stream() ? sse(first, m) : null, null);
                         active.add(first);
                     }
@@ -237,7 +249,7 @@ public final class CompletionServer implements AutoCloseable {
         j.parsed = null;
         j.bad = null;
         try {
-            j.parsed = Completions.parse(j.body, m);
+            j.parsed = j.chat ? Completions.parseChat(j.body, m) : Completions.parse(j.body, m);
         } catch (Completions.BadRequest e) {
             j.bad = e;
         }
@@ -281,7 +293,7 @@ public final class CompletionServer implements AutoCloseable {
             ObjectNode response = j.generation.finish();
             if (j.parsed.stream()) {
                 OutputStream out = j.ex.getResponseBody();
-                event(out, chunk(j.id, "", response.get("choices").get(0).get("finish_reason").asText(), m));
+                event(out, Completions.chunk(j.parsed, j.id, m, "", response.get("choices").get(0).get("finish_reason").asText(), false));
                 out.write("data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8));
                 out.flush();
             } else {
@@ -295,7 +307,7 @@ public final class CompletionServer implements AutoCloseable {
 
     /** Holds the model thread until released (tests: a busy model, deterministically). */
     Future<?> occupy(java.util.concurrent.CountDownLatch release) {
-        Job hold = new Job(null, null, null, release);
+        Job hold = new Job(null, null, null, release, false);
         if (!jobs.offer(hold)) throw new IllegalStateException("queue full");
         return hold.done;
     }
@@ -336,18 +348,18 @@ public final class CompletionServer implements AutoCloseable {
                     m.put("context_length", now.config.contextLength());
                     send(ex, 200, out);
                 }
-                case "/v1/completions" -> completions(ex);
-                case "/v1/chat/completions" -> error(ex, 400, "this model has no chat template: use /v1/completions", "messages");
-                default -> error(ex, 404, "no such endpoint: " + path + " (/v1/models, /v1/completions)", null);
+                case "/v1/completions" -> completions(ex, false);
+                case "/v1/chat/completions" -> completions(ex, true);
+                default -> error(ex, 404, "no such endpoint: " + path + " (/v1/models, /v1/completions, /v1/chat/completions)", null);
             }
         } catch (IOException e) {
             // the client went away; nothing to answer
         }
     }
 
-    private void completions(HttpExchange ex) throws IOException {
+    private void completions(HttpExchange ex, boolean chat) throws IOException {
         if (!ex.getRequestMethod().equals("POST")) {
-            error(ex, 405, "use POST for /v1/completions", null);
+            error(ex, 405, "use POST for " + ex.getRequestURI().getPath(), null);
             return;
         }
         byte[] bytes;
@@ -366,7 +378,7 @@ public final class CompletionServer implements AutoCloseable {
             error(ex, 400, "the request body is not JSON: " + why, null);
             return;
         }
-        Job job = new Job(ex, body, "cmpl-" + ids.incrementAndGet(), null);
+        Job job = new Job(ex, body, (chat ? "chatcmpl-" : "cmpl-") + ids.incrementAndGet(), null, chat);
         if (!jobs.offer(job)) {
             error(ex, 429, "the server is busy (" + jobs.size() + " requests waiting); retry later", null);
             return;
@@ -381,37 +393,23 @@ public final class CompletionServer implements AutoCloseable {
         }
     }
 
-    /** Server-sent events: one chunk per piece of final text, a last one with the finish reason, then [DONE]. */
-    private static void startStream(HttpExchange ex) throws IOException {
-        ex.getResponseHeaders().set("Content-Type", "text/event-stream; charset=utf-8");
-        ex.getResponseHeaders().set("Cache-Control", "no-cache");
-        ex.sendResponseHeaders(200, 0);
+    /** Server-sent events: (for chat, the role first,) one chunk per piece of final text, a last one with the finish reason, then [DONE]. */
+    private static void startStream(Job j, ServedModel m) throws IOException {
+        j.ex.getResponseHeaders().set("Content-Type", "text/event-stream; charset=utf-8");
+        j.ex.getResponseHeaders().set("Cache-Control", "no-cache");
+        j.ex.sendResponseHeaders(200, 0);
+        if (j.parsed.chat()) event(j.ex.getResponseBody(), Completions.chunk(j.parsed, j.id, m, "", null, true));
     }
 
     private static java.util.function.Consumer<String> sse(Job j, ServedModel m) {
         OutputStream out = j.ex.getResponseBody();
         return piece -> {
             try {
-                event(out, chunk(j.id, piece, null, m));
+                event(out, Completions.chunk(j.parsed, j.id, m, piece, null, false));
             } catch (IOException e) {
                 throw new java.io.UncheckedIOException(e);
             }
         };
-    }
-
-    private static ObjectNode chunk(String id, String text, String finish, ServedModel model) {
-        ObjectNode c = Completions.JSON.createObjectNode();
-        c.put("id", id);
-        c.put("object", "text_completion");
-        c.put("created", System.currentTimeMillis() / 1000);
-        c.put("model", model.name);
-        ObjectNode ch = c.putArray("choices").addObject();
-        ch.put("text", text);
-        ch.put("index", 0);
-        ch.putNull("logprobs");
-        if (finish == null) ch.putNull("finish_reason");
-        else ch.put("finish_reason", finish);
-        return c;
     }
 
     private static void event(OutputStream out, ObjectNode data) throws IOException {

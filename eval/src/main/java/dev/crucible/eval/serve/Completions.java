@@ -29,9 +29,14 @@ final class Completions {
         }
     }
 
+    /**
+     * A parsed request. logprobs: the alternatives per token (null: no log-probabilities); chat: a
+     * /v1/chat/completions request (one prompt, the conversation rendered by the chat template).
+     */
     record Request(List<int[]> prompts, int maxTokens, double temperature, double topP, List<String> stop, Long seed, int n, Integer logprobs,
-                   boolean echo, boolean stream) {}
+                   boolean echo, boolean stream, boolean chat) {}
 
+    /** A /v1/completions body. */
     static Request parse(JsonNode body, ServedModel m) {
         if (!(body instanceof ObjectNode)) throw new BadRequest(null, "the request body must be a JSON object");
         JsonNode p = body.get("prompt");
@@ -51,6 +56,70 @@ final class Completions {
             throw new BadRequest("prompt", "'prompt' must be a string, an array of strings, an array of token ids, or an array of arrays of token ids");
         }
         int maxTokens = integer(body, "max_tokens", 16, 0, Integer.MAX_VALUE);
+        JsonNode lpNode = body.get("logprobs");
+        Integer logprobs = lpNode == null || lpNode.isNull() ? null : integer(body, "logprobs", 0, 0, 5);
+        boolean echo = bool(body, "echo");
+        return common(body, m, prompts, maxTokens, logprobs, echo, false);
+    }
+
+    /**
+     * A /v1/chat/completions body: messages (role and content: a string, or text parts) rendered by
+     * the model's chat template with the assistant's turn opened; max_completion_tokens or max_tokens
+     * (default: up to the context's end); logprobs true with top_logprobs (0-20) alternatives.
+     */
+    static Request parseChat(JsonNode body, ServedModel m) {
+        if (!(body instanceof ObjectNode)) throw new BadRequest(null, "the request body must be a JSON object");
+        if (m.chat == null) {
+            throw new BadRequest("messages", "this model has no chat template (no chat_template in its tokenizer_config.json, no chat_template.jinja): "
+                    + "start the server with --chat-template FILE, or use /v1/completions");
+        }
+        if (m.encoding == null) throw new BadRequest("messages", "this model has no tokenizer.json: use /v1/completions with token ids");
+        JsonNode msgs = body.get("messages");
+        if (msgs == null || !msgs.isArray() || msgs.isEmpty()) throw new BadRequest("messages", "'messages' must be a non-empty array of {role, content}");
+        List<Object> messages = new ArrayList<>();
+        for (int i = 0; i < msgs.size(); i++) {
+            JsonNode msg = msgs.get(i);
+            if (!msg.isObject() || !msg.path("role").isTextual()) throw new BadRequest("messages", "messages[" + i + "] must be an object with a string 'role'");
+            @SuppressWarnings("unchecked")
+            java.util.Map<String, Object> value = (java.util.Map<String, Object>) ChatTemplate.value(msg);
+            value.put("content", content(msg.get("content"), i));
+            messages.add(value);
+        }
+        String text;
+        try {
+            text = m.chat.render(messages, true);
+        } catch (JinjaTemplate.TemplateError e) { // the template refuses the conversation (raise_exception), or fails on it
+            throw new BadRequest("messages", "the chat template refuses these messages: " + e.getMessage());
+        }
+        List<int[]> prompts = List.of(encode(text, m));
+        int room = m.config.contextLength() - prompts.getFirst().length;
+        String maxKey = body.hasNonNull("max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
+        int maxTokens = integer(body, maxKey, Math.max(room, 1), 1, Integer.MAX_VALUE);
+        Integer logprobs = null;
+        if (bool(body, "logprobs")) logprobs = integer(body, "top_logprobs", 0, 0, 20);
+        else if (body.hasNonNull("top_logprobs")) throw new BadRequest("top_logprobs", "'top_logprobs' needs 'logprobs': true");
+        return common(body, m, prompts, maxTokens, logprobs, false, true);
+    }
+
+    /** A message's content as the template sees it: a string (text parts joined by newlines), or null (an assistant's turn with only tool calls). */
+    private static String content(JsonNode c, int i) {
+        if (c == null || c.isNull()) return null;
+        if (c.isTextual()) return c.asText();
+        if (c.isArray()) {
+            StringBuilder sb = new StringBuilder();
+            for (JsonNode part : c) {
+                if (!"text".equals(part.path("type").asText()) || !part.path("text").isTextual()) {
+                    throw new BadRequest("messages", "messages[" + i + "].content: only text parts ({\"type\": \"text\", \"text\": ...}) are supported");
+                }
+                sb.append(sb.isEmpty() ? "" : "\n").append(part.get("text").asText());
+            }
+            return sb.toString();
+        }
+        throw new BadRequest("messages", "messages[" + i + "].content must be a string or an array of text parts");
+    }
+
+    /** The sampling fields both endpoints share, and the checks on the prompts' length. */
+    private static Request common(JsonNode body, ServedModel m, List<int[]> prompts, int maxTokens, Integer logprobs, boolean echo, boolean chat) {
         double temperature = number(body, "temperature", 1, 0, 2);
         double topP = number(body, "top_p", 1, 0, 1);
         if (topP == 0) throw new BadRequest("top_p", "'top_p' must be in (0, 1]");
@@ -72,17 +141,15 @@ final class Completions {
             seed = seedNode.asLong();
         }
         int n = integer(body, "n", 1, 1, 16);
-        JsonNode lpNode = body.get("logprobs");
-        Integer logprobs = lpNode == null || lpNode.isNull() ? null : integer(body, "logprobs", 0, 0, 5);
-        boolean echo = bool(body, "echo"), stream = bool(body, "stream");
+        boolean stream = bool(body, "stream");
         if (stream && (echo || n > 1 || prompts.size() > 1)) throw new BadRequest("stream", "streaming serves one prompt, n = 1, without echo");
         for (int[] ids : prompts) {
             if (ids.length >= m.config.contextLength() && maxTokens > 0 || ids.length > m.config.contextLength()) {
-                throw new BadRequest("prompt", "the prompt has " + ids.length + " tokens; the model's context is " + m.config.contextLength()
+                throw new BadRequest(chat ? "messages" : "prompt", "the prompt has " + ids.length + " tokens; the model's context is " + m.config.contextLength()
                         + (maxTokens > 0 ? " and must leave room for max_tokens" : ""));
             }
         }
-        return new Request(prompts, maxTokens, temperature, topP, stop, seed, n, logprobs, echo, stream);
+        return new Request(prompts, maxTokens, temperature, topP, stop, seed, n, logprobs, echo, stream, chat);
     }
 
     private static int[] encode(String text, ServedModel m) {
@@ -132,10 +199,13 @@ final class Completions {
         final StringBuilder text = new StringBuilder(); // the pieces joined: what text_offset counts in
         final List<Integer> tokens = new ArrayList<>();
         final ArrayNode lpTokens = F.arrayNode(), lpValues = F.arrayNode(), lpTop = F.arrayNode(), offsets = F.arrayNode();
+        final List<int[]> topIds = new ArrayList<>(); // per token, for the chat shape: the alternatives' ids and log-probabilities
+        final List<double[]> topLps = new ArrayList<>();
         String finish = "length";
         int completionTokens, echoed, stopAt = -1, sent;
 
-        void add(ServedModel m, int token, double logprob, ObjectNode top) {
+        /** A token with its log-probability (NaN: none) and alternatives (null: none asked for). */
+        void add(ServedModel m, int token, double logprob, int[] ids, double[] lps) {
             offsets.add(text.length());
             tokens.add(token);
             String piece = m.piece(token);
@@ -143,8 +213,10 @@ final class Completions {
             lpTokens.add(piece);
             if (Double.isNaN(logprob)) lpValues.addNull();
             else lpValues.add(logprob);
-            if (top == null) lpTop.addNull();
-            else lpTop.add(top);
+            if (ids == null) lpTop.addNull();
+            else lpTop.add(top(m, ids, lps));
+            topIds.add(ids);
+            topLps.add(lps);
         }
     }
 
@@ -167,19 +239,24 @@ final class Completions {
         return safe;
     }
 
+    /** The completions shape of a token's alternatives: text -> log-probability, likeliest first (a text seen twice keeps the first). */
     static ObjectNode top(ServedModel m, int[] ids, double[] logprobs) {
         ObjectNode o = F.objectNode();
         for (int i = 0; i < ids.length; i++) if (!o.has(m.piece(ids[i]))) o.put(m.piece(ids[i]), logprobs[i]);
         return o;
     }
 
-    static ObjectNode top(ServedModel m, double[] logprobs, int k) {
+    /** The k likeliest token ids of a log-probability row, likeliest first. */
+    static int[] topIds(double[] logprobs, int k) {
         float[] asFloat = new float[logprobs.length];
         for (int i = 0; i < logprobs.length; i++) asFloat[i] = (float) logprobs[i];
-        int[] ids = ServedModel.topK(asFloat, 0, logprobs.length, k);
+        return ServedModel.topK(asFloat, 0, logprobs.length, k);
+    }
+
+    static double[] at(double[] logprobs, int[] ids) {
         double[] lp = new double[ids.length];
         for (int i = 0; i < ids.length; i++) lp[i] = logprobs[ids[i]];
-        return top(m, ids, lp);
+        return lp;
     }
 
     /**
@@ -236,8 +313,18 @@ final class Completions {
                 if (sink != null && text.length() > c.sent) sink.accept(text.substring(c.sent));
                 completionTokens += c.completionTokens;
                 ObjectNode ch = F.objectNode();
-                ch.put("text", m.text(c.tokens.subList(0, c.echoed)) + text);
                 ch.put("index", ci);
+                if (q.chat()) {
+                    ObjectNode message = ch.putObject("message");
+                    message.put("role", "assistant");
+                    message.put("content", text);
+                    if (q.logprobs() != null) ch.putObject("logprobs").set("content", chatLogprobs(m, c));
+                    else ch.putNull("logprobs");
+                    ch.put("finish_reason", c.finish);
+                    out.add(ch);
+                    continue;
+                }
+                ch.put("text", m.text(c.tokens.subList(0, c.echoed)) + text);
                 if (q.logprobs() != null) {
                     ObjectNode lp = ch.putObject("logprobs");
                     lp.set("tokens", c.lpTokens);
@@ -252,7 +339,7 @@ final class Completions {
             }
             ObjectNode response = F.objectNode();
             response.put("id", id);
-            response.put("object", "text_completion");
+            response.put("object", q.chat() ? "chat.completion" : "text_completion");
             response.put("created", System.currentTimeMillis() / 1000);
             response.put("model", m.name);
             response.set("choices", out);
@@ -262,6 +349,53 @@ final class Completions {
             usage.put("total_tokens", promptTokens + completionTokens);
             return response;
         }
+    }
+
+    /** Chat's logprobs.content: per generated token its text, log-probability, UTF-8 bytes and alternatives. */
+    private static ArrayNode chatLogprobs(ServedModel m, Choice c) {
+        ArrayNode content = F.arrayNode();
+        for (int t = c.echoed; t < c.tokens.size(); t++) {
+            ObjectNode e = tokenLogprob(m, c.tokens.get(t), c.lpValues.get(t).asDouble());
+            ArrayNode top = e.putArray("top_logprobs");
+            int[] ids = c.topIds.get(t);
+            for (int j = 0; j < ids.length; j++) top.add(tokenLogprob(m, ids[j], c.topLps.get(t)[j]));
+            content.add(e);
+        }
+        return content;
+    }
+
+    private static ObjectNode tokenLogprob(ServedModel m, int token, double logprob) {
+        ObjectNode e = F.objectNode();
+        e.put("token", m.piece(token));
+        e.put("logprob", logprob);
+        ArrayNode bytes = e.putArray("bytes");
+        for (byte b : m.bytes(token)) bytes.add(b & 0xFF);
+        return e;
+    }
+
+    /**
+     * A streamed chunk: a piece of a choice's text (or, for chat, the assistant's role when role is
+     * set), and at the end its finish reason.
+     */
+    static ObjectNode chunk(Request q, String id, ServedModel m, String text, String finish, boolean role) {
+        ObjectNode c = F.objectNode();
+        c.put("id", id);
+        c.put("object", q.chat() ? "chat.completion.chunk" : "text_completion");
+        c.put("created", System.currentTimeMillis() / 1000);
+        c.put("model", m.name);
+        ObjectNode ch = c.putArray("choices").addObject();
+        ch.put("index", 0);
+        if (q.chat()) {
+            ObjectNode delta = ch.putObject("delta");
+            if (role) delta.put("role", "assistant");
+            if (role || finish == null) delta.put("content", text);
+        } else {
+            ch.put("text", text);
+        }
+        ch.putNull("logprobs");
+        if (finish == null) ch.putNull("finish_reason");
+        else ch.put("finish_reason", finish);
+        return c;
     }
 
     /**
@@ -285,22 +419,25 @@ final class Completions {
                 Choice c = new Choice();
                 if (q.echo()) {
                     for (int i = 0; i < prompt.length; i++) {
-                        ObjectNode top = null;
+                        int[] ids = null;
+                        double[] lps = null;
                         double lp = Double.NaN;
                         if (scored != null && wantLp && i > 0) {
                             ServedModel.Scored sc = scored.get(pi);
                             lp = sc.logprobs()[i];
-                            top = top(m, java.util.Arrays.copyOf(sc.topTokens()[i], k), java.util.Arrays.copyOf(sc.topLogprobs()[i], k));
+                            ids = java.util.Arrays.copyOf(sc.topTokens()[i], k);
+                            lps = java.util.Arrays.copyOf(sc.topLogprobs()[i], k);
                         }
-                        c.add(m, prompt[i], lp, top);
+                        c.add(m, prompt[i], lp, ids, lps);
                     }
                 }
                 c.echoed = c.tokens.size();
                 long seed = q.seed() != null ? q.seed() + j : System.nanoTime() + j;
                 g.choices.add(c);
-                g.sequences.add(m.sequence(prompt, q.maxTokens(), q.temperature(), q.topP(), seed, scored == null ? null : scored.get(pi).next(),
-                        (token, lp, all) -> {
-                            c.add(m, token, wantLp ? lp : Double.NaN, wantLp ? top(m, all, k) : null);
+                g.sequences.add(m.sequence(prompt, q.maxTokens(), q.temperature(), q.topP(), seed, q.chat() ? m.endOfTurn : m.endOfSequence,
+                        scored == null ? null : scored.get(pi).next(), (token, lp, all) -> {
+                            int[] ids = wantLp ? topIds(all, k) : null;
+                            c.add(m, token, wantLp ? lp : Double.NaN, ids, wantLp ? at(all, ids) : null);
                             c.completionTokens++;
                             if (q.stop().isEmpty() && sink == null) return true; // nothing looks at the text before the end
                             String generated = m.text(c.tokens.subList(c.echoed, c.tokens.size()));

@@ -25,13 +25,18 @@ final class ServedModel {
     final String name;
     final ModelConfig config;
     final TextEncoding encoding;
-    final Integer eos;
+    /** Tokens that end a completion (config.json's and generation_config.json's eos_token_id). */
+    final java.util.Set<Integer> endOfSequence;
+    /** The chat template (null: none, and /v1/chat/completions is refused), and the tokens that end a reply: those above and its end-of-turn token. */
+    final ChatTemplate chat;
+    final java.util.Set<Integer> endOfTurn;
     private final Model model;
     private final WorkerPool pool;
     private final int batch;
     private final int[] inputs, targets, positions;
 
-    ServedModel(Path checkpoint, String name, int batch, WorkerPool pool) throws IOException {
+    /** chatTemplate: a template file to use, or null for the checkpoint's own (if it has one). */
+    ServedModel(Path checkpoint, String name, int batch, WorkerPool pool, Path chatTemplate) throws IOException {
         this.name = name;
         this.pool = pool;
         this.batch = batch;
@@ -39,11 +44,18 @@ final class ServedModel {
             config = ck.config();
             model = Model.forInference(config, batch, config.contextLength(), pool);
             ck.load(model.layout(), model.params);
-            eos = ck.configJson().hasNonNull("eos_token_id") ? ck.configJson().get("eos_token_id").asInt() : null;
+            endOfSequence = ck.endOfSequence();
         }
         // a model without a tokenizer (and not byte-level) is served on token ids only
         encoding = java.nio.file.Files.isRegularFile(checkpoint.resolve("tokenizer.json")) || config.vocabSize() == 256
                 ? TextEncoding.forModel(checkpoint, config.vocabSize()) : null;
+        chat = chatTemplate != null ? ChatTemplate.fromFile(chatTemplate, checkpoint) : ChatTemplate.forCheckpoint(checkpoint);
+        java.util.Set<Integer> turn = new java.util.LinkedHashSet<>(endOfSequence);
+        if (chat != null && chat.endOfTurn() != null && encoding != null) {
+            int[] ids = encoding.encode(chat.endOfTurn());
+            if (ids.length == 1) turn.add(ids[0]); // a special token: the reply ends there
+        }
+        endOfTurn = java.util.Set.copyOf(turn);
         int n = batch * config.contextLength();
         inputs = new int[n];
         targets = new int[n];
@@ -56,6 +68,10 @@ final class ServedModel {
      */
     String piece(int token) {
         return encoding == null ? "<" + token + ">" : new String(encoding.bytes(token), StandardCharsets.UTF_8);
+    }
+
+    byte[] bytes(int token) {
+        return encoding == null ? new byte[0] : encoding.bytes(token);
     }
 
     String text(List<Integer> tokens) {
@@ -146,8 +162,8 @@ final class ServedModel {
     }
 
     /**
-     * A sequence to generate: up to maxTokens tokens after the prompt, stopping at the end-of-sequence
-     * token, the context's end, or when the sink says so. It runs on a slot of the shared decoder
+     * A sequence to generate: up to maxTokens tokens after the prompt, stopping at one of the stop
+     * tokens (end of sequence, or of a chat turn), the context's end, or when the sink says so. It runs on a slot of the shared decoder
      * from {@link #admit} until it finishes; {@link #finish} says why it stopped ("length" or
      * "stop"), null while it runs; a sink that threw ends it with {@link #failure} set.
      */
@@ -156,12 +172,14 @@ final class ServedModel {
         private final int maxTokens, total;
         private final Sampler sampler;
         private final TokenSink sink;
+        private final java.util.Set<Integer> stops;
         private int slot = -1, fed, produced, last;
         private String finish;
         private RuntimeException failure;
 
-        private Sequence(int[] prompt, int maxTokens, Sampler sampler, TokenSink sink) {
+        private Sequence(int[] prompt, int maxTokens, Sampler sampler, java.util.Set<Integer> stops, TokenSink sink) {
             this.prompt = prompt;
+            this.stops = stops;
             this.maxTokens = maxTokens;
             this.total = Math.min(config.contextLength(), prompt.length + maxTokens);
             this.sampler = sampler;
@@ -188,7 +206,7 @@ final class ServedModel {
             float[] row = java.util.Arrays.copyOfRange(logits, at, at + config.vocabSize());
             double[] lp = logSoftmax(row);
             int token = sampler.sample(row);
-            if (eos != null && token == eos) {
+            if (stops.contains(token)) {
                 end("stop");
             } else if (!accept(token, lp)) {
                 end(failure != null ? "error" : "stop");
@@ -224,14 +242,14 @@ final class ServedModel {
      * log-probabilities (next, or scored now when null), without the decoder's token-by-token prefill:
      * the sequence comes back finished.
      */
-    Sequence sequence(int[] prompt, int maxTokens, double temperature, double topP, long seed, double[] next, TokenSink sink) {
-        Sequence s = new Sequence(prompt, maxTokens, new Sampler(config.vocabSize(), temperature, 0, topP, seed), sink);
+    Sequence sequence(int[] prompt, int maxTokens, double temperature, double topP, long seed, java.util.Set<Integer> stops, double[] next, TokenSink sink) {
+        Sequence s = new Sequence(prompt, maxTokens, new Sampler(config.vocabSize(), temperature, 0, topP, seed), stops, sink);
         if (maxTokens == 1) {
             double[] lp = next != null ? next : score(List.of(prompt), 1).getFirst().next();
             float[] logits = new float[lp.length];
             for (int i = 0; i < lp.length; i++) logits[i] = (float) lp[i];
             int token = s.sampler.sample(logits);
-            if (eos != null && token == eos) s.finish = "stop";
+            if (stops.contains(token)) s.finish = "stop";
             else s.finish = !s.accept(token, lp) ? (s.failure != null ? "error" : "stop") : "length";
         } else if (maxTokens < 1) {
             s.finish = "length";

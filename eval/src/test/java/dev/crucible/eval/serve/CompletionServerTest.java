@@ -41,7 +41,7 @@ class CompletionServerTest {
     static void start() throws Exception {
         pool = new WorkerPool(2);
         Path m = checkpoint(dir.resolve("m"), 5);
-        server = new CompletionServer(m, "tiny-test", "127.0.0.1", 0, 2, 4, pool);
+        server = new CompletionServer(m, "tiny-test", new CompletionServer.Settings("127.0.0.1", 0, 2, 4, null), pool);
         model = Model.forInference(CONFIG, 4, CONFIG.contextLength(), pool);
         try (HfCheckpoint ck = HfCheckpoint.open(m)) {
             ck.load(model.layout(), model.params);
@@ -253,7 +253,7 @@ class CompletionServerTest {
      */
     @Test
     void generationsFromSeveralClientsAreDecodedTogether() throws Exception {
-        try (CompletionServer roomy = new CompletionServer(dir.resolve("m"), "tiny-test", "127.0.0.1", 0, 8, 4, pool)) {
+        try (CompletionServer roomy = new CompletionServer(dir.resolve("m"), "tiny-test", new CompletionServer.Settings("127.0.0.1", 0, 8, 4, null), pool)) {
             String url = "http://127.0.0.1:" + roomy.port() + "/v1/completions";
             List<String> bodies = List.of(
                     "{\"prompt\": \"The \", \"max_tokens\": 12, \"temperature\": 0}",
@@ -319,7 +319,7 @@ class CompletionServerTest {
                 return "run/" + ck.getFileName();
             }
         };
-        try (CompletionServer s = new CompletionServer(source, "127.0.0.1", 0, 2, 4, pool)) {
+        try (CompletionServer s = new CompletionServer(source, new CompletionServer.Settings("127.0.0.1", 0, 2, 4, null), pool)) {
             String url = "http://127.0.0.1:" + s.port() + "/v1/completions", body = "{\"prompt\": \"The \", \"max_tokens\": 8, \"temperature\": 0}";
             JsonNode first = JSON.readTree(CLIENT.send(HttpRequest.newBuilder(URI.create(url)).POST(HttpRequest.BodyPublishers.ofString(body)).build(),
                     HttpResponse.BodyHandlers.ofString()).body());
@@ -351,7 +351,7 @@ class CompletionServerTest {
             for (Future<Reply> f : replies) assertEquals(200, f.get().status());
 
             // clients at once, each a different prompt, on a server whose queue holds them all: each gets its own greedy text
-            try (CompletionServer roomy = new CompletionServer(dir.resolve("m"), "tiny-test", "127.0.0.1", 0, 8, 4, pool)) {
+            try (CompletionServer roomy = new CompletionServer(dir.resolve("m"), "tiny-test", new CompletionServer.Settings("127.0.0.1", 0, 8, 4, null), pool)) {
                 String url = "http://127.0.0.1:" + roomy.port() + "/v1/completions";
                 List<String> bodies = new ArrayList<>(), alone = new ArrayList<>();
                 for (int i = 0; i < 6; i++) bodies.add("{\"prompt\": \"p" + i + "\", \"max_tokens\": 5, \"temperature\": 0}");
