@@ -107,16 +107,22 @@ public final class Gemm {
         }
     }
 
+    /** {@link #multiplySymmetric} on one worker, inside a task of the pool (as {@link #multiplySerial}); the same bits. */
+    public void multiplySymmetricSerial(int worker, int n, int k, float[] a, int aOff, int aRow, int aCol, float[] b, int bOff, int bRow, int bCol,
+                                        float[] c, int cOff, int ldc) {
+        multiplySerial(worker, n, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, c, cOff, ldc, false, true);
+        for (int band = 0; band < ceilDiv(n, MIRROR_BLOCK); band++) mirror(c, cOff, ldc, n, band);
+    }
+
     /** Mirrored in square blocks, so that the column reads of the lower triangle stay in L1. */
     private static final int MIRROR_BLOCK = 32;
     private int mirrorN, mirrorOff, mirrorLd;
     private float[] mirrorC;
-    private final WorkerPool.Task mirrorBand = this::mirrorBand;
+    private final WorkerPool.Task mirrorBand = (band, w) -> mirror(mirrorC, mirrorOff, mirrorLd, mirrorN, band);
 
     /** Upper-triangle rows [i0, i0 + MIRROR_BLOCK) from the lower triangle, block column by block column. */
-    private void mirrorBand(int band, int w) {
-        float[] c = mirrorC;
-        int n = mirrorN, off = mirrorOff, ld = mirrorLd, i0 = band * MIRROR_BLOCK, i1 = Math.min(n, i0 + MIRROR_BLOCK);
+    private static void mirror(float[] c, int off, int ld, int n, int band) {
+        int i0 = band * MIRROR_BLOCK, i1 = Math.min(n, i0 + MIRROR_BLOCK);
         for (int j0 = i0; j0 < n; j0 += MIRROR_BLOCK) {
             int j1 = Math.min(n, j0 + MIRROR_BLOCK);
             for (int i = i0; i < i1; i++) {

@@ -26,11 +26,33 @@ public final class NewtonSchulz {
     public static final float NORM_EPS = 1e-7f;
 
     private final Gemm gemm;
+    private final int worker;
     private float[] x = new float[0], gram = new float[0], poly = new float[0], prod = new float[0], z = new float[0], m = new float[0],
             scratch = new float[0];
 
+    /** Products on the whole pool of gemm. */
     public NewtonSchulz(Gemm gemm) {
+        this(gemm, -1);
+    }
+
+    /**
+     * Products on one worker of gemm's pool (inside a task that worker runs, so that the workers can
+     * orthogonalise different matrices at once, each with its own NewtonSchulz); worker -1: the whole
+     * pool. The results are the same bits either way.
+     */
+    public NewtonSchulz(Gemm gemm, int worker) {
         this.gemm = gemm;
+        this.worker = worker;
+    }
+
+    private void product(int m, int n, int k, float[] a, int aOff, int aRow, int aCol, float[] b, int bOff, int bRow, int bCol, float[] c, int cOff, int ldc) {
+        if (worker < 0) gemm.multiply(m, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, c, cOff, ldc, false);
+        else gemm.multiplySerial(worker, m, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, c, cOff, ldc, false, false);
+    }
+
+    private void symmetric(int n, int k, float[] a, int aOff, int aRow, int aCol, float[] b, int bOff, int bRow, int bCol, float[] c, int cOff, int ldc) {
+        if (worker < 0) gemm.multiplySymmetric(n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, c, cOff, ldc);
+        else gemm.multiplySymmetricSerial(worker, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, c, cOff, ldc);
     }
 
     /**
@@ -58,10 +80,10 @@ public final class NewtonSchulz {
             for (int i = 0; i < p * q; i++) x[i] = g[gOff + i] * inv;
         }
         for (int s = 0; s < steps; s++) {
-            gemm.multiplySymmetric(p, q, x, 0, q, 1, x, 0, 1, q, gram, 0, p); // A = X·Xᵀ
-            gemm.multiplySymmetric(p, p, gram, 0, p, 1, gram, 0, p, 1, poly, 0, p); // A²
+            symmetric(p, q, x, 0, q, 1, x, 0, 1, q, gram, 0, p); // A = X·Xᵀ
+            symmetric(p, p, gram, 0, p, 1, gram, 0, p, 1, poly, 0, p); // A²
             for (int i = 0; i < p * p; i++) poly[i] = B * gram[i] + C * poly[i];
-            gemm.multiply(p, q, p, poly, 0, p, 1, x, 0, q, 1, prod, 0, q, false); // (bA + cA²)·X
+            product(p, q, p, poly, 0, p, 1, x, 0, q, 1, prod, 0, q); // (bA + cA²)·X
             for (int i = 0; i < p * q; i++) x[i] = A * x[i] + prod[i];
         }
         if (transpose) {
@@ -87,31 +109,31 @@ public final class NewtonSchulz {
         x = grow(x, p * q);
         for (int i = 0; i < p * q; i++) x[i] = g[gOff + i] * inv;
         if (tall) { // X₀ is q×p: R = X₀ᵀ·X₀
-            gemm.multiplySymmetric(p, q, x, 0, 1, p, x, 0, p, 1, r, 0, p);
+            symmetric(p, q, x, 0, 1, p, x, 0, p, 1, r, 0, p);
         } else { // X₀ is p×q: R = X₀·X₀ᵀ
-            gemm.multiplySymmetric(p, q, x, 0, q, 1, x, 0, 1, q, r, 0, p);
+            symmetric(p, q, x, 0, q, 1, x, 0, 1, q, r, 0, p);
         }
         for (int s = 0; s < steps; s++) {
-            gemm.multiplySymmetric(p, p, r, 0, p, 1, r, 0, p, 1, poly, 0, p); // R²
+            symmetric(p, p, r, 0, p, 1, r, 0, p, 1, poly, 0, p); // R²
             for (int i = 0; i < pp; i++) z[i] = B * r[i] + C * poly[i];
             for (int i = 0; i < p; i++) z[i * p + i] += A;
             if (s == 0) {
                 System.arraycopy(z, 0, m, 0, pp);
             } else {
-                gemm.multiplySymmetric(p, p, z, 0, p, 1, m, 0, p, 1, scratch, 0, p); // Z·M
+                symmetric(p, p, z, 0, p, 1, m, 0, p, 1, scratch, 0, p); // Z·M
                 float[] swap = m;
                 m = scratch;
                 scratch = swap;
             }
             if (s < steps - 1) {
-                gemm.multiplySymmetric(p, p, z, 0, p, 1, r, 0, p, 1, scratch, 0, p); // Z·R
-                gemm.multiplySymmetric(p, p, z, 0, p, 1, scratch, 0, p, 1, r, 0, p); // Z²·R
+                symmetric(p, p, z, 0, p, 1, r, 0, p, 1, scratch, 0, p); // Z·R
+                symmetric(p, p, z, 0, p, 1, scratch, 0, p, 1, r, 0, p); // Z²·R
             }
         }
         if (tall) { // out (q×p) = X₀·M
-            gemm.multiply(q, p, p, x, 0, p, 1, m, 0, p, 1, out, outOff, p, false);
+            product(q, p, p, x, 0, p, 1, m, 0, p, 1, out, outOff, p);
         } else { // out (p×q) = M·X₀
-            gemm.multiply(p, q, p, m, 0, p, 1, x, 0, q, 1, out, outOff, q, false);
+            product(p, q, p, m, 0, p, 1, x, 0, q, 1, out, outOff, q);
         }
     }
 
@@ -136,11 +158,11 @@ public final class NewtonSchulz {
         for (int i = 0; i < n; i++) z[i * n + i] = 1f;
         // Y, Z and T are polynomials in a, so they commute and every product below is symmetric
         for (int s = 0; s < steps; s++) {
-            gemm.multiplySymmetric(n, n, z, 0, n, 1, y, 0, n, 1, t, 0, n); // Z·Y
+            symmetric(n, n, z, 0, n, 1, y, 0, n, 1, t, 0, n); // Z·Y
             for (int i = 0; i < n * n; i++) t[i] = -0.5f * t[i];
             for (int i = 0; i < n; i++) t[i * n + i] += 1.5f;
-            gemm.multiplySymmetric(n, n, y, 0, n, 1, t, 0, n, 1, poly, 0, n); // Y·T
-            gemm.multiplySymmetric(n, n, t, 0, n, 1, z, 0, n, 1, prod, 0, n); // T·Z
+            symmetric(n, n, y, 0, n, 1, t, 0, n, 1, poly, 0, n); // Y·T
+            symmetric(n, n, t, 0, n, 1, z, 0, n, 1, prod, 0, n); // T·Z
             System.arraycopy(poly, 0, y, 0, n * n);
             System.arraycopy(prod, 0, z, 0, n * n);
         }

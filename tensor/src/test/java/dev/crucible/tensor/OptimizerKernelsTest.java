@@ -51,6 +51,33 @@ class OptimizerKernelsTest {
     }
 
     /** The spec's test: NS5 maps singular values {1, 0.25} of a 2×3 matrix to {0.737355, 0.742865}, singular vectors kept. */
+    /**
+     * Newton–Schulz on one worker (several matrices orthogonalised at once, one per worker) gives the
+     * bits it gives on the whole pool: square, wide and tall matrices, Gram form and standard, with the
+     * workers busy on different matrices at the same time.
+     */
+    @Test
+    void newtonSchulzOnOneWorkerGivesThePoolsBits() {
+        SplittableRandom rng = new SplittableRandom(5);
+        int[][] shapes = {{96, 96}, {64, 200}, {200, 64}, {130, 77}, {48, 384}, {33, 33}};
+        float[][] g = new float[shapes.length][], pooled = new float[shapes.length][], serial = new float[shapes.length][];
+        NewtonSchulz whole = new NewtonSchulz(GEMM);
+        for (int i = 0; i < shapes.length; i++) {
+            g[i] = Check.randomFloats(rng, shapes[i][0] * shapes[i][1], 1);
+            pooled[i] = new float[g[i].length];
+            serial[i] = new float[g[i].length];
+            whole.quintic(g[i], 0, shapes[i][0], shapes[i][1], 5, pooled[i], 0);
+        }
+        NewtonSchulz[] perWorker = new NewtonSchulz[POOL.size()];
+        for (int w = 0; w < perWorker.length; w++) perWorker[w] = new NewtonSchulz(GEMM, w);
+        POOL.forRange(shapes.length, shapes.length, (s, e, chunk, w) -> {
+            for (int i = s; i < e; i++) perWorker[w].quintic(g[i], 0, shapes[i][0], shapes[i][1], 5, serial[i], 0);
+        });
+        for (int i = 0; i < shapes.length; i++) {
+            org.junit.jupiter.api.Assertions.assertArrayEquals(pooled[i], serial[i], shapes[i][0] + " x " + shapes[i][1]);
+        }
+    }
+
     @Test
     void quinticNewtonSchulzActsOnEachSingularValue() {
         SplittableRandom rng = new SplittableRandom(5);

@@ -126,6 +126,13 @@ public enum Algorithm {
             if (ns == null) ns = new NewtonSchulz(gemm());
             return ns;
         }
+
+        /** One Newton–Schulz per worker, running its products on that worker alone: for rules that orthogonalise several matrices at once. */
+        NewtonSchulz[] nsPerWorker() {
+            NewtonSchulz[] out = new NewtonSchulz[pool.size()];
+            for (int w = 0; w < out.length; w++) out[w] = new NewtonSchulz(gemm(), w);
+            return out;
+        }
     }
 
     UpdateRule rule(ParamLayout layout, List<ParamLayout.Tensor> tensors, Hyperparameters h, Kernels k) {
@@ -135,7 +142,7 @@ public enum Algorithm {
             case GALORE -> new GaLoreRule(MatrixUnit.of(layout, tensors), h, layout.config().dModel(), k.gemm());
             case SWAN -> new SwanRule(MatrixUnit.of(layout, tensors), h, k.gemm(), k.ns());
             case SINKGD -> new SinkGdRule(MatrixUnit.of(layout, tensors), h, k.pool());
-            case MUON -> new MuonRule(MatrixUnit.of(layout, tensors), h, k.ns());
+            case MUON -> new MuonRule(MatrixUnit.of(layout, tensors), h, k.nsPerWorker(), k.pool());
         };
     }
 }

@@ -3,6 +3,7 @@ package dev.crucible.model.optim;
 import dev.crucible.model.HfFormat;
 import dev.crucible.model.Safetensors;
 import dev.crucible.tensor.NewtonSchulz;
+import dev.crucible.tensor.WorkerPool;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -18,18 +19,31 @@ import java.util.List;
 final class MuonRule implements UpdateRule {
     private final Hyperparameters h;
     private final List<MatrixUnit> units;
-    private final NewtonSchulz ns;
+    private final NewtonSchulz[] ns; // one per worker
+    private final WorkerPool pool;
     private final boolean keller;
     final float[][] momentum;
-    private float[] u = new float[0], o = new float[0];
+    private final float[][] u, o; // per worker
+    private final int[] order; // units by Newton–Schulz cost, largest first
 
-    MuonRule(List<MatrixUnit> units, Hyperparameters h, NewtonSchulz ns) {
+    MuonRule(List<MatrixUnit> units, Hyperparameters h, NewtonSchulz[] ns, WorkerPool pool) {
         this.h = h;
         this.units = units;
         this.ns = ns;
+        this.pool = pool;
         this.keller = h.shapeScale().equals(Hyperparameters.KELLER);
         this.momentum = new float[units.size()][];
         for (int i = 0; i < units.size(); i++) momentum[i] = new float[units.get(i).size()];
+        u = new float[ns.length][0];
+        o = new float[ns.length][0];
+        order = java.util.stream.IntStream.range(0, units.size()).boxed()
+                .sorted(java.util.Comparator.comparingDouble((Integer k) -> -cost(units.get(k)))).mapToInt(Integer::intValue).toArray();
+    }
+
+    /** Newton–Schulz's flops for a matrix, as NewtonSchulz counts them (Gram form when it is not square). */
+    private static double cost(MatrixUnit mu) {
+        double p = Math.min(mu.rows(), mu.cols()), q = Math.max(mu.rows(), mu.cols());
+        return q > p ? 3 * p * p * q + 17 * p * p * p : 20 * p * p * p;
     }
 
     /** The update's scale for an out × in matrix. */
@@ -37,29 +51,39 @@ final class MuonRule implements UpdateRule {
         return keller ? Math.sqrt(Math.max(1.0, (double) out / in)) : 0.2 * Math.sqrt(Math.max(out, in));
     }
 
+    /**
+     * Each matrix's update is independent of the others': the workers take whole matrices, largest
+     * first, each orthogonalising on its own GEMM (inline on that worker). Small products split over
+     * workers spend a large part of their time waiting on each other; whole matrices do not. Every
+     * product gives the same bits on one worker as on several, so the step is the same as serial.
+     */
     @Override
     public void step(float[] params, float[] grads, float gradScale, double lr, double baseLr, long t) {
         double rate = UpdateRule.rate(h.lr(), lr, baseLr);
         float beta = h.momentum().floatValue(), gain = keller ? 1 - beta : 1f;
         float decay = (float) (1 - rate * h.weightDecay());
-        for (int k = 0; k < units.size(); k++) {
-            MatrixUnit mu = units.get(k);
-            float[] mom = momentum[k];
-            int n = mu.size();
-            if (u.length < n) {
-                u = new float[n];
-                o = new float[n];
+        pool.forRange(order.length, order.length, (s, e, chunk, w) -> {
+            for (int i = s; i < e; i++) {
+                int k = order[i];
+                MatrixUnit mu = units.get(k);
+                float[] mom = momentum[k];
+                int n = mu.size();
+                if (u[w].length < n) {
+                    u[w] = new float[n];
+                    o[w] = new float[n];
+                }
+                float[] uw = u[w], ow = o[w];
+                for (int j = 0; j < n; j++) {
+                    float g = grads[mu.offset() + j] * gradScale * gain;
+                    float m = beta * mom[j] + g;
+                    mom[j] = m;
+                    uw[j] = g + beta * m;
+                }
+                ns[w].quintic(uw, 0, mu.rows(), mu.cols(), h.nsSteps(), ow, 0);
+                float step = (float) (rate * shapeScale(keller, mu.rows(), mu.cols()));
+                mu.descend(params, ow, decay, step);
             }
-            for (int i = 0; i < n; i++) {
-                float g = grads[mu.offset() + i] * gradScale * gain;
-                float m = beta * mom[i] + g;
-                mom[i] = m;
-                u[i] = g + beta * m;
-            }
-            ns.quintic(u, 0, mu.rows(), mu.cols(), h.nsSteps(), o, 0);
-            float step = (float) (rate * shapeScale(keller, mu.rows(), mu.cols()));
-            mu.descend(params, o, decay, step);
-        }
+        });
     }
 
     @Override
