@@ -15,7 +15,8 @@ import dev.crucible.tensor.WorkerPool;
  * <p>It holds several sequences ("slots"), each with its own cache and position: {@link #step}
  * advances any of them by one token together, so the weights are read once per step for all of
  * them (decoding is bound by reading the weights). A sequence's logits are the same bits whether it
- * is stepped alone or with others. A slot's cache is allocated when the slot is first used.
+ * is stepped alone or with others. A slot's cache grows with the longest sequence it has held
+ * (doubling, up to maxT), so memory follows what is decoded rather than slots x maxT.
  */
 public final class Generator {
     private final ModelConfig cfg;
@@ -30,13 +31,13 @@ public final class Generator {
     private final Rope rope;
     private final QkNorm qkNorm;
     private final float[] qkStat;
-    private final int maxT, slots, w, kvw, maxIn;
-    private final float[][] kCache, vCache; // per slot: [layer][maxT][nkv·hs]
-    private final int[] pos;
+    private final int maxT, slots, w, kvw;
+    private final float[][] kCache, vCache; // per slot: [layer][capacity][nkv·hs]
+    private final int[] pos, capacity;
     private final float[] x, xn, qkv, att, tmp, mlpIn, mlpOut, logits, stat1, stat2;
     // the step in progress: its rows' caches and positions
     private final float[][] rowK, rowV;
-    private final int[] rowPos, rowSlot;
+    private final int[] rowPos, rowSlot, rowCacheOff;
     private final int[] one = new int[1], slot0 = new int[1];
 
     /** One sequence of up to maxT tokens. */
@@ -63,7 +64,7 @@ public final class Generator {
         rope = k.rope();
         qkNorm = cfg.qkNorm() ? new QkNorm(new dev.crucible.tensor.Norms(pool), cfg.nHead(), cfg.nKvHead(), cfg.headSize(), cfg.normEps()) : null;
         qkStat = new float[cfg.nHead() + cfg.nKvHead()];
-        maxIn = k.maxInWidth();
+        int maxIn = k.maxInWidth();
         this.maxT = maxT;
         this.slots = slots;
         int d = cfg.dModel(), hs = cfg.headSize();
@@ -72,6 +73,7 @@ public final class Generator {
         kCache = new float[slots][];
         vCache = new float[slots][];
         pos = new int[slots];
+        capacity = new int[slots];
         x = new float[slots * d];
         xn = new float[slots * d];
         qkv = new float[slots * w];
@@ -86,6 +88,7 @@ public final class Generator {
         rowV = new float[slots][];
         rowPos = new int[slots];
         rowSlot = new int[slots];
+        rowCacheOff = new int[slots];
     }
 
     public int slots() {
@@ -132,10 +135,7 @@ public final class Generator {
             for (int q = 0; q < r; q++) if (slotOf[q] == s) throw new IllegalArgumentException("slot " + s + " fed twice in one step");
             if (pos[s] >= maxT) throw new IllegalStateException("sequence in slot " + s + " is full (" + maxT + " tokens)");
             if (token < 0 || token >= cfg.vocabSize()) throw new IllegalArgumentException("token " + token + " outside vocabulary of " + cfg.vocabSize());
-            if (kCache[s] == null) {
-                kCache[s] = new float[cfg.nLayer() * maxT * kvw];
-                vCache[s] = new float[cfg.nLayer() * maxT * kvw];
-            }
+            if (pos[s] == capacity[s]) grow(s);
             rowSlot[r] = s;
             rowK[r] = kCache[s];
             rowV[r] = vCache[s];
@@ -163,6 +163,19 @@ public final class Generator {
         java.util.Arrays.fill(rowK, null);
         java.util.Arrays.fill(rowV, null);
         return logits;
+    }
+
+    /** Doubles a slot's cache (at least 64 positions, at most maxT), keeping what it holds. */
+    private void grow(int s) {
+        int cap = Math.min(maxT, Math.max(64, 2 * capacity[s])), layers = cfg.nLayer();
+        float[] k = new float[Math.multiplyExact(Math.multiplyExact(layers, cap), kvw)], v = new float[k.length];
+        for (int l = 0; l < layers && kCache[s] != null; l++) {
+            System.arraycopy(kCache[s], l * capacity[s] * kvw, k, l * cap * kvw, pos[s] * kvw);
+            System.arraycopy(vCache[s], l * capacity[s] * kvw, v, l * cap * kvw, pos[s] * kvw);
+        }
+        kCache[s] = k;
+        vCache[s] = v;
+        capacity[s] = cap;
     }
 
     /** One residual sub-layer on the n rows of x (pre-norm: x += branch(norm(x)); post-norm: x = norm(x + branch(x))). */
@@ -206,15 +219,14 @@ public final class Generator {
     private void attend(int l, ParamLayout.Block b, float[] bias, int n) {
         int d = cfg.dModel(), nh = cfg.nHead(), nkv = cfg.nKvHead(), hs = cfg.headSize(), aw = nh * hs;
         mv.forward(qkv, 0, w, p, b.qkvW(), xn, 0, d, bias, b.qkvB(), n, d, w);
-        int cache = l * maxT * kvw;
         for (int r = 0; r < n; r++) {
-            int row = r * w;
+            int row = r * w, cache = rowCacheOff[r] = l * capacity[rowSlot[r]] * kvw;
             if (qkNorm != null && plan.layer(l).qkNorm()) qkNorm.forwardRow(qkv, row, qkStat, p, b.qNormW(), b.kNormW());
             if (rope != null) rope.rotateRow(qkv, row, rowPos[r], nh + nkv, hs);
             System.arraycopy(qkv, row + nh * hs, rowK[r], cache + rowPos[r] * kvw, kvw);
             System.arraycopy(qkv, row + (nh + nkv) * hs, rowV[r], cache + rowPos[r] * kvw, kvw);
         }
-        decode.forward(n, qkv, 0, w, rowK, rowV, cache, kvw, rowPos, nh, nkv, hs, att, 0, aw);
+        decode.forward(n, qkv, 0, w, rowK, rowV, rowCacheOff, kvw, rowPos, nh, nkv, hs, att, 0, aw);
         mv.forward(tmp, 0, d, p, b.attnOutW(), att, 0, aw, bias, b.attnOutB(), n, aw, d);
     }
 }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.crucible.tensor.Check;
 import dev.crucible.tensor.WorkerPool;
+import java.util.List;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
@@ -53,11 +54,13 @@ class GeneratorTest {
      */
     @Test
     void sequencesSteppedTogetherDecodeAsTheyDoAlone() {
-        for (ModelConfig cfg : CONFIGS) {
-            int slots = 5, t = 12, v = cfg.vocabSize();
+        List<ModelConfig> configs = new java.util.ArrayList<>(List.of(CONFIGS));
+        configs.add(ModelConfig.llamaBuilder(29, 100, 2, 4, 2, 16).build()); // long enough for a slot's cache to grow past 64 positions
+        for (ModelConfig cfg : configs) {
+            int slots = 5, t = cfg.contextLength(), v = cfg.vocabSize();
             SplittableRandom rng = new SplittableRandom(11);
             int[][] seqs = new int[8][];
-            for (int i = 0; i < seqs.length; i++) seqs[i] = rng.ints(3 + rng.nextInt(t - 2), 0, v).toArray();
+            for (int i = 0; i < seqs.length; i++) seqs[i] = rng.ints(i == 0 ? t : 3 + rng.nextInt(t / 4), 0, v).toArray(); // one past the first cache growth
             try (WorkerPool pool = new WorkerPool(2)) {
                 Model model = Model.forInference(cfg, 1, t, pool);
                 float[] p = ModelGradientTest.initParams(cfg, 4);
@@ -72,10 +75,12 @@ class GeneratorTest {
                 Generator g = new Generator(cfg, model.params, t, slots, pool);
                 int[] seqIn = new int[slots], fed = new int[seqs.length];
                 java.util.Arrays.fill(seqIn, -1);
-                int started = 0, done = 0;
+                int started = 0, done = 0, widest = 0;
+                boolean reused = false;
                 while (done < seqs.length) {
                     for (int s = 0; s < slots && started < seqs.length; s++) {
                         if (seqIn[s] < 0 && rng.nextInt(3) > 0) { // sequences join at random steps
+                            reused |= g.position(s) > 0;
                             seqIn[s] = started++;
                             g.reset(s);
                         }
@@ -90,6 +95,7 @@ class GeneratorTest {
                     }
                     if (n == 0) continue;
                     float[] logits = g.step(slotOf, tokens, n);
+                    widest = Math.max(widest, n);
                     for (int r = 0; r < n; r++) {
                         int s = slotOf[r], i = seqIn[s], j = fed[i]++;
                         assertArrayEquals(alone[i][j], java.util.Arrays.copyOfRange(logits, r * v, (r + 1) * v),
@@ -101,6 +107,7 @@ class GeneratorTest {
                         }
                     }
                 }
+                assertTrue(widest >= 4 && reused, "steps of four rows or more (" + widest + "), and a slot used again (" + reused + ")");
             }
         }
     }

@@ -18,19 +18,19 @@ public final class DecodeAttention {
 
     /**
      * Row r's nh query heads are at qOff + r·qStride (hs values each); its cache holds rows of
-     * kvw = nkv·hs values in kCaches[r] and vCaches[r], position t at cacheOff + t·kvw, up to pos[r];
+     * kvw = nkv·hs values in kCaches[r] and vCaches[r], position t at cacheOff[r] + t·kvw, up to pos[r];
      * its nh·hs outputs go to outOff + r·outStride.
      */
-    public void forward(int rows, float[] q, int qOff, int qStride, float[][] kCaches, float[][] vCaches, int cacheOff, int kvw, int[] pos,
+    public void forward(int rows, float[] q, int qOff, int qStride, float[][] kCaches, float[][] vCaches, int[] cacheOff, int kvw, int[] pos,
                         int nh, int nkv, int hs, float[] out, int outOff, int outStride) {
         jq = q;
         jk = kCaches;
         jv = vCaches;
         jout = out;
         jPos = pos;
+        jCacheOff = cacheOff;
         jqOff = qOff;
         jqStride = qStride;
-        jCacheOff = cacheOff;
         jKvw = kvw;
         jNh = nh;
         jGroup = nh / nkv;
@@ -45,15 +45,15 @@ public final class DecodeAttention {
         } finally {
             jq = jout = null;
             jk = jv = null;
-            jPos = null;
+            jPos = jCacheOff = null;
         }
     }
 
     // The call forward() is working on, read by the task below, so that a token allocates no closure.
     private float[] jq, jout;
     private float[][] jk, jv;
-    private int[] jPos;
-    private int jqOff, jqStride, jCacheOff, jKvw, jNh, jGroup, jHs, jOutOff, jOutStride;
+    private int[] jPos, jCacheOff;
+    private int jqOff, jqStride, jKvw, jNh, jGroup, jHs, jOutOff, jOutStride;
     private final WorkerPool.RangeTask heads = this::heads;
 
     private void heads(int s, int e, int chunk, int w) {
@@ -63,7 +63,7 @@ public final class DecodeAttention {
         for (int i = s; i < e; i++) {
             int r = i / jNh, h = i % jNh, pos = jPos[r];
             float[] k = jk[r], v = jv[r];
-            int kv = jCacheOff + (h / jGroup) * hs, qh = jqOff + r * jqStride + h * hs, oh = jOutOff + r * jOutStride + h * hs;
+            int kv = jCacheOff[r] + (h / jGroup) * hs, qh = jqOff + r * jqStride + h * hs, oh = jOutOff + r * jOutStride + h * hs;
             for (int t = 0; t <= pos; t++) sc[t] = Vec.dot(jq, qh, k, kv + t * kvw, hs) * scale;
             float max = Vec.max(sc, 0, pos + 1);
             float inv = 1f / Vec.expInPlace(sc, 0, pos + 1, 1f, max);

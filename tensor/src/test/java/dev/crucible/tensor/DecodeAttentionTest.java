@@ -10,22 +10,23 @@ class DecodeAttentionTest {
         SplittableRandom rng = new SplittableRandom(7);
         int[][] shapes = {{1, 1, 8}, {4, 4, 16}, {6, 2, 64}, {8, 1, 13}, {12, 4, 33}};
         int[] pos = {0, 37, 300, 5, 129}; // one row at each: the rows of a call are sequences of different lengths
-        int rows = pos.length, maxT = 301, cacheOff = 5, qOff = 3, outOff = 2;
+        int rows = pos.length, maxT = 301, qOff = 3, outOff = 2;
+        int[] cacheOff = {5, 0, 17, 2, 9}; // each row's cache at its own offset
         try (WorkerPool pool = new WorkerPool(3)) {
             for (int[] sh : shapes) {
                 int nh = sh[0], nkv = sh[1], hs = sh[2], kvw = nkv * hs, qStride = nh * hs + 7, outStride = nh * hs + 1;
                 float[] q = Check.randomFloats(rng, qOff + rows * qStride, 1);
                 float[][] k = new float[rows][], v = new float[rows][];
                 for (int r = 0; r < rows; r++) {
-                    k[r] = Check.randomFloats(rng, cacheOff + (pos[r] + 1) * kvw, 1);
-                    v[r] = Check.randomFloats(rng, cacheOff + (pos[r] + 1) * kvw, 1);
+                    k[r] = Check.randomFloats(rng, cacheOff[r] + (pos[r] + 1) * kvw, 1);
+                    v[r] = Check.randomFloats(rng, cacheOff[r] + (pos[r] + 1) * kvw, 1);
                 }
                 float[] out = new float[outOff + rows * outStride];
                 new DecodeAttention(pool, maxT).forward(rows, q, qOff, qStride, k, v, cacheOff, kvw, pos, nh, nkv, hs, out, outOff, outStride);
                 for (int r = 0; r < rows; r++) {
                     double[] expected = new double[nh * hs];
                     for (int h = 0; h < nh; h++) {
-                        int kv = cacheOff + h / (nh / nkv) * hs, qh = qOff + r * qStride + h * hs;
+                        int kv = cacheOff[r] + h / (nh / nkv) * hs, qh = qOff + r * qStride + h * hs;
                         double[] s = new double[pos[r] + 1];
                         double max = Double.NEGATIVE_INFINITY, sum = 0;
                         for (int t = 0; t <= pos[r]; t++) {

@@ -21,12 +21,10 @@ import java.util.Map;
 public final class ChatTemplate {
     private final JinjaTemplate template;
     private final Map<String, Object> specials;
-    final String source;
 
-    private ChatTemplate(JinjaTemplate template, Map<String, Object> specials, String source) {
+    private ChatTemplate(JinjaTemplate template, Map<String, Object> specials) {
         this.template = template;
         this.specials = specials;
-        this.source = source;
     }
 
     /** The checkpoint's template, or null when it has none. */
@@ -49,7 +47,6 @@ public final class ChatTemplate {
 
     /** A template from a file, with the checkpoint's special tokens (if it has a tokenizer_config.json). */
     public static ChatTemplate fromFile(Path file, Path checkpoint) throws IOException {
-        if (!Files.isRegularFile(file)) throw new IOException(file + ": no such chat template file");
         return fromText(Files.readString(file), file.toString(), readConfig(checkpoint.resolve("tokenizer_config.json")));
     }
 
@@ -73,7 +70,7 @@ public final class ChatTemplate {
             }
         }
         try {
-            return new ChatTemplate(JinjaTemplate.parse(text, source), specials, source);
+            return new ChatTemplate(JinjaTemplate.parse(text, source), specials);
         } catch (JinjaTemplate.TemplateError e) {
             throw new IOException(e.getMessage(), e);
         }
@@ -84,9 +81,13 @@ public final class ChatTemplate {
         return (String) specials.get("eos_token");
     }
 
-    /** The prompt for a conversation (messages: maps with role and content), ending with the assistant's turn opened when asked. */
-    public String render(List<Object> messages, boolean addGenerationPrompt) {
+    /**
+     * The prompt for a conversation (messages: maps with role and content), ending with the
+     * assistant's turn opened when asked; extra: more variables (tools, documents, a template's own switches).
+     */
+    public String render(List<Object> messages, boolean addGenerationPrompt, Map<String, Object> extra) {
         Map<String, Object> vars = new LinkedHashMap<>(specials);
+        vars.putAll(extra);
         vars.put("messages", messages);
         vars.put("add_generation_prompt", addGenerationPrompt);
         return template.render(vars);

@@ -15,7 +15,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -85,8 +84,9 @@ public final class CompletionServer implements AutoCloseable {
         worker = new Thread(this::work, "crucible-serve-model");
         worker.setDaemon(true);
         worker.start();
-        // a waiting or served request holds its connection's thread: queue + a batch of them, and spare threads to answer 429 and /v1/models
-        connections = Executors.newFixedThreadPool(settings.queue() + batch + 4, r -> {
+        // a request holds its connection's thread while it waits (queue), decodes (up to batch requests) or is scored in a
+        // group taken from the queue (up to batch), and spare threads answer 429 and /v1/models at once
+        connections = Executors.newFixedThreadPool(settings.queue() + 2 * batch + 4, r -> {
             Thread t = new Thread(r, "crucible-serve-http");
             t.setDaemon(true);
             return t;
@@ -118,7 +118,9 @@ public final class CompletionServer implements AutoCloseable {
     /**
      * A completion request waiting for the model (or, with hold set, a pause of the model: tests make
      * it busy deterministically). parsed and bad are filled on the model thread, generation once it
-     * is started there.
+     * is started there. The model thread never writes to the connection: it hands what is to be
+     * written (a stream's events, then the response) to the connection's own thread through out, so
+     * a slow or stalled client slows no one else.
      */
     private static final class Job {
         final HttpExchange ex;
@@ -126,7 +128,11 @@ public final class CompletionServer implements AutoCloseable {
         final String id;
         final java.util.concurrent.CountDownLatch hold;
         final boolean chat;
-        final CompletableFuture<Void> done = new CompletableFuture<>();
+        final long created = System.currentTimeMillis() / 1000;
+        final CompletableFuture<Void> done = new CompletableFuture<>(); // a hold's end
+        final java.util.concurrent.LinkedBlockingQueue<Object> out = new java.util.concurrent.LinkedBlockingQueue<>();
+        /** The client went away, or reads too slowly: the model thread ends the job's sequences. */
+        volatile boolean gone;
         ServedModel parsedFor;
         Completions.Request parsed;
         Completions.BadRequest bad;
@@ -144,7 +150,26 @@ public final class CompletionServer implements AutoCloseable {
         boolean scoringOnly() {
             return parsed != null && parsed.maxTokens() <= 1 && !parsed.stream();
         }
+
+        /** The response (or, after a stream's events, its end: json null), which ends the job. */
+        void reply(int status, ObjectNode json) {
+            out.add(new Reply(status, json));
+        }
+
+        /** A stream's event; refused once the client has fallen too far behind (its sequence then ends). */
+        void event(ObjectNode chunk) {
+            if (gone || out.size() >= STREAM_BACKLOG) {
+                gone = true;
+                throw new java.io.UncheckedIOException(new IOException("the client went away or reads too slowly"));
+            }
+            out.add(chunk);
+        }
     }
+
+    private record Reply(int status, ObjectNode json) {}
+
+    /** Events a streaming client may have unread before its generation is ended. */
+    static final int STREAM_BACKLOG = 4096;
 
     /**
      * The model thread. Generations share the decoder: every step advances each running sequence by a
@@ -152,7 +177,8 @@ public final class CompletionServer implements AutoCloseable {
      * slots are free (continuous batching). A request that only scores (lm-evaluation-harness's
      * log-likelihood requests, one token or none generated) is served between steps, with the scoring
      * requests queued behind it, up to `batch` prompts in the same forward passes. A generation is
-     * taken from the queue only when a slot is free for it, so the queue's bound (429) holds.
+     * taken from the queue only when a slot is free for it, so the queue's bound (429) holds. A
+     * failure is that request's (or, in a decoding step, the running requests'): the thread goes on.
      */
     private void work() {
         List<Job> active = new ArrayList<>(); // generations on the decoder or waiting for slots, oldest first
@@ -162,6 +188,10 @@ public final class CompletionServer implements AutoCloseable {
                 first = active.isEmpty() ? jobs.take() : ready(active);
             } catch (InterruptedException e) {
                 return;
+            } catch (Throwable t) { // a request that breaks the parser: that request's 500, the others go on
+                first = null;
+                Job head = jobs.poll();
+                if (head != null) head.reply(500, errorJson(500, "the server failed on this request: " + t, null));
             }
             if (first != null && first.hold != null) {
                 try {
@@ -195,19 +225,20 @@ public final class CompletionServer implements AutoCloseable {
                     } else if (first.bad != null) {
                         score(group, m);
                     } else {
-                        if (first.parsed.stream()) startStream(first, m);
-                        first.generation = Completions.start(first.parsed, m, first.id, first.parsed.stream() ? sse(first, m) : null, null);
-                        active.add(first);
+                        Job j = first;
+                        if (j.parsed.chat() && j.parsed.stream()) j.event(Completions.chunk(j.parsed, j.id, j.created, m, "", null, true));
+                        j.generation = Completions.start(j.parsed, m, j.id, j.parsed.stream() ? sse(j, m) : null, null);
+                        active.add(j);
                     }
                 } catch (Throwable t) {
-                    for (Job j : group) if (!j.done.isDone()) j.done.completeExceptionally(t);
-                    active.remove(first);
+                    for (Job j : group) if (!active.contains(j)) j.reply(500, errorJson(500, "the model failed on this request: " + t, null));
                 }
             }
             if (active.isEmpty()) continue;
             try {
                 for (Job j : active) if (!j.generation.admit()) break; // oldest first: a request's sequences keep their order
                 largestDecode = Math.max(largestDecode, m.running());
+                largestDecodeRequests = Math.max(largestDecodeRequests, (int) active.stream().filter(j -> j.generation.running()).count());
                 m.step();
                 for (java.util.Iterator<Job> it = active.iterator(); it.hasNext(); ) {
                     Job j = it.next();
@@ -216,25 +247,31 @@ public final class CompletionServer implements AutoCloseable {
                         finish(j, m);
                     }
                 }
-            } catch (Throwable t) {
-                for (Job j : active) j.done.completeExceptionally(t);
+            } catch (Throwable t) { // the step failed for every sequence in it: they end, their requests are answered 500
+                m.abortAll();
+                for (Job j : active) j.reply(500, errorJson(500, "the model failed while decoding: " + t, null));
                 active.clear();
             }
         }
     }
 
     /**
-     * While generations run: the next request to take, if it can go now (a scoring request always; a
-     * generation when every request in flight has its sequences on the decoder and a slot is free), else null.
+     * While generations run: the next request to take, if one can go now: the head of the queue when
+     * it is a scoring request, or a generation with a slot free for it (every request in flight has
+     * its sequences on the decoder); else the first scoring request behind a waiting generation; else null.
      */
     private Job ready(List<Job> active) {
-        Job next = jobs.peek();
-        if (next == null) return null;
-        if (next.hold == null) {
-            parse(next, model);
-            if (!next.scoringOnly() && next.bad == null && !roomFor(active)) return null;
+        Job head = jobs.peek();
+        if (head == null) return null;
+        if (head.hold != null) return jobs.poll();
+        parse(head, model);
+        if (head.scoringOnly() || head.bad != null || roomFor(active)) return jobs.poll();
+        for (Job j : jobs) { // generations keep their order; a scoring request need not wait behind them
+            if (j.hold != null) return null;
+            parse(j, model);
+            if ((j.scoringOnly() || j.bad != null) && jobs.remove(j)) return j;
         }
-        return jobs.poll();
+        return null;
     }
 
     /** Admits the sequences that wait for slots; true when none waits and a slot is still free. */
@@ -252,6 +289,8 @@ public final class CompletionServer implements AutoCloseable {
             j.parsed = j.chat ? Completions.parseChat(j.body, m) : Completions.parse(j.body, m);
         } catch (Completions.BadRequest e) {
             j.bad = e;
+        } catch (RuntimeException e) { // input the checks did not foresee: still that request's error
+            j.bad = new Completions.BadRequest(null, "the request could not be read: " + e);
         }
     }
 
@@ -268,40 +307,38 @@ public final class CompletionServer implements AutoCloseable {
         List<ServedModel.Scored> scored = prompts.isEmpty() ? List.of() : m.score(prompts, top);
         int at = 0;
         for (Job j : group) {
-            try {
-                if (j.bad != null) {
-                    error(j.ex, 400, j.bad.getMessage(), j.bad.param);
-                } else {
-                    int n = j.parsed.prompts().size();
-                    Completions.Generation g = Completions.start(j.parsed, m, j.id, null, scored.subList(at, at + n));
-                    at += n;
-                    if (!g.admit() || !g.done()) throw new IllegalStateException("a scoring request left a sequence to decode");
-                    send(j.ex, 200, g.finish());
-                }
-                j.done.complete(null);
-            } catch (Throwable t) {
-                j.done.completeExceptionally(t);
+            if (j.bad != null) {
+                j.reply(400, errorJson(400, j.bad.getMessage(), j.bad.param));
+                continue;
             }
+            int n = j.parsed.prompts().size();
+            try {
+                Completions.Generation g = Completions.start(j.parsed, m, j.id, null, scored.subList(at, at + n));
+                if (!g.admit() || !g.done()) throw new IllegalStateException("a scoring request left a sequence to decode");
+                j.reply(200, g.finish(j.created));
+            } catch (Throwable t) {
+                j.reply(500, errorJson(500, "the model failed on this request: " + t, null));
+            }
+            at += n;
         }
     }
 
-    /** Answers a generation that is done: its response, or the rest of its stream; a client that went away gets nothing. */
+    /** Answers a generation that is done: its response, or the end of its stream; a client that went away gets nothing more. */
     private static void finish(Job j, ServedModel m) {
         try {
-            RuntimeException failure = j.generation.failure();
-            if (failure != null) throw failure;
-            ObjectNode response = j.generation.finish();
-            if (j.parsed.stream()) {
-                OutputStream out = j.ex.getResponseBody();
-                event(out, Completions.chunk(j.parsed, j.id, m, "", response.get("choices").get(0).get("finish_reason").asText(), false));
-                out.write("data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8));
-                out.flush();
-            } else {
-                send(j.ex, 200, response);
+            if (j.generation.failure() != null) {
+                j.reply(499, null); // the client is gone: nothing to write
+                return;
             }
-            j.done.complete(null);
+            ObjectNode response = j.generation.finish(j.created);
+            if (j.parsed.stream()) {
+                j.event(Completions.chunk(j.parsed, j.id, j.created, m, "", response.get("choices").get(0).get("finish_reason").asText(), false));
+                j.reply(200, null);
+            } else {
+                j.reply(200, response);
+            }
         } catch (Throwable t) {
-            j.done.completeExceptionally(t);
+            j.reply(500, errorJson(500, "the model failed on this request: " + t, null));
         }
     }
 
@@ -312,12 +349,17 @@ public final class CompletionServer implements AutoCloseable {
         return hold.done;
     }
 
-    /** The most requests served by one batched scoring so far, and the most sequences decoded in one step. */
-    volatile int largestGroup, largestDecode;
+    /** The most requests served by one batched scoring so far, the most sequences decoded in one step, and the most requests they came from. */
+    volatile int largestGroup, largestDecode, largestDecodeRequests;
 
     /** Requests waiting for the model. */
     int queued() {
         return jobs.size();
+    }
+
+    /** Sequences on the decoder (read from another thread: a test's view). */
+    int running() {
+        return model.running();
     }
 
     public int port() {
@@ -383,33 +425,44 @@ public final class CompletionServer implements AutoCloseable {
             error(ex, 429, "the server is busy (" + jobs.size() + " requests waiting); retry later", null);
             return;
         }
+        // what the model thread hands over: a stream's events (headers sent with the first), then the reply
+        boolean streaming = false;
+        OutputStream out = ex.getResponseBody();
         try {
-            job.done.get();
+            while (true) {
+                Object next = job.out.take();
+                if (next instanceof ObjectNode chunk) {
+                    if (!streaming) {
+                        ex.getResponseHeaders().set("Content-Type", "text/event-stream; charset=utf-8");
+                        ex.getResponseHeaders().set("Cache-Control", "no-cache");
+                        ex.sendResponseHeaders(200, 0);
+                        streaming = true;
+                    }
+                    event(out, chunk);
+                } else if (next instanceof Reply r) {
+                    if (r.status() == 499) return; // the client went away
+                    if (streaming) { // the stream's end: a failure after its start can only be told in an event
+                        if (r.json() != null) event(out, r.json());
+                        out.write("data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8));
+                        out.flush();
+                    } else if (r.json() != null) {
+                        send(ex, r.status(), r.json());
+                    }
+                    return;
+                }
+            }
         } catch (InterruptedException e) {
+            job.gone = true;
             Thread.currentThread().interrupt();
-        } catch (ExecutionException e) {
-            Throwable c = e.getCause();
-            if (!(c instanceof IOException || c instanceof java.io.UncheckedIOException)) error(ex, 500, "the model failed on this request: " + c, null);
+        } catch (IOException e) {
+            job.gone = true; // the model thread ends its sequences at their next token
+            throw e;
         }
     }
 
-    /** Server-sent events: (for chat, the role first,) one chunk per piece of final text, a last one with the finish reason, then [DONE]. */
-    private static void startStream(Job j, ServedModel m) throws IOException {
-        j.ex.getResponseHeaders().set("Content-Type", "text/event-stream; charset=utf-8");
-        j.ex.getResponseHeaders().set("Cache-Control", "no-cache");
-        j.ex.sendResponseHeaders(200, 0);
-        if (j.parsed.chat()) event(j.ex.getResponseBody(), Completions.chunk(j.parsed, j.id, m, "", null, true));
-    }
-
+    /** A stream's pieces as server-sent events (for chat, after the role the model thread sent first). */
     private static java.util.function.Consumer<String> sse(Job j, ServedModel m) {
-        OutputStream out = j.ex.getResponseBody();
-        return piece -> {
-            try {
-                event(out, Completions.chunk(j.parsed, j.id, m, piece, null, false));
-            } catch (IOException e) {
-                throw new java.io.UncheckedIOException(e);
-            }
-        };
+        return piece -> j.event(Completions.chunk(j.parsed, j.id, j.created, m, piece, null, false));
     }
 
     private static void event(OutputStream out, ObjectNode data) throws IOException {
@@ -418,6 +471,10 @@ public final class CompletionServer implements AutoCloseable {
     }
 
     private static void error(HttpExchange ex, int status, String message, String param) throws IOException {
+        send(ex, status, errorJson(status, message, param));
+    }
+
+    private static ObjectNode errorJson(int status, String message, String param) {
         ObjectNode out = Completions.JSON.createObjectNode();
         ObjectNode e = out.putObject("error");
         e.put("message", message);
@@ -425,7 +482,7 @@ public final class CompletionServer implements AutoCloseable {
         if (param == null) e.putNull("param");
         else e.put("param", param);
         e.putNull("code");
-        send(ex, status, out);
+        return out;
     }
 
     private static void send(HttpExchange ex, int status, ObjectNode json) throws IOException {

@@ -70,8 +70,7 @@ final class Completions {
     static Request parseChat(JsonNode body, ServedModel m) {
         if (!(body instanceof ObjectNode)) throw new BadRequest(null, "the request body must be a JSON object");
         if (m.chat == null) {
-            throw new BadRequest("messages", "this model has no chat template (no chat_template in its tokenizer_config.json, no chat_template.jinja): "
-                    + "start the server with --chat-template FILE, or use /v1/completions");
+            throw new BadRequest("messages", "this model has no chat template (" + m.chatMissing + "): start the server with --chat-template FILE, or use /v1/completions");
         }
         if (m.encoding == null) throw new BadRequest("messages", "this model has no tokenizer.json: use /v1/completions with token ids");
         JsonNode msgs = body.get("messages");
@@ -82,12 +81,20 @@ final class Completions {
             if (!msg.isObject() || !msg.path("role").isTextual()) throw new BadRequest("messages", "messages[" + i + "] must be an object with a string 'role'");
             @SuppressWarnings("unchecked")
             java.util.Map<String, Object> value = (java.util.Map<String, Object>) ChatTemplate.value(msg);
-            value.put("content", content(msg.get("content"), i));
+            if (msg.has("content")) value.put("content", content(msg.get("content"), i)); // absent stays undefined, as transformers leaves it
             messages.add(value);
+        }
+        // tools and documents reach the template as transformers passes them; chat_template_kwargs' keys as variables (vLLM's)
+        java.util.Map<String, Object> extra = new java.util.LinkedHashMap<>();
+        for (String key : new String[] {"tools", "documents"}) if (body.hasNonNull(key)) extra.put(key, ChatTemplate.value(body.get(key)));
+        JsonNode kwargs = body.get("chat_template_kwargs");
+        if (kwargs != null && !kwargs.isNull()) {
+            if (!kwargs.isObject()) throw new BadRequest("chat_template_kwargs", "'chat_template_kwargs' must be an object");
+            kwargs.properties().forEach(e -> extra.put(e.getKey(), ChatTemplate.value(e.getValue())));
         }
         String text;
         try {
-            text = m.chat.render(messages, true);
+            text = m.chat.render(messages, true, extra);
         } catch (JinjaTemplate.TemplateError e) { // the template refuses the conversation (raise_exception), or fails on it
             throw new BadRequest("messages", "the chat template refuses these messages: " + e.getMessage());
         }
@@ -143,6 +150,7 @@ final class Completions {
         int n = integer(body, "n", 1, 1, 16);
         boolean stream = bool(body, "stream");
         if (stream && (echo || n > 1 || prompts.size() > 1)) throw new BadRequest("stream", "streaming serves one prompt, n = 1, without echo");
+        if (stream && logprobs != null) throw new BadRequest("stream", "streamed chunks carry no log-probabilities here: ask without stream");
         for (int[] ids : prompts) {
             if (ids.length >= m.config.contextLength() && maxTokens > 0 || ids.length > m.config.contextLength()) {
                 throw new BadRequest(chat ? "messages" : "prompt", "the prompt has " + ids.length + " tokens; the model's context is " + m.config.contextLength()
@@ -201,7 +209,7 @@ final class Completions {
         final ArrayNode lpTokens = F.arrayNode(), lpValues = F.arrayNode(), lpTop = F.arrayNode(), offsets = F.arrayNode();
         final List<int[]> topIds = new ArrayList<>(); // per token, for the chat shape: the alternatives' ids and log-probabilities
         final List<double[]> topLps = new ArrayList<>();
-        String finish = "length";
+        String finish;
         int completionTokens, echoed, stopAt = -1, sent;
 
         /** A token with its log-probability (NaN: none) and alternatives (null: none asked for). */
@@ -299,8 +307,14 @@ final class Completions {
             return null;
         }
 
+        /** Whether some of its sequences are on the decoder now. */
+        boolean running() {
+            for (int i = 0; i < admitted; i++) if (sequences.get(i).finish() == null) return true;
+            return false;
+        }
+
         /** Once done: streams what was held back (the text is complete now) and returns the response. */
-        ObjectNode finish() {
+        ObjectNode finish(long created) {
             ArrayNode out = F.arrayNode();
             int promptTokens = 0, completionTokens = 0;
             for (int pi = 0; pi < q.prompts().size(); pi++) promptTokens += q.prompts().get(pi).length;
@@ -340,7 +354,7 @@ final class Completions {
             ObjectNode response = F.objectNode();
             response.put("id", id);
             response.put("object", q.chat() ? "chat.completion" : "text_completion");
-            response.put("created", System.currentTimeMillis() / 1000);
+            response.put("created", created);
             response.put("model", m.name);
             response.set("choices", out);
             ObjectNode usage = response.putObject("usage");
@@ -377,11 +391,11 @@ final class Completions {
      * A streamed chunk: a piece of a choice's text (or, for chat, the assistant's role when role is
      * set), and at the end its finish reason.
      */
-    static ObjectNode chunk(Request q, String id, ServedModel m, String text, String finish, boolean role) {
+    static ObjectNode chunk(Request q, String id, long created, ServedModel m, String text, String finish, boolean role) {
         ObjectNode c = F.objectNode();
         c.put("id", id);
         c.put("object", q.chat() ? "chat.completion.chunk" : "text_completion");
-        c.put("created", System.currentTimeMillis() / 1000);
+        c.put("created", created);
         c.put("model", m.name);
         ObjectNode ch = c.putArray("choices").addObject();
         ch.put("index", 0);

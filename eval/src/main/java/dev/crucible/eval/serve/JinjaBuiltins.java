@@ -49,10 +49,15 @@ final class JinjaBuiltins {
                 boolean bool = truthy(arg(a, kw, 1, "boolean"));
                 return v instanceof Undefined || bool && !truthy(v) ? dflt : v;
             }
-            case "tojson": {
+            case "tojson": { // transformers' tojson: json.dumps(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False)
                 Object indent = arg(a, kw, 0, "indent");
+                Json j = new Json(indent == null ? -1 : (int) JinjaTemplate.integer(indent, w), truthy(kw.get("ensure_ascii")), truthy(kw.get("sort_keys")), w);
+                if (kw.get("separators") instanceof List<?> sep && sep.size() == 2) {
+                    j.itemSep = str(sep.get(0));
+                    j.keySep = str(sep.get(1));
+                }
                 StringBuilder sb = new StringBuilder();
-                json(v, indent == null ? -1 : (int) JinjaTemplate.integer(indent, w), 0, sb, w);
+                j.write(v, 0, sb);
                 return sb.toString();
             }
             case "join": {
@@ -80,6 +85,7 @@ final class JinjaBuiltins {
                 return items;
             }
             case "replace": {
+                need(a, 2, name, w);
                 String s = str(v), from = str(a.get(0)), to = str(a.get(1));
                 Object count = arg(a, kw, 2, "count");
                 return replace(s, from, to, count == null ? -1 : JinjaTemplate.integer(count, w));
@@ -94,7 +100,7 @@ final class JinjaBuiltins {
             case "selectattr":
             case "rejectattr": {
                 boolean select = name.equals("selectattr");
-                String attr = str(a.get(0));
+                String attr = str(need(a, 1, name, w).get(0));
                 String test = a.size() > 1 ? str(a.get(1)) : null;
                 List<Object> out = new ArrayList<>();
                 for (Object x : iterate(v, w)) {
@@ -123,7 +129,7 @@ final class JinjaBuiltins {
                         Object field = attrPath(x, str(attr), w);
                         out.add(field instanceof Undefined && kw.containsKey("default") ? kw.get("default") : field);
                     } else {
-                        out.add(filter(str(a.getFirst()), x, a.subList(1, a.size()), Map.of(), w));
+                        out.add(filter(str(need(a, 1, name, w).getFirst()), x, a.subList(1, a.size()), Map.of(), w));
                     }
                 }
                 return out;
@@ -174,17 +180,18 @@ final class JinjaBuiltins {
                 for (Object x : iterate(v, w)) total = JinjaTemplate.arith("+", total, attr == null ? x : attrPath(x, str(attr), w), w);
                 return total;
             }
-            case "indent": {
+            case "indent": { // Jinja2's: every line after the first (and the first with first=True), blank lines only with blank=True
                 Object width = arg(a, kw, 0, "width");
                 String pad = width instanceof String s ? s : " ".repeat(width == null ? 4 : (int) JinjaTemplate.integer(width, w));
                 boolean first = truthy(arg(a, kw, 1, "first")), blank = truthy(arg(a, kw, 2, "blank"));
-                String s = str(v);
+                String s = str(v) + "\n"; // Jinja2 appends a newline, splits, and takes it off again
+                List<String> lines = new ArrayList<>(s.lines().toList());
                 StringBuilder sb = new StringBuilder();
-                String[] lines = s.split("\n", -1);
-                for (int i = 0; i < lines.length; i++) {
+                for (int i = 0; i < lines.size(); i++) {
                     if (i > 0) sb.append('\n');
-                    if ((i > 0 || first) && (blank || !lines[i].isBlank())) sb.append(pad);
-                    sb.append(lines[i]);
+                    String line = lines.get(i);
+                    if (i == 0 ? first : blank || !line.isEmpty()) sb.append(pad);
+                    sb.append(line);
                 }
                 return sb.toString();
             }
@@ -193,13 +200,22 @@ final class JinjaBuiltins {
         }
     }
 
+    /** The arguments, when there are at least n of them. */
+    private static List<Object> need(List<Object> a, int n, String name, String w) {
+        if (a.size() < n) throw new TemplateError(w + ": '" + name + "' needs " + n + " argument" + (n > 1 ? "s" : "") + ", got " + a.size());
+        return a;
+    }
+
     static boolean test(String name, Object v, List<Object> a, String w) {
+        if (List.of("eq", "equalto", "==", "ne", "!=", "lt", "lessthan", "<", "gt", "greaterthan", ">", "le", "<=", "ge", ">=", "in", "sameas").contains(name)) {
+            need(a, 1, name, w);
+        }
         return switch (name) {
             case "defined" -> !(v instanceof Undefined);
             case "undefined" -> v instanceof Undefined;
             case "none" -> v == null;
             case "string" -> v instanceof String;
-            case "number" -> v instanceof Long || v instanceof Double;
+            case "number" -> v instanceof Long || v instanceof Double || v instanceof Boolean; // Python's bool is a number
             case "integer" -> v instanceof Long;
             case "float" -> v instanceof Double;
             case "boolean" -> v instanceof Boolean;
@@ -211,7 +227,11 @@ final class JinjaBuiltins {
             case "callable" -> v instanceof JinjaTemplate.Callable;
             case "odd" -> JinjaTemplate.integer(v, w) % 2 != 0;
             case "even" -> JinjaTemplate.integer(v, w) % 2 == 0;
-            case "divisibleby" -> JinjaTemplate.integer(v, w) % JinjaTemplate.integer(a.getFirst(), w) == 0;
+            case "divisibleby" -> {
+                long d = JinjaTemplate.integer(need(a, 1, name, w).getFirst(), w);
+                if (d == 0) throw new TemplateError(w + ": divisibleby 0");
+                yield JinjaTemplate.integer(v, w) % d == 0;
+            }
             case "eq", "equalto", "==" -> equal(v, a.getFirst());
             case "ne", "!=" -> !equal(v, a.getFirst());
             case "lt", "lessthan", "<" -> (Boolean) JinjaTemplate.compareOp("<", v, a.getFirst(), w);
@@ -219,8 +239,8 @@ final class JinjaBuiltins {
             case "le", "<=" -> (Boolean) JinjaTemplate.compareOp("<=", v, a.getFirst(), w);
             case "ge", ">=" -> (Boolean) JinjaTemplate.compareOp(">=", v, a.getFirst(), w);
             case "in" -> (Boolean) JinjaTemplate.compareOp("in", v, a.getFirst(), w);
-            case "lower" -> v instanceof String s && s.equals(s.toLowerCase(java.util.Locale.ROOT));
-            case "upper" -> v instanceof String s && s.equals(s.toUpperCase(java.util.Locale.ROOT));
+            case "lower" -> v instanceof String s && s.chars().anyMatch(Character::isLetter) && s.equals(s.toLowerCase(java.util.Locale.ROOT)); // str.islower()
+            case "upper" -> v instanceof String s && s.chars().anyMatch(Character::isLetter) && s.equals(s.toUpperCase(java.util.Locale.ROOT));
             case "sameas" -> v == a.getFirst() || v != null && v.equals(a.getFirst()) && (v instanceof Boolean);
             default -> throw new TemplateError(w + ": the test '" + name + "' is not supported");
         };
@@ -244,7 +264,7 @@ final class JinjaBuiltins {
                     return new ArrayList<Object>(s.lines().toList());
                 }
                 case "startswith", "endswith" -> {
-                    Object p = a.getFirst();
+                    Object p = need(a, 1, name, w).getFirst();
                     List<Object> options = p instanceof List<?> l ? new ArrayList<>(l) : List.of(p);
                     for (Object o : options) if (name.equals("startswith") ? s.startsWith(str(o)) : s.endsWith(str(o))) return true;
                     return false;
@@ -262,13 +282,14 @@ final class JinjaBuiltins {
                     return capitalize(s);
                 }
                 case "replace" -> {
+                    need(a, 2, name, w);
                     return replace(s, str(a.get(0)), str(a.get(1)), a.size() > 2 ? JinjaTemplate.integer(a.get(2), w) : -1);
                 }
                 case "find" -> {
-                    return (long) s.indexOf(str(a.getFirst()));
+                    return (long) s.indexOf(str(need(a, 1, name, w).getFirst()));
                 }
                 case "count" -> {
-                    String sub = str(a.getFirst());
+                    String sub = str(need(a, 1, name, w).getFirst());
                     if (sub.isEmpty()) return (long) s.length() + 1;
                     long c = 0;
                     for (int i = s.indexOf(sub); i >= 0; i = s.indexOf(sub, i + sub.length())) c++;
@@ -276,7 +297,7 @@ final class JinjaBuiltins {
                 }
                 case "join" -> {
                     StringBuilder sb = new StringBuilder();
-                    List<Object> items = iterate(a.getFirst(), w);
+                    List<Object> items = iterate(need(a, 1, name, w).getFirst(), w);
                     for (int i = 0; i < items.size(); i++) {
                         if (!(items.get(i) instanceof String x)) throw new TemplateError(w + ": join needs strings, got " + describe(items.get(i)));
                         sb.append(i > 0 ? s : "").append(x);
@@ -295,6 +316,7 @@ final class JinjaBuiltins {
         } else if (on instanceof Map<?, ?> m && !(on instanceof Namespace)) {
             switch (name) {
                 case "get" -> {
+                    need(a, 1, name, w);
                     Object dflt = a.size() > 1 ? a.get(1) : null;
                     return m.containsKey(a.getFirst()) ? m.get(a.getFirst()) : dflt;
                 }
@@ -456,58 +478,74 @@ final class JinjaBuiltins {
         return sb.toString();
     }
 
-    /** json.dumps(v, ensure_ascii=False, indent=indent) with Python's default separators and key order. */
-    private static void json(Object v, int indent, int depth, StringBuilder sb, String w) {
-        if (v == null) {
-            sb.append("null");
-        } else if (v instanceof Boolean b) {
-            sb.append(b);
-        } else if (v instanceof Long l) {
-            sb.append(l);
-        } else if (v instanceof Double d) {
-            sb.append(Double.isNaN(d) ? "NaN" : Double.isInfinite(d) ? (d > 0 ? "Infinity" : "-Infinity") : JinjaTemplate.pyFloat(d));
-        } else if (v instanceof String s) {
-            sb.append('"');
-            for (char c : s.toCharArray()) {
-                switch (c) {
-                    case '"' -> sb.append("\\\"");
-                    case '\\' -> sb.append("\\\\");
-                    case '\n' -> sb.append("\\n");
-                    case '\r' -> sb.append("\\r");
-                    case '\t' -> sb.append("\\t");
-                    case '\b' -> sb.append("\\b");
-                    case '\f' -> sb.append("\\f");
-                    default -> {
-                        if (c < 0x20) sb.append(String.format("\\u%04x", (int) c));
-                        else sb.append(c);
+    /** json.dumps with its options: indent (-1: none), ensure_ascii, sort_keys, separators (Python's defaults: ", " or "," with an indent, and ": "). */
+    private static final class Json {
+        final int indent;
+        final boolean ascii, sortKeys;
+        final String w;
+        String itemSep, keySep = ": ";
+
+        Json(int indent, boolean ascii, boolean sortKeys, String w) {
+            this.indent = indent;
+            this.ascii = ascii;
+            this.sortKeys = sortKeys;
+            this.w = w;
+            itemSep = indent >= 0 ? "," : ", ";
+        }
+
+        void write(Object v, int depth, StringBuilder sb) {
+            if (v == null) {
+                sb.append("null");
+            } else if (v instanceof Boolean b) {
+                sb.append(b);
+            } else if (v instanceof Long l) {
+                sb.append(l);
+            } else if (v instanceof Double d) {
+                sb.append(Double.isNaN(d) ? "NaN" : Double.isInfinite(d) ? (d > 0 ? "Infinity" : "-Infinity") : JinjaTemplate.pyFloat(d));
+            } else if (v instanceof String s) {
+                sb.append('"');
+                for (char c : s.toCharArray()) {
+                    switch (c) {
+                        case '"' -> sb.append("\\\"");
+                        case '\\' -> sb.append("\\\\");
+                        case '\n' -> sb.append("\\n");
+                        case '\r' -> sb.append("\\r");
+                        case '\t' -> sb.append("\\t");
+                        case '\b' -> sb.append("\\b");
+                        case '\f' -> sb.append("\\f");
+                        default -> {
+                            if (c < 0x20 || ascii && c > 0x7e) sb.append(String.format("\\u%04x", (int) c));
+                            else sb.append(c);
+                        }
                     }
                 }
-            }
-            sb.append('"');
-        } else if (v instanceof List<?> || v instanceof Map<?, ?>) {
-            boolean list = v instanceof List<?>;
-            List<?> items = list ? (List<?>) v : new ArrayList<>(((Map<?, ?>) v).entrySet());
-            sb.append(list ? '[' : '{');
-            if (items.isEmpty()) {
-                sb.append(list ? ']' : '}');
-                return;
-            }
-            for (int i = 0; i < items.size(); i++) {
-                if (i > 0) sb.append(indent >= 0 ? "," : ", ");
-                if (indent >= 0) sb.append('\n').append(" ".repeat(indent * (depth + 1)));
-                if (list) {
-                    json(items.get(i), indent, depth + 1, sb, w);
-                } else {
-                    Map.Entry<?, ?> e = (Map.Entry<?, ?>) items.get(i);
-                    json(e.getKey() instanceof String ? e.getKey() : str(e.getKey()), indent, depth + 1, sb, w);
-                    sb.append(": ");
-                    json(e.getValue(), indent, depth + 1, sb, w);
+                sb.append('"');
+            } else if (v instanceof List<?> || v instanceof Map<?, ?>) {
+                boolean list = v instanceof List<?>;
+                List<Object> items = new ArrayList<>(list ? (List<?>) v : ((Map<?, ?>) v).entrySet());
+                if (!list && sortKeys) items.sort(java.util.Comparator.comparing(e -> str(((Map.Entry<?, ?>) e).getKey())));
+                sb.append(list ? '[' : '{');
+                if (items.isEmpty()) {
+                    sb.append(list ? ']' : '}');
+                    return;
                 }
+                for (int i = 0; i < items.size(); i++) {
+                    if (i > 0) sb.append(itemSep);
+                    if (indent >= 0) sb.append('\n').append(" ".repeat(indent * (depth + 1)));
+                    if (list) {
+                        write(items.get(i), depth + 1, sb);
+                    } else {
+                        Map.Entry<?, ?> e = (Map.Entry<?, ?>) items.get(i);
+                        write(e.getKey() instanceof String ? e.getKey() : str(e.getKey()), depth + 1, sb);
+                        sb.append(keySep);
+                        write(e.getValue(), depth + 1, sb);
+                    }
+                }
+                if (indent >= 0) sb.append('\n').append(" ".repeat(indent * depth));
+                sb.append(list ? ']' : '}');
+            } else {
+                throw new TemplateError(w + ": " + describe(v) + " is not JSON serializable");
             }
-            if (indent >= 0) sb.append('\n').append(" ".repeat(indent * depth));
-            sb.append(list ? ']' : '}');
-        } else {
-            throw new TemplateError(w + ": " + describe(v) + " is not JSON serializable");
         }
     }
 

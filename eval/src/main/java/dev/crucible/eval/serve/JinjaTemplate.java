@@ -38,6 +38,7 @@ public final class JinjaTemplate {
 
     /** Parses a template; name says where it came from in errors. */
     public static JinjaTemplate parse(String source, String name) {
+        source = source.replace("\r\n", "\n").replace('\r', '\n'); // Jinja2's newline_sequence
         if (source.endsWith("\n")) source = source.substring(0, source.length() - 1); // Jinja2 drops one trailing newline (keep_trailing_newline off)
         Parser p = new Parser(name, lex(source, name));
         List<Node> body = p.block(Parser.END_OF_TEMPLATE);
@@ -46,13 +47,17 @@ public final class JinjaTemplate {
 
     /** Renders with these variables (besides the globals). */
     public String render(Map<String, Object> vars) {
-        Ctx ctx = new Ctx(name);
+        Ctx ctx = new Ctx();
         ctx.scopes.add(new HashMap<>(vars));
         StringBuilder out = new StringBuilder();
         try {
             for (Node n : body) n.render(ctx, out);
         } catch (Flow f) {
             throw new TemplateError(name + ": '" + f.word + "' outside a loop");
+        } catch (TemplateError e) {
+            throw e;
+        } catch (RuntimeException | StackOverflowError e) { // a template and data this interpreter did not foresee: still the template's error, not the server's
+            throw new TemplateError(name + ": " + e);
         }
         return out.toString();
     }
@@ -99,11 +104,14 @@ public final class JinjaTemplate {
             if (kind == '{') out.add(new Piece(Kind.OUTPUT, inner, line(src, at)));
             if (kind == '%') {
                 if (inner.equals("raw")) { // the text up to endraw, as it is
+                    if (before != '-' && pos > end + 2) pos--; // trim_blocks does not apply to raw's own newline
                     int e = src.indexOf("endraw", pos);
                     int open = e < 0 ? -1 : src.lastIndexOf("{%", e);
                     int close2 = e < 0 ? -1 : src.indexOf("%}", e);
                     if (open < 0 || close2 < 0) throw new TemplateError(name + " line " + line(src, at) + ": 'raw' without 'endraw'");
                     String raw = src.substring(pos, open);
+                    if (stripNext) raw = raw.stripLeading(); // {% raw -%}
+                    stripNext = false;
                     if (src.charAt(open + 2) == '-') raw = raw.stripTrailing();
                     if (!raw.isEmpty()) out.add(new Piece(Kind.TEXT, raw, line(src, pos)));
                     pos = close2 + 2;
@@ -126,16 +134,21 @@ public final class JinjaTemplate {
         return -1;
     }
 
-    /** The position of close after from, skipping string literals. */
+    /** The position of close after from, skipping string literals and what brackets enclose (a dict literal's '}}'), as Jinja2's lexer balances them. */
     private static int closeOf(String src, int from, String close, String name) {
+        int depth = 0;
         for (int i = from; i + 1 < src.length(); i++) {
             char c = src.charAt(i);
             if (c == '\'' || c == '"') {
                 int j = i + 1;
                 while (j < src.length() && src.charAt(j) != c) j += src.charAt(j) == '\\' ? 2 : 1;
                 i = j;
-            } else if (src.startsWith(close, i)) {
+            } else if (depth == 0 && src.startsWith(close, i)) {
                 return i;
+            } else if (c == '(' || c == '[' || c == '{') {
+                depth++;
+            } else if ((c == ')' || c == ']' || c == '}') && depth > 0) {
+                depth--;
             }
         }
         return -1;
@@ -197,9 +210,24 @@ public final class JinjaTemplate {
                         case 't' -> sb.append('\t');
                         case 'r' -> sb.append('\r');
                         case '\\', '\'', '"' -> sb.append(e);
-                        case 'u' -> {
-                            sb.append((char) Integer.parseInt(s.substring(j + 1, j + 5), 16));
-                            j += 4;
+                        case 'a' -> sb.append('\u0007');
+                        case 'b' -> sb.append('\b');
+                        case 'f' -> sb.append('\f');
+                        case 'v' -> sb.append('\u000b');
+                        case '\n' -> { } // a line continuation
+                        case 'x', 'u', 'U' -> {
+                            int digits = e == 'x' ? 2 : e == 'u' ? 4 : 8;
+                            if (j + digits >= n || !s.substring(j + 1, j + 1 + digits).chars().allMatch(h -> Character.digit(h, 16) >= 0)) {
+                                throw new TemplateError(where + ": a \\" + e + " escape needs " + digits + " hex digits");
+                            }
+                            sb.appendCodePoint(Integer.parseUnsignedInt(s.substring(j + 1, j + 1 + digits), 16));
+                            j += digits;
+                        }
+                        case '0', '1', '2', '3', '4', '5', '6', '7' -> {
+                            int k = j, v = 0;
+                            while (k < n && k < j + 3 && s.charAt(k) >= '0' && s.charAt(k) <= '7') v = v * 8 + (s.charAt(k++) - '0');
+                            sb.append((char) v);
+                            j = k - 1;
                         }
                         default -> sb.append('\\').append(e); // Python keeps an unknown escape as it is
                     }
@@ -260,12 +288,7 @@ public final class JinjaTemplate {
     }
 
     private static final class Ctx {
-        final String name;
         final List<Map<String, Object>> scopes = new ArrayList<>();
-
-        Ctx(String name) {
-            this.name = name;
-        }
 
         Object get(String key) {
             for (int i = scopes.size() - 1; i >= 0; i--) if (scopes.get(i).containsKey(key)) return scopes.get(i).get(key);
@@ -275,6 +298,8 @@ public final class JinjaTemplate {
     }
 
     private static final Map<String, Object> GLOBALS = new HashMap<>();
+    /** What a range() or a repeated string may hold: a template builds prompts, not gigabytes. */
+    static final int MAX_ITEMS = 1 << 20;
 
     static {
         GLOBALS.put("raise_exception", (Callable) (a, kw, where) -> {
@@ -297,7 +322,10 @@ public final class JinjaTemplate {
             }
             if (step == 0) throw new TemplateError(where + ": range() step must not be zero");
             List<Object> out = new ArrayList<>();
-            for (long i = start; step > 0 ? i < stop : i > stop; i += step) out.add(i);
+            for (long i = start; step > 0 ? i < stop : i > stop; i += step) {
+                if (out.size() == MAX_ITEMS) throw new TemplateError(where + ": range() of more than " + MAX_ITEMS + " numbers");
+                out.add(i);
+            }
             return out;
         });
         GLOBALS.put("strftime_now", (Callable) (a, kw, where) -> JinjaBuiltins.strftime(str(a.getFirst()), java.time.LocalDateTime.now()));
@@ -505,7 +533,7 @@ public final class JinjaTemplate {
         }
 
         Expr compare() {
-            Expr e = concat();
+            Expr e = add();
             while (true) {
                 String op;
                 if (peek().type() == T.OP && List.of("==", "!=", "<", ">", "<=", ">=").contains(peek().text())) op = next().text();
@@ -514,16 +542,17 @@ public final class JinjaTemplate {
                     ti += 2;
                     op = "not in";
                 } else return e;
-                Expr l = e, r = concat();
+                Expr l = e, r = add();
                 String o = op, w = where;
                 e = ctx -> compareOp(o, l.eval(ctx), r.eval(ctx), w);
             }
         }
 
+        /** ~ binds tighter than + and - and looser than * (Jinja2's parse_math1 > parse_concat > parse_math2). */
         Expr concat() {
-            Expr e = add();
+            Expr e = mul();
             while (accept("~")) {
-                Expr l = e, r = add();
+                Expr l = e, r = mul();
                 String w = where;
                 e = ctx -> str(l.eval(ctx), w) + str(r.eval(ctx), w);
             }
@@ -531,10 +560,10 @@ public final class JinjaTemplate {
         }
 
         Expr add() {
-            Expr e = mul();
+            Expr e = concat();
             while (peek().type() == T.OP && (peek().text().equals("+") || peek().text().equals("-"))) {
                 String op = next().text();
-                Expr l = e, r = mul();
+                Expr l = e, r = concat();
                 String w = where;
                 e = ctx -> arith(op, l.eval(ctx), r.eval(ctx), w);
             }
@@ -586,7 +615,7 @@ public final class JinjaTemplate {
             return postfix(primary());
         }
 
-        /** | filter(args), is [not] test(args), and calls after them. */
+        /** | filter(args) and is [not] test(args), left to right. */
         Expr filters(Expr e) {
             while (true) {
                 String w = where;
@@ -898,6 +927,7 @@ public final class JinjaTemplate {
         if (v instanceof Double d) return d != 0;
         if (v instanceof String s) return !s.isEmpty();
         if (v instanceof List<?> l) return !l.isEmpty();
+        if (v instanceof Namespace) return true; // an object, not a dict
         if (v instanceof Map<?, ?> m) return !m.isEmpty();
         return true;
     }
@@ -977,9 +1007,8 @@ public final class JinjaTemplate {
         return v instanceof Undefined u ? u.what() : v == null ? "none" : repr(v, true);
     }
 
-    static Undefined undefinedCheck(Object v, String w) {
+    static void undefinedCheck(Object v, String w) {
         if (v instanceof Undefined u) throw new TemplateError(w + ": " + u.what());
-        return null;
     }
 
     /** a[key] and a.key: a dict's entry or a list's element, else undefined; an attribute of undefined is an error. */
@@ -1028,6 +1057,7 @@ public final class JinjaTemplate {
         if (op.equals("*") && (a instanceof String || b instanceof String) && (a instanceof Long || b instanceof Long)) {
             String s = a instanceof String x ? x : (String) b;
             long k = a instanceof Long x ? x : (Long) b;
+            if (k > 0 && (long) s.length() * k > MAX_ITEMS) throw new TemplateError(w + ": a string repeated to more than " + MAX_ITEMS + " characters");
             return k <= 0 ? "" : s.repeat((int) k);
         }
         if (!isNumber(a) || !isNumber(b)) throw new TemplateError(w + ": unsupported operand types for " + op + ": " + describe(a) + " and " + describe(b));
@@ -1083,7 +1113,7 @@ public final class JinjaTemplate {
         if (a instanceof Undefined || b instanceof Undefined) return a instanceof Undefined && b instanceof Undefined;
         if (isNumber(a) && isNumber(b)) return dbl(a) == dbl(b);
         if (a instanceof List<?> x && b instanceof List<?> y) {
-            if (x.size() != y.size()) return false;
+            if (x.size() != y.size() || (a instanceof Tuple) != (b instanceof Tuple)) return false; // (1, 2) != [1, 2] in Python
             for (int i = 0; i < x.size(); i++) if (!equal(x.get(i), y.get(i))) return false;
             return true;
         }

@@ -29,6 +29,7 @@ final class ServedModel {
     final java.util.Set<Integer> endOfSequence;
     /** The chat template (null: none, and /v1/chat/completions is refused), and the tokens that end a reply: those above and its end-of-turn token. */
     final ChatTemplate chat;
+    final String chatMissing; // why chat is null
     final java.util.Set<Integer> endOfTurn;
     private final Model model;
     private final WorkerPool pool;
@@ -49,7 +50,18 @@ final class ServedModel {
         // a model without a tokenizer (and not byte-level) is served on token ids only
         encoding = java.nio.file.Files.isRegularFile(checkpoint.resolve("tokenizer.json")) || config.vocabSize() == 256
                 ? TextEncoding.forModel(checkpoint, config.vocabSize()) : null;
-        chat = chatTemplate != null ? ChatTemplate.fromFile(chatTemplate, checkpoint) : ChatTemplate.forCheckpoint(checkpoint);
+        ChatTemplate own = null;
+        String missing = "no chat_template in its tokenizer_config.json, no chat_template.jinja";
+        if (chatTemplate == null) { // the checkpoint's own: one that does not parse costs chat, not the server
+            try {
+                own = ChatTemplate.forCheckpoint(checkpoint);
+            } catch (IOException e) {
+                missing = "its template does not load: " + e.getMessage();
+                System.err.println("crucible serve: " + checkpoint + ": the chat template does not load (" + e.getMessage() + "); /v1/chat/completions is refused");
+            }
+        }
+        chat = chatTemplate != null ? ChatTemplate.fromFile(chatTemplate, checkpoint) : own; // a file the user names must load
+        chatMissing = missing;
         java.util.Set<Integer> turn = new java.util.LinkedHashSet<>(endOfSequence);
         if (chat != null && chat.endOfTurn() != null && encoding != null) {
             int[] ids = encoding.encode(chat.endOfTurn());
@@ -181,7 +193,7 @@ final class ServedModel {
             this.prompt = prompt;
             this.stops = stops;
             this.maxTokens = maxTokens;
-            this.total = Math.min(config.contextLength(), prompt.length + maxTokens);
+            this.total = (int) Math.min(config.contextLength(), (long) prompt.length + maxTokens);
             this.sampler = sampler;
             this.sink = sink;
         }
@@ -230,6 +242,7 @@ final class ServedModel {
             finish = why;
             if (slot >= 0) {
                 running.remove(this);
+                runningCount = running.size();
                 slot = -1;
             }
         }
@@ -266,10 +279,12 @@ final class ServedModel {
         return batch;
     }
 
-    /** Sequences on the decoder now. */
+    /** Sequences on the decoder now (volatile: another thread may look). */
     int running() {
-        return running.size();
+        return runningCount;
     }
+
+    private volatile int runningCount;
 
     /** Puts a sequence on a free slot of the decoder; false when every slot is taken. */
     boolean admit(Sequence s) {
@@ -283,7 +298,13 @@ final class ServedModel {
         s.slot = slot;
         decoder.reset(slot);
         running.add(s);
+        runningCount = running.size();
         return true;
+    }
+
+    /** Ends every running sequence (after a failed step): their slots are free for the next requests. */
+    void abortAll() {
+        for (Sequence s : running.toArray(new Sequence[0])) s.end("error");
     }
 
     /** One token for every running sequence, in one pass over the weights; those that finish leave their slots. */

@@ -263,9 +263,11 @@ class CompletionServerTest {
                     "{\"prompt\": [[72, 101], [10, 84, 104]], \"max_tokens\": 6, \"temperature\": 1.0, \"seed\": 11, \"n\": 3}");
             List<String> alone = new ArrayList<>();
             for (String b : bodies) alone.add(postTo(url, b));
-            assertTrue(roomy.largestDecode <= 4, "one request at a time fills the slots at most");
+            assertEquals(1, roomy.largestDecodeRequests, "one request at a time");
+            roomy.largestDecode = 0;
             CountDownLatch release = new CountDownLatch(1);
             Future<?> busy = roomy.occupy(release);
+            while (roomy.queued() > 0) Thread.onSpinWait(); // the model thread holds the pause
             ExecutorService clients = Executors.newFixedThreadPool(bodies.size());
             try {
                 List<Future<String>> together = new ArrayList<>();
@@ -286,10 +288,57 @@ class CompletionServerTest {
                     }
                 }
                 assertEquals(4, roomy.largestDecode, "every slot decoded in one step");
+                assertTrue(roomy.largestDecodeRequests >= 2, "sequences of different clients in one step: " + roomy.largestDecodeRequests);
             } finally {
                 release.countDown();
                 clients.shutdownNow();
             }
+        }
+    }
+
+    /**
+     * What goes wrong with one request stays with it: a client that leaves in the middle of a stream
+     * frees its slot, a max_tokens far past the context stops at the context's end, a bad request that
+     * arrives while others decode is a 400; the server serves on.
+     */
+    @Test
+    void aRequestsFailureStaysWithIt() throws Exception {
+        try (CompletionServer s = new CompletionServer(dir.resolve("m"), "tiny-test", new CompletionServer.Settings("127.0.0.1", 0, 8, 2, null), pool)) {
+            String url = "http://127.0.0.1:" + s.port() + "/v1/completions";
+            // a streaming client that reads one event and hangs up
+            try (java.net.Socket sock = new java.net.Socket("127.0.0.1", s.port())) {
+                String body = "{\"prompt\": \"a\", \"max_tokens\": 30, \"temperature\": 1.0, \"seed\": 1, \"stream\": true}";
+                sock.getOutputStream().write(("POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " + body.length()
+                        + "\r\n\r\n" + body).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                java.io.BufferedReader in = new java.io.BufferedReader(new java.io.InputStreamReader(sock.getInputStream(), java.nio.charset.StandardCharsets.UTF_8));
+                for (String line; (line = in.readLine()) != null && !line.startsWith("data: "); ) { } // headers, then the first event
+            }
+            // far more tokens than the context holds: the completion ends at the context's end
+            JsonNode huge = JSON.readTree(postTo(url, "{\"prompt\": \"ab\", \"max_tokens\": 2147483647, \"temperature\": 0}"));
+            assertEquals(CONFIG.contextLength() - 2 + 1, huge.get("usage").get("completion_tokens").asInt(), huge.toString()); // the last needs no room
+            assertEquals("length", huge.get("choices").get(0).get("finish_reason").asText());
+            // a bad request while a generation decodes: its 400, and the generation's answer
+            CountDownLatch release = new CountDownLatch(1);
+            Future<?> busy = s.occupy(release);
+            while (s.queued() > 0) Thread.onSpinWait();
+            ExecutorService clients = Executors.newFixedThreadPool(2);
+            try {
+                Future<String> gen = clients.submit(() -> postTo(url, "{\"prompt\": \"q\", \"max_tokens\": 20, \"temperature\": 0}"));
+                while (s.queued() < 1) Thread.onSpinWait();
+                Future<HttpResponse<String>> bad = clients.submit(() -> CLIENT.send(HttpRequest.newBuilder(URI.create(url))
+                        .POST(HttpRequest.BodyPublishers.ofString("{\"prompt\": \"q\", \"max_tokens\": -1}")).build(), HttpResponse.BodyHandlers.ofString()));
+                while (s.queued() < 2) Thread.onSpinWait();
+                release.countDown();
+                busy.get();
+                assertEquals(400, bad.get().statusCode(), bad.get().body());
+                assertEquals(20, JSON.readTree(gen.get()).get("usage").get("completion_tokens").asInt());
+            } finally {
+                release.countDown();
+                clients.shutdownNow();
+            }
+            long t0 = System.nanoTime();
+            while (s.running() > 0 && System.nanoTime() - t0 < 10_000_000_000L) Thread.sleep(10); // the abandoned stream's sequence has ended
+            assertEquals(0, s.running(), "every slot is free again");
         }
     }
 

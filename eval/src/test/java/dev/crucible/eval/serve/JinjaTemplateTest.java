@@ -128,5 +128,10 @@ class JinjaTemplateTest {
         assertTrue(e.getMessage().contains("line 3"), e.getMessage());
         e = assertThrows(JinjaTemplate.TemplateError.class, () -> JinjaTemplate.parse("{{ messages.append(1) }}", "t").render(Map.of("messages", new ArrayList<>())));
         assertTrue(e.getMessage().contains("append"), "the sandbox is immutable: " + e.getMessage());
+        // what would otherwise escape as another exception (and be a server error) is the template's error
+        for (String t : new String[] {"{{ 4 is divisibleby 0 }}", "{{ 'a'.startswith() }}", "{{ 'a'|replace('a') }}", "{{ range(100000000)|length }}",
+                "{{ 'ab' * 100000000 }}", "{{ 'bad \\u12' }}", "{{ x is eq }}"}) {
+            assertThrows(JinjaTemplate.TemplateError.class, () -> JinjaTemplate.parse(t, "t").render(Map.of("x", 1L)), t);
+        }
     }
 }
