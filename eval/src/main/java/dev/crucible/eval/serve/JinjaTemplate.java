@@ -560,33 +560,26 @@ public final class JinjaTemplate {
         }
 
         Expr add() {
-            Expr e = concat();
-            while (peek().type() == T.OP && (peek().text().equals("+") || peek().text().equals("-"))) {
-                String op = next().text();
-                Expr l = e, r = concat();
-                String w = where;
-                e = ctx -> arith(op, l.eval(ctx), r.eval(ctx), w);
-            }
-            return e;
+            return arithmetic(this::concat, List.of("+", "-"));
         }
 
         Expr mul() {
-            Expr e = pow();
-            while (peek().type() == T.OP && List.of("*", "/", "//", "%").contains(peek().text())) {
-                String op = next().text();
-                Expr l = e, r = pow();
-                String w = where;
-                e = ctx -> arith(op, l.eval(ctx), r.eval(ctx), w);
-            }
-            return e;
+            return arithmetic(this::pow, List.of("*", "/", "//", "%"));
         }
 
+        /** ** is left-associative in Jinja2 (unlike Python). */
         Expr pow() {
-            Expr e = unary();
-            while (accept("**")) {
-                Expr l = e, r = unary();
+            return arithmetic(this::unary, List.of("**"));
+        }
+
+        /** A left-associative level of arithmetic: operands from the next level, joined by these operators. */
+        Expr arithmetic(java.util.function.Supplier<Expr> operand, List<String> ops) {
+            Expr e = operand.get();
+            while (peek().type() == T.OP && ops.contains(peek().text())) {
+                String op = next().text();
+                Expr l = e, r = operand.get();
                 String w = where;
-                e = ctx -> arith("**", l.eval(ctx), r.eval(ctx), w);
+                e = ctx -> arith(op, l.eval(ctx), r.eval(ctx), w);
             }
             return e;
         }
