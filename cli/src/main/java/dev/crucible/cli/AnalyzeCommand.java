@@ -17,39 +17,46 @@ import picocli.CommandLine.Option;
         description = {"Read a checkpoint series' downstream scores and say what they show: for each task and accuracy metric, its chance level, "
                 + "first, best and final score, the step it rises significantly above its start (emergence), and whether it declines after its peak.",
                 "Also: groups of metrics that move together, with a held-out forecast of each member from the others; with several "
-                + "--lm-eval runs, which early metric best predicts the final one.",
+                + "runs (--lm-eval or --run, repeated), which early metric best predicts the final one.",
                 "Sources: a directory of lm-evaluation-harness result files (one per checkpoint, e.g. Pythia's published evals), or a run evaluated by 'crucible eval --run'.",
                 "For a run, also a verdict per checkpoint on training health from metrics.jsonl: loss and gradient-norm spikes, validation trend."})
 public final class AnalyzeCommand implements Callable<Integer> {
     @Option(names = "--lm-eval", description = "Directory of lm-evaluation-harness result JSON files (step in the file name or model_args); "
             + "repeat it for several runs (then also: early indicators).")
     List<Path> lmEvals;
-    @Option(names = "--early-target", defaultValue = "lambada_openai/acc", description = "With several --lm-eval runs: the final metric that early "
-            + "readings should predict (default ${DEFAULT-VALUE}).")
+    @Option(names = "--early-target", description = "With several runs: the final metric (task/metric) that early readings should predict "
+            + "(default lambada_openai/acc for --lm-eval runs, induction/induction_gain for Crucible runs).")
     String earlyTarget;
     @Option(names = "--early-at", defaultValue = "0.1", description = "With several runs: where the early reading is taken, as a fraction of each "
             + "run's tokens (default ${DEFAULT-VALUE}).")
     double earlyAt;
     @Option(names = "--tokens-per-step", defaultValue = "2097152", description = "For --lm-eval: tokens per optimizer step (default ${DEFAULT-VALUE}, Pythia's).")
     long tokensPerStep;
-    @Option(names = "--run", description = "A run directory with eval/results.jsonl.")
-    Path run;
+    @Option(names = "--run", description = "A run directory with eval/results.jsonl; repeat it for several runs (then also: early indicators; "
+            + "the rest of the analysis is of the first).")
+    List<Path> runs;
     @Option(names = "--tasks", split = ",", description = "Only these tasks (default: all with a known chance level).")
     List<String> tasks;
 
     @Override
     public Integer call() throws Exception {
-        if ((lmEvals == null) == (run == null)) throw new UserError("give either --lm-eval DIR (one or more) or --run RUN");
+        if ((lmEvals == null) == (runs == null)) throw new UserError("give either --lm-eval DIR or --run RUN (either one or more times)");
         List<Series> all;
-        Path lmEval = lmEvals == null ? null : lmEvals.getFirst();
-        if (lmEvals != null && lmEvals.size() > 1) {
+        Path lmEval = lmEvals == null ? null : lmEvals.getFirst(), run = runs == null ? null : runs.getFirst();
+        int several = lmEvals != null ? lmEvals.size() : runs.size();
+        if (several > 1) {
             java.util.Map<String, List<Series>> byRun = new java.util.LinkedHashMap<>();
-            for (Path p : lmEvals) byRun.put(p.getFileName().toString(), Trajectories.fromLmEval(p, p.getFileName().toString(), tokensPerStep));
-            var ind = dev.crucible.eval.analysis.EarlyIndicators.rank(byRun, earlyTarget, earlyAt);
+            if (lmEvals != null) {
+                for (Path p : lmEvals) byRun.put(p.getFileName().toString(), Trajectories.fromLmEval(p, p.getFileName().toString(), tokensPerStep));
+            } else {
+                for (Path r : runs) byRun.put(runName(r, runs), Trajectories.fromResultsJsonl(results(r)));
+            }
+            String target = earlyTarget != null ? earlyTarget : lmEvals != null ? "lambada_openai/acc" : "induction/induction_gain";
+            var ind = dev.crucible.eval.analysis.EarlyIndicators.rank(byRun, target, earlyAt);
             System.out.printf(Locale.ROOT, "early indicators: which metric at %.0f%% of each run's tokens ranks the %d runs as their final %s does (Spearman)%n",
-                    100 * earlyAt, byRun.size(), earlyTarget);
-            if (ind.isEmpty()) System.out.println("  none: needs at least 3 runs that all have " + earlyTarget);
-            for (var i : ind.subList(0, Math.min(15, ind.size()))) System.out.printf(Locale.ROOT, "  %-50s %6.2f%n", i.metric(), i.rho());
+                    100 * earlyAt, byRun.size(), target);
+            if (ind.isEmpty()) System.out.println("  none: needs at least 3 runs that all have " + target);
+            for (var i : ind.subList(0, Math.min(15, ind.size()))) System.out.printf(Locale.ROOT, "  %-50s %6.2f  (%d runs)%n", i.metric(), i.rho(), i.runs());
             System.out.println();
         }
         if (lmEval != null) {
@@ -62,9 +69,7 @@ public final class AnalyzeCommand implements Callable<Integer> {
                 for (String v : Stability.verdicts(Stability.read(metrics), steps)) System.out.println("  " + v);
                 System.out.println();
             }
-            Path table = run.resolve("eval").resolve("results.jsonl");
-            if (!Files.exists(table)) throw new UserError(table + " not found: evaluate the run first (crucible eval --run " + run + " --data ...)");
-            all = Trajectories.fromResultsJsonl(table);
+            all = Trajectories.fromResultsJsonl(results(run));
         }
         int shown = 0;
         System.out.printf(Locale.ROOT, "%-40s %-8s %6s %7s %7s %9s %7s %9s  %s%n", "task", "metric", "chance", "first", "best", "at step", "final", "emerges", "verdict");
@@ -93,5 +98,21 @@ public final class AnalyzeCommand implements Callable<Integer> {
                     : String.format(Locale.ROOT, "; held-out forecast beats the last value for %d of %d", ok, g.forecasts().size()), String.join(", ", g.members()));
         }
         return 0;
+    }
+
+    private static Path results(Path run) {
+        Path table = run.resolve("eval").resolve("results.jsonl");
+        if (!Files.exists(table)) throw new UserError(table + " not found: evaluate the run first (crucible eval --run " + run + " --data ...)");
+        return table;
+    }
+
+    /** A run's name among several: its path below what they share (a sweep's variant/seed-N), else its directory's name. */
+    static String runName(Path run, List<Path> all) {
+        Path abs = run.toAbsolutePath().normalize(), common = abs.getParent();
+        for (Path p : all) {
+            Path q = p.toAbsolutePath().normalize();
+            while (common != null && !q.startsWith(common)) common = common.getParent();
+        }
+        return common == null ? abs.toString() : common.relativize(abs).toString();
     }
 }

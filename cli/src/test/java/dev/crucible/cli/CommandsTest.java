@@ -15,6 +15,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -343,6 +344,40 @@ class CommandsTest {
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("rises above its starting level from step 1000, peaks at step 5000 (0.300), then falls to 0.200"), r.out());
         assertTrue(r.out().contains("piqa") && r.out().contains("stays at its starting level"), r.out());
+    }
+
+    /**
+     * Several evaluated runs (a sweep's variant/seed directories): the early reading that ranks them as
+     * their final target does. Here bits per byte at 10% of the tokens orders four runs exactly as their
+     * final induction gain (lower bits per byte counts as better).
+     */
+    @Test
+    void analyzeFindsEarlyIndicatorsAcrossRuns() throws Exception {
+        List<String> args = new ArrayList<>(List.of("analyze", "--early-target", "induction/induction_gain"));
+        double[] quality = {0.1, 0.4, 0.2, 0.3};
+        for (int r = 0; r < quality.length; r++) {
+            Path run = dir.resolve("sweep/width=" + r + "/seed-1");
+            Files.createDirectories(run.resolve("eval"));
+            StringBuilder rows = new StringBuilder();
+            for (long step : new long[] {10, 20, 50, 100}) {
+                double frac = step / 100.0, bpb = 6 - 2 * quality[r] * frac - frac, gain = quality[r] * frac;
+                String head = "{\"run\":\"seed-1\",\"step\":" + step + ",\"tokens\":" + step * 1000 + ",\"flops\":1.0,";
+                rows.append(head).append("\"task\":\"bpb_en\",\"group\":\"language_modeling\",\"metric\":\"bits_per_byte\",\"value\":").append(bpb).append("}\n");
+                rows.append(head).append("\"task\":\"induction\",\"group\":\"in_context_learning\",\"metric\":\"induction_gain\",\"chance\":0.0,\"value\":")
+                        .append(gain).append("}\n");
+            }
+            Files.writeString(run.resolve("eval/results.jsonl"), rows);
+            args.add("--run");
+            args.add(run.toString());
+        }
+        Result r = run(args.toArray(new String[0]));
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("ranks the 4 runs as their final induction/induction_gain does"), r.out());
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("bpb_en/bits_per_byte\\s+(-?[0-9.]+)\\s+\\(4 runs\\)").matcher(r.out());
+        assertTrue(m.find(), r.out());
+        assertEquals(1.0, Double.parseDouble(m.group(1)), 1e-9, r.out());
+        assertEquals("width=2/seed-1", AnalyzeCommand.runName(dir.resolve("sweep/width=2/seed-1"),
+                List.of(dir.resolve("sweep/width=1/seed-1"), dir.resolve("sweep/width=2/seed-1"))));
     }
 
     @Test
