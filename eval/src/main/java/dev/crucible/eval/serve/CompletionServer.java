@@ -269,7 +269,10 @@ public final class CompletionServer implements AutoCloseable {
         for (Job j : jobs) { // generations keep their order; a scoring request need not wait behind them
             if (j.hold != null) return null;
             parse(j, model);
-            if ((j.scoringOnly() || j.bad != null) && jobs.remove(j)) return j;
+            if ((j.scoringOnly() || j.bad != null) && jobs.remove(j)) {
+                passedWaiting++;
+                return j;
+            }
         }
         return null;
     }
@@ -351,6 +354,8 @@ public final class CompletionServer implements AutoCloseable {
 
     /** The most requests served by one batched scoring so far, the most sequences decoded in one step, and the most requests they came from. */
     volatile int largestGroup, largestDecode, largestDecodeRequests;
+    /** Requests answered ahead of a generation that waited in the queue for a slot. */
+    volatile int passedWaiting;
 
     /** Requests waiting for the model. */
     int queued() {

@@ -342,6 +342,38 @@ class CompletionServerTest {
         }
     }
 
+    /** A scoring request does not wait behind a generation that waits for a slot: it is answered between the running generation's steps. */
+    @Test
+    void scoringPassesAGenerationWaitingForASlot() throws Exception {
+        try (CompletionServer s = new CompletionServer(dir.resolve("m"), "tiny-test", new CompletionServer.Settings("127.0.0.1", 0, 8, 4, null), pool)) {
+            String url = "http://127.0.0.1:" + s.port() + "/v1/completions";
+            String filling = "{\"prompt\": \"a\", \"max_tokens\": 25, \"temperature\": 1.0, \"seed\": 2, \"n\": 4}"; // all four slots
+            String waiting = "{\"prompt\": \"b\", \"max_tokens\": 5, \"temperature\": 0}";
+            String scoring = "{\"prompt\": [[5, 6, 7]], \"max_tokens\": 1, \"temperature\": 0, \"logprobs\": 1, \"echo\": true}";
+            String scoredAlone = JSON.readTree(postTo(url, scoring)).get("choices").toString();
+            CountDownLatch release = new CountDownLatch(1);
+            Future<?> busy = s.occupy(release);
+            while (s.queued() > 0) Thread.onSpinWait();
+            ExecutorService clients = Executors.newFixedThreadPool(3);
+            try {
+                List<Future<String>> replies = new ArrayList<>();
+                for (String b : List.of(filling, waiting, scoring)) {
+                    int before = s.queued();
+                    replies.add(clients.submit(() -> postTo(url, b)));
+                    while (s.queued() == before) Thread.onSpinWait();
+                }
+                release.countDown();
+                busy.get();
+                for (Future<String> f : replies) assertEquals("length", JSON.readTree(f.get()).get("choices").get(0).get("finish_reason").asText());
+                assertEquals(scoredAlone, JSON.readTree(replies.get(2).get()).get("choices").toString());
+                assertEquals(1, s.passedWaiting, "the scoring request went ahead of the waiting generation");
+            } finally {
+                release.countDown();
+                clients.shutdownNow();
+            }
+        }
+    }
+
     /** The text and finish reason a stream of server-sent events adds up to. */
     static String streamed(String body) throws Exception {
         StringBuilder text = new StringBuilder();
