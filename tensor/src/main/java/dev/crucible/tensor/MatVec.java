@@ -5,9 +5,10 @@ import jdk.incubator.vector.FloatVector;
 /**
  * y = W[OC,C] · x (+ bias) for a few rows x: linear layers while decoding, one row per sequence;
  * parallel over output rows. Each weight row is read once for all the rows, so decoding several
- * sequences together reads the weights once per step rather than once per sequence; every value is
- * {@link Vec#dot}'s, bit for bit, whatever the number of rows (a sequence decodes to the same bits
- * alone or in a batch).
+ * sequences together reads the weights once per step rather than once per sequence. Every value is
+ * one vector accumulator over the row, its lanes summed by {@link Vec#sumTree} (a handful of shuffles
+ * where summing lanes one by one cost as much as the multiply-adds of a 384-wide row), then the tail:
+ * the same bits whatever the number of rows, so a sequence decodes to the same bits alone or in a batch.
  */
 public final class MatVec {
     private final WorkerPool pool;
@@ -32,14 +33,24 @@ public final class MatVec {
                 int r = 0;
                 for (; r + 4 <= rows; r += 4) dot4(y, yOff + r * yStride + o, yStride, w, wo, x, xOff + r * xStride, xStride, c, bias != null, b);
                 for (; r < rows; r++) {
-                    float v = Vec.dot(w, wo, x, xOff + r * xStride, c);
+                    float v = dot(w, wo, x, xOff + r * xStride, c);
                     y[yOff + r * yStride + o] = bias == null ? v : v + b;
                 }
             }
         });
     }
 
-    /** Four rows' dot products with one weight row, each accumulated exactly as Vec.dot accumulates it. */
+    /** One row's dot product: the order dot4 keeps for each of its rows. */
+    static float dot(float[] w, int wo, float[] x, int xo, int c) {
+        FloatVector acc = FloatVector.zero(Vec.S);
+        int i = 0, bound = Vec.S.loopBound(c);
+        for (; i < bound; i += Vec.L) acc = Vec.fma(FloatVector.fromArray(Vec.S, w, wo + i), FloatVector.fromArray(Vec.S, x, xo + i), acc);
+        float s = Vec.sumTree(acc);
+        for (; i < c; i++) s += w[wo + i] * x[xo + i];
+        return s;
+    }
+
+    /** Four rows' dot products with one weight row, each accumulated exactly as dot accumulates it. */
     private static void dot4(float[] y, int yAt, int yStride, float[] w, int wo, float[] x, int x0, int xStride, int c, boolean hasBias, float b) {
         int x1 = x0 + xStride, x2 = x1 + xStride, x3 = x2 + xStride;
         FloatVector a0 = FloatVector.zero(Vec.S), a1 = a0, a2 = a0, a3 = a0;
@@ -51,7 +62,7 @@ public final class MatVec {
             a2 = Vec.fma(wv, FloatVector.fromArray(Vec.S, x, x2 + i), a2);
             a3 = Vec.fma(wv, FloatVector.fromArray(Vec.S, x, x3 + i), a3);
         }
-        float s0 = Vec.sumLanes(a0), s1 = Vec.sumLanes(a1), s2 = Vec.sumLanes(a2), s3 = Vec.sumLanes(a3);
+        float s0 = Vec.sumTree(a0), s1 = Vec.sumTree(a1), s2 = Vec.sumTree(a2), s3 = Vec.sumTree(a3);
         for (; i < c; i++) {
             float wi = w[wo + i];
             s0 += wi * x[x0 + i];

@@ -33,6 +33,28 @@ final class Vec {
         return s;
     }
 
+    /** Rotations by L/2, L/4, ..., 1 lanes: the steps of {@link #sumTree}. */
+    private static final jdk.incubator.vector.VectorShuffle<Float>[] HALVES = halves();
+
+    @SuppressWarnings("unchecked")
+    private static jdk.incubator.vector.VectorShuffle<Float>[] halves() {
+        int steps = Integer.numberOfTrailingZeros(L);
+        jdk.incubator.vector.VectorShuffle<Float>[] out = new jdk.incubator.vector.VectorShuffle[steps];
+        for (int k = 0; k < steps; k++) out[k] = jdk.incubator.vector.VectorShuffle.iota(S, L >> (k + 1), 1, true);
+        return out;
+    }
+
+    /**
+     * Lanes summed as a fixed tree: each lane plus the lane L/2 away, then L/4 away, and so on; lane 0
+     * holds the sum. log2(L) shuffles and adds rather than L extractions, and, the order being fixed,
+     * the same bits in interpreted, C1 and C2 code (unlike reduceLanes(ADD)). Not the same bits as
+     * {@link #sumLanes}: a kernel uses one or the other throughout.
+     */
+    static float sumTree(FloatVector v) {
+        for (jdk.incubator.vector.VectorShuffle<Float> h : HALVES) v = v.add(v.rearrange(h));
+        return v.lane(0);
+    }
+
     // exp(x) = 2^n · p(r), x = n·ln2 + r, |r| <= ln2/2, p the degree-6 Taylor polynomial (rel. error < 2e-7).
     private static final float LOG2E = 1.44269504f, LN2_HI = 0.693145752f, LN2_LO = 1.42860677e-6f;
     private static final float ROUND = 12582912f; // 1.5·2^23: adding it rounds to an integer
