@@ -384,7 +384,6 @@ public final class Trainer {
                               EventFile events, Checkpoints.RunTokenizer tokenizer, WorkerPool pool, int startStep, long tokens, double flops)
                 throws IOException {
             LrSchedule schedule = LrSchedule.of(cfg);
-            double peak = PeakFlops.measure(pool) * replicas.size(); // MFU of the whole job, each replica as fast as rank 0
             if (writes && data.validates() && from == null) { // the untrained model: the first point of every validation curve
                 Map<String, Double> vals = data.validate(model);
                 firstVal = lastVal = vals.get("val_loss");
@@ -399,7 +398,8 @@ public final class Trainer {
             TrainStep.BatchSource batches = replicas.size() == 1 ? batch -> data.mixture().next(batch.inputs(), batch.targets())
                     : new ReplicaShare(data.mixture(), replicas.rank(), replicas.size(), accumulation, tr.microBatch());
             TeacherSelection selection = kd == null || tr.distill().select() == null ? null : selection(kd, data);
-            Progress progress = new Progress(peak, model.layout().flopsPerToken(tr.seqLen()), tokens, flops); // clocks start with training
+            java.util.function.DoubleSupplier peak = () -> PeakFlops.measure(pool) * replicas.size(); // MFU of the whole job, each replica as fast as rank 0
+            Progress progress = new Progress(peak, peak.getAsDouble(), model.layout().flopsPerToken(tr.seqLen()), tokens, flops); // clocks start with training
             Loss plain = step.loss();
             int lastStep = tr.steps();
             boolean stopped = false;
@@ -494,7 +494,7 @@ public final class Trainer {
                          Map<String, Double> epochs, boolean distilling) throws IOException {
             Double valLoss = vals == null ? null : vals.get("val_loss");
             double tokensPerSec = progress.tokensPerSecondSinceLastLog();
-            double mfu = tokensPerSec * progress.flopsPerToken / (progress.peakGflops * 1e9);
+            double mfu = progress.mfu(tokensPerSec);
             Map<String, Object> row = new LinkedHashMap<>();
             row.put("step", done);
             row.put("tokens", progress.tokens);
@@ -521,17 +521,36 @@ public final class Trainer {
      * Tokens and FLOPs trained so far, and throughput over the training time only: validation and
      * checkpoint writes are paused out of it.
      */
-    private static final class Progress {
-        final double peakGflops, flopsPerToken;
+    static final class Progress {
+        final double flopsPerToken;
+        /** The FMA probe's rate (GFLOP/s), and how to take it again. */
+        double peakGflops;
+        final java.util.function.DoubleSupplier probe;
         final long start = System.nanoTime();
         long tokens, windowTokens, windowStart = start, stepStart = start, pausedNanos;
         double flops, recentStepSeconds;
 
-        Progress(double peakGflops, double flopsPerToken, long tokens, double flops) {
+        /** peakGflops: the probe's first reading, taken before training's clocks start here. */
+        Progress(java.util.function.DoubleSupplier probe, double peakGflops, double flopsPerToken, long tokens, double flops) {
+            this.probe = probe;
             this.peakGflops = peakGflops;
             this.flopsPerToken = flopsPerToken;
             this.tokens = tokens;
             this.flops = flops;
+        }
+
+        /**
+         * Model FLOPs utilisation at this rate. Training cannot outrun the probe's FMA loop, so a value
+         * above 1 means the probe ran while something else held the cores (another job on a shared
+         * host): the probe is taken again and the larger reading kept.
+         */
+        double mfu(double tokensPerSec) {
+            double mfu = tokensPerSec * flopsPerToken / (peakGflops * 1e9);
+            if (mfu > 1) {
+                peakGflops = Math.max(peakGflops, probe.getAsDouble());
+                mfu = tokensPerSec * flopsPerToken / (peakGflops * 1e9);
+            }
+            return mfu;
         }
 
         void stepDone(int batchTokens, boolean first) {
