@@ -42,7 +42,7 @@ for tname, source in cases["templates"].items():
         for agp in (False, True):
             key = "%s|%s|%s" % (tname, cname, agp)
             try:
-                out[key] = {"text": template.render(messages=messages, add_generation_prompt=agp, bos_token="<s>", eos_token="</s>")}
+                out[key] = {"text": template.render(messages=messages, add_generation_prompt=agp, bos_token="<s>", eos_token="</s>", tools=None, documents=None)}
             except jinja2.exceptions.TemplateError as e:
                 out[key] = {"error": str(e), "raised": type(e) is jinja2.exceptions.TemplateError}
             except Exception as e:

@@ -49,7 +49,10 @@ public final class AnalyzeCommand implements Callable<Integer> {
             if (lmEvals != null) {
                 for (Path p : lmEvals) byRun.put(p.getFileName().toString(), Trajectories.fromLmEval(p, p.getFileName().toString(), tokensPerStep));
             } else {
-                for (Path r : runs) byRun.put(runName(r, runs), Trajectories.fromResultsJsonl(results(r)));
+                for (Path r : runs) {
+                    String name = runName(r, runs);
+                    if (byRun.put(name, Trajectories.fromResultsJsonl(results(r))) != null) throw new UserError(r + ": given twice (" + name + ")");
+                }
             }
             String target = earlyTarget != null ? earlyTarget : lmEvals != null ? "lambada_openai/acc" : "induction/induction_gain";
             var ind = dev.crucible.eval.analysis.EarlyIndicators.rank(byRun, target, earlyAt);

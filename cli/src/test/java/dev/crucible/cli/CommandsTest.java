@@ -353,7 +353,7 @@ class CommandsTest {
      */
     @Test
     void analyzeFindsEarlyIndicatorsAcrossRuns() throws Exception {
-        List<String> args = new ArrayList<>(List.of("analyze", "--early-target", "induction/induction_gain"));
+        List<String> args = new ArrayList<>(List.of("analyze")); // the target for Crucible runs: induction/induction_gain by default
         double[] quality = {0.1, 0.4, 0.2, 0.3};
         for (int r = 0; r < quality.length; r++) {
             Path run = dir.resolve("sweep/width=" + r + "/seed-1");

@@ -50,7 +50,6 @@ class OptimizerKernelsTest {
         return g;
     }
 
-    /** The spec's test: NS5 maps singular values {1, 0.25} of a 2×3 matrix to {0.737355, 0.742865}, singular vectors kept. */
     /**
      * Newton–Schulz on one worker (several matrices orthogonalised at once, one per worker) gives the
      * bits it gives on the whole pool: square, wide and tall matrices, Gram form and standard, with the
@@ -78,6 +77,7 @@ class OptimizerKernelsTest {
         }
     }
 
+    /** The spec's test: NS5 maps singular values {1, 0.25} of a 2×3 matrix to {0.737355, 0.742865}, singular vectors kept. */
     @Test
     void quinticNewtonSchulzActsOnEachSingularValue() {
         SplittableRandom rng = new SplittableRandom(5);

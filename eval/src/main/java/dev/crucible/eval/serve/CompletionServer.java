@@ -120,10 +120,10 @@ public final class CompletionServer implements AutoCloseable {
      * it busy deterministically). parsed and bad are filled on the model thread, generation once it
      * is started there. The model thread never writes to the connection: it hands what is to be
      * written (a stream's events, then the response) to the connection's own thread through out, so
-     * a slow or stalled client slows no one else.
+     * a slow or stalled client does not hold up the decoding of the others (it holds its own
+     * connection thread, and enough such clients can take all of them: the JDK server has no write timeout).
      */
     private static final class Job {
-        final HttpExchange ex;
         final JsonNode body;
         final String id;
         final java.util.concurrent.CountDownLatch hold;
@@ -131,15 +131,14 @@ public final class CompletionServer implements AutoCloseable {
         final long created = System.currentTimeMillis() / 1000;
         final CompletableFuture<Void> done = new CompletableFuture<>(); // a hold's end
         final java.util.concurrent.LinkedBlockingQueue<Object> out = new java.util.concurrent.LinkedBlockingQueue<>();
-        /** The client went away, or reads too slowly: the model thread ends the job's sequences. */
-        volatile boolean gone;
+        /** The client went away (a write failed), or reads too slowly: the model thread ends the job's sequences. */
+        volatile boolean gone, slow;
         ServedModel parsedFor;
         Completions.Request parsed;
         Completions.BadRequest bad;
         Completions.Generation generation;
 
-        Job(HttpExchange ex, JsonNode body, String id, java.util.concurrent.CountDownLatch hold, boolean chat) {
-            this.ex = ex;
+        Job(JsonNode body, String id, java.util.concurrent.CountDownLatch hold, boolean chat) {
             this.chat = chat;
             this.body = body;
             this.id = id;
@@ -158,9 +157,10 @@ public final class CompletionServer implements AutoCloseable {
 
         /** A stream's event; refused once the client has fallen too far behind (its sequence then ends). */
         void event(ObjectNode chunk) {
-            if (gone || out.size() >= STREAM_BACKLOG) {
-                gone = true;
-                throw new java.io.UncheckedIOException(new IOException("the client went away or reads too slowly"));
+            if (gone) throw new java.io.UncheckedIOException(new IOException("the client went away"));
+            if (out.size() >= STREAM_BACKLOG) {
+                slow = true;
+                throw new java.io.UncheckedIOException(new IOException("the client reads too slowly: " + STREAM_BACKLOG + " events unread"));
             }
             out.add(chunk);
         }
@@ -188,10 +188,9 @@ public final class CompletionServer implements AutoCloseable {
                 first = active.isEmpty() ? jobs.take() : ready(active);
             } catch (InterruptedException e) {
                 return;
-            } catch (Throwable t) { // a request that breaks the parser: that request's 500, the others go on
+            } catch (Throwable t) { // admitting sequences failed (parse() keeps a request's own failure to itself): as a failed step
                 first = null;
-                Job head = jobs.poll();
-                if (head != null) head.reply(500, errorJson(500, "the server failed on this request: " + t, null));
+                abortDecoding(active, t);
             }
             if (first != null && first.hold != null) {
                 try {
@@ -247,12 +246,17 @@ public final class CompletionServer implements AutoCloseable {
                         finish(j, m);
                     }
                 }
-            } catch (Throwable t) { // the step failed for every sequence in it: they end, their requests are answered 500
-                m.abortAll();
-                for (Job j : active) j.reply(500, errorJson(500, "the model failed while decoding: " + t, null));
-                active.clear();
+            } catch (Throwable t) { // the step failed for every sequence in it
+                abortDecoding(active, t);
             }
         }
+    }
+
+    /** After a failure of the decoder: every running sequence ends and its request is answered 500. */
+    private void abortDecoding(List<Job> active, Throwable t) {
+        model.abortAll();
+        for (Job j : active) j.reply(500, errorJson(500, "the model failed while decoding: " + t, null));
+        active.clear();
     }
 
     /**
@@ -292,7 +296,7 @@ public final class CompletionServer implements AutoCloseable {
             j.parsed = j.chat ? Completions.parseChat(j.body, m) : Completions.parse(j.body, m);
         } catch (Completions.BadRequest e) {
             j.bad = e;
-        } catch (RuntimeException e) { // input the checks did not foresee: still that request's error
+        } catch (RuntimeException | Error e) { // input the checks did not foresee: still that request's error
             j.bad = new Completions.BadRequest(null, "the request could not be read: " + e);
         }
     }
@@ -329,8 +333,10 @@ public final class CompletionServer implements AutoCloseable {
     /** Answers a generation that is done: its response, or the end of its stream; a client that went away gets nothing more. */
     private static void finish(Job j, ServedModel m) {
         try {
-            if (j.generation.failure() != null) {
-                j.reply(499, null); // the client is gone: nothing to write
+            RuntimeException failure = j.generation.failure();
+            if (failure != null) {
+                if (j.gone) j.reply(499, null); // the client is gone: nothing to write
+                else j.reply(500, errorJson(500, j.slow ? failure.getMessage() : "the model failed on this request: " + failure, null));
                 return;
             }
             ObjectNode response = j.generation.finish(j.created);
@@ -347,7 +353,7 @@ public final class CompletionServer implements AutoCloseable {
 
     /** Holds the model thread until released (tests: a busy model, deterministically). */
     Future<?> occupy(java.util.concurrent.CountDownLatch release) {
-        Job hold = new Job(null, null, null, release, false);
+        Job hold = new Job(null, null, release, false);
         if (!jobs.offer(hold)) throw new IllegalStateException("queue full");
         return hold.done;
     }
@@ -425,7 +431,7 @@ public final class CompletionServer implements AutoCloseable {
             error(ex, 400, "the request body is not JSON: " + why, null);
             return;
         }
-        Job job = new Job(ex, body, (chat ? "chatcmpl-" : "cmpl-") + ids.incrementAndGet(), null, chat);
+        Job job = new Job(body, (chat ? "chatcmpl-" : "cmpl-") + ids.incrementAndGet(), null, chat);
         if (!jobs.offer(job)) {
             error(ex, 429, "the server is busy (" + jobs.size() + " requests waiting); retry later", null);
             return;

@@ -86,7 +86,7 @@ final class Completions {
         }
         // tools and documents reach the template as transformers passes them; chat_template_kwargs' keys as variables (vLLM's)
         java.util.Map<String, Object> extra = new java.util.LinkedHashMap<>();
-        for (String key : new String[] {"tools", "documents"}) if (body.hasNonNull(key)) extra.put(key, ChatTemplate.value(body.get(key)));
+        for (String key : new String[] {"tools", "documents"}) extra.put(key, ChatTemplate.value(body.get(key))); // none when absent, as transformers passes them
         JsonNode kwargs = body.get("chat_template_kwargs");
         if (kwargs != null && !kwargs.isNull()) {
             if (!kwargs.isObject()) throw new BadRequest("chat_template_kwargs", "'chat_template_kwargs' must be an object");

@@ -50,9 +50,10 @@ final class JinjaBuiltins {
                 return v instanceof Undefined || bool && !truthy(v) ? dflt : v;
             }
             case "tojson": { // transformers' tojson: json.dumps(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False)
-                Object indent = arg(a, kw, 0, "indent");
-                Json j = new Json(indent == null ? -1 : (int) JinjaTemplate.integer(indent, w), truthy(kw.get("ensure_ascii")), truthy(kw.get("sort_keys")), w);
-                if (kw.get("separators") instanceof List<?> sep && sep.size() == 2) {
+                Object indent = arg(a, kw, 1, "indent");
+                Json j = new Json(indent == null ? -1 : (int) JinjaTemplate.integer(indent, w), truthy(arg(a, kw, 0, "ensure_ascii")),
+                        truthy(arg(a, kw, 3, "sort_keys")), w);
+                if (arg(a, kw, 2, "separators") instanceof List<?> sep && sep.size() == 2) {
                     j.itemSep = str(sep.get(0));
                     j.keySep = str(sep.get(1));
                 }
@@ -239,11 +240,16 @@ final class JinjaBuiltins {
             case "le", "<=" -> (Boolean) JinjaTemplate.compareOp("<=", v, a.getFirst(), w);
             case "ge", ">=" -> (Boolean) JinjaTemplate.compareOp(">=", v, a.getFirst(), w);
             case "in" -> (Boolean) JinjaTemplate.compareOp("in", v, a.getFirst(), w);
-            case "lower" -> v instanceof String s && s.chars().anyMatch(Character::isLetter) && s.equals(s.toLowerCase(java.util.Locale.ROOT)); // str.islower()
-            case "upper" -> v instanceof String s && s.chars().anyMatch(Character::isLetter) && s.equals(s.toUpperCase(java.util.Locale.ROOT));
+            case "lower" -> v instanceof String s && s.codePoints().anyMatch(JinjaBuiltins::cased) && s.equals(s.toLowerCase(java.util.Locale.ROOT)); // str.islower()
+            case "upper" -> v instanceof String s && s.codePoints().anyMatch(JinjaBuiltins::cased) && s.equals(s.toUpperCase(java.util.Locale.ROOT));
             case "sameas" -> v == a.getFirst() || v != null && v.equals(a.getFirst()) && (v instanceof Boolean);
             default -> throw new TemplateError(w + ": the test '" + name + "' is not supported");
         };
+    }
+
+    /** A character with case (Python's "cased"): what islower() and isupper() need at least one of. */
+    private static boolean cased(int c) {
+        return Character.isLowerCase(c) || Character.isUpperCase(c) || Character.isTitleCase(c);
     }
 
     /** The methods of Python's str and dict that templates call; a list or a namespace has none here (the sandbox is immutable). */
@@ -373,7 +379,7 @@ final class JinjaBuiltins {
             for (Object o : out) sb.append(o);
             return sb.toString();
         }
-        return out;
+        return on instanceof JinjaTemplate.Tuple ? new JinjaTemplate.Tuple(out) : out; // a tuple's slice is a tuple
     }
 
     /** Python's index normalisation for a slice bound: negative from the end, then clamped. */

@@ -40,9 +40,15 @@ public final class JinjaTemplate {
     public static JinjaTemplate parse(String source, String name) {
         source = source.replace("\r\n", "\n").replace('\r', '\n'); // Jinja2's newline_sequence
         if (source.endsWith("\n")) source = source.substring(0, source.length() - 1); // Jinja2 drops one trailing newline (keep_trailing_newline off)
-        Parser p = new Parser(name, lex(source, name));
-        List<Node> body = p.block(Parser.END_OF_TEMPLATE);
-        return new JinjaTemplate(name, body);
+        try {
+            Parser p = new Parser(name, lex(source, name));
+            List<Node> body = p.block(Parser.END_OF_TEMPLATE);
+            return new JinjaTemplate(name, body);
+        } catch (TemplateError e) {
+            throw e;
+        } catch (RuntimeException | StackOverflowError e) { // a literal or nesting this parser did not foresee: still the template's error
+            throw new TemplateError(name + ": does not parse (" + e + ")");
+        }
     }
 
     /** Renders with these variables (besides the globals). */
@@ -112,7 +118,12 @@ public final class JinjaTemplate {
                     String raw = src.substring(pos, open);
                     if (stripNext) raw = raw.stripLeading(); // {% raw -%}
                     stripNext = false;
-                    if (src.charAt(open + 2) == '-') raw = raw.stripTrailing();
+                    if (src.charAt(open + 2) == '-') {
+                        raw = raw.stripTrailing();
+                    } else if (src.charAt(open + 2) != '+') { // lstrip_blocks before endraw too
+                        int lineStart = raw.lastIndexOf('\n') + 1;
+                        if (lineStart > 0 && raw.substring(lineStart).isBlank()) raw = raw.substring(0, lineStart);
+                    }
                     if (!raw.isEmpty()) out.add(new Piece(Kind.TEXT, raw, line(src, pos)));
                     pos = close2 + 2;
                     if (src.charAt(close2 - 1) == '-') stripNext = true;

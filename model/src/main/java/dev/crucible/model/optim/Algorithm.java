@@ -142,7 +142,7 @@ public enum Algorithm {
             case GALORE -> new GaLoreRule(MatrixUnit.of(layout, tensors), h, layout.config().dModel(), k.gemm());
             case SWAN -> new SwanRule(MatrixUnit.of(layout, tensors), h, k.gemm(), k.ns());
             case SINKGD -> new SinkGdRule(MatrixUnit.of(layout, tensors), h, k.pool());
-            case MUON -> new MuonRule(MatrixUnit.of(layout, tensors), h, k.nsPerWorker(), k.pool());
+            case MUON -> new MuonRule(MatrixUnit.of(layout, tensors), h, k.nsPerWorker(), k.ns(), k.pool());
         };
     }
 }

@@ -19,25 +19,35 @@ import java.util.List;
 final class MuonRule implements UpdateRule {
     private final Hyperparameters h;
     private final List<MatrixUnit> units;
-    private final NewtonSchulz[] ns; // one per worker
+    private final NewtonSchulz[] ns; // one per worker, or one on the whole pool
     private final WorkerPool pool;
+    private final boolean perWorker;
     private final boolean keller;
     final float[][] momentum;
-    private final float[][] u, o; // per worker
+    private final float[][] u, o; // per Newton–Schulz
     private final int[] order; // units by Newton–Schulz cost, largest first
 
-    MuonRule(List<MatrixUnit> units, Hyperparameters h, NewtonSchulz[] ns, WorkerPool pool) {
+    /**
+     * perWorker: one Newton–Schulz per worker, each bound to its worker; whole: one on the whole pool.
+     * Whole matrices per worker pay when there are enough of them to keep every worker busy and none
+     * outweighs a worker's share; otherwise (few matrices, or one dominant) each matrix runs on the
+     * whole pool, and no worker keeps buffers of its own.
+     */
+    MuonRule(List<MatrixUnit> units, Hyperparameters h, NewtonSchulz[] perWorker, NewtonSchulz whole, WorkerPool pool) {
         this.h = h;
         this.units = units;
-        this.ns = ns;
         this.pool = pool;
         this.keller = h.shapeScale().equals(Hyperparameters.KELLER);
         this.momentum = new float[units.size()][];
         for (int i = 0; i < units.size(); i++) momentum[i] = new float[units.get(i).size()];
-        u = new float[ns.length][0];
-        o = new float[ns.length][0];
         order = java.util.stream.IntStream.range(0, units.size()).boxed()
                 .sorted(java.util.Comparator.comparingDouble((Integer k) -> -cost(units.get(k)))).mapToInt(Integer::intValue).toArray();
+        double total = units.stream().mapToDouble(MuonRule::cost).sum(), largest = order.length == 0 ? 0 : cost(units.get(order[0]));
+        int workers = pool.size();
+        this.perWorker = workers > 1 && units.size() >= 2 * workers && largest <= total / workers;
+        this.ns = this.perWorker ? perWorker : new NewtonSchulz[] {whole};
+        u = new float[ns.length][0];
+        o = new float[ns.length][0];
     }
 
     /** Newton–Schulz's flops for a matrix, as NewtonSchulz counts them (Gram form when it is not square). */
@@ -62,7 +72,7 @@ final class MuonRule implements UpdateRule {
         double rate = UpdateRule.rate(h.lr(), lr, baseLr);
         float beta = h.momentum().floatValue(), gain = keller ? 1 - beta : 1f;
         float decay = (float) (1 - rate * h.weightDecay());
-        pool.forRange(order.length, order.length, (s, e, chunk, w) -> {
+        WorkerPool.RangeTask matrices = (s, e, chunk, w) -> {
             for (int i = s; i < e; i++) {
                 int k = order[i];
                 MatrixUnit mu = units.get(k);
@@ -83,7 +93,9 @@ final class MuonRule implements UpdateRule {
                 float step = (float) (rate * shapeScale(keller, mu.rows(), mu.cols()));
                 mu.descend(params, ow, decay, step);
             }
-        });
+        };
+        if (perWorker) pool.forRange(order.length, order.length, matrices);
+        else matrices.run(0, order.length, 0, 0); // on this thread, each product on the whole pool (ns[0] is bound to no worker)
     }
 
     @Override

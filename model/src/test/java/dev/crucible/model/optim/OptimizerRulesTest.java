@@ -169,7 +169,7 @@ class OptimizerRulesTest {
         for (String form : new String[] {Hyperparameters.KELLER, Hyperparameters.MOONLIGHT}) {
             List<MatrixUnit> units = List.of(unit("a", 0, 6, 10), unit("b", 60, 12, 5));
             Hyperparameters h = settings(Algorithm.MUON, Map.of("shape_scale", form, "weight_decay", 0.1));
-            MuonRule rule = new MuonRule(units, h, new Algorithm.Kernels(POOL).nsPerWorker(), POOL);
+            MuonRule rule = new MuonRule(units, h, new Algorithm.Kernels(POOL).nsPerWorker(), new NewtonSchulz(GEMM), POOL);
             float[] w = Check.randomFloats(rng, 120, 1);
             double[] ref = Check.toDouble(w);
             double[][] mom = {new double[60], new double[60]};
@@ -199,8 +199,8 @@ class OptimizerRulesTest {
     void muonMomentumFormsDifferOnlyInScale() {
         SplittableRandom rng = new SplittableRandom(7);
         List<MatrixUnit> units = List.of(unit("a", 0, 8, 20));
-        MuonRule keller = new MuonRule(units, settings(Algorithm.MUON, Map.of("shape_scale", "keller")), new Algorithm.Kernels(POOL).nsPerWorker(), POOL);
-        MuonRule moon = new MuonRule(units, settings(Algorithm.MUON, Map.of("shape_scale", "moonlight")), new Algorithm.Kernels(POOL).nsPerWorker(), POOL);
+        MuonRule keller = new MuonRule(units, settings(Algorithm.MUON, Map.of("shape_scale", "keller")), new Algorithm.Kernels(POOL).nsPerWorker(), new NewtonSchulz(GEMM), POOL);
+        MuonRule moon = new MuonRule(units, settings(Algorithm.MUON, Map.of("shape_scale", "moonlight")), new Algorithm.Kernels(POOL).nsPerWorker(), new NewtonSchulz(GEMM), POOL);
         float[] wk = new float[160], wm = new float[160];
         double sk = MuonRule.shapeScale(true, 8, 20), sm = MuonRule.shapeScale(false, 8, 20);
         for (int t = 1; t <= 4; t++) {

@@ -73,7 +73,7 @@ class TorchOptimizerParityTest {
                     case GALORE -> new GaLoreRule(units, h, 64, gemm);
                     case SWAN -> new SwanRule(units, h, gemm, new NewtonSchulz(gemm));
                     case SINKGD -> new SinkGdRule(units, h, pool);
-                    case MUON -> new MuonRule(units, h, new Algorithm.Kernels(pool).nsPerWorker(), pool);
+                    case MUON -> new MuonRule(units, h, new Algorithm.Kernels(pool).nsPerWorker(), new NewtonSchulz(gemm), pool);
                 };
                 float[] w = Check.randomFloats(rng, size, 0.5);
                 for (MatrixUnit u : units) in.add(source(u.name() + ".w", u, w.clone()));
