@@ -337,8 +337,7 @@ class CompletionServerTest {
                 release.countDown();
                 clients.shutdownNow();
             }
-            long t0 = System.nanoTime();
-            while (s.running() > 0 && System.nanoTime() - t0 < 10_000_000_000L) Thread.sleep(10); // the abandoned stream's sequence has ended
+            // the abandoned stream started before the later requests and needed no more steps than they did: it has ended
             assertEquals(0, s.running(), "every slot is free again");
         }
     }
