@@ -247,7 +247,9 @@ public final class Gemm {
             int i1 = Math.min(m, i0 + MC);
             for (int j0 = 0; j0 < n; j0 += NC_SERIAL) {
                 if (lowerTriangle && j0 > i1 - 1) continue;
-                block(worker, i0, i1, j0, Math.min(n, j0 + NC_SERIAL), k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, c, cOff, ldc,
+                // a triangle's rows above this column block have no tile in it: neither packed nor visited (tiles stay on the MR grid)
+                int first = lowerTriangle ? Math.max(i0, j0 / MR * MR) : i0;
+                block(worker, first, i1, j0, Math.min(n, j0 + NC_SERIAL), k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, c, cOff, ldc,
                         accumulate, lowerTriangle);
             }
         }
@@ -259,6 +261,7 @@ public final class Gemm {
         float[] pa = packA[w];
         MemorySegment pb = packB[w];
         int mb = i1 - i0, nb = j1 - j0, panels = ceilDiv(nb, NR);
+        if (lowerTriangle) panels = Math.min(panels, ceilDiv(i1 - j0, NR)); // panels right of the last row lie above the diagonal
         for (int p0 = 0; p0 < k; p0 += KC) {
             int kc = Math.min(KC, k - p0);
             for (int q = 0; q < panels; q++) packBPanel(gatherMaps[w], pb, q * kc * NR, b, bOff, bRow, bCol, p0, kc, j0 + q * NR, Math.min(NR, nb - q * NR));
