@@ -32,7 +32,7 @@ public final class Gemm {
      * {@code -Dcrucible.gemm.rows=4|12} overrides the choice (for measuring one against the other).
      */
     public static final int MR = tileRows(), NR = 2 * L;
-    static final int KC = 256, MC = 24 * MR, NC = 4096, NC_SERIAL = 256;
+    static final int KC = 256, MC = 24 * MR, NC = 4096, NC_SERIAL = 384, SERIAL_SPAN = 2;
     /** The packed B panels that one pass over an A block's rows reuses: well inside L2 (1-2 MB per core). */
     private static final int B_CHUNK_BYTES = 384 * 1024;
     /** Packed B shared by the workers: 8 MB, two KC blocks of the widest column block, all of K = 2,048 for N = 1,024. */
@@ -62,7 +62,7 @@ public final class Gemm {
         int n = pool.size();
         packA = new float[n][MC * KC + PACK.length()];
         packB = new MemorySegment[n];
-        for (int i = 0; i < n; i++) packB[i] = arena.allocate(4L * roundUp(NC_SERIAL, NR) * KC, 64);
+        for (int i = 0; i < n; i++) packB[i] = arena.allocate(4L * SERIAL_SPAN * KC * roundUp(NC_SERIAL, NR), 64);
         edge = new float[n][MR * NR];
         gatherMaps = new int[n][NR];
     }
@@ -111,23 +111,39 @@ public final class Gemm {
     public void multiplySymmetricSerial(int worker, int n, int k, float[] a, int aOff, int aRow, int aCol, float[] b, int bOff, int bRow, int bCol,
                                         float[] c, int cOff, int ldc) {
         multiplySerial(worker, n, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, c, cOff, ldc, false, true);
-        for (int band = 0; band < ceilDiv(n, MIRROR_BLOCK); band++) mirror(c, cOff, ldc, n, band);
+        for (int band = 0; band < ceilDiv(n, MIRROR_BLOCK); band++) mirror(c, cOff, ldc, n, band, gatherMaps[worker]);
     }
 
-    /** Mirrored in square blocks, so that the column reads of the lower triangle stay in L1. */
+    /** Mirrored in bands of rows, so that the lower triangle's column reads stay in L1. */
     private static final int MIRROR_BLOCK = 32;
     private int mirrorN, mirrorOff, mirrorLd;
     private float[] mirrorC;
-    private final WorkerPool.Task mirrorBand = (band, w) -> mirror(mirrorC, mirrorOff, mirrorLd, mirrorN, band);
+    private final WorkerPool.Task mirrorBand = this::mirrorBand;
 
-    /** Upper-triangle rows [i0, i0 + MIRROR_BLOCK) from the lower triangle, block column by block column. */
-    private static void mirror(float[] c, int off, int ld, int n, int band) {
-        int i0 = band * MIRROR_BLOCK, i1 = Math.min(n, i0 + MIRROR_BLOCK);
-        for (int j0 = i0; j0 < n; j0 += MIRROR_BLOCK) {
-            int j1 = Math.min(n, j0 + MIRROR_BLOCK);
-            for (int i = i0; i < i1; i++) {
-                for (int j = Math.max(j0, i + 1); j < j1; j++) c[off + i * ld + j] = c[off + j * ld + i];
+    private void mirrorBand(int band, int w) {
+        mirror(mirrorC, mirrorOff, mirrorLd, mirrorN, band, gatherMaps[w]);
+    }
+
+    /**
+     * Upper-triangle rows [i0, i0 + MIRROR_BLOCK) from the lower triangle. With 512-bit vectors, right of
+     * the band's own square, L elements of a row at once by one gather down the lower triangle's column
+     * (a 384² mirror took a tenth of its symmetric product element by element, on one Zen 5 core).
+     */
+    private static void mirror(float[] c, int off, int ld, int n, int band, int[] map) {
+        int i0 = band * MIRROR_BLOCK, i1 = Math.min(n, i0 + MIRROR_BLOCK), j = i1;
+        if (L >= 16) {
+            for (int t = 0; t < L; t++) map[t] = t * ld;
+            for (; j + L <= n; j += L) {
+                for (int i = i0; i < i1; i++) FloatVector.fromArray(S, c, off + j * ld + i, map, 0).intoArray(c, off + i * ld + j);
             }
+        }
+        for (int j0 = j; j0 < n; j0 += MIRROR_BLOCK) mirrorBlock(c, off, ld, i0, i1, j0, Math.min(n, j0 + MIRROR_BLOCK));
+        mirrorBlock(c, off, ld, i0, i1, i0, i1);
+    }
+
+    private static void mirrorBlock(float[] c, int off, int ld, int i0, int i1, int j0, int j1) {
+        for (int i = i0; i < i1; i++) {
+            for (int j = Math.max(j0, i + 1); j < j1; j++) c[off + i * ld + j] = c[off + j * ld + i];
         }
     }
 
@@ -243,30 +259,35 @@ public final class Gemm {
                                int bOff, int bRow, int bCol, float[] c, int cOff, int ldc, boolean accumulate,
                                boolean lowerTriangle) {
         if (m <= 0 || n <= 0) return;
-        for (int i0 = 0; i0 < m; i0 += MC) {
-            int i1 = Math.min(m, i0 + MC);
-            for (int j0 = 0; j0 < n; j0 += NC_SERIAL) {
-                if (lowerTriangle && j0 > i1 - 1) continue;
-                // a triangle's rows above this column block have no tile in it: neither packed nor visited (tiles stay on the MR grid)
-                int first = lowerTriangle ? Math.max(i0, j0 / MR * MR) : i0;
-                block(worker, first, i1, j0, Math.min(n, j0 + NC_SERIAL), k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, c, cOff, ldc,
-                        accumulate, lowerTriangle);
+        float[] pa = packA[worker];
+        MemorySegment pb = packB[worker];
+        int[] map = gatherMaps[worker];
+        // Column block by column block, B is packed once for up to SERIAL_SPAN KC blocks and serves every
+        // row block (packed per row block, it took a tenth of Newton–Schulz's time); each row block then
+        // runs those KC blocks in turn on its C tile, which stays in cache from one to the next.
+        for (int j0 = 0; j0 < n; j0 += NC_SERIAL) {
+            int nb = Math.min(NC_SERIAL, n - j0), panels = ceilDiv(nb, NR);
+            // a triangle's rows above this column block have no tile in it and its panels right of the last row none below
+            int first = lowerTriangle ? j0 / MR * MR : 0;
+            if (first >= m) break;
+            if (lowerTriangle) panels = Math.min(panels, ceilDiv(m - j0, NR));
+            for (int s0 = 0; s0 < k; s0 += SERIAL_SPAN * KC) {
+                int blocks = Math.min(SERIAL_SPAN, ceilDiv(k - s0, KC));
+                for (int blk = 0; blk < blocks; blk++) {
+                    int p0 = s0 + blk * KC, kc = Math.min(KC, k - p0);
+                    for (int q = 0; q < panels; q++) {
+                        packBPanel(map, pb, blk * KC * panels * NR + q * kc * NR, b, bOff, bRow, bCol, p0, kc, j0 + q * NR, Math.min(NR, nb - q * NR));
+                    }
+                }
+                for (int i0 = first; i0 < m; i0 += MC) {
+                    int mb = Math.min(MC, m - i0), rowPanels = lowerTriangle ? Math.min(panels, ceilDiv(i0 + mb - j0, NR)) : panels;
+                    for (int blk = 0; blk < blocks; blk++) {
+                        int p0 = s0 + blk * KC, kc = Math.min(KC, k - p0);
+                        packA(pa, a, aOff, aRow, aCol, i0, mb, p0, kc);
+                        panels(pa, pb, blk * KC * panels * NR, worker, i0, mb, kc, j0, nb, 0, rowPanels, c, cOff, ldc, accumulate || p0 > 0, lowerTriangle);
+                    }
+                }
             }
-        }
-    }
-
-    private void block(int w, int i0, int i1, int j0, int j1, int k, float[] a, int aOff, int aRow, int aCol,
-                       float[] b, int bOff, int bRow, int bCol, float[] c, int cOff, int ldc, boolean accumulate,
-                       boolean lowerTriangle) {
-        float[] pa = packA[w];
-        MemorySegment pb = packB[w];
-        int mb = i1 - i0, nb = j1 - j0, panels = ceilDiv(nb, NR);
-        if (lowerTriangle) panels = Math.min(panels, ceilDiv(i1 - j0, NR)); // panels right of the last row lie above the diagonal
-        for (int p0 = 0; p0 < k; p0 += KC) {
-            int kc = Math.min(KC, k - p0);
-            for (int q = 0; q < panels; q++) packBPanel(gatherMaps[w], pb, q * kc * NR, b, bOff, bRow, bCol, p0, kc, j0 + q * NR, Math.min(NR, nb - q * NR));
-            packA(pa, a, aOff, aRow, aCol, i0, mb, p0, kc);
-            panels(pa, pb, 0, w, i0, mb, kc, j0, nb, 0, panels, c, cOff, ldc, accumulate || p0 > 0, lowerTriangle);
         }
     }
 
