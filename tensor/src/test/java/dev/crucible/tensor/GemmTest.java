@@ -44,7 +44,7 @@ class GemmTest {
     @Test
     void symmetricProductsFromTheLowerTriangle() {
         SplittableRandom rng = new SplittableRandom(5);
-        for (int[] nk : new int[][] {{1, 3}, {7, 5}, {33, 17}, {130, 300}, {385, 97}, {Gemm.NC + 50, 2}}) { // the last spans two column blocks
+        for (int[] nk : new int[][] {{1, 3}, {7, 5}, {33, 17}, {130, 300}, {385, 97}, {400, 3 * Gemm.KC + 5}, {Gemm.NC + 50, 2}}) { // the last spans two column blocks
             int n = nk[0], k = nk[1];
             float[] x = Check.randomFloats(rng, n * k, 1), c = Check.randomFloats(rng, n * n, 1);
             double[] expected = new double[n * n];
@@ -52,6 +52,10 @@ class GemmTest {
             GEMM.multiplySymmetric(n, k, x, 0, k, 1, x, 0, 1, k, c, 0, n);
             Check.close("X·Xᵀ [" + n + "x" + k + "]", expected, c, tol(k), 0);
             for (int i = 0; i < n; i++) for (int j = 0; j < i; j++) assertEquals(c[i * n + j], c[j * n + i], "symmetric");
+            if (n > 1000) continue;
+            float[] serial = Check.randomFloats(rng, n * n, 1);
+            GEMM.multiplySymmetricSerial(0, n, k, x, 0, k, 1, x, 0, 1, k, serial, 0, n); // one worker, its own blocking and mirror
+            assertArrayEquals(c, serial, "X·Xᵀ [" + n + "x" + k + "] on one worker");
         }
     }
 
@@ -119,6 +123,7 @@ class GemmTest {
             int m = 1 + rng.nextInt(40), n = 1 + rng.nextInt(70), k = 1 + rng.nextInt(2 * Gemm.KC + 40);
             if (trial == 0) { m = 29; n = 65; k = 2 * Gemm.KC + 7; }
             if (trial == 1) { m = 30; n = 1100; k = 2000; } // more KC blocks than the shared packed B holds at once
+            if (trial == 2) { m = 300; n = 800; k = 5 * Gemm.KC + 3; } // on one worker: several row and column blocks, KC blocks packed in spans
             float[] a = Check.randomFloats(rng, m * k, 1), b = Check.randomFloats(rng, k * n, 1), c0 = Check.randomFloats(rng, m * n, 1);
             boolean acc = rng.nextBoolean();
             float[] expected = c0.clone();
@@ -143,6 +148,9 @@ class GemmTest {
             c = c0.clone();
             GEMM.multiply(m, n, k, a, 0, k, 1, bt, 0, 1, k, c, 0, n, acc);
             assertArrayEquals(expected, c, "A·(Bᵀ)ᵀ " + m + "x" + n + "x" + k);
+            c = c0.clone();
+            GEMM.multiplySerial(0, m, n, k, at, 0, 1, m, bt, 0, 1, k, c, 0, n, acc, false);
+            assertArrayEquals(expected, c, "(Aᵀ)ᵀ·(Bᵀ)ᵀ on one worker " + m + "x" + n + "x" + k);
         }
     }
 
