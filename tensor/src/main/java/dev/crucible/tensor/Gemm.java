@@ -130,7 +130,7 @@ public final class Gemm {
         if (L == 16) {
             for (; i + 16 <= i1; i += 16) {
                 int j = i + 16;
-                for (; j + 16 <= n; j += 16) transpose16(c, off, ld, j, i);
+                for (; j + 16 <= n; j += 16) transpose16(c, off + j * ld + i, ld, 16, c, off + i * ld + j, ld);
                 mirrorBlock(c, off, ld, i, i + 16, i, i + 16); // the diagonal block
                 mirrorBlock(c, off, ld, i, i + 16, j, n); // the columns past the last whole block
             }
@@ -153,16 +153,22 @@ public final class Gemm {
         return out;
     }
 
-    /** The 16 x 16 block at rows r0, columns c0 written transposed at rows c0, columns r0 (the blocks must not overlap). */
-    private static void transpose16(float[] c, int off, int ld, int r0, int c0) {
-        FloatVector v0 = FloatVector.fromArray(S, c, off + r0 * ld + c0), v1 = FloatVector.fromArray(S, c, off + (r0 + 1) * ld + c0),
-            v2 = FloatVector.fromArray(S, c, off + (r0 + 2) * ld + c0), v3 = FloatVector.fromArray(S, c, off + (r0 + 3) * ld + c0),
-            v4 = FloatVector.fromArray(S, c, off + (r0 + 4) * ld + c0), v5 = FloatVector.fromArray(S, c, off + (r0 + 5) * ld + c0),
-            v6 = FloatVector.fromArray(S, c, off + (r0 + 6) * ld + c0), v7 = FloatVector.fromArray(S, c, off + (r0 + 7) * ld + c0),
-            v8 = FloatVector.fromArray(S, c, off + (r0 + 8) * ld + c0), v9 = FloatVector.fromArray(S, c, off + (r0 + 9) * ld + c0),
-            v10 = FloatVector.fromArray(S, c, off + (r0 + 10) * ld + c0), v11 = FloatVector.fromArray(S, c, off + (r0 + 11) * ld + c0),
-            v12 = FloatVector.fromArray(S, c, off + (r0 + 12) * ld + c0), v13 = FloatVector.fromArray(S, c, off + (r0 + 13) * ld + c0),
-            v14 = FloatVector.fromArray(S, c, off + (r0 + 14) * ld + c0), v15 = FloatVector.fromArray(S, c, off + (r0 + 15) * ld + c0);
+    /**
+     * The rows x 16 block at s[sOff + i·sStride + j] (rows ≤ 16; missing rows read as zeros) written
+     * transposed: its column j at d[dOff + j·dStride ...], 16 floats, stored in order of j (so a
+     * dStride below 16 lets each store overwrite the previous one's extra lanes). In registers, by
+     * two-vector selections; one method, so that C2 keeps all 16 vectors in registers.
+     */
+    private static void transpose16(float[] s, int sOff, int sStride, int rows, float[] d, int dOff, int dStride) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector v0 = FloatVector.fromArray(S, s, sOff), v1 = FloatVector.fromArray(S, s, sOff + 1 * sStride),
+            v2 = FloatVector.fromArray(S, s, sOff + 2 * sStride), v3 = FloatVector.fromArray(S, s, sOff + 3 * sStride),
+            v4 = FloatVector.fromArray(S, s, sOff + 4 * sStride), v5 = FloatVector.fromArray(S, s, sOff + 5 * sStride),
+            v6 = FloatVector.fromArray(S, s, sOff + 6 * sStride), v7 = FloatVector.fromArray(S, s, sOff + 7 * sStride),
+            v8 = FloatVector.fromArray(S, s, sOff + 8 * sStride), v9 = FloatVector.fromArray(S, s, sOff + 9 * sStride),
+            v10 = FloatVector.fromArray(S, s, sOff + 10 * sStride), v11 = FloatVector.fromArray(S, s, sOff + 11 * sStride),
+            v12 = rows > 12 ? FloatVector.fromArray(S, s, sOff + 12 * sStride) : z, v13 = rows > 13 ? FloatVector.fromArray(S, s, sOff + 13 * sStride) : z,
+            v14 = rows > 14 ? FloatVector.fromArray(S, s, sOff + 14 * sStride) : z, v15 = rows > 15 ? FloatVector.fromArray(S, s, sOff + 15 * sStride) : z;
         FloatVector t0, lo, hi;
         lo = SWAP_LOW[0]; hi = SWAP_HIGH[0];
         t0 = lo.selectFrom(v0, v8); v8 = hi.selectFrom(v0, v8); v0 = t0;
@@ -200,11 +206,24 @@ public final class Gemm {
         t0 = lo.selectFrom(v10, v11); v11 = hi.selectFrom(v10, v11); v10 = t0;
         t0 = lo.selectFrom(v12, v13); v13 = hi.selectFrom(v12, v13); v12 = t0;
         t0 = lo.selectFrom(v14, v15); v15 = hi.selectFrom(v14, v15); v14 = t0;
-        v0.intoArray(c, off + c0 * ld + r0); v1.intoArray(c, off + (c0 + 1) * ld + r0); v2.intoArray(c, off + (c0 + 2) * ld + r0); v3.intoArray(c, off + (c0 + 3) * ld + r0);
-        v4.intoArray(c, off + (c0 + 4) * ld + r0); v5.intoArray(c, off + (c0 + 5) * ld + r0); v6.intoArray(c, off + (c0 + 6) * ld + r0); v7.intoArray(c, off + (c0 + 7) * ld + r0);
-        v8.intoArray(c, off + (c0 + 8) * ld + r0); v9.intoArray(c, off + (c0 + 9) * ld + r0); v10.intoArray(c, off + (c0 + 10) * ld + r0); v11.intoArray(c, off + (c0 + 11) * ld + r0);
-        v12.intoArray(c, off + (c0 + 12) * ld + r0); v13.intoArray(c, off + (c0 + 13) * ld + r0); v14.intoArray(c, off + (c0 + 14) * ld + r0); v15.intoArray(c, off + (c0 + 15) * ld + r0);
+        v0.intoArray(d, dOff);
+        v1.intoArray(d, dOff + 1 * dStride);
+        v2.intoArray(d, dOff + 2 * dStride);
+        v3.intoArray(d, dOff + 3 * dStride);
+        v4.intoArray(d, dOff + 4 * dStride);
+        v5.intoArray(d, dOff + 5 * dStride);
+        v6.intoArray(d, dOff + 6 * dStride);
+        v7.intoArray(d, dOff + 7 * dStride);
+        v8.intoArray(d, dOff + 8 * dStride);
+        v9.intoArray(d, dOff + 9 * dStride);
+        v10.intoArray(d, dOff + 10 * dStride);
+        v11.intoArray(d, dOff + 11 * dStride);
+        v12.intoArray(d, dOff + 12 * dStride);
+        v13.intoArray(d, dOff + 13 * dStride);
+        v14.intoArray(d, dOff + 14 * dStride);
+        v15.intoArray(d, dOff + 15 * dStride);
     }
+
     private static void mirrorBlock(float[] c, int off, int ld, int i0, int i1, int j0, int j1) {
         for (int i = i0; i < i1; i++) {
             for (int j = Math.max(j0, i + 1); j < j1; j++) c[off + i * ld + j] = c[off + j * ld + i];
@@ -416,8 +435,18 @@ public final class Gemm {
         }
     }
 
-    /** MR row streams written k by k, one statement per row so that each stream's bounds check leaves the loop. */
+    /**
+     * MR row streams written k by k, one statement per row so that each stream's bounds check leaves the
+     * loop; with 16-float vectors and rows contiguous in k, 16 k at a time transposed in registers.
+     */
     private static void packRows12(float[] pa, int d, float[] a, int src, int aRow, int aCol, int kc) {
+        if (L == 16 && aCol == 1) {
+            int kk = 0;
+            for (; kk + 16 <= kc; kk += 16) transpose16(a, src + kk, aRow, 12, pa, d + 12 * kk, 12);
+            d += 12 * kk;
+            src += kk;
+            kc -= kk;
+        }
         int s0 = src, s1 = src + aRow, s2 = src + 2 * aRow, s3 = src + 3 * aRow, s4 = src + 4 * aRow, s5 = src + 5 * aRow, s6 = src + 6 * aRow, s7 = src + 7 * aRow, s8 = src + 8 * aRow, s9 = src + 9 * aRow, s10 = src + 10 * aRow, s11 = src + 11 * aRow;
         for (int kk = 0, o = 0; kk < kc; kk++, d += 12, o += aCol) {
             pa[d + 0] = a[s0 + o];
