@@ -336,7 +336,7 @@ public final class Gemm {
     /**
      * The same product computed entirely by the calling worker (for use inside a parallel task, e.g.
      * one attention head). With {@code lowerTriangle}, micro-tiles strictly above the diagonal of C
-     * are skipped and left untouched (causal attention scores).
+     * are skipped and left untouched (a symmetric product's upper triangle, mirrored afterwards).
      */
     public void multiplySerial(int worker, int m, int n, int k, float[] a, int aOff, int aRow, int aCol, float[] b,
                                int bOff, int bRow, int bCol, float[] c, int cOff, int ldc, boolean accumulate,

@@ -81,7 +81,7 @@ class GemmTest {
     }
 
     /**
-     * multiplySerial with lowerTriangle (causal attention scores): every element on or below the
+     * multiplySerial with lowerTriangle (symmetric products): every element on or below the
      * diagonal is the product, and every micro-tile (MR rows x NR columns) strictly above it is left
      * as it was, as the method promises.
      */
