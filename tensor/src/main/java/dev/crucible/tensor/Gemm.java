@@ -122,8 +122,8 @@ public final class Gemm {
 
     /**
      * Upper-triangle rows [i0, i0 + MIRROR_BLOCK) from the lower triangle. With 16-float vectors, whole
-     * 16 x 16 blocks are transposed in registers (a 384² mirror: about 10 us on one Zen 5 core, against
-     * 30 with a gather per row segment and 40 element by element, a tenth of its symmetric product).
+     * 16 x 16 blocks are transposed in registers: a 384² mirror takes about 10 us on one Zen 5 core,
+     * against 30 with a gather per row segment and 40 element by element (then a tenth of the product).
      */
     private static void mirror(float[] c, int off, int ld, int n, int band) {
         int i = band * MIRROR_BLOCK, i1 = Math.min(n, i + MIRROR_BLOCK);
@@ -154,7 +154,7 @@ public final class Gemm {
     }
 
     /**
-     * The rows x 16 block at s[sOff + i·sStride + j] (rows ≤ 16; missing rows read as zeros) written
+     * The rows x 16 block at s[sOff + i·sStride + j] (12 ≤ rows ≤ 16; rows past it read as zeros) written
      * transposed: its column j at d[dOff + j·dStride ...], 16 floats, stored in order of j (so a
      * dStride below 16 lets each store overwrite the previous one's extra lanes). In registers, by
      * two-vector selections; one method, so that C2 keeps all 16 vectors in registers.
@@ -423,7 +423,7 @@ public final class Gemm {
                 // A stored k-major (a transposed view): MR contiguous values per k, copied as one vector; a
                 // wider vector's extra lanes land on the next k's slot, written over next (pa has room at the end)
                 for (int kk = 0; kk < kc; kk++, d += MR, src += aCol) FloatVector.fromArray(PACK, a, src).intoArray(pa, d);
-            } else if (mr == MR && MR == 12) { // MR row streams, written contiguously
+            } else if (mr == MR && MR == 12) { // MR rows into k-major order
                 packRows12(pa, d, a, src, aRow, aCol, kc);
             } else if (mr == MR && MR == 4) {
                 packRows4(pa, d, a, src, aRow, aCol, kc);

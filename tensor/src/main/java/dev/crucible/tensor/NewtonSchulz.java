@@ -45,9 +45,10 @@ public final class NewtonSchulz {
         this.worker = worker;
     }
 
-    // Every p×p matrix here is exactly symmetric (its upper triangle mirrored), so as a product's left
-    // operand it is read through its transpose (strides 1, p): the same values, packed with one vector
-    // copy per k instead of MR row streams (about 10% of a 384³ product on one Zen 5 core).
+    // Every p×p matrix passed to a product here is exactly symmetric, bit for bit (a symmetric product's
+    // mirrored upper triangle, the identity, and elementwise combinations of such), so as a left operand
+    // it is read through its transpose (strides 1, p): the same values, packed by one vector copy per k
+    // rather than by transposing MR rows (in registers on AVX-512, element by element on AVX2).
 
     private void product(int m, int n, int k, float[] a, int aOff, int aRow, int aCol, float[] b, int bOff, int bRow, int bCol, float[] c, int cOff, int ldc) {
         if (worker < 0) gemm.multiply(m, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, c, cOff, ldc, false);
@@ -144,7 +145,8 @@ public final class NewtonSchulz {
      * z = (a / ‖a‖_F)^(-1/2) for a symmetric positive (semi)definite n×n matrix, by steps iterations of
      * the coupled Newton–Schulz iteration Y₀ = a/‖a‖_F, Z₀ = I, T = (3I − Z·Y)/2, Y ← Y·T, Z ← T·Z
      * (Higham's, which converges for every eigenvalue in (0, 1]; small ones take more steps). Returns
-     * ‖a‖_F, so that a^(-1/2) = z / sqrt(returned).
+     * ‖a‖_F, so that a^(-1/2) = z / sqrt(returned). a must be symmetric bit for bit (a[i·n + j] ==
+     * a[j·n + i]), as {@link Gemm#multiplySymmetric}'s products are: its products read it through its transpose.
      */
     public double inverseSqrt(float[] a, int n, int steps, float[] z) {
         double ss = Vec.sumOfSquares(a, 0, n * n);

@@ -56,6 +56,11 @@ class GemmTest {
             float[] serial = Check.randomFloats(rng, n * n, 1);
             GEMM.multiplySymmetricSerial(0, n, k, x, 0, k, 1, x, 0, 1, k, serial, 0, n); // one worker, its own blocking and mirror
             assertArrayEquals(c, serial, "X·Xᵀ [" + n + "x" + k + "] on one worker");
+            // an exactly symmetric left operand read by rows or through its transpose: the same bits (Newton–Schulz relies on it)
+            float[] byRows = new float[n * k], byColumns = new float[n * k];
+            GEMM.multiplySerial(0, n, k, n, c, 0, n, 1, x, 0, k, 1, byRows, 0, k, false, false);
+            GEMM.multiplySerial(0, n, k, n, c, 0, 1, n, x, 0, k, 1, byColumns, 0, k, false, false);
+            assertArrayEquals(byRows, byColumns, "(X·Xᵀ)·X [" + n + "x" + k + "] with its left operand read either way");
         }
     }
 
@@ -88,7 +93,7 @@ class GemmTest {
     @Test
     void serialLowerTriangleMatchesOnAndBelowTheDiagonalAndLeavesTilesAboveIt() {
         SplittableRandom rng = new SplittableRandom(3);
-        for (int t : new int[] {1, 5, 7, 16, 31, 100, 257, 300}) {
+        for (int t : new int[] {1, 5, 7, 16, 31, 100, 257, 300, 800}) { // 800: past one serial column block
             int k = 24;
             float[] a = Check.randomFloats(rng, t * k, 1), b = Check.randomFloats(rng, k * t, 1);
             double[] expected = new double[t * t];
@@ -151,6 +156,9 @@ class GemmTest {
             c = c0.clone();
             GEMM.multiplySerial(0, m, n, k, at, 0, 1, m, bt, 0, 1, k, c, 0, n, acc, false);
             assertArrayEquals(expected, c, "(Aᵀ)ᵀ·(Bᵀ)ᵀ on one worker " + m + "x" + n + "x" + k);
+            c = c0.clone();
+            GEMM.multiplySerial(0, m, n, k, a, 0, k, 1, b, 0, n, 1, c, 0, n, acc, false); // row-major A: packed by transposing rows
+            assertArrayEquals(expected, c, "A·B on one worker " + m + "x" + n + "x" + k);
         }
     }
 
