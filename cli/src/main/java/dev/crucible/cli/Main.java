@@ -29,7 +29,15 @@ public final class Main implements Runnable {
             }
             throw ex;
         });
-        return cl.execute(args);
+        try {
+            return cl.execute(args);
+        } catch (ExceptionInInitializerError e) {
+            // a kernel class refusing a setting as it loads (e.g. -Dcrucible.gemm.rows=7): the setting's message, no stack trace
+            if (!(e.getCause() instanceof IllegalArgumentException bad)) throw e;
+            cl.getErr().println("crucible: " + bad.getMessage());
+            if (Boolean.getBoolean("crucible.debug")) e.printStackTrace(cl.getErr());
+            return 2;
+        }
     }
 
     /** A failure that carries its own message for the user (bad config, unreadable file): printed without a stack trace. */

@@ -70,8 +70,8 @@ public final class Cpu {
 
     /** One line for the start-up log. */
     public static String describe(int threads) {
-        return String.format(Locale.ROOT, "compute: %d-bit vectors (%d floats), FMA %s, %d threads of %d cores, attention tiles %d x %d, %s %s",
-                SPECIES.vectorBitSize(), SPECIES.length(), HAS_FMA ? "yes" : "NO (using mul+add)", threads, cores(), Attention.BQ, Attention.BK,
+        return String.format(Locale.ROOT, "compute: %d-bit vectors (%d floats), FMA %s, %d threads of %d cores, GEMM tile %d x %d, attention tiles %d x %d, %s %s",
+                SPECIES.vectorBitSize(), SPECIES.length(), HAS_FMA ? "yes" : "NO (using mul+add)", threads, cores(), Gemm.MR, Gemm.NR, Attention.BQ, Attention.BK,
                 System.getProperty("os.arch"), Runtime.version());
     }
 
