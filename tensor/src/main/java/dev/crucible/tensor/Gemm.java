@@ -277,7 +277,7 @@ public final class Gemm {
                 // B is packed for as many KC blocks as the buffer holds, and each task runs them all on its C
                 // tile in turn, so the tile stays in cache from one block to the next instead of being read
                 // back from memory per block (the weight gradients, K = B·T, add up many blocks).
-                int blockFloats = KC * panels * NR, span = Math.max(1, Math.min(ceilDiv(k, KC), B_PACK_FLOATS / blockFloats));
+                int blockFloats = Math.min(KC, k) * panels * NR, span = Math.max(1, Math.min(ceilDiv(k, KC), B_PACK_FLOATS / blockFloats)); // k < KC: one block of k rows
                 ensureSharedB((long) span * blockFloats);
                 jobK = k;
                 jobAcc = accumulate;
