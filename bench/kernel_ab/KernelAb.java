@@ -1,0 +1,52 @@
+import java.lang.reflect.Method;
+import java.net.URL;
+import java.net.URLClassLoader;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Locale;
+
+/**
+ * Runs KernelBench of several builds in one JVM, alternating builds workload by workload, round by
+ * round: on a shared host whose speed drifts by 10-20% within minutes, builds measured side by side
+ * like this differ by a few percent where separate processes differ by the drift.
+ * Usage: java KernelAb CLASSES_DIR ROUNDS JAR...
+ */
+public final class KernelAb {
+    public static void main(String[] args) throws Exception {
+        Path classes = Path.of(args[0]);
+        int rounds = Integer.parseInt(args[1]), builds = args.length - 2;
+        Method[] run = new Method[builds];
+        String[] names = null;
+        for (int b = 0; b < builds; b++) {
+            URL[] urls = {Path.of(args[2 + b]).toUri().toURL(), classes.toUri().toURL()};
+            Class<?> bench = new URLClassLoader(urls, ClassLoader.getPlatformClassLoader()).loadClass("KernelBench");
+            run[b] = bench.getMethod("run", int.class);
+            names = (String[]) bench.getField("NAMES").get(null);
+        }
+        int warmup = 5;
+        double[][][] ms = new double[names.length][builds][rounds];
+        for (int r = -warmup; r < rounds; r++) {
+            for (int w = 0; w < names.length; w++) {
+                for (int b = 0; b < builds; b++) {
+                    double t = (double) run[b].invoke(null, w);
+                    if (r >= 0) ms[w][b][r] = t;
+                }
+            }
+        }
+        System.out.printf(Locale.ROOT, "%d rounds after %d warm-up rounds; min / median ms, and the median against the first build's%n", rounds, warmup);
+        for (int w = 0; w < names.length; w++) {
+            StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "%-50s", names[w]));
+            double first = 0;
+            for (int b = 0; b < builds; b++) {
+                double[] v = ms[w][b].clone();
+                Arrays.sort(v);
+                double median = v[rounds / 2];
+                if (b == 0) first = median;
+                line.append(String.format(Locale.ROOT, "  %8.3f / %8.3f", v[0], median));
+                if (b > 0) line.append(String.format(Locale.ROOT, " (%.3f)", median / first));
+            }
+            System.out.println(line);
+        }
+        System.exit(0); // the builds' worker pools are not daemons
+    }
+}

@@ -1,0 +1,53 @@
+import dev.crucible.tensor.Gemm;
+import dev.crucible.tensor.NewtonSchulz;
+import dev.crucible.tensor.WorkerPool;
+import java.util.Random;
+
+/**
+ * The workloads of bench/kernel_ab.sh, on tiny's shapes (d 384, 2,048 tokens, MLP 1,536, QKV 1,152).
+ * Compiled against one build's tensor jar and loaded once per build, each in its own class loader,
+ * so that every build runs its own classes in the same JVM. Each call of a workload returns its
+ * milliseconds.
+ */
+public final class KernelBench {
+    static final WorkerPool POOL = new WorkerPool(2);
+    static final Gemm GEMM = new Gemm(POOL);
+    static final int T = 2048, D = 384, QKV = 1152, MLP = 1536, SCORED = 544;
+    static final float[] X = random(T * MLP), W = random(MLP * D), Y = new float[T * MLP], SYM = symmetric(D), C = new float[MLP * MLP];
+    static final int[][] MUON = {{QKV, D}, {D, D}, {MLP, D}, {D, MLP}};
+    static final float[][] G = {random(QKV * D), random(D * D), random(MLP * D), random(D * MLP)}, OUT = {new float[QKV * D], new float[D * D], new float[MLP * D], new float[D * MLP]};
+    static final NewtonSchulz[] NS = {new NewtonSchulz(GEMM, 0), new NewtonSchulz(GEMM, 1)};
+
+    public static final String[] NAMES = {"forward X·Wᵀ 2048x1152x384", "backward dY·W 2048x384x1152", "weight grad dYᵀ·X 1152x384x2048",
+            "scoring X·Wᵀ 544x1152x384", "symmetric 384³ on one worker", "Newton–Schulz, tiny's 24 matrices on two workers"};
+
+    public static double run(int workload) {
+        long t0 = System.nanoTime();
+        switch (workload) {
+            case 0 -> GEMM.multiply(T, QKV, D, X, 0, D, 1, W, 0, 1, D, Y, 0, QKV, false);
+            case 1 -> GEMM.multiply(T, D, QKV, X, 0, QKV, 1, W, 0, D, 1, Y, 0, D, false);
+            case 2 -> GEMM.multiply(QKV, D, T, X, 0, 1, QKV, X, 0, D, 1, Y, 0, D, false); // dY and X: two views of X
+            case 3 -> GEMM.multiply(SCORED, QKV, D, X, 0, D, 1, W, 0, 1, D, Y, 0, QKV, false);
+            case 4 -> POOL.run(1, (t, w) -> { for (int r = 0; r < 10; r++) GEMM.multiplySymmetricSerial(w, D, D, SYM, 0, 1, D, SYM, 0, D, 1, C, 0, D); });
+            case 5 -> POOL.run(2, (t, w) -> {
+                for (int i = w; i < 24; i += 2) NS[w].quintic(G[i % 4], 0, MUON[i % 4][0], MUON[i % 4][1], 5, OUT[i % 4], 0);
+            });
+            default -> throw new IllegalArgumentException("no workload " + workload);
+        }
+        return (System.nanoTime() - t0) / 1e6;
+    }
+
+    private static float[] random(int n) {
+        Random r = new Random(n);
+        float[] a = new float[n];
+        for (int i = 0; i < n; i++) a[i] = (float) r.nextGaussian();
+        return a;
+    }
+
+    private static float[] symmetric(int n) {
+        Random r = new Random(n);
+        float[] a = new float[n * n];
+        for (int i = 0; i < n; i++) for (int j = 0; j <= i; j++) a[i * n + j] = a[j * n + i] = (float) r.nextGaussian();
+        return a;
+    }
+}
