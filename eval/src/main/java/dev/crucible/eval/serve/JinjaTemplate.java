@@ -14,9 +14,10 @@ import java.util.Objects;
  * {@code namespace}, {@code range}, {@code strftime_now}): text, {@code {{ }}} outputs,
  * {@code {# #}} comments and whitespace control; if / elif / else, for (with {@code loop}, a filter
  * condition, else, break, continue, tuple targets), set (a name, a namespace attribute, or a block),
- * and transformers' {@code generation} block; Python's expression semantics for the literals,
+ * macro (arguments with defaults, by position or keyword; recursive), and transformers' {@code
+ * generation} block; Python's expression semantics for the literals,
  * operators, filters, tests and string / dict methods such templates call. Values are Java's:
- * String, Long, Double, Boolean, List, Map, null for none. What it does not know (macros, imports,
+ * String, Long, Double, Boolean, List, Map, null for none. What it does not know (call blocks, imports,
  * an unknown filter) is a {@link TemplateError} naming the line, never a silently different text; a
  * test holds it equal to Python's Jinja2 on real templates.
  */
@@ -298,6 +299,66 @@ public final class JinjaTemplate {
         Object call(List<Object> args, Map<String, Object> kwargs, String where);
     }
 
+    /**
+     * A {% macro %}: a call renders its body in the scopes where the macro was defined plus one of its
+     * arguments (positional, then by keyword, then the defaults, evaluated at the call; a missing one
+     * is undefined) and returns the text, as Jinja2's macros do. Without caller, varargs and kwargs.
+     */
+    private static final class Macro implements Callable {
+        /** Nested calls at most (a macro calling itself without end would otherwise exhaust the stack). */
+        static final int MAX_DEPTH = 200;
+        private static final ThreadLocal<int[]> DEPTH = ThreadLocal.withInitial(() -> new int[1]);
+        final String name;
+        final List<String> params;
+        final Map<String, Expr> defaults;
+        final List<Node> body;
+        final List<Map<String, Object>> scopes;
+
+        Macro(String name, List<String> params, Map<String, Expr> defaults, List<Node> body, List<Map<String, Object>> scopes) {
+            this.name = name;
+            this.params = params;
+            this.defaults = defaults;
+            this.body = body;
+            this.scopes = scopes;
+        }
+
+        @Override
+        public Object call(List<Object> args, Map<String, Object> kwargs, String where) {
+            if (args.size() > params.size()) throw new TemplateError(where + ": macro '" + name + "' takes not more than " + params.size() + " argument(s)");
+            for (String k : kwargs.keySet()) {
+                int i = params.indexOf(k);
+                if (i < 0) throw new TemplateError(where + ": macro '" + name + "' takes no keyword argument '" + k + "'");
+                if (i < args.size()) throw new TemplateError(where + ": macro '" + name + "' got multiple values for argument '" + k + "'");
+            }
+            int[] depth = DEPTH.get();
+            if (depth[0] == MAX_DEPTH) throw new TemplateError(where + ": macro '" + name + "': more than " + MAX_DEPTH + " nested macro calls");
+            Ctx ctx = new Ctx();
+            ctx.scopes.addAll(scopes);
+            Map<String, Object> own = new HashMap<>();
+            ctx.scopes.add(own);
+            for (int i = 0; i < params.size(); i++) {
+                String p = params.get(i);
+                if (i < args.size()) own.put(p, args.get(i));
+                else if (kwargs.containsKey(p)) own.put(p, kwargs.get(p));
+                else if (defaults.containsKey(p)) own.put(p, defaults.get(p).eval(ctx));
+                else own.put(p, new Undefined("'" + p + "' is undefined"));
+            }
+            StringBuilder out = new StringBuilder();
+            depth[0]++;
+            try {
+                for (Node n : body) n.render(ctx, out);
+            } finally {
+                depth[0]--;
+            }
+            return out.toString();
+        }
+
+        @Override
+        public String toString() {
+            return "<Macro '" + name + "'>";
+        }
+    }
+
     private static final class Ctx {
         final List<Map<String, Object>> scopes = new ArrayList<>();
 
@@ -483,6 +544,30 @@ public final class JinjaTemplate {
                         throw f;
                     };
                 }
+                case "macro" -> {
+                    String macro = name();
+                    expect("(");
+                    List<String> params = new ArrayList<>();
+                    Map<String, Expr> defaults = new HashMap<>();
+                    while (!accept(")")) {
+                        String param = name();
+                        if (params.contains(param)) throw new TemplateError(w + ": macro '" + macro + "' names its argument '" + param + "' twice");
+                        params.add(param);
+                        if (accept("=")) defaults.put(param, expression());
+                        else if (!defaults.isEmpty()) throw new TemplateError(w + ": macro '" + macro + "': an argument without a default after one with");
+                        if (!accept(",")) {
+                            expect(")");
+                            break;
+                        }
+                    }
+                    expectEnd();
+                    List<Node> body = block("endmacro");
+                    at++;
+                    ti = 1;
+                    expectEnd();
+                    // defined where it stands: it sees the scopes around its definition (as they change), not its caller's
+                    return (ctx, out) -> ctx.scopes.getLast().put(macro, new Macro(macro, params, defaults, body, List.copyOf(ctx.scopes)));
+                }
                 case "generation" -> { // transformers' marker of the assistant's text: rendered as it is
                     expectEnd();
                     List<Node> body = block("endgeneration");
@@ -491,7 +576,7 @@ public final class JinjaTemplate {
                         for (Node n : body) n.render(ctx, out);
                     };
                 }
-                default -> throw new TemplateError(where + ": the tag '" + word + "' is not supported here (chat templates: if, for, set, break, continue, generation)");
+                default -> throw new TemplateError(where + ": the tag '" + word + "' is not supported here (chat templates: if, for, set, macro, break, continue, generation)");
             }
         }
 
