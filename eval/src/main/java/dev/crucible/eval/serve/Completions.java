@@ -141,6 +141,7 @@ final class Completions {
             else throw new BadRequest("stop", "'stop' must be a string or an array of up to 4 strings");
             if (stop.stream().anyMatch(String::isEmpty)) throw new BadRequest("stop", "a stop sequence must not be empty");
         }
+        if (chat && m.endOfTurnText != null && !stop.contains(m.endOfTurnText)) stop.add(m.endOfTurnText); // an end of turn of several tokens
         JsonNode seedNode = body.get("seed");
         Long seed = null;
         if (seedNode != null && !seedNode.isNull()) {

@@ -31,6 +31,8 @@ final class ServedModel {
     final ChatTemplate chat;
     final String chatMissing; // why chat is null
     final java.util.Set<Integer> endOfTurn;
+    /** The template's end of turn where it is several tokens (no special token): a chat reply ends where this text appears, as at a stop sequence; else null. */
+    final String endOfTurnText;
     private final Model model;
     private final WorkerPool pool;
     private final int batch;
@@ -63,11 +65,14 @@ final class ServedModel {
         chat = chatTemplate != null ? ChatTemplate.fromFile(chatTemplate, checkpoint) : own; // a file the user names must load
         chatMissing = missing;
         java.util.Set<Integer> turn = new java.util.LinkedHashSet<>(endOfSequence);
-        if (chat != null && chat.endOfTurn() != null && encoding != null) {
+        String turnText = null;
+        if (chat != null && chat.endOfTurn() != null && !chat.endOfTurn().isEmpty() && encoding != null) {
             int[] ids = encoding.encode(chat.endOfTurn());
             if (ids.length == 1) turn.add(ids[0]); // a special token: the reply ends there
+            else turnText = chat.endOfTurn();
         }
         endOfTurn = java.util.Set.copyOf(turn);
+        endOfTurnText = turnText;
         int n = batch * config.contextLength();
         inputs = new int[n];
         targets = new int[n];

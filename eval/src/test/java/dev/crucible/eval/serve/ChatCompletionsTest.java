@@ -179,6 +179,28 @@ class ChatCompletionsTest {
             assertEquals("", stopped.json().get("choices").get(0).get("text").asText());
             assertEquals("stop", stopped.json().get("choices").get(0).get("finish_reason").asText(), "generation_config.json lists the end of turn");
         }
+
+        // an eos_token of several tokens (no special token of its own) ends a reply where its text appears, as a stop sequence would
+        Path twice = dir.resolve("ender-twice");
+        checkpoint(twice, true);
+        ObjectNode tc = (ObjectNode) JSON.readTree(twice.resolve("tokenizer_config.json").toFile());
+        tc.put("eos_token", "<|im_end|><|im_end|>");
+        JSON.writeValue(twice.resolve("tokenizer_config.json").toFile(), tc);
+        try (CompletionServer s = new CompletionServer(twice, "twice", new CompletionServer.Settings("127.0.0.1", 0, 4, 4, null), pool)) {
+            for (boolean stream : new boolean[] {false, true}) {
+                Reply r = post(s, "/v1/chat/completions", Map.of("messages", CONVERSATION, "temperature", 0, "max_tokens", 8, "stream", stream));
+                assertEquals(200, r.status(), r.body());
+                if (stream) {
+                    assertTrue(r.body().contains("\"finish_reason\":\"stop\"") && !r.body().contains("im_end"), r.body());
+                } else {
+                    assertEquals("", r.json().get("choices").get(0).get("message").get("content").asText(), r.body());
+                    assertEquals("stop", r.json().get("choices").get(0).get("finish_reason").asText());
+                    assertEquals(2, r.json().get("usage").get("completion_tokens").asInt(), "it stops at the second <|im_end|>");
+                }
+            }
+            Reply completion = post(s, "/v1/completions", Map.of("prompt", RENDERED, "max_tokens", 3, "temperature", 0));
+            assertEquals("length", completion.json().get("choices").get(0).get("finish_reason").asText(), "completions do not stop at a chat template's end of turn");
+        }
     }
 
     @Test
