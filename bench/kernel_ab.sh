@@ -5,6 +5,7 @@
 #   bench/kernel_ab.sh [-r ROUNDS] REV_A REV_B [REV...]
 # Each revision's tensor module is packaged in a temporary worktree (the working tree's own build for ".").
 # Run it on an otherwise idle machine: a training run beside it swung the pooled products' medians by up to 1.9x.
+# The workloads call Gemm.multiplySymmetricSerial and NewtonSchulz(gemm, worker): revisions from fbcfd37 (2026-12-01) on.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
