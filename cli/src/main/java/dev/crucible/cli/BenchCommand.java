@@ -289,6 +289,14 @@ public final class BenchCommand implements Runnable {
 
         record Shape(String name, int m, int n, int k, boolean transA, boolean transB) {}
 
+        /** One product of the shape's training form on operands {A, B, C}. */
+        private static void multiply(Gemm gemm, Shape s, float[][] abc) {
+            float[] a = abc[0], b = abc[1], out = abc[2];
+            if (s.transA()) gemm.multiply(s.m(), s.n(), s.k(), a, 0, 1, s.m(), b, 0, s.n(), 1, out, 0, s.n(), true);
+            else if (s.transB()) gemm.multiply(s.m(), s.n(), s.k(), a, 0, s.k(), 1, b, 0, 1, s.k(), out, 0, s.n(), false);
+            else gemm.multiply(s.m(), s.n(), s.k(), a, 0, s.k(), 1, b, 0, s.n(), 1, out, 0, s.n(), true);
+        }
+
         @Override
         public void run() {
             ModelConfig cfg = c.config();
@@ -310,15 +318,17 @@ public final class BenchCommand implements Runnable {
                 System.out.printf(Locale.ROOT, "%-22s %6s %6s %6s %9s %8s%n", "shape", "M", "N", "K", "ms", "GFLOP/s");
                 double totalFlops = 0, totalSec = 0, stepSec = 0;
                 Rng rng = new Rng(1);
-                for (Shape s : shapes) {
-                    float[] a = random(rng, (long) s.m() * s.k()), b = random(rng, (long) s.k() * s.n()), out = new float[s.m() * s.n()];
+                List<float[][]> operands = new ArrayList<>();
+                for (Shape s : shapes) operands.add(new float[][] {random(rng, (long) s.m() * s.k()), random(rng, (long) s.k() * s.n()), new float[s.m() * s.n()]});
+                // every shape once before any is timed: the first shapes would otherwise run while the JIT still compiles the kernels
+                for (int i = 0; i < shapes.size(); i++) multiply(gemm, shapes.get(i), operands.get(i));
+                for (int i = 0; i < shapes.size(); i++) {
+                    Shape s = shapes.get(i);
                     double best = Double.MAX_VALUE;
-                    for (int r = 0; r < reps + 1; r++) {
+                    for (int r = 0; r < reps; r++) {
                         long t0 = System.nanoTime();
-                        if (s.transA()) gemm.multiply(s.m(), s.n(), s.k(), a, 0, 1, s.m(), b, 0, s.n(), 1, out, 0, s.n(), true);
-                        else if (s.transB()) gemm.multiply(s.m(), s.n(), s.k(), a, 0, s.k(), 1, b, 0, 1, s.k(), out, 0, s.n(), false);
-                        else gemm.multiply(s.m(), s.n(), s.k(), a, 0, s.k(), 1, b, 0, s.n(), 1, out, 0, s.n(), true);
-                        if (r > 0) best = Math.min(best, (System.nanoTime() - t0) / 1e9);
+                        multiply(gemm, s, operands.get(i));
+                        best = Math.min(best, (System.nanoTime() - t0) / 1e9);
                     }
                     double flops = 2.0 * s.m() * s.n() * s.k();
                     totalFlops += flops;
