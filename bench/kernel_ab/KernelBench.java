@@ -4,7 +4,8 @@ import dev.crucible.tensor.WorkerPool;
 import java.util.Random;
 
 /**
- * The workloads of bench/kernel_ab.sh, on tiny's shapes (d 384, 2,048 tokens, MLP 1,536, QKV 1,152).
+ * The workloads of bench/kernel_ab.sh, on tiny's shapes (d 384, 2,048 tokens, MLP 1,536, QKV 1,152) and
+ * gpt2-small's 256-row ones (d 768, QKV 2,304).
  * Compiled against one build's tensor jar and loaded once per build, each in its own class loader,
  * so that every build runs its own classes in the same JVM. Each call of a workload returns its
  * milliseconds.
@@ -12,14 +13,15 @@ import java.util.Random;
 public final class KernelBench {
     static final WorkerPool POOL = new WorkerPool(2);
     static final Gemm GEMM = new Gemm(POOL);
-    static final int T = 2048, D = 384, QKV = 1152, MLP = 1536, SCORED = 544;
+    static final int T = 2048, D = 384, QKV = 1152, MLP = 1536, SCORED = 544, ROWS = 256, D2 = 768, QKV2 = 2304;
     static final float[] X = random(T * MLP), W = random(MLP * D), Y = new float[T * MLP], SYM = symmetric(D), C = new float[MLP * MLP];
     static final int[][] MUON = {{QKV, D}, {D, D}, {MLP, D}, {D, MLP}};
     static final float[][] G = {random(QKV * D), random(D * D), random(MLP * D), random(D * MLP)}, OUT = {new float[QKV * D], new float[D * D], new float[MLP * D], new float[D * MLP]};
     static final NewtonSchulz[] NS = {new NewtonSchulz(GEMM, 0), new NewtonSchulz(GEMM, 1)};
 
     public static final String[] NAMES = {"forward X·Wᵀ 2048x1152x384", "backward dY·W 2048x384x1152", "weight grad dYᵀ·X 1152x384x2048",
-            "scoring X·Wᵀ 544x1152x384", "symmetric 384³ on one worker", "Newton–Schulz, tiny's 24 matrices on two workers"};
+            "scoring X·Wᵀ 544x1152x384", "symmetric 384³ on one worker", "Newton–Schulz, tiny's 24 matrices on two workers",
+            "gpt2-small X·Wᵀ 256x2304x768", "gpt2-small dY·W 256x768x2304", "gpt2-small dYᵀ·X 2304x768x256"};
 
     public static double run(int workload) {
         long t0 = System.nanoTime();
@@ -32,6 +34,9 @@ public final class KernelBench {
             case 5 -> POOL.run(2, (t, w) -> {
                 for (int i = w; i < 24; i += 2) NS[w].quintic(G[i % 4], 0, MUON[i % 4][0], MUON[i % 4][1], 5, OUT[i % 4], 0);
             });
+            case 6 -> GEMM.multiply(ROWS, QKV2, D2, X, 0, D2, 1, X, 0, 1, D2, Y, 0, QKV2, false); // X and W: two views of X
+            case 7 -> GEMM.multiply(ROWS, D2, QKV2, X, 0, QKV2, 1, X, 0, D2, 1, Y, 0, D2, false);
+            case 8 -> GEMM.multiply(QKV2, D2, ROWS, X, 0, 1, QKV2, X, 0, D2, 1, Y, 0, D2, false);
             default -> throw new IllegalArgumentException("no workload " + workload);
         }
         return (System.nanoTime() - t0) / 1e6;

@@ -259,7 +259,10 @@ public final class Gemm {
                 // Tasks: row tiles of at most MC rows, times column groups of B panels when there are too few
                 // row tiles; the count is kept a multiple of the workers so that no core idles in the last round.
                 int mTiles = ceilDiv(m, MC);
-                if (mTiles < 2 * threads) mTiles = Math.min(ceilDiv(m, MR), 2 * threads);
+                if (mTiles == 1 && !lowerTriangle && ceilDiv(panels, 2 * threads) >= MIN_TASK_PANELS) {
+                    // rows for one tile only: the tasks split the columns, each packing those few rows of A, so that the
+                    // packed B streams through the caches once (row tiles would each stream all of it)
+                } else if (mTiles < 2 * threads) mTiles = Math.min(ceilDiv(m, MR), 2 * threads);
                 else mTiles = roundUp(mTiles, threads); // whole rounds of row tiles, no column split (which packs A again)
                 // A lower triangle's row tiles grow with the row: many of them, taken largest first, even out the workers
                 if (lowerTriangle) mTiles = Math.max(mTiles, Math.min(ceilDiv(m, MR), 8 * threads));
