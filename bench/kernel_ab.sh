@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Kernels of two or more builds side by side in one JVM (bench/kernel_ab/): tiny's GEMM shapes, a symmetric
-# product and Muon's Newton–Schulz, the builds alternated workload by workload, so that the host's drift
+# Kernels of two or more builds side by side in one JVM (bench/kernel_ab/): tiny's GEMM shapes, gpt2-small's
+# 256-row ones, a symmetric product and Muon's Newton–Schulz, the builds alternated workload by workload, so that the host's drift
 # falls on all of them alike. A revision is anything git names (a commit, a branch, HEAD); "." is the working tree.
 #   bench/kernel_ab.sh [-r ROUNDS] REV_A REV_B [REV...]
 # Each revision's tensor module is packaged in a temporary worktree (the working tree's own build for ".").
@@ -15,7 +15,7 @@ rounds=16
 if [ "${1:-}" = "-r" ]; then rounds=$2; shift 2; fi
 [ $# -ge 2 ] || { echo "usage: bench/kernel_ab.sh [-r ROUNDS] REV_A REV_B [REV...]" >&2; exit 2; }
 work=$(mktemp -d)
-trap 'for t in "$work"/tree-*; do [ -d "$t" ] && git -C "$root" worktree remove --force "$t" >/dev/null 2>&1; done; rm -rf "$work"' EXIT
+trap 'for t in "$work"/tree-*; do [ -d "$t" ] && { git -C "$root" worktree remove --force "$t" >/dev/null 2>&1 || true; }; done; rm -rf "$work"' EXIT
 jars=()
 i=0
 for rev in "$@"; do
@@ -25,14 +25,18 @@ for rev in "$@"; do
     git worktree add --detach --force "$tree" "$rev" >/dev/null
   fi
   (cd "$tree" && bin/mvn25 -o -q package -pl tensor -DskipTests >&2)
-  cp "$tree"/tensor/target/crucible-tensor-*-SNAPSHOT.jar "$work/build-$i.jar"
+  version=$(sed -n '0,/<version>/s:.*<version>\(.*\)</version>.*:\1:p' "$tree/tensor/pom.xml") # the parent's, which the module inherits
+  cp "$tree/tensor/target/crucible-tensor-$version.jar" "$work/build-$i.jar"
   dirty=
-  if [ "$rev" = "." ] && ! git -C "$root" diff --quiet HEAD; then dirty=", with uncommitted changes"; fi
+  if [ "$rev" = "." ] && [ -n "$(git -C "$root" status --porcelain -- tensor)" ]; then dirty=", with uncommitted changes"; fi
   echo "build $i: $rev ($(git -C "$tree" rev-parse --short HEAD)$dirty)" >&2
   jars+=("$work/build-$i.jar")
 done
 mkdir -p "$work/classes"
-"$CRUCIBLE_JAVA_HOME/bin/javac" -nowarn --add-modules jdk.incubator.vector -cp "${jars[0]}" -d "$work/classes" bench/kernel_ab/KernelBench.java 2>&1 | grep -v "^warning\|incubating" >&2 || true
+if ! "$CRUCIBLE_JAVA_HOME/bin/javac" -nowarn --add-modules jdk.incubator.vector -cp "${jars[0]}" -d "$work/classes" bench/kernel_ab/KernelBench.java 2>"$work/javac.log"; then
+  cat "$work/javac.log" >&2
+  exit 1
+fi
 "$CRUCIBLE_JAVA_HOME/bin/javac" -d "$work/classes" bench/kernel_ab/KernelAb.java
 # the alternator on the class path, each build's jar and KernelBench in a loader of their own
 mkdir -p "$work/ab" && mv "$work/classes/KernelAb.class" "$work/ab/"

@@ -47,6 +47,6 @@ public final class KernelAb {
             }
             System.out.println(line);
         }
-        System.exit(0); // the builds' worker pools are not daemons
+        System.exit(0);
     }
 }

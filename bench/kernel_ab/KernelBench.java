@@ -31,8 +31,8 @@ public final class KernelBench {
             case 2 -> GEMM.multiply(QKV, D, T, X, 0, 1, QKV, X, 0, D, 1, Y, 0, D, false); // dY and X: two views of X
             case 3 -> GEMM.multiply(SCORED, QKV, D, X, 0, D, 1, W, 0, 1, D, Y, 0, QKV, false);
             case 4 -> POOL.run(1, (t, w) -> { for (int r = 0; r < 10; r++) GEMM.multiplySymmetricSerial(w, D, D, SYM, 0, 1, D, SYM, 0, D, 1, C, 0, D); });
-            case 5 -> POOL.run(2, (t, w) -> {
-                for (int i = w; i < 24; i += 2) NS[w].quintic(G[i % 4], 0, MUON[i % 4][0], MUON[i % 4][1], 5, OUT[i % 4], 0);
+            case 5 -> POOL.run(2, (t, w) -> { // task t takes every other matrix, on the scratch of the worker that runs it
+                for (int i = t; i < 24; i += 2) NS[w].quintic(G[i % 4], 0, MUON[i % 4][0], MUON[i % 4][1], 5, OUT[i % 4], 0);
             });
             case 6 -> GEMM.multiply(ROWS, QKV2, D2, X, 0, D2, 1, X, 0, 1, D2, Y, 0, QKV2, false); // X and W: two views of X
             case 7 -> GEMM.multiply(ROWS, D2, QKV2, X, 0, QKV2, 1, X, 0, D2, 1, Y, 0, D2, false);

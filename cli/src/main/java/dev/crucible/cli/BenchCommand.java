@@ -289,6 +289,10 @@ public final class BenchCommand implements Runnable {
 
         record Shape(String name, int m, int n, int k, boolean transA, boolean transB) {}
 
+        private static float[][] operands(Rng rng, Shape s) {
+            return new float[][] {random(rng, (long) s.m() * s.k()), random(rng, (long) s.k() * s.n()), new float[s.m() * s.n()]};
+        }
+
         /** One product of the shape's training form on operands {A, B, C}. */
         private static void multiply(Gemm gemm, Shape s, float[][] abc) {
             float[] a = abc[0], b = abc[1], out = abc[2];
@@ -318,16 +322,16 @@ public final class BenchCommand implements Runnable {
                 System.out.printf(Locale.ROOT, "%-22s %6s %6s %6s %9s %8s%n", "shape", "M", "N", "K", "ms", "GFLOP/s");
                 double totalFlops = 0, totalSec = 0, stepSec = 0;
                 Rng rng = new Rng(1);
-                List<float[][]> operands = new ArrayList<>();
-                for (Shape s : shapes) operands.add(new float[][] {random(rng, (long) s.m() * s.k()), random(rng, (long) s.k() * s.n()), new float[s.m() * s.n()]});
-                // every shape once before any is timed: the first shapes would otherwise run while the JIT still compiles the kernels
-                for (int i = 0; i < shapes.size(); i++) multiply(gemm, shapes.get(i), operands.get(i));
-                for (int i = 0; i < shapes.size(); i++) {
-                    Shape s = shapes.get(i);
+                // every shape once before any is timed: the first shapes would otherwise run while the JIT still compiles the
+                // kernels (operands made per shape, so that only one shape's are alive at a time)
+                for (Shape s : shapes) multiply(gemm, s, operands(rng, s));
+                for (Shape s : shapes) {
+                    float[][] abc = operands(rng, s);
                     double best = Double.MAX_VALUE;
+                    multiply(gemm, s, abc); // these operands into the caches, as the warm-up left another shape's there
                     for (int r = 0; r < reps; r++) {
                         long t0 = System.nanoTime();
-                        multiply(gemm, s, operands.get(i));
+                        multiply(gemm, s, abc);
                         best = Math.min(best, (System.nanoTime() - t0) / 1e9);
                     }
                     double flops = 2.0 * s.m() * s.n() * s.k();

@@ -34,7 +34,7 @@ public final class Main implements Runnable {
         } catch (ExceptionInInitializerError e) {
             // a kernel class refusing a setting as it loads (e.g. -Dcrucible.gemm.rows=7): the setting's message, no stack trace
             if (!(e.getCause() instanceof IllegalArgumentException bad)) throw e;
-            cl.getErr().println("crucible: " + bad.getMessage());
+            cl.getErr().println("crucible: " + (bad.getMessage() != null ? bad.getMessage() : bad + " while loading a class (-Dcrucible.debug=true for where)"));
             if (Boolean.getBoolean("crucible.debug")) e.printStackTrace(cl.getErr());
             return 2;
         }

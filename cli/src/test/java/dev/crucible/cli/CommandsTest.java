@@ -27,11 +27,12 @@ class CommandsTest {
     /** A kernel class that refuses a -D setting as it loads: the setting's message and exit code 2, no stack trace (a JVM of its own: the class loads once per JVM). */
     @Test
     void aKernelSettingRefusedAsItsClassLoadsIsAUserError() throws Exception {
-        String java = ProcessHandle.current().info().command().orElseThrow();
-        Process p = new ProcessBuilder(java, "--add-modules", "jdk.incubator.vector", "-Dcrucible.gemm.rows=7", "-cp", System.getProperty("java.class.path"),
+        String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process p = new ProcessBuilder(javaBin, "--add-modules", "jdk.incubator.vector", "-Dcrucible.gemm.rows=7", "-cp", System.getProperty("java.class.path"),
                 "dev.crucible.cli.Main", "bench", "train", "--model", "tiny", "--steps", "1", "--warmup", "0").redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertEquals(2, p.waitFor(), out);
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8); // ends when the child exits
+        assertTrue(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), out);
+        assertEquals(2, p.exitValue(), out);
         assertTrue(out.contains("crucible: crucible.gemm.rows must be 4, or 12 on a CPU with FMA and 512-bit vectors; got 7"), out);
         assertTrue(!out.contains("ExceptionInInitializerError") && !out.contains("\tat "), out);
     }

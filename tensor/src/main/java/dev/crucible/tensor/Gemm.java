@@ -256,27 +256,28 @@ public final class Gemm {
         try {
             for (int j0 = 0; j0 < n; j0 += NC) {
                 int nb = Math.min(NC, n - j0), panels = ceilDiv(nb, NR);
-                // Tasks: row tiles of at most MC rows, times column groups of B panels when there are too few
-                // row tiles; the count is kept a multiple of the workers so that no core idles in the last round.
+                // Tasks: row tiles of at most MC rows, times column groups of B panels (as even as the panels divide)
+                // when there are too few row tiles; the count is kept a multiple of the workers where the panels
+                // allow, so that no core idles in the last round.
                 int mTiles = ceilDiv(m, MC);
-                if (mTiles == 1 && !lowerTriangle && ceilDiv(panels, 2 * threads) >= MIN_TASK_PANELS) {
-                    // rows for one tile only: the tasks split the columns, each packing those few rows of A, so that the
-                    // packed B streams through the caches once (row tiles would each stream all of it)
-                } else if (mTiles < 2 * threads) mTiles = Math.min(ceilDiv(m, MR), 2 * threads);
-                else mTiles = roundUp(mTiles, threads); // whole rounds of row tiles, no column split (which packs A again)
+                // rows for one tile only: the tasks split the columns, each packing those few rows of A, so that the
+                // packed B streams through the caches once (row tiles would each stream all of it)
+                boolean splitColumns = mTiles == 1 && !lowerTriangle && ceilDiv(panels, 2 * threads) >= MIN_TASK_PANELS;
+                if (!splitColumns) {
+                    if (mTiles < 2 * threads) mTiles = Math.min(ceilDiv(m, MR), 2 * threads);
+                    else mTiles = roundUp(mTiles, threads); // whole rounds of row tiles, no column split (which packs A again)
+                }
                 // A lower triangle's row tiles grow with the row: many of them, taken largest first, even out the workers
                 if (lowerTriangle) mTiles = Math.max(mTiles, Math.min(ceilDiv(m, MR), 8 * threads));
                 int mStep = roundUp(ceilDiv(m, mTiles), MR), mT = ceilDiv(m, mStep);
                 int gT = 1;
                 while (!lowerTriangle && gT < panels && (mT * gT < 2 * threads || (mT * gT) % threads != 0)
                         && ceilDiv(panels, gT + 1) >= MIN_TASK_PANELS) gT++;
-                int gStep = ceilDiv(panels, gT);
                 jobJ0 = j0;
                 jobNb = nb;
                 jobPanels = panels;
                 jobMStep = mStep;
-                jobGStep = gStep;
-                jobGTasks = ceilDiv(panels, gStep);
+                jobGTasks = gT;
                 // B is packed for as many KC blocks as the buffer holds, and each task runs them all on its C
                 // tile in turn, so the tile stays in cache from one block to the next instead of being read
                 // back from memory per block (the weight gradients, K = B·T, add up many blocks).
@@ -299,7 +300,7 @@ public final class Gemm {
     // The product multiply() is working on. The two tasks below read it, so that a call allocates no
     // closures; the pool's volatile hand-off publishes these fields to the workers.
     private int jobM, jobAOff, jobARow, jobACol, jobBOff, jobBRow, jobBCol, jobCOff, jobLdc;
-    private int jobJ0, jobNb, jobPanels, jobMStep, jobGStep, jobGTasks, jobP0, jobBlocks, jobK;
+    private int jobJ0, jobNb, jobPanels, jobMStep, jobGTasks, jobP0, jobBlocks, jobK;
     private float[] jobA, jobB, jobC;
     private boolean jobAcc, jobLower;
 
@@ -317,8 +318,8 @@ public final class Gemm {
     private void multiplyTile(int t, int w) {
         int rowTile = t / jobGTasks;
         if (jobLower) rowTile = ceilDiv(jobM, jobMStep) - 1 - rowTile; // the bottom rows, the most work, first
-        int i0 = rowTile * jobMStep, q0 = (t % jobGTasks) * jobGStep;
-        int mb = Math.min(jobM - i0, jobMStep), q1 = Math.min(jobPanels, q0 + jobGStep);
+        int g = t % jobGTasks, i0 = rowTile * jobMStep, q0 = g * jobPanels / jobGTasks; // column groups as even as the panels divide
+        int mb = Math.min(jobM - i0, jobMStep), q1 = (g + 1) * jobPanels / jobGTasks;
         if (jobLower) { // panels that start right of this tile's last row lie above the diagonal
             int last = i0 + mb - 1 - jobJ0;
             q1 = last < 0 ? 0 : Math.min(q1, last / NR + 1);

@@ -123,6 +123,13 @@ public final class SweepComparison {
             sb.append("The law does not describe these runs: a negative term or an exponent near 0 (at this budget loss does not fall with N and D as "
                     + "the law needs; more tokens per parameter, or more runs, are what it takes).\n\n");
         }
+        long sizes = pts.stream().mapToDouble(ScalingFit.Point::n).distinct().count(), budgets = pts.stream().mapToDouble(ScalingFit.Point::d).distinct().count();
+        if (sizes < 3 || budgets < 3) { // X/V^γ passes through any two values of V for every γ: E trades off against that exponent
+            sb.append(String.format(Locale.ROOT, "With %d model size%s and %d token budget%s, E and the exponent of %s are not determined: other values fit as "
+                    + "well (only %s and the residuals mean something); a third %s is what the law needs.%n%n", sizes, sizes == 1 ? "" : "s", budgets,
+                    budgets == 1 ? "" : "s", sizes < 3 && budgets < 3 ? "both N and D" : sizes < 3 ? "N" : "D",
+                    sizes < 3 && budgets < 3 ? "the residuals" : sizes < 3 ? "β" : "α", sizes < 3 ? "size" : "budget"));
+        }
         sb.append("| variant | N | D | loss | fitted | residual |\n|---|---|---|---|---|---|\n");
         for (int i = 0; i < pts.size(); i++) {
             ScalingFit.Point p = pts.get(i);

@@ -347,6 +347,8 @@ public final class JinjaTemplate {
             depth[0]++;
             try {
                 for (Node n : body) n.render(ctx, out);
+            } catch (Flow f) { // Jinja2 refuses a break or continue outside a loop of the macro's own; it must not reach the caller's loop
+                throw new TemplateError(where + ": '" + f.word + "' outside a loop in macro '" + name + "'");
             } finally {
                 depth[0]--;
             }
@@ -550,15 +552,12 @@ public final class JinjaTemplate {
                     List<String> params = new ArrayList<>();
                     Map<String, Expr> defaults = new HashMap<>();
                     while (!accept(")")) {
+                        if (!params.isEmpty()) expect(","); // a comma between arguments, none after the last (Jinja2's syntax)
                         String param = name();
                         if (params.contains(param)) throw new TemplateError(w + ": macro '" + macro + "' names its argument '" + param + "' twice");
                         params.add(param);
                         if (accept("=")) defaults.put(param, expression());
                         else if (!defaults.isEmpty()) throw new TemplateError(w + ": macro '" + macro + "': an argument without a default after one with");
-                        if (!accept(",")) {
-                            expect(")");
-                            break;
-                        }
                     }
                     expectEnd();
                     List<Node> body = block("endmacro");

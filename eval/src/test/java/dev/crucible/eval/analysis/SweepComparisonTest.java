@@ -109,9 +109,23 @@ class SweepComparisonTest {
     /** Variants of 3 sizes x 3 budgets whose losses follow a known law: the comparison recovers it. */
     @Test
     void variantsAcrossSizesAndBudgetsGetAScalingFit() throws IOException {
+        String fit = scalingOf(new long[] {10_000, 40_000, 160_000});
+        assertTrue(fit != null && fit.startsWith("Scaling fit over 9 variants"), String.valueOf(fit));
+        assertTrue(fit.contains("L(N, D) = 1.500 + 40.00/N^0.300 + 60.00/D^0.250, rms residual 0.0000"), fit);
+        assertTrue(fit.contains("| L4_D160000 |") && !fit.contains("not determined"), fit);
+    }
+
+    /** Two budgets: E + B/D^β passes through both for any β, so the comparison says E and β are not determined (α still is). */
+    @Test
+    void twoBudgetsLeaveEAndBetaUndetermined() throws IOException {
+        String fit = scalingOf(new long[] {10_000, 160_000});
+        assertTrue(fit.contains("With 3 model sizes and 2 token budgets, E and the exponent of D are not determined") && fit.contains("only α"), fit);
+    }
+
+    private String scalingOf(long[] budgets) throws IOException {
         StringBuilder runs = new StringBuilder(), variants = new StringBuilder();
         for (int layers : new int[] {1, 2, 4}) {
-            for (long tokens : new long[] {10_000, 40_000, 160_000}) {
+            for (long tokens : budgets) {
                 String v = "L" + layers + "_D" + tokens;
                 Path r = Files.createDirectories(dir.resolve(v).resolve("seed-1"));
                 Files.writeString(r.resolve("config.yaml"), "model: {style: llama, vocab_size: 256, context_length: 32, n_layer: " + layers
@@ -124,9 +138,6 @@ class SweepComparisonTest {
             }
         }
         Files.writeString(dir.resolve(Sweep.MANIFEST), "{\"baseline\":\"L1_D10000\",\"seeds\":[1],\"variants\":[" + variants + "],\"runs\":[" + runs + "]}");
-        String fit = SweepComparison.of(Sweep.Manifest.read(dir)).scaling();
-        assertTrue(fit != null && fit.startsWith("Scaling fit over 9 variants"), String.valueOf(fit));
-        assertTrue(fit.contains("L(N, D) = 1.500 + 40.00/N^0.300 + 60.00/D^0.250, rms residual 0.0000"), fit);
-        assertTrue(fit.contains("| L4_D160000 |"), fit);
+        return SweepComparison.of(Sweep.Manifest.read(dir)).scaling();
     }
 }

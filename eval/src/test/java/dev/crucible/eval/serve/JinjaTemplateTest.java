@@ -135,7 +135,11 @@ class JinjaTemplateTest {
                 {"{{ 'a'|replace('a') }}", "'replace' needs 2 arguments"}, {"{{ range(100000000)|length }}", "range() of more than"},
                 {"{{ 'ab' * 100000000 }}", "repeated to more than"}, {"{{ 'bad \\u12' }}", "needs 4 hex digits"}, {"{{ x is eq }}", "'eq' needs 1 argument"},
                 {"{{ 99999999999999999999 }}", "does not parse"}, {"{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}", "more than 200 nested macro calls"},
-                {"{% macro f(a, b) %}{% endmacro %}{{ f(1, a=2) }}", "got multiple values for argument 'a'"}};
+                {"{% macro f(a, b) %}{% endmacro %}{{ f(1, a=2) }}", "got multiple values for argument 'a'"},
+                {"{% macro m() %}a{% break %}b{% endmacro %}{% for i in [1, 2] %}{{ i }}{{ m() }}{% endfor %}", "'break' outside a loop in macro 'm'"}};
+        for (String bad : new String[] {"{% macro m(a,) %}{% endmacro %}", "{% macro m(a b) %}{% endmacro %}", "{% macro m(,) %}{% endmacro %}"}) {
+            assertThrows(JinjaTemplate.TemplateError.class, () -> JinjaTemplate.parse(bad, "t"), bad);
+        }
         for (String[] c : cases) {
             var err = assertThrows(JinjaTemplate.TemplateError.class, () -> JinjaTemplate.parse(c[0], "t").render(Map.of("x", 1L)), c[0]);
             assertTrue(err.getMessage().contains(c[1]), c[0] + " -> " + err.getMessage());
