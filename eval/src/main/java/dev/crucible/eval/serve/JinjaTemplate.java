@@ -336,12 +336,13 @@ public final class JinjaTemplate {
             ctx.scopes.addAll(scopes);
             Map<String, Object> own = new HashMap<>();
             ctx.scopes.add(own);
+            // every argument is the macro's own name from the start: a default naming a later one sees it undefined, not an outer variable
+            for (String p : params) own.put(p, new Undefined("'" + p + "' is undefined"));
             for (int i = 0; i < params.size(); i++) {
                 String p = params.get(i);
                 if (i < args.size()) own.put(p, args.get(i));
                 else if (kwargs.containsKey(p)) own.put(p, kwargs.get(p));
                 else if (defaults.containsKey(p)) own.put(p, defaults.get(p).eval(ctx));
-                else own.put(p, new Undefined("'" + p + "' is undefined"));
             }
             StringBuilder out = new StringBuilder();
             depth[0]++;
