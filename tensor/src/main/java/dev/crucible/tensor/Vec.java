@@ -134,8 +134,8 @@ final class Vec {
     /**
      * Σ x² over [off, off+n) in double (no overflow for any finite float); products and sums rounded
      * apart (no FMA), lanes added in index order: the same bits in every JIT tier for a given vector
-     * width (the lane count, and so the order of the sum, follows the width). A scalar loop's chain of
-     * dependent adds took 4% of Muon's step.
+     * width (the lane count, and so the order of the sum, follows the width). A scalar loop is one chain
+     * of dependent adds; even four-way it took 280 us for 589,824 floats against 51 here (one Zen 5 core).
      */
     static double sumOfSquares(float[] x, int off, int n) {
         DoubleVector acc = DoubleVector.zero(D);

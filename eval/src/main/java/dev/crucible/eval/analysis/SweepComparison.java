@@ -125,10 +125,13 @@ public final class SweepComparison {
         }
         long sizes = pts.stream().mapToDouble(ScalingFit.Point::n).distinct().count(), budgets = pts.stream().mapToDouble(ScalingFit.Point::d).distinct().count();
         if (sizes < 3 || budgets < 3) { // X/V^γ passes through any two values of V for every γ: E trades off against that exponent
-            sb.append(String.format(Locale.ROOT, "With %d model size%s and %d token budget%s, E and the exponent of %s are not determined: other values fit as "
-                    + "well (only %s and the residuals mean something); a third %s is what the law needs.%n%n", sizes, sizes == 1 ? "" : "s", budgets,
-                    budgets == 1 ? "" : "s", sizes < 3 && budgets < 3 ? "both N and D" : sizes < 3 ? "N" : "D",
-                    sizes < 3 && budgets < 3 ? "the residuals" : sizes < 3 ? "β" : "α", sizes < 3 ? "size" : "budget"));
+            boolean both = sizes < 3 && budgets < 3;
+            String undetermined = both ? "the exponents of N and D" : sizes < 3 ? "the exponent of N" : "the exponent of D";
+            String meaningful = both ? "" : sizes < 3 ? "β and " : "α and ";
+            String needed = both ? "size and a third budget" : sizes < 3 ? "size" : "budget";
+            sb.append(String.format(Locale.ROOT, "With %d model size%s and %d token budget%s, E and %s are not determined: other values fit as well (only %s"
+                    + "the residuals mean something); a third %s is what the law needs.%n%n", sizes, sizes == 1 ? "" : "s", budgets, budgets == 1 ? "" : "s",
+                    undetermined, meaningful, needed));
         }
         sb.append("| variant | N | D | loss | fitted | residual |\n|---|---|---|---|---|---|\n");
         for (int i = 0; i < pts.size(); i++) {

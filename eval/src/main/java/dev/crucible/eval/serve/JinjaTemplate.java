@@ -304,23 +304,11 @@ public final class JinjaTemplate {
      * arguments (positional, then by keyword, then the defaults, evaluated at the call; a missing one
      * is undefined) and returns the text, as Jinja2's macros do. Without caller, varargs and kwargs.
      */
-    private static final class Macro implements Callable {
+    private record Macro(String name, List<String> params, Map<String, Expr> defaults, List<Node> body, List<Map<String, Object>> scopes)
+            implements Callable {
         /** Nested calls at most (a macro calling itself without end would otherwise exhaust the stack). */
         static final int MAX_DEPTH = 200;
         private static final ThreadLocal<int[]> DEPTH = ThreadLocal.withInitial(() -> new int[1]);
-        final String name;
-        final List<String> params;
-        final Map<String, Expr> defaults;
-        final List<Node> body;
-        final List<Map<String, Object>> scopes;
-
-        Macro(String name, List<String> params, Map<String, Expr> defaults, List<Node> body, List<Map<String, Object>> scopes) {
-            this.name = name;
-            this.params = params;
-            this.defaults = defaults;
-            this.body = body;
-            this.scopes = scopes;
-        }
 
         @Override
         public Object call(List<Object> args, Map<String, Object> kwargs, String where) {
