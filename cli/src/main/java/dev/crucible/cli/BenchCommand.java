@@ -149,6 +149,7 @@ public final class BenchCommand implements Runnable {
                     ck.load(teacher.layout(), teacher.params);
                 }
             }
+            teacher.packWeights();
             if (teacher.config().vocabSize() != student.vocabSize()) {
                 throw new UserError("--teacher: its vocabulary (" + teacher.config().vocabSize() + ") is not the model's (" + student.vocabSize() + ")");
             }
@@ -444,7 +445,7 @@ public final class BenchCommand implements Runnable {
                 double peak = PeakFlops.measure(pool);
                 Rng rng = new Rng(2);
                 java.util.List<dev.crucible.eval.LogLikelihood.Request> reqs = new java.util.ArrayList<>();
-                long scoredTokens = 0;
+                long scoredTokens = 0, rowTokens = 0; // the tokens scored, and the tokens of the rows that score them
                 String[] range = continuationTokens.split("-");
                 int minCont = Integer.parseInt(range[0].strip()), maxCont = Integer.parseInt(range[range.length - 1].strip());
                 if (contextTokens < 1 || minCont < 1 || maxCont < minCont || contextTokens + maxCont - 1 > cfg.contextLength()) {
@@ -457,32 +458,34 @@ public final class BenchCommand implements Runnable {
                     for (int j = 0; j < cont.length; j++) cont[j] = rng.nextInt(cfg.vocabSize());
                     reqs.add(new dev.crucible.eval.LogLikelihood.Request(ctx, cont));
                     scoredTokens += cont.length;
+                    rowTokens += ctx.length + cont.length - 1;
                 }
                 Model scoringModel = Model.forInference(cfg, evalBatch, contextTokens + maxCont - 1, pool);
                 scoringModel.initialize(1);
+                scoringModel.packWeights();
                 dev.crucible.eval.LogLikelihood scorer = new dev.crucible.eval.LogLikelihood(scoringModel);
-                double best = Double.MAX_VALUE;
-                long allocated = 0;
-                for (int r = 0; r < 3; r++) {
-                    long a0 = allocatedBytesAllThreads(), t0 = System.nanoTime();
-                    scorer.score(reqs);
-                    if (r > 0) best = Math.min(best, (System.nanoTime() - t0) / 1e9);
-                    allocated = allocatedBytesAllThreads() - a0; // the last repetition's: warm, compiled
-                }
-                double evalTps = scoredTokens / best;
-                double bytesPerRequest = (double) allocated / requests;
                 // The reference: forward passes alone on full training batches.
                 int b = c.batch(), t = c.seq();
                 Model train = Model.forTraining(cfg, b, t, pool);
                 train.initialize(1);
                 int[] tok = new int[b * t];
                 for (int i = 0; i < tok.length; i++) tok[i] = rng.nextInt(cfg.vocabSize());
-                double fwd = Double.MAX_VALUE;
-                for (int r = 0; r < 3; r++) {
-                    long t0 = System.nanoTime();
-                    train.forward(tok, tok, b, t);
-                    if (r > 0) fwd = Math.min(fwd, (System.nanoTime() - t0) / 1e9);
+                // Rounds of both, so that the host's drift falls on both alike; the first round warms up. The forward
+                // runs about as many tokens per round as the scoring (at least two passes), so each is timed over a like span.
+                int passes = (int) Math.max(2, Math.min(50, rowTokens / (b * t)));
+                double best = Double.MAX_VALUE, fwd = Double.MAX_VALUE;
+                long allocated = 0;
+                for (int r = 0; r < 4; r++) {
+                    long a0 = allocatedBytesAllThreads(), t0 = System.nanoTime();
+                    scorer.score(reqs);
+                    if (r > 0) best = Math.min(best, (System.nanoTime() - t0) / 1e9);
+                    allocated = allocatedBytesAllThreads() - a0; // the last round's: warm, compiled
+                    t0 = System.nanoTime();
+                    for (int pass = 0; pass < passes; pass++) train.forward(tok, tok, b, t);
+                    if (r > 0) fwd = Math.min(fwd, (System.nanoTime() - t0) / 1e9 / passes);
                 }
+                double evalTps = scoredTokens / best;
+                double bytesPerRequest = (double) allocated / requests;
                 double fwdTps = b * t / fwd;
                 // BLiMP's requests: the document-start token, then a sentence of 8-16 tokens
                 boolean blimpShaped = contextTokens == 1 && minCont == 8 && maxCont == 16;

@@ -41,6 +41,7 @@ public final class Evaluator {
             Model model = Model.forInference(c, batch, c.contextLength(), pool);
             ck.load(model.layout(), model.params);
             if (quantizer != null) System.arraycopy(quantizer.apply(model.layout(), model.params), 0, model.params, 0, model.params.length);
+            model.packWeights();
             TextEncoding enc = TextEncoding.forModel(modelDir, c.vocabSize());
             LogLikelihood scorer = new LogLikelihood(model);
             List<TaskResult> out = new java.util.ArrayList<>();

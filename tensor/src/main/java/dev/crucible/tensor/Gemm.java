@@ -233,6 +233,38 @@ public final class Gemm {
 
     private void multiply(int m, int n, int k, float[] a, int aOff, int aRow, int aCol, float[] b, int bOff, int bRow,
                           int bCol, float[] c, int cOff, int ldc, boolean accumulate, boolean lowerTriangle) {
+        multiply(m, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, null, c, cOff, ldc, accumulate, lowerTriangle);
+    }
+
+    /**
+     * B (k x n, the view b[bOff + k*bRow + j*bCol]) packed once, in the panels {@link #multiply} packs
+     * it into for every product: for operands that stay fixed over many products (an inference model's
+     * weights), so that no product packs them again. A copy: later changes to b do not reach it.
+     */
+    public PackedMatrix pack(int k, int n, float[] b, int bOff, int bRow, int bCol) {
+        PackedMatrix p = new PackedMatrix(k, n);
+        if (k <= 0 || n <= 0) return p;
+        int blocks = ceilDiv(k, KC);
+        for (int j0 = 0; j0 < n; j0 += NC) {
+            int nb = Math.min(NC, n - j0), panels = ceilDiv(nb, NR), base = p.columnBlockOffset(j0), col = j0;
+            pool.forRange(blocks * panels, Math.min(blocks * panels, 4 * pool.size()), (s, e, chunk, w) -> {
+                for (int i = s; i < e; i++) {
+                    int blk = i / panels, q = i % panels, p0 = blk * KC, kc = Math.min(KC, k - p0);
+                    packBPanel(gatherMaps[w], transposed[w], p.data, base + blk * KC * panels * NR + q * kc * NR, b, bOff, bRow, bCol, p0, kc,
+                            col + q * NR, Math.min(NR, nb - q * NR));
+                }
+            });
+        }
+        return p;
+    }
+
+    /** C[m, b.n] (+)= A·B for a B packed by {@link #pack}: the same bits as {@link #multiply} with B itself. */
+    public void multiply(int m, float[] a, int aOff, int aRow, int aCol, PackedMatrix b, float[] c, int cOff, int ldc, boolean accumulate) {
+        multiply(m, b.n, b.k, a, aOff, aRow, aCol, null, 0, 0, 0, b, c, cOff, ldc, accumulate, false);
+    }
+
+    private void multiply(int m, int n, int k, float[] a, int aOff, int aRow, int aCol, float[] b, int bOff, int bRow,
+                          int bCol, PackedMatrix packed, float[] c, int cOff, int ldc, boolean accumulate, boolean lowerTriangle) {
         if (m <= 0 || n <= 0) return;
         if (k <= 0) {
             if (!accumulate) for (int i = 0; i < m; i++) java.util.Arrays.fill(c, cOff + i * ldc, cOff + i * ldc + n, 0f);
@@ -281,10 +313,20 @@ public final class Gemm {
                 // B is packed for as many KC blocks as the buffer holds, and each task runs them all on its C
                 // tile in turn, so the tile stays in cache from one block to the next instead of being read
                 // back from memory per block (the weight gradients, K = B·T, add up many blocks).
-                int blockFloats = Math.min(KC, k) * panels * NR, span = Math.max(1, Math.min(ceilDiv(k, KC), B_PACK_FLOATS / blockFloats)); // k < KC: one block of k rows
-                ensureSharedB((long) span * blockFloats);
                 jobK = k;
                 jobAcc = accumulate;
+                if (packed != null) { // packed beforehand: every KC block at once, at this column block's place
+                    jobP0 = 0;
+                    jobBlocks = ceilDiv(k, KC);
+                    jobBPacked = packed.data;
+                    jobBBase = packed.columnBlockOffset(j0);
+                    pool.run(mT * jobGTasks, multiplyTile);
+                    continue;
+                }
+                int blockFloats = Math.min(KC, k) * panels * NR, span = Math.max(1, Math.min(ceilDiv(k, KC), B_PACK_FLOATS / blockFloats)); // k < KC: one block of k rows
+                ensureSharedB((long) span * blockFloats);
+                jobBPacked = sharedB;
+                jobBBase = 0;
                 for (int p0 = 0; p0 < k; p0 += span * KC) {
                     jobP0 = p0;
                     jobBlocks = Math.min(span, ceilDiv(k - p0, KC));
@@ -294,6 +336,7 @@ public final class Gemm {
             }
         } finally {
             jobA = jobB = jobC = null; // do not keep the caller's arrays reachable
+            jobBPacked = null;
         }
     }
 
@@ -303,6 +346,9 @@ public final class Gemm {
     private int jobJ0, jobNb, jobPanels, jobMStep, jobGTasks, jobP0, jobBlocks, jobK;
     private float[] jobA, jobB, jobC;
     private boolean jobAcc, jobLower;
+    /** Where multiplyTile finds B: the shared buffer packed for this span, or a {@link PackedMatrix} at this column block. */
+    private MemorySegment jobBPacked;
+    private int jobBBase;
 
     private final WorkerPool.RangeTask packSharedB = this::packSharedB;
     private final WorkerPool.Task multiplyTile = this::multiplyTile;
@@ -329,7 +375,7 @@ public final class Gemm {
         for (int blk = 0; blk < jobBlocks; blk++) {
             int p0 = jobP0 + blk * KC, kc = Math.min(KC, jobK - p0);
             packA(pa, jobA, jobAOff, jobARow, jobACol, i0, mb, p0, kc);
-            panels(pa, sharedB, blk * KC * jobPanels * NR, w, i0, mb, kc, jobJ0, jobNb, q0, q1, jobC, jobCOff, jobLdc, jobAcc || p0 > 0, jobLower);
+            panels(pa, jobBPacked, jobBBase + blk * KC * jobPanels * NR, w, i0, mb, kc, jobJ0, jobNb, q0, q1, jobC, jobCOff, jobLdc, jobAcc || p0 > 0, jobLower);
         }
     }
 

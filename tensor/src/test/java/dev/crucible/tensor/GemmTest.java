@@ -129,6 +129,7 @@ class GemmTest {
             if (trial == 0) { m = 29; n = 65; k = 2 * Gemm.KC + 7; }
             if (trial == 1) { m = 30; n = 1100; k = 2000; } // more KC blocks than the shared packed B holds at once
             if (trial == 2) { m = 300; n = 800; k = 5 * Gemm.KC + 3; } // on one worker: several row and column blocks, KC blocks packed in spans
+            if (trial == 3) { m = 40; n = Gemm.NC + 70; k = Gemm.KC + 9; } // two column blocks of a packed B
             float[] a = Check.randomFloats(rng, m * k, 1), b = Check.randomFloats(rng, k * n, 1), c0 = Check.randomFloats(rng, m * n, 1);
             boolean acc = rng.nextBoolean();
             float[] expected = c0.clone();
@@ -159,6 +160,12 @@ class GemmTest {
             c = c0.clone();
             GEMM.multiplySerial(0, m, n, k, a, 0, k, 1, b, 0, n, 1, c, 0, n, acc, false); // row-major A: packed by transposing rows
             assertArrayEquals(expected, c, "A·B on one worker " + m + "x" + n + "x" + k);
+            c = c0.clone();
+            GEMM.multiply(m, a, 0, k, 1, GEMM.pack(k, n, b, 0, n, 1), c, 0, n, acc);
+            assertArrayEquals(expected, c, "A·B with B packed beforehand " + m + "x" + n + "x" + k);
+            c = c0.clone();
+            GEMM.multiply(m, at, 0, 1, m, GEMM.pack(k, n, bt, 0, 1, k), c, 0, n, acc);
+            assertArrayEquals(expected, c, "(Aᵀ)ᵀ·(Bᵀ)ᵀ with B packed beforehand " + m + "x" + n + "x" + k);
         }
     }
 

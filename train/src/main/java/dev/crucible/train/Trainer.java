@@ -306,6 +306,7 @@ public final class Trainer {
             try (HfCheckpoint ck = HfCheckpoint.open(Path.of(d.teacher()))) {
                 Model teacher = Model.forInference(ck.config(), b, t, pool);
                 ck.load(teacher.layout(), teacher.params);
+                teacher.packWeights();
                 console.printf(Locale.ROOT, "distillation: teacher %s (%,d parameters), weight %s, temperature %s, for steps 1-%d%n", d.teacher(),
                         teacher.layout().size(), d.weight(), d.temperature(), d.untilStep());
                 return new DistillationLoss(teacher, d.weight(), d.temperature(), pool);

@@ -47,6 +47,7 @@ public final class PerplexityFilter implements dev.crucible.data.pipeline.BatchO
             ModelConfig c = ck.config();
             model = Model.forInference(c, batch, c.contextLength(), new WorkerPool(Runtime.getRuntime().availableProcessors()));
             ck.load(model.layout(), model.params);
+            model.packWeights();
             enc = TextEncoding.forModel(dir, c.vocabSize());
         }
         scorer = new LogLikelihood(model);

@@ -47,6 +47,7 @@ final class ServedModel {
             config = ck.config();
             model = Model.forInference(config, batch, config.contextLength(), pool);
             ck.load(model.layout(), model.params);
+            model.packWeights();
             endOfSequence = ck.endOfSequence();
         }
         // a model without a tokenizer (and not byte-level) is served on token ids only
