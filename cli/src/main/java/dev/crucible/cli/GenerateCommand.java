@@ -64,8 +64,7 @@ public final class GenerateCommand implements Callable<Integer> {
             Sampler sampler = new Sampler(c.vocabSize(), temperature, topK, topP, seed);
             java.util.Set<Integer> eos = ck.endOfSequence();
             long t0 = System.nanoTime();
-            float[] logits = null;
-            for (int tok : in) logits = g.next(tok);
+            float[] logits = g.prefill(0, in, 0, in.length);
             long t1 = System.nanoTime();
             int produced = 0;
             while (true) {

@@ -16,7 +16,8 @@ import dev.crucible.tensor.WorkerPool;
  * advances any of them by one token together, so the weights are read once per step for all of
  * them (decoding is bound by reading the weights). A sequence's logits are the same bits whether it
  * is stepped alone or with others. A slot's cache grows with the longest sequence it has held
- * (doubling, up to maxT), so memory follows what is decoded rather than slots x maxT.
+ * (doubling, up to maxT), so memory follows what is decoded rather than slots x maxT. A prompt goes
+ * in through {@link #prefill}: many positions of one slot per pass over the weights, the same bits.
  */
 public final class Generator {
     private final ModelConfig cfg;
@@ -32,6 +33,8 @@ public final class Generator {
     private final QkNorm qkNorm;
     private final float[] qkStat;
     private final int maxT, slots, w, kvw;
+    /** Rows a step or a prefill chunk runs at once: the row buffers' size. */
+    private final int rows;
     private final float[][] kCache, vCache; // per slot: [layer][capacity][nkv·hs]
     private final int[] pos, capacity;
     private final float[] x, xn, qkv, att, tmp, mlpIn, mlpOut, logits, stat1, stat2;
@@ -74,21 +77,22 @@ public final class Generator {
         vCache = new float[slots][];
         pos = new int[slots];
         capacity = new int[slots];
-        x = new float[slots * d];
-        xn = new float[slots * d];
-        qkv = new float[slots * w];
-        att = new float[slots * cfg.nHead() * hs];
-        tmp = new float[slots * d];
-        mlpIn = new float[slots * maxIn];
-        mlpOut = new float[slots * cfg.intermediateSize()];
+        rows = Math.max(slots, Math.min(PREFILL_ROWS, maxT));
+        x = new float[rows * d];
+        xn = new float[rows * d];
+        qkv = new float[rows * w];
+        att = new float[rows * cfg.nHead() * hs];
+        tmp = new float[rows * d];
+        mlpIn = new float[rows * maxIn];
+        mlpOut = new float[rows * cfg.intermediateSize()];
         logits = new float[slots * cfg.vocabSize()];
-        stat1 = new float[slots];
-        stat2 = new float[slots];
-        rowK = new float[slots][];
-        rowV = new float[slots][];
-        rowPos = new int[slots];
-        rowSlot = new int[slots];
-        rowCacheOff = new int[slots];
+        stat1 = new float[rows];
+        stat2 = new float[rows];
+        rowK = new float[rows][];
+        rowV = new float[rows][];
+        rowPos = new int[rows];
+        rowSlot = new int[rows];
+        rowCacheOff = new int[rows];
     }
 
     public int slots() {
@@ -128,21 +132,73 @@ public final class Generator {
      */
     public float[] step(int[] slotOf, int[] tokens, int n) {
         if (n < 1 || n > slots) throw new IllegalArgumentException("a step feeds 1 to " + slots + " sequences, got " + n);
-        int d = cfg.dModel();
         for (int r = 0; r < n; r++) {
             int s = slotOf[r], token = tokens[r];
-            if (s < 0 || s >= slots) throw new IllegalArgumentException("slot " + s + " outside [0, " + slots + ")");
+            checkSlot(s);
             for (int q = 0; q < r; q++) if (slotOf[q] == s) throw new IllegalArgumentException("slot " + s + " fed twice in one step");
             if (pos[s] >= maxT) throw new IllegalStateException("sequence in slot " + s + " is full (" + maxT + " tokens)");
-            if (token < 0 || token >= cfg.vocabSize()) throw new IllegalArgumentException("token " + token + " outside vocabulary of " + cfg.vocabSize());
+            checkToken(token);
             if (pos[s] == capacity[s]) grow(s);
-            rowSlot[r] = s;
-            rowK[r] = kCache[s];
-            rowV[r] = vCache[s];
-            rowPos[r] = pos[s];
-            System.arraycopy(p, layout.wte() + token * d, x, r * d, d);
-            if (plan.positions() == BlockPlan.Positions.LEARNED) for (int i = 0; i < d; i++) x[r * d + i] += p[layout.wpe() + pos[s] * d + i];
+            load(r, s, token, pos[s]);
         }
+        layers(n);
+        head(0, n);
+        for (int r = 0; r < n; r++) pos[rowSlot[r]]++;
+        java.util.Arrays.fill(rowK, null);
+        java.util.Arrays.fill(rowV, null);
+        return logits;
+    }
+
+    /**
+     * Feeds tokens[off, off + n) to a slot at its next n positions, as n calls of {@link #step} would,
+     * to the same bits, but up to {@link #PREFILL_ROWS} positions at a time: each row attends to
+     * the cache up to its own position, so a prompt's rows can run together and the weights are read
+     * once per chunk rather than once per token (decoding is bound by reading them). Returns the
+     * logits after the last token (vocab floats at 0 of a buffer reused by the next call).
+     */
+    public float[] prefill(int slot, int[] tokens, int off, int n) {
+        checkSlot(slot);
+        if (n < 1) throw new IllegalArgumentException("a prefill feeds at least one token, got " + n);
+        if (pos[slot] + n > maxT) throw new IllegalStateException("sequence in slot " + slot + " would exceed " + maxT + " tokens: " + pos[slot] + " + " + n);
+        for (int i = off; i < off + n; i++) checkToken(tokens[i]);
+        for (int c0 = 0; c0 < n; c0 += rows) {
+            int c = Math.min(rows, n - c0), at = pos[slot];
+            while (capacity[slot] < at + c) grow(slot);
+            for (int r = 0; r < c; r++) load(r, slot, tokens[off + c0 + r], at + r);
+            layers(c);
+            if (c0 + c == n) head(c - 1, 1); // only the last token's logits are asked for
+            pos[slot] += c;
+        }
+        java.util.Arrays.fill(rowK, null);
+        java.util.Arrays.fill(rowV, null);
+        return logits;
+    }
+
+    /** Rows a prefill runs at once: its buffers hold max(slots, this) rows. */
+    public static final int PREFILL_ROWS = 32;
+
+    private void checkSlot(int s) {
+        if (s < 0 || s >= slots) throw new IllegalArgumentException("slot " + s + " outside [0, " + slots + ")");
+    }
+
+    private void checkToken(int token) {
+        if (token < 0 || token >= cfg.vocabSize()) throw new IllegalArgumentException("token " + token + " outside vocabulary of " + cfg.vocabSize());
+    }
+
+    /** Row r of this step: token at position at of slot s (whose cache holds that position), embedded into x. */
+    private void load(int r, int s, int token, int at) {
+        int d = cfg.dModel();
+        rowSlot[r] = s;
+        rowK[r] = kCache[s];
+        rowV[r] = vCache[s];
+        rowPos[r] = at;
+        System.arraycopy(p, layout.wte() + token * d, x, r * d, d);
+        if (plan.positions() == BlockPlan.Positions.LEARNED) for (int i = 0; i < d; i++) x[r * d + i] += p[layout.wpe() + at * d + i];
+    }
+
+    /** The embedding projection (if any) and every layer on the step's n rows of x. */
+    private void layers(int n) {
+        int d = cfg.dModel();
         if (cfg.embeddingProjection()) { // x0 = R1 · embedding
             System.arraycopy(x, 0, tmp, 0, n * d);
             mv.forward(x, 0, d, p, layout.embedProj(), tmp, 0, d, null, 0, n, d, d);
@@ -152,17 +208,18 @@ public final class Generator {
             sublayer(lp, lp.attention(), attnNorm[lp.index()], b.attnNormW(), b.attnNormB(), n);
             sublayer(lp, lp.mlpSublayer(), mlpNorm[lp.index()], b.mlpNormW(), b.mlpNormB(), n);
         }
-        finalNorm.forward(xn, 0, stat1, stat2, 0, x, 0, p, layout.finalNormW(), layout.finalNormB(), n, d);
+    }
+
+    /** The final norm and the LM head on rows [r0, r0 + n) of x: their logits in rows [0, n) of logits. */
+    private void head(int r0, int n) {
+        int d = cfg.dModel();
+        finalNorm.forward(xn, 0, stat1, stat2, 0, x, r0 * d, p, layout.finalNormW(), layout.finalNormB(), n, d);
         float[] headIn = xn;
         if (cfg.embeddingProjection()) {
             mv.forward(tmp, 0, d, p, layout.headProj(), xn, 0, d, null, 0, n, d, d);
             headIn = tmp;
         }
         mv.forward(logits, 0, cfg.vocabSize(), p, layout.lmHead(), headIn, 0, d, null, 0, n, d, cfg.vocabSize());
-        for (int r = 0; r < n; r++) pos[rowSlot[r]]++;
-        java.util.Arrays.fill(rowK, null);
-        java.util.Arrays.fill(rowV, null);
-        return logits;
     }
 
     /** Doubles a slot's cache (at least 64 positions, at most maxT), keeping what it holds. */

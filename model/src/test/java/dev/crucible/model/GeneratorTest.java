@@ -112,6 +112,46 @@ class GeneratorTest {
         }
     }
 
+    /**
+     * A prompt fed by prefill (in chunks of PREFILL_ROWS, from position 0 and from part-way, into one
+     * slot while another holds a sequence) leaves the same cache and gives the same logits, bit for
+     * bit, as feeding it token by token.
+     */
+    @Test
+    void prefillDecodesAsStepByStep() {
+        List<ModelConfig> configs = new java.util.ArrayList<>(List.of(CONFIGS));
+        configs.add(ModelConfig.llamaBuilder(29, 100, 2, 4, 2, 16).build()); // prompts of several chunks
+        configs.add(ModelConfig.gpt2(29, 100, 2, 2, 16));
+        for (ModelConfig cfg : configs) {
+            int t = cfg.contextLength(), v = cfg.vocabSize();
+            SplittableRandom rng = new SplittableRandom(5);
+            int[] a = rng.ints(t, 0, v).toArray(), b = rng.ints(t, 0, v).toArray();
+            int split = t / 3, prompt = t - 4; // the prompt fed in two prefills, [0, split) and [split, prompt), then steps
+            try (WorkerPool pool = new WorkerPool(2)) {
+                float[] p = ModelGradientTest.initParams(cfg, 4);
+                Generator single = new Generator(cfg, p, t, pool);
+                float[][] aloneA = new float[t][], aloneB = new float[t][];
+                for (int j = 0; j < t; j++) aloneA[j] = single.next(a[j]).clone();
+                single.reset();
+                for (int j = 0; j < t; j++) aloneB[j] = single.next(b[j]).clone();
+
+                Generator g = new Generator(cfg, p, t, 3, pool);
+                for (int j = 0; j < 3; j++) g.step(new int[] {0}, new int[] {a[j]}, 1); // slot 0 holds a sequence
+                float[] last = g.prefill(1, b, 0, split);
+                assertArrayEquals(aloneB[split - 1], java.util.Arrays.copyOf(last, v), cfg + ": after the first prefill");
+                last = g.prefill(1, b, split, prompt - split);
+                assertArrayEquals(aloneB[prompt - 1], java.util.Arrays.copyOf(last, v), cfg + ": after the second prefill");
+                assertEquals(prompt, g.position(1));
+                for (int j = prompt, i = 3; j < t; j++, i++) { // both slots step on together
+                    float[] logits = g.step(new int[] {1, 0}, new int[] {b[j], a[i]}, 2);
+                    assertArrayEquals(aloneB[j], java.util.Arrays.copyOfRange(logits, 0, v), cfg + ": slot 1 position " + j);
+                    assertArrayEquals(aloneA[i], java.util.Arrays.copyOfRange(logits, v, 2 * v), cfg + ": slot 0 position " + i);
+                }
+                org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, () -> g.prefill(1, b, 0, 1), "the slot is full");
+            }
+        }
+    }
+
     @Test
     void samplerHonoursTemperatureTopKTopPAndSeed() {
         float[] logits = {0f, (float) Math.log(3), (float) Math.log(5), (float) Math.log(2)}; // probabilities .1 .3 .5 .2 (of 1.1)

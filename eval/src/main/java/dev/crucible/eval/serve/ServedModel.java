@@ -301,8 +301,13 @@ final class ServedModel {
         for (Sequence r : running) taken[r.slot] = true;
         int slot = 0;
         while (taken[slot]) slot++;
-        s.slot = slot;
         decoder.reset(slot);
+        // all but the prompt's last token at once (the same bits as token by token); the last is fed with the others' next step
+        if (s.prompt.length > 1) {
+            decoder.prefill(slot, s.prompt, 0, s.prompt.length - 1);
+            s.fed = s.prompt.length - 1;
+        }
+        s.slot = slot;
         running.add(s);
         runningCount = running.size();
         return true;
