@@ -180,7 +180,7 @@ public final class ReportCommand implements Callable<Integer> {
 
     @Command(name = "compare", mixinStandardHelpOptions = true,
             description = {"Show runs side by side (e.g. two recipes on the same data): one report with each run's curves overlaid, then each run's tables.",
-                    "Given a sweep directory (crucible sweep): its variants against the baseline over seeds (mean and 95% interval, the difference "
+                    "Given a sweep directory (crucible sweep): its variants against the baseline over seeds (mean and 95%% interval, the difference "
                             + "paired over seeds with a t-test) in <sweep>/comparison.md and comparison.json, and the report of all its runs."})
     public static final class Compare implements Callable<Integer> {
         @Parameters(arity = "1..*", paramLabel = "RUN", description = "Run directories, or one sweep directory.")

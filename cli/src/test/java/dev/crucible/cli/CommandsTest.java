@@ -36,6 +36,30 @@ class CommandsTest {
         assertTrue(out.contains("crucible: crucible.gemm.rows must be 4, or 12 on a CPU with FMA and 512-bit vectors; got 7"), out);
         assertTrue(!out.contains("ExceptionInInitializerError") && !out.contains("\tat "), out);
     }
+
+    /** Picocli formats the help texts: a bare % ("95% interval") garbled compare's; every command's and option's text must format. */
+    @Test
+    void everyHelpTextIsAValidFormat() {
+        List<String> bad = new ArrayList<>();
+        helpTexts(new picocli.CommandLine(new Main()), bad);
+        assertTrue(bad.isEmpty(), String.join("\n", bad));
+    }
+
+    private static void helpTexts(picocli.CommandLine cl, List<String> bad) {
+        picocli.CommandLine.Model.CommandSpec spec = cl.getCommandSpec();
+        List<String> texts = new ArrayList<>(List.of(spec.usageMessage().description()));
+        for (picocli.CommandLine.Model.OptionSpec o : spec.options()) texts.addAll(List.of(o.description()));
+        for (picocli.CommandLine.Model.PositionalParamSpec p : spec.positionalParameters()) texts.addAll(List.of(p.description()));
+        for (String t : texts) {
+            try {
+                String.format(java.util.Locale.ROOT, t);
+            } catch (java.util.IllegalFormatException e) {
+                bad.add(spec.qualifiedName() + ": " + e + " in: " + t);
+            }
+        }
+        for (picocli.CommandLine sub : cl.getSubcommands().values()) helpTexts(sub, bad);
+    }
+
     @TempDir
     Path dir;
 
