@@ -7,9 +7,11 @@
 # token, attention included), so the comparison is at equal total training FLOPs, the small model's included.
 # A control: the 2-layer model alone for the whole budget.
 #   bench/growth.sh OUT_DIR [STEPS] [FRACTIONS]     e.g. bench/growth.sh /tmp/growth 300 "0.1 0.25"
+# SEED (default 1337) seeds every run: the initialisations and the data order; one OUT_DIR per seed.
 set -euo pipefail
 out=${1:?usage: bench/growth.sh OUT_DIR [STEPS] [FRACTIONS]}
 steps=${2:-300}
+seed=${SEED:-1337}
 fractions=${3:-0.1 0.25}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
@@ -25,7 +27,7 @@ log: {every: 10}"
 last_flops() { grep '"flops"' "$1/metrics.jsonl" | tail -1 | sed 's/.*"flops":\([0-9.eE+-]*\).*/\1/'; }
 
 train scratch "$steps" "model: {style: gpt2, vocab_size: 4096, context_length: 256, n_layer: 8, n_head: 4, d_model: 192}
-training: {seq_len: 256, micro_batch: 8, batch_tokens: 4096, steps: $steps, seed: 1337}
+training: {seq_len: 256, micro_batch: 8, batch_tokens: 4096, steps: $steps, seed: $seed}
 optimizer: {name: adamw, lr: 2.0e-3, weight_decay: 0.1}
 checkpoint: {every: 25, prune_optimizer: true}
 $common"
@@ -33,7 +35,7 @@ budget=$(last_flops "$out/scratch")
 per_step=$(awk -v b="$budget" -v s="$steps" 'BEGIN { printf "%.6e", b / s }')
 # the small model's FLOPs per step, from a 1-step probe run: its steps are as many as fit in a fraction of the budget
 train probe 1 "model: {style: gpt2, vocab_size: 4096, context_length: 256, n_layer: 2, n_head: 4, d_model: 192}
-training: {seq_len: 256, micro_batch: 8, batch_tokens: 4096, steps: 1, seed: 1337}
+training: {seq_len: 256, micro_batch: 8, batch_tokens: 4096, steps: 1, seed: $seed}
 optimizer: {name: adamw, lr: 2.0e-3, weight_decay: 0.1}
 checkpoint: {every: 1}
 $common"
@@ -42,14 +44,14 @@ runs=("$out/scratch")
 for f in $fractions; do
   small_steps=$(awk -v b="$budget" -v f="$f" -v p="$small_per_step" 'BEGIN { printf "%d", f * b / p + 0.5 }')
   train "small_f$f" "$small_steps" "model: {style: gpt2, vocab_size: 4096, context_length: 256, n_layer: 2, n_head: 4, d_model: 192}
-training: {seq_len: 256, micro_batch: 8, batch_tokens: 4096, steps: $small_steps, seed: 1337}
+training: {seq_len: 256, micro_batch: 8, batch_tokens: 4096, steps: $small_steps, seed: $seed}
 optimizer: {name: adamw, lr: 2.0e-3, weight_decay: 0.1}
 checkpoint: {every: 25, prune_optimizer: true}
 $common"
   used=$(last_flops "$out/small_f$f")
   grown_steps=$(awk -v b="$budget" -v u="$used" -v p="$per_step" 'BEGIN { printf "%d", (b - u) / p + 0.5 }')
   ck="$out/small_f$f/checkpoints/step-$(printf %07d "$small_steps")"
-  train "grown_f$f" "$grown_steps" "training: {seq_len: 256, micro_batch: 8, batch_tokens: 4096, steps: $grown_steps, seed: 1337,
+  train "grown_f$f" "$grown_steps" "training: {seq_len: 256, micro_batch: 8, batch_tokens: 4096, steps: $grown_steps, seed: $seed,
   grow_from: {checkpoint: $ck, factor: 4, continue_data: true}}
 optimizer: {name: adamw, lr: 2.0e-3, weight_decay: 0.1}
 checkpoint: {every: 25, prune_optimizer: true}
@@ -60,7 +62,7 @@ done
 # a control: the small model alone for the whole budget (does growing beat not growing at all?)
 small_all=$(awk -v b="$budget" -v p="$small_per_step" 'BEGIN { printf "%d", b / p + 0.5 }')
 train small_all "$small_all" "model: {style: gpt2, vocab_size: 4096, context_length: 256, n_layer: 2, n_head: 4, d_model: 192}
-training: {seq_len: 256, micro_batch: 8, batch_tokens: 4096, steps: $small_all, seed: 1337}
+training: {seq_len: 256, micro_batch: 8, batch_tokens: 4096, steps: $small_all, seed: $seed}
 optimizer: {name: adamw, lr: 2.0e-3, weight_decay: 0.1}
 checkpoint: {every: 100, prune_optimizer: true}
 $common"

@@ -181,10 +181,16 @@ public final class ReportCommand implements Callable<Integer> {
     @Command(name = "compare", mixinStandardHelpOptions = true,
             description = {"Show runs side by side (e.g. two recipes on the same data): one report with each run's curves overlaid, then each run's tables.",
                     "Given a sweep directory (crucible sweep): its variants against the baseline over seeds (mean and 95%% interval, the difference "
-                            + "paired over seeds with a t-test) in <sweep>/comparison.md and comparison.json, and the report of all its runs."})
+                            + "paired over seeds with a t-test) in <sweep>/comparison.md and comparison.json, and the report of all its runs.",
+                    "Given --variant NAME=RUN,RUN,... for runs made otherwise (one per seed, e.g. by a bench script run once per seed): the same "
+                            + "comparison, paired by each run's training.seed, written to the --out directory."})
     public static final class Compare implements Callable<Integer> {
-        @Parameters(arity = "1..*", paramLabel = "RUN", description = "Run directories, or one sweep directory.")
-        List<Path> runs;
+        @Parameters(arity = "0..*", paramLabel = "RUN", description = "Run directories, or one sweep directory.")
+        List<Path> runs = new ArrayList<>();
+        @Option(names = "--variant", paramLabel = "NAME=RUN[,RUN...]", description = "A variant and its runs, one per seed (repeat for each variant; instead of RUN...).")
+        List<String> variants = new ArrayList<>();
+        @Option(names = "--baseline", paramLabel = "NAME", description = "The variant the others are compared with (default: the first --variant).")
+        String baseline;
         @Option(names = "--out", defaultValue = "compare", description = "Where to write report.html (default ${DEFAULT-VALUE}).")
         Path out;
         @Option(names = "--samples-tokens", defaultValue = "0", description = "Tokens per sample per checkpoint (default ${DEFAULT-VALUE}: none).")
@@ -194,7 +200,16 @@ public final class ReportCommand implements Callable<Integer> {
         public Integer call() throws Exception {
             Report.SweepSummary sweep = null;
             String title = null;
-            if (runs.size() == 1 && Files.isRegularFile(runs.getFirst().resolve(dev.crucible.train.sweep.Sweep.MANIFEST))) {
+            if (!variants.isEmpty()) {
+                if (!runs.isEmpty()) throw new UserError("compare: give run directories or --variant, not both");
+                dev.crucible.train.sweep.Sweep.Manifest m = manifest(variants, baseline, out);
+                Files.createDirectories(out);
+                sweep = SweepCommand.writeComparison(m, System.out);
+                runs = m.runs().stream().map(dev.crucible.train.sweep.Sweep.Manifest.ManifestRun::dir).filter(d -> Files.exists(d.resolve("metrics.jsonl"))).toList();
+                title = "Crucible comparison: " + String.join(", ", m.variants());
+            } else if (baseline != null) {
+                throw new UserError("compare: --baseline names one of the --variant groups");
+            } else if (runs.size() == 1 && Files.isRegularFile(runs.getFirst().resolve(dev.crucible.train.sweep.Sweep.MANIFEST))) {
                 dev.crucible.train.sweep.Sweep.Manifest m = dev.crucible.train.sweep.Sweep.Manifest.read(runs.getFirst());
                 sweep = SweepCommand.writeComparison(m, System.out);
                 runs = m.runs().stream().map(dev.crucible.train.sweep.Sweep.Manifest.ManifestRun::dir).filter(d -> Files.exists(d.resolve("metrics.jsonl"))).toList();
@@ -205,6 +220,49 @@ public final class ReportCommand implements Callable<Integer> {
             Path file = write(runs, List.of(), out, title, List.of("The "), sampleTokens, 0, System.out, sweep);
             System.out.println("open " + file.toAbsolutePath().normalize());
             return 0;
+        }
+
+        /**
+         * Variants given as NAME=RUN,RUN,... as a sweep's manifest (in dir): each run's seed is its
+         * config's training.seed, a variant's differences are from the baseline's run of the same seed.
+         */
+        static dev.crucible.train.sweep.Sweep.Manifest manifest(List<String> specs, String baseline, Path dir) {
+            java.util.Map<String, List<Path>> groups = new java.util.LinkedHashMap<>();
+            for (String spec : specs) {
+                int eq = spec.indexOf('=');
+                if (eq <= 0 || eq == spec.length() - 1) throw new UserError("compare: --variant " + spec + ": expected NAME=RUN[,RUN...]");
+                String name = spec.substring(0, eq);
+                if (groups.containsKey(name)) throw new UserError("compare: --variant " + name + " is given twice");
+                groups.put(name, java.util.Arrays.stream(spec.substring(eq + 1).split(",")).map(Path::of).toList());
+            }
+            String base = baseline != null ? baseline : groups.keySet().iterator().next();
+            if (!groups.containsKey(base)) throw new UserError("compare: --baseline " + base + " is none of the variants " + groups.keySet());
+            List<dev.crucible.train.sweep.Sweep.Manifest.ManifestRun> runs = new ArrayList<>();
+            java.util.Map<String, java.util.TreeMap<Long, dev.crucible.train.RunConfig>> configs = new java.util.LinkedHashMap<>(); // variant -> seed -> config
+            java.util.Set<Long> seeds = new java.util.TreeSet<>();
+            for (var g : groups.entrySet()) {
+                java.util.Set<Long> own = new java.util.HashSet<>();
+                for (Path run : g.getValue()) {
+                    Path config = run.resolve("config.yaml");
+                    if (!Files.isRegularFile(config)) throw new UserError("compare: --variant " + g.getKey() + ": " + run + " has no config.yaml (not a run directory)");
+                    dev.crucible.train.RunConfig cfg = dev.crucible.train.RunConfigs.readSaved(config);
+                    Long seed = cfg.training() == null ? null : cfg.training().seed();
+                    if (seed == null) throw new UserError("compare: " + config + " sets no training.seed, so its run cannot be paired with others by seed");
+                    if (!own.add(seed)) throw new UserError("compare: --variant " + g.getKey() + " has two runs of seed " + seed + "; give one run per seed");
+                    seeds.add(seed);
+                    runs.add(new dev.crucible.train.sweep.Sweep.Manifest.ManifestRun(g.getKey(), seed, run));
+                    configs.computeIfAbsent(g.getKey(), k -> new java.util.TreeMap<>()).put(seed, cfg.withOut(""));
+                }
+            }
+            java.util.Map<String, List<String>> differences = new java.util.LinkedHashMap<>();
+            java.util.TreeMap<Long, dev.crucible.train.RunConfig> baseConfigs = configs.get(base);
+            for (var e : configs.entrySet()) { // against the baseline's run of the first seed both have (or their first runs)
+                Long shared = e.getValue().keySet().stream().filter(baseConfigs::containsKey).findFirst().orElse(null);
+                dev.crucible.train.RunConfig b = shared != null ? baseConfigs.get(shared) : baseConfigs.firstEntry().getValue();
+                dev.crucible.train.RunConfig v = shared != null ? e.getValue().get(shared) : e.getValue().firstEntry().getValue();
+                differences.put(e.getKey(), dev.crucible.train.RunConfigs.differences(b, v));
+            }
+            return new dev.crucible.train.sweep.Sweep.Manifest(dir, base, new ArrayList<>(groups.keySet()), new ArrayList<>(seeds), runs, differences);
         }
     }
 }

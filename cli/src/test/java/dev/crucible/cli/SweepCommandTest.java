@@ -113,6 +113,22 @@ class SweepCommandTest {
         assertTrue(Files.size(dir.resolve("killed/compare/charts/induction-induction_gain-over-seeds.png")) > 1000, "the capability with its band");
         assertTrue(html.contains("<h2>Variants side by side, over seeds</h2>") && html.contains("<th>4-bit gap, induction induction_gain</th>"),
                 "emergence, health, layers and the 4-bit gap per variant (eval.quantize: w4)");
+
+        // the same runs named by hand (as for runs a bench script made, one per seed): the sweep's comparison, row for row
+        String baseRuns = dir.resolve("ref/base/seed-1") + "," + dir.resolve("ref/base/seed-2"), fastRuns = dir.resolve("ref/fast/seed-2") + "," + dir.resolve("ref/fast/seed-1");
+        CommandsTest.Result byHand = CommandsTest.run("compare", "--variant", "base=" + baseRuns, "--variant", "fast=" + fastRuns, "--out", dir.resolve("by-hand").toString());
+        assertEquals(0, byHand.code(), byHand.err());
+        assertEquals(c.get("rows"), new ObjectMapper().readTree(dir.resolve("by-hand/comparison.json").toFile()).get("rows"), "paired by each run's seed");
+        assertTrue(byHand.out().contains("fast (optimizer.lr: 0.003 -> 0.01): ") && Files.exists(dir.resolve("by-hand/report.html")), byHand.out());
+        CommandsTest.Result twice = CommandsTest.run("compare", "--variant", "base=" + baseRuns, "--variant", "fast=" + dir.resolve("ref/fast/seed-1") + "," + dir.resolve("killed/fast/seed-1"));
+        assertEquals(2, twice.code());
+        assertTrue(twice.err().contains("--variant fast has two runs of seed 1"), twice.err());
+        CommandsTest.Result notRun = CommandsTest.run("compare", "--variant", "base=" + baseRuns, "--variant", "fast=" + dir.resolve("nowhere"), "--baseline", "base");
+        assertEquals(2, notRun.code());
+        assertTrue(notRun.err().contains(dir.resolve("nowhere") + " has no config.yaml"), notRun.err());
+        CommandsTest.Result noBaseline = CommandsTest.run("compare", "--variant", "base=" + baseRuns, "--baseline", "other");
+        assertEquals(2, noBaseline.code());
+        assertTrue(noBaseline.err().contains("--baseline other is none of the variants [base]"), noBaseline.err());
     }
 
     /** metrics.jsonl without the timing columns. */
