@@ -367,7 +367,7 @@ public final class BenchCommand implements Runnable {
 
     @Command(name = "generate", mixinStandardHelpOptions = true,
             description = "Time incremental decoding with the key/value cache (one sequence, random weights): tokens/s over a full context, "
-                    + "and a prompt of as many tokens fed at once (prefill).")
+                    + "and a prompt of as many tokens prefilled (32 positions per pass over the weights).")
     static final class Generate implements Runnable {
         @Mixin
         Common c;
@@ -418,7 +418,7 @@ public final class BenchCommand implements Runnable {
                         c.preset, tps, n, gflops, 100 * gflops / peak, peakRssMb());
                 System.out.printf(Locale.ROOT, "memory: %.1f MB read per token (weights and KV cache) = %.1f GB/s, %.0f%% of the %.1f GB/s the read probe measures (%d threads)%n",
                         bytesPerToken / 1e6, gbs, 100 * gbs / bandwidth, bandwidth, pool.size());
-                System.out.printf(Locale.ROOT, "prefill: %.0f tokens/s, a prompt of %d tokens fed %d at a time (the same bits as token by token): %.1f x decoding%n",
+                System.out.printf(Locale.ROOT, "prefill: %.0f tokens/s, a prompt of %d tokens fed %d positions per pass (the same bits as token by token): %.1f x decoding%n",
                         prefillTps, n, dev.crucible.model.Generator.PREFILL_ROWS, prefillTps / tps);
                 Map<String, Object> out = new LinkedHashMap<>();
                 out.put("bench", "generate");

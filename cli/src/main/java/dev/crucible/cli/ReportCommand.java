@@ -200,21 +200,22 @@ public final class ReportCommand implements Callable<Integer> {
         public Integer call() throws Exception {
             Report.SweepSummary sweep = null;
             String title = null;
+            dev.crucible.train.sweep.Sweep.Manifest m = null;
             if (!variants.isEmpty()) {
                 if (!runs.isEmpty()) throw new UserError("compare: give run directories or --variant, not both");
-                dev.crucible.train.sweep.Sweep.Manifest m = manifest(variants, baseline, out);
+                m = manifest(variants, baseline, out);
                 Files.createDirectories(out);
-                sweep = SweepCommand.writeComparison(m, System.out);
-                runs = m.runs().stream().map(dev.crucible.train.sweep.Sweep.Manifest.ManifestRun::dir).filter(d -> Files.exists(d.resolve("metrics.jsonl"))).toList();
                 title = "Crucible comparison: " + String.join(", ", m.variants());
             } else if (baseline != null) {
-                throw new UserError("compare: --baseline names one of the --variant groups");
+                throw new UserError("compare: --baseline goes with --variant (it names one of the variants)");
             } else if (runs.size() == 1 && Files.isRegularFile(runs.getFirst().resolve(dev.crucible.train.sweep.Sweep.MANIFEST))) {
-                dev.crucible.train.sweep.Sweep.Manifest m = dev.crucible.train.sweep.Sweep.Manifest.read(runs.getFirst());
-                sweep = SweepCommand.writeComparison(m, System.out);
-                runs = m.runs().stream().map(dev.crucible.train.sweep.Sweep.Manifest.ManifestRun::dir).filter(d -> Files.exists(d.resolve("metrics.jsonl"))).toList();
+                m = dev.crucible.train.sweep.Sweep.Manifest.read(runs.getFirst());
                 if (out.toString().equals("compare")) out = m.dir().resolve("compare");
                 title = "Crucible sweep: " + m.dir().getFileName();
+            }
+            if (m != null) {
+                sweep = SweepCommand.writeComparison(m, System.out);
+                runs = m.runs().stream().map(dev.crucible.train.sweep.Sweep.Manifest.ManifestRun::dir).filter(d -> Files.exists(d.resolve("metrics.jsonl"))).toList();
             }
             if (runs.size() < 2) throw new UserError("compare: give two or more run directories, or a sweep directory");
             Path file = write(runs, List.of(), out, title, List.of("The "), sampleTokens, 0, System.out, sweep);
@@ -230,13 +231,17 @@ public final class ReportCommand implements Callable<Integer> {
             java.util.Map<String, List<Path>> groups = new java.util.LinkedHashMap<>();
             for (String spec : specs) {
                 int eq = spec.indexOf('=');
-                if (eq <= 0 || eq == spec.length() - 1) throw new UserError("compare: --variant " + spec + ": expected NAME=RUN[,RUN...]");
+                String[] dirs = eq < 0 ? new String[0] : spec.substring(eq + 1).split(",", -1);
+                if (eq <= 0 || dirs.length == 0 || java.util.Arrays.stream(dirs).anyMatch(String::isBlank)) {
+                    throw new UserError("compare: --variant " + spec + ": expected NAME=RUN[,RUN...], no empty RUN");
+                }
                 String name = spec.substring(0, eq);
                 if (groups.containsKey(name)) throw new UserError("compare: --variant " + name + " is given twice");
-                groups.put(name, java.util.Arrays.stream(spec.substring(eq + 1).split(",")).map(Path::of).toList());
+                groups.put(name, java.util.Arrays.stream(dirs).map(Path::of).toList());
             }
+            if (groups.size() < 2) throw new UserError("compare: give two or more --variant groups (a baseline and what to compare with it)");
             String base = baseline != null ? baseline : groups.keySet().iterator().next();
-            if (!groups.containsKey(base)) throw new UserError("compare: --baseline " + base + " is none of the variants " + groups.keySet());
+            if (!groups.containsKey(base)) throw new UserError("compare: --baseline " + base + " is none of the --variant names " + groups.keySet());
             List<dev.crucible.train.sweep.Sweep.Manifest.ManifestRun> runs = new ArrayList<>();
             java.util.Map<String, java.util.TreeMap<Long, dev.crucible.train.RunConfig>> configs = new java.util.LinkedHashMap<>(); // variant -> seed -> config
             java.util.Set<Long> seeds = new java.util.TreeSet<>();

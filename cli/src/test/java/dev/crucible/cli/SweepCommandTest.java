@@ -126,9 +126,15 @@ class SweepCommandTest {
         CommandsTest.Result notRun = CommandsTest.run("compare", "--variant", "base=" + baseRuns, "--variant", "fast=" + dir.resolve("nowhere"), "--baseline", "base");
         assertEquals(2, notRun.code());
         assertTrue(notRun.err().contains(dir.resolve("nowhere") + " has no config.yaml"), notRun.err());
-        CommandsTest.Result noBaseline = CommandsTest.run("compare", "--variant", "base=" + baseRuns, "--baseline", "other");
+        CommandsTest.Result noBaseline = CommandsTest.run("compare", "--variant", "base=" + baseRuns, "--variant", "fast=" + fastRuns, "--baseline", "other");
         assertEquals(2, noBaseline.code());
-        assertTrue(noBaseline.err().contains("--baseline other is none of the variants [base]"), noBaseline.err());
+        assertTrue(noBaseline.err().contains("--baseline other is none of the --variant names [base, fast]"), noBaseline.err());
+        CommandsTest.Result one = CommandsTest.run("compare", "--variant", "base=" + baseRuns, "--out", dir.resolve("one").toString());
+        assertEquals(2, one.code());
+        assertTrue(one.err().contains("two or more --variant groups") && !Files.exists(dir.resolve("one")), "refused before anything is written: " + one.err());
+        CommandsTest.Result empty = CommandsTest.run("compare", "--variant", "base=" + baseRuns + ",", "--variant", "fast=" + fastRuns);
+        assertEquals(2, empty.code());
+        assertTrue(empty.err().contains("no empty RUN"), empty.err());
     }
 
     /** metrics.jsonl without the timing columns. */

@@ -14,11 +14,16 @@ public final class TestCheckpoints {
 
     /** Random weights drawn with seed, scaled up for sharp, varied predictions. */
     public static Path byteLevel(Path dir, int seed) throws IOException {
-        ParamLayout l = new ParamLayout(BYTE_LEVEL);
+        return byteLevel(dir, seed, BYTE_LEVEL);
+    }
+
+    /** The same for another byte-level (vocabulary 256) config, e.g. a longer context. */
+    public static Path byteLevel(Path dir, int seed, ModelConfig config) throws IOException {
+        ParamLayout l = new ParamLayout(config);
         float[] p = new float[l.size()];
         l.initialize(p, seed);
         for (int i = 0; i < p.length; i++) p[i] *= 10;
-        HfCheckpoint.write(dir, BYTE_LEVEL, p, null);
+        HfCheckpoint.write(dir, config, p, null);
         return dir;
     }
 }

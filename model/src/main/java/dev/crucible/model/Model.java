@@ -93,9 +93,12 @@ public final class Model {
         return new Model(cfg, maxB, maxT, pool, false, true);
     }
 
-    /** What {@link #memoryBytes()} of such a model would be, without allocating it. */
+    /** What {@link #memoryBytes()} of such a model would be, without allocating it (an inference model's with its weights packed). */
     public static long memoryBytes(ModelConfig cfg, int maxB, int maxT, boolean training, WorkerPool pool) {
-        return new Model(cfg, maxB, maxT, pool, training, false).memoryBytes();
+        Model m = new Model(cfg, maxB, maxT, pool, training, false);
+        long packedCopies = 0; // an inference model's weights packed for its products (packWeights), as every inference use packs them
+        if (!training) for (int[] shape : linearWeights(cfg, m.layout, m.plan).values()) packedCopies += PackedMatrix.bytes(shape[0], shape[1]);
+        return m.memoryBytes() + packedCopies;
     }
 
     /** allocate = false only counts the buffers (every one is then null). */
@@ -220,15 +223,35 @@ public final class Model {
     /**
      * Packs every linear layer's weights (the projections and the LM head) for the forward, once, so
      * that no forward packs them again per product (in a scoring pass of a few hundred rows that
-     * packing is a sixth of the time). For inference models, after their parameters are set: the
-     * copies are taken from params as they are now, and params must not change afterwards unless
-     * this is called again. A forward compares a sample of each matrix with its copy and refuses to
-     * run on stale ones. The forward's results are the same bits, packed or not.
+     * packing is a sixth of the time); the copies take as much memory again as those weights. For
+     * inference models, after their parameters are set: the copies are taken from params as they are
+     * now, and params must not change afterwards unless this is called again. As a guard, a forward
+     * compares every {@link #CHECK_STRIDE}-th value of each matrix (and its last) with the packed
+     * one's source and refuses to run on a change it sees (a reload, a row rewritten); a change to
+     * fewer, unsampled values goes unseen. The forward's results are the same bits, packed or not.
      */
     public void packWeights() {
         if (training) throw new IllegalStateException("a training model's weights change every step; pack the weights of an inference model");
+        java.util.TreeMap<Integer, int[]> shapes = linearWeights(cfg, layout, plan);
+        int n = shapes.size(), i = 0;
+        int[] offsets = new int[n], sizes = new int[n];
+        PackedMatrix[] matrices = new PackedMatrix[n];
+        int[][] samples = new int[n][];
+        for (var e : shapes.entrySet()) {
+            int off = e.getKey(), in = e.getValue()[0], out = e.getValue()[1];
+            offsets[i] = off;
+            sizes[i] = in * out;
+            matrices[i] = linear.pack(params, off, in, out);
+            samples[i] = PackedWeights.sample(params, off, sizes[i]);
+            i++;
+        }
+        packed = new PackedWeights(offsets, sizes, matrices, samples);
+    }
+
+    /** The linear layers' weights as the forward uses them: offset in params -> {in, out} (W is out x in). */
+    private static java.util.TreeMap<Integer, int[]> linearWeights(ModelConfig cfg, ParamLayout layout, BlockPlan plan) {
         int d = cfg.dModel(), w = Attention.qkvWidth(cfg.nHead(), cfg.nKvHead(), cfg.headSize()), hid = cfg.intermediateSize();
-        java.util.TreeMap<Integer, int[]> shapes = new java.util.TreeMap<>(); // offset -> {in, out}
+        java.util.TreeMap<Integer, int[]> shapes = new java.util.TreeMap<>();
         for (BlockPlan.Layer lp : plan.layers()) {
             ParamLayout.Block blk = layout.block(lp.index());
             shapes.put(blk.qkvW(), new int[] {d, w});
@@ -241,27 +264,13 @@ public final class Model {
             shapes.put(layout.embedProj(), new int[] {d, d});
             shapes.put(layout.headProj(), new int[] {d, d});
         }
-        int n = shapes.size(), i = 0;
-        int[] offsets = new int[n];
-        PackedMatrix[] matrices = new PackedMatrix[n];
-        int[] samples = new int[n * SAMPLES], sampled = new int[n * SAMPLES];
-        for (var e : shapes.entrySet()) {
-            int off = e.getKey(), in = e.getValue()[0], out = e.getValue()[1];
-            offsets[i] = off;
-            matrices[i] = linear.pack(params, off, in, out);
-            for (int s = 0; s < SAMPLES; s++) {
-                sampled[i * SAMPLES + s] = off + (int) ((long) s * (in * out - 1) / (SAMPLES - 1));
-                samples[i * SAMPLES + s] = Float.floatToRawIntBits(params[sampled[i * SAMPLES + s]]);
-            }
-            i++;
-        }
-        packed = new PackedWeights(offsets, matrices, sampled, samples);
+        return shapes;
     }
 
-    /** A sample of each packed matrix's values (first and last among them), compared before each forward. */
-    private static final int SAMPLES = 8;
+    /** The guard's sampling: any run of this many consecutive values (a row of a matrix this wide or wider) holds a sampled one. */
+    static final int CHECK_STRIDE = 256;
 
-    private record PackedWeights(int[] offsets, PackedMatrix[] matrices, int[] sampled, int[] samples) {
+    private record PackedWeights(int[] offsets, int[] sizes, PackedMatrix[] matrices, int[][] samples) {
         PackedMatrix at(int offset) {
             int i = Arrays.binarySearch(offsets, offset);
             return i >= 0 ? matrices[i] : null;
@@ -273,11 +282,21 @@ public final class Model {
             return b;
         }
 
+        /** The bits of every CHECK_STRIDE-th value of params[off, off + size), then of its last. */
+        static int[] sample(float[] params, int off, int size) {
+            int[] out = new int[(size + CHECK_STRIDE - 1) / CHECK_STRIDE + 1];
+            for (int k = 0; k < out.length - 1; k++) out[k] = Float.floatToRawIntBits(params[off + k * CHECK_STRIDE]);
+            out[out.length - 1] = Float.floatToRawIntBits(params[off + size - 1]);
+            return out;
+        }
+
+        /** As sample would take them now, without allocating (a forward allocates nothing). */
         void check(float[] params) {
-            for (int i = 0; i < sampled.length; i++) {
-                if (Float.floatToRawIntBits(params[sampled[i]]) != samples[i]) {
-                    throw new IllegalStateException("the parameters changed after Model.packWeights(): call it again after setting them");
-                }
+            for (int i = 0; i < offsets.length; i++) {
+                int[] was = samples[i];
+                boolean same = Float.floatToRawIntBits(params[offsets[i] + sizes[i] - 1]) == was[was.length - 1];
+                for (int k = 0; same && k < was.length - 1; k++) same = Float.floatToRawIntBits(params[offsets[i] + k * CHECK_STRIDE]) == was[k];
+                if (!same) throw new IllegalStateException("the parameters changed after Model.packWeights(): call it again after setting them");
             }
         }
     }
@@ -288,6 +307,9 @@ public final class Model {
     /** out (rows ldOut apart) = inp · W[oc, c]ᵀ (+ bias) for the weight at wOff, from its packed copy when there is one. */
     private void project(float[] out, int outOff, int ldOut, float[] inp, int inpOff, int wOff, float[] bias, int biasOff, int bt, int c, int oc) {
         PackedMatrix pw = packed == null ? null : packed.at(wOff);
+        if (pw != null && (pw.rows() != c || pw.columns() != oc)) {
+            throw new IllegalStateException("the weight at " + wOff + " was packed as " + pw.columns() + " x " + pw.rows() + ", used as " + oc + " x " + c);
+        }
         if (pw != null) linear.forward(out, outOff, ldOut, inp, inpOff, pw, bias, biasOff, bt);
         else linear.forward(out, outOff, ldOut, inp, inpOff, params, wOff, bias, biasOff, bt, c, oc);
     }

@@ -1,6 +1,7 @@
 package dev.crucible.model;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -27,10 +28,13 @@ class PackedWeightsTest {
                 long before = packed.memoryBytes();
                 packed.packWeights();
                 assertTrue(packed.memoryBytes() > before + 4L * cfg.vocabSize() * cfg.dModel(), "the packed copies are counted");
+                assertEquals(packed.memoryBytes(), Model.memoryBytes(cfg, b, t, false, pool), "the estimate before allocating counts them too");
                 assertSameForward(cfg + "", plain, packed, tok, tgt, b, t, positions);
 
-                packed.params[packed.layout().lmHead()] += 1f; // as a reload or an edit would
-                plain.params[plain.layout().lmHead()] += 1f;
+                for (int i = 300; i < 300 + Model.CHECK_STRIDE; i++) { // a run of values rewritten in the middle of the LM head, as an edit would
+                    packed.params[packed.layout().lmHead() + i] += 1f;
+                    plain.params[plain.layout().lmHead() + i] += 1f;
+                }
                 assertThrows(IllegalStateException.class, () -> packed.forward(tok, tgt, b, t), "stale packed weights");
                 packed.packWeights();
                 assertSameForward(cfg + ", packed again after a change", plain, packed, tok, tgt, b, t, positions);

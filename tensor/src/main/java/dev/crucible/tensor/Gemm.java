@@ -242,6 +242,7 @@ public final class Gemm {
      * weights), so that no product packs them again. A copy: later changes to b do not reach it.
      */
     public PackedMatrix pack(int k, int n, float[] b, int bOff, int bRow, int bCol) {
+        if (pool.insideTask()) throw new IllegalStateException("Gemm.pack runs on the whole pool, not inside a task");
         PackedMatrix p = new PackedMatrix(k, n);
         if (k <= 0 || n <= 0) return p;
         int blocks = ceilDiv(k, KC);

@@ -15,9 +15,19 @@ public final class PackedMatrix {
     PackedMatrix(int k, int n) {
         this.k = k;
         this.n = n;
-        long floats = (long) Gemm.roundUp(Math.max(n, 0), Gemm.NR) * Math.max(k, 0);
+        long floats = floats(k, n);
         if (floats > Integer.MAX_VALUE) throw new IllegalArgumentException("a packed " + k + " x " + n + " matrix needs " + floats + " floats, more than 2^31");
         data = Arena.ofAuto().allocate(Math.max(4 * floats, 4), 64);
+    }
+
+    /** Its columns rounded up to whole panels. */
+    private static long floats(int k, int n) {
+        return (long) Gemm.roundUp(Math.max(n, 0), Gemm.NR) * Math.max(k, 0);
+    }
+
+    /** The bytes a packed k x n matrix takes. */
+    public static long bytes(int k, int n) {
+        return 4 * floats(k, n);
     }
 
     public int rows() {

@@ -425,7 +425,7 @@ final class Completions {
         boolean wantLp = q.logprobs() != null;
         int k = wantLp ? q.logprobs() : 0;
         // scored in batches when the prompts' log-probabilities are asked for, or when one token is all
-        // that is generated (the last position gives it without the decoder's token-by-token prefill)
+        // that is generated (the last position gives it without the decoder's prefill)
         List<ServedModel.Scored> scored = prescored != null ? prescored
                 : q.echo() && wantLp || q.maxTokens() == 1 ? m.score(q.prompts(), Math.max(1, k)) : null;
         for (int pi = 0; pi < q.prompts().size(); pi++) {

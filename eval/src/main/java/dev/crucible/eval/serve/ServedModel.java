@@ -258,8 +258,8 @@ final class ServedModel {
      * A sequence for the shared decoder, to {@link #admit} and {@link #step}. Sampling is seeded per
      * sequence, so its tokens do not depend on which others share its steps. One token (lm-evaluation-
      * harness's greedy-continuation check, say) is sampled here from the prompt's next-token
-     * log-probabilities (next, or scored now when null), without the decoder's token-by-token prefill:
-     * the sequence comes back finished.
+     * log-probabilities (next, or scored now when null), without the decoder's prefill: the sequence
+     * comes back finished.
      */
     Sequence sequence(int[] prompt, int maxTokens, double temperature, double topP, long seed, java.util.Set<Integer> stops, double[] next, TokenSink sink) {
         Sequence s = new Sequence(prompt, maxTokens, new Sampler(config.vocabSize(), temperature, 0, topP, seed), stops, sink);
@@ -302,11 +302,6 @@ final class ServedModel {
         int slot = 0;
         while (taken[slot]) slot++;
         decoder.reset(slot);
-        // all but the prompt's last token at once (the same bits as token by token); the last is fed with the others' next step
-        if (s.prompt.length > 1) {
-            decoder.prefill(slot, s.prompt, 0, s.prompt.length - 1);
-            s.fed = s.prompt.length - 1;
-        }
         s.slot = slot;
         running.add(s);
         runningCount = running.size();
@@ -318,10 +313,23 @@ final class ServedModel {
         for (Sequence s : running.toArray(new Sequence[0])) s.end("error");
     }
 
-    /** One token for every running sequence, in one pass over the weights; those that finish leave their slots. */
+    /**
+     * One token for every running sequence, in one pass over the weights; those that finish leave their
+     * slots. Before it, a sequence with more of its prompt to feed than that token is prefilled by up to
+     * {@link Generator#PREFILL_ROWS} positions (the same bits as token by token): a long prompt goes in a
+     * chunk per step, so the others' streams go on meanwhile rather than wait for all of it.
+     */
     void step() {
         int n = running.size();
         if (n == 0) return;
+        for (Sequence s : running) {
+            int ahead = s.prompt.length - 1 - s.fed; // prompt tokens before the one this step feeds
+            if (ahead > 0) {
+                int c = Math.min(ahead, Generator.PREFILL_ROWS);
+                decoder.prefill(s.slot, s.prompt, s.fed, c);
+                s.fed += c;
+            }
+        }
         int[] slotOf = new int[n], tokens = new int[n];
         Sequence[] rows = running.toArray(new Sequence[0]);
         for (int r = 0; r < n; r++) {
