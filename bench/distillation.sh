@@ -6,10 +6,13 @@
 # quantiles). Same seed and data order for all. Given the OUT_DIR of bench/growth.sh, its from-scratch
 # run is reused (the same config).
 #   bench/distillation.sh OUT_DIR [STEPS] [TEACHER_STEPS]
+# SEED (default 1337) seeds the student runs (the teacher keeps seed 7); over seeds, one OUT_DIR per seed,
+# e.g. SEED=s on bench/growth.sh's OUT/seed-s (its scratch run is this one's), then compare --variant.
 set -euo pipefail
 out=${1:?usage: bench/distillation.sh OUT_DIR [STEPS] [TEACHER_STEPS]}
 steps=${2:-300}
 teacher_steps=${3:-300}
+seed=${SEED:-1337}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,7 +25,7 @@ log: {every: 10}"
 . "$here/bench/lib.sh"
 big="model: {style: gpt2, vocab_size: 4096, context_length: 256, n_layer: 8, n_head: 4, d_model: 192}"
 train scratch "$steps" "$big
-training: {seq_len: 256, micro_batch: 8, batch_tokens: 4096, steps: $steps, seed: 1337}
+training: {seq_len: 256, micro_batch: 8, batch_tokens: 4096, steps: $steps, seed: $seed}
 optimizer: {name: adamw, lr: 2.0e-3, weight_decay: 0.1}
 checkpoint: {every: 25, prune_optimizer: true}
 $common"
@@ -34,13 +37,13 @@ $common"
 ck="$out/teacher/checkpoints/step-$(printf %07d "$teacher_steps")"
 until=$((steps / 5))
 train salt "$steps" "$big
-training: {seq_len: 256, micro_batch: 8, batch_tokens: 4096, steps: $steps, seed: 1337,
+training: {seq_len: 256, micro_batch: 8, batch_tokens: 4096, steps: $steps, seed: $seed,
   distill: {teacher: $ck, weight: 0.5, temperature: 1.0, until_step: $until}}
 optimizer: {name: adamw, lr: 2.0e-3, weight_decay: 0.1}
 checkpoint: {every: 25, prune_optimizer: true}
 $common"
 train salt_ds "$steps" "$big
-training: {seq_len: 256, micro_batch: 8, batch_tokens: 4096, steps: $steps, seed: 1337,
+training: {seq_len: 256, micro_batch: 8, batch_tokens: 4096, steps: $steps, seed: $seed,
   distill: {teacher: $ck, weight: 0.5, temperature: 1.0, until_step: $until, select: {low: 0.5, high: 0.9, sample: 512}}}
 optimizer: {name: adamw, lr: 2.0e-3, weight_decay: 0.1}
 checkpoint: {every: 25, prune_optimizer: true}
