@@ -152,10 +152,10 @@ public final class Generator {
     /**
      * Feeds tokens[off, off + n) to a slot at its next n positions, as n calls of {@link #step} would,
      * to the same bits, but {@link #PREFILL_ROWS} positions at a time (as many as the slots, when they
-     * are more: the rows a step holds): each row attends to
-     * the cache up to its own position, so a prompt's rows can run together and the weights are read
-     * once per chunk rather than once per token (decoding is bound by reading them). Returns the
-     * logits after the last token (vocab floats at 0 of a buffer reused by the next call).
+     * are more: the rows a step holds): each row attends to the cache up to its own position, so a
+     * prompt's rows can run together and the weights are read once per chunk rather than once per
+     * token (decoding is bound by reading them). Returns the logits after the last token (vocab
+     * floats at 0 of a buffer reused by the next call).
      */
     public float[] prefill(int slot, int[] tokens, int off, int n) {
         checkSlot(slot);
