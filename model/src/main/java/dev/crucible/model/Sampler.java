@@ -38,10 +38,20 @@ public final class Sampler {
         for (int i = 0; i < v; i++) max = Math.max(max, logits[i]);
         double sum = 0;
         for (int i = 0; i < v; i++) sum += probs[i] = Math.exp((logits[i] - max) / temperature);
-        // Sort token ids by probability, descending: key = probability bits (positive floats order as ints), low word = id.
-        for (int i = 0; i < v; i++) order[i] = ((long) Float.floatToIntBits((float) (probs[i] / sum)) << 32) | i;
-        Arrays.sort(order);
         int keep = topK > 0 ? Math.min(topK, v) : v;
+        if (keep == v && topP >= 1) { // nothing is cut: the whole distribution in id order, no sort (a tenth of a small model's token)
+            double r = rng.nextDouble() * sum;
+            for (int id = 0; id < v; id++) {
+                r -= probs[id];
+                if (r < 0) return id;
+            }
+            return v - 1;
+        }
+        // Token ids by probability, descending, in order's tail: key = probability bits (positive floats order as
+        // ints), low word = id. Only the top-k are sorted, after a selection brings them to the tail.
+        for (int i = 0; i < v; i++) order[i] = ((long) Float.floatToIntBits((float) (probs[i] / sum)) << 32) | i;
+        if (keep < v) selectLargest(order, keep);
+        Arrays.sort(order, v - keep, v);
         double mass = 0;
         int n = 0;
         while (n < keep) {
@@ -56,5 +66,31 @@ public final class Sampler {
             if (r < 0) return id;
         }
         return (int) order[v - n];
+    }
+
+    /** Moves the k largest of a (distinct keys) to its last k places, in no particular order: quickselect, median-of-three pivots. */
+    static void selectLargest(long[] a, int k) {
+        int lo = 0, hi = a.length - 1, target = a.length - k;
+        while (lo < hi) {
+            int mid = (lo + hi) >>> 1;
+            long x = a[lo], y = a[mid], z = a[hi];
+            long pivot = Math.max(Math.min(x, y), Math.min(Math.max(x, y), z));
+            int i = lo, j = hi;
+            while (i <= j) {
+                while (a[i] < pivot) i++;
+                while (a[j] > pivot) j--;
+                if (i <= j) {
+                    long t = a[i];
+                    a[i] = a[j];
+                    a[j] = t;
+                    i++;
+                    j--;
+                }
+            }
+            // [lo, j] <= pivot <= [i, hi]; between them, elements equal to the pivot, already in place
+            if (target <= j) hi = j;
+            else if (target >= i) lo = i;
+            else return;
+        }
     }
 }

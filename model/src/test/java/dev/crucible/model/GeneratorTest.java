@@ -171,5 +171,29 @@ class GeneratorTest {
         }
         double[] expected = {1 / 11.0, 3 / 11.0, 5 / 11.0, 2 / 11.0};
         for (int v = 0; v < 4; v++) assertEquals(expected[v], counts[v] / 20_000.0, 0.015, "frequency of token " + v);
+        Sampler top2 = new Sampler(4, 1.0, 2, 1, 5); // the two likeliest, renormalised: .3 and .5 of .8
+        int[] kept = new int[4];
+        for (int i = 0; i < 20_000; i++) kept[top2.sample(logits)]++;
+        assertEquals(0, kept[0] + kept[3], "top-k 2 never draws the two least likely tokens");
+        assertEquals(5 / 8.0, kept[2] / 20_000.0, 0.015, "frequency of the likeliest token under top-k 2");
+    }
+
+    @Test
+    void topKSelectionLeavesTheLargestInTheTail() {
+        SplittableRandom rnd = new SplittableRandom(3);
+        for (int trial = 0; trial < 200; trial++) {
+            int n = 1 + rnd.nextInt(300), k = 1 + rnd.nextInt(n);
+            long[] a = new long[n];
+            // few distinct high words, as probabilities that tie; the low word (an id) keeps keys distinct
+            for (int i = 0; i < n; i++) a[i] = ((long) rnd.nextInt(trial % 7 + 1) << 32) | i;
+            long[] sorted = a.clone();
+            java.util.Arrays.sort(sorted);
+            Sampler.selectLargest(a, k);
+            long[] tail = java.util.Arrays.copyOfRange(a, n - k, n), head = java.util.Arrays.copyOfRange(a, 0, n - k);
+            java.util.Arrays.sort(tail);
+            java.util.Arrays.sort(head);
+            assertArrayEquals(java.util.Arrays.copyOfRange(sorted, n - k, n), tail, "the k largest, n " + n + " k " + k);
+            assertArrayEquals(java.util.Arrays.copyOfRange(sorted, 0, n - k), head, "the rest, n " + n + " k " + k);
+        }
     }
 }
