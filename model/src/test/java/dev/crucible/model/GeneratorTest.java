@@ -179,10 +179,61 @@ class GeneratorTest {
     }
 
     @Test
+    void truncatedSamplingDrawsWhatAFullSortDraws() {
+        SplittableRandom rnd = new SplittableRandom(11);
+        for (int trial = 0; trial < 300; trial++) {
+            int v = 1 + rnd.nextInt(64), topK = rnd.nextInt(v + 1);
+            double topP = rnd.nextBoolean() ? 1.0 : 0.05 + 0.95 * rnd.nextDouble();
+            if ((topK == 0 || topK == v) && topP >= 1) topK = Math.max(1, v - 1); // the untruncated path draws in id order: not this test's
+            float[] logits = new float[v];
+            for (int i = 0; i < v; i++) logits[i] = rnd.nextInt(6) * 0.5f; // ties, broken by id
+            Sampler fast = new Sampler(v, 0.8, topK, topP, trial);
+            dev.crucible.tensor.Rng rng = new dev.crucible.tensor.Rng(trial);
+            for (int draw = 0; draw < 20; draw++) {
+                assertEquals(fullSortSample(logits, 0.8, topK, topP, rng), fast.sample(logits), "v " + v + " top-k " + topK + " top-p " + topP);
+            }
+        }
+    }
+
+    /** The sampler as it was: every token sorted by probability, then top-k, then top-p. */
+    private static int fullSortSample(float[] logits, double temperature, int topK, double topP, dev.crucible.tensor.Rng rng) {
+        int v = logits.length;
+        double max = Double.NEGATIVE_INFINITY;
+        for (float l : logits) max = Math.max(max, l);
+        double[] probs = new double[v];
+        double sum = 0;
+        for (int i = 0; i < v; i++) sum += probs[i] = Math.exp((logits[i] - max) / temperature);
+        long[] order = new long[v];
+        for (int i = 0; i < v; i++) order[i] = ((long) Float.floatToIntBits((float) (probs[i] / sum)) << 32) | i;
+        java.util.Arrays.sort(order);
+        int keep = topK > 0 ? Math.min(topK, v) : v, n = 0;
+        double mass = 0;
+        while (n < keep) {
+            mass += probs[(int) order[v - 1 - n]];
+            n++;
+            if (mass >= topP * sum) break;
+        }
+        double r = rng.nextDouble() * mass;
+        for (int j = 0; j < n; j++) {
+            int id = (int) order[v - 1 - j];
+            r -= probs[id];
+            if (r < 0) return id;
+        }
+        return (int) order[v - n];
+    }
+
+    @Test
     void topKSelectionLeavesTheLargestInTheTail() {
         SplittableRandom rnd = new SplittableRandom(3);
-        for (int trial = 0; trial < 200; trial++) {
-            int n = 1 + rnd.nextInt(300), k = 1 + rnd.nextInt(n);
+        for (int trial = 0; trial < 260; trial++) {
+            int n, k;
+            if (trial < 21) { // every k of every n up to 6 first, the smallest cases
+                n = smallN(trial);
+                k = trial - n * (n - 1) / 2 + 1;
+            } else {
+                n = 1 + rnd.nextInt(300);
+                k = 1 + rnd.nextInt(n);
+            }
             long[] a = new long[n];
             // few distinct high words, as probabilities that tie; the low word (an id) keeps keys distinct
             for (int i = 0; i < n; i++) a[i] = ((long) rnd.nextInt(trial % 7 + 1) << 32) | i;
@@ -195,5 +246,12 @@ class GeneratorTest {
             assertArrayEquals(java.util.Arrays.copyOfRange(sorted, n - k, n), tail, "the k largest, n " + n + " k " + k);
             assertArrayEquals(java.util.Arrays.copyOfRange(sorted, 0, n - k), head, "the rest, n " + n + " k " + k);
         }
+    }
+
+    /** The n of the trial-th (n, k) pair in the order (1,1), (2,1), (2,2), (3,1), ...: 21 pairs up to n = 6. */
+    private static int smallN(int trial) {
+        int n = 1;
+        while (n * (n + 1) / 2 <= trial) n++;
+        return n;
     }
 }

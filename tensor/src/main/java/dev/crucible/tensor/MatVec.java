@@ -25,10 +25,10 @@ public final class MatVec {
     /** rows rows: y[yOff + r·yStride + o] = W[o] · x[xOff + r·xStride ..] (+ bias[o]). */
     public void forward(float[] y, int yOff, int yStride, float[] w, int wOff, float[] x, int xOff, int xStride, float[] bias, int biasOff,
                         int rows, int c, int oc) {
-        // Chunks of ~64K multiply-adds (256 KB of weights for one row): decoding issues these products back to
-        // back, so the workers are still spinning, not parked, when the next one comes. With ~256K, tiny's QKV
-        // and attention output projections (442K and 147K) ran on one thread while the other waited:
-        // single-sequence decoding 456-482 -> 546-574 tokens/s on a Zen 5 (docs/benchmarks.md).
+        // Chunks of at least ~64K multiply-adds (256 KB of weights for one row): decoding issues these products
+        // back to back, so the workers are still spinning, not parked, when the next one comes. At 256K, tiny's
+        // QKV and attention output projections (442K and 147K) ran on one thread while the other waited
+        // (docs/benchmarks.md, "Smaller decoding chunks").
         pool.forRange(oc, pool.chunksFor((long) oc * c * rows, 1 << 16), (s, e, ch, wk) -> {
             for (int o = s; o < e; o++) {
                 int wo = wOff + o * c;
