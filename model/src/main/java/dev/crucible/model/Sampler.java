@@ -51,16 +51,25 @@ public final class Sampler {
             return last; // r outlived the sum by rounding: the last token that has any probability
         }
         // Token ids by probability, descending, in order's tail: key = probability bits (positive floats order as
-        // ints), low word = id. Only the top-k are sorted, after a selection brings them to the tail.
+        // ints), low word = id. Only a candidate prefix is sorted, after a selection brings it to the tail: the top-k,
+        // or for top-p alone a prefix grown fourfold until it holds the nucleus (the same tokens as a full sort,
+        // whose first `sorted` places these are; a vocabulary of 50k has a nucleus of hundreds, not thousands).
         for (int i = 0; i < v; i++) order[i] = ((long) Float.floatToIntBits((float) (probs[i] / sum)) << 32) | i;
-        if (keep < v) selectLargest(order, keep);
-        Arrays.sort(order, v - keep, v);
-        double mass = 0;
-        int n = 0;
-        while (n < keep) {
-            mass += probs[(int) order[v - 1 - n]];
-            n++;
-            if (mass >= topP * sum) break;
+        int sorted = topP < 1 ? Math.min(keep, FIRST_NUCLEUS) : keep;
+        double mass;
+        int n;
+        while (true) {
+            if (sorted < v) selectLargest(order, sorted);
+            Arrays.sort(order, v - sorted, v);
+            mass = 0;
+            n = 0;
+            while (n < sorted) {
+                mass += probs[(int) order[v - 1 - n]];
+                n++;
+                if (mass >= topP * sum) break;
+            }
+            if (n < sorted || mass >= topP * sum || sorted == keep) break;
+            sorted = (int) Math.min(keep, 4L * sorted); // the nucleus is larger: select again from the whole vocabulary
         }
         double r = rng.nextDouble() * mass;
         for (int j = 0; j < n; j++) {
@@ -70,6 +79,9 @@ public final class Sampler {
         }
         return (int) order[v - n];
     }
+
+    /** The candidate prefix that top-p sorts first. */
+    static final int FIRST_NUCLEUS = 64;
 
     /** Moves the k largest of a (distinct keys) to its last k places, in no particular order: quickselect, median-of-three pivots. */
     static void selectLargest(long[] a, int k) {
