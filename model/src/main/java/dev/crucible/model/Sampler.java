@@ -52,8 +52,8 @@ public final class Sampler {
         }
         // Token ids by probability, descending, in order's tail: key = probability bits (positive floats order as
         // ints), low word = id. Only a candidate prefix is sorted, after a selection brings it to the tail: the top-k,
-        // or for top-p alone a prefix grown fourfold until it holds the nucleus (the same tokens as a full sort,
-        // whose first `sorted` places these are; a vocabulary of 50k has a nucleus of hundreds, not thousands).
+        // or for top-p a prefix grown fourfold until it holds the nucleus, which a trained model keeps small next to
+        // its vocabulary (the same tokens as a full sort, whose first `sorted` places these are).
         for (int i = 0; i < v; i++) order[i] = ((long) Float.floatToIntBits((float) (probs[i] / sum)) << 32) | i;
         int sorted = topP < 1 ? Math.min(keep, FIRST_NUCLEUS) : keep;
         double mass;

@@ -88,6 +88,16 @@ class SweepTest {
         assertEquals(150, s.runs().getFirst().config().training().steps());
     }
 
+    /** The architecture options' sweep: 6 variants x 3 seeds, each one key from Pre-LN. */
+    @Test
+    void theArchitectureSweepLoads() throws IOException {
+        Sweep s = Sweep.load(Path.of("..", "examples", "sweep-architecture.yaml"));
+        assertEquals(18, s.runs().size());
+        assertEquals("pre_ln", s.baseline());
+        assertEquals(List.of("model.embedding_projection: false -> true"), s.differences().get("embedding_projection"));
+        assertEquals(List.of("training.z_loss: 0.0 -> 1.0E-4"), s.differences().get("z_loss"));
+    }
+
     /** The scaling study's preset: 3 depths x 2 budgets, its baseline among them. */
     @Test
     void theScalingStudyLoads() throws IOException {
