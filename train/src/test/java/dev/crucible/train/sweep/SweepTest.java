@@ -98,6 +98,15 @@ class SweepTest {
         assertEquals(List.of("training.z_loss: 0.0 -> 1.0E-4"), s.differences().get("z_loss"));
     }
 
+    /** The width study with its fourth budget: 3 widths x 4 budgets x 3 seeds into the width study's directory. */
+    @Test
+    void theLongWidthStudyLoads() throws IOException {
+        Sweep s = Sweep.load(Path.of("..", "examples", "scaling", "sweep-width-long.yaml"));
+        assertEquals(36, s.runs().size());
+        assertEquals("d_model=128+steps=8000", s.baseline());
+        assertEquals(Sweep.load(Path.of("..", "examples", "scaling", "sweep-width.yaml")).runs().getFirst().dir(), s.runs().getFirst().dir());
+    }
+
     /** The scaling study's preset: 3 depths x 2 budgets, its baseline among them. */
     @Test
     void theScalingStudyLoads() throws IOException {
