@@ -43,8 +43,6 @@ public final class Gemm {
     private final WorkerPool pool;
     private final float[][] packA, edge, transposed;
     private final int[][] gatherMaps;
-    /** Copies MR values of A at once: the narrowest vector that holds them. */
-    private static final VectorSpecies<Float> PACK = MR <= 4 ? FloatVector.SPECIES_128 : S;
     /**
      * Packed B lives off the heap, 64-byte aligned: a Java array's data starts 16 bytes past an address
      * the program cannot choose, so most 64-byte vector loads from it straddle two cache lines, which cost
@@ -60,7 +58,7 @@ public final class Gemm {
     public Gemm(WorkerPool pool) {
         this.pool = pool;
         int n = pool.size();
-        packA = new float[n][MC * KC + PACK.length()];
+        packA = new float[n][MC * KC + L]; // room for a full vector's store at the last k (packA's copies, transpose16)
         packB = new MemorySegment[n];
         for (int i = 0; i < n; i++) packB[i] = arena.allocate(4L * SERIAL_SPAN * KC * roundUp(NC_SERIAL, NR), 64);
         edge = new float[n][MR * NR];
@@ -471,10 +469,11 @@ public final class Gemm {
         for (int ir = 0; ir < mb; ir += MR) {
             int mr = Math.min(MR, mb - ir), d = ir * kc;
             int src = aOff + (i0 + ir) * aRow + p0 * aCol;
-            if (mr == MR && aRow == 1 && src + (kc - 1) * aCol + PACK.length() <= a.length) {
-                // A stored k-major (a transposed view): MR contiguous values per k, copied as one vector; a
-                // wider vector's extra lanes land on the next k's slot, written over next (pa has room at the end)
-                for (int kk = 0; kk < kc; kk++, d += MR, src += aCol) FloatVector.fromArray(PACK, a, src).intoArray(pa, d);
+            if (mr == MR && aRow == 1 && src + (kc - 1) * aCol + L <= a.length) {
+                // A stored k-major (a transposed view): MR contiguous values per k, copied as one vector; its
+                // extra lanes land on the next k's slot, written over next (pa has room at the end). The
+                // preferred species, never a narrower one: see Vec.sumOfSquares on a second vector class.
+                for (int kk = 0; kk < kc; kk++, d += MR, src += aCol) FloatVector.fromArray(S, a, src).intoArray(pa, d);
             } else if (mr == MR && MR == 12) { // MR rows into k-major order
                 packRows12(pa, d, a, src, aRow, aCol, kc);
             } else if (mr == MR && MR == 4) {

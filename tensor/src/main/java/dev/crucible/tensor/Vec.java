@@ -119,29 +119,22 @@ final class Vec {
     }
 
     private static final VectorSpecies<Double> D = VectorSpecies.of(double.class, S.vectorShape());
-    /** Floats as many as D's doubles, in half the bits: widened lane for lane (the cast C2 compiles; a convertShape part is not). */
-    private static final VectorSpecies<Float> HALF = halfWidth();
-
-    /** Null where half the preferred width is no vector shape (the 64-bit species of -Dcrucible.allowScalar): sums stay scalar. */
-    private static VectorSpecies<Float> halfWidth() {
-        try {
-            return VectorSpecies.of(float.class, jdk.incubator.vector.VectorShape.forBitSize(S.vectorBitSize() / 2));
-        } catch (IllegalArgumentException e) {
-            return null;
-        }
-    }
 
     /**
      * Σ x² over [off, off+n) in double (no overflow for any finite float); products and sums rounded
      * apart (no FMA), lanes added in index order: the same bits in every JIT tier for a given vector
      * width (the lane count, and so the order of the sum, follows the width). A scalar loop is one chain
      * of dependent adds; even four-way it took 280 us for 589,824 floats against 51 here (one Zen 5 core).
+     * Each full-width load is widened from its lower half only: a convertShape of the upper half is not
+     * compiled by C2, and loading through a half-width species instead puts a second FloatVector class in
+     * the process, whose type profiles then make C2 drop the Vector API's intrinsics at random elsewhere
+     * (GEMM's packing allocated a boxed vector per copy in about half the runs).
      */
     static double sumOfSquares(float[] x, int off, int n) {
         DoubleVector acc = DoubleVector.zero(D);
-        int i = 0, bound = HALF == null ? 0 : HALF.loopBound(n);
-        for (; i < bound; i += HALF.length()) {
-            DoubleVector d = (DoubleVector) FloatVector.fromArray(HALF, x, off + i).convertShape(VectorOperators.F2D, D, 0);
+        int i = 0, step = D.length();
+        for (; step > 1 && i + L <= n; i += step) {
+            DoubleVector d = (DoubleVector) FloatVector.fromArray(S, x, off + i).convertShape(VectorOperators.F2D, D, 0);
             acc = acc.add(d.mul(d));
         }
         double s = 0;
