@@ -70,11 +70,11 @@ public final class NewtonSchulz {
         gram = grow(gram, p * p);
         poly = grow(poly, p * p);
         double ss = Vec.sumOfSquares(g, gOff, rows * cols);
-        float inv = (float) (1 / (Math.sqrt(ss) + NORM_EPS));
         if (q > p && steps > 1) {
-            gramForm(g, gOff, rows > cols, p, q, inv, steps, out, outOff);
+            gramForm(g, gOff, rows > cols, p, q, ss, steps, out, outOff);
             return;
         }
+        float inv = (float) (1 / (Math.sqrt(ss) + NORM_EPS));
         boolean transpose = rows > cols;
         x = grow(x, p * q);
         prod = grow(prod, p * q);
@@ -101,21 +101,35 @@ public final class NewtonSchulz {
      * The quintic iteration in the Gram form, in g's own layout (a tall g is used as Xᵀ through the
      * products' strides, never transposed): R₀ = X₀·X₀ᵀ, then per step
      * Z = a·I + b·R + c·R², M ← Z·M, R ← Z²·R, and out = M·X₀. R, Z and M are polynomials in R₀, so
-     * they commute and every p×p product is symmetric (its lower triangle computed).
+     * they commute and every p×p product is symmetric (its lower triangle computed). X₀ = g/‖g‖ is
+     * formed only where g·gᵀ could overflow or lose its small entries to underflow in float32 (‖g‖²
+     * outside [2^-40, 2^100], far outside what gradients reach); otherwise the norm is applied to the
+     * p×p matrices (R₀ = (g·gᵀ)/‖g‖², out = (M/‖g‖)·g), which saves a pass over the p×q matrix and its copy.
      */
-    private void gramForm(float[] g, int gOff, boolean tall, int p, int q, float inv, int steps, float[] out, int outOff) {
+    private void gramForm(float[] g, int gOff, boolean tall, int p, int q, double ss, int steps, float[] out, int outOff) {
         int pp = p * p;
         z = grow(z, pp);
         m = grow(m, pp);
         scratch = grow(scratch, pp);
         float[] r = gram;
-        // X₀ = g/‖g‖ in g's own layout: normalised before any product, so that tiny or huge gradients neither underflow nor overflow in R
-        x = grow(x, p * q);
-        for (int i = 0; i < p * q; i++) x[i] = g[gOff + i] * inv;
+        float inv = (float) (1 / (Math.sqrt(ss) + NORM_EPS));
+        float[] x0 = g;
+        int x0Off = gOff;
+        boolean scaled = ss >= 0x1p-40 && ss <= 0x1p100;
+        if (!scaled) {
+            x = grow(x, p * q);
+            for (int i = 0; i < p * q; i++) x[i] = g[gOff + i] * inv;
+            x0 = x;
+            x0Off = 0;
+        }
         if (tall) { // X₀ is q×p: R = X₀ᵀ·X₀
-            symmetric(p, q, x, 0, 1, p, x, 0, p, 1, r, 0, p);
+            symmetric(p, q, x0, x0Off, 1, p, x0, x0Off, p, 1, r, 0, p);
         } else { // X₀ is p×q: R = X₀·X₀ᵀ
-            symmetric(p, q, x, 0, q, 1, x, 0, 1, q, r, 0, p);
+            symmetric(p, q, x0, x0Off, q, 1, x0, x0Off, 1, q, r, 0, p);
+        }
+        if (scaled) {
+            float inv2 = inv * inv;
+            for (int i = 0; i < pp; i++) r[i] *= inv2;
         }
         for (int s = 0; s < steps; s++) {
             symmetric(p, p, r, 0, 1, p, r, 0, p, 1, poly, 0, p); // R²
@@ -134,10 +148,13 @@ public final class NewtonSchulz {
                 symmetric(p, p, z, 0, 1, p, scratch, 0, p, 1, r, 0, p); // Z²·R
             }
         }
+        if (scaled) {
+            for (int i = 0; i < pp; i++) m[i] *= inv;
+        }
         if (tall) { // out (q×p) = X₀·M
-            product(q, p, p, x, 0, p, 1, m, 0, p, 1, out, outOff, p);
+            product(q, p, p, x0, x0Off, p, 1, m, 0, p, 1, out, outOff, p);
         } else { // out (p×q) = M·X₀
-            product(p, q, p, m, 0, 1, p, x, 0, q, 1, out, outOff, q);
+            product(p, q, p, m, 0, 1, p, x0, x0Off, q, 1, out, outOff, q);
         }
     }
 

@@ -131,13 +131,22 @@ class OptimizerKernelsTest {
                 }
                 double rel = Math.sqrt(err / norm);
                 assertTrue(rel < 1e-3, "NS5 of a " + rows + "x" + cols + " matrix of rank " + rank + ": relative error " + rel);
-                // a gradient of entries near 1e19 (whose squares overflow float32) gives the same update: X is normalised before any product
-                float[] huge = g.clone(), outHuge = new float[out.length];
-                for (int i = 0; i < huge.length; i++) huge[i] *= 1e19f;
-                ns.quintic(huge, 0, rows, cols, 5, outHuge, 0);
-                double errHuge = 0;
-                for (int i = 0; i < ref.length; i++) errHuge += (outHuge[i] - ref[i]) * (outHuge[i] - ref[i]);
-                assertTrue(Math.sqrt(errHuge / norm) < 1e-3, "NS5 of the matrix times 1e19: relative error " + Math.sqrt(errHuge / norm));
+                // a gradient of entries near 1e19 (whose squares overflow float32), or of a norm below 1e-6 (whose
+                // g·gᵀ would lose small entries to underflow; the norm's 1e-7 epsilon now counts), gives the
+                // double iteration's update: such an X is normalised before any product
+                for (float factor : new float[] {1e19f, 5e-8f}) {
+                    float[] scaled = g.clone(), outScaled = new float[out.length];
+                    for (int i = 0; i < scaled.length; i++) scaled[i] *= factor;
+                    ns.quintic(scaled, 0, rows, cols, 5, outScaled, 0);
+                    double[] refScaled = Reference.newtonSchulz5(Check.toDouble(scaled), rows, cols, 5);
+                    double errScaled = 0, normScaled = 0;
+                    for (int i = 0; i < ref.length; i++) {
+                        errScaled += (outScaled[i] - refScaled[i]) * (outScaled[i] - refScaled[i]);
+                        normScaled += refScaled[i] * refScaled[i];
+                    }
+                    double relScaled = Math.sqrt(errScaled / normScaled);
+                    assertTrue(relScaled < 1e-3, "NS5 of the matrix times " + factor + ": relative error " + relScaled);
+                }
             }
         }
     }
