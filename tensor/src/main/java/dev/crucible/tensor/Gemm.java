@@ -314,6 +314,13 @@ public final class Gemm {
                 // back from memory per block (the weight gradients, K = B·T, add up many blocks).
                 jobK = k;
                 jobAcc = accumulate;
+                if (splitColumns && packed == null) {
+                    // Each task packs its own columns of B, a cache-sized chunk at a time, and runs them at once: B
+                    // is read from memory once. A shared packing pass (below) wrote all of B packed and read it back,
+                    // and B is the large operand here (gpt2-small's qkv: 7 MB of weights for 256 rows).
+                    pool.run(gT, serialColumns);
+                    continue;
+                }
                 if (packed != null) { // packed beforehand: every KC block at once, at this column block's place
                     jobP0 = 0;
                     jobBlocks = ceilDiv(k, KC);
@@ -351,6 +358,14 @@ public final class Gemm {
 
     private final WorkerPool.RangeTask packSharedB = this::packSharedB;
     private final WorkerPool.Task multiplyTile = this::multiplyTile;
+    private final WorkerPool.Task serialColumns = this::serialColumns;
+
+    /** Column group g of the product on worker w alone (the same bits as the pooled product). */
+    private void serialColumns(int g, int w) {
+        int q0 = g * jobPanels / jobGTasks, q1 = (g + 1) * jobPanels / jobGTasks, j = jobJ0 + q0 * NR;
+        multiplySerial(w, jobM, Math.min(jobNb, q1 * NR) - q0 * NR, jobK, jobA, jobAOff, jobARow, jobACol, jobB, jobBOff + j * jobBCol, jobBRow, jobBCol,
+                jobC, jobCOff + j, jobLdc, jobAcc, false);
+    }
 
     private void packSharedB(int s, int e, int chunk, int w) {
         for (int i = s; i < e; i++) {

@@ -127,7 +127,8 @@ class GemmTest {
         for (int trial = 0; trial < 12; trial++) {
             int m = 1 + rng.nextInt(40), n = 1 + rng.nextInt(70), k = 1 + rng.nextInt(2 * Gemm.KC + 40);
             if (trial == 0) { m = 29; n = 65; k = 2 * Gemm.KC + 7; }
-            if (trial == 1) { m = 30; n = 1100; k = 2000; } // more KC blocks than the shared packed B holds at once
+            if (trial == 1) { m = 30; n = 1100; k = 2000; } // one row tile: the workers split the columns, each packing its own B
+            if (trial == 4) { m = 290; n = 1100; k = 2000; } // row tiles share one packed B, more KC blocks than it holds at once
             if (trial == 2) { m = 300; n = 800; k = 5 * Gemm.KC + 3; } // on one worker: several row and column blocks, KC blocks packed in spans
             if (trial == 3) { m = 40; n = Gemm.NC + 70; k = Gemm.KC + 9; } // two column blocks of a packed B
             float[] a = Check.randomFloats(rng, m * k, 1), b = Check.randomFloats(rng, k * n, 1), c0 = Check.randomFloats(rng, m * n, 1);
