@@ -15,7 +15,9 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>Layout follows Goto/BLIS: for each block of NC columns, B is packed once into NR-column panels of
  * KC depth (in parallel, into an aligned buffer shared by all workers, as many KC blocks as it holds),
  * then tiles of MC rows are independent tasks that, block by block, pack their A rows into MR-row
- * panels and run an MR x (2 vectors) micro-kernel (see {@link #MR}) for each A panel and B panel. The
+ * panels and run an MR x (2 vectors) micro-kernel (see {@link #MR}) for each A panel and B panel. A
+ * product of a single row tile (M ≤ MC) instead gives each worker whole groups of columns, whose B it
+ * packs itself a cache-sized chunk at a time, as {@link #multiplySerial} does. The
  * textbook AVX2 tile is 6 x 16 (12 accumulators), but C2 then spills accumulators to the stack and runs
  * at half speed; 4 x 16 reaches ~92 GFLOP/s on one Zen 3 core (bench matmul). Each C element is reduced over K in the same
  * order whatever the thread count and the tile, so results are bit-identical across runs, thread
@@ -315,9 +317,11 @@ public final class Gemm {
                 jobK = k;
                 jobAcc = accumulate;
                 if (splitColumns && packed == null) {
-                    // Each task packs its own columns of B, a cache-sized chunk at a time, and runs them at once: B
-                    // is read from memory once. A shared packing pass (below) wrote all of B packed and read it back,
-                    // and B is the large operand here (gpt2-small's qkv: 7 MB of weights for 256 rows).
+                    // Each task packs its own columns of B, a cache-sized chunk at a time, and runs them at once. A
+                    // shared packing pass (below) writes all of B packed and the tasks read it back, and B is the large
+                    // operand here (gpt2-small's qkv: 7 MB of weights for 256 rows): about a fifth of such a product
+                    // while the weights sit in cache (bench matmul); where they come from memory (a training step)
+                    // the two ways measured the same.
                     pool.run(gT, serialColumns);
                     continue;
                 }
@@ -484,7 +488,7 @@ public final class Gemm {
         for (int ir = 0; ir < mb; ir += MR) {
             int mr = Math.min(MR, mb - ir), d = ir * kc;
             int src = aOff + (i0 + ir) * aRow + p0 * aCol;
-            if (mr == MR && aRow == 1 && src + (kc - 1) * aCol + L <= a.length) {
+            if (mr == MR && aRow == 1 && L >= MR && src + (kc - 1) * aCol + L <= a.length) {
                 // A stored k-major (a transposed view): MR contiguous values per k, copied as one vector; its
                 // extra lanes land on the next k's slot, written over next (pa has room at the end). The
                 // preferred species, never a narrower one: see Vec.sumOfSquares on a second vector class.

@@ -124,11 +124,11 @@ final class Vec {
      * Σ x² over [off, off+n) in double (no overflow for any finite float); products and sums rounded
      * apart (no FMA), lanes added in index order: the same bits in every JIT tier for a given vector
      * width (the lane count, and so the order of the sum, follows the width). A scalar loop is one chain
-     * of dependent adds; even four-way it took 280 us for 589,824 floats against 51 here (one Zen 5 core).
-     * Each full-width load is widened from its lower half only: a convertShape of the upper half is not
-     * compiled by C2, and loading through a half-width species instead puts a second FloatVector class in
-     * the process, whose type profiles then make C2 drop the Vector API's intrinsics at random elsewhere
-     * (GEMM's packing allocated a boxed vector per copy in about half the runs).
+     * of dependent adds; even four-way it took 280 us for 589,824 floats against 51 for this sum through
+     * half-width loads (one Zen 5 core). Each full-width load is widened from its lower half only: a
+     * convertShape of the upper half is not compiled by C2, and loading through a half-width species
+     * puts a second FloatVector class in the process, whose type profiles then make C2 drop the Vector
+     * API's intrinsics at random elsewhere (GEMM's packing allocated a boxed vector per copy in most runs).
      */
     static double sumOfSquares(float[] x, int off, int n) {
         DoubleVector acc = DoubleVector.zero(D);

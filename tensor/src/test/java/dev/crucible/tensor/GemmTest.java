@@ -130,7 +130,7 @@ class GemmTest {
             if (trial == 1) { m = 30; n = 1100; k = 2000; } // one row tile: the workers split the columns, each packing its own B
             if (trial == 4) { m = 290; n = 1100; k = 2000; } // row tiles share one packed B, more KC blocks than it holds at once
             if (trial == 2) { m = 300; n = 800; k = 5 * Gemm.KC + 3; } // on one worker: several row and column blocks, KC blocks packed in spans
-            if (trial == 3) { m = 40; n = Gemm.NC + 70; k = Gemm.KC + 9; } // two column blocks of a packed B
+            if (trial == 3) { m = 40; n = Gemm.NC + 700; k = Gemm.KC + 9; } // two column blocks, the workers splitting the columns of each
             float[] a = Check.randomFloats(rng, m * k, 1), b = Check.randomFloats(rng, k * n, 1), c0 = Check.randomFloats(rng, m * n, 1);
             boolean acc = rng.nextBoolean();
             float[] expected = c0.clone();

@@ -22,9 +22,13 @@ import org.junit.jupiter.api.Test;
  * production sources are read for the ways of making one.
  */
 class OneVectorClassTest {
+    /**
+     * A species of a fixed shape (of any element type: its conversions to float keep the shape) or of
+     * another shape than the preferred species' (S, Cpu.SPECIES), or a change of shape.
+     */
     private static final Pattern ANOTHER_SPECIES = Pattern.compile(
-            "FloatVector\\.SPECIES_(?!PREFERRED\\b)\\w+|VectorSpecies\\.of\\(\\s*float\\.class|VectorShape\\.forBitSize|VectorShape\\.S_\\w+"
-                    + "|\\.withShape\\(|\\.castShape\\(|\\.reinterpretShape\\(");
+            "\\w+Vector\\.SPECIES_(?!PREFERRED\\b)\\w+|VectorSpecies\\.of\\((?![^)]*\\b(?:S|SPECIES)\\.vectorShape\\(\\))|VectorSpecies\\.ofLargestShape|VectorShape\\.forBitSize|VectorShape\\.S_\\w+"
+                    + "|\\.withShape\\(|\\.withLanes\\(|\\.castShape\\(|\\.reinterpretShape\\(");
 
     @Test
     void noSourceMakesAFloatVectorOfAnotherSpecies() throws IOException {
@@ -47,7 +51,9 @@ class OneVectorClassTest {
                 throw new UncheckedIOException(source.toString(), e);
             }
             for (int i = 0; i < lines.size(); i++) {
-                if (ANOTHER_SPECIES.matcher(lines.get(i)).find()) offenders.add(repository.relativize(source) + ":" + (i + 1) + ": " + lines.get(i).strip());
+                String line = lines.get(i).strip();
+                if (line.startsWith("*") || line.startsWith("//") || line.startsWith("/*")) continue; // comments may name them
+                if (ANOTHER_SPECIES.matcher(line).find()) offenders.add(repository.relativize(source) + ":" + (i + 1) + ": " + line);
             }
         }
         assertEquals(List.of(), offenders, "float vectors of a species other than Cpu.SPECIES");

@@ -131,10 +131,10 @@ class OptimizerKernelsTest {
                 }
                 double rel = Math.sqrt(err / norm);
                 assertTrue(rel < 1e-3, "NS5 of a " + rows + "x" + cols + " matrix of rank " + rank + ": relative error " + rel);
-                // a gradient of entries near 1e19 (whose squares overflow float32), or of a norm below 1e-6 (whose
-                // g·gᵀ would lose small entries to underflow; the norm's 1e-7 epsilon now counts), gives the
-                // double iteration's update: such an X is normalised before any product
-                for (float factor : new float[] {1e19f, 5e-8f}) {
+                // a gradient of entries near 1e19 (whose squares overflow float32) or of a norm near 1e-7 (the norm's
+                // epsilon), where X is normalised before any product, and gradients near either end of the range
+                // where the norm is applied to g·gᵀ instead (1e14, 1e-6), give the double iteration's update
+                for (float factor : new float[] {1e19f, 5e-8f, 1e14f, 1e-6f}) {
                     float[] scaled = g.clone(), outScaled = new float[out.length];
                     for (int i = 0; i < scaled.length; i++) scaled[i] *= factor;
                     ns.quintic(scaled, 0, rows, cols, 5, outScaled, 0);
