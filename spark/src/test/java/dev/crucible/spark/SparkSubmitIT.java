@@ -6,6 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.crucible.data.pipeline.Recipe;
 import dev.crucible.data.pipeline.RecipeRun;
+import dev.crucible.model.HfCheckpoint;
+import dev.crucible.model.ModelConfig;
+import dev.crucible.model.ParamLayout;
 import java.io.File;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -27,8 +30,6 @@ class SparkSubmitIT {
 
     @Test
     void theShadedJarRunsARecipeUnderSparkSubmit() throws Exception {
-        Path jar = Path.of("target/crucible-spark-all.jar").toAbsolutePath(), sparkJars = Path.of("target/lib").toAbsolutePath();
-        assertTrue(Files.isRegularFile(jar), jar + " (mvn package builds it)");
         Path corpus = dir.resolve("corpus");
         SparkRecipeRunTest.plantedCorpus(corpus);
         Path recipe = dir.resolve("recipe.yaml");
@@ -36,18 +37,53 @@ class SparkSubmitIT {
         RecipeRun.run(Recipe.load(recipe).withOutputDir(dir.resolve("local")), null);
         assertFalse(Files.exists(dir.resolve("unused")));
 
+        submit(recipe, dir.resolve("submitted"), "log");
+        SparkRecipeRunTest.assertSameOutput(dir.resolve("local"), dir.resolve("submitted"));
+    }
+
+    /**
+     * A model-based operator from the eval module (perplexity_filter, on a small byte-level model of
+     * random weights) is in the jar and scores on the executors what it scores locally: every kept
+     * document carries the same bits per byte.
+     */
+    @Test
+    void theShadedJarRunsAModelBasedOperator() throws Exception {
+        Path model = dir.resolve("model");
+        ModelConfig config = ModelConfig.gpt2(256, 32, 2, 2, 32);
+        ParamLayout layout = new ParamLayout(config);
+        float[] params = new float[layout.size()];
+        layout.initialize(params, 3);
+        HfCheckpoint.write(model, config, params, null);
+        Path corpus = dir.resolve("corpus");
+        SparkRecipeRunTest.plantedCorpus(corpus);
+        Path recipe = dir.resolve("recipe.yaml");
+        Files.writeString(recipe, """
+                inputs: [%s/c.jsonl]
+                output: {dir: %s, compression: gzip, shard_docs: 5}
+                ops:
+                  - perplexity_filter: {model: %s, max: 100}
+                """.formatted(corpus, dir.resolve("unused"), model));
+        RecipeRun.run(Recipe.load(recipe).withOutputDir(dir.resolve("local")), null);
+        assertTrue(SparkRecipeRunTest.shards(dir.resolve("local")).values().stream().allMatch(s -> s.contains("\"bits_per_byte\"")));
+        submit(recipe, dir.resolve("submitted"), "log-model");
+        SparkRecipeRunTest.assertSameOutput(dir.resolve("local"), dir.resolve("submitted"));
+    }
+
+    /** spark-submit with only Spark's jars and the shaded one on the driver's class path, as a cluster's installation gives it. */
+    private void submit(Path recipe, Path out, String logName) throws Exception {
+        Path jar = Path.of("target/crucible-spark-all.jar").toAbsolutePath(), sparkJars = Path.of("target/lib").toAbsolutePath();
+        assertTrue(Files.isRegularFile(jar), jar + " (mvn package builds it)");
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         for (String flag : System.getProperty("spark.jvm.flags", "").split(" ")) if (!flag.isBlank()) cmd.add(flag);
-        // only Spark's jars and the shaded one: what a cluster's installation and spark-submit give the driver
+        cmd.addAll(List.of("--add-modules", "jdk.incubator.vector")); // the models' kernels: what a cluster gives with spark.{driver,executor}.extraJavaOptions
         cmd.addAll(List.of("-cp", sparkJars + File.separator + "*", "org.apache.spark.deploy.SparkSubmit",
                 "--class", "dev.crucible.spark.SparkMain", "--master", "local[2]", "--conf", "spark.ui.enabled=false",
-                jar.toString(), recipe.toString(), dir.resolve("submitted").toUri().toString())); // the output as an address
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve("log").toFile()).start();
+                jar.toString(), recipe.toString(), out.toUri().toString())); // the output as an address
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve(logName).toFile()).start();
         assertTrue(p.waitFor(5, TimeUnit.MINUTES), "spark-submit did not finish");
-        String log = Files.readString(dir.resolve("log"), StandardCharsets.UTF_8);
+        String log = Files.readString(dir.resolve(logName), StandardCharsets.UTF_8);
         assertEquals(0, p.exitValue(), log);
         assertTrue(log.contains("documents") && log.contains("out in"), log);
-        SparkRecipeRunTest.assertSameOutput(dir.resolve("local"), dir.resolve("submitted"));
     }
 }
