@@ -121,31 +121,22 @@ class OptimizerKernelsTest {
             for (int rank : new int[] {p, 6}) {
                 double[] u = orthogonal(rng, rows), v = orthogonal(rng, cols), s = new double[rank];
                 for (int k = 0; k < rank; k++) s[k] = rank == p ? Math.pow(0.85, k) : 1 + k; // down to 3e-5 of the largest
-                float[] g = Check.toFloat(withSingularValues(u, v, s, rows, cols)), out = new float[rows * cols];
-                ns.quintic(g, 0, rows, cols, 5, out, 0);
-                double[] ref = Reference.newtonSchulz5(Check.toDouble(g), rows, cols, 5);
-                double err = 0, norm = 0;
-                for (int i = 0; i < ref.length; i++) {
-                    err += (out[i] - ref[i]) * (out[i] - ref[i]);
-                    norm += ref[i] * ref[i];
-                }
-                double rel = Math.sqrt(err / norm);
-                assertTrue(rel < 1e-3, "NS5 of a " + rows + "x" + cols + " matrix of rank " + rank + ": relative error " + rel);
-                // a gradient of entries near 1e19 (whose squares overflow float32) or of a norm near 1e-7 (the norm's
-                // epsilon), where X is normalised before any product, and gradients near either end of the range
-                // where the norm is applied to g·gᵀ instead (1e14, 1e-6), give the double iteration's update
-                for (float factor : new float[] {1e19f, 5e-8f, 1e14f, 1e-6f}) {
-                    float[] scaled = g.clone(), outScaled = new float[out.length];
+                float[] g = Check.toFloat(withSingularValues(u, v, s, rows, cols));
+                // also times 1e19 (squares overflow float32) and 5e-8 (a norm near its 1e-7 epsilon), where X is
+                // normalised before any product, and near either end of the range where the norm is applied to
+                // g·gᵀ instead (1e14, 1e-6): the double iteration's update every time
+                for (float factor : new float[] {1f, 1e19f, 5e-8f, 1e14f, 1e-6f}) {
+                    float[] scaled = g.clone(), out = new float[g.length];
                     for (int i = 0; i < scaled.length; i++) scaled[i] *= factor;
-                    ns.quintic(scaled, 0, rows, cols, 5, outScaled, 0);
-                    double[] refScaled = Reference.newtonSchulz5(Check.toDouble(scaled), rows, cols, 5);
-                    double errScaled = 0, normScaled = 0;
+                    ns.quintic(scaled, 0, rows, cols, 5, out, 0);
+                    double[] ref = Reference.newtonSchulz5(Check.toDouble(scaled), rows, cols, 5);
+                    double err = 0, norm = 0;
                     for (int i = 0; i < ref.length; i++) {
-                        errScaled += (outScaled[i] - refScaled[i]) * (outScaled[i] - refScaled[i]);
-                        normScaled += refScaled[i] * refScaled[i];
+                        err += (out[i] - ref[i]) * (out[i] - ref[i]);
+                        norm += ref[i] * ref[i];
                     }
-                    double relScaled = Math.sqrt(errScaled / normScaled);
-                    assertTrue(relScaled < 1e-3, "NS5 of the matrix times " + factor + ": relative error " + relScaled);
+                    double rel = Math.sqrt(err / norm);
+                    assertTrue(rel < 1e-3, "NS5 of a " + rows + "x" + cols + " matrix of rank " + rank + " times " + factor + ": relative error " + rel);
                 }
             }
         }
