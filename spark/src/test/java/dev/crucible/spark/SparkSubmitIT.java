@@ -43,8 +43,8 @@ class SparkSubmitIT {
 
     /**
      * A model-based operator from the eval module (perplexity_filter, on a small byte-level model of
-     * random weights) is in the jar and scores on the executors what it scores locally: every kept
-     * document carries the same bits per byte.
+     * random weights) is in the jar and decides on the executors what it decides locally: the same
+     * bits per byte on every document, the same documents over the threshold removed.
      */
     @Test
     void theShadedJarRunsAModelBasedOperator() throws Exception {
@@ -56,27 +56,42 @@ class SparkSubmitIT {
         HfCheckpoint.write(model, config, params, null);
         Path corpus = dir.resolve("corpus");
         SparkRecipeRunTest.plantedCorpus(corpus);
-        Path recipe = dir.resolve("recipe.yaml");
-        Files.writeString(recipe, """
+        // a first local run scores every document; the threshold then removes about half
+        String recipeText = """
                 inputs: [%s/c.jsonl]
                 output: {dir: %s, compression: gzip, shard_docs: 5}
                 ops:
-                  - perplexity_filter: {model: %s, max: 100}
-                """.formatted(corpus, dir.resolve("unused"), model));
-        RecipeRun.run(Recipe.load(recipe).withOutputDir(dir.resolve("local")), null);
-        assertTrue(SparkRecipeRunTest.shards(dir.resolve("local")).values().stream().allMatch(s -> s.contains("\"bits_per_byte\"")));
-        submit(recipe, dir.resolve("submitted"), "log-model");
+                  - perplexity_filter: {model: %s, max: %s}
+                """;
+        Path scoring = dir.resolve("scoring.yaml");
+        Files.writeString(scoring, recipeText.formatted(corpus, dir.resolve("unused"), model, 1_000_000));
+        RecipeRun.run(Recipe.load(scoring).withOutputDir(dir.resolve("scores")), null);
+        List<Double> scores = new ArrayList<>();
+        for (String shard : SparkRecipeRunTest.shards(dir.resolve("scores")).values()) {
+            for (String line : shard.split("\n")) {
+                java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"bits_per_byte\":\"([0-9.]+)\"").matcher(line);
+                assertTrue(m.find(), "every document scored: " + line);
+                scores.add(Double.parseDouble(m.group(1)));
+            }
+        }
+        java.util.Collections.sort(scores);
+        double median = scores.get(scores.size() / 2);
+        Path recipe = dir.resolve("recipe.yaml");
+        Files.writeString(recipe, recipeText.formatted(corpus, dir.resolve("unused"), model, median));
+        RecipeRun.Summary local = RecipeRun.run(Recipe.load(recipe).withOutputDir(dir.resolve("local")), null);
+        assertTrue(local.docsOut() > 0 && local.docsOut() < scores.size(), local.docsOut() + " of " + scores.size() + " kept");
+        submit(recipe, dir.resolve("submitted"), "log-model", "--add-modules", "jdk.incubator.vector"); // on a cluster: spark.{driver,executor}.extraJavaOptions
         SparkRecipeRunTest.assertSameOutput(dir.resolve("local"), dir.resolve("submitted"));
     }
 
     /** spark-submit with only Spark's jars and the shaded one on the driver's class path, as a cluster's installation gives it. */
-    private void submit(Path recipe, Path out, String logName) throws Exception {
+    private void submit(Path recipe, Path out, String logName, String... jvmFlags) throws Exception {
         Path jar = Path.of("target/crucible-spark-all.jar").toAbsolutePath(), sparkJars = Path.of("target/lib").toAbsolutePath();
         assertTrue(Files.isRegularFile(jar), jar + " (mvn package builds it)");
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         for (String flag : System.getProperty("spark.jvm.flags", "").split(" ")) if (!flag.isBlank()) cmd.add(flag);
-        cmd.addAll(List.of("--add-modules", "jdk.incubator.vector")); // the models' kernels: what a cluster gives with spark.{driver,executor}.extraJavaOptions
+        cmd.addAll(List.of(jvmFlags));
         cmd.addAll(List.of("-cp", sparkJars + File.separator + "*", "org.apache.spark.deploy.SparkSubmit",
                 "--class", "dev.crucible.spark.SparkMain", "--master", "local[2]", "--conf", "spark.ui.enabled=false",
                 jar.toString(), recipe.toString(), out.toUri().toString())); // the output as an address

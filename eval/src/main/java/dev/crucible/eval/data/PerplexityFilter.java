@@ -34,26 +34,23 @@ import java.util.Locale;
  * </pre>
  */
 public final class PerplexityFilter implements dev.crucible.data.pipeline.BatchOperator {
-    /**
-     * A loaded model, its scorer and its tokenizer: one per model directory (as its files were when
-     * loaded) and batch in the process, shared by every filter that names it. On Spark each task builds
-     * its steps anew; a model each would load the weights and start a pool of worker threads per task,
-     * threads that outlive the task. Filters sharing a model take turns on it, each turn on all cores.
-     */
-    record Loaded(Model model, LogLikelihood scorer, TextEncoding enc) {}
-
-    private record Key(Path dir, long modified, int batch) {}
-
-    private static final java.util.concurrent.ConcurrentHashMap<Key, Loaded> LOADED = new java.util.concurrent.ConcurrentHashMap<>();
-
-    final Loaded loaded;
+    private final Model model;
+    private final LogLikelihood scorer;
+    private final TextEncoding enc;
     private final boolean bitsPerByte;
     private final double min, max;
     private final int maxTokens;
     private final String key, source;
 
     private PerplexityFilter(Path dir, int batch, boolean bitsPerByte, double min, double max, int maxTokens, String key) throws IOException {
-        this.loaded = loaded(dir, batch);
+        try (HfCheckpoint ck = HfCheckpoint.open(dir)) {
+            ModelConfig c = ck.config();
+            model = Model.forInference(c, batch, c.contextLength(), new WorkerPool(Runtime.getRuntime().availableProcessors()));
+            ck.load(model.layout(), model.params);
+            model.packWeights();
+            enc = TextEncoding.forModel(dir, c.vocabSize());
+        }
+        scorer = new LogLikelihood(model);
         this.bitsPerByte = bitsPerByte;
         this.min = min;
         this.max = max;
@@ -79,33 +76,6 @@ public final class PerplexityFilter implements dev.crucible.data.pipeline.BatchO
         }
     }
 
-    /**
-     * The model at dir for rows of batch, loaded on first use in this process, and again once its files
-     * change (a model rewritten in place; the one loaded before stays in memory with its threads).
-     */
-    static Loaded loaded(Path dir, int batch) throws IOException {
-        Path real = dir.toRealPath();
-        long modified = 0;
-        try (java.util.stream.Stream<Path> files = java.nio.file.Files.list(real)) {
-            for (Path f : files.toList()) modified = Math.max(modified, java.nio.file.Files.getLastModifiedTime(f).toMillis());
-        }
-        try {
-            return LOADED.computeIfAbsent(new Key(real, modified, batch), k -> {
-                try (HfCheckpoint ck = HfCheckpoint.open(k.dir())) {
-                    ModelConfig c = ck.config();
-                    Model model = Model.forInference(c, k.batch(), c.contextLength(), new WorkerPool(Runtime.getRuntime().availableProcessors()));
-                    ck.load(model.layout(), model.params);
-                    model.packWeights();
-                    return new Loaded(model, new LogLikelihood(model), TextEncoding.forModel(k.dir(), c.vocabSize()));
-                } catch (IOException e) {
-                    throw new java.io.UncheckedIOException(e);
-                }
-            });
-        } catch (java.io.UncheckedIOException e) {
-            throw e.getCause();
-        }
-    }
-
     /** A model directory as it is, or a run directory's latest checkpoint. */
     static Path checkpoint(Path dir) throws IOException {
         if (java.nio.file.Files.isRegularFile(dir.resolve("config.json")) || !java.nio.file.Files.isDirectory(dir.resolve("checkpoints"))) return dir;
@@ -128,14 +98,7 @@ public final class PerplexityFilter implements dev.crucible.data.pipeline.BatchO
      * The values of many texts, their windows scored together in batches of the model's rows (a
      * text's value does not depend on the others: every row is scored on its own).
      */
-    public double[] measureAll(List<String> texts) {
-        synchronized (loaded) {
-            return measureAllAlone(texts);
-        }
-    }
-
-    private double[] measureAllAlone(List<String> texts) {
-        TextEncoding enc = loaded.enc();
+    public synchronized double[] measureAll(List<String> texts) {
         int n = texts.size();
         List<int[]> tokens = new java.util.ArrayList<>(n);
         List<int[]> nonEmpty = new java.util.ArrayList<>(n);
@@ -151,7 +114,7 @@ public final class PerplexityFilter implements dev.crucible.data.pipeline.BatchO
             tokens.add(t);
             if (t.length > 0) nonEmpty.add(t);
         }
-        double[] ll = nonEmpty.isEmpty() ? new double[0] : RollingPerplexity.logLikelihoods(loaded.scorer(), enc.documentStart(), nonEmpty);
+        double[] ll = nonEmpty.isEmpty() ? new double[0] : RollingPerplexity.logLikelihoods(scorer, enc.documentStart(), nonEmpty);
         double[] out = new double[n];
         for (int d = 0, j = 0; d < n; d++) {
             int[] t = tokens.get(d);

@@ -1,9 +1,6 @@
 package dev.crucible.eval.data;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
-import static org.junit.jupiter.api.Assertions.assertNotSame;
-import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -79,21 +76,5 @@ class PerplexityFilterTest {
         assertEquals(bpb[5], latest.measure(docs.get(5)), 1e-12, "step 2 has the seed-3 weights");
         var e = assertThrows(IllegalArgumentException.class, () -> Operators.create("perplexity_filter", Params.of("model", tmp.resolve("none").toString()).asMap()));
         assertTrue(e.getMessage().contains("none: cannot load the model"), e.getMessage());
-    }
-
-    @Test
-    void filtersOfOneModelShareItsWeightsUntilItsFilesChange() throws Exception {
-        Path model = TestCheckpoints.byteLevel(tmp.resolve("shared"), 3);
-        java.util.function.Supplier<PerplexityFilter> make = () -> (PerplexityFilter) ((Operators.PerDoc) Operators.create("perplexity_filter",
-                Params.of("model", model.toString()).asMap())).op();
-        PerplexityFilter a = make.get(), b = make.get();
-        assertSame(a.loaded, b.loaded, "a Spark task's filter finds the model its executor loaded before");
-        String doc = "a document to score, twice over";
-        assertEquals(a.measure(doc), b.measure(doc));
-        TestCheckpoints.byteLevel(model, 9); // other weights in the same directory
-        for (Path f : Files.list(model).toList()) Files.setLastModifiedTime(f, java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() + 60_000));
-        PerplexityFilter c = make.get();
-        assertNotSame(a.loaded, c.loaded);
-        assertNotEquals(a.measure(doc), c.measure(doc), "the new weights score");
     }
 }
