@@ -16,8 +16,9 @@ import jdk.incubator.vector.VectorSpecies;
  * KC depth (in parallel, into an aligned buffer shared by all workers, as many KC blocks as it holds),
  * then tiles of MC rows are independent tasks that, block by block, pack their A rows into MR-row
  * panels and run an MR x (2 vectors) micro-kernel (see {@link #MR}) for each A panel and B panel. A
- * product of a single row tile (M ≤ MC) instead gives each worker whole groups of columns, whose B it
- * packs itself a cache-sized chunk at a time, as {@link #multiplySerial} does. The
+ * product of a single row tile (M ≤ MC) with enough columns for every worker's groups instead gives
+ * each worker whole groups of columns, whose B it packs itself a cache-sized chunk at a time, as
+ * {@link #multiplySerial} does. The
  * textbook AVX2 tile is 6 x 16 (12 accumulators), but C2 then spills accumulators to the stack and runs
  * at half speed; 4 x 16 reaches ~92 GFLOP/s on one Zen 3 core (bench matmul). Each C element is reduced over K in the same
  * order whatever the thread count and the tile, so results are bit-identical across runs, thread
