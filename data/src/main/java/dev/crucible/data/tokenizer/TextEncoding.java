@@ -61,6 +61,21 @@ public final class TextEncoding {
         return out;
     }
 
+    /**
+     * Text to tokens without the cache: for texts seen once (a corpus's documents, which would fill the
+     * cache, shared by every user of this tokenizer in the process, with whole documents).
+     */
+    public int[] encodeOnce(String text) {
+        if (bpe == null) return encode(text);
+        int[] ids = cache.get(text);
+        return ids != null ? ids : bpe.encode(text, true);
+    }
+
+    /** Texts the cache holds now. */
+    int cached() {
+        return cache.size();
+    }
+
     public byte[] bytes(int id) {
         return bpe != null ? bpe.bytes(id) : new byte[] {(byte) id};
     }

@@ -1,6 +1,7 @@
 package dev.crucible.data.tokenizer;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertSame;
 
@@ -34,5 +35,10 @@ class TextEncodingTest {
         BpeTrainer other = new BpeTrainer(BpeTokenizer.GPT2_PATTERN);
         other.add("completely different text here");
         assertNotSame(a, TextEncoding.forModel(modelDir("other", other.train(270, List.of("<|endoftext|>"))), 270));
+        // a text seen once (a corpus's document) gets the same tokens and stays out of the cache
+        int before = a.cached();
+        assertArrayEquals(t.encode("a mat the cat sat on, once", true), a.encodeOnce("a mat the cat sat on, once"));
+        assertEquals(before, a.cached());
+        assertSame(first, a.encodeOnce("the cat sat<|endoftext|>")); // what the cache has, it gives
     }
 }

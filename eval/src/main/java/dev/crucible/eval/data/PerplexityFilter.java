@@ -45,10 +45,16 @@ public final class PerplexityFilter implements dev.crucible.data.pipeline.BatchO
     private PerplexityFilter(Path dir, int batch, boolean bitsPerByte, double min, double max, int maxTokens, String key) throws IOException {
         try (HfCheckpoint ck = HfCheckpoint.open(dir)) {
             ModelConfig c = ck.config();
-            model = Model.forInference(c, batch, c.contextLength(), new WorkerPool(Runtime.getRuntime().availableProcessors()));
-            ck.load(model.layout(), model.params);
-            model.packWeights();
-            enc = TextEncoding.forModel(dir, c.vocabSize());
+            WorkerPool pool = new WorkerPool(Runtime.getRuntime().availableProcessors());
+            try {
+                model = Model.forInference(c, batch, c.contextLength(), pool);
+                ck.load(model.layout(), model.params);
+                model.packWeights();
+                enc = TextEncoding.forModel(dir, c.vocabSize());
+            } catch (IOException | RuntimeException e) { // the pool's threads would outlive a model that never loaded
+                pool.close();
+                throw e;
+            }
         }
         scorer = new LogLikelihood(model);
         this.bitsPerByte = bitsPerByte;
@@ -105,7 +111,7 @@ public final class PerplexityFilter implements dev.crucible.data.pipeline.BatchO
         long[] bytes = new long[n];
         for (int d = 0; d < n; d++) {
             String text = texts.get(d);
-            int[] t = enc.encode(text);
+            int[] t = enc.encodeOnce(text); // documents, each seen once: not worth a place in the process's cache
             boolean cut = maxTokens > 0 && t.length > maxTokens;
             if (cut) t = java.util.Arrays.copyOf(t, maxTokens);
             // the text's own bytes, as the eval task counts them; a prefix's, by its tokens' bytes
