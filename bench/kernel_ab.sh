@@ -5,6 +5,7 @@
 #   bench/kernel_ab.sh [-r ROUNDS] REV_A REV_B [REV...]
 # Each revision's tensor module is packaged in a temporary worktree (the working tree's own build for ".").
 # Run it on an otherwise idle machine: a training run beside it swung the pooled products' medians by up to 1.9x.
+# KERNEL_AB_JAVA_OPTS goes to the JVM that runs them (e.g. -XX:UseAVX=2 for the 256-bit path on an AVX-512 machine).
 # The workloads call Gemm.multiplySymmetricSerial and NewtonSchulz(gemm, worker): revisions from fbcfd37 (2026-12-01) on.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,4 +41,4 @@ fi
 "$CRUCIBLE_JAVA_HOME/bin/javac" -d "$work/classes" bench/kernel_ab/KernelAb.java
 # the alternator on the class path, each build's jar and KernelBench in a loader of their own
 mkdir -p "$work/ab" && mv "$work/classes/KernelAb.class" "$work/ab/"
-"$CRUCIBLE_JAVA_HOME/bin/java" --add-modules jdk.incubator.vector -cp "$work/ab" KernelAb "$work/classes" "$rounds" "${jars[@]}" 2>&1 | grep -v "^WARNING: Using incubator"
+"$CRUCIBLE_JAVA_HOME/bin/java" ${KERNEL_AB_JAVA_OPTS:-} --add-modules jdk.incubator.vector -cp "$work/ab" KernelAb "$work/classes" "$rounds" "${jars[@]}" 2>&1 | grep -v "^WARNING: Using incubator"

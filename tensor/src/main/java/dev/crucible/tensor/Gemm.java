@@ -15,7 +15,7 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>Layout follows Goto/BLIS: for each block of NC columns, B is packed once into NR-column panels of
  * KC depth (in parallel, into an aligned buffer shared by all workers, as many KC blocks as it holds),
  * then tiles of MC rows are independent tasks that, block by block, pack their A rows into MR-row
- * panels and run an MR x (2 vectors) micro-kernel (see {@link #MR}) for each A panel and B panel. A
+ * panels (on AVX-512 a k-major A is read where it lies: {@link #inPlace}) and run an MR x (2 vectors) micro-kernel (see {@link #MR}) for each A panel and B panel. A
  * product of a single row tile (M ≤ MC) with enough columns for every worker's groups instead gives
  * each worker whole groups of columns, whose B it packs itself a cache-sized chunk at a time, as
  * {@link #multiplySerial} does. The
@@ -393,8 +393,9 @@ public final class Gemm {
         float[] pa = packA[w];
         for (int blk = 0; blk < jobBlocks; blk++) {
             int p0 = jobP0 + blk * KC, kc = Math.min(KC, jobK - p0);
-            packA(pa, jobA, jobAOff, jobARow, jobACol, i0, mb, p0, kc);
-            panels(pa, jobBPacked, jobBBase + blk * KC * jobPanels * NR, w, i0, mb, kc, jobJ0, jobNb, q0, q1, jobC, jobCOff, jobLdc, jobAcc || p0 > 0, jobLower);
+            boolean inPlace = inPlace(jobA, jobAOff, jobARow, jobACol, i0, mb, p0, kc);
+            if (!inPlace) packA(pa, jobA, jobAOff, jobARow, jobACol, i0, mb, p0, kc);
+            panels(inPlace ? jobA : pa, inPlace ? jobAOff + i0 + p0 * jobACol : 0, inPlace ? 1 : kc, inPlace ? jobACol : MR, jobBPacked, jobBBase + blk * KC * jobPanels * NR, w, i0, mb, kc, jobJ0, jobNb, q0, q1, jobC, jobCOff, jobLdc, jobAcc || p0 > 0, jobLower);
         }
     }
 
@@ -436,8 +437,9 @@ public final class Gemm {
                     int mb = Math.min(MC, m - i0), rowPanels = lowerTriangle ? Math.min(panels, ceilDiv(i0 + mb - j0, NR)) : panels;
                     for (int blk = 0; blk < blocks; blk++) {
                         int p0 = s0 + blk * KC, kc = Math.min(KC, k - p0);
-                        packA(pa, a, aOff, aRow, aCol, i0, mb, p0, kc);
-                        panels(pa, pb, blk * KC * panels * NR, worker, i0, mb, kc, j0, nb, 0, rowPanels, c, cOff, ldc, accumulate || p0 > 0, lowerTriangle);
+                        boolean inPlace = inPlace(a, aOff, aRow, aCol, i0, mb, p0, kc);
+                        if (!inPlace) packA(pa, a, aOff, aRow, aCol, i0, mb, p0, kc);
+                        panels(inPlace ? a : pa, inPlace ? aOff + i0 + p0 * aCol : 0, inPlace ? 1 : kc, inPlace ? aCol : MR, pb, blk * KC * panels * NR, worker, i0, mb, kc, j0, nb, 0, rowPanels, c, cOff, ldc, accumulate || p0 > 0, lowerTriangle);
                     }
                 }
             }
@@ -451,29 +453,30 @@ public final class Gemm {
      * inner keeps B in L1 instead, but writes C down a column of tiles, a line per row that misses the
      * cache: 10-20% slower on the forward shapes of `tiny` on an Ice Lake core.)
      */
-    private void panels(float[] pa, MemorySegment pb, int pbBase, int w, int i0, int mb, int kc, int j0, int nb, int q0, int q1, float[] c, int cOff,
+    /** A's panel for rows i0 + ir at pa[paBase + ir·paRow], its k-th MR values as(k) apart: MR when packed, aCol when read in place. */
+    private void panels(float[] pa, int paBase, int paRow, int as, MemorySegment pb, int pbBase, int w, int i0, int mb, int kc, int j0, int nb, int q0, int q1, float[] c, int cOff,
                         int ldc, boolean acc, boolean lowerTriangle) {
         float[] tmp = edge[w];
         int chunk = Math.max(1, B_CHUNK_BYTES / (4 * kc * NR));
         for (int qc = q0; qc < q1; qc += chunk) {
             int qe = Math.min(q1, qc + chunk);
             for (int ir = 0; ir < mb; ir += MR) {
-                int mr = Math.min(MR, mb - ir), row = i0 + ir, paOff = ir * kc;
+                int mr = Math.min(MR, mb - ir), row = i0 + ir, paOff = paBase + ir * paRow;
                 for (int q = qc; q < qe; q++) {
                     int jr = q * NR, col = j0 + jr;
                     if (lowerTriangle && col > row + mr - 1) break; // every later panel of this chunk lies further right
-                    tile(pa, paOff, pb, pbBase + q * kc * NR, kc, c, cOff, ldc, acc, tmp, row, col, mr, Math.min(NR, nb - jr));
+                    tile(pa, paOff, as, pb, pbBase + q * kc * NR, kc, c, cOff, ldc, acc, tmp, row, col, mr, Math.min(NR, nb - jr));
                 }
             }
         }
     }
 
-    private static void tile(float[] pa, int paOff, MemorySegment pb, int pbOff, int kc, float[] c, int cOff, int ldc, boolean acc, float[] tmp,
+    private static void tile(float[] pa, int paOff, int as, MemorySegment pb, int pbOff, int kc, float[] c, int cOff, int ldc, boolean acc, float[] tmp,
                              int row, int col, int mr, int nr) {
         if (mr == MR && nr == NR) {
-            kernel(pa, paOff, pb, 4L * pbOff, kc, c, cOff + row * ldc + col, ldc, acc);
+            kernel(pa, paOff, as, pb, 4L * pbOff, kc, c, cOff + row * ldc + col, ldc, acc);
         } else {
-            kernel(pa, paOff, pb, 4L * pbOff, kc, tmp, 0, NR, false);
+            kernel(pa, paOff, as, pb, 4L * pbOff, kc, tmp, 0, NR, false);
             for (int r = 0; r < mr; r++) {
                 int co = cOff + (row + r) * ldc + col;
                 for (int j = 0; j < nr; j++) c[co + j] = acc ? c[co + j] + tmp[r * NR + j] : tmp[r * NR + j];
@@ -485,6 +488,20 @@ public final class Gemm {
      * A block rows [i0, i0+mb) x k [p0, p0+kc) into MR-row panels: panel q, element (k, r) at
      * q*kc*MR + k*MR + r. Loops run along whichever direction A is contiguous in.
      */
+    /**
+     * Whether the micro-kernels read the block rows [i0, i0+mb) x k [p0, p0+kc) of A where it lies, without
+     * packing: A stored k-major (a transposed view, or a symmetric matrix read through its transpose) has
+     * each k's MR values side by side, which is all a kernel's broadcasts need, at a stride of aCol from
+     * one k to the next instead of MR. A last panel's rows past mb are read too (their results are
+     * dropped), so the reads must stay in the array. On AVX-512 only: Newton–Schulz's 24 matrices on
+     * `tiny` ran 4-5% faster (bench/kernel_ab.sh on Zen 5; the symmetric 384³ product 3.5-4.6%), the weight
+     * gradient's dYᵀ·X, read in place too, no faster or slower; in the 4-row AVX2 kernel a variable stride
+     * made C2 slow every product by 4-18% (-XX:UseAVX=2 on the same machine).
+     */
+    private static boolean inPlace(float[] a, int aOff, int aRow, int aCol, int i0, int mb, int p0, int kc) {
+        return MR == 12 && aRow == 1 && aOff + i0 + (long) roundUp(mb, MR) - 1 + (long) (p0 + kc - 1) * aCol < a.length;
+    }
+
     private static void packA(float[] pa, float[] a, int aOff, int aRow, int aCol, int i0, int mb, int p0, int kc) {
         for (int ir = 0; ir < mb; ir += MR) {
             int mr = Math.min(MR, mb - ir), d = ir * kc;
@@ -592,9 +609,9 @@ public final class Gemm {
         }
     }
 
-    private static void kernel(float[] pa, int ai, MemorySegment pb, long bo, int kc, float[] c, int ci, int ldc, boolean acc) {
-        if (MR == 12) kernel12(pa, ai, pb, bo, kc, c, ci, ldc, acc);
-        else kernel4(pa, ai, pb, bo, kc, c, ci, ldc, acc);
+    private static void kernel(float[] pa, int ai, int as, MemorySegment pb, long bo, int kc, float[] c, int ci, int ldc, boolean acc) {
+        if (MR == 12) kernel12(pa, ai, as, pb, bo, kc, c, ci, ldc, acc);
+        else kernel4(pa, ai, pb, bo, kc, c, ci, ldc, acc); // A packed: as == 4
     }
 
     // The kernels are written out register by register: C2 keeps Vector API values in registers only
@@ -633,11 +650,11 @@ public final class Gemm {
     }
 
     /** 12 x 2L: 24 accumulators (32 vector registers, AVX-512). */
-    private static void kernel12(float[] pa, int ai, MemorySegment pb, long bo, int kc, float[] c, int ci, int ldc, boolean acc) {
+    private static void kernel12(float[] pa, int ai, int as, MemorySegment pb, long bo, int kc, float[] c, int ci, int ldc, boolean acc) {
         FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
         FloatVector c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
         FloatVector c80 = c00, c81 = c00, c90 = c00, c91 = c00, c100 = c00, c101 = c00, c110 = c00, c111 = c00;
-        for (int kk = 0; kk < kc; kk++, ai += 12, bo += 4 * NR) {
+        for (int kk = 0; kk < kc; kk++, ai += as, bo += 4 * NR) {
             FloatVector b0 = FloatVector.fromMemorySegment(S, pb, bo, ORDER), b1 = FloatVector.fromMemorySegment(S, pb, bo + 4 * L, ORDER);
             FloatVector a;
             a = FloatVector.broadcast(S, pa[ai]);      c00 = a.fma(b0, c00); c01 = a.fma(b1, c01);

@@ -161,6 +161,17 @@ class GemmTest {
             c = c0.clone();
             GEMM.multiplySerial(0, m, n, k, a, 0, k, 1, b, 0, n, 1, c, 0, n, acc, false); // row-major A: packed by transposing rows
             assertArrayEquals(expected, c, "A·B on one worker " + m + "x" + n + "x" + k);
+            // Aᵀ inside a larger array: its last row panel's reads past m stay in the array (read in place on AVX-512,
+            // the extra rows' NaNs dropped) rather than running off its end (packed)
+            float[] atPadded = new float[5 + m * k + 2 * Gemm.MR];
+            java.util.Arrays.fill(atPadded, Float.NaN);
+            System.arraycopy(at, 0, atPadded, 5, m * k);
+            c = c0.clone();
+            GEMM.multiply(m, n, k, atPadded, 5, 1, m, b, 0, n, 1, c, 0, n, acc);
+            assertArrayEquals(expected, c, "(Aᵀ)ᵀ·B with room after Aᵀ " + m + "x" + n + "x" + k);
+            c = c0.clone();
+            GEMM.multiplySerial(0, m, n, k, atPadded, 5, 1, m, b, 0, n, 1, c, 0, n, acc, false);
+            assertArrayEquals(expected, c, "(Aᵀ)ᵀ·B with room after Aᵀ, on one worker " + m + "x" + n + "x" + k);
             c = c0.clone();
             GEMM.multiply(m, a, 0, k, 1, GEMM.pack(k, n, b, 0, n, 1), c, 0, n, acc);
             assertArrayEquals(expected, c, "A·B with B packed beforehand " + m + "x" + n + "x" + k);
