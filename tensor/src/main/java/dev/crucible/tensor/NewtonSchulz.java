@@ -66,10 +66,14 @@ public final class NewtonSchulz {
      * X ← a·X + (b·X·Xᵀ + c·(X·Xᵀ)²)·X on the wide orientation of g (X = gᵀ when g is tall).
      */
     public void quintic(float[] g, int gOff, int rows, int cols, int steps, float[] out, int outOff) {
+        quintic(g, gOff, rows, cols, Vec.sumOfSquares(g, gOff, rows * cols), steps, out, outOff);
+    }
+
+    /** {@link #quintic(float[], int, int, int, int, float[], int)} given g's sum of squares (as {@link Momentum#nesterov} returns it). */
+    public void quintic(float[] g, int gOff, int rows, int cols, double ss, int steps, float[] out, int outOff) {
         int p = Math.min(rows, cols), q = Math.max(rows, cols);
         gram = grow(gram, p * p);
         poly = grow(poly, p * p);
-        double ss = Vec.sumOfSquares(g, gOff, rows * cols);
         if (q > p && steps > 1) {
             gramForm(g, gOff, rows > cols, p, q, ss, steps, out, outOff);
             return;

@@ -78,6 +78,32 @@ class OptimizerKernelsTest {
     }
 
     /** The spec's test: NS5 maps singular values {1, 0.25} of a 2×3 matrix to {0.737355, 0.742865}, singular vectors kept. */
+    /** Muon's fused momentum pass: the scalar formula's bits, and the sum of squares Vec.sumOfSquares gives for its output. */
+    @Test
+    void nesterovMomentumIsTheFormulaAndSumsItsOutput() {
+        SplittableRandom rng = new SplittableRandom(8);
+        for (int n : new int[] {1, Vec.L + 3, Vec.SQUARES_BLOCK, 2 * Vec.SQUARES_BLOCK + 5 * Vec.L + 7}) {
+            for (float factor : new float[] {1f, 1e25f}) { // 1e25: squares past float's range
+                float[] grads = Check.randomFloats(rng, n + 3, 2), mom = Check.randomFloats(rng, n, 1), u = new float[n];
+                for (int i = 0; i < grads.length; i++) grads[i] *= factor;
+                float[] expectedMom = mom.clone(), expectedU = new float[n];
+                float scale = 0.75f, gain = 0.05f, beta = 0.95f;
+                for (int i = 0; i < n; i++) {
+                    float g = grads[3 + i] * scale * gain;
+                    expectedMom[i] = beta * expectedMom[i] + g;
+                    expectedU[i] = g + beta * expectedMom[i];
+                }
+                double ss = Momentum.nesterov(grads, 3, scale, gain, beta, mom, u, n);
+                org.junit.jupiter.api.Assertions.assertArrayEquals(expectedMom, mom, "momentum, n = " + n);
+                org.junit.jupiter.api.Assertions.assertArrayEquals(expectedU, u, "update, n = " + n);
+                assertEquals(Vec.sumOfSquares(u, 0, n), ss, 0.0, "sum of squares, n = " + n + ", factor " + factor);
+                double exact = 0;
+                for (float x : u) exact += (double) x * x;
+                assertEquals(exact, ss, 2e-6 * exact, "n = " + n + ", factor " + factor);
+            }
+        }
+    }
+
     @Test
     void quinticNewtonSchulzActsOnEachSingularValue() {
         SplittableRandom rng = new SplittableRandom(5);

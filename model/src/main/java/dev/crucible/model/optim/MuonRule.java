@@ -2,6 +2,7 @@ package dev.crucible.model.optim;
 
 import dev.crucible.model.HfFormat;
 import dev.crucible.model.Safetensors;
+import dev.crucible.tensor.Momentum;
 import dev.crucible.tensor.NewtonSchulz;
 import dev.crucible.tensor.WorkerPool;
 import java.io.IOException;
@@ -83,13 +84,8 @@ final class MuonRule implements UpdateRule {
                     o[w] = new float[n];
                 }
                 float[] uw = u[w], ow = o[w];
-                for (int j = 0; j < n; j++) {
-                    float g = grads[mu.offset() + j] * gradScale * gain;
-                    float m = beta * mom[j] + g;
-                    mom[j] = m;
-                    uw[j] = g + beta * m;
-                }
-                ns[w].quintic(uw, 0, mu.rows(), mu.cols(), h.nsSteps(), ow, 0);
+                double ss = Momentum.nesterov(grads, mu.offset(), gradScale, gain, beta, mom, uw, n);
+                ns[w].quintic(uw, 0, mu.rows(), mu.cols(), ss, h.nsSteps(), ow, 0);
                 float step = (float) (rate * shapeScale(keller, mu.rows(), mu.cols()));
                 mu.descend(params, ow, decay, step);
             }
