@@ -509,7 +509,7 @@ public final class Gemm {
             if (mr == MR && aRow == 1 && L >= MR && src + (kc - 1) * aCol + L <= a.length) {
                 // A stored k-major (a transposed view): MR contiguous values per k, copied as one vector; its
                 // extra lanes land on the next k's slot, written over next (pa has room at the end). The
-                // preferred species, never a narrower one: see Vec.sumOfSquares on a second vector class.
+                // preferred species, never a narrower one (OneVectorClassTest says why).
                 for (int kk = 0; kk < kc; kk++, d += MR, src += aCol) FloatVector.fromArray(S, a, src).intoArray(pa, d);
             } else if (mr == MR && MR == 12) { // MR rows into k-major order
                 packRows12(pa, d, a, src, aRow, aCol, kc);

@@ -50,9 +50,10 @@ public final class NewtonSchulz {
     // it is read through its transpose (strides 1, p): the same values, packed by one vector copy per k
     // rather than by transposing MR rows (in registers on AVX-512, element by element on AVX2).
 
-    private void product(int m, int n, int k, float[] a, int aOff, int aRow, int aCol, float[] b, int bOff, int bRow, int bCol, float[] c, int cOff, int ldc) {
-        if (worker < 0) gemm.multiply(m, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, c, cOff, ldc, false);
-        else gemm.multiplySerial(worker, m, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, c, cOff, ldc, false, false);
+    private void product(int m, int n, int k, float[] a, int aOff, int aRow, int aCol, float[] b, int bOff, int bRow, int bCol, float[] c, int cOff, int ldc,
+                         boolean accumulate) {
+        if (worker < 0) gemm.multiply(m, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, c, cOff, ldc, accumulate);
+        else gemm.multiplySerial(worker, m, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, c, cOff, ldc, accumulate, false);
     }
 
     private void symmetric(int n, int k, float[] a, int aOff, int aRow, int aCol, float[] b, int bOff, int bRow, int bCol, float[] c, int cOff, int ldc) {
@@ -66,16 +67,20 @@ public final class NewtonSchulz {
      * X ← a·X + (b·X·Xᵀ + c·(X·Xᵀ)²)·X on the wide orientation of g (X = gᵀ when g is tall).
      */
     public void quintic(float[] g, int gOff, int rows, int cols, int steps, float[] out, int outOff) {
-        quintic(g, gOff, rows, cols, Vec.sumOfSquares(g, gOff, rows * cols), steps, out, outOff);
+        quintic(g, gOff, rows, cols, Vec.sumOfSquares(g, gOff, rows * cols), steps, 1f, out, outOff, false);
     }
 
-    /** {@link #quintic(float[], int, int, int, int, float[], int)} given g's sum of squares (as {@link Momentum#nesterov} returns it). */
-    public void quintic(float[] g, int gOff, int rows, int cols, double ss, int steps, float[] out, int outOff) {
+    /**
+     * out (+)= scale·NS5(g), given g's sum of squares (as {@link Momentum#nesterov} returns it): with
+     * accumulate, the result scaled and added to out by the last product itself (Muon's step into the
+     * weights, W += −lr·NS5(u), without an update buffer written and read back).
+     */
+    public void quintic(float[] g, int gOff, int rows, int cols, double ss, int steps, float scale, float[] out, int outOff, boolean accumulate) {
         int p = Math.min(rows, cols), q = Math.max(rows, cols);
         gram = grow(gram, p * p);
         poly = grow(poly, p * p);
         if (q > p && steps > 1) {
-            gramForm(g, gOff, rows > cols, p, q, ss, steps, out, outOff);
+            gramForm(g, gOff, rows > cols, p, q, ss, steps, scale, out, outOff, accumulate);
             return;
         }
         float inv = (float) (1 / (Math.sqrt(ss) + NORM_EPS));
@@ -91,13 +96,15 @@ public final class NewtonSchulz {
             symmetric(p, q, x, 0, q, 1, x, 0, 1, q, gram, 0, p); // A = X·Xᵀ
             symmetric(p, p, gram, 0, 1, p, gram, 0, p, 1, poly, 0, p); // A²
             for (int i = 0; i < p * p; i++) poly[i] = B * gram[i] + C * poly[i];
-            product(p, q, p, poly, 0, 1, p, x, 0, q, 1, prod, 0, q); // (bA + cA²)·X
+            product(p, q, p, poly, 0, 1, p, x, 0, q, 1, prod, 0, q, false); // (bA + cA²)·X
             for (int i = 0; i < p * q; i++) x[i] = A * x[i] + prod[i];
         }
-        if (transpose) {
-            for (int r = 0; r < rows; r++) for (int c = 0; c < cols; c++) out[outOff + r * cols + c] = x[c * q + r];
-        } else {
-            System.arraycopy(x, 0, out, outOff, p * q);
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < cols; c++) {
+                int o = outOff + r * cols + c;
+                float v = scale * x[transpose ? c * q + r : r * cols + c];
+                out[o] = accumulate ? out[o] + v : v;
+            }
         }
     }
 
@@ -110,7 +117,7 @@ public final class NewtonSchulz {
      * outside [2^-40, 2^100], far outside what gradients reach); otherwise the norm is applied to the
      * p×p matrices (R₀ = (g·gᵀ)/‖g‖², out = (M/‖g‖)·g), which saves a pass over the p×q matrix and its copy.
      */
-    private void gramForm(float[] g, int gOff, boolean tall, int p, int q, double ss, int steps, float[] out, int outOff) {
+    private void gramForm(float[] g, int gOff, boolean tall, int p, int q, double ss, int steps, float scale, float[] out, int outOff, boolean accumulate) {
         int pp = p * p;
         z = grow(z, pp);
         m = grow(m, pp);
@@ -152,13 +159,14 @@ public final class NewtonSchulz {
                 symmetric(p, p, z, 0, 1, p, scratch, 0, p, 1, r, 0, p); // Z²·R
             }
         }
-        if (scaled) {
-            for (int i = 0; i < pp; i++) m[i] *= inv;
+        float mScale = scaled ? inv * scale : scale;
+        if (mScale != 1f) {
+            for (int i = 0; i < pp; i++) m[i] *= mScale;
         }
-        if (tall) { // out (q×p) = X₀·M
-            product(q, p, p, x0, x0Off, p, 1, m, 0, p, 1, out, outOff, p);
-        } else { // out (p×q) = M·X₀
-            product(p, q, p, m, 0, 1, p, x0, x0Off, q, 1, out, outOff, q);
+        if (tall) { // out (q×p) (+)= X₀·M
+            product(q, p, p, x0, x0Off, p, 1, m, 0, p, 1, out, outOff, p, accumulate);
+        } else { // out (p×q) (+)= M·X₀
+            product(p, q, p, m, 0, 1, p, x0, x0Off, q, 1, out, outOff, q, accumulate);
         }
     }
 
