@@ -98,6 +98,11 @@ public final class Gemm {
     public void multiplySymmetric(int n, int k, float[] a, int aOff, int aRow, int aCol, float[] b, int bOff, int bRow, int bCol,
                                   float[] c, int cOff, int ldc) {
         multiply(n, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, c, cOff, ldc, false, true);
+        mirror(c, cOff, ldc, n);
+    }
+
+    /** The upper triangle of C (n x n) from its lower one, on the whole pool. */
+    private void mirror(float[] c, int cOff, int ldc, int n) {
         mirrorN = n;
         mirrorC = c;
         mirrorOff = cOff;
@@ -107,6 +112,18 @@ public final class Gemm {
         } finally {
             mirrorC = null;
         }
+    }
+
+    /** {@link #multiplySymmetric} with B (n x n) packed beforehand: the same bits. */
+    public void multiplySymmetric(float[] a, int aOff, int aRow, int aCol, PackedMatrix b, float[] c, int cOff, int ldc) {
+        multiply(b.n, b.n, b.k, a, aOff, aRow, aCol, null, 0, 0, 0, b, c, cOff, ldc, false, true);
+        mirror(c, cOff, ldc, b.n);
+    }
+
+    /** {@link #multiplySymmetricSerial} with B (n x n) packed beforehand: the same bits. */
+    public void multiplySymmetricSerial(int worker, float[] a, int aOff, int aRow, int aCol, PackedMatrix b, float[] c, int cOff, int ldc) {
+        multiplySerial(worker, b.n, b.n, b.k, a, aOff, aRow, aCol, null, 0, 0, 0, b, c, cOff, ldc, false, true);
+        for (int band = 0; band < ceilDiv(b.n, MIRROR_BLOCK); band++) mirror(c, cOff, ldc, b.n, band);
     }
 
     /** {@link #multiplySymmetric} on one worker, inside a task of the pool (as {@link #multiplySerial}); the same bits. */
@@ -243,21 +260,36 @@ public final class Gemm {
      * weights), so that no product packs them again. A copy: later changes to b do not reach it.
      */
     public PackedMatrix pack(int k, int n, float[] b, int bOff, int bRow, int bCol) {
-        if (pool.insideTask()) throw new IllegalStateException("Gemm.pack runs on the whole pool, not inside a task");
         PackedMatrix p = new PackedMatrix(k, n);
-        if (k <= 0 || n <= 0) return p;
+        pack(p, b, bOff, bRow, bCol);
+        return p;
+    }
+
+    /** {@link #pack} into a matrix of the same k x n packed before, which it overwrites (B's values changed, its buffer kept). */
+    public void pack(PackedMatrix p, float[] b, int bOff, int bRow, int bCol) {
+        if (pool.insideTask()) throw new IllegalStateException("Gemm.pack runs on the whole pool, not inside a task; inside a task use packSerial");
+        int k = p.k, n = p.n;
+        if (k <= 0 || n <= 0) return;
         int blocks = ceilDiv(k, KC);
         for (int j0 = 0; j0 < n; j0 += NC) {
-            int nb = Math.min(NC, n - j0), panels = ceilDiv(nb, NR), base = p.columnBlockOffset(j0), col = j0;
-            pool.forRange(blocks * panels, Math.min(blocks * panels, 4 * pool.size()), (s, e, chunk, w) -> {
-                for (int i = s; i < e; i++) {
-                    int blk = i / panels, q = i % panels, p0 = blk * KC, kc = Math.min(KC, k - p0);
-                    packBPanel(gatherMaps[w], transposed[w], p.data, base + blk * KC * panels * NR + q * kc * NR, b, bOff, bRow, bCol, p0, kc,
-                            col + q * NR, Math.min(NR, nb - q * NR));
-                }
-            });
+            int panels = ceilDiv(Math.min(NC, n - j0), NR), col = j0;
+            pool.forRange(blocks * panels, Math.min(blocks * panels, 4 * pool.size()), (s, e, chunk, w) -> packPanels(w, p, b, bOff, bRow, bCol, col, s, e));
         }
-        return p;
+    }
+
+    /** {@link #pack} into p by one worker alone, inside a task of the pool (as {@link #multiplySerial}). */
+    public void packSerial(int worker, PackedMatrix p, float[] b, int bOff, int bRow, int bCol) {
+        for (int j0 = 0; j0 < p.n; j0 += NC) packPanels(worker, p, b, bOff, bRow, bCol, j0, 0, ceilDiv(p.k, KC) * ceilDiv(Math.min(NC, p.n - j0), NR));
+    }
+
+    /** Panels [s, e) of the column block at j0 (KC block by KC block, each its panels in order) of B packed into p. */
+    private void packPanels(int w, PackedMatrix p, float[] b, int bOff, int bRow, int bCol, int j0, int s, int e) {
+        int k = p.k, nb = Math.min(NC, p.n - j0), panels = ceilDiv(nb, NR), base = p.columnBlockOffset(j0);
+        for (int i = s; i < e; i++) {
+            int blk = i / panels, q = i % panels, p0 = blk * KC, kc = Math.min(KC, k - p0);
+            packBPanel(gatherMaps[w], transposed[w], p.data, base + blk * KC * panels * NR + q * kc * NR, b, bOff, bRow, bCol, p0, kc,
+                    j0 + q * NR, Math.min(NR, nb - q * NR));
+        }
     }
 
     /** C[m, b.n] (+)= A·B for a B packed by {@link #pack}: the same bits as {@link #multiply} with B itself. */
@@ -412,6 +444,17 @@ public final class Gemm {
     public void multiplySerial(int worker, int m, int n, int k, float[] a, int aOff, int aRow, int aCol, float[] b,
                                int bOff, int bRow, int bCol, float[] c, int cOff, int ldc, boolean accumulate,
                                boolean lowerTriangle) {
+        multiplySerial(worker, m, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, null, c, cOff, ldc, accumulate, lowerTriangle);
+    }
+
+    /** {@link #multiplySerial} with B packed beforehand ({@link #pack} or {@link #packSerial}): the same bits. */
+    public void multiplySerial(int worker, int m, float[] a, int aOff, int aRow, int aCol, PackedMatrix b, float[] c, int cOff, int ldc,
+                               boolean accumulate, boolean lowerTriangle) {
+        multiplySerial(worker, m, b.n, b.k, a, aOff, aRow, aCol, null, 0, 0, 0, b, c, cOff, ldc, accumulate, lowerTriangle);
+    }
+
+    private void multiplySerial(int worker, int m, int n, int k, float[] a, int aOff, int aRow, int aCol, float[] b, int bOff, int bRow, int bCol,
+                                PackedMatrix packed, float[] c, int cOff, int ldc, boolean accumulate, boolean lowerTriangle) {
         if (m <= 0 || n <= 0) return;
         float[] pa = packA[worker];
         MemorySegment pb = packB[worker];
@@ -419,15 +462,25 @@ public final class Gemm {
         // Column block by column block, B is packed once for up to SERIAL_SPAN KC blocks and serves every
         // row block (packed per row block, it took a tenth of Newton–Schulz's time); each row block then
         // runs those KC blocks in turn on its C tile, which stays in cache from one to the next.
-        for (int j0 = 0; j0 < n; j0 += NC_SERIAL) {
-            int nb = Math.min(NC_SERIAL, n - j0), panels = ceilDiv(nb, NR);
+        // B packed beforehand: every KC block at once, in column blocks that stay inside one of its NC-column blocks
+        MemorySegment bData = packed == null ? pb : packed.data;
+        int span = packed == null ? SERIAL_SPAN : ceilDiv(k, KC);
+        for (int j0 = 0, nb; j0 < n; j0 += nb) {
+            nb = Math.min(NC_SERIAL, n - j0);
+            int cb = j0 / NC * NC, blockPanels = 0, base = 0; // where packed's column block holding j0 starts, its panels, j0's panel in it
+            if (packed != null) {
+                nb = Math.min(nb, cb + NC - j0);
+                blockPanels = ceilDiv(Math.min(NC, n - cb), NR);
+                base = packed.columnBlockOffset(cb);
+            }
+            int panels = ceilDiv(nb, NR);
             // a triangle's rows above this column block have no tile in it and its panels right of the last row none below
             int first = lowerTriangle ? j0 / MR * MR : 0;
             if (first >= m) break;
             if (lowerTriangle) panels = Math.min(panels, ceilDiv(m - j0, NR));
-            for (int s0 = 0; s0 < k; s0 += SERIAL_SPAN * KC) {
-                int blocks = Math.min(SERIAL_SPAN, ceilDiv(k - s0, KC));
-                for (int blk = 0; blk < blocks; blk++) {
+            for (int s0 = 0; s0 < k; s0 += span * KC) {
+                int blocks = Math.min(span, ceilDiv(k - s0, KC));
+                for (int blk = 0; packed == null && blk < blocks; blk++) {
                     int p0 = s0 + blk * KC, kc = Math.min(KC, k - p0);
                     for (int q = 0; q < panels; q++) {
                         packBPanel(map, transposed[worker], pb, blk * KC * panels * NR + q * kc * NR, b, bOff, bRow, bCol, p0, kc, j0 + q * NR, Math.min(NR, nb - q * NR));
@@ -437,9 +490,10 @@ public final class Gemm {
                     int mb = Math.min(MC, m - i0), rowPanels = lowerTriangle ? Math.min(panels, ceilDiv(i0 + mb - j0, NR)) : panels;
                     for (int blk = 0; blk < blocks; blk++) {
                         int p0 = s0 + blk * KC, kc = Math.min(KC, k - p0);
+                        int bBase = packed == null ? blk * KC * panels * NR : base + blk * KC * blockPanels * NR + (j0 - cb) / NR * kc * NR;
                         boolean inPlace = inPlace(a, aOff, aRow, aCol, i0, mb, p0, kc);
                         if (!inPlace) packA(pa, a, aOff, aRow, aCol, i0, mb, p0, kc);
-                        panels(inPlace ? a : pa, inPlace ? aOff + i0 + p0 * aCol : 0, inPlace ? 1 : kc, inPlace ? aCol : MR, pb, blk * KC * panels * NR, worker, i0, mb, kc, j0, nb, 0, rowPanels, c, cOff, ldc, accumulate || p0 > 0, lowerTriangle);
+                        panels(inPlace ? a : pa, inPlace ? aOff + i0 + p0 * aCol : 0, inPlace ? 1 : kc, inPlace ? aCol : MR, bData, bBase, worker, i0, mb, kc, j0, nb, 0, rowPanels, c, cOff, ldc, accumulate || p0 > 0, lowerTriangle);
                     }
                 }
             }

@@ -29,6 +29,7 @@ public final class NewtonSchulz {
     private final int worker;
     private float[] x = new float[0], gram = new float[0], poly = new float[0], prod = new float[0], z = new float[0], m = new float[0],
             scratch = new float[0];
+    private final java.util.List<PackedMatrix> packedZ = new java.util.ArrayList<>();
 
     /** Products on the whole pool of gemm. */
     public NewtonSchulz(Gemm gemm) {
@@ -54,6 +55,22 @@ public final class NewtonSchulz {
                          boolean accumulate) {
         if (worker < 0) gemm.multiply(m, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, c, cOff, ldc, accumulate);
         else gemm.multiplySerial(worker, m, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, c, cOff, ldc, accumulate, false);
+    }
+
+    /** z (p×p) packed as a right operand, in a buffer kept per size (the matrices of a model come in a few sizes). */
+    private PackedMatrix packZ(int p) {
+        PackedMatrix zp = null;
+        for (PackedMatrix candidate : packedZ) if (candidate.rows() == p) zp = candidate;
+        if (zp == null) packedZ.add(zp = new PackedMatrix(p, p));
+        if (worker < 0) gemm.pack(zp, z, 0, p, 1);
+        else gemm.packSerial(worker, zp, z, 0, p, 1);
+        return zp;
+    }
+
+    /** c = a·Z for symmetric a (p×p) that commutes with Z: a symmetric product, a read through its transpose. */
+    private void timesZ(float[] a, PackedMatrix zp, float[] c, int p) {
+        if (worker < 0) gemm.multiplySymmetric(a, 0, 1, p, zp, c, 0, p);
+        else gemm.multiplySymmetricSerial(worker, a, 0, 1, p, zp, c, 0, p);
     }
 
     private void symmetric(int n, int k, float[] a, int aOff, int aRow, int aCol, float[] b, int bOff, int bRow, int bCol, float[] c, int cOff, int ldc) {
@@ -146,17 +163,19 @@ public final class NewtonSchulz {
             symmetric(p, p, r, 0, 1, p, r, 0, p, 1, poly, 0, p); // R²
             for (int i = 0; i < pp; i++) z[i] = B * r[i] + C * poly[i];
             for (int i = 0; i < p; i++) z[i * p + i] += A;
+            // Z is the right operand of every product left in this step (they commute), packed once for all three
+            PackedMatrix zp = packZ(p);
             if (s == 0) {
                 System.arraycopy(z, 0, m, 0, pp);
             } else {
-                symmetric(p, p, z, 0, 1, p, m, 0, p, 1, scratch, 0, p); // Z·M
+                timesZ(m, zp, scratch, p); // M·Z
                 float[] swap = m;
                 m = scratch;
                 scratch = swap;
             }
             if (s < steps - 1) {
-                symmetric(p, p, z, 0, 1, p, r, 0, p, 1, scratch, 0, p); // Z·R
-                symmetric(p, p, z, 0, 1, p, scratch, 0, p, 1, r, 0, p); // Z²·R
+                timesZ(r, zp, scratch, p); // R·Z
+                timesZ(scratch, zp, r, p); // R·Z²
             }
         }
         float mScale = scaled ? inv * scale : scale;

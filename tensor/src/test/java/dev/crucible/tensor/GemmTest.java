@@ -64,6 +64,44 @@ class GemmTest {
         }
     }
 
+    /**
+     * Right operands packed beforehand (by the pool or by one worker, into a buffer packed before with
+     * other values): the bits of the same products packing B themselves, serial or pooled, symmetric or
+     * not, over KC blocks, several serial column blocks and one that would straddle two NC blocks.
+     */
+    @Test
+    void productsWithBPackedBeforehandGiveTheSameBits() {
+        SplittableRandom rng = new SplittableRandom(7);
+        for (int[] nk : new int[][] {{1, 3}, {33, 17}, {385, 97}, {400, 3 * Gemm.KC + 5}, {Gemm.NC + 50, 40}}) {
+            int n = nk[0], k = nk[1], m = n > 1000 ? 30 : n;
+            float[] x = Check.randomFloats(rng, n * k, 1), a = Check.randomFloats(rng, m * k, 1), stale = Check.randomFloats(rng, n * k, 1);
+            PackedMatrix bySerial = new PackedMatrix(k, n), byPool = new PackedMatrix(k, n);
+            GEMM.packSerial(0, bySerial, stale, 0, 1, k); // then overwritten
+            GEMM.packSerial(0, bySerial, x, 0, 1, k); // B = Xᵀ, read through its strides
+            GEMM.pack(byPool, stale, 0, 1, k);
+            GEMM.pack(byPool, x, 0, 1, k);
+            for (boolean lower : new boolean[] {false, true}) {
+                if (lower && m != n) continue;
+                float[] c0 = Check.randomFloats(rng, m * n, 1), expected = c0.clone(), serial = c0.clone(), pooled = c0.clone();
+                boolean acc = !lower && rng.nextBoolean();
+                GEMM.multiplySerial(0, m, n, k, a, 0, k, 1, x, 0, 1, k, expected, 0, n, acc, lower);
+                GEMM.multiplySerial(0, m, a, 0, k, 1, bySerial, serial, 0, n, acc, lower);
+                assertArrayEquals(expected, serial, "A·Xᵀ " + m + "x" + n + "x" + k + " on one worker, lower " + lower);
+                GEMM.multiplySerial(0, m, a, 0, k, 1, byPool, pooled, 0, n, acc, lower);
+                assertArrayEquals(expected, pooled, "A·Xᵀ " + m + "x" + n + "x" + k + " packed by the pool, lower " + lower);
+            }
+            if (n > 1000) continue;
+            float[] expected = new float[n * n], serial = new float[n * n], pooled = new float[n * n], pooledPacked = new float[n * n];
+            GEMM.multiplySymmetricSerial(0, n, k, x, 0, k, 1, x, 0, 1, k, expected, 0, n);
+            GEMM.multiplySymmetricSerial(0, x, 0, k, 1, bySerial, serial, 0, n);
+            assertArrayEquals(expected, serial, "X·Xᵀ [" + n + "x" + k + "] on one worker");
+            GEMM.multiplySymmetric(n, k, x, 0, k, 1, x, 0, 1, k, pooled, 0, n);
+            GEMM.multiplySymmetric(x, 0, k, 1, byPool, pooledPacked, 0, n);
+            assertArrayEquals(pooled, pooledPacked, "X·Xᵀ [" + n + "x" + k + "] on the pool");
+            assertArrayEquals(expected, pooled, "X·Xᵀ [" + n + "x" + k + "] on the pool and on one worker");
+        }
+    }
+
     @Test
     void transposedViewsAndOffsets() {
         SplittableRandom rng = new SplittableRandom(2);
