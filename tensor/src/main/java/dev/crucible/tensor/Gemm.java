@@ -15,14 +15,14 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>Layout follows Goto/BLIS: for each block of NC columns, B is packed once into NR-column panels of
  * KC depth (in parallel, into an aligned buffer shared by all workers, as many KC blocks as it holds),
  * then tiles of MC rows are independent tasks that, block by block, pack their A rows into MR-row
- * panels (on AVX-512 a k-major A is read where it lies: {@link #inPlace}) and run an MR x (2 vectors) micro-kernel (see {@link #MR}) for each A panel and B panel. A
- * product of a single row tile (M ≤ MC) with enough columns for every worker's groups instead gives
- * each worker whole groups of columns, whose B it packs itself a cache-sized chunk at a time, as
- * {@link #multiplySerial} does. The
+ * panels (on AVX-512 a k-major A is read where it lies: {@link #inPlace}) and run an MR x (2 vectors)
+ * micro-kernel (see {@link #MR}) for each A panel and B panel. A product of a single row tile
+ * (M ≤ MC) with enough columns for every worker's groups instead gives each worker whole groups of
+ * columns, whose B it packs itself a cache-sized chunk at a time, as {@link #multiplySerial} does. The
  * textbook AVX2 tile is 6 x 16 (12 accumulators), but C2 then spills accumulators to the stack and runs
- * at half speed; 4 x 16 reaches ~92 GFLOP/s on one Zen 3 core (bench matmul). Each C element is reduced over K in the same
- * order whatever the thread count and the tile, so results are bit-identical across runs, thread
- * counts and vector widths' tiles.
+ * at half speed; 4 x 16 reaches ~92 GFLOP/s on one Zen 3 core (bench matmul). Each C element is reduced
+ * over K in the same order whatever the thread count and the tile, so results are bit-identical across
+ * runs, thread counts and vector widths' tiles.
  */
 public final class Gemm {
     static final VectorSpecies<Float> S = Cpu.SPECIES;
@@ -505,9 +505,10 @@ public final class Gemm {
      * chunks that stay in L2; within a chunk each A panel (in L1) meets every B panel, so the kernels write
      * C along its rows, a few sequential streams the hardware prefetcher follows. (B panel outer, A panels
      * inner keeps B in L1 instead, but writes C down a column of tiles, a line per row that misses the
-     * cache: 10-20% slower on the forward shapes of `tiny` on an Ice Lake core.)
+     * cache: 10-20% slower on the forward shapes of `tiny` on an Ice Lake core.) A's panel for rows
+     * i0 + ir lies at pa[paBase + ir·paRow], its MR values for one k `as` floats after the previous k's:
+     * MR when packed, aCol when read in place.
      */
-    /** A's panel for rows i0 + ir at pa[paBase + ir·paRow], its k-th MR values as(k) apart: MR when packed, aCol when read in place. */
     private void panels(float[] pa, int paBase, int paRow, int as, MemorySegment pb, int pbBase, int w, int i0, int mb, int kc, int j0, int nb, int q0, int q1, float[] c, int cOff,
                         int ldc, boolean acc, boolean lowerTriangle) {
         float[] tmp = edge[w];
@@ -539,10 +540,6 @@ public final class Gemm {
     }
 
     /**
-     * A block rows [i0, i0+mb) x k [p0, p0+kc) into MR-row panels: panel q, element (k, r) at
-     * q*kc*MR + k*MR + r. Loops run along whichever direction A is contiguous in.
-     */
-    /**
      * Whether the micro-kernels read the block rows [i0, i0+mb) x k [p0, p0+kc) of A where it lies, without
      * packing: A stored k-major (a transposed view, or a symmetric matrix read through its transpose) has
      * each k's MR values side by side, which is all a kernel's broadcasts need, at a stride of aCol from
@@ -556,6 +553,10 @@ public final class Gemm {
         return MR == 12 && aRow == 1 && aOff + i0 + (long) roundUp(mb, MR) - 1 + (long) (p0 + kc - 1) * aCol < a.length;
     }
 
+    /**
+     * A block rows [i0, i0+mb) x k [p0, p0+kc) into MR-row panels: panel q, element (k, r) at
+     * q*kc*MR + k*MR + r. Loops run along whichever direction A is contiguous in.
+     */
     private static void packA(float[] pa, float[] a, int aOff, int aRow, int aCol, int i0, int mb, int p0, int kc) {
         for (int ir = 0; ir < mb; ir += MR) {
             int mr = Math.min(MR, mb - ir), d = ir * kc;

@@ -48,8 +48,8 @@ public final class NewtonSchulz {
 
     // Every p×p matrix passed to a product here is exactly symmetric, bit for bit (a symmetric product's
     // mirrored upper triangle, the identity, and elementwise combinations of such), so as a left operand
-    // it is read through its transpose (strides 1, p): the same values, packed by one vector copy per k
-    // rather than by transposing MR rows (in registers on AVX-512, element by element on AVX2).
+    // it is read through its transpose (strides 1, p): the same values, read where they lie on AVX-512
+    // (Gemm.inPlace) and packed by one vector copy per k on AVX2, rather than by transposing MR rows.
 
     private void product(int m, int n, int k, float[] a, int aOff, int aRow, int aCol, float[] b, int bOff, int bRow, int bCol, float[] c, int cOff, int ldc,
                          boolean accumulate) {
@@ -163,7 +163,7 @@ public final class NewtonSchulz {
             symmetric(p, p, r, 0, 1, p, r, 0, p, 1, poly, 0, p); // R²
             for (int i = 0; i < pp; i++) z[i] = B * r[i] + C * poly[i];
             for (int i = 0; i < p; i++) z[i * p + i] += A;
-            // Z is the right operand of every product left in this step (they commute), packed once for all three
+            // Z is the right operand of every product left in this step (they commute): packed once for all of them
             PackedMatrix zp = packZ(p);
             if (s == 0) {
                 System.arraycopy(z, 0, m, 0, pp);
