@@ -114,22 +114,27 @@ public final class Gemm {
         }
     }
 
-    /** {@link #multiplySymmetric} with B (n x n) packed beforehand: the same bits. */
+    /** {@link #multiplySymmetric} with B (k x n) packed beforehand: the same bits. */
     public void multiplySymmetric(float[] a, int aOff, int aRow, int aCol, PackedMatrix b, float[] c, int cOff, int ldc) {
         multiply(b.n, b.n, b.k, a, aOff, aRow, aCol, null, 0, 0, 0, b, c, cOff, ldc, false, true);
         mirror(c, cOff, ldc, b.n);
     }
 
-    /** {@link #multiplySymmetricSerial} with B (n x n) packed beforehand: the same bits. */
+    /** {@link #multiplySymmetricSerial} with B (k x n) packed beforehand: the same bits. */
     public void multiplySymmetricSerial(int worker, float[] a, int aOff, int aRow, int aCol, PackedMatrix b, float[] c, int cOff, int ldc) {
         multiplySerial(worker, b.n, b.n, b.k, a, aOff, aRow, aCol, null, 0, 0, 0, b, c, cOff, ldc, false, true);
-        for (int band = 0; band < ceilDiv(b.n, MIRROR_BLOCK); band++) mirror(c, cOff, ldc, b.n, band);
+        mirrorSerial(c, cOff, ldc, b.n);
     }
 
     /** {@link #multiplySymmetric} on one worker, inside a task of the pool (as {@link #multiplySerial}); the same bits. */
     public void multiplySymmetricSerial(int worker, int n, int k, float[] a, int aOff, int aRow, int aCol, float[] b, int bOff, int bRow, int bCol,
                                         float[] c, int cOff, int ldc) {
         multiplySerial(worker, n, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, c, cOff, ldc, false, true);
+        mirrorSerial(c, cOff, ldc, n);
+    }
+
+    /** The upper triangle of C (n x n) from its lower one, on the calling thread. */
+    private static void mirrorSerial(float[] c, int cOff, int ldc, int n) {
         for (int band = 0; band < ceilDiv(n, MIRROR_BLOCK); band++) mirror(c, cOff, ldc, n, band);
     }
 
@@ -260,6 +265,7 @@ public final class Gemm {
      * weights), so that no product packs them again. A copy: later changes to b do not reach it.
      */
     public PackedMatrix pack(int k, int n, float[] b, int bOff, int bRow, int bCol) {
+        if (pool.insideTask()) throw new IllegalStateException("Gemm.pack runs on the whole pool, not inside a task; inside a task use packSerial");
         PackedMatrix p = new PackedMatrix(k, n);
         pack(p, b, bOff, bRow, bCol);
         return p;
@@ -271,10 +277,29 @@ public final class Gemm {
         int k = p.k, n = p.n;
         if (k <= 0 || n <= 0) return;
         int blocks = ceilDiv(k, KC);
-        for (int j0 = 0; j0 < n; j0 += NC) {
-            int panels = ceilDiv(Math.min(NC, n - j0), NR), col = j0;
-            pool.forRange(blocks * panels, Math.min(blocks * panels, 4 * pool.size()), (s, e, chunk, w) -> packPanels(w, p, b, bOff, bRow, bCol, col, s, e));
+        jobInto = p;
+        jobB = b;
+        jobBOff = bOff;
+        jobBRow = bRow;
+        jobBCol = bCol;
+        try {
+            for (int j0 = 0; j0 < n; j0 += NC) {
+                int panels = ceilDiv(Math.min(NC, n - j0), NR);
+                jobJ0 = j0;
+                pool.forRange(blocks * panels, Math.min(blocks * panels, 4 * pool.size()), packInto);
+            }
+        } finally {
+            jobInto = null;
+            jobB = null;
         }
+    }
+
+    /** The matrix {@link #pack} is filling (its tasks read it and the job's B fields, as multiply's do). */
+    private PackedMatrix jobInto;
+    private final WorkerPool.RangeTask packInto = this::packInto;
+
+    private void packInto(int s, int e, int chunk, int w) {
+        packPanels(w, jobInto, jobB, jobBOff, jobBRow, jobBCol, jobJ0, s, e);
     }
 
     /** {@link #pack} into p by one worker alone, inside a task of the pool (as {@link #multiplySerial}). */
@@ -425,9 +450,8 @@ public final class Gemm {
         float[] pa = packA[w];
         for (int blk = 0; blk < jobBlocks; blk++) {
             int p0 = jobP0 + blk * KC, kc = Math.min(KC, jobK - p0);
-            boolean inPlace = inPlace(jobA, jobAOff, jobARow, jobACol, i0, mb, p0, kc);
-            if (!inPlace) packA(pa, jobA, jobAOff, jobARow, jobACol, i0, mb, p0, kc);
-            panels(inPlace ? jobA : pa, inPlace ? jobAOff + i0 + p0 * jobACol : 0, inPlace ? 1 : kc, inPlace ? jobACol : MR, jobBPacked, jobBBase + blk * KC * jobPanels * NR, w, i0, mb, kc, jobJ0, jobNb, q0, q1, jobC, jobCOff, jobLdc, jobAcc || p0 > 0, jobLower);
+            block(pa, jobA, jobAOff, jobARow, jobACol, p0, jobBPacked, jobBBase + blk * KC * jobPanels * NR, w, i0, mb, kc, jobJ0, jobNb, q0, q1, jobC, jobCOff, jobLdc,
+                    jobAcc || p0 > 0, jobLower);
         }
     }
 
@@ -456,6 +480,10 @@ public final class Gemm {
     private void multiplySerial(int worker, int m, int n, int k, float[] a, int aOff, int aRow, int aCol, float[] b, int bOff, int bRow, int bCol,
                                 PackedMatrix packed, float[] c, int cOff, int ldc, boolean accumulate, boolean lowerTriangle) {
         if (m <= 0 || n <= 0) return;
+        if (k <= 0) { // an empty sum, as the pooled product has it
+            if (!accumulate) for (int i = 0; i < m; i++) java.util.Arrays.fill(c, cOff + i * ldc, cOff + i * ldc + n, 0f);
+            return;
+        }
         float[] pa = packA[worker];
         MemorySegment pb = packB[worker];
         int[] map = gatherMaps[worker];
@@ -480,10 +508,12 @@ public final class Gemm {
             if (lowerTriangle) panels = Math.min(panels, ceilDiv(m - j0, NR));
             for (int s0 = 0; s0 < k; s0 += span * KC) {
                 int blocks = Math.min(span, ceilDiv(k - s0, KC));
-                for (int blk = 0; packed == null && blk < blocks; blk++) {
-                    int p0 = s0 + blk * KC, kc = Math.min(KC, k - p0);
-                    for (int q = 0; q < panels; q++) {
-                        packBPanel(map, transposed[worker], pb, blk * KC * panels * NR + q * kc * NR, b, bOff, bRow, bCol, p0, kc, j0 + q * NR, Math.min(NR, nb - q * NR));
+                if (packed == null) {
+                    for (int blk = 0; blk < blocks; blk++) {
+                        int p0 = s0 + blk * KC, kc = Math.min(KC, k - p0);
+                        for (int q = 0; q < panels; q++) {
+                            packBPanel(map, transposed[worker], pb, blk * KC * panels * NR + q * kc * NR, b, bOff, bRow, bCol, p0, kc, j0 + q * NR, Math.min(NR, nb - q * NR));
+                        }
                     }
                 }
                 for (int i0 = first; i0 < m; i0 += MC) {
@@ -491,12 +521,24 @@ public final class Gemm {
                     for (int blk = 0; blk < blocks; blk++) {
                         int p0 = s0 + blk * KC, kc = Math.min(KC, k - p0);
                         int bBase = packed == null ? blk * KC * panels * NR : base + blk * KC * blockPanels * NR + (j0 - cb) / NR * kc * NR;
-                        boolean inPlace = inPlace(a, aOff, aRow, aCol, i0, mb, p0, kc);
-                        if (!inPlace) packA(pa, a, aOff, aRow, aCol, i0, mb, p0, kc);
-                        panels(inPlace ? a : pa, inPlace ? aOff + i0 + p0 * aCol : 0, inPlace ? 1 : kc, inPlace ? aCol : MR, bData, bBase, worker, i0, mb, kc, j0, nb, 0, rowPanels, c, cOff, ldc, accumulate || p0 > 0, lowerTriangle);
+                        block(pa, a, aOff, aRow, aCol, p0, bData, bBase, worker, i0, mb, kc, j0, nb, 0, rowPanels, c, cOff, ldc, accumulate || p0 > 0, lowerTriangle);
                     }
                 }
             }
+        }
+    }
+
+    /**
+     * {@link #panels} for A's block rows [i0, i0+mb) x k [p0, p0+kc): read where it lies if {@link #inPlace}
+     * allows, else packed into pa first.
+     */
+    private void block(float[] pa, float[] a, int aOff, int aRow, int aCol, int p0, MemorySegment pb, int pbBase, int w, int i0, int mb, int kc, int j0,
+                       int nb, int q0, int q1, float[] c, int cOff, int ldc, boolean acc, boolean lowerTriangle) {
+        if (inPlace(a, aOff, aRow, aCol, i0, mb, p0, kc)) {
+            panels(a, aOff + i0 + p0 * aCol, 1, aCol, pb, pbBase, w, i0, mb, kc, j0, nb, q0, q1, c, cOff, ldc, acc, lowerTriangle);
+        } else {
+            packA(pa, a, aOff, aRow, aCol, i0, mb, p0, kc);
+            panels(pa, 0, kc, MR, pb, pbBase, w, i0, mb, kc, j0, nb, q0, q1, c, cOff, ldc, acc, lowerTriangle);
         }
     }
 
@@ -550,7 +592,7 @@ public final class Gemm {
      * made C2 slow every product by 4-18% (-XX:UseAVX=2 on the same machine).
      */
     private static boolean inPlace(float[] a, int aOff, int aRow, int aCol, int i0, int mb, int p0, int kc) {
-        return MR == 12 && aRow == 1 && aOff + i0 + (long) roundUp(mb, MR) - 1 + (long) (p0 + kc - 1) * aCol < a.length;
+        return MR == 12 && aRow == 1 && aCol >= 0 && aOff + i0 + (long) roundUp(mb, MR) - 1 + (long) (p0 + kc - 1) * aCol < a.length;
     }
 
     /**
@@ -666,7 +708,10 @@ public final class Gemm {
 
     private static void kernel(float[] pa, int ai, int as, MemorySegment pb, long bo, int kc, float[] c, int ci, int ldc, boolean acc) {
         if (MR == 12) kernel12(pa, ai, as, pb, bo, kc, c, ci, ldc, acc);
-        else kernel4(pa, ai, pb, bo, kc, c, ci, ldc, acc); // A packed: as == 4
+        else {
+            assert as == 4 : "the 4-row kernel reads A packed";
+            kernel4(pa, ai, pb, bo, kc, c, ci, ldc, acc);
+        }
     }
 
     // The kernels are written out register by register: C2 keeps Vector API values in registers only

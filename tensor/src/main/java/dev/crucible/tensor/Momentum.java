@@ -11,7 +11,7 @@ public final class Momentum {
      * (each product and sum rounded apart, as the scalar formula in that order). Returns
      * {@link Vec#sumOfSquares} of u, bit for bit, summed block by block while each block of u is still in
      * L1 rather than by a second pass over u: the norm that
-     * {@link NewtonSchulz#quintic(float[], int, int, int, double, int, float, float[], int, boolean)} divides by.
+     * {@link NewtonSchulz#quintic(float[], int, int, int, double, int, float[], int)} divides by.
      */
     public static double nesterov(float[] grads, int gOff, float scale, float gain, float beta, float[] mom, float[] u, int n) {
         double s = 0;

@@ -10,8 +10,8 @@ package dev.crucible.tensor;
  *
  * <p>For a rectangular matrix the quintic iteration runs in its Gram form (Dao, Amsel, Chen and Chen,
  * "Gram Newton–Schulz", 2026): every iterate is X_k = M_k·X₀ with M_k a polynomial in R₀ = X₀·X₀ᵀ, so
- * the steps act on p×p matrices only (R_{k+1} = Z_k²·R_k, M_{k+1} = Z_k·M_k with
- * Z_k = a·I + b·R_k + c·R_k²) and X₀ is touched twice, for R₀ and for M·X₀. Five steps cost
+ * the steps act on p×p matrices only (R_{k+1} = R_k·Z_k², M_{k+1} = M_k·Z_k with
+ * Z_k = a·I + b·R_k + c·R_k², all of them commuting) and X₀ is touched twice, for R₀ and for M·X₀. Five steps cost
  * 3·p²·q + 17·p³ flops (symmetric products at half price) against 15·p²·q + 5·p³, less whenever
  * q > p (about half for q = 4p). The square case keeps the standard form, where the two cost the
  * same. In float32, against the iteration in double: relative Frobenius error about 2e-6 on a
@@ -51,10 +51,9 @@ public final class NewtonSchulz {
     // it is read through its transpose (strides 1, p): the same values, read where they lie on AVX-512
     // (Gemm.inPlace) and packed by one vector copy per k on AVX2, rather than by transposing MR rows.
 
-    private void product(int m, int n, int k, float[] a, int aOff, int aRow, int aCol, float[] b, int bOff, int bRow, int bCol, float[] c, int cOff, int ldc,
-                         boolean accumulate) {
-        if (worker < 0) gemm.multiply(m, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, c, cOff, ldc, accumulate);
-        else gemm.multiplySerial(worker, m, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, c, cOff, ldc, accumulate, false);
+    private void product(int m, int n, int k, float[] a, int aOff, int aRow, int aCol, float[] b, int bOff, int bRow, int bCol, float[] c, int cOff, int ldc) {
+        if (worker < 0) gemm.multiply(m, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, c, cOff, ldc, false);
+        else gemm.multiplySerial(worker, m, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, c, cOff, ldc, false, false);
     }
 
     /** z (p×p) packed as a right operand, in a buffer kept per size (the matrices of a model come in a few sizes). */
@@ -84,20 +83,19 @@ public final class NewtonSchulz {
      * X ← a·X + (b·X·Xᵀ + c·(X·Xᵀ)²)·X on the wide orientation of g (X = gᵀ when g is tall).
      */
     public void quintic(float[] g, int gOff, int rows, int cols, int steps, float[] out, int outOff) {
-        quintic(g, gOff, rows, cols, Vec.sumOfSquares(g, gOff, rows * cols), steps, 1f, out, outOff, false);
+        quintic(g, gOff, rows, cols, Vec.sumOfSquares(g, gOff, rows * cols), steps, out, outOff);
     }
 
     /**
-     * out (+)= scale·NS5(g), given g's sum of squares (as {@link Momentum#nesterov} returns it): with
-     * accumulate, the result scaled and added to out by the last product itself (Muon's step into the
-     * weights, W += −lr·NS5(u), without an update buffer written and read back).
+     * {@link #quintic(float[], int, int, int, int, float[], int)} given g's sum of squares ss, as
+     * {@link Momentum#nesterov} returns it (out not overlapping g).
      */
-    public void quintic(float[] g, int gOff, int rows, int cols, double ss, int steps, float scale, float[] out, int outOff, boolean accumulate) {
+    public void quintic(float[] g, int gOff, int rows, int cols, double ss, int steps, float[] out, int outOff) {
         int p = Math.min(rows, cols), q = Math.max(rows, cols);
         gram = grow(gram, p * p);
         poly = grow(poly, p * p);
         if (q > p && steps > 1) {
-            gramForm(g, gOff, rows > cols, p, q, ss, steps, scale, out, outOff, accumulate);
+            gramForm(g, gOff, rows > cols, p, q, ss, steps, out, outOff);
             return;
         }
         float inv = (float) (1 / (Math.sqrt(ss) + NORM_EPS));
@@ -113,28 +111,26 @@ public final class NewtonSchulz {
             symmetric(p, q, x, 0, q, 1, x, 0, 1, q, gram, 0, p); // A = X·Xᵀ
             symmetric(p, p, gram, 0, 1, p, gram, 0, p, 1, poly, 0, p); // A²
             for (int i = 0; i < p * p; i++) poly[i] = B * gram[i] + C * poly[i];
-            product(p, q, p, poly, 0, 1, p, x, 0, q, 1, prod, 0, q, false); // (bA + cA²)·X
+            product(p, q, p, poly, 0, 1, p, x, 0, q, 1, prod, 0, q); // (bA + cA²)·X
             for (int i = 0; i < p * q; i++) x[i] = A * x[i] + prod[i];
         }
-        for (int r = 0; r < rows; r++) {
-            for (int c = 0; c < cols; c++) {
-                int o = outOff + r * cols + c;
-                float v = scale * x[transpose ? c * q + r : r * cols + c];
-                out[o] = accumulate ? out[o] + v : v;
-            }
+        if (transpose) {
+            for (int r = 0; r < rows; r++) for (int c = 0; c < cols; c++) out[outOff + r * cols + c] = x[c * q + r];
+        } else {
+            System.arraycopy(x, 0, out, outOff, p * q);
         }
     }
 
     /**
      * The quintic iteration in the Gram form, in g's own layout (a tall g is used as Xᵀ through the
      * products' strides, never transposed): R₀ = X₀·X₀ᵀ, then per step
-     * Z = a·I + b·R + c·R², M ← Z·M, R ← Z²·R, and out = M·X₀. R, Z and M are polynomials in R₀, so
+     * Z = a·I + b·R + c·R², M ← M·Z, R ← (R·Z)·Z, and out = M·X₀. R, Z and M are polynomials in R₀, so
      * they commute and every p×p product is symmetric (its lower triangle computed). X₀ = g/‖g‖ is
      * formed only where g·gᵀ could overflow or lose its small entries to underflow in float32 (‖g‖²
      * outside [2^-40, 2^100], far outside what gradients reach); otherwise the norm is applied to the
      * p×p matrices (R₀ = (g·gᵀ)/‖g‖², out = (M/‖g‖)·g), which saves a pass over the p×q matrix and its copy.
      */
-    private void gramForm(float[] g, int gOff, boolean tall, int p, int q, double ss, int steps, float scale, float[] out, int outOff, boolean accumulate) {
+    private void gramForm(float[] g, int gOff, boolean tall, int p, int q, double ss, int steps, float[] out, int outOff) {
         int pp = p * p;
         z = grow(z, pp);
         m = grow(m, pp);
@@ -178,14 +174,13 @@ public final class NewtonSchulz {
                 timesZ(scratch, zp, r, p); // R·Z²
             }
         }
-        float mScale = scaled ? inv * scale : scale;
-        if (mScale != 1f) {
-            for (int i = 0; i < pp; i++) m[i] *= mScale;
+        if (scaled) {
+            for (int i = 0; i < pp; i++) m[i] *= inv;
         }
-        if (tall) { // out (q×p) (+)= X₀·M
-            product(q, p, p, x0, x0Off, p, 1, m, 0, p, 1, out, outOff, p, accumulate);
-        } else { // out (p×q) (+)= M·X₀
-            product(p, q, p, m, 0, 1, p, x0, x0Off, q, 1, out, outOff, q, accumulate);
+        if (tall) { // out (q×p) = X₀·M
+            product(q, p, p, x0, x0Off, p, 1, m, 0, p, 1, out, outOff, p);
+        } else { // out (p×q) = M·X₀
+            product(p, q, p, m, 0, 1, p, x0, x0Off, q, 1, out, outOff, q);
         }
     }
 

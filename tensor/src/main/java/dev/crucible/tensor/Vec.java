@@ -122,8 +122,8 @@ final class Vec {
 
     /**
      * Σ x² over [off, off+n) in a fixed order (the same bits in every JIT tier for a given vector width):
-     * block by block ({@link #blockSquares}), the blocks' sums added in double. Within about 1e-6 of the
-     * exact sum, and no overflow for any finite float; a normaliser's sum, not a statistic's.
+     * block by block ({@link #blockSquares}), the blocks' sums added in double. Within 2e-6 of the exact
+     * sum (relative), and no overflow for any finite float; a normaliser's sum, not a statistic's.
      */
     static double sumOfSquares(float[] x, int off, int n) {
         double s = 0;
@@ -133,9 +133,9 @@ final class Vec {
 
     /**
      * Σ x² over one block of at most {@link #SQUARES_BLOCK} values: squares summed in four float vectors
-     * (products and sums rounded apart, no FMA, so the same bits with or without FMA hardware), their lanes
-     * then added in double in index order. A block whose float sum overflowed (squares past 3.4e38) is
-     * summed again in double. Squares below float's normal range (values under ~1e-19) lose bits: such a
+     * (products and sums rounded apart, no FMA, so the same bits with or without FMA hardware), the four
+     * added in float, their lanes then in double in index order. A block whose float sum overflowed
+     * (a square or a partial sum past 3.4e38) is summed again in double. Squares below float's normal range (values under ~1e-19) lose bits: such a
      * block adds less than 1e-30 to the sum. Widening to double in vectors instead (convertShape F2D) was
      * not compiled as an intrinsic in some of a training process's compiles, whose Java fallback made the
      * sum about 5% of Muon's step.

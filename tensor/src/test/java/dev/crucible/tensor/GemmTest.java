@@ -89,6 +89,10 @@ class GemmTest {
                 assertArrayEquals(expected, serial, "A·Xᵀ " + m + "x" + n + "x" + k + " on one worker, lower " + lower);
                 GEMM.multiplySerial(0, m, a, 0, k, 1, byPool, pooled, 0, n, acc, lower);
                 assertArrayEquals(expected, pooled, "A·Xᵀ " + m + "x" + n + "x" + k + " packed by the pool, lower " + lower);
+                float[] at = new float[k * m], kMajor = c0.clone(); // A stored transposed: read in place on AVX-512
+                for (int i = 0; i < m; i++) for (int p = 0; p < k; p++) at[p * m + i] = a[i * k + p];
+                GEMM.multiplySerial(0, m, at, 0, 1, m, bySerial, kMajor, 0, n, acc, lower);
+                assertArrayEquals(expected, kMajor, "(Aᵀ)ᵀ·Xᵀ " + m + "x" + n + "x" + k + " on one worker, lower " + lower);
             }
             if (n > 1000) continue;
             float[] expected = new float[n * n], serial = new float[n * n], pooled = new float[n * n], pooledPacked = new float[n * n];

@@ -51,6 +51,9 @@ class LayerKernelsTest {
             float[] huge = x.clone();
             for (int i = 0; i < huge.length; i++) huge[i] *= 1e30f; // squares far above float's range
             assertEquals(expected * 1e60, Vec.sumOfSquares(huge, 5, n), 1e-6 * Math.max(1e60, expected * 1e60), "n = " + n + " times 1e30");
+            float[] large = x.clone();
+            for (int i = 0; i < large.length; i++) large[i] = 1.5e19f; // each square (2.25e38) in float's range, two of them past it
+            assertEquals(n * 2.25e38, Vec.sumOfSquares(large, 5, n), 1e-6 * n * 2.25e38, "n = " + n + " squares near float's largest");
         }
     }
 

@@ -77,31 +77,6 @@ class OptimizerKernelsTest {
         }
     }
 
-    /** out += scale·NS5(g) by the last product (Muon's step into the weights): the plain result scaled and added, within rounding. */
-    @Test
-    void newtonSchulzAddsItsScaledResultToOut() {
-        SplittableRandom rng = new SplittableRandom(12);
-        NewtonSchulz ns = new NewtonSchulz(GEMM, 0);
-        int[][] shapes = {{64, 200}, {200, 64}, {96, 96}, {130, 77}};
-        for (int[] shape : shapes) {
-            for (float factor : new float[] {1f, 1e19f}) { // 1e19: the Gram form's normalised copy of g
-                int n = shape[0] * shape[1];
-                float[] g = Check.randomFloats(rng, n, 1), plain = new float[n], out = Check.randomFloats(rng, n, 1);
-                for (int i = 0; i < n; i++) g[i] *= factor;
-                float[] before = out.clone();
-                float scale = -0.03f;
-                POOL.run(1, (t, w) -> {
-                    ns.quintic(g, 0, shape[0], shape[1], 5, plain, 0);
-                    ns.quintic(g, 0, shape[0], shape[1], Vec.sumOfSquares(g, 0, n), 5, scale, out, 0, true);
-                });
-                for (int i = 0; i < n; i++) {
-                    assertEquals(before[i] + scale * plain[i], out[i], 1e-6, shape[0] + " x " + shape[1] + " x" + factor + " at " + i);
-                }
-            }
-        }
-    }
-
-    /** The spec's test: NS5 maps singular values {1, 0.25} of a 2×3 matrix to {0.737355, 0.742865}, singular vectors kept. */
     /** Muon's fused momentum pass: the scalar formula's bits, and the sum of squares Vec.sumOfSquares gives for its output. */
     @Test
     void nesterovMomentumIsTheFormulaAndSumsItsOutput() {
@@ -128,6 +103,7 @@ class OptimizerKernelsTest {
         }
     }
 
+    /** The spec's test: NS5 maps singular values {1, 0.25} of a 2×3 matrix to {0.737355, 0.742865}, singular vectors kept. */
     @Test
     void quinticNewtonSchulzActsOnEachSingularValue() {
         SplittableRandom rng = new SplittableRandom(5);

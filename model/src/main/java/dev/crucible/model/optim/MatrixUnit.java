@@ -32,11 +32,6 @@ record MatrixUnit(HfFormat.HfTensor hf, int offset, int rows, int cols) {
         HfFormat.insert(hf, values, own, -hf.rowStart() * cols);
     }
 
-    /** W ← W·decay: the decoupled weight decay of an optimizer that adds its step itself (Muon's last product). */
-    void decay(float[] params, float decay) {
-        for (int i = 0, q = offset; i < size(); i++, q++) params[q] *= decay;
-    }
-
     /** The decoupled step of the matrix optimizers: W ← W·decay − step·update, update held [out, in] from index 0. */
     void descend(float[] params, float[] update, float decay, float step) {
         for (int i = 0, q = offset; i < size(); i++, q++) params[q] = params[q] * decay - step * update[i];

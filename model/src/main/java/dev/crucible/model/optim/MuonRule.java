@@ -25,7 +25,7 @@ final class MuonRule implements UpdateRule {
     private final boolean perWorker;
     private final boolean keller;
     final float[][] momentum;
-    private final float[][] u; // per Newton–Schulz
+    private final float[][] u, o; // per Newton–Schulz
     private final int[] order; // units by Newton–Schulz cost, largest first
 
     /**
@@ -48,6 +48,7 @@ final class MuonRule implements UpdateRule {
         this.perWorker = workers > 1 && units.size() >= 2 * workers && largest <= total / workers;
         this.ns = this.perWorker ? perWorker : new NewtonSchulz[] {whole};
         u = new float[ns.length][0];
+        o = new float[ns.length][0];
     }
 
     /** Newton–Schulz's flops for a matrix, as NewtonSchulz counts them (Gram form when it is not square). */
@@ -78,12 +79,16 @@ final class MuonRule implements UpdateRule {
                 MatrixUnit mu = units.get(k);
                 float[] mom = momentum[k];
                 int n = mu.size();
-                if (u[w].length < n) u[w] = new float[n];
-                float[] uw = u[w];
+                if (u[w].length < n) {
+                    u[w] = new float[n];
+                    o[w] = new float[n];
+                }
+                float[] uw = u[w], ow = o[w];
                 double ss = Momentum.nesterov(grads, mu.offset(), gradScale, gain, beta, mom, uw, n);
-                if (decay != 1f) mu.decay(params, decay);
+                ns[w].quintic(uw, 0, mu.rows(), mu.cols(), ss, h.nsSteps(), ow, 0);
+                // the update whole, then one rounding of each weight (added by the GEMM, a weight would take one per KC block)
                 float step = (float) (rate * shapeScale(keller, mu.rows(), mu.cols()));
-                ns[w].quintic(uw, 0, mu.rows(), mu.cols(), ss, h.nsSteps(), -step, params, mu.offset(), true); // W += −step·NS(u)
+                mu.descend(params, ow, decay, step);
             }
         };
         if (perWorker) pool.forRange(order.length, order.length, matrices);

@@ -64,7 +64,7 @@ final class SwanRule implements UpdateRule {
         }
         double norm = ns.inverseSqrt(gram, p, h.nsSteps(), z);
         if (rows < cols) {
-            gemm.multiply(rows, cols, rows, z, 0, 1, p, a, 0, cols, 1, out, 0, cols, false); // Z·A (Z symmetric, packed through its transpose)
+            gemm.multiply(rows, cols, rows, z, 0, 1, p, a, 0, cols, 1, out, 0, cols, false); // Z·A (Z symmetric, read through its transpose)
         } else {
             gemm.multiply(rows, cols, cols, a, 0, cols, 1, z, 0, p, 1, out, 0, cols, false); // A·Z
         }
