@@ -135,10 +135,10 @@ final class Vec {
      * Σ x² over one block of at most {@link #SQUARES_BLOCK} values: squares summed in four float vectors
      * (products and sums rounded apart, no FMA, so the same bits with or without FMA hardware), the four
      * added in float, their lanes then in double in index order. A block whose float sum overflowed
-     * (a square or a partial sum past 3.4e38) is summed again in double. Squares below float's normal range (values under ~1e-19) lose bits: such a
-     * block adds less than 1e-30 to the sum. Widening to double in vectors instead (convertShape F2D) was
-     * not compiled as an intrinsic in some of a training process's compiles, whose Java fallback made the
-     * sum about 5% of Muon's step.
+     * (a square or a partial sum past 3.4e38) is summed again in double. Squares below float's normal
+     * range (values under ~1e-19) lose bits: such a block adds less than 1e-30 to the sum. Widening to
+     * double in vectors instead (convertShape F2D) was not compiled as an intrinsic in some of a training
+     * process's compiles, whose Java fallback made the sum about 5% of Muon's step.
      */
     static double blockSquares(float[] x, int off, int n) {
         FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
