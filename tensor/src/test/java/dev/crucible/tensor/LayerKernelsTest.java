@@ -250,12 +250,11 @@ class LayerKernelsTest {
     @Test
     void adamWAndGradientNorm() {
         SplittableRandom rng = new SplittableRandom(16);
-        AdamW adam = new AdamW(POOL);
         int n = 200_003;
         float[] p = Check.randomFloats(rng, n, 1), g = Check.randomFloats(rng, n, 1), m = new float[n], v = new float[n];
         double[] ep = Check.toDouble(p), eg = Check.toDouble(g), em = new double[n], ev = new double[n];
         for (int step = 1; step <= 3; step++) {
-            adam.update(p, g, m, v, 0, n, 0, 1e-3f, 0.9f, 0.95f, 1e-8f, 0.1f, 0.5f, step);
+            AdamW.update(p, g, m, v, 0, n, 0, 1e-3f, 0.9f, 0.95f, 1e-8f, 0.1f, 0.5f, step);
             Reference.adamW(ep, eg, em, ev, 1e-3, 0.9, 0.95, 1e-8, 0.1, 0.5, step);
         }
         Check.close("adamw params", ep, p, 1e-6, 1e-5);

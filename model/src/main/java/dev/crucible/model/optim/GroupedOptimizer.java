@@ -1,6 +1,7 @@
 package dev.crucible.model.optim;
 
 import dev.crucible.model.Safetensors;
+import dev.crucible.tensor.WorkerPool;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -8,17 +9,37 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 
-/** An {@link OptimizerRecipe} at work: its rules, each over its tensors, stepped together. */
+/**
+ * An {@link OptimizerRecipe} at work: its rules, each over its tensors, stepped together. The parts of
+ * the rules that split ({@link SplitRule}) run in one job on the pool, the element-wise ones' last;
+ * the other rules step alone, each on the whole pool. Rules own disjoint tensors, so the order
+ * changes no bit.
+ */
 public final class GroupedOptimizer implements Optimizer {
     private final String name;
     private final double baseLr;
     private final List<UpdateRule> rules;
+    private final WorkerPool pool;
+    private final List<UpdateRule> alone = new ArrayList<>();
+    private final SplitRule[] split;
+    private final int[] firstPart; // split[r]'s parts are the job's [firstPart[r], firstPart[r + 1])
+    private final WorkerPool.RangeTask parts = this::runParts;
     private long step;
 
-    GroupedOptimizer(String name, double baseLr, List<UpdateRule> rules) {
+    GroupedOptimizer(String name, double baseLr, List<UpdateRule> rules, WorkerPool pool) {
         this.name = name;
         this.baseLr = baseLr;
         this.rules = List.copyOf(rules);
+        this.pool = pool;
+        List<SplitRule> joint = new ArrayList<>();
+        for (UpdateRule r : rules) {
+            if (r instanceof SplitRule s && s.parts() > 0) joint.add(s);
+            else alone.add(r);
+        }
+        joint.sort(Comparator.comparing(SplitRule::elementwise)); // stable: the recipe's order otherwise
+        split = joint.toArray(SplitRule[]::new);
+        firstPart = new int[split.length + 1];
+        for (int r = 0; r < split.length; r++) firstPart[r + 1] = firstPart[r] + split[r].parts();
     }
 
     @Override
@@ -29,7 +50,18 @@ public final class GroupedOptimizer implements Optimizer {
     @Override
     public void step(float[] params, float[] grads, float gradScale, double lr) {
         step++;
-        for (UpdateRule r : rules) r.step(params, grads, gradScale, lr, baseLr, step);
+        for (UpdateRule r : alone) r.step(params, grads, gradScale, lr, baseLr, step);
+        for (SplitRule r : split) r.prepare(params, grads, gradScale, lr, baseLr, step);
+        int n = firstPart[split.length];
+        pool.forRange(n, n, parts);
+    }
+
+    private void runParts(int s, int e, int chunk, int w) {
+        int r = 0;
+        for (int i = s; i < e; i++) {
+            while (i >= firstPart[r + 1]) r++;
+            split[r].part(i - firstPart[r], w);
+        }
     }
 
     @Override

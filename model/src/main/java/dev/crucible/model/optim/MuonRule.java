@@ -17,7 +17,7 @@ import java.util.List;
  * AdamW's. Newton–Schulz normalises u, so the two forms differ only in that scale. Weight decay is
  * decoupled: W ← W·(1 − lr·wd) − lr·scale·NS(u). State momentum_buffer per matrix.
  */
-final class MuonRule implements UpdateRule {
+final class MuonRule implements SplitRule {
     private final Hyperparameters h;
     private final List<MatrixUnit> units;
     private final NewtonSchulz[] ns; // one per worker, or one on the whole pool
@@ -27,6 +27,13 @@ final class MuonRule implements UpdateRule {
     final float[][] momentum;
     private final float[][] u, o; // per Newton–Schulz
     private final int[] order; // units by Newton–Schulz cost, largest first
+    private final WorkerPool.RangeTask parts = (s, e, chunk, w) -> {
+        for (int i = s; i < e; i++) part(i, w);
+    };
+    // the prepared step
+    private float[] params, grads;
+    private float gradScale, beta, gain, decay;
+    private double rate;
 
     /**
      * perWorker: one Newton–Schulz per worker, each bound to its worker; whole: one on the whole pool.
@@ -70,29 +77,50 @@ final class MuonRule implements UpdateRule {
      */
     @Override
     public void step(float[] params, float[] grads, float gradScale, double lr, double baseLr, long t) {
-        double rate = UpdateRule.rate(h.lr(), lr, baseLr);
-        float beta = h.momentum().floatValue(), gain = keller ? 1 - beta : 1f;
-        float decay = (float) (1 - rate * h.weightDecay());
-        WorkerPool.RangeTask matrices = (s, e, chunk, w) -> {
-            for (int i = s; i < e; i++) {
-                int k = order[i];
-                MatrixUnit mu = units.get(k);
-                float[] mom = momentum[k];
-                int n = mu.size();
-                if (u[w].length < n) {
-                    u[w] = new float[n];
-                    o[w] = new float[n];
-                }
-                float[] uw = u[w], ow = o[w];
-                double ss = Momentum.nesterov(grads, mu.offset(), gradScale, gain, beta, mom, uw, n);
-                ns[w].quintic(uw, 0, mu.rows(), mu.cols(), ss, h.nsSteps(), ow, 0);
-                // the update whole, then one rounding of each weight (added by the GEMM, a weight would take one per KC block)
-                float step = (float) (rate * shapeScale(keller, mu.rows(), mu.cols()));
-                mu.descend(params, ow, decay, step);
-            }
-        };
-        if (perWorker) pool.forRange(order.length, order.length, matrices);
-        else matrices.run(0, order.length, 0, 0); // on this thread, each product on the whole pool (ns[0] is bound to no worker)
+        prepare(params, grads, gradScale, lr, baseLr, t);
+        if (perWorker) pool.forRange(order.length, order.length, parts);
+        else for (int i = 0; i < order.length; i++) part(i, 0); // on this thread, each product on the whole pool (ns[0] is bound to no worker)
+    }
+
+    /** Whole matrices per worker, when {@link #MuonRule} chose them; otherwise each matrix runs on the whole pool, in {@link #step}. */
+    @Override
+    public int parts() {
+        return perWorker ? order.length : 0;
+    }
+
+    @Override
+    public boolean elementwise() {
+        return false;
+    }
+
+    @Override
+    public void prepare(float[] params, float[] grads, float gradScale, double lr, double baseLr, long t) {
+        this.params = params;
+        this.grads = grads;
+        this.gradScale = gradScale;
+        this.rate = UpdateRule.rate(h.lr(), lr, baseLr);
+        this.beta = h.momentum().floatValue();
+        this.gain = keller ? 1 - beta : 1f;
+        this.decay = (float) (1 - rate * h.weightDecay());
+    }
+
+    /** The i-th matrix by cost: momentum, Newton–Schulz on worker w's scratch, the step. */
+    @Override
+    public void part(int i, int w) {
+        int k = order[i];
+        MatrixUnit mu = units.get(k);
+        float[] mom = momentum[k];
+        int n = mu.size();
+        if (u[w].length < n) {
+            u[w] = new float[n];
+            o[w] = new float[n];
+        }
+        float[] uw = u[w], ow = o[w];
+        double ss = Momentum.nesterov(grads, mu.offset(), gradScale, gain, beta, mom, uw, n);
+        ns[w].quintic(uw, 0, mu.rows(), mu.cols(), ss, h.nsSteps(), ow, 0);
+        // the update whole, then one rounding of each weight (added by the GEMM, a weight would take one per KC block)
+        float step = (float) (rate * shapeScale(keller, mu.rows(), mu.cols()));
+        mu.descend(params, ow, decay, step);
     }
 
     @Override

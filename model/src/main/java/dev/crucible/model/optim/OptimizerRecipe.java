@@ -129,6 +129,6 @@ public final class OptimizerRecipe {
         for (ParamLayout.Tensor t : layout.tensors()) shared.computeIfAbsent(byRole.get(t.role()), h -> new ArrayList<>()).add(t);
         List<UpdateRule> rules = new ArrayList<>();
         shared.forEach((h, tensors) -> rules.add(Algorithm.of(h.name()).rule(layout, tensors, h, k)));
-        return new GroupedOptimizer(name(), baseLr, rules);
+        return new GroupedOptimizer(name(), baseLr, rules, pool);
     }
 }

@@ -1,10 +1,8 @@
 package dev.crucible.model.optim;
 
 import dev.crucible.model.ParamLayout;
-import dev.crucible.model.Safetensors;
 import dev.crucible.tensor.Spam;
 import dev.crucible.tensor.WorkerPool;
-import java.io.IOException;
 import java.util.List;
 
 /**
@@ -14,15 +12,11 @@ import java.util.List;
  * and whose gradients are clipped element-wise where g² &gt; θ·v, except in the clip_delay (A) steps
  * after a reset and at the start, when v is still about zero. State exp_avg and exp_avg_sq.
  */
-final class SpamRule implements UpdateRule {
-    private final Hyperparameters h;
-    private final Spam kernel;
-    private final Moments moments;
+final class SpamRule extends ElementwiseRule {
+    private float scale, theta; // the step's warm-up factor and clipping threshold
 
-    SpamRule(ParamLayout params, List<ParamLayout.Tensor> tensors, Hyperparameters h, WorkerPool pool) {
-        this.h = h;
-        this.kernel = new Spam(pool);
-        this.moments = new Moments(params, tensors);
+    SpamRule(ParamLayout layout, List<ParamLayout.Tensor> tensors, Hyperparameters h, WorkerPool pool) {
+        super(layout, tensors, h, pool);
     }
 
     /** The warm-up factor at step t (1-based): s(j) = 1 − 0.99·(1 + cos(π·j/(N+1)))/2 for j &lt; N steps since the last reset, else 1. */
@@ -42,24 +36,16 @@ final class SpamRule implements UpdateRule {
     }
 
     @Override
-    public void step(float[] params, float[] grads, float gradScale, double lr, double baseLr, long t) {
-        int interval = h.resetInterval(), delay = h.clipDelay();
+    void begin(long t) {
+        int interval = h.resetInterval();
         if (resets(t, interval)) moments.reset();
-        float rate = (float) UpdateRule.rate(h.lr(), lr, baseLr), scale = (float) warmup(t, interval, h.resetWarmup());
-        float theta = clips(t, h.theta(), interval, delay) ? h.theta().floatValue() : 0f;
-        for (Moments.Range r : moments.ranges()) {
-            kernel.update(params, grads, moments.m, moments.v, r.start(), r.end(), r.stateStart(), rate, scale, h.beta1().floatValue(),
-                    h.beta2().floatValue(), h.eps().floatValue(), h.weightDecay().floatValue(), theta, gradScale, t);
-        }
+        scale = (float) warmup(t, interval, h.resetWarmup());
+        theta = clips(t, h.theta(), interval, h.clipDelay()) ? h.theta().floatValue() : 0f;
     }
 
     @Override
-    public List<Safetensors.Source> state() {
-        return moments.state();
-    }
-
-    @Override
-    public void load(Safetensors.TensorSource file) throws IOException {
-        moments.load(file);
+    public void part(int i, int worker) {
+        Spam.update(params, grads, moments.m, moments.v, moments.partStart(i), moments.partEnd(i), moments.partState(i), rate, scale,
+                h.beta1().floatValue(), h.beta2().floatValue(), h.eps().floatValue(), h.weightDecay().floatValue(), theta, gradScale, t);
     }
 }

@@ -1,5 +1,6 @@
 package dev.crucible.model.optim;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -101,6 +102,32 @@ class OptimizerRulesTest {
             }
         }
         Check.close("spam params after 25 steps", ref, p, 1e-6, 1e-4);
+    }
+
+    /**
+     * Every optimizer gives the same bits on 1, 2 and 3 threads: its parts (whole matrices, fixed ranges
+     * of elements) do not depend on the pool, nor does any result within one. The embedding's 2,049 x 96
+     * values span two AdamW parts and end mid-vector. (AdamW's and SPAM's ranges were once cut where
+     * the thread count put them, and their scalar tails summed g²·(1 − β2) in another order.)
+     */
+    @Test
+    void everyOptimizerGivesTheSameBitsOnAnyThreadCount() {
+        ParamLayout layout = new ParamLayout(ModelConfig.gpt2(2049, 16, 2, 4, 96));
+        int n = layout.size();
+        for (Algorithm a : Algorithm.values()) {
+            float[][] params = new float[3][];
+            for (int threads = 1; threads <= 3; threads++) {
+                try (WorkerPool pool = new WorkerPool(threads)) {
+                    Optimizer opt = OptimizerRecipe.of(Hyperparameters.named(a.id()), Map.of()).create(layout, pool);
+                    SplittableRandom rng = new SplittableRandom(11);
+                    float[] p = Check.randomFloats(rng, n, 0.1);
+                    for (int t = 1; t <= 3; t++) opt.step(p, Check.randomFloats(rng, n, 1), 0.5f, 1e-3);
+                    params[threads - 1] = p;
+                }
+            }
+            assertArrayEquals(params[0], params[1], a.id() + ": 1 and 2 threads");
+            assertArrayEquals(params[0], params[2], a.id() + ": 1 and 3 threads");
+        }
     }
 
     /** The spec's GaLore test: from zero state, one step is −lr·α·sign(G·Pᵀ)·P (ε → 0). */
