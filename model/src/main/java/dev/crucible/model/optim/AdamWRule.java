@@ -13,7 +13,7 @@ final class AdamWRule extends ElementwiseRule {
 
     @Override
     public void part(int i, int worker) {
-        AdamW.update(params, grads, moments.m, moments.v, moments.partStart(i), moments.partEnd(i), moments.partState(i), rate, h.beta1().floatValue(),
-                h.beta2().floatValue(), h.eps().floatValue(), h.weightDecay().floatValue(), gradScale, t);
+        AdamW.update(params, grads, moments.m, moments.v, moments.partStart(i), moments.partEnd(i), moments.partState(i), rate, beta1, beta2, eps,
+                weightDecay, gradScale, t);
     }
 }

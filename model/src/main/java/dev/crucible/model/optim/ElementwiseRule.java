@@ -12,11 +12,10 @@ import java.util.List;
  */
 abstract class ElementwiseRule implements SplitRule {
     final Hyperparameters h;
+    final float beta1, beta2, eps, weightDecay;
     final Moments moments;
     private final WorkerPool pool;
-    private final WorkerPool.RangeTask parts = (s, e, chunk, w) -> {
-        for (int i = s; i < e; i++) part(i, w);
-    };
+    private final WorkerPool.RangeTask partsJob = SplitRule.job(this);
     // the prepared step, which part reads
     float[] params, grads;
     float gradScale, rate;
@@ -24,6 +23,10 @@ abstract class ElementwiseRule implements SplitRule {
 
     ElementwiseRule(ParamLayout layout, List<ParamLayout.Tensor> tensors, Hyperparameters h, WorkerPool pool) {
         this.h = h;
+        this.beta1 = h.beta1().floatValue();
+        this.beta2 = h.beta2().floatValue();
+        this.eps = h.eps().floatValue();
+        this.weightDecay = h.weightDecay().floatValue();
         this.pool = pool;
         this.moments = new Moments(layout, tensors);
     }
@@ -31,7 +34,7 @@ abstract class ElementwiseRule implements SplitRule {
     @Override
     public final void step(float[] params, float[] grads, float gradScale, double lr, double baseLr, long t) {
         prepare(params, grads, gradScale, lr, baseLr, t);
-        pool.forRange(parts(), parts(), parts);
+        pool.forRange(parts(), parts(), partsJob);
     }
 
     @Override
@@ -41,11 +44,11 @@ abstract class ElementwiseRule implements SplitRule {
         this.gradScale = gradScale;
         this.rate = (float) UpdateRule.rate(h.lr(), lr, baseLr);
         this.t = t;
-        begin(t);
+        begin();
     }
 
-    /** What a step does once before its parts (the fields above are set). */
-    void begin(long t) {}
+    /** What a step does once before its parts, the fields above set. */
+    void begin() {}
 
     @Override
     public final int parts() {

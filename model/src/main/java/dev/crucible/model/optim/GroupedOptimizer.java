@@ -23,7 +23,7 @@ public final class GroupedOptimizer implements Optimizer {
     private final List<UpdateRule> alone = new ArrayList<>();
     private final SplitRule[] split;
     private final int[] firstPart; // split[r]'s parts are the job's [firstPart[r], firstPart[r + 1])
-    private final WorkerPool.RangeTask parts = this::runParts;
+    private final WorkerPool.RangeTask partsJob = this::runParts;
     private long step;
 
     GroupedOptimizer(String name, double baseLr, List<UpdateRule> rules, WorkerPool pool) {
@@ -53,7 +53,7 @@ public final class GroupedOptimizer implements Optimizer {
         for (UpdateRule r : alone) r.step(params, grads, gradScale, lr, baseLr, step);
         for (SplitRule r : split) r.prepare(params, grads, gradScale, lr, baseLr, step);
         int n = firstPart[split.length];
-        pool.forRange(n, n, parts);
+        pool.forRange(n, n, partsJob);
     }
 
     private void runParts(int s, int e, int chunk, int w) {

@@ -12,7 +12,7 @@ import java.util.Map;
 /**
  * Adam's two moments (exp_avg m, exp_avg_sq v) for some parameter tensors: one compact index per
  * parameter, tensors in buffer order, so that tensors next to each other in the parameters form one
- * range that a fused kernel updates in one pass. The moments leave shaped and named as the HF
+ * range, cut into parts that the workers update one fused pass each. The moments leave shaped and named as the HF
  * tensors of model.safetensors, with the suffixes .exp_avg and .exp_avg_sq.
  */
 final class Moments {
@@ -45,9 +45,10 @@ final class Moments {
         partState = new int[parts];
         int i = 0;
         for (Range r : ranges) {
-            for (int s = r.start(); s < r.end(); s += PART, i++) {
+            for (int s = r.start(), e; s < r.end(); s = e, i++) {
+                e = s + Math.min(PART, r.end() - s); // not s + PART, which a range ending near Integer.MAX_VALUE would overflow
                 partStart[i] = s;
-                partEnd[i] = Math.min(r.end(), s + PART);
+                partEnd[i] = e;
                 partState[i] = r.stateStart() + (s - r.start());
             }
         }

@@ -27,9 +27,7 @@ final class MuonRule implements SplitRule {
     final float[][] momentum;
     private final float[][] u, o; // per Newton–Schulz
     private final int[] order; // units by Newton–Schulz cost, largest first
-    private final WorkerPool.RangeTask parts = (s, e, chunk, w) -> {
-        for (int i = s; i < e; i++) part(i, w);
-    };
+    private final WorkerPool.RangeTask partsJob = SplitRule.job(this);
     // the prepared step
     private float[] params, grads;
     private float gradScale, beta, gain, decay;
@@ -78,7 +76,7 @@ final class MuonRule implements SplitRule {
     @Override
     public void step(float[] params, float[] grads, float gradScale, double lr, double baseLr, long t) {
         prepare(params, grads, gradScale, lr, baseLr, t);
-        if (perWorker) pool.forRange(order.length, order.length, parts);
+        if (perWorker) pool.forRange(order.length, order.length, partsJob);
         else for (int i = 0; i < order.length; i++) part(i, 0); // on this thread, each product on the whole pool (ns[0] is bound to no worker)
     }
 

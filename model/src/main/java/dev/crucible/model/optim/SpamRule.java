@@ -36,7 +36,7 @@ final class SpamRule extends ElementwiseRule {
     }
 
     @Override
-    void begin(long t) {
+    void begin() {
         int interval = h.resetInterval();
         if (resets(t, interval)) moments.reset();
         scale = (float) warmup(t, interval, h.resetWarmup());
@@ -46,6 +46,6 @@ final class SpamRule extends ElementwiseRule {
     @Override
     public void part(int i, int worker) {
         Spam.update(params, grads, moments.m, moments.v, moments.partStart(i), moments.partEnd(i), moments.partState(i), rate, scale,
-                h.beta1().floatValue(), h.beta2().floatValue(), h.eps().floatValue(), h.weightDecay().floatValue(), theta, gradScale, t);
+                beta1, beta2, eps, weightDecay, theta, gradScale, t);
     }
 }

@@ -1,12 +1,14 @@
 package dev.crucible.model.optim;
 
+import dev.crucible.tensor.WorkerPool;
+
 /**
  * A rule whose step splits into independent parts (whole matrices, ranges of elements) that any worker
  * may run, in any order and at the same time, with the same bits. {@link GroupedOptimizer} runs every
  * such rule's parts in one job on the pool, so that a worker done with its share of one rule's parts
  * takes up another's instead of waiting for the other workers at the end of each: Muon's last matrices
- * left one worker idle for 1-3 ms per step while the other finished, time that AdamW's
- * parts (the embeddings', norms' and biases') now fill.
+ * left one worker waiting 1-2 ms per step while the other finished, a wait that AdamW's parts
+ * (the embeddings', norms' and biases') now partly fill.
  */
 interface SplitRule extends UpdateRule {
     /** The step's parts; 0 where this rule runs its step whole, on the whole pool ({@link #step}). */
@@ -20,4 +22,11 @@ interface SplitRule extends UpdateRule {
 
     /** Part i of the prepared step, on worker w inside the pool's job (the pool's own loops run inline there). */
     void part(int i, int worker);
+
+    /** A pool job that runs rule's parts [start, end) on the worker that takes them. */
+    static WorkerPool.RangeTask job(SplitRule rule) {
+        return (start, end, chunk, worker) -> {
+            for (int i = start; i < end; i++) rule.part(i, worker);
+        };
+    }
 }

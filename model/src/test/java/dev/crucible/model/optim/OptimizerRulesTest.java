@@ -106,19 +106,21 @@ class OptimizerRulesTest {
 
     /**
      * Every optimizer gives the same bits on 1, 2 and 3 threads: its parts (whole matrices, fixed ranges
-     * of elements) do not depend on the pool, nor does any result within one. The embedding's 2,049 x 96
-     * values span two AdamW parts and end mid-vector. (AdamW's and SPAM's ranges were once cut where
-     * the thread count put them, and their scalar tails summed g²·(1 − β2) in another order.)
+     * of elements) do not depend on the pool, nor does any result within one. Width 100 and a 2,049-token
+     * vocabulary: the embedding spans two AdamW parts and every tensor ends mid-vector, so the scalar
+     * tails run; SPAM clips from step 2. (AdamW's and SPAM's ranges were once cut where the thread count
+     * put them, and their scalar tails summed g²·(1 − β2) in another order.)
      */
     @Test
     void everyOptimizerGivesTheSameBitsOnAnyThreadCount() {
-        ParamLayout layout = new ParamLayout(ModelConfig.gpt2(2049, 16, 2, 4, 96));
+        ParamLayout layout = new ParamLayout(ModelConfig.gpt2(2049, 16, 2, 4, 100));
         int n = layout.size();
         for (Algorithm a : Algorithm.values()) {
+            Hyperparameters h = a == Algorithm.SPAM ? settings(a, Map.of("clip_delay", 2, "theta", 2.0)) : Hyperparameters.named(a.id());
             float[][] params = new float[3][];
             for (int threads = 1; threads <= 3; threads++) {
                 try (WorkerPool pool = new WorkerPool(threads)) {
-                    Optimizer opt = OptimizerRecipe.of(Hyperparameters.named(a.id()), Map.of()).create(layout, pool);
+                    Optimizer opt = OptimizerRecipe.of(h, Map.of()).create(layout, pool);
                     SplittableRandom rng = new SplittableRandom(11);
                     float[] p = Check.randomFloats(rng, n, 0.1);
                     for (int t = 1; t <= 3; t++) opt.step(p, Check.randomFloats(rng, n, 1), 0.5f, 1e-3);
