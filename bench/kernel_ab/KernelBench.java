@@ -1,3 +1,4 @@
+import dev.crucible.tensor.DecodeAttention;
 import dev.crucible.tensor.Gemm;
 import dev.crucible.tensor.NewtonSchulz;
 import dev.crucible.tensor.WorkerPool;
@@ -18,10 +19,16 @@ public final class KernelBench {
     static final int[][] MUON = {{QKV, D}, {D, D}, {MLP, D}, {D, MLP}};
     static final float[][] G = {random(QKV * D), random(D * D), random(MLP * D), random(D * MLP)}, OUT = {new float[QKV * D], new float[D * D], new float[MLP * D], new float[D * MLP]};
     static final NewtonSchulz[] NS = {new NewtonSchulz(GEMM, 0), new NewtonSchulz(GEMM, 1)};
+    // decoding's attention over the cache: tiny's 6 layers (6 heads of 64), one sequence of 256 positions
+    static final int LAYERS = 6, HEADS = 6, HS = 64, MAX_T = 256;
+    static final float[][][] KCACHE = caches(1), VCACHE = caches(2);
+    static final float[] QUERY = random(HEADS * HS), ATTENDED = new float[HEADS * HS];
+    static final DecodeAttention DECODE = new DecodeAttention(POOL, MAX_T);
 
     public static final String[] NAMES = {"forward X·Wᵀ 2048x1152x384", "backward dY·W 2048x384x1152", "weight grad dYᵀ·X 1152x384x2048",
             "scoring X·Wᵀ 544x1152x384", "symmetric 384³ on one worker", "Newton–Schulz, tiny's 24 matrices on two workers",
-            "gpt2-small X·Wᵀ 256x2304x768", "gpt2-small dY·W 256x768x2304", "gpt2-small dYᵀ·X 2304x768x256"};
+            "gpt2-small X·Wᵀ 256x2304x768", "gpt2-small dY·W 256x768x2304", "gpt2-small dYᵀ·X 2304x768x256",
+            "decoding's attention, tiny, 256 positions x 6 layers"};
 
     public static double run(int workload) {
         long t0 = System.nanoTime();
@@ -37,6 +44,15 @@ public final class KernelBench {
             case 6 -> GEMM.multiply(ROWS, QKV2, D2, X, 0, D2, 1, X, 0, 1, D2, Y, 0, QKV2, false); // X and W: two views of X
             case 7 -> GEMM.multiply(ROWS, D2, QKV2, X, 0, QKV2, 1, X, 0, D2, 1, Y, 0, D2, false);
             case 8 -> GEMM.multiply(QKV2, D2, ROWS, X, 0, 1, QKV2, X, 0, D2, 1, Y, 0, D2, false);
+            case 9 -> {
+                int[] pos = new int[1], off = new int[1];
+                for (int t = 0; t < MAX_T; t++) {
+                    pos[0] = t;
+                    for (int l = 0; l < LAYERS; l++) {
+                        DECODE.forward(1, QUERY, 0, HEADS * HS, KCACHE[l], VCACHE[l], off, HEADS * HS, pos, HEADS, HEADS, HS, ATTENDED, 0, HEADS * HS);
+                    }
+                }
+            }
             default -> throw new IllegalArgumentException("no workload " + workload);
         }
         return (System.nanoTime() - t0) / 1e6;
@@ -47,6 +63,12 @@ public final class KernelBench {
         float[] a = new float[n];
         for (int i = 0; i < n; i++) a[i] = (float) r.nextGaussian();
         return a;
+    }
+
+    private static float[][][] caches(int seed) {
+        float[][][] c = new float[LAYERS][1][];
+        for (int l = 0; l < LAYERS; l++) c[l][0] = random(MAX_T * HEADS * HS + 10 * l + seed); // random(n) seeds by n: each cache its own values
+        return c;
     }
 
     private static float[] symmetric(int n) {

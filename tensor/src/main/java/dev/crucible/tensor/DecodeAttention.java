@@ -1,5 +1,7 @@
 package dev.crucible.tensor;
 
+import jdk.incubator.vector.FloatVector;
+
 /**
  * Query rows against their key/value caches, for decoding a token at a time (one row per sequence
  * being decoded): for each row and head h, out_h = softmax(q_h · K[0..pos]ᵀ / √hs) · V[0..pos], with
@@ -67,8 +69,37 @@ public final class DecodeAttention {
             for (int t = 0; t <= pos; t++) sc[t] = Vec.dot(jq, qh, k, kv + t * kvw, hs) * scale;
             float max = Vec.max(sc, 0, pos + 1);
             float inv = 1f / Vec.expInPlace(sc, 0, pos + 1, 1f, max);
-            java.util.Arrays.fill(jout, oh, oh + hs, 0f);
-            for (int t = 0; t <= pos; t++) Vec.axpy(sc[t] * inv, v, kv + t * kvw, jout, oh, hs);
+            weightedValues(sc, inv, pos, v, kv, kvw, hs, jout, oh);
+        }
+    }
+
+    /**
+     * out[0, hs) = Σ_t (sc[t]·inv)·v_t over the value rows v_t at kv + t·kvw, summed over t in order as
+     * repeated {@link Vec#axpy} from zero would (each step one multiply-add per element), but with up
+     * to four vectors of the output held in registers across the positions instead of read back and
+     * written once per position.
+     */
+    private static void weightedValues(float[] sc, float inv, int pos, float[] v, int kv, int kvw, int hs, float[] out, int oh) {
+        int vectors = Vec.S.loopBound(hs), i0 = 0;
+        for (; i0 < vectors; i0 += 4 * Vec.L) {
+            int n = Math.min(4, (vectors - i0) / Vec.L);
+            FloatVector a0 = FloatVector.zero(Vec.S), a1 = a0, a2 = a0, a3 = a0;
+            for (int t = 0, row = kv + i0; t <= pos; t++, row += kvw) {
+                FloatVector p = FloatVector.broadcast(Vec.S, sc[t] * inv);
+                a0 = Vec.fma(p, FloatVector.fromArray(Vec.S, v, row), a0);
+                if (n > 1) a1 = Vec.fma(p, FloatVector.fromArray(Vec.S, v, row + Vec.L), a1);
+                if (n > 2) a2 = Vec.fma(p, FloatVector.fromArray(Vec.S, v, row + 2 * Vec.L), a2);
+                if (n > 3) a3 = Vec.fma(p, FloatVector.fromArray(Vec.S, v, row + 3 * Vec.L), a3);
+            }
+            a0.intoArray(out, oh + i0);
+            if (n > 1) a1.intoArray(out, oh + i0 + Vec.L);
+            if (n > 2) a2.intoArray(out, oh + i0 + 2 * Vec.L);
+            if (n > 3) a3.intoArray(out, oh + i0 + 3 * Vec.L);
+        }
+        for (int i = vectors; i < hs; i++) {
+            float y = 0f;
+            for (int t = 0; t <= pos; t++) y = Vec.fma(sc[t] * inv, v[kv + t * kvw + i], y);
+            out[oh + i] = y;
         }
     }
 }

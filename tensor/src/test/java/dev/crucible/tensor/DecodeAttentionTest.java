@@ -38,8 +38,24 @@ class DecodeAttentionTest {
                         for (int t = 0; t <= pos[r]; t++) for (int i = 0; i < hs; i++) expected[h * hs + i] += s[t] / sum * v[r][kv + t * kvw + i];
                     }
                     Check.close("nh " + nh + " nkv " + nkv + " hs " + hs + " pos " + pos[r], expected, 0, out, outOff + r * outStride, nh * hs, 2e-6, 1e-5);
+                    float[] axpy = headByHead(q, qOff + r * qStride, k[r], v[r], cacheOff[r], kvw, pos[r], nh, nkv, hs);
+                    org.junit.jupiter.api.Assertions.assertArrayEquals(axpy, java.util.Arrays.copyOfRange(out, outOff + r * outStride, outOff + r * outStride + nh * hs),
+                            "the same bits as through Vec.axpy: nh " + nh + " nkv " + nkv + " hs " + hs + " pos " + pos[r]);
                 }
             }
         }
+    }
+
+    /** Head by head, the output accumulated through memory by Vec.axpy, position after position: the sums the kernel keeps in registers. */
+    private static float[] headByHead(float[] q, int qOff, float[] k, float[] v, int cacheOff, int kvw, int pos, int nh, int nkv, int hs) {
+        float[] out = new float[nh * hs], sc = new float[pos + 1];
+        float scale = (float) (1.0 / Math.sqrt(hs));
+        for (int h = 0; h < nh; h++) {
+            int kv = cacheOff + h / (nh / nkv) * hs;
+            for (int t = 0; t <= pos; t++) sc[t] = Vec.dot(q, qOff + h * hs, k, kv + t * kvw, hs) * scale;
+            float inv = 1f / Vec.expInPlace(sc, 0, pos + 1, 1f, Vec.max(sc, 0, pos + 1));
+            for (int t = 0; t <= pos; t++) Vec.axpy(sc[t] * inv, v, kv + t * kvw, out, h * hs, hs);
+        }
+        return out;
     }
 }
