@@ -59,7 +59,11 @@ public final class KernelBench {
     }
 
     private static float[] random(int n) {
-        Random r = new Random(n);
+        return random(n, n);
+    }
+
+    private static float[] random(int n, long seed) {
+        Random r = new Random(seed);
         float[] a = new float[n];
         for (int i = 0; i < n; i++) a[i] = (float) r.nextGaussian();
         return a;
@@ -67,7 +71,7 @@ public final class KernelBench {
 
     private static float[][][] caches(int seed) {
         float[][][] c = new float[LAYERS][1][];
-        for (int l = 0; l < LAYERS; l++) c[l][0] = random(MAX_T * HEADS * HS + 10 * l + seed); // random(n) seeds by n: each cache its own values
+        for (int l = 0; l < LAYERS; l++) c[l][0] = random(MAX_T * HEADS * HS, 10L * l + seed);
         return c;
     }
 
