@@ -1,3 +1,4 @@
+import dev.crucible.tensor.Attention;
 import dev.crucible.tensor.DecodeAttention;
 import dev.crucible.tensor.Gemm;
 import dev.crucible.tensor.NewtonSchulz;
@@ -24,11 +25,16 @@ public final class KernelBench {
     static final float[][][] KCACHE = caches(1), VCACHE = caches(2);
     static final float[] QUERY = random(HEADS * HS), ATTENDED = new float[HEADS * HS];
     static final DecodeAttention DECODE = new DecodeAttention(POOL, MAX_T);
+    // training's attention, one layer of tiny: 8 sequences of 256 positions, 6 heads of 64, forward then backward
+    static final int BATCH = 8;
+    static final Attention ATTENTION = new Attention(GEMM);
+    static final float[] QKV_ACT = random(BATCH * MAX_T * 3 * HEADS * HS, 3), DOUT = random(BATCH * MAX_T * HEADS * HS, 4), DQKV = new float[QKV_ACT.length],
+            AOUT = new float[DOUT.length], LSE = new float[BATCH * HEADS * MAX_T];
 
     public static final String[] NAMES = {"forward X·Wᵀ 2048x1152x384", "backward dY·W 2048x384x1152", "weight grad dYᵀ·X 1152x384x2048",
             "scoring X·Wᵀ 544x1152x384", "symmetric 384³ on one worker", "Newton–Schulz, tiny's 24 matrices on two workers",
             "gpt2-small X·Wᵀ 256x2304x768", "gpt2-small dY·W 256x768x2304", "gpt2-small dYᵀ·X 2304x768x256",
-            "decoding's attention, tiny, 256 positions x 6 layers"};
+            "decoding's attention, tiny, 256 positions x 6 layers", "training's attention, tiny, one layer forward + backward"};
 
     public static double run(int workload) {
         long t0 = System.nanoTime();
@@ -52,6 +58,10 @@ public final class KernelBench {
                         DECODE.forward(1, QUERY, 0, HEADS * HS, KCACHE[l], VCACHE[l], off, HEADS * HS, pos, HEADS, HEADS, HS, ATTENDED, 0, HEADS * HS);
                     }
                 }
+            }
+            case 10 -> {
+                ATTENTION.forward(AOUT, 0, LSE, 0, QKV_ACT, 0, BATCH, MAX_T, HEADS, HEADS, HS);
+                ATTENTION.backward(DQKV, 0, DOUT, 0, AOUT, 0, QKV_ACT, 0, LSE, 0, BATCH, MAX_T, HEADS, HEADS, HS);
             }
             default -> throw new IllegalArgumentException("no workload " + workload);
         }

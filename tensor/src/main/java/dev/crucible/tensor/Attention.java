@@ -75,7 +75,8 @@ public final class Attention {
                 java.util.Arrays.fill(o, 0, rows * hs, 0f);
                 for (int ks = 0; ks < keys; ks += BK) {
                     int cols = Math.min(BK, keys - ks);
-                    gemm.multiplySerial(wk, rows, cols, hs, qkv, q + qs * w, w, 1, qkv, k + ks * w, 1, w, s, 0, BK, false, false);
+                    boolean diagonal = ks == qs;
+                    gemm.multiplySerial(wk, rows, cols, hs, qkv, q + qs * w, w, 1, qkv, k + ks * w, 1, w, s, 0, BK, false, scoresOf(diagonal));
                     for (int i = 0; i < rows; i++) {
                         int row = i * BK, n = Math.min(cols, qs + i - ks + 1); // keys j <= query i
                         if (n <= 0) { // the whole row of this tile lies above the diagonal
@@ -94,7 +95,7 @@ public final class Attention {
                         m[i] = mx;
                         if (corr != 1f) scaleRow(o, i * hs, hs, corr);
                     }
-                    gemm.multiplySerial(wk, rows, hs, cols, s, 0, BK, 1, qkv, v + ks * w, w, 1, o, 0, hs, true, false);
+                    gemm.multiplySerial(wk, rows, hs, cols, s, 0, BK, 1, qkv, v + ks * w, w, 1, o, 0, hs, true, byRows(diagonal));
                 }
                 for (int i = 0; i < rows; i++) {
                     float inv = 1f / l[i];
@@ -142,9 +143,10 @@ public final class Attention {
                     for (int i = 0; i < rows; i++) dd[i] = Vec.dot(dout, dO + (qs + i) * oc, out, o + (qs + i) * oc, hs);
                     for (int ks = 0; ks < keys; ks += BK) {
                         int cols = Math.min(BK, keys - ks);
+                        boolean diagonal = ks == qs;
                         // P = exp(scale·Q·Kᵀ − lse) on and below the diagonal; dP = dO·Vᵀ
-                        gemm.multiplySerial(wk, rows, cols, hs, qkv, q + qs * w, w, 1, qkv, k + ks * w, 1, w, p, 0, BK, false, false);
-                        gemm.multiplySerial(wk, rows, cols, hs, dout, dO + qs * oc, oc, 1, qkv, v + ks * w, 1, w, dp, 0, BK, false, false);
+                        gemm.multiplySerial(wk, rows, cols, hs, qkv, q + qs * w, w, 1, qkv, k + ks * w, 1, w, p, 0, BK, false, scoresOf(diagonal));
+                        gemm.multiplySerial(wk, rows, cols, hs, dout, dO + qs * oc, oc, 1, qkv, v + ks * w, 1, w, dp, 0, BK, false, scoresOf(diagonal));
                         for (int i = 0; i < rows; i++) {
                             int row = i * BK, n = Math.max(0, Math.min(cols, qs + i - ks + 1));
                             float li = lse[lrow + qs + i];
@@ -164,13 +166,32 @@ public final class Attention {
                             java.util.Arrays.fill(dp, row + n, row + cols, 0f);
                         }
                         // dV += P'ᵀ·dO, dQ += dS·K, dK += dSᵀ·Q
-                        gemm.multiplySerial(wk, cols, hs, rows, p, 0, 1, BK, dout, dO + qs * oc, oc, 1, dqkv, dv + ks * w, w, true, false);
-                        gemm.multiplySerial(wk, rows, hs, cols, dp, 0, BK, 1, qkv, k + ks * w, w, 1, dqkv, dq + qs * w, w, true, false);
-                        gemm.multiplySerial(wk, cols, hs, rows, dp, 0, 1, BK, qkv, q + qs * w, w, 1, dqkv, dk + ks * w, w, true, false);
+                        gemm.multiplySerial(wk, cols, hs, rows, p, 0, 1, BK, dout, dO + qs * oc, oc, 1, dqkv, dv + ks * w, w, true, byColumns(diagonal));
+                        gemm.multiplySerial(wk, rows, hs, cols, dp, 0, BK, 1, qkv, k + ks * w, w, 1, dqkv, dq + qs * w, w, true, byRows(diagonal));
+                        gemm.multiplySerial(wk, cols, hs, rows, dp, 0, 1, BK, qkv, q + qs * w, w, 1, dqkv, dk + ks * w, w, true, byColumns(diagonal));
                     }
                 }
             }
         });
+    }
+
+    // A tile on the diagonal (query tile qs against key tile ks = qs; BQ = BK, so it is square) is causal
+    // within: its scores above the diagonal are not wanted, and the probabilities there, and dS, are zero.
+    // The products skip that work (on `tiny`'s 256 positions two tiles of three lie on the diagonal).
+
+    /** Scores Q·Kᵀ and dO·Vᵀ of a tile. */
+    private static Gemm.Triangle scoresOf(boolean diagonal) {
+        return diagonal ? Gemm.Triangle.C_LOWER : Gemm.Triangle.NONE;
+    }
+
+    /** A product whose left operand is a tile's P or dS, by query rows. */
+    private static Gemm.Triangle byRows(boolean diagonal) {
+        return diagonal ? Gemm.Triangle.A_LOWER : Gemm.Triangle.NONE;
+    }
+
+    /** A product whose left operand is a tile's P or dS transposed, by key rows. */
+    private static Gemm.Triangle byColumns(boolean diagonal) {
+        return diagonal ? Gemm.Triangle.A_UPPER : Gemm.Triangle.NONE;
     }
 
     /** The largest of x[off, off + n). */

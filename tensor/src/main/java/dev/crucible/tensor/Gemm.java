@@ -69,6 +69,26 @@ public final class Gemm {
         gatherMaps = new int[n][NR];
     }
 
+    /**
+     * What of a product is known beforehand, so that its work can be skipped: parts of C that are not
+     * wanted, or parts of A that are zero. The elements computed are the same bits as the full product's:
+     * a skipped term is a zero one, and a sum from zero that leaves out leading or trailing zero terms
+     * rounds as the one that adds them.
+     */
+    public enum Triangle {
+        /** The whole product. */
+        NONE,
+        /**
+         * Only C's lower triangle is wanted (its diagonal included): micro-tiles strictly above the diagonal
+         * are skipped and left untouched. A symmetric product's half; causal attention's scores on the diagonal.
+         */
+        C_LOWER,
+        /** A is zero right of its diagonal (A(i,p) = 0 for p > i): each micro-tile's sum stops at its last row. */
+        A_LOWER,
+        /** A is zero left of its diagonal (A(i,p) = 0 for p < i): each micro-tile's sum starts at its first row. */
+        A_UPPER
+    }
+
     private static int tileRows() {
         int rows = Integer.getInteger("crucible.gemm.rows", L >= 16 && FMA ? 12 : 4);
         if (rows != 4 && !(rows == 12 && FMA && L >= 16)) {
@@ -87,7 +107,7 @@ public final class Gemm {
      */
     public void multiply(int m, int n, int k, float[] a, int aOff, int aRow, int aCol, float[] b, int bOff, int bRow,
                          int bCol, float[] c, int cOff, int ldc, boolean accumulate) {
-        multiply(m, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, c, cOff, ldc, accumulate, false);
+        multiply(m, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, null, c, cOff, ldc, accumulate, Triangle.NONE);
     }
 
     /**
@@ -97,7 +117,7 @@ public final class Gemm {
      */
     public void multiplySymmetric(int n, int k, float[] a, int aOff, int aRow, int aCol, float[] b, int bOff, int bRow, int bCol,
                                   float[] c, int cOff, int ldc) {
-        multiply(n, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, c, cOff, ldc, false, true);
+        multiply(n, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, null, c, cOff, ldc, false, Triangle.C_LOWER);
         mirror(c, cOff, ldc, n);
     }
 
@@ -116,20 +136,20 @@ public final class Gemm {
 
     /** {@link #multiplySymmetric} with B (k x n) packed beforehand: the same bits. */
     public void multiplySymmetric(float[] a, int aOff, int aRow, int aCol, PackedMatrix b, float[] c, int cOff, int ldc) {
-        multiply(b.n, b.n, b.k, a, aOff, aRow, aCol, null, 0, 0, 0, b, c, cOff, ldc, false, true);
+        multiply(b.n, b.n, b.k, a, aOff, aRow, aCol, null, 0, 0, 0, b, c, cOff, ldc, false, Triangle.C_LOWER);
         mirror(c, cOff, ldc, b.n);
     }
 
     /** {@link #multiplySymmetricSerial} with B (k x n) packed beforehand: the same bits. */
     public void multiplySymmetricSerial(int worker, float[] a, int aOff, int aRow, int aCol, PackedMatrix b, float[] c, int cOff, int ldc) {
-        multiplySerial(worker, b.n, b.n, b.k, a, aOff, aRow, aCol, null, 0, 0, 0, b, c, cOff, ldc, false, true);
+        multiplySerial(worker, b.n, b.n, b.k, a, aOff, aRow, aCol, null, 0, 0, 0, b, c, cOff, ldc, false, Triangle.C_LOWER);
         mirrorSerial(c, cOff, ldc, b.n);
     }
 
     /** {@link #multiplySymmetric} on one worker, inside a task of the pool (as {@link #multiplySerial}); the same bits. */
     public void multiplySymmetricSerial(int worker, int n, int k, float[] a, int aOff, int aRow, int aCol, float[] b, int bOff, int bRow, int bCol,
                                         float[] c, int cOff, int ldc) {
-        multiplySerial(worker, n, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, c, cOff, ldc, false, true);
+        multiplySerial(worker, n, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, c, cOff, ldc, false, Triangle.C_LOWER);
         mirrorSerial(c, cOff, ldc, n);
     }
 
@@ -254,11 +274,6 @@ public final class Gemm {
         }
     }
 
-    private void multiply(int m, int n, int k, float[] a, int aOff, int aRow, int aCol, float[] b, int bOff, int bRow,
-                          int bCol, float[] c, int cOff, int ldc, boolean accumulate, boolean lowerTriangle) {
-        multiply(m, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, null, c, cOff, ldc, accumulate, lowerTriangle);
-    }
-
     /**
      * B (k x n, the view b[bOff + k*bRow + j*bCol]) packed once, in the panels {@link #multiply} packs
      * it into for every product: for operands that stay fixed over many products (an inference model's
@@ -319,11 +334,11 @@ public final class Gemm {
 
     /** C[m, b.n] (+)= A·B for a B packed by {@link #pack}: the same bits as {@link #multiply} with B itself. */
     public void multiply(int m, float[] a, int aOff, int aRow, int aCol, PackedMatrix b, float[] c, int cOff, int ldc, boolean accumulate) {
-        multiply(m, b.n, b.k, a, aOff, aRow, aCol, null, 0, 0, 0, b, c, cOff, ldc, accumulate, false);
+        multiply(m, b.n, b.k, a, aOff, aRow, aCol, null, 0, 0, 0, b, c, cOff, ldc, accumulate, Triangle.NONE);
     }
 
     private void multiply(int m, int n, int k, float[] a, int aOff, int aRow, int aCol, float[] b, int bOff, int bRow,
-                          int bCol, PackedMatrix packed, float[] c, int cOff, int ldc, boolean accumulate, boolean lowerTriangle) {
+                          int bCol, PackedMatrix packed, float[] c, int cOff, int ldc, boolean accumulate, Triangle triangle) {
         if (m <= 0 || n <= 0) return;
         if (k <= 0) {
             if (!accumulate) for (int i = 0; i < m; i++) java.util.Arrays.fill(c, cOff + i * ldc, cOff + i * ldc + n, 0f);
@@ -343,7 +358,8 @@ public final class Gemm {
         jobC = c;
         jobCOff = cOff;
         jobLdc = ldc;
-        jobLower = lowerTriangle;
+        jobTriangle = triangle;
+        boolean lowerTriangle = triangle == Triangle.C_LOWER;
         try {
             for (int j0 = 0; j0 < n; j0 += NC) {
                 int nb = Math.min(NC, n - j0), panels = ceilDiv(nb, NR);
@@ -413,7 +429,8 @@ public final class Gemm {
     private int jobM, jobAOff, jobARow, jobACol, jobBOff, jobBRow, jobBCol, jobCOff, jobLdc;
     private int jobJ0, jobNb, jobPanels, jobMStep, jobGTasks, jobP0, jobBlocks, jobK;
     private float[] jobA, jobB, jobC;
-    private boolean jobAcc, jobLower;
+    private boolean jobAcc;
+    private Triangle jobTriangle;
     /** Where multiplyTile finds B: the shared buffer packed for this span, or a {@link PackedMatrix} at this column block. */
     private MemorySegment jobBPacked;
     private int jobBBase;
@@ -426,7 +443,7 @@ public final class Gemm {
     private void serialColumns(int g, int w) {
         int q0 = g * jobPanels / jobGTasks, q1 = (g + 1) * jobPanels / jobGTasks, j = jobJ0 + q0 * NR;
         multiplySerial(w, jobM, Math.min(jobNb, q1 * NR) - q0 * NR, jobK, jobA, jobAOff, jobARow, jobACol, jobB, jobBOff + j * jobBCol, jobBRow, jobBCol,
-                jobC, jobCOff + j, jobLdc, jobAcc, false);
+                jobC, jobCOff + j, jobLdc, jobAcc, jobTriangle);
     }
 
     private void packSharedB(int s, int e, int chunk, int w) {
@@ -439,10 +456,11 @@ public final class Gemm {
 
     private void multiplyTile(int t, int w) {
         int rowTile = t / jobGTasks;
-        if (jobLower) rowTile = ceilDiv(jobM, jobMStep) - 1 - rowTile; // the bottom rows, the most work, first
+        boolean lower = jobTriangle == Triangle.C_LOWER;
+        if (lower) rowTile = ceilDiv(jobM, jobMStep) - 1 - rowTile; // the bottom rows, the most work, first
         int g = t % jobGTasks, i0 = rowTile * jobMStep, q0 = g * jobPanels / jobGTasks; // column groups as even as the panels divide
         int mb = Math.min(jobM - i0, jobMStep), q1 = (g + 1) * jobPanels / jobGTasks;
-        if (jobLower) { // panels that start right of this tile's last row lie above the diagonal
+        if (lower) { // panels that start right of this tile's last row lie above the diagonal
             int last = i0 + mb - 1 - jobJ0;
             q1 = last < 0 ? 0 : Math.min(q1, last / NR + 1);
             if (q1 <= q0) return;
@@ -451,7 +469,7 @@ public final class Gemm {
         for (int blk = 0; blk < jobBlocks; blk++) {
             int p0 = jobP0 + blk * KC, kc = Math.min(KC, jobK - p0);
             block(pa, jobA, jobAOff, jobARow, jobACol, p0, jobBPacked, jobBBase + blk * KC * jobPanels * NR, w, i0, mb, kc, jobJ0, jobNb, q0, q1, jobC, jobCOff, jobLdc,
-                    jobAcc || p0 > 0, jobLower);
+                    jobAcc || p0 > 0, jobTriangle);
         }
     }
 
@@ -462,23 +480,22 @@ public final class Gemm {
 
     /**
      * The same product computed entirely by the calling worker (for use inside a parallel task, e.g.
-     * one attention head). With {@code lowerTriangle}, micro-tiles strictly above the diagonal of C
-     * are skipped and left untouched (a symmetric product's upper triangle, mirrored afterwards).
+     * one attention head), skipping what triangle says need not be computed.
      */
     public void multiplySerial(int worker, int m, int n, int k, float[] a, int aOff, int aRow, int aCol, float[] b,
                                int bOff, int bRow, int bCol, float[] c, int cOff, int ldc, boolean accumulate,
-                               boolean lowerTriangle) {
-        multiplySerial(worker, m, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, null, c, cOff, ldc, accumulate, lowerTriangle);
+                               Triangle triangle) {
+        multiplySerial(worker, m, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, null, c, cOff, ldc, accumulate, triangle);
     }
 
     /** {@link #multiplySerial} with B packed beforehand ({@link #pack} or {@link #packSerial}): the same bits. */
     public void multiplySerial(int worker, int m, float[] a, int aOff, int aRow, int aCol, PackedMatrix b, float[] c, int cOff, int ldc,
-                               boolean accumulate, boolean lowerTriangle) {
-        multiplySerial(worker, m, b.n, b.k, a, aOff, aRow, aCol, null, 0, 0, 0, b, c, cOff, ldc, accumulate, lowerTriangle);
+                               boolean accumulate, Triangle triangle) {
+        multiplySerial(worker, m, b.n, b.k, a, aOff, aRow, aCol, null, 0, 0, 0, b, c, cOff, ldc, accumulate, triangle);
     }
 
     private void multiplySerial(int worker, int m, int n, int k, float[] a, int aOff, int aRow, int aCol, float[] b, int bOff, int bRow, int bCol,
-                                PackedMatrix packed, float[] c, int cOff, int ldc, boolean accumulate, boolean lowerTriangle) {
+                                PackedMatrix packed, float[] c, int cOff, int ldc, boolean accumulate, Triangle triangle) {
         if (m <= 0 || n <= 0) return;
         if (k <= 0) { // an empty sum, as the pooled product has it
             if (!accumulate) for (int i = 0; i < m; i++) java.util.Arrays.fill(c, cOff + i * ldc, cOff + i * ldc + n, 0f);
@@ -486,6 +503,7 @@ public final class Gemm {
         }
         float[] pa = packA[worker];
         MemorySegment pb = packB[worker];
+        boolean lowerTriangle = triangle == Triangle.C_LOWER;
         int[] map = gatherMaps[worker];
         // Column block by column block, B is packed once for up to SERIAL_SPAN KC blocks and serves every
         // row block (packed per row block, it took a tenth of Newton–Schulz's time); each row block then
@@ -521,7 +539,7 @@ public final class Gemm {
                     for (int blk = 0; blk < blocks; blk++) {
                         int p0 = s0 + blk * KC, kc = Math.min(KC, k - p0);
                         int bBase = packed == null ? blk * KC * panels * NR : base + blk * KC * blockPanels * NR + (j0 - cb) / NR * kc * NR;
-                        block(pa, a, aOff, aRow, aCol, p0, bData, bBase, worker, i0, mb, kc, j0, nb, 0, rowPanels, c, cOff, ldc, accumulate || p0 > 0, lowerTriangle);
+                        block(pa, a, aOff, aRow, aCol, p0, bData, bBase, worker, i0, mb, kc, j0, nb, 0, rowPanels, c, cOff, ldc, accumulate || p0 > 0, triangle);
                     }
                 }
             }
@@ -533,12 +551,12 @@ public final class Gemm {
      * allows, else packed into pa first.
      */
     private void block(float[] pa, float[] a, int aOff, int aRow, int aCol, int p0, MemorySegment pb, int pbBase, int w, int i0, int mb, int kc, int j0,
-                       int nb, int q0, int q1, float[] c, int cOff, int ldc, boolean acc, boolean lowerTriangle) {
+                       int nb, int q0, int q1, float[] c, int cOff, int ldc, boolean acc, Triangle triangle) {
         if (inPlace(a, aOff, aRow, aCol, i0, mb, p0, kc)) {
-            panels(a, aOff + i0 + p0 * aCol, 1, aCol, pb, pbBase, w, i0, mb, kc, j0, nb, q0, q1, c, cOff, ldc, acc, lowerTriangle);
+            panels(a, aOff + i0 + p0 * aCol, 1, aCol, pb, pbBase, w, i0, mb, p0, kc, j0, nb, q0, q1, c, cOff, ldc, acc, triangle);
         } else {
             packA(pa, a, aOff, aRow, aCol, i0, mb, p0, kc);
-            panels(pa, 0, kc, MR, pb, pbBase, w, i0, mb, kc, j0, nb, q0, q1, c, cOff, ldc, acc, lowerTriangle);
+            panels(pa, 0, kc, MR, pb, pbBase, w, i0, mb, p0, kc, j0, nb, q0, q1, c, cOff, ldc, acc, triangle);
         }
     }
 
@@ -549,20 +567,28 @@ public final class Gemm {
      * inner keeps B in L1 instead, but writes C down a column of tiles, a line per row that misses the
      * cache: 10-20% slower on the forward shapes of `tiny` on an Ice Lake core.) A's panel for rows
      * i0 + ir lies at pa[paBase + ir·paRow], its MR values for one k `as` floats after the previous k's:
-     * MR when packed, aCol when read in place.
+     * MR when packed, aCol when read in place. The block covers k [p0, p0+kc), which a triangular A narrows per row tile.
      */
-    private void panels(float[] pa, int paBase, int paRow, int as, MemorySegment pb, int pbBase, int w, int i0, int mb, int kc, int j0, int nb, int q0, int q1, float[] c, int cOff,
-                        int ldc, boolean acc, boolean lowerTriangle) {
+    private void panels(float[] pa, int paBase, int paRow, int as, MemorySegment pb, int pbBase, int w, int i0, int mb, int p0, int kc, int j0, int nb, int q0, int q1,
+                        float[] c, int cOff, int ldc, boolean acc, Triangle triangle) {
         float[] tmp = edge[w];
+        boolean lowerTriangle = triangle == Triangle.C_LOWER;
         int chunk = Math.max(1, B_CHUNK_BYTES / (4 * kc * NR));
         for (int qc = q0; qc < q1; qc += chunk) {
             int qe = Math.min(q1, qc + chunk);
             for (int ir = 0; ir < mb; ir += MR) {
                 int mr = Math.min(MR, mb - ir), row = i0 + ir, paOff = paBase + ir * paRow;
+                // the block's k where these rows of a triangular A are not zero
+                int kLo = triangle == Triangle.A_UPPER ? Math.min(kc, Math.max(0, row - p0)) : 0;
+                int kHi = triangle == Triangle.A_LOWER ? Math.max(0, Math.min(kc, row + mr - p0)) : kc;
+                if (kHi <= kLo) {
+                    if (acc) continue; // nothing to add to these rows' C
+                    kHi = kLo; // an empty sum: zeros
+                }
                 for (int q = qc; q < qe; q++) {
                     int jr = q * NR, col = j0 + jr;
                     if (lowerTriangle && col > row + mr - 1) break; // every later panel of this chunk lies further right
-                    tile(pa, paOff, as, pb, pbBase + q * kc * NR, kc, c, cOff, ldc, acc, tmp, row, col, mr, Math.min(NR, nb - jr));
+                    tile(pa, paOff + kLo * as, as, pb, pbBase + q * kc * NR + kLo * NR, kHi - kLo, c, cOff, ldc, acc, tmp, row, col, mr, Math.min(NR, nb - jr));
                 }
             }
         }
@@ -576,7 +602,14 @@ public final class Gemm {
             kernel(pa, paOff, as, pb, 4L * pbOff, kc, tmp, 0, NR, false);
             for (int r = 0; r < mr; r++) {
                 int co = cOff + (row + r) * ldc + col;
-                for (int j = 0; j < nr; j++) c[co + j] = acc ? c[co + j] + tmp[r * NR + j] : tmp[r * NR + j];
+                if (nr == NR) { // whole rows by vector: attention's 128-row tiles end in an edge of 8 rows, one tile in eleven
+                    for (int h = 0; h < NR; h += L) {
+                        FloatVector v = FloatVector.fromArray(S, tmp, r * NR + h);
+                        (acc ? v.add(FloatVector.fromArray(S, c, co + h)) : v).intoArray(c, co + h);
+                    }
+                } else {
+                    for (int j = 0; j < nr; j++) c[co + j] = acc ? c[co + j] + tmp[r * NR + j] : tmp[r * NR + j];
+                }
             }
         }
     }

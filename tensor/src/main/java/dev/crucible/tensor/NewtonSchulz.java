@@ -53,7 +53,7 @@ public final class NewtonSchulz {
 
     private void product(int m, int n, int k, float[] a, int aOff, int aRow, int aCol, float[] b, int bOff, int bRow, int bCol, float[] c, int cOff, int ldc) {
         if (worker < 0) gemm.multiply(m, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, c, cOff, ldc, false);
-        else gemm.multiplySerial(worker, m, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, c, cOff, ldc, false, false);
+        else gemm.multiplySerial(worker, m, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, c, cOff, ldc, false, Gemm.Triangle.NONE);
     }
 
     /** z (p×p) packed as a right operand, in a buffer kept per size (the matrices of a model come in a few sizes). */

@@ -58,8 +58,8 @@ class GemmTest {
             assertArrayEquals(c, serial, "X·Xᵀ [" + n + "x" + k + "] on one worker");
             // an exactly symmetric left operand read by rows or through its transpose: the same bits (Newton–Schulz relies on it)
             float[] byRows = new float[n * k], byColumns = new float[n * k];
-            GEMM.multiplySerial(0, n, k, n, c, 0, n, 1, x, 0, k, 1, byRows, 0, k, false, false);
-            GEMM.multiplySerial(0, n, k, n, c, 0, 1, n, x, 0, k, 1, byColumns, 0, k, false, false);
+            GEMM.multiplySerial(0, n, k, n, c, 0, n, 1, x, 0, k, 1, byRows, 0, k, false, Gemm.Triangle.NONE);
+            GEMM.multiplySerial(0, n, k, n, c, 0, 1, n, x, 0, k, 1, byColumns, 0, k, false, Gemm.Triangle.NONE);
             assertArrayEquals(byRows, byColumns, "(X·Xᵀ)·X [" + n + "x" + k + "] with its left operand read either way");
         }
     }
@@ -80,10 +80,10 @@ class GemmTest {
             GEMM.packSerial(0, bySerial, x, 0, 1, k); // B = Xᵀ, read through its strides
             GEMM.pack(byPool, stale, 0, 1, k);
             GEMM.pack(byPool, x, 0, 1, k);
-            for (boolean lower : new boolean[] {false, true}) {
-                if (lower && m != n) continue;
+            for (Gemm.Triangle lower : new Gemm.Triangle[] {Gemm.Triangle.NONE, Gemm.Triangle.C_LOWER}) {
+                if (lower == Gemm.Triangle.C_LOWER && m != n) continue;
                 float[] c0 = Check.randomFloats(rng, m * n, 1), expected = c0.clone(), serial = c0.clone(), pooled = c0.clone();
-                boolean acc = !lower && rng.nextBoolean();
+                boolean acc = lower == Gemm.Triangle.NONE && rng.nextBoolean();
                 GEMM.multiplySerial(0, m, n, k, a, 0, k, 1, x, 0, 1, k, expected, 0, n, acc, lower);
                 GEMM.multiplySerial(0, m, a, 0, k, 1, bySerial, serial, 0, n, acc, lower);
                 assertArrayEquals(expected, serial, "A·Xᵀ " + m + "x" + n + "x" + k + " on one worker, lower " + lower);
@@ -128,7 +128,7 @@ class GemmTest {
     }
 
     /**
-     * multiplySerial with lowerTriangle (symmetric products): every element on or below the
+     * multiplySerial with C's lower triangle (symmetric products): every element on or below the
      * diagonal is the product, and every micro-tile (MR rows x NR columns) strictly above it is left
      * as it was, as the method promises.
      */
@@ -142,7 +142,7 @@ class GemmTest {
             Reference.matmul(expected, Check.toDouble(a), Check.toDouble(b), t, t, k, false);
             float[] c = new float[t * t];
             java.util.Arrays.fill(c, 12345f);
-            GEMM.multiplySerial(0, t, t, k, a, 0, k, 1, b, 0, t, 1, c, 0, t, false, true);
+            GEMM.multiplySerial(0, t, t, k, a, 0, k, 1, b, 0, t, 1, c, 0, t, false, Gemm.Triangle.C_LOWER);
             for (int i = 0; i < t; i++) Check.close("row " + i + " of " + t, expected, i * t, c, i * t, i + 1, tol(k), 0);
             int untouched = 0;
             for (int i = 0; i < t; i++) {
@@ -153,6 +153,42 @@ class GemmTest {
                 }
             }
             if (t >= 100) assertTrue(untouched > t * t / 4, "most of the upper triangle is skipped: " + untouched);
+        }
+    }
+
+    /**
+     * A left operand zero on one side of its diagonal (causal attention's probabilities, and their
+     * transpose): the product that skips those terms gives the full product's bits, with A packed or read
+     * in place, C overwritten or added to, over several KC blocks, and with B packed beforehand.
+     */
+    @Test
+    void triangularLeftOperandsGiveTheFullProductsBits() {
+        SplittableRandom rng = new SplittableRandom(8);
+        for (int[] mnk : new int[][] {{1, 5, 1}, {8, 64, 8}, {13, 40, 13}, {128, 64, 128}, {100, 33, 70}, {70, 33, 100}, {2 * Gemm.KC + 30, 70, 2 * Gemm.KC + 30}}) {
+            int m = mnk[0], n = mnk[1], k = mnk[2];
+            for (Gemm.Triangle triangle : new Gemm.Triangle[] {Gemm.Triangle.A_LOWER, Gemm.Triangle.A_UPPER}) {
+                float[] a = Check.randomFloats(rng, m * k, 1), b = Check.randomFloats(rng, k * n, 1);
+                for (int i = 0; i < m; i++) {
+                    for (int p = 0; p < k; p++) if (triangle == Gemm.Triangle.A_LOWER ? p > i : p < i) a[i * k + p] = 0f;
+                }
+                float[] at = new float[k * m + 2 * Gemm.MR]; // A stored k-major, room for the last panel's reads: read in place on AVX-512
+                for (int i = 0; i < m; i++) for (int p = 0; p < k; p++) at[p * m + i] = a[i * k + p];
+                PackedMatrix packed = GEMM.pack(k, n, b, 0, n, 1);
+                for (boolean acc : new boolean[] {false, true}) {
+                    String what = triangle + " " + m + "x" + n + "x" + k + (acc ? ", added to C" : "");
+                    float[] c0 = Check.randomFloats(rng, m * n, 1), expected = c0.clone();
+                    GEMM.multiplySerial(0, m, n, k, a, 0, k, 1, b, 0, n, 1, expected, 0, n, acc, Gemm.Triangle.NONE);
+                    float[] c = c0.clone();
+                    GEMM.multiplySerial(0, m, n, k, a, 0, k, 1, b, 0, n, 1, c, 0, n, acc, triangle);
+                    assertArrayEquals(expected, c, what + ", A packed");
+                    c = c0.clone();
+                    GEMM.multiplySerial(0, m, n, k, at, 0, 1, m, b, 0, n, 1, c, 0, n, acc, triangle);
+                    assertArrayEquals(expected, c, what + ", A k-major");
+                    c = c0.clone();
+                    GEMM.multiplySerial(0, m, at, 0, 1, m, packed, c, 0, n, acc, triangle);
+                    assertArrayEquals(expected, c, what + ", B packed beforehand");
+                }
+            }
         }
     }
 
@@ -198,10 +234,10 @@ class GemmTest {
             GEMM.multiply(m, n, k, a, 0, k, 1, bt, 0, 1, k, c, 0, n, acc);
             assertArrayEquals(expected, c, "A·(Bᵀ)ᵀ " + m + "x" + n + "x" + k);
             c = c0.clone();
-            GEMM.multiplySerial(0, m, n, k, at, 0, 1, m, bt, 0, 1, k, c, 0, n, acc, false);
+            GEMM.multiplySerial(0, m, n, k, at, 0, 1, m, bt, 0, 1, k, c, 0, n, acc, Gemm.Triangle.NONE);
             assertArrayEquals(expected, c, "(Aᵀ)ᵀ·(Bᵀ)ᵀ on one worker " + m + "x" + n + "x" + k);
             c = c0.clone();
-            GEMM.multiplySerial(0, m, n, k, a, 0, k, 1, b, 0, n, 1, c, 0, n, acc, false); // row-major A: packed by transposing rows
+            GEMM.multiplySerial(0, m, n, k, a, 0, k, 1, b, 0, n, 1, c, 0, n, acc, Gemm.Triangle.NONE); // row-major A: packed by transposing rows
             assertArrayEquals(expected, c, "A·B on one worker " + m + "x" + n + "x" + k);
             // Aᵀ inside a larger array: its last row panel's reads past m stay in the array (read in place on AVX-512,
             // the extra rows' NaNs dropped) rather than running off its end (packed)
@@ -212,7 +248,7 @@ class GemmTest {
             GEMM.multiply(m, n, k, atPadded, 5, 1, m, b, 0, n, 1, c, 0, n, acc);
             assertArrayEquals(expected, c, "(Aᵀ)ᵀ·B with room after Aᵀ " + m + "x" + n + "x" + k);
             c = c0.clone();
-            GEMM.multiplySerial(0, m, n, k, atPadded, 5, 1, m, b, 0, n, 1, c, 0, n, acc, false);
+            GEMM.multiplySerial(0, m, n, k, atPadded, 5, 1, m, b, 0, n, 1, c, 0, n, acc, Gemm.Triangle.NONE);
             assertArrayEquals(expected, c, "(Aᵀ)ᵀ·B with room after Aᵀ, on one worker " + m + "x" + n + "x" + k);
             c = c0.clone();
             GEMM.multiply(m, a, 0, k, 1, GEMM.pack(k, n, b, 0, n, 1), c, 0, n, acc);
