@@ -25,8 +25,10 @@ public final class KernelAb {
         }
         int warmup = 5;
         double[][][] ms = new double[names.length][builds][rounds];
+        boolean[] chosen = chosen(names.length);
         for (int r = -warmup; r < rounds; r++) {
             for (int w = 0; w < names.length; w++) {
+                if (!chosen[w]) continue;
                 for (int b = 0; b < builds; b++) {
                     double t = (double) run[b].invoke(null, w);
                     if (r >= 0) ms[w][b][r] = t;
@@ -35,6 +37,7 @@ public final class KernelAb {
         }
         System.out.printf(Locale.ROOT, "%d rounds after %d warm-up rounds; min / median ms, and the median against the first build's%n", rounds, warmup);
         for (int w = 0; w < names.length; w++) {
+            if (!chosen[w]) continue;
             StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "%-50s", names[w]));
             double first = 0;
             for (int b = 0; b < builds; b++) {
@@ -48,5 +51,21 @@ public final class KernelAb {
             System.out.println(line);
         }
         System.exit(0);
+    }
+
+    /** The workloads KERNEL_AB_WORKLOADS names (comma-separated numbers, from 0), or all of them. */
+    private static boolean[] chosen(int n) {
+        boolean[] chosen = new boolean[n];
+        String list = System.getenv("KERNEL_AB_WORKLOADS");
+        if (list == null || list.isBlank()) {
+            Arrays.fill(chosen, true);
+            return chosen;
+        }
+        for (String w : list.split(",")) {
+            int i = Integer.parseInt(w.trim());
+            if (i < 0 || i >= n) throw new IllegalArgumentException("KERNEL_AB_WORKLOADS: no workload " + i + " (0 to " + (n - 1) + ")");
+            chosen[i] = true;
+        }
+        return chosen;
     }
 }

@@ -80,7 +80,7 @@ public final class Attention {
                     for (int i = 0; i < rows; i++) {
                         int row = i * BK, n = Math.min(cols, qs + i - ks + 1); // keys j <= query i
                         if (n <= 0) { // the whole row of this tile lies above the diagonal
-                            java.util.Arrays.fill(s, row, row + cols, 0f);
+                            Vec.zero(s, row, row + cols);
                             continue;
                         }
                         float mx = Math.max(m[i], scale * max(s, row, n));
@@ -90,7 +90,7 @@ public final class Attention {
                             long at = first + (long) (qs + i) * t + ks;
                             for (int j = 0; j < n; j++) s[row + j] = Dropout.keep(dropKey, at + j, dropP) ? s[row + j] / (1f - dropP) : 0f;
                         }
-                        java.util.Arrays.fill(s, row + n, row + cols, 0f);
+                        Vec.zero(s, row + n, row + cols);
                         l[i] = l[i] * corr + sum;
                         m[i] = mx;
                         if (corr != 1f) scaleRow(o, i * hs, hs, corr);
@@ -128,16 +128,11 @@ public final class Attention {
             int k = base + (nh + kvh) * hs, v = base + (nh + nkv + kvh) * hs;
             int dk = dbase + (nh + kvh) * hs, dv = dbase + (nh + nkv + kvh) * hs;
             float[] p = sized(scores, wk, BQ * BK), dp = sized(dscores, wk, BQ * BK), dd = sized(rowD, wk, BQ);
-            for (int r = 0; r < t; r++) {
-                java.util.Arrays.fill(dqkv, dk + r * w, dk + r * w + hs, 0f);
-                java.util.Arrays.fill(dqkv, dv + r * w, dv + r * w + hs, 0f);
-            }
             for (int g = 0; g < group; g++) {
                 int h = kvh * group + g;
                 int q = base + h * hs, dq = dbase + h * hs, dO = doutOff + bi * t * oc + h * hs, o = outOff + bi * t * oc + h * hs;
                 int lrow = lseOff + (bi * nh + h) * t;
                 long first = (long) (bi * nh + h) * t * t;
-                for (int r = 0; r < t; r++) java.util.Arrays.fill(dqkv, dq + r * w, dq + r * w + hs, 0f);
                 for (int qs = 0; qs < t; qs += BQ) {
                     int rows = Math.min(BQ, t - qs), keys = qs + rows;
                     for (int i = 0; i < rows; i++) dd[i] = Vec.dot(dout, dO + (qs + i) * oc, out, o + (qs + i) * oc, hs);
@@ -162,13 +157,15 @@ public final class Attention {
                                 expShifted(p, row, n, scale, li);
                                 softmaxGradient(dp, p, row, n, dd[i], scale);
                             }
-                            java.util.Arrays.fill(p, row + n, row + cols, 0f);
-                            java.util.Arrays.fill(dp, row + n, row + cols, 0f);
+                            Vec.zero(p, row + n, row + cols);
+                            Vec.zero(dp, row + n, row + cols);
                         }
-                        // dV += P'ᵀ·dO, dQ += dS·K, dK += dSᵀ·Q
-                        gemm.multiplySerial(wk, cols, hs, rows, p, 0, 1, BK, dout, dO + qs * oc, oc, 1, dqkv, dv + ks * w, w, true, byColumns(diagonal));
-                        gemm.multiplySerial(wk, rows, hs, cols, dp, 0, BK, 1, qkv, k + ks * w, w, 1, dqkv, dq + qs * w, w, true, byRows(diagonal));
-                        gemm.multiplySerial(wk, cols, hs, rows, dp, 0, 1, BK, qkv, q + qs * w, w, 1, dqkv, dk + ks * w, w, true, byColumns(diagonal));
+                        // dV += P'ᵀ·dO, dQ += dS·K, dK += dSᵀ·Q; each written, not added, by its first term: a key tile's
+                        // first query tile is its diagonal one, a query tile's first key tile the first
+                        boolean firstForKeys = g == 0 && diagonal;
+                        gemm.multiplySerial(wk, cols, hs, rows, p, 0, 1, BK, dout, dO + qs * oc, oc, 1, dqkv, dv + ks * w, w, !firstForKeys, byColumns(diagonal));
+                        gemm.multiplySerial(wk, rows, hs, cols, dp, 0, BK, 1, qkv, k + ks * w, w, 1, dqkv, dq + qs * w, w, ks > 0, byRows(diagonal));
+                        gemm.multiplySerial(wk, cols, hs, rows, dp, 0, 1, BK, qkv, q + qs * w, w, 1, dqkv, dk + ks * w, w, !firstForKeys, byColumns(diagonal));
                     }
                 }
             }
@@ -207,17 +204,22 @@ public final class Attention {
         return mx;
     }
 
-    /** x[off, off + n) := exp(scale·x − shift); returns their sum (lanes added in a fixed order). */
+    /**
+     * x[off, off + n) := exp(scale·x − shift); returns their sum (lanes added in a fixed order, then the
+     * elements past the last whole vector one by one). Those last elements are computed by a whole vector
+     * too (the same bits as the scalar exp), whose lanes past n land in x[off + n, off + roundUp(n, L)):
+     * x must have room there, and the caller overwrites them.
+     */
     private static float expShifted(float[] x, int off, int n, float scale, float shift) {
         FloatVector sc = FloatVector.broadcast(Vec.S, scale), sh = FloatVector.broadcast(Vec.S, shift), acc = FloatVector.zero(Vec.S);
-        int i = 0, bound = Vec.S.loopBound(n);
-        for (; i < bound; i += Vec.L) {
+        int bound = Vec.S.loopBound(n);
+        for (int i = 0; i < n; i += Vec.L) { // one call of exp: a second one, for the tail, was not inlined and boxed its vectors
             FloatVector e = Vec.exp(FloatVector.fromArray(Vec.S, x, off + i).mul(sc).sub(sh));
             e.intoArray(x, off + i);
-            acc = acc.add(e);
+            if (i < bound) acc = acc.add(e);
         }
         float sum = Vec.sumLanes(acc);
-        for (; i < n; i++) sum += x[off + i] = Vec.exp(x[off + i] * scale - shift);
+        for (int i = bound; i < n; i++) sum += x[off + i];
         return sum;
     }
 

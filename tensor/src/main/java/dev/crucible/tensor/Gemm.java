@@ -581,9 +581,10 @@ public final class Gemm {
                 // the block's k where these rows of a triangular A are not zero
                 int kLo = triangle == Triangle.A_UPPER ? Math.min(kc, Math.max(0, row - p0)) : 0;
                 int kHi = triangle == Triangle.A_LOWER ? Math.max(0, Math.min(kc, row + mr - p0)) : kc;
-                if (kHi <= kLo) {
-                    if (acc) continue; // nothing to add to these rows' C
-                    kHi = kLo; // an empty sum: zeros
+                if (kHi <= kLo) { // these rows of A are zero over the block: nothing to add to C, or zeros to write
+                    // (not a kernel run over no k: its loop, always entered before, then took a trap and C2 recompiled it)
+                    if (!acc) for (int r = row; r < row + mr; r++) Vec.zero(c, cOff + r * ldc + j0 + qc * NR, cOff + r * ldc + j0 + Math.min(nb, qe * NR));
+                    continue;
                 }
                 for (int q = qc; q < qe; q++) {
                     int jr = q * NR, col = j0 + jr;
@@ -630,7 +631,8 @@ public final class Gemm {
 
     /**
      * A block rows [i0, i0+mb) x k [p0, p0+kc) into MR-row panels: panel q, element (k, r) at
-     * q*kc*MR + k*MR + r. Loops run along whichever direction A is contiguous in.
+     * q*kc*MR + k*MR + r. Loops run along whichever direction A is contiguous in. (Of a triangular A, packing
+     * only the k its kernels read measured no faster on attention's diagonal tiles.)
      */
     private static void packA(float[] pa, float[] a, int aOff, int aRow, int aCol, int i0, int mb, int p0, int kc) {
         for (int ir = 0; ir < mb; ir += MR) {
