@@ -93,14 +93,14 @@ public final class Attention {
                         Vec.zero(s, row + n, row + cols);
                         l[i] = l[i] * corr + sum;
                         m[i] = mx;
-                        if (corr != 1f) scaleRow(o, i * hs, hs, corr);
+                        if (corr != 1f) scaled(o, i * hs, hs, corr, o, i * hs);
                     }
                     gemm.multiplySerial(wk, rows, hs, cols, s, 0, BK, 1, qkv, v + ks * w, w, 1, o, 0, hs, true, byRows(diagonal));
                 }
                 for (int i = 0; i < rows; i++) {
                     float inv = 1f / l[i];
                     int dst = outOff + (bi * t + qs + i) * oc + h * hs;
-                    for (int d = 0; d < hs; d++) out[dst + d] = o[i * hs + d] * inv;
+                    scaled(o, i * hs, hs, inv, out, dst); // C2 left this as a scalar loop: a tenth of attention's time
                     lse[lseOff + (bi * nh + h) * t + qs + i] = m[i] + (float) Math.log(l[i]);
                 }
             }
@@ -233,10 +233,11 @@ public final class Attention {
         for (; i < n; i++) dp[off + i] = p[off + i] * (dp[off + i] - d) * scale;
     }
 
-    private static void scaleRow(float[] x, int off, int n, float s) {
+    /** y[yOff, yOff + n) := s·x[off, off + n). */
+    private static void scaled(float[] x, int off, int n, float s, float[] y, int yOff) {
         int i = 0, bound = Vec.S.loopBound(n);
         FloatVector sv = FloatVector.broadcast(Vec.S, s);
-        for (; i < bound; i += Vec.L) FloatVector.fromArray(Vec.S, x, off + i).mul(sv).intoArray(x, off + i);
-        for (; i < n; i++) x[off + i] *= s;
+        for (; i < bound; i += Vec.L) FloatVector.fromArray(Vec.S, x, off + i).mul(sv).intoArray(y, yOff + i);
+        for (; i < n; i++) y[yOff + i] = x[off + i] * s;
     }
 }
