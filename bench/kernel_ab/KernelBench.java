@@ -1,6 +1,7 @@
 import dev.crucible.tensor.Attention;
 import dev.crucible.tensor.DecodeAttention;
 import dev.crucible.tensor.Gemm;
+import dev.crucible.tensor.Linear;
 import dev.crucible.tensor.NewtonSchulz;
 import dev.crucible.tensor.WorkerPool;
 import java.util.Random;
@@ -28,13 +29,16 @@ public final class KernelBench {
     // training's attention, one layer of tiny: 8 sequences of 256 positions, 6 heads of 64, forward then backward
     static final int BATCH = 8;
     static final Attention ATTENTION = new Attention(GEMM);
+    static final Linear LINEAR = new Linear(GEMM);
+    static final float[] BIAS = random(QKV, 5);
     static final float[] QKV_ACT = random(BATCH * MAX_T * 3 * HEADS * HS, 3), DOUT = random(BATCH * MAX_T * HEADS * HS, 4), DQKV = new float[QKV_ACT.length],
             AOUT = new float[DOUT.length], LSE = new float[BATCH * HEADS * MAX_T];
 
     public static final String[] NAMES = {"forward X·Wᵀ 2048x1152x384", "backward dY·W 2048x384x1152", "weight grad dYᵀ·X 1152x384x2048",
             "scoring X·Wᵀ 544x1152x384", "symmetric 384³ on one worker", "Newton–Schulz, tiny's 24 matrices on two workers",
             "gpt2-small X·Wᵀ 256x2304x768", "gpt2-small dY·W 256x768x2304", "gpt2-small dYᵀ·X 2304x768x256",
-            "decoding's attention, tiny, 256 positions x 6 layers", "training's attention, tiny, one layer forward + backward"};
+            "decoding's attention, tiny, 256 positions x 6 layers", "training's attention, tiny, one layer forward + backward",
+            "layer with bias X·Wᵀ + b 2048x1152x384"};
 
     public static double run(int workload) {
         long t0 = System.nanoTime();
@@ -63,6 +67,7 @@ public final class KernelBench {
                 ATTENTION.forward(AOUT, 0, LSE, 0, QKV_ACT, 0, BATCH, MAX_T, HEADS, HEADS, HS);
                 ATTENTION.backward(DQKV, 0, DOUT, 0, AOUT, 0, QKV_ACT, 0, LSE, 0, BATCH, MAX_T, HEADS, HEADS, HS);
             }
+            case 11 -> LINEAR.forward(Y, 0, X, 0, W, 0, BIAS, 0, T, D, QKV);
             default -> throw new IllegalArgumentException("no workload " + workload);
         }
         return (System.nanoTime() - t0) / 1e6;

@@ -107,7 +107,17 @@ public final class Gemm {
      */
     public void multiply(int m, int n, int k, float[] a, int aOff, int aRow, int aCol, float[] b, int bOff, int bRow,
                          int bCol, float[] c, int cOff, int ldc, boolean accumulate) {
-        multiply(m, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, null, c, cOff, ldc, accumulate, Triangle.NONE);
+        multiply(m, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, null, c, cOff, ldc, accumulate, null, 0, Triangle.NONE);
+    }
+
+    /**
+     * C(i,j) = bias[biasOff + j] + sum_k A(i,k) B(k,j) (a layer's output; bias null: zero): added as C's
+     * first KC block is stored, the same bits as C filled with the bias rows and the product added to it,
+     * without that pass over C.
+     */
+    public void multiply(int m, int n, int k, float[] a, int aOff, int aRow, int aCol, float[] b, int bOff, int bRow,
+                         int bCol, float[] c, int cOff, int ldc, float[] bias, int biasOff) {
+        multiply(m, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, null, c, cOff, ldc, false, bias, biasOff, Triangle.NONE);
     }
 
     /**
@@ -117,7 +127,7 @@ public final class Gemm {
      */
     public void multiplySymmetric(int n, int k, float[] a, int aOff, int aRow, int aCol, float[] b, int bOff, int bRow, int bCol,
                                   float[] c, int cOff, int ldc) {
-        multiply(n, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, null, c, cOff, ldc, false, Triangle.C_LOWER);
+        multiply(n, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, null, c, cOff, ldc, false, null, 0, Triangle.C_LOWER);
         mirror(c, cOff, ldc, n);
     }
 
@@ -136,20 +146,20 @@ public final class Gemm {
 
     /** {@link #multiplySymmetric} with B (k x n) packed beforehand: the same bits. */
     public void multiplySymmetric(float[] a, int aOff, int aRow, int aCol, PackedMatrix b, float[] c, int cOff, int ldc) {
-        multiply(b.n, b.n, b.k, a, aOff, aRow, aCol, null, 0, 0, 0, b, c, cOff, ldc, false, Triangle.C_LOWER);
+        multiply(b.n, b.n, b.k, a, aOff, aRow, aCol, null, 0, 0, 0, b, c, cOff, ldc, false, null, 0, Triangle.C_LOWER);
         mirror(c, cOff, ldc, b.n);
     }
 
     /** {@link #multiplySymmetricSerial} with B (k x n) packed beforehand: the same bits. */
     public void multiplySymmetricSerial(int worker, float[] a, int aOff, int aRow, int aCol, PackedMatrix b, float[] c, int cOff, int ldc) {
-        multiplySerial(worker, b.n, b.n, b.k, a, aOff, aRow, aCol, null, 0, 0, 0, b, c, cOff, ldc, false, Triangle.C_LOWER);
+        multiplySerial(worker, b.n, b.n, b.k, a, aOff, aRow, aCol, null, 0, 0, 0, b, c, cOff, ldc, false, null, 0, Triangle.C_LOWER);
         mirrorSerial(c, cOff, ldc, b.n);
     }
 
     /** {@link #multiplySymmetric} on one worker, inside a task of the pool (as {@link #multiplySerial}); the same bits. */
     public void multiplySymmetricSerial(int worker, int n, int k, float[] a, int aOff, int aRow, int aCol, float[] b, int bOff, int bRow, int bCol,
                                         float[] c, int cOff, int ldc) {
-        multiplySerial(worker, n, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, c, cOff, ldc, false, Triangle.C_LOWER);
+        multiplySerial(worker, n, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, null, c, cOff, ldc, false, null, 0, Triangle.C_LOWER);
         mirrorSerial(c, cOff, ldc, n);
     }
 
@@ -350,14 +360,28 @@ public final class Gemm {
 
     /** C[m, b.n] (+)= A·B for a B packed by {@link #pack}: the same bits as {@link #multiply} with B itself. */
     public void multiply(int m, float[] a, int aOff, int aRow, int aCol, PackedMatrix b, float[] c, int cOff, int ldc, boolean accumulate) {
-        multiply(m, b.n, b.k, a, aOff, aRow, aCol, null, 0, 0, 0, b, c, cOff, ldc, accumulate, Triangle.NONE);
+        multiply(m, b.n, b.k, a, aOff, aRow, aCol, null, 0, 0, 0, b, c, cOff, ldc, accumulate, null, 0, Triangle.NONE);
+    }
+
+    /** C[m, b.n] = bias + A·B (as the bias form of {@link #multiply}) for a B packed by {@link #pack}: the same bits. */
+    public void multiply(int m, float[] a, int aOff, int aRow, int aCol, PackedMatrix b, float[] c, int cOff, int ldc, float[] bias, int biasOff) {
+        multiply(m, b.n, b.k, a, aOff, aRow, aCol, null, 0, 0, 0, b, c, cOff, ldc, false, bias, biasOff, Triangle.NONE);
+    }
+
+    /** C's rows as an empty sum leaves them: kept (accumulate), the bias, or zeros. */
+    private static void emptySum(int m, int n, float[] c, int cOff, int ldc, boolean accumulate, float[] bias, int biasOff) {
+        if (accumulate) return;
+        for (int i = 0; i < m; i++) {
+            if (bias != null) System.arraycopy(bias, biasOff, c, cOff + i * ldc, n);
+            else java.util.Arrays.fill(c, cOff + i * ldc, cOff + i * ldc + n, 0f);
+        }
     }
 
     private void multiply(int m, int n, int k, float[] a, int aOff, int aRow, int aCol, float[] b, int bOff, int bRow,
-                          int bCol, PackedMatrix packed, float[] c, int cOff, int ldc, boolean accumulate, Triangle triangle) {
+                          int bCol, PackedMatrix packed, float[] c, int cOff, int ldc, boolean accumulate, float[] bias, int biasOff, Triangle triangle) {
         if (m <= 0 || n <= 0) return;
         if (k <= 0) {
-            if (!accumulate) for (int i = 0; i < m; i++) java.util.Arrays.fill(c, cOff + i * ldc, cOff + i * ldc + n, 0f);
+            emptySum(m, n, c, cOff, ldc, accumulate, bias, biasOff);
             return;
         }
         if (pool.insideTask()) throw new IllegalStateException("Gemm.multiply runs on the whole pool; inside a task use multiplySerial");
@@ -406,6 +430,8 @@ public final class Gemm {
                 // back from memory per block (the weight gradients, K = B·T, add up many blocks).
                 jobK = k;
                 jobAcc = accumulate;
+                jobBias = bias;
+                jobBiasOff = biasOff;
                 if (splitColumns && packed == null) {
                     // Each task packs its own columns of B, a cache-sized chunk at a time, and runs them at once. A
                     // shared packing pass (below) writes all of B packed and the tasks read it back, and B is the large
@@ -435,7 +461,7 @@ public final class Gemm {
                 }
             }
         } finally {
-            jobA = jobB = jobC = null; // do not keep the caller's arrays reachable
+            jobA = jobB = jobC = jobBias = null; // do not keep the caller's arrays reachable
             jobBPacked = null;
         }
     }
@@ -444,7 +470,8 @@ public final class Gemm {
     // closures; the pool's volatile hand-off publishes these fields to the workers.
     private int jobM, jobAOff, jobARow, jobACol, jobBOff, jobBRow, jobBCol, jobCOff, jobLdc;
     private int jobJ0, jobNb, jobPanels, jobMStep, jobGTasks, jobP0, jobBlocks, jobK;
-    private float[] jobA, jobB, jobC;
+    private float[] jobA, jobB, jobC, jobBias;
+    private int jobBiasOff;
     private boolean jobAcc;
     private Triangle jobTriangle;
     /** Where multiplyTile finds B: the shared buffer packed for this span, or a {@link PackedMatrix} at this column block. */
@@ -458,8 +485,8 @@ public final class Gemm {
     /** Column group g of the product on worker w alone (the same bits as the pooled product). */
     private void serialColumns(int g, int w) {
         int q0 = g * jobPanels / jobGTasks, q1 = (g + 1) * jobPanels / jobGTasks, j = jobJ0 + q0 * NR;
-        multiplySerial(w, jobM, Math.min(jobNb, q1 * NR) - q0 * NR, jobK, jobA, jobAOff, jobARow, jobACol, jobB, jobBOff + j * jobBCol, jobBRow, jobBCol,
-                jobC, jobCOff + j, jobLdc, jobAcc, jobTriangle);
+        multiplySerial(w, jobM, Math.min(jobNb, q1 * NR) - q0 * NR, jobK, jobA, jobAOff, jobARow, jobACol, jobB, jobBOff + j * jobBCol, jobBRow, jobBCol, null,
+                jobC, jobCOff + j, jobLdc, jobAcc, jobBias, jobBiasOff + j, jobTriangle);
     }
 
     private void packSharedB(int s, int e, int chunk, int w) {
@@ -485,7 +512,7 @@ public final class Gemm {
         for (int blk = 0; blk < jobBlocks; blk++) {
             int p0 = jobP0 + blk * KC, kc = Math.min(KC, jobK - p0);
             block(pa, jobA, jobAOff, jobARow, jobACol, p0, jobBPacked, jobBBase + blk * KC * jobPanels * NR, w, i0, mb, kc, jobJ0, jobNb, q0, q1, jobC, jobCOff, jobLdc,
-                    jobAcc || p0 > 0, jobTriangle);
+                    jobAcc || p0 > 0, jobBias, jobBiasOff, jobTriangle);
         }
     }
 
@@ -501,20 +528,20 @@ public final class Gemm {
     public void multiplySerial(int worker, int m, int n, int k, float[] a, int aOff, int aRow, int aCol, float[] b,
                                int bOff, int bRow, int bCol, float[] c, int cOff, int ldc, boolean accumulate,
                                Triangle triangle) {
-        multiplySerial(worker, m, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, null, c, cOff, ldc, accumulate, triangle);
+        multiplySerial(worker, m, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, null, c, cOff, ldc, accumulate, null, 0, triangle);
     }
 
     /** {@link #multiplySerial} with B packed beforehand ({@link #pack} or {@link #packSerial}): the same bits. */
     public void multiplySerial(int worker, int m, float[] a, int aOff, int aRow, int aCol, PackedMatrix b, float[] c, int cOff, int ldc,
                                boolean accumulate, Triangle triangle) {
-        multiplySerial(worker, m, b.n, b.k, a, aOff, aRow, aCol, null, 0, 0, 0, b, c, cOff, ldc, accumulate, triangle);
+        multiplySerial(worker, m, b.n, b.k, a, aOff, aRow, aCol, null, 0, 0, 0, b, c, cOff, ldc, accumulate, null, 0, triangle);
     }
 
     private void multiplySerial(int worker, int m, int n, int k, float[] a, int aOff, int aRow, int aCol, float[] b, int bOff, int bRow, int bCol,
-                                PackedMatrix packed, float[] c, int cOff, int ldc, boolean accumulate, Triangle triangle) {
+                                PackedMatrix packed, float[] c, int cOff, int ldc, boolean accumulate, float[] bias, int biasOff, Triangle triangle) {
         if (m <= 0 || n <= 0) return;
         if (k <= 0) { // an empty sum, as the pooled product has it
-            if (!accumulate) for (int i = 0; i < m; i++) java.util.Arrays.fill(c, cOff + i * ldc, cOff + i * ldc + n, 0f);
+            emptySum(m, n, c, cOff, ldc, accumulate, bias, biasOff);
             return;
         }
         float[] pa = packA[worker];
@@ -555,7 +582,8 @@ public final class Gemm {
                     for (int blk = 0; blk < blocks; blk++) {
                         int p0 = s0 + blk * KC, kc = Math.min(KC, k - p0);
                         int bBase = packed == null ? blk * KC * panels * NR : base + blk * KC * blockPanels * NR + (j0 - cb) / NR * kc * NR;
-                        block(pa, a, aOff, aRow, aCol, p0, bData, bBase, worker, i0, mb, kc, j0, nb, 0, rowPanels, c, cOff, ldc, accumulate || p0 > 0, triangle);
+                        block(pa, a, aOff, aRow, aCol, p0, bData, bBase, worker, i0, mb, kc, j0, nb, 0, rowPanels, c, cOff, ldc, accumulate || p0 > 0, bias, biasOff,
+                                triangle);
                     }
                 }
             }
@@ -567,12 +595,12 @@ public final class Gemm {
      * allows, else packed into pa first.
      */
     private void block(float[] pa, float[] a, int aOff, int aRow, int aCol, int p0, MemorySegment pb, int pbBase, int w, int i0, int mb, int kc, int j0,
-                       int nb, int q0, int q1, float[] c, int cOff, int ldc, boolean acc, Triangle triangle) {
+                       int nb, int q0, int q1, float[] c, int cOff, int ldc, boolean acc, float[] bias, int biasOff, Triangle triangle) {
         if (inPlace(a, aOff, aRow, aCol, i0, mb, p0, kc)) {
-            panels(a, aOff + i0 + p0 * aCol, 1, aCol, pb, pbBase, w, i0, mb, p0, kc, j0, nb, q0, q1, c, cOff, ldc, acc, triangle);
+            panels(a, aOff + i0 + p0 * aCol, 1, aCol, pb, pbBase, w, i0, mb, p0, kc, j0, nb, q0, q1, c, cOff, ldc, acc, bias, biasOff, triangle);
         } else {
             packA(pa, a, aOff, aRow, aCol, i0, mb, p0, kc);
-            panels(pa, 0, kc, MR, pb, pbBase, w, i0, mb, p0, kc, j0, nb, q0, q1, c, cOff, ldc, acc, triangle);
+            panels(pa, 0, kc, MR, pb, pbBase, w, i0, mb, p0, kc, j0, nb, q0, q1, c, cOff, ldc, acc, bias, biasOff, triangle);
         }
     }
 
@@ -586,8 +614,9 @@ public final class Gemm {
      * MR when packed, aCol when read in place. The block covers k [p0, p0+kc), which a triangular A narrows per row tile.
      */
     private void panels(float[] pa, int paBase, int paRow, int as, MemorySegment pb, int pbBase, int w, int i0, int mb, int p0, int kc, int j0, int nb, int q0, int q1,
-                        float[] c, int cOff, int ldc, boolean acc, Triangle triangle) {
+                        float[] c, int cOff, int ldc, boolean acc, float[] bias, int biasOff, Triangle triangle) {
         float[] tmp = edge[w];
+        if (acc) bias = null; // C already holds it, from an earlier block
         boolean lowerTriangle = triangle == Triangle.C_LOWER;
         int chunk = Math.max(1, B_CHUNK_BYTES / (4 * kc * NR));
         for (int qc = q0; qc < q1; qc += chunk) {
@@ -599,22 +628,33 @@ public final class Gemm {
                 int kHi = triangle == Triangle.A_LOWER ? Math.max(0, Math.min(kc, row + mr - p0)) : kc;
                 if (kHi <= kLo) { // these rows of A are zero over the block: nothing to add to C, or zeros to write
                     // (not a kernel run over no k: its loop, always entered before, then took a trap and C2 recompiled it)
-                    if (!acc) for (int r = row; r < row + mr; r++) Vec.zero(c, cOff + r * ldc + j0 + qc * NR, cOff + r * ldc + j0 + Math.min(nb, qe * NR));
+                    if (!acc) emptySum(mr, Math.min(nb, qe * NR) - qc * NR, c, cOff + row * ldc + j0 + qc * NR, ldc, false, bias, biasOff + j0 + qc * NR);
                     continue;
                 }
                 for (int q = qc; q < qe; q++) {
                     int jr = q * NR, col = j0 + jr;
                     if (lowerTriangle && col > row + mr - 1) break; // every later panel of this chunk lies further right
-                    tile(pa, paOff + kLo * as, as, pb, pbBase + q * kc * NR + kLo * NR, kHi - kLo, c, cOff, ldc, acc, tmp, row, col, mr, Math.min(NR, nb - jr));
+                    tile(pa, paOff + kLo * as, as, pb, pbBase + q * kc * NR + kLo * NR, kHi - kLo, c, cOff, ldc, acc, bias, biasOff + col, tmp, row, col, mr,
+                            Math.min(NR, nb - jr));
                 }
             }
         }
     }
 
-    private static void tile(float[] pa, int paOff, int as, MemorySegment pb, int pbOff, int kc, float[] c, int cOff, int ldc, boolean acc, float[] tmp,
-                             int row, int col, int mr, int nr) {
+    /** One micro-tile of C at (row, col), mr x nr; its first block adds the bias from bias[biasAt] (null: none). */
+    private static void tile(float[] pa, int paOff, int as, MemorySegment pb, int pbOff, int kc, float[] c, int cOff, int ldc, boolean acc, float[] bias,
+                             int biasAt, float[] tmp, int row, int col, int mr, int nr) {
         if (mr == MR && nr == NR) {
-            kernel(pa, paOff, as, pb, 4L * pbOff, kc, c, cOff + row * ldc + col, ldc, acc);
+            int ci = cOff + row * ldc + col;
+            kernel(pa, paOff, as, pb, 4L * pbOff, kc, c, ci, ldc, acc);
+            // the bias added to the tile just stored, in L1 (inside the kernel it made every product a few percent slower)
+            if (bias != null) {
+                FloatVector b0 = FloatVector.fromArray(S, bias, biasAt), b1 = FloatVector.fromArray(S, bias, biasAt + L);
+                for (int r = 0; r < MR; r++, ci += ldc) {
+                    FloatVector.fromArray(S, c, ci).add(b0).intoArray(c, ci);
+                    FloatVector.fromArray(S, c, ci + L).add(b1).intoArray(c, ci + L);
+                }
+            }
         } else {
             kernel(pa, paOff, as, pb, 4L * pbOff, kc, tmp, 0, NR, false);
             for (int r = 0; r < mr; r++) {
@@ -622,10 +662,12 @@ public final class Gemm {
                 if (nr == NR) { // whole rows by vector: attention's 128-row tiles end in an edge of 8 rows, one tile in eleven
                     for (int h = 0; h < NR; h += L) {
                         FloatVector v = FloatVector.fromArray(S, tmp, r * NR + h);
-                        (acc ? v.add(FloatVector.fromArray(S, c, co + h)) : v).intoArray(c, co + h);
+                        if (acc) v = v.add(FloatVector.fromArray(S, c, co + h));
+                        else if (bias != null) v = v.add(FloatVector.fromArray(S, bias, biasAt + h));
+                        v.intoArray(c, co + h);
                     }
                 } else {
-                    for (int j = 0; j < nr; j++) c[co + j] = acc ? c[co + j] + tmp[r * NR + j] : tmp[r * NR + j];
+                    for (int j = 0; j < nr; j++) c[co + j] = acc ? c[co + j] + tmp[r * NR + j] : bias != null ? tmp[r * NR + j] + bias[biasAt + j] : tmp[r * NR + j];
                 }
             }
         }

@@ -24,15 +24,7 @@ public final class Linear {
     /** As {@link #forward}, with output rows ldOut floats apart (ldOut ≥ OC; a multiple of 16 keeps rows cache-line aligned). */
     public void forward(float[] out, int outOff, int ldOut, float[] inp, int inpOff, float[] w, int wOff, float[] bias, int biasOff,
                         int bt, int c, int oc) {
-        if (bias != null) fillRows(out, outOff, ldOut, bias, biasOff, bt, oc);
-        gemm.multiply(bt, oc, c, inp, inpOff, c, 1, w, wOff, 1, c, out, outOff, ldOut, bias != null);
-    }
-
-    /** Every row of out starts as the bias, for the product to be added to it. */
-    private void fillRows(float[] out, int outOff, int ldOut, float[] bias, int biasOff, int bt, int oc) {
-        pool.forRange(bt, pool.chunksFor((long) bt * oc, 1 << 14), (s, e, ch, wk) -> {
-            for (int r = s; r < e; r++) System.arraycopy(bias, biasOff, out, outOff + r * ldOut, oc);
-        });
+        gemm.multiply(bt, oc, c, inp, inpOff, c, 1, w, wOff, 1, c, out, outOff, ldOut, bias, biasOff);
     }
 
     /** W[OC,C] at wOff packed as the right operand Wᵀ of {@link #forward}, once for many forward passes (a copy). */
@@ -42,8 +34,7 @@ public final class Linear {
 
     /** As {@link #forward}, with W packed beforehand by {@link #pack}: the same bits. */
     public void forward(float[] out, int outOff, int ldOut, float[] inp, int inpOff, PackedMatrix w, float[] bias, int biasOff, int bt) {
-        if (bias != null) fillRows(out, outOff, ldOut, bias, biasOff, bt, w.columns());
-        gemm.multiply(bt, inp, inpOff, w.rows(), 1, w, out, outOff, ldOut, bias != null);
+        gemm.multiply(bt, inp, inpOff, w.rows(), 1, w, out, outOff, ldOut, bias, biasOff);
     }
 
     /**

@@ -157,6 +157,34 @@ class GemmTest {
     }
 
     /**
+     * A layer's output with its bias: the bias added as the first KC block is stored gives the bits of C
+     * filled with the bias rows and the product added to it, pooled over row tiles or column groups, with B
+     * packed beforehand, on edge tiles, over several KC blocks, and for an empty sum.
+     */
+    @Test
+    void biasAddedInTheProductGivesTheBitsOfCFilledWithIt() {
+        SplittableRandom rng = new SplittableRandom(9);
+        for (int[] mnk : new int[][] {{1, 1, 1}, {13, 70, 33}, {300, 45, 2 * Gemm.KC + 9}, {30, 1100, 384}, {2048 / 8, 200, 0}, {100, 2 * Gemm.NR, 50}}) {
+            int m = mnk[0], n = mnk[1], k = mnk[2], biasOff = 3;
+            float[] a = Check.randomFloats(rng, m * k, 1), b = Check.randomFloats(rng, k * n, 1), bias = Check.randomFloats(rng, biasOff + n, 1);
+            String what = m + "x" + n + "x" + k;
+            float[] expected = new float[m * n];
+            for (int i = 0; i < m; i++) System.arraycopy(bias, biasOff, expected, i * n, n);
+            GEMM.multiply(m, n, k, a, 0, k, 1, b, 0, n, 1, expected, 0, n, true);
+            float[] c = Check.randomFloats(rng, m * n, 1);
+            GEMM.multiply(m, n, k, a, 0, k, 1, b, 0, n, 1, c, 0, n, bias, biasOff);
+            assertArrayEquals(expected, c, "bias + A·B " + what);
+            c = Check.randomFloats(rng, m * n, 1);
+            GEMM.multiply(m, a, 0, k, 1, GEMM.pack(k, n, b, 0, n, 1), c, 0, n, bias, biasOff);
+            assertArrayEquals(expected, c, "bias + A·B with B packed beforehand " + what);
+            float[] plain = new float[m * n], none = Check.randomFloats(rng, m * n, 1);
+            GEMM.multiply(m, n, k, a, 0, k, 1, b, 0, n, 1, plain, 0, n, false);
+            GEMM.multiply(m, n, k, a, 0, k, 1, b, 0, n, 1, none, 0, n, null, 0);
+            assertArrayEquals(plain, none, "no bias: A·B " + what);
+        }
+    }
+
+    /**
      * A left operand zero on one side of its diagonal (causal attention's probabilities, and their
      * transpose): the product that skips those terms gives the full product's bits, with A packed or read
      * in place, C overwritten or added to, over several KC blocks, and with B packed beforehand.
