@@ -38,7 +38,7 @@ public final class KernelAb {
         System.out.printf(Locale.ROOT, "%d rounds after %d warm-up rounds; min / median ms, and the median against the first build's%n", rounds, warmup);
         for (int w = 0; w < names.length; w++) {
             if (!chosen[w]) continue;
-            StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "%-50s", names[w]));
+            StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "%2d %-50s", w, names[w]));
             double first = 0;
             for (int b = 0; b < builds; b++) {
                 double[] v = ms[w][b].clone();
@@ -62,7 +62,12 @@ public final class KernelAb {
             return chosen;
         }
         for (String w : list.split(",")) {
-            int i = Integer.parseInt(w.trim());
+            int i;
+            try {
+                i = Integer.parseInt(w.trim());
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("KERNEL_AB_WORKLOADS=" + list + ": '" + w + "' is not a workload number");
+            }
             if (i < 0 || i >= n) throw new IllegalArgumentException("KERNEL_AB_WORKLOADS: no workload " + i + " (0 to " + (n - 1) + ")");
             chosen[i] = true;
         }

@@ -21,9 +21,11 @@ public final class Attention {
      * Query rows and key columns per tile: a 128 x 128 score tile (64 KB) and its partial output stay in L2.
      * Against 64 x 64 tiles, attention took 29% less time at T = 4,096 and ~15% less at 256 (`tiny`, Ice
      * Lake): fewer, larger products per tile pair (128 rows are 32 whole 4-row GEMM tiles, or 10 whole
-     * 12-row tiles and an edge of 8).
+     * 12-row tiles and an edge of 8). Square, so that the tile pairs either lie below the diagonal or on
+     * it, where query tile qs meets key tile ks = qs: the products' triangles and the gradients' first
+     * writes rely on it.
      */
-    public static final int BQ = 128, BK = 128;
+    public static final int BQ = 128, BK = BQ;
 
     private final Gemm gemm;
     private final WorkerPool pool;
@@ -58,9 +60,9 @@ public final class Attention {
 
     /**
      * One head's T x hs slice of a (T, width) activation at off, transposed (hs x T) into the worker's slot:
-     * once per head rather than per tile pair, as a product's left operand it is read where it lies (its
-     * tile's rows side by side for each of the hs) and as a right operand packed by copying rows. Room past
-     * the end for a last GEMM row panel's reads.
+     * once per head rather than per tile pair, as a product's left operand it is read where it lies on
+     * AVX-512 (its tile's rows side by side for each of the hs; packed by copying them on AVX2), and as a
+     * right operand packed by copying rows. Room past the end for a last GEMM row panel's reads.
      */
     private static float[] transposed(float[][] slot, int wk, float[] x, int off, int width, int t, int hs) {
         float[] a = sized(slot, wk, hs * t + 2 * Gemm.MR);
@@ -95,11 +97,7 @@ public final class Attention {
                     boolean diagonal = ks == qs;
                     gemm.multiplySerial(wk, rows, cols, hs, qT, qs, 1, t, kT, ks, t, 1, s, 0, BK, false, scoresOf(diagonal));
                     for (int i = 0; i < rows; i++) {
-                        int row = i * BK, n = Math.min(cols, qs + i - ks + 1); // keys j <= query i
-                        if (n <= 0) { // the whole row of this tile lies above the diagonal
-                            Vec.zero(s, row, row + cols);
-                            continue;
-                        }
+                        int row = i * BK, n = Math.min(cols, qs + i - ks + 1); // keys j <= query i: at least one, as ks <= qs
                         float mx = Math.max(m[i], scale * max(s, row, n));
                         float corr = m[i] == Float.NEGATIVE_INFINITY ? 0f : Vec.exp(m[i] - mx);
                         float sum = expShifted(s, row, n, scale, mx);
@@ -162,7 +160,7 @@ public final class Attention {
                         gemm.multiplySerial(wk, rows, cols, hs, qT, qs, 1, t, kT, ks, t, 1, p, 0, BK, false, scoresOf(diagonal));
                         gemm.multiplySerial(wk, rows, cols, hs, dOT, qs, 1, t, vT, ks, t, 1, dp, 0, BK, false, scoresOf(diagonal));
                         for (int i = 0; i < rows; i++) {
-                            int row = i * BK, n = Math.max(0, Math.min(cols, qs + i - ks + 1));
+                            int row = i * BK, n = Math.min(cols, qs + i - ks + 1);
                             float li = lse[lrow + qs + i];
                             if (dropP > 0) {
                                 long at = first + (long) (qs + i) * t + ks;
@@ -227,7 +225,8 @@ public final class Attention {
      * x[off, off + n) := exp(scale·x − shift); returns their sum (lanes added in a fixed order, then the
      * elements past the last whole vector one by one). Those last elements are computed by a whole vector
      * too (the same bits as the scalar exp), whose lanes past n land in x[off + n, off + roundUp(n, L)):
-     * x must have room there, and the caller overwrites them.
+     * x must have room there. The caller zeroes them up to the tile's columns; any past those (a last
+     * tile narrower than a whole number of vectors) no product reads.
      */
     private static float expShifted(float[] x, int off, int n, float scale, float shift) {
         FloatVector sc = FloatVector.broadcast(Vec.S, scale), sh = FloatVector.broadcast(Vec.S, shift), acc = FloatVector.zero(Vec.S);

@@ -71,9 +71,10 @@ public final class Gemm {
 
     /**
      * What of a product is known beforehand, so that its work can be skipped: parts of C that are not
-     * wanted, or parts of A that are zero. The elements computed are the same bits as the full product's:
-     * a skipped term is a zero one, and a sum from zero that leaves out leading or trailing zero terms
-     * rounds as the one that adds them.
+     * wanted, or parts of A that are zero. For finite B the elements computed are the full product's bits,
+     * up to the sign of a zero sum: a skipped term is a zero one, and a sum from zero that leaves out
+     * leading or trailing zero terms rounds as the one that adds them (but a sum whose every term
+     * underflowed to −0 stays −0, where adding a skipped +0 made it +0).
      */
     public enum Triangle {
         /** The whole product. */

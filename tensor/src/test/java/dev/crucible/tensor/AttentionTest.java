@@ -55,6 +55,7 @@ class AttentionTest {
             for (int i = 0; i < mask.length; i++) mask[i] = Dropout.keep(key, i, p) ? 1 / (1 - (double) p) : 0;
             float[] qkv = Check.randomFloats(rng, b * t * w, 2), dout = Check.randomFloats(rng, b * t * nh * hs, 1);
             float[] out = new float[dout.length], lse = new float[b * nh * t], dqkv = new float[qkv.length];
+            java.util.Arrays.fill(dqkv, Float.NaN); // overwritten, not added to
             att.forward(out, 0, lse, 0, qkv, 0, b, t, nh, nkv, hs, key, p);
             double[] eo = new double[out.length], ep = new double[mask.length], edqkv = new double[qkv.length];
             Reference.attentionForward(eo, ep, Check.toDouble(qkv), b, t, nh, nkv, hs, mask);
