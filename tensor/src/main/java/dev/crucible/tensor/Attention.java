@@ -29,7 +29,7 @@ public final class Attention {
 
     private final Gemm gemm;
     private final WorkerPool pool;
-    private final float[][] scores, acc, rowMax, rowSum, dscores, rowD, queriesT, keysT, valuesT, doutT;
+    private final float[][] scores, acc, rowMax, rowSum, dscores, rowD;
 
     public Attention(Gemm gemm) {
         this.gemm = gemm;
@@ -41,10 +41,6 @@ public final class Attention {
         rowSum = new float[n][];
         dscores = new float[n][];
         rowD = new float[n][];
-        queriesT = new float[n][];
-        keysT = new float[n][];
-        valuesT = new float[n][];
-        doutT = new float[n][];
     }
 
     /** Width of the fused qkv row. */
@@ -55,18 +51,6 @@ public final class Attention {
     private static float[] sized(float[][] slot, int wk, int n) {
         float[] a = slot[wk];
         if (a == null || a.length < n) a = slot[wk] = new float[n];
-        return a;
-    }
-
-    /**
-     * One head's T x hs slice of a (T, width) activation at off, transposed (hs x T) into the worker's slot:
-     * once per head rather than per tile pair, as a product's left operand it is read where it lies on
-     * AVX-512 (its tile's rows side by side for each of the hs; packed by copying them on AVX2), and as a
-     * right operand packed by copying rows. Room past the end for a last GEMM row panel's reads.
-     */
-    private static float[] transposed(float[][] slot, int wk, float[] x, int off, int width, int t, int hs) {
-        float[] a = sized(slot, wk, hs * t + 2 * Gemm.MR);
-        Gemm.transpose(x, off, width, t, hs, a, 0, t);
         return a;
     }
 
@@ -85,7 +69,6 @@ public final class Attention {
             int base = qkvOff + bi * t * w;
             int q = base + h * hs, k = base + (nh + kvh) * hs, v = base + (nh + nkv + kvh) * hs;
             float[] s = sized(scores, wk, BQ * BK), o = sized(acc, wk, BQ * hs), m = sized(rowMax, wk, BQ), l = sized(rowSum, wk, BQ);
-            float[] qT = transposed(queriesT, wk, qkv, q, w, t, hs), kT = transposed(keysT, wk, qkv, k, w, t, hs);
             long first = (long) (bi * nh + h) * t * t;
             for (int qs = 0; qs < t; qs += BQ) {
                 int rows = Math.min(BQ, t - qs), keys = qs + rows;
@@ -95,7 +78,7 @@ public final class Attention {
                 for (int ks = 0; ks < keys; ks += BK) {
                     int cols = Math.min(BK, keys - ks);
                     boolean diagonal = ks == qs;
-                    gemm.multiplySerial(wk, rows, cols, hs, qT, qs, 1, t, kT, ks, t, 1, s, 0, BK, false, scoresOf(diagonal));
+                    gemm.multiplySerial(wk, rows, cols, hs, qkv, q + qs * w, w, 1, qkv, k + ks * w, 1, w, s, 0, BK, false, scoresOf(diagonal));
                     for (int i = 0; i < rows; i++) {
                         int row = i * BK, n = Math.min(cols, qs + i - ks + 1); // keys j <= query i: at least one, as ks <= qs
                         float mx = Math.max(m[i], scale * max(s, row, n));
@@ -143,13 +126,11 @@ public final class Attention {
             int k = base + (nh + kvh) * hs, v = base + (nh + nkv + kvh) * hs;
             int dk = dbase + (nh + kvh) * hs, dv = dbase + (nh + nkv + kvh) * hs;
             float[] p = sized(scores, wk, BQ * BK), dp = sized(dscores, wk, BQ * BK), dd = sized(rowD, wk, BQ);
-            float[] kT = transposed(keysT, wk, qkv, k, w, t, hs), vT = transposed(valuesT, wk, qkv, v, w, t, hs);
             for (int g = 0; g < group; g++) {
                 int h = kvh * group + g;
                 int q = base + h * hs, dq = dbase + h * hs, dO = doutOff + bi * t * oc + h * hs, o = outOff + bi * t * oc + h * hs;
                 int lrow = lseOff + (bi * nh + h) * t;
                 long first = (long) (bi * nh + h) * t * t;
-                float[] qT = transposed(queriesT, wk, qkv, q, w, t, hs), dOT = transposed(doutT, wk, dout, dO, oc, t, hs);
                 for (int qs = 0; qs < t; qs += BQ) {
                     int rows = Math.min(BQ, t - qs), keys = qs + rows;
                     for (int i = 0; i < rows; i++) dd[i] = Vec.dot(dout, dO + (qs + i) * oc, out, o + (qs + i) * oc, hs);
@@ -157,8 +138,8 @@ public final class Attention {
                         int cols = Math.min(BK, keys - ks);
                         boolean diagonal = ks == qs;
                         // P = exp(scale·Q·Kᵀ − lse) on and below the diagonal; dP = dO·Vᵀ
-                        gemm.multiplySerial(wk, rows, cols, hs, qT, qs, 1, t, kT, ks, t, 1, p, 0, BK, false, scoresOf(diagonal));
-                        gemm.multiplySerial(wk, rows, cols, hs, dOT, qs, 1, t, vT, ks, t, 1, dp, 0, BK, false, scoresOf(diagonal));
+                        gemm.multiplySerial(wk, rows, cols, hs, qkv, q + qs * w, w, 1, qkv, k + ks * w, 1, w, p, 0, BK, false, scoresOf(diagonal));
+                        gemm.multiplySerial(wk, rows, cols, hs, dout, dO + qs * oc, oc, 1, qkv, v + ks * w, 1, w, dp, 0, BK, false, scoresOf(diagonal));
                         for (int i = 0; i < rows; i++) {
                             int row = i * BK, n = Math.min(cols, qs + i - ks + 1);
                             float li = lse[lrow + qs + i];

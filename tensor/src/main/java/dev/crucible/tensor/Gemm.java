@@ -193,22 +193,6 @@ public final class Gemm {
         for (int j0 = i; j0 < n; j0 += MIRROR_BLOCK) mirrorBlock(c, off, ld, i, i1, j0, Math.min(n, j0 + MIRROR_BLOCK));
     }
 
-    /**
-     * d[dOff + j·dStride + i] = s[sOff + i·sStride + j] for i < rows, j < cols: a strided matrix transposed,
-     * 16 x 16 blocks in registers where vectors hold 16 floats, the rest element by element.
-     */
-    static void transpose(float[] s, int sOff, int sStride, int rows, int cols, float[] d, int dOff, int dStride) {
-        int i = 0;
-        if (L == 16 && dStride >= 16) {
-            for (; i + 16 <= rows; i += 16) {
-                int j = 0;
-                for (; j + 16 <= cols; j += 16) transpose16(s, sOff + i * sStride + j, sStride, 16, d, dOff + j * dStride + i, dStride);
-                for (; j < cols; j++) for (int r = i; r < i + 16; r++) d[dOff + j * dStride + r] = s[sOff + r * sStride + j];
-            }
-        }
-        for (; i < rows; i++) for (int j = 0; j < cols; j++) d[dOff + j * dStride + i] = s[sOff + i * sStride + j];
-    }
-
     /** Two-vector selections for a 16 x 16 transpose: stage s swaps the off-diagonal s x s blocks of every 2s x 2s block. */
     private static final FloatVector[] SWAP_LOW = swaps(true), SWAP_HIGH = swaps(false);
 

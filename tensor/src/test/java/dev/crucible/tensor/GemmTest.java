@@ -156,25 +156,6 @@ class GemmTest {
         }
     }
 
-    /** Gemm.transpose on shapes with and without whole 16 x 16 blocks, strides wider than the rows. */
-    @Test
-    void transposeMovesEveryElementAndNothingElse() {
-        SplittableRandom rng = new SplittableRandom(10);
-        for (int[] rc : new int[][] {{1, 1}, {37, 23}, {16, 16}, {48, 64}, {300, 70}, {5, 40}}) {
-            int rows = rc[0], cols = rc[1], sStride = cols + 3, dStride = rows + 5;
-            float[] src = Check.randomFloats(rng, 2 + rows * sStride, 1), dst = new float[1 + cols * dStride];
-            java.util.Arrays.fill(dst, Float.NaN);
-            Gemm.transpose(src, 2, sStride, rows, cols, dst, 1, dStride);
-            for (int j = 0; j < cols; j++) {
-                for (int i = 0; i < dStride; i++) {
-                    float want = i < rows ? src[2 + i * sStride + j] : Float.NaN;
-                    assertEquals(want, dst[1 + j * dStride + i], 0f, rows + "x" + cols + " at " + i + "," + j);
-                }
-            }
-            assertTrue(Float.isNaN(dst[0]), "nothing written before the destination");
-        }
-    }
-
     /**
      * A layer's output with its bias: the bias added as the first KC block is stored gives the bits of C
      * filled with the bias rows and the product added to it, pooled over row tiles or column groups, with B
