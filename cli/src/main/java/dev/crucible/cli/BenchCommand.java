@@ -199,11 +199,12 @@ public final class BenchCommand implements Runnable {
                 }
                 double[] ms = new double[steps], fwd = new double[steps], bwd = new double[steps], upd = new double[steps], tch = new double[steps];
                 var threadBean = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
-                long allocStart = 0;
+                long allocStart = 0, poolWait0 = 0;
                 for (int s = 0; s < warmup + steps; s++) {
                     if (s == warmup) {
                         model.profile().reset();
                         model.profile().enable(profile);
+                        poolWait0 = pool.callerWaitNanos();
                         allocStart = threadBean.getCurrentThreadAllocatedBytes();
                     }
                     long t0 = System.nanoTime(), teacher0 = kd == null ? 0 : kd.teacherNanos();
@@ -239,9 +240,12 @@ public final class BenchCommand implements Runnable {
                             median(tch), 100 * median(tch) / med);
                 }
                 Map<String, Double> prof = model.profile().millis();
+                double poolWaitMs = (pool.callerWaitNanos() - poolWait0) / 1e6 / steps;
                 if (profile) {
                     System.out.println("profile (ms per step):");
                     prof.forEach((k, v) -> System.out.printf(Locale.ROOT, "  %-22s %8.1f%n", k, v / steps));
+                    System.out.printf(Locale.ROOT, "  (the calling thread waited %.1f ms per step at the ends of parallel jobs for the other workers)%n",
+                            poolWaitMs);
                 }
                 Map<String, Object> out = new LinkedHashMap<>();
                 out.put("bench", "train");
@@ -272,6 +276,7 @@ public final class BenchCommand implements Runnable {
                     Map<String, Double> perStep = new LinkedHashMap<>();
                     prof.forEach((k, v) -> perStep.put(k, round(v / steps)));
                     out.put("profile_ms", perStep);
+                    out.put("pool_caller_wait_ms", round(poolWaitMs));
                 }
                 if (c.json) printJson(out);
             } catch (IOException e) {

@@ -14,13 +14,13 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>Layout follows Goto/BLIS: for each block of NC columns, B is packed once into NR-column panels of
  * KC depth (in parallel, into an aligned buffer shared by all workers, as many KC blocks as it holds),
- * then tiles of MC rows are independent tasks that, block by block, pack their A rows into MR-row
- * panels (on AVX-512 a k-major A is read where it lies: {@link #inPlace}) and run an MR x (2 vectors)
- * micro-kernel (see {@link #MR}) for each A panel and B panel. A product of a single row tile
- * (M ≤ MC) with enough columns for every worker's groups instead gives each worker whole groups of
- * columns, whose B it packs itself a cache-sized chunk at a time, as {@link #multiplySerial} does. The
- * textbook AVX2 tile is 6 x 16 (12 accumulators), but C2 then spills accumulators to the stack and runs
- * at half speed; 4 x 16 reaches ~92 GFLOP/s on one Zen 3 core (bench matmul). Each C element is reduced
+ * then tiles of up to MC rows (smaller ones last: {@link #rowTiles}) are independent tasks that,
+ * block by block, pack their A rows into MR-row panels (on AVX-512 a k-major A is read where it lies:
+ * {@link #inPlace}) and run an MR x (2 vectors) micro-kernel (see {@link #MR}) for each A panel and B
+ * panel. A product of a single row tile (M ≤ MC) with enough columns for every worker's groups instead
+ * gives each worker whole groups of columns, whose B it packs itself a cache-sized chunk at a time, as
+ * {@link #multiplySerial} does. The textbook AVX2 tile is 6 x 16 (12 accumulators), but C2 then spills
+ * accumulators to the stack and runs at half speed; 4 x 16 reaches ~92 GFLOP/s on one Zen 3 core (bench matmul). Each C element is reduced
  * over K in the same order whatever the thread count and the tile, so results are bit-identical across
  * runs, thread counts and vector widths' tiles.
  */
@@ -401,14 +401,13 @@ public final class Gemm {
                 }
                 // A lower triangle's row tiles grow with the row: many of them, taken largest first, even out the workers
                 if (lowerTriangle) mTiles = Math.max(mTiles, Math.min(ceilDiv(m, MR), 8 * threads));
-                int mStep = roundUp(ceilDiv(m, mTiles), MR), mT = ceilDiv(m, mStep);
+                int mStep = roundUp(ceilDiv(m, mTiles), MR), mT = rowTiles(m, mStep, !lowerTriangle);
                 int gT = 1;
                 while (!lowerTriangle && gT < panels && (mT * gT < 2 * threads || (mT * gT) % threads != 0)
                         && ceilDiv(panels, gT + 1) >= MIN_TASK_PANELS) gT++;
                 jobJ0 = j0;
                 jobNb = nb;
                 jobPanels = panels;
-                jobMStep = mStep;
                 jobGTasks = gT;
                 // B is packed for as many KC blocks as the buffer holds, and each task runs them all on its C
                 // tile in turn, so the tile stays in cache from one block to the next instead of being read
@@ -454,7 +453,7 @@ public final class Gemm {
     // The product multiply() is working on. The two tasks below read it, so that a call allocates no
     // closures; the pool's volatile hand-off publishes these fields to the workers.
     private int jobM, jobAOff, jobARow, jobACol, jobBOff, jobBRow, jobBCol, jobCOff, jobLdc;
-    private int jobJ0, jobNb, jobPanels, jobMStep, jobGTasks, jobP0, jobBlocks, jobK;
+    private int jobJ0, jobNb, jobPanels, jobRowTiles, jobGTasks, jobP0, jobBlocks, jobK;
     private float[] jobA, jobB, jobC, jobBias;
     private int jobBiasOff;
     private boolean jobAcc;
@@ -485,9 +484,9 @@ public final class Gemm {
     private void multiplyTile(int t, int w) {
         int rowTile = t / jobGTasks;
         boolean lower = jobTriangle == Triangle.C_LOWER;
-        if (lower) rowTile = ceilDiv(jobM, jobMStep) - 1 - rowTile; // the bottom rows, the most work, first
-        int g = t % jobGTasks, i0 = rowTile * jobMStep, q0 = g * jobPanels / jobGTasks; // column groups as even as the panels divide
-        int mb = Math.min(jobM - i0, jobMStep), q1 = (g + 1) * jobPanels / jobGTasks;
+        if (lower) rowTile = jobRowTiles - 1 - rowTile; // the bottom rows, the most work, first
+        int g = t % jobGTasks, i0 = tileStart[rowTile], q0 = g * jobPanels / jobGTasks; // column groups as even as the panels divide
+        int mb = tileStart[rowTile + 1] - i0, q1 = (g + 1) * jobPanels / jobGTasks;
         if (lower) { // panels that start right of this tile's last row lie above the diagonal
             int last = i0 + mb - 1 - jobJ0;
             q1 = last < 0 ? 0 : Math.min(q1, last / NR + 1);
@@ -499,6 +498,33 @@ public final class Gemm {
             block(pa, jobA, jobAOff, jobARow, jobACol, p0, jobBPacked, jobBBase + blk * KC * jobPanels * NR, w, i0, mb, kc, jobJ0, jobNb, q0, q1, jobC, jobCOff, jobLdc,
                     jobAcc || p0 > 0, jobBias, jobBiasOff, jobTriangle);
         }
+    }
+
+    /** Where the product's row tiles start, m after the last ({@link #rowTiles}); grown, never shrunk. */
+    private int[] tileStart = new int[64];
+    /** The smallest row tile of a product's last round: a few A panels still reuse each B panel from L2. */
+    private static final int GUIDED_MIN_ROWS = 48;
+
+    /**
+     * Splits rows [0, m) into tiles of mStep rows or, when shrink, into tiles that shrink as the rows
+     * left do (guided scheduling): each at most mStep and the rows left over twice the workers (rounded
+     * up to MR), at least {@link #GUIDED_MIN_ROWS}. The workers take tiles largest first, so a product's
+     * last round is small tiles and no worker waits long for another: cores on a shared host run at
+     * uneven speeds (with equal tiles the caller waited 28-30 ms of a `tiny` step for its partner at the
+     * ends of products, with shrinking ones 9-16, and the step's median was 3.5% lower in five
+     * interleaved rounds). Which rows a tile holds changes no element's sum. Returns the tile count.
+     */
+    private int rowTiles(int m, int mStep, boolean shrink) {
+        int n = 0, threads = pool.size();
+        for (int i = 0; i < m; ) {
+            if (n + 2 > tileStart.length) tileStart = java.util.Arrays.copyOf(tileStart, 2 * tileStart.length);
+            tileStart[n++] = i;
+            int rows = shrink ? Math.min(mStep, Math.max(GUIDED_MIN_ROWS, roundUp(ceilDiv(m - i, 2 * threads), MR))) : mStep;
+            i = Math.min(m, i + rows);
+        }
+        tileStart[n] = m;
+        jobRowTiles = n;
+        return n;
     }
 
     private void ensureSharedB(long floats) {

@@ -68,6 +68,17 @@ public final class WorkerPool implements AutoCloseable {
         }
     }
 
+    /**
+     * Nanoseconds the calling thread has spent, since the pool was made, waiting at the ends of jobs for
+     * other workers to finish their last tasks: the imbalance of the pool's jobs as the caller sees it
+     * (a worker's own waits for the next job are not counted).
+     */
+    public long callerWaitNanos() {
+        return callerWaitNanos;
+    }
+
+    private long callerWaitNanos;
+
     /** Whether the calling thread is inside a task of this pool (where run and forRange execute inline). */
     public boolean insideTask() {
         return Thread.currentThread() instanceof Worker || (running && caller == Thread.currentThread());
@@ -91,10 +102,12 @@ public final class WorkerPool implements AutoCloseable {
             for (Worker w : workers) LockSupport.unpark(w);
             work(0);
             int spins = 0;
+            long idleFrom = System.nanoTime();
             while (pending.get() != 0) {
                 if (spins++ < SPINS) Thread.onSpinWait();
                 else LockSupport.park(this);
             }
+            callerWaitNanos += System.nanoTime() - idleFrom;
         } finally {
             running = false;
             this.task = null;

@@ -287,6 +287,22 @@ class GemmTest {
         }
     }
 
+    /** Products of many rows end in row tiles that shrink (guided scheduling): every row computed once, the one-worker bits. */
+    @Test
+    void shrinkingRowTilesGiveTheOneWorkerBits() {
+        SplittableRandom rng = new SplittableRandom(6);
+        for (int[] mnk : new int[][] {{1000, 70, 40}, {2053, 33, 300}, {3 * Gemm.MC + 7, 2 * Gemm.NR + 3, 17}}) {
+            int m = mnk[0], n = mnk[1], k = mnk[2];
+            float[] a = Check.randomFloats(rng, m * k, 1), b = Check.randomFloats(rng, k * n, 1), c0 = Check.randomFloats(rng, m * n, 1);
+            for (boolean acc : new boolean[] {false, true}) {
+                float[] one = c0.clone(), pooled = c0.clone();
+                GEMM.multiplySerial(0, m, n, k, a, 0, k, 1, b, 0, n, 1, one, 0, n, acc, Gemm.Triangle.NONE);
+                GEMM.multiply(m, n, k, a, 0, k, 1, b, 0, n, 1, pooled, 0, n, acc);
+                assertArrayEquals(one, pooled, m + "x" + n + "x" + k + " acc=" + acc);
+            }
+        }
+    }
+
     @Test
     void resultDoesNotDependOnThreadCount() {
         SplittableRandom rng = new SplittableRandom(4);
