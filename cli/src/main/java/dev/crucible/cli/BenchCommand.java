@@ -450,7 +450,8 @@ public final class BenchCommand implements Runnable {
         Common c;
         @Option(names = "--requests", defaultValue = "2000", description = "Scored requests per repetition (default ${DEFAULT-VALUE}).")
         int requests;
-        @Option(names = "--eval-batch", defaultValue = "32", description = "Requests per forward pass (default ${DEFAULT-VALUE}).")
+        @Option(names = "--eval-batch", defaultValue = "8", description = "Rows of the model's context length the scoring model holds, "
+                + "as crucible eval --batch (default ${DEFAULT-VALUE}); short requests are packed into its positions.")
         int evalBatch;
         @Option(names = "--context-tokens", defaultValue = "1", description = "Context tokens per request (default ${DEFAULT-VALUE}, as BLiMP; about 80 for LAMBADA).")
         int contextTokens;
@@ -479,7 +480,7 @@ public final class BenchCommand implements Runnable {
                     scoredTokens += cont.length;
                     rowTokens += ctx.length + cont.length - 1;
                 }
-                Model scoringModel = Model.forInference(cfg, evalBatch, contextTokens + maxCont - 1, pool);
+                Model scoringModel = Model.forInference(cfg, evalBatch, cfg.contextLength(), pool); // as the evaluator makes it
                 scoringModel.initialize(1);
                 scoringModel.packWeights();
                 dev.crucible.eval.LogLikelihood scorer = new dev.crucible.eval.LogLikelihood(scoringModel);
@@ -494,10 +495,12 @@ public final class BenchCommand implements Runnable {
                 int passes = (int) Math.max(2, Math.min(50, rowTokens / (b * t)));
                 double best = Double.MAX_VALUE, fwd = Double.MAX_VALUE;
                 long allocated = 0;
+                int scoringPasses = 0;
                 for (int r = 0; r < 4; r++) {
                     long a0 = allocatedBytesAllThreads(), t0 = System.nanoTime();
                     scorer.score(reqs);
                     if (r > 0) best = Math.min(best, (System.nanoTime() - t0) / 1e9);
+                    scoringPasses = scorer.passes();
                     allocated = allocatedBytesAllThreads() - a0; // the last round's: warm, compiled
                     t0 = System.nanoTime();
                     for (int pass = 0; pass < passes; pass++) train.forward(tok, tok, b, t);
@@ -511,9 +514,9 @@ public final class BenchCommand implements Runnable {
                 double blimpSeconds = 134_000.0 * (scoredTokens / (double) requests) / evalTps;
                 double gflops = 2.0 * train.layout().nonEmbeddingPositionParams() * evalTps / 1e9;
                 double requestsPerSecond = requests / best;
-                System.out.printf(Locale.ROOT, "%s: scoring %,.0f tokens/s, %,.0f requests/s (%d requests of %d context and %s scored tokens, %d per pass); "
+                System.out.printf(Locale.ROOT, "%s: scoring %,.0f tokens/s, %,.0f requests/s (%d requests of %d context and %s scored tokens, %d passes of up to %d x %d positions); "
                         + "training forward %,.0f tokens/s (%d x %d); %speak RSS %d MB; %.0f bytes allocated per scored request (all threads)%n",
-                        c.preset, evalTps, requestsPerSecond, requests, contextTokens, continuationTokens, evalBatch, fwdTps, b, t,
+                        c.preset, evalTps, requestsPerSecond, requests, contextTokens, continuationTokens, scoringPasses, evalBatch, cfg.contextLength(), fwdTps, b, t,
                         blimpShaped ? String.format(Locale.ROOT, "all of BLiMP (67,000 pairs) would take about %.0f s, ", blimpSeconds) : "",
                         peakRssMb(), bytesPerRequest);
                 Map<String, Object> out = new LinkedHashMap<>();
@@ -524,6 +527,7 @@ public final class BenchCommand implements Runnable {
                 out.put("context_tokens", contextTokens);
                 out.put("continuation_tokens", continuationTokens);
                 out.put("requests_per_s", round(requestsPerSecond));
+                out.put("scoring_passes", scoringPasses);
                 if (blimpShaped) out.put("blimp_seconds", round(blimpSeconds));
                 out.put("alloc_bytes_per_request", round(bytesPerRequest));
                 standardFields(out, evalTps, gflops, peak);

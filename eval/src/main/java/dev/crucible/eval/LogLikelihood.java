@@ -8,9 +8,11 @@ import java.util.List;
  * (context + continuation), left-truncated to the model's window plus one, are run through the
  * model once; the score is the sum of the continuation tokens' log-probabilities, and "greedy" says
  * whether each of them is the model's argmax. The LM head runs only on the continuation's positions.
- * Requests are batched, shortest first, into rows padded at the end;
- * causal attention and row-independent kernels make every score independent of the batch it is in
- * and of the padding (a test holds batch 1 and batch many equal).
+ * Requests are batched, shortest first, into rows padded at the end, as many rows per pass as the
+ * model's positions hold ({@link Model#maxPositions()}: a model for 8 rows of a 256-token window scores
+ * some 150 BLiMP sentences at once, not 8); causal attention and row-independent kernels make every
+ * score independent of the batch it is in and of the padding, bit for bit (a test holds one request
+ * per call and many per pass equal).
  */
 public final class LogLikelihood {
     public record Request(int[] context, int[] continuation) {
@@ -24,11 +26,12 @@ public final class LogLikelihood {
 
     private final Model model;
     private final int[] inputs, targets, positions;
+    private int passes;
 
     /** model: allocated for (batch rows, window) — its maxBatch and maxSeqLen. */
     public LogLikelihood(Model model) {
         this.model = model;
-        int n = model.maxBatch() * model.maxSeqLen();
+        int n = model.maxPositions();
         inputs = new int[n];
         targets = new int[n];
         positions = new int[n];
@@ -52,13 +55,23 @@ public final class LogLikelihood {
         return out;
     }
 
+    /** Forward passes the last {@link #score} ran. */
+    public int passes() {
+        return passes;
+    }
+
     private Score[] scoreInOrder(List<Request> requests) {
         Score[] out = new Score[requests.size()];
-        int b = model.maxBatch(), window = model.maxSeqLen(), vocab = model.config().vocabSize();
-        for (int start = 0; start < requests.size(); start += b) {
-            int rows = Math.min(b, requests.size() - start);
+        int capacity = model.maxPositions(), window = model.maxSeqLen(), vocab = model.config().vocabSize();
+        passes = 0;
+        for (int start = 0, rows; start < requests.size(); start += rows, passes++) {
+            // as many requests as the positions hold, each row as long as the pass's last (longest) one
             int t = 1;
-            for (int r = 0; r < rows; r++) t = Math.max(t, Math.min(window, length(requests.get(start + r)) - 1));
+            for (rows = 0; start + rows < requests.size(); rows++) {
+                int longer = Math.max(t, Math.min(window, length(requests.get(start + rows)) - 1));
+                if ((long) (rows + 1) * longer > capacity) break;
+                t = longer;
+            }
             int n = 0;
             for (int r = 0; r < rows; r++) {
                 Request q = requests.get(start + r);

@@ -59,11 +59,25 @@ class LogLikelihoodTest {
         for (int i = 0; i < 9; i++) {
             reqs.add(new LogLikelihood.Request(rng.ints(1 + rng.nextInt(15), 0, 40).toArray(), rng.ints(1 + rng.nextInt(6), 0, 40).toArray()));
         }
-        LogLikelihood.Score[] one = new LogLikelihood(model(1)).score(reqs), many = new LogLikelihood(model(4)).score(reqs);
+        LogLikelihood alone = new LogLikelihood(model(1)), packed = new LogLikelihood(model(4));
+        LogLikelihood.Score[] many = packed.score(reqs);
         for (int i = 0; i < reqs.size(); i++) {
-            assertEquals(one[i].logProb(), many[i].logProb(), 1e-6, "request " + i);
-            assertEquals(one[i].greedy(), many[i].greedy(), "request " + i);
+            LogLikelihood.Score one = alone.score(List.of(reqs.get(i)))[0];
+            assertEquals(one.logProb(), many[i].logProb(), 0, "request " + i);
+            assertEquals(one.greedy(), many[i].greedy(), "request " + i);
         }
+        assertEquals(2, packed.passes(), "9 requests of at most 20 tokens in 4 rows' 96 positions: padded to each pass's longest");
+    }
+
+    /** Short requests fill the model's positions: more rows per pass than the batch it was made for. */
+    @Test
+    void shortRequestsArePackedIntoTheModelsPositions() {
+        List<LogLikelihood.Request> reqs = new ArrayList<>();
+        for (int i = 0; i < 10; i++) reqs.add(new LogLikelihood.Request(new int[] {1}, new int[] {2 + i % 5, 3})); // rows of 2 tokens
+        LogLikelihood scorer = new LogLikelihood(model(1)); // one row of 24 positions: 12 such rows
+        LogLikelihood.Score[] s = scorer.score(reqs);
+        assertEquals(1, scorer.passes());
+        for (int i = 0; i < reqs.size(); i++) assertEquals(direct(reqs.get(i).context(), reqs.get(i).continuation()), s[i].logProb(), 0, "request " + i);
     }
 
     @Test

@@ -197,6 +197,14 @@ public final class Model {
         return maxT;
     }
 
+    /**
+     * Positions the buffers hold, maxBatch · maxSeqLen: a forward takes any b x t with t ≤ maxSeqLen and
+     * b·t within it (short rows, more of them: scoring packs short requests so).
+     */
+    public int maxPositions() {
+        return maxB * maxT;
+    }
+
     public boolean trainable() {
         return training;
     }
@@ -397,7 +405,10 @@ public final class Model {
 
     /** Embedding and transformer blocks: x holds the residual stream (every layer's, when training). */
     private void trunk(int[] tokens, int b, int t) {
-        if (b > maxB || t > maxT) throw new IllegalArgumentException("batch " + b + "x" + t + " exceeds the allocated " + maxB + "x" + maxT);
+        if (t > maxT || (long) b * t > (long) maxB * maxT) {
+            throw new IllegalArgumentException("batch " + b + "x" + t + " does not fit the allocated " + maxB + "x" + maxT
+                    + " (rows of at most " + maxT + " positions, " + maxPositions() + " positions in all)");
+        }
         if (packed != null) packed.check(params);
         this.tokens = tokens;
         this.targets = null;

@@ -401,7 +401,7 @@ public final class Gemm {
                 }
                 // A lower triangle's row tiles grow with the row: many of them, taken largest first, even out the workers
                 if (lowerTriangle) mTiles = Math.max(mTiles, Math.min(ceilDiv(m, MR), 8 * threads));
-                int mStep = roundUp(ceilDiv(m, mTiles), MR), mT = rowTiles(m, mStep, !lowerTriangle);
+                int mStep = roundUp(ceilDiv(m, mTiles), MR), mT = rowTiles(m, mStep, !lowerTriangle && packed == null);
                 int gT = 1;
                 while (!lowerTriangle && gT < panels && (mT * gT < 2 * threads || (mT * gT) % threads != 0)
                         && ceilDiv(panels, gT + 1) >= MIN_TASK_PANELS) gT++;
@@ -512,7 +512,10 @@ public final class Gemm {
      * last round is small tiles and no worker waits long for another: cores on a shared host run at
      * uneven speeds (with equal tiles the caller waited 28-30 ms of a `tiny` step for its partner at the
      * ends of products, with shrinking ones 9-16, and the step's median was 3.5% lower in five
-     * interleaved rounds). Which rows a tile holds changes no element's sum. Returns the tile count.
+     * interleaved rounds). Which rows a tile holds changes no element's sum. Not for a B packed
+     * beforehand (an inference model's weights): it comes from memory, and each row tile streams all of
+     * it, so more tiles cost scoring more than they even out (0.84-0.91 of the training forward's rate
+     * with shrinking tiles, 0.91-0.94 without). Returns the tile count.
      */
     private int rowTiles(int m, int mStep, boolean shrink) {
         int n = 0, threads = pool.size();
