@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Kernels of two or more builds side by side in one JVM (bench/kernel_ab/): tiny's GEMM shapes, gpt2-small's
-# 256-row ones, a symmetric product, Muon's Newton–Schulz, decoding's attention, one layer of training's attention and a layer's forward
-# with its bias, the builds alternated workload by workload, so that the host's drift falls on all of them alike. A revision is anything git names (a commit, a branch, HEAD); "." is the working tree.
+# 256-row ones, a symmetric product, Muon's Newton–Schulz, decoding's attention, one layer of training's attention, a layer's forward
+# with its bias and one layer of scoring's attention on short rows, the builds alternated workload by workload, so that the host's drift falls on all of them alike. A revision is anything git names (a commit, a branch, HEAD); "." is the working tree.
 #   bench/kernel_ab.sh [-r ROUNDS] REV_A REV_B [REV...]
 # Each revision's tensor module is packaged in a temporary worktree (the working tree's own build for ".").
 # Run it on an otherwise idle machine: a training run beside it swung the pooled products' medians by up to 1.9x.

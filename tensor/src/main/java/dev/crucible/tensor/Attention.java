@@ -1,6 +1,7 @@
 package dev.crucible.tensor;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 
 /**
@@ -189,17 +190,19 @@ public final class Attention {
         return diagonal ? Gemm.Triangle.A_UPPER : Gemm.Triangle.NONE;
     }
 
-    /** The largest of x[off, off + n). */
+    /**
+     * The largest of x[off, off + n), the last partial vector by a masked load (scoring's short rows are
+     * all tail: element by element, this was a seventh of their attention).
+     */
     private static float max(float[] x, int off, int n) {
-        float mx = Float.NEGATIVE_INFINITY;
+        FloatVector negInf = FloatVector.broadcast(Vec.S, Float.NEGATIVE_INFINITY), mv = negInf;
         int i = 0, bound = Vec.S.loopBound(n);
-        if (bound > 0) {
-            FloatVector mv = FloatVector.broadcast(Vec.S, Float.NEGATIVE_INFINITY);
-            for (; i < bound; i += Vec.L) mv = mv.max(FloatVector.fromArray(Vec.S, x, off + i));
-            mx = mv.reduceLanes(VectorOperators.MAX);
+        for (; i < bound; i += Vec.L) mv = mv.max(FloatVector.fromArray(Vec.S, x, off + i));
+        if (i < n) {
+            VectorMask<Float> in = Vec.S.indexInRange(i, n);
+            mv = mv.max(FloatVector.fromArray(Vec.S, x, off + i, in).blend(negInf, in.not()));
         }
-        for (; i < n; i++) mx = Math.max(mx, x[off + i]);
-        return mx;
+        return mv.reduceLanes(VectorOperators.MAX);
     }
 
     /**

@@ -209,19 +209,19 @@ public final class Gemm {
     }
 
     /**
-     * The rows x 16 block at s[sOff + i·sStride + j] (12 ≤ rows ≤ 16; rows past it read as zeros) written
+     * The rows x 16 block at s[sOff + i·sStride + j] (1 ≤ rows ≤ 16; rows past it read as zeros) written
      * transposed: its column j at d[dOff + j·dStride ...], 16 floats, stored in order of j (so a
      * dStride below 16 lets each store overwrite the previous one's extra lanes). In registers, by
      * two-vector selections; one method, so that C2 keeps all 16 vectors in registers.
      */
     private static void transpose16(float[] s, int sOff, int sStride, int rows, float[] d, int dOff, int dStride) {
         FloatVector z = FloatVector.zero(S);
-        FloatVector v0 = FloatVector.fromArray(S, s, sOff), v1 = FloatVector.fromArray(S, s, sOff + 1 * sStride),
-            v2 = FloatVector.fromArray(S, s, sOff + 2 * sStride), v3 = FloatVector.fromArray(S, s, sOff + 3 * sStride),
-            v4 = FloatVector.fromArray(S, s, sOff + 4 * sStride), v5 = FloatVector.fromArray(S, s, sOff + 5 * sStride),
-            v6 = FloatVector.fromArray(S, s, sOff + 6 * sStride), v7 = FloatVector.fromArray(S, s, sOff + 7 * sStride),
-            v8 = FloatVector.fromArray(S, s, sOff + 8 * sStride), v9 = FloatVector.fromArray(S, s, sOff + 9 * sStride),
-            v10 = FloatVector.fromArray(S, s, sOff + 10 * sStride), v11 = FloatVector.fromArray(S, s, sOff + 11 * sStride),
+        FloatVector v0 = FloatVector.fromArray(S, s, sOff), v1 = rows > 1 ? FloatVector.fromArray(S, s, sOff + 1 * sStride) : z,
+            v2 = rows > 2 ? FloatVector.fromArray(S, s, sOff + 2 * sStride) : z, v3 = rows > 3 ? FloatVector.fromArray(S, s, sOff + 3 * sStride) : z,
+            v4 = rows > 4 ? FloatVector.fromArray(S, s, sOff + 4 * sStride) : z, v5 = rows > 5 ? FloatVector.fromArray(S, s, sOff + 5 * sStride) : z,
+            v6 = rows > 6 ? FloatVector.fromArray(S, s, sOff + 6 * sStride) : z, v7 = rows > 7 ? FloatVector.fromArray(S, s, sOff + 7 * sStride) : z,
+            v8 = rows > 8 ? FloatVector.fromArray(S, s, sOff + 8 * sStride) : z, v9 = rows > 9 ? FloatVector.fromArray(S, s, sOff + 9 * sStride) : z,
+            v10 = rows > 10 ? FloatVector.fromArray(S, s, sOff + 10 * sStride) : z, v11 = rows > 11 ? FloatVector.fromArray(S, s, sOff + 11 * sStride) : z,
             v12 = rows > 12 ? FloatVector.fromArray(S, s, sOff + 12 * sStride) : z, v13 = rows > 13 ? FloatVector.fromArray(S, s, sOff + 13 * sStride) : z,
             v14 = rows > 14 ? FloatVector.fromArray(S, s, sOff + 14 * sStride) : z, v15 = rows > 15 ? FloatVector.fromArray(S, s, sOff + 15 * sStride) : z;
         FloatVector t0, lo, hi;
@@ -776,23 +776,34 @@ public final class Gemm {
             }
             return;
         }
-        if (L >= 16 && bRow == 1 && nr == NR && bOff + p0 + kc - 1 + (j + NR - 1) * bCol < b.length) {
-            // B = Wᵀ on AVX-512: 16 rows of W by 16 k transposed in registers (two per 16 k-rows of the panel),
-            // the k left over by one gather of L rows of W per vector. Scoring's few hundred rows per weight made
-            // this packing 10% of its time; gathers alone packed ~20% faster than the scalar loop below, and the
-            // transposes made X·Xᵀ of a 384 x 1536 X (B = Xᵀ) 6-16% faster than the gathers on one Zen 5 core.
-            // With AVX2's gathers (-XX:UseAVX=2) it was slower than the scalar loop, so that path keeps the loop.
+        if (L >= 16 && bRow == 1 && bOff + p0 + kc - 1 + (long) (j + nr - 1) * bCol < b.length) {
+            // B = Wᵀ on AVX-512: 16 rows of W by 16 k transposed in registers (two per 16 k-rows of the panel;
+            // a panel's missing columns as zeros), the k left over by one gather of L rows of W per vector.
+            // Scoring's few hundred rows per weight made this packing 10% of its time; gathers alone packed ~20%
+            // faster than the scalar loop below, and the transposes made X·Xᵀ of a 384 x 1536 X (B = Xᵀ) 6-16%
+            // faster than the gathers on one Zen 5 core. Attention's key tiles of short rows (scoring's requests)
+            // are partial panels: element by element, their Kᵀ was most of scoring's attention. With AVX2's
+            // gathers (-XX:UseAVX=2) it was slower than the scalar loop, so that path keeps the loop.
             int src = bOff + p0 + j * bCol, kk = 0;
             for (; L == 16 && kk + 16 <= kc; kk += 16) {
                 for (int half = 0; half < 2; half++) {
-                    transpose16(b, src + kk + half * 16 * bCol, bCol, 16, scratch, 0, 16);
-                    for (int t = 0; t < 16; t++) FloatVector.fromArray(S, scratch, 16 * t).intoMemorySegment(pb, 4L * (dst + (kk + t) * NR + half * 16), ORDER);
+                    int rows = Math.min(16, nr - half * 16);
+                    if (rows > 0) transpose16(b, src + kk + half * 16 * bCol, bCol, rows, scratch, 0, 16);
+                    for (int t = 0; t < 16; t++) {
+                        FloatVector v = rows > 0 ? FloatVector.fromArray(S, scratch, 16 * t) : FloatVector.zero(S);
+                        v.intoMemorySegment(pb, 4L * (dst + (kk + t) * NR + half * 16), ORDER);
+                    }
                 }
             }
-            for (int jj = 0; jj < NR; jj++) map[jj] = jj * bCol;
-            for (int d = dst + kk * NR; kk < kc; kk++, d += NR) {
-                FloatVector.fromArray(S, b, src + kk, map, 0).intoMemorySegment(pb, 4L * d, ORDER);
-                FloatVector.fromArray(S, b, src + kk, map, L).intoMemorySegment(pb, 4L * (d + L), ORDER);
+            if (kk < kc && nr == NR) {
+                for (int jj = 0; jj < NR; jj++) map[jj] = jj * bCol;
+                for (int d = dst + kk * NR; kk < kc; kk++, d += NR) {
+                    FloatVector.fromArray(S, b, src + kk, map, 0).intoMemorySegment(pb, 4L * d, ORDER);
+                    FloatVector.fromArray(S, b, src + kk, map, L).intoMemorySegment(pb, 4L * (d + L), ORDER);
+                }
+            }
+            for (int d = dst + kk * NR; kk < kc; kk++, d += NR) { // a partial panel's last k
+                for (int jj = 0; jj < NR; jj++) pb.setAtIndex(FLOAT, d + jj, jj < nr ? b[src + kk + jj * bCol] : 0f);
             }
             return;
         }
