@@ -41,7 +41,8 @@ public final class EvalCommand implements Callable<Integer> {
     Path data;
     @Option(names = "--limit", defaultValue = "0", description = "Examples per task (0 = all).")
     int limit;
-    @Option(names = "--batch", defaultValue = "8", description = "Sequences per forward pass (scores do not depend on it).")
+    @Option(names = "--batch", defaultValue = "8", description = "Sequences of the model's context length per forward pass; shorter requests are packed "
+            + "into as many rows as those positions hold (scores do not depend on it).")
     int batch;
     @Option(names = "--threads", defaultValue = "0", description = "Worker threads (0 = all cores).")
     int threads;
