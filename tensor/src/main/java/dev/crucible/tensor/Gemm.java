@@ -401,7 +401,7 @@ public final class Gemm {
                 }
                 // A lower triangle's row tiles grow with the row: many of them, taken largest first, even out the workers
                 if (lowerTriangle) mTiles = Math.max(mTiles, Math.min(ceilDiv(m, MR), 8 * threads));
-                int mStep = roundUp(ceilDiv(m, mTiles), MR), mT = rowTiles(m, mStep, !lowerTriangle && packed == null);
+                int mStep = roundUp(ceilDiv(m, mTiles), MR), mT = rowTiles(m, mStep, !lowerTriangle && packed == null && !splitColumns);
                 int gT = 1;
                 while (!lowerTriangle && gT < panels && (mT * gT < 2 * threads || (mT * gT) % threads != 0)
                         && ceilDiv(panels, gT + 1) >= MIN_TASK_PANELS) gT++;
