@@ -515,7 +515,8 @@ public final class Gemm {
      * interleaved rounds). Which rows a tile holds changes no element's sum. Not for a B packed
      * beforehand (an inference model's weights): it comes from memory, and each row tile streams all of
      * it, so more tiles cost scoring more than they even out (0.84-0.91 of the training forward's rate
-     * with shrinking tiles, 0.91-0.94 without). Returns the tile count.
+     * with shrinking tiles, 0.91-0.94 without). Nor for a product of one row tile that splits its columns
+     * instead (its column groups are its tasks). Returns the tile count.
      */
     private int rowTiles(int m, int mStep, boolean shrink) {
         int n = 0, threads = pool.size();
