@@ -20,9 +20,9 @@ import jdk.incubator.vector.VectorSpecies;
  * panel. A product of a single row tile (M ≤ MC) with enough columns for every worker's groups instead
  * gives each worker whole groups of columns, whose B it packs itself a cache-sized chunk at a time, as
  * {@link #multiplySerial} does. The textbook AVX2 tile is 6 x 16 (12 accumulators), but C2 then spills
- * accumulators to the stack and runs at half speed; 4 x 16 reaches ~92 GFLOP/s on one Zen 3 core (bench matmul). Each C element is reduced
- * over K in the same order whatever the thread count and the tile, so results are bit-identical across
- * runs, thread counts and vector widths' tiles.
+ * accumulators to the stack and runs at half speed; 4 x 16 reaches ~92 GFLOP/s on one Zen 3 core (bench
+ * matmul). Each C element is reduced over K in the same order whatever the thread count and the tile,
+ * so results are bit-identical across runs, thread counts and vector widths' tiles.
  */
 public final class Gemm {
     static final VectorSpecies<Float> S = Cpu.SPECIES;
