@@ -55,4 +55,29 @@ class ForwardPositionsTest {
             }
         }
     }
+
+    /** A model's buffers hold maxBatch · maxSeqLen positions: more, shorter rows fit, each row's values as alone. */
+    @Test
+    void shorterRowsFillThePositionsOfTheBatch() {
+        ModelConfig cfg = ModelConfig.gpt2(61, 24, 2, 2, 16);
+        int b = 2, t = 12, v = cfg.vocabSize();
+        SplittableRandom rng = new SplittableRandom(8);
+        int[] tok = rng.ints(b * t, 0, v).toArray(), tgt = rng.ints(b * t, 0, v).toArray();
+        try (WorkerPool pool = new WorkerPool(2)) {
+            float[] p = ModelGradientTest.initParams(cfg, 4);
+            Model wide = Model.forInference(cfg, 1, 2 * t, pool), one = Model.forInference(cfg, 1, t, pool);
+            System.arraycopy(p, 0, wide.params, 0, p.length);
+            System.arraycopy(p, 0, one.params, 0, p.length);
+            assertEquals(2 * t, wide.maxPositions());
+            wide.forward(tok, tgt, b, t); // two rows of t in a model made for one row of 2t
+            float[] losses = Arrays.copyOf(wide.losses(), b * t);
+            for (int r = 0; r < b; r++) {
+                one.forward(Arrays.copyOfRange(tok, r * t, r * t + t), Arrays.copyOfRange(tgt, r * t, r * t + t), 1, t);
+                assertArrayEquals(Arrays.copyOf(one.losses(), t), Arrays.copyOfRange(losses, r * t, r * t + t), "row " + r);
+            }
+            IllegalArgumentException tooMany = assertThrows(IllegalArgumentException.class, () -> wide.forward(new int[3 * t], new int[3 * t], 3, t));
+            assertTrue(tooMany.getMessage().contains("24 positions in all"), tooMany.getMessage());
+            assertThrows(IllegalArgumentException.class, () -> one.forward(new int[t + 1], new int[t + 1], 1, t + 1), "a row longer than the window");
+        }
+    }
 }
