@@ -1,7 +1,6 @@
 package dev.crucible.tensor;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 
 /**
@@ -82,7 +81,7 @@ public final class Attention {
                     gemm.multiplySerial(wk, rows, cols, hs, qkv, q + qs * w, w, 1, qkv, k + ks * w, 1, w, s, 0, BK, false, scoresOf(diagonal));
                     for (int i = 0; i < rows; i++) {
                         int row = i * BK, n = Math.min(cols, qs + i - ks + 1); // keys j <= query i: at least one, as ks <= qs
-                        float mx = Math.max(m[i], scale * max(s, row, n));
+                        float mx = Math.max(m[i], scale * Vec.max(s, row, n));
                         float corr = m[i] == Float.NEGATIVE_INFINITY ? 0f : Vec.exp(m[i] - mx);
                         float sum = expShifted(s, row, n, scale, mx);
                         if (dropP > 0) {
@@ -188,21 +187,6 @@ public final class Attention {
     /** A product whose left operand is a tile's P or dS transposed, by key rows. */
     private static Gemm.Triangle byColumns(boolean diagonal) {
         return diagonal ? Gemm.Triangle.A_UPPER : Gemm.Triangle.NONE;
-    }
-
-    /**
-     * The largest of x[off, off + n), the last partial vector by a masked load (scoring's short rows are
-     * all tail: element by element, this was a seventh of their attention).
-     */
-    private static float max(float[] x, int off, int n) {
-        FloatVector negInf = FloatVector.broadcast(Vec.S, Float.NEGATIVE_INFINITY), mv = negInf;
-        int i = 0, bound = Vec.S.loopBound(n);
-        for (; i < bound; i += Vec.L) mv = mv.max(FloatVector.fromArray(Vec.S, x, off + i));
-        if (i < n) {
-            VectorMask<Float> in = Vec.S.indexInRange(i, n);
-            mv = mv.max(FloatVector.fromArray(Vec.S, x, off + i, in).blend(negInf, in.not()));
-        }
-        return mv.reduceLanes(VectorOperators.MAX);
     }
 
     /**

@@ -2,6 +2,7 @@ package dev.crucible.tensor;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -200,15 +201,15 @@ final class Vec {
     }
 
     static float max(float[] x, int off, int n) {
-        float m = Float.NEGATIVE_INFINITY;
+        // the last partial vector by a masked load: attention's short rows (scoring's requests) are all tail
+        FloatVector negInf = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY), mv = negInf;
         int i = 0, bound = S.loopBound(n);
-        if (bound > 0) {
-            FloatVector mv = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
-            for (; i < bound; i += L) mv = mv.max(FloatVector.fromArray(S, x, off + i));
-            m = mv.reduceLanes(VectorOperators.MAX);
+        for (; i < bound; i += L) mv = mv.max(FloatVector.fromArray(S, x, off + i));
+        if (i < n) {
+            VectorMask<Float> in = S.indexInRange(i, n);
+            mv = mv.max(FloatVector.fromArray(S, x, off + i, in).blend(negInf, in.not()));
         }
-        for (; i < n; i++) m = Math.max(m, x[off + i]);
-        return m;
+        return mv.reduceLanes(VectorOperators.MAX);
     }
 
     /** sum of (x - c)^2 */
