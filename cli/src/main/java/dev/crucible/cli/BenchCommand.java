@@ -457,6 +457,9 @@ public final class BenchCommand implements Runnable {
         int contextTokens;
         @Option(names = "--continuation-tokens", defaultValue = "8-16", description = "Scored tokens per request, MIN-MAX (default ${DEFAULT-VALUE}, as BLiMP; 1-3 for LAMBADA).")
         String continuationTokens;
+        @Option(names = "--generate", defaultValue = "0", description = "Also time greedy generation (a generation task's decoding) of this many tokens "
+                + "after each request's context (default ${DEFAULT-VALUE}: not timed).")
+        int generate;
 
         @Override
         public void run() {
@@ -468,6 +471,7 @@ public final class BenchCommand implements Runnable {
                 long scoredTokens = 0, rowTokens = 0; // the tokens scored, and the tokens of the rows that score them
                 String[] range = continuationTokens.split("-");
                 int minCont = Integer.parseInt(range[0].strip()), maxCont = Integer.parseInt(range[range.length - 1].strip());
+                if (generate < 0) throw new UserError("--generate must be 0 (off) or a token count, got " + generate);
                 if (contextTokens < 1 || minCont < 1 || maxCont < minCont || contextTokens + maxCont - 1 > cfg.contextLength()) {
                     throw new UserError("--context-tokens " + contextTokens + " and --continuation-tokens " + continuationTokens
                             + " must be at least 1, MIN <= MAX, and fit the model's context of " + cfg.contextLength());
@@ -506,6 +510,18 @@ public final class BenchCommand implements Runnable {
                     for (int pass = 0; pass < passes; pass++) train.forward(tok, tok, b, t);
                     if (r > 0) fwd = Math.min(fwd, (System.nanoTime() - t0) / 1e9 / passes);
                 }
+                double generatedTps = 0;
+                if (generate > 0) { // as a generation task decodes: every context, eval-batch at a time; the first call warms up
+                    java.util.List<int[]> contexts = new java.util.ArrayList<>();
+                    for (var q : reqs) contexts.add(q.context());
+                    double g = Double.MAX_VALUE;
+                    for (int r = 0; r < 2; r++) {
+                        long t0 = System.nanoTime();
+                        scorer.greedy(contexts, generate, ids -> false);
+                        if (r > 0) g = (System.nanoTime() - t0) / 1e9;
+                    }
+                    generatedTps = (double) requests * generate / g;
+                }
                 double evalTps = scoredTokens / best;
                 double bytesPerRequest = (double) allocated / requests;
                 double fwdTps = b * t / fwd;
@@ -519,6 +535,10 @@ public final class BenchCommand implements Runnable {
                         c.preset, evalTps, requestsPerSecond, requests, contextTokens, continuationTokens, scoringPasses, evalBatch, cfg.contextLength(), fwdTps, b, t,
                         blimpShaped ? String.format(Locale.ROOT, "all of BLiMP (67,000 pairs) would take about %.0f s, ", blimpSeconds) : "",
                         peakRssMb(), bytesPerRequest);
+                if (generate > 0) {
+                    System.out.printf(Locale.ROOT, "greedy generation: %,.0f tokens/s (%d contexts of %d tokens, %d tokens each, %d at a time)%n", generatedTps, requests,
+                            contextTokens, generate, evalBatch);
+                }
                 Map<String, Object> out = new LinkedHashMap<>();
                 out.put("bench", "eval");
                 out.put("model", c.describe());
@@ -528,6 +548,7 @@ public final class BenchCommand implements Runnable {
                 out.put("continuation_tokens", continuationTokens);
                 out.put("requests_per_s", round(requestsPerSecond));
                 out.put("scoring_passes", scoringPasses);
+                if (generate > 0) out.put("generated_tokens_per_s", round(generatedTps));
                 if (blimpShaped) out.put("blimp_seconds", round(blimpSeconds));
                 out.put("alloc_bytes_per_request", round(bytesPerRequest));
                 standardFields(out, evalTps, gflops, peak);

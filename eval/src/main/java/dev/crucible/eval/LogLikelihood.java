@@ -1,5 +1,6 @@
 package dev.crucible.eval;
 
+import dev.crucible.model.Generator;
 import dev.crucible.model.Model;
 import java.util.List;
 
@@ -27,6 +28,7 @@ public final class LogLikelihood {
     private final Model model;
     private final int[] inputs, targets, positions;
     private int passes;
+    private Generator generator; // made by the first greedy call
 
     /** model: allocated for (batch rows, window) — its maxBatch and maxSeqLen. */
     public LogLikelihood(Model model) {
@@ -108,61 +110,77 @@ public final class LogLikelihood {
     }
 
     /**
-     * Greedy continuations (argmax, the lowest id on a tie) of each context, up to maxTokens or until
-     * stop says a generated prefix is complete. Each step runs the whole row again (no cache):
-     * simple, and like scoring independent of the batch a context is in; contexts keep their last
-     * window tokens.
+     * Greedy continuations (argmax of the logits, the lowest id on a tie) of each context, up to
+     * maxTokens or until stop says a generated prefix is complete, decoded with a key/value cache
+     * ({@link Generator} over the model's weights, as many contexts at once as the model has rows):
+     * each context's last window tokens prefilled, then one token per step. A sequence that fills the
+     * window slides: its last window tokens are prefilled again for each further token, as a model
+     * without a cache would see them. The cache's logits equal the full forward's within float rounding
+     * and do not depend on the other contexts decoded beside them, bit for bit.
      */
     public int[][] greedy(List<int[]> contexts, int maxTokens, java.util.function.Predicate<int[]> stop) {
         int[][] out = new int[contexts.size()][];
-        int b = model.maxBatch(), window = model.maxSeqLen(), vocab = model.config().vocabSize();
-        for (int start = 0; start < contexts.size(); start += b) {
-            int rows = Math.min(b, contexts.size() - start);
-            java.util.List<java.util.List<Integer>> seq = new java.util.ArrayList<>();
-            int[] generated = new int[rows];
+        int window = model.maxSeqLen(), vocab = model.config().vocabSize(), slots = model.maxBatch();
+        if (maxTokens <= 0) {
+            java.util.Arrays.fill(out, new int[0]);
+            return out;
+        }
+        if (generator == null) generator = new Generator(model.config(), model.params, window, slots, model.pool());
+        int[] slotOf = new int[slots], feed = new int[slots];
+        for (int start = 0; start < contexts.size(); start += slots) {
+            int rows = Math.min(slots, contexts.size() - start);
+            int[][] seq = new int[rows][];
+            int[] len = new int[rows], next = new int[rows], generated = new int[rows];
             boolean[] done = new boolean[rows];
+            generator.reset();
             for (int r = 0; r < rows; r++) {
-                java.util.List<Integer> l = new java.util.ArrayList<>();
-                for (int x : contexts.get(start + r)) l.add(x);
-                seq.add(l);
+                int[] c = contexts.get(start + r);
+                seq[r] = java.util.Arrays.copyOf(c, c.length + maxTokens);
+                len[r] = c.length;
+                next[r] = tail(r, seq[r], len[r], window, vocab);
             }
             for (int step = 0; step < maxTokens; step++) {
-                int t = 1;
-                for (int r = 0; r < rows; r++) t = Math.max(t, Math.min(window, seq.get(r).size()));
-                for (int r = 0; r < rows; r++) {
-                    java.util.List<Integer> l = seq.get(r);
-                    int n = Math.min(window, l.size()), skip = l.size() - n;
-                    for (int i = 0; i < t; i++) {
-                        inputs[r * t + i] = i < n ? l.get(skip + i) : 0;
-                        targets[r * t + i] = 0;
-                    }
-                }
-                for (int r = 0; r < rows; r++) positions[r] = r * t + Math.min(window, seq.get(r).size()) - 1;
-                model.forwardPositions(inputs, targets, rows, t, positions, rows);
-                float[] probs = model.probabilities();
-                int ld = model.probabilityStride();
+                int k = 0;
                 boolean any = false;
                 for (int r = 0; r < rows; r++) {
                     if (done[r]) continue;
-                    int row = r * ld, best = 0;
-                    for (int v = 1; v < vocab; v++) if (probs[row + v] > probs[row + best]) best = v;
-                    seq.get(r).add(best);
+                    seq[r][len[r]++] = next[r];
                     generated[r]++;
-                    int[] gen = tail(seq.get(r), generated[r]);
-                    if (stop.test(gen)) done[r] = true;
-                    any |= !done[r];
+                    if (stop.test(java.util.Arrays.copyOfRange(seq[r], len[r] - generated[r], len[r]))) {
+                        done[r] = true;
+                        continue;
+                    }
+                    any = true;
+                    if (step == maxTokens - 1) continue;
+                    if (generator.position(r) < window) {
+                        slotOf[k] = r;
+                        feed[k++] = next[r];
+                    } else {
+                        next[r] = tail(r, seq[r], len[r], window, vocab); // the window is full: it slides by one
+                    }
+                }
+                if (k > 0) {
+                    float[] logits = generator.step(slotOf, feed, k);
+                    for (int i = 0; i < k; i++) next[slotOf[i]] = argmax(logits, i * vocab, vocab);
                 }
                 if (!any) break;
             }
-            for (int r = 0; r < rows; r++) out[start + r] = tail(seq.get(r), generated[r]);
+            for (int r = 0; r < rows; r++) out[start + r] = java.util.Arrays.copyOfRange(seq[r], len[r] - generated[r], len[r]);
         }
         return out;
     }
 
-    private static int[] tail(java.util.List<Integer> l, int n) {
-        int[] out = new int[n];
-        for (int i = 0; i < n; i++) out[i] = l.get(l.size() - n + i);
-        return out;
+    /** Slot r's cache made anew from the last window tokens of seq[0, len); the argmax after them. */
+    private int tail(int r, int[] seq, int len, int window, int vocab) {
+        int n = Math.min(window, len);
+        generator.reset(r);
+        return argmax(generator.prefill(r, seq, len - n, n), 0, vocab);
+    }
+
+    private static int argmax(float[] x, int off, int n) {
+        int best = 0;
+        for (int v = 1; v < n; v++) if (x[off + v] > x[off + best]) best = v;
+        return best;
     }
 
     private static int length(Request q) {

@@ -37,6 +37,7 @@ public final class Model {
     public final float[] params;
     /** Gradients, laid out as params; null for an inference model. */
     public final float[] grads;
+    private final WorkerPool pool;
 
     private final Linear linear;
     private final Attention attention;
@@ -103,6 +104,7 @@ public final class Model {
 
     /** allocate = false only counts the buffers (every one is then null). */
     private Model(ModelConfig cfg, int maxB, int maxT, WorkerPool pool, boolean training, boolean allocate) {
+        this.pool = pool;
         if (maxT > cfg.contextLength()) {
             throw new IllegalArgumentException("sequence length " + maxT + " exceeds the model's context length " + cfg.contextLength());
         }
@@ -195,6 +197,11 @@ public final class Model {
 
     public int maxSeqLen() {
         return maxT;
+    }
+
+    /** The workers this model's kernels run on. */
+    public WorkerPool pool() {
+        return pool;
     }
 
     /**
