@@ -121,6 +121,9 @@ public final class LogLikelihood {
     public int[][] greedy(List<int[]> contexts, int maxTokens, java.util.function.Predicate<int[]> stop) {
         int[][] out = new int[contexts.size()][];
         int window = model.maxSeqLen(), vocab = model.config().vocabSize(), slots = model.maxBatch();
+        for (int i = 0; i < contexts.size(); i++) {
+            if (contexts.get(i).length == 0) throw new IllegalArgumentException("context " + i + " is empty: give at least the document-start token");
+        }
         if (maxTokens <= 0) {
             java.util.Arrays.fill(out, new int[0]);
             return out;
@@ -137,7 +140,7 @@ public final class LogLikelihood {
                 int[] c = contexts.get(start + r);
                 seq[r] = java.util.Arrays.copyOf(c, c.length + maxTokens);
                 len[r] = c.length;
-                next[r] = tail(r, seq[r], len[r], window, vocab);
+                next[r] = prefillLast(r, seq[r], len[r], window, vocab);
             }
             for (int step = 0; step < maxTokens; step++) {
                 int k = 0;
@@ -156,7 +159,7 @@ public final class LogLikelihood {
                         slotOf[k] = r;
                         feed[k++] = next[r];
                     } else {
-                        next[r] = tail(r, seq[r], len[r], window, vocab); // the window is full: it slides by one
+                        next[r] = prefillLast(r, seq[r], len[r], window, vocab); // the window is full: it slides by one
                     }
                 }
                 if (k > 0) {
@@ -171,7 +174,7 @@ public final class LogLikelihood {
     }
 
     /** Slot r's cache made anew from the last window tokens of seq[0, len); the argmax after them. */
-    private int tail(int r, int[] seq, int len, int window, int vocab) {
+    private int prefillLast(int r, int[] seq, int len, int window, int vocab) {
         int n = Math.min(window, len);
         generator.reset(r);
         return argmax(generator.prefill(r, seq, len - n, n), 0, vocab);
