@@ -2,6 +2,7 @@ package dev.crucible.eval;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.crucible.data.tokenizer.TextEncoding;
 import dev.crucible.model.HfCheckpoint;
@@ -62,6 +63,9 @@ class ExactMatchTest {
             }
             // stop as soon as the predicate holds
             assertEquals(1, new LogLikelihood(batched).greedy(contexts, 6, ids -> true)[0].length);
+            IllegalArgumentException empty = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                    () -> new LogLikelihood(batched).greedy(List.of(new int[] {1}, new int[0]), 6, ids -> false));
+            assertTrue(empty.getMessage().contains("context 1 is empty"), empty.getMessage());
         }
     }
 
