@@ -36,6 +36,13 @@ public final class Attention {
     private final Gemm gemm;
     private final WorkerPool pool;
     private final float[][] scores, acc, rowMax, rowSum, dscores, rowD;
+    /**
+     * Per worker: its head's Kᵀ and Vᵀ (hs x T), packed once by the task as the right operand of every tile
+     * pair's scores (Q·Kᵀ, dO·Vᵀ), a key tile's columns at a time. Packed per tile pair, they were transposed
+     * again for each query tile: about a tenth of attention's samples at 4,096 positions. Sized before the
+     * tasks run ({@link #sizeKeys}), so that no allocation's code joins the tasks' compiled form.
+     */
+    private final PackedMatrix[] keysT, valuesT;
 
     public Attention(Gemm gemm) {
         this.gemm = gemm;
@@ -47,6 +54,20 @@ public final class Attention {
         rowSum = new float[n][];
         dscores = new float[n][];
         rowD = new float[n][];
+        keysT = new PackedMatrix[n];
+        valuesT = new PackedMatrix[n];
+    }
+
+    /** Every worker's Kᵀ (and Vᵀ) buffer sized for t positions of hs-wide heads. */
+    private void sizeKeys(int t, int hs, boolean values) {
+        for (int wk = 0; wk < keysT.length; wk++) {
+            keysT[wk] = sized(keysT[wk], hs, t);
+            if (values) valuesT[wk] = sized(valuesT[wk], hs, t);
+        }
+    }
+
+    private static PackedMatrix sized(PackedMatrix p, int k, int n) {
+        return p != null && p.rows() == k && p.columns() == n ? p : new PackedMatrix(k, n);
     }
 
     /** Width of the fused qkv row. */
@@ -70,12 +91,15 @@ public final class Attention {
                         long dropKey, float dropP) {
         final int w = qkvWidth(nh, nkv, hs), oc = nh * hs, group = nh / nkv;
         final float scale = (float) (1.0 / Math.sqrt(hs));
+        sizeKeys(t, hs, false);
         pool.run(b * nh, (task, wk) -> {
             int bi = task / nh, h = task % nh, kvh = h / group;
             int base = qkvOff + bi * t * w;
             int q = base + h * hs, k = base + (nh + kvh) * hs, v = base + (nh + nkv + kvh) * hs;
             float[] s = sized(scores, wk, TILE_FLOATS), o = sized(acc, wk, BQ * hs), m = sized(rowMax, wk, BQ), l = sized(rowSum, wk, BQ);
             long first = (long) (bi * nh + h) * t * t;
+            PackedMatrix kT = keysT[wk];
+            gemm.packSerial(wk, kT, qkv, k, 1, w);
             for (int qs = 0; qs < t; qs += BQ) {
                 int rows = Math.min(BQ, t - qs), keys = qs + rows;
                 java.util.Arrays.fill(m, 0, rows, Float.NEGATIVE_INFINITY);
@@ -84,7 +108,7 @@ public final class Attention {
                 for (int ks = 0; ks < keys; ks += BK) {
                     int cols = Math.min(BK, keys - ks);
                     boolean diagonal = ks == qs;
-                    gemm.multiplySerial(wk, rows, cols, hs, qkv, q + qs * w, w, 1, qkv, k + ks * w, 1, w, s, 0, BK, false, scoresOf(diagonal));
+                    gemm.multiplySerial(wk, rows, qkv, q + qs * w, w, 1, kT, ks, cols, s, 0, BK, false, scoresOf(diagonal));
                     for (int i = 0; i < rows; i++) {
                         int row = i * BK, n = Math.min(cols, qs + i - ks + 1); // keys j <= query i: at least one, as ks <= qs
                         float mx = Math.max(m[i], scale * Vec.max(s, row, n));
@@ -126,12 +150,16 @@ public final class Attention {
                          int lseOff, int b, int t, int nh, int nkv, int hs, long dropKey, float dropP) {
         final int w = qkvWidth(nh, nkv, hs), oc = nh * hs, group = nh / nkv;
         final float scale = (float) (1.0 / Math.sqrt(hs)), keepScale = dropP > 0 ? 1f / (1f - dropP) : 1f;
+        sizeKeys(t, hs, true);
         pool.run(b * nkv, (task, wk) -> {
             int bi = task / nkv, kvh = task % nkv;
             int base = qkvOff + bi * t * w, dbase = dqkvOff + bi * t * w;
             int k = base + (nh + kvh) * hs, v = base + (nh + nkv + kvh) * hs;
             int dk = dbase + (nh + kvh) * hs, dv = dbase + (nh + nkv + kvh) * hs;
             float[] p = sized(scores, wk, TILE_FLOATS), dp = sized(dscores, wk, TILE_FLOATS), dd = sized(rowD, wk, BQ);
+            PackedMatrix kT = keysT[wk], vT = valuesT[wk];
+            gemm.packSerial(wk, kT, qkv, k, 1, w);
+            gemm.packSerial(wk, vT, qkv, v, 1, w);
             for (int g = 0; g < group; g++) {
                 int h = kvh * group + g;
                 int q = base + h * hs, dq = dbase + h * hs, dO = doutOff + bi * t * oc + h * hs, o = outOff + bi * t * oc + h * hs;
@@ -144,8 +172,8 @@ public final class Attention {
                         int cols = Math.min(BK, keys - ks);
                         boolean diagonal = ks == qs;
                         // P = exp(scale·Q·Kᵀ − lse) on and below the diagonal; dP = dO·Vᵀ
-                        gemm.multiplySerial(wk, rows, cols, hs, qkv, q + qs * w, w, 1, qkv, k + ks * w, 1, w, p, 0, BK, false, scoresOf(diagonal));
-                        gemm.multiplySerial(wk, rows, cols, hs, dout, dO + qs * oc, oc, 1, qkv, v + ks * w, 1, w, dp, 0, BK, false, scoresOf(diagonal));
+                        gemm.multiplySerial(wk, rows, qkv, q + qs * w, w, 1, kT, ks, cols, p, 0, BK, false, scoresOf(diagonal));
+                        gemm.multiplySerial(wk, rows, dout, dO + qs * oc, oc, 1, vT, ks, cols, dp, 0, BK, false, scoresOf(diagonal));
                         for (int i = 0; i < rows; i++) {
                             int row = i * BK, n = Math.min(cols, qs + i - ks + 1);
                             float li = lse[lrow + qs + i];
@@ -210,7 +238,10 @@ public final class Attention {
             e.intoArray(x, off + i);
             if (i < bound) acc = acc.add(e);
         }
-        float sum = Vec.sumLanes(acc);
+        // Vec.sumLanes's order, written out: the tasks that inline this are near C2's node cutoff, past which a
+        // call taking a vector is left a call and boxes its argument (10 MB a `tiny` step, seen)
+        float sum = 0f;
+        for (int j = 0; j < Vec.L; j++) sum += acc.lane(j);
         for (int i = bound; i < n; i++) sum += x[off + i];
         return sum;
     }

@@ -552,6 +552,21 @@ public final class Gemm {
         multiplySerial(worker, m, b.n, b.k, a, aOff, aRow, aCol, null, 0, 0, 0, b, c, cOff, ldc, accumulate, null, 0, triangle);
     }
 
+    /**
+     * {@link #multiplySerial} with B the columns [firstColumn, firstColumn + n) of a matrix packed beforehand
+     * (firstColumn a multiple of the panel width {@link #NR}, at most 32: a multiple of 32 suits every machine): the same bits
+     * as with those columns alone. For an operand that meets many others (attention's keys, every query tile), packed once.
+     */
+    public void multiplySerial(int worker, int m, float[] a, int aOff, int aRow, int aCol, PackedMatrix b, int firstColumn, int n, float[] c, int cOff,
+                               int ldc, boolean accumulate, Triangle triangle) {
+        if (firstColumn % NR != 0 || firstColumn < 0 || n < 0 || firstColumn + n > b.n) {
+            throw new IllegalArgumentException("columns [" + firstColumn + ", " + (firstColumn + n) + ") of a packed " + b.k + " x " + b.n
+                    + " matrix: they must lie in it and start at a multiple of " + NR);
+        }
+        multiplySerial(worker, m, n, b.k, a, aOff, aRow, aCol, null, firstColumn, 0, 0, b, c, cOff, ldc, accumulate, null, 0, triangle);
+    }
+
+    /** With B packed beforehand (packed != null, b null), its columns [bOff, bOff + n). */
     private void multiplySerial(int worker, int m, int n, int k, float[] a, int aOff, int aRow, int aCol, float[] b, int bOff, int bRow, int bCol,
                                 PackedMatrix packed, float[] c, int cOff, int ldc, boolean accumulate, float[] bias, int biasOff, Triangle triangle) {
         if (m <= 0 || n <= 0) return;
@@ -571,10 +586,11 @@ public final class Gemm {
         int span = packed == null ? SERIAL_SPAN : ceilDiv(k, KC);
         for (int j0 = 0, nb; j0 < n; j0 += nb) {
             nb = Math.min(NC_SERIAL, n - j0);
-            int cb = j0 / NC * NC, blockPanels = 0, base = 0; // where packed's column block holding j0 starts, its panels, j0's panel in it
+            int g = packed == null ? j0 : bOff + j0; // a packed B's columns start at bOff (a view of them)
+            int cb = g / NC * NC, blockPanels = 0, base = 0; // where packed's column block holding g starts, its panels, g's panel in it
             if (packed != null) {
-                nb = Math.min(nb, cb + NC - j0);
-                blockPanels = ceilDiv(Math.min(NC, n - cb), NR);
+                nb = Math.min(nb, cb + NC - g);
+                blockPanels = ceilDiv(Math.min(NC, packed.n - cb), NR);
                 base = packed.columnBlockOffset(cb);
             }
             int panels = ceilDiv(nb, NR);
@@ -596,7 +612,7 @@ public final class Gemm {
                     int mb = Math.min(MC, m - i0), rowPanels = lowerTriangle ? Math.min(panels, ceilDiv(i0 + mb - j0, NR)) : panels;
                     for (int blk = 0; blk < blocks; blk++) {
                         int p0 = s0 + blk * KC, kc = Math.min(KC, k - p0);
-                        int bBase = packed == null ? blk * KC * panels * NR : base + blk * KC * blockPanels * NR + (j0 - cb) / NR * kc * NR;
+                        int bBase = packed == null ? blk * KC * panels * NR : base + blk * KC * blockPanels * NR + (g - cb) / NR * kc * NR;
                         block(pa, a, aOff, aRow, aCol, p0, bData, bBase, worker, i0, mb, kc, j0, nb, 0, rowPanels, c, cOff, ldc, accumulate || p0 > 0, bias, biasOff,
                                 triangle);
                     }

@@ -185,6 +185,39 @@ class GemmTest {
     }
 
     /**
+     * Columns of a matrix packed once (attention's keys, packed per head and used a tile at a time): the bits
+     * of the product with those columns alone, over KC blocks, views that end inside a panel of the matrix or
+     * cross one of its NC-column blocks, and the lower triangle of a square view; a view that does not start
+     * a panel or leaves the matrix is refused.
+     */
+    @Test
+    void columnsOfAPackedMatrixGiveTheBitsOfThoseColumnsAlone() {
+        SplittableRandom rng = new SplittableRandom(9);
+        for (int[] knm : new int[][] {{64, 300, 128}, {Gemm.KC + 70, 200, 37}, {40, Gemm.NC + 200, 30}}) {
+            int k = knm[0], total = knm[1], m = knm[2];
+            float[] b = Check.randomFloats(rng, total * k, 1), a = Check.randomFloats(rng, m * k, 1);
+            PackedMatrix packed = new PackedMatrix(k, total);
+            GEMM.packSerial(0, packed, b, 0, 1, k); // B = the rows of b, transposed (attention's Kᵀ)
+            int[][] views = {{0, total}, {32, 64}, {64, 45}, {128, total - 128}, {Gemm.NC - 64, 128}};
+            for (int[] view : views) {
+                int first = view[0], n = view[1];
+                if (first + n > total) continue;
+                for (Gemm.Triangle triangle : new Gemm.Triangle[] {Gemm.Triangle.NONE, Gemm.Triangle.C_LOWER}) {
+                    boolean acc = triangle == Gemm.Triangle.NONE && rng.nextBoolean();
+                    float[] c0 = Check.randomFloats(rng, m * n, 1), expected = c0.clone(), c = c0.clone();
+                    GEMM.multiplySerial(0, m, n, k, a, 0, k, 1, b, first * k, 1, k, expected, 0, n, acc, triangle);
+                    GEMM.multiplySerial(0, m, a, 0, k, 1, packed, first, n, c, 0, n, acc, triangle);
+                    assertArrayEquals(expected, c, "columns [" + first + ", " + (first + n) + ") of a packed " + k + " x " + total + ", " + triangle);
+                }
+            }
+            org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                    () -> GEMM.multiplySerial(0, m, a, 0, k, 1, packed, 1, 8, new float[m * 8], 0, 8, false, Gemm.Triangle.NONE));
+            org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                    () -> GEMM.multiplySerial(0, m, a, 0, k, 1, packed, 32, total, new float[m * total], 0, total, false, Gemm.Triangle.NONE));
+        }
+    }
+
+    /**
      * A left operand zero on one side of its diagonal (causal attention's probabilities, and their
      * transpose): the product that skips those terms gives the full product's bits, with A packed or read
      * in place, C overwritten or added to, over several KC blocks, and with B packed beforehand.
