@@ -71,8 +71,10 @@ final class Vec {
     private static final float P6 = 1f / 720, P5 = 1f / 120, P4 = 1f / 24, P3 = 1f / 6, P2 = 0.5f;
 
     static FloatVector exp(FloatVector x) {
-        x = x.max(EXP_MIN).min(EXP_MAX);
-        FloatVector n = x.mul(LOG2E).add(ROUND).sub(ROUND);
+        // The clamps as compare-and-blend: max and min with Java's NaN and signed-zero rules take C2 several
+        // instructions each, and a NaN or a zero leaves these two as it leaves them (the same bits).
+        x = x.blend(EXP_MIN, x.lt(EXP_MIN)).blend(EXP_MAX, x.compare(VectorOperators.GT, EXP_MAX));
+        FloatVector t = x.mul(LOG2E).add(ROUND), n = t.sub(ROUND);
         FloatVector ln2Hi = FloatVector.broadcast(S, -LN2_HI), ln2Lo = FloatVector.broadcast(S, -LN2_LO);
         FloatVector r = fma(n, ln2Lo, fma(n, ln2Hi, x));
         FloatVector p = fma(r, FloatVector.broadcast(S, P6), FloatVector.broadcast(S, P5));
@@ -81,7 +83,10 @@ final class Vec {
         p = fma(p, r, FloatVector.broadcast(S, P2));
         p = fma(p, r, FloatVector.broadcast(S, 1f));
         p = fma(p, r, FloatVector.broadcast(S, 1f));
-        IntVector bits = ((IntVector) n.convert(VectorOperators.F2I, 0)).add(127).lanewise(VectorOperators.LSHL, 23);
+        // 2^n from t's own bits: t = 1.5·2^23 + n holds n in its low mantissa bits, and the shift keeps only the
+        // low 9 bits of n + 127 (in [1, 254] after the clamps); a float-to-int conversion, with Java's rules
+        // for NaN and overflow, cost more
+        IntVector bits = ((IntVector) t.reinterpretAsInts()).add(127).lanewise(VectorOperators.LSHL, 23);
         return p.mul(bits.reinterpretAsFloats());
     }
 

@@ -27,7 +27,11 @@ class LayerKernelsTest {
     void expIsAccurateAndTheSameInVectorAndScalarForm() {
         SplittableRandom rng = new SplittableRandom(9);
         float[] x = Check.randomFloats(rng, 64 * Vec.L, 30);
-        x[0] = -100f; x[1] = 100f; x[2] = 0f; x[3] = -87f; x[4] = 88f; x[5] = 1e-8f;
+        float[] edges = {-100f, 100f, 0f, -87f, 88f, 1e-8f, -0f, -87.3f, 88.3f, Math.nextDown(-87.3f), Math.nextUp(88.3f), -1e30f, 1e30f,
+                Float.NEGATIVE_INFINITY, Float.POSITIVE_INFINITY, Float.NaN, Float.MIN_VALUE, -Float.MIN_VALUE, Float.MAX_VALUE, -Float.MAX_VALUE};
+        System.arraycopy(edges, 0, x, 0, edges.length);
+        // and any bit pattern: the vector form's clamps and power of two are written for speed and must not change a bit
+        for (int i = 32 * Vec.L; i < x.length; i++) x[i] = Float.intBitsToFloat(rng.nextInt());
         float[] vec = new float[x.length];
         for (int i = 0; i < x.length; i += Vec.L) Vec.exp(jdk.incubator.vector.FloatVector.fromArray(Vec.S, x, i)).intoArray(vec, i);
         for (int i = 0; i < x.length; i++) {
@@ -35,7 +39,8 @@ class LayerKernelsTest {
             org.junit.jupiter.api.Assertions.assertEquals(Float.floatToIntBits(s), Float.floatToIntBits(vec[i]), "exp(" + x[i] + ") vector vs scalar");
             // Arguments are clamped to [−87.3, 88.3] (float range); kernels only need exp of x ≤ 0 and saturating sigmoids.
             double e = Math.exp(Math.min(Math.max(x[i], -87.3f), 88.3f));
-            if (x[i] > -87) org.junit.jupiter.api.Assertions.assertEquals(e, s, 3e-7 * e, "exp(" + x[i] + ")");
+            if (Float.isNaN(x[i])) org.junit.jupiter.api.Assertions.assertTrue(Float.isNaN(s), "exp(NaN)");
+            else if (x[i] > -87) org.junit.jupiter.api.Assertions.assertEquals(e, s, 3e-7 * e, "exp(" + x[i] + ")");
             else org.junit.jupiter.api.Assertions.assertTrue(s < 1e-37, "exp(" + x[i] + ") underflows towards 0");
         }
     }
