@@ -27,22 +27,22 @@ public final class Attention {
      */
     public static final int BQ = 128, BK = BQ;
     /**
-     * A score tile's floats, and room past it for the reads of the GEMM's last row panel: Pᵀ and dSᵀ are
-     * read where they lie (k-major), and a panel of MR rows reads its full width even where the tile
-     * ends, so without the room they were packed instead (5% of attention's samples at 4,096 positions).
+     * A score tile's floats, and room past it for the reads of the GEMM's last row panel: P (forward), Pᵀ and
+     * dSᵀ (backward) are read where they lie (k-major), and a panel of MR rows reads its full width even where
+     * the tile ends, so without the room they were packed instead (5% of attention's samples at 4,096 positions).
      */
     private static final int TILE_FLOATS = BQ * BK + Gemm.MR;
 
     private final Gemm gemm;
     private final WorkerPool pool;
-    private final float[][] scores, acc, rowMax, rowSum, dscores, rowD;
+    private final float[][] scores, acc, rowMax, rowSum, corrections, dscores, rowD;
     /**
-     * Per worker: its head's Kᵀ and Vᵀ (hs x T), packed once by the task as the right operand of every tile
-     * pair's scores (Q·Kᵀ, dO·Vᵀ), a key tile's columns at a time. Packed per tile pair, they were transposed
-     * again for each query tile: about a tenth of attention's samples at 4,096 positions. Sized before the
-     * tasks run ({@link #sizeKeys}), so that no allocation's code joins the tasks' compiled form.
+     * Per worker: its head's Qᵀ (forward), Kᵀ and Vᵀ (backward), hs x T, packed once by the task as the right
+     * operand of every tile pair's scores (K·Qᵀ; Q·Kᵀ and dO·Vᵀ), a tile's columns at a time. Packed per tile
+     * pair, they were transposed again for each tile: about a tenth of attention's samples at 4,096 positions.
+     * Sized before the tasks run ({@link #sizePacked}), so that no allocation's code joins the tasks' compiled form.
      */
-    private final PackedMatrix[] keysT, valuesT;
+    private final PackedMatrix[] queriesT, keysT, valuesT;
 
     public Attention(Gemm gemm) {
         this.gemm = gemm;
@@ -52,18 +52,17 @@ public final class Attention {
         acc = new float[n][];
         rowMax = new float[n][];
         rowSum = new float[n][];
+        corrections = new float[n][];
         dscores = new float[n][];
         rowD = new float[n][];
+        queriesT = new PackedMatrix[n];
         keysT = new PackedMatrix[n];
         valuesT = new PackedMatrix[n];
     }
 
-    /** Every worker's Kᵀ (and Vᵀ) buffer sized for t positions of hs-wide heads. */
-    private void sizeKeys(int t, int hs, boolean values) {
-        for (int wk = 0; wk < keysT.length; wk++) {
-            keysT[wk] = sized(keysT[wk], hs, t);
-            if (values) valuesT[wk] = sized(valuesT[wk], hs, t);
-        }
+    /** Every worker's buffer in slots sized for a transposed head (hs x t) of t positions. */
+    private static void sizePacked(PackedMatrix[] slots, int t, int hs) {
+        for (int wk = 0; wk < slots.length; wk++) slots[wk] = sized(slots[wk], hs, t);
     }
 
     private static PackedMatrix sized(PackedMatrix p, int k, int n) {
@@ -91,39 +90,33 @@ public final class Attention {
                         long dropKey, float dropP) {
         final int w = qkvWidth(nh, nkv, hs), oc = nh * hs, group = nh / nkv;
         final float scale = (float) (1.0 / Math.sqrt(hs));
-        sizeKeys(t, hs, false);
+        sizePacked(queriesT, t, hs);
         pool.run(b * nh, (task, wk) -> {
             int bi = task / nh, h = task % nh, kvh = h / group;
             int base = qkvOff + bi * t * w;
             int q = base + h * hs, k = base + (nh + kvh) * hs, v = base + (nh + nkv + kvh) * hs;
-            float[] s = sized(scores, wk, TILE_FLOATS), o = sized(acc, wk, BQ * hs), m = sized(rowMax, wk, BQ), l = sized(rowSum, wk, BQ);
+            float[] s = sized(scores, wk, TILE_FLOATS), o = sized(acc, wk, BQ * hs), m = sized(rowMax, wk, BQ), l = sized(rowSum, wk, BQ),
+                    cr = sized(corrections, wk, BQ);
             long first = (long) (bi * nh + h) * t * t;
-            PackedMatrix kT = keysT[wk];
-            gemm.packSerial(wk, kT, qkv, k, 1, w);
+            PackedMatrix qT = queriesT[wk];
+            gemm.packSerial(wk, qT, qkv, q, 1, w);
             for (int qs = 0; qs < t; qs += BQ) {
                 int rows = Math.min(BQ, t - qs), keys = qs + rows;
-                java.util.Arrays.fill(m, 0, rows, Float.NEGATIVE_INFINITY);
-                java.util.Arrays.fill(l, 0, rows, 0f);
+                java.util.Arrays.fill(m, 0, BQ, Float.NEGATIVE_INFINITY);
+                java.util.Arrays.fill(l, 0, BQ, 0f);
                 java.util.Arrays.fill(o, 0, rows * hs, 0f);
                 for (int ks = 0; ks < keys; ks += BK) {
                     int cols = Math.min(BK, keys - ks);
                     boolean diagonal = ks == qs;
-                    gemm.multiplySerial(wk, rows, qkv, q + qs * w, w, 1, kT, ks, cols, s, 0, BK, false, scoresOf(diagonal));
-                    for (int i = 0; i < rows; i++) {
-                        int row = i * BK, n = Math.min(cols, qs + i - ks + 1); // keys j <= query i: at least one, as ks <= qs
-                        float mx = Math.max(m[i], scale * Vec.max(s, row, n));
-                        float corr = m[i] == Float.NEGATIVE_INFINITY ? 0f : Vec.exp(m[i] - mx);
-                        float sum = expShifted(s, row, n, scale, mx);
-                        if (dropP > 0) {
-                            long at = first + (long) (qs + i) * t + ks;
-                            for (int j = 0; j < n; j++) s[row + j] = Dropout.keep(dropKey, at + j, dropP) ? s[row + j] / (1f - dropP) : 0f;
-                        }
-                        Vec.zero(s, row + n, row + cols);
-                        l[i] = l[i] * corr + sum;
-                        m[i] = mx;
-                        if (corr != 1f) scaled(o, i * hs, hs, corr, o, i * hs);
+                    // the scores transposed, key rows by query columns (K·Qᵀ): the softmax then runs down the columns with
+                    // the queries side by side in its vectors, and P·V reads P where it lies
+                    gemm.multiplySerial(wk, cols, qkv, k + ks * w, w, 1, qT, qs, rows, s, 0, BQ, false, diagonal ? Gemm.Triangle.C_UPPER : Gemm.Triangle.NONE);
+                    softmaxColumns(s, rows, cols, diagonal, scale, m, l, cr);
+                    if (dropP > 0) dropColumns(s, rows, cols, diagonal, first + (long) qs * t + ks, t, dropKey, dropP);
+                    if (ks > 0) { // the first key tile's outputs start from zero
+                        for (int i = 0; i < rows; i++) if (cr[i] != 1f) scaled(o, i * hs, hs, cr[i], o, i * hs);
                     }
-                    gemm.multiplySerial(wk, rows, hs, cols, s, 0, BK, 1, qkv, v + ks * w, w, 1, o, 0, hs, true, byRows(diagonal));
+                    gemm.multiplySerial(wk, rows, hs, cols, s, 0, 1, BQ, qkv, v + ks * w, w, 1, o, 0, hs, true, byRows(diagonal));
                 }
                 for (int i = 0; i < rows; i++) {
                     float inv = 1f / l[i];
@@ -150,7 +143,8 @@ public final class Attention {
                          int lseOff, int b, int t, int nh, int nkv, int hs, long dropKey, float dropP) {
         final int w = qkvWidth(nh, nkv, hs), oc = nh * hs, group = nh / nkv;
         final float scale = (float) (1.0 / Math.sqrt(hs)), keepScale = dropP > 0 ? 1f / (1f - dropP) : 1f;
-        sizeKeys(t, hs, true);
+        sizePacked(keysT, t, hs);
+        sizePacked(valuesT, t, hs);
         pool.run(b * nkv, (task, wk) -> {
             int bi = task / nkv, kvh = task % nkv;
             int base = qkvOff + bi * t * w, dbase = dqkvOff + bi * t * w;
@@ -186,8 +180,7 @@ public final class Attention {
                                     p[row + j] = kept ? pij * keepScale : 0f; // the probabilities the forward multiplied V by
                                 }
                             } else {
-                                expShifted(p, row, n, scale, li);
-                                softmaxGradient(dp, p, row, n, dd[i], scale);
+                                probabilitiesAndGradient(p, dp, row, n, scale, li, dd[i]);
                             }
                             Vec.zero(p, row + n, row + cols);
                             Vec.zero(dp, row + n, row + cols);
@@ -223,37 +216,107 @@ public final class Attention {
         return diagonal ? Gemm.Triangle.A_UPPER : Gemm.Triangle.NONE;
     }
 
-    /**
-     * x[off, off + n) := exp(scale·x − shift); returns their sum (lanes added in a fixed order, then the
-     * elements past the last whole vector one by one). Those last elements are computed by a whole vector
-     * too (the same bits as the scalar exp), whose lanes past n land in x[off + n, off + roundUp(n, L)):
-     * x must have room there. The caller zeroes them up to the tile's columns; any past those (a last
-     * tile narrower than a whole number of vectors) no product reads.
-     */
-    private static float expShifted(float[] x, int off, int n, float scale, float shift) {
-        FloatVector sc = FloatVector.broadcast(Vec.S, scale), sh = FloatVector.broadcast(Vec.S, shift), acc = FloatVector.zero(Vec.S);
-        int bound = Vec.S.loopBound(n);
-        for (int i = 0; i < n; i += Vec.L) { // one call of exp: a second one, for the tail, was not inlined and boxed its vectors
-            FloatVector e = Vec.exp(FloatVector.fromArray(Vec.S, x, off + i).mul(sc).sub(sh));
-            e.intoArray(x, off + i);
-            if (i < bound) acc = acc.add(e);
-        }
-        // Vec.sumLanes's order, written out: the tasks that inline this are near C2's node cutoff, past which a
-        // call taking a vector is left a call and boxes its argument (10 MB a `tiny` step, seen)
-        float sum = 0f;
-        for (int j = 0; j < Vec.L; j++) sum += acc.lane(j);
-        for (int i = bound; i < n; i++) sum += x[off + i];
-        return sum;
+    /** 0, 1, ..., L − 1: which lane of a block of queries a key reaches on the diagonal. */
+    private static final FloatVector LANES = lanes();
+
+    private static FloatVector lanes() {
+        float[] a = new float[Vec.L];
+        for (int i = 0; i < a.length; i++) a[i] = i;
+        return FloatVector.fromArray(Vec.S, a, 0);
     }
 
-    /** dS: dp[off, off + n) := p · (dp − d) · scale. */
-    private static void softmaxGradient(float[] dp, float[] p, int off, int n, float d, float scale) {
-        FloatVector dv = FloatVector.broadcast(Vec.S, d), sc = FloatVector.broadcast(Vec.S, scale);
-        int i = 0, bound = Vec.S.loopBound(n);
-        for (; i < bound; i += Vec.L) {
-            FloatVector.fromArray(Vec.S, dp, off + i).sub(dv).mul(FloatVector.fromArray(Vec.S, p, off + i)).mul(sc).intoArray(dp, off + i);
+    /**
+     * The online softmax's step over one tile of scores held transposed, s[j·BQ + i] for key j and query i, the
+     * queries of a block side by side in a vector (so that no maximum or sum adds across lanes): s becomes
+     * exp(scale·score − m_new), zero where a key follows its query on the diagonal and in the rows past each
+     * block's keys that the product's last panel reads (A_LOWER stops a panel at its last row, not at each
+     * row); m and l become the queries' running maximum and sum, cr each query's factor exp(m_old − m_new)
+     * (0 where m_old was −∞) for its partial output.
+     * <p>Each query's sum is added in the order that a softmax along the query's row adds it (as
+     * {@link Vec#expInPlace} does): L sums over whole vectors of keys (sum ℓ holding keys ℓ, L + ℓ, ...), added in
+     * lane order, then the keys past the last whole vector one by one. So the tile's orientation changes no bit.
+     */
+    private static void softmaxColumns(float[] s, int rows, int cols, boolean diagonal, float scale, float[] m, float[] l, float[] cr) {
+        // two methods of one exponential each, arrays and scalars passed: a method of three was past C2's node
+        // cutoff, which left one exp a call that boxed its vectors (gigabytes a second)
+        for (int v0 = 0; v0 < rows; v0 += Vec.L) {
+            // keys that every query of the block reaches (a whole number of vectors): all off the diagonal, those before the block on it
+            int seen = diagonal ? v0 : cols, last = diagonal ? Math.min(cols, v0 + Vec.L) : cols;
+            maxima(s, v0, seen, last, scale, m, cr);
+            exponentials(s, v0, seen, last, cols, diagonal, scale, m, l, cr);
         }
-        for (; i < n; i++) dp[off + i] = p[off + i] * (dp[off + i] - d) * scale;
+    }
+
+    /** The block of queries at v0: m := max(m, scale·max over its keys), cr := exp(m_old − m_new) (0 where m_old was −∞). */
+    private static void maxima(float[] s, int v0, int seen, int last, float scale, float[] m, float[] cr) {
+        FloatVector mx = FloatVector.broadcast(Vec.S, Float.NEGATIVE_INFINITY);
+        for (int j = 0; j < seen; j++) mx = mx.max(FloatVector.fromArray(Vec.S, s, j * BQ + v0));
+        for (int j = seen; j < last; j++) { // the block's own keys, each reaching the queries from its own on
+            mx = mx.lanewise(VectorOperators.MAX, FloatVector.fromArray(Vec.S, s, j * BQ + v0), LANES.compare(VectorOperators.GE, j - v0));
+        }
+        FloatVector mOld = FloatVector.fromArray(Vec.S, m, v0), mNew = mOld.max(mx.mul(scale));
+        Vec.exp(mOld.sub(mNew)).blend(0f, mOld.eq(Float.NEGATIVE_INFINITY)).intoArray(cr, v0);
+        mNew.intoArray(m, v0);
+    }
+
+    /** The block of queries at v0: its probabilities into s (and the zeros the product reads past them), l := l·cr + their sum. */
+    private static void exponentials(float[] s, int v0, int seen, int last, int cols, boolean diagonal, float scale, float[] m, float[] l, float[] cr) {
+        final int lanes = Vec.L;
+        FloatVector sc = FloatVector.broadcast(Vec.S, scale), mNew = FloatVector.fromArray(Vec.S, m, v0), total = FloatVector.zero(Vec.S);
+        for (int lane = 0; lane < lanes; lane++) {
+            FloatVector sum = FloatVector.zero(Vec.S);
+            for (int j = lane; j < last; j += lanes) {
+                int at = j * BQ + v0;
+                FloatVector e = Vec.exp(FloatVector.fromArray(Vec.S, s, at).mul(sc).sub(mNew));
+                if (j < seen) {
+                    e.intoArray(s, at);
+                    sum = sum.add(e);
+                } else { // the diagonal block's key j = v0 + lane reaches the queries from v0 + lane on
+                    e = e.blend(0f, LANES.lt(lane));
+                    e.intoArray(s, at);
+                    sum = sum.add(e.blend(0f, LANES.lt(lanes - 1))); // a whole vector of these keys for the block's last query only
+                }
+            }
+            total = total.add(sum);
+        }
+        if (diagonal) {
+            // the other queries' keys past their last whole vector, one by one (the zeros after a query's own key add nothing)
+            for (int j = seen; j < Math.min(cols, v0 + lanes - 1); j++) {
+                total = total.add(FloatVector.fromArray(Vec.S, s, j * BQ + v0).blend(0f, LANES.eq(lanes - 1)));
+            }
+            for (int j = last; j < Math.min(cols, last + Gemm.MR - 1); j++) FloatVector.zero(Vec.S).intoArray(s, j * BQ + v0);
+        }
+        FloatVector.fromArray(Vec.S, l, v0).mul(FloatVector.fromArray(Vec.S, cr, v0)).add(total).intoArray(l, v0);
+    }
+
+    /**
+     * Dropout on a transposed tile of probabilities (s[j·BQ + i], query i, key j), element (i, j) being element
+     * at + i·t + j of the head's T x T matrix (at: the tile's first).
+     */
+    private static void dropColumns(float[] s, int rows, int cols, boolean diagonal, long at, int t, long dropKey, float dropP) {
+        for (int j = 0; j < cols; j++) {
+            for (int i = diagonal ? j : 0; i < rows; i++) {
+                int x = j * BQ + i;
+                s[x] = Dropout.keep(dropKey, at + (long) i * t + j, dropP) ? s[x] / (1f - dropP) : 0f;
+            }
+        }
+    }
+
+    /**
+     * One row of a tile in the backward pass: p[off, off + n) := exp(scale·p − lse), the probabilities, and
+     * dp := p · (dp − d) · scale, dS. The exponentials of the last partial vector are computed by a whole
+     * vector (the same bits as the scalar exp), whose lanes past n land in p[off + n, off + roundUp(n, L)): p
+     * must have room there, and the caller zeroes them up to the tile's columns.
+     */
+    private static void probabilitiesAndGradient(float[] p, float[] dp, int off, int n, float scale, float lse, float d) {
+        FloatVector sc = FloatVector.broadcast(Vec.S, scale), sh = FloatVector.broadcast(Vec.S, lse), dv = FloatVector.broadcast(Vec.S, d);
+        int bound = Vec.S.loopBound(n);
+        for (int i = 0; i < n; i += Vec.L) {
+            FloatVector e = Vec.exp(FloatVector.fromArray(Vec.S, p, off + i).mul(sc).sub(sh));
+            e.intoArray(p, off + i);
+            if (i < bound) FloatVector.fromArray(Vec.S, dp, off + i).sub(dv).mul(e).mul(sc).intoArray(dp, off + i);
+        }
+        for (int i = bound; i < n; i++) dp[off + i] = p[off + i] * (dp[off + i] - d) * scale;
     }
 
     /** y[yOff, yOff + n) := s·x[off, off + n). */

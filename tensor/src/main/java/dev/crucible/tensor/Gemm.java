@@ -84,6 +84,11 @@ public final class Gemm {
          * are skipped and left untouched. A symmetric product's half; causal attention's scores on the diagonal.
          */
         C_LOWER,
+        /**
+         * Only C's upper triangle is wanted (its diagonal included): micro-tiles strictly below the diagonal
+         * are skipped and left untouched. Causal attention's scores on the diagonal, held transposed (key rows, query columns).
+         */
+        C_UPPER,
         /** A is zero right of its diagonal (A(i,p) = 0 for p > i): each micro-tile's sum stops at its last row. */
         A_LOWER,
         /** A is zero left of its diagonal (A(i,p) = 0 for p < i): each micro-tile's sum starts at its first row. */
@@ -594,8 +599,9 @@ public final class Gemm {
                 base = packed.columnBlockOffset(cb);
             }
             int panels = ceilDiv(nb, NR);
-            // a triangle's rows above this column block have no tile in it and its panels right of the last row none below
-            int first = lowerTriangle ? j0 / MR * MR : 0;
+            // a lower triangle's rows above this column block have no tile in it and its panels right of the last row none
+            // below; an upper triangle's rows below the block's last column none
+            int first = lowerTriangle ? j0 / MR * MR : 0, rows = triangle == Triangle.C_UPPER ? Math.min(m, j0 + nb) : m;
             if (first >= m) break;
             if (lowerTriangle) panels = Math.min(panels, ceilDiv(m - j0, NR));
             for (int s0 = 0; s0 < k; s0 += span * KC) {
@@ -608,8 +614,8 @@ public final class Gemm {
                         }
                     }
                 }
-                for (int i0 = first; i0 < m; i0 += MC) {
-                    int mb = Math.min(MC, m - i0), rowPanels = lowerTriangle ? Math.min(panels, ceilDiv(i0 + mb - j0, NR)) : panels;
+                for (int i0 = first; i0 < rows; i0 += MC) {
+                    int mb = Math.min(MC, rows - i0), rowPanels = lowerTriangle ? Math.min(panels, ceilDiv(i0 + mb - j0, NR)) : panels;
                     for (int blk = 0; blk < blocks; blk++) {
                         int p0 = s0 + blk * KC, kc = Math.min(KC, k - p0);
                         int bBase = packed == null ? blk * KC * panels * NR : base + blk * KC * blockPanels * NR + (g - cb) / NR * kc * NR;
@@ -648,7 +654,7 @@ public final class Gemm {
                         float[] c, int cOff, int ldc, boolean acc, float[] bias, int biasOff, Triangle triangle) {
         float[] tmp = edge[w];
         if (acc) bias = null; // C already holds it, from an earlier block
-        boolean lowerTriangle = triangle == Triangle.C_LOWER;
+        boolean lowerTriangle = triangle == Triangle.C_LOWER, upperTriangle = triangle == Triangle.C_UPPER;
         int chunk = Math.max(1, B_CHUNK_BYTES / (4 * kc * NR));
         for (int qc = q0; qc < q1; qc += chunk) {
             int qe = Math.min(q1, qc + chunk);
@@ -662,7 +668,8 @@ public final class Gemm {
                     if (!acc) emptySum(mr, Math.min(nb, qe * NR) - qc * NR, c, cOff + row * ldc + j0 + qc * NR, ldc, false, bias, biasOff + j0 + qc * NR);
                     continue;
                 }
-                for (int q = qc; q < qe; q++) {
+                // an upper triangle's panels that end left of these rows lie below the diagonal
+                for (int q = upperTriangle ? Math.max(qc, (row - j0) / NR) : qc; q < qe; q++) {
                     int jr = q * NR, col = j0 + jr;
                     if (lowerTriangle && col > row + mr - 1) break; // every later panel of this chunk lies further right
                     tile(pa, paOff + kLo * as, as, pb, pbBase + q * kc * NR + kLo * NR, kHi - kLo, c, cOff, ldc, acc, bias, biasOff + col, tmp, row, col, mr,

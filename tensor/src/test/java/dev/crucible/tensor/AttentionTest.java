@@ -66,6 +66,34 @@ class AttentionTest {
         }
     }
 
+    /**
+     * Within one key tile the forward's log-sum-exp is, bit for bit, that of a softmax along each score row in
+     * float: the row's maximum, then {@link Vec#expInPlace}'s sum (lane sums over whole vectors, then the rest one
+     * by one). The forward holds its score tiles transposed and sums down their columns; this pins that order.
+     */
+    @Test
+    void itsLogSumExpIsTheRowWiseSoftmaxsBitForBit() {
+        SplittableRandom rng = new SplittableRandom(24);
+        for (int[] cs : new int[][] {{1, 1, 1, 1, 4}, {2, 5, 2, 1, 16}, {1, 17, 3, 3, 40}, {1, 64, 2, 2, 64}, {1, 100, 4, 2, 24}, {2, Attention.BQ, 2, 1, 64}}) {
+            int b = cs[0], t = cs[1], nh = cs[2], nkv = cs[3], hs = cs[4], w = Attention.qkvWidth(nh, nkv, hs);
+            float scale = (float) (1.0 / Math.sqrt(hs));
+            float[] qkv = Check.randomFloats(rng, b * t * w, 3), out = new float[b * t * nh * hs], lse = new float[b * nh * t], s = new float[t * t + Vec.L];
+            new Attention(GEMM).forward(out, 0, lse, 0, qkv, 0, b, t, nh, nkv, hs);
+            for (int bi = 0; bi < b; bi++) {
+                for (int h = 0; h < nh; h++) {
+                    int q = bi * t * w + h * hs, k = bi * t * w + (nh + h / (nh / nkv)) * hs;
+                    GEMM.multiply(t, t, hs, qkv, q, w, 1, qkv, k, 1, w, s, 0, t, false); // Q·Kᵀ, each element the fused sum over the head in order
+                    for (int i = 0; i < t; i++) {
+                        float mx = scale * Vec.max(s, i * t, i + 1), sum = Vec.expInPlace(s, i * t, i + 1, scale, mx);
+                        float expected = mx + (float) Math.log(sum), actual = lse[(bi * nh + h) * t + i];
+                        org.junit.jupiter.api.Assertions.assertEquals(Float.floatToIntBits(expected), Float.floatToIntBits(actual),
+                                "log-sum-exp of row " + i + ", head " + h + ", t " + t + ", hs " + hs + ": " + expected + " vs " + actual);
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     void theThreadCountChangesNothing() {
         SplittableRandom rng = new SplittableRandom(23);

@@ -157,6 +157,35 @@ class GemmTest {
     }
 
     /**
+     * multiplySerial with C's upper triangle (causal attention's transposed scores): every element on or above
+     * the diagonal is the product, on square and rectangular C, and every micro-tile strictly below it is left as it was.
+     */
+    @Test
+    void serialUpperTriangleMatchesOnAndAboveTheDiagonalAndLeavesTilesBelowIt() {
+        SplittableRandom rng = new SplittableRandom(4);
+        for (int[] mn : new int[][] {{1, 1}, {5, 5}, {7, 3}, {16, 16}, {31, 40}, {100, 100}, {128, 128}, {257, 100}, {300, 300}, {90, 800}}) {
+            int m = mn[0], n = mn[1], k = 24;
+            float[] a = Check.randomFloats(rng, m * k, 1), b = Check.randomFloats(rng, k * n, 1);
+            float[] full = new float[m * n], c = new float[m * n];
+            GEMM.multiplySerial(0, m, n, k, a, 0, k, 1, b, 0, n, 1, full, 0, n, false, Gemm.Triangle.NONE);
+            java.util.Arrays.fill(c, 12345f);
+            GEMM.multiplySerial(0, m, n, k, a, 0, k, 1, b, 0, n, 1, c, 0, n, false, Gemm.Triangle.C_UPPER);
+            int untouched = 0;
+            for (int i = 0; i < m; i++) {
+                for (int j = 0; j < n; j++) {
+                    String where = "C[" + i + "," + j + "] of " + m + "x" + n;
+                    if (j >= i) assertEquals(Float.floatToIntBits(full[i * n + j]), Float.floatToIntBits(c[i * n + j]), where + " on or above the diagonal");
+                    else if (j / Gemm.NR * Gemm.NR + Gemm.NR - 1 < i / Gemm.MR * Gemm.MR) { // a tile wholly below the diagonal
+                        assertEquals(12345f, c[i * n + j], 0f, where + " lies in a tile below the diagonal");
+                        untouched++;
+                    }
+                }
+            }
+            if (m >= 100 && n >= 100) assertTrue(untouched > Math.min(m, n) * Math.min(m, n) / 4, "most of the lower triangle is skipped: " + untouched);
+        }
+    }
+
+    /**
      * A layer's output with its bias: the bias added as the first KC block is stored gives the bits of C
      * filled with the bias rows and the product added to it, pooled over row tiles or column groups, with B
      * packed beforehand, on edge tiles, over several KC blocks, and for an empty sum.
@@ -202,7 +231,7 @@ class GemmTest {
             for (int[] view : views) {
                 int first = view[0], n = view[1];
                 if (first + n > total) continue;
-                for (Gemm.Triangle triangle : new Gemm.Triangle[] {Gemm.Triangle.NONE, Gemm.Triangle.C_LOWER}) {
+                for (Gemm.Triangle triangle : new Gemm.Triangle[] {Gemm.Triangle.NONE, Gemm.Triangle.C_LOWER, Gemm.Triangle.C_UPPER}) {
                     boolean acc = triangle == Gemm.Triangle.NONE && rng.nextBoolean();
                     float[] c0 = Check.randomFloats(rng, m * n, 1), expected = c0.clone(), c = c0.clone();
                     GEMM.multiplySerial(0, m, n, k, a, 0, k, 1, b, first * k, 1, k, expected, 0, n, acc, triangle);
