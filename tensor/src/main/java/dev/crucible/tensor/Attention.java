@@ -32,10 +32,18 @@ public final class Attention {
      * the tile ends, so without the room they were packed instead (5% of attention's samples at 4,096 positions).
      */
     private static final int TILE_FLOATS = BQ * BK + Gemm.MR;
+    /** Room past a k-major copy's last row: the GEMM's last row panel reads a whole panel (MR), an AVX2 packing copy a vector (L). */
+    private static final int KMAJOR_ROOM = 16;
 
     private final Gemm gemm;
     private final WorkerPool pool;
     private final float[][] scores, acc, rowMax, rowSum, corrections, dscores, rowD;
+    /**
+     * Per worker, k-major copies (hs rows) of the left operands that meet several tiles: the head's keys
+     * (forward's K·Qᵀ), a query tile's Q and dO (backward's Q·Kᵀ and dO·Vᵀ), read where they lie by every
+     * tile pair instead of packed by each.
+     */
+    private final float[][] keysKMajor, queriesKMajor, gradsKMajor;
     /**
      * Per worker: its head's Qᵀ (forward), Kᵀ and Vᵀ (backward), hs x T, packed once by the task as the right
      * operand of every tile pair's scores (K·Qᵀ; Q·Kᵀ and dO·Vᵀ), a tile's columns at a time. Packed per tile
@@ -53,6 +61,9 @@ public final class Attention {
         rowMax = new float[n][];
         rowSum = new float[n][];
         corrections = new float[n][];
+        keysKMajor = new float[n][];
+        queriesKMajor = new float[n][];
+        gradsKMajor = new float[n][];
         dscores = new float[n][];
         rowD = new float[n][];
         queriesT = new PackedMatrix[n];
@@ -100,6 +111,9 @@ public final class Attention {
             long first = (long) (bi * nh + h) * t * t;
             PackedMatrix qT = queriesT[wk];
             gemm.packSerial(wk, qT, qkv, q, 1, w);
+            int ldk = Gemm.roundUp(t, 16);
+            float[] kt = sized(keysKMajor, wk, hs * ldk + KMAJOR_ROOM);
+            Gemm.transpose(qkv, k, w, t, hs, kt, 0, ldk);
             for (int qs = 0; qs < t; qs += BQ) {
                 int rows = Math.min(BQ, t - qs), keys = qs + rows;
                 java.util.Arrays.fill(m, 0, BQ, Float.NEGATIVE_INFINITY);
@@ -110,7 +124,7 @@ public final class Attention {
                     boolean diagonal = ks == qs;
                     // the scores transposed, key rows by query columns (K·Qᵀ): the softmax then runs down the columns with
                     // the queries side by side in its vectors, and P·V reads P where it lies
-                    gemm.multiplySerial(wk, cols, qkv, k + ks * w, w, 1, qT, qs, rows, s, 0, BQ, false, diagonal ? Gemm.Triangle.C_UPPER : Gemm.Triangle.NONE);
+                    gemm.multiplySerial(wk, cols, kt, ks, 1, ldk, qT, qs, rows, s, 0, BQ, false, diagonal ? Gemm.Triangle.C_UPPER : Gemm.Triangle.NONE);
                     softmaxColumns(s, rows, cols, diagonal, scale, m, l, cr);
                     if (dropP > 0) dropColumns(s, rows, cols, diagonal, first + (long) qs * t + ks, t, dropKey, dropP);
                     if (ks > 0) { // the first key tile's outputs start from zero
@@ -151,6 +165,7 @@ public final class Attention {
             int k = base + (nh + kvh) * hs, v = base + (nh + nkv + kvh) * hs;
             int dk = dbase + (nh + kvh) * hs, dv = dbase + (nh + nkv + kvh) * hs;
             float[] p = sized(scores, wk, TILE_FLOATS), dp = sized(dscores, wk, TILE_FLOATS), dd = sized(rowD, wk, BQ);
+            float[] qt = sized(queriesKMajor, wk, hs * BQ + KMAJOR_ROOM), gt = sized(gradsKMajor, wk, hs * BQ + KMAJOR_ROOM);
             PackedMatrix kT = keysT[wk], vT = valuesT[wk];
             gemm.packSerial(wk, kT, qkv, k, 1, w);
             gemm.packSerial(wk, vT, qkv, v, 1, w);
@@ -162,12 +177,14 @@ public final class Attention {
                 for (int qs = 0; qs < t; qs += BQ) {
                     int rows = Math.min(BQ, t - qs), keys = qs + rows;
                     for (int i = 0; i < rows; i++) dd[i] = Vec.dot(dout, dO + (qs + i) * oc, out, o + (qs + i) * oc, hs);
+                    Gemm.transpose(qkv, q + qs * w, w, rows, hs, qt, 0, BQ);
+                    Gemm.transpose(dout, dO + qs * oc, oc, rows, hs, gt, 0, BQ);
                     for (int ks = 0; ks < keys; ks += BK) {
                         int cols = Math.min(BK, keys - ks);
                         boolean diagonal = ks == qs;
                         // P = exp(scale·Q·Kᵀ − lse) on and below the diagonal; dP = dO·Vᵀ
-                        gemm.multiplySerial(wk, rows, qkv, q + qs * w, w, 1, kT, ks, cols, p, 0, BK, false, scoresOf(diagonal));
-                        gemm.multiplySerial(wk, rows, dout, dO + qs * oc, oc, 1, vT, ks, cols, dp, 0, BK, false, scoresOf(diagonal));
+                        gemm.multiplySerial(wk, rows, qt, 0, 1, BQ, kT, ks, cols, p, 0, BK, false, scoresOf(diagonal));
+                        gemm.multiplySerial(wk, rows, gt, 0, 1, BQ, vT, ks, cols, dp, 0, BK, false, scoresOf(diagonal));
                         for (int i = 0; i < rows; i++) {
                             int row = i * BK, n = Math.min(cols, qs + i - ks + 1);
                             float li = lse[lrow + qs + i];

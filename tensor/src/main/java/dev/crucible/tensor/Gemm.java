@@ -214,6 +214,25 @@ public final class Gemm {
     }
 
     /**
+     * d[dOff + c·ldd + r] = a[aOff + r·lda + c] for r < rows and c < cols: rows of a written k-major, so that
+     * products read them where they lie as a left operand (aRow 1, aCol ldd) instead of packing them each
+     * time. On AVX-512 by 16 x 16 blocks in registers, each of whose stores is a whole vector: d's rows need
+     * room up to the next multiple of 16 past rows (ldd at least that), and d up to that in its last row.
+     */
+    static void transpose(float[] a, int aOff, int lda, int rows, int cols, float[] d, int dOff, int ldd) {
+        int c0 = 0;
+        if (L == 16) {
+            if (ldd < roundUp(rows, 16)) throw new IllegalArgumentException("a row stride of " + ldd + " has no room for " + rows + " rows in 16-float stores");
+            for (; c0 + 16 <= cols; c0 += 16) { // rows in ascending order: each store's lanes past a block's rows are written over by the next block
+                for (int r0 = 0; r0 < rows; r0 += 16) transpose16(a, aOff + r0 * lda + c0, lda, Math.min(16, rows - r0), d, dOff + c0 * ldd + r0, ldd);
+            }
+        }
+        for (int c = c0; c < cols; c++) {
+            for (int r = 0; r < rows; r++) d[dOff + c * ldd + r] = a[aOff + r * lda + c];
+        }
+    }
+
+    /**
      * The rows x 16 block at s[sOff + i·sStride + j] (1 ≤ rows ≤ 16; rows past it read as zeros) written
      * transposed: its column j at d[dOff + j·dStride ...], 16 floats, stored in order of j (so a
      * dStride below 16 lets each store overwrite the previous one's extra lanes). In registers, by

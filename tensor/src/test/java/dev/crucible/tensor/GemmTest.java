@@ -185,6 +185,25 @@ class GemmTest {
         }
     }
 
+    /** Rows written k-major (attention's keys and query tiles, read in place by the products): every element where it belongs. */
+    @Test
+    void transposeWritesRowsKMajor() {
+        SplittableRandom rng = new SplittableRandom(5);
+        for (int rows : new int[] {1, 15, 16, 17, 130}) {
+            for (int cols : new int[] {1, 16, 20, 64}) {
+                int lda = cols + 3, ldd = Gemm.roundUp(rows, 16), off = 2;
+                float[] a = Check.randomFloats(rng, off + rows * lda, 1), d = new float[cols * ldd + 16];
+                Gemm.transpose(a, off, lda, rows, cols, d, 0, ldd);
+                for (int r = 0; r < rows; r++) {
+                    for (int c = 0; c < cols; c++) assertEquals(a[off + r * lda + c], d[c * ldd + r], 0f, "element " + r + "," + c + " of " + rows + "x" + cols);
+                }
+            }
+        }
+        if (Gemm.L == 16) {
+            org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> Gemm.transpose(new float[40 * 16], 0, 16, 40, 16, new float[16 * 48], 0, 40));
+        }
+    }
+
     /**
      * A layer's output with its bias: the bias added as the first KC block is stored gives the bits of C
      * filled with the bias rows and the product added to it, pooled over row tiles or column groups, with B
