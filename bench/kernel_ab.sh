@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Kernels of two or more builds side by side in one JVM (bench/kernel_ab/): tiny's GEMM shapes, gpt2-small's
 # 256-row ones, a symmetric product, Muon's Newton–Schulz, decoding's attention, one layer of training's attention, a layer's forward
-# with its bias and one layer of scoring's attention on short rows, the builds alternated workload by workload, so that the host's drift falls on all of them alike. A revision is anything git names (a commit, a branch, HEAD); "." is the working tree.
+# with its bias, one layer of scoring's attention on short rows and one of training's at 4,096 positions, the builds alternated workload by workload, so that the host's drift falls on all of them alike. A revision is anything git names (a commit, a branch, HEAD); "." is the working tree.
 #   bench/kernel_ab.sh [-r ROUNDS] REV_A REV_B [REV...]
 # Each revision's tensor module is packaged in a temporary worktree (the working tree's own build for ".").
 # Run it on an otherwise idle machine: a training run beside it swung the pooled products' medians by up to 1.9x.
-# KERNEL_AB_WORKLOADS=9,10 runs only those workloads (the numbers each line of the report starts with).
+# KERNEL_AB_WORKLOADS=9,10 runs only those workloads (the numbers each line of the report starts with; 13, attention at 4,096 positions, takes about half a second a call).
 # KERNEL_AB_JAVA_OPTS goes to the JVM that runs them (e.g. -XX:UseAVX=2 for the 256-bit path on an AVX-512 machine).
 # The workloads call Gemm.multiplySymmetricSerial and NewtonSchulz(gemm, worker): revisions from fbcfd37 (2026-12-01) on;
 # the decoding attention workload calls DecodeAttention with per-row caches: from 52e47d9 (the same day) on.

@@ -38,7 +38,8 @@ public final class KernelBench {
             "scoring X·Wᵀ 544x1152x384", "symmetric 384³ on one worker", "Newton–Schulz, tiny's 24 matrices on two workers",
             "gpt2-small X·Wᵀ 256x2304x768", "gpt2-small dY·W 256x768x2304", "gpt2-small dYᵀ·X 2304x768x256",
             "decoding's attention, tiny, 256 positions x 6 layers", "training's attention, tiny, one layer forward + backward",
-            "layer with bias X·Wᵀ + b 2048x1152x384", "scoring's attention, tiny, one layer: 160 rows of 12 positions"};
+            "layer with bias X·Wᵀ + b 2048x1152x384", "scoring's attention, tiny, one layer: 160 rows of 12 positions",
+            "training's attention, tiny's heads at 2 x 4,096 positions, one layer forward + backward"};
 
     public static double run(int workload) {
         long t0 = System.nanoTime();
@@ -69,9 +70,21 @@ public final class KernelBench {
             }
             case 11 -> LINEAR.forward(Y, 0, X, 0, W, 0, BIAS, 0, T, D, QKV);
             case 12 -> ATTENTION.forward(AOUT, 0, LSE, 0, QKV_ACT, 0, SHORT_ROWS, 12, HEADS, HEADS, HS); // BLiMP's requests, packed as scoring packs them
+            case 13 -> {
+                int b = LongContext.BATCH, t = LongContext.T;
+                ATTENTION.forward(LongContext.OUT, 0, LongContext.LSE, 0, LongContext.QKV, 0, b, t, HEADS, HEADS, HS);
+                ATTENTION.backward(LongContext.DQKV, 0, LongContext.DOUT, 0, LongContext.OUT, 0, LongContext.QKV, 0, LongContext.LSE, 0, b, t, HEADS, HEADS, HS);
+            }
             default -> throw new IllegalArgumentException("no workload " + workload);
         }
         return (System.nanoTime() - t0) / 1e6;
+    }
+
+    /** The long-context workload's activations (about 100 MB), allocated when it first runs. */
+    private static final class LongContext {
+        static final int BATCH = 2, T = 4096;
+        static final float[] QKV = random(BATCH * T * 3 * HEADS * HS, 6), DOUT = random(BATCH * T * HEADS * HS, 7), DQKV = new float[QKV.length],
+                OUT = new float[DOUT.length], LSE = new float[BATCH * HEADS * T];
     }
 
     private static float[] random(int n) {
