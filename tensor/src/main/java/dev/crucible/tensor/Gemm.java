@@ -689,10 +689,18 @@ public final class Gemm {
                 }
                 // an upper triangle's panels that end left of these rows lie below the diagonal
                 for (int q = upperTriangle ? Math.max(qc, (row - j0) / NR) : qc; q < qe; q++) {
-                    int jr = q * NR, col = j0 + jr;
+                    int jr = q * NR, col = j0 + jr, nr = Math.min(NR, nb - jr);
                     if (lowerTriangle && col > row + mr - 1) break; // every later panel of this chunk lies further right
-                    tile(pa, paOff + kLo * as, as, pb, pbBase + q * kc * NR + kLo * NR, kHi - kLo, c, cOff, ldc, acc, bias, biasOff + col, tmp, row, col, mr,
-                            Math.min(NR, nb - jr));
+                    if (MR == 12 && mr == MR && nr == NR && bias == null) {
+                        // a tile the diagonal crosses whose other half lies wholly outside the triangle: that half skipped
+                        // (symmetric 384 x 384 products computed 10% more than their lower triangle with whole tiles, 6% so)
+                        int half = lowerTriangle && col + L > row + mr - 1 ? 0 : upperTriangle && col + L - 1 < row ? L : -1;
+                        if (half >= 0) {
+                            kernel12Half(pa, paOff + kLo * as, as, pb, 4L * (pbBase + q * kc * NR + kLo * NR + half), kHi - kLo, c, cOff + row * ldc + col + half, ldc, acc);
+                            continue;
+                        }
+                    }
+                    tile(pa, paOff + kLo * as, as, pb, pbBase + q * kc * NR + kLo * NR, kHi - kLo, c, cOff, ldc, acc, bias, biasOff + col, tmp, row, col, mr, nr);
                 }
             }
         }
@@ -957,6 +965,37 @@ public final class Gemm {
         c90.intoArray(c, ci + 9 * ldc); c91.intoArray(c, ci + 9 * ldc + L);
         c100.intoArray(c, ci + 10 * ldc); c101.intoArray(c, ci + 10 * ldc + L);
         c110.intoArray(c, ci + 11 * ldc); c111.intoArray(c, ci + 11 * ldc + L);
+    }
+
+    /** 12 x L, one of a tile's two halves (bo and ci at that half): 12 accumulators, the same sums as {@link #kernel12}'s. */
+    private static void kernel12Half(float[] pa, int ai, int as, MemorySegment pb, long bo, int kc, float[] c, int ci, int ldc, boolean acc) {
+        FloatVector c0 = FloatVector.zero(S), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0, c8 = c0, c9 = c0, c10 = c0, c11 = c0;
+        for (int kk = 0; kk < kc; kk++, ai += as, bo += 4 * NR) {
+            FloatVector b = FloatVector.fromMemorySegment(S, pb, bo, ORDER);
+            c0 = FloatVector.broadcast(S, pa[ai]).fma(b, c0);
+            c1 = FloatVector.broadcast(S, pa[ai + 1]).fma(b, c1);
+            c2 = FloatVector.broadcast(S, pa[ai + 2]).fma(b, c2);
+            c3 = FloatVector.broadcast(S, pa[ai + 3]).fma(b, c3);
+            c4 = FloatVector.broadcast(S, pa[ai + 4]).fma(b, c4);
+            c5 = FloatVector.broadcast(S, pa[ai + 5]).fma(b, c5);
+            c6 = FloatVector.broadcast(S, pa[ai + 6]).fma(b, c6);
+            c7 = FloatVector.broadcast(S, pa[ai + 7]).fma(b, c7);
+            c8 = FloatVector.broadcast(S, pa[ai + 8]).fma(b, c8);
+            c9 = FloatVector.broadcast(S, pa[ai + 9]).fma(b, c9);
+            c10 = FloatVector.broadcast(S, pa[ai + 10]).fma(b, c10);
+            c11 = FloatVector.broadcast(S, pa[ai + 11]).fma(b, c11);
+        }
+        if (acc) {
+            c0 = c0.add(FloatVector.fromArray(S, c, ci)); c1 = c1.add(FloatVector.fromArray(S, c, ci + ldc));
+            c2 = c2.add(FloatVector.fromArray(S, c, ci + 2 * ldc)); c3 = c3.add(FloatVector.fromArray(S, c, ci + 3 * ldc));
+            c4 = c4.add(FloatVector.fromArray(S, c, ci + 4 * ldc)); c5 = c5.add(FloatVector.fromArray(S, c, ci + 5 * ldc));
+            c6 = c6.add(FloatVector.fromArray(S, c, ci + 6 * ldc)); c7 = c7.add(FloatVector.fromArray(S, c, ci + 7 * ldc));
+            c8 = c8.add(FloatVector.fromArray(S, c, ci + 8 * ldc)); c9 = c9.add(FloatVector.fromArray(S, c, ci + 9 * ldc));
+            c10 = c10.add(FloatVector.fromArray(S, c, ci + 10 * ldc)); c11 = c11.add(FloatVector.fromArray(S, c, ci + 11 * ldc));
+        }
+        c0.intoArray(c, ci); c1.intoArray(c, ci + ldc); c2.intoArray(c, ci + 2 * ldc); c3.intoArray(c, ci + 3 * ldc);
+        c4.intoArray(c, ci + 4 * ldc); c5.intoArray(c, ci + 5 * ldc); c6.intoArray(c, ci + 6 * ldc); c7.intoArray(c, ci + 7 * ldc);
+        c8.intoArray(c, ci + 8 * ldc); c9.intoArray(c, ci + 9 * ldc); c10.intoArray(c, ci + 10 * ldc); c11.intoArray(c, ci + 11 * ldc);
     }
 
     static int ceilDiv(int a, int b) {

@@ -140,10 +140,14 @@ class GemmTest {
             float[] a = Check.randomFloats(rng, t * k, 1), b = Check.randomFloats(rng, k * t, 1);
             double[] expected = new double[t * t];
             Reference.matmul(expected, Check.toDouble(a), Check.toDouble(b), t, t, k, false);
-            float[] c = new float[t * t];
+            float[] c = new float[t * t], full = new float[t * t];
             java.util.Arrays.fill(c, 12345f);
             GEMM.multiplySerial(0, t, t, k, a, 0, k, 1, b, 0, t, 1, c, 0, t, false, Gemm.Triangle.C_LOWER);
-            for (int i = 0; i < t; i++) Check.close("row " + i + " of " + t, expected, i * t, c, i * t, i + 1, tol(k), 0);
+            GEMM.multiplySerial(0, t, t, k, a, 0, k, 1, b, 0, t, 1, full, 0, t, false, Gemm.Triangle.NONE);
+            for (int i = 0; i < t; i++) {
+                Check.close("row " + i + " of " + t, expected, i * t, c, i * t, i + 1, tol(k), 0);
+                for (int j = 0; j <= i; j++) assertEquals(Float.floatToIntBits(full[i * t + j]), Float.floatToIntBits(c[i * t + j]), "C[" + i + "," + j + "]: the full product's bits");
+            }
             int untouched = 0;
             for (int i = 0; i < t; i++) {
                 for (int j = i + 1; j < t; j++) {
