@@ -288,6 +288,7 @@ public final class BenchCommand implements Runnable {
     @Command(name = "matmul", mixinStandardHelpOptions = true,
             description = "Time the packed GEMM on every matrix shape of one training step of a model (all three forms).")
     static final class Matmul implements Runnable {
+        private static final int WARMUP_ROUNDS = 2;
         @Mixin
         Common c;
         @Option(names = "--reps", defaultValue = "5", description = "Repetitions per shape, best taken (default ${DEFAULT-VALUE}).")
@@ -328,9 +329,15 @@ public final class BenchCommand implements Runnable {
                 System.out.printf(Locale.ROOT, "%-22s %6s %6s %6s %9s %8s%n", "shape", "M", "N", "K", "ms", "GFLOP/s");
                 double totalFlops = 0, totalSec = 0, stepSec = 0;
                 Rng rng = new Rng(1);
-                // every shape once before any is timed: the first shapes would otherwise run while the JIT still compiles the
-                // kernels (operands made per shape, so that only one shape's are alive at a time)
-                for (Shape s : shapes) multiply(gemm, s, operands(rng, s));
+                // every shape a few times before any is timed: the first shapes would otherwise run while the JIT still
+                // compiles the kernels on one of the cores (after one round, `tiny`'s second shape measured 160-233 GFLOP/s
+                // in three runs, ~300 warm). Operands made per shape, so that only one shape's are alive at a time.
+                for (int round = 0; round < WARMUP_ROUNDS; round++) {
+                    for (Shape s : shapes) {
+                        float[][] abc = operands(rng, s);
+                        for (int r = 0; r < 3; r++) multiply(gemm, s, abc);
+                    }
+                }
                 for (Shape s : shapes) {
                     float[][] abc = operands(rng, s);
                     double best = Double.MAX_VALUE;
