@@ -51,6 +51,13 @@ public final class Attention {
      * Sized before the tasks run ({@link #sizePacked}), so that no allocation's code joins the tasks' compiled form.
      */
     private final PackedMatrix[] queriesT, keysT, valuesT;
+    /**
+     * Per worker, the head's key tiles (backward's dQ += dS·K) and value tiles (forward's P·V) packed once by the task
+     * as right operands (a tile's rows by hs), and the query tile's Q and dO rows (backward's dK += dSᵀ·Q and
+     * dV += Pᵀ·dO; slot 0 a whole tile, slot 1 the last, shorter one), instead of packed again by each tile pair that
+     * reads them: a key tile meets every query tile after it, a query tile every key tile up to it.
+     */
+    private final PackedMatrix[][] keyTiles, valueTiles, queryTile, gradTile;
 
     public Attention(Gemm gemm) {
         this.gemm = gemm;
@@ -69,11 +76,40 @@ public final class Attention {
         queriesT = new PackedMatrix[n];
         keysT = new PackedMatrix[n];
         valuesT = new PackedMatrix[n];
+        keyTiles = new PackedMatrix[n][];
+        valueTiles = new PackedMatrix[n][];
+        queryTile = new PackedMatrix[n][];
+        gradTile = new PackedMatrix[n][];
     }
 
     /** Every worker's buffer in slots sized for a transposed head (hs x t) of t positions. */
     private static void sizePacked(PackedMatrix[] slots, int t, int hs) {
         for (int wk = 0; wk < slots.length; wk++) slots[wk] = sized(slots[wk], hs, t);
+    }
+
+    /** Every worker's buffers in slots sized for the tiles of t positions, tile i its rows (at most {@link #BK}) by hs. */
+    private static void sizeTiles(PackedMatrix[][] slots, int t, int hs) {
+        int tiles = Gemm.ceilDiv(t, BK);
+        for (int wk = 0; wk < slots.length; wk++) {
+            PackedMatrix[] a = slots[wk];
+            if (a == null || a.length != tiles) a = slots[wk] = new PackedMatrix[tiles];
+            for (int i = 0; i < tiles; i++) a[i] = sized(a[i], Math.min(BK, t - i * BK), hs);
+        }
+    }
+
+    /** Every worker's two buffers for one tile of t positions at a time: slot 0 a whole tile's rows by hs, slot 1 the last tile's. */
+    private static void sizeTile(PackedMatrix[][] slots, int t, int hs) {
+        for (int wk = 0; wk < slots.length; wk++) {
+            PackedMatrix[] a = slots[wk];
+            if (a == null) a = slots[wk] = new PackedMatrix[2];
+            a[0] = sized(a[0], Math.min(BQ, t), hs);
+            a[1] = sized(a[1], t % BQ == 0 ? a[0].rows() : t % BQ, hs);
+        }
+    }
+
+    /** The buffer of {@link #sizeTile} for a tile of rows positions. */
+    private static PackedMatrix tileOf(PackedMatrix[] slots, int rows) {
+        return rows == slots[0].rows() ? slots[0] : slots[1];
     }
 
     private static PackedMatrix sized(PackedMatrix p, int k, int n) {
@@ -102,6 +138,7 @@ public final class Attention {
         final int w = qkvWidth(nh, nkv, hs), oc = nh * hs, group = nh / nkv;
         final float scale = (float) (1.0 / Math.sqrt(hs));
         sizePacked(queriesT, t, hs);
+        sizeTiles(valueTiles, t, hs);
         pool.run(b * nh, (task, wk) -> {
             int bi = task / nh, h = task % nh, kvh = h / group;
             int base = qkvOff + bi * t * w;
@@ -114,6 +151,8 @@ public final class Attention {
             int ldk = Gemm.roundUp(t, 16);
             float[] kt = sized(keysKMajor, wk, hs * ldk + KMAJOR_ROOM);
             Gemm.transpose(qkv, k, w, t, hs, kt, 0, ldk);
+            PackedMatrix[] vTiles = valueTiles[wk];
+            for (int i = 0; i < vTiles.length; i++) gemm.packSerial(wk, vTiles[i], qkv, v + i * BK * w, w, 1);
             for (int qs = 0; qs < t; qs += BQ) {
                 int rows = Math.min(BQ, t - qs), keys = qs + rows;
                 java.util.Arrays.fill(m, 0, BQ, Float.NEGATIVE_INFINITY);
@@ -130,7 +169,7 @@ public final class Attention {
                     if (ks > 0) { // the first key tile's outputs start from zero
                         for (int i = 0; i < rows; i++) if (cr[i] != 1f) scaled(o, i * hs, hs, cr[i], o, i * hs);
                     }
-                    gemm.multiplySerial(wk, rows, hs, cols, s, 0, 1, BQ, qkv, v + ks * w, w, 1, o, 0, hs, true, byRows(diagonal));
+                    gemm.multiplySerial(wk, rows, s, 0, 1, BQ, vTiles[ks / BK], o, 0, hs, true, byRows(diagonal));
                 }
                 for (int i = 0; i < rows; i++) {
                     float inv = 1f / l[i];
@@ -159,6 +198,9 @@ public final class Attention {
         final float scale = (float) (1.0 / Math.sqrt(hs)), keepScale = dropP > 0 ? 1f / (1f - dropP) : 1f;
         sizePacked(keysT, t, hs);
         sizePacked(valuesT, t, hs);
+        sizeTiles(keyTiles, t, hs);
+        sizeTile(queryTile, t, hs);
+        sizeTile(gradTile, t, hs);
         pool.run(b * nkv, (task, wk) -> {
             int bi = task / nkv, kvh = task % nkv;
             int base = qkvOff + bi * t * w, dbase = dqkvOff + bi * t * w;
@@ -169,6 +211,8 @@ public final class Attention {
             PackedMatrix kT = keysT[wk], vT = valuesT[wk];
             gemm.packSerial(wk, kT, qkv, k, 1, w);
             gemm.packSerial(wk, vT, qkv, v, 1, w);
+            PackedMatrix[] kTiles = keyTiles[wk];
+            for (int i = 0; i < kTiles.length; i++) gemm.packSerial(wk, kTiles[i], qkv, k + i * BK * w, w, 1);
             for (int g = 0; g < group; g++) {
                 int h = kvh * group + g;
                 int q = base + h * hs, dq = dbase + h * hs, dO = doutOff + bi * t * oc + h * hs, o = outOff + bi * t * oc + h * hs;
@@ -179,6 +223,9 @@ public final class Attention {
                     for (int i = 0; i < rows; i++) dd[i] = Vec.dot(dout, dO + (qs + i) * oc, out, o + (qs + i) * oc, hs);
                     Gemm.transpose(qkv, q + qs * w, w, rows, hs, qt, 0, BQ);
                     Gemm.transpose(dout, dO + qs * oc, oc, rows, hs, gt, 0, BQ);
+                    PackedMatrix qTile = tileOf(queryTile[wk], rows), dOTile = tileOf(gradTile[wk], rows);
+                    gemm.packSerial(wk, qTile, qkv, q + qs * w, w, 1);
+                    gemm.packSerial(wk, dOTile, dout, dO + qs * oc, oc, 1);
                     for (int ks = 0; ks < keys; ks += BK) {
                         int cols = Math.min(BK, keys - ks);
                         boolean diagonal = ks == qs;
@@ -205,9 +252,9 @@ public final class Attention {
                         // dV += P'ᵀ·dO, dQ += dS·K, dK += dSᵀ·Q; each written, not added, by its first term: a key tile's
                         // first query tile is its diagonal one, a query tile's first key tile the first
                         boolean firstForKeys = g == 0 && diagonal;
-                        gemm.multiplySerial(wk, cols, hs, rows, p, 0, 1, BK, dout, dO + qs * oc, oc, 1, dqkv, dv + ks * w, w, !firstForKeys, byColumns(diagonal));
-                        gemm.multiplySerial(wk, rows, hs, cols, dp, 0, BK, 1, qkv, k + ks * w, w, 1, dqkv, dq + qs * w, w, ks > 0, byRows(diagonal));
-                        gemm.multiplySerial(wk, cols, hs, rows, dp, 0, 1, BK, qkv, q + qs * w, w, 1, dqkv, dk + ks * w, w, !firstForKeys, byColumns(diagonal));
+                        gemm.multiplySerial(wk, cols, p, 0, 1, BK, dOTile, dqkv, dv + ks * w, w, !firstForKeys, byColumns(diagonal));
+                        gemm.multiplySerial(wk, rows, dp, 0, BK, 1, kTiles[ks / BK], dqkv, dq + qs * w, w, ks > 0, byRows(diagonal));
+                        gemm.multiplySerial(wk, cols, dp, 0, 1, BK, qTile, dqkv, dk + ks * w, w, !firstForKeys, byColumns(diagonal));
                     }
                 }
             }
