@@ -835,10 +835,10 @@ public final class Gemm {
             // faster than the gathers on one Zen 5 core. Attention's key tiles of short rows (scoring's requests)
             // are partial panels: element by element, their Kᵀ was most of scoring's attention. With AVX2's
             // gathers (-XX:UseAVX=2) it was slower than the scalar loop, so that path keeps the loop.
-            int src = bOff + p0 + j * bCol, kk = 0;
-            for (; L == 16 && kk + 16 <= kc; kk += 16) {
-                for (int half = 0; half < 2; half++) {
-                    int rows = Math.min(16, nr - half * 16);
+            int src = bOff + p0 + j * bCol, whole = L == 16 ? kc / 16 * 16 : 0;
+            for (int half = 0; half < 2; half++) {
+                int rows = Math.min(16, nr - half * 16);
+                for (int kk = 0; kk < whole; kk += 16) {
                     if (rows > 0) transpose16(b, src + kk + half * 16 * bCol, bCol, rows, scratch, 0, 16);
                     for (int t = 0; t < 16; t++) {
                         FloatVector v = rows > 0 ? FloatVector.fromArray(S, scratch, 16 * t) : FloatVector.zero(S);
@@ -846,6 +846,7 @@ public final class Gemm {
                     }
                 }
             }
+            int kk = whole;
             if (kk < kc && nr == NR) {
                 for (int jj = 0; jj < NR; jj++) map[jj] = jj * bCol;
                 for (int d = dst + kk * NR; kk < kc; kk++, d += NR) {
