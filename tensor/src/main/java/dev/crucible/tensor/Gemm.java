@@ -44,7 +44,7 @@ public final class Gemm {
     private static final int MIN_TASK_PANELS = 4;
 
     private final WorkerPool pool;
-    private final float[][] packA, edge, transposed;
+    private final float[][] packA, edge;
     private final int[][] gatherMaps;
     /**
      * Packed B lives off the heap, 64-byte aligned: a Java array's data starts 16 bytes past an address
@@ -65,7 +65,6 @@ public final class Gemm {
         packB = new MemorySegment[n];
         for (int i = 0; i < n; i++) packB[i] = arena.allocate(4L * SERIAL_SPAN * KC * roundUp(NC_SERIAL, NR), 64);
         edge = new float[n][MR * NR];
-        transposed = new float[n][16 * 16];
         gatherMaps = new int[n][NR];
     }
 
@@ -190,7 +189,7 @@ public final class Gemm {
         if (L == 16) {
             for (; i + 16 <= i1; i += 16) {
                 int j = i + 16;
-                for (; j + 16 <= n; j += 16) transpose16(c, off + j * ld + i, ld, 16, c, off + i * ld + j, ld);
+                for (; j + 16 <= n; j += 16) transpose16(c, off + j * ld + i, ld, 16, c, null, off + i * ld + j, ld);
                 mirrorBlock(c, off, ld, i, i + 16, i, i + 16); // the diagonal block
                 mirrorBlock(c, off, ld, i, i + 16, j, n); // the columns past the last whole block
             }
@@ -224,7 +223,7 @@ public final class Gemm {
         if (L == 16) {
             if (ldd < roundUp(rows, 16)) throw new IllegalArgumentException("a row stride of " + ldd + " has no room for " + rows + " rows in 16-float stores");
             for (; c0 + 16 <= cols; c0 += 16) { // rows in ascending order: each store's lanes past a block's rows are written over by the next block
-                for (int r0 = 0; r0 < rows; r0 += 16) transpose16(a, aOff + r0 * lda + c0, lda, Math.min(16, rows - r0), d, dOff + c0 * ldd + r0, ldd);
+                for (int r0 = 0; r0 < rows; r0 += 16) transpose16(a, aOff + r0 * lda + c0, lda, Math.min(16, rows - r0), d, null, dOff + c0 * ldd + r0, ldd);
             }
         }
         for (int c = c0; c < cols; c++) {
@@ -235,10 +234,11 @@ public final class Gemm {
     /**
      * The rows x 16 block at s[sOff + i·sStride + j] (1 ≤ rows ≤ 16; rows past it read as zeros) written
      * transposed: its column j at d[dOff + j·dStride ...], 16 floats, stored in order of j (so a
-     * dStride below 16 lets each store overwrite the previous one's extra lanes). In registers, by
-     * two-vector selections; one method, so that C2 keeps all 16 vectors in registers.
+     * dStride below 16 lets each store overwrite the previous one's extra lanes); into seg's floats at
+     * the same places instead when seg is not null (a packed panel, written without a copy through d).
+     * In registers, by two-vector selections; one method, so that C2 keeps all 16 vectors in registers.
      */
-    private static void transpose16(float[] s, int sOff, int sStride, int rows, float[] d, int dOff, int dStride) {
+    private static void transpose16(float[] s, int sOff, int sStride, int rows, float[] d, MemorySegment seg, int dOff, int dStride) {
         FloatVector z = FloatVector.zero(S);
         FloatVector v0 = FloatVector.fromArray(S, s, sOff), v1 = rows > 1 ? FloatVector.fromArray(S, s, sOff + 1 * sStride) : z,
             v2 = rows > 2 ? FloatVector.fromArray(S, s, sOff + 2 * sStride) : z, v3 = rows > 3 ? FloatVector.fromArray(S, s, sOff + 3 * sStride) : z,
@@ -285,22 +285,41 @@ public final class Gemm {
         t0 = lo.selectFrom(v10, v11); v11 = hi.selectFrom(v10, v11); v10 = t0;
         t0 = lo.selectFrom(v12, v13); v13 = hi.selectFrom(v12, v13); v12 = t0;
         t0 = lo.selectFrom(v14, v15); v15 = hi.selectFrom(v14, v15); v14 = t0;
-        v0.intoArray(d, dOff);
-        v1.intoArray(d, dOff + 1 * dStride);
-        v2.intoArray(d, dOff + 2 * dStride);
-        v3.intoArray(d, dOff + 3 * dStride);
-        v4.intoArray(d, dOff + 4 * dStride);
-        v5.intoArray(d, dOff + 5 * dStride);
-        v6.intoArray(d, dOff + 6 * dStride);
-        v7.intoArray(d, dOff + 7 * dStride);
-        v8.intoArray(d, dOff + 8 * dStride);
-        v9.intoArray(d, dOff + 9 * dStride);
-        v10.intoArray(d, dOff + 10 * dStride);
-        v11.intoArray(d, dOff + 11 * dStride);
-        v12.intoArray(d, dOff + 12 * dStride);
-        v13.intoArray(d, dOff + 13 * dStride);
-        v14.intoArray(d, dOff + 14 * dStride);
-        v15.intoArray(d, dOff + 15 * dStride);
+        if (seg == null) {
+            v0.intoArray(d, dOff);
+            v1.intoArray(d, dOff + 1 * dStride);
+            v2.intoArray(d, dOff + 2 * dStride);
+            v3.intoArray(d, dOff + 3 * dStride);
+            v4.intoArray(d, dOff + 4 * dStride);
+            v5.intoArray(d, dOff + 5 * dStride);
+            v6.intoArray(d, dOff + 6 * dStride);
+            v7.intoArray(d, dOff + 7 * dStride);
+            v8.intoArray(d, dOff + 8 * dStride);
+            v9.intoArray(d, dOff + 9 * dStride);
+            v10.intoArray(d, dOff + 10 * dStride);
+            v11.intoArray(d, dOff + 11 * dStride);
+            v12.intoArray(d, dOff + 12 * dStride);
+            v13.intoArray(d, dOff + 13 * dStride);
+            v14.intoArray(d, dOff + 14 * dStride);
+            v15.intoArray(d, dOff + 15 * dStride);
+            return;
+        }
+        v0.intoMemorySegment(seg, 4L * (dOff), ORDER);
+        v1.intoMemorySegment(seg, 4L * (dOff + 1 * dStride), ORDER);
+        v2.intoMemorySegment(seg, 4L * (dOff + 2 * dStride), ORDER);
+        v3.intoMemorySegment(seg, 4L * (dOff + 3 * dStride), ORDER);
+        v4.intoMemorySegment(seg, 4L * (dOff + 4 * dStride), ORDER);
+        v5.intoMemorySegment(seg, 4L * (dOff + 5 * dStride), ORDER);
+        v6.intoMemorySegment(seg, 4L * (dOff + 6 * dStride), ORDER);
+        v7.intoMemorySegment(seg, 4L * (dOff + 7 * dStride), ORDER);
+        v8.intoMemorySegment(seg, 4L * (dOff + 8 * dStride), ORDER);
+        v9.intoMemorySegment(seg, 4L * (dOff + 9 * dStride), ORDER);
+        v10.intoMemorySegment(seg, 4L * (dOff + 10 * dStride), ORDER);
+        v11.intoMemorySegment(seg, 4L * (dOff + 11 * dStride), ORDER);
+        v12.intoMemorySegment(seg, 4L * (dOff + 12 * dStride), ORDER);
+        v13.intoMemorySegment(seg, 4L * (dOff + 13 * dStride), ORDER);
+        v14.intoMemorySegment(seg, 4L * (dOff + 14 * dStride), ORDER);
+        v15.intoMemorySegment(seg, 4L * (dOff + 15 * dStride), ORDER);
     }
 
     private static void mirrorBlock(float[] c, int off, int ld, int i0, int i1, int j0, int j1) {
@@ -362,7 +381,7 @@ public final class Gemm {
         int k = p.k, nb = Math.min(NC, p.n - j0), panels = ceilDiv(nb, NR), base = p.columnBlockOffset(j0);
         for (int i = s; i < e; i++) {
             int blk = i / panels, q = i % panels, p0 = blk * KC, kc = Math.min(KC, k - p0);
-            packBPanel(gatherMaps[w], transposed[w], p.data, base + blk * KC * panels * NR + q * kc * NR, b, bOff, bRow, bCol, p0, kc,
+            packBPanel(gatherMaps[w], p.data, base + blk * KC * panels * NR + q * kc * NR, b, bOff, bRow, bCol, p0, kc,
                     j0 + q * NR, Math.min(NR, nb - q * NR));
         }
     }
@@ -500,7 +519,7 @@ public final class Gemm {
     private void packSharedB(int s, int e, int chunk, int w) {
         for (int i = s; i < e; i++) {
             int blk = i / jobPanels, q = i % jobPanels, p0 = jobP0 + blk * KC, kc = Math.min(KC, jobK - p0);
-            packBPanel(gatherMaps[w], transposed[w], sharedB, blk * KC * jobPanels * NR + q * kc * NR, jobB, jobBOff, jobBRow, jobBCol, p0, kc, jobJ0 + q * NR,
+            packBPanel(gatherMaps[w], sharedB, blk * KC * jobPanels * NR + q * kc * NR, jobB, jobBOff, jobBRow, jobBCol, p0, kc, jobJ0 + q * NR,
                     Math.min(NR, jobNb - q * NR));
         }
     }
@@ -629,7 +648,7 @@ public final class Gemm {
                     for (int blk = 0; blk < blocks; blk++) {
                         int p0 = s0 + blk * KC, kc = Math.min(KC, k - p0);
                         for (int q = 0; q < panels; q++) {
-                            packBPanel(map, transposed[worker], pb, blk * KC * panels * NR + q * kc * NR, b, bOff, bRow, bCol, p0, kc, j0 + q * NR, Math.min(NR, nb - q * NR));
+                            packBPanel(map, pb, blk * KC * panels * NR + q * kc * NR, b, bOff, bRow, bCol, p0, kc, j0 + q * NR, Math.min(NR, nb - q * NR));
                         }
                     }
                 }
@@ -785,7 +804,7 @@ public final class Gemm {
     private static void packRows12(float[] pa, int d, float[] a, int src, int aRow, int aCol, int kc) {
         if (L == 16 && aCol == 1) {
             int kk = 0;
-            for (; kk + 16 <= kc; kk += 16) transpose16(a, src + kk, aRow, 12, pa, d + 12 * kk, 12);
+            for (; kk + 16 <= kc; kk += 16) transpose16(a, src + kk, aRow, 12, pa, null, d + 12 * kk, 12);
             d += 12 * kk;
             src += kk;
             kc -= kk;
@@ -818,7 +837,7 @@ public final class Gemm {
     }
 
     /** One NR-column panel of B: columns [j, j+nr) x k [p0, p0+kc) at dst, element (k, jj) at dst + k*NR + jj. */
-    private static void packBPanel(int[] map, float[] scratch, MemorySegment pb, int dst, float[] b, int bOff, int bRow, int bCol, int p0, int kc, int j, int nr) {
+    private static void packBPanel(int[] map, MemorySegment pb, int dst, float[] b, int bOff, int bRow, int bCol, int p0, int kc, int j, int nr) {
         if (bCol == 1 && nr == NR) {
             for (int kk = 0; kk < kc; kk++) {
                 int src = bOff + (p0 + kk) * bRow + j, d = dst + kk * NR;
@@ -828,8 +847,10 @@ public final class Gemm {
             return;
         }
         if (L >= 16 && bRow == 1 && bOff + p0 + kc - 1 + (long) (j + nr - 1) * bCol < b.length) {
-            // B = Wᵀ on AVX-512: 16 rows of W by 16 k transposed in registers (two per 16 k-rows of the panel;
-            // a panel's missing columns as zeros), the k left over by one gather of L rows of W per vector.
+            // B = Wᵀ on AVX-512: 16 rows of W by 16 k transposed in registers and stored into the panel, 16 rows
+            // of W over all of the panel's k, then its other 16 (a panel's missing columns as zeros), the k left over
+            // by one gather of L rows of W per vector. Sixteen rows at a time rather than all 32 advancing together,
+            // and no copy through a scratch block: gpt2-small's X·Wᵀ ~10% faster (bench/kernel_ab.sh workload 6).
             // Scoring's few hundred rows per weight made this packing 10% of its time; gathers alone packed ~20%
             // faster than the scalar loop below, and the transposes made X·Xᵀ of a 384 x 1536 X (B = Xᵀ) 6-16%
             // faster than the gathers on one Zen 5 core. Attention's key tiles of short rows (scoring's requests)
@@ -839,10 +860,10 @@ public final class Gemm {
             for (int half = 0; half < 2; half++) {
                 int rows = Math.min(16, nr - half * 16);
                 for (int kk = 0; kk < whole; kk += 16) {
-                    if (rows > 0) transpose16(b, src + kk + half * 16 * bCol, bCol, rows, scratch, 0, 16);
-                    for (int t = 0; t < 16; t++) {
-                        FloatVector v = rows > 0 ? FloatVector.fromArray(S, scratch, 16 * t) : FloatVector.zero(S);
-                        v.intoMemorySegment(pb, 4L * (dst + (kk + t) * NR + half * 16), ORDER);
+                    if (rows > 0) {
+                        transpose16(b, src + kk + half * 16 * bCol, bCol, rows, null, pb, dst + kk * NR + half * 16, NR);
+                    } else {
+                        for (int t = 0; t < 16; t++) FloatVector.zero(S).intoMemorySegment(pb, 4L * (dst + (kk + t) * NR + half * 16), ORDER);
                     }
                 }
             }
