@@ -157,14 +157,14 @@ public final class Gemm {
 
     /** {@link #multiplySymmetricSerial} with B (k x n) packed beforehand: the same bits. */
     public void multiplySymmetricSerial(int worker, float[] a, int aOff, int aRow, int aCol, PackedMatrix b, float[] c, int cOff, int ldc) {
-        multiplySerial(worker, b.n, b.n, b.k, a, aOff, aRow, aCol, null, 0, 0, 0, b, c, cOff, ldc, false, null, 0, Triangle.C_LOWER);
+        multiplySerial(worker, b.n, b.n, b.k, a, aOff, aRow, aCol, null, null, 0, 0, 0, b, c, cOff, ldc, false, null, 0, Triangle.C_LOWER);
         mirrorSerial(c, cOff, ldc, b.n);
     }
 
     /** {@link #multiplySymmetric} on one worker, inside a task of the pool (as {@link #multiplySerial}); the same bits. */
     public void multiplySymmetricSerial(int worker, int n, int k, float[] a, int aOff, int aRow, int aCol, float[] b, int bOff, int bRow, int bCol,
                                         float[] c, int cOff, int ldc) {
-        multiplySerial(worker, n, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, null, c, cOff, ldc, false, null, 0, Triangle.C_LOWER);
+        multiplySerial(worker, n, n, k, a, aOff, aRow, aCol, null, b, bOff, bRow, bCol, null, c, cOff, ldc, false, null, 0, Triangle.C_LOWER);
         mirrorSerial(c, cOff, ldc, n);
     }
 
@@ -465,6 +465,16 @@ public final class Gemm {
                     // operand here (gpt2-small's qkv: 7 MB of weights for 256 rows): about a fifth of such a product
                     // while the weights sit in cache (bench matmul); where they come from memory (a training step)
                     // the two ways measured the same.
+                    // A, the few rows, is packed once by a shared pass where it is small enough to stay in the caches
+                    // for the tasks to read back; each task packed it again for every NC_SERIAL columns of its group.
+                    int aBlocks = ceilDiv(k, KC);
+                    long aFloats = (long) aBlocks * sharedABlock(KC, roundUp(m, MR));
+                    jobAPacked = null;
+                    if (gT > 1 && aFloats <= SHARED_A_FLOATS && !inPlace(a, aOff, aRow, aCol, 0, m, 0, k)) {
+                        if (sharedA.length < aFloats) sharedA = new float[(int) aFloats];
+                        jobAPacked = sharedA;
+                        pool.forRange(aBlocks, Math.min(aBlocks, 4 * threads), packSharedA);
+                    }
                     pool.run(gT, serialColumns);
                     continue;
                 }
@@ -488,7 +498,7 @@ public final class Gemm {
                 }
             }
         } finally {
-            jobA = jobB = jobC = jobBias = null; // do not keep the caller's arrays reachable
+            jobA = jobB = jobC = jobBias = jobAPacked = null; // do not keep the caller's arrays reachable
             jobBPacked = null;
         }
     }
@@ -508,12 +518,39 @@ public final class Gemm {
     private final WorkerPool.RangeTask packSharedB = this::packSharedB;
     private final WorkerPool.Task multiplyTile = this::multiplyTile;
     private final WorkerPool.Task serialColumns = this::serialColumns;
+    private final WorkerPool.RangeTask packSharedA = this::packSharedA;
+    /** A packed by a shared pass for a product's column groups ({@link #packSharedA}), or null: each packs its own. */
+    private float[] jobAPacked;
+    /** The shared pass's buffer: KC block by KC block, each all of A's MR-row panels in order (grown, never shrunk). */
+    private float[] sharedA = new float[0];
+    /**
+     * At most 8 MB of A packed by a shared pass (gpt2-small's 256 rows of K = 3,072 take 3.2 MB): it stays in L3 for the
+     * tasks to read back. Longer rows (the head's gradient, K = 50,257) are packed by each task as it goes.
+     */
+    private static final int SHARED_A_FLOATS = 1 << 21;
+
+    /** KC blocks [s, e) of A packed into {@link #sharedA}, each its MR-row panels in order. */
+    private void packSharedA(int s, int e, int chunk, int w) {
+        for (int blk = s; blk < e; blk++) {
+            int p0 = blk * KC;
+            packA(jobAPacked, sharedABlock(p0, roundUp(jobM, MR)), jobA, jobAOff, jobARow, jobACol, 0, jobM, p0, Math.min(KC, jobK - p0));
+        }
+    }
+
+    /**
+     * Where the KC block starting at k = p0 begins in {@link #sharedA} (mPad: A's rows rounded up to whole panels).
+     * A block's packing stores whole vectors, past its last panel's end (overwritten by the next panel within a block):
+     * L floats of room after each block, so that blocks packed in any order by the workers leave each other intact.
+     */
+    private static int sharedABlock(int p0, int mPad) {
+        return p0 / KC * (mPad * KC + L);
+    }
 
     /** Column group g of the product on worker w alone (the same bits as the pooled product). */
     private void serialColumns(int g, int w) {
         int q0 = g * jobPanels / jobGTasks, q1 = (g + 1) * jobPanels / jobGTasks, j = jobJ0 + q0 * NR;
-        multiplySerial(w, jobM, Math.min(jobNb, q1 * NR) - q0 * NR, jobK, jobA, jobAOff, jobARow, jobACol, jobB, jobBOff + j * jobBCol, jobBRow, jobBCol, null,
-                jobC, jobCOff + j, jobLdc, jobAcc, jobBias, jobBiasOff + j, jobTriangle);
+        multiplySerial(w, jobM, Math.min(jobNb, q1 * NR) - q0 * NR, jobK, jobA, jobAOff, jobARow, jobACol, jobAPacked, jobB, jobBOff + j * jobBCol, jobBRow,
+                jobBCol, null, jobC, jobCOff + j, jobLdc, jobAcc, jobBias, jobBiasOff + j, jobTriangle);
     }
 
     private void packSharedB(int s, int e, int chunk, int w) {
@@ -538,7 +575,7 @@ public final class Gemm {
         float[] pa = packA[w];
         for (int blk = 0; blk < jobBlocks; blk++) {
             int p0 = jobP0 + blk * KC, kc = Math.min(KC, jobK - p0);
-            block(pa, jobA, jobAOff, jobARow, jobACol, p0, jobBPacked, jobBBase + blk * KC * jobPanels * NR, w, i0, mb, kc, jobJ0, jobNb, q0, q1, jobC, jobCOff, jobLdc,
+            block(pa, jobA, jobAOff, jobARow, jobACol, null, 0, p0, jobBPacked, jobBBase + blk * KC * jobPanels * NR, w, i0, mb, kc, jobJ0, jobNb, q0, q1, jobC, jobCOff, jobLdc,
                     jobAcc || p0 > 0, jobBias, jobBiasOff, jobTriangle);
         }
     }
@@ -586,13 +623,13 @@ public final class Gemm {
     public void multiplySerial(int worker, int m, int n, int k, float[] a, int aOff, int aRow, int aCol, float[] b,
                                int bOff, int bRow, int bCol, float[] c, int cOff, int ldc, boolean accumulate,
                                Triangle triangle) {
-        multiplySerial(worker, m, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, null, c, cOff, ldc, accumulate, null, 0, triangle);
+        multiplySerial(worker, m, n, k, a, aOff, aRow, aCol, null, b, bOff, bRow, bCol, null, c, cOff, ldc, accumulate, null, 0, triangle);
     }
 
     /** {@link #multiplySerial} with B packed beforehand ({@link #pack} or {@link #packSerial}): the same bits. */
     public void multiplySerial(int worker, int m, float[] a, int aOff, int aRow, int aCol, PackedMatrix b, float[] c, int cOff, int ldc,
                                boolean accumulate, Triangle triangle) {
-        multiplySerial(worker, m, b.n, b.k, a, aOff, aRow, aCol, null, 0, 0, 0, b, c, cOff, ldc, accumulate, null, 0, triangle);
+        multiplySerial(worker, m, b.n, b.k, a, aOff, aRow, aCol, null, null, 0, 0, 0, b, c, cOff, ldc, accumulate, null, 0, triangle);
     }
 
     /**
@@ -606,12 +643,12 @@ public final class Gemm {
             throw new IllegalArgumentException("columns [" + firstColumn + ", " + (firstColumn + n) + ") of a packed " + b.k + " x " + b.n
                     + " matrix: they must lie in it and start at a multiple of " + NR);
         }
-        multiplySerial(worker, m, n, b.k, a, aOff, aRow, aCol, null, firstColumn, 0, 0, b, c, cOff, ldc, accumulate, null, 0, triangle);
+        multiplySerial(worker, m, n, b.k, a, aOff, aRow, aCol, null, null, firstColumn, 0, 0, b, c, cOff, ldc, accumulate, null, 0, triangle);
     }
 
     /** With B packed beforehand (packed != null, b null), its columns [bOff, bOff + n). */
-    private void multiplySerial(int worker, int m, int n, int k, float[] a, int aOff, int aRow, int aCol, float[] b, int bOff, int bRow, int bCol,
-                                PackedMatrix packed, float[] c, int cOff, int ldc, boolean accumulate, float[] bias, int biasOff, Triangle triangle) {
+    private void multiplySerial(int worker, int m, int n, int k, float[] a, int aOff, int aRow, int aCol, float[] aPacked, float[] b, int bOff, int bRow,
+                                int bCol, PackedMatrix packed, float[] c, int cOff, int ldc, boolean accumulate, float[] bias, int biasOff, Triangle triangle) {
         if (m <= 0 || n <= 0) return;
         if (k <= 0) { // an empty sum, as the pooled product has it
             emptySum(m, n, c, cOff, ldc, accumulate, bias, biasOff);
@@ -657,7 +694,8 @@ public final class Gemm {
                     for (int blk = 0; blk < blocks; blk++) {
                         int p0 = s0 + blk * KC, kc = Math.min(KC, k - p0);
                         int bBase = packed == null ? blk * KC * panels * NR : base + blk * KC * blockPanels * NR + (g - cb) / NR * kc * NR;
-                        block(pa, a, aOff, aRow, aCol, p0, bData, bBase, worker, i0, mb, kc, j0, nb, 0, rowPanels, c, cOff, ldc, accumulate || p0 > 0, bias, biasOff,
+                        block(pa, a, aOff, aRow, aCol, aPacked, sharedABlock(p0, roundUp(m, MR)) + i0 * kc, p0, bData, bBase, worker, i0, mb, kc, j0, nb, 0, rowPanels, c, cOff, ldc,
+                                accumulate || p0 > 0, bias, biasOff,
                                 triangle);
                     }
                 }
@@ -667,14 +705,16 @@ public final class Gemm {
 
     /**
      * {@link #panels} for A's block rows [i0, i0+mb) x k [p0, p0+kc): read where it lies if {@link #inPlace}
-     * allows, else packed into pa first.
+     * allows, from aPacked[aPackedAt...] where a shared pass packed it beforehand (not null), else packed into pa first.
      */
-    private void block(float[] pa, float[] a, int aOff, int aRow, int aCol, int p0, MemorySegment pb, int pbBase, int w, int i0, int mb, int kc, int j0,
-                       int nb, int q0, int q1, float[] c, int cOff, int ldc, boolean acc, float[] bias, int biasOff, Triangle triangle) {
-        if (inPlace(a, aOff, aRow, aCol, i0, mb, p0, kc)) {
+    private void block(float[] pa, float[] a, int aOff, int aRow, int aCol, float[] aPacked, int aPackedAt, int p0, MemorySegment pb, int pbBase, int w, int i0,
+                       int mb, int kc, int j0, int nb, int q0, int q1, float[] c, int cOff, int ldc, boolean acc, float[] bias, int biasOff, Triangle triangle) {
+        if (aPacked != null) {
+            panels(aPacked, aPackedAt, kc, MR, pb, pbBase, w, i0, mb, p0, kc, j0, nb, q0, q1, c, cOff, ldc, acc, bias, biasOff, triangle);
+        } else if (inPlace(a, aOff, aRow, aCol, i0, mb, p0, kc)) {
             panels(a, aOff + i0 + p0 * aCol, 1, aCol, pb, pbBase, w, i0, mb, p0, kc, j0, nb, q0, q1, c, cOff, ldc, acc, bias, biasOff, triangle);
         } else {
-            packA(pa, a, aOff, aRow, aCol, i0, mb, p0, kc);
+            packA(pa, 0, a, aOff, aRow, aCol, i0, mb, p0, kc);
             panels(pa, 0, kc, MR, pb, pbBase, w, i0, mb, p0, kc, j0, nb, q0, q1, c, cOff, ldc, acc, bias, biasOff, triangle);
         }
     }
@@ -773,12 +813,12 @@ public final class Gemm {
 
     /**
      * A block rows [i0, i0+mb) x k [p0, p0+kc) into MR-row panels: panel q, element (k, r) at
-     * q*kc*MR + k*MR + r. Loops run along whichever direction A is contiguous in. (Of a triangular A, packing
+     * paOff + q*kc*MR + k*MR + r. Loops run along whichever direction A is contiguous in. (Of a triangular A, packing
      * only the k its kernels read measured no faster on attention's diagonal tiles.)
      */
-    private static void packA(float[] pa, float[] a, int aOff, int aRow, int aCol, int i0, int mb, int p0, int kc) {
+    private static void packA(float[] pa, int paOff, float[] a, int aOff, int aRow, int aCol, int i0, int mb, int p0, int kc) {
         for (int ir = 0; ir < mb; ir += MR) {
-            int mr = Math.min(MR, mb - ir), d = ir * kc;
+            int mr = Math.min(MR, mb - ir), d = paOff + ir * kc;
             int src = aOff + (i0 + ir) * aRow + p0 * aCol;
             if (mr == MR && aRow == 1 && L >= MR && src + (kc - 1) * aCol + L <= a.length) {
                 // A stored k-major (a transposed view): MR contiguous values per k, copied as one vector; its

@@ -388,6 +388,39 @@ class GemmTest {
         }
     }
 
+    /**
+     * Products of a few rows split over column groups, A packed once by a shared pass for all of them (row-major A;
+     * A stored k-major is read in place instead; K past the shared buffer's reach packed by each group): the bits
+     * of one worker packing A itself, with B as given or transposed, accumulated, with a bias.
+     */
+    @Test
+    void fewRowsOverColumnGroupsGiveTheOneWorkerBits() {
+        SplittableRandom rng = new SplittableRandom(10);
+        for (int[] mnk : new int[][] {{1, 1500, 40}, {13, 1000, 300}, {256, 1600, 2 * Gemm.KC + 5}, {100, 2 * 2 * Gemm.MC + 7, 3000}, {7, 800, 9000}}) {
+            int m = mnk[0], n = mnk[1], k = mnk[2], biasOff = 2;
+            float[] a = Check.randomFloats(rng, m * k, 1), b = Check.randomFloats(rng, k * n, 1), c0 = Check.randomFloats(rng, m * n, 1);
+            float[] at = new float[m * k], bt = new float[k * n], bias = Check.randomFloats(rng, biasOff + n, 1);
+            for (int i = 0; i < m; i++) for (int p = 0; p < k; p++) at[p * m + i] = a[i * k + p];
+            for (int p = 0; p < k; p++) for (int j = 0; j < n; j++) bt[j * k + p] = b[p * n + j];
+            String what = m + "x" + n + "x" + k;
+            for (boolean acc : new boolean[] {false, true}) {
+                float[] one = c0.clone(), pooled = c0.clone(), pooledT = c0.clone(), pooledAt = c0.clone();
+                GEMM.multiplySerial(0, m, n, k, a, 0, k, 1, b, 0, n, 1, one, 0, n, acc, Gemm.Triangle.NONE);
+                GEMM.multiply(m, n, k, a, 0, k, 1, b, 0, n, 1, pooled, 0, n, acc);
+                GEMM.multiply(m, n, k, a, 0, k, 1, bt, 0, 1, k, pooledT, 0, n, acc);
+                GEMM.multiply(m, n, k, at, 0, 1, m, b, 0, n, 1, pooledAt, 0, n, acc);
+                assertArrayEquals(one, pooled, "A·B " + what + " acc=" + acc);
+                assertArrayEquals(one, pooledT, "A·(Bᵀ)ᵀ " + what + " acc=" + acc);
+                assertArrayEquals(one, pooledAt, "(Aᵀ)ᵀ·B " + what + " acc=" + acc);
+            }
+            float[] expected = new float[m * n], c = c0.clone();
+            for (int i = 0; i < m; i++) System.arraycopy(bias, biasOff, expected, i * n, n);
+            GEMM.multiplySerial(0, m, n, k, a, 0, k, 1, b, 0, n, 1, expected, 0, n, true, Gemm.Triangle.NONE);
+            GEMM.multiply(m, n, k, a, 0, k, 1, b, 0, n, 1, c, 0, n, bias, biasOff);
+            assertArrayEquals(expected, c, "bias + A·B " + what);
+        }
+    }
+
     @Test
     void resultDoesNotDependOnThreadCount() {
         SplittableRandom rng = new SplittableRandom(4);
