@@ -92,7 +92,7 @@ public final class Attention {
         int tiles = Gemm.ceilDiv(t, BK);
         for (int wk = 0; wk < slots.length; wk++) {
             PackedMatrix[] a = slots[wk];
-            if (a == null || a.length != tiles) a = slots[wk] = new PackedMatrix[tiles];
+            if (a == null || a.length != tiles) a = slots[wk] = a == null ? new PackedMatrix[tiles] : java.util.Arrays.copyOf(a, tiles); // whole tiles kept
             for (int i = 0; i < tiles; i++) a[i] = sized(a[i], Math.min(BK, t - i * BK), hs);
         }
     }
