@@ -526,10 +526,12 @@ public final class Gemm {
     /** The shared pass's buffer: KC block by KC block, each all of A's MR-row panels in order (grown, never shrunk). */
     private float[] sharedA = new float[0];
     /**
-     * At most 8 MB of A packed by a shared pass (gpt2-small's 256 rows of K = 3,072 take 3.2 MB): it stays in L3 for the
-     * tasks to read back. Longer rows (the head's gradient, K = 50,257) are packed by each task as it goes.
+     * At most 2.5 MB of A packed by a shared pass, for the tasks to read back: gpt2-small's 256 rows of K = 768 and 2,304
+     * (0.8 and 2.4 MB) ran 5-15% faster so, but those of K = 3,072 (3.2 MB) 6-20% slower than each task packing
+     * its KC blocks as it goes (Zen 5, 1 MB of L2 a core), as did the head's input gradient (K = 50,257) taken in
+     * shared spans of 8 MB.
      */
-    private static final int SHARED_A_FLOATS = 1 << 21;
+    private static final int SHARED_A_FLOATS = 5 << 17;
 
     /** KC blocks [s, e) of A packed into {@link #sharedA}, each its MR-row panels in order. */
     private void packSharedA(int s, int e, int chunk, int w) {
