@@ -1,7 +1,5 @@
 package dev.crucible.tensor;
 
-import jdk.incubator.vector.FloatVector;
-
 /** Token embedding plus optional learned position embedding: out[b,t,:] = wte[tok[b,t],:] + wpe[t,:]. */
 public final class Embedding {
     private final WorkerPool pool;
@@ -19,17 +17,11 @@ public final class Embedding {
                 if (tok < 0 || tok >= vocab) {
                     throw new IllegalArgumentException("token id " + tok + " at position " + r + " outside vocabulary of " + vocab);
                 }
-                int o = outOff + r * c, we = wteOff + tok * c;
-                if (wpe == null) {
-                    System.arraycopy(wte, we, out, o, c);
-                    continue;
-                }
-                int pe = wpeOff + (r % t) * c;
-                int i = 0, bound = Vec.S.loopBound(c);
-                for (; i < bound; i += Vec.L) {
-                    FloatVector.fromArray(Vec.S, wte, we + i).add(FloatVector.fromArray(Vec.S, wpe, pe + i)).intoArray(out, o + i);
-                }
-                for (; i < c; i++) out[o + i] = wte[we + i] + wpe[pe + i];
+                int o = outOff + r * c;
+                System.arraycopy(wte, wteOff + tok * c, out, o, c);
+                // the position added by a method called per row, which a few steps compile: the lambda's own loop, entered
+                // a few times a step, ran interpreted (each vector boxed) through gpt2-small's first tens of steps
+                if (wpe != null) Vec.addInto(out, o, wpe, wpeOff + (r % t) * c, c);
             }
         });
     }
