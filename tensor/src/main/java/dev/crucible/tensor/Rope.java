@@ -1,5 +1,7 @@
 package dev.crucible.tensor;
 
+import jdk.incubator.vector.FloatVector;
+
 /**
  * Rotary position embedding in Hugging Face's half-split convention (rotate_half): for a head
  * vector x = [x1, x2] of size hs, out = x·cos + [−x2, x1]·sin with angle pos · base^(−2i/hs).
@@ -40,16 +42,7 @@ public final class Rope {
     /** Rotates `heads` consecutive heads of one row at off, all at position pos (incremental decoding). */
     public void rotateRow(float[] x, int off, int pos, int heads, int hs) {
         if (pos >= maxT) throw new IllegalArgumentException("position " + pos + " exceeds RoPE table size " + maxT);
-        int tab = pos * half;
-        for (int h = 0; h < heads; h++) {
-            int x1 = off + h * hs, x2 = x1 + half;
-            for (int i = 0; i < half; i++) {
-                float c = cos[tab + i], sn = sin[tab + i];
-                float a = x[x1 + i], bb = x[x2 + i];
-                x[x1 + i] = a * c - bb * sn;
-                x[x2 + i] = bb * c + a * sn;
-            }
-        }
+        for (int h = 0; h < heads; h++) rotate(x, off + h * hs, pos * half, 1f);
     }
 
     private void apply(float[] x, int off, int b, int t, int nh, int nkv, int hs, float sign) {
@@ -57,17 +50,31 @@ public final class Rope {
         final int w = Attention.qkvWidth(nh, nkv, hs), heads = nh + nkv;
         pool.forRange(b * t, pool.chunksFor((long) b * t * heads * hs, 1 << 13), (s, e, ch, wk) -> {
             for (int row = s; row < e; row++) {
-                int pos = row % t, tab = pos * half, rb = off + row * w;
-                for (int h = 0; h < heads; h++) {
-                    int x1 = rb + h * hs, x2 = x1 + half;
-                    for (int i = 0; i < half; i++) {
-                        float c = cos[tab + i], sn = sign * sin[tab + i];
-                        float a = x[x1 + i], bb = x[x2 + i];
-                        x[x1 + i] = a * c - bb * sn;
-                        x[x2 + i] = bb * c + a * sn;
-                    }
-                }
+                int tab = row % t * half, rb = off + row * w;
+                for (int h = 0; h < heads; h++) rotate(x, rb + h * hs, tab, sign);
             }
         });
+    }
+
+    /**
+     * One head at x1 (its halves at x1 and x1 + half) rotated by the angles at table row tab, the sine times sign:
+     * x1 := x1·cos − x2·sin, x2 := x2·cos + x1·sin, each product rounded before the sum as in the scalar form (the same
+     * bits). By vectors, in a method of its own: the scalar loop ran element by element (in place, C2 did not
+     * vectorise it), and a loop inside the pool's lambda would stay uncompiled for a run's first steps.
+     */
+    private void rotate(float[] x, int x1, int tab, float sign) {
+        int x2 = x1 + half, i = 0, bound = Vec.S.loopBound(half);
+        for (; i < bound; i += Vec.L) {
+            FloatVector c = FloatVector.fromArray(Vec.S, cos, tab + i), sn = FloatVector.fromArray(Vec.S, sin, tab + i).mul(sign);
+            FloatVector a = FloatVector.fromArray(Vec.S, x, x1 + i), bb = FloatVector.fromArray(Vec.S, x, x2 + i);
+            a.mul(c).sub(bb.mul(sn)).intoArray(x, x1 + i);
+            bb.mul(c).add(a.mul(sn)).intoArray(x, x2 + i);
+        }
+        for (; i < half; i++) {
+            float c = cos[tab + i], sn = sign * sin[tab + i];
+            float a = x[x1 + i], bb = x[x2 + i];
+            x[x1 + i] = a * c - bb * sn;
+            x[x2 + i] = bb * c + a * sn;
+        }
     }
 }

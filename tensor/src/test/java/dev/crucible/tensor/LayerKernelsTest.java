@@ -170,18 +170,39 @@ class LayerKernelsTest {
         }
     }
 
+    /**
+     * RoPE against the double-precision rotation, against the scalar float form (x1·cos − x2·sin with each product
+     * rounded, the tables as transformers computes them) bit for bit, row by row (decoding's form) as on the whole
+     * activation, and its inverse; half head sizes below, at and past whole vectors.
+     */
     @Test
     void ropeForwardAndInverse() {
         SplittableRandom rng = new SplittableRandom(14);
-        int b = 2, t = 19, nh = 4, nkv = 2, hs = 10, w = Attention.qkvWidth(nh, nkv, hs);
-        Rope rope = new Rope(POOL, 32, hs, 10000);
-        float[] x = Check.randomFloats(rng, b * t * w, 1), orig = x.clone();
-        double[] e = Check.toDouble(x);
-        rope.forward(x, 0, b, t, nh, nkv, hs);
-        Reference.rope(e, b, t, nh, nkv, hs, 10000, 1);
-        Check.close("rope", e, x, 1e-5, 1e-5);
-        rope.backward(x, 0, b, t, nh, nkv, hs);
-        Check.close("rope inverse restores input", Check.toDouble(orig), x, 1e-5, 1e-5);
+        for (int hs : new int[] {10, 18, 2 * Vec.L + 2, 64, 128}) {
+            int b = 2, t = 19, nh = 4, nkv = 2, w = Attention.qkvWidth(nh, nkv, hs), half = hs / 2;
+            Rope rope = new Rope(POOL, 32, hs, 10000);
+            float[] x = Check.randomFloats(rng, b * t * w, 1), orig = x.clone(), scalar = x.clone(), rows = x.clone();
+            double[] e = Check.toDouble(x);
+            rope.forward(x, 0, b, t, nh, nkv, hs);
+            Reference.rope(e, b, t, nh, nkv, hs, 10000, 1);
+            Check.close("rope hs=" + hs, e, x, 1e-5, 1e-5);
+            for (int row = 0; row < b * t; row++) {
+                rope.rotateRow(rows, row * w, row % t, nh + nkv, hs);
+                for (int h = 0; h < nh + nkv; h++) {
+                    int x1 = row * w + h * hs, x2 = x1 + half;
+                    for (int i = 0; i < half; i++) {
+                        float angle = (float) (row % t) * (float) (1.0 / Math.pow(10000, (float) (2 * i) / hs));
+                        float c = (float) Math.cos(angle), sn = (float) Math.sin(angle), a = scalar[x1 + i], bb = scalar[x2 + i];
+                        scalar[x1 + i] = a * c - bb * sn;
+                        scalar[x2 + i] = bb * c + a * sn;
+                    }
+                }
+            }
+            assertArrayEquals(scalar, x, "rope hs=" + hs + " against the scalar float form");
+            assertArrayEquals(scalar, rows, "rope hs=" + hs + " row by row");
+            rope.backward(x, 0, b, t, nh, nkv, hs);
+            Check.close("rope inverse restores input, hs=" + hs, Check.toDouble(orig), x, 1e-5, 1e-5);
+        }
     }
 
     @Test
