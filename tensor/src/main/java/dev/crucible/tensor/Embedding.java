@@ -20,7 +20,7 @@ public final class Embedding {
                 int o = outOff + r * c;
                 System.arraycopy(wte, wteOff + tok * c, out, o, c);
                 // the position added by a method called per row, which a few steps compile: the lambda's own loop, entered
-                // a few times a step, ran interpreted (each vector boxed) through gpt2-small's first tens of steps
+                // a few times a step, was not C2's code through gpt2-small's first tens of steps (each vector an object)
                 if (wpe != null) Vec.addInto(out, o, wpe, wpeOff + (r % t) * c, c);
             }
         });
