@@ -97,13 +97,17 @@ public final class Attention {
         }
     }
 
-    /** Every worker's two buffers for one tile of t positions at a time: slot 0 a whole tile's rows by hs, slot 1 the last tile's. */
+    /**
+     * Every worker's two buffers for one tile of t positions at a time: slot 0 a whole tile's rows by hs, slot 1 the last
+     * tile's (slot 0 itself where the last tile has as many rows).
+     */
     private static void sizeTile(PackedMatrix[][] slots, int t, int hs) {
         for (int wk = 0; wk < slots.length; wk++) {
             PackedMatrix[] a = slots[wk];
             if (a == null) a = slots[wk] = new PackedMatrix[2];
             a[0] = sized(a[0], Math.min(BQ, t), hs);
-            a[1] = sized(a[1], t % BQ == 0 ? a[0].rows() : t % BQ, hs);
+            int last = t % BQ == 0 ? BQ : t % BQ;
+            a[1] = last == a[0].rows() ? a[0] : sized(a[1], last, hs);
         }
     }
 

@@ -428,6 +428,7 @@ public final class Gemm {
         jobLdc = ldc;
         jobTriangle = triangle;
         boolean lowerTriangle = triangle == Triangle.C_LOWER;
+        jobAPacked = null; // A packed by a shared pass serves every column block of this product
         try {
             for (int j0 = 0; j0 < n; j0 += NC) {
                 int nb = Math.min(NC, n - j0), panels = ceilDiv(nb, NR);
@@ -471,8 +472,7 @@ public final class Gemm {
                     // products' ends in `gpt2-small`'s step: 44-82 against 14-46 ms a step, three interleaved rounds.)
                     int aBlocks = ceilDiv(k, KC);
                     long aFloats = (long) aBlocks * sharedABlock(KC, roundUp(m, MR));
-                    jobAPacked = null;
-                    if (gT > 1 && aFloats <= SHARED_A_FLOATS && !inPlace(a, aOff, aRow, aCol, 0, m, 0, k)) {
+                    if (jobAPacked == null && gT > 1 && aFloats <= SHARED_A_FLOATS && !inPlace(a, aOff, aRow, aCol, 0, m, 0, k)) {
                         if (sharedA.length < aFloats) sharedA = new float[(int) aFloats];
                         jobAPacked = sharedA;
                         pool.forRange(aBlocks, Math.min(aBlocks, 4 * threads), packSharedA);
@@ -527,7 +527,7 @@ public final class Gemm {
     private float[] sharedA = new float[0];
     /**
      * At most 2.5 MB of A packed by a shared pass, for the tasks to read back: gpt2-small's 256 rows of K = 768 and 2,304
-     * (0.8 and 2.4 MB) ran 5-15% faster so, but those of K = 3,072 (3.2 MB) 6-20% slower than each task packing
+     * (0.8 and 2.4 MB) ran 4-10% faster so, but those of K = 3,072 (3.2 MB) 6-20% slower than each task packing
      * its KC blocks as it goes (Zen 5, 1 MB of L2 a core), as did the head's input gradient (K = 50,257) taken in
      * shared spans of 8 MB.
      */

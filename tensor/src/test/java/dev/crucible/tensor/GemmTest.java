@@ -390,13 +390,14 @@ class GemmTest {
 
     /**
      * Products of a few rows split over column groups, A packed once by a shared pass for all of them (row-major A;
-     * A stored k-major is read in place instead; an A past the shared buffer's reach packed by each group): the bits of
-     * one worker packing A itself, with B as given or transposed, accumulated, with a bias.
+     * A stored k-major is read in place instead; an A past the shared buffer's reach packed by each group; one pass
+     * serving several NC-column blocks): the bits of one worker packing A itself, with B as given or transposed,
+     * accumulated, with a bias.
      */
     @Test
     void fewRowsOverColumnGroupsGiveTheOneWorkerBits() {
         SplittableRandom rng = new SplittableRandom(10);
-        for (int[] mnk : new int[][] {{1, 1500, 40}, {13, 1000, 300}, {256, 1600, 2 * Gemm.KC + 5}, {100, 2 * 2 * Gemm.MC + 7, 3000}, {7, 800, 9000}, {256, 416, 31 * Gemm.KC + 100}}) {
+        for (int[] mnk : new int[][] {{1, 1500, 40}, {13, 1000, 300}, {256, 1600, 2 * Gemm.KC + 5}, {100, 2 * 2 * Gemm.MC + 7, 3000}, {7, 800, 9000}, {256, 416, 31 * Gemm.KC + 100}, {13, 2 * Gemm.NC + 100, 300}}) {
             int m = mnk[0], n = mnk[1], k = mnk[2], biasOff = 2;
             float[] a = Check.randomFloats(rng, m * k, 1), b = Check.randomFloats(rng, k * n, 1), c0 = Check.randomFloats(rng, m * n, 1);
             float[] at = new float[m * k], bt = new float[k * n], bias = Check.randomFloats(rng, biasOff + n, 1);
