@@ -84,6 +84,59 @@ class SparkSubmitIT {
         SparkRecipeRunTest.assertSameOutput(dir.resolve("local"), dir.resolve("submitted"));
     }
 
+    /**
+     * The lint module's java_style_filter is in the jar, Checkstyle running on its own ANTLR and Guava
+     * (relocated) under Spark's: the same scores and the same documents removed as locally.
+     */
+    @Test
+    void theShadedJarRunsTheJavaStyleFilter() throws Exception {
+        Path corpus = dir.resolve("corpus");
+        Files.createDirectories(corpus);
+        String tidy = """
+                package demo;
+
+                /** A point on a line. */
+                public final class Point {
+                  private final int x;
+
+                  /** Makes one at x. */
+                  public Point(int x) {
+                    this.x = x;
+                  }
+
+                  /** Where it is. */
+                  public int x() {
+                    return x;
+                  }
+                }
+                """;
+        String crammed = """
+                package demo;
+                public class Crammed { public int   f(int a){ int b=a;if(a>0){b=a*2;}  return b;}
+                public static void main(String[] args){System.out.println("x");} }
+                """;
+        String prose = "Prose is not checked: the filter's where clause keeps it away from Checkstyle, and it stays. ".repeat(3);
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        Files.writeString(corpus.resolve("code.jsonl"), json.writeValueAsString(java.util.Map.of("id", "tidy", "text", tidy)) + "\n"
+                + json.writeValueAsString(java.util.Map.of("id", "crammed", "text", crammed)) + "\n");
+        Files.writeString(corpus.resolve("prose.jsonl"), json.writeValueAsString(java.util.Map.of("id", "prose", "text", prose)) + "\n");
+        Path recipe = dir.resolve("recipe.yaml");
+        Files.writeString(recipe, """
+                inputs:
+                  - {path: %s/code.jsonl, meta: {domain: code}}
+                  - {path: %s/prose.jsonl, meta: {domain: prose}}
+                output: {dir: %s, compression: gzip}
+                ops:
+                  - java_style_filter: {min_score: 7.0, where: {domain: code}}
+                """.formatted(corpus, corpus, dir.resolve("unused")));
+        RecipeRun.Summary local = RecipeRun.run(Recipe.load(recipe).withOutputDir(dir.resolve("local")), null);
+        assertEquals(2, local.docsOut(), "the crammed file scores under 7");
+        String kept = String.join("", SparkRecipeRunTest.shards(dir.resolve("local")).values());
+        assertTrue(kept.contains("\"tidy\"") && kept.contains("style_score") && !kept.contains("\"crammed\""), kept);
+        submit(recipe, dir.resolve("submitted"), "log-lint");
+        SparkRecipeRunTest.assertSameOutput(dir.resolve("local"), dir.resolve("submitted"));
+    }
+
     /** spark-submit with only Spark's jars and the shaded one on the driver's class path, as a cluster's installation gives it. */
     private void submit(Path recipe, Path out, String logName, String... jvmFlags) throws Exception {
         Path jar = Path.of("target/crucible-spark-all.jar").toAbsolutePath(), sparkJars = Path.of("target/lib").toAbsolutePath();
