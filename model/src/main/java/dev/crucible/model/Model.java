@@ -608,7 +608,7 @@ public final class Model {
         final int d = cfg.dModel(), nh = cfg.nHead(), nkv = cfg.nKvHead(), hs = cfg.headSize(), w = Attention.qkvWidth(nh, nkv, hs);
         final float[] p = params, g = grads;
         ParamLayout.Block blk = layout.block(at.l);
-        linear.backward(dattn, 0, false, g, blk.attnOutW(), at.biasGrad, blk.attnOutB(), dOut, 0, attnOut, at.xo, p, blk.attnOutW(), at.bt, nh * hs, d);
+        linear.backward(dattn, 0, false, g, blk.attnOutW(), addWeightGrads, at.biasGrad, blk.attnOutB(), dOut, 0, attnOut, at.xo, p, blk.attnOutW(), at.bt, nh * hs, d);
         profile.stop(Profile.Op.MATMUL, true);
         attention.backward(dqkv, 0, dattn, 0, attnOut, at.xo, qkv, at.qo, lse, at.po, at.b, at.t, nh, nkv, hs, probsKey(), probsDrop());
         profile.stop(Profile.Op.ATTENTION, true);
@@ -616,7 +616,7 @@ public final class Model {
         profile.stop(Profile.Op.ROPE, true);
         if (at.lp.qkNorm()) qkNormOp.backward(dqkv, 0, at.bt, qkRaw, at.ko, qkRstd, at.ks, qkScratch, p, g, blk.qNormW(), blk.kNormW());
         profile.stop(Profile.Op.NORM, true);
-        linear.backward(dIn, 0, accumulate, g, blk.qkvW(), at.biasGrad, blk.qkvB(), dqkv, 0, inp, inpOff, p, blk.qkvW(), at.bt, d, w);
+        linear.backward(dIn, 0, accumulate, g, blk.qkvW(), addWeightGrads, at.biasGrad, blk.qkvB(), dqkv, 0, inp, inpOff, p, blk.qkvW(), at.bt, d, w);
         profile.stop(Profile.Op.MATMUL, true);
     }
 
@@ -637,18 +637,19 @@ public final class Model {
         final int d = cfg.dModel(), hid = cfg.intermediateSize();
         final float[] p = params, g = grads;
         ParamLayout.Block blk = layout.block(at.l);
-        linear.backward(dmlpAct, 0, false, g, blk.mlpOutW(), at.biasGrad, blk.mlpOutB(), dOut, 0, mlpActOut, at.ao, p, blk.mlpOutW(), at.bt, hid, d);
+        linear.backward(dmlpAct, 0, false, g, blk.mlpOutW(), addWeightGrads, at.biasGrad, blk.mlpOutB(), dOut, 0, mlpActOut, at.ao, p, blk.mlpOutW(), at.bt, hid, d);
         profile.stop(Profile.Op.MATMUL, true);
         drop(dmlpAct, 0, at.bt * hid, SITE_MLP_HIDDEN);
         mlpAct[at.l].backward(dmlpIn, 0, mlpIn, at.mo, dmlpAct, 0, at.bt, hid);
         profile.stop(Profile.Op.ACTIVATION, true);
-        linear.backward(dIn, 0, accumulate, g, blk.mlpInW(), at.biasGrad, blk.mlpInB(), dmlpIn, 0, inp, inpOff, p, blk.mlpInW(), at.bt, d, at.in);
+        linear.backward(dIn, 0, accumulate, g, blk.mlpInW(), addWeightGrads, at.biasGrad, blk.mlpInB(), dmlpIn, 0, inp, inpOff, p, blk.mlpInW(), at.bt, d, at.in);
         profile.stop(Profile.Op.MATMUL, true);
     }
 
     /**
      * Backward pass of the last forward and its cross-entropy, accumulating into {@link #grads} the
-     * gradient of lossScale · Σ per-position losses (lossScale = 1/(B·T·micro-steps) gives the mean over a batch).
+     * gradient of lossScale · Σ per-position losses (lossScale = 1/(B·T·micro-steps) gives the mean over a batch);
+     * after {@link #zeroGradNextBackward}, writing the linear weights' gradients.
      */
     public void backward(float lossScale) {
         requireBackward();
@@ -665,17 +666,17 @@ public final class Model {
 
     /**
      * Backward pass of the last forward, from the logit gradient a {@link Loss} left in {@link #logits()};
-     * accumulates into {@link #grads}.
+     * accumulates into {@link #grads} (the linear weights' gradients written after {@link #zeroGradNextBackward}).
      */
     public void backwardFromLogits() {
         requireBackward();
         final int b = curB, t = curT, d = cfg.dModel(), bt = b * t, vocab = cfg.vocabSize();
         final float[] p = params, g = grads;
         profile.start();
-        linear.backward(dnorm, 0, false, g, layout.lmHead(), null, 0, logits, 0, ldLogits, headIn, 0, p, layout.lmHead(), bt, d, vocab);
+        linear.backward(dnorm, 0, false, g, layout.lmHead(), addWeightGrads, null, 0, logits, 0, ldLogits, headIn, 0, p, layout.lmHead(), bt, d, vocab);
         float[] dFinal = dnorm;
         if (headIn != finalNorm) { // dattn is free until the last layer's backward
-            linear.backward(dattn, 0, false, g, layout.headProj(), null, 0, dnorm, 0, finalNorm, 0, p, layout.headProj(), bt, d, d);
+            linear.backward(dattn, 0, false, g, layout.headProj(), addWeightGrads, null, 0, dnorm, 0, finalNorm, 0, p, layout.headProj(), bt, d, d);
             dFinal = dattn;
         }
         profile.stop(Profile.Op.LM_HEAD, true);
@@ -692,11 +693,12 @@ public final class Model {
         boolean learned = plan.positions() == BlockPlan.Positions.LEARNED;
         float[] dEmb = dres;
         if (embRaw != null) { // through R1 to the embedding's gradient
-            linear.backward(dnorm, 0, false, g, layout.embedProj(), null, 0, dres, 0, embRaw, 0, p, layout.embedProj(), bt, d, d);
+            linear.backward(dnorm, 0, false, g, layout.embedProj(), addWeightGrads, null, 0, dres, 0, embRaw, 0, p, layout.embedProj(), bt, d, d);
             dEmb = dnorm;
         }
         embedding.backward(g, layout.wte(), learned ? g : null, layout.wpe(), dEmb, 0, tokens, 0, b, t, d);
         profile.stop(Profile.Op.EMBEDDING, true);
+        addWeightGrads = true; // a later micro-batch's backward adds to this one's
     }
 
     /**
@@ -720,6 +722,50 @@ public final class Model {
     /** Every gradient zeroed, by the pool's workers (gpt2-small's 497 MB: 18-22 ms on one core, 11 on two). */
     public void zeroGrad() {
         pool.forRange(grads.length, pool.chunksFor(grads.length, 1 << 16), (s, e, chunk, w) -> Arrays.fill(grads, s, e, 0f));
+        addWeightGrads = true;
+    }
+
+    /**
+     * What {@link #zeroGrad} does, for a step's first backward: every gradient but the linear layers'
+     * weights zeroed now, and the next backward's products write those (the projections', the head's) instead
+     * of adding to them, the same bits. Until that backward those gradients hold whatever they held: a step
+     * calls this, then its micro-batches' forwards and backwards. Saves writing the weights' zeros and the
+     * products reading them back (gpt2-small: 497 MB of each a step).
+     */
+    public void zeroGradNextBackward() {
+        if (!training) throw new IllegalStateException("this model was built for inference; build it with Model.forTraining to train it");
+        if (otherGrads == null) otherGrads = outsideLinearWeights();
+        int[] r = otherGrads;
+        if (r.length > 0) pool.forRange(r.length / 2, pool.chunksFor(r.length / 2, 1), (s, e, chunk, w) -> {
+            for (int i = s; i < e; i++) Arrays.fill(grads, r[2 * i], r[2 * i + 1], 0f);
+        });
+        addWeightGrads = false;
+    }
+
+    /**
+     * Whether the backward's products add the linear weights' gradients to what grads holds (zeroGrad's zeros, an
+     * earlier micro-batch's sum) or write them ({@link #zeroGradNextBackward}, until its backward ends).
+     */
+    private boolean addWeightGrads = true;
+    /** The gradients outside the linear weights, as [start, end) pairs of at most 64K floats; computed on first use. */
+    private int[] otherGrads;
+
+    private int[] outsideLinearWeights() {
+        java.util.List<Integer> bounds = new java.util.ArrayList<>();
+        int at = 0;
+        for (var e : linearWeights(cfg, layout, plan).entrySet()) { // by offset; a tied head is the embedding's place
+            int off = e.getKey(), end = off + e.getValue()[0] * e.getValue()[1];
+            for (int s = at; s < off; s += 1 << 16) {
+                bounds.add(s);
+                bounds.add(Math.min(off, s + (1 << 16)));
+            }
+            at = Math.max(at, end);
+        }
+        for (int s = at; s < grads.length; s += 1 << 16) {
+            bounds.add(s);
+            bounds.add(Math.min(grads.length, s + (1 << 16)));
+        }
+        return bounds.stream().mapToInt(Integer::intValue).toArray();
     }
 
     /** Per-position losses of the last cross-entropy forward (B·T; after forwardPositions, one per listed position). */

@@ -132,7 +132,7 @@ public final class TrainStep {
     public Result run(BatchSource data, int accumulation, double lr) {
         int tokens = batch.tokens();
         long forward = 0, backward = 0;
-        model.zeroGrad();
+        model.zeroGradNextBackward();
         double sum = 0, aux = 0;
         for (int micro = 0; micro < accumulation; micro++) {
             data.next(batch);

@@ -79,6 +79,41 @@ class ModelGradientTest {
         }
     }
 
+    /**
+     * A step's gradients written by its first backward ({@link Model#zeroGradNextBackward}, over gradients holding
+     * NaN) are the bits of zeroGrad's and adding, over two micro-batches: no gradient is left unwritten.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("configs")
+    void gradientsWrittenByTheFirstBackwardAreThoseAddedToZeros(String name, ModelConfig cfg) {
+        int b = 2, t = cfg.contextLength();
+        SplittableRandom rng = new SplittableRandom(9);
+        int[][] tokens = {rng.ints(b * t, 0, cfg.vocabSize()).toArray(), rng.ints(b * t, 0, cfg.vocabSize()).toArray()};
+        int[][] targets = {rng.ints(b * t, 0, cfg.vocabSize()).toArray(), rng.ints(b * t, 0, cfg.vocabSize()).toArray()};
+        float[][] grads = new float[2][];
+        for (int written = 0; written < 2; written++) {
+            Model model = Model.forTraining(cfg, b, t, POOL);
+            System.arraycopy(initParams(cfg, 3), 0, model.params, 0, model.params.length);
+            if (written == 1) {
+                java.util.Arrays.fill(model.grads, Float.NaN);
+                model.zeroGradNextBackward();
+            } else {
+                model.zeroGrad();
+            }
+            for (int micro = 0; micro < 2; micro++) {
+                model.armDropout(5, 3, micro);
+                model.forward(tokens[micro], targets[micro], b, t);
+                model.backward(1f / (2 * b * t));
+            }
+            grads[written] = model.grads;
+        }
+        for (ParamLayout.Tensor tensor : new ParamLayout(cfg).tensors()) {
+            float[] added = java.util.Arrays.copyOfRange(grads[0], tensor.offset(), tensor.end());
+            float[] written = java.util.Arrays.copyOfRange(grads[1], tensor.offset(), tensor.end());
+            org.junit.jupiter.api.Assertions.assertArrayEquals(added, written, name + " gradient of " + tensor.name());
+        }
+    }
+
     @ParameterizedTest(name = "{0}")
     @MethodSource("configs")
     void fastModelMatchesReference(String name, ModelConfig cfg) {

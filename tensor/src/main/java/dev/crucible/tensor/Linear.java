@@ -39,20 +39,22 @@ public final class Linear {
 
     /**
      * dinp[BT,C] (+)= dout[BT,OC] · W[OC,C] (skipped when dinp is null; overwritten unless
-     * accumulateInput); dW[OC,C] += doutᵀ · inp; dbias[OC] += column sums of dout (when dbias != null).
+     * accumulateInput); dW[OC,C] (+)= doutᵀ · inp (overwritten unless accumulateWeights: the same bits as
+     * adding to zeros, without writing the zeros first or reading them back); dbias[OC] += column sums of
+     * dout (when dbias != null).
      */
-    public void backward(float[] dinp, int dinpOff, boolean accumulateInput, float[] dw, int dwOff, float[] dbias,
+    public void backward(float[] dinp, int dinpOff, boolean accumulateInput, float[] dw, int dwOff, boolean accumulateWeights, float[] dbias,
                          int dbiasOff, float[] dout, int doutOff, float[] inp, int inpOff, float[] w, int wOff, int bt, int c,
                          int oc) {
-        backward(dinp, dinpOff, accumulateInput, dw, dwOff, dbias, dbiasOff, dout, doutOff, oc, inp, inpOff, w, wOff, bt, c, oc);
+        backward(dinp, dinpOff, accumulateInput, dw, dwOff, accumulateWeights, dbias, dbiasOff, dout, doutOff, oc, inp, inpOff, w, wOff, bt, c, oc);
     }
 
     /** As {@link #backward}, with dout rows ldDout floats apart. */
-    public void backward(float[] dinp, int dinpOff, boolean accumulateInput, float[] dw, int dwOff, float[] dbias,
+    public void backward(float[] dinp, int dinpOff, boolean accumulateInput, float[] dw, int dwOff, boolean accumulateWeights, float[] dbias,
                          int dbiasOff, float[] dout, int doutOff, int ldDout, float[] inp, int inpOff, float[] w, int wOff, int bt,
                          int c, int oc) {
         if (dinp != null) gemm.multiply(bt, c, oc, dout, doutOff, ldDout, 1, w, wOff, c, 1, dinp, dinpOff, c, accumulateInput);
-        gemm.multiply(oc, c, bt, dout, doutOff, 1, ldDout, inp, inpOff, c, 1, dw, dwOff, c, true);
+        gemm.multiply(oc, c, bt, dout, doutOff, 1, ldDout, inp, inpOff, c, 1, dw, dwOff, c, accumulateWeights);
         if (dbias != null) biasBackward(dbias, dbiasOff, dout, doutOff, ldDout, bt, oc);
     }
 

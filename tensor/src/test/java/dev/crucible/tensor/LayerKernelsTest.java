@@ -78,11 +78,16 @@ class LayerKernelsTest {
             float[] dout = Check.randomFloats(rng, bt * oc, 1), dinp = Check.randomFloats(rng, bt * c, 1);
             float[] dw = Check.randomFloats(rng, oc * c, 1), db = Check.randomFloats(rng, oc, 1);
             double[] edinp = Check.toDouble(dinp), edw = Check.toDouble(dw), edb = Check.toDouble(db);
-            lin.backward(dinp, 0, true, dw, 0, db, 0, dout, 0, inp, 0, w, 0, bt, c, oc);
+            lin.backward(dinp, 0, true, dw, 0, true, db, 0, dout, 0, inp, 0, w, 0, bt, c, oc);
             Reference.linearBackward(edinp, edw, edb, Check.toDouble(dout), Check.toDouble(inp), Check.toDouble(w), bt, c, oc);
             Check.close("linear dinp", edinp, dinp, 1e-5 * oc, 1e-5);
             Check.close("linear dw", edw, dw, 1e-5 * bt, 1e-5);
             Check.close("linear dbias", edb, db, 1e-5 * bt, 1e-5);
+            // dW written instead of added: the bits of adding to zeros, whatever dW held
+            float[] written = Check.randomFloats(rng, oc * c, 1), added = new float[oc * c];
+            lin.backward(null, 0, false, written, 0, false, null, 0, dout, 0, inp, 0, w, 0, bt, c, oc);
+            lin.backward(null, 0, false, added, 0, true, null, 0, dout, 0, inp, 0, w, 0, bt, c, oc);
+            assertArrayEquals(added, written, "dW written, " + bt + " x " + c + " x " + oc);
         }
     }
 
