@@ -754,18 +754,19 @@ public final class Model {
         java.util.List<Integer> bounds = new java.util.ArrayList<>();
         int at = 0;
         for (var e : linearWeights(cfg, layout, plan).entrySet()) { // by offset; a tied head is the embedding's place
-            int off = e.getKey(), end = off + e.getValue()[0] * e.getValue()[1];
-            for (int s = at; s < off; s += 1 << 16) {
-                bounds.add(s);
-                bounds.add(Math.min(off, s + (1 << 16)));
-            }
-            at = Math.max(at, end);
+            chunks(bounds, at, e.getKey());
+            at = Math.max(at, e.getKey() + e.getValue()[0] * e.getValue()[1]);
         }
-        for (int s = at; s < grads.length; s += 1 << 16) {
-            bounds.add(s);
-            bounds.add(Math.min(grads.length, s + (1 << 16)));
-        }
+        chunks(bounds, at, grads.length);
         return bounds.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    /** [from, to) as [start, end) pairs of at most 64K floats. */
+    private static void chunks(java.util.List<Integer> bounds, int from, int to) {
+        for (int s = from; s < to; s += 1 << 16) {
+            bounds.add(s);
+            bounds.add(Math.min(to, s + (1 << 16)));
+        }
     }
 
     /** Per-position losses of the last cross-entropy forward (B·T; after forwardPositions, one per listed position). */
