@@ -48,7 +48,8 @@ import scala.Tuple2;
  * key (exact: the text's hash; MinHash: each band's), links each to its key's first document, and
  * finds connected components ({@link ConnectedComponents}); the output is counted per partition
  * first, so that each document's shard is known, then shuffled so that one task writes one shard.
- * Executors re-read the recipe from its text rather than receiving operator objects.
+ * Executors re-read the recipe from its text rather than receiving operator objects, with what the driver's
+ * operators resolved written in ({@link Recipe#pinnedText}).
  */
 public final class SparkRecipeRun {
     private SparkRecipeRun() {}
@@ -90,7 +91,8 @@ public final class SparkRecipeRun {
         org.apache.hadoop.fs.Path partial = new org.apache.hadoop.fs.Path(out.getParent(), out.getName() + ".partial");
         fs.delete(partial, true);
         fs.mkdirs(partial);
-        Broadcast<String[]> src = sc.broadcast(new String[] {recipe.source(), recipeText});
+        // the executors parse the recipe as the driver resolved it (a run directory's checkpoint, say): a newer one may land meanwhile
+        Broadcast<String[]> src = sc.broadcast(new String[] {recipe.source(), recipe.pinnedText(recipeText)});
         List<Operators.Step> steps = recipe.steps();
         int traceSamples = recipe.traceSamples();
         HashMap<String, String> hadoop = HadoopFiles.settings(sc.hadoopConfiguration());

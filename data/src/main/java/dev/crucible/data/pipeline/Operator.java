@@ -10,6 +10,15 @@ public interface Operator {
     /** The recipe name, e.g. "text_length_filter". */
     String name();
 
+    /**
+     * Parameters as this operator resolved them from the file system when it was made (a run directory's
+     * latest checkpoint, say), so that a copy made elsewhere from the recipe's text (a Spark executor's) is
+     * the same operator though the files changed meanwhile; empty when the recipe's parameters say it all.
+     */
+    default java.util.Map<String, Object> pinned() {
+        return java.util.Map.of();
+    }
+
     Outcome apply(Doc doc);
 
     /** What an operator did to one document: kept as is, changed, or removed (doc null). */

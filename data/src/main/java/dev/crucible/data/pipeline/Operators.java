@@ -95,6 +95,11 @@ public final class Operators {
         }
 
         @Override
+        public Map<String, Object> pinned() {
+            return inner.pinned();
+        }
+
+        @Override
         public java.util.List<Outcome> applyAll(java.util.List<Doc> docs) {
             java.util.List<Doc> match = new java.util.ArrayList<>();
             for (Doc d : docs) if (matches(d, where)) match.add(d);
@@ -109,6 +114,11 @@ public final class Operators {
         @Override
         public String name() {
             return inner.name();
+        }
+
+        @Override
+        public Map<String, Object> pinned() {
+            return inner.pinned();
         }
 
         @Override

@@ -166,6 +166,34 @@ public record Recipe(String source, List<Input> inputs, Output output, boolean s
         };
     }
 
+    /**
+     * text, the recipe this was parsed from, with what its operators resolved when they were made
+     * ({@link Operator#pinned}) written into their parameters, for parsing again elsewhere (Spark's
+     * executors parse the driver's recipe, and a run directory may have gained a checkpoint meanwhile);
+     * text itself when nothing was resolved.
+     */
+    @SuppressWarnings("unchecked")
+    public String pinnedText(String text) {
+        if (steps.stream().allMatch(s -> !(s instanceof Operators.PerDoc p) || p.op().pinned().isEmpty())) return text;
+        try {
+            Map<String, Object> root = (Map<String, Object>) YAML.readValue(text, Object.class);
+            List<Object> ops = (List<Object>) root.get("ops"); // one step per op, in order
+            for (int i = 0; i < steps.size(); i++) {
+                if (!(steps.get(i) instanceof Operators.PerDoc p) || p.op().pinned().isEmpty()) continue;
+                Object op = ops.get(i);
+                Map.Entry<?, ?> entry = op instanceof Map<?, ?> m ? m.entrySet().iterator().next() : Map.entry(op, Map.of());
+                Map<String, Object> params = new LinkedHashMap<>(entry.getValue() == null ? Map.of() : (Map<String, Object>) entry.getValue());
+                params.putAll(p.op().pinned());
+                Map<String, Object> pinned = new LinkedHashMap<>();
+                pinned.put(String.valueOf(entry.getKey()), params);
+                ops.set(i, pinned);
+            }
+            return YAML.writeValueAsString(root);
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException(source + ": the text is not the recipe's (" + e.getOriginalMessage() + ")", e);
+        }
+    }
+
     public Recipe withOutputDir(Path dir) {
         return withOutput(dir.toString());
     }

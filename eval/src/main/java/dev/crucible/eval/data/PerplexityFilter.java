@@ -41,8 +41,10 @@ public final class PerplexityFilter implements dev.crucible.data.pipeline.BatchO
     private final double min, max;
     private final int maxTokens;
     private final String key, source;
+    private final java.util.Map<String, Object> pinned;
 
-    private PerplexityFilter(Path dir, int batch, boolean bitsPerByte, double min, double max, int maxTokens, String key) throws IOException {
+    private PerplexityFilter(Path dir, boolean resolved, int batch, boolean bitsPerByte, double min, double max, int maxTokens, String key)
+            throws IOException {
         try (HfCheckpoint ck = HfCheckpoint.open(dir)) {
             ModelConfig c = ck.config();
             WorkerPool pool = new WorkerPool(Runtime.getRuntime().availableProcessors());
@@ -63,6 +65,7 @@ public final class PerplexityFilter implements dev.crucible.data.pipeline.BatchO
         this.maxTokens = maxTokens;
         this.key = key;
         this.source = dir.toString();
+        this.pinned = resolved ? java.util.Map.of("model", source) : java.util.Map.of();
     }
 
     static PerplexityFilter of(Params p) {
@@ -76,7 +79,8 @@ public final class PerplexityFilter implements dev.crucible.data.pipeline.BatchO
         if (maxTokens < 0 || batch < 1) throw new IllegalArgumentException("max_tokens must be >= 0 and batch >= 1");
         String key = p.string("score_key", metric);
         try {
-            return new PerplexityFilter(checkpoint(Path.of(dir)), batch, metric.equals("bits_per_byte"), min, max, maxTokens, key);
+            Path model = checkpoint(Path.of(dir));
+            return new PerplexityFilter(model, !model.equals(Path.of(dir)), batch, metric.equals("bits_per_byte"), min, max, maxTokens, key);
         } catch (IOException e) {
             throw new IllegalArgumentException(dir + ": cannot load the model (" + e.getMessage() + ")");
         }
@@ -93,6 +97,12 @@ public final class PerplexityFilter implements dev.crucible.data.pipeline.BatchO
     @Override
     public String name() {
         return "perplexity_filter";
+    }
+
+    /** A run directory's checkpoint as it resolved here: another process parsing the recipe later might find a newer one. */
+    @Override
+    public java.util.Map<String, Object> pinned() {
+        return pinned;
     }
 
     /** Bits per byte or token perplexity of a text (NaN when it has no tokens). */

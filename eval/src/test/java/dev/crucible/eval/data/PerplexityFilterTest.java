@@ -77,4 +77,38 @@ class PerplexityFilterTest {
         var e = assertThrows(IllegalArgumentException.class, () -> Operators.create("perplexity_filter", Params.of("model", tmp.resolve("none").toString()).asMap()));
         assertTrue(e.getMessage().contains("none: cannot load the model"), e.getMessage());
     }
+
+    /**
+     * A recipe whose filter names a run directory, parsed again from its pinned text (as Spark's executors parse the
+     * driver's) after the run wrote a newer checkpoint, scores with the checkpoint the first parse resolved; a
+     * recipe that resolved nothing keeps its text.
+     */
+    @Test
+    void theRecipeAsResolvedKeepsItsCheckpointWhenANewerOneLands() throws Exception {
+        Path run = tmp.resolve("run"), first = TestCheckpoints.byteLevel(run.resolve("checkpoints/step-0000001"), 9);
+        String text = """
+                inputs: [in.jsonl]
+                output: {dir: out}
+                ops:
+                  - text_length_filter: {min_len: 1}
+                  - perplexity_filter: {model: %s, max: 100, where: {domain: prose}}
+                  - exact_dedup
+                """.formatted(run);
+        Recipe driver = Recipe.parse("r.yaml", text);
+        assertTrue(filter(driver).toString().contains("perplexity_filter(" + first + ")"), filter(driver).toString());
+        String pinned = driver.pinnedText(text);
+        TestCheckpoints.byteLevel(run.resolve("checkpoints/step-0000002"), 3);
+        Recipe executor = Recipe.parse("r.yaml", pinned), unpinned = Recipe.parse("r.yaml", text);
+        assertTrue(filter(executor).toString().contains("perplexity_filter(" + first + ")"), pinned);
+        assertTrue(filter(unpinned).toString().contains("step-0000002"), filter(unpinned).toString());
+        assertEquals(driver.steps().stream().map(Operators.Step::label).toList(), executor.steps().stream().map(Operators.Step::label).toList());
+        assertEquals(java.util.Map.of(), filter(executor).pinned(), "a checkpoint names itself");
+        String plain = "inputs: [in.jsonl]\noutput: {dir: out}\nops:\n  - perplexity_filter: {model: " + first + "}\n";
+        assertEquals(plain, Recipe.parse("p.yaml", plain).pinnedText(plain));
+    }
+
+    /** The second step's operator (where-wrapped). */
+    private static dev.crucible.data.pipeline.Operator filter(Recipe r) {
+        return ((Operators.PerDoc) r.steps().get(1)).op();
+    }
 }
