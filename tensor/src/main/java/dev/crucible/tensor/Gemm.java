@@ -453,6 +453,13 @@ public final class Gemm {
                 jobNb = nb;
                 jobPanels = panels;
                 jobGTasks = gT;
+                // the last, smallest row tiles in two column halves each: the worker that takes the last one then
+                // keeps its partner waiting half as long (B is read as before; those few rows of A are packed twice)
+                jobSplitFrom = mT;
+                if (gT == 1 && !lowerTriangle && packed == null && !splitColumns && panels >= 2 * MIN_TASK_PANELS) {
+                    while (jobSplitFrom > 1 && tileStart[jobSplitFrom] - tileStart[jobSplitFrom - 1] <= GUIDED_MIN_ROWS) jobSplitFrom--;
+                }
+                int tasks = mT * gT + (mT - jobSplitFrom);
                 // B is packed for as many KC blocks as the buffer holds, and each task runs them all on its C
                 // tile in turn, so the tile stays in cache from one block to the next instead of being read
                 // back from memory per block (the weight gradients, K = B·T, add up many blocks).
@@ -485,7 +492,7 @@ public final class Gemm {
                     jobBlocks = ceilDiv(k, KC);
                     jobBPacked = packed.data;
                     jobBBase = packed.columnBlockOffset(j0);
-                    pool.run(mT * jobGTasks, multiplyTile);
+                    pool.run(tasks, multiplyTile);
                     continue;
                 }
                 int blockFloats = Math.min(KC, k) * panels * NR, span = Math.max(1, Math.min(ceilDiv(k, KC), B_PACK_FLOATS / blockFloats)); // k < KC: one block of k rows
@@ -496,7 +503,7 @@ public final class Gemm {
                     jobP0 = p0;
                     jobBlocks = Math.min(span, ceilDiv(k - p0, KC));
                     pool.forRange(jobBlocks * panels, Math.min(jobBlocks * panels, 4 * threads), packSharedB);
-                    pool.run(mT * jobGTasks, multiplyTile);
+                    pool.run(tasks, multiplyTile);
                 }
             }
         } finally {
@@ -509,6 +516,8 @@ public final class Gemm {
     // closures; the pool's volatile hand-off publishes these fields to the workers.
     private int jobM, jobAOff, jobARow, jobACol, jobBOff, jobBRow, jobBCol, jobCOff, jobLdc;
     private int jobJ0, jobNb, jobPanels, jobRowTiles, jobGTasks, jobP0, jobBlocks, jobK;
+    /** Row tiles from this one on run as two column halves each (tasks past mT·gT); mT when none is split. */
+    private int jobSplitFrom;
     private float[] jobA, jobB, jobC, jobBias;
     private int jobBiasOff;
     private boolean jobAcc;
@@ -566,11 +575,17 @@ public final class Gemm {
     }
 
     private void multiplyTile(int t, int w) {
-        int rowTile = t / jobGTasks;
+        int rowTile = t / jobGTasks, g = t % jobGTasks, groups = jobGTasks;
+        if (rowTile >= jobSplitFrom) { // one of two column halves of a last tile
+            int u = t - jobSplitFrom;
+            rowTile = jobSplitFrom + u / 2;
+            g = u % 2;
+            groups = 2;
+        }
         boolean lower = jobTriangle == Triangle.C_LOWER;
         if (lower) rowTile = jobRowTiles - 1 - rowTile; // the bottom rows, the most work, first
-        int g = t % jobGTasks, i0 = tileStart[rowTile], q0 = g * jobPanels / jobGTasks; // column groups as even as the panels divide
-        int mb = tileStart[rowTile + 1] - i0, q1 = (g + 1) * jobPanels / jobGTasks;
+        int i0 = tileStart[rowTile], q0 = g * jobPanels / groups; // column groups as even as the panels divide
+        int mb = tileStart[rowTile + 1] - i0, q1 = (g + 1) * jobPanels / groups;
         if (lower) { // panels that start right of this tile's last row lie above the diagonal
             int last = i0 + mb - 1 - jobJ0;
             q1 = last < 0 ? 0 : Math.min(q1, last / NR + 1);

@@ -372,11 +372,15 @@ class GemmTest {
         }
     }
 
-    /** Products of many rows end in row tiles that shrink (guided scheduling): every row computed once, the one-worker bits. */
+    /**
+     * Products of many rows end in row tiles that shrink (guided scheduling), the smallest in two column halves where
+     * there are columns enough: every element computed once, the one-worker bits.
+     */
     @Test
     void shrinkingRowTilesGiveTheOneWorkerBits() {
         SplittableRandom rng = new SplittableRandom(6);
-        for (int[] mnk : new int[][] {{1000, 70, 40}, {2053, 33, 300}, {3 * Gemm.MC + 7, 2 * Gemm.NR + 3, 17}}) {
+        for (int[] mnk : new int[][] {{1000, 70, 40}, {2053, 33, 300}, {3 * Gemm.MC + 7, 2 * Gemm.NR + 3, 17}, {2053, 16 * Gemm.NR + 5, 300},
+                {1000, 8 * Gemm.NR, 2 * Gemm.KC + 3}}) {
             int m = mnk[0], n = mnk[1], k = mnk[2];
             float[] a = Check.randomFloats(rng, m * k, 1), b = Check.randomFloats(rng, k * n, 1), c0 = Check.randomFloats(rng, m * n, 1);
             for (boolean acc : new boolean[] {false, true}) {
