@@ -30,7 +30,7 @@ public final class KernelBench {
     static final int BATCH = 8, SHORT_ROWS = 160;
     static final Attention ATTENTION = new Attention(GEMM);
     static final Linear LINEAR = new Linear(GEMM);
-    static final float[] BIAS = random(QKV, 5);
+    static final float[] BIAS = random(QKV, 5), BIASGRAD = new float[MLP], DW1 = new float[MLP];
     static final float[] QKV_ACT = random(BATCH * MAX_T * 3 * HEADS * HS, 3), DOUT = random(BATCH * MAX_T * HEADS * HS, 4), DQKV = new float[QKV_ACT.length],
             AOUT = new float[DOUT.length], LSE = new float[BATCH * HEADS * MAX_T];
 
@@ -39,7 +39,8 @@ public final class KernelBench {
             "gpt2-small X·Wᵀ 256x2304x768", "gpt2-small dY·W 256x768x2304", "gpt2-small dYᵀ·X 2304x768x256",
             "decoding's attention, tiny, 256 positions x 6 layers", "training's attention, tiny, one layer forward + backward",
             "layer with bias X·Wᵀ + b 2048x1152x384", "scoring's attention, tiny, one layer: 160 rows of 12 positions",
-            "training's attention, tiny's heads at 2 x 4,096 positions, one layer forward + backward"};
+            "training's attention, tiny's heads at 2 x 4,096 positions, one layer forward + backward",
+            "bias gradient, 2,048 rows x 1,536 columns (mlp_in's; with a dW of one column)"};
 
     public static double run(int workload) {
         long t0 = System.nanoTime();
@@ -75,6 +76,7 @@ public final class KernelBench {
                 ATTENTION.forward(LongContext.OUT, 0, LongContext.LSE, 0, LongContext.QKV, 0, b, t, HEADS, HEADS, HS);
                 ATTENTION.backward(LongContext.DQKV, 0, LongContext.DOUT, 0, LongContext.OUT, 0, LongContext.QKV, 0, LongContext.LSE, 0, b, t, HEADS, HEADS, HS);
             }
+            case 14 -> LINEAR.backward(null, 0, false, DW1, 0, false, BIASGRAD, 0, X, 0, W, 0, W, 0, T, 1, MLP); // mlp_in's bias gradient (and a 1-column dW)
             default -> throw new IllegalArgumentException("no workload " + workload);
         }
         return (System.nanoTime() - t0) / 1e6;

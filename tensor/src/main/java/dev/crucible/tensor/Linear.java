@@ -60,20 +60,41 @@ public final class Linear {
 
     /** dbias[j] += sum over rows of dout[r, j]; each column chunk sums its rows in order. */
     private void biasBackward(float[] dbias, int dbOff, float[] dout, int doutOff, int ld, int bt, int oc) {
+        int colChunks = Math.max(1, Math.min(4 * pool.size(), oc / (4 * Vec.L)));
+        pool.forRange(oc, colChunks, (s, e, ch, wk) -> columnSums(dbias, dbOff, dout, doutOff, ld, bt, s, e));
+    }
+
+    /**
+     * dbias[j] += sum over rows of dout[r, j] for columns [s, e), each column's rows added in order from zero. Four
+     * vectors of columns at a time, in one pass down the rows: a pass per vector read each row's strip four times
+     * over, 1.5-3x as long (2,048 rows of 384-1,536 columns, a scratch loop on Zen 5), for the same sums.
+     */
+    private static void columnSums(float[] dbias, int dbOff, float[] dout, int doutOff, int ld, int bt, int s, int e) {
         final int L = Vec.L;
-        int colChunks = Math.max(1, Math.min(4 * pool.size(), oc / (4 * L)));
-        pool.forRange(oc, colChunks, (s, e, ch, wk) -> {
-            int j = s;
-            for (; j + L <= e; j += L) {
-                FloatVector acc = FloatVector.zero(Vec.S);
-                for (int r = 0; r < bt; r++) acc = acc.add(FloatVector.fromArray(Vec.S, dout, doutOff + r * ld + j));
-                acc.add(FloatVector.fromArray(Vec.S, dbias, dbOff + j)).intoArray(dbias, dbOff + j);
+        int j = s;
+        for (; j + 4 * L <= e; j += 4 * L) {
+            FloatVector a0 = FloatVector.zero(Vec.S), a1 = a0, a2 = a0, a3 = a0;
+            for (int r = 0, o = doutOff + j; r < bt; r++, o += ld) {
+                a0 = a0.add(FloatVector.fromArray(Vec.S, dout, o));
+                a1 = a1.add(FloatVector.fromArray(Vec.S, dout, o + L));
+                a2 = a2.add(FloatVector.fromArray(Vec.S, dout, o + 2 * L));
+                a3 = a3.add(FloatVector.fromArray(Vec.S, dout, o + 3 * L));
             }
-            for (; j < e; j++) {
-                float acc = 0f;
-                for (int r = 0; r < bt; r++) acc += dout[doutOff + r * ld + j];
-                dbias[dbOff + j] += acc;
-            }
-        });
+            int b = dbOff + j;
+            a0.add(FloatVector.fromArray(Vec.S, dbias, b)).intoArray(dbias, b);
+            a1.add(FloatVector.fromArray(Vec.S, dbias, b + L)).intoArray(dbias, b + L);
+            a2.add(FloatVector.fromArray(Vec.S, dbias, b + 2 * L)).intoArray(dbias, b + 2 * L);
+            a3.add(FloatVector.fromArray(Vec.S, dbias, b + 3 * L)).intoArray(dbias, b + 3 * L);
+        }
+        for (; j + L <= e; j += L) {
+            FloatVector acc = FloatVector.zero(Vec.S);
+            for (int r = 0; r < bt; r++) acc = acc.add(FloatVector.fromArray(Vec.S, dout, doutOff + r * ld + j));
+            acc.add(FloatVector.fromArray(Vec.S, dbias, dbOff + j)).intoArray(dbias, dbOff + j);
+        }
+        for (; j < e; j++) {
+            float acc = 0f;
+            for (int r = 0; r < bt; r++) acc += dout[doutOff + r * ld + j];
+            dbias[dbOff + j] += acc;
+        }
     }
 }

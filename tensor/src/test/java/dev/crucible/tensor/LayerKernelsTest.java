@@ -91,6 +91,25 @@ class LayerKernelsTest {
         }
     }
 
+    /** The bias gradient adds each column's rows in order from zero, then to what it held: those bits, at any width. */
+    @Test
+    void biasGradientIsTheRowOrderSum() {
+        SplittableRandom rng = new SplittableRandom(12);
+        Linear lin = new Linear(GEMM);
+        for (int oc : new int[] {5, 4 * Vec.L + 7, 12 * Vec.L + 3, 1536}) {
+            int bt = 37, c = 3;
+            float[] dout = Check.randomFloats(rng, bt * oc, 1), inp = Check.randomFloats(rng, bt * c, 1), db = Check.randomFloats(rng, oc, 1);
+            float[] expected = db.clone();
+            for (int j = 0; j < oc; j++) {
+                float sum = 0f;
+                for (int r = 0; r < bt; r++) sum += dout[r * oc + j];
+                expected[j] += sum;
+            }
+            lin.backward(null, 0, false, new float[oc * c], 0, false, db, 0, dout, 0, inp, 0, new float[oc * c], 0, bt, c, oc);
+            assertArrayEquals(expected, db, "bias gradient of " + oc + " columns");
+        }
+    }
+
     @Test
     void layerNormAndRmsNorm() {
         SplittableRandom rng = new SplittableRandom(11);
