@@ -730,7 +730,7 @@ public final class Model {
      * weights zeroed now, and the next backward's products write those (the projections', the head's) instead
      * of adding to them, the same bits. Until that backward those gradients hold whatever they held: a step
      * calls this, then its micro-batches' forwards and backwards. Saves writing the weights' zeros and the
-     * products reading them back (gpt2-small: 497 MB of each a step).
+     * products reading them back (nearly all of gpt2-small's 497 MB of gradients, each a step).
      */
     public void zeroGradNextBackward() {
         if (!training) throw new IllegalStateException("this model was built for inference; build it with Model.forTraining to train it");
