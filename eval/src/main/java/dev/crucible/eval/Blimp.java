@@ -20,7 +20,9 @@ import java.util.Map;
  * One BLiMP paradigm: minimal pairs of a grammatical and an ungrammatical sentence. As in the BLiMP
  * paper and lm-evaluation-harness, each sentence is scored by its full log-probability (the sum over
  * its tokens, after the document-start token) and a pair counts as right when the grammatical
- * sentence scores higher. Chance is 0.5. A paradigm's group is its phenomenon, one of the paper's
+ * sentence scores higher. The sentence is scored as it is written, as the harness of late 2022 (0.3, which
+ * made Pythia's published BLiMP trajectories) scores it; version 0.4's template puts its target
+ * delimiter, a space, before it. Chance is 0.5. A paradigm's group is its phenomenon, one of the paper's
  * twelve (its linguistics_term; the two paradigms marked s-selection are filed, as the paper files
  * them, under argument structure).
  */
@@ -118,11 +120,10 @@ public final class Blimp implements Task {
     @Override
     public List<Metric> evaluate(LogLikelihood scorer, TextEncoding enc, int limit, Samples.Sink samples) {
         int n = limit > 0 ? Math.min(limit, pairs.size()) : pairs.size();
-        int[] start = {enc.documentStart()};
         List<LogLikelihood.Request> reqs = new ArrayList<>(2 * n);
         for (int i = 0; i < n; i++) {
-            reqs.add(new LogLikelihood.Request(start, enc.encode(pairs.get(i).good())));
-            reqs.add(new LogLikelihood.Request(start, enc.encode(pairs.get(i).bad())));
+            reqs.add(LogLikelihood.Request.of(enc, "", pairs.get(i).good()));
+            reqs.add(LogLikelihood.Request.of(enc, "", pairs.get(i).bad()));
         }
         LogLikelihood.Score[] s = scorer.score(reqs);
         double[] acc = new double[n];

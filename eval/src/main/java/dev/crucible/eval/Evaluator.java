@@ -43,7 +43,7 @@ public final class Evaluator {
             if (quantizer != null) System.arraycopy(quantizer.apply(model.layout(), model.params), 0, model.params, 0, model.params.length);
             model.packWeights();
             TextEncoding enc = TextEncoding.forModel(modelDir, c.vocabSize());
-            LogLikelihood scorer = new LogLikelihood(model);
+            LogLikelihood scorer = new LogLikelihood(model, ck.endOfSequence());
             List<TaskResult> out = new java.util.ArrayList<>();
             for (Task t : tasks) {
                 long t0 = System.nanoTime();

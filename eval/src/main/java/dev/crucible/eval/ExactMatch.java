@@ -8,9 +8,11 @@ import java.util.List;
 
 /**
  * Generation with exact match, as lm-evaluation-harness's generate_until tasks score it: greedy
- * decoding from the prompt until one of the stop strings (default: a newline) or max_tokens, the
- * text cut at the first stop string, and exact_match = 1 when it equals the target, both stripped
- * of surrounding whitespace.
+ * decoding from the prompt until one of the stop strings (default: a newline), the model's
+ * end-of-sequence token ({@link LogLikelihood#endOfSequence}, which the harness adds to every task's
+ * stop list) or max_tokens, the text cut at the first stop, and exact_match = 1 when it equals the
+ * target, both stripped of surrounding whitespace (the harness compares them as they are unless a
+ * task's filters strip them; most of its generation tasks do).
  */
 public final class ExactMatch implements Task {
     public record Example(String prompt, String target) {}
@@ -74,10 +76,14 @@ public final class ExactMatch implements Task {
             int[] c = enc.encode(examples.get(i).prompt());
             ctx.add(c.length == 0 ? new int[] {enc.documentStart()} : c);
         }
-        int[][] gen = scorer.greedy(ctx, maxTokens, ids -> cut(decode(enc, ids)) != null);
+        java.util.Set<Integer> eos = scorer.endOfSequence();
+        int[][] gen = scorer.greedy(ctx, maxTokens, ids -> eos.contains(ids[ids.length - 1]) || cut(decode(enc, ids)) != null);
         double[] em = new double[n];
         for (int i = 0; i < n; i++) {
-            String text = decode(enc, gen[i]), c = cut(text);
+            int[] g = gen[i];
+            int upTo = 0;
+            while (upTo < g.length && !eos.contains(g[upTo])) upTo++;
+            String text = decode(enc, java.util.Arrays.copyOf(g, upTo)), c = cut(text);
             em[i] = (c != null ? c : text).strip().equals(examples.get(i).target().strip()) ? 1 : 0;
             if (samples != null) {
                 var ex = examples.get(i);

@@ -83,9 +83,7 @@ public final class Lambada implements Task {
         List<LogLikelihood.Request> reqs = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
             Passage p = passages.get(i);
-            int[] ctx = enc.encode(p.context());
-            if (ctx.length == 0) ctx = new int[] {enc.documentStart()};
-            reqs.add(new LogLikelihood.Request(ctx, enc.encode(p.target())));
+            reqs.add(LogLikelihood.Request.of(enc, p.context(), p.target()));
         }
         LogLikelihood.Score[] s = scorer.score(reqs);
         double[] acc = new double[n], ll = new double[n];

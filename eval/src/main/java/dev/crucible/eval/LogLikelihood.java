@@ -1,5 +1,6 @@
 package dev.crucible.eval;
 
+import dev.crucible.data.tokenizer.TextEncoding;
 import dev.crucible.model.Generator;
 import dev.crucible.model.Model;
 import java.util.List;
@@ -21,18 +22,46 @@ public final class LogLikelihood {
             if (continuation.length == 0) throw new IllegalArgumentException("empty continuation");
             if (context.length == 0) throw new IllegalArgumentException("empty context: give at least the document-start token");
         }
+
+        /**
+         * A context and continuation encoded as lm-evaluation-harness encodes the pair (TemplateLM's
+         * loglikelihood and _encode_pair): an empty context is the document-start token; otherwise the
+         * whitespace ending the context moves to the continuation's start, context + continuation is
+         * encoded whole, and the continuation is what follows as many tokens as the context alone
+         * encodes to. Encoded apart, a prompt ending in "Answer: " would leave its space a token of
+         * its own outside the scored part, and a pair whose boundary falls inside a pre-token would
+         * split where the harness does not.
+         */
+        public static Request of(TextEncoding enc, String context, String continuation) {
+            if (context.isEmpty()) return new Request(new int[] {enc.documentStart()}, enc.encode(continuation));
+            int keep = PythonText.rstripLength(context);
+            String ctx = context.substring(0, keep), cont = context.substring(keep) + continuation;
+            if (ctx.isEmpty()) return new Request(new int[] {enc.documentStart()}, enc.encode(cont)); // the harness would score from no context at all
+            int[] c = enc.encode(ctx), whole = enc.encode(ctx + cont);
+            if (whole.length <= c.length) {
+                throw new IllegalArgumentException("continuation '" + continuation + "' adds no token to its context '" + context + "' (the tokenizer merges it into the context's tokens)");
+            }
+            return new Request(c, java.util.Arrays.copyOfRange(whole, c.length, whole.length));
+        }
     }
 
     public record Score(double logProb, boolean greedy, int tokens) {}
 
     private final Model model;
+    private final java.util.Set<Integer> endOfSequence;
     private final int[] inputs, targets, positions;
     private int passes;
     private Generator generator; // made by the first greedy call
 
-    /** model: allocated for (batch rows, window) — its maxBatch and maxSeqLen. */
+    /** model: allocated for (batch rows, window) — its maxBatch and maxSeqLen; no token ends a generation. */
     public LogLikelihood(Model model) {
+        this(model, java.util.Set.of());
+    }
+
+    /** As above, with the tokens that end a generation (the checkpoint's eos_token_id, {@link dev.crucible.model.HfCheckpoint#endOfSequence}). */
+    public LogLikelihood(Model model, java.util.Set<Integer> endOfSequence) {
         this.model = model;
+        this.endOfSequence = java.util.Set.copyOf(endOfSequence);
         int n = model.maxPositions();
         inputs = new int[n];
         targets = new int[n];
@@ -55,6 +84,11 @@ public final class LogLikelihood {
         Score[] inOrder = scoreInOrder(sorted), out = new Score[requests.size()];
         for (int k = 0; k < byLength.length; k++) out[(int) byLength[k]] = inOrder[k];
         return out;
+    }
+
+    /** The tokens that end a generation, as the harness stops at the tokenizer's end-of-sequence token whatever the task's stop strings. */
+    public java.util.Set<Integer> endOfSequence() {
+        return endOfSequence;
     }
 
     /** Forward passes the last {@link #score} ran. */

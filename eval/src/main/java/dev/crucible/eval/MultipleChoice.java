@@ -13,7 +13,8 @@ import java.util.List;
 /**
  * Multiple choice by log-likelihood, as lm-evaluation-harness scores it: each choice is a
  * continuation of the question's prompt, and the model picks the choice with the highest
- * log-likelihood (acc), or the highest per character (acc_norm) or per byte (acc_bytes). Because
+ * log-likelihood (acc), or the highest per character of the choice (acc_norm) or per byte (acc_bytes),
+ * the choice's own length without the space before it, as the harness divides. Because
  * accuracy hides smooth progress in small models, two continuous metrics come with it: the
  * log-probability of the gold choice among the choices (softmax over their log-likelihoods) and the
  * Brier score of that distribution (lower is better).
@@ -188,8 +189,7 @@ public final class MultipleChoice implements Task {
         List<LogLikelihood.Request> reqs = new ArrayList<>();
         for (int i = 0; i < n; i++) {
             Question q = questions.get(i);
-            int[] ctx = enc.encode(q.prompt());
-            for (String c : q.choices()) reqs.add(new LogLikelihood.Request(ctx, enc.encode(" " + c)));
+            for (String c : q.choices()) reqs.add(LogLikelihood.Request.of(enc, q.prompt(), " " + c));
         }
         LogLikelihood.Score[] s = scorer.score(reqs);
         double[] acc = new double[n], accNorm = new double[n], accBytes = new double[n], goldLogProb = new double[n], brier = new double[n];
@@ -199,9 +199,9 @@ public final class MultipleChoice implements Task {
             int m = q.choices().size();
             double[] ll = new double[m];
             for (int j = 0; j < m; j++) ll[j] = s[k++].logProb();
-            acc[i] = argmax(ll, j -> 1) == q.gold() ? 1 : 0;
-            accNorm[i] = argmax(ll, j -> (" " + q.choices().get(j)).length()) == q.gold() ? 1 : 0;
-            accBytes[i] = argmax(ll, j -> (" " + q.choices().get(j)).getBytes(StandardCharsets.UTF_8).length) == q.gold() ? 1 : 0;
+            acc[i] = argmaxPer(ll, q.choices(), c -> 1) == q.gold() ? 1 : 0;
+            accNorm[i] = argmaxPer(ll, q.choices(), PythonText::length) == q.gold() ? 1 : 0;
+            accBytes[i] = argmaxPer(ll, q.choices(), c -> c.getBytes(StandardCharsets.UTF_8).length) == q.gold() ? 1 : 0;
             double max = Double.NEGATIVE_INFINITY, sum = 0;
             for (double x : ll) max = Math.max(max, x);
             for (double x : ll) sum += Math.exp(x - max);
@@ -224,9 +224,16 @@ public final class MultipleChoice implements Task {
                 Metric.mean("gold_logprob", goldLogProb), Metric.mean("brier", brier));
     }
 
-    private static int argmax(double[] ll, java.util.function.IntToDoubleFunction length) {
+    /**
+     * The choice with the highest log-likelihood per unit of its own length, the first on a tie (numpy's
+     * argmax). The length is the choice's alone, without the space scored before it: the harness divides
+     * by len(choice) (acc_norm, in code points) and len(choice.encode()) (acc_bytes).
+     */
+    static int argmaxPer(double[] ll, List<String> choices, java.util.function.ToIntFunction<String> length) {
         int best = 0;
-        for (int j = 1; j < ll.length; j++) if (ll[j] / length.applyAsDouble(j) > ll[best] / length.applyAsDouble(best)) best = j;
+        for (int j = 1; j < ll.length; j++) {
+            if (ll[j] / length.applyAsInt(choices.get(j)) > ll[best] / length.applyAsInt(choices.get(best))) best = j;
+        }
         return best;
     }
 }

@@ -10,10 +10,10 @@ import java.util.List;
 
 /**
  * Rolling log-likelihood of whole documents, as lm-evaluation-harness's wikitext task: each document's
- * tokens are predicted exactly once, in windows of the model's length (the first after the
- * document-start token, each later one after the last token of the window before), and the
- * document totals give bits per byte, byte perplexity and word perplexity. Those normalise by bytes
- * and words, not tokens, so models with different tokenizers compare.
+ * tokens are predicted exactly once, in windows of the model's length (see {@link #logLikelihoods}),
+ * and the document totals give bits per byte, byte perplexity and word perplexity. Those normalise by
+ * bytes and words (the harness's len(re.split(r"\s+", doc))), not tokens, so models with different
+ * tokenizers compare.
  */
 public final class RollingPerplexity implements Task {
     private final String name;
@@ -55,19 +55,18 @@ public final class RollingPerplexity implements Task {
 
     /**
      * Each document's log-likelihood (natural log): its tokens predicted exactly once, in windows of
-     * the model's length, the first after the document-start token, each later one after the last
-     * token of the window before.
+     * the model's length, as the harness's get_rolling_token_windows with a context of one token and
+     * make_disjoint_window cut them. The first window is predicted after the document-start token;
+     * each full window after it sees only the last token of the window before, and a last, shorter
+     * one of r tokens sees the window − r + 1 tokens before it, so that the model sees a full window.
      */
     public static double[] logLikelihoods(LogLikelihood scorer, int documentStart, List<int[]> documents) {
         int window = scorer.window();
         List<LogLikelihood.Request> reqs = new ArrayList<>();
         List<Integer> owners = new ArrayList<>(); // which document each window belongs to
         for (int d = 0; d < documents.size(); d++) {
-            int[] t = documents.get(d);
-            for (int start = 0; start < t.length; start += window) {
-                int end = Math.min(t.length, start + window);
-                int[] ctx = {start == 0 ? documentStart : t[start - 1]};
-                reqs.add(new LogLikelihood.Request(ctx, java.util.Arrays.copyOfRange(t, start, end)));
+            for (LogLikelihood.Request r : windows(documents.get(d), documentStart, window)) {
+                reqs.add(r);
                 owners.add(d);
             }
         }
@@ -75,6 +74,17 @@ public final class RollingPerplexity implements Task {
         double[] ll = new double[documents.size()];
         for (int i = 0; i < s.length; i++) ll[owners.get(i)] += s[i].logProb();
         return ll;
+    }
+
+    /** One document's windows, as {@link #logLikelihoods} scores them. */
+    static List<LogLikelihood.Request> windows(int[] t, int documentStart, int window) {
+        List<LogLikelihood.Request> out = new ArrayList<>();
+        for (int start = 0; start < t.length; start += window) {
+            int end = Math.min(t.length, start + window);
+            int[] ctx = start == 0 ? new int[] {documentStart} : java.util.Arrays.copyOfRange(t, end - window - 1, start);
+            out.add(new LogLikelihood.Request(ctx, java.util.Arrays.copyOfRange(t, start, end)));
+        }
+        return out;
     }
 
     @Override
@@ -88,7 +98,7 @@ public final class RollingPerplexity implements Task {
             int b = doc.getBytes(StandardCharsets.UTF_8).length;
             totalLl += ll[d];
             bytes += b;
-            words += doc.trim().split("\\s+").length;
+            words += PythonText.words(doc);
             bpbPerDoc[d] = -ll[d] / (b * Math.log(2));
             if (samples != null) {
                 samples.add(Samples.rolling(d, Samples.doc("page", doc), doc, ll[d], Samples.metrics("bits_per_byte", bpbPerDoc[d], "log_likelihood", ll[d], "bytes", b)));

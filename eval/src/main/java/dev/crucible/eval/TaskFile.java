@@ -94,8 +94,19 @@ public final class TaskFile {
                     List<ExactMatch.Example> ex = new ArrayList<>();
                     for (Record r : records(data)) ex.add(new ExactMatch.Example(fill(require(t, "prompt", where), r), fill(require(t, "target", where), r)));
                     List<String> until = new ArrayList<>();
-                    for (JsonNode u : t.path("until")) until.add(u.asText());
-                    yield new ExactMatch(name, group, ex, until, t.path("max_tokens").asInt(32));
+                    JsonNode stops = t.path("until");
+                    if (stops.isTextual()) until.add(stops.asText()); // one stop string, as the harness takes it
+                    else if (stops.isArray()) {
+                        for (JsonNode u : stops) {
+                            if (!u.isTextual()) throw new IOException(where + ": until must be a string or a list of strings, got " + stops);
+                            until.add(u.asText());
+                        }
+                    } else if (!stops.isMissingNode()) throw new IOException(where + ": until must be a string or a list of strings, got " + stops);
+                    JsonNode max = t.path("max_tokens");
+                    if (!max.isMissingNode() && !(max.isIntegralNumber() && max.asLong() >= 1 && max.asLong() <= Integer.MAX_VALUE)) {
+                        throw new IOException(where + ": max_tokens must be a whole number of at least 1, got " + max);
+                    }
+                    yield new ExactMatch(name, group, ex, until, max.asInt(32));
                 }
                 default -> throw new IOException(where + ": unknown kind '" + kind + "' (multiple_choice, minimal_pairs, cloze, perplexity, generation)");
             });

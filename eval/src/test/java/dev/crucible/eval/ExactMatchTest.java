@@ -84,4 +84,22 @@ class ExactMatchTest {
             assertEquals("ab", new ExactMatch("x", "x", List.of(new ExactMatch.Example("p", "t")), List.of("\n", "."), 4).cut("ab.c\nd"));
         }
     }
+
+    /** The harness stops every generation at the end-of-sequence token, whatever the task's stop strings; the text is what came before it. */
+    @Test
+    void generationStopsAtTheEndOfSequenceToken() throws IOException {
+        try (WorkerPool pool = new WorkerPool(2)) {
+            Model m = model(pool, 2);
+            TextEncoding bytes = TextEncoding.forModel(dir.resolve("m"), 256);
+            int[] own = new LogLikelihood(m).greedy(List.of(bytes.encode("Q:")), 4, ids -> false)[0];
+            assertTrue(own.length == 4 && !ExactMatch.decode(bytes, own).strip().isEmpty(), "the model says something first");
+            ExactMatch task = new ExactMatch("qa", "qa", List.of(new ExactMatch.Example("Q:", "")), List.of("\u0000never"), 4);
+            assertEquals(0.0, task.evaluate(new LogLikelihood(m), bytes, 0).getFirst().value(), "without an end token it says its four tokens");
+            // the model's second token as the end of sequence: the text is its first token alone
+            LogLikelihood ending = new LogLikelihood(m, java.util.Set.of(own[1]));
+            ExactMatch first = new ExactMatch("qa", "qa", List.of(new ExactMatch.Example("Q:", ExactMatch.decode(bytes, new int[] {own[0]}))), List.of("\u0000never"), 4);
+            List<java.util.Map<String, Object>> records = new java.util.ArrayList<>();
+            assertEquals(1.0, first.evaluate(ending, bytes, 0, records::add).getFirst().value(), records.toString());
+        }
+    }
 }
