@@ -72,9 +72,11 @@ public final class ExactMatch implements Task {
     public List<Metric> evaluate(LogLikelihood scorer, TextEncoding enc, int limit, Samples.Sink samples) {
         int n = limit > 0 ? Math.min(limit, examples.size()) : examples.size();
         List<int[]> ctx = new ArrayList<>();
+        // as the harness, the prompt's last window − max_tokens tokens, so that the answer never pushes the prompt's start out of the window
+        int keep = Math.max(1, scorer.window() - maxTokens);
         for (int i = 0; i < n; i++) {
             int[] c = enc.encode(examples.get(i).prompt());
-            ctx.add(c.length == 0 ? new int[] {enc.documentStart()} : c);
+            ctx.add(c.length == 0 ? new int[] {enc.documentStart()} : c.length > keep ? java.util.Arrays.copyOfRange(c, c.length - keep, c.length) : c);
         }
         java.util.Set<Integer> eos = scorer.endOfSequence();
         int[][] gen = scorer.greedy(ctx, maxTokens, ids -> eos.contains(ids[ids.length - 1]) || cut(decode(enc, ids)) != null);

@@ -85,6 +85,23 @@ class ExactMatchTest {
         }
     }
 
+    /** A prompt longer than the window less max_tokens keeps its last window − max_tokens tokens, as the harness cuts it. */
+    @Test
+    void aLongPromptKeepsRoomForTheAnswer() throws IOException {
+        try (WorkerPool pool = new WorkerPool(2)) {
+            Model m = model(pool, 2);
+            TextEncoding bytes = TextEncoding.forModel(dir.resolve("m"), 256);
+            String prompt = "the quick brown fox jumps over the lazy dog, twice: Q:";
+            int[] all = bytes.encode(prompt), last = java.util.Arrays.copyOfRange(all, all.length - (m.maxSeqLen() - 6), all.length);
+            LogLikelihood scorer = new LogLikelihood(m);
+            String cut = ExactMatch.decode(bytes, scorer.greedy(List.of(last), 6, ids -> false)[0]);
+            String slid = ExactMatch.decode(bytes, scorer.greedy(List.of(all), 6, ids -> false)[0]);
+            assertTrue(!cut.equals(slid) && !cut.isBlank(), "the two ways answer differently here: '" + cut + "' / '" + slid + "'");
+            ExactMatch task = new ExactMatch("qa", "qa", List.of(new ExactMatch.Example(prompt, cut)), List.of("\u0000never"), 6);
+            assertEquals(1.0, task.evaluate(scorer, bytes, 0).getFirst().value());
+        }
+    }
+
     /** The harness stops every generation at the end-of-sequence token, whatever the task's stop strings; the text is what came before it. */
     @Test
     void generationStopsAtTheEndOfSequenceToken() throws IOException {
