@@ -59,7 +59,13 @@ public final class AnalyzeCommand implements Callable<Integer> {
             System.out.printf(Locale.ROOT, "early indicators: which metric at %.0f%% of each run's tokens ranks the %d runs as their final %s does (Spearman)%n",
                     100 * earlyAt, byRun.size(), target);
             if (ind.isEmpty()) System.out.println("  none: needs at least 3 runs that all have " + target);
-            for (var i : ind.subList(0, Math.min(15, ind.size()))) System.out.printf(Locale.ROOT, "  %-50s %6.2f  (%d runs)%n", i.metric(), i.rho(), i.runs());
+            if (!ind.isEmpty()) {
+                System.out.printf(Locale.ROOT, "  %-50s %6s  %s%n", "metric", "rho", "one-sided p over random pairings of the runs (Holm-adjusted over the "
+                        + ind.size() + " metrics); with n runs no p is below 1/n!");
+            }
+            for (var i : ind.subList(0, Math.min(15, ind.size()))) {
+                System.out.printf(Locale.ROOT, "  %-50s %6.2f  p %.3g (%.3g)  (%d runs)%n", i.metric(), i.rho(), i.p(), i.pHolm(), i.runs());
+            }
             System.out.println();
         }
         if (lmEval != null) {
@@ -95,6 +101,8 @@ public final class AnalyzeCommand implements Callable<Integer> {
         if (groups.isEmpty()) System.out.println("  none");
         List<String> unoriented = dev.crucible.eval.analysis.Groups.unoriented(forGroups);
         if (!unoriented.isEmpty()) System.out.println("  left out, direction unknown: " + String.join(", ", unoriented));
+        List<String> sparse = dev.crucible.eval.analysis.Groups.sparse(forGroups);
+        if (!sparse.isEmpty()) System.out.println("  left out, lacking checkpoints most metrics have: " + String.join(", ", sparse));
         for (var g : groups) {
             long ok = g.forecasts().stream().filter(dev.crucible.eval.analysis.Groups.Forecast::beatsNaive).count();
             System.out.printf(Locale.ROOT, "  [weakest %.2f%s] %s%n", g.minRho(), g.forecasts().isEmpty() ? ""

@@ -410,9 +410,10 @@ class CommandsTest {
         Result r = run(args.toArray(new String[0]));
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("ranks the 4 runs as their final induction/induction_gain does"), r.out());
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("bpb_en/bits_per_byte\\s+(-?[0-9.]+)\\s+\\(4 runs\\)").matcher(r.out());
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("bpb_en/bits_per_byte\\s+(-?[0-9.]+)\\s+p ([0-9.]+) \\(([0-9.]+)\\)\\s+\\(4 runs\\)").matcher(r.out());
         assertTrue(m.find(), r.out());
         assertEquals(1.0, Double.parseDouble(m.group(1)), 1e-9, r.out());
+        assertEquals(1.0 / 24, Double.parseDouble(m.group(2)), 1e-3, "one pairing of 4! ranks the runs perfectly: " + r.out());
         assertEquals("width=2/seed-1", AnalyzeCommand.runName(dir.resolve("sweep/width=2/seed-1"),
                 List.of(dir.resolve("sweep/width=1/seed-1"), dir.resolve("sweep/width=2/seed-1"))));
     }

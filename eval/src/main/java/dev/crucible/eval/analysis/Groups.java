@@ -31,16 +31,23 @@ public final class Groups {
         return s.task() + "/" + s.metric();
     }
 
-    /** Each series' oriented values at the steps all of them share (series missing too many steps are dropped). */
+    /**
+     * Each series' oriented values at the steps all of them share, after leaving out the series that
+     * lack a step most of them have ({@link #sparse}): one series scored at a single checkpoint would
+     * otherwise leave every series one step, and every ρ undefined. A step a series lists twice counts once
+     * (its last value).
+     */
     static Map<String, double[]> aligned(List<Series> series) {
-        Map<Long, Integer> count = new java.util.TreeMap<>();
-        for (Series s : series) for (Series.Point p : s.points()) count.merge(p.step(), 1, Integer::sum);
-        TreeSet<Long> steps = new TreeSet<>();
-        count.forEach((step, c) -> {
-            if (c == series.size()) steps.add(step);
-        });
+        List<Series> kept = dense(series);
+        TreeSet<Long> steps = null;
+        for (Series s : kept) {
+            TreeSet<Long> own = new TreeSet<>();
+            for (Series.Point p : s.points()) own.add(p.step());
+            if (steps == null) steps = own;
+            else steps.retainAll(own);
+        }
         Map<String, double[]> out = new LinkedHashMap<>();
-        for (Series s : series) {
+        for (Series s : kept) {
             double[] v = new double[steps.size()];
             int i = 0;
             Map<Long, Double> byStep = new java.util.HashMap<>();
@@ -49,6 +56,24 @@ public final class Groups {
             out.put(key(s), v);
         }
         return out;
+    }
+
+    /** The series that have every step more than half of the series have. */
+    private static List<Series> dense(List<Series> series) {
+        Map<Long, Integer> count = new java.util.HashMap<>();
+        for (Series s : series) for (long step : s.points().stream().map(Series.Point::step).distinct().toList()) count.merge(step, 1, Integer::sum);
+        java.util.Set<Long> common = new java.util.HashSet<>();
+        count.forEach((step, c) -> {
+            if (2 * c > series.size()) common.add(step);
+        });
+        return series.stream().filter(s -> s.points().stream().map(Series.Point::step).collect(java.util.stream.Collectors.toSet()).containsAll(common)).toList();
+    }
+
+    /** The task/metric names left out of groups for lacking checkpoints most of the other series have (a variant scored at a few, say). */
+    public static List<String> sparse(List<Series> series) {
+        List<Series> oriented = series.stream().filter(s -> MetricDirection.known(s.metric())).toList();
+        List<Series> kept = dense(oriented);
+        return oriented.stream().filter(s -> !kept.contains(s)).map(Groups::key).distinct().toList();
     }
 
     /** Groups among the series whose metric direction is known; the others are left out (see {@link #unoriented}). */

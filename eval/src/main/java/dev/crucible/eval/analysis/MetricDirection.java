@@ -17,7 +17,7 @@ public enum MetricDirection {
             "mcc", "bleu", "chrf", "rouge1", "rouge2", "rougel", "rougelsum", "contains", "gold_logprob", "target_logprob",
             "induction_gain", "likelihood");
     private static final Set<String> LOWER = Set.of("perplexity", "ppl", "word_perplexity", "byte_perplexity", "bits_per_byte",
-            "bpb", "brier", "brier_score", "ter", "loss", "loss_late_minus_early", "val_loss");
+            "bpb", "val_bpb", "brier", "brier_score", "ter", "loss", "loss_late_minus_early", "val_loss");
 
     /** The direction of a metric name, with any lm-evaluation-harness filter suffix (",none") ignored. */
     public static MetricDirection of(String metric) {

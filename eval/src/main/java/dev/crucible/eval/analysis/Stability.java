@@ -51,12 +51,19 @@ public final class Stability {
         return r.path(k).isNumber() ? r.get(k).asDouble() : Double.NaN;
     }
 
-    /** Robust z-score of x against values: (x − median) / (1.4826 · MAD); 0 when the window has no spread. */
+    /**
+     * Robust z-score of x against values: (x − median) / (1.4826 · MAD). Where more than half the window
+     * is one value (MAD 0), the mean absolute deviation from the median stands in (· 1.2533, the same
+     * scale for normal data); a window of one value throughout makes any departure infinitely far (a
+     * gradient norm logged as 0.00000 for twenty steps, then 50, is a spike, not "no judgement").
+     */
     public static double robustZ(double x, double[] values) {
         double med = median(values);
         double[] dev = Arrays.stream(values).map(v -> Math.abs(v - med)).toArray();
-        double mad = 1.4826 * median(dev);
-        return mad > 0 ? (x - med) / mad : 0;
+        double scale = 1.4826 * median(dev);
+        if (scale == 0) scale = 1.2533 * Arrays.stream(dev).average().orElse(0);
+        if (scale > 0) return (x - med) / scale;
+        return x == med ? 0 : Math.copySign(Double.POSITIVE_INFINITY, x - med);
     }
 
     static double median(double[] v) {
@@ -103,7 +110,8 @@ public final class Stability {
                 sb.append(here.size()).append(here.size() == 1 ? " spike (" : " spikes (");
                 for (int i = 0; i < Math.min(3, here.size()); i++) {
                     Spike s = here.get(i);
-                    sb.append(i > 0 ? ", " : "").append(String.format(Locale.ROOT, "%s %.3g at step %d, z %.0f", s.metric().replace('_', ' '), s.value(), s.step(), s.z()));
+                    sb.append(i > 0 ? ", " : "").append(String.format(Locale.ROOT, "%s %.3g at step %d, %s", s.metric().replace('_', ' '), s.value(), s.step(),
+                            Double.isInfinite(s.z()) ? "after a constant window" : String.format(Locale.ROOT, "z %.0f", s.z())));
                 }
                 sb.append(here.size() > 3 ? ", ...)" : ")");
             }

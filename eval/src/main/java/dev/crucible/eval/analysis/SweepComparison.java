@@ -17,15 +17,22 @@ import java.util.TreeMap;
  * also as its overall and per-phenomenon means), as a mean over seeds with its 95% interval, and the
  * difference from the baseline with its interval and a paired t-test over the seeds both ran
  * ({@link SeedStatistics}). The table and the sentences lead with validation loss and each task's
- * {@link Headline} metric; the JSON has every row. A run not finished yet counts with what it has so
+ * {@link Headline} metric; the JSON has every row. A variant's difference counts as significant when
+ * its p-value stays below {@link #ALPHA} after Holm's adjustment ({@link Holm}) over that variant's
+ * family of tests: its headline metrics, or, for the other rows, the rest of its metrics (BLiMP's 67
+ * paradigms would otherwise flag three by chance). A run not finished yet counts with what it has so
  * far and is marked.
  */
 public final class SweepComparison {
     public static final double CONFIDENCE = 0.95, ALPHA = 0.05;
 
-    /** One metric of one variant. */
+    /** One metric of one variant; pHolm: the difference's p adjusted over the variant's family (NaN: no test). */
     public record Row(String metric, String variant, SeedStatistics.Estimate value, SeedStatistics.Difference difference, boolean lowerIsBetter,
-                      boolean headline) {}
+                      boolean headline, double pHolm) {
+        public boolean significant() {
+            return pHolm < ALPHA;
+        }
+    }
 
     private final Sweep.Manifest manifest;
     private final List<Row> rows = new ArrayList<>();
@@ -79,7 +86,21 @@ public final class SweepComparison {
                 if (vals == null) continue;
                 SeedStatistics.Estimate e = SeedStatistics.estimate(new ArrayList<>(vals.values()), CONFIDENCE);
                 SeedStatistics.Difference d = v.equals(m.baseline()) ? null : SeedStatistics.paired(vals, base, CONFIDENCE);
-                c.rows.add(new Row(name, v, e, d, lower, headlines.contains(name)));
+                c.rows.add(new Row(name, v, e, d, lower, headlines.contains(name), Double.NaN));
+            }
+        }
+        for (String v : m.variants()) {
+            for (boolean headline : new boolean[] {true, false}) {
+                List<Integer> family = new ArrayList<>();
+                for (int i = 0; i < c.rows.size(); i++) {
+                    Row r = c.rows.get(i);
+                    if (r.variant().equals(v) && r.headline() == headline && r.difference() != null) family.add(i);
+                }
+                double[] adjusted = Holm.adjust(family.stream().mapToDouble(i -> c.rows.get(i).difference().p()).toArray());
+                for (int k = 0; k < family.size(); k++) {
+                    Row r = c.rows.get(family.get(k));
+                    c.rows.set(family.get(k), new Row(r.metric(), r.variant(), r.value(), r.difference(), r.lowerIsBetter(), r.headline(), adjusted[k]));
+                }
             }
         }
         return c;
@@ -154,17 +175,18 @@ public final class SweepComparison {
     public String table() {
         StringBuilder sb = new StringBuilder();
         sb.append(String.format(Locale.ROOT, "Sweep %s: baseline %s; mean over seeds ± the half-width of its %.0f%% interval; the difference from the "
-                + "baseline paired over seeds (paired t-test, two-sided; * where p < %.2f)%n%n", manifest.dir(), manifest.baseline(), 100 * CONFIDENCE, ALPHA));
-        sb.append("| metric | variant | seeds | mean | difference from baseline | p |\n|---|---|---|---|---|---|\n");
+                + "baseline paired over seeds (paired t-test, two-sided; Holm's adjustment over each variant's metrics in this table, * where it "
+                + "stays below %.2f)%n%n", manifest.dir(), manifest.baseline(), 100 * CONFIDENCE, ALPHA));
+        sb.append("| metric | variant | seeds | mean | difference from baseline | p | p, Holm |\n|---|---|---|---|---|---|---|\n");
         for (Row r : rows) {
             if (!r.headline()) continue;
             sb.append("| ").append(r.metric()).append(" | ").append(r.variant()).append(" | ").append(r.value().n()).append(" | ")
                     .append(pm(r.value().mean(), r.value().halfWidth())).append(" | ");
-            if (r.difference() == null) sb.append("(baseline) | |\n");
+            if (r.difference() == null) sb.append("(baseline) | | |\n");
             else {
                 sb.append(signed(r.difference().mean(), r.difference().halfWidth())).append(" | ")
-                        .append(Double.isNaN(r.difference().p()) ? "n/a" : String.format(Locale.ROOT, "%.3g%s", r.difference().p(),
-                                r.difference().significant(ALPHA) ? " *" : "")).append(" |\n");
+                        .append(Double.isNaN(r.difference().p()) ? "n/a | n/a" : String.format(Locale.ROOT, "%.3g | %.3g%s", r.difference().p(), r.pHolm(),
+                                r.significant() ? " *" : "")).append(" |\n");
             }
         }
         long others = rows.stream().filter(r -> !r.headline()).map(Row::metric).distinct().count();
@@ -187,10 +209,11 @@ public final class SweepComparison {
                 if (Double.isNaN(d.p())) {
                     parts.add(String.format(Locale.ROOT, "%s %s by %.3g (%d seed%s: no test)", r.metric(), d.mean() < 0 ? "lower" : "higher",
                             Math.abs(d.mean()), d.n(), d.n() == 1 ? "" : "s"));
-                } else if (d.significant(ALPHA)) {
+                } else if (r.significant()) {
                     boolean better = r.lowerIsBetter() ? d.mean() < 0 : d.mean() > 0;
-                    parts.add(String.format(Locale.ROOT, "%s %s by %.3g ± %.2g over %d seeds (p = %.2g, %s)", r.metric(), d.mean() < 0 ? "lowered" : "raised",
-                            Math.abs(d.mean()), d.halfWidth(), d.n(), d.p(), MetricDirection.known(metricName(r.metric())) ? (better ? "better" : "worse") : "direction unknown"));
+                    parts.add(String.format(Locale.ROOT, "%s %s by %.3g ± %.2g over %d seeds (p = %.2g, %.2g after Holm's adjustment, %s)", r.metric(),
+                            d.mean() < 0 ? "lowered" : "raised", Math.abs(d.mean()), d.halfWidth(), d.n(), d.p(), r.pHolm(),
+                            MetricDirection.known(metricName(r.metric())) ? (better ? "better" : "worse") : "direction unknown"));
                 } else {
                     unchanged.add(r.metric());
                 }
@@ -234,7 +257,8 @@ public final class SweepComparison {
                 if (!Double.isNaN(r.difference().p())) {
                     m.put("paired_t", r.difference().t());
                     m.put("p", r.difference().p());
-                    m.put("significant", r.difference().significant(ALPHA));
+                    m.put("p_holm", r.pHolm());
+                    m.put("significant", r.significant());
                 }
             }
             out.add(m);

@@ -28,9 +28,12 @@ final class EarlyIndicatorsSection implements Section.Whole {
         List<EarlyIndicators.Indicator> ind = EarlyIndicators.rank(byRun, target, 0.1);
         if (ind.isEmpty()) return;
         h.append("<h2>Early indicators</h2><p>Which metric, read at 10% of each run's tokens, ranks the runs as their final ")
-                .append(esc(target)).append(" does (Spearman ρ across ").append(runs.size()).append(" runs):</p><table><tr><th class=l>metric</th><th>ρ</th></tr>\n");
+                .append(esc(target)).append(" does (Spearman ρ across ").append(runs.size()).append(" runs), and how often random pairings of the runs reach that ρ "
+                        + "(one-sided p; Holm-adjusted over the ").append(ind.size()).append(" metrics ranked; with n runs no p is below 1/n!):</p>"
+                        + "<table><tr><th class=l>metric</th><th>ρ</th><th>p</th><th>p, Holm</th></tr>\n");
         for (var i : ind.subList(0, Math.min(10, ind.size()))) {
-            h.append("<tr><td class=l>").append(esc(i.metric())).append("</td><td>").append(String.format(Locale.ROOT, "%.2f", i.rho())).append("</td></tr>\n");
+            h.append("<tr><td class=l>").append(esc(i.metric())).append("</td><td>").append(String.format(Locale.ROOT, "%.2f</td><td>%.3g</td><td>%.3g", i.rho(), i.p(),
+                    i.pHolm())).append("</td></tr>\n");
         }
         h.append("</table>\n");
     }

@@ -22,6 +22,8 @@ final class MetricGroupsSection implements Section.PerRun {
         h.append("<h3>Metrics that move together</h3>");
         List<String> unoriented = Groups.unoriented(candidates);
         if (!unoriented.isEmpty()) h.append("<p>Left out, as their direction (is higher better?) is unknown: ").append(esc(String.join(", ", unoriented))).append(".</p>\n");
+        List<String> sparse = Groups.sparse(candidates);
+        if (!sparse.isEmpty()) h.append("<p>Left out, as they lack checkpoints most metrics have: ").append(esc(String.join(", ", sparse))).append(".</p>\n");
         if (groups.isEmpty()) {
             h.append("<p>No two metrics correlate at ρ ≥ 0.8 over the checkpoints.</p>\n");
             return;

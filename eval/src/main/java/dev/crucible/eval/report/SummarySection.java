@@ -39,10 +39,11 @@ final class SummarySection implements Section.Whole {
         if (blimp != null && blimp.points().size() >= 2) {
             out.add("BLiMP (mean of paradigms) " + Analysis.verdict(blimp, 0.5) + ".");
             List<String> above = new ArrayList<>(), not = new ArrayList<>();
+            double z = Analysis.threshold(r.blimpPhenomena().size()); // twelve phenomena tested at once
             for (Series ph : r.blimpPhenomena()) {
                 Series.Point last = ph.last();
                 String name = ph.task().substring(6).replace('_', ' ');
-                if (last.value() - 0.5 > Analysis.Z * last.stderr()) {
+                if (last.value() - 0.5 > z * last.stderr()) {
                     long at = Analysis.emergence(ph, 0.5);
                     above.add(name + String.format(Locale.ROOT, " (%.2f ± %.2f%s)", last.value(), last.stderr(), at >= 0 ? ", rising from step " + at : ""));
                 } else {

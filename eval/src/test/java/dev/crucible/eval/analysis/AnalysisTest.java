@@ -1,5 +1,6 @@
 package dev.crucible.eval.analysis;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -49,6 +50,81 @@ class AnalysisTest {
         assertEquals((0.25 - 0.18) / Math.sqrt(2e-4), p.declineZ(), 1e-9);
         assertTrue(p.significantDecline());
         assertFalse(Analysis.peak(series(new double[] {0.0, 0.2, 0.25, 0.24}, 0.01)).significantDecline());
+        // the peak is the best of the checkpoints before the last: the threshold grows with them (Bonferroni; Python's NormalDist.inv_cdf)
+        assertEquals(2.0, Analysis.threshold(1), 1e-12);
+        assertEquals(2.530960494008706, Analysis.threshold(4), 1e-8);
+        assertEquals(2.8372759804564556, Analysis.threshold(10), 1e-8);
+        assertEquals(3.246904955874457, Analysis.threshold(39), 1e-8);
+        assertEquals(2.530960494008706, p.threshold(), 1e-8, "five checkpoints: four could be the peak");
+        double[] flat = new double[40];
+        java.util.Arrays.fill(flat, 0.5);
+        flat[20] = 0.5 + 2.5 * Math.sqrt(2e-4); // 2.5 standard errors of the difference above the last: the best of 39 noisy values reaches that often
+        Analysis.Peak lucky = Analysis.peak(series(flat, 0.01));
+        assertEquals(2.5, lucky.declineZ(), 1e-9);
+        assertFalse(lucky.significantDecline(), "not a decline among 40 checkpoints (threshold " + lucky.threshold() + ")");
+    }
+
+    @Test
+    void normalQuantilesAsPythonsNormalDist() {
+        double[][] cases = {{1e-10, -6.361340902404056}, {0.001, -3.090232306167813}, {0.02, -2.0537489106318225}, {0.3, -0.5244005127080407},
+            {0.5, 0.0}, {0.9, 1.2815515655446008}, {0.999, 3.090232306167813}};
+        for (double[] c : cases) assertEquals(c[1], Normal.quantile(c[0]), 2e-9 * Math.max(1, Math.abs(c[1])), "p = " + c[0]);
+    }
+
+    @Test
+    void holmAsStatsmodels() {
+        // multipletests([0.01, 0.04, 0.03, 0.005], method="holm")[1]
+        assertArrayEquals(new double[] {0.03, 0.06, 0.06, 0.02}, Holm.adjust(new double[] {0.01, 0.04, 0.03, 0.005}), 1e-12);
+        double[] withNaN = Holm.adjust(new double[] {0.01, Double.NaN, 0.04});
+        assertTrue(Double.isNaN(withNaN[1]), "no test, no adjusted p");
+        assertEquals(0.02, withNaN[0], 1e-12, "a family of two");
+        assertEquals(0.04, withNaN[2], 1e-12);
+        assertEquals(1.0, Holm.adjust(new double[] {0.6, 0.7})[0], 0, "capped at 1");
+    }
+
+    @Test
+    void earlyIndicatorsCarryTheirChanceOfARandomPairing() {
+        double[] x = {1, 2, 3}, y = {10, 20, 30};
+        assertEquals(1.0 / 6, EarlyIndicators.pValue(x, y, 1.0), 1e-12, "one pairing of 3! ranks the runs perfectly");
+        assertEquals(1.0 / 24, EarlyIndicators.pValue(new double[] {1, 2, 3, 4}, new double[] {5, 6, 7, 8}, 1.0), 1e-12);
+        assertEquals(1.0, EarlyIndicators.pValue(x, new double[] {30, 20, 10}, -1.0), 1e-12, "every pairing reaches the lowest ρ");
+        // ties: y's two equal values make two pairings reach ρ = 0.866 (x ranks 1 2 3 against y ranks 1.5 1.5 3)
+        double rho = Analysis.spearman(x, new double[] {1, 1, 2});
+        assertEquals(2.0 / 6, EarlyIndicators.pValue(x, new double[] {1, 1, 2}, rho), 1e-12);
+        // three runs, two metrics: an early value that ranks the runs as their final one, and one that ranks them backwards
+        Map<String, List<Series>> byRun = new java.util.LinkedHashMap<>();
+        for (int r = 0; r < 3; r++) {
+            byRun.put("run" + r, List.of(series("lambada_openai", "acc", 0.1 * r, 0.2 * r, 0.3 + 0.1 * r),
+                    series("wikitext", "bits_per_byte", 3 - 0.1 * r, 2.5 + 0.1 * r, 2 + 0.1 * r)));
+        }
+        List<EarlyIndicators.Indicator> ind = EarlyIndicators.rank(byRun, "lambada_openai/acc", 0.5);
+        assertEquals(2, ind.size(), ind.toString());
+        assertEquals("lambada_openai/acc", ind.getFirst().metric());
+        assertEquals(1.0, ind.getFirst().rho(), 1e-12);
+        assertEquals(1.0 / 6, ind.getFirst().p(), 1e-12);
+        assertEquals(2.0 / 6, ind.getFirst().pHolm(), 1e-12, "the smaller of two p-values, doubled");
+        assertEquals(-1.0, ind.get(1).rho(), 1e-12, "bits per byte read at half the tokens: higher in the better runs, so ranked backwards once negated");
+    }
+
+    @Test
+    void aSeriesScoredAtFewCheckpointsIsLeftOutOfGroupsNotEveryone() {
+        List<Series> all = List.of(series("a", "acc", 0.1, 0.2, 0.3, 0.4, 0.5), series("b", "acc", 0.2, 0.3, 0.5, 0.6, 0.7),
+                series("c", "target_logprob", -5, -4, -3, -2, -1),
+                new Series("run", "d@w4", "acc", Double.NaN, List.of(new Series.Point(16, 16000, 0.4, 0.01))));
+        assertEquals(List.of("d@w4/acc"), Groups.sparse(all));
+        List<Groups.Group> g = Groups.find(all, 0.8);
+        assertEquals(1, g.size(), g.toString());
+        assertEquals(List.of("a/acc", "b/acc", "c/target_logprob"), g.getFirst().members());
+        // a step listed twice counts once
+        Series twice = new Series("run", "e", "acc", Double.NaN, List.of(new Series.Point(1, 1000, 0.1, 0.01), new Series.Point(1, 1000, 0.1, 0.01),
+                new Series.Point(2, 2000, 0.2, 0.01), new Series.Point(4, 4000, 0.3, 0.01), new Series.Point(8, 8000, 0.35, 0.01), new Series.Point(16, 16000, 0.4, 0.01)));
+        assertEquals(1, Groups.find(List.of(all.get(0), all.get(1), twice), 0.8).size());
+    }
+
+    @Test
+    void spearmanPropagatesNaNAsScipyDoes() {
+        assertTrue(Double.isNaN(Analysis.spearman(new double[] {1, 2, 3, 4}, new double[] {Double.NaN, Double.NaN, 2, 1})));
+        assertEquals(-0.8, Analysis.spearman(new double[] {1, 2, 3, 4}, new double[] {4, 2, 3, 1}), 1e-12);
     }
 
     @Test

@@ -13,7 +13,10 @@ class StabilityTest {
     void robustZByHand() {
         // median 2, absolute deviations [1, 0, 1] -> MAD 1, scale 1.4826
         assertEquals((10 - 2) / 1.4826, Stability.robustZ(10, new double[] {1, 2, 3}), 1e-12);
-        assertEquals(0, Stability.robustZ(5, new double[] {2, 2, 2}), 0, "no spread, no judgement");
+        assertEquals(0, Stability.robustZ(2, new double[] {2, 2, 2}), 0, "no spread, no departure");
+        assertEquals(Double.POSITIVE_INFINITY, Stability.robustZ(50, new double[] {0, 0, 0, 0}), "a jump after a constant window is a spike");
+        // three of five equal (MAD 0): the mean absolute deviation from the median, 2 / 5, scaled as for normal data
+        assertEquals((3 - 1) / (1.2533 * 0.4), Stability.robustZ(3, new double[] {1, 1, 1, 0, 2}), 1e-12);
     }
 
     @Test
