@@ -213,7 +213,10 @@ public final class Documents {
                     if (line.isBlank()) continue;
                     JsonNode node;
                     try {
-                        node = JSON.readTree(line);
+                        node = JsonLine.parse(JSON, line);
+                    } catch (JsonLine.TrailingContent e) {
+                        malformed.report(name + ":" + lineNo, e.getMessage());
+                        continue;
                     } catch (IOException e) {
                         malformed.report(name + ":" + lineNo, "not a JSON object (" + e.getMessage().lines().findFirst().orElse("") + ")");
                         continue;

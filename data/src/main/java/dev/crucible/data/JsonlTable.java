@@ -13,7 +13,8 @@ import java.util.List;
  * Reads the JSON-lines tables Crucible writes (metrics.jsonl, eval/results.jsonl), with one policy
  * for every reader: blank lines are skipped; the last line, if it is not a JSON object, is left out
  * (a process killed while appending it cut it short); any other line that is not a JSON object stops
- * the read with the file and line number, since the file was damaged in some other way.
+ * the read with the file and line number, since the file was damaged in some other way. So does a
+ * line with anything after its object: a kill never leaves that, and dropping it would lose a row.
  */
 public final class JsonlTable {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -35,7 +36,10 @@ public final class JsonlTable {
             JsonNode v;
             String problem = null;
             try {
-                v = JSON.readTree(line);
+                v = JsonLine.parse(JSON, line);
+            } catch (JsonLine.TrailingContent e) {
+                // a kill cuts a line short; it cannot add a second value after a complete one
+                throw new IOException(file + ":" + (i + 1) + ": " + e.getMessage() + "; the file is damaged: fix or remove that line");
             } catch (IOException e) {
                 v = null;
                 problem = e.getMessage().lines().findFirst().orElse("");

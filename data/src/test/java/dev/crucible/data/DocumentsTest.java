@@ -61,6 +61,20 @@ class DocumentsTest {
                 dir.resolve("c.jsonl") + ":2: not valid UTF-8 at byte 27 of the file"), problems);
     }
 
+    @Test
+    void aLineWithMoreThanOneJsonValueIsMalformedNotHalfRead() throws IOException {
+        Path f = dir.resolve("two.jsonl");
+        Files.writeString(f, "{\"text\": \"ok\"}\n{\"text\":\"a\"}{\"text\":\"b\"}\n{\"text\":\"c\"} garbage\n{\"text\": \"last\"}  \r\n");
+        String msg = assertThrows(IOException.class, () -> read(f)).getMessage();
+        assertEquals(f + ":2: more after the first JSON value, at column 13 (one value per line)", msg);
+        List<String> problems = new ArrayList<>();
+        List<String> texts = new ArrayList<>();
+        Documents.read(f, (n, t) -> texts.add(t), (where, problem) -> problems.add(where + ": " + problem));
+        assertEquals(List.of("ok", "last"), texts, "trailing JSON whitespace (CR included) is allowed");
+        assertEquals(List.of(f + ":2: more after the first JSON value, at column 13 (one value per line)",
+                f + ":3: more after the first JSON value, at column 14 (one value per line)"), problems);
+    }
+
     private static byte[] concat(byte[]... parts) {
         java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
         for (byte[] p : parts) out.writeBytes(p);

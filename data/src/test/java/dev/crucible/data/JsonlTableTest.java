@@ -37,4 +37,14 @@ class JsonlTableTest {
         msg = assertThrows(IOException.class, () -> JsonlTable.read(f)).getMessage();
         assertTrue(msg.startsWith(f + ":2: not a JSON object"), msg);
     }
+    @Test
+    void aRowWithMoreAfterItsObjectIsDamageEvenOnTheLastLine() throws IOException {
+        Path f = dir.resolve("metrics.jsonl");
+        Files.writeString(f, "{\"step\":1}{\"step\":2}\n{\"step\":3}\n");
+        String msg = assertThrows(IOException.class, () -> JsonlTable.read(f)).getMessage();
+        assertTrue(msg.startsWith(f + ":1: more after the first JSON value, at column 11"), msg);
+        Files.writeString(f, "{\"step\":1}\n{\"step\":2} x\n");
+        msg = assertThrows(IOException.class, () -> JsonlTable.read(f)).getMessage();
+        assertTrue(msg.startsWith(f + ":2: more after the first JSON value, at column 12"), msg);
+    }
 }
