@@ -196,12 +196,18 @@ public final class Documents {
         if (!Files.isRegularFile(input)) throw new IOException(name + ": no such file or directory");
         String fileName = input.getFileName().toString();
         if (fileName.endsWith(".jsonl") || fileName.endsWith(".jsonl.gz") || fileName.endsWith(".jsonl.zst")) {
+            String codec = fileName.endsWith(".gz") ? "gzip" : fileName.endsWith(".zst") ? "zstd" : null;
             try (InputStream raw = new java.io.BufferedInputStream(Files.newInputStream(input), 1 << 16);
-                 InputStream in = fileName.endsWith(".gz") ? new GZIPInputStream(raw, 1 << 16)
-                         : fileName.endsWith(".zst") ? new io.airlift.compress.v3.zstd.ZstdJavaInputStream(raw) : raw) {
+                 InputStream in = decompressing(raw, codec, name)) {
                 StrictUtf8.LineReader r = new StrictUtf8.LineReader(in);
                 int lineNo = 0;
-                while (r.next()) {
+                while (true) {
+                    try {
+                        if (!r.next()) break;
+                    } catch (IOException | RuntimeException e) { // airlift reports corrupt zstd data unchecked
+                        throw new IOException(name + ":" + (lineNo + 1) + ": " + (codec == null ? "cannot read the file" : "the " + codec
+                                + " data is damaged or cut short") + " (" + e.getMessage() + "); " + lineNo + " line(s) before it were read", e);
+                    }
                     lineNo++;
                     String line;
                     try {
@@ -235,12 +241,22 @@ public final class Documents {
             // rows where the column is null are not documents
             dev.crucible.data.parquet.ParquetText.read(input, textField, (row, text) -> sink.accept(name + ":" + row, text));
         } else if (fileName.endsWith(".zip")) {
-            ZipDocuments.forEach(input, n -> true, d -> {
+            ZipDocuments.forEach(input, name, n -> true, d -> {
                 accept(name + "!" + d.name(), d.bytes(), sink, malformed);
                 return true;
             });
         } else {
             accept(name, Files.readAllBytes(input), sink, malformed);
+        }
+    }
+
+    /** raw decompressed by codec (null: as it is), a file that does not start as one named as such. */
+    private static InputStream decompressing(InputStream raw, String codec, String name) throws IOException {
+        if (codec == null) return raw;
+        try {
+            return codec.equals("gzip") ? new GZIPInputStream(raw, 1 << 16) : new io.airlift.compress.v3.zstd.ZstdJavaInputStream(raw);
+        } catch (IOException | RuntimeException e) {
+            throw new IOException(name + ": not a readable " + codec + " file (" + e.getMessage() + ")", e);
         }
     }
 

@@ -32,20 +32,38 @@ public final class ZipDocuments {
 
     /** Hands the entries whose names pass the filter to the visitor, in name order, one at a time, until it returns false. */
     public static void forEach(Path zip, Predicate<String> names, Visitor visitor) throws IOException {
-        try (ZipFile zf = new ZipFile(zip.toFile())) {
+        forEach(zip, zip.toString(), names, visitor);
+    }
+
+    /** As above, naming the archive as name in errors (an engine's local copy of a file from elsewhere). */
+    public static void forEach(Path zip, String name, Predicate<String> names, Visitor visitor) throws IOException {
+        ZipFile opened;
+        try {
+            opened = new ZipFile(zip.toFile());
+        } catch (ZipException e) {
+            throw new IOException(name + ": not a readable zip archive (" + e.getMessage() + ")", e);
+        }
+        try (ZipFile zf = opened) {
             List<? extends ZipEntry> entries = Collections.list(zf.entries()).stream()
                     .filter(e -> !e.isDirectory() && names.test(e.getName()))
                     .sorted(Comparator.comparing(ZipEntry::getName)).toList();
             for (ZipEntry e : entries) {
-                byte[] bytes;
-                try (var in = zf.getInputStream(e)) {
-                    bytes = in.readAllBytes();
-                }
-                if (!visitor.visit(new Document(e.getName(), bytes))) return;
+                if (!visitor.visit(new Document(e.getName(), readEntry(name, zf, e)))) return;
             }
-        } catch (ZipException e) {
-            throw new IOException(zip + ": not a readable zip archive (" + e.getMessage() + ")", e);
         }
+    }
+
+    /** The entry's bytes; damaged data (Inflater's ZipException, EOFException) named with the archive, the entry and how far it got. */
+    private static byte[] readEntry(String zip, ZipFile zf, ZipEntry e) throws IOException {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(e.getSize() > 0 && e.getSize() < Integer.MAX_VALUE ? (int) e.getSize() : 8192);
+        try (var in = zf.getInputStream(e)) {
+            byte[] buf = new byte[1 << 16];
+            for (int n; (n = in.read(buf)) != -1; ) out.write(buf, 0, n);
+        } catch (IOException x) {
+            throw new IOException(zip + "!" + e.getName() + ": damaged zip entry after " + out.size() + " of " + e.getSize()
+                    + " bytes (" + x.getMessage() + "); the entries before it were read", x);
+        }
+        return out.toByteArray();
     }
 
     public interface Visitor {
