@@ -239,7 +239,13 @@ public final class Documents {
             }
         } else if (fileName.endsWith(".parquet")) {
             // rows where the column is null are not documents
-            dev.crucible.data.parquet.ParquetText.read(input, textField, (row, text) -> sink.accept(name + ":" + row, text));
+            dev.crucible.data.parquet.ParquetText.readRaw(input, textField, (row, group, value) -> {
+                try {
+                    sink.accept(name + ":" + row, StrictUtf8.decode(value));
+                } catch (StrictUtf8.Invalid e) {
+                    malformed.report(name + ":" + row, dev.crucible.data.parquet.ParquetText.invalid(textField, group, e));
+                }
+            });
         } else if (fileName.endsWith(".zip")) {
             ZipDocuments.forEach(input, name, n -> true, d -> {
                 accept(name + "!" + d.name(), d.bytes(), sink, malformed);

@@ -15,16 +15,20 @@ import java.util.Arrays;
  * another encoding is reported (file and byte offset) rather than silently turned into garbage
  * that every later statistic counts as text.
  */
-final class StrictUtf8 {
+public final class StrictUtf8 {
     private StrictUtf8() {}
 
     /** Thrown with the offset of the first byte that is not part of a valid UTF-8 sequence. */
-    static final class Invalid extends Exception {
+    public static final class Invalid extends Exception {
         final long offset;
 
         Invalid(long offset) {
             super("not valid UTF-8 at byte " + offset, null, false, false);
             this.offset = offset;
+        }
+
+        public long offset() {
+            return offset;
         }
     }
 
@@ -43,7 +47,7 @@ final class StrictUtf8 {
         return out.flip().toString();
     }
 
-    static String decode(byte[] bytes) throws Invalid {
+    public static String decode(byte[] bytes) throws Invalid {
         return decode(bytes, bytes.length);
     }
 

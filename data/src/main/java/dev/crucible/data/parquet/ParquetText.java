@@ -1,5 +1,6 @@
 package dev.crucible.data.parquet;
 
+import dev.crucible.data.StrictUtf8;
 import io.airlift.compress.v3.snappy.SnappyJavaDecompressor;
 import io.airlift.compress.v3.zstd.ZstdJavaDecompressor;
 import java.io.ByteArrayInputStream;
@@ -30,11 +31,38 @@ public final class ParquetText {
         void row(long row, String text) throws IOException;
     }
 
+    /** Receives each non-null value's bytes as stored, with its row number and its row group (0-based, as pyarrow counts). */
+    public interface RawSink {
+        void row(long row, int rowGroup, byte[] value) throws IOException;
+    }
+
     static final byte[] MAGIC = "PAR1".getBytes(StandardCharsets.US_ASCII);
     static final int BYTE_ARRAY = 6, OPTIONAL = 1, REPEATED = 2;
 
-    /** Reads every non-null value of the column; returns the number of null rows skipped. */
+    /**
+     * Reads every non-null value of the column; returns the number of null rows skipped. A value
+     * that is not valid UTF-8 stops the read, naming the file, row group, row and byte, rather than
+     * reaching the sink with U+FFFD in place of what was there.
+     */
     public static long read(Path file, String column, Sink sink) throws IOException {
+        return readRaw(file, column, (row, group, value) -> {
+            String text;
+            try {
+                text = StrictUtf8.decode(value);
+            } catch (StrictUtf8.Invalid e) {
+                throw new IOException(file + ":" + row + ": " + invalid(column, group, e));
+            }
+            sink.row(row, text);
+        });
+    }
+
+    /** What is wrong with a value that is not UTF-8, and where in the file it is (after file:row). */
+    public static String invalid(String column, int group, StrictUtf8.Invalid e) {
+        return "not valid UTF-8 at byte " + e.offset() + " of its '" + column + "' value (row group " + group + ")";
+    }
+
+    /** As {@link #read}, handing on each value's bytes undecoded, so the caller decides what invalid UTF-8 means. */
+    public static long readRaw(Path file, String column, RawSink sink) throws IOException {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             long size = ch.size();
             if (size < 12) throw new IOException(file + ": not a Parquet file (too short)");
@@ -45,6 +73,7 @@ public final class ParquetText {
             Map<Integer, Object> meta = new ThriftCompact(read(ch, size - 8 - footerLen, footerLen), 0, file.toString()).struct();
             int maxDef = definitionLevel(file, ThriftCompact.list(meta, 2), column);
             long row = 0, nulls = 0;
+            int groupIndex = 0;
             for (Object rg : ThriftCompact.list(meta, 4)) {
                 @SuppressWarnings("unchecked") Map<Integer, Object> group = (Map<Integer, Object>) rg;
                 Map<Integer, Object> chunk = null;
@@ -55,7 +84,7 @@ public final class ParquetText {
                 }
                 if (chunk == null) throw new IOException(file + ": a row group has no column chunk for '" + column + "'");
                 long[] counters = {row, nulls};
-                readChunk(file, ch, chunk, maxDef, counters, sink);
+                readChunk(file, ch, chunk, maxDef, counters, groupIndex++, sink);
                 row = counters[0];
                 nulls = counters[1];
             }
@@ -105,7 +134,8 @@ public final class ParquetText {
         return buf.array();
     }
 
-    private static void readChunk(Path file, FileChannel ch, Map<Integer, Object> cm, int maxDef, long[] counters, Sink sink) throws IOException {
+    private static void readChunk(Path file, FileChannel ch, Map<Integer, Object> cm, int maxDef, long[] counters, int group, RawSink sink)
+            throws IOException {
         long codec = ThriftCompact.i(cm, 4, 0), numValues = ThriftCompact.i(cm, 5, 0), compressedSize = ThriftCompact.i(cm, 7, 0);
         long dataOffset = ThriftCompact.i(cm, 9, 0), dictOffset = ThriftCompact.i(cm, 11, 0);
         long start = dictOffset > 0 && dictOffset < dataOffset ? dictOffset : dataOffset;
@@ -145,7 +175,7 @@ public final class ParquetText {
                         def = new Hybrid(data, p[0], p[0] + len, 1, where).read(n);
                         p[0] += len;
                     }
-                    emit(data, p, data.length, n, def, encoding, dictionary, counters, sink, where);
+                    emit(data, p, data.length, n, def, encoding, dictionary, counters, group, sink, where);
                     seen += n;
                 }
                 case 3 -> { // data page v2: levels uncompressed first, then values (compressed unless is_compressed is false)
@@ -157,7 +187,7 @@ public final class ParquetText {
                     int valuesAt = body + repLen + defLen, valuesLen = compressed - repLen - defLen;
                     byte[] values = isCompressed ? decompress(codec, chunk, valuesAt, valuesLen, uncompressed - repLen - defLen, where)
                             : Arrays.copyOfRange(chunk, valuesAt, valuesAt + valuesLen);
-                    emit(values, new int[] {0}, values.length, n, def, encoding, dictionary, counters, sink, where);
+                    emit(values, new int[] {0}, values.length, n, def, encoding, dictionary, counters, group, sink, where);
                     seen += n;
                 }
                 default -> { } // index pages and unknown pages: skipped
@@ -165,7 +195,8 @@ public final class ParquetText {
         }
     }
 
-    private static void emit(byte[] data, int[] p, int end, int n, int[] def, int encoding, byte[][] dictionary, long[] counters, Sink sink, String where)
+    private static void emit(byte[] data, int[] p, int end, int n, int[] def, int encoding, byte[][] dictionary, long[] counters, int group, RawSink sink,
+            String where)
             throws IOException {
         int present = 0;
         if (def == null) present = n;
@@ -193,7 +224,7 @@ public final class ParquetText {
             } else {
                 bytes = plain(data, p, where);
             }
-            sink.row(counters[0], new String(bytes, StandardCharsets.UTF_8));
+            sink.row(counters[0], group, bytes);
         }
     }
 

@@ -83,6 +83,31 @@ class ParquetTextTest {
     }
 
     @Test
+    void aValueThatIsNotUtf8IsMalformedWithItsRowGroupAndRowNotReplaced() throws Exception {
+        byte[] b = Files.readAllBytes(fixture("hyparquet-snappy.parquet"));
+        // Snappy keeps "naïve" as a literal in row 1 (row group 0) and row 17 (row group 1); rows 2-4 and 18-20 copy it
+        for (int at : new int[] {143, 804}) {
+            assertEquals((byte) 0xC3, b[at]);
+            b[at] = (byte) 0xFF;
+        }
+        Path f = tmp.resolve("latin.parquet");
+        Files.write(f, b);
+        IOException e = assertThrows(IOException.class, () -> read(f, "text"));
+        assertEquals(f + ":1: not valid UTF-8 at byte 14 of its 'text' value (row group 0)", e.getMessage());
+        List<String> problems = new ArrayList<>();
+        List<String> texts = new ArrayList<>();
+        Documents.read(f, (name, text) -> texts.add(text), (where, problem) -> problems.add(where + ": " + problem));
+        List<String> expectedProblems = new ArrayList<>();
+        for (int row : new int[] {1, 2, 3, 4}) expectedProblems.add(f + ":" + row + ": not valid UTF-8 at byte 14 of its 'text' value (row group 0)");
+        for (int row : new int[] {17, 18, 19, 20}) expectedProblems.add(f + ":" + row + ": not valid UTF-8 at byte 15 of its 'text' value (row group 1)");
+        assertEquals(expectedProblems, problems);
+        List<String> expected = new ArrayList<>(texts());
+        expected.subList(16, 20).clear();
+        expected.subList(0, 4).clear();
+        assertEquals(expected, texts, "every other row is read, none with U+FFFD");
+    }
+
+    @Test
     void clearErrors() throws Exception {
         assertTrue(assertThrows(IOException.class, () -> read(fixture("hyparquet-snappy.parquet"), "body")).getMessage()
                 .endsWith("no column 'body' (top-level columns: id, text, note)"));
