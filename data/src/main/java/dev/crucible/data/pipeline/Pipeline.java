@@ -308,15 +308,39 @@ public final class Pipeline implements AutoCloseable {
         return new Doc(id, text, meta, fields);
     }
 
+    /**
+     * UTF-8 for well-formed text, else (a lone surrogate, which a JSON escape such as \\ud800 can
+     * carry in) the UTF-16 chars, marked by a negative length: UTF-8 would turn the surrogate into
+     * '?', and the output would depend on whether the recipe has a de-duplication step.
+     */
     private static void writeString(DataOutputStream out, String s) throws IOException {
-        byte[] b = s.getBytes(StandardCharsets.UTF_8);
-        out.writeInt(b.length);
-        out.write(b);
+        if (wellFormed(s)) {
+            byte[] b = s.getBytes(StandardCharsets.UTF_8);
+            out.writeInt(b.length);
+            out.write(b);
+        } else {
+            out.writeInt(-1 - s.length());
+            out.writeChars(s);
+        }
+    }
+
+    static boolean wellFormed(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (!Character.isSurrogate(c)) continue;
+            if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) i++;
+            else return false;
+        }
+        return true;
     }
 
     private static String readString(DataInputStream in) throws IOException {
         int len = in.readInt();
-        if (len < 0) throw new EOFException("corrupt spill file");
+        if (len < 0) {
+            char[] c = new char[-1 - len];
+            for (int i = 0; i < c.length; i++) c[i] = in.readChar();
+            return new String(c);
+        }
         byte[] b = in.readNBytes(len);
         if (b.length != len) throw new EOFException("truncated spill file");
         return new String(b, StandardCharsets.UTF_8);

@@ -66,6 +66,21 @@ class PipelineTest {
     }
 
     @Test
+    void theDedupSpillKeepsLoneSurrogatesSoOutputDoesNotDependOnADedupStep() throws IOException {
+        // a JSON escape such as \\ud800 puts a lone surrogate into a document; UTF-8 cannot encode it
+        Doc odd = new Doc("id\uD800", "half a pair \uD83D here, a whole one \uD83D\uDE00, and a low one \uDE00",
+                Map.of("m", "\uDFFF"), Map.of("url", "x\uD800y"));
+        List<Doc> in = List.of(new Doc("plain", "caf\u00e9 text"), odd, new Doc("again", "caf\u00e9 text"));
+        List<Doc> without = run(steps("text_length_filter", Map.of("min_len", 1)), in, 1, null);
+        List<Doc> with = run(steps("exact_dedup", Map.of(), "text_length_filter", Map.of("min_len", 1)), in, 1, null);
+        assertEquals(List.of(in.get(0), odd, in.get(2)), without);
+        assertEquals(List.of(in.get(0), odd), with, "the spilled documents come back char for char");
+        assertEquals(odd.text(), with.get(1).text());
+        assertEquals(odd.fields(), with.get(1).fields());
+        assertEquals(odd.meta(), with.get(1).meta());
+    }
+
+    @Test
     void nothingIsLostAndThreadsDoNotChangeTheResult() throws IOException {
         List<Doc> in = new ArrayList<>(europarl(3000));
         for (int i = 0; i < 20; i++) {
