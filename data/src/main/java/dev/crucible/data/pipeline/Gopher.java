@@ -21,11 +21,11 @@ public final class Gopher {
 
     /** Gopher quality: document length, mean word length, symbols, bullets, ellipses, alphabetic words, stop words. */
     static Operator quality(Params p) {
-        int minWords = p.integer("min_doc_words", 50), maxWords = p.integer("max_doc_words", 100_000);
-        double minAvg = p.number("min_avg_word_length", 3), maxAvg = p.number("max_avg_word_length", 10);
-        double maxSymbol = p.number("max_symbol_word_ratio", 0.1), maxBullet = p.number("max_bullet_lines_ratio", 0.9);
-        double maxEllipsis = p.number("max_ellipsis_lines_ratio", 0.3), minAlpha = p.number("max_non_alpha_words_ratio", 0.8);
-        int minStop = p.integer("min_stop_words", 2);
+        double minWords = off(p, "min_doc_words", 50), maxWords = off(p, "max_doc_words", 100_000);
+        double minAvg = off(p, "min_avg_word_length", 3), maxAvg = off(p, "max_avg_word_length", 10);
+        double maxSymbol = off(p, "max_symbol_word_ratio", 0.1), maxBullet = off(p, "max_bullet_lines_ratio", 0.9);
+        double maxEllipsis = off(p, "max_ellipsis_lines_ratio", 0.3), minAlpha = off(p, "max_non_alpha_words_ratio", 0.8);
+        double minStop = off(p, "min_stop_words", 2);
         Set<String> stop = Set.copyOf(RangeFilter.lower(p.strings("stop_words", List.copyOf(DEFAULT_STOP_WORDS))));
         return new Operator() {
             @Override
@@ -55,8 +55,8 @@ public final class Gopher {
                     if (hasAlpha) alpha++;
                     if (stop.contains(TextStats.strip(w).toLowerCase(Locale.ROOT))) stopHits++;
                 }
-                if (nonSymbol < minWords) return Outcome.remove("short_doc", nonSymbol + " words < min_doc_words " + minWords);
-                if (nonSymbol > maxWords) return Outcome.remove("long_doc", nonSymbol + " words > max_doc_words " + maxWords);
+                if (nonSymbol < minWords) return Outcome.remove("short_doc", fmt("%d words < min_doc_words %.6g", nonSymbol, minWords));
+                if (nonSymbol > maxWords) return Outcome.remove("long_doc", fmt("%d words > max_doc_words %.6g", nonSymbol, maxWords));
                 double avg = (double) nonSymbolChars / nonSymbol;
                 if (avg < minAvg) return Outcome.remove("below_avg_word_length", fmt("mean word length %.3g < %.3g", avg, minAvg));
                 if (avg > maxAvg) return Outcome.remove("above_avg_word_length", fmt("mean word length %.3g > %.3g", avg, maxAvg));
@@ -78,10 +78,19 @@ public final class Gopher {
                 if (ellipsisRatio > maxEllipsis) return Outcome.remove("too_many_end_ellipsis", fmt("lines ending in an ellipsis %.3g > %.3g", ellipsisRatio, maxEllipsis));
                 double alphaRatio = (double) alpha / words.size();
                 if (alphaRatio < minAlpha) return Outcome.remove("below_alpha_threshold", fmt("words with a letter %.3g < %.3g", alphaRatio, minAlpha));
-                if (stopHits < minStop) return Outcome.remove("not_enough_stop_words", stopHits + " stop words < min_stop_words " + minStop);
+                if (stopHits < minStop) return Outcome.remove("not_enough_stop_words", fmt("%d stop words < min_stop_words %.6g", stopHits, minStop));
                 return Outcome.keep(doc);
             }
         };
+    }
+
+    /**
+     * A threshold datatrove declares "float | None" and tests with "if self.x and ...": null (None)
+     * or 0 turns its rule off. NaN does that here, since every comparison with it is false.
+     */
+    static double off(Params p, String key, double dflt) {
+        Double v = p.optionalNumber(key, dflt);
+        return v == null || v == 0 ? Double.NaN : v;
     }
 
     private static final Pattern PARAGRAPHS = Pattern.compile("\\n{2,}");
@@ -89,8 +98,8 @@ public final class Gopher {
 
     /** Gopher repetition: duplicated paragraphs and lines, top n-grams, duplicated n-grams. */
     static Operator repetition(Params p) {
-        double dupLine = p.number("dup_line_frac", 0.3), dupPara = p.number("dup_para_frac", 0.3);
-        double dupLineChar = p.number("dup_line_char_frac", 0.2), dupParaChar = p.number("dup_para_char_frac", 0.2);
+        double dupLine = off(p, "dup_line_frac", 0.3), dupPara = off(p, "dup_para_frac", 0.3);
+        double dupLineChar = off(p, "dup_line_char_frac", 0.2), dupParaChar = off(p, "dup_para_char_frac", 0.2);
         double[] top = {p.number("top_2_gram_frac", 0.2), p.number("top_3_gram_frac", 0.18), p.number("top_4_gram_frac", 0.16)};
         double[] dup = {p.number("dup_5_gram_frac", 0.15), p.number("dup_6_gram_frac", 0.14), p.number("dup_7_gram_frac", 0.13),
                 p.number("dup_8_gram_frac", 0.12), p.number("dup_9_gram_frac", 0.11), p.number("dup_10_gram_frac", 0.10)};

@@ -144,6 +144,8 @@ public record Recipe(String source, List<Input> inputs, Output output, boolean s
             if (params != null && !(params instanceof Map)) throw new RecipeException(where + ": " + name + ": parameters must be a mapping, got " + params);
             try {
                 steps.add(Operators.create(name, (Map<String, ?>) params));
+            } catch (Params.ParamException e) {
+                throw new RecipeException(keyAt(source, text, name, occurrence, e.key()) + ": " + name + ": " + e.getMessage());
             } catch (IllegalArgumentException e) {
                 throw new RecipeException(where + ": " + name + ": " + e.getMessage());
             }
@@ -211,6 +213,22 @@ public record Recipe(String source, List<Input> inputs, Output output, boolean s
 
     private static String at(String source, String text, String needle) {
         return at(source, text, needle, 1);
+    }
+
+    /** "file:line" of the first line from the occurrence-th mention of op on that names key, else of the op itself. */
+    private static String keyAt(String source, String text, String op, int occurrence, String key) {
+        String opAt = at(source, text, op, occurrence);
+        if (opAt.equals(source)) return source;
+        String[] lines = text.split("\n", -1);
+        java.util.regex.Pattern k = java.util.regex.Pattern.compile("(^|[\\s{,])" + java.util.regex.Pattern.quote(key) + "\\s*:");
+        for (int i = Integer.parseInt(opAt.substring(source.length() + 1)) - 1; i < lines.length; i++) {
+            String l = lines[i];
+            int hash = l.indexOf('#');
+            if (hash >= 0) l = l.substring(0, hash);
+            if (i > 0 && l.stripLeading().startsWith("- ") && !opAt.equals(source + ":" + (i + 1))) break; // the next op
+            if (k.matcher(l).find()) return source + ":" + (i + 1);
+        }
+        return opAt;
     }
 
     /** "file:line" of the occurrence-th line that mentions needle, or just "file". */

@@ -83,6 +83,8 @@ class OperatorsTest {
         assertEquals("not_enough_stop_words", g.apply(new Doc("t", words(60, "house"))).rule());
         assertEquals("below_avg_word_length", g.apply(new Doc("t", words(60, "to of"))).rule());
         assertEquals("too_many_hashes", g.apply(new Doc("t", good + " #a".repeat(8))).rule());
+        // datatrove tests each threshold's truth: 0 turns the rule off rather than removing every '#'
+        assertTrue(keeps(op("gopher_quality_filter", "max_symbol_word_ratio", 0), good + " #a".repeat(8)));
         assertEquals("too_many_bullets", g.apply(new Doc("t", ("- the house of and with\n").repeat(20))).rule());
         assertEquals("below_alpha_threshold", g.apply(new Doc("t", good + " 1234".repeat(20))).rule());
     }

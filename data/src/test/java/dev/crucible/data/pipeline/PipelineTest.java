@@ -271,4 +271,18 @@ class PipelineTest {
         Recipe r = Recipe.parse("r.yaml", "inputs: [a.txt]\noutput: {dir: out}\nops:\n  - exact_dedup: {}\n  - exact_dedup: {}\n");
         assertEquals(List.of("exact_dedup", "exact_dedup#2"), r.steps().stream().map(Operators.Step::label).toList());
     }
+
+    @Test
+    void aNullParameterDisablesADatatroveCheckAndIsRefusedElsewhereWithItsLine() {
+        String recipe = "inputs: [a.txt]\noutput: {dir: out}\nops:\n  - gopher_quality_filter:\n      min_doc_words: 10\n      max_doc_words: null\n"
+                + "  - text_length_filter:\n      min_len: 10\n      max_len: ~\n";
+        Recipe.RecipeException e = assertThrows(Recipe.RecipeException.class, () -> Recipe.parse("r.yaml", recipe));
+        assertEquals("r.yaml:9: text_length_filter: parameter 'max_len' is null; leave it out for its default, or give a value", e.getMessage());
+        Recipe r = Recipe.parse("r.yaml", recipe.substring(0, recipe.indexOf("  - text_length_filter")));
+        Operator g = ((Operators.PerDoc) r.steps().getFirst()).op();
+        String tooLongForTheDefault = "the cat sat with the dog. ".repeat(17_000); // 102,000 words
+        assertFalse(g.apply(new Doc("d", tooLongForTheDefault)).removed(), "datatrove's None: no upper bound");
+        Operator byDefault = ((Operators.PerDoc) Operators.create("gopher_quality_filter", Map.of())).op();
+        assertEquals("long_doc", byDefault.apply(new Doc("d", tooLongForTheDefault)).rule());
+    }
 }
