@@ -50,8 +50,10 @@ class OperatorsTest {
         assertTrue(keeps(op("flagged_words_filter", "max_ratio", 0.2), "what the fuck is this"));
         assertFalse(keeps(op("flagged_words_filter", "max_ratio", 0.19), "what the fuck is this"));
         assertTrue(keeps(op("flagged_words_filter", "max_ratio", 0.2, "words", java.util.List.of("spam")), "what the fuck is this"));
-        assertTrue(keeps(op("average_line_length_filter", "min_len", 2), "ab\n\nabcd"));
-        assertFalse(keeps(op("average_line_length_filter", "min_len", 2.01), "ab\n\nabcd"));
+        // Data-Juicer: len(text) / len(text.splitlines()) = 8 / 3, the two line breaks counted
+        assertTrue(keeps(op("average_line_length_filter", "min_len", 8.0 / 3), "ab\n\nabcd"));
+        assertFalse(keeps(op("average_line_length_filter", "min_len", 2.67), "ab\n\nabcd"));
+        assertTrue(keeps(op("average_line_length_filter", "min_len", 0, "max_len", 3.0), "ab\r\rabcd"), "\\r ends a line, as in splitlines: 8 / 3");
         assertFalse(keeps(op("maximum_line_length_filter", "min_len", 1, "max_len", 3), "ab\n\nabcd"));
     }
 
