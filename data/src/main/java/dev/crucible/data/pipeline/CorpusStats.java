@@ -19,11 +19,10 @@ public final class CorpusStats {
     /** Name, the filter that thresholds it, and how to compute it. */
     public record Stat(String name, String filter, ToDoubleFunction<Sample> fn) {}
 
-    /** A document with what several statistics share computed once. */
-    public record Sample(String text, List<String> words, LanguageId.Guess lang) {
+    /** A document with what several statistics share computed once: Data-Juicer's words as they are and lower-cased. */
+    public record Sample(String text, List<String> words, List<String> lowerWords, LanguageId.Guess lang) {
         static Sample of(String text, LanguageId id) {
-            List<String> words = TextStats.words(text);
-            return new Sample(text, words, id.identify(words));
+            return new Sample(text, TextStats.words(text), TextStats.words(text, true), id.identify(text));
         }
     }
 
@@ -33,12 +32,12 @@ public final class CorpusStats {
             new Stat("alnum_ratio", "alphanumeric_filter", s -> TextStats.alnumRatio(s.text())),
             new Stat("special_char_ratio", "special_characters_filter", s -> TextStats.specialCharRatio(s.text())),
             new Stat("char_rep_ratio", "character_repetition_filter (rep_len 10)", s -> TextStats.charRepetitionRatio(s.text(), 10)),
-            new Stat("word_rep_ratio", "word_repetition_filter (rep_len 10)", s -> TextStats.wordRepetitionRatio(RangeFilter.lower(s.words()), 10)),
+            new Stat("word_rep_ratio", "word_repetition_filter (rep_len 10)", s -> TextStats.wordRepetitionRatio(s.lowerWords(), 10)),
             new Stat("stopword_ratio", "stopwords_filter (the document's language)", s -> {
                 Set<String> sw = WordLists.stopwords().get(s.lang().lang());
-                return sw == null ? 0 : TextStats.wordShare(s.words(), sw);
+                return sw == null ? 0 : TextStats.wordShare(s.lowerWords(), sw);
             }),
-            new Stat("flagged_word_ratio", "flagged_words_filter", s -> TextStats.wordShare(s.words(), WordLists.flaggedWords())),
+            new Stat("flagged_word_ratio", "flagged_words_filter", s -> TextStats.wordShare(s.lowerWords(), WordLists.flaggedWords())),
             new Stat("avg_line_length", "average_line_length_filter", s -> TextStats.averageLineLength(s.text())),
             new Stat("max_line_length", "maximum_line_length_filter", s -> TextStats.maxLineLength(s.text())),
             new Stat("lang_score", "language_id_score_filter", s -> s.lang().score()));

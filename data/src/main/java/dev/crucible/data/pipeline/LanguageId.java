@@ -34,7 +34,7 @@ public final class LanguageId {
     }
 
     public Guess identify(String text) {
-        return identify(TextStats.words(text));
+        return identify(TextStats.strippedTokens(text));
     }
 
     public Guess identify(List<String> words) {

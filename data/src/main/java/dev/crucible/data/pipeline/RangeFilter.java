@@ -71,20 +71,20 @@ public final class RangeFilter implements Operator {
         int n = p.integer("rep_len", 10);
         if (n < 1) throw new IllegalArgumentException("parameter 'rep_len' must be at least 1");
         return new RangeFilter("word_repetition_filter", "word_rep_ratio",
-                d -> TextStats.wordRepetitionRatio(lower(TextStats.words(d.text())), n),
+                d -> TextStats.wordRepetitionRatio(TextStats.words(d.text(), true), n),
                 "min_ratio", p.number("min_ratio", 0), "max_ratio", p.number("max_ratio", 0.5));
     }
 
     static RangeFilter stopwords(Params p) {
         Set<String> words = WordLists.stopwords(p.string("lang", "en"));
-        return new RangeFilter("stopwords_filter", "stopword_ratio", d -> TextStats.wordShare(TextStats.words(d.text()), words),
+        return new RangeFilter("stopwords_filter", "stopword_ratio", d -> TextStats.wordShare(TextStats.words(d.text(), true), words),
                 "min_ratio", p.number("min_ratio", 0.3), "max_ratio", p.number("max_ratio", INF));
     }
 
     static RangeFilter flaggedWords(Params p) {
         List<String> custom = p.strings("words", null);
         Set<String> words = custom == null ? WordLists.flaggedWords() : Set.copyOf(lower(custom));
-        return new RangeFilter("flagged_words_filter", "flagged_word_ratio", d -> TextStats.wordShare(TextStats.words(d.text()), words),
+        return new RangeFilter("flagged_words_filter", "flagged_word_ratio", d -> TextStats.wordShare(TextStats.words(d.text(), true), words),
                 "min_ratio", p.number("min_ratio", 0), "max_ratio", p.number("max_ratio", 0.045));
     }
 

@@ -1,6 +1,7 @@
 package dev.crucible.data.pipeline;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 import java.util.Set;
@@ -12,6 +13,28 @@ class TextStatsTest {
     void wordsStripPunctuationButKeepInnerMarks() {
         assertEquals(List.of("Hello", "world", "it's", "e-mail"), TextStats.words("  Hello, world! -- it's (e-mail) ... "));
         assertEquals(4, TextStats.length("a😀bc"));
+    }
+
+    @Test
+    void wordsAsDataJuicerRefinesThem() {
+        // each expected list is what Data-Juicer's get_words_from_document + words_refinement(strip_chars=SPECIAL_CHARACTERS)
+        // gives in Python with emoji 2.2.0 (the version it pins)
+        assertEquals(List.of("In", "we", "had", "rd", "place", "abc", "and"), TextStats.words("In 2024 we had 3rd place, abc123 and 50%"));
+        assertEquals(List.of("a\u00A0b", "c\rd"), TextStats.words("a\u00A0b c\rd"), "split on ' ', \\n and \\t only");
+        assertEquals(List.of("hi", "\uD83C\uDDE9\uD83C\uDDEA", "x", "y"), TextStats.words("\uD83D\uDE00hi\uD83D\uDE00 \uD83C\uDDE9\uD83C\uDDEA \u2728 \u00A9x \u263Ay"));
+        assertEquals(List.of("\u4E2A", "\u6D77"), TextStats.words("\u4E00\u4E2A \u4E0A\u6D77"), "\u4E00 and \u4E0A are on its list");
+        assertEquals(List.of("\u043E\u0441\u043F\u043E\u0434\u0438\u043D", "\u03A0\u03AC\u03C1\u03B1"), TextStats.words("\u0413\u043E\u0441\u043F\u043E\u0434\u0438\u043D \u03A0\u03AC\u03C1\u03B1"));
+        assertEquals(List.of("\u0433\u043E\u0441\u043F\u043E\u0434\u0438\u043D", "\u03AC\u03C1\u03B1"), TextStats.words("\u0413\u043E\u0441\u043F\u043E\u0434\u0438\u043D \u03A0\u03AC\u03C1\u03B1", true),
+                "lower-cased before stripping");
+    }
+
+    @Test
+    void dataJuicerEmojiAreTheSingleCodePointKeysOfEmoji220() {
+        int n = 0;
+        for (int cp = 0x80; cp <= Character.MAX_CODE_POINT; cp++) if (Character.isEmoji(cp) && TextStats.isDataJuicerSpecial(cp)) n++;
+        // len([k for k in emoji.EMOJI_DATA if len(k) == 1]) with emoji 2.2.0; a JDK with a newer Unicode must not add to it
+        assertEquals(1386, n);
+        assertTrue(TextStats.isDataJuicerSpecial('7') && TextStats.isDataJuicerSpecial('\u2014') && !TextStats.isDataJuicerSpecial('\u00E9'));
     }
 
     @Test
