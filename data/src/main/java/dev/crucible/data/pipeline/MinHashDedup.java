@@ -1,16 +1,17 @@
 package dev.crucible.data.pipeline;
 
-import java.text.Normalizer;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 
 /**
- * minhash_dedup: near-duplicate removal by MinHash over word n-gram shingles with LSH banding
- * (datatrove's defaults: 5-grams, 14 bands of 8 hashes). Text is simplified first (lower case,
- * accents and punctuation removed, whitespace collapsed). Two documents are duplicates when all
- * hashes of any one band agree, which for Jaccard similarity s happens with probability
- * 1 - (1 - s^rows)^bands (about 0.92 at s = 0.8 and 0.01 at s = 0.5 with the defaults).
+ * minhash_dedup: near-duplicate removal by MinHash over word n-gram shingles with LSH banding, as
+ * datatrove's MinhashDedupSignature takes them (5-grams, 14 bands of 8 hashes): the text simplified
+ * by simplify_text (lower case, numbers to 0, punctuation removed, whitespace collapsed, accents
+ * removed), split into words by word_tokenize, one shingle per run of n_grams words. A document
+ * with fewer words than that has no shingles, so no signature, and is never a duplicate (datatrove
+ * writes no signature for it). Two documents are duplicates when all hashes of any one band agree,
+ * which for Jaccard similarity s happens with probability 1 - (1 - s^rows)^bands: with 14 x 8,
+ * 0.924 at s = 0.8, 0.053 at s = 0.5 and 0.0009 at s = 0.3. The hash functions are Crucible's own,
+ * so signatures are not datatrove's bit for bit; the shingle sets, and so the probabilities, are.
  */
 record MinHashDedup(int ngram, int bands, int rows, long[] seeds) implements Dedup {
     static MinHashDedup of(Params p) {
@@ -27,35 +28,13 @@ record MinHashDedup(int ngram, int bands, int rows, long[] seeds) implements Ded
         return "minhash_dedup";
     }
 
-    static String simplify(String text) {
-        String t = Normalizer.normalize(text.toLowerCase(Locale.ROOT), Normalizer.Form.NFD);
-        StringBuilder sb = new StringBuilder(t.length());
-        boolean space = true;
-        for (int i = 0; i < t.length(); i++) {
-            char c = t.charAt(i);
-            int type = Character.getType(c);
-            if (type == Character.NON_SPACING_MARK) continue;
-            if (Character.isLetterOrDigit(c) || Character.isSurrogate(c)) {
-                sb.append(c);
-                space = false;
-            } else if (!space) {
-                sb.append(' ');
-                space = true;
-            }
-        }
-        int e = sb.length();
-        if (e > 0 && sb.charAt(e - 1) == ' ') sb.setLength(e - 1);
-        return sb.toString();
-    }
-
-    /** The signature: for each of bands x rows hash functions, the minimum over the shingles. */
+    /** The signature: for each of bands x rows hash functions, the minimum over the shingles; null without shingles. */
     long[] signature(String text) {
-        String s = simplify(text);
-        if (s.isEmpty()) return null;
-        List<String> words = List.of(s.split(" "));
-        int shingles = Math.max(1, words.size() - ngram + 1);
+        List<String> words = DatatroveText.words(DatatroveText.simplify(text));
+        int shingles = words.size() - ngram + 1;
+        if (shingles < 1) return null; // datatrove's ngrams() yields nothing: no signature
         long[] shingleHash = new long[shingles];
-        for (int i = 0; i < shingles; i++) shingleHash[i] = Hashing.hash(String.join(" ", words.subList(i, Math.min(words.size(), i + ngram))), 0x5EED);
+        for (int i = 0; i < shingles; i++) shingleHash[i] = Hashing.hash(String.join(" ", words.subList(i, i + ngram)), 0x5EED);
         long[] sig = new long[seeds.length];
         java.util.Arrays.fill(sig, Long.MAX_VALUE);
         for (long h : shingleHash) {

@@ -1,0 +1,196 @@
+package dev.crucible.data.pipeline;
+
+import java.text.Normalizer;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * datatrove's text utilities (src/datatrove/utils/text.py and word_tokenizers.py), which its
+ * Gopher, FineWeb and MinHash steps share: the PUNCTUATION and TERMINAL_PUNCTUATION tables,
+ * simplify_text, and split_into_words, which for English is NLTK's word_tokenize (Punkt sentences,
+ * then the improved Treebank tokenizer).
+ */
+final class DatatroveText {
+    private DatatroveText() {}
+
+    /** datatrove's PUNCTUATION, its printable part; the rest are control characters (the static block). */
+    static final String PUNCTUATION_PRINTABLE = "!/\u2014\u201D:\uFF05\uFF11\u3008&(\u3001\u2501\\\u3010#%\u300C\u300D\uFF0C\u3011\uFF1B+^]~\u201C\u300A\u201E';\u2019{|\u2236\u00B4[=-`*\uFF0E\uFF08\u2013\uFF1F\uFF01\uFF1A$\uFF5E\u00AB\u3009,><\u300B)?\uFF09\u3002\u2026@_.\"}\u25BA\u00BB";
+
+    /** datatrove's TERMINAL_PUNCTUATION: 159 sentence enders across scripts. "…" is not one of them. */
+    static final int[] TERMINAL_PUNCTUATION = {
+            0x21, 0x2E, 0x3F, 0x589, 0x61D, 0x61E, 0x61F, 0x6D4, 0x700, 0x701,
+            0x702, 0x7F9, 0x837, 0x839, 0x83D, 0x83E, 0x964, 0x965, 0x104A, 0x104B,
+            0x1362, 0x1367, 0x1368, 0x166E, 0x1735, 0x1736, 0x17D4, 0x17D5, 0x17D6, 0x17D9,
+            0x17DA, 0x1803, 0x1809, 0x1944, 0x1945, 0x1AA8, 0x1AA9, 0x1AAA, 0x1AAB, 0x1B5A,
+            0x1B5B, 0x1B5E, 0x1B5F, 0x1B7D, 0x1B7E, 0x1C3B, 0x1C3C, 0x1C7E, 0x1C7F, 0x203C,
+            0x203D, 0x2047, 0x2048, 0x2049, 0x2E2E, 0x2E3C, 0x2E53, 0x2E54, 0x3002, 0xA4FF,
+            0xA60E, 0xA60F, 0xA6F3, 0xA6F7, 0xA876, 0xA877, 0xA8CE, 0xA8CF, 0xA92F, 0xA9C8,
+            0xA9C9, 0xAA5D, 0xAA5E, 0xAA5F, 0xAAF0, 0xAAF1, 0xABEB, 0xFE52, 0xFE56, 0xFE57,
+            0xFF01, 0xFF0E, 0xFF1F, 0xFF61, 0x10A56, 0x10A57, 0x10F55, 0x10F56, 0x10F57, 0x10F58,
+            0x10F59, 0x10F86, 0x10F87, 0x10F88, 0x10F89, 0x11047, 0x11048, 0x110BE, 0x110BF, 0x110C0,
+            0x110C1, 0x11141, 0x11142, 0x11143, 0x111C5, 0x111C6, 0x111CD, 0x111DE, 0x111DF, 0x11238,
+            0x11239, 0x1123B, 0x1123C, 0x112A9, 0x1144B, 0x1144C, 0x115C2, 0x115C3, 0x115C9, 0x115CA,
+            0x115CB, 0x115CC, 0x115CD, 0x115CE, 0x115CF, 0x115D0, 0x115D1, 0x115D2, 0x115D3, 0x115D4,
+            0x115D5, 0x115D6, 0x115D7, 0x11641, 0x11642, 0x1173C, 0x1173D, 0x1173E, 0x11944, 0x11946,
+            0x11A42, 0x11A43, 0x11A9B, 0x11A9C, 0x11C41, 0x11C42, 0x11EF7, 0x11EF8, 0x11F43, 0x11F44,
+            0x16A6E, 0x16A6F, 0x16AF5, 0x16B37, 0x16B38, 0x16B44, 0x16E98, 0x1BC9F, 0x1DA88};
+
+    private static final BitSet PUNCTUATION = new BitSet(1 << 16);
+    private static final Set<Integer> TERMINAL;
+
+    static {
+        for (char c : PUNCTUATION_PRINTABLE.toCharArray()) PUNCTUATION.set(c);
+        // "".join(map(chr, (x for a, b in ((0, 9), (11, 13), (13, 32), (127, 160)) for x in range(a, b))))
+        PUNCTUATION.set(0, 9);
+        PUNCTUATION.set(11, 13);
+        PUNCTUATION.set(13, 32);
+        PUNCTUATION.set(127, 160);
+        java.util.HashSet<Integer> t = new java.util.HashSet<>();
+        for (int cp : TERMINAL_PUNCTUATION) t.add(cp);
+        TERMINAL = Set.copyOf(t);
+    }
+
+    /** In PUNCTUATION (what simplify_text turns into spaces). */
+    static boolean isPunctuation(int cp) {
+        return cp < (1 << 16) && PUNCTUATION.get(cp);
+    }
+
+    /** In PUNCTUATION_SET, PUNCTUATION and TERMINAL_PUNCTUATION together (what Gopher's "symbol" words consist of). */
+    static boolean isPunctuationOrTerminal(int cp) {
+        return isPunctuation(cp) || TERMINAL.contains(cp);
+    }
+
+    static boolean isTerminal(int cp) {
+        return TERMINAL.contains(cp);
+    }
+
+    private static final int U = Pattern.UNICODE_CHARACTER_CLASS | Pattern.UNICODE_CASE | Pattern.UNIX_LINES;
+    private static final Pattern NUMBERS = Pattern.compile("\\p{Nd}+([.,\u060C\u066B\u2396\u2397\u2398]\\p{Nd}+)?");
+    private static final Pattern WHITESPACE = Pattern.compile("[\\s\\x1c-\\x1f]+", U);
+
+    /**
+     * simplify_text with datatrove's default TextNormConfig: lower case, numbers to "0", PUNCTUATION
+     * to spaces, whitespace runs to one space, accents (category Mn after NFD) removed, stripped.
+     */
+    static String simplify(String text) {
+        String t = text.toLowerCase(Locale.ROOT);
+        t = NUMBERS.matcher(t).replaceAll("0");
+        StringBuilder sb = new StringBuilder(t.length());
+        for (int i = 0; i < t.length(); i++) sb.append(isPunctuation(t.charAt(i)) ? ' ' : t.charAt(i));
+        t = WHITESPACE.matcher(pyStrip(sb.toString())).replaceAll(" ");
+        t = Normalizer.normalize(t, Normalizer.Form.NFD);
+        sb.setLength(0);
+        for (int i = 0; i < t.length(); ) {
+            int cp = t.codePointAt(i);
+            i += Character.charCount(cp);
+            if (Character.getType(cp) != Character.NON_SPACING_MARK) sb.appendCodePoint(cp);
+        }
+        return pyStrip(sb.toString());
+    }
+
+    /** Python's str.split(): runs of whitespace (str.isspace, \\x1c-\\x1f included) separate, none kept. */
+    static List<String> pySplit(String s) {
+        List<String> out = new ArrayList<>();
+        for (String p : WHITESPACE.split(s)) if (!p.isEmpty()) out.add(p);
+        return out;
+    }
+
+    static String pyStrip(String s) {
+        int a = 0, b = s.length();
+        while (a < b && isPySpace(s.charAt(a))) a++;
+        while (b > a && isPySpace(s.charAt(b - 1))) b--;
+        return s.substring(a, b);
+    }
+
+    static boolean isPySpace(char c) {
+        return Character.isWhitespace(c) || Character.isSpaceChar(c) || c == '\u0085' || (c >= '\u001C' && c <= '\u001F');
+    }
+
+    // NLTK's NLTKWordTokenizer (nltk/tokenize/destructive.py), rule for rule
+    private record Rule(Pattern p, String replacement) {
+        String apply(String s) {
+            return p.matcher(s).replaceAll(replacement);
+        }
+    }
+
+    private static Rule rule(String regex, String replacement) {
+        return new Rule(Pattern.compile(regex, U), replacement);
+    }
+
+    private static final List<Rule> STARTING_QUOTES = List.of(
+            rule("([\u00AB\u201C\u2018\u201E]|[`]+)", " $1 "),
+            rule("^\"", "``"),
+            rule("(``)", " $1 "),
+            rule("([ (\\[{<])(\"|'{2})", "$1 `` "),
+            rule("(?i)(')(?!re|ve|ll|m|t|s|d|n)(\\w)\\b", "$1 $2"));
+    private static final List<Rule> PUNCT = List.of(
+            rule("([^.])(\\.)([\\])}>\"'\u00BB\u201D\u2019 ]*)\\s*$", "$1 $2 $3 "),
+            rule("([:,])([^\\d])", " $1 $2"),
+            rule("([:,])$", " $1 "),
+            rule("\\.{2,}", " $0 "),
+            rule("[;@#$%&]", " $0 "),
+            rule("([^.])(\\.)([\\])}>\"']*)\\s*$", "$1 $2$3 "),
+            rule("[?!]", " $0 "),
+            rule("([^'])' ", "$1 ' "),
+            rule("[*]", " $0 "),
+            rule("[\\]\\[(){}<>]", " $0 "),
+            rule("--", " -- "));
+    private static final List<Rule> ENDING_QUOTES = List.of(
+            rule("([\u00BB\u201D\u2019])", " $1 "),
+            rule("''", " '' "),
+            rule("\"", " '' "),
+            rule("([^' ])('[sS]|'[mM]|'[dD]|') ", "$1 $2 "),
+            rule("([^' ])('ll|'LL|'re|'RE|'ve|'VE|n't|N'T) ", "$1 $2 "),
+            rule("(?i)\\b(can)(not)\\b", " $1 $2 "),
+            rule("(?i)\\b(d)('ye)\\b", " $1 $2 "),
+            rule("(?i)\\b(gim)(me)\\b", " $1 $2 "),
+            rule("(?i)\\b(gon)(na)\\b", " $1 $2 "),
+            rule("(?i)\\b(got)(ta)\\b", " $1 $2 "),
+            rule("(?i)\\b(lem)(me)\\b", " $1 $2 "),
+            rule("(?i)\\b(more)('n)\\b", " $1 $2 "),
+            rule("(?i)\\b(wan)(na)(?=\\s)", " $1 $2 "),
+            rule("(?i) ('t)(is)\\b", " $1 $2 "),
+            rule("(?i) ('t)(was)\\b", " $1 $2 "));
+
+    /** NLTKWordTokenizer().tokenize(sentence): the Treebank rules on one sentence, whose final period it splits off. */
+    static List<String> treebank(String sentence) {
+        String t = sentence;
+        for (Rule r : STARTING_QUOTES) t = r.apply(t);
+        for (Rule r : PUNCT) t = r.apply(t);
+        t = " " + t + " ";
+        for (Rule r : ENDING_QUOTES) t = r.apply(t);
+        return pySplit(t);
+    }
+
+    /** Abbreviations whose period Punkt's English model does not take for a sentence end (the common ones). */
+    private static final Set<String> ABBREVIATIONS = Set.of("mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "vs", "etc", "inc", "ltd",
+            "co", "corp", "no", "fig", "gen", "gov", "sen", "rep", "rev", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept",
+            "oct", "nov", "dec", "mt", "ft", "lt", "col", "capt", "sgt", "approx", "dept", "est", "vol", "ca", "cf", "al");
+    private static final Pattern SENTENCE_END = Pattern.compile("(\\S*)\\.[\\])}>\"'\u00BB\u201D\u2019]*(?=\\s|$)", U);
+
+    /**
+     * split_into_words for English: NLTK's word_tokenize, which splits sentences with Punkt and runs
+     * the Treebank rules on each. Punkt's trained model is approximated: a period before whitespace
+     * ends a sentence unless its word is an initial, has a period inside (U.S., e.g.) or is a common
+     * abbreviation. The approximation can only move a period between "word." and "word", ".".
+     */
+    static List<String> words(String text) {
+        List<String> out = new ArrayList<>();
+        Matcher m = SENTENCE_END.matcher(text);
+        int start = 0;
+        while (m.find()) {
+            String word = m.group(1).replaceAll("^[\\p{P}\\p{S}]+", "");
+            if (word.isEmpty() || word.endsWith(".") || word.contains(".") || (word.length() == 1 && Character.isLetter(word.charAt(0)))
+                    || ABBREVIATIONS.contains(word.toLowerCase(Locale.ROOT))) continue;
+            out.addAll(treebank(text.substring(start, m.end())));
+            start = m.end();
+        }
+        out.addAll(treebank(text.substring(start)));
+        return out;
+    }
+}

@@ -1,0 +1,55 @@
+package dev.crucible.data.pipeline;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** datatrove's text utilities; the word lists are NLTK's own regression tests (nltk/test/tokenize.doctest). */
+class DatatroveTextTest {
+    @Test
+    void wordTokenizeAsNltkDoes() {
+        assertEquals(List.of("On", "a", "$", "50,000", "mortgage", "of", "30", "years", "at", "8", "percent", ",", "the", "monthly", "payment",
+                "would", "be", "$", "366.88", "."), DatatroveText.words("On a $50,000 mortgage of 30 years at 8 percent, the monthly payment would be $366.88."));
+        assertEquals(List.of("``", "We", "beat", "some", "pretty", "good", "teams", "to", "get", "here", ",", "''", "Slocum", "said", "."),
+                DatatroveText.words("\"We beat some pretty good teams to get here,\" Slocum said."));
+        assertEquals(List.of("Well", ",", "we", "could", "n't", "have", "this", "predictable", ",", "cliche-ridden", ",", "``", "Touched", "by", "an",
+                "Angel", "''", "(", "a", "show", "creator", "John", "Masius", "worked", "on", ")", "wanna-be", "if", "she", "did", "n't", "."),
+                DatatroveText.words("Well, we couldn't have this predictable, cliche-ridden, \"Touched by an Angel\" (a show creator John Masius worked on) wanna-be if she didn't."));
+        assertEquals(List.of("I", "can", "not", "can", "not", "work", "under", "these", "conditions", "!"), DatatroveText.words("I cannot cannot work under these conditions!"));
+        assertEquals(List.of("The", "company", "spent", "40.75", "%", "of", "its", "income", "last", "year", "."),
+                DatatroveText.words("The company spent 40.75% of its income last year."));
+        assertEquals(List.of("He", "arrived", "at", "3:00", "pm", "."), DatatroveText.words("He arrived at 3:00 pm."));
+        assertEquals(List.of("I", "bought", "these", "items", ":", "books", ",", "pencils", ",", "and", "pens", "."),
+                DatatroveText.words("I bought these items: books, pencils, and pens."));
+        assertEquals(List.of("There", "were", "300,000", ",", "but", "that", "was", "n't", "enough", "."), DatatroveText.words("There were 300,000, but that wasn't enough."));
+        assertEquals(List.of("It", "'s", "more", "'n", "enough", "."), DatatroveText.words("It's more'n enough."));
+        assertEquals(List.of("\u00AB", "Now", "that", "I", "can", "do", ".", "\u00BB"), DatatroveText.words("\u00ABNow that I can do.\u00BB"));
+        // sentences: Punkt ends one at "York." and "them.", so their periods are split off as well as the last
+        assertEquals(List.of("Good", "muffins", "cost", "$", "3.88", "in", "New", "York", ".", "Please", "buy", "me", "two", "of", "them", ".", "Thanks", "."),
+                DatatroveText.words("Good muffins cost $3.88\nin New York.  Please buy me\ntwo of them.\n\nThanks."));
+        // one sentence (NLTKWordTokenizer alone): only the last period is split off
+        assertEquals(List.of("Good", "muffins", "cost", "$", "3.88", "in", "New", "(", "York", ")", ".", "Please", "(", "buy", ")", "me", "two", "of", "them.",
+                "(", "Thanks", ")", "."), DatatroveText.treebank("Good muffins cost $3.88\nin New (York).  Please (buy) me\ntwo of them.\n(Thanks)."));
+        assertEquals(List.of("Mr.", "Smith", "met", "the", "U.S.", "team", "."), DatatroveText.words("Mr. Smith met the U.S. team."), "abbreviations keep their period");
+    }
+
+    @Test
+    void punctuationTables() {
+        assertEquals(159, DatatroveText.TERMINAL_PUNCTUATION.length);
+        assertTrue(DatatroveText.isTerminal('.') && DatatroveText.isTerminal('\u3002') && DatatroveText.isTerminal(0x11F43));
+        assertFalse(DatatroveText.isTerminal('\u2026'), "datatrove's set has no ellipsis");
+        assertFalse(DatatroveText.isTerminal('"'));
+        assertTrue(DatatroveText.isPunctuation('\u2026') && DatatroveText.isPunctuation(0x85) && DatatroveText.isPunctuation(0));
+        assertFalse(DatatroveText.isPunctuation('\t') || DatatroveText.isPunctuation('\n') || DatatroveText.isPunctuation('\u00A9'));
+        assertTrue(DatatroveText.isPunctuationOrTerminal('\u0964'));
+    }
+
+    @Test
+    void simplifyTextAsDatatroveDoes() {
+        // simplify_text("Héllo, WORLD!  It costs 3,50 € — or 12.5%.") in Python
+        assertEquals("hello world it costs 0 € or 0", DatatroveText.simplify("H\u00E9llo, WORLD!  It costs 3,50 \u20AC \u2014 or 12.5%."));
+    }
+}
