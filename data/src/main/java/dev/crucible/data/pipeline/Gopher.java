@@ -112,7 +112,7 @@ public final class Gopher {
             @Override
             public Outcome apply(Doc doc) {
                 String text = doc.text();
-                int len = Math.max(1, text.length());
+                int len = Math.max(1, TextStats.length(text)); // Python's len, as every count here
                 String[] paras = PARAGRAPHS.split(text.strip());
                 long[] d = duplicates(paras);
                 if ((double) d[0] / paras.length > dupPara) return Outcome.remove("dup_para_frac", fmt("duplicated paragraphs %.3g > %.3g", (double) d[0] / paras.length, dupPara));
@@ -142,7 +142,7 @@ public final class Gopher {
         for (String e : elements) {
             if (!seen.add(e)) {
                 n++;
-                chars += e.length();
+                chars += TextStats.length(e); // Python's len
             }
         }
         return new long[] {n, chars};
@@ -167,7 +167,7 @@ public final class Gopher {
         }
         if (best < 2) return 0;
         long len = n - 1;
-        for (String w : bestGram) len += w.length();
+        for (String w : bestGram) len += TextStats.length(w);
         return len * best;
     }
 
@@ -179,7 +179,7 @@ public final class Gopher {
         while (i + n <= words.size()) {
             List<String> g = words.subList(i, i + n);
             if (seen.contains(g)) {
-                for (String w : g) chars += w.length();
+                for (String w : g) chars += TextStats.length(w);
                 i += n;
             } else {
                 seen.add(g);

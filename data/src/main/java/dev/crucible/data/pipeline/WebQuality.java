@@ -13,14 +13,6 @@ import java.util.regex.Pattern;
 public final class WebQuality {
     private WebQuality() {}
 
-    /** Sentence enders across scripts (a subset of datatrove's TERMINAL_PUNCTUATION). */
-    static final String TERMINAL = ".!?…。！？؟।।॥።፧᙮‼⁇⁈⁉︒﹒﹖﹗．？｡";
-
-    static boolean endsWithTerminal(String line) {
-        if (line.isEmpty()) return false;
-        int cp = line.codePointBefore(line.length());
-        return TERMINAL.indexOf(cp) >= 0;
-    }
 
     private static final Pattern CITATION = Pattern.compile("\\[\\d*]|\\[edit]|\\[citation needed]");
     private static final Pattern SENTENCE_END = Pattern.compile("[.!?]+(?=\\s|$)");
@@ -77,29 +69,38 @@ public final class WebQuality {
     }
 
     /**
-     * FineWeb's own filters: too few lines ending in terminal punctuation, too many short lines,
-     * too many characters in duplicated lines, too many newlines per word (lists).
+     * FineWeb's own filters, as datatrove's FineWebQualityFilter computes them: too few lines
+     * ending in one of stop_chars (default: datatrove's TERMINAL_PUNCTUATION, which has no "…"),
+     * too many short lines, too many characters in duplicated lines, too many newlines per word,
+     * words being datatrove's split_into_words (NLTK's tokens, punctuation among them). Lengths
+     * are code points, as Python's len.
      */
     static Operator fineweb(Params p) {
         double punctThr = p.number("line_punct_thr", 0.12), shortThr = p.number("short_line_thr", 0.67);
         boolean excludeZero = p.bool("line_punct_exclude_zero", false);
         int shortLen = p.integer("short_line_length", 30);
         double dupThr = p.number("char_duplicates_ratio", 0.01), newlineThr = p.number("new_line_ratio", 0.3);
+        List<String> stopChars = p.strings("stop_chars", null);
         return new Operator() {
             @Override
             public String name() {
                 return "fineweb_quality_filter";
             }
 
+            boolean endsWithStopChar(String line) {
+                if (stopChars != null) return stopChars.stream().anyMatch(line::endsWith);
+                return !line.isEmpty() && DatatroveText.isTerminal(line.codePointBefore(line.length()));
+            }
+
             @Override
             public Outcome apply(Doc doc) {
                 String text = doc.text();
                 List<String> lines = new ArrayList<>();
-                for (String l : text.split("\n", -1)) if (!l.isBlank()) lines.add(l);
+                for (String l : text.split("\n", -1)) if (!DatatroveText.pyStrip(l).isEmpty()) lines.add(l);
                 if (lines.isEmpty()) return Outcome.remove("empty", "no non-blank line");
                 int punct = 0, shortLines = 0;
                 for (String l : lines) {
-                    if (endsWithTerminal(l)) punct++;
+                    if (endsWithStopChar(l)) punct++;
                     if (TextStats.length(l) <= shortLen) shortLines++;
                 }
                 double r = (double) punct / lines.size();
@@ -107,10 +108,11 @@ public final class WebQuality {
                 r = (double) shortLines / lines.size();
                 if (r > shortThr) return Outcome.remove("short_line_ratio", Gopher.fmt("short lines %.3g > %.3g", r, shortThr));
                 long dupChars = Gopher.duplicates(lines.toArray(String[]::new))[1];
-                r = (double) dupChars / Math.max(1, text.length() - Gopher.count(text, "\n"));
+                int newlines = Gopher.count(text, "\n");
+                r = (double) dupChars / (TextStats.length(text) - newlines);
                 if (r > dupThr) return Outcome.remove("char_dup_ratio", Gopher.fmt("chars in duplicated lines %.3g > %.3g", r, dupThr));
-                int words = TextStats.words(text).size();
-                r = (double) Gopher.count(text, "\n") / Math.max(1, words);
+                int words = DatatroveText.words(text).size();
+                r = (double) newlines / Math.max(1, words);
                 if (r > newlineThr) return Outcome.remove("list_ratio", Gopher.fmt("newlines per word %.3g > %.3g", r, newlineThr));
                 return Outcome.keep(doc);
             }

@@ -125,6 +125,13 @@ class OperatorsTest {
         assertEquals("short_line_ratio", f.apply(new Doc("t", "Short.\nTiny.\nSmall.\nA longer line that is not short at all, really.")).rule());
         assertEquals("char_dup_ratio", f.apply(new Doc("t", prose + "\n" + prose.lines().findFirst().get())).rule());
         assertEquals("list_ratio", op("fineweb_quality_filter", "short_line_thr", 1.0).apply(new Doc("t", "One.\nTwo.\nThree.\nFour four.")).rule());
+        // datatrove's TERMINAL_PUNCTUATION has no ellipsis: 1 of 9 lines ends in one of its characters, 0.11 < 0.12
+        String trailing = "A line that trails off into nothing at all\u2026\n".repeat(8) + "But this line ends the way a sentence does.";
+        assertEquals("line_punct_ratio", f.apply(new Doc("t", trailing)).rule());
+        assertTrue(keeps(op("fineweb_quality_filter", "stop_chars", java.util.List.of("\u2026", "."), "char_duplicates_ratio", 1.0), trailing));
+        assertTrue(keeps(f, "Le\u00E7ons de la vie quotidienne, racont\u00E9es simplement\u0964\nUne autre ligne qui finit bien ainsi\u3002"), "danda, ideographic full stop");
+        // split_into_words counts punctuation: 3 newlines / (7 words + 4 periods) = 0.27 keeps; words alone gave 3 / 7 = 0.43
+        assertTrue(keeps(op("fineweb_quality_filter", "short_line_thr", 1.0), "One two.\nThree four.\nFive six.\nEnd."));
     }
 
     @Test
