@@ -10,23 +10,29 @@ import java.util.regex.Pattern;
 
 /**
  * The two heuristic filters of DeepMind's Gopher (MassiveText) recipe, with datatrove's defaults.
- * Words here are whitespace-separated tokens (datatrove splits punctuation off first, which makes
- * its per-word ratios slightly different). Ratios above a "max" threshold and below a "min" one
- * remove the document; equality keeps it.
+ * The quality filter is datatrove's GopherQualityFilter rule for rule, on its words (NLTK's tokens,
+ * punctuation marks among them: {@link DatatroveText#words}). The repetition filter takes
+ * whitespace-separated tokens. Ratios above a "max" threshold and below a "min" one remove the
+ * document; equality keeps it.
  */
 public final class Gopher {
     private Gopher() {}
 
-    static final Set<String> DEFAULT_STOP_WORDS = Set.of("the", "be", "to", "of", "and", "that", "have", "with");
+    static final List<String> DEFAULT_STOP_WORDS = List.of("the", "be", "to", "of", "and", "that", "have", "with");
 
-    /** Gopher quality: document length, mean word length, symbols, bullets, ellipses, alphabetic words, stop words. */
+    /**
+     * Gopher quality: document length, mean word length, symbols, bullets, ellipses, alphabetic
+     * words, stop words. The stop-word rule counts distinct stop words present
+     * (len(stop_words & set(words)) in datatrove; the paper's "at least two of the following
+     * words"), and matches case as datatrove does: "The" is not "the".
+     */
     static Operator quality(Params p) {
         double minWords = off(p, "min_doc_words", 50), maxWords = off(p, "max_doc_words", 100_000);
         double minAvg = off(p, "min_avg_word_length", 3), maxAvg = off(p, "max_avg_word_length", 10);
         double maxSymbol = off(p, "max_symbol_word_ratio", 0.1), maxBullet = off(p, "max_bullet_lines_ratio", 0.9);
         double maxEllipsis = off(p, "max_ellipsis_lines_ratio", 0.3), minAlpha = off(p, "max_non_alpha_words_ratio", 0.8);
         double minStop = off(p, "min_stop_words", 2);
-        Set<String> stop = Set.copyOf(RangeFilter.lower(p.strings("stop_words", List.copyOf(DEFAULT_STOP_WORDS))));
+        Set<String> stop = Set.copyOf(p.strings("stop_words", DEFAULT_STOP_WORDS));
         return new Operator() {
             @Override
             public String name() {
@@ -36,24 +42,25 @@ public final class Gopher {
             @Override
             public Outcome apply(Doc doc) {
                 String text = doc.text();
-                List<String> words = TextStats.tokens(text);
+                List<String> words = DatatroveText.words(text);
                 int nonSymbol = 0;
                 long nonSymbolChars = 0;
-                int alpha = 0, stopHits = 0;
+                int alpha = 0;
+                Set<String> stopSeen = new HashSet<>();
                 for (String w : words) {
                     boolean hasNonPunct = false, hasAlpha = false;
                     for (int i = 0; i < w.length(); ) {
                         int cp = w.codePointAt(i);
                         i += Character.charCount(cp);
-                        if (!TextStats.isPunctOrSymbol(cp)) hasNonPunct = true;
-                        if (Character.isLetter(cp)) hasAlpha = true;
+                        if (!DatatroveText.isPunctuationOrTerminal(cp)) hasNonPunct = true;
+                        if (Character.isLetter(cp)) hasAlpha = true; // str.isalpha: the L* categories
                     }
                     if (hasNonPunct) {
                         nonSymbol++;
                         nonSymbolChars += TextStats.length(w);
                     }
                     if (hasAlpha) alpha++;
-                    if (stop.contains(TextStats.strip(w).toLowerCase(Locale.ROOT))) stopHits++;
+                    if (stop.contains(w)) stopSeen.add(w);
                 }
                 if (nonSymbol < minWords) return Outcome.remove("short_doc", fmt("%d words < min_doc_words %.6g", nonSymbol, minWords));
                 if (nonSymbol > maxWords) return Outcome.remove("long_doc", fmt("%d words > max_doc_words %.6g", nonSymbol, maxWords));
@@ -62,15 +69,15 @@ public final class Gopher {
                 if (avg > maxAvg) return Outcome.remove("above_avg_word_length", fmt("mean word length %.3g > %.3g", avg, maxAvg));
                 double hashes = (double) count(text, "#") / words.size();
                 if (hashes > maxSymbol) return Outcome.remove("too_many_hashes", fmt("'#' per word %.3g > %.3g", hashes, maxSymbol));
-                double ellipses = (double) (count(text, "...") + count(text, "…")) / words.size();
+                double ellipses = (double) (count(text, "...") + count(text, "\u2026")) / words.size();
                 if (ellipses > maxSymbol) return Outcome.remove("too_many_ellipsis", fmt("ellipses per word %.3g > %.3g", ellipses, maxSymbol));
-                List<String> lines = text.lines().toList();
+                List<String> lines = TextStats.splitLines(text);
                 int bullets = 0, endEllipsis = 0;
                 for (String l : lines) {
-                    String s = l.stripLeading();
-                    if (s.startsWith("•") || s.startsWith("-")) bullets++;
-                    String e = l.stripTrailing();
-                    if (e.endsWith("...") || e.endsWith("…")) endEllipsis++;
+                    String s = pyStripLeading(l);
+                    if (s.startsWith("\u2022") || s.startsWith("-")) bullets++;
+                    String e = pyStripTrailing(l);
+                    if (e.endsWith("...") || e.endsWith("\u2026")) endEllipsis++;
                 }
                 double bulletRatio = (double) bullets / lines.size();
                 if (bulletRatio > maxBullet) return Outcome.remove("too_many_bullets", fmt("bullet lines %.3g > %.3g", bulletRatio, maxBullet));
@@ -78,10 +85,24 @@ public final class Gopher {
                 if (ellipsisRatio > maxEllipsis) return Outcome.remove("too_many_end_ellipsis", fmt("lines ending in an ellipsis %.3g > %.3g", ellipsisRatio, maxEllipsis));
                 double alphaRatio = (double) alpha / words.size();
                 if (alphaRatio < minAlpha) return Outcome.remove("below_alpha_threshold", fmt("words with a letter %.3g < %.3g", alphaRatio, minAlpha));
-                if (stopHits < minStop) return Outcome.remove("not_enough_stop_words", fmt("%d stop words < min_stop_words %.6g", stopHits, minStop));
+                if (stopSeen.size() < minStop) {
+                    return Outcome.remove("not_enough_stop_words", fmt("%d distinct stop words < min_stop_words %.6g", stopSeen.size(), minStop));
+                }
                 return Outcome.keep(doc);
             }
         };
+    }
+
+    static String pyStripLeading(String s) {
+        int a = 0;
+        while (a < s.length() && DatatroveText.isPySpace(s.charAt(a))) a++;
+        return s.substring(a);
+    }
+
+    static String pyStripTrailing(String s) {
+        int b = s.length();
+        while (b > 0 && DatatroveText.isPySpace(s.charAt(b - 1))) b--;
+        return s.substring(0, b);
     }
 
     /**

@@ -84,9 +84,16 @@ class OperatorsTest {
         assertEquals("short_doc", g.apply(new Doc("t", "The cat and the dog.")).rule());
         assertEquals("not_enough_stop_words", g.apply(new Doc("t", words(60, "house"))).rule());
         assertEquals("below_avg_word_length", g.apply(new Doc("t", words(60, "to of"))).rule());
-        assertEquals("too_many_hashes", g.apply(new Doc("t", good + " #a".repeat(8))).rule());
+        // datatrove's words split '#' off: 10 '#' / (72 + 20) words = 0.109 > 0.1
+        assertEquals("too_many_hashes", g.apply(new Doc("t", good + " #a".repeat(10))).rule());
+        assertTrue(keeps(g, good + " #a".repeat(9)), "9 / 90 = 0.1 is not beyond the threshold");
         // datatrove tests each threshold's truth: 0 turns the rule off rather than removing every '#'
-        assertTrue(keeps(op("gopher_quality_filter", "max_symbol_word_ratio", 0), good + " #a".repeat(8)));
+        assertTrue(keeps(op("gopher_quality_filter", "max_symbol_word_ratio", 0), good + " #a".repeat(10)));
+        // stop words are counted distinct (len(stop_words & set(words))): "the" thirty times is one
+        assertEquals("not_enough_stop_words", g.apply(new Doc("t", "the house ".repeat(30))).rule());
+        assertTrue(keeps(g, "the house of ".repeat(20)));
+        // and case counts, as in datatrove: "The" and "With" are not "the" and "with"
+        assertEquals("not_enough_stop_words", g.apply(new Doc("t", "The house With garden ".repeat(15))).rule());
         assertEquals("too_many_bullets", g.apply(new Doc("t", ("- the house of and with\n").repeat(20))).rule());
         assertEquals("below_alpha_threshold", g.apply(new Doc("t", good + " 1234".repeat(20))).rule());
     }
