@@ -11,7 +11,11 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.CharBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CoderResult;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -38,18 +42,29 @@ public final class Safetensors {
     public static final long MAX_HEADER_BYTES = 100L << 20;
     private static final ObjectMapper JSON = new ObjectMapper();
 
+    /**
+     * Every dtype of the format (safetensors' tensor.rs), so that a file is validated whole even when
+     * it carries tensors that are never read as floats (GPT-2's BOOL or U8 attn.bias buffers); only
+     * F32, F16 and BF16 convert to float32 exactly, and {@link Reader#floats} refuses the rest.
+     */
     public enum DType {
-        F32(4), F16(2), BF16(2);
+        BOOL(8), F4(4), F6_E2M3(6), F6_E3M2(6), U8(8), I8(8), F8_E5M2(8), F8_E4M3(8), F8_E8M0(8), F8_E4M3FNUZ(8), F8_E5M2FNUZ(8),
+        I16(16), U16(16), F16(16), BF16(16), I32(32), U32(32), F32(32), C64(64), F64(64), I64(64), U64(64);
 
-        public final int bytes;
+        public final int bits;
 
-        DType(int bytes) {
-            this.bytes = bytes;
+        DType(int bits) {
+            this.bits = bits;
+        }
+
+        public boolean readsAsFloat() {
+            return this == F32 || this == F16 || this == BF16;
         }
     }
 
     /** One tensor of a file: offsets are relative to the start of the data section. */
     public record Entry(String name, DType dtype, long[] shape, long begin, long end) {
+        /** The element count; parseEntry has checked that it does not overflow. */
         public long elements() {
             long n = 1;
             for (long d : shape) n *= d;
@@ -173,6 +188,9 @@ public final class Safetensors {
         @Override
         public float[] floats(String name) throws IOException {
             Entry e = entry(name);
+            if (!e.dtype().readsAsFloat()) {
+                throw new IOException(path + ": tensor '" + name + "' is " + e.dtype() + "; only F32, F16 and BF16 tensors are read as float32");
+            }
             long n = e.elements();
             if (n > Integer.MAX_VALUE - 16) throw new IOException(path + ": tensor '" + name + "' has " + n + " elements, too many for one array");
             float[] out = new float[(int) n];
@@ -190,6 +208,7 @@ public final class Safetensors {
                         out[i] = Float.intBitsToFloat((b & 0xFFFF) << 16);
                     }
                 }
+                default -> throw new IllegalStateException(e.dtype() + " passed readsAsFloat");
             }
             return out;
         }
@@ -219,7 +238,7 @@ public final class Safetensors {
             byte[] json = file.asSlice(8, headerLen).toArray(ValueLayout.JAVA_BYTE);
             JsonNode root;
             try {
-                root = JSON.readTree(new String(json, StandardCharsets.UTF_8));
+                root = JSON.readTree(utf8(path, json));
             } catch (JsonProcessingException e) {
                 throw new IOException(path + ": safetensors header is not valid JSON: " + e.getOriginalMessage(), e);
             }
@@ -237,7 +256,8 @@ public final class Safetensors {
                 entries.put(f.getKey(), parseEntry(path, f.getKey(), f.getValue()));
             }
             List<Entry> sorted = new ArrayList<>(entries.values());
-            sorted.sort(Comparator.comparingLong(Entry::begin));
+            // by (begin, end) as the reference does: a zero-size tensor at the offset where a non-empty one starts goes first
+            sorted.sort(Comparator.comparingLong(Entry::begin).thenComparingLong(Entry::end));
             long expect = 0;
             for (Entry e : sorted) {
                 if (e.begin() != expect) {
@@ -257,6 +277,25 @@ public final class Safetensors {
         }
     }
 
+    /** The header as text; invalid UTF-8 is refused (as the reference does) rather than read with replacement characters. */
+    private static String utf8(Path path, byte[] json) throws IOException {
+        CharsetDecoder dec = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                .onUnmappableCharacter(CodingErrorAction.REPORT);
+        ByteBuffer in = ByteBuffer.wrap(json);
+        CharBuffer out = CharBuffer.allocate(json.length);
+        CoderResult r = dec.decode(in, out, true);
+        if (r.isError()) {
+            throw new IOException(path + ": safetensors header is not valid UTF-8 at byte " + (8 + in.position()) + " of the file");
+        }
+        dec.flush(out);
+        return out.flip().toString();
+    }
+
+    /** A non-negative integer (JSON's 2.0 or 2.5 is not one: the reference reads these as usize). */
+    private static long count(JsonNode v) {
+        return v != null && v.isIntegralNumber() && v.canConvertToLong() && v.asLong() >= 0 ? v.asLong() : -1;
+    }
+
     private static Entry parseEntry(Path path, String name, JsonNode n) throws IOException {
         String where = path + ": tensor '" + name + "'";
         if (!n.isObject()) throw new IOException(where + ": entry is not an object");
@@ -266,24 +305,33 @@ public final class Safetensors {
         try {
             dtype = DType.valueOf(dt.asText());
         } catch (IllegalArgumentException e) {
-            throw new IOException(where + ": unsupported dtype " + dt.asText() + " (F32, F16 and BF16 are read)");
+            throw new IOException(where + ": unknown dtype '" + dt.asText() + "' (the safetensors format has " + java.util.Arrays.toString(DType.values()) + ")");
         }
         if (sh == null || !sh.isArray()) throw new IOException(where + ": missing shape");
         long[] shape = new long[sh.size()];
         long elements = 1;
         for (int i = 0; i < shape.length; i++) {
-            if (!sh.get(i).canConvertToLong() || sh.get(i).asLong() < 0) throw new IOException(where + ": bad shape " + sh);
-            shape[i] = sh.get(i).asLong();
-            elements = Math.multiplyExact(elements, shape[i]);
+            shape[i] = count(sh.get(i));
+            if (shape[i] < 0) throw new IOException(where + ": bad shape " + sh + ": " + sh.get(i) + " at index " + i + " is not a non-negative integer");
+            try {
+                elements = Math.multiplyExact(elements, shape[i]);
+            } catch (ArithmeticException e) {
+                throw new IOException(where + ": shape " + sh + " has more elements than a 64-bit count holds");
+            }
         }
-        if (off == null || !off.isArray() || off.size() != 2 || !off.get(0).canConvertToLong() || !off.get(1).canConvertToLong()) {
-            throw new IOException(where + ": data_offsets must be [begin, end]");
+        if (off == null || !off.isArray() || off.size() != 2) throw new IOException(where + ": data_offsets must be [begin, end]");
+        long begin = count(off.get(0)), end = count(off.get(1));
+        if (begin < 0 || end < 0) throw new IOException(where + ": data_offsets " + off + " are not non-negative integers");
+        if (end < begin) throw new IOException(where + ": data_offsets [" + begin + ", " + end + "] end before they begin");
+        long bits;
+        try {
+            bits = Math.multiplyExact(elements, (long) dtype.bits);
+        } catch (ArithmeticException e) {
+            throw new IOException(where + ": shape " + sh + " of " + dtype + " has more bits than a 64-bit count holds");
         }
-        long begin = off.get(0).asLong(), end = off.get(1).asLong();
-        if (begin < 0 || end < begin) throw new IOException(where + ": bad data_offsets [" + begin + ", " + end + "]");
-        if (end - begin != elements * dtype.bytes) {
-            throw new IOException(where + ": " + (end - begin) + " bytes for shape " + sh + " of " + dtype + " (expected "
-                    + elements * dtype.bytes + ")");
+        if (bits % 8 != 0) throw new IOException(where + ": shape " + sh + " of " + dtype + " is " + bits + " bits, not a whole number of bytes");
+        if (end - begin != bits / 8) {
+            throw new IOException(where + ": " + (end - begin) + " bytes for shape " + sh + " of " + dtype + " (expected " + bits / 8 + ")");
         }
         return new Entry(name, dtype, shape, begin, end);
     }

@@ -67,7 +67,7 @@ class SafetensorsTest {
         assertTrue(error(huge).contains("corrupt safetensors header length"));
 
         assertTrue(error(write("{not json", new byte[0])).contains("not valid JSON"));
-        assertTrue(error(write("{\"a\":{\"dtype\":\"I8\",\"shape\":[1],\"data_offsets\":[0,1]}}", new byte[1])).contains("unsupported dtype I8"));
+        assertTrue(error(write("{\"a\":{\"dtype\":\"Q4\",\"shape\":[1],\"data_offsets\":[0,1]}}", new byte[1])).contains("unknown dtype 'Q4'"));
         assertTrue(error(write("{\"a\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}", new byte[8])).contains("8 bytes for shape [3]"));
         assertTrue(error(write("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", new byte[4])).contains("truncated"));
         assertTrue(error(write("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[2,6]}}",
@@ -80,6 +80,61 @@ class SafetensorsTest {
         Path cut = dir.resolve("cut.safetensors");
         Files.write(cut, Arrays.copyOf(bytes, bytes.length - 1));
         assertTrue(error(cut).contains("truncated"));
+    }
+
+    /** GPT-2 files carry BOOL or U8 attn.bias buffers: every dtype of the format parses, and only reading one as floats is refused. */
+    @Test
+    void everyDtypeParsesAndOnlyFloatTypesReadAsFloats() throws IOException {
+        Path f = write("{\"h.0.attn.bias\":{\"dtype\":\"BOOL\",\"shape\":[1,1,2,2],\"data_offsets\":[0,4]},"
+                + "\"m\":{\"dtype\":\"U8\",\"shape\":[2],\"data_offsets\":[4,6]},\"i\":{\"dtype\":\"I64\",\"shape\":[1],\"data_offsets\":[6,14]},"
+                + "\"e\":{\"dtype\":\"F8_E4M3\",\"shape\":[2],\"data_offsets\":[14,16]},\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[16,20]}}",
+                new byte[] {1, 0, 1, 1, 7, 8, 1, 0, 0, 0, 0, 0, 0, 0, 0x38, 0x38, 0, 0, (byte) 0x80, 0x3F});
+        try (Safetensors.Reader r = Safetensors.open(f)) {
+            assertEquals("BOOL", r.entry("h.0.attn.bias").dtype().name());
+            assertArrayEquals(new float[] {1f}, r.floats("w"));
+            String msg = assertThrows(IOException.class, () -> r.floats("h.0.attn.bias")).getMessage();
+            assertTrue(msg.startsWith(f.toString()) && msg.contains("'h.0.attn.bias' is BOOL"), msg);
+            assertTrue(assertThrows(IOException.class, () -> r.floats("e")).getMessage().contains("'e' is F8_E4M3"));
+        }
+        // sizes are still checked for them, in bits: three F4 values are not a whole number of bytes
+        assertTrue(error(write("{\"a\":{\"dtype\":\"I16\",\"shape\":[2],\"data_offsets\":[0,2]}}", new byte[2])).contains("2 bytes for shape [2] of I16 (expected 4)"));
+        assertTrue(error(write("{\"a\":{\"dtype\":\"F4\",\"shape\":[3],\"data_offsets\":[0,2]}}", new byte[2])).contains("not a whole number of bytes"));
+    }
+
+    /** Shapes and offsets are integers as the reference's usize reads them; 2.5 is not truncated to 2. */
+    @Test
+    void fractionalOrOverflowingShapesAndOffsetsAreRefusedByTensor() throws IOException {
+        String frac = error(write("{\"a\":{\"dtype\":\"F32\",\"shape\":[2.5],\"data_offsets\":[0,8]}}", new byte[8]));
+        assertTrue(frac.contains("tensor 'a'") && frac.contains("2.5 at index 0"), frac);
+        String off = error(write("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8.0]}}", new byte[8]));
+        assertTrue(off.contains("tensor 'a'") && off.contains("data_offsets [0,8.0]"), off);
+        String big = error(write("{\"a\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296,4],\"data_offsets\":[0,4]}}", new byte[4]));
+        assertTrue(big.contains("tensor 'a'") && big.contains("64-bit"), big);
+        String bits = error(write("{\"a\":{\"dtype\":\"F64\",\"shape\":[4294967296,1073741824],\"data_offsets\":[0,4]}}", new byte[4]));
+        assertTrue(bits.contains("tensor 'a'") && bits.contains("64-bit"), bits);
+    }
+
+    @Test
+    void invalidUtf8HeaderIsRefusedWithItsOffset() throws IOException {
+        byte[] json = "{\"aX\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}".getBytes(StandardCharsets.US_ASCII);
+        json[3] = (byte) 0xFF; // lenient decoding would read the name as "a\uFFFD"
+        ByteBuffer buf = ByteBuffer.allocate(8 + json.length + 4).order(ByteOrder.LITTLE_ENDIAN);
+        buf.putLong(json.length).put(json).put(new byte[4]);
+        Path f = dir.resolve("utf8.safetensors");
+        Files.write(f, buf.array());
+        assertTrue(error(f).contains("not valid UTF-8 at byte 11"), error(f));
+    }
+
+    /** The reference orders tensors by (begin, end): an empty tensor may be listed after a non-empty one at its offset. */
+    @Test
+    void zeroSizeTensorAtTheOffsetOfAnotherIsAccepted() throws IOException {
+        Path f = write("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},\"b\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]},"
+                + "\"c\":{\"dtype\":\"F32\",\"shape\":[0,3],\"data_offsets\":[4,4]}}", new byte[] {0, 0, (byte) 0x80, 0x3F});
+        try (Safetensors.Reader r = Safetensors.open(f)) {
+            assertArrayEquals(new float[] {1f}, r.floats("a"));
+            assertEquals(0, r.floats("b").length);
+            assertEquals(0, r.floats("c").length);
+        }
     }
 
     @Test
