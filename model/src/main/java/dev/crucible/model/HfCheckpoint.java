@@ -201,27 +201,29 @@ public final class HfCheckpoint implements AutoCloseable {
                         throw new IOException(file + ": activation_function '" + act + "' is not supported (the tanh GELU, gelu_new, is)");
                     }
                     int d = req(c, "n_embd", file);
-                    int inner = c.hasNonNull("n_inner") ? c.get("n_inner").asInt() : 4 * d;
+                    int inner = c.hasNonNull("n_inner") ? req(c, "n_inner", file) : 4 * d;
                     int heads = req(c, "n_head", file);
                     return ModelConfig.gpt2Builder(req(c, "vocab_size", file), req(c, "n_positions", file), req(c, "n_layer", file), heads, d)
                             .intermediateSize(inner).tieEmbeddings(c.path("tie_word_embeddings").asBoolean(true))
                             .normEps(c.path("layer_norm_epsilon").asDouble(1e-5)).build();
                 }
                 case "llama" -> {
-                    if (c.hasNonNull("rope_scaling")) throw new IOException(file + ": rope_scaling is not supported");
+                    double theta = ropeTheta(c, file);
                     String act = c.path("hidden_act").asText("silu");
                     if (!act.equals("silu")) throw new IOException(file + ": hidden_act '" + act + "' is not supported (silu is)");
                     if (c.path("attention_bias").asBoolean(false) || c.path("mlp_bias").asBoolean(false)) {
                         throw new IOException(file + ": attention_bias / mlp_bias are not supported");
                     }
                     int d = req(c, "hidden_size", file), heads = req(c, "num_attention_heads", file);
-                    if (c.hasNonNull("head_dim") && c.get("head_dim").asInt() != d / heads) {
-                        throw new IOException(file + ": head_dim " + c.get("head_dim").asInt() + " differs from hidden_size / num_attention_heads = " + d / heads);
+                    if (heads <= 0) throw new IOException(file + ": num_attention_heads must be positive, got " + heads);
+                    if (c.hasNonNull("head_dim") && req(c, "head_dim", file) != d / heads) {
+                        throw new IOException(file + ": head_dim " + c.get("head_dim") + " differs from hidden_size / num_attention_heads = " + d / heads);
                     }
+                    int kvHeads = c.hasNonNull("num_key_value_heads") ? req(c, "num_key_value_heads", file) : heads;
                     return ModelConfig.llamaBuilder(req(c, "vocab_size", file), req(c, "max_position_embeddings", file),
-                                    req(c, "num_hidden_layers", file), heads, c.path("num_key_value_heads").asInt(heads), d)
+                                    req(c, "num_hidden_layers", file), heads, kvHeads, d)
                             .intermediateSize(req(c, "intermediate_size", file)).tieEmbeddings(c.path("tie_word_embeddings").asBoolean(false))
-                            .normEps(c.path("rms_norm_eps").asDouble(1e-6)).ropeTheta(c.path("rope_theta").asDouble(10000)).build();
+                            .normEps(c.path("rms_norm_eps").asDouble(1e-6)).ropeTheta(theta).build();
                 }
                 default -> throw new IOException(file + ": model_type '" + type + "' is not supported (gpt2, llama and qwen3 are; crucible_* for models only Crucible computes)");
             }
@@ -237,8 +239,73 @@ public final class HfCheckpoint implements AutoCloseable {
 
     private static int req(JsonNode c, String key, Path file) throws IOException {
         JsonNode v = c.get(key);
-        if (v == null || !v.canConvertToInt()) throw new IOException(file + ": missing or non-integer '" + key + "'");
+        // isIntegralNumber: Jackson's canConvertToInt alone takes 768.5 and asInt truncates it
+        if (v == null || !v.isIntegralNumber() || !v.canConvertToInt()) throw new IOException(file + ": missing or non-integer '" + key + "'" + (v == null ? "" : ": " + v));
         return v.asInt();
+    }
+
+    /**
+     * RoPE's base. transformers 4 keeps it at the top level (rope_theta, with rope_scaling for the
+     * scaled variants); transformers 5 writes a rope_parameters object (rope_type, rope_theta, factor,
+     * ...) and still reads the old keys into it. Both are read here; a value given twice must agree,
+     * and any rope_type but "default" (plain RoPE, all Crucible computes) is refused by name.
+     */
+    static double ropeTheta(JsonNode c, Path file) throws IOException {
+        Double theta = null;
+        String thetaFrom = null;
+        String type = null, typeFrom = null;
+        for (String key : new String[] {"rope_parameters", "rope_scaling"}) {
+            JsonNode p = c.get(key);
+            if (p == null || p.isNull()) continue;
+            if (!p.isObject()) throw new IOException(file + ": " + key + " must be an object, got " + p);
+            for (var it = p.fields(); it.hasNext(); ) {
+                var f = it.next();
+                String where = key + "." + f.getKey();
+                switch (f.getKey()) {
+                    case "rope_type", "type" -> {
+                        if (!f.getValue().isTextual()) throw new IOException(file + ": " + where + " must be a string, got " + f.getValue());
+                        if (type != null && !type.equals(f.getValue().asText())) {
+                            throw new IOException(file + ": " + where + " '" + f.getValue().asText() + "' conflicts with " + typeFrom + " '" + type + "'");
+                        }
+                        type = f.getValue().asText();
+                        typeFrom = where;
+                    }
+                    case "rope_theta" -> {
+                        double v = positive(f.getValue(), where, file);
+                        if (theta != null && theta != v) throw new IOException(file + ": " + where + " " + v + " conflicts with " + thetaFrom + " " + theta);
+                        theta = v;
+                        thetaFrom = where;
+                    }
+                    case "partial_rotary_factor" -> {
+                        if (positive(f.getValue(), where, file) != 1.0) throw new IOException(file + ": " + where + " " + f.getValue() + " is not supported (RoPE on whole heads is)");
+                    }
+                    default -> {
+                        // a per-layer-type form ({"full_attention": {...}}) or a scaling parameter
+                        if (f.getValue().isContainerNode()) throw new IOException(file + ": " + where + " is not supported (one RoPE for every layer is)");
+                    }
+                }
+            }
+        }
+        JsonNode top = c.get("rope_theta");
+        if (top != null && !top.isNull()) {
+            double v = positive(top, "rope_theta", file);
+            if (theta != null && theta != v) throw new IOException(file + ": rope_theta " + v + " conflicts with " + thetaFrom + " " + theta);
+            theta = v;
+        }
+        JsonNode partial = c.get("partial_rotary_factor");
+        if (partial != null && !partial.isNull() && positive(partial, "partial_rotary_factor", file) != 1.0) {
+            throw new IOException(file + ": partial_rotary_factor " + partial + " is not supported (RoPE on whole heads is)");
+        }
+        if (type != null && !type.equals("default")) {
+            throw new IOException(file + ": " + typeFrom + " '" + type + "' is not supported (only plain RoPE, rope_type 'default', is; "
+                    + "Crucible has no RoPE scaling)");
+        }
+        return theta != null ? theta : 10000.0;
+    }
+
+    private static double positive(JsonNode v, String key, Path file) throws IOException {
+        if (!v.isNumber() || !(v.asDouble() > 0) || Double.isInfinite(v.asDouble())) throw new IOException(file + ": " + key + " must be a positive number, got " + v);
+        return v.asDouble();
     }
 
     @Override

@@ -107,7 +107,7 @@ class HfCheckpointTest {
     @Test
     void unsupportedOrBrokenDirectoriesAreRefusedByName() throws IOException {
         assertTrue(refused("{\"model_type\": \"mistral\"}").contains("model_type 'mistral' is not supported"));
-        assertTrue(refused("{\"model_type\": \"llama\", \"rope_scaling\": {\"type\": \"linear\"}}").contains("rope_scaling is not supported"));
+        assertTrue(refused("{\"model_type\": \"llama\", \"rope_scaling\": {\"type\": \"linear\"}}").contains("rope_scaling.type 'linear' is not supported"));
         assertTrue(refused("{\"model_type\": \"gpt2\", \"n_embd\": 8}").contains("missing or non-integer 'n_head'"));
         assertTrue(refused("{\"model_type\": \"gpt2\", \"activation_function\": \"relu\"}").contains("activation_function 'relu'"));
         assertTrue(refused("{not json").contains("config.json: not valid JSON"));
@@ -119,6 +119,76 @@ class HfCheckpointTest {
         Files.write(pickle.resolve("pytorch_model.bin"), new byte[10]);
         String msg = assertThrows(IOException.class, () -> HfCheckpoint.open(pickle).close()).getMessage();
         assertTrue(msg.contains("pickle, which can execute code"), msg);
+    }
+
+    private static com.fasterxml.jackson.databind.node.ObjectNode llamaConfig(double theta) {
+        ModelConfig c = ModelConfig.llamaBuilder(30, 8, 1, 2, 1, 8).ropeTheta(theta).build();
+        return new ObjectMapper().valueToTree(HfFormat.configJson(c, null, null));
+    }
+
+    private static String parseRefused(com.fasterxml.jackson.databind.JsonNode json) {
+        Path f = Path.of("/models/x/config.json");
+        String msg = assertThrows(IOException.class, () -> HfCheckpoint.parseConfig(json, f)).getMessage();
+        assertTrue(msg.startsWith(f.toString()), msg);
+        return msg;
+    }
+
+    /**
+     * transformers 5 writes RoPE's settings inside rope_parameters (modeling_rope_utils.py); Llama 3's
+     * rope_type llama3 there must not load as plain RoPE with the default base, nor a base given twice
+     * differently.
+     */
+    @Test
+    void ropeParametersOfTransformers5AreReadOrRefusedByKey() throws IOException {
+        var v5 = llamaConfig(500000);
+        v5.remove("rope_theta");
+        v5.putObject("rope_parameters").put("rope_type", "default").put("rope_theta", 500000.0);
+        assertEquals(500000.0, HfCheckpoint.parseConfig(v5, Path.of("config.json")).ropeTheta());
+        var both = llamaConfig(500000);
+        both.putObject("rope_parameters").put("rope_theta", 500000);
+        assertEquals(500000.0, HfCheckpoint.parseConfig(both, Path.of("config.json")).ropeTheta(), "the same base twice is no conflict");
+        assertEquals(500000.0, HfCheckpoint.parseConfig(llamaConfig(500000), Path.of("config.json")).ropeTheta(), "transformers 4's top-level key");
+
+        var llama3 = llamaConfig(10000);
+        llama3.remove("rope_theta");
+        llama3.putObject("rope_parameters").put("rope_theta", 500000).put("rope_type", "llama3").put("factor", 8.0).put("low_freq_factor", 1.0)
+                .put("high_freq_factor", 4.0).put("original_max_position_embeddings", 8192);
+        String msg = parseRefused(llama3);
+        assertTrue(msg.contains("rope_parameters.rope_type 'llama3' is not supported"), msg);
+        var legacy = llamaConfig(10000);
+        legacy.putObject("rope_scaling").put("rope_type", "llama3").put("factor", 8.0);
+        assertTrue(parseRefused(legacy).contains("rope_scaling.rope_type 'llama3' is not supported"));
+
+        var conflict = llamaConfig(10000);
+        conflict.putObject("rope_parameters").put("rope_type", "default").put("rope_theta", 500000);
+        msg = parseRefused(conflict);
+        assertTrue(msg.contains("rope_theta 10000.0 conflicts with rope_parameters.rope_theta 500000.0"), msg);
+        var types = llamaConfig(10000);
+        types.putObject("rope_parameters").put("rope_type", "default");
+        types.putObject("rope_scaling").put("type", "linear").put("factor", 2.0);
+        assertTrue(parseRefused(types).contains("rope_scaling.type 'linear' conflicts with rope_parameters.rope_type 'default'"));
+        var perLayer = llamaConfig(10000);
+        perLayer.putObject("rope_parameters").putObject("full_attention").put("rope_type", "default");
+        assertTrue(parseRefused(perLayer).contains("rope_parameters.full_attention is not supported"));
+        var partial = llamaConfig(10000);
+        partial.putObject("rope_parameters").put("rope_type", "default").put("partial_rotary_factor", 0.5);
+        assertTrue(parseRefused(partial).contains("rope_parameters.partial_rotary_factor 0.5 is not supported"));
+        var badTheta = llamaConfig(10000);
+        badTheta.put("rope_theta", "big");
+        assertTrue(parseRefused(badTheta).contains("rope_theta must be a positive number"));
+    }
+
+    @Test
+    void fractionalConfigIntegersAreRefusedNotTruncated() {
+        var gpt2 = new ObjectMapper().<com.fasterxml.jackson.databind.node.ObjectNode>valueToTree(HfFormat.configJson(CONFIGS[0], null, null));
+        gpt2.put("n_embd", 16.5);
+        assertTrue(parseRefused(gpt2).contains("non-integer 'n_embd': 16.5"));
+        var inner = new ObjectMapper().<com.fasterxml.jackson.databind.node.ObjectNode>valueToTree(HfFormat.configJson(CONFIGS[0], null, null));
+        inner.put("n_inner", 64.5);
+        assertTrue(parseRefused(inner).contains("non-integer 'n_inner'"));
+        var kv = llamaConfig(10000);
+        kv.put("num_key_value_heads", 1.5);
+        assertTrue(parseRefused(kv).contains("non-integer 'num_key_value_heads'"));
     }
 
     /**
