@@ -97,20 +97,56 @@ public final class HfFormat {
                 || name.endsWith("rotary_emb.inv_freq");
     }
 
-    /** Reads every parameter from an HF-named safetensors file into flat, checking names, shapes and completeness. */
+    /**
+     * Reads every parameter from an HF-named safetensors file into flat, checking names, shapes and
+     * completeness. Names may lack the base model's prefix (openai-community/gpt2 names wte.weight,
+     * not transformer.wte.weight), which transformers then adds to every name, as done here.
+     */
     public static void load(Safetensors.TensorSource file, ParamLayout layout, float[] flat) throws IOException {
+        Safetensors.TensorSource named = withBasePrefix(file, HfNames.of(layout.config().style()).basePrefix());
         Set<String> expected = new HashSet<>();
         for (HfTensor h : tensors(layout)) {
             expected.add(h.hfName());
-            loadOne(file, h, h.hfName(), flat);
+            loadOne(named, h, h.hfName(), flat);
         }
-        for (String name : file.entries().keySet()) {
+        for (var e : named.entries().entrySet()) {
+            String name = e.getKey();
             boolean tiedHead = name.equals("lm_head.weight") && layout.config().tieEmbeddings();
             if (!expected.contains(name) && !ignorable(name) && !tiedHead) {
-                throw new IOException(file.where() + ": unexpected tensor '" + name + "' for a " + layout.config().style().id()
+                throw new IOException(file.where() + ": unexpected tensor '" + e.getValue().name() + "' for a " + layout.config().style().id()
                         + " model of this config");
             }
         }
+    }
+
+    /**
+     * The tensors of file under the names transformers gives them when it loads a base model's state
+     * into a model with a head: when no name starts with the prefix (the test is transformers', on the
+     * bare prefix), every name gets "prefix." in front. Entries keep their names in the file, for messages.
+     */
+    static Safetensors.TensorSource withBasePrefix(Safetensors.TensorSource file, String prefix) {
+        Map<String, Safetensors.Entry> entries = file.entries();
+        if (entries.keySet().stream().anyMatch(n -> n.startsWith(prefix))) return file;
+        Map<String, Safetensors.Entry> renamed = new LinkedHashMap<>();
+        entries.forEach((n, e) -> renamed.put(prefix + "." + n, e));
+        return new Safetensors.TensorSource() {
+            @Override
+            public Map<String, Safetensors.Entry> entries() {
+                return renamed;
+            }
+
+            @Override
+            public float[] floats(String name) throws IOException {
+                Safetensors.Entry e = renamed.get(name);
+                if (e == null) throw new IOException(file.where() + ": tensor '" + name + "' is missing");
+                return file.floats(e.name());
+            }
+
+            @Override
+            public String where() {
+                return file.where();
+            }
+        };
     }
 
     private static void loadOne(Safetensors.TensorSource file, HfTensor h, String name, float[] flat) throws IOException {
@@ -128,7 +164,7 @@ public final class HfFormat {
         boolean ok = e.shape().length == shape.length;
         for (int i = 0; ok && i < shape.length; i++) ok = e.shape()[i] == shape[i];
         if (!ok) {
-            throw new IOException(file.where() + ": tensor '" + name + "' has shape " + java.util.Arrays.toString(e.shape())
+            throw new IOException(file.where() + ": tensor '" + e.name() + "' has shape " + java.util.Arrays.toString(e.shape())
                     + ", " + needs + " " + java.util.Arrays.toString(shape));
         }
         return file.floats(name);

@@ -20,6 +20,11 @@ record HfNames(String embed, String positions, String layerPrefix, String attnNo
 
     static final String HEAD = "lm_head";
 
+    /** transformers' base_model_prefix: the module that holds everything but the head. */
+    String basePrefix() {
+        return embed.substring(0, embed.indexOf('.'));
+    }
+
     static HfNames of(ModelConfig.Style style) {
         return switch (style) {
             case GPT2 -> GPT2;

@@ -191,6 +191,70 @@ class HfCheckpointTest {
         assertTrue(parseRefused(kv).contains("non-integer 'num_key_value_heads'"));
     }
 
+    /** One tensor of a hand-written safetensors file. */
+    private record Raw(String name, String dtype, int[] shape, byte[] data) {}
+
+    private static Raw f32(String name, int[] shape, float[] v) {
+        ByteBuffer b = ByteBuffer.allocate(4 * v.length).order(ByteOrder.LITTLE_ENDIAN);
+        for (float x : v) b.putFloat(x);
+        return new Raw(name, "F32", shape, b.array());
+    }
+
+    private static void writeRaw(Path file, List<Raw> tensors) throws IOException {
+        StringBuilder header = new StringBuilder("{");
+        java.io.ByteArrayOutputStream data = new java.io.ByteArrayOutputStream();
+        for (Raw t : tensors) {
+            int begin = data.size();
+            data.writeBytes(t.data());
+            header.append(header.length() > 1 ? "," : "").append('"').append(t.name()).append("\":{\"dtype\":\"").append(t.dtype()).append("\",\"shape\":")
+                    .append(java.util.Arrays.toString(t.shape()).replace(" ", "")).append(",\"data_offsets\":[").append(begin).append(',').append(data.size()).append("]}");
+        }
+        byte[] json = header.append('}').toString().getBytes(StandardCharsets.UTF_8);
+        ByteBuffer out = ByteBuffer.allocate(8 + json.length + data.size()).order(ByteOrder.LITTLE_ENDIAN);
+        out.putLong(json.length).put(json).put(data.toByteArray());
+        Files.write(file, out.array());
+    }
+
+    /**
+     * openai-community/gpt2's model.safetensors names its tensors without "transformer." (wte.weight,
+     * h.0.attn.c_attn.weight, ln_f.weight) and may carry attn.bias / attn.masked_bias buffers in
+     * another dtype; transformers adds the base model's prefix to every name. Llama's "model." likewise.
+     */
+    @Test
+    void checkpointsNamedWithoutTheBaseModelPrefixImport() throws IOException {
+        for (ModelConfig c : new ModelConfig[] {CONFIGS[0], CONFIGS[1]}) {
+            ParamLayout layout = new ParamLayout(c);
+            float[] p = params(c);
+            String prefix = c.style() == ModelConfig.Style.GPT2 ? "transformer." : "model.";
+            List<Raw> raw = new java.util.ArrayList<>();
+            for (HfFormat.HfTensor h : HfFormat.tensors(layout)) {
+                assertTrue(h.hfName().startsWith(prefix), h.hfName());
+                raw.add(f32(h.hfName().substring(prefix.length()), h.shape(), HfFormat.extract(h, p)));
+            }
+            if (c.style() == ModelConfig.Style.GPT2) {
+                raw.add(new Raw("h.0.attn.bias", "U8", new int[] {1, 1, 2, 2}, new byte[] {1, 0, 1, 1}));
+                raw.add(new Raw("h.1.attn.bias", "BOOL", new int[] {1, 1, 2, 2}, new byte[] {1, 0, 1, 1}));
+                raw.add(f32("h.0.attn.masked_bias", new int[] {}, new float[] {-1e4f}));
+            }
+            Path src = dir.resolve("bare-" + c.style().id());
+            Files.createDirectories(src);
+            new ObjectMapper().writeValue(src.resolve("config.json").toFile(), HfFormat.configJson(c, null, null));
+            writeRaw(src.resolve("model.safetensors"), raw);
+            try (HfCheckpoint ck = HfCheckpoint.open(src)) {
+                float[] q = new float[p.length];
+                ck.load(layout, q);
+                assertArrayEquals(p, q, c.style().id());
+            }
+            // a name the model does not have is still refused, by its name in the file
+            raw.add(f32("h.9.extra", new int[] {1}, new float[] {0}));
+            writeRaw(src.resolve("model.safetensors"), raw);
+            try (HfCheckpoint ck = HfCheckpoint.open(src)) {
+                String msg = assertThrows(IOException.class, () -> ck.load(layout, new float[p.length])).getMessage();
+                assertTrue(msg.contains("unexpected tensor 'h.9.extra'"), msg);
+            }
+        }
+    }
+
     /**
      * A model transformers cannot compute as stored keeps its own fields in config.json under a
      * model_type transformers refuses, and reads back as the same config. For transformers, LayerNorm
