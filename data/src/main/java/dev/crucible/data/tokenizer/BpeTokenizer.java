@@ -19,10 +19,16 @@ import java.util.regex.Pattern;
  * Byte-level BPE as GPT-2, tiktoken and Llama 3 use it: text is split by a regex into pieces, each
  * piece's UTF-8 bytes start as one token per byte, and the adjacent pair with the best merge rank
  * is merged until no pair has a rank. Special tokens (e.g. <|endoftext|>) are matched before
- * splitting when allowed. decode(encode(x)) gives back x's bytes exactly, for any input.
+ * splitting when allowed. decode(encode(x)) gives back x's bytes exactly, for any input, unless a
+ * tokenizer.json's pre-tokenizer removes text (a Split with behavior Removed) or adds a prefix space.
  *
  * <p>Token byte strings are keyed as ISO-8859-1 strings (one char per byte) so that lookups of
  * byte ranges are plain string hash lookups.
+ *
+ * <p>Merge priority: a tokenizer read from tokenizer.json ranks the pairs its merges list, as
+ * Hugging Face tokenizers does; one from tiktoken ranks or trained here ranks a pair by the rank of
+ * the token it makes, as tiktoken does. With ignoreMerges (tiktoken, Llama 3's tokenizer.json) a
+ * piece that is a token is that token, without merging.
  */
 public final class BpeTokenizer {
     /** GPT-2's split pattern (r50k/p50k); \s must be Unicode-aware, hence UNICODE_CHARACTER_CLASS. */
@@ -34,24 +40,26 @@ public final class BpeTokenizer {
     public static final String LLAMA3_PATTERN =
             "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
 
-    private final String pattern;
-    private final Pattern split;
+    private final PreTokenizer pre;
     private final byte[][] tokenBytes;          // id -> bytes
     private final Map<String, Integer> ids;     // bytes (latin-1 key) -> id
-    private final Map<String, Integer> ranks;   // merged bytes (latin-1 key) -> merge rank
+    private final Map<String, Integer> ranks;   // merged bytes (latin-1 key) -> the first rank that makes them
     private final Map<String, Integer> specials;
     private final Pattern specialSplit;
-    private final boolean addPrefixSpace;
+    private final boolean ignoreMerges;
+    private final int[][] mergeList;            // {left, right, merged} by rank, as tokenizer.json lists them; null: by ranks
     // shared by threads encoding at once; bounded so a long tail of rare pieces cannot fill memory
     private final Map<String, int[]> cache = new java.util.concurrent.ConcurrentHashMap<>();
-    private final boolean gpt2Split;
     private final int[] byteIds = new int[256];
     private final PairMerges merges;
 
+    /** Pair priority by the merged token's rank (tiktoken's); a piece that is a token is taken whole. */
     BpeTokenizer(String pattern, byte[][] tokenBytes, Map<String, Integer> ranks, Map<String, Integer> specials, boolean addPrefixSpace) {
-        this.pattern = pattern;
-        this.split = Pattern.compile(pattern, Pattern.UNICODE_CHARACTER_CLASS);
-        this.gpt2Split = pattern.equals(GPT2_PATTERN);
+        this(PreTokenizer.of(pattern, addPrefixSpace), tokenBytes, ranks, specials, true, null);
+    }
+
+    BpeTokenizer(PreTokenizer pre, byte[][] tokenBytes, Map<String, Integer> ranks, Map<String, Integer> specials, boolean ignoreMerges, int[][] mergeList) {
+        this.pre = pre;
         this.tokenBytes = tokenBytes;
         this.ids = new HashMap<>(tokenBytes.length * 2);
         for (int i = 0; i < tokenBytes.length; i++) {
@@ -62,9 +70,10 @@ public final class BpeTokenizer {
         }
         this.ranks = ranks;
         this.specials = specials;
-        this.addPrefixSpace = addPrefixSpace;
+        this.ignoreMerges = ignoreMerges;
+        this.mergeList = mergeList;
         for (int b = 0; b < 256; b++) byteIds[b] = ids.get(key(new byte[] {(byte) b}));
-        this.merges = PairMerges.build(tokenBytes, ids, ranks);
+        this.merges = mergeList != null ? PairMerges.of(mergeList) : PairMerges.build(tokenBytes, ids, ranks);
         if (specials.isEmpty()) {
             specialSplit = null;
         } else {
@@ -112,12 +121,22 @@ public final class BpeTokenizer {
         return tokenBytes.length;
     }
 
-    public String pattern() {
-        return pattern;
+    PreTokenizer preTokenizer() {
+        return pre;
     }
 
     public boolean addPrefixSpace() {
-        return addPrefixSpace;
+        return pre.byteLevel().addPrefixSpace();
+    }
+
+    /** Whether a piece that is a token is taken whole instead of merged up to (tokenizer.json's ignore_merges). */
+    public boolean ignoreMerges() {
+        return ignoreMerges;
+    }
+
+    /** The merges as tokenizer.json listed them ({left, right, merged} ids by rank), or null when ranked by the merged token. */
+    int[][] mergeList() {
+        return mergeList;
     }
 
     public Map<String, Integer> specials() {
@@ -142,7 +161,9 @@ public final class BpeTokenizer {
     public String differenceFrom(BpeTokenizer o) {
         if (vocabSize() != o.vocabSize()) return "vocabulary of " + vocabSize() + " vs " + o.vocabSize() + " tokens";
         if (!specials.equals(o.specials)) return "special tokens " + specials + " vs " + o.specials;
-        if (!pattern.equals(o.pattern) || addPrefixSpace != o.addPrefixSpace) return "pre-tokenizer differs";
+        if (!pre.equals(o.pre)) return "pre-tokenizer " + pre + " vs " + o.pre;
+        if (ignoreMerges != o.ignoreMerges) return "ignore_merges " + ignoreMerges + " vs " + o.ignoreMerges;
+        if (!java.util.Arrays.deepEquals(mergeList, o.mergeList)) return "the merges differ";
         for (int id = 0; id < tokenBytes.length; id++) {
             if (!java.util.Arrays.equals(tokenBytes[id], o.tokenBytes[id])) return "token " + id + " differs";
             if (tokenBytes[id] != null && !java.util.Objects.equals(rank(tokenBytes[id]), o.rank(o.tokenBytes[id]))) return "the merge rank of token " + id + " differs";
@@ -155,29 +176,32 @@ public final class BpeTokenizer {
         return ranks.get(key(token));
     }
 
-    /** Encodes text; special token strings in it are ordinary text unless allowSpecial. */
+    /**
+     * Encodes text; special token strings in it are ordinary text unless allowSpecial. As in Hugging
+     * Face tokenizers, special tokens are cut out first and the pre-tokenizer (a prefix space
+     * included) runs on each stretch of text between them.
+     */
     public int[] encode(String text, boolean allowSpecial) {
         IntList out = new IntList();
-        if (addPrefixSpace && !text.isEmpty() && !text.startsWith(" ")) text = " " + text;
         if (allowSpecial && specialSplit != null) {
             Matcher m = specialSplit.matcher(text);
             int last = 0;
             while (m.find()) {
-                encodeOrdinary(text.substring(last, m.start()), out);
+                encodeOrdinary(text, last, m.start(), true, out);
                 out.add(specials.get(m.group()));
                 last = m.end();
             }
-            encodeOrdinary(text.substring(last), out);
+            encodeOrdinary(text, last, text.length(), true, out);
         } else {
-            encodeOrdinary(text, out);
+            encodeOrdinary(text, 0, text.length(), true, out);
         }
         return out.toArray();
     }
 
     /**
-     * Encodes arbitrary bytes: maximal runs of valid UTF-8 are encoded as text (no special tokens),
-     * and each byte of an invalid sequence becomes its single-byte token, so decodeBytes gives the
-     * input back exactly.
+     * Encodes arbitrary bytes: maximal runs of valid UTF-8 are encoded as text (no special tokens, no
+     * prefix space), and each byte of an invalid sequence becomes its single-byte token, so
+     * decodeBytes gives the input back exactly (unless the pre-tokenizer removes text).
      */
     public int[] encodeBytes(byte[] data) {
         IntList out = new IntList();
@@ -188,11 +212,11 @@ public final class BpeTokenizer {
                 i += len;
                 continue;
             }
-            if (i > runStart) encodeOrdinary(new String(data, runStart, i - runStart, StandardCharsets.UTF_8), out);
+            if (i > runStart) encodeRun(new String(data, runStart, i - runStart, StandardCharsets.UTF_8), out);
             out.add(ids.get(key(new byte[] {data[i]})));
             runStart = ++i;
         }
-        if (i > runStart) encodeOrdinary(new String(data, runStart, i - runStart, StandardCharsets.UTF_8), out);
+        if (i > runStart) encodeRun(new String(data, runStart, i - runStart, StandardCharsets.UTF_8), out);
         return out.toArray();
     }
 
@@ -216,13 +240,12 @@ public final class BpeTokenizer {
         return n;
     }
 
-    private void encodeOrdinary(String text, IntList out) {
-        if (gpt2Split) {
-            Gpt2Splitter.split(text, (start, end) -> encodePiece(text.substring(start, end), out));
-            return;
-        }
-        Matcher m = split.matcher(text);
-        while (m.find()) encodePiece(m.group(), out);
+    private void encodeRun(String text, IntList out) {
+        encodeOrdinary(text, 0, text.length(), false, out);
+    }
+
+    private void encodeOrdinary(String text, int from, int to, boolean prefixSpace, IntList out) {
+        pre.split(text, from, to, prefixSpace, false, (s, a, b) -> encodePiece(s.substring(a, b), out));
     }
 
     private void encodePiece(String piece, IntList out) {
@@ -234,23 +257,19 @@ public final class BpeTokenizer {
         out.addAll(cached);
     }
 
-    /** The pieces the split pattern cuts text into (for tests that hold the fast splitter to the regex). */
+    /** The pieces the pre-tokenizer cuts text into (viaRegex: GPT-2's regex in place of the hand-written splitter, for the tests that hold one to the other). */
     java.util.List<String> pieces(String text, boolean viaRegex) {
         java.util.List<String> out = new ArrayList<>();
-        if (gpt2Split && !viaRegex) {
-            Gpt2Splitter.split(text, (start, end) -> out.add(text.substring(start, end)));
-        } else {
-            Matcher m = split.matcher(text);
-            while (m.find()) out.add(m.group());
-        }
+        pre.split(text, 0, text.length(), true, viaRegex, (s, a, b) -> out.add(s.substring(a, b)));
         return out;
     }
 
-    /** BPE on one piece: repeatedly merge the adjacent pair whose concatenation has the lowest rank (the leftmost on a tie). */
+    /** BPE on one piece: repeatedly merge the adjacent pair of the lowest rank (the leftmost on a tie). */
     int[] encodePiece(byte[] b) {
-        String s = key(b);
-        Integer whole = ids.get(s);
-        if (whole != null && (b.length == 1 || ranks.containsKey(s))) return new int[] {whole};
+        if (ignoreMerges) {
+            Integer whole = ids.get(key(b));
+            if (whole != null) return new int[] {whole};
+        }
         int n = b.length;
         int[] parts = new int[n];
         for (int i = 0; i < n; i++) parts[i] = byteIds[b[i] & 0xFF];

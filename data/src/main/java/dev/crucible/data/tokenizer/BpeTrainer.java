@@ -8,8 +8,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.PriorityQueue;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Trains a byte-level BPE: documents are split by the pre-tokenizer regex, distinct pieces are
@@ -20,19 +18,18 @@ import java.util.regex.Pattern;
  * training is deterministic. Token ids: bytes 0-255, merges in order, then the special tokens.
  */
 public final class BpeTrainer {
-    private final Pattern split;
+    private final PreTokenizer split;
     private final String pattern;
     private final Map<String, Long> pieces = new HashMap<>();
 
     public BpeTrainer(String pattern) {
         this.pattern = pattern;
-        this.split = Pattern.compile(pattern, Pattern.UNICODE_CHARACTER_CLASS);
+        this.split = PreTokenizer.of(pattern, false);
     }
 
-    /** Counts the pieces of one document (call for every document of the training sample). */
+    /** Counts the pieces of one document (call for every document of the training sample), cut as the trained tokenizer will cut them. */
     public void add(String document) {
-        Matcher m = split.matcher(document);
-        while (m.find()) pieces.merge(m.group(), 1L, Long::sum);
+        split.split(document, 0, document.length(), false, false, (s, a, b) -> pieces.merge(s.substring(a, b), 1L, Long::sum));
     }
 
     public int distinctPieces() {

@@ -36,6 +36,13 @@ final class PairMerges {
         return m;
     }
 
+    /** The pairs tokenizer.json lists ({left, right, merged} ids), ranked by their place in the list, as Hugging Face tokenizers ranks them. */
+    static PairMerges of(int[][] list) {
+        PairMerges m = new PairMerges(Integer.highestOneBit(Math.max(16, list.length * 2)) * 2);
+        for (int r = 0; r < list.length; r++) m.put(key(list[r][0], list[r][1]), (long) r << 32 | list[r][2]);
+        return m;
+    }
+
     static long key(int a, int b) {
         return (long) a << 32 | (b & 0xFFFFFFFFL);
     }

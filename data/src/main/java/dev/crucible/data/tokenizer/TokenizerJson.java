@@ -13,12 +13,15 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
 
 /**
  * Hugging Face tokenizer.json for byte-level BPE (GPT-2, Llama 3 and the tokenizers Crucible trains):
- * model BPE with vocab and merges, a ByteLevel pre-tokenizer (alone, with GPT-2's regex, or after a
- * Split with its own regex), a ByteLevel decoder, and added tokens. Anything else is refused with
- * the file and the part named. Merge priority is taken by the merged bytes (as tiktoken does).
+ * model BPE with vocab and merges, a pre-tokenizer of Split steps ending in ByteLevel (alone, or in a
+ * Sequence), a ByteLevel decoder, and added tokens. Tokens and merges are checked as tokenizers'
+ * deserializer checks them (merges of tokens the vocab lacks, added-token ids it would assign
+ * otherwise), and anything Crucible does not compute is refused, with the file and the key named.
  */
 public final class TokenizerJson {
     private TokenizerJson() {}
@@ -41,74 +44,156 @@ public final class TokenizerJson {
             throw new IOException(file + ": normalizer '" + root.path("normalizer").path("type").asText("?") + "' is not supported (byte-level BPE uses none)");
         }
         if (model.path("byte_fallback").asBoolean(false)) throw new IOException(file + ": byte_fallback (SentencePiece-style BPE) is not supported");
-        String pattern = BpeTokenizer.GPT2_PATTERN;
-        boolean prefixSpace = false;
-        JsonNode pre = root.path("pre_tokenizer");
-        List<JsonNode> steps = new ArrayList<>();
-        if (pre.path("type").asText().equals("Sequence")) pre.path("pretokenizers").forEach(steps::add);
-        else steps.add(pre);
-        boolean byteLevel = false;
-        for (JsonNode st : steps) {
-            switch (st.path("type").asText("")) {
-                case "ByteLevel" -> {
-                    byteLevel = true;
-                    prefixSpace = st.path("add_prefix_space").asBoolean(false);
-                }
-                case "Split" -> {
-                    JsonNode re = st.path("pattern").path("Regex");
-                    if (!re.isTextual()) throw new IOException(file + ": pre_tokenizer Split without a Regex pattern is not supported");
-                    if (!st.path("behavior").asText("Isolated").equals("Isolated")) throw new IOException(file + ": Split behavior '" + st.path("behavior").asText() + "' is not supported (Isolated is)");
-                    pattern = re.asText();
-                }
-                default -> throw new IOException(file + ": pre_tokenizer '" + st.path("type").asText("?") + "' is not supported");
-            }
+        for (String key : new String[] {"continuing_subword_prefix", "end_of_word_suffix"}) {
+            JsonNode v = model.get(key);
+            if (v != null && !v.isNull() && !v.asText().isEmpty()) throw new IOException(file + ": model." + key + " " + v + " is not supported");
         }
-        if (!byteLevel) throw new IOException(file + ": no ByteLevel pre_tokenizer: not a byte-level BPE");
+        JsonNode dropout = model.get("dropout");
+        if (dropout != null && !dropout.isNull() && !(dropout.isNumber() && dropout.asDouble() == 0)) throw new IOException(file + ": model.dropout " + dropout + " is not supported");
+        JsonNode ignore = model.get("ignore_merges");
+        if (ignore != null && !ignore.isNull() && !ignore.isBoolean()) throw new IOException(file + ": model.ignore_merges must be true or false, got " + ignore);
+        boolean ignoreMerges = ignore != null && ignore.asBoolean(false); // tokenizers' default is false
+        PreTokenizer pre = preTokenizer(file, root.path("pre_tokenizer"));
 
         JsonNode vocab = model.get("vocab");
-        Map<String, Integer> specials = new LinkedHashMap<>();
-        int n = 0;
-        for (var it = vocab.fields(); it.hasNext(); ) n = Math.max(n, it.next().getValue().asInt() + 1);
-        for (JsonNode t : root.path("added_tokens")) {
-            specials.put(t.path("content").asText(), t.path("id").asInt());
-            n = Math.max(n, t.path("id").asInt() + 1);
-        }
-        byte[][] tokens = new byte[n][];
+        if (!vocab.isObject()) throw new IOException(file + ": model.vocab is not an object");
+        JsonNode added = root.get("added_tokens");
+        if (added != null && !added.isNull() && !added.isArray()) throw new IOException(file + ": added_tokens is not an array");
+        int addedCount = added == null ? 0 : added.size();
+        // ids index an array, so they must number the tokens (holes allowed) rather than reach anywhere
+        long limit = (long) vocab.size() + addedCount;
+        Map<String, Integer> vocabIds = new HashMap<>();
+        Map<Integer, String> byId = new HashMap<>();
         for (var it = vocab.fields(); it.hasNext(); ) {
             var e = it.next();
+            int id = tokenId(e.getValue(), limit);
+            if (id < 0) throw new IOException(file + ": model.vocab['" + e.getKey() + "'] has id " + e.getValue() + ", not an integer in [0, " + limit + ")");
+            String other = byId.put(id, e.getKey());
+            if (other != null) throw new IOException(file + ": model.vocab gives id " + id + " to both '" + other + "' and '" + e.getKey() + "'");
+            vocabIds.put(e.getKey(), id);
+        }
+        Map<String, Integer> specials = new LinkedHashMap<>();
+        int nextId = vocab.size(); // tokenizers gives an added token its vocab id, else the next one after the vocab's size
+        for (int i = 0; i < addedCount; i++) {
+            JsonNode t = added.get(i);
+            String where = "added_tokens[" + i + "]";
+            if (!t.isObject() || !t.path("content").isTextual()) throw new IOException(file + ": " + where + " has no content string");
+            String content = t.get("content").asText();
+            if (content.isEmpty()) continue; // tokenizers skips it (it would match between any two characters)
+            for (String flag : new String[] {"single_word", "lstrip", "rstrip"}) {
+                if (t.path(flag).asBoolean(false)) throw new IOException(file + ": " + where + "." + flag + " true ('" + content + "') is not supported");
+            }
+            int id = tokenId(t.get("id"), limit);
+            if (id < 0) throw new IOException(file + ": " + where + ".id " + t.get("id") + " ('" + content + "') is not an integer in [0, " + limit + ")");
+            Integer expected = specials.get(content);
+            if (expected == null) expected = vocabIds.get(content);
+            String why = "its id in model.vocab or an earlier added token";
+            if (expected == null) {
+                expected = nextId++;
+                why = "the next id after the vocabulary and the added tokens before it";
+            }
+            if (id != expected) {
+                throw new IOException(file + ": " + where + ".id " + id + " ('" + content + "') is not the id Hugging Face tokenizers gives it, " + expected + " (" + why + ")");
+            }
+            if (byId.containsKey(id) && !byId.get(id).equals(content)) throw new IOException(file + ": " + where + ".id " + id + " ('" + content + "') is model.vocab's id of '" + byId.get(id) + "'");
+            specials.put(content, id);
+        }
+        int n = 0;
+        for (int id : byId.keySet()) n = Math.max(n, id + 1);
+        for (int id : specials.values()) n = Math.max(n, id + 1);
+        byte[][] tokens = new byte[n][];
+        for (var e : vocabIds.entrySet()) {
             if (specials.containsKey(e.getKey())) continue;
             byte[] b = ByteLevel.decode(e.getKey());
             if (b == null) throw new IOException(file + ": vocab entry '" + e.getKey() + "' is not a byte-level token");
-            int id = e.getValue().asInt();
-            if (id < 0) throw new IOException(file + ": vocab entry '" + e.getKey() + "' has negative id " + id);
-            tokens[id] = b;
+            tokens[e.getValue()] = b;
         }
         specials.forEach((s, id) -> tokens[id] = s.getBytes(StandardCharsets.UTF_8));
+
+        JsonNode ms = model.get("merges");
+        if (ms == null || !ms.isArray()) throw new IOException(file + ": model.merges is missing or not an array");
+        int[][] mergeList = new int[ms.size()][];
         Map<String, Integer> ranks = new HashMap<>();
-        int rank = 0;
-        for (JsonNode m : model.path("merges")) {
+        for (int rank = 0; rank < ms.size(); rank++) {
+            JsonNode m = ms.get(rank);
+            String where = "model.merges[" + rank + "]";
             String left, right;
-            if (m.isArray() && m.size() == 2) {
+            if (m.isArray() && m.size() == 2 && m.get(0).isTextual() && m.get(1).isTextual()) {
                 left = m.get(0).asText();
                 right = m.get(1).asText();
             } else {
-                String[] parts = m.asText().split(" ", -1);
-                if (parts.length != 2) throw new IOException(file + ": merge " + rank + " '" + m.asText() + "' is not a pair");
+                String[] parts = m.isTextual() ? m.asText().split(" ", -1) : new String[0];
+                if (parts.length != 2) throw new IOException(file + ": " + where + " " + m + " is not a pair");
                 left = parts[0];
                 right = parts[1];
             }
-            byte[] l = ByteLevel.decode(left), r = ByteLevel.decode(right);
-            if (l == null || r == null) throw new IOException(file + ": merge " + rank + " is not made of byte-level tokens");
-            byte[] merged = new byte[l.length + r.length];
-            System.arraycopy(l, 0, merged, 0, l.length);
-            System.arraycopy(r, 0, merged, l.length, r.length);
-            ranks.putIfAbsent(BpeTokenizer.key(merged), rank);
-            rank++;
+            int[] pair = new int[3];
+            String[] names = {left, right, left + right};
+            for (int k = 0; k < 3; k++) {
+                Integer id = vocabIds.get(names[k]);
+                if (id == null) throw new IOException(file + ": " + where + " [" + left + ", " + right + "]: '" + names[k] + "' is not in model.vocab");
+                if (specials.containsKey(names[k])) throw new IOException(file + ": " + where + " [" + left + ", " + right + "]: '" + names[k] + "' is an added token");
+                pair[k] = id;
+            }
+            mergeList[rank] = pair; // a pair listed twice takes its later rank, as in tokenizers' merge map
+            ranks.putIfAbsent(BpeTokenizer.key(tokens[pair[2]]), rank);
         }
         try {
-            return new BpeTokenizer(pattern, tokens, ranks, specials, prefixSpace);
-        } catch (IllegalArgumentException e) { // includes a bad regex (PatternSyntaxException)
+            return new BpeTokenizer(pre, tokens, ranks, specials, ignoreMerges, mergeList);
+        } catch (IllegalArgumentException e) {
             throw new IOException(file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** A token id below limit, or -1. */
+    private static int tokenId(JsonNode v, long limit) {
+        return v != null && v.isIntegralNumber() && v.canConvertToLong() && v.asLong() >= 0 && v.asLong() < limit ? (int) v.asLong() : -1;
+    }
+
+    private static PreTokenizer preTokenizer(Path file, JsonNode pre) throws IOException {
+        List<PreTokenizer.Step> steps = new ArrayList<>();
+        if (pre.isMissingNode() || pre.isNull()) throw new IOException(file + ": no ByteLevel pre_tokenizer: not a byte-level BPE");
+        steps(file, pre, "pre_tokenizer", steps);
+        if (steps.isEmpty() || !(steps.getLast() instanceof PreTokenizer.ByteLevelStep)) throw new IOException(file + ": no ByteLevel pre_tokenizer: not a byte-level BPE");
+        return new PreTokenizer(steps);
+    }
+
+    private static void steps(Path file, JsonNode st, String where, List<PreTokenizer.Step> steps) throws IOException {
+        boolean afterByteLevel = !steps.isEmpty() && steps.getLast() instanceof PreTokenizer.ByteLevelStep;
+        String type = st.path("type").asText("?");
+        switch (type) {
+            case "Sequence" -> {
+                JsonNode list = st.get("pretokenizers");
+                if (list == null || !list.isArray()) throw new IOException(file + ": " + where + ".pretokenizers is missing or not an array");
+                for (int i = 0; i < list.size(); i++) steps(file, list.get(i), where + ".pretokenizers[" + i + "]", steps);
+            }
+            case "ByteLevel" -> {
+                if (afterByteLevel) throw new IOException(file + ": " + where + ": a second ByteLevel is not supported");
+                JsonNode prefix = st.get("add_prefix_space"), regex = st.get("use_regex");
+                if (prefix == null || !prefix.isBoolean()) throw new IOException(file + ": " + where + ".add_prefix_space must be true or false, got " + prefix);
+                if (regex != null && !regex.isBoolean()) throw new IOException(file + ": " + where + ".use_regex must be true or false, got " + regex);
+                steps.add(new PreTokenizer.ByteLevelStep(prefix.asBoolean(), regex == null || regex.asBoolean()));
+            }
+            case "Split" -> {
+                // ByteLevel hands on its pieces as byte-level characters (Ġ for a space): a later regex would see those
+                if (afterByteLevel) throw new IOException(file + ": " + where + ": Split after ByteLevel is not supported");
+                JsonNode pattern = st.path("pattern"), behavior = st.get("behavior"), invert = st.get("invert");
+                boolean literal = pattern.has("String");
+                JsonNode text = literal ? pattern.get("String") : pattern.get("Regex");
+                if (text == null || !text.isTextual() || pattern.size() != 1) throw new IOException(file + ": " + where + ".pattern must be {\"Regex\": ...} or {\"String\": ...}, got " + pattern);
+                PreTokenizer.Behavior b = behavior == null ? null : PreTokenizer.Behavior.parse(behavior.asText());
+                if (b == null) throw new IOException(file + ": " + where + ".behavior " + behavior + " is not one of Removed, Isolated, MergedWithPrevious, MergedWithNext, Contiguous");
+                if (invert == null || !invert.isBoolean()) throw new IOException(file + ": " + where + ".invert must be true or false, got " + invert);
+                if (!literal) {
+                    try {
+                        Pattern.compile(text.asText(), Pattern.UNICODE_CHARACTER_CLASS);
+                    } catch (PatternSyntaxException e) {
+                        throw new IOException(file + ": " + where + ".pattern.Regex does not compile: " + e.getMessage(), e);
+                    }
+                }
+                steps.add(new PreTokenizer.Split(text.asText(), literal, b, invert.asBoolean()));
+            }
+            default -> throw new IOException(file + ": " + where + " '" + type + "' is not supported");
         }
     }
 
@@ -119,36 +204,54 @@ public final class TokenizerJson {
         root.putNull("truncation");
         root.putNull("padding");
         ArrayNode added = root.putArray("added_tokens");
-        t.specials().forEach((s, id) -> added.addObject().put("id", id).put("content", s).put("single_word", false).put("lstrip", false)
-                .put("rstrip", false).put("normalized", false).put("special", true));
+        Map<Integer, byte[]> ordinary = t.ordinary();
+        // tokenizers ignores these ids and numbers added tokens on from the vocabulary's size, in the order listed
+        int next = ordinary.size();
+        for (var e : t.specials().entrySet().stream().sorted(Map.Entry.comparingByValue()).toList()) {
+            if (e.getValue() != next) {
+                throw new IOException(file + ": Hugging Face tokenizers would read added token '" + e.getKey() + "' as id " + next + ", not " + e.getValue()
+                        + " (it numbers added tokens on from the vocabulary's " + ordinary.size() + " tokens; a tokenizer with unused ids cannot be written)");
+            }
+            next++;
+            added.addObject().put("id", e.getValue()).put("content", e.getKey()).put("single_word", false).put("lstrip", false)
+                    .put("rstrip", false).put("normalized", false).put("special", true);
+        }
         root.putNull("normalizer");
+        PreTokenizer pre = t.preTokenizer();
         ObjectNode byteLevel = JSON.createObjectNode().put("type", "ByteLevel").put("add_prefix_space", t.addPrefixSpace()).put("trim_offsets", true);
-        if (t.pattern().equals(BpeTokenizer.GPT2_PATTERN)) {
-            root.set("pre_tokenizer", byteLevel.deepCopy().put("use_regex", true));
+        if (pre.steps().size() == 1) {
+            root.set("pre_tokenizer", byteLevel.deepCopy().put("use_regex", pre.byteLevel().useRegex()));
         } else {
             ObjectNode seq = root.putObject("pre_tokenizer").put("type", "Sequence");
             ArrayNode steps = seq.putArray("pretokenizers");
-            ObjectNode split = steps.addObject().put("type", "Split");
-            split.putObject("pattern").put("Regex", t.pattern());
-            split.put("behavior", "Isolated").put("invert", false);
-            steps.add(byteLevel.deepCopy().put("use_regex", false));
+            for (PreTokenizer.Step st : pre.steps()) {
+                if (st instanceof PreTokenizer.Split sp) {
+                    ObjectNode split = steps.addObject().put("type", "Split");
+                    split.putObject("pattern").put(sp.literal() ? "String" : "Regex", sp.pattern());
+                    split.put("behavior", sp.behavior().json).put("invert", sp.invert());
+                }
+            }
+            steps.add(byteLevel.deepCopy().put("use_regex", pre.byteLevel().useRegex()));
         }
         root.set("post_processor", byteLevel.deepCopy().put("use_regex", true));
         root.set("decoder", byteLevel.deepCopy().put("use_regex", true));
         ObjectNode model = root.putObject("model");
         model.put("type", "BPE").putNull("dropout").putNull("unk_token").putNull("continuing_subword_prefix").putNull("end_of_word_suffix");
-        model.put("fuse_unk", false).put("byte_fallback", false).put("ignore_merges", false);
+        model.put("fuse_unk", false).put("byte_fallback", false).put("ignore_merges", t.ignoreMerges());
         ObjectNode vocab = model.putObject("vocab");
-        Map<Integer, byte[]> ordinary = t.ordinary();
         ordinary.forEach((id, b) -> vocab.put(ByteLevel.encode(b), id));
-        // One merge per multi-byte token, in rank order: the pair BPE joins to make it.
-        List<Map.Entry<Integer, byte[]>> byRank = new ArrayList<>();
-        for (var e : ordinary.entrySet()) if (e.getValue().length > 1) byRank.add(e);
-        byRank.sort((a, b) -> Integer.compare(t.rank(a.getValue()), t.rank(b.getValue())));
         ArrayNode merges = model.putArray("merges");
-        for (var e : byRank) {
-            byte[][] pair = t.mergePair(e.getValue());
-            merges.addArray().add(ByteLevel.encode(pair[0])).add(ByteLevel.encode(pair[1]));
+        if (t.mergeList() != null) { // as read: the pairs and their order are what ranks them
+            for (int[] m : t.mergeList()) merges.addArray().add(ByteLevel.encode(t.bytes(m[0]))).add(ByteLevel.encode(t.bytes(m[1])));
+        } else {
+            // One merge per multi-byte token, in rank order: the pair BPE joins to make it.
+            List<Map.Entry<Integer, byte[]>> byRank = new ArrayList<>();
+            for (var e : ordinary.entrySet()) if (e.getValue().length > 1) byRank.add(e);
+            byRank.sort((a, b) -> Integer.compare(t.rank(a.getValue()), t.rank(b.getValue())));
+            for (var e : byRank) {
+                byte[][] pair = t.mergePair(e.getValue());
+                merges.addArray().add(ByteLevel.encode(pair[0])).add(ByteLevel.encode(pair[1]));
+            }
         }
         AtomicWrite.write(file, tmp -> JSON.writeValue(tmp.toFile(), root));
     }

@@ -107,7 +107,11 @@ class BpeTokenizerTest {
 
     @Test
     void tokenizerJsonRoundTrip(@TempDir Path dir) throws IOException {
-        for (BpeTokenizer t : new BpeTokenizer[] {gpt2, cl100k}) {
+        // cl100k_base leaves id 100256 unused, which tokenizer.json cannot say: tokenizers numbers added tokens from the vocabulary's size
+        String msg = assertThrows(IOException.class, () -> TokenizerJson.write(cl100k, dir.resolve("holed.json"))).getMessage();
+        assertTrue(msg.contains("'<|endoftext|>' as id 100256, not 100257"), msg);
+        BpeTokenizer dense = fromJtokkitRanks("cl100k_base", BpeTokenizer.CL100K_PATTERN, Map.of("<|endoftext|>", 100256));
+        for (BpeTokenizer t : new BpeTokenizer[] {gpt2, dense}) {
             Path f = dir.resolve("tokenizer-" + t.vocabSize() + ".json");
             TokenizerJson.write(t, f);
             BpeTokenizer back = TokenizerJson.read(f);
@@ -116,6 +120,7 @@ class BpeTokenizerTest {
             for (String text : TEXTS.subList(0, 4)) assertArrayEquals(t.encode(text, true), back.encode(text, true));
         }
         String json = Files.readString(dir.resolve("tokenizer-50257.json"));
+        assertTrue(json.contains("\"ignore_merges\":true"), "tiktoken takes a piece that is a token whole, and the file says so");
         assertTrue(json.contains("\"ByteLevel\"") && json.contains("\"Ġt\":") || json.contains("\"Ġt\""), "GPT-2's byte-level spelling of ' t'");
     }
 
@@ -132,7 +137,8 @@ class BpeTokenizerTest {
         assertTrue(refused(dir, "{\"model\": {\"type\": \"Unigram\", \"vocab\": []}}").contains("model type 'Unigram' is not supported"));
         assertTrue(refused(dir, "{\"normalizer\": {\"type\": \"NFKC\"}, \"model\": {\"type\": \"BPE\", \"vocab\": {}}}").contains("normalizer 'NFKC'"));
         assertTrue(refused(dir, "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}}, \"pre_tokenizer\": {\"type\": \"Whitespace\"}}").contains("pre_tokenizer 'Whitespace'"));
-        assertTrue(refused(dir, "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}}, \"pre_tokenizer\": {\"type\": \"ByteLevel\"}}").contains("lacks the single byte"));
+        assertTrue(refused(dir, "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": []}, \"pre_tokenizer\": {\"type\": \"ByteLevel\", \"add_prefix_space\": false}}")
+                .contains("lacks the single byte"));
         assertTrue(refused(dir, "{oops").contains("not valid JSON"));
     }
 }

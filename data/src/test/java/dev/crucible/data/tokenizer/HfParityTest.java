@@ -1,0 +1,96 @@
+package dev.crucible.data.tokenizer;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.net.URISyntaxException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Crucible's reading of tokenizer.json against Hugging Face tokenizers' own output (cases.json, written
+ * by make_cases.py with tokenizers installed): the ids of each text and the pieces the pre-tokenizer
+ * cuts it into, for Split with every delimiter behaviour (inverted or not, a literal or a regex that
+ * also matches the empty string), Sequences of several Splits, ByteLevel with and without its regex and
+ * prefix space (put before each stretch of text between added tokens), and ignore_merges true or
+ * absent (tokenizers' default, false) on a vocabulary where merging does not reach a whole-piece token.
+ */
+class HfParityTest {
+    /** The cases of the tokenizers whose names start with one of prefixes, as "tokenizer 'text': ours vs Hugging Face's" for each that differs. */
+    static List<String> differences(String... prefixes) throws IOException, URISyntaxException {
+        Path dir = Path.of(HfParityTest.class.getResource("/tokenizer/hf/cases.json").toURI()).getParent();
+        JsonNode cases = new ObjectMapper().readTree(dir.resolve("cases.json").toFile()).get("cases");
+        Map<String, BpeTokenizer> tokenizers = new HashMap<>();
+        List<String> wrong = new ArrayList<>();
+        int compared = 0;
+        for (JsonNode c : cases) {
+            String name = c.get("tokenizer").asText(), text = c.get("text").asText();
+            if (Arrays.stream(prefixes).noneMatch(name::startsWith)) continue;
+            if (!tokenizers.containsKey(name)) {
+                try {
+                    tokenizers.put(name, TokenizerJson.read(dir.resolve(name + ".json")));
+                } catch (IOException e) {
+                    tokenizers.put(name, null);
+                    wrong.add(name + ": " + e.getMessage());
+                }
+            }
+            BpeTokenizer t = tokenizers.get(name);
+            compared++;
+            if (t == null) continue;
+            int[] ids = new int[c.get("ids").size()];
+            for (int i = 0; i < ids.length; i++) ids[i] = c.get("ids").get(i).asInt();
+            List<String> pieces = new ArrayList<>();
+            c.get("pieces").forEach(p -> pieces.add(p.asText()));
+            List<String> ours = t.pieces(text, false).stream().map(p -> ByteLevel.encode(p.getBytes(StandardCharsets.UTF_8))).toList();
+            int[] ourIds = t.encode(text, true);
+            if (!Arrays.equals(ids, ourIds) || !pieces.equals(ours)) {
+                wrong.add(name + " '" + text + "': ids " + Arrays.toString(ourIds) + " pieces " + ours + ", Hugging Face's " + Arrays.toString(ids) + " " + pieces);
+            }
+        }
+        assertTrue(compared >= 14, "cases for " + Arrays.toString(prefixes) + ": " + compared);
+        return wrong;
+    }
+
+    static void same(String... prefixes) throws IOException, URISyntaxException {
+        List<String> wrong = differences(prefixes);
+        assertTrue(wrong.isEmpty(), wrong.size() + " cases differ:\n" + String.join("\n", wrong));
+    }
+
+    /** Split keeps the text between matches (Isolated), every behaviour and invert as tokenizers applies them, every Split of a Sequence, ByteLevel's use_regex. */
+    @Test
+    void splitBehavioursSequencesAndByteLevelRegex() throws IOException, URISyntaxException {
+        same("split-", "regex-", "two-splits", "isolated-digits", "no-regex");
+        BpeTokenizer digits = TokenizerJson.read(Path.of(HfParityTest.class.getResource("/tokenizer/hf/isolated-digits.json").toURI()));
+        assertEquals("ab12c", digits.decode(digits.encode("ab12c", true)), "text between the matches is not lost");
+    }
+
+    /** add_prefix_space puts a space before each stretch of text the added tokens leave (and, after a Split, before each of its pieces), not before the whole text. */
+    @Test
+    void prefixSpaceGoesBeforeEachPieceAfterAddedTokensAreCut() throws IOException, URISyntaxException {
+        same("prefix", "removed-prefix");
+    }
+
+    /** Without ignore_merges (tokenizers' default: false) a piece is merged up to, never looked up whole: "abc" is [a, bc] when the merges never join a and bc. */
+    @Test
+    void ignoreMergesIsReadAndFalseUnlessSaid() throws IOException, URISyntaxException {
+        same("gpt2", "ignore-merges");
+    }
+
+    /** Every case of cases.json, and that the file is tokenizers' output. */
+    @Test
+    void allCases() throws IOException, URISyntaxException {
+        JsonNode root = new ObjectMapper().readTree(HfParityTest.class.getResource("/tokenizer/hf/cases.json"));
+        assertEquals(378, root.get("cases").size());
+        assertTrue(root.get("tokenizers").asText().startsWith("0."), root.get("tokenizers").asText());
+        same("");
+    }
+}

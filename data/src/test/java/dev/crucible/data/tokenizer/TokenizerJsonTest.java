@@ -1,0 +1,118 @@
+package dev.crucible.data.tokenizer;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.function.Consumer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Malformed tokenizer.json files: refused with the file and the key, where tokenizers' deserializer
+ * errors too (ids that are not u32, merges of tokens the vocab lacks) and where Crucible would
+ * otherwise take a value tokenizers does not (ids it numbers otherwise, one id for two tokens);
+ * an added token with empty content is skipped, as tokenizers skips it.
+ */
+class TokenizerJsonTest {
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    @TempDir
+    Path dir;
+
+    /** The small byte-level BPE of the Hugging Face cases (gpt2.json), changed by edit. */
+    private Path variant(Consumer<ObjectNode> edit) throws IOException, URISyntaxException {
+        ObjectNode root = (ObjectNode) JSON.readTree(Path.of(TokenizerJsonTest.class.getResource("/tokenizer/hf/gpt2.json").toURI()).toFile());
+        edit.accept(root);
+        Path f = Files.createTempFile(dir, "tokenizer", ".json");
+        JSON.writeValue(f.toFile(), root);
+        return f;
+    }
+
+    private String refused(Consumer<ObjectNode> edit) throws IOException, URISyntaxException {
+        Path f = variant(edit);
+        IOException e = assertThrows(IOException.class, () -> TokenizerJson.read(f));
+        assertTrue(e.getMessage().startsWith(f + ": "), e.getMessage());
+        return e.getMessage();
+    }
+
+    private static ObjectNode added(ObjectNode root, int i) {
+        return (ObjectNode) root.get("added_tokens").get(i);
+    }
+
+    private static ObjectNode vocab(ObjectNode root) {
+        return (ObjectNode) root.get("model").get("vocab");
+    }
+
+    @Test
+    void emptyAddedTokenIsSkippedAsTokenizersSkipsIt() throws IOException, URISyntaxException {
+        BpeTokenizer plain = TokenizerJson.read(variant(r -> {}));
+        BpeTokenizer withEmpty = TokenizerJson.read(variant(r -> ((ArrayNode) r.get("added_tokens")).insert(0, added(r, 0).deepCopy().put("content", ""))));
+        int[] ids = plain.encode("hi<|endoftext|>hi", true);
+        assertArrayEquals(new int[] {256, 262, 256}, ids, "tokenizers' ids for this text");
+        assertArrayEquals(ids, withEmpty.encode("hi<|endoftext|>hi", true));
+        assertEquals(plain.specials(), withEmpty.specials());
+    }
+
+    @Test
+    void addedTokenIdsThatAreNotTokenizersAreRefusedByIndex() throws IOException, URISyntaxException {
+        assertTrue(refused(r -> added(r, 0).put("id", -1)).contains("added_tokens[0].id -1 ('<|endoftext|>') is not an integer in [0, 263)"));
+        assertTrue(refused(r -> added(r, 0).remove("id")).contains("added_tokens[0].id null"));
+        assertTrue(refused(r -> added(r, 0).put("id", "262")).contains("added_tokens[0].id \"262\""));
+        assertTrue(refused(r -> added(r, 0).put("id", 262.5)).contains("added_tokens[0].id 262.5"));
+        assertTrue(refused(r -> added(r, 0).put("id", 4294967296L)).contains("added_tokens[0].id 4294967296"));
+        // tokenizers ignores a stated id and numbers the token on from the vocabulary's size (262): it would not be 100
+        String msg = refused(r -> added(r, 0).put("id", 100));
+        assertTrue(msg.contains("added_tokens[0].id 100 ('<|endoftext|>') is not the id Hugging Face tokenizers gives it, 262"), msg);
+        // an added token the vocab has takes the vocab's id
+        msg = refused(r -> ((ArrayNode) r.get("added_tokens")).add(added(r, 0).deepCopy().put("content", "hi").put("id", 263)));
+        assertTrue(msg.contains("added_tokens[1].id 263 ('hi') is not the id Hugging Face tokenizers gives it, 256"), msg);
+        assertTrue(refused(r -> added(r, 0).put("lstrip", true)).contains("added_tokens[0].lstrip true ('<|endoftext|>') is not supported"));
+    }
+
+    @Test
+    void vocabAndMergesTokenizersWouldNotBuildAreRefusedByKey() throws IOException, URISyntaxException {
+        String msg = refused(r -> vocab(r).put("hi", 257));
+        assertTrue(msg.contains("model.vocab gives id 257 to both"), msg);
+        assertTrue(refused(r -> vocab(r).put("hi", -3)).contains("model.vocab['hi'] has id -3"));
+        assertTrue(refused(r -> vocab(r).put("hi", 1e9)).contains("model.vocab['hi'] has id 1.0E9"));
+        msg = refused(r -> ((ArrayNode) r.get("model").get("merges")).addArray().add("q").add("zz"));
+        assertTrue(msg.contains("model.merges[6] [q, zz]: 'zz' is not in model.vocab"), msg);
+        msg = refused(r -> ((ArrayNode) r.get("model").get("merges")).addArray().add("h").add("Ġh"));
+        assertTrue(msg.contains("model.merges[6] [h, Ġh]: 'hĠh' is not in model.vocab"), msg);
+        assertTrue(refused(r -> ((ObjectNode) r.get("model")).remove("merges")).contains("model.merges is missing"));
+        assertTrue(refused(r -> ((ObjectNode) r.get("model")).put("ignore_merges", "yes")).contains("model.ignore_merges must be true or false"));
+    }
+
+    @Test
+    void preTokenizersNotComputedAreRefusedByKey() throws IOException, URISyntaxException {
+        String msg = refused(r -> {
+            ArrayNode steps = r.putObject("pre_tokenizer").put("type", "Sequence").putArray("pretokenizers");
+            steps.addObject().put("type", "ByteLevel").put("add_prefix_space", false);
+            steps.addObject().put("type", "Split").put("behavior", "Isolated").put("invert", false).putObject("pattern").put("Regex", "\\d");
+        });
+        assertTrue(msg.contains("pre_tokenizer.pretokenizers[1]: Split after ByteLevel is not supported"), msg);
+        msg = refused(r -> {
+            ArrayNode steps = r.putObject("pre_tokenizer").put("type", "Sequence").putArray("pretokenizers");
+            steps.addObject().put("type", "Split").put("behavior", "Split").put("invert", false).putObject("pattern").put("Regex", "\\d");
+            steps.addObject().put("type", "ByteLevel").put("add_prefix_space", false);
+        });
+        assertTrue(msg.contains("pre_tokenizer.pretokenizers[0].behavior \"Split\" is not one of"), msg);
+        msg = refused(r -> {
+            ArrayNode steps = r.putObject("pre_tokenizer").put("type", "Sequence").putArray("pretokenizers");
+            steps.addObject().put("type", "Split").put("behavior", "Isolated").put("invert", false).putObject("pattern").put("Regex", "(");
+            steps.addObject().put("type", "ByteLevel").put("add_prefix_space", false);
+        });
+        assertTrue(msg.contains("pre_tokenizer.pretokenizers[0].pattern.Regex does not compile"), msg);
+        assertTrue(refused(r -> ((ObjectNode) r.get("pre_tokenizer")).remove("add_prefix_space")).contains("pre_tokenizer.add_prefix_space must be true or false"));
+        assertTrue(refused(r -> r.putObject("pre_tokenizer").put("type", "Digits")).contains("pre_tokenizer 'Digits' is not supported"));
+    }
+}
