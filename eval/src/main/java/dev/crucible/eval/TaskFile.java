@@ -39,7 +39,8 @@ import java.util.regex.Pattern;
 public final class TaskFile {
     private TaskFile() {}
 
-    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory())
+            .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION); // a key given twice is refused, not the last kept
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Pattern FIELD = Pattern.compile("\\{([A-Za-z0-9_.]+)}");
     private static final Set<String> KEYS = Set.of("name", "kind", "data", "prompt", "choices", "gold", "labels", "group", "good", "bad", "text", "target",

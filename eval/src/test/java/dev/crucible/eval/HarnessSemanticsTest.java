@@ -109,6 +109,9 @@ class HarnessSemanticsTest {
         Files.writeString(yaml, "tasks:\n  - {name: qa, kind: generation, data: qa.jsonl, prompt: \"{q}=\", target: \"{a}\", until: 5}\n");
         IOException bad = assertThrows(IOException.class, () -> TaskFile.load(yaml));
         assertTrue(bad.getMessage().contains("t.yaml: task 1 (qa): until must be a string or a list of strings"), bad.getMessage());
+        Files.writeString(yaml, "tasks:\n  - name: qa\n    kind: generation\n    data: qa.jsonl\n    prompt: \"{q}=\"\n    target: \"{a}\"\n    prompt: \"x\"\n");
+        IOException twice = assertThrows(IOException.class, () -> TaskFile.load(yaml));
+        assertTrue(twice.getMessage().contains("t.yaml: not valid YAML (Duplicate field 'prompt'"), twice.getMessage());
         Files.writeString(yaml, "tasks:\n  - {name: qa, kind: generation, data: qa.jsonl, prompt: \"{q}=\", target: \"{a}\", max_tokens: 2.5}\n");
         IOException frac = assertThrows(IOException.class, () -> TaskFile.load(yaml));
         assertTrue(frac.getMessage().contains("max_tokens must be a whole number of at least 1, got 2.5"), frac.getMessage());

@@ -28,9 +28,13 @@ import java.util.stream.Collectors;
 public final class ConfigLoader {
     private ConfigLoader() {}
 
+    // a key given twice is refused: YAML parsers keep the last, so a second `training:` section would
+    // silently put the first one's keys back to their defaults
+    // (on the mapper: YAMLFactory.builder() would also drop the factory's default of reading an empty value as null)
     public static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory()
             .disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER)
             .enable(YAMLGenerator.Feature.MINIMIZE_QUOTES))
+            .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
             .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
             .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
             .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)

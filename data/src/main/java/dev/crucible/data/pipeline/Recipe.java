@@ -54,7 +54,8 @@ public record Recipe(String source, List<Input> inputs, Output output, boolean s
         return !path.startsWith("builtin:") && ADDRESS.matcher(path).matches();
     }
 
-    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory())
+            .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION); // a key given twice is refused, not the last kept
     private static final Set<String> TOP = Set.of("inputs", "output", "on_malformed", "threads", "trace_samples", "ops");
     private static final Set<String> OUTPUT = Set.of("dir", "compression", "shard_docs", "partition_by");
 

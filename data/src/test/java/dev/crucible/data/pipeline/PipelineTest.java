@@ -267,6 +267,10 @@ class PipelineTest {
         assertTrue(e.getMessage().startsWith("r.yaml:4: fancy_filter: unknown operator 'fancy_filter'"), e.getMessage());
         e = assertThrows(Recipe.RecipeException.class, () -> Recipe.parse("r.yaml", "inputs: [a.txt\n"));
         assertTrue(e.getMessage().startsWith("r.yaml:1: not valid YAML"), e.getMessage());
+        // a parameter given twice: YAML would keep the second, silently
+        e = assertThrows(Recipe.RecipeException.class, () -> Recipe.parse("r.yaml",
+                "inputs: [a.txt]\noutput: {dir: out}\nops:\n  - text_length_filter:\n      min_len: 10\n      min_len: 1000\n"));
+        assertTrue(e.getMessage().startsWith("r.yaml:6: not valid YAML: Duplicate field 'min_len'"), e.getMessage());
         // the same operator twice gets distinct labels
         Recipe r = Recipe.parse("r.yaml", "inputs: [a.txt]\noutput: {dir: out}\nops:\n  - exact_dedup: {}\n  - exact_dedup: {}\n");
         assertEquals(List.of("exact_dedup", "exact_dedup#2"), r.steps().stream().map(Operators.Step::label).toList());
