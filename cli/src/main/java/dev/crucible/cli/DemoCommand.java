@@ -52,11 +52,11 @@ public final class DemoCommand implements Callable<Integer> {
                 data: {train: data/train.bin, val: data/val.bin}
                 training: {seq_len: 256, micro_batch: 8, steps: %d, seed: 1337, threads: %d}
                 optimizer: {lr: 3.0e-3, weight_decay: 0.1, grad_clip: 1.0}
-                schedule: {kind: cosine, warmup_steps: 50, min_lr_ratio: 0.1}
+                schedule: {kind: cosine, warmup_steps: %d, min_lr_ratio: 0.1}
                 eval: {every: 100, batches: 16}
                 checkpoint: {every: 100}
                 log: {every: 10}
-                """, config, steps, threads));
+                """, config, steps, threads, Math.min(50, Math.max(1, steps / 10)))); // a short demo still reaches its peak rate and decays
         RunConfig cfg = ConfigLoader.load(config, RunConfig.class);
         Trainer.Summary s = Trainer.start(cfg, out.toAbsolutePath(), System.out);
         System.out.printf(Locale.ROOT, "%nvalidation loss %.3f -> %.3f nats/byte (%.2f -> %.2f bits/byte; uniform guessing is 8)%n",

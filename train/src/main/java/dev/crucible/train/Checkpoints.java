@@ -90,7 +90,7 @@ public final class Checkpoints {
         s.put("tokens", state.tokens());
         s.put("flops", state.flops());
         Map<String, Object> sources = new LinkedHashMap<>();
-        state.data().sources().forEach((name, c) -> sources.put(name, Map.of("epoch", c.epoch(), "position", c.position())));
+        state.data().sources().forEach((name, c) -> sources.put(name, Map.of("epoch", c.epoch(), "position", c.position(), "shard_tokens", c.shardTokens())));
         s.put("data", Map.of("rows", state.data().rows(), "sources", sources));
         s.put("seed", state.seed());
         s.put("rng", "each source's window order is a function of (seed, epoch), the source of each row of (seed, row); no other random state");
@@ -177,15 +177,15 @@ public final class Checkpoints {
                 s.get("seed").asLong(), s.get("optimizer_step").asLong(), s.get("config_sha256").asText());
     }
 
-    /** data: {rows, sources: {name: {epoch, position}}}, or the one cursor {epoch, position} of checkpoints from before mixtures. */
+    /** data: {rows, sources: {name: {epoch, position, shard_tokens}}}, or the one cursor {epoch, position} of checkpoints from before mixtures. */
     private static DataMixture.State dataState(JsonNode d) {
         Map<String, DataMixture.Cursor> m = new LinkedHashMap<>();
         if (!d.has("sources")) {
-            m.put("train", new DataMixture.Cursor(d.path("epoch").asLong(), d.path("position").asInt()));
+            m.put("train", new DataMixture.Cursor(d.path("epoch").asLong(), d.path("position").asInt(), -1));
             return new DataMixture.State(0, m);
         }
         d.get("sources").fields().forEachRemaining(e -> m.put(e.getKey(), new DataMixture.Cursor(e.getValue().path("epoch").asLong(),
-                e.getValue().path("position").asInt())));
+                e.getValue().path("position").asInt(), e.getValue().path("shard_tokens").asLong(-1))));
         return new DataMixture.State(d.path("rows").asLong(), m);
     }
 

@@ -139,6 +139,11 @@ public final class DataLoader {
         return epoch + (double) position / windows;
     }
 
+    /** Tokens in the shards this loader reads (all of them, whatever subset it visits). */
+    public long shardTokens() {
+        return set.totalTokens();
+    }
+
     /** Restores a saved position (same shards, seed and shapes). */
     public void seek(long epoch, int position) {
         if (position < 0 || position > windows) throw new IllegalArgumentException("data position " + position + " outside [0, " + windows + "]");

@@ -20,7 +20,12 @@ public final class DataMixture {
     public record Source(String name, double weight, DataLoader loader) {}
 
     /** Where a source's loader stands. */
-    public record Cursor(long epoch, int position) {}
+    /**
+     * Where a source's stream stands, and the tokens its shards held then (-1: a checkpoint from before
+     * that was recorded): a position means nothing in shards that changed, since the window order is a
+     * permutation of their windows.
+     */
+    public record Cursor(long epoch, int position, long shardTokens) {}
 
     /** Rows drawn so far and each source's cursor, by name. */
     public record State(long rows, Map<String, Cursor> sources) {}
@@ -75,25 +80,32 @@ public final class DataMixture {
 
     public State state() {
         Map<String, Cursor> m = new LinkedHashMap<>();
-        for (Source s : sources) m.put(s.name(), new Cursor(s.loader().epoch(), s.loader().position()));
+        for (Source s : sources) m.put(s.name(), new Cursor(s.loader().epoch(), s.loader().position(), s.loader().shardTokens()));
         return new State(rows, m);
     }
 
     /** Restores a saved state: the same sources by name (a single source's cursor is taken whatever it was called). */
     public void seek(State st) {
         if (sources.size() == 1 && st.sources().size() == 1) {
-            Cursor c = st.sources().values().iterator().next();
-            sources.getFirst().loader().seek(c.epoch(), c.position());
+            seek(sources.getFirst(), st.sources().values().iterator().next());
         } else {
             if (!st.sources().keySet().equals(state().sources().keySet())) {
                 throw new IllegalArgumentException("the saved data state is for sources " + st.sources().keySet() + ", the run has " + state().sources().keySet());
             }
-            for (Source s : sources) {
-                Cursor c = st.sources().get(s.name());
-                s.loader().seek(c.epoch(), c.position());
-            }
+            for (Source s : sources) seek(s, st.sources().get(s.name()));
         }
         rows = st.rows();
+    }
+
+    private static void seek(Source s, Cursor c) {
+        long now = s.loader().shardTokens();
+        if (c.shardTokens() >= 0 && c.shardTokens() != now) {
+            throw new IllegalArgumentException("data source '" + s.name() + "': its shards hold " + String.format(java.util.Locale.ROOT, "%,d", now)
+                    + " tokens, " + String.format(java.util.Locale.ROOT, "%,d", c.shardTokens()) + " when the checkpoint was written: the saved position "
+                    + "would point into another order of other windows, repeating some and skipping others. Put the shards back, or start a new run "
+                    + "from the checkpoint's weights on the new data (training.init_from)");
+        }
+        s.loader().seek(c.epoch(), c.position());
     }
 
     /** Rows drawn so far. */

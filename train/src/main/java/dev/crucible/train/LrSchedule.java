@@ -33,6 +33,7 @@ public record LrSchedule(Kind kind, double peak, int warmup, double minRatio, do
     }
 
     static LrSchedule of(RunConfig.Schedule s, double peak, int steps) {
+        s = s.phasesFor(steps);
         return new LrSchedule(Kind.parse(s.kind()), peak, s.warmupSteps(), s.minLrRatio(), s.decayFraction(), s.constLrRatio(),
                 s.cooldownSteps() == null ? 0 : s.cooldownSteps(), s.annealSteps() == null ? 0 : s.annealSteps(), steps);
     }
@@ -75,6 +76,24 @@ public record LrSchedule(Kind kind, double peak, int warmup, double minRatio, do
     }
 
     /** Whether the phases fit in the steps; a message naming the keys otherwise, else null. */
+    /**
+     * A schedule that runs but not as its settings read, or null: warmup as long as the run (the rate
+     * rises to the last step and never decays; nanoGPT's get_lr does the same), or a wsd decay that
+     * the warmup shortens. Refusing these would refuse every short run left at the default warmup.
+     */
+    public String caution() {
+        if (kind == Kind.INFINITE) return null; // misfit refuses its overlaps
+        if (warmup >= steps) {
+            return String.format(Locale.ROOT, "warmup_steps %d is not below training.steps %d: the rate rises for the whole run and never reaches its "
+                    + "peak%s", warmup, steps, kind == Kind.CONSTANT ? "" : " or decays");
+        }
+        if (kind == Kind.WSD && warmup > steps - decaySteps()) {
+            return String.format(Locale.ROOT, "the decay starts when warmup_steps %d end, so it lasts %d steps, not decay_fraction's %d", warmup,
+                    steps - warmup, decaySteps());
+        }
+        return null;
+    }
+
     String misfit() {
         if (kind != Kind.INFINITE) return null;
         if (anneal < 1) return "anneal_steps: the infinite schedule needs at least 1, got " + anneal;

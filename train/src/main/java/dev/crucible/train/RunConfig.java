@@ -34,7 +34,6 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
         if (checkpoint == null) checkpoint = ConfigLoader.defaults(Checkpoint.class);
         if (log == null) log = ConfigLoader.defaults(Log.class);
         if (diagnostics == null) diagnostics = ConfigLoader.defaults(Diagnostics.class);
-        schedule = schedule.phasesFor(training.steps());
         String misfit = LrSchedule.of(schedule, optimizer.lr(), training.steps()).misfit();
         if (misfit != null) throw new IllegalArgumentException("schedule." + misfit);
         if (model != null) {
@@ -69,6 +68,10 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
 
     public RunConfig withTraining(Training v) {
         return new RunConfig(out, model, data, v, optimizer, schedule, eval, checkpoint, log, diagnostics);
+    }
+
+    public RunConfig withSchedule(Schedule v) {
+        return new RunConfig(out, model, data, training, optimizer, v, eval, checkpoint, log, diagnostics);
     }
 
     /**
@@ -412,8 +415,9 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
      * constant, rewarm (continual pre-training: linear re-warming over warmup_steps, cosine re-decay to
      * min_lr_ratio at the last step) or infinite (warmup, cosine cool-down over cooldown_steps to
      * const_lr_ratio, constant, exponential anneal to min_lr_ratio over the last anneal_steps; by
-     * default a tenth and a fifth of training.steps, written out in the run's config so that raising
-     * the steps on resume lengthens only the constant phase); see {@link LrSchedule}.
+     * default a tenth and a fifth of training.steps, written out in the run's config.yaml, and taken
+     * from there on a resume whose config leaves them out, so that raising the steps on resume
+     * lengthens only the constant phase); see {@link LrSchedule}.
      */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record Schedule(String kind, Integer warmupSteps, Double minLrRatio, Double decayFraction, Double constLrRatio, Integer cooldownSteps,
@@ -437,10 +441,17 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
         }
 
         /** The infinite schedule's phases in steps, defaults from the run's steps. */
-        Schedule phasesFor(int steps) {
+        public Schedule phasesFor(int steps) {
             if (LrSchedule.Kind.parse(kind) != LrSchedule.Kind.INFINITE) return this;
             return new Schedule(kind, warmupSteps, minLrRatio, decayFraction, constLrRatio,
                     cooldownSteps != null ? cooldownSteps : (int) Math.round(0.1 * steps), annealSteps != null ? annealSteps : Math.max(1, (int) Math.round(0.2 * steps)));
+        }
+
+        /** The phases this schedule leaves out taken from was (a run's own config), when both are infinite. */
+        Schedule phasesFrom(Schedule was) {
+            if (LrSchedule.Kind.parse(kind) != LrSchedule.Kind.INFINITE || LrSchedule.Kind.parse(was.kind) != LrSchedule.Kind.INFINITE) return this;
+            return new Schedule(kind, warmupSteps, minLrRatio, decayFraction, constLrRatio, cooldownSteps != null ? cooldownSteps : was.cooldownSteps,
+                    annealSteps != null ? annealSteps : was.annealSteps);
         }
     }
 

@@ -18,10 +18,13 @@ final class RunConfigFile {
 
     private RunConfigFile() {}
 
-    /** Writes the run's config.yaml, records its hash, and returns it. */
+    /**
+     * Writes the run's config.yaml (the infinite schedule's phases written out in steps, so that a
+     * resume with more steps keeps them), records its hash, and returns it.
+     */
     static String write(Path run, RunConfig cfg) throws IOException {
         Path file = run.resolve(FILE);
-        ConfigLoader.write(file, cfg);
+        ConfigLoader.write(file, cfg.withSchedule(cfg.schedule().phasesFor(cfg.training().steps())));
         String hash = hash(run);
         Files.writeString(run.resolve(HISTORY), hash + "\n", StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
         return hash;

@@ -128,6 +128,8 @@ public final class Trainer {
             RunConfig cfg = saved;
             if (newCfg != null) {
                 RunConfig proposed = RunConfigs.resolve(newCfg, newBase).withOut(saved.out());
+                // phases the new config leaves out are the run's, not re-derived from its new steps (which would move the cool-down under a running run)
+                proposed = proposed.withSchedule(proposed.schedule().phasesFrom(saved.schedule()));
                 List<String> diff = RunConfigs.differences(saved, proposed);
                 if (!diff.isEmpty()) {
                     if (!allowChange) {
@@ -374,6 +376,8 @@ public final class Trainer {
             data.describe(console, t, tr.batchTokens(), tr.steps());
             console.printf(Locale.ROOT, "batch: %d x %d tokens x %d accumulation = %,d tokens/step, %d steps = %,d tokens%n",
                     b, t, tr.accumulation(), tr.batchTokens(), tr.steps(), (long) tr.batchTokens() * tr.steps());
+            String caution = LrSchedule.of(cfg).caution();
+            if (caution != null) console.println("warning: schedule: " + caution);
             if (replicas.size() > 1) {
                 console.printf(Locale.ROOT, "data-parallel: %d replicas (%s), each %d of a step's %d micro-batches, %d threads each; rank 0 writes%n",
                         replicas.size(), replicas, tr.accumulation() / replicas.size(), tr.accumulation(), threads);

@@ -52,8 +52,9 @@ class ConfigLoaderTest {
         assertContains(error("data: {sources: [{name: x, train: a.bin}, {name: x, train: b.bin}]}\n"), "the name 'x' appears twice");
         assertContains(error("data: {train: a.bin}\ntraining: {steps: 100}\nschedule: {kind: infinite, warmup_steps: 80}\n"), "exceed training.steps 100");
         RunConfig.Schedule inf = load("data: {train: a.bin}\ntraining: {steps: 100}\nschedule: {kind: infinite, warmup_steps: 5}\n").schedule();
-        assertEquals(10, inf.cooldownSteps(), "a tenth of the steps, written out");
-        assertEquals(20, inf.annealSteps(), "a fifth");
+        assertEquals(null, inf.cooldownSteps(), "left to the run: a resume with more steps takes the run's");
+        assertEquals(10, inf.phasesFor(100).cooldownSteps(), "a tenth of the steps");
+        assertEquals(20, inf.phasesFor(100).annealSteps(), "a fifth");
         assertContains(error("data: {train: a.bin}\nschedule: {kind: cosine, anneal_steps: 5}\n"), "schedule.anneal_steps: a setting of the infinite schedule");
         assertEquals(20, load("data: {train: a.bin}\ntraining: {steps: 100, distill: {teacher: t}}\n").training().distill().untilStep(), "a fifth");
     }
@@ -104,6 +105,10 @@ class ConfigLoaderTest {
         assertContains(error("data: {train: x}\ntraining: {seq_len: 1024}\n"), "exceeds the model's context_length 256");
         assertContains(error("data: {train: x\n"), "not valid YAML");
         assertContains(error("data: [1, 2]\n"), "data: expected a section of keys");
+        // a second section of the same name would replace the first one whole
+        String twice = error("data: {train: x}\ntraining: {steps: 10, seq_len: 64}\ntraining: {steps: 2000}\n");
+        assertTrue(twice.startsWith(dir.resolve("run.yaml") + ":3:"), twice);
+        assertContains(twice, "Duplicate field 'training'");
     }
 
     @Test

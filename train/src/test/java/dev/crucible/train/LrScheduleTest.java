@@ -70,4 +70,16 @@ class LrScheduleTest {
         assertTrue(new LrSchedule(LrSchedule.Kind.INFINITE, 1.0, 10, 0.0, 0.2, 0.5, 10, 20, 100).misfit().contains("must be > 0"));
         assertNull(new LrSchedule(LrSchedule.Kind.COSINE, 1.0, 50, 0.0, 0.5, 0.5, 0, 0, 100).misfit());
     }
+
+    /** Settings that run but not as they read are named at the start of a run (the default warmup of 100 in a 50-step run). */
+    @Test
+    void cautionsForAWarmupAsLongAsTheRun() {
+        LrSchedule longWarmup = new LrSchedule(LrSchedule.Kind.COSINE, 1.0, 100, 0.1, 0.2, 0.5, 0, 0, 50);
+        assertEquals(0.5, longWarmup.at(49), 1e-12, "the last step is still warming up");
+        assertTrue(longWarmup.caution().contains("warmup_steps 100 is not below training.steps 50"), longWarmup.caution());
+        LrSchedule wsd = new LrSchedule(LrSchedule.Kind.WSD, 1.0, 90, 0.1, 0.2, 0.5, 0, 0, 100);
+        assertEquals("the decay starts when warmup_steps 90 end, so it lasts 10 steps, not decay_fraction's 20", wsd.caution());
+        assertNull(new LrSchedule(LrSchedule.Kind.WSD, 1.0, 80, 0.1, 0.2, 0.5, 0, 0, 100).caution());
+        assertNull(new LrSchedule(LrSchedule.Kind.COSINE, 1.0, 10, 0.1, 0.2, 0.5, 0, 0, 100).caution());
+    }
 }

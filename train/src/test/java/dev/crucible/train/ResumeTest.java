@@ -187,6 +187,43 @@ class ResumeTest {
         assertEquals(8, again.steps());
     }
 
+    /** Raising the steps of an infinite-schedule run keeps its cool-down and anneal where the run has them: only the constant phase grows. */
+    @Test
+    void moreStepsOnResumeLengthenOnlyTheInfiniteSchedulesConstantPhase() throws Exception {
+        Path cfg = setup("inf");
+        Files.writeString(cfg, Files.readString(cfg).replace("steps: 30", "steps: 10").replace("schedule: {kind: cosine, warmup_steps: 3}",
+                "schedule: {kind: infinite, warmup_steps: 1}"));
+        PrintStream quiet = new PrintStream(new ByteArrayOutputStream());
+        Trainer.start(ConfigLoader.load(cfg, RunConfig.class), dir, quiet);
+        RunConfig.Schedule written = RunConfigs.readSaved(dir.resolve("inf").resolve(RunConfigFile.FILE)).schedule();
+        assertEquals(1, written.cooldownSteps(), "a tenth of 10 steps, written out in the run's config.yaml");
+        assertEquals(2, written.annealSteps());
+        Path longer = dir.resolve("inf-longer.yaml");
+        Files.writeString(longer, Files.readString(cfg).replace("steps: 10", "steps: 40"));
+        RunConfig changed = ConfigLoader.load(longer, RunConfig.class);
+        String msg = assertThrows(IllegalArgumentException.class, () -> Trainer.resume(dir.resolve("inf"), changed, dir, false, quiet)).getMessage();
+        assertTrue(msg.contains("training.steps: 10 -> 40") && !msg.contains("cooldown_steps") && !msg.contains("anneal_steps"), msg);
+        Trainer.resume(dir.resolve("inf"), changed, dir, true, quiet);
+        RunConfig.Schedule after = RunConfigs.readSaved(dir.resolve("inf").resolve(RunConfigFile.FILE)).schedule();
+        assertEquals(1, after.cooldownSteps(), "not a tenth of 40");
+        assertEquals(2, after.annealSteps());
+    }
+
+    /** The saved position is a place in a permutation of the shards' windows: shards that changed since are refused, not read from there. */
+    @Test
+    void changedShardsAreRefusedOnResume() throws Exception {
+        Path cfg = setup("shards");
+        Files.writeString(cfg, Files.readString(cfg).replace("steps: 30", "steps: 6"));
+        PrintStream quiet = new PrintStream(new ByteArrayOutputStream());
+        Trainer.start(ConfigLoader.load(cfg, RunConfig.class), dir, quiet);
+        Checkpoints.deleteRecursively(Checkpoints.dirFor(dir.resolve("shards"), 6)); // as if killed after step 5's checkpoint
+        StringBuilder more = new StringBuilder();
+        for (int i = 0; more.length() < 40_000; i++) more.append("other words ").append(i % 7).append(". ");
+        TrainerTest.byteShards(more.toString().getBytes(StandardCharsets.UTF_8), dir.resolve("train.bin"), dir.resolve("val-other.bin"));
+        String msg = assertThrows(IllegalArgumentException.class, () -> Trainer.resume(dir.resolve("shards"), null, null, false, quiet)).getMessage();
+        assertTrue(msg.contains("data source 'train': its shards hold") && msg.contains("when the checkpoint was written"), msg);
+    }
+
     @Test
     void corruptCheckpointIsSkippedForTheOneBefore() throws Exception {
         Path cfg = setup("corrupt");
