@@ -10,7 +10,7 @@ import java.util.List;
 
 /**
  * OpenAI's /v1/completions on a {@link ServedModel}: the prompt as text, token ids, or a list of
- * either; max_tokens (16), temperature (1), top_p (1), stop (a string or up to 4), seed, n (1),
+ * either; max_tokens (16), temperature (1), top_p (1), stop (a string or up to {@link #MAX_STOPS}), seed, n (1),
  * logprobs (0-5: the sampled or echoed token's log-probability and that many alternatives) and echo
  * (the prompt repeated before the completion, with its tokens' log-probabilities when logprobs is
  * set: how lm-evaluation-harness's local-completions model scores). Unknown fields are ignored, as
@@ -133,12 +133,13 @@ final class Completions {
         List<String> stop = new ArrayList<>();
         JsonNode s = body.get("stop");
         if (s != null && !s.isNull()) {
+            String shape = "'stop' must be a string or an array of up to " + MAX_STOPS + " strings";
             if (s.isTextual()) stop.add(s.asText());
-            else if (s.isArray() && s.size() <= 4) for (JsonNode e : s) {
-                if (!e.isTextual()) throw new BadRequest("stop", "'stop' must be a string or an array of up to 4 strings");
+            else if (s.isArray() && s.size() <= MAX_STOPS) for (JsonNode e : s) {
+                if (!e.isTextual()) throw new BadRequest("stop", shape);
                 stop.add(e.asText());
             }
-            else throw new BadRequest("stop", "'stop' must be a string or an array of up to 4 strings");
+            else throw new BadRequest("stop", shape + (s.isArray() ? ", got " + s.size() : ""));
             if (stop.stream().anyMatch(String::isEmpty)) throw new BadRequest("stop", "a stop sequence must not be empty");
         }
         if (chat && m.endOfTurnText != null && !stop.contains(m.endOfTurnText)) stop.add(m.endOfTurnText); // an end of turn of several tokens
@@ -160,6 +161,14 @@ final class Completions {
         }
         return new Request(prompts, maxTokens, temperature, topP, stop, seed, n, logprobs, echo, stream, chat);
     }
+
+    /**
+     * Stop sequences a request may give. OpenAI allows 4, but lm-evaluation-harness's local-completions
+     * sends a task's whole until list and the end-of-sequence text (humaneval: 6) and vLLM takes any
+     * number; the bound is there because the model's thread looks for every one of them in every running
+     * sequence's text after each token, so one request's thousands would slow every client's decoding.
+     */
+    static final int MAX_STOPS = 64;
 
     private static int[] encode(String text, ServedModel m) {
         if (m.encoding == null) throw new BadRequest("prompt", "this model has no tokenizer.json: send the prompt as token ids");

@@ -190,6 +190,29 @@ class CompletionServerTest {
         assertEquals(3, zero.json().get("choices").get(0).get("logprobs").get("token_logprobs").size());
     }
 
+    /**
+     * lm-evaluation-harness's local-completions sends a task's whole until list and the end-of-sequence
+     * text (humaneval's: 9), more than OpenAI's 4: taken, the text cut at the first one found; past the
+     * bound, a 400 naming stop.
+     */
+    @Test
+    void theHarnesssStopListIsTakenWhole() throws Exception {
+        String text = post("/v1/completions", "{\"prompt\": \"The \", \"max_tokens\": 12, \"temperature\": 0}").json().get("choices").get(0).get("text").asText();
+        List<String> stops = new ArrayList<>(List.of("\nclass", "\n#", "\nif", "\nprint", "\n```", "\n```\n\n", "<|eot_id|>", "</s>"));
+        stops.add(text.substring(5, 7)); // the one that is found
+        Reply r = post("/v1/completions", "{\"prompt\": \"The \", \"max_tokens\": 12, \"temperature\": 0, \"stop\": " + JSON.writeValueAsString(stops) + "}");
+        assertEquals(200, r.status(), r.body());
+        assertEquals(text.substring(0, text.indexOf(text.substring(5, 7))), r.json().get("choices").get(0).get("text").asText());
+        assertEquals("stop", r.json().get("choices").get(0).get("finish_reason").asText());
+
+        List<String> tooMany = new ArrayList<>();
+        for (int i = 0; i <= Completions.MAX_STOPS; i++) tooMany.add("stop" + i);
+        Reply refused = post("/v1/completions", "{\"prompt\": \"The \", \"stop\": " + JSON.writeValueAsString(tooMany) + "}");
+        assertEquals(400, refused.status(), refused.body());
+        assertEquals("stop", refused.json().get("error").get("param").asText());
+        assertTrue(refused.json().get("error").get("message").asText().contains("up to " + Completions.MAX_STOPS), refused.body());
+    }
+
     @Test
     void badRequestsAreJsonErrorsNamingTheParameter() throws Exception {
         Object[][] cases = {
