@@ -59,7 +59,7 @@ final class Completions {
         JsonNode lpNode = body.get("logprobs");
         Integer logprobs = lpNode == null || lpNode.isNull() ? null : integer(body, "logprobs", 0, 0, 5);
         boolean echo = bool(body, "echo");
-        return common(body, m, prompts, maxTokens, logprobs, echo, false);
+        return common(body, m, prompts, "max_tokens", maxTokens, logprobs, echo, false);
     }
 
     /**
@@ -105,7 +105,7 @@ final class Completions {
         Integer logprobs = null;
         if (bool(body, "logprobs")) logprobs = integer(body, "top_logprobs", 0, 0, 20);
         else if (body.hasNonNull("top_logprobs")) throw new BadRequest("top_logprobs", "'top_logprobs' needs 'logprobs': true");
-        return common(body, m, prompts, maxTokens, logprobs, false, true);
+        return common(body, m, prompts, maxKey, maxTokens, logprobs, false, true);
     }
 
     /** A message's content as the template sees it: a string (text parts joined by newlines), or null (an assistant's turn with only tool calls). */
@@ -125,8 +125,12 @@ final class Completions {
         throw new BadRequest("messages", "messages[" + i + "].content must be a string or an array of text parts");
     }
 
-    /** The sampling fields both endpoints share, and the checks on the prompts' length. */
-    private static Request common(JsonNode body, ServedModel m, List<int[]> prompts, int maxTokens, Integer logprobs, boolean echo, boolean chat) {
+    /**
+     * The sampling fields both endpoints share, and the checks on the prompts' length: a prompt and its
+     * maxKey tokens must fit in the context, or it is a 400 (vLLM's rule; it was cut short at the
+     * context's end, which a client could not tell from a completion that ran to its max_tokens).
+     */
+    private static Request common(JsonNode body, ServedModel m, List<int[]> prompts, String maxKey, int maxTokens, Integer logprobs, boolean echo, boolean chat) {
         double temperature = number(body, "temperature", 1, 0, 2);
         double topP = number(body, "top_p", 1, 0, 1);
         if (topP == 0) throw new BadRequest("top_p", "'top_p' must be in (0, 1]");
@@ -153,10 +157,15 @@ final class Completions {
         boolean stream = bool(body, "stream");
         if (stream && (echo || n > 1 || prompts.size() > 1)) throw new BadRequest("stream", "streaming serves one prompt, n = 1, without echo");
         if (stream && logprobs != null) throw new BadRequest("stream", "streamed chunks carry no log-probabilities here: ask without stream");
+        int context = m.config.contextLength();
         for (int[] ids : prompts) {
-            if (ids.length >= m.config.contextLength() && maxTokens > 0 || ids.length > m.config.contextLength()) {
-                throw new BadRequest(chat ? "messages" : "prompt", "the prompt has " + ids.length + " tokens; the model's context is " + m.config.contextLength()
-                        + (maxTokens > 0 ? " and must leave room for max_tokens" : ""));
+            if (ids.length >= context && maxTokens > 0 || ids.length > context) {
+                throw new BadRequest(chat ? "messages" : "prompt", "the prompt has " + ids.length + " tokens; the model's context is " + context
+                        + (maxTokens > 0 ? " and must leave room for " + maxKey : ""));
+            }
+            if (ids.length + (long) maxTokens > context) {
+                throw new BadRequest(maxKey, "the model's context is " + context + " tokens, and the prompt's " + ids.length + " with " + maxKey + " " + maxTokens
+                        + " would take " + (ids.length + (long) maxTokens) + ": ask for at most " + (context - ids.length));
             }
         }
         return new Request(prompts, maxTokens, temperature, topP, stop, seed, n, logprobs, echo, stream, chat);
@@ -220,7 +229,7 @@ final class Completions {
         final List<int[]> topIds = new ArrayList<>(); // per token, for the chat shape: the alternatives' ids and log-probabilities
         final List<double[]> topLps = new ArrayList<>();
         String finish;
-        int completionTokens, echoed, stopAt = -1, sent;
+        int echoed, stopAt = -1, sent;
 
         /** A token with its log-probability (NaN: none) and alternatives (null: none asked for). */
         void add(ServedModel m, int token, double logprob, int[] ids, double[] lps) {
@@ -335,7 +344,7 @@ final class Completions {
                 String generated = m.text(c.tokens.subList(c.echoed, c.tokens.size()));
                 String text = c.stopAt >= 0 ? generated.substring(0, c.stopAt) : generated;
                 if (sink != null && text.length() > c.sent) sink.accept(text.substring(c.sent));
-                completionTokens += c.completionTokens;
+                completionTokens += sequences.get(ci).generated();
                 ObjectNode ch = F.objectNode();
                 ch.put("index", ci);
                 if (q.chat()) {
@@ -462,7 +471,6 @@ final class Completions {
                         scored == null ? null : scored.get(pi).next(), (token, lp, all) -> {
                             int[] ids = wantLp ? topIds(all, k) : null;
                             c.add(m, token, wantLp ? lp : Double.NaN, ids, wantLp ? at(all, ids) : null);
-                            c.completionTokens++;
                             if (q.stop().isEmpty() && sink == null) return true; // nothing looks at the text before the end
                             String generated = m.text(c.tokens.subList(c.echoed, c.tokens.size()));
                             for (String stop : q.stop()) {

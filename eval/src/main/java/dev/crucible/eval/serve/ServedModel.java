@@ -191,7 +191,7 @@ final class ServedModel {
         private final Sampler sampler;
         private final TokenSink sink;
         private final java.util.Set<Integer> stops;
-        private int slot = -1, fed, produced, last;
+        private int slot = -1, fed, produced, generated, last;
         private String finish;
         private RuntimeException failure;
 
@@ -212,6 +212,11 @@ final class ServedModel {
             return failure;
         }
 
+        /** Tokens sampled so far, the stop token it ended on included (vLLM's completion_tokens counts it). */
+        int generated() {
+            return generated;
+        }
+
         /** The token this sequence feeds at the next step: the prompt's next, then the last one sampled. */
         private int input() {
             return fed < prompt.length ? prompt[fed] : last;
@@ -224,6 +229,7 @@ final class ServedModel {
             float[] row = java.util.Arrays.copyOfRange(logits, at, at + config.vocabSize());
             double[] lp = logSoftmax(row);
             int token = sampler.sample(row);
+            generated++;
             if (stops.contains(token)) {
                 end("stop");
             } else if (!accept(token, lp)) {
@@ -268,6 +274,7 @@ final class ServedModel {
             float[] logits = new float[lp.length];
             for (int i = 0; i < lp.length; i++) logits[i] = (float) lp[i];
             int token = s.sampler.sample(logits);
+            s.generated = 1;
             if (stops.contains(token)) s.finish = "stop";
             else s.finish = !s.accept(token, lp) ? (s.failure != null ? "error" : "stop") : "length";
         } else if (maxTokens < 1) {

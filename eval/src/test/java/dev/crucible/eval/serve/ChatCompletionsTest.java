@@ -167,6 +167,7 @@ class ChatCompletionsTest {
         assertEquals(200, chat.status(), chat.body());
         assertEquals("", chat.json().get("choices").get(0).get("message").get("content").asText());
         assertEquals("stop", chat.json().get("choices").get(0).get("finish_reason").asText());
+        assertEquals(1, chat.json().get("usage").get("completion_tokens").asInt(), "the end-of-turn token is generated, and counted as vLLM counts it");
         Reply plain = post(ender, "/v1/completions", Map.of("prompt", RENDERED, "max_tokens", 3, "temperature", 0));
         assertEquals("<|im_end|><|im_end|><|im_end|>", plain.json().get("choices").get(0).get("text").asText());
         assertEquals("length", plain.json().get("choices").get(0).get("finish_reason").asText());
@@ -178,6 +179,7 @@ class ChatCompletionsTest {
             Reply stopped = post(s, "/v1/completions", Map.of("prompt", RENDERED, "max_tokens", 3, "temperature", 0));
             assertEquals("", stopped.json().get("choices").get(0).get("text").asText());
             assertEquals("stop", stopped.json().get("choices").get(0).get("finish_reason").asText(), "generation_config.json lists the end of turn");
+            assertEquals(1, stopped.json().get("usage").get("completion_tokens").asInt(), "the end-of-sequence token counted");
         }
 
         // an eos_token of several tokens (no special token of its own) ends a reply where its text appears, as a stop sequence would
@@ -222,6 +224,11 @@ class ChatCompletionsTest {
         }
         Reply r = post(server, "/v1/chat/completions", "{\"messages\": [{\"role\": \"user\", \"content\": \"x\"}], \"top_logprobs\": 2}");
         assertEquals("top_logprobs", r.json().get("error").get("param").asText(), r.body());
+        for (String key : new String[] {"max_tokens", "max_completion_tokens"}) { // past the context: named as it was asked
+            r = post(server, "/v1/chat/completions", "{\"messages\": [{\"role\": \"user\", \"content\": \"x\"}], \"" + key + "\": " + CONFIG.contextLength() + "}");
+            assertEquals(400, r.status(), r.body());
+            assertEquals(key, r.json().get("error").get("param").asText(), r.body());
+        }
 
         // a template that refuses a conversation: its message comes back
         Path strict = dir.resolve("strict.jinja");
