@@ -342,6 +342,7 @@ public final class CompletionServer implements AutoCloseable {
             ObjectNode response = j.generation.finish(j.created);
             if (j.parsed.stream()) {
                 j.event(Completions.chunk(j.parsed, j.id, j.created, m, "", response.get("choices").get(0).get("finish_reason").asText(), false));
+                if (j.parsed.includeUsage()) j.event(Completions.usageChunk(j.parsed, j.id, j.created, m, response.get("usage")));
                 j.reply(200, null);
             } else {
                 j.reply(200, response);

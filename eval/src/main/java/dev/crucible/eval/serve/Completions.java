@@ -30,11 +30,12 @@ final class Completions {
     }
 
     /**
-     * A parsed request. logprobs: the alternatives per token (null: no log-probabilities); chat: a
+     * A parsed request. logprobs: the alternatives per token (null: no log-probabilities); includeUsage:
+     * a stream ends with a chunk carrying the usage (stream_options.include_usage); chat: a
      * /v1/chat/completions request (one prompt, the conversation rendered by the chat template).
      */
     record Request(List<int[]> prompts, int maxTokens, double temperature, double topP, List<String> stop, Long seed, int n, Integer logprobs,
-                   boolean echo, boolean stream, boolean chat) {}
+                   boolean echo, boolean stream, boolean includeUsage, boolean chat) {}
 
     /** A /v1/completions body. */
     static Request parse(JsonNode body, ServedModel m) {
@@ -157,6 +158,18 @@ final class Completions {
         boolean stream = bool(body, "stream");
         if (stream && (echo || n > 1 || prompts.size() > 1)) throw new BadRequest("stream", "streaming serves one prompt, n = 1, without echo");
         if (stream && logprobs != null) throw new BadRequest("stream", "streamed chunks carry no log-probabilities here: ask without stream");
+        boolean includeUsage = false;
+        JsonNode options = body.get("stream_options");
+        if (options != null && !options.isNull()) {
+            if (!options.isObject()) throw new BadRequest("stream_options", "'stream_options' must be an object, got " + options);
+            // vLLM's check, which lets an empty object through
+            if (!stream && !options.isEmpty()) throw new BadRequest("stream_options", "'stream_options' is only allowed with 'stream': true");
+            JsonNode include = options.get("include_usage");
+            if (include != null && !include.isNull() && !include.isBoolean()) {
+                throw new BadRequest("stream_options", "'stream_options.include_usage' must be true or false, got " + include);
+            }
+            includeUsage = include != null && include.asBoolean();
+        }
         int context = m.config.contextLength();
         for (int[] ids : prompts) {
             if (ids.length >= context && maxTokens > 0 || ids.length > context) {
@@ -168,7 +181,7 @@ final class Completions {
                         + " would take " + (ids.length + (long) maxTokens) + ": ask for at most " + (context - ids.length));
             }
         }
-        return new Request(prompts, maxTokens, temperature, topP, stop, seed, n, logprobs, echo, stream, chat);
+        return new Request(prompts, maxTokens, temperature, topP, stop, seed, n, logprobs, echo, stream, includeUsage, chat);
     }
 
     /**
@@ -408,7 +421,7 @@ final class Completions {
 
     /**
      * A streamed chunk: a piece of a choice's text (or, for chat, the assistant's role when role is
-     * set), and at the end its finish reason.
+     * set), and at the end its finish reason; with include_usage, a null usage.
      */
     static ObjectNode chunk(Request q, String id, long created, ServedModel m, String text, String finish, boolean role) {
         ObjectNode c = F.objectNode();
@@ -428,6 +441,19 @@ final class Completions {
         ch.putNull("logprobs");
         if (finish == null) ch.putNull("finish_reason");
         else ch.put("finish_reason", finish);
+        if (q.includeUsage()) c.putNull("usage"); // OpenAI's: every chunk but the last has it, null
+        return c;
+    }
+
+    /** A stream's last chunk when include_usage is asked for: no choices, the whole request's usage. */
+    static ObjectNode usageChunk(Request q, String id, long created, ServedModel m, JsonNode usage) {
+        ObjectNode c = F.objectNode();
+        c.put("id", id);
+        c.put("object", q.chat() ? "chat.completion.chunk" : "text_completion");
+        c.put("created", created);
+        c.put("model", m.name);
+        c.putArray("choices");
+        c.set("usage", usage);
         return c;
     }
 

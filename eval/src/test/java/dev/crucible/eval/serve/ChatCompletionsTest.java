@@ -148,6 +148,21 @@ class ChatCompletionsTest {
         for (String e : events.subList(1, events.size() - 2)) joined.append(JSON.readTree(e).get("choices").get(0).get("delta").get("content").asText());
         assertEquals(choice.get("message").get("content").asText(), joined.toString());
 
+        // streamed with include_usage: the same chunks with "usage": null, then one with no choices and the usage
+        Reply counted = post(server, "/v1/chat/completions", Map.of("messages", CONVERSATION, "max_tokens", 10, "temperature", 0, "stream", true,
+                "stream_options", Map.of("include_usage", true)));
+        List<String> withUsage = counted.body().lines().filter(l -> l.startsWith("data: ")).map(l -> l.substring(6)).toList();
+        assertEquals(events.size() + 1, withUsage.size(), counted.body());
+        JsonNode usage = JSON.readTree(withUsage.get(withUsage.size() - 2));
+        assertEquals("chat.completion.chunk", usage.get("object").asText());
+        assertEquals(0, usage.get("choices").size());
+        assertEquals(chat.json().get("usage"), usage.get("usage"));
+        for (int e = 0; e < events.size() - 1; e++) {
+            JsonNode got = JSON.readTree(withUsage.get(e));
+            assertEquals(JSON.readTree(events.get(e)).get("choices"), got.get("choices"));
+            assertTrue(got.has("usage") && got.get("usage").isNull(), got.toString());
+        }
+
         // content as text parts, and max_completion_tokens
         Reply parts = post(server, "/v1/chat/completions", Map.of("messages", List.of(Map.of("role", "system", "content", "Be brief."),
                 Map.of("role", "user", "content", List.of(Map.of("type", "text", "text", "Name a colour.")))), "max_completion_tokens", 10, "temperature", 0));

@@ -214,6 +214,45 @@ class CompletionServerTest {
     }
 
     /**
+     * stream_options.include_usage, as OpenAI defines it: every chunk carries "usage": null, and one more
+     * chunk, with no choices and the request's usage, comes just before [DONE]; without it no chunk has
+     * a usage. stream_options without stream is a 400 (vLLM's check: an empty object passes).
+     */
+    @Test
+    void aStreamEndsWithItsUsageWhenAsked() throws Exception {
+        String body = "{\"prompt\": \"The \", \"max_tokens\": 12, \"temperature\": 0";
+        JsonNode whole = post("/v1/completions", body + "}").json();
+        Reply r = post("/v1/completions", body + ", \"stream\": true, \"stream_options\": {\"include_usage\": true}}");
+        assertEquals(200, r.status(), r.body());
+        List<String> events = r.body().lines().filter(l -> l.startsWith("data: ")).map(l -> l.substring(6)).toList();
+        assertEquals("[DONE]", events.getLast());
+        JsonNode last = JSON.readTree(events.get(events.size() - 2));
+        assertEquals(0, last.get("choices").size(), last.toString());
+        assertEquals(whole.get("usage"), last.get("usage"));
+        assertEquals("text_completion", last.get("object").asText());
+        StringBuilder text = new StringBuilder();
+        for (String e : events.subList(0, events.size() - 2)) {
+            JsonNode chunk = JSON.readTree(e);
+            assertTrue(chunk.has("usage") && chunk.get("usage").isNull(), e);
+            text.append(chunk.get("choices").get(0).get("text").asText());
+        }
+        assertEquals(whole.get("choices").get(0).get("text").asText(), text.toString());
+        assertEquals("length", JSON.readTree(events.get(events.size() - 3)).get("choices").get(0).get("finish_reason").asText());
+
+        for (String options : new String[] {"", ", \"stream_options\": null", ", \"stream_options\": {\"include_usage\": false}"}) {
+            Reply plain = post("/v1/completions", body + ", \"stream\": true" + options + "}");
+            assertTrue(!plain.body().contains("usage") && plain.body().contains("[DONE]"), options + " -> " + plain.body());
+        }
+        assertEquals(200, post("/v1/completions", body + ", \"stream_options\": {}}").status(), "vLLM lets an empty object through");
+        for (String bad : new String[] {", \"stream_options\": {\"include_usage\": true}", ", \"stream\": true, \"stream_options\": true",
+                ", \"stream\": true, \"stream_options\": {\"include_usage\": \"yes\"}"}) {
+            Reply refused = post("/v1/completions", body + bad + "}");
+            assertEquals(400, refused.status(), bad + " -> " + refused.body());
+            assertEquals("stream_options", refused.json().get("error").get("param").asText(), refused.body());
+        }
+    }
+
+    /**
      * A prompt and its max_tokens must fit in the context, as vLLM requires (it was cut short at the
      * context's end, finish "length", as if max_tokens had been reached): the most that fits is served
      * in full, one more is a 400 naming max_tokens.
