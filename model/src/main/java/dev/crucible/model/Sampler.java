@@ -6,7 +6,9 @@ import java.util.Arrays;
 /**
  * Picks the next token from logits: greedy at temperature 0, otherwise softmax at the temperature,
  * restricted to the top-k tokens and to the smallest set whose probability reaches top-p, sampled
- * from a seeded generator (so a seed reproduces a generation). Buffers are allocated once.
+ * from a seeded generator (so a seed reproduces a generation). {@link Adjustments} change the logits
+ * first, greedy included. One sampler draws one sequence's tokens: the penalties count its own draws.
+ * Buffers are allocated once.
  */
 public final class Sampler {
     private final double temperature, topP;
@@ -14,8 +16,41 @@ public final class Sampler {
     private final Rng rng;
     private final long[] order;
     private final double[] probs;
+    private final Adjustments adjust; // null: the logits as they come, the same bits as before adjustments existed
+    private final float[] adjusted;
+    private final int[] drawn, seen; // per token id, the times drawn; the ids drawn at least once, in order
+    private int seenCount;
+
+    /**
+     * What is added to the logits before sampling, OpenAI's way: frequencyPenalty times the times a token
+     * was drawn so far plus presencePenalty once it was drawn at all, subtracted (the tokens this sampler
+     * drew, not the prompt's: vLLM's output-only counts); biases[i] added to token biasIds[i]'s logit.
+     */
+    public record Adjustments(double frequencyPenalty, double presencePenalty, int[] biasIds, float[] biases) {
+        public static final Adjustments NONE = new Adjustments(0, 0, new int[0], new float[0]);
+
+        public Adjustments {
+            if (!Double.isFinite(frequencyPenalty) || !Double.isFinite(presencePenalty)) {
+                throw new IllegalArgumentException("penalties must be finite, got " + frequencyPenalty + " and " + presencePenalty);
+            }
+            if (biasIds.length != biases.length) throw new IllegalArgumentException(biasIds.length + " bias ids for " + biases.length + " biases");
+            for (float b : biases) if (!Float.isFinite(b)) throw new IllegalArgumentException("biases must be finite, got " + b);
+        }
+
+        boolean changesNothing() {
+            return frequencyPenalty == 0 && presencePenalty == 0 && biasIds.length == 0;
+        }
+
+        boolean penalises() {
+            return frequencyPenalty != 0 || presencePenalty != 0;
+        }
+    }
 
     public Sampler(int vocab, double temperature, int topK, double topP, long seed) {
+        this(vocab, temperature, topK, topP, seed, Adjustments.NONE);
+    }
+
+    public Sampler(int vocab, double temperature, int topK, double topP, long seed, Adjustments adjustments) {
         if (!(temperature >= 0)) throw new IllegalArgumentException("temperature must be >= 0, got " + temperature);
         if (topK < 0) throw new IllegalArgumentException("top-k must be >= 0 (0 = off), got " + topK);
         if (!(topP > 0 && topP <= 1)) throw new IllegalArgumentException("top-p must be in (0, 1], got " + topP);
@@ -25,9 +60,28 @@ public final class Sampler {
         this.rng = new Rng(seed);
         this.order = new long[vocab];
         this.probs = new double[vocab];
+        for (int id : adjustments.biasIds()) if (id < 0 || id >= vocab) throw new IllegalArgumentException("bias for token " + id + " outside vocabulary of " + vocab);
+        this.adjust = adjustments.changesNothing() ? null : adjustments;
+        this.adjusted = adjust == null ? null : new float[vocab];
+        this.drawn = adjust != null && adjust.penalises() ? new int[vocab] : null;
+        this.seen = drawn == null ? null : new int[vocab];
     }
 
+    /** The next token for these logits (left as they are), counted as drawn. */
     public int sample(float[] logits) {
+        if (adjust == null) return pick(logits);
+        System.arraycopy(logits, 0, adjusted, 0, adjusted.length);
+        for (int i = 0; i < adjust.biasIds().length; i++) adjusted[adjust.biasIds()[i]] += adjust.biases()[i];
+        for (int i = 0; i < seenCount; i++) {
+            int id = seen[i];
+            adjusted[id] = (float) (adjusted[id] - drawn[id] * adjust.frequencyPenalty() - adjust.presencePenalty());
+        }
+        int token = pick(adjusted);
+        if (drawn != null && drawn[token]++ == 0) seen[seenCount++] = token;
+        return token;
+    }
+
+    private int pick(float[] logits) {
         int v = order.length;
         if (temperature == 0) {
             int best = 0;

@@ -2,6 +2,7 @@ package dev.crucible.model;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.crucible.tensor.Check;
@@ -176,6 +177,38 @@ class GeneratorTest {
         for (int i = 0; i < 20_000; i++) kept[top2.sample(logits)]++;
         assertEquals(0, kept[0] + kept[3], "top-k 2 never draws the two least likely tokens");
         assertEquals(5 / 8.0, kept[2] / 20_000.0, 0.015, "frequency of the likeliest token under top-k 2");
+    }
+
+    /**
+     * OpenAI's frequency and presence penalties (logit - count·frequency - (count > 0)·presence, counting
+     * this sampler's own draws) and logit bias change the logits before the draw, greedy included; the
+     * caller's logits are left alone, and adjustments that change nothing draw what no adjustments draw.
+     */
+    @Test
+    void samplerAdjustmentsArePenaltiesOnItsOwnDrawsAndABias() {
+        float[] logits = {0f, 1.0f, 1.5f, 0.2f}, before = logits.clone();
+        Sampler frequency = new Sampler(4, 0, 0, 1, 1, new Sampler.Adjustments(0.6, 0, new int[0], new float[0]));
+        int[] drawn = new int[6];
+        for (int i = 0; i < drawn.length; i++) drawn[i] = frequency.sample(logits);
+        assertArrayEquals(new int[] {2, 1, 2, 1, 2, 3}, drawn, "1.5 - 0.6 per draw against 1.0 - 0.6 per draw, then 0.2");
+        Sampler presence = new Sampler(4, 0, 0, 1, 1, new Sampler.Adjustments(0, 0.6, new int[0], new float[0]));
+        for (int i = 0; i < 4; i++) drawn[i] = presence.sample(logits);
+        assertArrayEquals(new int[] {2, 1, 2, 2}, java.util.Arrays.copyOf(drawn, 4), "the presence penalty is paid once: 0.9 against 0.4");
+        assertArrayEquals(before, logits, "the caller's logits are not changed");
+        assertEquals(2, new Sampler(4, 0, 0, 1, 1, new Sampler.Adjustments(0.6, 0, new int[0], new float[0])).sample(logits), "a new sampler: nothing drawn");
+
+        assertEquals(1, new Sampler(4, 0, 0, 1, 1, new Sampler.Adjustments(0, 0, new int[] {2}, new float[] {-100})).sample(logits), "banned: the next best");
+        assertEquals(0, new Sampler(4, 0, 0, 1, 1, new Sampler.Adjustments(0, 0, new int[] {0}, new float[] {100})).sample(logits), "forced");
+        // sampled: the draws of a plain sampler on logits biased by hand, the same generator; a zero bias the plain draws
+        float[] biased = logits.clone();
+        biased[3] += 1.25f;
+        Sampler bias = new Sampler(4, 0.7, 0, 0.9, 5, new Sampler.Adjustments(0, 0, new int[] {3}, new float[] {1.25f})), byHand = new Sampler(4, 0.7, 0, 0.9, 5);
+        Sampler zero = new Sampler(4, 0.7, 0, 0.9, 6, new Sampler.Adjustments(0, 0, new int[] {1}, new float[] {0})), plain = new Sampler(4, 0.7, 0, 0.9, 6);
+        for (int i = 0; i < 2_000; i++) {
+            assertEquals(byHand.sample(biased), bias.sample(logits), "draw " + i);
+            assertEquals(plain.sample(logits), zero.sample(logits), "draw " + i);
+        }
+        assertThrows(IllegalArgumentException.class, () -> new Sampler(4, 0, 0, 1, 1, new Sampler.Adjustments(0, 0, new int[] {4}, new float[] {1})));
     }
 
     @Test

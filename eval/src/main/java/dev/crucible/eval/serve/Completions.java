@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.crucible.model.Sampler;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -34,8 +35,8 @@ final class Completions {
      * a stream ends with a chunk carrying the usage (stream_options.include_usage); chat: a
      * /v1/chat/completions request (one prompt, the conversation rendered by the chat template).
      */
-    record Request(List<int[]> prompts, int maxTokens, double temperature, double topP, List<String> stop, Long seed, int n, Integer logprobs,
-                   boolean echo, boolean stream, boolean includeUsage, boolean chat) {}
+    record Request(List<int[]> prompts, int maxTokens, double temperature, double topP, Sampler.Adjustments adjustments, List<String> stop, Long seed,
+                   int n, Integer logprobs, boolean echo, boolean stream, boolean includeUsage, boolean chat) {}
 
     /** A /v1/completions body. */
     static Request parse(JsonNode body, ServedModel m) {
@@ -135,6 +136,7 @@ final class Completions {
         double temperature = number(body, "temperature", 1, 0, 2);
         double topP = number(body, "top_p", 1, 0, 1);
         if (topP == 0) throw new BadRequest("top_p", "'top_p' must be in (0, 1]");
+        Sampler.Adjustments adjustments = adjustments(body, m);
         List<String> stop = new ArrayList<>();
         JsonNode s = body.get("stop");
         if (s != null && !s.isNull()) {
@@ -181,7 +183,35 @@ final class Completions {
                         + " would take " + (ids.length + (long) maxTokens) + ": ask for at most " + (context - ids.length));
             }
         }
-        return new Request(prompts, maxTokens, temperature, topP, stop, seed, n, logprobs, echo, stream, includeUsage, chat);
+        return new Request(prompts, maxTokens, temperature, topP, adjustments, stop, seed, n, logprobs, echo, stream, includeUsage, chat);
+    }
+
+    /**
+     * frequency_penalty and presence_penalty in [-2, 2], and logit_bias: token ids (JSON object keys,
+     * so strings, in their plain decimal form) to a bias in [-100, 100], as OpenAI bounds them.
+     */
+    private static Sampler.Adjustments adjustments(JsonNode body, ServedModel m) {
+        double frequency = number(body, "frequency_penalty", 0, -2, 2), presence = number(body, "presence_penalty", 0, -2, 2);
+        JsonNode bias = body.get("logit_bias");
+        if (bias == null || bias.isNull()) return new Sampler.Adjustments(frequency, presence, new int[0], new float[0]);
+        if (!bias.isObject()) throw new BadRequest("logit_bias", "'logit_bias' must be an object of token ids (as strings) to biases in [-100, 100], got " + bias);
+        int[] ids = new int[bias.size()];
+        float[] biases = new float[bias.size()];
+        int i = 0;
+        for (var e : bias.properties()) {
+            String key = e.getKey();
+            JsonNode v = e.getValue();
+            // the plain form only, so that no two keys name one token
+            if (!key.matches("0|[1-9][0-9]{0,9}") || Long.parseLong(key) >= m.config.vocabSize()) {
+                throw new BadRequest("logit_bias", "'logit_bias' keys must be token ids in [0, " + m.config.vocabSize() + "), got \"" + key + "\"");
+            }
+            if (!v.isNumber() || !(v.asDouble() >= -100 && v.asDouble() <= 100)) {
+                throw new BadRequest("logit_bias", "'logit_bias' values must be numbers in [-100, 100], got " + v + " for token " + key);
+            }
+            ids[i] = Integer.parseInt(key);
+            biases[i++] = (float) v.asDouble();
+        }
+        return new Sampler.Adjustments(frequency, presence, ids, biases);
     }
 
     /**
@@ -493,7 +523,7 @@ final class Completions {
                 c.echoed = c.tokens.size();
                 long seed = q.seed() != null ? q.seed() + j : System.nanoTime() + j;
                 g.choices.add(c);
-                g.sequences.add(m.sequence(prompt, q.maxTokens(), q.temperature(), q.topP(), seed, q.chat() ? m.endOfTurn : m.endOfSequence,
+                g.sequences.add(m.sequence(prompt, q.maxTokens(), q.temperature(), q.topP(), q.adjustments(), seed, q.chat() ? m.endOfTurn : m.endOfSequence,
                         scored == null ? null : scored.get(pi).next(), (token, lp, all) -> {
                             int[] ids = wantLp ? topIds(all, k) : null;
                             c.add(m, token, wantLp ? lp : Double.NaN, ids, wantLp ? at(all, ids) : null);

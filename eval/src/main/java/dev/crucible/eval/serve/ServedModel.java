@@ -261,14 +261,16 @@ final class ServedModel {
     }
 
     /**
-     * A sequence for the shared decoder, to {@link #admit} and {@link #step}. Sampling is seeded per
-     * sequence, so its tokens do not depend on which others share its steps. One token (lm-evaluation-
+     * A sequence for the shared decoder, to {@link #admit} and {@link #step}. Sampling is seeded, and
+     * adjusted (penalties on its own tokens, a bias), per sequence, so its tokens do not depend on which
+     * others share its steps. One token (lm-evaluation-
      * harness's greedy-continuation check, say) is sampled here from the prompt's next-token
      * log-probabilities (next, or scored now when null), without the decoder's prefill: the sequence
      * comes back finished.
      */
-    Sequence sequence(int[] prompt, int maxTokens, double temperature, double topP, long seed, java.util.Set<Integer> stops, double[] next, TokenSink sink) {
-        Sequence s = new Sequence(prompt, maxTokens, new Sampler(config.vocabSize(), temperature, 0, topP, seed), stops, sink);
+    Sequence sequence(int[] prompt, int maxTokens, double temperature, double topP, Sampler.Adjustments adjustments, long seed, java.util.Set<Integer> stops,
+                      double[] next, TokenSink sink) {
+        Sequence s = new Sequence(prompt, maxTokens, new Sampler(config.vocabSize(), temperature, 0, topP, seed, adjustments), stops, sink);
         if (maxTokens == 1) {
             double[] lp = next != null ? next : score(List.of(prompt), 1).getFirst().next();
             float[] logits = new float[lp.length];

@@ -271,6 +271,70 @@ class CompletionServerTest {
         }
     }
 
+    /**
+     * frequency_penalty, presence_penalty and logit_bias as OpenAI defines them, applied to the logits
+     * before the draw (greedy included): the text is the generator's argmax over logits adjusted by hand,
+     * the counts taken over the generated tokens only (vLLM's: a prompt of 16 times the byte that greedy
+     * puts after it still gets that byte first, where counting the prompt would take 34 from its logit);
+     * zeros change no bit. The bytes past ASCII are biased away, so that texts compare token for token.
+     */
+    @Test
+    void penaltiesAndBiasChangeTheDraw() throws Exception {
+        java.util.Map<Integer, Double> bias = new java.util.HashMap<>();
+        for (int b = 128; b < 256; b++) bias.put(b, -100.0);
+        bias.put(32, 2.5);
+        String asked = JSON.writeValueAsString(bias);
+        String biased = post("/v1/completions", "{\"prompt\": \"The \", \"max_tokens\": 28, \"temperature\": 0, \"logit_bias\": " + asked + "}")
+                .json().get("choices").get(0).get("text").asText();
+        assertEquals(adjustedGreedy("The ", 28, 0, 0, bias), biased);
+        Reply r = post("/v1/completions", "{\"prompt\": \"The \", \"max_tokens\": 28, \"temperature\": 0, \"frequency_penalty\": 2, \"presence_penalty\": 1.5, "
+                + "\"logit_bias\": " + asked + "}");
+        assertEquals(200, r.status(), r.body());
+        String text = r.json().get("choices").get(0).get("text").asText();
+        assertEquals(adjustedGreedy("The ", 28, 2, 1.5, bias), text);
+        assertTrue(!text.equals(biased), "the penalties change the text: " + text);
+
+        String loop = null; // a byte that greedy puts after 16 of itself
+        for (char c = 33; c < 127 && loop == null; c++) {
+            String p = String.valueOf(c).repeat(16);
+            if (adjustedGreedy(p, 1, 0, 0, bias).equals(String.valueOf(c))) loop = p;
+        }
+        assertTrue(loop != null, "some byte follows 16 of itself");
+        String heavy = post("/v1/completions", "{\"prompt\": " + JSON.writeValueAsString(loop) + ", \"max_tokens\": 8, \"temperature\": 0, "
+                + "\"frequency_penalty\": 2, \"presence_penalty\": 2, \"logit_bias\": " + asked + "}").json().get("choices").get(0).get("text").asText();
+        assertEquals(adjustedGreedy(loop, 8, 2, 2, bias), heavy);
+        assertEquals(loop.charAt(0), heavy.charAt(0), "the prompt's tokens are not counted");
+
+        String sampled = "{\"prompt\": \"a\", \"max_tokens\": 10, \"temperature\": 1.0, \"seed\": 7, \"n\": 2";
+        JsonNode plain = post("/v1/completions", sampled + "}").json();
+        JsonNode zeros = post("/v1/completions", sampled + ", \"frequency_penalty\": 0, \"presence_penalty\": 0, \"logit_bias\": {\"7\": 0}}").json();
+        assertEquals(plain.get("choices"), zeros.get("choices"), "zeros change nothing");
+    }
+
+    /** The generator's greedy text from logits adjusted as OpenAI defines it (counts over the generated tokens), by hand. */
+    static String adjustedGreedy(String prompt, int n, double frequency, double presence, java.util.Map<Integer, Double> bias) {
+        dev.crucible.model.Generator g = new dev.crucible.model.Generator(model.config(), model.params, CONFIG.contextLength(), pool);
+        float[] logits = null;
+        for (byte b : prompt.getBytes(java.nio.charset.StandardCharsets.UTF_8)) logits = g.next(b & 0xFF);
+        int[] count = new int[logits.length];
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        for (int k = 0; k < n; k++) {
+            int best = 0;
+            double bestValue = Double.NEGATIVE_INFINITY;
+            for (int v = 0; v < logits.length; v++) {
+                double a = logits[v] + bias.getOrDefault(v, 0.0) - count[v] * frequency - (count[v] > 0 ? presence : 0);
+                if (a > bestValue) {
+                    bestValue = a;
+                    best = v;
+                }
+            }
+            count[best]++;
+            out.write(best);
+            if (k < n - 1) logits = g.next(best);
+        }
+        return out.toString(java.nio.charset.StandardCharsets.UTF_8);
+    }
+
     @Test
     void badRequestsAreJsonErrorsNamingTheParameter() throws Exception {
         Object[][] cases = {
@@ -279,6 +343,14 @@ class CompletionServerTest {
                 {"{\"prompt\": \"a\", \"logprobs\": 6}", 400, "logprobs"},
                 {"{\"prompt\": \"a\", \"echo\": \"yes\"}", 400, "echo"},
                 {"{\"prompt\": \"a\", \"stop\": [\"x\", 3]}", 400, "stop"},
+                {"{\"prompt\": \"a\", \"frequency_penalty\": 2.5}", 400, "frequency_penalty"},
+                {"{\"prompt\": \"a\", \"presence_penalty\": \"1\"}", 400, "presence_penalty"},
+                {"{\"prompt\": \"a\", \"logit_bias\": [1]}", 400, "logit_bias"},
+                {"{\"prompt\": \"a\", \"logit_bias\": {\"e\": 1}}", 400, "logit_bias"},
+                {"{\"prompt\": \"a\", \"logit_bias\": {\"01\": 1}}", 400, "logit_bias"},
+                {"{\"prompt\": \"a\", \"logit_bias\": {\"256\": 1}}", 400, "logit_bias"},
+                {"{\"prompt\": \"a\", \"logit_bias\": {\"5\": 101}}", 400, "logit_bias"},
+                {"{\"prompt\": \"a\", \"logit_bias\": {\"5\": \"1\"}}", 400, "logit_bias"},
                 {"{\"prompt\": [1, 2, 300]}", 400, "prompt"},
                 {"{\"prompt\": {\"text\": \"a\"}}", 400, "prompt"},
                 {"{\"max_tokens\": 3}", 400, "prompt"},
@@ -295,7 +367,7 @@ class CompletionServerTest {
             assertEquals(c[2] == null ? "null" : c[2], e.get("param").isNull() ? "null" : e.get("param").asText(), c[0] + " -> " + r.body());
             assertTrue(!e.get("message").asText().isBlank() && !r.body().contains("\tat "), r.body());
         }
-        Reply ok = post("/v1/completions", "{\"prompt\": \"a\", \"max_tokens\": 2, \"frequency_penalty\": 0.5, \"user\": \"u\"}");
+        Reply ok = post("/v1/completions", "{\"prompt\": \"a\", \"max_tokens\": 2, \"user\": \"u\", \"suffix\": \"x\"}");
         assertEquals(200, ok.status(), "unknown fields are ignored, as OpenAI does: " + ok.body());
         assertEquals(405, get("/v1/completions").status());
         assertEquals(404, get("/v1/embeddings").status());
@@ -330,7 +402,8 @@ class CompletionServerTest {
     /**
      * Generations from several clients share the decoder's steps (continuous batching: a request
      * joins when a slot is free, one with more choices than slots waits for them), and each answer is
-     * what it is alone: greedy, seeded sampling with n choices, a stop sequence, a stream.
+     * what it is alone: greedy, seeded sampling with n choices, a stop sequence, a stream, penalties and a
+     * bias (each choice counts its own tokens).
      */
     @Test
     void generationsFromSeveralClientsAreDecodedTogether() throws Exception {
@@ -341,7 +414,9 @@ class CompletionServerTest {
                     "{\"prompt\": \"a\", \"max_tokens\": 9, \"temperature\": 1.0, \"seed\": 7, \"n\": 3, \"logprobs\": 2}",
                     "{\"prompt\": \"qu\", \"max_tokens\": 15, \"temperature\": 0.8, \"top_p\": 0.9, \"seed\": 3, \"stop\": [\"e\", \"  \"]}",
                     "{\"prompt\": \"The \", \"max_tokens\": 12, \"temperature\": 0, \"stream\": true}",
-                    "{\"prompt\": [[72, 101], [10, 84, 104]], \"max_tokens\": 6, \"temperature\": 1.0, \"seed\": 11, \"n\": 3}");
+                    "{\"prompt\": [[72, 101], [10, 84, 104]], \"max_tokens\": 6, \"temperature\": 1.0, \"seed\": 11, \"n\": 3}",
+                    "{\"prompt\": \"qu\", \"max_tokens\": 10, \"temperature\": 0.9, \"seed\": 4, \"n\": 2, \"frequency_penalty\": 1.2, "
+                            + "\"presence_penalty\": -0.5, \"logit_bias\": {\"101\": -100, \"32\": 2.5}}");
             List<String> alone = new ArrayList<>();
             for (String b : bodies) alone.add(postTo(url, b));
             assertEquals(1, roomy.largestDecodeRequests, "one request at a time");

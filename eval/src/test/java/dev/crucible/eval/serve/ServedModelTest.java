@@ -29,8 +29,8 @@ class ServedModelTest {
         try (WorkerPool pool = new WorkerPool(2)) {
             ServedModel m = new ServedModel(ck, "test", 2, pool, null);
             List<Integer> longOut = new ArrayList<>(), shortOut = new ArrayList<>();
-            ServedModel.Sequence a = m.sequence(shortPrompt, 20, 0, 1, 1, Set.of(), null, (t, lp, all) -> shortOut.add(t));
-            ServedModel.Sequence b = m.sequence(longPrompt, 12, 0, 1, 1, Set.of(), null, (t, lp, all) -> longOut.add(t));
+            ServedModel.Sequence a = m.sequence(shortPrompt, 20, 0, 1, dev.crucible.model.Sampler.Adjustments.NONE, 1, Set.of(), null, (t, lp, all) -> shortOut.add(t));
+            ServedModel.Sequence b = m.sequence(longPrompt, 12, 0, 1, dev.crucible.model.Sampler.Adjustments.NONE, 1, Set.of(), null, (t, lp, all) -> longOut.add(t));
             m.admit(a);
             m.step();
             m.step(); // a is decoding when b comes
