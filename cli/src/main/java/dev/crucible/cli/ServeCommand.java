@@ -11,7 +11,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(name = "serve", mixinStandardHelpOptions = true,
-        description = {"Serve a checkpoint over OpenAI's HTTP API: GET /v1/models, POST /v1/completions (prompt as text or token ids, max_tokens, "
+        description = {"Serve a checkpoint over OpenAI's HTTP API: GET /v1/models and /v1/models/{id}, POST /v1/completions (prompt as text or token ids, max_tokens, "
                 + "temperature, top_p, stop, seed, n, logprobs with echo, stream) and POST /v1/chat/completions (messages through the model's chat template). lm-evaluation-harness scores through it with "
                 + "--model local-completions --model_args base_url=http://HOST:PORT/v1/completions,tokenized_requests=True,... (see docs/serving.md)."})
 public final class ServeCommand implements Callable<Integer> {
@@ -32,7 +32,8 @@ public final class ServeCommand implements Callable<Integer> {
     int queue;
     @Option(names = "--batch", defaultValue = "8", description = "Prompts scored in one forward pass, and sequences generated together (default ${DEFAULT-VALUE}).")
     int batch;
-    @Option(names = "--name", description = "The model's name in the API (default: the checkpoint directory's name, with the run's for --run).")
+    @Option(names = "--name", description = "The model's name in the API, which requests' model field must give when they give one (default: the checkpoint "
+            + "directory's name; for --run, RUN/CHECKPOINT, and the run's name also answers).")
     String name;
     @Option(names = "--chat-template", description = "A Jinja chat template file for /v1/chat/completions (default: the checkpoint's own, "
             + "chat_template.jinja or tokenizer_config.json's chat_template).")
@@ -58,6 +59,10 @@ public final class ServeCommand implements Callable<Integer> {
 
                 public String name(Path ck) {
                     return name != null ? name : runName + "/" + ck.getFileName();
+                }
+
+                public java.util.List<String> aliases() { // a client keeps one name while the run writes checkpoints
+                    return name != null ? java.util.List.of() : java.util.List.of(runName);
                 }
             }, settings, pool);
         } else {

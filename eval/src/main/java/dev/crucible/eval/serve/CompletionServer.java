@@ -22,7 +22,7 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * An OpenAI-compatible HTTP server for one checkpoint (the JDK's own HTTP server; no dependency):
- * {@code GET /v1/models}, {@code POST /v1/completions} and {@code POST /v1/chat/completions}
+ * {@code GET /v1/models} (and {@code /v1/models/{id}}), {@code POST /v1/completions} and {@code POST /v1/chat/completions}
  * (the conversation through the model's chat template; both with server-sent events when
  * {@code stream} is true). Requests wait in a bounded queue for the model; scoring requests queued
  * together are scored together, and generations from several clients are decoded together, a token
@@ -36,6 +36,11 @@ public final class CompletionServer implements AutoCloseable {
         Path checkpoint() throws IOException;
 
         String name(Path checkpoint);
+
+        /** Other names the model answers to: a run's own, say, which stays while its checkpoints change. */
+        default List<String> aliases() {
+            return List.of();
+        }
     }
 
     private final Source source;
@@ -287,12 +292,13 @@ public final class CompletionServer implements AutoCloseable {
         return model.running() < model.slots();
     }
 
-    private static void parse(Job j, ServedModel m) {
+    private void parse(Job j, ServedModel m) {
         if (j.parsedFor == m) return;
         j.parsedFor = m;
         j.parsed = null;
         j.bad = null;
         try {
+            Completions.checkModel(j.body, names(m));
             j.parsed = j.chat ? Completions.parseChat(j.body, m) : Completions.parse(j.body, m);
         } catch (Completions.BadRequest e) {
             j.bad = e;
@@ -315,7 +321,7 @@ public final class CompletionServer implements AutoCloseable {
         int at = 0;
         for (Job j : group) {
             if (j.bad != null) {
-                j.reply(400, errorJson(400, j.bad.getMessage(), j.bad.param));
+                j.reply(j.bad.status, errorJson(j.bad.status, j.bad.getMessage(), j.bad.param, j.bad.code));
                 continue;
             }
             int n = j.parsed.prompts().size();
@@ -382,9 +388,31 @@ public final class CompletionServer implements AutoCloseable {
         return model.name;
     }
 
+    /** The names a request may give the model: its id (the checkpoint's name), then the source's aliases. */
+    private List<String> names(ServedModel m) {
+        List<String> names = new ArrayList<>(List.of(m.name));
+        for (String alias : source.aliases()) if (!names.contains(alias)) names.add(alias);
+        return names;
+    }
+
     private void handle(HttpExchange ex) throws IOException {
         try (ex) {
             String path = ex.getRequestURI().getPath();
+            if (path.startsWith("/v1/models/")) { // an id may hold slashes (a run's name/checkpoint)
+                if (!ex.getRequestMethod().equals("GET")) {
+                    error(ex, 405, "use GET for " + path, null);
+                    return;
+                }
+                ServedModel now = model;
+                String id = path.substring("/v1/models/".length());
+                if (names(now).contains(id)) {
+                    send(ex, 200, card(now, id));
+                } else {
+                    Completions.BadRequest e = Completions.modelNotFound(id, names(now));
+                    send(ex, e.status, errorJson(e.status, e.getMessage(), e.param, e.code));
+                }
+                return;
+            }
             switch (path) {
                 case "/v1/models" -> {
                     if (!ex.getRequestMethod().equals("GET")) {
@@ -394,21 +422,29 @@ public final class CompletionServer implements AutoCloseable {
                     ServedModel now = model;
                     ObjectNode out = Completions.JSON.createObjectNode();
                     out.put("object", "list");
-                    ObjectNode m = out.putArray("data").addObject();
-                    m.put("id", now.name);
-                    m.put("object", "model");
-                    m.put("created", 0);
-                    m.put("owned_by", "crucible");
-                    m.put("context_length", now.config.contextLength());
+                    com.fasterxml.jackson.databind.node.ArrayNode data = out.putArray("data");
+                    for (String name : names(now)) data.add(card(now, name));
                     send(ex, 200, out);
                 }
                 case "/v1/completions" -> completions(ex, false);
                 case "/v1/chat/completions" -> completions(ex, true);
-                default -> error(ex, 404, "no such endpoint: " + path + " (/v1/models, /v1/completions, /v1/chat/completions)", null);
+                default -> error(ex, 404, "no such endpoint: " + path + " (/v1/models, /v1/models/{id}, /v1/completions, /v1/chat/completions)", null);
             }
         } catch (IOException e) {
             // the client went away; nothing to answer
         }
+    }
+
+    /** OpenAI's model object for one of the model's names; root: the checkpoint it is now. */
+    private static ObjectNode card(ServedModel m, String name) {
+        ObjectNode c = Completions.JSON.createObjectNode();
+        c.put("id", name);
+        c.put("object", "model");
+        c.put("created", 0);
+        c.put("owned_by", "crucible");
+        c.put("root", m.name);
+        c.put("context_length", m.config.contextLength());
+        return c;
     }
 
     private void completions(HttpExchange ex, boolean chat) throws IOException {
@@ -487,13 +523,18 @@ public final class CompletionServer implements AutoCloseable {
     }
 
     private static ObjectNode errorJson(int status, String message, String param) {
+        return errorJson(status, message, param, null);
+    }
+
+    private static ObjectNode errorJson(int status, String message, String param, String code) {
         ObjectNode out = Completions.JSON.createObjectNode();
         ObjectNode e = out.putObject("error");
         e.put("message", message);
         e.put("type", status == 429 ? "rate_limit_error" : status >= 500 ? "server_error" : "invalid_request_error");
         if (param == null) e.putNull("param");
         else e.put("param", param);
-        e.putNull("code");
+        if (code == null) e.putNull("code");
+        else e.put("code", code);
         return out;
     }
 

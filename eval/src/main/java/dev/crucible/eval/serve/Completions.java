@@ -20,14 +20,39 @@ import java.util.List;
 final class Completions {
     private static final JsonNodeFactory F = JsonNodeFactory.instance;
 
-    /** A request that cannot be served: 400 with OpenAI's error shape, naming the parameter. */
+    /** A request that cannot be served: 400 (or status) with OpenAI's error shape, naming the parameter, and OpenAI's code where it has one. */
     static final class BadRequest extends RuntimeException {
-        final String param;
+        final int status;
+        final String param, code;
 
         BadRequest(String param, String message) {
-            super(message);
-            this.param = param;
+            this(400, param, null, message);
         }
+
+        BadRequest(int status, String param, String code, String message) {
+            super(message);
+            this.status = status;
+            this.param = param;
+            this.code = code;
+        }
+    }
+
+    /**
+     * The model a request names must be one of the served model's names (names: its id first). Absent
+     * or null it is the served one, as vLLM takes it (OpenAI requires the field; the server's own
+     * clients and curl lines leave it out).
+     */
+    static void checkModel(JsonNode body, List<String> names) {
+        JsonNode model = body instanceof ObjectNode ? body.get("model") : null;
+        if (model == null || model.isNull()) return;
+        if (!model.isTextual()) throw new BadRequest("model", "'model' must be a string, got " + model);
+        if (!names.contains(model.asText())) throw modelNotFound(model.asText(), names);
+    }
+
+    /** OpenAI's 404 for a model it does not have, in vLLM's words, and what is served here. */
+    static BadRequest modelNotFound(String name, List<String> names) {
+        return new BadRequest(404, "model", "model_not_found", "The model `" + name + "` does not exist. This server serves `" + names.getFirst() + "`"
+                + (names.size() > 1 ? " (also as `" + String.join("`, `", names.subList(1, names.size())) + "`)" : "") + ".");
     }
 
     /**

@@ -88,8 +88,44 @@ class CompletionServerTest {
         Reply r = get("/v1/models");
         assertEquals(200, r.status());
         assertEquals("list", r.json().get("object").asText());
+        assertEquals(1, r.json().get("data").size());
         assertEquals("tiny-test", r.json().get("data").get(0).get("id").asText());
         assertEquals(32, r.json().get("data").get(0).get("context_length").asInt());
+        Reply one = get("/v1/models/tiny-test");
+        assertEquals(200, one.status(), one.body());
+        assertEquals(r.json().get("data").get(0), one.json());
+        assertEquals("model", one.json().get("object").asText());
+    }
+
+    /**
+     * A request's model must be the served model's name, or it is OpenAI's 404 (model_not_found, param
+     * model), on both endpoints and on the scoring path; absent or null it is the served one (vLLM's
+     * way). GET /v1/models/{id} likewise.
+     */
+    @Test
+    void anotherModelsNameIsNotFound() throws Exception {
+        String scoring = "\"prompt\": [[5, 6, 7]], \"max_tokens\": 1, \"temperature\": 0, \"logprobs\": 1, \"echo\": true";
+        for (String body : new String[] {"{\"model\": \"gpt-4\", \"prompt\": \"a\", \"max_tokens\": 2}", "{\"model\": \"gpt-4\", " + scoring + "}"}) {
+            Reply r = post("/v1/completions", body);
+            assertEquals(404, r.status(), r.body());
+            JsonNode e = r.json().get("error");
+            assertEquals("invalid_request_error", e.get("type").asText());
+            assertEquals("model", e.get("param").asText());
+            assertEquals("model_not_found", e.get("code").asText());
+            assertTrue(e.get("message").asText().startsWith("The model `gpt-4` does not exist.") && e.get("message").asText().contains("`tiny-test`"), r.body());
+        }
+        Reply chat = post("/v1/chat/completions", "{\"model\": \"gpt-4\", \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}");
+        assertEquals(404, chat.status(), chat.body());
+        assertEquals("model_not_found", chat.json().get("error").get("code").asText());
+        for (String model : new String[] {"\"model\": \"tiny-test\", ", "\"model\": null, ", ""}) {
+            assertEquals(200, post("/v1/completions", "{" + model + scoring + "}").status(), model);
+        }
+        Reply typed = post("/v1/completions", "{\"model\": 3, \"prompt\": \"a\"}");
+        assertEquals(400, typed.status(), typed.body());
+        assertEquals("model", typed.json().get("error").get("param").asText());
+        Reply missing = get("/v1/models/gpt-4");
+        assertEquals(404, missing.status(), missing.body());
+        assertEquals("model_not_found", missing.json().get("error").get("code").asText());
     }
 
     /** lm-evaluation-harness's local-completions request for log-likelihoods: token ids, echo, logprobs, max_tokens 1. */
@@ -551,6 +587,10 @@ class CompletionServerTest {
             public String name(Path ck) {
                 return "run/" + ck.getFileName();
             }
+
+            public List<String> aliases() {
+                return List.of("run");
+            }
         };
         try (CompletionServer s = new CompletionServer(source, new CompletionServer.Settings("127.0.0.1", 0, 2, 4, null), pool)) {
             String url = "http://127.0.0.1:" + s.port() + "/v1/completions", body = "{\"prompt\": \"The \", \"max_tokens\": 8, \"temperature\": 0}";
@@ -563,6 +603,21 @@ class CompletionServerTest {
             assertEquals("run/step-0000002", second.get("model").asText());
             assertTrue(!first.get("choices").get(0).get("text").asText().equals(second.get("choices").get(0).get("text").asText()),
                     "other weights, another greedy text");
+            // the run's name stays while its checkpoints come and go; a checkpoint's own name only while it is served
+            String named = "{\"model\": \"%s\", \"prompt\": \"The \", \"max_tokens\": 8, \"temperature\": 0}";
+            assertEquals(second.get("choices"), JSON.readTree(postTo(url, named.formatted("run"))).get("choices"));
+            assertEquals(second.get("choices"), JSON.readTree(postTo(url, named.formatted("run/step-0000002"))).get("choices"));
+            HttpResponse<String> gone = CLIENT.send(HttpRequest.newBuilder(URI.create(url)).POST(HttpRequest.BodyPublishers.ofString(named.formatted("run/step-0000001")))
+                    .build(), HttpResponse.BodyHandlers.ofString());
+            assertEquals(404, gone.statusCode(), gone.body());
+            JsonNode listed = JSON.readTree(CLIENT.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + s.port() + "/v1/models")).build(),
+                    HttpResponse.BodyHandlers.ofString()).body()).get("data");
+            assertEquals(List.of("run/step-0000002", "run"), List.of(listed.get(0).get("id").asText(), listed.get(1).get("id").asText()));
+            assertEquals("run/step-0000002", listed.get(1).get("root").asText(), "the alias names the checkpoint it is now");
+            HttpResponse<String> byId = CLIENT.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + s.port() + "/v1/models/run/step-0000002")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, byId.statusCode(), byId.body());
+            assertEquals("run/step-0000002", JSON.readTree(byId.body()).get("id").asText(), "an id with a slash");
         }
     }
 
