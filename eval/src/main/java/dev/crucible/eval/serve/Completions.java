@@ -109,6 +109,7 @@ final class Completions {
             @SuppressWarnings("unchecked")
             java.util.Map<String, Object> value = (java.util.Map<String, Object>) ChatTemplate.value(msg);
             if (msg.has("content")) value.put("content", content(msg.get("content"), i)); // absent stays undefined, as transformers leaves it
+            if ("assistant".equals(msg.get("role").asText()) && msg.hasNonNull("tool_calls")) toolCalls(msg.get("tool_calls"), value, i);
             messages.add(value);
         }
         // tools and documents reach the template as transformers passes them; chat_template_kwargs' keys as variables (vLLM's)
@@ -150,6 +151,52 @@ final class Completions {
             return sb.toString();
         }
         throw new BadRequest("messages", "messages[" + i + "].content must be a string or an array of text parts");
+    }
+
+    /**
+     * An assistant's tool_calls as transformers' templates take them, which vLLM's chat_utils also
+     * makes of them: each function's arguments, a JSON string in OpenAI's API, parsed into the object
+     * (empty or null: {}), so that a template's {@code arguments | tojson} (Llama 3.1's) writes the object
+     * and not a quoted string of it; an empty list is dropped, so that the template takes its plain
+     * assistant path. Arguments that are not a JSON object are a 400 (vLLM's newest turns them into {}
+     * with a warning, which would show the model a call it did not make).
+     */
+    private static void toolCalls(JsonNode calls, java.util.Map<String, Object> message, int i) {
+        if (!calls.isArray()) throw new BadRequest("messages", "messages[" + i + "].tool_calls must be an array, got " + calls.getNodeType());
+        if (calls.isEmpty()) {
+            message.remove("tool_calls");
+            return;
+        }
+        List<Object> out = new ArrayList<>();
+        for (int k = 0; k < calls.size(); k++) {
+            JsonNode call = calls.get(k);
+            String at = "messages[" + i + "].tool_calls[" + k + "]";
+            if (!call.isObject() || !call.path("function").isObject() || call.hasNonNull("type") && !"function".equals(call.get("type").asText())) {
+                throw new BadRequest("messages", at + " must be {\"type\": \"function\", \"function\": {\"name\": ..., \"arguments\": ...}}");
+            }
+            @SuppressWarnings("unchecked")
+            java.util.Map<String, Object> value = (java.util.Map<String, Object>) ChatTemplate.value(call);
+            @SuppressWarnings("unchecked")
+            java.util.Map<String, Object> function = (java.util.Map<String, Object>) value.get("function");
+            function.put("arguments", arguments(call.get("function").get("arguments"), at + ".function.arguments"));
+            out.add(value);
+        }
+        message.put("tool_calls", out);
+    }
+
+    private static Object arguments(JsonNode a, String at) {
+        if (a == null || a.isNull() || a.isTextual() && a.asText().isEmpty()) return new java.util.LinkedHashMap<String, Object>();
+        JsonNode parsed = a;
+        if (a.isTextual()) {
+            try { // the whole string, as Python's json.loads takes it
+                parsed = JSON.reader().with(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS).readTree(a.asText());
+            } catch (java.io.IOException e) {
+                String why = e instanceof com.fasterxml.jackson.core.JsonProcessingException j ? j.getOriginalMessage() : e.getMessage();
+                throw new BadRequest("messages", at + " is not JSON: " + why);
+            }
+        }
+        if (!parsed.isObject()) throw new BadRequest("messages", at + " must be a JSON object (or a string of one), got " + a);
+        return ChatTemplate.value(parsed);
     }
 
     /**

@@ -220,6 +220,51 @@ class ChatCompletionsTest {
         }
     }
 
+    /**
+     * An assistant's tool_calls reach the template with each function's arguments parsed from OpenAI's
+     * JSON string into the object transformers' templates expect (vLLM's chat_utils does the same), so
+     * that {@code arguments | tojson} writes the object, not a quoted string; empty arguments are {}, an
+     * empty list of calls is no calls; arguments that are not a JSON object are a 400 naming the message.
+     */
+    @Test
+    void toolCallArgumentsReachTheTemplateAsObjects() throws Exception {
+        Path tools = dir.resolve("tools.jinja");
+        Files.writeString(tools, "{% for m in messages %}{% if m.tool_calls is defined %}{% for t in m.tool_calls %}{{ t.function.name }}"
+                + "{{ t.function.arguments | tojson }}{% endfor %}{% else %}{{ m.content }}{% endif %}|{% endfor %}");
+        ServedModel m = new ServedModel(dir.resolve("chat"), "tools", 1, pool, tools);
+        JsonNode body = JSON.valueToTree(Map.of("max_tokens", 1, "messages", List.of(
+                Map.of("role", "user", "content", "W?"),
+                Map.of("role", "assistant", "tool_calls", List.of(
+                        Map.of("id", "call_1", "type", "function", "function", Map.of("name", "w", "arguments", "{\"c\": \"P\", \"d\": 2}")),
+                        Map.of("type", "function", "function", Map.of("name", "n", "arguments", "")))),
+                Map.of("role", "assistant", "content", "ok", "tool_calls", List.of()),
+                Map.of("role", "assistant", "tool_calls", List.of(Map.of("function", Map.of("name", "f", "arguments", Map.of("x", 1.5))))))));
+        int[] prompt = Completions.parseChat(body, m).prompts().getFirst();
+        List<Integer> ids = new java.util.ArrayList<>();
+        for (int t : prompt) ids.add(t);
+        assertEquals("W?|w{\"c\": \"P\", \"d\": 2}n{}|ok|f{\"x\": 1.5}|", m.text(ids));
+
+        Object[][] bad = {
+                {"\"not json\"", "messages[1].tool_calls[0].function.arguments is not JSON"},
+                {"\"{\\\"a\\\": 1} and more\"", "messages[1].tool_calls[0].function.arguments is not JSON"},
+                {"\"[1, 2]\"", "messages[1].tool_calls[0].function.arguments must be a JSON object"},
+                {"7", "messages[1].tool_calls[0].function.arguments must be a JSON object"},
+        };
+        for (Object[] c : bad) {
+            String conversation = "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}, {\"role\": \"assistant\", \"tool_calls\": [{\"type\": \"function\", "
+                    + "\"function\": {\"name\": \"f\", \"arguments\": " + c[0] + "}}]}]}";
+            Reply r = post(server, "/v1/chat/completions", conversation);
+            assertEquals(400, r.status(), conversation + " -> " + r.body());
+            assertEquals("messages", r.json().get("error").get("param").asText(), r.body());
+            assertTrue(r.json().get("error").get("message").asText().contains((String) c[1]), conversation + " -> " + r.body());
+        }
+        for (String calls : new String[] {"\"x\"", "[3]", "[{\"type\": \"retrieval\", \"function\": {\"name\": \"f\"}}]"}) {
+            Reply r = post(server, "/v1/chat/completions", "{\"messages\": [{\"role\": \"assistant\", \"tool_calls\": " + calls + "}]}");
+            assertEquals(400, r.status(), calls + " -> " + r.body());
+            assertTrue(r.json().get("error").get("message").asText().contains("messages[0].tool_calls"), r.body());
+        }
+    }
+
     @Test
     void badConversationsAreAnswered400NamingMessages() throws Exception {
         Object[][] cases = {
