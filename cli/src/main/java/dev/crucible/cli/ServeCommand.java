@@ -12,7 +12,7 @@ import picocli.CommandLine.Option;
 
 @Command(name = "serve", mixinStandardHelpOptions = true,
         description = {"Serve a checkpoint over OpenAI's HTTP API: GET /v1/models and /v1/models/{id}, POST /v1/completions (prompt as text or token ids, max_tokens, "
-                + "temperature, top_p, stop, seed, n, logprobs with echo, stream) and POST /v1/chat/completions (messages through the model's chat template). lm-evaluation-harness scores through it with "
+                + "temperature, top_p, frequency and presence penalties, logit_bias, stop, seed, n, logprobs with echo, stream) and POST /v1/chat/completions (messages through the model's chat template). lm-evaluation-harness scores through it with "
                 + "--model local-completions --model_args base_url=http://HOST:PORT/v1/completions,tokenized_requests=True,... (see docs/serving.md)."})
 public final class ServeCommand implements Callable<Integer> {
     static final class Source {

@@ -11,11 +11,12 @@ import java.util.List;
 
 /**
  * OpenAI's /v1/completions on a {@link ServedModel}: the prompt as text, token ids, or a list of
- * either; max_tokens (16), temperature (1), top_p (1), stop (a string or up to {@link #MAX_STOPS}), seed, n (1),
- * logprobs (0-5: the sampled or echoed token's log-probability and that many alternatives) and echo
- * (the prompt repeated before the completion, with its tokens' log-probabilities when logprobs is
- * set: how lm-evaluation-harness's local-completions model scores). Unknown fields are ignored, as
- * OpenAI ignores them; a field of the wrong type or out of range is a {@link BadRequest}.
+ * either; max_tokens (16), temperature (1), top_p (1), frequency_penalty, presence_penalty and
+ * logit_bias (none), stop (a string or up to {@link #MAX_STOPS}), seed, n (1), logprobs (0-5: the
+ * sampled or echoed token's log-probability and that many alternatives), echo (the prompt repeated
+ * before the completion, with its tokens' log-probabilities when logprobs is set: how
+ * lm-evaluation-harness's local-completions model scores), stream and stream_options. Unknown fields
+ * are ignored, as OpenAI ignores them; a field of the wrong type or out of range is a {@link BadRequest}.
  */
 final class Completions {
     private static final JsonNodeFactory F = JsonNodeFactory.instance;
