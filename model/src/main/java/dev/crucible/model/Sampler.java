@@ -16,7 +16,7 @@ public final class Sampler {
     private final Rng rng;
     private final long[] order;
     private final double[] probs;
-    private final Adjustments adjust; // null: the logits as they come, the same bits as before adjustments existed
+    private final Adjustments adjust; // null: nothing to change, the logits are sampled as they come (no copy)
     private final float[] adjusted;
     private final int[] drawn, seen; // per token id, the times drawn; the ids drawn at least once, in order
     private int seenCount;
