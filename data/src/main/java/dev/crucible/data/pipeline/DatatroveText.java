@@ -79,6 +79,56 @@ final class DatatroveText {
      */
     static String simplify(String text) {
         String t = text.toLowerCase(Locale.ROOT);
+        // one pass for the numbers, the punctuation and the whitespace (the regex passes below are its reference)
+        StringBuilder sb = new StringBuilder(t.length());
+        int n = t.length();
+        boolean ascii = true;
+        for (int i = 0; i < n; ) {
+            int cp = t.codePointAt(i);
+            if (Character.getType(cp) == Character.DECIMAL_DIGIT_NUMBER) {
+                int j = digitsEnd(t, i);
+                if (j < n && NUMBER_SEPARATORS.indexOf(t.charAt(j)) >= 0 && j + 1 < n && Character.getType(t.codePointAt(j + 1)) == Character.DECIMAL_DIGIT_NUMBER) {
+                    j = digitsEnd(t, j + 1);
+                }
+                sb.append('0');
+                i = j;
+                continue;
+            }
+            int w = Character.charCount(cp);
+            if (cp < (1 << 16) && (isPunctuation(cp) || isPySpace((char) cp))) {
+                if (sb.length() > 0 && sb.charAt(sb.length() - 1) != ' ') sb.append(' '); // a run of them is one space, none at the start
+            } else {
+                sb.appendCodePoint(cp);
+                if (cp >= 0xC0) ascii = false; // below U+00C0 nothing decomposes
+            }
+            i += w;
+        }
+        if (sb.length() > 0 && sb.charAt(sb.length() - 1) == ' ') sb.setLength(sb.length() - 1);
+        if (ascii) return sb.toString();
+        String d = Normalizer.normalize(sb, Normalizer.Form.NFD);
+        StringBuilder out = new StringBuilder(d.length());
+        for (int i = 0; i < d.length(); ) {
+            int cp = d.codePointAt(i);
+            i += Character.charCount(cp);
+            if (Character.getType(cp) != Character.NON_SPACING_MARK) out.appendCodePoint(cp);
+        }
+        return pyStrip(out.toString());
+    }
+
+    private static final String NUMBER_SEPARATORS = ".,\u060C\u066B\u2396\u2397\u2398";
+
+    private static int digitsEnd(String t, int i) {
+        while (i < t.length()) {
+            int cp = t.codePointAt(i);
+            if (Character.getType(cp) != Character.DECIMAL_DIGIT_NUMBER) break;
+            i += Character.charCount(cp);
+        }
+        return i;
+    }
+
+    /** simplify_text by its regex passes, as datatrove writes it: the reference {@link #simplify} is held equal to. */
+    static String simplifyReference(String text) {
+        String t = text.toLowerCase(Locale.ROOT);
         t = NUMBERS.matcher(t).replaceAll("0");
         StringBuilder sb = new StringBuilder(t.length());
         for (int i = 0; i < t.length(); i++) sb.append(isPunctuation(t.charAt(i)) ? ' ' : t.charAt(i));
@@ -96,7 +146,16 @@ final class DatatroveText {
     /** Python's str.split(): runs of whitespace (str.isspace, \\x1c-\\x1f included) separate, none kept. */
     static List<String> pySplit(String s) {
         List<String> out = new ArrayList<>();
-        for (String p : WHITESPACE.split(s)) if (!p.isEmpty()) out.add(p);
+        int start = -1;
+        for (int i = 0; i <= s.length(); i++) {
+            boolean space = i == s.length() || isPySpace(s.charAt(i));
+            if (space && start >= 0) {
+                out.add(s.substring(start, i));
+                start = -1;
+            } else if (!space && start < 0) {
+                start = i;
+            }
+        }
         return out;
     }
 
@@ -116,25 +175,55 @@ final class DatatroveText {
     // a rule whose trigger is absent is skipped, since a regex pass that matches nothing still costs a
     // scan, and most texts trigger few of the 31 rules (MinHash's simplified text, with its punctuation
     // gone, none but the contractions: the passes had made minhash_dedup 7x slower).
-    private record Rule(Pattern p, String replacement, String anyOf, String word) {
-        String apply(String s, String lower) {
-            return present(s, lower) ? p.matcher(s).replaceAll(replacement) : s;
+    private record Rule(Pattern p, String replacement, long anyOf, String word) {
+        /** The rule applied, or s itself (the same object) when it cannot match: mask, the trigger characters s holds. */
+        String apply(String s, long mask, String lower) {
+            if (word != null ? !lower.contains(word) : (mask & anyOf) == 0) return s;
+            return p.matcher(s).replaceAll(replacement);
         }
+    }
 
-        boolean present(String s, String lower) {
-            if (word != null) return lower.contains(word);
-            for (int i = 0; i < anyOf.length(); i++) if (s.indexOf(anyOf.charAt(i)) >= 0) return true;
-            return false;
+    /** Every rule's trigger characters, each a bit of a mask. */
+    private static final String TRIGGERS = "\u00AB\u201C\u2018\u201E`\"'.:,;@#$%&?!*][(){}<>-\u00BB\u201D\u2019";
+
+    private static long mask(String chars) {
+        long m = 0;
+        for (int i = 0; i < chars.length(); i++) {
+            int b = TRIGGERS.indexOf(chars.charAt(i));
+            if (b < 0) throw new IllegalStateException("not a trigger: " + chars.charAt(i));
+            m |= 1L << b;
         }
+        return m;
+    }
+
+    /** Each char below U+2020 (every trigger is) to its bit + 1 in the mask, 0 for none. */
+    private static final byte[] TRIGGER_BIT = new byte[0x2020];
+
+    static {
+        for (int i = 0; i < TRIGGERS.length(); i++) TRIGGER_BIT[TRIGGERS.charAt(i)] = (byte) (i + 1);
+    }
+
+    /** The trigger characters s holds, in one pass. */
+    private static long present(String s) {
+        long m = 0;
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c < TRIGGER_BIT.length && TRIGGER_BIT[c] != 0) m |= 1L << (TRIGGER_BIT[c] - 1);
+        }
+        return m;
     }
 
     private static Rule rule(String regex, String replacement, String anyOf) {
-        return new Rule(Pattern.compile(regex, U), replacement, anyOf, null);
+        return new Rule(Pattern.compile(regex, U), replacement, mask(anyOf), null);
     }
 
     private static Rule contraction(String regex, String replacement, String word) {
-        return new Rule(Pattern.compile(regex, U), replacement, null, word);
+        return new Rule(Pattern.compile(regex, U), replacement, 0, word);
     }
+
+    /** Any of the contractions' words, so that a text with none (nearly every one) pays one scan for the ten rules. */
+    private static final Pattern ANY_CONTRACTION = Pattern.compile("cannot|d'ye|gimme|gonna|gotta|lemme|more'n|wanna|'tis|'twas",
+            Pattern.CASE_INSENSITIVE | Pattern.UNICODE_CASE);
 
     private static final List<Rule> STARTING_QUOTES = List.of(
             rule("([\u00AB\u201C\u2018\u201E]|[`]+)", " $1 ", "\u00AB\u201C\u2018\u201E`"),
@@ -185,12 +274,29 @@ final class DatatroveText {
 
     /** skipAbsent false: every rule's regex run, the reference the skipping is held equal to (DatatroveTextTest). */
     static List<String> treebank(String sentence, boolean skipAbsent) {
-        // the rules only insert spaces and quotes, so a contraction's word absent now stays absent
-        String t = sentence, lower = skipAbsent ? caseFolded(sentence) : null;
-        for (Rule r : STARTING_QUOTES) t = skipAbsent ? r.apply(t, lower) : r.p().matcher(t).replaceAll(r.replacement());
-        for (Rule r : PUNCT) t = skipAbsent ? r.apply(t, lower) : r.p().matcher(t).replaceAll(r.replacement());
-        t = " " + t + " ";
-        for (Rule r : ENDING_QUOTES) t = skipAbsent ? r.apply(t, lower) : r.p().matcher(t).replaceAll(r.replacement());
+        if (!skipAbsent) {
+            String t = sentence;
+            for (Rule r : STARTING_QUOTES) t = r.p().matcher(t).replaceAll(r.replacement());
+            for (Rule r : PUNCT) t = r.p().matcher(t).replaceAll(r.replacement());
+            t = " " + t + " ";
+            for (Rule r : ENDING_QUOTES) t = r.p().matcher(t).replaceAll(r.replacement());
+            return pySplit(t);
+        }
+        // the rules only insert spaces and quotes, so a contraction's word absent now stays absent; the
+        // mask is taken again after a rule that changed the text, which may have brought a quote
+        String t = sentence;
+        boolean contractions = ANY_CONTRACTION.matcher(sentence).find(); // as the rules' (?iu) compare
+        String lower = contractions ? caseFolded(sentence) : null;
+        long mask = present(t);
+        for (List<Rule> rules : List.of(STARTING_QUOTES, PUNCT, ENDING_QUOTES)) {
+            if (rules == ENDING_QUOTES) t = " " + t + " ";
+            for (Rule r : rules) {
+                if (r.word() != null && !contractions) continue;
+                String next = r.apply(t, mask, lower);
+                if (next != t) mask = present(next);
+                t = next;
+            }
+        }
         return pySplit(t);
     }
 
@@ -207,6 +313,7 @@ final class DatatroveText {
      * abbreviation. The approximation can only move a period between "word." and "word", ".".
      */
     static List<String> words(String text) {
+        if (text.indexOf('.') < 0) return treebank(text); // one sentence (MinHash's simplified text has no periods left)
         List<String> out = new ArrayList<>();
         Matcher m = SENTENCE_END.matcher(text);
         int start = 0;

@@ -56,6 +56,20 @@ class DatatroveTextTest {
         assertEquals(List.of("he", "can", "not", "0", "x"), DatatroveText.words(DatatroveText.simplify("He CANNOT 12, x!")), "MinHash's words: the contraction still split");
     }
 
+    /** simplify_text in one pass against its regex passes, on texts dense in digits, separators, punctuation, spaces and accents. */
+    @Test
+    void simplifyInOnePassIsItsRegexPasses() {
+        String alphabet = "aB \t\n\u000B\u001C\u0085\u00A0\u2003\u3000.,;:!?'\"-\u2014\u060C\u066B\u23960129\u0661\u0662\u00E9\u0301\u00C5\u0130\u1E9E\uD835\uDFCE\u00BD\u00B2";
+        java.util.Random r = new java.util.Random(11);
+        for (int k = 0; k < 20_000; k++) {
+            StringBuilder sb = new StringBuilder();
+            int n = r.nextInt(30);
+            for (int i = 0; i < n; i++) sb.append(alphabet.charAt(r.nextInt(alphabet.length())));
+            String t = sb.toString();
+            assertEquals(DatatroveText.simplifyReference(t), DatatroveText.simplify(t), t);
+        }
+    }
+
     @Test
     void punctuationTables() {
         assertEquals(159, DatatroveText.TERMINAL_PUNCTUATION.length);
