@@ -222,8 +222,7 @@ final class DatatroveText {
     }
 
     /** Any of the contractions' words, so that a text with none (nearly every one) pays one scan for the ten rules. */
-    private static final Pattern ANY_CONTRACTION = Pattern.compile("cannot|d'ye|gimme|gonna|gotta|lemme|more'n|wanna|'tis|'twas",
-            Pattern.CASE_INSENSITIVE | Pattern.UNICODE_CASE);
+    private static final Pattern ANY_CONTRACTION = Pattern.compile("cannot|d'ye|gimme|gonna|gotta|lemme|more'n|wanna|'tis|'twas"); // on caseFolded text
 
     private static final List<Rule> STARTING_QUOTES = List.of(
             rule("([\u00AB\u201C\u2018\u201E]|[`]+)", " $1 ", "\u00AB\u201C\u2018\u201E`"),
@@ -284,9 +283,9 @@ final class DatatroveText {
         }
         // the rules only insert spaces and quotes, so a contraction's word absent now stays absent; the
         // mask is taken again after a rule that changed the text, which may have brought a quote
-        String t = sentence;
-        boolean contractions = ANY_CONTRACTION.matcher(sentence).find(); // as the rules' (?iu) compare
-        String lower = contractions ? caseFolded(sentence) : null;
+        // folded as the rules' (?iu) compare, once: a case-insensitive scan folds every char for every word it tries
+        String t = sentence, lower = caseFolded(sentence);
+        boolean contractions = ANY_CONTRACTION.matcher(lower).find();
         long mask = present(t);
         for (List<Rule> rules : List.of(STARTING_QUOTES, PUNCT, ENDING_QUOTES)) {
             if (rules == ENDING_QUOTES) t = " " + t + " ";
@@ -314,6 +313,61 @@ final class DatatroveText {
      */
     static List<String> words(String text) {
         if (text.indexOf('.') < 0) return treebank(text); // one sentence (MinHash's simplified text has no periods left)
+        List<String> out = new ArrayList<>();
+        int start = 0, n = text.length();
+        // SENTENCE_END by hand: a match is a whole run of non-white-space ending in '.' and closers, its group the run before that
+        // '.' (the regex tried every start inside every run, quadratic in a run's length)
+        for (int i = 0; i < n; ) {
+            if (isWhiteSpace(text.charAt(i))) {
+                i++;
+                continue;
+            }
+            int a = i;
+            while (i < n && !isWhiteSpace(text.charAt(i))) i++;
+            int k = i;
+            while (k > a && CLOSERS.indexOf(text.charAt(k - 1)) >= 0) k--;
+            if (k == a || text.charAt(k - 1) != '.') continue;
+            if (!endsSentence(text.substring(a, k - 1))) continue;
+            out.addAll(treebank(text.substring(start, i)));
+            start = i;
+        }
+        out.addAll(treebank(text.substring(start)));
+        return out;
+    }
+
+    private static final String CLOSERS = "])}>\"'\u00BB\u201D\u2019";
+
+    /** \\s with UNICODE_CHARACTER_CLASS: the White_Space property (all of it in the BMP). */
+    private static boolean isWhiteSpace(char c) {
+        return c >= 9 && c <= 13 || c == ' ' || c == 0x85 || c == 0xA0 || c == 0x1680 || c >= 0x2000 && c <= 0x200A || c == 0x2028 || c == 0x2029
+                || c == 0x202F || c == 0x205F || c == 0x3000;
+    }
+
+    /** Whether the word before a final period ends a sentence (Punkt approximated), its leading punctuation and symbols stripped. */
+    private static boolean endsSentence(String group) {
+        int s = 0;
+        while (s < group.length()) {
+            int cp = group.codePointAt(s);
+            if (!isPunctuationOrSymbol(cp)) break;
+            s += Character.charCount(cp);
+        }
+        String word = group.substring(s);
+        return !(word.isEmpty() || word.contains(".") || (word.length() == 1 && Character.isLetter(word.charAt(0)))
+                || ABBREVIATIONS.contains(word.toLowerCase(Locale.ROOT)));
+    }
+
+    /** \\p{P} or \\p{S}. */
+    private static boolean isPunctuationOrSymbol(int cp) {
+        return switch (Character.getType(cp)) {
+            case Character.CONNECTOR_PUNCTUATION, Character.DASH_PUNCTUATION, Character.START_PUNCTUATION, Character.END_PUNCTUATION,
+                 Character.INITIAL_QUOTE_PUNCTUATION, Character.FINAL_QUOTE_PUNCTUATION, Character.OTHER_PUNCTUATION, Character.MATH_SYMBOL,
+                 Character.CURRENCY_SYMBOL, Character.MODIFIER_SYMBOL, Character.OTHER_SYMBOL -> true;
+            default -> false;
+        };
+    }
+
+    /** {@link #words} by the SENTENCE_END regex, as first written: the reference the scan is held equal to. */
+    static List<String> wordsReference(String text) {
         List<String> out = new ArrayList<>();
         Matcher m = SENTENCE_END.matcher(text);
         int start = 0;

@@ -56,6 +56,21 @@ class DatatroveTextTest {
         assertEquals(List.of("he", "can", "not", "0", "x"), DatatroveText.words(DatatroveText.simplify("He CANNOT 12, x!")), "MinHash's words: the contraction still split");
     }
 
+    /** Sentence ends found by a scan against the SENTENCE_END regex, on texts dense in periods, closers, spaces, initials and abbreviations. */
+    @Test
+    void sentenceEndsByScanAreTheRegexs() {
+        String alphabet = "ab A.. . . .\"')]}>\u00BB\u2019\u201D\t\n\u00A0\u2003\u3000\u001C,;!?$#\u00A7\u2022x";
+        String[] words = {"Mr.", "U.S.", "etc.", "(Dr.", "\"e.g.", "A.", "end.", "it.)", "no.", " St. ", "Jan.", "\uD835\uDC00."};
+        java.util.Random r = new java.util.Random(13);
+        for (int k = 0; k < 20_000; k++) {
+            StringBuilder sb = new StringBuilder();
+            int n = 1 + r.nextInt(30);
+            for (int i = 0; i < n; i++) sb.append(r.nextInt(4) == 0 ? words[r.nextInt(words.length)] : alphabet.charAt(r.nextInt(alphabet.length())));
+            String t = sb.toString();
+            assertEquals(DatatroveText.wordsReference(t), DatatroveText.words(t), t);
+        }
+    }
+
     /** simplify_text in one pass against its regex passes, on texts dense in digits, separators, punctuation, spaces and accents. */
     @Test
     void simplifyInOnePassIsItsRegexPasses() {
