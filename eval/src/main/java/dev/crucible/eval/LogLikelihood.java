@@ -1,5 +1,6 @@
 package dev.crucible.eval;
 
+import dev.crucible.data.PythonText;
 import dev.crucible.data.tokenizer.TextEncoding;
 import dev.crucible.model.Generator;
 import dev.crucible.model.Model;

@@ -1,5 +1,6 @@
 package dev.crucible.eval;
 
+import dev.crucible.data.PythonText;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.crucible.data.tokenizer.TextEncoding;

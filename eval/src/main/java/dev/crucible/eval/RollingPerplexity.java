@@ -1,5 +1,6 @@
 package dev.crucible.eval;
 
+import dev.crucible.data.PythonText;
 import dev.crucible.data.tokenizer.TextEncoding;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

@@ -1,8 +1,8 @@
 package dev.crucible.eval;
 
+import dev.crucible.data.PythonText;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -80,22 +80,6 @@ class HarnessSemanticsTest {
         assertEquals(0, MultipleChoice.argmaxPer(new double[] {-2, -3}, List.of("ab", "\uD835\uDD38bc"), PythonText::length),
                 "-1 per character either way, so the first (by UTF-16 units the second would score -0.75)");
         assertEquals(1, MultipleChoice.argmaxPer(new double[] {-3, -5}, List.of("ab", "\uD835\uDD38b"), c -> c.getBytes(StandardCharsets.UTF_8).length));
-    }
-
-    /** str.isspace and len(re.split(r"\s+", s)). */
-    @Test
-    void pythonsWhitespaceAndWordCount() {
-        assertEquals(4, PythonText.words(" a b\n"), "['', 'a', 'b', '']");
-        assertEquals(1, PythonText.words(""));
-        assertEquals(2, PythonText.words("a\u00A0\u2028 b"), "one run of three spaces");
-        assertEquals(3, PythonText.words("a\u001Fb c"), "\\x1f is whitespace to Python");
-        assertEquals(1, PythonText.words("a\u200Bb"), "a zero-width space is not");
-        for (int cp : new int[] {' ', '\t', '\n', 0x0B, '\f', '\r', 0x1C, 0x1D, 0x1E, 0x1F, 0x85, 0xA0, 0x1680, 0x2000, 0x200A, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000}) {
-            assertTrue(PythonText.isSpace(cp), Integer.toHexString(cp));
-        }
-        for (int cp : new int[] {'a', 0x200B, 0xFEFF, 0x180E, '_'}) assertFalse(PythonText.isSpace(cp), Integer.toHexString(cp));
-        assertEquals(1, PythonText.rstripLength("a \u3000\n"));
-        assertEquals(0, PythonText.rstripLength(" \t"));
     }
 
     @Test

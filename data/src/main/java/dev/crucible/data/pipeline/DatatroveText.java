@@ -1,5 +1,6 @@
 package dev.crucible.data.pipeline;
 
+import dev.crucible.data.PythonText;
 import java.text.Normalizer;
 import java.util.ArrayList;
 import java.util.BitSet;
@@ -95,7 +96,7 @@ final class DatatroveText {
                 continue;
             }
             int w = Character.charCount(cp);
-            if (cp < (1 << 16) && (isPunctuation(cp) || isPySpace((char) cp))) {
+            if (cp < (1 << 16) && (isPunctuation(cp) || PythonText.isSpace(cp))) {
                 if (sb.length() > 0 && sb.charAt(sb.length() - 1) != ' ') sb.append(' '); // a run of them is one space, none at the start
             } else {
                 sb.appendCodePoint(cp);
@@ -112,7 +113,7 @@ final class DatatroveText {
             i += Character.charCount(cp);
             if (Character.getType(cp) != Character.NON_SPACING_MARK) out.appendCodePoint(cp);
         }
-        return pyStrip(out.toString());
+        return PythonText.strip(out.toString());
     }
 
     private static final String NUMBER_SEPARATORS = ".,\u060C\u066B\u2396\u2397\u2398";
@@ -132,7 +133,7 @@ final class DatatroveText {
         t = NUMBERS.matcher(t).replaceAll("0");
         StringBuilder sb = new StringBuilder(t.length());
         for (int i = 0; i < t.length(); i++) sb.append(isPunctuation(t.charAt(i)) ? ' ' : t.charAt(i));
-        t = WHITESPACE.matcher(pyStrip(sb.toString())).replaceAll(" ");
+        t = WHITESPACE.matcher(PythonText.strip(sb.toString())).replaceAll(" ");
         t = Normalizer.normalize(t, Normalizer.Form.NFD);
         sb.setLength(0);
         for (int i = 0; i < t.length(); ) {
@@ -140,34 +141,7 @@ final class DatatroveText {
             i += Character.charCount(cp);
             if (Character.getType(cp) != Character.NON_SPACING_MARK) sb.appendCodePoint(cp);
         }
-        return pyStrip(sb.toString());
-    }
-
-    /** Python's str.split(): runs of whitespace (str.isspace, \\x1c-\\x1f included) separate, none kept. */
-    static List<String> pySplit(String s) {
-        List<String> out = new ArrayList<>();
-        int start = -1;
-        for (int i = 0; i <= s.length(); i++) {
-            boolean space = i == s.length() || isPySpace(s.charAt(i));
-            if (space && start >= 0) {
-                out.add(s.substring(start, i));
-                start = -1;
-            } else if (!space && start < 0) {
-                start = i;
-            }
-        }
-        return out;
-    }
-
-    static String pyStrip(String s) {
-        int a = 0, b = s.length();
-        while (a < b && isPySpace(s.charAt(a))) a++;
-        while (b > a && isPySpace(s.charAt(b - 1))) b--;
-        return s.substring(a, b);
-    }
-
-    static boolean isPySpace(char c) {
-        return Character.isWhitespace(c) || Character.isSpaceChar(c) || c == '\u0085' || (c >= '\u001C' && c <= '\u001F');
+        return PythonText.strip(sb.toString());
     }
 
     // NLTK's NLTKWordTokenizer (nltk/tokenize/destructive.py), rule for rule. Each rule also names what a
@@ -279,7 +253,7 @@ final class DatatroveText {
             for (Rule r : PUNCT) t = r.p().matcher(t).replaceAll(r.replacement());
             t = " " + t + " ";
             for (Rule r : ENDING_QUOTES) t = r.p().matcher(t).replaceAll(r.replacement());
-            return pySplit(t);
+            return PythonText.split(t);
         }
         // the rules only insert spaces and quotes, so a contraction's word absent now stays absent; the
         // mask is taken again after a rule that changed the text, which may have brought a quote
@@ -296,7 +270,7 @@ final class DatatroveText {
                 t = next;
             }
         }
-        return pySplit(t);
+        return PythonText.split(t);
     }
 
     /** Abbreviations whose period Punkt's English model does not take for a sentence end (the common ones). */

@@ -1,5 +1,6 @@
 package dev.crucible.data.pipeline;
 
+import dev.crucible.data.PythonText;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -71,12 +72,12 @@ public final class Gopher {
                 if (hashes > maxSymbol) return Outcome.remove("too_many_hashes", fmt("'#' per word %.3g > %.3g", hashes, maxSymbol));
                 double ellipses = (double) (count(text, "...") + count(text, "\u2026")) / words.size();
                 if (ellipses > maxSymbol) return Outcome.remove("too_many_ellipsis", fmt("ellipses per word %.3g > %.3g", ellipses, maxSymbol));
-                List<String> lines = TextStats.splitLines(text);
+                List<String> lines = PythonText.splitLines(text);
                 int bullets = 0, endEllipsis = 0;
                 for (String l : lines) {
-                    String s = pyStripLeading(l);
+                    String s = PythonText.stripLeading(l);
                     if (s.startsWith("\u2022") || s.startsWith("-")) bullets++;
-                    String e = pyStripTrailing(l);
+                    String e = PythonText.stripTrailing(l);
                     if (e.endsWith("...") || e.endsWith("\u2026")) endEllipsis++;
                 }
                 double bulletRatio = (double) bullets / lines.size();
@@ -91,18 +92,6 @@ public final class Gopher {
                 return Outcome.keep(doc);
             }
         };
-    }
-
-    static String pyStripLeading(String s) {
-        int a = 0;
-        while (a < s.length() && DatatroveText.isPySpace(s.charAt(a))) a++;
-        return s.substring(a);
-    }
-
-    static String pyStripTrailing(String s) {
-        int b = s.length();
-        while (b > 0 && DatatroveText.isPySpace(s.charAt(b - 1))) b--;
-        return s.substring(0, b);
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.crucible.data.pipeline;
 
+import dev.crucible.data.PythonText;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -219,44 +220,18 @@ public final class TextStats {
     }
 
     /**
-     * Python's str.splitlines(), which Data-Juicer's line filters use: lines end at \n, \r, \r\n,
-     * \v, \f, \x1c, \x1d, \x1e, \x85, \u2028 and \u2029; a break at the very end starts no
-     * further line, and the empty text has none.
-     */
-    public static List<String> splitLines(String text) {
-        List<String> out = new ArrayList<>();
-        int start = 0, n = text.length();
-        for (int i = 0; i < n; i++) {
-            char c = text.charAt(i);
-            if (!isLineBreak(c)) continue;
-            out.add(text.substring(start, i));
-            if (c == '\r' && i + 1 < n && text.charAt(i + 1) == '\n') i++;
-            start = i + 1;
-        }
-        if (start < n) out.add(text.substring(start));
-        return out;
-    }
-
-    static boolean isLineBreak(char c) {
-        return switch (c) {
-            case '\n', '\r', '\u000B', '\f', '\u001C', '\u001D', '\u001E', '\u0085', '\u2028', '\u2029' -> true;
-            default -> false;
-        };
-    }
-
-    /**
      * Data-Juicer's average_line_length_filter: the text's length, its line breaks included, over
      * the number of lines; 0 for a text without lines.
      */
     public static double averageLineLength(String text) {
-        int lines = splitLines(text).size();
+        int lines = PythonText.splitLines(text).size();
         return lines == 0 ? 0 : (double) length(text) / lines;
     }
 
     /** Data-Juicer's maximum_line_length_filter: the longest line's length; 0 for a text without lines. */
     public static int maxLineLength(String text) {
         int max = 0;
-        for (String l : splitLines(text)) max = Math.max(max, length(l));
+        for (String l : PythonText.splitLines(text)) max = Math.max(max, length(l));
         return max;
     }
 

@@ -1,5 +1,6 @@
 package dev.crucible.data.pipeline;
 
+import dev.crucible.data.PythonText;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -96,7 +97,7 @@ public final class WebQuality {
             public Outcome apply(Doc doc) {
                 String text = doc.text();
                 List<String> lines = new ArrayList<>();
-                for (String l : text.split("\n", -1)) if (!DatatroveText.pyStrip(l).isEmpty()) lines.add(l);
+                for (String l : text.split("\n", -1)) if (!PythonText.strip(l).isEmpty()) lines.add(l);
                 if (lines.isEmpty()) return Outcome.remove("empty", "no non-blank line");
                 int punct = 0, shortLines = 0;
                 for (String l : lines) {

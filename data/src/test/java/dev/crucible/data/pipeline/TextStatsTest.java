@@ -1,5 +1,6 @@
 package dev.crucible.data.pipeline;
 
+import dev.crucible.data.PythonText;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -64,18 +65,18 @@ class TextStatsTest {
     @Test
     void lineLengthsAsDataJuicerComputesThem() {
         // Python: "ab\n\nabcd\n".splitlines() == ["ab", "", "abcd"]; len(text) / 3 == 9 / 3
-        assertEquals(List.of("ab", "", "abcd"), TextStats.splitLines("ab\n\nabcd\n"));
+        assertEquals(List.of("ab", "", "abcd"), PythonText.splitLines("ab\n\nabcd\n"));
         assertEquals(3.0, TextStats.averageLineLength("ab\n\nabcd\n"), 1e-12);
         assertEquals(4, TextStats.maxLineLength("ab\n\nabcd\n"));
         // every break splitlines knows; \r\n is one break
         String all = "a\rb\r\nc\u000Bd\fe\u001Cf\u001Dg\u001Eh\u0085i\u2028j\u2029k";
-        assertEquals(List.of("a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k"), TextStats.splitLines(all));
+        assertEquals(List.of("a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k"), PythonText.splitLines(all));
         assertEquals(22.0 / 11, TextStats.averageLineLength(all), 1e-12);
-        assertEquals(List.of("x\u001Fy", ""), TextStats.splitLines("x\u001Fy\n\n"), "\\x1f is not a line break; a trailing break adds no line");
-        assertEquals(List.of(), TextStats.splitLines(""));
+        assertEquals(List.of("x\u001Fy", ""), PythonText.splitLines("x\u001Fy\n\n"), "\\x1f is not a line break; a trailing break adds no line");
+        assertEquals(List.of(), PythonText.splitLines(""));
         assertEquals(0, TextStats.averageLineLength(""));
         assertEquals(0, TextStats.maxLineLength(""));
-        assertEquals(List.of("", ""), TextStats.splitLines("\n\n"));
+        assertEquals(List.of("", ""), PythonText.splitLines("\n\n"));
         assertEquals(1.0, TextStats.averageLineLength("\n\n"), 1e-12);
         assertEquals(3, TextStats.maxLineLength("a😀b\r\nc"), "code points, as Python's len");
     }
