@@ -1,5 +1,6 @@
 package dev.crucible.eval;
 
+import dev.crucible.data.PythonText;
 import dev.crucible.data.tokenizer.TextEncoding;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
@@ -86,7 +87,7 @@ public final class ExactMatch implements Task {
             int upTo = 0;
             while (upTo < g.length && !eos.contains(g[upTo])) upTo++;
             String text = decode(enc, java.util.Arrays.copyOf(g, upTo)), c = cut(text);
-            em[i] = (c != null ? c : text).strip().equals(examples.get(i).target().strip()) ? 1 : 0;
+            em[i] = PythonText.strip(c != null ? c : text).equals(PythonText.strip(examples.get(i).target())) ? 1 : 0;
             if (samples != null) {
                 var ex = examples.get(i);
                 samples.add(Samples.generation(i, Samples.doc("prompt", ex.prompt(), "target", ex.target()), ex.target(), ex.prompt(), until, maxTokens,

@@ -19,7 +19,6 @@ public final class DataMixture {
     /** One source of the training stream. */
     public record Source(String name, double weight, DataLoader loader) {}
 
-    /** Where a source's loader stands. */
     /**
      * Where a source's stream stands, and the tokens its shards held then (-1: a checkpoint from before
      * that was recorded): a position means nothing in shards that changed, since the window order is a

@@ -75,7 +75,6 @@ public record LrSchedule(Kind kind, double peak, int warmup, double minRatio, do
         return lo + 0.5 * (1 + Math.cos(Math.PI * progress)) * (hi - lo);
     }
 
-    /** Whether the phases fit in the steps; a message naming the keys otherwise, else null. */
     /**
      * A schedule that runs but not as its settings read, or null: warmup as long as the run (the rate
      * rises to the last step and never decays; nanoGPT's get_lr does the same), or a wsd decay that
@@ -94,6 +93,7 @@ public record LrSchedule(Kind kind, double peak, int warmup, double minRatio, do
         return null;
     }
 
+    /** Whether the phases fit in the steps; a message naming the keys otherwise, else null. */
     String misfit() {
         if (kind != Kind.INFINITE) return null;
         if (anneal < 1) return "anneal_steps: the infinite schedule needs at least 1, got " + anneal;

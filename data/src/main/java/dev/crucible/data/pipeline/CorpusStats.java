@@ -1,5 +1,6 @@
 package dev.crucible.data.pipeline;
 
+import dev.crucible.data.PythonText;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -27,7 +28,7 @@ public final class CorpusStats {
     }
 
     public static final List<Stat> STATS = List.of(
-            new Stat("length", "text_length_filter", s -> TextStats.length(s.text())),
+            new Stat("length", "text_length_filter", s -> PythonText.length(s.text())),
             new Stat("words", "words_num_filter", s -> s.words().size()),
             new Stat("alnum_ratio", "alphanumeric_filter", s -> TextStats.alnumRatio(s.text())),
             new Stat("special_char_ratio", "special_characters_filter", s -> TextStats.specialCharRatio(s.text())),

@@ -322,22 +322,12 @@ final class DatatroveText {
         int s = 0;
         while (s < group.length()) {
             int cp = group.codePointAt(s);
-            if (!isPunctuationOrSymbol(cp)) break;
+            if (!TextStats.isPunctOrSymbol(cp)) break;
             s += Character.charCount(cp);
         }
         String word = group.substring(s);
         return !(word.isEmpty() || word.contains(".") || (word.length() == 1 && Character.isLetter(word.charAt(0)))
                 || ABBREVIATIONS.contains(word.toLowerCase(Locale.ROOT)));
-    }
-
-    /** \\p{P} or \\p{S}. */
-    private static boolean isPunctuationOrSymbol(int cp) {
-        return switch (Character.getType(cp)) {
-            case Character.CONNECTOR_PUNCTUATION, Character.DASH_PUNCTUATION, Character.START_PUNCTUATION, Character.END_PUNCTUATION,
-                 Character.INITIAL_QUOTE_PUNCTUATION, Character.FINAL_QUOTE_PUNCTUATION, Character.OTHER_PUNCTUATION, Character.MATH_SYMBOL,
-                 Character.CURRENCY_SYMBOL, Character.MODIFIER_SYMBOL, Character.OTHER_SYMBOL -> true;
-            default -> false;
-        };
     }
 
     /** {@link #words} by the SENTENCE_END regex, as first written: the reference the scan is held equal to. */

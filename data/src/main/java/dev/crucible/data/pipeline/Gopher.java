@@ -58,7 +58,7 @@ public final class Gopher {
                     }
                     if (hasNonPunct) {
                         nonSymbol++;
-                        nonSymbolChars += TextStats.length(w);
+                        nonSymbolChars += PythonText.length(w);
                     }
                     if (hasAlpha) alpha++;
                     if (stop.contains(w)) stopSeen.add(w);
@@ -122,7 +122,7 @@ public final class Gopher {
             @Override
             public Outcome apply(Doc doc) {
                 String text = doc.text();
-                int len = Math.max(1, TextStats.length(text)); // Python's len, as every count here
+                int len = Math.max(1, PythonText.length(text)); // Python's len, as every count here
                 String[] paras = PARAGRAPHS.split(text.strip());
                 long[] d = duplicates(paras);
                 if ((double) d[0] / paras.length > dupPara) return Outcome.remove("dup_para_frac", fmt("duplicated paragraphs %.3g > %.3g", (double) d[0] / paras.length, dupPara));
@@ -152,7 +152,7 @@ public final class Gopher {
         for (String e : elements) {
             if (!seen.add(e)) {
                 n++;
-                chars += TextStats.length(e); // Python's len
+                chars += PythonText.length(e); // Python's len
             }
         }
         return new long[] {n, chars};
@@ -177,7 +177,7 @@ public final class Gopher {
         }
         if (best < 2) return 0;
         long len = n - 1;
-        for (String w : bestGram) len += TextStats.length(w);
+        for (String w : bestGram) len += PythonText.length(w);
         return len * best;
     }
 
@@ -189,7 +189,7 @@ public final class Gopher {
         while (i + n <= words.size()) {
             List<String> g = words.subList(i, i + n);
             if (seen.contains(g)) {
-                for (String w : g) chars += TextStats.length(w);
+                for (String w : g) chars += PythonText.length(w);
                 i += n;
             } else {
                 seen.add(g);

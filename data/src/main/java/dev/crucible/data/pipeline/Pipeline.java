@@ -337,6 +337,7 @@ public final class Pipeline implements AutoCloseable {
     private static String readString(DataInputStream in) throws IOException {
         int len = in.readInt();
         if (len < 0) {
+            if (-1L - len > 1 << 30) throw new IOException("corrupt spill file: a string of " + (-1L - len) + " chars");
             char[] c = new char[-1 - len];
             for (int i = 0; i < c.length; i++) c[i] = in.readChar();
             return new String(c);

@@ -1,5 +1,6 @@
 package dev.crucible.data.pipeline;
 
+import dev.crucible.data.PythonText;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
@@ -41,7 +42,7 @@ public final class RangeFilter implements Operator {
     static final double INF = Double.POSITIVE_INFINITY;
 
     static RangeFilter textLength(Params p) {
-        return new RangeFilter("text_length_filter", "length", d -> TextStats.length(d.text()),
+        return new RangeFilter("text_length_filter", "length", d -> PythonText.length(d.text()),
                 "min_len", p.number("min_len", 10), "max_len", p.number("max_len", INF));
     }
 

@@ -16,10 +16,6 @@ import java.util.Set;
 public final class TextStats {
     private TextStats() {}
 
-    public static int length(String text) {
-        return text.codePointCount(0, text.length());
-    }
-
     static boolean isPunctOrSymbol(int cp) {
         return switch (Character.getType(cp)) {
             case Character.CONNECTOR_PUNCTUATION, Character.DASH_PUNCTUATION, Character.START_PUNCTUATION, Character.END_PUNCTUATION,
@@ -159,14 +155,14 @@ public final class TextStats {
         return n == 0 ? 0 : (double) a / n;
     }
 
-    /** Share of code points that are punctuation, symbols (incl. emoji), digits or whitespace. */
+    /** Share of code points in Data-Juicer's SPECIAL_CHARACTERS ({@link #isDataJuicerSpecial}), as its special_characters_filter counts them. */
     public static double specialCharRatio(String text) {
         int n = 0, s = 0;
         for (int i = 0; i < text.length(); ) {
             int cp = text.codePointAt(i);
             i += Character.charCount(cp);
             n++;
-            if (isPunctOrSymbol(cp) || Character.isDigit(cp) || Character.isWhitespace(cp)) s++;
+            if (isDataJuicerSpecial(cp)) s++;
         }
         return n == 0 ? 0 : (double) s / n;
     }
@@ -225,13 +221,13 @@ public final class TextStats {
      */
     public static double averageLineLength(String text) {
         int lines = PythonText.splitLines(text).size();
-        return lines == 0 ? 0 : (double) length(text) / lines;
+        return lines == 0 ? 0 : (double) PythonText.length(text) / lines;
     }
 
     /** Data-Juicer's maximum_line_length_filter: the longest line's length; 0 for a text without lines. */
     public static int maxLineLength(String text) {
         int max = 0;
-        for (String l : PythonText.splitLines(text)) max = Math.max(max, length(l));
+        for (String l : PythonText.splitLines(text)) max = Math.max(max, PythonText.length(l));
         return max;
     }
 

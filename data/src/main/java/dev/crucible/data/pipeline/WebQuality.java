@@ -45,7 +45,7 @@ public final class WebQuality {
                 for (String raw : doc.text().lines().toList()) {
                     String line = raw.strip();
                     List<String> words = TextStats.tokens(line);
-                    if (maxWordLength >= 0 && words.stream().anyMatch(w -> TextStats.length(w) > maxWordLength)) continue;
+                    if (maxWordLength >= 0 && words.stream().anyMatch(w -> PythonText.length(w) > maxWordLength)) continue;
                     if (citations) line = CITATION.matcher(line).replaceAll("");
                     if (terminal && (!(line.endsWith(".") || line.endsWith("?") || line.endsWith("!") || line.endsWith("\"") || line.endsWith("'"))
                             || line.endsWith("..."))) continue;
@@ -102,7 +102,7 @@ public final class WebQuality {
                 int punct = 0, shortLines = 0;
                 for (String l : lines) {
                     if (endsWithStopChar(l)) punct++;
-                    if (TextStats.length(l) <= shortLen) shortLines++;
+                    if (PythonText.length(l) <= shortLen) shortLines++;
                 }
                 double r = (double) punct / lines.size();
                 if (r < punctThr && !(r == 0 && excludeZero)) return Outcome.remove("line_punct_ratio", Gopher.fmt("lines ending in punctuation %.3g < %.3g", r, punctThr));
@@ -110,7 +110,7 @@ public final class WebQuality {
                 if (r > shortThr) return Outcome.remove("short_line_ratio", Gopher.fmt("short lines %.3g > %.3g", r, shortThr));
                 long dupChars = Gopher.duplicates(lines.toArray(String[]::new))[1];
                 int newlines = Gopher.count(text, "\n");
-                r = (double) dupChars / (TextStats.length(text) - newlines);
+                r = (double) dupChars / (PythonText.length(text) - newlines);
                 if (r > dupThr) return Outcome.remove("char_dup_ratio", Gopher.fmt("chars in duplicated lines %.3g > %.3g", r, dupThr));
                 int words = DatatroveText.words(text).size();
                 r = (double) newlines / Math.max(1, words);

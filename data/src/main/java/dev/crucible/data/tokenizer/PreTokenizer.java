@@ -78,15 +78,6 @@ final class PreTokenizer {
         return (ByteLevelStep) steps.getLast();
     }
 
-    /** The one regex that cuts the text (isolating its matches, no prefix space), or null when the chain is anything else. */
-    String singleRegex() {
-        ByteLevelStep b = byteLevel();
-        if (b.addPrefixSpace()) return null;
-        if (steps.size() == 1) return b.useRegex() ? BpeTokenizer.GPT2_PATTERN : null;
-        if (steps.size() == 2 && !b.useRegex() && steps.getFirst() instanceof Split s && !s.literal() && s.behavior() == Behavior.ISOLATED) return s.pattern();
-        return null;
-    }
-
     @Override
     public boolean equals(Object o) {
         return o instanceof PreTokenizer p && steps.equals(p.steps);

@@ -13,7 +13,7 @@ class TextStatsTest {
     @Test
     void wordsStripPunctuationButKeepInnerMarks() {
         assertEquals(List.of("Hello", "world", "it's", "e-mail"), TextStats.words("  Hello, world! -- it's (e-mail) ... "));
-        assertEquals(4, TextStats.length("a😀bc"));
+        assertEquals(4, PythonText.length("a😀bc"));
     }
 
     @Test
@@ -42,6 +42,9 @@ class TextStatsTest {
     void ratios() {
         assertEquals(3.0 / 5, TextStats.alnumRatio("ab1 !"), 1e-12);
         assertEquals(2.0 / 5, TextStats.specialCharRatio("ab1 !") - 1.0 / 5, 1e-12); // '1', ' ', '!' are special
+        // Data-Juicer's SPECIAL_CHARACTERS, not Unicode's punctuation: '¶' is not in it, '¡' and the emoji are
+        assertEquals(0, TextStats.specialCharRatio("a\u00B6"), 1e-12);
+        assertEquals(2.0 / 3, TextStats.specialCharRatio("a\u00A1\uD83D\uDE00"), 1e-12);
         assertEquals(0, TextStats.alnumRatio(""));
         assertEquals(0.5, TextStats.wordShare(List.of("The", "cat", "of", "x"), Set.of("the", "of")), 1e-12);
     }

@@ -289,7 +289,7 @@ final class Completions {
 
     /**
      * Stop sequences a request may give. OpenAI allows 4, but lm-evaluation-harness's local-completions
-     * sends a task's whole until list and the end-of-sequence text (humaneval: 6) and vLLM takes any
+     * sends a task's whole until list and the end-of-sequence text (humaneval: 9) and vLLM takes any
      * number; the bound is there because the model's thread looks for every one of them in every running
      * sequence's text after each token, so one request's thousands would slow every client's decoding.
      */
