@@ -3,6 +3,7 @@ package dev.crucible.eval;
 import dev.crucible.data.PythonText;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -67,6 +68,30 @@ class HarnessSemanticsTest {
         LogLikelihood.Request plain = LogLikelihood.Request.of(bytes, "Question: q\nAnswer:", " yes");
         assertArrayEquals(bytes.encode("Question: q\nAnswer:"), plain.context());
         assertArrayEquals(bytes.encode(" yes"), plain.continuation());
+    }
+
+    /**
+     * With byte-level BPE, where a pair's boundary can fall inside a word: the harness encodes context +
+     * continuation whole and takes what follows the context's own token count, so " cat" is one token
+     * and the continuation of "The ca" + "t sat" is " sat" alone (encoded apart it would be "t", " sat");
+     * a continuation merged wholly into the context is refused.
+     */
+    @Test
+    void aBoundaryInsideAWordSplitsAsTheHarnessSplitsIt() throws IOException {
+        dev.crucible.data.tokenizer.BpeTrainer trainer = new dev.crucible.data.tokenizer.BpeTrainer(dev.crucible.data.tokenizer.BpeTokenizer.GPT2_PATTERN);
+        for (int i = 0; i < 50; i++) trainer.add("The cat sat on the mat. The cat sat. A cat and a mat.");
+        Path model = Files.createDirectories(dir.resolve("bpe"));
+        dev.crucible.data.tokenizer.TokenizerJson.write(trainer.train(300, List.of("<|endoftext|>")), model.resolve("tokenizer.json"));
+        TextEncoding bpe = TextEncoding.forModel(model, 300);
+        assertEquals(1, bpe.encode(" cat").length, "' cat' is one token");
+        int[] ctx = bpe.encode("The ca"), whole = bpe.encode("The cat sat on the mat");
+        assertTrue(whole.length > ctx.length, "the whole has tokens past the context's count");
+        LogLikelihood.Request r = LogLikelihood.Request.of(bpe, "The ca", "t sat on the mat");
+        assertArrayEquals(ctx, r.context());
+        assertArrayEquals(java.util.Arrays.copyOfRange(whole, ctx.length, whole.length), r.continuation(), "what follows the context's own token count");
+        assertFalse(java.util.Arrays.equals(bpe.encode("t sat on the mat"), r.continuation()), "encoded apart, 't' would be scored as a token of its own");
+        IllegalArgumentException merged = assertThrows(IllegalArgumentException.class, () -> LogLikelihood.Request.of(bpe, "The ca", "t"));
+        assertTrue(merged.getMessage().contains("adds no token to its context"), merged.getMessage());
     }
 
     /** The harness divides by the choice's own length (code points; bytes for acc_bytes), not by " " + choice. */
