@@ -7,14 +7,14 @@ import java.io.IOException;
 
 /**
  * One JSON value per line, as JSON Lines requires: the home of that rule for every reader of
- * .jsonl in this module. Jackson's readTree stops after the first value and ignores the rest of
+ * .jsonl (corpora, tables, refining programs' side files, evaluation tasks). Jackson's readTree stops after the first value and ignores the rest of
  * the line, so {"text":"a"}{"text":"b"} would keep "a" and silently lose "b".
  */
-final class JsonLine {
+public final class JsonLine {
     private JsonLine() {}
 
     /** A line whose first value parsed but is followed by more than JSON whitespace. */
-    static final class TrailingContent extends IOException {
+    public static final class TrailingContent extends IOException {
         TrailingContent(int column) {
             super("more after the first JSON value, at column " + column + " (one value per line)");
         }
@@ -25,7 +25,7 @@ final class JsonLine {
      * follows the value, and Jackson's own exception when the value itself does not parse, so a
      * caller can tell a line cut short (no complete value) from a damaged one.
      */
-    static JsonNode parse(ObjectMapper mapper, String line) throws IOException {
+    public static JsonNode parse(ObjectMapper mapper, String line) throws IOException {
         try (JsonParser p = mapper.createParser(line)) {
             JsonNode v = mapper.readTree(p);
             if (v == null || v.isMissingNode()) return null;

@@ -2,6 +2,7 @@ package dev.crucible.eval;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.crucible.data.JsonLine;
 import dev.crucible.data.tokenizer.TextEncoding;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -78,9 +79,9 @@ public final class Blimp implements Task {
             if (line.isBlank()) continue;
             JsonNode n;
             try {
-                n = json.readTree(line);
+                n = JsonLine.parse(json, line);
             } catch (IOException e) {
-                throw new IOException(file + ":" + lineNo + ": not a JSON object", e);
+                throw new IOException(file + ":" + lineNo + ": not a JSON object" + (e instanceof JsonLine.TrailingContent ? " (" + e.getMessage() + ")" : ""), e);
             }
             JsonNode good = n.get("sentence_good"), bad = n.get("sentence_bad");
             if (good == null || bad == null || !good.isTextual() || !bad.isTextual()) {

@@ -2,6 +2,7 @@ package dev.crucible.eval;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.crucible.data.JsonLine;
 import dev.crucible.data.tokenizer.TextEncoding;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -62,7 +63,12 @@ public final class HeldoutProbes {
             for (String line : Files.readAllLines(f, StandardCharsets.UTF_8)) {
                 lineNo++;
                 if (line.isBlank()) continue;
-                JsonNode t = json.readTree(line).get("text");
+                JsonNode t;
+                try {
+                    t = JsonLine.parse(json, line).get("text");
+                } catch (IOException e) {
+                    throw new IOException(f + ":" + lineNo + ": not a JSON object (" + e.getMessage().lines().findFirst().orElse("") + ")", e);
+                }
                 if (t == null || !t.isTextual()) throw new IOException(f + ":" + lineNo + ": needs a string field text");
                 docs.add(t.asText());
             }

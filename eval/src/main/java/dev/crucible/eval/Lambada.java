@@ -2,6 +2,7 @@ package dev.crucible.eval;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.crucible.data.JsonLine;
 import dev.crucible.data.tokenizer.TextEncoding;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -43,9 +44,9 @@ public final class Lambada implements Task {
             if (line.isBlank()) continue;
             JsonNode text;
             try {
-                text = json.readTree(line).get("text");
+                text = JsonLine.parse(json, line).get("text");
             } catch (IOException e) {
-                throw new IOException(file + ":" + lineNo + ": not a JSON object", e);
+                throw new IOException(file + ":" + lineNo + ": not a JSON object" + (e instanceof JsonLine.TrailingContent ? " (" + e.getMessage() + ")" : ""), e);
             }
             if (text == null || !text.isTextual()) throw new IOException(file + ":" + lineNo + ": needs a string field text");
             String t = text.asText();

@@ -1,5 +1,6 @@
 package dev.crucible.eval;
 
+import dev.crucible.data.JsonLine;
 import dev.crucible.data.PythonText;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -46,7 +47,7 @@ public final class MultipleChoice implements Task {
             try {
                 n = json.readTree(lines.get(i));
             } catch (IOException e) {
-                throw new IOException(jsonl + ":" + (i + 1) + ": not a JSON object", e);
+                throw new IOException(jsonl + ":" + (i + 1) + ": not a JSON object" + (e instanceof JsonLine.TrailingContent ? " (" + e.getMessage() + ")" : ""), e);
             }
             for (String k : new String[] {"goal", "sol1", "sol2"}) {
                 if (!n.path(k).isTextual()) throw new IOException(jsonl + ":" + (i + 1) + ": needs a string field " + k);
@@ -72,7 +73,7 @@ public final class MultipleChoice implements Task {
             lineNo++;
             if (line.isBlank()) continue;
             try {
-                out.add(java.util.Map.entry(lineNo, json.readTree(line)));
+                out.add(java.util.Map.entry(lineNo, JsonLine.parse(json, line)));
             } catch (IOException e) {
                 throw new IOException(file + ":" + lineNo + ": not a JSON object", e);
             }

@@ -3,6 +3,7 @@ package dev.crucible.eval;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.crucible.data.JsonLine;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -124,9 +125,9 @@ public final class TaskFile {
             lineNo++;
             if (line.isBlank()) continue;
             try {
-                out.add(new Record(JSON.readTree(line), data + ":" + lineNo));
+                out.add(new Record(JsonLine.parse(JSON, line), data + ":" + lineNo));
             } catch (IOException e) {
-                throw new IOException(data + ":" + lineNo + ": not a JSON object");
+                throw new IOException(data + ":" + lineNo + ": not a JSON object" + (e instanceof JsonLine.TrailingContent ? " (" + e.getMessage() + ")" : ""));
             }
         }
         if (out.isEmpty()) throw new IOException(data + ": no records");

@@ -123,6 +123,10 @@ class HarnessSemanticsTest {
         assertTrue(twice.getMessage().contains("t.yaml: not valid YAML (Duplicate field 'prompt'"), twice.getMessage());
         Files.writeString(yaml, "tasks:\n  - {name: qa, kind: generation, data: qa.jsonl, prompt: \"{q}=\", target: \"{a}\", max_tokens: 2.5}\n");
         IOException frac = assertThrows(IOException.class, () -> TaskFile.load(yaml));
+        Files.writeString(dir.resolve("qa.jsonl"), "{\"q\": \"2+2\", \"a\": \"4\"}{\"q\": \"3+3\", \"a\": \"6\"}\n");
+        Files.writeString(yaml, "tasks:\n  - {name: qa, kind: generation, data: qa.jsonl, prompt: \"{q}=\", target: \"{a}\"}\n");
+        IOException two = assertThrows(IOException.class, () -> TaskFile.load(yaml), "two records on a line are not the first of them");
+        assertTrue(two.getMessage().contains("qa.jsonl:1: not a JSON object (more after the first JSON value"), two.getMessage());
         assertTrue(frac.getMessage().contains("max_tokens must be a whole number of at least 1, got 2.5"), frac.getMessage());
     }
 }

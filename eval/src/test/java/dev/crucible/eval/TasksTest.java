@@ -170,6 +170,8 @@ class TasksTest {
         Files.writeString(f, "{\"text\": \"a b  c\"}\n");
         Lambada l = Lambada.load(f);
         assertEquals(1, l.size());
+        Files.writeString(f, "{\"text\": \"a b\"} {\"text\": \"c d\"}\n");
+        assertTrue(assertThrows(IOException.class, () -> Lambada.load(f)).getMessage().contains("l.jsonl:1: not a JSON object (more after the first JSON value"));
         Files.writeString(f, "{\"text\": \"single\"}\n");
         assertTrue(assertThrows(IOException.class, () -> Lambada.load(f)).getMessage().contains("l.jsonl:1: text has no last word"));
     }

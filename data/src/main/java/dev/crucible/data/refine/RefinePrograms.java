@@ -200,9 +200,11 @@ public record RefinePrograms(Function<Doc, String> programs, boolean docLevel, P
                 if (line.isBlank()) continue;
                 JsonNode n;
                 try {
-                    n = JSON.readTree(line);
+                    n = dev.crucible.data.JsonLine.parse(JSON, line);
                 } catch (JsonProcessingException e) {
                     throw new IllegalArgumentException(file + ":" + no + ": not JSON (" + e.getOriginalMessage() + ")");
+                } catch (dev.crucible.data.JsonLine.TrailingContent e) {
+                    throw new IllegalArgumentException(file + ":" + no + ": " + e.getMessage());
                 }
                 if (!(n.get("id") instanceof JsonNode id) || !id.isValueNode() || !(n.get("program") instanceof JsonNode prog) || !prog.isTextual()) {
                     throw new IllegalArgumentException(file + ":" + no + ": each line needs \"id\" and a string \"program\"");

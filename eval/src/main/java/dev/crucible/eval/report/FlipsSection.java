@@ -30,7 +30,7 @@ final class FlipsSection implements Section.PerRun {
         Map<Integer, JsonNode> m = new TreeMap<>();
         ObjectMapper json = new ObjectMapper();
         for (String line : Files.readAllLines(file)) if (!line.isBlank()) {
-            JsonNode r = json.readTree(line);
+            JsonNode r = dev.crucible.data.JsonLine.parse(json, line);
             m.put(r.path("doc_id").asInt(), r);
         }
         return m;
