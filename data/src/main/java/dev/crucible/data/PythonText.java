@@ -2,6 +2,7 @@ package dev.crucible.data;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.IntPredicate;
 
 /**
  * Python's string semantics, where the tools Crucible's operators and metrics are defined by
@@ -24,13 +25,23 @@ public final class PythonText {
 
     /** s.strip(). */
     public static String strip(String s) {
-        int a = lstripStart(s);
-        return a == s.length() ? "" : s.substring(a, rstripLength(s));
+        return strip(s, PythonText::isSpace);
+    }
+
+    /** s.strip(chars), the characters given as a test of code points. */
+    public static String strip(String s, IntPredicate chars) {
+        int a = lstripStart(s, chars);
+        return s.substring(a, Math.max(a, rstripLength(s, chars)));
     }
 
     /** s.lstrip(). */
     public static String stripLeading(String s) {
-        return s.substring(lstripStart(s));
+        return stripLeading(s, PythonText::isSpace);
+    }
+
+    /** s.lstrip(chars). */
+    public static String stripLeading(String s, IntPredicate chars) {
+        return s.substring(lstripStart(s, chars));
     }
 
     /** s.rstrip(). */
@@ -38,11 +49,11 @@ public final class PythonText {
         return s.substring(0, rstripLength(s));
     }
 
-    private static int lstripStart(String s) {
+    private static int lstripStart(String s, IntPredicate chars) {
         int a = 0;
         while (a < s.length()) {
             int cp = s.codePointAt(a);
-            if (!isSpace(cp)) break;
+            if (!chars.test(cp)) break;
             a += Character.charCount(cp);
         }
         return a;
@@ -50,10 +61,14 @@ public final class PythonText {
 
     /** The UTF-16 length of s.rstrip(). */
     public static int rstripLength(String s) {
+        return rstripLength(s, PythonText::isSpace);
+    }
+
+    private static int rstripLength(String s, IntPredicate chars) {
         int end = s.length();
         while (end > 0) {
             int cp = s.codePointBefore(end);
-            if (!isSpace(cp)) break;
+            if (!chars.test(cp)) break;
             end -= Character.charCount(cp);
         }
         return end;

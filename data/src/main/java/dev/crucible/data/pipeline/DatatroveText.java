@@ -319,13 +319,7 @@ final class DatatroveText {
 
     /** Whether the word before a final period ends a sentence (Punkt approximated), its leading punctuation and symbols stripped. */
     private static boolean endsSentence(String group) {
-        int s = 0;
-        while (s < group.length()) {
-            int cp = group.codePointAt(s);
-            if (!TextStats.isPunctOrSymbol(cp)) break;
-            s += Character.charCount(cp);
-        }
-        String word = group.substring(s);
+        String word = PythonText.stripLeading(group, TextStats::isPunctOrSymbol);
         return !(word.isEmpty() || word.contains(".") || (word.length() == 1 && Character.isLetter(word.charAt(0)))
                 || ABBREVIATIONS.contains(word.toLowerCase(Locale.ROOT)));
     }

@@ -58,27 +58,12 @@ public final class TextStats {
             if (i > s) {
                 String piece = text.substring(s, i);
                 // lower-casing first, as Data-Juicer does, matters: 'Г' is special and 'г' is not, 'Π' is not and 'π' is
-                String w = stripDataJuicer(lowerCase ? piece.toLowerCase(java.util.Locale.ROOT) : piece);
+                String w = PythonText.strip(lowerCase ? piece.toLowerCase(java.util.Locale.ROOT) : piece, TextStats::isDataJuicerSpecial);
                 if (!w.isEmpty()) out.add(w);
             }
             s = i + 1;
         }
         return out;
-    }
-
-    static String stripDataJuicer(String piece) {
-        int s = 0, e = piece.length();
-        while (s < e) {
-            int cp = piece.codePointAt(s);
-            if (!isDataJuicerSpecial(cp)) break;
-            s += Character.charCount(cp);
-        }
-        while (e > s) {
-            int cp = piece.codePointBefore(e);
-            if (!isDataJuicerSpecial(cp)) break;
-            e -= Character.charCount(cp);
-        }
-        return piece.substring(s, e);
     }
 
     /** OTHER_SPECIAL_CHARACTERS of Data-Juicer's ops/common/special_characters.py, as it lists them (C1 controls, CJK 一 上 士, π, Г included). */
@@ -122,25 +107,10 @@ public final class TextStats {
     public static List<String> strippedTokens(String text) {
         List<String> out = new ArrayList<>();
         for (String t : tokens(text)) {
-            String w = strip(t);
+            String w = PythonText.strip(t, TextStats::isPunctOrSymbol);
             if (!w.isEmpty()) out.add(w);
         }
         return out;
-    }
-
-    static String strip(String token) {
-        int s = 0, e = token.length();
-        while (s < e) {
-            int cp = token.codePointAt(s);
-            if (!isPunctOrSymbol(cp)) break;
-            s += Character.charCount(cp);
-        }
-        while (e > s) {
-            int cp = token.codePointBefore(e);
-            if (!isPunctOrSymbol(cp)) break;
-            e -= Character.charCount(cp);
-        }
-        return token.substring(s, e);
     }
 
     /** Share of code points that are letters or digits (0 for an empty text). */
