@@ -87,10 +87,14 @@ public final class Analysis {
     public static double spearman(double[] a, double[] b) {
         if (a.length != b.length) throw new IllegalArgumentException("series of different lengths: " + a.length + " vs " + b.length);
         for (int i = 0; i < a.length; i++) if (Double.isNaN(a[i]) || Double.isNaN(b[i])) return Double.NaN;
-        double[] ra = ranks(a), rb = ranks(b);
+        return pearson(ranks(a), ranks(b));
+    }
+
+    /** Pearson's r; NaN when either side is constant. */
+    static double pearson(double[] ra, double[] rb) {
         double ma = Arrays.stream(ra).average().orElse(0), mb = Arrays.stream(rb).average().orElse(0);
         double num = 0, da = 0, db = 0;
-        for (int i = 0; i < a.length; i++) {
+        for (int i = 0; i < ra.length; i++) {
             num += (ra[i] - ma) * (rb[i] - mb);
             da += (ra[i] - ma) * (ra[i] - ma);
             db += (rb[i] - mb) * (rb[i] - mb);

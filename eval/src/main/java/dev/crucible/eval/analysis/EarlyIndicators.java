@@ -68,27 +68,29 @@ public final class EarlyIndicators {
             double t = rho * Math.sqrt((n - 2) / (1 - rho * rho));
             return 1 - StudentT.cdf(t, n - 2);
         }
-        double[] shuffled = y.clone();
+        // ranks follow their values, so spearman(x, an order of y) is Pearson's r of x's ranks with that order of y's:
+        // ranked once, not once per pairing
+        double[] rx = Analysis.ranks(x), ry = Analysis.ranks(y);
         long[] counts = new long[2]; // pairings, and those that reach rho
-        permute(shuffled, n, x, rho, counts);
+        permute(ry, n, rx, rho, counts);
         return (double) counts[1] / counts[0];
     }
 
-    /** Every order of y's first k values (Heap's algorithm), each counted against rho. */
-    private static void permute(double[] y, int k, double[] x, double rho, long[] counts) {
+    /** Every order of ry's first k ranks (Heap's algorithm), each counted against rho. */
+    private static void permute(double[] ry, int k, double[] rx, double rho, long[] counts) {
         if (k <= 1) {
             counts[0]++;
-            if (Analysis.spearman(x, y) >= rho - 1e-12) counts[1]++; // the observed pairing counts itself, as a permutation test does
+            if (Analysis.pearson(rx, ry) >= rho - 1e-12) counts[1]++; // the observed pairing counts itself, as a permutation test does
             return;
         }
         for (int i = 0; i < k - 1; i++) {
-            permute(y, k - 1, x, rho, counts);
+            permute(ry, k - 1, rx, rho, counts);
             int j = k % 2 == 0 ? i : 0;
-            double tmp = y[j];
-            y[j] = y[k - 1];
-            y[k - 1] = tmp;
+            double tmp = ry[j];
+            ry[j] = ry[k - 1];
+            ry[k - 1] = tmp;
         }
-        permute(y, k - 1, x, rho, counts);
+        permute(ry, k - 1, rx, rho, counts);
     }
 
     static double oriented(Series s, double v) {
