@@ -10,9 +10,10 @@ import java.util.List;
  * different MLP) is a new value here and its kernels, written once.
  *
  * @param positions how positions enter: learned embeddings added to the tokens, or RoPE inside attention
+ * @param rotaryDims with RoPE, the dimensions of each query and key head it rotates (the head size, or GPT-NeoX's share of it); 0 otherwise
  * @param finalNorm the norm before the LM head
  */
-public record BlockPlan(Positions positions, NormKind finalNorm, List<Layer> layers) {
+public record BlockPlan(Positions positions, int rotaryDims, NormKind finalNorm, List<Layer> layers) {
 
     public enum Positions { LEARNED, ROPE }
 
@@ -43,9 +44,9 @@ public record BlockPlan(Positions positions, NormKind finalNorm, List<Layer> lay
      */
     public record Sublayer(Branch branch, NormKind norm, Placement placement, float scale) {}
 
-    /** The MLP's activation: GELU (tanh form) on one projection, or SwiGLU on a fused [gate; up] projection. */
+    /** The MLP's activation: GELU (tanh form, or exact by erf) on one projection, or SwiGLU on a fused [gate; up] projection. */
     public enum Mlp {
-        GELU, SWIGLU;
+        GELU, GELU_EXACT, SWIGLU;
 
         /** Rows of the MLP's input projection for a given intermediate size. */
         public int inWidth(int intermediate) {
@@ -59,8 +60,10 @@ public record BlockPlan(Positions positions, NormKind finalNorm, List<Layer> lay
      * @param mlp the MLP's activation
      * @param linearBias whether the four projections carry biases
      * @param qkNorm whether each query and key head is RMS-normalised (with a gain of head size) before RoPE
+     * @param parallel whether the MLP sub-layer's norm reads the layer's input rather than the attention sub-layer's
+     *     output (GPT-NeoX's parallel residual, x' = x + attn(norm1(x)) + mlp(norm2(x)), added in that order); both Pre-LN
      */
-    public record Layer(int index, Sublayer attention, Sublayer mlpSublayer, Mlp mlp, boolean linearBias, boolean qkNorm) {
+    public record Layer(int index, Sublayer attention, Sublayer mlpSublayer, Mlp mlp, boolean linearBias, boolean qkNorm, boolean parallel) {
         /** The sub-layers in the order the residual stream passes them. */
         public List<Sublayer> sublayers() {
             return List.of(attention, mlpSublayer);
@@ -69,7 +72,7 @@ public record BlockPlan(Positions positions, NormKind finalNorm, List<Layer> lay
         /** Whether this layer computes what o computes from the same weights (all but the index agree). */
         public boolean sameComputation(Layer o) {
             return attention.equals(o.attention) && mlpSublayer.equals(o.mlpSublayer) && mlp == o.mlp && linearBias == o.linearBias
-                    && qkNorm == o.qkNorm;
+                    && qkNorm == o.qkNorm && parallel == o.parallel;
         }
     }
 
@@ -88,7 +91,8 @@ public record BlockPlan(Positions positions, NormKind finalNorm, List<Layer> lay
      * code's NORM_TYPE=LNS): both norm outputs of layer ℓ (1-based) times 1/√ℓ, the final norm not.
      */
     public static BlockPlan of(ModelConfig c) {
-        boolean gpt2 = c.style() == ModelConfig.Style.GPT2;
+        boolean learned = c.style() == ModelConfig.Style.GPT2, llama = c.style() == ModelConfig.Style.LLAMA;
+        Mlp mlp = llama ? Mlp.SWIGLU : c.gelu() == ModelConfig.Gelu.EXACT ? Mlp.GELU_EXACT : Mlp.GELU;
         NormKind norm = switch (c.norm()) {
             case LAYERNORM -> NormKind.LAYER_NORM;
             case RMSNORM -> NormKind.RMS_NORM;
@@ -100,8 +104,8 @@ public record BlockPlan(Positions positions, NormKind finalNorm, List<Layer> lay
             Placement placement = l < postLayers ? Placement.POST : Placement.PRE;
             float scale = c.normScaling() == ModelConfig.NormScaling.LAYER_INDEX ? (float) (1 / Math.sqrt(l + 1)) : 1f;
             layers.add(new Layer(l, new Sublayer(Branch.ATTENTION, norm, placement, scale), new Sublayer(Branch.MLP, norm, placement, scale),
-                    gpt2 ? Mlp.GELU : Mlp.SWIGLU, gpt2, c.qkNorm()));
+                    mlp, !llama, c.qkNorm(), c.parallelResidual()));
         }
-        return new BlockPlan(gpt2 ? Positions.LEARNED : Positions.ROPE, norm, layers);
+        return learned ? new BlockPlan(Positions.LEARNED, 0, norm, layers) : new BlockPlan(Positions.ROPE, c.rotaryDims(), norm, layers);
     }
 }

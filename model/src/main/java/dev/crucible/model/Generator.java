@@ -38,6 +38,8 @@ public final class Generator {
     private final float[][] kCache, vCache; // per slot: [layer][capacity][nkv·hs]
     private final int[] pos, capacity;
     private final float[] x, xn, qkv, att, tmp, mlpIn, mlpOut, logits, stat1, stat2;
+    /** With a parallel residual: the layer's input, which the MLP's norm reads after the attention sub-layer changed x. */
+    private final float[] layerIn;
     // the step in progress: its rows' caches and positions
     private final float[][] rowK, rowV;
     private final int[] rowPos, rowSlot, rowCacheOff;
@@ -83,6 +85,7 @@ public final class Generator {
         qkv = new float[rows * w];
         att = new float[rows * cfg.nHead() * hs];
         tmp = new float[rows * d];
+        layerIn = plan.layers().stream().anyMatch(BlockPlan.Layer::parallel) ? new float[rows * d] : null;
         mlpIn = new float[rows * maxIn];
         mlpOut = new float[rows * cfg.intermediateSize()];
         logits = new float[slots * cfg.vocabSize()];
@@ -206,8 +209,9 @@ public final class Generator {
         }
         for (BlockPlan.Layer lp : plan.layers()) {
             ParamLayout.Block b = layout.block(lp.index());
-            sublayer(lp, lp.attention(), attnNorm[lp.index()], b.attnNormW(), b.attnNormB(), n);
-            sublayer(lp, lp.mlpSublayer(), mlpNorm[lp.index()], b.mlpNormW(), b.mlpNormB(), n);
+            if (lp.parallel()) System.arraycopy(x, 0, layerIn, 0, n * d);
+            sublayer(lp, lp.attention(), attnNorm[lp.index()], b.attnNormW(), b.attnNormB(), x, n);
+            sublayer(lp, lp.mlpSublayer(), mlpNorm[lp.index()], b.mlpNormW(), b.mlpNormB(), lp.parallel() ? layerIn : x, n);
         }
     }
 
@@ -236,12 +240,15 @@ public final class Generator {
         capacity[s] = cap;
     }
 
-    /** One residual sub-layer on the n rows of x (pre-norm: x += branch(norm(x)); post-norm: x = norm(x + branch(x))). */
-    private void sublayer(BlockPlan.Layer lp, BlockPlan.Sublayer s, NormOp norm, int wOff, int bOff, int n) {
+    /**
+     * One residual sub-layer on the n rows of x (pre-norm: x += branch(norm(source)), source being x but for a parallel
+     * residual's MLP; post-norm: x = norm(x + branch(x))).
+     */
+    private void sublayer(BlockPlan.Layer lp, BlockPlan.Sublayer s, NormOp norm, int wOff, int bOff, float[] source, int n) {
         int d = cfg.dModel();
         switch (s.placement()) {
             case PRE -> {
-                norm.forward(xn, 0, stat1, stat2, 0, x, 0, p, wOff, bOff, n, d);
+                norm.forward(xn, 0, stat1, stat2, 0, source, 0, p, wOff, bOff, n, d);
                 branch(lp, s.branch(), n);
                 for (int i = 0; i < n * d; i++) x[i] += tmp[i];
             }

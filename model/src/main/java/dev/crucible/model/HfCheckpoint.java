@@ -172,7 +172,10 @@ public final class HfCheckpoint implements AutoCloseable {
         }
     }
 
-    /** transformers' config.json (GPT2LMHeadModel or LlamaForCausalLM) to our config; anything we do not implement is refused by name. */
+    /**
+     * transformers' config.json (GPT2LMHeadModel, LlamaForCausalLM, Qwen3ForCausalLM or GPTNeoXForCausalLM) to our config;
+     * anything we do not implement is refused by name.
+     */
     public static ModelConfig parseConfig(JsonNode c, Path file) throws IOException {
         String type = c.path("model_type").asText("");
         if (type.equals("qwen3")) { // Llama with per-head QK-norm
@@ -196,16 +199,13 @@ public final class HfCheckpoint implements AutoCloseable {
         try {
             switch (type) {
                 case "gpt2" -> {
-                    String act = c.path("activation_function").asText("gelu_new");
-                    if (!act.equals("gelu_new") && !act.equals("gelu_pytorch_tanh")) {
-                        throw new IOException(file + ": activation_function '" + act + "' is not supported (the tanh GELU, gelu_new, is)");
-                    }
+                    ModelConfig.Gelu gelu = gelu(c, "activation_function", "gelu_new", file);
                     int d = req(c, "n_embd", file);
                     int inner = c.hasNonNull("n_inner") ? req(c, "n_inner", file) : 4 * d;
                     int heads = req(c, "n_head", file);
                     return ModelConfig.gpt2Builder(req(c, "vocab_size", file), req(c, "n_positions", file), req(c, "n_layer", file), heads, d)
                             .intermediateSize(inner).tieEmbeddings(c.path("tie_word_embeddings").asBoolean(true))
-                            .normEps(c.path("layer_norm_epsilon").asDouble(1e-5)).build();
+                            .normEps(c.path("layer_norm_epsilon").asDouble(1e-5)).gelu(gelu).build();
                 }
                 case "llama" -> {
                     double theta = ropeTheta(c, file);
@@ -225,11 +225,39 @@ public final class HfCheckpoint implements AutoCloseable {
                             .intermediateSize(req(c, "intermediate_size", file)).tieEmbeddings(c.path("tie_word_embeddings").asBoolean(false))
                             .normEps(c.path("rms_norm_eps").asDouble(1e-6)).ropeTheta(theta).build();
                 }
-                default -> throw new IOException(file + ": model_type '" + type + "' is not supported (gpt2, llama and qwen3 are; crucible_* for models only Crucible computes)");
+                case "gpt_neox" -> { // absent keys take GPTNeoXConfig's defaults, as transformers does
+                    RopeKeys rope = ropeKeys(c, file);
+                    if (!c.path("attention_bias").asBoolean(true)) throw new IOException(file + ": attention_bias false is not supported (GPT-NeoX's biases are)");
+                    int d = req(c, "hidden_size", file), heads = req(c, "num_attention_heads", file);
+                    if (heads <= 0) throw new IOException(file + ": num_attention_heads must be positive, got " + heads);
+                    if (c.hasNonNull("num_key_value_heads") && req(c, "num_key_value_heads", file) != heads) {
+                        throw new IOException(file + ": num_key_value_heads differs from num_attention_heads (GPT-NeoX has no grouped-query attention)");
+                    }
+                    return ModelConfig.gptNeoxBuilder(req(c, "vocab_size", file), req(c, "max_position_embeddings", file), req(c, "num_hidden_layers", file),
+                                    heads, d)
+                            .intermediateSize(req(c, "intermediate_size", file)).tieEmbeddings(c.path("tie_word_embeddings").asBoolean(false))
+                            .normEps(c.path("layer_norm_eps").asDouble(1e-5)).ropeTheta(rope.theta())
+                            .rotaryFraction(rope.partial() != null ? rope.partial() : 0.25)
+                            .parallelResidual(c.path("use_parallel_residual").asBoolean(true)).gelu(gelu(c, "hidden_act", "gelu", file)).build();
+                }
+                default -> throw new IOException(file + ": model_type '" + type + "' is not supported (gpt2, llama, qwen3 and gpt_neox are; crucible_* for models only Crucible computes)");
             }
         } catch (IllegalArgumentException e) {
             throw new IOException(file + ": " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * The GELU a config.json's key names (absent: the architecture's default): transformers' "gelu" is exact (erf);
+     * "gelu_new", "gelu_pytorch_tanh" and "gelu_fast" are the tanh approximation, written three ways.
+     */
+    private static ModelConfig.Gelu gelu(JsonNode c, String key, String fallback, Path file) throws IOException {
+        String act = c.path(key).asText(fallback);
+        return switch (act) {
+            case "gelu" -> ModelConfig.Gelu.EXACT;
+            case "gelu_new", "gelu_pytorch_tanh", "gelu_fast" -> ModelConfig.Gelu.TANH;
+            default -> throw new IOException(file + ": " + key + " '" + act + "' is not supported (gelu, exact, and gelu_new, the tanh approximation, are)");
+        };
     }
 
     /** The same config.json read as another model_type (the base architecture of Qwen3 and of Crucible's own types). */
@@ -244,15 +272,19 @@ public final class HfCheckpoint implements AutoCloseable {
         return v.asInt();
     }
 
+    /** RoPE's base and the share of each head it rotates (null where config.json does not say; partialFrom: the key that did). */
+    record RopeKeys(double theta, Double partial, String partialFrom) {}
+
     /**
-     * RoPE's base. transformers 4 keeps it at the top level (rope_theta, with rope_scaling for the
-     * scaled variants); transformers 5 writes a rope_parameters object (rope_type, rope_theta, factor,
-     * ...) and still reads the old keys into it. Both are read here; a value given twice must agree,
-     * and any rope_type but "default" (plain RoPE, all Crucible computes) is refused by name.
+     * RoPE's base and partial rotary factor. transformers 4 keeps them at the top level (rope_theta, with
+     * rope_scaling for the scaled variants; GPT-NeoX's rotary_emb_base and rotary_pct); transformers 5 writes a
+     * rope_parameters object (rope_type, rope_theta, partial_rotary_factor, factor, ...) and still reads the old
+     * keys into it. All are read here; a value given twice must agree, and any rope_type but "default" (plain
+     * RoPE, all Crucible computes) is refused by name.
      */
-    static double ropeTheta(JsonNode c, Path file) throws IOException {
-        Double theta = null;
-        String thetaFrom = null;
+    static RopeKeys ropeKeys(JsonNode c, Path file) throws IOException {
+        Double theta = null, partial = null;
+        String thetaFrom = null, partialFrom = null;
         String type = null, typeFrom = null;
         for (String key : new String[] {"rope_parameters", "rope_scaling"}) {
             JsonNode p = c.get(key);
@@ -271,13 +303,12 @@ public final class HfCheckpoint implements AutoCloseable {
                         typeFrom = where;
                     }
                     case "rope_theta" -> {
-                        double v = positive(f.getValue(), where, file);
-                        if (theta != null && theta != v) throw new IOException(file + ": " + where + " " + v + " conflicts with " + thetaFrom + " " + theta);
-                        theta = v;
+                        theta = agreeing(theta, thetaFrom, positive(f.getValue(), where, file), where, file);
                         thetaFrom = where;
                     }
                     case "partial_rotary_factor" -> {
-                        if (positive(f.getValue(), where, file) != 1.0) throw new IOException(file + ": " + where + " " + f.getValue() + " is not supported (RoPE on whole heads is)");
+                        partial = agreeing(partial, partialFrom, positive(f.getValue(), where, file), where, file);
+                        partialFrom = where;
                     }
                     default -> {
                         // a per-layer-type form ({"full_attention": {...}}) or a scaling parameter
@@ -286,21 +317,39 @@ public final class HfCheckpoint implements AutoCloseable {
                 }
             }
         }
-        JsonNode top = c.get("rope_theta");
-        if (top != null && !top.isNull()) {
-            double v = positive(top, "rope_theta", file);
-            if (theta != null && theta != v) throw new IOException(file + ": rope_theta " + v + " conflicts with " + thetaFrom + " " + theta);
-            theta = v;
+        for (String key : new String[] {"rope_theta", "rotary_emb_base"}) {
+            JsonNode top = c.get(key);
+            if (top == null || top.isNull()) continue;
+            theta = agreeing(theta, thetaFrom, positive(top, key, file), key, file);
+            thetaFrom = key;
         }
-        JsonNode partial = c.get("partial_rotary_factor");
-        if (partial != null && !partial.isNull() && positive(partial, "partial_rotary_factor", file) != 1.0) {
-            throw new IOException(file + ": partial_rotary_factor " + partial + " is not supported (RoPE on whole heads is)");
+        for (String key : new String[] {"partial_rotary_factor", "rotary_pct"}) {
+            JsonNode top = c.get(key);
+            if (top == null || top.isNull()) continue;
+            partial = agreeing(partial, partialFrom, positive(top, key, file), key, file);
+            partialFrom = key;
         }
+        if (partial != null && partial > 1) throw new IOException(file + ": " + partialFrom + " " + partial + " must be at most 1");
         if (type != null && !type.equals("default")) {
             throw new IOException(file + ": " + typeFrom + " '" + type + "' is not supported (only plain RoPE, rope_type 'default', is; "
                     + "Crucible has no RoPE scaling)");
         }
-        return theta != null ? theta : 10000.0;
+        return new RopeKeys(theta != null ? theta : 10000.0, partial, partialFrom);
+    }
+
+    /** RoPE's base for a model that rotates whole heads (Llama, Qwen3): a partial rotary factor below 1 is refused. */
+    static double ropeTheta(JsonNode c, Path file) throws IOException {
+        RopeKeys k = ropeKeys(c, file);
+        if (k.partial() != null && k.partial() != 1.0) {
+            throw new IOException(file + ": " + k.partialFrom() + " " + k.partial() + " is not supported for this model type (RoPE on whole heads is)");
+        }
+        return k.theta();
+    }
+
+    /** v, which must equal the value earlier read from another key, if any. */
+    private static double agreeing(Double earlier, String earlierFrom, double v, String key, Path file) throws IOException {
+        if (earlier != null && earlier != v) throw new IOException(file + ": " + key + " " + v + " conflicts with " + earlierFrom + " " + earlier);
+        return v;
     }
 
     private static double positive(JsonNode v, String key, Path file) throws IOException {

@@ -11,13 +11,22 @@ import java.util.Set;
 /**
  * Weights in and out of Hugging Face's files. Names, roles and how each tensor is exported come from
  * {@link ParamLayout}; this class turns a flat buffer into HF tensors (transposing GPT-2's Conv1D
- * weights, splitting Llama's fused projections into their views) and back, and writes config.json.
+ * weights, splitting Llama's fused projections into their views, regrouping GPT-NeoX's fused q, k and v
+ * by head) and back, and writes config.json.
  */
 public final class HfFormat {
     private HfFormat() {}
 
-    /** One HF tensor: rows [rowStart, rowStart + rows) of a parameter tensor, transposed when HF stores [in, out]. */
-    public record HfTensor(String hfName, ParamLayout.Tensor source, int rowStart, int rows, boolean transpose) {
+    /**
+     * One HF tensor: rows [rowStart, rowStart + rows) of a parameter tensor, transposed when HF stores [in, out]; with
+     * heads &gt; 0, a fused [q; k; v] projection (or its bias) whose rows HF groups by head instead, [q_h; k_h; v_h] for
+     * each of the heads in turn (GPT-NeoX's query_key_value).
+     */
+    public record HfTensor(String hfName, ParamLayout.Tensor source, int rowStart, int rows, boolean transpose, int heads) {
+        public HfTensor(String hfName, ParamLayout.Tensor source, int rowStart, int rows, boolean transpose) {
+            this(hfName, source, rowStart, rows, transpose, 0);
+        }
+
         public int[] shape() {
             if (!source.role().isMatrix()) return new int[] {source.cols()};
             return transpose ? new int[] {source.cols(), rows} : new int[] {rows, source.cols()};
@@ -35,6 +44,7 @@ public final class HfFormat {
             switch (t.export()) {
                 case WHOLE -> out.add(new HfTensor(t.name(), t, 0, t.rows(), false));
                 case TRANSPOSED -> out.add(new HfTensor(t.name(), t, 0, t.rows(), true));
+                case BY_HEAD -> out.add(new HfTensor(t.name(), t, 0, t.rows(), false, layout.config().nHead()));
                 case VIEWS -> {
                     for (ParamLayout.View v : t.views()) out.add(new HfTensor(v.name(), t, v.rowStart(), v.rows(), false));
                 }
@@ -52,7 +62,10 @@ public final class HfFormat {
     public static float[] extract(HfTensor h, float[] buf, int at) {
         int cols = h.source().cols(), base = at + h.rowStart() * cols;
         float[] out = new float[h.size()];
-        if (!h.transpose()) {
+        if (h.heads() > 0) {
+            int n = h.source().role().isMatrix() ? h.rows() : cols, width = h.size() / n; // rows of a matrix, elements of a bias
+            for (int r = 0; r < n; r++) System.arraycopy(buf, base + r * width, out, byHead(r, n, h.heads()) * width, width);
+        } else if (!h.transpose()) {
             System.arraycopy(buf, base, out, 0, out.length);
         } else {
             for (int r = 0; r < h.rows(); r++) {
@@ -70,13 +83,22 @@ public final class HfFormat {
     /** Inverse of {@link #extract(HfTensor, float[], int)}. */
     public static void insert(HfTensor h, float[] values, float[] buf, int at) {
         int cols = h.source().cols(), base = at + h.rowStart() * cols;
-        if (!h.transpose()) {
+        if (h.heads() > 0) {
+            int n = h.source().role().isMatrix() ? h.rows() : cols, width = h.size() / n;
+            for (int r = 0; r < n; r++) System.arraycopy(values, byHead(r, n, h.heads()) * width, buf, base + r * width, width);
+        } else if (!h.transpose()) {
             System.arraycopy(values, 0, buf, base, h.size());
         } else {
             for (int r = 0; r < h.rows(); r++) {
                 for (int c = 0; c < cols; c++) buf[base + r * cols + c] = values[c * h.rows() + r];
             }
         }
+    }
+
+    /** Where row r of our [q; k; v] (n rows, heads of equal size in each part) lies in HF's grouping by head, [q_h; k_h; v_h] per head. */
+    static int byHead(int r, int n, int heads) {
+        int hs = n / (3 * heads), part = r / (heads * hs), head = r % (heads * hs) / hs;
+        return (head * 3 + part) * hs + r % hs;
     }
 
     /**
@@ -91,10 +113,13 @@ public final class HfFormat {
         return out;
     }
 
-    /** Buffers that HF checkpoints may carry besides parameters; they are recomputed, never read. */
+    /**
+     * Buffers that HF checkpoints may carry besides parameters (GPT-2's and GPT-NeoX's causal masks, the RoPE
+     * frequencies Pythia's files hold); they are recomputed, never read.
+     */
     private static boolean ignorable(String name) {
-        return name.endsWith(".attn.bias") && !name.contains("c_attn") || name.endsWith(".attn.masked_bias")
-                || name.endsWith("rotary_emb.inv_freq");
+        return name.endsWith(".attn.bias") && !name.contains("c_attn") || name.endsWith(".attn.masked_bias") || name.endsWith(".attention.bias")
+                || name.endsWith(".attention.masked_bias") || name.endsWith("rotary_emb.inv_freq");
     }
 
     /**
@@ -111,7 +136,7 @@ public final class HfFormat {
         }
         for (var e : named.entries().entrySet()) {
             String name = e.getKey();
-            boolean tiedHead = name.equals("lm_head.weight") && layout.config().tieEmbeddings();
+            boolean tiedHead = name.equals(HfNames.of(layout.config().style()).head() + ".weight") && layout.config().tieEmbeddings();
             if (!expected.contains(name) && !ignorable(name) && !tiedHead) {
                 throw new IOException(file.where() + ": unexpected tensor '" + e.getValue().name() + "' for a " + layout.config().style().id()
                         + " model of this config");
@@ -170,41 +195,62 @@ public final class HfFormat {
         return file.floats(name);
     }
 
-    /** transformers' config.json for this model (GPT2LMHeadModel or LlamaForCausalLM). */
+    /** transformers' config.json for this model (GPT2LMHeadModel, LlamaForCausalLM or GPTNeoXForCausalLM). */
     public static Map<String, Object> configJson(ModelConfig c, Integer bosId, Integer eosId) {
         Map<String, Object> m = new LinkedHashMap<>();
-        if (c.style() == ModelConfig.Style.LLAMA) {
-            // with QK-norm, Qwen3's architecture: Llama with per-head q_norm and k_norm before RoPE
-            m.put("architectures", List.of(c.qkNorm() ? "Qwen3ForCausalLM" : "LlamaForCausalLM"));
-            m.put("model_type", c.qkNorm() ? "qwen3" : "llama");
-            m.put("vocab_size", c.vocabSize());
-            m.put("hidden_size", c.dModel());
-            m.put("intermediate_size", c.intermediateSize());
-            m.put("num_hidden_layers", c.nLayer());
-            m.put("num_attention_heads", c.nHead());
-            m.put("num_key_value_heads", c.nKvHead());
-            m.put("head_dim", c.headSize());
-            m.put("max_position_embeddings", c.contextLength());
-            m.put("rms_norm_eps", c.normEps());
-            m.put("rope_theta", c.ropeTheta());
-            m.put("hidden_act", "silu");
-            m.put("attention_bias", false);
-            m.put("mlp_bias", false);
-        } else {
-            m.put("architectures", List.of("GPT2LMHeadModel"));
-            m.put("model_type", "gpt2");
-            m.put("vocab_size", c.vocabSize());
-            m.put("n_positions", c.contextLength());
-            m.put("n_ctx", c.contextLength());
-            m.put("n_embd", c.dModel());
-            m.put("n_layer", c.nLayer());
-            m.put("n_head", c.nHead());
-            m.put("n_inner", c.intermediateSize());
-            m.put("activation_function", "gelu_new");
-            m.put("layer_norm_epsilon", c.normEps());
-            m.put("resid_pdrop", 0.0);
-            m.put("embd_pdrop", 0.0);
-            m.put("attn_pdrop", 0.0);
+        switch (c.style()) {
+            case LLAMA -> {
+                // with QK-norm, Qwen3's architecture: Llama with per-head q_norm and k_norm before RoPE
+                m.put("architectures", List.of(c.qkNorm() ? "Qwen3ForCausalLM" : "LlamaForCausalLM"));
+                m.put("model_type", c.qkNorm() ? "qwen3" : "llama");
+                m.put("vocab_size", c.vocabSize());
+                m.put("hidden_size", c.dModel());
+                m.put("intermediate_size", c.intermediateSize());
+                m.put("num_hidden_layers", c.nLayer());
+                m.put("num_attention_heads", c.nHead());
+                m.put("num_key_value_heads", c.nKvHead());
+                m.put("head_dim", c.headSize());
+                m.put("max_position_embeddings", c.contextLength());
+                m.put("rms_norm_eps", c.normEps());
+                m.put("rope_theta", c.ropeTheta());
+                m.put("hidden_act", "silu");
+                m.put("attention_bias", false);
+                m.put("mlp_bias", false);
+            }
+            case GPT_NEOX -> { // the keys Pythia's config.json has, which every transformers version reads
+                m.put("architectures", List.of("GPTNeoXForCausalLM"));
+                m.put("model_type", "gpt_neox");
+                m.put("vocab_size", c.vocabSize());
+                m.put("hidden_size", c.dModel());
+                m.put("intermediate_size", c.intermediateSize());
+                m.put("num_hidden_layers", c.nLayer());
+                m.put("num_attention_heads", c.nHead());
+                m.put("max_position_embeddings", c.contextLength());
+                m.put("layer_norm_eps", c.normEps());
+                m.put("rotary_emb_base", c.ropeTheta());
+                m.put("rotary_pct", c.rotaryFraction());
+                m.put("use_parallel_residual", c.parallelResidual());
+                m.put("hidden_act", geluName(c));
+                m.put("attention_bias", true);
+                m.put("hidden_dropout", 0.0);
+                m.put("attention_dropout", 0.0);
+            }
+            case GPT2 -> {
+                m.put("architectures", List.of("GPT2LMHeadModel"));
+                m.put("model_type", "gpt2");
+                m.put("vocab_size", c.vocabSize());
+                m.put("n_positions", c.contextLength());
+                m.put("n_ctx", c.contextLength());
+                m.put("n_embd", c.dModel());
+                m.put("n_layer", c.nLayer());
+                m.put("n_head", c.nHead());
+                m.put("n_inner", c.intermediateSize());
+                m.put("activation_function", geluName(c));
+                m.put("layer_norm_epsilon", c.normEps());
+                m.put("resid_pdrop", 0.0);
+                m.put("embd_pdrop", 0.0);
+                m.put("attn_pdrop", 0.0);
+            }
         }
         m.put("tie_word_embeddings", c.tieEmbeddings());
         if (bosId != null) m.put("bos_token_id", bosId);
@@ -227,6 +273,11 @@ public final class HfFormat {
         return m;
     }
 
+    /** transformers' name of the model's GELU: "gelu" is the exact one, "gelu_new" the tanh approximation. */
+    private static String geluName(ModelConfig c) {
+        return c.gelu() == ModelConfig.Gelu.EXACT ? "gelu" : "gelu_new";
+    }
+
     /** model_type prefix and config.json key of models only Crucible computes as stored. */
     static final String CRUCIBLE_PREFIX = "crucible_", CRUCIBLE_KEY = "crucible";
 
@@ -243,11 +294,11 @@ public final class HfFormat {
     public static ForTransformers forTransformers(ModelConfig c, float[] params) {
         if (c.postLnLayers() > 0) {
             throw new IllegalArgumentException("this model has " + c.postLnLayers() + " Post-LN layer(s) (norm_placement: " + c.normPlacement().id()
-                    + "), which transformers' GPT2LMHeadModel and LlamaForCausalLM cannot compute; Crucible evaluates, generates from and "
+                    + "), which transformers' GPT2LMHeadModel, LlamaForCausalLM and GPTNeoXForCausalLM cannot compute; Crucible evaluates, generates from and "
                     + "resumes it as it is (crucible eval, generate, train --resume); to export, train with norm_placement: pre");
         }
         if (!c.hfExportable()) {
-            throw new IllegalArgumentException("transformers has no architecture for this model (GPT-2 style with qk_norm or an RMSNorm, or "
+            throw new IllegalArgumentException("transformers has no architecture for this model (GPT-2 or GPT-NeoX style with qk_norm or an RMSNorm, or "
                     + "Llama style with LayerNorm; Llama style with qk_norm exports as Qwen3ForCausalLM); Crucible evaluates, generates from and "
                     + "resumes it as it is");
         }

@@ -5,20 +5,25 @@ package dev.crucible.model;
  * speak the names transformers uses. GPT-2 stores its projections as Conv1D [in, out] (transposed
  * from ours) and fuses q, k and v itself; Llama stores Linear [out, in] with separate q/k/v and
  * gate/up projections, which are row blocks of our fused tensors (named as vLLM names the fused
- * ones: qkv_proj, gate_up_proj) and are exported one by one.
+ * ones: qkv_proj, gate_up_proj) and are exported one by one. GPT-NeoX stores Linear [out, in] with q, k
+ * and v fused but grouped by head (qkvByHead), and calls its head embed_out.
  */
 record HfNames(String embed, String positions, String layerPrefix, String attnNorm, String qkv, String attnOut, String mlpNorm,
-               String mlpIn, String mlpOut, String finalNorm, boolean transposeLinears, boolean exportFusedParts, String qNorm, String kNorm) {
+               String mlpIn, String mlpOut, String finalNorm, String head, boolean transposeLinears, boolean exportFusedParts,
+               boolean qkvByHead, String qNorm, String kNorm) {
 
     static final HfNames GPT2 = new HfNames("transformer.wte", "transformer.wpe", "transformer.h.", "ln_1", "attn.c_attn", "attn.c_proj",
-            "ln_2", "mlp.c_fc", "mlp.c_proj", "transformer.ln_f", true, false, "attn.q_norm", "attn.k_norm");
+            "ln_2", "mlp.c_fc", "mlp.c_proj", "transformer.ln_f", "lm_head", true, false, false, "attn.q_norm", "attn.k_norm");
 
     /** Llama's names; QK-norm's are Qwen3's (Llama with per-head q_norm and k_norm), as which such a model exports. */
     static final HfNames LLAMA = new HfNames("model.embed_tokens", null, "model.layers.", "input_layernorm", "self_attn.qkv_proj",
-            "self_attn.o_proj", "post_attention_layernorm", "mlp.gate_up_proj", "mlp.down_proj", "model.norm", false, true,
+            "self_attn.o_proj", "post_attention_layernorm", "mlp.gate_up_proj", "mlp.down_proj", "model.norm", "lm_head", false, true, false,
             "self_attn.q_norm", "self_attn.k_norm");
 
-    static final String HEAD = "lm_head";
+    /** GPT-NeoX's (Pythia's) names; QK-norm's (a model only Crucible computes) follow its attention module's. */
+    static final HfNames GPT_NEOX = new HfNames("gpt_neox.embed_in", null, "gpt_neox.layers.", "input_layernorm", "attention.query_key_value",
+            "attention.dense", "post_attention_layernorm", "mlp.dense_h_to_4h", "mlp.dense_4h_to_h", "gpt_neox.final_layer_norm", "embed_out",
+            false, false, true, "attention.q_norm", "attention.k_norm");
 
     /** transformers' base_model_prefix: the module that holds everything but the head. */
     String basePrefix() {
@@ -29,6 +34,7 @@ record HfNames(String embed, String positions, String layerPrefix, String attnNo
         return switch (style) {
             case GPT2 -> GPT2;
             case LLAMA -> LLAMA;
+            case GPT_NEOX -> GPT_NEOX;
         };
     }
 

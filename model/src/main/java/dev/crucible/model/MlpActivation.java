@@ -15,6 +15,7 @@ final class MlpActivation {
     void forward(float[] out, int outOff, float[] inp, int inpOff, int rows, int hidden) {
         switch (kind) {
             case GELU -> act.geluForward(out, outOff, inp, inpOff, rows * hidden);
+            case GELU_EXACT -> act.geluExactForward(out, outOff, inp, inpOff, rows * hidden);
             case SWIGLU -> act.swigluForward(out, outOff, inp, inpOff, rows, hidden);
             default -> throw new UnsupportedOperationException("no forward for MLP " + kind);
         }
@@ -24,6 +25,7 @@ final class MlpActivation {
     void backward(float[] dinp, int dinpOff, float[] inp, int inpOff, float[] dout, int doutOff, int rows, int hidden) {
         switch (kind) {
             case GELU -> act.geluBackward(dinp, dinpOff, inp, inpOff, dout, doutOff, rows * hidden);
+            case GELU_EXACT -> act.geluExactBackward(dinp, dinpOff, inp, inpOff, dout, doutOff, rows * hidden);
             case SWIGLU -> act.swigluBackward(dinp, dinpOff, inp, inpOff, dout, doutOff, rows, hidden);
             default -> throw new UnsupportedOperationException("no backward for MLP " + kind);
         }

@@ -19,6 +19,7 @@ import java.util.Arrays;
  * <pre>
  * x0 = wte[tokens] (+ wpe[pos] with learned positions)   (then · R1ᵀ with embedding projections)
  * per layer (pre-norm): h = x + attn_out(attention(rope?(qkv(norm1(x)))));  x' = h + mlp_out(act(mlp_in(norm2(h))))
+ *   (parallel residual, GPT-NeoX: the same with norm2(x) in place of norm2(h))
  * logits = final_norm(x_L) (· R2ᵀ with embedding projections) · W_headᵀ (W_head = wte when tied)
  * </pre>
  *
@@ -57,6 +58,8 @@ public final class Model {
     private final int[] positionTargets;
     // Gradient scratch reused by every layer (training only).
     private final float[] dres, dnorm, dqkv, dattn, dmlpIn, dmlpAct;
+    /** With a parallel residual: the gradient the MLP branch sends to the layer's input, until the attention sub-layer's is in dres. */
+    private final float[] dparallel;
     // QK-norm (null without it): the raw query and key heads and their statistics, per layer; scratch for both passes.
     private final QkNorm qkNormOp;
     private final float[] qkRaw, qkRstd, qkScratch;
@@ -163,6 +166,8 @@ public final class Model {
         dattn = training ? alloc("attention gradient", (long) bt * d) : null;
         dmlpIn = training ? alloc("mlp gradient", (long) bt * maxIn) : null;
         dmlpAct = training ? alloc("mlp gradient", (long) bt * hid) : null;
+        boolean parallel = plan.layers().stream().anyMatch(BlockPlan.Layer::parallel);
+        dparallel = training && parallel ? alloc("parallel residual gradient", (long) bt * d) : null;
         qkNormOp = cfg.qkNorm() ? new QkNorm(new dev.crucible.tensor.Norms(pool), cfg.nHead(), cfg.nKvHead(), cfg.headSize(), cfg.normEps()) : null;
         qkRaw = qkNormOp == null ? null : alloc("QK-norm heads", (long) slices * qkNormOp.rawSize(bt));
         qkRstd = qkNormOp == null ? null : alloc("QK-norm stats", (long) slices * qkNormOp.statSize(bt));
@@ -434,9 +439,11 @@ public final class Model {
         for (BlockPlan.Layer lp : plan.layers()) {
             at.layer(lp, b, t);
             ParamLayout.Block blk = layout.block(lp.index());
-            // attention sub-layer: x -> h; MLP sub-layer: h -> x'
-            sublayerForward(lp.attention(), attnNorm[lp.index()], blk.attnNormW(), blk.attnNormB(), x, at.xo, h, at.xo, norm1, norm1Mean, norm1Rstd);
-            sublayerForward(lp.mlpSublayer(), mlpNorm[lp.index()], blk.mlpNormW(), blk.mlpNormB(), h, at.xo, x, at.xNext, norm2, norm2Mean, norm2Rstd);
+            // attention sub-layer: x -> h; MLP sub-layer: h -> x' (its norm reading x with a parallel residual)
+            sublayerForward(lp.attention(), attnNorm[lp.index()], blk.attnNormW(), blk.attnNormB(), x, at.xo, x, at.xo, h, at.xo, norm1, norm1Mean, norm1Rstd);
+            float[] mlpSource = lp.parallel() ? x : h;
+            sublayerForward(lp.mlpSublayer(), mlpNorm[lp.index()], blk.mlpNormW(), blk.mlpNormB(), mlpSource, at.xo, h, at.xo, x, at.xNext, norm2,
+                    norm2Mean, norm2Rstd);
         }
     }
 
@@ -503,16 +510,17 @@ public final class Model {
     }
 
     /**
-     * One residual sub-layer. Pre-norm, out = in + branch(norm(in)): the norm's output goes to normed
-     * at the layer's slice. Post-norm, out = norm(in + branch(in)): normed keeps the sum, the norm's
-     * input. The branch's output goes to scratch.
+     * One residual sub-layer. Pre-norm, out = in + branch(norm(source)): the norm's output goes to normed
+     * at the layer's slice; source is in itself but for a parallel residual's MLP, which reads the layer's
+     * input. Post-norm, out = norm(in + branch(in)): normed keeps the sum, the norm's input. The branch's
+     * output goes to scratch.
      */
-    private void sublayerForward(BlockPlan.Sublayer s, NormOp norm, int wOff, int bOff, float[] in, int inOff, float[] out, int outOff,
-                                 float[] normed, float[] mean, float[] rstd) {
+    private void sublayerForward(BlockPlan.Sublayer s, NormOp norm, int wOff, int bOff, float[] source, int sourceOff, float[] in, int inOff,
+                                 float[] out, int outOff, float[] normed, float[] mean, float[] rstd) {
         final int d = cfg.dModel();
         switch (s.placement()) {
             case PRE -> {
-                norm.forward(normed, at.xo, mean, rstd, at.so, in, inOff, params, wOff, bOff, at.bt, d);
+                norm.forward(normed, at.xo, mean, rstd, at.so, source, sourceOff, params, wOff, bOff, at.bt, d);
                 profile.stop(Profile.Op.NORM, false);
                 branchForward(s.branch(), normed, at.xo);
                 drop(scratch, 0, at.bt * d, outSite(s.branch()));
@@ -686,9 +694,21 @@ public final class Model {
             BlockPlan.Layer lp = plan.layer(l);
             at.layer(lp, b, t);
             ParamLayout.Block blk = layout.block(l);
-            // in reverse: the MLP sub-layer h -> x', then the attention sub-layer x -> h
-            sublayerBackward(lp.mlpSublayer(), mlpNorm[l], blk.mlpNormW(), blk.mlpNormB(), h, at.xo, norm2, norm2Mean, norm2Rstd);
+            // in reverse: the MLP sub-layer h -> x', then the attention sub-layer x -> h. With a parallel residual the MLP
+            // branch's input gradient belongs to x, not h: it waits in dparallel while dres carries d(h) = d(x') through
+            // the attention sub-layer, then joins it.
+            if (lp.parallel()) {
+                branchBackward(BlockPlan.Branch.MLP, branchGradient(BlockPlan.Branch.MLP), norm2, at.xo, dnorm, false);
+                mlpNorm[l].backward(dparallel, NormOp.Input.WRITE, g, blk.mlpNormW(), blk.mlpNormB(), dnorm, x, at.xo, p, norm2Mean, norm2Rstd, at.so, bt, d);
+                profile.stop(Profile.Op.NORM, true);
+            } else {
+                sublayerBackward(lp.mlpSublayer(), mlpNorm[l], blk.mlpNormW(), blk.mlpNormB(), h, at.xo, norm2, norm2Mean, norm2Rstd);
+            }
             sublayerBackward(lp.attention(), attnNorm[l], blk.attnNormW(), blk.attnNormB(), x, at.xo, norm1, norm1Mean, norm1Rstd);
+            if (lp.parallel()) {
+                residual.forward(dres, 0, dres, 0, dparallel, 0, bt * d);
+                profile.stop(Profile.Op.RESIDUAL, true);
+            }
         }
         boolean learned = plan.positions() == BlockPlan.Positions.LEARNED;
         float[] dEmb = dres;

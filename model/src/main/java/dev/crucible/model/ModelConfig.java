@@ -5,9 +5,11 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * Architecture of a decoder-only transformer, in Hugging Face's terms. One record covers both
- * families: GPT-2 style (learned positions, LayerNorm with bias, GELU MLP, biases, tied embeddings)
- * and Llama style (RoPE, RMSNorm, SwiGLU MLP, no biases, grouped-query attention, optional tying).
+ * Architecture of a decoder-only transformer, in Hugging Face's terms. One record covers three
+ * families: GPT-2 style (learned positions, LayerNorm with bias, GELU MLP, biases, tied embeddings),
+ * Llama style (RoPE, RMSNorm, SwiGLU MLP, no biases, grouped-query attention, optional tying) and
+ * GPT-NeoX style, Pythia's (RoPE on a share of each head, LayerNorm with bias, exact GELU MLP, biases,
+ * untied embeddings, attention and MLP side by side on the layer's input).
  * What each style means per layer is decided once, in {@link BlockPlan}; nothing else asks for the
  * style. Build variations with {@link #toBuilder()}: a new option is a field here, in the builder and
  * in the plan, and no caller changes.
@@ -25,11 +27,30 @@ import java.util.Map;
  *     initialised, no bias (Outlier-Safe Pre-Training's EmbProj), folded into the embedding and the head on export
  * @param norm the block and final norms: LayerNorm (GPT-2's), RMSNorm (Llama's), or Single-Scale RMSNorm (one
  *     scalar gain per norm: "Outlier-Safe Pre-Training for Robust 4-Bit Quantization of Large Language Models")
+ * @param parallelResidual GPT-NeoX's use_parallel_residual: x + attn(norm1(x)) + mlp(norm2(x)), both branches on the
+ *     layer's input, instead of the MLP on the attention sub-layer's output
+ * @param rotaryFraction GPT-NeoX's rotary_pct: RoPE on the first int(head_size · fraction) dimensions of each head (1 for
+ *     Llama: whole heads; unused with learned positions)
+ * @param gelu the GELU of a GELU MLP: its tanh approximation (transformers' gelu_new, GPT-2's) or exact, by erf ("gelu",
+ *     GPT-NeoX's)
  */
 public record ModelConfig(Style style, int vocabSize, int contextLength, int nLayer, int nHead, int nKvHead, int dModel,
                           int intermediateSize, boolean tieEmbeddings, double normEps, double ropeTheta, NormPlacement normPlacement,
                           double mixLnFraction, NormScaling normScaling, boolean qkNorm, Norm norm, double dropout,
-                          boolean embeddingProjection) {
+                          boolean embeddingProjection, boolean parallelResidual, double rotaryFraction, Gelu gelu) {
+
+    /** The GELU of a GELU MLP. */
+    public enum Gelu {
+        TANH, EXACT;
+
+        public String id() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+
+        public static Gelu parse(String s) {
+            return parseId(values(), s, "gelu", "tanh or exact");
+        }
+    }
 
     /** The norm of the blocks and the final norm. */
     public enum Norm {
@@ -71,27 +92,27 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
     }
 
     public enum Style {
-        GPT2, LLAMA;
+        GPT2, LLAMA, GPT_NEOX;
 
         public String id() {
             return name().toLowerCase(Locale.ROOT);
         }
 
-        /** The MLP width the style's models have at width d: GPT-2's 4d; Llama's SwiGLU 8d/3 rounded up to a multiple of 256 (of 8 for small d). */
+        /** The MLP width the style's models have at width d: GPT-2's and GPT-NeoX's 4d; Llama's SwiGLU 8d/3 rounded up to a multiple of 256 (of 8 for small d). */
         public int defaultIntermediateSize(int d) {
-            if (this == GPT2) return 4 * d;
+            if (this != LLAMA) return 4 * d;
             int multiple = d >= 256 ? 256 : 8;
             return (8 * d / 3 + multiple - 1) / multiple * multiple;
         }
 
         public static Style parse(String s) {
             for (Style st : values()) if (st.id().equals(s.toLowerCase(Locale.ROOT))) return st;
-            throw new IllegalArgumentException("unknown model style '" + s + "' (expected gpt2 or llama)");
+            throw new IllegalArgumentException("unknown model style '" + s + "' (expected gpt2, llama or gpt_neox)");
         }
     }
 
     public ModelConfig {
-        require(style != null, "style", "must be gpt2 or llama");
+        require(style != null, "style", "must be gpt2, llama or gpt_neox");
         require(vocabSize > 0, "vocab_size", "must be positive, got " + vocabSize);
         require(contextLength > 0, "context_length", "must be positive, got " + contextLength);
         require(nLayer > 0, "n_layer", "must be positive, got " + nLayer);
@@ -101,8 +122,16 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
         require(dModel > 0 && dModel % nHead == 0, "d_model", "must be a positive multiple of n_head (" + nHead + "), got " + dModel);
         require(intermediateSize > 0, "intermediate_size", "must be positive, got " + intermediateSize);
         require(normEps > 0, "norm_eps", "must be positive, got " + normEps);
-        require(style == Style.GPT2 || (dModel / nHead) % 2 == 0, "d_model", "RoPE needs an even head size, got " + dModel / nHead);
+        require(rotaryFraction > 0 && rotaryFraction <= 1, "rotary_fraction", "must be in (0, 1], got " + rotaryFraction);
+        require(style == Style.GPT_NEOX || rotaryFraction == 1, "rotary_fraction", "RoPE on part of each head is a gpt_neox-style option");
+        int rotary = rotaryDims(dModel / nHead, rotaryFraction); // the fields are not assigned yet
+        require(style == Style.GPT2 || (rotary >= 2 && rotary % 2 == 0), "d_model",
+                "RoPE needs an even number of rotary dimensions per head, got " + rotary + " (head size " + dModel / nHead
+                        + (rotaryFraction == 1 ? "" : ", rotary_fraction " + rotaryFraction) + ")");
         require(style == Style.LLAMA || nKvHead == nHead, "n_kv_head", "grouped-query attention is a Llama-style option");
+        require(gelu != null, "gelu", "must be tanh or exact");
+        require(style != Style.LLAMA || gelu == Gelu.TANH, "gelu", "Llama style's MLP is SwiGLU, not GELU");
+        require(!parallelResidual || style == Style.GPT_NEOX, "parallel_residual", "a gpt_neox-style option");
         require(ropeTheta > 0, "rope_theta", "must be positive, got " + ropeTheta);
         require(normPlacement != null, "norm_placement", "must be pre, post or mix");
         require(norm != null, "norm", "must be layernorm, rmsnorm or single_scale_rmsnorm");
@@ -111,6 +140,17 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
         require(mixLnFraction >= 0 && mixLnFraction <= 1, "mix_ln_fraction", "must be in [0, 1], got " + mixLnFraction);
         require(normScaling == NormScaling.NONE || normPlacement == NormPlacement.PRE, "norm_scaling",
                 "layer_index scaling is defined for Pre-LN layers (The Curse of Depth); norm_placement is " + normPlacement.id());
+        require(!parallelResidual || normPlacement == NormPlacement.PRE, "parallel_residual",
+                "both branches read the layer's input through their norms (Pre-LN); norm_placement is " + normPlacement.id());
+    }
+
+    /** Dimensions of each query and key head that RoPE rotates, as transformers counts them: int(head_size · rotary_pct). */
+    public int rotaryDims() {
+        return rotaryDims(dModel / nHead, rotaryFraction);
+    }
+
+    private static int rotaryDims(int headSize, double fraction) {
+        return (int) (headSize * fraction);
     }
 
     /** Layers that are Post-LN: all with POST, the first ⌊α·L⌋ with MIX (Mix-LN), none with PRE. */
@@ -128,13 +168,13 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
      */
     public boolean hfExportable() {
         // GPT-2 has LayerNorm only; Llama has RMSNorm, into whose gain vector a single scale folds
-        boolean normFits = style == Style.GPT2 ? norm == Norm.LAYERNORM : norm != Norm.LAYERNORM;
+        boolean normFits = style != Style.LLAMA ? norm == Norm.LAYERNORM : norm != Norm.LAYERNORM;
         return postLnLayers() == 0 && (!qkNorm || style == Style.LLAMA) && normFits;
     }
 
-    /** The norm transformers' architecture of this style has: LayerNorm for GPT-2, RMSNorm for Llama. */
+    /** The norm transformers' architecture of this style has: LayerNorm for GPT-2 and GPT-NeoX, RMSNorm for Llama. */
     public Norm styleNorm() {
-        return style == Style.GPT2 ? Norm.LAYERNORM : Norm.RMSNORM;
+        return style == Style.LLAMA ? Norm.RMSNORM : Norm.LAYERNORM;
     }
 
     /**
@@ -175,13 +215,31 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
     /** GPT-2 defaults: MLP width 4d, tied embeddings, LayerNorm eps 1e-5. */
     public static Builder gpt2Builder(int vocab, int ctx, int layers, int heads, int d) {
         return new Builder(new ModelConfig(Style.GPT2, vocab, ctx, layers, heads, heads, d, Style.GPT2.defaultIntermediateSize(d), true, 1e-5, 10000, NormPlacement.PRE, 0.25,
-                NormScaling.NONE, false, Norm.LAYERNORM, 0, false));
+                NormScaling.NONE, false, Norm.LAYERNORM, 0, false, false, 1, Gelu.TANH));
     }
 
     /** Llama defaults: the SwiGLU width rounded as Llama does, RMSNorm eps 1e-6. */
     public static Builder llamaBuilder(int vocab, int ctx, int layers, int heads, int kvHeads, int d) {
         return new Builder(new ModelConfig(Style.LLAMA, vocab, ctx, layers, heads, kvHeads, d, Style.LLAMA.defaultIntermediateSize(d), true, 1e-6, 10000,
-                NormPlacement.PRE, 0.25, NormScaling.NONE, false, Norm.RMSNORM, 0, false));
+                NormPlacement.PRE, 0.25, NormScaling.NONE, false, Norm.RMSNORM, 0, false, false, 1, Gelu.TANH));
+    }
+
+    /**
+     * GPT-NeoX defaults, as transformers' GPTNeoXConfig and Pythia have them: MLP width 4d, untied embeddings,
+     * LayerNorm eps 1e-5, parallel residual, RoPE (base 10000) on a quarter of each head, exact GELU.
+     */
+    public static Builder gptNeoxBuilder(int vocab, int ctx, int layers, int heads, int d) {
+        return new Builder(new ModelConfig(Style.GPT_NEOX, vocab, ctx, layers, heads, heads, d, Style.GPT_NEOX.defaultIntermediateSize(d), false, 1e-5,
+                10000, NormPlacement.PRE, 0.25, NormScaling.NONE, false, Norm.LAYERNORM, 0, false, true, 0.25, Gelu.EXACT));
+    }
+
+    /** The builder with a style's defaults. */
+    public static Builder builder(Style style, int vocab, int ctx, int layers, int heads, int kvHeads, int d) {
+        return switch (style) {
+            case GPT2 -> gpt2Builder(vocab, ctx, layers, heads, d);
+            case LLAMA -> llamaBuilder(vocab, ctx, layers, heads, kvHeads, d);
+            case GPT_NEOX -> gptNeoxBuilder(vocab, ctx, layers, heads, d);
+        };
     }
 
     public static ModelConfig gpt2(int vocab, int ctx, int layers, int heads, int d) {
@@ -203,7 +261,9 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
         private boolean qkNorm;
         private Norm norm;
         private double dropout;
-        private boolean embeddingProjection;
+        private boolean embeddingProjection, parallelResidual;
+        private double rotaryFraction;
+        private Gelu gelu;
 
         private Builder(ModelConfig c) {
             style = c.style;
@@ -224,6 +284,9 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
             norm = c.norm;
             dropout = c.dropout;
             embeddingProjection = c.embeddingProjection;
+            parallelResidual = c.parallelResidual;
+            rotaryFraction = c.rotaryFraction;
+            gelu = c.gelu;
         }
 
         public Builder vocabSize(int v) {
@@ -311,9 +374,25 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
             return this;
         }
 
+        public Builder parallelResidual(boolean v) {
+            parallelResidual = v;
+            return this;
+        }
+
+        public Builder rotaryFraction(double v) {
+            rotaryFraction = v;
+            return this;
+        }
+
+        public Builder gelu(Gelu v) {
+            gelu = v;
+            return this;
+        }
+
         public ModelConfig build() {
             return new ModelConfig(style, vocabSize, contextLength, nLayer, nHead, nKvHead, dModel, intermediateSize, tieEmbeddings,
-                    normEps, ropeTheta, normPlacement, mixLnFraction, normScaling, qkNorm, norm, dropout, embeddingProjection);
+                    normEps, ropeTheta, normPlacement, mixLnFraction, normScaling, qkNorm, norm, dropout, embeddingProjection,
+                    parallelResidual, rotaryFraction, gelu);
         }
     }
 
@@ -326,8 +405,10 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
         m.put("tiny", gpt2(8192, 256, 6, 6, 384));
         m.put("tiny-llama", llama(8192, 256, 6, 6, 6, 384));
         m.put("tiny-llama-gqa", llama(8192, 256, 6, 6, 2, 384));
+        m.put("tiny-neox", gptNeoxBuilder(8192, 256, 6, 6, 384).build());
         m.put("small", gpt2(16384, 512, 8, 8, 512));
         m.put("gpt2-small", gpt2(50257, 1024, 12, 12, 768));
+        m.put("pythia-70m", gptNeoxBuilder(50304, 2048, 6, 8, 512).build()); // EleutherAI/pythia-70m's shape
         return m;
     }
 

@@ -50,8 +50,11 @@ public final class ParamLayout {
         }
     }
 
-    /** How a tensor leaves in Hugging Face's format: as it is, transposed ([in, out] Conv1D), or as its views. */
-    public enum Export { WHOLE, TRANSPOSED, VIEWS }
+    /**
+     * How a tensor leaves in Hugging Face's format: as it is, transposed ([in, out] Conv1D), as its views, or (a fused
+     * [q; k; v] projection or its bias) with its rows grouped by head, as GPT-NeoX stores query_key_value.
+     */
+    public enum Export { WHOLE, TRANSPOSED, VIEWS, BY_HEAD }
 
     /** Rows [rowStart, rowStart + rows) of a matrix, with a name of its own. */
     public record View(String name, int rowStart, int rows) {}
@@ -97,7 +100,7 @@ public final class ParamLayout {
         int d = c.dModel(), hs = c.headSize(), q = c.nHead() * hs, kv = c.nKvHead() * hs, qkvRows = q + 2 * kv;
         double std = 0.02, residualStd = 0.02 / Math.sqrt(2.0 * c.nLayer());
         Export linear = hf.transposeLinears() ? Export.TRANSPOSED : Export.WHOLE;
-        Export fused = hf.exportFusedParts() ? Export.VIEWS : linear;
+        Export fused = hf.exportFusedParts() ? Export.VIEWS : linear, qkvExport = hf.qkvByHead() ? Export.BY_HEAD : fused;
         List<Tensor> mats = new ArrayList<>(), head = new ArrayList<>(), embs = new ArrayList<>(), vecs = new ArrayList<>();
         for (BlockPlan.Layer lp : plan.layers()) {
             int l = lp.index(), inWidth = lp.mlp().inWidth(c.intermediateSize());
@@ -109,7 +112,7 @@ public final class ParamLayout {
                             new View(hf.part(l, hf.mlpIn(), "mlp.up_proj", "up"), c.intermediateSize(), c.intermediateSize()))
                     : List.of();
             String key = "layers." + l + ".";
-            mats.add(matrix(hf.layer(l, hf.qkv()), qkvRows, d, Init.normal(std, key + "attn.qkv.weight"), fused, qkvViews));
+            mats.add(matrix(hf.layer(l, hf.qkv()), qkvRows, d, Init.normal(std, key + "attn.qkv.weight"), qkvExport, qkvViews));
             mats.add(matrix(hf.layer(l, hf.attnOut()), d, q, Init.normal(residualStd, key + "attn.out.weight"), linear, List.of()));
             mats.add(matrix(hf.layer(l, hf.mlpIn()), inWidth, d, Init.normal(std, key + "mlp.in.weight"), inViews.isEmpty() ? linear : fused, inViews));
             mats.add(matrix(hf.layer(l, hf.mlpOut()), d, c.intermediateSize(), Init.normal(residualStd, key + "mlp.out.weight"), linear, List.of()));
@@ -117,7 +120,7 @@ public final class ParamLayout {
             vecs.add(vector(hf.layer(l, hf.mlpNorm()) + ".weight", lp.mlpSublayer().norm().gainSize(d), Role.NORM, Init.ONES));
             if (lp.attention().norm().hasBias()) vecs.add(vector(hf.layer(l, hf.attnNorm()) + ".bias", d, Role.BIAS, Init.ZEROS));
             if (lp.linearBias()) {
-                vecs.add(vector(hf.layer(l, hf.qkv()) + ".bias", qkvRows, Role.BIAS, Init.ZEROS));
+                vecs.add(new Tensor(hf.layer(l, hf.qkv()) + ".bias", 1, qkvRows, 0, Role.BIAS, Init.ZEROS, hf.qkvByHead() ? Export.BY_HEAD : Export.WHOLE, List.of()));
                 vecs.add(vector(hf.layer(l, hf.attnOut()) + ".bias", d, Role.BIAS, Init.ZEROS));
             }
             if (lp.mlpSublayer().norm().hasBias()) vecs.add(vector(hf.layer(l, hf.mlpNorm()) + ".bias", d, Role.BIAS, Init.ZEROS));
@@ -135,7 +138,7 @@ public final class ParamLayout {
             mats.add(new Tensor(HEAD_PROJ, d, d, 0, Role.HIDDEN_MATRIX, Init.orthogonal("head_proj.weight"), Export.WHOLE, List.of()));
         }
         if (!c.tieEmbeddings()) {
-            head.add(new Tensor(HfNames.HEAD + ".weight", c.vocabSize(), d, 0, Role.HEAD, Init.normal(std, "lm_head.weight"), Export.WHOLE, List.of()));
+            head.add(new Tensor(hf.head() + ".weight", c.vocabSize(), d, 0, Role.HEAD, Init.normal(std, "lm_head.weight"), Export.WHOLE, List.of()));
         }
         embs.add(new Tensor(hf.embed() + ".weight", c.vocabSize(), d, 0, Role.EMBEDDING, Init.normal(std, "wte.weight"), Export.WHOLE, List.of()));
         if (plan.positions() == BlockPlan.Positions.LEARNED) {
@@ -168,7 +171,7 @@ public final class ParamLayout {
         }
         this.wte = at(hf.embed() + ".weight");
         this.wpe = hf.positions() != null && byName.containsKey(hf.positions() + ".weight") ? at(hf.positions() + ".weight") : -1;
-        this.lmHead = c.tieEmbeddings() ? wte : at(HfNames.HEAD + ".weight");
+        this.lmHead = c.tieEmbeddings() ? wte : at(hf.head() + ".weight");
         this.finalNormW = at(hf.finalNorm() + ".weight");
         this.finalNormB = plan.finalNorm().hasBias() ? at(hf.finalNorm() + ".bias") : -1;
         this.embedProj = opt(EMBED_PROJ);

@@ -19,7 +19,9 @@ class GeneratorTest {
                 ModelConfig.gpt2Builder(29, 20, 3, 2, 16).normScaling(ModelConfig.NormScaling.LAYER_INDEX).build(),
                 ModelConfig.llamaBuilder(29, 20, 2, 4, 2, 16).qkNorm(true).build(),
                 ModelConfig.gpt2Builder(29, 20, 2, 2, 16).norm(ModelConfig.Norm.SINGLE_SCALE_RMSNORM).build(),
-                ModelConfig.llamaBuilder(29, 20, 2, 4, 2, 16).embeddingProjection(true).build()};
+                ModelConfig.llamaBuilder(29, 20, 2, 4, 2, 16).embeddingProjection(true).build(),
+                ModelConfig.gptNeoxBuilder(29, 20, 2, 2, 32).build(),
+                ModelConfig.gptNeoxBuilder(29, 20, 2, 2, 32).parallelResidual(false).rotaryFraction(1).build()};
 
     /** The KV-cache path gives the same next-token distribution as the full forward pass at every position. */
     @Test
@@ -123,6 +125,7 @@ class GeneratorTest {
         List<ModelConfig> configs = new java.util.ArrayList<>(List.of(CONFIGS));
         configs.add(ModelConfig.llamaBuilder(29, 100, 2, 4, 2, 16).build()); // prompts of several chunks
         configs.add(ModelConfig.gpt2(29, 100, 2, 2, 16));
+        configs.add(ModelConfig.gptNeoxBuilder(29, 100, 2, 2, 32).build());
         for (ModelConfig cfg : configs) {
             int t = cfg.contextLength(), v = cfg.vocabSize();
             SplittableRandom rng = new SplittableRandom(5);

@@ -23,7 +23,11 @@ class HfCheckpointTest {
     Path dir;
 
     static final ModelConfig[] CONFIGS = {ModelConfig.gpt2(37, 16, 2, 2, 16), ModelConfig.llama(37, 16, 2, 4, 2, 16),
-            ModelConfig.llamaBuilder(30, 8, 1, 2, 1, 8).intermediateSize(24).tieEmbeddings(false).normEps(1e-5).ropeTheta(500000).build()};
+            ModelConfig.llamaBuilder(30, 8, 1, 2, 1, 8).intermediateSize(24).tieEmbeddings(false).normEps(1e-5).ropeTheta(500000).build(),
+            ModelConfig.gptNeoxBuilder(37, 16, 2, 2, 16).build(),
+            ModelConfig.gptNeoxBuilder(37, 16, 1, 4, 32).parallelResidual(false).rotaryFraction(0.5).gelu(ModelConfig.Gelu.TANH).tieEmbeddings(true)
+                    .ropeTheta(20000).normEps(1e-6).intermediateSize(40).build(),
+            ModelConfig.gpt2Builder(37, 16, 2, 2, 16).gelu(ModelConfig.Gelu.EXACT).build()};
 
     private float[] params(ModelConfig c) {
         ParamLayout l = new ParamLayout(c);
@@ -36,7 +40,7 @@ class HfCheckpointTest {
     @Test
     void importThenExportIsByteIdenticalForFloat32() throws IOException {
         for (ModelConfig c : CONFIGS) {
-            Path src = dir.resolve("src-" + c.style().id() + c.vocabSize()), back = dir.resolve("back-" + c.style().id() + c.vocabSize());
+            Path src = dir.resolve("src-" + c.hashCode()), back = dir.resolve("back-" + c.hashCode());
             float[] p = params(c);
             HfCheckpoint.write(src, c, p, null);
             Files.writeString(src.resolve("tokenizer.json"), "{\"model\": {}}");
@@ -253,6 +257,113 @@ class HfCheckpointTest {
                 assertTrue(msg.contains("unexpected tensor 'h.9.extra'"), msg);
             }
         }
+    }
+
+    /**
+     * A checkpoint as EleutherAI's Pythia repositories hold it: config.json as transformers 4.24 wrote it (rotary_pct,
+     * rotary_emb_base, use_parallel_residual, hidden_act "gelu", torch_dtype float16), float16 weights, the causal-mask
+     * and RoPE-frequency buffers old transformers saved, and query_key_value's rows grouped by head ([q_h; k_h; v_h] for
+     * each head, GPTNeoXAttention's view(..., heads, 3·head_size)). Each of q, k and v lands in its own rows here: the
+     * file's row (head h, part p, j) is given the value 100·p + 10·h + j (exact in float16), so a wrong regrouping shows by value.
+     */
+    @Test
+    void pythiaCheckpointImports() throws IOException {
+        int vocab = 40, d = 16, heads = 2, hs = d / heads, inner = 64;
+        Map<String, Object> config = new LinkedHashMap<>();
+        config.put("architectures", List.of("GPTNeoXForCausalLM"));
+        config.put("bos_token_id", 0);
+        config.put("eos_token_id", 0);
+        config.put("hidden_act", "gelu");
+        config.put("hidden_size", d);
+        config.put("initializer_range", 0.02);
+        config.put("intermediate_size", inner);
+        config.put("layer_norm_eps", 1e-5);
+        config.put("max_position_embeddings", 32);
+        config.put("model_type", "gpt_neox");
+        config.put("num_attention_heads", heads);
+        config.put("num_hidden_layers", 1);
+        config.put("rotary_emb_base", 10000);
+        config.put("rotary_pct", 0.25);
+        config.put("tie_word_embeddings", false);
+        config.put("torch_dtype", "float16");
+        config.put("transformers_version", "4.24.0");
+        config.put("use_cache", true);
+        config.put("use_parallel_residual", true);
+        config.put("vocab_size", vocab);
+        Path src = dir.resolve("pythia");
+        Files.createDirectories(src);
+        new ObjectMapper().writeValue(src.resolve("config.json").toFile(), config);
+        List<Raw> raw = new java.util.ArrayList<>();
+        java.util.function.BiFunction<String, int[], Raw> f16 = (name, shape) -> {
+            int n = java.util.Arrays.stream(shape).reduce(1, (a, b) -> a * b);
+            ByteBuffer b = ByteBuffer.allocate(2 * n).order(ByteOrder.LITTLE_ENDIAN);
+            for (int i = 0; i < n; i++) b.putShort(Float.floatToFloat16(name.contains("query_key_value.weight") ? 0 : 0.25f + i % 7 * 0.125f));
+            return new Raw(name, "F16", shape, b.array());
+        };
+        String l0 = "gpt_neox.layers.0.";
+        ByteBuffer qkv = ByteBuffer.allocate(2 * 3 * d * d).order(ByteOrder.LITTLE_ENDIAN), qkvBias = ByteBuffer.allocate(2 * 3 * d).order(ByteOrder.LITTLE_ENDIAN);
+        for (int h = 0; h < heads; h++) {
+            for (int part = 0; part < 3; part++) {
+                for (int j = 0; j < hs; j++) {
+                    for (int c = 0; c < d; c++) qkv.putShort(Float.floatToFloat16(100 * part + 10 * h + j));
+                    qkvBias.putShort(Float.floatToFloat16(-(100 * part + 10 * h + j)));
+                }
+            }
+        }
+        raw.add(new Raw(l0 + "attention.query_key_value.weight", "F16", new int[] {3 * d, d}, qkv.array()));
+        raw.add(new Raw(l0 + "attention.query_key_value.bias", "F16", new int[] {3 * d}, qkvBias.array()));
+        for (String[] t : new String[][] {{"gpt_neox.embed_in.weight", vocab + "," + d}, {"embed_out.weight", vocab + "," + d},
+                {"gpt_neox.final_layer_norm.weight", "" + d}, {"gpt_neox.final_layer_norm.bias", "" + d},
+                {l0 + "input_layernorm.weight", "" + d}, {l0 + "input_layernorm.bias", "" + d},
+                {l0 + "post_attention_layernorm.weight", "" + d}, {l0 + "post_attention_layernorm.bias", "" + d},
+                {l0 + "attention.dense.weight", d + "," + d}, {l0 + "attention.dense.bias", "" + d},
+                {l0 + "mlp.dense_h_to_4h.weight", inner + "," + d}, {l0 + "mlp.dense_h_to_4h.bias", "" + inner},
+                {l0 + "mlp.dense_4h_to_h.weight", d + "," + inner}, {l0 + "mlp.dense_4h_to_h.bias", "" + d}}) {
+            raw.add(f16.apply(t[0], java.util.Arrays.stream(t[1].split(",")).mapToInt(Integer::parseInt).toArray()));
+        }
+        raw.add(new Raw(l0 + "attention.bias", "BOOL", new int[] {1, 1, 2, 2}, new byte[] {1, 0, 1, 1}));
+        raw.add(f32(l0 + "attention.masked_bias", new int[] {}, new float[] {-1e9f}));
+        raw.add(f32(l0 + "attention.rotary_emb.inv_freq", new int[] {1}, new float[] {1f}));
+        writeRaw(src.resolve("model.safetensors"), raw);
+        try (HfCheckpoint ck = HfCheckpoint.open(src)) {
+            ModelConfig c = ck.config();
+            assertEquals(ModelConfig.gptNeoxBuilder(vocab, 32, 1, heads, d).intermediateSize(inner).build(), c);
+            assertEquals(2, c.rotaryDims(), "int(8 · 0.25) dimensions of each head rotate");
+            ParamLayout layout = new ParamLayout(c);
+            float[] p = new float[layout.size()];
+            ck.load(layout, p);
+            ParamLayout.Block b = layout.block(0);
+            for (int part = 0; part < 3; part++) {
+                for (int h = 0; h < heads; h++) {
+                    for (int j = 0; j < hs; j++) {
+                        int row = part * d + h * hs + j; // ours: every query head, then every key head, then every value head
+                        assertEquals(100 * part + 10 * h + j, p[b.qkvW() + row * d + d - 1], "qkv row " + row);
+                        assertEquals(-(100 * part + 10 * h + j), p[b.qkvB() + row], "qkv bias " + row);
+                    }
+                }
+            }
+            assertEquals(0.25f, p[layout.lmHead()], "embed_out is the untied head");
+            Path back = dir.resolve("pythia-back");
+            HfCheckpoint.write(back, c, p, src); // and out again in the file's grouping
+            try (Safetensors.Reader r = Safetensors.open(back.resolve("model.safetensors"))) {
+                float[] w = r.floats(l0 + "attention.query_key_value.weight");
+                for (int row = 0; row < 3 * d; row++) {
+                    int h = row / (3 * hs), part = row % (3 * hs) / hs, j = row % hs;
+                    assertEquals(100 * part + 10 * h + j, w[row * d], "exported query_key_value row " + row);
+                }
+            }
+        }
+        config.put("attention_bias", false);
+        new ObjectMapper().writeValue(src.resolve("config.json").toFile(), config);
+        String msg = assertThrows(IOException.class, () -> HfCheckpoint.open(src).close()).getMessage();
+        assertTrue(msg.contains("attention_bias false is not supported"), msg);
+        config.put("attention_bias", true);
+        config.put("rotary_pct", 0.3); // head size 10: int(10 · 0.3) = 3 dimensions, an odd count, refused
+        config.put("hidden_size", 40);
+        config.put("num_attention_heads", 4);
+        new ObjectMapper().writeValue(src.resolve("config.json").toFile(), config);
+        msg = assertThrows(IOException.class, () -> HfCheckpoint.open(src).close()).getMessage();
+        assertTrue(msg.contains("RoPE needs an even number of rotary dimensions per head, got 3"), msg);
     }
 
     /**

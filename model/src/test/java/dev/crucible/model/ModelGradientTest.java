@@ -42,7 +42,14 @@ class ModelGradientTest {
                 Arguments.of("gpt2-embedding_projection", ModelConfig.gpt2Builder(13, 9, 2, 2, 8).embeddingProjection(true).build()),
                 Arguments.of("llama-untied-embedding_projection", ModelConfig.llamaBuilder(13, 9, 2, 2, 2, 8).tieEmbeddings(false)
                         .embeddingProjection(true).build()),
-                Arguments.of("llama-mix-dropout", ModelConfig.llamaBuilder(13, 9, 4, 2, 1, 8).normPlacement(ModelConfig.NormPlacement.MIX).dropout(0.3).build()));
+                Arguments.of("llama-mix-dropout", ModelConfig.llamaBuilder(13, 9, 4, 2, 1, 8).normPlacement(ModelConfig.NormPlacement.MIX).dropout(0.3).build()),
+                // GPT-NeoX (Pythia): parallel residual, RoPE on a quarter of each head (2 of 8), exact GELU, biases, untied
+                Arguments.of("gpt_neox", ModelConfig.gptNeoxBuilder(13, 9, 2, 2, 16).build()),
+                Arguments.of("gpt_neox-sequential-tied", ModelConfig.gptNeoxBuilder(13, 9, 2, 2, 16).parallelResidual(false).rotaryFraction(0.5)
+                        .tieEmbeddings(true).build()),
+                Arguments.of("gpt_neox-lns-dropout", ModelConfig.gptNeoxBuilder(13, 9, 3, 2, 16).rotaryFraction(1).dropout(0.3)
+                        .normScaling(ModelConfig.NormScaling.LAYER_INDEX).build()),
+                Arguments.of("gpt2-exact_gelu", ModelConfig.gpt2Builder(13, 9, 2, 2, 8).gelu(ModelConfig.Gelu.EXACT).build()));
     }
 
     /** Larger-than-default init so that gradients are not vanishingly small in the check. */

@@ -50,6 +50,7 @@ final class ReferenceModel {
         if (generic.startsWith("wte.")) return hf.embed() + "." + leaf;
         if (generic.startsWith("wpe.")) return hf.positions() + "." + leaf;
         if (generic.startsWith("final_norm.")) return hf.finalNorm() + "." + leaf;
+        if (generic.startsWith("lm_head.")) return hf.head() + "." + leaf;
         if (!generic.startsWith("layers.")) return generic;
         int l = Integer.parseInt(parts[1]);
         String module = String.join(".", java.util.Arrays.copyOfRange(parts, 2, parts.length - 1));
@@ -105,6 +106,16 @@ final class ReferenceModel {
         return cfg.normScaling() == ModelConfig.NormScaling.LAYER_INDEX ? 1 / Math.sqrt(l + 1) : 1;
     }
 
+    /** GPT-2 style's learned positions; the others rotate. */
+    private boolean learned() {
+        return cfg.style() == ModelConfig.Style.GPT2;
+    }
+
+    /** Biases on the projections: all but Llama style. */
+    private boolean biases() {
+        return cfg.style() != ModelConfig.Style.LLAMA;
+    }
+
     /** What a sub-layer's backward needs from its forward. */
     private static final class Sub {
         double[] in, normIn, normOut, mean, rstd, branchIn;
@@ -114,10 +125,10 @@ final class ReferenceModel {
     /** Mean cross-entropy; when backward is true also accumulates grads of the mean loss. */
     double run(int[] tokens, int[] targets, int b, int t, boolean backward) {
         int d = cfg.dModel(), bt = b * t, vocab = cfg.vocabSize();
-        boolean llama = cfg.style() == ModelConfig.Style.LLAMA;
+        boolean learned = learned();
         int layers = cfg.nLayer();
         double[] x = new double[bt * d];
-        Reference.embeddingForward(x, tokens, get("wte.weight"), llama ? null : get("wpe.weight"), b, t, d);
+        Reference.embeddingForward(x, tokens, get("wte.weight"), learned ? get("wpe.weight") : null, b, t, d);
         double[] emb = x;
         if (cfg.embeddingProjection()) {
             x = new double[bt * d];
@@ -125,10 +136,14 @@ final class ReferenceModel {
         }
         Sub[][] subs = new Sub[layers][2];
         for (int l = 0; l < layers; l++) {
-            for (int k = 0; k < 2; k++) {
-                Sub s = new Sub();
-                x = sublayer(s, l, k == 0 ? "attn_norm" : "mlp_norm", k == 0, x, b, t);
-                subs[l][k] = s;
+            subs[l][0] = new Sub();
+            subs[l][1] = new Sub();
+            if (cfg.parallelResidual()) { // x' = (x + attn(norm1(x))) + mlp(norm2(x))
+                double[] h = sublayer(subs[l][0], l, "attn_norm", true, x, b, t);
+                x = parallelMlp(subs[l][1], l, x, h, b, t);
+            } else {
+                x = sublayer(subs[l][0], l, "attn_norm", true, x, b, t);
+                x = sublayer(subs[l][1], l, "mlp_norm", false, x, b, t);
             }
         }
         double[] fn = new double[bt * d], fm = new double[bt], fr = new double[bt];
@@ -162,7 +177,13 @@ final class ReferenceModel {
         double[] dx = new double[bt * d];
         normBackward(dx, dfn, x, fm, fr, "final_norm", bt, d);
         for (int l = layers - 1; l >= 0; l--) {
-            for (int k = 1; k >= 0; k--) dx = sublayerBackward(subs[l][k], l, k == 0 ? "attn_norm" : "mlp_norm", k == 0, dx, b, t);
+            if (cfg.parallelResidual()) { // d(x) = d(x') through the skip and the attention branch, plus the MLP branch's
+                double[] fromMlp = parallelMlpBackward(subs[l][1], l, dx, b, t);
+                dx = sublayerBackward(subs[l][0], l, "attn_norm", true, dx, b, t);
+                for (int i = 0; i < dx.length; i++) dx[i] += fromMlp[i];
+            } else {
+                for (int k = 1; k >= 0; k--) dx = sublayerBackward(subs[l][k], l, k == 0 ? "attn_norm" : "mlp_norm", k == 0, dx, b, t);
+            }
         }
         if (cfg.embeddingProjection()) {
             double[] dx0 = dx, dr1 = new double[d * d];
@@ -170,11 +191,44 @@ final class ReferenceModel {
             Reference.linearBackward(dx, dr1, null, dx0, emb, get(ParamLayout.EMBED_PROJ), bt, d, d);
             addGrad(ParamLayout.EMBED_PROJ, dr1);
         }
-        double[] dwte = new double[cfg.vocabSize() * d], dwpe = llama ? null : new double[cfg.contextLength() * d];
+        double[] dwte = new double[cfg.vocabSize() * d], dwpe = learned ? new double[cfg.contextLength() * d] : null;
         Reference.embeddingBackward(dwte, dwpe, dx, tokens, b, t, d);
         addGrad("wte.weight", dwte);
-        if (!llama) addGrad("wpe.weight", dwpe);
+        if (learned) addGrad("wpe.weight", dwpe);
         return loss;
+    }
+
+    /** A parallel residual's MLP sub-layer (Pre-LN): base + mlp(Norm(in)·scale), in being the layer's input, base the attention's output. */
+    private double[] parallelMlp(Sub s, int l, double[] in, double[] base, int b, int t) {
+        int n = in.length, bt = b * t, d = cfg.dModel();
+        String p = "layers." + l + ".";
+        s.in = in;
+        s.mean = new double[bt];
+        s.rstd = new double[bt];
+        s.normOut = new double[n];
+        norm(s.normOut, s.mean, s.rstd, in, p + "mlp_norm", bt, d, cfg.normEps());
+        double sc = scale(l);
+        for (int i = 0; i < n; i++) s.normOut[i] *= sc;
+        s.branchIn = s.normOut;
+        double[] y = mlp(s, p, s.normOut, bt);
+        drop(y, l, 1);
+        double[] out = new double[n];
+        for (int i = 0; i < n; i++) out[i] = base[i] + y[i];
+        return out;
+    }
+
+    /** The gradient a parallel residual's MLP branch sends to the layer's input, from d(out). */
+    private double[] parallelMlpBackward(Sub s, int l, double[] dout, int b, int t) {
+        int n = dout.length, bt = b * t, d = cfg.dModel();
+        String p = "layers." + l + ".";
+        double[] dy = dout.clone();
+        drop(dy, l, 1);
+        double[] dnormOut = mlpBackward(s, p, dy, bt);
+        double sc = scale(l);
+        for (int i = 0; i < n; i++) dnormOut[i] *= sc;
+        double[] din = new double[n];
+        normBackward(din, dnormOut, s.in, s.mean, s.rstd, p + "mlp_norm", bt, d);
+        return din;
     }
 
     /** Pre-LN: in + f(Norm(in)·scale); Post-LN: Norm(in + f(in)). Returns the sub-layer's output. */
@@ -233,38 +287,38 @@ final class ReferenceModel {
 
     private double[] attention(Sub s, String p, double[] in, int b, int t) {
         int d = cfg.dModel(), bt = b * t, nh = cfg.nHead(), nkv = cfg.nKvHead(), hs = cfg.headSize(), w = Attention.qkvWidth(nh, nkv, hs);
-        boolean llama = cfg.style() == ModelConfig.Style.LLAMA;
+        boolean bias = biases();
         double[] q = new double[bt * w];
-        Reference.linearForward(q, in, get(p + "attn.qkv.weight"), llama ? null : get(p + "attn.qkv.bias"), bt, d, w);
+        Reference.linearForward(q, in, get(p + "attn.qkv.weight"), bias ? get(p + "attn.qkv.bias") : null, bt, d, w);
         double[] raw = q.clone(), rstd = new double[bt * (nh + nkv)];
         if (cfg.qkNorm()) qkNorm(q, rstd, p, bt);
-        if (llama) Reference.rope(q, b, t, nh, nkv, hs, cfg.ropeTheta(), 1);
+        if (!learned()) Reference.rope(q, b, t, nh, nkv, hs, cfg.rotaryDims(), cfg.ropeTheta(), 1);
         double[] ao = new double[bt * nh * hs], pr = new double[b * nh * t * t];
         Reference.attentionForward(ao, pr, q, b, t, nh, nkv, hs, probsMask(layerOf(p), pr.length));
         double[] proj = new double[bt * d];
-        Reference.linearForward(proj, ao, get(p + "attn.out.weight"), llama ? null : get(p + "attn.out.bias"), bt, nh * hs, d);
+        Reference.linearForward(proj, ao, get(p + "attn.out.weight"), bias ? get(p + "attn.out.bias") : null, bt, nh * hs, d);
         s.branch = new double[][] {q, ao, pr, raw, rstd};
         return proj;
     }
 
     private double[] attentionBackward(Sub s, String p, double[] dy, int b, int t) {
         int d = cfg.dModel(), bt = b * t, nh = cfg.nHead(), nkv = cfg.nKvHead(), hs = cfg.headSize(), w = Attention.qkvWidth(nh, nkv, hs);
-        boolean llama = cfg.style() == ModelConfig.Style.LLAMA;
+        boolean bias = biases();
         double[] q = s.branch[0], ao = s.branch[1], pr = s.branch[2];
         double[] dao = new double[bt * nh * hs], dw = new double[d * nh * hs], db = new double[d];
         Reference.linearBackward(dao, dw, db, dy, ao, get(p + "attn.out.weight"), bt, nh * hs, d);
         addGrad(p + "attn.out.weight", dw);
-        if (!llama) addGrad(p + "attn.out.bias", db);
+        if (bias) addGrad(p + "attn.out.bias", db);
         double[] dq = new double[bt * w];
         Reference.attentionBackward(dq, dao, q, pr, b, t, nh, nkv, hs, probsMask(layerOf(p), pr.length));
-        if (llama) Reference.rope(dq, b, t, nh, nkv, hs, cfg.ropeTheta(), -1);
+        if (!learned()) Reference.rope(dq, b, t, nh, nkv, hs, cfg.rotaryDims(), cfg.ropeTheta(), -1);
         if (cfg.qkNorm()) qkNormBackward(dq, s.branch[3], s.branch[4], p, bt);
         double[] din = new double[bt * d];
         dw = new double[w * d];
         db = new double[w];
         Reference.linearBackward(din, dw, db, dq, s.branchIn, get(p + "attn.qkv.weight"), bt, d, w);
         addGrad(p + "attn.qkv.weight", dw);
-        if (!llama) addGrad(p + "attn.qkv.bias", db);
+        if (bias) addGrad(p + "attn.qkv.bias", db);
         return din;
     }
 
@@ -305,6 +359,7 @@ final class ReferenceModel {
         Reference.linearForward(mi, in, get(p + "mlp.in.weight"), llama ? null : get(p + "mlp.in.bias"), bt, d, inW);
         double[] ma = new double[bt * hid];
         if (llama) Reference.swigluForward(ma, mi, bt, hid);
+        else if (cfg.gelu() == ModelConfig.Gelu.EXACT) Reference.geluExactForward(ma, mi, bt * hid);
         else Reference.geluForward(ma, mi, bt * hid);
         drop(ma, layerOf(p), 2);
         double[] proj = new double[bt * d];
@@ -325,6 +380,7 @@ final class ReferenceModel {
         drop(dma, layerOf(p), 2);
         double[] dmi = new double[bt * inW];
         if (llama) Reference.swigluBackward(dmi, mi, dma, bt, hid);
+        else if (cfg.gelu() == ModelConfig.Gelu.EXACT) Reference.geluExactBackward(dmi, mi, dma, bt * hid);
         else Reference.geluBackward(dmi, mi, dma, bt * hid);
         double[] din = new double[bt * d];
         dw = new double[inW * d];

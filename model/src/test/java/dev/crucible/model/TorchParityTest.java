@@ -55,9 +55,17 @@ public class TorchParityTest {
                 Arguments.of("gpt2-single_scale", ModelConfig.gpt2Builder(50, 24, 2, 4, 32).norm(ModelConfig.Norm.SINGLE_SCALE_RMSNORM).build()),
                 Arguments.of("gpt2-embedding_projection", ModelConfig.gpt2Builder(50, 24, 2, 4, 32).embeddingProjection(true).build()),
                 Arguments.of("llama-embedding_projection", ModelConfig.llamaBuilder(50, 24, 2, 4, 2, 32).embeddingProjection(true).build()),
+                // GPT-NeoX (Pythia's architecture): parallel residual, RoPE on 2 of 8 dimensions of each head, exact GELU, untied
+                Arguments.of("gpt_neox", ModelConfig.gptNeoxBuilder(50, 24, 2, 4, 32).build()),
+                Arguments.of("gpt_neox-sequential-tanh", ModelConfig.gptNeoxBuilder(50, 24, 2, 2, 32).parallelResidual(false).rotaryFraction(0.5)
+                        .gelu(ModelConfig.Gelu.TANH).tieEmbeddings(true).build()),
+                Arguments.of("gpt_neox-lns", ModelConfig.gptNeoxBuilder(50, 24, 3, 4, 32).normScaling(ModelConfig.NormScaling.LAYER_INDEX).build()),
+                Arguments.of("gpt_neox-qk_norm", ModelConfig.gptNeoxBuilder(50, 24, 2, 4, 32).qkNorm(true).build()),
+                Arguments.of("gpt2-exact_gelu", ModelConfig.gpt2Builder(50, 24, 2, 4, 32).gelu(ModelConfig.Gelu.EXACT).build()),
                 // 200 tokens: three full attention tiles and a partial one, queries against keys of earlier tiles
                 Arguments.of("gpt2-long", ModelConfig.gpt2(50, 203, 2, 4, 32)),
-                Arguments.of("llama-gqa-long", ModelConfig.llamaBuilder(50, 203, 2, 6, 2, 48).intermediateSize(64).build()));
+                Arguments.of("llama-gqa-long", ModelConfig.llamaBuilder(50, 203, 2, 6, 2, 48).intermediateSize(64).build()),
+                Arguments.of("gpt_neox-long", ModelConfig.gptNeoxBuilder(50, 203, 2, 4, 64).build()));
     }
 
     @ParameterizedTest(name = "{0}")

@@ -4,7 +4,7 @@ Hugging Face-named weights that Crucible exported.
 
   torch_reference.py <dir>
 
-reads <dir>/config.json (transformers' GPT2LMHeadModel or LlamaForCausalLM fields, and for
+reads <dir>/config.json (transformers' GPT2LMHeadModel, LlamaForCausalLM or GPTNeoXForCausalLM fields, and for
 models only Crucible computes as stored the "crucible" fields: Post-LN / Mix-LN, LayerNorm Scaling, and the
 embedding projections' own tensors),
 <dir>/model.safetensors and <dir>/batch.safetensors (tokens, targets as float32), computes the
@@ -93,7 +93,7 @@ def gpt2(w, c, idx):
             return y @ w[p + "attn.c_proj.weight"] + w[p + "attn.c_proj.bias"]
 
         def mlp(h):
-            h = F.gelu(h @ w[p + "mlp.c_fc.weight"] + w[p + "mlp.c_fc.bias"], approximate="tanh")
+            h = F.gelu(h @ w[p + "mlp.c_fc.weight"] + w[p + "mlp.c_fc.bias"], approximate="none" if c["activation_function"] == "gelu" else "tanh")
             return h @ w[p + "mlp.c_proj.weight"] + w[p + "mlp.c_proj.bias"]
 
         x = sublayer(x, lambda h: norm(h, p + "ln_1"), attn, post, scale)
@@ -154,6 +154,51 @@ def llama(w, c, idx):
     return head_proj(w, x) @ head.t()
 
 
+def gpt_neox(w, c, idx):
+    """transformers' GPTNeoXForCausalLM (Pythia): query_key_value grouped by head as [q_h, k_h, v_h], RoPE on the first
+    int(head_size * rotary_pct) dimensions of each head, x + attn(ln1(x)) + mlp(ln2(x)) with use_parallel_residual."""
+    B, T = idx.shape
+    d, nh = c["hidden_size"], c["num_attention_heads"]
+    hs, eps = d // nh, c["layer_norm_eps"]
+    rot = int(hs * c["rotary_pct"])
+    inv = 1.0 / (c["rotary_emb_base"] ** (torch.arange(0, rot, 2, dtype=torch.int64).float() / rot))
+    freqs = torch.outer(torch.arange(T).float(), inv)
+    emb = torch.cat((freqs, freqs), dim=-1)
+    cos, sin = emb.cos(), emb.sin()
+    approximate = "none" if c["hidden_act"] == "gelu" else "tanh"
+    x = embed_proj(w, w["gpt_neox.embed_in.weight"][idx])
+
+    def norm(h, name):
+        return F.layer_norm(h, (d,), w[name + ".weight"], w[name + ".bias"], eps)
+    for l, (post, scale) in enumerate(layer_plan(c, c["num_hidden_layers"])):
+        assert not post
+        p = f"gpt_neox.layers.{l}."
+
+        def attn(h):
+            qkv = (h @ w[p + "attention.query_key_value.weight"].t() + w[p + "attention.query_key_value.bias"]).view(B, T, nh, 3 * hs)
+            q, k, v = (qkv[..., i * hs:(i + 1) * hs].permute(0, 2, 1, 3) for i in range(3))
+            if p + "attention.q_norm.weight" in w:  # Crucible's qk_norm (crucible_gpt_neox): per-head RMSNorm before RoPE
+                q, k = rms_norm(q, w[p + "attention.q_norm.weight"], eps), rms_norm(k, w[p + "attention.k_norm.weight"], eps)
+            q = torch.cat((q[..., :rot] * cos + rotate_half(q[..., :rot]) * sin, q[..., rot:]), dim=-1)
+            k = torch.cat((k[..., :rot] * cos + rotate_half(k[..., :rot]) * sin, k[..., rot:]), dim=-1)
+            y = attention(q, k, v).transpose(1, 2).reshape(B, T, d)
+            return y @ w[p + "attention.dense.weight"].t() + w[p + "attention.dense.bias"]
+
+        def mlp(h):
+            h = F.gelu(h @ w[p + "mlp.dense_h_to_4h.weight"].t() + w[p + "mlp.dense_h_to_4h.bias"], approximate=approximate)
+            return h @ w[p + "mlp.dense_4h_to_h.weight"].t() + w[p + "mlp.dense_4h_to_h.bias"]
+
+        ln1 = norm(x, p + "input_layernorm") * scale
+        if c["use_parallel_residual"]:
+            x = x + attn(ln1) + mlp(norm(x, p + "post_attention_layernorm") * scale)
+        else:
+            x = x + attn(ln1)
+            x = x + mlp(norm(x, p + "post_attention_layernorm") * scale)
+    x = norm(x, "gpt_neox.final_layer_norm")
+    head = w["embed_out.weight"] if "embed_out.weight" in w else w["gpt_neox.embed_in.weight"]
+    return head_proj(w, x) @ head.t()
+
+
 def main():
     d = sys.argv[1]
     cfg = json.load(open(f"{d}/config.json"))
@@ -163,7 +208,7 @@ def main():
     batch = read_safetensors(f"{d}/batch.safetensors")
     idx, tgt = batch["tokens"].long(), batch["targets"].long()
     base = cfg["model_type"].removeprefix("crucible_")  # Crucible's own model types: the base fields plus "crucible"
-    logits = (llama if base in ("llama", "qwen3") else gpt2)(w, cfg, idx)
+    logits = {"llama": llama, "qwen3": llama, "gpt_neox": gpt_neox, "gpt2": gpt2}[base](w, cfg, idx)
     flat = logits.view(-1, logits.shape[-1])
     loss = F.cross_entropy(flat, tgt.view(-1))
     objective = loss

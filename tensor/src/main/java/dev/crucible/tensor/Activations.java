@@ -2,7 +2,7 @@ package dev.crucible.tensor;
 
 import jdk.incubator.vector.FloatVector;
 
-/** Pointwise activations: GELU (tanh form, as GPT-2) and SwiGLU (as Llama). */
+/** Pointwise activations: GELU (tanh form, as GPT-2; exact, by erf, as GPT-NeoX) and SwiGLU (as Llama). */
 public final class Activations {
     private static final float GELU_S = (float) Math.sqrt(2.0 / Math.PI), GELU_C = 0.044715f;
     private final WorkerPool pool;
@@ -58,6 +58,72 @@ public final class Activations {
                 dinp[dinpOff + i] = grad * dout[doutOff + i];
             }
         });
+    }
+
+    /*
+     * Exact GELU(x) = x·Φ(x), Φ(x) = ½·erfc(−x/√2), with erfc(z) for z = |x|/√2 ≥ 0 as Numerical Recipes' erfcc
+     * (Press et al., 2nd ed., §6.2: a Chebyshev fit, fractional error below 1.2e-7 everywhere): erfc(z) =
+     * t·exp(−z² + P(t)), t = 1/(1 + z/2). Φ(x) = ½·erfc(z) for x < 0 and 1 − ½·erfc(z) otherwise, so that both
+     * tails keep their relative accuracy (transformers' own float form, 1 + erf(x/√2), cancels for negative x).
+     * −z² + P(t) = −|x|·(|x|/2) + P(t) is one fused multiply-add whose product is exact (z itself is rounded, and z²'s
+     * relative error would grow the tail's by z²: 1e-5 at x = −12). Its derivative
+     * is Φ(x) + x·φ(x), φ(x) = exp(−x²/2)/√(2π).
+     */
+    private static final float RSQRT2 = (float) (1 / Math.sqrt(2)), RSQRT_2PI = (float) (1 / Math.sqrt(2 * Math.PI));
+    private static final float[] ERFC = {-1.26551223f, 1.00002368f, 0.37409196f, 0.09678418f, -0.18628806f, 0.27886807f, -1.13520398f,
+            1.48851587f, -0.82215223f, 0.17087277f};
+
+    /** Φ(x), the standard normal distribution function, by vectors. */
+    private static FloatVector phi(FloatVector x) {
+        FloatVector z = x.abs().mul(RSQRT2), t = FloatVector.broadcast(Vec.S, 1f).div(z.mul(0.5f).add(1f));
+        FloatVector p = FloatVector.broadcast(Vec.S, ERFC[9]);
+        for (int i = 8; i >= 0; i--) p = p.fma(t, FloatVector.broadcast(Vec.S, ERFC[i]));
+        FloatVector a = x.abs(), half = t.mul(Vec.exp(a.neg().fma(a.mul(0.5f), p))).mul(0.5f); // ½·erfc(z)
+        return half.neg().add(1f).blend(half, x.lt(0f));
+    }
+
+    private static float phi(float x) {
+        float z = Math.abs(x) * RSQRT2, t = 1f / (z * 0.5f + 1f);
+        float p = ERFC[9];
+        for (int i = 8; i >= 0; i--) p = Math.fma(p, t, ERFC[i]);
+        float a = Math.abs(x), half = t * Vec.exp(Math.fma(-a, a * 0.5f, p)) * 0.5f;
+        return x < 0 ? half : 1f - half;
+    }
+
+    /** out = GELU(inp), exact (by erf), as transformers' "gelu". */
+    public void geluExactForward(float[] out, int outOff, float[] inp, int inpOff, int n) {
+        pool.forRange(n, pool.chunksFor(n, 1 << 14), (s, e, ch, wk) -> geluExactRange(out, outOff, inp, inpOff, s, e));
+    }
+
+    private static void geluExactRange(float[] out, int outOff, float[] inp, int inpOff, int s, int e) {
+        int i = s, bound = s + Vec.S.loopBound(e - s);
+        for (; i < bound; i += Vec.L) {
+            FloatVector x = FloatVector.fromArray(Vec.S, inp, inpOff + i);
+            x.mul(phi(x)).intoArray(out, outOff + i);
+        }
+        for (; i < e; i++) {
+            float x = inp[inpOff + i];
+            out[outOff + i] = x * phi(x);
+        }
+    }
+
+    /** dinp = dout · GELU'(inp) for the exact GELU (overwrites). */
+    public void geluExactBackward(float[] dinp, int dinpOff, float[] inp, int inpOff, float[] dout, int doutOff, int n) {
+        pool.forRange(n, pool.chunksFor(n, 1 << 14), (s, e, ch, wk) -> geluExactBackwardRange(dinp, dinpOff, inp, inpOff, dout, doutOff, s, e));
+    }
+
+    private static void geluExactBackwardRange(float[] dinp, int dinpOff, float[] inp, int inpOff, float[] dout, int doutOff, int s, int e) {
+        int i = s, bound = s + Vec.S.loopBound(e - s);
+        for (; i < bound; i += Vec.L) {
+            FloatVector x = FloatVector.fromArray(Vec.S, inp, inpOff + i);
+            FloatVector density = Vec.exp(x.neg().mul(x.mul(0.5f))).mul(RSQRT_2PI);
+            x.fma(density, phi(x)).mul(FloatVector.fromArray(Vec.S, dout, doutOff + i)).intoArray(dinp, dinpOff + i);
+        }
+        for (; i < e; i++) {
+            float x = inp[inpOff + i];
+            float density = Vec.exp(x * x * -0.5f) * RSQRT_2PI;
+            dinp[dinpOff + i] = Math.fma(x, density, phi(x)) * dout[doutOff + i];
+        }
     }
 
     /** inp rows are [gate(I), up(I)]; out[r, j] = silu(gate) * up. */

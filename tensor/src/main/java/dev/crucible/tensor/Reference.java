@@ -122,6 +122,41 @@ public final class Reference {
         }
     }
 
+    /** Exact GELU, x·Φ(x) with Φ(x) = ½·erfc(−x/√2). */
+    public static void geluExactForward(double[] out, double[] inp, int n) {
+        for (int i = 0; i < n; i++) out[i] = inp[i] * 0.5 * erfc(-inp[i] / Math.sqrt(2));
+    }
+
+    /** dinp = dout · (Φ(x) + x·φ(x)) (overwrites). */
+    public static void geluExactBackward(double[] dinp, double[] inp, double[] dout, int n) {
+        for (int i = 0; i < n; i++) {
+            double x = inp[i];
+            dinp[i] = (0.5 * erfc(-x / Math.sqrt(2)) + x * Math.exp(-0.5 * x * x) / Math.sqrt(2 * Math.PI)) * dout[i];
+        }
+    }
+
+    /**
+     * erfc(z) in double: 1 − erf(z) by its Maclaurin series below |z| = 2 (terms fall below 1e-17 of the sum; the
+     * largest is under 5, so a few bits of cancellation at most), and for z ≥ 2 the continued fraction
+     * erfc(z) = exp(−z²)/√π · 1/(z + (1/2)/(z + 1/(z + (3/2)/(z + ...)))), evaluated from its 200th term;
+     * erfc(−z) = 2 − erfc(z).
+     */
+    public static double erfc(double z) {
+        if (Double.isNaN(z)) return z;
+        if (z <= -2) return 2 - erfc(-z);
+        if (z < 2) {
+            double term = z, sum = z;
+            for (int n = 1; Math.abs(term) > 1e-17 * Math.abs(sum); n++) {
+                term *= -z * z / n;
+                sum += term / (2 * n + 1);
+            }
+            return 1 - 2 / Math.sqrt(Math.PI) * sum;
+        }
+        double f = z;
+        for (int n = 200; n >= 1; n--) f = z + n / 2.0 / f;
+        return Math.exp(-z * z) / Math.sqrt(Math.PI) / f;
+    }
+
     /** inp rows [gate(I), up(I)] → out[r, j] = silu(gate)·up. */
     public static void swigluForward(double[] out, double[] inp, int rows, int hidden) {
         for (int r = 0; r < rows; r++) {
@@ -222,13 +257,18 @@ public final class Reference {
 
     /** HF rotate_half RoPE in place on the q and k heads; sign −1 applies the inverse (backward). */
     public static void rope(double[] qkv, int b, int t, int nh, int nkv, int hs, double base, int sign) {
-        int w = (nh + 2 * nkv) * hs, half = hs / 2;
+        rope(qkv, b, t, nh, nkv, hs, hs, base, sign);
+    }
+
+    /** As above on the first rotary dimensions of each head (GPT-NeoX's partial rotary), the rest left as they are. */
+    public static void rope(double[] qkv, int b, int t, int nh, int nkv, int hs, int rotary, double base, int sign) {
+        int w = (nh + 2 * nkv) * hs, half = rotary / 2;
         for (int r = 0; r < b * t; r++) {
             int pos = r % t;
             for (int h = 0; h < nh + nkv; h++) {
                 int x1 = r * w + h * hs, x2 = x1 + half;
                 for (int i = 0; i < half; i++) {
-                    double angle = pos * (1 / Math.pow(base, (double) (2 * i) / hs));
+                    double angle = pos * (1 / Math.pow(base, (double) (2 * i) / rotary));
                     double c = Math.cos(angle), s = sign * Math.sin(angle);
                     double a = qkv[x1 + i], bb = qkv[x2 + i];
                     qkv[x1 + i] = a * c - bb * s;

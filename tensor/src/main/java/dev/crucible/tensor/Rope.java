@@ -3,25 +3,33 @@ package dev.crucible.tensor;
 import jdk.incubator.vector.FloatVector;
 
 /**
- * Rotary position embedding in Hugging Face's half-split convention (rotate_half): for a head
- * vector x = [x1, x2] of size hs, out = x·cos + [−x2, x1]·sin with angle pos · base^(−2i/hs).
- * Applied in place to the query and key heads of the fused qkv activation.
+ * Rotary position embedding in Hugging Face's half-split convention (rotate_half): for the first r
+ * dimensions of a head, x = [x1, x2] of r/2 each, out = x·cos + [−x2, x1]·sin with angle pos · base^(−2i/r);
+ * the head's other hs − r dimensions pass unchanged (GPT-NeoX's partial rotary, r = int(hs · rotary_pct);
+ * r = hs rotates whole heads, as Llama). Applied in place to the query and key heads of the fused qkv activation.
  */
 public final class Rope {
     private final WorkerPool pool;
     private final float[] cos, sin;
     private final int half, maxT;
 
-    /** Tables for positions [0, maxT) computed in float32 as transformers does. */
+    /** Whole heads rotated: tables for positions [0, maxT) computed in float32 as transformers does. */
     public Rope(WorkerPool pool, int maxT, int hs, double base) {
-        if (hs % 2 != 0) throw new IllegalArgumentException("RoPE needs an even head size, got " + hs);
+        this(pool, maxT, hs, hs, base);
+    }
+
+    /** The first rotary of each head's hs dimensions rotated. */
+    public Rope(WorkerPool pool, int maxT, int hs, int rotary, double base) {
+        if (rotary % 2 != 0 || rotary <= 0 || rotary > hs) {
+            throw new IllegalArgumentException("RoPE needs an even number of rotary dimensions in (0, " + hs + "], got " + rotary);
+        }
         this.pool = pool;
-        this.half = hs / 2;
+        this.half = rotary / 2;
         this.maxT = maxT;
         cos = new float[maxT * half];
         sin = new float[maxT * half];
         for (int i = 0; i < half; i++) {
-            float invFreq = (float) (1.0 / Math.pow(base, (float) (2 * i) / hs));
+            float invFreq = (float) (1.0 / Math.pow(base, (float) (2 * i) / rotary));
             for (int t = 0; t < maxT; t++) {
                 float angle = (float) t * invFreq;
                 cos[t * half + i] = (float) Math.cos(angle);

@@ -2,6 +2,8 @@ package dev.crucible.tensor;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.AfterAll;
@@ -165,6 +167,48 @@ class LayerKernelsTest {
         }
     }
 
+    /**
+     * The exact GELU's relative error over its whole range, tails included (transformers' float form, 1 + erf(x/√2),
+     * loses the negative tail to cancellation; this one keeps it), against erfc in double, itself checked against
+     * Python's math.erfc (C's erfc, within an ulp) on both sides of the switch at 2 and in the tails.
+     */
+    @Test
+    void exactGeluAcrossItsRange() {
+        double[][] known = {{0, 1}, {0.5, 0.4795001221869535}, {1, 0.15729920705028513}, {-1, 1.842700792949715}, {1.9999, 0.004679802092970608},
+                {2, 0.004677734981047265}, {-2.5, 1.999593047982555}, {3, 2.2090496998585438e-05}, {5, 1.5374597944280351e-12},
+                {10, 2.088487583762545e-45}};
+        for (double[] k : known) assertEquals(k[1], Reference.erfc(k[0]), 1e-13 * k[1], "erfc(" + k[0] + ")"); // 1 − erf(z) below 2 loses bits as erfc shrinks
+        Activations act = new Activations(POOL);
+        int n = 40_001;
+        float[] x = new float[n], out = new float[n], dx = new float[n], ones = new float[n];
+        for (int i = 0; i < n; i++) {
+            x[i] = -12f + 24f * i / (n - 1);
+            ones[i] = 1f;
+        }
+        act.geluExactForward(out, 0, x, 0, n);
+        act.geluExactBackward(dx, 0, x, 0, ones, 0, n);
+        double[] e = new double[n], de = new double[n];
+        Reference.geluExactForward(e, Check.toDouble(x), n);
+        Reference.geluExactBackward(de, Check.toDouble(x), Check.toDouble(ones), n);
+        // the exponential's float argument, −x²/2 + P, carries half an ulp of x²/2: a relative error of 6e-8·x²/2
+        // in the tails (where transformers' own float form has long lost every digit: 1 + erf(−8.5) is 0 in float)
+        double worst = 0, worstGrad = 0;
+        float worstAt = 0;
+        for (int i = 0; i < n; i++) {
+            double allowed = 5e-7 + 6e-8 * x[i] * x[i] / 2, share = e[i] == 0 ? 0 : Math.abs(out[i] - e[i]) / Math.abs(e[i]) / allowed;
+            if (share > worst) {
+                worst = share;
+                worstAt = x[i];
+            }
+            // the gradient Φ(x) + x·φ(x) is a sum of two terms of opposite signs for x < 0 (zero near x = −0.75): its
+            // error is measured against the terms' magnitudes
+            double terms = 0.5 * Reference.erfc(-x[i] / Math.sqrt(2)) + Math.abs(x[i]) * Math.exp(-0.5 * x[i] * x[i]) / Math.sqrt(2 * Math.PI);
+            worstGrad = Math.max(worstGrad, Math.abs(dx[i] - de[i]) / terms / allowed);
+        }
+        assertTrue(worst < 1, "exact GELU's worst relative error on [-12, 12], as a share of what its argument's rounding allows: " + worst + " at x = " + worstAt);
+        assertTrue(worstGrad < 1, "its gradient's, against its terms' magnitudes: " + worstGrad);
+    }
+
     @Test
     void geluAndSwiglu() {
         SplittableRandom rng = new SplittableRandom(12);
@@ -178,6 +222,16 @@ class LayerKernelsTest {
             act.geluBackward(dx, 0, x, 0, dout, 0, n);
             Reference.geluBackward(edx, Check.toDouble(x), Check.toDouble(dout), n);
             Check.close("gelu backward", edx, dx, 1e-6, 1e-5);
+        }
+        for (int n : new int[] {1, 7, 8, 9, 63, 1000, 70_001}) {
+            float[] x = Check.randomFloats(rng, n, 6), out = new float[n], dout = Check.randomFloats(rng, n, 1), dx = new float[n];
+            act.geluExactForward(out, 0, x, 0, n);
+            double[] eo = new double[n], edx = new double[n];
+            Reference.geluExactForward(eo, Check.toDouble(x), n);
+            Check.close("exact gelu", eo, out, 1e-7, 1e-6);
+            act.geluExactBackward(dx, 0, x, 0, dout, 0, n);
+            Reference.geluExactBackward(edx, Check.toDouble(x), Check.toDouble(dout), n);
+            Check.close("exact gelu backward", edx, dx, 1e-7, 1e-6);
         }
         for (int[] s : SHAPES) {
             int rows = s[0] * s[1], hidden = s[2];
@@ -199,34 +253,51 @@ class LayerKernelsTest {
      * rounded, the tables as transformers computes them) bit for bit, row by row (decoding's form) as on the whole
      * activation, and its inverse; half head sizes below, at and past whole vectors.
      */
+    /**
+     * RoPE against the double-precision rotation, against the scalar float form (x1·cos − x2·sin with each product
+     * rounded, the tables as transformers computes them) bit for bit, row by row (decoding's form) as on the whole
+     * activation, and its inverse; half head sizes below, at and past whole vectors, whole heads and GPT-NeoX's
+     * partial rotary (the first r dimensions of each head, the rest untouched).
+     */
     @Test
     void ropeForwardAndInverse() {
         SplittableRandom rng = new SplittableRandom(14);
-        for (int hs : new int[] {10, 18, 2 * Vec.L + 2, 64, 128}) {
-            int b = 2, t = 19, nh = 4, nkv = 2, w = Attention.qkvWidth(nh, nkv, hs), half = hs / 2;
-            Rope rope = new Rope(POOL, 32, hs, 10000);
+        int[][] shapes = {{10, 10}, {18, 18}, {2 * Vec.L + 2, 2 * Vec.L + 2}, {64, 64}, {128, 128}, {64, 16}, {64, 2 * Vec.L + 2}, {80, 20}, {10, 2}};
+        for (int[] shape : shapes) {
+            int hs = shape[0], rotary = shape[1];
+            int b = 2, t = 19, nh = 4, nkv = 2, w = Attention.qkvWidth(nh, nkv, hs), half = rotary / 2;
+            String what = "rope hs=" + hs + " rotary=" + rotary;
+            Rope rope = rotary == hs ? new Rope(POOL, 32, hs, 10000) : new Rope(POOL, 32, hs, rotary, 10000);
             float[] x = Check.randomFloats(rng, b * t * w, 1), orig = x.clone(), scalar = x.clone(), rows = x.clone();
             double[] e = Check.toDouble(x);
             rope.forward(x, 0, b, t, nh, nkv, hs);
-            Reference.rope(e, b, t, nh, nkv, hs, 10000, 1);
-            Check.close("rope hs=" + hs, e, x, 1e-5, 1e-5);
+            Reference.rope(e, b, t, nh, nkv, hs, rotary, 10000, 1);
+            Check.close(what, e, x, 1e-5, 1e-5);
             for (int row = 0; row < b * t; row++) {
                 rope.rotateRow(rows, row * w, row % t, nh + nkv, hs);
                 for (int h = 0; h < nh + nkv; h++) {
                     int x1 = row * w + h * hs, x2 = x1 + half;
                     for (int i = 0; i < half; i++) {
-                        float angle = (float) (row % t) * (float) (1.0 / Math.pow(10000, (float) (2 * i) / hs));
+                        float angle = (float) (row % t) * (float) (1.0 / Math.pow(10000, (float) (2 * i) / rotary));
                         float c = (float) Math.cos(angle), sn = (float) Math.sin(angle), a = scalar[x1 + i], bb = scalar[x2 + i];
                         scalar[x1 + i] = a * c - bb * sn;
                         scalar[x2 + i] = bb * c + a * sn;
                     }
                 }
             }
-            assertArrayEquals(scalar, x, "rope hs=" + hs + " against the scalar float form");
-            assertArrayEquals(scalar, rows, "rope hs=" + hs + " row by row");
+            assertArrayEquals(scalar, x, what + " against the scalar float form");
+            assertArrayEquals(scalar, rows, what + " row by row");
+            for (int row = 0; row < b * t; row++) { // the dimensions past the rotary ones, and the values, pass unchanged
+                for (int h = 0; h < nh + 2 * nkv; h++) {
+                    for (int i = h < nh + nkv ? rotary : 0; i < hs; i++) assertEquals(orig[row * w + h * hs + i], x[row * w + h * hs + i], what);
+                }
+            }
             rope.backward(x, 0, b, t, nh, nkv, hs);
-            Check.close("rope inverse restores input, hs=" + hs, Check.toDouble(orig), x, 1e-5, 1e-5);
+            Check.close(what + ": the inverse restores the input", Check.toDouble(orig), x, 1e-5, 1e-5);
         }
+        assertThrows(IllegalArgumentException.class, () -> new Rope(POOL, 32, 64, 15, 10000));
+        assertThrows(IllegalArgumentException.class, () -> new Rope(POOL, 32, 64, 66, 10000));
+        assertThrows(IllegalArgumentException.class, () -> new Rope(POOL, 32, 64, 0, 10000));
     }
 
     @Test

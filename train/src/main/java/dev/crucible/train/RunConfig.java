@@ -83,12 +83,14 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
      * probability in training on the attention probabilities, each sub-layer's output and the MLP's
      * hidden activation; embedding_projection: learnable orthogonally initialised d×d projections after the
      * embedding and before the LM head (Outlier-Safe Pre-Training's EmbProj), folded away on export.
+     * style gpt_neox (Pythia's architecture) takes parallel_residual (default true), rotary_fraction (the share of each
+     * head RoPE rotates, default 0.25) and gelu (exact, the default, or tanh; gpt2 style takes gelu too).
      */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record ModelSpec(String preset, String style, Integer vocabSize, Integer contextLength, Integer nLayer, Integer nHead,
                             Integer nKvHead, Integer dModel, Integer intermediateSize, Boolean tieEmbeddings, Double normEps,
                             Double ropeTheta, String normPlacement, Double mixLnFraction, String normScaling, Boolean qkNorm, String norm,
-                            Double dropout, Boolean embeddingProjection) {
+                            Double dropout, Boolean embeddingProjection, Boolean parallelResidual, Double rotaryFraction, String gelu) {
         /** model: tiny is short for model: {preset: tiny}. */
         @JsonCreator(mode = JsonCreator.Mode.DELEGATING)
         public static ModelSpec ofPreset(String preset) {
@@ -116,8 +118,7 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
                 int v = base != null ? base.vocabSize() : vocabSize, ctx = base != null ? base.contextLength() : contextLength;
                 int layers = base != null ? base.nLayer() : nLayer, d = base != null ? base.dModel() : dModel;
                 int heads = nHead != null ? nHead : base.nHead();
-                m = st == ModelConfig.Style.LLAMA ? ModelConfig.llamaBuilder(v, ctx, layers, heads, nKvHead != null ? nKvHead : heads, d)
-                        : ModelConfig.gpt2Builder(v, ctx, layers, heads, d);
+                m = ModelConfig.builder(st, v, ctx, layers, heads, nKvHead != null ? nKvHead : heads, d);
             }
             if (nHead != null && nKvHead == null) m.nKvHead(nHead);
             if (dModel != null && intermediateSize == null) {
@@ -140,14 +141,22 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
             if (norm != null) m.norm(ModelConfig.Norm.parse(norm));
             if (dropout != null) m.dropout(dropout);
             if (embeddingProjection != null) m.embeddingProjection(embeddingProjection);
+            if (parallelResidual != null) m.parallelResidual(parallelResidual);
+            if (rotaryFraction != null) m.rotaryFraction(rotaryFraction);
+            if (gelu != null) m.gelu(ModelConfig.Gelu.parse(gelu));
             return m.build();
         }
 
-        /** Every field spelled out, for the resolved config written into the run directory. */
+        /**
+         * Every field spelled out, for the resolved config written into the run directory (the GPT-NeoX fields for
+         * that style, and gelu where it is not the tanh form, so that other runs' files read as they always have).
+         */
         public static ModelSpec of(ModelConfig c, String preset) {
+            boolean neox = c.style() == ModelConfig.Style.GPT_NEOX;
             return new ModelSpec(preset, c.style().id(), c.vocabSize(), c.contextLength(), c.nLayer(), c.nHead(), c.nKvHead(),
                     c.dModel(), c.intermediateSize(), c.tieEmbeddings(), c.normEps(), c.ropeTheta(), c.normPlacement().id(), c.mixLnFraction(),
-                    c.normScaling().id(), c.qkNorm(), c.norm().id(), c.dropout(), c.embeddingProjection());
+                    c.normScaling().id(), c.qkNorm(), c.norm().id(), c.dropout(), c.embeddingProjection(), neox ? c.parallelResidual() : null,
+                    neox ? c.rotaryFraction() : null, neox || c.gelu() != ModelConfig.Gelu.TANH ? c.gelu().id() : null);
         }
     }
 

@@ -57,6 +57,15 @@ class ConfigLoaderTest {
         assertEquals(20, inf.phasesFor(100).annealSteps(), "a fifth");
         assertContains(error("data: {train: a.bin}\nschedule: {kind: cosine, anneal_steps: 5}\n"), "schedule.anneal_steps: a setting of the infinite schedule");
         assertEquals(20, load("data: {train: a.bin}\ntraining: {steps: 100, distill: {teacher: t}}\n").training().distill().untilStep(), "a fifth");
+        // the GPT-NeoX keys, switched on with that style (which has no grouped-query attention)
+        String neox = Files.readString(example).replace("  style: llama ", "  style: gpt_neox ").replace("  n_kv_head: 2 ", "  n_kv_head: 4 ")
+                .replace("  # parallel_residual: true ", "  parallel_residual: false ").replace("  # rotary_fraction: 0.25 ", "  rotary_fraction: 0.5 ")
+                .replace("  # gelu: exact ", "  gelu: tanh ");
+        ModelConfig m = load(neox).model().resolve();
+        assertEquals(ModelConfig.Style.GPT_NEOX, m.style());
+        assertEquals(false, m.parallelResidual());
+        assertEquals(24, m.rotaryDims(), "half of each 48-dimension head");
+        assertEquals(ModelConfig.Gelu.TANH, m.gelu());
     }
 
     @Test
@@ -79,6 +88,12 @@ class ConfigLoaderTest {
         ModelConfig full = load("model: {style: llama, vocab_size: 100, context_length: 64, n_layer: 2, n_head: 4, n_kv_head: 2, d_model: 64}\n"
                 + "data: {train: x}\ntraining: {seq_len: 64}\n").model().resolve();
         assertEquals(ModelConfig.llama(100, 64, 2, 4, 2, 64), full);
+        ModelConfig neox = load("model: {style: gpt_neox, vocab_size: 100, context_length: 64, n_layer: 2, n_head: 4, d_model: 64}\n"
+                + "data: {train: x}\ntraining: {seq_len: 64}\n").model().resolve();
+        assertEquals(ModelConfig.gptNeoxBuilder(100, 64, 2, 4, 64).build(), neox, "GPT-NeoX's defaults: parallel, a quarter rotary, exact GELU");
+        assertEquals(ModelConfig.preset("tiny-neox"), load("model: tiny-neox\ndata: {train: x}\n").model().resolve());
+        ModelConfig tinyAsNeox = load("model: {preset: tiny, style: gpt_neox}\ndata: {train: x}\n").model().resolve();
+        assertEquals(ModelConfig.preset("tiny-neox"), tinyAsNeox, "a preset's shape in another style takes that style's defaults");
     }
 
     @Test
@@ -100,6 +115,11 @@ class ConfigLoaderTest {
                 .contains("training.batch_tokens: must be a positive multiple of micro_batch x seq_len = 512"));
         assertContains(error("model: gpt5\ndata: {train: x}\n"), "unknown model preset 'gpt5'");
         assertContains(error("data: {train: x}\nschedule: {kind: linear}\n"), "schedule.kind: unknown schedule 'linear'");
+        assertContains(error("model: {preset: tiny, parallel_residual: true}\ndata: {train: x}\n"), "model.parallel_residual: a gpt_neox-style option");
+        assertContains(error("model: {preset: tiny-llama, rotary_fraction: 0.5}\ndata: {train: x}\n"), "model.rotary_fraction: RoPE on part of each head");
+        assertContains(error("model: {preset: tiny-neox, gelu: relu}\ndata: {train: x}\n"), "unknown gelu 'relu' (expected tanh or exact)");
+        assertContains(error("model: {preset: tiny-neox, rotary_fraction: 0.01}\ndata: {train: x}\n"),
+                "RoPE needs an even number of rotary dimensions per head, got 0");
         assertContains(error("model: {preset: tiny, n_kv_head: 4}\ndata: {train: x}\n"), "model.n_kv_head: must divide n_head (6), got 4");
         assertContains(error("training: {steps: 3}\n"), "data: missing");
         assertContains(error("data: {train: x}\ntraining: {seq_len: 1024}\n"), "exceeds the model's context_length 256");

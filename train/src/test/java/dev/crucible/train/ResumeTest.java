@@ -398,13 +398,15 @@ class ResumeTest {
     void everyOptimizerResumesBitIdentically() throws Exception {
         String llama = "{style: llama, vocab_size: 256, context_length: 32, n_layer: 2, n_head: 4, n_kv_head: 2, d_model: 48}";
         String gpt2 = "{style: gpt2, vocab_size: 256, context_length: 32, n_layer: 2, n_head: 4, d_model: 48}";
+        String neox = "{style: gpt_neox, vocab_size: 256, context_length: 32, n_layer: 2, n_head: 4, d_model: 64}"; // state of a qkv grouped by head
         String[][] cases = {
                 {llama, "{name: spam, lr: 3.0e-3, reset_interval: 3, reset_warmup: 2, clip_delay: 2, theta: 5}"},
                 {llama, "{name: galore, rank: 8, update_gap: 3}"},
                 {gpt2, "{name: muon}"},
                 {llama, "{name: muon, shape_scale: moonlight, lr: 3.0e-3, weight_decay: 0.1, groups: {embedding: {name: spam, lr: 3.0e-3}}}"},
                 {llama, "{name: swan}"},
-                {gpt2, "{name: sinkgd}"}};
+                {gpt2, "{name: sinkgd}"},
+                {neox, "{name: muon}"}};
         PrintStream quiet = new PrintStream(new ByteArrayOutputStream());
         setup("unused");
         for (int c = 0; c < cases.length; c++) {
@@ -428,7 +430,8 @@ class ResumeTest {
                 String algorithm = cases[c][1].replaceAll("^\\{name: (\\w+).*", "$1");
                 assertEquals(algorithm, r.metadata().get("optimizer"));
                 boolean stateless = algorithm.equals("swan") || algorithm.equals("sinkgd");
-                String probe = cases[c][0].contains("gpt2") ? "transformer.h.1.attn.c_attn.weight" : "model.layers.1.self_attn.k_proj.weight";
+                String probe = cases[c][0].contains("gpt2") ? "transformer.h.1.attn.c_attn.weight"
+                        : cases[c][0].contains("gpt_neox") ? "gpt_neox.layers.1.attention.query_key_value.weight" : "model.layers.1.self_attn.k_proj.weight";
                 boolean hasMatrixState = r.entries().keySet().stream().anyMatch(k -> k.startsWith(probe + "."));
                 assertEquals(!stateless, hasMatrixState, algorithm + ": " + r.entries().keySet());
             }
