@@ -54,13 +54,28 @@ for behavior in ["Removed", "Isolated", "MergedWithPrevious", "MergedWithNext", 
         TOKENIZERS["regex-%s%s" % (behavior, "-inverted" if invert else "")] = (
             seq(split("\\d+|x*", behavior, invert), byte_level(False, False)), None)
 
+EOT = {"id": len(VOCAB), "content": "<|endoftext|>", "single_word": False, "lstrip": False, "rstrip": False, "normalized": False, "special": True}
+
+
+def added(content, i, special=False, normalized=True):
+    return {"id": len(VOCAB) + i, "content": content, "single_word": False, "lstrip": False, "rstrip": False, "normalized": normalized,
+            "special": special}
+
+
+# GPT-NeoX's (Pythia's) tokenizer.json keeps runs of spaces as added tokens that are not special, normalized, beside an NFC
+# normalizer; here also a normalized token whose NFD spelling the normalizer composes, and a normalized special one
+NEOX_ADDED = [EOT, added("    ", 1), added("   ", 2), added("  ", 3), added("\u01d8", 4), added("<sep>", 5, special=True)]
+NEOX_TEXTS = ["def f():\n    return 1", "a  b   c    d     e", "  hi", "hi  ", "<|endoftext|>  hi", "u\u0308\u0301 \u01d8x",
+              "caf\u00e9 cafe\u0301", "hi<sep> hi", "\u212b\u0041\u030a", "\uff28i \ufb01"]
+NORMALIZERS = {"neox": {"type": "NFC"}, "neox-nfkc-sequence": {"type": "Sequence", "normalizers": [{"type": "NFD"}, {"type": "NFKC"}]}}
+
 TEXTS = ["hi", " hi", "<|endoftext|>hi", "hi<|endoftext|> hi", "<|endoftext|> hi<|endoftext|>", "abc", "ab12c", "the-final--countdown",
          "-a--b-", "a1b22c", "hi hi  hi", "x-1-y", "3 hi-4", ""]
 
 
 def write():
     cases = []
-    for name, (pre, ignore) in TOKENIZERS.items():
+    for name, (pre, ignore) in list(TOKENIZERS.items()) + [(n, (byte_level(False, True), None)) for n in NORMALIZERS]:
         model = {"type": "BPE", "dropout": None, "unk_token": None, "continuing_subword_prefix": None, "end_of_word_suffix": None,
                  "fuse_unk": False, "byte_fallback": False}
         if ignore is not None:
@@ -68,16 +83,20 @@ def write():
         model["vocab"] = VOCAB
         model["merges"] = MERGES
         tj = {"version": "1.0", "truncation": None, "padding": None,
-              "added_tokens": [{"id": len(VOCAB), "content": "<|endoftext|>", "single_word": False, "lstrip": False, "rstrip": False,
-                                "normalized": False, "special": True}],
-              "normalizer": None, "pre_tokenizer": pre, "post_processor": None, "decoder": byte_level(False, True), "model": model}
+              "added_tokens": NEOX_ADDED if name in NORMALIZERS else [EOT],
+              "normalizer": NORMALIZERS.get(name), "pre_tokenizer": pre, "post_processor": None, "decoder": byte_level(False, True), "model": model}
         text = json.dumps(tj, ensure_ascii=False, indent=1)
         with open(os.path.join(here, name + ".json"), "w", encoding="utf-8") as f:
             f.write(text)
         tok = Tokenizer.from_str(text)
-        for t in TEXTS:
+        for t in TEXTS + (NEOX_TEXTS if name in NORMALIZERS else []):
             pieces = [p for p, _ in tok.pre_tokenizer.pre_tokenize_str(t)]
-            cases.append({"tokenizer": name, "text": t, "ids": tok.encode(t, add_special_tokens=False).ids, "pieces": pieces})
+            case = {"tokenizer": name, "text": t, "ids": tok.encode(t, add_special_tokens=False).ids, "pieces": pieces}
+            if name in NORMALIZERS:
+                tok.encode_special_tokens = True  # special tokens as text, as Crucible encodes a corpus; the other added tokens still match
+                case["ids_specials_as_text"] = tok.encode(t, add_special_tokens=False).ids
+                tok.encode_special_tokens = False
+            cases.append(case)
     with open(os.path.join(here, "cases.json"), "w", encoding="utf-8") as f:
         json.dump({"tokenizers": tokenizers.__version__, "cases": cases}, f, ensure_ascii=False, indent=1)
 

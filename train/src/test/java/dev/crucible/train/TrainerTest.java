@@ -349,7 +349,7 @@ public class TrainerTest {
         String kd = cfg.replace("out: tok", "out: kd").replace("threads: 2}", "threads: 2, distill: {teacher: " + teacher + "}}");
         err = assertThrows(IllegalArgumentException.class, () -> train(config(kd))).getMessage();
         assertTrue(err.contains(teacher.resolve("tokenizer.json").toString()) && err.contains(dir.resolve("tokenizer.json").toString())
-                && err.contains("special tokens"), err);
+                && err.contains("added tokens {<|pad|>=256} vs {<|endoftext|>=256}"), err);
     }
 
     /** Byte-level GPT-2 style model on tiny Shakespeare: validation loss falls clearly within 300 steps. */

@@ -12,15 +12,15 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Byte-level BPE as GPT-2, tiktoken and Llama 3 use it: text is split by a regex into pieces, each
  * piece's UTF-8 bytes start as one token per byte, and the adjacent pair with the best merge rank
- * is merged until no pair has a rank. Special tokens (e.g. <|endoftext|>) are matched before
- * splitting when allowed. decode(encode(x)) gives back x's bytes exactly, for any input, unless a
- * tokenizer.json's pre-tokenizer removes text (a Split with behavior Removed) or adds a prefix space.
+ * is merged until no pair has a rank. Added tokens are matched before splitting ({@link AddedVocabulary}:
+ * special ones such as <|endoftext|> when allowed, the others always) and a tokenizer.json's normalizer
+ * (NFC for GPT-NeoX) runs on the text between them. decode(encode(x)) gives back x's bytes exactly, for
+ * any input, unless a tokenizer.json's normalizer changes the text, its pre-tokenizer removes text (a Split
+ * with behavior Removed) or adds a prefix space.
  *
  * <p>Token byte strings are keyed as ISO-8859-1 strings (one char per byte) so that lookups of
  * byte ranges are plain string hash lookups.
@@ -44,8 +44,9 @@ public final class BpeTokenizer {
     private final byte[][] tokenBytes;          // id -> bytes
     private final Map<String, Integer> ids;     // bytes (latin-1 key) -> id
     private final Map<String, Integer> ranks;   // merged bytes (latin-1 key) -> the first rank that makes them
-    private final Map<String, Integer> specials;
-    private final Pattern specialSplit;
+    private final AddedVocabulary added;
+    private final Map<String, Integer> addedIds, specials;
+    private final AddedVocabulary.Matchers addedMatchers;
     private final boolean ignoreMerges;
     private final int[][] mergeList;            // {left, right, merged} by rank, as tokenizer.json lists them; null: by ranks
     // shared by threads encoding at once; bounded so a long tail of rare pieces cannot fill memory
@@ -55,32 +56,28 @@ public final class BpeTokenizer {
 
     /** Pair priority by the merged token's rank (tiktoken's); a piece that is a token is taken whole. */
     BpeTokenizer(String pattern, byte[][] tokenBytes, Map<String, Integer> ranks, Map<String, Integer> specials, boolean addPrefixSpace) {
-        this(PreTokenizer.of(pattern, addPrefixSpace), tokenBytes, ranks, specials, true, null);
+        this(PreTokenizer.of(pattern, addPrefixSpace), tokenBytes, ranks, AddedVocabulary.specials(specials), true, null);
     }
 
-    BpeTokenizer(PreTokenizer pre, byte[][] tokenBytes, Map<String, Integer> ranks, Map<String, Integer> specials, boolean ignoreMerges, int[][] mergeList) {
+    BpeTokenizer(PreTokenizer pre, byte[][] tokenBytes, Map<String, Integer> ranks, AddedVocabulary added, boolean ignoreMerges, int[][] mergeList) {
         this.pre = pre;
         this.tokenBytes = tokenBytes;
+        this.added = added;
+        this.addedIds = added.ids();
+        this.specials = added.specialIds();
+        this.addedMatchers = added.matchers();
         this.ids = new HashMap<>(tokenBytes.length * 2);
         for (int i = 0; i < tokenBytes.length; i++) {
-            if (tokenBytes[i] != null && !specials.containsValue(i)) ids.put(key(tokenBytes[i]), i);
+            if (tokenBytes[i] != null && !addedIds.containsValue(i)) ids.put(key(tokenBytes[i]), i);
         }
         for (int b = 0; b < 256; b++) {
             if (!ids.containsKey(key(new byte[] {(byte) b}))) throw new IllegalArgumentException("vocabulary lacks the single byte " + b + ": not a byte-level BPE");
         }
         this.ranks = ranks;
-        this.specials = specials;
         this.ignoreMerges = ignoreMerges;
         this.mergeList = mergeList;
         for (int b = 0; b < 256; b++) byteIds[b] = ids.get(key(new byte[] {(byte) b}));
         this.merges = mergeList != null ? PairMerges.of(mergeList) : PairMerges.build(tokenBytes, ids, ranks);
-        if (specials.isEmpty()) {
-            specialSplit = null;
-        } else {
-            StringBuilder sb = new StringBuilder();
-            specials.keySet().stream().sorted((a, b) -> b.length() - a.length()).forEach(s -> sb.append(sb.length() > 0 ? "|" : "").append(Pattern.quote(s)));
-            specialSplit = Pattern.compile(sb.toString());
-        }
     }
 
     static String key(byte[] b) {
@@ -139,6 +136,7 @@ public final class BpeTokenizer {
         return mergeList;
     }
 
+    /** The special tokens (content to id): the added tokens flagged special, which stand for no text. */
     public Map<String, Integer> specials() {
         return specials;
     }
@@ -148,7 +146,12 @@ public final class BpeTokenizer {
         return specials.get(content);
     }
 
-    /** The bytes of a token (a special token's UTF-8 text). */
+    /** The added tokens, special or not, with tokenizer.json's flags, and the normalizer. */
+    AddedVocabulary added() {
+        return added;
+    }
+
+    /** The bytes of a token (an added token's UTF-8 text). */
     public byte[] bytes(int id) {
         if (id < 0 || id >= tokenBytes.length || tokenBytes[id] == null) throw new IllegalArgumentException("token id " + id + " is not in the vocabulary of " + tokenBytes.length);
         return tokenBytes[id];
@@ -156,11 +159,13 @@ public final class BpeTokenizer {
 
     /**
      * Where this tokenizer and o turn text into different ids (vocabulary size, a token's bytes, the
-     * special tokens, the pre-tokenizer), in words; null when they agree on all of it.
+     * added tokens, the normalizer, the pre-tokenizer), in words; null when they agree on all of it.
      */
     public String differenceFrom(BpeTokenizer o) {
         if (vocabSize() != o.vocabSize()) return "vocabulary of " + vocabSize() + " vs " + o.vocabSize() + " tokens";
-        if (!specials.equals(o.specials)) return "special tokens " + specials + " vs " + o.specials;
+        if (!addedIds.equals(o.addedIds)) return "added tokens " + addedIds + " vs " + o.addedIds;
+        if (!added.tokens().equals(o.added.tokens())) return "added tokens' flags " + added.tokens() + " vs " + o.added.tokens();
+        if (!added.normalization().equals(o.added.normalization())) return "normalizer " + added.normalization() + " vs " + o.added.normalization();
         if (!pre.equals(o.pre)) return "pre-tokenizer " + pre + " vs " + o.pre;
         if (ignoreMerges != o.ignoreMerges) return "ignore_merges " + ignoreMerges + " vs " + o.ignoreMerges;
         if (!java.util.Arrays.deepEquals(mergeList, o.mergeList)) return "the merges differ";
@@ -171,37 +176,40 @@ public final class BpeTokenizer {
         return null;
     }
 
-    /** Merge rank of the token with these bytes (lower merges first), or null for bytes and specials. */
+    /** Merge rank of the token with these bytes (lower merges first), or null for bytes and added tokens. */
     Integer rank(byte[] token) {
         return ranks.get(key(token));
     }
 
     /**
      * Encodes text; special token strings in it are ordinary text unless allowSpecial. As in Hugging
-     * Face tokenizers, special tokens are cut out first and the pre-tokenizer (a prefix space
-     * included) runs on each stretch of text between them.
+     * Face tokenizers, added tokens are cut out first, the normalizer runs on the text between them, and
+     * the pre-tokenizer (a prefix space included) on each stretch left.
      */
     public int[] encode(String text, boolean allowSpecial) {
         IntList out = new IntList();
-        if (allowSpecial && specialSplit != null) {
-            Matcher m = specialSplit.matcher(text);
-            int last = 0;
-            while (m.find()) {
-                encodeOrdinary(text, last, m.start(), true, out);
-                out.add(specials.get(m.group()));
-                last = m.end();
-            }
-            encodeOrdinary(text, last, text.length(), true, out);
-        } else {
-            encodeOrdinary(text, 0, text.length(), true, out);
-        }
+        encodeAdded(text, 0, text.length(), allowSpecial, true, out);
         return out.toArray();
+    }
+
+    private void encodeAdded(String text, int from, int to, boolean allowSpecial, boolean prefixSpace, IntList out) {
+        addedMatchers.split(added, text, from, to, allowSpecial, new AddedVocabulary.Sink() {
+            @Override
+            public void text(String s, int a, int b) {
+                encodeOrdinary(s, a, b, prefixSpace, out);
+            }
+
+            @Override
+            public void token(int id) {
+                out.add(id);
+            }
+        });
     }
 
     /**
      * Encodes arbitrary bytes: maximal runs of valid UTF-8 are encoded as text (no special tokens, no
      * prefix space), and each byte of an invalid sequence becomes its single-byte token, so
-     * decodeBytes gives the input back exactly (unless the pre-tokenizer removes text).
+     * decodeBytes gives the input back exactly (unless the normalizer changes text or the pre-tokenizer removes it).
      */
     public int[] encodeBytes(byte[] data) {
         IntList out = new IntList();
@@ -241,7 +249,7 @@ public final class BpeTokenizer {
     }
 
     private void encodeRun(String text, IntList out) {
-        encodeOrdinary(text, 0, text.length(), false, out);
+        encodeAdded(text, 0, text.length(), false, false, out);
     }
 
     private void encodeOrdinary(String text, int from, int to, boolean prefixSpace, IntList out) {
@@ -339,7 +347,7 @@ public final class BpeTokenizer {
     /** Ordinary tokens in id order with their merge ranks, for writing tokenizer.json. */
     Map<Integer, byte[]> ordinary() {
         Map<Integer, byte[]> m = new LinkedHashMap<>();
-        for (int i = 0; i < tokenBytes.length; i++) if (tokenBytes[i] != null && !specials.containsValue(i)) m.put(i, tokenBytes[i]);
+        for (int i = 0; i < tokenBytes.length; i++) if (tokenBytes[i] != null && !addedIds.containsValue(i)) m.put(i, tokenBytes[i]);
         return m;
     }
 

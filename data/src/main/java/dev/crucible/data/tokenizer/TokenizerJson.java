@@ -40,9 +40,8 @@ public final class TokenizerJson {
         if (!"BPE".equals(model.path("type").asText("BPE")) || !model.has("vocab")) {
             throw new IOException(file + ": model type '" + model.path("type").asText("?") + "' is not supported (byte-level BPE is)");
         }
-        if (!root.path("normalizer").isNull() && !root.path("normalizer").isMissingNode()) {
-            throw new IOException(file + ": normalizer '" + root.path("normalizer").path("type").asText("?") + "' is not supported (byte-level BPE uses none)");
-        }
+        List<java.text.Normalizer.Form> normalization = new ArrayList<>();
+        normalizer(file, root.path("normalizer"), "normalizer", normalization);
         if (model.path("byte_fallback").asBoolean(false)) throw new IOException(file + ": byte_fallback (SentencePiece-style BPE) is not supported");
         for (String key : new String[] {"continuing_subword_prefix", "end_of_word_suffix"}) {
             JsonNode v = model.get(key);
@@ -72,7 +71,8 @@ public final class TokenizerJson {
             if (other != null) throw new IOException(file + ": model.vocab gives id " + id + " to both '" + other + "' and '" + e.getKey() + "'");
             vocabIds.put(e.getKey(), id);
         }
-        Map<String, Integer> specials = new LinkedHashMap<>();
+        Map<String, Integer> specials = new LinkedHashMap<>(); // every added token, special or not
+        List<AddedVocabulary.Token> flagged = new ArrayList<>();
         int nextId = vocab.size(); // tokenizers gives an added token its vocab id, else the next one after the vocab's size
         for (int i = 0; i < addedCount; i++) {
             JsonNode t = added.get(i);
@@ -96,6 +96,11 @@ public final class TokenizerJson {
                 throw new IOException(file + ": " + where + ".id " + id + " ('" + content + "') is not the id Hugging Face tokenizers gives it, " + expected + " (" + why + ")");
             }
             if (byId.containsKey(id) && !byId.get(id).equals(content)) throw new IOException(file + ": " + where + ".id " + id + " ('" + content + "') is model.vocab's id of '" + byId.get(id) + "'");
+            for (String flag : new String[] {"special", "normalized"}) {
+                if (t.has(flag) && !t.get(flag).isBoolean()) throw new IOException(file + ": " + where + "." + flag + " must be true or false, got " + t.get(flag));
+            }
+            boolean special = t.path("special").asBoolean(false); // tokenizers' defaults: not special, normalized unless special
+            if (!specials.containsKey(content)) flagged.add(new AddedVocabulary.Token(content, id, special, t.path("normalized").asBoolean(!special)));
             specials.put(content, id);
         }
         int n = 0;
@@ -139,7 +144,7 @@ public final class TokenizerJson {
             ranks.putIfAbsent(BpeTokenizer.key(tokens[pair[2]]), rank);
         }
         try {
-            return new BpeTokenizer(pre, tokens, ranks, specials, ignoreMerges, mergeList);
+            return new BpeTokenizer(pre, tokens, ranks, new AddedVocabulary(flagged, normalization), ignoreMerges, mergeList);
         } catch (IllegalArgumentException e) {
             throw new IOException(file + ": " + e.getMessage(), e);
         }
@@ -148,6 +153,21 @@ public final class TokenizerJson {
     /** A token id below limit, or -1. */
     private static int tokenId(JsonNode v, long limit) {
         return v != null && v.isIntegralNumber() && v.canConvertToLong() && v.asLong() >= 0 && v.asLong() < limit ? (int) v.asLong() : -1;
+    }
+
+    /** The Unicode forms of a normalizer: none (null), NFC, NFD, NFKC, NFKD, or a Sequence of them; any other refused by name. */
+    private static void normalizer(Path file, JsonNode n, String where, List<java.text.Normalizer.Form> forms) throws IOException {
+        if (n.isMissingNode() || n.isNull()) return;
+        String type = n.path("type").asText("?");
+        if (type.equals("Sequence")) {
+            JsonNode list = n.get("normalizers");
+            if (list == null || !list.isArray()) throw new IOException(file + ": " + where + ".normalizers is missing or not an array");
+            for (int i = 0; i < list.size(); i++) normalizer(file, list.get(i), where + ".normalizers[" + i + "]", forms);
+            return;
+        }
+        java.text.Normalizer.Form f = AddedVocabulary.form(type);
+        if (f == null) throw new IOException(file + ": " + where + " '" + type + "' is not supported (NFC, NFD, NFKC, NFKD and Sequences of them are)");
+        forms.add(f);
     }
 
     private static PreTokenizer preTokenizer(Path file, JsonNode pre) throws IOException {
@@ -207,16 +227,24 @@ public final class TokenizerJson {
         Map<Integer, byte[]> ordinary = t.ordinary();
         // tokenizers ignores these ids and numbers added tokens on from the vocabulary's size, in the order listed
         int next = ordinary.size();
-        for (var e : t.specials().entrySet().stream().sorted(Map.Entry.comparingByValue()).toList()) {
-            if (e.getValue() != next) {
-                throw new IOException(file + ": Hugging Face tokenizers would read added token '" + e.getKey() + "' as id " + next + ", not " + e.getValue()
+        for (AddedVocabulary.Token a : t.added().tokens().stream().sorted(java.util.Comparator.comparingInt(AddedVocabulary.Token::id)).toList()) {
+            if (a.id() != next) {
+                throw new IOException(file + ": Hugging Face tokenizers would read added token '" + a.content() + "' as id " + next + ", not " + a.id()
                         + " (it numbers added tokens on from the vocabulary's " + ordinary.size() + " tokens; a tokenizer with unused ids cannot be written)");
             }
             next++;
-            added.addObject().put("id", e.getValue()).put("content", e.getKey()).put("single_word", false).put("lstrip", false)
-                    .put("rstrip", false).put("normalized", false).put("special", true);
+            added.addObject().put("id", a.id()).put("content", a.content()).put("single_word", false).put("lstrip", false)
+                    .put("rstrip", false).put("normalized", a.normalized()).put("special", a.special());
         }
-        root.putNull("normalizer");
+        List<java.text.Normalizer.Form> forms = t.added().normalization();
+        if (forms.isEmpty()) {
+            root.putNull("normalizer");
+        } else if (forms.size() == 1) {
+            root.putObject("normalizer").put("type", forms.getFirst().name());
+        } else {
+            ArrayNode list = root.putObject("normalizer").put("type", "Sequence").putArray("normalizers");
+            for (java.text.Normalizer.Form f : forms) list.addObject().put("type", f.name());
+        }
         PreTokenizer pre = t.preTokenizer();
         ObjectNode byteLevel = JSON.createObjectNode().put("type", "ByteLevel").put("add_prefix_space", t.addPrefixSpace()).put("trim_offsets", true);
         if (pre.steps().size() == 1) {

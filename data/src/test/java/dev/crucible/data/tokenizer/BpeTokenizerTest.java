@@ -135,7 +135,9 @@ class BpeTokenizerTest {
     @Test
     void unsupportedTokenizersAreRefusedByName(@TempDir Path dir) throws IOException {
         assertTrue(refused(dir, "{\"model\": {\"type\": \"Unigram\", \"vocab\": []}}").contains("model type 'Unigram' is not supported"));
-        assertTrue(refused(dir, "{\"normalizer\": {\"type\": \"NFKC\"}, \"model\": {\"type\": \"BPE\", \"vocab\": {}}}").contains("normalizer 'NFKC'"));
+        assertTrue(refused(dir, "{\"normalizer\": {\"type\": \"Lowercase\"}, \"model\": {\"type\": \"BPE\", \"vocab\": {}}}").contains("normalizer 'Lowercase' is not supported"));
+        assertTrue(refused(dir, "{\"normalizer\": {\"type\": \"Sequence\", \"normalizers\": [{\"type\": \"NFC\"}, {\"type\": \"Strip\"}]}, "
+                + "\"model\": {\"type\": \"BPE\", \"vocab\": {}}}").contains("normalizer.normalizers[1] 'Strip' is not supported"));
         assertTrue(refused(dir, "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}}, \"pre_tokenizer\": {\"type\": \"Whitespace\"}}").contains("pre_tokenizer 'Whitespace'"));
         assertTrue(refused(dir, "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": []}, \"pre_tokenizer\": {\"type\": \"ByteLevel\", \"add_prefix_space\": false}}")
                 .contains("lacks the single byte"));

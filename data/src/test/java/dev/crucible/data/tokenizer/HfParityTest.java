@@ -55,6 +55,15 @@ class HfParityTest {
             if (!Arrays.equals(ids, ourIds) || !pieces.equals(ours)) {
                 wrong.add(name + " '" + text + "': ids " + Arrays.toString(ourIds) + " pieces " + ours + ", Hugging Face's " + Arrays.toString(ids) + " " + pieces);
             }
+            JsonNode asText = c.get("ids_specials_as_text"); // tokenizers' encode_special_tokens: Crucible's encode(text, false)
+            if (asText != null) {
+                int[] expected = new int[asText.size()];
+                for (int i = 0; i < expected.length; i++) expected[i] = asText.get(i).asInt();
+                int[] ourPlain = t.encode(text, false);
+                if (!Arrays.equals(expected, ourPlain)) {
+                    wrong.add(name + " '" + text + "' with special tokens as text: ids " + Arrays.toString(ourPlain) + ", Hugging Face's " + Arrays.toString(expected));
+                }
+            }
         }
         assertTrue(compared >= 14, "cases for " + Arrays.toString(prefixes) + ": " + compared);
         return wrong;
@@ -85,11 +94,26 @@ class HfParityTest {
         same("gpt2", "ignore-merges");
     }
 
+    /**
+     * GPT-NeoX's (Pythia's) tokenizer.json: an NFC normalizer, and runs of spaces as added tokens that are not special and
+     * are normalized: they are cut out of every text (with or without special tokens allowed) after the normalizer, before
+     * the pre-tokenizer; a normalized added token matches its NFD spelling; NFKC in a Sequence after NFD.
+     */
+    @Test
+    void normalizerAndAddedTokensThatAreNotSpecial(@org.junit.jupiter.api.io.TempDir Path dir) throws IOException, URISyntaxException {
+        same("neox");
+        for (String name : new String[] {"neox", "neox-nfkc-sequence"}) { // written back with the flags and the normalizer, read as the same tokenizer
+            BpeTokenizer t = TokenizerJson.read(Path.of(HfParityTest.class.getResource("/tokenizer/hf/" + name + ".json").toURI()));
+            TokenizerJson.write(t, dir.resolve(name + ".json"));
+            assertEquals(null, t.differenceFrom(TokenizerJson.read(dir.resolve(name + ".json"))), name);
+        }
+    }
+
     /** Every case of cases.json, and that the file is tokenizers' output. */
     @Test
     void allCases() throws IOException, URISyntaxException {
         JsonNode root = new ObjectMapper().readTree(HfParityTest.class.getResource("/tokenizer/hf/cases.json"));
-        assertEquals(378, root.get("cases").size());
+        assertEquals(426, root.get("cases").size());
         assertTrue(root.get("tokenizers").asText().startsWith("0."), root.get("tokenizers").asText());
         same("");
     }
