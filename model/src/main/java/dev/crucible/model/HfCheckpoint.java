@@ -208,7 +208,7 @@ public final class HfCheckpoint implements AutoCloseable {
                             .normEps(c.path("layer_norm_epsilon").asDouble(1e-5)).gelu(gelu).build();
                 }
                 case "llama" -> {
-                    double theta = ropeTheta(c, file);
+                    RopeKeys rope = wholeHeads(ropeKeys(c, file), file);
                     String act = c.path("hidden_act").asText("silu");
                     if (!act.equals("silu")) throw new IOException(file + ": hidden_act '" + act + "' is not supported (silu is)");
                     if (c.path("attention_bias").asBoolean(false) || c.path("mlp_bias").asBoolean(false)) {
@@ -223,7 +223,7 @@ public final class HfCheckpoint implements AutoCloseable {
                     return ModelConfig.llamaBuilder(req(c, "vocab_size", file), req(c, "max_position_embeddings", file),
                                     req(c, "num_hidden_layers", file), heads, kvHeads, d)
                             .intermediateSize(req(c, "intermediate_size", file)).tieEmbeddings(c.path("tie_word_embeddings").asBoolean(false))
-                            .normEps(c.path("rms_norm_eps").asDouble(1e-6)).ropeTheta(theta).build();
+                            .normEps(c.path("rms_norm_eps").asDouble(1e-6)).ropeTheta(rope.theta()).ropeScaling(rope.scaling()).build();
                 }
                 case "gpt_neox" -> { // absent keys take GPTNeoXConfig's defaults, as transformers does
                     RopeKeys rope = ropeKeys(c, file);
@@ -236,7 +236,7 @@ public final class HfCheckpoint implements AutoCloseable {
                     return ModelConfig.gptNeoxBuilder(req(c, "vocab_size", file), req(c, "max_position_embeddings", file), req(c, "num_hidden_layers", file),
                                     heads, d)
                             .intermediateSize(req(c, "intermediate_size", file)).tieEmbeddings(c.path("tie_word_embeddings").asBoolean(false))
-                            .normEps(c.path("layer_norm_eps").asDouble(1e-5)).ropeTheta(rope.theta())
+                            .normEps(c.path("layer_norm_eps").asDouble(1e-5)).ropeTheta(rope.theta()).ropeScaling(rope.scaling())
                             .rotaryFraction(rope.partial() != null ? rope.partial() : 0.25)
                             .parallelResidual(c.path("use_parallel_residual").asBoolean(true)).gelu(gelu(c, "hidden_act", "gelu", file)).build();
                 }
@@ -272,20 +272,28 @@ public final class HfCheckpoint implements AutoCloseable {
         return v.asInt();
     }
 
-    /** RoPE's base and the share of each head it rotates (null where config.json does not say; partialFrom: the key that did). */
-    record RopeKeys(double theta, Double partial, String partialFrom) {}
+    /**
+     * RoPE's base, the share of each head it rotates (null where config.json does not say; partialFrom: the key that did)
+     * and Llama 3.1's frequency scaling (null for plain RoPE).
+     */
+    record RopeKeys(double theta, Double partial, String partialFrom, dev.crucible.tensor.Rope.Llama3Scaling scaling) {}
+
+    /** The parameters of rope_type llama3, as config.json names them. */
+    private static final String[] LLAMA3_KEYS = {"factor", "low_freq_factor", "high_freq_factor", "original_max_position_embeddings"};
 
     /**
      * RoPE's base and partial rotary factor. transformers 4 keeps them at the top level (rope_theta, with
      * rope_scaling for the scaled variants; GPT-NeoX's rotary_emb_base and rotary_pct); transformers 5 writes a
      * rope_parameters object (rope_type, rope_theta, partial_rotary_factor, factor, ...) and still reads the old
-     * keys into it. All are read here; a value given twice must agree, and any rope_type but "default" (plain
-     * RoPE, all Crucible computes) is refused by name.
+     * keys into it. All are read here; a value given twice must agree. Plain RoPE (rope_type "default") and
+     * Llama 3.1's "llama3" are computed; any other rope_type is refused by name.
      */
     static RopeKeys ropeKeys(JsonNode c, Path file) throws IOException {
         Double theta = null, partial = null;
         String thetaFrom = null, partialFrom = null;
         String type = null, typeFrom = null;
+        Map<String, Double> scaling = new java.util.HashMap<>();
+        Map<String, String> scalingFrom = new java.util.HashMap<>();
         for (String key : new String[] {"rope_parameters", "rope_scaling"}) {
             JsonNode p = c.get(key);
             if (p == null || p.isNull()) continue;
@@ -313,6 +321,10 @@ public final class HfCheckpoint implements AutoCloseable {
                     default -> {
                         // a per-layer-type form ({"full_attention": {...}}) or a scaling parameter
                         if (f.getValue().isContainerNode()) throw new IOException(file + ": " + where + " is not supported (one RoPE for every layer is)");
+                        if (java.util.Arrays.asList(LLAMA3_KEYS).contains(f.getKey())) {
+                            scaling.put(f.getKey(), agreeing(scaling.get(f.getKey()), scalingFrom.get(f.getKey()), positive(f.getValue(), where, file), where, file));
+                            scalingFrom.put(f.getKey(), where);
+                        }
                     }
                 }
             }
@@ -330,20 +342,30 @@ public final class HfCheckpoint implements AutoCloseable {
             partialFrom = key;
         }
         if (partial != null && partial > 1) throw new IOException(file + ": " + partialFrom + " " + partial + " must be at most 1");
-        if (type != null && !type.equals("default")) {
-            throw new IOException(file + ": " + typeFrom + " '" + type + "' is not supported (only plain RoPE, rope_type 'default', is; "
-                    + "Crucible has no RoPE scaling)");
+        dev.crucible.tensor.Rope.Llama3Scaling llama3 = null;
+        if ("llama3".equals(type)) {
+            for (String k : LLAMA3_KEYS) if (!scaling.containsKey(k)) throw new IOException(file + ": " + typeFrom + " 'llama3' needs " + k);
+            double positions = scaling.get("original_max_position_embeddings");
+            if (positions != Math.rint(positions) || positions > Integer.MAX_VALUE) {
+                throw new IOException(file + ": " + scalingFrom.get("original_max_position_embeddings") + " must be an integer, got " + positions);
+            }
+            try {
+                llama3 = new dev.crucible.tensor.Rope.Llama3Scaling(scaling.get("factor"), scaling.get("low_freq_factor"), scaling.get("high_freq_factor"), (int) positions);
+            } catch (IllegalArgumentException e) {
+                throw new IOException(file + ": " + typeFrom + " 'llama3': " + e.getMessage(), e);
+            }
+        } else if (type != null && !type.equals("default")) {
+            throw new IOException(file + ": " + typeFrom + " '" + type + "' is not supported (plain RoPE, rope_type 'default', and Llama 3.1's 'llama3' are)");
         }
-        return new RopeKeys(theta != null ? theta : 10000.0, partial, partialFrom);
+        return new RopeKeys(theta != null ? theta : 10000.0, partial, partialFrom, llama3);
     }
 
-    /** RoPE's base for a model that rotates whole heads (Llama, Qwen3): a partial rotary factor below 1 is refused. */
-    static double ropeTheta(JsonNode c, Path file) throws IOException {
-        RopeKeys k = ropeKeys(c, file);
+    /** The RoPE of a model that rotates whole heads (Llama, Qwen3): a partial rotary factor below 1 is refused. */
+    private static RopeKeys wholeHeads(RopeKeys k, Path file) throws IOException {
         if (k.partial() != null && k.partial() != 1.0) {
             throw new IOException(file + ": " + k.partialFrom() + " " + k.partial() + " is not supported for this model type (RoPE on whole heads is)");
         }
-        return k.theta();
+        return k;
     }
 
     /** v, which must equal the value earlier read from another key, if any. */

@@ -213,6 +213,7 @@ public final class HfFormat {
                 m.put("max_position_embeddings", c.contextLength());
                 m.put("rms_norm_eps", c.normEps());
                 m.put("rope_theta", c.ropeTheta());
+                if (c.ropeScaling() != null) m.put("rope_scaling", ropeScaling(c.ropeScaling()));
                 m.put("hidden_act", "silu");
                 m.put("attention_bias", false);
                 m.put("mlp_bias", false);
@@ -229,6 +230,7 @@ public final class HfFormat {
                 m.put("layer_norm_eps", c.normEps());
                 m.put("rotary_emb_base", c.ropeTheta());
                 m.put("rotary_pct", c.rotaryFraction());
+                if (c.ropeScaling() != null) m.put("rope_scaling", ropeScaling(c.ropeScaling()));
                 m.put("use_parallel_residual", c.parallelResidual());
                 m.put("hidden_act", geluName(c));
                 m.put("attention_bias", true);
@@ -270,6 +272,17 @@ public final class HfFormat {
             ext.put("embedding_projection", c.embeddingProjection());
             m.put(CRUCIBLE_KEY, ext);
         }
+        return m;
+    }
+
+    /** Llama 3.1's rope_scaling as its config.json writes it (transformers 5 reads it into rope_parameters). */
+    private static Map<String, Object> ropeScaling(dev.crucible.tensor.Rope.Llama3Scaling s) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("factor", s.factor());
+        m.put("low_freq_factor", s.lowFreqFactor());
+        m.put("high_freq_factor", s.highFreqFactor());
+        m.put("original_max_position_embeddings", s.originalMaxPositions());
+        m.put("rope_type", "llama3");
         return m;
     }
 

@@ -33,11 +33,13 @@ import java.util.Map;
  *     Llama: whole heads; unused with learned positions)
  * @param gelu the GELU of a GELU MLP: its tanh approximation (transformers' gelu_new, GPT-2's) or exact, by erf ("gelu",
  *     GPT-NeoX's)
+ * @param ropeScaling Llama 3.1's RoPE frequency scaling (rope_type llama3), or null for plain RoPE
  */
 public record ModelConfig(Style style, int vocabSize, int contextLength, int nLayer, int nHead, int nKvHead, int dModel,
                           int intermediateSize, boolean tieEmbeddings, double normEps, double ropeTheta, NormPlacement normPlacement,
                           double mixLnFraction, NormScaling normScaling, boolean qkNorm, Norm norm, double dropout,
-                          boolean embeddingProjection, boolean parallelResidual, double rotaryFraction, Gelu gelu) {
+                          boolean embeddingProjection, boolean parallelResidual, double rotaryFraction, Gelu gelu,
+                          dev.crucible.tensor.Rope.Llama3Scaling ropeScaling) {
 
     /** The GELU of a GELU MLP. */
     public enum Gelu {
@@ -132,6 +134,7 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
         require(gelu != null, "gelu", "must be tanh or exact");
         require(style != Style.LLAMA || gelu == Gelu.TANH, "gelu", "Llama style's MLP is SwiGLU, not GELU");
         require(!parallelResidual || style == Style.GPT_NEOX, "parallel_residual", "a gpt_neox-style option");
+        require(ropeScaling == null || style != Style.GPT2, "rope_scaling", "scales RoPE's frequencies; GPT-2 style has learned positions");
         require(ropeTheta > 0, "rope_theta", "must be positive, got " + ropeTheta);
         require(normPlacement != null, "norm_placement", "must be pre, post or mix");
         require(norm != null, "norm", "must be layernorm, rmsnorm or single_scale_rmsnorm");
@@ -215,13 +218,13 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
     /** GPT-2 defaults: MLP width 4d, tied embeddings, LayerNorm eps 1e-5. */
     public static Builder gpt2Builder(int vocab, int ctx, int layers, int heads, int d) {
         return new Builder(new ModelConfig(Style.GPT2, vocab, ctx, layers, heads, heads, d, Style.GPT2.defaultIntermediateSize(d), true, 1e-5, 10000, NormPlacement.PRE, 0.25,
-                NormScaling.NONE, false, Norm.LAYERNORM, 0, false, false, 1, Gelu.TANH));
+                NormScaling.NONE, false, Norm.LAYERNORM, 0, false, false, 1, Gelu.TANH, null));
     }
 
     /** Llama defaults: the SwiGLU width rounded as Llama does, RMSNorm eps 1e-6. */
     public static Builder llamaBuilder(int vocab, int ctx, int layers, int heads, int kvHeads, int d) {
         return new Builder(new ModelConfig(Style.LLAMA, vocab, ctx, layers, heads, kvHeads, d, Style.LLAMA.defaultIntermediateSize(d), true, 1e-6, 10000,
-                NormPlacement.PRE, 0.25, NormScaling.NONE, false, Norm.RMSNORM, 0, false, false, 1, Gelu.TANH));
+                NormPlacement.PRE, 0.25, NormScaling.NONE, false, Norm.RMSNORM, 0, false, false, 1, Gelu.TANH, null));
     }
 
     /**
@@ -230,7 +233,7 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
      */
     public static Builder gptNeoxBuilder(int vocab, int ctx, int layers, int heads, int d) {
         return new Builder(new ModelConfig(Style.GPT_NEOX, vocab, ctx, layers, heads, heads, d, Style.GPT_NEOX.defaultIntermediateSize(d), false, 1e-5,
-                10000, NormPlacement.PRE, 0.25, NormScaling.NONE, false, Norm.LAYERNORM, 0, false, true, 0.25, Gelu.EXACT));
+                10000, NormPlacement.PRE, 0.25, NormScaling.NONE, false, Norm.LAYERNORM, 0, false, true, 0.25, Gelu.EXACT, null));
     }
 
     /** The builder with a style's defaults. */
@@ -264,6 +267,7 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
         private boolean embeddingProjection, parallelResidual;
         private double rotaryFraction;
         private Gelu gelu;
+        private dev.crucible.tensor.Rope.Llama3Scaling ropeScaling;
 
         private Builder(ModelConfig c) {
             style = c.style;
@@ -287,6 +291,7 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
             parallelResidual = c.parallelResidual;
             rotaryFraction = c.rotaryFraction;
             gelu = c.gelu;
+            ropeScaling = c.ropeScaling;
         }
 
         public Builder vocabSize(int v) {
@@ -389,10 +394,15 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
             return this;
         }
 
+        public Builder ropeScaling(dev.crucible.tensor.Rope.Llama3Scaling v) {
+            ropeScaling = v;
+            return this;
+        }
+
         public ModelConfig build() {
             return new ModelConfig(style, vocabSize, contextLength, nLayer, nHead, nKvHead, dModel, intermediateSize, tieEmbeddings,
                     normEps, ropeTheta, normPlacement, mixLnFraction, normScaling, qkNorm, norm, dropout, embeddingProjection,
-                    parallelResidual, rotaryFraction, gelu);
+                    parallelResidual, rotaryFraction, gelu, ropeScaling);
         }
     }
 

@@ -27,7 +27,7 @@ record PlanKernels(NormOp[] attnNorm, NormOp[] mlpNorm, MlpActivation[] mlp, Nor
             mlp[lp.index()] = new MlpActivation(lp.mlp(), act);
             maxIn = Math.max(maxIn, lp.mlp().inWidth(cfg.intermediateSize()));
         }
-        Rope rope = plan.positions() == BlockPlan.Positions.ROPE ? new Rope(pool, cfg.contextLength(), cfg.headSize(), plan.rotaryDims(), cfg.ropeTheta()) : null;
+        Rope rope = plan.positions() == BlockPlan.Positions.ROPE ? new Rope(pool, cfg.contextLength(), cfg.headSize(), plan.rotaryDims(), cfg.ropeTheta(), cfg.ropeScaling()) : null;
         return new PlanKernels(attnNorm, mlpNorm, mlp, new NormOp(plan.finalNorm(), norms, elementwise, cfg.normEps(), 1f), rope, maxIn);
     }
 }

@@ -27,7 +27,8 @@ class HfCheckpointTest {
             ModelConfig.gptNeoxBuilder(37, 16, 2, 2, 16).build(),
             ModelConfig.gptNeoxBuilder(37, 16, 1, 4, 32).parallelResidual(false).rotaryFraction(0.5).gelu(ModelConfig.Gelu.TANH).tieEmbeddings(true)
                     .ropeTheta(20000).normEps(1e-6).intermediateSize(40).build(),
-            ModelConfig.gpt2Builder(37, 16, 2, 2, 16).gelu(ModelConfig.Gelu.EXACT).build()};
+            ModelConfig.gpt2Builder(37, 16, 2, 2, 16).gelu(ModelConfig.Gelu.EXACT).build(),
+            ModelConfig.llamaBuilder(37, 16, 2, 4, 2, 16).ropeTheta(500000).ropeScaling(new dev.crucible.tensor.Rope.Llama3Scaling(32, 1, 4, 8192)).build()};
 
     private float[] params(ModelConfig c) {
         ParamLayout l = new ParamLayout(c);
@@ -153,15 +154,24 @@ class HfCheckpointTest {
         assertEquals(500000.0, HfCheckpoint.parseConfig(both, Path.of("config.json")).ropeTheta(), "the same base twice is no conflict");
         assertEquals(500000.0, HfCheckpoint.parseConfig(llamaConfig(500000), Path.of("config.json")).ropeTheta(), "transformers 4's top-level key");
 
+        // Llama 3.1's and 3.2's rope_type llama3 is read with its four parameters, in either place; others are refused by name
         var llama3 = llamaConfig(10000);
         llama3.remove("rope_theta");
-        llama3.putObject("rope_parameters").put("rope_theta", 500000).put("rope_type", "llama3").put("factor", 8.0).put("low_freq_factor", 1.0)
+        llama3.putObject("rope_parameters").put("rope_theta", 500000).put("rope_type", "llama3").put("factor", 32.0).put("low_freq_factor", 1.0)
                 .put("high_freq_factor", 4.0).put("original_max_position_embeddings", 8192);
-        String msg = parseRefused(llama3);
-        assertTrue(msg.contains("rope_parameters.rope_type 'llama3' is not supported"), msg);
-        var legacy = llamaConfig(10000);
-        legacy.putObject("rope_scaling").put("rope_type", "llama3").put("factor", 8.0);
-        assertTrue(parseRefused(legacy).contains("rope_scaling.rope_type 'llama3' is not supported"));
+        ModelConfig scaled = HfCheckpoint.parseConfig(llama3, Path.of("config.json"));
+        assertEquals(new dev.crucible.tensor.Rope.Llama3Scaling(32, 1, 4, 8192), scaled.ropeScaling());
+        assertEquals(500000.0, scaled.ropeTheta());
+        var legacy = llamaConfig(500000);
+        legacy.putObject("rope_scaling").put("rope_type", "llama3").put("factor", 8.0).put("low_freq_factor", 1.0).put("high_freq_factor", 4.0)
+                .put("original_max_position_embeddings", 8192);
+        assertEquals(new dev.crucible.tensor.Rope.Llama3Scaling(8, 1, 4, 8192), HfCheckpoint.parseConfig(legacy, Path.of("config.json")).ropeScaling());
+        ((com.fasterxml.jackson.databind.node.ObjectNode) legacy.get("rope_scaling")).remove("high_freq_factor");
+        String msg = parseRefused(legacy);
+        assertTrue(msg.contains("rope_scaling.rope_type 'llama3' needs high_freq_factor"), msg);
+        var yarn = llamaConfig(10000);
+        yarn.putObject("rope_scaling").put("rope_type", "yarn").put("factor", 4.0);
+        assertTrue(parseRefused(yarn).contains("rope_scaling.rope_type 'yarn' is not supported"));
 
         var conflict = llamaConfig(10000);
         conflict.putObject("rope_parameters").put("rope_type", "default").put("rope_theta", 500000);

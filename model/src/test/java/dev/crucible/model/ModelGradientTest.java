@@ -49,7 +49,10 @@ class ModelGradientTest {
                         .tieEmbeddings(true).build()),
                 Arguments.of("gpt_neox-lns-dropout", ModelConfig.gptNeoxBuilder(13, 9, 3, 2, 16).rotaryFraction(1).dropout(0.3)
                         .normScaling(ModelConfig.NormScaling.LAYER_INDEX).build()),
-                Arguments.of("gpt2-exact_gelu", ModelConfig.gpt2Builder(13, 9, 2, 2, 8).gelu(ModelConfig.Gelu.EXACT).build()));
+                Arguments.of("gpt2-exact_gelu", ModelConfig.gpt2Builder(13, 9, 2, 2, 8).gelu(ModelConfig.Gelu.EXACT).build()),
+                // Llama 3.1's RoPE scaling with wavelengths 6.3, 19.9, 62.8 and 199 against 16 and 64: kept, smoothed twice, divided
+                Arguments.of("llama-rope_llama3", ModelConfig.llamaBuilder(13, 9, 2, 2, 1, 16).ropeTheta(100)
+                        .ropeScaling(new dev.crucible.tensor.Rope.Llama3Scaling(8, 1, 4, 64)).build()));
     }
 
     /** Larger-than-default init so that gradients are not vanishingly small in the check. */

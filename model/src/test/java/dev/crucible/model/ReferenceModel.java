@@ -292,7 +292,7 @@ final class ReferenceModel {
         Reference.linearForward(q, in, get(p + "attn.qkv.weight"), bias ? get(p + "attn.qkv.bias") : null, bt, d, w);
         double[] raw = q.clone(), rstd = new double[bt * (nh + nkv)];
         if (cfg.qkNorm()) qkNorm(q, rstd, p, bt);
-        if (!learned()) Reference.rope(q, b, t, nh, nkv, hs, cfg.rotaryDims(), cfg.ropeTheta(), 1);
+        if (!learned()) Reference.rope(q, b, t, nh, nkv, hs, cfg.rotaryDims(), cfg.ropeTheta(), cfg.ropeScaling(), 1);
         double[] ao = new double[bt * nh * hs], pr = new double[b * nh * t * t];
         Reference.attentionForward(ao, pr, q, b, t, nh, nkv, hs, probsMask(layerOf(p), pr.length));
         double[] proj = new double[bt * d];
@@ -311,7 +311,7 @@ final class ReferenceModel {
         if (bias) addGrad(p + "attn.out.bias", db);
         double[] dq = new double[bt * w];
         Reference.attentionBackward(dq, dao, q, pr, b, t, nh, nkv, hs, probsMask(layerOf(p), pr.length));
-        if (!learned()) Reference.rope(dq, b, t, nh, nkv, hs, cfg.rotaryDims(), cfg.ropeTheta(), -1);
+        if (!learned()) Reference.rope(dq, b, t, nh, nkv, hs, cfg.rotaryDims(), cfg.ropeTheta(), cfg.ropeScaling(), -1);
         if (cfg.qkNorm()) qkNormBackward(dq, s.branch[3], s.branch[4], p, bt);
         double[] din = new double[bt * d];
         dw = new double[w * d];

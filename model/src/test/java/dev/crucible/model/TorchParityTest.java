@@ -61,6 +61,8 @@ public class TorchParityTest {
                         .gelu(ModelConfig.Gelu.TANH).tieEmbeddings(true).build()),
                 Arguments.of("gpt_neox-lns", ModelConfig.gptNeoxBuilder(50, 24, 3, 4, 32).normScaling(ModelConfig.NormScaling.LAYER_INDEX).build()),
                 Arguments.of("gpt_neox-qk_norm", ModelConfig.gptNeoxBuilder(50, 24, 2, 4, 32).qkNorm(true).build()),
+                Arguments.of("llama-rope_llama3", ModelConfig.llamaBuilder(50, 24, 2, 4, 2, 64).ropeTheta(100)
+                        .ropeScaling(new dev.crucible.tensor.Rope.Llama3Scaling(8, 1, 4, 64)).build()),
                 Arguments.of("gpt2-exact_gelu", ModelConfig.gpt2Builder(50, 24, 2, 4, 32).gelu(ModelConfig.Gelu.EXACT).build()),
                 // 200 tokens: three full attention tiles and a partial one, queries against keys of earlier tiles
                 Arguments.of("gpt2-long", ModelConfig.gpt2(50, 203, 2, 4, 32)),

@@ -120,11 +120,25 @@ def rotate_half(x):
     return torch.cat((-x2, x1), dim=-1)
 
 
+def llama3_scaled(inv, s):
+    """Llama 3.1's frequency scaling (rope_type llama3), from Meta's reference code's apply_scaling: long wavelengths
+    divided by the factor, short ones kept, those between interpolated."""
+    old, low, high, factor = s["original_max_position_embeddings"], s["low_freq_factor"], s["high_freq_factor"], s["factor"]
+    wavelen = 2 * math.pi / inv
+    scaled = torch.where(wavelen > old / low, inv / factor, inv)
+    smooth = (old / wavelen - low) / (high - low)
+    medium = (wavelen >= old / high) & (wavelen <= old / low)
+    return torch.where(medium, (1 - smooth) * scaled / factor + smooth * scaled, scaled)
+
+
 def llama(w, c, idx):
     B, T = idx.shape
     d, nh, nkv = c["hidden_size"], c["num_attention_heads"], c["num_key_value_heads"]
     hs, eps = d // nh, c["rms_norm_eps"]
     inv = 1.0 / (c["rope_theta"] ** (torch.arange(0, hs, 2, dtype=torch.int64).float() / hs))
+    if c.get("rope_scaling"):
+        assert c["rope_scaling"]["rope_type"] == "llama3"
+        inv = llama3_scaled(inv, c["rope_scaling"])
     freqs = torch.outer(torch.arange(T).float(), inv)
     emb = torch.cat((freqs, freqs), dim=-1)
     cos, sin = emb.cos(), emb.sin()

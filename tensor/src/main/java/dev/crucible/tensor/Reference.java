@@ -262,13 +262,33 @@ public final class Reference {
 
     /** As above on the first rotary dimensions of each head (GPT-NeoX's partial rotary), the rest left as they are. */
     public static void rope(double[] qkv, int b, int t, int nh, int nkv, int hs, int rotary, double base, int sign) {
+        rope(qkv, b, t, nh, nkv, hs, rotary, base, null, sign);
+    }
+
+    /** As above with Llama 3.1's frequency scaling (null: none), in double. */
+    public static void rope(double[] qkv, int b, int t, int nh, int nkv, int hs, int rotary, double base, Rope.Llama3Scaling scaling, int sign) {
         int w = (nh + 2 * nkv) * hs, half = rotary / 2;
+        double[] invFreq = new double[half];
+        for (int i = 0; i < half; i++) {
+            double f = 1 / Math.pow(base, (double) (2 * i) / rotary);
+            if (scaling != null) {
+                double wavelen = 2 * Math.PI / f, ctx = scaling.originalMaxPositions();
+                double lowWavelen = ctx / scaling.lowFreqFactor(), highWavelen = ctx / scaling.highFreqFactor();
+                if (wavelen > lowWavelen) {
+                    f /= scaling.factor();
+                } else if (wavelen >= highWavelen) {
+                    double smooth = (ctx / wavelen - scaling.lowFreqFactor()) / (scaling.highFreqFactor() - scaling.lowFreqFactor());
+                    f = (1 - smooth) * f / scaling.factor() + smooth * f;
+                }
+            }
+            invFreq[i] = f;
+        }
         for (int r = 0; r < b * t; r++) {
             int pos = r % t;
             for (int h = 0; h < nh + nkv; h++) {
                 int x1 = r * w + h * hs, x2 = x1 + half;
                 for (int i = 0; i < half; i++) {
-                    double angle = pos * (1 / Math.pow(base, (double) (2 * i) / rotary));
+                    double angle = pos * invFreq[i];
                     double c = Math.cos(angle), s = sign * Math.sin(angle);
                     double a = qkv[x1 + i], bb = qkv[x2 + i];
                     qkv[x1 + i] = a * c - bb * s;

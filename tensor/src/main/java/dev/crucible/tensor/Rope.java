@@ -13,13 +13,39 @@ public final class Rope {
     private final float[] cos, sin;
     private final int half, maxT;
 
-    /** Whole heads rotated: tables for positions [0, maxT) computed in float32 as transformers does. */
-    public Rope(WorkerPool pool, int maxT, int hs, double base) {
-        this(pool, maxT, hs, hs, base);
+    /**
+     * Llama 3.1's frequency scaling (transformers' rope_type "llama3", _compute_llama3_parameters): a frequency
+     * whose wavelength 2π/f exceeds originalMaxPositions / lowFreqFactor is divided by factor, one whose wavelength
+     * is below originalMaxPositions / highFreqFactor is kept, and those between are interpolated, (1 − s)·f/factor +
+     * s·f with s = (originalMaxPositions / wavelength − lowFreqFactor) / (highFreqFactor − lowFreqFactor). In float32,
+     * each step as torch takes it (Python's scalars rounded to float32 where they meet the float32 tensor).
+     */
+    public record Llama3Scaling(double factor, double lowFreqFactor, double highFreqFactor, int originalMaxPositions) {
+        public Llama3Scaling {
+            if (!(factor > 0) || !(lowFreqFactor > 0) || !(highFreqFactor > lowFreqFactor) || originalMaxPositions <= 0 || Double.isInfinite(factor)
+                    || Double.isInfinite(highFreqFactor)) {
+                throw new IllegalArgumentException("llama3 RoPE scaling needs factor > 0, 0 < low_freq_factor < high_freq_factor and "
+                        + "original_max_position_embeddings > 0, got " + this);
+            }
+        }
+
+        float scale(float invFreq) {
+            float wavelen = (float) (2 * Math.PI) / invFreq, f = (float) factor;
+            float lowWavelen = (float) (originalMaxPositions / lowFreqFactor), highWavelen = (float) (originalMaxPositions / highFreqFactor);
+            float scaled = wavelen > lowWavelen ? invFreq / f : invFreq;
+            if (wavelen < highWavelen || wavelen > lowWavelen) return scaled;
+            float smooth = ((float) originalMaxPositions / wavelen - (float) lowFreqFactor) / (float) (highFreqFactor - lowFreqFactor);
+            return (1 - smooth) * scaled / f + smooth * scaled;
+        }
     }
 
-    /** The first rotary of each head's hs dimensions rotated. */
-    public Rope(WorkerPool pool, int maxT, int hs, int rotary, double base) {
+    /** Whole heads rotated: tables for positions [0, maxT) computed in float32 as transformers does. */
+    public Rope(WorkerPool pool, int maxT, int hs, double base) {
+        this(pool, maxT, hs, hs, base, null);
+    }
+
+    /** The first rotary of each head's hs dimensions rotated, the frequencies scaled as Llama 3.1's when scaling is not null. */
+    public Rope(WorkerPool pool, int maxT, int hs, int rotary, double base, Llama3Scaling scaling) {
         if (rotary % 2 != 0 || rotary <= 0 || rotary > hs) {
             throw new IllegalArgumentException("RoPE needs an even number of rotary dimensions in (0, " + hs + "], got " + rotary);
         }
@@ -30,6 +56,7 @@ public final class Rope {
         sin = new float[maxT * half];
         for (int i = 0; i < half; i++) {
             float invFreq = (float) (1.0 / Math.pow(base, (float) (2 * i) / rotary));
+            if (scaling != null) invFreq = scaling.scale(invFreq);
             for (int t = 0; t < maxT; t++) {
                 float angle = (float) t * invFreq;
                 cos[t * half + i] = (float) Math.cos(angle);

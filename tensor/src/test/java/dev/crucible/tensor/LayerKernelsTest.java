@@ -267,7 +267,7 @@ class LayerKernelsTest {
             int hs = shape[0], rotary = shape[1];
             int b = 2, t = 19, nh = 4, nkv = 2, w = Attention.qkvWidth(nh, nkv, hs), half = rotary / 2;
             String what = "rope hs=" + hs + " rotary=" + rotary;
-            Rope rope = rotary == hs ? new Rope(POOL, 32, hs, 10000) : new Rope(POOL, 32, hs, rotary, 10000);
+            Rope rope = rotary == hs ? new Rope(POOL, 32, hs, 10000) : new Rope(POOL, 32, hs, rotary, 10000, null);
             float[] x = Check.randomFloats(rng, b * t * w, 1), orig = x.clone(), scalar = x.clone(), rows = x.clone();
             double[] e = Check.toDouble(x);
             rope.forward(x, 0, b, t, nh, nkv, hs);
@@ -295,9 +295,9 @@ class LayerKernelsTest {
             rope.backward(x, 0, b, t, nh, nkv, hs);
             Check.close(what + ": the inverse restores the input", Check.toDouble(orig), x, 1e-5, 1e-5);
         }
-        assertThrows(IllegalArgumentException.class, () -> new Rope(POOL, 32, 64, 15, 10000));
-        assertThrows(IllegalArgumentException.class, () -> new Rope(POOL, 32, 64, 66, 10000));
-        assertThrows(IllegalArgumentException.class, () -> new Rope(POOL, 32, 64, 0, 10000));
+        assertThrows(IllegalArgumentException.class, () -> new Rope(POOL, 32, 64, 15, 10000, null));
+        assertThrows(IllegalArgumentException.class, () -> new Rope(POOL, 32, 64, 66, 10000, null));
+        assertThrows(IllegalArgumentException.class, () -> new Rope(POOL, 32, 64, 0, 10000, null));
     }
 
     @Test

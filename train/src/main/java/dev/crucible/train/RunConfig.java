@@ -84,13 +84,16 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
      * hidden activation; embedding_projection: learnable orthogonally initialised d×d projections after the
      * embedding and before the LM head (Outlier-Safe Pre-Training's EmbProj), folded away on export.
      * style gpt_neox (Pythia's architecture) takes parallel_residual (default true), rotary_fraction (the share of each
-     * head RoPE rotates, default 0.25) and gelu (exact, the default, or tanh; gpt2 style takes gelu too).
+     * head RoPE rotates, default 0.25) and gelu (exact, the default, or tanh; gpt2 style takes gelu too). rope_scaling:
+     * Llama 3.1's RoPE frequency scaling (factor, low_freq_factor, high_freq_factor, original_max_position_embeddings, as
+     * its config.json has them), for RoPE styles.
      */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record ModelSpec(String preset, String style, Integer vocabSize, Integer contextLength, Integer nLayer, Integer nHead,
                             Integer nKvHead, Integer dModel, Integer intermediateSize, Boolean tieEmbeddings, Double normEps,
                             Double ropeTheta, String normPlacement, Double mixLnFraction, String normScaling, Boolean qkNorm, String norm,
-                            Double dropout, Boolean embeddingProjection, Boolean parallelResidual, Double rotaryFraction, String gelu) {
+                            Double dropout, Boolean embeddingProjection, Boolean parallelResidual, Double rotaryFraction, String gelu,
+                            RopeScaling ropeScaling) {
         /** model: tiny is short for model: {preset: tiny}. */
         @JsonCreator(mode = JsonCreator.Mode.DELEGATING)
         public static ModelSpec ofPreset(String preset) {
@@ -144,6 +147,7 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
             if (parallelResidual != null) m.parallelResidual(parallelResidual);
             if (rotaryFraction != null) m.rotaryFraction(rotaryFraction);
             if (gelu != null) m.gelu(ModelConfig.Gelu.parse(gelu));
+            if (ropeScaling != null) m.ropeScaling(ropeScaling.resolve());
             return m.build();
         }
 
@@ -156,7 +160,31 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
             return new ModelSpec(preset, c.style().id(), c.vocabSize(), c.contextLength(), c.nLayer(), c.nHead(), c.nKvHead(),
                     c.dModel(), c.intermediateSize(), c.tieEmbeddings(), c.normEps(), c.ropeTheta(), c.normPlacement().id(), c.mixLnFraction(),
                     c.normScaling().id(), c.qkNorm(), c.norm().id(), c.dropout(), c.embeddingProjection(), neox ? c.parallelResidual() : null,
-                    neox ? c.rotaryFraction() : null, neox || c.gelu() != ModelConfig.Gelu.TANH ? c.gelu().id() : null);
+                    neox ? c.rotaryFraction() : null, neox || c.gelu() != ModelConfig.Gelu.TANH ? c.gelu().id() : null,
+                    c.ropeScaling() == null ? null : RopeScaling.of(c.ropeScaling()));
+        }
+    }
+
+    /** Llama 3.1's RoPE frequency scaling (rope_type llama3), its keys as in config.json. */
+    public record RopeScaling(double factor, double lowFreqFactor, double highFreqFactor, int originalMaxPositionEmbeddings) {
+        public RopeScaling {
+            resolve(factor, lowFreqFactor, highFreqFactor, originalMaxPositionEmbeddings); // its checks, named by key
+        }
+
+        private static dev.crucible.tensor.Rope.Llama3Scaling resolve(double factor, double low, double high, int positions) {
+            if (!(factor > 0)) throw new IllegalArgumentException("factor: must be positive, got " + factor);
+            if (!(low > 0)) throw new IllegalArgumentException("low_freq_factor: must be positive, got " + low);
+            if (!(high > low)) throw new IllegalArgumentException("high_freq_factor: must exceed low_freq_factor (" + low + "), got " + high);
+            if (positions <= 0) throw new IllegalArgumentException("original_max_position_embeddings: must be positive, got " + positions);
+            return new dev.crucible.tensor.Rope.Llama3Scaling(factor, low, high, positions);
+        }
+
+        dev.crucible.tensor.Rope.Llama3Scaling resolve() {
+            return resolve(factor, lowFreqFactor, highFreqFactor, originalMaxPositionEmbeddings);
+        }
+
+        static RopeScaling of(dev.crucible.tensor.Rope.Llama3Scaling s) {
+            return new RopeScaling(s.factor(), s.lowFreqFactor(), s.highFreqFactor(), s.originalMaxPositions());
         }
     }
 

@@ -94,6 +94,10 @@ class ConfigLoaderTest {
         assertEquals(ModelConfig.preset("tiny-neox"), load("model: tiny-neox\ndata: {train: x}\n").model().resolve());
         ModelConfig tinyAsNeox = load("model: {preset: tiny, style: gpt_neox}\ndata: {train: x}\n").model().resolve();
         assertEquals(ModelConfig.preset("tiny-neox"), tinyAsNeox, "a preset's shape in another style takes that style's defaults");
+        ModelConfig llama3 = load("model: {preset: tiny-llama, rope_theta: 500000, rope_scaling: {factor: 32, low_freq_factor: 1, high_freq_factor: 4, "
+                + "original_max_position_embeddings: 8192}}\ndata: {train: x}\n").model().resolve();
+        assertEquals(new dev.crucible.tensor.Rope.Llama3Scaling(32, 1, 4, 8192), llama3.ropeScaling());
+        assertEquals(llama3, RunConfig.ModelSpec.of(llama3, null).resolve(), "written into a run's config and read back");
     }
 
     @Test
@@ -118,6 +122,10 @@ class ConfigLoaderTest {
         assertContains(error("model: {preset: tiny, parallel_residual: true}\ndata: {train: x}\n"), "model.parallel_residual: a gpt_neox-style option");
         assertContains(error("model: {preset: tiny-llama, rotary_fraction: 0.5}\ndata: {train: x}\n"), "model.rotary_fraction: RoPE on part of each head");
         assertContains(error("model: {preset: tiny-neox, gelu: relu}\ndata: {train: x}\n"), "unknown gelu 'relu' (expected tanh or exact)");
+        assertContains(error("model: {preset: tiny, rope_scaling: {factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 64}}\n"
+                + "data: {train: x}\n"), "rope_scaling: scales RoPE's frequencies; GPT-2 style has learned positions");
+        assertContains(error("model: {preset: tiny-llama, rope_scaling: {factor: 8, low_freq_factor: 4, high_freq_factor: 1, original_max_position_embeddings: 64}}\n"
+                + "data: {train: x}\n"), "high_freq_factor: must exceed low_freq_factor (4.0), got 1.0");
         assertContains(error("model: {preset: tiny-neox, rotary_fraction: 0.01}\ndata: {train: x}\n"),
                 "RoPE needs an even number of rotary dimensions per head, got 0");
         assertContains(error("model: {preset: tiny, n_kv_head: 4}\ndata: {train: x}\n"), "model.n_kv_head: must divide n_head (6), got 4");
