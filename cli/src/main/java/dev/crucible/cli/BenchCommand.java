@@ -420,11 +420,11 @@ public final class BenchCommand implements Runnable {
                     }
                 }
                 double prefillTps = n / bestPrefill;
-                double tps = n / best, gflops = 2.0 * layout.nonEmbeddingPositionParams() * tps / 1e9;
+                double tps = n / best, gflops = 2.0 * layout.matmulParams() * tps / 1e9;
                 // Every weight is read once per token (an untied input embedding only by its row), and the KV
                 // cache up to the position: position p reads p + 1 rows, (n + 1) / 2 on average.
                 double kvFloats = 2.0 * cfg.nLayer() * cfg.nKvHead() * cfg.headSize() * (n + 1) / 2.0;
-                double weights = layout.nonEmbeddingPositionParams() - (cfg.tieEmbeddings() ? 0 : (double) cfg.vocabSize() * cfg.dModel());
+                double weights = layout.matmulParams();
                 double bytesPerToken = 4.0 * (weights + kvFloats), gbs = bytesPerToken * tps / 1e9;
                 System.out.printf(Locale.ROOT, "%s: %.0f tokens/s generating %d tokens (2N FLOP per token: %.1f GFLOP/s, %.0f%% of peak), peak RSS %d MB%n",
                         c.preset, tps, n, gflops, 100 * gflops / peak, peakRssMb());
@@ -535,7 +535,7 @@ public final class BenchCommand implements Runnable {
                 // BLiMP's requests: the document-start token, then a sentence of 8-16 tokens
                 boolean blimpShaped = contextTokens == 1 && minCont == 8 && maxCont == 16;
                 double blimpSeconds = 134_000.0 * (scoredTokens / (double) requests) / evalTps;
-                double gflops = 2.0 * train.layout().nonEmbeddingPositionParams() * evalTps / 1e9;
+                double gflops = 2.0 * train.layout().matmulParams() * evalTps / 1e9;
                 double requestsPerSecond = requests / best;
                 System.out.printf(Locale.ROOT, "%s: scoring %,.0f tokens/s, %,.0f requests/s (%d requests of %d context and %s scored tokens, %d passes of up to %d x %d positions); "
                         + "training forward %,.0f tokens/s (%d x %d); %speak RSS %d MB; %.0f bytes allocated per scored request (all threads)%n",

@@ -273,9 +273,15 @@ public final class ParamLayout {
         return finalNormB;
     }
 
-    /** Parameters that count for FLOPs: all but the position embedding (nanoGPT/PaLM convention). */
-    public long nonEmbeddingPositionParams() {
-        return size - (wpe >= 0 ? (long) config.contextLength() * config.dModel() : 0);
+    /**
+     * Parameters that a token multiplies (the N of 6·N): all but the learned position embedding and, when the head is
+     * untied, the input embedding, which a token only indexes (nanoGPT's and PaLM's count, whose models tie them: the
+     * head's matrix is the embedding). Counting an untied input embedding too would overstate the FLOPs of Pythia's
+     * 70M by a third. They are also the weights a decoded token reads whole.
+     */
+    public long matmulParams() {
+        long positions = wpe >= 0 ? (long) config.contextLength() * config.dModel() : 0;
+        return size - positions - (config.tieEmbeddings() ? 0 : (long) config.vocabSize() * config.dModel());
     }
 
     /**
@@ -284,7 +290,7 @@ public final class ParamLayout {
      * trainer_state.json and metrics.jsonl, and the compute axis of reports.
      */
     public double flopsPerToken(int seqLen) {
-        return 6.0 * nonEmbeddingPositionParams() + 12.0 * config.nLayer() * config.dModel() * seqLen;
+        return 6.0 * matmulParams() + 12.0 * config.nLayer() * config.dModel() * seqLen;
     }
 
     /** Fills params with the GPT-2 initialisation. */

@@ -112,17 +112,35 @@ public final class Activations {
         pool.forRange(n, pool.chunksFor(n, 1 << 14), (s, e, ch, wk) -> geluExactBackwardRange(dinp, dinpOff, inp, inpOff, dout, doutOff, s, e));
     }
 
+    /**
+     * Φ(x) first, then + x·φ(x) and the product with dout, in two loops of one exponential each over the range (in cache
+     * between them): one loop with both exponentials was past C2's inlining budget, which left the vectors boxed
+     * (36 MB allocated per call on an MLP's 3.1M activations, four times the time).
+     */
     private static void geluExactBackwardRange(float[] dinp, int dinpOff, float[] inp, int inpOff, float[] dout, int doutOff, int s, int e) {
+        distribution(dinp, dinpOff, inp, inpOff, s, e);
+        addDensityTimesGradient(dinp, dinpOff, inp, inpOff, dout, doutOff, s, e);
+    }
+
+    /** dinp = Φ(inp) over [s, e). */
+    private static void distribution(float[] dinp, int dinpOff, float[] inp, int inpOff, int s, int e) {
+        int i = s, bound = s + Vec.S.loopBound(e - s);
+        for (; i < bound; i += Vec.L) phi(FloatVector.fromArray(Vec.S, inp, inpOff + i)).intoArray(dinp, dinpOff + i);
+        for (; i < e; i++) dinp[dinpOff + i] = phi(inp[inpOff + i]);
+    }
+
+    /** dinp = (dinp + x·φ(x))·dout over [s, e), φ(x) = exp(−x²/2)/√(2π). */
+    private static void addDensityTimesGradient(float[] dinp, int dinpOff, float[] inp, int inpOff, float[] dout, int doutOff, int s, int e) {
         int i = s, bound = s + Vec.S.loopBound(e - s);
         for (; i < bound; i += Vec.L) {
             FloatVector x = FloatVector.fromArray(Vec.S, inp, inpOff + i);
             FloatVector density = Vec.exp(x.neg().mul(x.mul(0.5f))).mul(RSQRT_2PI);
-            x.fma(density, phi(x)).mul(FloatVector.fromArray(Vec.S, dout, doutOff + i)).intoArray(dinp, dinpOff + i);
+            x.fma(density, FloatVector.fromArray(Vec.S, dinp, dinpOff + i)).mul(FloatVector.fromArray(Vec.S, dout, doutOff + i)).intoArray(dinp, dinpOff + i);
         }
         for (; i < e; i++) {
             float x = inp[inpOff + i];
             float density = Vec.exp(x * x * -0.5f) * RSQRT_2PI;
-            dinp[dinpOff + i] = Math.fma(x, density, phi(x)) * dout[doutOff + i];
+            dinp[dinpOff + i] = Math.fma(x, density, dinp[dinpOff + i]) * dout[doutOff + i];
         }
     }
 
