@@ -26,7 +26,8 @@ public final class ReportCommand implements Callable<Integer> {
     @Parameters(arity = "0..*", paramLabel = "RUN", description = "Run directories (with metrics.jsonl, checkpoints/, eval/results.jsonl).")
     List<Path> runs = new ArrayList<>();
     @Option(names = "--lm-eval", description = "Also a run known from lm-evaluation-harness result files: DIR or DIR=PARAMETERS (repeatable); "
-            + "with parameter counts, runs are compared on training FLOPs (6 x parameters x tokens).")
+            + "with parameter counts, runs are compared on training FLOPs (6 x parameters x tokens; Crucible's own runs count "
+            + "the parameters a token multiplies, without an untied input embedding: Pythia-70M's 44670976 of its 70426624).")
     List<String> lmEval = new ArrayList<>();
     @Option(names = "--tokens-per-step", defaultValue = "2097152", description = "For --lm-eval: tokens per optimizer step (default ${DEFAULT-VALUE}, Pythia's).")
     long tokensPerStep;
