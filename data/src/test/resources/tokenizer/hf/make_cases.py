@@ -63,10 +63,13 @@ def added(content, i, special=False, normalized=True):
 
 
 # GPT-NeoX's (Pythia's) tokenizer.json keeps runs of spaces as added tokens that are not special, normalized, beside an NFC
-# normalizer; here also a normalized token whose NFD spelling the normalizer composes, and a normalized special one
-NEOX_ADDED = [EOT, added("    ", 1), added("   ", 2), added("  ", 3), added("\u01d8", 4), added("<sep>", 5, special=True)]
+# normalizer; here also a normalized token whose NFD spelling the normalizer composes, a normalized special one, tokens the
+# normalizer changes (tokenizers matches them as normalized: the Angstrom sign as U+00C5, the fi ligature as "fi" under
+# NFKC), and a token inside a special one that hides it when specials are text
+NEOX_ADDED = [EOT, added("    ", 1), added("   ", 2), added("  ", 3), added("\u01d8", 4), added("<sep>", 5, special=True),
+              added("\u212b", 6), added("\ufb01", 7), added("ab|", 8, normalized=False), added("<|ab|>", 9, special=True, normalized=False)]
 NEOX_TEXTS = ["def f():\n    return 1", "a  b   c    d     e", "  hi", "hi  ", "<|endoftext|>  hi", "u\u0308\u0301 \u01d8x",
-              "caf\u00e9 cafe\u0301", "hi<sep> hi", "\u212b\u0041\u030a", "\uff28i \ufb01"]
+              "caf\u00e9 cafe\u0301", "hi<sep> hi", "\u212b\u0041\u030a", "\uff28i \ufb01", "fish", "q<|ab|>r", "qab|r"]
 NORMALIZERS = {"neox": {"type": "NFC"}, "neox-nfkc-sequence": {"type": "Sequence", "normalizers": [{"type": "NFD"}, {"type": "NFKC"}]}}
 
 TEXTS = ["hi", " hi", "<|endoftext|>hi", "hi<|endoftext|> hi", "<|endoftext|> hi<|endoftext|>", "abc", "ab12c", "the-final--countdown",

@@ -225,7 +225,7 @@ public final class HfCheckpoint implements AutoCloseable {
                             .intermediateSize(req(c, "intermediate_size", file)).tieEmbeddings(c.path("tie_word_embeddings").asBoolean(false))
                             .normEps(c.path("rms_norm_eps").asDouble(1e-6)).ropeTheta(rope.theta()).ropeScaling(rope.scaling()).build();
                 }
-                case "gpt_neox" -> { // absent keys take GPTNeoXConfig's defaults, as transformers does
+                case "gpt_neox" -> { // absent optional keys take GPTNeoXConfig's defaults, as transformers does; the shape's are required
                     RopeKeys rope = ropeKeys(c, file);
                     if (!c.path("attention_bias").asBoolean(true)) throw new IOException(file + ": attention_bias false is not supported (GPT-NeoX's biases are)");
                     int d = req(c, "hidden_size", file), heads = req(c, "num_attention_heads", file);
@@ -233,11 +233,17 @@ public final class HfCheckpoint implements AutoCloseable {
                     if (c.hasNonNull("num_key_value_heads") && req(c, "num_key_value_heads", file) != heads) {
                         throw new IOException(file + ": num_key_value_heads differs from num_attention_heads (GPT-NeoX has no grouped-query attention)");
                     }
+                    double partial = rope.partial() != null ? rope.partial() : 0.25;
+                    int rotary = d % heads == 0 ? (int) (d / heads * partial) : 2; // an uneven split is ModelConfig's to name
+                    if (rotary < 2 || rotary % 2 != 0) {
+                        throw new IOException(file + ": " + (rope.partialFrom() != null ? rope.partialFrom() : "rotary_pct (absent: 0.25)") + " " + partial
+                                + " rotates int(" + d / heads + " x " + partial + ") = " + rotary + " dimensions of each head; RoPE needs an even number");
+                    }
                     return ModelConfig.gptNeoxBuilder(req(c, "vocab_size", file), req(c, "max_position_embeddings", file), req(c, "num_hidden_layers", file),
                                     heads, d)
                             .intermediateSize(req(c, "intermediate_size", file)).tieEmbeddings(c.path("tie_word_embeddings").asBoolean(false))
                             .normEps(c.path("layer_norm_eps").asDouble(1e-5)).ropeTheta(rope.theta()).ropeScaling(rope.scaling())
-                            .rotaryFraction(rope.partial() != null ? rope.partial() : 0.25)
+                            .rotaryFraction(partial)
                             .parallelResidual(c.path("use_parallel_residual").asBoolean(true)).gelu(gelu(c, "hidden_act", "gelu", file)).build();
                 }
                 default -> throw new IOException(file + ": model_type '" + type + "' is not supported (gpt2, llama, qwen3 and gpt_neox are; crucible_* for models only Crucible computes)");

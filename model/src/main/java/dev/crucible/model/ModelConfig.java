@@ -127,7 +127,7 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
         require(rotaryFraction > 0 && rotaryFraction <= 1, "rotary_fraction", "must be in (0, 1], got " + rotaryFraction);
         require(style == Style.GPT_NEOX || rotaryFraction == 1, "rotary_fraction", "RoPE on part of each head is a gpt_neox-style option");
         int rotary = rotaryDims(dModel / nHead, rotaryFraction); // the fields are not assigned yet
-        require(style == Style.GPT2 || (rotary >= 2 && rotary % 2 == 0), "d_model",
+        require(style == Style.GPT2 || (rotary >= 2 && rotary % 2 == 0), rotaryFraction == 1 ? "d_model" : "rotary_fraction",
                 "RoPE needs an even number of rotary dimensions per head, got " + rotary + " (head size " + dModel / nHead
                         + (rotaryFraction == 1 ? "" : ", rotary_fraction " + rotaryFraction) + ")");
         require(style == Style.LLAMA || nKvHead == nHead, "n_kv_head", "grouped-query attention is a Llama-style option");

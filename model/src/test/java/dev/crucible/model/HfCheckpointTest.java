@@ -373,7 +373,7 @@ class HfCheckpointTest {
         config.put("num_attention_heads", 4);
         new ObjectMapper().writeValue(src.resolve("config.json").toFile(), config);
         msg = assertThrows(IOException.class, () -> HfCheckpoint.open(src).close()).getMessage();
-        assertTrue(msg.contains("RoPE needs an even number of rotary dimensions per head, got 3"), msg);
+        assertTrue(msg.contains("config.json: rotary_pct 0.3 rotates int(10 x 0.3) = 3 dimensions of each head; RoPE needs an even number"), msg);
     }
 
     /**

@@ -47,6 +47,8 @@ class ModelGradientTest {
                 Arguments.of("gpt_neox", ModelConfig.gptNeoxBuilder(13, 9, 2, 2, 16).build()),
                 Arguments.of("gpt_neox-sequential-tied", ModelConfig.gptNeoxBuilder(13, 9, 2, 2, 16).parallelResidual(false).rotaryFraction(0.5)
                         .tieEmbeddings(true).build()),
+                Arguments.of("gpt_neox-sequential-post", ModelConfig.gptNeoxBuilder(13, 9, 2, 2, 16).parallelResidual(false)
+                        .normPlacement(ModelConfig.NormPlacement.POST).build()),
                 Arguments.of("gpt_neox-lns-dropout", ModelConfig.gptNeoxBuilder(13, 9, 3, 2, 16).rotaryFraction(1).dropout(0.3)
                         .normScaling(ModelConfig.NormScaling.LAYER_INDEX).build()),
                 Arguments.of("gpt2-exact_gelu", ModelConfig.gpt2Builder(13, 9, 2, 2, 8).gelu(ModelConfig.Gelu.EXACT).build()),

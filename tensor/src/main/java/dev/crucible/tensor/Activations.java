@@ -107,7 +107,7 @@ public final class Activations {
         }
     }
 
-    /** dinp = dout · GELU'(inp) for the exact GELU (overwrites). */
+    /** dinp = dout · GELU'(inp) for the exact GELU (overwrites; dinp must not be dout, which is read after dinp is first written). */
     public void geluExactBackward(float[] dinp, int dinpOff, float[] inp, int inpOff, float[] dout, int doutOff, int n) {
         pool.forRange(n, pool.chunksFor(n, 1 << 14), (s, e, ch, wk) -> geluExactBackwardRange(dinp, dinpOff, inp, inpOff, dout, doutOff, s, e));
     }

@@ -166,12 +166,15 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
     }
 
     /** Llama 3.1's RoPE frequency scaling (rope_type llama3), its keys as in config.json. */
-    public record RopeScaling(double factor, double lowFreqFactor, double highFreqFactor, int originalMaxPositionEmbeddings) {
+    public record RopeScaling(Double factor, Double lowFreqFactor, Double highFreqFactor, Integer originalMaxPositionEmbeddings) {
         public RopeScaling {
             resolve(factor, lowFreqFactor, highFreqFactor, originalMaxPositionEmbeddings); // its checks, named by key
         }
 
-        private static dev.crucible.tensor.Rope.Llama3Scaling resolve(double factor, double low, double high, int positions) {
+        private static dev.crucible.tensor.Rope.Llama3Scaling resolve(Double factor, Double low, Double high, Integer positions) {
+            String[] keys = {"factor", "low_freq_factor", "high_freq_factor", "original_max_position_embeddings"};
+            Object[] values = {factor, low, high, positions};
+            for (int i = 0; i < keys.length; i++) if (values[i] == null) throw new IllegalArgumentException(keys[i] + ": missing (llama3 scaling needs all four)");
             if (!(factor > 0)) throw new IllegalArgumentException("factor: must be positive, got " + factor);
             if (!(low > 0)) throw new IllegalArgumentException("low_freq_factor: must be positive, got " + low);
             if (!(high > low)) throw new IllegalArgumentException("high_freq_factor: must exceed low_freq_factor (" + low + "), got " + high);

@@ -126,8 +126,10 @@ class ConfigLoaderTest {
                 + "data: {train: x}\n"), "rope_scaling: scales RoPE's frequencies; GPT-2 style has learned positions");
         assertContains(error("model: {preset: tiny-llama, rope_scaling: {factor: 8, low_freq_factor: 4, high_freq_factor: 1, original_max_position_embeddings: 64}}\n"
                 + "data: {train: x}\n"), "high_freq_factor: must exceed low_freq_factor (4.0), got 1.0");
+        assertContains(error("model: {preset: tiny-llama, rope_scaling: {factor: 8, high_freq_factor: 4, original_max_position_embeddings: 64}}\n"
+                + "data: {train: x}\n"), "low_freq_factor: missing");
         assertContains(error("model: {preset: tiny-neox, rotary_fraction: 0.01}\ndata: {train: x}\n"),
-                "RoPE needs an even number of rotary dimensions per head, got 0");
+                "model.rotary_fraction: RoPE needs an even number of rotary dimensions per head, got 0");
         assertContains(error("model: {preset: tiny, n_kv_head: 4}\ndata: {train: x}\n"), "model.n_kv_head: must divide n_head (6), got 4");
         assertContains(error("training: {steps: 3}\n"), "data: missing");
         assertContains(error("data: {train: x}\ntraining: {seq_len: 1024}\n"), "exceeds the model's context_length 256");

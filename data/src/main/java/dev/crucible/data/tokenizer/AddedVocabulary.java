@@ -4,7 +4,6 @@ import java.text.Normalizer;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
@@ -30,7 +29,8 @@ record AddedVocabulary(List<Token> tokens, List<Normalizer.Form> normalization) 
     }
 
     AddedVocabulary {
-        tokens = List.copyOf(tokens);
+        // by id: the same tokens listed in another order are the same vocabulary
+        tokens = tokens.stream().sorted(java.util.Comparator.comparingInt(Token::id)).toList();
         normalization = List.copyOf(normalization);
     }
 
@@ -60,31 +60,60 @@ record AddedVocabulary(List<Token> tokens, List<Normalizer.Form> normalization) 
         void token(int id);
     }
 
-    /** The matchers of one vocabulary: {raw, normalized} x {specials allowed, not}; null where no token qualifies. */
+    /** The matchers of one vocabulary: the raw added tokens', and the normalized ones' by their normalized text. */
     Matchers matchers() {
-        return new Matchers(pattern(false, true), pattern(true, true), pattern(false, false), pattern(true, false), ids());
+        Map<String, Integer> raw = new LinkedHashMap<>(), normalized = new LinkedHashMap<>();
+        java.util.Set<String> special = new java.util.HashSet<>(), normalizedSpecial = new java.util.HashSet<>();
+        for (Token t : tokens) {
+            // tokenizers matches a normalized token by its content as the normalizer leaves it (refresh_added_tokens)
+            String content = t.normalized() ? normalize(t.content()) : t.content();
+            (t.normalized() ? normalized : raw).put(content, t.id());
+            if (t.special()) (t.normalized() ? normalizedSpecial : special).add(content);
+        }
+        return new Matchers(new Matcher(raw, special), new Matcher(normalized, normalizedSpecial));
     }
 
-    private Pattern pattern(boolean normalized, boolean allowSpecial) {
-        // the longest first: Java's alternation takes the first alternative that matches at the leftmost position
-        List<String> contents = tokens.stream().filter(t -> t.normalized() == normalized && (allowSpecial || !t.special()))
-                .map(Token::content).sorted((a, b) -> b.length() - a.length()).toList();
-        return contents.isEmpty() ? null : Pattern.compile(String.join("|", contents.stream().map(Pattern::quote).toList()));
+    /**
+     * Leftmost, then longest, matches of a set of added tokens (tokenizers' Aho-Corasick with LeftmostLongest). A special
+     * token's match where specials are not allowed is text, as tokenizers' encode_special_tokens leaves it: it still
+     * hides the text it covers from the other tokens.
+     */
+    record Matcher(Pattern pattern, Map<String, Integer> ids, java.util.Set<String> special) {
+        Matcher(Map<String, Integer> ids, java.util.Set<String> special) {
+            // the longest first: Java's alternation takes the first alternative that matches at the leftmost position
+            this(ids.isEmpty() ? null : Pattern.compile(String.join("|", ids.keySet().stream().sorted((a, b) -> b.length() - a.length())
+                    .map(Pattern::quote).toList())), ids, special);
+        }
+
+        void cut(String s, int from, int to, boolean allowSpecial, Sink sink) {
+            if (pattern == null) {
+                if (to > from) sink.text(s, from, to);
+                return;
+            }
+            java.util.regex.Matcher m = pattern.matcher(s).region(from, to);
+            int last = from;
+            while (m.find()) {
+                if (!allowSpecial && special.contains(m.group())) continue;
+                if (m.start() > last) sink.text(s, last, m.start());
+                sink.token(ids.get(m.group()));
+                last = m.end();
+            }
+            if (to > last) sink.text(s, last, to);
+        }
     }
 
-    record Matchers(Pattern rawAll, Pattern normalizedAll, Pattern rawOrdinary, Pattern normalizedOrdinary, Map<String, Integer> ids) {
+    record Matchers(Matcher raw, Matcher normalized) {
         /** text[from, to) cut as tokenizers cuts it, the normalizer applied to the stretches between raw matches. */
         void split(AddedVocabulary v, String text, int from, int to, boolean allowSpecial, Sink sink) {
-            Pattern raw = allowSpecial ? rawAll : rawOrdinary, normalized = allowSpecial ? normalizedAll : normalizedOrdinary;
             boolean normalizes = !v.normalization().isEmpty();
-            cut(text, from, to, raw, new Sink() {
+            raw.cut(text, from, to, allowSpecial, new Sink() {
                 @Override
                 public void text(String s, int a, int b) {
                     if (!normalizes) {
-                        cut(s, a, b, normalized, sink);
+                        normalized.cut(s, a, b, allowSpecial, sink);
                     } else {
                         String n = v.normalize(s.substring(a, b));
-                        cut(n, 0, n.length(), normalized, sink);
+                        normalized.cut(n, 0, n.length(), allowSpecial, sink);
                     }
                 }
 
@@ -93,21 +122,6 @@ record AddedVocabulary(List<Token> tokens, List<Normalizer.Form> normalization) 
                     sink.token(id);
                 }
             });
-        }
-
-        private void cut(String s, int from, int to, Pattern p, Sink sink) {
-            if (p == null) {
-                if (to > from) sink.text(s, from, to);
-                return;
-            }
-            Matcher m = p.matcher(s).region(from, to);
-            int last = from;
-            while (m.find()) {
-                if (m.start() > last) sink.text(s, last, m.start());
-                sink.token(ids.get(m.group()));
-                last = m.end();
-            }
-            if (to > last) sink.text(s, last, to);
         }
     }
 

@@ -17,8 +17,9 @@ import java.util.List;
  * ΔW = scale·(N·P or P·N), N = m/(sqrt(v)+eps), leaves at lr·sqrt(1−β2^t)/(1−β1^t), then
  * W ← W·(1 − lr·wd). P is recomputed from the current gradient every update_gap steps (the steps
  * before t are a multiple of it), by a randomised SVD; the moments carry over unchanged. State per
- * matrix: projector, exp_avg and exp_avg_sq, all in the [out, in] orientation (for GPT-2's Conv1D
- * tensors, which HF stores [in, out], that is the transpose of the parameter's file layout).
+ * matrix: projector, exp_avg and exp_avg_sq, all in the [out, in] orientation and Crucible's row order (for GPT-2's
+ * Conv1D tensors, which HF stores [in, out], that is the transpose of the parameter's file layout; for GPT-NeoX's
+ * query_key_value, the q, k and v rows apart, not grouped by head as the file groups the parameter).
  */
 final class GaLoreRule implements UpdateRule {
     private final Hyperparameters h;
