@@ -12,8 +12,8 @@ import java.util.regex.Pattern;
 /**
  * The two heuristic filters of DeepMind's Gopher (MassiveText) recipe, with datatrove's defaults.
  * The quality filter is datatrove's GopherQualityFilter rule for rule, on its words (NLTK's tokens,
- * punctuation marks among them: {@link DatatroveText#words}). The repetition filter takes
- * whitespace-separated tokens. Ratios above a "max" threshold and below a "min" one remove the
+ * punctuation marks among them: {@link DatatroveText#words}), and so is the repetition filter,
+ * GopherRepetitionFilter's. Ratios above a "max" threshold and below a "min" one remove the
  * document; equality keeps it.
  */
 public final class Gopher {
@@ -106,7 +106,12 @@ public final class Gopher {
     private static final Pattern PARAGRAPHS = Pattern.compile("\\n{2,}");
     private static final Pattern LINES = Pattern.compile("\\n+");
 
-    /** Gopher repetition: duplicated paragraphs and lines, top n-grams, duplicated n-grams. */
+    /**
+     * Gopher repetition as datatrove's GopherRepetitionFilter computes it: paragraphs are re.split(r"\n{2,}") of the
+     * text Python-stripped, lines re.split("\n+") of the text (Python's split keeps an empty string at either end: a
+     * text ending in a newline has an empty last line), words its split_into_words ({@link DatatroveText#words}); every
+     * fraction is of len(text) in code points.
+     */
     static Operator repetition(Params p) {
         double dupLine = off(p, "dup_line_frac", 0.3), dupPara = off(p, "dup_para_frac", 0.3);
         double dupLineChar = off(p, "dup_line_char_frac", 0.2), dupParaChar = off(p, "dup_para_char_frac", 0.2);
@@ -122,16 +127,16 @@ public final class Gopher {
             @Override
             public Outcome apply(Doc doc) {
                 String text = doc.text();
-                int len = Math.max(1, PythonText.length(text)); // Python's len, as every count here
-                String[] paras = PARAGRAPHS.split(text.strip());
+                int len = Math.max(1, PythonText.length(text)); // Python's len, as every count here (datatrove divides by zero for an empty text)
+                String[] paras = PARAGRAPHS.split(PythonText.strip(text), -1);
                 long[] d = duplicates(paras);
                 if ((double) d[0] / paras.length > dupPara) return Outcome.remove("dup_para_frac", fmt("duplicated paragraphs %.3g > %.3g", (double) d[0] / paras.length, dupPara));
                 if ((double) d[1] / len > dupParaChar) return Outcome.remove("dup_para_char_frac", fmt("chars in duplicated paragraphs %.3g > %.3g", (double) d[1] / len, dupParaChar));
-                String[] lines = LINES.split(text);
+                String[] lines = LINES.split(text, -1);
                 d = duplicates(lines);
                 if ((double) d[0] / lines.length > dupLine) return Outcome.remove("dup_line_frac", fmt("duplicated lines %.3g > %.3g", (double) d[0] / lines.length, dupLine));
                 if ((double) d[1] / len > dupLineChar) return Outcome.remove("dup_line_char_frac", fmt("chars in duplicated lines %.3g > %.3g", (double) d[1] / len, dupLineChar));
-                List<String> words = TextStats.tokens(text);
+                List<String> words = DatatroveText.words(text);
                 for (int n = 2; n <= 4; n++) {
                     double f = (double) topNgramChars(words, n) / len;
                     if (f > top[n - 2]) return Outcome.remove("top_" + n + "_gram", fmt("top " + n + "-gram chars %.3g > %.3g", f, top[n - 2]));
@@ -159,37 +164,36 @@ public final class Gopher {
     }
 
     /**
-     * Length of the most frequent n-gram (words joined by spaces) times its count; 0 when no n-gram
-     * occurs twice (datatrove counts a single occurrence too, which removes short documents that
-     * repeat nothing).
+     * datatrove's find_top_duplicate on the n-grams (words joined by spaces): the most frequent one's length times its
+     * count, the first seen among equally frequent ones (Counter.most_common(1)); an n-gram seen once counts too, so a
+     * short document whose every n-gram is new can still be removed, as datatrove removes it. 0 without n-grams.
      */
     static long topNgramChars(List<String> words, int n) {
-        if (words.size() < n) return 0;
-        Map<List<String>, Integer> freq = new HashMap<>();
-        for (int i = 0; i + n <= words.size(); i++) freq.merge(words.subList(i, i + n), 1, Integer::sum);
+        Map<String, Integer> freq = new java.util.LinkedHashMap<>();
+        for (int i = 0; i + n <= words.size(); i++) freq.merge(String.join(" ", words.subList(i, i + n)), 1, Integer::sum);
         long best = 0;
-        List<String> bestGram = null;
-        for (Map.Entry<List<String>, Integer> e : freq.entrySet()) {
+        String bestGram = null;
+        for (Map.Entry<String, Integer> e : freq.entrySet()) {
             if (e.getValue() > best) {
                 best = e.getValue();
                 bestGram = e.getKey();
             }
         }
-        if (best < 2) return 0;
-        long len = n - 1;
-        for (String w : bestGram) len += PythonText.length(w);
-        return len * best;
+        return bestGram == null ? 0 : PythonText.length(bestGram) * best;
     }
 
-    /** Characters of the n-grams that repeat an earlier one, skipping past each repeat (datatrove's find_all_duplicate). */
+    /**
+     * datatrove's find_all_duplicate: n words joined without a separator, each that repeats an earlier one counted by its
+     * length and skipped past (so words that join to the same string repeat each other, as in datatrove).
+     */
     static long duplicatedNgramChars(List<String> words, int n) {
-        Set<List<String>> seen = new HashSet<>();
+        Set<String> seen = new HashSet<>();
         long chars = 0;
         int i = 0;
         while (i + n <= words.size()) {
-            List<String> g = words.subList(i, i + n);
+            String g = String.join("", words.subList(i, i + n));
             if (seen.contains(g)) {
-                for (String w : g) chars += PythonText.length(w);
+                chars += PythonText.length(g);
                 i += n;
             } else {
                 seen.add(g);

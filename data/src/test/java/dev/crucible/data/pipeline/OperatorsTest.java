@@ -101,16 +101,27 @@ class OperatorsTest {
     @Test
     void gopherRepetition() {
         Operator g = op("gopher_repetition_filter");
-        // n-grams seen once are not repetition (datatrove counts them, which removes short documents)
-        assertTrue(keeps(g, "One line here.\nAnother line there.\nA third, different one."));
+        assertTrue(keeps(g, "One line here, and it is long enough that no short n-gram is a fifth of it.\nAnother line there, with other words."));
+        // as datatrove: an n-gram seen once is the most frequent one of a short text: "One line here" is 13 of 62 characters
+        assertEquals("top_3_gram", g.apply(new Doc("t", "One line here.\nAnother line there.\nA third, different one.")).rule());
         // 2 of 4 lines repeat an earlier one: 0.5 > 0.3
         assertEquals("dup_line_frac", g.apply(new Doc("t", "alpha beta\ngamma delta\nalpha beta\ngamma delta")).rule());
+        // re.split("\n+") keeps the empty string after a final newline: 1 duplicate of 6 lines, not of 5
+        String trailing = "alpha one\nbeta two\nalpha one\ngamma three\ndelta four\n";
+        assertTrue(keeps(op("gopher_repetition_filter", "dup_line_frac", 0.18, "dup_line_char_frac", 0.5, "top_2_gram_frac", 1,
+                "top_3_gram_frac", 1, "top_4_gram_frac", 1, "dup_5_gram_frac", 1), trailing));
+        assertEquals("dup_line_frac", op("gopher_repetition_filter", "dup_line_frac", 0.16).apply(new Doc("t", trailing)).rule());
         assertEquals(2, Gopher.duplicates(new String[] {"a", "b", "a", "a"})[0]);
         assertEquals(2, Gopher.duplicates(new String[] {"a", "b", "a", "a"})[1]);
         // "a b" 3 times: (3 chars) x 3
         assertEquals(9, Gopher.topNgramChars(java.util.List.of("a", "b", "a", "b", "a", "b"), 2));
-        // 1 2 3 | 1 2 3 -> the second "1 2 3" repeats: 3 chars, then skip past it
+        // all seen once: the first seen ("aaa b", 5 chars), as Counter.most_common(1) takes it, not the longest
+        assertEquals(5, Gopher.topNgramChars(java.util.List.of("aaa", "b", "c", "dddd"), 2));
+        assertEquals(0, Gopher.topNgramChars(java.util.List.of("a"), 2));
+        // 1 2 3 | 1 2 3 -> the second "123" repeats: 3 chars, then skip past it
         assertEquals(3, Gopher.duplicatedNgramChars(java.util.List.of("1", "2", "3", "1", "2", "3"), 3));
+        // joined without a separator, as datatrove joins them: "ab"+"c" and "a"+"bc" are the same 2-gram
+        assertEquals(3, Gopher.duplicatedNgramChars(java.util.List.of("ab", "c", "a", "bc"), 2));
     }
 
     @Test
