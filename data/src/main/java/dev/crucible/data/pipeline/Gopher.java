@@ -169,17 +169,18 @@ public final class Gopher {
      * short document whose every n-gram is new can still be removed, as datatrove removes it. 0 without n-grams.
      */
     static long topNgramChars(List<String> words, int n) {
-        Map<String, Integer> freq = new java.util.LinkedHashMap<>();
-        for (int i = 0; i + n <= words.size(); i++) freq.merge(String.join(" ", words.subList(i, i + n)), 1, Integer::sum);
+        // keyed by the words themselves: its words hold no white space, so joined by spaces they are equal exactly when they are
+        Map<List<String>, Integer> freq = new java.util.LinkedHashMap<>();
+        for (int i = 0; i + n <= words.size(); i++) freq.merge(words.subList(i, i + n), 1, Integer::sum);
         long best = 0;
-        String bestGram = null;
-        for (Map.Entry<String, Integer> e : freq.entrySet()) {
+        List<String> bestGram = null;
+        for (Map.Entry<List<String>, Integer> e : freq.entrySet()) {
             if (e.getValue() > best) {
                 best = e.getValue();
                 bestGram = e.getKey();
             }
         }
-        return bestGram == null ? 0 : PythonText.length(bestGram) * best;
+        return bestGram == null ? 0 : PythonText.length(String.join(" ", bestGram)) * best;
     }
 
     /**
