@@ -11,7 +11,8 @@ import java.util.regex.Pattern;
  * applies them before the pre-tokenizer: the raw text is first cut at the added tokens that are not
  * normalized (leftmost, then longest), each stretch between them is normalized, then cut at the
  * normalized added tokens, and what is left goes to the pre-tokenizer and BPE. A token flagged special
- * (&lt;|endoftext|&gt;) is matched only when specials are allowed, and is otherwise text; the others
+ * (&lt;|endoftext|&gt;) is matched only when specials are allowed, and is otherwise text (which still hides what it
+ * covers from the other tokens cut from the raw text, as in tokenizers); the others
  * (GPT-NeoX's runs of spaces) are matched always, as tokenizers matches them whatever
  * split_special_tokens says.
  *
