@@ -424,19 +424,24 @@ class HfCheckpointTest {
         String refused = assertThrows(IllegalArgumentException.class, () -> HfFormat.forTransformers(mix, params(mix))).getMessage();
         assertTrue(refused.contains("2 Post-LN layer(s)") && refused.contains("norm_placement: pre"), refused);
 
-        float[] p = params(lns);
-        HfFormat.ForTransformers hf = HfFormat.forTransformers(lns, p);
-        assertTrue(hf.config().hfAsStored());
-        assertEquals(ModelConfig.gpt2(37, 16, 3, 2, 16), hf.config());
-        int b = 2, t = 10;
-        int[] tok = new java.util.SplittableRandom(1).ints(b * t, 0, 37).toArray(), tgt = new java.util.SplittableRandom(2).ints(b * t, 0, 37).toArray();
-        try (dev.crucible.tensor.WorkerPool pool = new dev.crucible.tensor.WorkerPool(2)) {
-            Model scaled = Model.forInference(lns, b, t, pool), folded = Model.forInference(hf.config(), b, t, pool);
-            System.arraycopy(p, 0, scaled.params, 0, p.length);
-            System.arraycopy(hf.params(), 0, folded.params, 0, p.length);
-            float a = scaled.forward(tok, tgt, b, t), f = folded.forward(tok, tgt, b, t);
-            assertEquals(a, f, 1e-5 * a, "the folded model computes the same loss");
-            dev.crucible.tensor.Check.close("probabilities", dev.crucible.tensor.Check.toDouble(scaled.probabilitiesDense()), folded.probabilitiesDense(), 1e-6, 1e-4);
+        // LayerNorm Scaling folds into the gains and biases, a parallel GPT-NeoX block's two norms as a sequential one's
+        ModelConfig neoxLns = ModelConfig.gptNeoxBuilder(37, 16, 3, 2, 16).normScaling(ModelConfig.NormScaling.LAYER_INDEX).build();
+        for (ModelConfig c : new ModelConfig[] {lns, neoxLns}) {
+            float[] p = params(c);
+            HfFormat.ForTransformers hf = HfFormat.forTransformers(c, p);
+            assertTrue(hf.config().hfAsStored());
+            assertEquals(c.toBuilder().normScaling(ModelConfig.NormScaling.NONE).build(), hf.config());
+            int b = 2, t = 10;
+            int[] tok = new java.util.SplittableRandom(1).ints(b * t, 0, 37).toArray(), tgt = new java.util.SplittableRandom(2).ints(b * t, 0, 37).toArray();
+            try (dev.crucible.tensor.WorkerPool pool = new dev.crucible.tensor.WorkerPool(2)) {
+                Model scaled = Model.forInference(c, b, t, pool), folded = Model.forInference(hf.config(), b, t, pool);
+                System.arraycopy(p, 0, scaled.params, 0, p.length);
+                System.arraycopy(hf.params(), 0, folded.params, 0, p.length);
+                float a = scaled.forward(tok, tgt, b, t), f = folded.forward(tok, tgt, b, t);
+                assertEquals(a, f, 1e-5 * a, c.style().id() + ": the folded model computes the same loss");
+                dev.crucible.tensor.Check.close(c.style().id() + " probabilities", dev.crucible.tensor.Check.toDouble(scaled.probabilitiesDense()),
+                        folded.probabilitiesDense(), 1e-6, 1e-4);
+            }
         }
     }
 
