@@ -136,13 +136,13 @@ public final class Gopher {
                 d = duplicates(lines);
                 if ((double) d[0] / lines.length > dupLine) return Outcome.remove("dup_line_frac", fmt("duplicated lines %.3g > %.3g", (double) d[0] / lines.length, dupLine));
                 if ((double) d[1] / len > dupLineChar) return Outcome.remove("dup_line_char_frac", fmt("chars in duplicated lines %.3g > %.3g", (double) d[1] / len, dupLineChar));
-                List<String> words = DatatroveText.words(text);
+                WordNgrams grams = new WordNgrams(DatatroveText.words(text));
                 for (int n = 2; n <= 4; n++) {
-                    double f = (double) topNgramChars(words, n) / len;
+                    double f = (double) grams.topChars(n) / len;
                     if (f > top[n - 2]) return Outcome.remove("top_" + n + "_gram", fmt("top " + n + "-gram chars %.3g > %.3g", f, top[n - 2]));
                 }
                 for (int n = 5; n <= 10; n++) {
-                    double f = (double) duplicatedNgramChars(words, n) / len;
+                    double f = (double) grams.duplicatedChars(n) / len;
                     if (f > dup[n - 5]) return Outcome.remove("duplicated_" + n + "_n_grams", fmt("chars in duplicated " + n + "-grams %.3g > %.3g", f, dup[n - 5]));
                 }
                 return Outcome.keep(doc);
@@ -161,47 +161,6 @@ public final class Gopher {
             }
         }
         return new long[] {n, chars};
-    }
-
-    /**
-     * datatrove's find_top_duplicate on the n-grams (words joined by spaces): the most frequent one's length times its
-     * count, the first seen among equally frequent ones (Counter.most_common(1)); an n-gram seen once counts too, so a
-     * short document whose every n-gram is new can still be removed, as datatrove removes it. 0 without n-grams.
-     */
-    static long topNgramChars(List<String> words, int n) {
-        // keyed by the words themselves: its words hold no white space, so joined by spaces they are equal exactly when they are
-        Map<List<String>, Integer> freq = new java.util.LinkedHashMap<>();
-        for (int i = 0; i + n <= words.size(); i++) freq.merge(words.subList(i, i + n), 1, Integer::sum);
-        long best = 0;
-        List<String> bestGram = null;
-        for (Map.Entry<List<String>, Integer> e : freq.entrySet()) {
-            if (e.getValue() > best) {
-                best = e.getValue();
-                bestGram = e.getKey();
-            }
-        }
-        return bestGram == null ? 0 : PythonText.length(String.join(" ", bestGram)) * best;
-    }
-
-    /**
-     * datatrove's find_all_duplicate: n words joined without a separator, each that repeats an earlier one counted by its
-     * length and skipped past (so words that join to the same string repeat each other, as in datatrove).
-     */
-    static long duplicatedNgramChars(List<String> words, int n) {
-        Set<String> seen = new HashSet<>();
-        long chars = 0;
-        int i = 0;
-        while (i + n <= words.size()) {
-            String g = String.join("", words.subList(i, i + n));
-            if (seen.contains(g)) {
-                chars += PythonText.length(g);
-                i += n;
-            } else {
-                seen.add(g);
-                i++;
-            }
-        }
-        return chars;
     }
 
     static int count(String text, String needle) {

@@ -113,15 +113,6 @@ class OperatorsTest {
         assertEquals("dup_line_frac", op("gopher_repetition_filter", "dup_line_frac", 0.16).apply(new Doc("t", trailing)).rule());
         assertEquals(2, Gopher.duplicates(new String[] {"a", "b", "a", "a"})[0]);
         assertEquals(2, Gopher.duplicates(new String[] {"a", "b", "a", "a"})[1]);
-        // "a b" 3 times: (3 chars) x 3
-        assertEquals(9, Gopher.topNgramChars(java.util.List.of("a", "b", "a", "b", "a", "b"), 2));
-        // all seen once: the first seen ("aaa b", 5 chars), as Counter.most_common(1) takes it, not the longest
-        assertEquals(5, Gopher.topNgramChars(java.util.List.of("aaa", "b", "c", "dddd"), 2));
-        assertEquals(0, Gopher.topNgramChars(java.util.List.of("a"), 2));
-        // 1 2 3 | 1 2 3 -> the second "123" repeats: 3 chars, then skip past it
-        assertEquals(3, Gopher.duplicatedNgramChars(java.util.List.of("1", "2", "3", "1", "2", "3"), 3));
-        // joined without a separator, as datatrove joins them: "ab"+"c" and "a"+"bc" are the same 2-gram
-        assertEquals(3, Gopher.duplicatedNgramChars(java.util.List.of("ab", "c", "a", "bc"), 2));
     }
 
     @Test
