@@ -43,7 +43,7 @@ public final class Gopher {
             @Override
             public Outcome apply(Doc doc) {
                 String text = doc.text();
-                List<String> words = DatatroveText.words(text);
+                List<String> words = TextFeatures.words(text);
                 int nonSymbol = 0;
                 long nonSymbolChars = 0;
                 int alpha = 0;
@@ -136,7 +136,7 @@ public final class Gopher {
                 d = duplicates(lines);
                 if ((double) d[0] / lines.length > dupLine) return Outcome.remove("dup_line_frac", fmt("duplicated lines %.3g > %.3g", (double) d[0] / lines.length, dupLine));
                 if ((double) d[1] / len > dupLineChar) return Outcome.remove("dup_line_char_frac", fmt("chars in duplicated lines %.3g > %.3g", (double) d[1] / len, dupLineChar));
-                WordNgrams grams = new WordNgrams(DatatroveText.words(text));
+                WordNgrams grams = new WordNgrams(TextFeatures.words(text));
                 for (int n = 2; n <= 4; n++) {
                     double f = (double) grams.topChars(n) / len;
                     if (f > top[n - 2]) return Outcome.remove("top_" + n + "_gram", fmt("top " + n + "-gram chars %.3g > %.3g", f, top[n - 2]));

@@ -21,9 +21,13 @@ public record SegmentRun(List<Operators.Step> steps, int from, int to, int dedup
     /**
      * Step by step over the batch (a {@link BatchOperator} sees all the documents still there at once;
      * others one at a time, in order). Throws IllegalStateException naming the step and the document
-     * when an operator fails.
+     * when an operator fails. What several steps derive from one text is computed once ({@link TextFeatures}).
      */
     public Result apply(List<Doc> docs) {
+        return TextFeatures.inBatch(() -> applySteps(docs));
+    }
+
+    private Result applySteps(List<Doc> docs) {
         StepStats[] local = new StepStats[steps.size()];
         for (int i = 0; i < local.length; i++) local[i] = new StepStats(steps.get(i).label());
         int n = docs.size();

@@ -112,7 +112,7 @@ public final class WebQuality {
                 int newlines = Gopher.count(text, "\n");
                 r = (double) dupChars / (PythonText.length(text) - newlines);
                 if (r > dupThr) return Outcome.remove("char_dup_ratio", Gopher.fmt("chars in duplicated lines %.3g > %.3g", r, dupThr));
-                int words = DatatroveText.words(text).size();
+                int words = TextFeatures.words(text).size();
                 r = (double) newlines / Math.max(1, words);
                 if (r > newlineThr) return Outcome.remove("list_ratio", Gopher.fmt("newlines per word %.3g > %.3g", r, newlineThr));
                 return Outcome.keep(doc);
