@@ -309,6 +309,36 @@ final class DatatroveText {
         return out;
     }
 
+    /**
+     * split_into_sentences: the text cut after each sentence end (Punkt approximated as {@link #words} approximates it,
+     * and a run ending in '?' or '!' ends one too, as in Punkt), each part running to the next part's start, so
+     * that the parts cover the text; a sentence end needs more text after it. The empty text is one empty part.
+     */
+    static List<String> sentences(String text) {
+        List<String> out = new ArrayList<>();
+        int start = 0, n = text.length(), pending = -1; // pending: a sentence end waiting for text after it
+        for (int i = 0; i < n; ) {
+            if (isWhiteSpace(text.charAt(i))) {
+                i++;
+                continue;
+            }
+            if (pending >= 0) {
+                out.add(text.substring(start, pending));
+                start = pending;
+                pending = -1;
+            }
+            int a = i;
+            while (i < n && !isWhiteSpace(text.charAt(i))) i++;
+            int k = i;
+            while (k > a && CLOSERS.indexOf(text.charAt(k - 1)) >= 0) k--;
+            if (k == a) continue;
+            char last = text.charAt(k - 1);
+            if (last == '?' || last == '!' || last == '.' && endsSentence(text.substring(a, k - 1))) pending = i;
+        }
+        out.add(text.substring(start));
+        return out;
+    }
+
     private static final String CLOSERS = "])}>\"'\u00BB\u201D\u2019";
 
     /** \\s with UNICODE_CHARACTER_CLASS: the White_Space property (all of it in the BMP). */

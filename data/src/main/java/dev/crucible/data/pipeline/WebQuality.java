@@ -4,7 +4,6 @@ import dev.crucible.data.PythonText;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
@@ -16,17 +15,20 @@ public final class WebQuality {
 
 
     private static final Pattern CITATION = Pattern.compile("\\[\\d*]|\\[edit]|\\[citation needed]");
-    private static final Pattern SENTENCE_END = Pattern.compile("[.!?]+(?=\\s|$)");
     static final List<String> POLICY = List.of("terms of use", "privacy policy", "cookie policy", "uses cookies", "use of cookies", "use cookies");
 
     /**
-     * C4: lines are kept only if they end in terminal punctuation (. ? ! " ') but not an ellipsis,
-     * have at least min_words_per_line words, no word longer than max_word_length, and mention
-     * neither javascript nor a cookie/privacy policy; citation marks are removed. A document with
-     * "lorem ipsum" or a curly bracket, or fewer than min_num_sentences sentences left, is removed.
-     * The kept lines become the text.
+     * C4 as datatrove's C4QualityFilter: the text's lines (str.splitlines; with split_paragraph false its sentences,
+     * {@link DatatroveText#sentences}), each Python-stripped, are kept only if no word (str.split) is longer than
+     * max_word_length, they end in terminal punctuation (. ? ! " ') but not an ellipsis once citation marks are
+     * removed, have at least min_words_per_line words, and mention neither javascript nor a cookie/privacy policy.
+     * A document with "lorem ipsum" or a curly bracket in a line that got that far, or with fewer than
+     * min_num_sentences sentences in its kept lines (each line's {@link DatatroveText#sentences}; a kept sentence is
+     * one), is removed; otherwise the kept lines, joined by newlines (spaces for sentences) and stripped, become the
+     * text. -1 turns min_num_sentences, min_words_per_line and max_word_length off.
      */
     static Operator c4(Params p) {
+        boolean paragraphs = p.bool("split_paragraph", true);
         int minSentences = p.integer("min_num_sentences", 5), minWords = p.integer("min_words_per_line", 3);
         int maxWordLength = p.integer("max_word_length", 1000);
         boolean citations = p.bool("remove_citations", true), terminal = p.bool("filter_no_terminal_punct", true);
@@ -40,12 +42,13 @@ public final class WebQuality {
 
             @Override
             public Outcome apply(Doc doc) {
+                List<String> lines = paragraphs ? PythonText.splitLines(doc.text()) : DatatroveText.sentences(doc.text());
                 List<String> kept = new ArrayList<>();
                 int sentences = 0;
-                for (String raw : doc.text().lines().toList()) {
-                    String line = raw.strip();
-                    List<String> words = TextStats.tokens(line);
-                    if (maxWordLength >= 0 && words.stream().anyMatch(w -> PythonText.length(w) > maxWordLength)) continue;
+                for (String raw : lines) {
+                    String line = PythonText.strip(raw);
+                    List<String> words = PythonText.split(line);
+                    if (maxWordLength != -1 && words.stream().anyMatch(w -> PythonText.length(w) > maxWordLength)) continue;
                     if (citations) line = CITATION.matcher(line).replaceAll("");
                     if (terminal && (!(line.endsWith(".") || line.endsWith("?") || line.endsWith("!") || line.endsWith("\"") || line.endsWith("'"))
                             || line.endsWith("..."))) continue;
@@ -55,16 +58,13 @@ public final class WebQuality {
                     if (js && lower.contains("javascript")) continue;
                     if (curly && line.indexOf('{') >= 0) return Outcome.remove("curly_bracket", "a kept line contains '{'");
                     if (policy && POLICY.stream().anyMatch(lower::contains)) continue;
-                    Matcher m = SENTENCE_END.matcher(line);
-                    int s = 0;
-                    while (m.find()) s++;
-                    sentences += Math.max(1, s);
+                    if (minSentences != -1) sentences += paragraphs ? DatatroveText.sentences(line).size() : 1;
                     kept.add(line);
                 }
                 if (sentences < minSentences) return Outcome.remove("too_few_sentences", sentences + " sentences in kept lines < min_num_sentences " + minSentences);
-                String text = String.join("\n", kept).strip();
+                String text = PythonText.strip(String.join(paragraphs ? "\n" : " ", kept));
                 if (text.equals(doc.text())) return Outcome.keep(doc);
-                return Outcome.changed(doc.withText(text), "lines_removed", (doc.text().lines().count() - kept.size()) + " of " + doc.text().lines().count() + " lines removed");
+                return Outcome.changed(doc.withText(text), "lines_removed", (lines.size() - kept.size()) + " of " + lines.size() + (paragraphs ? " lines" : " sentences") + " removed");
             }
         };
     }

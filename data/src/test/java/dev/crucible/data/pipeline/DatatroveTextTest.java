@@ -101,4 +101,18 @@ class DatatroveTextTest {
         // simplify_text("Héllo, WORLD!  It costs 3,50 € — or 12.5%.") in Python
         assertEquals("hello world it costs 0 € or 0", DatatroveText.simplify("H\u00E9llo, WORLD!  It costs 3,50 \u20AC \u2014 or 12.5%."));
     }
+
+    @Test
+    void sentencesCoverTheTextAndEndWhereNltkWould() {
+        assertEquals(java.util.List.of("Mr. Smith went home.", " He slept."), DatatroveText.sentences("Mr. Smith went home. He slept."));
+        assertEquals(java.util.List.of("Is it?", " Yes!", "  Good."), DatatroveText.sentences("Is it? Yes!  Good."));
+        // closers stay with their sentence; an ellipsis, an initial and U.S. end none; a final end needs nothing after it
+        assertEquals(java.util.List.of("(He left.)", " Then \"wait...\" J. R. said the U.S. team won. "),
+                DatatroveText.sentences("(He left.) Then \"wait...\" J. R. said the U.S. team won. "));
+        assertEquals(java.util.List.of(""), DatatroveText.sentences(""));
+        assertEquals(java.util.List.of("  "), DatatroveText.sentences("  "));
+        String text = "Aa bb. Cc dd? Ee ff! \"Gg hh.\" Ii";
+        assertEquals(text, String.join("", DatatroveText.sentences(text)));
+        assertEquals(5, DatatroveText.sentences(text).size());
+    }
 }

@@ -125,6 +125,29 @@ class OperatorsTest {
         assertEquals("too_few_sentences", op("c4_quality_filter").apply(new Doc("t", "Only one sentence here.")).rule());
     }
 
+    /** Where datatrove's Python reads a text otherwise than Java's defaults would. */
+    @Test
+    void c4ReadsLinesWordsAndSentencesAsDatatrove() {
+        Operator two = op("c4_quality_filter", "min_num_sentences", 2);
+        // str.splitlines breaks at U+2028 too; String.lines does not, and the text would be one line with a short middle
+        assertEquals("First proper line here.\nSecond proper line here.",
+                text(two, "First proper line here.\u2028Menu Home About\u2028Second proper line here."));
+        // str.strip takes the no-break space off (String.strip does not), so the line ends in its period
+        assertEquals("A line with a no-break space.\nAnd a second line here.", text(two, "\u00A0A line with a no-break space.\u00A0\nAnd a second line here."));
+        // NLTK's sentences: titles and initials end none ("Mr." "J."), a question and an exclamation do
+        assertEquals("too_few_sentences", two.apply(new Doc("t", "Dr. Smith met Mr. J. Jones at noon.")).rule());
+        assertEquals("Did Dr. Smith come? Yes he did!", text(two, "Did Dr. Smith come? Yes he did!"));
+        // sentences instead of lines: the third has no terminal punctuation; the kept ones joined by a space
+        Operator sentences = op("c4_quality_filter", "split_paragraph", false, "min_num_sentences", 2);
+        assertEquals("One two three. Four five six!", text(sentences, "One two three.\n Four five six! seven eight nine"));
+        // -1 turns a limit off
+        String longWord = "x".repeat(1_500);
+        assertNull(text(two, "A " + longWord + " word. Another proper sentence here."));
+        assertEquals("A " + longWord + " word. Another proper sentence here.",
+                text(op("c4_quality_filter", "min_num_sentences", 2, "max_word_length", -1), "A " + longWord + " word. Another proper sentence here."));
+        assertEquals("Short.", text(op("c4_quality_filter", "min_num_sentences", -1, "min_words_per_line", -1), "Short."));
+    }
+
     @Test
     void finewebQuality() {
         Operator f = op("fineweb_quality_filter");
