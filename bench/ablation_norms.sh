@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The architecture options of the norms side by side on the built-in data (docs/recipes.md): the same 8-layer
 # GPT-2-style model, data order, seed and steps, once per option -- Pre-LN (the baseline), Post-LN, Mix-LN,
-# LayerNorm Scaling, QK-norm, z-loss, RMSNorm, OSP's single-scale RMSNorm and embedding projections -- then one
-# comparison report (loss curves, per-layer contribution and kurtosis).
-#   bench/ablation_norms.sh OUT_DIR [STEPS]
+# OLMo 2's output norm, LayerNorm Scaling, QK-norm, z-loss, RMSNorm, OSP's single-scale RMSNorm and embedding
+# projections -- then one comparison report (loss curves, per-layer contribution and kurtosis).
+#   bench/ablation_norms.sh OUT_DIR [STEPS]        (ABLATION_VARIANTS="pre output": only those)
 set -euo pipefail
 out=${1:?usage: bench/ablation_norms.sh OUT_DIR [STEPS]}
 steps=${2:-150}
@@ -13,10 +13,10 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 cru="$here/crucible"
 "$cru" data prepare-default --out "$out/data" --vocab-size 4096
 runs=()
-for variant in pre post mix layer_index qk_norm z_loss rmsnorm single_scale embedding_projection; do
+for variant in ${ABLATION_VARIANTS:-pre post mix output layer_index qk_norm z_loss rmsnorm single_scale embedding_projection}; do
   train_extra=
   case $variant in
-    pre|post|mix) extra="norm_placement: $variant" ;;
+    pre|post|mix|output) extra="norm_placement: $variant" ;;
     layer_index) extra="norm_scaling: layer_index" ;;
     qk_norm) extra="qk_norm: true" ;;
     z_loss) extra="norm_placement: pre"; train_extra=", z_loss: 1.0e-4" ;;

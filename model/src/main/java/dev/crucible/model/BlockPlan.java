@@ -31,8 +31,8 @@ public record BlockPlan(Positions positions, int rotaryDims, NormKind finalNorm,
         }
     }
 
-    /** Where a sub-layer's norm sits: pre-norm is x + f(norm(x)), post-norm norm(x + f(x)). */
-    public enum Placement { PRE, POST }
+    /** Where a sub-layer's norm sits: pre-norm is x + f(norm(x)), post-norm norm(x + f(x)), output-norm x + norm(f(x)). */
+    public enum Placement { PRE, POST, OUTPUT }
 
     /** What a residual sub-layer computes: self-attention or the MLP. */
     public enum Branch { ATTENTION, MLP }
@@ -101,7 +101,7 @@ public record BlockPlan(Positions positions, int rotaryDims, NormKind finalNorm,
         int postLayers = c.postLnLayers();
         List<Layer> layers = new ArrayList<>();
         for (int l = 0; l < c.nLayer(); l++) {
-            Placement placement = l < postLayers ? Placement.POST : Placement.PRE;
+            Placement placement = c.normPlacement() == ModelConfig.NormPlacement.OUTPUT ? Placement.OUTPUT : l < postLayers ? Placement.POST : Placement.PRE;
             float scale = c.normScaling() == ModelConfig.NormScaling.LAYER_INDEX ? (float) (1 / Math.sqrt(l + 1)) : 1f;
             layers.add(new Layer(l, new Sublayer(Branch.ATTENTION, norm, placement, scale), new Sublayer(Branch.MLP, norm, placement, scale),
                     mlp, !llama, c.qkNorm(), c.parallelResidual()));

@@ -242,7 +242,7 @@ public final class Generator {
 
     /**
      * One residual sub-layer on the n rows of x (pre-norm: x += branch(norm(source)), source being x but for a parallel
-     * residual's MLP; post-norm: x = norm(x + branch(x))).
+     * residual's MLP; post-norm: x = norm(x + branch(x)); output-norm: x += norm(branch(x))).
      */
     private void sublayer(BlockPlan.Layer lp, BlockPlan.Sublayer s, NormOp norm, int wOff, int bOff, float[] source, int n) {
         int d = cfg.dModel();
@@ -258,6 +258,12 @@ public final class Generator {
                 for (int i = 0; i < n * d; i++) x[i] += tmp[i];
                 norm.forward(xn, 0, stat1, stat2, 0, x, 0, p, wOff, bOff, n, d);
                 System.arraycopy(xn, 0, x, 0, n * d);
+            }
+            case OUTPUT -> {
+                System.arraycopy(x, 0, xn, 0, n * d); // the branch reads xn
+                branch(lp, s.branch(), n);
+                norm.forward(xn, 0, stat1, stat2, 0, tmp, 0, p, wOff, bOff, n, d);
+                for (int i = 0; i < n * d; i++) x[i] += xn[i];
             }
             default -> throw new UnsupportedOperationException("norm placement " + s.placement() + " has no incremental decoding");
         }

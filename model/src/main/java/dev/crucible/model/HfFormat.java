@@ -310,6 +310,10 @@ public final class HfFormat {
                     + "), which transformers' GPT2LMHeadModel, LlamaForCausalLM and GPTNeoXForCausalLM cannot compute; Crucible evaluates, generates from and "
                     + "resumes it as it is (crucible eval, generate, train --resume); to export, train with norm_placement: pre");
         }
+        if (c.normPlacement() == ModelConfig.NormPlacement.OUTPUT) {
+            throw new IllegalArgumentException("this model normalises each branch's output (norm_placement: output), which transformers' "
+                    + "GPT2LMHeadModel, LlamaForCausalLM and GPTNeoXForCausalLM cannot compute; Crucible evaluates, generates from and resumes it as it is");
+        }
         if (!c.hfExportable()) {
             throw new IllegalArgumentException("transformers has no architecture for this model (GPT-2 or GPT-NeoX style with qk_norm or an RMSNorm, or "
                     + "Llama style with LayerNorm; Llama style with qk_norm exports as Qwen3ForCausalLM); Crucible evaluates, generates from and "

@@ -14,7 +14,7 @@ import java.util.Arrays;
  * A decoder-only transformer that walks its {@link BlockPlan}, with parameters, activations and (for
  * training) gradients in flat float arrays allocated once for a maximum batch (B, T); forward and
  * backward allocate nothing. Each layer is two residual sub-layers (attention, then MLP); a norm
- * placement (pre, post) is written once in {@code sublayerForward} and once in {@code sublayerBackward}, for both.
+ * placement (pre, post, output) is written once in {@code sublayerForward} and once in {@code sublayerBackward}, for both.
  *
  * <pre>
  * x0 = wte[tokens] (+ wpe[pos] with learned positions)   (then · R1ᵀ with embedding projections)
@@ -512,8 +512,9 @@ public final class Model {
     /**
      * One residual sub-layer. Pre-norm, out = in + branch(norm(source)): the norm's output goes to normed
      * at the layer's slice; source is in itself but for a parallel residual's MLP, which reads the layer's
-     * input. Post-norm, out = norm(in + branch(in)): normed keeps the sum, the norm's input. The branch's
-     * output goes to scratch.
+     * input. Post-norm, out = norm(in + branch(in)): normed keeps the sum, the norm's input. Output-norm,
+     * out = in + norm(branch(in)): normed keeps the branch's output, the norm's input. The branch's output goes
+     * to scratch.
      */
     private void sublayerForward(BlockPlan.Sublayer s, NormOp norm, int wOff, int bOff, float[] source, int sourceOff, float[] in, int inOff,
                                  float[] out, int outOff, float[] normed, float[] mean, float[] rstd) {
@@ -535,6 +536,15 @@ public final class Model {
                 norm.forward(out, outOff, mean, rstd, at.so, normed, at.xo, params, wOff, bOff, at.bt, d);
                 profile.stop(Profile.Op.NORM, false);
             }
+            case OUTPUT -> {
+                branchForward(s.branch(), in, inOff);
+                System.arraycopy(scratch, 0, normed, at.xo, at.bt * d);
+                norm.forward(scratch, 0, mean, rstd, at.so, normed, at.xo, params, wOff, bOff, at.bt, d);
+                profile.stop(Profile.Op.NORM, false);
+                drop(scratch, 0, at.bt * d, outSite(s.branch()));
+                residual.forward(out, outOff, in, inOff, scratch, 0, at.bt * d);
+                profile.stop(Profile.Op.RESIDUAL, false);
+            }
             default -> throw new UnsupportedOperationException("norm placement " + s.placement() + " has no forward pass");
         }
     }
@@ -544,7 +554,9 @@ public final class Model {
      * the residual passes d(out) to in twice, unchanged through the skip (dres keeps it) and through
      * the branch, whose input gradient the norm adds (Input.ADD). Post-norm: the norm turns d(out)
      * into d(sum) in place; the residual passes d(sum) to in through the skip (dres keeps it) and
-     * through the branch, whose input gradient is added into dres.
+     * through the branch, whose input gradient is added into dres. Output-norm: the norm turns d(out) into the
+     * gradient of the branch's output in dnorm; the skip passes d(out) (dres keeps it), and the branch's input
+     * gradient is added into dres.
      */
     private void sublayerBackward(BlockPlan.Sublayer s, NormOp norm, int wOff, int bOff, float[] in, int inOff, float[] normed, float[] mean,
                                   float[] rstd) {
@@ -558,6 +570,12 @@ public final class Model {
                 norm.backward(dres, NormOp.Input.WRITE, grads, wOff, bOff, dres, normed, at.xo, params, mean, rstd, at.so, at.bt, cfg.dModel());
                 profile.stop(Profile.Op.NORM, true);
                 branchBackward(s.branch(), branchGradient(s.branch()), in, inOff, dres, true);
+            }
+            case OUTPUT -> {
+                norm.backward(dnorm, NormOp.Input.WRITE, grads, wOff, bOff, branchGradient(s.branch()), normed, at.xo, params, mean, rstd, at.so, at.bt,
+                        cfg.dModel());
+                profile.stop(Profile.Op.NORM, true);
+                branchBackward(s.branch(), dnorm, in, inOff, dres, true);
             }
             default -> throw new UnsupportedOperationException("norm placement " + s.placement() + " has no backward pass");
         }

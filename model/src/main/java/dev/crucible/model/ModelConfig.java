@@ -15,8 +15,9 @@ import java.util.Map;
  * in the plan, and no caller changes.
  *
  * @param intermediateSize MLP inner width (4·d for GPT-2; the SwiGLU width for Llama), HF's intermediate_size
- * @param normPlacement where each sub-layer's norm sits: PRE (x + f(norm(x))), POST (norm(x + f(x))), or MIX
- *     (Mix-LN: Post-LN in the first ⌊mixLnFraction·L⌋ layers, Pre-LN after)
+ * @param normPlacement where each sub-layer's norm sits: PRE (x + f(norm(x))), POST (norm(x + f(x))), MIX
+ *     (Mix-LN: Post-LN in the first ⌊mixLnFraction·L⌋ layers, Pre-LN after), or OUTPUT (x + norm(f(x)), OLMo 2's
+ *     "reordered norm": the branch's output normalised before the residual add, nothing on its input)
  * @param mixLnFraction Mix-LN's α, the share of (shallowest) layers that are Post-LN
  * @param normScaling LAYER_INDEX: LayerNorm Scaling, both norm outputs of layer ℓ (1-based) scaled by 1/√ℓ
  * @param qkNorm RMSNorm (with a gain of head size, shared by the heads) on each query and key head before RoPE,
@@ -67,16 +68,19 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
         }
     }
 
-    /** Normaliser placement ("Mix-LN: Unleashing the Power of Deeper Layers by Combining Pre-LN and Post-LN"). */
+    /**
+     * Normaliser placement ("Mix-LN: Unleashing the Power of Deeper Layers by Combining Pre-LN and Post-LN"; OUTPUT is
+     * OLMo 2's, "2 OLMo 2 Furious", section 3.2.1).
+     */
     public enum NormPlacement {
-        PRE, POST, MIX;
+        PRE, POST, MIX, OUTPUT;
 
         public String id() {
             return name().toLowerCase(Locale.ROOT);
         }
 
         public static NormPlacement parse(String s) {
-            return parseId(values(), s, "norm placement", "pre, post or mix");
+            return parseId(values(), s, "norm placement", "pre, post, mix or output");
         }
     }
 
@@ -136,7 +140,7 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
         require(!parallelResidual || style == Style.GPT_NEOX, "parallel_residual", "a gpt_neox-style option");
         require(ropeScaling == null || style != Style.GPT2, "rope_scaling", "scales RoPE's frequencies; GPT-2 style has learned positions");
         require(ropeTheta > 0, "rope_theta", "must be positive, got " + ropeTheta);
-        require(normPlacement != null, "norm_placement", "must be pre, post or mix");
+        require(normPlacement != null, "norm_placement", "must be pre, post, mix or output");
         require(norm != null, "norm", "must be layernorm, rmsnorm or single_scale_rmsnorm");
         require(dropout >= 0 && dropout < 1, "dropout", "must be in [0, 1), got " + dropout);
         require(normScaling != null, "norm_scaling", "must be none or layer_index");
@@ -159,7 +163,7 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
     /** Layers that are Post-LN: all with POST, the first ⌊α·L⌋ with MIX (Mix-LN), none with PRE. */
     public int postLnLayers() {
         return switch (normPlacement) {
-            case PRE -> 0;
+            case PRE, OUTPUT -> 0;
             case POST -> nLayer;
             case MIX -> (int) Math.floor(mixLnFraction * nLayer);
         };
@@ -172,7 +176,7 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
     public boolean hfExportable() {
         // GPT-2 has LayerNorm only; Llama has RMSNorm, into whose gain vector a single scale folds
         boolean normFits = style != Style.LLAMA ? norm == Norm.LAYERNORM : norm != Norm.LAYERNORM;
-        return postLnLayers() == 0 && (!qkNorm || style == Style.LLAMA) && normFits;
+        return normPlacement != NormPlacement.OUTPUT && postLnLayers() == 0 && (!qkNorm || style == Style.LLAMA) && normFits;
     }
 
     /** The norm transformers' architecture of this style has: LayerNorm for GPT-2 and GPT-NeoX, RMSNorm for Llama. */

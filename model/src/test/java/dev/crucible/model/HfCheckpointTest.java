@@ -385,7 +385,8 @@ class HfCheckpointTest {
     void crucibleOnlyModelsAreMarkedFoldedForExportOrRefused() throws IOException {
         ModelConfig lns = ModelConfig.gpt2Builder(37, 16, 3, 2, 16).normScaling(ModelConfig.NormScaling.LAYER_INDEX).build();
         ModelConfig mix = ModelConfig.llamaBuilder(37, 16, 4, 2, 2, 16).normPlacement(ModelConfig.NormPlacement.MIX).mixLnFraction(0.5).build();
-        for (ModelConfig c : new ModelConfig[] {lns, mix}) {
+        ModelConfig output = ModelConfig.gptNeoxBuilder(37, 16, 2, 2, 16).parallelResidual(false).normPlacement(ModelConfig.NormPlacement.OUTPUT).build();
+        for (ModelConfig c : new ModelConfig[] {lns, mix, output}) {
             Path out = dir.resolve("own-" + c.style().id());
             HfCheckpoint.write(out, c, params(c), null);
             var json = new ObjectMapper().readTree(out.resolve("config.json").toFile());
@@ -423,6 +424,8 @@ class HfCheckpointTest {
         }
         String refused = assertThrows(IllegalArgumentException.class, () -> HfFormat.forTransformers(mix, params(mix))).getMessage();
         assertTrue(refused.contains("2 Post-LN layer(s)") && refused.contains("norm_placement: pre"), refused);
+        String outputRefused = assertThrows(IllegalArgumentException.class, () -> HfFormat.forTransformers(output, params(output))).getMessage();
+        assertTrue(outputRefused.contains("norm_placement: output"), outputRefused);
 
         // LayerNorm Scaling folds into the gains and biases, a parallel GPT-NeoX block's two norms as a sequential one's
         ModelConfig neoxLns = ModelConfig.gptNeoxBuilder(37, 16, 3, 2, 16).normScaling(ModelConfig.NormScaling.LAYER_INDEX).build();

@@ -42,6 +42,11 @@ class ModelGradientTest {
                 Arguments.of("gpt2-embedding_projection", ModelConfig.gpt2Builder(13, 9, 2, 2, 8).embeddingProjection(true).build()),
                 Arguments.of("llama-untied-embedding_projection", ModelConfig.llamaBuilder(13, 9, 2, 2, 2, 8).tieEmbeddings(false)
                         .embeddingProjection(true).build()),
+                // OLMo 2's norm on each branch's output, x + norm(f(x)): with GQA and QK-norm, with dropout, in GPT-NeoX's sequential form
+                Arguments.of("llama-output-qk_norm", ModelConfig.llamaBuilder(13, 9, 2, 4, 2, 16).normPlacement(ModelConfig.NormPlacement.OUTPUT).qkNorm(true).build()),
+                Arguments.of("gpt2-output-dropout", ModelConfig.gpt2Builder(13, 9, 2, 2, 8).normPlacement(ModelConfig.NormPlacement.OUTPUT).dropout(0.3).build()),
+                Arguments.of("gpt_neox-sequential-output", ModelConfig.gptNeoxBuilder(13, 9, 2, 2, 16).parallelResidual(false)
+                        .normPlacement(ModelConfig.NormPlacement.OUTPUT).build()),
                 Arguments.of("llama-mix-dropout", ModelConfig.llamaBuilder(13, 9, 4, 2, 1, 8).normPlacement(ModelConfig.NormPlacement.MIX).dropout(0.3).build()),
                 // GPT-NeoX (Pythia): parallel residual, RoPE on a quarter of each head (2 of 8), exact GELU, biases, untied
                 Arguments.of("gpt_neox", ModelConfig.gptNeoxBuilder(13, 9, 2, 2, 16).build()),

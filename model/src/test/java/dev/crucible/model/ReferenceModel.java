@@ -95,7 +95,7 @@ final class ReferenceModel {
     /** Whether layer l is Post-LN (Mix-LN: the first ⌊α·L⌋ layers; all with post; none with pre). */
     private boolean post(int l) {
         return switch (cfg.normPlacement()) {
-            case PRE -> false;
+            case PRE, OUTPUT -> false;
             case POST -> true;
             case MIX -> l < Math.floor(cfg.mixLnFraction() * cfg.nLayer());
         };
@@ -231,13 +231,24 @@ final class ReferenceModel {
         return din;
     }
 
-    /** Pre-LN: in + f(Norm(in)·scale); Post-LN: Norm(in + f(in)). Returns the sub-layer's output. */
+    /** Pre-LN: in + f(Norm(in)·scale); Post-LN: Norm(in + f(in)); output-norm: in + Norm(f(in)). Returns the sub-layer's output. */
     private double[] sublayer(Sub s, int l, String normName, boolean attention, double[] in, int b, int t) {
         int n = in.length, bt = b * t, d = cfg.dModel();
         String p = "layers." + l + ".";
         s.in = in;
         s.mean = new double[bt];
         s.rstd = new double[bt];
+        if (cfg.normPlacement() == ModelConfig.NormPlacement.OUTPUT) {
+            s.branchIn = in;
+            s.normIn = attention ? attention(s, p, in, b, t) : mlp(s, p, in, bt);
+            s.normOut = new double[n];
+            norm(s.normOut, s.mean, s.rstd, s.normIn, p + normName, bt, d, cfg.normEps());
+            double[] y = s.normOut.clone();
+            drop(y, l, attention ? 0 : 1);
+            double[] out = new double[n];
+            for (int i = 0; i < n; i++) out[i] = in[i] + y[i];
+            return out;
+        }
         if (post(l)) {
             s.branchIn = in;
             double[] y = attention ? attention(s, p, in, b, t) : mlp(s, p, in, bt);
@@ -265,6 +276,16 @@ final class ReferenceModel {
     private double[] sublayerBackward(Sub s, int l, String normName, boolean attention, double[] dout, int b, int t) {
         int n = dout.length, bt = b * t, d = cfg.dModel();
         String p = "layers." + l + ".";
+        if (cfg.normPlacement() == ModelConfig.NormPlacement.OUTPUT) {
+            double[] dy = dout.clone();
+            drop(dy, l, attention ? 0 : 1);
+            double[] dbranchOut = new double[n];
+            normBackward(dbranchOut, dy, s.normIn, s.mean, s.rstd, p + normName, bt, d);
+            double[] dbranchIn = attention ? attentionBackward(s, p, dbranchOut, b, t) : mlpBackward(s, p, dbranchOut, bt);
+            double[] din = dout.clone();
+            for (int i = 0; i < n; i++) din[i] += dbranchIn[i];
+            return din;
+        }
         if (post(l)) {
             double[] dsum = new double[n];
             normBackward(dsum, dout, s.normIn, s.mean, s.rstd, p + normName, bt, d);

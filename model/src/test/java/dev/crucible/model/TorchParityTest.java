@@ -47,6 +47,10 @@ public class TorchParityTest {
                 Arguments.of("llama-untied", ModelConfig.llamaBuilder(40, 16, 2, 2, 2, 16).intermediateSize(40).tieEmbeddings(false).normEps(1e-5).ropeTheta(500).build()),
                 Arguments.of("gpt2-post", ModelConfig.gpt2Builder(50, 24, 2, 4, 32).normPlacement(ModelConfig.NormPlacement.POST).build()),
                 Arguments.of("llama-mix", ModelConfig.llamaBuilder(50, 24, 4, 4, 2, 32).normPlacement(ModelConfig.NormPlacement.MIX).build()),
+                Arguments.of("llama-output", ModelConfig.llamaBuilder(50, 24, 2, 4, 2, 32).normPlacement(ModelConfig.NormPlacement.OUTPUT).build()),
+                Arguments.of("gpt2-output", ModelConfig.gpt2Builder(50, 24, 2, 4, 32).normPlacement(ModelConfig.NormPlacement.OUTPUT).build()),
+                Arguments.of("gpt_neox-sequential-output", ModelConfig.gptNeoxBuilder(50, 24, 2, 4, 32).parallelResidual(false)
+                        .normPlacement(ModelConfig.NormPlacement.OUTPUT).build()),
                 Arguments.of("gpt2-lns", ModelConfig.gpt2Builder(50, 24, 3, 4, 32).normScaling(ModelConfig.NormScaling.LAYER_INDEX).build()),
                 Arguments.of("llama-lns", ModelConfig.llamaBuilder(50, 24, 3, 4, 2, 32).normScaling(ModelConfig.NormScaling.LAYER_INDEX).build()),
                 Arguments.of("gpt2-qk_norm", ModelConfig.gpt2Builder(50, 24, 2, 4, 32).qkNorm(true).build()),

@@ -58,17 +58,23 @@ def attention(q, k, v):  # (B, H, T, hs)
 
 
 def layer_plan(c, n_layer):
-    """Per layer: (Post-LN?, scale of the norm outputs), from config.json's "crucible" fields (Mix-LN, LayerNorm Scaling)."""
+    """Per layer: (where its norms sit: "pre", "post" or "output", scale of the norm outputs), from config.json's
+    "crucible" fields (Mix-LN, OLMo 2's output norm, LayerNorm Scaling)."""
     ext = c.get("crucible", {})
     placement = ext.get("norm_placement", "pre")
-    post = {"pre": 0, "post": n_layer, "mix": math.floor(ext.get("mix_ln_fraction", 0.25) * n_layer)}[placement]
+    post = {"pre": 0, "output": 0, "post": n_layer, "mix": math.floor(ext.get("mix_ln_fraction", 0.25) * n_layer)}[placement]
     lns = ext.get("norm_scaling", "none") == "layer_index"
-    return [(l < post, 1.0 / math.sqrt(l + 1) if lns else 1.0) for l in range(n_layer)]
+    return [("post" if l < post else "output" if placement == "output" else "pre", 1.0 / math.sqrt(l + 1) if lns else 1.0)
+            for l in range(n_layer)]
 
 
-def sublayer(x, norm, branch, post, scale):
-    """Pre-LN: x + branch(norm(x) * scale); Post-LN: norm(x + branch(x))."""
-    return norm(x + branch(x)) if post else x + branch(norm(x) * scale)
+def sublayer(x, norm, branch, placement, scale):
+    """Pre-LN: x + branch(norm(x) * scale); Post-LN: norm(x + branch(x)); output norm: x + norm(branch(x))."""
+    if placement == "post":
+        return norm(x + branch(x))
+    if placement == "output":
+        return x + norm(branch(x))
+    return x + branch(norm(x) * scale)
 
 
 def gpt2(w, c, idx):
@@ -81,7 +87,7 @@ def gpt2(w, c, idx):
 
     def norm(h, name):
         return rms_norm(h, w[name + ".weight"], eps) if rms else F.layer_norm(h, (d,), w[name + ".weight"], w[name + ".bias"], eps)
-    for l, (post, scale) in enumerate(layer_plan(c, c["n_layer"])):
+    for l, (placement, scale) in enumerate(layer_plan(c, c["n_layer"])):
         p = f"transformer.h.{l}."
 
         def attn(h):
@@ -96,8 +102,8 @@ def gpt2(w, c, idx):
             h = F.gelu(h @ w[p + "mlp.c_fc.weight"] + w[p + "mlp.c_fc.bias"], approximate="none" if c["activation_function"] == "gelu" else "tanh")
             return h @ w[p + "mlp.c_proj.weight"] + w[p + "mlp.c_proj.bias"]
 
-        x = sublayer(x, lambda h: norm(h, p + "ln_1"), attn, post, scale)
-        x = sublayer(x, lambda h: norm(h, p + "ln_2"), mlp, post, scale)
+        x = sublayer(x, lambda h: norm(h, p + "ln_1"), attn, placement, scale)
+        x = sublayer(x, lambda h: norm(h, p + "ln_2"), mlp, placement, scale)
     x = norm(x, "transformer.ln_f")
     head = w["lm_head.weight"] if "lm_head.weight" in w else w["transformer.wte.weight"]
     return head_proj(w, x) @ head.t()
@@ -143,7 +149,7 @@ def llama(w, c, idx):
     emb = torch.cat((freqs, freqs), dim=-1)
     cos, sin = emb.cos(), emb.sin()
     x = embed_proj(w, w["model.embed_tokens.weight"][idx])
-    for l, (post, scale) in enumerate(layer_plan(c, c["num_hidden_layers"])):
+    for l, (placement, scale) in enumerate(layer_plan(c, c["num_hidden_layers"])):
         p = f"model.layers.{l}."
 
         def attn(h):
@@ -161,8 +167,8 @@ def llama(w, c, idx):
             g = F.silu(h @ w[p + "mlp.gate_proj.weight"].t()) * (h @ w[p + "mlp.up_proj.weight"].t())
             return g @ w[p + "mlp.down_proj.weight"].t()
 
-        x = sublayer(x, lambda h: rms_norm(h, w[p + "input_layernorm.weight"], eps), attn, post, scale)
-        x = sublayer(x, lambda h: rms_norm(h, w[p + "post_attention_layernorm.weight"], eps), mlp, post, scale)
+        x = sublayer(x, lambda h: rms_norm(h, w[p + "input_layernorm.weight"], eps), attn, placement, scale)
+        x = sublayer(x, lambda h: rms_norm(h, w[p + "post_attention_layernorm.weight"], eps), mlp, placement, scale)
     x = rms_norm(x, w["model.norm.weight"], eps)
     head = w["lm_head.weight"] if "lm_head.weight" in w else w["model.embed_tokens.weight"]
     return head_proj(w, x) @ head.t()
@@ -184,8 +190,8 @@ def gpt_neox(w, c, idx):
 
     def norm(h, name):
         return F.layer_norm(h, (d,), w[name + ".weight"], w[name + ".bias"], eps)
-    for l, (post, scale) in enumerate(layer_plan(c, c["num_hidden_layers"])):
-        assert not post
+    for l, (placement, scale) in enumerate(layer_plan(c, c["num_hidden_layers"])):
+        assert placement != "post"
         p = f"gpt_neox.layers.{l}."
 
         def attn(h):
@@ -202,6 +208,10 @@ def gpt_neox(w, c, idx):
             h = F.gelu(h @ w[p + "mlp.dense_h_to_4h.weight"].t() + w[p + "mlp.dense_h_to_4h.bias"], approximate=approximate)
             return h @ w[p + "mlp.dense_4h_to_h.weight"].t() + w[p + "mlp.dense_4h_to_h.bias"]
 
+        if placement == "output":
+            x = x + norm(attn(x), p + "input_layernorm")
+            x = x + norm(mlp(x), p + "post_attention_layernorm")
+            continue
         ln1 = norm(x, p + "input_layernorm") * scale
         if c["use_parallel_residual"]:
             x = x + attn(ln1) + mlp(norm(x, p + "post_attention_layernorm") * scale)

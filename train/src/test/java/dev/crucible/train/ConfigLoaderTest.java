@@ -254,6 +254,10 @@ class ConfigLoaderTest {
         ModelConfig m = load("model: {preset: tiny-llama, norm_placement: mix, mix_ln_fraction: 0.5}\ndata: {train: x}\n").model().resolve();
         assertEquals(ModelConfig.NormPlacement.MIX, m.normPlacement());
         assertEquals(3, m.postLnLayers());
+        ModelConfig output = load("model: {preset: tiny-llama, norm_placement: output}\ndata: {train: x}\n").model().resolve();
+        assertEquals(ModelConfig.NormPlacement.OUTPUT, output.normPlacement());
+        assertEquals(0, output.postLnLayers());
+        assertContains(error("model: {preset: tiny-neox, norm_placement: output}\ndata: {train: x}\n"), "parallel_residual");
         assertEquals(ModelConfig.NormScaling.LAYER_INDEX,
                 load("model: {preset: tiny, norm_scaling: layer_index}\ndata: {train: x}\n").model().resolve().normScaling());
         assertContains(error("model: {preset: tiny, norm_placement: sandwich}\ndata: {train: x}\n"), "unknown norm placement 'sandwich'");
