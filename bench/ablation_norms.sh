@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The architecture options of the norms side by side on the built-in data (docs/recipes.md): the same 8-layer
 # GPT-2-style model, data order, seed and steps, once per option -- Pre-LN (the baseline), Post-LN, Mix-LN,
-# OLMo 2's output norm, LayerNorm Scaling, QK-norm, z-loss, RMSNorm, OSP's single-scale RMSNorm and embedding
+# OLMo 2's output norm, LayerNorm Scaling, QK-norm per head and over whole projections, z-loss, RMSNorm, OSP's single-scale RMSNorm and embedding
 # projections -- then one comparison report (loss curves, per-layer contribution and kurtosis).
 #   bench/ablation_norms.sh OUT_DIR [STEPS]        (ABLATION_VARIANTS="pre output": only those)
 set -euo pipefail
@@ -13,12 +13,13 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 cru="$here/crucible"
 "$cru" data prepare-default --out "$out/data" --vocab-size 4096
 runs=()
-for variant in ${ABLATION_VARIANTS:-pre post mix output layer_index qk_norm z_loss rmsnorm single_scale embedding_projection}; do
+for variant in ${ABLATION_VARIANTS:-pre post mix output layer_index qk_norm qk_whole z_loss rmsnorm single_scale embedding_projection}; do
   train_extra=
   case $variant in
     pre|post|mix|output) extra="norm_placement: $variant" ;;
     layer_index) extra="norm_scaling: layer_index" ;;
-    qk_norm) extra="qk_norm: true" ;;
+    qk_norm) extra="qk_norm: head" ;;
+    qk_whole) extra="qk_norm: whole" ;;
     z_loss) extra="norm_placement: pre"; train_extra=", z_loss: 1.0e-4" ;;
     rmsnorm) extra="norm: rmsnorm" ;;
     single_scale) extra="norm: single_scale_rmsnorm" ;;

@@ -59,7 +59,7 @@ public record BlockPlan(Positions positions, int rotaryDims, NormKind finalNorm,
      *
      * @param mlp the MLP's activation
      * @param linearBias whether the four projections carry biases
-     * @param qkNorm whether each query and key head is RMS-normalised (with a gain of head size) before RoPE
+     * @param qkNorm whether queries and keys are RMS-normalised before RoPE (each head, or whole projections: the config's qk_norm)
      * @param parallel whether the MLP sub-layer's norm reads the layer's input rather than the attention sub-layer's
      *     output (GPT-NeoX's parallel residual, x' = x + attn(norm1(x)) + mlp(norm2(x)), added in that order); both Pre-LN
      */
@@ -104,7 +104,7 @@ public record BlockPlan(Positions positions, int rotaryDims, NormKind finalNorm,
             Placement placement = c.normPlacement() == ModelConfig.NormPlacement.OUTPUT ? Placement.OUTPUT : l < postLayers ? Placement.POST : Placement.PRE;
             float scale = c.normScaling() == ModelConfig.NormScaling.LAYER_INDEX ? (float) (1 / Math.sqrt(l + 1)) : 1f;
             layers.add(new Layer(l, new Sublayer(Branch.ATTENTION, norm, placement, scale), new Sublayer(Branch.MLP, norm, placement, scale),
-                    mlp, !llama, c.qkNorm(), c.parallelResidual()));
+                    mlp, !llama, c.qkNorm().on(), c.parallelResidual()));
         }
         return learned ? new BlockPlan(Positions.LEARNED, 0, norm, layers) : new BlockPlan(Positions.ROPE, c.rotaryDims(), norm, layers);
     }

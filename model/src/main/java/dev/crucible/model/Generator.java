@@ -67,7 +67,7 @@ public final class Generator {
         mlpAct = k.mlp();
         finalNorm = k.finalNorm();
         rope = k.rope();
-        qkNorm = cfg.qkNorm() ? new QkNorm(new dev.crucible.tensor.Norms(pool), cfg.nHead(), cfg.nKvHead(), cfg.headSize(), cfg.normEps()) : null;
+        qkNorm = cfg.qkNorm().on() ? new QkNorm(new dev.crucible.tensor.Norms(pool), cfg) : null;
         qkStat = new float[cfg.nHead() + cfg.nKvHead()];
         int maxIn = k.maxInWidth();
         this.maxT = maxT;

@@ -173,14 +173,19 @@ public final class HfCheckpoint implements AutoCloseable {
     }
 
     /**
-     * transformers' config.json (GPT2LMHeadModel, LlamaForCausalLM, Qwen3ForCausalLM or GPTNeoXForCausalLM) to our config;
+     * transformers' config.json (GPT2LMHeadModel, LlamaForCausalLM, Qwen3ForCausalLM, Olmo2ForCausalLM or GPTNeoXForCausalLM) to our config;
      * anything we do not implement is refused by name.
      */
     public static ModelConfig parseConfig(JsonNode c, Path file) throws IOException {
         String type = c.path("model_type").asText("");
         if (type.equals("qwen3")) { // Llama with per-head QK-norm
             if (c.path("use_sliding_window").asBoolean(false)) throw new IOException(file + ": use_sliding_window is not supported");
-            return parseConfig(asType(c, "llama"), file).toBuilder().qkNorm(true).build();
+            return parseConfig(asType(c, "llama"), file).toBuilder().qkNorm(ModelConfig.QkNorm.HEAD).build();
+        }
+        if (type.equals("olmo2")) { // Llama with each branch's output normalised and QK-norm over whole projections; Olmo2Config's eps
+            if (c.path("use_sinks").asBoolean(false)) throw new IOException(file + ": use_sinks (attention sinks) is not supported");
+            return parseConfig(asType(c, "llama"), file).toBuilder().normPlacement(ModelConfig.NormPlacement.OUTPUT)
+                    .qkNorm(ModelConfig.QkNorm.WHOLE).normEps(c.path("rms_norm_eps").asDouble(1e-5)).build();
         }
         if (type.startsWith(HfFormat.CRUCIBLE_PREFIX)) { // a model only Crucible computes as stored: the base fields, then its own
             ModelConfig base = parseConfig(asType(c, type.substring(HfFormat.CRUCIBLE_PREFIX.length())), file);
@@ -189,7 +194,7 @@ public final class HfCheckpoint implements AutoCloseable {
                 return base.toBuilder().normPlacement(ModelConfig.NormPlacement.parse(ext.path("norm_placement").asText("pre")))
                         .mixLnFraction(ext.path("mix_ln_fraction").asDouble(0.25))
                         .normScaling(ModelConfig.NormScaling.parse(ext.path("norm_scaling").asText("none")))
-                        .qkNorm(ext.path("qk_norm").asBoolean(base.qkNorm()))
+                        .qkNorm(ModelConfig.QkNorm.parse(ext.path("qk_norm").asText(base.qkNorm().id())))
                         .norm(ModelConfig.Norm.parse(ext.path("norm").asText(base.norm().id())))
                         .embeddingProjection(ext.path("embedding_projection").asBoolean(false)).build();
             } catch (IllegalArgumentException e) {
@@ -246,7 +251,7 @@ public final class HfCheckpoint implements AutoCloseable {
                             .rotaryFraction(partial)
                             .parallelResidual(c.path("use_parallel_residual").asBoolean(true)).gelu(gelu(c, "hidden_act", "gelu", file)).build();
                 }
-                default -> throw new IOException(file + ": model_type '" + type + "' is not supported (gpt2, llama, qwen3 and gpt_neox are; crucible_* for models only Crucible computes)");
+                default -> throw new IOException(file + ": model_type '" + type + "' is not supported (gpt2, llama, qwen3, olmo2 and gpt_neox are; crucible_* for models only Crucible computes)");
             }
         } catch (IllegalArgumentException e) {
             throw new IOException(file + ": " + e.getMessage(), e);

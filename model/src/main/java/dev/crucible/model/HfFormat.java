@@ -128,7 +128,7 @@ public final class HfFormat {
      * not transformer.wte.weight), which transformers then adds to every name, as done here.
      */
     public static void load(Safetensors.TensorSource file, ParamLayout layout, float[] flat) throws IOException {
-        Safetensors.TensorSource named = withBasePrefix(file, HfNames.of(layout.config().style()).basePrefix());
+        Safetensors.TensorSource named = withBasePrefix(file, HfNames.of(layout.config()).basePrefix());
         Set<String> expected = new HashSet<>();
         for (HfTensor h : tensors(layout)) {
             expected.add(h.hfName());
@@ -136,7 +136,7 @@ public final class HfFormat {
         }
         for (var e : named.entries().entrySet()) {
             String name = e.getKey();
-            boolean tiedHead = name.equals(HfNames.of(layout.config().style()).head() + ".weight") && layout.config().tieEmbeddings();
+            boolean tiedHead = name.equals(HfNames.of(layout.config()).head() + ".weight") && layout.config().tieEmbeddings();
             if (!expected.contains(name) && !ignorable(name) && !tiedHead) {
                 throw new IOException(file.where() + ": unexpected tensor '" + e.getValue().name() + "' for a " + layout.config().style().id()
                         + " model of this config");
@@ -200,23 +200,25 @@ public final class HfFormat {
         Map<String, Object> m = new LinkedHashMap<>();
         switch (c.style()) {
             case LLAMA -> {
-                // with QK-norm, Qwen3's architecture: Llama with per-head q_norm and k_norm before RoPE
-                m.put("architectures", List.of(c.qkNorm() ? "Qwen3ForCausalLM" : "LlamaForCausalLM"));
-                m.put("model_type", c.qkNorm() ? "qwen3" : "llama");
+                // with per-head QK-norm, Qwen3's architecture; with norms on the branches' outputs, OLMo 2's (QK-norm over
+                // whole projections; one without it is OLMo 2's shape marked as Crucible's own below)
+                boolean olmo2 = c.normPlacement() == ModelConfig.NormPlacement.OUTPUT, qwen3 = !olmo2 && c.qkNorm() == ModelConfig.QkNorm.HEAD;
+                m.put("architectures", List.of(olmo2 ? "Olmo2ForCausalLM" : qwen3 ? "Qwen3ForCausalLM" : "LlamaForCausalLM"));
+                m.put("model_type", olmo2 ? "olmo2" : qwen3 ? "qwen3" : "llama");
                 m.put("vocab_size", c.vocabSize());
                 m.put("hidden_size", c.dModel());
                 m.put("intermediate_size", c.intermediateSize());
                 m.put("num_hidden_layers", c.nLayer());
                 m.put("num_attention_heads", c.nHead());
                 m.put("num_key_value_heads", c.nKvHead());
-                m.put("head_dim", c.headSize());
+                if (!olmo2) m.put("head_dim", c.headSize()); // OLMo 2's is hidden_size / num_attention_heads
                 m.put("max_position_embeddings", c.contextLength());
                 m.put("rms_norm_eps", c.normEps());
                 m.put("rope_theta", c.ropeTheta());
                 if (c.ropeScaling() != null) m.put("rope_scaling", ropeScaling(c.ropeScaling()));
                 m.put("hidden_act", "silu");
                 m.put("attention_bias", false);
-                m.put("mlp_bias", false);
+                if (!olmo2) m.put("mlp_bias", false);
             }
             case GPT_NEOX -> { // the keys Pythia's config.json has, which every transformers version reads
                 m.put("architectures", List.of("GPTNeoXForCausalLM"));
@@ -267,7 +269,7 @@ public final class HfFormat {
             ext.put("norm_placement", c.normPlacement().id());
             ext.put("mix_ln_fraction", c.mixLnFraction());
             ext.put("norm_scaling", c.normScaling().id());
-            ext.put("qk_norm", c.qkNorm());
+            ext.put("qk_norm", c.qkNorm().id());
             ext.put("norm", c.norm().id());
             ext.put("embedding_projection", c.embeddingProjection());
             m.put(CRUCIBLE_KEY, ext);
@@ -310,14 +312,15 @@ public final class HfFormat {
                     + "), which transformers' GPT2LMHeadModel, LlamaForCausalLM and GPTNeoXForCausalLM cannot compute; Crucible evaluates, generates from and "
                     + "resumes it as it is (crucible eval, generate, train --resume); to export, train with norm_placement: pre");
         }
-        if (c.normPlacement() == ModelConfig.NormPlacement.OUTPUT) {
-            throw new IllegalArgumentException("this model normalises each branch's output (norm_placement: output), which transformers' "
-                    + "GPT2LMHeadModel, LlamaForCausalLM and GPTNeoXForCausalLM cannot compute; Crucible evaluates, generates from and resumes it as it is");
+        if (c.normPlacement() == ModelConfig.NormPlacement.OUTPUT && !c.olmo2()) {
+            throw new IllegalArgumentException("this model normalises each branch's output (norm_placement: output); transformers computes that "
+                    + "only as Olmo2ForCausalLM, a Llama-style model with qk_norm: whole, and this one is " + c.style().id() + " style with qk_norm: "
+                    + c.qkNorm().id() + "; Crucible evaluates, generates from and resumes it as it is");
         }
         if (!c.hfExportable()) {
-            throw new IllegalArgumentException("transformers has no architecture for this model (GPT-2 or GPT-NeoX style with qk_norm or an RMSNorm, or "
-                    + "Llama style with LayerNorm; Llama style with qk_norm exports as Qwen3ForCausalLM); Crucible evaluates, generates from and "
-                    + "resumes it as it is");
+            throw new IllegalArgumentException("transformers has no architecture for this model (GPT-2 or GPT-NeoX style with qk_norm or an RMSNorm, "
+                    + "Llama style with LayerNorm, or qk_norm: whole on Pre-LN blocks; Llama style with qk_norm: head exports as Qwen3ForCausalLM, with "
+                    + "norm_placement: output and qk_norm: whole as Olmo2ForCausalLM); Crucible evaluates, generates from and resumes it as it is");
         }
         if (c.hfAsStored()) return new ForTransformers(c, params);
         ModelConfig target = c.toBuilder().normScaling(ModelConfig.NormScaling.NONE).norm(c.styleNorm()).embeddingProjection(false)

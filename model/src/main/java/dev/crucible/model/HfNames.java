@@ -20,6 +20,14 @@ record HfNames(String embed, String positions, String layerPrefix, String attnNo
             "self_attn.o_proj", "post_attention_layernorm", "mlp.gate_up_proj", "mlp.down_proj", "model.norm", "lm_head", false, true, false,
             "self_attn.q_norm", "self_attn.k_norm");
 
+    /**
+     * OLMo 2's names: Llama's, but its blocks' norms sit on the branches' outputs, so the attention's is
+     * post_attention_layernorm and the MLP's post_feedforward_layernorm; q_norm and k_norm span whole projections.
+     */
+    static final HfNames OLMO2 = new HfNames("model.embed_tokens", null, "model.layers.", "post_attention_layernorm", "self_attn.qkv_proj",
+            "self_attn.o_proj", "post_feedforward_layernorm", "mlp.gate_up_proj", "mlp.down_proj", "model.norm", "lm_head", false, true, false,
+            "self_attn.q_norm", "self_attn.k_norm");
+
     /** GPT-NeoX's (Pythia's) names; QK-norm's (a model only Crucible computes) follow its attention module's. */
     static final HfNames GPT_NEOX = new HfNames("gpt_neox.embed_in", null, "gpt_neox.layers.", "input_layernorm", "attention.query_key_value",
             "attention.dense", "post_attention_layernorm", "mlp.dense_h_to_4h", "mlp.dense_4h_to_h", "gpt_neox.final_layer_norm", "embed_out",
@@ -30,10 +38,11 @@ record HfNames(String embed, String positions, String layerPrefix, String attnNo
         return embed.substring(0, embed.indexOf('.'));
     }
 
-    static HfNames of(ModelConfig.Style style) {
-        return switch (style) {
+    /** The names of c's architecture: by style, and OLMo 2's for a Llama-style model whose norms sit on the branches' outputs. */
+    static HfNames of(ModelConfig c) {
+        return switch (c.style()) {
             case GPT2 -> GPT2;
-            case LLAMA -> LLAMA;
+            case LLAMA -> c.normPlacement() == ModelConfig.NormPlacement.OUTPUT ? OLMO2 : LLAMA;
             case GPT_NEOX -> GPT_NEOX;
         };
     }

@@ -168,7 +168,7 @@ public final class Model {
         dmlpAct = training ? alloc("mlp gradient", (long) bt * hid) : null;
         boolean parallel = plan.layers().stream().anyMatch(BlockPlan.Layer::parallel);
         dparallel = training && parallel ? alloc("parallel residual gradient", (long) bt * d) : null;
-        qkNormOp = cfg.qkNorm() ? new QkNorm(new dev.crucible.tensor.Norms(pool), cfg.nHead(), cfg.nKvHead(), cfg.headSize(), cfg.normEps()) : null;
+        qkNormOp = cfg.qkNorm().on() ? new QkNorm(new dev.crucible.tensor.Norms(pool), cfg) : null;
         qkRaw = qkNormOp == null ? null : alloc("QK-norm heads", (long) slices * qkNormOp.rawSize(bt));
         qkRstd = qkNormOp == null ? null : alloc("QK-norm stats", (long) slices * qkNormOp.statSize(bt));
         qkScratch = qkNormOp == null ? null : alloc("QK-norm scratch", qkNormOp.rawSize(bt));

@@ -20,8 +20,8 @@ import java.util.Map;
  *     "reordered norm": the branch's output normalised before the residual add, nothing on its input)
  * @param mixLnFraction Mix-LN's α, the share of (shallowest) layers that are Post-LN
  * @param normScaling LAYER_INDEX: LayerNorm Scaling, both norm outputs of layer ℓ (1-based) scaled by 1/√ℓ
- * @param qkNorm RMSNorm (with a gain of head size, shared by the heads) on each query and key head before RoPE,
- *     as Qwen3 does
+ * @param qkNorm RMSNorm of queries and keys before RoPE: none, each head (HEAD: a gain of head size shared by the heads,
+ *     as Qwen3 does) or the whole query and key projections (WHOLE: a gain per dimension, as OLMo 2 does)
  * @param dropout drop probability (training only) on the attention probabilities, each sub-layer's output before
  *     the residual add and the MLP's hidden activation ("To Repeat or Not To Repeat": dropout against overfitting on repeated data)
  * @param embeddingProjection learnable d×d projections after the embedding and before the LM head, orthogonally
@@ -38,7 +38,7 @@ import java.util.Map;
  */
 public record ModelConfig(Style style, int vocabSize, int contextLength, int nLayer, int nHead, int nKvHead, int dModel,
                           int intermediateSize, boolean tieEmbeddings, double normEps, double ropeTheta, NormPlacement normPlacement,
-                          double mixLnFraction, NormScaling normScaling, boolean qkNorm, Norm norm, double dropout,
+                          double mixLnFraction, NormScaling normScaling, QkNorm qkNorm, Norm norm, double dropout,
                           boolean embeddingProjection, boolean parallelResidual, double rotaryFraction, Gelu gelu,
                           dev.crucible.tensor.Rope.Llama3Scaling ropeScaling) {
 
@@ -52,6 +52,28 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
 
         public static Gelu parse(String s) {
             return parseId(values(), s, "gelu", "tanh or exact");
+        }
+    }
+
+    /** QK-norm's scope: none, each query and key head (Qwen3's), or the whole query and key projections (OLMo 2's). */
+    public enum QkNorm {
+        NONE, HEAD, WHOLE;
+
+        public String id() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+
+        public boolean on() {
+            return this != NONE;
+        }
+
+        /** A name, or the boolean form of configs written before WHOLE existed (true: head). */
+        public static QkNorm parse(String s) {
+            return switch (s.toLowerCase(Locale.ROOT)) {
+                case "true" -> HEAD;
+                case "false" -> NONE;
+                default -> parseId(values(), s, "qk_norm", "none, head or whole (true: head, false: none)");
+            };
         }
     }
 
@@ -142,6 +164,7 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
         require(ropeTheta > 0, "rope_theta", "must be positive, got " + ropeTheta);
         require(normPlacement != null, "norm_placement", "must be pre, post, mix or output");
         require(norm != null, "norm", "must be layernorm, rmsnorm or single_scale_rmsnorm");
+        require(qkNorm != null, "qk_norm", "must be none, head or whole");
         require(dropout >= 0 && dropout < 1, "dropout", "must be in [0, 1), got " + dropout);
         require(normScaling != null, "norm_scaling", "must be none or layer_index");
         require(mixLnFraction >= 0 && mixLnFraction <= 1, "mix_ln_fraction", "must be in [0, 1], got " + mixLnFraction);
@@ -170,13 +193,21 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
     }
 
     /**
-     * Whether Hugging Face's GPT2LMHeadModel / LlamaForCausalLM can compute this model: not with Post-LN
-     * layers; LayerNorm Scaling they can once it is folded into the norm gains ({@link HfFormat}).
+     * Whether one of transformers' architectures (GPT2LMHeadModel, LlamaForCausalLM, Qwen3ForCausalLM,
+     * Olmo2ForCausalLM, GPTNeoXForCausalLM) can compute this model: not with Post-LN layers; LayerNorm Scaling
+     * it can once it is folded into the norm gains ({@link HfFormat}).
      */
     public boolean hfExportable() {
         // GPT-2 has LayerNorm only; Llama has RMSNorm, into whose gain vector a single scale folds
         boolean normFits = style != Style.LLAMA ? norm == Norm.LAYERNORM : norm != Norm.LAYERNORM;
-        return normPlacement != NormPlacement.OUTPUT && postLnLayers() == 0 && (!qkNorm || style == Style.LLAMA) && normFits;
+        // output norms with whole-projection QK-norm are OLMo 2's blocks; per-head QK-norm on Pre-LN blocks is Qwen3's
+        boolean blocksFit = olmo2() || normPlacement == NormPlacement.PRE && (qkNorm == QkNorm.NONE || style == Style.LLAMA && qkNorm == QkNorm.HEAD);
+        return blocksFit && normFits;
+    }
+
+    /** Whether the blocks are OLMo 2's (Olmo2ForCausalLM): Llama style, each branch's output normalised, QK-norm over whole projections. */
+    public boolean olmo2() {
+        return style == Style.LLAMA && normPlacement == NormPlacement.OUTPUT && qkNorm == QkNorm.WHOLE;
     }
 
     /** The norm transformers' architecture of this style has: LayerNorm for GPT-2 and GPT-NeoX, RMSNorm for Llama. */
@@ -222,13 +253,13 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
     /** GPT-2 defaults: MLP width 4d, tied embeddings, LayerNorm eps 1e-5. */
     public static Builder gpt2Builder(int vocab, int ctx, int layers, int heads, int d) {
         return new Builder(new ModelConfig(Style.GPT2, vocab, ctx, layers, heads, heads, d, Style.GPT2.defaultIntermediateSize(d), true, 1e-5, 10000, NormPlacement.PRE, 0.25,
-                NormScaling.NONE, false, Norm.LAYERNORM, 0, false, false, 1, Gelu.TANH, null));
+                NormScaling.NONE, QkNorm.NONE, Norm.LAYERNORM, 0, false, false, 1, Gelu.TANH, null));
     }
 
     /** Llama defaults: the SwiGLU width rounded as Llama does, RMSNorm eps 1e-6. */
     public static Builder llamaBuilder(int vocab, int ctx, int layers, int heads, int kvHeads, int d) {
         return new Builder(new ModelConfig(Style.LLAMA, vocab, ctx, layers, heads, kvHeads, d, Style.LLAMA.defaultIntermediateSize(d), true, 1e-6, 10000,
-                NormPlacement.PRE, 0.25, NormScaling.NONE, false, Norm.RMSNORM, 0, false, false, 1, Gelu.TANH, null));
+                NormPlacement.PRE, 0.25, NormScaling.NONE, QkNorm.NONE, Norm.RMSNORM, 0, false, false, 1, Gelu.TANH, null));
     }
 
     /**
@@ -237,7 +268,7 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
      */
     public static Builder gptNeoxBuilder(int vocab, int ctx, int layers, int heads, int d) {
         return new Builder(new ModelConfig(Style.GPT_NEOX, vocab, ctx, layers, heads, heads, d, Style.GPT_NEOX.defaultIntermediateSize(d), false, 1e-5,
-                10000, NormPlacement.PRE, 0.25, NormScaling.NONE, false, Norm.LAYERNORM, 0, false, true, 0.25, Gelu.EXACT, null));
+                10000, NormPlacement.PRE, 0.25, NormScaling.NONE, QkNorm.NONE, Norm.LAYERNORM, 0, false, true, 0.25, Gelu.EXACT, null));
     }
 
     /** The builder with a style's defaults. */
@@ -265,7 +296,7 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
         private double normEps, ropeTheta, mixLnFraction;
         private NormPlacement normPlacement;
         private NormScaling normScaling;
-        private boolean qkNorm;
+        private QkNorm qkNorm;
         private Norm norm;
         private double dropout;
         private boolean embeddingProjection, parallelResidual;
@@ -363,7 +394,12 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
             return this;
         }
 
+        /** true: each head's (Qwen3's), false: none. */
         public Builder qkNorm(boolean v) {
+            return qkNorm(v ? QkNorm.HEAD : QkNorm.NONE);
+        }
+
+        public Builder qkNorm(QkNorm v) {
             qkNorm = v;
             return this;
         }

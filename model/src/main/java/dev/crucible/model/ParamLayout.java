@@ -96,7 +96,7 @@ public final class ParamLayout {
     public ParamLayout(ModelConfig c) {
         this.config = c;
         this.plan = c.plan();
-        HfNames hf = HfNames.of(c.style());
+        HfNames hf = HfNames.of(c);
         int d = c.dModel(), hs = c.headSize(), q = c.nHead() * hs, kv = c.nKvHead() * hs, qkvRows = q + 2 * kv;
         double std = 0.02, residualStd = 0.02 / Math.sqrt(2.0 * c.nLayer());
         Export linear = hf.transposeLinears() ? Export.TRANSPOSED : Export.WHOLE;
@@ -128,9 +128,10 @@ public final class ParamLayout {
                 vecs.add(vector(hf.layer(l, hf.mlpIn()) + ".bias", inWidth, Role.BIAS, Init.ZEROS));
                 vecs.add(vector(hf.layer(l, hf.mlpOut()) + ".bias", d, Role.BIAS, Init.ZEROS));
             }
-            if (lp.qkNorm()) {
-                vecs.add(vector(hf.layer(l, hf.qNorm()) + ".weight", hs, Role.NORM, Init.ONES));
-                vecs.add(vector(hf.layer(l, hf.kNorm()) + ".weight", hs, Role.NORM, Init.ONES));
+            if (lp.qkNorm()) { // a gain of head size shared by the heads, or one over each whole projection
+                boolean whole = c.qkNorm() == ModelConfig.QkNorm.WHOLE;
+                vecs.add(vector(hf.layer(l, hf.qNorm()) + ".weight", whole ? q : hs, Role.NORM, Init.ONES));
+                vecs.add(vector(hf.layer(l, hf.kNorm()) + ".weight", whole ? kv : hs, Role.NORM, Init.ONES));
             }
         }
         if (c.embeddingProjection()) { // OSP's EmbProj: R1 after the embedding, R2 before the head (names of Crucible's own)

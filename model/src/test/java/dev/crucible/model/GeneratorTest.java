@@ -18,6 +18,7 @@ class GeneratorTest {
                 ModelConfig.llamaBuilder(29, 20, 4, 4, 2, 16).normPlacement(ModelConfig.NormPlacement.MIX).mixLnFraction(0.5).build(),
                 ModelConfig.gpt2Builder(29, 20, 3, 2, 16).normScaling(ModelConfig.NormScaling.LAYER_INDEX).build(),
                 ModelConfig.llamaBuilder(29, 20, 2, 4, 2, 16).normPlacement(ModelConfig.NormPlacement.OUTPUT).qkNorm(true).tieEmbeddings(false).build(),
+                ModelConfig.llamaBuilder(29, 20, 2, 4, 2, 16).normPlacement(ModelConfig.NormPlacement.OUTPUT).qkNorm(ModelConfig.QkNorm.WHOLE).build(),
                 ModelConfig.llamaBuilder(29, 20, 2, 4, 2, 16).qkNorm(true).build(),
                 ModelConfig.gpt2Builder(29, 20, 2, 2, 16).norm(ModelConfig.Norm.SINGLE_SCALE_RMSNORM).build(),
                 ModelConfig.llamaBuilder(29, 20, 2, 4, 2, 16).embeddingProjection(true).build(),

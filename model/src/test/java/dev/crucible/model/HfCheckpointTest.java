@@ -276,6 +276,61 @@ class HfCheckpointTest {
      * each head, GPTNeoXAttention's view(..., heads, 3·head_size)). Each of q, k and v lands in its own rows here: the
      * file's row (head h, part p, j) is given the value 100·p + 10·h + j (exact in float16), so a wrong regrouping shows by value.
      */
+    /**
+     * OLMo 2: written as Olmo2ForCausalLM (its norms named after where they sit, q_norm and k_norm as wide as the
+     * projections, no head_dim) and read back as the same model; a config.json as OLMo 2's releases write it parses to
+     * output norms and whole-projection QK-norm, with Olmo2Config's eps where the key is absent.
+     */
+    @Test
+    void olmo2CheckpointsWriteAndRead() throws IOException {
+        ModelConfig c = ModelConfig.llamaBuilder(37, 16, 2, 4, 2, 16).normPlacement(ModelConfig.NormPlacement.OUTPUT)
+                .qkNorm(ModelConfig.QkNorm.WHOLE).tieEmbeddings(false).normEps(1e-6).build();
+        assertTrue(c.hfAsStored());
+        Path out = dir.resolve("olmo2");
+        float[] p = params(c);
+        HfCheckpoint.write(out, c, p, null);
+        var json = new ObjectMapper().readTree(out.resolve("config.json").toFile());
+        assertEquals("olmo2", json.get("model_type").asText());
+        assertEquals("Olmo2ForCausalLM", json.get("architectures").get(0).asText());
+        assertTrue(!json.has("head_dim") && !json.has("crucible"), json.toString());
+        try (Safetensors.Reader r = Safetensors.open(out.resolve("model.safetensors"))) {
+            assertArrayEquals(new long[] {16}, r.entries().get("model.layers.1.self_attn.q_norm.weight").shape());
+            assertArrayEquals(new long[] {8}, r.entries().get("model.layers.1.self_attn.k_norm.weight").shape());
+            assertTrue(r.entries().containsKey("model.layers.0.post_attention_layernorm.weight"));
+            assertTrue(r.entries().containsKey("model.layers.0.post_feedforward_layernorm.weight"));
+            assertTrue(!r.entries().containsKey("model.layers.0.input_layernorm.weight"));
+        }
+        try (HfCheckpoint ck = HfCheckpoint.open(out)) {
+            assertEquals(c, ck.config());
+        }
+        var released = (com.fasterxml.jackson.databind.node.ObjectNode) new ObjectMapper().readTree("""
+                {"architectures": ["Olmo2ForCausalLM"], "attention_bias": false, "attention_dropout": 0.0, "eos_token_id": 100257,
+                 "hidden_act": "silu", "hidden_size": 2048, "initializer_range": 0.02, "intermediate_size": 8192,
+                 "max_position_embeddings": 4096, "model_type": "olmo2", "num_attention_heads": 16, "num_hidden_layers": 16,
+                 "num_key_value_heads": 16, "pad_token_id": 100277, "rms_norm_eps": 1e-06, "rope_scaling": null, "rope_theta": 500000,
+                 "tie_word_embeddings": false, "torch_dtype": "float32", "use_cache": true, "vocab_size": 100352}""");
+        ModelConfig olmo = HfCheckpoint.parseConfig(released, Path.of("config.json"));
+        assertTrue(olmo.olmo2() && olmo.hfAsStored());
+        assertEquals(ModelConfig.llamaBuilder(100352, 4096, 16, 16, 16, 2048).intermediateSize(8192).tieEmbeddings(false).normEps(1e-6)
+                .ropeTheta(500000).normPlacement(ModelConfig.NormPlacement.OUTPUT).qkNorm(ModelConfig.QkNorm.WHOLE).build(), olmo);
+        released.remove("rms_norm_eps");
+        assertEquals(1e-5, HfCheckpoint.parseConfig(released, Path.of("config.json")).normEps(), "Olmo2Config's default");
+        released.put("use_sinks", true);
+        String sinks = assertThrows(IOException.class, () -> HfCheckpoint.parseConfig(released, Path.of("config.json"))).getMessage();
+        assertTrue(sinks.contains("use_sinks"), sinks);
+        // output norms without whole-projection QK-norm, and whole-projection QK-norm on Pre-LN blocks: Crucible's own
+        for (ModelConfig own : new ModelConfig[] {c.toBuilder().qkNorm(ModelConfig.QkNorm.NONE).build(),
+                ModelConfig.llamaBuilder(37, 16, 2, 4, 2, 16).qkNorm(ModelConfig.QkNorm.WHOLE).build()}) {
+            Path o = dir.resolve("own-" + own.normPlacement().id());
+            HfCheckpoint.write(o, own, params(own), null);
+            assertTrue(new ObjectMapper().readTree(o.resolve("config.json").toFile()).get("model_type").asText().startsWith("crucible_"));
+            try (HfCheckpoint ck = HfCheckpoint.open(o)) {
+                assertEquals(own, ck.config());
+            }
+            assertThrows(IllegalArgumentException.class, () -> HfFormat.forTransformers(own, params(own)));
+        }
+    }
+
     @Test
     void pythiaCheckpointImports() throws IOException {
         int vocab = 40, d = 16, heads = 2, hs = d / heads, inner = 64;

@@ -47,6 +47,10 @@ class ModelGradientTest {
                 Arguments.of("gpt2-output-dropout", ModelConfig.gpt2Builder(13, 9, 2, 2, 8).normPlacement(ModelConfig.NormPlacement.OUTPUT).dropout(0.3).build()),
                 Arguments.of("gpt_neox-sequential-output", ModelConfig.gptNeoxBuilder(13, 9, 2, 2, 16).parallelResidual(false)
                         .normPlacement(ModelConfig.NormPlacement.OUTPUT).build()),
+                // OLMo 2's blocks: output norms and QK-norm over each token's whole query and key projections (GQA: k's is narrower)
+                Arguments.of("olmo2", ModelConfig.llamaBuilder(13, 9, 2, 4, 2, 16).normPlacement(ModelConfig.NormPlacement.OUTPUT)
+                        .qkNorm(ModelConfig.QkNorm.WHOLE).tieEmbeddings(false).build()),
+                Arguments.of("gpt2-qk_whole", ModelConfig.gpt2Builder(13, 9, 2, 2, 8).qkNorm(ModelConfig.QkNorm.WHOLE).build()),
                 Arguments.of("llama-mix-dropout", ModelConfig.llamaBuilder(13, 9, 4, 2, 1, 8).normPlacement(ModelConfig.NormPlacement.MIX).dropout(0.3).build()),
                 // GPT-NeoX (Pythia): parallel residual, RoPE on a quarter of each head (2 of 8), exact GELU, biases, untied
                 Arguments.of("gpt_neox", ModelConfig.gptNeoxBuilder(13, 9, 2, 2, 16).build()),

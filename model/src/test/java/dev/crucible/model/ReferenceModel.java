@@ -44,7 +44,7 @@ final class ReferenceModel {
 
     /** The layout's name for a tensor named by its place in the block ("layers.0.attn.qkv.weight"). */
     private String hfName(String generic) {
-        HfNames hf = HfNames.of(cfg.style());
+        HfNames hf = HfNames.of(cfg);
         String[] parts = generic.split("\\.");
         String leaf = parts[parts.length - 1];
         if (generic.startsWith("wte.")) return hf.embed() + "." + leaf;
@@ -312,7 +312,7 @@ final class ReferenceModel {
         double[] q = new double[bt * w];
         Reference.linearForward(q, in, get(p + "attn.qkv.weight"), bias ? get(p + "attn.qkv.bias") : null, bt, d, w);
         double[] raw = q.clone(), rstd = new double[bt * (nh + nkv)];
-        if (cfg.qkNorm()) qkNorm(q, rstd, p, bt);
+        if (cfg.qkNorm().on()) qkNorm(q, rstd, p, bt);
         if (!learned()) Reference.rope(q, b, t, nh, nkv, hs, cfg.rotaryDims(), cfg.ropeTheta(), cfg.ropeScaling(), 1);
         double[] ao = new double[bt * nh * hs], pr = new double[b * nh * t * t];
         Reference.attentionForward(ao, pr, q, b, t, nh, nkv, hs, probsMask(layerOf(p), pr.length));
@@ -333,7 +333,7 @@ final class ReferenceModel {
         double[] dq = new double[bt * w];
         Reference.attentionBackward(dq, dao, q, pr, b, t, nh, nkv, hs, probsMask(layerOf(p), pr.length));
         if (!learned()) Reference.rope(dq, b, t, nh, nkv, hs, cfg.rotaryDims(), cfg.ropeTheta(), cfg.ropeScaling(), -1);
-        if (cfg.qkNorm()) qkNormBackward(dq, s.branch[3], s.branch[4], p, bt);
+        if (cfg.qkNorm().on()) qkNormBackward(dq, s.branch[3], s.branch[4], p, bt);
         double[] din = new double[bt * d];
         dw = new double[w * d];
         db = new double[w];
@@ -343,29 +343,45 @@ final class ReferenceModel {
         return din;
     }
 
-    /** QK-norm: each query head (gain q_norm) and key head (gain k_norm) of every token, RMS-normalised in place. */
+    /**
+     * QK-norm's parts of a token's qkv row: each query head (gain q_norm) and key head (gain k_norm), or the whole query
+     * projection and the whole key projection; {offset, width, 1 for a query part}.
+     */
+    private int[][] qkParts() {
+        int nh = cfg.nHead(), nkv = cfg.nKvHead(), hs = cfg.headSize();
+        if (cfg.qkNorm() == ModelConfig.QkNorm.WHOLE) return new int[][] {{0, nh * hs, 1}, {nh * hs, nkv * hs, 0}};
+        int[][] parts = new int[nh + nkv][];
+        for (int h = 0; h < nh + nkv; h++) parts[h] = new int[] {h * hs, hs, h < nh ? 1 : 0};
+        return parts;
+    }
+
+    /** QK-norm: every part of every token RMS-normalised in place. */
     private void qkNorm(double[] q, double[] rstd, String p, int bt) {
-        int nh = cfg.nHead(), nkv = cfg.nKvHead(), hs = cfg.headSize(), w = Attention.qkvWidth(nh, nkv, hs);
+        int w = Attention.qkvWidth(cfg.nHead(), cfg.nKvHead(), cfg.headSize());
+        int[][] parts = qkParts();
         for (int r = 0; r < bt; r++) {
-            for (int h = 0; h < nh + nkv; h++) {
-                double[] head = Arrays.copyOfRange(q, r * w + h * hs, r * w + (h + 1) * hs), out = new double[hs], rs = new double[1];
-                Reference.rmsNormForward(out, rs, head, get(p + (h < nh ? "attn.q_norm" : "attn.k_norm") + ".weight"), 1, hs, cfg.normEps());
-                System.arraycopy(out, 0, q, r * w + h * hs, hs);
-                rstd[r * (nh + nkv) + h] = rs[0];
+            for (int i = 0; i < parts.length; i++) {
+                int off = r * w + parts[i][0], n = parts[i][1];
+                double[] part = Arrays.copyOfRange(q, off, off + n), out = new double[n], rs = new double[1];
+                Reference.rmsNormForward(out, rs, part, get(p + (parts[i][2] == 1 ? "attn.q_norm" : "attn.k_norm") + ".weight"), 1, n, cfg.normEps());
+                System.arraycopy(out, 0, q, off, n);
+                rstd[r * parts.length + i] = rs[0];
             }
         }
     }
 
     private void qkNormBackward(double[] dq, double[] raw, double[] rstd, String p, int bt) {
-        int nh = cfg.nHead(), nkv = cfg.nKvHead(), hs = cfg.headSize(), w = Attention.qkvWidth(nh, nkv, hs);
-        double[] dwq = new double[hs], dwk = new double[hs];
+        int w = Attention.qkvWidth(cfg.nHead(), cfg.nKvHead(), cfg.headSize());
+        int[][] parts = qkParts();
+        double[] dwq = new double[parts[0][1]], dwk = new double[parts[parts.length - 1][1]];
         for (int r = 0; r < bt; r++) {
-            for (int h = 0; h < nh + nkv; h++) {
-                int off = r * w + h * hs;
-                double[] dout = Arrays.copyOfRange(dq, off, off + hs), din = new double[hs];
-                Reference.rmsNormBackward(din, h < nh ? dwq : dwk, dout, Arrays.copyOfRange(raw, off, off + hs),
-                        get(p + (h < nh ? "attn.q_norm" : "attn.k_norm") + ".weight"), new double[] {rstd[r * (nh + nkv) + h]}, 1, hs);
-                System.arraycopy(din, 0, dq, off, hs);
+            for (int i = 0; i < parts.length; i++) {
+                int off = r * w + parts[i][0], n = parts[i][1];
+                boolean query = parts[i][2] == 1;
+                double[] dout = Arrays.copyOfRange(dq, off, off + n), din = new double[n];
+                Reference.rmsNormBackward(din, query ? dwq : dwk, dout, Arrays.copyOfRange(raw, off, off + n),
+                        get(p + (query ? "attn.q_norm" : "attn.k_norm") + ".weight"), new double[] {rstd[r * parts.length + i]}, 1, n);
+                System.arraycopy(din, 0, dq, off, n);
             }
         }
         addGrad(p + "attn.q_norm.weight", dwq);

@@ -48,6 +48,12 @@ public class TorchParityTest {
                 Arguments.of("gpt2-post", ModelConfig.gpt2Builder(50, 24, 2, 4, 32).normPlacement(ModelConfig.NormPlacement.POST).build()),
                 Arguments.of("llama-mix", ModelConfig.llamaBuilder(50, 24, 4, 4, 2, 32).normPlacement(ModelConfig.NormPlacement.MIX).build()),
                 Arguments.of("llama-output", ModelConfig.llamaBuilder(50, 24, 2, 4, 2, 32).normPlacement(ModelConfig.NormPlacement.OUTPUT).build()),
+                // OLMo 2 (exported as Olmo2ForCausalLM's names and config), and whole-projection QK-norm on Pre-LN blocks of each style
+                Arguments.of("olmo2", ModelConfig.llamaBuilder(50, 24, 2, 4, 2, 32).normPlacement(ModelConfig.NormPlacement.OUTPUT)
+                        .qkNorm(ModelConfig.QkNorm.WHOLE).tieEmbeddings(false).normEps(1e-5).build()),
+                Arguments.of("llama-qk_whole", ModelConfig.llamaBuilder(50, 24, 2, 4, 2, 32).qkNorm(ModelConfig.QkNorm.WHOLE).build()),
+                Arguments.of("gpt2-qk_whole", ModelConfig.gpt2Builder(50, 24, 2, 4, 32).qkNorm(ModelConfig.QkNorm.WHOLE).build()),
+                Arguments.of("gpt_neox-qk_whole", ModelConfig.gptNeoxBuilder(50, 24, 2, 4, 32).qkNorm(ModelConfig.QkNorm.WHOLE).build()),
                 Arguments.of("gpt2-output", ModelConfig.gpt2Builder(50, 24, 2, 4, 32).normPlacement(ModelConfig.NormPlacement.OUTPUT).build()),
                 Arguments.of("gpt_neox-sequential-output", ModelConfig.gptNeoxBuilder(50, 24, 2, 4, 32).parallelResidual(false)
                         .normPlacement(ModelConfig.NormPlacement.OUTPUT).build()),

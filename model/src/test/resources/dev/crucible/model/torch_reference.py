@@ -61,7 +61,7 @@ def layer_plan(c, n_layer):
     """Per layer: (where its norms sit: "pre", "post" or "output", scale of the norm outputs), from config.json's
     "crucible" fields (Mix-LN, OLMo 2's output norm, LayerNorm Scaling)."""
     ext = c.get("crucible", {})
-    placement = ext.get("norm_placement", "pre")
+    placement = ext.get("norm_placement", "output" if c["model_type"].removeprefix("crucible_") == "olmo2" else "pre")
     post = {"pre": 0, "output": 0, "post": n_layer, "mix": math.floor(ext.get("mix_ln_fraction", 0.25) * n_layer)}[placement]
     lns = ext.get("norm_scaling", "none") == "layer_index"
     return [("post" if l < post else "output" if placement == "output" else "pre", 1.0 / math.sqrt(l + 1) if lns else 1.0)
@@ -82,7 +82,6 @@ def gpt2(w, c, idx):
     d, nh = c["n_embd"], c["n_head"]
     eps = c["layer_norm_epsilon"]
     x = embed_proj(w, w["transformer.wte.weight"][idx] + w["transformer.wpe.weight"][:T])
-    qk_norm = c.get("crucible", {}).get("qk_norm", False)
     rms = c.get("crucible", {}).get("norm", "layernorm") != "layernorm"  # an RMSNorm (full or single-scale gain) instead
 
     def norm(h, name):
@@ -93,8 +92,8 @@ def gpt2(w, c, idx):
         def attn(h):
             qkv = h @ w[p + "attn.c_attn.weight"] + w[p + "attn.c_attn.bias"]  # Conv1D: x @ W[in, out] + b
             q, k, v = (t.view(B, T, nh, d // nh).transpose(1, 2) for t in qkv.split(d, dim=2))
-            if qk_norm:  # per-head RMSNorm of queries and keys (Crucible's "qk_norm")
-                q, k = rms_norm(q, w[p + "attn.q_norm.weight"], eps), rms_norm(k, w[p + "attn.k_norm.weight"], eps)
+            if p + "attn.q_norm.weight" in w:  # Crucible's "qk_norm"
+                q, k = qk_normed(q, k, w[p + "attn.q_norm.weight"], w[p + "attn.k_norm.weight"], eps)
             y = attention(q, k, v).transpose(1, 2).reshape(B, T, d)
             return y @ w[p + "attn.c_proj.weight"] + w[p + "attn.c_proj.bias"]
 
@@ -119,6 +118,19 @@ def head_proj(w, x):  # ... and R2 before the LM head
 
 def rms_norm(x, weight, eps):
     return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * weight
+
+
+def qk_normed(q, k, wq, wk, eps):
+    """QK-norm of q (B, heads, T, hs) and k (B, kv heads, T, hs): RMSNorm of each head with a gain of head size (Qwen3's),
+    or of each token's whole query and key projections with a gain per dimension (OLMo 2's: q_norm(q_proj(x)))."""
+    hs = q.shape[-1]
+    if wq.numel() == hs:
+        return rms_norm(q, wq, eps), rms_norm(k, wk, eps)
+
+    def whole(t, wt):
+        B, n, T, _ = t.shape
+        return rms_norm(t.transpose(1, 2).reshape(B, T, n * hs), wt, eps).view(B, T, n, hs).transpose(1, 2)
+    return whole(q, wq), whole(k, wk)
 
 
 def rotate_half(x):
@@ -156,8 +168,8 @@ def llama(w, c, idx):
             q = (h @ w[p + "self_attn.q_proj.weight"].t()).view(B, T, nh, hs).transpose(1, 2)
             k = (h @ w[p + "self_attn.k_proj.weight"].t()).view(B, T, nkv, hs).transpose(1, 2)
             v = (h @ w[p + "self_attn.v_proj.weight"].t()).view(B, T, nkv, hs).transpose(1, 2)
-            if p + "self_attn.q_norm.weight" in w:  # Qwen3: per-head RMSNorm of queries and keys before RoPE
-                q, k = rms_norm(q, w[p + "self_attn.q_norm.weight"], eps), rms_norm(k, w[p + "self_attn.k_norm.weight"], eps)
+            if p + "self_attn.q_norm.weight" in w:  # Qwen3's per-head or OLMo 2's whole-projection QK-norm, before RoPE
+                q, k = qk_normed(q, k, w[p + "self_attn.q_norm.weight"], w[p + "self_attn.k_norm.weight"], eps)
             q, k = q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin
             k, v = k.repeat_interleave(nh // nkv, dim=1), v.repeat_interleave(nh // nkv, dim=1)
             y = attention(q, k, v).transpose(1, 2).reshape(B, T, d)
@@ -167,8 +179,11 @@ def llama(w, c, idx):
             g = F.silu(h @ w[p + "mlp.gate_proj.weight"].t()) * (h @ w[p + "mlp.up_proj.weight"].t())
             return g @ w[p + "mlp.down_proj.weight"].t()
 
-        x = sublayer(x, lambda h: rms_norm(h, w[p + "input_layernorm.weight"], eps), attn, placement, scale)
-        x = sublayer(x, lambda h: rms_norm(h, w[p + "post_attention_layernorm.weight"], eps), mlp, placement, scale)
+        # OLMo 2 names its norms after where they sit: on the attention's output, on the feed-forward's
+        attn_norm, mlp_norm = (("post_attention_layernorm", "post_feedforward_layernorm") if p + "post_feedforward_layernorm.weight" in w
+                               else ("input_layernorm", "post_attention_layernorm"))
+        x = sublayer(x, lambda h: rms_norm(h, w[p + attn_norm + ".weight"], eps), attn, placement, scale)
+        x = sublayer(x, lambda h: rms_norm(h, w[p + mlp_norm + ".weight"], eps), mlp, placement, scale)
     x = rms_norm(x, w["model.norm.weight"], eps)
     head = w["lm_head.weight"] if "lm_head.weight" in w else w["model.embed_tokens.weight"]
     return head_proj(w, x) @ head.t()
@@ -197,8 +212,8 @@ def gpt_neox(w, c, idx):
         def attn(h):
             qkv = (h @ w[p + "attention.query_key_value.weight"].t() + w[p + "attention.query_key_value.bias"]).view(B, T, nh, 3 * hs)
             q, k, v = (qkv[..., i * hs:(i + 1) * hs].permute(0, 2, 1, 3) for i in range(3))
-            if p + "attention.q_norm.weight" in w:  # Crucible's qk_norm (crucible_gpt_neox): per-head RMSNorm before RoPE
-                q, k = rms_norm(q, w[p + "attention.q_norm.weight"], eps), rms_norm(k, w[p + "attention.k_norm.weight"], eps)
+            if p + "attention.q_norm.weight" in w:  # Crucible's qk_norm (crucible_gpt_neox), before RoPE
+                q, k = qk_normed(q, k, w[p + "attention.q_norm.weight"], w[p + "attention.k_norm.weight"], eps)
             q = torch.cat((q[..., :rot] * cos + rotate_half(q[..., :rot]) * sin, q[..., rot:]), dim=-1)
             k = torch.cat((k[..., :rot] * cos + rotate_half(k[..., :rot]) * sin, k[..., rot:]), dim=-1)
             y = attention(q, k, v).transpose(1, 2).reshape(B, T, d)
@@ -232,7 +247,7 @@ def main():
     batch = read_safetensors(f"{d}/batch.safetensors")
     idx, tgt = batch["tokens"].long(), batch["targets"].long()
     base = cfg["model_type"].removeprefix("crucible_")  # Crucible's own model types: the base fields plus "crucible"
-    logits = {"llama": llama, "qwen3": llama, "gpt_neox": gpt_neox, "gpt2": gpt2}[base](w, cfg, idx)
+    logits = {"llama": llama, "qwen3": llama, "olmo2": llama, "gpt_neox": gpt_neox, "gpt2": gpt2}[base](w, cfg, idx)
     flat = logits.view(-1, logits.shape[-1])
     loss = F.cross_entropy(flat, tgt.view(-1))
     objective = loss

@@ -92,7 +92,7 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record ModelSpec(String preset, String style, Integer vocabSize, Integer contextLength, Integer nLayer, Integer nHead,
                             Integer nKvHead, Integer dModel, Integer intermediateSize, Boolean tieEmbeddings, Double normEps,
-                            Double ropeTheta, String normPlacement, Double mixLnFraction, String normScaling, Boolean qkNorm, String norm,
+                            Double ropeTheta, String normPlacement, Double mixLnFraction, String normScaling, String qkNorm, String norm,
                             Double dropout, Boolean embeddingProjection, Boolean parallelResidual, Double rotaryFraction, String gelu,
                             RopeScaling ropeScaling) {
         /** model: tiny is short for model: {preset: tiny}. */
@@ -141,7 +141,7 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
             if (normPlacement != null) m.normPlacement(ModelConfig.NormPlacement.parse(normPlacement));
             if (mixLnFraction != null) m.mixLnFraction(mixLnFraction);
             if (normScaling != null) m.normScaling(ModelConfig.NormScaling.parse(normScaling));
-            if (qkNorm != null) m.qkNorm(qkNorm);
+            if (qkNorm != null) m.qkNorm(ModelConfig.QkNorm.parse(qkNorm));
             if (norm != null) m.norm(ModelConfig.Norm.parse(norm));
             if (dropout != null) m.dropout(dropout);
             if (embeddingProjection != null) m.embeddingProjection(embeddingProjection);
@@ -160,7 +160,7 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
             boolean neox = c.style() == ModelConfig.Style.GPT_NEOX;
             return new ModelSpec(preset, c.style().id(), c.vocabSize(), c.contextLength(), c.nLayer(), c.nHead(), c.nKvHead(),
                     c.dModel(), c.intermediateSize(), c.tieEmbeddings(), c.normEps(), c.ropeTheta(), c.normPlacement().id(), c.mixLnFraction(),
-                    c.normScaling().id(), c.qkNorm(), c.norm().id(), c.dropout(), c.embeddingProjection(), neox ? c.parallelResidual() : null,
+                    c.normScaling().id(), c.qkNorm().id(), c.norm().id(), c.dropout(), c.embeddingProjection(), neox ? c.parallelResidual() : null,
                     neox ? c.rotaryFraction() : null, neox || c.gelu() != ModelConfig.Gelu.TANH ? c.gelu().id() : null,
                     c.ropeScaling() == null ? null : RopeScaling.of(c.ropeScaling()));
         }

@@ -264,7 +264,10 @@ class ConfigLoaderTest {
         assertContains(error("model: {preset: tiny, norm_placement: post, norm_scaling: layer_index}\ndata: {train: x}\n"),
                 "norm_scaling: layer_index scaling is defined for Pre-LN layers");
         assertContains(error("model: {preset: tiny, mix_ln_fraction: 1.5}\ndata: {train: x}\n"), "mix_ln_fraction: must be in [0, 1]");
-        assertTrue(load("model: {preset: tiny-llama, qk_norm: true}\ndata: {train: x}\n").model().resolve().qkNorm());
+        assertEquals(ModelConfig.QkNorm.HEAD, load("model: {preset: tiny-llama, qk_norm: true}\ndata: {train: x}\n").model().resolve().qkNorm());
+        assertEquals(ModelConfig.QkNorm.WHOLE, load("model: {preset: tiny-llama, qk_norm: whole}\ndata: {train: x}\n").model().resolve().qkNorm());
+        assertEquals(ModelConfig.QkNorm.NONE, load("model: {preset: tiny-llama, qk_norm: false}\ndata: {train: x}\n").model().resolve().qkNorm());
+        assertContains(error("model: {preset: tiny, qk_norm: both}\ndata: {train: x}\n"), "unknown qk_norm 'both'");
         assertEquals(ModelConfig.Norm.SINGLE_SCALE_RMSNORM,
                 load("model: {preset: tiny-llama, norm: single_scale_rmsnorm}\ndata: {train: x}\n").model().resolve().norm());
         assertEquals(ModelConfig.Norm.RMSNORM, load("model: {preset: tiny, style: llama}\ndata: {train: x}\n").model().resolve().norm(),
