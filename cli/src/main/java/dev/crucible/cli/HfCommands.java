@@ -70,8 +70,9 @@ final class HfCommands {
                     + "tokenizer files when present), without the optimizer and trainer state.",
                     "Recipe options transformers has no field for are folded into an equal model (LayerNorm Scaling into the "
                     + "norm gains, a Llama-style single-scale norm into a gain vector, embedding projections into the embeddings "
-                    + "and an untied head); a Llama-style model with QK-norm exports as Qwen3. Post-LN layers, and GPT-2-style models "
-                    + "with an RMSNorm or QK-norm, have no transformers architecture and are refused."})
+                    + "and an untied head); a Llama-style model with per-head QK-norm exports as Qwen3, one with output norms and "
+                    + "whole-projection QK-norm as OLMo 2. Post-LN layers, other uses of output norms or whole-projection QK-norm, and "
+                    + "GPT-2-style models with an RMSNorm or QK-norm, have no transformers architecture and are refused."})
     static final class ExportHf implements Callable<Integer> {
         @Parameters(index = "0", paramLabel = "CHECKPOINT", description = "A checkpoint directory (runs/<run>/checkpoints/step-NNNNNNN).")
         Path checkpoint;

@@ -79,7 +79,8 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
      * are Hugging Face's where it has one (intermediate_size is the MLP width; HF's hidden_size is d_model).
      * norm_placement: pre | post | mix (Mix-LN, with mix_ln_fraction of the layers Post-LN, default 0.25) | output
      * (OLMo 2's x + norm(f(x)));
-     * norm_scaling: none | layer_index (LayerNorm Scaling); qk_norm: RMSNorm on each query and key head;
+     * norm_scaling: none | layer_index (LayerNorm Scaling); qk_norm: none | head (RMSNorm on each query and key head; true) |
+     * whole (over each token's whole query and key projections, OLMo 2's);
      * norm: layernorm | rmsnorm | single_scale_rmsnorm (default: the style's); dropout: the drop
      * probability in training on the attention probabilities, each sub-layer's output and the MLP's
      * hidden activation; embedding_projection: learnable orthogonally initialised d×d projections after the
