@@ -30,7 +30,7 @@ public final class Generator {
     private final NormOp finalNorm;
     private final MlpActivation[] mlpAct;
     private final Rope rope;
-    private final QkNorm qkNorm;
+    private final QkNormOp qkNorm;
     private final float[] qkStat;
     private final int maxT, slots, w, kvw;
     /** Rows a step or a prefill chunk runs at once: the row buffers' size. */
@@ -67,7 +67,7 @@ public final class Generator {
         mlpAct = k.mlp();
         finalNorm = k.finalNorm();
         rope = k.rope();
-        qkNorm = cfg.qkNorm().on() ? new QkNorm(new dev.crucible.tensor.Norms(pool), cfg) : null;
+        qkNorm = cfg.qkNorm().on() ? new QkNormOp(new dev.crucible.tensor.Norms(pool), cfg) : null;
         qkStat = new float[cfg.nHead() + cfg.nKvHead()];
         int maxIn = k.maxInWidth();
         this.maxT = maxT;
@@ -269,7 +269,7 @@ public final class Generator {
         }
     }
 
-    /** tmp = the branch applied to the normed rows xn. */
+    /** tmp = the branch applied to the rows xn (the norm's output with Pre-LN, the residual stream itself otherwise). */
     private void branch(BlockPlan.Layer lp, BlockPlan.Branch branch, int n) {
         ParamLayout.Block b = layout.block(lp.index());
         float[] bias = lp.linearBias() ? p : null;

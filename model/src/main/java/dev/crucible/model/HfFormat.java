@@ -195,7 +195,7 @@ public final class HfFormat {
         return file.floats(name);
     }
 
-    /** transformers' config.json for this model (GPT2LMHeadModel, LlamaForCausalLM or GPTNeoXForCausalLM). */
+    /** transformers' config.json for this model (GPT2LMHeadModel, LlamaForCausalLM, Qwen3ForCausalLM, Olmo2ForCausalLM or GPTNeoXForCausalLM). */
     public static Map<String, Object> configJson(ModelConfig c, Integer bosId, Integer eosId) {
         Map<String, Object> m = new LinkedHashMap<>();
         switch (c.style()) {
@@ -296,7 +296,7 @@ public final class HfFormat {
     /** model_type prefix and config.json key of models only Crucible computes as stored. */
     static final String CRUCIBLE_PREFIX = "crucible_", CRUCIBLE_KEY = "crucible";
 
-    /** A model as transformers' GPT2LMHeadModel / LlamaForCausalLM computes it. */
+    /** A model as one of transformers' architectures computes it. */
     public record ForTransformers(ModelConfig config, float[] params) {}
 
     /**
@@ -309,7 +309,7 @@ public final class HfFormat {
     public static ForTransformers forTransformers(ModelConfig c, float[] params) {
         if (c.postLnLayers() > 0) {
             throw new IllegalArgumentException("this model has " + c.postLnLayers() + " Post-LN layer(s) (norm_placement: " + c.normPlacement().id()
-                    + "), which transformers' GPT2LMHeadModel, LlamaForCausalLM and GPTNeoXForCausalLM cannot compute; Crucible evaluates, generates from and "
+                    + "), which none of transformers' architectures computes; Crucible evaluates, generates from and "
                     + "resumes it as it is (crucible eval, generate, train --resume); to export, train with norm_placement: pre");
         }
         if (c.normPlacement() == ModelConfig.NormPlacement.OUTPUT && !c.olmo2()) {

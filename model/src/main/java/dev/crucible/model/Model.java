@@ -61,7 +61,7 @@ public final class Model {
     /** With a parallel residual: the gradient the MLP branch sends to the layer's input, until the attention sub-layer's is in dres. */
     private final float[] dparallel;
     // QK-norm (null without it): the raw query and key heads and their statistics, per layer; scratch for both passes.
-    private final QkNorm qkNormOp;
+    private final QkNormOp qkNormOp;
     private final float[] qkRaw, qkRstd, qkScratch;
     private final float[] scratch;
     private long allocatedFloats;
@@ -168,7 +168,7 @@ public final class Model {
         dmlpAct = training ? alloc("mlp gradient", (long) bt * hid) : null;
         boolean parallel = plan.layers().stream().anyMatch(BlockPlan.Layer::parallel);
         dparallel = training && parallel ? alloc("parallel residual gradient", (long) bt * d) : null;
-        qkNormOp = cfg.qkNorm().on() ? new QkNorm(new dev.crucible.tensor.Norms(pool), cfg) : null;
+        qkNormOp = cfg.qkNorm().on() ? new QkNormOp(new dev.crucible.tensor.Norms(pool), cfg) : null;
         qkRaw = qkNormOp == null ? null : alloc("QK-norm heads", (long) slices * qkNormOp.rawSize(bt));
         qkRstd = qkNormOp == null ? null : alloc("QK-norm stats", (long) slices * qkNormOp.statSize(bt));
         qkScratch = qkNormOp == null ? null : alloc("QK-norm scratch", qkNormOp.rawSize(bt));
@@ -571,7 +571,7 @@ public final class Model {
                 profile.stop(Profile.Op.NORM, true);
                 branchBackward(s.branch(), branchGradient(s.branch()), in, inOff, dres, true);
             }
-            case OUTPUT -> {
+            case OUTPUT -> { // a norm with a scale would scale its d(out), here dres, in place: ModelConfig allows scales with Pre-LN only
                 norm.backward(dnorm, NormOp.Input.WRITE, grads, wOff, bOff, branchGradient(s.branch()), normed, at.xo, params, mean, rstd, at.so, at.bt,
                         cfg.dModel());
                 profile.stop(Profile.Op.NORM, true);

@@ -183,7 +183,7 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
         return (int) (headSize * fraction);
     }
 
-    /** Layers that are Post-LN: all with POST, the first ⌊α·L⌋ with MIX (Mix-LN), none with PRE. */
+    /** Layers that are Post-LN: all with POST, the first ⌊α·L⌋ with MIX (Mix-LN), none with PRE or OUTPUT. */
     public int postLnLayers() {
         return switch (normPlacement) {
             case PRE, OUTPUT -> 0;
@@ -194,14 +194,16 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
 
     /**
      * Whether one of transformers' architectures (GPT2LMHeadModel, LlamaForCausalLM, Qwen3ForCausalLM,
-     * Olmo2ForCausalLM, GPTNeoXForCausalLM) can compute this model: not with Post-LN layers; LayerNorm Scaling
-     * it can once it is folded into the norm gains ({@link HfFormat}).
+     * Olmo2ForCausalLM, GPTNeoXForCausalLM) can compute this model: not with Post-LN layers, nor with output norms or
+     * whole-projection QK-norm but as OLMo 2's pair of them; LayerNorm Scaling it can once it is folded into the norm
+     * gains ({@link HfFormat}).
      */
     public boolean hfExportable() {
         // GPT-2 has LayerNorm only; Llama has RMSNorm, into whose gain vector a single scale folds
         boolean normFits = style != Style.LLAMA ? norm == Norm.LAYERNORM : norm != Norm.LAYERNORM;
         // output norms with whole-projection QK-norm are OLMo 2's blocks; per-head QK-norm on Pre-LN blocks is Qwen3's
-        boolean blocksFit = olmo2() || normPlacement == NormPlacement.PRE && (qkNorm == QkNorm.NONE || style == Style.LLAMA && qkNorm == QkNorm.HEAD);
+        boolean blocksFit = olmo2() || normPlacement != NormPlacement.OUTPUT && postLnLayers() == 0
+                && (qkNorm == QkNorm.NONE || style == Style.LLAMA && qkNorm == QkNorm.HEAD);
         return blocksFit && normFits;
     }
 
@@ -217,7 +219,7 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
 
     /**
      * Whether transformers computes this model from its tensors as Crucible stores them (no folding
-     * needed): QK-norm it has only for Llama style (as Qwen3ForCausalLM).
+     * needed): QK-norm it has only for Llama style (per head as Qwen3ForCausalLM, over whole projections as Olmo2ForCausalLM).
      */
     public boolean hfAsStored() {
         return hfExportable() && normScaling == NormScaling.NONE && norm == styleNorm() && !embeddingProjection;

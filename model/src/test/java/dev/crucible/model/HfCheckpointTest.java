@@ -270,13 +270,6 @@ class HfCheckpointTest {
     }
 
     /**
-     * A checkpoint as EleutherAI's Pythia repositories hold it: config.json as transformers 4.24 wrote it (rotary_pct,
-     * rotary_emb_base, use_parallel_residual, hidden_act "gelu", torch_dtype float16), float16 weights, the causal-mask
-     * and RoPE-frequency buffers old transformers saved, and query_key_value's rows grouped by head ([q_h; k_h; v_h] for
-     * each head, GPTNeoXAttention's view(..., heads, 3·head_size)). Each of q, k and v lands in its own rows here: the
-     * file's row (head h, part p, j) is given the value 100·p + 10·h + j (exact in float16), so a wrong regrouping shows by value.
-     */
-    /**
      * OLMo 2: written as Olmo2ForCausalLM (its norms named after where they sit, q_norm and k_norm as wide as the
      * projections, no head_dim) and read back as the same model; a config.json as OLMo 2's releases write it parses to
      * output norms and whole-projection QK-norm, with Olmo2Config's eps where the key is absent.
@@ -331,6 +324,13 @@ class HfCheckpointTest {
         }
     }
 
+    /**
+     * A checkpoint as EleutherAI's Pythia repositories hold it: config.json as transformers 4.24 wrote it (rotary_pct,
+     * rotary_emb_base, use_parallel_residual, hidden_act "gelu", torch_dtype float16), float16 weights, the causal-mask
+     * and RoPE-frequency buffers old transformers saved, and query_key_value's rows grouped by head ([q_h; k_h; v_h] for
+     * each head, GPTNeoXAttention's view(..., heads, 3·head_size)). Each of q, k and v lands in its own rows here: the
+     * file's row (head h, part p, j) is given the value 100·p + 10·h + j (exact in float16), so a wrong regrouping shows by value.
+     */
     @Test
     void pythiaCheckpointImports() throws IOException {
         int vocab = 40, d = 16, heads = 2, hs = d / heads, inner = 64;

@@ -37,6 +37,7 @@ class NormPlacementTest {
             assertArrayEquals(a.grads, c.grads);
         }
         assertEquals(0, mix0.postLnLayers());
+        assertTrue(mix0.hfAsStored(), "no Post-LN layer: transformers computes it as stored");
         assertEquals(1, pre.toBuilder().normPlacement(ModelConfig.NormPlacement.MIX).build().postLnLayers(), "α = 0.25 of 4 layers");
         assertEquals(6, ModelConfig.llamaBuilder(37, 16, 24, 2, 2, 16).normPlacement(ModelConfig.NormPlacement.MIX).build().postLnLayers(),
                 "24 layers -> 6, as in the run scripts");

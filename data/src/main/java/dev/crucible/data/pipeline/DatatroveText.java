@@ -322,16 +322,19 @@ final class DatatroveText {
                 i++;
                 continue;
             }
+            int a = i;
+            while (i < n && !isWhiteSpace(text.charAt(i))) i++;
+            int k = i;
+            while (k > a && CLOSERS.indexOf(text.charAt(k - 1)) >= 0) k--;
+            if (k == a) { // closers alone stay with the sentence before (Punkt's realign_boundaries)
+                if (pending >= 0) pending = i;
+                continue;
+            }
             if (pending >= 0) {
                 out.add(text.substring(start, pending));
                 start = pending;
                 pending = -1;
             }
-            int a = i;
-            while (i < n && !isWhiteSpace(text.charAt(i))) i++;
-            int k = i;
-            while (k > a && CLOSERS.indexOf(text.charAt(k - 1)) >= 0) k--;
-            if (k == a) continue;
             char last = text.charAt(k - 1);
             if (last == '?' || last == '!' || last == '.' && endsSentence(text.substring(a, k - 1))) pending = i;
         }

@@ -1,11 +1,9 @@
 package dev.crucible.data.pipeline;
 
 import dev.crucible.data.PythonText;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Set;
 import java.util.regex.Pattern;
 

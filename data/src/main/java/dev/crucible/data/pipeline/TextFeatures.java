@@ -13,7 +13,10 @@ import java.util.Map;
  * are computed anew. Outside a batch (an operator called alone) nothing is kept.
  */
 final class TextFeatures {
-    /** Text kept per batch, in chars (about ten bytes of words each): the pipeline's batches hold at most 1M chars. */
+    /**
+     * Text kept per batch, in chars (about ten bytes of words each): the local pipeline closes a batch once it reaches 1M
+     * chars or 256 documents, Spark's at 256 documents; past the bound a batch's words are computed as often as asked.
+     */
     static final int KEPT_CHARS = 1 << 21;
 
     private static final ScopedValue<Batch> BATCH = ScopedValue.newInstance();

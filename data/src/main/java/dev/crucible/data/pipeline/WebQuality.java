@@ -14,7 +14,7 @@ public final class WebQuality {
     private WebQuality() {}
 
 
-    private static final Pattern CITATION = Pattern.compile("\\[\\d*]|\\[edit]|\\[citation needed]");
+    private static final Pattern CITATION = Pattern.compile("\\[\\d*]|\\[edit]|\\[citation needed]", Pattern.UNICODE_CHARACTER_CLASS); // Python's \d matches any decimal digit (Nd)
     static final List<String> POLICY = List.of("terms of use", "privacy policy", "cookie policy", "uses cookies", "use of cookies", "use cookies");
 
     /**

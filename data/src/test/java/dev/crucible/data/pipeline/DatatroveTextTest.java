@@ -109,6 +109,7 @@ class DatatroveTextTest {
         // closers stay with their sentence; an ellipsis, an initial and U.S. end none; a final end needs nothing after it
         assertEquals(java.util.List.of("(He left.)", " Then \"wait...\" J. R. said the U.S. team won. "),
                 DatatroveText.sentences("(He left.) Then \"wait...\" J. R. said the U.S. team won. "));
+        assertEquals(java.util.List.of("He left. \"", " Then more."), DatatroveText.sentences("He left. \" Then more."));
         assertEquals(java.util.List.of(""), DatatroveText.sentences(""));
         assertEquals(java.util.List.of("  "), DatatroveText.sentences("  "));
         String text = "Aa bb. Cc dd? Ee ff! \"Gg hh.\" Ii";

@@ -134,6 +134,8 @@ class OperatorsTest {
                 text(two, "First proper line here.\u2028Menu Home About\u2028Second proper line here."));
         // str.strip takes the no-break space off (String.strip does not), so the line ends in its period
         assertEquals("A line with a no-break space.\nAnd a second line here.", text(two, "\u00A0A line with a no-break space.\u00A0\nAnd a second line here."));
+        // Python's \d in the citation marks is any decimal digit, the Arabic-Indic one too
+        assertEquals("First line with a cite.\nSecond proper line here.", text(two, "First line with a cite[\u0661].\nSecond proper line here."));
         // NLTK's sentences: titles and initials end none ("Mr." "J."), a question and an exclamation do
         assertEquals("too_few_sentences", two.apply(new Doc("t", "Dr. Smith met Mr. J. Jones at noon.")).rule());
         assertEquals("Did Dr. Smith come? Yes he did!", text(two, "Did Dr. Smith come? Yes he did!"));

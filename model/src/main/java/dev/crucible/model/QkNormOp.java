@@ -10,13 +10,13 @@ import dev.crucible.tensor.Norms;
  * then all key rows), normalised there, and scattered back; the gathered raw parts and their statistics stay for
  * backward.
  */
-final class QkNorm {
+final class QkNormOp {
     private final Norms norms;
     private final int nh, nkv, hs, w;
     private final boolean whole;
     private final float eps;
 
-    QkNorm(Norms norms, ModelConfig c) {
+    QkNormOp(Norms norms, ModelConfig c) {
         this.norms = norms;
         this.nh = c.nHead();
         this.nkv = c.nKvHead();
