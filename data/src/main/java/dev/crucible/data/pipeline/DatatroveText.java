@@ -297,9 +297,8 @@ final class DatatroveText {
                 continue;
             }
             int a = i;
-            while (i < n && !isWhiteSpace(text.charAt(i))) i++;
-            int k = i;
-            while (k > a && CLOSERS.indexOf(text.charAt(k - 1)) >= 0) k--;
+            i = runEnd(text, a);
+            int k = beforeClosers(text, a, i);
             if (k == a || text.charAt(k - 1) != '.') continue;
             if (!endsSentence(text.substring(a, k - 1))) continue;
             out.addAll(treebank(text.substring(start, i)));
@@ -323,9 +322,8 @@ final class DatatroveText {
                 continue;
             }
             int a = i;
-            while (i < n && !isWhiteSpace(text.charAt(i))) i++;
-            int k = i;
-            while (k > a && CLOSERS.indexOf(text.charAt(k - 1)) >= 0) k--;
+            i = runEnd(text, a);
+            int k = beforeClosers(text, a, i);
             if (k == a) { // closers alone stay with the sentence before (Punkt's realign_boundaries)
                 if (pending >= 0) pending = i;
                 continue;
@@ -340,6 +338,20 @@ final class DatatroveText {
         }
         out.add(text.substring(start));
         return out;
+    }
+
+    /** The end of the run of non-white-space that starts at a. */
+    private static int runEnd(String text, int a) {
+        int i = a;
+        while (i < text.length() && !isWhiteSpace(text.charAt(i))) i++;
+        return i;
+    }
+
+    /** Where the closing quotes and brackets that end the run [a, end) begin. */
+    private static int beforeClosers(String text, int a, int end) {
+        int k = end;
+        while (k > a && CLOSERS.indexOf(text.charAt(k - 1)) >= 0) k--;
+        return k;
     }
 
     private static final String CLOSERS = "])}>\"'\u00BB\u201D\u2019";
