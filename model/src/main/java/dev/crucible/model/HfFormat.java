@@ -200,9 +200,9 @@ public final class HfFormat {
         Map<String, Object> m = new LinkedHashMap<>();
         switch (c.style()) {
             case LLAMA -> {
-                // with per-head QK-norm, Qwen3's architecture; with norms on the branches' outputs, OLMo 2's (QK-norm over
-                // whole projections; one without it is OLMo 2's shape marked as Crucible's own below)
-                boolean olmo2 = c.normPlacement() == ModelConfig.NormPlacement.OUTPUT, qwen3 = !olmo2 && c.qkNorm() == ModelConfig.QkNorm.HEAD;
+                // with per-head QK-norm, Qwen3's architecture; with norms on the branches' outputs, OLMo 2's names and keys (QK-norm
+                // over whole projections; one without it is marked as Crucible's own below)
+                boolean olmo2 = HfNames.of(c) == HfNames.OLMO2, qwen3 = !olmo2 && c.qkNorm() == ModelConfig.QkNorm.HEAD;
                 m.put("architectures", List.of(olmo2 ? "Olmo2ForCausalLM" : qwen3 ? "Qwen3ForCausalLM" : "LlamaForCausalLM"));
                 m.put("model_type", olmo2 ? "olmo2" : qwen3 ? "qwen3" : "llama");
                 m.put("vocab_size", c.vocabSize());

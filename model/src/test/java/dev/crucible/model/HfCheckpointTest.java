@@ -271,7 +271,7 @@ class HfCheckpointTest {
 
     /**
      * OLMo 2: written as Olmo2ForCausalLM (its norms named after where they sit, q_norm and k_norm as wide as the
-     * projections, no head_dim) and read back as the same model; a config.json as OLMo 2's releases write it parses to
+     * projections, no head_dim) and read back as the same model; a config.json in Olmo2Config's form (1B-sized values) parses to
      * output norms and whole-projection QK-norm, with Olmo2Config's eps where the key is absent.
      */
     @Test
