@@ -3,6 +3,7 @@ import dev.crucible.tensor.DecodeAttention;
 import dev.crucible.tensor.Gemm;
 import dev.crucible.tensor.Linear;
 import dev.crucible.tensor.NewtonSchulz;
+import dev.crucible.tensor.PackedMatrix;
 import dev.crucible.tensor.WorkerPool;
 import java.util.Random;
 
@@ -18,6 +19,7 @@ public final class KernelBench {
     static final Gemm GEMM = new Gemm(POOL);
     static final int T = 2048, D = 384, QKV = 1152, MLP = 1536, SCORED = 544, ROWS = 256, D2 = 768, QKV2 = 2304;
     static final float[] X = random(T * MLP), W = random(MLP * D), Y = new float[T * MLP], SYM = symmetric(D), C = new float[MLP * MLP];
+    static final PackedMatrix SYM_PACKED = GEMM.pack(D, D, SYM, 0, D, 1);
     static final int[][] MUON = {{QKV, D}, {D, D}, {MLP, D}, {D, MLP}};
     static final float[][] G = {random(QKV * D), random(D * D), random(MLP * D), random(D * MLP)}, OUT = {new float[QKV * D], new float[D * D], new float[MLP * D], new float[D * MLP]};
     static final NewtonSchulz[] NS = {new NewtonSchulz(GEMM, 0), new NewtonSchulz(GEMM, 1)};
@@ -40,7 +42,9 @@ public final class KernelBench {
             "decoding's attention, tiny, 256 positions x 6 layers", "training's attention, tiny, one layer forward + backward",
             "layer with bias X·Wᵀ + b 2048x1152x384", "scoring's attention, tiny, one layer: 160 rows of 12 positions",
             "training's attention, tiny's heads at 2 x 4,096 positions, one layer forward + backward",
-            "bias gradient, 2,048 rows x 1,536 columns (mlp_in's; with a dW of one column)"};
+            "bias gradient, 2,048 rows x 1,536 columns (mlp_in's; with a dW of one column)",
+            "384³ on one worker, B packed beforehand: the micro-kernel's rate", "384³'s lower triangle on one worker, B packed beforehand, no mirror",
+            "384³'s lower triangle and its mirror on one worker, B packed beforehand", "Newton–Schulz, tiny's 24 matrices on one worker alone"};
 
     public static double run(int workload) {
         long t0 = System.nanoTime();
@@ -77,6 +81,13 @@ public final class KernelBench {
                 ATTENTION.backward(LongContext.DQKV, 0, LongContext.DOUT, 0, LongContext.OUT, 0, LongContext.QKV, 0, LongContext.LSE, 0, b, t, HEADS, HEADS, HS);
             }
             case 14 -> LINEAR.backward(null, 0, false, DW1, 0, false, BIASGRAD, 0, X, 0, W, 0, W, 0, T, 1, MLP); // mlp_in's bias gradient (and a 1-column dW)
+            // workload 4's product taken apart: what packing B, the mirror and the tiles the diagonal crosses each cost
+            case 15 -> POOL.run(1, (t, w) -> { for (int r = 0; r < 10; r++) GEMM.multiplySerial(w, D, SYM, 0, 1, D, SYM_PACKED, C, 0, D, false, Gemm.Triangle.NONE); });
+            case 16 -> POOL.run(1, (t, w) -> { for (int r = 0; r < 10; r++) GEMM.multiplySerial(w, D, SYM, 0, 1, D, SYM_PACKED, C, 0, D, false, Gemm.Triangle.C_LOWER); });
+            case 17 -> POOL.run(1, (t, w) -> { for (int r = 0; r < 10; r++) GEMM.multiplySymmetricSerial(w, SYM, 0, 1, D, SYM_PACKED, C, 0, D); });
+            case 18 -> POOL.run(1, (t, w) -> { // workload 5 on one worker, the other idle: what the two cost each other
+                for (int i = 0; i < 24; i++) NS[w].quintic(G[i % 4], 0, MUON[i % 4][0], MUON[i % 4][1], 5, OUT[i % 4], 0);
+            });
             default -> throw new IllegalArgumentException("no workload " + workload);
         }
         return (System.nanoTime() - t0) / 1e6;
