@@ -52,7 +52,7 @@ public final class GenerateCommand implements Callable<Integer> {
             ParamLayout layout = new ParamLayout(c);
             float[] params = new float[layout.size()];
             ck.load(layout, params);
-            int[] in = codec.encode(prompt);
+            int[] in = codec.encodeWithSpecialTokens(prompt); // as transformers' tokenizer(prompt): a Llama's begin-of-sequence token first
             if (in.length == 0) in = new int[] {codec.documentStart()};
             if (in.length >= c.contextLength()) {
                 if (strict) throw new UserError("the prompt has " + in.length + " tokens; the model's context is " + c.contextLength());

@@ -74,12 +74,15 @@ public final class TokenizerCommand implements Runnable {
         Path file;
         @Parameters(arity = "0..1", paramLabel = "TEXT", description = "Text to encode (special tokens such as <|endoftext|> are recognised).")
         String text;
+        @Option(names = "--no-special-tokens", description = "Leave out the special tokens the tokenizer's post_processor puts around a TEXT (a Llama's "
+                + "begin-of-sequence token), as add_special_tokens=False does; by default they are there, as in Hugging Face's tokenizer(text).")
+        boolean noSpecialTokens;
 
         @Override
         public Integer call() throws Exception {
             BpeTokenizer t = TokenizerJson.read(tokenizer);
             if ((text == null) == (file == null)) throw new UserError("give either TEXT or --file");
-            int[] ids = file != null ? t.encodeBytes(Files.readAllBytes(file)) : t.encode(text, true);
+            int[] ids = file != null ? t.encodeBytes(Files.readAllBytes(file)) : noSpecialTokens ? t.encode(text, true) : t.postProcessor().around(t.encode(text, true));
             System.out.println(Arrays.stream(ids).mapToObj(Integer::toString).collect(Collectors.joining(" ")));
             System.err.println(ids.length + " tokens");
             return 0;

@@ -219,6 +219,16 @@ class CommandsTest {
         Result bad = run("tokenizer", "decode", "--tokenizer", tok.toString(), "12x");
         assertEquals(2, bad.code());
         assertTrue(bad.err().contains("'12x' is not a token id"), bad.err());
+        // a post_processor that puts a begin-of-sequence token first (Llama's): there by default, as in tokenizer(text)
+        var json = new com.fasterxml.jackson.databind.ObjectMapper();
+        var root = (com.fasterxml.jackson.databind.node.ObjectNode) json.readTree(tok.toFile());
+        root.set("post_processor", json.readTree("{\"type\": \"TemplateProcessing\", \"single\": [{\"SpecialToken\": {\"id\": \"<|endoftext|>\", "
+                + "\"type_id\": 0}}, {\"Sequence\": {\"id\": \"A\", \"type_id\": 0}}], \"pair\": [], "
+                + "\"special_tokens\": {\"<|endoftext|>\": {\"id\": \"<|endoftext|>\", \"ids\": [50256], \"tokens\": [\"<|endoftext|>\"]}}}"));
+        Path bos = dir.resolve("bos-tokenizer.json");
+        json.writeValue(bos.toFile(), root);
+        assertEquals("50256 15496 995", run("tokenizer", "encode", "--tokenizer", bos.toString(), "Hello world").out().trim());
+        assertEquals("15496 995", run("tokenizer", "encode", "--tokenizer", bos.toString(), "--no-special-tokens", "Hello world").out().trim());
     }
 
     @Test

@@ -49,6 +49,7 @@ public final class BpeTokenizer {
     private final AddedVocabulary.Matchers addedMatchers;
     private final boolean ignoreMerges;
     private final int[][] mergeList;            // {left, right, merged} by rank, as tokenizer.json lists them; null: by ranks
+    private final PostProcessor postProcessor;
     // shared by threads encoding at once; bounded so a long tail of rare pieces cannot fill memory
     private final Map<String, int[]> cache = new java.util.concurrent.ConcurrentHashMap<>();
     private final int[] byteIds = new int[256];
@@ -56,11 +57,13 @@ public final class BpeTokenizer {
 
     /** Pair priority by the merged token's rank (tiktoken's); a piece that is a token is taken whole. */
     BpeTokenizer(String pattern, byte[][] tokenBytes, Map<String, Integer> ranks, Map<String, Integer> specials, boolean addPrefixSpace) {
-        this(PreTokenizer.of(pattern, addPrefixSpace), tokenBytes, ranks, AddedVocabulary.specials(specials), true, null);
+        this(PreTokenizer.of(pattern, addPrefixSpace), tokenBytes, ranks, AddedVocabulary.specials(specials), true, null, PostProcessor.NONE);
     }
 
-    BpeTokenizer(PreTokenizer pre, byte[][] tokenBytes, Map<String, Integer> ranks, AddedVocabulary added, boolean ignoreMerges, int[][] mergeList) {
+    BpeTokenizer(PreTokenizer pre, byte[][] tokenBytes, Map<String, Integer> ranks, AddedVocabulary added, boolean ignoreMerges, int[][] mergeList,
+                 PostProcessor postProcessor) {
         this.pre = pre;
+        this.postProcessor = postProcessor;
         this.tokenBytes = tokenBytes;
         this.added = added;
         this.addedIds = added.ids();
@@ -146,6 +149,11 @@ public final class BpeTokenizer {
         return specials.get(content);
     }
 
+    /** The special tokens tokenizer.json's post_processor puts around a text when they are asked for ({@link PostProcessor#NONE}: none). */
+    public PostProcessor postProcessor() {
+        return postProcessor;
+    }
+
     /** The added tokens, special or not, with tokenizer.json's flags, and the normalizer. */
     AddedVocabulary added() {
         return added;
@@ -169,6 +177,7 @@ public final class BpeTokenizer {
         if (!pre.equals(o.pre)) return "pre-tokenizer " + pre + " vs " + o.pre;
         if (ignoreMerges != o.ignoreMerges) return "ignore_merges " + ignoreMerges + " vs " + o.ignoreMerges;
         if (!java.util.Arrays.deepEquals(mergeList, o.mergeList)) return "the merges differ";
+        if (!postProcessor.equals(o.postProcessor)) return "post_processor " + postProcessor + " vs " + o.postProcessor;
         for (int id = 0; id < tokenBytes.length; id++) {
             if (!java.util.Arrays.equals(tokenBytes[id], o.tokenBytes[id])) return "token " + id + " differs";
             if (tokenBytes[id] != null && !java.util.Objects.equals(rank(tokenBytes[id]), o.rank(o.tokenBytes[id]))) return "the merge rank of token " + id + " differs";

@@ -62,6 +62,17 @@ public final class TextEncoding {
     }
 
     /**
+     * Text to tokens as Hugging Face's {@code tokenizer(text)} gives them (add_special_tokens, its default, and
+     * vLLM's for /v1/completions): the tokenizer.json post_processor's special tokens around {@link #encode}'s,
+     * Llama's and Gemma's begin-of-sequence before it; the same tokens for GPT-2-style tokenizers and byte
+     * models. A new array.
+     */
+    public int[] encodeWithSpecialTokens(String text) {
+        int[] ids = encode(text);
+        return bpe != null ? bpe.postProcessor().around(ids) : ids.clone();
+    }
+
+    /**
      * Text to tokens without the cache: for texts seen once (a corpus's documents, which would fill the
      * cache, shared by every user of this tokenizer in the process, with whole documents).
      */

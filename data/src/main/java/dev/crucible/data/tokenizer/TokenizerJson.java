@@ -19,9 +19,10 @@ import java.util.regex.PatternSyntaxException;
 /**
  * Hugging Face tokenizer.json for byte-level BPE (GPT-2, Llama 3 and the tokenizers Crucible trains):
  * model BPE with vocab and merges, a pre-tokenizer of Split steps ending in ByteLevel (alone, or in a
- * Sequence), a ByteLevel decoder, and added tokens. Tokens and merges are checked as tokenizers'
- * deserializer checks them (merges of tokens the vocab lacks, added-token ids it would assign
- * otherwise), and anything Crucible does not compute is refused, with the file and the key named.
+ * Sequence), a ByteLevel decoder, added tokens, and the special tokens a post_processor puts around a
+ * text ({@link PostProcessor}). Tokens and merges are checked as tokenizers' deserializer checks them
+ * (merges of tokens the vocab lacks, added-token ids it would assign otherwise), and anything Crucible
+ * does not compute is refused, with the file and the key named.
  */
 public final class TokenizerJson {
     private TokenizerJson() {}
@@ -143,8 +144,9 @@ public final class TokenizerJson {
             mergeList[rank] = pair; // a pair listed twice takes its later rank, as in tokenizers' merge map
             ranks.putIfAbsent(BpeTokenizer.key(tokens[pair[2]]), rank);
         }
+        PostProcessor post = postProcessor(file, root.path("post_processor"), "post_processor", tokens);
         try {
-            return new BpeTokenizer(pre, tokens, ranks, new AddedVocabulary(flagged, normalization), ignoreMerges, mergeList);
+            return new BpeTokenizer(pre, tokens, ranks, new AddedVocabulary(flagged, normalization), ignoreMerges, mergeList, post);
         } catch (IllegalArgumentException e) {
             throw new IOException(file + ": " + e.getMessage(), e);
         }
@@ -153,6 +155,86 @@ public final class TokenizerJson {
     /** A token id below limit, or -1. */
     private static int tokenId(JsonNode v, long limit) {
         return v != null && v.isIntegralNumber() && v.canConvertToLong() && v.asLong() >= 0 && v.asLong() < limit ? (int) v.asLong() : -1;
+    }
+
+    /**
+     * The special tokens a post_processor puts around one text: none (null, ByteLevel), TemplateProcessing's
+     * single template, BertProcessing's and RobertaProcessing's cls and sep, or a Sequence of them; any other
+     * type refused by name. Every special token's ids must be tokens of this tokenizer.
+     */
+    private static PostProcessor postProcessor(Path file, JsonNode n, String where, byte[][] tokens) throws IOException {
+        if (n.isMissingNode() || n.isNull()) return PostProcessor.NONE;
+        String type = n.path("type").asText("");
+        switch (type) {
+            case "ByteLevel" -> {
+                return PostProcessor.NONE;
+            }
+            case "Sequence" -> {
+                JsonNode list = n.get("processors");
+                if (list == null || !list.isArray()) throw new IOException(file + ": " + where + ".processors is missing or not an array");
+                PostProcessor all = PostProcessor.NONE;
+                for (int i = 0; i < list.size(); i++) all = all.then(postProcessor(file, list.get(i), where + ".processors[" + i + "]", tokens));
+                return all;
+            }
+            case "BertProcessing", "RobertaProcessing" -> {
+                return new PostProcessor(new int[] {pairedToken(file, n, where, "cls", tokens)}, new int[] {pairedToken(file, n, where, "sep", tokens)});
+            }
+            case "TemplateProcessing" -> {
+                return template(file, n, where, tokens);
+            }
+            default -> throw new IOException(file + ": " + where + ".type '" + type + "' is not supported (ByteLevel, TemplateProcessing, BertProcessing, "
+                    + "RobertaProcessing or a Sequence of them are)");
+        }
+    }
+
+    /** BertProcessing's and RobertaProcessing's cls or sep: [token, id]. */
+    private static int pairedToken(Path file, JsonNode n, String where, String key, byte[][] tokens) throws IOException {
+        JsonNode v = n.get(key);
+        if (v == null || !v.isArray() || v.size() != 2 || !v.get(0).isTextual()) throw new IOException(file + ": " + where + "." + key + " must be [token, id], got " + v);
+        return specialId(file, v.get(1), where + "." + key + "[1]", tokens);
+    }
+
+    /**
+     * TemplateProcessing's single template: pieces {"SpecialToken": {"id": name}} and one {"Sequence": {"id": "A"}},
+     * each special token's ids from special_tokens[name].ids (several, for a name that stands for several tokens).
+     */
+    private static PostProcessor template(Path file, JsonNode n, String where, byte[][] tokens) throws IOException {
+        JsonNode single = n.get("single"), specials = n.path("special_tokens");
+        if (single == null || !single.isArray()) throw new IOException(file + ": " + where + ".single is missing or not an array of pieces");
+        List<Integer> prefix = new ArrayList<>(), suffix = new ArrayList<>();
+        boolean seen = false;
+        for (int i = 0; i < single.size(); i++) {
+            JsonNode piece = single.get(i);
+            String at = where + ".single[" + i + "]";
+            if (piece.has("Sequence") && piece.size() == 1) {
+                String id = piece.get("Sequence").path("id").asText("");
+                if (!id.equals("A")) throw new IOException(file + ": " + at + " is sequence '" + id + "': a single text's template has sequence A only");
+                if (seen) throw new IOException(file + ": " + at + ": sequence A a second time (the text twice) is not supported");
+                seen = true;
+            } else if (piece.has("SpecialToken") && piece.size() == 1) {
+                String name = piece.get("SpecialToken").path("id").asText(null);
+                JsonNode special = name == null ? null : specials.get(name);
+                if (special == null) throw new IOException(file + ": " + at + ": special token " + piece.get("SpecialToken").get("id") + " is not in " + where + ".special_tokens");
+                JsonNode ids = special.get("ids"), names = special.get("tokens");
+                if (ids == null || !ids.isArray() || names == null || !names.isArray() || ids.size() != names.size()) {
+                    throw new IOException(file + ": " + where + ".special_tokens['" + name + "'] must have ids and tokens of the same length");
+                }
+                for (int k = 0; k < ids.size(); k++) {
+                    (seen ? suffix : prefix).add(specialId(file, ids.get(k), where + ".special_tokens['" + name + "'].ids[" + k + "]", tokens));
+                }
+            } else {
+                throw new IOException(file + ": " + at + " " + piece + " is neither {\"SpecialToken\": ...} nor {\"Sequence\": ...}");
+            }
+        }
+        if (!seen) throw new IOException(file + ": " + where + ".single has no sequence A (the text itself)");
+        return new PostProcessor(prefix.stream().mapToInt(Integer::intValue).toArray(), suffix.stream().mapToInt(Integer::intValue).toArray());
+    }
+
+    /** A special token's id, which must be a token of this tokenizer. */
+    private static int specialId(Path file, JsonNode v, String where, byte[][] tokens) throws IOException {
+        int id = tokenId(v, tokens.length);
+        if (id < 0 || tokens[id] == null) throw new IOException(file + ": " + where + " " + v + " is not a token id of this tokenizer (" + tokens.length + " tokens)");
+        return id;
     }
 
     /** The Unicode forms of a normalizer: none (null), NFC, NFD, NFKC, NFKD, or a Sequence of them; any other refused by name. */
@@ -217,6 +299,43 @@ public final class TokenizerJson {
         }
     }
 
+    /**
+     * t's post_processor: ByteLevel alone, or followed by the TemplateProcessing that puts its special tokens
+     * around a text (each named by its text; a pair's template as transformers writes Llama's, the pair's
+     * second text after the first's, both wrapped).
+     */
+    private static JsonNode postProcessor(BpeTokenizer t, ObjectNode byteLevel) {
+        PostProcessor p = t.postProcessor();
+        if (p.isEmpty()) return byteLevel;
+        ObjectNode seq = JSON.createObjectNode().put("type", "Sequence");
+        ArrayNode list = seq.putArray("processors");
+        list.add(byteLevel);
+        ObjectNode template = list.addObject().put("type", "TemplateProcessing");
+        ArrayNode single = template.putArray("single"), pair = template.putArray("pair");
+        ObjectNode specials = template.putObject("special_tokens");
+        wrapped(single, p, "A", 0, t, specials);
+        wrapped(pair, p, "A", 0, t, specials);
+        wrapped(pair, p, "B", 1, t, specials);
+        return seq;
+    }
+
+    /** Template pieces: p's prefix, the sequence, p's suffix, all of type typeId. */
+    private static void wrapped(ArrayNode pieces, PostProcessor p, String sequence, int typeId, BpeTokenizer t, ObjectNode specials) {
+        for (int id : p.prefix()) pieces.addObject().putObject("SpecialToken").put("id", specialName(t, id, specials)).put("type_id", typeId);
+        pieces.addObject().putObject("Sequence").put("id", sequence).put("type_id", typeId);
+        for (int id : p.suffix()) pieces.addObject().putObject("SpecialToken").put("id", specialName(t, id, specials)).put("type_id", typeId);
+    }
+
+    /** The name a written template gives token id (its text), entered in specials. */
+    private static String specialName(BpeTokenizer t, int id, ObjectNode specials) {
+        byte[] b = t.bytes(id);
+        String name = t.added().ids().containsValue(id) ? new String(b, StandardCharsets.UTF_8) : ByteLevel.encode(b);
+        ObjectNode entry = specials.putObject(name).put("id", name);
+        entry.putArray("ids").add(id);
+        entry.putArray("tokens").add(name);
+        return name;
+    }
+
     /** Writes t as a Hugging Face tokenizer.json (atomically). */
     public static void write(BpeTokenizer t, Path file) throws IOException {
         ObjectNode root = JSON.createObjectNode();
@@ -261,7 +380,7 @@ public final class TokenizerJson {
             }
             steps.add(byteLevel.deepCopy().put("use_regex", pre.byteLevel().useRegex()));
         }
-        root.set("post_processor", byteLevel.deepCopy().put("use_regex", true));
+        root.set("post_processor", postProcessor(t, byteLevel.deepCopy().put("use_regex", true)));
         root.set("decoder", byteLevel.deepCopy().put("use_regex", true));
         ObjectNode model = root.putObject("model");
         model.put("type", "BPE").putNull("dropout").putNull("unk_token").putNull("continuing_subword_prefix").putNull("end_of_word_suffix");

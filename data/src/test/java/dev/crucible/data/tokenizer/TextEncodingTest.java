@@ -41,4 +41,23 @@ class TextEncodingTest {
         assertEquals(before, a.cached());
         assertSame(first, a.encodeOnce("the cat sat<|endoftext|>")); // what the cache has, it gives
     }
+
+    @Test
+    void specialTokensComeFromThePostProcessor() throws IOException {
+        Path d = Files.createDirectories(dir.resolve("llama"));
+        var json = new com.fasterxml.jackson.databind.ObjectMapper();
+        var root = (com.fasterxml.jackson.databind.node.ObjectNode) json.readTree(TextEncodingTest.class.getResource("/tokenizer/hf/gpt2.json"));
+        root.set("post_processor", json.readTree("{\"type\": \"TemplateProcessing\", \"single\": [{\"SpecialToken\": {\"id\": \"<|endoftext|>\", \"type_id\": 0}}, "
+                + "{\"Sequence\": {\"id\": \"A\", \"type_id\": 0}}], \"pair\": [], "
+                + "\"special_tokens\": {\"<|endoftext|>\": {\"id\": \"<|endoftext|>\", \"ids\": [262], \"tokens\": [\"<|endoftext|>\"]}}}"));
+        json.writeValue(d.resolve("tokenizer.json").toFile(), root);
+        TextEncoding llama = TextEncoding.forModel(d, 263);
+        assertArrayEquals(new int[] {256}, llama.encode("hi"));
+        assertArrayEquals(new int[] {262, 256}, llama.encodeWithSpecialTokens("hi"));
+        assertArrayEquals(new int[] {262}, llama.encodeWithSpecialTokens(""));
+        llama.encodeWithSpecialTokens("hi")[0] = 7; // a new array each time: the cached one is untouched
+        assertArrayEquals(new int[] {256}, llama.encode("hi"));
+        TextEncoding bytes = TextEncoding.forModel(Files.createDirectories(dir.resolve("bytes")), 256);
+        assertArrayEquals(bytes.encode("hi"), bytes.encodeWithSpecialTokens("hi"));
+    }
 }

@@ -115,4 +115,96 @@ class TokenizerJsonTest {
         assertTrue(refused(r -> ((ObjectNode) r.get("pre_tokenizer")).remove("add_prefix_space")).contains("pre_tokenizer.add_prefix_space must be true or false"));
         assertTrue(refused(r -> r.putObject("pre_tokenizer").put("type", "Digits")).contains("pre_tokenizer 'Digits' is not supported"));
     }
+
+    /** Llama 3's post_processor shape: a Sequence of ByteLevel and a TemplateProcessing whose single template is "bos $A". */
+    private static ObjectNode template(ObjectNode root, String bos, int bosId) {
+        ArrayNode processors = root.putObject("post_processor").put("type", "Sequence").putArray("processors");
+        processors.addObject().put("type", "ByteLevel").put("add_prefix_space", false).put("trim_offsets", true).put("use_regex", true);
+        ObjectNode t = processors.addObject().put("type", "TemplateProcessing");
+        ArrayNode single = t.putArray("single");
+        single.addObject().putObject("SpecialToken").put("id", bos).put("type_id", 0);
+        single.addObject().putObject("Sequence").put("id", "A").put("type_id", 0);
+        ArrayNode pair = t.putArray("pair");
+        pair.addObject().putObject("SpecialToken").put("id", bos).put("type_id", 0);
+        pair.addObject().putObject("Sequence").put("id", "A").put("type_id", 0);
+        pair.addObject().putObject("SpecialToken").put("id", bos).put("type_id", 1);
+        pair.addObject().putObject("Sequence").put("id", "B").put("type_id", 1);
+        ObjectNode entry = t.putObject("special_tokens").putObject(bos).put("id", bos);
+        entry.putArray("ids").add(bosId);
+        entry.putArray("tokens").add(bos);
+        return t;
+    }
+
+    @Test
+    void postProcessorsPutTheirSpecialTokensAroundAText() throws IOException, URISyntaxException {
+        int[] hi = {256}; // "hi"
+        BpeTokenizer plain = TokenizerJson.read(variant(r -> {}));
+        assertTrue(plain.postProcessor().isEmpty(), "no post_processor: no special tokens");
+        assertTrue(TokenizerJson.read(variant(r -> r.putObject("post_processor").put("type", "ByteLevel").put("trim_offsets", true))).postProcessor().isEmpty());
+
+        BpeTokenizer llama = TokenizerJson.read(variant(r -> template(r, "<|endoftext|>", 262)));
+        assertArrayEquals(new int[] {262, 256}, llama.postProcessor().around(llama.encode("hi", true)), "tokenizers' ids with add_special_tokens");
+        assertArrayEquals(hi, llama.encode("hi", true), "encode alone adds none");
+        // a name may stand for several tokens, and tokens after the sequence are a suffix
+        BpeTokenizer wrapped = TokenizerJson.read(variant(r -> {
+            ObjectNode t = template(r, "<|endoftext|>", 262);
+            ((ArrayNode) t.get("single")).addObject().putObject("SpecialToken").put("id", "end").put("type_id", 0);
+            ObjectNode end = ((ObjectNode) t.get("special_tokens")).putObject("end").put("id", "end");
+            end.putArray("ids").add(104).add(262);
+            end.putArray("tokens").add("h").add("<|endoftext|>");
+        }));
+        assertArrayEquals(new int[] {262, 256, 104, 262}, wrapped.postProcessor().around(hi));
+        // BERT's and RoBERTa's processors: cls before, sep after
+        for (String type : new String[] {"BertProcessing", "RobertaProcessing"}) {
+            BpeTokenizer bert = TokenizerJson.read(variant(r -> {
+                ObjectNode pp = r.putObject("post_processor").put("type", type);
+                pp.putArray("cls").add("<|endoftext|>").add(262);
+                pp.putArray("sep").add("h").add(104);
+            }));
+            assertArrayEquals(new int[] {262, 256, 104}, bert.postProcessor().around(hi), type);
+        }
+        // two templates in a Sequence: the later one's tokens outermost, as tokenizers runs them
+        BpeTokenizer nested = TokenizerJson.read(variant(r -> {
+            template(r, "<|endoftext|>", 262);
+            ArrayNode processors = (ArrayNode) r.get("post_processor").get("processors");
+            ObjectNode second = processors.get(1).deepCopy();
+            ((ArrayNode) second.get("special_tokens").get("<|endoftext|>").get("ids")).removeAll();
+            ((ArrayNode) second.get("special_tokens").get("<|endoftext|>").get("ids")).add(104);
+            processors.add(second);
+        }));
+        assertArrayEquals(new int[] {104, 262, 256}, nested.postProcessor().around(hi));
+    }
+
+    @Test
+    void aPostProcessorIsWrittenBackAndReadTheSame() throws IOException, URISyntaxException {
+        BpeTokenizer llama = TokenizerJson.read(variant(r -> template(r, "<|endoftext|>", 262)));
+        Path out = dir.resolve("written.json");
+        TokenizerJson.write(llama, out);
+        BpeTokenizer again = TokenizerJson.read(out);
+        assertEquals(null, llama.differenceFrom(again));
+        assertArrayEquals(new int[] {262}, again.postProcessor().prefix());
+        BpeTokenizer plain = TokenizerJson.read(variant(r -> {}));
+        String diff = plain.differenceFrom(llama);
+        assertTrue(diff != null && diff.startsWith("post_processor"), diff);
+    }
+
+    @Test
+    void postProcessorsNotComputedAreRefusedByKey() throws IOException, URISyntaxException {
+        String msg = refused(r -> r.putObject("post_processor").put("type", "Roberta"));
+        assertTrue(msg.contains("post_processor.type 'Roberta' is not supported"), msg);
+        msg = refused(r -> ((ArrayNode) template(r, "<|endoftext|>", 262).get("single")).addObject().putObject("Sequence").put("id", "B").put("type_id", 1));
+        assertTrue(msg.contains("post_processor.processors[1].single[2] is sequence 'B': a single text's template has sequence A only"), msg);
+        msg = refused(r -> template(r, "<s>", 262).remove("special_tokens"));
+        assertTrue(msg.contains("post_processor.processors[1].single[0]: special token \"<s>\" is not in post_processor.processors[1].special_tokens"), msg);
+        msg = refused(r -> template(r, "<|endoftext|>", 300));
+        assertTrue(msg.contains("post_processor.processors[1].special_tokens['<|endoftext|>'].ids[0] 300 is not a token id of this tokenizer (263 tokens)"), msg);
+        msg = refused(r -> ((ArrayNode) template(r, "<|endoftext|>", 262).get("special_tokens").get("<|endoftext|>").get("tokens")).add("x"));
+        assertTrue(msg.contains("special_tokens['<|endoftext|>'] must have ids and tokens of the same length"), msg);
+        msg = refused(r -> ((ArrayNode) template(r, "<|endoftext|>", 262).get("single")).remove(1));
+        assertTrue(msg.contains("post_processor.processors[1].single has no sequence A"), msg);
+        msg = refused(r -> ((ArrayNode) template(r, "<|endoftext|>", 262).get("single")).add("$A"));
+        assertTrue(msg.contains("post_processor.processors[1].single[2] \"$A\" is neither"), msg);
+        msg = refused(r -> r.putObject("post_processor").put("type", "BertProcessing").putArray("cls").add(262));
+        assertTrue(msg.contains("post_processor.cls must be [token, id]"), msg);
+    }
 }

@@ -71,12 +71,12 @@ final class Completions {
         if (p == null || p.isNull()) throw new BadRequest("prompt", "'prompt' is required");
         List<int[]> prompts = new ArrayList<>();
         if (p.isTextual()) {
-            prompts.add(encode(p.asText(), m));
+            prompts.add(encode(p.asText(), m, true));
         } else if (p.isArray() && !p.isEmpty() && p.get(0).isIntegralNumber()) {
             prompts.add(ids(p, m));
         } else if (p.isArray() && !p.isEmpty()) {
             for (JsonNode e : p) {
-                if (e.isTextual()) prompts.add(encode(e.asText(), m));
+                if (e.isTextual()) prompts.add(encode(e.asText(), m, true));
                 else if (e.isArray()) prompts.add(ids(e, m));
                 else throw new BadRequest("prompt", "'prompt' must be a string, an array of strings, an array of token ids, or an array of arrays of token ids");
             }
@@ -127,7 +127,7 @@ final class Completions {
         } catch (JinjaTemplate.TemplateError e) { // the template refuses the conversation (raise_exception), or fails on it
             throw new BadRequest("messages", "the chat template refuses these messages: " + e.getMessage());
         }
-        List<int[]> prompts = List.of(encode(text, m));
+        List<int[]> prompts = List.of(encode(text, m, false)); // the template writes the begin-of-sequence token itself (vLLM's default for chat)
         int room = m.config.contextLength() - prompts.getFirst().length;
         String maxKey = body.hasNonNull("max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
         int maxTokens = integer(body, maxKey, Math.max(room, 1), 1, Integer.MAX_VALUE);
@@ -295,10 +295,15 @@ final class Completions {
      */
     static final int MAX_STOPS = 64;
 
-    private static int[] encode(String text, ServedModel m) {
+    /**
+     * A text prompt's tokens; with specialTokens, the tokenizer.json post_processor's around them (a
+     * Llama's begin-of-sequence token), as vLLM encodes a /v1/completions prompt. Prompts given as token
+     * ids are taken as they are.
+     */
+    private static int[] encode(String text, ServedModel m, boolean specialTokens) {
         if (m.encoding == null) throw new BadRequest("prompt", "this model has no tokenizer.json: send the prompt as token ids");
-        int[] ids = m.encoding.encode(text);
-        return ids.length == 0 ? new int[] {m.encoding.documentStart()} : ids.clone();
+        int[] ids = specialTokens ? m.encoding.encodeWithSpecialTokens(text) : m.encoding.encode(text).clone();
+        return ids.length == 0 ? new int[] {m.encoding.documentStart()} : ids;
     }
 
     private static int[] ids(JsonNode a, ServedModel m) {

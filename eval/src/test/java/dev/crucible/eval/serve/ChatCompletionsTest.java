@@ -175,6 +175,34 @@ class ChatCompletionsTest {
         return b;
     }
 
+    /**
+     * A tokenizer.json whose post_processor puts a begin-of-sequence token before a text (as Llama's): a
+     * /v1/completions text prompt gets it, as vLLM encodes one; token ids are taken as given; a chat's
+     * rendered conversation does not (its template writes the token where it wants it, vLLM's default).
+     */
+    @Test
+    void aTextPromptGetsThePostProcessorsBeginningOfSequence() throws Exception {
+        Path ck = checkpoint(dir.resolve("bos"), false);
+        ObjectNode tok = (ObjectNode) JSON.readTree(ck.resolve("tokenizer.json").toFile());
+        tok.set("post_processor", JSON.readTree("{\"type\": \"TemplateProcessing\", \"single\": [{\"SpecialToken\": {\"id\": \"<|endoftext|>\", "
+                + "\"type_id\": 0}}, {\"Sequence\": {\"id\": \"A\", \"type_id\": 0}}], \"pair\": [], "
+                + "\"special_tokens\": {\"<|endoftext|>\": {\"id\": \"<|endoftext|>\", \"ids\": [" + EOT + "], \"tokens\": [\"<|endoftext|>\"]}}}"));
+        JSON.writeValue(ck.resolve("tokenizer.json").toFile(), tok);
+        try (CompletionServer bos = new CompletionServer(ck, "bos", new CompletionServer.Settings("127.0.0.1", 0, 4, 4, null), pool)) {
+            Reply text = post(bos, "/v1/completions", Map.of("prompt", "hi", "max_tokens", 1, "echo", true, "logprobs", 0, "temperature", 0));
+            assertEquals(200, text.status(), text.body());
+            assertEquals(3, text.json().get("usage").get("prompt_tokens").asInt());
+            JsonNode tokens = text.json().get("choices").get(0).get("logprobs").get("tokens");
+            assertEquals("<|endoftext|>", tokens.get(0).asText());
+            assertEquals("h", tokens.get(1).asText());
+            Reply ids = post(bos, "/v1/completions", Map.of("prompt", List.of((int) 'h', (int) 'i'), "max_tokens", 1));
+            assertEquals(2, ids.json().get("usage").get("prompt_tokens").asInt());
+            Reply chat = post(bos, "/v1/chat/completions", Map.of("messages", CONVERSATION, "max_tokens", 1));
+            int rendered = RENDERED.replace("<|im_start|>", "S").replace("<|im_end|>", "E").getBytes(StandardCharsets.UTF_8).length;
+            assertEquals(rendered, chat.json().get("usage").get("prompt_tokens").asInt());
+        }
+    }
+
     /** tokenizer_config.json's eos_token ends a reply; /v1/completions stops only at config.json's and generation_config.json's. */
     @Test
     void theEndOfTurnTokenEndsTheReply() throws Exception {
