@@ -13,27 +13,38 @@ import java.nio.file.Path;
  */
 public final class TextEncoding {
     private final BpeTokenizer bpe;
+    private final PostProcessor post;
+    private final String sha; // of the tokenizer.json bpe was read from; null for bytes
     private final java.util.Map<String, int[]> cache = new java.util.concurrent.ConcurrentHashMap<>();
     static final int CACHE_ENTRIES = 1 << 21;
     private static final java.util.Map<String, TextEncoding> BY_TOKENIZER = new java.util.concurrent.ConcurrentHashMap<>();
 
-    private TextEncoding(BpeTokenizer bpe) {
+    private TextEncoding(BpeTokenizer bpe, PostProcessor post, String sha) {
         this.bpe = bpe;
+        this.post = post;
+        this.sha = sha;
     }
 
+    /**
+     * modelDir's tokenizer.json, with the special tokens its tokenizer_config.json has transformers put around a
+     * text ({@link TokenizerConfig#postProcessor}); raw bytes for a 256-token vocabulary without one.
+     */
     public static TextEncoding forModel(Path modelDir, int vocabSize) throws IOException {
         Path tok = modelDir.resolve("tokenizer.json");
         if (Files.isRegularFile(tok)) {
             byte[] file = Files.readAllBytes(tok);
-            String key = java.util.HexFormat.of().formatHex(sha256(file));
-            TextEncoding known = BY_TOKENIZER.get(key);
+            String sha = java.util.HexFormat.of().formatHex(sha256(file));
+            TextEncoding known = BY_TOKENIZER.values().stream().filter(e -> e.sha.equals(sha)).findAny().orElse(null); // its tokenizer, read once
             BpeTokenizer t = known != null ? known.bpe : TokenizerJson.read(tok);
             if (t.vocabSize() > vocabSize) throw new IOException(tok + ": " + t.vocabSize() + " tokens, more than the model's vocabulary of " + vocabSize);
+            PostProcessor post = TokenizerConfig.read(modelDir).postProcessor(t);
+            String key = sha + " " + post;
+            known = BY_TOKENIZER.get(key);
             if (known != null) return known;
             if (BY_TOKENIZER.size() > 16) BY_TOKENIZER.clear(); // a long-lived process comparing many tokenizers
-            return BY_TOKENIZER.computeIfAbsent(key, k -> new TextEncoding(t));
+            return BY_TOKENIZER.computeIfAbsent(key, k -> new TextEncoding(t, post, sha));
         }
-        if (vocabSize == 256) return new TextEncoding(null);
+        if (vocabSize == 256) return new TextEncoding(null, PostProcessor.NONE, null);
         throw new IOException(modelDir + ": no tokenizer.json, and a vocabulary of " + vocabSize + " is not byte-level (256)");
     }
 
@@ -63,13 +74,11 @@ public final class TextEncoding {
 
     /**
      * Text to tokens as Hugging Face's {@code tokenizer(text)} gives them (add_special_tokens, its default, and
-     * vLLM's for /v1/completions): the tokenizer.json post_processor's special tokens around {@link #encode}'s,
-     * Llama's and Gemma's begin-of-sequence before it; the same tokens for GPT-2-style tokenizers and byte
-     * models. A new array.
+     * vLLM's for /v1/completions): the special tokens transformers puts around {@link #encode}'s (Llama 3's
+     * begin-of-text before them; {@link #forModel}), none for GPT-2-style tokenizers and byte models. A new array.
      */
     public int[] encodeWithSpecialTokens(String text) {
-        int[] ids = encode(text);
-        return bpe != null ? bpe.postProcessor().around(ids) : ids.clone();
+        return post.around(encode(text));
     }
 
     /**

@@ -60,4 +60,40 @@ class TextEncodingTest {
         TextEncoding bytes = TextEncoding.forModel(Files.createDirectories(dir.resolve("bytes")), 256);
         assertArrayEquals(bytes.encode("hi"), bytes.encodeWithSpecialTokens("hi"));
     }
+
+    /** transformers rebuilds a Llama or Gemma tokenizer's template from tokenizer_config.json; other classes keep tokenizer.json's. */
+    @Test
+    void aLlamaTokenizerClassTakesItsTemplateFromTokenizerConfig() throws IOException {
+        var json = new com.fasterxml.jackson.databind.ObjectMapper();
+        var root = (com.fasterxml.jackson.databind.node.ObjectNode) json.readTree(TextEncodingTest.class.getResource("/tokenizer/hf/gpt2.json"));
+        java.util.function.BiFunction<String, String, Path> model = (name, config) -> {
+            try {
+                Path d = Files.createDirectories(dir.resolve(name));
+                json.writeValue(d.resolve("tokenizer.json").toFile(), root);
+                if (config != null) Files.writeString(d.resolve("tokenizer_config.json"), config);
+                return d;
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        };
+        String bos = "\"bos_token\": {\"content\": \"<|endoftext|>\", \"special\": true}, \"eos_token\": \"h\"";
+        assertArrayEquals(new int[] {262, 256}, TextEncoding.forModel(model.apply("llama", "{\"tokenizer_class\": \"LlamaTokenizerFast\", " + bos + "}"), 263)
+                .encodeWithSpecialTokens("hi"), "add_bos_token defaults to true");
+        assertArrayEquals(new int[] {262, 256, 104}, TextEncoding.forModel(model.apply("eos", "{\"tokenizer_class\": \"LlamaTokenizer\", \"add_eos_token\": true, "
+                + bos + "}"), 263).encodeWithSpecialTokens("hi"));
+        assertArrayEquals(new int[] {256}, TextEncoding.forModel(model.apply("none", "{\"tokenizer_class\": \"GemmaTokenizerFast\", \"add_bos_token\": false, "
+                + bos + "}"), 263).encodeWithSpecialTokens("hi"));
+        assertArrayEquals(new int[] {256}, TextEncoding.forModel(model.apply("fast", "{\"tokenizer_class\": \"PreTrainedTokenizerFast\", " + bos + "}"), 263)
+                .encodeWithSpecialTokens("hi"), "tokenizer.json's own (none)");
+        assertArrayEquals(new int[] {256}, TextEncoding.forModel(model.apply("noconfig", null), 263).encodeWithSpecialTokens("hi"));
+        Path noBos = model.apply("nobos", "{\"tokenizer_class\": \"LlamaTokenizerFast\"}");
+        IOException e = org.junit.jupiter.api.Assertions.assertThrows(IOException.class, () -> TextEncoding.forModel(noBos, 263));
+        assertEquals(noBos.resolve("tokenizer_config.json") + ": add_bos_token is true but bos_token is not set (transformers refuses this too)", e.getMessage());
+        Path twoTokens = model.apply("two", "{\"tokenizer_class\": \"LlamaTokenizerFast\", \"bos_token\": \"hq\"}");
+        e = org.junit.jupiter.api.Assertions.assertThrows(IOException.class, () -> TextEncoding.forModel(twoTokens, 263));
+        assertEquals(twoTokens.resolve("tokenizer_config.json") + ": bos_token 'hq' is 2 tokens of tokenizer.json, not one token", e.getMessage());
+        Path notBool = model.apply("notbool", "{\"tokenizer_class\": \"LlamaTokenizerFast\", \"add_bos_token\": \"yes\", " + bos + "}");
+        e = org.junit.jupiter.api.Assertions.assertThrows(IOException.class, () -> TextEncoding.forModel(notBool, 263));
+        assertEquals(notBool.resolve("tokenizer_config.json") + ": add_bos_token must be true or false, got \"yes\"", e.getMessage());
+    }
 }

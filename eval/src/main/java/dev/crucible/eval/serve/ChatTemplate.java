@@ -1,7 +1,7 @@
 package dev.crucible.eval.serve;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.crucible.data.tokenizer.TokenizerConfig;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -30,11 +30,10 @@ public final class ChatTemplate {
     /** The checkpoint's template, or null when it has none. */
     public static ChatTemplate forCheckpoint(Path dir) throws IOException {
         Path jinja = dir.resolve("chat_template.jinja"), config = dir.resolve("tokenizer_config.json");
-        JsonNode cfg = readConfig(config);
+        TokenizerConfig cfg = TokenizerConfig.read(dir);
         if (Files.isRegularFile(jinja)) return fromText(Files.readString(jinja), jinja.toString(), cfg);
-        if (cfg == null) return null;
-        JsonNode t = cfg.get("chat_template");
-        if (t == null || t.isNull()) return null;
+        JsonNode t = cfg.field("chat_template");
+        if (t == null) return null;
         if (t.isTextual()) return fromText(t.asText(), config + ": chat_template", cfg);
         if (t.isArray()) {
             for (JsonNode named : t) {
@@ -47,30 +46,12 @@ public final class ChatTemplate {
 
     /** A template from a file, with the checkpoint's special tokens (if it has a tokenizer_config.json). */
     public static ChatTemplate fromFile(Path file, Path checkpoint) throws IOException {
-        return fromText(Files.readString(file), file.toString(), readConfig(checkpoint.resolve("tokenizer_config.json")));
+        return fromText(Files.readString(file), file.toString(), TokenizerConfig.read(checkpoint));
     }
 
-    private static JsonNode readConfig(Path config) throws IOException {
-        if (!Files.isRegularFile(config)) return null;
+    private static ChatTemplate fromText(String text, String source, TokenizerConfig cfg) throws IOException {
         try {
-            return new ObjectMapper().readTree(config.toFile());
-        } catch (IOException e) {
-            throw new IOException(config + ": not JSON (" + e.getMessage() + ")", e);
-        }
-    }
-
-    private static ChatTemplate fromText(String text, String source, JsonNode cfg) throws IOException {
-        Map<String, Object> specials = new LinkedHashMap<>();
-        if (cfg != null) {
-            for (String key : new String[] {"bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token"}) {
-                JsonNode v = cfg.get(key);
-                if (v == null || v.isNull()) continue;
-                String content = v.isTextual() ? v.asText() : v.path("content").asText(null); // a string, or an AddedToken {content, ...}
-                if (content != null) specials.put(key, content);
-            }
-        }
-        try {
-            return new ChatTemplate(JinjaTemplate.parse(text, source), specials);
+            return new ChatTemplate(JinjaTemplate.parse(text, source), new LinkedHashMap<>(cfg.specialTokens()));
         } catch (JinjaTemplate.TemplateError e) {
             throw new IOException(e.getMessage(), e);
         }
