@@ -14,14 +14,16 @@ import java.nio.file.Path;
 public final class TextEncoding {
     private final BpeTokenizer bpe;
     private final PostProcessor post;
+    private final int documentStart;
     private final String sha; // of the tokenizer.json bpe was read from; null for bytes
     private final java.util.Map<String, int[]> cache = new java.util.concurrent.ConcurrentHashMap<>();
     static final int CACHE_ENTRIES = 1 << 21;
     private static final java.util.Map<String, TextEncoding> BY_TOKENIZER = new java.util.concurrent.ConcurrentHashMap<>();
 
-    private TextEncoding(BpeTokenizer bpe, PostProcessor post, String sha) {
+    private TextEncoding(BpeTokenizer bpe, PostProcessor post, int documentStart, String sha) {
         this.bpe = bpe;
         this.post = post;
+        this.documentStart = documentStart;
         this.sha = sha;
     }
 
@@ -37,14 +39,16 @@ public final class TextEncoding {
             TextEncoding known = BY_TOKENIZER.values().stream().filter(e -> e.sha.equals(sha)).findAny().orElse(null); // its tokenizer, read once
             BpeTokenizer t = known != null ? known.bpe : TokenizerJson.read(tok);
             if (t.vocabSize() > vocabSize) throw new IOException(tok + ": " + t.vocabSize() + " tokens, more than the model's vocabulary of " + vocabSize);
-            PostProcessor post = TokenizerConfig.read(modelDir).postProcessor(t);
-            String key = sha + " " + post;
+            TokenizerConfig config = TokenizerConfig.read(modelDir);
+            PostProcessor post = config.postProcessor(t);
+            int start = documentStart(t, config);
+            String key = sha + " " + post + " " + start;
             known = BY_TOKENIZER.get(key);
             if (known != null) return known;
             if (BY_TOKENIZER.size() > 16) BY_TOKENIZER.clear(); // a long-lived process comparing many tokenizers
-            return BY_TOKENIZER.computeIfAbsent(key, k -> new TextEncoding(t, post, sha));
+            return BY_TOKENIZER.computeIfAbsent(key, k -> new TextEncoding(t, post, start, sha));
         }
-        if (vocabSize == 256) return new TextEncoding(null, PostProcessor.NONE, null);
+        if (vocabSize == 256) return new TextEncoding(null, PostProcessor.NONE, 0, null);
         throw new IOException(modelDir + ": no tokenizer.json, and a vocabulary of " + vocabSize + " is not byte-level (256)");
     }
 
@@ -101,12 +105,25 @@ public final class TextEncoding {
     }
 
     /**
-     * The token that separates documents (end-of-text, or begin-of-text for Llama 3; byte 0 for byte
-     * models): the context of a text scored on its own, as lm-evaluation-harness does.
+     * The token that separates documents: the context of a text scored on its own, as lm-evaluation-harness
+     * takes it (its prefix_token_id: the tokenizer's bos_token, else its eos_token; byte 0 for byte models).
      */
     public int documentStart() {
-        Integer t = bpe == null ? null : bpe.special("<|endoftext|>");
-        if (t == null && bpe != null) t = bpe.special("<|begin_of_text|>");
-        return t != null ? t : 0;
+        return documentStart;
+    }
+
+    /**
+     * tokenizer_config.json's bos_token, else its eos_token, where one is a single token; without them (Crucible's
+     * own tokenizers, which have no such file) end-of-text, or Llama 3's begin-of-text.
+     */
+    private static int documentStart(BpeTokenizer t, TokenizerConfig config) {
+        for (String key : new String[] {"bos_token", "eos_token"}) {
+            String text = config.token(key);
+            int[] ids = text == null ? null : t.encode(text, true);
+            if (ids != null && ids.length == 1) return ids[0];
+        }
+        Integer id = t.special("<|endoftext|>");
+        if (id == null) id = t.special("<|begin_of_text|>");
+        return id != null ? id : 0;
     }
 }

@@ -86,6 +86,11 @@ class TextEncodingTest {
         assertArrayEquals(new int[] {256}, TextEncoding.forModel(model.apply("fast", "{\"tokenizer_class\": \"PreTrainedTokenizerFast\", " + bos + "}"), 263)
                 .encodeWithSpecialTokens("hi"), "tokenizer.json's own (none)");
         assertArrayEquals(new int[] {256}, TextEncoding.forModel(model.apply("noconfig", null), 263).encodeWithSpecialTokens("hi"));
+        // the document start is lm-evaluation-harness's prefix token: bos_token, else eos_token, else end-of-text
+        assertEquals(104, TextEncoding.forModel(model.apply("bos-h", "{\"bos_token\": \"h\", \"eos_token\": \"i\"}"), 263).documentStart());
+        assertEquals(105, TextEncoding.forModel(model.apply("eos-i", "{\"bos_token\": null, \"eos_token\": {\"content\": \"i\"}}"), 263).documentStart());
+        assertEquals(105, TextEncoding.forModel(model.apply("bos-two", "{\"bos_token\": \"hq\", \"eos_token\": \"i\"}"), 263).documentStart());
+        assertEquals(262, TextEncoding.forModel(model.apply("noconfig", null), 263).documentStart());
         Path noBos = model.apply("nobos", "{\"tokenizer_class\": \"LlamaTokenizerFast\"}");
         IOException e = org.junit.jupiter.api.Assertions.assertThrows(IOException.class, () -> TextEncoding.forModel(noBos, 263));
         assertEquals(noBos.resolve("tokenizer_config.json") + ": add_bos_token is true but bos_token is not set (transformers refuses this too)", e.getMessage());
