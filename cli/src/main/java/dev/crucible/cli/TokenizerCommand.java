@@ -1,6 +1,7 @@
 package dev.crucible.cli;
 
 import dev.crucible.data.tokenizer.BpeTokenizer;
+import dev.crucible.data.tokenizer.TokenizerConfig;
 import dev.crucible.data.tokenizer.TokenizerJson;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -74,15 +75,17 @@ public final class TokenizerCommand implements Runnable {
         Path file;
         @Parameters(arity = "0..1", paramLabel = "TEXT", description = "Text to encode (special tokens such as <|endoftext|> are recognised).")
         String text;
-        @Option(names = "--no-special-tokens", description = "Leave out the special tokens the tokenizer's post_processor puts around a TEXT (a Llama's "
-                + "begin-of-sequence token), as add_special_tokens=False does; by default they are there, as in Hugging Face's tokenizer(text).")
+        @Option(names = "--no-special-tokens", description = "Leave out the special tokens Hugging Face puts around a TEXT (those of tokenizer.json's "
+                + "post_processor, or of a tokenizer_config.json beside it for a Llama-class tokenizer: a begin-of-sequence token), as "
+                + "add_special_tokens=False does; by default they are there, as in tokenizer(text). A --file's bytes get none.")
         boolean noSpecialTokens;
 
         @Override
         public Integer call() throws Exception {
             BpeTokenizer t = TokenizerJson.read(tokenizer);
             if ((text == null) == (file == null)) throw new UserError("give either TEXT or --file");
-            int[] ids = file != null ? t.encodeBytes(Files.readAllBytes(file)) : noSpecialTokens ? t.encode(text, true) : t.postProcessor().around(t.encode(text, true));
+            int[] ids = file != null ? t.encodeBytes(Files.readAllBytes(file)) : t.encode(text, true);
+            if (file == null && !noSpecialTokens) ids = TokenizerConfig.read(tokenizer.toAbsolutePath().getParent()).postProcessor(t).around(ids);
             System.out.println(Arrays.stream(ids).mapToObj(Integer::toString).collect(Collectors.joining(" ")));
             System.err.println(ids.length + " tokens");
             return 0;

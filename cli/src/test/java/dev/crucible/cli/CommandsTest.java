@@ -229,6 +229,12 @@ class CommandsTest {
         json.writeValue(bos.toFile(), root);
         assertEquals("50256 15496 995", run("tokenizer", "encode", "--tokenizer", bos.toString(), "Hello world").out().trim());
         assertEquals("15496 995", run("tokenizer", "encode", "--tokenizer", bos.toString(), "--no-special-tokens", "Hello world").out().trim());
+        // a Llama-class tokenizer_config.json beside it decides, as transformers' constructor rebuilds the template
+        Path llama = Files.createDirectories(dir.resolve("llama-class"));
+        json.writeValue(llama.resolve("tokenizer.json").toFile(), root);
+        Files.writeString(llama.resolve("tokenizer_config.json"), "{\"tokenizer_class\": \"LlamaTokenizerFast\", \"bos_token\": \"Hello\", \"add_eos_token\": true, "
+                + "\"eos_token\": \"<|endoftext|>\"}");
+        assertEquals("15496 15496 995 50256", run("tokenizer", "encode", "--tokenizer", llama.resolve("tokenizer.json").toString(), "Hello world").out().trim());
     }
 
     @Test

@@ -7,10 +7,17 @@ import java.util.Arrays;
  * (Hugging Face's add_special_tokens, the default of {@code tokenizer(text)} and of vLLM's
  * /v1/completions): Llama's and Gemma's begin-of-sequence token before it (TemplateProcessing), BERT's
  * [CLS] before and [SEP] after; none for GPT-2's ByteLevel, which only trims offsets. The template for a
- * pair of texts is not kept: nothing here encodes pairs.
+ * pair of texts is not used: nothing here encodes pairs. source: the tokenizer.json post_processor it was
+ * read from, as JSON text, which writing the tokenizer puts back as it was (null: not read from one);
+ * equality and the text form leave it out.
  */
-public record PostProcessor(int[] prefix, int[] suffix) {
-    public static final PostProcessor NONE = new PostProcessor(new int[0], new int[0]);
+public record PostProcessor(int[] prefix, int[] suffix, String source) {
+    public static final PostProcessor NONE = new PostProcessor(new int[0], new int[0], null);
+
+    /** One not read from a tokenizer.json (no source). */
+    public PostProcessor(int[] prefix, int[] suffix) {
+        this(prefix, suffix, null);
+    }
 
     public PostProcessor {
         prefix = prefix.clone();
@@ -43,6 +50,11 @@ public record PostProcessor(int[] prefix, int[] suffix) {
     /** This processor and then next, as tokenizers' Sequence of processors runs them: next's tokens outermost. */
     PostProcessor then(PostProcessor next) {
         return new PostProcessor(concat(next.prefix, prefix), concat(suffix, next.suffix));
+    }
+
+    /** The same tokens, read from source. */
+    PostProcessor readFrom(String json) {
+        return new PostProcessor(prefix, suffix, json);
     }
 
     private static int[] concat(int[] a, int[] b) {

@@ -8,8 +8,8 @@ import java.nio.file.Path;
 /**
  * How a model directory turns text into tokens: its tokenizer.json (byte-level BPE), or raw UTF-8
  * bytes for a 256-token vocabulary without one (as `crucible demo` trains). Encodings are cached
- * per tokenizer (identified by the SHA-256 of its file): the checkpoints of a run share one, so an
- * evaluation tokenizes each task text once for the whole series.
+ * per tokenizer (the SHA-256 of its file, with the special tokens its tokenizer_config.json adds):
+ * the checkpoints of a run share one, so an evaluation tokenizes each task text once for the whole series.
  */
 public final class TextEncoding {
     private final BpeTokenizer bpe;
@@ -39,14 +39,22 @@ public final class TextEncoding {
             TextEncoding known = BY_TOKENIZER.values().stream().filter(e -> e.sha.equals(sha)).findAny().orElse(null); // its tokenizer, read once
             BpeTokenizer t = known != null ? known.bpe : TokenizerJson.read(tok);
             if (t.vocabSize() > vocabSize) throw new IOException(tok + ": " + t.vocabSize() + " tokens, more than the model's vocabulary of " + vocabSize);
-            TokenizerConfig config = TokenizerConfig.read(modelDir);
-            PostProcessor post = config.postProcessor(t);
+            // what only the special tokens need costs only them, as a bad chat template costs only chat
+            TokenizerConfig config = TokenizerConfig.EMPTY;
+            PostProcessor post = t.postProcessor();
+            try {
+                config = TokenizerConfig.read(modelDir);
+                post = config.postProcessor(t);
+            } catch (IOException e) {
+                System.err.println("crucible: " + e.getMessage() + "; the special tokens around a prompt follow tokenizer.json alone");
+            }
             int start = documentStart(t, config);
             String key = sha + " " + post + " " + start;
             known = BY_TOKENIZER.get(key);
             if (known != null) return known;
             if (BY_TOKENIZER.size() > 16) BY_TOKENIZER.clear(); // a long-lived process comparing many tokenizers
-            return BY_TOKENIZER.computeIfAbsent(key, k -> new TextEncoding(t, post, start, sha));
+            PostProcessor around = post;
+            return BY_TOKENIZER.computeIfAbsent(key, k -> new TextEncoding(t, around, start, sha));
         }
         if (vocabSize == 256) return new TextEncoding(null, PostProcessor.NONE, 0, null);
         throw new IOException(modelDir + ": no tokenizer.json, and a vocabulary of " + vocabSize + " is not byte-level (256)");
@@ -117,12 +125,10 @@ public final class TextEncoding {
      * own tokenizers, which have no such file) end-of-text, or Llama 3's begin-of-text.
      */
     private static int documentStart(BpeTokenizer t, TokenizerConfig config) {
-        for (String key : new String[] {"bos_token", "eos_token"}) {
-            String text = config.token(key);
-            int[] ids = text == null ? null : t.encode(text, true);
-            if (ids != null && ids.length == 1) return ids[0];
-        }
-        Integer id = t.special("<|endoftext|>");
+        Integer id = config.tokenId(t, "bos_token");
+        if (id == null) id = config.tokenId(t, "eos_token");
+        if (id != null) return id;
+        id = t.special("<|endoftext|>");
         if (id == null) id = t.special("<|begin_of_text|>");
         return id != null ? id : 0;
     }

@@ -7,7 +7,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * What a model directory's tokenizer_config.json says beside tokenizer.json: its special tokens' texts
@@ -19,11 +18,18 @@ public final class TokenizerConfig {
     /** The keys transformers fills a chat template's special-token variables from. */
     private static final String[] SPECIAL_KEYS = {"bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token"};
     /**
-     * The classes whose constructor rebuilds the post_processor from add_bos_token (default true) and
-     * add_eos_token (default false) in transformers (update_post_processor), whatever tokenizer.json holds.
+     * The classes whose constructor in transformers 4 rebuilds the post_processor (update_post_processor) from
+     * add_bos_token and add_eos_token, whatever tokenizer.json holds: those flags' defaults and the class's own
+     * bos_token and eos_token where tokenizer_config.json leaves them out.
      */
-    private static final Set<String> REBUILT = Set.of("LlamaTokenizer", "LlamaTokenizerFast", "CodeLlamaTokenizer", "CodeLlamaTokenizerFast",
-            "GemmaTokenizer", "GemmaTokenizerFast");
+    private record Rebuilt(boolean addBos, boolean addEos, String bos, String eos) {}
+
+    private static final Map<String, Rebuilt> REBUILT = Map.of(
+            "LlamaTokenizer", new Rebuilt(true, false, "<s>", "</s>"), "LlamaTokenizerFast", new Rebuilt(true, false, "<s>", "</s>"),
+            "CodeLlamaTokenizer", new Rebuilt(true, false, "<s>", "</s>"), "CodeLlamaTokenizerFast", new Rebuilt(true, false, "<s>", "</s>"),
+            "GemmaTokenizer", new Rebuilt(true, false, "<bos>", "<eos>"), "GemmaTokenizerFast", new Rebuilt(true, false, "<bos>", "<eos>"),
+            "GPTNeoXTokenizer", new Rebuilt(false, false, "<|endoftext|>", "<|endoftext|>"),
+            "GPTNeoXTokenizerFast", new Rebuilt(false, false, "<|endoftext|>", "<|endoftext|>"));
 
     public static final TokenizerConfig EMPTY = new TokenizerConfig(null, null);
 
@@ -78,15 +84,17 @@ public final class TokenizerConfig {
     }
 
     /**
-     * The post-processor transformers encodes with: for a Llama or Gemma tokenizer class, the begin-of-sequence
-     * token if add_bos_token (default true) and the end-of-sequence token after the text if add_eos_token
-     * (default false), as its constructor rebuilds it; for any other class, tokenizer.json's own.
+     * The post-processor transformers (4) encodes with: for a Llama, CodeLlama, Gemma or GPT-NeoX tokenizer class,
+     * the begin-of-sequence token before the text if add_bos_token and the end-of-sequence token after it if
+     * add_eos_token (each defaulting as the class does), as its constructor rebuilds the template; for any other
+     * class, tokenizer.json's own.
      */
     public PostProcessor postProcessor(BpeTokenizer t) throws IOException {
         String cls = root == null ? null : root.path("tokenizer_class").asText(null);
-        if (cls == null || !REBUILT.contains(cls)) return t.postProcessor();
-        int[] bos = flag("add_bos_token", true) ? new int[] {id(t, "bos_token", "add_bos_token")} : new int[0];
-        int[] eos = flag("add_eos_token", false) ? new int[] {id(t, "eos_token", "add_eos_token")} : new int[0];
+        Rebuilt r = cls == null ? null : REBUILT.get(cls);
+        if (r == null) return t.postProcessor();
+        int[] bos = flag("add_bos_token", r.addBos()) ? new int[] {required(t, "bos_token", r.bos(), "add_bos_token")} : new int[0];
+        int[] eos = flag("add_eos_token", r.addEos()) ? new int[] {required(t, "eos_token", r.eos(), "add_eos_token")} : new int[0];
         return new PostProcessor(bos, eos);
     }
 
@@ -97,12 +105,23 @@ public final class TokenizerConfig {
         return v.asBoolean();
     }
 
-    /** The single token that special token key's text is, as the class's template names it. */
-    private int id(BpeTokenizer t, String key, String because) throws IOException {
+    /** Special token key's id for the rebuilt template: the class's default text where the key is absent; null set there is refused, as transformers refuses it. */
+    private int required(BpeTokenizer t, String key, String classDefault, String because) throws IOException {
+        String text = root.has(key) ? token(key) : classDefault;
+        if (text == null) throw new IOException(file + ": " + because + " is true but " + key + " is null (transformers refuses this too)");
+        Integer id = singleToken(t, text);
+        if (id == null) throw new IOException(file + ": " + key + " '" + text + "' is not one token of tokenizer.json");
+        return id;
+    }
+
+    /** The id of special token key's text where it is set and a single token of t, else null. */
+    public Integer tokenId(BpeTokenizer t, String key) {
         String text = token(key);
-        if (text == null) throw new IOException(file + ": " + because + " is true but " + key + " is not set (transformers refuses this too)");
+        return text == null ? null : singleToken(t, text);
+    }
+
+    private static Integer singleToken(BpeTokenizer t, String text) {
         int[] ids = t.encode(text, true);
-        if (ids.length != 1) throw new IOException(file + ": " + key + " '" + text + "' is " + ids.length + " tokens of tokenizer.json, not one token");
-        return ids[0];
+        return ids.length == 1 ? ids[0] : null;
     }
 }

@@ -144,7 +144,9 @@ public final class TokenizerJson {
             mergeList[rank] = pair; // a pair listed twice takes its later rank, as in tokenizers' merge map
             ranks.putIfAbsent(BpeTokenizer.key(tokens[pair[2]]), rank);
         }
-        PostProcessor post = postProcessor(file, root.path("post_processor"), "post_processor", tokens);
+        JsonNode postNode = root.path("post_processor");
+        PostProcessor post = postProcessor(file, postNode, "post_processor", tokens);
+        if (!postNode.isMissingNode() && !postNode.isNull()) post = post.readFrom(postNode.toString());
         try {
             return new BpeTokenizer(pre, tokens, ranks, new AddedVocabulary(flagged, normalization), ignoreMerges, mergeList, post);
         } catch (IllegalArgumentException e) {
@@ -299,43 +301,6 @@ public final class TokenizerJson {
         }
     }
 
-    /**
-     * t's post_processor: ByteLevel alone, or followed by the TemplateProcessing that puts its special tokens
-     * around a text (each named by its text; a pair's template as transformers writes Llama's, the pair's
-     * second text after the first's, both wrapped).
-     */
-    private static JsonNode postProcessor(BpeTokenizer t, ObjectNode byteLevel) {
-        PostProcessor p = t.postProcessor();
-        if (p.isEmpty()) return byteLevel;
-        ObjectNode seq = JSON.createObjectNode().put("type", "Sequence");
-        ArrayNode list = seq.putArray("processors");
-        list.add(byteLevel);
-        ObjectNode template = list.addObject().put("type", "TemplateProcessing");
-        ArrayNode single = template.putArray("single"), pair = template.putArray("pair");
-        ObjectNode specials = template.putObject("special_tokens");
-        wrapped(single, p, "A", 0, t, specials);
-        wrapped(pair, p, "A", 0, t, specials);
-        wrapped(pair, p, "B", 1, t, specials);
-        return seq;
-    }
-
-    /** Template pieces: p's prefix, the sequence, p's suffix, all of type typeId. */
-    private static void wrapped(ArrayNode pieces, PostProcessor p, String sequence, int typeId, BpeTokenizer t, ObjectNode specials) {
-        for (int id : p.prefix()) pieces.addObject().putObject("SpecialToken").put("id", specialName(t, id, specials)).put("type_id", typeId);
-        pieces.addObject().putObject("Sequence").put("id", sequence).put("type_id", typeId);
-        for (int id : p.suffix()) pieces.addObject().putObject("SpecialToken").put("id", specialName(t, id, specials)).put("type_id", typeId);
-    }
-
-    /** The name a written template gives token id (its text), entered in specials. */
-    private static String specialName(BpeTokenizer t, int id, ObjectNode specials) {
-        byte[] b = t.bytes(id);
-        String name = t.added().ids().containsValue(id) ? new String(b, StandardCharsets.UTF_8) : ByteLevel.encode(b);
-        ObjectNode entry = specials.putObject(name).put("id", name);
-        entry.putArray("ids").add(id);
-        entry.putArray("tokens").add(name);
-        return name;
-    }
-
     /** Writes t as a Hugging Face tokenizer.json (atomically). */
     public static void write(BpeTokenizer t, Path file) throws IOException {
         ObjectNode root = JSON.createObjectNode();
@@ -380,7 +345,8 @@ public final class TokenizerJson {
             }
             steps.add(byteLevel.deepCopy().put("use_regex", pre.byteLevel().useRegex()));
         }
-        root.set("post_processor", postProcessor(t, byteLevel.deepCopy().put("use_regex", true)));
+        String post = t.postProcessor().source(); // a tokenizer read from tokenizer.json keeps its post_processor as it was
+        root.set("post_processor", post != null ? JSON.readTree(post) : byteLevel.deepCopy().put("use_regex", true));
         root.set("decoder", byteLevel.deepCopy().put("use_regex", true));
         ObjectNode model = root.putObject("model");
         model.put("type", "BPE").putNull("dropout").putNull("unk_token").putNull("continuing_subword_prefix").putNull("end_of_word_suffix");

@@ -91,14 +91,28 @@ class TextEncodingTest {
         assertEquals(105, TextEncoding.forModel(model.apply("eos-i", "{\"bos_token\": null, \"eos_token\": {\"content\": \"i\"}}"), 263).documentStart());
         assertEquals(105, TextEncoding.forModel(model.apply("bos-two", "{\"bos_token\": \"hq\", \"eos_token\": \"i\"}"), 263).documentStart());
         assertEquals(262, TextEncoding.forModel(model.apply("noconfig", null), 263).documentStart());
-        Path noBos = model.apply("nobos", "{\"tokenizer_class\": \"LlamaTokenizerFast\"}");
-        IOException e = org.junit.jupiter.api.Assertions.assertThrows(IOException.class, () -> TextEncoding.forModel(noBos, 263));
-        assertEquals(noBos.resolve("tokenizer_config.json") + ": add_bos_token is true but bos_token is not set (transformers refuses this too)", e.getMessage());
-        Path twoTokens = model.apply("two", "{\"tokenizer_class\": \"LlamaTokenizerFast\", \"bos_token\": \"hq\"}");
-        e = org.junit.jupiter.api.Assertions.assertThrows(IOException.class, () -> TextEncoding.forModel(twoTokens, 263));
-        assertEquals(twoTokens.resolve("tokenizer_config.json") + ": bos_token 'hq' is 2 tokens of tokenizer.json, not one token", e.getMessage());
-        Path notBool = model.apply("notbool", "{\"tokenizer_class\": \"LlamaTokenizerFast\", \"add_bos_token\": \"yes\", " + bos + "}");
-        e = org.junit.jupiter.api.Assertions.assertThrows(IOException.class, () -> TextEncoding.forModel(notBool, 263));
-        assertEquals(notBool.resolve("tokenizer_config.json") + ": add_bos_token must be true or false, got \"yes\"", e.getMessage());
+        // GPT-NeoX's class adds nothing unless asked, whatever tokenizer.json says; its default bos_token is end-of-text
+        root.set("post_processor", json.readTree("{\"type\": \"TemplateProcessing\", \"single\": [{\"SpecialToken\": {\"id\": \"h\", \"type_id\": 0}}, "
+                + "{\"Sequence\": {\"id\": \"A\", \"type_id\": 0}}], \"pair\": [], \"special_tokens\": {\"h\": {\"id\": \"h\", \"ids\": [104], \"tokens\": [\"h\"]}}}"));
+        assertArrayEquals(new int[] {104, 256}, TextEncoding.forModel(model.apply("template", null), 263).encodeWithSpecialTokens("hi"));
+        assertArrayEquals(new int[] {256}, TextEncoding.forModel(model.apply("neox", "{\"tokenizer_class\": \"GPTNeoXTokenizerFast\"}"), 263)
+                .encodeWithSpecialTokens("hi"));
+        assertArrayEquals(new int[] {262, 256}, TextEncoding.forModel(model.apply("neox-bos", "{\"tokenizer_class\": \"GPTNeoXTokenizer\", \"add_bos_token\": true}"),
+                263).encodeWithSpecialTokens("hi"));
+        // what transformers refuses is refused, naming the file; an encoding still loads, with tokenizer.json's special tokens
+        BpeTokenizer t = TokenizerJson.read(model.apply("plain", null).resolve("tokenizer.json"));
+        String[][] refused = {
+            {"{\"tokenizer_class\": \"LlamaTokenizerFast\", \"bos_token\": null}", ": add_bos_token is true but bos_token is null (transformers refuses this too)"},
+            {"{\"tokenizer_class\": \"LlamaTokenizerFast\"}", ": bos_token '<s>' is not one token of tokenizer.json"}, // the class's default
+            {"{\"tokenizer_class\": \"LlamaTokenizerFast\", \"bos_token\": \"hq\"}", ": bos_token 'hq' is not one token of tokenizer.json"},
+            {"{\"tokenizer_class\": \"LlamaTokenizerFast\", \"add_bos_token\": \"yes\", " + bos + "}", ": add_bos_token must be true or false, got \"yes\""}};
+        for (int i = 0; i < refused.length; i++) {
+            Path d = model.apply("refused-" + i, refused[i][0]);
+            IOException e = org.junit.jupiter.api.Assertions.assertThrows(IOException.class, () -> TokenizerConfig.read(d).postProcessor(t));
+            assertEquals(d.resolve("tokenizer_config.json") + refused[i][1], e.getMessage());
+            assertArrayEquals(new int[] {104, 256}, TextEncoding.forModel(d, 263).encodeWithSpecialTokens("hi"), "tokenizer.json's template");
+        }
+        Path broken = model.apply("broken", "{not json");
+        assertEquals(262, TextEncoding.forModel(broken, 263).documentStart());
     }
 }
