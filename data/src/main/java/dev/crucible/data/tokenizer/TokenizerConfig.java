@@ -2,6 +2,7 @@ package dev.crucible.data.tokenizer;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -10,9 +11,9 @@ import java.util.Map;
 
 /**
  * What a model directory's tokenizer_config.json says beside tokenizer.json: its special tokens' texts
- * (bos_token, eos_token, ...; a string or an AddedToken {content, ...}), the tokenizer class, and
- * whether a Llama-family tokenizer adds its begin- and end-of-sequence tokens. {@link #EMPTY} where there
- * is no such file.
+ * (bos_token, eos_token, ...; a string or an AddedToken {content, ...}; special_tokens_map.json's where it
+ * has them, as transformers 4 lets that file override), the tokenizer class, and whether a Llama-family
+ * tokenizer adds its begin- and end-of-sequence tokens. {@link #EMPTY} where there is neither file.
  */
 public final class TokenizerConfig {
     /** The keys transformers fills a chat template's special-token variables from. */
@@ -31,39 +32,52 @@ public final class TokenizerConfig {
             "GPTNeoXTokenizer", new Rebuilt(false, false, "<|endoftext|>", "<|endoftext|>"),
             "GPTNeoXTokenizerFast", new Rebuilt(false, false, "<|endoftext|>", "<|endoftext|>"));
 
-    public static final TokenizerConfig EMPTY = new TokenizerConfig(null, null);
+    public static final TokenizerConfig EMPTY = new TokenizerConfig(null, null, Map.of());
 
     private final Path file;
     private final JsonNode root;
+    private final Map<String, Path> overridden; // special-token keys special_tokens_map.json set, and that file
 
-    private TokenizerConfig(Path file, JsonNode root) {
+    private TokenizerConfig(Path file, JsonNode root, Map<String, Path> overridden) {
         this.file = file;
         this.root = root;
+        this.overridden = overridden;
     }
 
-    /** dir's tokenizer_config.json, or {@link #EMPTY} where it has none. */
+    /** dir's tokenizer_config.json with special_tokens_map.json's special tokens over it, or {@link #EMPTY} where it has neither. */
     public static TokenizerConfig read(Path dir) throws IOException {
-        Path f = dir.resolve("tokenizer_config.json");
-        if (!Files.isRegularFile(f)) return EMPTY;
+        Path f = dir.resolve("tokenizer_config.json"), map = dir.resolve("special_tokens_map.json");
+        boolean hasConfig = Files.isRegularFile(f), hasMap = Files.isRegularFile(map);
+        if (!hasConfig && !hasMap) return EMPTY;
+        ObjectNode root = hasConfig ? object(f) : new ObjectMapper().createObjectNode();
+        Map<String, Path> overridden = new LinkedHashMap<>();
+        if (hasMap) {
+            JsonNode m = object(map);
+            for (String key : SPECIAL_KEYS) {
+                JsonNode v = m.get(key);
+                if (v == null || v.isNull()) continue;
+                root.set(key, v);
+                overridden.put(key, map);
+            }
+        }
+        return new TokenizerConfig(f, root, Map.copyOf(overridden));
+    }
+
+    private static ObjectNode object(Path f) throws IOException {
         JsonNode root;
         try {
             root = new ObjectMapper().readTree(f.toFile());
         } catch (IOException e) {
             throw new IOException(f + ": not JSON (" + e.getMessage() + ")", e);
         }
-        if (root == null || !root.isObject()) throw new IOException(f + ": not a JSON object");
-        return new TokenizerConfig(f, root);
+        if (!(root instanceof ObjectNode o)) throw new IOException(f + ": not a JSON object");
+        return o;
     }
 
     /** Its value for key, or null where it is absent, null, or there is no file. */
     public JsonNode field(String key) {
         JsonNode v = root == null ? null : root.get(key);
         return v == null || v.isNull() ? null : v;
-    }
-
-    /** The file (null for {@link #EMPTY}). */
-    public Path file() {
-        return file;
     }
 
     /** The text of special token key (e.g. "bos_token"), or null where it is absent or null. */
@@ -110,7 +124,7 @@ public final class TokenizerConfig {
         String text = root.has(key) ? token(key) : classDefault;
         if (text == null) throw new IOException(file + ": " + because + " is true but " + key + " is null (transformers refuses this too)");
         Integer id = singleToken(t, text);
-        if (id == null) throw new IOException(file + ": " + key + " '" + text + "' is not one token of tokenizer.json");
+        if (id == null) throw new IOException(overridden.getOrDefault(key, file) + ": " + key + " '" + text + "' is not one token of tokenizer.json");
         return id;
     }
 

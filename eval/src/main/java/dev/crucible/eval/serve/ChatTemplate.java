@@ -14,9 +14,9 @@ import java.util.Map;
  * A model's chat template, the Jinja text that turns a conversation into the prompt the model was
  * tuned on, found where Hugging Face keeps it: chat_template.jinja beside the weights, else
  * tokenizer_config.json's chat_template (a string, or named templates, of which "default"), or a
- * file the user names. It is rendered as transformers' apply_chat_template renders it, with
- * tokenizer_config.json's special tokens (bos_token, eos_token, ...) as variables; the end-of-turn
- * token (eos_token) is where a reply stops.
+ * file the user names. It is rendered as transformers' apply_chat_template renders it, with the
+ * special tokens of tokenizer_config.json and special_tokens_map.json (bos_token, eos_token, ...;
+ * {@link TokenizerConfig}) as variables; the end-of-turn token (eos_token) is where a reply stops.
  */
 public final class ChatTemplate {
     private final JinjaTemplate template;
