@@ -11,9 +11,10 @@ import java.util.Map;
 
 /**
  * What a model directory's tokenizer_config.json says beside tokenizer.json: its special tokens' texts
- * (bos_token, eos_token, ...; a string or an AddedToken {content, ...}; special_tokens_map.json's where it
- * has them, as transformers 4 lets that file override), the tokenizer class, and whether a Llama-family
- * tokenizer adds its begin- and end-of-sequence tokens. {@link #EMPTY} where there is neither file.
+ * (bos_token, eos_token, ...; a string or an AddedToken {content, ...}; special_tokens_map.json's over
+ * them where the config is of the form before added_tokens_decoder, as transformers 4 loads them), the
+ * tokenizer class, and whether a Llama-family tokenizer adds its begin- and end-of-sequence tokens.
+ * {@link #EMPTY} where there is neither file.
  */
 public final class TokenizerConfig {
     /** The keys transformers fills a chat template's special-token variables from. */
@@ -44,14 +45,17 @@ public final class TokenizerConfig {
         this.overridden = overridden;
     }
 
-    /** dir's tokenizer_config.json with special_tokens_map.json's special tokens over it, or {@link #EMPTY} where it has neither. */
+    /**
+     * dir's tokenizer_config.json, with special_tokens_map.json's special tokens over it where the config has no
+     * added_tokens_decoder (or there is none); {@link #EMPTY} where dir has neither file.
+     */
     public static TokenizerConfig read(Path dir) throws IOException {
         Path f = dir.resolve("tokenizer_config.json"), map = dir.resolve("special_tokens_map.json");
         boolean hasConfig = Files.isRegularFile(f), hasMap = Files.isRegularFile(map);
         if (!hasConfig && !hasMap) return EMPTY;
         ObjectNode root = hasConfig ? object(f) : new ObjectMapper().createObjectNode();
         Map<String, Path> overridden = new LinkedHashMap<>();
-        if (hasMap) {
+        if (hasMap && !root.has("added_tokens_decoder")) { // transformers (4.34 on) reads the map only for a config of the older form, without added_tokens_decoder
             JsonNode m = object(map);
             for (String key : SPECIAL_KEYS) {
                 JsonNode v = m.get(key);

@@ -91,10 +91,13 @@ class TextEncodingTest {
         assertEquals(105, TextEncoding.forModel(model.apply("eos-i", "{\"bos_token\": null, \"eos_token\": {\"content\": \"i\"}}"), 263).documentStart());
         assertEquals(105, TextEncoding.forModel(model.apply("bos-two", "{\"bos_token\": \"hq\", \"eos_token\": \"i\"}"), 263).documentStart());
         assertEquals(262, TextEncoding.forModel(model.apply("noconfig", null), 263).documentStart());
-        // special_tokens_map.json's tokens over tokenizer_config.json's, as transformers 4 loads them; either file alone
+        // special_tokens_map.json's tokens over an older tokenizer_config.json's, as transformers 4 loads them; either file alone
         Path both = model.apply("both", "{\"bos_token\": \"h\"}");
         Files.writeString(both.resolve("special_tokens_map.json"), "{\"bos_token\": {\"content\": \"i\", \"special\": true}}");
         assertEquals(105, TextEncoding.forModel(both, 263).documentStart());
+        Path modern = model.apply("modern", "{\"bos_token\": \"h\", \"added_tokens_decoder\": {}}"); // transformers reads the map only for older configs
+        Files.writeString(modern.resolve("special_tokens_map.json"), "{\"bos_token\": \"i\"}");
+        assertEquals(104, TextEncoding.forModel(modern, 263).documentStart());
         Path mapOnly = model.apply("map-only", null);
         Files.writeString(mapOnly.resolve("special_tokens_map.json"), "{\"eos_token\": \"q\"}");
         assertEquals(113, TextEncoding.forModel(mapOnly, 263).documentStart());
