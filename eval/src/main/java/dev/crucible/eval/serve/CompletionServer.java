@@ -230,7 +230,7 @@ public final class CompletionServer implements AutoCloseable {
                         score(group, m);
                     } else {
                         Job j = first;
-                        if (j.parsed.chat() && j.parsed.stream()) j.event(Completions.chunk(j.parsed, j.id, j.created, m, "", null, true));
+                        if (j.parsed.chat() && j.parsed.stream()) j.event(Completions.chunk(j.parsed, j.id, j.created, m, "", null, null, true));
                         j.generation = Completions.start(j.parsed, m, j.id, j.parsed.stream() ? sse(j, m) : null, null);
                         active.add(j);
                     }
@@ -347,7 +347,7 @@ public final class CompletionServer implements AutoCloseable {
             }
             ObjectNode response = j.generation.finish(j.created);
             if (j.parsed.stream()) {
-                j.event(Completions.chunk(j.parsed, j.id, j.created, m, "", response.get("choices").get(0).get("finish_reason").asText(), false));
+                j.event(Completions.chunk(j.parsed, j.id, j.created, m, "", null, response.get("choices").get(0).get("finish_reason").asText(), false));
                 if (j.parsed.includeUsage()) j.event(Completions.usageChunk(j.parsed, j.id, j.created, m, response.get("usage")));
                 j.reply(200, null);
             } else {
@@ -509,8 +509,8 @@ public final class CompletionServer implements AutoCloseable {
     }
 
     /** A stream's pieces as server-sent events (for chat, after the role the model thread sent first). */
-    private static java.util.function.Consumer<String> sse(Job j, ServedModel m) {
-        return piece -> j.event(Completions.chunk(j.parsed, j.id, j.created, m, piece, null, false));
+    private static java.util.function.BiConsumer<String, ObjectNode> sse(Job j, ServedModel m) {
+        return (piece, logprobs) -> j.event(Completions.chunk(j.parsed, j.id, j.created, m, piece, logprobs, null, false));
     }
 
     private static void event(OutputStream out, ObjectNode data) throws IOException {

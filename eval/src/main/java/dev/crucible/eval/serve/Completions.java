@@ -232,7 +232,6 @@ final class Completions {
         int n = integer(body, "n", 1, 1, 16);
         boolean stream = bool(body, "stream");
         if (stream && (echo || n > 1 || prompts.size() > 1)) throw new BadRequest("stream", "streaming serves one prompt, n = 1, without echo");
-        if (stream && logprobs != null) throw new BadRequest("stream", "streamed chunks carry no log-probabilities here: ask without stream");
         boolean includeUsage = false;
         JsonNode options = body.get("stream_options");
         if (options != null && !options.isNull()) {
@@ -350,7 +349,7 @@ final class Completions {
         final List<int[]> topIds = new ArrayList<>(); // per token, for the chat shape: the alternatives' ids and log-probabilities
         final List<double[]> topLps = new ArrayList<>();
         String finish;
-        int echoed, stopAt = -1, sent;
+        int echoed, stopAt = -1, sent, lpSent; // lpSent: tokens whose log-probabilities a streamed chunk carried
 
         /** A token with its log-probability (NaN: none) and alternatives (null: none asked for). */
         void add(ServedModel m, int token, double logprob, int[] ids, double[] lps) {
@@ -387,6 +386,30 @@ final class Completions {
         return safe;
     }
 
+    /**
+     * A streamed chunk's log-probabilities: those of the tokens generated since the last chunk that carried
+     * some, in the endpoint's shape (chat's content entries, or the completions arrays with each token's
+     * offset in the whole text); null when none were asked for.
+     */
+    static ObjectNode streamedLogprobs(Request q, ServedModel m, Choice c) {
+        if (q.logprobs() == null) return null;
+        int from = Math.max(c.lpSent, c.echoed), to = c.tokens.size();
+        c.lpSent = to;
+        ObjectNode lp = F.objectNode();
+        if (q.chat()) {
+            lp.set("content", chatLogprobs(m, c, from, to));
+            return lp;
+        }
+        ArrayNode tokens = lp.putArray("tokens"), values = lp.putArray("token_logprobs"), top = lp.putArray("top_logprobs"), offsets = lp.putArray("text_offset");
+        for (int t = from; t < to; t++) {
+            tokens.add(c.lpTokens.get(t));
+            values.add(c.lpValues.get(t));
+            top.add(c.lpTop.get(t));
+            offsets.add(c.offsets.get(t));
+        }
+        return lp;
+    }
+
     /** The completions shape of a token's alternatives: text -> log-probability, likeliest first (a text seen twice keeps the first). */
     static ObjectNode top(ServedModel m, int[] ids, double[] logprobs) {
         ObjectNode o = F.objectNode();
@@ -415,12 +438,12 @@ final class Completions {
         private final Request q;
         private final ServedModel m;
         private final String id;
-        private final java.util.function.Consumer<String> sink;
+        private final java.util.function.BiConsumer<String, ObjectNode> sink;
         private final List<Choice> choices = new ArrayList<>();
         private final List<ServedModel.Sequence> sequences = new ArrayList<>();
         private int admitted;
 
-        private Generation(Request q, ServedModel m, String id, java.util.function.Consumer<String> sink) {
+        private Generation(Request q, ServedModel m, String id, java.util.function.BiConsumer<String, ObjectNode> sink) {
             this.q = q;
             this.m = m;
             this.id = id;
@@ -464,7 +487,10 @@ final class Completions {
                 // decoded as a whole, so that pieces splitting a character join up again
                 String generated = m.text(c.tokens.subList(c.echoed, c.tokens.size()));
                 String text = c.stopAt >= 0 ? generated.substring(0, c.stopAt) : generated;
-                if (sink != null && text.length() > c.sent) sink.accept(text.substring(c.sent));
+                // what the stream held back: the rest of the text, and the log-probabilities of the tokens not yet sent
+                if (sink != null && (text.length() > c.sent || q.logprobs() != null && c.lpSent < c.tokens.size())) {
+                    sink.accept(text.substring(Math.min(c.sent, text.length())), streamedLogprobs(q, m, c));
+                }
                 completionTokens += sequences.get(ci).generated();
                 ObjectNode ch = F.objectNode();
                 ch.put("index", ci);
@@ -472,7 +498,7 @@ final class Completions {
                     ObjectNode message = ch.putObject("message");
                     message.put("role", "assistant");
                     message.put("content", text);
-                    if (q.logprobs() != null) ch.putObject("logprobs").set("content", chatLogprobs(m, c));
+                    if (q.logprobs() != null) ch.putObject("logprobs").set("content", chatLogprobs(m, c, c.echoed, c.tokens.size()));
                     else ch.putNull("logprobs");
                     ch.put("finish_reason", c.finish);
                     out.add(ch);
@@ -505,10 +531,10 @@ final class Completions {
         }
     }
 
-    /** Chat's logprobs.content: per generated token its text, log-probability, UTF-8 bytes and alternatives. */
-    private static ArrayNode chatLogprobs(ServedModel m, Choice c) {
+    /** Chat's logprobs.content for generated tokens [from, to): per token its text, log-probability, UTF-8 bytes and alternatives. */
+    private static ArrayNode chatLogprobs(ServedModel m, Choice c, int from, int to) {
         ArrayNode content = F.arrayNode();
-        for (int t = c.echoed; t < c.tokens.size(); t++) {
+        for (int t = from; t < to; t++) {
             ObjectNode e = tokenLogprob(m, c.tokens.get(t), c.lpValues.get(t).asDouble());
             ArrayNode top = e.putArray("top_logprobs");
             int[] ids = c.topIds.get(t);
@@ -529,9 +555,10 @@ final class Completions {
 
     /**
      * A streamed chunk: a piece of a choice's text (or, for chat, the assistant's role when role is
-     * set), and at the end its finish reason; with include_usage, a null usage.
+     * set) with its tokens' log-probabilities when they are asked for, and at the end its finish reason;
+     * with include_usage, a null usage.
      */
-    static ObjectNode chunk(Request q, String id, long created, ServedModel m, String text, String finish, boolean role) {
+    static ObjectNode chunk(Request q, String id, long created, ServedModel m, String text, ObjectNode logprobs, String finish, boolean role) {
         ObjectNode c = F.objectNode();
         c.put("id", id);
         c.put("object", q.chat() ? "chat.completion.chunk" : "text_completion");
@@ -546,7 +573,8 @@ final class Completions {
         } else {
             ch.put("text", text);
         }
-        ch.putNull("logprobs");
+        if (logprobs != null) ch.set("logprobs", logprobs);
+        else ch.putNull("logprobs");
         if (finish == null) ch.putNull("finish_reason");
         else ch.put("finish_reason", finish);
         if (q.includeUsage()) c.putNull("usage"); // OpenAI's: every chunk but the last has it, null
@@ -568,11 +596,11 @@ final class Completions {
     /**
      * Starts serving a parsed request: echoes and scores its prompts as asked, and makes a sequence
      * per choice for the model's decoder (a one-token completion is finished here, from the scoring
-     * pass). sink receives each choice's text as it becomes final (streaming), or null; prescored:
-     * its prompts already scored with at least logprobs alternatives (a batch shared with other
-     * requests), or null.
+     * pass). sink receives each choice's text as it becomes final, with its tokens' log-probabilities
+     * when they are asked for (streaming), or null; prescored: its prompts already scored with at least
+     * logprobs alternatives (a batch shared with other requests), or null.
      */
-    static Generation start(Request q, ServedModel m, String id, java.util.function.Consumer<String> sink, List<ServedModel.Scored> prescored) {
+    static Generation start(Request q, ServedModel m, String id, java.util.function.BiConsumer<String, ObjectNode> sink, List<ServedModel.Scored> prescored) {
         Generation g = new Generation(q, m, id, sink);
         boolean wantLp = q.logprobs() != null;
         int k = wantLp ? q.logprobs() : 0;
@@ -613,7 +641,7 @@ final class Completions {
                             }
                             if (sink != null) { // stream what is final: not a possible start of a stop sequence, no half of a character
                                 int end = c.stopAt >= 0 ? c.stopAt : settled(generated, q.stop());
-                                if (end > c.sent) sink.accept(generated.substring(c.sent, end));
+                                if (end > c.sent) sink.accept(generated.substring(c.sent, end), streamedLogprobs(q, m, c));
                                 c.sent = Math.max(c.sent, end);
                             }
                             return c.stopAt < 0; // the text ends before a stop sequence

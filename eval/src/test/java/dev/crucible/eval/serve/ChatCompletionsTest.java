@@ -135,6 +135,16 @@ class ChatCompletionsTest {
             assertEquals(e.get("token").asText(), fromBytes);
         }
 
+        // streamed with log-probabilities: the chunks' entries join up to the unstreamed reply's
+        Reply lpStream = post(server, "/v1/chat/completions", Map.of("messages", CONVERSATION, "max_tokens", 10, "temperature", 0, "logprobs", true,
+                "top_logprobs", 2, "stream", true));
+        assertEquals(200, lpStream.status(), lpStream.body());
+        com.fasterxml.jackson.databind.node.ArrayNode streamedContent = JSON.createArrayNode();
+        for (String e : lpStream.body().lines().filter(l -> l.startsWith("data: {")).map(l -> l.substring(6)).toList()) {
+            JsonNode chunkLp = JSON.readTree(e).get("choices").get(0).get("logprobs");
+            if (!chunkLp.isNull()) streamedContent.addAll((com.fasterxml.jackson.databind.node.ArrayNode) chunkLp.get("content"));
+        }
+        assertEquals(content, streamedContent);
         // streamed: the role, the pieces of the same content, a finish reason, [DONE]
         Reply stream = post(server, "/v1/chat/completions", Map.of("messages", CONVERSATION, "max_tokens", 10, "temperature", 0, "stream", true));
         List<String> events = stream.body().lines().filter(l -> l.startsWith("data: ")).map(l -> l.substring(6)).toList();

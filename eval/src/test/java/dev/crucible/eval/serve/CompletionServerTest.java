@@ -218,6 +218,23 @@ class CompletionServerTest {
             joinedStop.append(JSON.readTree(e).get("choices").get(0).get("text").asText());
         }
         assertEquals(cut, joinedStop.toString());
+        // streamed with log-probabilities: the chunks' arrays join up to the unstreamed response's, text offsets included
+        for (String stop : new String[] {"", ", \"stop\": " + JSON.writeValueAsString(stopAt)}) {
+            String lpBody = "{\"prompt\": \"The \", \"max_tokens\": 12, \"temperature\": 0, \"logprobs\": 2" + stop;
+            JsonNode whole = post("/v1/completions", lpBody + "}").json().get("choices").get(0).get("logprobs");
+            Reply lpStream = post("/v1/completions", lpBody + ", \"stream\": true}");
+            assertEquals(200, lpStream.status(), lpStream.body());
+            com.fasterxml.jackson.databind.node.ObjectNode joinedLp = JSON.createObjectNode();
+            for (String key : new String[] {"tokens", "token_logprobs", "top_logprobs", "text_offset"}) joinedLp.putArray(key);
+            for (String e : lpStream.body().lines().filter(l -> l.startsWith("data: {")).map(l -> l.substring(6)).toList()) {
+                JsonNode lp = JSON.readTree(e).get("choices").get(0).get("logprobs");
+                if (lp.isNull()) continue; // the last chunk, with the finish reason
+                for (String key : new String[] {"tokens", "token_logprobs", "top_logprobs", "text_offset"}) {
+                    ((com.fasterxml.jackson.databind.node.ArrayNode) joinedLp.get(key)).addAll((com.fasterxml.jackson.databind.node.ArrayNode) lp.get(key));
+                }
+            }
+            assertEquals(whole, joinedLp, stop);
+        }
         assertEquals(0, Completions.settled("ab" + stopAt.charAt(0), List.of(stopAt)) - 2, "a tail that may begin the stop sequence waits");
 
         // logprobs 0: each token's own log-probability, no alternatives
