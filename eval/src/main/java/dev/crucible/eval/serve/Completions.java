@@ -389,11 +389,11 @@ final class Completions {
     /**
      * A streamed chunk's log-probabilities: those of the tokens generated since the last chunk that carried
      * some, in the endpoint's shape (chat's content entries, or the completions arrays with each token's
-     * offset in the whole text); null when none were asked for.
+     * offset in the whole text); null when none were asked for or none are new.
      */
     static ObjectNode streamedLogprobs(Request q, ServedModel m, Choice c) {
-        if (q.logprobs() == null) return null;
         int from = Math.max(c.lpSent, c.echoed), to = c.tokens.size();
+        if (q.logprobs() == null || from == to) return null; // "logprobs": null rather than empty arrays, which a client reading the first entry would trip on
         c.lpSent = to;
         ObjectNode lp = F.objectNode();
         if (q.chat()) {

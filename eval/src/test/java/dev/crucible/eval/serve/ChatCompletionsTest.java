@@ -135,16 +135,23 @@ class ChatCompletionsTest {
             assertEquals(e.get("token").asText(), fromBytes);
         }
 
-        // streamed with log-probabilities: the chunks' entries join up to the unstreamed reply's
-        Reply lpStream = post(server, "/v1/chat/completions", Map.of("messages", CONVERSATION, "max_tokens", 10, "temperature", 0, "logprobs", true,
-                "top_logprobs", 2, "stream", true));
-        assertEquals(200, lpStream.status(), lpStream.body());
-        com.fasterxml.jackson.databind.node.ArrayNode streamedContent = JSON.createArrayNode();
-        for (String e : lpStream.body().lines().filter(l -> l.startsWith("data: {")).map(l -> l.substring(6)).toList()) {
-            JsonNode chunkLp = JSON.readTree(e).get("choices").get(0).get("logprobs");
-            if (!chunkLp.isNull()) streamedContent.addAll((com.fasterxml.jackson.databind.node.ArrayNode) chunkLp.get("content"));
+        // streamed with log-probabilities: the chunks' entries join up to the unstreamed reply's, with a stop sequence too
+        String reply = choice.get("message").get("content").asText();
+        for (Map<String, Object> stop : List.of(Map.<String, Object>of(), Map.<String, Object>of("stop", reply.substring(2, 4)))) {
+            Map<String, Object> body = new java.util.HashMap<>(Map.of("messages", CONVERSATION, "max_tokens", 10, "temperature", 0, "logprobs", true,
+                    "top_logprobs", 2));
+            body.putAll(stop);
+            JsonNode want = post(server, "/v1/chat/completions", body).json().get("choices").get(0).get("logprobs").get("content");
+            body.put("stream", true);
+            Reply lpStream = post(server, "/v1/chat/completions", body);
+            assertEquals(200, lpStream.status(), lpStream.body());
+            com.fasterxml.jackson.databind.node.ArrayNode streamedContent = JSON.createArrayNode();
+            for (String e : lpStream.body().lines().filter(l -> l.startsWith("data: {")).map(l -> l.substring(6)).toList()) {
+                JsonNode chunkLp = JSON.readTree(e).get("choices").get(0).get("logprobs");
+                if (!chunkLp.isNull()) streamedContent.addAll((com.fasterxml.jackson.databind.node.ArrayNode) chunkLp.get("content"));
+            }
+            assertEquals(want, streamedContent, stop.toString());
         }
-        assertEquals(content, streamedContent);
         // streamed: the role, the pieces of the same content, a finish reason, [DONE]
         Reply stream = post(server, "/v1/chat/completions", Map.of("messages", CONVERSATION, "max_tokens", 10, "temperature", 0, "stream", true));
         List<String> events = stream.body().lines().filter(l -> l.startsWith("data: ")).map(l -> l.substring(6)).toList();

@@ -226,14 +226,18 @@ class CompletionServerTest {
             assertEquals(200, lpStream.status(), lpStream.body());
             com.fasterxml.jackson.databind.node.ObjectNode joinedLp = JSON.createObjectNode();
             for (String key : new String[] {"tokens", "token_logprobs", "top_logprobs", "text_offset"}) joinedLp.putArray(key);
+            int carrying = 0;
             for (String e : lpStream.body().lines().filter(l -> l.startsWith("data: {")).map(l -> l.substring(6)).toList()) {
                 JsonNode lp = JSON.readTree(e).get("choices").get(0).get("logprobs");
                 if (lp.isNull()) continue; // the last chunk, with the finish reason
+                carrying++;
+                assertTrue(lp.get("tokens").size() > 0, "a chunk with nothing new says null: " + e);
                 for (String key : new String[] {"tokens", "token_logprobs", "top_logprobs", "text_offset"}) {
                     ((com.fasterxml.jackson.databind.node.ArrayNode) joinedLp.get(key)).addAll((com.fasterxml.jackson.databind.node.ArrayNode) lp.get(key));
                 }
             }
             assertEquals(whole, joinedLp, stop);
+            assertTrue(carrying > 1, "log-probabilities come as the text streams, not all at the end: " + lpStream.body());
         }
         assertEquals(0, Completions.settled("ab" + stopAt.charAt(0), List.of(stopAt)) - 2, "a tail that may begin the stop sequence waits");
 
