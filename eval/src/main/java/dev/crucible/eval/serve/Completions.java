@@ -295,9 +295,9 @@ final class Completions {
     static final int MAX_STOPS = 64;
 
     /**
-     * A text prompt's tokens; with specialTokens, the tokenizer.json post_processor's around them (a
-     * Llama's begin-of-sequence token), as vLLM encodes a /v1/completions prompt. Prompts given as token
-     * ids are taken as they are.
+     * A text prompt's tokens; with specialTokens, those transformers puts around them (a Llama's
+     * begin-of-sequence token: {@link dev.crucible.data.tokenizer.TextEncoding#encodeWithSpecialTokens}), as
+     * vLLM encodes a /v1/completions prompt. Prompts given as token ids are taken as they are.
      */
     private static int[] encode(String text, ServedModel m, boolean specialTokens) {
         if (m.encoding == null) throw new BadRequest("prompt", "this model has no tokenizer.json: send the prompt as token ids");
@@ -488,8 +488,9 @@ final class Completions {
                 String generated = m.text(c.tokens.subList(c.echoed, c.tokens.size()));
                 String text = c.stopAt >= 0 ? generated.substring(0, c.stopAt) : generated;
                 // what the stream held back: the rest of the text, and the log-probabilities of the tokens not yet sent
-                if (sink != null && (text.length() > c.sent || q.logprobs() != null && c.lpSent < c.tokens.size())) {
-                    sink.accept(text.substring(Math.min(c.sent, text.length())), streamedLogprobs(q, m, c));
+                if (sink != null) {
+                    ObjectNode lp = streamedLogprobs(q, m, c);
+                    if (text.length() > c.sent || lp != null) sink.accept(text.substring(Math.min(c.sent, text.length())), lp);
                 }
                 completionTokens += sequences.get(ci).generated();
                 ObjectNode ch = F.objectNode();
