@@ -13,7 +13,8 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-@Command(name = "tokenizer", mixinStandardHelpOptions = true, description = "Byte-level BPE tokenizers in Hugging Face tokenizer.json format.",
+@Command(name = "tokenizer", mixinStandardHelpOptions = true, description = "BPE tokenizers in Hugging Face tokenizer.json format: byte-level (GPT-2's, Llama 3's, those trained here) or on "
+                + "characters with byte fallback (SentencePiece's: Llama 2's, Mistral's, Gemma's).",
         subcommands = {TokenizerCommand.Train.class, TokenizerCommand.Encode.class, TokenizerCommand.Decode.class})
 public final class TokenizerCommand implements Runnable {
     @Override
@@ -92,7 +93,8 @@ public final class TokenizerCommand implements Runnable {
         }
     }
 
-    @Command(name = "decode", mixinStandardHelpOptions = true, description = "Print the text that token ids stand for (raw bytes).")
+    @Command(name = "decode", mixinStandardHelpOptions = true, description = "Print the text token ids decode to: for byte-level BPE the raw bytes they stand for, for SentencePiece-style BPE "
+            + "the text Hugging Face's decode gives.")
     static final class Decode implements Callable<Integer> {
         @Option(names = "--tokenizer", required = true, description = "tokenizer.json")
         Path tokenizer;

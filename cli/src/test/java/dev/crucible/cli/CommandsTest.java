@@ -237,17 +237,56 @@ class CommandsTest {
         assertEquals("15496 15496 995 50256", run("tokenizer", "encode", "--tokenizer", llama.resolve("tokenizer.json").toString(), "Hello world").out().trim());
     }
 
-    @Test
-    void textToTokenizerToShardsToModelToText() throws Exception {
+    /** JSON lines of documents, each 40 of words drawn at random and a full stop. */
+    private static void writeDocuments(Path file, String[] words, int documents, long seed) throws java.io.IOException {
         StringBuilder jsonl = new StringBuilder();
-        String[] words = {"the", "cat", "sat", "on", "a", "mat", "and", "dog", "ran", "to", "big", "red", "house"};
-        java.util.SplittableRandom rng = new java.util.SplittableRandom(2);
-        for (int d = 0; d < 300; d++) {
+        java.util.SplittableRandom rng = new java.util.SplittableRandom(seed);
+        for (int d = 0; d < documents; d++) {
             StringBuilder doc = new StringBuilder();
             for (int w = 0; w < 40; w++) doc.append(w == 0 ? "" : " ").append(words[rng.nextInt(words.length)]);
             jsonl.append("{\"text\": \"").append(doc).append(".\"}\n");
         }
-        Files.writeString(dir.resolve("docs.jsonl"), jsonl);
+        Files.writeString(file, jsonl);
+    }
+
+    /**
+     * A SentencePiece-style tokenizer (Llama 2's layout: characters, byte fallback, "▁" for spaces; the data module's
+     * Hugging Face parity fixture) through the whole chain: shards, a Llama trained on them, text generated after a
+     * prompt, and the tokenizer commands.
+     */
+    @Test
+    void sentencePieceTokenizerFromShardsToText() throws Exception {
+        Path sp = Path.of(System.getProperty("user.dir")).resolveSibling("data/src/test/resources/tokenizer/hf-sp/sp-llama-legacy.json");
+        String[] words = {"the", "king", "and", "queen", "speak", "of", "love", "to", "my", "lord", "good", "night"};
+        writeDocuments(dir.resolve("docs.jsonl"), words, 200, 3);
+        Result d = run("data", "tokenize", "--tokenizer", sp.toString(), "--input", dir.resolve("docs.jsonl").toString(), "--out", dir.resolve("shards").toString());
+        assertEquals(0, d.code(), d.err());
+        Files.writeString(dir.resolve("run.yaml"), """
+                model: {style: llama, vocab_size: 960, context_length: 128, n_layer: 1, n_head: 2, d_model: 32}
+                data: {train: shards/train_*.bin, val: shards/val_*.bin, tokenizer: shards/tokenizer.json}
+                training: {seq_len: 64, micro_batch: 4, steps: 30, threads: 2}
+                optimizer: {lr: 1.0e-2}
+                schedule: {warmup_steps: 5}
+                out: run
+                """);
+        Result tr = run("train", "--config", dir.resolve("run.yaml").toString());
+        assertEquals(0, tr.code(), tr.err() + tr.out());
+        Path ck = dir.resolve("run/checkpoints/step-0000030");
+        Result g = run("generate", "--checkpoint", ck.toString(), "--prompt", "the king", "--max-tokens", "20", "--temperature", "0");
+        assertEquals(0, g.code(), g.err());
+        assertTrue(g.out().startsWith("the king "), g.out());
+        long known = java.util.Arrays.stream(g.out().trim().split("[ .]+")).filter(w -> java.util.Arrays.asList(words).contains(w)).count();
+        assertTrue(known >= 6, "after 30 steps the model writes the corpus's words, with their spaces: " + g.out());
+
+        String ids = run("tokenizer", "encode", "--tokenizer", sp.toString(), "good night, caf\u00e9").out().trim();
+        assertTrue(ids.startsWith("1 "), "Llama's begin-of-sequence token first: " + ids);
+        assertEquals("<s> good night, caf\u00e9", run("tokenizer", "decode", "--tokenizer", sp.toString(), ids).out().trim(), "as Hugging Face decodes: the space before the text dropped");
+    }
+
+    @Test
+    void textToTokenizerToShardsToModelToText() throws Exception {
+        String[] words = {"the", "cat", "sat", "on", "a", "mat", "and", "dog", "ran", "to", "big", "red", "house"};
+        writeDocuments(dir.resolve("docs.jsonl"), words, 300, 2);
         Path tok = dir.resolve("tokenizer.json");
         Result t = run("tokenizer", "train", "--input", dir.resolve("docs.jsonl").toString(), "--vocab-size", "300", "--out", tok.toString());
         assertEquals(0, t.code(), t.err());

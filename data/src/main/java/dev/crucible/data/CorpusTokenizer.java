@@ -17,7 +17,7 @@ import java.util.Map;
 
 /**
  * Documents of one or more domains to llm.c token shards. Each document is preceded by the
- * end-of-text token and goes to validation or training by a hash of its name from its input's own
+ * end-of-text token (or a begin-of-text one: {@link BpeTokenizer#documentSeparator}) and goes to validation or training by a hash of its name from its input's own
  * file or directory name on (stable across runs, and when the corpus is moved).
  * Validation stays per domain ({@code val_<domain>_NNNNNN.bin}), so loss can be read per domain;
  * a sample of validation documents is kept as text ({@code heldout/<domain>.jsonl}) for probes that
@@ -44,8 +44,8 @@ public final class CorpusTokenizer {
      */
     public static List<DomainCounts> run(BpeTokenizer tok, List<Domain> domains, Map<String, Double> mix, int valPercent, int shardTokens,
                                          Path out, PrintStream log) throws IOException {
-        Integer eot = tok.special("<|endoftext|>");
-        if (eot == null) throw new IllegalArgumentException("the tokenizer has no <|endoftext|> token to separate documents");
+        Integer eot = tok.documentSeparator();
+        if (eot == null) throw new IllegalArgumentException("the tokenizer has none of the special tokens " + BpeTokenizer.DOCUMENT_SEPARATORS + " to separate documents");
         for (String d : mix.keySet()) {
             if (domains.stream().noneMatch(x -> x.name().equals(d))) throw new IllegalArgumentException("mixture weight for unknown domain '" + d + "'");
         }

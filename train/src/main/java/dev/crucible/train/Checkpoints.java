@@ -54,11 +54,11 @@ public final class Checkpoints {
         return run.resolve("checkpoints").resolve(String.format("step-%07d", step));
     }
 
-    /** A run's tokenizer.json, the tokenizer, and its end-of-text id (config.json's bos/eos), read once per run, not per checkpoint. */
+    /** A run's tokenizer.json, the tokenizer, and the id that separates its documents (config.json's bos/eos), read once per run, not per checkpoint. */
     public record RunTokenizer(Path file, BpeTokenizer tokenizer, Integer endOfText) {
         public static RunTokenizer read(Path file) throws IOException {
             BpeTokenizer t = TokenizerJson.read(file);
-            return new RunTokenizer(file, t, t.special("<|endoftext|>"));
+            return new RunTokenizer(file, t, t.documentSeparator());
         }
     }
 

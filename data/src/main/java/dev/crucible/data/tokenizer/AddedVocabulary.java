@@ -1,6 +1,5 @@
 package dev.crucible.data.tokenizer;
 
-import java.text.Normalizer;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -16,23 +15,21 @@ import java.util.regex.Pattern;
  * (GPT-NeoX's runs of spaces) are matched always, as tokenizers matches them whatever
  * split_special_tokens says.
  *
- * @param normalization the normalizer's Unicode forms, applied in turn (tokenizer.json's NFC, NFD, NFKC, NFKD or a
- *     Sequence of them); none for byte-level BPE as GPT-2 has it
+ * @param normalizer tokenizer.json's normalizer ({@link TextNormalizer#NONE} for byte-level BPE as GPT-2 has it)
  */
-record AddedVocabulary(List<Token> tokens, List<Normalizer.Form> normalization) {
+record AddedVocabulary(List<Token> tokens, TextNormalizer normalizer) {
 
     /** One added token, tokenizer.json's flags with it. */
     record Token(String content, int id, boolean special, boolean normalized) {}
 
     /** Every token special and not normalized, no normalizer: tiktoken's and Crucible's own tokenizers. */
     static AddedVocabulary specials(Map<String, Integer> specials) {
-        return new AddedVocabulary(specials.entrySet().stream().map(e -> new Token(e.getKey(), e.getValue(), true, false)).toList(), List.of());
+        return new AddedVocabulary(specials.entrySet().stream().map(e -> new Token(e.getKey(), e.getValue(), true, false)).toList(), TextNormalizer.NONE);
     }
 
     AddedVocabulary {
         // by id: the same tokens listed in another order are the same vocabulary
         tokens = tokens.stream().sorted(java.util.Comparator.comparingInt(Token::id)).toList();
-        normalization = List.copyOf(normalization);
     }
 
     /** Content to id of every added token. */
@@ -49,14 +46,9 @@ record AddedVocabulary(List<Token> tokens, List<Normalizer.Form> normalization) 
         return m;
     }
 
-    String normalize(String s) {
-        for (Normalizer.Form f : normalization) s = Normalizer.normalize(s, f);
-        return s;
-    }
-
-    /** Receives the stretches of text between matches, and the matches' ids. */
+    /** Receives the stretches of text between matches (atStart: the one where the text starts), and the matches' ids. */
     interface Sink {
-        void text(String s, int from, int to);
+        void text(String s, int from, int to, boolean atStart);
 
         void token(int id);
     }
@@ -67,7 +59,7 @@ record AddedVocabulary(List<Token> tokens, List<Normalizer.Form> normalization) 
         java.util.Set<String> special = new java.util.HashSet<>(), normalizedSpecial = new java.util.HashSet<>();
         for (Token t : tokens) {
             // tokenizers matches a normalized token by its content as the normalizer leaves it (refresh_added_tokens)
-            String content = t.normalized() ? normalize(t.content()) : t.content();
+            String content = t.normalized() ? normalizer.apply(t.content(), true) : t.content();
             (t.normalized() ? normalized : raw).put(content, t.id());
             if (t.special()) (t.normalized() ? normalizedSpecial : special).add(content);
         }
@@ -86,35 +78,39 @@ record AddedVocabulary(List<Token> tokens, List<Normalizer.Form> normalization) 
                     .map(Pattern::quote).toList())), ids, special);
         }
 
-        void cut(String s, int from, int to, boolean allowSpecial, Sink sink) {
+        /** atStart: s[from] is where the text starts. */
+        void cut(String s, int from, int to, boolean allowSpecial, boolean atStart, Sink sink) {
             if (pattern == null) {
-                if (to > from) sink.text(s, from, to);
+                if (to > from) sink.text(s, from, to, atStart);
                 return;
             }
             java.util.regex.Matcher m = pattern.matcher(s).region(from, to);
             int last = from;
             while (m.find()) {
                 if (!allowSpecial && special.contains(m.group())) continue;
-                if (m.start() > last) sink.text(s, last, m.start());
+                if (m.start() > last) sink.text(s, last, m.start(), atStart && last == from);
                 sink.token(ids.get(m.group()));
                 last = m.end();
             }
-            if (to > last) sink.text(s, last, to);
+            if (to > last) sink.text(s, last, to, atStart && last == from);
         }
     }
 
     record Matchers(Matcher raw, Matcher normalized) {
-        /** text[from, to) cut as tokenizers cuts it, the normalizer applied to the stretches between raw matches. */
-        void split(AddedVocabulary v, String text, int from, int to, boolean allowSpecial, Sink sink) {
-            boolean normalizes = !v.normalization().isEmpty();
-            raw.cut(text, from, to, allowSpecial, new Sink() {
+        /**
+         * text[from, to) cut as tokenizers cuts it, the normalizer applied to the stretches between raw matches; prepend
+         * false skips the normalizer's Prepend (raw bytes that must come back as they were).
+         */
+        void split(AddedVocabulary v, String text, int from, int to, boolean allowSpecial, boolean prepend, Sink sink) {
+            boolean normalizes = !v.normalizer().isEmpty();
+            raw.cut(text, from, to, allowSpecial, true, new Sink() {
                 @Override
-                public void text(String s, int a, int b) {
+                public void text(String s, int a, int b, boolean atStart) {
                     if (!normalizes) {
-                        normalized.cut(s, a, b, allowSpecial, sink);
+                        normalized.cut(s, a, b, allowSpecial, atStart, sink);
                     } else {
-                        String n = v.normalize(s.substring(a, b));
-                        normalized.cut(n, 0, n.length(), allowSpecial, sink);
+                        String n = v.normalizer().apply(s.substring(a, b), prepend);
+                        normalized.cut(n, 0, n.length(), allowSpecial, atStart, sink);
                     }
                 }
 
@@ -124,16 +120,5 @@ record AddedVocabulary(List<Token> tokens, List<Normalizer.Form> normalization) 
                 }
             });
         }
-    }
-
-    /** The Unicode forms of tokenizer.json's normalizer names, or null for a normalizer that is not one. */
-    static Normalizer.Form form(String type) {
-        return switch (type) {
-            case "NFC" -> Normalizer.Form.NFC;
-            case "NFD" -> Normalizer.Form.NFD;
-            case "NFKC" -> Normalizer.Form.NFKC;
-            case "NFKD" -> Normalizer.Form.NFKD;
-            default -> null;
-        };
     }
 }

@@ -14,13 +14,14 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Byte-level BPE as GPT-2, tiktoken and Llama 3 use it: text is split by a regex into pieces, each
- * piece's UTF-8 bytes start as one token per byte, and the adjacent pair with the best merge rank
- * is merged until no pair has a rank. Added tokens are matched before splitting ({@link AddedVocabulary}:
- * special ones such as <|endoftext|> when allowed, the others always) and a tokenizer.json's normalizer
- * (NFC for GPT-NeoX) runs on the text between them. decode(encode(x)) gives back x's bytes exactly, for
- * any input, unless a tokenizer.json's normalizer changes the text, its pre-tokenizer removes text (a Split
- * with behavior Removed) or adds a prefix space.
+ * BPE as Hugging Face tokenizers, tiktoken and SentencePiece's BPE models run it: text is split into pieces,
+ * each piece starts as one token per UTF-8 byte (byte-level BPE: GPT-2, tiktoken, Llama 3) or per character
+ * with byte fallback (SentencePiece-style: Llama 2, Mistral, Gemma; {@link Symbols}), and the adjacent pair
+ * with the best merge rank is merged until no pair has a rank. Added tokens are matched before splitting
+ * ({@link AddedVocabulary}: special ones such as <|endoftext|> when allowed, the others always) and a
+ * tokenizer.json's normalizer (NFC for GPT-NeoX, "▁" for spaces in Llama 2's) runs on the text between them.
+ * For byte-level BPE decode(encode(x)) gives back x's bytes exactly, for any input, unless a tokenizer.json's
+ * normalizer changes the text, its pre-tokenizer removes text (a Split with behavior Removed) or adds a prefix space.
  *
  * <p>Token byte strings are keyed as ISO-8859-1 strings (one char per byte) so that lookups of
  * byte ranges are plain string hash lookups.
@@ -42,7 +43,7 @@ public final class BpeTokenizer {
 
     private final PreTokenizer pre;
     private final byte[][] tokenBytes;          // id -> bytes
-    private final Map<String, Integer> ids;     // bytes (latin-1 key) -> id
+    private final Symbols symbols;
     private final Map<String, Integer> ranks;   // merged bytes (latin-1 key) -> the first rank that makes them
     private final AddedVocabulary added;
     private final Map<String, Integer> addedIds, specials;
@@ -52,7 +53,10 @@ public final class BpeTokenizer {
     private final PostProcessor postProcessor;
     // shared by threads encoding at once; bounded so a long tail of rare pieces cannot fill memory
     private final Map<String, int[]> cache = new java.util.concurrent.ConcurrentHashMap<>();
-    private final int[] byteIds = new int[256];
+    /** Longer pieces are not cached (a SentencePiece-style tokenizer without a pre-tokenizer has whole paragraphs as pieces), as in tokenizers. */
+    static final int CACHED_PIECE_CHARS = 256;
+    /** Longer pieces merge by a priority queue: the scan for the best pair would cost the square of their length. */
+    static final int HEAP_MERGE_SYMBOLS = 48;
     private final PairMerges merges;
 
     /** Pair priority by the merged token's rank (tiktoken's); a piece that is a token is taken whole. */
@@ -60,27 +64,51 @@ public final class BpeTokenizer {
         this(PreTokenizer.of(pattern, addPrefixSpace), tokenBytes, ranks, AddedVocabulary.specials(specials), true, null, PostProcessor.NONE);
     }
 
+    /** Byte-level BPE: the pre-tokenizer ends with ByteLevel, and every byte is a token. */
     BpeTokenizer(PreTokenizer pre, byte[][] tokenBytes, Map<String, Integer> ranks, AddedVocabulary added, boolean ignoreMerges, int[][] mergeList,
                  PostProcessor postProcessor) {
+        this(pre, tokenBytes, ranks, added, ignoreMerges, mergeList, postProcessor, byteSymbols(tokenBytes, added));
+    }
+
+    /** BPE on characters (tokenizer.json's merges list, which ranks the pairs); tokenBytes: what each token stands for inside a text. */
+    BpeTokenizer(PreTokenizer pre, byte[][] tokenBytes, Symbols.Chars symbols, AddedVocabulary added, boolean ignoreMerges, int[][] mergeList,
+                 PostProcessor postProcessor) {
+        this(pre, tokenBytes, Map.of(), added, ignoreMerges, mergeList, postProcessor, symbols);
+    }
+
+    private BpeTokenizer(PreTokenizer pre, byte[][] tokenBytes, Map<String, Integer> ranks, AddedVocabulary added, boolean ignoreMerges, int[][] mergeList,
+                         PostProcessor postProcessor, Symbols symbols) {
+        if ((pre.byteLevel() != null) != (symbols instanceof Symbols.Bytes)) {
+            throw new IllegalArgumentException(symbols instanceof Symbols.Bytes ? "byte-level BPE needs a ByteLevel pre-tokenizer" : "BPE on characters with a ByteLevel pre-tokenizer");
+        }
         this.pre = pre;
         this.postProcessor = postProcessor;
         this.tokenBytes = tokenBytes;
+        this.symbols = symbols;
         this.added = added;
         this.addedIds = added.ids();
         this.specials = added.specialIds();
         this.addedMatchers = added.matchers();
-        this.ids = new HashMap<>(tokenBytes.length * 2);
-        for (int i = 0; i < tokenBytes.length; i++) {
-            if (tokenBytes[i] != null && !addedIds.containsValue(i)) ids.put(key(tokenBytes[i]), i);
-        }
-        for (int b = 0; b < 256; b++) {
-            if (!ids.containsKey(key(new byte[] {(byte) b}))) throw new IllegalArgumentException("vocabulary lacks the single byte " + b + ": not a byte-level BPE");
-        }
         this.ranks = ranks;
         this.ignoreMerges = ignoreMerges;
         this.mergeList = mergeList;
-        for (int b = 0; b < 256; b++) byteIds[b] = ids.get(key(new byte[] {(byte) b}));
-        this.merges = mergeList != null ? PairMerges.of(mergeList) : PairMerges.build(tokenBytes, ids, ranks);
+        this.merges = mergeList != null ? PairMerges.of(mergeList) : PairMerges.build(tokenBytes, ((Symbols.Bytes) symbols).ids(), ranks);
+    }
+
+    /** Every ordinary token by its bytes, and the token of each byte, which a byte-level vocabulary must have. */
+    private static Symbols.Bytes byteSymbols(byte[][] tokenBytes, AddedVocabulary added) {
+        Map<String, Integer> ids = new HashMap<>(tokenBytes.length * 2);
+        java.util.Set<Integer> addedIds = new java.util.HashSet<>(added.ids().values());
+        for (int i = 0; i < tokenBytes.length; i++) {
+            if (tokenBytes[i] != null && !addedIds.contains(i)) ids.put(key(tokenBytes[i]), i);
+        }
+        int[] byteIds = new int[256];
+        for (int b = 0; b < 256; b++) {
+            Integer id = ids.get(key(new byte[] {(byte) b}));
+            if (id == null) throw new IllegalArgumentException("vocabulary lacks the single byte " + b + ": not a byte-level BPE");
+            byteIds[b] = id;
+        }
+        return new Symbols.Bytes(byteIds, ids);
     }
 
     static String key(byte[] b) {
@@ -125,8 +153,14 @@ public final class BpeTokenizer {
         return pre;
     }
 
+    /** Whether ByteLevel puts a space before each stretch of text (false for BPE on characters, whose Metaspace or normalizer does it). */
     public boolean addPrefixSpace() {
-        return pre.byteLevel().addPrefixSpace();
+        return pre.byteLevel() != null && pre.byteLevel().addPrefixSpace();
+    }
+
+    /** What a piece starts from: bytes or characters. */
+    Symbols symbols() {
+        return symbols;
     }
 
     /** Whether a piece that is a token is taken whole instead of merged up to (tokenizer.json's ignore_merges). */
@@ -149,6 +183,21 @@ public final class BpeTokenizer {
         return specials.get(content);
     }
 
+    /** The special tokens that can separate documents, the first one a tokenizer has taken: GPT-2's (and NeoX's, Crucible's), Llama 3's, SentencePiece's. */
+    public static final List<String> DOCUMENT_SEPARATORS = List.of("<|endoftext|>", "<|begin_of_text|>", "<s>");
+
+    /**
+     * The token Crucible puts before each document of a corpus (and a checkpoint's config.json names as its bos and eos):
+     * end-of-text, else a begin-of-text token ({@link #DOCUMENT_SEPARATORS}); null when the tokenizer has none.
+     */
+    public Integer documentSeparator() {
+        for (String token : DOCUMENT_SEPARATORS) {
+            Integer id = specials.get(token);
+            if (id != null) return id;
+        }
+        return null;
+    }
+
     /**
      * The special tokens tokenizer.json's post_processor puts around a text when they are asked for ({@link PostProcessor#NONE}:
      * none). Not part of {@link #differenceFrom}: the ids a text encodes to, which shards and teachers compare, have none.
@@ -162,7 +211,7 @@ public final class BpeTokenizer {
         return added;
     }
 
-    /** The bytes of a token (an added token's UTF-8 text). */
+    /** The bytes a token stands for inside a text (an added token's UTF-8 text; for SentencePiece-style BPE "▁" is a space, &lt;0xXX&gt; its byte). */
     public byte[] bytes(int id) {
         if (id < 0 || id >= tokenBytes.length || tokenBytes[id] == null) throw new IllegalArgumentException("token id " + id + " is not in the vocabulary of " + tokenBytes.length);
         return tokenBytes[id];
@@ -176,7 +225,9 @@ public final class BpeTokenizer {
         if (vocabSize() != o.vocabSize()) return "vocabulary of " + vocabSize() + " vs " + o.vocabSize() + " tokens";
         if (!addedIds.equals(o.addedIds)) return "added tokens " + addedIds + " vs " + o.addedIds;
         if (!added.tokens().equals(o.added.tokens())) return "added tokens' flags " + added.tokens() + " vs " + o.added.tokens();
-        if (!added.normalization().equals(o.added.normalization())) return "normalizer " + added.normalization() + " vs " + o.added.normalization();
+        if (!added.normalizer().equals(o.added.normalizer())) return "normalizer " + added.normalizer() + " vs " + o.added.normalizer();
+        if (symbols instanceof Symbols.Chars != o.symbols instanceof Symbols.Chars) return "BPE on " + (symbols instanceof Symbols.Chars ? "characters vs bytes" : "bytes vs characters");
+        if (symbols instanceof Symbols.Chars c && !c.equals(o.symbols)) return "the characters' tokens, byte fallback, unknown token or decoder differ";
         if (!pre.equals(o.pre)) return "pre-tokenizer " + pre + " vs " + o.pre;
         if (ignoreMerges != o.ignoreMerges) return "ignore_merges " + ignoreMerges + " vs " + o.ignoreMerges;
         if (!java.util.Arrays.deepEquals(mergeList, o.mergeList)) return "the merges differ";
@@ -204,10 +255,10 @@ public final class BpeTokenizer {
     }
 
     private void encodeAdded(String text, int from, int to, boolean allowSpecial, boolean prefixSpace, IntList out) {
-        addedMatchers.split(added, text, from, to, allowSpecial, new AddedVocabulary.Sink() {
+        addedMatchers.split(added, text, from, to, allowSpecial, prefixSpace, new AddedVocabulary.Sink() {
             @Override
-            public void text(String s, int a, int b) {
-                encodeOrdinary(s, a, b, prefixSpace, out);
+            public void text(String s, int a, int b, boolean atStart) {
+                pre.split(s, a, b, prefixSpace, atStart, false, (p, x, y) -> encodePiece(p.substring(x, y), out));
             }
 
             @Override
@@ -219,8 +270,9 @@ public final class BpeTokenizer {
 
     /**
      * Encodes arbitrary bytes: maximal runs of valid UTF-8 are encoded as text (no special tokens, no
-     * prefix space), and each byte of an invalid sequence becomes its single-byte token, so
-     * decodeBytes gives the input back exactly (unless the normalizer changes text or the pre-tokenizer removes it).
+     * prefix space), and each byte of an invalid sequence becomes its single-byte token (SentencePiece-style:
+     * its &lt;0xXX&gt; token, else the unknown token), so a byte-level BPE's decodeBytes gives the input back
+     * exactly (unless the normalizer changes text or the pre-tokenizer removes it).
      */
     public int[] encodeBytes(byte[] data) {
         IntList out = new IntList();
@@ -232,7 +284,8 @@ public final class BpeTokenizer {
                 continue;
             }
             if (i > runStart) encodeRun(new String(data, runStart, i - runStart, StandardCharsets.UTF_8), out);
-            out.add(ids.get(key(new byte[] {data[i]})));
+            int b = symbols.byteToken(data[i] & 0xFF);
+            if (b >= 0) out.add(b);
             runStart = ++i;
         }
         if (i > runStart) encodeRun(new String(data, runStart, i - runStart, StandardCharsets.UTF_8), out);
@@ -263,14 +316,14 @@ public final class BpeTokenizer {
         encodeAdded(text, 0, text.length(), false, false, out);
     }
 
-    private void encodeOrdinary(String text, int from, int to, boolean prefixSpace, IntList out) {
-        pre.split(text, from, to, prefixSpace, false, (s, a, b) -> encodePiece(s.substring(a, b), out));
-    }
-
     private void encodePiece(String piece, IntList out) {
+        if (piece.length() > CACHED_PIECE_CHARS) {
+            out.addAll(encodePiece(piece));
+            return;
+        }
         int[] cached = cache.get(piece);
         if (cached == null) {
-            cached = encodePiece(piece.getBytes(StandardCharsets.UTF_8));
+            cached = encodePiece(piece);
             if (cache.size() < 1 << 18) cache.put(piece, cached);
         }
         out.addAll(cached);
@@ -279,19 +332,23 @@ public final class BpeTokenizer {
     /** The pieces the pre-tokenizer cuts text into (viaRegex: GPT-2's regex in place of the hand-written splitter, for the tests that hold one to the other). */
     java.util.List<String> pieces(String text, boolean viaRegex) {
         java.util.List<String> out = new ArrayList<>();
-        pre.split(text, 0, text.length(), true, viaRegex, (s, a, b) -> out.add(s.substring(a, b)));
+        pre.split(text, 0, text.length(), true, true, viaRegex, (s, a, b) -> out.add(s.substring(a, b)));
         return out;
     }
 
     /** BPE on one piece: repeatedly merge the adjacent pair of the lowest rank (the leftmost on a tie). */
-    int[] encodePiece(byte[] b) {
+    int[] encodePiece(String piece) {
         if (ignoreMerges) {
-            Integer whole = ids.get(key(b));
+            Integer whole = symbols.whole(piece);
             if (whole != null) return new int[] {whole};
         }
-        int n = b.length;
-        int[] parts = new int[n];
-        for (int i = 0; i < n; i++) parts[i] = byteIds[b[i] & 0xFF];
+        int[] parts = symbols.initial(piece);
+        return parts.length > HEAP_MERGE_SYMBOLS ? mergeByHeap(parts) : merge(parts);
+    }
+
+    /** The merges on parts (changed), by scanning for the best pair after each merge. */
+    int[] merge(int[] parts) {
+        int n = parts.length;
         long[] pair = new long[Math.max(1, n - 1)]; // pair[i]: merge of parts i and i+1 (rank << 32 | id), or -1
         for (int i = 0; i + 1 < n; i++) pair[i] = merges.get(parts[i], parts[i + 1]);
         int len = n;
@@ -314,6 +371,80 @@ public final class BpeTokenizer {
             if (best > 0) pair[best - 1] = merges.get(parts[best - 1], parts[best]);
         }
         return java.util.Arrays.copyOf(parts, len);
+    }
+
+    /**
+     * The same merges as {@link #merge}, for long pieces: the pairs wait in a binary heap ordered by rank, then by
+     * the left symbol's first position (so the leftmost of equal ranks goes first, as the scan takes it), symbols
+     * are a linked list, and an entry whose symbols have merged since it was queued is skipped when it comes up (its
+     * pair no longer has its rank: a rank names one pair). O(n log n) where the scan costs O(n²).
+     */
+    int[] mergeByHeap(int[] parts) {
+        int n = parts.length;
+        int[] next = new int[n], prev = new int[n];
+        for (int i = 0; i < n; i++) {
+            next[i] = i + 1 < n ? i + 1 : -1;
+            prev[i] = i - 1;
+        }
+        long[] heap = new long[Math.max(4, 2 * n)];
+        int size = 0;
+        for (int i = 0; i + 1 < n; i++) {
+            long p = merges.get(parts[i], parts[i + 1]);
+            if (p >= 0) size = push(heap, size, (p >>> 32) << 32 | i);
+        }
+        int len = n;
+        while (size > 0) {
+            long top = heap[0];
+            size = pop(heap, size);
+            int i = (int) top, j = next[i];
+            if (parts[i] < 0 || j < 0) continue;
+            long p = merges.get(parts[i], parts[j]);
+            if (p < 0 || p >>> 32 != top >>> 32) continue; // stale: i or j merged with another since
+            parts[i] = (int) p;
+            parts[j] = -1;
+            next[i] = next[j];
+            if (next[j] >= 0) prev[next[j]] = i;
+            len--;
+            if (heap.length < size + 2) heap = java.util.Arrays.copyOf(heap, heap.length * 2);
+            if (prev[i] >= 0) {
+                long q = merges.get(parts[prev[i]], parts[i]);
+                if (q >= 0) size = push(heap, size, (q >>> 32) << 32 | prev[i]);
+            }
+            if (next[i] >= 0) {
+                long q = merges.get(parts[i], parts[next[i]]);
+                if (q >= 0) size = push(heap, size, (q >>> 32) << 32 | i);
+            }
+        }
+        int[] out = new int[len];
+        for (int i = 0, k = 0; i >= 0 && k < len; i = next[i]) out[k++] = parts[i];
+        return out;
+    }
+
+    private static int push(long[] heap, int size, long v) {
+        int i = size++;
+        while (i > 0) {
+            int parent = (i - 1) >>> 1;
+            if (heap[parent] <= v) break;
+            heap[i] = heap[parent];
+            i = parent;
+        }
+        heap[i] = v;
+        return size;
+    }
+
+    private static int pop(long[] heap, int size) {
+        long last = heap[--size];
+        int i = 0;
+        while (true) {
+            int c = 2 * i + 1;
+            if (c >= size) break;
+            if (c + 1 < size && heap[c + 1] < heap[c]) c++;
+            if (heap[c] >= last) break;
+            heap[i] = heap[c];
+            i = c;
+        }
+        if (size > 0) heap[i] = last;
+        return size;
     }
 
     /**
@@ -343,16 +474,23 @@ public final class BpeTokenizer {
         return new byte[][] {java.util.Arrays.copyOfRange(token, 0, start[1]), java.util.Arrays.copyOfRange(token, start[1], n)};
     }
 
-    /** The bytes the ids stand for (any UTF-8 validity; tokens may split characters). */
+    /**
+     * The bytes the ids decode to: for byte-level BPE the bytes they stand for (any UTF-8 validity; tokens may split
+     * characters), for BPE on characters {@link #decode}'s text.
+     */
     public byte[] decodeBytes(int[] idsToDecode) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        for (int id : idsToDecode) out.writeBytes(bytes(id));
-        return out.toByteArray();
+        for (int id : idsToDecode) bytes(id);
+        return symbols.decodeBytes(idsToDecode, tokenBytes);
     }
 
-    /** decodeBytes as text; invalid UTF-8 becomes U+FFFD. */
+    /**
+     * The text the ids decode to, as Hugging Face tokenizers' decode gives it (special tokens kept): invalid UTF-8 becomes
+     * U+FFFD; a SentencePiece-style decoder turns "▁" into spaces and drops the space its normalizer or Metaspace put
+     * before the text (so the text differs from the tokens' bytes joined, {@link #bytes}, at its start).
+     */
     public String decode(int[] idsToDecode) {
-        return new String(decodeBytes(idsToDecode), StandardCharsets.UTF_8);
+        for (int id : idsToDecode) bytes(id);
+        return symbols.decode(idsToDecode, tokenBytes);
     }
 
     /** Ordinary tokens in id order with their merge ranks, for writing tokenizer.json. */

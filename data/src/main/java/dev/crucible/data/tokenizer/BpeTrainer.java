@@ -29,7 +29,7 @@ public final class BpeTrainer {
 
     /** Counts the pieces of one document (call for every document of the training sample), cut as the trained tokenizer will cut them. */
     public void add(String document) {
-        split.split(document, 0, document.length(), false, false, (s, a, b) -> pieces.merge(s.substring(a, b), 1L, Long::sum));
+        split.split(document, 0, document.length(), false, true, false, (s, a, b) -> pieces.merge(s.substring(a, b), 1L, Long::sum));
     }
 
     public int distinctPieces() {

@@ -6,13 +6,16 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * The pre-tokenizer of a byte-level BPE as Hugging Face tokenizers runs it: Split steps, then one
- * ByteLevel step. Each step cuts every piece the previous step left (PreTokenizedString.split in
- * tokenizers), and empty pieces are dropped. A Split finds its pattern's matches in a piece, marks
- * them (or, inverted, the text between them) as delimiters, and keeps, drops or joins them to their
- * neighbours by its behaviour (SplitDelimiterBehavior in normalizer.rs). ByteLevel puts a space
- * before every piece that does not start with one when add_prefix_space, then cuts with GPT-2's
- * regex when use_regex. Regexes run on Java's engine with Unicode classes, as the rest of Crucible does.
+ * A tokenizer.json's pre-tokenizer as Hugging Face tokenizers runs it: Split steps, then ByteLevel (byte-level
+ * BPE), Metaspace or nothing more (BPE on characters, SentencePiece-style). Each step cuts every piece the
+ * previous step left (PreTokenizedString.split in tokenizers), and empty pieces are dropped. A Split finds its
+ * pattern's matches in a piece, marks them (or, inverted, the text between them) as delimiters, and keeps,
+ * drops or joins them to their neighbours by its behaviour (SplitDelimiterBehavior in normalizer.rs).
+ * ByteLevel puts a space before every piece that does not start with one when add_prefix_space, then cuts
+ * with GPT-2's regex when use_regex. Metaspace turns spaces into its replacement character ("▁"), puts one
+ * before a piece that does not start with it (always; first: only before the piece where the text starts),
+ * and cuts before each of them when split. Regexes run on Java's engine with Unicode classes, as the rest
+ * of Crucible does.
  */
 final class PreTokenizer {
     /** tokenizers' SplitDelimiterBehavior, by its name in tokenizer.json. */
@@ -31,12 +34,20 @@ final class PreTokenizer {
         }
     }
 
-    sealed interface Step permits Split, ByteLevelStep {}
+    sealed interface Step permits Split, ByteLevelStep, Metaspace {}
 
     /** A Split: pattern is a regex, or a literal string when literal. */
     record Split(String pattern, boolean literal, Behavior behavior, boolean invert) implements Step {}
 
     record ByteLevelStep(boolean addPrefixSpace, boolean useRegex) implements Step {}
+
+    /** Metaspace's prepend_scheme. */
+    enum PrependScheme {
+        ALWAYS, FIRST, NEVER
+    }
+
+    /** Metaspace: replacement is a code point ("▁", U+2581, in every tokenizer known). */
+    record Metaspace(int replacement, PrependScheme prepend, boolean split) implements Step {}
 
     /** Receives each piece as [start, end) of s (s may be the text, or a piece with a space put before it). */
     interface Sink {
@@ -48,9 +59,8 @@ final class PreTokenizer {
     private final boolean[] gpt2; // a Split step that cuts exactly as GPT-2's regex: done by Gpt2Splitter
 
     PreTokenizer(List<Step> steps) {
-        if (steps.isEmpty() || !(steps.getLast() instanceof ByteLevelStep)) throw new IllegalArgumentException("the pre-tokenizer must end with ByteLevel");
         for (int i = 0; i + 1 < steps.size(); i++) {
-            if (!(steps.get(i) instanceof Split)) throw new IllegalArgumentException("only Split steps may come before ByteLevel");
+            if (!(steps.get(i) instanceof Split)) throw new IllegalArgumentException("only Split steps may come before " + steps.getLast());
         }
         this.steps = List.copyOf(steps);
         compiled = new Pattern[steps.size()];
@@ -74,8 +84,9 @@ final class PreTokenizer {
         return steps;
     }
 
+    /** The ByteLevel step that ends a byte-level BPE's pre-tokenizer, or null for one on characters. */
     ByteLevelStep byteLevel() {
-        return (ByteLevelStep) steps.getLast();
+        return !steps.isEmpty() && steps.getLast() instanceof ByteLevelStep b ? b : null;
     }
 
     @Override
@@ -93,14 +104,26 @@ final class PreTokenizer {
         return steps.toString();
     }
 
-    /** Cuts text[from, to) into pieces; prefixSpace false skips ByteLevel's prefix space (for bytes that must come back exactly). */
-    void split(String text, int from, int to, boolean prefixSpace, boolean viaRegex, Sink sink) {
-        run(0, text, from, to, prefixSpace, viaRegex, sink);
+    /**
+     * Cuts text[from, to) into pieces; prefixSpace false skips ByteLevel's prefix space and Metaspace's (for bytes that
+     * must come back exactly); atStart: text[from] is where the text to encode starts (Metaspace's scheme first).
+     */
+    void split(String text, int from, int to, boolean prefixSpace, boolean atStart, boolean viaRegex, Sink sink) {
+        run(0, text, from, to, prefixSpace, atStart ? from : -1, viaRegex, sink);
     }
 
-    private void run(int k, String s, int from, int to, boolean prefixSpace, boolean viaRegex, Sink sink) {
+    /** origin: the index in s where the text to encode starts, or -1 (Splits pass s on unchanged, so it holds for their pieces). */
+    private void run(int k, String s, int from, int to, boolean prefixSpace, int origin, boolean viaRegex, Sink sink) {
         if (from >= to) return;
+        if (k == steps.size()) {
+            sink.piece(s, from, to);
+            return;
+        }
         Step step = steps.get(k);
+        if (step instanceof Metaspace m) {
+            metaspace(m, s.substring(from, to), prefixSpace && (m.prepend() == PrependScheme.ALWAYS || m.prepend() == PrependScheme.FIRST && from == origin), sink);
+            return;
+        }
         if (step instanceof ByteLevelStep b) {
             if (prefixSpace && b.addPrefixSpace() && s.charAt(from) != ' ') {
                 s = " " + s.substring(from, to);
@@ -114,7 +137,7 @@ final class PreTokenizer {
         }
         Split sp = (Split) step;
         final int next = k + 1;
-        Sink down = (t, a, b) -> run(next, t, a, b, prefixSpace, viaRegex, sink);
+        Sink down = (t, a, b) -> run(next, t, a, b, prefixSpace, origin, viaRegex, sink);
         if (gpt2[k] && !viaRegex) {
             gpt2(s, from, to, down);
             return;
@@ -138,6 +161,26 @@ final class PreTokenizer {
         }
         if (prev != to) ranges.add(new int[] {prev, to, sp.invert() ? 1 : 0});
         for (int[] r : behave(ranges, sp.behavior())) down.piece(s, r[0], r[1]);
+    }
+
+    private static void metaspace(Metaspace m, String piece, boolean prepend, Sink sink) {
+        String space = Character.toString(m.replacement());
+        String t = piece.replace(" ", space);
+        if (prepend && !t.startsWith(space)) t = space + t;
+        if (!m.split()) {
+            sink.piece(t, 0, t.length());
+            return;
+        }
+        // cut before each replacement character: it joins the text after it (MergedWithNext)
+        List<int[]> ranges = new ArrayList<>();
+        int prev = 0;
+        for (int i = t.indexOf(space); i >= 0; i = t.indexOf(space, i + space.length())) {
+            if (i > prev) ranges.add(new int[] {prev, i, 0});
+            ranges.add(new int[] {i, i + space.length(), 1});
+            prev = i + space.length();
+        }
+        if (prev < t.length()) ranges.add(new int[] {prev, t.length(), 0});
+        for (int[] r : behave(ranges, Behavior.MERGED_WITH_NEXT)) sink.piece(t, r[0], r[1]);
     }
 
     private static void isolate(Matcher m, String s, int from, int to, Sink sink) {

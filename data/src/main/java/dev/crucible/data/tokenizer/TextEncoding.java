@@ -6,7 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * How a model directory turns text into tokens: its tokenizer.json (byte-level BPE), or raw UTF-8
+ * How a model directory turns text into tokens: its tokenizer.json (BPE, byte-level or SentencePiece-style), or raw UTF-8
  * bytes for a 256-token vocabulary without one (as `crucible demo` trains). Encodings are cached
  * per tokenizer (the SHA-256 of its file, with the special tokens its tokenizer_config.json adds):
  * the checkpoints of a run share one, so an evaluation tokenizes each task text once for the whole series.
@@ -122,14 +122,13 @@ public final class TextEncoding {
 
     /**
      * tokenizer_config.json's bos_token, else its eos_token, where one is a single token; without them (Crucible's
-     * own tokenizers, which have no such file) end-of-text, or Llama 3's begin-of-text.
+     * own tokenizers, which have no such file) the token that separates documents in Crucible's shards.
      */
     private static int documentStart(BpeTokenizer t, TokenizerConfig config) {
         Integer id = config.tokenId(t, "bos_token");
         if (id == null) id = config.tokenId(t, "eos_token");
         if (id != null) return id;
-        id = t.special("<|endoftext|>");
-        if (id == null) id = t.special("<|begin_of_text|>");
+        id = t.documentSeparator();
         return id != null ? id : 0;
     }
 }

@@ -17,10 +17,12 @@ import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
 
 /**
- * Hugging Face tokenizer.json for byte-level BPE (GPT-2, Llama 3 and the tokenizers Crucible trains):
- * model BPE with vocab and merges, a pre-tokenizer of Split steps ending in ByteLevel (alone, or in a
- * Sequence), a ByteLevel decoder, added tokens, and the special tokens a post_processor puts around a
- * text ({@link PostProcessor}). Tokens and merges are checked as tokenizers' deserializer checks them
+ * Hugging Face tokenizer.json for BPE: byte-level (GPT-2, Llama 3 and the tokenizers Crucible trains: a
+ * pre-tokenizer of Split steps ending in ByteLevel, alone or in a Sequence) or on characters with byte fallback
+ * (SentencePiece's, as transformers converts Llama 2's, Mistral's and Gemma's: Prepend and Replace normalizers or
+ * a Metaspace pre-tokenizer, and a decoder of Replace, ByteFallback, Fuse, Strip or Metaspace steps); model BPE
+ * with vocab and merges, Unicode normalizers, added tokens, and the special tokens a post_processor puts around
+ * a text ({@link PostProcessor}). Tokens and merges are checked as tokenizers' deserializer checks them
  * (merges of tokens the vocab lacks, added-token ids it would assign otherwise), and anything Crucible
  * does not compute is refused, with the file and the key named.
  */
@@ -41,9 +43,8 @@ public final class TokenizerJson {
         if (!"BPE".equals(model.path("type").asText("BPE")) || !model.has("vocab")) {
             throw new IOException(file + ": model type '" + model.path("type").asText("?") + "' is not supported (byte-level BPE is)");
         }
-        List<java.text.Normalizer.Form> normalization = new ArrayList<>();
+        List<TextNormalizer.Step> normalization = new ArrayList<>();
         normalizer(file, root.path("normalizer"), "normalizer", normalization);
-        if (model.path("byte_fallback").asBoolean(false)) throw new IOException(file + ": byte_fallback (SentencePiece-style BPE) is not supported");
         for (String key : new String[] {"continuing_subword_prefix", "end_of_word_suffix"}) {
             JsonNode v = model.get(key);
             if (v != null && !v.isNull() && !v.asText().isEmpty()) throw new IOException(file + ": model." + key + " " + v + " is not supported");
@@ -54,6 +55,16 @@ public final class TokenizerJson {
         if (ignore != null && !ignore.isNull() && !ignore.isBoolean()) throw new IOException(file + ": model.ignore_merges must be true or false, got " + ignore);
         boolean ignoreMerges = ignore != null && ignore.asBoolean(false); // tokenizers' default is false
         PreTokenizer pre = preTokenizer(file, root.path("pre_tokenizer"));
+        boolean onBytes = pre.byteLevel() != null;
+        for (String key : new String[] {"byte_fallback", "fuse_unk"}) {
+            JsonNode v = model.get(key);
+            if (v != null && !v.isNull() && !v.isBoolean()) throw new IOException(file + ": model." + key + " must be true or false, got " + v);
+        }
+        boolean byteFallback = model.path("byte_fallback").asBoolean(false);
+        if (onBytes && byteFallback) throw new IOException(file + ": model.byte_fallback true with a ByteLevel pre_tokenizer is not supported (byte fallback is for BPE on characters)");
+        JsonNode unkNode = model.get("unk_token");
+        if (unkNode != null && !unkNode.isNull() && !unkNode.isTextual()) throw new IOException(file + ": model.unk_token must be a string, got " + unkNode);
+        String unkToken = unkNode == null || unkNode.isNull() ? null : unkNode.asText();
 
         JsonNode vocab = model.get("vocab");
         if (!vocab.isObject()) throw new IOException(file + ": model.vocab is not an object");
@@ -108,9 +119,10 @@ public final class TokenizerJson {
         for (int id : byId.keySet()) n = Math.max(n, id + 1);
         for (int id : specials.values()) n = Math.max(n, id + 1);
         byte[][] tokens = new byte[n][];
+        TokenDecoder decoder = onBytes ? null : decoder(file, root.path("decoder"));
         for (var e : vocabIds.entrySet()) {
             if (specials.containsKey(e.getKey())) continue;
-            byte[] b = ByteLevel.decode(e.getKey());
+            byte[] b = onBytes ? ByteLevel.decode(e.getKey()) : decoder.bytes(e.getKey());
             if (b == null) throw new IOException(file + ": vocab entry '" + e.getKey() + "' is not a byte-level token");
             tokens[e.getValue()] = b;
         }
@@ -142,16 +154,127 @@ public final class TokenizerJson {
                 pair[k] = id;
             }
             mergeList[rank] = pair; // a pair listed twice takes its later rank, as in tokenizers' merge map
-            ranks.putIfAbsent(BpeTokenizer.key(tokens[pair[2]]), rank);
+            if (onBytes) ranks.putIfAbsent(BpeTokenizer.key(tokens[pair[2]]), rank);
         }
         JsonNode postNode = root.path("post_processor");
         PostProcessor post = postProcessor(file, postNode, "post_processor", tokens);
         if (!postNode.isMissingNode() && !postNode.isNull()) post = post.readFrom(postNode.toString());
+        AddedVocabulary addedVocabulary = new AddedVocabulary(flagged, new TextNormalizer(normalization));
         try {
-            return new BpeTokenizer(pre, tokens, ranks, new AddedVocabulary(flagged, normalization), ignoreMerges, mergeList, post);
+            if (onBytes) {
+                if (unkToken != null && !vocabIds.containsKey(unkToken)) throw new IOException(file + ": model.unk_token '" + unkToken + "' is not in model.vocab");
+                return new BpeTokenizer(pre, tokens, ranks, addedVocabulary, ignoreMerges, mergeList, post);
+            }
+            Symbols.Chars chars = characters(file, vocabIds, specials, n, byteFallback, unkToken, model.path("fuse_unk").asBoolean(false), decoder, root.toString());
+            return new BpeTokenizer(pre, tokens, chars, addedVocabulary, ignoreMerges, mergeList, post);
         } catch (IllegalArgumentException e) {
             throw new IOException(file + ": " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * What BPE on characters starts a word from: the vocabulary's characters, the byte tokens &lt;0x00&gt; to &lt;0xFF&gt;
+     * (those it has), the unknown token; and each token's text, for the decoder. source: the whole tokenizer.json,
+     * which writing the tokenizer puts back as it was.
+     */
+    private static Symbols.Chars characters(Path file, Map<String, Integer> vocab, Map<String, Integer> added, int n, boolean byteFallback, String unkToken,
+                                            boolean fuseUnk, TokenDecoder decoder, String source) throws IOException {
+        int unk = -1;
+        if (unkToken != null) {
+            Integer id = vocab.get(unkToken);
+            if (id == null) throw new IOException(file + ": model.unk_token '" + unkToken + "' is not in model.vocab");
+            unk = id;
+        }
+        int[] bytes = null;
+        if (byteFallback) {
+            bytes = new int[256];
+            for (int b = 0; b < 256; b++) bytes[b] = vocab.getOrDefault(String.format("<0x%02X>", b), -1);
+        }
+        String[] strings = new String[n];
+        vocab.forEach((s, id) -> strings[id] = s);
+        added.forEach((s, id) -> strings[id] = s);
+        return new Symbols.Chars(Map.copyOf(vocab), bytes, unk, fuseUnk, strings, decoder, source);
+    }
+
+    /**
+     * A decoder for BPE on characters: Replace (a string or a regex), ByteFallback, Fuse, Strip, Metaspace, or a Sequence
+     * of them; none joins the tokens with spaces, as tokenizers does. Any other type is refused by name.
+     */
+    private static TokenDecoder decoder(Path file, JsonNode n) throws IOException {
+        if (n.isMissingNode() || n.isNull()) return new TokenDecoder(List.of(), true);
+        List<TokenDecoder.Step> steps = new ArrayList<>();
+        decoderSteps(file, n, "decoder", steps);
+        return new TokenDecoder(steps, false);
+    }
+
+    private static void decoderSteps(Path file, JsonNode n, String where, List<TokenDecoder.Step> steps) throws IOException {
+        String type = n.path("type").asText("?");
+        switch (type) {
+            case "Sequence" -> {
+                JsonNode list = n.get("decoders");
+                if (list == null || !list.isArray()) throw new IOException(file + ": " + where + ".decoders is missing or not an array");
+                for (int i = 0; i < list.size(); i++) decoderSteps(file, list.get(i), where + ".decoders[" + i + "]", steps);
+            }
+            case "Replace" -> steps.add(replace(file, n, where));
+            case "ByteFallback" -> steps.add(new TokenDecoder.ByteFallback());
+            case "Fuse" -> steps.add(new TokenDecoder.Fuse());
+            case "Strip" -> {
+                int content = oneCharacter(file, n.get("content"), where + ".content");
+                JsonNode start = n.get("start"), stop = n.get("stop");
+                if (start == null || !start.canConvertToInt() || start.asInt() < 0 || stop == null || !stop.canConvertToInt() || stop.asInt() < 0) {
+                    throw new IOException(file + ": " + where + ".start and .stop must be counts, got " + start + " and " + stop);
+                }
+                steps.add(new TokenDecoder.Strip(content, start.asInt(), stop.asInt()));
+            }
+            case "ByteLevel" -> throw new IOException(file + ": " + where + " is ByteLevel but the pre_tokenizer is not: byte-level BPE needs both");
+            case "Metaspace" -> {
+                PreTokenizer.Metaspace m = metaspace(file, n, where);
+                steps.add(new TokenDecoder.Metaspace(m.replacement(), m.prepend() != PreTokenizer.PrependScheme.NEVER));
+            }
+            default -> throw new IOException(file + ": " + where + ".type '" + type + "' is not supported for BPE on characters (Replace, ByteFallback, Fuse, Strip, "
+                    + "Metaspace or a Sequence of them are)");
+        }
+    }
+
+    /** Replace, as a normalizer or a decoder writes it: pattern {"String": s} or {"Regex": r}, content. */
+    private static TextNormalizer.Replace replace(Path file, JsonNode n, String where) throws IOException {
+        JsonNode pattern = n.path("pattern"), content = n.get("content");
+        boolean literal = pattern.has("String");
+        JsonNode text = literal ? pattern.get("String") : pattern.get("Regex");
+        if (text == null || !text.isTextual() || pattern.size() != 1) throw new IOException(file + ": " + where + ".pattern must be {\"String\": ...} or {\"Regex\": ...}, got " + pattern);
+        if (content == null || !content.isTextual()) throw new IOException(file + ": " + where + ".content must be a string, got " + content);
+        if (literal && text.asText().isEmpty()) throw new IOException(file + ": " + where + ".pattern is the empty string");
+        try {
+            return new TextNormalizer.Replace(text.asText(), !literal, content.asText());
+        } catch (PatternSyntaxException e) {
+            throw new IOException(file + ": " + where + ".pattern.Regex does not compile: " + e.getMessage(), e);
+        }
+    }
+
+    /** Metaspace's replacement (one character), prepend_scheme (always, first or never; older files: add_prefix_space) and split. */
+    private static PreTokenizer.Metaspace metaspace(Path file, JsonNode n, String where) throws IOException {
+        int replacement = oneCharacter(file, n.get("replacement"), where + ".replacement");
+        JsonNode scheme = n.get("prepend_scheme"), prefix = n.get("add_prefix_space"), split = n.get("split");
+        PreTokenizer.PrependScheme p;
+        if (scheme != null && !scheme.isNull()) {
+            p = switch (scheme.asText()) {
+                case "always" -> PreTokenizer.PrependScheme.ALWAYS;
+                case "first" -> PreTokenizer.PrependScheme.FIRST;
+                case "never" -> PreTokenizer.PrependScheme.NEVER;
+                default -> throw new IOException(file + ": " + where + ".prepend_scheme " + scheme + " is not always, first or never");
+            };
+        } else if (prefix != null && prefix.isBoolean()) { // tokenizers before 0.19 wrote add_prefix_space
+            p = prefix.asBoolean() ? PreTokenizer.PrependScheme.ALWAYS : PreTokenizer.PrependScheme.NEVER;
+        } else {
+            throw new IOException(file + ": " + where + " has neither prepend_scheme nor add_prefix_space");
+        }
+        if (split != null && !split.isBoolean()) throw new IOException(file + ": " + where + ".split must be true or false, got " + split);
+        return new PreTokenizer.Metaspace(replacement, p, split == null || split.asBoolean()); // tokenizers' default: split
+    }
+
+    private static int oneCharacter(Path file, JsonNode v, String where) throws IOException {
+        if (v == null || !v.isTextual() || v.asText().codePointCount(0, v.asText().length()) != 1) throw new IOException(file + ": " + where + " must be one character, got " + v);
+        return v.asText().codePointAt(0);
     }
 
     /** A token id below limit, or -1. */
@@ -239,8 +362,8 @@ public final class TokenizerJson {
         return id;
     }
 
-    /** The Unicode forms of a normalizer: none (null), NFC, NFD, NFKC, NFKD, or a Sequence of them; any other refused by name. */
-    private static void normalizer(Path file, JsonNode n, String where, List<java.text.Normalizer.Form> forms) throws IOException {
+    /** A normalizer: none (null), NFC, NFD, NFKC, NFKD, Prepend, Replace, or a Sequence of them; any other refused by name. */
+    private static void normalizer(Path file, JsonNode n, String where, List<TextNormalizer.Step> forms) throws IOException {
         if (n.isMissingNode() || n.isNull()) return;
         String type = n.path("type").asText("?");
         if (type.equals("Sequence")) {
@@ -249,21 +372,31 @@ public final class TokenizerJson {
             for (int i = 0; i < list.size(); i++) normalizer(file, list.get(i), where + ".normalizers[" + i + "]", forms);
             return;
         }
-        java.text.Normalizer.Form f = AddedVocabulary.form(type);
-        if (f == null) throw new IOException(file + ": " + where + " '" + type + "' is not supported (NFC, NFD, NFKC, NFKD and Sequences of them are)");
-        forms.add(f);
+        if (type.equals("Prepend")) {
+            JsonNode prepend = n.get("prepend");
+            if (prepend == null || !prepend.isTextual()) throw new IOException(file + ": " + where + ".prepend must be a string, got " + prepend);
+            forms.add(new TextNormalizer.Prepend(prepend.asText()));
+            return;
+        }
+        if (type.equals("Replace")) {
+            forms.add(replace(file, n, where));
+            return;
+        }
+        java.text.Normalizer.Form f = TextNormalizer.form(type);
+        if (f == null) throw new IOException(file + ": " + where + " '" + type + "' is not supported (NFC, NFD, NFKC, NFKD, Prepend, Replace and Sequences of them are)");
+        forms.add(new TextNormalizer.Unicode(f));
     }
 
+    /** Split steps, then ByteLevel (byte-level BPE), Metaspace or nothing (BPE on characters); none at all for the latter. */
     private static PreTokenizer preTokenizer(Path file, JsonNode pre) throws IOException {
         List<PreTokenizer.Step> steps = new ArrayList<>();
-        if (pre.isMissingNode() || pre.isNull()) throw new IOException(file + ": no ByteLevel pre_tokenizer: not a byte-level BPE");
-        steps(file, pre, "pre_tokenizer", steps);
-        if (steps.isEmpty() || !(steps.getLast() instanceof PreTokenizer.ByteLevelStep)) throw new IOException(file + ": no ByteLevel pre_tokenizer: not a byte-level BPE");
+        if (!pre.isMissingNode() && !pre.isNull()) steps(file, pre, "pre_tokenizer", steps);
         return new PreTokenizer(steps);
     }
 
     private static void steps(Path file, JsonNode st, String where, List<PreTokenizer.Step> steps) throws IOException {
-        boolean afterByteLevel = !steps.isEmpty() && steps.getLast() instanceof PreTokenizer.ByteLevelStep;
+        // ByteLevel and Metaspace end a pre-tokenizer: they hand on pieces in their own alphabet (Ġ or ▁ for a space), which a later step would see
+        String last = steps.isEmpty() || steps.getLast() instanceof PreTokenizer.Split ? null : steps.getLast() instanceof PreTokenizer.Metaspace ? "Metaspace" : "ByteLevel";
         String type = st.path("type").asText("?");
         switch (type) {
             case "Sequence" -> {
@@ -271,16 +404,19 @@ public final class TokenizerJson {
                 if (list == null || !list.isArray()) throw new IOException(file + ": " + where + ".pretokenizers is missing or not an array");
                 for (int i = 0; i < list.size(); i++) steps(file, list.get(i), where + ".pretokenizers[" + i + "]", steps);
             }
+            case "Metaspace" -> {
+                if (last != null) throw new IOException(file + ": " + where + ": Metaspace after " + last + " is not supported");
+                steps.add(metaspace(file, st, where));
+            }
             case "ByteLevel" -> {
-                if (afterByteLevel) throw new IOException(file + ": " + where + ": a second ByteLevel is not supported");
+                if (last != null) throw new IOException(file + ": " + where + ": ByteLevel after " + last + " is not supported");
                 JsonNode prefix = st.get("add_prefix_space"), regex = st.get("use_regex");
                 if (prefix == null || !prefix.isBoolean()) throw new IOException(file + ": " + where + ".add_prefix_space must be true or false, got " + prefix);
                 if (regex != null && !regex.isBoolean()) throw new IOException(file + ": " + where + ".use_regex must be true or false, got " + regex);
                 steps.add(new PreTokenizer.ByteLevelStep(prefix.asBoolean(), regex == null || regex.asBoolean()));
             }
             case "Split" -> {
-                // ByteLevel hands on its pieces as byte-level characters (Ġ for a space): a later regex would see those
-                if (afterByteLevel) throw new IOException(file + ": " + where + ": Split after ByteLevel is not supported");
+                if (last != null) throw new IOException(file + ": " + where + ": Split after " + last + " is not supported");
                 JsonNode pattern = st.path("pattern"), behavior = st.get("behavior"), invert = st.get("invert");
                 boolean literal = pattern.has("String");
                 JsonNode text = literal ? pattern.get("String") : pattern.get("Regex");
@@ -303,6 +439,11 @@ public final class TokenizerJson {
 
     /** Writes t as a Hugging Face tokenizer.json (atomically). */
     public static void write(BpeTokenizer t, Path file) throws IOException {
+        if (t.symbols() instanceof Symbols.Chars c) { // only ever read from a tokenizer.json: written back as it was
+            JsonNode source = JSON.readTree(c.source());
+            AtomicWrite.write(file, tmp -> JSON.writerWithDefaultPrettyPrinter().writeValue(tmp.toFile(), source));
+            return;
+        }
         ObjectNode root = JSON.createObjectNode();
         root.put("version", "1.0");
         root.putNull("truncation");
@@ -320,14 +461,14 @@ public final class TokenizerJson {
             added.addObject().put("id", a.id()).put("content", a.content()).put("single_word", false).put("lstrip", false)
                     .put("rstrip", false).put("normalized", a.normalized()).put("special", a.special());
         }
-        List<java.text.Normalizer.Form> forms = t.added().normalization();
+        List<TextNormalizer.Step> forms = t.added().normalizer().steps();
         if (forms.isEmpty()) {
             root.putNull("normalizer");
         } else if (forms.size() == 1) {
-            root.putObject("normalizer").put("type", forms.getFirst().name());
+            root.set("normalizer", normalizerJson(forms.getFirst()));
         } else {
             ArrayNode list = root.putObject("normalizer").put("type", "Sequence").putArray("normalizers");
-            for (java.text.Normalizer.Form f : forms) list.addObject().put("type", f.name());
+            for (TextNormalizer.Step f : forms) list.add(normalizerJson(f));
         }
         PreTokenizer pre = t.preTokenizer();
         ObjectNode byteLevel = JSON.createObjectNode().put("type", "ByteLevel").put("add_prefix_space", t.addPrefixSpace()).put("trim_offsets", true);
@@ -367,5 +508,18 @@ public final class TokenizerJson {
             }
         }
         AtomicWrite.write(file, tmp -> JSON.writeValue(tmp.toFile(), root));
+    }
+
+    private static ObjectNode normalizerJson(TextNormalizer.Step step) {
+        ObjectNode n = JSON.createObjectNode();
+        switch (step) {
+            case TextNormalizer.Unicode u -> n.put("type", u.form().name());
+            case TextNormalizer.Prepend p -> n.put("type", "Prepend").put("prepend", p.prepend());
+            case TextNormalizer.Replace r -> {
+                n.put("type", "Replace").putObject("pattern").put(r.regex() ? "Regex" : "String", r.pattern());
+                n.put("content", r.content());
+            }
+        }
+        return n;
     }
 }
