@@ -15,8 +15,9 @@ import java.util.Map;
 
 /**
  * A Hugging Face model directory: config.json plus model.safetensors, or shards listed in
- * model.safetensors.index.json; F32, F16 and BF16 weights are read as float32. Only files
- * are read: nothing in a checkpoint can execute code.
+ * model.safetensors.index.json, or else the same as torch.save wrote them (pytorch_model.bin, {@link PyTorchArchive});
+ * F32, F16 and BF16 weights are read as float32. Only files are read: nothing in a checkpoint can execute code (a
+ * pickle that would call anything but what a state dict needs is refused).
  */
 public final class HfCheckpoint implements AutoCloseable {
     static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -27,8 +28,8 @@ public final class HfCheckpoint implements AutoCloseable {
     private final Path dir;
     private final ModelConfig config;
     private final JsonNode configJson;
-    private final Map<String, Safetensors.Reader> byTensor = new LinkedHashMap<>();
-    private final List<Safetensors.Reader> files = new ArrayList<>();
+    private final Map<String, Safetensors.TensorFile> byTensor = new LinkedHashMap<>();
+    private final List<Safetensors.TensorFile> files = new ArrayList<>();
 
     private HfCheckpoint(Path dir, ModelConfig config, JsonNode configJson) {
         this.dir = dir;
@@ -77,30 +78,8 @@ public final class HfCheckpoint implements AutoCloseable {
         }
         HfCheckpoint ck = new HfCheckpoint(dir, parseConfig(cfg, cfgPath), cfg);
         try {
-            Path single = dir.resolve("model.safetensors"), index = dir.resolve("model.safetensors.index.json");
-            if (Files.isRegularFile(single)) {
-                ck.add(Safetensors.open(single));
-            } else if (Files.isRegularFile(index)) {
-                JsonNode map = JSON.readTree(index.toFile()).get("weight_map");
-                if (map == null || !map.isObject()) throw new IOException(index + ": no weight_map");
-                Map<String, Safetensors.Reader> shards = new LinkedHashMap<>();
-                for (var it = map.fields(); it.hasNext(); ) {
-                    var e = it.next();
-                    String file = e.getValue().asText();
-                    if (file.contains("/") || file.contains("\\") || file.startsWith(".")) throw new IOException(index + ": shard name '" + file + "' is not a plain file name");
-                    Safetensors.Reader r = shards.get(file);
-                    if (r == null) {
-                        r = Safetensors.open(dir.resolve(file));
-                        shards.put(file, r);
-                        ck.files.add(r);
-                    }
-                    if (!r.entries().containsKey(e.getKey())) throw new IOException(dir.resolve(file) + ": tensor '" + e.getKey() + "' listed in the index is missing");
-                    ck.byTensor.put(e.getKey(), r);
-                }
-            } else if (Files.exists(dir.resolve("pytorch_model.bin"))) {
-                throw new IOException(dir + ": only pytorch_model.bin (a pickle, which can execute code) is there; convert it to safetensors first");
-            } else {
-                throw new IOException(dir + ": no model.safetensors or model.safetensors.index.json");
+            if (!ck.addFiles("model.safetensors", Safetensors::open) && !ck.addFiles("pytorch_model.bin", PyTorchArchive::open)) {
+                throw new IOException(dir + ": no model.safetensors, pytorch_model.bin or an index of their shards");
             }
             return ck;
         } catch (IOException | RuntimeException e) {
@@ -109,7 +88,46 @@ public final class HfCheckpoint implements AutoCloseable {
         }
     }
 
-    private void add(Safetensors.Reader r) {
+    private interface Opener {
+        Safetensors.TensorFile open(Path file) throws IOException;
+    }
+
+    /**
+     * The weights in file, or in the shards file + ".index.json" lists (transformers' layout for both formats), as transformers
+     * looks for them; false when neither is there.
+     */
+    private boolean addFiles(String file, Opener opener) throws IOException {
+        Path single = dir.resolve(file), index = dir.resolve(file + ".index.json");
+        if (Files.isRegularFile(single)) {
+            add(opener.open(single));
+            return true;
+        }
+        if (!Files.isRegularFile(index)) return false;
+        JsonNode map;
+        try {
+            map = JSON.readTree(index.toFile()).get("weight_map");
+        } catch (IOException e) {
+            throw new IOException(index + ": not valid JSON (" + e.getMessage() + ")", e);
+        }
+        if (map == null || !map.isObject()) throw new IOException(index + ": no weight_map");
+        Map<String, Safetensors.TensorFile> shards = new LinkedHashMap<>();
+        for (var it = map.fields(); it.hasNext(); ) {
+            var e = it.next();
+            String name = e.getValue().asText();
+            if (name.contains("/") || name.contains("\\") || name.startsWith(".")) throw new IOException(index + ": shard name '" + name + "' is not a plain file name");
+            Safetensors.TensorFile r = shards.get(name);
+            if (r == null) {
+                r = opener.open(dir.resolve(name));
+                shards.put(name, r);
+                files.add(r);
+            }
+            if (!r.entries().containsKey(e.getKey())) throw new IOException(dir.resolve(name) + ": tensor '" + e.getKey() + "' listed in the index is missing");
+            byTensor.put(e.getKey(), r);
+        }
+        return true;
+    }
+
+    private void add(Safetensors.TensorFile r) {
         files.add(r);
         for (String name : r.entries().keySet()) byTensor.put(name, r);
     }
@@ -145,7 +163,7 @@ public final class HfCheckpoint implements AutoCloseable {
 
             @Override
             public float[] floats(String name) throws IOException {
-                Safetensors.Reader r = byTensor.get(name);
+                Safetensors.TensorFile r = byTensor.get(name);
                 if (r == null) throw new IOException(dir + ": tensor '" + name + "' is missing");
                 return r.floats(name);
             }
@@ -392,6 +410,6 @@ public final class HfCheckpoint implements AutoCloseable {
 
     @Override
     public void close() {
-        for (Safetensors.Reader r : files) r.close();
+        for (Safetensors.TensorFile r : files) r.close();
     }
 }

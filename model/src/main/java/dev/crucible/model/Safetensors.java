@@ -144,8 +144,14 @@ public final class Safetensors {
         String where();
     }
 
+    /** A file of named tensors, open until closed (read only: closing loses nothing, so it throws nothing). */
+    public interface TensorFile extends TensorSource, AutoCloseable {
+        @Override
+        void close();
+    }
+
     /** An open, validated safetensors file. */
-    public static final class Reader implements AutoCloseable, TensorSource {
+    public static final class Reader implements TensorFile {
         private final Path path;
         private final Arena arena;
         private final MemorySegment data;
