@@ -237,7 +237,7 @@ class CommandsTest {
         assertEquals("15496 15496 995 50256", run("tokenizer", "encode", "--tokenizer", llama.resolve("tokenizer.json").toString(), "Hello world").out().trim());
     }
 
-    /** JSON lines of documents, each 40 of words drawn at random and a full stop. */
+    /** JSON lines of documents, each 40 words drawn at random and a full stop. */
     private static void writeDocuments(Path file, String[] words, int documents, long seed) throws java.io.IOException {
         StringBuilder jsonl = new StringBuilder();
         java.util.SplittableRandom rng = new java.util.SplittableRandom(seed);

@@ -17,7 +17,7 @@ import java.util.Map;
 
 /**
  * Documents of one or more domains to llm.c token shards. Each document is preceded by the
- * end-of-text token (or a begin-of-text one: {@link BpeTokenizer#documentSeparator}) and goes to validation or training by a hash of its name from its input's own
+ * end-of-text token (or a begin-of-sequence one: {@link BpeTokenizer#documentSeparator}) and goes to validation or training by a hash of its name from its input's own
  * file or directory name on (stable across runs, and when the corpus is moved).
  * Validation stays per domain ({@code val_<domain>_NNNNNN.bin}), so loss can be read per domain;
  * a sample of validation documents is kept as text ({@code heldout/<domain>.jsonl}) for probes that
@@ -44,8 +44,11 @@ public final class CorpusTokenizer {
      */
     public static List<DomainCounts> run(BpeTokenizer tok, List<Domain> domains, Map<String, Double> mix, int valPercent, int shardTokens,
                                          Path out, PrintStream log) throws IOException {
-        Integer eot = tok.documentSeparator();
-        if (eot == null) throw new IllegalArgumentException("the tokenizer has none of the special tokens " + BpeTokenizer.DOCUMENT_SEPARATORS + " to separate documents");
+        Integer separator = tok.documentSeparator();
+        if (separator == null) {
+            throw new IllegalArgumentException("the tokenizer has no token to separate documents: no <|endoftext|>, none its post_processor puts before a text, none of "
+                    + BpeTokenizer.BEGIN_OF_TEXT);
+        }
         for (String d : mix.keySet()) {
             if (domains.stream().noneMatch(x -> x.name().equals(d))) throw new IllegalArgumentException("mixture weight for unknown domain '" + d + "'");
         }
@@ -70,7 +73,7 @@ public final class CorpusTokenizer {
                         // the input's file name and what follows it, so the split does not change when the corpus is moved
                         String key = prefix != null && name.startsWith(prefix) ? String.valueOf(in.getFileName()) + name.substring(prefix.length()) : name;
                         if (Math.floorMod(key.hashCode() * 0x9E3779B9, 100) < valPercent) {
-                            val.add(eot);
+                            val.add(separator);
                             for (int id : ids) val.add(id);
                             c[3]++;
                             c[4] += ids.length + 1;
@@ -86,13 +89,13 @@ public final class CorpusTokenizer {
                                 }
                             }
                         } else {
-                            int[] withEot = new int[ids.length + 1];
-                            withEot[0] = eot;
-                            System.arraycopy(ids, 0, withEot, 1, ids.length);
-                            docs.add(withEot);
+                            int[] separated = new int[ids.length + 1];
+                            separated[0] = separator;
+                            System.arraycopy(ids, 0, separated, 1, ids.length);
+                            docs.add(separated);
                             c[0]++;
                             c[1] += bytes;
-                            c[2] += withEot.length;
+                            c[2] += separated.length;
                         }
                     });
                 }

@@ -55,7 +55,7 @@ public final class Checkpoints {
     }
 
     /** A run's tokenizer.json, the tokenizer, and the id that separates its documents (config.json's bos/eos), read once per run, not per checkpoint. */
-    public record RunTokenizer(Path file, BpeTokenizer tokenizer, Integer endOfText) {
+    public record RunTokenizer(Path file, BpeTokenizer tokenizer, Integer documentSeparator) {
         public static RunTokenizer read(Path file) throws IOException {
             BpeTokenizer t = TokenizerJson.read(file);
             return new RunTokenizer(file, t, t.documentSeparator());
@@ -71,7 +71,8 @@ public final class Checkpoints {
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put("format", "pt");
         Safetensors.write(tmp.resolve(MODEL), HfFormat.sources(model.layout(), model.params), meta);
-        Integer eot = tokenizer == null ? null : tokenizer.endOfText();
+        // what separates the run's documents is what ends one: generation stops there
+        Integer eot = tokenizer == null ? null : tokenizer.documentSeparator();
         if (tokenizer != null) Files.copy(tokenizer.file(), tmp.resolve("tokenizer.json"));
         JSON.writeValue(tmp.resolve("config.json").toFile(), HfFormat.configJson(model.config(), eot, eot));
         Map<String, Object> gen = new LinkedHashMap<>();

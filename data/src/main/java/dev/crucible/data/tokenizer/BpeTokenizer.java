@@ -1,7 +1,6 @@
 package dev.crucible.data.tokenizer;
 
 import java.io.BufferedReader;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
@@ -53,7 +52,7 @@ public final class BpeTokenizer {
     private final PostProcessor postProcessor;
     // shared by threads encoding at once; bounded so a long tail of rare pieces cannot fill memory
     private final Map<String, int[]> cache = new java.util.concurrent.ConcurrentHashMap<>();
-    /** Longer pieces are not cached (a SentencePiece-style tokenizer without a pre-tokenizer has whole paragraphs as pieces), as in tokenizers. */
+    /** Longer pieces (in UTF-16 units) are not cached: a SentencePiece-style tokenizer without a pre-tokenizer has whole paragraphs as pieces. */
     static final int CACHED_PIECE_CHARS = 256;
     /** Longer pieces merge by a priority queue: the scan for the best pair would cost the square of their length. */
     static final int HEAP_MERGE_SYMBOLS = 48;
@@ -70,14 +69,20 @@ public final class BpeTokenizer {
         this(pre, tokenBytes, ranks, added, ignoreMerges, mergeList, postProcessor, byteSymbols(tokenBytes, added));
     }
 
+    private BpeTokenizer(PreTokenizer pre, byte[][] tokenBytes, Map<String, Integer> ranks, AddedVocabulary added, boolean ignoreMerges, int[][] mergeList,
+                         PostProcessor postProcessor, Symbols.Bytes symbols) {
+        this(pre, tokenBytes, ranks, added, ignoreMerges, mergeList, postProcessor, symbols,
+                mergeList != null ? PairMerges.of(mergeList) : PairMerges.build(tokenBytes, symbols.ids(), ranks));
+    }
+
     /** BPE on characters (tokenizer.json's merges list, which ranks the pairs); tokenBytes: what each token stands for inside a text. */
     BpeTokenizer(PreTokenizer pre, byte[][] tokenBytes, Symbols.Chars symbols, AddedVocabulary added, boolean ignoreMerges, int[][] mergeList,
                  PostProcessor postProcessor) {
-        this(pre, tokenBytes, Map.of(), added, ignoreMerges, mergeList, postProcessor, symbols);
+        this(pre, tokenBytes, Map.of(), added, ignoreMerges, mergeList, postProcessor, symbols, PairMerges.of(mergeList));
     }
 
     private BpeTokenizer(PreTokenizer pre, byte[][] tokenBytes, Map<String, Integer> ranks, AddedVocabulary added, boolean ignoreMerges, int[][] mergeList,
-                         PostProcessor postProcessor, Symbols symbols) {
+                         PostProcessor postProcessor, Symbols symbols, PairMerges merges) {
         if ((pre.byteLevel() != null) != (symbols instanceof Symbols.Bytes)) {
             throw new IllegalArgumentException(symbols instanceof Symbols.Bytes ? "byte-level BPE needs a ByteLevel pre-tokenizer" : "BPE on characters with a ByteLevel pre-tokenizer");
         }
@@ -92,7 +97,7 @@ public final class BpeTokenizer {
         this.ranks = ranks;
         this.ignoreMerges = ignoreMerges;
         this.mergeList = mergeList;
-        this.merges = mergeList != null ? PairMerges.of(mergeList) : PairMerges.build(tokenBytes, ((Symbols.Bytes) symbols).ids(), ranks);
+        this.merges = merges;
     }
 
     /** Every ordinary token by its bytes, and the token of each byte, which a byte-level vocabulary must have. */
@@ -108,7 +113,7 @@ public final class BpeTokenizer {
             if (id == null) throw new IllegalArgumentException("vocabulary lacks the single byte " + b + ": not a byte-level BPE");
             byteIds[b] = id;
         }
-        return new Symbols.Bytes(byteIds, ids);
+        return new Symbols.Bytes(byteIds, ids, tokenBytes);
     }
 
     static String key(byte[] b) {
@@ -183,16 +188,22 @@ public final class BpeTokenizer {
         return specials.get(content);
     }
 
-    /** The special tokens that can separate documents, the first one a tokenizer has taken: GPT-2's (and NeoX's, Crucible's), Llama 3's, SentencePiece's. */
-    public static final List<String> DOCUMENT_SEPARATORS = List.of("<|endoftext|>", "<|begin_of_text|>", "<s>");
+    /** Begin-of-sequence tokens by name, for a tokenizer whose post_processor puts none before a text: Llama 3's, SentencePiece's, Gemma's. */
+    public static final List<String> BEGIN_OF_TEXT = List.of("<|begin_of_text|>", "<s>", "<bos>");
 
     /**
      * The token Crucible puts before each document of a corpus (and a checkpoint's config.json names as its bos and eos):
-     * end-of-text, else a begin-of-text token ({@link #DOCUMENT_SEPARATORS}); null when the tokenizer has none.
+     * end-of-text (GPT-2's, GPT-NeoX's, Crucible's own tokenizers'), else the first token tokenizer.json's post_processor
+     * puts before a text (Llama 2's &lt;s&gt;, Llama 3's, Gemma's &lt;bos&gt;), else the first of {@link #BEGIN_OF_TEXT} it has;
+     * null when it has none.
      */
     public Integer documentSeparator() {
-        for (String token : DOCUMENT_SEPARATORS) {
-            Integer id = specials.get(token);
+        Integer id = specials.get("<|endoftext|>");
+        if (id != null) return id;
+        int[] prefix = postProcessor.prefix();
+        if (prefix.length > 0) return prefix[0];
+        for (String token : BEGIN_OF_TEXT) {
+            id = specials.get(token);
             if (id != null) return id;
         }
         return null;
@@ -219,15 +230,16 @@ public final class BpeTokenizer {
 
     /**
      * Where this tokenizer and o turn text into different ids (vocabulary size, a token's bytes, the
-     * added tokens, the normalizer, the pre-tokenizer), in words; null when they agree on all of it.
+     * added tokens, the normalizer, the pre-tokenizer, what BPE starts a piece from), in words; null when they agree
+     * on all of it. The decoder and the post_processor are left out: they change no id of a text.
      */
     public String differenceFrom(BpeTokenizer o) {
         if (vocabSize() != o.vocabSize()) return "vocabulary of " + vocabSize() + " vs " + o.vocabSize() + " tokens";
         if (!addedIds.equals(o.addedIds)) return "added tokens " + addedIds + " vs " + o.addedIds;
         if (!added.tokens().equals(o.added.tokens())) return "added tokens' flags " + added.tokens() + " vs " + o.added.tokens();
         if (!added.normalizer().equals(o.added.normalizer())) return "normalizer " + added.normalizer() + " vs " + o.added.normalizer();
-        if (symbols instanceof Symbols.Chars != o.symbols instanceof Symbols.Chars) return "BPE on " + (symbols instanceof Symbols.Chars ? "characters vs bytes" : "bytes vs characters");
-        if (symbols instanceof Symbols.Chars c && !c.equals(o.symbols)) return "the characters' tokens, byte fallback, unknown token or decoder differ";
+        String symbolsDiffer = symbols.differenceFrom(o.symbols);
+        if (symbolsDiffer != null) return symbolsDiffer;
         if (!pre.equals(o.pre)) return "pre-tokenizer " + pre + " vs " + o.pre;
         if (ignoreMerges != o.ignoreMerges) return "ignore_merges " + ignoreMerges + " vs " + o.ignoreMerges;
         if (!java.util.Arrays.deepEquals(mergeList, o.mergeList)) return "the merges differ";
@@ -271,8 +283,8 @@ public final class BpeTokenizer {
     /**
      * Encodes arbitrary bytes: maximal runs of valid UTF-8 are encoded as text (no special tokens, no
      * prefix space), and each byte of an invalid sequence becomes its single-byte token (SentencePiece-style:
-     * its &lt;0xXX&gt; token, else the unknown token), so a byte-level BPE's decodeBytes gives the input back
-     * exactly (unless the normalizer changes text or the pre-tokenizer removes it).
+     * its &lt;0xXX&gt; token, else the unknown token, else nothing), so a byte-level BPE's decodeBytes gives the input
+     * back exactly (unless the normalizer changes text or the pre-tokenizer removes it).
      */
     public int[] encodeBytes(byte[] data) {
         IntList out = new IntList();
@@ -480,7 +492,7 @@ public final class BpeTokenizer {
      */
     public byte[] decodeBytes(int[] idsToDecode) {
         for (int id : idsToDecode) bytes(id);
-        return symbols.decodeBytes(idsToDecode, tokenBytes);
+        return symbols.decodeBytes(idsToDecode);
     }
 
     /**
@@ -490,7 +502,7 @@ public final class BpeTokenizer {
      */
     public String decode(int[] idsToDecode) {
         for (int id : idsToDecode) bytes(id);
-        return symbols.decode(idsToDecode, tokenBytes);
+        return symbols.decode(idsToDecode);
     }
 
     /** Ordinary tokens in id order with their merge ranks, for writing tokenizer.json. */

@@ -15,7 +15,9 @@ import java.util.regex.Pattern;
  * with GPT-2's regex when use_regex. Metaspace turns spaces into its replacement character ("▁"), puts one
  * before a piece that does not start with it (always; first: only before the piece where the text starts),
  * and cuts before each of them when split. Regexes run on Java's engine with Unicode classes, as the rest
- * of Crucible does.
+ * of Crucible does. One known difference: "first" asks whether a piece starts where the text does, which tokenizers
+ * answers from the original offsets; after a normalizer that deletes the text's first characters (none that
+ * SentencePiece-style tokenizers ship) tokenizers puts no "▁" there and Crucible does.
  */
 final class PreTokenizer {
     /** tokenizers' SplitDelimiterBehavior, by its name in tokenizer.json. */
@@ -150,14 +152,11 @@ final class PreTokenizer {
         }
         // tokenizers' Pattern::find_matches: the piece as consecutive ranges, each a match or not
         List<int[]> ranges = new ArrayList<>(); // {start, end, isDelimiter}
-        int prev = from, lastEnd = -1;
-        while (m.find()) {
-            // Oniguruma's find_iter (as Rust's regex) never reports an empty match where the last match ended; Java's does
-            if (m.start() == m.end() && m.start() == lastEnd) continue;
-            lastEnd = m.end();
-            if (m.start() != prev) ranges.add(new int[] {prev, m.start(), sp.invert() ? 1 : 0});
-            ranges.add(new int[] {m.start(), m.end(), sp.invert() ? 0 : 1});
-            prev = m.end();
+        int prev = from;
+        for (int[] match : matches(m)) {
+            if (match[0] != prev) ranges.add(new int[] {prev, match[0], sp.invert() ? 1 : 0});
+            ranges.add(new int[] {match[0], match[1], sp.invert() ? 0 : 1});
+            prev = match[1];
         }
         if (prev != to) ranges.add(new int[] {prev, to, sp.invert() ? 1 : 0});
         for (int[] r : behave(ranges, sp.behavior())) down.piece(s, r[0], r[1]);
@@ -181,6 +180,21 @@ final class PreTokenizer {
         }
         if (prev < t.length()) ranges.add(new int[] {prev, t.length(), 0});
         for (int[] r : behave(ranges, Behavior.MERGED_WITH_NEXT)) sink.piece(t, r[0], r[1]);
+    }
+
+    /**
+     * A regex's matches ({start, end}) as tokenizers finds them (Oniguruma's find_iter, as Rust's regex): never an empty
+     * match where the last match ended, which Java's find reports.
+     */
+    static List<int[]> matches(Matcher m) {
+        List<int[]> out = new ArrayList<>();
+        int lastEnd = -1;
+        while (m.find()) {
+            if (m.start() == m.end() && m.start() == lastEnd) continue;
+            lastEnd = m.end();
+            out.add(new int[] {m.start(), m.end()});
+        }
+        return out;
     }
 
     private static void isolate(Matcher m, String s, int from, int to, Sink sink) {

@@ -3,14 +3,17 @@ package dev.crucible.data.tokenizer;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 
 /**
- * What BPE starts a piece from, and how its tokens decode: the piece's UTF-8 bytes, one token each
- * (byte-level BPE: GPT-2, Llama 3, Crucible's own), or its characters, each the vocabulary's token for it, else
- * the &lt;0xXX&gt; tokens of its bytes (byte_fallback), else the unknown token (SentencePiece-style BPE: Llama 2,
- * Mistral, Gemma). The merges are the same either way.
+ * The kind of a BPE: what it starts a piece from, how its tokens are spelled in tokenizer.json, and how they
+ * decode. Byte-level BPE (GPT-2, Llama 3, Crucible's own) starts from the piece's UTF-8 bytes, one token each,
+ * spells a token in GPT-2's byte alphabet and decodes to the tokens' bytes. SentencePiece-style BPE (Llama 2,
+ * Mistral, Gemma) starts from the piece's characters, each the vocabulary's token for it, else the &lt;0xXX&gt;
+ * tokens of its bytes (byte_fallback), else the unknown token; spells a token as its text; and decodes through
+ * tokenizer.json's decoder. The merges run the same way on both.
  */
 sealed interface Symbols permits Symbols.Bytes, Symbols.Chars {
     /** The first symbols of a piece (the merges run on them). */
@@ -22,16 +25,25 @@ sealed interface Symbols permits Symbols.Bytes, Symbols.Chars {
     /** The token for one byte of an invalid UTF-8 sequence (raw bytes to encode), or -1 for none. */
     int byteToken(int b);
 
-    /** The text ids decode to (tokenBytes: each token's bytes). */
-    String decode(int[] ids, byte[][] tokenBytes);
+    /** A token as tokenizer.json's vocab and merges spell it (not an added token). */
+    String spelling(int id);
 
-    /** The bytes ids decode to. */
-    byte[] decodeBytes(int[] ids, byte[][] tokenBytes);
+    /** model.vocab as tokenizer.json writes it: each token's spelling and id. */
+    Map<String, Integer> vocabulary();
+
+    /** The text valid ids decode to. */
+    String decode(int[] ids);
+
+    /** The bytes valid ids decode to. */
+    byte[] decodeBytes(int[] ids);
+
+    /** Where this and o start pieces differently (so that the same text gets other ids), in words; null when they agree. */
+    String differenceFrom(Symbols o);
 
     /**
-     * One token per byte. ids: every ordinary token by its bytes (ISO-8859-1 keys).
+     * One token per byte. ids: every ordinary token by its bytes (ISO-8859-1 keys); tokenBytes: each token's bytes.
      */
-    record Bytes(int[] byteIds, Map<String, Integer> ids) implements Symbols {
+    record Bytes(int[] byteIds, Map<String, Integer> ids, byte[][] tokenBytes) implements Symbols {
         @Override
         public int[] initial(String piece) {
             byte[] b = piece.getBytes(StandardCharsets.UTF_8);
@@ -51,16 +63,35 @@ sealed interface Symbols permits Symbols.Bytes, Symbols.Chars {
         }
 
         @Override
-        public String decode(int[] ids, byte[][] tokenBytes) {
-            return new String(decodeBytes(ids, tokenBytes), StandardCharsets.UTF_8);
+        public String spelling(int id) {
+            return ByteLevel.encode(tokenBytes[id]);
+        }
+
+        /** The ordinary tokens: a byte-level BPE's added tokens are not in its vocab. */
+        @Override
+        public Map<String, Integer> vocabulary() {
+            Map<String, Integer> v = new java.util.HashMap<>();
+            ids.values().forEach(id -> v.put(spelling(id), id));
+            return v;
+        }
+
+        @Override
+        public String decode(int[] ids) {
+            return new String(decodeBytes(ids), StandardCharsets.UTF_8);
         }
 
         /** The bytes the ids stand for (any UTF-8 validity; tokens may split characters). */
         @Override
-        public byte[] decodeBytes(int[] ids, byte[][] tokenBytes) {
+        public byte[] decodeBytes(int[] ids) {
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             for (int id : ids) out.writeBytes(tokenBytes[id]);
             return out.toByteArray();
+        }
+
+        /** The tokens' bytes, compared by the tokenizer, say it all. */
+        @Override
+        public String differenceFrom(Symbols o) {
+            return o instanceof Bytes ? null : "BPE on bytes vs on characters";
         }
     }
 
@@ -72,31 +103,29 @@ sealed interface Symbols permits Symbols.Bytes, Symbols.Chars {
      *
      * @param byteFallback the token &lt;0xXX&gt; for each byte, -1 where the vocabulary lacks it; null without byte fallback
      * @param unk the unknown token, or -1
-     * @param source the tokenizer.json these were read from, which writing the tokenizer puts back as it was; equality leaves it out
      */
-    record Chars(Map<String, Integer> vocab, int[] byteFallback, int unk, boolean fuseUnk, String[] strings, TokenDecoder decoder, String source)
-            implements Symbols {
+    record Chars(Map<String, Integer> vocab, int[] byteFallback, int unk, boolean fuseUnk, String[] strings, TokenDecoder decoder) implements Symbols {
         @Override
         public int[] initial(String piece) {
             BpeTokenizer.IntList out = new BpeTokenizer.IntList();
-            int pendingUnk = 0; // unknown characters not yet written: tokenizers writes them when a character of the vocabulary follows, or at the end
+            boolean pendingUnk = false; // unknown characters not yet written: tokenizers writes them when a character of the vocabulary follows, or at the end
             for (int i = 0; i < piece.length(); ) {
                 int n = Character.charCount(piece.codePointAt(i));
                 String c = piece.substring(i, i + n);
                 i += n;
                 Integer id = vocab.get(c);
                 if (id != null) {
-                    if (pendingUnk > 0) out.add(unk);
-                    pendingUnk = 0;
+                    if (pendingUnk) out.add(unk);
+                    pendingUnk = false;
                     out.add(id);
                     continue;
                 }
                 if (fallBack(c, out)) continue; // tokenizers writes the bytes before an unknown character still pending
                 if (unk < 0) continue;
-                if (pendingUnk > 0 && !fuseUnk) out.add(unk);
-                pendingUnk = 1;
+                if (pendingUnk && !fuseUnk) out.add(unk);
+                pendingUnk = true;
             }
-            if (pendingUnk > 0) out.add(unk);
+            if (pendingUnk) out.add(unk);
             return out.toArray();
         }
 
@@ -120,7 +149,18 @@ sealed interface Symbols permits Symbols.Bytes, Symbols.Chars {
         }
 
         @Override
-        public String decode(int[] ids, byte[][] tokenBytes) {
+        public String spelling(int id) {
+            return strings[id];
+        }
+
+        /** As read: SentencePiece's vocabulary holds its control tokens (&lt;unk&gt;, &lt;s&gt;), which are also added tokens. */
+        @Override
+        public Map<String, Integer> vocabulary() {
+            return vocab;
+        }
+
+        @Override
+        public String decode(int[] ids) {
             List<String> tokens = new ArrayList<>(ids.length);
             for (int id : ids) tokens.add(strings[id]);
             return decoder.decode(tokens);
@@ -128,19 +168,19 @@ sealed interface Symbols permits Symbols.Bytes, Symbols.Chars {
 
         /** The text's UTF-8 (the decoder has made a byte run that is not UTF-8 one U+FFFD per byte, as tokenizers does). */
         @Override
-        public byte[] decodeBytes(int[] ids, byte[][] tokenBytes) {
-            return decode(ids, tokenBytes).getBytes(StandardCharsets.UTF_8);
+        public byte[] decodeBytes(int[] ids) {
+            return decode(ids).getBytes(StandardCharsets.UTF_8);
         }
 
+        /** The decoder is left out: it changes no id. */
         @Override
-        public boolean equals(Object o) {
-            return o instanceof Chars c && vocab.equals(c.vocab) && java.util.Arrays.equals(byteFallback, c.byteFallback) && unk == c.unk
-                    && fuseUnk == c.fuseUnk && java.util.Arrays.equals(strings, c.strings) && decoder.equals(c.decoder);
-        }
-
-        @Override
-        public int hashCode() {
-            return vocab.hashCode();
+        public String differenceFrom(Symbols o) {
+            if (!(o instanceof Chars c)) return "BPE on characters vs on bytes";
+            if (!vocab.equals(c.vocab)) return "the vocabularies' spellings differ";
+            if (!Arrays.equals(byteFallback, c.byteFallback)) return "byte fallback " + (byteFallback != null) + " vs " + (c.byteFallback != null) + ", or its byte tokens differ";
+            if (unk != c.unk) return "unknown token " + unk + " vs " + c.unk;
+            if (fuseUnk != c.fuseUnk) return "fuse_unk " + fuseUnk + " vs " + c.fuseUnk;
+            return null;
         }
     }
 }

@@ -2,7 +2,6 @@ package dev.crucible.data.tokenizer;
 
 import java.text.Normalizer;
 import java.util.List;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
@@ -28,7 +27,14 @@ record TextNormalizer(List<Step> steps) {
         }
 
         String apply(String s) {
-            return regex ? compiled.matcher(s).replaceAll(Matcher.quoteReplacement(content)) : s.replace(pattern, content);
+            if (!regex) return s.replace(pattern, content);
+            StringBuilder out = new StringBuilder();
+            int prev = 0;
+            for (int[] m : PreTokenizer.matches(compiled.matcher(s))) {
+                out.append(s, prev, m[0]).append(content);
+                prev = m[1];
+            }
+            return out.append(s, prev, s.length()).toString();
         }
 
         @Override

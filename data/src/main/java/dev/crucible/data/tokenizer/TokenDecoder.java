@@ -55,11 +55,15 @@ record TokenDecoder(List<Step> steps, boolean joinWithSpaces) {
         return b >= 0 ? new byte[] {(byte) b} : token.getBytes(StandardCharsets.UTF_8);
     }
 
-    /** The byte a token &lt;0xXX&gt; stands for, or -1 (tokenizers' ByteFallback test: six characters, two hex digits). */
+    /** The byte a token &lt;0xXX&gt; stands for, or -1 (tokenizers' ByteFallback test: six bytes, two hexadecimal digits in either case). */
     static int byteOf(String token) {
         if (token.length() != 6 || !token.startsWith("<0x") || token.charAt(5) != '>') return -1;
-        int hi = Character.digit(token.charAt(3), 16), lo = Character.digit(token.charAt(4), 16);
+        int hi = hex(token.charAt(3)), lo = hex(token.charAt(4));
         return hi < 0 || lo < 0 ? -1 : hi * 16 + lo;
+    }
+
+    private static int hex(char c) {
+        return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
     }
 
     private static List<String> apply(Step step, List<String> tokens) {

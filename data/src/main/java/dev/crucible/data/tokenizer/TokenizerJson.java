@@ -41,7 +41,7 @@ public final class TokenizerJson {
         if (root == null || !root.isObject()) throw new IOException(file + ": not a tokenizer.json object");
         JsonNode model = root.path("model");
         if (!"BPE".equals(model.path("type").asText("BPE")) || !model.has("vocab")) {
-            throw new IOException(file + ": model type '" + model.path("type").asText("?") + "' is not supported (byte-level BPE is)");
+            throw new IOException(file + ": model type '" + model.path("type").asText("?") + "' is not supported (BPE is)");
         }
         List<TextNormalizer.Step> normalization = new ArrayList<>();
         normalizer(file, root.path("normalizer"), "normalizer", normalization);
@@ -60,8 +60,7 @@ public final class TokenizerJson {
             JsonNode v = model.get(key);
             if (v != null && !v.isNull() && !v.isBoolean()) throw new IOException(file + ": model." + key + " must be true or false, got " + v);
         }
-        boolean byteFallback = model.path("byte_fallback").asBoolean(false);
-        if (onBytes && byteFallback) throw new IOException(file + ": model.byte_fallback true with a ByteLevel pre_tokenizer is not supported (byte fallback is for BPE on characters)");
+        boolean byteFallback = model.path("byte_fallback").asBoolean(false); // byte-level BPE never falls back: every byte is a token
         JsonNode unkNode = model.get("unk_token");
         if (unkNode != null && !unkNode.isNull() && !unkNode.isTextual()) throw new IOException(file + ": model.unk_token must be a string, got " + unkNode);
         String unkToken = unkNode == null || unkNode.isNull() ? null : unkNode.asText();
@@ -161,11 +160,8 @@ public final class TokenizerJson {
         if (!postNode.isMissingNode() && !postNode.isNull()) post = post.readFrom(postNode.toString());
         AddedVocabulary addedVocabulary = new AddedVocabulary(flagged, new TextNormalizer(normalization));
         try {
-            if (onBytes) {
-                if (unkToken != null && !vocabIds.containsKey(unkToken)) throw new IOException(file + ": model.unk_token '" + unkToken + "' is not in model.vocab");
-                return new BpeTokenizer(pre, tokens, ranks, addedVocabulary, ignoreMerges, mergeList, post);
-            }
-            Symbols.Chars chars = characters(file, vocabIds, specials, n, byteFallback, unkToken, model.path("fuse_unk").asBoolean(false), decoder, root.toString());
+            if (onBytes) return new BpeTokenizer(pre, tokens, ranks, addedVocabulary, ignoreMerges, mergeList, post); // byte-level BPE needs no unknown token
+            Symbols.Chars chars = characters(file, vocabIds, specials, n, byteFallback, unkToken, model.path("fuse_unk").asBoolean(false), decoder);
             return new BpeTokenizer(pre, tokens, chars, addedVocabulary, ignoreMerges, mergeList, post);
         } catch (IllegalArgumentException e) {
             throw new IOException(file + ": " + e.getMessage(), e);
@@ -174,26 +170,27 @@ public final class TokenizerJson {
 
     /**
      * What BPE on characters starts a word from: the vocabulary's characters, the byte tokens &lt;0x00&gt; to &lt;0xFF&gt;
-     * (those it has), the unknown token; and each token's text, for the decoder. source: the whole tokenizer.json,
-     * which writing the tokenizer puts back as it was.
+     * (those it has), the unknown token; and each token's text, for the decoder. An unknown token the vocabulary lacks is
+     * refused where it could be needed (byte tokens missing), and otherwise never used, as tokenizers only fails on it
+     * when a character needs it.
      */
     private static Symbols.Chars characters(Path file, Map<String, Integer> vocab, Map<String, Integer> added, int n, boolean byteFallback, String unkToken,
-                                            boolean fuseUnk, TokenDecoder decoder, String source) throws IOException {
-        int unk = -1;
-        if (unkToken != null) {
-            Integer id = vocab.get(unkToken);
-            if (id == null) throw new IOException(file + ": model.unk_token '" + unkToken + "' is not in model.vocab");
-            unk = id;
-        }
+                                            boolean fuseUnk, TokenDecoder decoder) throws IOException {
         int[] bytes = null;
         if (byteFallback) {
             bytes = new int[256];
             for (int b = 0; b < 256; b++) bytes[b] = vocab.getOrDefault(String.format("<0x%02X>", b), -1);
         }
+        boolean everyByte = bytes != null && java.util.Arrays.stream(bytes).allMatch(id -> id >= 0);
+        Integer unk = unkToken == null ? null : vocab.get(unkToken);
+        if (unkToken != null && unk == null && !everyByte) {
+            throw new IOException(file + ": model.unk_token '" + unkToken + "' is not in model.vocab, and a character without a token of its own"
+                    + (byteFallback ? " or byte tokens for all its bytes" : "") + " would need it");
+        }
         String[] strings = new String[n];
         vocab.forEach((s, id) -> strings[id] = s);
         added.forEach((s, id) -> strings[id] = s);
-        return new Symbols.Chars(Map.copyOf(vocab), bytes, unk, fuseUnk, strings, decoder, source);
+        return new Symbols.Chars(Map.copyOf(vocab), bytes, unk == null ? -1 : unk, fuseUnk, strings, decoder);
     }
 
     /**
@@ -251,11 +248,15 @@ public final class TokenizerJson {
         }
     }
 
-    /** Metaspace's replacement (one character), prepend_scheme (always, first or never; older files: add_prefix_space) and split. */
+    /**
+     * Metaspace's replacement (one character), prepend_scheme (always, first or never; absent: always) and split (absent:
+     * true), as tokenizers reads them; add_prefix_space, which files before tokenizers 0.19 wrote, must agree (false only
+     * with never).
+     */
     private static PreTokenizer.Metaspace metaspace(Path file, JsonNode n, String where) throws IOException {
         int replacement = oneCharacter(file, n.get("replacement"), where + ".replacement");
         JsonNode scheme = n.get("prepend_scheme"), prefix = n.get("add_prefix_space"), split = n.get("split");
-        PreTokenizer.PrependScheme p;
+        PreTokenizer.PrependScheme p = PreTokenizer.PrependScheme.ALWAYS;
         if (scheme != null && !scheme.isNull()) {
             p = switch (scheme.asText()) {
                 case "always" -> PreTokenizer.PrependScheme.ALWAYS;
@@ -263,13 +264,13 @@ public final class TokenizerJson {
                 case "never" -> PreTokenizer.PrependScheme.NEVER;
                 default -> throw new IOException(file + ": " + where + ".prepend_scheme " + scheme + " is not always, first or never");
             };
-        } else if (prefix != null && prefix.isBoolean()) { // tokenizers before 0.19 wrote add_prefix_space
-            p = prefix.asBoolean() ? PreTokenizer.PrependScheme.ALWAYS : PreTokenizer.PrependScheme.NEVER;
-        } else {
-            throw new IOException(file + ": " + where + " has neither prepend_scheme nor add_prefix_space");
+        }
+        if (prefix != null && !prefix.isNull() && !prefix.isBoolean()) throw new IOException(file + ": " + where + ".add_prefix_space must be true or false, got " + prefix);
+        if (prefix != null && !prefix.asBoolean(true) && p != PreTokenizer.PrependScheme.NEVER) {
+            throw new IOException(file + ": " + where + ".add_prefix_space false does not match prepend_scheme " + p.name().toLowerCase(java.util.Locale.ROOT));
         }
         if (split != null && !split.isBoolean()) throw new IOException(file + ": " + where + ".split must be true or false, got " + split);
-        return new PreTokenizer.Metaspace(replacement, p, split == null || split.asBoolean()); // tokenizers' default: split
+        return new PreTokenizer.Metaspace(replacement, p, split == null || split.asBoolean());
     }
 
     private static int oneCharacter(Path file, JsonNode v, String where) throws IOException {
@@ -363,28 +364,28 @@ public final class TokenizerJson {
     }
 
     /** A normalizer: none (null), NFC, NFD, NFKC, NFKD, Prepend, Replace, or a Sequence of them; any other refused by name. */
-    private static void normalizer(Path file, JsonNode n, String where, List<TextNormalizer.Step> forms) throws IOException {
+    private static void normalizer(Path file, JsonNode n, String where, List<TextNormalizer.Step> steps) throws IOException {
         if (n.isMissingNode() || n.isNull()) return;
         String type = n.path("type").asText("?");
         if (type.equals("Sequence")) {
             JsonNode list = n.get("normalizers");
             if (list == null || !list.isArray()) throw new IOException(file + ": " + where + ".normalizers is missing or not an array");
-            for (int i = 0; i < list.size(); i++) normalizer(file, list.get(i), where + ".normalizers[" + i + "]", forms);
+            for (int i = 0; i < list.size(); i++) normalizer(file, list.get(i), where + ".normalizers[" + i + "]", steps);
             return;
         }
         if (type.equals("Prepend")) {
             JsonNode prepend = n.get("prepend");
             if (prepend == null || !prepend.isTextual()) throw new IOException(file + ": " + where + ".prepend must be a string, got " + prepend);
-            forms.add(new TextNormalizer.Prepend(prepend.asText()));
+            steps.add(new TextNormalizer.Prepend(prepend.asText()));
             return;
         }
         if (type.equals("Replace")) {
-            forms.add(replace(file, n, where));
+            steps.add(replace(file, n, where));
             return;
         }
         java.text.Normalizer.Form f = TextNormalizer.form(type);
         if (f == null) throw new IOException(file + ": " + where + " '" + type + "' is not supported (NFC, NFD, NFKC, NFKD, Prepend, Replace and Sequences of them are)");
-        forms.add(new TextNormalizer.Unicode(f));
+        steps.add(new TextNormalizer.Unicode(f));
     }
 
     /** Split steps, then ByteLevel (byte-level BPE), Metaspace or nothing (BPE on characters); none at all for the latter. */
@@ -439,68 +440,56 @@ public final class TokenizerJson {
 
     /** Writes t as a Hugging Face tokenizer.json (atomically). */
     public static void write(BpeTokenizer t, Path file) throws IOException {
-        if (t.symbols() instanceof Symbols.Chars c) { // only ever read from a tokenizer.json: written back as it was
-            JsonNode source = JSON.readTree(c.source());
-            AtomicWrite.write(file, tmp -> JSON.writerWithDefaultPrettyPrinter().writeValue(tmp.toFile(), source));
-            return;
-        }
         ObjectNode root = JSON.createObjectNode();
         root.put("version", "1.0");
         root.putNull("truncation");
         root.putNull("padding");
+        Map<String, Integer> vocabulary = t.symbols().vocabulary();
         ArrayNode added = root.putArray("added_tokens");
-        Map<Integer, byte[]> ordinary = t.ordinary();
-        // tokenizers ignores these ids and numbers added tokens on from the vocabulary's size, in the order listed
-        int next = ordinary.size();
-        for (AddedVocabulary.Token a : t.added().tokens().stream().sorted(java.util.Comparator.comparingInt(AddedVocabulary.Token::id)).toList()) {
-            if (a.id() != next) {
-                throw new IOException(file + ": Hugging Face tokenizers would read added token '" + a.content() + "' as id " + next + ", not " + a.id()
-                        + " (it numbers added tokens on from the vocabulary's " + ordinary.size() + " tokens; a tokenizer with unused ids cannot be written)");
+        // tokenizers gives an added token its vocab id, else numbers it on from the vocabulary's size, in the order listed
+        int next = vocabulary.size();
+        for (AddedVocabulary.Token a : t.added().tokens()) {
+            Integer expected = vocabulary.get(a.content());
+            if (expected == null) expected = next++;
+            if (a.id() != expected) {
+                throw new IOException(file + ": Hugging Face tokenizers would read added token '" + a.content() + "' as id " + expected + ", not " + a.id()
+                        + " (it numbers added tokens on from the vocabulary's " + vocabulary.size() + " tokens; a tokenizer with unused ids cannot be written)");
             }
-            next++;
             added.addObject().put("id", a.id()).put("content", a.content()).put("single_word", false).put("lstrip", false)
                     .put("rstrip", false).put("normalized", a.normalized()).put("special", a.special());
         }
-        List<TextNormalizer.Step> forms = t.added().normalizer().steps();
-        if (forms.isEmpty()) {
-            root.putNull("normalizer");
-        } else if (forms.size() == 1) {
-            root.set("normalizer", normalizerJson(forms.getFirst()));
-        } else {
-            ArrayNode list = root.putObject("normalizer").put("type", "Sequence").putArray("normalizers");
-            for (TextNormalizer.Step f : forms) list.add(normalizerJson(f));
-        }
-        PreTokenizer pre = t.preTokenizer();
-        ObjectNode byteLevel = JSON.createObjectNode().put("type", "ByteLevel").put("add_prefix_space", t.addPrefixSpace()).put("trim_offsets", true);
-        if (pre.steps().size() == 1) {
-            root.set("pre_tokenizer", byteLevel.deepCopy().put("use_regex", pre.byteLevel().useRegex()));
-        } else {
-            ObjectNode seq = root.putObject("pre_tokenizer").put("type", "Sequence");
-            ArrayNode steps = seq.putArray("pretokenizers");
-            for (PreTokenizer.Step st : pre.steps()) {
-                if (st instanceof PreTokenizer.Split sp) {
-                    ObjectNode split = steps.addObject().put("type", "Split");
-                    split.putObject("pattern").put(sp.literal() ? "String" : "Regex", sp.pattern());
-                    split.put("behavior", sp.behavior().json).put("invert", sp.invert());
-                }
-            }
-            steps.add(byteLevel.deepCopy().put("use_regex", pre.byteLevel().useRegex()));
-        }
+        root.set("normalizer", sequence("normalizers", t.added().normalizer().steps().stream().map(TokenizerJson::normalizerJson).toList()));
+        root.set("pre_tokenizer", sequence("pretokenizers", t.preTokenizer().steps().stream().map(TokenizerJson::preTokenizerJson).toList()));
+        boolean onBytes = t.symbols() instanceof Symbols.Bytes;
+        ObjectNode byteLevel = JSON.createObjectNode().put("type", "ByteLevel").put("add_prefix_space", t.addPrefixSpace()).put("trim_offsets", true)
+                .put("use_regex", true);
         String post = t.postProcessor().source(); // a tokenizer read from tokenizer.json keeps its post_processor as it was
-        root.set("post_processor", post != null ? JSON.readTree(post) : byteLevel.deepCopy().put("use_regex", true));
-        root.set("decoder", byteLevel.deepCopy().put("use_regex", true));
-        ObjectNode model = root.putObject("model");
-        model.put("type", "BPE").putNull("dropout").putNull("unk_token").putNull("continuing_subword_prefix").putNull("end_of_word_suffix");
-        model.put("fuse_unk", false).put("byte_fallback", false).put("ignore_merges", t.ignoreMerges());
+        root.set("post_processor", post != null ? JSON.readTree(post) : onBytes ? byteLevel : null);
+        ObjectNode model = JSON.createObjectNode().put("type", "BPE").putNull("dropout").putNull("unk_token").putNull("continuing_subword_prefix")
+                .putNull("end_of_word_suffix");
+        switch (t.symbols()) {
+            case Symbols.Bytes b -> {
+                root.set("decoder", byteLevel);
+                model.put("fuse_unk", false).put("byte_fallback", false);
+            }
+            case Symbols.Chars c -> {
+                TokenDecoder d = c.decoder();
+                root.set("decoder", d.joinWithSpaces() ? null : sequence("decoders", d.steps().stream().map(TokenizerJson::decoderJson).toList()));
+                if (c.unk() >= 0) model.put("unk_token", c.strings()[c.unk()]);
+                model.put("fuse_unk", c.fuseUnk()).put("byte_fallback", c.byteFallback() != null);
+            }
+        }
+        root.set("model", model);
+        model.put("ignore_merges", t.ignoreMerges());
         ObjectNode vocab = model.putObject("vocab");
-        ordinary.forEach((id, b) -> vocab.put(ByteLevel.encode(b), id));
+        vocabulary.entrySet().stream().sorted(Map.Entry.comparingByValue()).forEach(e -> vocab.put(e.getKey(), e.getValue()));
         ArrayNode merges = model.putArray("merges");
         if (t.mergeList() != null) { // as read: the pairs and their order are what ranks them
-            for (int[] m : t.mergeList()) merges.addArray().add(ByteLevel.encode(t.bytes(m[0]))).add(ByteLevel.encode(t.bytes(m[1])));
+            for (int[] m : t.mergeList()) merges.addArray().add(t.symbols().spelling(m[0])).add(t.symbols().spelling(m[1]));
         } else {
-            // One merge per multi-byte token, in rank order: the pair BPE joins to make it.
+            // Byte-level BPE trained here or from tiktoken: one merge per multi-byte token, in rank order, the pair BPE joins to make it.
             List<Map.Entry<Integer, byte[]>> byRank = new ArrayList<>();
-            for (var e : ordinary.entrySet()) if (e.getValue().length > 1) byRank.add(e);
+            for (var e : t.ordinary().entrySet()) if (e.getValue().length > 1) byRank.add(e);
             byRank.sort((a, b) -> Integer.compare(t.rank(a.getValue()), t.rank(b.getValue())));
             for (var e : byRank) {
                 byte[][] pair = t.mergePair(e.getValue());
@@ -508,6 +497,46 @@ public final class TokenizerJson {
             }
         }
         AtomicWrite.write(file, tmp -> JSON.writeValue(tmp.toFile(), root));
+    }
+
+    /** None (null), the one step, or a Sequence of them under key. */
+    private static JsonNode sequence(String key, List<ObjectNode> steps) {
+        if (steps.isEmpty()) return JSON.nullNode();
+        if (steps.size() == 1) return steps.getFirst();
+        ObjectNode seq = JSON.createObjectNode().put("type", "Sequence");
+        seq.putArray(key).addAll(steps);
+        return seq;
+    }
+
+    private static ObjectNode preTokenizerJson(PreTokenizer.Step step) {
+        ObjectNode n = JSON.createObjectNode();
+        switch (step) {
+            case PreTokenizer.Split sp -> {
+                n.put("type", "Split").putObject("pattern").put(sp.literal() ? "String" : "Regex", sp.pattern());
+                n.put("behavior", sp.behavior().json).put("invert", sp.invert());
+            }
+            case PreTokenizer.ByteLevelStep b -> n.put("type", "ByteLevel").put("add_prefix_space", b.addPrefixSpace()).put("trim_offsets", true)
+                    .put("use_regex", b.useRegex());
+            case PreTokenizer.Metaspace m -> n.put("type", "Metaspace").put("replacement", Character.toString(m.replacement()))
+                    .put("prepend_scheme", m.prepend().name().toLowerCase(java.util.Locale.ROOT)).put("split", m.split());
+        }
+        return n;
+    }
+
+    private static ObjectNode decoderJson(TokenDecoder.Step step) {
+        ObjectNode n = JSON.createObjectNode();
+        switch (step) {
+            case TextNormalizer.Replace r -> {
+                return normalizerJson(r);
+            }
+            case TokenDecoder.ByteFallback b -> n.put("type", "ByteFallback");
+            case TokenDecoder.Fuse f -> n.put("type", "Fuse");
+            case TokenDecoder.Strip st -> n.put("type", "Strip").put("content", Character.toString(st.content())).put("start", st.start()).put("stop", st.stop());
+            // decoding tells "first" from "always" in nothing
+            case TokenDecoder.Metaspace m -> n.put("type", "Metaspace").put("replacement", Character.toString(m.replacement()))
+                    .put("prepend_scheme", m.dropInFirst() ? "always" : "never").put("split", true);
+        }
+        return n;
     }
 
     private static ObjectNode normalizerJson(TextNormalizer.Step step) {

@@ -135,22 +135,58 @@ class SentencePieceParityTest {
         assertArrayEquals(new byte[] {(byte) 0xC3}, t.bytes(t.encode("\u00e9", true)[1]));
     }
 
-    /** Written back as it was read: the same tokenizer, and every key of the file kept. */
+    /**
+     * Written back, every variant reads as the same tokenizer: the same ids and decoded text for every case, and the same
+     * special tokens around a text. What differs in a way that changes ids is named; the decoder changes none.
+     */
     @Test
     void writtenBackAsRead(@TempDir Path tmp) throws IOException, URISyntaxException {
-        for (String name : new String[] {"sp-llama-legacy", "sp-metaspace-never"}) {
+        JsonNode cases = JSON.readTree(dir().resolve("cases.json").toFile()).get("cases");
+        for (String name : new String[] {"sp-llama-legacy", "sp-llama", "sp-gemma", "sp-metaspace-always", "sp-metaspace-never"}) {
             BpeTokenizer t = read(name);
             TokenizerJson.write(t, tmp.resolve(name + ".json"));
-            assertNull(t.differenceFrom(TokenizerJson.read(tmp.resolve(name + ".json"))), name);
-            assertEquals(JSON.readTree(dir().resolve(name + ".json").toFile()), JSON.readTree(tmp.resolve(name + ".json").toFile()), name);
+            BpeTokenizer back = TokenizerJson.read(tmp.resolve(name + ".json"));
+            assertNull(t.differenceFrom(back), name);
+            assertEquals(t.postProcessor(), back.postProcessor(), name);
+            for (JsonNode c : cases) {
+                if (!c.get("tokenizer").asText().equals(name)) continue;
+                String text = c.get("text").asText();
+                assertArrayEquals(ints(c.get("ids")), back.encode(text, true), name + " '" + text + "'");
+                assertEquals(c.get("decoded").asText(), back.decode(ints(c.get("ids"))), name + " '" + text + "'");
+            }
         }
         assertTrue(read("sp-llama").differenceFrom(read("sp-gemma")).startsWith("normalizer"), read("sp-llama").differenceFrom(read("sp-gemma")));
+        assertEquals("byte fallback true vs false, or its byte tokens differ", read("sp-llama").differenceFrom(read("sp-metaspace-always"))
+                .replaceFirst("^pre-tokenizer .*", "byte fallback true vs false, or its byte tokens differ"));
         var root = (com.fasterxml.jackson.databind.node.ObjectNode) JSON.readTree(dir().resolve("sp-llama.json").toFile());
         ((com.fasterxml.jackson.databind.node.ArrayNode) root.get("decoder").get("decoders")).remove(3); // no Strip
         java.nio.file.Files.writeString(tmp.resolve("no-strip.json"), root.toString());
         BpeTokenizer noStrip = TokenizerJson.read(tmp.resolve("no-strip.json"));
-        assertEquals("the characters' tokens, byte fallback, unknown token or decoder differ", read("sp-llama").differenceFrom(noStrip));
+        assertNull(read("sp-llama").differenceFrom(noStrip), "the decoder changes no id");
         assertEquals(" hi", noStrip.decode(noStrip.encode("hi", true)));
+        ((com.fasterxml.jackson.databind.node.ObjectNode) root.get("model")).put("fuse_unk", false);
+        java.nio.file.Files.writeString(tmp.resolve("no-fuse.json"), root.toString());
+        assertEquals("fuse_unk true vs false", read("sp-llama").differenceFrom(TokenizerJson.read(tmp.resolve("no-fuse.json"))));
+    }
+
+    /**
+     * The document separator of a tokenizer without end-of-text: the token its post_processor puts before a text, whatever
+     * its name (Gemma's &lt;bos&gt;), in shards and as the document start.
+     */
+    @Test
+    void theDocumentSeparatorIsTheTokenPutBeforeAText(@TempDir Path tmp) throws IOException, URISyntaxException {
+        String gemma = java.nio.file.Files.readString(dir().resolve("sp-gemma.json")).replace("\"<s>\"", "\"<bos>\"");
+        Path model = java.nio.file.Files.createDirectories(tmp.resolve("gemma"));
+        java.nio.file.Files.writeString(model.resolve("tokenizer.json"), gemma);
+        BpeTokenizer t = TokenizerJson.read(model.resolve("tokenizer.json"));
+        assertEquals(1, t.special("<bos>"));
+        assertEquals(1, t.documentSeparator());
+        assertEquals(1, TextEncoding.forModel(model, 960).documentStart());
+        var root = (com.fasterxml.jackson.databind.node.ObjectNode) JSON.readTree(gemma);
+        root.putNull("post_processor");
+        java.nio.file.Files.writeString(tmp.resolve("no-template.json"), root.toString());
+        assertEquals(1, TokenizerJson.read(tmp.resolve("no-template.json")).documentSeparator(), "<bos> by name");
+        assertEquals(1, read("sp-llama").documentSeparator());
     }
 
     /**
@@ -246,17 +282,34 @@ class SentencePieceParityTest {
         assertTrue(msg.contains("normalizer 'Precompiled' is not supported"), msg);
         msg = refused(r -> r.putObject("normalizer").put("type", "Replace").put("content", "x").putObject("pattern").put("String", ""));
         assertTrue(msg.contains("normalizer.pattern is the empty string"), msg);
-        msg = refused(r -> ((com.fasterxml.jackson.databind.node.ObjectNode) r.get("model")).put("unk_token", "<nope>"));
-        assertTrue(msg.contains("model.unk_token '<nope>' is not in model.vocab"), msg);
+        msg = refused(r -> ((com.fasterxml.jackson.databind.node.ObjectNode) r.get("model")).put("unk_token", "<nope>").put("byte_fallback", false));
+        assertTrue(msg.contains("model.unk_token '<nope>' is not in model.vocab, and a character without a token of its own would need it"), msg);
         msg = refused(r -> ((com.fasterxml.jackson.databind.node.ObjectNode) r.get("model")).put("byte_fallback", "yes"));
         assertTrue(msg.contains("model.byte_fallback must be true or false"), msg);
-        msg = refused(r -> r.putObject("pre_tokenizer").put("type", "ByteLevel").put("add_prefix_space", false));
-        assertTrue(msg.contains("model.byte_fallback true with a ByteLevel pre_tokenizer is not supported"), msg);
+        msg = refused(r -> {
+            var pre = (com.fasterxml.jackson.databind.node.ObjectNode) r.get("pre_tokenizer");
+            pre.remove("prepend_scheme");
+            pre.put("add_prefix_space", false);
+        });
+        assertTrue(msg.contains("pre_tokenizer.add_prefix_space false does not match prepend_scheme always"), msg);
         msg = refused(r -> {
             var steps = r.putObject("pre_tokenizer").put("type", "Sequence").putArray("pretokenizers");
             steps.addObject().put("type", "Metaspace").put("replacement", "\u2581").put("prepend_scheme", "first");
             steps.addObject().put("type", "Split").put("behavior", "Isolated").put("invert", false).putObject("pattern").put("Regex", "\\d");
         });
         assertTrue(msg.contains("pre_tokenizer.pretokenizers[1]: Split after Metaspace is not supported"), msg);
+    }
+
+    /** What tokenizers accepts is read: an unknown token no character can need, a Metaspace with neither scheme key (always). */
+    @Test
+    void settingsTokenizersAcceptsAreRead(@TempDir Path tmp) throws IOException, URISyntaxException {
+        var root = (com.fasterxml.jackson.databind.node.ObjectNode) JSON.readTree(dir().resolve("sp-llama.json").toFile());
+        ((com.fasterxml.jackson.databind.node.ObjectNode) root.get("model")).put("unk_token", "<nope>");
+        ((com.fasterxml.jackson.databind.node.ObjectNode) root.get("pre_tokenizer")).remove("prepend_scheme");
+        java.nio.file.Files.writeString(tmp.resolve("t.json"), root.toString());
+        BpeTokenizer t = TokenizerJson.read(tmp.resolve("t.json"));
+        assertEquals(t.symbols().whole("\u2581h"), t.encode("<s>hi", true)[1], "always: a \u2581 after the added token too");
+        // tokenizers' Replace finds matches as its Split does: no empty match where the last one ended (Java's replaceAll has one)
+        assertEquals("-a-b-b-", new TextNormalizer.Replace("x*", true, "-").apply("abxxb"), "normalizers.Replace(Regex('x*'), '-').normalize_str('abxxb')");
     }
 }
