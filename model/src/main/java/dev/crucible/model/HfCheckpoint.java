@@ -106,8 +106,10 @@ public final class HfCheckpoint implements AutoCloseable {
         JsonNode map;
         try {
             map = JSON.readTree(index.toFile()).get("weight_map");
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IOException(index + ": not valid JSON (" + e.getOriginalMessage() + ")", e);
         } catch (IOException e) {
-            throw new IOException(index + ": not valid JSON (" + e.getMessage() + ")", e);
+            throw new IOException(index + ": cannot read (" + e.getMessage() + ")", e);
         }
         if (map == null || !map.isObject()) throw new IOException(index + ": no weight_map");
         Map<String, Safetensors.TensorFile> shards = new LinkedHashMap<>();

@@ -2,6 +2,7 @@ package dev.crucible.model;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -17,31 +18,37 @@ import java.util.zip.ZipEntry;
 import java.util.zip.ZipFile;
 
 /**
- * A state dict written by torch.save (pytorch_model.bin, as transformers saved models before safetensors, and as many
- * checkpoint series still are): a zip archive of a pickle and one record per storage. The pickle is read by a small
- * machine that knows the opcodes of pickle protocols 2 to 5 and calls nothing but what torch.load(weights_only=True)
- * allows for a state dict (an ordered dict, _rebuild_tensor_v2, _rebuild_parameter, the typed storages); any other
- * global, such as a function that would run code on load in Python, is refused by name. Tensors are read from their
- * storages with their offsets and strides (tied weights share one storage; a saved view need not be row-major).
+ * A state dict written by torch.save since PyTorch 1.6 (pytorch_model.bin, as transformers saved models before safetensors,
+ * and as many checkpoint series still are): a zip archive of a pickle and one record per storage. The pickle is read by a
+ * small machine that knows the opcodes torch.save's pickles use (protocols 2 to 5) and builds nothing but what a state dict
+ * holds, a subset of what torch.load(weights_only=True) allows: an ordered dict, tensors rebuilt from storages
+ * (_rebuild_tensor_v2 and v3, _rebuild_parameter, _rebuild_from_type_v2 of a plain tensor or parameter), the typed storages
+ * and dtypes. Any other global, such as a function that would run code on load in Python, is refused by name; the pickle
+ * and what it builds are bounded in size. Tensors are read from their storages with their offsets and strides (tied weights
+ * share one storage; a saved view need not be row-major), reading only the bytes a tensor spans. The format before 1.6
+ * (not a zip archive) is refused.
+ *
+ * <p>An entry's begin and end are the bytes its tensor spans in its storage's record, not offsets in one data section.
  */
 public final class PyTorchArchive implements Safetensors.TensorFile {
+    /** Pickles above this are refused before they are read: a state dict's takes about 100 bytes per tensor. */
+    static final long MAX_PICKLE_BYTES = 64L << 20;
+    /** Containers the pickle may build (dicts, lists, tuples, tensors): a state dict builds about eight per tensor. */
+    static final int MAX_OBJECTS = 1 << 20;
+    /** Row-major tensors are read in chunks of this many bytes. */
+    private static final int CHUNK_BYTES = 16 << 20;
+
     private final Path path;
     private final ZipFile zip;
     private final String prefix; // the archive's folder: its records are prefix + "data.pkl", prefix + "data/<key>"
     private final Map<String, Tensor> tensors;
     private final Map<String, Safetensors.Entry> entries;
 
-    /** A storage the pickle names: its record, element type and element count. */
-    record Storage(String key, Safetensors.DType dtype, long elements) {}
+    /** A storage the pickle names: its record and its size in bytes. */
+    record Storage(String key, long bytes) {}
 
-    /** A tensor: a view of a storage from offset (in elements) with shape and strides. */
-    record Tensor(Storage storage, long offset, long[] shape, long[] stride) {
-        long elements() {
-            long n = 1;
-            for (long d : shape) n *= d;
-            return n;
-        }
-
+    /** A tensor: a view of a storage, in elements of its dtype, from offset with shape and strides; span: the bytes it covers from there. */
+    record Tensor(Storage storage, Safetensors.DType dtype, long offset, long[] shape, long[] stride, long elements, long span) {
         boolean rowMajor() {
             long expect = 1;
             for (int k = shape.length - 1; k >= 0; k--) {
@@ -59,8 +66,8 @@ public final class PyTorchArchive implements Safetensors.TensorFile {
         this.tensors = tensors;
         Map<String, Safetensors.Entry> e = new LinkedHashMap<>();
         tensors.forEach((name, t) -> {
-            long bytes = (long) t.storage().dtype().bits / 8;
-            e.put(name, new Safetensors.Entry(name, t.storage().dtype(), t.shape().clone(), t.offset() * bytes, (t.offset() + t.elements()) * bytes));
+            long begin = t.offset() * t.dtype().bytes();
+            e.put(name, new Safetensors.Entry(name, t.dtype(), t.shape().clone(), begin, begin + t.span()));
         });
         this.entries = Collections.unmodifiableMap(e);
     }
@@ -74,7 +81,13 @@ public final class PyTorchArchive implements Safetensors.TensorFile {
             throw new IOException(path + ": " + ((magic[0] & 0xFF) == 0x80 ? "torch.save's format before PyTorch 1.6 (not a zip archive) is not supported; "
                     + "save it again with a newer torch, or as safetensors" : "not a torch.save zip archive"));
         }
-        ZipFile zip = new ZipFile(path.toFile());
+        ZipFile zip;
+        try {
+            zip = new ZipFile(path.toFile());
+        } catch (IOException e) {
+            throw new IOException(path + ": not a readable zip archive (" + e.getMessage() + "; a download cut short?)", e);
+        }
+        boolean opened = false;
         try {
             String pkl = null;
             for (var it = zip.entries(); it.hasMoreElements(); ) {
@@ -87,51 +100,43 @@ public final class PyTorchArchive implements Safetensors.TensorFile {
             String prefix = pkl.substring(0, pkl.length() - "data.pkl".length());
             ZipEntry order = zip.getEntry(prefix + "byteorder");
             if (order != null) {
-                String o = new String(zip.getInputStream(order).readAllBytes(), StandardCharsets.US_ASCII).trim();
+                String o;
+                try (InputStream in = zip.getInputStream(order)) {
+                    o = new String(in.readNBytes(16), StandardCharsets.US_ASCII).trim();
+                }
                 if (!o.equals("little")) throw new IOException(path + ": byteorder '" + o + "' is not supported (little-endian is)");
             }
-            Object root;
-            try (InputStream in = zip.getInputStream(zip.getEntry(pkl))) {
-                root = new Unpickler(path + ": " + pkl, in.readAllBytes()).load();
+            ZipEntry pklEntry = zip.getEntry(pkl);
+            if (pklEntry.getSize() > MAX_PICKLE_BYTES) throw new IOException(path + ": " + pkl + " has " + pklEntry.getSize() + " bytes, more than the " + MAX_PICKLE_BYTES + " read");
+            byte[] pickle;
+            try (InputStream in = zip.getInputStream(pklEntry)) {
+                pickle = in.readNBytes((int) MAX_PICKLE_BYTES + 1);
             }
+            if (pickle.length > MAX_PICKLE_BYTES) throw new IOException(path + ": " + pkl + " holds more than the " + MAX_PICKLE_BYTES + " bytes read");
+            Object root = new Unpickler(path + ": " + pkl, pickle).load();
             if (!(root instanceof Map<?, ?> map)) throw new IOException(path + ": the pickle holds " + describe(root) + ", not a state dict (names to tensors)");
             Map<String, Tensor> tensors = new LinkedHashMap<>();
             for (var e : map.entrySet()) {
                 if (!(e.getKey() instanceof String name)) throw new IOException(path + ": a state dict key is " + describe(e.getKey()) + ", not a name");
                 if (!(e.getValue() instanceof Tensor t)) throw new IOException(path + ": '" + name + "' is " + describe(e.getValue()) + ", not a tensor (not a state dict)");
-                check(path, zip, prefix, name, t);
+                ZipEntry record = zip.getEntry(prefix + record(t.storage()));
+                if (record == null) throw new IOException(path + ": tensor '" + name + "': storage record " + record(t.storage()) + " is missing");
+                if (record.getSize() >= 0 && record.getSize() < t.storage().bytes()) {
+                    throw new IOException(path + ": tensor '" + name + "': storage " + record(t.storage()) + " has " + record.getSize() + " bytes, not the "
+                            + t.storage().bytes() + " the pickle gives it");
+                }
                 tensors.put(name, t);
             }
-            return new PyTorchArchive(path, zip, prefix, tensors);
-        } catch (IOException | RuntimeException e) {
-            zip.close();
-            throw e;
+            PyTorchArchive archive = new PyTorchArchive(path, zip, prefix, tensors);
+            opened = true;
+            return archive;
+        } finally {
+            if (!opened) zip.close();
         }
     }
 
-    /** The storage's record holds its elements, and the view stays inside them. */
-    private static void check(Path path, ZipFile zip, String prefix, String name, Tensor t) throws IOException {
-        ZipEntry record = zip.getEntry(prefix + "data/" + t.storage().key());
-        if (record == null) throw new IOException(path + ": tensor '" + name + "': storage record data/" + t.storage().key() + " is missing");
-        long bytes = t.storage().elements() * t.storage().dtype().bits / 8;
-        if (record.getSize() >= 0 && record.getSize() < bytes) {
-            throw new IOException(path + ": tensor '" + name + "': storage data/" + t.storage().key() + " has " + record.getSize() + " bytes, not the " + bytes + " its "
-                    + t.storage().elements() + " elements need");
-        }
-        if (t.shape().length != t.stride().length) throw new IOException(path + ": tensor '" + name + "' has " + t.shape().length + " sizes but " + t.stride().length + " strides");
-        long last = t.offset();
-        for (int k = 0; k < t.shape().length; k++) {
-            if (t.shape()[k] < 0 || t.stride()[k] < 0) throw new IOException(path + ": tensor '" + name + "' has a negative size or stride");
-            if (t.shape()[k] == 0) last = -1;
-            if (last >= 0) last += (t.shape()[k] - 1) * t.stride()[k];
-        }
-        if (t.offset() < 0 || last >= t.storage().elements()) {
-            throw new IOException(path + ": tensor '" + name + "' reaches element " + last + " of a storage of " + t.storage().elements());
-        }
-    }
-
-    public Path path() {
-        return path;
+    private static String record(Storage s) {
+        return "data/" + s.key();
     }
 
     @Override
@@ -144,46 +149,52 @@ public final class PyTorchArchive implements Safetensors.TensorFile {
         return path.toString();
     }
 
-    /** The tensor converted to float32 (F32, F16 and BF16, as from safetensors). */
+    /** The tensor converted to float32 (F32, F16 and BF16, as from safetensors), reading only the bytes it spans. */
     @Override
     public float[] floats(String name) throws IOException {
         Tensor t = tensors.get(name);
         if (t == null) throw new IOException(path + ": tensor '" + name + "' is missing");
-        Safetensors.DType dtype = t.storage().dtype();
+        Safetensors.DType dtype = t.dtype();
         if (!dtype.readsAsFloat()) throw new IOException(path + ": tensor '" + name + "' is " + dtype + "; only F32, F16 and BF16 tensors are read as float32");
-        long n = t.elements();
-        if (n > Integer.MAX_VALUE - 16) throw new IOException(path + ": tensor '" + name + "' has " + n + " elements, too many for one array");
-        long storageBytes = t.storage().elements() * dtype.bits / 8;
-        if (storageBytes > Integer.MAX_VALUE - 16) throw new IOException(path + ": tensor '" + name + "': its storage of " + storageBytes + " bytes is too large to read");
-        byte[] raw;
-        try (InputStream in = zip.getInputStream(zip.getEntry(prefix + "data/" + t.storage().key()))) {
-            raw = in.readNBytes((int) storageBytes);
-        }
-        if (raw.length < storageBytes) throw new IOException(path + ": storage data/" + t.storage().key() + " ends after " + raw.length + " of " + storageBytes + " bytes");
-        ByteBuffer b = ByteBuffer.wrap(raw).order(ByteOrder.LITTLE_ENDIAN);
-        float[] out = new float[(int) n];
-        int rank = t.shape().length;
-        long[] index = new long[rank];
-        long at = t.offset();
-        boolean rowMajor = t.rowMajor();
-        for (int i = 0; i < out.length; i++) {
-            long e = rowMajor ? t.offset() + i : at;
-            out[i] = switch (dtype) {
-                case F32 -> b.getFloat((int) (4 * e));
-                case F16 -> Float.float16ToFloat(b.getShort((int) (2 * e)));
-                case BF16 -> Float.intBitsToFloat((b.getShort((int) (2 * e)) & 0xFFFF) << 16);
-                default -> throw new IllegalStateException(dtype + " passed readsAsFloat");
-            };
-            if (!rowMajor) { // the next index, last dimension fastest, and where it lies
-                for (int k = rank - 1; k >= 0; k--) {
+        if (t.elements() > Integer.MAX_VALUE - 16) throw new IOException(path + ": tensor '" + name + "' has " + t.elements() + " elements, too many for one array");
+        float[] out = new float[(int) t.elements()];
+        int size = dtype.bytes();
+        try (InputStream in = zip.getInputStream(zip.getEntry(prefix + record(t.storage())))) {
+            in.skipNBytes(t.offset() * size); // records are stored, so skipping reads nothing
+            if (t.rowMajor()) {
+                int per = CHUNK_BYTES / size;
+                for (int at = 0; at < out.length; at += per) {
+                    int n = Math.min(per, out.length - at);
+                    Safetensors.toFloats(dtype, MemorySegment.ofArray(read(in, (long) n * size)), 0, out, at, n);
+                }
+                return out;
+            }
+            if (t.span() > Integer.MAX_VALUE - 16) throw new IOException(path + ": tensor '" + name + "' is a strided view spanning " + t.span() + " bytes, more than one read");
+            MemorySegment span = MemorySegment.ofArray(read(in, t.span()));
+            int rank = t.shape().length;
+            long[] index = new long[rank];
+            long at = 0;
+            for (int i = 0; i < out.length; i++) {
+                Safetensors.toFloats(dtype, span, at, out, i, 1);
+                for (int k = rank - 1; k >= 0; k--) { // the next index, last dimension fastest, and where it lies
                     at += t.stride()[k];
                     if (++index[k] < t.shape()[k]) break;
                     at -= index[k] * t.stride()[k];
                     index[k] = 0;
                 }
             }
+            return out;
+        } catch (java.io.EOFException e) {
+            throw new IOException(path + ": storage " + record(t.storage()) + " ends before tensor '" + name + "' does (a file cut short?)", e);
+        } catch (java.util.zip.ZipException e) {
+            throw new IOException(path + ": storage " + record(t.storage()) + " of tensor '" + name + "' cannot be read (" + e.getMessage() + ")", e);
         }
-        return out;
+    }
+
+    private static byte[] read(InputStream in, long bytes) throws IOException {
+        byte[] b = in.readNBytes((int) bytes);
+        if (b.length < bytes) throw new java.io.EOFException();
+        return b;
     }
 
     @Override
@@ -194,16 +205,23 @@ public final class PyTorchArchive implements Safetensors.TensorFile {
         }
     }
 
+    /** A value in a few words (never the value itself, which may be huge or hold itself). */
     static String describe(Object o) {
         return switch (o) {
             case null -> "None";
             case Map<?, ?> m -> "a dict";
-            case List<?> l -> "a sequence of " + l.size();
+            case List<?> l -> "a list of " + l.size();
+            case Tuple t -> "a tuple of " + t.items().size();
             case Tensor t -> "a tensor";
-            case String s -> "the string '" + s + "'";
+            case StorageRef r -> "a storage";
+            case Global g -> g.toString();
+            case String s -> "the string '" + (s.length() > 60 ? s.substring(0, 60) + "...'" : s + "'");
             default -> "a " + o.getClass().getSimpleName();
         };
     }
+
+    /** A storage as the pickle's persistent id names it, with the element type of its class (UntypedStorage: bytes). */
+    record StorageRef(Storage storage, Safetensors.DType dtype) {}
 
     /** A global the pickle names (module and name), as a value: the allowed ones are only ever called or used as storage types. */
     record Global(String module, String name) {
@@ -226,7 +244,16 @@ public final class PyTorchArchive implements Safetensors.TensorFile {
                 Map.entry("BFloat16Storage", Safetensors.DType.BF16), Map.entry("DoubleStorage", Safetensors.DType.F64),
                 Map.entry("LongStorage", Safetensors.DType.I64), Map.entry("IntStorage", Safetensors.DType.I32),
                 Map.entry("ShortStorage", Safetensors.DType.I16), Map.entry("CharStorage", Safetensors.DType.I8),
-                Map.entry("ByteStorage", Safetensors.DType.U8), Map.entry("BoolStorage", Safetensors.DType.BOOL));
+                Map.entry("ByteStorage", Safetensors.DType.U8), Map.entry("BoolStorage", Safetensors.DType.BOOL),
+                Map.entry("ComplexFloatStorage", Safetensors.DType.C64), Map.entry("UntypedStorage", Safetensors.DType.U8));
+        /** The dtypes _rebuild_tensor_v3 names (torch 2.1+ writes it for the ones without a typed storage: float8, uint16-64). */
+        private static final Map<String, Safetensors.DType> DTYPES = Map.ofEntries(
+                Map.entry("float32", Safetensors.DType.F32), Map.entry("float16", Safetensors.DType.F16), Map.entry("bfloat16", Safetensors.DType.BF16),
+                Map.entry("float64", Safetensors.DType.F64), Map.entry("int64", Safetensors.DType.I64), Map.entry("int32", Safetensors.DType.I32),
+                Map.entry("int16", Safetensors.DType.I16), Map.entry("int8", Safetensors.DType.I8), Map.entry("uint8", Safetensors.DType.U8),
+                Map.entry("bool", Safetensors.DType.BOOL), Map.entry("uint16", Safetensors.DType.U16), Map.entry("uint32", Safetensors.DType.U32),
+                Map.entry("uint64", Safetensors.DType.U64), Map.entry("float8_e4m3fn", Safetensors.DType.F8_E4M3),
+                Map.entry("float8_e5m2", Safetensors.DType.F8_E5M2), Map.entry("complex64", Safetensors.DType.C64));
         private static final Object MARK = new Object();
 
         private final String where;
@@ -234,6 +261,7 @@ public final class PyTorchArchive implements Safetensors.TensorFile {
         private final List<Object> stack = new ArrayList<>();
         private final List<Integer> marks = new ArrayList<>();
         private final Map<Long, Object> memo = new java.util.HashMap<>();
+        private int objects;
 
         Unpickler(String where, byte[] data) {
             this.where = where;
@@ -292,13 +320,13 @@ public final class PyTorchArchive implements Safetensors.TensorFile {
                     case 'B' -> push(bytes(in.getInt(), at)); // BINBYTES
                     case 'C' -> push(bytes(in.get() & 0xFF, at)); // SHORT_BINBYTES
                     case 0x8e -> push(bytes(in.getLong(), at)); // BINBYTES8
-                    case ')' -> push(new Tuple(List.of()));
-                    case 't' -> push(new Tuple(popMark(at)));
-                    case 0x85 -> push(tuple(at, 1));
-                    case 0x86 -> push(tuple(at, 2));
-                    case 0x87 -> push(tuple(at, 3));
-                    case ']' -> push(new ArrayList<>());
-                    case 'l' -> push(new ArrayList<>(popMark(at)));
+                    case ')' -> push(made(new Tuple(List.of()), at));
+                    case 't' -> push(made(new Tuple(popMark(at)), at));
+                    case 0x85 -> push(made(tuple(at, 1), at));
+                    case 0x86 -> push(made(tuple(at, 2), at));
+                    case 0x87 -> push(made(tuple(at, 3), at));
+                    case ']' -> push(made(new ArrayList<>(), at));
+                    case 'l' -> push(made(new ArrayList<>(popMark(at)), at));
                     case 'a' -> {
                         Object v = pop(at);
                         list(peek(at), at).add(v);
@@ -307,12 +335,12 @@ public final class PyTorchArchive implements Safetensors.TensorFile {
                         List<Object> items = popMark(at);
                         list(peek(at), at).addAll(items);
                     }
-                    case '}' -> push(new LinkedHashMap<>());
+                    case '}' -> push(made(new LinkedHashMap<>(), at));
                     case 'd' -> {
                         List<Object> items = popMark(at);
                         Map<Object, Object> m = new LinkedHashMap<>();
                         putAll(m, items, at);
-                        push(m);
+                        push(made(m, at));
                     }
                     case 's' -> {
                         Object v = pop(at), k = pop(at);
@@ -337,7 +365,7 @@ public final class PyTorchArchive implements Safetensors.TensorFile {
                     case 'R' -> { // REDUCE: func(*args)
                         Object args = pop(at), func = pop(at);
                         if (!(args instanceof Tuple t)) throw error(at, "REDUCE with " + describe(args) + " for arguments");
-                        push(call(func, t.items(), at));
+                        push(made(call(func, t.items(), at), at));
                     }
                     case 'b' -> { // BUILD: obj.__setstate__(state); a state dict's attributes (_metadata) and a parameter's are dropped
                         Object state = pop(at), obj = peek(at);
@@ -351,6 +379,12 @@ public final class PyTorchArchive implements Safetensors.TensorFile {
 
         private void push(Object o) {
             stack.add(o);
+        }
+
+        /** o, counted against {@link #MAX_OBJECTS}: a small pickle must not build a heap's worth of containers. */
+        private Object made(Object o, int at) throws IOException {
+            if (++objects > MAX_OBJECTS) throw error(at, "the pickle builds more than " + MAX_OBJECTS + " objects, more than a state dict's");
+            return o;
         }
 
         private Object pop(int at) throws IOException {
@@ -444,25 +478,29 @@ public final class PyTorchArchive implements Safetensors.TensorFile {
         private Global global(String module, String name, int at) throws IOException {
             boolean allowed = switch (module) {
                 case "collections" -> name.equals("OrderedDict");
-                case "torch._utils" -> name.equals("_rebuild_tensor_v2") || name.equals("_rebuild_parameter") || name.equals("_rebuild_parameter_with_state");
-                case "torch" -> STORAGES.containsKey(name);
+                case "torch._utils" -> List.of("_rebuild_tensor_v2", "_rebuild_tensor_v3", "_rebuild_parameter", "_rebuild_parameter_with_state").contains(name);
+                case "torch._tensor" -> name.equals("_rebuild_from_type_v2");
+                case "torch" -> STORAGES.containsKey(name) || DTYPES.containsKey(name) || name.equals("Tensor");
+                case "torch.nn.parameter" -> name.equals("Parameter");
                 default -> false;
             };
-            if (!allowed) {
-                throw error(at, "the pickle calls " + module + "." + name + ", which a state dict does not need (torch.load with weights_only refuses it too); "
-                        + "it is not run");
-            }
+            if (!allowed) throw error(at, "the pickle names " + module + "." + name + ", which is not part of a state dict as this reader builds one; it is not run");
             return new Global(module, name);
         }
 
         /** BINPERSID's ('storage', storage type, key, location, element count): a storage of the archive. */
-        private Storage persistent(Object pid, int at) throws IOException {
+        private StorageRef persistent(Object pid, int at) throws IOException {
             if (!(pid instanceof Tuple t) || t.items().size() != 5 || !"storage".equals(t.items().get(0))) throw error(at, "persistent id " + describe(pid) + " is not a storage");
             List<Object> p = t.items();
-            if (!(p.get(1) instanceof Global g) || !g.module().equals("torch") || !STORAGES.containsKey(g.name())) throw error(at, "storage type " + p.get(1));
-            if (!(p.get(2) instanceof String key) || !key.matches("[0-9A-Za-z_]+")) throw error(at, "storage key " + describe(p.get(2)));
+            if (!(p.get(1) instanceof Global g) || !g.module().equals("torch") || !STORAGES.containsKey(g.name())) throw error(at, "storage type " + describe(p.get(1)));
+            if (!(p.get(2) instanceof String key) || !key.matches("[0-9A-Za-z_]{1,32}")) throw error(at, "storage key " + describe(p.get(2)));
             if (!(p.get(4) instanceof Long n) || n < 0) throw error(at, "storage size " + describe(p.get(4)));
-            return new Storage(key, STORAGES.get(g.name()), n);
+            Safetensors.DType dtype = STORAGES.get(g.name());
+            try {
+                return new StorageRef(new Storage(key, Math.multiplyExact(n, (long) dtype.bytes())), dtype);
+            } catch (ArithmeticException e) {
+                throw error(at, "a storage of " + n + " elements of " + dtype + " overflows a byte count");
+            }
         }
 
         private Object call(Object func, List<Object> args, int at) throws IOException {
@@ -473,14 +511,49 @@ public final class PyTorchArchive implements Safetensors.TensorFile {
                     return new LinkedHashMap<>();
                 }
                 case "torch._utils._rebuild_tensor_v2" -> { // (storage, offset, size, stride, requires_grad, backward_hooks[, metadata])
-                    if (args.size() < 4 || !(args.get(0) instanceof Storage s) || !(args.get(1) instanceof Long offset)) throw error(at, "_rebuild_tensor_v2" + args);
-                    return new Tensor(s, offset, longs(args.get(2), at), longs(args.get(3), at));
+                    if (args.size() < 4 || !(args.get(0) instanceof StorageRef s)) throw error(at, "_rebuild_tensor_v2 without a storage and four arguments");
+                    return tensor(s, s.dtype(), args, at);
+                }
+                case "torch._utils._rebuild_tensor_v3" -> { // (storage, offset, size, stride, requires_grad, backward_hooks, dtype[, metadata])
+                    if (args.size() < 7 || !(args.get(0) instanceof StorageRef s) || !(args.get(6) instanceof Global d) || !DTYPES.containsKey(d.name())) {
+                        throw error(at, "_rebuild_tensor_v3 without a storage, seven arguments and a dtype");
+                    }
+                    return tensor(s, DTYPES.get(d.name()), args, at);
                 }
                 case "torch._utils._rebuild_parameter", "torch._utils._rebuild_parameter_with_state" -> { // (data, requires_grad, backward_hooks[, state])
                     if (args.isEmpty() || !(args.getFirst() instanceof Tensor t)) throw error(at, g.name() + " of " + (args.isEmpty() ? "nothing" : describe(args.getFirst())));
                     return t;
                 }
-                default -> throw error(at, g + " is a storage type, not called");
+                case "torch._tensor._rebuild_from_type_v2" -> { // (func, new_type, args, state): a plain tensor or parameter with Python attributes
+                    if (args.size() < 3 || !(args.get(0) instanceof Global f) || !f.module().equals("torch._utils") || !f.name().startsWith("_rebuild_tensor_v")
+                            || !(args.get(1) instanceof Global type) || !List.of("torch.Tensor", "torch.nn.parameter.Parameter").contains(type.toString())
+                            || !(args.get(2) instanceof Tuple inner)) {
+                        throw error(at, "_rebuild_from_type_v2 of something other than a tensor or a parameter");
+                    }
+                    return call(f, inner.items(), at);
+                }
+                default -> throw error(at, g + " is not called in a state dict");
+            }
+        }
+
+        /** A view of s with args' offset, size and stride, checked to lie inside it, every product and sum without overflow. */
+        private Tensor tensor(StorageRef s, Safetensors.DType dtype, List<Object> args, int at) throws IOException {
+            if (!(args.get(1) instanceof Long offset) || offset < 0) throw error(at, "a tensor's storage offset is " + describe(args.get(1)));
+            long[] shape = longs(args.get(2), at), stride = longs(args.get(3), at);
+            if (shape.length != stride.length) throw error(at, "a tensor with " + shape.length + " sizes and " + stride.length + " strides");
+            try {
+                long elements = 1, last = 0;
+                for (int k = 0; k < shape.length; k++) {
+                    if (shape[k] < 0 || stride[k] < 0) throw error(at, "a tensor with a negative size or stride");
+                    elements = Math.multiplyExact(elements, shape[k]);
+                    if (shape[k] > 0) last = Math.addExact(last, Math.multiplyExact(shape[k] - 1, stride[k]));
+                }
+                long span = elements == 0 ? 0 : Math.multiplyExact(last + 1, (long) dtype.bytes());
+                long end = Math.addExact(Math.multiplyExact(offset, (long) dtype.bytes()), span);
+                if (end > s.storage().bytes()) throw error(at, "a tensor reaching byte " + end + " of a storage of " + s.storage().bytes());
+                return new Tensor(s.storage(), dtype, offset, shape, stride, elements, span);
+            } catch (ArithmeticException e) {
+                throw error(at, "a tensor whose size overflows");
             }
         }
 

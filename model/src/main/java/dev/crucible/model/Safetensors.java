@@ -60,7 +60,31 @@ public final class Safetensors {
         public boolean readsAsFloat() {
             return this == F32 || this == F16 || this == BF16;
         }
+
+        /** Bytes per element (types narrower than a byte: 1, though they pack several to a byte). */
+        public int bytes() {
+            return Math.max(1, bits / 8);
+        }
     }
+
+    /**
+     * count elements of a F32, F16 or BF16 tensor, little-endian, from s at element index from, converted to float32 into
+     * out from at (the conversions are exact).
+     */
+    static void toFloats(DType dtype, MemorySegment s, long from, float[] out, int at, int count) {
+        switch (dtype) {
+            case F32 -> MemorySegment.copy(s, ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 4 * from, out, at, count);
+            case F16 -> {
+                for (int i = 0; i < count; i++) out[at + i] = Float.float16ToFloat(s.get(LE_SHORT, 2 * (from + i)));
+            }
+            case BF16 -> {
+                for (int i = 0; i < count; i++) out[at + i] = Float.intBitsToFloat((s.get(LE_SHORT, 2 * (from + i)) & 0xFFFF) << 16);
+            }
+            default -> throw new IllegalArgumentException(dtype + " is not read as float32");
+        }
+    }
+
+    private static final ValueLayout.OfShort LE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     /** One tensor of a file: offsets are relative to the start of the data section. */
     public record Entry(String name, DType dtype, long[] shape, long begin, long end) {
@@ -200,22 +224,7 @@ public final class Safetensors {
             long n = e.elements();
             if (n > Integer.MAX_VALUE - 16) throw new IOException(path + ": tensor '" + name + "' has " + n + " elements, too many for one array");
             float[] out = new float[(int) n];
-            MemorySegment s = data.asSlice(e.begin(), e.end() - e.begin());
-            switch (e.dtype()) {
-                case F32 -> MemorySegment.copy(s, ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 0, out, 0, out.length);
-                case F16 -> {
-                    for (int i = 0; i < out.length; i++) {
-                        out[i] = Float.float16ToFloat(s.get(ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 2L * i));
-                    }
-                }
-                case BF16 -> {
-                    for (int i = 0; i < out.length; i++) {
-                        short b = s.get(ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 2L * i);
-                        out[i] = Float.intBitsToFloat((b & 0xFFFF) << 16);
-                    }
-                }
-                default -> throw new IllegalStateException(e.dtype() + " passed readsAsFloat");
-            }
+            toFloats(e.dtype(), data.asSlice(e.begin(), e.end() - e.begin()), 0, out, 0, out.length);
             return out;
         }
 
