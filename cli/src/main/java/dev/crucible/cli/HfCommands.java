@@ -36,7 +36,7 @@ final class HfCommands {
     }
 
     @Command(name = "hf", mixinStandardHelpOptions = true,
-            description = {"Import a Hugging Face GPT-2, Llama, Qwen3, OLMo 2 or GPT-NeoX model directory (config.json + model.safetensors, or shards with "
+            description = {"Import a Hugging Face GPT-2, Llama, Mistral, Qwen3, OLMo 2 or GPT-NeoX model directory (config.json + model.safetensors, or shards with "
                     + "model.safetensors.index.json; else pytorch_model.bin as torch 1.6+ saves it, or its shards with pytorch_model.bin.index.json, read "
                     + "without running its pickle; F32, F16 or BF16) as a float32 model directory Crucible trains and evaluates.",
                     "Continue pre-training from it with training.init_from: <out> in a run config."})

@@ -193,14 +193,24 @@ public final class HfCheckpoint implements AutoCloseable {
     }
 
     /**
-     * transformers' config.json (GPT2LMHeadModel, LlamaForCausalLM, Qwen3ForCausalLM, Olmo2ForCausalLM or GPTNeoXForCausalLM) to our config;
-     * anything we do not implement is refused by name.
+     * transformers' config.json (GPT2LMHeadModel, LlamaForCausalLM, MistralForCausalLM, Qwen3ForCausalLM, Olmo2ForCausalLM or
+     * GPTNeoXForCausalLM) to our config; anything we do not implement is refused by name. A Mistral's context is cut to its
+     * sliding window, inside which its attention is Llama's.
      */
     public static ModelConfig parseConfig(JsonNode c, Path file) throws IOException {
         String type = c.path("model_type").asText("");
         if (type.equals("qwen3")) { // Llama with per-head QK-norm
             if (c.path("use_sliding_window").asBoolean(false)) throw new IOException(file + ": use_sliding_window is not supported");
             return parseConfig(asType(c, "llama"), file).toBuilder().qkNorm(ModelConfig.QkNorm.HEAD).build();
+        }
+        if (type.equals("mistral")) { // Llama whose attention sees the last sliding_window positions: on sequences the window covers, Llama exactly
+            ModelConfig llama = parseConfig(asType(c, "llama"), file);
+            JsonNode window = c.get("sliding_window");
+            if (window == null || window.isNull()) return llama;
+            if (!window.canConvertToInt() || !window.isIntegralNumber() || window.asInt() <= 0) {
+                throw new IOException(file + ": sliding_window must be a positive integer or null, got " + window);
+            }
+            return window.asInt() < llama.contextLength() ? llama.toBuilder().contextLength(window.asInt()).build() : llama;
         }
         if (type.equals("olmo2")) { // Llama with each branch's output normalised and QK-norm over whole projections; Olmo2Config's eps
             if (c.path("use_sinks").asBoolean(false)) throw new IOException(file + ": use_sinks (attention sinks) is not supported");
@@ -271,7 +281,7 @@ public final class HfCheckpoint implements AutoCloseable {
                             .rotaryFraction(partial)
                             .parallelResidual(c.path("use_parallel_residual").asBoolean(true)).gelu(gelu(c, "hidden_act", "gelu", file)).build();
                 }
-                default -> throw new IOException(file + ": model_type '" + type + "' is not supported (gpt2, llama, qwen3, olmo2 and gpt_neox are; crucible_* for models only Crucible computes)");
+                default -> throw new IOException(file + ": model_type '" + type + "' is not supported (gpt2, llama, mistral, qwen3, olmo2 and gpt_neox are; crucible_* for models only Crucible computes)");
             }
         } catch (IllegalArgumentException e) {
             throw new IOException(file + ": " + e.getMessage(), e);

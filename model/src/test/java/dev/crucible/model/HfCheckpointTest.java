@@ -111,7 +111,7 @@ class HfCheckpointTest {
 
     @Test
     void unsupportedOrBrokenDirectoriesAreRefusedByName() throws IOException {
-        assertTrue(refused("{\"model_type\": \"mistral\"}").contains("model_type 'mistral' is not supported"));
+        assertTrue(refused("{\"model_type\": \"mixtral\"}").contains("model_type 'mixtral' is not supported"));
         assertTrue(refused("{\"model_type\": \"llama\", \"rope_scaling\": {\"type\": \"linear\"}}").contains("rope_scaling.type 'linear' is not supported"));
         assertTrue(refused("{\"model_type\": \"gpt2\", \"n_embd\": 8}").contains("missing or non-integer 'n_head'"));
         assertTrue(refused("{\"model_type\": \"gpt2\", \"activation_function\": \"relu\"}").contains("activation_function 'relu'"));
@@ -129,6 +129,19 @@ class HfCheckpointTest {
     private static com.fasterxml.jackson.databind.node.ObjectNode llamaConfig(double theta) {
         ModelConfig c = ModelConfig.llamaBuilder(30, 8, 1, 2, 1, 8).ropeTheta(theta).build();
         return new ObjectMapper().valueToTree(HfFormat.configJson(c, null, null));
+    }
+
+    /** Mistral is Llama with a sliding attention window: the context is cut to the window, where the two compute the same. */
+    @Test
+    void mistralIsLlamaInsideItsWindow() throws IOException {
+        var mistral = llamaConfig(10000).put("model_type", "mistral").put("sliding_window", 4);
+        ModelConfig c = HfCheckpoint.parseConfig(mistral, Path.of("config.json"));
+        assertEquals(4, c.contextLength());
+        assertEquals(HfCheckpoint.parseConfig(llamaConfig(10000), Path.of("config.json")).toBuilder().contextLength(4).build(), c);
+        assertEquals(8, HfCheckpoint.parseConfig(mistral.deepCopy().putNull("sliding_window"), Path.of("config.json")).contextLength(), "no window");
+        assertEquals(8, HfCheckpoint.parseConfig(mistral.deepCopy().put("sliding_window", 4096), Path.of("config.json")).contextLength(), "a window wider than the context");
+        assertTrue(parseRefused(mistral.deepCopy().put("sliding_window", 0)).contains("sliding_window must be a positive integer or null, got 0"));
+        assertTrue(parseRefused(mistral.deepCopy().put("sliding_window", 2.5)).contains("sliding_window must be a positive integer or null"));
     }
 
     private static String parseRefused(com.fasterxml.jackson.databind.JsonNode json) {
