@@ -54,9 +54,11 @@ final class BenchData {
     }
 
     @Command(name = "tokenizer", mixinStandardHelpOptions = true,
-            description = "Encode the same text with Crucible's byte-level BPE and with jtokkit, both loaded with GPT-2's r50k_base, "
+            description = {"Encode the same text with Crucible's byte-level BPE and with jtokkit, both loaded with GPT-2's r50k_base, "
                     + "on 1 thread and on all threads; MB/s of UTF-8 input, best of the rounds (each with a fresh Crucible encoder, "
-                    + "whose piece cache starts empty), and whether the token ids agree.")
+                    + "whose piece cache starts empty), and whether the token ids agree.",
+                    "With --tokenizer, Crucible alone with that tokenizer.json (any Crucible reads, SentencePiece-style included); --dump "
+                    + "writes the documents as JSON lines, with each one's ids, for a peer such as bench/hf_tokenizers.py to time and check."})
     static final class Tokenizer implements Runnable {
         @Option(names = "--input", split = ",", description = "Documents (default: builtin:europarl,builtin:jdk-src:java.base).")
         List<String> inputs = DEFAULT_INPUTS;
@@ -68,6 +70,10 @@ final class BenchData {
         int threads;
         @Option(names = "--json", description = "End with one JSON line of the results.")
         boolean json;
+        @Option(names = "--tokenizer", description = "A tokenizer.json to time instead of r50k_base against jtokkit.")
+        java.nio.file.Path tokenizer;
+        @Option(names = "--dump", description = "Also write the documents and Crucible's ids for them as JSON lines ({\"text\", \"ids\"}).")
+        java.nio.file.Path dump;
 
         interface Encoder {
             int encode(String text);
@@ -78,46 +84,67 @@ final class BenchData {
             try {
                 List<String> docs = corpus(inputs, mb);
                 long bytes = utf8(docs);
-                BpeTokenizer ours = r50k();
-                Encoding jt = Encodings.newDefaultEncodingRegistry().getEncoding(EncodingType.R50K_BASE);
+                java.util.function.Supplier<BpeTokenizer> load = () -> {
+                    try {
+                        return tokenizer != null ? dev.crucible.data.tokenizer.TokenizerJson.read(tokenizer) : r50k();
+                    } catch (IOException e) {
+                        throw new UncheckedIOException(e);
+                    }
+                };
+                BpeTokenizer ours = load.get();
+                Encoding jt = tokenizer != null ? null : Encodings.newDefaultEncodingRegistry().getEncoding(EncodingType.R50K_BASE);
                 int n = WorkerPool.threadsFor(threads);
-                System.out.printf(Locale.ROOT, "%,d documents, %.1f MB of UTF-8; GPT-2 r50k_base; threads 1 and %d%n", docs.size(), bytes / 1e6, n);
+                System.out.printf(Locale.ROOT, "%,d documents, %.1f MB of UTF-8; %s; threads 1 and %d%n", docs.size(), bytes / 1e6,
+                        tokenizer != null ? tokenizer : "GPT-2 r50k_base", n);
                 int mismatches = 0;
                 long tokens = 0;
-                for (String d : docs) {
-                    int[] a = ours.encode(d, false);
-                    tokens += a.length;
-                    if (!java.util.Arrays.equals(a, jt.encodeOrdinary(d).toArray())) mismatches++;
+                var mapper = new com.fasterxml.jackson.databind.ObjectMapper();
+                try (java.io.BufferedWriter dumped = dump == null ? null : java.nio.file.Files.newBufferedWriter(dump)) {
+                    for (String d : docs) {
+                        int[] a = ours.encode(d, false);
+                        tokens += a.length;
+                        if (jt != null && !java.util.Arrays.equals(a, jt.encodeOrdinary(d).toArray())) mismatches++;
+                        if (dumped != null) {
+                            dumped.write(mapper.writeValueAsString(Map.of("text", d, "ids", a)));
+                            dumped.write('\n');
+                        }
+                    }
                 }
-                System.out.printf(Locale.ROOT, "%,d tokens; documents whose ids differ between the two: %d%n", tokens, mismatches);
+                if (jt != null) System.out.printf(Locale.ROOT, "%,d tokens; documents whose ids differ between the two: %d%n", tokens, mismatches);
+                else System.out.printf(Locale.ROOT, "%,d tokens%n", tokens);
                 // Crucible caches the ids of pieces it has seen: every timed pass gets a fresh encoder, so no pass
                 // profits from the text of an earlier one (jtokkit keeps no such cache).
                 java.util.function.Supplier<Encoder> crucible = () -> {
-                    BpeTokenizer fresh = r50k();
+                    BpeTokenizer fresh = load.get();
                     return t -> fresh.encode(t, false).length;
                 };
-                java.util.function.Supplier<Encoder> jtokkit = () -> t -> jt.encodeOrdinary(t).size();
+                java.util.function.Supplier<Encoder> jtokkit = jt == null ? null : () -> t -> jt.encodeOrdinary(t).size();
                 Map<String, Object> out = new LinkedHashMap<>();
                 out.put("bench", "tokenizer");
                 out.put("mb", bytes / 1e6);
                 out.put("documents", docs.size());
                 out.put("tokens", tokens);
-                out.put("mismatched_documents", mismatches);
+                if (jt != null) out.put("mismatched_documents", mismatches);
                 try (ExecutorService pool = Executors.newFixedThreadPool(n)) {
                     for (int w = 0; w < 2; w++) { // warm-up: both encoders JIT-compiled before any timing
                         time(crucible.get(), docs, 1, pool);
-                        time(jtokkit.get(), docs, 1, pool);
+                        if (jtokkit != null) time(jtokkit.get(), docs, 1, pool);
                     }
                     for (int t : new int[] {1, n}) {
                         double best0 = Double.POSITIVE_INFINITY, best1 = Double.POSITIVE_INFINITY;
                         for (int r = 0; r < rounds; r++) { // interleaved, so both see the same machine
                             best0 = Math.min(best0, time(crucible.get(), docs, t, pool));
-                            best1 = Math.min(best1, time(jtokkit.get(), docs, t, pool));
+                            if (jtokkit != null) best1 = Math.min(best1, time(jtokkit.get(), docs, t, pool));
                         }
-                        System.out.printf(Locale.ROOT, "%2d thread(s): crucible %6.2f MB/s | jtokkit %6.2f MB/s | ratio %.2f%n", t, bytes / 1e6 / best0,
-                                bytes / 1e6 / best1, best1 / best0);
-                        out.put("crucible_mb_s_" + (t == 1 ? "1_thread" : "all_threads"), BenchCommand.round(bytes / 1e6 / best0));
-                        out.put("jtokkit_mb_s_" + (t == 1 ? "1_thread" : "all_threads"), BenchCommand.round(bytes / 1e6 / best1));
+                        String threadsKey = t == 1 ? "1_thread" : "all_threads";
+                        out.put("crucible_mb_s_" + threadsKey, BenchCommand.round(bytes / 1e6 / best0));
+                        if (jtokkit == null) {
+                            System.out.printf(Locale.ROOT, "%2d thread(s): crucible %6.2f MB/s%n", t, bytes / 1e6 / best0);
+                        } else {
+                            System.out.printf(Locale.ROOT, "%2d thread(s): crucible %6.2f MB/s | jtokkit %6.2f MB/s | ratio %.2f%n", t, bytes / 1e6 / best0,
+                                    bytes / 1e6 / best1, best1 / best0);
+                            out.put("jtokkit_mb_s_" + threadsKey, BenchCommand.round(bytes / 1e6 / best1));
+                        }
                         if (t == n && n == 1) break;
                     }
                 }
