@@ -281,6 +281,16 @@ class CommandsTest {
         String ids = run("tokenizer", "encode", "--tokenizer", sp.toString(), "good night, caf\u00e9").out().trim();
         assertTrue(ids.startsWith("1 "), "Llama's begin-of-sequence token first: " + ids);
         assertEquals("<s> good night, caf\u00e9", run("tokenizer", "decode", "--tokenizer", sp.toString(), ids).out().trim(), "as Hugging Face decodes: the space before the text dropped");
+
+        // the encoding benchmark with this tokenizer hands its documents and ids to a peer
+        Result bench = run("bench", "tokenizer", "--tokenizer", sp.toString(), "--input", dir.resolve("docs.jsonl").toString(), "--mb", "0.01", "--rounds", "1",
+                "--threads", "1", "--dump", dir.resolve("dump.jsonl").toString());
+        assertEquals(0, bench.code(), bench.err());
+        assertTrue(bench.out().contains("crucible") && !bench.out().contains("jtokkit"), bench.out());
+        var first = new com.fasterxml.jackson.databind.ObjectMapper().readTree(Files.readAllLines(dir.resolve("dump.jsonl")).getFirst());
+        String expected = run("tokenizer", "encode", "--tokenizer", sp.toString(), "--no-special-tokens", first.get("text").asText()).out().trim();
+        assertEquals(expected, java.util.stream.StreamSupport.stream(first.get("ids").spliterator(), false).map(Object::toString)
+                .collect(java.util.stream.Collectors.joining(" ")));
     }
 
     @Test
