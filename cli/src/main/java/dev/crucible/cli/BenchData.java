@@ -114,11 +114,12 @@ final class BenchData {
                 else System.out.printf(Locale.ROOT, "%,d tokens%n", tokens);
                 // Crucible caches the ids of pieces it has seen: every timed pass gets a fresh encoder, so no pass
                 // profits from the text of an earlier one (jtokkit keeps no such cache).
-                java.util.function.Supplier<Encoder> crucible = () -> {
+                Map<String, java.util.function.Supplier<Encoder>> encoders = new LinkedHashMap<>();
+                encoders.put("crucible", () -> {
                     BpeTokenizer fresh = load.get();
                     return t -> fresh.encode(t, false).length;
-                };
-                java.util.function.Supplier<Encoder> jtokkit = jt == null ? null : () -> t -> jt.encodeOrdinary(t).size();
+                });
+                if (jt != null) encoders.put("jtokkit", () -> t -> jt.encodeOrdinary(t).size());
                 Map<String, Object> out = new LinkedHashMap<>();
                 out.put("bench", "tokenizer");
                 out.put("mb", bytes / 1e6);
@@ -126,25 +127,22 @@ final class BenchData {
                 out.put("tokens", tokens);
                 if (jt != null) out.put("mismatched_documents", mismatches);
                 try (ExecutorService pool = Executors.newFixedThreadPool(n)) {
-                    for (int w = 0; w < 2; w++) { // warm-up: both encoders JIT-compiled before any timing
-                        time(crucible.get(), docs, 1, pool);
-                        if (jtokkit != null) time(jtokkit.get(), docs, 1, pool);
+                    for (int w = 0; w < 2; w++) { // warm-up: every encoder JIT-compiled before any timing
+                        for (var e : encoders.values()) time(e.get(), docs, 1, pool);
                     }
                     for (int t : new int[] {1, n}) {
-                        double best0 = Double.POSITIVE_INFINITY, best1 = Double.POSITIVE_INFINITY;
-                        for (int r = 0; r < rounds; r++) { // interleaved, so both see the same machine
-                            best0 = Math.min(best0, time(crucible.get(), docs, t, pool));
-                            if (jtokkit != null) best1 = Math.min(best1, time(jtokkit.get(), docs, t, pool));
+                        Map<String, Double> best = new LinkedHashMap<>();
+                        for (int r = 0; r < rounds; r++) { // interleaved, so all see the same machine
+                            for (var e : encoders.entrySet()) best.merge(e.getKey(), time(e.getValue().get(), docs, t, pool), Math::min);
                         }
                         String threadsKey = t == 1 ? "1_thread" : "all_threads";
-                        out.put("crucible_mb_s_" + threadsKey, BenchCommand.round(bytes / 1e6 / best0));
-                        if (jtokkit == null) {
-                            System.out.printf(Locale.ROOT, "%2d thread(s): crucible %6.2f MB/s%n", t, bytes / 1e6 / best0);
-                        } else {
-                            System.out.printf(Locale.ROOT, "%2d thread(s): crucible %6.2f MB/s | jtokkit %6.2f MB/s | ratio %.2f%n", t, bytes / 1e6 / best0,
-                                    bytes / 1e6 / best1, best1 / best0);
-                            out.put("jtokkit_mb_s_" + threadsKey, BenchCommand.round(bytes / 1e6 / best1));
-                        }
+                        java.util.StringJoiner line = new java.util.StringJoiner(" | ");
+                        best.forEach((name, seconds) -> {
+                            line.add(String.format(Locale.ROOT, "%s %6.2f MB/s", name, bytes / 1e6 / seconds));
+                            out.put(name + "_mb_s_" + threadsKey, BenchCommand.round(bytes / 1e6 / seconds));
+                        });
+                        if (best.size() == 2) line.add(String.format(Locale.ROOT, "ratio %.2f", best.get("jtokkit") / best.get("crucible")));
+                        System.out.printf(Locale.ROOT, "%2d thread(s): %s%n", t, line);
                         if (t == n && n == 1) break;
                     }
                 }
