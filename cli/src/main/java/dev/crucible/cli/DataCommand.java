@@ -145,7 +145,7 @@ public final class DataCommand implements Runnable {
 
     @Command(name = "tokenize", mixinStandardHelpOptions = true,
             description = {"Tokenize documents into llm.c token shards: <out>/train_NNNNNN.bin (all domains interleaved, in the mixture asked for) "
-                    + "and <out>/val_<domain>_NNNNNN.bin, each document preceded by the end-of-text token, split into train and validation by a "
+                    + "and <out>/val_<domain>_NNNNNN.bin, each document preceded by the end-of-text token (for a tokenizer without one, its begin-of-sequence token), split into train and validation by a "
                     + "hash of the document's name (stable across runs).",
                     "Also writes <out>/heldout/<domain>.jsonl (a text sample of validation documents, for probes), <out>/domains.json (documents, "
                     + "tokens, share and epochs per domain) and a copy of the tokenizer. Point data.train, data.val and data.tokenizer of a run "

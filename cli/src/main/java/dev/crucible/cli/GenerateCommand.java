@@ -16,7 +16,7 @@ import picocli.CommandLine.Option;
 
 @Command(name = "generate", mixinStandardHelpOptions = true,
         description = {"Sample text from a model directory (a checkpoint, or an imported Hugging Face model), with a key/value cache.",
-                "Text is tokenized with the directory's tokenizer.json (byte-level BPE); models with a 256-token vocabulary and no "
+                "Text is tokenized with the directory's tokenizer.json (byte-level or SentencePiece-style BPE); models with a 256-token vocabulary and no "
                         + "tokenizer (as the demo trains) read and write raw UTF-8 bytes."})
 public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--checkpoint", required = true, description = "Model directory (config.json + model.safetensors).")

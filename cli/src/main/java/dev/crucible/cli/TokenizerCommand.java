@@ -72,7 +72,8 @@ public final class TokenizerCommand implements Runnable {
     static final class Encode implements Callable<Integer> {
         @Option(names = "--tokenizer", required = true, description = "tokenizer.json")
         Path tokenizer;
-        @Option(names = "--file", description = "Encode this file's bytes (any bytes; invalid UTF-8 becomes byte tokens).")
+        @Option(names = "--file", description = "Encode this file's bytes (any bytes; each byte of invalid UTF-8 becomes its byte token, or for a "
+                + "SentencePiece-style tokenizer without one the unknown token).")
         Path file;
         @Parameters(arity = "0..1", paramLabel = "TEXT", description = "Text to encode (special tokens such as <|endoftext|> are recognised).")
         String text;

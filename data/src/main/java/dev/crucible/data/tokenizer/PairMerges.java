@@ -4,7 +4,7 @@ import java.util.Arrays;
 import java.util.Map;
 
 /**
- * The merge table of a byte-level BPE as a primitive map from a pair of adjacent token ids to the
+ * The merge table of a BPE (byte-level or on characters) as a primitive map from a pair of adjacent token ids to the
  * merged token and its rank, so that BPE on a piece runs on int ids with one probe per pair instead
  * of building and hashing byte strings.
  */
