@@ -44,7 +44,7 @@ final class Validation {
     /**
      * The bytes of text a token stands for; 0 for ids the tokenizer has no bytes for. A tokenizer that puts a space before
      * each text (ByteLevel's add_prefix_space, SentencePiece's "▁") counts that space too: one byte per document more than
-     * the document has, which lowers bits per byte by about a documents' share of its bytes.
+     * the document has, which lowers bits per byte by that byte's share of the document's bytes.
      */
     private static int textBytes(BpeTokenizer tokenizer, int id) {
         try {
