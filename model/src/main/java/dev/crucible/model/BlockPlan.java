@@ -58,12 +58,12 @@ public record BlockPlan(Positions positions, int rotaryDims, NormKind finalNorm,
      * One transformer block: an attention sub-layer, then an MLP sub-layer.
      *
      * @param mlp the MLP's activation
-     * @param linearBias whether the four projections carry biases
+     * @param bias which projections add a bias
      * @param qkNorm whether queries and keys are RMS-normalised before RoPE (each head, or whole projections: the config's qk_norm)
      * @param parallel whether the MLP sub-layer's norm reads the layer's input rather than the attention sub-layer's
      *     output (GPT-NeoX's parallel residual, x' = x + attn(norm1(x)) + mlp(norm2(x)), added in that order); both Pre-LN
      */
-    public record Layer(int index, Sublayer attention, Sublayer mlpSublayer, Mlp mlp, boolean linearBias, boolean qkNorm, boolean parallel) {
+    public record Layer(int index, Sublayer attention, Sublayer mlpSublayer, Mlp mlp, ModelConfig.LinearBias bias, boolean qkNorm, boolean parallel) {
         /** The sub-layers in the order the residual stream passes them. */
         public List<Sublayer> sublayers() {
             return List.of(attention, mlpSublayer);
@@ -71,7 +71,7 @@ public record BlockPlan(Positions positions, int rotaryDims, NormKind finalNorm,
 
         /** Whether this layer computes what o computes from the same weights (all but the index agree). */
         public boolean sameComputation(Layer o) {
-            return attention.equals(o.attention) && mlpSublayer.equals(o.mlpSublayer) && mlp == o.mlp && linearBias == o.linearBias
+            return attention.equals(o.attention) && mlpSublayer.equals(o.mlpSublayer) && mlp == o.mlp && bias == o.bias
                     && qkNorm == o.qkNorm && parallel == o.parallel;
         }
     }
@@ -104,7 +104,7 @@ public record BlockPlan(Positions positions, int rotaryDims, NormKind finalNorm,
             Placement placement = c.normPlacement() == ModelConfig.NormPlacement.OUTPUT ? Placement.OUTPUT : l < postLayers ? Placement.POST : Placement.PRE;
             float scale = c.normScaling() == ModelConfig.NormScaling.LAYER_INDEX ? (float) (1 / Math.sqrt(l + 1)) : 1f;
             layers.add(new Layer(l, new Sublayer(Branch.ATTENTION, norm, placement, scale), new Sublayer(Branch.MLP, norm, placement, scale),
-                    mlp, !llama, c.qkNorm().on(), c.parallelResidual()));
+                    mlp, c.linearBias(), c.qkNorm().on(), c.parallelResidual()));
         }
         return learned ? new BlockPlan(Positions.LEARNED, 0, norm, layers) : new BlockPlan(Positions.ROPE, c.rotaryDims(), norm, layers);
     }

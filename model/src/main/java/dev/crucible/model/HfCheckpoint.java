@@ -193,7 +193,7 @@ public final class HfCheckpoint implements AutoCloseable {
     }
 
     /**
-     * transformers' config.json (GPT2LMHeadModel, LlamaForCausalLM, MistralForCausalLM, Qwen3ForCausalLM, Olmo2ForCausalLM or
+     * transformers' config.json (GPT2LMHeadModel, LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM, Olmo2ForCausalLM or
      * GPTNeoXForCausalLM) to our config; anything we do not implement is refused by name. A Mistral's context is cut to its
      * sliding window, inside which its attention is Llama's.
      */
@@ -202,6 +202,10 @@ public final class HfCheckpoint implements AutoCloseable {
         if (type.equals("qwen3")) { // Llama with per-head QK-norm
             if (c.path("use_sliding_window").asBoolean(false)) throw new IOException(file + ": use_sliding_window is not supported");
             return parseConfig(asType(c, "llama"), file).toBuilder().qkNorm(ModelConfig.QkNorm.HEAD).build();
+        }
+        if (type.equals("qwen2")) { // Llama with biases on the query, key and value projections
+            if (c.path("use_sliding_window").asBoolean(false)) throw new IOException(file + ": use_sliding_window is not supported");
+            return parseConfig(asType(c, "llama"), file).toBuilder().linearBias(ModelConfig.LinearBias.QKV).build();
         }
         if (type.equals("mistral")) { // Llama whose attention sees the last sliding_window positions: on sequences the window covers, Llama exactly
             ModelConfig llama = parseConfig(asType(c, "llama"), file);
@@ -226,7 +230,8 @@ public final class HfCheckpoint implements AutoCloseable {
                         .normScaling(ModelConfig.NormScaling.parse(ext.path("norm_scaling").asText("none")))
                         .qkNorm(ModelConfig.QkNorm.parse(ext.path("qk_norm").asText(base.qkNorm().id())))
                         .norm(ModelConfig.Norm.parse(ext.path("norm").asText(base.norm().id())))
-                        .embeddingProjection(ext.path("embedding_projection").asBoolean(false)).build();
+                        .embeddingProjection(ext.path("embedding_projection").asBoolean(false))
+                        .linearBias(ModelConfig.LinearBias.parse(ext.path("linear_bias").asText(base.linearBias().id()))).build();
             } catch (IllegalArgumentException e) {
                 throw new IOException(file + ": " + HfFormat.CRUCIBLE_KEY + "." + e.getMessage(), e);
             }
@@ -246,9 +251,6 @@ public final class HfCheckpoint implements AutoCloseable {
                     RopeKeys rope = wholeHeads(ropeKeys(c, file), file);
                     String act = c.path("hidden_act").asText("silu");
                     if (!act.equals("silu")) throw new IOException(file + ": hidden_act '" + act + "' is not supported (silu is)");
-                    if (c.path("attention_bias").asBoolean(false) || c.path("mlp_bias").asBoolean(false)) {
-                        throw new IOException(file + ": attention_bias / mlp_bias are not supported");
-                    }
                     int d = req(c, "hidden_size", file), heads = req(c, "num_attention_heads", file);
                     if (heads <= 0) throw new IOException(file + ": num_attention_heads must be positive, got " + heads);
                     if (c.hasNonNull("head_dim") && req(c, "head_dim", file) != d / heads) {
@@ -258,7 +260,9 @@ public final class HfCheckpoint implements AutoCloseable {
                     return ModelConfig.llamaBuilder(req(c, "vocab_size", file), req(c, "max_position_embeddings", file),
                                     req(c, "num_hidden_layers", file), heads, kvHeads, d)
                             .intermediateSize(req(c, "intermediate_size", file)).tieEmbeddings(c.path("tie_word_embeddings").asBoolean(false))
-                            .normEps(c.path("rms_norm_eps").asDouble(1e-6)).ropeTheta(rope.theta()).ropeScaling(rope.scaling()).build();
+                            .normEps(c.path("rms_norm_eps").asDouble(1e-6)).ropeTheta(rope.theta()).ropeScaling(rope.scaling())
+                            .linearBias(ModelConfig.LinearBias.ofLlamaKeys(c.path("attention_bias").asBoolean(false), c.path("mlp_bias").asBoolean(false)))
+                            .build();
                 }
                 case "gpt_neox" -> { // absent optional keys take GPTNeoXConfig's defaults, as transformers does; the shape's are required
                     RopeKeys rope = ropeKeys(c, file);
@@ -281,7 +285,7 @@ public final class HfCheckpoint implements AutoCloseable {
                             .rotaryFraction(partial)
                             .parallelResidual(c.path("use_parallel_residual").asBoolean(true)).gelu(gelu(c, "hidden_act", "gelu", file)).build();
                 }
-                default -> throw new IOException(file + ": model_type '" + type + "' is not supported (gpt2, llama, mistral, qwen3, olmo2 and gpt_neox are; crucible_* for models only Crucible computes)");
+                default -> throw new IOException(file + ": model_type '" + type + "' is not supported (gpt2, llama, mistral, qwen2, qwen3, olmo2 and gpt_neox are; crucible_* for models only Crucible computes)");
             }
         } catch (IllegalArgumentException e) {
             throw new IOException(file + ": " + e.getMessage(), e);
@@ -301,7 +305,7 @@ public final class HfCheckpoint implements AutoCloseable {
         };
     }
 
-    /** The same config.json read as another model_type (the base architecture of Qwen3 and of Crucible's own types). */
+    /** The same config.json read as another model_type (the base architecture of Qwen2, Qwen3 and of Crucible's own types). */
     private static JsonNode asType(JsonNode c, String modelType) {
         return ((com.fasterxml.jackson.databind.node.ObjectNode) c.deepCopy()).put("model_type", modelType);
     }

@@ -195,16 +195,21 @@ public final class HfFormat {
         return file.floats(name);
     }
 
-    /** transformers' config.json for this model (GPT2LMHeadModel, LlamaForCausalLM, Qwen3ForCausalLM, Olmo2ForCausalLM or GPTNeoXForCausalLM). */
+    /**
+     * transformers' config.json for this model (GPT2LMHeadModel, LlamaForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM,
+     * Olmo2ForCausalLM or GPTNeoXForCausalLM).
+     */
     public static Map<String, Object> configJson(ModelConfig c, Integer bosId, Integer eosId) {
         Map<String, Object> m = new LinkedHashMap<>();
         switch (c.style()) {
             case LLAMA -> {
                 // with per-head QK-norm, Qwen3's architecture; with norms on the branches' outputs, OLMo 2's names and keys (QK-norm
                 // over whole projections; one without it is marked as Crucible's own below)
-                boolean olmo2 = HfNames.of(c) == HfNames.OLMO2, qwen3 = !olmo2 && c.qkNorm() == ModelConfig.QkNorm.HEAD;
-                m.put("architectures", List.of(olmo2 ? "Olmo2ForCausalLM" : qwen3 ? "Qwen3ForCausalLM" : "LlamaForCausalLM"));
-                m.put("model_type", olmo2 ? "olmo2" : qwen3 ? "qwen3" : "llama");
+                // with biases on q, k and v alone, Qwen2's
+                boolean olmo2 = HfNames.of(c) == HfNames.OLMO2, qwen3 = !olmo2 && c.qkNorm() == ModelConfig.QkNorm.HEAD,
+                        qwen2 = !olmo2 && !qwen3 && c.linearBias() == ModelConfig.LinearBias.QKV;
+                m.put("architectures", List.of(olmo2 ? "Olmo2ForCausalLM" : qwen3 ? "Qwen3ForCausalLM" : qwen2 ? "Qwen2ForCausalLM" : "LlamaForCausalLM"));
+                m.put("model_type", olmo2 ? "olmo2" : qwen3 ? "qwen3" : qwen2 ? "qwen2" : "llama");
                 m.put("vocab_size", c.vocabSize());
                 m.put("hidden_size", c.dModel());
                 m.put("intermediate_size", c.intermediateSize());
@@ -217,8 +222,12 @@ public final class HfFormat {
                 m.put("rope_theta", c.ropeTheta());
                 if (c.ropeScaling() != null) m.put("rope_scaling", ropeScaling(c.ropeScaling()));
                 m.put("hidden_act", "silu");
-                m.put("attention_bias", false);
-                if (!olmo2) m.put("mlp_bias", false);
+                if (qwen2) {
+                    m.put("use_sliding_window", false);
+                } else {
+                    m.put("attention_bias", c.linearBias().attnOut());
+                    if (!olmo2 && !qwen3) m.put("mlp_bias", c.linearBias().mlp());
+                }
             }
             case GPT_NEOX -> { // the keys Pythia's config.json has, which every transformers version reads
                 m.put("architectures", List.of("GPTNeoXForCausalLM"));
@@ -272,6 +281,7 @@ public final class HfFormat {
             ext.put("qk_norm", c.qkNorm().id());
             ext.put("norm", c.norm().id());
             ext.put("embedding_projection", c.embeddingProjection());
+            ext.put("linear_bias", c.linearBias().id());
             m.put(CRUCIBLE_KEY, ext);
         }
         return m;
@@ -316,6 +326,11 @@ public final class HfFormat {
             throw new IllegalArgumentException("this model normalises each branch's output (norm_placement: output); transformers computes that "
                     + "only as Olmo2ForCausalLM, a Llama-style model with qk_norm: whole, and this one is " + c.style().id() + " style with qk_norm: "
                     + c.qkNorm().id() + "; Crucible evaluates, generates from and resumes it as it is");
+        }
+        if (!c.hfBiasesFit()) {
+            throw new IllegalArgumentException("this model has linear_bias: " + c.linearBias().id() + " with qk_norm: " + c.qkNorm().id() + " and norm_placement: "
+                    + c.normPlacement().id() + "; transformers has biases on q, k and v alone only in Qwen2ForCausalLM and MLP biases only in "
+                    + "LlamaForCausalLM, neither with QK-norm or output norms; Crucible evaluates, generates from and resumes it as it is");
         }
         if (!c.hfExportable()) {
             throw new IllegalArgumentException("transformers has no architecture for this model (GPT-2 or GPT-NeoX style with qk_norm or an RMSNorm, "

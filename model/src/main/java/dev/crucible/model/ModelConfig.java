@@ -35,12 +35,56 @@ import java.util.Map;
  * @param gelu the GELU of a GELU MLP: its tanh approximation (transformers' gelu_new, GPT-2's) or exact, by erf ("gelu",
  *     GPT-NeoX's)
  * @param ropeScaling Llama 3.1's RoPE frequency scaling (rope_type llama3), or null for plain RoPE
+ * @param linearBias which projections add a bias: all of them (GPT-2 and GPT-NeoX style), or in Llama style none,
+ *     the query, key and value projections (Qwen2's), the attention's four (transformers' attention_bias), the MLP's
+ *     (mlp_bias) or both
  */
 public record ModelConfig(Style style, int vocabSize, int contextLength, int nLayer, int nHead, int nKvHead, int dModel,
                           int intermediateSize, boolean tieEmbeddings, double normEps, double ropeTheta, NormPlacement normPlacement,
                           double mixLnFraction, NormScaling normScaling, QkNorm qkNorm, Norm norm, double dropout,
                           boolean embeddingProjection, boolean parallelResidual, double rotaryFraction, Gelu gelu,
-                          dev.crucible.tensor.Rope.Llama3Scaling ropeScaling) {
+                          dev.crucible.tensor.Rope.Llama3Scaling ropeScaling, LinearBias linearBias) {
+
+    /** The projections that add a bias. */
+    public enum LinearBias {
+        NONE(false, false, false), QKV(true, false, false), ATTENTION(true, true, false), MLP(false, false, true), ALL(true, true, true);
+
+        private final boolean qkv, attnOut, mlp;
+
+        LinearBias(boolean qkv, boolean attnOut, boolean mlp) {
+            this.qkv = qkv;
+            this.attnOut = attnOut;
+            this.mlp = mlp;
+        }
+
+        /** The query, key and value projections. */
+        public boolean qkv() {
+            return qkv;
+        }
+
+        /** The attention's output projection. */
+        public boolean attnOut() {
+            return attnOut;
+        }
+
+        /** Both of the MLP's projections. */
+        public boolean mlp() {
+            return mlp;
+        }
+
+        /** The biases transformers' Llama config keys attention_bias (q, k, v and o) and mlp_bias give. */
+        public static LinearBias ofLlamaKeys(boolean attention, boolean mlp) {
+            return attention ? (mlp ? ALL : ATTENTION) : mlp ? MLP : NONE;
+        }
+
+        public String id() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+
+        public static LinearBias parse(String s) {
+            return parseId(values(), s, "linear_bias", "none, qkv, attention, mlp or all");
+        }
+    }
 
     /** The GELU of a GELU MLP. */
     public enum Gelu {
@@ -133,6 +177,11 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
             return (8 * d / 3 + multiple - 1) / multiple * multiple;
         }
 
+        /** The biases the style's models have: every projection's for GPT-2 and GPT-NeoX, none for Llama. */
+        public LinearBias defaultLinearBias() {
+            return this == LLAMA ? LinearBias.NONE : LinearBias.ALL;
+        }
+
         public static Style parse(String s) {
             for (Style st : values()) if (st.id().equals(s.toLowerCase(Locale.ROOT))) return st;
             throw new IllegalArgumentException("unknown model style '" + s + "' (expected gpt2, llama or gpt_neox)");
@@ -172,6 +221,9 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
                 "layer_index scaling is defined for Pre-LN layers (The Curse of Depth); norm_placement is " + normPlacement.id());
         require(!parallelResidual || normPlacement == NormPlacement.PRE, "parallel_residual",
                 "both branches read the layer's input through their norms (Pre-LN); norm_placement is " + normPlacement.id());
+        require(linearBias != null, "linear_bias", "must be none, qkv, attention, mlp or all");
+        require(style == Style.LLAMA || linearBias == style.defaultLinearBias(), "linear_bias",
+                "GPT-2 and GPT-NeoX style have a bias on every projection; choosing them is a Llama-style option");
     }
 
     /** Dimensions of each query and key head that RoPE rotates, as transformers counts them: int(head_size · rotary_pct). */
@@ -193,10 +245,10 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
     }
 
     /**
-     * Whether one of transformers' architectures (GPT2LMHeadModel, LlamaForCausalLM, Qwen3ForCausalLM,
+     * Whether one of transformers' architectures (GPT2LMHeadModel, LlamaForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM,
      * Olmo2ForCausalLM, GPTNeoXForCausalLM) can compute this model: not with Post-LN layers, nor with output norms or
-     * whole-projection QK-norm but as OLMo 2's pair of them; LayerNorm Scaling it can once it is folded into the norm
-     * gains ({@link HfFormat}).
+     * whole-projection QK-norm but as OLMo 2's pair of them, nor with biases its blocks do not have
+     * ({@link #hfBiasesFit}); LayerNorm Scaling it can once it is folded into the norm gains ({@link HfFormat}).
      */
     public boolean hfExportable() {
         // GPT-2 has LayerNorm only; Llama has RMSNorm, into whose gain vector a single scale folds
@@ -204,7 +256,19 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
         // output norms with whole-projection QK-norm are OLMo 2's blocks; per-head QK-norm on Pre-LN blocks is Qwen3's
         boolean blocksFit = olmo2() || normPlacement != NormPlacement.OUTPUT && postLnLayers() == 0
                 && (qkNorm == QkNorm.NONE || style == Style.LLAMA && qkNorm == QkNorm.HEAD);
-        return blocksFit && normFits;
+        return blocksFit && normFits && hfBiasesFit();
+    }
+
+    /**
+     * Whether transformers has these biases on these blocks: Llama's, Qwen3's and OLMo 2's attention_bias puts one on q, k,
+     * v and o; mlp_bias is Llama's alone, and q, k and v alone are Qwen2's, both on blocks without QK-norm or output norms.
+     */
+    public boolean hfBiasesFit() {
+        return switch (linearBias) {
+            case NONE, ATTENTION -> true;
+            case MLP, ALL -> style != Style.LLAMA || qkNorm == QkNorm.NONE && normPlacement != NormPlacement.OUTPUT;
+            case QKV -> qkNorm == QkNorm.NONE && normPlacement != NormPlacement.OUTPUT;
+        };
     }
 
     /** Whether the blocks are OLMo 2's (Olmo2ForCausalLM): Llama style, each branch's output normalised, QK-norm over whole projections. */
@@ -255,13 +319,13 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
     /** GPT-2 defaults: MLP width 4d, tied embeddings, LayerNorm eps 1e-5. */
     public static Builder gpt2Builder(int vocab, int ctx, int layers, int heads, int d) {
         return new Builder(new ModelConfig(Style.GPT2, vocab, ctx, layers, heads, heads, d, Style.GPT2.defaultIntermediateSize(d), true, 1e-5, 10000, NormPlacement.PRE, 0.25,
-                NormScaling.NONE, QkNorm.NONE, Norm.LAYERNORM, 0, false, false, 1, Gelu.TANH, null));
+                NormScaling.NONE, QkNorm.NONE, Norm.LAYERNORM, 0, false, false, 1, Gelu.TANH, null, Style.GPT2.defaultLinearBias()));
     }
 
     /** Llama defaults: the SwiGLU width rounded as Llama does, RMSNorm eps 1e-6. */
     public static Builder llamaBuilder(int vocab, int ctx, int layers, int heads, int kvHeads, int d) {
         return new Builder(new ModelConfig(Style.LLAMA, vocab, ctx, layers, heads, kvHeads, d, Style.LLAMA.defaultIntermediateSize(d), true, 1e-6, 10000,
-                NormPlacement.PRE, 0.25, NormScaling.NONE, QkNorm.NONE, Norm.RMSNORM, 0, false, false, 1, Gelu.TANH, null));
+                NormPlacement.PRE, 0.25, NormScaling.NONE, QkNorm.NONE, Norm.RMSNORM, 0, false, false, 1, Gelu.TANH, null, Style.LLAMA.defaultLinearBias()));
     }
 
     /**
@@ -270,7 +334,7 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
      */
     public static Builder gptNeoxBuilder(int vocab, int ctx, int layers, int heads, int d) {
         return new Builder(new ModelConfig(Style.GPT_NEOX, vocab, ctx, layers, heads, heads, d, Style.GPT_NEOX.defaultIntermediateSize(d), false, 1e-5,
-                10000, NormPlacement.PRE, 0.25, NormScaling.NONE, QkNorm.NONE, Norm.LAYERNORM, 0, false, true, 0.25, Gelu.EXACT, null));
+                10000, NormPlacement.PRE, 0.25, NormScaling.NONE, QkNorm.NONE, Norm.LAYERNORM, 0, false, true, 0.25, Gelu.EXACT, null, Style.GPT_NEOX.defaultLinearBias()));
     }
 
     /** The builder with a style's defaults. */
@@ -305,6 +369,7 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
         private double rotaryFraction;
         private Gelu gelu;
         private dev.crucible.tensor.Rope.Llama3Scaling ropeScaling;
+        private LinearBias linearBias;
 
         private Builder(ModelConfig c) {
             style = c.style;
@@ -329,6 +394,7 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
             rotaryFraction = c.rotaryFraction;
             gelu = c.gelu;
             ropeScaling = c.ropeScaling;
+            linearBias = c.linearBias;
         }
 
         public Builder vocabSize(int v) {
@@ -441,10 +507,15 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
             return this;
         }
 
+        public Builder linearBias(LinearBias v) {
+            linearBias = v;
+            return this;
+        }
+
         public ModelConfig build() {
             return new ModelConfig(style, vocabSize, contextLength, nLayer, nHead, nKvHead, dModel, intermediateSize, tieEmbeddings,
                     normEps, ropeTheta, normPlacement, mixLnFraction, normScaling, qkNorm, norm, dropout, embeddingProjection,
-                    parallelResidual, rotaryFraction, gelu, ropeScaling);
+                    parallelResidual, rotaryFraction, gelu, ropeScaling, linearBias);
         }
     }
 

@@ -78,7 +78,10 @@ public final class ParamLayout {
         }
     }
 
-    /** Offsets of one block's tensors; -1 where the plan has no such tensor (biases of Llama style, QK-norm gains without it). */
+    /**
+     * Offsets of one block's tensors; -1 where the plan has no such tensor (a projection without a bias, QK-norm gains
+     * without it). A fused projection's bias starts at its offset whether it is one vector or its parts' side by side.
+     */
     public record Block(int attnNormW, int attnNormB, int qkvW, int qkvB, int attnOutW, int attnOutB, int mlpNormW,
                         int mlpNormB, int mlpInW, int mlpInB, int mlpOutW, int mlpOutB, int qNormW, int kNormW) {}
 
@@ -119,13 +122,22 @@ public final class ParamLayout {
             vecs.add(vector(hf.layer(l, hf.attnNorm()) + ".weight", lp.attention().norm().gainSize(d), Role.NORM, Init.ONES));
             vecs.add(vector(hf.layer(l, hf.mlpNorm()) + ".weight", lp.mlpSublayer().norm().gainSize(d), Role.NORM, Init.ONES));
             if (lp.attention().norm().hasBias()) vecs.add(vector(hf.layer(l, hf.attnNorm()) + ".bias", d, Role.BIAS, Init.ZEROS));
-            if (lp.linearBias()) {
-                vecs.add(new Tensor(hf.layer(l, hf.qkv()) + ".bias", 1, qkvRows, 0, Role.BIAS, Init.ZEROS, hf.qkvByHead() ? Export.BY_HEAD : Export.WHOLE, List.of()));
-                vecs.add(vector(hf.layer(l, hf.attnOut()) + ".bias", d, Role.BIAS, Init.ZEROS));
+            // a fused projection's bias is one vector, or (Llama's names) one per part, side by side as the projection adds them
+            if (lp.bias().qkv()) {
+                if (hf.exportFusedParts()) {
+                    for (View v : qkvViews) vecs.add(vector(biasName(v), v.rows(), Role.BIAS, Init.ZEROS));
+                } else {
+                    vecs.add(new Tensor(hf.layer(l, hf.qkv()) + ".bias", 1, qkvRows, 0, Role.BIAS, Init.ZEROS, hf.qkvByHead() ? Export.BY_HEAD : Export.WHOLE, List.of()));
+                }
             }
+            if (lp.bias().attnOut()) vecs.add(vector(hf.layer(l, hf.attnOut()) + ".bias", d, Role.BIAS, Init.ZEROS));
             if (lp.mlpSublayer().norm().hasBias()) vecs.add(vector(hf.layer(l, hf.mlpNorm()) + ".bias", d, Role.BIAS, Init.ZEROS));
-            if (lp.linearBias()) {
-                vecs.add(vector(hf.layer(l, hf.mlpIn()) + ".bias", inWidth, Role.BIAS, Init.ZEROS));
+            if (lp.bias().mlp()) {
+                if (hf.exportFusedParts() && !inViews.isEmpty()) {
+                    for (View v : inViews) vecs.add(vector(biasName(v), v.rows(), Role.BIAS, Init.ZEROS));
+                } else {
+                    vecs.add(vector(hf.layer(l, hf.mlpIn()) + ".bias", inWidth, Role.BIAS, Init.ZEROS));
+                }
                 vecs.add(vector(hf.layer(l, hf.mlpOut()) + ".bias", d, Role.BIAS, Init.ZEROS));
             }
             if (lp.qkNorm()) { // a gain of head size shared by the heads, or one over each whole projection
@@ -180,10 +192,10 @@ public final class ParamLayout {
         this.blocks = new Block[c.nLayer()];
         for (int l = 0; l < c.nLayer(); l++) {
             blocks[l] = new Block(at(hf.layer(l, hf.attnNorm()) + ".weight"), opt(hf.layer(l, hf.attnNorm()) + ".bias"),
-                    at(hf.layer(l, hf.qkv()) + ".weight"), opt(hf.layer(l, hf.qkv()) + ".bias"),
+                    at(hf.layer(l, hf.qkv()) + ".weight"), fusedBias(hf.layer(l, hf.qkv())),
                     at(hf.layer(l, hf.attnOut()) + ".weight"), opt(hf.layer(l, hf.attnOut()) + ".bias"),
                     at(hf.layer(l, hf.mlpNorm()) + ".weight"), opt(hf.layer(l, hf.mlpNorm()) + ".bias"),
-                    at(hf.layer(l, hf.mlpIn()) + ".weight"), opt(hf.layer(l, hf.mlpIn()) + ".bias"),
+                    at(hf.layer(l, hf.mlpIn()) + ".weight"), fusedBias(hf.layer(l, hf.mlpIn())),
                     at(hf.layer(l, hf.mlpOut()) + ".weight"), opt(hf.layer(l, hf.mlpOut()) + ".bias"),
                     opt(hf.layer(l, hf.qNorm()) + ".weight"), opt(hf.layer(l, hf.kNorm()) + ".weight"));
         }
@@ -191,6 +203,19 @@ public final class ParamLayout {
 
     private static Tensor matrix(String module, int rows, int cols, Init init, Export export, List<View> views) {
         return new Tensor(module + ".weight", rows, cols, 0, Role.HIDDEN_MATRIX, init, export, views);
+    }
+
+    /** The bias of a fused projection's part: its weight's name with .bias for .weight. */
+    private static String biasName(View part) {
+        return part.name().substring(0, part.name().length() - ".weight".length()) + ".bias";
+    }
+
+    /** Where the bias of the fused projection module starts: its own, or its first part's; -1 when it has none. */
+    private int fusedBias(String module) {
+        int whole = opt(module + ".bias");
+        if (whole >= 0) return whole;
+        Tensor w = tensor(module + ".weight");
+        return w.views().isEmpty() ? -1 : opt(biasName(w.views().getFirst()));
     }
 
     private static Tensor vector(String name, int n, Role role, Init init) {

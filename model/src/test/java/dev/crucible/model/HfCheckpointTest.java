@@ -338,6 +338,85 @@ class HfCheckpointTest {
     }
 
     /**
+     * Qwen2 is Llama with biases on the query, key and value projections: written as Qwen2ForCausalLM with a q_proj, k_proj
+     * and v_proj bias each (the fused projection's bias, split as its weight is), read back the same; Qwen2.5-0.5B's
+     * released config.json reads; Llama's attention_bias and mlp_bias read and write as their keys say.
+     */
+    @Test
+    void qwen2AndLlamaBiasesWriteAndRead() throws IOException {
+        ModelConfig c = ModelConfig.llamaBuilder(37, 16, 2, 4, 2, 16).linearBias(ModelConfig.LinearBias.QKV).ropeTheta(1e6).build();
+        assertTrue(c.hfAsStored());
+        Path out = dir.resolve("qwen2");
+        float[] p = params(c);
+        HfCheckpoint.write(out, c, p, null);
+        var json = new ObjectMapper().readTree(out.resolve("config.json").toFile());
+        assertEquals("qwen2", json.get("model_type").asText());
+        assertEquals("Qwen2ForCausalLM", json.get("architectures").get(0).asText());
+        assertTrue(!json.has("attention_bias") && !json.get("use_sliding_window").asBoolean(true), json.toString());
+        ParamLayout layout = new ParamLayout(c);
+        ParamLayout.Block b = layout.block(1);
+        try (Safetensors.Reader r = Safetensors.open(out.resolve("model.safetensors"))) {
+            assertArrayEquals(new long[] {16}, r.entries().get("model.layers.1.self_attn.q_proj.bias").shape());
+            assertArrayEquals(new long[] {8}, r.entries().get("model.layers.1.self_attn.k_proj.bias").shape());
+            float[] v = r.floats("model.layers.1.self_attn.v_proj.bias");
+            assertArrayEquals(java.util.Arrays.copyOfRange(p, b.qkvB() + 24, b.qkvB() + 32), v, "v's bias is the fused bias's last 8 values");
+            for (String none : new String[] {"self_attn.o_proj.bias", "mlp.gate_proj.bias", "mlp.down_proj.bias", "self_attn.qkv_proj.bias"}) {
+                assertTrue(!r.entries().containsKey("model.layers.0." + none), none);
+            }
+        }
+        assertTrue(b.attnOutB() < 0 && b.mlpInB() < 0 && b.mlpOutB() < 0);
+        try (HfCheckpoint ck = HfCheckpoint.open(out)) {
+            assertEquals(c, ck.config());
+            float[] q = new float[p.length];
+            ck.load(layout, q);
+            assertArrayEquals(p, q);
+        }
+        var released = (com.fasterxml.jackson.databind.node.ObjectNode) new ObjectMapper().readTree("""
+                {"architectures": ["Qwen2ForCausalLM"], "attention_dropout": 0.0, "bos_token_id": 151643, "eos_token_id": 151643,
+                 "hidden_act": "silu", "hidden_size": 896, "initializer_range": 0.02, "intermediate_size": 4864,
+                 "max_position_embeddings": 32768, "max_window_layers": 24, "model_type": "qwen2", "num_attention_heads": 14,
+                 "num_hidden_layers": 24, "num_key_value_heads": 2, "rms_norm_eps": 1e-06, "rope_theta": 1000000.0,
+                 "sliding_window": 32768, "tie_word_embeddings": true, "torch_dtype": "bfloat16", "transformers_version": "4.40.1",
+                 "use_cache": true, "use_sliding_window": false, "vocab_size": 151936}""");
+        ModelConfig qwen = HfCheckpoint.parseConfig(released, Path.of("config.json"));
+        assertEquals(ModelConfig.llamaBuilder(151936, 32768, 24, 14, 2, 896).intermediateSize(4864).tieEmbeddings(true).normEps(1e-6)
+                .ropeTheta(1e6).linearBias(ModelConfig.LinearBias.QKV).build(), qwen);
+        assertTrue(parseRefused(released.deepCopy().put("use_sliding_window", true)).contains("use_sliding_window is not supported"));
+        // Llama's keys: attention_bias (q, k, v and o) and mlp_bias, each way round
+        for (boolean attention : new boolean[] {false, true}) {
+            for (boolean mlp : new boolean[] {false, true}) {
+                var llama = llamaConfig(10000).put("attention_bias", attention).put("mlp_bias", mlp);
+                ModelConfig read = HfCheckpoint.parseConfig(llama, Path.of("config.json"));
+                assertEquals(ModelConfig.LinearBias.ofLlamaKeys(attention, mlp), read.linearBias());
+                assertEquals(attention, read.linearBias().attnOut());
+                assertEquals(mlp, read.linearBias().mlp());
+                var written = new ObjectMapper().valueToTree(HfFormat.configJson(read, null, null));
+                assertEquals("llama", written.get("model_type").asText());
+                assertEquals(attention, written.get("attention_bias").asBoolean());
+                assertEquals(mlp, written.get("mlp_bias").asBoolean());
+            }
+        }
+        // q, k and v biases with QK-norm is no architecture of transformers': Crucible's own, which keeps its biases
+        ModelConfig own = c.toBuilder().qkNorm(true).build();
+        Path o = dir.resolve("own-qkv-bias");
+        HfCheckpoint.write(o, own, params(own), null);
+        var ownJson = new ObjectMapper().readTree(o.resolve("config.json").toFile());
+        assertEquals("crucible_qwen3", ownJson.get("model_type").asText());
+        assertEquals("qkv", ownJson.get("crucible").get("linear_bias").asText());
+        try (HfCheckpoint ck = HfCheckpoint.open(o)) {
+            assertEquals(own, ck.config());
+        }
+        String refusedExport = assertThrows(IllegalArgumentException.class, () -> HfFormat.forTransformers(own, params(own))).getMessage();
+        assertTrue(refusedExport.contains("linear_bias: qkv with qk_norm: head"), refusedExport);
+        var badBias = llamaConfig(10000).put("model_type", "crucible_llama");
+        badBias.putObject("crucible").put("linear_bias", "some");
+        assertTrue(parseRefused(badBias).contains("unknown linear_bias 'some'"));
+        String styleBias = assertThrows(IllegalArgumentException.class,
+                () -> ModelConfig.gpt2Builder(30, 8, 1, 2, 8).linearBias(ModelConfig.LinearBias.QKV).build()).getMessage();
+        assertTrue(styleBias.startsWith("linear_bias: "), styleBias);
+    }
+
+    /**
      * A checkpoint as EleutherAI's Pythia repositories hold it: config.json as transformers 4.24 wrote it (rotary_pct,
      * rotary_emb_base, use_parallel_residual, hidden_act "gelu", torch_dtype float16), float16 weights, the causal-mask
      * and RoPE-frequency buffers old transformers saved, and query_key_value's rows grouped by head ([q_h; k_h; v_h] for

@@ -29,6 +29,8 @@ class ModelGradientTest {
         return Stream.of(
                 Arguments.of("gpt2", ModelConfig.gpt2(13, 9, 2, 2, 8)),
                 Arguments.of("llama", ModelConfig.llama(13, 9, 2, 4, 4, 16)),
+                Arguments.of("qwen2", ModelConfig.llamaBuilder(13, 9, 2, 4, 2, 16).linearBias(ModelConfig.LinearBias.QKV).build()),
+                Arguments.of("llama-bias_all", ModelConfig.llamaBuilder(13, 9, 2, 2, 1, 8).linearBias(ModelConfig.LinearBias.ALL).build()),
                 Arguments.of("llama-gqa-untied", ModelConfig.llamaBuilder(11, 7, 2, 4, 2, 16).intermediateSize(20).tieEmbeddings(false).normEps(1e-6).ropeTheta(500).build()),
                 Arguments.of("gpt2-post", ModelConfig.gpt2Builder(13, 9, 2, 2, 8).normPlacement(ModelConfig.NormPlacement.POST).build()),
                 Arguments.of("llama-mix", ModelConfig.llamaBuilder(13, 9, 4, 2, 1, 8).normPlacement(ModelConfig.NormPlacement.MIX).build()),

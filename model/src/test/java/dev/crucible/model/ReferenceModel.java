@@ -111,9 +111,36 @@ final class ReferenceModel {
         return cfg.style() == ModelConfig.Style.GPT2;
     }
 
-    /** Biases on the projections: all but Llama style. */
-    private boolean biases() {
-        return cfg.style() != ModelConfig.Style.LLAMA;
+    /** A projection's bias (n values), where the config gives it one: "qkv", "attn.out", "mlp.in" or "mlp.out" of the layer at prefix p; else null. */
+    private double[] bias(String p, String projection, int n) {
+        return hasBias(projection) ? get(biasOffset(p, projection), n) : null;
+    }
+
+    private void addBiasGrad(String p, String projection, double[] g) {
+        if (!hasBias(projection)) return;
+        int off = biasOffset(p, projection);
+        for (int i = 0; i < g.length; i++) grads[off + i] += g[i];
+    }
+
+    private boolean hasBias(String projection) {
+        ModelConfig.LinearBias b = cfg.linearBias();
+        return switch (projection) {
+            case "qkv" -> b.qkv();
+            case "attn.out" -> b.attnOut();
+            case "mlp.in", "mlp.out" -> b.mlp();
+            default -> throw new IllegalArgumentException(projection);
+        };
+    }
+
+    /** Where the bias starts in the buffer (a fused projection's, one vector or its parts' side by side, at the block's offset). */
+    private int biasOffset(String p, String projection) {
+        ParamLayout.Block blk = layout.block(layerOf(p));
+        return switch (projection) {
+            case "qkv" -> blk.qkvB();
+            case "attn.out" -> blk.attnOutB();
+            case "mlp.in" -> blk.mlpInB();
+            default -> blk.mlpOutB();
+        };
     }
 
     /** What a sub-layer's backward needs from its forward. */
@@ -308,28 +335,26 @@ final class ReferenceModel {
 
     private double[] attention(Sub s, String p, double[] in, int b, int t) {
         int d = cfg.dModel(), bt = b * t, nh = cfg.nHead(), nkv = cfg.nKvHead(), hs = cfg.headSize(), w = Attention.qkvWidth(nh, nkv, hs);
-        boolean bias = biases();
         double[] q = new double[bt * w];
-        Reference.linearForward(q, in, get(p + "attn.qkv.weight"), bias ? get(p + "attn.qkv.bias") : null, bt, d, w);
+        Reference.linearForward(q, in, get(p + "attn.qkv.weight"), bias(p, "qkv", w), bt, d, w);
         double[] raw = q.clone(), rstd = new double[bt * (nh + nkv)];
         if (cfg.qkNorm().on()) qkNorm(q, rstd, p, bt);
         if (!learned()) Reference.rope(q, b, t, nh, nkv, hs, cfg.rotaryDims(), cfg.ropeTheta(), cfg.ropeScaling(), 1);
         double[] ao = new double[bt * nh * hs], pr = new double[b * nh * t * t];
         Reference.attentionForward(ao, pr, q, b, t, nh, nkv, hs, probsMask(layerOf(p), pr.length));
         double[] proj = new double[bt * d];
-        Reference.linearForward(proj, ao, get(p + "attn.out.weight"), bias ? get(p + "attn.out.bias") : null, bt, nh * hs, d);
+        Reference.linearForward(proj, ao, get(p + "attn.out.weight"), bias(p, "attn.out", d), bt, nh * hs, d);
         s.branch = new double[][] {q, ao, pr, raw, rstd};
         return proj;
     }
 
     private double[] attentionBackward(Sub s, String p, double[] dy, int b, int t) {
         int d = cfg.dModel(), bt = b * t, nh = cfg.nHead(), nkv = cfg.nKvHead(), hs = cfg.headSize(), w = Attention.qkvWidth(nh, nkv, hs);
-        boolean bias = biases();
         double[] q = s.branch[0], ao = s.branch[1], pr = s.branch[2];
         double[] dao = new double[bt * nh * hs], dw = new double[d * nh * hs], db = new double[d];
         Reference.linearBackward(dao, dw, db, dy, ao, get(p + "attn.out.weight"), bt, nh * hs, d);
         addGrad(p + "attn.out.weight", dw);
-        if (bias) addGrad(p + "attn.out.bias", db);
+        addBiasGrad(p, "attn.out", db);
         double[] dq = new double[bt * w];
         Reference.attentionBackward(dq, dao, q, pr, b, t, nh, nkv, hs, probsMask(layerOf(p), pr.length));
         if (!learned()) Reference.rope(dq, b, t, nh, nkv, hs, cfg.rotaryDims(), cfg.ropeTheta(), cfg.ropeScaling(), -1);
@@ -339,7 +364,7 @@ final class ReferenceModel {
         db = new double[w];
         Reference.linearBackward(din, dw, db, dq, s.branchIn, get(p + "attn.qkv.weight"), bt, d, w);
         addGrad(p + "attn.qkv.weight", dw);
-        if (bias) addGrad(p + "attn.qkv.bias", db);
+        addBiasGrad(p, "qkv", db);
         return din;
     }
 
@@ -393,14 +418,14 @@ final class ReferenceModel {
         boolean llama = cfg.style() == ModelConfig.Style.LLAMA;
         int inW = llama ? 2 * hid : hid;
         double[] mi = new double[bt * inW];
-        Reference.linearForward(mi, in, get(p + "mlp.in.weight"), llama ? null : get(p + "mlp.in.bias"), bt, d, inW);
+        Reference.linearForward(mi, in, get(p + "mlp.in.weight"), bias(p, "mlp.in", inW), bt, d, inW);
         double[] ma = new double[bt * hid];
         if (llama) Reference.swigluForward(ma, mi, bt, hid);
         else if (cfg.gelu() == ModelConfig.Gelu.EXACT) Reference.geluExactForward(ma, mi, bt * hid);
         else Reference.geluForward(ma, mi, bt * hid);
         drop(ma, layerOf(p), 2);
         double[] proj = new double[bt * d];
-        Reference.linearForward(proj, ma, get(p + "mlp.out.weight"), llama ? null : get(p + "mlp.out.bias"), bt, hid, d);
+        Reference.linearForward(proj, ma, get(p + "mlp.out.weight"), bias(p, "mlp.out", d), bt, hid, d);
         s.branch = new double[][] {mi, ma};
         return proj;
     }
@@ -413,7 +438,7 @@ final class ReferenceModel {
         double[] dma = new double[bt * hid], dw = new double[d * hid], db = new double[d];
         Reference.linearBackward(dma, dw, db, dy, ma, get(p + "mlp.out.weight"), bt, hid, d);
         addGrad(p + "mlp.out.weight", dw);
-        if (!llama) addGrad(p + "mlp.out.bias", db);
+        addBiasGrad(p, "mlp.out", db);
         drop(dma, layerOf(p), 2);
         double[] dmi = new double[bt * inW];
         if (llama) Reference.swigluBackward(dmi, mi, dma, bt, hid);
@@ -424,7 +449,7 @@ final class ReferenceModel {
         db = new double[inW];
         Reference.linearBackward(din, dw, db, dmi, s.branchIn, get(p + "mlp.in.weight"), bt, d, inW);
         addGrad(p + "mlp.in.weight", dw);
-        if (!llama) addGrad(p + "mlp.in.bias", db);
+        addBiasGrad(p, "mlp.in", db);
         return din;
     }
 

@@ -73,6 +73,13 @@ public class TorchParityTest {
                 Arguments.of("gpt_neox-qk_norm", ModelConfig.gptNeoxBuilder(50, 24, 2, 4, 32).qkNorm(true).build()),
                 Arguments.of("llama-rope_llama3", ModelConfig.llamaBuilder(50, 24, 2, 4, 2, 64).ropeTheta(100)
                         .ropeScaling(new dev.crucible.tensor.Rope.Llama3Scaling(8, 1, 4, 64)).build()),
+                // Qwen2 (biases on q, k and v, exported as Qwen2ForCausalLM), Llama's attention_bias and mlp_bias, and Qwen3's attention_bias
+                Arguments.of("qwen2", ModelConfig.llamaBuilder(50, 24, 2, 4, 2, 32).linearBias(ModelConfig.LinearBias.QKV).ropeTheta(1e6).build()),
+                Arguments.of("llama-bias_all", ModelConfig.llamaBuilder(50, 24, 2, 4, 2, 32).linearBias(ModelConfig.LinearBias.ALL).tieEmbeddings(false).build()),
+                Arguments.of("llama-bias_mlp", ModelConfig.llamaBuilder(50, 24, 2, 4, 4, 32).linearBias(ModelConfig.LinearBias.MLP).build()),
+                Arguments.of("qwen3-attention_bias", ModelConfig.llamaBuilder(50, 24, 2, 4, 2, 32).qkNorm(true).linearBias(ModelConfig.LinearBias.ATTENTION).build()),
+                Arguments.of("olmo2-qkv_bias", ModelConfig.llamaBuilder(50, 24, 2, 4, 2, 32).normPlacement(ModelConfig.NormPlacement.OUTPUT)
+                        .qkNorm(ModelConfig.QkNorm.WHOLE).linearBias(ModelConfig.LinearBias.QKV).build()),
                 Arguments.of("gpt2-exact_gelu", ModelConfig.gpt2Builder(50, 24, 2, 4, 32).gelu(ModelConfig.Gelu.EXACT).build()),
                 // 200 tokens: three full attention tiles and a partial one, queries against keys of earlier tiles
                 Arguments.of("gpt2-long", ModelConfig.gpt2(50, 203, 2, 4, 32)),

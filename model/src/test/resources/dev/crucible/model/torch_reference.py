@@ -164,20 +164,24 @@ def llama(w, c, idx):
     for l, (placement, scale) in enumerate(layer_plan(c, c["num_hidden_layers"])):
         p = f"model.layers.{l}."
 
+        def linear(h, module):  # nn.Linear: x @ W[out, in]^T, plus the bias where the checkpoint has one (Qwen2's q, k, v; attention_bias, mlp_bias)
+            y = h @ w[p + module + ".weight"].t()
+            return y + w[p + module + ".bias"] if p + module + ".bias" in w else y
+
         def attn(h):
-            q = (h @ w[p + "self_attn.q_proj.weight"].t()).view(B, T, nh, hs).transpose(1, 2)
-            k = (h @ w[p + "self_attn.k_proj.weight"].t()).view(B, T, nkv, hs).transpose(1, 2)
-            v = (h @ w[p + "self_attn.v_proj.weight"].t()).view(B, T, nkv, hs).transpose(1, 2)
+            q = linear(h, "self_attn.q_proj").view(B, T, nh, hs).transpose(1, 2)
+            k = linear(h, "self_attn.k_proj").view(B, T, nkv, hs).transpose(1, 2)
+            v = linear(h, "self_attn.v_proj").view(B, T, nkv, hs).transpose(1, 2)
             if p + "self_attn.q_norm.weight" in w:  # Qwen3's per-head or OLMo 2's whole-projection QK-norm, before RoPE
                 q, k = qk_normed(q, k, w[p + "self_attn.q_norm.weight"], w[p + "self_attn.k_norm.weight"], eps)
             q, k = q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin
             k, v = k.repeat_interleave(nh // nkv, dim=1), v.repeat_interleave(nh // nkv, dim=1)
             y = attention(q, k, v).transpose(1, 2).reshape(B, T, d)
-            return y @ w[p + "self_attn.o_proj.weight"].t()
+            return linear(y, "self_attn.o_proj")
 
         def mlp(h):
-            g = F.silu(h @ w[p + "mlp.gate_proj.weight"].t()) * (h @ w[p + "mlp.up_proj.weight"].t())
-            return g @ w[p + "mlp.down_proj.weight"].t()
+            g = F.silu(linear(h, "mlp.gate_proj")) * linear(h, "mlp.up_proj")
+            return linear(g, "mlp.down_proj")
 
         # OLMo 2 names its norms after where they sit: on the attention's output, on the feed-forward's
         attn_norm, mlp_norm = (("post_attention_layernorm", "post_feedforward_layernorm") if p + "post_feedforward_layernorm.weight" in w
@@ -247,7 +251,7 @@ def main():
     batch = read_safetensors(f"{d}/batch.safetensors")
     idx, tgt = batch["tokens"].long(), batch["targets"].long()
     base = cfg["model_type"].removeprefix("crucible_")  # Crucible's own model types: the base fields plus "crucible"
-    logits = {"llama": llama, "qwen3": llama, "olmo2": llama, "gpt_neox": gpt_neox, "gpt2": gpt2}[base](w, cfg, idx)
+    logits = {"llama": llama, "qwen2": llama, "qwen3": llama, "olmo2": llama, "gpt_neox": gpt_neox, "gpt2": gpt2}[base](w, cfg, idx)
     flat = logits.view(-1, logits.shape[-1])
     loss = F.cross_entropy(flat, tgt.view(-1))
     objective = loss

@@ -98,6 +98,10 @@ class ConfigLoaderTest {
                 + "original_max_position_embeddings: 8192}}\ndata: {train: x}\n").model().resolve();
         assertEquals(new dev.crucible.tensor.Rope.Llama3Scaling(32, 1, 4, 8192), llama3.ropeScaling());
         assertEquals(llama3, RunConfig.ModelSpec.of(llama3, null).resolve(), "written into a run's config and read back");
+        ModelConfig qwen2 = load("model: {preset: tiny-llama, linear_bias: qkv, rope_theta: 1000000}\ndata: {train: x}\n").model().resolve();
+        assertEquals(ModelConfig.preset("tiny-llama").toBuilder().linearBias(ModelConfig.LinearBias.QKV).ropeTheta(1e6).build(), qwen2);
+        assertEquals(qwen2, RunConfig.ModelSpec.of(qwen2, null).resolve(), "Qwen2's biases written into a run's config and read back");
+        assertEquals(null, RunConfig.ModelSpec.of(ModelConfig.preset("tiny"), "tiny").linearBias(), "a style's own biases are not written");
     }
 
     @Test
@@ -121,6 +125,8 @@ class ConfigLoaderTest {
         assertContains(error("data: {train: x}\nschedule: {kind: linear}\n"), "schedule.kind: unknown schedule 'linear'");
         assertContains(error("model: {preset: tiny, parallel_residual: true}\ndata: {train: x}\n"), "model.parallel_residual: a gpt_neox-style option");
         assertContains(error("model: {preset: tiny-llama, rotary_fraction: 0.5}\ndata: {train: x}\n"), "model.rotary_fraction: RoPE on part of each head");
+        assertContains(error("model: {preset: tiny, linear_bias: qkv}\ndata: {train: x}\n"), "model.linear_bias: GPT-2 and GPT-NeoX style have a bias on every projection");
+        assertContains(error("model: {preset: tiny-llama, linear_bias: q}\ndata: {train: x}\n"), "unknown linear_bias 'q' (expected none, qkv, attention, mlp or all)");
         assertContains(error("model: {preset: tiny-neox, gelu: relu}\ndata: {train: x}\n"), "unknown gelu 'relu' (expected tanh or exact)");
         assertContains(error("model: {preset: tiny, rope_scaling: {factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 64}}\n"
                 + "data: {train: x}\n"), "rope_scaling: scales RoPE's frequencies; GPT-2 style has learned positions");
