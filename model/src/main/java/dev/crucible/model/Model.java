@@ -513,7 +513,6 @@ public final class Model {
             this.ao = slice(l, bt * hid);
             this.ko = qkNormOp == null ? 0 : slice(l, qkNormOp.rawSize(bt));
             this.ks = qkNormOp == null ? 0 : slice(l, qkNormOp.statSize(bt));
-
         }
     }
 

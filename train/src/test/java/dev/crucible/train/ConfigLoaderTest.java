@@ -57,6 +57,8 @@ class ConfigLoaderTest {
         assertEquals(20, inf.phasesFor(100).annealSteps(), "a fifth");
         assertContains(error("data: {train: a.bin}\nschedule: {kind: cosine, anneal_steps: 5}\n"), "schedule.anneal_steps: a setting of the infinite schedule");
         assertEquals(20, load("data: {train: a.bin}\ntraining: {steps: 100, distill: {teacher: t}}\n").training().distill().untilStep(), "a fifth");
+        ModelConfig qwen2 = load(Files.readString(example).replace("  # linear_bias: qkv ", "  linear_bias: qkv ")).model().resolve();
+        assertEquals(ModelConfig.LinearBias.QKV, qwen2.linearBias(), "the example's linear_bias, switched on");
         // the GPT-NeoX keys, switched on with that style (which has no grouped-query attention)
         String neox = Files.readString(example).replace("  style: llama ", "  style: gpt_neox ").replace("  n_kv_head: 2 ", "  n_kv_head: 4 ")
                 .replace("  # parallel_residual: true ", "  parallel_residual: false ").replace("  # rotary_fraction: 0.25 ", "  rotary_fraction: 0.5 ")
