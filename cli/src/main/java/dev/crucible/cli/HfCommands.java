@@ -36,7 +36,7 @@ final class HfCommands {
     }
 
     @Command(name = "hf", mixinStandardHelpOptions = true,
-            description = {"Import a Hugging Face GPT-2, Llama, Mistral, Qwen2, Qwen3, OLMo 2 or GPT-NeoX model directory (config.json + model.safetensors, or shards with "
+            description = {"Import a Hugging Face GPT-2, Llama, Mistral, Qwen2, Qwen3, OLMo, OLMo 2 or GPT-NeoX model directory (config.json + model.safetensors, or shards with "
                     + "model.safetensors.index.json; else pytorch_model.bin as torch 1.6+ saves it, or its shards with pytorch_model.bin.index.json, read "
                     + "without running its pickle; F32, F16 or BF16) as a float32 model directory Crucible trains and evaluates.",
                     "Continue pre-training from it with training.init_from: <out> in a run config."})
@@ -72,7 +72,7 @@ final class HfCommands {
                     "Recipe options transformers has no field for are folded into an equal model (LayerNorm Scaling into the "
                     + "norm gains, a Llama-style single-scale norm into a gain vector, embedding projections into the embeddings "
                     + "and an untied head); a Llama-style model with per-head QK-norm exports as Qwen3, one with biases on q, k and v alone as "
-                    + "Qwen2, one with output norms and whole-projection QK-norm as OLMo 2. Post-LN layers, other uses of output norms or "
+                    + "Qwen2, one with a LayerNorm that learns nothing as OLMo, one with output norms and whole-projection QK-norm as OLMo 2. Post-LN layers, other uses of output norms or "
                     + "whole-projection QK-norm, biases on q, k and v alone or on the MLP beside QK-norm or output norms, and "
                     + "GPT-2-style models with an RMSNorm or QK-norm, have no transformers architecture and are refused."})
     static final class ExportHf implements Callable<Integer> {

@@ -193,7 +193,7 @@ public final class HfCheckpoint implements AutoCloseable {
     }
 
     /**
-     * transformers' config.json (GPT2LMHeadModel, LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM, Olmo2ForCausalLM or
+     * transformers' config.json (GPT2LMHeadModel, LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM, OlmoForCausalLM, Olmo2ForCausalLM or
      * GPTNeoXForCausalLM) to our config; anything we do not implement is refused by name. A Mistral's context is cut to its
      * sliding window, inside which its attention is Llama's.
      */
@@ -202,6 +202,14 @@ public final class HfCheckpoint implements AutoCloseable {
         if (type.equals("qwen3")) { // Llama with per-head QK-norm
             if (c.path("use_sliding_window").asBoolean(false)) throw new IOException(file + ": use_sliding_window is not supported");
             return parseConfig(asType(c, "llama"), file).toBuilder().qkNorm(ModelConfig.QkNorm.HEAD).build();
+        }
+        if (type.equals("olmo")) { // Llama with a LayerNorm that learns nothing, its eps fixed (OlmoLayerNorm)
+            JsonNode clip = c.get("clip_qkv");
+            if (clip != null && !clip.isNull()) {
+                throw new IOException(file + ": clip_qkv " + clip + " is not supported (OLMo models without it, clip_qkv null, are)");
+            }
+            return parseConfig(asType(c, "llama"), file).toBuilder().norm(ModelConfig.Norm.NONPARAMETRIC_LAYERNORM)
+                    .normEps(ModelConfig.OLMO_NORM_EPS).build();
         }
         if (type.equals("qwen2")) { // Llama with biases on the query, key and value projections
             if (c.path("use_sliding_window").asBoolean(false)) throw new IOException(file + ": use_sliding_window is not supported");
@@ -285,7 +293,7 @@ public final class HfCheckpoint implements AutoCloseable {
                             .rotaryFraction(partial)
                             .parallelResidual(c.path("use_parallel_residual").asBoolean(true)).gelu(gelu(c, "hidden_act", "gelu", file)).build();
                 }
-                default -> throw new IOException(file + ": model_type '" + type + "' is not supported (gpt2, llama, mistral, qwen2, qwen3, olmo2 and gpt_neox are; crucible_* for models only Crucible computes)");
+                default -> throw new IOException(file + ": model_type '" + type + "' is not supported (gpt2, llama, mistral, qwen2, qwen3, olmo, olmo2 and gpt_neox are; crucible_* for models only Crucible computes)");
             }
         } catch (IllegalArgumentException e) {
             throw new IOException(file + ": " + e.getMessage(), e);
@@ -305,7 +313,7 @@ public final class HfCheckpoint implements AutoCloseable {
         };
     }
 
-    /** The same config.json read as another model_type (the base architecture of Qwen2, Qwen3 and of Crucible's own types). */
+    /** The same config.json read as another model_type (the base architecture of Qwen2, Qwen3, OLMo and of Crucible's own types). */
     private static JsonNode asType(JsonNode c, String modelType) {
         return ((com.fasterxml.jackson.databind.node.ObjectNode) c.deepCopy()).put("model_type", modelType);
     }

@@ -197,7 +197,7 @@ public final class HfFormat {
 
     /**
      * transformers' config.json for this model (GPT2LMHeadModel, LlamaForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM,
-     * Olmo2ForCausalLM or GPTNeoXForCausalLM).
+     * OlmoForCausalLM, Olmo2ForCausalLM or GPTNeoXForCausalLM).
      */
     public static Map<String, Object> configJson(ModelConfig c, Integer bosId, Integer eosId) {
         Map<String, Object> m = new LinkedHashMap<>();
@@ -205,20 +205,21 @@ public final class HfFormat {
             case LLAMA -> {
                 // with per-head QK-norm, Qwen3's architecture; with norms on the branches' outputs, OLMo 2's names and keys (QK-norm
                 // over whole projections; one without it is marked as Crucible's own below)
-                // with biases on q, k and v alone, Qwen2's
+                // with biases on q, k and v alone, Qwen2's; with a LayerNorm that learns nothing, the first OLMo's
                 boolean olmo2 = HfNames.of(c) == HfNames.OLMO2, qwen3 = !olmo2 && c.qkNorm() == ModelConfig.QkNorm.HEAD,
-                        qwen2 = !olmo2 && !qwen3 && c.linearBias() == ModelConfig.LinearBias.QKV;
-                m.put("architectures", List.of(olmo2 ? "Olmo2ForCausalLM" : qwen3 ? "Qwen3ForCausalLM" : qwen2 ? "Qwen2ForCausalLM" : "LlamaForCausalLM"));
-                m.put("model_type", olmo2 ? "olmo2" : qwen3 ? "qwen3" : qwen2 ? "qwen2" : "llama");
+                        qwen2 = !olmo2 && !qwen3 && c.linearBias() == ModelConfig.LinearBias.QKV, olmo = c.olmo();
+                m.put("architectures", List.of(olmo2 ? "Olmo2ForCausalLM" : qwen3 ? "Qwen3ForCausalLM" : qwen2 ? "Qwen2ForCausalLM"
+                        : olmo ? "OlmoForCausalLM" : "LlamaForCausalLM"));
+                m.put("model_type", olmo2 ? "olmo2" : qwen3 ? "qwen3" : qwen2 ? "qwen2" : olmo ? "olmo" : "llama");
                 m.put("vocab_size", c.vocabSize());
                 m.put("hidden_size", c.dModel());
                 m.put("intermediate_size", c.intermediateSize());
                 m.put("num_hidden_layers", c.nLayer());
                 m.put("num_attention_heads", c.nHead());
                 m.put("num_key_value_heads", c.nKvHead());
-                if (!olmo2) m.put("head_dim", c.headSize()); // OLMo 2's is hidden_size / num_attention_heads
+                if (!olmo2 && !olmo) m.put("head_dim", c.headSize()); // OLMo's and OLMo 2's is hidden_size / num_attention_heads
                 m.put("max_position_embeddings", c.contextLength());
-                m.put("rms_norm_eps", c.normEps());
+                if (!olmo) m.put("rms_norm_eps", c.normEps()); // OLMo's LayerNorm has its eps fixed
                 m.put("rope_theta", c.ropeTheta());
                 if (c.ropeScaling() != null) m.put("rope_scaling", ropeScaling(c.ropeScaling()));
                 m.put("hidden_act", "silu");
@@ -226,8 +227,9 @@ public final class HfFormat {
                     m.put("use_sliding_window", false);
                 } else {
                     m.put("attention_bias", c.linearBias().attnOut());
-                    if (!olmo2 && !qwen3) m.put("mlp_bias", c.linearBias().mlp());
+                    if (!olmo2 && !qwen3 && !olmo) m.put("mlp_bias", c.linearBias().mlp());
                 }
+                if (olmo) m.put("clip_qkv", null); // OLMo's key, present in its checkpoints' config.json: Crucible clips nothing
             }
             case GPT_NEOX -> { // the keys Pythia's config.json has, which every transformers version reads
                 m.put("architectures", List.of("GPTNeoXForCausalLM"));
@@ -335,7 +337,8 @@ public final class HfFormat {
         if (!c.hfExportable()) {
             throw new IllegalArgumentException("transformers has no architecture for this model (GPT-2 or GPT-NeoX style with qk_norm or an RMSNorm, "
                     + "Llama style with LayerNorm, or qk_norm: whole on Pre-LN blocks; Llama style with qk_norm: head exports as Qwen3ForCausalLM, with "
-                    + "norm_placement: output and qk_norm: whole as Olmo2ForCausalLM); Crucible evaluates, generates from and resumes it as it is");
+                    + "norm_placement: output and qk_norm: whole as Olmo2ForCausalLM, with norm: nonparametric_layernorm only as OlmoForCausalLM: "
+                    + "Pre-LN, no qk_norm, norm_eps 1e-5, no biases but attention_bias's); Crucible evaluates, generates from and resumes it as it is");
         }
         if (c.hfAsStored()) return new ForTransformers(c, params);
         ModelConfig target = c.toBuilder().normScaling(ModelConfig.NormScaling.NONE).norm(c.styleNorm()).embeddingProjection(false)
@@ -387,6 +390,8 @@ public final class HfFormat {
     }
 
     private static void scale(float[] p, int wOff, int bOff, int n, float s) {
+        if (s == 1f) return;
+        if (wOff < 0) throw new IllegalStateException("a norm scaled by " + s + " has no gain to fold the scale into");
         for (int i = 0; i < n; i++) p[wOff + i] *= s;
         if (bOff >= 0) for (int i = 0; i < n; i++) p[bOff + i] *= s;
     }

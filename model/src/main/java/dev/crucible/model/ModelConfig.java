@@ -123,14 +123,19 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
 
     /** The norm of the blocks and the final norm. */
     public enum Norm {
-        LAYERNORM, RMSNORM, SINGLE_SCALE_RMSNORM;
+        LAYERNORM, RMSNORM, SINGLE_SCALE_RMSNORM, NONPARAMETRIC_LAYERNORM;
+
+        /** Whether the norm has a gain to learn (all but the non-parametric LayerNorm, OLMo's). */
+        public boolean learned() {
+            return this != NONPARAMETRIC_LAYERNORM;
+        }
 
         public String id() {
             return name().toLowerCase(Locale.ROOT);
         }
 
         public static Norm parse(String s) {
-            return parseId(values(), s, "norm", "layernorm, rmsnorm or single_scale_rmsnorm");
+            return parseId(values(), s, "norm", "layernorm, rmsnorm, single_scale_rmsnorm or nonparametric_layernorm");
         }
     }
 
@@ -212,7 +217,7 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
         require(ropeScaling == null || style != Style.GPT2, "rope_scaling", "scales RoPE's frequencies; GPT-2 style has learned positions");
         require(ropeTheta > 0, "rope_theta", "must be positive, got " + ropeTheta);
         require(normPlacement != null, "norm_placement", "must be pre, post, mix or output");
-        require(norm != null, "norm", "must be layernorm, rmsnorm or single_scale_rmsnorm");
+        require(norm != null, "norm", "must be layernorm, rmsnorm, single_scale_rmsnorm or nonparametric_layernorm");
         require(qkNorm != null, "qk_norm", "must be none, head or whole");
         require(dropout >= 0 && dropout < 1, "dropout", "must be in [0, 1), got " + dropout);
         require(normScaling != null, "norm_scaling", "must be none or layer_index");
@@ -251,8 +256,8 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
      * ({@link #hfBiasesFit}); LayerNorm Scaling it can once it is folded into the norm gains ({@link HfFormat}).
      */
     public boolean hfExportable() {
-        // GPT-2 has LayerNorm only; Llama has RMSNorm, into whose gain vector a single scale folds
-        boolean normFits = style != Style.LLAMA ? norm == Norm.LAYERNORM : norm != Norm.LAYERNORM;
+        // GPT-2 has LayerNorm only; Llama has RMSNorm, into whose gain vector a single scale folds; OLMo's non-parametric LayerNorm is its own
+        boolean normFits = style != Style.LLAMA ? norm == Norm.LAYERNORM : norm == Norm.NONPARAMETRIC_LAYERNORM ? olmo() : norm != Norm.LAYERNORM;
         // output norms with whole-projection QK-norm are OLMo 2's blocks; per-head QK-norm on Pre-LN blocks is Qwen3's
         boolean blocksFit = olmo2() || normPlacement != NormPlacement.OUTPUT && postLnLayers() == 0
                 && (qkNorm == QkNorm.NONE || style == Style.LLAMA && qkNorm == QkNorm.HEAD);
@@ -271,14 +276,29 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
         };
     }
 
+    /**
+     * Whether the model is OLMo's (OlmoForCausalLM, the first OLMo): Llama style with a LayerNorm that learns nothing, its
+     * eps 1e-5 (OlmoLayerNorm's, fixed), on Pre-LN blocks without QK-norm, layer scaling or biases but attention_bias's.
+     */
+    public boolean olmo() {
+        return style == Style.LLAMA && norm == Norm.NONPARAMETRIC_LAYERNORM && normEps == OLMO_NORM_EPS && normPlacement == NormPlacement.PRE
+                && qkNorm == QkNorm.NONE && normScaling == NormScaling.NONE && (linearBias == LinearBias.NONE || linearBias == LinearBias.ATTENTION);
+    }
+
+    /** OlmoLayerNorm's eps, which its config does not set. */
+    public static final double OLMO_NORM_EPS = 1e-5;
+
     /** Whether the blocks are OLMo 2's (Olmo2ForCausalLM): Llama style, each branch's output normalised, QK-norm over whole projections. */
     public boolean olmo2() {
         return style == Style.LLAMA && normPlacement == NormPlacement.OUTPUT && qkNorm == QkNorm.WHOLE;
     }
 
-    /** The norm transformers' architecture of this style has: LayerNorm for GPT-2 and GPT-NeoX, RMSNorm for Llama. */
+    /**
+     * The norm transformers' architecture for this model has: LayerNorm for GPT-2 and GPT-NeoX, RMSNorm for Llama, and
+     * OLMo's non-parametric LayerNorm for a model that is OLMo's.
+     */
     public Norm styleNorm() {
-        return style == Style.LLAMA ? Norm.RMSNORM : Norm.LAYERNORM;
+        return olmo() ? Norm.NONPARAMETRIC_LAYERNORM : style == Style.LLAMA ? Norm.RMSNORM : Norm.LAYERNORM;
     }
 
     /**

@@ -18,8 +18,12 @@ final class NormOp {
     private final Norms norms;
     private final Elementwise elementwise;
     private final float eps, scale;
-    /** Single-Scale RMSNorm: the scalar gain spread over a vector for the kernel, and the kernel's gain gradient before it is summed. */
-    private float[] gainVector = new float[0], gainGrad = new float[0];
+    /**
+     * Single-Scale RMSNorm: the scalar gain spread over a vector for the kernel, and the kernel's gain gradient before it is
+     * summed; the plain LayerNorm: a gain of ones and a bias of zeros for the kernel (so its output is the normalised
+     * input exactly), whose gradients it drops into gainGrad.
+     */
+    private float[] gainVector = new float[0], gainGrad = new float[0], zeros = new float[0];
 
     NormOp(BlockPlan.NormKind kind, Norms norms, Elementwise elementwise, double eps, float scale) {
         this.kind = kind;
@@ -27,6 +31,11 @@ final class NormOp {
         this.elementwise = elementwise;
         this.eps = (float) eps;
         this.scale = scale;
+    }
+
+    private float[] zeros(int c) {
+        if (zeros.length < c) zeros = new float[c];
+        return zeros;
     }
 
     private float[] spread(float gain, int c) {
@@ -42,6 +51,7 @@ final class NormOp {
             case LAYER_NORM -> norms.layerNormForward(out, outOff, mean, rstd, statOff, inp, inpOff, p, wOff, p, bOff, rows, c, eps);
             case RMS_NORM -> norms.rmsNormForward(out, outOff, rstd, statOff, inp, inpOff, p, wOff, rows, c, eps);
             case SINGLE_SCALE_RMS_NORM -> norms.rmsNormForward(out, outOff, rstd, statOff, inp, inpOff, spread(p[wOff], c), 0, rows, c, eps);
+            case PLAIN_LAYER_NORM -> norms.layerNormForward(out, outOff, mean, rstd, statOff, inp, inpOff, spread(1f, c), 0, zeros(c), 0, rows, c, eps);
             default -> throw new UnsupportedOperationException("no forward for norm " + kind);
         }
         if (scale != 1f) elementwise.scale(out, outOff, rows * c, scale);
@@ -61,6 +71,10 @@ final class NormOp {
                 double sum = 0; // d(scalar gain) = Σ over the vector of the per-element gain gradients, in a fixed order
                 for (int i = 0; i < c; i++) sum += gainGrad[i];
                 grads[wOff] += (float) sum;
+            }
+            case PLAIN_LAYER_NORM -> {
+                if (gainGrad.length < 2 * c) gainGrad = new float[2 * c];
+                norms.layerNormBackward(dinp, 0, add, gainGrad, 0, gainGrad, c, dout, 0, inp, inpOff, spread(1f, c), 0, mean, rstd, statOff, rows, c);
             }
             default -> throw new UnsupportedOperationException("no backward for norm " + kind);
         }

@@ -79,8 +79,8 @@ public final class ParamLayout {
     }
 
     /**
-     * Offsets of one block's tensors; -1 where the plan has no such tensor (a projection without a bias, QK-norm gains
-     * without it). A fused projection's bias starts at its offset whether it is one vector or its parts' side by side.
+     * Offsets of one block's tensors; -1 where the plan has no such tensor (a projection without a bias, a norm that
+     * learns nothing, QK-norm gains without it). A fused projection's bias starts at its offset whether it is one vector or its parts' side by side.
      */
     public record Block(int attnNormW, int attnNormB, int qkvW, int qkvB, int attnOutW, int attnOutB, int mlpNormW,
                         int mlpNormB, int mlpInW, int mlpInB, int mlpOutW, int mlpOutB, int qNormW, int kNormW) {}
@@ -119,8 +119,8 @@ public final class ParamLayout {
             mats.add(matrix(hf.layer(l, hf.attnOut()), d, q, Init.normal(residualStd, key + "attn.out.weight"), linear, List.of()));
             mats.add(matrix(hf.layer(l, hf.mlpIn()), inWidth, d, Init.normal(std, key + "mlp.in.weight"), inViews.isEmpty() ? linear : fused, inViews));
             mats.add(matrix(hf.layer(l, hf.mlpOut()), d, c.intermediateSize(), Init.normal(residualStd, key + "mlp.out.weight"), linear, List.of()));
-            vecs.add(vector(hf.layer(l, hf.attnNorm()) + ".weight", lp.attention().norm().gainSize(d), Role.NORM, Init.ONES));
-            vecs.add(vector(hf.layer(l, hf.mlpNorm()) + ".weight", lp.mlpSublayer().norm().gainSize(d), Role.NORM, Init.ONES));
+            if (lp.attention().norm().gainSize(d) > 0) vecs.add(vector(hf.layer(l, hf.attnNorm()) + ".weight", lp.attention().norm().gainSize(d), Role.NORM, Init.ONES));
+            if (lp.mlpSublayer().norm().gainSize(d) > 0) vecs.add(vector(hf.layer(l, hf.mlpNorm()) + ".weight", lp.mlpSublayer().norm().gainSize(d), Role.NORM, Init.ONES));
             if (lp.attention().norm().hasBias()) vecs.add(vector(hf.layer(l, hf.attnNorm()) + ".bias", d, Role.BIAS, Init.ZEROS));
             // a fused projection's bias is one vector, or (Llama's names) one per part, side by side as the projection adds them
             if (lp.bias().qkv()) {
@@ -158,7 +158,7 @@ public final class ParamLayout {
             embs.add(new Tensor(hf.positions() + ".weight", c.contextLength(), d, 0, Role.EMBEDDING, Init.normal(std, "wpe.weight"),
                     Export.WHOLE, List.of()));
         }
-        vecs.add(vector(hf.finalNorm() + ".weight", plan.finalNorm().gainSize(d), Role.NORM, Init.ONES));
+        if (plan.finalNorm().gainSize(d) > 0) vecs.add(vector(hf.finalNorm() + ".weight", plan.finalNorm().gainSize(d), Role.NORM, Init.ONES));
         if (plan.finalNorm().hasBias()) vecs.add(vector(hf.finalNorm() + ".bias", d, Role.BIAS, Init.ZEROS));
 
         List<Tensor> all = new ArrayList<>();
@@ -185,16 +185,16 @@ public final class ParamLayout {
         this.wte = at(hf.embed() + ".weight");
         this.wpe = hf.positions() != null && byName.containsKey(hf.positions() + ".weight") ? at(hf.positions() + ".weight") : -1;
         this.lmHead = c.tieEmbeddings() ? wte : at(hf.head() + ".weight");
-        this.finalNormW = at(hf.finalNorm() + ".weight");
+        this.finalNormW = opt(hf.finalNorm() + ".weight");
         this.finalNormB = plan.finalNorm().hasBias() ? at(hf.finalNorm() + ".bias") : -1;
         this.embedProj = opt(EMBED_PROJ);
         this.headProj = opt(HEAD_PROJ);
         this.blocks = new Block[c.nLayer()];
         for (int l = 0; l < c.nLayer(); l++) {
-            blocks[l] = new Block(at(hf.layer(l, hf.attnNorm()) + ".weight"), opt(hf.layer(l, hf.attnNorm()) + ".bias"),
+            blocks[l] = new Block(opt(hf.layer(l, hf.attnNorm()) + ".weight"), opt(hf.layer(l, hf.attnNorm()) + ".bias"),
                     at(hf.layer(l, hf.qkv()) + ".weight"), fusedBias(hf.layer(l, hf.qkv())),
                     at(hf.layer(l, hf.attnOut()) + ".weight"), opt(hf.layer(l, hf.attnOut()) + ".bias"),
-                    at(hf.layer(l, hf.mlpNorm()) + ".weight"), opt(hf.layer(l, hf.mlpNorm()) + ".bias"),
+                    opt(hf.layer(l, hf.mlpNorm()) + ".weight"), opt(hf.layer(l, hf.mlpNorm()) + ".bias"),
                     at(hf.layer(l, hf.mlpIn()) + ".weight"), fusedBias(hf.layer(l, hf.mlpIn())),
                     at(hf.layer(l, hf.mlpOut()) + ".weight"), opt(hf.layer(l, hf.mlpOut()) + ".bias"),
                     opt(hf.layer(l, hf.qNorm()) + ".weight"), opt(hf.layer(l, hf.kNorm()) + ".weight"));

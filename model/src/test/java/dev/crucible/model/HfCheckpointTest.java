@@ -417,6 +417,61 @@ class HfCheckpointTest {
     }
 
     /**
+     * The first OLMo is Llama with a LayerNorm that learns nothing (OlmoLayerNorm, eps fixed at 1e-5): written as
+     * OlmoForCausalLM with no norm tensors at all, read back the same; a config.json with OlmoConfig's keys in the shape of
+     * OLMo-1B's reads (written here from OlmoConfig's fields; the released file cannot be fetched where the tests run), and
+     * clip_qkv is refused by name; with anything OLMo's blocks lack, such a norm is Crucible's own.
+     */
+    @Test
+    void olmoCheckpointsWriteAndRead() throws IOException {
+        ModelConfig c = ModelConfig.llamaBuilder(37, 16, 2, 4, 4, 16).norm(ModelConfig.Norm.NONPARAMETRIC_LAYERNORM).normEps(1e-5)
+                .tieEmbeddings(true).build();
+        assertTrue(c.olmo() && c.hfAsStored());
+        Path out = dir.resolve("olmo");
+        float[] p = params(c);
+        HfCheckpoint.write(out, c, p, null);
+        var json = new ObjectMapper().readTree(out.resolve("config.json").toFile());
+        assertEquals("olmo", json.get("model_type").asText());
+        assertEquals("OlmoForCausalLM", json.get("architectures").get(0).asText());
+        assertTrue(json.has("clip_qkv") && json.get("clip_qkv").isNull() && !json.has("rms_norm_eps") && !json.has("mlp_bias"), json.toString());
+        try (Safetensors.Reader r = Safetensors.open(out.resolve("model.safetensors"))) {
+            assertTrue(r.entries().keySet().stream().noneMatch(k -> k.contains("norm")), r.entries().keySet().toString());
+            assertTrue(r.entries().containsKey("model.layers.1.self_attn.q_proj.weight") && r.entries().containsKey("model.layers.1.mlp.up_proj.weight"));
+        }
+        try (HfCheckpoint ck = HfCheckpoint.open(out)) {
+            assertEquals(c, ck.config());
+            float[] q = new float[p.length];
+            ck.load(new ParamLayout(c), q);
+            assertArrayEquals(p, q);
+        }
+        var released = (com.fasterxml.jackson.databind.node.ObjectNode) new ObjectMapper().readTree("""
+                {"architectures": ["OlmoForCausalLM"], "attention_bias": false, "attention_dropout": 0.0, "bos_token_id": null,
+                 "clip_qkv": null, "eos_token_id": 50279, "hidden_act": "silu", "hidden_size": 2048, "initializer_range": 0.02,
+                 "intermediate_size": 8192, "max_position_embeddings": 2048, "model_type": "olmo", "num_attention_heads": 16,
+                 "num_hidden_layers": 16, "num_key_value_heads": 16, "pad_token_id": 1, "rope_scaling": null, "rope_theta": 10000.0,
+                 "tie_word_embeddings": true, "torch_dtype": "float32", "use_cache": true, "vocab_size": 50304}""");
+        ModelConfig olmo = HfCheckpoint.parseConfig(released, Path.of("config.json"));
+        assertEquals(ModelConfig.llamaBuilder(50304, 2048, 16, 16, 16, 2048).intermediateSize(8192).tieEmbeddings(true).normEps(1e-5)
+                .norm(ModelConfig.Norm.NONPARAMETRIC_LAYERNORM).build(), olmo);
+        assertTrue(olmo.olmo());
+        assertTrue(parseRefused(released.deepCopy().put("clip_qkv", 8.0)).contains("clip_qkv 8.0 is not supported"));
+        assertEquals(ModelConfig.LinearBias.ATTENTION, HfCheckpoint.parseConfig(released.deepCopy().put("attention_bias", true), Path.of("config.json")).linearBias());
+        // the same norm beside QK-norm, or with another eps: no architecture of transformers', Crucible's own
+        for (ModelConfig own : new ModelConfig[] {c.toBuilder().qkNorm(true).build(), c.toBuilder().normEps(1e-6).build()}) {
+            Path o = dir.resolve("own-olmo-" + own.qkNorm().id() + own.normEps());
+            HfCheckpoint.write(o, own, params(own), null);
+            var ownJson = new ObjectMapper().readTree(o.resolve("config.json").toFile());
+            assertTrue(ownJson.get("model_type").asText().startsWith("crucible_"), ownJson.toString());
+            assertEquals("nonparametric_layernorm", ownJson.get("crucible").get("norm").asText());
+            try (HfCheckpoint ck = HfCheckpoint.open(o)) {
+                assertEquals(own, ck.config());
+            }
+            String refusedExport = assertThrows(IllegalArgumentException.class, () -> HfFormat.forTransformers(own, params(own))).getMessage();
+            assertTrue(refusedExport.contains("nonparametric_layernorm only as OlmoForCausalLM"), refusedExport);
+        }
+    }
+
+    /**
      * A checkpoint as EleutherAI's Pythia repositories hold it: config.json as transformers 4.24 wrote it (rotary_pct,
      * rotary_emb_base, use_parallel_residual, hidden_act "gelu", torch_dtype float16), float16 weights, the causal-mask
      * and RoPE-frequency buffers old transformers saved, and query_key_value's rows grouped by head ([q_h; k_h; v_h] for

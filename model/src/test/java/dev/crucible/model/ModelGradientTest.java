@@ -30,6 +30,9 @@ class ModelGradientTest {
                 Arguments.of("gpt2", ModelConfig.gpt2(13, 9, 2, 2, 8)),
                 Arguments.of("llama", ModelConfig.llama(13, 9, 2, 4, 4, 16)),
                 Arguments.of("qwen2", ModelConfig.llamaBuilder(13, 9, 2, 4, 2, 16).linearBias(ModelConfig.LinearBias.QKV).build()),
+                Arguments.of("olmo", ModelConfig.llamaBuilder(13, 9, 2, 4, 2, 16).norm(ModelConfig.Norm.NONPARAMETRIC_LAYERNORM).normEps(1e-5).build()),
+                Arguments.of("gpt2-nonparametric-post", ModelConfig.gpt2Builder(13, 9, 2, 2, 8).norm(ModelConfig.Norm.NONPARAMETRIC_LAYERNORM)
+                        .normPlacement(ModelConfig.NormPlacement.POST).build()),
                 Arguments.of("llama-bias_all", ModelConfig.llamaBuilder(13, 9, 2, 2, 1, 8).linearBias(ModelConfig.LinearBias.ALL).build()),
                 Arguments.of("llama-gqa-untied", ModelConfig.llamaBuilder(11, 7, 2, 4, 2, 16).intermediateSize(20).tieEmbeddings(false).normEps(1e-6).ropeTheta(500).build()),
                 Arguments.of("gpt2-post", ModelConfig.gpt2Builder(13, 9, 2, 2, 8).normPlacement(ModelConfig.NormPlacement.POST).build()),

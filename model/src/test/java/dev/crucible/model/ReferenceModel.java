@@ -463,12 +463,25 @@ final class ReferenceModel {
     }
 
     private void norm(double[] out, double[] mean, double[] rstd, double[] inp, String name, int rows, int d, double eps) {
-        if (cfg.norm() == ModelConfig.Norm.LAYERNORM) Reference.layerNormForward(out, mean, rstd, inp, gain(name, d), get(name + ".bias"), rows, d, eps);
-        else Reference.rmsNormForward(out, rstd, inp, gain(name, d), rows, d, eps);
+        switch (cfg.norm()) {
+            case LAYERNORM -> Reference.layerNormForward(out, mean, rstd, inp, gain(name, d), get(name + ".bias"), rows, d, eps);
+            case NONPARAMETRIC_LAYERNORM -> Reference.layerNormForward(out, mean, rstd, inp, ones(d), new double[d], rows, d, eps);
+            default -> Reference.rmsNormForward(out, rstd, inp, gain(name, d), rows, d, eps);
+        }
+    }
+
+    private static double[] ones(int d) {
+        double[] v = new double[d];
+        Arrays.fill(v, 1);
+        return v;
     }
 
     private void normBackward(double[] dinp, double[] dout, double[] inp, double[] mean, double[] rstd, String name, int rows, int d) {
         double[] dw = new double[d];
+        if (cfg.norm() == ModelConfig.Norm.NONPARAMETRIC_LAYERNORM) { // nothing to learn: the input's gradient alone
+            Reference.layerNormBackward(dinp, dw, new double[d], dout, inp, ones(d), mean, rstd, rows, d);
+            return;
+        }
         if (cfg.norm() == ModelConfig.Norm.LAYERNORM) {
             double[] db = new double[d];
             Reference.layerNormBackward(dinp, dw, db, dout, inp, gain(name, d), mean, rstd, rows, d);

@@ -80,6 +80,13 @@ public class TorchParityTest {
                 Arguments.of("qwen3-attention_bias", ModelConfig.llamaBuilder(50, 24, 2, 4, 2, 32).qkNorm(true).linearBias(ModelConfig.LinearBias.ATTENTION).build()),
                 Arguments.of("olmo2-qkv_bias", ModelConfig.llamaBuilder(50, 24, 2, 4, 2, 32).normPlacement(ModelConfig.NormPlacement.OUTPUT)
                         .qkNorm(ModelConfig.QkNorm.WHOLE).linearBias(ModelConfig.LinearBias.QKV).build()),
+                // the first OLMo (a LayerNorm that learns nothing, exported as OlmoForCausalLM), and that norm in the other styles
+                Arguments.of("olmo", ModelConfig.llamaBuilder(50, 24, 2, 4, 4, 32).norm(ModelConfig.Norm.NONPARAMETRIC_LAYERNORM).normEps(1e-5)
+                        .tieEmbeddings(false).build()),
+                Arguments.of("llama-nonparametric-qk_norm", ModelConfig.llamaBuilder(50, 24, 2, 4, 2, 32).norm(ModelConfig.Norm.NONPARAMETRIC_LAYERNORM)
+                        .qkNorm(true).build()),
+                Arguments.of("gpt2-nonparametric", ModelConfig.gpt2Builder(50, 24, 2, 4, 32).norm(ModelConfig.Norm.NONPARAMETRIC_LAYERNORM).build()),
+                Arguments.of("gpt_neox-nonparametric", ModelConfig.gptNeoxBuilder(50, 24, 2, 4, 32).norm(ModelConfig.Norm.NONPARAMETRIC_LAYERNORM).build()),
                 Arguments.of("gpt2-exact_gelu", ModelConfig.gpt2Builder(50, 24, 2, 4, 32).gelu(ModelConfig.Gelu.EXACT).build()),
                 // 200 tokens: three full attention tiles and a partial one, queries against keys of earlier tiles
                 Arguments.of("gpt2-long", ModelConfig.gpt2(50, 203, 2, 4, 32)),

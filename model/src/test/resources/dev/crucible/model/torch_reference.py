@@ -82,10 +82,12 @@ def gpt2(w, c, idx):
     d, nh = c["n_embd"], c["n_head"]
     eps = c["layer_norm_epsilon"]
     x = embed_proj(w, w["transformer.wte.weight"][idx] + w["transformer.wpe.weight"][:T])
-    rms = c.get("crucible", {}).get("norm", "layernorm") != "layernorm"  # an RMSNorm (full or single-scale gain) instead
+    kind = c.get("crucible", {}).get("norm", "layernorm")  # an RMSNorm (full or single-scale gain), or a LayerNorm that learns nothing, instead
 
     def norm(h, name):
-        return rms_norm(h, w[name + ".weight"], eps) if rms else F.layer_norm(h, (d,), w[name + ".weight"], w[name + ".bias"], eps)
+        if kind == "nonparametric_layernorm":
+            return F.layer_norm(h, (d,), None, None, eps)
+        return rms_norm(h, w[name + ".weight"], eps) if kind != "layernorm" else F.layer_norm(h, (d,), w[name + ".weight"], w[name + ".bias"], eps)
     for l, (placement, scale) in enumerate(layer_plan(c, c["n_layer"])):
         p = f"transformer.h.{l}."
 
@@ -152,7 +154,14 @@ def llama3_scaled(inv, s):
 def llama(w, c, idx):
     B, T = idx.shape
     d, nh, nkv = c["hidden_size"], c["num_attention_heads"], c["num_key_value_heads"]
-    hs, eps = d // nh, c["rms_norm_eps"]
+    hs = d // nh
+    # the first OLMo's LayerNorm learns nothing and has its eps fixed (OlmoLayerNorm); Crucible's own models may have it too
+    plain = c["model_type"].removeprefix("crucible_") == "olmo" or c.get("crucible", {}).get("norm") == "nonparametric_layernorm"
+    eps = 1e-5 if c["model_type"] == "olmo" else c["rms_norm_eps"]
+
+    def norm(h, name):
+        return F.layer_norm(h, (d,), None, None, eps) if plain else rms_norm(h, w[name + ".weight"], eps)
+
     inv = 1.0 / (c["rope_theta"] ** (torch.arange(0, hs, 2, dtype=torch.int64).float() / hs))
     if c.get("rope_scaling"):
         assert c["rope_scaling"]["rope_type"] == "llama3"
@@ -186,9 +195,9 @@ def llama(w, c, idx):
         # OLMo 2 names its norms after where they sit: on the attention's output, on the feed-forward's
         attn_norm, mlp_norm = (("post_attention_layernorm", "post_feedforward_layernorm") if p + "post_feedforward_layernorm.weight" in w
                                else ("input_layernorm", "post_attention_layernorm"))
-        x = sublayer(x, lambda h: rms_norm(h, w[p + attn_norm + ".weight"], eps), attn, placement, scale)
-        x = sublayer(x, lambda h: rms_norm(h, w[p + mlp_norm + ".weight"], eps), mlp, placement, scale)
-    x = rms_norm(x, w["model.norm.weight"], eps)
+        x = sublayer(x, lambda h: norm(h, p + attn_norm), attn, placement, scale)
+        x = sublayer(x, lambda h: norm(h, p + mlp_norm), mlp, placement, scale)
+    x = norm(x, "model.norm")
     head = w["lm_head.weight"] if "lm_head.weight" in w else w["model.embed_tokens.weight"]
     return head_proj(w, x) @ head.t()
 
@@ -207,8 +216,10 @@ def gpt_neox(w, c, idx):
     approximate = "none" if c["hidden_act"] == "gelu" else "tanh"
     x = embed_proj(w, w["gpt_neox.embed_in.weight"][idx])
 
+    plain = c.get("crucible", {}).get("norm") == "nonparametric_layernorm"  # a LayerNorm that learns nothing
+
     def norm(h, name):
-        return F.layer_norm(h, (d,), w[name + ".weight"], w[name + ".bias"], eps)
+        return F.layer_norm(h, (d,), None, None, eps) if plain else F.layer_norm(h, (d,), w[name + ".weight"], w[name + ".bias"], eps)
     for l, (placement, scale) in enumerate(layer_plan(c, c["num_hidden_layers"])):
         assert placement != "post"
         p = f"gpt_neox.layers.{l}."
@@ -251,7 +262,7 @@ def main():
     batch = read_safetensors(f"{d}/batch.safetensors")
     idx, tgt = batch["tokens"].long(), batch["targets"].long()
     base = cfg["model_type"].removeprefix("crucible_")  # Crucible's own model types: the base fields plus "crucible"
-    logits = {"llama": llama, "qwen2": llama, "qwen3": llama, "olmo2": llama, "gpt_neox": gpt_neox, "gpt2": gpt2}[base](w, cfg, idx)
+    logits = {"llama": llama, "qwen2": llama, "qwen3": llama, "olmo": llama, "olmo2": llama, "gpt_neox": gpt_neox, "gpt2": gpt2}[base](w, cfg, idx)
     flat = logits.view(-1, logits.shape[-1])
     loss = F.cross_entropy(flat, tgt.view(-1))
     objective = loss
