@@ -17,19 +17,19 @@ public record BlockPlan(Positions positions, int rotaryDims, NormKind finalNorm,
 
     public enum Positions { LEARNED, ROPE }
 
-    /** LayerNorm has a gain and a bias, RMSNorm a gain only, Single-Scale RMSNorm one scalar gain, the plain LayerNorm (OLMo's) neither. */
+    /** LayerNorm has a gain and a bias, RMSNorm a gain only, Single-Scale RMSNorm one scalar gain, the non-parametric LayerNorm (OLMo's) neither. */
     public enum NormKind {
-        LAYER_NORM, RMS_NORM, SINGLE_SCALE_RMS_NORM, PLAIN_LAYER_NORM;
+        LAYER_NORM, RMS_NORM, SINGLE_SCALE_RMS_NORM, NONPARAMETRIC_LAYER_NORM;
 
         public boolean hasBias() {
             return this == LAYER_NORM;
         }
 
-        /** Floats in the gain of a norm over vectors of c (none for the plain LayerNorm, which learns nothing). */
+        /** Floats in the gain of a norm over vectors of c (none for the non-parametric LayerNorm, which learns nothing). */
         public int gainSize(int c) {
             return switch (this) {
                 case SINGLE_SCALE_RMS_NORM -> 1;
-                case PLAIN_LAYER_NORM -> 0;
+                case NONPARAMETRIC_LAYER_NORM -> 0;
                 default -> c;
             };
         }
@@ -101,7 +101,7 @@ public record BlockPlan(Positions positions, int rotaryDims, NormKind finalNorm,
             case LAYERNORM -> NormKind.LAYER_NORM;
             case RMSNORM -> NormKind.RMS_NORM;
             case SINGLE_SCALE_RMSNORM -> NormKind.SINGLE_SCALE_RMS_NORM;
-            case NONPARAMETRIC_LAYERNORM -> NormKind.PLAIN_LAYER_NORM;
+            case NONPARAMETRIC_LAYERNORM -> NormKind.NONPARAMETRIC_LAYER_NORM;
         };
         int postLayers = c.postLnLayers();
         List<Layer> layers = new ArrayList<>();

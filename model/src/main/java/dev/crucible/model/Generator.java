@@ -277,9 +277,9 @@ public final class Generator {
             case ATTENTION -> attend(lp.index(), b, n);
             case MLP -> {
                 int hid = cfg.intermediateSize(), in = lp.mlp().inWidth(hid);
-                mv.forward(mlpIn, 0, in, p, b.mlpInW(), xn, 0, d, bias(b.mlpInB()), b.mlpInB(), n, d, in);
+                mv.forward(mlpIn, 0, in, p, b.mlpInW(), xn, 0, d, ParamLayout.ifPresent(p, b.mlpInB()), b.mlpInB(), n, d, in);
                 for (int r = 0; r < n; r++) mlpAct[lp.index()].forward(mlpOut, r * hid, mlpIn, r * in, 1, hid);
-                mv.forward(tmp, 0, d, p, b.mlpOutW(), mlpOut, 0, hid, bias(b.mlpOutB()), b.mlpOutB(), n, hid, d);
+                mv.forward(tmp, 0, d, p, b.mlpOutW(), mlpOut, 0, hid, ParamLayout.ifPresent(p, b.mlpOutB()), b.mlpOutB(), n, hid, d);
             }
             default -> throw new UnsupportedOperationException("branch " + branch);
         }
@@ -288,7 +288,7 @@ public final class Generator {
     /** tmp = attn_out(attention of each normed row of xn over its slot's cache, with this position's keys and values appended). */
     private void attend(int l, ParamLayout.Block b, int n) {
         int d = cfg.dModel(), nh = cfg.nHead(), nkv = cfg.nKvHead(), hs = cfg.headSize(), aw = nh * hs;
-        mv.forward(qkv, 0, w, p, b.qkvW(), xn, 0, d, bias(b.qkvB()), b.qkvB(), n, d, w);
+        mv.forward(qkv, 0, w, p, b.qkvW(), xn, 0, d, ParamLayout.ifPresent(p, b.qkvB()), b.qkvB(), n, d, w);
         for (int r = 0; r < n; r++) {
             int row = r * w, cache = rowCacheOff[r] = l * capacity[rowSlot[r]] * kvw;
             if (qkNorm != null && plan.layer(l).qkNorm()) qkNorm.forwardRow(qkv, row, qkStat, p, b.qNormW(), b.kNormW());
@@ -297,11 +297,6 @@ public final class Generator {
             System.arraycopy(qkv, row + (nh + nkv) * hs, rowV[r], cache + rowPos[r] * kvw, kvw);
         }
         decode.forward(n, qkv, 0, w, rowK, rowV, rowCacheOff, kvw, rowPos, nh, nkv, hs, att, 0, aw);
-        mv.forward(tmp, 0, d, p, b.attnOutW(), att, 0, aw, bias(b.attnOutB()), b.attnOutB(), n, aw, d);
-    }
-
-    /** The parameters, where a projection's bias at offset lies in them; null for a projection without one (offset -1). */
-    private float[] bias(int offset) {
-        return offset >= 0 ? p : null;
+        mv.forward(tmp, 0, d, p, b.attnOutW(), att, 0, aw, ParamLayout.ifPresent(p, b.attnOutB()), b.attnOutB(), n, aw, d);
     }
 }

@@ -204,6 +204,10 @@ public final class HfCheckpoint implements AutoCloseable {
             return parseConfig(asType(c, "llama"), file).toBuilder().qkNorm(ModelConfig.QkNorm.HEAD).build();
         }
         if (type.equals("olmo")) { // Llama with a LayerNorm that learns nothing, its eps fixed (OlmoLayerNorm)
+            if (c.has("d_model") && !c.has("hidden_size")) { // ai2's own hf_olmo format, which some early OLMo repositories hold
+                throw new IOException(file + ": this is the OLMo repository's own format (d_model, n_heads), not transformers' OlmoConfig; "
+                        + "import the repository of the same model with -hf in its name (allenai/OLMo-1B-hf), which transformers reads");
+            }
             JsonNode clip = c.get("clip_qkv");
             if (clip != null && !clip.isNull()) {
                 throw new IOException(file + ": clip_qkv " + clip + " is not supported (OLMo models without it, clip_qkv null, are)");

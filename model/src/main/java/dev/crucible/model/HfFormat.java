@@ -203,33 +203,32 @@ public final class HfFormat {
         Map<String, Object> m = new LinkedHashMap<>();
         switch (c.style()) {
             case LLAMA -> {
-                // with per-head QK-norm, Qwen3's architecture; with norms on the branches' outputs, OLMo 2's names and keys (QK-norm
-                // over whole projections; one without it is marked as Crucible's own below)
-                // with biases on q, k and v alone, Qwen2's; with a LayerNorm that learns nothing, the first OLMo's
-                boolean olmo2 = HfNames.of(c) == HfNames.OLMO2, qwen3 = !olmo2 && c.qkNorm() == ModelConfig.QkNorm.HEAD,
-                        qwen2 = !olmo2 && !qwen3 && c.linearBias() == ModelConfig.LinearBias.QKV, olmo = c.olmo();
-                m.put("architectures", List.of(olmo2 ? "Olmo2ForCausalLM" : qwen3 ? "Qwen3ForCausalLM" : qwen2 ? "Qwen2ForCausalLM"
-                        : olmo ? "OlmoForCausalLM" : "LlamaForCausalLM"));
-                m.put("model_type", olmo2 ? "olmo2" : qwen3 ? "qwen3" : qwen2 ? "qwen2" : olmo ? "olmo" : "llama");
+                LlamaFamily family = LlamaFamily.of(c);
+                m.put("architectures", List.of(family.architecture));
+                m.put("model_type", family.modelType);
                 m.put("vocab_size", c.vocabSize());
                 m.put("hidden_size", c.dModel());
                 m.put("intermediate_size", c.intermediateSize());
                 m.put("num_hidden_layers", c.nLayer());
                 m.put("num_attention_heads", c.nHead());
                 m.put("num_key_value_heads", c.nKvHead());
-                if (!olmo2 && !olmo) m.put("head_dim", c.headSize()); // OLMo's and OLMo 2's is hidden_size / num_attention_heads
+                boolean olmo = family == LlamaFamily.OLMO || family == LlamaFamily.OLMO2;
+                if (!olmo) m.put("head_dim", c.headSize()); // OLMo's and OLMo 2's is hidden_size / num_attention_heads
                 m.put("max_position_embeddings", c.contextLength());
-                if (!olmo) m.put("rms_norm_eps", c.normEps()); // OLMo's LayerNorm has its eps fixed
+                if (family != LlamaFamily.OLMO) m.put("rms_norm_eps", c.normEps()); // OLMo's LayerNorm has its eps fixed
                 m.put("rope_theta", c.ropeTheta());
                 if (c.ropeScaling() != null) m.put("rope_scaling", ropeScaling(c.ropeScaling()));
                 m.put("hidden_act", "silu");
-                if (qwen2) {
+                if (family != LlamaFamily.QWEN2) m.put("attention_bias", c.linearBias().attnOut()); // Qwen2's q, k and v biases are its own
+                if (family == LlamaFamily.LLAMA) m.put("mlp_bias", c.linearBias().mlp());
+                if (family == LlamaFamily.QWEN2 || family == LlamaFamily.QWEN3) {
+                    // no window: written out, as Qwen's own files do, since Qwen2Config's defaults (a 4,096-position window over
+                    // 28 layers) have been applied by some transformers versions even with use_sliding_window false
                     m.put("use_sliding_window", false);
-                } else {
-                    m.put("attention_bias", c.linearBias().attnOut());
-                    if (!olmo2 && !qwen3 && !olmo) m.put("mlp_bias", c.linearBias().mlp());
+                    m.put("sliding_window", c.contextLength());
+                    m.put("max_window_layers", c.nLayer());
                 }
-                if (olmo) m.put("clip_qkv", null); // OLMo's key, present in its checkpoints' config.json: Crucible clips nothing
+                if (family == LlamaFamily.OLMO) m.put("clip_qkv", null); // OLMo's key, present in its checkpoints' config.json: Crucible clips nothing
             }
             case GPT_NEOX -> { // the keys Pythia's config.json has, which every transformers version reads
                 m.put("architectures", List.of("GPTNeoXForCausalLM"));
@@ -289,6 +288,31 @@ public final class HfFormat {
         return m;
     }
 
+    /**
+     * The architecture of transformers' that a Llama-style model is written as: with norms on the branches' outputs, OLMo 2's
+     * names and keys (QK-norm over whole projections; one without it is marked as Crucible's own); with per-head QK-norm,
+     * Qwen3's; with biases on q, k and v alone, Qwen2's; with a LayerNorm that learns nothing, the first OLMo's. Which of
+     * them can compute a given model is {@link ModelConfig#hfExportable}'s to say.
+     */
+    private enum LlamaFamily {
+        LLAMA("LlamaForCausalLM", "llama"), QWEN2("Qwen2ForCausalLM", "qwen2"), QWEN3("Qwen3ForCausalLM", "qwen3"), OLMO("OlmoForCausalLM", "olmo"),
+        OLMO2("Olmo2ForCausalLM", "olmo2");
+
+        final String architecture, modelType;
+
+        LlamaFamily(String architecture, String modelType) {
+            this.architecture = architecture;
+            this.modelType = modelType;
+        }
+
+        static LlamaFamily of(ModelConfig c) {
+            if (HfNames.of(c) == HfNames.OLMO2) return OLMO2;
+            if (c.qkNorm() == ModelConfig.QkNorm.HEAD) return QWEN3;
+            if (c.linearBias() == ModelConfig.LinearBias.QKV) return QWEN2;
+            return c.olmo() ? OLMO : LLAMA;
+        }
+    }
+
     /** Llama 3.1's rope_scaling as its config.json writes it (transformers 5 reads it into rope_parameters). */
     private static Map<String, Object> ropeScaling(dev.crucible.tensor.Rope.Llama3Scaling s) {
         Map<String, Object> m = new LinkedHashMap<>();
@@ -335,10 +359,11 @@ public final class HfFormat {
                     + "LlamaForCausalLM, neither with QK-norm or output norms; Crucible evaluates, generates from and resumes it as it is");
         }
         if (!c.hfExportable()) {
-            throw new IllegalArgumentException("transformers has no architecture for this model (GPT-2 or GPT-NeoX style with qk_norm or an RMSNorm, "
-                    + "Llama style with LayerNorm, or qk_norm: whole on Pre-LN blocks; Llama style with qk_norm: head exports as Qwen3ForCausalLM, with "
-                    + "norm_placement: output and qk_norm: whole as Olmo2ForCausalLM, with norm: nonparametric_layernorm only as OlmoForCausalLM: "
-                    + "Pre-LN, no qk_norm, norm_eps 1e-5, no biases but attention_bias's); Crucible evaluates, generates from and resumes it as it is");
+            throw new IllegalArgumentException("transformers has no architecture for this model (GPT-2 or GPT-NeoX style with qk_norm, an RMSNorm "
+                    + "or a LayerNorm without parameters, Llama style with LayerNorm, or qk_norm: whole on Pre-LN blocks; Llama style with qk_norm: head "
+                    + "exports as Qwen3ForCausalLM, with norm_placement: output and qk_norm: whole as Olmo2ForCausalLM, with norm: "
+                    + "nonparametric_layernorm only as OlmoForCausalLM: Pre-LN, no qk_norm or norm_scaling, norm_eps 1e-5, no biases but "
+                    + "attention_bias's); Crucible evaluates, generates from and resumes it as it is");
         }
         if (c.hfAsStored()) return new ForTransformers(c, params);
         ModelConfig target = c.toBuilder().normScaling(ModelConfig.NormScaling.NONE).norm(c.styleNorm()).embeddingProjection(false)

@@ -324,16 +324,6 @@ public final class Model {
     /** Packed copies of the linear weights (see {@link #packWeights}), or null: each product then packs its own. */
     private PackedWeights packed;
 
-    /** The parameters, where a projection's bias at offset lies in them; null for a projection without one (offset -1). */
-    private float[] bias(int offset) {
-        return offset >= 0 ? params : null;
-    }
-
-    /** The gradients, where a projection's bias at offset has its gradient; null for a projection without one. */
-    private float[] biasGrad(int offset) {
-        return offset >= 0 ? grads : null;
-    }
-
     /** out (rows ldOut apart) = inp · W[oc, c]ᵀ (+ bias) for the weight at wOff, from its packed copy when there is one. */
     private void project(float[] out, int outOff, int ldOut, float[] inp, int inpOff, int wOff, float[] bias, int biasOff, int bt, int c, int oc) {
         PackedMatrix pw = packed == null ? null : packed.at(wOff);
@@ -625,7 +615,7 @@ public final class Model {
     private void attentionForward(float[] inp, int inpOff) {
         final int d = cfg.dModel(), nh = cfg.nHead(), nkv = cfg.nKvHead(), hs = cfg.headSize(), w = Attention.qkvWidth(nh, nkv, hs);
         ParamLayout.Block blk = layout.block(at.l);
-        project(qkv, at.qo, w, inp, inpOff, blk.qkvW(), bias(blk.qkvB()), blk.qkvB(), at.bt, d, w);
+        project(qkv, at.qo, w, inp, inpOff, blk.qkvW(), ParamLayout.ifPresent(params, blk.qkvB()), blk.qkvB(), at.bt, d, w);
         profile.stop(Profile.Op.MATMUL, false);
         if (at.lp.qkNorm()) qkNormOp.forward(qkv, at.qo, at.bt, qkRaw, at.ko, qkRstd, at.ks, qkScratch, params, blk.qNormW(), blk.kNormW());
         profile.stop(Profile.Op.NORM, false);
@@ -633,7 +623,7 @@ public final class Model {
         profile.stop(Profile.Op.ROPE, false);
         attention.forward(attnOut, at.xo, lse, at.po, qkv, at.qo, at.b, at.t, nh, nkv, hs, probsKey(), probsDrop());
         profile.stop(Profile.Op.ATTENTION, false);
-        project(scratch, 0, d, attnOut, at.xo, blk.attnOutW(), bias(blk.attnOutB()), blk.attnOutB(), at.bt, nh * hs, d);
+        project(scratch, 0, d, attnOut, at.xo, blk.attnOutW(), ParamLayout.ifPresent(params, blk.attnOutB()), blk.attnOutB(), at.bt, nh * hs, d);
         profile.stop(Profile.Op.MATMUL, false);
     }
 
@@ -641,7 +631,7 @@ public final class Model {
         final int d = cfg.dModel(), nh = cfg.nHead(), nkv = cfg.nKvHead(), hs = cfg.headSize(), w = Attention.qkvWidth(nh, nkv, hs);
         final float[] p = params, g = grads;
         ParamLayout.Block blk = layout.block(at.l);
-        linear.backward(dattn, 0, false, g, blk.attnOutW(), addWeightGrads, biasGrad(blk.attnOutB()), blk.attnOutB(), dOut, 0, attnOut, at.xo, p, blk.attnOutW(), at.bt, nh * hs, d);
+        linear.backward(dattn, 0, false, g, blk.attnOutW(), addWeightGrads, ParamLayout.ifPresent(g, blk.attnOutB()), blk.attnOutB(), dOut, 0, attnOut, at.xo, p, blk.attnOutW(), at.bt, nh * hs, d);
         profile.stop(Profile.Op.MATMUL, true);
         attention.backward(dqkv, 0, dattn, 0, attnOut, at.xo, qkv, at.qo, lse, at.po, at.b, at.t, nh, nkv, hs, probsKey(), probsDrop());
         profile.stop(Profile.Op.ATTENTION, true);
@@ -649,7 +639,7 @@ public final class Model {
         profile.stop(Profile.Op.ROPE, true);
         if (at.lp.qkNorm()) qkNormOp.backward(dqkv, 0, at.bt, qkRaw, at.ko, qkRstd, at.ks, qkScratch, p, g, blk.qNormW(), blk.kNormW());
         profile.stop(Profile.Op.NORM, true);
-        linear.backward(dIn, 0, accumulate, g, blk.qkvW(), addWeightGrads, biasGrad(blk.qkvB()), blk.qkvB(), dqkv, 0, inp, inpOff, p, blk.qkvW(), at.bt, d, w);
+        linear.backward(dIn, 0, accumulate, g, blk.qkvW(), addWeightGrads, ParamLayout.ifPresent(g, blk.qkvB()), blk.qkvB(), dqkv, 0, inp, inpOff, p, blk.qkvW(), at.bt, d, w);
         profile.stop(Profile.Op.MATMUL, true);
     }
 
@@ -657,12 +647,12 @@ public final class Model {
     private void mlpForward(float[] inp, int inpOff) {
         final int d = cfg.dModel(), hid = cfg.intermediateSize();
         ParamLayout.Block blk = layout.block(at.l);
-        project(mlpIn, at.mo, at.in, inp, inpOff, blk.mlpInW(), bias(blk.mlpInB()), blk.mlpInB(), at.bt, d, at.in);
+        project(mlpIn, at.mo, at.in, inp, inpOff, blk.mlpInW(), ParamLayout.ifPresent(params, blk.mlpInB()), blk.mlpInB(), at.bt, d, at.in);
         profile.stop(Profile.Op.MATMUL, false);
         mlpAct[at.l].forward(mlpActOut, at.ao, mlpIn, at.mo, at.bt, hid);
         drop(mlpActOut, at.ao, at.bt * hid, SITE_MLP_HIDDEN);
         profile.stop(Profile.Op.ACTIVATION, false);
-        project(scratch, 0, d, mlpActOut, at.ao, blk.mlpOutW(), bias(blk.mlpOutB()), blk.mlpOutB(), at.bt, hid, d);
+        project(scratch, 0, d, mlpActOut, at.ao, blk.mlpOutW(), ParamLayout.ifPresent(params, blk.mlpOutB()), blk.mlpOutB(), at.bt, hid, d);
         profile.stop(Profile.Op.MATMUL, false);
     }
 
@@ -670,12 +660,12 @@ public final class Model {
         final int d = cfg.dModel(), hid = cfg.intermediateSize();
         final float[] p = params, g = grads;
         ParamLayout.Block blk = layout.block(at.l);
-        linear.backward(dmlpAct, 0, false, g, blk.mlpOutW(), addWeightGrads, biasGrad(blk.mlpOutB()), blk.mlpOutB(), dOut, 0, mlpActOut, at.ao, p, blk.mlpOutW(), at.bt, hid, d);
+        linear.backward(dmlpAct, 0, false, g, blk.mlpOutW(), addWeightGrads, ParamLayout.ifPresent(g, blk.mlpOutB()), blk.mlpOutB(), dOut, 0, mlpActOut, at.ao, p, blk.mlpOutW(), at.bt, hid, d);
         profile.stop(Profile.Op.MATMUL, true);
         drop(dmlpAct, 0, at.bt * hid, SITE_MLP_HIDDEN);
         mlpAct[at.l].backward(dmlpIn, 0, mlpIn, at.mo, dmlpAct, 0, at.bt, hid);
         profile.stop(Profile.Op.ACTIVATION, true);
-        linear.backward(dIn, 0, accumulate, g, blk.mlpInW(), addWeightGrads, biasGrad(blk.mlpInB()), blk.mlpInB(), dmlpIn, 0, inp, inpOff, p, blk.mlpInW(), at.bt, d, at.in);
+        linear.backward(dIn, 0, accumulate, g, blk.mlpInW(), addWeightGrads, ParamLayout.ifPresent(g, blk.mlpInB()), blk.mlpInB(), dmlpIn, 0, inp, inpOff, p, blk.mlpInW(), at.bt, d, at.in);
         profile.stop(Profile.Op.MATMUL, true);
     }
 

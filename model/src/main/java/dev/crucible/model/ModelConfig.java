@@ -7,7 +7,7 @@ import java.util.Map;
 /**
  * Architecture of a decoder-only transformer, in Hugging Face's terms. One record covers three
  * families: GPT-2 style (learned positions, LayerNorm with bias, GELU MLP, biases, tied embeddings),
- * Llama style (RoPE, RMSNorm, SwiGLU MLP, no biases, grouped-query attention, optional tying) and
+ * Llama style (RoPE, RMSNorm, SwiGLU MLP, no biases unless chosen, grouped-query attention, optional tying) and
  * GPT-NeoX style, Pythia's (RoPE on a share of each head, LayerNorm with bias, exact GELU MLP, biases,
  * untied embeddings, attention and MLP side by side on the layer's input).
  * What each style means per layer is decided once, in {@link BlockPlan}; nothing else asks for the
@@ -26,8 +26,9 @@ import java.util.Map;
  *     the residual add and the MLP's hidden activation ("To Repeat or Not To Repeat": dropout against overfitting on repeated data)
  * @param embeddingProjection learnable d×d projections after the embedding and before the LM head, orthogonally
  *     initialised, no bias (Outlier-Safe Pre-Training's EmbProj), folded into the embedding and the head on export
- * @param norm the block and final norms: LayerNorm (GPT-2's), RMSNorm (Llama's), or Single-Scale RMSNorm (one
- *     scalar gain per norm: "Outlier-Safe Pre-Training for Robust 4-Bit Quantization of Large Language Models")
+ * @param norm the block and final norms: LayerNorm (GPT-2's), RMSNorm (Llama's), Single-Scale RMSNorm (one
+ *     scalar gain per norm: "Outlier-Safe Pre-Training for Robust 4-Bit Quantization of Large Language Models"), or a
+ *     LayerNorm with no gain or bias (the first OLMo's)
  * @param parallelResidual GPT-NeoX's use_parallel_residual: x + attn(norm1(x)) + mlp(norm2(x)), both branches on the
  *     layer's input, instead of the MLP on the attention sub-layer's output
  * @param rotaryFraction GPT-NeoX's rotary_pct: RoPE on the first int(head_size · fraction) dimensions of each head (1 for
@@ -44,6 +45,9 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
                           double mixLnFraction, NormScaling normScaling, QkNorm qkNorm, Norm norm, double dropout,
                           boolean embeddingProjection, boolean parallelResidual, double rotaryFraction, Gelu gelu,
                           dev.crucible.tensor.Rope.Llama3Scaling ropeScaling, LinearBias linearBias) {
+
+    /** OlmoLayerNorm's eps, which its config does not set. */
+    public static final double OLMO_NORM_EPS = 1e-5;
 
     /** The projections that add a bias. */
     public enum LinearBias {
@@ -124,11 +128,6 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
     /** The norm of the blocks and the final norm. */
     public enum Norm {
         LAYERNORM, RMSNORM, SINGLE_SCALE_RMSNORM, NONPARAMETRIC_LAYERNORM;
-
-        /** Whether the norm has a gain to learn (all but the non-parametric LayerNorm, OLMo's). */
-        public boolean learned() {
-            return this != NONPARAMETRIC_LAYERNORM;
-        }
 
         public String id() {
             return name().toLowerCase(Locale.ROOT);
@@ -251,9 +250,10 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
 
     /**
      * Whether one of transformers' architectures (GPT2LMHeadModel, LlamaForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM,
-     * Olmo2ForCausalLM, GPTNeoXForCausalLM) can compute this model: not with Post-LN layers, nor with output norms or
-     * whole-projection QK-norm but as OLMo 2's pair of them, nor with biases its blocks do not have
-     * ({@link #hfBiasesFit}); LayerNorm Scaling it can once it is folded into the norm gains ({@link HfFormat}).
+     * OlmoForCausalLM, Olmo2ForCausalLM, GPTNeoXForCausalLM) can compute this model: not with Post-LN layers, nor with output
+     * norms or whole-projection QK-norm but as OLMo 2's pair of them, nor with a LayerNorm without parameters but as OLMo's
+     * ({@link #olmo}), nor with biases its blocks do not have ({@link #hfBiasesFit}); LayerNorm Scaling it can once it is
+     * folded into the norm gains ({@link HfFormat}).
      */
     public boolean hfExportable() {
         // GPT-2 has LayerNorm only; Llama has RMSNorm, into whose gain vector a single scale folds; OLMo's non-parametric LayerNorm is its own
@@ -284,9 +284,6 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
         return style == Style.LLAMA && norm == Norm.NONPARAMETRIC_LAYERNORM && normEps == OLMO_NORM_EPS && normPlacement == NormPlacement.PRE
                 && qkNorm == QkNorm.NONE && normScaling == NormScaling.NONE && (linearBias == LinearBias.NONE || linearBias == LinearBias.ATTENTION);
     }
-
-    /** OlmoLayerNorm's eps, which its config does not set. */
-    public static final double OLMO_NORM_EPS = 1e-5;
 
     /** Whether the blocks are OLMo 2's (Olmo2ForCausalLM): Llama style, each branch's output normalised, QK-norm over whole projections. */
     public boolean olmo2() {

@@ -5,7 +5,7 @@ import dev.crucible.tensor.Norms;
 
 /**
  * A norm of the {@link BlockPlan} bound to its kernel, over (rows, C) rows of a buffer, with the gain
- * (and for LayerNorm the bias) read from the flat parameters. Forward saves its row statistics;
+ * (and for LayerNorm the bias) read from the flat parameters; the non-parametric LayerNorm has neither. Forward saves its row statistics;
  * backward writes or adds the input gradient into dinp ({@link Input}) and adds the gain and bias
  * gradients into the flat gradient buffer. With a scale other than 1 (LayerNorm Scaling) the output
  * is multiplied by it, and backward first multiplies dout by it, in place.
@@ -20,7 +20,7 @@ final class NormOp {
     private final float eps, scale;
     /**
      * Single-Scale RMSNorm: the scalar gain spread over a vector for the kernel, and the kernel's gain gradient before it is
-     * summed; the plain LayerNorm: a gain of ones and a bias of zeros for the kernel (so its output is the normalised
+     * summed; the non-parametric LayerNorm: a gain of ones and a bias of zeros for the kernel (so its output is the normalised
      * input exactly), whose gradients it drops into gainGrad.
      */
     private float[] gainVector = new float[0], gainGrad = new float[0], zeros = new float[0];
@@ -51,7 +51,7 @@ final class NormOp {
             case LAYER_NORM -> norms.layerNormForward(out, outOff, mean, rstd, statOff, inp, inpOff, p, wOff, p, bOff, rows, c, eps);
             case RMS_NORM -> norms.rmsNormForward(out, outOff, rstd, statOff, inp, inpOff, p, wOff, rows, c, eps);
             case SINGLE_SCALE_RMS_NORM -> norms.rmsNormForward(out, outOff, rstd, statOff, inp, inpOff, spread(p[wOff], c), 0, rows, c, eps);
-            case PLAIN_LAYER_NORM -> norms.layerNormForward(out, outOff, mean, rstd, statOff, inp, inpOff, spread(1f, c), 0, zeros(c), 0, rows, c, eps);
+            case NONPARAMETRIC_LAYER_NORM -> norms.layerNormForward(out, outOff, mean, rstd, statOff, inp, inpOff, spread(1f, c), 0, zeros(c), 0, rows, c, eps);
             default -> throw new UnsupportedOperationException("no forward for norm " + kind);
         }
         if (scale != 1f) elementwise.scale(out, outOff, rows * c, scale);
@@ -72,7 +72,9 @@ final class NormOp {
                 for (int i = 0; i < c; i++) sum += gainGrad[i];
                 grads[wOff] += (float) sum;
             }
-            case PLAIN_LAYER_NORM -> {
+            case NONPARAMETRIC_LAYER_NORM -> {
+                // the kernel sums the gain's and bias's gradients in the same pass as the input's: a few percent of a norm's
+                // backward, spent on values nothing reads, rather than a second kernel
                 if (gainGrad.length < 2 * c) gainGrad = new float[2 * c];
                 norms.layerNormBackward(dinp, 0, add, gainGrad, 0, gainGrad, c, dout, 0, inp, inpOff, spread(1f, c), 0, mean, rstd, statOff, rows, c);
             }

@@ -205,17 +205,32 @@ public final class ParamLayout {
         return new Tensor(module + ".weight", rows, cols, 0, Role.HIDDEN_MATRIX, init, export, views);
     }
 
-    /** The bias of a fused projection's part: its weight's name with .bias for .weight. */
+    /** The bias of a fused projection's part, named as its own module's (Llama's names: "….q_proj.weight" has "….q_proj.bias"). */
     private static String biasName(View part) {
+        if (!part.name().endsWith(".weight")) throw new IllegalArgumentException(part.name() + " names no module of its own to hold a bias");
         return part.name().substring(0, part.name().length() - ".weight".length()) + ".bias";
     }
 
-    /** Where the bias of the fused projection module starts: its own, or its first part's; -1 when it has none. */
+    /**
+     * Where the bias of the fused projection module starts: its own, or its first part's, the parts' biases lying side by
+     * side as the projection adds them (checked); -1 when it has none.
+     */
     private int fusedBias(String module) {
         int whole = opt(module + ".bias");
-        if (whole >= 0) return whole;
         Tensor w = tensor(module + ".weight");
-        return w.views().isEmpty() ? -1 : opt(biasName(w.views().getFirst()));
+        if (whole >= 0 || w.views().isEmpty() || !w.views().getFirst().name().endsWith(".weight")) return whole;
+        int start = opt(biasName(w.views().getFirst()));
+        for (View v : w.views()) {
+            if (start >= 0 && opt(biasName(v)) != start + v.rowStart()) {
+                throw new IllegalStateException(biasName(v) + " does not follow the earlier parts' biases of " + module);
+            }
+        }
+        return start;
+    }
+
+    /** buffer (the parameters, or their gradients) where a tensor at offset lies in it; null for one the model lacks (offset -1), as a kernel takes an absent bias. */
+    static float[] ifPresent(float[] buffer, int offset) {
+        return offset >= 0 ? buffer : null;
     }
 
     private static Tensor vector(String name, int n, Role role, Init init) {

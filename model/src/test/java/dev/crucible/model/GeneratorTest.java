@@ -23,7 +23,13 @@ class GeneratorTest {
                 ModelConfig.gpt2Builder(29, 20, 2, 2, 16).norm(ModelConfig.Norm.SINGLE_SCALE_RMSNORM).build(),
                 ModelConfig.llamaBuilder(29, 20, 2, 4, 2, 16).embeddingProjection(true).build(),
                 ModelConfig.gptNeoxBuilder(29, 20, 2, 2, 32).build(),
-                ModelConfig.gptNeoxBuilder(29, 20, 2, 2, 32).parallelResidual(false).rotaryFraction(1).build()};
+                ModelConfig.gptNeoxBuilder(29, 20, 2, 2, 32).parallelResidual(false).rotaryFraction(1).build(),
+                // biases on some projections only (Qwen2's, Llama's mlp_bias, all), and norms that learn nothing (OLMo's, and in GPT-2 style)
+                ModelConfig.llamaBuilder(29, 20, 2, 4, 2, 16).linearBias(ModelConfig.LinearBias.QKV).build(),
+                ModelConfig.llamaBuilder(29, 20, 2, 4, 2, 16).linearBias(ModelConfig.LinearBias.MLP).build(),
+                ModelConfig.llamaBuilder(29, 20, 2, 4, 2, 16).linearBias(ModelConfig.LinearBias.ALL).build(),
+                ModelConfig.llamaBuilder(29, 20, 2, 4, 4, 16).norm(ModelConfig.Norm.NONPARAMETRIC_LAYERNORM).normEps(1e-5).build(),
+                ModelConfig.gpt2Builder(29, 20, 2, 2, 16).norm(ModelConfig.Norm.NONPARAMETRIC_LAYERNORM).build()};
 
     /** The KV-cache path gives the same next-token distribution as the full forward pass at every position. */
     @Test

@@ -396,6 +396,24 @@ class HfCheckpointTest {
                 assertEquals(mlp, written.get("mlp_bias").asBoolean());
             }
         }
+        // every bias (LlamaForCausalLM's attention_bias and mlp_bias): gate's and up's are the fused MLP input bias's two halves
+        ModelConfig all = ModelConfig.llamaBuilder(37, 16, 2, 4, 2, 16).linearBias(ModelConfig.LinearBias.ALL).intermediateSize(24).build();
+        Path a = dir.resolve("llama-biases");
+        float[] pa = params(all);
+        HfCheckpoint.write(a, all, pa, null);
+        ParamLayout.Block ab = new ParamLayout(all).block(0);
+        try (Safetensors.Reader r = Safetensors.open(a.resolve("model.safetensors"))) {
+            assertArrayEquals(java.util.Arrays.copyOfRange(pa, ab.mlpInB(), ab.mlpInB() + 24), r.floats("model.layers.0.mlp.gate_proj.bias"));
+            assertArrayEquals(java.util.Arrays.copyOfRange(pa, ab.mlpInB() + 24, ab.mlpInB() + 48), r.floats("model.layers.0.mlp.up_proj.bias"));
+            assertArrayEquals(java.util.Arrays.copyOfRange(pa, ab.attnOutB(), ab.attnOutB() + 16), r.floats("model.layers.0.self_attn.o_proj.bias"));
+            assertArrayEquals(new long[] {16}, r.entries().get("model.layers.0.mlp.down_proj.bias").shape());
+        }
+        try (HfCheckpoint ck = HfCheckpoint.open(a)) {
+            assertEquals(all, ck.config());
+            float[] q = new float[pa.length];
+            ck.load(new ParamLayout(all), q);
+            assertArrayEquals(pa, q);
+        }
         // q, k and v biases with QK-norm is no architecture of transformers': Crucible's own, which keeps its biases
         ModelConfig own = c.toBuilder().qkNorm(true).build();
         Path o = dir.resolve("own-qkv-bias");
@@ -455,6 +473,8 @@ class HfCheckpointTest {
                 .norm(ModelConfig.Norm.NONPARAMETRIC_LAYERNORM).build(), olmo);
         assertTrue(olmo.olmo());
         assertTrue(parseRefused(released.deepCopy().put("clip_qkv", 8.0)).contains("clip_qkv 8.0 is not supported"));
+        var ai2 = new ObjectMapper().createObjectNode().put("model_type", "olmo").put("d_model", 2048).put("n_heads", 16);
+        assertTrue(parseRefused(ai2).contains("with -hf in its name"));
         assertEquals(ModelConfig.LinearBias.ATTENTION, HfCheckpoint.parseConfig(released.deepCopy().put("attention_bias", true), Path.of("config.json")).linearBias());
         // the same norm beside QK-norm, or with another eps: no architecture of transformers', Crucible's own
         for (ModelConfig own : new ModelConfig[] {c.toBuilder().qkNorm(true).build(), c.toBuilder().normEps(1e-6).build()}) {
@@ -629,9 +649,12 @@ class HfCheckpointTest {
         String outputRefused = assertThrows(IllegalArgumentException.class, () -> HfFormat.forTransformers(output, params(output))).getMessage();
         assertTrue(outputRefused.contains("norm_placement: output"), outputRefused);
 
-        // LayerNorm Scaling folds into the gains and biases, a parallel GPT-NeoX block's two norms as a sequential one's
+        // LayerNorm Scaling folds into the gains and biases, a parallel GPT-NeoX block's two norms as a sequential one's; a
+        // Qwen2's projection biases are copied as they are
         ModelConfig neoxLns = ModelConfig.gptNeoxBuilder(37, 16, 3, 2, 16).normScaling(ModelConfig.NormScaling.LAYER_INDEX).build();
-        for (ModelConfig c : new ModelConfig[] {lns, neoxLns}) {
+        ModelConfig qwen2Lns = ModelConfig.llamaBuilder(37, 16, 3, 2, 2, 16).linearBias(ModelConfig.LinearBias.QKV)
+                .normScaling(ModelConfig.NormScaling.LAYER_INDEX).build();
+        for (ModelConfig c : new ModelConfig[] {lns, neoxLns, qwen2Lns}) {
             float[] p = params(c);
             HfFormat.ForTransformers hf = HfFormat.forTransformers(c, p);
             assertTrue(hf.config().hfAsStored());
@@ -657,13 +680,17 @@ class HfCheckpointTest {
      */
     @Test
     void embeddingProjectionsRoundTripAndFoldForTransformers() throws IOException {
+        // with Qwen2's q, k and v biases and with OLMo's norms too: the biases copied, the norms left without tensors
         for (ModelConfig c : new ModelConfig[] {ModelConfig.gpt2Builder(37, 16, 2, 2, 16).embeddingProjection(true).build(),
-                ModelConfig.llamaBuilder(37, 16, 2, 2, 2, 16).tieEmbeddings(false).embeddingProjection(true).build()}) {
+                ModelConfig.llamaBuilder(37, 16, 2, 2, 2, 16).tieEmbeddings(false).embeddingProjection(true).build(),
+                ModelConfig.llamaBuilder(37, 16, 2, 2, 2, 16).linearBias(ModelConfig.LinearBias.QKV).embeddingProjection(true).build(),
+                ModelConfig.llamaBuilder(37, 16, 2, 2, 2, 16).norm(ModelConfig.Norm.NONPARAMETRIC_LAYERNORM).normEps(1e-5).embeddingProjection(true).build()}) {
             float[] p = params(c);
-            Path out = dir.resolve("embproj-" + c.style().id());
+            String type = HfFormat.configJson(c.toBuilder().embeddingProjection(false).build(), null, null).get("model_type").toString();
+            Path out = dir.resolve("embproj-" + type);
             HfCheckpoint.write(out, c, p, null);
             var json = new ObjectMapper().readTree(out.resolve("config.json").toFile());
-            assertEquals("crucible_" + c.style().id(), json.get("model_type").asText());
+            assertEquals("crucible_" + type, json.get("model_type").asText());
             assertTrue(json.get("crucible").get("embedding_projection").asBoolean());
             try (HfCheckpoint ck = HfCheckpoint.open(out)) {
                 assertEquals(c, ck.config());
@@ -678,7 +705,7 @@ class HfCheckpointTest {
                 System.arraycopy(p, 0, projected.params, 0, p.length);
                 System.arraycopy(hf.params(), 0, folded.params, 0, hf.params().length);
                 float a = projected.forward(tok, tgt, b, t), f = folded.forward(tok, tgt, b, t);
-                assertEquals(a, f, 1e-5 * a, c.style() + ": the folded model computes the same loss");
+                assertEquals(a, f, 1e-5 * a, type + ": the folded model computes the same loss");
                 dev.crucible.tensor.Check.close("probabilities", dev.crucible.tensor.Check.toDouble(projected.probabilitiesDense()),
                         folded.probabilitiesDense(), 1e-6, 1e-4);
             }

@@ -3,6 +3,7 @@ package dev.crucible.model;
 import dev.crucible.tensor.Attention;
 import dev.crucible.tensor.Reference;
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * The same transformer in double precision, written from the reference kernels with no shared
@@ -111,15 +112,30 @@ final class ReferenceModel {
         return cfg.style() == ModelConfig.Style.GPT2;
     }
 
-    /** A projection's bias (n values), where the config gives it one: "qkv", "attn.out", "mlp.in" or "mlp.out" of the layer at prefix p; else null. */
+    /**
+     * A projection's bias, where the config gives it one ("qkv", "attn.out", "mlp.in" or "mlp.out" of the layer at prefix p;
+     * else null): one tensor, or a fused projection's parts' joined in order by name (Llama's q_proj, k_proj, v_proj; gate_proj,
+     * up_proj), not by where the layout puts them.
+     */
     private double[] bias(String p, String projection, int n) {
-        return hasBias(projection) ? get(biasOffset(p, projection), n) : null;
+        if (!hasBias(projection)) return null;
+        double[] out = new double[n];
+        int at = 0;
+        for (ParamLayout.Tensor t : biasParts(p, projection)) {
+            System.arraycopy(get(t.offset(), t.size()), 0, out, at, t.size());
+            at += t.size();
+        }
+        if (at != n) throw new IllegalStateException(p + projection + " bias: " + at + " values, the projection has " + n + " outputs");
+        return out;
     }
 
     private void addBiasGrad(String p, String projection, double[] g) {
         if (!hasBias(projection)) return;
-        int off = biasOffset(p, projection);
-        for (int i = 0; i < g.length; i++) grads[off + i] += g[i];
+        int at = 0;
+        for (ParamLayout.Tensor t : biasParts(p, projection)) {
+            for (int i = 0; i < t.size(); i++) grads[t.offset() + i] += g[at + i];
+            at += t.size();
+        }
     }
 
     private boolean hasBias(String projection) {
@@ -132,15 +148,12 @@ final class ReferenceModel {
         };
     }
 
-    /** Where the bias starts in the buffer (a fused projection's, one vector or its parts' side by side, at the block's offset). */
-    private int biasOffset(String p, String projection) {
-        ParamLayout.Block blk = layout.block(layerOf(p));
-        return switch (projection) {
-            case "qkv" -> blk.qkvB();
-            case "attn.out" -> blk.attnOutB();
-            case "mlp.in" -> blk.mlpInB();
-            default -> blk.mlpOutB();
-        };
+    /** The bias tensors of a projection, by name: its own, or its weight's parts' (…_proj.weight's …_proj.bias) in order. */
+    private List<ParamLayout.Tensor> biasParts(String p, String projection) {
+        String weight = hfName(p + (projection.equals("qkv") ? "attn.qkv" : projection) + ".weight");
+        String whole = weight.substring(0, weight.length() - "weight".length()) + "bias";
+        if (layout.tensors().stream().anyMatch(t -> t.name().equals(whole))) return List.of(layout.tensor(whole));
+        return layout.tensor(weight).views().stream().map(v -> layout.tensor(v.name().replaceFirst("\\.weight$", ".bias"))).toList();
     }
 
     /** What a sub-layer's backward needs from its forward. */

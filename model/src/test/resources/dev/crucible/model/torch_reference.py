@@ -156,8 +156,9 @@ def llama(w, c, idx):
     d, nh, nkv = c["hidden_size"], c["num_attention_heads"], c["num_key_value_heads"]
     hs = d // nh
     # the first OLMo's LayerNorm learns nothing and has its eps fixed (OlmoLayerNorm); Crucible's own models may have it too
-    plain = c["model_type"].removeprefix("crucible_") == "olmo" or c.get("crucible", {}).get("norm") == "nonparametric_layernorm"
-    eps = 1e-5 if c["model_type"] == "olmo" else c["rms_norm_eps"]
+    olmo = c["model_type"].removeprefix("crucible_") == "olmo"
+    plain = olmo or c.get("crucible", {}).get("norm") == "nonparametric_layernorm"
+    eps = 1e-5 if olmo else c["rms_norm_eps"]
 
     def norm(h, name):
         return F.layer_norm(h, (d,), None, None, eps) if plain else rms_norm(h, w[name + ".weight"], eps)

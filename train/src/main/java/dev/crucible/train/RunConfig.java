@@ -81,8 +81,8 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
      * (OLMo 2's x + norm(f(x)));
      * norm_scaling: none | layer_index (LayerNorm Scaling); qk_norm: none | head (RMSNorm on each query and key head; true) |
      * whole (over each token's whole query and key projections, OLMo 2's);
-     * norm: layernorm | rmsnorm | single_scale_rmsnorm | nonparametric_layernorm (no gain or bias, the first OLMo's; default: the
-     * style's); dropout: the drop
+     * norm: layernorm | rmsnorm | single_scale_rmsnorm | nonparametric_layernorm (no gain or bias, the first OLMo's, which in Llama
+     * style with norm_eps 1e-5 exports as OLMo; default: the style's); dropout: the drop
      * probability in training on the attention probabilities, each sub-layer's output and the MLP's
      * hidden activation; embedding_projection: learnable orthogonally initialised d×d projections after the
      * embedding and before the LM head (Outlier-Safe Pre-Training's EmbProj), folded away on export.
