@@ -73,7 +73,7 @@ final class HfCommands {
                     + "norm gains, a Llama-style single-scale norm into a gain vector, embedding projections into the embeddings "
                     + "and an untied head); a Llama-style model with per-head QK-norm exports as Qwen3, one with biases on q, k and v alone as "
                     + "Qwen2, one with a LayerNorm that learns nothing as OLMo (Pre-LN, no QK-norm or LayerNorm Scaling, norm_eps 1e-5, no "
-                    + "biases but attention_bias's), one with output norms and whole-projection QK-norm as OLMo 2. Post-LN layers, other "
+                    + "biases but attention_bias's; clip_qkv only there), one with output norms and whole-projection QK-norm as OLMo 2. Post-LN layers, other "
                     + "uses of output norms, whole-projection QK-norm or the parameterless LayerNorm, biases on q, k and v alone or on the "
                     + "MLP beside QK-norm or output norms, and GPT-2- or GPT-NeoX-style models with an RMSNorm, a parameterless LayerNorm or "
                     + "QK-norm, have no transformers architecture and are refused."})

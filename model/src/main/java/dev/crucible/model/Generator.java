@@ -289,6 +289,7 @@ public final class Generator {
     private void attend(int l, ParamLayout.Block b, int n) {
         int d = cfg.dModel(), nh = cfg.nHead(), nkv = cfg.nKvHead(), hs = cfg.headSize(), aw = nh * hs;
         mv.forward(qkv, 0, w, p, b.qkvW(), xn, 0, d, ParamLayout.ifPresent(p, b.qkvB()), b.qkvB(), n, d, w);
+        if (cfg.clipQkv() > 0) dev.crucible.tensor.Clamp.forward(qkv, 0, n * w, (float) cfg.clipQkv(), null, 0);
         for (int r = 0; r < n; r++) {
             int row = r * w, cache = rowCacheOff[r] = l * capacity[rowSlot[r]] * kvw;
             if (qkNorm != null && plan.layer(l).qkNorm()) qkNorm.forwardRow(qkv, row, qkStat, p, b.qNormW(), b.kNormW());

@@ -209,11 +209,14 @@ public final class HfCheckpoint implements AutoCloseable {
                         + "import the repository of the same model with -hf in its name (allenai/OLMo-1B-hf), which transformers reads");
             }
             JsonNode clip = c.get("clip_qkv");
-            if (clip != null && !clip.isNull()) {
-                throw new IOException(file + ": clip_qkv " + clip + " is not supported (OLMo models without it, clip_qkv null, are)");
+            if (clip != null && !clip.isNull() && !clip.isNumber()) throw new IOException(file + ": clip_qkv must be a number or null, got " + clip);
+            ModelConfig llama = parseConfig(asType(c, "llama"), file);
+            try {
+                return llama.toBuilder().norm(ModelConfig.Norm.NONPARAMETRIC_LAYERNORM).normEps(ModelConfig.OLMO_NORM_EPS)
+                        .clipQkv(clip == null || clip.isNull() ? 0 : clip.asDouble()).build();
+            } catch (IllegalArgumentException e) {
+                throw new IOException(file + ": " + e.getMessage(), e);
             }
-            return parseConfig(asType(c, "llama"), file).toBuilder().norm(ModelConfig.Norm.NONPARAMETRIC_LAYERNORM)
-                    .normEps(ModelConfig.OLMO_NORM_EPS).build();
         }
         if (type.equals("qwen2")) { // Llama with biases on the query, key and value projections
             if (c.path("use_sliding_window").asBoolean(false)) throw new IOException(file + ": use_sliding_window is not supported");
@@ -243,7 +246,8 @@ public final class HfCheckpoint implements AutoCloseable {
                         .qkNorm(ModelConfig.QkNorm.parse(ext.path("qk_norm").asText(base.qkNorm().id())))
                         .norm(ModelConfig.Norm.parse(ext.path("norm").asText(base.norm().id())))
                         .embeddingProjection(ext.path("embedding_projection").asBoolean(false))
-                        .linearBias(ModelConfig.LinearBias.parse(ext.path("linear_bias").asText(base.linearBias().id()))).build();
+                        .linearBias(ModelConfig.LinearBias.parse(ext.path("linear_bias").asText(base.linearBias().id())))
+                        .clipQkv(ext.path("clip_qkv").asDouble(base.clipQkv())).build();
             } catch (IllegalArgumentException e) {
                 throw new IOException(file + ": " + HfFormat.CRUCIBLE_KEY + "." + e.getMessage(), e);
             }

@@ -228,7 +228,7 @@ public final class HfFormat {
                     m.put("sliding_window", c.contextLength());
                     m.put("max_window_layers", c.nLayer());
                 }
-                if (family == LlamaFamily.OLMO) m.put("clip_qkv", null); // OLMo's key, present in its checkpoints' config.json: Crucible clips nothing
+                if (family == LlamaFamily.OLMO) m.put("clip_qkv", c.clipQkv() > 0 ? c.clipQkv() : null);
             }
             case GPT_NEOX -> { // the keys Pythia's config.json has, which every transformers version reads
                 m.put("architectures", List.of("GPTNeoXForCausalLM"));
@@ -283,6 +283,7 @@ public final class HfFormat {
             ext.put("norm", c.norm().id());
             ext.put("embedding_projection", c.embeddingProjection());
             ext.put("linear_bias", c.linearBias().id());
+            ext.put("clip_qkv", c.clipQkv());
             m.put(CRUCIBLE_KEY, ext);
         }
         return m;

@@ -63,6 +63,9 @@ public final class Model {
     // QK-norm (null without it): the raw query and key heads and their statistics, per layer; scratch for both passes.
     private final QkNormOp qkNormOp;
     private final float[] qkRaw, qkRstd, qkScratch;
+    /** clip_qkv (OLMo 1.7's): training's bits of where the clamp cut each layer's q, k and v (null without it, or for inference). */
+    private final long[] clipMask;
+    private final int clipWords;
     private final float[] scratch;
     private long allocatedFloats;
     private final boolean allocate;
@@ -172,6 +175,10 @@ public final class Model {
         qkRaw = qkNormOp == null ? null : alloc("QK-norm heads", (long) slices * qkNormOp.rawSize(bt));
         qkRstd = qkNormOp == null ? null : alloc("QK-norm stats", (long) slices * qkNormOp.statSize(bt));
         qkScratch = qkNormOp == null ? null : alloc("QK-norm scratch", qkNormOp.rawSize(bt));
+        clipWords = dev.crucible.tensor.Clamp.words((long) bt * w);
+        boolean clipping = training && cfg.clipQkv() > 0;
+        if (clipping) allocatedFloats += 2L * layers * clipWords; // counted as floats, two to a long
+        clipMask = clipping && allocate ? new long[layers * clipWords] : null;
         allocatedFloats += 2L * bt; // the per-row losses and the listed positions' targets
     }
 
@@ -617,6 +624,7 @@ public final class Model {
         ParamLayout.Block blk = layout.block(at.l);
         project(qkv, at.qo, w, inp, inpOff, blk.qkvW(), ParamLayout.ifPresent(params, blk.qkvB()), blk.qkvB(), at.bt, d, w);
         profile.stop(Profile.Op.MATMUL, false);
+        if (cfg.clipQkv() > 0) dev.crucible.tensor.Clamp.forward(qkv, at.qo, at.bt * w, (float) cfg.clipQkv(), clipMask, at.l * clipWords);
         if (at.lp.qkNorm()) qkNormOp.forward(qkv, at.qo, at.bt, qkRaw, at.ko, qkRstd, at.ks, qkScratch, params, blk.qNormW(), blk.kNormW());
         profile.stop(Profile.Op.NORM, false);
         if (rope != null) rope.forward(qkv, at.qo, at.b, at.t, nh, nkv, hs);
@@ -639,6 +647,7 @@ public final class Model {
         profile.stop(Profile.Op.ROPE, true);
         if (at.lp.qkNorm()) qkNormOp.backward(dqkv, 0, at.bt, qkRaw, at.ko, qkRstd, at.ks, qkScratch, p, g, blk.qNormW(), blk.kNormW());
         profile.stop(Profile.Op.NORM, true);
+        if (clipMask != null) dev.crucible.tensor.Clamp.backward(dqkv, 0, at.bt * w, clipMask, at.l * clipWords);
         linear.backward(dIn, 0, accumulate, g, blk.qkvW(), addWeightGrads, ParamLayout.ifPresent(g, blk.qkvB()), blk.qkvB(), dqkv, 0, inp, inpOff, p, blk.qkvW(), at.bt, d, w);
         profile.stop(Profile.Op.MATMUL, true);
     }

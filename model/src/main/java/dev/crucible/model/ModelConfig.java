@@ -39,12 +39,14 @@ import java.util.Map;
  * @param linearBias which projections add a bias: all of them (GPT-2 and GPT-NeoX style), or in Llama style none,
  *     the query, key and value projections (Qwen2's), the attention's four (transformers' attention_bias), the MLP's
  *     (mlp_bias) or both
+ * @param clipQkv the query, key and value projections clamped to [-clipQkv, clipQkv] before QK-norm and RoPE (OLMo 1.7's
+ *     clip_qkv), or 0 for no clamp
  */
 public record ModelConfig(Style style, int vocabSize, int contextLength, int nLayer, int nHead, int nKvHead, int dModel,
                           int intermediateSize, boolean tieEmbeddings, double normEps, double ropeTheta, NormPlacement normPlacement,
                           double mixLnFraction, NormScaling normScaling, QkNorm qkNorm, Norm norm, double dropout,
                           boolean embeddingProjection, boolean parallelResidual, double rotaryFraction, Gelu gelu,
-                          dev.crucible.tensor.Rope.Llama3Scaling ropeScaling, LinearBias linearBias) {
+                          dev.crucible.tensor.Rope.Llama3Scaling ropeScaling, LinearBias linearBias, double clipQkv) {
 
     /** OlmoLayerNorm's eps, which its config does not set. */
     public static final double OLMO_NORM_EPS = 1e-5;
@@ -226,6 +228,7 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
         require(!parallelResidual || normPlacement == NormPlacement.PRE, "parallel_residual",
                 "both branches read the layer's input through their norms (Pre-LN); norm_placement is " + normPlacement.id());
         require(linearBias != null, "linear_bias", "must be none, qkv, attention, mlp or all");
+        require(clipQkv >= 0 && Double.isFinite(clipQkv), "clip_qkv", "must be positive, or 0 for no clamp, got " + clipQkv);
         require(style == Style.LLAMA || linearBias == style.defaultLinearBias(), "linear_bias",
                 "GPT-2 and GPT-NeoX style have a bias on every projection; choosing them is a Llama-style option");
     }
@@ -261,7 +264,8 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
         // output norms with whole-projection QK-norm are OLMo 2's blocks; per-head QK-norm on Pre-LN blocks is Qwen3's
         boolean blocksFit = olmo2() || normPlacement != NormPlacement.OUTPUT && postLnLayers() == 0
                 && (qkNorm == QkNorm.NONE || style == Style.LLAMA && qkNorm == QkNorm.HEAD);
-        return blocksFit && normFits && hfBiasesFit();
+        // clip_qkv is OLMo's alone
+        return blocksFit && normFits && hfBiasesFit() && (clipQkv == 0 || olmo());
     }
 
     /**
@@ -278,7 +282,8 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
 
     /**
      * Whether the model is OLMo's (OlmoForCausalLM, the first OLMo): Llama style with a LayerNorm that learns nothing, its
-     * eps 1e-5 (OlmoLayerNorm's, fixed), on Pre-LN blocks without QK-norm, layer scaling or biases but attention_bias's.
+     * eps 1e-5 (OlmoLayerNorm's, fixed), on Pre-LN blocks without QK-norm, layer scaling or biases but attention_bias's
+     * (and with or without clip_qkv, which only OLMo has).
      */
     public boolean olmo() {
         return style == Style.LLAMA && norm == Norm.NONPARAMETRIC_LAYERNORM && normEps == OLMO_NORM_EPS && normPlacement == NormPlacement.PRE
@@ -336,13 +341,13 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
     /** GPT-2 defaults: MLP width 4d, tied embeddings, LayerNorm eps 1e-5. */
     public static Builder gpt2Builder(int vocab, int ctx, int layers, int heads, int d) {
         return new Builder(new ModelConfig(Style.GPT2, vocab, ctx, layers, heads, heads, d, Style.GPT2.defaultIntermediateSize(d), true, 1e-5, 10000, NormPlacement.PRE, 0.25,
-                NormScaling.NONE, QkNorm.NONE, Norm.LAYERNORM, 0, false, false, 1, Gelu.TANH, null, Style.GPT2.defaultLinearBias()));
+                NormScaling.NONE, QkNorm.NONE, Norm.LAYERNORM, 0, false, false, 1, Gelu.TANH, null, Style.GPT2.defaultLinearBias(), 0));
     }
 
     /** Llama defaults: the SwiGLU width rounded as Llama does, RMSNorm eps 1e-6. */
     public static Builder llamaBuilder(int vocab, int ctx, int layers, int heads, int kvHeads, int d) {
         return new Builder(new ModelConfig(Style.LLAMA, vocab, ctx, layers, heads, kvHeads, d, Style.LLAMA.defaultIntermediateSize(d), true, 1e-6, 10000,
-                NormPlacement.PRE, 0.25, NormScaling.NONE, QkNorm.NONE, Norm.RMSNORM, 0, false, false, 1, Gelu.TANH, null, Style.LLAMA.defaultLinearBias()));
+                NormPlacement.PRE, 0.25, NormScaling.NONE, QkNorm.NONE, Norm.RMSNORM, 0, false, false, 1, Gelu.TANH, null, Style.LLAMA.defaultLinearBias(), 0));
     }
 
     /**
@@ -351,7 +356,7 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
      */
     public static Builder gptNeoxBuilder(int vocab, int ctx, int layers, int heads, int d) {
         return new Builder(new ModelConfig(Style.GPT_NEOX, vocab, ctx, layers, heads, heads, d, Style.GPT_NEOX.defaultIntermediateSize(d), false, 1e-5,
-                10000, NormPlacement.PRE, 0.25, NormScaling.NONE, QkNorm.NONE, Norm.LAYERNORM, 0, false, true, 0.25, Gelu.EXACT, null, Style.GPT_NEOX.defaultLinearBias()));
+                10000, NormPlacement.PRE, 0.25, NormScaling.NONE, QkNorm.NONE, Norm.LAYERNORM, 0, false, true, 0.25, Gelu.EXACT, null, Style.GPT_NEOX.defaultLinearBias(), 0));
     }
 
     /** The builder with a style's defaults. */
@@ -387,6 +392,7 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
         private Gelu gelu;
         private dev.crucible.tensor.Rope.Llama3Scaling ropeScaling;
         private LinearBias linearBias;
+        private double clipQkv;
 
         private Builder(ModelConfig c) {
             style = c.style;
@@ -412,6 +418,7 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
             gelu = c.gelu;
             ropeScaling = c.ropeScaling;
             linearBias = c.linearBias;
+            clipQkv = c.clipQkv;
         }
 
         public Builder vocabSize(int v) {
@@ -529,10 +536,15 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
             return this;
         }
 
+        public Builder clipQkv(double v) {
+            clipQkv = v;
+            return this;
+        }
+
         public ModelConfig build() {
             return new ModelConfig(style, vocabSize, contextLength, nLayer, nHead, nKvHead, dModel, intermediateSize, tieEmbeddings,
                     normEps, ropeTheta, normPlacement, mixLnFraction, normScaling, qkNorm, norm, dropout, embeddingProjection,
-                    parallelResidual, rotaryFraction, gelu, ropeScaling, linearBias);
+                    parallelResidual, rotaryFraction, gelu, ropeScaling, linearBias, clipQkv);
         }
     }
 

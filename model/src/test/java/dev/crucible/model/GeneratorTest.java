@@ -29,7 +29,8 @@ class GeneratorTest {
                 ModelConfig.llamaBuilder(29, 20, 2, 4, 2, 16).linearBias(ModelConfig.LinearBias.MLP).build(),
                 ModelConfig.llamaBuilder(29, 20, 2, 4, 2, 16).linearBias(ModelConfig.LinearBias.ALL).build(),
                 ModelConfig.llamaBuilder(29, 20, 2, 4, 4, 16).norm(ModelConfig.Norm.NONPARAMETRIC_LAYERNORM).normEps(1e-5).build(),
-                ModelConfig.gpt2Builder(29, 20, 2, 2, 16).norm(ModelConfig.Norm.NONPARAMETRIC_LAYERNORM).build()};
+                ModelConfig.gpt2Builder(29, 20, 2, 2, 16).norm(ModelConfig.Norm.NONPARAMETRIC_LAYERNORM).build(),
+                ModelConfig.llamaBuilder(29, 20, 2, 4, 2, 16).norm(ModelConfig.Norm.NONPARAMETRIC_LAYERNORM).normEps(1e-5).clipQkv(0.5).build()};
 
     /** The KV-cache path gives the same next-token distribution as the full forward pass at every position. */
     @Test

@@ -437,8 +437,8 @@ class HfCheckpointTest {
     /**
      * The first OLMo is Llama with a LayerNorm that learns nothing (OlmoLayerNorm, eps fixed at 1e-5): written as
      * OlmoForCausalLM with no norm tensors at all, read back the same; a config.json with OlmoConfig's keys in the shape of
-     * OLMo-1B's reads (written here from OlmoConfig's fields; the released file cannot be fetched where the tests run), and
-     * clip_qkv is refused by name; with anything OLMo's blocks lack, such a norm is Crucible's own.
+     * OLMo-1B's reads (written here from OlmoConfig's fields; the released file cannot be fetched where the tests run), with
+     * OLMo 1.7's clip_qkv too; with anything OLMo's blocks lack, such a norm is Crucible's own.
      */
     @Test
     void olmoCheckpointsWriteAndRead() throws IOException {
@@ -472,7 +472,22 @@ class HfCheckpointTest {
         assertEquals(ModelConfig.llamaBuilder(50304, 2048, 16, 16, 16, 2048).intermediateSize(8192).tieEmbeddings(true).normEps(1e-5)
                 .norm(ModelConfig.Norm.NONPARAMETRIC_LAYERNORM).build(), olmo);
         assertTrue(olmo.olmo());
-        assertTrue(parseRefused(released.deepCopy().put("clip_qkv", 8.0)).contains("clip_qkv 8.0 is not supported"));
+        // OLMo 1.7's clip_qkv: read, written back as it was, and OLMo's alone (elsewhere Crucible's own)
+        ModelConfig clipped = HfCheckpoint.parseConfig(released.deepCopy().put("clip_qkv", 8.0), Path.of("config.json"));
+        assertEquals(olmo.toBuilder().clipQkv(8).build(), clipped);
+        assertEquals(8.0, HfFormat.configJson(clipped, null, null).get("clip_qkv"));
+        assertTrue(parseRefused(released.deepCopy().put("clip_qkv", "8")).contains("clip_qkv must be a number or null"));
+        assertTrue(parseRefused(released.deepCopy().put("clip_qkv", -1.0)).contains("clip_qkv: must be positive"));
+        ModelConfig llamaClip = ModelConfig.llamaBuilder(37, 16, 2, 4, 4, 16).clipQkv(4).build();
+        assertTrue(!llamaClip.hfExportable());
+        Path lc = dir.resolve("llama-clip");
+        HfCheckpoint.write(lc, llamaClip, params(llamaClip), null);
+        var lcJson = new ObjectMapper().readTree(lc.resolve("config.json").toFile());
+        assertEquals("crucible_llama", lcJson.get("model_type").asText());
+        assertEquals(4.0, lcJson.get("crucible").get("clip_qkv").asDouble());
+        try (HfCheckpoint ck = HfCheckpoint.open(lc)) {
+            assertEquals(llamaClip, ck.config());
+        }
         var ai2 = new ObjectMapper().createObjectNode().put("model_type", "olmo").put("d_model", 2048).put("n_heads", 16);
         assertTrue(parseRefused(ai2).contains("with -hf in its name"));
         assertEquals(ModelConfig.LinearBias.ATTENTION, HfCheckpoint.parseConfig(released.deepCopy().put("attention_bias", true), Path.of("config.json")).linearBias());

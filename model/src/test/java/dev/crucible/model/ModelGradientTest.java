@@ -31,6 +31,9 @@ class ModelGradientTest {
                 Arguments.of("llama", ModelConfig.llama(13, 9, 2, 4, 4, 16)),
                 Arguments.of("qwen2", ModelConfig.llamaBuilder(13, 9, 2, 4, 2, 16).linearBias(ModelConfig.LinearBias.QKV).build()),
                 Arguments.of("olmo", ModelConfig.llamaBuilder(13, 9, 2, 4, 2, 16).norm(ModelConfig.Norm.NONPARAMETRIC_LAYERNORM).normEps(1e-5).build()),
+                Arguments.of("olmo-clip_qkv", ModelConfig.llamaBuilder(13, 9, 2, 4, 2, 16).norm(ModelConfig.Norm.NONPARAMETRIC_LAYERNORM).normEps(1e-5)
+                        .clipQkv(0.8).build()),
+                Arguments.of("gpt2-clip_qkv-qk_norm", ModelConfig.gpt2Builder(13, 9, 2, 2, 8).clipQkv(0.5).qkNorm(true).build()),
                 Arguments.of("gpt2-nonparametric-post", ModelConfig.gpt2Builder(13, 9, 2, 2, 8).norm(ModelConfig.Norm.NONPARAMETRIC_LAYERNORM)
                         .normPlacement(ModelConfig.NormPlacement.POST).build()),
                 Arguments.of("llama-bias_all", ModelConfig.llamaBuilder(13, 9, 2, 2, 1, 8).linearBias(ModelConfig.LinearBias.ALL).build()),

@@ -350,6 +350,9 @@ final class ReferenceModel {
         int d = cfg.dModel(), bt = b * t, nh = cfg.nHead(), nkv = cfg.nKvHead(), hs = cfg.headSize(), w = Attention.qkvWidth(nh, nkv, hs);
         double[] q = new double[bt * w];
         Reference.linearForward(q, in, get(p + "attn.qkv.weight"), bias(p, "qkv", w), bt, d, w);
+        double[] projected = q.clone();
+        double clip = cfg.clipQkv();
+        if (clip > 0) for (int i = 0; i < q.length; i++) q[i] = Math.max(-clip, Math.min(clip, q[i])); // clip_qkv: torch.clamp
         double[] raw = q.clone(), rstd = new double[bt * (nh + nkv)];
         if (cfg.qkNorm().on()) qkNorm(q, rstd, p, bt);
         if (!learned()) Reference.rope(q, b, t, nh, nkv, hs, cfg.rotaryDims(), cfg.ropeTheta(), cfg.ropeScaling(), 1);
@@ -357,7 +360,7 @@ final class ReferenceModel {
         Reference.attentionForward(ao, pr, q, b, t, nh, nkv, hs, probsMask(layerOf(p), pr.length));
         double[] proj = new double[bt * d];
         Reference.linearForward(proj, ao, get(p + "attn.out.weight"), bias(p, "attn.out", d), bt, nh * hs, d);
-        s.branch = new double[][] {q, ao, pr, raw, rstd};
+        s.branch = new double[][] {q, ao, pr, raw, rstd, projected};
         return proj;
     }
 
@@ -372,6 +375,10 @@ final class ReferenceModel {
         Reference.attentionBackward(dq, dao, q, pr, b, t, nh, nkv, hs, probsMask(layerOf(p), pr.length));
         if (!learned()) Reference.rope(dq, b, t, nh, nkv, hs, cfg.rotaryDims(), cfg.ropeTheta(), cfg.ropeScaling(), -1);
         if (cfg.qkNorm().on()) qkNormBackward(dq, s.branch[3], s.branch[4], p, bt);
+        double clip = cfg.clipQkv();
+        if (clip > 0) { // torch.clamp passes the gradient inside [-clip, clip], bounds included
+            for (int i = 0; i < dq.length; i++) if (Math.abs(s.branch[5][i]) > clip) dq[i] = 0;
+        }
         double[] din = new double[bt * d];
         dw = new double[w * d];
         db = new double[w];

@@ -83,6 +83,9 @@ public class TorchParityTest {
                 // the first OLMo (a LayerNorm that learns nothing, exported as OlmoForCausalLM), and that norm in the other styles
                 Arguments.of("olmo", ModelConfig.llamaBuilder(50, 24, 2, 4, 4, 32).norm(ModelConfig.Norm.NONPARAMETRIC_LAYERNORM).normEps(1e-5)
                         .tieEmbeddings(false).build()),
+                Arguments.of("olmo-clip_qkv", ModelConfig.llamaBuilder(50, 24, 2, 4, 2, 32).norm(ModelConfig.Norm.NONPARAMETRIC_LAYERNORM).normEps(1e-5)
+                        .clipQkv(1.0).build()),
+                Arguments.of("llama-clip_qkv-qk_norm", ModelConfig.llamaBuilder(50, 24, 2, 4, 2, 32).clipQkv(1.0).qkNorm(true).build()),
                 Arguments.of("olmo-embedding_projection", ModelConfig.llamaBuilder(50, 24, 2, 4, 4, 32).norm(ModelConfig.Norm.NONPARAMETRIC_LAYERNORM)
                         .normEps(1e-5).embeddingProjection(true).build()),
                 Arguments.of("llama-nonparametric-qk_norm", ModelConfig.llamaBuilder(50, 24, 2, 4, 2, 32).norm(ModelConfig.Norm.NONPARAMETRIC_LAYERNORM)

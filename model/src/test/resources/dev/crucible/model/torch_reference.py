@@ -159,6 +159,7 @@ def llama(w, c, idx):
     olmo = c["model_type"].removeprefix("crucible_") == "olmo"
     plain = olmo or c.get("crucible", {}).get("norm") == "nonparametric_layernorm"
     eps = 1e-5 if olmo else c["rms_norm_eps"]
+    clip = c.get("clip_qkv") or c.get("crucible", {}).get("clip_qkv")
 
     def norm(h, name):
         return F.layer_norm(h, (d,), None, None, eps) if plain else rms_norm(h, w[name + ".weight"], eps)
@@ -179,9 +180,12 @@ def llama(w, c, idx):
             return y + w[p + module + ".bias"] if p + module + ".bias" in w else y
 
         def attn(h):
-            q = linear(h, "self_attn.q_proj").view(B, T, nh, hs).transpose(1, 2)
-            k = linear(h, "self_attn.k_proj").view(B, T, nkv, hs).transpose(1, 2)
-            v = linear(h, "self_attn.v_proj").view(B, T, nkv, hs).transpose(1, 2)
+            q, k, v = linear(h, "self_attn.q_proj"), linear(h, "self_attn.k_proj"), linear(h, "self_attn.v_proj")
+            if clip:  # OLMo's clip_qkv: q, k and v clamped before QK-norm and RoPE (OlmoAttention's clamp_)
+                q, k, v = q.clamp(-clip, clip), k.clamp(-clip, clip), v.clamp(-clip, clip)
+            q = q.view(B, T, nh, hs).transpose(1, 2)
+            k = k.view(B, T, nkv, hs).transpose(1, 2)
+            v = v.view(B, T, nkv, hs).transpose(1, 2)
             if p + "self_attn.q_norm.weight" in w:  # Qwen3's per-head or OLMo 2's whole-projection QK-norm, before RoPE
                 q, k = qk_normed(q, k, w[p + "self_attn.q_norm.weight"], w[p + "self_attn.k_norm.weight"], eps)
             q, k = q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin

@@ -91,14 +91,15 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
      * Llama 3.1's RoPE frequency scaling (factor, low_freq_factor, high_freq_factor, original_max_position_embeddings, as
      * its config.json has them), for RoPE styles. linear_bias: which projections add a bias, a llama-style option: none
      * (the default), qkv (Qwen2's), attention (q, k, v and o: transformers' attention_bias), mlp (mlp_bias) or all; gpt2 and
-     * gpt_neox style have them all.
+     * gpt_neox style have them all. clip_qkv: the query, key and value projections clamped to [-c, c] before QK-norm and RoPE
+     * (OLMo 1.7's; absent or 0: none).
      */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record ModelSpec(String preset, String style, Integer vocabSize, Integer contextLength, Integer nLayer, Integer nHead,
                             Integer nKvHead, Integer dModel, Integer intermediateSize, Boolean tieEmbeddings, Double normEps,
                             Double ropeTheta, String normPlacement, Double mixLnFraction, String normScaling, String qkNorm, String norm,
                             Double dropout, Boolean embeddingProjection, Boolean parallelResidual, Double rotaryFraction, String gelu,
-                            RopeScaling ropeScaling, String linearBias) {
+                            RopeScaling ropeScaling, String linearBias, Double clipQkv) {
         /** model: tiny is short for model: {preset: tiny}. */
         @JsonCreator(mode = JsonCreator.Mode.DELEGATING)
         public static ModelSpec ofPreset(String preset) {
@@ -154,13 +155,14 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
             if (gelu != null) m.gelu(ModelConfig.Gelu.parse(gelu));
             if (ropeScaling != null) m.ropeScaling(ropeScaling.resolve());
             if (linearBias != null) m.linearBias(ModelConfig.LinearBias.parse(linearBias));
+            if (clipQkv != null) m.clipQkv(clipQkv);
             return m.build();
         }
 
         /**
          * Every field spelled out, for the resolved config written into the run directory (the GPT-NeoX fields for
-         * that style, gelu where it is not the tanh form, and linear_bias where it is not the style's, so that other runs'
-         * files read as they always have).
+         * that style, gelu where it is not the tanh form, linear_bias where it is not the style's, and clip_qkv where it is set,
+         * so that other runs' files read as they always have).
          */
         public static ModelSpec of(ModelConfig c, String preset) {
             boolean neox = c.style() == ModelConfig.Style.GPT_NEOX;
@@ -168,7 +170,8 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
                     c.dModel(), c.intermediateSize(), c.tieEmbeddings(), c.normEps(), c.ropeTheta(), c.normPlacement().id(), c.mixLnFraction(),
                     c.normScaling().id(), c.qkNorm().id(), c.norm().id(), c.dropout(), c.embeddingProjection(), neox ? c.parallelResidual() : null,
                     neox ? c.rotaryFraction() : null, neox || c.gelu() != ModelConfig.Gelu.TANH ? c.gelu().id() : null,
-                    c.ropeScaling() == null ? null : RopeScaling.of(c.ropeScaling()), c.linearBias() == c.style().defaultLinearBias() ? null : c.linearBias().id());
+                    c.ropeScaling() == null ? null : RopeScaling.of(c.ropeScaling()), c.linearBias() == c.style().defaultLinearBias() ? null : c.linearBias().id(),
+                    c.clipQkv() > 0 ? c.clipQkv() : null);
         }
     }
 
