@@ -75,7 +75,7 @@ final class HfCommands {
                     + "Qwen2, one with a LayerNorm that learns nothing as OLMo (Pre-LN, no QK-norm or LayerNorm Scaling, norm_eps 1e-5, no "
                     + "biases but attention_bias's; clip_qkv only there), one with output norms and whole-projection QK-norm as OLMo 2. Post-LN layers, other "
                     + "uses of output norms, whole-projection QK-norm or the parameterless LayerNorm, biases on q, k and v alone or on the "
-                    + "MLP beside QK-norm or output norms, and GPT-2- or GPT-NeoX-style models with an RMSNorm, a parameterless LayerNorm or "
+                    + "MLP beside QK-norm or output norms, clip_qkv outside OLMo's blocks, and GPT-2- or GPT-NeoX-style models with an RMSNorm, a parameterless LayerNorm or "
                     + "QK-norm, have no transformers architecture and are refused."})
     static final class ExportHf implements Callable<Integer> {
         @Parameters(index = "0", paramLabel = "CHECKPOINT", description = "A checkpoint directory (runs/<run>/checkpoints/step-NNNNNNN).")

@@ -26,6 +26,7 @@ public final class Generator {
     private final float[] p;
     private final MatVec mv;
     private final DecodeAttention decode;
+    private final dev.crucible.tensor.Clamp clamp;
     private final NormOp[] attnNorm, mlpNorm;
     private final NormOp finalNorm;
     private final MlpActivation[] mlpAct;
@@ -61,6 +62,7 @@ public final class Generator {
         this.p = params;
         this.mv = new MatVec(pool);
         this.decode = new DecodeAttention(pool, maxT);
+        this.clamp = new dev.crucible.tensor.Clamp(pool);
         PlanKernels k = PlanKernels.of(plan, cfg, pool);
         attnNorm = k.attnNorm();
         mlpNorm = k.mlpNorm();
@@ -289,7 +291,7 @@ public final class Generator {
     private void attend(int l, ParamLayout.Block b, int n) {
         int d = cfg.dModel(), nh = cfg.nHead(), nkv = cfg.nKvHead(), hs = cfg.headSize(), aw = nh * hs;
         mv.forward(qkv, 0, w, p, b.qkvW(), xn, 0, d, ParamLayout.ifPresent(p, b.qkvB()), b.qkvB(), n, d, w);
-        if (cfg.clipQkv() > 0) dev.crucible.tensor.Clamp.forward(qkv, 0, n * w, (float) cfg.clipQkv(), null, 0);
+        if (cfg.clipQkv() > 0) clamp.forward(qkv, 0, n * w, (float) cfg.clipQkv(), null, 0);
         for (int r = 0; r < n; r++) {
             int row = r * w, cache = rowCacheOff[r] = l * capacity[rowSlot[r]] * kvw;
             if (qkNorm != null && plan.layer(l).qkNorm()) qkNorm.forwardRow(qkv, row, qkStat, p, b.qNormW(), b.kNormW());

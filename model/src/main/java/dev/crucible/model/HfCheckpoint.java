@@ -209,7 +209,10 @@ public final class HfCheckpoint implements AutoCloseable {
                         + "import the repository of the same model with -hf in its name (allenai/OLMo-1B-hf), which transformers reads");
             }
             JsonNode clip = c.get("clip_qkv");
-            if (clip != null && !clip.isNull() && !clip.isNumber()) throw new IOException(file + ": clip_qkv must be a number or null, got " + clip);
+            // transformers clamps whenever clip_qkv is not null, so 0 would clamp everything to 0, which Crucible's 0 (no clamp) is not
+            if (clip != null && !clip.isNull() && !(clip.isNumber() && clip.asDouble() > 0)) {
+                throw new IOException(file + ": clip_qkv must be a positive number or null, got " + clip);
+            }
             ModelConfig llama = parseConfig(asType(c, "llama"), file);
             try {
                 return llama.toBuilder().norm(ModelConfig.Norm.NONPARAMETRIC_LAYERNORM).normEps(ModelConfig.OLMO_NORM_EPS)
@@ -247,7 +250,7 @@ public final class HfCheckpoint implements AutoCloseable {
                         .norm(ModelConfig.Norm.parse(ext.path("norm").asText(base.norm().id())))
                         .embeddingProjection(ext.path("embedding_projection").asBoolean(false))
                         .linearBias(ModelConfig.LinearBias.parse(ext.path("linear_bias").asText(base.linearBias().id())))
-                        .clipQkv(ext.path("clip_qkv").asDouble(base.clipQkv())).build();
+                        .clipQkv(number(ext, "clip_qkv", base.clipQkv(), file)).build();
             } catch (IllegalArgumentException e) {
                 throw new IOException(file + ": " + HfFormat.CRUCIBLE_KEY + "." + e.getMessage(), e);
             }
@@ -324,6 +327,14 @@ public final class HfCheckpoint implements AutoCloseable {
     /** The same config.json read as another model_type (the base architecture of Qwen2, Qwen3, OLMo and of Crucible's own types). */
     private static JsonNode asType(JsonNode c, String modelType) {
         return ((com.fasterxml.jackson.databind.node.ObjectNode) c.deepCopy()).put("model_type", modelType);
+    }
+
+    /** c's key as a number, def where it is absent; anything else is refused. */
+    private static double number(JsonNode c, String key, double def, Path file) throws IOException {
+        JsonNode v = c.get(key);
+        if (v == null) return def;
+        if (!v.isNumber()) throw new IOException(file + ": " + HfFormat.CRUCIBLE_KEY + "." + key + " must be a number, got " + v);
+        return v.asDouble();
     }
 
     private static int req(JsonNode c, String key, Path file) throws IOException {

@@ -359,6 +359,11 @@ public final class HfFormat {
                     + c.normPlacement().id() + "; transformers has biases on q, k and v alone only in Qwen2ForCausalLM and MLP biases only in "
                     + "LlamaForCausalLM, neither with QK-norm or output norms; Crucible evaluates, generates from and resumes it as it is");
         }
+        if (c.clipQkv() > 0 && !c.olmo()) {
+            throw new IllegalArgumentException("this model has clip_qkv: " + c.clipQkv() + "; transformers clamps q, k and v only in "
+                    + "OlmoForCausalLM (Llama style, norm: nonparametric_layernorm, Pre-LN, no qk_norm or norm_scaling, norm_eps 1e-5, no "
+                    + "biases but attention_bias's); Crucible evaluates, generates from and resumes it as it is");
+        }
         if (!c.hfExportable()) {
             throw new IllegalArgumentException("transformers has no architecture for this model (GPT-2 or GPT-NeoX style with qk_norm, an RMSNorm "
                     + "or a LayerNorm without parameters, Llama style with LayerNorm, or qk_norm: whole on Pre-LN blocks; Llama style with qk_norm: head "

@@ -66,6 +66,7 @@ public final class Model {
     /** clip_qkv (OLMo 1.7's): training's bits of where the clamp cut each layer's q, k and v (null without it, or for inference). */
     private final long[] clipMask;
     private final int clipWords;
+    private final dev.crucible.tensor.Clamp clamp;
     private final float[] scratch;
     private long allocatedFloats;
     private final boolean allocate;
@@ -175,6 +176,7 @@ public final class Model {
         qkRaw = qkNormOp == null ? null : alloc("QK-norm heads", (long) slices * qkNormOp.rawSize(bt));
         qkRstd = qkNormOp == null ? null : alloc("QK-norm stats", (long) slices * qkNormOp.statSize(bt));
         qkScratch = qkNormOp == null ? null : alloc("QK-norm scratch", qkNormOp.rawSize(bt));
+        clamp = new dev.crucible.tensor.Clamp(pool);
         clipWords = dev.crucible.tensor.Clamp.words((long) bt * w);
         boolean clipping = training && cfg.clipQkv() > 0;
         if (clipping) allocatedFloats += 2L * layers * clipWords; // counted as floats, two to a long
@@ -623,8 +625,8 @@ public final class Model {
         final int d = cfg.dModel(), nh = cfg.nHead(), nkv = cfg.nKvHead(), hs = cfg.headSize(), w = Attention.qkvWidth(nh, nkv, hs);
         ParamLayout.Block blk = layout.block(at.l);
         project(qkv, at.qo, w, inp, inpOff, blk.qkvW(), ParamLayout.ifPresent(params, blk.qkvB()), blk.qkvB(), at.bt, d, w);
+        if (cfg.clipQkv() > 0) clamp.forward(qkv, at.qo, at.bt * w, (float) cfg.clipQkv(), clipMask, at.l * clipWords); // booked with the projection
         profile.stop(Profile.Op.MATMUL, false);
-        if (cfg.clipQkv() > 0) dev.crucible.tensor.Clamp.forward(qkv, at.qo, at.bt * w, (float) cfg.clipQkv(), clipMask, at.l * clipWords);
         if (at.lp.qkNorm()) qkNormOp.forward(qkv, at.qo, at.bt, qkRaw, at.ko, qkRstd, at.ks, qkScratch, params, blk.qNormW(), blk.kNormW());
         profile.stop(Profile.Op.NORM, false);
         if (rope != null) rope.forward(qkv, at.qo, at.b, at.t, nh, nkv, hs);
@@ -647,7 +649,7 @@ public final class Model {
         profile.stop(Profile.Op.ROPE, true);
         if (at.lp.qkNorm()) qkNormOp.backward(dqkv, 0, at.bt, qkRaw, at.ko, qkRstd, at.ks, qkScratch, p, g, blk.qNormW(), blk.kNormW());
         profile.stop(Profile.Op.NORM, true);
-        if (clipMask != null) dev.crucible.tensor.Clamp.backward(dqkv, 0, at.bt * w, clipMask, at.l * clipWords);
+        if (clipMask != null) clamp.backward(dqkv, 0, at.bt * w, clipMask, at.l * clipWords); // booked with the projection's backward
         linear.backward(dIn, 0, accumulate, g, blk.qkvW(), addWeightGrads, ParamLayout.ifPresent(g, blk.qkvB()), blk.qkvB(), dqkv, 0, inp, inpOff, p, blk.qkvW(), at.bt, d, w);
         profile.stop(Profile.Op.MATMUL, true);
     }

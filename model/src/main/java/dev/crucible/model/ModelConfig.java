@@ -537,7 +537,7 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
         }
 
         public Builder clipQkv(double v) {
-            clipQkv = v;
+            clipQkv = v == 0 ? 0 : v; // -0.0 as 0.0, so that equal configs are equal records
             return this;
         }
 

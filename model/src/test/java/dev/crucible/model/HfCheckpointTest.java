@@ -476,8 +476,15 @@ class HfCheckpointTest {
         ModelConfig clipped = HfCheckpoint.parseConfig(released.deepCopy().put("clip_qkv", 8.0), Path.of("config.json"));
         assertEquals(olmo.toBuilder().clipQkv(8).build(), clipped);
         assertEquals(8.0, HfFormat.configJson(clipped, null, null).get("clip_qkv"));
-        assertTrue(parseRefused(released.deepCopy().put("clip_qkv", "8")).contains("clip_qkv must be a number or null"));
-        assertTrue(parseRefused(released.deepCopy().put("clip_qkv", -1.0)).contains("clip_qkv: must be positive"));
+        assertTrue(parseRefused(released.deepCopy().put("clip_qkv", "8")).contains("clip_qkv must be a positive number or null"));
+        assertTrue(parseRefused(released.deepCopy().put("clip_qkv", 0)).contains("clip_qkv must be a positive number or null, got 0"));
+        ModelConfig smallClipped = c.toBuilder().clipQkv(8).build(); // OLMo 1.7's blocks at a test's size, written and read back
+        Path oc = dir.resolve("olmo-clip");
+        HfCheckpoint.write(oc, smallClipped, params(smallClipped), null);
+        assertEquals(8.0, new ObjectMapper().readTree(oc.resolve("config.json").toFile()).get("clip_qkv").asDouble());
+        try (HfCheckpoint ck = HfCheckpoint.open(oc)) {
+            assertEquals(smallClipped, ck.config());
+        }
         ModelConfig llamaClip = ModelConfig.llamaBuilder(37, 16, 2, 4, 4, 16).clipQkv(4).build();
         assertTrue(!llamaClip.hfExportable());
         Path lc = dir.resolve("llama-clip");
@@ -488,6 +495,11 @@ class HfCheckpointTest {
         try (HfCheckpoint ck = HfCheckpoint.open(lc)) {
             assertEquals(llamaClip, ck.config());
         }
+        String clipRefused = assertThrows(IllegalArgumentException.class, () -> HfFormat.forTransformers(llamaClip, params(llamaClip))).getMessage();
+        assertTrue(clipRefused.contains("clip_qkv: 4.0; transformers clamps q, k and v only in OlmoForCausalLM"), clipRefused);
+        var badClip = lcJson.deepCopy();
+        ((com.fasterxml.jackson.databind.node.ObjectNode) badClip.get("crucible")).put("clip_qkv", "abc");
+        assertTrue(parseRefused(badClip).contains("crucible.clip_qkv must be a number"));
         var ai2 = new ObjectMapper().createObjectNode().put("model_type", "olmo").put("d_model", 2048).put("n_heads", 16);
         assertTrue(parseRefused(ai2).contains("with -hf in its name"));
         assertEquals(ModelConfig.LinearBias.ATTENTION, HfCheckpoint.parseConfig(released.deepCopy().put("attention_bias", true), Path.of("config.json")).linearBias());
