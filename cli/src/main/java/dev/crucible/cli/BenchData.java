@@ -105,7 +105,11 @@ final class BenchData {
                         tokens += a.length;
                         if (jt != null && !java.util.Arrays.equals(a, jt.encodeOrdinary(d).toArray())) mismatches++;
                         if (dumped != null) {
-                            dumped.write(mapper.writeValueAsString(Map.of("text", d, "ids", a)));
+                            // in this order every time (Map.of's iteration order changes from one JVM to the next)
+                            var row = new java.util.LinkedHashMap<String, Object>();
+                            row.put("text", d);
+                            row.put("ids", a);
+                            dumped.write(mapper.writeValueAsString(row));
                             dumped.write('\n');
                         }
                     }

@@ -103,24 +103,29 @@ sealed interface Symbols permits Symbols.Bytes, Symbols.Chars {
      *
      * @param byteFallback the token &lt;0xXX&gt; for each byte, -1 where the vocabulary lacks it; null without byte fallback
      * @param unk the unknown token, or -1
+     * @param charIds the vocabulary's one-character tokens by code point, so that a piece's characters are looked up without
+     *     a String each (derived from vocab)
      */
-    record Chars(Map<String, Integer> vocab, int[] byteFallback, int unk, boolean fuseUnk, String[] strings, TokenDecoder decoder) implements Symbols {
+    record Chars(Map<String, Integer> vocab, int[] byteFallback, int unk, boolean fuseUnk, String[] strings, TokenDecoder decoder,
+                 CharIds charIds) implements Symbols {
+        Chars(Map<String, Integer> vocab, int[] byteFallback, int unk, boolean fuseUnk, String[] strings, TokenDecoder decoder) {
+            this(vocab, byteFallback, unk, fuseUnk, strings, decoder, CharIds.of(vocab));
+        }
+
         @Override
         public int[] initial(String piece) {
             BpeTokenizer.IntList out = new BpeTokenizer.IntList();
             boolean pendingUnk = false; // unknown characters not yet written: tokenizers writes them when a character of the vocabulary follows, or at the end
             for (int i = 0; i < piece.length(); ) {
-                int n = Character.charCount(piece.codePointAt(i));
-                String c = piece.substring(i, i + n);
+                int cp = piece.codePointAt(i), n = Character.charCount(cp), id = charIds.get(cp);
                 i += n;
-                Integer id = vocab.get(c);
-                if (id != null) {
+                if (id >= 0) {
                     if (pendingUnk) out.add(unk);
                     pendingUnk = false;
                     out.add(id);
                     continue;
                 }
-                if (fallBack(c, out)) continue; // tokenizers writes the bytes before an unknown character still pending
+                if (fallBack(Character.toString(cp), out)) continue; // tokenizers writes the bytes before an unknown character still pending
                 if (unk < 0) continue;
                 if (pendingUnk && !fuseUnk) out.add(unk);
                 pendingUnk = true;
@@ -181,6 +186,27 @@ sealed interface Symbols permits Symbols.Bytes, Symbols.Chars {
             if (unk != c.unk) return "unknown token " + unk + " vs " + c.unk;
             if (fuseUnk != c.fuseUnk) return "fuse_unk " + fuseUnk + " vs " + c.fuseUnk;
             return null;
+        }
+    }
+
+    /** One-character tokens by code point: the Basic Multilingual Plane in an array, the rest in a map. */
+    record CharIds(int[] bmp, Map<Integer, Integer> other) {
+        static CharIds of(Map<String, Integer> vocab) {
+            int[] bmp = new int[Character.MAX_VALUE + 1];
+            java.util.Arrays.fill(bmp, -1);
+            Map<Integer, Integer> other = new java.util.HashMap<>();
+            vocab.forEach((s, id) -> {
+                if (s.isEmpty() || s.codePointCount(0, s.length()) != 1) return;
+                int cp = s.codePointAt(0);
+                if (cp <= Character.MAX_VALUE) bmp[cp] = id;
+                else other.put(cp, id);
+            });
+            return new CharIds(bmp, other);
+        }
+
+        /** The token of code point cp, or -1. */
+        int get(int cp) {
+            return cp <= Character.MAX_VALUE ? bmp[cp] : other.getOrDefault(cp, -1);
         }
     }
 }
