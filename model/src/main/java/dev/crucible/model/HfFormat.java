@@ -223,7 +223,7 @@ public final class HfFormat {
                 if (family == LlamaFamily.LLAMA) m.put("mlp_bias", c.linearBias().mlp());
                 if (family == LlamaFamily.QWEN2 || family == LlamaFamily.QWEN3) {
                     // no window: written out, as Qwen's own files do, since Qwen2Config's defaults (a 4,096-position window over
-                    // 28 layers) have been applied by some transformers versions even with use_sliding_window false
+                    // 28 layers) have been applied by transformers even with use_sliding_window false (huggingface/transformers#38002)
                     m.put("use_sliding_window", false);
                     m.put("sliding_window", c.contextLength());
                     m.put("max_window_layers", c.nLayer());

@@ -218,7 +218,7 @@ public final class ParamLayout {
     private int fusedBias(String module) {
         int whole = opt(module + ".bias");
         Tensor w = tensor(module + ".weight");
-        if (whole >= 0 || w.views().isEmpty() || !w.views().getFirst().name().endsWith(".weight")) return whole;
+        if (whole >= 0 || w.views().isEmpty()) return whole;
         int start = opt(biasName(w.views().getFirst()));
         for (View v : w.views()) {
             if (start >= 0 && opt(biasName(v)) != start + v.rowStart()) {

@@ -144,6 +144,16 @@ class HfCheckpointTest {
         assertTrue(parseRefused(mistral.deepCopy().put("sliding_window", 2.5)).contains("sliding_window must be a positive integer or null"));
     }
 
+    /** c written (random parameters) as the model directory dir/name, which must read back as c; its config.json. */
+    private com.fasterxml.jackson.databind.JsonNode writtenAndReadBack(String name, ModelConfig c) throws IOException {
+        Path out = dir.resolve(name);
+        HfCheckpoint.write(out, c, params(c), null);
+        try (HfCheckpoint ck = HfCheckpoint.open(out)) {
+            assertEquals(c, ck.config(), name);
+        }
+        return new ObjectMapper().readTree(out.resolve("config.json").toFile());
+    }
+
     private static String parseRefused(com.fasterxml.jackson.databind.JsonNode json) {
         Path f = Path.of("/models/x/config.json");
         String msg = assertThrows(IOException.class, () -> HfCheckpoint.parseConfig(json, f)).getMessage();
@@ -327,20 +337,15 @@ class HfCheckpointTest {
         // output norms without whole-projection QK-norm, and whole-projection QK-norm on Pre-LN blocks: Crucible's own
         for (ModelConfig own : new ModelConfig[] {c.toBuilder().qkNorm(ModelConfig.QkNorm.NONE).build(),
                 ModelConfig.llamaBuilder(37, 16, 2, 4, 2, 16).qkNorm(ModelConfig.QkNorm.WHOLE).build()}) {
-            Path o = dir.resolve("own-" + own.normPlacement().id());
-            HfCheckpoint.write(o, own, params(own), null);
-            assertTrue(new ObjectMapper().readTree(o.resolve("config.json").toFile()).get("model_type").asText().startsWith("crucible_"));
-            try (HfCheckpoint ck = HfCheckpoint.open(o)) {
-                assertEquals(own, ck.config());
-            }
+            assertTrue(writtenAndReadBack("own-" + own.normPlacement().id(), own).get("model_type").asText().startsWith("crucible_"));
             assertThrows(IllegalArgumentException.class, () -> HfFormat.forTransformers(own, params(own)));
         }
     }
 
     /**
      * Qwen2 is Llama with biases on the query, key and value projections: written as Qwen2ForCausalLM with a q_proj, k_proj
-     * and v_proj bias each (the fused projection's bias, split as its weight is), read back the same; Qwen2.5-0.5B's
-     * released config.json reads; Llama's attention_bias and mlp_bias read and write as their keys say.
+     * and v_proj bias each (the fused projection's bias, split as its weight is), read back the same; a config.json with
+     * Qwen2.5-0.5B's keys and values (as other projects quote the released file, which cannot be fetched here) reads; Llama's attention_bias and mlp_bias read and write as their keys say.
      */
     @Test
     void qwen2AndLlamaBiasesWriteAndRead() throws IOException {
@@ -416,14 +421,9 @@ class HfCheckpointTest {
         }
         // q, k and v biases with QK-norm is no architecture of transformers': Crucible's own, which keeps its biases
         ModelConfig own = c.toBuilder().qkNorm(true).build();
-        Path o = dir.resolve("own-qkv-bias");
-        HfCheckpoint.write(o, own, params(own), null);
-        var ownJson = new ObjectMapper().readTree(o.resolve("config.json").toFile());
+        var ownJson = writtenAndReadBack("own-qkv-bias", own);
         assertEquals("crucible_qwen3", ownJson.get("model_type").asText());
         assertEquals("qkv", ownJson.get("crucible").get("linear_bias").asText());
-        try (HfCheckpoint ck = HfCheckpoint.open(o)) {
-            assertEquals(own, ck.config());
-        }
         String refusedExport = assertThrows(IllegalArgumentException.class, () -> HfFormat.forTransformers(own, params(own))).getMessage();
         assertTrue(refusedExport.contains("linear_bias: qkv with qk_norm: head"), refusedExport);
         var badBias = llamaConfig(10000).put("model_type", "crucible_llama");
@@ -479,22 +479,12 @@ class HfCheckpointTest {
         assertTrue(parseRefused(released.deepCopy().put("clip_qkv", "8")).contains("clip_qkv must be a positive number or null"));
         assertTrue(parseRefused(released.deepCopy().put("clip_qkv", 0)).contains("clip_qkv must be a positive number or null, got 0"));
         ModelConfig smallClipped = c.toBuilder().clipQkv(8).build(); // OLMo 1.7's blocks at a test's size, written and read back
-        Path oc = dir.resolve("olmo-clip");
-        HfCheckpoint.write(oc, smallClipped, params(smallClipped), null);
-        assertEquals(8.0, new ObjectMapper().readTree(oc.resolve("config.json").toFile()).get("clip_qkv").asDouble());
-        try (HfCheckpoint ck = HfCheckpoint.open(oc)) {
-            assertEquals(smallClipped, ck.config());
-        }
+        assertEquals(8.0, writtenAndReadBack("olmo-clip", smallClipped).get("clip_qkv").asDouble());
         ModelConfig llamaClip = ModelConfig.llamaBuilder(37, 16, 2, 4, 4, 16).clipQkv(4).build();
         assertTrue(!llamaClip.hfExportable());
-        Path lc = dir.resolve("llama-clip");
-        HfCheckpoint.write(lc, llamaClip, params(llamaClip), null);
-        var lcJson = new ObjectMapper().readTree(lc.resolve("config.json").toFile());
+        var lcJson = writtenAndReadBack("llama-clip", llamaClip);
         assertEquals("crucible_llama", lcJson.get("model_type").asText());
         assertEquals(4.0, lcJson.get("crucible").get("clip_qkv").asDouble());
-        try (HfCheckpoint ck = HfCheckpoint.open(lc)) {
-            assertEquals(llamaClip, ck.config());
-        }
         String clipRefused = assertThrows(IllegalArgumentException.class, () -> HfFormat.forTransformers(llamaClip, params(llamaClip))).getMessage();
         assertTrue(clipRefused.contains("clip_qkv: 4.0; transformers clamps q, k and v only in OlmoForCausalLM"), clipRefused);
         var badClip = lcJson.deepCopy();
@@ -505,14 +495,9 @@ class HfCheckpointTest {
         assertEquals(ModelConfig.LinearBias.ATTENTION, HfCheckpoint.parseConfig(released.deepCopy().put("attention_bias", true), Path.of("config.json")).linearBias());
         // the same norm beside QK-norm, or with another eps: no architecture of transformers', Crucible's own
         for (ModelConfig own : new ModelConfig[] {c.toBuilder().qkNorm(true).build(), c.toBuilder().normEps(1e-6).build()}) {
-            Path o = dir.resolve("own-olmo-" + own.qkNorm().id() + own.normEps());
-            HfCheckpoint.write(o, own, params(own), null);
-            var ownJson = new ObjectMapper().readTree(o.resolve("config.json").toFile());
+            var ownJson = writtenAndReadBack("own-olmo-" + own.qkNorm().id() + own.normEps(), own);
             assertTrue(ownJson.get("model_type").asText().startsWith("crucible_"), ownJson.toString());
             assertEquals("nonparametric_layernorm", ownJson.get("crucible").get("norm").asText());
-            try (HfCheckpoint ck = HfCheckpoint.open(o)) {
-                assertEquals(own, ck.config());
-            }
             String refusedExport = assertThrows(IllegalArgumentException.class, () -> HfFormat.forTransformers(own, params(own))).getMessage();
             assertTrue(refusedExport.contains("nonparametric_layernorm only as OlmoForCausalLM"), refusedExport);
         }
@@ -636,13 +621,7 @@ class HfCheckpointTest {
         ModelConfig mix = ModelConfig.llamaBuilder(37, 16, 4, 2, 2, 16).normPlacement(ModelConfig.NormPlacement.MIX).mixLnFraction(0.5).build();
         ModelConfig output = ModelConfig.gptNeoxBuilder(37, 16, 2, 2, 16).parallelResidual(false).normPlacement(ModelConfig.NormPlacement.OUTPUT).build();
         for (ModelConfig c : new ModelConfig[] {lns, mix, output}) {
-            Path out = dir.resolve("own-" + c.style().id());
-            HfCheckpoint.write(out, c, params(c), null);
-            var json = new ObjectMapper().readTree(out.resolve("config.json").toFile());
-            assertEquals("crucible_" + c.style().id(), json.get("model_type").asText());
-            try (HfCheckpoint ck = HfCheckpoint.open(out)) {
-                assertEquals(c, ck.config());
-            }
+            assertEquals("crucible_" + c.style().id(), writtenAndReadBack("own-" + c.style().id(), c).get("model_type").asText());
         }
         // Llama with QK-norm is Qwen3's architecture; GPT-2 with QK-norm has none
         ModelConfig qwen = ModelConfig.llamaBuilder(37, 16, 2, 2, 2, 16).qkNorm(true).build();
