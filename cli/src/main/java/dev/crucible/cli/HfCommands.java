@@ -38,7 +38,8 @@ final class HfCommands {
     @Command(name = "hf", mixinStandardHelpOptions = true,
             description = {"Import a Hugging Face GPT-2, Llama, Mistral, Qwen2, Qwen3, OLMo, OLMo 2 or GPT-NeoX model directory (config.json + model.safetensors, or shards with "
                     + "model.safetensors.index.json; else pytorch_model.bin as torch 1.6+ saves it, or its shards with pytorch_model.bin.index.json, read "
-                    + "without running its pickle; F32, F16 or BF16) as a float32 model directory Crucible trains and evaluates.",
+                    + "without running its pickle; F32, F16 or BF16) as a float32 model directory Crucible trains and evaluates. A Llama-family "
+                    + "head_dim other than hidden_size / num_attention_heads (Qwen3-0.6B's) is read.",
                     "Continue pre-training from it with training.init_from: <out> in a run config."})
     static final class ImportHf implements Callable<Integer> {
         @Parameters(index = "0", paramLabel = "DIR", description = "The Hugging Face model directory.")

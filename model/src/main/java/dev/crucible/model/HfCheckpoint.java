@@ -272,16 +272,15 @@ public final class HfCheckpoint implements AutoCloseable {
                     if (!act.equals("silu")) throw new IOException(file + ": hidden_act '" + act + "' is not supported (silu is)");
                     int d = req(c, "hidden_size", file), heads = req(c, "num_attention_heads", file);
                     if (heads <= 0) throw new IOException(file + ": num_attention_heads must be positive, got " + heads);
-                    if (c.hasNonNull("head_dim") && req(c, "head_dim", file) != d / heads) {
-                        throw new IOException(file + ": head_dim " + c.get("head_dim") + " differs from hidden_size / num_attention_heads = " + d / heads);
-                    }
+                    int headDim = c.hasNonNull("head_dim") ? req(c, "head_dim", file) : 0; // absent: hidden_size / num_attention_heads
+                    if (c.hasNonNull("head_dim") && headDim <= 0) throw new IOException(file + ": head_dim must be positive, got " + headDim);
                     int kvHeads = c.hasNonNull("num_key_value_heads") ? req(c, "num_key_value_heads", file) : heads;
                     return ModelConfig.llamaBuilder(req(c, "vocab_size", file), req(c, "max_position_embeddings", file),
                                     req(c, "num_hidden_layers", file), heads, kvHeads, d)
                             .intermediateSize(req(c, "intermediate_size", file)).tieEmbeddings(c.path("tie_word_embeddings").asBoolean(false))
                             .normEps(c.path("rms_norm_eps").asDouble(1e-6)).ropeTheta(rope.theta()).ropeScaling(rope.scaling())
                             .linearBias(ModelConfig.LinearBias.ofLlamaKeys(c.path("attention_bias").asBoolean(false), c.path("mlp_bias").asBoolean(false)))
-                            .build();
+                            .headDim(headDim).build();
                 }
                 case "gpt_neox" -> { // absent optional keys take GPTNeoXConfig's defaults, as transformers does; the shape's are required
                     RopeKeys rope = ropeKeys(c, file);

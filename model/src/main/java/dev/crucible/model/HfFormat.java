@@ -213,7 +213,8 @@ public final class HfFormat {
                 m.put("num_attention_heads", c.nHead());
                 m.put("num_key_value_heads", c.nKvHead());
                 boolean olmo = family == LlamaFamily.OLMO || family == LlamaFamily.OLMO2;
-                if (!olmo) m.put("head_dim", c.headSize()); // OLMo's and OLMo 2's is hidden_size / num_attention_heads
+                // OLMo's and OLMo 2's files leave it out (hidden_size / num_attention_heads); their attention, Llama's, reads it when set
+                if (!olmo || c.headDim() > 0) m.put("head_dim", c.headSize());
                 m.put("max_position_embeddings", c.contextLength());
                 if (family != LlamaFamily.OLMO) m.put("rms_norm_eps", c.normEps()); // OLMo's LayerNorm has its eps fixed
                 m.put("rope_theta", c.ropeTheta());

@@ -139,7 +139,7 @@ public final class Model {
         crossEntropy = allocate ? new CrossEntropyLoss(pool, bt) : null;
 
         int slices = training ? layers : 1, w = Attention.qkvWidth(cfg.nHead(), cfg.nKvHead(), cfg.headSize());
-        int hid = cfg.intermediateSize();
+        int hid = cfg.intermediateSize(), aw = cfg.attentionWidth();
         params = alloc("parameters", layout.size());
         grads = training ? alloc("gradients", layout.size()) : null;
         x = alloc("residual stream", (long) (training ? layers + 1 : 1) * bt * d);
@@ -149,7 +149,7 @@ public final class Model {
         norm1Rstd = alloc("norm stats", (long) slices * bt);
         qkv = alloc("qkv", (long) slices * bt * w);
         lse = alloc("attention log-sum-exp (B·heads·T·layers)", (long) slices * maxB * cfg.nHead() * maxT);
-        attnOut = alloc("attention output", (long) slices * bt * d);
+        attnOut = alloc("attention output", (long) slices * bt * aw);
         norm2 = alloc("mlp norm", (long) slices * bt * d);
         norm2Mean = alloc("norm stats", (long) slices * bt);
         norm2Rstd = alloc("norm stats", (long) slices * bt);
@@ -167,7 +167,7 @@ public final class Model {
         dres = training ? alloc("residual gradient", (long) bt * d) : null;
         dnorm = training ? alloc("norm gradient", (long) bt * d) : null;
         dqkv = training ? alloc("qkv gradient", (long) bt * w) : null;
-        dattn = training ? alloc("attention gradient", (long) bt * d) : null;
+        dattn = training ? alloc("attention gradient", (long) bt * Math.max(aw, d)) : null; // also the head projection's, d wide
         dmlpIn = training ? alloc("mlp gradient", (long) bt * maxIn) : null;
         dmlpAct = training ? alloc("mlp gradient", (long) bt * hid) : null;
         boolean parallel = plan.layers().stream().anyMatch(BlockPlan.Layer::parallel);
@@ -492,7 +492,7 @@ public final class Model {
 
     /** Offsets of the current layer's slices in the activation buffers (one object, updated per layer: nothing is allocated). */
     private final class Slices {
-        int l, b, t, bt, in, xo, xNext, so, qo, po, mo, ao, ko, ks;
+        int l, b, t, bt, in, xo, xNext, so, qo, po, ho, mo, ao, ko, ks;
         BlockPlan.Layer lp;
 
         void layer(BlockPlan.Layer layer, int b, int t) {
@@ -508,6 +508,7 @@ public final class Model {
             this.so = slice(l, bt);
             this.qo = slice(l, bt * w);
             this.po = slice(l, b * cfg.nHead() * t);
+            this.ho = slice(l, bt * cfg.attentionWidth());
             this.mo = slice(l, bt * in);
             this.ao = slice(l, bt * hid);
             this.ko = qkNormOp == null ? 0 : slice(l, qkNormOp.rawSize(bt));
@@ -631,9 +632,9 @@ public final class Model {
         profile.stop(Profile.Op.NORM, false);
         if (rope != null) rope.forward(qkv, at.qo, at.b, at.t, nh, nkv, hs);
         profile.stop(Profile.Op.ROPE, false);
-        attention.forward(attnOut, at.xo, lse, at.po, qkv, at.qo, at.b, at.t, nh, nkv, hs, probsKey(), probsDrop());
+        attention.forward(attnOut, at.ho, lse, at.po, qkv, at.qo, at.b, at.t, nh, nkv, hs, probsKey(), probsDrop());
         profile.stop(Profile.Op.ATTENTION, false);
-        project(scratch, 0, d, attnOut, at.xo, blk.attnOutW(), ParamLayout.ifPresent(params, blk.attnOutB()), blk.attnOutB(), at.bt, nh * hs, d);
+        project(scratch, 0, d, attnOut, at.ho, blk.attnOutW(), ParamLayout.ifPresent(params, blk.attnOutB()), blk.attnOutB(), at.bt, nh * hs, d);
         profile.stop(Profile.Op.MATMUL, false);
     }
 
@@ -641,9 +642,9 @@ public final class Model {
         final int d = cfg.dModel(), nh = cfg.nHead(), nkv = cfg.nKvHead(), hs = cfg.headSize(), w = Attention.qkvWidth(nh, nkv, hs);
         final float[] p = params, g = grads;
         ParamLayout.Block blk = layout.block(at.l);
-        linear.backward(dattn, 0, false, g, blk.attnOutW(), addWeightGrads, ParamLayout.ifPresent(g, blk.attnOutB()), blk.attnOutB(), dOut, 0, attnOut, at.xo, p, blk.attnOutW(), at.bt, nh * hs, d);
+        linear.backward(dattn, 0, false, g, blk.attnOutW(), addWeightGrads, ParamLayout.ifPresent(g, blk.attnOutB()), blk.attnOutB(), dOut, 0, attnOut, at.ho, p, blk.attnOutW(), at.bt, nh * hs, d);
         profile.stop(Profile.Op.MATMUL, true);
-        attention.backward(dqkv, 0, dattn, 0, attnOut, at.xo, qkv, at.qo, lse, at.po, at.b, at.t, nh, nkv, hs, probsKey(), probsDrop());
+        attention.backward(dqkv, 0, dattn, 0, attnOut, at.ho, qkv, at.qo, lse, at.po, at.b, at.t, nh, nkv, hs, probsKey(), probsDrop());
         profile.stop(Profile.Op.ATTENTION, true);
         if (rope != null) rope.backward(dqkv, 0, at.b, at.t, nh, nkv, hs);
         profile.stop(Profile.Op.ROPE, true);

@@ -46,7 +46,7 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
                           int intermediateSize, boolean tieEmbeddings, double normEps, double ropeTheta, NormPlacement normPlacement,
                           double mixLnFraction, NormScaling normScaling, QkNorm qkNorm, Norm norm, double dropout,
                           boolean embeddingProjection, boolean parallelResidual, double rotaryFraction, Gelu gelu,
-                          dev.crucible.tensor.Rope.Llama3Scaling ropeScaling, LinearBias linearBias, double clipQkv) {
+                          dev.crucible.tensor.Rope.Llama3Scaling ropeScaling, LinearBias linearBias, double clipQkv, int headDim) {
 
     /** OlmoLayerNorm's eps, which its config does not set. */
     public static final double OLMO_NORM_EPS = 1e-5;
@@ -195,6 +195,7 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
     }
 
     public ModelConfig {
+        if (headDim > 0 && (long) headDim * nHead == dModel) headDim = 0; // the default written out: equal configs, equal records
         require(style != null, "style", "must be gpt2, llama or gpt_neox");
         require(vocabSize > 0, "vocab_size", "must be positive, got " + vocabSize);
         require(contextLength > 0, "context_length", "must be positive, got " + contextLength);
@@ -202,14 +203,16 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
         require(nHead > 0, "n_head", "must be positive, got " + nHead);
         require(nKvHead > 0 && nHead % nKvHead == 0, "n_kv_head",
                 "must divide n_head (" + nHead + "), got " + nKvHead);
-        require(dModel > 0 && dModel % nHead == 0, "d_model", "must be a positive multiple of n_head (" + nHead + "), got " + dModel);
+        require(headDim >= 0, "head_dim", "must be positive, or 0 for d_model / n_head, got " + headDim);
+        require(dModel > 0 && (headDim > 0 || dModel % nHead == 0), "d_model", "must be a positive multiple of n_head (" + nHead + "), got " + dModel);
+        require(headDim == 0 || style == Style.LLAMA, "head_dim", "a head width other than d_model / n_head is a Llama-style option");
         require(intermediateSize > 0, "intermediate_size", "must be positive, got " + intermediateSize);
         require(normEps > 0, "norm_eps", "must be positive, got " + normEps);
         require(rotaryFraction > 0 && rotaryFraction <= 1, "rotary_fraction", "must be in (0, 1], got " + rotaryFraction);
         require(style == Style.GPT_NEOX || rotaryFraction == 1, "rotary_fraction", "RoPE on part of each head is a gpt_neox-style option");
-        int rotary = rotaryDims(dModel / nHead, rotaryFraction); // the fields are not assigned yet
-        require(style == Style.GPT2 || (rotary >= 2 && rotary % 2 == 0), rotaryFraction == 1 ? "d_model" : "rotary_fraction",
-                "RoPE needs an even number of rotary dimensions per head, got " + rotary + " (head size " + dModel / nHead
+        int heads = headDim > 0 ? headDim : dModel / nHead, rotary = rotaryDims(heads, rotaryFraction); // the fields are not assigned yet
+        require(style == Style.GPT2 || (rotary >= 2 && rotary % 2 == 0), rotaryFraction != 1 ? "rotary_fraction" : headDim > 0 ? "head_dim" : "d_model",
+                "RoPE needs an even number of rotary dimensions per head, got " + rotary + " (head size " + heads
                         + (rotaryFraction == 1 ? "" : ", rotary_fraction " + rotaryFraction) + ")");
         require(style == Style.LLAMA || nKvHead == nHead, "n_kv_head", "grouped-query attention is a Llama-style option");
         require(gelu != null, "gelu", "must be tanh or exact");
@@ -235,7 +238,7 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
 
     /** Dimensions of each query and key head that RoPE rotates, as transformers counts them: int(head_size · rotary_pct). */
     public int rotaryDims() {
-        return rotaryDims(dModel / nHead, rotaryFraction);
+        return rotaryDims(headSize(), rotaryFraction);
     }
 
     private static int rotaryDims(int headSize, double fraction) {
@@ -321,8 +324,14 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
         if (!ok) throw new IllegalArgumentException(key + ": " + msg);
     }
 
+    /** Each attention head's width: head_dim where it is set, d_model / n_head otherwise. */
     public int headSize() {
-        return dModel / nHead;
+        return headDim > 0 ? headDim : dModel / nHead;
+    }
+
+    /** The attention's inner width, n_head · head size: the query projection's rows and the output projection's columns. */
+    public int attentionWidth() {
+        return nHead * headSize();
     }
 
     /** The per-layer plan this config resolves to. */
@@ -341,13 +350,13 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
     /** GPT-2 defaults: MLP width 4d, tied embeddings, LayerNorm eps 1e-5. */
     public static Builder gpt2Builder(int vocab, int ctx, int layers, int heads, int d) {
         return new Builder(new ModelConfig(Style.GPT2, vocab, ctx, layers, heads, heads, d, Style.GPT2.defaultIntermediateSize(d), true, 1e-5, 10000, NormPlacement.PRE, 0.25,
-                NormScaling.NONE, QkNorm.NONE, Norm.LAYERNORM, 0, false, false, 1, Gelu.TANH, null, Style.GPT2.defaultLinearBias(), 0));
+                NormScaling.NONE, QkNorm.NONE, Norm.LAYERNORM, 0, false, false, 1, Gelu.TANH, null, Style.GPT2.defaultLinearBias(), 0, 0));
     }
 
     /** Llama defaults: the SwiGLU width rounded as Llama does, RMSNorm eps 1e-6. */
     public static Builder llamaBuilder(int vocab, int ctx, int layers, int heads, int kvHeads, int d) {
         return new Builder(new ModelConfig(Style.LLAMA, vocab, ctx, layers, heads, kvHeads, d, Style.LLAMA.defaultIntermediateSize(d), true, 1e-6, 10000,
-                NormPlacement.PRE, 0.25, NormScaling.NONE, QkNorm.NONE, Norm.RMSNORM, 0, false, false, 1, Gelu.TANH, null, Style.LLAMA.defaultLinearBias(), 0));
+                NormPlacement.PRE, 0.25, NormScaling.NONE, QkNorm.NONE, Norm.RMSNORM, 0, false, false, 1, Gelu.TANH, null, Style.LLAMA.defaultLinearBias(), 0, 0));
     }
 
     /**
@@ -356,7 +365,7 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
      */
     public static Builder gptNeoxBuilder(int vocab, int ctx, int layers, int heads, int d) {
         return new Builder(new ModelConfig(Style.GPT_NEOX, vocab, ctx, layers, heads, heads, d, Style.GPT_NEOX.defaultIntermediateSize(d), false, 1e-5,
-                10000, NormPlacement.PRE, 0.25, NormScaling.NONE, QkNorm.NONE, Norm.LAYERNORM, 0, false, true, 0.25, Gelu.EXACT, null, Style.GPT_NEOX.defaultLinearBias(), 0));
+                10000, NormPlacement.PRE, 0.25, NormScaling.NONE, QkNorm.NONE, Norm.LAYERNORM, 0, false, true, 0.25, Gelu.EXACT, null, Style.GPT_NEOX.defaultLinearBias(), 0, 0));
     }
 
     /** The builder with a style's defaults. */
@@ -393,6 +402,7 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
         private dev.crucible.tensor.Rope.Llama3Scaling ropeScaling;
         private LinearBias linearBias;
         private double clipQkv;
+        private int headDim;
 
         private Builder(ModelConfig c) {
             style = c.style;
@@ -419,6 +429,7 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
             ropeScaling = c.ropeScaling;
             linearBias = c.linearBias;
             clipQkv = c.clipQkv;
+            headDim = c.headDim;
         }
 
         public Builder vocabSize(int v) {
@@ -541,10 +552,16 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
             return this;
         }
 
+        /** Each head's width; 0: d_model / n_head. */
+        public Builder headDim(int v) {
+            headDim = v;
+            return this;
+        }
+
         public ModelConfig build() {
             return new ModelConfig(style, vocabSize, contextLength, nLayer, nHead, nKvHead, dModel, intermediateSize, tieEmbeddings,
                     normEps, ropeTheta, normPlacement, mixLnFraction, normScaling, qkNorm, norm, dropout, embeddingProjection,
-                    parallelResidual, rotaryFraction, gelu, ropeScaling, linearBias, clipQkv);
+                    parallelResidual, rotaryFraction, gelu, ropeScaling, linearBias, clipQkv, headDim);
         }
     }
 

@@ -326,12 +326,13 @@ public final class ParamLayout {
     }
 
     /**
-     * Training FLOPs per token at training sequence length seqLen: 6·N + 12·L·d·T (PaLM appendix B; the
-     * peer benchmark uses the same). The one definition behind the MFU, the cumulative "flops" in
-     * trainer_state.json and metrics.jsonl, and the compute axis of reports.
+     * Training FLOPs per token at training sequence length seqLen: 6·N + 12·L·H·Q·T with H·Q the attention's
+     * width, heads times head size, which is d unless head_dim is set (PaLM appendix B; the peer benchmark uses the
+     * same). The one definition behind the MFU, the cumulative "flops" in trainer_state.json and metrics.jsonl, and
+     * the compute axis of reports.
      */
     public double flopsPerToken(int seqLen) {
-        return 6.0 * matmulParams() + 12.0 * config.nLayer() * config.dModel() * seqLen;
+        return 6.0 * matmulParams() + 12.0 * config.nLayer() * config.attentionWidth() * seqLen;
     }
 
     /** Fills params with the GPT-2 initialisation. */

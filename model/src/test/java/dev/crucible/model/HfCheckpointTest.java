@@ -343,6 +343,70 @@ class HfCheckpointTest {
     }
 
     /**
+     * Heads whose width is not hidden_size / num_attention_heads (head_dim): Qwen3-0.6B's 16 heads of 128 on a width of 1024
+     * (its config.json's keys and values as other projects quote the released file, which cannot be fetched here) read;
+     * a model with them writes head_dim and projections of n_head · head_dim rows, and reads back the same; OLMo 2's file
+     * has head_dim only where it is not the default; a head_dim that is not a positive integer is refused by name.
+     */
+    @Test
+    void headDimOtherThanTheWidthOverTheHeads() throws IOException {
+        var released = (com.fasterxml.jackson.databind.node.ObjectNode) new ObjectMapper().readTree("""
+                {"architectures": ["Qwen3ForCausalLM"], "attention_bias": false, "attention_dropout": 0.0, "bos_token_id": 151643,
+                 "eos_token_id": 151645, "head_dim": 128, "hidden_act": "silu", "hidden_size": 1024, "initializer_range": 0.02,
+                 "intermediate_size": 3072, "max_position_embeddings": 40960, "max_window_layers": 28, "model_type": "qwen3",
+                 "num_attention_heads": 16, "num_hidden_layers": 28, "num_key_value_heads": 8, "rms_norm_eps": 1e-06,
+                 "rope_scaling": null, "rope_theta": 1000000, "sliding_window": null, "tie_word_embeddings": true,
+                 "torch_dtype": "bfloat16", "transformers_version": "4.51.0", "use_cache": true, "use_sliding_window": false,
+                 "vocab_size": 151936}""");
+        ModelConfig qwen = HfCheckpoint.parseConfig(released, Path.of("config.json"));
+        assertEquals(ModelConfig.llamaBuilder(151936, 40960, 28, 16, 8, 1024).intermediateSize(3072).tieEmbeddings(true).normEps(1e-6)
+                .ropeTheta(1e6).qkNorm(true).headDim(128).build(), qwen);
+        assertEquals(128, qwen.headSize());
+        assertEquals(2048, qwen.attentionWidth());
+        ParamLayout big = new ParamLayout(qwen);
+        assertEquals(596_049_920L, big.size(), "Qwen3-0.6B's parameters, its tied embedding counted once");
+        // head_dim equal to the default is the default
+        assertEquals(ModelConfig.llama(64, 8, 1, 4, 2, 32), ModelConfig.llamaBuilder(64, 8, 1, 4, 2, 32).headDim(8).build());
+        assertTrue(parseRefused(released.deepCopy().put("head_dim", 0)).contains("head_dim must be positive, got 0"));
+        assertTrue(parseRefused(released.deepCopy().put("head_dim", 12.5)).contains("missing or non-integer 'head_dim'"));
+        assertTrue(parseRefused(released.deepCopy().put("head_dim", 7)).contains("RoPE needs an even number of rotary dimensions per head, got 7"));
+
+        ModelConfig c = ModelConfig.llamaBuilder(37, 16, 2, 4, 2, 16).qkNorm(true).headDim(8).build(); // 32-wide attention on d = 16
+        Path out = dir.resolve("wide-heads");
+        float[] p = params(c);
+        HfCheckpoint.write(out, c, p, null);
+        var json = new ObjectMapper().readTree(out.resolve("config.json").toFile());
+        assertEquals("qwen3", json.get("model_type").asText());
+        assertEquals(8, json.get("head_dim").asInt());
+        try (Safetensors.Reader r = Safetensors.open(out.resolve("model.safetensors"))) {
+            assertArrayEquals(new long[] {32, 16}, r.entries().get("model.layers.1.self_attn.q_proj.weight").shape());
+            assertArrayEquals(new long[] {16, 16}, r.entries().get("model.layers.1.self_attn.k_proj.weight").shape());
+            assertArrayEquals(new long[] {16, 32}, r.entries().get("model.layers.1.self_attn.o_proj.weight").shape());
+            assertArrayEquals(new long[] {8}, r.entries().get("model.layers.1.self_attn.q_norm.weight").shape());
+        }
+        try (HfCheckpoint ck = HfCheckpoint.open(out)) {
+            assertEquals(c, ck.config());
+            float[] q = new float[p.length];
+            ck.load(new ParamLayout(c), q);
+            assertArrayEquals(p, q);
+        }
+        // a checkpoint whose tensors have the default heads' shapes is refused against a head_dim that says otherwise
+        var wrongShape = (com.fasterxml.jackson.databind.node.ObjectNode) json.deepCopy();
+        java.nio.file.Files.writeString(out.resolve("config.json"), wrongShape.put("head_dim", 4).toString());
+        try (HfCheckpoint ck = HfCheckpoint.open(out)) {
+            ModelConfig narrow = ck.config();
+            IOException e = assertThrows(IOException.class, () -> ck.load(new ParamLayout(narrow), new float[new ParamLayout(narrow).size()]));
+            assertTrue(e.getMessage().contains("q_proj"), e.getMessage());
+        }
+        ModelConfig olmo2 = ModelConfig.llamaBuilder(37, 16, 2, 4, 2, 16).normPlacement(ModelConfig.NormPlacement.OUTPUT).qkNorm(ModelConfig.QkNorm.WHOLE)
+                .normEps(1e-6).tieEmbeddings(false).build();
+        assertTrue(!writtenAndReadBack("olmo2", olmo2).has("head_dim"));
+        assertEquals(6, writtenAndReadBack("olmo2-head_dim", olmo2.toBuilder().headDim(6).build()).get("head_dim").asInt());
+        IllegalArgumentException gpt2 = assertThrows(IllegalArgumentException.class, () -> ModelConfig.gpt2Builder(37, 16, 2, 4, 16).headDim(8).build());
+        assertTrue(gpt2.getMessage().startsWith("head_dim: "), gpt2.getMessage());
+    }
+
+    /**
      * Qwen2 is Llama with biases on the query, key and value projections: written as Qwen2ForCausalLM with a q_proj, k_proj
      * and v_proj bias each (the fused projection's bias, split as its weight is), read back the same; a config.json with
      * Qwen2.5-0.5B's keys and values (as other projects quote the released file, which cannot be fetched here) reads; Llama's attention_bias and mlp_bias read and write as their keys say.

@@ -37,6 +37,11 @@ class ModelGradientTest {
                 Arguments.of("gpt2-nonparametric-post", ModelConfig.gpt2Builder(13, 9, 2, 2, 8).norm(ModelConfig.Norm.NONPARAMETRIC_LAYERNORM)
                         .normPlacement(ModelConfig.NormPlacement.POST).build()),
                 Arguments.of("llama-bias_all", ModelConfig.llamaBuilder(13, 9, 2, 2, 1, 8).linearBias(ModelConfig.LinearBias.ALL).build()),
+                Arguments.of("qwen3-head_dim", ModelConfig.llamaBuilder(13, 9, 2, 4, 2, 16).qkNorm(true).headDim(6).build()),
+                Arguments.of("llama-head_dim-narrow", ModelConfig.llamaBuilder(13, 9, 2, 2, 1, 16).headDim(2).linearBias(ModelConfig.LinearBias.ATTENTION)
+                        .build()),
+                Arguments.of("olmo2-head_dim", ModelConfig.llamaBuilder(13, 9, 2, 4, 2, 16).normPlacement(ModelConfig.NormPlacement.OUTPUT)
+                        .qkNorm(ModelConfig.QkNorm.WHOLE).headDim(6).build()),
                 Arguments.of("llama-gqa-untied", ModelConfig.llamaBuilder(11, 7, 2, 4, 2, 16).intermediateSize(20).tieEmbeddings(false).normEps(1e-6).ropeTheta(500).build()),
                 Arguments.of("gpt2-post", ModelConfig.gpt2Builder(13, 9, 2, 2, 8).normPlacement(ModelConfig.NormPlacement.POST).build()),
                 Arguments.of("llama-mix", ModelConfig.llamaBuilder(13, 9, 4, 2, 1, 8).normPlacement(ModelConfig.NormPlacement.MIX).build()),

@@ -92,6 +92,11 @@ public class TorchParityTest {
                         .qkNorm(true).build()),
                 Arguments.of("gpt2-nonparametric", ModelConfig.gpt2Builder(50, 24, 2, 4, 32).norm(ModelConfig.Norm.NONPARAMETRIC_LAYERNORM).build()),
                 Arguments.of("gpt_neox-nonparametric", ModelConfig.gptNeoxBuilder(50, 24, 2, 4, 32).norm(ModelConfig.Norm.NONPARAMETRIC_LAYERNORM).build()),
+                // heads wider than d / heads (Qwen3-0.6B's 16 x 128 on 1024) and narrower, with biases; OLMo 2's whole-projection QK-norm over them
+                Arguments.of("qwen3-head_dim", ModelConfig.llamaBuilder(50, 24, 2, 4, 2, 32).qkNorm(true).headDim(16).build()),
+                Arguments.of("llama-head_dim-bias_all", ModelConfig.llamaBuilder(50, 24, 2, 4, 2, 32).headDim(4).linearBias(ModelConfig.LinearBias.ALL).build()),
+                Arguments.of("olmo2-head_dim", ModelConfig.llamaBuilder(50, 24, 2, 4, 2, 32).normPlacement(ModelConfig.NormPlacement.OUTPUT)
+                        .qkNorm(ModelConfig.QkNorm.WHOLE).headDim(12).build()),
                 Arguments.of("gpt2-exact_gelu", ModelConfig.gpt2Builder(50, 24, 2, 4, 32).gelu(ModelConfig.Gelu.EXACT).build()),
                 // 200 tokens: three full attention tiles and a partial one, queries against keys of earlier tiles
                 Arguments.of("gpt2-long", ModelConfig.gpt2(50, 203, 2, 4, 32)),

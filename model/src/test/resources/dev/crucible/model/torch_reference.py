@@ -154,7 +154,7 @@ def llama3_scaled(inv, s):
 def llama(w, c, idx):
     B, T = idx.shape
     d, nh, nkv = c["hidden_size"], c["num_attention_heads"], c["num_key_value_heads"]
-    hs = d // nh
+    hs = c.get("head_dim") or d // nh  # LlamaAttention's getattr(config, "head_dim", hidden_size // num_attention_heads)
     # the first OLMo's LayerNorm learns nothing and has its eps fixed (OlmoLayerNorm); Crucible's own models may have it too
     olmo = c["model_type"].removeprefix("crucible_") == "olmo"
     plain = olmo or c.get("crucible", {}).get("norm") == "nonparametric_layernorm"
@@ -190,7 +190,7 @@ def llama(w, c, idx):
                 q, k = qk_normed(q, k, w[p + "self_attn.q_norm.weight"], w[p + "self_attn.k_norm.weight"], eps)
             q, k = q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin
             k, v = k.repeat_interleave(nh // nkv, dim=1), v.repeat_interleave(nh // nkv, dim=1)
-            y = attention(q, k, v).transpose(1, 2).reshape(B, T, d)
+            y = attention(q, k, v).transpose(1, 2).reshape(B, T, nh * hs)
             return linear(y, "self_attn.o_proj")
 
         def mlp(h):
