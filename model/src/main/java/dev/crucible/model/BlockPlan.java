@@ -50,11 +50,16 @@ public record BlockPlan(Positions positions, int rotaryDims, NormKind finalNorm,
 
     /** The MLP's activation: GELU (tanh form, or exact by erf) on one projection, or SwiGLU on a fused [gate; up] projection. */
     public enum Mlp {
-        GELU, GELU_EXACT, SWIGLU;
+        GELU, GELU_EXACT, SWIGLU, GEGLU;
+
+        /** Whether the input projection is a gate and an up projection side by side, down(act(gate) · up). */
+        public boolean gated() {
+            return this == SWIGLU || this == GEGLU;
+        }
 
         /** Rows of the MLP's input projection for a given intermediate size. */
         public int inWidth(int intermediate) {
-            return this == SWIGLU ? 2 * intermediate : intermediate;
+            return gated() ? 2 * intermediate : intermediate;
         }
     }
 
@@ -96,7 +101,7 @@ public record BlockPlan(Positions positions, int rotaryDims, NormKind finalNorm,
      */
     public static BlockPlan of(ModelConfig c) {
         boolean learned = c.style() == ModelConfig.Style.GPT2, llama = c.style() == ModelConfig.Style.LLAMA;
-        Mlp mlp = llama ? Mlp.SWIGLU : c.gelu() == ModelConfig.Gelu.EXACT ? Mlp.GELU_EXACT : Mlp.GELU;
+        Mlp mlp = llama ? (c.glu() == ModelConfig.Glu.GEGLU ? Mlp.GEGLU : Mlp.SWIGLU) : c.gelu() == ModelConfig.Gelu.EXACT ? Mlp.GELU_EXACT : Mlp.GELU;
         NormKind norm = switch (c.norm()) {
             case LAYERNORM -> NormKind.LAYER_NORM;
             case RMSNORM -> NormKind.RMS_NORM;

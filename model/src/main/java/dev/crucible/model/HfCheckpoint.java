@@ -269,7 +269,11 @@ public final class HfCheckpoint implements AutoCloseable {
                 case "llama" -> {
                     RopeKeys rope = wholeHeads(ropeKeys(c, file), file);
                     String act = c.path("hidden_act").asText("silu");
-                    if (!act.equals("silu")) throw new IOException(file + ": hidden_act '" + act + "' is not supported (silu is)");
+                    ModelConfig.Glu glu = switch (act) { // LlamaMLP: down(ACT2FN[hidden_act](gate) · up)
+                        case "silu" -> ModelConfig.Glu.SWIGLU;
+                        case "gelu_pytorch_tanh", "gelu_new", "gelu_fast" -> ModelConfig.Glu.GEGLU;
+                        default -> throw new IOException(file + ": hidden_act '" + act + "' is not supported (silu, and gelu_pytorch_tanh, GELU's tanh form, are)");
+                    };
                     int d = req(c, "hidden_size", file), heads = req(c, "num_attention_heads", file);
                     if (heads <= 0) throw new IOException(file + ": num_attention_heads must be positive, got " + heads);
                     int headDim = c.hasNonNull("head_dim") ? req(c, "head_dim", file) : 0; // absent: hidden_size / num_attention_heads
@@ -280,7 +284,7 @@ public final class HfCheckpoint implements AutoCloseable {
                             .intermediateSize(req(c, "intermediate_size", file)).tieEmbeddings(c.path("tie_word_embeddings").asBoolean(false))
                             .normEps(c.path("rms_norm_eps").asDouble(1e-6)).ropeTheta(rope.theta()).ropeScaling(rope.scaling())
                             .linearBias(ModelConfig.LinearBias.ofLlamaKeys(c.path("attention_bias").asBoolean(false), c.path("mlp_bias").asBoolean(false)))
-                            .headDim(headDim).build();
+                            .headDim(headDim).glu(glu).build();
                 }
                 case "gpt_neox" -> { // absent optional keys take GPTNeoXConfig's defaults, as transformers does; the shape's are required
                     RopeKeys rope = ropeKeys(c, file);

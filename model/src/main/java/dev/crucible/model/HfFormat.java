@@ -219,7 +219,7 @@ public final class HfFormat {
                 if (family != LlamaFamily.OLMO) m.put("rms_norm_eps", c.normEps()); // OLMo's LayerNorm has its eps fixed
                 m.put("rope_theta", c.ropeTheta());
                 if (c.ropeScaling() != null) m.put("rope_scaling", ropeScaling(c.ropeScaling()));
-                m.put("hidden_act", "silu");
+                m.put("hidden_act", c.glu().hiddenAct());
                 if (family != LlamaFamily.QWEN2) m.put("attention_bias", c.linearBias().attnOut()); // Qwen2's q, k and v biases are its own
                 if (family == LlamaFamily.LLAMA) m.put("mlp_bias", c.linearBias().mlp());
                 if (family == LlamaFamily.QWEN2 || family == LlamaFamily.QWEN3) {

@@ -17,6 +17,7 @@ final class MlpActivation {
             case GELU -> act.geluForward(out, outOff, inp, inpOff, rows * hidden);
             case GELU_EXACT -> act.geluExactForward(out, outOff, inp, inpOff, rows * hidden);
             case SWIGLU -> act.swigluForward(out, outOff, inp, inpOff, rows, hidden);
+            case GEGLU -> act.gegluForward(out, outOff, inp, inpOff, rows, hidden);
             default -> throw new UnsupportedOperationException("no forward for MLP " + kind);
         }
     }
@@ -27,6 +28,7 @@ final class MlpActivation {
             case GELU -> act.geluBackward(dinp, dinpOff, inp, inpOff, dout, doutOff, rows * hidden);
             case GELU_EXACT -> act.geluExactBackward(dinp, dinpOff, inp, inpOff, dout, doutOff, rows * hidden);
             case SWIGLU -> act.swigluBackward(dinp, dinpOff, inp, inpOff, dout, doutOff, rows, hidden);
+            case GEGLU -> act.gegluBackward(dinp, dinpOff, inp, inpOff, dout, doutOff, rows, hidden);
             default -> throw new UnsupportedOperationException("no backward for MLP " + kind);
         }
     }

@@ -41,12 +41,16 @@ import java.util.Map;
  *     (mlp_bias) or both
  * @param clipQkv the query, key and value projections clamped to [-clipQkv, clipQkv] before QK-norm and RoPE (OLMo 1.7's
  *     clip_qkv), or 0 for no clamp
+ * @param headDim each attention head's width (transformers' head_dim), or 0 for d_model / n_head; a Llama-style option, as
+ *     Qwen3-0.6B's 16 heads of 128 on a width of 1024: the attention's inner width n_head · head_dim need not be d_model
+ * @param glu the gate of a Llama-style MLP, down(act(gate(x)) · up(x)): SiLU (SwiGLU, Llama's) or GELU's tanh form (GeGLU,
+ *     Gemma's; "GLU Variants Improve Transformer", Shazeer 2020)
  */
 public record ModelConfig(Style style, int vocabSize, int contextLength, int nLayer, int nHead, int nKvHead, int dModel,
                           int intermediateSize, boolean tieEmbeddings, double normEps, double ropeTheta, NormPlacement normPlacement,
                           double mixLnFraction, NormScaling normScaling, QkNorm qkNorm, Norm norm, double dropout,
                           boolean embeddingProjection, boolean parallelResidual, double rotaryFraction, Gelu gelu,
-                          dev.crucible.tensor.Rope.Llama3Scaling ropeScaling, LinearBias linearBias, double clipQkv, int headDim) {
+                          dev.crucible.tensor.Rope.Llama3Scaling ropeScaling, LinearBias linearBias, double clipQkv, int headDim, Glu glu) {
 
     /** OlmoLayerNorm's eps, which its config does not set. */
     public static final double OLMO_NORM_EPS = 1e-5;
@@ -89,6 +93,24 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
 
         public static LinearBias parse(String s) {
             return parseId(values(), s, "linear_bias", "none, qkv, attention, mlp or all");
+        }
+    }
+
+    /** The gated MLP of Llama style: its gate's activation. */
+    public enum Glu {
+        SWIGLU, GEGLU;
+
+        public String id() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+
+        /** transformers' hidden_act for this gate (LlamaMLP's ACT2FN[hidden_act]): GeGLU's GELU is the tanh form. */
+        public String hiddenAct() {
+            return this == SWIGLU ? "silu" : "gelu_pytorch_tanh";
+        }
+
+        public static Glu parse(String s) {
+            return parseId(values(), s, "glu", "swiglu or geglu");
         }
     }
 
@@ -216,6 +238,8 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
                         + (rotaryFraction == 1 ? "" : ", rotary_fraction " + rotaryFraction) + ")");
         require(style == Style.LLAMA || nKvHead == nHead, "n_kv_head", "grouped-query attention is a Llama-style option");
         require(gelu != null, "gelu", "must be tanh or exact");
+        require(glu != null, "glu", "must be swiglu or geglu");
+        require(glu == Glu.SWIGLU || style == Style.LLAMA, "glu", "a gated MLP is Llama style's; GPT-2's and GPT-NeoX's are GELU MLPs");
         require(style != Style.LLAMA || gelu == Gelu.TANH, "gelu", "Llama style's MLP is SwiGLU, not GELU");
         require(!parallelResidual || style == Style.GPT_NEOX, "parallel_residual", "a gpt_neox-style option");
         require(ropeScaling == null || style != Style.GPT2, "rope_scaling", "scales RoPE's frequencies; GPT-2 style has learned positions");
@@ -350,13 +374,13 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
     /** GPT-2 defaults: MLP width 4d, tied embeddings, LayerNorm eps 1e-5. */
     public static Builder gpt2Builder(int vocab, int ctx, int layers, int heads, int d) {
         return new Builder(new ModelConfig(Style.GPT2, vocab, ctx, layers, heads, heads, d, Style.GPT2.defaultIntermediateSize(d), true, 1e-5, 10000, NormPlacement.PRE, 0.25,
-                NormScaling.NONE, QkNorm.NONE, Norm.LAYERNORM, 0, false, false, 1, Gelu.TANH, null, Style.GPT2.defaultLinearBias(), 0, 0));
+                NormScaling.NONE, QkNorm.NONE, Norm.LAYERNORM, 0, false, false, 1, Gelu.TANH, null, Style.GPT2.defaultLinearBias(), 0, 0, Glu.SWIGLU));
     }
 
     /** Llama defaults: the SwiGLU width rounded as Llama does, RMSNorm eps 1e-6. */
     public static Builder llamaBuilder(int vocab, int ctx, int layers, int heads, int kvHeads, int d) {
         return new Builder(new ModelConfig(Style.LLAMA, vocab, ctx, layers, heads, kvHeads, d, Style.LLAMA.defaultIntermediateSize(d), true, 1e-6, 10000,
-                NormPlacement.PRE, 0.25, NormScaling.NONE, QkNorm.NONE, Norm.RMSNORM, 0, false, false, 1, Gelu.TANH, null, Style.LLAMA.defaultLinearBias(), 0, 0));
+                NormPlacement.PRE, 0.25, NormScaling.NONE, QkNorm.NONE, Norm.RMSNORM, 0, false, false, 1, Gelu.TANH, null, Style.LLAMA.defaultLinearBias(), 0, 0, Glu.SWIGLU));
     }
 
     /**
@@ -365,7 +389,7 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
      */
     public static Builder gptNeoxBuilder(int vocab, int ctx, int layers, int heads, int d) {
         return new Builder(new ModelConfig(Style.GPT_NEOX, vocab, ctx, layers, heads, heads, d, Style.GPT_NEOX.defaultIntermediateSize(d), false, 1e-5,
-                10000, NormPlacement.PRE, 0.25, NormScaling.NONE, QkNorm.NONE, Norm.LAYERNORM, 0, false, true, 0.25, Gelu.EXACT, null, Style.GPT_NEOX.defaultLinearBias(), 0, 0));
+                10000, NormPlacement.PRE, 0.25, NormScaling.NONE, QkNorm.NONE, Norm.LAYERNORM, 0, false, true, 0.25, Gelu.EXACT, null, Style.GPT_NEOX.defaultLinearBias(), 0, 0, Glu.SWIGLU));
     }
 
     /** The builder with a style's defaults. */
@@ -403,6 +427,7 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
         private LinearBias linearBias;
         private double clipQkv;
         private int headDim;
+        private Glu glu;
 
         private Builder(ModelConfig c) {
             style = c.style;
@@ -430,6 +455,7 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
             linearBias = c.linearBias;
             clipQkv = c.clipQkv;
             headDim = c.headDim;
+            glu = c.glu;
         }
 
         public Builder vocabSize(int v) {
@@ -558,10 +584,15 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
             return this;
         }
 
+        public Builder glu(Glu v) {
+            glu = v;
+            return this;
+        }
+
         public ModelConfig build() {
             return new ModelConfig(style, vocabSize, contextLength, nLayer, nHead, nKvHead, dModel, intermediateSize, tieEmbeddings,
                     normEps, ropeTheta, normPlacement, mixLnFraction, normScaling, qkNorm, norm, dropout, embeddingProjection,
-                    parallelResidual, rotaryFraction, gelu, ropeScaling, linearBias, clipQkv, headDim);
+                    parallelResidual, rotaryFraction, gelu, ropeScaling, linearBias, clipQkv, headDim, glu);
         }
     }
 

@@ -110,7 +110,7 @@ public final class ParamLayout {
             List<View> qkvViews = List.of(new View(hf.part(l, hf.qkv(), "self_attn.q_proj", "q"), 0, q),
                     new View(hf.part(l, hf.qkv(), "self_attn.k_proj", "k"), q, kv),
                     new View(hf.part(l, hf.qkv(), "self_attn.v_proj", "v"), q + kv, kv));
-            List<View> inViews = lp.mlp() == BlockPlan.Mlp.SWIGLU
+            List<View> inViews = lp.mlp().gated()
                     ? List.of(new View(hf.part(l, hf.mlpIn(), "mlp.gate_proj", "gate"), 0, c.intermediateSize()),
                             new View(hf.part(l, hf.mlpIn(), "mlp.up_proj", "up"), c.intermediateSize(), c.intermediateSize()))
                     : List.of();

@@ -32,7 +32,7 @@ class GeneratorTest {
                 ModelConfig.gpt2Builder(29, 20, 2, 2, 16).norm(ModelConfig.Norm.NONPARAMETRIC_LAYERNORM).build(),
                 ModelConfig.llamaBuilder(29, 20, 2, 4, 2, 16).norm(ModelConfig.Norm.NONPARAMETRIC_LAYERNORM).normEps(1e-5).clipQkv(0.5).build(),
                 // heads wider and narrower than d / heads
-                ModelConfig.llamaBuilder(29, 20, 2, 4, 2, 16).qkNorm(true).headDim(8).build(),
+                ModelConfig.llamaBuilder(29, 20, 2, 4, 2, 16).qkNorm(true).headDim(8).glu(ModelConfig.Glu.GEGLU).build(),
                 ModelConfig.llamaBuilder(29, 20, 2, 4, 2, 16).headDim(2).linearBias(ModelConfig.LinearBias.ALL).build()};
 
     /** The KV-cache path gives the same next-token distribution as the full forward pass at every position. */

@@ -407,6 +407,27 @@ class HfCheckpointTest {
     }
 
     /**
+     * LlamaMLP applies ACT2FN[hidden_act] to its gate: gelu_pytorch_tanh (and gelu_new, gelu_fast, the same function) read
+     * as GeGLU and write back as gelu_pytorch_tanh, in every Llama-family architecture; exact GELU there is refused by name.
+     */
+    @Test
+    void gatedGeluIsTheLlamaMlpWithGeluHiddenAct() throws IOException {
+        for (String act : new String[] {"gelu_pytorch_tanh", "gelu_new", "gelu_fast"}) {
+            ModelConfig read = HfCheckpoint.parseConfig(llamaConfig(10000).put("hidden_act", act), Path.of("config.json"));
+            assertEquals(ModelConfig.Glu.GEGLU, read.glu(), act);
+        }
+        ModelConfig geglu = ModelConfig.llamaBuilder(37, 16, 2, 4, 2, 16).glu(ModelConfig.Glu.GEGLU).build();
+        assertEquals("gelu_pytorch_tanh", writtenAndReadBack("geglu", geglu).get("hidden_act").asText());
+        var qwen3 = writtenAndReadBack("geglu-qwen3", geglu.toBuilder().qkNorm(true).build());
+        assertEquals("qwen3", qwen3.get("model_type").asText());
+        assertEquals("gelu_pytorch_tanh", qwen3.get("hidden_act").asText());
+        assertEquals("silu", writtenAndReadBack("swiglu", geglu.toBuilder().glu(ModelConfig.Glu.SWIGLU).build()).get("hidden_act").asText());
+        assertTrue(parseRefused(llamaConfig(10000).put("hidden_act", "gelu")).contains("hidden_act 'gelu' is not supported"));
+        IllegalArgumentException gpt2 = assertThrows(IllegalArgumentException.class, () -> ModelConfig.gpt2Builder(37, 16, 2, 4, 16).glu(ModelConfig.Glu.GEGLU).build());
+        assertTrue(gpt2.getMessage().startsWith("glu: "), gpt2.getMessage());
+    }
+
+    /**
      * Qwen2 is Llama with biases on the query, key and value projections: written as Qwen2ForCausalLM with a q_proj, k_proj
      * and v_proj bias each (the fused projection's bias, split as its weight is), read back the same; a config.json with
      * Qwen2.5-0.5B's keys and values (as other projects quote the released file, which cannot be fetched here) reads; Llama's attention_bias and mlp_bias read and write as their keys say.

@@ -440,7 +440,8 @@ final class ReferenceModel {
         double[] mi = new double[bt * inW];
         Reference.linearForward(mi, in, get(p + "mlp.in.weight"), bias(p, "mlp.in", inW), bt, d, inW);
         double[] ma = new double[bt * hid];
-        if (llama) Reference.swigluForward(ma, mi, bt, hid);
+        if (llama && cfg.glu() == ModelConfig.Glu.GEGLU) Reference.gegluForward(ma, mi, bt, hid);
+        else if (llama) Reference.swigluForward(ma, mi, bt, hid);
         else if (cfg.gelu() == ModelConfig.Gelu.EXACT) Reference.geluExactForward(ma, mi, bt * hid);
         else Reference.geluForward(ma, mi, bt * hid);
         drop(ma, layerOf(p), 2);
@@ -461,7 +462,8 @@ final class ReferenceModel {
         addBiasGrad(p, "mlp.out", db);
         drop(dma, layerOf(p), 2);
         double[] dmi = new double[bt * inW];
-        if (llama) Reference.swigluBackward(dmi, mi, dma, bt, hid);
+        if (llama && cfg.glu() == ModelConfig.Glu.GEGLU) Reference.gegluBackward(dmi, mi, dma, bt, hid);
+        else if (llama) Reference.swigluBackward(dmi, mi, dma, bt, hid);
         else if (cfg.gelu() == ModelConfig.Gelu.EXACT) Reference.geluExactBackward(dmi, mi, dma, bt * hid);
         else Reference.geluBackward(dmi, mi, dma, bt * hid);
         double[] din = new double[bt * d];

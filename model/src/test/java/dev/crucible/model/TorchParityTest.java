@@ -97,6 +97,9 @@ public class TorchParityTest {
                 Arguments.of("llama-head_dim-bias_all", ModelConfig.llamaBuilder(50, 24, 2, 4, 2, 32).headDim(4).linearBias(ModelConfig.LinearBias.ALL).build()),
                 Arguments.of("olmo2-head_dim", ModelConfig.llamaBuilder(50, 24, 2, 4, 2, 32).normPlacement(ModelConfig.NormPlacement.OUTPUT)
                         .qkNorm(ModelConfig.QkNorm.WHOLE).headDim(12).build()),
+                // GeGLU (GELU's tanh form on the gate, exported as hidden_act gelu_pytorch_tanh), in Llama's and Qwen3's blocks
+                Arguments.of("llama-geglu", ModelConfig.llamaBuilder(50, 24, 2, 4, 2, 32).glu(ModelConfig.Glu.GEGLU).build()),
+                Arguments.of("qwen3-geglu-head_dim", ModelConfig.llamaBuilder(50, 24, 2, 4, 2, 32).glu(ModelConfig.Glu.GEGLU).qkNorm(true).headDim(16).build()),
                 Arguments.of("gpt2-exact_gelu", ModelConfig.gpt2Builder(50, 24, 2, 4, 32).gelu(ModelConfig.Gelu.EXACT).build()),
                 // 200 tokens: three full attention tiles and a partial one, queries against keys of earlier tiles
                 Arguments.of("gpt2-long", ModelConfig.gpt2(50, 203, 2, 4, 32)),

@@ -2,7 +2,7 @@ package dev.crucible.tensor;
 
 import jdk.incubator.vector.FloatVector;
 
-/** Pointwise activations: GELU (tanh form, as GPT-2; exact, by erf, as GPT-NeoX) and SwiGLU (as Llama). */
+/** Pointwise activations: GELU (tanh form, as GPT-2; exact, by erf, as GPT-NeoX), SwiGLU (as Llama) and GeGLU (tanh form, as Gemma). */
 public final class Activations {
     private static final float GELU_S = (float) Math.sqrt(2.0 / Math.PI), GELU_C = 0.044715f;
     private final WorkerPool pool;
@@ -188,6 +188,59 @@ public final class Activations {
                     float sig = Vec.sigmoid(gv);
                     dinp[du + i] = go * gv * sig;
                     dinp[dg + i] = go * uv * sig * (1f + gv * (1f - sig));
+                }
+            }
+        });
+    }
+
+    /** inp rows are [gate(I), up(I)]; out[r, j] = gelu(gate) * up, GELU's tanh form (GeGLU as Gemma has it). */
+    public void gegluForward(float[] out, int outOff, float[] inp, int inpOff, int rows, int hidden) {
+        pool.forRange(rows, pool.chunksFor((long) rows * hidden, 1 << 14), (s, e, ch, wk) -> {
+            FloatVector one = FloatVector.broadcast(Vec.S, 1f);
+            int bound = Vec.S.loopBound(hidden);
+            for (int r = s; r < e; r++) {
+                int g = inpOff + r * 2 * hidden, u = g + hidden, o = outOff + r * hidden;
+                int i = 0;
+                for (; i < bound; i += Vec.L) {
+                    FloatVector x = FloatVector.fromArray(Vec.S, inp, g + i);
+                    FloatVector m2u = x.mul(x).mul(x).mul(GELU_C).add(x).mul(-2f * GELU_S);
+                    x.div(Vec.exp(m2u).add(one)).mul(FloatVector.fromArray(Vec.S, inp, u + i)).intoArray(out, o + i);
+                }
+                for (; i < hidden; i++) {
+                    float x = inp[g + i];
+                    float m2u = (x * x * x * GELU_C + x) * (-2f * GELU_S);
+                    out[o + i] = x / (Vec.exp(m2u) + 1f) * inp[u + i];
+                }
+            }
+        });
+    }
+
+    /** dinp (rows of [dgate, dup]) is overwritten with the GeGLU gradient of dout. */
+    public void gegluBackward(float[] dinp, int dinpOff, float[] inp, int inpOff, float[] dout, int doutOff, int rows, int hidden) {
+        pool.forRange(rows, pool.chunksFor((long) rows * hidden, 1 << 14), (s, e, ch, wk) -> {
+            FloatVector one = FloatVector.broadcast(Vec.S, 1f);
+            int bound = Vec.S.loopBound(hidden);
+            for (int r = s; r < e; r++) {
+                int g = inpOff + r * 2 * hidden, u = g + hidden, d = doutOff + r * hidden;
+                int dg = dinpOff + r * 2 * hidden, du = dg + hidden;
+                int i = 0;
+                for (; i < bound; i += Vec.L) {
+                    FloatVector x = FloatVector.fromArray(Vec.S, inp, g + i), uv = FloatVector.fromArray(Vec.S, inp, u + i);
+                    FloatVector go = FloatVector.fromArray(Vec.S, dout, d + i);
+                    FloatVector x2 = x.mul(x);
+                    FloatVector big = Vec.exp(x2.mul(x).mul(GELU_C).add(x).mul(-2f * GELU_S));
+                    FloatVector sg = one.div(big.add(one)), sgc = big.mul(sg);
+                    FloatVector dudx = x2.mul(3f * GELU_C).add(one).mul(2f * GELU_S);
+                    go.mul(x.mul(sg)).intoArray(dinp, du + i); // gelu(x) = x·σ(2u)
+                    go.mul(uv).mul(x.mul(sg).mul(sgc).mul(dudx).add(sg)).intoArray(dinp, dg + i);
+                }
+                for (; i < hidden; i++) {
+                    float x = inp[g + i], uv = inp[u + i], go = dout[d + i], x2 = x * x;
+                    float big = Vec.exp((x2 * x * GELU_C + x) * (-2f * GELU_S));
+                    float sg = 1f / (big + 1f), sgc = big * sg;
+                    float dudx = (x2 * (3f * GELU_C) + 1f) * (2f * GELU_S);
+                    dinp[du + i] = go * x * sg;
+                    dinp[dg + i] = go * uv * (x * sg * sgc * dudx + sg);
                 }
             }
         });

@@ -179,6 +179,33 @@ public final class Reference {
         }
     }
 
+    /** inp rows [gate(I), up(I)] → out[r, j] = gelu(gate)·up, the tanh approximation (GeGLU, Gemma's). */
+    public static void gegluForward(double[] out, double[] inp, int rows, int hidden) {
+        double[] g = new double[1];
+        for (int r = 0; r < rows; r++) {
+            for (int j = 0; j < hidden; j++) {
+                geluForward(g, new double[] {inp[r * 2 * hidden + j]}, 1);
+                out[r * hidden + j] = g[0] * inp[r * 2 * hidden + hidden + j];
+            }
+        }
+    }
+
+    /** dinp (overwritten) = gradient of the GeGLU rows. */
+    public static void gegluBackward(double[] dinp, double[] inp, double[] dout, int rows, int hidden) {
+        double[] v = new double[1], grad = new double[1];
+        for (int r = 0; r < rows; r++) {
+            for (int j = 0; j < hidden; j++) {
+                int gi = r * 2 * hidden + j, ui = gi + hidden;
+                double[] g = {inp[gi]};
+                double d = dout[r * hidden + j];
+                geluForward(v, g, 1);
+                geluBackward(grad, g, new double[] {d * inp[ui]}, 1);
+                dinp[ui] = d * v[0];
+                dinp[gi] = grad[0];
+            }
+        }
+    }
+
     /** Causal attention on fused qkv (B,T,(NH+2NKV)·hs); probs (B,NH,T,T). */
     public static void attentionForward(double[] out, double[] probs, double[] qkv, int b, int t, int nh, int nkv, int hs) {
         attentionForward(out, probs, qkv, b, t, nh, nkv, hs, null);

@@ -210,7 +210,7 @@ class LayerKernelsTest {
     }
 
     @Test
-    void geluAndSwiglu() {
+    void geluSwigluAndGeglu() {
         SplittableRandom rng = new SplittableRandom(12);
         Activations act = new Activations(POOL);
         for (int n : new int[] {1, 7, 8, 9, 63, 1000, 70_001}) {
@@ -245,14 +245,15 @@ class LayerKernelsTest {
             act.swigluBackward(dx, 0, x, 0, dout, 0, rows, hidden);
             Reference.swigluBackward(edx, Check.toDouble(x), Check.toDouble(dout), rows, hidden);
             Check.close("swiglu backward", edx, dx, 1e-5, 1e-5);
+            act.gegluForward(out, 0, x, 0, rows, hidden);
+            Reference.gegluForward(eo, Check.toDouble(x), rows, hidden);
+            Check.close("geglu", eo, out, 1e-5, 1e-5);
+            act.gegluBackward(dx, 0, x, 0, dout, 0, rows, hidden);
+            Reference.gegluBackward(edx, Check.toDouble(x), Check.toDouble(dout), rows, hidden);
+            Check.close("geglu backward", edx, dx, 1e-5, 1e-5);
         }
     }
 
-    /**
-     * RoPE against the double-precision rotation, against the scalar float form (x1·cos − x2·sin with each product
-     * rounded, the tables as transformers computes them) bit for bit, row by row (decoding's form) as on the whole
-     * activation, and its inverse; half head sizes below, at and past whole vectors.
-     */
     /**
      * RoPE against the double-precision rotation, against the scalar float form (x1·cos − x2·sin with each product
      * rounded, the tables as transformers computes them) bit for bit, row by row (decoding's form) as on the whole

@@ -58,6 +58,8 @@ class ReferenceGradientTest {
         double[] dxs = new double[xs.length];
         Reference.swigluBackward(dxs, xs, rs, rows, hidden);
         Check.gradient("swiglu", xs, dxs, () -> { Reference.swigluForward(os, xs, rows, hidden); return Check.weighted(os, rs); }, 30, rng, TOL);
+        Reference.gegluBackward(dxs, xs, rs, rows, hidden);
+        Check.gradient("geglu", xs, dxs, () -> { Reference.gegluForward(os, xs, rows, hidden); return Check.weighted(os, rs); }, 30, rng, TOL);
     }
 
     @Test

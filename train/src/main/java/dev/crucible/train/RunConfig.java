@@ -93,14 +93,15 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
      * (the default), qkv (Qwen2's), attention (q, k, v and o: transformers' attention_bias), mlp (mlp_bias) or all; gpt2 and
      * gpt_neox style have them all. clip_qkv: the query, key and value projections clamped to [-c, c] before QK-norm and RoPE
      * (OLMo 1.7's; absent or 0: none). head_dim: each attention head's width, a llama-style option (absent: d_model / n_head;
-     * Qwen3-0.6B has 16 heads of 128 on d_model 1024).
+     * Qwen3-0.6B has 16 heads of 128 on d_model 1024). glu: the gate of a llama-style MLP, swiglu (the default) or geglu (GELU's
+     * tanh form, Gemma's; exports as hidden_act gelu_pytorch_tanh).
      */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record ModelSpec(String preset, String style, Integer vocabSize, Integer contextLength, Integer nLayer, Integer nHead,
                             Integer nKvHead, Integer dModel, Integer intermediateSize, Boolean tieEmbeddings, Double normEps,
                             Double ropeTheta, String normPlacement, Double mixLnFraction, String normScaling, String qkNorm, String norm,
                             Double dropout, Boolean embeddingProjection, Boolean parallelResidual, Double rotaryFraction, String gelu,
-                            RopeScaling ropeScaling, String linearBias, Double clipQkv, Integer headDim) {
+                            RopeScaling ropeScaling, String linearBias, Double clipQkv, Integer headDim, String glu) {
         /** model: tiny is short for model: {preset: tiny}. */
         @JsonCreator(mode = JsonCreator.Mode.DELEGATING)
         public static ModelSpec ofPreset(String preset) {
@@ -158,12 +159,13 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
             if (linearBias != null) m.linearBias(ModelConfig.LinearBias.parse(linearBias));
             if (clipQkv != null) m.clipQkv(clipQkv);
             if (headDim != null) m.headDim(headDim);
+            if (glu != null) m.glu(ModelConfig.Glu.parse(glu));
             return m.build();
         }
 
         /**
          * Every field spelled out, for the resolved config written into the run directory (the GPT-NeoX fields for
-         * that style, gelu where it is not the tanh form, linear_bias where it is not the style's, clip_qkv and head_dim where they are set,
+         * that style, gelu where it is not the tanh form, linear_bias where it is not the style's, clip_qkv, head_dim and glu where they are set,
          * so that other runs' files read as they always have).
          */
         public static ModelSpec of(ModelConfig c, String preset) {
@@ -173,7 +175,7 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
                     c.normScaling().id(), c.qkNorm().id(), c.norm().id(), c.dropout(), c.embeddingProjection(), neox ? c.parallelResidual() : null,
                     neox ? c.rotaryFraction() : null, neox || c.gelu() != ModelConfig.Gelu.TANH ? c.gelu().id() : null,
                     c.ropeScaling() == null ? null : RopeScaling.of(c.ropeScaling()), c.linearBias() == c.style().defaultLinearBias() ? null : c.linearBias().id(),
-                    c.clipQkv() > 0 ? c.clipQkv() : null, c.headDim() > 0 ? c.headDim() : null);
+                    c.clipQkv() > 0 ? c.clipQkv() : null, c.headDim() > 0 ? c.headDim() : null, c.glu() == ModelConfig.Glu.SWIGLU ? null : c.glu().id());
         }
     }
 
