@@ -17,9 +17,17 @@ public record BlockPlan(Positions positions, int rotaryDims, NormKind finalNorm,
 
     public enum Positions { LEARNED, ROPE }
 
-    /** LayerNorm has a gain and a bias, RMSNorm a gain only, Single-Scale RMSNorm one scalar gain, the non-parametric LayerNorm (OLMo's) neither. */
+    /**
+     * LayerNorm has a gain and a bias, RMSNorm a gain only, Single-Scale RMSNorm one scalar gain, the non-parametric LayerNorm
+     * (OLMo's) neither; the offset RMSNorm (Gemma's) multiplies by 1 + w, its parameter w starting at 0.
+     */
     public enum NormKind {
-        LAYER_NORM, RMS_NORM, SINGLE_SCALE_RMS_NORM, NONPARAMETRIC_LAYER_NORM;
+        LAYER_NORM, RMS_NORM, SINGLE_SCALE_RMS_NORM, NONPARAMETRIC_LAYER_NORM, OFFSET_RMS_NORM;
+
+        /** Whether the gain applied is 1 + the parameter, so that the parameter starts at 0. */
+        public boolean offsetGain() {
+            return this == OFFSET_RMS_NORM;
+        }
 
         public boolean hasBias() {
             return this == LAYER_NORM;
@@ -107,6 +115,7 @@ public record BlockPlan(Positions positions, int rotaryDims, NormKind finalNorm,
             case RMSNORM -> NormKind.RMS_NORM;
             case SINGLE_SCALE_RMSNORM -> NormKind.SINGLE_SCALE_RMS_NORM;
             case NONPARAMETRIC_LAYERNORM -> NormKind.NONPARAMETRIC_LAYER_NORM;
+            case OFFSET_RMSNORM -> NormKind.OFFSET_RMS_NORM;
         };
         int postLayers = c.postLnLayers();
         List<Layer> layers = new ArrayList<>();

@@ -198,7 +198,8 @@ public final class Generator {
         rowK[r] = kCache[s];
         rowV[r] = vCache[s];
         rowPos[r] = at;
-        System.arraycopy(p, layout.wte() + token * d, x, r * d, d);
+        float m = (float) cfg.embeddingMultiplier();
+        for (int i = 0; i < d; i++) x[r * d + i] = p[layout.wte() + token * d + i] * m; // the product Embedding rounds, times 1 exact
         if (plan.positions() == BlockPlan.Positions.LEARNED) for (int i = 0; i < d; i++) x[r * d + i] += p[layout.wpe() + at * d + i];
     }
 

@@ -193,7 +193,8 @@ public final class HfCheckpoint implements AutoCloseable {
     }
 
     /**
-     * transformers' config.json (GPT2LMHeadModel, LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM, OlmoForCausalLM, Olmo2ForCausalLM or
+     * transformers' config.json (GPT2LMHeadModel, LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM, OlmoForCausalLM, Olmo2ForCausalLM,
+     * GemmaForCausalLM or
      * GPTNeoXForCausalLM) to our config; anything we do not implement is refused by name. A Mistral's context is cut to its
      * sliding window, inside which its attention is Llama's.
      */
@@ -234,6 +235,24 @@ public final class HfCheckpoint implements AutoCloseable {
             }
             return window.asInt() < llama.contextLength() ? llama.toBuilder().contextLength(window.asInt()).build() : llama;
         }
+        if (type.equals("gemma")) { // Llama with GeGLU, RMSNorm gains of 1 + w and the embedding times √d (GemmaForCausalLM)
+            String act = c.hasNonNull("hidden_activation") ? c.get("hidden_activation").asText() : "gelu_pytorch_tanh";
+            if (!act.equals("gelu_pytorch_tanh") && !act.equals("gelu_new") && !act.equals("gelu_fast")) {
+                throw new IOException(file + ": hidden_activation '" + act + "' is not supported (gelu_pytorch_tanh, GELU's tanh form, is)");
+            }
+            // GemmaMLP reads hidden_activation and ignores the legacy hidden_act ("gelu" in the first releases' files), taking
+            // GELU's tanh form when hidden_activation is absent, the form Gemma was trained with; GemmaConfig's head_dim is 256
+            var llama = ((com.fasterxml.jackson.databind.node.ObjectNode) asType(c, "llama")).put("hidden_act", act);
+            if (!c.has("head_dim")) llama.put("head_dim", 256);
+            if (!c.has("tie_word_embeddings")) llama.put("tie_word_embeddings", true);
+            if (c.path("mlp_bias").asBoolean(false)) throw new IOException(file + ": mlp_bias is not supported (Gemma's MLP has no biases)");
+            ModelConfig base = parseConfig(llama, file);
+            try {
+                return base.toBuilder().norm(ModelConfig.Norm.OFFSET_RMSNORM).embeddingMultiplier(ModelConfig.gemmaEmbeddingMultiplier(base.dModel())).build();
+            } catch (IllegalArgumentException e) {
+                throw new IOException(file + ": " + e.getMessage(), e);
+            }
+        }
         if (type.equals("olmo2")) { // Llama with each branch's output normalised and QK-norm over whole projections; Olmo2Config's eps
             if (c.path("use_sinks").asBoolean(false)) throw new IOException(file + ": use_sinks (attention sinks) is not supported");
             return parseConfig(asType(c, "llama"), file).toBuilder().normPlacement(ModelConfig.NormPlacement.OUTPUT)
@@ -250,7 +269,8 @@ public final class HfCheckpoint implements AutoCloseable {
                         .norm(ModelConfig.Norm.parse(ext.path("norm").asText(base.norm().id())))
                         .embeddingProjection(ext.path("embedding_projection").asBoolean(false))
                         .linearBias(ModelConfig.LinearBias.parse(ext.path("linear_bias").asText(base.linearBias().id())))
-                        .clipQkv(number(ext, "clip_qkv", base.clipQkv(), file)).build();
+                        .clipQkv(number(ext, "clip_qkv", base.clipQkv(), file))
+                        .embeddingMultiplier(number(ext, "embedding_multiplier", base.embeddingMultiplier(), file)).build();
             } catch (IllegalArgumentException e) {
                 throw new IOException(file + ": " + HfFormat.CRUCIBLE_KEY + "." + e.getMessage(), e);
             }
@@ -307,7 +327,7 @@ public final class HfCheckpoint implements AutoCloseable {
                             .rotaryFraction(partial)
                             .parallelResidual(c.path("use_parallel_residual").asBoolean(true)).gelu(gelu(c, "hidden_act", "gelu", file)).build();
                 }
-                default -> throw new IOException(file + ": model_type '" + type + "' is not supported (gpt2, llama, mistral, qwen2, qwen3, olmo, olmo2 and gpt_neox are; crucible_* for models only Crucible computes)");
+                default -> throw new IOException(file + ": model_type '" + type + "' is not supported (gpt2, llama, mistral, qwen2, qwen3, olmo, olmo2, gemma and gpt_neox are; crucible_* for models only Crucible computes)");
             }
         } catch (IllegalArgumentException e) {
             throw new IOException(file + ": " + e.getMessage(), e);

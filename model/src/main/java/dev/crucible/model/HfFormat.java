@@ -197,7 +197,7 @@ public final class HfFormat {
 
     /**
      * transformers' config.json for this model (GPT2LMHeadModel, LlamaForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM,
-     * OlmoForCausalLM, Olmo2ForCausalLM or GPTNeoXForCausalLM).
+     * OlmoForCausalLM, Olmo2ForCausalLM, GemmaForCausalLM or GPTNeoXForCausalLM).
      */
     public static Map<String, Object> configJson(ModelConfig c, Integer bosId, Integer eosId) {
         Map<String, Object> m = new LinkedHashMap<>();
@@ -220,6 +220,7 @@ public final class HfFormat {
                 m.put("rope_theta", c.ropeTheta());
                 if (c.ropeScaling() != null) m.put("rope_scaling", ropeScaling(c.ropeScaling()));
                 m.put("hidden_act", c.glu().hiddenAct());
+                if (family == LlamaFamily.GEMMA) m.put("hidden_activation", c.glu().hiddenAct()); // GemmaMLP's key (hidden_act its legacy one)
                 if (family != LlamaFamily.QWEN2) m.put("attention_bias", c.linearBias().attnOut()); // Qwen2's q, k and v biases are its own
                 if (family == LlamaFamily.LLAMA) m.put("mlp_bias", c.linearBias().mlp());
                 if (family == LlamaFamily.QWEN2 || family == LlamaFamily.QWEN3) {
@@ -285,6 +286,7 @@ public final class HfFormat {
             ext.put("embedding_projection", c.embeddingProjection());
             ext.put("linear_bias", c.linearBias().id());
             ext.put("clip_qkv", c.clipQkv());
+            ext.put("embedding_multiplier", c.embeddingMultiplier());
             m.put(CRUCIBLE_KEY, ext);
         }
         return m;
@@ -293,12 +295,13 @@ public final class HfFormat {
     /**
      * The architecture of transformers' that a Llama-style model is written as: with norms on the branches' outputs, OLMo 2's
      * names and keys (QK-norm over whole projections; one without it is marked as Crucible's own); with per-head QK-norm,
-     * Qwen3's; with biases on q, k and v alone, Qwen2's; with a LayerNorm that learns nothing, the first OLMo's. Which of
+     * Qwen3's; with biases on q, k and v alone, Qwen2's; with a LayerNorm that learns nothing, the first OLMo's; with GeGLU,
+     * 1 + w norms and the embedding times √d, Gemma's. Which of
      * them can compute a given model is {@link ModelConfig#hfExportable}'s to say.
      */
     private enum LlamaFamily {
         LLAMA("LlamaForCausalLM", "llama"), QWEN2("Qwen2ForCausalLM", "qwen2"), QWEN3("Qwen3ForCausalLM", "qwen3"), OLMO("OlmoForCausalLM", "olmo"),
-        OLMO2("Olmo2ForCausalLM", "olmo2");
+        OLMO2("Olmo2ForCausalLM", "olmo2"), GEMMA("GemmaForCausalLM", "gemma");
 
         final String architecture, modelType;
 
@@ -311,7 +314,7 @@ public final class HfFormat {
             if (HfNames.of(c) == HfNames.OLMO2) return OLMO2;
             if (c.qkNorm() == ModelConfig.QkNorm.HEAD) return QWEN3;
             if (c.linearBias() == ModelConfig.LinearBias.QKV) return QWEN2;
-            return c.olmo() ? OLMO : LLAMA;
+            return c.olmo() ? OLMO : c.gemma() ? GEMMA : LLAMA;
         }
     }
 
@@ -339,9 +342,9 @@ public final class HfFormat {
 
     /**
      * The model in a form transformers computes: a single-scale norm's gain spread into a full gain
-     * vector, LayerNorm Scaling folded into the norm gains (and LayerNorm biases), Norm(x)·w·s =
-     * Norm(x)·(w·s), and embedding projections folded into the embeddings and the head (untied):
-     * wte' = wte·R1ᵀ, wpe' = wpe·R1ᵀ, head' = head·R2; equal up to float rounding. Post-LN layers (norm_placement post, or mix with any)
+     * vector, Gemma's 1 + w gains written out as RMSNorm gains where the model is not Gemma's, LayerNorm Scaling folded into the
+     * norm gains (and LayerNorm biases), Norm(x)·w·s = Norm(x)·(w·s), and embedding projections and an embedding multiplier
+     * folded into the embeddings and the head (untied): wte' = m·wte·R1ᵀ, wpe' = wpe·R1ᵀ, head' = head·R2; equal up to float rounding. Post-LN layers (norm_placement post, or mix with any)
      * and norms the architecture lacks have no such form, and are refused with what to do.
      */
     public static ForTransformers forTransformers(ModelConfig c, float[] params) {
@@ -373,8 +376,9 @@ public final class HfFormat {
                     + "attention_bias's); Crucible evaluates, generates from and resumes it as it is");
         }
         if (c.hfAsStored()) return new ForTransformers(c, params);
+        boolean foldMultiplier = c.embeddingMultiplier() != c.styleEmbeddingMultiplier();
         ModelConfig target = c.toBuilder().normScaling(ModelConfig.NormScaling.NONE).norm(c.styleNorm()).embeddingProjection(false)
-                .tieEmbeddings(c.tieEmbeddings() && !c.embeddingProjection()).build();
+                .embeddingMultiplier(c.styleEmbeddingMultiplier()).tieEmbeddings(c.tieEmbeddings() && !c.embeddingProjection() && !foldMultiplier).build();
         ParamLayout from = new ParamLayout(c), to = new ParamLayout(target);
         float[] out = new float[to.size()];
         for (ParamLayout.Tensor t : to.tensors()) {
@@ -386,6 +390,10 @@ public final class HfFormat {
             else throw new IllegalStateException(t.name() + ": " + srcSize + " values, the export needs " + t.size());
         }
         BlockPlan plan = from.plan();
+        if (foldMultiplier) {
+            float m = (float) c.embeddingMultiplier();
+            for (int i = to.wte(), end = i + c.vocabSize() * c.dModel(); i < end; i++) out[i] *= m;
+        }
         if (c.embeddingProjection()) {
             int d = c.dModel();
             float[] r1t = transpose(params, from.embedProj(), d);
@@ -393,11 +401,17 @@ public final class HfFormat {
             if (plan.positions() == BlockPlan.Positions.LEARNED) multiplyRows(out, to.wpe(), c.contextLength(), r1t, d);
             multiplyRows(out, to.lmHead(), c.vocabSize(), java.util.Arrays.copyOfRange(params, from.headProj(), from.headProj() + d * d), d);
         }
+        boolean unitOffset = plan.finalNorm().offsetGain() && !target.plan().finalNorm().offsetGain(); // Gemma's 1 + w as a plain gain
         for (BlockPlan.Layer lp : plan.layers()) {
             ParamLayout.Block b = to.block(lp.index());
+            if (unitOffset) {
+                addOne(out, b.attnNormW(), c.dModel());
+                addOne(out, b.mlpNormW(), c.dModel());
+            }
             scale(out, b.attnNormW(), b.attnNormB(), c.dModel(), lp.attention().scale());
             scale(out, b.mlpNormW(), b.mlpNormB(), c.dModel(), lp.mlpSublayer().scale());
         }
+        if (unitOffset) addOne(out, to.finalNormW(), c.dModel());
         return new ForTransformers(target, out);
     }
 
@@ -419,6 +433,10 @@ public final class HfFormat {
             }
             for (int j = 0; j < d; j++) p[base + j] = (float) row[j];
         }
+    }
+
+    private static void addOne(float[] p, int off, int n) {
+        for (int i = 0; i < n; i++) p[off + i] += 1f;
     }
 
     private static void scale(float[] p, int wOff, int bOff, int n, float s) {

@@ -439,9 +439,9 @@ public final class Model {
         profile.start();
         boolean learned = plan.positions() == BlockPlan.Positions.LEARNED;
         if (embRaw == null) {
-            embedding.forward(x, 0, tokens, 0, params, layout.wte(), learned ? params : null, layout.wpe(), b, t, d, cfg.vocabSize());
+            embedding.forward(x, 0, tokens, 0, params, layout.wte(), learned ? params : null, layout.wpe(), b, t, d, cfg.vocabSize(), (float) cfg.embeddingMultiplier());
         } else { // x0 = R1 · (wte[token] + wpe[pos])
-            embedding.forward(embRaw, 0, tokens, 0, params, layout.wte(), learned ? params : null, layout.wpe(), b, t, d, cfg.vocabSize());
+            embedding.forward(embRaw, 0, tokens, 0, params, layout.wte(), learned ? params : null, layout.wpe(), b, t, d, cfg.vocabSize(), (float) cfg.embeddingMultiplier());
             project(x, 0, d, embRaw, 0, layout.embedProj(), null, 0, b * t, d, d);
         }
         profile.stop(Profile.Op.EMBEDDING, false);
@@ -743,7 +743,7 @@ public final class Model {
             linear.backward(dnorm, 0, false, g, layout.embedProj(), addWeightGrads, null, 0, dres, 0, embRaw, 0, p, layout.embedProj(), bt, d, d);
             dEmb = dnorm;
         }
-        embedding.backward(g, layout.wte(), learned ? g : null, layout.wpe(), dEmb, 0, tokens, 0, b, t, d);
+        embedding.backward(g, layout.wte(), learned ? g : null, layout.wpe(), dEmb, 0, tokens, 0, b, t, d, (float) cfg.embeddingMultiplier());
         profile.stop(Profile.Op.EMBEDDING, true);
         addWeightGrads = true; // a later micro-batch's backward adds to this one's
     }

@@ -27,8 +27,8 @@ import java.util.Map;
  * @param embeddingProjection learnable d×d projections after the embedding and before the LM head, orthogonally
  *     initialised, no bias (Outlier-Safe Pre-Training's EmbProj), folded into the embedding and the head on export
  * @param norm the block and final norms: LayerNorm (GPT-2's), RMSNorm (Llama's), Single-Scale RMSNorm (one
- *     scalar gain per norm: "Outlier-Safe Pre-Training for Robust 4-Bit Quantization of Large Language Models"), or a
- *     LayerNorm with no gain or bias (the first OLMo's)
+ *     scalar gain per norm: "Outlier-Safe Pre-Training for Robust 4-Bit Quantization of Large Language Models"), a
+ *     LayerNorm with no gain or bias (the first OLMo's), or an RMSNorm whose gain is 1 + w, w zero at first (Gemma's)
  * @param parallelResidual GPT-NeoX's use_parallel_residual: x + attn(norm1(x)) + mlp(norm2(x)), both branches on the
  *     layer's input, instead of the MLP on the attention sub-layer's output
  * @param rotaryFraction GPT-NeoX's rotary_pct: RoPE on the first int(head_size · fraction) dimensions of each head (1 for
@@ -45,12 +45,15 @@ import java.util.Map;
  *     Qwen3-0.6B's 16 heads of 128 on a width of 1024: the attention's inner width n_head · head_dim need not be d_model
  * @param glu the gate of a Llama-style MLP, down(act(gate(x)) · up(x)): SiLU (SwiGLU, Llama's) or GELU's tanh form (GeGLU,
  *     Gemma's; "GLU Variants Improve Transformer", Shazeer 2020)
+ * @param embeddingMultiplier the token embedding's rows times this before the first block (Gemma's normaliser, √d_model
+ *     rounded to float32); the tied head reads the embedding unscaled
  */
 public record ModelConfig(Style style, int vocabSize, int contextLength, int nLayer, int nHead, int nKvHead, int dModel,
                           int intermediateSize, boolean tieEmbeddings, double normEps, double ropeTheta, NormPlacement normPlacement,
                           double mixLnFraction, NormScaling normScaling, QkNorm qkNorm, Norm norm, double dropout,
                           boolean embeddingProjection, boolean parallelResidual, double rotaryFraction, Gelu gelu,
-                          dev.crucible.tensor.Rope.Llama3Scaling ropeScaling, LinearBias linearBias, double clipQkv, int headDim, Glu glu) {
+                          dev.crucible.tensor.Rope.Llama3Scaling ropeScaling, LinearBias linearBias, double clipQkv, int headDim, Glu glu,
+                          double embeddingMultiplier) {
 
     /** OlmoLayerNorm's eps, which its config does not set. */
     public static final double OLMO_NORM_EPS = 1e-5;
@@ -151,14 +154,14 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
 
     /** The norm of the blocks and the final norm. */
     public enum Norm {
-        LAYERNORM, RMSNORM, SINGLE_SCALE_RMSNORM, NONPARAMETRIC_LAYERNORM;
+        LAYERNORM, RMSNORM, SINGLE_SCALE_RMSNORM, NONPARAMETRIC_LAYERNORM, OFFSET_RMSNORM;
 
         public String id() {
             return name().toLowerCase(Locale.ROOT);
         }
 
         public static Norm parse(String s) {
-            return parseId(values(), s, "norm", "layernorm, rmsnorm, single_scale_rmsnorm or nonparametric_layernorm");
+            return parseId(values(), s, "norm", "layernorm, rmsnorm, single_scale_rmsnorm, nonparametric_layernorm or offset_rmsnorm");
         }
     }
 
@@ -239,13 +242,14 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
         require(style == Style.LLAMA || nKvHead == nHead, "n_kv_head", "grouped-query attention is a Llama-style option");
         require(gelu != null, "gelu", "must be tanh or exact");
         require(glu != null, "glu", "must be swiglu or geglu");
+        require(embeddingMultiplier > 0 && Double.isFinite(embeddingMultiplier), "embedding_multiplier", "must be positive, got " + embeddingMultiplier);
         require(glu == Glu.SWIGLU || style == Style.LLAMA, "glu", "a gated MLP is Llama style's; GPT-2's and GPT-NeoX's are GELU MLPs");
         require(style != Style.LLAMA || gelu == Gelu.TANH, "gelu", "Llama style's MLP is SwiGLU, not GELU");
         require(!parallelResidual || style == Style.GPT_NEOX, "parallel_residual", "a gpt_neox-style option");
         require(ropeScaling == null || style != Style.GPT2, "rope_scaling", "scales RoPE's frequencies; GPT-2 style has learned positions");
         require(ropeTheta > 0, "rope_theta", "must be positive, got " + ropeTheta);
         require(normPlacement != null, "norm_placement", "must be pre, post, mix or output");
-        require(norm != null, "norm", "must be layernorm, rmsnorm, single_scale_rmsnorm or nonparametric_layernorm");
+        require(norm != null, "norm", "must be layernorm, rmsnorm, single_scale_rmsnorm, nonparametric_layernorm or offset_rmsnorm");
         require(qkNorm != null, "qk_norm", "must be none, head or whole");
         require(dropout >= 0 && dropout < 1, "dropout", "must be in [0, 1), got " + dropout);
         require(normScaling != null, "norm_scaling", "must be none or layer_index");
@@ -280,13 +284,14 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
 
     /**
      * Whether one of transformers' architectures (GPT2LMHeadModel, LlamaForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM,
-     * OlmoForCausalLM, Olmo2ForCausalLM, GPTNeoXForCausalLM) can compute this model: not with Post-LN layers, nor with output
-     * norms or whole-projection QK-norm but as OLMo 2's pair of them, nor with a LayerNorm without parameters but as OLMo's
-     * ({@link #olmo}), nor with biases its blocks do not have ({@link #hfBiasesFit}); LayerNorm Scaling it can once it is
-     * folded into the norm gains ({@link HfFormat}).
+     * OlmoForCausalLM, Olmo2ForCausalLM, GemmaForCausalLM, GPTNeoXForCausalLM) can compute this model: not with Post-LN layers,
+     * nor with output norms or whole-projection QK-norm but as OLMo 2's pair of them, nor with a LayerNorm without parameters
+     * but as OLMo's ({@link #olmo}), nor with biases its blocks do not have ({@link #hfBiasesFit}); LayerNorm Scaling, an
+     * embedding multiplier and Gemma's 1 + w gains it can once they are folded into the norm gains and the embedding
+     * ({@link HfFormat}).
      */
     public boolean hfExportable() {
-        // GPT-2 has LayerNorm only; Llama has RMSNorm, into whose gain vector a single scale folds; OLMo's non-parametric LayerNorm is its own
+        // GPT-2 has LayerNorm only; Llama has RMSNorm, into whose gain vector a single scale or Gemma's 1 + w folds; OLMo's non-parametric LayerNorm is its own
         boolean normFits = style != Style.LLAMA ? norm == Norm.LAYERNORM : norm == Norm.NONPARAMETRIC_LAYERNORM ? olmo() : norm != Norm.LAYERNORM;
         // output norms with whole-projection QK-norm are OLMo 2's blocks; per-head QK-norm on Pre-LN blocks is Qwen3's
         boolean blocksFit = olmo2() || normPlacement != NormPlacement.OUTPUT && postLnLayers() == 0
@@ -317,17 +322,38 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
                 && qkNorm == QkNorm.NONE && normScaling == NormScaling.NONE && (linearBias == LinearBias.NONE || linearBias == LinearBias.ATTENTION);
     }
 
+    /** Gemma's embedding normaliser: √d_model as a float32, as GemmaModel computes it (torch.tensor(hidden_size ** 0.5, dtype)). */
+    public static double gemmaEmbeddingMultiplier(int dModel) {
+        return (float) Math.sqrt(dModel);
+    }
+
+    /**
+     * Whether the model is Gemma's (GemmaForCausalLM, the first Gemma): Llama style with GeGLU, RMSNorms whose gains are 1 + w,
+     * the embedding times {@link #gemmaEmbeddingMultiplier}, on Pre-LN blocks without QK-norm, layer scaling, clip_qkv or biases but
+     * attention_bias's.
+     */
+    public boolean gemma() {
+        return style == Style.LLAMA && norm == Norm.OFFSET_RMSNORM && glu == Glu.GEGLU && embeddingMultiplier == gemmaEmbeddingMultiplier(dModel)
+                && normPlacement == NormPlacement.PRE && qkNorm == QkNorm.NONE && normScaling == NormScaling.NONE && clipQkv == 0
+                && (linearBias == LinearBias.NONE || linearBias == LinearBias.ATTENTION);
+    }
+
     /** Whether the blocks are OLMo 2's (Olmo2ForCausalLM): Llama style, each branch's output normalised, QK-norm over whole projections. */
     public boolean olmo2() {
         return style == Style.LLAMA && normPlacement == NormPlacement.OUTPUT && qkNorm == QkNorm.WHOLE;
     }
 
     /**
-     * The norm transformers' architecture for this model has: LayerNorm for GPT-2 and GPT-NeoX, RMSNorm for Llama, and
-     * OLMo's non-parametric LayerNorm for a model that is OLMo's.
+     * The norm transformers' architecture for this model has: LayerNorm for GPT-2 and GPT-NeoX, RMSNorm for Llama, OLMo's
+     * non-parametric LayerNorm for a model that is OLMo's, and Gemma's 1 + w RMSNorm for one that is Gemma's.
      */
     public Norm styleNorm() {
-        return olmo() ? Norm.NONPARAMETRIC_LAYERNORM : style == Style.LLAMA ? Norm.RMSNORM : Norm.LAYERNORM;
+        return olmo() ? Norm.NONPARAMETRIC_LAYERNORM : gemma() ? Norm.OFFSET_RMSNORM : style == Style.LLAMA ? Norm.RMSNORM : Norm.LAYERNORM;
+    }
+
+    /** The embedding multiplier transformers' architecture for this model has: Gemma's √d, 1 elsewhere. */
+    public double styleEmbeddingMultiplier() {
+        return gemma() ? embeddingMultiplier : 1;
     }
 
     /**
@@ -335,7 +361,7 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
      * needed): QK-norm it has only for Llama style (per head as Qwen3ForCausalLM, over whole projections as Olmo2ForCausalLM).
      */
     public boolean hfAsStored() {
-        return hfExportable() && normScaling == NormScaling.NONE && norm == styleNorm() && !embeddingProjection;
+        return hfExportable() && normScaling == NormScaling.NONE && norm == styleNorm() && !embeddingProjection && embeddingMultiplier == styleEmbeddingMultiplier();
     }
 
     /** The value whose lower-case name is s, or an error naming what was expected. */
@@ -374,13 +400,13 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
     /** GPT-2 defaults: MLP width 4d, tied embeddings, LayerNorm eps 1e-5. */
     public static Builder gpt2Builder(int vocab, int ctx, int layers, int heads, int d) {
         return new Builder(new ModelConfig(Style.GPT2, vocab, ctx, layers, heads, heads, d, Style.GPT2.defaultIntermediateSize(d), true, 1e-5, 10000, NormPlacement.PRE, 0.25,
-                NormScaling.NONE, QkNorm.NONE, Norm.LAYERNORM, 0, false, false, 1, Gelu.TANH, null, Style.GPT2.defaultLinearBias(), 0, 0, Glu.SWIGLU));
+                NormScaling.NONE, QkNorm.NONE, Norm.LAYERNORM, 0, false, false, 1, Gelu.TANH, null, Style.GPT2.defaultLinearBias(), 0, 0, Glu.SWIGLU, 1));
     }
 
     /** Llama defaults: the SwiGLU width rounded as Llama does, RMSNorm eps 1e-6. */
     public static Builder llamaBuilder(int vocab, int ctx, int layers, int heads, int kvHeads, int d) {
         return new Builder(new ModelConfig(Style.LLAMA, vocab, ctx, layers, heads, kvHeads, d, Style.LLAMA.defaultIntermediateSize(d), true, 1e-6, 10000,
-                NormPlacement.PRE, 0.25, NormScaling.NONE, QkNorm.NONE, Norm.RMSNORM, 0, false, false, 1, Gelu.TANH, null, Style.LLAMA.defaultLinearBias(), 0, 0, Glu.SWIGLU));
+                NormPlacement.PRE, 0.25, NormScaling.NONE, QkNorm.NONE, Norm.RMSNORM, 0, false, false, 1, Gelu.TANH, null, Style.LLAMA.defaultLinearBias(), 0, 0, Glu.SWIGLU, 1));
     }
 
     /**
@@ -389,7 +415,7 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
      */
     public static Builder gptNeoxBuilder(int vocab, int ctx, int layers, int heads, int d) {
         return new Builder(new ModelConfig(Style.GPT_NEOX, vocab, ctx, layers, heads, heads, d, Style.GPT_NEOX.defaultIntermediateSize(d), false, 1e-5,
-                10000, NormPlacement.PRE, 0.25, NormScaling.NONE, QkNorm.NONE, Norm.LAYERNORM, 0, false, true, 0.25, Gelu.EXACT, null, Style.GPT_NEOX.defaultLinearBias(), 0, 0, Glu.SWIGLU));
+                10000, NormPlacement.PRE, 0.25, NormScaling.NONE, QkNorm.NONE, Norm.LAYERNORM, 0, false, true, 0.25, Gelu.EXACT, null, Style.GPT_NEOX.defaultLinearBias(), 0, 0, Glu.SWIGLU, 1));
     }
 
     /** The builder with a style's defaults. */
@@ -428,6 +454,7 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
         private double clipQkv;
         private int headDim;
         private Glu glu;
+        private double embeddingMultiplier;
 
         private Builder(ModelConfig c) {
             style = c.style;
@@ -456,6 +483,7 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
             clipQkv = c.clipQkv;
             headDim = c.headDim;
             glu = c.glu;
+            embeddingMultiplier = c.embeddingMultiplier;
         }
 
         public Builder vocabSize(int v) {
@@ -589,10 +617,15 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
             return this;
         }
 
+        public Builder embeddingMultiplier(double v) {
+            embeddingMultiplier = v;
+            return this;
+        }
+
         public ModelConfig build() {
             return new ModelConfig(style, vocabSize, contextLength, nLayer, nHead, nKvHead, dModel, intermediateSize, tieEmbeddings,
                     normEps, ropeTheta, normPlacement, mixLnFraction, normScaling, qkNorm, norm, dropout, embeddingProjection,
-                    parallelResidual, rotaryFraction, gelu, ropeScaling, linearBias, clipQkv, headDim, glu);
+                    parallelResidual, rotaryFraction, gelu, ropeScaling, linearBias, clipQkv, headDim, glu, embeddingMultiplier);
         }
     }
 

@@ -5,7 +5,7 @@ import dev.crucible.tensor.Norms;
 
 /**
  * A norm of the {@link BlockPlan} bound to its kernel, over (rows, C) rows of a buffer, with the gain
- * (and for LayerNorm the bias) read from the flat parameters; the non-parametric LayerNorm has neither. Forward saves its row statistics;
+ * (and for LayerNorm the bias) read from the flat parameters; the non-parametric LayerNorm has neither, the offset RMSNorm's is 1 + w. Forward saves its row statistics;
  * backward writes or adds the input gradient into dinp ({@link Input}) and adds the gain and bias
  * gradients into the flat gradient buffer. With a scale other than 1 (LayerNorm Scaling) the output
  * is multiplied by it, and backward first multiplies dout by it, in place.
@@ -38,6 +38,13 @@ final class NormOp {
         return zeros;
     }
 
+    /** Gemma's gain, 1 + w, for the kernel: the sum rounded to float32 as GemmaRMSNorm's (1.0 + weight.float()) is. */
+    private float[] offset(float[] p, int wOff, int c) {
+        if (gainVector.length < c) gainVector = new float[c];
+        for (int i = 0; i < c; i++) gainVector[i] = 1f + p[wOff + i];
+        return gainVector;
+    }
+
     private float[] spread(float gain, int c) {
         if (gainVector.length < c) gainVector = new float[c];
         java.util.Arrays.fill(gainVector, 0, c, gain);
@@ -52,6 +59,7 @@ final class NormOp {
             case RMS_NORM -> norms.rmsNormForward(out, outOff, rstd, statOff, inp, inpOff, p, wOff, rows, c, eps);
             case SINGLE_SCALE_RMS_NORM -> norms.rmsNormForward(out, outOff, rstd, statOff, inp, inpOff, spread(p[wOff], c), 0, rows, c, eps);
             case NONPARAMETRIC_LAYER_NORM -> norms.layerNormForward(out, outOff, mean, rstd, statOff, inp, inpOff, spread(1f, c), 0, zeros(c), 0, rows, c, eps);
+            case OFFSET_RMS_NORM -> norms.rmsNormForward(out, outOff, rstd, statOff, inp, inpOff, offset(p, wOff, c), 0, rows, c, eps);
             default -> throw new UnsupportedOperationException("no forward for norm " + kind);
         }
         if (scale != 1f) elementwise.scale(out, outOff, rows * c, scale);
@@ -78,6 +86,8 @@ final class NormOp {
                 if (gainGrad.length < 2 * c) gainGrad = new float[2 * c];
                 norms.layerNormBackward(dinp, 0, add, gainGrad, 0, gainGrad, c, dout, 0, inp, inpOff, spread(1f, c), 0, mean, rstd, statOff, rows, c);
             }
+            // d(1 + w)/dw = 1: the gain's gradient is w's
+            case OFFSET_RMS_NORM -> norms.rmsNormBackward(dinp, 0, add, grads, wOff, dout, 0, inp, inpOff, offset(p, wOff, c), 0, rstd, statOff, rows, c);
             default -> throw new UnsupportedOperationException("no backward for norm " + kind);
         }
     }

@@ -119,8 +119,8 @@ public final class ParamLayout {
             mats.add(matrix(hf.layer(l, hf.attnOut()), d, q, Init.normal(residualStd, key + "attn.out.weight"), linear, List.of()));
             mats.add(matrix(hf.layer(l, hf.mlpIn()), inWidth, d, Init.normal(std, key + "mlp.in.weight"), inViews.isEmpty() ? linear : fused, inViews));
             mats.add(matrix(hf.layer(l, hf.mlpOut()), d, c.intermediateSize(), Init.normal(residualStd, key + "mlp.out.weight"), linear, List.of()));
-            if (lp.attention().norm().gainSize(d) > 0) vecs.add(vector(hf.layer(l, hf.attnNorm()) + ".weight", lp.attention().norm().gainSize(d), Role.NORM, Init.ONES));
-            if (lp.mlpSublayer().norm().gainSize(d) > 0) vecs.add(vector(hf.layer(l, hf.mlpNorm()) + ".weight", lp.mlpSublayer().norm().gainSize(d), Role.NORM, Init.ONES));
+            if (lp.attention().norm().gainSize(d) > 0) vecs.add(vector(hf.layer(l, hf.attnNorm()) + ".weight", lp.attention().norm().gainSize(d), Role.NORM, gainInit(lp.attention().norm())));
+            if (lp.mlpSublayer().norm().gainSize(d) > 0) vecs.add(vector(hf.layer(l, hf.mlpNorm()) + ".weight", lp.mlpSublayer().norm().gainSize(d), Role.NORM, gainInit(lp.mlpSublayer().norm())));
             if (lp.attention().norm().hasBias()) vecs.add(vector(hf.layer(l, hf.attnNorm()) + ".bias", d, Role.BIAS, Init.ZEROS));
             // a fused projection's bias is one vector, or (Llama's names) one per part, side by side as the projection adds them
             if (lp.bias().qkv()) {
@@ -158,10 +158,15 @@ public final class ParamLayout {
             embs.add(new Tensor(hf.positions() + ".weight", c.contextLength(), d, 0, Role.EMBEDDING, Init.normal(std, "wpe.weight"),
                     Export.WHOLE, List.of()));
         }
-        if (plan.finalNorm().gainSize(d) > 0) vecs.add(vector(hf.finalNorm() + ".weight", plan.finalNorm().gainSize(d), Role.NORM, Init.ONES));
+        if (plan.finalNorm().gainSize(d) > 0) vecs.add(vector(hf.finalNorm() + ".weight", plan.finalNorm().gainSize(d), Role.NORM, gainInit(plan.finalNorm())));
         if (plan.finalNorm().hasBias()) vecs.add(vector(hf.finalNorm() + ".bias", d, Role.BIAS, Init.ZEROS));
 
         List<Tensor> all = new ArrayList<>();
+        long total = 0;
+        for (List<Tensor> group : List.of(mats, head, embs, vecs)) for (Tensor t : group) total += (long) t.rows() * t.cols();
+        if (total > Integer.MAX_VALUE - 16) {
+            throw new IllegalArgumentException("model has " + total + " parameters, more than 2^31 - 17, the most one flat float buffer (a Java array) holds");
+        }
         long off = 0;
         for (List<Tensor> group : List.of(mats, head, embs, vecs)) {
             for (Tensor t : group) {
@@ -169,9 +174,6 @@ public final class ParamLayout {
                 all.add(placed);
                 byName.put(placed.name(), placed);
                 off += placed.size();
-                if (off > Integer.MAX_VALUE - 16) {
-                    throw new IllegalArgumentException("model has more than 2^31 parameters; not supported by the flat float buffer");
-                }
             }
         }
         this.tensors = Collections.unmodifiableList(all);
@@ -231,6 +233,11 @@ public final class ParamLayout {
     /** buffer (the parameters, or their gradients) where a tensor at offset lies in it; null for one the model lacks (offset -1), as a kernel takes an absent bias. */
     static float[] ifPresent(float[] buffer, int offset) {
         return offset >= 0 ? buffer : null;
+    }
+
+    /** A norm's gain starts as the identity: ones, or zeros where the gain applied is 1 + w. */
+    private static Init gainInit(BlockPlan.NormKind kind) {
+        return kind.offsetGain() ? Init.ZEROS : Init.ONES;
     }
 
     private static Tensor vector(String name, int n, Role role, Init init) {

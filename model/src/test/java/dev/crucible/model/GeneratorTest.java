@@ -33,7 +33,11 @@ class GeneratorTest {
                 ModelConfig.llamaBuilder(29, 20, 2, 4, 2, 16).norm(ModelConfig.Norm.NONPARAMETRIC_LAYERNORM).normEps(1e-5).clipQkv(0.5).build(),
                 // heads wider and narrower than d / heads
                 ModelConfig.llamaBuilder(29, 20, 2, 4, 2, 16).qkNorm(true).headDim(8).glu(ModelConfig.Glu.GEGLU).build(),
-                ModelConfig.llamaBuilder(29, 20, 2, 4, 2, 16).headDim(2).linearBias(ModelConfig.LinearBias.ALL).build()};
+                ModelConfig.llamaBuilder(29, 20, 2, 4, 2, 16).headDim(2).linearBias(ModelConfig.LinearBias.ALL).build(),
+                // Gemma's blocks, and an embedding multiplier with learned positions
+                ModelConfig.llamaBuilder(29, 20, 2, 4, 1, 16).glu(ModelConfig.Glu.GEGLU).norm(ModelConfig.Norm.OFFSET_RMSNORM)
+                        .embeddingMultiplier(ModelConfig.gemmaEmbeddingMultiplier(16)).headDim(8).build(),
+                ModelConfig.gpt2Builder(29, 20, 2, 2, 16).embeddingMultiplier(3).build()};
 
     /** The KV-cache path gives the same next-token distribution as the full forward pass at every position. */
     @Test

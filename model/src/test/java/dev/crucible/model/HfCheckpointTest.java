@@ -406,6 +406,69 @@ class HfCheckpointTest {
         assertTrue(gpt2.getMessage().startsWith("head_dim: "), gpt2.getMessage());
     }
 
+    /** A Gemma-shaped model: Llama style with GeGLU, 1 + w RMSNorms and the embedding times √d, heads twice d / heads wide. */
+    private static ModelConfig.Builder gemma(int d) {
+        return ModelConfig.llamaBuilder(37, 16, 2, 2, 1, d).glu(ModelConfig.Glu.GEGLU).norm(ModelConfig.Norm.OFFSET_RMSNORM)
+                .embeddingMultiplier(ModelConfig.gemmaEmbeddingMultiplier(d)).headDim(d);
+    }
+
+    /**
+     * Gemma (GemmaForCausalLM) is Llama with GeGLU, RMSNorm gains of 1 + w and the embedding times √d: gemma-2b's config.json
+     * (its keys and values as other projects quote the released file, which cannot be fetched here) reads, its 2.5 billion
+     * parameters refused by the flat buffer with what they are, its layers counted; hidden_activation decides the gate, hidden_act (the first files' "gelu") does not; a Gemma-shaped model writes
+     * model_type gemma, its norms' w as stored, and reads back the same; the same blocks with another multiplier are Crucible's own.
+     */
+    @Test
+    void gemmaCheckpointsWriteAndRead() throws IOException {
+        var released = (com.fasterxml.jackson.databind.node.ObjectNode) new ObjectMapper().readTree("""
+                {"architectures": ["GemmaForCausalLM"], "attention_bias": false, "attention_dropout": 0.0, "bos_token_id": 2, "eos_token_id": 1,
+                 "head_dim": 256, "hidden_act": "gelu", "hidden_activation": "gelu_pytorch_tanh", "hidden_size": 2048, "initializer_range": 0.02,
+                 "intermediate_size": 16384, "max_position_embeddings": 8192, "model_type": "gemma", "num_attention_heads": 8,
+                 "num_hidden_layers": 18, "num_key_value_heads": 1, "pad_token_id": 0, "rms_norm_eps": 1e-06, "rope_scaling": null,
+                 "rope_theta": 10000.0, "torch_dtype": "bfloat16", "transformers_version": "4.42.4", "use_cache": true, "vocab_size": 256000}""");
+        ModelConfig g = HfCheckpoint.parseConfig(released, Path.of("config.json"));
+        assertEquals(ModelConfig.llamaBuilder(256000, 8192, 18, 8, 1, 2048).intermediateSize(16384).tieEmbeddings(true).normEps(1e-6)
+                .glu(ModelConfig.Glu.GEGLU).norm(ModelConfig.Norm.OFFSET_RMSNORM).embeddingMultiplier((float) Math.sqrt(2048)).build(), g);
+        assertTrue(g.gemma() && g.hfAsStored());
+        // 2,506,172,416 parameters (256000 x 2048 tied, 18 layers of 110,104,576, the final norm): more than one Java array holds
+        IllegalArgumentException big = assertThrows(IllegalArgumentException.class, () -> new ParamLayout(g));
+        assertTrue(big.getMessage().contains("model has 2506172416 parameters, more than 2^31 - 17"), big.getMessage());
+        ModelConfig small = HfCheckpoint.parseConfig(released.deepCopy().put("num_hidden_layers", 2).put("vocab_size", 1000), Path.of("config.json"));
+        assertEquals(2L * 110_104_576 + 2048 + 1000 * 2048, new ParamLayout(small).size(), "two of gemma-2b's layers and a small vocabulary");
+        assertEquals(g, HfCheckpoint.parseConfig(released.deepCopy().without("hidden_activation"), Path.of("config.json")),
+                "no hidden_activation: GELU's tanh form, whatever hidden_act says");
+        assertEquals(256, HfCheckpoint.parseConfig(released.deepCopy().without("head_dim"), Path.of("config.json")).headSize(), "GemmaConfig's head_dim");
+        assertTrue(parseRefused(released.deepCopy().put("hidden_activation", "gelu")).contains("hidden_activation 'gelu' is not supported"));
+
+        ModelConfig c = gemma(16).build();
+        assertTrue(c.gemma() && c.hfAsStored());
+        Path out = dir.resolve("gemma");
+        float[] p = params(c);
+        HfCheckpoint.write(out, c, p, null);
+        var json = new ObjectMapper().readTree(out.resolve("config.json").toFile());
+        assertEquals("gemma", json.get("model_type").asText());
+        assertEquals("GemmaForCausalLM", json.get("architectures").get(0).asText());
+        assertEquals("gelu_pytorch_tanh", json.get("hidden_activation").asText());
+        assertEquals(16, json.get("head_dim").asInt());
+        ParamLayout layout = new ParamLayout(c);
+        try (Safetensors.Reader r = Safetensors.open(out.resolve("model.safetensors"))) {
+            assertArrayEquals(java.util.Arrays.copyOfRange(p, layout.finalNormW(), layout.finalNormW() + 16), r.floats("model.norm.weight"), "w, not 1 + w");
+        }
+        try (HfCheckpoint ck = HfCheckpoint.open(out)) {
+            assertEquals(c, ck.config());
+            float[] q = new float[p.length];
+            ck.load(layout, q);
+            assertArrayEquals(p, q);
+        }
+        float[] fresh = new float[layout.size()];
+        layout.initialize(fresh, 1);
+        for (int i = layout.finalNormW(); i < layout.finalNormW() + 16; i++) assertEquals(0f, fresh[i], "Gemma's gains start at w = 0");
+        var own = writtenAndReadBack("gemma-multiplier", gemma(16).embeddingMultiplier(2).build());
+        assertEquals("crucible_llama", own.get("model_type").asText());
+        assertEquals(2.0, own.get("crucible").get("embedding_multiplier").asDouble());
+        assertEquals("offset_rmsnorm", own.get("crucible").get("norm").asText());
+    }
+
     /**
      * LlamaMLP applies ACT2FN[hidden_act] to its gate: gelu_pytorch_tanh (and gelu_new, gelu_fast, the same function) read
      * as GeGLU and write back as gelu_pytorch_tanh, in every Llama-family architecture; exact GELU there is refused by name.
@@ -775,9 +838,13 @@ class HfCheckpointTest {
         for (ModelConfig c : new ModelConfig[] {ModelConfig.gpt2Builder(37, 16, 2, 2, 16).embeddingProjection(true).build(),
                 ModelConfig.llamaBuilder(37, 16, 2, 2, 2, 16).tieEmbeddings(false).embeddingProjection(true).build(),
                 ModelConfig.llamaBuilder(37, 16, 2, 2, 2, 16).linearBias(ModelConfig.LinearBias.QKV).embeddingProjection(true).build(),
-                ModelConfig.llamaBuilder(37, 16, 2, 2, 2, 16).norm(ModelConfig.Norm.NONPARAMETRIC_LAYERNORM).normEps(1e-5).embeddingProjection(true).build()}) {
+                ModelConfig.llamaBuilder(37, 16, 2, 2, 2, 16).norm(ModelConfig.Norm.NONPARAMETRIC_LAYERNORM).normEps(1e-5).embeddingProjection(true).build(),
+                gemma(16).embeddingProjection(true).build(),
+                // Gemma's norm and an embedding multiplier outside Gemma: exported as Llama with 1 + w gains, the multiplier in an untied embedding
+                ModelConfig.llamaBuilder(37, 16, 2, 2, 2, 16).norm(ModelConfig.Norm.OFFSET_RMSNORM).embeddingMultiplier(3).embeddingProjection(true).build()}) {
             float[] p = params(c);
-            String type = HfFormat.configJson(c.toBuilder().embeddingProjection(false).build(), null, null).get("model_type").toString();
+            String type = HfFormat.configJson(c.toBuilder().embeddingProjection(false).build(), null, null).get("model_type").toString()
+                    .replaceFirst("^" + HfFormat.CRUCIBLE_PREFIX, "");
             Path out = dir.resolve("embproj-" + type);
             HfCheckpoint.write(out, c, p, null);
             var json = new ObjectMapper().readTree(out.resolve("config.json").toFile());

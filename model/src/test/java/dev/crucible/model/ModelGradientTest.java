@@ -37,6 +37,10 @@ class ModelGradientTest {
                 Arguments.of("gpt2-nonparametric-post", ModelConfig.gpt2Builder(13, 9, 2, 2, 8).norm(ModelConfig.Norm.NONPARAMETRIC_LAYERNORM)
                         .normPlacement(ModelConfig.NormPlacement.POST).build()),
                 Arguments.of("llama-bias_all", ModelConfig.llamaBuilder(13, 9, 2, 2, 1, 8).linearBias(ModelConfig.LinearBias.ALL).build()),
+                Arguments.of("gemma", ModelConfig.llamaBuilder(13, 9, 2, 4, 1, 16).glu(ModelConfig.Glu.GEGLU).norm(ModelConfig.Norm.OFFSET_RMSNORM)
+                        .embeddingMultiplier(ModelConfig.gemmaEmbeddingMultiplier(16)).headDim(8).build()),
+                Arguments.of("gpt2-offset_rmsnorm-multiplier-post", ModelConfig.gpt2Builder(13, 9, 2, 2, 8).norm(ModelConfig.Norm.OFFSET_RMSNORM)
+                        .embeddingMultiplier(2.5).normPlacement(ModelConfig.NormPlacement.POST).build()),
                 Arguments.of("llama-geglu", ModelConfig.llamaBuilder(13, 9, 2, 4, 2, 16).glu(ModelConfig.Glu.GEGLU).build()),
                 Arguments.of("qwen3-head_dim", ModelConfig.llamaBuilder(13, 9, 2, 4, 2, 16).qkNorm(true).headDim(6).build()),
                 Arguments.of("llama-head_dim-narrow", ModelConfig.llamaBuilder(13, 9, 2, 2, 1, 16).headDim(2).linearBias(ModelConfig.LinearBias.ATTENTION)

@@ -168,7 +168,7 @@ final class ReferenceModel {
         boolean learned = learned();
         int layers = cfg.nLayer();
         double[] x = new double[bt * d];
-        Reference.embeddingForward(x, tokens, get("wte.weight"), learned ? get("wpe.weight") : null, b, t, d);
+        Reference.embeddingForward(x, tokens, get("wte.weight"), learned ? get("wpe.weight") : null, b, t, d, cfg.embeddingMultiplier());
         double[] emb = x;
         if (cfg.embeddingProjection()) {
             x = new double[bt * d];
@@ -232,7 +232,7 @@ final class ReferenceModel {
             addGrad(ParamLayout.EMBED_PROJ, dr1);
         }
         double[] dwte = new double[cfg.vocabSize() * d], dwpe = learned ? new double[cfg.contextLength() * d] : null;
-        Reference.embeddingBackward(dwte, dwpe, dx, tokens, b, t, d);
+        Reference.embeddingBackward(dwte, dwpe, dx, tokens, b, t, d, cfg.embeddingMultiplier());
         addGrad("wte.weight", dwte);
         if (learned) addGrad("wpe.weight", dwpe);
         return loss;
@@ -475,9 +475,10 @@ final class ReferenceModel {
         return din;
     }
 
-    /** The norm's gain as a vector of d: Single-Scale RMSNorm's one scalar repeated. */
+    /** The norm's gain as a vector of d: Single-Scale RMSNorm's one scalar repeated, Gemma's 1 + w. */
     private double[] gain(String name, int d) {
         double[] w = get(name + ".weight");
+        if (cfg.norm() == ModelConfig.Norm.OFFSET_RMSNORM) return Arrays.stream(w).map(v -> 1 + v).toArray();
         if (w.length == d) return w;
         double[] full = new double[d];
         Arrays.fill(full, w[0]);

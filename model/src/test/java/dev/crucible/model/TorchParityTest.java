@@ -100,6 +100,17 @@ public class TorchParityTest {
                 // GeGLU (GELU's tanh form on the gate, exported as hidden_act gelu_pytorch_tanh), in Llama's and Qwen3's blocks
                 Arguments.of("llama-geglu", ModelConfig.llamaBuilder(50, 24, 2, 4, 2, 32).glu(ModelConfig.Glu.GEGLU).build()),
                 Arguments.of("qwen3-geglu-head_dim", ModelConfig.llamaBuilder(50, 24, 2, 4, 2, 32).glu(ModelConfig.Glu.GEGLU).qkNorm(true).headDim(16).build()),
+                // Gemma (exported as GemmaForCausalLM: GeGLU, 1 + w norms, the embedding times √d, one key/value head 16 wide), and
+                // its norm and an embedding multiplier elsewhere (Crucible's own)
+                Arguments.of("gemma", ModelConfig.llamaBuilder(50, 24, 2, 4, 1, 32).glu(ModelConfig.Glu.GEGLU).norm(ModelConfig.Norm.OFFSET_RMSNORM)
+                        .embeddingMultiplier(ModelConfig.gemmaEmbeddingMultiplier(32)).headDim(16).build()),
+                Arguments.of("gemma-untied-attention_bias", ModelConfig.llamaBuilder(50, 24, 2, 4, 2, 32).glu(ModelConfig.Glu.GEGLU)
+                        .norm(ModelConfig.Norm.OFFSET_RMSNORM).embeddingMultiplier(ModelConfig.gemmaEmbeddingMultiplier(32)).tieEmbeddings(false)
+                        .linearBias(ModelConfig.LinearBias.ATTENTION).build()),
+                Arguments.of("llama-offset_rmsnorm-multiplier", ModelConfig.llamaBuilder(50, 24, 2, 4, 2, 32).norm(ModelConfig.Norm.OFFSET_RMSNORM)
+                        .embeddingMultiplier(3).build()),
+                Arguments.of("gpt2-offset_rmsnorm-multiplier", ModelConfig.gpt2Builder(50, 24, 2, 4, 32).norm(ModelConfig.Norm.OFFSET_RMSNORM)
+                        .embeddingMultiplier(2).build()),
                 Arguments.of("gpt2-exact_gelu", ModelConfig.gpt2Builder(50, 24, 2, 4, 32).gelu(ModelConfig.Gelu.EXACT).build()),
                 // 200 tokens: three full attention tiles and a partial one, queries against keys of earlier tiles
                 Arguments.of("gpt2-long", ModelConfig.gpt2(50, 203, 2, 4, 32)),

@@ -81,12 +81,14 @@ def gpt2(w, c, idx):
     B, T = idx.shape
     d, nh = c["n_embd"], c["n_head"]
     eps = c["layer_norm_epsilon"]
-    x = embed_proj(w, w["transformer.wte.weight"][idx] + w["transformer.wpe.weight"][:T])
+    x = embed_proj(w, w["transformer.wte.weight"][idx] * embed_scale(c) + w["transformer.wpe.weight"][:T])
     kind = c.get("crucible", {}).get("norm", "layernorm")  # an RMSNorm (full or single-scale gain), or a LayerNorm that learns nothing, instead
 
     def norm(h, name):
         if kind == "nonparametric_layernorm":
             return F.layer_norm(h, (d,), None, None, eps)
+        if kind == "offset_rmsnorm":  # Gemma's 1 + w
+            return rms_norm(h, 1.0 + w[name + ".weight"], eps)
         return rms_norm(h, w[name + ".weight"], eps) if kind != "layernorm" else F.layer_norm(h, (d,), w[name + ".weight"], w[name + ".bias"], eps)
     for l, (placement, scale) in enumerate(layer_plan(c, c["n_layer"])):
         p = f"transformer.h.{l}."
@@ -108,6 +110,13 @@ def gpt2(w, c, idx):
     x = norm(x, "transformer.ln_f")
     head = w["lm_head.weight"] if "lm_head.weight" in w else w["transformer.wte.weight"]
     return head_proj(w, x) @ head.t()
+
+
+def embed_scale(c):
+    """GemmaModel's normaliser, torch.tensor(hidden_size ** 0.5, dtype) in float32; Crucible's embedding_multiplier elsewhere."""
+    if c["model_type"] == "gemma":
+        return torch.tensor(c["hidden_size"] ** 0.5, dtype=torch.float32)
+    return torch.tensor(c.get("crucible", {}).get("embedding_multiplier", 1.0), dtype=torch.float32)
 
 
 def embed_proj(w, x):  # Crucible's "embedding_projection" (OSP's EmbProj): R1 after the embedding
@@ -161,8 +170,13 @@ def llama(w, c, idx):
     eps = 1e-5 if olmo else c["rms_norm_eps"]
     clip = c.get("clip_qkv") or c.get("crucible", {}).get("clip_qkv")
 
+    # Gemma's RMSNorm multiplies by 1 + w (GemmaRMSNorm); Crucible's own models may have it too
+    offset = c["model_type"] == "gemma" or c.get("crucible", {}).get("norm") == "offset_rmsnorm"
+
     def norm(h, name):
-        return F.layer_norm(h, (d,), None, None, eps) if plain else rms_norm(h, w[name + ".weight"], eps)
+        if plain:
+            return F.layer_norm(h, (d,), None, None, eps)
+        return rms_norm(h, 1.0 + w[name + ".weight"] if offset else w[name + ".weight"], eps)
 
     inv = 1.0 / (c["rope_theta"] ** (torch.arange(0, hs, 2, dtype=torch.int64).float() / hs))
     if c.get("rope_scaling"):
@@ -171,7 +185,7 @@ def llama(w, c, idx):
     freqs = torch.outer(torch.arange(T).float(), inv)
     emb = torch.cat((freqs, freqs), dim=-1)
     cos, sin = emb.cos(), emb.sin()
-    x = embed_proj(w, w["model.embed_tokens.weight"][idx])
+    x = embed_proj(w, w["model.embed_tokens.weight"][idx] * embed_scale(c))
     for l, (placement, scale) in enumerate(layer_plan(c, c["num_hidden_layers"])):
         p = f"model.layers.{l}."
 
@@ -221,7 +235,7 @@ def gpt_neox(w, c, idx):
     emb = torch.cat((freqs, freqs), dim=-1)
     cos, sin = emb.cos(), emb.sin()
     approximate = "none" if c["hidden_act"] == "gelu" else "tanh"
-    x = embed_proj(w, w["gpt_neox.embed_in.weight"][idx])
+    x = embed_proj(w, w["gpt_neox.embed_in.weight"][idx] * embed_scale(c))
 
     plain = c.get("crucible", {}).get("norm") == "nonparametric_layernorm"  # a LayerNorm that learns nothing
 
@@ -269,7 +283,7 @@ def main():
     batch = read_safetensors(f"{d}/batch.safetensors")
     idx, tgt = batch["tokens"].long(), batch["targets"].long()
     base = cfg["model_type"].removeprefix("crucible_")  # Crucible's own model types: the base fields plus "crucible"
-    logits = {"llama": llama, "qwen2": llama, "qwen3": llama, "olmo": llama, "olmo2": llama, "gpt_neox": gpt_neox, "gpt2": gpt2}[base](w, cfg, idx)
+    logits = {"llama": llama, "qwen2": llama, "qwen3": llama, "olmo": llama, "olmo2": llama, "gemma": llama, "gpt_neox": gpt_neox, "gpt2": gpt2}[base](w, cfg, idx)
     flat = logits.view(-1, logits.shape[-1])
     loss = F.cross_entropy(flat, tgt.view(-1))
     objective = loss

@@ -325,18 +325,19 @@ public final class Reference {
         }
     }
 
-    public static void embeddingForward(double[] out, int[] tokens, double[] wte, double[] wpe, int b, int t, int c) {
+    /** out = m·wte[token] + wpe[position]. */
+    public static void embeddingForward(double[] out, int[] tokens, double[] wte, double[] wpe, int b, int t, int c, double m) {
         for (int r = 0; r < b * t; r++) {
             for (int i = 0; i < c; i++) {
-                out[r * c + i] = wte[tokens[r] * c + i] + (wpe == null ? 0 : wpe[(r % t) * c + i]);
+                out[r * c + i] = m * wte[tokens[r] * c + i] + (wpe == null ? 0 : wpe[(r % t) * c + i]);
             }
         }
     }
 
-    public static void embeddingBackward(double[] dwte, double[] dwpe, double[] dout, int[] tokens, int b, int t, int c) {
+    public static void embeddingBackward(double[] dwte, double[] dwpe, double[] dout, int[] tokens, int b, int t, int c, double m) {
         for (int r = 0; r < b * t; r++) {
             for (int i = 0; i < c; i++) {
-                dwte[tokens[r] * c + i] += dout[r * c + i];
+                dwte[tokens[r] * c + i] += m * dout[r * c + i];
                 if (dwpe != null) dwpe[(r % t) * c + i] += dout[r * c + i];
             }
         }

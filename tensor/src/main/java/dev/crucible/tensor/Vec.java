@@ -238,6 +238,13 @@ final class Vec {
         for (; i < n; i++) y[yOff + i] = fma(a, x[xOff + i], y[yOff + i]);
     }
 
+    /** dst[i] = a · src[i] */
+    static void scaleInto(float[] dst, int dOff, float[] src, int sOff, int n, float a) {
+        int i = 0, bound = S.loopBound(n);
+        for (; i < bound; i += L) FloatVector.fromArray(S, src, sOff + i).mul(a).intoArray(dst, dOff + i);
+        for (; i < n; i++) dst[dOff + i] = src[sOff + i] * a;
+    }
+
     /** dst[i] += src[i] */
     static void addInto(float[] dst, int dOff, float[] src, int sOff, int n) {
         int i = 0, bound = S.loopBound(n);

@@ -310,16 +310,18 @@ class LayerKernelsTest {
             int b = s[0], t = s[1], c = s[2], vocab = 3 + rng.nextInt(200);
             int[] tok = rng.ints(b * t, 0, vocab).toArray();
             float[] wte = Check.randomFloats(rng, vocab * c, 1), wpe = Check.randomFloats(rng, t * c, 1), out = new float[b * t * c];
-            emb.forward(out, 0, tok, 0, wte, 0, wpe, 0, b, t, c, vocab);
-            double[] eo = new double[out.length];
-            Reference.embeddingForward(eo, tok, Check.toDouble(wte), Check.toDouble(wpe), b, t, c);
-            Check.close("embedding", eo, out, 0, 1e-6);
-            float[] dout = Check.randomFloats(rng, out.length, 1), dwte = new float[wte.length], dwpe = new float[wpe.length];
-            double[] edwte = new double[wte.length], edwpe = new double[wpe.length];
-            emb.backward(dwte, 0, dwpe, 0, dout, 0, tok, 0, b, t, c);
-            Reference.embeddingBackward(edwte, edwpe, Check.toDouble(dout), tok, b, t, c);
-            Check.close("embedding dwte", edwte, dwte, 1e-5, 1e-5);
-            Check.close("embedding dwpe", edwpe, dwpe, 1e-5, 1e-5);
+            for (float m : new float[] {1f, (float) Math.sqrt(c)}) { // Gemma's multiplier too
+                emb.forward(out, 0, tok, 0, wte, 0, wpe, 0, b, t, c, vocab, m);
+                double[] eo = new double[out.length];
+                Reference.embeddingForward(eo, tok, Check.toDouble(wte), Check.toDouble(wpe), b, t, c, m);
+                Check.close("embedding", eo, out, m == 1f ? 0 : 1e-6, 1e-6);
+                float[] dout = Check.randomFloats(rng, out.length, 1), dwte = new float[wte.length], dwpe = new float[wpe.length];
+                double[] edwte = new double[wte.length], edwpe = new double[wpe.length];
+                emb.backward(dwte, 0, dwpe, 0, dout, 0, tok, 0, b, t, c, m);
+                Reference.embeddingBackward(edwte, edwpe, Check.toDouble(dout), tok, b, t, c, m);
+                Check.close("embedding dwte", edwte, dwte, 1e-5, 1e-5);
+                Check.close("embedding dwpe", edwpe, dwpe, 1e-5, 1e-5);
+            }
 
             int rows = b * t;
             float[] logits = Check.randomFloats(rng, rows * vocab, 8), losses = new float[rows];

@@ -118,8 +118,8 @@ class ReferenceGradientTest {
         int[] tok = rng.ints(b * t, 0, vocab).toArray();
         double[] wte = rnd(rng, vocab * c), wpe = rnd(rng, t * c), r = rnd(rng, b * t * c), out = new double[b * t * c];
         double[] dwte = new double[wte.length], dwpe = new double[wpe.length];
-        Reference.embeddingBackward(dwte, dwpe, r, tok, b, t, c);
-        Check.Objective f = () -> { Reference.embeddingForward(out, tok, wte, wpe, b, t, c); return Check.weighted(out, r); };
+        Reference.embeddingBackward(dwte, dwpe, r, tok, b, t, c, 1.7);
+        Check.Objective f = () -> { Reference.embeddingForward(out, tok, wte, wpe, b, t, c, 1.7); return Check.weighted(out, r); }; // a multiplier as Gemma's
         Check.gradient("embedding dwte", wte, dwte, f, 100, rng, TOL);
         Check.gradient("embedding dwpe", wpe, dwpe, f, 100, rng, TOL);
 

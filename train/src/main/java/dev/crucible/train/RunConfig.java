@@ -81,7 +81,7 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
      * (OLMo 2's x + norm(f(x)));
      * norm_scaling: none | layer_index (LayerNorm Scaling); qk_norm: none | head (RMSNorm on each query and key head; true) |
      * whole (over each token's whole query and key projections, OLMo 2's);
-     * norm: layernorm | rmsnorm | single_scale_rmsnorm | nonparametric_layernorm (no gain or bias, the first OLMo's, which in Llama
+     * norm: layernorm | rmsnorm | single_scale_rmsnorm | offset_rmsnorm | nonparametric_layernorm (no gain or bias, the first OLMo's, which in Llama
      * style with norm_eps 1e-5 exports as OLMo; default: the style's); dropout: the drop
      * probability in training on the attention probabilities, each sub-layer's output and the MLP's
      * hidden activation; embedding_projection: learnable orthogonally initialised d×d projections after the
@@ -94,14 +94,17 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
      * gpt_neox style have them all. clip_qkv: the query, key and value projections clamped to [-c, c] before QK-norm and RoPE
      * (OLMo 1.7's; absent or 0: none). head_dim: each attention head's width, a llama-style option (absent: d_model / n_head;
      * Qwen3-0.6B has 16 heads of 128 on d_model 1024). glu: the gate of a llama-style MLP, swiglu (the default) or geglu (GELU's
-     * tanh form, Gemma's; exports as hidden_act gelu_pytorch_tanh).
+     * tanh form, Gemma's; exports as hidden_act gelu_pytorch_tanh). embedding_multiplier: the token embedding times this before
+     * the first block (Gemma's √d_model; default 1). norm: offset_rmsnorm is Gemma's RMSNorm, gain 1 + w with w starting at 0;
+     * a llama-style model with it, glu: geglu and embedding_multiplier √d_model (as a float32) exports as Gemma.
      */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record ModelSpec(String preset, String style, Integer vocabSize, Integer contextLength, Integer nLayer, Integer nHead,
                             Integer nKvHead, Integer dModel, Integer intermediateSize, Boolean tieEmbeddings, Double normEps,
                             Double ropeTheta, String normPlacement, Double mixLnFraction, String normScaling, String qkNorm, String norm,
                             Double dropout, Boolean embeddingProjection, Boolean parallelResidual, Double rotaryFraction, String gelu,
-                            RopeScaling ropeScaling, String linearBias, Double clipQkv, Integer headDim, String glu) {
+                            RopeScaling ropeScaling, String linearBias, Double clipQkv, Integer headDim, String glu,
+                            Double embeddingMultiplier) {
         /** model: tiny is short for model: {preset: tiny}. */
         @JsonCreator(mode = JsonCreator.Mode.DELEGATING)
         public static ModelSpec ofPreset(String preset) {
@@ -160,12 +163,13 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
             if (clipQkv != null) m.clipQkv(clipQkv);
             if (headDim != null) m.headDim(headDim);
             if (glu != null) m.glu(ModelConfig.Glu.parse(glu));
+            if (embeddingMultiplier != null) m.embeddingMultiplier(embeddingMultiplier);
             return m.build();
         }
 
         /**
          * Every field spelled out, for the resolved config written into the run directory (the GPT-NeoX fields for
-         * that style, gelu where it is not the tanh form, linear_bias where it is not the style's, clip_qkv, head_dim and glu where they are set,
+         * that style, gelu where it is not the tanh form, linear_bias where it is not the style's, clip_qkv, head_dim, glu and embedding_multiplier where they are set,
          * so that other runs' files read as they always have).
          */
         public static ModelSpec of(ModelConfig c, String preset) {
@@ -175,7 +179,8 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
                     c.normScaling().id(), c.qkNorm().id(), c.norm().id(), c.dropout(), c.embeddingProjection(), neox ? c.parallelResidual() : null,
                     neox ? c.rotaryFraction() : null, neox || c.gelu() != ModelConfig.Gelu.TANH ? c.gelu().id() : null,
                     c.ropeScaling() == null ? null : RopeScaling.of(c.ropeScaling()), c.linearBias() == c.style().defaultLinearBias() ? null : c.linearBias().id(),
-                    c.clipQkv() > 0 ? c.clipQkv() : null, c.headDim() > 0 ? c.headDim() : null, c.glu() == ModelConfig.Glu.SWIGLU ? null : c.glu().id());
+                    c.clipQkv() > 0 ? c.clipQkv() : null, c.headDim() > 0 ? c.headDim() : null, c.glu() == ModelConfig.Glu.SWIGLU ? null : c.glu().id(),
+                    c.embeddingMultiplier() == 1 ? null : c.embeddingMultiplier());
         }
     }
 
