@@ -5,7 +5,7 @@
 #   bench/kernel_ab.sh [-r ROUNDS] REV_A REV_B [REV...]
 # Each revision's tensor module is packaged in a temporary worktree (the working tree's own build for ".").
 # Run it on an otherwise idle machine: a training run beside it swung the pooled products' medians by up to 1.9x.
-# KERNEL_AB_WORKLOADS=9,10 runs only those workloads (the numbers each line of the report starts with; 13, attention at 4,096 positions, takes about half a second a call; 14, the bias gradient, needs a revision from 91f6a96 on; 15-17, workload 4's product taken apart (the kernel alone, the lower triangle, and its mirror, each with B packed beforehand), from 7eb0cf2 on; 18, workload 5 on one worker alone).
+# KERNEL_AB_WORKLOADS=9,10 runs only those workloads (the numbers each line of the report starts with; 13, attention at 4,096 positions, takes about half a second a call; 14, the bias gradient, needs a revision from 91f6a96 on; 15-17, workload 4's product taken apart (the kernel alone, the lower triangle, and its mirror, each with B packed beforehand), from 7eb0cf2 on; 18, workload 5 on one worker alone; 19, the GELU MLP activation forward and backward).
 # KERNEL_AB_JAVA_OPTS goes to the JVM that runs them (e.g. -XX:UseAVX=2 for the 256-bit path on an AVX-512 machine).
 # The workloads call Gemm.multiplySymmetricSerial and NewtonSchulz(gemm, worker): revisions from fbcfd37 (2026-12-01) on;
 # the decoding attention workload calls DecodeAttention with per-row caches: from 52e47d9 (the same day) on.

@@ -1,3 +1,4 @@
+import dev.crucible.tensor.Activations;
 import dev.crucible.tensor.Attention;
 import dev.crucible.tensor.DecodeAttention;
 import dev.crucible.tensor.Gemm;
@@ -31,6 +32,7 @@ public final class KernelBench {
     static final int BATCH = 8, SHORT_ROWS = 160;
     static final Attention ATTENTION = new Attention(GEMM);
     static final Linear LINEAR = new Linear(GEMM);
+    static final Activations ACT = new Activations(POOL);
     static final float[] BIAS = random(QKV, 5), BIASGRAD = new float[MLP], DW1 = new float[MLP];
     static final float[] QKV_ACT = random(BATCH * MAX_T * 3 * HEADS * HS, 3), DOUT = random(BATCH * MAX_T * HEADS * HS, 4), DQKV = new float[QKV_ACT.length],
             AOUT = new float[DOUT.length], LSE = new float[BATCH * HEADS * MAX_T];
@@ -43,7 +45,8 @@ public final class KernelBench {
             "training's attention, tiny's heads at 2 x 4,096 positions, one layer forward + backward",
             "bias gradient, 2,048 rows x 1,536 columns (mlp_in's; with a dW of one column)",
             "384³ on one worker, B packed beforehand: the micro-kernel's rate", "384³'s lower triangle on one worker, B packed beforehand, no mirror",
-            "384³'s lower triangle and its mirror on one worker, B packed beforehand", "Newton–Schulz, tiny's 24 matrices on one worker alone"};
+            "384³'s lower triangle and its mirror on one worker, B packed beforehand", "Newton–Schulz, tiny's 24 matrices on one worker alone",
+            "GELU (tanh form) forward + backward, tiny's MLP activation, 2,048 x 1,536"};
 
     public static double run(int workload) {
         long t0 = System.nanoTime();
@@ -93,6 +96,10 @@ public final class KernelBench {
             case 18 -> POOL.run(1, (t, w) -> { // workload 5 on one worker, the other idle: what the two cost each other
                 for (int i = 0; i < 24; i++) NS[w].quintic(G[i % 4], 0, MUON[i % 4][0], MUON[i % 4][1], 5, OUT[i % 4], 0);
             });
+            case 19 -> { // X as the pre-activation and as the gradient coming back; Y the output, then the gradient going in
+                ACT.geluForward(Y, 0, X, 0, T * MLP);
+                ACT.geluBackward(Y, 0, X, 0, X, 0, T * MLP);
+            }
             default -> throw new IllegalArgumentException("no workload " + workload);
         }
         return (System.nanoTime() - t0) / 1e6;

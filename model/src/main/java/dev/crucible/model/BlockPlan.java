@@ -56,7 +56,7 @@ public record BlockPlan(Positions positions, int rotaryDims, NormKind finalNorm,
      */
     public record Sublayer(Branch branch, NormKind norm, Placement placement, float scale) {}
 
-    /** The MLP's activation: GELU (tanh form, or exact by erf) on one projection, or SwiGLU on a fused [gate; up] projection. */
+    /** The MLP's activation: GELU (tanh form, or exact by erf) on one projection, or SwiGLU or GeGLU on a fused [gate; up] projection. */
     public enum Mlp {
         GELU, GELU_EXACT, SWIGLU, GEGLU;
 

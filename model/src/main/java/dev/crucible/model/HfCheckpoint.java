@@ -237,11 +237,13 @@ public final class HfCheckpoint implements AutoCloseable {
         }
         if (type.equals("gemma")) { // Llama with GeGLU, RMSNorm gains of 1 + w and the embedding times √d (GemmaForCausalLM)
             String act = c.hasNonNull("hidden_activation") ? c.get("hidden_activation").asText() : "gelu_pytorch_tanh";
-            if (!act.equals("gelu_pytorch_tanh") && !act.equals("gelu_new") && !act.equals("gelu_fast")) {
+            if (!TANH_GELU.contains(act)) {
                 throw new IOException(file + ": hidden_activation '" + act + "' is not supported (gelu_pytorch_tanh, GELU's tanh form, is)");
             }
-            // GemmaMLP reads hidden_activation and ignores the legacy hidden_act ("gelu" in the first releases' files), taking
-            // GELU's tanh form when hidden_activation is absent, the form Gemma was trained with; GemmaConfig's head_dim is 256
+            // transformers 4's GemmaMLP reads hidden_activation and ignores the legacy hidden_act ("gelu" in the first releases'
+            // files), taking GELU's tanh form when hidden_activation is absent: the form Gemma was trained with, which Crucible
+            // takes too (transformers 5's GemmaMLP is LlamaMLP, on hidden_act; Crucible's exports write both keys alike).
+            // GemmaConfig's head_dim is 256
             var llama = ((com.fasterxml.jackson.databind.node.ObjectNode) asType(c, "llama")).put("hidden_act", act);
             if (!c.has("head_dim")) llama.put("head_dim", 256);
             if (!c.has("tie_word_embeddings")) llama.put("tie_word_embeddings", true);
@@ -291,7 +293,7 @@ public final class HfCheckpoint implements AutoCloseable {
                     String act = c.path("hidden_act").asText("silu");
                     ModelConfig.Glu glu = switch (act) { // LlamaMLP: down(ACT2FN[hidden_act](gate) · up)
                         case "silu" -> ModelConfig.Glu.SWIGLU;
-                        case "gelu_pytorch_tanh", "gelu_new", "gelu_fast" -> ModelConfig.Glu.GEGLU;
+                        case String a when TANH_GELU.contains(a) -> ModelConfig.Glu.GEGLU;
                         default -> throw new IOException(file + ": hidden_act '" + act + "' is not supported (silu, and gelu_pytorch_tanh, GELU's tanh form, are)");
                     };
                     int d = req(c, "hidden_size", file), heads = req(c, "num_attention_heads", file);
@@ -342,10 +344,13 @@ public final class HfCheckpoint implements AutoCloseable {
         String act = c.path(key).asText(fallback);
         return switch (act) {
             case "gelu" -> ModelConfig.Gelu.EXACT;
-            case "gelu_new", "gelu_pytorch_tanh", "gelu_fast" -> ModelConfig.Gelu.TANH;
+            case String a when TANH_GELU.contains(a) -> ModelConfig.Gelu.TANH;
             default -> throw new IOException(file + ": " + key + " '" + act + "' is not supported (gelu, exact, and gelu_new, the tanh approximation, are)");
         };
     }
+
+    /** transformers' names of GELU's tanh approximation (ACT2FN: gelu_new, gelu_pytorch_tanh and gelu_fast compute the same function). */
+    private static final java.util.Set<String> TANH_GELU = java.util.Set.of("gelu_new", "gelu_pytorch_tanh", "gelu_fast");
 
     /** The same config.json read as another model_type (the base architecture of Qwen2, Qwen3, OLMo and of Crucible's own types). */
     private static JsonNode asType(JsonNode c, String modelType) {

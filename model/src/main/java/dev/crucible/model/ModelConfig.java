@@ -7,7 +7,7 @@ import java.util.Map;
 /**
  * Architecture of a decoder-only transformer, in Hugging Face's terms. One record covers three
  * families: GPT-2 style (learned positions, LayerNorm with bias, GELU MLP, biases, tied embeddings),
- * Llama style (RoPE, RMSNorm, SwiGLU MLP, no biases unless chosen, grouped-query attention, optional tying) and
+ * Llama style (RoPE, RMSNorm, SwiGLU or GeGLU MLP, no biases unless chosen, grouped-query attention, optional tying) and
  * GPT-NeoX style, Pythia's (RoPE on a share of each head, LayerNorm with bias, exact GELU MLP, biases,
  * untied embeddings, attention and MLP side by side on the layer's input).
  * What each style means per layer is decided once, in {@link BlockPlan}; nothing else asks for the
@@ -46,7 +46,7 @@ import java.util.Map;
  * @param glu the gate of a Llama-style MLP, down(act(gate(x)) · up(x)): SiLU (SwiGLU, Llama's) or GELU's tanh form (GeGLU,
  *     Gemma's; "GLU Variants Improve Transformer", Shazeer 2020)
  * @param embeddingMultiplier the token embedding's rows times this before the first block (Gemma's normaliser, √d_model
- *     rounded to float32); the tied head reads the embedding unscaled
+ *     rounded to float32); the tied head reads the embedding unscaled; held as the float32 the model multiplies by
  */
 public record ModelConfig(Style style, int vocabSize, int contextLength, int nLayer, int nHead, int nKvHead, int dModel,
                           int intermediateSize, boolean tieEmbeddings, double normEps, double ropeTheta, NormPlacement normPlacement,
@@ -242,9 +242,11 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
         require(style == Style.LLAMA || nKvHead == nHead, "n_kv_head", "grouped-query attention is a Llama-style option");
         require(gelu != null, "gelu", "must be tanh or exact");
         require(glu != null, "glu", "must be swiglu or geglu");
-        require(embeddingMultiplier > 0 && Double.isFinite(embeddingMultiplier), "embedding_multiplier", "must be positive, got " + embeddingMultiplier);
+        require((float) embeddingMultiplier > 0 && Float.isFinite((float) embeddingMultiplier), "embedding_multiplier",
+                "must be positive and finite as a float32, got " + embeddingMultiplier);
+        embeddingMultiplier = (float) embeddingMultiplier; // the float the model multiplies by: configs that compute the same are equal
         require(glu == Glu.SWIGLU || style == Style.LLAMA, "glu", "a gated MLP is Llama style's; GPT-2's and GPT-NeoX's are GELU MLPs");
-        require(style != Style.LLAMA || gelu == Gelu.TANH, "gelu", "Llama style's MLP is SwiGLU, not GELU");
+        require(style != Style.LLAMA || gelu == Gelu.TANH, "gelu", "Llama style's MLP is gated (glu: swiglu or geglu), not GELU");
         require(!parallelResidual || style == Style.GPT_NEOX, "parallel_residual", "a gpt_neox-style option");
         require(ropeScaling == null || style != Style.GPT2, "rope_scaling", "scales RoPE's frequencies; GPT-2 style has learned positions");
         require(ropeTheta > 0, "rope_theta", "must be positive, got " + ropeTheta);
@@ -330,12 +332,13 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
     /**
      * Whether the model is Gemma's (GemmaForCausalLM, the first Gemma): Llama style with GeGLU, RMSNorms whose gains are 1 + w,
      * the embedding times {@link #gemmaEmbeddingMultiplier}, on Pre-LN blocks without QK-norm, layer scaling, clip_qkv or biases but
-     * attention_bias's.
+     * attention_bias's, with plain RoPE and d_model a multiple of n_head (transformers' GemmaAttention before 4.48 computed
+     * no RoPE scaling and refused other widths).
      */
     public boolean gemma() {
         return style == Style.LLAMA && norm == Norm.OFFSET_RMSNORM && glu == Glu.GEGLU && embeddingMultiplier == gemmaEmbeddingMultiplier(dModel)
                 && normPlacement == NormPlacement.PRE && qkNorm == QkNorm.NONE && normScaling == NormScaling.NONE && clipQkv == 0
-                && (linearBias == LinearBias.NONE || linearBias == LinearBias.ATTENTION);
+                && (linearBias == LinearBias.NONE || linearBias == LinearBias.ATTENTION) && ropeScaling == null && dModel % nHead == 0;
     }
 
     /** Whether the blocks are OLMo 2's (Olmo2ForCausalLM): Llama style, each branch's output normalised, QK-norm over whole projections. */

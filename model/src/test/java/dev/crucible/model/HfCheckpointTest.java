@@ -365,6 +365,7 @@ class HfCheckpointTest {
         assertEquals(2048, qwen.attentionWidth());
         ParamLayout big = new ParamLayout(qwen);
         assertEquals(596_049_920L, big.size(), "Qwen3-0.6B's parameters, its tied embedding counted once");
+        assertEquals(6.0 * big.matmulParams() + 12.0 * 28 * 2048 * 512, big.flopsPerToken(512), "PaLM's attention FLOPs on the 2048-wide attention");
         // head_dim equal to the default is the default
         assertEquals(ModelConfig.llama(64, 8, 1, 4, 2, 32), ModelConfig.llamaBuilder(64, 8, 1, 4, 2, 32).headDim(8).build());
         assertTrue(parseRefused(released.deepCopy().put("head_dim", 0)).contains("head_dim must be positive, got 0"));
@@ -813,18 +814,49 @@ class HfCheckpointTest {
             HfFormat.ForTransformers hf = HfFormat.forTransformers(c, p);
             assertTrue(hf.config().hfAsStored());
             assertEquals(c.toBuilder().normScaling(ModelConfig.NormScaling.NONE).build(), hf.config());
-            int b = 2, t = 10;
-            int[] tok = new java.util.SplittableRandom(1).ints(b * t, 0, 37).toArray(), tgt = new java.util.SplittableRandom(2).ints(b * t, 0, 37).toArray();
-            try (dev.crucible.tensor.WorkerPool pool = new dev.crucible.tensor.WorkerPool(2)) {
-                Model scaled = Model.forInference(c, b, t, pool), folded = Model.forInference(hf.config(), b, t, pool);
-                System.arraycopy(p, 0, scaled.params, 0, p.length);
-                System.arraycopy(hf.params(), 0, folded.params, 0, p.length);
-                float a = scaled.forward(tok, tgt, b, t), f = folded.forward(tok, tgt, b, t);
-                assertEquals(a, f, 1e-5 * a, c.style().id() + ": the folded model computes the same loss");
-                dev.crucible.tensor.Check.close(c.style().id() + " probabilities", dev.crucible.tensor.Check.toDouble(scaled.probabilitiesDense()),
-                        folded.probabilitiesDense(), 1e-6, 1e-4);
-            }
+            assertFoldedComputesTheSame(c.style().id(), c, p, hf);
         }
+    }
+
+    /** The model transformers gets from forTransformers gives the loss and probabilities of the model as Crucible holds it. */
+    private static void assertFoldedComputesTheSame(String what, ModelConfig c, float[] p, HfFormat.ForTransformers hf) {
+        int b = 2, t = 10;
+        int[] tok = new java.util.SplittableRandom(4).ints(b * t, 0, c.vocabSize()).toArray(), tgt = new java.util.SplittableRandom(5).ints(b * t, 0, c.vocabSize()).toArray();
+        try (dev.crucible.tensor.WorkerPool pool = new dev.crucible.tensor.WorkerPool(2)) {
+            Model held = Model.forInference(c, b, t, pool), folded = Model.forInference(hf.config(), b, t, pool);
+            System.arraycopy(p, 0, held.params, 0, p.length);
+            System.arraycopy(hf.params(), 0, folded.params, 0, hf.params().length);
+            float a = held.forward(tok, tgt, b, t), f = folded.forward(tok, tgt, b, t);
+            assertEquals(a, f, 1e-5 * a, what + ": the folded model computes the same loss");
+            dev.crucible.tensor.Check.close(what + " probabilities", dev.crucible.tensor.Check.toDouble(held.probabilitiesDense()),
+                    folded.probabilitiesDense(), 1e-6, 1e-4);
+        }
+    }
+
+    /**
+     * Gemma's 1 + w gains and an embedding multiplier outside a model transformers computes as Gemma fold for it: 1 + w into
+     * an RMSNorm's gains (before LayerNorm Scaling's factor), the multiplier into an untied embedding (the head keeps the
+     * unscaled one; GPT-2's learned positions are not scaled).
+     */
+    @Test
+    void gemmaNormsAndEmbeddingMultipliersFoldForTransformers() {
+        ModelConfig[] configs = {ModelConfig.gpt2Builder(37, 16, 2, 2, 16).embeddingMultiplier(2).build(),
+                ModelConfig.llamaBuilder(37, 16, 2, 2, 2, 16).norm(ModelConfig.Norm.OFFSET_RMSNORM).embeddingMultiplier(3).build(),
+                ModelConfig.llamaBuilder(37, 16, 3, 2, 2, 16).norm(ModelConfig.Norm.OFFSET_RMSNORM).normScaling(ModelConfig.NormScaling.LAYER_INDEX).build(),
+                gemma(16).nLayer(3).normScaling(ModelConfig.NormScaling.LAYER_INDEX).build()};
+        for (ModelConfig c : configs) {
+            float[] p = params(c);
+            HfFormat.ForTransformers hf = HfFormat.forTransformers(c, p);
+            ModelConfig to = hf.config();
+            assertTrue(to.hfAsStored() && to.embeddingMultiplier() == 1 && to.norm() == c.styleNorm(), to.toString());
+            assertTrue(to.norm() != ModelConfig.Norm.OFFSET_RMSNORM && to.tieEmbeddings() == (c.embeddingMultiplier() == 1), to.toString());
+            assertFoldedComputesTheSame(c.toString(), c, p, hf);
+        }
+        ModelConfig g = gemma(16).build();
+        float[] p = params(g);
+        HfFormat.ForTransformers same = HfFormat.forTransformers(g, p);
+        assertEquals(g, same.config());
+        assertArrayEquals(p, same.params(), "Gemma's own model as it is");
     }
 
     /**
@@ -845,7 +877,7 @@ class HfCheckpointTest {
             float[] p = params(c);
             String type = HfFormat.configJson(c.toBuilder().embeddingProjection(false).build(), null, null).get("model_type").toString()
                     .replaceFirst("^" + HfFormat.CRUCIBLE_PREFIX, "");
-            Path out = dir.resolve("embproj-" + type);
+            Path out = dir.resolve("embproj-" + type + "-" + c.norm().id());
             HfCheckpoint.write(out, c, p, null);
             var json = new ObjectMapper().readTree(out.resolve("config.json").toFile());
             assertEquals("crucible_" + type, json.get("model_type").asText());
@@ -856,17 +888,7 @@ class HfCheckpointTest {
             }
             HfFormat.ForTransformers hf = HfFormat.forTransformers(c, p);
             assertTrue(hf.config().hfAsStored() && !hf.config().tieEmbeddings() && !hf.config().embeddingProjection(), hf.config().toString());
-            int b = 2, t = 10;
-            int[] tok = new java.util.SplittableRandom(4).ints(b * t, 0, 37).toArray(), tgt = new java.util.SplittableRandom(5).ints(b * t, 0, 37).toArray();
-            try (dev.crucible.tensor.WorkerPool pool = new dev.crucible.tensor.WorkerPool(2)) {
-                Model projected = Model.forInference(c, b, t, pool), folded = Model.forInference(hf.config(), b, t, pool);
-                System.arraycopy(p, 0, projected.params, 0, p.length);
-                System.arraycopy(hf.params(), 0, folded.params, 0, hf.params().length);
-                float a = projected.forward(tok, tgt, b, t), f = folded.forward(tok, tgt, b, t);
-                assertEquals(a, f, 1e-5 * a, type + ": the folded model computes the same loss");
-                dev.crucible.tensor.Check.close("probabilities", dev.crucible.tensor.Check.toDouble(projected.probabilitiesDense()),
-                        folded.probabilitiesDense(), 1e-6, 1e-4);
-            }
+            assertFoldedComputesTheSame(type, c, p, hf);
         }
     }
 }

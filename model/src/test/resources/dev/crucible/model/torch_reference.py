@@ -207,10 +207,12 @@ def llama(w, c, idx):
             y = attention(q, k, v).transpose(1, 2).reshape(B, T, nh * hs)
             return linear(y, "self_attn.o_proj")
 
-        def mlp(h):  # LlamaMLP: ACT2FN[hidden_act] on the gate (silu: SwiGLU; gelu_pytorch_tanh: GeGLU)
-            gate = linear(h, "mlp.gate_proj")
-            act = F.silu(gate) if c["hidden_act"] == "silu" else F.gelu(gate, approximate="tanh")
-            g = act * linear(h, "mlp.up_proj")
+        # LlamaMLP: ACT2FN[hidden_act] on the gate (silu: SwiGLU; gelu_pytorch_tanh: GeGLU); GemmaMLP (transformers 4): hidden_activation
+        act_name = (c.get("hidden_activation") or "gelu_pytorch_tanh") if c["model_type"] == "gemma" else c["hidden_act"]
+        act = {"silu": F.silu, "gelu_pytorch_tanh": lambda v: F.gelu(v, approximate="tanh")}[act_name]
+
+        def mlp(h):
+            g = act(linear(h, "mlp.gate_proj")) * linear(h, "mlp.up_proj")
             return linear(g, "mlp.down_proj")
 
         # OLMo 2 names its norms after where they sit: on the attention's output, on the feed-forward's

@@ -106,20 +106,22 @@ public final class Reference {
 
     private static final double GELU_S = Math.sqrt(2 / Math.PI), GELU_C = 0.044715;
 
+    private static double gelu(double x) {
+        return 0.5 * x * (1 + Math.tanh(GELU_S * (x + GELU_C * x * x * x)));
+    }
+
+    private static double geluGrad(double x) {
+        double th = Math.tanh(GELU_S * (x + GELU_C * x * x * x));
+        return 0.5 * (1 + th) + 0.5 * x * (1 - th * th) * GELU_S * (1 + 3 * GELU_C * x * x);
+    }
+
     public static void geluForward(double[] out, double[] inp, int n) {
-        for (int i = 0; i < n; i++) {
-            double x = inp[i];
-            out[i] = 0.5 * x * (1 + Math.tanh(GELU_S * (x + GELU_C * x * x * x)));
-        }
+        for (int i = 0; i < n; i++) out[i] = gelu(inp[i]);
     }
 
     /** dinp = dout · gelu'(inp) (overwrites, as the fast kernel). */
     public static void geluBackward(double[] dinp, double[] inp, double[] dout, int n) {
-        for (int i = 0; i < n; i++) {
-            double x = inp[i], th = Math.tanh(GELU_S * (x + GELU_C * x * x * x));
-            double grad = 0.5 * (1 + th) + 0.5 * x * (1 - th * th) * GELU_S * (1 + 3 * GELU_C * x * x);
-            dinp[i] = grad * dout[i];
-        }
+        for (int i = 0; i < n; i++) dinp[i] = geluGrad(inp[i]) * dout[i];
     }
 
     /** Exact GELU, x·Φ(x) with Φ(x) = ½·erfc(−x/√2). */
@@ -181,27 +183,19 @@ public final class Reference {
 
     /** inp rows [gate(I), up(I)] → out[r, j] = gelu(gate)·up, the tanh approximation (GeGLU, Gemma's). */
     public static void gegluForward(double[] out, double[] inp, int rows, int hidden) {
-        double[] g = new double[1];
         for (int r = 0; r < rows; r++) {
-            for (int j = 0; j < hidden; j++) {
-                geluForward(g, new double[] {inp[r * 2 * hidden + j]}, 1);
-                out[r * hidden + j] = g[0] * inp[r * 2 * hidden + hidden + j];
-            }
+            for (int j = 0; j < hidden; j++) out[r * hidden + j] = gelu(inp[r * 2 * hidden + j]) * inp[r * 2 * hidden + hidden + j];
         }
     }
 
     /** dinp (overwritten) = gradient of the GeGLU rows. */
     public static void gegluBackward(double[] dinp, double[] inp, double[] dout, int rows, int hidden) {
-        double[] v = new double[1], grad = new double[1];
         for (int r = 0; r < rows; r++) {
             for (int j = 0; j < hidden; j++) {
                 int gi = r * 2 * hidden + j, ui = gi + hidden;
-                double[] g = {inp[gi]};
                 double d = dout[r * hidden + j];
-                geluForward(v, g, 1);
-                geluBackward(grad, g, new double[] {d * inp[ui]}, 1);
-                dinp[ui] = d * v[0];
-                dinp[gi] = grad[0];
+                dinp[ui] = d * gelu(inp[gi]);
+                dinp[gi] = d * inp[ui] * geluGrad(inp[gi]);
             }
         }
     }

@@ -96,7 +96,8 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
      * Qwen3-0.6B has 16 heads of 128 on d_model 1024). glu: the gate of a llama-style MLP, swiglu (the default) or geglu (GELU's
      * tanh form, Gemma's; exports as hidden_act gelu_pytorch_tanh). embedding_multiplier: the token embedding times this before
      * the first block (Gemma's √d_model; default 1). norm: offset_rmsnorm is Gemma's RMSNorm, gain 1 + w with w starting at 0;
-     * a llama-style model with it, glu: geglu and embedding_multiplier √d_model (as a float32) exports as Gemma.
+     * a llama-style model with it, glu: geglu and embedding_multiplier √d_model (as a float32) exports as Gemma (Pre-LN, no
+     * qk_norm, norm_scaling, clip_qkv or rope_scaling, linear_bias none or attention, d_model a multiple of n_head).
      */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record ModelSpec(String preset, String style, Integer vocabSize, Integer contextLength, Integer nLayer, Integer nHead,

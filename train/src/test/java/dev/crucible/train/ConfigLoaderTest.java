@@ -65,8 +65,11 @@ class ConfigLoaderTest {
         assertEquals(8.0, qwen2.clipQkv(), "and its clip_qkv");
         assertEquals(384, qwen2.attentionWidth(), "and its head_dim");
         assertEquals(ModelConfig.Glu.GEGLU, qwen2.glu(), "and its glu");
-        assertEquals(13.856406, qwen2.embeddingMultiplier(), "and its embedding_multiplier");
+        assertEquals((float) 13.856406, qwen2.embeddingMultiplier(), "and its embedding_multiplier, held as the float the model multiplies by");
         assertEquals(ModelConfig.Norm.OFFSET_RMSNORM, qwen2.norm(), "and Gemma's norm");
+        ModelConfig gemma = load(Files.readString(example).replace("  # glu: geglu ", "  glu: geglu ").replace("  norm: rmsnorm ", "  norm: offset_rmsnorm ")
+                .replace("  # embedding_multiplier: 13.856406 ", "  embedding_multiplier: 13.856406 ")).model().resolve();
+        assertTrue(gemma.gemma(), "the example's Gemma keys make a model that exports as Gemma: " + gemma);
         assertEquals(qwen2, RunConfig.ModelSpec.of(qwen2, null).resolve());
         // the GPT-NeoX keys, switched on with that style (which has no grouped-query attention)
         String neox = Files.readString(example).replace("  style: llama ", "  style: gpt_neox ").replace("  n_kv_head: 2 ", "  n_kv_head: 4 ")
@@ -139,7 +142,7 @@ class ConfigLoaderTest {
         assertContains(error("model: {preset: tiny, linear_bias: qkv}\ndata: {train: x}\n"), "model.linear_bias: GPT-2 and GPT-NeoX style have a bias on every projection");
         assertContains(error("model: {preset: tiny-llama, linear_bias: q}\ndata: {train: x}\n"), "unknown linear_bias 'q' (expected none, qkv, attention, mlp or all)");
         assertContains(error("model: {preset: tiny, clip_qkv: -8}\ndata: {train: x}\n"), "model.clip_qkv: must be positive, or 0 for no clamp, got -8.0");
-        assertContains(error("model: {preset: tiny, embedding_multiplier: 0}\ndata: {train: x}\n"), "model.embedding_multiplier: must be positive, got 0.0");
+        assertContains(error("model: {preset: tiny, embedding_multiplier: 0}\ndata: {train: x}\n"), "model.embedding_multiplier: must be positive and finite as a float32, got 0.0");
         assertContains(error("model: {preset: tiny, glu: geglu}\ndata: {train: x}\n"), "model.glu: a gated MLP is Llama style's");
         assertContains(error("model: {preset: tiny-llama, glu: reglu}\ndata: {train: x}\n"), "unknown glu 'reglu' (expected swiglu or geglu)");
         assertContains(error("model: {preset: tiny, head_dim: 32}\ndata: {train: x}\n"), "model.head_dim: a head width other than d_model / n_head is a Llama-style option");
