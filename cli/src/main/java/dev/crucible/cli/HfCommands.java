@@ -36,7 +36,7 @@ final class HfCommands {
     }
 
     @Command(name = "hf", mixinStandardHelpOptions = true,
-            description = {"Import a Hugging Face GPT-2, Llama, Mistral, Qwen2, Qwen3, OLMo, OLMo 2, Gemma or GPT-NeoX model directory (config.json + model.safetensors, or shards with "
+            description = {"Import a Hugging Face GPT-2, Llama, Mistral, Qwen2, Qwen3, OLMo, OLMo 2, Gemma, GPT-NeoX or Phi model directory (config.json + model.safetensors, or shards with "
                     + "model.safetensors.index.json; else pytorch_model.bin as torch 1.6+ saves it, or its shards with pytorch_model.bin.index.json, read "
                     + "without running its pickle; F32, F16 or BF16) as a float32 model directory Crucible trains and evaluates. A Llama-family "
                     + "head_dim other than hidden_size / num_attention_heads (Qwen3-0.6B's) is read.",
@@ -74,7 +74,8 @@ final class HfCommands {
                     + "norm gains, a Llama-style single-scale norm or 1 + w norm into a gain vector, embedding projections and an embedding "
                     + "multiplier into the embeddings and an untied head); a Llama-style model with GeGLU, 1 + w norms and the embedding "
                     + "times sqrt(d) as a float32 exports as Gemma (Pre-LN, no QK-norm, LayerNorm Scaling, clip_qkv or RoPE scaling, no biases "
-                    + "but attention_bias's, d a multiple of the heads), one with per-head QK-norm as Qwen3, one with biases on q, k and v alone as "
+                    + "but attention_bias's, d a multiple of the heads), a GPT-NeoX-style model whose parallel branches read one norm and whose "
+                    + "head has a bias as Phi (LayerNorm, GELU's tanh form, Pre-LN, no QK-norm or RoPE scaling), one with per-head QK-norm as Qwen3, one with biases on q, k and v alone as "
                     + "Qwen2, one with a LayerNorm that learns nothing as OLMo (Pre-LN, no QK-norm or LayerNorm Scaling, norm_eps 1e-5, no "
                     + "biases but attention_bias's; clip_qkv only there), one with output norms and whole-projection QK-norm as OLMo 2. Post-LN layers, other "
                     + "uses of output norms, whole-projection QK-norm or the parameterless LayerNorm, biases on q, k and v alone or on the "

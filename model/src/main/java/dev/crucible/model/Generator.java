@@ -227,7 +227,7 @@ public final class Generator {
             mv.forward(tmp, 0, d, p, layout.headProj(), xn, 0, d, null, 0, n, d, d);
             headIn = tmp;
         }
-        mv.forward(logits, 0, cfg.vocabSize(), p, layout.lmHead(), headIn, 0, d, null, 0, n, d, cfg.vocabSize());
+        mv.forward(logits, 0, cfg.vocabSize(), p, layout.lmHead(), headIn, 0, d, ParamLayout.ifPresent(p, layout.lmHeadB()), layout.lmHeadB(), n, d, cfg.vocabSize());
     }
 
     /** Doubles a slot's cache (at least 64 positions, at most maxT), keeping what it holds. */

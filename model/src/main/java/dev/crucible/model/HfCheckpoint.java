@@ -194,7 +194,7 @@ public final class HfCheckpoint implements AutoCloseable {
 
     /**
      * transformers' config.json (GPT2LMHeadModel, LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM, OlmoForCausalLM, Olmo2ForCausalLM,
-     * GemmaForCausalLM or
+     * GemmaForCausalLM, PhiForCausalLM or
      * GPTNeoXForCausalLM) to our config; anything we do not implement is refused by name. A Mistral's context is cut to its
      * sliding window, inside which its attention is Llama's.
      */
@@ -255,6 +255,20 @@ public final class HfCheckpoint implements AutoCloseable {
                 throw new IOException(file + ": " + e.getMessage(), e);
             }
         }
+        if (type.equals("phi")) { // GPT-NeoX's parallel block reading one LayerNorm, q, k and v apart, a bias on the head (PhiForCausalLM)
+            if (c.path("qk_layernorm").asBoolean(false)) throw new IOException(file + ": qk_layernorm is not supported (Phi-1 and 1.5 have none)");
+            if (c.hasNonNull("rope_scaling")) throw new IOException(file + ": rope_scaling is not supported for phi (plain RoPE is)");
+            var neox = (com.fasterxml.jackson.databind.node.ObjectNode) asType(c, "gpt_neox");
+            if (!c.hasNonNull("partial_rotary_factor")) neox.put("partial_rotary_factor", 0.5); // PhiConfig's default
+            if (!c.has("hidden_act")) neox.put("hidden_act", "gelu_new");
+            neox.remove("use_parallel_residual"); // not a Phi key: its block is parallel
+            ModelConfig base = parseConfig(neox, file);
+            try {
+                return base.toBuilder().parallelResidual(true).sharedNorm(true).headBias(true).build();
+            } catch (IllegalArgumentException e) {
+                throw new IOException(file + ": " + e.getMessage(), e);
+            }
+        }
         if (type.equals("olmo2")) { // Llama with each branch's output normalised and QK-norm over whole projections; Olmo2Config's eps
             if (c.path("use_sinks").asBoolean(false)) throw new IOException(file + ": use_sinks (attention sinks) is not supported");
             return parseConfig(asType(c, "llama"), file).toBuilder().normPlacement(ModelConfig.NormPlacement.OUTPUT)
@@ -272,7 +286,8 @@ public final class HfCheckpoint implements AutoCloseable {
                         .embeddingProjection(ext.path("embedding_projection").asBoolean(false))
                         .linearBias(ModelConfig.LinearBias.parse(ext.path("linear_bias").asText(base.linearBias().id())))
                         .clipQkv(number(ext, "clip_qkv", base.clipQkv(), file))
-                        .embeddingMultiplier(number(ext, "embedding_multiplier", base.embeddingMultiplier(), file)).build();
+                        .embeddingMultiplier(number(ext, "embedding_multiplier", base.embeddingMultiplier(), file))
+                        .sharedNorm(ext.path("shared_norm").asBoolean(base.sharedNorm())).headBias(ext.path("head_bias").asBoolean(base.headBias())).build();
             } catch (IllegalArgumentException e) {
                 throw new IOException(file + ": " + HfFormat.CRUCIBLE_KEY + "." + e.getMessage(), e);
             }
@@ -329,7 +344,7 @@ public final class HfCheckpoint implements AutoCloseable {
                             .rotaryFraction(partial)
                             .parallelResidual(c.path("use_parallel_residual").asBoolean(true)).gelu(gelu(c, "hidden_act", "gelu", file)).build();
                 }
-                default -> throw new IOException(file + ": model_type '" + type + "' is not supported (gpt2, llama, mistral, qwen2, qwen3, olmo, olmo2, gemma and gpt_neox are; crucible_* for models only Crucible computes)");
+                default -> throw new IOException(file + ": model_type '" + type + "' is not supported (gpt2, llama, mistral, qwen2, qwen3, olmo, olmo2, gemma, gpt_neox and phi are; crucible_* for models only Crucible computes)");
             }
         } catch (IllegalArgumentException e) {
             throw new IOException(file + ": " + e.getMessage(), e);

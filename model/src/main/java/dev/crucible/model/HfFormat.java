@@ -197,7 +197,7 @@ public final class HfFormat {
 
     /**
      * transformers' config.json for this model (GPT2LMHeadModel, LlamaForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM,
-     * OlmoForCausalLM, Olmo2ForCausalLM, GemmaForCausalLM or GPTNeoXForCausalLM).
+     * OlmoForCausalLM, Olmo2ForCausalLM, GemmaForCausalLM, GPTNeoXForCausalLM or PhiForCausalLM).
      */
     public static Map<String, Object> configJson(ModelConfig c, Integer bosId, Integer eosId) {
         Map<String, Object> m = new LinkedHashMap<>();
@@ -232,24 +232,44 @@ public final class HfFormat {
                 }
                 if (family == LlamaFamily.OLMO) m.put("clip_qkv", c.clipQkv() > 0 ? c.clipQkv() : null);
             }
-            case GPT_NEOX -> { // the keys Pythia's config.json has, which every transformers version reads
-                m.put("architectures", List.of("GPTNeoXForCausalLM"));
-                m.put("model_type", "gpt_neox");
-                m.put("vocab_size", c.vocabSize());
-                m.put("hidden_size", c.dModel());
-                m.put("intermediate_size", c.intermediateSize());
-                m.put("num_hidden_layers", c.nLayer());
-                m.put("num_attention_heads", c.nHead());
-                m.put("max_position_embeddings", c.contextLength());
-                m.put("layer_norm_eps", c.normEps());
-                m.put("rotary_emb_base", c.ropeTheta());
-                m.put("rotary_pct", c.rotaryFraction());
-                if (c.ropeScaling() != null) m.put("rope_scaling", ropeScaling(c.ropeScaling()));
-                m.put("use_parallel_residual", c.parallelResidual());
-                m.put("hidden_act", geluName(c));
-                m.put("attention_bias", true);
-                m.put("hidden_dropout", 0.0);
-                m.put("attention_dropout", 0.0);
+            case GPT_NEOX -> {
+                if (c.phi()) { // PhiConfig's keys, as Phi-1.5's config.json has them
+                    m.put("architectures", List.of("PhiForCausalLM"));
+                    m.put("model_type", "phi");
+                    m.put("vocab_size", c.vocabSize());
+                    m.put("hidden_size", c.dModel());
+                    m.put("intermediate_size", c.intermediateSize());
+                    m.put("num_hidden_layers", c.nLayer());
+                    m.put("num_attention_heads", c.nHead());
+                    m.put("num_key_value_heads", c.nKvHead());
+                    m.put("max_position_embeddings", c.contextLength());
+                    m.put("layer_norm_eps", c.normEps());
+                    m.put("rope_theta", c.ropeTheta());
+                    m.put("partial_rotary_factor", c.rotaryFraction());
+                    m.put("hidden_act", geluName(c));
+                    m.put("qk_layernorm", false);
+                    m.put("resid_pdrop", 0.0);
+                    m.put("embd_pdrop", 0.0);
+                    m.put("attention_dropout", 0.0);
+                } else { // the keys Pythia's config.json has, which every transformers version reads
+                    m.put("architectures", List.of("GPTNeoXForCausalLM"));
+                    m.put("model_type", "gpt_neox");
+                    m.put("vocab_size", c.vocabSize());
+                    m.put("hidden_size", c.dModel());
+                    m.put("intermediate_size", c.intermediateSize());
+                    m.put("num_hidden_layers", c.nLayer());
+                    m.put("num_attention_heads", c.nHead());
+                    m.put("max_position_embeddings", c.contextLength());
+                    m.put("layer_norm_eps", c.normEps());
+                    m.put("rotary_emb_base", c.ropeTheta());
+                    m.put("rotary_pct", c.rotaryFraction());
+                    if (c.ropeScaling() != null) m.put("rope_scaling", ropeScaling(c.ropeScaling()));
+                    m.put("use_parallel_residual", c.parallelResidual());
+                    m.put("hidden_act", geluName(c));
+                    m.put("attention_bias", true);
+                    m.put("hidden_dropout", 0.0);
+                    m.put("attention_dropout", 0.0);
+                }
             }
             case GPT2 -> {
                 m.put("architectures", List.of("GPT2LMHeadModel"));
@@ -287,6 +307,8 @@ public final class HfFormat {
             ext.put("linear_bias", c.linearBias().id());
             ext.put("clip_qkv", c.clipQkv());
             ext.put("embedding_multiplier", c.embeddingMultiplier());
+            ext.put("shared_norm", c.sharedNorm());
+            ext.put("head_bias", c.headBias());
             m.put(CRUCIBLE_KEY, ext);
         }
         return m;
@@ -373,7 +395,8 @@ public final class HfFormat {
                     + "or a LayerNorm without parameters, Llama style with LayerNorm, or qk_norm: whole on Pre-LN blocks; Llama style with qk_norm: head "
                     + "exports as Qwen3ForCausalLM, with norm_placement: output and qk_norm: whole as Olmo2ForCausalLM, with norm: "
                     + "nonparametric_layernorm only as OlmoForCausalLM: Pre-LN, no qk_norm or norm_scaling, norm_eps 1e-5, no biases but "
-                    + "attention_bias's); Crucible evaluates, generates from and resumes it as it is");
+                    + "attention_bias's; shared_norm and head_bias only together, as PhiForCausalLM: GPT-NeoX style, parallel, Pre-LN, LayerNorm, "
+                    + "gelu tanh, no qk_norm, norm_scaling, rope_scaling or embedding_multiplier); Crucible evaluates, generates from and resumes it as it is");
         }
         if (c.hfAsStored()) return new ForTransformers(c, params);
         boolean foldMultiplier = c.embeddingMultiplier() != c.styleEmbeddingMultiplier();

@@ -33,6 +33,14 @@ record HfNames(String embed, String positions, String layerPrefix, String attnNo
             "attention.dense", "post_attention_layernorm", "mlp.dense_h_to_4h", "mlp.dense_4h_to_h", "gpt_neox.final_layer_norm", "embed_out",
             false, false, true, "attention.q_norm", "attention.k_norm");
 
+    /**
+     * Phi's names (Phi-1 and 1.5): q, k and v apart, as Llama's; one LayerNorm per layer (input_layernorm), which both branches
+     * read, so the MLP's norm name names nothing; its QK-norm's (qk_layernorm) follow its attention module's.
+     */
+    static final HfNames PHI = new HfNames("model.embed_tokens", null, "model.layers.", "input_layernorm", "self_attn.qkv_proj",
+            "self_attn.dense", "post_attention_layernorm", "mlp.fc1", "mlp.fc2", "model.final_layernorm", "lm_head", false, true, false,
+            "self_attn.q_layernorm", "self_attn.k_layernorm");
+
     /** transformers' base_model_prefix: the module that holds everything but the head. */
     String basePrefix() {
         return embed.substring(0, embed.indexOf('.'));
@@ -43,7 +51,7 @@ record HfNames(String embed, String positions, String layerPrefix, String attnNo
         return switch (c.style()) {
             case GPT2 -> GPT2;
             case LLAMA -> c.normPlacement() == ModelConfig.NormPlacement.OUTPUT ? OLMO2 : LLAMA;
-            case GPT_NEOX -> GPT_NEOX;
+            case GPT_NEOX -> c.phi() ? PHI : GPT_NEOX;
         };
     }
 

@@ -420,7 +420,7 @@ public final class Model {
     private void head(int rows) {
         final int d = cfg.dModel();
         if (headIn != finalNorm) project(headIn, 0, d, finalNorm, 0, layout.headProj(), null, 0, rows, d, d);
-        project(logits, 0, ldLogits, headIn, 0, layout.lmHead(), null, 0, rows, d, cfg.vocabSize());
+        project(logits, 0, ldLogits, headIn, 0, layout.lmHead(), ParamLayout.ifPresent(params, layout.lmHeadB()), layout.lmHeadB(), rows, d, cfg.vocabSize());
         profile.stop(Profile.Op.LM_HEAD, false);
     }
 
@@ -708,7 +708,8 @@ public final class Model {
         final int b = curB, t = curT, d = cfg.dModel(), bt = b * t, vocab = cfg.vocabSize();
         final float[] p = params, g = grads;
         profile.start();
-        linear.backward(dnorm, 0, false, g, layout.lmHead(), addWeightGrads, null, 0, logits, 0, ldLogits, headIn, 0, p, layout.lmHead(), bt, d, vocab);
+        linear.backward(dnorm, 0, false, g, layout.lmHead(), addWeightGrads, ParamLayout.ifPresent(g, layout.lmHeadB()), layout.lmHeadB(), logits, 0, ldLogits,
+                headIn, 0, p, layout.lmHead(), bt, d, vocab);
         float[] dFinal = dnorm;
         if (headIn != finalNorm) { // dattn is free until the last layer's backward
             linear.backward(dattn, 0, false, g, layout.headProj(), addWeightGrads, null, 0, dnorm, 0, finalNorm, 0, p, layout.headProj(), bt, d, d);

@@ -47,13 +47,16 @@ import java.util.Map;
  *     Gemma's; "GLU Variants Improve Transformer", Shazeer 2020)
  * @param embeddingMultiplier the token embedding's rows times this before the first block (Gemma's normaliser, √d_model
  *     rounded to float32); the tied head reads the embedding unscaled; held as the float32 the model multiplies by
+ * @param sharedNorm with a parallel residual, one norm whose output both branches read (Phi's), instead of one per branch
+ *     (GPT-NeoX's)
+ * @param headBias whether the LM head adds a bias to the logits (Phi's)
  */
 public record ModelConfig(Style style, int vocabSize, int contextLength, int nLayer, int nHead, int nKvHead, int dModel,
                           int intermediateSize, boolean tieEmbeddings, double normEps, double ropeTheta, NormPlacement normPlacement,
                           double mixLnFraction, NormScaling normScaling, QkNorm qkNorm, Norm norm, double dropout,
                           boolean embeddingProjection, boolean parallelResidual, double rotaryFraction, Gelu gelu,
                           dev.crucible.tensor.Rope.Llama3Scaling ropeScaling, LinearBias linearBias, double clipQkv, int headDim, Glu glu,
-                          double embeddingMultiplier) {
+                          double embeddingMultiplier, boolean sharedNorm, boolean headBias) {
 
     /** OlmoLayerNorm's eps, which its config does not set. */
     public static final double OLMO_NORM_EPS = 1e-5;
@@ -248,6 +251,7 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
         require(glu == Glu.SWIGLU || style == Style.LLAMA, "glu", "a gated MLP is Llama style's; GPT-2's and GPT-NeoX's are GELU MLPs");
         require(style != Style.LLAMA || gelu == Gelu.TANH, "gelu", "Llama style's MLP is gated (glu: swiglu or geglu), not GELU");
         require(!parallelResidual || style == Style.GPT_NEOX, "parallel_residual", "a gpt_neox-style option");
+        require(!sharedNorm || parallelResidual, "shared_norm", "one norm for both branches needs them side by side (parallel_residual: true)");
         require(ropeScaling == null || style != Style.GPT2, "rope_scaling", "scales RoPE's frequencies; GPT-2 style has learned positions");
         require(ropeTheta > 0, "rope_theta", "must be positive, got " + ropeTheta);
         require(normPlacement != null, "norm_placement", "must be pre, post, mix or output");
@@ -286,7 +290,8 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
 
     /**
      * Whether one of transformers' architectures (GPT2LMHeadModel, LlamaForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM,
-     * OlmoForCausalLM, Olmo2ForCausalLM, GemmaForCausalLM, GPTNeoXForCausalLM) can compute this model: not with Post-LN layers,
+     * OlmoForCausalLM, Olmo2ForCausalLM, GemmaForCausalLM, GPTNeoXForCausalLM, PhiForCausalLM) can compute this model: not with
+     * Post-LN layers, nor with one norm for a parallel block's two branches or a bias on the head but as Phi's ({@link #phi}),
      * nor with output norms or whole-projection QK-norm but as OLMo 2's pair of them, nor with a LayerNorm without parameters
      * but as OLMo's ({@link #olmo}), nor with biases its blocks do not have ({@link #hfBiasesFit}); LayerNorm Scaling, an
      * embedding multiplier and Gemma's 1 + w gains it can once they are folded into the norm gains and the embedding
@@ -298,8 +303,8 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
         // output norms with whole-projection QK-norm are OLMo 2's blocks; per-head QK-norm on Pre-LN blocks is Qwen3's
         boolean blocksFit = olmo2() || normPlacement != NormPlacement.OUTPUT && postLnLayers() == 0
                 && (qkNorm == QkNorm.NONE || style == Style.LLAMA && qkNorm == QkNorm.HEAD);
-        // clip_qkv is OLMo's alone
-        return blocksFit && normFits && hfBiasesFit() && (clipQkv == 0 || olmo());
+        // clip_qkv is OLMo's alone; a shared norm and a head bias Phi's
+        return blocksFit && normFits && hfBiasesFit() && (clipQkv == 0 || olmo()) && (!sharedNorm && !headBias || phi());
     }
 
     /**
@@ -339,6 +344,17 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
         return style == Style.LLAMA && norm == Norm.OFFSET_RMSNORM && glu == Glu.GEGLU && embeddingMultiplier == gemmaEmbeddingMultiplier(dModel)
                 && normPlacement == NormPlacement.PRE && qkNorm == QkNorm.NONE && normScaling == NormScaling.NONE && clipQkv == 0
                 && (linearBias == LinearBias.NONE || linearBias == LinearBias.ATTENTION) && ropeScaling == null && dModel % nHead == 0;
+    }
+
+    /**
+     * Whether the model is Phi's (PhiForCausalLM, Phi-1 and 1.5): GPT-NeoX style with attention and MLP side by side reading one
+     * LayerNorm, the LM head with a bias, Pre-LN, no QK-norm, layer scaling, clip_qkv, RoPE scaling or embedding multiplier, GELU's
+     * tanh form.
+     */
+    public boolean phi() {
+        return style == Style.GPT_NEOX && parallelResidual && sharedNorm && headBias && norm == Norm.LAYERNORM && normPlacement == NormPlacement.PRE
+                && qkNorm == QkNorm.NONE && normScaling == NormScaling.NONE && clipQkv == 0 && gelu == Gelu.TANH && ropeScaling == null
+                && embeddingMultiplier == 1;
     }
 
     /** Whether the blocks are OLMo 2's (Olmo2ForCausalLM): Llama style, each branch's output normalised, QK-norm over whole projections. */
@@ -403,13 +419,13 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
     /** GPT-2 defaults: MLP width 4d, tied embeddings, LayerNorm eps 1e-5. */
     public static Builder gpt2Builder(int vocab, int ctx, int layers, int heads, int d) {
         return new Builder(new ModelConfig(Style.GPT2, vocab, ctx, layers, heads, heads, d, Style.GPT2.defaultIntermediateSize(d), true, 1e-5, 10000, NormPlacement.PRE, 0.25,
-                NormScaling.NONE, QkNorm.NONE, Norm.LAYERNORM, 0, false, false, 1, Gelu.TANH, null, Style.GPT2.defaultLinearBias(), 0, 0, Glu.SWIGLU, 1));
+                NormScaling.NONE, QkNorm.NONE, Norm.LAYERNORM, 0, false, false, 1, Gelu.TANH, null, Style.GPT2.defaultLinearBias(), 0, 0, Glu.SWIGLU, 1, false, false));
     }
 
     /** Llama defaults: the SwiGLU width rounded as Llama does, RMSNorm eps 1e-6. */
     public static Builder llamaBuilder(int vocab, int ctx, int layers, int heads, int kvHeads, int d) {
         return new Builder(new ModelConfig(Style.LLAMA, vocab, ctx, layers, heads, kvHeads, d, Style.LLAMA.defaultIntermediateSize(d), true, 1e-6, 10000,
-                NormPlacement.PRE, 0.25, NormScaling.NONE, QkNorm.NONE, Norm.RMSNORM, 0, false, false, 1, Gelu.TANH, null, Style.LLAMA.defaultLinearBias(), 0, 0, Glu.SWIGLU, 1));
+                NormPlacement.PRE, 0.25, NormScaling.NONE, QkNorm.NONE, Norm.RMSNORM, 0, false, false, 1, Gelu.TANH, null, Style.LLAMA.defaultLinearBias(), 0, 0, Glu.SWIGLU, 1, false, false));
     }
 
     /**
@@ -418,7 +434,7 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
      */
     public static Builder gptNeoxBuilder(int vocab, int ctx, int layers, int heads, int d) {
         return new Builder(new ModelConfig(Style.GPT_NEOX, vocab, ctx, layers, heads, heads, d, Style.GPT_NEOX.defaultIntermediateSize(d), false, 1e-5,
-                10000, NormPlacement.PRE, 0.25, NormScaling.NONE, QkNorm.NONE, Norm.LAYERNORM, 0, false, true, 0.25, Gelu.EXACT, null, Style.GPT_NEOX.defaultLinearBias(), 0, 0, Glu.SWIGLU, 1));
+                10000, NormPlacement.PRE, 0.25, NormScaling.NONE, QkNorm.NONE, Norm.LAYERNORM, 0, false, true, 0.25, Gelu.EXACT, null, Style.GPT_NEOX.defaultLinearBias(), 0, 0, Glu.SWIGLU, 1, false, false));
     }
 
     /** The builder with a style's defaults. */
@@ -458,6 +474,7 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
         private int headDim;
         private Glu glu;
         private double embeddingMultiplier;
+        private boolean sharedNorm, headBias;
 
         private Builder(ModelConfig c) {
             style = c.style;
@@ -487,6 +504,8 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
             headDim = c.headDim;
             glu = c.glu;
             embeddingMultiplier = c.embeddingMultiplier;
+            sharedNorm = c.sharedNorm;
+            headBias = c.headBias;
         }
 
         public Builder vocabSize(int v) {
@@ -625,10 +644,20 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
             return this;
         }
 
+        public Builder sharedNorm(boolean v) {
+            sharedNorm = v;
+            return this;
+        }
+
+        public Builder headBias(boolean v) {
+            headBias = v;
+            return this;
+        }
+
         public ModelConfig build() {
             return new ModelConfig(style, vocabSize, contextLength, nLayer, nHead, nKvHead, dModel, intermediateSize, tieEmbeddings,
                     normEps, ropeTheta, normPlacement, mixLnFraction, normScaling, qkNorm, norm, dropout, embeddingProjection,
-                    parallelResidual, rotaryFraction, gelu, ropeScaling, linearBias, clipQkv, headDim, glu, embeddingMultiplier);
+                    parallelResidual, rotaryFraction, gelu, ropeScaling, linearBias, clipQkv, headDim, glu, embeddingMultiplier, sharedNorm, headBias);
         }
     }
 

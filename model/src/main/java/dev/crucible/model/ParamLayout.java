@@ -94,7 +94,7 @@ public final class ParamLayout {
     private final Map<String, Tensor> byName = new LinkedHashMap<>();
     private final Block[] blocks;
     private final List<List<Tensor>> byLayer = new ArrayList<>();
-    private final int wte, wpe, lmHead, finalNormW, finalNormB, size, embedProj, headProj;
+    private final int wte, wpe, lmHead, lmHeadB, finalNormW, finalNormB, size, embedProj, headProj;
 
     public ParamLayout(ModelConfig c) {
         this.config = c;
@@ -120,7 +120,8 @@ public final class ParamLayout {
             mats.add(matrix(hf.layer(l, hf.mlpIn()), inWidth, d, Init.normal(std, key + "mlp.in.weight"), inViews.isEmpty() ? linear : fused, inViews));
             mats.add(matrix(hf.layer(l, hf.mlpOut()), d, c.intermediateSize(), Init.normal(residualStd, key + "mlp.out.weight"), linear, List.of()));
             if (lp.attention().norm().gainSize(d) > 0) vecs.add(vector(hf.layer(l, hf.attnNorm()) + ".weight", lp.attention().norm().gainSize(d), Role.NORM, gainInit(lp.attention().norm())));
-            if (lp.mlpSublayer().norm().gainSize(d) > 0) vecs.add(vector(hf.layer(l, hf.mlpNorm()) + ".weight", lp.mlpSublayer().norm().gainSize(d), Role.NORM, gainInit(lp.mlpSublayer().norm())));
+            boolean mlpNorm = !c.sharedNorm(); // a shared norm is the attention's: the MLP sub-layer reads its tensors
+            if (mlpNorm && lp.mlpSublayer().norm().gainSize(d) > 0) vecs.add(vector(hf.layer(l, hf.mlpNorm()) + ".weight", lp.mlpSublayer().norm().gainSize(d), Role.NORM, gainInit(lp.mlpSublayer().norm())));
             if (lp.attention().norm().hasBias()) vecs.add(vector(hf.layer(l, hf.attnNorm()) + ".bias", d, Role.BIAS, Init.ZEROS));
             // a fused projection's bias is one vector, or (Llama's names) one per part, side by side as the projection adds them
             if (lp.bias().qkv()) {
@@ -131,7 +132,7 @@ public final class ParamLayout {
                 }
             }
             if (lp.bias().attnOut()) vecs.add(vector(hf.layer(l, hf.attnOut()) + ".bias", d, Role.BIAS, Init.ZEROS));
-            if (lp.mlpSublayer().norm().hasBias()) vecs.add(vector(hf.layer(l, hf.mlpNorm()) + ".bias", d, Role.BIAS, Init.ZEROS));
+            if (mlpNorm && lp.mlpSublayer().norm().hasBias()) vecs.add(vector(hf.layer(l, hf.mlpNorm()) + ".bias", d, Role.BIAS, Init.ZEROS));
             if (lp.bias().mlp()) {
                 if (hf.exportFusedParts() && !inViews.isEmpty()) {
                     for (View v : inViews) vecs.add(vector(biasName(v), v.rows(), Role.BIAS, Init.ZEROS));
@@ -160,6 +161,7 @@ public final class ParamLayout {
         }
         if (plan.finalNorm().gainSize(d) > 0) vecs.add(vector(hf.finalNorm() + ".weight", plan.finalNorm().gainSize(d), Role.NORM, gainInit(plan.finalNorm())));
         if (plan.finalNorm().hasBias()) vecs.add(vector(hf.finalNorm() + ".bias", d, Role.BIAS, Init.ZEROS));
+        if (c.headBias()) vecs.add(vector(hf.head() + ".bias", c.vocabSize(), Role.BIAS, Init.ZEROS));
 
         List<Tensor> all = new ArrayList<>();
         long total = 0;
@@ -187,6 +189,7 @@ public final class ParamLayout {
         this.wte = at(hf.embed() + ".weight");
         this.wpe = hf.positions() != null && byName.containsKey(hf.positions() + ".weight") ? at(hf.positions() + ".weight") : -1;
         this.lmHead = c.tieEmbeddings() ? wte : at(hf.head() + ".weight");
+        this.lmHeadB = opt(hf.head() + ".bias");
         this.finalNormW = opt(hf.finalNorm() + ".weight");
         this.finalNormB = plan.finalNorm().hasBias() ? at(hf.finalNorm() + ".bias") : -1;
         this.embedProj = opt(EMBED_PROJ);
@@ -196,7 +199,8 @@ public final class ParamLayout {
             blocks[l] = new Block(opt(hf.layer(l, hf.attnNorm()) + ".weight"), opt(hf.layer(l, hf.attnNorm()) + ".bias"),
                     at(hf.layer(l, hf.qkv()) + ".weight"), fusedBias(hf.layer(l, hf.qkv())),
                     at(hf.layer(l, hf.attnOut()) + ".weight"), opt(hf.layer(l, hf.attnOut()) + ".bias"),
-                    opt(hf.layer(l, hf.mlpNorm()) + ".weight"), opt(hf.layer(l, hf.mlpNorm()) + ".bias"),
+                    opt(hf.layer(l, c.sharedNorm() ? hf.attnNorm() : hf.mlpNorm()) + ".weight"),
+                    opt(hf.layer(l, c.sharedNorm() ? hf.attnNorm() : hf.mlpNorm()) + ".bias"),
                     at(hf.layer(l, hf.mlpIn()) + ".weight"), fusedBias(hf.layer(l, hf.mlpIn())),
                     at(hf.layer(l, hf.mlpOut()) + ".weight"), opt(hf.layer(l, hf.mlpOut()) + ".bias"),
                     opt(hf.layer(l, hf.qNorm()) + ".weight"), opt(hf.layer(l, hf.kNorm()) + ".weight"));
@@ -296,6 +300,11 @@ public final class ParamLayout {
 
     public int lmHead() {
         return lmHead;
+    }
+
+    /** The LM head's bias (Phi's), or -1. */
+    public int lmHeadB() {
+        return lmHeadB;
     }
 
     /** Offset of the projection after the embedding ([d, d], out × in), -1 without embedding projections. */

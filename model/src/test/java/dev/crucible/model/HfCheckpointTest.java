@@ -471,6 +471,66 @@ class HfCheckpointTest {
     }
 
     /**
+     * Phi (PhiForCausalLM, Phi-1 and 1.5) is GPT-NeoX's parallel block with one LayerNorm for both branches, q, k and v apart
+     * and a bias on the head: phi-1_5's config.json (its keys and values as other projects quote the released file) reads with
+     * its parameter count; a Phi-shaped model writes Phi's names and keys, one norm per layer, and reads back the same; either
+     * of the two alone is Crucible's own; qk_layernorm and RoPE scaling are refused.
+     */
+    @Test
+    void phiCheckpointsWriteAndRead() throws IOException {
+        var released = (com.fasterxml.jackson.databind.node.ObjectNode) new ObjectMapper().readTree("""
+                {"_name_or_path": "microsoft/phi-1_5", "architectures": ["PhiForCausalLM"], "attention_dropout": 0.0, "bos_token_id": null,
+                 "embd_pdrop": 0.0, "eos_token_id": null, "hidden_act": "gelu_new", "hidden_size": 2048, "initializer_range": 0.02,
+                 "intermediate_size": 8192, "layer_norm_eps": 1e-05, "max_position_embeddings": 2048, "model_type": "phi",
+                 "num_attention_heads": 32, "num_hidden_layers": 24, "num_key_value_heads": null, "partial_rotary_factor": 0.5,
+                 "qk_layernorm": false, "resid_pdrop": 0.0, "rope_scaling": null, "rope_theta": 10000.0, "tie_word_embeddings": false,
+                 "torch_dtype": "float16", "transformers_version": "4.37.0", "use_cache": true, "vocab_size": 51200}""");
+        ModelConfig phi = HfCheckpoint.parseConfig(released, Path.of("config.json"));
+        assertEquals(ModelConfig.gptNeoxBuilder(51200, 2048, 24, 32, 2048).intermediateSize(8192).rotaryFraction(0.5).gelu(ModelConfig.Gelu.TANH)
+                .sharedNorm(true).headBias(true).build(), phi);
+        assertTrue(phi.phi() && phi.hfAsStored());
+        // 51200 x 2048 twice (untied), the head's bias, 24 layers of 50,354,176 (q, k, v, dense, fc1, fc2 with biases, one LayerNorm), the final norm
+        assertEquals(1_418_270_720L, new ParamLayout(phi).size(), "phi-1_5's parameters");
+        assertEquals(0.5, HfCheckpoint.parseConfig(released.deepCopy().without("partial_rotary_factor"), Path.of("config.json")).rotaryFraction(),
+                "PhiConfig's partial_rotary_factor");
+        assertTrue(parseRefused(released.deepCopy().put("qk_layernorm", true)).contains("qk_layernorm is not supported"));
+        assertTrue(parseRefused(released.deepCopy().set("rope_scaling", new ObjectMapper().readTree("{\"type\": \"linear\", \"factor\": 2}")))
+                .contains("rope_scaling is not supported for phi"));
+
+        ModelConfig c = ModelConfig.gptNeoxBuilder(37, 16, 2, 2, 16).sharedNorm(true).headBias(true).rotaryFraction(0.5).gelu(ModelConfig.Gelu.TANH).build();
+        Path out = dir.resolve("phi");
+        float[] p = params(c);
+        HfCheckpoint.write(out, c, p, null);
+        var json = new ObjectMapper().readTree(out.resolve("config.json").toFile());
+        assertEquals("phi", json.get("model_type").asText());
+        assertEquals("PhiForCausalLM", json.get("architectures").get(0).asText());
+        assertEquals(0.5, json.get("partial_rotary_factor").asDouble());
+        try (Safetensors.Reader r = Safetensors.open(out.resolve("model.safetensors"))) {
+            for (String name : new String[] {"model.layers.1.self_attn.q_proj.bias", "model.layers.1.self_attn.dense.weight", "model.layers.1.mlp.fc1.bias",
+                    "model.layers.1.input_layernorm.bias", "model.final_layernorm.weight", "lm_head.bias"}) {
+                assertTrue(r.entries().containsKey(name), name + " in " + r.entries().keySet());
+            }
+            assertTrue(r.entries().keySet().stream().noneMatch(k -> k.contains("post_attention_layernorm")), "one norm per layer");
+            assertArrayEquals(new long[] {37}, r.entries().get("lm_head.bias").shape());
+        }
+        try (HfCheckpoint ck = HfCheckpoint.open(out)) {
+            assertEquals(c, ck.config());
+            float[] q = new float[p.length];
+            ck.load(new ParamLayout(c), q);
+            assertArrayEquals(p, q);
+        }
+        ParamLayout.Block b = new ParamLayout(c).block(0);
+        assertEquals(b.attnNormW(), b.mlpNormW(), "both branches read the one norm");
+        for (ModelConfig own : new ModelConfig[] {c.toBuilder().headBias(false).build(), c.toBuilder().sharedNorm(false).build(),
+                ModelConfig.gpt2Builder(37, 16, 2, 2, 16).headBias(true).build()}) {
+            var ownJson = writtenAndReadBack("own-" + own.sharedNorm() + "-" + own.style().id(), own);
+            assertTrue(ownJson.get("model_type").asText().startsWith("crucible_"), ownJson.toString());
+            String refused = assertThrows(IllegalArgumentException.class, () -> HfFormat.forTransformers(own, params(own))).getMessage();
+            assertTrue(refused.contains("transformers has no architecture for this model"), refused);
+        }
+    }
+
+    /**
      * LlamaMLP applies ACT2FN[hidden_act] to its gate: gelu_pytorch_tanh (and gelu_new, gelu_fast, the same function) read
      * as GeGLU and write back as gelu_pytorch_tanh, in every Llama-family architecture; exact GELU there is refused by name.
      */

@@ -59,7 +59,7 @@ final class ReferenceModel {
             case "attn_norm" -> hf.attnNorm();
             case "attn.qkv" -> hf.qkv();
             case "attn.out" -> hf.attnOut();
-            case "mlp_norm" -> hf.mlpNorm();
+            case "mlp_norm" -> cfg.sharedNorm() ? hf.attnNorm() : hf.mlpNorm(); // one norm read by both branches: the attention's tensors
             case "mlp.in" -> hf.mlpIn();
             case "mlp.out" -> hf.mlpOut();
             case "attn.q_norm" -> hf.qNorm();
@@ -196,7 +196,7 @@ final class ReferenceModel {
             hin = new double[bt * d];
             Reference.linearForward(hin, fn, get(ParamLayout.HEAD_PROJ), null, bt, d, d);
         }
-        Reference.linearForward(logits, hin, get(head), null, bt, d, vocab);
+        Reference.linearForward(logits, hin, get(head), cfg.headBias() ? get("lm_head.bias") : null, bt, d, vocab);
         Reference.crossEntropyForward(losses, probs, logits, targets, bt, vocab);
         double loss = 0;
         for (double v : losses) loss += v;
@@ -205,9 +205,10 @@ final class ReferenceModel {
 
         double[] dlogits = new double[bt * vocab];
         Reference.crossEntropyBackward(dlogits, probs, targets, bt, vocab, 1.0 / bt);
-        double[] dfn = new double[bt * d], dhead = new double[vocab * d];
-        Reference.linearBackward(dfn, dhead, null, dlogits, hin, get(head), bt, d, vocab);
+        double[] dfn = new double[bt * d], dhead = new double[vocab * d], dheadBias = new double[vocab];
+        Reference.linearBackward(dfn, dhead, dheadBias, dlogits, hin, get(head), bt, d, vocab);
         addGrad(head, dhead);
+        if (cfg.headBias()) addGrad("lm_head.bias", dheadBias);
         if (cfg.embeddingProjection()) {
             double[] dhin = dfn, dr2 = new double[d * d];
             dfn = new double[bt * d];

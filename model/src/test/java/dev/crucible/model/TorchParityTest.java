@@ -111,6 +111,13 @@ public class TorchParityTest {
                         .embeddingMultiplier(3).build()),
                 Arguments.of("gpt2-offset_rmsnorm-multiplier", ModelConfig.gpt2Builder(50, 24, 2, 4, 32).norm(ModelConfig.Norm.OFFSET_RMSNORM)
                         .embeddingMultiplier(2).build()),
+                // Phi (exported as PhiForCausalLM: one LayerNorm read by both parallel branches, q, k and v apart, a bias on the head),
+                // and each of the two elsewhere (Crucible's own)
+                Arguments.of("phi", ModelConfig.gptNeoxBuilder(50, 24, 2, 4, 32).sharedNorm(true).headBias(true).rotaryFraction(0.5)
+                        .gelu(ModelConfig.Gelu.TANH).build()),
+                Arguments.of("gpt_neox-shared_norm", ModelConfig.gptNeoxBuilder(50, 24, 2, 4, 32).sharedNorm(true).build()),
+                Arguments.of("gpt2-head_bias", ModelConfig.gpt2Builder(50, 24, 2, 4, 32).headBias(true).build()),
+                Arguments.of("llama-head_bias-untied", ModelConfig.llamaBuilder(50, 24, 2, 4, 2, 32).headBias(true).tieEmbeddings(false).build()),
                 Arguments.of("gpt2-exact_gelu", ModelConfig.gpt2Builder(50, 24, 2, 4, 32).gelu(ModelConfig.Gelu.EXACT).build()),
                 // 200 tokens: three full attention tiles and a partial one, queries against keys of earlier tiles
                 Arguments.of("gpt2-long", ModelConfig.gpt2(50, 203, 2, 4, 32)),

@@ -109,7 +109,8 @@ def gpt2(w, c, idx):
         x = sublayer(x, lambda h: norm(h, p + "ln_2"), mlp, placement, scale)
     x = norm(x, "transformer.ln_f")
     head = w["lm_head.weight"] if "lm_head.weight" in w else w["transformer.wte.weight"]
-    return head_proj(w, x) @ head.t()
+    logits = head_proj(w, x) @ head.t()
+    return logits + w["lm_head.bias"] if "lm_head.bias" in w else logits  # Crucible's head_bias
 
 
 def embed_scale(c):
@@ -222,7 +223,8 @@ def llama(w, c, idx):
         x = sublayer(x, lambda h: norm(h, p + mlp_norm), mlp, placement, scale)
     x = norm(x, "model.norm")
     head = w["lm_head.weight"] if "lm_head.weight" in w else w["model.embed_tokens.weight"]
-    return head_proj(w, x) @ head.t()
+    logits = head_proj(w, x) @ head.t()
+    return logits + w["lm_head.bias"] if "lm_head.bias" in w else logits  # Crucible's head_bias
 
 
 def gpt_neox(w, c, idx):
@@ -266,14 +268,45 @@ def gpt_neox(w, c, idx):
             x = x + norm(mlp(x), p + "post_attention_layernorm")
             continue
         ln1 = norm(x, p + "input_layernorm") * scale
+        shared = c.get("crucible", {}).get("shared_norm")  # one norm for both branches (Phi's block, Crucible's own here)
         if c["use_parallel_residual"]:
-            x = x + attn(ln1) + mlp(norm(x, p + "post_attention_layernorm") * scale)
+            x = x + attn(ln1) + mlp(ln1 if shared else norm(x, p + "post_attention_layernorm") * scale)
         else:
             x = x + attn(ln1)
             x = x + mlp(norm(x, p + "post_attention_layernorm") * scale)
     x = norm(x, "gpt_neox.final_layer_norm")
     head = w["embed_out.weight"] if "embed_out.weight" in w else w["gpt_neox.embed_in.weight"]
-    return head_proj(w, x) @ head.t()
+    logits = head_proj(w, x) @ head.t()
+    return logits + w["embed_out.bias"] if "embed_out.bias" in w else logits
+
+
+def phi(w, c, idx):
+    """transformers' PhiForCausalLM (Phi-1, 1.5): q, k and v apart, RoPE on the first int(head_size * partial_rotary_factor)
+    dimensions of each head, x + attn(ln(x)) + mlp(ln(x)) with one LayerNorm, GELU's tanh form, a bias on the head."""
+    B, T = idx.shape
+    d, nh = c["hidden_size"], c["num_attention_heads"]
+    hs, eps = d // nh, c["layer_norm_eps"]
+    rot = int(hs * c["partial_rotary_factor"])
+    inv = 1.0 / (c["rope_theta"] ** (torch.arange(0, rot, 2, dtype=torch.int64).float() / rot))
+    freqs = torch.outer(torch.arange(T).float(), inv)
+    emb = torch.cat((freqs, freqs), dim=-1)
+    cos, sin = emb.cos(), emb.sin()
+    assert c["hidden_act"] == "gelu_new"
+    x = w["model.embed_tokens.weight"][idx]
+
+    def linear(h, name):
+        return h @ w[name + ".weight"].t() + w[name + ".bias"]
+    for l in range(c["num_hidden_layers"]):
+        p = f"model.layers.{l}."
+        h = F.layer_norm(x, (d,), w[p + "input_layernorm.weight"], w[p + "input_layernorm.bias"], eps)
+        q, k, v = (linear(h, p + "self_attn." + n).view(B, T, nh, hs).transpose(1, 2) for n in ("q_proj", "k_proj", "v_proj"))
+        q = torch.cat((q[..., :rot] * cos + rotate_half(q[..., :rot]) * sin, q[..., rot:]), dim=-1)
+        k = torch.cat((k[..., :rot] * cos + rotate_half(k[..., :rot]) * sin, k[..., rot:]), dim=-1)
+        a = linear(attention(q, k, v).transpose(1, 2).reshape(B, T, d), p + "self_attn.dense")
+        m = linear(F.gelu(linear(h, p + "mlp.fc1"), approximate="tanh"), p + "mlp.fc2")
+        x = x + a + m
+    x = F.layer_norm(x, (d,), w["model.final_layernorm.weight"], w["model.final_layernorm.bias"], eps)
+    return linear(x, "lm_head") if "lm_head.weight" in w else x @ w["model.embed_tokens.weight"].t() + w["lm_head.bias"]
 
 
 def main():
@@ -285,7 +318,7 @@ def main():
     batch = read_safetensors(f"{d}/batch.safetensors")
     idx, tgt = batch["tokens"].long(), batch["targets"].long()
     base = cfg["model_type"].removeprefix("crucible_")  # Crucible's own model types: the base fields plus "crucible"
-    logits = {"llama": llama, "qwen2": llama, "qwen3": llama, "olmo": llama, "olmo2": llama, "gemma": llama, "gpt_neox": gpt_neox, "gpt2": gpt2}[base](w, cfg, idx)
+    logits = {"llama": llama, "qwen2": llama, "qwen3": llama, "olmo": llama, "olmo2": llama, "gemma": llama, "gpt_neox": gpt_neox, "phi": phi, "gpt2": gpt2}[base](w, cfg, idx)
     flat = logits.view(-1, logits.shape[-1])
     loss = F.cross_entropy(flat, tgt.view(-1))
     objective = loss

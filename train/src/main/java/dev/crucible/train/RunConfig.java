@@ -98,6 +98,8 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
      * the first block (Gemma's √d_model; default 1). norm: offset_rmsnorm is Gemma's RMSNorm, gain 1 + w with w starting at 0;
      * a llama-style model with it, glu: geglu and embedding_multiplier √d_model (as a float32) exports as Gemma (Pre-LN, no
      * qk_norm, norm_scaling, clip_qkv or rope_scaling, linear_bias none or attention, d_model a multiple of n_head).
+     * shared_norm: with parallel_residual, one norm read by both branches (Phi's; default false: one each, GPT-NeoX's);
+     * head_bias: the LM head adds a bias (Phi's); a gpt_neox-style model with both, gelu tanh and no other option exports as Phi.
      */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record ModelSpec(String preset, String style, Integer vocabSize, Integer contextLength, Integer nLayer, Integer nHead,
@@ -105,7 +107,7 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
                             Double ropeTheta, String normPlacement, Double mixLnFraction, String normScaling, String qkNorm, String norm,
                             Double dropout, Boolean embeddingProjection, Boolean parallelResidual, Double rotaryFraction, String gelu,
                             RopeScaling ropeScaling, String linearBias, Double clipQkv, Integer headDim, String glu,
-                            Double embeddingMultiplier) {
+                            Double embeddingMultiplier, Boolean sharedNorm, Boolean headBias) {
         /** model: tiny is short for model: {preset: tiny}. */
         @JsonCreator(mode = JsonCreator.Mode.DELEGATING)
         public static ModelSpec ofPreset(String preset) {
@@ -165,12 +167,14 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
             if (headDim != null) m.headDim(headDim);
             if (glu != null) m.glu(ModelConfig.Glu.parse(glu));
             if (embeddingMultiplier != null) m.embeddingMultiplier(embeddingMultiplier);
+            if (sharedNorm != null) m.sharedNorm(sharedNorm);
+            if (headBias != null) m.headBias(headBias);
             return m.build();
         }
 
         /**
          * Every field spelled out, for the resolved config written into the run directory (the GPT-NeoX fields for
-         * that style, gelu where it is not the tanh form, linear_bias where it is not the style's, clip_qkv, head_dim, glu and embedding_multiplier where they are set,
+         * that style, gelu where it is not the tanh form, linear_bias where it is not the style's, clip_qkv, head_dim, glu, embedding_multiplier, shared_norm and head_bias where they are set,
          * so that other runs' files read as they always have).
          */
         public static ModelSpec of(ModelConfig c, String preset) {
@@ -181,7 +185,7 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
                     neox ? c.rotaryFraction() : null, neox || c.gelu() != ModelConfig.Gelu.TANH ? c.gelu().id() : null,
                     c.ropeScaling() == null ? null : RopeScaling.of(c.ropeScaling()), c.linearBias() == c.style().defaultLinearBias() ? null : c.linearBias().id(),
                     c.clipQkv() > 0 ? c.clipQkv() : null, c.headDim() > 0 ? c.headDim() : null, c.glu() == ModelConfig.Glu.SWIGLU ? null : c.glu().id(),
-                    c.embeddingMultiplier() == 1 ? null : c.embeddingMultiplier());
+                    c.embeddingMultiplier() == 1 ? null : c.embeddingMultiplier(), c.sharedNorm() ? true : null, c.headBias() ? true : null);
         }
     }
 

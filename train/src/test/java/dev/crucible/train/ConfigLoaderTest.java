@@ -80,6 +80,12 @@ class ConfigLoaderTest {
         assertEquals(false, m.parallelResidual());
         assertEquals(24, m.rotaryDims(), "half of each 48-dimension head");
         assertEquals(ModelConfig.Gelu.TANH, m.gelu());
+        // Phi's: GPT-NeoX's parallel block with one norm and a bias on the head
+        ModelConfig phi = load(Files.readString(example).replace("  style: llama ", "  style: gpt_neox ").replace("  n_kv_head: 2 ", "  n_kv_head: 4 ")
+                .replace("  # gelu: exact ", "  gelu: tanh ").replace("  # shared_norm: true ", "  shared_norm: true ")
+                .replace("  # head_bias: true ", "  head_bias: true ").replace("  norm: rmsnorm ", "  norm: layernorm ")).model().resolve();
+        assertTrue(phi.phi(), "the example's Phi keys make a model that exports as Phi: " + phi);
+        assertEquals(phi, RunConfig.ModelSpec.of(phi, null).resolve());
     }
 
     @Test
@@ -143,6 +149,7 @@ class ConfigLoaderTest {
         assertContains(error("model: {preset: tiny-llama, linear_bias: q}\ndata: {train: x}\n"), "unknown linear_bias 'q' (expected none, qkv, attention, mlp or all)");
         assertContains(error("model: {preset: tiny, clip_qkv: -8}\ndata: {train: x}\n"), "model.clip_qkv: must be positive, or 0 for no clamp, got -8.0");
         assertContains(error("model: {preset: tiny, embedding_multiplier: 0}\ndata: {train: x}\n"), "model.embedding_multiplier: must be positive and finite as a float32, got 0.0");
+        assertContains(error("model: {preset: tiny, shared_norm: true}\ndata: {train: x}\n"), "model.shared_norm: one norm for both branches needs them side by side");
         assertContains(error("model: {preset: tiny, glu: geglu}\ndata: {train: x}\n"), "model.glu: a gated MLP is Llama style's");
         assertContains(error("model: {preset: tiny-llama, glu: reglu}\ndata: {train: x}\n"), "unknown glu 'reglu' (expected swiglu or geglu)");
         assertContains(error("model: {preset: tiny, head_dim: 32}\ndata: {train: x}\n"), "model.head_dim: a head width other than d_model / n_head is a Llama-style option");
