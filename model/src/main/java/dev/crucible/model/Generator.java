@@ -27,6 +27,7 @@ public final class Generator {
     private final MatVec mv;
     private final DecodeAttention decode;
     private final dev.crucible.tensor.Clamp clamp;
+    private final dev.crucible.tensor.Softcap softcap;
     private final NormOp[] attnNorm, mlpNorm;
     private final NormOp finalNorm;
     private final MlpActivation[] mlpAct;
@@ -63,6 +64,7 @@ public final class Generator {
         this.mv = new MatVec(pool);
         this.decode = new DecodeAttention(pool, maxT);
         this.clamp = new dev.crucible.tensor.Clamp(pool);
+        this.softcap = cfg.logitSoftcap() > 0 ? new dev.crucible.tensor.Softcap(pool) : null;
         PlanKernels k = PlanKernels.of(plan, cfg, pool);
         attnNorm = k.attnNorm();
         mlpNorm = k.mlpNorm();
@@ -228,6 +230,7 @@ public final class Generator {
             headIn = tmp;
         }
         mv.forward(logits, 0, cfg.vocabSize(), p, layout.lmHead(), headIn, 0, d, ParamLayout.ifPresent(p, layout.lmHeadB()), layout.lmHeadB(), n, d, cfg.vocabSize());
+        if (softcap != null) softcap.forward(logits, 0, cfg.vocabSize(), n, cfg.vocabSize(), (float) cfg.logitSoftcap(), null);
     }
 
     /** Doubles a slot's cache (at least 64 positions, at most maxT), keeping what it holds. */

@@ -287,7 +287,8 @@ public final class HfCheckpoint implements AutoCloseable {
                         .linearBias(ModelConfig.LinearBias.parse(ext.path("linear_bias").asText(base.linearBias().id())))
                         .clipQkv(number(ext, "clip_qkv", base.clipQkv(), file))
                         .embeddingMultiplier(number(ext, "embedding_multiplier", base.embeddingMultiplier(), file))
-                        .sharedNorm(ext.path("shared_norm").asBoolean(base.sharedNorm())).headBias(ext.path("head_bias").asBoolean(base.headBias())).build();
+                        .sharedNorm(ext.path("shared_norm").asBoolean(base.sharedNorm())).headBias(ext.path("head_bias").asBoolean(base.headBias()))
+                        .logitSoftcap(number(ext, "logit_softcap", base.logitSoftcap(), file)).build();
             } catch (IllegalArgumentException e) {
                 throw new IOException(file + ": " + HfFormat.CRUCIBLE_KEY + "." + e.getMessage(), e);
             }

@@ -309,6 +309,7 @@ public final class HfFormat {
             ext.put("embedding_multiplier", c.embeddingMultiplier());
             ext.put("shared_norm", c.sharedNorm());
             ext.put("head_bias", c.headBias());
+            ext.put("logit_softcap", c.logitSoftcap());
             m.put(CRUCIBLE_KEY, ext);
         }
         return m;
@@ -396,7 +397,8 @@ public final class HfFormat {
                     + "exports as Qwen3ForCausalLM, with norm_placement: output and qk_norm: whole as Olmo2ForCausalLM, with norm: "
                     + "nonparametric_layernorm only as OlmoForCausalLM: Pre-LN, no qk_norm or norm_scaling, norm_eps 1e-5, no biases but "
                     + "attention_bias's; shared_norm and head_bias only together, as PhiForCausalLM: GPT-NeoX style, parallel, Pre-LN, LayerNorm, "
-                    + "gelu tanh, no qk_norm, norm_scaling, rope_scaling or embedding_multiplier); Crucible evaluates, generates from and resumes it as it is");
+                    + "gelu tanh, no qk_norm, norm_scaling, rope_scaling or embedding_multiplier; no logit_softcap, which only Gemma 2 has); Crucible "
+                    + "evaluates, generates from and resumes it as it is");
         }
         if (c.hfAsStored()) return new ForTransformers(c, params);
         boolean foldMultiplier = c.embeddingMultiplier() != c.styleEmbeddingMultiplier();

@@ -49,6 +49,9 @@ public final class Model {
     private final NormOp finalNormOp;
     private final MlpActivation[] mlpAct;
     private final CrossEntropyLoss crossEntropy;
+    private final dev.crucible.tensor.Softcap softcap;
+    /** 1 − tanh² of each capped logit of the last full forward, for backward (the logits turn into probabilities in between). */
+    private final float[] softcapDerivative;
 
     // Activations, one slice per layer when training (sizes for maxB x maxT); one slice reused by every layer otherwise.
     private final float[] x, h, norm1, norm1Mean, norm1Rstd, qkv, lse, attnOut, norm2, norm2Mean, norm2Rstd, mlpIn, mlpActOut;
@@ -162,6 +165,8 @@ public final class Model {
         headIn = cfg.embeddingProjection() ? alloc("final norm after the head projection", (long) bt * d) : finalNorm;
         ldLogits = (cfg.vocabSize() + 15) / 16 * 16;
         logits = alloc("logits (B·T·vocab)", (long) bt * ldLogits);
+        softcap = cfg.logitSoftcap() > 0 ? new dev.crucible.tensor.Softcap(pool) : null;
+        softcapDerivative = training && softcap != null ? alloc("logit soft-cap derivative (B·T·vocab)", (long) bt * ldLogits) : null;
         positionTargets = allocate ? new int[bt] : null;
         scratch = alloc("scratch", (long) bt * d);
         dres = training ? alloc("residual gradient", (long) bt * d) : null;
@@ -421,6 +426,7 @@ public final class Model {
         final int d = cfg.dModel();
         if (headIn != finalNorm) project(headIn, 0, d, finalNorm, 0, layout.headProj(), null, 0, rows, d, d);
         project(logits, 0, ldLogits, headIn, 0, layout.lmHead(), ParamLayout.ifPresent(params, layout.lmHeadB()), layout.lmHeadB(), rows, d, cfg.vocabSize());
+        if (softcap != null) softcap.forward(logits, 0, ldLogits, rows, cfg.vocabSize(), (float) cfg.logitSoftcap(), softcapDerivative);
         profile.stop(Profile.Op.LM_HEAD, false);
     }
 
@@ -708,6 +714,7 @@ public final class Model {
         final int b = curB, t = curT, d = cfg.dModel(), bt = b * t, vocab = cfg.vocabSize();
         final float[] p = params, g = grads;
         profile.start();
+        if (softcap != null) softcap.backward(logits, 0, ldLogits, bt, vocab, softcapDerivative);
         linear.backward(dnorm, 0, false, g, layout.lmHead(), addWeightGrads, ParamLayout.ifPresent(g, layout.lmHeadB()), layout.lmHeadB(), logits, 0, ldLogits,
                 headIn, 0, p, layout.lmHead(), bt, d, vocab);
         float[] dFinal = dnorm;

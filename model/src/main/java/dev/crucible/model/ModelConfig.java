@@ -50,13 +50,15 @@ import java.util.Map;
  * @param sharedNorm with a parallel residual, one norm whose output both branches read (Phi's), instead of one per branch
  *     (GPT-NeoX's)
  * @param headBias whether the LM head adds a bias to the logits (Phi's)
+ * @param logitSoftcap the logits capped as c·tanh(logits/c) (Gemma 2's final_logit_softcapping, the modded-nanogpt speed runs'),
+ *     or 0 for none
  */
 public record ModelConfig(Style style, int vocabSize, int contextLength, int nLayer, int nHead, int nKvHead, int dModel,
                           int intermediateSize, boolean tieEmbeddings, double normEps, double ropeTheta, NormPlacement normPlacement,
                           double mixLnFraction, NormScaling normScaling, QkNorm qkNorm, Norm norm, double dropout,
                           boolean embeddingProjection, boolean parallelResidual, double rotaryFraction, Gelu gelu,
                           dev.crucible.tensor.Rope.Llama3Scaling ropeScaling, LinearBias linearBias, double clipQkv, int headDim, Glu glu,
-                          double embeddingMultiplier, boolean sharedNorm, boolean headBias) {
+                          double embeddingMultiplier, boolean sharedNorm, boolean headBias, double logitSoftcap) {
 
     /** OlmoLayerNorm's eps, which its config does not set. */
     public static final double OLMO_NORM_EPS = 1e-5;
@@ -251,6 +253,8 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
         require(glu == Glu.SWIGLU || style == Style.LLAMA, "glu", "a gated MLP is Llama style's; GPT-2's and GPT-NeoX's are GELU MLPs");
         require(style != Style.LLAMA || gelu == Gelu.TANH, "gelu", "Llama style's MLP is gated (glu: swiglu or geglu), not GELU");
         require(!parallelResidual || style == Style.GPT_NEOX, "parallel_residual", "a gpt_neox-style option");
+        require(logitSoftcap >= 0 && Float.isFinite((float) logitSoftcap), "logit_softcap", "must be positive, or 0 for none, got " + logitSoftcap);
+        logitSoftcap = (float) logitSoftcap; // the float the model caps by
         require(!sharedNorm || parallelResidual, "shared_norm", "one norm for both branches needs them side by side (parallel_residual: true)");
         require(ropeScaling == null || style != Style.GPT2, "rope_scaling", "scales RoPE's frequencies; GPT-2 style has learned positions");
         require(ropeTheta > 0, "rope_theta", "must be positive, got " + ropeTheta);
@@ -303,8 +307,8 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
         // output norms with whole-projection QK-norm are OLMo 2's blocks; per-head QK-norm on Pre-LN blocks is Qwen3's
         boolean blocksFit = olmo2() || normPlacement != NormPlacement.OUTPUT && postLnLayers() == 0
                 && (qkNorm == QkNorm.NONE || style == Style.LLAMA && qkNorm == QkNorm.HEAD);
-        // clip_qkv is OLMo's alone; a shared norm and a head bias Phi's
-        return blocksFit && normFits && hfBiasesFit() && (clipQkv == 0 || olmo()) && (!sharedNorm && !headBias || phi());
+        // clip_qkv is OLMo's alone; a shared norm and a head bias Phi's; a logit cap only Gemma 2 has, which Crucible does not write
+        return blocksFit && normFits && hfBiasesFit() && (clipQkv == 0 || olmo()) && (!sharedNorm && !headBias || phi()) && logitSoftcap == 0;
     }
 
     /**
@@ -419,13 +423,13 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
     /** GPT-2 defaults: MLP width 4d, tied embeddings, LayerNorm eps 1e-5. */
     public static Builder gpt2Builder(int vocab, int ctx, int layers, int heads, int d) {
         return new Builder(new ModelConfig(Style.GPT2, vocab, ctx, layers, heads, heads, d, Style.GPT2.defaultIntermediateSize(d), true, 1e-5, 10000, NormPlacement.PRE, 0.25,
-                NormScaling.NONE, QkNorm.NONE, Norm.LAYERNORM, 0, false, false, 1, Gelu.TANH, null, Style.GPT2.defaultLinearBias(), 0, 0, Glu.SWIGLU, 1, false, false));
+                NormScaling.NONE, QkNorm.NONE, Norm.LAYERNORM, 0, false, false, 1, Gelu.TANH, null, Style.GPT2.defaultLinearBias(), 0, 0, Glu.SWIGLU, 1, false, false, 0));
     }
 
     /** Llama defaults: the SwiGLU width rounded as Llama does, RMSNorm eps 1e-6. */
     public static Builder llamaBuilder(int vocab, int ctx, int layers, int heads, int kvHeads, int d) {
         return new Builder(new ModelConfig(Style.LLAMA, vocab, ctx, layers, heads, kvHeads, d, Style.LLAMA.defaultIntermediateSize(d), true, 1e-6, 10000,
-                NormPlacement.PRE, 0.25, NormScaling.NONE, QkNorm.NONE, Norm.RMSNORM, 0, false, false, 1, Gelu.TANH, null, Style.LLAMA.defaultLinearBias(), 0, 0, Glu.SWIGLU, 1, false, false));
+                NormPlacement.PRE, 0.25, NormScaling.NONE, QkNorm.NONE, Norm.RMSNORM, 0, false, false, 1, Gelu.TANH, null, Style.LLAMA.defaultLinearBias(), 0, 0, Glu.SWIGLU, 1, false, false, 0));
     }
 
     /**
@@ -434,7 +438,7 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
      */
     public static Builder gptNeoxBuilder(int vocab, int ctx, int layers, int heads, int d) {
         return new Builder(new ModelConfig(Style.GPT_NEOX, vocab, ctx, layers, heads, heads, d, Style.GPT_NEOX.defaultIntermediateSize(d), false, 1e-5,
-                10000, NormPlacement.PRE, 0.25, NormScaling.NONE, QkNorm.NONE, Norm.LAYERNORM, 0, false, true, 0.25, Gelu.EXACT, null, Style.GPT_NEOX.defaultLinearBias(), 0, 0, Glu.SWIGLU, 1, false, false));
+                10000, NormPlacement.PRE, 0.25, NormScaling.NONE, QkNorm.NONE, Norm.LAYERNORM, 0, false, true, 0.25, Gelu.EXACT, null, Style.GPT_NEOX.defaultLinearBias(), 0, 0, Glu.SWIGLU, 1, false, false, 0));
     }
 
     /** The builder with a style's defaults. */
@@ -475,6 +479,7 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
         private Glu glu;
         private double embeddingMultiplier;
         private boolean sharedNorm, headBias;
+        private double logitSoftcap;
 
         private Builder(ModelConfig c) {
             style = c.style;
@@ -506,6 +511,7 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
             embeddingMultiplier = c.embeddingMultiplier;
             sharedNorm = c.sharedNorm;
             headBias = c.headBias;
+            logitSoftcap = c.logitSoftcap;
         }
 
         public Builder vocabSize(int v) {
@@ -654,10 +660,15 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
             return this;
         }
 
+        public Builder logitSoftcap(double v) {
+            logitSoftcap = v;
+            return this;
+        }
+
         public ModelConfig build() {
             return new ModelConfig(style, vocabSize, contextLength, nLayer, nHead, nKvHead, dModel, intermediateSize, tieEmbeddings,
                     normEps, ropeTheta, normPlacement, mixLnFraction, normScaling, qkNorm, norm, dropout, embeddingProjection,
-                    parallelResidual, rotaryFraction, gelu, ropeScaling, linearBias, clipQkv, headDim, glu, embeddingMultiplier, sharedNorm, headBias);
+                    parallelResidual, rotaryFraction, gelu, ropeScaling, linearBias, clipQkv, headDim, glu, embeddingMultiplier, sharedNorm, headBias, logitSoftcap);
         }
     }
 

@@ -39,7 +39,8 @@ class GeneratorTest {
                         .embeddingMultiplier(ModelConfig.gemmaEmbeddingMultiplier(16)).headDim(8).build(),
                 ModelConfig.gpt2Builder(29, 20, 2, 2, 16).embeddingMultiplier(3).build(),
                 // Phi's block: one norm for both branches, a bias on the head
-                ModelConfig.gptNeoxBuilder(29, 20, 2, 2, 32).sharedNorm(true).headBias(true).rotaryFraction(0.5).gelu(ModelConfig.Gelu.TANH).build()};
+                ModelConfig.gptNeoxBuilder(29, 20, 2, 2, 32).sharedNorm(true).headBias(true).rotaryFraction(0.5).gelu(ModelConfig.Gelu.TANH).build(),
+                ModelConfig.llamaBuilder(29, 20, 2, 4, 2, 16).logitSoftcap(0.4).build()};
 
     /** The KV-cache path gives the same next-token distribution as the full forward pass at every position. */
     @Test

@@ -522,8 +522,8 @@ class HfCheckpointTest {
         ParamLayout.Block b = new ParamLayout(c).block(0);
         assertEquals(b.attnNormW(), b.mlpNormW(), "both branches read the one norm");
         for (ModelConfig own : new ModelConfig[] {c.toBuilder().headBias(false).build(), c.toBuilder().sharedNorm(false).build(),
-                ModelConfig.gpt2Builder(37, 16, 2, 2, 16).headBias(true).build()}) {
-            var ownJson = writtenAndReadBack("own-" + own.sharedNorm() + "-" + own.style().id(), own);
+                ModelConfig.gpt2Builder(37, 16, 2, 2, 16).headBias(true).build(), c.toBuilder().logitSoftcap(30).build()}) {
+            var ownJson = writtenAndReadBack("own-" + own.sharedNorm() + "-" + own.headBias() + "-" + own.style().id() + "-" + own.logitSoftcap(), own);
             assertTrue(ownJson.get("model_type").asText().startsWith("crucible_"), ownJson.toString());
             String refused = assertThrows(IllegalArgumentException.class, () -> HfFormat.forTransformers(own, params(own))).getMessage();
             assertTrue(refused.contains("transformers has no architecture for this model"), refused);

@@ -44,6 +44,7 @@ class ModelGradientTest {
                 Arguments.of("phi", ModelConfig.gptNeoxBuilder(13, 9, 2, 2, 16).sharedNorm(true).headBias(true).rotaryFraction(0.5)
                         .gelu(ModelConfig.Gelu.TANH).build()),
                 Arguments.of("gpt2-head_bias", ModelConfig.gpt2Builder(13, 9, 2, 2, 8).headBias(true).build()),
+                Arguments.of("llama-logit_softcap", ModelConfig.llamaBuilder(13, 9, 2, 4, 2, 16).logitSoftcap(0.2).build()),
                 Arguments.of("llama-geglu", ModelConfig.llamaBuilder(13, 9, 2, 4, 2, 16).glu(ModelConfig.Glu.GEGLU).build()),
                 Arguments.of("qwen3-head_dim", ModelConfig.llamaBuilder(13, 9, 2, 4, 2, 16).qkNorm(true).headDim(6).build()),
                 Arguments.of("llama-head_dim-narrow", ModelConfig.llamaBuilder(13, 9, 2, 2, 1, 16).headDim(2).linearBias(ModelConfig.LinearBias.ATTENTION)

@@ -197,6 +197,8 @@ final class ReferenceModel {
             Reference.linearForward(hin, fn, get(ParamLayout.HEAD_PROJ), null, bt, d, d);
         }
         Reference.linearForward(logits, hin, get(head), cfg.headBias() ? get("lm_head.bias") : null, bt, d, vocab);
+        if (cfg.logitSoftcap() > 0) Reference.softcapForward(logits, bt * vocab, cfg.logitSoftcap());
+        double[] capped = logits.clone();
         Reference.crossEntropyForward(losses, probs, logits, targets, bt, vocab);
         double loss = 0;
         for (double v : losses) loss += v;
@@ -205,6 +207,7 @@ final class ReferenceModel {
 
         double[] dlogits = new double[bt * vocab];
         Reference.crossEntropyBackward(dlogits, probs, targets, bt, vocab, 1.0 / bt);
+        if (cfg.logitSoftcap() > 0) Reference.softcapBackward(dlogits, capped, bt * vocab, cfg.logitSoftcap());
         double[] dfn = new double[bt * d], dhead = new double[vocab * d], dheadBias = new double[vocab];
         Reference.linearBackward(dfn, dhead, dheadBias, dlogits, hin, get(head), bt, d, vocab);
         addGrad(head, dhead);

@@ -118,6 +118,9 @@ public class TorchParityTest {
                 Arguments.of("gpt_neox-shared_norm", ModelConfig.gptNeoxBuilder(50, 24, 2, 4, 32).sharedNorm(true).build()),
                 Arguments.of("gpt2-head_bias", ModelConfig.gpt2Builder(50, 24, 2, 4, 32).headBias(true).build()),
                 Arguments.of("llama-head_bias-untied", ModelConfig.llamaBuilder(50, 24, 2, 4, 2, 32).headBias(true).tieEmbeddings(false).build()),
+                // logits capped as c·tanh(logits/c), the cap small enough to bend these small models' logits
+                Arguments.of("gpt2-logit_softcap", ModelConfig.gpt2Builder(50, 24, 2, 4, 32).logitSoftcap(0.5).build()),
+                Arguments.of("llama-logit_softcap-head_bias", ModelConfig.llamaBuilder(50, 24, 2, 4, 2, 32).logitSoftcap(0.3).headBias(true).build()),
                 Arguments.of("gpt2-exact_gelu", ModelConfig.gpt2Builder(50, 24, 2, 4, 32).gelu(ModelConfig.Gelu.EXACT).build()),
                 // 200 tokens: three full attention tiles and a partial one, queries against keys of earlier tiles
                 Arguments.of("gpt2-long", ModelConfig.gpt2(50, 203, 2, 4, 32)),

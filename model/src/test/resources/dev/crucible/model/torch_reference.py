@@ -319,6 +319,9 @@ def main():
     idx, tgt = batch["tokens"].long(), batch["targets"].long()
     base = cfg["model_type"].removeprefix("crucible_")  # Crucible's own model types: the base fields plus "crucible"
     logits = {"llama": llama, "qwen2": llama, "qwen3": llama, "olmo": llama, "olmo2": llama, "gemma": llama, "gpt_neox": gpt_neox, "phi": phi, "gpt2": gpt2}[base](w, cfg, idx)
+    cap = cfg.get("crucible", {}).get("logit_softcap", 0)
+    if cap:  # Crucible's logit_softcap (Gemma 2's final_logit_softcapping)
+        logits = cap * torch.tanh(logits / cap)
     flat = logits.view(-1, logits.shape[-1])
     loss = F.cross_entropy(flat, tgt.view(-1))
     objective = loss

@@ -200,6 +200,16 @@ public final class Reference {
         }
     }
 
+    /** Logit soft-capping in place, x ← c·tanh(x/c). */
+    public static void softcapForward(double[] x, int n, double cap) {
+        for (int i = 0; i < n; i++) x[i] = cap * Math.tanh(x[i] / cap);
+    }
+
+    /** The gradient through the cap in place, from the capped values: dx ← dx·(1 − (capped/c)²). */
+    public static void softcapBackward(double[] dx, double[] capped, int n, double cap) {
+        for (int i = 0; i < n; i++) dx[i] *= 1 - (capped[i] / cap) * (capped[i] / cap);
+    }
+
     /** Causal attention on fused qkv (B,T,(NH+2NKV)·hs); probs (B,NH,T,T). */
     public static void attentionForward(double[] out, double[] probs, double[] qkv, int b, int t, int nh, int nkv, int hs) {
         attentionForward(out, probs, qkv, b, t, nh, nkv, hs, null);

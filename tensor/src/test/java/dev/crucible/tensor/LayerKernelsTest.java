@@ -209,6 +209,49 @@ class LayerKernelsTest {
         assertTrue(worstGrad < 1, "its gradient's, against its terms' magnitudes: " + worstGrad);
     }
 
+    /**
+     * Logit soft-capping against c·tanh(x/c) in double, over logits from 0 to far past the cap (both tanh forms and the switch
+     * between them), rows padded as the logits buffer is, whole vectors and tails; its derivative and backward likewise; a NaN
+     * stays a NaN.
+     */
+    @Test
+    void softcapMatchesTanh() {
+        SplittableRandom rng = new SplittableRandom(16);
+        Softcap cap = new Softcap(POOL);
+        for (int cols : new int[] {1, 7, Vec.L, 2 * Vec.L + 3, 1000}) {
+            int rows = 5, ld = (cols + 15) / 16 * 16;
+            for (float c : new float[] {30f, 15f, 1f}) {
+                float[] x = new float[rows * ld], derivative = new float[rows * ld], grad = new float[rows * ld];
+                for (int r = 0; r < rows; r++) {
+                    for (int i = 0; i < cols; i++) {
+                        // a spread of magnitudes: well inside, around the series' bound c/4, and far past the cap
+                        double m = new double[] {1e-4 * c, c / 8.0, c / 4.0, c / 2.0, c, 8.0 * c}[rng.nextInt(6)];
+                        x[r * ld + i] = (float) (m * (2 * rng.nextDouble() - 1));
+                        grad[r * ld + i] = (float) rng.nextGaussian();
+                    }
+                }
+                double[] expected = new double[cols], dExpected = new double[cols];
+                float[] in = x.clone(), g0 = grad.clone();
+                cap.forward(x, 0, ld, rows, cols, c, derivative);
+                cap.backward(grad, 0, ld, rows, cols, derivative);
+                for (int r = 0; r < rows; r++) {
+                    for (int i = 0; i < cols; i++) expected[i] = in[r * ld + i];
+                    Reference.softcapForward(expected, cols, c);
+                    for (int i = 0; i < cols; i++) dExpected[i] = g0[r * ld + i];
+                    Reference.softcapBackward(dExpected, expected, cols, c);
+                    for (int i = 0; i < cols; i++) {
+                        // x/c rounded, exp's 2e-7 (times 1.5 in 1 − E past the series), the division: under 8e-7 of the value
+                        assertEquals(expected[i], x[r * ld + i], 8e-7 * Math.abs(expected[i]) + 1e-30, "cap " + c + " of " + in[r * ld + i]);
+                        assertEquals(dExpected[i], grad[r * ld + i], 1e-6 * Math.abs(g0[r * ld + i]), "gradient through cap " + c + " at " + in[r * ld + i]);
+                    }
+                }
+            }
+        }
+        float[] nan = {Float.NaN, 0f, -0f};
+        cap.forward(nan, 0, 3, 1, 3, 30f, null);
+        assertTrue(Float.isNaN(nan[0]) && Float.floatToIntBits(nan[2]) == Float.floatToIntBits(-0f), java.util.Arrays.toString(nan));
+    }
+
     @Test
     void geluSwigluAndGeglu() {
         SplittableRandom rng = new SplittableRandom(12);

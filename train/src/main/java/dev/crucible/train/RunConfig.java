@@ -100,6 +100,8 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
      * qk_norm, norm_scaling, clip_qkv or rope_scaling, linear_bias none or attention, d_model a multiple of n_head).
      * shared_norm: with parallel_residual, one norm read by both branches (Phi's; default false: one each, GPT-NeoX's);
      * head_bias: the LM head adds a bias (Phi's); a gpt_neox-style model with both, gelu tanh and no other option exports as Phi.
+     * logit_softcap: the logits capped as c·tanh(logits/c) (Gemma 2's 30, the modded-nanogpt speed runs' 15 or 30; absent or 0:
+     * none), in any style; Crucible's own in config.json.
      */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record ModelSpec(String preset, String style, Integer vocabSize, Integer contextLength, Integer nLayer, Integer nHead,
@@ -107,7 +109,7 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
                             Double ropeTheta, String normPlacement, Double mixLnFraction, String normScaling, String qkNorm, String norm,
                             Double dropout, Boolean embeddingProjection, Boolean parallelResidual, Double rotaryFraction, String gelu,
                             RopeScaling ropeScaling, String linearBias, Double clipQkv, Integer headDim, String glu,
-                            Double embeddingMultiplier, Boolean sharedNorm, Boolean headBias) {
+                            Double embeddingMultiplier, Boolean sharedNorm, Boolean headBias, Double logitSoftcap) {
         /** model: tiny is short for model: {preset: tiny}. */
         @JsonCreator(mode = JsonCreator.Mode.DELEGATING)
         public static ModelSpec ofPreset(String preset) {
@@ -169,12 +171,13 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
             if (embeddingMultiplier != null) m.embeddingMultiplier(embeddingMultiplier);
             if (sharedNorm != null) m.sharedNorm(sharedNorm);
             if (headBias != null) m.headBias(headBias);
+            if (logitSoftcap != null) m.logitSoftcap(logitSoftcap);
             return m.build();
         }
 
         /**
          * Every field spelled out, for the resolved config written into the run directory (the GPT-NeoX fields for
-         * that style, gelu where it is not the tanh form, linear_bias where it is not the style's, clip_qkv, head_dim, glu, embedding_multiplier, shared_norm and head_bias where they are set,
+         * that style, gelu where it is not the tanh form, linear_bias where it is not the style's, clip_qkv, head_dim, glu, embedding_multiplier, shared_norm, head_bias and logit_softcap where they are set,
          * so that other runs' files read as they always have).
          */
         public static ModelSpec of(ModelConfig c, String preset) {
@@ -185,7 +188,8 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
                     neox ? c.rotaryFraction() : null, neox || c.gelu() != ModelConfig.Gelu.TANH ? c.gelu().id() : null,
                     c.ropeScaling() == null ? null : RopeScaling.of(c.ropeScaling()), c.linearBias() == c.style().defaultLinearBias() ? null : c.linearBias().id(),
                     c.clipQkv() > 0 ? c.clipQkv() : null, c.headDim() > 0 ? c.headDim() : null, c.glu() == ModelConfig.Glu.SWIGLU ? null : c.glu().id(),
-                    c.embeddingMultiplier() == 1 ? null : c.embeddingMultiplier(), c.sharedNorm() ? true : null, c.headBias() ? true : null);
+                    c.embeddingMultiplier() == 1 ? null : c.embeddingMultiplier(), c.sharedNorm() ? true : null, c.headBias() ? true : null,
+                    c.logitSoftcap() > 0 ? c.logitSoftcap() : null);
         }
     }
 

@@ -58,11 +58,12 @@ class ConfigLoaderTest {
         assertContains(error("data: {train: a.bin}\nschedule: {kind: cosine, anneal_steps: 5}\n"), "schedule.anneal_steps: a setting of the infinite schedule");
         assertEquals(20, load("data: {train: a.bin}\ntraining: {steps: 100, distill: {teacher: t}}\n").training().distill().untilStep(), "a fifth");
         ModelConfig qwen2 = load(Files.readString(example).replace("  # linear_bias: qkv ", "  linear_bias: qkv ")
-                .replace("  # clip_qkv: 8.0 ", "  clip_qkv: 8.0 ").replace("  # head_dim: 96 ", "  head_dim: 96 ")
+                .replace("  # clip_qkv: 8.0 ", "  clip_qkv: 8.0 ").replace("  # logit_softcap: 30.0 ", "  logit_softcap: 30.0 ").replace("  # head_dim: 96 ", "  head_dim: 96 ")
                 .replace("  # glu: geglu ", "  glu: geglu ").replace("  # embedding_multiplier: 13.856406 ", "  embedding_multiplier: 13.856406 ")
                 .replace("  norm: rmsnorm ", "  norm: offset_rmsnorm ")).model().resolve();
         assertEquals(ModelConfig.LinearBias.QKV, qwen2.linearBias(), "the example's linear_bias, switched on");
         assertEquals(8.0, qwen2.clipQkv(), "and its clip_qkv");
+        assertEquals(30.0, qwen2.logitSoftcap(), "and its logit_softcap");
         assertEquals(384, qwen2.attentionWidth(), "and its head_dim");
         assertEquals(ModelConfig.Glu.GEGLU, qwen2.glu(), "and its glu");
         assertEquals((float) 13.856406, qwen2.embeddingMultiplier(), "and its embedding_multiplier, held as the float the model multiplies by");
@@ -149,6 +150,7 @@ class ConfigLoaderTest {
         assertContains(error("model: {preset: tiny-llama, linear_bias: q}\ndata: {train: x}\n"), "unknown linear_bias 'q' (expected none, qkv, attention, mlp or all)");
         assertContains(error("model: {preset: tiny, clip_qkv: -8}\ndata: {train: x}\n"), "model.clip_qkv: must be positive, or 0 for no clamp, got -8.0");
         assertContains(error("model: {preset: tiny, embedding_multiplier: 0}\ndata: {train: x}\n"), "model.embedding_multiplier: must be positive and finite as a float32, got 0.0");
+        assertContains(error("model: {preset: tiny, logit_softcap: -1}\ndata: {train: x}\n"), "model.logit_softcap: must be positive, or 0 for none, got -1.0");
         assertContains(error("model: {preset: tiny, shared_norm: true}\ndata: {train: x}\n"), "model.shared_norm: one norm for both branches needs them side by side");
         assertContains(error("model: {preset: tiny, glu: geglu}\ndata: {train: x}\n"), "model.glu: a gated MLP is Llama style's");
         assertContains(error("model: {preset: tiny-llama, glu: reglu}\ndata: {train: x}\n"), "unknown glu 'reglu' (expected swiglu or geglu)");
