@@ -75,11 +75,12 @@ final class HfCommands {
                     + "multiplier into the embeddings and an untied head); a Llama-style model with GeGLU, 1 + w norms and the embedding "
                     + "times sqrt(d) as a float32 exports as Gemma (Pre-LN, no QK-norm, LayerNorm Scaling, clip_qkv or RoPE scaling, no biases "
                     + "but attention_bias's, d a multiple of the heads), a GPT-NeoX-style model whose parallel branches read one norm and whose "
-                    + "head has a bias as Phi (LayerNorm, GELU's tanh form, Pre-LN, no QK-norm or RoPE scaling), one with per-head QK-norm as Qwen3, one with biases on q, k and v alone as "
+                    + "head has a bias as Phi (LayerNorm, Pre-LN, no QK-norm or RoPE scaling), one with per-head QK-norm as Qwen3, one with biases on q, k and v alone as "
                     + "Qwen2, one with a LayerNorm that learns nothing as OLMo (Pre-LN, no QK-norm or LayerNorm Scaling, norm_eps 1e-5, no "
                     + "biases but attention_bias's; clip_qkv only there), one with output norms and whole-projection QK-norm as OLMo 2. Post-LN layers, other "
                     + "uses of output norms, whole-projection QK-norm or the parameterless LayerNorm, biases on q, k and v alone or on the "
-                    + "MLP beside QK-norm or output norms, clip_qkv outside OLMo's blocks, and GPT-2- or GPT-NeoX-style models with an RMSNorm, a parameterless LayerNorm or "
+                    + "MLP beside QK-norm or output norms, clip_qkv outside OLMo's blocks, one shared norm or a head bias outside Phi's block, "
+                    + "logit_softcap, and GPT-2- or GPT-NeoX-style models with an RMSNorm, a parameterless LayerNorm or "
                     + "QK-norm, have no transformers architecture and are refused."})
     static final class ExportHf implements Callable<Integer> {
         @Parameters(index = "0", paramLabel = "CHECKPOINT", description = "A checkpoint directory (runs/<run>/checkpoints/step-NNNNNNN).")

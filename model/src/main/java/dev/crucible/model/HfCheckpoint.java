@@ -215,12 +215,8 @@ public final class HfCheckpoint implements AutoCloseable {
                 throw new IOException(file + ": clip_qkv must be a positive number or null, got " + clip);
             }
             ModelConfig llama = parseConfig(asType(c, "llama"), file);
-            try {
-                return llama.toBuilder().norm(ModelConfig.Norm.NONPARAMETRIC_LAYERNORM).normEps(ModelConfig.OLMO_NORM_EPS)
-                        .clipQkv(clip == null || clip.isNull() ? 0 : clip.asDouble()).build();
-            } catch (IllegalArgumentException e) {
-                throw new IOException(file + ": " + e.getMessage(), e);
-            }
+            return built(llama.toBuilder().norm(ModelConfig.Norm.NONPARAMETRIC_LAYERNORM).normEps(ModelConfig.OLMO_NORM_EPS)
+                    .clipQkv(clip == null || clip.isNull() ? 0 : clip.asDouble()), file);
         }
         if (type.equals("qwen2")) { // Llama with biases on the query, key and value projections
             if (c.path("use_sliding_window").asBoolean(false)) throw new IOException(file + ": use_sliding_window is not supported");
@@ -249,25 +245,21 @@ public final class HfCheckpoint implements AutoCloseable {
             if (!c.has("tie_word_embeddings")) llama.put("tie_word_embeddings", true);
             if (c.path("mlp_bias").asBoolean(false)) throw new IOException(file + ": mlp_bias is not supported (Gemma's MLP has no biases)");
             ModelConfig base = parseConfig(llama, file);
-            try {
-                return base.toBuilder().norm(ModelConfig.Norm.OFFSET_RMSNORM).embeddingMultiplier(ModelConfig.gemmaEmbeddingMultiplier(base.dModel())).build();
-            } catch (IllegalArgumentException e) {
-                throw new IOException(file + ": " + e.getMessage(), e);
-            }
+            return built(base.toBuilder().norm(ModelConfig.Norm.OFFSET_RMSNORM).embeddingMultiplier(ModelConfig.gemmaEmbeddingMultiplier(base.dModel())), file);
         }
         if (type.equals("phi")) { // GPT-NeoX's parallel block reading one LayerNorm, q, k and v apart, a bias on the head (PhiForCausalLM)
             if (c.path("qk_layernorm").asBoolean(false)) throw new IOException(file + ": qk_layernorm is not supported (Phi-1 and 1.5 have none)");
-            if (c.hasNonNull("rope_scaling")) throw new IOException(file + ": rope_scaling is not supported for phi (plain RoPE is)");
-            var neox = (com.fasterxml.jackson.databind.node.ObjectNode) asType(c, "gpt_neox");
-            if (!c.hasNonNull("partial_rotary_factor")) neox.put("partial_rotary_factor", 0.5); // PhiConfig's default
-            if (!c.has("hidden_act")) neox.put("hidden_act", "gelu_new");
-            neox.remove("use_parallel_residual"); // not a Phi key: its block is parallel
-            ModelConfig base = parseConfig(neox, file);
-            try {
-                return base.toBuilder().parallelResidual(true).sharedNorm(true).headBias(true).build();
-            } catch (IllegalArgumentException e) {
-                throw new IOException(file + ": " + e.getMessage(), e);
+            if (c.hasNonNull("num_key_value_heads") && !c.get("num_key_value_heads").equals(c.get("num_attention_heads"))) {
+                throw new IOException(file + ": num_key_value_heads differs from num_attention_heads (grouped-query attention is not supported for phi)");
             }
+            var neox = (com.fasterxml.jackson.databind.node.ObjectNode) asType(c, "gpt_neox");
+            if (ropeKeys(c, file).partial() == null) neox.put("partial_rotary_factor", 0.5); // PhiConfig's defaults where the file has none
+            if (!c.hasNonNull("hidden_act")) neox.put("hidden_act", "gelu_new");
+            if (!c.hasNonNull("max_position_embeddings")) neox.put("max_position_embeddings", 2048);
+            neox.remove("use_parallel_residual"); // not a Phi key: its block is parallel
+            ModelConfig phi = built(parseConfig(neox, file).toBuilder().parallelResidual(true).sharedNorm(true).headBias(true), file);
+            if (!phi.phi()) throw new IOException(file + ": rope_scaling is not supported for phi (plain RoPE is)");
+            return phi;
         }
         if (type.equals("olmo2")) { // Llama with each branch's output normalised and QK-norm over whole projections; Olmo2Config's eps
             if (c.path("use_sinks").asBoolean(false)) throw new IOException(file + ": use_sinks (attention sinks) is not supported");
@@ -363,6 +355,15 @@ public final class HfCheckpoint implements AutoCloseable {
             case String a when TANH_GELU.contains(a) -> ModelConfig.Gelu.TANH;
             default -> throw new IOException(file + ": " + key + " '" + act + "' is not supported (gelu, exact, and gelu_new, the tanh approximation, are)");
         };
+    }
+
+    /** The config a builder holds, its refusal named by file. */
+    private static ModelConfig built(ModelConfig.Builder b, Path file) throws IOException {
+        try {
+            return b.build();
+        } catch (IllegalArgumentException e) {
+            throw new IOException(file + ": " + e.getMessage(), e);
+        }
     }
 
     /** transformers' names of GELU's tanh approximation (ACT2FN: gelu_new, gelu_pytorch_tanh and gelu_fast compute the same function). */

@@ -429,12 +429,13 @@ public final class HfFormat {
         boolean unitOffset = plan.finalNorm().offsetGain() && !target.plan().finalNorm().offsetGain(); // Gemma's 1 + w as a plain gain
         for (BlockPlan.Layer lp : plan.layers()) {
             ParamLayout.Block b = to.block(lp.index());
+            boolean ownMlpNorm = b.mlpNormW() != b.attnNormW(); // a shared norm (Phi's) is folded once, as the attention's
             if (unitOffset) {
                 addOne(out, b.attnNormW(), c.dModel());
-                addOne(out, b.mlpNormW(), c.dModel());
+                if (ownMlpNorm) addOne(out, b.mlpNormW(), c.dModel());
             }
             scale(out, b.attnNormW(), b.attnNormB(), c.dModel(), lp.attention().scale());
-            scale(out, b.mlpNormW(), b.mlpNormB(), c.dModel(), lp.mlpSublayer().scale());
+            if (ownMlpNorm) scale(out, b.mlpNormW(), b.mlpNormB(), c.dModel(), lp.mlpSublayer().scale());
         }
         if (unitOffset) addOne(out, to.finalNormW(), c.dModel());
         return new ForTransformers(target, out);

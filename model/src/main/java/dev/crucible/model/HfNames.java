@@ -34,8 +34,9 @@ record HfNames(String embed, String positions, String layerPrefix, String attnNo
             false, false, true, "attention.q_norm", "attention.k_norm");
 
     /**
-     * Phi's names (Phi-1 and 1.5): q, k and v apart, as Llama's; one LayerNorm per layer (input_layernorm), which both branches
-     * read, so the MLP's norm name names nothing; its QK-norm's (qk_layernorm) follow its attention module's.
+     * Phi's names (Phi-1 and 1.5), those of every GPT-NeoX-style model with its block (one norm read by both parallel branches,
+     * a bias on the head): q, k and v apart, as Llama's; one LayerNorm per layer (input_layernorm), so the MLP's norm name names
+     * nothing ({@link #mlpNorm(ModelConfig)}); QK-norm's (a model only Crucible computes) follow its attention module's.
      */
     static final HfNames PHI = new HfNames("model.embed_tokens", null, "model.layers.", "input_layernorm", "self_attn.qkv_proj",
             "self_attn.dense", "post_attention_layernorm", "mlp.fc1", "mlp.fc2", "model.final_layernorm", "lm_head", false, true, false,
@@ -46,13 +47,22 @@ record HfNames(String embed, String positions, String layerPrefix, String attnNo
         return embed.substring(0, embed.indexOf('.'));
     }
 
-    /** The names of c's architecture: by style, and OLMo 2's for a Llama-style model whose norms sit on the branches' outputs. */
+    /**
+     * The names of c's architecture: by style, OLMo 2's for a Llama-style model whose norms sit on the branches' outputs, and Phi's
+     * for a GPT-NeoX-style one with one norm for both branches and a bias on the head; by structure alone, so that a model with
+     * options transformers lacks keeps the names it is written and read with.
+     */
     static HfNames of(ModelConfig c) {
         return switch (c.style()) {
             case GPT2 -> GPT2;
             case LLAMA -> c.normPlacement() == ModelConfig.NormPlacement.OUTPUT ? OLMO2 : LLAMA;
-            case GPT_NEOX -> c.phi() ? PHI : GPT_NEOX;
+            case GPT_NEOX -> c.sharedNorm() && c.headBias() ? PHI : GPT_NEOX;
         };
+    }
+
+    /** The module of the MLP sub-layer's norm in c: its own, or with a shared norm (Phi's) the attention's, which both branches read. */
+    String mlpNorm(ModelConfig c) {
+        return c.sharedNorm() ? attnNorm : mlpNorm;
     }
 
     String layer(int l, String module) {

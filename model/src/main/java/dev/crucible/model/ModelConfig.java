@@ -253,7 +253,8 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
         require(glu == Glu.SWIGLU || style == Style.LLAMA, "glu", "a gated MLP is Llama style's; GPT-2's and GPT-NeoX's are GELU MLPs");
         require(style != Style.LLAMA || gelu == Gelu.TANH, "gelu", "Llama style's MLP is gated (glu: swiglu or geglu), not GELU");
         require(!parallelResidual || style == Style.GPT_NEOX, "parallel_residual", "a gpt_neox-style option");
-        require(logitSoftcap >= 0 && Float.isFinite((float) logitSoftcap), "logit_softcap", "must be positive, or 0 for none, got " + logitSoftcap);
+        require(logitSoftcap == 0 || logitSoftcap > 0 && Float.isFinite(1f / (float) logitSoftcap) && Float.isFinite((float) logitSoftcap), "logit_softcap",
+                "must be positive (and a float32 whose inverse is finite), or 0 for none, got " + logitSoftcap);
         logitSoftcap = (float) logitSoftcap; // the float the model caps by
         require(!sharedNorm || parallelResidual, "shared_norm", "one norm for both branches needs them side by side (parallel_residual: true)");
         require(ropeScaling == null || style != Style.GPT2, "rope_scaling", "scales RoPE's frequencies; GPT-2 style has learned positions");
@@ -351,14 +352,13 @@ public record ModelConfig(Style style, int vocabSize, int contextLength, int nLa
     }
 
     /**
-     * Whether the model is Phi's (PhiForCausalLM, Phi-1 and 1.5): GPT-NeoX style with attention and MLP side by side reading one
-     * LayerNorm, the LM head with a bias, Pre-LN, no QK-norm, layer scaling, clip_qkv, RoPE scaling or embedding multiplier, GELU's
-     * tanh form.
+     * Whether the model's blocks are Phi's (PhiForCausalLM, Phi-1 and 1.5): GPT-NeoX style with attention and MLP side by side
+     * reading one LayerNorm, the LM head with a bias, Pre-LN, no QK-norm, clip_qkv or RoPE scaling (LayerNorm Scaling and an
+     * embedding multiplier fold into it on export, as into every architecture).
      */
     public boolean phi() {
         return style == Style.GPT_NEOX && parallelResidual && sharedNorm && headBias && norm == Norm.LAYERNORM && normPlacement == NormPlacement.PRE
-                && qkNorm == QkNorm.NONE && normScaling == NormScaling.NONE && clipQkv == 0 && gelu == Gelu.TANH && ropeScaling == null
-                && embeddingMultiplier == 1;
+                && qkNorm == QkNorm.NONE && clipQkv == 0 && ropeScaling == null;
     }
 
     /** Whether the blocks are OLMo 2's (Olmo2ForCausalLM): Llama style, each branch's output normalised, QK-norm over whole projections. */

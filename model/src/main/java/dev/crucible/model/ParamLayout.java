@@ -81,6 +81,7 @@ public final class ParamLayout {
     /**
      * Offsets of one block's tensors; -1 where the plan has no such tensor (a projection without a bias, a norm that
      * learns nothing, QK-norm gains without it). A fused projection's bias starts at its offset whether it is one vector or its parts' side by side.
+     * With a shared norm (Phi's) the MLP's norm offsets are the attention's: one tensor, read by both branches.
      */
     public record Block(int attnNormW, int attnNormB, int qkvW, int qkvB, int attnOutW, int attnOutB, int mlpNormW,
                         int mlpNormB, int mlpInW, int mlpInB, int mlpOutW, int mlpOutB, int qNormW, int kNormW) {}
@@ -199,8 +200,7 @@ public final class ParamLayout {
             blocks[l] = new Block(opt(hf.layer(l, hf.attnNorm()) + ".weight"), opt(hf.layer(l, hf.attnNorm()) + ".bias"),
                     at(hf.layer(l, hf.qkv()) + ".weight"), fusedBias(hf.layer(l, hf.qkv())),
                     at(hf.layer(l, hf.attnOut()) + ".weight"), opt(hf.layer(l, hf.attnOut()) + ".bias"),
-                    opt(hf.layer(l, c.sharedNorm() ? hf.attnNorm() : hf.mlpNorm()) + ".weight"),
-                    opt(hf.layer(l, c.sharedNorm() ? hf.attnNorm() : hf.mlpNorm()) + ".bias"),
+                    opt(hf.layer(l, hf.mlpNorm(c)) + ".weight"), opt(hf.layer(l, hf.mlpNorm(c)) + ".bias"),
                     at(hf.layer(l, hf.mlpIn()) + ".weight"), fusedBias(hf.layer(l, hf.mlpIn())),
                     at(hf.layer(l, hf.mlpOut()) + ".weight"), opt(hf.layer(l, hf.mlpOut()) + ".bias"),
                     opt(hf.layer(l, hf.qNorm()) + ".weight"), opt(hf.layer(l, hf.kNorm()) + ".weight"));

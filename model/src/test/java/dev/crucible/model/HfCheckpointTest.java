@@ -495,7 +495,18 @@ class HfCheckpointTest {
                 "PhiConfig's partial_rotary_factor");
         assertTrue(parseRefused(released.deepCopy().put("qk_layernorm", true)).contains("qk_layernorm is not supported"));
         assertTrue(parseRefused(released.deepCopy().set("rope_scaling", new ObjectMapper().readTree("{\"type\": \"linear\", \"factor\": 2}")))
+                .contains("'linear' is not supported"));
+        assertTrue(parseRefused(released.deepCopy().set("rope_scaling", new ObjectMapper().readTree(
+                "{\"rope_type\": \"llama3\", \"factor\": 8, \"low_freq_factor\": 1, \"high_freq_factor\": 4, \"original_max_position_embeddings\": 64}")))
                 .contains("rope_scaling is not supported for phi"));
+        assertTrue(parseRefused(released.deepCopy().put("num_key_value_heads", 8)).contains("grouped-query attention is not supported for phi"));
+        // PhiMLP is ACT2FN[hidden_act]: the exact GELU reads and writes back; transformers 5's rope_parameters holds the factor
+        ModelConfig exact = HfCheckpoint.parseConfig(released.deepCopy().put("hidden_act", "gelu"), Path.of("config.json"));
+        assertTrue(exact.phi() && exact.gelu() == ModelConfig.Gelu.EXACT);
+        assertEquals("gelu", HfFormat.configJson(exact, null, null).get("hidden_act"));
+        var v5 = (com.fasterxml.jackson.databind.node.ObjectNode) released.deepCopy().without(java.util.List.of("partial_rotary_factor", "rope_theta"));
+        v5.set("rope_parameters", new ObjectMapper().readTree("{\"rope_type\": \"default\", \"rope_theta\": 10000.0, \"partial_rotary_factor\": 0.25}"));
+        assertEquals(0.25, HfCheckpoint.parseConfig(v5, Path.of("config.json")).rotaryFraction());
 
         ModelConfig c = ModelConfig.gptNeoxBuilder(37, 16, 2, 2, 16).sharedNorm(true).headBias(true).rotaryFraction(0.5).gelu(ModelConfig.Gelu.TANH).build();
         Path out = dir.resolve("phi");
@@ -903,13 +914,15 @@ class HfCheckpointTest {
         ModelConfig[] configs = {ModelConfig.gpt2Builder(37, 16, 2, 2, 16).embeddingMultiplier(2).build(),
                 ModelConfig.llamaBuilder(37, 16, 2, 2, 2, 16).norm(ModelConfig.Norm.OFFSET_RMSNORM).embeddingMultiplier(3).build(),
                 ModelConfig.llamaBuilder(37, 16, 3, 2, 2, 16).norm(ModelConfig.Norm.OFFSET_RMSNORM).normScaling(ModelConfig.NormScaling.LAYER_INDEX).build(),
-                gemma(16).nLayer(3).normScaling(ModelConfig.NormScaling.LAYER_INDEX).build()};
+                gemma(16).nLayer(3).normScaling(ModelConfig.NormScaling.LAYER_INDEX).build(),
+                // Phi's one norm, scaled once for both branches
+                ModelConfig.gptNeoxBuilder(37, 16, 3, 2, 16).sharedNorm(true).headBias(true).normScaling(ModelConfig.NormScaling.LAYER_INDEX).build()};
         for (ModelConfig c : configs) {
             float[] p = params(c);
             HfFormat.ForTransformers hf = HfFormat.forTransformers(c, p);
             ModelConfig to = hf.config();
             assertTrue(to.hfAsStored() && to.embeddingMultiplier() == 1 && to.norm() == c.styleNorm(), to.toString());
-            assertTrue(to.norm() != ModelConfig.Norm.OFFSET_RMSNORM && to.tieEmbeddings() == (c.embeddingMultiplier() == 1), to.toString());
+            assertTrue(to.norm() != ModelConfig.Norm.OFFSET_RMSNORM && to.tieEmbeddings() == (c.tieEmbeddings() && c.embeddingMultiplier() == 1), to.toString());
             assertFoldedComputesTheSame(c.toString(), c, p, hf);
         }
         ModelConfig g = gemma(16).build();
@@ -932,6 +945,7 @@ class HfCheckpointTest {
                 ModelConfig.llamaBuilder(37, 16, 2, 2, 2, 16).linearBias(ModelConfig.LinearBias.QKV).embeddingProjection(true).build(),
                 ModelConfig.llamaBuilder(37, 16, 2, 2, 2, 16).norm(ModelConfig.Norm.NONPARAMETRIC_LAYERNORM).normEps(1e-5).embeddingProjection(true).build(),
                 gemma(16).embeddingProjection(true).build(),
+                ModelConfig.gptNeoxBuilder(37, 16, 2, 2, 16).sharedNorm(true).headBias(true).gelu(ModelConfig.Gelu.TANH).embeddingProjection(true).build(),
                 // Gemma's norm and an embedding multiplier outside Gemma: exported as Llama with 1 + w gains, the multiplier in an untied embedding
                 ModelConfig.llamaBuilder(37, 16, 2, 2, 2, 16).norm(ModelConfig.Norm.OFFSET_RMSNORM).embeddingMultiplier(3).embeddingProjection(true).build()}) {
             float[] p = params(c);

@@ -43,6 +43,8 @@ class ModelGradientTest {
                         .embeddingMultiplier(2.5).normPlacement(ModelConfig.NormPlacement.POST).build()),
                 Arguments.of("phi", ModelConfig.gptNeoxBuilder(13, 9, 2, 2, 16).sharedNorm(true).headBias(true).rotaryFraction(0.5)
                         .gelu(ModelConfig.Gelu.TANH).build()),
+                Arguments.of("gpt_neox-shared_norm-lns", ModelConfig.gptNeoxBuilder(13, 9, 3, 2, 16).sharedNorm(true).normScaling(ModelConfig.NormScaling.LAYER_INDEX)
+                        .build()),
                 Arguments.of("gpt2-head_bias", ModelConfig.gpt2Builder(13, 9, 2, 2, 8).headBias(true).build()),
                 Arguments.of("llama-logit_softcap", ModelConfig.llamaBuilder(13, 9, 2, 4, 2, 16).logitSoftcap(0.2).build()),
                 Arguments.of("llama-geglu", ModelConfig.llamaBuilder(13, 9, 2, 4, 2, 16).glu(ModelConfig.Glu.GEGLU).build()),

@@ -59,7 +59,7 @@ final class ReferenceModel {
             case "attn_norm" -> hf.attnNorm();
             case "attn.qkv" -> hf.qkv();
             case "attn.out" -> hf.attnOut();
-            case "mlp_norm" -> cfg.sharedNorm() ? hf.attnNorm() : hf.mlpNorm(); // one norm read by both branches: the attention's tensors
+            case "mlp_norm" -> hf.mlpNorm(cfg); // with a shared norm, the attention's tensors
             case "mlp.in" -> hf.mlpIn();
             case "mlp.out" -> hf.mlpOut();
             case "attn.q_norm" -> hf.qNorm();

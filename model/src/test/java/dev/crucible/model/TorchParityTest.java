@@ -115,6 +115,7 @@ public class TorchParityTest {
                 // and each of the two elsewhere (Crucible's own)
                 Arguments.of("phi", ModelConfig.gptNeoxBuilder(50, 24, 2, 4, 32).sharedNorm(true).headBias(true).rotaryFraction(0.5)
                         .gelu(ModelConfig.Gelu.TANH).build()),
+                Arguments.of("phi-tied-exact_gelu", ModelConfig.gptNeoxBuilder(50, 24, 2, 4, 32).sharedNorm(true).headBias(true).tieEmbeddings(true).build()),
                 Arguments.of("gpt_neox-shared_norm", ModelConfig.gptNeoxBuilder(50, 24, 2, 4, 32).sharedNorm(true).build()),
                 Arguments.of("gpt2-head_bias", ModelConfig.gpt2Builder(50, 24, 2, 4, 32).headBias(true).build()),
                 Arguments.of("llama-head_bias-untied", ModelConfig.llamaBuilder(50, 24, 2, 4, 2, 32).headBias(true).tieEmbeddings(false).build()),

@@ -291,7 +291,8 @@ def phi(w, c, idx):
     freqs = torch.outer(torch.arange(T).float(), inv)
     emb = torch.cat((freqs, freqs), dim=-1)
     cos, sin = emb.cos(), emb.sin()
-    assert c["hidden_act"] == "gelu_new"
+    assert not c.get("crucible"), "Crucible's own options on Phi's blocks: not computed here"
+    approximate = "none" if c["hidden_act"] == "gelu" else "tanh"  # PhiMLP: ACT2FN[hidden_act]
     x = w["model.embed_tokens.weight"][idx]
 
     def linear(h, name):
@@ -303,7 +304,7 @@ def phi(w, c, idx):
         q = torch.cat((q[..., :rot] * cos + rotate_half(q[..., :rot]) * sin, q[..., rot:]), dim=-1)
         k = torch.cat((k[..., :rot] * cos + rotate_half(k[..., :rot]) * sin, k[..., rot:]), dim=-1)
         a = linear(attention(q, k, v).transpose(1, 2).reshape(B, T, d), p + "self_attn.dense")
-        m = linear(F.gelu(linear(h, p + "mlp.fc1"), approximate="tanh"), p + "mlp.fc2")
+        m = linear(F.gelu(linear(h, p + "mlp.fc1"), approximate=approximate), p + "mlp.fc2")
         x = x + a + m
     x = F.layer_norm(x, (d,), w["model.final_layernorm.weight"], w["model.final_layernorm.bias"], eps)
     return linear(x, "lm_head") if "lm_head.weight" in w else x @ w["model.embed_tokens.weight"].t() + w["lm_head.bias"]

@@ -2,13 +2,14 @@ package dev.crucible.tensor;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
 
 /**
  * Logit soft-capping, x ← c·tanh(x/c) (Gemma 2's final_logit_softcapping; the modded-nanogpt speed runs' tanh cap): logits
  * stay within (−c, c), nearly unchanged well inside. tanh(y) is sign(y)·(1 − E)/(1 + E) with E = exp(−2|y|), and below
  * |y| = 1/4, where 1 − E would lose digits, its odd series to y¹¹ (the next term under 1e-10 there). Backward
  * multiplies the logits' gradient by 1 − tanh², which forward keeps (the logits buffer itself turns into probabilities and
- * then gradients in between).
+ * then gradients in between), as 4E/(1 + E)² past the series: 1 − t² cancels as t nears 1, and is 0 once t rounds to 1.
  */
 public final class Softcap {
     private static final float SERIES = 0.25f;
@@ -28,17 +29,25 @@ public final class Softcap {
         float inv = 1f / cap;
         pool.forRange(rows, pool.chunksFor((long) rows * cols, 1 << 14), (s, e, ch, wk) -> {
             int bound = Vec.S.loopBound(cols);
+            FloatVector one = FloatVector.broadcast(Vec.S, 1f);
             for (int r = s; r < e; r++) {
                 int row = off + r * ld, i = 0;
                 for (; i < bound; i += Vec.L) {
-                    FloatVector t = tanh(FloatVector.fromArray(Vec.S, x, row + i).mul(inv));
-                    t.mul(cap).intoArray(x, row + i);
-                    if (derivative != null) t.mul(t).neg().add(1f).intoArray(derivative, row + i);
+                    // one exponential for tanh and its derivative
+                    FloatVector y = FloatVector.fromArray(Vec.S, x, row + i).mul(inv), a = y.abs();
+                    FloatVector big = Vec.exp(a.mul(-2f)), d = one.add(big), a2 = a.mul(a);
+                    // the series where |y| < 1/4
+                    FloatVector near = a2.mul(T11).add(T9).mul(a2).add(T7).mul(a2).add(T5).mul(a2).add(T3).mul(a2).mul(a).add(a);
+                    VectorMask<Float> small = a.lt(SERIES);
+                    FloatVector t = one.sub(big).div(d).blend(near, small); // |tanh y|, or a NaN for a NaN
+                    IntVector sign = ((IntVector) y.reinterpretAsInts()).and(Integer.MIN_VALUE); // −0 stays −0
+                    ((IntVector) t.reinterpretAsInts()).or(sign).reinterpretAsFloats().mul(cap).intoArray(x, row + i);
+                    if (derivative != null) big.mul(4f).div(d.mul(d)).blend(one.sub(near.mul(near)), small).intoArray(derivative, row + i);
                 }
                 for (; i < cols; i++) {
-                    float t = tanh(x[row + i] * inv);
-                    x[row + i] = t * cap;
-                    if (derivative != null) derivative[row + i] = 1f - t * t;
+                    float y = x[row + i] * inv;
+                    x[row + i] = tanh(y) * cap;
+                    if (derivative != null) derivative[row + i] = derivative(y);
                 }
             }
         });
@@ -58,15 +67,15 @@ public final class Softcap {
         });
     }
 
-    static FloatVector tanh(FloatVector y) {
-        FloatVector a = y.abs(), one = FloatVector.broadcast(Vec.S, 1f);
-        FloatVector big = Vec.exp(a.mul(-2f));
-        FloatVector far = one.sub(big).div(one.add(big));
-        FloatVector a2 = a.mul(a);
-        FloatVector near = a2.mul(T11).add(T9).mul(a2).add(T7).mul(a2).add(T5).mul(a2).add(T3).mul(a2).mul(a).add(a);
-        FloatVector t = far.blend(near, a.lt(SERIES)); // |tanh y|, or a NaN for a NaN
-        IntVector sign = ((IntVector) y.reinterpretAsInts()).and(Integer.MIN_VALUE);
-        return ((IntVector) t.reinterpretAsInts()).or(sign).reinterpretAsFloats();
+    /** 1 − tanh²(y): from the series' t below 1/4, as 4E/(1 + E)² with E = exp(−2|y|) past it. */
+    static float derivative(float y) {
+        float a = Math.abs(y);
+        if (a < SERIES) {
+            float t = tanh(a);
+            return 1f - t * t;
+        }
+        float big = Vec.exp(-2f * a), d = 1f + big;
+        return 4f * big / (d * d);
     }
 
     static float tanh(float y) {

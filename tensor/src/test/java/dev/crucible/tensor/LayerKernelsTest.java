@@ -247,9 +247,31 @@ class LayerKernelsTest {
                 }
             }
         }
-        float[] nan = {Float.NaN, 0f, -0f};
-        cap.forward(nan, 0, 3, 1, 3, 30f, null);
-        assertTrue(Float.isNaN(nan[0]) && Float.floatToIntBits(nan[2]) == Float.floatToIntBits(-0f), java.util.Arrays.toString(nan));
+        // the edges, in whole vectors and in the tail: NaN, ±0, ±∞ and values far past float tanh's 1
+        float[] edges = {Float.NaN, 0f, -0f, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, 1e30f, -1e30f, 400f};
+        int n = 2 * Vec.L + edges.length;
+        float[] row = new float[n], derivative = new float[n];
+        for (int i = 0; i < n; i++) row[i] = edges[i % edges.length];
+        cap.forward(row, 0, n, 1, n, 30f, derivative);
+        for (int i = 0; i < n; i++) {
+            float in = edges[i % edges.length], out = row[i];
+            if (Float.isNaN(in)) {
+                assertTrue(Float.isNaN(out) && Float.isNaN(derivative[i]), "NaN at " + i);
+            } else if (in == 0) {
+                assertEquals(Float.floatToIntBits(in), Float.floatToIntBits(out), "the sign of zero at " + i);
+                assertEquals(1f, derivative[i]);
+            } else {
+                assertEquals(Math.signum(in) * 30f, out, 0f, "capped at " + i);
+                assertTrue(derivative[i] >= 0 && derivative[i] <= 1.1e-11, "derivative " + derivative[i] + " at " + in); // 4e^-26.7 at 400
+            }
+        }
+        // 1 − tanh² where float tanh rounds to 1: 4E/(1 + E)² keeps it (at 10 c, 4e^-20 = 8.2e-9; 300 · float(1/30) is 10 + 5e-7,
+        // which moves e^-2y by 1e-6)
+        float[] far = new float[Vec.L];
+        java.util.Arrays.fill(far, 300f);
+        float[] farDerivative = new float[Vec.L];
+        cap.forward(far, 0, Vec.L, 1, Vec.L, 30f, farDerivative);
+        assertEquals(4 * Math.exp(-20), farDerivative[0], 3e-6 * 4 * Math.exp(-20));
     }
 
     @Test

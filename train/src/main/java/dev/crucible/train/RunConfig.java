@@ -99,7 +99,8 @@ public record RunConfig(String out, ModelSpec model, Data data, Training trainin
      * a llama-style model with it, glu: geglu and embedding_multiplier √d_model (as a float32) exports as Gemma (Pre-LN, no
      * qk_norm, norm_scaling, clip_qkv or rope_scaling, linear_bias none or attention, d_model a multiple of n_head).
      * shared_norm: with parallel_residual, one norm read by both branches (Phi's; default false: one each, GPT-NeoX's);
-     * head_bias: the LM head adds a bias (Phi's); a gpt_neox-style model with both, gelu tanh and no other option exports as Phi.
+     * head_bias: the LM head adds a bias (Phi's); a gpt_neox-style model with both exports as Phi (LayerNorm, Pre-LN, no qk_norm,
+     * clip_qkv or rope_scaling; norm_scaling, an embedding multiplier or projections fold into it).
      * logit_softcap: the logits capped as c·tanh(logits/c) (Gemma 2's 30, the modded-nanogpt speed runs' 15 or 30; absent or 0:
      * none), in any style; Crucible's own in config.json.
      */

@@ -150,7 +150,7 @@ class ConfigLoaderTest {
         assertContains(error("model: {preset: tiny-llama, linear_bias: q}\ndata: {train: x}\n"), "unknown linear_bias 'q' (expected none, qkv, attention, mlp or all)");
         assertContains(error("model: {preset: tiny, clip_qkv: -8}\ndata: {train: x}\n"), "model.clip_qkv: must be positive, or 0 for no clamp, got -8.0");
         assertContains(error("model: {preset: tiny, embedding_multiplier: 0}\ndata: {train: x}\n"), "model.embedding_multiplier: must be positive and finite as a float32, got 0.0");
-        assertContains(error("model: {preset: tiny, logit_softcap: -1}\ndata: {train: x}\n"), "model.logit_softcap: must be positive, or 0 for none, got -1.0");
+        assertContains(error("model: {preset: tiny, logit_softcap: -1}\ndata: {train: x}\n"), "model.logit_softcap: must be positive (and a float32 whose inverse is finite), or 0 for none, got -1.0");
         assertContains(error("model: {preset: tiny, shared_norm: true}\ndata: {train: x}\n"), "model.shared_norm: one norm for both branches needs them side by side");
         assertContains(error("model: {preset: tiny, glu: geglu}\ndata: {train: x}\n"), "model.glu: a gated MLP is Llama style's");
         assertContains(error("model: {preset: tiny-llama, glu: reglu}\ndata: {train: x}\n"), "unknown glu 'reglu' (expected swiglu or geglu)");
