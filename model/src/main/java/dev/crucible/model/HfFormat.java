@@ -232,44 +232,32 @@ public final class HfFormat {
                 }
                 if (family == LlamaFamily.OLMO) m.put("clip_qkv", c.clipQkv() > 0 ? c.clipQkv() : null);
             }
-            case GPT_NEOX -> {
-                if (c.phi()) { // PhiConfig's keys, as Phi-1.5's config.json has them
-                    m.put("architectures", List.of("PhiForCausalLM"));
-                    m.put("model_type", "phi");
-                    m.put("vocab_size", c.vocabSize());
-                    m.put("hidden_size", c.dModel());
-                    m.put("intermediate_size", c.intermediateSize());
-                    m.put("num_hidden_layers", c.nLayer());
-                    m.put("num_attention_heads", c.nHead());
-                    m.put("num_key_value_heads", c.nKvHead());
-                    m.put("max_position_embeddings", c.contextLength());
-                    m.put("layer_norm_eps", c.normEps());
-                    m.put("rope_theta", c.ropeTheta());
-                    m.put("partial_rotary_factor", c.rotaryFraction());
-                    m.put("hidden_act", geluName(c));
+            case GPT_NEOX -> { // Pythia's keys, which every transformers version reads, or PhiConfig's as Phi-1.5's config.json has them
+                boolean phi = c.phi();
+                m.put("architectures", List.of(phi ? "PhiForCausalLM" : "GPTNeoXForCausalLM"));
+                m.put("model_type", phi ? "phi" : "gpt_neox");
+                m.put("vocab_size", c.vocabSize());
+                m.put("hidden_size", c.dModel());
+                m.put("intermediate_size", c.intermediateSize());
+                m.put("num_hidden_layers", c.nLayer());
+                m.put("num_attention_heads", c.nHead());
+                if (phi) m.put("num_key_value_heads", c.nKvHead());
+                m.put("max_position_embeddings", c.contextLength());
+                m.put("layer_norm_eps", c.normEps());
+                m.put(phi ? "rope_theta" : "rotary_emb_base", c.ropeTheta());
+                m.put(phi ? "partial_rotary_factor" : "rotary_pct", c.rotaryFraction());
+                if (c.ropeScaling() != null) m.put("rope_scaling", ropeScaling(c.ropeScaling())); // never with Phi's blocks
+                if (!phi) m.put("use_parallel_residual", c.parallelResidual());
+                m.put("hidden_act", geluName(c));
+                if (phi) {
                     m.put("qk_layernorm", false);
                     m.put("resid_pdrop", 0.0);
                     m.put("embd_pdrop", 0.0);
-                    m.put("attention_dropout", 0.0);
-                } else { // the keys Pythia's config.json has, which every transformers version reads
-                    m.put("architectures", List.of("GPTNeoXForCausalLM"));
-                    m.put("model_type", "gpt_neox");
-                    m.put("vocab_size", c.vocabSize());
-                    m.put("hidden_size", c.dModel());
-                    m.put("intermediate_size", c.intermediateSize());
-                    m.put("num_hidden_layers", c.nLayer());
-                    m.put("num_attention_heads", c.nHead());
-                    m.put("max_position_embeddings", c.contextLength());
-                    m.put("layer_norm_eps", c.normEps());
-                    m.put("rotary_emb_base", c.ropeTheta());
-                    m.put("rotary_pct", c.rotaryFraction());
-                    if (c.ropeScaling() != null) m.put("rope_scaling", ropeScaling(c.ropeScaling()));
-                    m.put("use_parallel_residual", c.parallelResidual());
-                    m.put("hidden_act", geluName(c));
+                } else {
                     m.put("attention_bias", true);
                     m.put("hidden_dropout", 0.0);
-                    m.put("attention_dropout", 0.0);
                 }
+                m.put("attention_dropout", 0.0);
             }
             case GPT2 -> {
                 m.put("architectures", List.of("GPT2LMHeadModel"));

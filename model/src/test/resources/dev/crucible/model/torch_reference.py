@@ -145,6 +145,17 @@ def qk_normed(q, k, wq, wk, eps):
     return whole(q, wq), whole(k, wk)
 
 
+def rope_tables(theta, rot, T, scaling=None):
+    """cos and sin (T, rot) of RoPE on rot dimensions of each head, transformers' layout (the two halves repeated)."""
+    inv = 1.0 / (theta ** (torch.arange(0, rot, 2, dtype=torch.int64).float() / rot))
+    if scaling:
+        assert scaling["rope_type"] == "llama3"
+        inv = llama3_scaled(inv, scaling)
+    freqs = torch.outer(torch.arange(T).float(), inv)
+    emb = torch.cat((freqs, freqs), dim=-1)
+    return emb.cos(), emb.sin()
+
+
 def rotate_half(x):
     x1, x2 = x[..., : x.shape[-1] // 2], x[..., x.shape[-1] // 2:]
     return torch.cat((-x2, x1), dim=-1)
@@ -179,13 +190,7 @@ def llama(w, c, idx):
             return F.layer_norm(h, (d,), None, None, eps)
         return rms_norm(h, 1.0 + w[name + ".weight"] if offset else w[name + ".weight"], eps)
 
-    inv = 1.0 / (c["rope_theta"] ** (torch.arange(0, hs, 2, dtype=torch.int64).float() / hs))
-    if c.get("rope_scaling"):
-        assert c["rope_scaling"]["rope_type"] == "llama3"
-        inv = llama3_scaled(inv, c["rope_scaling"])
-    freqs = torch.outer(torch.arange(T).float(), inv)
-    emb = torch.cat((freqs, freqs), dim=-1)
-    cos, sin = emb.cos(), emb.sin()
+    cos, sin = rope_tables(c["rope_theta"], hs, T, c.get("rope_scaling"))
     x = embed_proj(w, w["model.embed_tokens.weight"][idx] * embed_scale(c))
     for l, (placement, scale) in enumerate(layer_plan(c, c["num_hidden_layers"])):
         p = f"model.layers.{l}."
@@ -234,10 +239,7 @@ def gpt_neox(w, c, idx):
     d, nh = c["hidden_size"], c["num_attention_heads"]
     hs, eps = d // nh, c["layer_norm_eps"]
     rot = int(hs * c["rotary_pct"])
-    inv = 1.0 / (c["rotary_emb_base"] ** (torch.arange(0, rot, 2, dtype=torch.int64).float() / rot))
-    freqs = torch.outer(torch.arange(T).float(), inv)
-    emb = torch.cat((freqs, freqs), dim=-1)
-    cos, sin = emb.cos(), emb.sin()
+    cos, sin = rope_tables(c["rotary_emb_base"], rot, T, c.get("rope_scaling"))
     approximate = "none" if c["hidden_act"] == "gelu" else "tanh"
     x = embed_proj(w, w["gpt_neox.embed_in.weight"][idx] * embed_scale(c))
 
@@ -287,10 +289,7 @@ def phi(w, c, idx):
     d, nh = c["hidden_size"], c["num_attention_heads"]
     hs, eps = d // nh, c["layer_norm_eps"]
     rot = int(hs * c["partial_rotary_factor"])
-    inv = 1.0 / (c["rope_theta"] ** (torch.arange(0, rot, 2, dtype=torch.int64).float() / rot))
-    freqs = torch.outer(torch.arange(T).float(), inv)
-    emb = torch.cat((freqs, freqs), dim=-1)
-    cos, sin = emb.cos(), emb.sin()
+    cos, sin = rope_tables(c["rope_theta"], rot, T)
     assert not c.get("crucible"), "Crucible's own options on Phi's blocks: not computed here"
     approximate = "none" if c["hidden_act"] == "gelu" else "tanh"  # PhiMLP: ACT2FN[hidden_act]
     x = w["model.embed_tokens.weight"][idx]
