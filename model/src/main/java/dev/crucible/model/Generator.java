@@ -201,7 +201,7 @@ public final class Generator {
         rowV[r] = vCache[s];
         rowPos[r] = at;
         float m = (float) cfg.embeddingMultiplier();
-        for (int i = 0; i < d; i++) x[r * d + i] = p[layout.wte() + token * d + i] * m; // the product Embedding rounds, times 1 exact
+        for (int i = 0; i < d; i++) x[r * d + i] = p[layout.wte() + token * d + i] * m; // the float product Embedding computes (exact for m = 1)
         if (plan.positions() == BlockPlan.Positions.LEARNED) for (int i = 0; i < d; i++) x[r * d + i] += p[layout.wpe() + at * d + i];
     }
 
