@@ -71,6 +71,9 @@ public class TorchParityTest {
                         .gelu(ModelConfig.Gelu.TANH).tieEmbeddings(true).build()),
                 Arguments.of("gpt_neox-lns", ModelConfig.gptNeoxBuilder(50, 24, 3, 4, 32).normScaling(ModelConfig.NormScaling.LAYER_INDEX).build()),
                 Arguments.of("gpt_neox-qk_norm", ModelConfig.gptNeoxBuilder(50, 24, 2, 4, 32).qkNorm(true).build()),
+                // Llama 3.1's RoPE scaling on GPT-NeoX's partial rotary (transformers scales the rotated dimensions' frequencies)
+                Arguments.of("gpt_neox-rope_llama3", ModelConfig.gptNeoxBuilder(50, 24, 2, 2, 64).rotaryFraction(0.5).ropeTheta(100)
+                        .ropeScaling(new dev.crucible.tensor.Rope.Llama3Scaling(8, 1, 4, 64)).build()),
                 Arguments.of("llama-rope_llama3", ModelConfig.llamaBuilder(50, 24, 2, 4, 2, 64).ropeTheta(100)
                         .ropeScaling(new dev.crucible.tensor.Rope.Llama3Scaling(8, 1, 4, 64)).build()),
                 // Qwen2 (biases on q, k and v, exported as Qwen2ForCausalLM), Llama's attention_bias and mlp_bias, and Qwen3's attention_bias
